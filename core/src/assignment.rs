@@ -1,0 +1,254 @@
+//! The assignment (工单) as the center issues it: customer, product, fault and
+//! requested window. The center owns every field here; the device only reads
+//! it and reports which required fields are missing or inconsistent (接活).
+
+use crate::ids::{AssignmentId, TechnicianId, TradeId};
+use crate::location::GeoPoint;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A time window agreed with the customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeWindow {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+impl TimeWindow {
+    pub fn is_valid(&self) -> bool {
+        self.end > self.start
+    }
+    pub fn overlaps(&self, other: &TimeWindow) -> bool {
+        self.start < other.end && other.start < self.end
+    }
+}
+
+/// Warranty status as the center knows it (保修 / 保外).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Warranty {
+    InWarranty,
+    OutOfWarranty,
+    #[default]
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Customer {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub location: Option<GeoPoint>,
+    /// IANA zone for display, e.g. `Asia/Shanghai`.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Product {
+    pub model: Option<String>,
+    #[serde(default)]
+    pub serial: Option<String>,
+    pub purchase_date: Option<NaiveDate>,
+    /// Installation date, for the free software adjustment within a month.
+    #[serde(default)]
+    pub installed_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub warranty: Warranty,
+}
+
+/// A work order pushed by the center.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub id: AssignmentId,
+    /// Increases with every change the center makes.
+    pub version: u64,
+    pub trade: TradeId,
+    #[serde(default)]
+    pub technician: Option<TechnicianId>,
+    #[serde(default)]
+    pub customer: Customer,
+    #[serde(default)]
+    pub product: Product,
+    #[serde(default)]
+    pub fault_description: Option<String>,
+    #[serde(default)]
+    pub requested_window: Option<TimeWindow>,
+    /// When the center received the request (for the 1-hour and 24-hour rules).
+    #[serde(default)]
+    pub received_at: Option<DateTime<Utc>>,
+    /// Items ordered in advance (water delivery) as fee-schedule ids and quantities.
+    #[serde(default)]
+    pub order: Vec<OrderLine>,
+    /// Care items planned for the visit (home care).
+    #[serde(default)]
+    pub service_items: Vec<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+/// An item from the fee schedule with a quantity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub item: String,
+    #[serde(default = "one")]
+    pub qty: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// The assignment fields a playbook may require.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignmentField {
+    CustomerName,
+    CustomerAddress,
+    CustomerPhone,
+    CustomerLocation,
+    ProductModel,
+    PurchaseDate,
+    FaultDescription,
+    RequestedWindow,
+    Order,
+    ServiceItems,
+}
+
+impl AssignmentField {
+    pub const ALL: [AssignmentField; 10] = [
+        Self::CustomerName,
+        Self::CustomerAddress,
+        Self::CustomerPhone,
+        Self::CustomerLocation,
+        Self::ProductModel,
+        Self::PurchaseDate,
+        Self::FaultDescription,
+        Self::RequestedWindow,
+        Self::Order,
+        Self::ServiceItems,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CustomerName => "customer_name",
+            Self::CustomerAddress => "customer_address",
+            Self::CustomerPhone => "customer_phone",
+            Self::CustomerLocation => "customer_location",
+            Self::ProductModel => "product_model",
+            Self::PurchaseDate => "purchase_date",
+            Self::FaultDescription => "fault_description",
+            Self::RequestedWindow => "requested_window",
+            Self::Order => "order",
+            Self::ServiceItems => "service_items",
+        }
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            Self::CustomerName => "客户姓名",
+            Self::CustomerAddress => "地址",
+            Self::CustomerPhone => "联系电话",
+            Self::CustomerLocation => "客户位置",
+            Self::ProductModel => "产品型号",
+            Self::PurchaseDate => "购买日期",
+            Self::FaultDescription => "故障现象",
+            Self::RequestedWindow => "要求上门时间",
+            Self::Order => "订货内容",
+            Self::ServiceItems => "服务项目",
+        }
+    }
+}
+
+/// What is wrong with one field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "problem")]
+pub enum FieldProblem {
+    Missing,
+    Inconsistent { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldIssue {
+    pub field: AssignmentField,
+    #[serde(flatten)]
+    pub problem: FieldProblem,
+}
+
+fn blank(s: &Option<String>) -> bool {
+    s.as_deref().map(str::trim).unwrap_or("").is_empty()
+}
+
+fn phone_ok(p: &str) -> bool {
+    let digits = p.chars().filter(|c| c.is_ascii_digit()).count();
+    (5..=15).contains(&digits)
+        && p.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ' | '(' | ')'))
+}
+
+impl Assignment {
+    /// Checks the required fields: each is present and consistent
+    /// (a purchase date in the future, a window that ends before it starts or
+    /// a phone number that is not a phone number are inconsistent).
+    pub fn field_issues(&self, required: &[AssignmentField]) -> Vec<FieldIssue> {
+        let mut issues = Vec::new();
+        for &field in required {
+            let problem = match field {
+                AssignmentField::CustomerName => {
+                    blank(&self.customer.name).then_some(FieldProblem::Missing)
+                }
+                AssignmentField::CustomerAddress => {
+                    blank(&self.customer.address).then_some(FieldProblem::Missing)
+                }
+                AssignmentField::CustomerPhone => match self.customer.phone.as_deref() {
+                    None => Some(FieldProblem::Missing),
+                    Some(p) if p.trim().is_empty() => Some(FieldProblem::Missing),
+                    Some(p) if !phone_ok(p) => Some(FieldProblem::Inconsistent {
+                        reason: "not a phone number (5-15 digits)".into(),
+                    }),
+                    Some(_) => None,
+                },
+                AssignmentField::CustomerLocation => match self.customer.location {
+                    None => Some(FieldProblem::Missing),
+                    Some(p) if !p.is_valid() => Some(FieldProblem::Inconsistent {
+                        reason: "latitude/longitude out of range".into(),
+                    }),
+                    Some(_) => None,
+                },
+                AssignmentField::ProductModel => {
+                    blank(&self.product.model).then_some(FieldProblem::Missing)
+                }
+                AssignmentField::PurchaseDate => {
+                    match (self.product.purchase_date, self.received_at) {
+                        (None, _) => Some(FieldProblem::Missing),
+                        (Some(d), Some(received)) if d > received.date_naive() => {
+                            Some(FieldProblem::Inconsistent {
+                                reason: "purchase date is after the request was received".into(),
+                            })
+                        }
+                        _ => None,
+                    }
+                }
+                AssignmentField::FaultDescription => {
+                    blank(&self.fault_description).then_some(FieldProblem::Missing)
+                }
+                AssignmentField::RequestedWindow => match self.requested_window {
+                    None => Some(FieldProblem::Missing),
+                    Some(w) if !w.is_valid() => Some(FieldProblem::Inconsistent {
+                        reason: "window ends before it starts".into(),
+                    }),
+                    Some(_) => None,
+                },
+                AssignmentField::Order => self.order.is_empty().then_some(FieldProblem::Missing),
+                AssignmentField::ServiceItems => self
+                    .service_items
+                    .is_empty()
+                    .then_some(FieldProblem::Missing),
+            };
+            if let Some(problem) = problem {
+                issues.push(FieldIssue { field, problem });
+            }
+        }
+        issues
+    }
+}

@@ -1,0 +1,115 @@
+//! Callbacks (回访): the schedule a visit's outcome produces, and the monthly
+//! random sample of served customers (004: 10-20 %).
+//!
+//! The sample is deterministic given a seed and uniform: every customer is
+//! ranked by SHA-256(seed ‖ 0x00 ‖ customer id) and the first `k` are taken,
+//! where `k = ceil(n × percent / 100)`. Any party holding the seed (the month,
+//! say `2026-11`, plus a secret kept by the center) reproduces the same
+//! sample; without it nobody can predict who will be called.
+
+use crate::canonical::sha256_hex;
+use crate::playbook::Playbook;
+use crate::workflow::event::Outcome;
+use crate::workflow::state::VisitState;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Why a callback is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallbackReason {
+    /// 2 h after phone guidance.
+    RemoteGuidance,
+    /// 2 h after a repair that could not be test-run.
+    UntestedRepair,
+    /// 3 h after an uncertain fix.
+    UncertainFix,
+    /// 48 h second-level callback after a completed visit.
+    SecondLevel,
+    /// Follow-up of a dissatisfied customer, until satisfied.
+    Dissatisfied,
+    /// Follow-up of a declined signature.
+    DeclinedSignature,
+    /// Chosen for the monthly random sample.
+    MonthlySample,
+}
+
+/// One callback the center owes the customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackDue {
+    pub reason: CallbackReason,
+    pub due_at: DateTime<Utc>,
+}
+
+/// The callbacks a visit's facts call for, in due order.
+pub fn schedule(s: &VisitState, pb: &Playbook) -> Vec<CallbackDue> {
+    let c = &pb.callbacks;
+    let mut due = vec![];
+    let mut add = |reason, at: DateTime<Utc>, hours: i64| {
+        due.push(CallbackDue {
+            reason,
+            due_at: at + Duration::hours(hours),
+        })
+    };
+    if let Some(at) = s.resolved_remotely_at {
+        add(CallbackReason::RemoteGuidance, at, c.remote_guidance_hours);
+    }
+    if let Some(at) = s.untested_callback {
+        add(CallbackReason::UntestedRepair, at, c.untested_repair_hours);
+    }
+    if let Some(t) = s.test_run.as_ref().filter(|t| t.passed && t.uncertain) {
+        add(CallbackReason::UncertainFix, t.at, c.uncertain_fix_hours);
+    }
+    if let (Some(Outcome::Fixed | Outcome::Completed | Outcome::TakenBack), Some(at)) =
+        (s.outcome, s.closed_at)
+    {
+        add(CallbackReason::SecondLevel, at, c.second_level_hours);
+    }
+    if let Some(signed) = s.sign_off.as_ref().filter(|so| !so.ratings.satisfied()) {
+        add(
+            CallbackReason::Dissatisfied,
+            signed.evidence.signed_at,
+            c.dissatisfied_follow_up_hours,
+        );
+    }
+    if let Some(d) = &s.declined {
+        add(
+            CallbackReason::DeclinedSignature,
+            d.at,
+            c.dissatisfied_follow_up_hours,
+        );
+    }
+    due.sort_by_key(|d| (d.due_at, d.reason));
+    due
+}
+
+/// How many of `n` customers a `percent` sample takes (rounded up; at least
+/// one when there is anyone and the percentage is positive).
+pub fn sample_size(n: usize, percent: u8) -> usize {
+    let percent = usize::from(percent.min(100));
+    (n * percent).div_ceil(100)
+}
+
+/// The monthly sample: `percent` of `customers` (clamped to the playbook's
+/// range), chosen uniformly and reproducibly from `seed`. Duplicates in the
+/// input count once. The result is in rank order.
+pub fn monthly_sample(customers: &[String], seed: &str, percent: u8, pb: &Playbook) -> Vec<String> {
+    let lo = pb.callbacks.monthly_sample_min_percent.clamp(0, 100) as u8;
+    let hi = pb.callbacks.monthly_sample_max_percent.clamp(0, 100) as u8;
+    let percent = percent.clamp(lo, hi);
+    let mut unique: Vec<&String> = customers.iter().collect();
+    unique.sort();
+    unique.dedup();
+    let k = sample_size(unique.len(), percent);
+    let mut ranked: Vec<(String, &String)> = unique
+        .into_iter()
+        .map(|c| {
+            let mut input = seed.as_bytes().to_vec();
+            input.push(0);
+            input.extend_from_slice(c.as_bytes());
+            (sha256_hex(&input), c)
+        })
+        .collect();
+    ranked.sort();
+    ranked.into_iter().take(k).map(|(_, c)| c.clone()).collect()
+}

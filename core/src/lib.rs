@@ -1,0 +1,34 @@
+//! Doorstep core: the domain every part of Doorstep shares.
+//!
+//! - [`playbook`]: the six trades' rule sets as data (TOML), validated.
+//! - [`workflow`]: the visit as a pure state machine over events.
+//! - [`quote`], [`signoff`], [`callbacks`]: pricing, the signature bound to
+//!   the report, and the callback schedule.
+//! - [`messages`], [`scripts`]: what the product says, in zh-CN and en.
+//! - [`script_runner`]: JSON-lines visit scripts (the `doorstep` CLI).
+//!
+//! No IO inside the rules: time, ids and locations come from the caller.
+
+pub mod assignment;
+pub mod callbacks;
+pub mod canonical;
+pub mod clock;
+pub mod ids;
+pub mod location;
+pub mod messages;
+pub mod money;
+pub mod playbook;
+pub mod quote;
+pub mod script_runner;
+pub mod scripts;
+pub mod signoff;
+pub mod workflow;
+
+pub use assignment::{Assignment, TimeWindow};
+pub use ids::{AssignmentId, DeviceId, EventId, TechnicianId, TradeId, VisitId};
+pub use messages::{Lang, Text};
+pub use playbook::{Playbook, PlaybookError, Step};
+pub use workflow::{
+    Context, EventKind, Outcome, Stage, Visit, VisitCommand, VisitEvent, VisitState, VisitView,
+    WorkflowError,
+};

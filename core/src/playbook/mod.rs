@@ -1,0 +1,353 @@
+//! Trade playbooks: the data that tells the workflow which steps a trade
+//! walks, what the kit is, its timings, fee schedule, scripts and which rules
+//! apply. Six trades ship as TOML compiled into the crate (`trades/`); a
+//! company may load its own from TOML or JSON. Loading validates everything
+//! and names the file, field and problem when it refuses.
+
+mod validate;
+
+pub use validate::PlaybookError;
+
+use crate::assignment::AssignmentField;
+use crate::ids::TradeId;
+use crate::messages::Text;
+use crate::money::Currency;
+use crate::scripts::ScriptMoment;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The steps of a visit, in the order of STANDARDS.md §2. A playbook lists
+/// the ones its trade walks, in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// 接活: required fields present, or verified with / waived by the center.
+    Receive,
+    /// 分析: likely causes and parts; remote resolution where possible.
+    Triage,
+    /// 预约: call the customer and confirm the window.
+    Confirm,
+    /// 准备: kit self-check.
+    Prepare,
+    /// Leave for the customer in time to arrive 5-10 minutes early.
+    Depart,
+    /// Arrival, geofence and punctuality.
+    Arrive,
+    /// Appearance self-check before the door.
+    Appearance,
+    /// 敲门: the door-knock protocol.
+    Knock,
+    /// Greet, introduce, show the permit, enter.
+    Enter,
+    /// 鞋套 and 垫布: shoe covers and drop cloth.
+    Protect,
+    /// 故障诊断.
+    Diagnose,
+    /// Goods inspection before installing (water bottles: seal, leaks, foreign matter).
+    Inspect,
+    /// 报价 from the fee schedule, and its acceptance.
+    Quote,
+    /// The work itself: repair, installation or care items.
+    Work,
+    /// 试机通检.
+    Test,
+    /// Brief the customer on use and care.
+    Teach,
+    /// Restore, wipe, clean the floor, no tool left behind.
+    CleanUp,
+    /// 收费.
+    Payment,
+    /// 签字/征询意见.
+    SignOff,
+    /// Home care: check belongings together with the client.
+    Belongings,
+    /// Leave: service card, shoe covers off at the door.
+    Leave,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Receive => "receive",
+            Step::Triage => "triage",
+            Step::Confirm => "confirm",
+            Step::Prepare => "prepare",
+            Step::Depart => "depart",
+            Step::Arrive => "arrive",
+            Step::Appearance => "appearance",
+            Step::Knock => "knock",
+            Step::Enter => "enter",
+            Step::Protect => "protect",
+            Step::Diagnose => "diagnose",
+            Step::Inspect => "inspect",
+            Step::Quote => "quote",
+            Step::Work => "work",
+            Step::Test => "test",
+            Step::Teach => "teach",
+            Step::CleanUp => "clean_up",
+            Step::Payment => "payment",
+            Step::SignOff => "sign_off",
+            Step::Belongings => "belongings",
+            Step::Leave => "leave",
+        }
+    }
+}
+
+/// Timings in minutes or seconds, as the standards give them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timing {
+    /// Arrive at least this many minutes before the window starts (5).
+    pub early_arrival_min_minutes: i64,
+    /// ... and at most this many (10).
+    pub early_arrival_max_minutes: i64,
+    /// Lateness below this is "late < 15 min"; at or above it, the serious tier.
+    pub late_serious_minutes: i64,
+    /// Call the customer at least this many minutes before the window when late is foreseeable (1).
+    pub late_call_lead_minutes: i64,
+    /// Failed call attempts after which the customer counts as unreachable.
+    pub call_attempts_before_unreachable: i64,
+    /// Radius of the arrival geofence around the customer's location.
+    pub geofence_radius_m: i64,
+}
+
+/// The door-knock protocol (敲门).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnockProtocol {
+    /// Light knocks per round (3).
+    pub knocks_per_round: i64,
+    /// Rounds before waiting (2; property: 1 ring).
+    pub rounds: i64,
+    /// Minimum seconds between attempts (30; property: 10).
+    pub interval_seconds: i64,
+    /// Minutes of logged attempts before a phone call is due (5).
+    pub call_after_minutes: i64,
+    /// Minutes of logged attempts before "customer absent" may be declared (5).
+    pub absent_minimum_minutes: i64,
+    /// Leave a notice/note on the door when nobody is home.
+    pub door_note_required: bool,
+    /// Ask a neighbour before declaring the customer absent.
+    pub neighbour_check: bool,
+}
+
+/// Callback delays and the monthly sample (回访).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallbackPolicy {
+    /// After phone guidance / remote resolution (2 h).
+    pub remote_guidance_hours: i64,
+    /// After a repair that could not be test-run (2 h).
+    pub untested_repair_hours: i64,
+    /// After an uncertain fix (3 h).
+    pub uncertain_fix_hours: i64,
+    /// Second-level callback (48 h).
+    pub second_level_hours: i64,
+    /// Follow-up of a dissatisfied customer or a declined signature.
+    pub dissatisfied_follow_up_hours: i64,
+    /// Monthly random sample of served customers, percent (10-20).
+    pub monthly_sample_min_percent: i64,
+    pub monthly_sample_max_percent: i64,
+}
+
+/// Which of the enforceable rules apply to this trade.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rules {
+    /// Triage may close a visit as resolved remotely (phone guidance).
+    pub remote_resolution: bool,
+    /// Disk/OS work needs a data-risk warning and a signed backup consent.
+    pub data_risk_consent: bool,
+    /// The unit may be taken back (拉修) with loaner, appearance record and receipt.
+    pub take_back: bool,
+    /// Shoe covers (customer may waive).
+    pub shoe_covers: bool,
+    /// Drop cloth under the toolbox.
+    pub drop_cloth: bool,
+    /// Never an IOU for the bottle deposit.
+    pub no_deposit_iou: bool,
+    /// A guardian must be present for the work (home care).
+    pub guardian_present: bool,
+    /// Gifts from the client are declined (home care).
+    pub no_gifts: bool,
+    /// Paid services are announced as paid before work (heating; every quote step).
+    pub announce_paid_services: bool,
+    /// Minor lateness requires an apology before entering.
+    pub lateness_apology: bool,
+}
+
+/// One kit item for the departure self-check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KitItem {
+    pub id: String,
+    pub name: Text,
+    pub mandatory: bool,
+}
+
+/// What a fee-schedule line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeeKind {
+    /// 上门费.
+    Visit,
+    Labour,
+    Part,
+    /// Goods sold (water bottles).
+    Goods,
+    /// Refundable deposit (bottle deposit, never an IOU).
+    Deposit,
+    /// Care service items.
+    Service,
+}
+
+/// One line of the official fee schedule (收费标准).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeeItem {
+    pub id: String,
+    pub kind: FeeKind,
+    pub name: Text,
+    /// Price in minor units (fen).
+    pub price: i64,
+    /// Software adjustment: free within the free-adjustment period after installation.
+    #[serde(default)]
+    pub software_adjustment: bool,
+    /// Covered by the warranty when the product is in warranty (三包).
+    #[serde(default = "yes")]
+    pub warranty_covered: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The company as the customer sees it: scripts and the service card use it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Company {
+    pub name: Text,
+    /// The company service number; never a technician's personal number.
+    pub service_number: String,
+}
+
+/// A trade's playbook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Playbook {
+    pub id: TradeId,
+    pub version: i64,
+    pub name: Text,
+    pub currency: Currency,
+    pub steps: Vec<Step>,
+    pub required_fields: Vec<AssignmentField>,
+    pub timing: Timing,
+    pub knock: KnockProtocol,
+    pub callbacks: CallbackPolicy,
+    pub rules: Rules,
+    /// Days after installation during which software adjustment is free (30).
+    pub free_software_adjustment_days: i64,
+    pub kit: Vec<KitItem>,
+    pub appearance: Vec<KitItem>,
+    pub fees: Vec<FeeItem>,
+    /// Short pre-entry reminder of the conduct rules (§4).
+    pub conduct_reminder: Text,
+    pub company: Company,
+    /// Overrides of the standard scripts (话术).
+    #[serde(default)]
+    pub scripts: BTreeMap<ScriptMoment, Text>,
+}
+
+/// The shipped trades, as (file name, TOML source).
+pub const SHIPPED: [(&str, &str); 6] = [
+    (
+        "appliance_repair.toml",
+        include_str!("trades/appliance_repair.toml"),
+    ),
+    (
+        "computer_repair.toml",
+        include_str!("trades/computer_repair.toml"),
+    ),
+    (
+        "water_delivery.toml",
+        include_str!("trades/water_delivery.toml"),
+    ),
+    ("home_care.toml", include_str!("trades/home_care.toml")),
+    (
+        "property_maintenance.toml",
+        include_str!("trades/property_maintenance.toml"),
+    ),
+    (
+        "heating_service.toml",
+        include_str!("trades/heating_service.toml"),
+    ),
+];
+
+impl Playbook {
+    /// Parses and validates a TOML playbook; `source` names it in errors.
+    pub fn from_toml(source: &str, text: &str) -> Result<Playbook, PlaybookError> {
+        let pb: Playbook = toml::from_str(text).map_err(|e| PlaybookError::parse(source, &e))?;
+        pb.validate(source)?;
+        Ok(pb)
+    }
+
+    /// Parses and validates a JSON playbook; `source` names it in errors.
+    pub fn from_json(source: &str, text: &str) -> Result<Playbook, PlaybookError> {
+        let pb: Playbook =
+            serde_json::from_str(text).map_err(|e| PlaybookError::parse_json(source, &e))?;
+        pb.validate(source)?;
+        Ok(pb)
+    }
+
+    /// Loads a playbook file, choosing the format by its extension (.toml or .json).
+    pub fn from_path(path: &std::path::Path) -> Result<Playbook, PlaybookError> {
+        let source = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| PlaybookError {
+            source_name: source.clone(),
+            field: String::new(),
+            problem: format!("cannot read the file: {e}"),
+        })?;
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("toml") => Self::from_toml(&source, &text),
+            Some("json") => Self::from_json(&source, &text),
+            _ => Err(PlaybookError {
+                source_name: source,
+                field: String::new(),
+                problem: "unknown format: expected a .toml or .json file".into(),
+            }),
+        }
+    }
+
+    /// The six shipped playbooks.
+    pub fn shipped() -> Vec<Playbook> {
+        SHIPPED
+            .iter()
+            .map(|(name, text)| {
+                Self::from_toml(name, text)
+                    .unwrap_or_else(|e| panic!("shipped playbook is invalid: {e}"))
+            })
+            .collect()
+    }
+
+    /// A shipped playbook by trade id.
+    pub fn shipped_by_id(id: &str) -> Option<Playbook> {
+        Self::shipped().into_iter().find(|p| p.id.as_str() == id)
+    }
+
+    pub fn has(&self, step: Step) -> bool {
+        self.steps.contains(&step)
+    }
+
+    pub fn fee(&self, id: &str) -> Option<&FeeItem> {
+        self.fees.iter().find(|f| f.id == id)
+    }
+
+    pub fn kit_item(&self, id: &str) -> Option<&KitItem> {
+        self.kit.iter().find(|k| k.id == id)
+    }
+
+    /// The first step of the playbook after `step`, if any.
+    pub fn next_step(&self, step: Step) -> Option<Step> {
+        self.steps.iter().copied().find(|s| *s > step)
+    }
+}

@@ -1,0 +1,317 @@
+//! Playbook validation: every refusal names the file, the field and the problem.
+
+use super::{Playbook, Step};
+use std::collections::HashSet;
+
+/// A playbook that was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("playbook {source_name}: {}{problem}", if field.is_empty() { String::new() } else { format!("{field}: ") })]
+pub struct PlaybookError {
+    /// The file (or label) the playbook came from.
+    pub source_name: String,
+    /// Dotted path of the offending field, empty when it concerns the whole file.
+    pub field: String,
+    pub problem: String,
+}
+
+impl PlaybookError {
+    fn at(source: &str, field: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            source_name: source.to_string(),
+            field: field.into(),
+            problem: problem.into(),
+        }
+    }
+
+    pub(super) fn parse(source: &str, e: &toml::de::Error) -> Self {
+        // toml reports the line and column in its message; keep it whole.
+        let msg = e.message().to_string();
+        let location = e
+            .span()
+            .map(|s| format!(" (at byte {})", s.start))
+            .unwrap_or_default();
+        Self::at(source, "", format!("{msg}{location}"))
+    }
+
+    pub(super) fn parse_json(source: &str, e: &serde_json::Error) -> Self {
+        Self::at(source, "", e.to_string())
+    }
+}
+
+const REQUIRED_STEPS: [Step; 4] = [Step::Receive, Step::Arrive, Step::SignOff, Step::Leave];
+
+impl Playbook {
+    pub(super) fn validate(&self, src: &str) -> Result<(), PlaybookError> {
+        let err = |field: &str, problem: String| Err(PlaybookError::at(src, field, problem));
+        if self.version < 1 {
+            return err(
+                "version",
+                format!("must be 1 or more, got {}", self.version),
+            );
+        }
+        if self.name.en.trim().is_empty() || self.name.zh.trim().is_empty() {
+            return err("name", "needs both an en and a zh name".into());
+        }
+        // Steps: no duplicates, in the standard's order, the mandatory ones present.
+        let mut seen = HashSet::new();
+        for (i, step) in self.steps.iter().enumerate() {
+            if !seen.insert(*step) {
+                return err(
+                    &format!("steps[{i}]"),
+                    format!("duplicate step {:?}", step.as_str()),
+                );
+            }
+            if i > 0 && self.steps[i - 1] > *step {
+                return err(
+                    &format!("steps[{i}]"),
+                    format!(
+                        "step {:?} comes after {:?} in the standard; list steps in the standard's order",
+                        step.as_str(),
+                        self.steps[i - 1].as_str()
+                    ),
+                );
+            }
+        }
+        for required in REQUIRED_STEPS {
+            if !self.has(required) {
+                return err(
+                    "steps",
+                    format!("missing mandatory step {:?}", required.as_str()),
+                );
+            }
+        }
+        let dependent = [
+            (
+                Step::Enter,
+                Step::Knock,
+                "entering follows the door-knock protocol",
+            ),
+            (Step::Test, Step::Work, "a test run tests work"),
+            (
+                Step::Payment,
+                Step::Quote,
+                "payment collects an accepted quote",
+            ),
+        ];
+        for (step, needs, why) in dependent {
+            if self.has(step) && !self.has(needs) {
+                return err(
+                    "steps",
+                    format!(
+                        "step {:?} needs step {:?} ({why})",
+                        step.as_str(),
+                        needs.as_str()
+                    ),
+                );
+            }
+        }
+        let mut fields = HashSet::new();
+        for (i, f) in self.required_fields.iter().enumerate() {
+            if !fields.insert(*f) {
+                return err(
+                    &format!("required_fields[{i}]"),
+                    format!("duplicate field {:?}", f.as_str()),
+                );
+            }
+        }
+
+        // Durations and counts: non-negative, positive where zero makes no sense.
+        let t = &self.timing;
+        let k = &self.knock;
+        let c = &self.callbacks;
+        let checks: [(&str, i64, i64); 20] = [
+            (
+                "timing.early_arrival_min_minutes",
+                t.early_arrival_min_minutes,
+                0,
+            ),
+            (
+                "timing.early_arrival_max_minutes",
+                t.early_arrival_max_minutes,
+                0,
+            ),
+            ("timing.late_serious_minutes", t.late_serious_minutes, 1),
+            ("timing.late_call_lead_minutes", t.late_call_lead_minutes, 0),
+            (
+                "timing.call_attempts_before_unreachable",
+                t.call_attempts_before_unreachable,
+                1,
+            ),
+            ("timing.geofence_radius_m", t.geofence_radius_m, 1),
+            ("knock.knocks_per_round", k.knocks_per_round, 1),
+            ("knock.rounds", k.rounds, 1),
+            ("knock.interval_seconds", k.interval_seconds, 1),
+            ("knock.call_after_minutes", k.call_after_minutes, 0),
+            ("knock.absent_minimum_minutes", k.absent_minimum_minutes, 1),
+            (
+                "callbacks.remote_guidance_hours",
+                c.remote_guidance_hours,
+                1,
+            ),
+            (
+                "callbacks.untested_repair_hours",
+                c.untested_repair_hours,
+                1,
+            ),
+            ("callbacks.uncertain_fix_hours", c.uncertain_fix_hours, 1),
+            ("callbacks.second_level_hours", c.second_level_hours, 1),
+            (
+                "callbacks.dissatisfied_follow_up_hours",
+                c.dissatisfied_follow_up_hours,
+                1,
+            ),
+            (
+                "callbacks.monthly_sample_min_percent",
+                c.monthly_sample_min_percent,
+                0,
+            ),
+            (
+                "callbacks.monthly_sample_max_percent",
+                c.monthly_sample_max_percent,
+                0,
+            ),
+            (
+                "free_software_adjustment_days",
+                self.free_software_adjustment_days,
+                0,
+            ),
+            ("version", self.version, 1),
+        ];
+        for (field, value, min) in checks {
+            if value < min {
+                let what = if value < 0 { "negative" } else { "too small" };
+                return err(
+                    field,
+                    format!("{what} value {value}: must be at least {min}"),
+                );
+            }
+        }
+        if t.early_arrival_min_minutes > t.early_arrival_max_minutes {
+            return err(
+                "timing.early_arrival_min_minutes",
+                format!(
+                    "{} is more than early_arrival_max_minutes {}",
+                    t.early_arrival_min_minutes, t.early_arrival_max_minutes
+                ),
+            );
+        }
+        if c.monthly_sample_max_percent > 100
+            || c.monthly_sample_min_percent > c.monthly_sample_max_percent
+        {
+            return err(
+                "callbacks.monthly_sample_max_percent",
+                format!(
+                    "the sample range {}-{} % must satisfy min <= max <= 100",
+                    c.monthly_sample_min_percent, c.monthly_sample_max_percent
+                ),
+            );
+        }
+        if k.absent_minimum_minutes < k.call_after_minutes {
+            return err(
+                "knock.absent_minimum_minutes",
+                "must not be shorter than knock.call_after_minutes: the call comes before giving up".into(),
+            );
+        }
+
+        // Lists: unique ids, sane prices.
+        for (list, ids) in [
+            (
+                "kit",
+                self.kit.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(),
+            ),
+            (
+                "appearance",
+                self.appearance.iter().map(|k| k.id.as_str()).collect(),
+            ),
+            ("fees", self.fees.iter().map(|f| f.id.as_str()).collect()),
+        ] {
+            let mut seen = HashSet::new();
+            for (i, id) in ids.iter().enumerate() {
+                if id.trim().is_empty() {
+                    return err(&format!("{list}[{i}].id"), "must not be empty".into());
+                }
+                if !seen.insert(*id) {
+                    return err(&format!("{list}[{i}].id"), format!("duplicate id {id:?}"));
+                }
+            }
+        }
+        for (i, fee) in self.fees.iter().enumerate() {
+            if fee.price < 0 {
+                return err(
+                    &format!("fees[{i}].price"),
+                    format!("negative price {}", fee.price),
+                );
+            }
+        }
+        if self.has(Step::Prepare) && !self.kit.iter().any(|k| k.mandatory) {
+            return err(
+                "kit",
+                "the prepare step needs at least one mandatory kit item".into(),
+            );
+        }
+        if self.rules.drop_cloth && !self.kit.iter().any(|k| k.id == "drop_cloth" && k.mandatory) {
+            return err(
+                "kit",
+                "rules.drop_cloth needs a mandatory kit item with id \"drop_cloth\"".into(),
+            );
+        }
+        if self.rules.shoe_covers && !self.kit.iter().any(|k| k.id == "shoe_covers") {
+            return err(
+                "kit",
+                "rules.shoe_covers needs a kit item with id \"shoe_covers\"".into(),
+            );
+        }
+        let rule_steps = [
+            (
+                "rules.remote_resolution",
+                self.rules.remote_resolution,
+                Step::Triage,
+            ),
+            (
+                "rules.data_risk_consent",
+                self.rules.data_risk_consent,
+                Step::Diagnose,
+            ),
+            ("rules.take_back", self.rules.take_back, Step::Diagnose),
+            ("rules.shoe_covers", self.rules.shoe_covers, Step::Protect),
+            ("rules.drop_cloth", self.rules.drop_cloth, Step::Protect),
+            (
+                "rules.no_deposit_iou",
+                self.rules.no_deposit_iou,
+                Step::Payment,
+            ),
+            (
+                "rules.guardian_present",
+                self.rules.guardian_present,
+                Step::Work,
+            ),
+        ];
+        for (field, on, step) in rule_steps {
+            if on && !self.has(step) {
+                return err(
+                    field,
+                    format!("is on but the playbook has no {:?} step", step.as_str()),
+                );
+            }
+        }
+        if self.has(Step::Quote)
+            && !self.fees.iter().any(|f| f.kind == super::FeeKind::Visit)
+            && !self
+                .fees
+                .iter()
+                .any(|f| matches!(f.kind, super::FeeKind::Goods | super::FeeKind::Service))
+        {
+            return err(
+                "fees",
+                "a playbook with a quote step needs a fee schedule".into(),
+            );
+        }
+        if self.company.service_number.trim().is_empty() {
+            return err(
+                "company.service_number",
+                "must be the company's service number".into(),
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,414 @@
+//! Commands: what a technician (or the center, through sync) asks the visit
+//! to do. A command is a request; the workflow decides whether it becomes
+//! events or a refusal.
+
+use crate::assignment::{Assignment, AssignmentField, TimeWindow};
+use crate::ids::TechnicianId;
+use crate::location::GeoFix;
+use crate::quote::QuoteRequest;
+use crate::signoff::{Ratings, Stroke};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// Who was called and what happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallOutcome {
+    Reached,
+    NoAnswer,
+    Busy,
+    PoweredOff,
+}
+
+/// Why a call was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CallPurpose {
+    #[default]
+    Appointment,
+    RunningLate,
+    AtTheDoor,
+}
+
+/// What the customer chose when told the technician runs late.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "choice")]
+pub enum LateChoice {
+    /// The customer will wait.
+    Wait,
+    /// A new window, agreed on the call.
+    NewWindow { window: TimeWindow },
+    /// The customer asks for another technician: the center reassigns.
+    Reassign,
+}
+
+/// How the technician announced themselves at the door.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KnockMethod {
+    Bell,
+    Knock,
+}
+
+/// The entry exceptions of STANDARDS §2.9, each ending in a new agreed time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryException {
+    CustomerNotHome,
+    NannyRefuses,
+    ProductElsewhere,
+    PowerCut,
+    CustomerBusy,
+}
+
+/// The decision after diagnosis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RepairDecision {
+    FixOnSite,
+    TakeBack,
+    MissingPart,
+}
+
+/// What a missing part leads to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "resolution")]
+pub enum MissingPartResolution {
+    /// Fetch it now and continue this visit.
+    FetchNow,
+    /// A new visit at a window agreed with the customer.
+    NewVisit { window: TimeWindow },
+}
+
+/// The kind of work a step records; disk/OS work is guarded by consent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkKind {
+    #[default]
+    Repair,
+    DiskOrOs,
+    Install,
+    Care,
+}
+
+/// A part fitted, with old and new serial numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartUsed {
+    pub item: String,
+    #[serde(default)]
+    pub old_serial: Option<String>,
+    #[serde(default)]
+    pub new_serial: Option<String>,
+}
+
+/// How the customer paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    Cash,
+    Card,
+    Mobile,
+    BankTransfer,
+    /// 欠条: a promise to pay later. Never allowed for a bottle deposit.
+    Iou,
+}
+
+/// The receipt or invoice given for a payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum ReceiptRecord {
+    Receipt {
+        number: String,
+    },
+    Invoice {
+        number: String,
+    },
+    /// The invoice is not at hand: delivered by the given date.
+    InvoiceToBeDelivered {
+        by: NaiveDate,
+    },
+}
+
+/// Incidents recorded under the conduct rules (§4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentKind {
+    Damage,
+    GiftDeclined,
+    HospitalityDeclined,
+    Complaint,
+    Other,
+}
+
+/// A request to the visit. Serialised as `{"type": "...", ...fields}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", deny_unknown_fields)]
+pub enum VisitCommand {
+    // --- Center facts arriving through sync -------------------------------
+    /// The center's assignment, first or changed (the same command for both).
+    ReceiveAssignment {
+        assignment: Box<Assignment>,
+    },
+    /// The center cancelled the assignment.
+    CancelAssignment {
+        version: u64,
+        reason: String,
+    },
+    /// The center gave the assignment to another technician.
+    ReassignAssignment {
+        version: u64,
+        to: TechnicianId,
+    },
+
+    // --- 1 Receive ----------------------------------------------------------
+    /// Ask the center to verify missing or inconsistent fields.
+    VerifyWithCenter {
+        fields: Vec<AssignmentField>,
+        note: Option<String>,
+    },
+    /// The center waived fields (by phone or console), with its approval code.
+    WaiveFields {
+        fields: Vec<AssignmentField>,
+        approved_by: String,
+        approval_code: String,
+    },
+
+    // --- 2 Triage -------------------------------------------------------------
+    RecordTriage {
+        likely_causes: Vec<String>,
+        parts_to_bring: Vec<String>,
+        remote_fixable: bool,
+    },
+    /// Phone guidance solved it: close as resolved remotely, callback in 2 h.
+    ResolveRemotely {
+        guidance: String,
+    },
+
+    // --- 3 Confirm ------------------------------------------------------------
+    LogCall {
+        outcome: CallOutcome,
+        #[serde(default)]
+        purpose: CallPurpose,
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// Confirm the window (the requested one unless a new one was agreed).
+    ConfirmAppointment {
+        address_confirmed: bool,
+        product_confirmed: bool,
+    },
+    /// The customer could not be reached after the retries: go at the promised time.
+    ProceedUnconfirmed,
+    /// The window collides with another visit or leaves too little travel time.
+    ReportWindowConflict {
+        reason: String,
+    },
+    /// A new window, agreed with the customer on a call.
+    AgreeNewWindow {
+        window: TimeWindow,
+        reason: String,
+    },
+    /// Give the assignment back to the center for reassignment.
+    HandBackToCenter {
+        reason: String,
+    },
+
+    // --- 4 Prepare ------------------------------------------------------------
+    CheckKitItem {
+        item: String,
+    },
+    SkipKitItem {
+        item: String,
+        reason: String,
+    },
+
+    // --- 5 Depart ---------------------------------------------------------------
+    Depart {
+        travel_minutes: u32,
+    },
+    /// The running-late call to the customer, before the appointment.
+    NotifyRunningLate {
+        outcome: CallOutcome,
+        choice: Option<LateChoice>,
+    },
+
+    // --- 6 Arrive ---------------------------------------------------------------
+    Arrive {
+        location: Option<GeoFix>,
+        /// Why arrival is recorded outside the geofence (wrong pin, gated estate...).
+        #[serde(default)]
+        outside_geofence_reason: Option<String>,
+    },
+    ApologiseForLateness {
+        gift_offered: bool,
+        gift_accepted: bool,
+    },
+
+    // --- 7-8 Door -----------------------------------------------------------------
+    CheckAppearance {
+        items: Vec<String>,
+    },
+    Knock {
+        method: KnockMethod,
+    },
+    DoorAnswered,
+    AskNeighbour {
+        note: String,
+    },
+    LeaveDoorNote,
+    NotifyCenterAbsent,
+    DeclareCustomerAbsent,
+
+    // --- 9 Enter ------------------------------------------------------------------
+    Enter {
+        greeted: bool,
+        permit_shown: bool,
+    },
+    RecordEntryException {
+        exception: EntryException,
+        new_window: TimeWindow,
+    },
+
+    // --- 10 Protect ---------------------------------------------------------------
+    PutOnShoeCovers,
+    WaiveShoeCovers {
+        note: String,
+    },
+    LayDropCloth,
+
+    // --- 11 Diagnose ------------------------------------------------------------------
+    RecordDiagnosis {
+        fault_reproduced: bool,
+        cause: String,
+        #[serde(default)]
+        parts: Vec<String>,
+        decision: RepairDecision,
+    },
+    WarnDataRisk,
+    SignBackupConsent {
+        strokes: Vec<Stroke>,
+    },
+    OfferLoaner {
+        accepted: bool,
+    },
+    RecordUnitAppearance {
+        description: String,
+    },
+    SignCustodyReceipt {
+        strokes: Vec<Stroke>,
+    },
+    TakeBack {
+        return_by: NaiveDate,
+    },
+    ReportMissingPart {
+        part: String,
+        resolution: MissingPartResolution,
+    },
+
+    // --- Inspect (water) ----------------------------------------------------------------
+    InspectItem {
+        item: String,
+        seal_intact: bool,
+        no_leaks: bool,
+        no_foreign_matter: bool,
+    },
+
+    // --- 12 Quote ------------------------------------------------------------------------
+    ShowFeeSchedule,
+    PresentQuote {
+        quote: QuoteRequest,
+    },
+    AcceptQuote {
+        revision: u32,
+    },
+    RefuseQuote {
+        reason: String,
+    },
+
+    // --- 13 Work and test ----------------------------------------------------------------
+    RecordGuardian {
+        name: String,
+        relation: String,
+    },
+    RecordWork {
+        description: String,
+        #[serde(default)]
+        kind: WorkKind,
+        #[serde(default)]
+        parts_used: Vec<PartUsed>,
+    },
+    ReportHiddenFault {
+        description: String,
+    },
+    RecordTestRun {
+        passed: bool,
+        #[serde(default)]
+        uncertain: bool,
+        #[serde(default)]
+        notes: Option<String>,
+    },
+    ScheduleUntestedCallback {
+        reason: String,
+    },
+
+    // --- 14 Teach and clean up --------------------------------------------------------------
+    BriefCustomer,
+    CleanUp {
+        product_restored: bool,
+        wiped: bool,
+        floor_cleaned: bool,
+        no_tool_left: bool,
+    },
+
+    // --- 15 Payment ---------------------------------------------------------------------------
+    CollectPayment {
+        amount: i64,
+        method: PaymentMethod,
+        receipt: ReceiptRecord,
+    },
+    RefusePayment {
+        reason: String,
+    },
+
+    // --- 16 Sign-off --------------------------------------------------------------------------
+    SignOff {
+        ratings: Ratings,
+        #[serde(default)]
+        comment: Option<String>,
+        strokes: Vec<Stroke>,
+        /// The consent text shown on the signing screen.
+        consent_text: String,
+    },
+    DeclineSignature {
+        reason: String,
+    },
+    /// Change a signed report: starts a new version that needs a new signature.
+    ReopenReport {
+        reason: String,
+    },
+    CheckBelongings,
+
+    // --- 17 Leave -------------------------------------------------------------------------------
+    Leave {
+        service_card_given: bool,
+        shoe_covers_off_at_door: bool,
+    },
+
+    // --- Any time on site -------------------------------------------------------------------
+    RecordIncident {
+        kind: IncidentKind,
+        description: String,
+        #[serde(default)]
+        compensation: Option<i64>,
+    },
+}
+
+impl VisitCommand {
+    /// The command's `type` tag.
+    pub fn name(&self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
+            .unwrap_or_default()
+    }
+}

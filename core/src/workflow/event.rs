@@ -1,0 +1,403 @@
+//! Events: the append-only facts of a visit. The visit's state is a
+//! projection of its events (`VisitState::replay`), rebuilt identically on
+//! the device and on the server. Corrections are new events, never edits.
+
+use super::command::*;
+use crate::assignment::{Assignment, AssignmentField, FieldIssue, TimeWindow};
+use crate::clock::HlcStamp;
+use crate::ids::{AssignmentId, DeviceId, EventId, TechnicianId, VisitId};
+use crate::location::{GeoFix, GeofenceCheck};
+use crate::quote::Quote;
+use crate::signoff::{Ratings, SignOffEvidence, Stroke};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The envelope every fact travels in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VisitEvent {
+    /// Client-generated UUIDv7.
+    pub id: EventId,
+    pub visit_id: VisitId,
+    pub assignment_id: AssignmentId,
+    pub device_id: DeviceId,
+    /// Orders this device's timeline even when its wall clock jumps.
+    pub hlc: HlcStamp,
+    /// The device's wall time when the fact was recorded.
+    pub recorded_at: DateTime<Utc>,
+    #[serde(default)]
+    pub location: Option<GeoFix>,
+    /// The assignment version the device had seen: the causal context used
+    /// for conflict decisions (never device clocks).
+    pub assignment_version: u64,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// How an arrival relates to the agreed window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "tier")]
+pub enum Punctuality {
+    /// At least the minimum early margin before the window starts.
+    Early { minutes_early: i64 },
+    /// Before the window starts but inside the early margin.
+    OnTime,
+    /// Late by less than the serious tier (15 min): apologise, citing traffic.
+    LateMinor { minutes_late: i64 },
+    /// Late by 15 min or more: sincere apology and a small gift; manager visit if refused.
+    LateSerious { minutes_late: i64 },
+}
+
+impl Punctuality {
+    pub fn is_late(&self) -> bool {
+        matches!(self, Self::LateMinor { .. } | Self::LateSerious { .. })
+    }
+}
+
+/// How a visit ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Work done and passed its test run (or a 2 h callback is scheduled).
+    Fixed,
+    /// Goods delivered / care items done (trades without a test run).
+    Completed,
+    ResolvedRemotely,
+    CustomerAbsent,
+    TakenBack,
+    QuoteRefused,
+    HandedBack,
+    Cancelled,
+    Reassigned,
+}
+
+/// Why the center and the device collided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictKind {
+    CancelledAfterStart,
+    ReassignedAfterStart,
+}
+
+/// The facts. Serialised as `{"type": "...", ...fields}` inside the envelope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum EventKind {
+    AssignmentReceived {
+        assignment: Assignment,
+        field_issues: Vec<FieldIssue>,
+    },
+    AssignmentCancelled {
+        version: u64,
+        reason: String,
+    },
+    AssignmentReassigned {
+        version: u64,
+        to: TechnicianId,
+    },
+    /// Cancel or reassign after the technician started: both stand, a human decides.
+    ConflictRaised {
+        kind: ConflictKind,
+        version: u64,
+    },
+
+    CenterVerificationRequested {
+        fields: Vec<AssignmentField>,
+        note: Option<String>,
+    },
+    FieldsWaived {
+        fields: Vec<AssignmentField>,
+        approved_by: String,
+        approval_code: String,
+    },
+
+    TriageRecorded {
+        likely_causes: Vec<String>,
+        parts_to_bring: Vec<String>,
+        remote_fixable: bool,
+    },
+    ResolvedRemotely {
+        guidance: String,
+    },
+
+    CallLogged {
+        outcome: CallOutcome,
+        purpose: CallPurpose,
+        note: Option<String>,
+    },
+    AppointmentConfirmed {
+        window: TimeWindow,
+        address_confirmed: bool,
+        product_confirmed: bool,
+    },
+    ProceedingUnconfirmed {
+        window: TimeWindow,
+        failed_attempts: u32,
+    },
+    WindowConflictReported {
+        reason: String,
+    },
+    NewWindowAgreed {
+        window: TimeWindow,
+        reason: String,
+    },
+    HandedBackToCenter {
+        reason: String,
+    },
+
+    KitItemChecked {
+        item: String,
+    },
+    KitItemSkipped {
+        item: String,
+        reason: String,
+    },
+
+    Departed {
+        travel_minutes: u32,
+        projected_arrival: DateTime<Utc>,
+        latest_on_time_departure: DateTime<Utc>,
+        late_risk: bool,
+    },
+    RunningLateNotified {
+        outcome: CallOutcome,
+        choice: Option<LateChoice>,
+    },
+
+    Arrived {
+        location: Option<GeoFix>,
+        geofence: Option<GeofenceCheck>,
+        outside_geofence_reason: Option<String>,
+        punctuality: Punctuality,
+        /// Late, and no running-late call was made before the window.
+        late_without_prior_call: bool,
+    },
+    LatenessApologised {
+        gift_offered: bool,
+        gift_accepted: bool,
+    },
+    ManagerVisitRequested {
+        reason: String,
+    },
+
+    AppearanceChecked {
+        items: Vec<String>,
+    },
+    Knocked {
+        method: KnockMethod,
+    },
+    DoorAnswered,
+    NeighbourAsked {
+        note: String,
+    },
+    DoorNoteLeft,
+    CenterNotifiedAbsent,
+    CustomerAbsent {
+        minutes_of_attempts: i64,
+        knocks: u32,
+        calls: u32,
+    },
+
+    Entered {
+        greeted: bool,
+        permit_shown: bool,
+    },
+    EntryExceptionRecorded {
+        exception: EntryException,
+        new_window: TimeWindow,
+    },
+
+    ShoeCoversOn,
+    ShoeCoversWaived {
+        note: String,
+    },
+    DropClothLaid,
+
+    DiagnosisRecorded {
+        fault_reproduced: bool,
+        cause: String,
+        parts: Vec<String>,
+        decision: RepairDecision,
+    },
+    DataRiskWarned,
+    BackupConsentSigned {
+        strokes: Vec<Stroke>,
+        strokes_digest: String,
+    },
+    LoanerOffered {
+        accepted: bool,
+    },
+    UnitAppearanceRecorded {
+        description: String,
+    },
+    CustodyReceiptSigned {
+        strokes: Vec<Stroke>,
+        strokes_digest: String,
+    },
+    TakenBack {
+        return_by: NaiveDate,
+    },
+    PartMissing {
+        part: String,
+        resolution: MissingPartResolution,
+    },
+
+    ItemInspected {
+        item: String,
+        seal_intact: bool,
+        no_leaks: bool,
+        no_foreign_matter: bool,
+    },
+
+    FeeScheduleShown,
+    QuotePresented {
+        quote: Quote,
+    },
+    QuoteAccepted {
+        revision: u32,
+        customer_total: i64,
+    },
+    QuoteRefused {
+        reason: String,
+    },
+    EscalatedToCenter {
+        reason: String,
+    },
+
+    GuardianRecorded {
+        name: String,
+        relation: String,
+    },
+    WorkRecorded {
+        description: String,
+        kind: WorkKind,
+        parts_used: Vec<PartUsed>,
+    },
+    HiddenFaultFound {
+        description: String,
+    },
+    TestRunRecorded {
+        passed: bool,
+        uncertain: bool,
+        notes: Option<String>,
+    },
+    UntestedCallbackScheduled {
+        reason: String,
+    },
+
+    CustomerBriefed,
+    CleanedUp,
+
+    PaymentCollected {
+        amount: i64,
+        method: PaymentMethod,
+        receipt: ReceiptRecord,
+    },
+    PaymentRefused {
+        reason: String,
+    },
+
+    CustomerSignedOff {
+        report_version: u32,
+        ratings: Ratings,
+        comment: Option<String>,
+        strokes: Vec<Stroke>,
+        evidence: SignOffEvidence,
+    },
+    SignatureDeclined {
+        report_version: u32,
+        report_digest: String,
+        reason: String,
+    },
+    ReportReopened {
+        reason: String,
+        new_version: u32,
+    },
+    BelongingsChecked,
+
+    Left {
+        outcome: Outcome,
+        service_card_given: bool,
+        shoe_covers_off_at_door: bool,
+    },
+
+    IncidentRecorded {
+        kind: IncidentKind,
+        description: String,
+        compensation: Option<i64>,
+    },
+}
+
+impl EventKind {
+    /// The event's `type` tag.
+    pub fn name(&self) -> &'static str {
+        macro_rules! names {
+            ($($v:ident => $n:literal),* $(,)?) => {
+                match self { $(EventKind::$v { .. } => $n,)* }
+            };
+        }
+        names!(
+            AssignmentReceived => "assignment_received",
+            AssignmentCancelled => "assignment_cancelled",
+            AssignmentReassigned => "assignment_reassigned",
+            ConflictRaised => "conflict_raised",
+            CenterVerificationRequested => "center_verification_requested",
+            FieldsWaived => "fields_waived",
+            TriageRecorded => "triage_recorded",
+            ResolvedRemotely => "resolved_remotely",
+            CallLogged => "call_logged",
+            AppointmentConfirmed => "appointment_confirmed",
+            ProceedingUnconfirmed => "proceeding_unconfirmed",
+            WindowConflictReported => "window_conflict_reported",
+            NewWindowAgreed => "new_window_agreed",
+            HandedBackToCenter => "handed_back_to_center",
+            KitItemChecked => "kit_item_checked",
+            KitItemSkipped => "kit_item_skipped",
+            Departed => "departed",
+            RunningLateNotified => "running_late_notified",
+            Arrived => "arrived",
+            LatenessApologised => "lateness_apologised",
+            ManagerVisitRequested => "manager_visit_requested",
+            AppearanceChecked => "appearance_checked",
+            Knocked => "knocked",
+            DoorAnswered => "door_answered",
+            NeighbourAsked => "neighbour_asked",
+            DoorNoteLeft => "door_note_left",
+            CenterNotifiedAbsent => "center_notified_absent",
+            CustomerAbsent => "customer_absent",
+            Entered => "entered",
+            EntryExceptionRecorded => "entry_exception_recorded",
+            ShoeCoversOn => "shoe_covers_on",
+            ShoeCoversWaived => "shoe_covers_waived",
+            DropClothLaid => "drop_cloth_laid",
+            DiagnosisRecorded => "diagnosis_recorded",
+            DataRiskWarned => "data_risk_warned",
+            BackupConsentSigned => "backup_consent_signed",
+            LoanerOffered => "loaner_offered",
+            UnitAppearanceRecorded => "unit_appearance_recorded",
+            CustodyReceiptSigned => "custody_receipt_signed",
+            TakenBack => "taken_back",
+            PartMissing => "part_missing",
+            ItemInspected => "item_inspected",
+            FeeScheduleShown => "fee_schedule_shown",
+            QuotePresented => "quote_presented",
+            QuoteAccepted => "quote_accepted",
+            QuoteRefused => "quote_refused",
+            EscalatedToCenter => "escalated_to_center",
+            GuardianRecorded => "guardian_recorded",
+            WorkRecorded => "work_recorded",
+            HiddenFaultFound => "hidden_fault_found",
+            TestRunRecorded => "test_run_recorded",
+            UntestedCallbackScheduled => "untested_callback_scheduled",
+            CustomerBriefed => "customer_briefed",
+            CleanedUp => "cleaned_up",
+            PaymentCollected => "payment_collected",
+            PaymentRefused => "payment_refused",
+            CustomerSignedOff => "customer_signed_off",
+            SignatureDeclined => "signature_declined",
+            ReportReopened => "report_reopened",
+            BelongingsChecked => "belongings_checked",
+            Left => "left",
+            IncidentRecorded => "incident_recorded",
+        )
+    }
+}

@@ -1,0 +1,591 @@
+//! The visit's state: a pure projection of its events. `apply` never fails
+//! and never looks at a clock, so replaying the same events always gives the
+//! same state, on the device and on the server.
+
+use super::command::*;
+use super::event::*;
+use crate::assignment::{Assignment, AssignmentField, FieldIssue, TimeWindow};
+use crate::ids::{AssignmentId, VisitId};
+use crate::location::GeofenceCheck;
+use crate::quote::Quote;
+use crate::signoff::{Ratings, SignOffEvidence};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Where the visit stands, coarsely. The detailed facts live in the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// No assignment yet.
+    #[default]
+    New,
+    /// Received: checking information, triage, calling the customer.
+    Intake,
+    /// Appointment confirmed (or proceeding unconfirmed): preparing the kit.
+    Scheduled,
+    /// On the way.
+    EnRoute,
+    /// At the customer's door.
+    AtDoor,
+    /// Inside, working.
+    OnSite,
+    /// Finished; see `outcome`.
+    Closed,
+}
+
+/// A logged call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallRecord {
+    pub at: DateTime<Utc>,
+    pub outcome: CallOutcome,
+    pub purpose: CallPurpose,
+}
+
+/// Status of one kit item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum KitStatus {
+    Checked,
+    Skipped { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Departure {
+    pub at: DateTime<Utc>,
+    pub travel_minutes: u32,
+    pub projected_arrival: DateTime<Utc>,
+    pub late_risk: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Arrival {
+    pub at: DateTime<Utc>,
+    pub geofence: Option<GeofenceCheck>,
+    pub punctuality: Punctuality,
+    pub late_without_prior_call: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnosis {
+    pub fault_reproduced: bool,
+    pub cause: String,
+    pub parts: Vec<String>,
+    pub decision: RepairDecision,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkRecord {
+    pub at: DateTime<Utc>,
+    pub description: String,
+    pub kind: WorkKind,
+    pub parts_used: Vec<PartUsed>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestRun {
+    pub at: DateTime<Utc>,
+    pub passed: bool,
+    pub uncertain: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    pub at: DateTime<Utc>,
+    pub amount: i64,
+    pub method: PaymentMethod,
+    pub receipt: ReceiptRecord,
+}
+
+/// The customer's sign-off of one report version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignOffRecord {
+    pub report_version: u32,
+    pub ratings: Ratings,
+    pub comment: Option<String>,
+    pub evidence: SignOffEvidence,
+    /// Number of strokes signed (the strokes live in the event).
+    pub stroke_count: usize,
+    /// The strokes in the event hash to the evidence's strokes digest.
+    pub strokes_match: bool,
+}
+
+/// The customer declined to sign: a valid outcome that triggers follow-up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Declined {
+    pub at: DateTime<Utc>,
+    pub report_version: u32,
+    pub report_digest: String,
+    pub reason: String,
+}
+
+/// Take-back (拉修) preconditions as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct TakeBackRecord {
+    pub loaner_offered: Option<bool>,
+    pub appearance: Option<String>,
+    pub receipt_digest: Option<String>,
+    pub return_by: Option<NaiveDate>,
+}
+
+/// The door-knock log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct DoorLog {
+    pub knocks: Vec<DateTime<Utc>>,
+    pub answered: bool,
+    pub neighbour_asked: bool,
+    pub note_left: bool,
+    pub center_notified: bool,
+}
+
+/// A conflict between the center's change and the device's facts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    pub kind: ConflictKind,
+    pub version: u64,
+}
+
+/// Everything known about one visit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct VisitState {
+    pub visit_id: Option<VisitId>,
+    pub assignment: Option<Assignment>,
+    pub stage: Stage,
+    pub outcome: Option<Outcome>,
+    /// 1 for the first trip; a reschedule starts the next.
+    pub trip: u32,
+    /// The window in force: requested, then agreed.
+    pub window: Option<TimeWindow>,
+    pub window_confirmed: bool,
+    pub field_issues: Vec<FieldIssue>,
+    pub waived_fields: Vec<AssignmentField>,
+    pub verification_requested: bool,
+    pub triaged: bool,
+    pub remote_fixable: bool,
+    pub window_conflict: bool,
+    pub calls: Vec<CallRecord>,
+    pub kit: BTreeMap<String, KitStatus>,
+    pub departure: Option<Departure>,
+    pub running_late_notified: Option<DateTime<Utc>>,
+    pub arrival: Option<Arrival>,
+    pub lateness_apologised: bool,
+    pub manager_visit_requested: bool,
+    pub appearance_checked: bool,
+    pub door: DoorLog,
+    pub entered: bool,
+    pub shoe_covers: Option<bool>,
+    pub shoe_covers_waiver: Option<String>,
+    pub drop_cloth_laid: bool,
+    pub diagnosis: Option<Diagnosis>,
+    pub data_risk_warned: bool,
+    pub backup_consent_digest: Option<String>,
+    pub take_back: TakeBackRecord,
+    pub missing_parts: Vec<String>,
+    pub inspected: BTreeMap<String, bool>,
+    pub fee_schedule_shown: bool,
+    pub quote: Option<Quote>,
+    pub accepted_revision: Option<u32>,
+    pub quote_refused: bool,
+    pub escalations: Vec<String>,
+    pub guardian: Option<String>,
+    pub work: Vec<WorkRecord>,
+    /// Hidden faults found after the quote was accepted (re-quote if chargeable).
+    pub hidden_faults: Vec<String>,
+    /// A hidden fault was found on a chargeable visit after acceptance: re-quote.
+    pub requote_pending: bool,
+    pub test_run: Option<TestRun>,
+    /// When a 2-hour callback was scheduled instead of a test run.
+    pub untested_callback: Option<DateTime<Utc>>,
+    pub briefed: bool,
+    pub cleaned_up: bool,
+    pub payment: Option<Payment>,
+    pub payment_refused: bool,
+    /// The report version being prepared or signed; starts at 1.
+    pub report_version: u32,
+    pub sign_off: Option<SignOffRecord>,
+    pub declined: Option<Declined>,
+    pub belongings_checked: bool,
+    pub incidents: Vec<(IncidentKind, String)>,
+    pub conflict: Option<Conflict>,
+    /// Set by the center; the device keeps its facts regardless.
+    pub cancelled: bool,
+    pub reassigned: bool,
+    pub resolved_remotely_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub event_count: u64,
+    pub last_event_at: Option<DateTime<Utc>>,
+}
+
+impl VisitState {
+    /// Rebuilds a state from events, in order.
+    pub fn replay<'a>(events: impl IntoIterator<Item = &'a VisitEvent>) -> VisitState {
+        let mut s = VisitState::default();
+        for e in events {
+            s.apply(e);
+        }
+        s
+    }
+
+    pub fn assignment_id(&self) -> Option<&AssignmentId> {
+        self.assignment.as_ref().map(|a| &a.id)
+    }
+
+    /// The assignment version this device has seen (0 before any).
+    pub fn assignment_version(&self) -> u64 {
+        self.assignment.as_ref().map_or(0, |a| a.version)
+    }
+
+    /// Fields still missing or inconsistent and not waived by the center.
+    pub fn open_field_issues(&self) -> Vec<&FieldIssue> {
+        self.field_issues
+            .iter()
+            .filter(|i| !self.waived_fields.contains(&i.field))
+            .collect()
+    }
+
+    /// Whether the technician has set off (a cancel after this is a conflict).
+    pub fn started(&self) -> bool {
+        self.started_at.is_some()
+    }
+
+    pub fn accepted_quote(&self) -> Option<&Quote> {
+        match (&self.quote, self.accepted_revision) {
+            (Some(q), Some(r)) if q.revision == r => Some(q),
+            _ => None,
+        }
+    }
+
+    /// Folds one event into the state.
+    pub fn apply(&mut self, e: &VisitEvent) {
+        self.event_count += 1;
+        self.last_event_at = Some(e.recorded_at);
+        if self.visit_id.is_none() {
+            self.visit_id = Some(e.visit_id);
+        }
+        let at = e.recorded_at;
+        match &e.kind {
+            EventKind::AssignmentReceived {
+                assignment,
+                field_issues,
+            } => {
+                if self.stage == Stage::New {
+                    self.stage = Stage::Intake;
+                    self.trip = 1;
+                }
+                // A changed window from the center replaces an unconfirmed one.
+                if !self.window_confirmed || self.window.is_none() {
+                    self.window = assignment.requested_window;
+                }
+                self.assignment = Some(assignment.clone());
+                self.field_issues = field_issues.clone();
+            }
+            EventKind::AssignmentCancelled { version, .. } => {
+                self.cancelled = true;
+                self.bump_version(*version);
+                if !self.started() && self.stage != Stage::Closed {
+                    self.close(Outcome::Cancelled, at);
+                }
+            }
+            EventKind::AssignmentReassigned { version, to } => {
+                self.reassigned = true;
+                self.bump_version(*version);
+                if let Some(a) = self.assignment.as_mut() {
+                    a.technician = Some(to.clone());
+                }
+                if !self.started() && self.stage != Stage::Closed {
+                    self.close(Outcome::Reassigned, at);
+                }
+            }
+            EventKind::ConflictRaised { kind, version } => {
+                self.conflict = Some(Conflict {
+                    kind: *kind,
+                    version: *version,
+                });
+            }
+            EventKind::CenterVerificationRequested { .. } => self.verification_requested = true,
+            EventKind::FieldsWaived { fields, .. } => {
+                for f in fields {
+                    if !self.waived_fields.contains(f) {
+                        self.waived_fields.push(*f);
+                    }
+                }
+            }
+            EventKind::TriageRecorded { remote_fixable, .. } => {
+                self.triaged = true;
+                self.remote_fixable = *remote_fixable;
+            }
+            EventKind::ResolvedRemotely { .. } => {
+                self.resolved_remotely_at = Some(at);
+                self.close(Outcome::ResolvedRemotely, at);
+            }
+            EventKind::CallLogged {
+                outcome, purpose, ..
+            } => self.calls.push(CallRecord {
+                at,
+                outcome: *outcome,
+                purpose: *purpose,
+            }),
+            EventKind::AppointmentConfirmed { window, .. }
+            | EventKind::ProceedingUnconfirmed { window, .. } => {
+                self.window = Some(*window);
+                self.window_confirmed = true;
+                self.stage = Stage::Scheduled;
+            }
+            EventKind::WindowConflictReported { .. } => self.window_conflict = true,
+            EventKind::NewWindowAgreed { window, .. } => {
+                self.window = Some(*window);
+                self.window_conflict = false;
+                self.window_confirmed = false;
+            }
+            EventKind::HandedBackToCenter { .. } => self.close(Outcome::HandedBack, at),
+            EventKind::KitItemChecked { item } => {
+                self.kit.insert(item.clone(), KitStatus::Checked);
+            }
+            EventKind::KitItemSkipped { item, reason } => {
+                self.kit.insert(
+                    item.clone(),
+                    KitStatus::Skipped {
+                        reason: reason.clone(),
+                    },
+                );
+            }
+            EventKind::Departed {
+                travel_minutes,
+                projected_arrival,
+                late_risk,
+                ..
+            } => {
+                self.departure = Some(Departure {
+                    at,
+                    travel_minutes: *travel_minutes,
+                    projected_arrival: *projected_arrival,
+                    late_risk: *late_risk,
+                });
+                self.started_at.get_or_insert(at);
+                self.stage = Stage::EnRoute;
+            }
+            EventKind::RunningLateNotified { choice, .. } => {
+                self.running_late_notified = Some(at);
+                match choice {
+                    Some(LateChoice::NewWindow { window }) => self.window = Some(*window),
+                    Some(LateChoice::Reassign) => self
+                        .escalations
+                        .push("reassign requested by customer".into()),
+                    _ => {}
+                }
+            }
+            EventKind::Arrived {
+                geofence,
+                punctuality,
+                late_without_prior_call,
+                ..
+            } => {
+                self.arrival = Some(Arrival {
+                    at,
+                    geofence: *geofence,
+                    punctuality: *punctuality,
+                    late_without_prior_call: *late_without_prior_call,
+                });
+                self.stage = Stage::AtDoor;
+            }
+            EventKind::LatenessApologised { .. } => self.lateness_apologised = true,
+            EventKind::ManagerVisitRequested { .. } => self.manager_visit_requested = true,
+            EventKind::AppearanceChecked { .. } => self.appearance_checked = true,
+            EventKind::Knocked { .. } => self.door.knocks.push(at),
+            EventKind::DoorAnswered => self.door.answered = true,
+            EventKind::NeighbourAsked { .. } => self.door.neighbour_asked = true,
+            EventKind::DoorNoteLeft => self.door.note_left = true,
+            EventKind::CenterNotifiedAbsent => self.door.center_notified = true,
+            EventKind::CustomerAbsent { .. } => self.close(Outcome::CustomerAbsent, at),
+            EventKind::Entered { .. } => {
+                self.entered = true;
+                self.stage = Stage::OnSite;
+            }
+            EventKind::EntryExceptionRecorded { new_window, .. } => self.next_trip(*new_window),
+            EventKind::ShoeCoversOn => self.shoe_covers = Some(true),
+            EventKind::ShoeCoversWaived { note } => {
+                self.shoe_covers = Some(false);
+                self.shoe_covers_waiver = Some(note.clone());
+            }
+            EventKind::DropClothLaid => self.drop_cloth_laid = true,
+            EventKind::DiagnosisRecorded {
+                fault_reproduced,
+                cause,
+                parts,
+                decision,
+            } => {
+                self.diagnosis = Some(Diagnosis {
+                    fault_reproduced: *fault_reproduced,
+                    cause: cause.clone(),
+                    parts: parts.clone(),
+                    decision: *decision,
+                })
+            }
+            EventKind::DataRiskWarned => self.data_risk_warned = true,
+            EventKind::BackupConsentSigned { strokes_digest, .. } => {
+                self.backup_consent_digest = Some(strokes_digest.clone())
+            }
+            EventKind::LoanerOffered { accepted } => {
+                self.take_back.loaner_offered = Some(*accepted)
+            }
+            EventKind::UnitAppearanceRecorded { description } => {
+                self.take_back.appearance = Some(description.clone())
+            }
+            EventKind::CustodyReceiptSigned { strokes_digest, .. } => {
+                self.take_back.receipt_digest = Some(strokes_digest.clone())
+            }
+            EventKind::TakenBack { return_by } => {
+                self.take_back.return_by = Some(*return_by);
+                self.close(Outcome::TakenBack, at);
+            }
+            EventKind::PartMissing { part, resolution } => {
+                self.missing_parts.push(part.clone());
+                if let MissingPartResolution::NewVisit { window } = resolution {
+                    self.next_trip(*window);
+                }
+            }
+            EventKind::ItemInspected {
+                item,
+                seal_intact,
+                no_leaks,
+                no_foreign_matter,
+            } => {
+                self.inspected.insert(
+                    item.clone(),
+                    *seal_intact && *no_leaks && *no_foreign_matter,
+                );
+            }
+            EventKind::FeeScheduleShown => self.fee_schedule_shown = true,
+            EventKind::QuotePresented { quote } => {
+                self.quote = Some(quote.clone());
+                self.quote_refused = false;
+            }
+            EventKind::QuoteAccepted { revision, .. } => {
+                self.accepted_revision = Some(*revision);
+                self.requote_pending = false;
+            }
+            EventKind::QuoteRefused { .. } => self.quote_refused = true,
+            EventKind::EscalatedToCenter { reason } => self.escalations.push(reason.clone()),
+            EventKind::GuardianRecorded { name, .. } => self.guardian = Some(name.clone()),
+            EventKind::WorkRecorded {
+                description,
+                kind,
+                parts_used,
+            } => self.work.push(WorkRecord {
+                at,
+                description: description.clone(),
+                kind: *kind,
+                parts_used: parts_used.clone(),
+            }),
+            EventKind::HiddenFaultFound { description } => {
+                self.hidden_faults.push(description.clone());
+                if self.accepted_quote().is_some_and(|q| q.chargeable()) {
+                    self.requote_pending = true;
+                }
+                // A hidden fault invalidates a passed test: the unit is tested again.
+                self.test_run = None;
+            }
+            EventKind::TestRunRecorded {
+                passed, uncertain, ..
+            } => {
+                self.test_run = Some(TestRun {
+                    at,
+                    passed: *passed,
+                    uncertain: *uncertain,
+                })
+            }
+            EventKind::UntestedCallbackScheduled { .. } => self.untested_callback = Some(at),
+            EventKind::CustomerBriefed => self.briefed = true,
+            EventKind::CleanedUp => self.cleaned_up = true,
+            EventKind::PaymentCollected {
+                amount,
+                method,
+                receipt,
+            } => {
+                self.payment = Some(Payment {
+                    at,
+                    amount: *amount,
+                    method: *method,
+                    receipt: receipt.clone(),
+                })
+            }
+            EventKind::PaymentRefused { .. } => self.payment_refused = true,
+            EventKind::CustomerSignedOff {
+                report_version,
+                ratings,
+                comment,
+                strokes,
+                evidence,
+            } => {
+                self.sign_off = Some(SignOffRecord {
+                    report_version: *report_version,
+                    ratings: *ratings,
+                    comment: comment.clone(),
+                    evidence: evidence.clone(),
+                    stroke_count: strokes.len(),
+                    strokes_match: crate::signoff::strokes_digest(strokes)
+                        == evidence.strokes_digest,
+                });
+                self.declined = None;
+            }
+            EventKind::SignatureDeclined {
+                report_version,
+                report_digest,
+                reason,
+            } => {
+                self.declined = Some(Declined {
+                    at,
+                    report_version: *report_version,
+                    report_digest: report_digest.clone(),
+                    reason: reason.clone(),
+                })
+            }
+            EventKind::ReportReopened { new_version, .. } => {
+                self.report_version = *new_version;
+                self.sign_off = None;
+                self.declined = None;
+                self.payment = None;
+            }
+            EventKind::BelongingsChecked => self.belongings_checked = true,
+            EventKind::Left { outcome, .. } => self.close(*outcome, at),
+            EventKind::IncidentRecorded {
+                kind, description, ..
+            } => self.incidents.push((*kind, description.clone())),
+        }
+        if self.report_version == 0 {
+            self.report_version = 1;
+        }
+    }
+
+    fn bump_version(&mut self, version: u64) {
+        if let Some(a) = self.assignment.as_mut() {
+            a.version = a.version.max(version);
+        }
+    }
+
+    fn close(&mut self, outcome: Outcome, at: DateTime<Utc>) {
+        self.stage = Stage::Closed;
+        self.outcome = Some(outcome);
+        self.closed_at = Some(at);
+    }
+
+    /// A reschedule: the visit continues with another trip at the agreed window.
+    fn next_trip(&mut self, window: TimeWindow) {
+        self.trip += 1;
+        self.window = Some(window);
+        self.window_confirmed = true;
+        self.stage = Stage::Scheduled;
+        self.departure = None;
+        self.running_late_notified = None;
+        self.arrival = None;
+        self.lateness_apologised = false;
+        self.appearance_checked = false;
+        self.door = DoorLog::default();
+        self.entered = false;
+        self.shoe_covers = None;
+        self.shoe_covers_waiver = None;
+        self.drop_cloth_laid = false;
+        self.kit.clear();
+    }
+}
