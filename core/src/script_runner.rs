@@ -189,7 +189,7 @@ pub fn run_script(text: &str, playbook: Option<Playbook>) -> Result<ScriptOutcom
             }
         }
     }
-    let now = last_at.unwrap_or_else(|| chrono::DateTime::<Utc>::UNIX_EPOCH);
+    let now = last_at.unwrap_or(chrono::DateTime::<Utc>::UNIX_EPOCH);
     let view = view(&visit.state, &visit.playbook, now, &technician);
     Ok(ScriptOutcome {
         lines: results,
