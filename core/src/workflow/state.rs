@@ -273,8 +273,10 @@ impl VisitState {
                     self.stage = Stage::Intake;
                     self.trip = 1;
                 }
-                // A changed window from the center replaces an unconfirmed one.
-                if !self.window_confirmed || self.window.is_none() {
+                // The center owns the window: a window it changes replaces the
+                // one in force; an unchanged one leaves an agreed window alone.
+                let previous = self.assignment.as_ref().and_then(|a| a.requested_window);
+                if self.window.is_none() || previous != assignment.requested_window {
                     self.window = assignment.requested_window;
                 }
                 self.assignment = Some(assignment.clone());

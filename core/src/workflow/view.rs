@@ -503,7 +503,7 @@ fn prompts(s: &VisitState, pb: &Playbook, now: DateTime<Utc>, technician: &str) 
             }
         }
         Stage::OnSite => {
-            if s.quote_refused {
+            if s.quote_refused || s.payment_refused {
                 out.push(script_prompt(pb, ScriptMoment::ThreeGuarantees, technician));
             }
             if !s.work.is_empty() && s.test_run.is_none() {
