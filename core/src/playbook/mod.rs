@@ -13,6 +13,7 @@ use crate::ids::TradeId;
 use crate::messages::Text;
 use crate::money::Currency;
 use crate::scripts::ScriptMoment;
+use crate::workflow::command::WorkKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -174,6 +175,19 @@ pub struct Rules {
     pub announce_paid_services: bool,
     /// Minor lateness requires an apology before entering.
     pub lateness_apology: bool,
+    /// The kinds of work done on a visit; anything else is booked as its own
+    /// service (water delivery: install only). The first is the default.
+    #[serde(default = "all_work_kinds")]
+    pub work_kinds: Vec<WorkKind>,
+}
+
+fn all_work_kinds() -> Vec<WorkKind> {
+    vec![
+        WorkKind::Repair,
+        WorkKind::DiskOrOs,
+        WorkKind::Install,
+        WorkKind::Care,
+    ]
 }
 
 /// One kit item for the departure self-check.

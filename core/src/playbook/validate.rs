@@ -306,6 +306,12 @@ impl Playbook {
                 "a playbook with a quote step needs a fee schedule".into(),
             );
         }
+        if self.has(Step::Work) && self.rules.work_kinds.is_empty() {
+            return err(
+                "rules.work_kinds",
+                "a playbook with a work step needs at least one kind of work".into(),
+            );
+        }
         if self.company.service_number.trim().is_empty() {
             return err(
                 "company.service_number",

@@ -332,8 +332,9 @@ pub enum VisitCommand {
     },
     RecordWork {
         description: String,
+        /// Defaults to the trade's first offered kind (repair, install, care).
         #[serde(default)]
-        kind: WorkKind,
+        kind: Option<WorkKind>,
         #[serde(default)]
         parts_used: Vec<PartUsed>,
     },

@@ -894,7 +894,13 @@ pub fn decide(
             if pb.has(Step::Inspect) {
                 require_inspection_passed(s)?;
             }
-            if *kind == WorkKind::DiskOrOs
+            let kind =
+                kind.unwrap_or_else(|| pb.rules.work_kinds.first().copied().unwrap_or_default());
+            // Water delivery: cleaning and part repairs are booked, not done ad hoc.
+            if !pb.rules.work_kinds.contains(&kind) {
+                return Err(WorkflowError::WorkNotOffered { kind });
+            }
+            if kind == WorkKind::DiskOrOs
                 && pb.rules.data_risk_consent
                 && s.backup_consent_digest.is_none()
             {
@@ -918,7 +924,7 @@ pub fn decide(
             }
             Ok(vec![EventKind::WorkRecorded {
                 description: description.clone(),
-                kind: *kind,
+                kind,
                 parts_used: parts_used.clone(),
             }])
         }

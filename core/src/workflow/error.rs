@@ -92,6 +92,10 @@ pub enum WorkflowError {
     DepositIou { deposit: i64 },
     /// Water delivery: a bottle that failed inspection may not be installed.
     InspectionFailed { items: Vec<String> },
+    /// The trade books this kind of work as its own service (water: no ad-hoc repairs).
+    WorkNotOffered {
+        kind: crate::workflow::command::WorkKind,
+    },
     /// Home care: a guardian must be present.
     GuardianRequired,
     /// §2.16 enforce: a signed report is immutable; reopen it for a new version.
@@ -181,6 +185,7 @@ impl WorkflowError {
             PaymentMismatch { .. } => "payment_mismatch",
             DepositIou { .. } => "deposit_iou",
             InspectionFailed { .. } => "inspection_failed",
+            WorkNotOffered { .. } => "work_not_offered",
             GuardianRequired => "guardian_required",
             ReportSigned { .. } => "report_signed",
             SignatureInvalid { .. } => "signature_invalid",
@@ -390,6 +395,10 @@ impl WorkflowError {
             InspectionFailed { items } => Text::new(
                 format!("Do not install: inspection failed for {}. Replace with a bottle that passes (seal intact, no leaks, no foreign matter).", join(items)),
                 format!("不能安装:{}检查未通过。请更换密封完好、无渗漏、无异物的水桶。", join(items)),
+            ),
+            WorkNotOffered { kind } => Text::new(
+                format!("This trade does not do {kind:?} work on a visit: book it with the center as its own service."),
+                format!("本服务不含{kind:?}类作业:请通过服务中心另行预约。"),
             ),
             GuardianRequired => Text::new(
                 "Care work needs the guardian present: record the guardian first.",
