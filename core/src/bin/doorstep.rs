@@ -134,6 +134,7 @@ fn run(script: PathBuf, playbook: Option<PathBuf>, lang: Lang, view_only: bool) 
                 "line": line,
                 "command": command,
                 "refused": error.code(),
+                "rule": error.rule(),
                 "message": error.message(lang),
                 "detail": error,
             });

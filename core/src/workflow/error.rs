@@ -196,6 +196,48 @@ impl WorkflowError {
         }
     }
 
+    /// The rule of the service standard that refused, as STANDARDS.md numbers it.
+    pub fn rule(&self) -> &'static str {
+        use WorkflowError::*;
+        match self {
+            VisitNotStarted | StepNotInPlaybook { .. } | OutOfOrder { .. } | VisitClosed { .. } => {
+                "§2 the visit, step by step"
+            }
+            StaleAssignment { .. } => "§3 the center owns assignment fields",
+            InvalidInput { .. } | Money { .. } => "input validation",
+            MissingAssignmentInfo { .. } => "§2.1 no confirmation with missing information",
+            NoCustomerAgreement | CustomerNotYetUnreachable { .. } => {
+                "§2.3 a new window only with the customer's agreement"
+            }
+            KitIncomplete { .. } => "§2.4 no departure with unchecked mandatory kit",
+            OutsideGeofence { .. } | LatenessApologyRequired { .. } => "§2.6 arrival",
+            AppearanceIncomplete { .. } => "§2.7 appearance self-check",
+            KnockTooSoon { .. } | AbsentTooSoon { .. } => "§2.8 the door-knock protocol",
+            EntryIncomplete => "§2.9 greet, introduce, show the permit",
+            ProtectionMissing { .. } => "§2.10 shoe covers and drop cloth",
+            BackupConsentRequired { .. } => "§2.11 no disk/OS work without signed backup consent",
+            TakeBackIncomplete { .. } => {
+                "§2.11 take-back needs loaner, appearance record and receipt"
+            }
+            FeeScheduleNotShown | QuoteInvalid { .. } | QuoteRevisionMismatch { .. } => {
+                "§2.12 quote from the fee schedule"
+            }
+            DiscountNeedsApproval => "§2.12 discounts only with a center approval",
+            QuoteNotAccepted { .. } => "§2.12 no repair on a chargeable visit before acceptance",
+            WorkNotOffered { .. } => "§1 trade playbook (work booked, not ad hoc)",
+            NotTested => "§2.13 fixed only with a passed test run or a 2 h callback",
+            CleanUpIncomplete { .. } => "§2.14 clean up, no tool left",
+            PaymentMismatch { .. } => "§2.15 collect exactly the accepted quote",
+            DepositIou { .. } => "§2.15 never an IOU for the bottle deposit",
+            InspectionFailed { .. } => "§1 water delivery bottle inspection",
+            GuardianRequired => "§1 home care: guardian present",
+            ReportSigned { .. } | SignatureInvalid { .. } | NotReadyToSign { .. } | NoSignOff => {
+                "§2.16 customer sign-off bound to the report"
+            }
+            BelongingsNotChecked => "§2.16 home care: belongings checked together",
+        }
+    }
+
     /// The message in one language.
     pub fn message(&self, lang: Lang) -> String {
         self.text().get(lang).to_string()
