@@ -333,19 +333,33 @@ impl Playbook {
     }
 
     /// The six shipped playbooks.
-    pub fn shipped() -> Vec<Playbook> {
+    ///
+    /// Parsed once per process. The shipped files are part of the build and a
+    /// test checks each validates, so one that does not is skipped here rather
+    /// than panicking inside a phone app.
+    pub fn shipped() -> &'static [Playbook] {
+        static SHIPPED_PLAYBOOKS: std::sync::OnceLock<Vec<Playbook>> = std::sync::OnceLock::new();
+        SHIPPED_PLAYBOOKS.get_or_init(|| {
+            SHIPPED
+                .iter()
+                .filter_map(|(name, text)| Self::from_toml(name, text).ok())
+                .collect()
+        })
+    }
+
+    /// Checks every shipped playbook, reporting the first that does not validate.
+    pub fn check_shipped() -> Result<(), PlaybookError> {
         SHIPPED
             .iter()
-            .map(|(name, text)| {
-                Self::from_toml(name, text)
-                    .unwrap_or_else(|e| panic!("shipped playbook is invalid: {e}"))
-            })
-            .collect()
+            .try_for_each(|(name, text)| Self::from_toml(name, text).map(|_| ()))
     }
 
     /// A shipped playbook by trade id.
     pub fn shipped_by_id(id: &str) -> Option<Playbook> {
-        Self::shipped().into_iter().find(|p| p.id.as_str() == id)
+        Self::shipped()
+            .iter()
+            .find(|p| p.id.as_str() == id)
+            .cloned()
     }
 
     pub fn has(&self, step: Step) -> bool {
@@ -363,5 +377,16 @@ impl Playbook {
     /// The first step of the playbook after `step`, if any.
     pub fn next_step(&self, step: Step) -> Option<Step> {
         self.steps.iter().copied().find(|s| *s > step)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shipped_playbook_validates() {
+        Playbook::check_shipped().unwrap();
+        assert_eq!(Playbook::shipped().len(), SHIPPED.len());
     }
 }
