@@ -959,6 +959,14 @@ pub fn decide(
             if s.work.is_empty() {
                 return Err(out_of_order(cmd, s, "record the repair work"));
             }
+            // The callback stands in for a test there was no time for, not for one that failed.
+            if latest_test_failed(s) {
+                return Err(out_of_order(
+                    cmd,
+                    s,
+                    "the test run failed: repair and test again (the 2-hour callback is for when there is no time to test)",
+                ));
+            }
             Ok(vec![EventKind::UntestedCallbackScheduled {
                 reason: reason.clone(),
             }])
@@ -1546,8 +1554,17 @@ fn require_ready_to_sign(s: &VisitState, pb: &Playbook) -> Result<()> {
     }
 }
 
+/// The latest test run failed and no work was recorded after it: not fixed.
+fn latest_test_failed(s: &VisitState) -> bool {
+    match (&s.test_run, s.work.last()) {
+        (Some(t), Some(w)) => !t.passed && t.at >= w.at,
+        (Some(t), None) => !t.passed,
+        (None, _) => false,
+    }
+}
+
 /// §2.13 enforce: a visit closes as fixed only with a passed test run or a
-/// scheduled 2-hour callback.
+/// scheduled 2-hour callback (a failed test is not made good by a callback).
 fn leaving_outcome(cmd: &VisitCommand, s: &VisitState, pb: &Playbook) -> Result<Outcome> {
     if s.quote_refused && s.work.is_empty() {
         return Ok(Outcome::QuoteRefused);
@@ -1563,7 +1580,7 @@ fn leaving_outcome(cmd: &VisitCommand, s: &VisitState, pb: &Playbook) -> Result<
         return Ok(Outcome::Completed);
     }
     let passed = s.test_run.as_ref().is_some_and(|t| t.passed);
-    if passed || s.untested_callback.is_some() {
+    if passed || (s.untested_callback.is_some() && !latest_test_failed(s)) {
         Ok(Outcome::Fixed)
     } else {
         Err(WorkflowError::NotTested)
