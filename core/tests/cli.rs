@@ -312,3 +312,56 @@ fn a_missing_playbook_file_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("examples/no_such_playbook.toml"));
 }
+
+/// snake_case of a Rust variant name.
+fn snake(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[test]
+fn the_script_docs_list_every_command_and_refusal_code() {
+    let docs = std::fs::read_to_string(root().join("docs/SCRIPTS.md")).unwrap();
+    let source = std::fs::read_to_string(root().join("core/src/workflow/command.rs")).unwrap();
+    let body = &source[source.find("pub enum VisitCommand {").unwrap()..];
+    let body = &body[..body.find("\n}\n").unwrap()];
+    let commands: Vec<String> = body
+        .lines()
+        .filter_map(|l| {
+            let name = l.strip_prefix("    ")?;
+            let first = name.chars().next()?;
+            if !first.is_ascii_uppercase() {
+                return None;
+            }
+            let name = name.split([' ', ',', '{']).next()?;
+            Some(snake(name))
+        })
+        .collect();
+    assert!(commands.len() > 50, "{commands:?}");
+    for c in &commands {
+        assert!(
+            docs.contains(&format!("| `{c}` |")),
+            "docs/SCRIPTS.md does not document the command {c}"
+        );
+    }
+    let errors = std::fs::read_to_string(root().join("core/src/workflow/error.rs")).unwrap();
+    let codes = &errors[errors.find("pub fn code(&self)").unwrap()..];
+    let codes = &codes[..codes.find("\n    }\n").unwrap()];
+    for code in codes.split("=> \"").skip(1) {
+        let code = &code[..code.find('"').unwrap()];
+        assert!(
+            docs.contains(&format!("`{code}`")),
+            "docs/SCRIPTS.md does not list the refusal code {code}"
+        );
+    }
+}
