@@ -8,10 +8,11 @@
 //! sample; without it nobody can predict who will be called.
 
 use crate::canonical::sha256_hex;
+use crate::clock;
 use crate::playbook::Playbook;
 use crate::workflow::event::Outcome;
 use crate::workflow::state::VisitState;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Why a callback is due.
@@ -48,7 +49,7 @@ pub fn schedule(s: &VisitState, pb: &Playbook) -> Vec<CallbackDue> {
     let mut add = |reason, at: DateTime<Utc>, hours: i64| {
         due.push(CallbackDue {
             reason,
-            due_at: at + Duration::hours(hours),
+            due_at: clock::shift(at, clock::hours(hours)),
         })
     };
     if let Some(at) = s.resolved_remotely_at {

@@ -2,7 +2,7 @@
 //! rule), and the hybrid logical clock (HLC) that orders one device's events
 //! even when its wall clock jumps.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 
@@ -43,6 +43,44 @@ impl Clock for FixedClock {
     fn now(&self) -> DateTime<Utc> {
         *self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// `t + d`, saturating at the ends of chrono's range. The rules use it for
+/// every shift of a caller's time (windows, device clocks, playbook delays),
+/// so odd inputs give odd times, never a panic.
+pub fn shift(t: DateTime<Utc>, d: TimeDelta) -> DateTime<Utc> {
+    t.checked_add_signed(d).unwrap_or(if d < TimeDelta::zero() {
+        DateTime::<Utc>::MIN_UTC
+    } else {
+        DateTime::<Utc>::MAX_UTC
+    })
+}
+
+/// `minutes` as a duration, saturating (playbook values are unbounded above).
+pub fn minutes(minutes: i64) -> TimeDelta {
+    TimeDelta::try_minutes(minutes).unwrap_or(if minutes < 0 {
+        TimeDelta::MIN
+    } else {
+        TimeDelta::MAX
+    })
+}
+
+/// `seconds` as a duration, saturating.
+pub fn seconds(seconds: i64) -> TimeDelta {
+    TimeDelta::try_seconds(seconds).unwrap_or(if seconds < 0 {
+        TimeDelta::MIN
+    } else {
+        TimeDelta::MAX
+    })
+}
+
+/// `hours` as a duration, saturating.
+pub fn hours(hours: i64) -> TimeDelta {
+    TimeDelta::try_hours(hours).unwrap_or(if hours < 0 {
+        TimeDelta::MIN
+    } else {
+        TimeDelta::MAX
+    })
 }
 
 /// A hybrid logical clock stamp: milliseconds of physical time plus a logical

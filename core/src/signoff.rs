@@ -228,6 +228,7 @@ pub fn verify(state: &VisitState) -> Result<(), SignOffProblem> {
     );
     report.consent_digest = signed.evidence.consent_digest.clone();
     report.report_version = signed.report_version;
+    report.assignment_version = signed.assignment_version;
     let now = report.digest();
     if now != signed.evidence.report_digest {
         return Err(SignOffProblem::ReportChanged {

@@ -716,3 +716,28 @@ fn arrival_outside_the_geofence_is_refused_unless_a_reason_is_given() {
     run.departed().at("09:50");
     run.ok(json!({"type": "arrive", "location": fix_near(100.0)}));
 }
+
+#[test]
+fn a_center_change_after_the_customer_signed_does_not_break_the_signature() {
+    for change in [
+        json!({"type": "cancel_assignment", "version": 2, "reason": "closed by the center"}),
+        json!({"type": "reassign_assignment", "version": 2, "to": "T-9"}),
+    ] {
+        let mut run = Run::new("appliance_repair");
+        run.signed().at("11:00");
+        run.ok(leave());
+        run.at("11:30");
+        run.ok(change.clone());
+        assert_eq!(run.state().assignment_version(), 2);
+        doorstep_core::signoff::verify(run.state())
+            .unwrap_or_else(|p| panic!("{change}: the signature no longer verifies: {p}"));
+    }
+    // A corrected assignment arriving after the signature likewise.
+    let mut run = Run::new("appliance_repair");
+    run.signed();
+    let mut a = support::assignment("appliance_repair");
+    a.version = 2;
+    a.notes = Some("address corrected".into());
+    run.ok(json!({"type": "receive_assignment", "assignment": a}));
+    doorstep_core::signoff::verify(run.state()).unwrap();
+}

@@ -8,12 +8,13 @@ use super::error::WorkflowError;
 use super::event::*;
 use super::state::{KitStatus, Stage, VisitState};
 use crate::assignment::TimeWindow;
+use crate::clock;
 use crate::ids::DeviceId;
 use crate::location::{geofence, GeoFix};
 use crate::playbook::{Playbook, Step};
 use crate::quote;
 use crate::signoff::{self, Report, SignOffEvidence};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 type Result<T> = std::result::Result<T, WorkflowError>;
 
@@ -521,7 +522,10 @@ pub fn decide(
             }
             let punctuality = punctuality(&window, now, pb);
             // "If late is foreseeable, call 1-2 minutes before the appointment at the latest."
-            let call_deadline = window.start - Duration::minutes(pb.timing.late_call_lead_minutes);
+            let call_deadline = clock::shift(
+                window.start,
+                -clock::minutes(pb.timing.late_call_lead_minutes),
+            );
             let late_without_prior_call =
                 punctuality.is_late() && s.running_late_notified.is_none_or(|t| t > call_deadline);
             Ok(vec![EventKind::Arrived {
@@ -1337,15 +1341,13 @@ pub fn departure_plan(
     pb: &Playbook,
     now: DateTime<Utc>,
 ) -> DeparturePlan {
-    let travel = Duration::minutes(i64::from(travel_minutes));
-    let projected_arrival = now + travel;
+    let travel = clock::minutes(i64::from(travel_minutes));
+    let projected_arrival = clock::shift(now, travel);
+    let before_start =
+        |early: i64| clock::shift(clock::shift(window.start, -travel), -clock::minutes(early));
     DeparturePlan {
-        ideal_departure: window.start
-            - travel
-            - Duration::minutes(pb.timing.early_arrival_max_minutes),
-        latest_departure: window.start
-            - travel
-            - Duration::minutes(pb.timing.early_arrival_min_minutes),
+        ideal_departure: before_start(pb.timing.early_arrival_max_minutes),
+        latest_departure: before_start(pb.timing.early_arrival_min_minutes),
         projected_arrival,
         late_risk: projected_arrival > window.start,
     }

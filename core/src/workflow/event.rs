@@ -164,6 +164,9 @@ pub enum EventKind {
     },
 
     Arrived {
+        /// Not `location`: the envelope already has that key, and the event
+        /// is flattened into it (a duplicate key does not parse back).
+        #[serde(rename = "arrival_location")]
         location: Option<GeoFix>,
         geofence: Option<GeofenceCheck>,
         outside_geofence_reason: Option<String>,

@@ -108,6 +108,11 @@ pub struct SignOffRecord {
     pub stroke_count: usize,
     /// The strokes in the event hash to the evidence's strokes digest.
     pub strokes_match: bool,
+    /// The assignment version the signed report names. The center may change
+    /// the assignment later (cancel, reassign, correct it); that is not a
+    /// change to what the customer signed.
+    #[serde(default)]
+    pub assignment_version: u64,
 }
 
 /// The customer declined to sign: a valid outcome that triggers follow-up.
@@ -528,6 +533,7 @@ impl VisitState {
                     stroke_count: strokes.len(),
                     strokes_match: crate::signoff::strokes_digest(strokes)
                         == evidence.strokes_digest,
+                    assignment_version: self.assignment_version(),
                 });
                 self.declined = None;
             }

@@ -9,13 +9,14 @@ use super::state::{Conflict, KitStatus, Stage, VisitState};
 use super::VisitCommand;
 use crate::assignment::{FieldIssue, TimeWindow};
 use crate::callbacks::{self, CallbackDue};
+use crate::clock;
 use crate::ids::{AssignmentId, VisitId};
 use crate::messages::Text;
 use crate::playbook::{Playbook, Step};
 use crate::quote::Quote;
 use crate::scripts::{script, ScriptMoment};
 use crate::signoff::{short_digest, Report};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// An action the technician can take now.
@@ -202,12 +203,20 @@ pub fn view(s: &VisitState, pb: &Playbook, now: DateTime<Utc>, technician: &str)
     }
     if s.stage == Stage::AtDoor && !s.door.answered {
         if let Some(first) = s.door.knocks.first() {
-            timers.call_customer_at = Some(*first + Duration::minutes(pb.knock.call_after_minutes));
-            timers.absent_allowed_at =
-                Some(*first + Duration::minutes(pb.knock.absent_minimum_minutes));
+            timers.call_customer_at = Some(clock::shift(
+                *first,
+                clock::minutes(pb.knock.call_after_minutes),
+            ));
+            timers.absent_allowed_at = Some(clock::shift(
+                *first,
+                clock::minutes(pb.knock.absent_minimum_minutes),
+            ));
         }
         if let Some(last) = s.door.knocks.last() {
-            timers.next_knock_at = Some(*last + Duration::seconds(pb.knock.interval_seconds));
+            timers.next_knock_at = Some(clock::shift(
+                *last,
+                clock::seconds(pb.knock.interval_seconds),
+            ));
         }
     }
     let report = (s.stage == Stage::OnSite || s.sign_off.is_some()).then(|| match &s.sign_off {
@@ -455,7 +464,10 @@ fn prompts(s: &VisitState, pb: &Playbook, now: DateTime<Utc>, technician: &str) 
                 }
             }
             if let (None, Some(w)) = (&s.departure, s.window) {
-                let leave_by = w.start - Duration::minutes(pb.timing.early_arrival_max_minutes);
+                let leave_by = clock::shift(
+                    w.start,
+                    -clock::minutes(pb.timing.early_arrival_max_minutes),
+                );
                 if now > leave_by && s.stage == Stage::Scheduled {
                     out.push(prompt(
                         "behind_schedule",
