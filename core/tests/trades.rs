@@ -43,6 +43,15 @@ fn code(run: &mut Run, command: serde_json::Value) -> &'static str {
     run.refused(command).code()
 }
 
+/// The commands the screen offers now.
+fn offered(run: &Run) -> Vec<String> {
+    view(run.state(), run.playbook(), run.now, "王伟")
+        .next_actions
+        .into_iter()
+        .map(|a| a.command)
+        .collect()
+}
+
 fn appearance_items(run: &Run) -> Vec<String> {
     run.playbook()
         .appearance
@@ -205,7 +214,10 @@ fn computer_repair_follows_the_data_risk_standard_end_to_end() {
         run.refused(reinstall.clone()),
         doorstep_core::WorkflowError::BackupConsentRequired { warned: false }
     );
+    // The screen offers the warning after the diagnosis, when disk/OS work is in sight.
+    assert!(offered(&run).contains(&"warn_data_risk".to_string()));
     run.ok(json!({"type": "warn_data_risk"}));
+    assert!(offered(&run).contains(&"sign_backup_consent".to_string()));
     assert_eq!(
         run.refused(reinstall.clone()),
         doorstep_core::WorkflowError::BackupConsentRequired { warned: true }
@@ -273,7 +285,12 @@ fn water_delivery_follows_the_delivery_standard_end_to_end() {
     let install = json!({"type": "record_work", "description": "取下桶盖、擦拭桶口,将两桶水装上饮水机", "kind": "install"});
     assert_eq!(code(&mut run, install.clone()), "inspection_failed");
     run.at("09:57");
+    assert!(
+        offered(&run).contains(&"inspect_item".to_string()),
+        "the replacement is inspected"
+    );
     run.ok(json!({"type": "inspect_item", "item": "bottle_18_9l", "seal_intact": true, "no_leaks": true, "no_foreign_matter": true}));
+    assert!(!offered(&run).contains(&"inspect_item".to_string()));
     run.ok(install);
     // Cleaning the dispenser is booked as its own service, not done ad hoc.
     assert_eq!(

@@ -358,6 +358,10 @@ fn on_site_actions(
         add(Some(Step::Enter), "record_entry_exception", false);
         return;
     }
+    // §2.11: the data-risk warning comes before disk/OS work, usually after the diagnosis.
+    if pb.rules.data_risk_consent && !s.data_risk_warned {
+        add(Some(Step::Diagnose), "warn_data_risk", false);
+    }
     if pb.rules.data_risk_consent && s.data_risk_warned && s.backup_consent_digest.is_none() {
         add(Some(Step::Diagnose), "sign_backup_consent", false);
     }
@@ -379,7 +383,9 @@ fn on_site_actions(
             add(Some(Step::Diagnose), "report_missing_part", true);
         }
     }
-    if pb.has(Step::Inspect) && s.quote.is_none() {
+    // A bottle that failed inspection is replaced and the replacement inspected.
+    let inspection_failed = s.inspected.values().any(|ok| !ok);
+    if pb.has(Step::Inspect) && (s.quote.is_none() || inspection_failed) {
         add(Some(Step::Inspect), "inspect_item", true);
     }
     if !s.fee_schedule_shown {
