@@ -434,7 +434,7 @@ fn every_script_moment_renders_in_both_languages_with_the_company_filled_in() {
         let company = &pb.company.name;
         for moment in ScriptMoment::ALL {
             let template = moment.default_text();
-            let text = script(&pb, moment, "Wang Wei");
+            let text = script(pb, moment, "Wang Wei");
             let what = format!("{} {moment:?}", pb.id);
             check_text(&what, &text.zh, &text.en);
             for s in [&text.en, &text.zh] {
@@ -466,7 +466,7 @@ fn every_script_moment_renders_in_both_languages_with_the_company_filled_in() {
             }
         }
         // The farewell gives the company's service number, in both languages.
-        let farewell = script(&pb, ScriptMoment::Farewell, "Wang Wei");
+        let farewell = script(pb, ScriptMoment::Farewell, "Wang Wei");
         assert!(farewell.en.contains(&pb.company.service_number));
         assert!(farewell.zh.contains(&pb.company.service_number));
         assert!(farewell.en.contains(&company.en) && farewell.zh.contains(&company.zh));
@@ -476,7 +476,7 @@ fn every_script_moment_renders_in_both_languages_with_the_company_filled_in() {
             ScriptMoment::AtTheDoor,
             ScriptMoment::RunningLate,
         ] {
-            let t = script(&pb, m, "Wang Wei");
+            let t = script(pb, m, "Wang Wei");
             assert!(
                 t.en.contains(&company.en) && t.zh.contains(&company.zh),
                 "{m:?}"
@@ -495,7 +495,7 @@ fn a_companys_own_script_overrides_the_default_and_is_filled_the_same_way() {
             "谢谢!{company}服务电话{service_number},{technician}再见。",
         ),
     );
-    let t = script(&pb, ScriptMoment::Farewell, "Wang Wei");
+    let t = script(pb, ScriptMoment::Farewell, "Wang Wei");
     assert_eq!(
         t.en,
         format!(
@@ -507,7 +507,7 @@ fn a_companys_own_script_overrides_the_default_and_is_filled_the_same_way() {
     assert!(!t.zh.contains('{'));
     // Moments it does not override keep the default wording.
     assert_eq!(
-        script(&pb, ScriptMoment::AtTheDoor, "Wang Wei"),
+        script(pb, ScriptMoment::AtTheDoor, "Wang Wei"),
         script(
             &Playbook::shipped_by_id("property_maintenance").unwrap(),
             ScriptMoment::AtTheDoor,
