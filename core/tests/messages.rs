@@ -495,7 +495,7 @@ fn a_companys_own_script_overrides_the_default_and_is_filled_the_same_way() {
             "谢谢!{company}服务电话{service_number},{technician}再见。",
         ),
     );
-    let t = script(pb, ScriptMoment::Farewell, "Wang Wei");
+    let t = script(&pb, ScriptMoment::Farewell, "Wang Wei");
     assert_eq!(
         t.en,
         format!(
@@ -507,7 +507,7 @@ fn a_companys_own_script_overrides_the_default_and_is_filled_the_same_way() {
     assert!(!t.zh.contains('{'));
     // Moments it does not override keep the default wording.
     assert_eq!(
-        script(pb, ScriptMoment::AtTheDoor, "Wang Wei"),
+        script(&pb, ScriptMoment::AtTheDoor, "Wang Wei"),
         script(
             &Playbook::shipped_by_id("property_maintenance").unwrap(),
             ScriptMoment::AtTheDoor,
