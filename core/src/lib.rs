@@ -5,6 +5,8 @@
 //! - [`quote`], [`signoff`], [`callbacks`]: pricing, the signature bound to
 //!   the report, and the callback schedule.
 //! - [`messages`], [`scripts`]: what the product says, in zh-CN and en.
+//! - [`store`]: the phone's durable local database (events, projections,
+//!   outbox, migrations, retention).
 //! - [`script_runner`]: JSON-lines visit scripts (the `doorstep` CLI).
 //!
 //! No IO inside the rules: time, ids and locations come from the caller.
@@ -22,6 +24,7 @@ pub mod quote;
 pub mod script_runner;
 pub mod scripts;
 pub mod signoff;
+pub mod store;
 pub mod workflow;
 
 pub use assignment::{Assignment, TimeWindow};

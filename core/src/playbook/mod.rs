@@ -300,8 +300,7 @@ pub const SHIPPED: [(&str, &str); 6] = [
 impl Playbook {
     /// Parses and validates a TOML playbook; `source` names it in errors.
     pub fn from_toml(source: &str, text: &str) -> Result<Playbook, PlaybookError> {
-        let pb: Playbook =
-            toml::from_str(text).map_err(|e| PlaybookError::parse(source, text, &e))?;
+        let pb: Playbook = toml::from_str(text).map_err(|e| PlaybookError::parse(source, &e))?;
         pb.validate(source)?;
         Ok(pb)
     }
@@ -309,7 +308,7 @@ impl Playbook {
     /// Parses and validates a JSON playbook; `source` names it in errors.
     pub fn from_json(source: &str, text: &str) -> Result<Playbook, PlaybookError> {
         let pb: Playbook =
-            serde_json::from_str(text).map_err(|e| PlaybookError::parse_json(source, text, &e))?;
+            serde_json::from_str(text).map_err(|e| PlaybookError::parse_json(source, &e))?;
         pb.validate(source)?;
         Ok(pb)
     }

@@ -1,0 +1,230 @@
+//! Connection handling: opening the file safely, the pragmas, and the
+//! `read(|tx| ...)` / `write(durability, |tx| ...)` helpers that own every
+//! transaction.
+//!
+//! One writer connection behind a mutex (SQLite has one writer at a time
+//! anyway; serialising in-process avoids `SQLITE_BUSY`), and one reader
+//! connection behind its own mutex: in WAL mode readers see the last
+//! committed snapshot and never block the writer, so the UI can read views
+//! while sync drains the outbox. Each connection's interrupt handle is kept
+//! outside its lock so a long query can be stopped from another thread.
+//!
+//! Opening never repairs, truncates or recreates an existing file: a file
+//! that is not a database, is cut short, belongs to a newer app or another
+//! application is refused with a typed error before SQLite writes to it.
+//!
+//! Durability: WAL with `synchronous=NORMAL` survives any crash of the app
+//! (a killed process loses nothing that committed) but may lose the last
+//! commits on power loss; `synchronous=FULL` also syncs the WAL at each
+//! commit and survives power loss. [`Durability::Full`] switches the pragma
+//! for one transaction; the store uses it for customer-facing facts.
+
+use super::error::{Result, StoreError};
+use super::schema;
+use rusqlite::{Connection, InterruptHandle, OpenFlags, Transaction, TransactionBehavior};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// How hard a commit must hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Survives an app crash (WAL, `synchronous=NORMAL`).
+    Normal,
+    /// Survives power loss too (`synchronous=FULL`: the WAL is synced at commit).
+    Full,
+}
+
+/// The two connections of an open store.
+pub(crate) struct Db {
+    // Field order is drop order: the reader closes first, so the writer is
+    // the last connection and its close checkpoints the WAL into the file.
+    reader: Mutex<Connection>,
+    writer: Mutex<Connection>,
+    writer_interrupt: InterruptHandle,
+    reader_interrupt: InterruptHandle,
+    path: PathBuf,
+}
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic while holding the lock dropped its transaction (rolled back),
+    // so the connection is still consistent.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Checks an existing file before SQLite touches it: the SQLite magic, the
+/// size its header promises, and write permission.
+fn check_file(path: &Path) -> Result<()> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    if meta.permissions().readonly() {
+        return Err(StoreError::ReadOnly);
+    }
+    let len = meta.len();
+    if len == 0 {
+        return Ok(()); // an empty file is an empty database
+    }
+    let mut header = [0u8; 100];
+    let mut f = std::fs::File::open(path)?;
+    let mut read = 0;
+    while read < header.len() {
+        match f.read(&mut header[read..])? {
+            0 => break,
+            n => read += n,
+        }
+    }
+    if read < 16 || &header[..16] != SQLITE_MAGIC {
+        return Err(StoreError::NotADatabase);
+    }
+    if read < 100 {
+        return Err(StoreError::Truncated {
+            expected_bytes: 100,
+            actual_bytes: len,
+        });
+    }
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65_536u64,
+        n => u64::from(n),
+    };
+    if page_size < 512 || !page_size.is_power_of_two() {
+        return Err(StoreError::Corrupt {
+            detail: "invalid page size in the file header".into(),
+        });
+    }
+    let be32 = |at: usize| {
+        u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+    };
+    let pages = u64::from(be32(28));
+    let size_valid = pages > 0 && be32(24) == be32(92);
+    // With a non-empty WAL the main file may legitimately lag its header
+    // (a checkpoint in progress); SQLite recovers from the WAL itself.
+    let wal = wal_path(path);
+    let wal_pending = std::fs::metadata(&wal)
+        .map(|m| m.len() > 0)
+        .unwrap_or(false);
+    if size_valid && !wal_pending && len < pages * page_size {
+        return Err(StoreError::Truncated {
+            expected_bytes: pages * page_size,
+            actual_bytes: len,
+        });
+    }
+    Ok(())
+}
+
+fn wal_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push("-wal");
+    PathBuf::from(s)
+}
+
+fn open_writer(path: &Path) -> Result<Connection> {
+    check_file(path)?;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut conn = Connection::open_with_flags(path, flags)?;
+    if conn.is_readonly(rusqlite::MAIN_DB)? {
+        return Err(StoreError::ReadOnly);
+    }
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Read-only look first: refuse what we must not touch before any write.
+    let header = schema::header(&conn)?;
+    schema::check_compatible(&header)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::CannotOpen {
+            detail: format!("the file system does not support WAL (journal mode {mode})"),
+        });
+    }
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // Zero deleted and overwritten content inside b-tree pages (no extra
+    // I/O), so old copies of personal data do not linger after a purge.
+    conn.pragma_update(None, "secure_delete", "FAST")?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    schema::migrate(&tx)?;
+    tx.commit()?;
+    Ok(conn)
+}
+
+fn open_reader(path: &Path) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    Ok(conn)
+}
+
+impl Db {
+    /// Opens (creating if missing) and migrates the store at `path`.
+    pub fn open(path: &Path) -> Result<Db> {
+        let writer = open_writer(path)?;
+        let reader = open_reader(path)?;
+        Ok(Db {
+            writer_interrupt: writer.get_interrupt_handle(),
+            reader_interrupt: reader.get_interrupt_handle(),
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in a read transaction: one consistent snapshot.
+    pub fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = lock(&self.reader);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        f(&tx)
+        // dropping the read transaction ends it
+    }
+
+    /// Runs `f` in one write transaction (`BEGIN IMMEDIATE`), committed with
+    /// the given durability. On any error nothing is written.
+    pub fn write<T>(
+        &self,
+        durability: Durability,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut conn = lock(&self.writer);
+        if durability == Durability::Full {
+            conn.pragma_update(None, "synchronous", "FULL")?;
+        }
+        let result = (|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })();
+        if durability == Durability::Full {
+            let restored = conn.pragma_update(None, "synchronous", "NORMAL");
+            if result.is_ok() {
+                restored?;
+            }
+        }
+        result
+    }
+
+    /// Runs `f` with the writer connection outside any transaction (pragmas,
+    /// checkpoints).
+    pub fn with_writer<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = lock(&self.writer);
+        f(&conn)
+    }
+
+    /// Stops whatever query is running on either connection (it fails with
+    /// an interrupted error; its transaction rolls back).
+    pub fn interrupt(&self) {
+        self.writer_interrupt.interrupt();
+        self.reader_interrupt.interrupt();
+    }
+}

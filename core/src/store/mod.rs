@@ -1,0 +1,910 @@
+//! The phone's durable local store: the `Store` API the shells and the sync
+//! client use.
+//!
+//! It owns the visit event log (append-only), the visit projection (current
+//! state per visit, always equal to a replay of its events), the outbox (the
+//! events waiting for the server, with a per-device increasing sequence),
+//! the assignments as last received, the sync cursor and the device identity
+//! (device id, technician, last HLC stamp, head of the sign-off evidence
+//! chain).
+//!
+//! There is one write path: [`Store::apply_command`] (and
+//! [`Store::receive_assignment`], which goes through it) loads the visit's
+//! state and playbook, runs the pure workflow, and in **one transaction**
+//! appends the events, updates the projection, enqueues the outbox, persists
+//! the HLC and, after a sign-off, the new evidence chain head. A crash at
+//! any point leaves either all of it or none of it.
+//!
+//! Files: `db.rs` (connections, transactions, durability), `schema.rs`
+//! (migrations), `error.rs` (`StoreError`), `retention.rs` (purging personal
+//! data after sync).
+
+mod db;
+mod error;
+mod retention;
+pub mod schema;
+
+pub use db::Durability;
+pub use error::StoreError;
+pub use retention::PurgeReport;
+
+use crate::assignment::{Assignment, TimeWindow};
+use crate::clock::{Hlc, HlcStamp};
+use crate::ids::{AssignmentId, DeviceId, EventId, TechnicianId, VisitId};
+use crate::location::GeoFix;
+use crate::playbook::Playbook;
+use crate::workflow::view::{view, VisitView};
+use crate::workflow::{
+    execute, Context, EventKind, LiveStamper, Outcome, Stage, VisitCommand, VisitEvent, VisitState,
+};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use db::Db;
+use error::Result;
+use rusqlite::{params, OptionalExtension, Transaction};
+use std::path::Path;
+
+/// Who this phone is, given when the store is first created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrollment {
+    pub device_id: DeviceId,
+    pub technician_id: TechnicianId,
+    /// Shown in the scripts ("This is {technician} from ...").
+    pub technician_name: String,
+}
+
+/// The device row as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceIdentity {
+    pub device_id: DeviceId,
+    pub technician_id: TechnicianId,
+    pub technician_name: String,
+    /// The last HLC stamp issued on this device.
+    pub hlc: HlcStamp,
+    /// Digest of the last sign-off evidence record (the chain head).
+    pub evidence_head: Option<String>,
+}
+
+/// Which visit a command is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VisitRef {
+    Visit(VisitId),
+    Assignment(AssignmentId),
+}
+
+impl From<VisitId> for VisitRef {
+    fn from(id: VisitId) -> Self {
+        Self::Visit(id)
+    }
+}
+impl From<AssignmentId> for VisitRef {
+    fn from(id: AssignmentId) -> Self {
+        Self::Assignment(id)
+    }
+}
+impl From<&AssignmentId> for VisitRef {
+    fn from(id: &AssignmentId) -> Self {
+        Self::Assignment(id.clone())
+    }
+}
+
+/// A change to an assignment as the center sends it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AssignmentChange {
+    /// New, or changed (a higher version).
+    Issued(Box<Assignment>),
+    Cancelled {
+        id: AssignmentId,
+        version: u64,
+        reason: String,
+    },
+    Reassigned {
+        id: AssignmentId,
+        version: u64,
+        to: TechnicianId,
+    },
+}
+
+/// One line of the day's list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisitSummary {
+    pub visit_id: VisitId,
+    pub assignment_id: AssignmentId,
+    pub trade: String,
+    pub stage: Stage,
+    pub outcome: Option<Outcome>,
+    pub window: Option<TimeWindow>,
+    pub closed: bool,
+    pub conflict: bool,
+    pub customer_name: Option<String>,
+    pub address: Option<String>,
+}
+
+/// An event waiting for the server, with its upload sequence number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEntry {
+    pub seq: i64,
+    pub event: VisitEvent,
+}
+
+/// An event the server refused permanently, kept with its reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedEntry {
+    pub seq: i64,
+    pub event_id: EventId,
+    pub visit_id: VisitId,
+    pub reason: String,
+}
+
+/// What `rebuild` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RebuildReport {
+    pub visits: usize,
+    /// Projections that differed from the replay of their events (and were rewritten).
+    pub changed: usize,
+}
+
+/// The phone's local database. `Send + Sync`: share it in an `Arc` between
+/// the UI and the sync client.
+pub struct Store {
+    db: Db,
+    device_id: DeviceId,
+    technician_id: TechnicianId,
+    technician_name: String,
+}
+
+/// The shipped playbook of a trade (parsed once per process by `Playbook`).
+fn playbook(trade: &str) -> Result<&'static Playbook> {
+    Playbook::shipped()
+        .iter()
+        .find(|p| p.id.as_str() == trade)
+        .ok_or_else(|| StoreError::UnknownTrade(trade.to_string()))
+}
+
+/// Commands whose facts the customer saw happen (sign-off, payment, a
+/// declined signature): committed with `synchronous=FULL`.
+pub fn durability_of(command: &VisitCommand) -> Durability {
+    match command {
+        VisitCommand::SignOff { .. }
+        | VisitCommand::DeclineSignature { .. }
+        | VisitCommand::CollectPayment { .. }
+        | VisitCommand::RefusePayment { .. } => Durability::Full,
+        _ => Durability::Normal,
+    }
+}
+
+pub(crate) fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn to_json<T: serde::Serialize>(what: &'static str, v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::encode(what, e))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(what: &'static str, s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| StoreError::decode(what, e))
+}
+
+fn stage_name(stage: Stage) -> String {
+    serde_json::to_value(stage)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn parse_id<T: std::str::FromStr>(what: &'static str, s: &str) -> Result<T> {
+    s.parse().map_err(|_| StoreError::StoredDataInvalid {
+        what,
+        category: "invalid id",
+        line: 0,
+        column: 0,
+    })
+}
+
+// ---- rows -------------------------------------------------------------------
+
+/// A visit's projection row.
+pub(crate) struct VisitRow {
+    pub visit_id: VisitId,
+    pub trade: String,
+    pub state: VisitState,
+}
+
+pub(crate) fn load_visit(tx: &Transaction<'_>, target: &VisitRef) -> Result<Option<VisitRow>> {
+    let (sql, key) = match target {
+        VisitRef::Visit(id) => (
+            "SELECT visit_id, trade, state_json FROM visits WHERE visit_id = ?1",
+            id.to_string(),
+        ),
+        VisitRef::Assignment(id) => (
+            "SELECT visit_id, trade, state_json FROM visits WHERE assignment_id = ?1",
+            id.to_string(),
+        ),
+    };
+    let row: Option<(String, String, String)> = tx
+        .prepare_cached(sql)?
+        .query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    row.map(|(id, trade, json)| {
+        Ok(VisitRow {
+            visit_id: parse_id("visit id", &id)?,
+            trade,
+            state: from_json("visit state", &json)?,
+        })
+    })
+    .transpose()
+}
+
+/// The listing columns of a projection row, derived from its state.
+#[derive(Debug, PartialEq, Eq)]
+struct Columns {
+    stage: String,
+    window_start: Option<i64>,
+    closed: bool,
+    closed_at: Option<i64>,
+    event_count: i64,
+}
+
+fn columns(state: &VisitState) -> Columns {
+    Columns {
+        stage: stage_name(state.stage),
+        window_start: state.window.map(|w| millis(w.start)),
+        closed: state.stage == Stage::Closed,
+        closed_at: state.closed_at.map(millis),
+        event_count: state.event_count as i64,
+    }
+}
+
+/// Writes a visit's projection (insert or replace).
+pub(crate) fn save_visit(
+    tx: &Transaction<'_>,
+    visit_id: VisitId,
+    state: &VisitState,
+) -> Result<()> {
+    let assignment = state
+        .assignment
+        .as_ref()
+        .ok_or(StoreError::Workflow(crate::WorkflowError::VisitNotStarted))?;
+    let c = columns(state);
+    tx.prepare_cached(
+        "INSERT INTO visits (visit_id, assignment_id, trade, stage, window_start, closed, closed_at, event_count, state_json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT(visit_id) DO UPDATE SET
+           assignment_id = excluded.assignment_id, trade = excluded.trade, stage = excluded.stage,
+           window_start = excluded.window_start, closed = excluded.closed, closed_at = excluded.closed_at,
+           event_count = excluded.event_count, state_json = excluded.state_json",
+    )?
+    .execute(params![
+        visit_id.to_string(),
+        assignment.id.as_str(),
+        assignment.trade.as_str(),
+        c.stage,
+        c.window_start,
+        c.closed,
+        c.closed_at,
+        c.event_count,
+        to_json("visit state", state)?,
+    ])?;
+    Ok(())
+}
+
+fn insert_event(tx: &Transaction<'_>, e: &VisitEvent) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO visit_events (event_id, visit_id, kind, hlc_millis, hlc_counter, recorded_at, json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        e.id.to_string(),
+        e.visit_id.to_string(),
+        e.kind.name(),
+        e.hlc.millis,
+        e.hlc.counter,
+        millis(e.recorded_at),
+        to_json("visit event", e)?,
+    ])?;
+    tx.prepare_cached("INSERT INTO outbox (event_id, visit_id) VALUES (?1, ?2)")?
+        .execute(params![e.id.to_string(), e.visit_id.to_string()])?;
+    Ok(())
+}
+
+pub(crate) fn load_events(tx: &Transaction<'_>, visit_id: VisitId) -> Result<Vec<VisitEvent>> {
+    let mut stmt =
+        tx.prepare_cached("SELECT json FROM visit_events WHERE visit_id = ?1 ORDER BY seq")?;
+    let rows = stmt.query_map([visit_id.to_string()], |r| r.get::<_, String>(0))?;
+    let mut out = vec![];
+    for json in rows {
+        out.push(from_json("visit event", &json?)?);
+    }
+    Ok(out)
+}
+
+fn load_device(tx: &Transaction<'_>) -> Result<Option<DeviceIdentity>> {
+    let row: Option<(String, String, String, i64, i64, Option<String>)> = tx
+        .prepare_cached(
+            "SELECT device_id, technician_id, technician_name, hlc_millis, hlc_counter, evidence_head
+             FROM device WHERE id = 1",
+        )?
+        .query_row([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+        })
+        .optional()?;
+    row.map(|(d, t, name, millis, counter, head)| {
+        Ok(DeviceIdentity {
+            device_id: parse_id("device id", &d)?,
+            technician_id: parse_id("technician id", &t)?,
+            technician_name: name,
+            hlc: HlcStamp {
+                millis,
+                counter: u32::try_from(counter).unwrap_or(u32::MAX),
+            },
+            evidence_head: head,
+        })
+    })
+    .transpose()
+}
+
+fn save_assignment(tx: &Transaction<'_>, a: &Assignment, now: DateTime<Utc>) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO assignments (assignment_id, version, trade, json, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(assignment_id) DO UPDATE SET
+           version = excluded.version, trade = excluded.trade, json = excluded.json,
+           received_at = excluded.received_at
+         WHERE excluded.version >= assignments.version",
+    )?
+    .execute(params![
+        a.id.as_str(),
+        a.version as i64,
+        a.trade.as_str(),
+        to_json("assignment", a)?,
+        millis(now),
+    ])?;
+    Ok(())
+}
+
+impl Store {
+    /// Opens the store at `path`, creating it (and enrolling this device) if
+    /// the file does not exist. An existing store must belong to the same
+    /// device. Never repairs or recreates an existing file (see `StoreError`).
+    pub fn open(path: impl AsRef<Path>, enrollment: &Enrollment) -> Result<Store> {
+        let db = Db::open(path.as_ref())?;
+        let device = db.write(Durability::Full, |tx| {
+            if let Some(d) = load_device(tx)? {
+                return Ok(d);
+            }
+            tx.execute(
+                "INSERT INTO device (id, device_id, technician_id, technician_name, enrolled_at)
+                 VALUES (1, ?1, ?2, ?3, ?4)",
+                params![
+                    enrollment.device_id.as_str(),
+                    enrollment.technician_id.as_str(),
+                    enrollment.technician_name,
+                    millis(Utc::now()),
+                ],
+            )?;
+            load_device(tx)?.ok_or(StoreError::Sqlite("device row missing".into()))
+        })?;
+        if device.device_id != enrollment.device_id {
+            return Err(StoreError::DeviceMismatch {
+                stored: device.device_id.to_string(),
+                given: enrollment.device_id.to_string(),
+            });
+        }
+        Ok(Store {
+            db,
+            device_id: device.device_id,
+            technician_id: device.technician_id,
+            technician_name: device.technician_name,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.db.path()
+    }
+
+    pub fn device_id(&self) -> &DeviceId {
+        &self.device_id
+    }
+
+    /// The device row: identity, last HLC stamp, evidence chain head.
+    pub fn device(&self) -> Result<DeviceIdentity> {
+        self.db
+            .read(|tx| load_device(tx)?.ok_or(StoreError::Sqlite("device row missing".into())))
+    }
+
+    /// Stops the query running on another thread (it fails; its transaction rolls back).
+    pub fn interrupt(&self) {
+        self.db.interrupt();
+    }
+
+    // ---- the write path --------------------------------------------------
+
+    /// Applies a technician's command to a visit: decides it with the
+    /// workflow and, in one transaction, appends the events, updates the
+    /// projection, enqueues the outbox and persists the HLC (and the
+    /// evidence chain head after a sign-off). Customer-facing facts commit
+    /// with `synchronous=FULL` ([`durability_of`]). Returns the new events
+    /// (none when the command changes nothing); on error nothing is written.
+    pub fn apply_command(
+        &self,
+        target: impl Into<VisitRef>,
+        command: &VisitCommand,
+        now: DateTime<Utc>,
+        location: Option<GeoFix>,
+    ) -> Result<Vec<VisitEvent>> {
+        let target = target.into();
+        self.db.write(durability_of(command), |tx| {
+            let row = load_visit(tx, &target)?.ok_or_else(|| match &target {
+                VisitRef::Visit(id) => StoreError::UnknownVisit(*id),
+                VisitRef::Assignment(id) => StoreError::UnknownAssignment(id.clone()),
+            })?;
+            self.apply_in(tx, Some(row), command, now, location)
+        })
+    }
+
+    /// Records a change from the center: a new assignment creates its visit
+    /// (through the workflow's `receive_assignment`), a changed one updates
+    /// it, a cancel or reassign is applied to the visit (a conflict if the
+    /// technician already set off). A re-delivered or older version changes
+    /// nothing. The assignment row is kept as last received.
+    pub fn receive_assignment(
+        &self,
+        change: &AssignmentChange,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<VisitEvent>> {
+        self.db
+            .write(Durability::Normal, |tx| self.receive_in(tx, change, now))
+    }
+
+    /// Applies one downloaded page of assignment changes and the new sync
+    /// cursor in one transaction.
+    pub fn apply_download_page(
+        &self,
+        changes: &[AssignmentChange],
+        cursor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<VisitEvent>> {
+        self.db.write(Durability::Normal, |tx| {
+            let mut events = vec![];
+            for c in changes {
+                events.extend(self.receive_in(tx, c, now)?);
+            }
+            set_cursor(tx, "assignments", cursor, now)?;
+            Ok(events)
+        })
+    }
+
+    fn receive_in(
+        &self,
+        tx: &Transaction<'_>,
+        change: &AssignmentChange,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<VisitEvent>> {
+        let (id, command) = match change {
+            AssignmentChange::Issued(a) => {
+                save_assignment(tx, a, now)?;
+                (
+                    &a.id,
+                    VisitCommand::ReceiveAssignment {
+                        assignment: a.clone(),
+                    },
+                )
+            }
+            AssignmentChange::Cancelled {
+                id,
+                version,
+                reason,
+            } => (
+                id,
+                VisitCommand::CancelAssignment {
+                    version: *version,
+                    reason: reason.clone(),
+                },
+            ),
+            AssignmentChange::Reassigned { id, version, to } => (
+                id,
+                VisitCommand::ReassignAssignment {
+                    version: *version,
+                    to: to.clone(),
+                },
+            ),
+        };
+        if !matches!(change, AssignmentChange::Issued(_)) {
+            tx.prepare_cached(
+                "UPDATE assignments SET version = max(version, ?2) WHERE assignment_id = ?1",
+            )?
+            .execute(params![id.as_str(), command_version(&command) as i64])?;
+        }
+        let row = load_visit(tx, &VisitRef::Assignment(id.clone()))?;
+        match (&row, change) {
+            (None, AssignmentChange::Issued(a)) => {
+                let ours = a
+                    .technician
+                    .as_ref()
+                    .is_none_or(|t| *t == self.technician_id);
+                if !ours {
+                    return Ok(vec![]); // someone else's work: kept, no visit
+                }
+            }
+            (None, _) => return Ok(vec![]), // never had it: nothing to cancel
+            (Some(r), AssignmentChange::Issued(a)) => {
+                let have = r.state.assignment_version();
+                if a.version <= have {
+                    return Ok(vec![]); // re-delivered or stale
+                }
+            }
+            _ => {}
+        }
+        self.apply_in(tx, row, &command, now, None)
+    }
+
+    /// The write path proper, inside the caller's transaction.
+    fn apply_in(
+        &self,
+        tx: &Transaction<'_>,
+        row: Option<VisitRow>,
+        command: &VisitCommand,
+        now: DateTime<Utc>,
+        location: Option<GeoFix>,
+    ) -> Result<Vec<VisitEvent>> {
+        let (mut state, trade) = match row {
+            Some(r) => (r.state, r.trade),
+            None => match command {
+                VisitCommand::ReceiveAssignment { assignment } => {
+                    (VisitState::default(), assignment.trade.as_str().to_string())
+                }
+                _ => return Err(crate::WorkflowError::VisitNotStarted.into()),
+            },
+        };
+        let pb = playbook(&trade)?;
+        let device = load_device(tx)?.ok_or(StoreError::Sqlite("device row missing".into()))?;
+        let ctx = Context {
+            now,
+            device_id: self.device_id.clone(),
+            location,
+            previous_evidence_digest: device.evidence_head.clone(),
+        };
+        let mut stamper = LiveStamper {
+            hlc: Hlc::resume(device.hlc),
+        };
+        let events = execute(&state, command, pb, &ctx, &mut stamper)?;
+        if events.is_empty() {
+            return Ok(events);
+        }
+        let mut evidence_head = device.evidence_head;
+        for e in &events {
+            state.apply(e);
+            if let EventKind::CustomerSignedOff { evidence, .. } = &e.kind {
+                evidence_head = Some(evidence.digest());
+            }
+        }
+        let visit_id = events[0].visit_id;
+        save_visit(tx, visit_id, &state)?;
+        for e in &events {
+            insert_event(tx, e)?;
+        }
+        let last = stamper.hlc.last();
+        tx.prepare_cached(
+            "UPDATE device SET hlc_millis = ?1, hlc_counter = ?2, evidence_head = ?3 WHERE id = 1",
+        )?
+        .execute(params![last.millis, last.counter, evidence_head])?;
+        Ok(events)
+    }
+
+    // ---- reads -----------------------------------------------------------
+
+    /// The visits whose window starts on `date` in the given UTC offset (the
+    /// technician's day), sorted by window start.
+    pub fn visits_on(&self, date: NaiveDate, offset: FixedOffset) -> Result<Vec<VisitSummary>> {
+        let start = date
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(offset).single())
+            .map(|t| t.with_timezone(&Utc))
+            .ok_or(StoreError::Sqlite("date out of range".into()))?;
+        let end = start + chrono::Duration::days(1);
+        self.db.read(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "SELECT visit_id, state_json FROM visits
+                 WHERE window_start >= ?1 AND window_start < ?2
+                 ORDER BY window_start, visit_id",
+            )?;
+            let rows = stmt.query_map([millis(start), millis(end)], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?;
+            let mut out = vec![];
+            for row in rows {
+                let (id, json) = row?;
+                let s: VisitState = from_json("visit state", &json)?;
+                let Some(a) = s.assignment.as_ref() else {
+                    continue;
+                };
+                out.push(VisitSummary {
+                    visit_id: parse_id("visit id", &id)?,
+                    assignment_id: a.id.clone(),
+                    trade: a.trade.as_str().to_string(),
+                    stage: s.stage,
+                    outcome: s.outcome,
+                    window: s.window,
+                    closed: s.stage == Stage::Closed,
+                    conflict: s.conflict.is_some(),
+                    customer_name: a.customer.name.clone(),
+                    address: a.customer.address.clone(),
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// The visit's current state (its projection).
+    pub fn state(&self, target: impl Into<VisitRef>) -> Result<VisitState> {
+        let target = target.into();
+        self.db.read(|tx| {
+            load_visit(tx, &target)?
+                .map(|r| r.state)
+                .ok_or_else(|| unknown(&target))
+        })
+    }
+
+    /// The visit as a screen shows it: stage, next actions with prompts,
+    /// checklist, quote, timers, report digest.
+    pub fn view(&self, target: impl Into<VisitRef>, now: DateTime<Utc>) -> Result<VisitView> {
+        let target = target.into();
+        let row = self
+            .db
+            .read(|tx| load_visit(tx, &target))?
+            .ok_or_else(|| unknown(&target))?;
+        let pb = playbook(&row.trade)?;
+        Ok(view(&row.state, pb, now, &self.technician_name))
+    }
+
+    /// Every event of the visit, in the order recorded.
+    pub fn history(&self, target: impl Into<VisitRef>) -> Result<Vec<VisitEvent>> {
+        let target = target.into();
+        self.db.read(|tx| {
+            let row = load_visit(tx, &target)?.ok_or_else(|| unknown(&target))?;
+            load_events(tx, row.visit_id)
+        })
+    }
+
+    /// Whether an event is in the log.
+    pub fn has_event(&self, id: EventId) -> Result<bool> {
+        self.db.read(|tx| {
+            Ok(tx
+                .prepare_cached("SELECT 1 FROM visit_events WHERE event_id = ?1")?
+                .exists([id.to_string()])?)
+        })
+    }
+
+    /// Number of visits in the store.
+    pub fn visit_count(&self) -> Result<u64> {
+        self.db.read(|tx| {
+            Ok(tx.query_row("SELECT count(*) FROM visits", [], |r| r.get::<_, i64>(0))? as u64)
+        })
+    }
+
+    // ---- outbox ----------------------------------------------------------
+
+    /// The oldest `limit` events waiting for the server, by sequence.
+    pub fn pending_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
+        self.db.read(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "SELECT o.seq, e.json FROM outbox o JOIN visit_events e ON e.event_id = o.event_id
+                 WHERE o.status = 'pending' ORDER BY o.seq LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit as i64], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })?;
+            let mut out = vec![];
+            for row in rows {
+                let (seq, json) = row?;
+                out.push(OutboxEntry {
+                    seq,
+                    event: from_json("visit event", &json)?,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Number of events waiting for the server.
+    pub fn pending_count(&self) -> Result<u64> {
+        self.db.read(|tx| {
+            Ok(tx.query_row(
+                "SELECT count(*) FROM outbox WHERE status = 'pending'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )? as u64)
+        })
+    }
+
+    /// The server acknowledged every sequence up to `up_to_seq`: those
+    /// events leave the pending queue. Returns how many did.
+    pub fn ack_outbox(&self, up_to_seq: i64, now: DateTime<Utc>) -> Result<usize> {
+        self.db.write(Durability::Normal, |tx| {
+            Ok(tx
+                .prepare_cached(
+                    "UPDATE outbox SET status = 'acked', acked_at = ?2
+                     WHERE seq <= ?1 AND status = 'pending'",
+                )?
+                .execute(params![up_to_seq, millis(now)])?)
+        })
+    }
+
+    /// The server refused the event at `seq` permanently: it leaves the
+    /// pending queue and is kept with the reason, so one bad event never
+    /// blocks the queue.
+    pub fn record_refused(&self, seq: i64, reason: &str, now: DateTime<Utc>) -> Result<()> {
+        self.db.write(Durability::Normal, |tx| {
+            let n = tx
+                .prepare_cached(
+                    "UPDATE outbox SET status = 'refused', refused_reason = ?2, refused_at = ?3
+                     WHERE seq = ?1 AND status != 'refused'",
+                )?
+                .execute(params![seq, reason, millis(now)])?;
+            if n == 0
+                && !tx
+                    .prepare_cached("SELECT 1 FROM outbox WHERE seq = ?1")?
+                    .exists([seq])?
+            {
+                return Err(StoreError::UnknownOutboxEntry(seq));
+            }
+            Ok(())
+        })
+    }
+
+    /// Events the server refused, with the reasons.
+    pub fn refused(&self) -> Result<Vec<RefusedEntry>> {
+        self.db.read(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "SELECT seq, event_id, visit_id, coalesce(refused_reason, '') FROM outbox
+                 WHERE status = 'refused' ORDER BY seq",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?;
+            let mut out = vec![];
+            for row in rows {
+                let (seq, e, v, reason) = row?;
+                out.push(RefusedEntry {
+                    seq,
+                    event_id: parse_id("event id", &e)?,
+                    visit_id: parse_id("visit id", &v)?,
+                    reason,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    // ---- sync cursor -----------------------------------------------------
+
+    /// The download cursor of a stream (`"assignments"`), if any.
+    pub fn sync_cursor(&self, stream: &str) -> Result<Option<String>> {
+        self.db.read(|tx| {
+            Ok(tx
+                .prepare_cached("SELECT cursor FROM sync_cursor WHERE stream = ?1")?
+                .query_row([stream], |r| r.get(0))
+                .optional()?)
+        })
+    }
+
+    pub fn set_sync_cursor(&self, stream: &str, cursor: &str, now: DateTime<Utc>) -> Result<()> {
+        self.db
+            .write(Durability::Normal, |tx| set_cursor(tx, stream, cursor, now))
+    }
+
+    // ---- checks ------------------------------------------------------------
+
+    /// Replays every visit's events and compares with its stored projection
+    /// (the state and the listing columns); returns the visits that differ
+    /// (empty when all is well). Writes nothing.
+    pub fn verify_projections(&self) -> Result<Vec<VisitId>> {
+        self.db.read(|tx| {
+            let mut bad = vec![];
+            for (id, stored, consistent) in all_visits(tx)? {
+                let replayed = VisitState::replay(&load_events(tx, id)?);
+                if replayed != stored || !consistent {
+                    bad.push(id);
+                }
+            }
+            Ok(bad)
+        })
+    }
+
+    /// Re-derives every projection from its events and writes it back.
+    pub fn rebuild(&self) -> Result<RebuildReport> {
+        self.db.write(Durability::Normal, |tx| {
+            let mut report = RebuildReport::default();
+            for (id, stored, consistent) in all_visits(tx)? {
+                let replayed = VisitState::replay(&load_events(tx, id)?);
+                report.visits += 1;
+                if replayed != stored || !consistent {
+                    report.changed += 1;
+                    save_visit(tx, id, &replayed)?;
+                }
+            }
+            Ok(report)
+        })
+    }
+
+    /// `PRAGMA integrity_check`: `["ok"]` when the file is sound.
+    pub fn integrity_check(&self) -> Result<Vec<String>> {
+        self.db.read(|tx| {
+            let mut stmt = tx.prepare("PRAGMA integrity_check")?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// Test and diagnostics hook: caps the database size in pages on the
+    /// writer connection (`PRAGMA max_page_count`), to simulate a full disk.
+    #[doc(hidden)]
+    pub fn set_max_page_count(&self, pages: u64) -> Result<u64> {
+        self.db.with_writer(|c| {
+            Ok(
+                c.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
+                    r.get::<_, i64>(0)
+                })? as u64,
+            )
+        })
+    }
+}
+
+fn command_version(c: &VisitCommand) -> u64 {
+    match c {
+        VisitCommand::CancelAssignment { version, .. }
+        | VisitCommand::ReassignAssignment { version, .. } => *version,
+        VisitCommand::ReceiveAssignment { assignment } => assignment.version,
+        _ => 0,
+    }
+}
+
+fn unknown(target: &VisitRef) -> StoreError {
+    match target {
+        VisitRef::Visit(id) => StoreError::UnknownVisit(*id),
+        VisitRef::Assignment(id) => StoreError::UnknownAssignment(id.clone()),
+    }
+}
+
+fn set_cursor(tx: &Transaction<'_>, stream: &str, cursor: &str, now: DateTime<Utc>) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO sync_cursor (stream, cursor, updated_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT(stream) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+    )?
+    .execute(params![stream, cursor, millis(now)])?;
+    Ok(())
+}
+
+/// Every projection row: id, stored state, and whether its listing columns
+/// agree with that state.
+fn all_visits(tx: &Transaction<'_>) -> Result<Vec<(VisitId, VisitState, bool)>> {
+    let mut stmt = tx.prepare(
+        "SELECT visit_id, state_json, stage, window_start, closed, closed_at, event_count
+         FROM visits ORDER BY visit_id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            Columns {
+                stage: r.get(2)?,
+                window_start: r.get(3)?,
+                closed: r.get(4)?,
+                closed_at: r.get(5)?,
+                event_count: r.get(6)?,
+            },
+        ))
+    })?;
+    let mut out = vec![];
+    for row in rows {
+        let (id, json, stored_columns) = row?;
+        let state: VisitState = from_json("visit state", &json)?;
+        let consistent = columns(&state) == stored_columns;
+        out.push((parse_id("visit id", &id)?, state, consistent));
+    }
+    Ok(out)
+}

@@ -1,0 +1,433 @@
+//! The store's schema and its history, driven by `PRAGMA user_version`.
+//!
+//! A new database gets [`CURRENT`] in one go; an older one is upgraded one
+//! version at a time by [`upgrade_from`]. Every past version's DDL is kept
+//! here frozen ([`V1`]), and a test creates a database at each of them,
+//! upgrades it and compares the result with a fresh one, so the two paths
+//! cannot drift apart. Changes are additive (new columns last, new tables,
+//! new indexes and triggers); a destructive change needs a table rebuild
+//! migration and its own test.
+//!
+//! History:
+//! - v1: device identity, assignments, visit events (append-only), the visit
+//!   projection, the outbox and the sync cursor.
+//! - v2: retention and refusals: `visits.purged_at`, `assignments.purged_at`,
+//!   `outbox.refused_reason`/`refused_at`, and triggers that forbid editing
+//!   an event's identity or its JSON while it waits for the server.
+
+use super::error::{Result, StoreError};
+use rusqlite::{Connection, Transaction};
+
+/// The schema version this code reads and writes.
+pub const VERSION: i64 = 2;
+
+/// `PRAGMA application_id` of a Doorstep store: "DSTP".
+pub const APPLICATION_ID: i64 = 0x4453_5450;
+
+/// Version 1, frozen: never edit (databases in the field were created by it).
+pub const V1: &str = r#"
+CREATE TABLE device (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    device_id TEXT NOT NULL,
+    technician_id TEXT NOT NULL,
+    technician_name TEXT NOT NULL,
+    hlc_millis INTEGER NOT NULL DEFAULT 0,
+    hlc_counter INTEGER NOT NULL DEFAULT 0,
+    evidence_head TEXT,
+    enrolled_at INTEGER NOT NULL
+);
+CREATE TABLE assignments (
+    assignment_id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    trade TEXT NOT NULL,
+    json TEXT NOT NULL,
+    received_at INTEGER NOT NULL
+);
+CREATE TABLE visits (
+    visit_id TEXT PRIMARY KEY,
+    assignment_id TEXT NOT NULL UNIQUE,
+    trade TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    window_start INTEGER,
+    closed INTEGER NOT NULL DEFAULT 0,
+    closed_at INTEGER,
+    event_count INTEGER NOT NULL,
+    state_json TEXT NOT NULL
+);
+CREATE INDEX visits_by_window ON visits(window_start);
+CREATE TABLE visit_events (
+    seq INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    visit_id TEXT NOT NULL REFERENCES visits(visit_id),
+    kind TEXT NOT NULL,
+    hlc_millis INTEGER NOT NULL,
+    hlc_counter INTEGER NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    json TEXT NOT NULL
+);
+CREATE INDEX visit_events_by_visit ON visit_events(visit_id, seq);
+CREATE TRIGGER visit_events_append_only BEFORE DELETE ON visit_events
+BEGIN
+    SELECT RAISE(ABORT, 'visit events are append-only');
+END;
+CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE REFERENCES visit_events(event_id),
+    visit_id TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    acked_at INTEGER
+);
+CREATE INDEX outbox_by_status ON outbox(status, seq);
+CREATE INDEX outbox_by_visit ON outbox(visit_id, status);
+CREATE TABLE sync_cursor (
+    stream TEXT PRIMARY KEY,
+    cursor TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+"#;
+
+/// v1 -> v2: retention bookkeeping, refused outbox entries, event guards.
+const V1_TO_V2: &str = r#"
+ALTER TABLE visits ADD COLUMN purged_at INTEGER;
+ALTER TABLE assignments ADD COLUMN purged_at INTEGER;
+ALTER TABLE outbox ADD COLUMN refused_reason TEXT;
+ALTER TABLE outbox ADD COLUMN refused_at INTEGER;
+CREATE TRIGGER visit_events_identity_fixed
+BEFORE UPDATE OF event_id, visit_id, kind, hlc_millis, hlc_counter, recorded_at ON visit_events
+BEGIN
+    SELECT RAISE(ABORT, 'an event''s identity never changes');
+END;
+CREATE TRIGGER visit_events_edit_after_ack
+BEFORE UPDATE OF json ON visit_events
+WHEN EXISTS (SELECT 1 FROM outbox WHERE event_id = OLD.event_id AND status = 'pending')
+BEGIN
+    SELECT RAISE(ABORT, 'an event is edited (purged) only after the server acknowledged it');
+END;
+"#;
+
+/// The current schema, for a new database. Must describe exactly what
+/// `V1` + every upgrade gives (the upgrade test checks it).
+pub const CURRENT: &str = r#"
+CREATE TABLE device (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    device_id TEXT NOT NULL,
+    technician_id TEXT NOT NULL,
+    technician_name TEXT NOT NULL,
+    hlc_millis INTEGER NOT NULL DEFAULT 0,
+    hlc_counter INTEGER NOT NULL DEFAULT 0,
+    evidence_head TEXT,
+    enrolled_at INTEGER NOT NULL
+);
+CREATE TABLE assignments (
+    assignment_id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    trade TEXT NOT NULL,
+    json TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    purged_at INTEGER
+);
+CREATE TABLE visits (
+    visit_id TEXT PRIMARY KEY,
+    assignment_id TEXT NOT NULL UNIQUE,
+    trade TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    window_start INTEGER,
+    closed INTEGER NOT NULL DEFAULT 0,
+    closed_at INTEGER,
+    event_count INTEGER NOT NULL,
+    state_json TEXT NOT NULL,
+    purged_at INTEGER
+);
+CREATE INDEX visits_by_window ON visits(window_start);
+CREATE TABLE visit_events (
+    seq INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    visit_id TEXT NOT NULL REFERENCES visits(visit_id),
+    kind TEXT NOT NULL,
+    hlc_millis INTEGER NOT NULL,
+    hlc_counter INTEGER NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    json TEXT NOT NULL
+);
+CREATE INDEX visit_events_by_visit ON visit_events(visit_id, seq);
+CREATE TRIGGER visit_events_append_only BEFORE DELETE ON visit_events
+BEGIN
+    SELECT RAISE(ABORT, 'visit events are append-only');
+END;
+CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE REFERENCES visit_events(event_id),
+    visit_id TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    acked_at INTEGER,
+    refused_reason TEXT,
+    refused_at INTEGER
+);
+CREATE INDEX outbox_by_status ON outbox(status, seq);
+CREATE INDEX outbox_by_visit ON outbox(visit_id, status);
+CREATE TABLE sync_cursor (
+    stream TEXT PRIMARY KEY,
+    cursor TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE TRIGGER visit_events_identity_fixed
+BEFORE UPDATE OF event_id, visit_id, kind, hlc_millis, hlc_counter, recorded_at ON visit_events
+BEGIN
+    SELECT RAISE(ABORT, 'an event''s identity never changes');
+END;
+CREATE TRIGGER visit_events_edit_after_ack
+BEFORE UPDATE OF json ON visit_events
+WHEN EXISTS (SELECT 1 FROM outbox WHERE event_id = OLD.event_id AND status = 'pending')
+BEGIN
+    SELECT RAISE(ABORT, 'an event is edited (purged) only after the server acknowledged it');
+END;
+"#;
+
+/// Upgrade steps: `UPGRADES[i]` takes a database from version `i + 1` to `i + 2`.
+const UPGRADES: [&str; (VERSION - 1) as usize] = [V1_TO_V2];
+
+/// What `PRAGMA user_version` and `application_id` say about a database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    pub user_version: i64,
+    pub application_id: i64,
+    /// Number of schema objects (0 for a new, empty database).
+    pub objects: i64,
+}
+
+/// Reads the version header without changing anything.
+pub fn header(conn: &Connection) -> Result<Header> {
+    let user_version = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let application_id = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    let objects = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+    Ok(Header {
+        user_version,
+        application_id,
+        objects,
+    })
+}
+
+/// Refuses a database this code must not touch: a newer schema, or a file
+/// that belongs to another application. Nothing is written.
+pub fn check_compatible(h: &Header) -> Result<()> {
+    if h.user_version > VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found: h.user_version,
+            supported: VERSION,
+        });
+    }
+    let foreign_app = h.application_id != 0 && h.application_id != APPLICATION_ID;
+    let unversioned_with_tables = h.user_version == 0 && h.objects > 0;
+    if foreign_app || unversioned_with_tables || h.user_version < 0 {
+        return Err(StoreError::ForeignDatabase {
+            application_id: h.application_id,
+            user_version: h.user_version,
+        });
+    }
+    Ok(())
+}
+
+/// Creates or upgrades the schema inside `tx` (the caller commits).
+pub fn migrate(tx: &Transaction<'_>) -> Result<()> {
+    let h = header(tx)?;
+    check_compatible(&h)?;
+    if h.user_version == 0 {
+        init(tx)?;
+    } else {
+        for from in h.user_version..VERSION {
+            upgrade_from(tx, from)?;
+        }
+    }
+    tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+    tx.pragma_update(None, "user_version", VERSION)?;
+    Ok(())
+}
+
+/// A new database: the current schema in one go.
+pub fn init(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute_batch(CURRENT)?;
+    Ok(())
+}
+
+/// One upgrade step, from `version` to `version + 1`.
+pub fn upgrade_from(tx: &Transaction<'_>, version: i64) -> Result<()> {
+    let step = usize::try_from(version - 1)
+        .ok()
+        .and_then(|i| UPGRADES.get(i))
+        .ok_or(StoreError::SchemaTooNew {
+            found: version,
+            supported: VERSION,
+        })?;
+    tx.execute_batch(step)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Everything that defines the schema, normalised: table columns,
+    /// indexes with their columns, foreign keys, and the exact SQL of indexes
+    /// and triggers (table SQL differs textually after `ALTER TABLE`).
+    fn describe(conn: &Connection) -> Vec<String> {
+        let mut out = vec![];
+        let mut stmt = conn
+            .prepare(
+                "SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_master
+                 WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name",
+            )
+            .unwrap();
+        let objects: Vec<(String, String, String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        for (kind, name, table, sql) in objects {
+            if kind == "table" {
+                out.push(format!("table {name}"));
+                let mut s = conn
+                    .prepare(&format!("PRAGMA table_xinfo({name})"))
+                    .unwrap();
+                let cols = s
+                    .query_map([], |r| {
+                        Ok(format!(
+                            "  col {} {} {} notnull={} default={:?} pk={}",
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, i64>(3)?,
+                            r.get::<_, Option<String>>(4)?,
+                            r.get::<_, i64>(5)?
+                        ))
+                    })
+                    .unwrap();
+                out.extend(cols.map(|c| c.unwrap()));
+                let mut s = conn
+                    .prepare(&format!("PRAGMA foreign_key_list({name})"))
+                    .unwrap();
+                let fks = s
+                    .query_map([], |r| {
+                        Ok(format!(
+                            "  fk {}.{} -> {}.{}",
+                            name,
+                            r.get::<_, String>(3)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(4)?
+                        ))
+                    })
+                    .unwrap();
+                out.extend(fks.map(|c| c.unwrap()));
+            } else {
+                out.push(format!("{kind} {name} on {table}: {sql}"));
+                if kind == "index" {
+                    let mut s = conn
+                        .prepare(&format!("PRAGMA index_xinfo({name})"))
+                        .unwrap();
+                    let cols = s
+                        .query_map([], |r| {
+                            Ok(format!("  key {:?}", r.get::<_, Option<String>>(2)?))
+                        })
+                        .unwrap();
+                    out.extend(cols.map(|c| c.unwrap()));
+                }
+            }
+        }
+        // Automatic indexes (UNIQUE, PRIMARY KEY) by table.
+        let mut stmt = conn
+            .prepare("SELECT name, tbl_name FROM sqlite_master WHERE name LIKE 'sqlite_autoindex%' ORDER BY name")
+            .unwrap();
+        let autos: Vec<String> = stmt
+            .query_map([], |r| {
+                Ok(format!(
+                    "auto {} on {}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?
+                ))
+            })
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        out.extend(autos);
+        out
+    }
+
+    fn fresh() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let tx = conn.transaction().unwrap();
+        migrate(&tx).unwrap();
+        tx.commit().unwrap();
+        conn
+    }
+
+    /// Every historical version, frozen: (version, DDL to create it).
+    fn history() -> Vec<(i64, &'static str)> {
+        vec![(1, V1)]
+    }
+
+    #[test]
+    fn upgrading_every_earlier_version_gives_the_fresh_schema() {
+        let want = describe(&fresh());
+        assert!(want.iter().any(|l| l.contains("purged_at")));
+        let history = history();
+        assert_eq!(
+            history.len() as i64,
+            VERSION - 1,
+            "freeze every past version"
+        );
+        for (version, ddl) in history {
+            let mut conn = Connection::open_in_memory().unwrap();
+            conn.execute_batch(ddl).unwrap();
+            conn.pragma_update(None, "user_version", version).unwrap();
+            let tx = conn.transaction().unwrap();
+            migrate(&tx).unwrap();
+            tx.commit().unwrap();
+            assert_eq!(describe(&conn), want, "upgrade from v{version}");
+            assert_eq!(header(&conn).unwrap().user_version, VERSION);
+        }
+    }
+
+    #[test]
+    fn migrating_twice_changes_nothing() {
+        let mut conn = fresh();
+        let before = describe(&conn);
+        let tx = conn.transaction().unwrap();
+        migrate(&tx).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(describe(&conn), before);
+    }
+
+    #[test]
+    fn newer_schema_is_refused_without_changes() {
+        let h = Header {
+            user_version: VERSION + 1,
+            application_id: APPLICATION_ID,
+            objects: 10,
+        };
+        assert!(matches!(
+            check_compatible(&h),
+            Err(StoreError::SchemaTooNew { found, supported }) if found == VERSION + 1 && supported == VERSION
+        ));
+    }
+
+    #[test]
+    fn foreign_database_is_refused() {
+        let h = Header {
+            user_version: 0,
+            application_id: 0,
+            objects: 3,
+        };
+        assert!(matches!(
+            check_compatible(&h),
+            Err(StoreError::ForeignDatabase { .. })
+        ));
+        let h = Header {
+            user_version: 1,
+            application_id: 0x1234,
+            objects: 3,
+        };
+        assert!(matches!(
+            check_compatible(&h),
+            Err(StoreError::ForeignDatabase { .. })
+        ));
+    }
+}

@@ -1,0 +1,357 @@
+//! The store's write path and read API.
+
+mod common;
+
+use chrono::{Duration, FixedOffset, NaiveDate};
+use common::*;
+use doorstep_core::signoff;
+use doorstep_core::store::{durability_of, AssignmentChange, Durability, Store, StoreError};
+use doorstep_core::workflow::EventKind;
+use doorstep_core::{AssignmentId, Stage, TechnicianId, VisitCommand, WorkflowError};
+
+fn aid(s: &str) -> AssignmentId {
+    AssignmentId::new(s).unwrap()
+}
+
+#[test]
+fn a_whole_visit_is_stored_as_events_projection_and_outbox() {
+    let dir = TempDir::new("whole");
+    let store = open(&dir.db());
+    let n = run_visit(&store, "A-1", day(), 1000);
+    let s = store.state(aid("A-1")).unwrap();
+    assert_eq!(s.stage, Stage::Closed, "after {n} commands");
+    let history = store.history(aid("A-1")).unwrap();
+    assert_eq!(history.len() as u64, s.event_count);
+    assert_eq!(store.pending_count().unwrap(), s.event_count);
+    let outbox = store.pending_outbox(1000).unwrap();
+    let ids: Vec<_> = outbox.iter().map(|o| o.event.id).collect();
+    let hist_ids: Vec<_> = history.iter().map(|e| e.id).collect();
+    assert_eq!(ids, hist_ids, "outbox holds every event, in order");
+    assert!(outbox.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert!(store.verify_projections().unwrap().is_empty());
+    assert_eq!(store.integrity_check().unwrap(), vec!["ok".to_string()]);
+}
+
+#[test]
+fn projection_equals_rebuild_from_events() {
+    let dir = TempDir::new("rebuild");
+    let store = open(&dir.db());
+    for i in 0..5 {
+        run_visit(&store, &format!("A-{i}"), day(), 5 + i * 9);
+    }
+    assert!(store.verify_projections().unwrap().is_empty());
+    let report = store.rebuild().unwrap();
+    assert_eq!(report.visits, 5);
+    assert_eq!(report.changed, 0);
+}
+
+#[test]
+fn refused_command_writes_nothing() {
+    let dir = TempDir::new("refused");
+    let store = open(&dir.db());
+    store
+        .receive_assignment(&issued("A-1", day()), day())
+        .unwrap();
+    let before = store.pending_count().unwrap();
+    let hlc_before = store.device().unwrap().hlc;
+    let err = store
+        .apply_command(
+            aid("A-1"),
+            &VisitCommand::Depart { travel_minutes: 10 },
+            day(),
+            None,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Workflow(WorkflowError::OutOfOrder { .. })),
+        "{err}"
+    );
+    assert_eq!(store.pending_count().unwrap(), before);
+    assert_eq!(store.device().unwrap().hlc, hlc_before);
+}
+
+#[test]
+fn unknown_visit_is_a_typed_error() {
+    let dir = TempDir::new("unknown");
+    let store = open(&dir.db());
+    let err = store
+        .apply_command(aid("NOPE"), &VisitCommand::BriefCustomer, day(), None)
+        .unwrap_err();
+    assert!(matches!(err, StoreError::UnknownAssignment(_)));
+    assert_eq!(err.code(), "store_unknown_assignment");
+}
+
+#[test]
+fn hlc_survives_reopen_and_keeps_increasing() {
+    let dir = TempDir::new("hlc");
+    let last = {
+        let store = open(&dir.db());
+        run_visit(&store, "A-1", day(), 6);
+        store.device().unwrap().hlc
+    };
+    let store = open(&dir.db());
+    assert_eq!(store.device().unwrap().hlc, last);
+    // A command recorded with an earlier wall clock still gets a later stamp.
+    run_visit(&store, "A-2", day() - Duration::days(3), 2);
+    let e = store.history(aid("A-2")).unwrap();
+    assert!(e.iter().all(|e| e.hlc > last));
+}
+
+#[test]
+fn sign_off_chains_evidence_across_visits() {
+    let dir = TempDir::new("chain");
+    let store = open(&dir.db());
+    run_visit(&store, "A-1", day(), 1000);
+    run_visit(&store, "A-2", day() + Duration::hours(3), 1000);
+    let evidence: Vec<_> = ["A-1", "A-2"]
+        .iter()
+        .flat_map(|a| store.history(aid(a)).unwrap())
+        .filter_map(|e| match e.kind {
+            EventKind::CustomerSignedOff { evidence, .. } => Some(evidence),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(evidence.len(), 2);
+    assert_eq!(evidence[0].previous_evidence_digest, None);
+    assert_eq!(
+        evidence[1].previous_evidence_digest,
+        Some(evidence[0].digest())
+    );
+    signoff::verify_chain(&evidence).unwrap();
+    assert_eq!(
+        store.device().unwrap().evidence_head,
+        Some(evidence[1].digest())
+    );
+    signoff::verify(&store.state(aid("A-2")).unwrap()).unwrap();
+}
+
+#[test]
+fn customer_facing_facts_commit_durably() {
+    use doorstep_core::signoff::Ratings;
+    let full = [
+        VisitCommand::SignOff {
+            ratings: Ratings {
+                quality: 5,
+                attitude: 5,
+            },
+            comment: None,
+            strokes: signature(),
+            consent_text: "ok".into(),
+        },
+        VisitCommand::DeclineSignature { reason: "x".into() },
+        VisitCommand::CollectPayment {
+            amount: 1,
+            method: doorstep_core::workflow::command::PaymentMethod::Cash,
+            receipt: doorstep_core::workflow::command::ReceiptRecord::Receipt {
+                number: "1".into(),
+            },
+        },
+        VisitCommand::RefusePayment { reason: "x".into() },
+    ];
+    for c in &full {
+        assert_eq!(durability_of(c), Durability::Full, "{}", c.name());
+    }
+    assert_eq!(
+        durability_of(&VisitCommand::BriefCustomer),
+        Durability::Normal
+    );
+    assert_eq!(
+        durability_of(&VisitCommand::Depart { travel_minutes: 1 }),
+        Durability::Normal
+    );
+}
+
+#[test]
+fn todays_visits_are_sorted_by_window_in_the_technicians_zone() {
+    let dir = TempDir::new("today");
+    let store = open(&dir.db());
+    // Shanghai is UTC+8: 2026-11-25 local runs from 11-24 16:00Z to 11-25 16:00Z.
+    let cst = FixedOffset::east_opt(8 * 3600).unwrap();
+    let base = day(); // 09:00Z = 17:00 local on the 25th
+    for (id, hours) in [("late", 5), ("early", -16), ("mid", 2), ("tomorrow", 8)] {
+        store
+            .receive_assignment(
+                &issued(id, base + Duration::hours(hours)),
+                base - Duration::days(1),
+            )
+            .unwrap();
+    }
+    let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+    let list = |offset| -> Vec<String> {
+        store
+            .visits_on(today, offset)
+            .unwrap()
+            .into_iter()
+            .map(|v| v.assignment_id.to_string())
+            .collect()
+    };
+    assert_eq!(list(cst), ["early", "mid", "late"]);
+    let utc = FixedOffset::east_opt(0).unwrap();
+    assert_eq!(list(utc), ["mid", "late", "tomorrow"]);
+    let first = &store.visits_on(today, cst).unwrap()[0];
+    assert_eq!(first.customer_name.as_deref(), Some("Wang Fang"));
+    assert_eq!(first.stage, Stage::Intake);
+}
+
+#[test]
+fn updated_assignment_changes_the_visit_and_redelivery_changes_nothing() {
+    let dir = TempDir::new("update");
+    let store = open(&dir.db());
+    store
+        .receive_assignment(&issued("A-1", day()), day())
+        .unwrap();
+    assert!(store
+        .receive_assignment(&issued("A-1", day()), day())
+        .unwrap()
+        .is_empty());
+    let mut a = assignment("A-1", day() + Duration::hours(1));
+    a.version = 2;
+    let ev = store
+        .receive_assignment(&AssignmentChange::Issued(Box::new(a.clone())), day())
+        .unwrap();
+    assert_eq!(ev.len(), 1);
+    let s = store.state(aid("A-1")).unwrap();
+    assert_eq!(s.assignment_version(), 2);
+    assert_eq!(s.window.unwrap().start, day() + Duration::hours(1));
+    // an older version arriving late changes nothing
+    assert!(store
+        .receive_assignment(&issued("A-1", day()), day())
+        .unwrap()
+        .is_empty());
+    assert_eq!(store.state(aid("A-1")).unwrap().assignment_version(), 2);
+}
+
+#[test]
+fn cancel_before_departure_closes_and_after_departure_raises_conflict() {
+    let dir = TempDir::new("cancel");
+    let store = open(&dir.db());
+    store
+        .receive_assignment(&issued("A-1", day()), day())
+        .unwrap();
+    store
+        .receive_assignment(
+            &AssignmentChange::Cancelled {
+                id: aid("A-1"),
+                version: 2,
+                reason: "customer cancelled".into(),
+            },
+            day(),
+        )
+        .unwrap();
+    assert_eq!(store.state(aid("A-1")).unwrap().stage, Stage::Closed);
+
+    run_visit(&store, "A-2", day(), 14); // departed
+    assert!(store.state(aid("A-2")).unwrap().started());
+    let ev = store
+        .receive_assignment(
+            &AssignmentChange::Reassigned {
+                id: aid("A-2"),
+                version: 2,
+                to: TechnicianId::new("tech-9").unwrap(),
+            },
+            day(),
+        )
+        .unwrap();
+    assert_eq!(ev.len(), 2);
+    let s = store.state(aid("A-2")).unwrap();
+    assert!(s.conflict.is_some() && s.stage != Stage::Closed);
+    // cancelling something never received changes nothing
+    let none = store
+        .receive_assignment(
+            &AssignmentChange::Cancelled {
+                id: aid("ZZ"),
+                version: 1,
+                reason: "x".into(),
+            },
+            day(),
+        )
+        .unwrap();
+    assert!(none.is_empty());
+}
+
+#[test]
+fn download_page_and_cursor_commit_together() {
+    let dir = TempDir::new("page");
+    let store = open(&dir.db());
+    let page = [issued("A-1", day()), issued("A-2", day())];
+    store.apply_download_page(&page, "42", day()).unwrap();
+    assert_eq!(
+        store.sync_cursor("assignments").unwrap().as_deref(),
+        Some("42")
+    );
+    assert_eq!(store.visit_count().unwrap(), 2);
+}
+
+#[test]
+fn ack_removes_events_from_the_pending_queue_in_order() {
+    let dir = TempDir::new("ack");
+    let store = open(&dir.db());
+    run_visit(&store, "A-1", day(), 6);
+    let pending = store.pending_outbox(100).unwrap();
+    assert_eq!(pending.len(), 6);
+    assert_eq!(store.ack_outbox(pending[2].seq, day()).unwrap(), 3);
+    let rest = store.pending_outbox(100).unwrap();
+    assert_eq!(rest, pending[3..].to_vec());
+    // acknowledging again is harmless
+    assert_eq!(store.ack_outbox(pending[2].seq, day()).unwrap(), 0);
+    assert_eq!(store.pending_count().unwrap(), 3);
+}
+
+#[test]
+fn refused_event_is_kept_with_reason_and_leaves_the_queue() {
+    let dir = TempDir::new("refuse");
+    let store = open(&dir.db());
+    run_visit(&store, "A-1", day(), 4);
+    let pending = store.pending_outbox(100).unwrap();
+    store
+        .record_refused(pending[1].seq, "schema: unknown field", day())
+        .unwrap();
+    let left: Vec<i64> = store
+        .pending_outbox(100)
+        .unwrap()
+        .iter()
+        .map(|o| o.seq)
+        .collect();
+    assert!(!left.contains(&pending[1].seq));
+    assert_eq!(left.len(), pending.len() - 1);
+    let refused = store.refused().unwrap();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].event_id, pending[1].event.id);
+    assert_eq!(refused[0].reason, "schema: unknown field");
+    assert!(
+        store.has_event(pending[1].event.id).unwrap(),
+        "the event itself stays"
+    );
+    assert!(matches!(
+        store.record_refused(99_999, "x", day()),
+        Err(StoreError::UnknownOutboxEntry(99_999))
+    ));
+}
+
+#[test]
+fn view_shows_next_actions_from_the_stored_state() {
+    let dir = TempDir::new("view");
+    let store = open(&dir.db());
+    store
+        .receive_assignment(&issued("A-1", day()), day())
+        .unwrap();
+    let v = store.view(aid("A-1"), day()).unwrap();
+    assert_eq!(v.stage, Stage::Intake);
+    assert!(v.next_actions.iter().any(|a| a.command == "record_triage"));
+}
+
+#[test]
+fn reopening_with_another_device_is_refused() {
+    let dir = TempDir::new("device");
+    drop(open(&dir.db()));
+    let mut other = enrollment();
+    other.device_id = doorstep_core::DeviceId::new("phone-8").unwrap();
+    let err = Store::open(dir.db(), &other).err().unwrap();
+    assert!(matches!(err, StoreError::DeviceMismatch { .. }), "{err}");
+}
+
+#[test]
+fn store_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Store>();
+}

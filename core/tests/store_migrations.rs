@@ -1,0 +1,147 @@
+//! A store written by schema v1 (frozen DDL) with unsynced work opens with
+//! today's code: upgraded in place, nothing lost, same schema as a new store.
+
+mod common;
+
+use common::*;
+use doorstep_core::store::schema;
+use doorstep_core::workflow::{Context, SequentialStamper, Visit};
+use doorstep_core::{Playbook, VisitCommand, VisitState};
+use rusqlite::{params, Connection};
+
+fn schema_of(path: &std::path::Path) -> Vec<String> {
+    let c = Connection::open(path).unwrap();
+    let mut st = c
+        .prepare("SELECT type, name FROM sqlite_master ORDER BY type, name")
+        .unwrap();
+    let mut out: Vec<String> = st
+        .query_map([], |r| {
+            Ok(format!(
+                "{} {}",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?
+            ))
+        })
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    for table in [
+        "device",
+        "assignments",
+        "visits",
+        "visit_events",
+        "outbox",
+        "sync_cursor",
+    ] {
+        let mut st = c.prepare(&format!("PRAGMA table_info({table})")).unwrap();
+        out.extend(
+            st.query_map([], |r| {
+                Ok(format!(
+                    "{table}.{} {} notnull={}",
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?
+                ))
+            })
+            .unwrap()
+            .map(|r| r.unwrap()),
+        );
+    }
+    out
+}
+
+#[test]
+fn a_v1_store_with_unsynced_events_upgrades_without_loss() {
+    let dir = TempDir::new("v1");
+    // Events produced by the workflow in memory, stored the v1 way.
+    let pb = Playbook::shipped_by_id("appliance_repair").unwrap();
+    let mut visit = Visit::new(pb);
+    let mut stamper = SequentialStamper::default();
+    let device = enrollment().device_id;
+    let a = assignment("A-1", day());
+    let mut cmds = vec![VisitCommand::ReceiveAssignment {
+        assignment: Box::new(a.clone()),
+    }];
+    for _ in 0..4 {
+        visit
+            .handle(
+                &cmds.remove(0),
+                &Context::new(day(), device.clone()),
+                &mut stamper,
+            )
+            .unwrap();
+        let (next, _, _) = next_command(&visit.state).unwrap();
+        cmds.push(next);
+    }
+    let state = VisitState::replay(&visit.events);
+    {
+        let c = Connection::open(dir.db()).unwrap();
+        c.execute_batch(schema::V1).unwrap();
+        c.pragma_update(None, "user_version", 1).unwrap();
+        c.pragma_update(None, "application_id", schema::APPLICATION_ID)
+            .unwrap();
+        c.execute(
+            "INSERT INTO device (id, device_id, technician_id, technician_name, enrolled_at)
+             VALUES (1, 'phone-7', 'tech-42', 'Li Wei', 0)",
+            [],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO assignments VALUES ('A-1', 1, 'appliance_repair', ?1, 0)",
+            [serde_json::to_string(&a).unwrap()],
+        )
+        .unwrap();
+        let vid = visit.events[0].visit_id.to_string();
+        c.execute(
+            "INSERT INTO visits VALUES (?1, 'A-1', 'appliance_repair', ?5, ?2, 0, NULL, ?3, ?4)",
+            params![
+                vid,
+                day().timestamp_millis(),
+                state.event_count as i64,
+                serde_json::to_string(&state).unwrap(),
+                serde_json::to_value(state.stage).unwrap().as_str().unwrap()
+            ],
+        )
+        .unwrap();
+        for e in &visit.events {
+            c.execute(
+                "INSERT INTO visit_events (event_id, visit_id, kind, hlc_millis, hlc_counter, recorded_at, json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    e.id.to_string(),
+                    vid,
+                    e.kind.name(),
+                    e.hlc.millis,
+                    e.hlc.counter,
+                    e.recorded_at.timestamp_millis(),
+                    serde_json::to_string(e).unwrap()
+                ],
+            )
+            .unwrap();
+            c.execute(
+                "INSERT INTO outbox (event_id, visit_id) VALUES (?1, ?2)",
+                params![e.id.to_string(), vid],
+            )
+            .unwrap();
+        }
+    }
+
+    let store = open(&dir.db());
+    let aid = a.id.clone();
+    assert_eq!(store.history(&aid).unwrap(), visit.events);
+    assert_eq!(store.state(&aid).unwrap(), state);
+    assert_eq!(store.pending_count().unwrap(), visit.events.len() as u64);
+    assert!(store.verify_projections().unwrap().is_empty());
+    // v2 features work on the upgraded file.
+    let first = store.pending_outbox(1).unwrap()[0].seq;
+    store.record_refused(first, "test", day()).unwrap();
+    assert_eq!(store.refused().unwrap().len(), 1);
+    // And the visit goes on.
+    let (cmd, at, fix) = next_command(&store.state(&aid).unwrap()).unwrap();
+    store.apply_command(&aid, &cmd, at, fix).unwrap();
+    drop(store);
+
+    let fresh = TempDir::new("fresh");
+    drop(open(&fresh.db()));
+    assert_eq!(schema_of(&dir.db()), schema_of(&fresh.db()));
+}
