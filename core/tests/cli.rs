@@ -2,6 +2,7 @@
 //! (exit 1, the rule's code and message on stderr), broken input (exit 2,
 //! naming the line), playbook checks and a run with a custom playbook.
 //! See docs/SCRIPTS.md.
+#![cfg(feature = "cli")]
 
 use serde_json::Value;
 use std::io::Write;
@@ -363,5 +364,41 @@ fn the_script_docs_list_every_command_and_refusal_code() {
             docs.contains(&format!("`{code}`")),
             "docs/SCRIPTS.md does not list the refusal code {code}"
         );
+    }
+}
+
+/// What a technician does in each example is what the screen offers at that
+/// moment: a phone only sends commands its screen offers.
+#[test]
+fn every_example_command_is_offered_on_screen_when_given() {
+    use doorstep_core::script_runner::run_script;
+    for path in example_scripts() {
+        let script = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = script.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if line.trim().is_empty() || line.starts_with("//") {
+                continue;
+            }
+            let v: Value = serde_json::from_str(line).unwrap();
+            let Some(kind) = v["command"]["type"].as_str() else {
+                continue; // the header
+            };
+            if v.get("expect").is_some() || kind.ends_with("_assignment") {
+                continue; // refusals, and center facts arriving by sync
+            }
+            let prefix = lines[..i].join("\n");
+            let view = run_script(&prefix, None).unwrap().view;
+            let offered: Vec<&str> = view
+                .next_actions
+                .iter()
+                .map(|a| a.command.as_str())
+                .collect();
+            assert!(
+                offered.contains(&kind),
+                "{}:{}: {kind} is not offered; the screen offers {offered:?}",
+                path.display(),
+                i + 1
+            );
+        }
     }
 }

@@ -341,6 +341,17 @@ fn home_care_follows_the_elderly_care_standard_end_to_end() {
     ]}}));
     let q = run.state().quote.clone().unwrap();
     assert_eq!(q.customer_total, 6000 + 2000);
+    let agreed: Vec<&str> = q
+        .lines
+        .iter()
+        .filter(|l| l.kind == doorstep_core::playbook::FeeKind::Service)
+        .map(|l| l.item.as_str())
+        .collect();
+    let planned = &run.state().assignment.as_ref().unwrap().service_items;
+    assert_eq!(
+        agreed, *planned,
+        "the quote carries the planned service items"
+    );
     run.ok(json!({"type": "accept_quote", "revision": q.revision}));
 
     // The guardian is present before any care work.

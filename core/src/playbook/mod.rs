@@ -300,7 +300,8 @@ pub const SHIPPED: [(&str, &str); 6] = [
 impl Playbook {
     /// Parses and validates a TOML playbook; `source` names it in errors.
     pub fn from_toml(source: &str, text: &str) -> Result<Playbook, PlaybookError> {
-        let pb: Playbook = toml::from_str(text).map_err(|e| PlaybookError::parse(source, &e))?;
+        let pb: Playbook =
+            toml::from_str(text).map_err(|e| PlaybookError::parse(source, text, &e))?;
         pb.validate(source)?;
         Ok(pb)
     }
@@ -308,7 +309,7 @@ impl Playbook {
     /// Parses and validates a JSON playbook; `source` names it in errors.
     pub fn from_json(source: &str, text: &str) -> Result<Playbook, PlaybookError> {
         let pb: Playbook =
-            serde_json::from_str(text).map_err(|e| PlaybookError::parse_json(source, &e))?;
+            serde_json::from_str(text).map_err(|e| PlaybookError::parse_json(source, text, &e))?;
         pb.validate(source)?;
         Ok(pb)
     }

@@ -23,18 +23,207 @@ impl PlaybookError {
         }
     }
 
-    pub(super) fn parse(source: &str, e: &toml::de::Error) -> Self {
-        // toml reports the line and column in its message; keep it whole.
-        let msg = e.message().to_string();
-        let location = e
-            .span()
-            .map(|s| format!(" (at byte {})", s.start))
-            .unwrap_or_default();
-        Self::at(source, "", format!("{msg}{location}"))
+    /// A TOML syntax or shape error, located: the field's dotted path is
+    /// worked out from where the parser stopped.
+    pub(super) fn parse(source: &str, text: &str, e: &toml::de::Error) -> Self {
+        let msg = e.message().trim().to_string();
+        let Some(span) = e.span() else {
+            return Self::at(source, named_field("", &msg), msg);
+        };
+        let offset = span.start.min(text.len());
+        let line = text[..offset].matches('\n').count() + 1;
+        let column = offset - text[..offset].rfind('\n').map_or(0, |i| i + 1) + 1;
+        let missing = msg.starts_with("missing field");
+        let field = named_field(&locate::toml_path(text, offset, missing), &msg);
+        Self::at(
+            source,
+            field,
+            format!("{msg} (line {line}, column {column})"),
+        )
     }
 
-    pub(super) fn parse_json(source: &str, e: &serde_json::Error) -> Self {
-        Self::at(source, "", e.to_string())
+    /// A JSON syntax or shape error, located like a TOML one.
+    pub(super) fn parse_json(source: &str, text: &str, e: &serde_json::Error) -> Self {
+        let offset = locate::offset_of(text, e.line(), e.column());
+        let msg = e.to_string();
+        let missing = msg.starts_with("missing field");
+        let field = named_field(&locate::json_path(text, offset, missing), &msg);
+        Self::at(source, field, e.to_string())
+    }
+}
+
+/// Completes a located path with the field a serde message names
+/// ("missing field `knock`", "unknown field `colour`").
+fn named_field(path: &str, msg: &str) -> String {
+    for prefix in ["missing field `", "unknown field `"] {
+        if let Some(rest) = msg.strip_prefix(prefix) {
+            if let Some(name) = rest.split('`').next() {
+                let last = path.rsplit('.').next().unwrap_or("");
+                if last == name {
+                    return path.to_string();
+                }
+                return if path.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{path}.{name}")
+                };
+            }
+        }
+    }
+    path.to_string()
+}
+
+/// Finding the field at a position of a playbook's text, for parse errors.
+mod locate {
+    /// Byte offset of a 1-based line and column (serde_json's convention).
+    pub fn offset_of(text: &str, line: usize, column: usize) -> usize {
+        let start: usize = text
+            .split_inclusive('\n')
+            .take(line.saturating_sub(1))
+            .map(str::len)
+            .sum();
+        (start + column.saturating_sub(1)).min(text.len())
+    }
+
+    /// The path of the value being read at `offset` in a JSON document,
+    /// e.g. `kit[2].weight_kg`; with `container`, of the object being read
+    /// (a missing field is reported at the end of its object).
+    pub fn json_path(text: &str, offset: usize, container: bool) -> String {
+        enum Frame {
+            Object(Option<String>),
+            Array(usize),
+        }
+        let mut stack: Vec<Frame> = vec![];
+        let mut expecting_key = false;
+        let mut chars = text.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            if i >= offset {
+                break;
+            }
+            match c {
+                '"' => {
+                    let mut s = String::new();
+                    while let Some((_, c)) = chars.next() {
+                        match c {
+                            '\\' => {
+                                chars.next();
+                            }
+                            '"' => break,
+                            c => s.push(c),
+                        }
+                    }
+                    if expecting_key {
+                        if let Some(Frame::Object(key)) = stack.last_mut() {
+                            *key = Some(s);
+                        }
+                        expecting_key = false;
+                    }
+                }
+                '{' => {
+                    stack.push(Frame::Object(None));
+                    expecting_key = true;
+                }
+                '[' => stack.push(Frame::Array(0)),
+                '}' | ']' => {
+                    // The error is often reported just after a closing
+                    // bracket (a missing field): keep naming that value.
+                    if chars.peek().is_some_and(|(j, _)| *j < offset) {
+                        stack.pop();
+                    } else {
+                        break;
+                    }
+                }
+                ',' => match stack.last_mut() {
+                    Some(Frame::Array(n)) => *n += 1,
+                    Some(Frame::Object(_)) => expecting_key = true,
+                    None => {}
+                },
+                _ => {}
+            }
+        }
+        if container {
+            if let Some(Frame::Object(key)) = stack.last_mut() {
+                *key = None;
+            }
+        }
+        let mut path = String::new();
+        for f in &stack {
+            match f {
+                Frame::Object(Some(k)) => {
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(k);
+                }
+                Frame::Object(None) => {}
+                Frame::Array(n) => path.push_str(&format!("[{n}]")),
+            }
+        }
+        path
+    }
+
+    /// The path of the key or value at `offset` in a TOML document: the
+    /// table header above it, the key of its line (or of the multi-line
+    /// array it continues) and the array index, e.g. `steps[3]`, `kit[2].id`;
+    /// with `table_only`, just the table (a missing field is reported on it).
+    pub fn toml_path(text: &str, offset: usize, table_only: bool) -> String {
+        let mut table = String::new();
+        let mut counts: std::collections::HashMap<String, usize> = Default::default();
+        let mut key: Option<(String, usize)> = None; // key and where its value starts
+        let mut pos = 0;
+        for line in text.split_inclusive('\n') {
+            if pos > offset {
+                break;
+            }
+            let trimmed = line.trim();
+            if let Some(name) = trimmed
+                .strip_prefix("[[")
+                .and_then(|r| r.split("]]").next())
+            {
+                let name = name.trim().to_string();
+                let n = counts.entry(name.clone()).or_insert(0);
+                table = format!("{name}[{n}]");
+                *n += 1;
+                key = None;
+            } else if let Some(name) = trimmed.strip_prefix('[').and_then(|r| r.split(']').next()) {
+                table = name.trim().to_string();
+                key = None;
+            } else if let Some(eq) = line.find('=') {
+                let k = line[..eq].trim();
+                if !k.is_empty()
+                    && k.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '"'))
+                {
+                    key = Some((k.trim_matches('"').to_string(), pos + eq + 1));
+                }
+            }
+            pos += line.len();
+        }
+        let mut path = table;
+        if let Some((k, value_start)) = key.filter(|_| !table_only) {
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(&k);
+            // Inside an array value: which element.
+            let value = &text[value_start.min(offset)..offset];
+            if value.trim_start().starts_with('[') {
+                let (mut depth, mut index, mut in_str) = (0, 0, false);
+                for c in value.chars() {
+                    match c {
+                        '"' => in_str = !in_str,
+                        '[' | '{' if !in_str => depth += 1,
+                        ']' | '}' if !in_str => depth -= 1,
+                        ',' if !in_str && depth == 1 => index += 1,
+                        _ => {}
+                    }
+                }
+                if depth >= 1 {
+                    path.push_str(&format!("[{index}]"));
+                }
+            }
+        }
+        path
     }
 }
 
