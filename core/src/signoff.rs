@@ -103,21 +103,25 @@ pub struct Report {
     pub test_passed: Option<bool>,
     pub quote: Option<Quote>,
     pub quote_accepted: bool,
+    /// The latest payment.
     pub payment: Option<ReportPayment>,
+    /// Everything the customer paid on this visit (a reopened report keeps earlier payments).
+    pub paid_total: i64,
     pub ratings: Option<Ratings>,
     pub comment: Option<String>,
     pub consent_digest: String,
-    pub signed_at: DateTime<Utc>,
 }
 
 impl Report {
-    /// The report of `state` as it stands, with the customer's input.
+    /// The report of `state` as it stands, with the customer's input. The
+    /// signing screen shows `digest()` of exactly this (with the ratings and
+    /// comment the customer entered) and passes it back as `shown_digest`;
+    /// the time of signing lives in the evidence record, not the report.
     pub fn of(
         state: &VisitState,
         ratings: Option<Ratings>,
         comment: Option<String>,
         consent_text: &str,
-        signed_at: DateTime<Utc>,
     ) -> Report {
         Report {
             format: REPORT_FORMAT,
@@ -148,10 +152,10 @@ impl Report {
                 method: p.method,
                 receipt: p.receipt.clone(),
             }),
+            paid_total: state.paid_total,
             ratings,
             comment,
             consent_digest: canonical::sha256_hex(consent_text.as_bytes()),
-            signed_at,
         }
     }
 
@@ -219,13 +223,7 @@ pub fn verify(state: &VisitState) -> Result<(), SignOffProblem> {
     if !signed.strokes_match {
         return Err(SignOffProblem::StrokesChanged);
     }
-    let mut report = Report::of(
-        state,
-        Some(signed.ratings),
-        signed.comment.clone(),
-        "",
-        signed.evidence.signed_at,
-    );
+    let mut report = Report::of(state, Some(signed.ratings), signed.comment.clone(), "");
     report.consent_digest = signed.evidence.consent_digest.clone();
     report.report_version = signed.report_version;
     report.assignment_version = signed.assignment_version;

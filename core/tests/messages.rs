@@ -106,6 +106,9 @@ fn one_of_each() -> Vec<WorkflowError> {
             current: 2,
             accepted: 1,
         },
+        PartNotQuoted {
+            item: "part_door_seal".into(),
+        },
         NotTested,
         CleanUpIncomplete {
             items: vec!["no_tool_left".into()],
@@ -166,6 +169,7 @@ fn variant(e: &WorkflowError) -> &'static str {
         QuoteInvalid { .. } => "QuoteInvalid",
         QuoteNotAccepted { .. } => "QuoteNotAccepted",
         QuoteRevisionMismatch { .. } => "QuoteRevisionMismatch",
+        PartNotQuoted { .. } => "PartNotQuoted",
         NotTested => "NotTested",
         CleanUpIncomplete { .. } => "CleanUpIncomplete",
         PaymentMismatch { .. } => "PaymentMismatch",
@@ -183,7 +187,7 @@ fn variant(e: &WorkflowError) -> &'static str {
 }
 
 /// The number of arms in `variant`.
-const VARIANTS: usize = 37;
+const VARIANTS: usize = 38;
 
 fn is_snake_case(s: &str) -> bool {
     !s.is_empty()

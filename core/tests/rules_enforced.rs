@@ -562,11 +562,15 @@ fn a_visit_closes_as_fixed_only_with_a_passed_test_run_or_a_scheduled_two_hour_c
     refused_with(&e, "not_tested");
     assert_eq!(run.state().outcome, None);
 
-    // Fix it properly: reopen the report, test again, collect and sign the new version.
-    run.at("11:00");
-    run.ok(json!({"type": "reopen_report", "reason": "test failed; repairing again"}));
-    run.ok(json!({"type": "record_work", "description": "Refitted relay connector"}));
+    // A passed test run: the visit closes as fixed.
+    let mut run = Run::new("appliance_repair");
+    run.quote_accepted().at("10:30");
+    run.ok(json!({"type": "record_work", "description": "Replaced compressor start relay"}));
+    run.at("10:40");
+    run.ok(json!({"type": "record_test_run", "passed": false, "notes": "still not cooling"}));
+    run.ok(json!({"type": "record_work", "description": "Refitted the relay connector"}));
     run.ok(json!({"type": "record_test_run", "passed": true}));
+    run.ok(json!({"type": "clean_up", "product_restored": true, "wiped": true, "floor_cleaned": true, "no_tool_left": true}));
     run.ok(pay_json(total, "cash"));
     run.ok(sign.clone());
     assert!(matches!(
@@ -689,8 +693,19 @@ fn ratings_exist_only_inside_a_customer_sign_off_and_a_signed_report_cannot_chan
     // The untouched log still verifies.
     signoff::verify(&VisitState::replay(&events)).unwrap();
 
-    // The allowed path: reopen as a new version, which the customer signs again.
+    // The allowed path: reopen as a new version, which the customer signs again
+    // (an in-warranty visit, so nothing more is collected).
+    let mut a = support::assignment("appliance_repair");
+    a.product.warranty = Warranty::InWarranty;
+    let mut run = Run::with_assignment(a);
+    run.cleaned_up().at("10:55");
+    assert!(!run.state().accepted_quote().unwrap().chargeable());
+    run.ok(json!({"type": "sign_off", "ratings": {"quality": 5, "attitude": 5}, "strokes": strokes(), "consent_text": "I confirm the work above."}));
     run.at("11:00");
+    refused_with(
+        &run.refused(json!({"type": "record_work", "description": "Also adjusted the thermostat"})),
+        "report_signed",
+    );
     run.ok(
         json!({"type": "reopen_report", "reason": "customer asked to add the thermostat check"}),
     );
@@ -698,7 +713,6 @@ fn ratings_exist_only_inside_a_customer_sign_off_and_a_signed_report_cannot_chan
     assert_eq!(signoff::verify(run.state()), Err(SignOffProblem::NotSigned));
     run.ok(json!({"type": "record_work", "description": "Also adjusted the thermostat"}));
     run.ok(json!({"type": "record_test_run", "passed": true}));
-    run.ok(pay_json(total, "cash"));
     run.ok(json!({"type": "sign_off", "ratings": {"quality": 5, "attitude": 5}, "strokes": strokes(), "consent_text": "I confirm the work and amounts above."}));
     signoff::verify(run.state()).unwrap();
     assert_eq!(run.state().sign_off.as_ref().unwrap().report_version, 2);

@@ -137,6 +137,7 @@ fn customer_facing_facts_commit_durably() {
             comment: None,
             strokes: signature(),
             consent_text: "ok".into(),
+            shown_digest: None,
         },
         VisitCommand::DeclineSignature { reason: "x".into() },
         VisitCommand::CollectPayment {

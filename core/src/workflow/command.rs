@@ -379,6 +379,11 @@ pub enum VisitCommand {
         strokes: Vec<Stroke>,
         /// The consent text shown on the signing screen.
         consent_text: String,
+        /// The report digest the signing screen showed (`Report::of(..).digest()`
+        /// with these ratings and comment). When given, signing is refused if
+        /// the report is no longer exactly what the customer saw.
+        #[serde(default)]
+        shown_digest: Option<String>,
     },
     DeclineSignature {
         reason: String,

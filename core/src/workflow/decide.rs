@@ -925,6 +925,17 @@ pub fn decide(
                         problem: format!("{:?} is not in the fee schedule", p.item),
                     });
                 }
+                // The report's parts match the quote the customer saw: a part not
+                // on it needs a revised quote first.
+                let quoted = s
+                    .quote
+                    .as_ref()
+                    .is_some_and(|q| q.lines.iter().any(|l| l.item == p.item));
+                if pb.has(Step::Quote) && !quoted {
+                    return Err(WorkflowError::PartNotQuoted {
+                        item: p.item.clone(),
+                    });
+                }
             }
             Ok(vec![EventKind::WorkRecorded {
                 description: description.clone(),
@@ -1023,16 +1034,19 @@ pub fn decide(
                     revision: s.quote.as_ref().map(|q| q.revision),
                 });
             };
-            if s.payment
-                .as_ref()
-                .is_some_and(|p| p.amount == q.customer_total)
-            {
-                return Err(out_of_order(cmd, s, "the accepted total is already paid"));
+            // "Collect exactly the accepted quote": after a reopened report
+            // with a new total, exactly the difference.
+            let due = q.customer_total.saturating_sub(s.paid_total);
+            if due <= 0 {
+                return Err(out_of_order(
+                    cmd,
+                    s,
+                    "nothing is due: the accepted total is paid (an overpayment is refunded by the center)",
+                ));
             }
-            // "Collect exactly the accepted quote."
-            if *amount != q.customer_total {
+            if *amount != due {
                 return Err(WorkflowError::PaymentMismatch {
-                    expected: q.customer_total,
+                    expected: due,
                     got: *amount,
                 });
             }
@@ -1081,6 +1095,7 @@ pub fn decide(
             comment,
             strokes,
             consent_text,
+            shown_digest,
         } => {
             inside(cmd, s)?;
             require_ready_to_sign(s, pb)?;
@@ -1091,9 +1106,21 @@ pub fn decide(
             }
             require_signature(strokes)?;
             non_empty("consent_text", consent_text)?;
-            let report = Report::of(s, Some(*ratings), comment.clone(), consent_text, now);
+            let report = Report::of(s, Some(*ratings), comment.clone(), consent_text);
+            let digest = report.digest();
+            if let Some(shown) = shown_digest {
+                if *shown != digest {
+                    return Err(WorkflowError::SignatureInvalid {
+                        problem: format!(
+                            "the report changed since the signing screen showed it (shown {}, now {}): show it again",
+                            signoff::short_digest(shown),
+                            signoff::short_digest(&digest)
+                        ),
+                    });
+                }
+            }
             let evidence = SignOffEvidence {
-                report_digest: report.digest(),
+                report_digest: digest,
                 strokes_digest: signoff::strokes_digest(strokes),
                 consent_digest: report.consent_digest.clone(),
                 device_id: ctx.device_id.clone(),
@@ -1114,7 +1141,7 @@ pub fn decide(
             inside(cmd, s)?;
             require_ready_to_sign(s, pb)?;
             non_empty("reason", reason)?;
-            let report = Report::of(s, None, None, "", now);
+            let report = Report::of(s, None, None, "");
             Ok(vec![EventKind::SignatureDeclined {
                 report_version: s.report_version,
                 report_digest: report.digest(),
@@ -1538,10 +1565,7 @@ fn require_ready_to_sign(s: &VisitState, pb: &Playbook) -> Result<()> {
     }
     if pb.has(Step::Payment) && !refused {
         if let Some(q) = s.accepted_quote() {
-            let paid = s
-                .payment
-                .as_ref()
-                .is_some_and(|p| p.amount == q.customer_total);
+            let paid = s.paid_total == q.customer_total;
             if q.chargeable() && !paid && !s.payment_refused {
                 missing.push("collect the payment".to_string());
             }

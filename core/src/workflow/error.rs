@@ -80,6 +80,8 @@ pub enum WorkflowError {
     QuoteInvalid { problem: String },
     /// §2.12 enforce: no repair on a chargeable visit before the quote is accepted.
     QuoteNotAccepted { revision: Option<u32> },
+    /// §2.12-13: a part fitted must be on the quote the customer saw.
+    PartNotQuoted { item: String },
     /// Acceptance must name the revision on screen.
     QuoteRevisionMismatch { current: u32, accepted: u32 },
     /// §2.13 enforce: closes as fixed only with a passed test run or a 2 h callback.
@@ -180,6 +182,7 @@ impl WorkflowError {
             QuoteInvalid { .. } => "quote_invalid",
             QuoteNotAccepted { .. } => "quote_not_accepted",
             QuoteRevisionMismatch { .. } => "quote_revision_mismatch",
+            PartNotQuoted { .. } => "part_not_quoted",
             NotTested => "not_tested",
             CleanUpIncomplete { .. } => "clean_up_incomplete",
             PaymentMismatch { .. } => "payment_mismatch",
@@ -219,9 +222,10 @@ impl WorkflowError {
             TakeBackIncomplete { .. } => {
                 "§2.11 take-back needs loaner, appearance record and receipt"
             }
-            FeeScheduleNotShown | QuoteInvalid { .. } | QuoteRevisionMismatch { .. } => {
-                "§2.12 quote from the fee schedule"
-            }
+            FeeScheduleNotShown
+            | QuoteInvalid { .. }
+            | QuoteRevisionMismatch { .. }
+            | PartNotQuoted { .. } => "§2.12 quote from the fee schedule",
             DiscountNeedsApproval => "§2.12 discounts only with a center approval",
             QuoteNotAccepted { .. } => "§2.12 no repair on a chargeable visit before acceptance",
             WorkNotOffered { .. } => "§1 trade playbook (work booked, not ad hoc)",
@@ -413,6 +417,10 @@ impl WorkflowError {
                     Some(r) => format!("本次为收费服务:客户确认第{r}版报价后才能开始维修。"),
                     None => "本次为收费服务:请先报价,客户确认后才能开始维修。".to_string(),
                 },
+            ),
+            PartNotQuoted { item } => Text::new(
+                format!("The part {item} is not on the quote: present a revised quote (and get it accepted if chargeable) before fitting it."),
+                format!("备件{item}不在报价单上:请先重新报价(收费项目须经客户确认)再更换。"),
             ),
             QuoteRevisionMismatch { current, accepted } => Text::new(
                 format!("The customer accepted revision {accepted}, but the quote on screen is revision {current}. Show the current quote again."),

@@ -203,7 +203,10 @@ pub struct VisitState {
     pub untested_callback: Option<DateTime<Utc>>,
     pub briefed: bool,
     pub cleaned_up: bool,
+    /// The latest payment.
     pub payment: Option<Payment>,
+    /// Sum of every payment collected on this visit.
+    pub paid_total: i64,
     pub payment_refused: bool,
     /// The report version being prepared or signed; starts at 1.
     pub report_version: u32,
@@ -252,6 +255,12 @@ impl VisitState {
     /// Whether the technician has set off (a cancel after this is a conflict).
     pub fn started(&self) -> bool {
         self.started_at.is_some()
+    }
+
+    /// What the customer still owes on the accepted quote (negative: overpaid).
+    pub fn amount_due(&self) -> Option<i64> {
+        self.accepted_quote()
+            .map(|q| q.customer_total.saturating_sub(self.paid_total))
     }
 
     pub fn accepted_quote(&self) -> Option<&Quote> {
@@ -510,6 +519,7 @@ impl VisitState {
                 method,
                 receipt,
             } => {
+                self.paid_total = self.paid_total.saturating_add(*amount);
                 self.payment = Some(Payment {
                     at,
                     amount: *amount,

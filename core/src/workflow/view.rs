@@ -221,7 +221,7 @@ pub fn view(s: &VisitState, pb: &Playbook, now: DateTime<Utc>, technician: &str)
     }
     let report = (s.stage == Stage::OnSite || s.sign_off.is_some()).then(|| match &s.sign_off {
         Some(so) => so.evidence.report_digest.clone(),
-        None => Report::of(s, None, None, "", now).digest(),
+        None => Report::of(s, None, None, "").digest(),
     });
     VisitView {
         visit_id: s.visit_id,

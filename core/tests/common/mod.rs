@@ -291,6 +291,7 @@ pub fn next_command(s: &VisitState) -> Option<(VisitCommand, DateTime<Utc>, Opti
                     comment: None,
                     strokes: signature(),
                     consent_text: "I confirm the work and the amount above.".into(),
+                    shown_digest: None,
                 }
             } else {
                 VisitCommand::Leave {
