@@ -184,7 +184,7 @@ fn pool(pb: &Playbook) -> Vec<Value> {
 
 fn resolve(mut v: Value, s: &VisitState) -> Value {
     if v.get("amount") == Some(&json!("exact")) {
-        v["amount"] = json!(s.accepted_quote().map_or(0, |q| q.customer_total));
+        v["amount"] = json!(s.amount_due().unwrap_or(0));
     }
     if v.get("revision") == Some(&json!("current")) {
         v["revision"] = json!(s.quote.as_ref().map_or(1, |q| q.revision));
@@ -192,35 +192,64 @@ fn resolve(mut v: Value, s: &VisitState) -> Value {
     v
 }
 
+/// Commands that end or hand over the visit early: picked rarely, so most
+/// sequences get deep into the visit.
+const RARE: [&str; 6] = [
+    "hand_back_to_center",
+    "cancel_assignment",
+    "reassign_assignment",
+    "resolve_remotely",
+    "declare_customer_absent",
+    "record_entry_exception",
+];
+
 /// Runs `steps` against a fresh visit of `trade`. Each step is (pick, guided,
 /// seconds to advance): guided steps pick among the commands the screen offers
-/// now, so sequences get deep into the visit; the others pick from the pool.
+/// now (mostly the required ones), so sequences get deep into the visit; the
+/// others pick from the whole pool.
 fn drive(trade: &str, steps: &[(usize, bool, u16)]) -> Run {
     let mut run = Run::new(trade);
     let pool = pool(run.playbook());
+    // Checklist commands already accepted are not worth repeating when guided.
+    let once = ["check_kit_item", "skip_kit_item", "check_appearance"];
+    let mut done: Vec<Value> = vec![];
     for &(pick, guided, secs) in steps {
         run.now += Duration::seconds(i64::from(secs));
-        let offered: Vec<String> = view(run.state(), run.playbook(), run.now, "T")
-            .next_actions
+        let actions = view(run.state(), run.playbook(), run.now, "T").next_actions;
+        let required_only = pick % 10 < 7 && actions.iter().any(|a| a.required);
+        let offered: Vec<String> = actions
             .into_iter()
+            .filter(|a| a.required || !required_only)
             .map(|a| a.command)
             .collect();
-        let candidates: Vec<&Value> = if guided {
-            pool.iter()
-                .filter(|v| offered.iter().any(|c| v["type"] == json!(c)))
-                .collect()
+        let allow_rare = pick % 40 == 0;
+        let usable = |v: &&Value| allow_rare || !RARE.iter().any(|r| v["type"] == json!(r));
+        let candidates: Vec<&Value> = pool
+            .iter()
+            .filter(usable)
+            .filter(|v| !guided || offered.iter().any(|c| v["type"] == json!(c)))
+            .filter(|v| !guided || !done.contains(v))
+            .collect();
+        let candidates = if candidates.is_empty() {
+            pool.iter().filter(usable).collect()
         } else {
-            vec![]
+            candidates
         };
-        let v = if candidates.is_empty() {
-            pool[pick % pool.len()].clone()
-        } else {
-            candidates[pick % candidates.len()].clone()
-        };
-        let c: VisitCommand = serde_json::from_value(resolve(v, run.state())).unwrap();
-        let mut ctx = Context::new(run.now, run.device.clone());
-        ctx.location = run.location;
-        let _ = run.visit.handle(&c, &ctx, &mut run.stamper);
+        // Guided: the first candidate the visit accepts, from a random start.
+        // Unguided: whatever was picked, refused or not.
+        let tries = if guided { candidates.len() } else { 1 };
+        for k in 0..tries {
+            let v = candidates[(pick / 64 + k) % candidates.len()].clone();
+            let c: VisitCommand = serde_json::from_value(resolve(v.clone(), run.state())).unwrap();
+            let mut ctx = Context::new(run.now, run.device.clone());
+            ctx.location = run.location;
+            if run.visit.handle(&c, &ctx, &mut run.stamper).is_ok() {
+                if once.iter().any(|t| v["type"] == json!(t)) {
+                    done.push(v);
+                }
+                break;
+            }
+        }
     }
     run
 }
@@ -482,6 +511,189 @@ proptest! {
 }
 
 // ---- (c) money ---------------------------------------------------------------
+
+// ---- (e) the enforced rules hold on every accepted log -------------------------
+
+/// The latest test run failed and no work was recorded after it.
+fn latest_test_failed(s: &VisitState) -> bool {
+    match (&s.test_run, s.work.last()) {
+        (Some(t), Some(w)) => !t.passed && t.at >= w.at,
+        (Some(t), None) => !t.passed,
+        (None, _) => false,
+    }
+}
+
+/// Walks an accepted event log and checks each **enforce** rule of
+/// STANDARDS §2 against the state just before each fact.
+fn check_enforced_rules(pb: &Playbook, events: &[VisitEvent]) -> Result<(), TestCaseError> {
+    use doorstep_core::workflow::command::{CallOutcome, PaymentMethod, WorkKind};
+    use doorstep_core::workflow::state::KitStatus;
+    use doorstep_core::workflow::EventKind as K;
+    use doorstep_core::Step;
+    let mut s = VisitState::default();
+    for e in events {
+        let b = s.clone();
+        s.apply(e);
+        let name = e.kind.name();
+        // §2.16: nothing the customer signed changes while the signature stands.
+        let changes_report = matches!(
+            e.kind,
+            K::DiagnosisRecorded { .. }
+                | K::QuotePresented { .. }
+                | K::QuoteAccepted { .. }
+                | K::QuoteRefused { .. }
+                | K::WorkRecorded { .. }
+                | K::HiddenFaultFound { .. }
+                | K::TestRunRecorded { .. }
+                | K::UntestedCallbackScheduled { .. }
+                | K::PaymentCollected { .. }
+        );
+        prop_assert!(
+            !(changes_report && b.sign_off.is_some()),
+            "{} after sign-off",
+            name
+        );
+        match &e.kind {
+            // §2.1
+            K::AppointmentConfirmed { .. } | K::ProceedingUnconfirmed { .. } => {
+                prop_assert!(
+                    b.open_field_issues().is_empty(),
+                    "{} with open issues",
+                    name
+                );
+            }
+            // §2.3
+            K::NewWindowAgreed { .. } => {
+                prop_assert!(b
+                    .calls
+                    .last()
+                    .is_some_and(|c| c.outcome == CallOutcome::Reached));
+            }
+            // §2.4
+            K::Departed { .. } if pb.has(Step::Prepare) => {
+                for k in pb.kit.iter().filter(|k| k.mandatory) {
+                    let ok = match b.kit.get(&k.id) {
+                        Some(KitStatus::Checked) => true,
+                        Some(KitStatus::Skipped { reason }) => !reason.trim().is_empty(),
+                        None => false,
+                    };
+                    prop_assert!(ok, "departed without kit item {}", k.id);
+                }
+            }
+            // §2.6
+            K::Arrived {
+                geofence: Some(g),
+                outside_geofence_reason,
+                ..
+            } if !g.inside => {
+                prop_assert!(outside_geofence_reason
+                    .as_deref()
+                    .is_some_and(|r| !r.trim().is_empty()));
+            }
+            // §2.8
+            K::CustomerAbsent { .. } => {
+                let first = b.door.knocks.first().copied();
+                prop_assert!(first.is_some_and(
+                    |t| e.recorded_at - t >= Duration::minutes(pb.knock.absent_minimum_minutes)
+                ));
+                let arrived = b.arrival.as_ref().map(|a| a.at);
+                prop_assert!(
+                    b.calls.iter().any(|c| arrived.is_some_and(|t| c.at >= t)),
+                    "absent without a call"
+                );
+                prop_assert!(b.door.center_notified);
+                prop_assert!(!pb.knock.door_note_required || b.door.note_left);
+                prop_assert!(!pb.knock.neighbour_check || b.door.neighbour_asked);
+            }
+            // §2.11
+            K::WorkRecorded { kind, .. } => {
+                if *kind == WorkKind::DiskOrOs && pb.rules.data_risk_consent {
+                    prop_assert!(
+                        b.backup_consent_digest.is_some(),
+                        "disk work without consent"
+                    );
+                }
+                // §2.12: no repair on a chargeable visit before acceptance.
+                if pb.has(Step::Quote) {
+                    let q = b.quote.as_ref();
+                    prop_assert!(q.is_some(), "work without a quote");
+                    let q = q.unwrap();
+                    if q.chargeable() {
+                        prop_assert_eq!(b.accepted_revision, Some(q.revision));
+                        prop_assert!(!b.requote_pending);
+                    }
+                }
+            }
+            K::TakenBack { .. } => {
+                let t = &b.take_back;
+                prop_assert!(
+                    t.loaner_offered.is_some()
+                        && t.appearance.is_some()
+                        && t.receipt_digest.is_some()
+                );
+            }
+            // §2.12: lower of schedule and card; discounts only with approval.
+            K::QuotePresented { quote } => {
+                if let Some(d) = &quote.discount {
+                    prop_assert!(d
+                        .approval_code
+                        .as_deref()
+                        .is_some_and(|c| !c.trim().is_empty()));
+                }
+                for l in &quote.lines {
+                    let lower = l
+                        .warranty_card_price
+                        .map_or(l.schedule_price, |c| c.min(l.schedule_price));
+                    prop_assert_eq!(l.unit_price, lower);
+                    prop_assert_eq!(Some(l.amount), l.unit_price.checked_mul(i64::from(l.qty)));
+                }
+            }
+            // §2.15: exactly the accepted quote; never an IOU for a deposit.
+            K::PaymentCollected { amount, method, .. } => {
+                let q = b.accepted_quote();
+                prop_assert!(q.is_some(), "payment without an accepted quote");
+                let q = q.unwrap();
+                prop_assert_eq!(*amount, q.customer_total - b.paid_total);
+                prop_assert_eq!(s.paid_total, q.customer_total);
+                if pb.rules.no_deposit_iou && q.deposit_total > 0 {
+                    prop_assert!(*method != PaymentMethod::Iou, "deposit taken as an IOU");
+                }
+            }
+            // §2.16
+            K::CustomerSignedOff { ratings, .. } => prop_assert!(ratings.in_range()),
+            // §2.13: fixed only with a passed test or a 2 h callback.
+            K::Left { outcome, .. } => {
+                prop_assert!(
+                    b.sign_off.is_some() || b.declined.is_some(),
+                    "left without sign-off"
+                );
+                if *outcome == doorstep_core::Outcome::Fixed {
+                    let passed = b.test_run.as_ref().is_some_and(|t| t.passed);
+                    prop_assert!(
+                        passed || (b.untested_callback.is_some() && !latest_test_failed(&b)),
+                        "fixed without a test"
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config(64))]
+
+    /// (e) Whatever was accepted, in whatever order, never broke an enforced rule.
+    #[test]
+    fn no_accepted_sequence_breaks_an_enforced_rule(
+        trade in prop::sample::select(TRADES.to_vec()),
+        steps in steps(120),
+    ) {
+        let run = drive(trade, &steps);
+        check_enforced_rules(run.playbook(), &run.visit.events)?;
+    }
+}
 
 /// A playbook whose prices sit at the edge of i64.
 fn expensive_playbook() -> Playbook {
