@@ -568,6 +568,10 @@ fn check_enforced_rules(pb: &Playbook, events: &[VisitEvent]) -> Result<(), Test
                     .calls
                     .last()
                     .is_some_and(|c| c.outcome == CallOutcome::Reached));
+                prop_assert!(
+                    b.calls.len() > b.window_agreed_at_call,
+                    "window moved on an old call"
+                );
             }
             // §2.4
             K::Departed { .. } if pb.has(Step::Prepare) => {

@@ -114,6 +114,19 @@ fn a_new_window_exists_only_with_the_customers_recorded_agreement() {
     assert_eq!(run.state().window, Some(support::window("14:00", "16:00")));
     run.ok(confirm());
     assert!(run.state().window_confirmed);
+
+    // The call that agreed (and confirmed) 14:00-16:00 does not agree a move to
+    // tomorrow: that needs the customer reached again.
+    run.at("09:00");
+    let move_again = json!({"type": "agree_new_window", "window": support::tomorrow_json("10:00", "12:00"), "reason": "running behind"});
+    refused_with(&run.refused(move_again.clone()), "no_customer_agreement");
+    assert_eq!(run.state().window, Some(support::window("14:00", "16:00")));
+    run.ok(json!({"type": "log_call", "outcome": "reached", "note": "tomorrow 10:00 is fine"}));
+    run.ok(move_again);
+    assert_eq!(
+        run.state().window.unwrap().start,
+        support::at("10:00") + chrono::Duration::days(1)
+    );
 }
 
 // ---- §2.4 Prepare -----------------------------------------------------------

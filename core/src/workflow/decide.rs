@@ -1295,10 +1295,13 @@ fn require_information_complete(s: &VisitState) -> Result<()> {
 }
 
 /// §2.3 enforce: a new window exists only with the customer's recorded
-/// agreement — the latest logged call reached the customer.
+/// agreement — the latest logged call reached the customer, after the call
+/// that agreed the window in force.
 fn require_customer_agreement(s: &VisitState) -> Result<()> {
+    // The call that agreed the window in force does not agree another one.
+    let since_last_agreement = s.calls.len() > s.window_agreed_at_call;
     match s.calls.last() {
-        Some(c) if c.outcome == CallOutcome::Reached => Ok(()),
+        Some(c) if c.outcome == CallOutcome::Reached && since_last_agreement => Ok(()),
         _ => Err(WorkflowError::NoCustomerAgreement),
     }
 }

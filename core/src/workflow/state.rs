@@ -169,6 +169,10 @@ pub struct VisitState {
     pub remote_fixable: bool,
     pub window_conflict: bool,
     pub calls: Vec<CallRecord>,
+    /// How many calls were logged when the window in force was last agreed:
+    /// a new window needs a reached call after that one.
+    #[serde(default)]
+    pub window_agreed_at_call: usize,
     pub kit: BTreeMap<String, KitStatus>,
     pub departure: Option<Departure>,
     pub running_late_notified: Option<DateTime<Utc>>,
@@ -346,6 +350,7 @@ impl VisitState {
             | EventKind::ProceedingUnconfirmed { window, .. } => {
                 self.window = Some(*window);
                 self.window_confirmed = true;
+                self.window_agreed_at_call = self.calls.len();
                 self.stage = Stage::Scheduled;
             }
             EventKind::WindowConflictReported { .. } => self.window_conflict = true,
@@ -353,6 +358,7 @@ impl VisitState {
                 self.window = Some(*window);
                 self.window_conflict = false;
                 self.window_confirmed = false;
+                self.window_agreed_at_call = self.calls.len();
             }
             EventKind::HandedBackToCenter { .. } => self.close(Outcome::HandedBack, at),
             EventKind::KitItemChecked { item } => {
@@ -384,7 +390,10 @@ impl VisitState {
             EventKind::RunningLateNotified { choice, .. } => {
                 self.running_late_notified = Some(at);
                 match choice {
-                    Some(LateChoice::NewWindow { window }) => self.window = Some(*window),
+                    Some(LateChoice::NewWindow { window }) => {
+                        self.window = Some(*window);
+                        self.window_agreed_at_call = self.calls.len();
+                    }
                     Some(LateChoice::Reassign) => self
                         .escalations
                         .push("reassign requested by customer".into()),
@@ -593,6 +602,7 @@ impl VisitState {
         self.trip += 1;
         self.window = Some(window);
         self.window_confirmed = true;
+        self.window_agreed_at_call = self.calls.len();
         self.stage = Stage::Scheduled;
         self.departure = None;
         self.running_late_notified = None;
