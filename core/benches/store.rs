@@ -1,1 +1,210 @@
-fn main() {}
+//! Local store benchmarks (DESIGN "Performance budgets"):
+//!
+//! - apply one workflow command with a normal commit (budget p99 < 1 ms),
+//! - the same command with a durable `synchronous=FULL` commit, against a
+//!   bare single-row SQLite FULL commit measured in the same run (budget
+//!   ≤ 1.5×),
+//! - opening a store holding 10 000 visits (budget < 50 ms).
+//!
+//! Criterion gives the means; a custom loop before it prints p50/p99 of the
+//! three commit paths, interleaved so that they see the same disk.
+//! Run: `cargo bench -p doorstep-core --bench store`.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use chrono::Duration;
+use common::*;
+use criterion::{criterion_group, criterion_main, Criterion};
+use doorstep_core::store::{AssignmentChange, Durability, Store};
+use doorstep_core::workflow::command::{CallOutcome, CallPurpose};
+use doorstep_core::{AssignmentId, VisitCommand};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+fn bench_dir(tag: &str) -> PathBuf {
+    // The target directory: the same disk as the project, never a tmpfs.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("store-bench-{tag}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A store with `n` visits walked to the technician being on site.
+fn store_with_visits_on_site(dir: &Path, n: usize) -> (Store, Vec<AssignmentId>) {
+    let store = open(&dir.join("store.db"));
+    let mut ids = vec![];
+    for i in 0..n {
+        let id = format!("B-{i}");
+        run_visit(&store, &id, day() + Duration::minutes(i as i64), 22);
+        ids.push(AssignmentId::new(id).unwrap());
+    }
+    (store, ids)
+}
+
+fn log_call() -> VisitCommand {
+    VisitCommand::LogCall {
+        outcome: CallOutcome::Reached,
+        purpose: CallPurpose::AtTheDoor,
+        note: None,
+    }
+}
+
+/// A bare single-row commit in its own WAL database with `synchronous=FULL`:
+/// the physical floor a durable store commit is compared with.
+struct Bare(rusqlite::Connection);
+
+impl Bare {
+    fn new(dir: &Path) -> Bare {
+        let c = rusqlite::Connection::open(dir.join("bare.db")).unwrap();
+        c.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            .unwrap();
+        c.pragma_update(None, "synchronous", "FULL").unwrap();
+        c.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
+            .unwrap();
+        Bare(c)
+    }
+    fn commit_one_row(&mut self) {
+        let tx = self.0.transaction().unwrap();
+        tx.execute("INSERT INTO t (v) VALUES ('x')", []).unwrap();
+        tx.commit().unwrap();
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn report(name: &str, mut us: Vec<f64>) -> (f64, f64) {
+    us.sort_by(f64::total_cmp);
+    let (p50, p99) = (percentile(&us, 0.50), percentile(&us, 0.99));
+    println!(
+        "{name:<32} n={:<5} p50 {p50:>8.1} µs   p99 {p99:>8.1} µs   max {:>8.1} µs",
+        us.len(),
+        us[us.len() - 1]
+    );
+    (p50, p99)
+}
+
+/// p50/p99 of normal and durable command commits and of a bare FULL
+/// commit, interleaved round by round.
+fn latency_percentiles() {
+    let rounds: usize = std::env::var("DOORSTEP_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1000);
+    let dir = bench_dir("latency");
+    let (store, ids) = store_with_visits_on_site(&dir, 200);
+    let mut bare = Bare::new(&dir);
+    let (mut normal, mut durable, mut floor) = (vec![], vec![], vec![]);
+    let at = day() + Duration::hours(1);
+    for r in 0..rounds {
+        let id = &ids[r % ids.len()];
+        let t = Instant::now();
+        store
+            .apply_command_with(id, &log_call(), at, None, Durability::Normal)
+            .unwrap();
+        normal.push(t.elapsed().as_secs_f64() * 1e6);
+
+        let id = &ids[(r + 7) % ids.len()];
+        let t = Instant::now();
+        store
+            .apply_command_with(id, &log_call(), at, None, Durability::Full)
+            .unwrap();
+        durable.push(t.elapsed().as_secs_f64() * 1e6);
+
+        let t = Instant::now();
+        bare.commit_one_row();
+        floor.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    println!("\n== local store commit latency ({rounds} rounds, interleaved) ==");
+    let (_, n99) = report("apply_command normal", normal);
+    let (d50, d99) = report("apply_command durable (FULL)", durable);
+    let (b50, b99) = report("bare 1-row FULL commit", floor);
+    println!(
+        "durable / bare: p50 {:.2}x  p99 {:.2}x   (budget ≤ 1.5x)   normal p99 {:.3} ms (budget < 1 ms)\n",
+        d50 / b50,
+        d99 / b99,
+        n99 / 1000.0
+    );
+}
+
+/// A store of 10 000 visits, built in download pages of 500 (each visit
+/// received, one call logged).
+fn store_with_10k_visits(dir: &Path) -> PathBuf {
+    let path = dir.join("store.db");
+    let store = open(&path);
+    for page in 0..20 {
+        let changes: Vec<AssignmentChange> = (0..500)
+            .map(|i| {
+                let n = page * 500 + i;
+                issued(&format!("V-{n}"), day() + Duration::minutes(n % 600))
+            })
+            .collect();
+        store
+            .apply_download_page(&changes, &page.to_string(), day())
+            .unwrap();
+    }
+    for n in (0..10_000).step_by(10) {
+        store
+            .apply_command(
+                AssignmentId::new(format!("V-{n}")).unwrap(),
+                &log_call(),
+                day(),
+                None,
+            )
+            .unwrap();
+    }
+    assert_eq!(store.visit_count().unwrap(), 10_000);
+    path
+}
+
+fn benches(c: &mut Criterion) {
+    latency_percentiles();
+
+    let dir = bench_dir("criterion");
+    let (store, ids) = store_with_visits_on_site(&dir, 200);
+    let at = day() + Duration::hours(1);
+    let mut i = 0;
+    c.bench_function("store/apply_command/normal", |b| {
+        b.iter(|| {
+            i += 1;
+            store
+                .apply_command_with(
+                    &ids[i % ids.len()],
+                    &log_call(),
+                    at,
+                    None,
+                    Durability::Normal,
+                )
+                .unwrap()
+        })
+    });
+    c.bench_function("store/apply_command/durable", |b| {
+        b.iter(|| {
+            i += 1;
+            store
+                .apply_command_with(&ids[i % ids.len()], &log_call(), at, None, Durability::Full)
+                .unwrap()
+        })
+    });
+    let mut bare = Bare::new(&dir);
+    c.bench_function("sqlite/bare_one_row_full_commit", |b| {
+        b.iter(|| bare.commit_one_row())
+    });
+    drop(store);
+
+    let dir = bench_dir("open");
+    let path = store_with_10k_visits(&dir);
+    c.bench_function("store/open/10k_visits", |b| {
+        b.iter_with_large_drop(|| open(&path))
+    });
+}
+
+criterion_group! {
+    name = store;
+    config = Criterion::default().sample_size(50).measurement_time(std::time::Duration::from_secs(5));
+    targets = benches
+}
+criterion_main!(store);

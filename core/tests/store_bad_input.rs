@@ -181,6 +181,7 @@ fn full_disk_rolls_back_the_command_and_recovers_when_space_returns() {
     let (i, err) = full.expect("the size cap must fill up");
     assert!(matches!(err, StoreError::DiskFull), "{err:?}");
     assert_eq!(err.code(), "store_disk_full");
+    assert!(err.text().zh.contains("存储空间已满"));
     // The failed change left nothing behind, and the store still reads.
     let id = AssignmentId::new(format!("A-{i}")).unwrap();
     assert!(matches!(

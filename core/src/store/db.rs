@@ -28,7 +28,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 /// How hard a commit must hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Durability {
     /// Survives an app crash (WAL, `synchronous=NORMAL`).
     Normal,

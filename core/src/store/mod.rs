@@ -367,22 +367,22 @@ impl Store {
     /// device. Never repairs or recreates an existing file (see `StoreError`).
     pub fn open(path: impl AsRef<Path>, enrollment: &Enrollment) -> Result<Store> {
         let db = Db::open(path.as_ref())?;
-        let device = db.write(Durability::Full, |tx| {
-            if let Some(d) = load_device(tx)? {
-                return Ok(d);
-            }
-            tx.execute(
-                "INSERT INTO device (id, device_id, technician_id, technician_name, enrolled_at)
-                 VALUES (1, ?1, ?2, ?3, ?4)",
-                params![
-                    enrollment.device_id.as_str(),
-                    enrollment.technician_id.as_str(),
-                    enrollment.technician_name,
-                    millis(Utc::now()),
-                ],
-            )?;
-            load_device(tx)?.ok_or(StoreError::Sqlite("device row missing".into()))
-        })?;
+        let device = match db.read(load_device)? {
+            Some(d) => d,
+            None => db.write(Durability::Full, |tx| {
+                tx.execute(
+                    "INSERT INTO device (id, device_id, technician_id, technician_name, enrolled_at)
+                     VALUES (1, ?1, ?2, ?3, ?4)",
+                    params![
+                        enrollment.device_id.as_str(),
+                        enrollment.technician_id.as_str(),
+                        enrollment.technician_name,
+                        millis(Utc::now()),
+                    ],
+                )?;
+                load_device(tx)?.ok_or(StoreError::Sqlite("device row missing".into()))
+            })?,
+        };
         if device.device_id != enrollment.device_id {
             return Err(StoreError::DeviceMismatch {
                 stored: device.device_id.to_string(),
@@ -431,8 +431,22 @@ impl Store {
         now: DateTime<Utc>,
         location: Option<GeoFix>,
     ) -> Result<Vec<VisitEvent>> {
+        self.apply_command_with(target, command, now, location, Durability::Normal)
+    }
+
+    /// [`Store::apply_command`] with at least the given durability (a shell
+    /// may ask for `Full` on any command it wants to survive power loss;
+    /// customer-facing facts get `Full` whatever is asked).
+    pub fn apply_command_with(
+        &self,
+        target: impl Into<VisitRef>,
+        command: &VisitCommand,
+        now: DateTime<Utc>,
+        location: Option<GeoFix>,
+        at_least: Durability,
+    ) -> Result<Vec<VisitEvent>> {
         let target = target.into();
-        self.db.write(durability_of(command), |tx| {
+        self.db.write(durability_of(command).max(at_least), |tx| {
             let row = load_visit(tx, &target)?.ok_or_else(|| match &target {
                 VisitRef::Visit(id) => StoreError::UnknownVisit(*id),
                 VisitRef::Assignment(id) => StoreError::UnknownAssignment(id.clone()),

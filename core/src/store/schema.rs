@@ -231,6 +231,9 @@ pub fn check_compatible(h: &Header) -> Result<()> {
 pub fn migrate(tx: &Transaction<'_>) -> Result<()> {
     let h = header(tx)?;
     check_compatible(&h)?;
+    if h.user_version == VERSION && h.application_id == APPLICATION_ID {
+        return Ok(()); // current: write nothing (opening stays read-only)
+    }
     if h.user_version == 0 {
         init(tx)?;
     } else {
