@@ -24,7 +24,10 @@ use super::schema;
 use rusqlite::{Connection, InterruptHandle, OpenFlags, Transaction, TransactionBehavior};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{channel, Sender};
 use std::sync::{Mutex, MutexGuard};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// How hard a commit must hold.
@@ -36,18 +39,57 @@ pub enum Durability {
     Full,
 }
 
-/// The two connections of an open store.
+/// The connections of an open store.
 pub(crate) struct Db {
-    // Field order is drop order: the reader closes first, so the writer is
-    // the last connection and its close checkpoints the WAL into the file.
+    // Field order is drop order: the reader closes first (after `Drop`
+    // stopped the checkpointer), so the writer is the last connection and
+    // its close checkpoints the WAL into the file.
     reader: Mutex<Connection>,
     writer: Mutex<Connection>,
+    checkpointer: Option<Checkpointer>,
+    commits: AtomicU64,
     writer_interrupt: InterruptHandle,
     reader_interrupt: InterruptHandle,
     path: PathBuf,
 }
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Write transactions between two background checkpoints (a command writes
+/// about 6-10 pages, so the WAL stays around a few MB).
+const CHECKPOINT_EVERY: u64 = 100;
+
+/// Checkpoints off the command path: SQLite's automatic checkpoint runs
+/// inside the commit that crosses the threshold and fsyncs twice, which
+/// would put a few milliseconds into the p99 of ordinary commands. This
+/// thread has its own connection and runs `PASSIVE` checkpoints, which never
+/// block the writer or the readers.
+struct Checkpointer {
+    wake: Sender<()>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Checkpointer> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let (wake, rx) = channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("doorstep-store-checkpoint".into())
+            .spawn(move || {
+                // Ends when the store drops the sender.
+                while rx.recv().is_ok() {
+                    // Best effort: a failed checkpoint is retried next time,
+                    // and the WAL keeps every commit meanwhile.
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            })?;
+        Ok(Checkpointer {
+            wake,
+            thread: Some(thread),
+        })
+    }
+}
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
 fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -148,6 +190,8 @@ fn open_writer(path: &Path) -> Result<Connection> {
     // Zero deleted and overwritten content inside b-tree pages (no extra
     // I/O), so old copies of personal data do not linger after a purge.
     conn.pragma_update(None, "secure_delete", "FAST")?;
+    // Checkpoints run on the checkpointer thread, not inside commits.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     schema::migrate(&tx)?;
     tx.commit()?;
@@ -167,11 +211,14 @@ impl Db {
     pub fn open(path: &Path) -> Result<Db> {
         let writer = open_writer(path)?;
         let reader = open_reader(path)?;
+        let checkpointer = Checkpointer::start(path)?;
         Ok(Db {
             writer_interrupt: writer.get_interrupt_handle(),
             reader_interrupt: reader.get_interrupt_handle(),
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
+            checkpointer: Some(checkpointer),
+            commits: AtomicU64::new(0),
             path: path.to_path_buf(),
         })
     }
@@ -205,6 +252,11 @@ impl Db {
             tx.commit()?;
             Ok(out)
         })();
+        if result.is_ok() && self.commits.fetch_add(1, Ordering::Relaxed) % CHECKPOINT_EVERY == 0 {
+            if let Some(c) = &self.checkpointer {
+                let _ = c.wake.send(());
+            }
+        }
         if durability == Durability::Full {
             let restored = conn.pragma_update(None, "synchronous", "NORMAL");
             if result.is_ok() {
@@ -221,10 +273,30 @@ impl Db {
         f(&conn)
     }
 
+    /// Copies the WAL into the database file now (`TRUNCATE`: the WAL file
+    /// is emptied). For a shell going to the background.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.with_writer(|c| {
+            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            Ok(())
+        })
+    }
+
     /// Stops whatever query is running on either connection (it fails with
     /// an interrupted error; its transaction rolls back).
     pub fn interrupt(&self) {
         self.writer_interrupt.interrupt();
         self.reader_interrupt.interrupt();
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.checkpointer.take() {
+            drop(c.wake); // closes the channel: the thread's loop ends
+            if let Some(t) = c.thread.take() {
+                let _ = t.join();
+            }
+        }
     }
 }

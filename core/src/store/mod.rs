@@ -411,6 +411,13 @@ impl Store {
             .read(|tx| load_device(tx)?.ok_or(StoreError::Sqlite("device row missing".into())))
     }
 
+    /// Copies the WAL into the database file and empties it (e.g. when the
+    /// app goes to the background). Checkpoints otherwise run on a
+    /// background thread every 100 writes.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.db.checkpoint()
+    }
+
     /// Stops the query running on another thread (it fails; its transaction rolls back).
     pub fn interrupt(&self) {
         self.db.interrupt();
