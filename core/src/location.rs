@@ -37,6 +37,14 @@ pub struct GeoFix {
     pub accuracy_m: f64,
 }
 
+impl GeoFix {
+    /// A usable fix: finite coordinates in range and a finite, non-negative
+    /// accuracy. (A NaN cannot even be stored: JSON writes it as null.)
+    pub fn is_valid(&self) -> bool {
+        self.point.is_valid() && self.accuracy_m.is_finite() && self.accuracy_m >= 0.0
+    }
+}
+
 /// The outcome of a geofence check.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct GeofenceCheck {

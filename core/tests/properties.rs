@@ -302,6 +302,27 @@ fn any_instant() -> impl Strategy<Value = DateTime<Utc>> {
     ]
 }
 
+/// The phone's location fix as a caller may pass it, garbage included.
+fn any_fix() -> impl Strategy<Value = Option<doorstep_core::location::GeoFix>> {
+    use doorstep_core::location::{GeoFix, GeoPoint};
+    let odd = prop::sample::select(vec![
+        f64::NAN,
+        f64::INFINITY,
+        -f64::INFINITY,
+        1e300,
+        -91.0,
+        0.0,
+    ]);
+    prop_oneof![
+        3 => Just(None),
+        3 => (0.0f64..500.0).prop_map(|m| Some(fix_near(m))),
+        1 => (odd.clone(), odd.clone(), odd).prop_map(|(lat, lon, accuracy_m)| Some(GeoFix {
+            point: GeoPoint { lat, lon },
+            accuracy_m,
+        })),
+    ]
+}
+
 fn any_window() -> impl Strategy<Value = Value> {
     (any_instant(), any_instant()).prop_map(|(start, end)| json!(TimeWindow { start, end }))
 }
@@ -482,12 +503,12 @@ proptest! {
     fn no_command_sequence_panics(
         trade in prop::sample::select(TRADES.to_vec()),
         prefix in steps(40),
-        garbage in prop::collection::vec((garbage_command(), any_instant(), prop::bool::weighted(0.7)), 1..40),
+        garbage in prop::collection::vec((garbage_command(), any_instant(), prop::bool::weighted(0.7), any_fix()), 1..40),
     ) {
         // Get somewhere into the visit first, then throw garbage at it.
         let mut run = drive(trade, &prefix);
         let pool = pool(run.playbook());
-        for (i, (v, instant, plausible_time)) in garbage.into_iter().enumerate() {
+        for (i, (v, instant, plausible_time, fix)) in garbage.into_iter().enumerate() {
             // Mostly moving forward, sometimes the device clock jumps anywhere.
             if plausible_time {
                 run.now = run.now.checked_add_signed(Duration::seconds(7)).unwrap_or(run.now);
@@ -497,7 +518,7 @@ proptest! {
             let v = if i % 3 == 2 { resolve(pool[i * 7 % pool.len()].clone(), run.state()) } else { retarget(v, trade) };
             let Ok(c) = serde_json::from_value::<VisitCommand>(v) else { continue };
             let mut ctx = Context::new(run.now, run.device.clone());
-            ctx.location = run.location;
+            ctx.location = fix;
             if let Err(e) = run.visit.handle(&c, &ctx, &mut run.stamper) {
                 prop_assert!(!e.code().is_empty());
                 let _ = (e.message(doorstep_core::Lang::En), e.message(doorstep_core::Lang::ZhCn));
@@ -507,10 +528,13 @@ proptest! {
             let _ = signoff::verify(run.state());
         }
         prop_assert_eq!(&VisitState::replay(&run.visit.events), run.state());
+        // Whatever was accepted can be stored and read back.
+        let json = serde_json::to_string(&run.visit.events).unwrap();
+        let back: Result<Vec<VisitEvent>, _> = serde_json::from_str(&json);
+        prop_assert!(back.is_ok(), "stored events do not parse back: {:?}", back.err());
+        prop_assert_eq!(&VisitState::replay(&back.unwrap()), run.state());
     }
 }
-
-// ---- (c) money ---------------------------------------------------------------
 
 // ---- (e) the enforced rules hold on every accepted log -------------------------
 
@@ -698,6 +722,8 @@ proptest! {
         check_enforced_rules(run.playbook(), &run.visit.events)?;
     }
 }
+
+// ---- (c) money ---------------------------------------------------------------
 
 /// A playbook whose prices sit at the edge of i64.
 fn expensive_playbook() -> Playbook {

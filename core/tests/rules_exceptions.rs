@@ -714,6 +714,11 @@ fn arrival_outside_the_geofence_is_refused_unless_a_reason_is_given() {
     // Inside the geofence no reason is needed.
     let mut run = Run::new("appliance_repair");
     run.departed().at("09:50");
+    // A fix that is no place on earth is refused, reason or not.
+    refused_with(
+        &run.refused(json!({"type": "arrive", "location": {"lat": 95.0, "lon": 121.4, "accuracy_m": 5.0}, "outside_geofence_reason": "gate"})),
+        "invalid_input",
+    );
     run.ok(json!({"type": "arrive", "location": fix_near(100.0)}));
 }
 

@@ -30,6 +30,12 @@ pub struct Context {
 }
 
 impl Context {
+    /// The phone's fix when it is a usable one; garbage from the platform
+    /// (NaN, out of range) counts as no fix rather than being recorded.
+    pub fn fix(&self) -> Option<GeoFix> {
+        self.location.filter(GeoFix::is_valid)
+    }
+
     pub fn new(now: DateTime<Utc>, device_id: DeviceId) -> Self {
         Self {
             now,
@@ -502,7 +508,13 @@ pub fn decide(
                 },
             )?;
             let window = current_window(cmd, s)?;
-            let fix = location.or(ctx.location);
+            if location.is_some_and(|f| !f.is_valid()) {
+                return Err(WorkflowError::InvalidInput {
+                    field: "location".into(),
+                    problem: "not a valid GPS fix (latitude -90..90, longitude -180..180, accuracy in metres)".into(),
+                });
+            }
+            let fix = location.or(ctx.fix());
             let check = match (fix, s.assignment.as_ref().and_then(|a| a.customer.location)) {
                 (Some(fix), Some(target)) => {
                     Some(geofence(&fix, &target, pb.timing.geofence_radius_m as u32))
@@ -1125,7 +1137,7 @@ pub fn decide(
                 consent_digest: report.consent_digest.clone(),
                 device_id: ctx.device_id.clone(),
                 signed_at: now,
-                location: ctx.location,
+                location: ctx.fix(),
                 previous_evidence_digest: ctx.previous_evidence_digest.clone(),
                 device_signature: None,
             };

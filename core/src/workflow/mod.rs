@@ -107,7 +107,7 @@ pub fn execute(
                 device_id: ctx.device_id.clone(),
                 hlc: stamper.hlc(ctx.now),
                 recorded_at: ctx.now,
-                location: ctx.location,
+                location: ctx.fix(),
                 assignment_version: version,
                 kind,
             }
