@@ -7,6 +7,7 @@
 //! - [`messages`], [`scripts`]: what the product says, in zh-CN and en.
 //! - [`store`]: the phone's durable local database (events, projections,
 //!   outbox, migrations, retention).
+//! - [`protocol`]: the sync wire types shared by the server and devices.
 //! - [`script_runner`]: JSON-lines visit scripts (the `doorstep` CLI).
 //!
 //! No IO inside the rules: time, ids and locations come from the caller.
@@ -20,6 +21,7 @@ pub mod location;
 pub mod messages;
 pub mod money;
 pub mod playbook;
+pub mod protocol;
 pub mod quote;
 pub mod script_runner;
 pub mod scripts;

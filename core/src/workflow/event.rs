@@ -404,3 +404,39 @@ impl EventKind {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::location::GeoPoint;
+
+    #[test]
+    fn arrival_with_a_fix_round_trips_through_json() {
+        let fix = GeoFix {
+            point: GeoPoint {
+                lat: 31.2,
+                lon: 121.4,
+            },
+            accuracy_m: 5.0,
+        };
+        let e = VisitEvent {
+            id: EventId(uuid::Uuid::from_u128(1)),
+            visit_id: VisitId(uuid::Uuid::from_u128(2)),
+            assignment_id: AssignmentId::new("A-1").unwrap(),
+            device_id: DeviceId::new("phone-1").unwrap(),
+            hlc: HlcStamp::default(),
+            recorded_at: DateTime::<Utc>::default(),
+            location: Some(fix),
+            assignment_version: 1,
+            kind: EventKind::Arrived {
+                location: Some(fix),
+                geofence: None,
+                outside_geofence_reason: None,
+                punctuality: Punctuality::OnTime,
+                late_without_prior_call: false,
+            },
+        };
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(serde_json::from_str::<VisitEvent>(&json).unwrap(), e);
+    }
+}

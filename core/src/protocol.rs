@@ -1,0 +1,204 @@
+//! The sync protocol's wire types (device ⇄ server), shared by the server
+//! and the device's sync client so both sides agree by construction.
+//!
+//! Versioned JSON: every request carries `protocol_version`; a server refuses
+//! a version it does not speak and names the ones it accepts. Unknown fields
+//! are ignored (serde's default), so a newer device may add optional fields.
+//!
+//! - **Push** (`POST /api/sync/push`): the outbox's events with the device's
+//!   increasing sequence numbers. The server skips sequences it already
+//!   applied, refuses a gap, stores the rest in one transaction and answers
+//!   with the acknowledged sequence. A permanently invalid event is refused
+//!   with its reason *and* acknowledged, so it never blocks the queue.
+//! - **Pull** (`POST /api/sync/pull`): the center's assignment changes for
+//!   this technician after a cursor (the server's change sequence), paged.
+
+use crate::assignment::Assignment;
+use crate::ids::{AssignmentId, DeviceId, EventId, TechnicianId};
+use crate::workflow::{VisitCommand, VisitEvent};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The protocol version this build speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Every version this build accepts.
+pub const ACCEPTED_VERSIONS: &[u32] = &[PROTOCOL_VERSION];
+
+/// Just the version, read before the rest of a request so that an unknown
+/// version is refused as such rather than as a malformed body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct VersionProbe {
+    pub protocol_version: Option<u32>,
+}
+
+/// One outbox entry: the device's sequence number and the event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEvent {
+    /// Strictly increasing per device, starting at 1, without gaps.
+    pub seq: u64,
+    pub event: VisitEvent,
+}
+
+/// An upload of outbox events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushRequest {
+    pub protocol_version: u32,
+    pub device_id: DeviceId,
+    /// The device's wall clock when it sent the request (for the clock offset).
+    #[serde(default)]
+    pub sent_at: Option<DateTime<Utc>>,
+    pub events: Vec<OutboxEvent>,
+}
+
+/// Why the server refused one event for good. The event is still acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalCode {
+    /// The assignment does not exist on the server.
+    UnknownAssignment,
+    /// The assignment was never given to this device's technician.
+    NotYourAssignment,
+    /// The visit id already belongs to another assignment or technician.
+    VisitMismatch,
+    /// The same event id was already stored under another sequence number.
+    DuplicateEventId,
+}
+
+/// One refused event and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedEvent {
+    pub seq: u64,
+    pub event_id: EventId,
+    pub code: RefusalCode,
+    pub reason: String,
+}
+
+/// The server's answer to a push.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushResponse {
+    pub protocol_version: u32,
+    /// Every event up to and including this sequence is safely stored (or
+    /// refused for good): the device may drop them from its outbox.
+    pub acked_seq: u64,
+    /// Events newly stored by this request.
+    #[serde(default)]
+    pub applied: u64,
+    /// Events of this request that were already stored (a retry).
+    #[serde(default)]
+    pub duplicates: u64,
+    #[serde(default)]
+    pub refused: Vec<RefusedEvent>,
+    pub server_time: DateTime<Utc>,
+}
+
+/// A request for the center's changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullRequest {
+    pub protocol_version: u32,
+    pub device_id: DeviceId,
+    /// The last change sequence the device applied (0 at first).
+    #[serde(default)]
+    pub cursor: u64,
+    /// Page size; the server caps it.
+    #[serde(default)]
+    pub limit: Option<u32>,
+    #[serde(default)]
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// What the center changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum ChangeKind {
+    /// The assignment as it now stands (new to this technician, or changed).
+    Assignment { assignment: Box<Assignment> },
+    /// The center cancelled it.
+    Cancelled {
+        assignment_id: AssignmentId,
+        version: u64,
+        reason: String,
+    },
+    /// The center gave it to another technician.
+    Reassigned {
+        assignment_id: AssignmentId,
+        version: u64,
+        to: TechnicianId,
+    },
+}
+
+/// One change, in the server's change sequence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssignmentChange {
+    pub seq: u64,
+    #[serde(flatten)]
+    pub change: ChangeKind,
+}
+
+impl AssignmentChange {
+    pub fn assignment_id(&self) -> &AssignmentId {
+        match &self.change {
+            ChangeKind::Assignment { assignment } => &assignment.id,
+            ChangeKind::Cancelled { assignment_id, .. }
+            | ChangeKind::Reassigned { assignment_id, .. } => assignment_id,
+        }
+    }
+
+    /// The workflow command that records this change on the device's visit.
+    pub fn to_command(&self) -> VisitCommand {
+        match &self.change {
+            ChangeKind::Assignment { assignment } => VisitCommand::ReceiveAssignment {
+                assignment: assignment.clone(),
+            },
+            ChangeKind::Cancelled {
+                version, reason, ..
+            } => VisitCommand::CancelAssignment {
+                version: *version,
+                reason: reason.clone(),
+            },
+            ChangeKind::Reassigned { version, to, .. } => VisitCommand::ReassignAssignment {
+                version: *version,
+                to: to.clone(),
+            },
+        }
+    }
+}
+
+/// A page of changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullResponse {
+    pub protocol_version: u32,
+    pub changes: Vec<AssignmentChange>,
+    /// Store this as the cursor once the page is applied.
+    pub next_cursor: u64,
+    /// More changes wait after this page.
+    pub more: bool,
+    pub server_time: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_are_ignored() {
+        let r: PullRequest = serde_json::from_str(
+            r#"{"protocol_version":1,"device_id":"phone-1","cursor":7,"future":"x"}"#,
+        )
+        .unwrap();
+        assert_eq!(r.cursor, 7);
+    }
+
+    #[test]
+    fn change_becomes_the_matching_command() {
+        let c: AssignmentChange = serde_json::from_str(
+            r#"{"seq":3,"type":"cancelled","assignment_id":"A-1","version":4,"reason":"customer"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.assignment_id().as_str(), "A-1");
+        assert!(matches!(
+            c.to_command(),
+            VisitCommand::CancelAssignment { version: 4, .. }
+        ));
+    }
+}

@@ -1,0 +1,173 @@
+-- Doorstep server schema, version 1 (SQLite). Keep in step with
+-- ../postgres/0001_init.sql: same tables, columns and meanings.
+-- Times are Unix milliseconds (UTC); JSON documents are text; flags 0/1.
+
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE users (
+    username      TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('admin', 'dispatcher')),
+    created_at    INTEGER NOT NULL
+);
+
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    username   TEXT NOT NULL REFERENCES users (username),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+
+CREATE TABLE technicians (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    trades     TEXT NOT NULL,
+    active     INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE devices (
+    id                   TEXT PRIMARY KEY,
+    technician_id        TEXT NOT NULL REFERENCES technicians (id),
+    token_hash           TEXT NOT NULL UNIQUE,
+    enrolled_by          TEXT NOT NULL,
+    enrolled_at          INTEGER NOT NULL,
+    revoked_at           INTEGER,
+    last_seq             INTEGER NOT NULL DEFAULT 0,
+    last_sync_at         INTEGER,
+    clock_offset_ms      INTEGER,
+    last_evidence_digest TEXT
+);
+
+CREATE TABLE device_syncs (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    device_id       TEXT NOT NULL REFERENCES devices (id),
+    kind            TEXT NOT NULL,
+    received_at     INTEGER NOT NULL,
+    device_time     INTEGER,
+    clock_offset_ms INTEGER,
+    events          INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE intakes (
+    id             TEXT PRIMARY KEY,
+    classification TEXT NOT NULL,
+    received_at    INTEGER NOT NULL,
+    caller         TEXT NOT NULL,
+    content        TEXT NOT NULL,
+    answer         TEXT,
+    assignment_id  TEXT,
+    escalated      INTEGER NOT NULL DEFAULT 0,
+    recorded_by    TEXT NOT NULL
+);
+
+CREATE TABLE assignments (
+    id               TEXT PRIMARY KEY,
+    version          INTEGER NOT NULL,
+    trade            TEXT NOT NULL,
+    technician_id    TEXT REFERENCES technicians (id),
+    status           TEXT NOT NULL,
+    priority         TEXT NOT NULL,
+    classification   TEXT NOT NULL,
+    received_at      INTEGER NOT NULL,
+    window_confirmed INTEGER NOT NULL DEFAULT 0,
+    cancel_reason    TEXT,
+    body             TEXT NOT NULL,
+    updated_at       INTEGER NOT NULL
+);
+CREATE INDEX assignments_status ON assignments (status, received_at);
+
+-- Every technician an assignment was ever given to (authority for device facts).
+CREATE TABLE assignment_holders (
+    assignment_id TEXT NOT NULL REFERENCES assignments (id),
+    technician_id TEXT NOT NULL REFERENCES technicians (id),
+    since_version INTEGER NOT NULL,
+    PRIMARY KEY (assignment_id, technician_id)
+);
+
+CREATE TABLE assignment_changes (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    assignment_id TEXT NOT NULL REFERENCES assignments (id),
+    version       INTEGER NOT NULL,
+    technician_id TEXT,
+    kind          TEXT NOT NULL,
+    payload       TEXT NOT NULL,
+    at            INTEGER NOT NULL,
+    actor         TEXT NOT NULL
+);
+CREATE INDEX assignment_changes_tech ON assignment_changes (technician_id, seq);
+CREATE INDEX assignment_changes_assignment ON assignment_changes (assignment_id, seq);
+
+CREATE TABLE events (
+    event_id      TEXT PRIMARY KEY,
+    device_id     TEXT NOT NULL REFERENCES devices (id),
+    seq           INTEGER NOT NULL,
+    visit_id      TEXT NOT NULL,
+    assignment_id TEXT NOT NULL,
+    technician_id TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    hlc_millis    INTEGER NOT NULL,
+    hlc_counter   INTEGER NOT NULL,
+    recorded_at   INTEGER NOT NULL,
+    received_at   INTEGER NOT NULL,
+    body          TEXT NOT NULL,
+    UNIQUE (device_id, seq)
+);
+CREATE INDEX events_visit ON events (visit_id, hlc_millis, hlc_counter, seq);
+
+CREATE TABLE refused_events (
+    device_id   TEXT NOT NULL REFERENCES devices (id),
+    seq         INTEGER NOT NULL,
+    event_id    TEXT NOT NULL,
+    code        TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (device_id, seq)
+);
+
+CREATE TABLE visits (
+    visit_id          TEXT PRIMARY KEY,
+    assignment_id     TEXT NOT NULL REFERENCES assignments (id),
+    technician_id     TEXT NOT NULL,
+    device_id         TEXT NOT NULL,
+    trade             TEXT NOT NULL,
+    stage             TEXT NOT NULL,
+    outcome           TEXT,
+    trip              INTEGER NOT NULL,
+    started_at        INTEGER,
+    arrived_at        INTEGER,
+    late              INTEGER,
+    closed_at         INTEGER,
+    signoff           TEXT NOT NULL,
+    signoff_problem   TEXT,
+    chain_ok          INTEGER NOT NULL DEFAULT 1,
+    satisfied         INTEGER,
+    conflict          TEXT,
+    conflict_version  INTEGER,
+    resolution        TEXT,
+    resolved_version  INTEGER,
+    resolved_by       TEXT,
+    resolved_at       INTEGER,
+    state             TEXT NOT NULL,
+    event_count       INTEGER NOT NULL,
+    updated_at        INTEGER NOT NULL
+);
+CREATE INDEX visits_assignment ON visits (assignment_id);
+CREATE INDEX visits_closed ON visits (closed_at);
+
+CREATE TABLE callbacks (
+    visit_id    TEXT NOT NULL REFERENCES visits (visit_id),
+    reason      TEXT NOT NULL,
+    due_at      INTEGER NOT NULL,
+    done_at     INTEGER,
+    done_by     TEXT,
+    reached     INTEGER,
+    satisfied   INTEGER,
+    note        TEXT,
+    PRIMARY KEY (visit_id, reason)
+);
+CREATE INDEX callbacks_due ON callbacks (done_at, due_at);

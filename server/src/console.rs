@@ -1,0 +1,28 @@
+//! The dispatcher web console: static HTML, CSS and plain JavaScript
+//! compiled into the binary with `include_str!` (no build step, no CDN).
+//! It is a client of the same JSON API as everything else; the token lives
+//! in the browser's sessionStorage.
+
+use axum::http::header;
+use axum::response::IntoResponse;
+
+pub async fn index() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        include_str!("console/index.html"),
+    )
+}
+
+pub async fn script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("console/console.js"),
+    )
+}
+
+pub async fn style() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("console/console.css"),
+    )
+}

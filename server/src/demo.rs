@@ -1,0 +1,374 @@
+//! The demo data set (`--demo`): two dispatchers, six technicians with
+//! enrolled phones, and assignments in each of the six trades: open ones
+//! (one overdue under the 1-hour rule), assigned ones, and visits already
+//! done today that went through the real sync path (`sync::ingest`), so the
+//! board, conflicts, callbacks, reconciliation and KPIs show something at once.
+//! Loading twice does nothing the second time.
+
+use crate::auth::{hash_password, Role};
+use crate::center::{
+    assign_tx, cancel_tx, enrol, insert_assignment, insert_technician, insert_user, AssignRequest,
+    CancelRequest, Classification, NewAssignment, NewTechnician,
+};
+use crate::error::{ApiError, ApiResult};
+use crate::fixtures::VisitBuilder;
+use crate::store::Tx;
+use crate::sync::ingest;
+use crate::{now_ms, AppState};
+use chrono::{Duration, Utc};
+use doorstep_core::assignment::{Customer, Product, Warranty};
+use doorstep_core::location::GeoPoint;
+use doorstep_core::protocol::{OutboxEvent, PushRequest, PROTOCOL_VERSION};
+use doorstep_core::signoff::Ratings;
+use doorstep_core::{DeviceId, TechnicianId, TimeWindow, TradeId};
+
+/// The password of the demo dispatchers.
+pub const DEMO_PASSWORD: &str = "doorstep-demo";
+
+/// What the demo created, for the start-up message.
+#[derive(Debug, Default)]
+pub struct DemoSummary {
+    pub already_loaded: bool,
+    pub dispatchers: Vec<String>,
+    /// (device id, technician id, token)
+    pub devices: Vec<(String, String, String)>,
+    pub assignments: usize,
+    pub visits: usize,
+}
+
+const TECHNICIANS: &[(&str, &str, &[&str])] = &[
+    (
+        "T-wang",
+        "Wang Lei",
+        &["appliance_repair", "computer_repair"],
+    ),
+    ("T-zhao", "Zhao Min", &["water_delivery"]),
+    ("T-chen", "Chen Jing", &["home_care"]),
+    (
+        "T-liu",
+        "Liu Yang",
+        &["property_maintenance", "heating_service"],
+    ),
+    ("T-sun", "Sun Hao", &["appliance_repair", "heating_service"]),
+    ("T-zhou", "Zhou Qi", &["computer_repair"]),
+];
+
+/// (trade, customer, phone, address, model, fault)
+const REQUESTS: &[(&str, &str, &str, &str, &str, &str)] = &[
+    (
+        "appliance_repair",
+        "Huang Mei",
+        "138 0013 8001",
+        "12 Wuding Rd, Jing'an",
+        "Haier BCD-216",
+        "fridge not cooling",
+    ),
+    (
+        "appliance_repair",
+        "Xu Gang",
+        "139 1111 2222",
+        "88 Changle Rd, Xuhui",
+        "Midea MG70",
+        "washer leaks at the door",
+    ),
+    (
+        "computer_repair",
+        "Ma Li",
+        "137 2222 3333",
+        "5 Anfu Rd, Xuhui",
+        "Lenovo ThinkPad E14",
+        "does not boot",
+    ),
+    (
+        "computer_repair",
+        "Guo Wei",
+        "136 3333 4444",
+        "41 Yuyuan Rd, Changning",
+        "HP Pavilion 15",
+        "very slow, fan loud",
+    ),
+    (
+        "water_delivery",
+        "He Fang",
+        "135 4444 5555",
+        "9 Julu Rd, Jing'an",
+        "18.9 L bottle",
+        "two bottles, install dispenser",
+    ),
+    (
+        "water_delivery",
+        "Lin Tao",
+        "134 5555 6666",
+        "230 Fuxing Rd, Huangpu",
+        "18.9 L bottle",
+        "one bottle",
+    ),
+    (
+        "home_care",
+        "Luo Xiu",
+        "133 6666 7777",
+        "17 Tianping Rd, Xuhui",
+        "care plan B",
+        "weekly care visit",
+    ),
+    (
+        "home_care",
+        "Song Ying",
+        "132 7777 8888",
+        "3 Hengshan Rd, Xuhui",
+        "care plan A",
+        "bathing and meal help",
+    ),
+    (
+        "property_maintenance",
+        "Deng Jun",
+        "131 8888 9999",
+        "Bldg 4, 66 Kangding Rd",
+        "—",
+        "corridor light out",
+    ),
+    (
+        "property_maintenance",
+        "Feng Lan",
+        "130 9999 0000",
+        "Bldg 2, 10 Yanping Rd",
+        "—",
+        "water meter drips",
+    ),
+    (
+        "heating_service",
+        "Cao Rui",
+        "150 1234 5678",
+        "21 Xinhua Rd, Changning",
+        "wall boiler WB-24",
+        "radiators cold",
+    ),
+    (
+        "heating_service",
+        "Peng Bo",
+        "151 2345 6789",
+        "8 Panyu Rd, Changning",
+        "wall boiler WB-18",
+        "pressure drops",
+    ),
+];
+
+fn tech_for(trade: &str) -> &'static str {
+    TECHNICIANS
+        .iter()
+        .find(|(_, _, trades)| trades.contains(&trade))
+        .map_or("T-wang", |t| t.0)
+}
+
+/// Loads the demo data unless technicians already exist.
+pub async fn load(state: &AppState) -> ApiResult<DemoSummary> {
+    let hash = {
+        let pw = DEMO_PASSWORD.to_string();
+        tokio::task::spawn_blocking(move || hash_password(&pw))
+            .await
+            .map_err(|_| ApiError::internal("hashing the demo password"))?
+    };
+    let st = state.clone();
+    state
+        .db
+        .tx(move |tx| Box::pin(async move { load_tx(tx, &st, &hash).await }))
+        .await
+}
+
+async fn load_tx(tx: &mut dyn Tx, state: &AppState, hash: &str) -> ApiResult<DemoSummary> {
+    let mut summary = DemoSummary::default();
+    if tx
+        .query_opt("SELECT 1 FROM technicians LIMIT 1", &[])
+        .await?
+        .is_some()
+    {
+        summary.already_loaded = true;
+        return Ok(summary);
+    }
+    for name in ["li.na", "zhang.wei"] {
+        if tx
+            .query_opt("SELECT 1 FROM users WHERE username = $1", &[name.into()])
+            .await?
+            .is_none()
+        {
+            insert_user(tx, name, hash, Role::Dispatcher).await?;
+        }
+        summary.dispatchers.push(name.to_string());
+    }
+    let actor = "user:demo";
+    for (id, name, trades) in TECHNICIANS {
+        insert_technician(
+            tx,
+            state,
+            &NewTechnician {
+                id: TechnicianId::new(*id).map_err(|_| ApiError::internal("demo id"))?,
+                name: (*name).into(),
+                trades: trades
+                    .iter()
+                    .filter_map(|t| TradeId::new(*t).ok())
+                    .collect(),
+            },
+        )
+        .await?;
+        let device = format!("phone-{}", id.trim_start_matches("T-"));
+        let token = enrol(tx, id, &device, false, actor).await?;
+        summary.devices.push((device, (*id).to_string(), token));
+    }
+
+    let now = Utc::now();
+    let mut chains: std::collections::HashMap<String, (u64, Option<String>)> = Default::default();
+    for (i, (trade, name, phone, address, model, fault)) in REQUESTS.iter().enumerate() {
+        // The first request of each trade was served this morning; the second waits.
+        let served = i % 2 == 0;
+        let received = if served {
+            now - Duration::hours(7)
+        } else if i == 1 {
+            now - Duration::minutes(95)
+        } else {
+            now - Duration::minutes(20 + 5 * i as i64)
+        };
+        let start = if served {
+            received + Duration::hours(2)
+        } else if i == 7 {
+            now + Duration::minutes(25)
+        } else {
+            now + Duration::hours(3)
+        };
+        let location = GeoPoint {
+            lat: 31.22 + 0.003 * i as f64,
+            lon: 121.44 + 0.002 * i as f64,
+        };
+        let classification = match i {
+            4 => Classification::Urgent,
+            10 => Classification::Complex,
+            _ => Classification::General,
+        };
+        let a = insert_assignment(
+            tx,
+            state,
+            NewAssignment {
+                trade: TradeId::new(*trade).map_err(|_| ApiError::internal("demo trade"))?,
+                customer: Customer {
+                    name: Some((*name).into()),
+                    phone: Some((*phone).into()),
+                    address: Some((*address).into()),
+                    location: Some(location),
+                    time_zone: Some("Asia/Shanghai".into()),
+                },
+                product: Product {
+                    model: Some((*model).into()),
+                    serial: None,
+                    purchase_date: Some(received.date_naive() - Duration::days(400)),
+                    installed_on: None,
+                    warranty: Warranty::OutOfWarranty,
+                },
+                fault_description: Some((*fault).into()),
+                requested_window: Some(TimeWindow {
+                    start,
+                    end: start + Duration::hours(2),
+                }),
+                received_at: Some(received),
+                order: vec![],
+                service_items: vec![],
+                notes: None,
+                classification: Some(classification),
+            },
+            actor,
+        )
+        .await?;
+        summary.assignments += 1;
+        let id = a.assignment.id.to_string();
+        if i == 1 || i == 3 {
+            continue; // left open: i == 1 is overdue (1-hour rule)
+        }
+        let tech = tech_for(trade);
+        let assigned = assign_tx(
+            tx,
+            &id,
+            &AssignRequest {
+                technician: TechnicianId::new(tech).map_err(|_| ApiError::internal("demo id"))?,
+                window_confirmed: Some(served),
+                expected_version: None,
+            },
+            actor,
+        )
+        .await?;
+        if !served && i != 7 {
+            continue;
+        }
+        // Play the technician's phone: record the visit and sync it.
+        let pb = state
+            .playbook(trade)
+            .ok_or_else(|| ApiError::internal("demo playbook"))?;
+        let device = format!("phone-{}", tech.trim_start_matches("T-"));
+        let device_id = DeviceId::new(device.clone()).map_err(|_| ApiError::internal("demo id"))?;
+        let (seq, chain) = chains.entry(device.clone()).or_default();
+        let mut b = VisitBuilder::new(
+            pb,
+            &assigned.assignment,
+            &device_id,
+            received + Duration::minutes(10),
+        );
+        if i == 7 {
+            b.go(None); // on the way when the customer cancels: a conflict
+        } else {
+            let late = (i == 6).then_some(20);
+            let ratings = if i == 8 {
+                Ratings {
+                    quality: 3,
+                    attitude: 4,
+                }
+            } else {
+                Ratings {
+                    quality: 5,
+                    attitude: 5,
+                }
+            };
+            b.go(late).repair();
+            // One payment that does not match its quote, for reconciliation.
+            b.pay(if i == 10 { Some(1) } else { None });
+            b.sign(ratings, None, chain);
+            b.leave(doorstep_core::Outcome::Fixed);
+        }
+        let events = b
+            .events
+            .iter()
+            .map(|e| {
+                *seq += 1;
+                OutboxEvent {
+                    seq: *seq,
+                    event: e.clone(),
+                }
+            })
+            .collect();
+        ingest(
+            tx,
+            state,
+            &device,
+            tech,
+            &PushRequest {
+                protocol_version: PROTOCOL_VERSION,
+                device_id,
+                sent_at: Some(Utc::now()),
+                events,
+            },
+            now_ms(),
+        )
+        .await?;
+        summary.visits += 1;
+        if i == 7 {
+            cancel_tx(
+                tx,
+                state,
+                &id,
+                &CancelRequest {
+                    reason: "customer cancelled by phone".into(),
+                    expected_version: None,
+                },
+                actor,
+            )
+            .await?;
+        }
+    }
+    Ok(summary)
+}

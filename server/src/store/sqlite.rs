@@ -1,0 +1,217 @@
+//! The SQLite backend: one connection owned by one dedicated thread.
+//!
+//! Every transaction is a job sent to that thread; the job opens
+//! `BEGIN IMMEDIATE`, drives the transaction body (whose queries complete
+//! synchronously, so its future is ready on the first poll) and commits or
+//! rolls back. WAL journal, `synchronous=FULL` (an acknowledged push
+//! survives a power cut), foreign keys on. Migrations follow
+//! `PRAGMA user_version`.
+
+use super::{BoxFuture, DbError, LockKey, Row, Tx, TxFn, Value};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::Connection;
+use std::future::Future;
+use std::path::Path;
+use std::sync::mpsc;
+use std::task::{Context, Poll, Waker};
+
+/// Migrations, in order; `user_version` is the number applied.
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// Handle to the database thread.
+#[derive(Clone)]
+pub struct SqliteDb {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl SqliteDb {
+    /// Opens or creates the database file and migrates it.
+    pub async fn open(path: &str) -> Result<SqliteDb, DbError> {
+        if let Some(dir) = Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                DbError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let path = path.to_string();
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let (jobs, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("sqlite".into())
+            .spawn(move || {
+                let mut conn = match open_connection(&path) {
+                    Ok(c) => {
+                        let _ = ready_tx.send(Ok(()));
+                        c
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                while let Ok(job) = rx.recv() {
+                    job(&mut conn);
+                }
+            })
+            .map_err(|e| DbError::Unavailable(format!("cannot start the database thread: {e}")))?;
+        ready_rx
+            .await
+            .map_err(|_| DbError::Unavailable("the database thread stopped".into()))??;
+        Ok(SqliteDb { jobs })
+    }
+
+    pub(super) async fn tx<R, E>(&self, f: TxFn<R, E>) -> Result<R, E>
+    where
+        R: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |conn: &mut Connection| {
+            let _ = done_tx.send(run_tx(conn, f));
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| DbError::Unavailable("the database thread stopped".into()))?;
+        done_rx
+            .await
+            .map_err(|_| E::from(DbError::Unavailable("the database thread stopped".into())))?
+    }
+}
+
+fn open_connection(path: &str) -> Result<Connection, DbError> {
+    let mut conn = Connection::open(path)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 5000;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(128);
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// Applies the migrations newer than `user_version`, each in its own transaction.
+fn migrate(conn: &mut Connection) -> Result<(), DbError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
+        let t = conn.transaction()?;
+        t.execute_batch(sql)?;
+        t.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+        t.commit()?;
+    }
+    Ok(())
+}
+
+/// Polls a future that must complete without waiting (all its queries are
+/// synchronous on this thread).
+fn drive<T>(fut: impl Future<Output = T>) -> Option<T> {
+    let mut fut = std::pin::pin!(fut);
+    match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(v) => Some(v),
+        Poll::Pending => None,
+    }
+}
+
+fn run_tx<R, E: From<DbError>>(conn: &mut Connection, f: TxFn<R, E>) -> Result<R, E> {
+    conn.execute_batch("BEGIN IMMEDIATE")
+        .map_err(DbError::from)?;
+    let mut tx = SqliteTx { conn };
+    let outcome = drive(f(&mut tx)).unwrap_or_else(|| {
+        Err(E::from(DbError::Unavailable(
+            "a SQLite transaction waited on something other than the database".into(),
+        )))
+    });
+    let conn = tx.conn;
+    match outcome {
+        Ok(v) => {
+            if let Err(e) = conn.execute_batch("COMMIT") {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(DbError::from(e).into());
+            }
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+struct SqliteTx<'c> {
+    conn: &'c mut Connection,
+}
+
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Int(v) => ToSqlOutput::Borrowed(ValueRef::Integer(*v)),
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        })
+    }
+}
+
+/// `$1` placeholders become SQLite's numbered `?1`.
+fn dialect(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+impl SqliteTx<'_> {
+    fn query_now(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        let mut stmt = self.conn.prepare_cached(&dialect(sql))?;
+        let n = stmt.column_count();
+        let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let mut row = Vec::with_capacity(n);
+            for i in 0..n {
+                row.push(match r.get_ref(i)? {
+                    ValueRef::Null => Value::Null,
+                    ValueRef::Integer(v) => Value::Int(v),
+                    ValueRef::Real(v) => Value::Int(v as i64),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => {
+                        Value::Text(String::from_utf8_lossy(t).into_owned())
+                    }
+                });
+            }
+            out.push(Row(row));
+        }
+        Ok(out)
+    }
+
+    fn execute_now(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        let mut stmt = self.conn.prepare_cached(&dialect(sql))?;
+        Ok(stmt.execute(rusqlite::params_from_iter(params.iter()))? as u64)
+    }
+}
+
+impl Tx for SqliteTx<'_> {
+    fn query<'a>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> BoxFuture<'a, Result<Vec<Row>, DbError>> {
+        Box::pin(std::future::ready(self.query_now(sql, params)))
+    }
+
+    fn execute<'a>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> BoxFuture<'a, Result<u64, DbError>> {
+        Box::pin(std::future::ready(self.execute_now(sql, params)))
+    }
+
+    fn lock(&mut self, _key: LockKey) -> BoxFuture<'_, Result<(), DbError>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+}
