@@ -1,1 +1,324 @@
-fn main() {}
+//! Server ingest benchmark: events/s through the real push path
+//! (`sync::ingest`: dedup, ownership checks, event rows, visit replay with
+//! `doorstep-core`, sign-off verification, callbacks) on SQLite and on
+//! PostgreSQL, against a bare batched insert of the same rows into the same
+//! `events` table on the same backend, measured in the same run (the
+//! DESIGN.md budget is a ratio: ≥ 50 % of the bare insert on SQLite).
+//!
+//! Usage: `ingest-bench [--events N] [--batch B] [--backend sqlite|postgres|both]`.
+//! PostgreSQL comes from `DOORSTEP_BENCH_PG_URL` or `DOORSTEP_TEST_PG_URL`
+//! (a database per run is created there). Results go to stdout as a
+//! Markdown table row per backend; copy them into docs/PERFORMANCE.md.
+
+use chrono::{Duration, Utc};
+use doorstep_core::protocol::{OutboxEvent, PushRequest, PROTOCOL_VERSION};
+use doorstep_core::signoff::Ratings;
+use doorstep_core::{Assignment, DeviceId, Playbook};
+use doorstep_server::center::{
+    assign_tx, enrol, insert_assignment, insert_technician, AssignRequest, NewAssignment,
+    NewTechnician,
+};
+use doorstep_server::error::ApiError;
+use doorstep_server::fixtures::VisitBuilder;
+use doorstep_server::store::{Database, Value};
+use doorstep_server::sync::ingest;
+use doorstep_server::{now_ms, AppState, Config};
+use std::time::Instant;
+
+struct Args {
+    events: usize,
+    batch: usize,
+    backends: Vec<&'static str>,
+}
+
+fn args() -> Result<Args, String> {
+    let mut a = Args {
+        events: 10_000,
+        batch: 500,
+        backends: vec!["sqlite", "postgres"],
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(f) = it.next() {
+        let mut v = || it.next().ok_or(format!("{f} needs a value"));
+        match f.as_str() {
+            "--events" => a.events = v()?.parse().map_err(|_| "--events: a number")?,
+            "--batch" => a.batch = v()?.parse().map_err(|_| "--batch: a number")?,
+            "--backend" => {
+                a.backends = match v()?.as_str() {
+                    "sqlite" => vec!["sqlite"],
+                    "postgres" => vec!["postgres"],
+                    "both" => vec!["sqlite", "postgres"],
+                    other => {
+                        return Err(format!(
+                            "--backend {other}: expected sqlite, postgres or both"
+                        ))
+                    }
+                }
+            }
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    Ok(a)
+}
+
+/// A fresh database URL for one run.
+async fn fresh(backend: &str) -> Result<Option<String>, String> {
+    let name = format!("bench_{}", uuid::Uuid::now_v7().simple());
+    if backend == "sqlite" {
+        let dir = std::env::temp_dir().join(&name);
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        return Ok(Some(dir.join("doorstep.db").display().to_string()));
+    }
+    let Some(base) = std::env::var("DOORSTEP_BENCH_PG_URL")
+        .ok()
+        .or_else(|| std::env::var("DOORSTEP_TEST_PG_URL").ok())
+    else {
+        eprintln!("postgres: skipped (set DOORSTEP_BENCH_PG_URL)");
+        return Ok(None);
+    };
+    let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let (prefix, _) = base.rsplit_once('/').ok_or("a URL with a database name")?;
+    Ok(Some(format!("{prefix}/{name}")))
+}
+
+/// Technicians, devices and assigned assignments, and the events their
+/// phones would upload: completed visits, in outbox order, `n` in total.
+async fn prepare(state: &AppState, n: usize) -> Result<Vec<(String, Vec<OutboxEvent>)>, ApiError> {
+    let trade = "appliance_repair";
+    let pb = Playbook::shipped_by_id(trade).ok_or_else(|| ApiError::internal("playbook"))?;
+    let st = state.clone();
+    let assignments: Vec<(String, Assignment)> = state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                let mut out = vec![];
+                for t in 0..4 {
+                    let id = format!("T-{t}");
+                    insert_technician(
+                        tx,
+                        &st,
+                        &NewTechnician {
+                            id: id.parse().map_err(|_| ApiError::internal("id"))?,
+                            name: format!("Bench {t}"),
+                            trades: vec![trade.parse().map_err(|_| ApiError::internal("id"))?],
+                        },
+                    )
+                    .await?;
+                    enrol(tx, &id, &format!("phone-{t}"), false, "bench").await?;
+                }
+                // ~18 events per visit; a few spare.
+                for i in 0..(n / 12 + 4) {
+                    let tech = format!("T-{}", i % 4);
+                    let start = Utc::now() - Duration::hours(6);
+                    let a = insert_assignment(
+                        tx,
+                        &st,
+                        NewAssignment {
+                            trade: trade.parse().map_err(|_| ApiError::internal("id"))?,
+                            customer: doorstep_core::assignment::Customer {
+                                name: Some(format!("Customer {i}")),
+                                phone: Some(format!("138 {i:04} 0000")),
+                                address: Some(format!("{i} Bench Rd")),
+                                location: Some(doorstep_core::location::GeoPoint {
+                                    lat: 31.2,
+                                    lon: 121.4,
+                                }),
+                                time_zone: None,
+                            },
+                            product: Default::default(),
+                            fault_description: Some("bench".into()),
+                            requested_window: Some(doorstep_core::TimeWindow {
+                                start,
+                                end: start + Duration::hours(2),
+                            }),
+                            received_at: Some(start - Duration::hours(3)),
+                            order: vec![],
+                            service_items: vec![],
+                            notes: None,
+                            classification: None,
+                        },
+                        "bench",
+                    )
+                    .await?;
+                    let id = a.assignment.id.to_string();
+                    let req = AssignRequest {
+                        technician: tech.parse().map_err(|_| ApiError::internal("id"))?,
+                        window_confirmed: Some(true),
+                        expected_version: None,
+                    };
+                    let a = assign_tx(tx, &id, &req, "bench").await?;
+                    out.push((tech, a.assignment));
+                }
+                Ok::<_, ApiError>(out)
+            })
+        })
+        .await?;
+    let mut per_device: Vec<(String, Vec<OutboxEvent>, Option<String>)> = (0..4)
+        .map(|t| (format!("phone-{t}"), vec![], None))
+        .collect();
+    let mut total = 0;
+    for (i, (_, a)) in assignments.iter().enumerate() {
+        if total >= n {
+            break;
+        }
+        let slot = &mut per_device[i % 4];
+        let device = DeviceId::new(slot.0.clone()).map_err(|_| ApiError::internal("id"))?;
+        let mut v = VisitBuilder::new(&pb, a, &device, Utc::now() - Duration::hours(8));
+        v.completed(
+            None,
+            Ratings {
+                quality: 5,
+                attitude: 5,
+            },
+            &mut slot.2,
+        );
+        for e in v.events {
+            if total >= n {
+                break;
+            }
+            let seq = slot.1.len() as u64 + 1;
+            slot.1.push(OutboxEvent { seq, event: e });
+            total += 1;
+        }
+    }
+    Ok(per_device.into_iter().map(|(d, e, _)| (d, e)).collect())
+}
+
+async fn bench(backend: &str, a: &Args) -> Result<(), String> {
+    let Some(url) = fresh(backend).await? else {
+        return Ok(());
+    };
+    let db = Database::open(&url).await.map_err(|e| e.to_string())?;
+    let state = AppState::new(db, Config::default());
+    let devices = prepare(&state, a.events).await.map_err(|e| e.message)?;
+    let total: usize = devices.iter().map(|(_, e)| e.len()).sum();
+    // The same batches through the server's push path, one device at a time
+    // as phones upload (each batch is one transaction).
+    let started = Instant::now();
+    for (device, events) in &devices {
+        let tech = format!("T-{}", device.trim_start_matches("phone-"));
+        for chunk in events.chunks(a.batch) {
+            let req = PushRequest {
+                protocol_version: PROTOCOL_VERSION,
+                device_id: DeviceId::new(device.clone()).map_err(|e| e.to_string())?,
+                sent_at: Some(Utc::now()),
+                events: chunk.to_vec(),
+            };
+            let (st, d, t) = (state.clone(), device.clone(), tech.clone());
+            state
+                .db
+                .tx(move |tx| {
+                    Box::pin(async move { ingest(tx, &st, &d, &t, &req, now_ms()).await })
+                })
+                .await
+                .map_err(|e| e.message)?;
+        }
+    }
+    let server = started.elapsed();
+
+    // Bare batched insert of the same rows into a copy of the events table.
+    let rows: Vec<Vec<Value>> = devices
+        .iter()
+        .flat_map(|(device, events)| {
+            events.iter().map(move |oe| {
+                let e = &oe.event;
+                vec![
+                    format!("bare-{}", e.id).into(),
+                    device.clone().into(),
+                    oe.seq.into(),
+                    e.visit_id.to_string().into(),
+                    e.assignment_id.as_str().into(),
+                    "T-0".into(),
+                    e.kind.name().into(),
+                    e.hlc.millis.into(),
+                    e.hlc.counter.into(),
+                    e.recorded_at.timestamp_millis().into(),
+                    now_ms().into(),
+                    serde_json::to_string(e).unwrap_or_default().into(),
+                ]
+            })
+        })
+        .collect();
+    state
+        .db
+        .tx(|tx| {
+            Box::pin(async move {
+                tx.execute(
+                    "CREATE TABLE bare_events AS SELECT * FROM events WHERE 1 = 0",
+                    &[],
+                )
+                .await?;
+                tx.execute(
+                    "CREATE UNIQUE INDEX bare_events_id ON bare_events (event_id)",
+                    &[],
+                )
+                .await?;
+                tx.execute(
+                    "CREATE UNIQUE INDEX bare_events_seq ON bare_events (device_id, seq)",
+                    &[],
+                )
+                .await?;
+                Ok::<_, ApiError>(())
+            })
+        })
+        .await
+        .map_err(|e| e.message)?;
+    let started = Instant::now();
+    for chunk in rows.chunks(a.batch) {
+        let chunk = chunk.to_vec();
+        state
+            .db
+            .tx(move |tx| {
+                Box::pin(async move {
+                    for r in &chunk {
+                        tx.execute(
+                            "INSERT INTO bare_events (event_id, device_id, seq, visit_id, assignment_id, technician_id,
+                                kind, hlc_millis, hlc_counter, recorded_at, received_at, body)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                            r,
+                        )
+                        .await?;
+                    }
+                    Ok::<_, ApiError>(())
+                })
+            })
+            .await
+            .map_err(|e| e.message)?;
+    }
+    let bare = started.elapsed();
+    let eps = |d: std::time::Duration| total as f64 / d.as_secs_f64();
+    println!(
+        "| {backend} | {total} | {} | {:.0} | {:.0} | {:.0} % |",
+        a.batch,
+        eps(server),
+        eps(bare),
+        100.0 * eps(server) / eps(bare)
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() {
+    let a = match args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("ingest-bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    println!("| backend | events | batch | server ingest (events/s) | bare batched insert (events/s) | ratio |");
+    println!("|---|---|---|---|---|---|");
+    for backend in &a.backends {
+        if let Err(e) = bench(backend, &a).await {
+            eprintln!("ingest-bench: {backend}: {e}");
+            std::process::exit(1);
+        }
+    }
+}

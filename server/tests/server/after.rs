@@ -1,0 +1,377 @@
+//! After the visit: sign-off verification, reconciliation, callbacks, KPIs.
+
+use crate::both_backends;
+use crate::harness::{assignment, device, numbered, Backend, Srv};
+use chrono::{Duration, Utc};
+use doorstep_core::location::GeoPoint;
+use doorstep_core::signoff::Ratings;
+use doorstep_core::workflow::command::WorkKind;
+use doorstep_core::{EventKind, Outcome, Playbook};
+use doorstep_server::fixtures::VisitBuilder;
+use serde_json::{json, Value};
+
+both_backends!(
+    reconciliation_flags,
+    callbacks_due_and_recorded,
+    kpis_by_group
+);
+
+const GOOD: Ratings = Ratings {
+    quality: 5,
+    attitude: 5,
+};
+
+/// A technician's phone: its id, token, next sequence and evidence chain.
+struct Phone {
+    tech: String,
+    dev: String,
+    token: String,
+    seq: u64,
+    chain: Option<String>,
+}
+
+async fn phone(s: &Srv, tech: &str, trades: &[&str]) -> Phone {
+    let (dev, token) = s.technician(tech, trades).await;
+    Phone {
+        tech: tech.into(),
+        dev,
+        token,
+        seq: 0,
+        chain: None,
+    }
+}
+
+/// Records a visit on the technician's phone and syncs it; returns the visit id.
+async fn visit(
+    s: &Srv,
+    p: &mut Phone,
+    trade: &str,
+    build: impl FnOnce(&mut VisitBuilder, &mut Option<String>),
+) -> String {
+    // Visits happened this morning: the window started 4 hours ago.
+    let start = Utc::now() - Duration::hours(4);
+    let a = assignment(&s.assignment_at(trade, Some(&p.tech), start).await);
+    let pb = Playbook::shipped_by_id(trade).unwrap();
+    let mut v = VisitBuilder::new(&pb, &a, &device(&p.dev), start - Duration::hours(2));
+    build(&mut v, &mut p.chain);
+    let events = numbered(&v.events, p.seq + 1);
+    p.seq += events.len() as u64;
+    let (st, r) = s.push(&p.token, &p.dev, &events).await;
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(r["refused"].as_array().unwrap().len(), 0, "{r}");
+    v.visit.to_string()
+}
+
+/// The day the visits closed: each closes about 75 minutes after its
+/// window's start, 4 hours ago.
+fn closed_day() -> chrono::NaiveDate {
+    (Utc::now() - Duration::hours(4) + Duration::minutes(75)).date_naive()
+}
+
+fn findings(report: &Value, visit: &str) -> Vec<String> {
+    report["visits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["visit_id"] == visit)
+        .unwrap_or_else(|| panic!("visit {visit} not in {report}"))["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn reconciliation_flags(b: Backend) {
+    let s = Srv::start(b).await;
+    let mut p = phone(&s, "T-1", &["appliance_repair"]).await;
+    let t = "appliance_repair";
+    let clean = visit(&s, &mut p, t, |v, c| {
+        v.completed(None, GOOD, c);
+    })
+    .await;
+    let underpaid = visit(&s, &mut p, t, |v, c| {
+        v.go(None).repair().pay(Some(100)).sign(GOOD, None, c);
+        v.leave(Outcome::Fixed);
+    })
+    .await;
+    let far = visit(&s, &mut p, t, |v, c| {
+        v.go(None).repair().pay(None);
+        v.sign(
+            GOOD,
+            Some(GeoPoint {
+                lat: 31.30,
+                lon: 121.47,
+            }),
+            c,
+        );
+        v.leave(Outcome::Fixed);
+    })
+    .await;
+    // Signed, then more work recorded: the report changed after signing and
+    // the signature predates the end of the repair.
+    let tampered = visit(&s, &mut p, t, |v, c| {
+        v.go(None).repair().pay(None).sign(GOOD, None, c);
+        v.record(
+            5,
+            EventKind::WorkRecorded {
+                description: "one more thing".into(),
+                kind: WorkKind::Repair,
+                parts_used: vec![],
+            },
+        );
+        v.leave(Outcome::Fixed);
+    })
+    .await;
+    let unsigned = visit(&s, &mut p, t, |v, _| {
+        v.go(None).repair().pay(None).leave(Outcome::Fixed);
+    })
+    .await;
+    let declined = visit(&s, &mut p, t, |v, _| {
+        v.go(None).repair().pay(None);
+        let digest = doorstep_core::signoff::Report::of(&v.state, None, None, "", v.now()).digest();
+        v.record(
+            2,
+            EventKind::SignatureDeclined {
+                report_version: v.state.report_version,
+                report_digest: digest,
+                reason: "in a hurry".into(),
+            },
+        );
+        v.leave(Outcome::Fixed);
+    })
+    .await;
+    let day = closed_day();
+    let (st, report) = s
+        .get(&format!("/api/reconciliation?date={day}"), &s.dispatcher)
+        .await;
+    assert_eq!(st, 200, "{report}");
+    assert_eq!(report["closed"], 6, "{report}");
+    assert!(findings(&report, &clean).is_empty(), "{report}");
+    assert!(
+        findings(&report, &declined).is_empty(),
+        "a recorded decline is valid: {report}"
+    );
+    assert_eq!(findings(&report, &underpaid), vec!["amount_mismatch"]);
+    assert_eq!(findings(&report, &far), vec!["signoff_far_from_customer"]);
+    assert_eq!(
+        findings(&report, &tampered),
+        vec!["signoff_broken", "signoff_before_repair_end"]
+    );
+    assert_eq!(findings(&report, &unsigned), vec!["no_signoff"]);
+    assert_eq!(report["clean"], 2);
+    // The visit rows carry the verification.
+    let (_, v) = s
+        .get(&format!("/api/visits/{tampered}"), &s.dispatcher)
+        .await;
+    assert_eq!(v["visit"]["signoff"], "broken");
+    assert!(v["visit"]["signoff_problem"]
+        .as_str()
+        .unwrap()
+        .contains("report changed"));
+    let (_, v) = s.get(&format!("/api/visits/{clean}"), &s.dispatcher).await;
+    assert_eq!(
+        (
+            v["visit"]["signoff"].as_str(),
+            v["visit"]["chain_ok"].as_bool()
+        ),
+        (Some("verified"), Some(true))
+    );
+    // An evidence record that skips the chain is flagged.
+    p.chain = Some("0".repeat(64));
+    let skipped = visit(&s, &mut p, t, |v, c| {
+        v.completed(None, GOOD, c);
+    })
+    .await;
+    let (_, report) = s
+        .get(&format!("/api/reconciliation?date={day}"), &s.dispatcher)
+        .await;
+    assert_eq!(findings(&report, &skipped), vec!["evidence_chain_broken"]);
+    // Bad dates are refused with the expected format.
+    let (st, r) = s
+        .get("/api/reconciliation?date=yesterday", &s.dispatcher)
+        .await;
+    assert_eq!(st, 400, "{r}");
+}
+
+async fn callbacks_due_and_recorded(b: Backend) {
+    let s = Srv::start(b).await;
+    let mut p = phone(&s, "T-1", &["appliance_repair"]).await;
+    let t = "appliance_repair";
+    let unhappy = visit(&s, &mut p, t, |v, c| {
+        v.completed(
+            None,
+            Ratings {
+                quality: 2,
+                attitude: 4,
+            },
+            c,
+        );
+    })
+    .await;
+    let happy = visit(&s, &mut p, t, |v, c| {
+        v.completed(None, GOOD, c);
+    })
+    .await;
+    // Due now: nothing yet (dissatisfied after 24 h, second level after 48 h).
+    let (st, due) = s.get("/api/callbacks", &s.dispatcher).await;
+    assert_eq!((st, due.as_array().unwrap().len()), (200, 0), "{due}");
+    let until =
+        (Utc::now() + Duration::hours(23)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (_, due) = s
+        .get(&format!("/api/callbacks?until={until}"), &s.dispatcher)
+        .await;
+    let due = due.as_array().unwrap();
+    assert_eq!(due.len(), 1, "{due:?}");
+    assert_eq!(
+        (due[0]["visit_id"].as_str(), due[0]["reason"].as_str()),
+        (Some(unhappy.as_str()), Some("dissatisfied"))
+    );
+    assert_eq!(due[0]["customer_phone"], "138 0000 0000");
+    let until =
+        (Utc::now() + Duration::hours(47)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (_, due) = s
+        .get(&format!("/api/callbacks?until={until}"), &s.dispatcher)
+        .await;
+    assert_eq!(due.as_array().unwrap().len(), 3, "{due}");
+    // Record one; it leaves the list and cannot be recorded twice.
+    let result = json!({"visit_id": unhappy, "reason": "dissatisfied", "reached": true, "satisfied": true, "note": "fixed on revisit"});
+    let (st, r) = s
+        .post("/api/callbacks/result", &s.dispatcher, result.clone())
+        .await;
+    assert_eq!(st, 200, "{r}");
+    let (st, r) = s.post("/api/callbacks/result", &s.dispatcher, result).await;
+    assert_eq!(
+        (st, r["error"]["code"].as_str()),
+        (409, Some("already_recorded"))
+    );
+    let (st, _) = s
+        .post(
+            "/api/callbacks/result",
+            &s.dispatcher,
+            json!({"visit_id": happy, "reason": "monthly_sample", "reached": true}),
+        )
+        .await;
+    assert_eq!(st, 404);
+    let (st, r) = s
+        .post("/api/callbacks/result", &s.dispatcher, json!({"visit_id": happy, "reason": "second_level", "reached": false, "satisfied": true}))
+        .await;
+    assert_eq!((st, r["error"]["field"].as_str()), (400, Some("satisfied")));
+    let (_, due) = s
+        .get(&format!("/api/callbacks?until={until}"), &s.dispatcher)
+        .await;
+    assert_eq!(due.as_array().unwrap().len(), 2);
+    // The monthly sample: 10-20 % of served customers, reproducible, idempotent.
+    let month = closed_day().format("%Y-%m").to_string();
+    let (st, r) = s
+        .post(
+            "/api/callbacks/monthly-sample",
+            &s.dispatcher,
+            json!({"month": month, "percent": 15}),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    // Both visits share the test customer's phone: one served customer, sample of 1.
+    assert_eq!(
+        (
+            r["served_customers"].as_u64(),
+            r["sampled"].as_u64(),
+            r["callbacks_created"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1))
+    );
+    let (_, again) = s
+        .post(
+            "/api/callbacks/monthly-sample",
+            &s.dispatcher,
+            json!({"month": month}),
+        )
+        .await;
+    assert_eq!(
+        (
+            again["sampled"].as_u64(),
+            again["callbacks_created"].as_u64()
+        ),
+        (Some(1), Some(0))
+    );
+    let (_, due) = s.get("/api/callbacks", &s.dispatcher).await;
+    assert_eq!(due[0]["reason"], "monthly_sample");
+    let (st, r) = s
+        .post(
+            "/api/callbacks/monthly-sample",
+            &s.dispatcher,
+            json!({"month": "November"}),
+        )
+        .await;
+    assert_eq!((st, r["error"]["field"].as_str()), (400, Some("month")));
+}
+
+async fn kpis_by_group(b: Backend) {
+    let s = Srv::start(b).await;
+    let mut p1 = phone(&s, "T-1", &["appliance_repair"]).await;
+    let mut p2 = phone(&s, "T-2", &["water_delivery"]).await;
+    visit(&s, &mut p1, "appliance_repair", |v, c| {
+        v.completed(None, GOOD, c);
+    })
+    .await;
+    visit(&s, &mut p1, "appliance_repair", |v, c| {
+        v.completed(
+            Some(20),
+            Ratings {
+                quality: 3,
+                attitude: 3,
+            },
+            c,
+        );
+    })
+    .await;
+    visit(&s, &mut p2, "water_delivery", |v, c| {
+        v.completed(Some(5), GOOD, c);
+    })
+    .await;
+    let day = closed_day();
+    let (st, k) = s
+        .get(
+            &format!("/api/kpis?by=technician&from={day}&to={day}"),
+            &s.dispatcher,
+        )
+        .await;
+    assert_eq!(st, 200, "{k}");
+    let groups = k["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 2);
+    let t1k = &groups[0];
+    assert_eq!(t1k["group"], "T-1");
+    assert_eq!(t1k["visits"], 2);
+    assert_eq!(
+        t1k["on_time_arrival"],
+        json!({"numerator": 1, "denominator": 2, "rate": 0.5})
+    );
+    assert_eq!(t1k["first_visit_fix"]["rate"], 1.0);
+    assert_eq!(
+        t1k["satisfaction"],
+        json!({"numerator": 1, "denominator": 2, "rate": 0.5})
+    );
+    assert_eq!(t1k["response_within_24h"]["rate"], 1.0);
+    assert_eq!(t1k["callback_completion"]["denominator"], 0);
+    assert_eq!(groups[1]["on_time_arrival"]["rate"], 0.0);
+    let (_, by_trade) = s
+        .get(
+            &format!("/api/kpis?by=trade&from={day}&to={day}"),
+            &s.dispatcher,
+        )
+        .await;
+    let trades: Vec<_> = by_trade["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["group"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(trades, vec!["appliance_repair", "water_delivery"]);
+    let (_, by_day) = s
+        .get(&format!("/api/kpis?from={day}&to={day}"), &s.dispatcher)
+        .await;
+    assert_eq!(by_day["groups"][0]["visits"], 3);
+    assert_eq!(by_day["groups"][0]["group"], day.to_string());
+    let (st, r) = s.get("/api/kpis?by=weather", &s.dispatcher).await;
+    assert_eq!((st, r["error"]["field"].as_str()), (400, Some("by")));
+}

@@ -1,0 +1,320 @@
+//! The test server and an HTTP client for it.
+
+use doorstep_core::protocol::{OutboxEvent, PushRequest, PROTOCOL_VERSION};
+use doorstep_core::{Assignment, DeviceId, VisitEvent};
+use doorstep_server::auth::{hash_password, Role};
+use doorstep_server::center::insert_user;
+use doorstep_server::error::ApiError;
+use doorstep_server::store::Database;
+use doorstep_server::{spawn, AppState, Config};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Whether the PostgreSQL runs can go ahead. In CI a missing database is a
+/// failure, never a skip.
+pub fn postgres_available() -> bool {
+    if std::env::var("DOORSTEP_TEST_PG_URL").is_ok_and(|v| !v.is_empty()) {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+        panic!(
+            "DOORSTEP_TEST_PG_URL is not set: in CI the PostgreSQL tests must run; \
+             scripts/test-all starts PostgreSQL with scripts/start-test-postgres"
+        );
+    }
+    eprintln!("SKIPPED on PostgreSQL: DOORSTEP_TEST_PG_URL is not set (run ./scripts/test-all)");
+    false
+}
+
+/// A fresh database for one test.
+async fn database_url(b: Backend) -> (String, Option<PathBuf>) {
+    let name = format!("t_{}", uuid::Uuid::now_v7().simple());
+    match b {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join(format!("doorstep-test-{name}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            (dir.join("doorstep.db").display().to_string(), Some(dir))
+        }
+        Backend::Postgres => {
+            let base = std::env::var("DOORSTEP_TEST_PG_URL").unwrap();
+            let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+                .await
+                .expect("connect to the test PostgreSQL");
+            tokio::spawn(conn);
+            client
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create a test database");
+            let (prefix, _) = base.rsplit_once('/').expect("a URL with a database name");
+            (format!("{prefix}/{name}"), None)
+        }
+    }
+}
+
+pub struct Srv {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub state: AppState,
+    pub admin: String,
+    pub dispatcher: String,
+    dir: Option<PathBuf>,
+}
+
+impl Drop for Srv {
+    fn drop(&mut self) {
+        if let Some(d) = &self.dir {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+impl Srv {
+    pub async fn start(b: Backend) -> Srv {
+        Self::start_with(b, Config::default()).await
+    }
+
+    pub async fn start_with(b: Backend, config: Config) -> Srv {
+        let (url, dir) = database_url(b).await;
+        let db = Database::open(&url).await.expect("open the test database");
+        assert_eq!(
+            db.backend(),
+            if b == Backend::Sqlite {
+                "sqlite"
+            } else {
+                "postgres"
+            }
+        );
+        let state = AppState::new(db, config);
+        let phc = hash_password(PASSWORD);
+        state
+            .db
+            .tx(move |tx| {
+                Box::pin(async move {
+                    insert_user(tx, "root", &phc, Role::Admin).await?;
+                    insert_user(tx, "desk", &phc, Role::Dispatcher).await?;
+                    Ok::<_, ApiError>(())
+                })
+            })
+            .await
+            .unwrap();
+        let server = spawn("127.0.0.1:0".parse().unwrap(), state.clone())
+            .await
+            .unwrap();
+        let mut s = Srv {
+            base: format!("http://{}", server.addr),
+            http: reqwest::Client::new(),
+            state,
+            admin: String::new(),
+            dispatcher: String::new(),
+            dir,
+        };
+        s.admin = s.login("root").await;
+        s.dispatcher = s.login("desk").await;
+        s
+    }
+
+    pub async fn login(&self, user: &str) -> String {
+        let (st, body) = self
+            .call(
+                Method::POST,
+                "/api/login",
+                None,
+                Some(json!({"username": user, "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(st, 200, "{body}");
+        body["token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    /// Sends raw bytes (malformed bodies, gzip).
+    pub async fn raw(&self, path: &str, token: &str, body: Vec<u8>, gzip: bool) -> (u16, Value) {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("content-type", "application/json");
+        if gzip {
+            req = req.header("content-encoding", "gzip");
+        }
+        let res = req.body(body).send().await.expect("request");
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// Adds a technician with one enrolled device; returns (device id, token).
+    pub async fn technician(&self, id: &str, trades: &[&str]) -> (String, String) {
+        let (st, body) = self
+            .post(
+                "/api/technicians",
+                &self.dispatcher,
+                json!({"id": id, "name": format!("Tech {id}"), "trades": trades}),
+            )
+            .await;
+        assert_eq!(st, 201, "{body}");
+        let device = format!("phone-{id}");
+        let (st, body) = self
+            .post(
+                &format!("/api/technicians/{id}/devices"),
+                &self.dispatcher,
+                json!({"device_id": device}),
+            )
+            .await;
+        assert_eq!(st, 201, "{body}");
+        (device, body["token"].as_str().unwrap().to_string())
+    }
+
+    /// Creates an assignment with a complete customer record, assigned to
+    /// `technician` when given.
+    pub async fn assignment(&self, trade: &str, technician: Option<&str>) -> Value {
+        self.assignment_at(
+            trade,
+            technician,
+            chrono::Utc::now() + chrono::Duration::hours(2),
+        )
+        .await
+    }
+
+    /// The same, with the requested window starting at `start`.
+    pub async fn assignment_at(
+        &self,
+        trade: &str,
+        technician: Option<&str>,
+        start: chrono::DateTime<chrono::Utc>,
+    ) -> Value {
+        let (st, a) = self
+            .post(
+                "/api/assignments",
+                &self.dispatcher,
+                json!({
+                    "trade": trade,
+                    "customer": {"name": "Test Customer", "phone": "138 0000 0000", "address": "1 Test Rd",
+                                 "location": {"lat": 31.23, "lon": 121.47}},
+                    "product": {"model": "M-1", "purchase_date": "2025-01-02", "warranty": "out_of_warranty"},
+                    "fault_description": "it is broken",
+                    "requested_window": {"start": start, "end": start + chrono::Duration::hours(2)},
+                    "received_at": start.min(chrono::Utc::now()) - chrono::Duration::hours(3),
+                }),
+            )
+            .await;
+        assert_eq!(st, 201, "{a}");
+        match technician {
+            None => a,
+            Some(t) => {
+                let id = a["id"].as_str().unwrap();
+                let (st, a) = self
+                    .post(
+                        &format!("/api/assignments/{id}/assign"),
+                        &self.dispatcher,
+                        json!({"technician": t}),
+                    )
+                    .await;
+                assert_eq!(st, 200, "{a}");
+                a
+            }
+        }
+    }
+
+    pub async fn push(
+        &self,
+        token: &str,
+        device: &str,
+        events: &[(u64, VisitEvent)],
+    ) -> (u16, Value) {
+        let req = PushRequest {
+            protocol_version: PROTOCOL_VERSION,
+            device_id: DeviceId::new(device).unwrap(),
+            sent_at: Some(chrono::Utc::now()),
+            events: events
+                .iter()
+                .map(|(seq, e)| OutboxEvent {
+                    seq: *seq,
+                    event: e.clone(),
+                })
+                .collect(),
+        };
+        self.post("/api/sync/push", token, serde_json::to_value(req).unwrap())
+            .await
+    }
+
+    /// Counts stored events of a device directly in the database.
+    pub async fn stored_events(&self, device: &str) -> i64 {
+        let device = device.to_string();
+        self.state
+            .db
+            .tx(move |tx| {
+                Box::pin(async move {
+                    let r = tx
+                        .query_opt(
+                            "SELECT COUNT(*) FROM events WHERE device_id = $1",
+                            &[device.into()],
+                        )
+                        .await?;
+                    Ok::<_, ApiError>(r.map_or(0, |r| r.int(0)))
+                })
+            })
+            .await
+            .unwrap()
+    }
+}
+
+/// The core assignment inside an assignment view.
+pub fn assignment(v: &Value) -> Assignment {
+    serde_json::from_value(v.clone()).expect("an assignment")
+}
+
+/// Numbers events from `first`.
+pub fn numbered(events: &[VisitEvent], first: u64) -> Vec<(u64, VisitEvent)> {
+    events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (first + i as u64, e.clone()))
+        .collect()
+}
+
+pub fn device(id: &str) -> DeviceId {
+    DeviceId::new(id).unwrap()
+}

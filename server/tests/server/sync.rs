@@ -1,0 +1,489 @@
+//! The device protocol: pull, push, exactly-once, refusals, authority.
+
+use crate::both_backends;
+use crate::harness::{assignment, device, numbered, Backend, Srv};
+use chrono::Utc;
+use doorstep_core::signoff::Ratings;
+use doorstep_core::{Playbook, VisitState};
+use doorstep_server::error::ApiError;
+use doorstep_server::fixtures::VisitBuilder;
+use serde_json::json;
+
+both_backends!(
+    pull_changes_paged,
+    same_batch_twice_and_out_of_order,
+    refused_events_are_acknowledged,
+    cancel_after_start_is_a_conflict,
+    reassign_after_start_keeps_both,
+    clock_offset_is_recorded
+);
+
+fn pb(trade: &str) -> Playbook {
+    Playbook::shipped_by_id(trade).unwrap()
+}
+
+async fn pull(s: &Srv, token: &str, dev: &str, cursor: u64, limit: u32) -> serde_json::Value {
+    let (st, body) = s
+        .post(
+            "/api/sync/pull",
+            token,
+            json!({"protocol_version": 1, "device_id": dev, "cursor": cursor, "limit": limit}),
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    body
+}
+
+async fn pull_changes_paged(b: Backend) {
+    let s = Srv::start(b).await;
+    let (d1, t1) = s.technician("T-1", &["appliance_repair"]).await;
+    let (d2, t2) = s.technician("T-2", &["appliance_repair"]).await;
+    let a: Vec<_> = futures_lite(&s, 3).await;
+    s.assignment("appliance_repair", None).await; // unassigned: nobody's
+                                                  // Page 1 of 2.
+    let p1 = pull(&s, &t1, &d1, 0, 2).await;
+    assert_eq!(p1["changes"].as_array().unwrap().len(), 2);
+    assert_eq!(p1["more"], true);
+    assert_eq!(p1["changes"][0]["type"], "assignment");
+    assert_eq!(p1["changes"][0]["assignment"]["technician"], "T-1");
+    let p2 = pull(&s, &t1, &d1, p1["next_cursor"].as_u64().unwrap(), 2).await;
+    assert_eq!(p2["changes"].as_array().unwrap().len(), 1);
+    assert_eq!(p2["more"], false);
+    let cursor = p2["next_cursor"].as_u64().unwrap();
+    assert!(cursor > p1["next_cursor"].as_u64().unwrap());
+    // Nothing new: same cursor, no changes.
+    let p3 = pull(&s, &t1, &d1, cursor, 2).await;
+    assert_eq!(
+        (
+            p3["changes"].as_array().unwrap().len(),
+            p3["next_cursor"].as_u64()
+        ),
+        (0, Some(cursor))
+    );
+    // The other technician sees none of it.
+    assert_eq!(
+        pull(&s, &t2, &d2, 0, 50).await["changes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    // Reassign: the old holder is told, the new one receives it.
+    let id = a[0]["id"].as_str().unwrap();
+    s.post(
+        &format!("/api/assignments/{id}/reassign"),
+        &s.dispatcher,
+        json!({"technician": "T-2"}),
+    )
+    .await;
+    let p4 = pull(&s, &t1, &d1, cursor, 10).await;
+    assert_eq!(p4["changes"][0]["type"], "reassigned");
+    assert_eq!(p4["changes"][0]["to"], "T-2");
+    let p5 = pull(&s, &t2, &d2, 0, 10).await;
+    assert_eq!(p5["changes"][0]["assignment"]["id"], id);
+    assert_eq!(p5["changes"][0]["assignment"]["version"], 3);
+    // Cancel reaches the current holder.
+    s.post(
+        &format!("/api/assignments/{id}/cancel"),
+        &s.dispatcher,
+        json!({"reason": "duplicate order"}),
+    )
+    .await;
+    let p6 = pull(&s, &t2, &d2, p5["next_cursor"].as_u64().unwrap(), 10).await;
+    assert_eq!(p6["changes"][0]["type"], "cancelled");
+    assert_eq!(p6["changes"][0]["version"], 4);
+    // The page turns into the device's commands.
+    let change: doorstep_core::protocol::AssignmentChange =
+        serde_json::from_value(p6["changes"][0].clone()).unwrap();
+    assert!(matches!(
+        change.to_command(),
+        doorstep_core::VisitCommand::CancelAssignment { version: 4, .. }
+    ));
+    // A device may only pull as itself.
+    let (st, _) = s
+        .post(
+            "/api/sync/pull",
+            &t1,
+            json!({"protocol_version": 1, "device_id": d2}),
+        )
+        .await;
+    assert_eq!(st, 403);
+}
+
+async fn futures_lite(s: &Srv, n: usize) -> Vec<serde_json::Value> {
+    let mut out = vec![];
+    for _ in 0..n {
+        out.push(s.assignment("appliance_repair", Some("T-1")).await);
+    }
+    out
+}
+
+/// The acceptance test: the same batch twice, and batches out of order, end
+/// with exactly the right events.
+async fn same_batch_twice_and_out_of_order(b: Backend) {
+    let s = Srv::start(b).await;
+    let (dev, token) = s.technician("T-1", &["appliance_repair"]).await;
+    let a = assignment(&s.assignment("appliance_repair", Some("T-1")).await);
+    let mut chain = None;
+    let mut v = VisitBuilder::new(&pb("appliance_repair"), &a, &device(&dev), Utc::now());
+    v.completed(
+        None,
+        Ratings {
+            quality: 5,
+            attitude: 5,
+        },
+        &mut chain,
+    );
+    let all = numbered(&v.events, 1);
+    let n = all.len() as u64;
+    assert!(n >= 12, "a full visit has many events ({n})");
+    let (first, rest) = all.split_at(5);
+    let (middle, last) = rest.split_at(3);
+
+    // First batch, then the very same batch again (a lost acknowledgement).
+    let (st, r) = s.push(&token, &dev, first).await;
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(
+        (
+            r["acked_seq"].as_u64(),
+            r["applied"].as_u64(),
+            r["duplicates"].as_u64()
+        ),
+        (Some(5), Some(5), Some(0))
+    );
+    let (st, r) = s.push(&token, &dev, first).await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        (
+            r["acked_seq"].as_u64(),
+            r["applied"].as_u64(),
+            r["duplicates"].as_u64()
+        ),
+        (Some(5), Some(0), Some(5))
+    );
+    assert_eq!(s.stored_events(&dev).await, 5);
+
+    // The last batch before the middle one: a gap, refused whole.
+    let (st, r) = s.push(&token, &dev, last).await;
+    assert_eq!(st, 409, "{r}");
+    assert_eq!(r["error"]["code"], "sequence_gap");
+    assert_eq!(r["error"]["expected_seq"], 6);
+    assert_eq!(s.stored_events(&dev).await, 5);
+
+    // The middle batch, overlapping what is stored (4..8): only 6..8 apply.
+    let overlap: Vec<_> = all[3..8].to_vec();
+    let (st, r) = s.push(&token, &dev, &overlap).await;
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(
+        (
+            r["acked_seq"].as_u64(),
+            r["applied"].as_u64(),
+            r["duplicates"].as_u64()
+        ),
+        (Some(8), Some(3), Some(2))
+    );
+    assert_eq!(middle.last().unwrap().0, 8);
+
+    // Now the last batch applies; and again, a no-op.
+    let (st, r) = s.push(&token, &dev, last).await;
+    assert_eq!((st, r["acked_seq"].as_u64()), (200, Some(n)), "{r}");
+    let (_, r) = s.push(&token, &dev, &all).await;
+    assert_eq!(
+        (
+            r["acked_seq"].as_u64(),
+            r["applied"].as_u64(),
+            r["duplicates"].as_u64()
+        ),
+        (Some(n), Some(0), Some(n))
+    );
+
+    // Exactly the right events: all of them, once, and the same state as the device.
+    assert_eq!(s.stored_events(&dev).await, n as i64);
+    let visit = v.visit.to_string();
+    let (st, got) = s.get(&format!("/api/visits/{visit}"), &token).await;
+    assert_eq!(st, 200, "{got}");
+    assert_eq!(got["visit"]["event_count"], n);
+    let server_state: VisitState = serde_json::from_value(got["state"].clone()).unwrap();
+    assert_eq!(server_state, v.state);
+    assert_eq!(got["visit"]["outcome"], "fixed");
+    assert_eq!(got["visit"]["signoff"], "verified");
+    // The server's own store agrees event by event.
+    let ids: Vec<String> = {
+        let visit = visit.clone();
+        s.state
+            .db
+            .tx(move |tx| {
+                Box::pin(async move {
+                    let rows = tx
+                        .query(
+                            "SELECT event_id FROM events WHERE visit_id = $1 ORDER BY seq",
+                            &[visit.into()],
+                        )
+                        .await?;
+                    Ok::<_, ApiError>(rows.iter().map(|r| r.text(0)).collect())
+                })
+            })
+            .await
+            .unwrap()
+    };
+    let expected: Vec<String> = v.events.iter().map(|e| e.id.to_string()).collect();
+    assert_eq!(ids, expected);
+}
+
+async fn refused_events_are_acknowledged(b: Backend) {
+    let s = Srv::start(b).await;
+    let (dev, token) = s.technician("T-1", &["appliance_repair"]).await;
+    s.technician("T-2", &["appliance_repair"]).await;
+    let mine = assignment(&s.assignment("appliance_repair", Some("T-1")).await);
+    let theirs = assignment(&s.assignment("appliance_repair", Some("T-2")).await);
+    let p = pb("appliance_repair");
+    let now = Utc::now();
+    let ok = VisitBuilder::new(&p, &mine, &device(&dev), now);
+    let foreign = VisitBuilder::new(&p, &theirs, &device(&dev), now);
+    let mut ghost_a = mine.clone();
+    ghost_a.id = doorstep_core::AssignmentId::new("A-ghost").unwrap();
+    let ghost = VisitBuilder::new(&p, &ghost_a, &device(&dev), now);
+    let batch = vec![
+        (1, ok.events[0].clone()),
+        (2, foreign.events[0].clone()),
+        (3, ghost.events[0].clone()),
+        // The same event again under a new sequence number.
+        (4, ok.events[0].clone()),
+    ];
+    let (st, r) = s.push(&token, &dev, &batch).await;
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(
+        (r["acked_seq"].as_u64(), r["applied"].as_u64()),
+        (Some(4), Some(1))
+    );
+    let refused = r["refused"].as_array().unwrap();
+    let codes: Vec<_> = refused
+        .iter()
+        .map(|x| (x["seq"].as_u64().unwrap(), x["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        codes,
+        vec![
+            (2, "not_your_assignment"),
+            (3, "unknown_assignment"),
+            (4, "duplicate_event_id")
+        ]
+    );
+    assert!(refused[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("never assigned to technician T-1"));
+    // The queue is not blocked: the next event applies.
+    let mut ok = ok;
+    ok.go(None);
+    let (st, r) = s.push(&token, &dev, &[(5, ok.events[1].clone())]).await;
+    assert_eq!(
+        (st, r["acked_seq"].as_u64(), r["applied"].as_u64()),
+        (200, Some(5), Some(1))
+    );
+    assert_eq!(s.stored_events(&dev).await, 2);
+    // A technician cannot read another's visit.
+    let (_, t2) = (0, s.login("desk").await);
+    let (st, _) = s.get(&format!("/api/visits/{}", ok.visit), &t2).await;
+    assert_eq!(st, 200, "a dispatcher reads every visit");
+    let (_, other_token) = s.technician("T-3", &["appliance_repair"]).await;
+    assert_eq!(
+        s.get(&format!("/api/visits/{}", ok.visit), &other_token)
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        s.get("/api/visits", &other_token)
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+}
+
+async fn cancel_after_start_is_a_conflict(b: Backend) {
+    let s = Srv::start(b).await;
+    let (dev, token) = s.technician("T-1", &["appliance_repair"]).await;
+    let view = s.assignment("appliance_repair", Some("T-1")).await;
+    let id = view["id"].as_str().unwrap().to_string();
+    let a = assignment(&view);
+    let mut v = VisitBuilder::new(&pb("appliance_repair"), &a, &device(&dev), Utc::now());
+    v.go(None);
+    let (st, _) = s.push(&token, &dev, &numbered(&v.events, 1)).await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        s.get("/api/conflicts", &s.dispatcher)
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    // The center cancels while the technician is inside.
+    s.post(
+        &format!("/api/assignments/{id}/cancel"),
+        &s.dispatcher,
+        json!({"reason": "customer called to cancel"}),
+    )
+    .await;
+    let (_, conflicts) = s.get("/api/conflicts", &s.dispatcher).await;
+    assert_eq!(conflicts.as_array().unwrap().len(), 1, "{conflicts}");
+    assert_eq!(conflicts[0]["conflict"], "cancelled_after_start");
+    // The device, not yet aware, keeps recording: never dropped.
+    let before = v.events.len();
+    v.repair();
+    let more = numbered(&v.events[before..], before as u64 + 1);
+    let (st, r) = s.push(&token, &dev, &more).await;
+    assert_eq!(
+        (st, r["refused"].as_array().unwrap().len()),
+        (200, 0),
+        "{r}"
+    );
+    assert_eq!(s.stored_events(&dev).await, v.events.len() as i64);
+    // A dispatcher decides: the cancel stands.
+    let visit = conflicts[0]["visit_id"].as_str().unwrap();
+    let (st, r) = s
+        .post(
+            &format!("/api/visits/{visit}/resolve"),
+            &s.dispatcher,
+            json!({"decision": "keep_center", "note": "customer confirmed"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(r["conflict_open"], false);
+    assert_eq!(r["resolution"], "keep_center: customer confirmed");
+    assert_eq!(
+        s.get("/api/conflicts", &s.dispatcher)
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let (st, r) = s
+        .post(
+            &format!("/api/visits/{visit}/resolve"),
+            &s.dispatcher,
+            json!({"decision": "keep_center"}),
+        )
+        .await;
+    assert_eq!(
+        (st, r["error"]["code"].as_str()),
+        (409, Some("no_conflict"))
+    );
+    // Technicians cannot resolve.
+    assert_eq!(
+        s.post(
+            &format!("/api/visits/{visit}/resolve"),
+            &token,
+            json!({"decision": "keep_center"})
+        )
+        .await
+        .0,
+        403
+    );
+}
+
+async fn reassign_after_start_keeps_both(b: Backend) {
+    let s = Srv::start(b).await;
+    let (d1, t1) = s.technician("T-1", &["heating_service"]).await;
+    let (d2, t2) = s.technician("T-2", &["heating_service"]).await;
+    let view = s.assignment("heating_service", Some("T-1")).await;
+    let id = view["id"].as_str().unwrap().to_string();
+    let mut v = VisitBuilder::new(
+        &pb("heating_service"),
+        &assignment(&view),
+        &device(&d1),
+        Utc::now(),
+    );
+    v.go(Some(5));
+    s.push(&t1, &d1, &numbered(&v.events, 1)).await;
+    s.post(
+        &format!("/api/assignments/{id}/reassign"),
+        &s.dispatcher,
+        json!({"technician": "T-2"}),
+    )
+    .await;
+    let (_, conflicts) = s.get("/api/conflicts", &s.dispatcher).await;
+    assert_eq!(
+        conflicts[0]["conflict"], "reassigned_after_start",
+        "{conflicts}"
+    );
+    // The first technician's later facts still count (it held the assignment).
+    let n = v.events.len();
+    v.repair();
+    let (_, r) = s
+        .push(&t1, &d1, &numbered(&v.events[n..], n as u64 + 1))
+        .await;
+    assert_eq!(r["refused"].as_array().unwrap().len(), 0, "{r}");
+    // The dispatcher gives it back to the technician who started.
+    let visit = conflicts[0]["visit_id"].as_str().unwrap();
+    let (st, r) = s
+        .post(
+            &format!("/api/visits/{visit}/resolve"),
+            &s.dispatcher,
+            json!({"decision": "reinstate_technician"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    let (_, a) = s
+        .get(&format!("/api/assignments/{id}"), &s.dispatcher)
+        .await;
+    assert_eq!(
+        (a["technician"].as_str(), a["version"].as_u64()),
+        (Some("T-1"), Some(4))
+    );
+    // Both devices hear about it.
+    let p2 = pull(&s, &t2, &d2, 0, 10).await;
+    let kinds: Vec<_> = p2["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["type"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, vec!["assignment", "reassigned"]);
+    assert_eq!(
+        s.get("/api/conflicts", &s.dispatcher)
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+}
+
+async fn clock_offset_is_recorded(b: Backend) {
+    let s = Srv::start(b).await;
+    let (dev, token) = s.technician("T-1", &["appliance_repair"]).await;
+    // The phone's clock is 10 minutes behind.
+    let sent_at = Utc::now() - chrono::Duration::minutes(10);
+    let (st, _) = s
+        .post(
+            "/api/sync/push",
+            &token,
+            json!({"protocol_version": 1, "device_id": dev, "sent_at": sent_at, "events": []}),
+        )
+        .await;
+    assert_eq!(st, 200);
+    let dev2 = dev.clone();
+    let (offset, syncs) = s
+        .state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                let r = tx.query_opt("SELECT clock_offset_ms FROM devices WHERE id = $1", &[dev2.clone().into()]).await?;
+                let n = tx.query_opt("SELECT COUNT(*) FROM device_syncs WHERE device_id = $1 AND received_at > 0", &[dev2.into()]).await?;
+                Ok::<_, ApiError>((r.unwrap().int(0), n.unwrap().int(0)))
+            })
+        })
+        .await
+        .unwrap();
+    assert!((595_000..=620_000).contains(&offset), "offset {offset} ms");
+    assert_eq!(syncs, 1);
+}
