@@ -226,7 +226,7 @@ impl VisitBuilder {
         chain: &mut Option<String>,
     ) -> &mut Self {
         let signed_at = self.now + Duration::minutes(3);
-        let report = Report::of(&self.state, Some(ratings), None, CONSENT_TEXT, signed_at);
+        let report = Report::of(&self.state, Some(ratings), None, CONSENT_TEXT);
         let strokes = vec![Stroke {
             points: vec![
                 StrokePoint {

@@ -77,7 +77,7 @@ impl AppState {
     pub fn new(db: Database, config: Config) -> Self {
         let playbooks = Playbook::shipped()
             .into_iter()
-            .map(|p| (p.id.as_str().to_string(), p))
+            .map(|p| (p.id.as_str().to_string(), p.clone()))
             .collect();
         Self {
             db,

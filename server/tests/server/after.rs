@@ -129,7 +129,7 @@ async fn reconciliation_flags(b: Backend) {
     .await;
     let declined = visit(&s, &mut p, t, |v, _| {
         v.go(None).repair().pay(None);
-        let digest = doorstep_core::signoff::Report::of(&v.state, None, None, "", v.now()).digest();
+        let digest = doorstep_core::signoff::Report::of(&v.state, None, None, "").digest();
         v.record(
             2,
             EventKind::SignatureDeclined {
