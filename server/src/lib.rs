@@ -76,7 +76,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(db: Database, config: Config) -> Self {
         let playbooks = Playbook::shipped()
-            .into_iter()
+            .iter()
             .map(|p| (p.id.as_str().to_string(), p.clone()))
             .collect();
         Self {
