@@ -33,16 +33,17 @@ const TRADES: [&str; 6] = [
 ];
 
 /// Bounded, deterministic runs: a fixed seed, no failure files.
-/// `DOORSTEP_PROPTEST_SCALE=n` multiplies the case counts for a longer search.
+/// For a longer search, `DOORSTEP_PROPTEST_SCALE=n` multiplies the case
+/// counts and `DOORSTEP_PROPTEST_SEED=n` picks another fixed seed.
 fn config(cases: u32) -> ProptestConfig {
-    let scale = std::env::var("DOORSTEP_PROPTEST_SCALE")
-        .ok()
-        .and_then(|s| s.parse::<u32>().ok())
-        .unwrap_or(1);
+    let env = |name: &str| std::env::var(name).ok().and_then(|s| s.parse::<u64>().ok());
+    let scale = env("DOORSTEP_PROPTEST_SCALE").unwrap_or(1).clamp(1, 10_000) as u32;
     ProptestConfig {
-        cases: cases.saturating_mul(scale.max(1)),
+        cases: cases.saturating_mul(scale),
         failure_persistence: None,
-        rng_seed: proptest::test_runner::RngSeed::Fixed(0xD002_57E9),
+        rng_seed: proptest::test_runner::RngSeed::Fixed(
+            env("DOORSTEP_PROPTEST_SEED").unwrap_or(0xD002_57E9),
+        ),
         ..ProptestConfig::default()
     }
 }
