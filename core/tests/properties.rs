@@ -621,11 +621,17 @@ fn check_enforced_rules(pb: &Playbook, events: &[VisitEvent]) -> Result<(), Test
             }
             // §2.8
             K::CustomerAbsent { .. } => {
-                let first = b.door.knocks.first().copied();
-                prop_assert!(first.is_some_and(
-                    |t| e.recorded_at - t >= Duration::minutes(pb.knock.absent_minimum_minutes)
-                ));
+                // The attempts (knocks, calls since arriving) span the minimum.
                 let arrived = b.arrival.as_ref().map(|a| a.at);
+                let calls = b
+                    .calls
+                    .iter()
+                    .filter(|c| arrived.is_some_and(|t| c.at >= t))
+                    .map(|c| c.at);
+                let first = b.door.knocks.first().copied();
+                let last = b.door.knocks.iter().copied().chain(calls).max();
+                prop_assert!(matches!((first, last), (Some(f), Some(l))
+                    if l - f >= Duration::minutes(pb.knock.absent_minimum_minutes)));
                 prop_assert!(
                     b.calls.iter().any(|c| arrived.is_some_and(|t| c.at >= t)),
                     "absent without a call"

@@ -646,7 +646,7 @@ pub fn decide(
         }
         C::DeclareCustomerAbsent => {
             at_closed_door(cmd, s)?;
-            customer_absent(s, pb, now).map(|e| vec![e])
+            customer_absent(s, pb).map(|e| vec![e])
         }
 
         // ---- 9 Enter ---------------------------------------------------
@@ -1442,15 +1442,23 @@ fn require_lateness_apology(s: &VisitState, pb: &Playbook) -> Result<()> {
 /// §2.8 enforce: "customer absent" requires >= 5 min of logged attempts and a
 /// call attempt; the protocol also asks a neighbour (where the trade does),
 /// leaves a note on the door and notifies the center.
-fn customer_absent(s: &VisitState, pb: &Playbook, now: DateTime<Utc>) -> Result<EventKind> {
-    let first = s.door.knocks.first().copied();
-    let minutes_logged = first.map_or(0, |t| (now - t).num_seconds() / 60);
+fn customer_absent(s: &VisitState, pb: &Playbook) -> Result<EventKind> {
     let arrived = s.arrival.as_ref().map(|a| a.at);
-    let calls = s
+    let call_times: Vec<DateTime<Utc>> = s
         .calls
         .iter()
         .filter(|c| arrived.is_some_and(|t| c.at >= t))
-        .count() as u32;
+        .map(|c| c.at)
+        .collect();
+    let calls = call_times.len() as u32;
+    // Minutes of logged attempts: from the first knock to the latest knock or
+    // call, not merely the time since the first knock.
+    let first = s.door.knocks.first().copied();
+    let last = s.door.knocks.iter().chain(&call_times).max().copied();
+    let minutes_logged = match (first, last) {
+        (Some(f), Some(l)) => (l - f).num_seconds().max(0) / 60,
+        _ => 0,
+    };
     let minimum = pb.knock.absent_minimum_minutes;
     let neighbour_ok = !pb.knock.neighbour_check || s.door.neighbour_asked;
     let note_ok = !pb.knock.door_note_required || s.door.note_left;
