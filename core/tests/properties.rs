@@ -560,6 +560,14 @@ fn check_enforced_rules(pb: &Playbook, events: &[VisitEvent]) -> Result<(), Test
         let b = s.clone();
         s.apply(e);
         let name = e.kind.name();
+        // §2.16: while a signature stands, it verifies (no fact changed what was signed).
+        if s.sign_off.is_some() {
+            prop_assert!(
+                signoff::verify(&s).is_ok(),
+                "{} broke the signed report",
+                name
+            );
+        }
         // §2.16: nothing the customer signed changes while the signature stands.
         let changes_report = matches!(
             e.kind,

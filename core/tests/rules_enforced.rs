@@ -644,6 +644,9 @@ fn ratings_exist_only_inside_a_customer_sign_off_and_a_signed_report_cannot_chan
         json!({"type": "record_test_run", "passed": true}),
         pay_json(total, "card"),
         json!({"type": "sign_off", "ratings": {"quality": 5, "attitude": 5}, "strokes": strokes(), "consent_text": "again"}),
+        // A reschedule would change the trip and arrival the customer signed.
+        json!({"type": "report_missing_part", "part": "part_door_seal", "resolution": {"resolution": "new_visit", "window": support::tomorrow_json("10:00", "12:00")}}),
+        json!({"type": "record_entry_exception", "exception": "customer_busy", "new_window": support::tomorrow_json("10:00", "12:00")}),
     ] {
         match run.refused(change.clone()) {
             e @ WorkflowError::ReportSigned { version: 1 } => refused_with(&e, "report_signed"),

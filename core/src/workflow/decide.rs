@@ -113,6 +113,9 @@ fn changes_report(cmd: &VisitCommand) -> bool {
             | CollectPayment { .. }
             | SignOff { .. }
             | DeclineSignature { .. }
+            // A reschedule starts another trip: the report names the trip and arrival.
+            | RecordEntryException { .. }
+            | ReportMissingPart { .. }
     )
 }
 
