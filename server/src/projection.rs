@@ -138,8 +138,9 @@ pub async fn replay(tx: &mut dyn Tx, visit_id: &str) -> ApiResult<(Vec<VisitEven
     Ok((events, state))
 }
 
-/// Rebuilds one visit's row and its callbacks. `chain_ok` is the sign-off
-/// hash-chain check of this push (kept as it was when `None`).
+/// Rebuilds one visit's row and its callbacks from its stored events.
+/// `chain_ok` is the sign-off hash-chain check of this push (kept as it was
+/// when `None`).
 pub async fn project_visit(
     tx: &mut dyn Tx,
     app: &AppState,
@@ -155,13 +156,43 @@ pub async fn project_visit(
     else {
         return Ok(());
     };
-    let (assignment_id, technician, device) = (first.text(0), first.text(1), first.text(2));
+    let owner = VisitOwner {
+        assignment_id: first.text(0),
+        technician: first.text(1),
+        device: first.text(2),
+    };
     let (_, state) = replay(tx, visit_id).await?;
+    store_projection(tx, app, visit_id, &owner, &state, chain_ok).await
+}
+
+/// Whose a visit is.
+#[derive(Debug, Clone)]
+pub struct VisitOwner {
+    pub assignment_id: String,
+    pub technician: String,
+    pub device: String,
+}
+
+/// Stores a replayed visit: its row, its callbacks, and what its facts mean
+/// for the center's bookkeeping.
+pub async fn store_projection(
+    tx: &mut dyn Tx,
+    app: &AppState,
+    visit_id: &str,
+    owner: &VisitOwner,
+    state: &VisitState,
+    chain_ok: Option<bool>,
+) -> ApiResult<()> {
+    let VisitOwner {
+        assignment_id,
+        technician,
+        device,
+    } = owner.clone();
     let center = load_assignment(tx, &assignment_id)
         .await?
         .ok_or_else(|| ApiError::internal("projecting a visit of an unknown assignment"))?;
-    let s = summarize(&state, &center, &technician);
-    let state_json = serde_json::to_string(&state).map_err(|_| ApiError::internal("encoding"))?;
+    let s = summarize(state, &center, &technician);
+    let state_json = serde_json::to_string(state).map_err(|_| ApiError::internal("encoding"))?;
     let (conflict, conflict_version) = match s.conflict {
         Some((k, v)) => (Some(snake(&k)), Some(v)),
         None => (None, None),
@@ -214,7 +245,7 @@ pub async fn project_visit(
     )
     .await?;
     if let Some(pb) = app.playbook(center.assignment.trade.as_str()) {
-        for due in callbacks::schedule(&state, pb) {
+        for due in callbacks::schedule(state, pb) {
             tx.execute(
                 "INSERT INTO callbacks (visit_id, reason, due_at) VALUES ($1, $2, $3)
                  ON CONFLICT (visit_id, reason) DO NOTHING",

@@ -13,7 +13,7 @@
 
 use crate::auth::{Auth, Principal};
 use crate::error::{parse_json, read_body, ApiError, ApiResult};
-use crate::projection::project_visit;
+use crate::projection::{project_visit, store_projection, VisitOwner};
 use crate::store::{LockKey, Tx};
 use crate::{now_ms, AppState};
 use axum::extract::{Request, State};
@@ -24,8 +24,8 @@ use doorstep_core::protocol::{
     AssignmentChange, ChangeKind, PullRequest, PullResponse, PushRequest, PushResponse,
     RefusalCode, RefusedEvent, VersionProbe, ACCEPTED_VERSIONS, PROTOCOL_VERSION,
 };
-use doorstep_core::EventKind;
-use std::collections::{BTreeMap, HashMap};
+use doorstep_core::{EventKind, VisitEvent, VisitState};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Refuses a request whose `protocol_version` this server does not speak,
 /// before the body is parsed as that version.
@@ -138,6 +138,7 @@ async fn refusal(
     visit: &str,
     holders: &mut HashMap<String, Option<bool>>,
     visits: &mut HashMap<String, Option<(String, String)>>,
+    new_visits: &mut HashSet<String>,
 ) -> ApiResult<Option<(RefusalCode, String)>> {
     if !holders.contains_key(assignment) {
         let exists = tx
@@ -193,6 +194,8 @@ async fn refusal(
         ))),
         Some(_) => Ok(None),
         None => {
+            // No stored event yet: the visit starts in this push.
+            new_visits.insert(visit.to_string());
             visits.insert(
                 visit.to_string(),
                 Some((assignment.to_string(), technician.to_string())),
@@ -240,7 +243,9 @@ pub async fn ingest(
 
     let mut holders = HashMap::new();
     let mut visits = HashMap::new();
-    let mut touched: BTreeMap<String, Option<bool>> = BTreeMap::new();
+    let mut new_visits = HashSet::new();
+    // visit → (sign-off chain check, the events applied now)
+    let mut touched: BTreeMap<String, (Option<bool>, Vec<(u64, &VisitEvent)>)> = BTreeMap::new();
     let mut refused = vec![];
     let mut applied = 0u64;
     for oe in &fresh {
@@ -254,6 +259,7 @@ pub async fn ingest(
             &visit_id,
             &mut holders,
             &mut visits,
+            &mut new_visits,
         )
         .await?;
         if problem.is_none() {
@@ -313,11 +319,12 @@ pub async fn ingest(
             continue;
         }
         applied += 1;
-        let entry = touched.entry(visit_id).or_insert(None);
+        let entry = touched.entry(visit_id).or_insert((None, vec![]));
+        entry.1.push((oe.seq, e));
         if let EventKind::CustomerSignedOff { evidence, .. } = &e.kind {
             // The per-device evidence chain (sign-off binding).
             let linked = evidence.previous_evidence_digest == chain;
-            *entry = Some(entry.unwrap_or(true) && linked);
+            entry.0 = Some(entry.0.unwrap_or(true) && linked);
             chain = Some(evidence.digest());
         }
     }
@@ -337,8 +344,21 @@ pub async fn ingest(
     )
     .await?;
     record_sync(tx, device, "push", now, req.sent_at, offset, applied).await?;
-    for (visit, chain_ok) in touched {
-        project_visit(tx, app, &visit, chain_ok).await?;
+    for (visit, (chain_ok, mut events)) in touched {
+        if new_visits.contains(&visit) {
+            // Every event of the visit is in this push: replay from memory,
+            // in the order the store uses (HLC, then sequence).
+            events.sort_by_key(|(seq, e)| (e.hlc, *seq));
+            let state = VisitState::replay(events.iter().map(|(_, e)| *e));
+            let owner = VisitOwner {
+                assignment_id: events[0].1.assignment_id.to_string(),
+                technician: technician.to_string(),
+                device: device.to_string(),
+            };
+            store_projection(tx, app, &visit, &owner, &state, chain_ok).await?;
+        } else {
+            project_visit(tx, app, &visit, chain_ok).await?;
+        }
     }
     Ok(PushResponse {
         protocol_version: PROTOCOL_VERSION,

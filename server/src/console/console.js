@@ -116,7 +116,9 @@ const loaders = {
     });
   },
   async callbacks() {
-    const rows = await api("GET", "/api/callbacks");
+    // Due now and in the next 24 hours, so the desk can plan the day.
+    const until = new Date(Date.now() + 24 * 3600 * 1000).toISOString();
+    const rows = await api("GET", "/api/callbacks?until=" + encodeURIComponent(until));
     fill("callbacks", rows, (tr, c) => {
       cell(tr, time(c.due_at)); cell(tr, c.reason); cell(tr, c.customer_name); cell(tr, c.customer_phone);
       cell(tr, c.assignment_id);
