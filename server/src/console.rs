@@ -26,3 +26,8 @@ pub async fn style() -> impl IntoResponse {
         include_str!("console/console.css"),
     )
 }
+
+/// No icon: answer 204 rather than a 404 in the browser's console.
+pub async fn favicon() -> axum::http::StatusCode {
+    axum::http::StatusCode::NO_CONTENT
+}

@@ -139,7 +139,7 @@ impl VisitBuilder {
         )
     }
 
-    /// Diagnoses, quotes the trade's first fee items, has the quote accepted,
+    /// Diagnoses, quotes the trade's first two priced fee items, has the quote accepted,
     /// does the work and passes the test run.
     pub fn repair(&mut self) -> &mut Self {
         self.record(
@@ -155,6 +155,7 @@ impl VisitBuilder {
             .playbook
             .fees
             .iter()
+            .filter(|f| f.price > 0)
             .take(2)
             .map(|f| QuoteLineRequest {
                 item: f.id.clone(),

@@ -108,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(console::index))
         .route("/console.js", get(console::script))
         .route("/console.css", get(console::style))
+        .route("/favicon.ico", get(console::favicon))
         .route("/healthz", get(center::health))
         .route("/api/login", post(center::login))
         .route("/api/logout", post(center::logout))
