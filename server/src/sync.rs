@@ -205,6 +205,10 @@ async fn refusal(
     }
 }
 
+/// A visit touched by a push: its sign-off chain check and the events
+/// applied now, with their sequence numbers.
+type Touched<'a> = (Option<bool>, Vec<(u64, &'a VisitEvent)>);
+
 /// Applies a structurally valid push in the caller's transaction.
 pub async fn ingest(
     tx: &mut dyn Tx,
@@ -244,8 +248,7 @@ pub async fn ingest(
     let mut holders = HashMap::new();
     let mut visits = HashMap::new();
     let mut new_visits = HashSet::new();
-    // visit → (sign-off chain check, the events applied now)
-    let mut touched: BTreeMap<String, (Option<bool>, Vec<(u64, &VisitEvent)>)> = BTreeMap::new();
+    let mut touched: BTreeMap<String, Touched> = BTreeMap::new();
     let mut refused = vec![];
     let mut applied = 0u64;
     for oe in &fresh {

@@ -116,8 +116,13 @@ impl Row {
 pub enum DbError {
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("postgres: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
+    /// The server's message and SQLSTATE only: PostgreSQL's `DETAIL` can
+    /// quote row values, which must not reach logs.
+    #[error("postgres: {message}")]
+    Postgres {
+        code: Option<String>,
+        message: String,
+    },
     #[error("postgres pool: {0}")]
     Pool(String),
     #[error("database unavailable: {0}")]
@@ -135,10 +140,25 @@ impl DbError {
                 e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
                     || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
             }
-            DbError::Postgres(e) => {
-                e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
+            DbError::Postgres { code, .. } => {
+                code.as_deref() == Some(tokio_postgres::error::SqlState::UNIQUE_VIOLATION.code())
             }
             _ => false,
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for DbError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        match e.as_db_error() {
+            Some(db) => DbError::Postgres {
+                code: Some(db.code().code().to_string()),
+                message: format!("{}: {}", db.severity(), db.message()),
+            },
+            None => DbError::Postgres {
+                code: e.code().map(|c| c.code().to_string()),
+                message: e.to_string(),
+            },
         }
     }
 }

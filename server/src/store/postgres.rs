@@ -97,7 +97,7 @@ impl PgDb {
 
 fn pool_err(e: deadpool_postgres::PoolError) -> DbError {
     match e {
-        deadpool_postgres::PoolError::Backend(e) => DbError::Postgres(e),
+        deadpool_postgres::PoolError::Backend(e) => DbError::from(e),
         other => DbError::Pool(other.to_string()),
     }
 }

@@ -12,7 +12,8 @@ both_backends!(
     technician_sees_only_its_own,
     one_hour_rule,
     roster_and_workload,
-    console_and_health
+    console_and_health,
+    reopening_migrates_once_and_keeps_data
 );
 
 async fn auth_and_roles(b: Backend) {
@@ -598,4 +599,35 @@ async fn console_and_health(b: Backend) {
             })
         )
     );
+}
+
+async fn reopening_migrates_once_and_keeps_data(b: Backend) {
+    let s = Srv::start(b).await;
+    s.technician("T-1", &["appliance_repair"]).await;
+    s.assignment("appliance_repair", Some("T-1")).await;
+    // A second process (or replica) opening the same database.
+    let again = doorstep_server::store::Database::open(&s.url)
+        .await
+        .unwrap();
+    let (techs, migrations) = again
+        .tx(|tx| {
+            Box::pin(async move {
+                let t = tx
+                    .query_opt("SELECT COUNT(*) FROM technicians", &[])
+                    .await?;
+                let m = if tx.backend() == "sqlite" {
+                    tx.query_opt("PRAGMA user_version", &[]).await?
+                } else {
+                    tx.query_opt("SELECT COUNT(*) FROM schema_migrations", &[])
+                        .await?
+                };
+                Ok::<_, doorstep_server::error::ApiError>((t.unwrap().int(0), m.unwrap().int(0)))
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!((techs, migrations), (1, 1));
+    // And it serves the same data.
+    let (_, list) = s.get("/api/assignments", &s.dispatcher).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
 }

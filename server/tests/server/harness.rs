@@ -64,6 +64,8 @@ pub struct Srv {
     pub state: AppState,
     pub admin: String,
     pub dispatcher: String,
+    /// Where the database is (SQLite path or PostgreSQL URL).
+    pub url: String,
     dir: Option<PathBuf>,
 }
 
@@ -85,6 +87,7 @@ impl Srv {
     pub async fn start_with(b: Backend, config: Config) -> Srv {
         let (url, dir) = database_url(b).await;
         let db = Database::open(&url).await.expect("open the test database");
+        let url_kept = url.clone();
         assert_eq!(
             db.backend(),
             if b == Backend::Sqlite {
@@ -115,6 +118,7 @@ impl Srv {
             state,
             admin: String::new(),
             dispatcher: String::new(),
+            url: url_kept,
             dir,
         };
         s.admin = s.login("root").await;
