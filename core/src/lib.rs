@@ -27,6 +27,8 @@ pub mod script_runner;
 pub mod scripts;
 pub mod signoff;
 pub mod store;
+#[cfg(feature = "sync")]
+pub mod sync;
 pub mod workflow;
 
 pub use assignment::{Assignment, TimeWindow};

@@ -135,18 +135,28 @@ pub struct AssignmentChange {
     pub change: ChangeKind,
 }
 
-impl AssignmentChange {
+impl ChangeKind {
     pub fn assignment_id(&self) -> &AssignmentId {
-        match &self.change {
+        match self {
             ChangeKind::Assignment { assignment } => &assignment.id,
             ChangeKind::Cancelled { assignment_id, .. }
             | ChangeKind::Reassigned { assignment_id, .. } => assignment_id,
         }
     }
 
+    /// The assignment version after this change.
+    pub fn version(&self) -> u64 {
+        match self {
+            ChangeKind::Assignment { assignment } => assignment.version,
+            ChangeKind::Cancelled { version, .. } | ChangeKind::Reassigned { version, .. } => {
+                *version
+            }
+        }
+    }
+
     /// The workflow command that records this change on the device's visit.
     pub fn to_command(&self) -> VisitCommand {
-        match &self.change {
+        match self {
             ChangeKind::Assignment { assignment } => VisitCommand::ReceiveAssignment {
                 assignment: assignment.clone(),
             },
@@ -161,6 +171,17 @@ impl AssignmentChange {
                 to: to.clone(),
             },
         }
+    }
+}
+
+impl AssignmentChange {
+    pub fn assignment_id(&self) -> &AssignmentId {
+        self.change.assignment_id()
+    }
+
+    /// The workflow command that records this change on the device's visit.
+    pub fn to_command(&self) -> VisitCommand {
+        self.change.to_command()
     }
 }
 

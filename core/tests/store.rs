@@ -4,8 +4,9 @@ mod common;
 
 use chrono::{Duration, FixedOffset, NaiveDate};
 use common::*;
+use doorstep_core::protocol::{AssignmentChange, ChangeKind};
 use doorstep_core::signoff;
-use doorstep_core::store::{durability_of, AssignmentChange, Durability, Store, StoreError};
+use doorstep_core::store::{durability_of, Durability, Store, StoreError};
 use doorstep_core::workflow::EventKind;
 use doorstep_core::{AssignmentId, Stage, TechnicianId, VisitCommand, WorkflowError};
 
@@ -208,7 +209,12 @@ fn updated_assignment_changes_the_visit_and_redelivery_changes_nothing() {
     let mut a = assignment("A-1", day() + Duration::hours(1));
     a.version = 2;
     let ev = store
-        .receive_assignment(&AssignmentChange::Issued(Box::new(a.clone())), day())
+        .receive_assignment(
+            &ChangeKind::Assignment {
+                assignment: Box::new(a.clone()),
+            },
+            day(),
+        )
         .unwrap();
     assert_eq!(ev.len(), 1);
     let s = store.state(aid("A-1")).unwrap();
@@ -231,8 +237,8 @@ fn cancel_before_departure_closes_and_after_departure_raises_conflict() {
         .unwrap();
     store
         .receive_assignment(
-            &AssignmentChange::Cancelled {
-                id: aid("A-1"),
+            &ChangeKind::Cancelled {
+                assignment_id: aid("A-1"),
                 version: 2,
                 reason: "customer cancelled".into(),
             },
@@ -245,8 +251,8 @@ fn cancel_before_departure_closes_and_after_departure_raises_conflict() {
     assert!(store.state(aid("A-2")).unwrap().started());
     let ev = store
         .receive_assignment(
-            &AssignmentChange::Reassigned {
-                id: aid("A-2"),
+            &ChangeKind::Reassigned {
+                assignment_id: aid("A-2"),
                 version: 2,
                 to: TechnicianId::new("tech-9").unwrap(),
             },
@@ -259,8 +265,8 @@ fn cancel_before_departure_closes_and_after_departure_raises_conflict() {
     // cancelling something never received changes nothing
     let none = store
         .receive_assignment(
-            &AssignmentChange::Cancelled {
-                id: aid("ZZ"),
+            &ChangeKind::Cancelled {
+                assignment_id: aid("ZZ"),
                 version: 1,
                 reason: "x".into(),
             },
@@ -274,7 +280,14 @@ fn cancel_before_departure_closes_and_after_departure_raises_conflict() {
 fn download_page_and_cursor_commit_together() {
     let dir = TempDir::new("page");
     let store = open(&dir.db());
-    let page = [issued("A-1", day()), issued("A-2", day())];
+    let page = [issued("A-1", day()), issued("A-2", day())]
+        .into_iter()
+        .enumerate()
+        .map(|(i, change)| AssignmentChange {
+            seq: 41 + i as u64,
+            change,
+        })
+        .collect::<Vec<_>>();
     store.apply_download_page(&page, "42", day()).unwrap();
     assert_eq!(
         store.sync_cursor("assignments").unwrap().as_deref(),

@@ -23,16 +23,19 @@ mod db;
 mod error;
 mod retention;
 pub mod schema;
+mod sync_state;
 
 pub use db::Durability;
 pub use error::StoreError;
 pub use retention::PurgeReport;
+pub use sync_state::{Refusal, SyncStatus};
 
 use crate::assignment::{Assignment, TimeWindow};
 use crate::clock::{Hlc, HlcStamp};
 use crate::ids::{AssignmentId, DeviceId, EventId, TechnicianId, VisitId};
 use crate::location::GeoFix;
 use crate::playbook::Playbook;
+use crate::protocol::{AssignmentChange, ChangeKind};
 use crate::workflow::view::{view, VisitView};
 use crate::workflow::{
     execute, Context, EventKind, LiveStamper, Outcome, Stage, VisitCommand, VisitEvent, VisitState,
@@ -85,23 +88,6 @@ impl From<&AssignmentId> for VisitRef {
     fn from(id: &AssignmentId) -> Self {
         Self::Assignment(id.clone())
     }
-}
-
-/// A change to an assignment as the center sends it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum AssignmentChange {
-    /// New, or changed (a higher version).
-    Issued(Box<Assignment>),
-    Cancelled {
-        id: AssignmentId,
-        version: u64,
-        reason: String,
-    },
-    Reassigned {
-        id: AssignmentId,
-        version: u64,
-        to: TechnicianId,
-    },
 }
 
 /// One line of the day's list.
@@ -469,7 +455,7 @@ impl Store {
     /// nothing. The assignment row is kept as last received.
     pub fn receive_assignment(
         &self,
-        change: &AssignmentChange,
+        change: &ChangeKind,
         now: DateTime<Utc>,
     ) -> Result<Vec<VisitEvent>> {
         self.db
@@ -487,7 +473,7 @@ impl Store {
         self.db.write(Durability::Normal, |tx| {
             let mut events = vec![];
             for c in changes {
-                events.extend(self.receive_in(tx, c, now)?);
+                events.extend(self.receive_in(tx, &c.change, now)?);
             }
             set_cursor(tx, "assignments", cursor, now)?;
             Ok(events)
@@ -497,47 +483,23 @@ impl Store {
     fn receive_in(
         &self,
         tx: &Transaction<'_>,
-        change: &AssignmentChange,
+        change: &ChangeKind,
         now: DateTime<Utc>,
     ) -> Result<Vec<VisitEvent>> {
-        let (id, command) = match change {
-            AssignmentChange::Issued(a) => {
-                save_assignment(tx, a, now)?;
-                (
-                    &a.id,
-                    VisitCommand::ReceiveAssignment {
-                        assignment: a.clone(),
-                    },
-                )
+        let id = change.assignment_id();
+        let command = change.to_command();
+        match change {
+            ChangeKind::Assignment { assignment } => save_assignment(tx, assignment, now)?,
+            _ => {
+                tx.prepare_cached(
+                    "UPDATE assignments SET version = max(version, ?2) WHERE assignment_id = ?1",
+                )?
+                .execute(params![id.as_str(), change.version() as i64])?;
             }
-            AssignmentChange::Cancelled {
-                id,
-                version,
-                reason,
-            } => (
-                id,
-                VisitCommand::CancelAssignment {
-                    version: *version,
-                    reason: reason.clone(),
-                },
-            ),
-            AssignmentChange::Reassigned { id, version, to } => (
-                id,
-                VisitCommand::ReassignAssignment {
-                    version: *version,
-                    to: to.clone(),
-                },
-            ),
-        };
-        if !matches!(change, AssignmentChange::Issued(_)) {
-            tx.prepare_cached(
-                "UPDATE assignments SET version = max(version, ?2) WHERE assignment_id = ?1",
-            )?
-            .execute(params![id.as_str(), command_version(&command) as i64])?;
         }
         let row = load_visit(tx, &VisitRef::Assignment(id.clone()))?;
         match (&row, change) {
-            (None, AssignmentChange::Issued(a)) => {
+            (None, ChangeKind::Assignment { assignment: a }) => {
                 let ours = a
                     .technician
                     .as_ref()
@@ -547,7 +509,7 @@ impl Store {
                 }
             }
             (None, _) => return Ok(vec![]), // never had it: nothing to cancel
-            (Some(r), AssignmentChange::Issued(a)) => {
+            (Some(r), ChangeKind::Assignment { assignment: a }) => {
                 let have = r.state.assignment_version();
                 if a.version <= have {
                     return Ok(vec![]); // re-delivered or stale
@@ -872,15 +834,6 @@ impl Store {
                 })? as u64,
             )
         })
-    }
-}
-
-fn command_version(c: &VisitCommand) -> u64 {
-    match c {
-        VisitCommand::CancelAssignment { version, .. }
-        | VisitCommand::ReassignAssignment { version, .. } => *version,
-        VisitCommand::ReceiveAssignment { assignment } => assignment.version,
-        _ => 0,
     }
 }
 

@@ -14,12 +14,14 @@
 //! - v2: retention and refusals: `visits.purged_at`, `assignments.purged_at`,
 //!   `outbox.refused_reason`/`refused_at`, and triggers that forbid editing
 //!   an event's identity or its JSON while it waits for the server.
+//! - v3: `sync_status`: the last sync attempt, success and error in words,
+//!   and the device-to-server clock offset seen at the last sync.
 
 use super::error::{Result, StoreError};
 use rusqlite::{Connection, Transaction};
 
 /// The schema version this code reads and writes.
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 
 /// `PRAGMA application_id` of a Doorstep store: "DSTP".
 pub const APPLICATION_ID: i64 = 0x4453_5450;
@@ -105,9 +107,9 @@ BEGIN
 END;
 "#;
 
-/// The current schema, for a new database. Must describe exactly what
-/// `V1` + every upgrade gives (the upgrade test checks it).
-pub const CURRENT: &str = r#"
+/// Version 2, frozen: what new databases were created with at v2. Must
+/// describe exactly what `V1` + `V1_TO_V2` gives (the upgrade test checks it).
+pub const V2: &str = r#"
 CREATE TABLE device (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     device_id TEXT NOT NULL,
@@ -183,8 +185,26 @@ BEGIN
 END;
 "#;
 
+/// v2 -> v3: sync bookkeeping the shells show (pending, last success, last error).
+const V2_TO_V3: &str = r#"
+CREATE TABLE sync_status (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    last_attempt_at INTEGER,
+    last_success_at INTEGER,
+    last_error_code TEXT,
+    last_error TEXT,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    clock_offset_ms INTEGER,
+    server_time INTEGER
+);
+"#;
+
+/// The current schema for a new database: the newest frozen version plus
+/// the upgrades after it.
+pub const CURRENT: [&str; 2] = [V2, V2_TO_V3];
+
 /// Upgrade steps: `UPGRADES[i]` takes a database from version `i + 1` to `i + 2`.
-const UPGRADES: [&str; (VERSION - 1) as usize] = [V1_TO_V2];
+const UPGRADES: [&str; (VERSION - 1) as usize] = [V1_TO_V2, V2_TO_V3];
 
 /// What `PRAGMA user_version` and `application_id` say about a database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,7 +268,9 @@ pub fn migrate(tx: &Transaction<'_>) -> Result<()> {
 
 /// A new database: the current schema in one go.
 pub fn init(tx: &Transaction<'_>) -> Result<()> {
-    tx.execute_batch(CURRENT)?;
+    for ddl in CURRENT {
+        tx.execute_batch(ddl)?;
+    }
     Ok(())
 }
 
@@ -364,7 +386,7 @@ mod tests {
 
     /// Every historical version, frozen: (version, DDL to create it).
     fn history() -> Vec<(i64, &'static str)> {
-        vec![(1, V1)]
+        vec![(1, V1), (2, V2)]
     }
 
     #[test]

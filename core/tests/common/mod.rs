@@ -7,9 +7,10 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use doorstep_core::assignment::{Customer, Product, Warranty};
 use doorstep_core::location::{GeoFix, GeoPoint};
+use doorstep_core::protocol::ChangeKind;
 use doorstep_core::quote::{QuoteLineRequest, QuoteRequest};
 use doorstep_core::signoff::{Ratings, Stroke, StrokePoint};
-use doorstep_core::store::{AssignmentChange, Enrollment, Store};
+use doorstep_core::store::{Enrollment, Store};
 use doorstep_core::workflow::command::{CallOutcome, CallPurpose, KnockMethod, PartUsed};
 use doorstep_core::workflow::command::{PaymentMethod, ReceiptRecord, RepairDecision, WorkKind};
 use doorstep_core::{Assignment, AssignmentId, Stage, TimeWindow, VisitCommand, VisitState};
@@ -103,8 +104,10 @@ pub fn assignment(id: &str, start: DateTime<Utc>) -> Assignment {
     }
 }
 
-pub fn issued(id: &str, start: DateTime<Utc>) -> AssignmentChange {
-    AssignmentChange::Issued(Box::new(assignment(id, start)))
+pub fn issued(id: &str, start: DateTime<Utc>) -> ChangeKind {
+    ChangeKind::Assignment {
+        assignment: Box::new(assignment(id, start)),
+    }
 }
 
 pub fn signature() -> Vec<Stroke> {

@@ -1,0 +1,426 @@
+//! The device's sync client: upload the outbox until acknowledged, then
+//! download the center's assignment changes since the cursor.
+//!
+//! Stages, in the shape of Mozilla's sync engines: **push** (outbox batches
+//! → `POST /api/sync/push`, each acknowledgement applied with its refusals in
+//! one local transaction; an entry leaves the queue only when acknowledged),
+//! **pull** (`POST /api/sync/pull` pages, each page and its cursor applied in
+//! one local transaction through the workflow, so a cancel or reassign after
+//! the technician started becomes a conflict and no fact is dropped),
+//! **finish** (status and clock offset recorded). Bodies are gzipped JSON.
+//! Retries run on their own timer (`scheduler`), never waiting for the next
+//! local write.
+//!
+//! Store calls are short SQLite transactions made inline on the async task;
+//! the client is meant for a device, not a server.
+
+mod backoff;
+mod error;
+mod scheduler;
+
+pub use backoff::Backoff;
+pub use error::SyncError;
+pub use scheduler::{SyncEvent, SyncLoop, SyncLoopHandle};
+
+use crate::clock::Clock;
+use crate::protocol::{
+    OutboxEvent, PullRequest, PullResponse, PushRequest, PushResponse, ACCEPTED_VERSIONS,
+    PROTOCOL_VERSION,
+};
+use crate::store::{Refusal, Store};
+use chrono::{DateTime, Utc};
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::io::Write;
+use std::time::Duration;
+
+/// Where and how to sync.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// The server's base URL, e.g. `https://doorstep.example.com`.
+    pub server_url: String,
+    /// The device token the center issued at enrolment.
+    pub device_token: String,
+    /// Outbox entries per push request.
+    pub push_batch: usize,
+    /// Changes per pull page.
+    pub pull_page: u32,
+    /// Per-request timeout.
+    pub timeout: Duration,
+}
+
+impl SyncConfig {
+    pub fn new(server_url: impl Into<String>, device_token: impl Into<String>) -> Self {
+        Self {
+            server_url: server_url.into().trim_end_matches('/').to_string(),
+            device_token: device_token.into(),
+            push_batch: 500,
+            pull_page: 500,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What one sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    /// Outbox entries the server newly stored.
+    pub pushed: u64,
+    /// Entries the server already had (a retried upload).
+    pub duplicates: u64,
+    /// Entries the server refused for good (kept locally with the reason).
+    pub refused: Vec<(i64, String)>,
+    /// Push requests made.
+    pub push_requests: u32,
+    /// Assignment changes applied.
+    pub changes: u64,
+    /// Events the changes produced locally (conflicts, cancellations...).
+    pub change_events: u64,
+    pub cursor: u64,
+    /// Entries still waiting (0 after a complete sync).
+    pub pending: u64,
+    /// Server clock minus device clock, milliseconds.
+    pub clock_offset_ms: i64,
+    /// Request bytes on the wire (compressed), and response bytes.
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    /// Entries put back in the queue because the server had lost them.
+    pub requeued: u64,
+}
+
+/// The HTTP side of sync.
+#[derive(Debug, Clone)]
+pub struct SyncClient {
+    http: reqwest::Client,
+    config: SyncConfig,
+}
+
+/// A server error body: `{"error": {"code", "message", ...details}}`.
+#[derive(Debug, Default, serde::Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    error: ErrorDetail,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct ErrorDetail {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    expected_seq: Option<u64>,
+    #[serde(default)]
+    acked_seq: Option<u64>,
+}
+
+/// An HTTP failure before it is classified.
+enum Failure {
+    Sync(SyncError),
+    /// 409 sequence gap: the server's acknowledged and expected sequences.
+    Gap {
+        acked: u64,
+        expected: u64,
+    },
+    /// 413: the batch was too large.
+    TooLarge,
+}
+
+impl From<SyncError> for Failure {
+    fn from(e: SyncError) -> Self {
+        Failure::Sync(e)
+    }
+}
+
+struct Exchange<T> {
+    body: T,
+    sent_at: DateTime<Utc>,
+    received_at: DateTime<Utc>,
+    bytes_sent: u64,
+    bytes_received: u64,
+}
+
+impl SyncClient {
+    pub fn new(config: SyncConfig) -> Result<Self, SyncError> {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .gzip(true)
+            .build()
+            .map_err(|e| SyncError::Network(e.to_string()))?;
+        Ok(Self { http, config })
+    }
+
+    pub fn config(&self) -> &SyncConfig {
+        &self.config
+    }
+
+    /// One complete sync: push everything, then pull every page. Records the
+    /// outcome in the store's sync status either way.
+    pub async fn sync(&self, store: &Store, clock: &dyn Clock) -> Result<SyncReport, SyncError> {
+        let mut report = SyncReport::default();
+        let result = self.run(store, clock, &mut report).await;
+        let now = clock.now();
+        match &result {
+            Ok(server_time) => {
+                store.record_sync_success(now, report.clock_offset_ms, *server_time)?;
+                report.pending = store.pending_count()?;
+                Ok(report)
+            }
+            Err(e) => {
+                // Recording the failure must not hide it.
+                let _ = store.record_sync_failure(now, e.code(), &e.to_string());
+                Err(result.err().unwrap_or(SyncError::Cancelled))
+            }
+        }
+    }
+
+    async fn run(
+        &self,
+        store: &Store,
+        clock: &dyn Clock,
+        report: &mut SyncReport,
+    ) -> Result<DateTime<Utc>, SyncError> {
+        let server_time = self.push_all(store, clock, report).await?;
+        let server_time = self.pull_all(store, clock, report).await?.or(server_time);
+        Ok(server_time.unwrap_or_else(|| clock.now()))
+    }
+
+    /// Uploads the outbox until it is empty (or every entry is acknowledged).
+    async fn push_all(
+        &self,
+        store: &Store,
+        clock: &dyn Clock,
+        report: &mut SyncReport,
+    ) -> Result<Option<DateTime<Utc>>, SyncError> {
+        let mut batch_size = self.config.push_batch.max(1);
+        let mut server_time = None;
+        let device_id = store.device_id().clone();
+        loop {
+            let batch = store.pending_outbox(batch_size)?;
+            let (Some(first), Some(last)) =
+                (batch.first().map(|e| e.seq), batch.last().map(|e| e.seq))
+            else {
+                return Ok(server_time);
+            };
+            let request = PushRequest {
+                protocol_version: PROTOCOL_VERSION,
+                device_id: device_id.clone(),
+                sent_at: Some(clock.now()),
+                events: batch
+                    .into_iter()
+                    .map(|e| OutboxEvent {
+                        seq: e.seq as u64,
+                        event: e.event,
+                    })
+                    .collect(),
+            };
+            report.push_requests += 1;
+            match self
+                .post::<_, PushResponse>("/api/sync/push", &request, clock)
+                .await
+            {
+                Ok(x) => {
+                    report.bytes_sent += x.bytes_sent;
+                    report.bytes_received += x.bytes_received;
+                    report.clock_offset_ms = offset_ms(&x, x.body.server_time);
+                    server_time = Some(x.body.server_time);
+                    let r = x.body;
+                    let refusals: Vec<Refusal> = r
+                        .refused
+                        .iter()
+                        .map(|f| Refusal {
+                            seq: f.seq as i64,
+                            reason: format!("{:?}: {}", f.code, f.reason),
+                        })
+                        .collect();
+                    store.apply_push_ack(
+                        r.acked_seq as i64,
+                        &refusals,
+                        r.server_time,
+                        clock.now(),
+                    )?;
+                    report.pushed += r.applied;
+                    report.duplicates += r.duplicates;
+                    report
+                        .refused
+                        .extend(refusals.into_iter().map(|f| (f.seq, f.reason)));
+                    if (r.acked_seq as i64) < last {
+                        // The server stored less than we sent without saying why:
+                        // stop rather than loop; the next sync resumes from its ack.
+                        return Err(SyncError::Decode(format!(
+                            "the server acknowledged up to {} of a batch ending at {last}",
+                            r.acked_seq
+                        )));
+                    }
+                }
+                Err(Failure::Gap { acked, expected }) => {
+                    // The server lacks entries before our first pending one. They were
+                    // acknowledged once (so they exist locally): send them again.
+                    let requeued = store.requeue_after(acked as i64)?;
+                    if requeued == 0 {
+                        return Err(SyncError::LostEvents {
+                            expected,
+                            first_pending: first as u64,
+                        });
+                    }
+                    report.requeued += requeued as u64;
+                }
+                Err(Failure::TooLarge) if batch_size > 1 => batch_size = (batch_size / 2).max(1),
+                Err(Failure::TooLarge) => {
+                    return Err(SyncError::Refused {
+                        status: 413,
+                        code: "payload_too_large".into(),
+                        message: "a single event exceeds the server's body limit".into(),
+                    })
+                }
+                Err(Failure::Sync(e)) => return Err(e),
+            }
+        }
+    }
+
+    /// Downloads assignment changes page by page; each page and its cursor
+    /// are applied in one local transaction.
+    async fn pull_all(
+        &self,
+        store: &Store,
+        clock: &dyn Clock,
+        report: &mut SyncReport,
+    ) -> Result<Option<DateTime<Utc>>, SyncError> {
+        let device_id = store.device_id().clone();
+        loop {
+            let cursor = store
+                .sync_cursor("assignments")?
+                .and_then(|c| c.parse::<u64>().ok())
+                .unwrap_or(0);
+            let request = PullRequest {
+                protocol_version: PROTOCOL_VERSION,
+                device_id: device_id.clone(),
+                cursor,
+                limit: Some(self.config.pull_page),
+                sent_at: Some(clock.now()),
+            };
+            let x = match self
+                .post::<_, PullResponse>("/api/sync/pull", &request, clock)
+                .await
+            {
+                Ok(x) => x,
+                Err(Failure::Sync(e)) => return Err(e),
+                Err(Failure::Gap { .. } | Failure::TooLarge) => {
+                    return Err(SyncError::Decode("unexpected answer to a pull".into()))
+                }
+            };
+            report.bytes_sent += x.bytes_sent;
+            report.bytes_received += x.bytes_received;
+            report.clock_offset_ms = offset_ms(&x, x.body.server_time);
+            let server_time = x.body.server_time;
+            let page = x.body;
+            if page.next_cursor < cursor {
+                return Err(SyncError::Decode(format!(
+                    "the server moved the cursor back from {cursor} to {}",
+                    page.next_cursor
+                )));
+            }
+            let events = store.apply_download_page(
+                &page.changes,
+                &page.next_cursor.to_string(),
+                clock.now(),
+            )?;
+            report.changes += page.changes.len() as u64;
+            report.change_events += events.len() as u64;
+            report.cursor = page.next_cursor;
+            if !page.more || page.changes.is_empty() {
+                return Ok(Some(server_time));
+            }
+        }
+    }
+
+    async fn post<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        path: &str,
+        request: &Req,
+        clock: &dyn Clock,
+    ) -> Result<Exchange<Resp>, Failure> {
+        let json = serde_json::to_vec(request).map_err(|e| SyncError::Decode(e.to_string()))?;
+        let body = gzip(&json).map_err(|e| SyncError::Decode(e.to_string()))?;
+        let bytes_sent = body.len() as u64;
+        let sent_at = clock.now();
+        let response = self
+            .http
+            .post(format!("{}{path}", self.config.server_url))
+            .bearer_auth(&self.config.device_token)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(reqwest::header::CONTENT_ENCODING, "gzip")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| SyncError::Network(e.to_string()))?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| SyncError::Network(e.to_string()))?;
+        let received_at = clock.now();
+        if status.is_success() {
+            let body = serde_json::from_slice::<Resp>(&bytes)
+                .map_err(|e| SyncError::Decode(format!("{path}: {e}")))?;
+            return Ok(Exchange {
+                body,
+                sent_at,
+                received_at,
+                bytes_sent,
+                bytes_received: bytes.len() as u64,
+            });
+        }
+        let detail = serde_json::from_slice::<ErrorBody>(&bytes)
+            .unwrap_or_default()
+            .error;
+        let message = if detail.message.is_empty() {
+            String::from_utf8_lossy(&bytes).chars().take(300).collect()
+        } else {
+            detail.message
+        };
+        let code = status.as_u16();
+        Err(match code {
+            401 | 403 => Failure::Sync(SyncError::Unauthorized {
+                status: code,
+                message,
+            }),
+            409 if detail.code == "sequence_gap" => Failure::Gap {
+                acked: detail.acked_seq.unwrap_or(0),
+                expected: detail.expected_seq.unwrap_or(0),
+            },
+            413 => Failure::TooLarge,
+            429 | 500..=599 => Failure::Sync(SyncError::ServerBusy {
+                status: code,
+                message,
+            }),
+            _ if detail.code.contains("version") || detail.code.contains("protocol") => {
+                Failure::Sync(SyncError::Protocol {
+                    message: format!(
+                        "{message} (this device speaks versions {ACCEPTED_VERSIONS:?})"
+                    ),
+                })
+            }
+            _ => Failure::Sync(SyncError::Refused {
+                status: code,
+                code: detail.code,
+                message,
+            }),
+        })
+    }
+}
+
+/// Server clock minus the device clock at the middle of the round trip.
+fn offset_ms<T>(x: &Exchange<T>, server_time: DateTime<Utc>) -> i64 {
+    let half = (x.received_at - x.sent_at) / 2;
+    (server_time - (x.sent_at + half)).num_milliseconds()
+}
+
+fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut enc = GzEncoder::new(Vec::with_capacity(bytes.len() / 4), Compression::fast());
+    enc.write_all(bytes)?;
+    enc.finish()
+}
