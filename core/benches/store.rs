@@ -16,7 +16,8 @@ mod common;
 use chrono::Duration;
 use common::*;
 use criterion::{criterion_group, criterion_main, Criterion};
-use doorstep_core::store::{AssignmentChange, Durability, Store};
+use doorstep_core::protocol::AssignmentChange;
+use doorstep_core::store::{Durability, Store};
 use doorstep_core::workflow::command::{CallOutcome, CallPurpose};
 use doorstep_core::{AssignmentId, VisitCommand};
 use std::path::{Path, PathBuf};
@@ -150,7 +151,10 @@ fn store_with_10k_visits(dir: &Path) -> PathBuf {
         let changes: Vec<AssignmentChange> = (0..500)
             .map(|i| {
                 let n = page * 500 + i;
-                issued(&format!("V-{n}"), day() + Duration::minutes(n % 600))
+                AssignmentChange {
+                    seq: n as u64 + 1,
+                    change: issued(&format!("V-{n}"), day() + Duration::minutes(n % 600)),
+                }
             })
             .collect();
         store

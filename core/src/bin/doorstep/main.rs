@@ -2,6 +2,8 @@
 //! playbook and prints the events and the visit view as JSON; checks and
 //! shows playbooks. Refusals print the rule and exit non-zero.
 
+mod device;
+
 use clap::{Parser, Subcommand};
 use doorstep_core::messages::Lang;
 use doorstep_core::playbook::Playbook;
@@ -13,7 +15,7 @@ use std::process::ExitCode;
 #[command(
     name = "doorstep",
     version,
-    about = "Doorstep field-service core: run visit scripts, check playbooks"
+    about = "Doorstep field-service core: run visit scripts, check playbooks, act as a technician device"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -40,6 +42,17 @@ enum Command {
     CheckPlaybook { file: PathBuf },
     /// Print a shipped playbook as JSON (`list` for the ids).
     ShowPlaybook { trade: String },
+    /// Act as a technician's phone: a local store that works offline and syncs.
+    Device {
+        /// The device's store file.
+        #[arg(long)]
+        db: PathBuf,
+        /// Language of refusal messages: zh-CN or en.
+        #[arg(long, default_value = "zh-CN")]
+        lang: String,
+        #[command(subcommand)]
+        command: device::DeviceCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -51,6 +64,7 @@ fn main() -> ExitCode {
             lang,
             view_only,
         } => run(script, playbook, Lang::from_tag(&lang), view_only),
+        Command::Device { db, lang, command } => device::run(&db, command, Lang::from_tag(&lang)),
         Command::CheckPlaybook { file } => match Playbook::from_path(&file) {
             Ok(p) => {
                 println!(

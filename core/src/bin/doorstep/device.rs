@@ -1,0 +1,321 @@
+//! `doorstep device …`: the CLI as a technician's phone. A device is a store
+//! file plus `<store>.device.json` (identity, server URL and token). Commands
+//! run offline against the store; `sync` talks to the server.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use clap::Subcommand;
+use doorstep_core::clock::{Clock, SystemClock};
+use doorstep_core::location::GeoFix;
+use doorstep_core::messages::Lang;
+use doorstep_core::script_runner::ScriptLine;
+use doorstep_core::store::{Enrollment, Store, StoreError, VisitRef};
+use doorstep_core::sync::{SyncClient, SyncConfig};
+use doorstep_core::{AssignmentId, DeviceId, TechnicianId, VisitCommand};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Subcommand)]
+pub enum DeviceCommand {
+    /// Create the device: its store and identity, and where it syncs.
+    Enrol {
+        #[arg(long)]
+        device_id: String,
+        #[arg(long)]
+        technician_id: String,
+        #[arg(long)]
+        name: String,
+        /// The server's base URL, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        server: String,
+        /// The device token the dispatcher's enrolment printed.
+        #[arg(long)]
+        token: String,
+    },
+    /// The visits whose window starts on a day (default: today, UTC+8).
+    Today {
+        #[arg(long)]
+        date: Option<NaiveDate>,
+        #[arg(long, default_value = "+08:00")]
+        utc_offset: String,
+    },
+    /// Apply one command (JSON) to an assignment's visit.
+    Apply {
+        #[arg(long)]
+        assignment: String,
+        /// The command as JSON, e.g. '{"type": "log_call", "outcome": "reached"}'.
+        command: String,
+        /// When it happened (default: now).
+        #[arg(long)]
+        at: Option<DateTime<Utc>>,
+    },
+    /// Apply a visit script's command lines (JSON lines `{"at", "command", "location"?}`)
+    /// to an assignment's visit, offline. Header and `receive_assignment` lines are skipped:
+    /// on a device, assignments come from the server.
+    Run {
+        #[arg(long)]
+        assignment: String,
+        script: PathBuf,
+    },
+    /// A visit's screen model as JSON.
+    View {
+        #[arg(long)]
+        assignment: String,
+    },
+    /// Upload the outbox and download the center's changes, once.
+    Sync,
+    /// Pending events, last success, last error.
+    Status,
+}
+
+/// The device's side file next to its store.
+#[derive(Debug, Serialize, Deserialize)]
+struct DeviceFile {
+    device_id: DeviceId,
+    technician_id: TechnicianId,
+    name: String,
+    server: String,
+    token: String,
+}
+
+fn side_file(db: &Path) -> PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push(".device.json");
+    PathBuf::from(p)
+}
+
+fn fail(lang: Lang, what: &str, e: impl std::fmt::Display) -> ExitCode {
+    let _ = lang;
+    eprintln!("{what}: {e}");
+    ExitCode::from(1)
+}
+
+fn open(db: &Path) -> Result<(Store, DeviceFile), String> {
+    let text = std::fs::read_to_string(side_file(db)).map_err(|e| {
+        format!(
+            "{} is not an enrolled device ({e}); run `doorstep device --db {} enrol …` first",
+            db.display(),
+            db.display()
+        )
+    })?;
+    let file: DeviceFile =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", side_file(db).display()))?;
+    let enrollment = Enrollment {
+        device_id: file.device_id.clone(),
+        technician_id: file.technician_id.clone(),
+        technician_name: file.name.clone(),
+    };
+    let store = Store::open(db, &enrollment).map_err(|e| e.to_string())?;
+    Ok((store, file))
+}
+
+fn assignment(id: &str) -> Result<VisitRef, String> {
+    AssignmentId::new(id)
+        .map(VisitRef::Assignment)
+        .map_err(|e| e.to_string())
+}
+
+fn print_json<T: Serialize>(value: &T) -> ExitCode {
+    match serde_json::to_string_pretty(value) {
+        Ok(s) => {
+            println!("{s}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(Lang::En, "output", e),
+    }
+}
+
+fn refused(e: &StoreError, lang: Lang) -> ExitCode {
+    let (code, message) = match e {
+        StoreError::Workflow(w) => (w.code(), w.message(lang)),
+        other => (other.code(), other.to_string()),
+    };
+    eprintln!(
+        "{}",
+        serde_json::json!({"refused": code, "message": message})
+    );
+    ExitCode::from(1)
+}
+
+pub fn run(db: &Path, command: DeviceCommand, lang: Lang) -> ExitCode {
+    let clock = SystemClock;
+    if let DeviceCommand::Enrol {
+        device_id,
+        technician_id,
+        name,
+        server,
+        token,
+    } = command
+    {
+        let file = match (DeviceId::new(device_id), TechnicianId::new(technician_id)) {
+            (Ok(device_id), Ok(technician_id)) => DeviceFile {
+                device_id,
+                technician_id,
+                name,
+                server,
+                token,
+            },
+            (Err(e), _) | (_, Err(e)) => return fail(lang, "enrol", e),
+        };
+        let enrollment = Enrollment {
+            device_id: file.device_id.clone(),
+            technician_id: file.technician_id.clone(),
+            technician_name: file.name.clone(),
+        };
+        if let Err(e) = Store::open(db, &enrollment) {
+            return fail(lang, "enrol", e);
+        }
+        let json = serde_json::to_string_pretty(&file).unwrap_or_default();
+        if let Err(e) = std::fs::write(side_file(db), json) {
+            return fail(lang, "enrol", e);
+        }
+        println!(
+            "enrolled {} for {} at {}",
+            file.device_id,
+            file.technician_id,
+            db.display()
+        );
+        return ExitCode::SUCCESS;
+    }
+    let (store, file) = match open(db) {
+        Ok(x) => x,
+        Err(e) => return fail(lang, "open", e),
+    };
+    match command {
+        DeviceCommand::Enrol { .. } => ExitCode::SUCCESS,
+        DeviceCommand::Today { date, utc_offset } => {
+            let Ok(offset) = utc_offset.parse::<FixedOffset>() else {
+                return fail(lang, "--utc-offset", "expected an offset such as +08:00");
+            };
+            let date = date.unwrap_or_else(|| clock.now().with_timezone(&offset).date_naive());
+            match store.visits_on(date, offset) {
+                Ok(visits) => {
+                    let rows: Vec<_> = visits
+                        .iter()
+                        .map(|v| {
+                            serde_json::json!({
+                                "assignment": v.assignment_id, "visit": v.visit_id, "trade": v.trade,
+                                "stage": v.stage, "outcome": v.outcome, "window": v.window,
+                                "conflict": v.conflict, "customer": v.customer_name, "address": v.address,
+                            })
+                        })
+                        .collect();
+                    print_json(&rows)
+                }
+                Err(e) => fail(lang, "today", e),
+            }
+        }
+        DeviceCommand::Apply {
+            assignment: a,
+            command,
+            at,
+        } => {
+            let target = match assignment(&a) {
+                Ok(t) => t,
+                Err(e) => return fail(lang, "--assignment", e),
+            };
+            let cmd: VisitCommand = match serde_json::from_str(&command) {
+                Ok(c) => c,
+                Err(e) => return fail(lang, "command", e),
+            };
+            match store.apply_command(target, &cmd, at.unwrap_or_else(|| clock.now()), None) {
+                Ok(events) => print_json(&events),
+                Err(e) => refused(&e, lang),
+            }
+        }
+        DeviceCommand::Run {
+            assignment: a,
+            script,
+        } => {
+            let target = match assignment(&a) {
+                Ok(t) => t,
+                Err(e) => return fail(lang, "--assignment", e),
+            };
+            let text = match std::fs::read_to_string(&script) {
+                Ok(t) => t,
+                Err(e) => return fail(lang, &script.display().to_string(), e),
+            };
+            let mut applied = 0usize;
+            for (n, line) in text.lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with("//") || line.contains("\"doorstep_script\"")
+                {
+                    continue;
+                }
+                let parsed: ScriptLine = match serde_json::from_str(line) {
+                    Ok(l) => l,
+                    Err(e) => return fail(lang, &format!("line {}", n + 1), e),
+                };
+                if matches!(parsed.command, VisitCommand::ReceiveAssignment { .. }) {
+                    continue;
+                }
+                let location: Option<GeoFix> = parsed.location;
+                match (
+                    store.apply_command(target.clone(), &parsed.command, parsed.at, location),
+                    parsed.expect,
+                ) {
+                    (Ok(_), None) => applied += 1,
+                    (Err(StoreError::Workflow(w)), Some(code)) if w.code() == code => {}
+                    (Ok(_), Some(code)) => {
+                        return fail(
+                            lang,
+                            &format!("line {}", n + 1),
+                            format!("expected refusal {code} but it was accepted"),
+                        )
+                    }
+                    (Err(e), _) => {
+                        eprintln!("line {}:", n + 1);
+                        return refused(&e, lang);
+                    }
+                }
+            }
+            println!(
+                "applied {applied} commands; {} events wait for sync",
+                store.pending_count().unwrap_or(0)
+            );
+            ExitCode::SUCCESS
+        }
+        DeviceCommand::View { assignment: a } => {
+            let target = match assignment(&a) {
+                Ok(t) => t,
+                Err(e) => return fail(lang, "--assignment", e),
+            };
+            match store.view(target, clock.now()) {
+                Ok(v) => print_json(&v),
+                Err(e) => fail(lang, "view", e),
+            }
+        }
+        DeviceCommand::Sync => {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => return fail(lang, "sync", e),
+            };
+            let client = match SyncClient::new(SyncConfig::new(file.server, file.token)) {
+                Ok(c) => c,
+                Err(e) => return fail(lang, "sync", e),
+            };
+            match runtime.block_on(client.sync(&store, &clock)) {
+                Ok(report) => print_json(&report),
+                Err(e) => {
+                    eprintln!(
+                        "{}",
+                        serde_json::json!({"error": e.code(), "message": e.message(lang), "detail": e.to_string()})
+                    );
+                    ExitCode::from(1)
+                }
+            }
+        }
+        DeviceCommand::Status => match store.sync_status() {
+            Ok(s) => print_json(&serde_json::json!({
+                "pending": s.pending, "refused": s.refused,
+                "last_attempt_at": s.last_attempt_at, "last_success_at": s.last_success_at,
+                "last_error_code": s.last_error_code, "last_error": s.last_error,
+                "consecutive_failures": s.consecutive_failures, "clock_offset_ms": s.clock_offset_ms,
+            })),
+            Err(e) => fail(lang, "status", e),
+        },
+    }
+}
