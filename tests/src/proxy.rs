@@ -32,7 +32,14 @@ pub struct Faults {
 
 impl Faults {
     pub fn none() -> Self {
-        Self { drop_request: 0.0, drop_response: 0.0, duplicate: 0.0, truncate: 0.0, delay: 0.0, max_delay: Duration::ZERO }
+        Self {
+            drop_request: 0.0,
+            drop_response: 0.0,
+            duplicate: 0.0,
+            truncate: 0.0,
+            delay: 0.0,
+            max_delay: Duration::ZERO,
+        }
     }
 
     /// A hostile network: about half the requests meet a fault.
@@ -93,7 +100,11 @@ enum Fault {
 
 impl FaultProxy {
     /// Listens on an ephemeral loopback port and forwards to `upstream`.
-    pub async fn start(upstream: SocketAddr, faults: Faults, seed: u64) -> std::io::Result<FaultProxy> {
+    pub async fn start(
+        upstream: SocketAddr,
+        faults: Faults,
+        seed: u64,
+    ) -> std::io::Result<FaultProxy> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let stats = Arc::new(ProxyStats::default());
@@ -151,7 +162,10 @@ async fn read_request(s: &mut TcpStream) -> std::io::Result<Vec<u8>> {
     let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
     let len: usize = head
         .lines()
-        .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+        .find_map(|l| {
+            l.strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap_or(0))
+        })
         .unwrap_or(0);
     while buf.len() < head_end + len {
         let n = s.read(&mut chunk).await?;
@@ -197,10 +211,18 @@ async fn forward(upstream: SocketAddr, request: &[u8]) -> std::io::Result<Vec<u8
     let mut response = Vec::new();
     s.read_to_end(&mut response).await?;
     let head_end = find(&response, b"\r\n\r\n").map_or(response.len(), |i| i + 4);
-    Ok(with_connection_close(&response[..head_end], &response[head_end..]))
+    Ok(with_connection_close(
+        &response[..head_end],
+        &response[head_end..],
+    ))
 }
 
-async fn serve(mut client: TcpStream, upstream: SocketAddr, fault: Fault, st: &ProxyStats) -> std::io::Result<()> {
+async fn serve(
+    mut client: TcpStream,
+    upstream: SocketAddr,
+    fault: Fault,
+    st: &ProxyStats,
+) -> std::io::Result<()> {
     let request = read_request(&mut client).await?;
     st.requests.fetch_add(1, Ordering::Relaxed);
     match fault {

@@ -183,9 +183,19 @@ impl SyncClient {
         clock: &dyn Clock,
         report: &mut SyncReport,
     ) -> Result<DateTime<Utc>, SyncError> {
-        let server_time = self.push_all(store, clock, report).await?;
-        let server_time = self.pull_all(store, clock, report).await?.or(server_time);
-        Ok(server_time.unwrap_or_else(|| clock.now()))
+        let pushed = self.push_all(store, clock, report).await?;
+        let pulled = self.pull_all(store, clock, report).await?;
+        // Applying the center's changes records facts too (a received
+        // assignment, a conflict): send them now rather than next time.
+        let pushed_again = if report.change_events > 0 {
+            self.push_all(store, clock, report).await?
+        } else {
+            None
+        };
+        Ok(pushed_again
+            .or(pulled)
+            .or(pushed)
+            .unwrap_or_else(|| clock.now()))
     }
 
     /// Uploads the outbox until it is empty (or every entry is acknowledged).

@@ -1,0 +1,352 @@
+//! End-to-end harness: a real `doorstep-server` on an ephemeral loopback port
+//! (SQLite in a temp dir), a dispatcher client over HTTP, and phones that are
+//! real device stores with the real sync client. The scenarios live in
+//! `tests/`; `proxy` injects network faults between phone and server.
+
+pub mod proxy;
+
+use chrono::{DateTime, Duration, Utc};
+use doorstep_core::clock::FixedClock;
+use doorstep_core::store::{Enrollment, Store, StoreError};
+use doorstep_core::sync::{SyncClient, SyncConfig, SyncError, SyncReport};
+use doorstep_core::{AssignmentId, DeviceId, TechnicianId, VisitCommand, VisitEvent};
+use doorstep_server::auth::{hash_password, Role};
+use doorstep_server::center::insert_user;
+use doorstep_server::error::ApiError;
+use doorstep_server::store::Database;
+use doorstep_server::{spawn, AppState, Config, RunningServer};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A fresh temporary directory, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!(
+            "doorstep-e2e-{label}-{}",
+            uuid::Uuid::now_v7().simple()
+        ));
+        std::fs::create_dir_all(&p).expect("temp dir");
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The center: server + dispatcher session.
+pub struct Center {
+    pub server: RunningServer,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub dispatcher: String,
+    db_path: String,
+    _dir: TempDir,
+}
+
+impl Center {
+    pub async fn start() -> Center {
+        let dir = TempDir::new("server");
+        let db_path = dir.0.join("doorstep.db").display().to_string();
+        let db = Database::open(&db_path)
+            .await
+            .expect("open the server database");
+        let state = AppState::new(db, Config::default());
+        let phc = hash_password(PASSWORD);
+        state
+            .db
+            .tx(move |tx| {
+                Box::pin(async move {
+                    insert_user(tx, "desk", &phc, Role::Dispatcher).await?;
+                    Ok::<_, ApiError>(())
+                })
+            })
+            .await
+            .expect("create the dispatcher");
+        let server = spawn("127.0.0.1:0".parse().unwrap(), state)
+            .await
+            .expect("start the server");
+        let mut c = Center {
+            base: format!("http://{}", server.addr),
+            server,
+            http: reqwest::Client::new(),
+            dispatcher: String::new(),
+            db_path,
+            _dir: dir,
+        };
+        let (st, body) = c
+            .call(
+                reqwest::Method::POST,
+                "/api/login",
+                json!({"username": "desk", "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(st, 200, "{body}");
+        c.dispatcher = body["token"].as_str().unwrap().to_string();
+        c
+    }
+
+    /// Stops the server (in-flight requests die with it) and starts it again
+    /// on the same database, on a new port.
+    pub async fn restart(&mut self) {
+        self.server.handle.abort();
+        let _ = (&mut self.server.handle).await;
+        let db = Database::open(&self.db_path)
+            .await
+            .expect("reopen the server database");
+        let state = AppState::new(db, Config::default());
+        self.server = spawn("127.0.0.1:0".parse().unwrap(), state)
+            .await
+            .expect("restart the server");
+        self.base = format!("http://{}", self.server.addr);
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .json(&body);
+        if !self.dispatcher.is_empty() {
+            req = req.bearer_auth(&self.dispatcher);
+        }
+        let res = req.send().await.expect("request to the server");
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Value {
+        let (st, v) = self.call(reqwest::Method::POST, path, body).await;
+        assert!((200..300).contains(&st), "POST {path}: {st} {v}");
+        v
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        let (st, v) = self.call(reqwest::Method::GET, path, Value::Null).await;
+        assert!((200..300).contains(&st), "GET {path}: {st} {v}");
+        v
+    }
+
+    /// A technician with one enrolled device: (device id, token).
+    pub async fn technician(&self, id: &str) -> (String, String) {
+        self.post(
+            "/api/technicians",
+            json!({"id": id, "name": format!("Tech {id}"), "trades": ["appliance_repair", "water_delivery"]}),
+        )
+        .await;
+        let device = format!("phone-{id}");
+        let v = self
+            .post(
+                &format!("/api/technicians/{id}/devices"),
+                json!({"device_id": device}),
+            )
+            .await;
+        (device, v["token"].as_str().unwrap().to_string())
+    }
+
+    /// An appliance-repair assignment for `technician` with its window at `start`.
+    pub async fn assignment(&self, technician: &str, start: DateTime<Utc>) -> AssignmentId {
+        let a = self
+            .post(
+                "/api/assignments",
+                json!({
+                    "trade": "appliance_repair",
+                    "customer": {"name": "王芳", "phone": "138 0013 8000", "address": "上海市浦东新区世纪大道88号1201室",
+                                 "location": {"lat": 31.2304, "lon": 121.4737}},
+                    "product": {"model": "BCD-470", "purchase_date": "2023-05-01", "warranty": "out_of_warranty"},
+                    "fault_description": "冰箱不制冷",
+                    "requested_window": {"start": start, "end": start + Duration::hours(2)},
+                    "received_at": start - Duration::days(1),
+                }),
+            )
+            .await;
+        let id = a["id"].as_str().unwrap().to_string();
+        self.post(
+            &format!("/api/assignments/{id}/assign"),
+            json!({"technician": technician}),
+        )
+        .await;
+        AssignmentId::new(id).unwrap()
+    }
+
+    pub async fn cancel(&self, id: &AssignmentId) {
+        self.post(
+            &format!("/api/assignments/{id}/cancel"),
+            json!({"reason": "customer cancelled by phone"}),
+        )
+        .await;
+    }
+
+    pub async fn reassign(&self, id: &AssignmentId, to: &str) {
+        self.post(
+            &format!("/api/assignments/{id}/reassign"),
+            json!({"technician": to}),
+        )
+        .await;
+    }
+
+    /// The event ids the server stored for a device, in its sequence order.
+    pub async fn stored_event_ids(&self, device: &str) -> Vec<String> {
+        let device = device.to_string();
+        self.server
+            .state
+            .db
+            .tx(move |tx| {
+                Box::pin(async move {
+                    let rows = tx
+                        .query(
+                            "SELECT event_id FROM events WHERE device_id = $1 ORDER BY seq",
+                            &[device.into()],
+                        )
+                        .await?;
+                    Ok::<_, ApiError>(rows.iter().map(|r| r.text(0)).collect::<Vec<_>>())
+                })
+            })
+            .await
+            .expect("read the server's events")
+    }
+}
+
+/// A technician's phone: a real device store and the sync client.
+pub struct Phone {
+    pub store: Store,
+    pub clock: FixedClock,
+    pub device: String,
+    pub token: String,
+    pub server: String,
+    _dir: TempDir,
+}
+
+impl Phone {
+    pub fn new(
+        technician: &str,
+        device: &str,
+        token: &str,
+        server: &str,
+        now: DateTime<Utc>,
+    ) -> Phone {
+        let dir = TempDir::new(device);
+        let store = Store::open(
+            dir.0.join("phone.db"),
+            &Enrollment {
+                device_id: DeviceId::new(device).unwrap(),
+                technician_id: TechnicianId::new(technician).unwrap(),
+                technician_name: format!("Tech {technician}"),
+            },
+        )
+        .expect("open the phone's store");
+        Phone {
+            store,
+            clock: FixedClock::new(now),
+            device: device.into(),
+            token: token.into(),
+            server: server.into(),
+            _dir: dir,
+        }
+    }
+
+    /// Syncs through `server` (a base URL: the server itself or a proxy).
+    pub async fn sync_via(&self, server: &str) -> Result<SyncReport, SyncError> {
+        let mut cfg = SyncConfig::new(server, &self.token);
+        cfg.timeout = std::time::Duration::from_secs(5);
+        SyncClient::new(cfg)?.sync(&self.store, &self.clock).await
+    }
+
+    pub async fn sync(&self) -> Result<SyncReport, SyncError> {
+        self.sync_via(&self.server).await
+    }
+
+    /// Applies a command (script JSON) at `at`.
+    pub fn apply(
+        &self,
+        assignment: &AssignmentId,
+        at: DateTime<Utc>,
+        command: Value,
+    ) -> Result<Vec<VisitEvent>, StoreError> {
+        let cmd: VisitCommand = serde_json::from_value(command.clone())
+            .unwrap_or_else(|e| panic!("bad command {command}: {e}"));
+        self.clock.set(at);
+        self.store.apply_command(assignment.clone(), &cmd, at, None)
+    }
+
+    /// Every event id of these visits on the phone, in the device's order
+    /// (HLC order, which is also the order the outbox numbered them).
+    pub fn event_ids(&self, assignments: &[AssignmentId]) -> Vec<String> {
+        let mut all = vec![];
+        for a in assignments {
+            match self.store.history(a.clone()) {
+                Ok(events) => all.extend(events.into_iter().map(|e| (e.hlc, e.id.to_string()))),
+                Err(StoreError::UnknownAssignment(_)) => {}
+                Err(e) => panic!("history of {a}: {e}"),
+            }
+        }
+        all.sort();
+        all.into_iter().map(|(_, id)| id).collect()
+    }
+}
+
+/// Commands with the times they are given.
+pub type Steps = Vec<(DateTime<Utc>, Value)>;
+
+/// A full appliance-repair visit (out of warranty, fixed on site), as
+/// (time, command) pairs relative to the window start.
+pub fn appliance_visit(start: DateTime<Utc>) -> Steps {
+    let t = |min: i64| start + Duration::minutes(min);
+    let strokes =
+        json!([{"points": [{"x": 1, "y": 1, "t_ms": 0}, {"x": 30, "y": 20, "t_ms": 150}]}]);
+    let mut v = vec![
+        (t(-120), json!({"type": "log_call", "outcome": "reached"})),
+        (
+            t(-119),
+            json!({"type": "confirm_appointment", "address_confirmed": true, "product_confirmed": true}),
+        ),
+    ];
+    for item in [
+        "tools",
+        "parts",
+        "drop_cloth",
+        "shoe_covers",
+        "warranty_sheet",
+        "receipts",
+        "fee_schedule",
+        "work_permit",
+    ] {
+        v.push((t(-60), json!({"type": "check_kit_item", "item": item})));
+    }
+    v.extend([
+        (t(-30), json!({"type": "depart", "travel_minutes": 20})),
+        (t(-8), json!({"type": "arrive"})),
+        (t(-7), json!({"type": "check_appearance", "items": ["uniform", "clean", "permit_visible"]})),
+        (t(-7), json!({"type": "knock", "method": "bell"})),
+        (t(-6), json!({"type": "door_answered"})),
+        (t(-6), json!({"type": "enter", "greeted": true, "permit_shown": true})),
+        (t(-5), json!({"type": "put_on_shoe_covers"})),
+        (t(-5), json!({"type": "lay_drop_cloth"})),
+        (t(5), json!({"type": "record_diagnosis", "fault_reproduced": true, "cause": "启动继电器烧坏", "parts": ["part_compressor_relay"], "decision": "fix_on_site"})),
+        (t(8), json!({"type": "show_fee_schedule"})),
+        (t(9), json!({"type": "present_quote", "quote": {"lines": [{"item": "visit_fee"}, {"item": "labour_basic"}, {"item": "part_compressor_relay"}]}})),
+        (t(10), json!({"type": "accept_quote", "revision": 1})),
+        (t(30), json!({"type": "record_work", "description": "更换压缩机启动继电器", "parts_used": [{"item": "part_compressor_relay", "old_serial": "R-1", "new_serial": "R-2"}]})),
+        (t(40), json!({"type": "record_test_run", "passed": true})),
+        (t(42), json!({"type": "brief_customer"})),
+        (t(45), json!({"type": "clean_up", "product_restored": true, "wiped": true, "floor_cleaned": true, "no_tool_left": true})),
+        (t(50), json!({"type": "collect_payment", "amount": 14500, "method": "mobile", "receipt": {"kind": "receipt", "number": "R-2026-1"}})),
+        (t(55), json!({"type": "sign_off", "ratings": {"quality": 5, "attitude": 5}, "strokes": strokes, "consent_text": "本人确认以上服务内容及金额。"})),
+        (t(58), json!({"type": "leave", "service_card_given": true, "shoe_covers_off_at_door": true})),
+    ]);
+    v
+}
