@@ -77,3 +77,47 @@ fn a_reopened_report_with_a_higher_total_collects_only_the_difference() {
     run.ok(json!({"type": "sign_off", "ratings": {"quality": 5, "attitude": 5}, "strokes": strokes(), "consent_text": CONSENT}));
     signoff::verify(run.state()).unwrap();
 }
+
+#[test]
+fn work_after_a_passed_test_run_is_tested_again() {
+    let mut run = Run::new("appliance_repair");
+    run.repaired_and_tested().at("10:42");
+    run.ok(json!({"type": "record_work", "description": "Tightened the relay bracket"}));
+    assert!(
+        run.state().test_run.is_none(),
+        "the earlier test no longer covers the unit"
+    );
+    run.at("10:45");
+    run.ok(json!({"type": "clean_up", "product_restored": true, "wiped": true, "floor_cleaned": true, "no_tool_left": true}));
+    let e = run.refused(json!({"type": "sign_off", "ratings": {"quality": 5, "attitude": 5}, "strokes": strokes(), "consent_text": CONSENT}));
+    assert_eq!(e.code(), "not_ready_to_sign");
+    run.ok(json!({"type": "record_test_run", "passed": true}));
+}
+
+#[test]
+fn water_bottles_stay_only_with_their_deposit_paid() {
+    let mut run = Run::new("water_delivery");
+    run.protected().at("10:00");
+    run.ok(json!({"type": "inspect_item", "item": "bottle_18_9l", "seal_intact": true, "no_leaks": true, "no_foreign_matter": true}));
+    run.ok(json!({"type": "show_fee_schedule"}));
+    run.ok(json!({"type": "present_quote", "quote": {"lines": [{"item": "bottle_18_9l", "qty": 2}, {"item": "bottle_deposit", "qty": 2}]}}));
+    run.ok(json!({"type": "accept_quote", "revision": 1}));
+    run.ok(json!({"type": "record_work", "description": "Installed two bottles"}));
+    run.ok(json!({"type": "clean_up", "product_restored": true, "wiped": true, "floor_cleaned": true, "no_tool_left": true}));
+    run.ok(json!({"type": "refuse_payment", "reason": "customer has no money for the deposit"}));
+    run.ok(json!({"type": "decline_signature", "reason": "refused to pay"}));
+    let leave =
+        json!({"type": "leave", "service_card_given": true, "shoe_covers_off_at_door": true});
+    let e = run.refused(leave.clone());
+    assert_eq!(
+        e.code(),
+        "deposit_iou",
+        "leaving the bottles unpaid would be an IOU for the deposit"
+    );
+    // Take the bottles back: a revised quote without them, accepted, and the decline re-recorded.
+    run.ok(json!({"type": "reopen_report", "reason": "bottles taken back"}));
+    run.ok(json!({"type": "present_quote", "quote": {"lines": [{"item": "visit_fee"}]}}));
+    run.ok(json!({"type": "accept_quote", "revision": 2}));
+    run.ok(json!({"type": "decline_signature", "reason": "refused to pay"}));
+    run.ok(leave);
+}

@@ -1628,6 +1628,17 @@ fn leaving_outcome(cmd: &VisitCommand, s: &VisitState, pb: &Playbook) -> Result<
             "record the work (or reschedule, take the unit back, or record the refusal)",
         ));
     }
+    // Water delivery: the bottles stay only with their deposit paid — a
+    // refused payment means a revised quote without them (taken back).
+    if pb.rules.no_deposit_iou {
+        if let Some(q) = s.accepted_quote().filter(|q| q.deposit_total > 0) {
+            if s.paid_total < q.customer_total {
+                return Err(WorkflowError::DepositIou {
+                    deposit: q.deposit_total,
+                });
+            }
+        }
+    }
     if !pb.has(Step::Test) {
         return Ok(Outcome::Completed);
     }

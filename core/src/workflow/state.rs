@@ -497,12 +497,16 @@ impl VisitState {
                 description,
                 kind,
                 parts_used,
-            } => self.work.push(WorkRecord {
-                at,
-                description: description.clone(),
-                kind: *kind,
-                parts_used: parts_used.clone(),
-            }),
+            } => {
+                self.work.push(WorkRecord {
+                    at,
+                    description: description.clone(),
+                    kind: *kind,
+                    parts_used: parts_used.clone(),
+                });
+                // Work after a test run is tested again (§2.13).
+                self.test_run = None;
+            }
             EventKind::HiddenFaultFound { description } => {
                 self.hidden_faults.push(description.clone());
                 if self.accepted_quote().is_some_and(|q| q.chargeable()) {
