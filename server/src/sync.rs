@@ -209,6 +209,51 @@ async fn refusal(
 /// applied now, with their sequence numbers.
 type Touched<'a> = (Option<bool>, Vec<(u64, &'a VisitEvent)>);
 
+/// A retried sequence must carry the event the server stored under it. A
+/// different event means this device id is being reused by a fresh install
+/// (its sequence restarted): acknowledging it as a duplicate would silently
+/// drop the new facts, so the whole push is refused instead.
+async fn verify_duplicates(
+    tx: &mut dyn Tx,
+    device: &str,
+    req: &PushRequest,
+    last: u64,
+) -> ApiResult<()> {
+    let retried: Vec<_> = req.events.iter().filter(|e| e.seq <= last).collect();
+    let (Some(lo), Some(hi)) = (
+        retried.iter().map(|e| e.seq).min(),
+        retried.iter().map(|e| e.seq).max(),
+    ) else {
+        return Ok(());
+    };
+    let rows = tx
+        .query(
+            "SELECT seq, event_id FROM events WHERE device_id = $1 AND seq BETWEEN $2 AND $3
+             UNION ALL
+             SELECT seq, event_id FROM refused_events WHERE device_id = $1 AND seq BETWEEN $2 AND $3",
+            &[device.into(), lo.into(), hi.into()],
+        )
+        .await?;
+    let stored: HashMap<u64, String> = rows.iter().map(|r| (r.int(0) as u64, r.text(1))).collect();
+    for e in retried {
+        if stored
+            .get(&e.seq)
+            .is_some_and(|id| *id != e.event.id.to_string())
+        {
+            return Err(ApiError::conflict(
+                "device_sequence_reused",
+                format!(
+                    "sequence {} of this device already holds another event: this device id was used by an earlier install. \
+                     Enrol the phone as a new device; nothing was stored",
+                    e.seq
+                ),
+            )
+            .with("acked_seq", last));
+        }
+    }
+    Ok(())
+}
+
 /// Applies a structurally valid push in the caller's transaction.
 pub async fn ingest(
     tx: &mut dyn Tx,
@@ -230,6 +275,7 @@ pub async fn ingest(
     let mut chain = row.opt_text(1);
     let fresh: Vec<_> = req.events.iter().filter(|e| e.seq > last).collect();
     let duplicates = (req.events.len() - fresh.len()) as u64;
+    verify_duplicates(tx, device, req, last).await?;
     for (i, e) in fresh.iter().enumerate() {
         let expected = last + 1 + i as u64;
         if e.seq != expected {

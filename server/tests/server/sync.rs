@@ -12,6 +12,7 @@ use serde_json::json;
 both_backends!(
     pull_changes_paged,
     same_batch_twice_and_out_of_order,
+    a_reused_device_sequence_is_refused_not_taken_for_a_retry,
     refused_events_are_acknowledged,
     cancel_after_start_is_a_conflict,
     reassign_after_start_keeps_both,
@@ -120,6 +121,42 @@ async fn futures_lite(s: &Srv, n: usize) -> Vec<serde_json::Value> {
 
 /// The acceptance test: the same batch twice, and batches out of order, end
 /// with exactly the right events.
+/// A fresh install reusing a device id restarts its sequence at 1: those are
+/// new facts, not a retry, and must not be acknowledged as duplicates.
+async fn a_reused_device_sequence_is_refused_not_taken_for_a_retry(b: Backend) {
+    let s = Srv::start(b).await;
+    let (dev, token) = s.technician("T-1", &["appliance_repair"]).await;
+    let a = assignment(&s.assignment("appliance_repair", Some("T-1")).await);
+    let mut chain = None;
+    let ratings = Ratings {
+        quality: 5,
+        attitude: 5,
+    };
+    let mut old_install = VisitBuilder::new(&pb("appliance_repair"), &a, &device(&dev), Utc::now());
+    old_install.completed(None, ratings, &mut chain);
+    let (st, r) = s
+        .push(&token, &dev, &numbered(&old_install.events[..4], 1))
+        .await;
+    assert_eq!(st, 200, "{r}");
+    let mut new_install = VisitBuilder::new(&pb("appliance_repair"), &a, &device(&dev), Utc::now());
+    new_install.completed(None, ratings, &mut None);
+    let (st, r) = s
+        .push(&token, &dev, &numbered(&new_install.events[..6], 1))
+        .await;
+    assert_eq!(st, 409, "{r}");
+    assert_eq!(r["error"]["code"], "device_sequence_reused");
+    assert_eq!(
+        s.stored_events(&dev).await,
+        4,
+        "nothing of the refused push is stored"
+    );
+    // The genuine retry of the old install still passes as duplicates.
+    let (st, r) = s
+        .push(&token, &dev, &numbered(&old_install.events[..4], 1))
+        .await;
+    assert_eq!((st, r["duplicates"].as_u64()), (200, Some(4)), "{r}");
+}
+
 async fn same_batch_twice_and_out_of_order(b: Backend) {
     let s = Srv::start(b).await;
     let (dev, token) = s.technician("T-1", &["appliance_repair"]).await;
