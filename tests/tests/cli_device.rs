@@ -6,21 +6,24 @@ use doorstep_e2e::{appliance_visit, Center, TempDir};
 use std::path::PathBuf;
 use std::process::Command;
 
-/// The `doorstep` binary next to this test's executable (built on demand).
+/// The `doorstep` binary next to this test's executable, (re)built first:
+/// `cargo test -p doorstep-e2e` alone does not build another package's binary.
 fn doorstep() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|d| d.parent()).unwrap().to_path_buf();
-    let bin = dir.join("doorstep");
-    if !bin.exists() {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let ok = Command::new(cargo)
-            .args(["build", "-p", "doorstep-core", "--bin", "doorstep"])
+            .args(["build", "-q", "-p", "doorstep-core", "--bin", "doorstep"])
             .status()
             .unwrap()
             .success();
         assert!(ok, "building the doorstep CLI");
-    }
-    bin
+    });
+    let exe = std::env::current_exe().unwrap();
+    exe.parent()
+        .and_then(|d| d.parent())
+        .unwrap()
+        .join("doorstep")
 }
 
 fn run(db: &std::path::Path, args: &[&str]) -> (i32, String, String) {
@@ -111,6 +114,49 @@ async fn the_cli_device_enrols_syncs_works_offline_and_syncs_again() {
     assert!(status["last_success_at"].is_string());
     let stored = center.stored_event_ids(&device).await;
     assert!(stored.len() >= 30, "{}", stored.len());
+    // A second phone enrols itself through the server with a dispatcher's login.
+    let other = dir.0.join("second.db");
+    let (code, out, err) = run(
+        &other,
+        &[
+            "enrol",
+            "--device-id",
+            "phone-T-1-b",
+            "--technician-id",
+            "T-1",
+            "--name",
+            "王师傅",
+            "--server",
+            &center.base,
+            "--dispatcher",
+            "desk",
+            "--password",
+            doorstep_e2e::PASSWORD,
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = run(&other, &["sync"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, _, err) = run(
+        &dir.0.join("third.db"),
+        &[
+            "enrol",
+            "--device-id",
+            "phone-x",
+            "--technician-id",
+            "T-1",
+            "--name",
+            "x",
+            "--server",
+            &center.base,
+            "--dispatcher",
+            "desk",
+            "--password",
+            "wrong",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("/api/login"), "{err}");
     // Not enrolled: a clear error.
     let (code, _, err) = run(&dir.0.join("other.db"), &["status"]);
     assert_eq!(code, 1);

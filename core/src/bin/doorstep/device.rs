@@ -29,8 +29,14 @@ pub enum DeviceCommand {
         #[arg(long)]
         server: String,
         /// The device token the dispatcher's enrolment printed.
+        #[arg(long, required_unless_present = "dispatcher")]
+        token: Option<String>,
+        /// Or enrol through the server now, as this dispatcher (asks the
+        /// server for a new device token).
+        #[arg(long, requires = "password")]
+        dispatcher: Option<String>,
         #[arg(long)]
-        token: String,
+        password: Option<String>,
     },
     /// The visits whose window starts on a day (default: today, UTC+8).
     Today {
@@ -109,6 +115,71 @@ fn open(db: &Path) -> Result<(Store, DeviceFile), String> {
     Ok((store, file))
 }
 
+/// Logs in as a dispatcher and enrols a new device for the technician;
+/// returns the device token the server issued.
+fn enrol_via_server(
+    server: &str,
+    user: &str,
+    password: &str,
+    technician: &str,
+    device: &str,
+) -> Result<String, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let http = reqwest::Client::new();
+        let base = server.trim_end_matches('/');
+        let post = |path: String, bearer: Option<String>, body: serde_json::Value| {
+            let mut req = http
+                .post(format!("{base}{path}"))
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.to_string());
+            if let Some(b) = bearer {
+                req = req.bearer_auth(b);
+            }
+            async move {
+                let res = req
+                    .send()
+                    .await
+                    .map_err(|e| format!("cannot reach {base}: {e}"))?;
+                let status = res.status();
+                let text = res.text().await.map_err(|e| e.to_string())?;
+                let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                if status.is_success() {
+                    Ok(value)
+                } else {
+                    Err(format!(
+                        "{path}: {status}: {}",
+                        value["error"]["message"].as_str().unwrap_or(&text)
+                    ))
+                }
+            }
+        };
+        let login = post(
+            "/api/login".into(),
+            None,
+            serde_json::json!({"username": user, "password": password}),
+        )
+        .await?;
+        let session = login["token"]
+            .as_str()
+            .ok_or("the login answer has no token")?
+            .to_string();
+        let enrolled = post(
+            format!("/api/technicians/{technician}/devices"),
+            Some(session),
+            serde_json::json!({"device_id": device}),
+        )
+        .await?;
+        enrolled["token"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| "the enrolment answer has no token".to_string())
+    })
+}
+
 fn assignment(id: &str) -> Result<VisitRef, String> {
     AssignmentId::new(id)
         .map(VisitRef::Assignment)
@@ -145,8 +216,26 @@ pub fn run(db: &Path, command: DeviceCommand, lang: Lang) -> ExitCode {
         name,
         server,
         token,
+        dispatcher,
+        password,
     } = command
     {
+        let token = match (token, dispatcher, password) {
+            (Some(t), _, _) => t,
+            (None, Some(user), Some(password)) => {
+                match enrol_via_server(&server, &user, &password, &technician_id, &device_id) {
+                    Ok(t) => t,
+                    Err(e) => return fail(lang, "enrol", e),
+                }
+            }
+            _ => {
+                return fail(
+                    lang,
+                    "enrol",
+                    "give --token, or --dispatcher and --password",
+                )
+            }
+        };
         let file = match (DeviceId::new(device_id), TechnicianId::new(technician_id)) {
             (Ok(device_id), Ok(technician_id)) => DeviceFile {
                 device_id,
