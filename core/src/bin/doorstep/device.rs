@@ -12,6 +12,7 @@ use doorstep_core::store::{Enrollment, Store, StoreError, VisitRef};
 use doorstep_core::sync::{SyncClient, SyncConfig};
 use doorstep_core::{AssignmentId, DeviceId, TechnicianId, VisitCommand};
 use serde::{Deserialize, Serialize};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -189,7 +190,8 @@ fn assignment(id: &str) -> Result<VisitRef, String> {
 fn print_json<T: Serialize>(value: &T) -> ExitCode {
     match serde_json::to_string_pretty(value) {
         Ok(s) => {
-            println!("{s}");
+            // A closed pipe (`| head`) is the reader's choice, not an error.
+            let _ = writeln!(std::io::stdout(), "{s}");
             ExitCode::SUCCESS
         }
         Err(e) => fail(Lang::En, "output", e),
