@@ -238,10 +238,7 @@ async fn resolve_tx(
         changes.push(upsert_change(&v.assignment));
         store_assignment(tx, &v, &changes, actor, false).await?;
     }
-    let decision = serde_json::to_value(req.decision)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
+    let decision = crate::wire_name(&req.decision);
     let resolution = match &req.note {
         Some(n) if !n.trim().is_empty() => format!("{decision}: {n}"),
         _ => decision,

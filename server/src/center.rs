@@ -209,6 +209,9 @@ pub struct NewTechnician {
     pub id: TechnicianId,
     pub name: String,
     pub trades: Vec<TradeId>,
+    /// The company work phone given to customers (never a private number).
+    #[serde(default)]
+    pub phone: Option<String>,
 }
 
 /// Inserts a technician after checking the trades exist.
@@ -223,11 +226,23 @@ pub async fn insert_technician(
     if t.name.trim().is_empty() {
         return Err(ApiError::field("name", "must not be empty"));
     }
+    if let Some(p) = &t.phone {
+        let digits = p.chars().filter(char::is_ascii_digit).count();
+        let allowed = p
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ' | '(' | ')'));
+        if !(5..=15).contains(&digits) || !allowed {
+            return Err(ApiError::field(
+                "phone",
+                "expected a phone number: 5-15 digits, with + - ( ) or spaces",
+            ));
+        }
+    }
     let trades = serde_json::to_string(&t.trades).unwrap_or_else(|_| "[]".into());
     match tx
         .execute(
-            "INSERT INTO technicians (id, name, trades, active, created_at) VALUES ($1, $2, $3, 1, $4)",
-            &[t.id.as_str().into(), t.name.clone().into(), trades.into(), now_ms().into()],
+            "INSERT INTO technicians (id, name, trades, active, created_at, phone) VALUES ($1, $2, $3, 1, $4, $5)",
+            &[t.id.as_str().into(), t.name.clone().into(), trades.into(), now_ms().into(), t.phone.clone().into()],
         )
         .await
     {
@@ -275,6 +290,7 @@ fn known_trade(state: &AppState, trade: &TradeId) -> Result<(), String> {
 pub struct TechnicianView {
     pub id: String,
     pub name: String,
+    pub phone: Option<String>,
     pub trades: Vec<String>,
     pub active: bool,
     pub devices: i64,
@@ -302,7 +318,8 @@ pub async fn roster(
                     "SELECT t.id, t.name, t.trades, t.active,
                         (SELECT COUNT(*) FROM devices d WHERE d.technician_id = t.id AND d.revoked_at IS NULL),
                         (SELECT COUNT(*) FROM assignments a WHERE a.technician_id = t.id AND a.status = 'assigned'),
-                        (SELECT COUNT(*) FROM visits v WHERE v.technician_id = t.id AND v.closed_at >= $1)
+                        (SELECT COUNT(*) FROM visits v WHERE v.technician_id = t.id AND v.closed_at >= $1),
+                        t.phone
                      FROM technicians t ORDER BY t.id",
                     &[day_start.into()],
                 )
@@ -316,6 +333,7 @@ pub async fn roster(
             .map(|r| TechnicianView {
                 id: r.text(0),
                 name: r.text(1),
+                phone: r.opt_text(7),
                 trades: serde_json::from_str(&r.text(2)).unwrap_or_default(),
                 active: r.flag(3),
                 devices: r.int(4),
@@ -415,6 +433,35 @@ pub async fn enrol_device(
             token,
         }),
     ))
+}
+
+/// Revokes a device (lost or replaced phone): its token stops working at
+/// once. Its stored events and sync position stay.
+pub async fn revoke_device(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(device): Path<String>,
+) -> ApiResult<StatusCode> {
+    who.dispatcher()?;
+    let key = device.clone();
+    let changed = state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                tx.execute(
+                    "UPDATE devices SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                    &[now_ms().into(), key.into()],
+                )
+                .await
+                .map_err(ApiError::from)
+            })
+        })
+        .await?;
+    if changed == 0 {
+        return Err(ApiError::not_found("enrolled device", &device));
+    }
+    tracing::info!(device = %device, "device revoked");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 // ---------------------------------------------------------------- assignments
@@ -1264,16 +1311,18 @@ pub struct Reminder {
     pub overdue_minutes: i64,
     /// `reminder` after 1 h; `escalate` after 2 h.
     pub level: String,
-    /// What is still missing: `technician`, `confirmed_window`.
+    /// What is still missing: `technician`, `confirmed_window`,
+    /// `technician_phone` (the technician has no work phone on record).
     pub missing: Vec<String>,
 }
 
 /// 001: the branch must set the visit time, technician id and phone within
 /// one hour of receiving the order; overdue orders get reminder notices and
-/// escalate.
+/// escalate. (The phone is the technician's work phone on the roster.)
 pub fn reminder_for(
     v: &AssignmentView,
     technician: Option<String>,
+    technician_has_phone: bool,
     received_ms: i64,
     now: DateTime<Utc>,
 ) -> Option<Reminder> {
@@ -1281,6 +1330,8 @@ pub fn reminder_for(
     let mut missing = vec![];
     if technician.is_none() {
         missing.push("technician".to_string());
+    } else if !technician_has_phone {
+        missing.push("technician_phone".to_string());
     }
     if !v.window_confirmed {
         missing.push("confirmed_window".to_string());
@@ -1317,13 +1368,14 @@ pub async fn reminders(
         .db
         .tx(move |tx| {
             Box::pin(async move {
-                let sql = format!(
-                    "SELECT {ASSIGNMENT_COLUMNS}, technician_id, received_at FROM assignments
-                     WHERE status IN ('open', 'assigned', 'handed_back') AND received_at <= $1
-                       AND (technician_id IS NULL OR window_confirmed = 0)
-                     ORDER BY received_at"
-                );
-                tx.query(&sql, &[cutoff.into()])
+                let sql =
+                    "SELECT a.body, a.status, a.priority, a.classification, a.window_confirmed,
+                        a.cancel_reason, a.updated_at, a.technician_id, a.received_at, t.phone
+                     FROM assignments a LEFT JOIN technicians t ON t.id = a.technician_id
+                     WHERE a.status IN ('open', 'assigned', 'handed_back') AND a.received_at <= $1
+                       AND (a.technician_id IS NULL OR a.window_confirmed = 0 OR t.phone IS NULL)
+                     ORDER BY a.received_at";
+                tx.query(sql, &[cutoff.into()])
                     .await
                     .map_err(ApiError::from)
             })
@@ -1333,7 +1385,8 @@ pub async fn reminders(
     let mut out = vec![];
     for r in &rows {
         let v = assignment_from_row(r)?;
-        if let Some(rem) = reminder_for(&v, r.opt_text(7), r.int(8), now) {
+        let has_phone = r.opt_text(9).is_some();
+        if let Some(rem) = reminder_for(&v, r.opt_text(7), has_phone, r.int(8), now) {
             out.push(rem);
         }
     }

@@ -196,13 +196,14 @@ async fn load_tx(tx: &mut dyn Tx, state: &AppState, hash: &str) -> ApiResult<Dem
         summary.dispatchers.push(name.to_string());
     }
     let actor = "user:demo";
-    for (id, name, trades) in TECHNICIANS {
+    for (k, (id, name, trades)) in TECHNICIANS.iter().enumerate() {
         insert_technician(
             tx,
             state,
             &NewTechnician {
                 id: TechnicianId::new(*id).map_err(|_| ApiError::internal("demo id"))?,
                 name: (*name).into(),
+                phone: Some(format!("400 820 {:04}", 1001 + k)),
                 trades: trades
                     .iter()
                     .filter_map(|t| TradeId::new(*t).ok())

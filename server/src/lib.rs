@@ -96,6 +96,15 @@ pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
+/// The JSON name of a unit enum variant (`ConflictKind::CancelledAfterStart`
+/// → `cancelled_after_start`), as stored in text columns.
+pub fn wire_name<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 /// Unix milliseconds to a UTC time.
 pub fn from_ms(ms: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
@@ -119,6 +128,7 @@ pub fn router(state: AppState) -> Router {
             get(center::roster).post(center::create_technician),
         )
         .route("/api/technicians/{id}/devices", post(center::enrol_device))
+        .route("/api/devices/{id}/revoke", post(center::revoke_device))
         .route(
             "/api/intakes",
             get(center::list_intakes).post(center::intake),

@@ -12,7 +12,7 @@
 use crate::center::{load_assignment, AssignmentView};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{Tx, Value};
-use crate::{now_ms, AppState};
+use crate::{now_ms, wire_name, AppState};
 use doorstep_core::callbacks;
 use doorstep_core::signoff;
 use doorstep_core::workflow::event::ConflictKind;
@@ -59,13 +59,6 @@ pub struct VisitSummary {
     pub conflict: Option<(ConflictKind, u64)>,
 }
 
-fn snake<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 /// The collision rule: a cancel or reassign by the center after the
 /// technician started keeps both sides and marks a conflict. The device may
 /// already have recorded it (it saw the change while on the way); otherwise
@@ -105,7 +98,7 @@ pub fn summarize(state: &VisitState, center: &AssignmentView, technician: &str) 
         (SignOffStatus::None, None)
     };
     VisitSummary {
-        stage: snake(&state.stage),
+        stage: wire_name(&state.stage),
         outcome: state.outcome,
         trip: state.trip,
         started_at: state.started_at.map(|t| t.timestamp_millis()),
@@ -194,7 +187,7 @@ pub async fn store_projection(
     let s = summarize(state, &center, &technician);
     let state_json = serde_json::to_string(state).map_err(|_| ApiError::internal("encoding"))?;
     let (conflict, conflict_version) = match s.conflict {
-        Some((k, v)) => (Some(snake(&k)), Some(v)),
+        Some((k, v)) => (Some(wire_name(&k)), Some(v)),
         None => (None, None),
     };
     let params: Vec<Value> = vec![
@@ -204,7 +197,7 @@ pub async fn store_projection(
         device.into(),
         center.assignment.trade.as_str().into(),
         s.stage.into(),
-        s.outcome.map(|o| snake(&o)).into(),
+        s.outcome.map(|o| wire_name(&o)).into(),
         s.trip.into(),
         s.started_at.into(),
         s.arrived_at.into(),
@@ -251,7 +244,7 @@ pub async fn store_projection(
                  ON CONFLICT (visit_id, reason) DO NOTHING",
                 &[
                     visit_id.into(),
-                    snake(&due.reason).into(),
+                    wire_name(&due.reason).into(),
                     due.due_at.timestamp_millis().into(),
                 ],
             )

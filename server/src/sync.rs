@@ -349,10 +349,7 @@ pub async fn ingest(
                     device.into(),
                     oe.seq.into(),
                     event_id.into(),
-                    serde_json::to_value(code)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .into(),
+                    crate::wire_name(&code).into(),
                     reason.clone().into(),
                     now.into(),
                     body.into(),

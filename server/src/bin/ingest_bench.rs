@@ -109,6 +109,7 @@ async fn prepare(state: &AppState, n: usize) -> Result<Vec<(String, Vec<OutboxEv
                         &NewTechnician {
                             id: id.parse().map_err(|_| ApiError::internal("id"))?,
                             name: format!("Bench {t}"),
+                            phone: Some(format!("400 820 {t:04}")),
                             trades: vec![trade.parse().map_err(|_| ApiError::internal("id"))?],
                         },
                     )

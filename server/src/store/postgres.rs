@@ -11,7 +11,10 @@ use tokio_postgres::types::{IsNull, ToSql, Type};
 use tokio_postgres::NoTls;
 
 /// Migrations, in order, numbered from 1.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_init.sql"),
+    include_str!("../../migrations/postgres/0002_technician_phone.sql"),
+];
 
 /// Lock id that serialises migrations across replicas.
 const MIGRATION_LOCK: i64 = 0x0D00_5735;

@@ -16,7 +16,10 @@ use std::sync::mpsc;
 use std::task::{Context, Poll, Waker};
 
 /// Migrations, in order; `user_version` is the number applied.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../migrations/sqlite/0002_technician_phone.sql"),
+];
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 

@@ -170,9 +170,27 @@ async fn auth_and_roles(b: Backend) {
         .await;
     assert_eq!(st, 201, "{body}");
     assert_eq!(s.get("/api/me", &tech).await.0, 401);
+    let rotated = body["token"].as_str().unwrap().to_string();
+    assert_eq!(s.get("/api/me", &rotated).await.0, 200);
+    // A lost phone is revoked: its token stops working at once.
     assert_eq!(
-        s.get("/api/me", body["token"].as_str().unwrap()).await.0,
-        200
+        s.post("/api/devices/phone-T-1/revoke", &rotated, json!({}))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        s.post("/api/devices/phone-T-1/revoke", &s.dispatcher, json!({}))
+            .await
+            .0,
+        204
+    );
+    assert_eq!(s.get("/api/me", &rotated).await.0, 401);
+    assert_eq!(
+        s.post("/api/devices/phone-T-1/revoke", &s.dispatcher, json!({}))
+            .await
+            .0,
+        404
     );
 }
 
@@ -511,6 +529,38 @@ async fn one_hour_rule(b: Backend) {
         json!(["technician", "confirmed_window"])
     );
     assert_eq!(find(&half)["missing"], json!(["confirmed_window"]));
+    // A technician without a work phone on record does not satisfy the rule.
+    s.post(
+        "/api/technicians",
+        &s.dispatcher,
+        json!({"id": "T-nophone", "name": "N", "trades": ["water_delivery"]}),
+    )
+    .await;
+    let (_, nophone) = s.post("/api/assignments", &s.dispatcher, mk(70)).await;
+    s.post(
+        &format!(
+            "/api/assignments/{}/assign",
+            nophone["id"].as_str().unwrap()
+        ),
+        &s.dispatcher,
+        json!({"technician": "T-nophone", "window_confirmed": true}),
+    )
+    .await;
+    let (_, reminders) = s.get("/api/reminders", &s.dispatcher).await;
+    let r = reminders.as_array().unwrap();
+    let rem = r
+        .iter()
+        .find(|x| x["assignment_id"] == nophone["id"])
+        .unwrap();
+    assert_eq!(rem["missing"], json!(["technician_phone"]));
+    let (st, body) = s
+        .post(
+            "/api/technicians",
+            &s.dispatcher,
+            json!({"id": "T-bad", "name": "B", "trades": [], "phone": "call me"}),
+        )
+        .await;
+    assert_eq!((st, body["error"]["field"].as_str()), (400, Some("phone")));
     // Confirming the window clears it.
     s.call(
         Method::PATCH,
@@ -526,7 +576,7 @@ async fn one_hour_rule(b: Backend) {
             .as_array()
             .unwrap()
             .len(),
-        2
+        3
     );
 }
 
@@ -543,6 +593,7 @@ async fn roster_and_workload(b: Backend) {
     assert_eq!(roster[0]["id"], "T-1");
     assert_eq!(roster[0]["open_assignments"], 2);
     assert_eq!(roster[0]["devices"], 1);
+    assert_eq!(roster[0]["phone"], "400 820 1234");
     assert_eq!(
         roster[0]["trades"],
         json!(["appliance_repair", "computer_repair"])
@@ -626,7 +677,7 @@ async fn reopening_migrates_once_and_keeps_data(b: Backend) {
         })
         .await
         .unwrap();
-    assert_eq!((techs, migrations), (1, 1));
+    assert_eq!((techs, migrations), (1, 2));
     // And it serves the same data.
     let (_, list) = s.get("/api/assignments", &s.dispatcher).await;
     assert_eq!(list.as_array().unwrap().len(), 1);

@@ -195,7 +195,7 @@ impl Srv {
             .post(
                 "/api/technicians",
                 &self.dispatcher,
-                json!({"id": id, "name": format!("Tech {id}"), "trades": trades}),
+                json!({"id": id, "name": format!("Tech {id}"), "trades": trades, "phone": "400 820 1234"}),
             )
             .await;
         assert_eq!(st, 201, "{body}");
