@@ -101,8 +101,9 @@ fn report(name: &str, mut us: Vec<f64>) -> (f64, f64) {
     us.sort_by(f64::total_cmp);
     let (p50, p99) = (percentile(&us, 0.50), percentile(&us, 0.99));
     println!(
-        "{name:<32} n={:<5} p50 {p50:>8.1} µs   p99 {p99:>8.1} µs   max {:>8.1} µs",
+        "{name:<36} n={:<5} p50 {p50:>8.1} µs   p99 {p99:>8.1} µs   p99.9 {:>8.1} µs   max {:>8.1} µs",
         us.len(),
+        percentile(&us, 0.999),
         us[us.len() - 1]
     );
     (p50, p99)

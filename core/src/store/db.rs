@@ -54,9 +54,13 @@ pub(crate) struct Db {
 }
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// Write transactions between two background checkpoints (a command writes
-/// about 6-10 pages, so the WAL stays around a few MB).
-const CHECKPOINT_EVERY: u64 = 100;
+/// Write transactions between two background checkpoints. After each
+/// checkpoint, the first commit that reuses the WAL syncs its header (SQLite
+/// does this even with `synchronous=NORMAL`): one fsync every this many
+/// commands, so it stays out of the p99. A command writes ~10 pages, so the
+/// WAL peaks around 20 MB; shells also call `Store::checkpoint` when the app
+/// goes to the background.
+const CHECKPOINT_EVERY: u64 = 500;
 
 /// Checkpoints off the command path: SQLite's automatic checkpoint runs
 /// inside the commit that crosses the threshold and fsyncs twice, which

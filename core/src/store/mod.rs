@@ -399,7 +399,7 @@ impl Store {
 
     /// Copies the WAL into the database file and empties it (e.g. when the
     /// app goes to the background). Checkpoints otherwise run on a
-    /// background thread every 100 writes.
+    /// background thread every 500 writes.
     pub fn checkpoint(&self) -> Result<()> {
         self.db.checkpoint()
     }
