@@ -256,7 +256,12 @@ impl Db {
             tx.commit()?;
             Ok(out)
         })();
-        if result.is_ok() && self.commits.fetch_add(1, Ordering::Relaxed) % CHECKPOINT_EVERY == 0 {
+        if result.is_ok()
+            && self
+                .commits
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(CHECKPOINT_EVERY)
+        {
             if let Some(c) = &self.checkpointer {
                 let _ = c.wake.send(());
             }
