@@ -11,7 +11,9 @@ use doorstep_core::store::{Enrollment, Store, StoreError};
 use doorstep_core::sync::{SyncClient, SyncConfig, SyncError, SyncReport};
 use doorstep_core::{AssignmentId, DeviceId, TechnicianId, VisitCommand, VisitEvent};
 use doorstep_server::auth::{hash_password, Role};
-use doorstep_server::center::insert_user;
+use doorstep_server::center::{
+    assign_tx, insert_assignment, insert_user, AssignRequest, NewAssignment,
+};
 use doorstep_server::error::ApiError;
 use doorstep_server::store::Database;
 use doorstep_server::{spawn, AppState, Config, RunningServer};
@@ -181,6 +183,59 @@ impl Center {
         )
         .await;
         AssignmentId::new(id).unwrap()
+    }
+
+    /// Appliance-repair assignments for `technician`, one per window start,
+    /// created and assigned in one server transaction through the same
+    /// functions as the dispatcher API (for benchmarks that need thousands).
+    pub async fn assignments_bulk(
+        &self,
+        technician: &str,
+        starts: &[DateTime<Utc>],
+    ) -> Vec<AssignmentId> {
+        let mut news = vec![];
+        for (i, start) in starts.iter().enumerate() {
+            let new: NewAssignment = serde_json::from_value(json!({
+                "trade": "appliance_repair",
+                "customer": {"name": format!("王芳 {i}"), "phone": format!("138 {:04} 8000", i % 10_000),
+                             "address": format!("上海市浦东新区世纪大道{}号1201室", i + 1),
+                             "location": {"lat": 31.2304, "lon": 121.4737}},
+                "product": {"model": "BCD-470", "purchase_date": "2023-05-01", "warranty": "out_of_warranty"},
+                "fault_description": "冰箱不制冷",
+                "requested_window": {"start": start, "end": *start + Duration::hours(2)},
+                "received_at": *start - Duration::days(1),
+            }))
+            .expect("a new assignment");
+            news.push(new);
+        }
+        let technician = TechnicianId::new(technician).expect("a technician id");
+        let state = self.server.state.clone();
+        let ids = self
+            .server
+            .state
+            .db
+            .tx(move |tx| {
+                Box::pin(async move {
+                    let mut ids = vec![];
+                    for new in news {
+                        let a = insert_assignment(tx, &state, new, "desk").await?;
+                        let id = a.assignment.id.to_string();
+                        let req = AssignRequest {
+                            technician: technician.clone(),
+                            window_confirmed: None,
+                            expected_version: None,
+                        };
+                        assign_tx(tx, &id, &req, "desk").await?;
+                        ids.push(id);
+                    }
+                    Ok::<_, ApiError>(ids)
+                })
+            })
+            .await
+            .expect("create the assignments");
+        ids.into_iter()
+            .map(|id| AssignmentId::new(id).expect("an assignment id"))
+            .collect()
     }
 
     pub async fn cancel(&self, id: &AssignmentId) {
