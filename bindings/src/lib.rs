@@ -1,0 +1,25 @@
+//! `doorstep-ffi`: the uniffi surface of Doorstep for the Kotlin
+//! (`app.doorstep.core`) and Swift (`DoorstepCore`) shells. The only crate
+//! that knows uniffi; proc-macros only, bindings generated in library mode
+//! by `scripts/gen-bindings`.
+//!
+//! The surface is small and task-shaped, not a mirror of the core:
+//! - [`playbooks`]: shipped trades, validating a custom playbook;
+//! - [`script`]: run a visit script, get the final view;
+//! - [`session`]: `VisitSession`, one visit in memory driven by JSON commands;
+//! - [`types`]: the records that cross (screen, actions, quote, timers...);
+//! - [`error`]: the one public error, `DoorstepError`, with stable codes and
+//!   zh/en texts, and the panic guard: nothing unwinds across the boundary.
+//!
+//! Objects hold the core's types and convert with `From`; no rule lives here.
+
+uniffi::setup_scaffolding!();
+
+pub mod error;
+pub mod playbooks;
+pub mod script;
+pub mod session;
+pub mod types;
+
+pub use error::DoorstepError;
+pub use session::VisitSession;

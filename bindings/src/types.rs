@@ -1,0 +1,452 @@
+//! The records and enums that cross the FFI, and their `From` conversions
+//! from the core's types. Task-shaped: what a screen needs, not a mirror of
+//! the core's internals. Time crosses as `SystemTime` (Kotlin `Instant`,
+//! Swift `Date`), money as integer minor units (fen), ids as strings that the
+//! core validated, closed sets the shell branches on (stage, outcome) as
+//! enums, open ones (fee kinds, callback reasons) as their stable snake_case
+//! tags.
+
+use chrono::{DateTime, Utc};
+use doorstep_core::playbook::Playbook;
+use doorstep_core::workflow::view::{ChecklistEntry, NextAction, Prompt, Timers, VisitView};
+use doorstep_core::{Outcome, Stage, Text};
+use serde::Serialize;
+use std::time::SystemTime;
+
+/// `DateTime<Utc>` → `SystemTime`.
+pub(crate) fn to_system_time(t: DateTime<Utc>) -> SystemTime {
+    t.into()
+}
+
+/// `SystemTime` → `DateTime<Utc>`.
+pub(crate) fn from_system_time(t: SystemTime) -> DateTime<Utc> {
+    t.into()
+}
+
+/// The serde tag of a unit enum value (`out_of_warranty`, `labour`, ...).
+fn tag<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+/// One text in both languages.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct LocalizedText {
+    pub en: String,
+    pub zh: String,
+}
+
+impl From<Text> for LocalizedText {
+    fn from(t: Text) -> Self {
+        Self { en: t.en, zh: t.zh }
+    }
+}
+
+/// A shipped or custom trade playbook, as a picker lists it.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PlaybookInfo {
+    /// Trade id, e.g. `appliance_repair`.
+    pub id: String,
+    pub version: i64,
+    pub name: LocalizedText,
+    /// The steps the trade walks, in the standard's order (`receive`, `triage`, ...).
+    pub steps: Vec<String>,
+    /// ISO 4217 currency of the fee schedule.
+    pub currency: String,
+}
+
+impl From<&Playbook> for PlaybookInfo {
+    fn from(p: &Playbook) -> Self {
+        Self {
+            id: p.id.to_string(),
+            version: p.version,
+            name: p.name.clone().into(),
+            steps: p.steps.iter().map(|s| s.as_str().to_string()).collect(),
+            currency: p.currency.as_str().to_string(),
+        }
+    }
+}
+
+/// Where the visit stands, coarsely.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum VisitStage {
+    New,
+    Intake,
+    Scheduled,
+    EnRoute,
+    AtDoor,
+    OnSite,
+    Closed,
+}
+
+impl From<Stage> for VisitStage {
+    fn from(s: Stage) -> Self {
+        match s {
+            Stage::New => Self::New,
+            Stage::Intake => Self::Intake,
+            Stage::Scheduled => Self::Scheduled,
+            Stage::EnRoute => Self::EnRoute,
+            Stage::AtDoor => Self::AtDoor,
+            Stage::OnSite => Self::OnSite,
+            Stage::Closed => Self::Closed,
+        }
+    }
+}
+
+/// How a closed visit ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum VisitOutcome {
+    Fixed,
+    Completed,
+    ResolvedRemotely,
+    CustomerAbsent,
+    TakenBack,
+    QuoteRefused,
+    HandedBack,
+    Cancelled,
+    Reassigned,
+}
+
+impl From<Outcome> for VisitOutcome {
+    fn from(o: Outcome) -> Self {
+        match o {
+            Outcome::Fixed => Self::Fixed,
+            Outcome::Completed => Self::Completed,
+            Outcome::ResolvedRemotely => Self::ResolvedRemotely,
+            Outcome::CustomerAbsent => Self::CustomerAbsent,
+            Outcome::TakenBack => Self::TakenBack,
+            Outcome::QuoteRefused => Self::QuoteRefused,
+            Outcome::HandedBack => Self::HandedBack,
+            Outcome::Cancelled => Self::Cancelled,
+            Outcome::Reassigned => Self::Reassigned,
+        }
+    }
+}
+
+/// An appointment window.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Window {
+    pub start: SystemTime,
+    pub end: SystemTime,
+}
+
+/// Something the technician can do now. `command` is the command's `type`
+/// for the JSON the shell sends back.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ActionItem {
+    pub command: String,
+    pub label: LocalizedText,
+    /// The standard requires this before the visit can move on.
+    pub required: bool,
+}
+
+impl From<NextAction> for ActionItem {
+    fn from(a: NextAction) -> Self {
+        Self {
+            command: a.command,
+            label: a.label.into(),
+            required: a.required,
+        }
+    }
+}
+
+/// Something the standard asks the technician to do or say now.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PromptItem {
+    pub code: String,
+    pub text: LocalizedText,
+}
+
+impl From<Prompt> for PromptItem {
+    fn from(p: Prompt) -> Self {
+        Self {
+            code: p.code,
+            text: p.text.into(),
+        }
+    }
+}
+
+/// One checklist line (the kit self-check).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ChecklistItem {
+    pub id: String,
+    pub name: LocalizedText,
+    pub mandatory: bool,
+    /// `checked`, `skipped` or `open`.
+    pub status: String,
+}
+
+impl From<ChecklistEntry> for ChecklistItem {
+    fn from(c: ChecklistEntry) -> Self {
+        Self {
+            id: c.id,
+            name: c.name.into(),
+            mandatory: c.mandatory,
+            status: c.status,
+        }
+    }
+}
+
+/// A field of the assignment that is missing or inconsistent.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct FieldIssueItem {
+    /// `customer_phone`, `product_model`, ...
+    pub field: String,
+    /// The field's name in Chinese.
+    pub field_zh: String,
+    /// `missing` or `inconsistent`.
+    pub problem: String,
+    pub reason: Option<String>,
+}
+
+/// One priced quote line. Money in minor units.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct QuoteLineItem {
+    /// Fee-schedule item id.
+    pub item: String,
+    /// `visit`, `labour`, `part`, `goods`, `deposit` or `service`.
+    pub kind: String,
+    pub qty: u32,
+    pub unit_price: i64,
+    pub amount: i64,
+    /// `customer`, `warranty` or `free`.
+    pub payer: String,
+}
+
+/// The quote on screen. Money in minor units of `currency`.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct QuoteSummary {
+    /// Acceptance names this revision.
+    pub revision: u32,
+    pub currency: String,
+    /// `in_warranty`, `out_of_warranty` or `unknown`.
+    pub warranty: String,
+    pub lines: Vec<QuoteLineItem>,
+    pub discount: i64,
+    pub customer_total: i64,
+    pub covered_total: i64,
+    pub deposit_total: i64,
+    pub accepted: bool,
+}
+
+/// A callback the center owes the customer.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct CallbackItem {
+    /// `remote_guidance`, `untested_repair`, `second_level`, ...
+    pub reason: String,
+    pub due_at: SystemTime,
+}
+
+/// The clock-driven parts of the screen (the knock timer among them).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct VisitTimers {
+    /// Leave by this time to arrive 5-10 minutes early.
+    pub depart_by: Option<SystemTime>,
+    /// The next knock is allowed at.
+    pub next_knock_at: Option<SystemTime>,
+    /// Phone the customer from this time if the door stays closed.
+    pub call_customer_at: Option<SystemTime>,
+    /// "Customer absent" may be declared from this time.
+    pub absent_allowed_at: Option<SystemTime>,
+    pub callbacks: Vec<CallbackItem>,
+}
+
+impl From<Timers> for VisitTimers {
+    fn from(t: Timers) -> Self {
+        Self {
+            depart_by: t.depart_by.map(to_system_time),
+            next_knock_at: t.next_knock_at.map(to_system_time),
+            call_customer_at: t.call_customer_at.map(to_system_time),
+            absent_allowed_at: t.absent_allowed_at.map(to_system_time),
+            callbacks: t
+                .callbacks
+                .into_iter()
+                .map(|c| CallbackItem {
+                    reason: tag(&c.reason),
+                    due_at: to_system_time(c.due_at),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The report digest: the SHA-256 of what the customer signs (or would sign now).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ReportDigest {
+    /// 64 hex characters.
+    pub full: String,
+    /// The first 8, shown on the signing screen and in the report.
+    pub short: String,
+}
+
+/// The screen model of one visit.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct VisitScreen {
+    pub visit_id: Option<String>,
+    pub assignment_id: Option<String>,
+    pub trade: String,
+    pub trade_name: LocalizedText,
+    pub stage: VisitStage,
+    pub outcome: Option<VisitOutcome>,
+    /// 1 for the first trip; a missing part or reschedule starts another.
+    pub trip: u32,
+    pub window: Option<Window>,
+    /// `cancelled_after_start` or `reassigned_after_start` when the center
+    /// changed the assignment after the technician started.
+    pub conflict: Option<String>,
+    pub field_issues: Vec<FieldIssueItem>,
+    pub next_actions: Vec<ActionItem>,
+    pub prompts: Vec<PromptItem>,
+    pub checklist: Vec<ChecklistItem>,
+    pub quote: Option<QuoteSummary>,
+    pub timers: VisitTimers,
+    pub report_digest: Option<ReportDigest>,
+    pub signed: bool,
+}
+
+impl From<VisitView> for VisitScreen {
+    fn from(v: VisitView) -> Self {
+        let report_digest = match (v.report_digest, v.report_digest_short) {
+            (Some(full), Some(short)) => Some(ReportDigest { full, short }),
+            _ => None,
+        };
+        let accepted = v.quote_accepted;
+        Self {
+            visit_id: v.visit_id.map(|i| i.to_string()),
+            assignment_id: v.assignment_id.map(|i| i.to_string()),
+            trade: v.trade,
+            trade_name: v.trade_name.into(),
+            stage: v.stage.into(),
+            outcome: v.outcome.map(Into::into),
+            trip: v.trip,
+            window: v.window.map(|w| Window {
+                start: to_system_time(w.start),
+                end: to_system_time(w.end),
+            }),
+            conflict: v.conflict.map(|c| tag(&c.kind)),
+            field_issues: v
+                .field_issues
+                .into_iter()
+                .map(|f| {
+                    let (problem, reason) = match f.problem {
+                        doorstep_core::assignment::FieldProblem::Missing => {
+                            ("missing".to_string(), None)
+                        }
+                        doorstep_core::assignment::FieldProblem::Inconsistent { reason } => {
+                            ("inconsistent".to_string(), Some(reason))
+                        }
+                    };
+                    FieldIssueItem {
+                        field: f.field.as_str().to_string(),
+                        field_zh: f.field.zh().to_string(),
+                        problem,
+                        reason,
+                    }
+                })
+                .collect(),
+            next_actions: v.next_actions.into_iter().map(Into::into).collect(),
+            prompts: v.prompts.into_iter().map(Into::into).collect(),
+            checklist: v.kit.into_iter().map(Into::into).collect(),
+            quote: v.quote.map(|q| QuoteSummary {
+                revision: q.revision,
+                currency: q.currency.as_str().to_string(),
+                warranty: tag(&q.warranty),
+                discount: q.discount.as_ref().map_or(0, |d| d.amount),
+                lines: q
+                    .lines
+                    .iter()
+                    .map(|l| QuoteLineItem {
+                        item: l.item.clone(),
+                        kind: tag(&l.kind),
+                        qty: l.qty,
+                        unit_price: l.unit_price,
+                        amount: l.amount,
+                        payer: tag(&l.payer),
+                    })
+                    .collect(),
+                customer_total: q.customer_total,
+                covered_total: q.covered_total,
+                deposit_total: q.deposit_total,
+                accepted,
+            }),
+            timers: v.timers.into(),
+            report_digest,
+            signed: v.signed,
+        }
+    }
+}
+
+/// A location fix from the phone.
+#[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
+pub struct Location {
+    pub lat: f64,
+    pub lon: f64,
+    /// Horizontal accuracy radius in metres, as the OS reports it.
+    pub accuracy_m: f64,
+}
+
+impl From<Location> for doorstep_core::location::GeoFix {
+    fn from(l: Location) -> Self {
+        Self {
+            point: doorstep_core::location::GeoPoint {
+                lat: l.lat,
+                lon: l.lon,
+            },
+            accuracy_m: l.accuracy_m,
+        }
+    }
+}
+
+/// One point of a signature stroke, in device-independent units, with its
+/// time offset in milliseconds from the start of the signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct SignaturePoint {
+    pub x: i32,
+    pub y: i32,
+    pub t_ms: u32,
+}
+
+/// One continuous pen-down stroke.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SignatureStroke {
+    pub points: Vec<SignaturePoint>,
+}
+
+impl From<SignatureStroke> for doorstep_core::signoff::Stroke {
+    fn from(s: SignatureStroke) -> Self {
+        Self {
+            points: s
+                .points
+                .into_iter()
+                .map(|p| doorstep_core::signoff::StrokePoint {
+                    x: p.x,
+                    y: p.y,
+                    t_ms: p.t_ms,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The customer's sign-off: ratings 1-5, an optional comment, the strokes
+/// and the consent text shown on the signing screen.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct CustomerSignOff {
+    pub quality: u8,
+    pub attitude: u8,
+    pub comment: Option<String>,
+    pub strokes: Vec<SignatureStroke>,
+    pub consent_text: String,
+}
+
+/// What one accepted command did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct CommandResult {
+    /// The kinds of the events recorded (`kit_item_checked`, ...).
+    pub events: Vec<String>,
+    /// The visit as it stands afterwards.
+    pub screen: VisitScreen,
+}
