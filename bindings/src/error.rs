@@ -25,12 +25,20 @@ pub enum DoorstepError {
     /// workflow's stable code (`kit_incomplete`, `quote_not_accepted`, ...);
     /// the texts say which rule refused and what would satisfy it.
     #[error("[{code}] {en}")]
-    Refused { code: String, en: String, zh: String },
+    Refused {
+        code: String,
+        en: String,
+        zh: String,
+    },
     /// The request itself could not be understood: malformed command JSON, an
     /// invalid id, an unknown trade. Codes: `invalid_command`, `invalid_id`,
     /// `unknown_trade`, `invalid_input`.
     #[error("[{code}] {en}")]
-    InvalidInput { code: String, en: String, zh: String },
+    InvalidInput {
+        code: String,
+        en: String,
+        zh: String,
+    },
     /// A custom playbook was refused; `field` is the dotted path of the
     /// offending field (empty when the problem concerns the whole file).
     #[error("[{code}] {en}")]
@@ -51,7 +59,11 @@ pub enum DoorstepError {
     /// A failure inside Doorstep (a bug, never the technician's fault). The
     /// operation was not applied. Codes: `internal`, `session_poisoned`.
     #[error("[{code}] {en}")]
-    Internal { code: String, en: String, zh: String },
+    Internal {
+        code: String,
+        en: String,
+        zh: String,
+    },
 }
 
 impl DoorstepError {
@@ -171,9 +183,10 @@ impl From<ScriptError> for DoorstepError {
         let line = u32::try_from(e.line()).unwrap_or(u32::MAX);
         let en = e.to_string();
         let (code, zh) = match &e {
-            ScriptError::Parse { message, .. } => {
-                ("script_parse".to_string(), format!("第{line}行格式有误:{message}"))
-            }
+            ScriptError::Parse { message, .. } => (
+                "script_parse".to_string(),
+                format!("第{line}行格式有误:{message}"),
+            ),
             ScriptError::UnknownVersion { found } => (
                 "script_version".to_string(),
                 format!("不支持脚本版本{found}。"),

@@ -45,7 +45,10 @@ mod tests {
     #[test]
     fn a_shipped_playbook_validates_as_custom() {
         let text = doorstep_core::playbook::SHIPPED[0].1;
-        assert_eq!(validate_playbook(text.into()).unwrap().id, "appliance_repair");
+        assert_eq!(
+            validate_playbook(text.into()).unwrap().id,
+            "appliance_repair"
+        );
     }
 
     #[test]
@@ -54,7 +57,9 @@ mod tests {
             .1
             .replacen("version = 1", "version = 0", 1);
         match validate_playbook(text).unwrap_err() {
-            DoorstepError::InvalidPlaybook { code, field, zh, .. } => {
+            DoorstepError::InvalidPlaybook {
+                code, field, zh, ..
+            } => {
                 assert_eq!(code, "invalid_playbook");
                 assert_eq!(field, "version");
                 assert!(zh.contains("version"));

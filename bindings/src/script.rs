@@ -18,7 +18,11 @@ pub fn run_visit_script(
         let playbook = playbook_toml.as_deref().map(parse_custom).transpose()?;
         let outcome = run_script(&script, playbook)?;
         serde_json::to_string(&outcome.view).map_err(|e| {
-            DoorstepError::internal("internal", &format!("view serialisation: {e}"), "视图序列化失败")
+            DoorstepError::internal(
+                "internal",
+                &format!("view serialisation: {e}"),
+                "视图序列化失败",
+            )
         })
     })
 }
@@ -27,7 +31,8 @@ pub fn run_visit_script(
 mod tests {
     use super::*;
 
-    const HEADER: &str = r#"{"doorstep_script": 1, "trade": "appliance_repair", "device_id": "dev-1"}"#;
+    const HEADER: &str =
+        r#"{"doorstep_script": 1, "trade": "appliance_repair", "device_id": "dev-1"}"#;
 
     #[test]
     fn an_empty_script_is_a_script_error() {

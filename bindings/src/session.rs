@@ -12,7 +12,7 @@ use crate::playbooks::{parse_custom, shipped};
 use crate::types::{
     from_system_time, CommandResult, CustomerSignOff, Location, ReportDigest, VisitScreen,
 };
-use doorstep_core::signoff::{Ratings, Stroke};
+use doorstep_core::signoff::{short_digest, Ratings, Report, Stroke};
 use doorstep_core::workflow::view::{view, VisitView};
 use doorstep_core::workflow::LiveStamper;
 use doorstep_core::{Context, DeviceId, Playbook, Visit, VisitCommand};
@@ -79,7 +79,7 @@ impl VisitSession {
                 .collect();
             Ok(CommandResult {
                 events,
-                screen: screen_of(&inner, now).into(),
+                screen: typed_screen(&inner, now),
             })
         })
     }
@@ -95,6 +95,14 @@ fn screen_of(inner: &Inner, now: chrono::DateTime<chrono::Utc>) -> VisitView {
         &inner.visit.playbook,
         now,
         &inner.technician,
+    )
+}
+
+fn typed_screen(inner: &Inner, now: chrono::DateTime<chrono::Utc>) -> VisitScreen {
+    VisitScreen::of(
+        screen_of(inner, now),
+        &inner.visit.playbook,
+        inner.visit.state.appearance_checked,
     )
 }
 
@@ -138,8 +146,8 @@ impl VisitSession {
         now: SystemTime,
         location: Option<Location>,
     ) -> Result<CommandResult, DoorstepError> {
-        let command: VisitCommand = serde_json::from_str(&command_json)
-            .map_err(|e| DoorstepError::invalid_command(&e))?;
+        let command: VisitCommand =
+            serde_json::from_str(&command_json).map_err(|e| DoorstepError::invalid_command(&e))?;
         self.run(command, now, location)
     }
 
@@ -174,7 +182,7 @@ impl VisitSession {
 
     /// The visit as a screen shows it at `now` (timers and prompts depend on the time).
     pub fn screen(&self, now: SystemTime) -> Result<VisitScreen, DoorstepError> {
-        self.current_view(now).map(Into::into)
+        guard(|| Ok(typed_screen(&*self.lock()?, from_system_time(now))))
     }
 
     /// The same view as JSON (the CLI's shape), for logging and web views.
@@ -193,6 +201,35 @@ impl VisitSession {
     /// now), or the signed one; `None` before the technician is on site.
     pub fn report_digest(&self, now: SystemTime) -> Result<Option<ReportDigest>, DoorstepError> {
         Ok(self.screen(now)?.report_digest)
+    }
+
+    /// The digest of exactly what the customer would sign with these ratings,
+    /// comment and consent text at `at`: the signing screen shows its short
+    /// form. Signing with the same inputs at the same instant records this
+    /// digest (the signing time is part of the report).
+    pub fn preview_sign_off(
+        &self,
+        sign_off: CustomerSignOff,
+        at: SystemTime,
+    ) -> Result<ReportDigest, DoorstepError> {
+        guard(|| {
+            let inner = self.lock()?;
+            let report = Report::of(
+                &inner.visit.state,
+                Some(Ratings {
+                    quality: sign_off.quality,
+                    attitude: sign_off.attitude,
+                }),
+                sign_off.comment,
+                &sign_off.consent_text,
+                from_system_time(at),
+            );
+            let full = report.digest();
+            Ok(ReportDigest {
+                short: short_digest(&full).to_string(),
+                full,
+            })
+        })
     }
 
     /// How many events the visit has recorded.
@@ -234,6 +271,8 @@ mod tests {
         assert_eq!(r.screen.stage, crate::types::VisitStage::Intake);
         assert_eq!(r.screen.assignment_id.as_deref(), Some("A-1001"));
         assert!(r.screen.window.is_some());
+        assert!(!r.screen.appearance.is_empty());
+        assert!(r.screen.appearance.iter().all(|a| a.status == "open"));
         assert_eq!(s.event_count().unwrap(), 1);
         let json = s.screen_json(t(1)).unwrap();
         assert!(json.contains("\"stage\":\"intake\""));
@@ -245,7 +284,11 @@ mod tests {
         let s = session();
         s.apply(ASSIGNMENT.into(), t(0), None).unwrap();
         let e = s
-            .apply(r#"{"type": "depart", "travel_minutes": 20}"#.into(), t(5), None)
+            .apply(
+                r#"{"type": "depart", "travel_minutes": 20}"#.into(),
+                t(5),
+                None,
+            )
             .unwrap_err();
         assert!(matches!(e, DoorstepError::Refused { .. }));
         assert!(!e.code().is_empty());
@@ -256,7 +299,9 @@ mod tests {
     #[test]
     fn malformed_commands_and_ids_are_invalid_input() {
         let s = session();
-        let e = s.apply("{\"type\": \"fly\"}".into(), t(0), None).unwrap_err();
+        let e = s
+            .apply("{\"type\": \"fly\"}".into(), t(0), None)
+            .unwrap_err();
         assert_eq!(e.code(), "invalid_command");
         assert!(e.text(Lang::ZhCn).starts_with("无法识别"));
         let e = VisitSession::new("appliance_repair".into(), "bad id".into(), "x".into())
@@ -301,6 +346,25 @@ mod tests {
         assert_eq!(e.code(), "session_poisoned");
         let e = s.apply(ASSIGNMENT.into(), t(0), None).unwrap_err();
         assert_eq!(e.code(), "session_poisoned");
+    }
+
+    #[test]
+    fn the_sign_off_preview_binds_ratings_consent_and_time() {
+        let s = session();
+        s.apply(ASSIGNMENT.into(), t(0), None).unwrap();
+        let so = |quality| CustomerSignOff {
+            quality,
+            attitude: 5,
+            comment: None,
+            strokes: vec![],
+            consent_text: "I confirm.".into(),
+        };
+        let a = s.preview_sign_off(so(5), t(1)).unwrap();
+        assert_eq!(a.full.len(), 64);
+        assert_eq!(&a.full[..8], a.short);
+        assert_eq!(a, s.preview_sign_off(so(5), t(1)).unwrap());
+        assert_ne!(a, s.preview_sign_off(so(4), t(1)).unwrap());
+        assert_ne!(a, s.preview_sign_off(so(5), t(2)).unwrap());
     }
 
     #[test]

@@ -300,11 +300,38 @@ pub struct VisitScreen {
     pub field_issues: Vec<FieldIssueItem>,
     pub next_actions: Vec<ActionItem>,
     pub prompts: Vec<PromptItem>,
+    /// The kit self-check before departure.
     pub checklist: Vec<ChecklistItem>,
+    /// The appearance self-check before knocking (checked all at once).
+    pub appearance: Vec<ChecklistItem>,
     pub quote: Option<QuoteSummary>,
     pub timers: VisitTimers,
     pub report_digest: Option<ReportDigest>,
     pub signed: bool,
+}
+
+impl VisitScreen {
+    /// The screen of `v`, with the appearance checklist from the playbook
+    /// (the core's view carries the kit only).
+    pub(crate) fn of(v: VisitView, playbook: &Playbook, appearance_checked: bool) -> Self {
+        let mut screen = Self::from(v);
+        screen.appearance = playbook
+            .appearance
+            .iter()
+            .map(|a| ChecklistItem {
+                id: a.id.clone(),
+                name: a.name.clone().into(),
+                mandatory: a.mandatory,
+                status: if appearance_checked {
+                    "checked"
+                } else {
+                    "open"
+                }
+                .to_string(),
+            })
+            .collect();
+        screen
+    }
 }
 
 impl From<VisitView> for VisitScreen {
@@ -350,6 +377,7 @@ impl From<VisitView> for VisitScreen {
             next_actions: v.next_actions.into_iter().map(Into::into).collect(),
             prompts: v.prompts.into_iter().map(Into::into).collect(),
             checklist: v.kit.into_iter().map(Into::into).collect(),
+            appearance: vec![],
             quote: v.quote.map(|q| QuoteSummary {
                 revision: q.revision,
                 currency: q.currency.as_str().to_string(),

@@ -698,6 +698,14 @@ public protocol VisitSessionProtocol: AnyObject, Sendable {
     func eventCount() throws  -> UInt64
     
     /**
+     * The digest of exactly what the customer would sign with these ratings,
+     * comment and consent text at `at`: the signing screen shows its short
+     * form. Signing with the same inputs at the same instant records this
+     * digest (the signing time is part of the report).
+     */
+    func previewSignOff(signOff: CustomerSignOff, at: Date) throws  -> ReportDigest
+    
+    /**
      * The digest of the report as it stands (what the customer would sign
      * now), or the signed one; `None` before the technician is on site.
      */
@@ -845,6 +853,23 @@ open func eventCount()throws  -> UInt64  {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_visitsession_event_count(
             self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The digest of exactly what the customer would sign with these ratings,
+     * comment and consent text at `at`: the signing screen shows its short
+     * form. Signing with the same inputs at the same instant records this
+     * digest (the signing time is part of the report).
+     */
+open func previewSignOff(signOff: CustomerSignOff, at: Date)throws  -> ReportDigest  {
+    return try  FfiConverterTypeReportDigest_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_visitsession_preview_sign_off(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeCustomerSignOff_lower(signOff),
+        FfiConverterTimestamp.lower(at),uniffiCallStatus
     )
 })
 }
@@ -2039,7 +2064,14 @@ public struct VisitScreen: Equatable, Hashable {
     public var fieldIssues: [FieldIssueItem]
     public var nextActions: [ActionItem]
     public var prompts: [PromptItem]
+    /**
+     * The kit self-check before departure.
+     */
     public var checklist: [ChecklistItem]
+    /**
+     * The appearance self-check before knocking (checked all at once).
+     */
+    public var appearance: [ChecklistItem]
     public var quote: QuoteSummary?
     public var timers: VisitTimers
     public var reportDigest: ReportDigest?
@@ -2054,7 +2086,13 @@ public struct VisitScreen: Equatable, Hashable {
         /**
          * `cancelled_after_start` or `reassigned_after_start` when the center
          * changed the assignment after the technician started.
-         */conflict: String?, fieldIssues: [FieldIssueItem], nextActions: [ActionItem], prompts: [PromptItem], checklist: [ChecklistItem], quote: QuoteSummary?, timers: VisitTimers, reportDigest: ReportDigest?, signed: Bool) {
+         */conflict: String?, fieldIssues: [FieldIssueItem], nextActions: [ActionItem], prompts: [PromptItem], 
+        /**
+         * The kit self-check before departure.
+         */checklist: [ChecklistItem], 
+        /**
+         * The appearance self-check before knocking (checked all at once).
+         */appearance: [ChecklistItem], quote: QuoteSummary?, timers: VisitTimers, reportDigest: ReportDigest?, signed: Bool) {
         self.visitId = visitId
         self.assignmentId = assignmentId
         self.trade = trade
@@ -2068,6 +2106,7 @@ public struct VisitScreen: Equatable, Hashable {
         self.nextActions = nextActions
         self.prompts = prompts
         self.checklist = checklist
+        self.appearance = appearance
         self.quote = quote
         self.timers = timers
         self.reportDigest = reportDigest
@@ -2103,6 +2142,7 @@ public struct FfiConverterTypeVisitScreen: FfiConverterRustBuffer {
                 nextActions: FfiConverterSequenceTypeActionItem.read(from: &buf), 
                 prompts: FfiConverterSequenceTypePromptItem.read(from: &buf), 
                 checklist: FfiConverterSequenceTypeChecklistItem.read(from: &buf), 
+                appearance: FfiConverterSequenceTypeChecklistItem.read(from: &buf), 
                 quote: FfiConverterOptionTypeQuoteSummary.read(from: &buf), 
                 timers: FfiConverterTypeVisitTimers.read(from: &buf), 
                 reportDigest: FfiConverterOptionTypeReportDigest.read(from: &buf), 
@@ -2124,6 +2164,7 @@ public struct FfiConverterTypeVisitScreen: FfiConverterRustBuffer {
         FfiConverterSequenceTypeActionItem.write(value.nextActions, into: &buf)
         FfiConverterSequenceTypePromptItem.write(value.prompts, into: &buf)
         FfiConverterSequenceTypeChecklistItem.write(value.checklist, into: &buf)
+        FfiConverterSequenceTypeChecklistItem.write(value.appearance, into: &buf)
         FfiConverterOptionTypeQuoteSummary.write(value.quote, into: &buf)
         FfiConverterTypeVisitTimers.write(value.timers, into: &buf)
         FfiConverterOptionTypeReportDigest.write(value.reportDigest, into: &buf)
@@ -3165,6 +3206,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_visitsession_event_count() != 59697) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_visitsession_preview_sign_off() != 51549) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_visitsession_report_digest() != 29210) {

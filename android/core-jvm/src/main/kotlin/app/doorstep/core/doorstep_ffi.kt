@@ -687,6 +687,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_visitsession_event_count(
     ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_visitsession_preview_sign_off(
+    ): Int
     external fun uniffi_doorstep_ffi_checksum_method_visitsession_report_digest(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_visitsession_screen(
@@ -733,6 +735,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_visitsession_event_count(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_doorstep_ffi_fn_method_visitsession_preview_sign_off(`ptr`: Long,`signOff`: RustBuffer.ByValue,`at`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_visitsession_report_digest(`ptr`: Long,`now`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_visitsession_screen(`ptr`: Long,`now`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -882,6 +886,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_event_count() and 0xFFFF) != 59697) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_preview_sign_off() and 0xFFFF) != 51549) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_report_digest() and 0xFFFF) != 29210) {
@@ -1444,6 +1451,14 @@ public interface VisitSessionInterface {
     fun `eventCount`(): kotlin.ULong
     
     /**
+     * The digest of exactly what the customer would sign with these ratings,
+     * comment and consent text at `at`: the signing screen shows its short
+     * form. Signing with the same inputs at the same instant records this
+     * digest (the signing time is part of the report).
+     */
+    fun `previewSignOff`(`signOff`: CustomerSignOff, `at`: java.time.Instant): ReportDigest
+    
+    /**
      * The digest of the report as it stands (what the customer would sign
      * now), or the signed one; `None` before the technician is on site.
      */
@@ -1640,6 +1655,28 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
     UniffiLib.uniffi_doorstep_ffi_fn_method_visitsession_event_count(
         it,
         _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The digest of exactly what the customer would sign with these ratings,
+     * comment and consent text at `at`: the signing screen shows its short
+     * form. Signing with the same inputs at the same instant records this
+     * digest (the signing time is part of the report).
+     */
+    @Throws(DoorstepException::class)override fun `previewSignOff`(`signOff`: CustomerSignOff, `at`: java.time.Instant): ReportDigest {
+            return FfiConverterTypeReportDigest.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_visitsession_preview_sign_off(
+        it,
+        
+        FfiConverterTypeCustomerSignOff.lower(`signOff`),
+        FfiConverterTimestamp.lower(`at`),_status)
 }
     }
     )
@@ -2602,7 +2639,15 @@ data class VisitScreen (
     , 
     var `prompts`: List<PromptItem>
     , 
+    /**
+     * The kit self-check before departure.
+     */
     var `checklist`: List<ChecklistItem>
+    , 
+    /**
+     * The appearance self-check before knocking (checked all at once).
+     */
+    var `appearance`: List<ChecklistItem>
     , 
     var `quote`: QuoteSummary?
     , 
@@ -2640,6 +2685,7 @@ public object FfiConverterTypeVisitScreen: FfiConverterRustBuffer<VisitScreen> {
             FfiConverterSequenceTypeActionItem.read(buf),
             FfiConverterSequenceTypePromptItem.read(buf),
             FfiConverterSequenceTypeChecklistItem.read(buf),
+            FfiConverterSequenceTypeChecklistItem.read(buf),
             FfiConverterOptionalTypeQuoteSummary.read(buf),
             FfiConverterTypeVisitTimers.read(buf),
             FfiConverterOptionalTypeReportDigest.read(buf),
@@ -2661,6 +2707,7 @@ public object FfiConverterTypeVisitScreen: FfiConverterRustBuffer<VisitScreen> {
             FfiConverterSequenceTypeActionItem.allocationSize(value.`nextActions`) +
             FfiConverterSequenceTypePromptItem.allocationSize(value.`prompts`) +
             FfiConverterSequenceTypeChecklistItem.allocationSize(value.`checklist`) +
+            FfiConverterSequenceTypeChecklistItem.allocationSize(value.`appearance`) +
             FfiConverterOptionalTypeQuoteSummary.allocationSize(value.`quote`) +
             FfiConverterTypeVisitTimers.allocationSize(value.`timers`) +
             FfiConverterOptionalTypeReportDigest.allocationSize(value.`reportDigest`) +
@@ -2681,6 +2728,7 @@ public object FfiConverterTypeVisitScreen: FfiConverterRustBuffer<VisitScreen> {
             FfiConverterSequenceTypeActionItem.write(value.`nextActions`, buf)
             FfiConverterSequenceTypePromptItem.write(value.`prompts`, buf)
             FfiConverterSequenceTypeChecklistItem.write(value.`checklist`, buf)
+            FfiConverterSequenceTypeChecklistItem.write(value.`appearance`, buf)
             FfiConverterOptionalTypeQuoteSummary.write(value.`quote`, buf)
             FfiConverterTypeVisitTimers.write(value.`timers`, buf)
             FfiConverterOptionalTypeReportDigest.write(value.`reportDigest`, buf)

@@ -1,0 +1,212 @@
+package app.doorstep.shell
+
+import app.doorstep.core.ActionItem
+import app.doorstep.core.ChecklistItem
+import app.doorstep.core.LocalizedText
+import app.doorstep.core.QuoteSummary
+import app.doorstep.core.ReportDigest
+import app.doorstep.core.VisitOutcome
+import app.doorstep.core.VisitScreen
+import app.doorstep.core.VisitStage
+import java.time.Duration
+import java.time.Instant
+import java.time.ZoneId
+import java.time.format.DateTimeFormatter
+
+/**
+ * UI state for each screen, derived from the core's records: plain data the
+ * Compose (or SwiftUI-equivalent) views render without any rule of their own.
+ * Texts come from the core in both languages; the shell only picks one.
+ */
+fun LocalizedText.pick(lang: Language): String = if (lang == Language.EN) en else zh
+
+/** Stage names for headers and the today list. */
+fun VisitStage.label(lang: Language): String {
+    val (en, zh) = when (this) {
+        VisitStage.NEW -> "New" to "新工单"
+        VisitStage.INTAKE -> "Confirming" to "待确认"
+        VisitStage.SCHEDULED -> "Scheduled" to "已预约"
+        VisitStage.EN_ROUTE -> "On the way" to "在途中"
+        VisitStage.AT_DOOR -> "At the door" to "已到门口"
+        VisitStage.ON_SITE -> "On site" to "服务中"
+        VisitStage.CLOSED -> "Closed" to "已结束"
+    }
+    return if (lang == Language.EN) en else zh
+}
+
+fun VisitOutcome.label(lang: Language): String {
+    val (en, zh) = when (this) {
+        VisitOutcome.FIXED -> "Fixed" to "已修复"
+        VisitOutcome.COMPLETED -> "Completed" to "已完成"
+        VisitOutcome.RESOLVED_REMOTELY -> "Resolved by phone" to "电话解决"
+        VisitOutcome.CUSTOMER_ABSENT -> "Customer absent" to "客户不在家"
+        VisitOutcome.TAKEN_BACK -> "Taken back" to "拉修"
+        VisitOutcome.QUOTE_REFUSED -> "Quote refused" to "客户拒绝报价"
+        VisitOutcome.HANDED_BACK -> "Handed back" to "退回中心"
+        VisitOutcome.CANCELLED -> "Cancelled" to "已取消"
+        VisitOutcome.REASSIGNED -> "Reassigned" to "已改派"
+    }
+    return if (lang == Language.EN) en else zh
+}
+
+/** Money in minor units, formatted for display (`¥123.00`). Never floats. */
+object Money {
+    fun format(minor: Long, currency: String): String {
+        val sign = if (minor < 0) "-" else ""
+        val abs = if (minor == Long.MIN_VALUE) Long.MAX_VALUE else kotlin.math.abs(minor)
+        val symbol = when (currency) {
+            "CNY" -> "¥"
+            "USD" -> "$"
+            "EUR" -> "€"
+            else -> "$currency "
+        }
+        return "$sign$symbol${abs / 100}.${(abs % 100).toString().padStart(2, '0')}"
+    }
+}
+
+/** One row of today's list. */
+data class TodayRow(val assignmentId: String, val title: String, val window: String, val status: String, val done: Boolean)
+
+/** Today's list screen. */
+data class TodayListState(val rows: List<TodayRow>) {
+    val openCount: Int get() = rows.count { !it.done }
+
+    companion object {
+        private val HM = DateTimeFormatter.ofPattern("HH:mm")
+
+        fun of(visits: List<VisitSummary>, lang: Language, zone: ZoneId) = TodayListState(
+            visits.map { v ->
+                TodayRow(
+                    assignmentId = v.assignmentId,
+                    title = if (lang == Language.EN) v.tradeNameEn else v.tradeNameZh,
+                    window = v.window?.let { "${HM.format(it.start.atZone(zone))}–${HM.format(it.end.atZone(zone))}" } ?: "",
+                    status = v.outcome?.label(lang) ?: v.stage.label(lang),
+                    done = v.stage == VisitStage.CLOSED,
+                )
+            },
+        )
+    }
+}
+
+/**
+ * The knock timer on the door screen: when the next knock is allowed, when
+ * to phone the customer, when "customer absent" may be declared. Whole
+ * seconds remaining at [now]; zero means "now".
+ */
+data class KnockTimerState(
+    val knockInSeconds: Long?,
+    val callCustomerInSeconds: Long?,
+    val absentAllowedInSeconds: Long?,
+) {
+    val canKnockNow: Boolean get() = knockInSeconds == null || knockInSeconds == 0L
+
+    companion object {
+        private fun remaining(at: Instant?, now: Instant): Long? =
+            at?.let { maxOf(0L, (Duration.between(now, it).toMillis() + 999) / 1000) }
+
+        fun of(screen: VisitScreen, now: Instant) = KnockTimerState(
+            remaining(screen.timers.nextKnockAt, now),
+            remaining(screen.timers.callCustomerAt, now),
+            remaining(screen.timers.absentAllowedAt, now),
+        )
+    }
+}
+
+/** An action button. */
+data class ActionButton(val command: String, val label: String, val required: Boolean)
+
+/** A checklist row (kit or appearance). */
+data class ChecklistRow(val id: String, val label: String, val mandatory: Boolean, val done: Boolean)
+
+/** The visit flow screen: header, what to say, what to do next, the lists and timers. */
+data class VisitFlowState(
+    val title: String,
+    val stage: VisitStage,
+    val stageLabel: String,
+    val prompts: List<String>,
+    val primary: ActionButton?,
+    val others: List<ActionButton>,
+    val kit: List<ChecklistRow>,
+    val appearance: List<ChecklistRow>,
+    val knockTimer: KnockTimerState?,
+    val quote: QuoteScreenState?,
+    val reportDigestShort: String?,
+    val signed: Boolean,
+    val closedAs: String?,
+) {
+    /** Whether the visit offers [command] now. */
+    fun offers(command: String): Boolean = primary?.command == command || others.any { it.command == command }
+
+    companion object {
+        private fun ActionItem.button(lang: Language) = ActionButton(command, label.pick(lang), required)
+        private fun ChecklistItem.row(lang: Language) =
+            ChecklistRow(id, name.pick(lang), mandatory, status == "checked" || status == "skipped")
+
+        fun of(screen: VisitScreen, now: Instant, lang: Language): VisitFlowState {
+            val buttons = screen.nextActions.map { it.button(lang) }
+            val primary = buttons.firstOrNull { it.required }
+            return VisitFlowState(
+                title = screen.tradeName.pick(lang),
+                stage = screen.stage,
+                stageLabel = screen.stage.label(lang),
+                prompts = screen.prompts.map { it.text.pick(lang) },
+                primary = primary,
+                others = buttons.filter { it != primary },
+                kit = screen.checklist.map { it.row(lang) },
+                appearance = screen.appearance.map { it.row(lang) },
+                knockTimer = if (screen.stage == VisitStage.AT_DOOR) KnockTimerState.of(screen, now) else null,
+                quote = screen.quote?.let { QuoteScreenState.of(it, lang) },
+                reportDigestShort = screen.reportDigest?.short,
+                signed = screen.signed,
+                closedAs = screen.outcome?.label(lang),
+            )
+        }
+    }
+}
+
+/** One line of the quote screen. */
+data class QuoteRow(val item: String, val qty: UInt, val unitPrice: String, val amount: String, val coveredByWarranty: Boolean)
+
+/** The quote screen: lines, totals, and which revision the customer accepts. */
+data class QuoteScreenState(
+    val revision: UInt,
+    val rows: List<QuoteRow>,
+    val customerTotal: String,
+    val covered: String?,
+    val customerTotalMinor: Long,
+    val accepted: Boolean,
+    val totalLabel: String,
+) {
+    companion object {
+        fun of(q: QuoteSummary, lang: Language) = QuoteScreenState(
+            revision = q.revision,
+            rows = q.lines.map {
+                QuoteRow(it.item, it.qty, Money.format(it.unitPrice, q.currency), Money.format(it.amount, q.currency), it.payer == "warranty")
+            },
+            customerTotal = Money.format(q.customerTotal, q.currency),
+            covered = if (q.coveredTotal > 0) Money.format(q.coveredTotal, q.currency) else null,
+            customerTotalMinor = q.customerTotal,
+            accepted = q.accepted,
+            totalLabel = if (lang == Language.EN) "Customer pays" else "客户应付",
+        )
+    }
+}
+
+/** The signature pad screen: the digest being signed and whether the strokes may be submitted. */
+data class SignaturePadState(val reportDigestShort: String?, val strokeCount: Int, val canSubmit: Boolean, val consentText: String) {
+    companion object {
+        fun consentText(lang: Language): String = if (lang == Language.EN) {
+            "I confirm the work and the amounts above."
+        } else {
+            "本人确认以上服务内容及金额。"
+        }
+
+        /** [preview] is the digest of what will be signed (ratings and consent included), once known. */
+        fun of(screen: VisitScreen, capture: SignatureCapture, lang: Language, preview: ReportDigest? = null) = SignaturePadState(
+            reportDigestShort = (preview ?: screen.reportDigest)?.short,
+            strokeCount = capture.strokeCount,
+            canSubmit = capture.isPlausible && screen.nextActions.any { it.command == "sign_off" },
+            consentText = consentText(lang),
+        )
+    }
+}
