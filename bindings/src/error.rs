@@ -15,6 +15,7 @@
 use doorstep_core::ids::InvalidId;
 use doorstep_core::playbook::PlaybookError;
 use doorstep_core::script_runner::ScriptError;
+use doorstep_core::store::StoreError;
 use doorstep_core::{Lang, WorkflowError};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -56,6 +57,17 @@ pub enum DoorstepError {
         en: String,
         zh: String,
     },
+    /// The local store could not do what was asked: a damaged or foreign
+    /// file, a full disk, a closed store, an unknown visit... Codes are the
+    /// store's (`store_disk_full`, `store_unknown_assignment`, ...) plus
+    /// `store_closed`. The file is never repaired or deleted behind the
+    /// technician's back: it may hold unsynced work.
+    #[error("[{code}] {en}")]
+    Store {
+        code: String,
+        en: String,
+        zh: String,
+    },
     /// A failure inside Doorstep (a bug, never the technician's fault). The
     /// operation was not applied. Codes: `internal`, `session_poisoned`.
     #[error("[{code}] {en}")]
@@ -74,6 +86,7 @@ impl DoorstepError {
             | Self::InvalidInput { code, .. }
             | Self::InvalidPlaybook { code, .. }
             | Self::Script { code, .. }
+            | Self::Store { code, .. }
             | Self::Internal { code, .. } => code,
         }
     }
@@ -85,6 +98,7 @@ impl DoorstepError {
             | Self::InvalidInput { en, zh, .. }
             | Self::InvalidPlaybook { en, zh, .. }
             | Self::Script { en, zh, .. }
+            | Self::Store { en, zh, .. }
             | Self::Internal { en, zh, .. } => (en, zh),
         };
         match lang {
@@ -223,6 +237,23 @@ impl From<ScriptError> for DoorstepError {
     }
 }
 
+impl From<StoreError> for DoorstepError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            // A workflow refusal keeps its own code and texts.
+            StoreError::Workflow(w) => w.into(),
+            other => {
+                let text = other.text();
+                Self::Store {
+                    code: other.code().to_string(),
+                    en: text.en,
+                    zh: text.zh,
+                }
+            }
+        }
+    }
+}
+
 /// Runs `f` with panics caught: a panic becomes `DoorstepError::Internal`
 /// (code `internal`) instead of unwinding into the foreign caller.
 pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, DoorstepError>) -> Result<T, DoorstepError> {
@@ -257,6 +288,17 @@ mod tests {
         assert_eq!(e.code(), "kit_incomplete");
         assert!(e.text(Lang::En).contains("multimeter"));
         assert!(e.text(Lang::ZhCn).contains("还不能出发"));
+    }
+
+    #[test]
+    fn store_errors_keep_the_store_code_and_workflow_refusals_stay_refusals() {
+        let e: DoorstepError = StoreError::DiskFull.into();
+        assert_eq!(e.code(), "store_disk_full");
+        assert!(matches!(e, DoorstepError::Store { .. }));
+        assert!(e.text(Lang::ZhCn).contains("存储空间已满"));
+        let e: DoorstepError = StoreError::Workflow(WorkflowError::NoSignOff).into();
+        assert_eq!(e.code(), "no_sign_off");
+        assert!(matches!(e, DoorstepError::Refused { .. }));
     }
 
     #[test]

@@ -7,6 +7,9 @@
 //! - [`playbooks`]: shipped trades, validating a custom playbook;
 //! - [`script`]: run a visit script, get the final view;
 //! - [`session`]: `VisitSession`, one visit in memory driven by JSON commands;
+//! - [`device_store`]: `DeviceStore`, the durable local store: open/close,
+//!   receive an assignment, today's visits, a visit's screen, apply a
+//!   command, sign-off or decline;
 //! - [`types`]: the records that cross (screen, actions, quote, timers...);
 //! - [`error`]: the one public error, `DoorstepError`, with stable codes and
 //!   zh/en texts, and the panic guard: nothing unwinds across the boundary.
@@ -15,11 +18,13 @@
 
 uniffi::setup_scaffolding!();
 
+pub mod device_store;
 pub mod error;
 pub mod playbooks;
 pub mod script;
 pub mod session;
 pub mod types;
 
+pub use device_store::DeviceStore;
 pub use error::DoorstepError;
 pub use session::VisitSession;

@@ -106,7 +106,7 @@ fn typed_screen(inner: &Inner, now: chrono::DateTime<chrono::Utc>) -> VisitScree
     )
 }
 
-fn event_type<T: serde::Serialize>(kind: &T) -> String {
+pub(crate) fn event_type<T: serde::Serialize>(kind: &T) -> String {
     serde_json::to_value(kind)
         .ok()
         .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
@@ -166,6 +166,7 @@ impl VisitSession {
             comment: sign_off.comment,
             strokes: sign_off.strokes.into_iter().map(Stroke::from).collect(),
             consent_text: sign_off.consent_text,
+            shown_digest: sign_off.shown_digest,
         };
         self.run(command, now, location)
     }
@@ -204,13 +205,12 @@ impl VisitSession {
     }
 
     /// The digest of exactly what the customer would sign with these ratings,
-    /// comment and consent text at `at`: the signing screen shows its short
-    /// form. Signing with the same inputs at the same instant records this
-    /// digest (the signing time is part of the report).
+    /// comment and consent text (strokes and `shown_digest` are ignored): the
+    /// signing screen shows its short form and passes the full one back as
+    /// `shown_digest`, so signing is refused if the report changed meanwhile.
     pub fn preview_sign_off(
         &self,
         sign_off: CustomerSignOff,
-        at: SystemTime,
     ) -> Result<ReportDigest, DoorstepError> {
         guard(|| {
             let inner = self.lock()?;
@@ -222,7 +222,6 @@ impl VisitSession {
                 }),
                 sign_off.comment,
                 &sign_off.consent_text,
-                from_system_time(at),
             );
             let full = report.digest();
             Ok(ReportDigest {
@@ -324,6 +323,7 @@ mod tests {
             comment: None,
             strokes: vec![],
             consent_text: "ok".into(),
+            shown_digest: None,
         };
         assert!(matches!(
             s.sign_off(so, t(1), None).unwrap_err(),
@@ -349,7 +349,7 @@ mod tests {
     }
 
     #[test]
-    fn the_sign_off_preview_binds_ratings_consent_and_time() {
+    fn the_sign_off_preview_binds_ratings_and_consent() {
         let s = session();
         s.apply(ASSIGNMENT.into(), t(0), None).unwrap();
         let so = |quality| CustomerSignOff {
@@ -358,13 +358,13 @@ mod tests {
             comment: None,
             strokes: vec![],
             consent_text: "I confirm.".into(),
+            shown_digest: None,
         };
-        let a = s.preview_sign_off(so(5), t(1)).unwrap();
+        let a = s.preview_sign_off(so(5)).unwrap();
         assert_eq!(a.full.len(), 64);
         assert_eq!(&a.full[..8], a.short);
-        assert_eq!(a, s.preview_sign_off(so(5), t(1)).unwrap());
-        assert_ne!(a, s.preview_sign_off(so(4), t(1)).unwrap());
-        assert_ne!(a, s.preview_sign_off(so(5), t(2)).unwrap());
+        assert_eq!(a, s.preview_sign_off(so(5)).unwrap());
+        assert_ne!(a, s.preview_sign_off(so(4)).unwrap());
     }
 
     #[test]

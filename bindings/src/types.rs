@@ -459,8 +459,10 @@ impl From<SignatureStroke> for doorstep_core::signoff::Stroke {
     }
 }
 
-/// The customer's sign-off: ratings 1-5, an optional comment, the strokes
-/// and the consent text shown on the signing screen.
+/// The customer's sign-off: ratings 1-5, an optional comment, the strokes,
+/// the consent text shown on the signing screen, and the report digest the
+/// screen showed (from `preview_sign_off`); when given, signing is refused
+/// if the report is no longer exactly what the customer saw.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct CustomerSignOff {
     pub quality: u8,
@@ -468,6 +470,7 @@ pub struct CustomerSignOff {
     pub comment: Option<String>,
     pub strokes: Vec<SignatureStroke>,
     pub consent_text: String,
+    pub shown_digest: Option<String>,
 }
 
 /// What one accepted command did.

@@ -675,6 +675,340 @@ fileprivate struct FfiConverterTimestamp: FfiConverterRustBuffer {
 
 
 /**
+ * The phone's local store.
+ */
+public protocol DeviceStoreProtocol: AnyObject, Sendable {
+    
+    /**
+     * Applies one command (JSON, docs/SCRIPTS.md) to the visit, durably.
+     * A refusal writes nothing and says which rule refused.
+     */
+    func applyCommand(assignmentId: String, commandJson: String, now: Date, location: Location?) throws  -> CommandResult
+    
+    /**
+     * Closes the database (named so it does not clash with Kotlin's
+     * `AutoCloseable.close`, which releases the native object). Calls in
+     * flight finish first; later calls fail with `store_closed`. Closing
+     * twice is harmless.
+     */
+    func closeStore() 
+    
+    /**
+     * The customer declined to sign; recorded as such, never faked.
+     */
+    func declineSignature(assignmentId: String, reason: String, now: Date, location: Location?) throws  -> CommandResult
+    
+    /**
+     * Who this store belongs to.
+     */
+    func device() throws  -> DeviceInfo
+    
+    /**
+     * How many recorded events wait for upload (the "not yet synced" badge).
+     */
+    func pendingUploadCount() throws  -> UInt64
+    
+    /**
+     * The digest of exactly what the customer would sign with these ratings,
+     * comment and consent text; pass it back as `shown_digest` when signing.
+     */
+    func previewSignOff(assignmentId: String, signOff: CustomerSignOff) throws  -> ReportDigest
+    
+    /**
+     * Records an assignment from the center (its JSON, as the center sends
+     * it): a new one creates its visit, a higher version updates it, a
+     * re-delivered or older one changes nothing. Returns the visit's screen.
+     */
+    func receiveAssignment(assignmentJson: String, now: Date) throws  -> VisitScreen
+    
+    /**
+     * The customer rates and signs; the evidence joins this device's hash chain.
+     */
+    func signOff(assignmentId: String, signOff: CustomerSignOff, now: Date, location: Location?) throws  -> CommandResult
+    
+    /**
+     * The visits whose window starts on the technician's day containing
+     * `now`, at `utc_offset_minutes` from UTC (480 for China), by window start.
+     */
+    func todaysVisits(now: Date, utcOffsetMinutes: Int32) throws  -> [VisitListItem]
+    
+    /**
+     * The visit's screen at `now`.
+     */
+    func visitScreen(assignmentId: String, now: Date) throws  -> VisitScreen
+    
+}
+/**
+ * The phone's local store.
+ */
+open class DeviceStore: DeviceStoreProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_doorstep_ffi_fn_clone_devicestore(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_doorstep_ffi_fn_free_devicestore(handle, $0) }
+    }
+
+    
+    /**
+     * Opens the store file at `path`, creating it and enrolling this device
+     * if it does not exist. An existing store must belong to `device_id`.
+     * A damaged or foreign file is refused and left untouched.
+     */
+public static func `open`(path: String, deviceId: String, technicianId: String, technicianName: String)throws  -> DeviceStore  {
+    return try  FfiConverterTypeDeviceStore_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_constructor_devicestore_open(
+        FfiConverterString.lower(path),
+        FfiConverterString.lower(deviceId),
+        FfiConverterString.lower(technicianId),
+        FfiConverterString.lower(technicianName),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * Applies one command (JSON, docs/SCRIPTS.md) to the visit, durably.
+     * A refusal writes nothing and says which rule refused.
+     */
+open func applyCommand(assignmentId: String, commandJson: String, now: Date, location: Location?)throws  -> CommandResult  {
+    return try  FfiConverterTypeCommandResult_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_apply_command(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(assignmentId),
+        FfiConverterString.lower(commandJson),
+        FfiConverterTimestamp.lower(now),
+        FfiConverterOptionTypeLocation.lower(location),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Closes the database (named so it does not clash with Kotlin's
+     * `AutoCloseable.close`, which releases the native object). Calls in
+     * flight finish first; later calls fail with `store_closed`. Closing
+     * twice is harmless.
+     */
+open func closeStore()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_close_store(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The customer declined to sign; recorded as such, never faked.
+     */
+open func declineSignature(assignmentId: String, reason: String, now: Date, location: Location?)throws  -> CommandResult  {
+    return try  FfiConverterTypeCommandResult_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_decline_signature(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(assignmentId),
+        FfiConverterString.lower(reason),
+        FfiConverterTimestamp.lower(now),
+        FfiConverterOptionTypeLocation.lower(location),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Who this store belongs to.
+     */
+open func device()throws  -> DeviceInfo  {
+    return try  FfiConverterTypeDeviceInfo_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_device(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * How many recorded events wait for upload (the "not yet synced" badge).
+     */
+open func pendingUploadCount()throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_pending_upload_count(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The digest of exactly what the customer would sign with these ratings,
+     * comment and consent text; pass it back as `shown_digest` when signing.
+     */
+open func previewSignOff(assignmentId: String, signOff: CustomerSignOff)throws  -> ReportDigest  {
+    return try  FfiConverterTypeReportDigest_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_preview_sign_off(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(assignmentId),
+        FfiConverterTypeCustomerSignOff_lower(signOff),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Records an assignment from the center (its JSON, as the center sends
+     * it): a new one creates its visit, a higher version updates it, a
+     * re-delivered or older one changes nothing. Returns the visit's screen.
+     */
+open func receiveAssignment(assignmentJson: String, now: Date)throws  -> VisitScreen  {
+    return try  FfiConverterTypeVisitScreen_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_receive_assignment(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(assignmentJson),
+        FfiConverterTimestamp.lower(now),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The customer rates and signs; the evidence joins this device's hash chain.
+     */
+open func signOff(assignmentId: String, signOff: CustomerSignOff, now: Date, location: Location?)throws  -> CommandResult  {
+    return try  FfiConverterTypeCommandResult_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_sign_off(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(assignmentId),
+        FfiConverterTypeCustomerSignOff_lower(signOff),
+        FfiConverterTimestamp.lower(now),
+        FfiConverterOptionTypeLocation.lower(location),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The visits whose window starts on the technician's day containing
+     * `now`, at `utc_offset_minutes` from UTC (480 for China), by window start.
+     */
+open func todaysVisits(now: Date, utcOffsetMinutes: Int32)throws  -> [VisitListItem]  {
+    return try  FfiConverterSequenceTypeVisitListItem.lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_todays_visits(
+            self.uniffiCloneHandle(),
+        FfiConverterTimestamp.lower(now),
+        FfiConverterInt32.lower(utcOffsetMinutes),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The visit's screen at `now`.
+     */
+open func visitScreen(assignmentId: String, now: Date)throws  -> VisitScreen  {
+    return try  FfiConverterTypeVisitScreen_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_visit_screen(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(assignmentId),
+        FfiConverterTimestamp.lower(now),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDeviceStore: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = DeviceStore
+
+    public static func lift(_ handle: UInt64) throws -> DeviceStore {
+        return DeviceStore(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: DeviceStore) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DeviceStore {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: DeviceStore, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceStore_lift(_ handle: UInt64) throws -> DeviceStore {
+    return try FfiConverterTypeDeviceStore.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceStore_lower(_ value: DeviceStore) -> UInt64 {
+    return FfiConverterTypeDeviceStore.lower(value)
+}
+
+
+
+
+
+
+/**
  * One visit in memory.
  */
 public protocol VisitSessionProtocol: AnyObject, Sendable {
@@ -699,11 +1033,11 @@ public protocol VisitSessionProtocol: AnyObject, Sendable {
     
     /**
      * The digest of exactly what the customer would sign with these ratings,
-     * comment and consent text at `at`: the signing screen shows its short
-     * form. Signing with the same inputs at the same instant records this
-     * digest (the signing time is part of the report).
+     * comment and consent text (strokes and `shown_digest` are ignored): the
+     * signing screen shows its short form and passes the full one back as
+     * `shown_digest`, so signing is refused if the report changed meanwhile.
      */
-    func previewSignOff(signOff: CustomerSignOff, at: Date) throws  -> ReportDigest
+    func previewSignOff(signOff: CustomerSignOff) throws  -> ReportDigest
     
     /**
      * The digest of the report as it stands (what the customer would sign
@@ -859,17 +1193,16 @@ open func eventCount()throws  -> UInt64  {
     
     /**
      * The digest of exactly what the customer would sign with these ratings,
-     * comment and consent text at `at`: the signing screen shows its short
-     * form. Signing with the same inputs at the same instant records this
-     * digest (the signing time is part of the report).
+     * comment and consent text (strokes and `shown_digest` are ignored): the
+     * signing screen shows its short form and passes the full one back as
+     * `shown_digest`, so signing is refused if the report changed meanwhile.
      */
-open func previewSignOff(signOff: CustomerSignOff, at: Date)throws  -> ReportDigest  {
+open func previewSignOff(signOff: CustomerSignOff)throws  -> ReportDigest  {
     return try  FfiConverterTypeReportDigest_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_visitsession_preview_sign_off(
             self.uniffiCloneHandle(),
-        FfiConverterTypeCustomerSignOff_lower(signOff),
-        FfiConverterTimestamp.lower(at),uniffiCallStatus
+        FfiConverterTypeCustomerSignOff_lower(signOff),uniffiCallStatus
     )
 })
 }
@@ -1249,8 +1582,10 @@ public func FfiConverterTypeCommandResult_lower(_ value: CommandResult) -> RustB
 
 
 /**
- * The customer's sign-off: ratings 1-5, an optional comment, the strokes
- * and the consent text shown on the signing screen.
+ * The customer's sign-off: ratings 1-5, an optional comment, the strokes,
+ * the consent text shown on the signing screen, and the report digest the
+ * screen showed (from `preview_sign_off`); when given, signing is refused
+ * if the report is no longer exactly what the customer saw.
  */
 public struct CustomerSignOff: Equatable, Hashable {
     public var quality: UInt8
@@ -1258,15 +1593,17 @@ public struct CustomerSignOff: Equatable, Hashable {
     public var comment: String?
     public var strokes: [SignatureStroke]
     public var consentText: String
+    public var shownDigest: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(quality: UInt8, attitude: UInt8, comment: String?, strokes: [SignatureStroke], consentText: String) {
+    public init(quality: UInt8, attitude: UInt8, comment: String?, strokes: [SignatureStroke], consentText: String, shownDigest: String?) {
         self.quality = quality
         self.attitude = attitude
         self.comment = comment
         self.strokes = strokes
         self.consentText = consentText
+        self.shownDigest = shownDigest
     }
 
     
@@ -1289,7 +1626,8 @@ public struct FfiConverterTypeCustomerSignOff: FfiConverterRustBuffer {
                 attitude: FfiConverterUInt8.read(from: &buf), 
                 comment: FfiConverterOptionString.read(from: &buf), 
                 strokes: FfiConverterSequenceTypeSignatureStroke.read(from: &buf), 
-                consentText: FfiConverterString.read(from: &buf)
+                consentText: FfiConverterString.read(from: &buf), 
+                shownDigest: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -1299,6 +1637,7 @@ public struct FfiConverterTypeCustomerSignOff: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.comment, into: &buf)
         FfiConverterSequenceTypeSignatureStroke.write(value.strokes, into: &buf)
         FfiConverterString.write(value.consentText, into: &buf)
+        FfiConverterOptionString.write(value.shownDigest, into: &buf)
     }
 }
 
@@ -1315,6 +1654,67 @@ public func FfiConverterTypeCustomerSignOff_lift(_ buf: RustBuffer) throws -> Cu
 #endif
 public func FfiConverterTypeCustomerSignOff_lower(_ value: CustomerSignOff) -> RustBuffer {
     return FfiConverterTypeCustomerSignOff.lower(value)
+}
+
+
+/**
+ * The enrolled device a store belongs to.
+ */
+public struct DeviceInfo: Equatable, Hashable {
+    public var deviceId: String
+    public var technicianId: String
+    public var technicianName: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(deviceId: String, technicianId: String, technicianName: String) {
+        self.deviceId = deviceId
+        self.technicianId = technicianId
+        self.technicianName = technicianName
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DeviceInfo: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDeviceInfo: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DeviceInfo {
+        return
+            try DeviceInfo(
+                deviceId: FfiConverterString.read(from: &buf), 
+                technicianId: FfiConverterString.read(from: &buf), 
+                technicianName: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DeviceInfo, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.deviceId, into: &buf)
+        FfiConverterString.write(value.technicianId, into: &buf)
+        FfiConverterString.write(value.technicianName, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceInfo_lift(_ buf: RustBuffer) throws -> DeviceInfo {
+    return try FfiConverterTypeDeviceInfo.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceInfo_lower(_ value: DeviceInfo) -> RustBuffer {
+    return FfiConverterTypeDeviceInfo.lower(value)
 }
 
 
@@ -2042,6 +2442,101 @@ public func FfiConverterTypeSignatureStroke_lower(_ value: SignatureStroke) -> R
 
 
 /**
+ * One line of today's list.
+ */
+public struct VisitListItem: Equatable, Hashable {
+    public var visitId: String
+    public var assignmentId: String
+    public var trade: String
+    public var stage: VisitStage
+    public var outcome: VisitOutcome?
+    public var window: Window?
+    public var closed: Bool
+    /**
+     * The center changed the assignment after the technician started.
+     */
+    public var conflict: Bool
+    public var customerName: String?
+    public var address: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(visitId: String, assignmentId: String, trade: String, stage: VisitStage, outcome: VisitOutcome?, window: Window?, closed: Bool, 
+        /**
+         * The center changed the assignment after the technician started.
+         */conflict: Bool, customerName: String?, address: String?) {
+        self.visitId = visitId
+        self.assignmentId = assignmentId
+        self.trade = trade
+        self.stage = stage
+        self.outcome = outcome
+        self.window = window
+        self.closed = closed
+        self.conflict = conflict
+        self.customerName = customerName
+        self.address = address
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension VisitListItem: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVisitListItem: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VisitListItem {
+        return
+            try VisitListItem(
+                visitId: FfiConverterString.read(from: &buf), 
+                assignmentId: FfiConverterString.read(from: &buf), 
+                trade: FfiConverterString.read(from: &buf), 
+                stage: FfiConverterTypeVisitStage.read(from: &buf), 
+                outcome: FfiConverterOptionTypeVisitOutcome.read(from: &buf), 
+                window: FfiConverterOptionTypeWindow.read(from: &buf), 
+                closed: FfiConverterBool.read(from: &buf), 
+                conflict: FfiConverterBool.read(from: &buf), 
+                customerName: FfiConverterOptionString.read(from: &buf), 
+                address: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: VisitListItem, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.visitId, into: &buf)
+        FfiConverterString.write(value.assignmentId, into: &buf)
+        FfiConverterString.write(value.trade, into: &buf)
+        FfiConverterTypeVisitStage.write(value.stage, into: &buf)
+        FfiConverterOptionTypeVisitOutcome.write(value.outcome, into: &buf)
+        FfiConverterOptionTypeWindow.write(value.window, into: &buf)
+        FfiConverterBool.write(value.closed, into: &buf)
+        FfiConverterBool.write(value.conflict, into: &buf)
+        FfiConverterOptionString.write(value.customerName, into: &buf)
+        FfiConverterOptionString.write(value.address, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVisitListItem_lift(_ buf: RustBuffer) throws -> VisitListItem {
+    return try FfiConverterTypeVisitListItem.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVisitListItem_lower(_ value: VisitListItem) -> RustBuffer {
+    return FfiConverterTypeVisitListItem.lower(value)
+}
+
+
+/**
  * The screen model of one visit.
  */
 public struct VisitScreen: Equatable, Hashable {
@@ -2372,6 +2867,15 @@ enum DoorstepError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError 
     case Script(code: String, line: UInt32, en: String, zh: String
     )
     /**
+     * The local store could not do what was asked: a damaged or foreign
+     * file, a full disk, a closed store, an unknown visit... Codes are the
+     * store's (`store_disk_full`, `store_unknown_assignment`, ...) plus
+     * `store_closed`. The file is never repaired or deleted behind the
+     * technician's back: it may hold unsynced work.
+     */
+    case Store(code: String, en: String, zh: String
+    )
+    /**
      * A failure inside Doorstep (a bug, never the technician's fault). The
      * operation was not applied. Codes: `internal`, `session_poisoned`.
      */
@@ -2428,7 +2932,12 @@ public struct FfiConverterTypeDoorstepError: FfiConverterRustBuffer {
             en: try FfiConverterString.read(from: &buf), 
             zh: try FfiConverterString.read(from: &buf)
             )
-        case 5: return .Internal(
+        case 5: return .Store(
+            code: try FfiConverterString.read(from: &buf), 
+            en: try FfiConverterString.read(from: &buf), 
+            zh: try FfiConverterString.read(from: &buf)
+            )
+        case 6: return .Internal(
             code: try FfiConverterString.read(from: &buf), 
             en: try FfiConverterString.read(from: &buf), 
             zh: try FfiConverterString.read(from: &buf)
@@ -2475,8 +2984,15 @@ public struct FfiConverterTypeDoorstepError: FfiConverterRustBuffer {
             FfiConverterString.write(zh, into: &buf)
             
         
-        case let .Internal(code,en,zh):
+        case let .Store(code,en,zh):
             writeInt(&buf, Int32(5))
+            FfiConverterString.write(code, into: &buf)
+            FfiConverterString.write(en, into: &buf)
+            FfiConverterString.write(zh, into: &buf)
+            
+        
+        case let .Internal(code,en,zh):
+            writeInt(&buf, Int32(6))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(en, into: &buf)
             FfiConverterString.write(zh, into: &buf)
@@ -3139,6 +3655,31 @@ fileprivate struct FfiConverterSequenceTypeSignatureStroke: FfiConverterRustBuff
         return seq
     }
 }
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeVisitListItem: FfiConverterRustBuffer {
+    typealias SwiftType = [VisitListItem]
+
+    public static func write(_ value: [VisitListItem], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeVisitListItem.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [VisitListItem] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [VisitListItem]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeVisitListItem.read(from: &buf))
+        }
+        return seq
+    }
+}
 /**
  * The six shipped trade playbooks (id, zh/en names, steps).
  */
@@ -3199,6 +3740,36 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_func_run_visit_script() != 2903) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_apply_command() != 57721) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_close_store() != 3858) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_decline_signature() != 30173) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_device() != 50771) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_pending_upload_count() != 3219) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_preview_sign_off() != 13948) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_receive_assignment() != 18512) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_sign_off() != 36997) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_todays_visits() != 22388) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_visit_screen() != 47931) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_doorstep_ffi_checksum_method_visitsession_apply() != 5527) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3208,7 +3779,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_visitsession_event_count() != 59697) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_visitsession_preview_sign_off() != 51549) {
+    if (uniffi_doorstep_ffi_checksum_method_visitsession_preview_sign_off() != 6003) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_visitsession_report_digest() != 29210) {
@@ -3221,6 +3792,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_visitsession_sign_off() != 46473) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_constructor_devicestore_open() != 21558) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_constructor_visitsession_new() != 21852) {

@@ -681,6 +681,26 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_doorstep_ffi_checksum_func_run_visit_script(
     ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_apply_command(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_close_store(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_decline_signature(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_device(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_pending_upload_count(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_preview_sign_off(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_receive_assignment(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_sign_off(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_todays_visits(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_visit_screen(
+    ): Int
     external fun uniffi_doorstep_ffi_checksum_method_visitsession_apply(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_visitsession_decline_signature(
@@ -696,6 +716,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_doorstep_ffi_checksum_method_visitsession_screen_json(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_visitsession_sign_off(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_constructor_devicestore_open(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_constructor_visitsession_new(
     ): Int
@@ -721,6 +743,32 @@ internal object UniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_doorstep_ffi_fn_clone_devicestore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_doorstep_ffi_fn_free_devicestore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_doorstep_ffi_fn_constructor_devicestore_open(`path`: RustBuffer.ByValue,`deviceId`: RustBuffer.ByValue,`technicianId`: RustBuffer.ByValue,`technicianName`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_apply_command(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`commandJson`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,`location`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_close_store(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_decline_signature(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`reason`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,`location`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_device(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_pending_upload_count(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_preview_sign_off(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`signOff`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_receive_assignment(`ptr`: Long,`assignmentJson`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_sign_off(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`signOff`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,`location`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_todays_visits(`ptr`: Long,`now`: RustBuffer.ByValue,`utcOffsetMinutes`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_visit_screen(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_clone_visitsession(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_doorstep_ffi_fn_free_visitsession(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -735,7 +783,7 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_visitsession_event_count(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_doorstep_ffi_fn_method_visitsession_preview_sign_off(`ptr`: Long,`signOff`: RustBuffer.ByValue,`at`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_doorstep_ffi_fn_method_visitsession_preview_sign_off(`ptr`: Long,`signOff`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_visitsession_report_digest(`ptr`: Long,`now`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -879,6 +927,36 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_func_run_visit_script() and 0xFFFF) != 2903) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_apply_command() and 0xFFFF) != 57721) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_close_store() and 0xFFFF) != 3858) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_decline_signature() and 0xFFFF) != 30173) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_device() and 0xFFFF) != 50771) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_pending_upload_count() and 0xFFFF) != 3219) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_preview_sign_off() and 0xFFFF) != 13948) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_receive_assignment() and 0xFFFF) != 18512) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_sign_off() and 0xFFFF) != 36997) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_todays_visits() and 0xFFFF) != 22388) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_visit_screen() and 0xFFFF) != 47931) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_apply() and 0xFFFF) != 5527) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -888,7 +966,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_event_count() and 0xFFFF) != 59697) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_preview_sign_off() and 0xFFFF) != 51549) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_preview_sign_off() and 0xFFFF) != 6003) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_report_digest() and 0xFFFF) != 29210) {
@@ -901,6 +979,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_sign_off() and 0xFFFF) != 46473) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_constructor_devicestore_open() and 0xFFFF) != 21558) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_constructor_visitsession_new() and 0xFFFF) != 21852) {
@@ -1428,6 +1509,525 @@ public object FfiConverterTimestamp: FfiConverterRustBuffer<java.time.Instant> {
 
 
 /**
+ * The phone's local store.
+ */
+public interface DeviceStoreInterface {
+    
+    /**
+     * Applies one command (JSON, docs/SCRIPTS.md) to the visit, durably.
+     * A refusal writes nothing and says which rule refused.
+     */
+    fun `applyCommand`(`assignmentId`: kotlin.String, `commandJson`: kotlin.String, `now`: java.time.Instant, `location`: Location?): CommandResult
+    
+    /**
+     * Closes the database (named so it does not clash with Kotlin's
+     * `AutoCloseable.close`, which releases the native object). Calls in
+     * flight finish first; later calls fail with `store_closed`. Closing
+     * twice is harmless.
+     */
+    fun `closeStore`()
+    
+    /**
+     * The customer declined to sign; recorded as such, never faked.
+     */
+    fun `declineSignature`(`assignmentId`: kotlin.String, `reason`: kotlin.String, `now`: java.time.Instant, `location`: Location?): CommandResult
+    
+    /**
+     * Who this store belongs to.
+     */
+    fun `device`(): DeviceInfo
+    
+    /**
+     * How many recorded events wait for upload (the "not yet synced" badge).
+     */
+    fun `pendingUploadCount`(): kotlin.ULong
+    
+    /**
+     * The digest of exactly what the customer would sign with these ratings,
+     * comment and consent text; pass it back as `shown_digest` when signing.
+     */
+    fun `previewSignOff`(`assignmentId`: kotlin.String, `signOff`: CustomerSignOff): ReportDigest
+    
+    /**
+     * Records an assignment from the center (its JSON, as the center sends
+     * it): a new one creates its visit, a higher version updates it, a
+     * re-delivered or older one changes nothing. Returns the visit's screen.
+     */
+    fun `receiveAssignment`(`assignmentJson`: kotlin.String, `now`: java.time.Instant): VisitScreen
+    
+    /**
+     * The customer rates and signs; the evidence joins this device's hash chain.
+     */
+    fun `signOff`(`assignmentId`: kotlin.String, `signOff`: CustomerSignOff, `now`: java.time.Instant, `location`: Location?): CommandResult
+    
+    /**
+     * The visits whose window starts on the technician's day containing
+     * `now`, at `utc_offset_minutes` from UTC (480 for China), by window start.
+     */
+    fun `todaysVisits`(`now`: java.time.Instant, `utcOffsetMinutes`: kotlin.Int): List<VisitListItem>
+    
+    /**
+     * The visit's screen at `now`.
+     */
+    fun `visitScreen`(`assignmentId`: kotlin.String, `now`: java.time.Instant): VisitScreen
+    
+    companion object
+}
+
+/**
+ * The phone's local store.
+ */
+open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_doorstep_ffi_fn_free_devicestore(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_doorstep_ffi_fn_clone_devicestore(handle, status)
+        }
+    }
+
+    
+    /**
+     * Applies one command (JSON, docs/SCRIPTS.md) to the visit, durably.
+     * A refusal writes nothing and says which rule refused.
+     */
+    @Throws(DoorstepException::class)override fun `applyCommand`(`assignmentId`: kotlin.String, `commandJson`: kotlin.String, `now`: java.time.Instant, `location`: Location?): CommandResult {
+            return FfiConverterTypeCommandResult.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_apply_command(
+        it,
+        
+        FfiConverterString.lower(`assignmentId`),
+        FfiConverterString.lower(`commandJson`),
+        FfiConverterTimestamp.lower(`now`),
+        FfiConverterOptionalTypeLocation.lower(`location`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Closes the database (named so it does not clash with Kotlin's
+     * `AutoCloseable.close`, which releases the native object). Calls in
+     * flight finish first; later calls fail with `store_closed`. Closing
+     * twice is harmless.
+     */override fun `closeStore`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_close_store(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The customer declined to sign; recorded as such, never faked.
+     */
+    @Throws(DoorstepException::class)override fun `declineSignature`(`assignmentId`: kotlin.String, `reason`: kotlin.String, `now`: java.time.Instant, `location`: Location?): CommandResult {
+            return FfiConverterTypeCommandResult.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_decline_signature(
+        it,
+        
+        FfiConverterString.lower(`assignmentId`),
+        FfiConverterString.lower(`reason`),
+        FfiConverterTimestamp.lower(`now`),
+        FfiConverterOptionalTypeLocation.lower(`location`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Who this store belongs to.
+     */
+    @Throws(DoorstepException::class)override fun `device`(): DeviceInfo {
+            return FfiConverterTypeDeviceInfo.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_device(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * How many recorded events wait for upload (the "not yet synced" badge).
+     */
+    @Throws(DoorstepException::class)override fun `pendingUploadCount`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_pending_upload_count(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The digest of exactly what the customer would sign with these ratings,
+     * comment and consent text; pass it back as `shown_digest` when signing.
+     */
+    @Throws(DoorstepException::class)override fun `previewSignOff`(`assignmentId`: kotlin.String, `signOff`: CustomerSignOff): ReportDigest {
+            return FfiConverterTypeReportDigest.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_preview_sign_off(
+        it,
+        
+        FfiConverterString.lower(`assignmentId`),
+        FfiConverterTypeCustomerSignOff.lower(`signOff`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Records an assignment from the center (its JSON, as the center sends
+     * it): a new one creates its visit, a higher version updates it, a
+     * re-delivered or older one changes nothing. Returns the visit's screen.
+     */
+    @Throws(DoorstepException::class)override fun `receiveAssignment`(`assignmentJson`: kotlin.String, `now`: java.time.Instant): VisitScreen {
+            return FfiConverterTypeVisitScreen.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_receive_assignment(
+        it,
+        
+        FfiConverterString.lower(`assignmentJson`),
+        FfiConverterTimestamp.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The customer rates and signs; the evidence joins this device's hash chain.
+     */
+    @Throws(DoorstepException::class)override fun `signOff`(`assignmentId`: kotlin.String, `signOff`: CustomerSignOff, `now`: java.time.Instant, `location`: Location?): CommandResult {
+            return FfiConverterTypeCommandResult.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_sign_off(
+        it,
+        
+        FfiConverterString.lower(`assignmentId`),
+        FfiConverterTypeCustomerSignOff.lower(`signOff`),
+        FfiConverterTimestamp.lower(`now`),
+        FfiConverterOptionalTypeLocation.lower(`location`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The visits whose window starts on the technician's day containing
+     * `now`, at `utc_offset_minutes` from UTC (480 for China), by window start.
+     */
+    @Throws(DoorstepException::class)override fun `todaysVisits`(`now`: java.time.Instant, `utcOffsetMinutes`: kotlin.Int): List<VisitListItem> {
+            return FfiConverterSequenceTypeVisitListItem.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_todays_visits(
+        it,
+        
+        FfiConverterTimestamp.lower(`now`),
+        FfiConverterInt.lower(`utcOffsetMinutes`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The visit's screen at `now`.
+     */
+    @Throws(DoorstepException::class)override fun `visitScreen`(`assignmentId`: kotlin.String, `now`: java.time.Instant): VisitScreen {
+            return FfiConverterTypeVisitScreen.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_visit_screen(
+        it,
+        
+        FfiConverterString.lower(`assignmentId`),
+        FfiConverterTimestamp.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * Opens the store file at `path`, creating it and enrolling this device
+     * if it does not exist. An existing store must belong to `device_id`.
+     * A damaged or foreign file is refused and left untouched.
+     */
+    @Throws(DoorstepException::class) fun `open`(`path`: kotlin.String, `deviceId`: kotlin.String, `technicianId`: kotlin.String, `technicianName`: kotlin.String): DeviceStore {
+            return FfiConverterTypeDeviceStore.lift(
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_constructor_devicestore_open(
+    
+        
+        FfiConverterString.lower(`path`),
+        FfiConverterString.lower(`deviceId`),
+        FfiConverterString.lower(`technicianId`),
+        FfiConverterString.lower(`technicianName`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDeviceStore: FfiConverter<DeviceStore, Long> {
+    override fun lower(value: DeviceStore): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): DeviceStore {
+        return DeviceStore(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): DeviceStore {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: DeviceStore) = 8UL
+
+    override fun write(value: DeviceStore, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * One visit in memory.
  */
 public interface VisitSessionInterface {
@@ -1452,11 +2052,11 @@ public interface VisitSessionInterface {
     
     /**
      * The digest of exactly what the customer would sign with these ratings,
-     * comment and consent text at `at`: the signing screen shows its short
-     * form. Signing with the same inputs at the same instant records this
-     * digest (the signing time is part of the report).
+     * comment and consent text (strokes and `shown_digest` are ignored): the
+     * signing screen shows its short form and passes the full one back as
+     * `shown_digest`, so signing is refused if the report changed meanwhile.
      */
-    fun `previewSignOff`(`signOff`: CustomerSignOff, `at`: java.time.Instant): ReportDigest
+    fun `previewSignOff`(`signOff`: CustomerSignOff): ReportDigest
     
     /**
      * The digest of the report as it stands (what the customer would sign
@@ -1664,19 +2264,18 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
     
     /**
      * The digest of exactly what the customer would sign with these ratings,
-     * comment and consent text at `at`: the signing screen shows its short
-     * form. Signing with the same inputs at the same instant records this
-     * digest (the signing time is part of the report).
+     * comment and consent text (strokes and `shown_digest` are ignored): the
+     * signing screen shows its short form and passes the full one back as
+     * `shown_digest`, so signing is refused if the report changed meanwhile.
      */
-    @Throws(DoorstepException::class)override fun `previewSignOff`(`signOff`: CustomerSignOff, `at`: java.time.Instant): ReportDigest {
+    @Throws(DoorstepException::class)override fun `previewSignOff`(`signOff`: CustomerSignOff): ReportDigest {
             return FfiConverterTypeReportDigest.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
     UniffiLib.uniffi_doorstep_ffi_fn_method_visitsession_preview_sign_off(
         it,
         
-        FfiConverterTypeCustomerSignOff.lower(`signOff`),
-        FfiConverterTimestamp.lower(`at`),_status)
+        FfiConverterTypeCustomerSignOff.lower(`signOff`),_status)
 }
     }
     )
@@ -2010,8 +2609,10 @@ public object FfiConverterTypeCommandResult: FfiConverterRustBuffer<CommandResul
 
 
 /**
- * The customer's sign-off: ratings 1-5, an optional comment, the strokes
- * and the consent text shown on the signing screen.
+ * The customer's sign-off: ratings 1-5, an optional comment, the strokes,
+ * the consent text shown on the signing screen, and the report digest the
+ * screen showed (from `preview_sign_off`); when given, signing is refused
+ * if the report is no longer exactly what the customer saw.
  */
 data class CustomerSignOff (
     var `quality`: kotlin.UByte
@@ -2023,6 +2624,8 @@ data class CustomerSignOff (
     var `strokes`: List<SignatureStroke>
     , 
     var `consentText`: kotlin.String
+    , 
+    var `shownDigest`: kotlin.String?
     
 ){
     
@@ -2044,6 +2647,7 @@ public object FfiConverterTypeCustomerSignOff: FfiConverterRustBuffer<CustomerSi
             FfiConverterOptionalString.read(buf),
             FfiConverterSequenceTypeSignatureStroke.read(buf),
             FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
         )
     }
 
@@ -2052,7 +2656,8 @@ public object FfiConverterTypeCustomerSignOff: FfiConverterRustBuffer<CustomerSi
             FfiConverterUByte.allocationSize(value.`attitude`) +
             FfiConverterOptionalString.allocationSize(value.`comment`) +
             FfiConverterSequenceTypeSignatureStroke.allocationSize(value.`strokes`) +
-            FfiConverterString.allocationSize(value.`consentText`)
+            FfiConverterString.allocationSize(value.`consentText`) +
+            FfiConverterOptionalString.allocationSize(value.`shownDigest`)
     )
 
     override fun write(value: CustomerSignOff, buf: ByteBuffer) {
@@ -2061,6 +2666,53 @@ public object FfiConverterTypeCustomerSignOff: FfiConverterRustBuffer<CustomerSi
             FfiConverterOptionalString.write(value.`comment`, buf)
             FfiConverterSequenceTypeSignatureStroke.write(value.`strokes`, buf)
             FfiConverterString.write(value.`consentText`, buf)
+            FfiConverterOptionalString.write(value.`shownDigest`, buf)
+    }
+}
+
+
+
+/**
+ * The enrolled device a store belongs to.
+ */
+data class DeviceInfo (
+    var `deviceId`: kotlin.String
+    , 
+    var `technicianId`: kotlin.String
+    , 
+    var `technicianName`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDeviceInfo: FfiConverterRustBuffer<DeviceInfo> {
+    override fun read(buf: ByteBuffer): DeviceInfo {
+        return DeviceInfo(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: DeviceInfo) = (
+            FfiConverterString.allocationSize(value.`deviceId`) +
+            FfiConverterString.allocationSize(value.`technicianId`) +
+            FfiConverterString.allocationSize(value.`technicianName`)
+    )
+
+    override fun write(value: DeviceInfo, buf: ByteBuffer) {
+            FfiConverterString.write(value.`deviceId`, buf)
+            FfiConverterString.write(value.`technicianId`, buf)
+            FfiConverterString.write(value.`technicianName`, buf)
     }
 }
 
@@ -2605,6 +3257,90 @@ public object FfiConverterTypeSignatureStroke: FfiConverterRustBuffer<SignatureS
 
 
 /**
+ * One line of today's list.
+ */
+data class VisitListItem (
+    var `visitId`: kotlin.String
+    , 
+    var `assignmentId`: kotlin.String
+    , 
+    var `trade`: kotlin.String
+    , 
+    var `stage`: VisitStage
+    , 
+    var `outcome`: VisitOutcome?
+    , 
+    var `window`: Window?
+    , 
+    var `closed`: kotlin.Boolean
+    , 
+    /**
+     * The center changed the assignment after the technician started.
+     */
+    var `conflict`: kotlin.Boolean
+    , 
+    var `customerName`: kotlin.String?
+    , 
+    var `address`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeVisitListItem: FfiConverterRustBuffer<VisitListItem> {
+    override fun read(buf: ByteBuffer): VisitListItem {
+        return VisitListItem(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeVisitStage.read(buf),
+            FfiConverterOptionalTypeVisitOutcome.read(buf),
+            FfiConverterOptionalTypeWindow.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: VisitListItem) = (
+            FfiConverterString.allocationSize(value.`visitId`) +
+            FfiConverterString.allocationSize(value.`assignmentId`) +
+            FfiConverterString.allocationSize(value.`trade`) +
+            FfiConverterTypeVisitStage.allocationSize(value.`stage`) +
+            FfiConverterOptionalTypeVisitOutcome.allocationSize(value.`outcome`) +
+            FfiConverterOptionalTypeWindow.allocationSize(value.`window`) +
+            FfiConverterBoolean.allocationSize(value.`closed`) +
+            FfiConverterBoolean.allocationSize(value.`conflict`) +
+            FfiConverterOptionalString.allocationSize(value.`customerName`) +
+            FfiConverterOptionalString.allocationSize(value.`address`)
+    )
+
+    override fun write(value: VisitListItem, buf: ByteBuffer) {
+            FfiConverterString.write(value.`visitId`, buf)
+            FfiConverterString.write(value.`assignmentId`, buf)
+            FfiConverterString.write(value.`trade`, buf)
+            FfiConverterTypeVisitStage.write(value.`stage`, buf)
+            FfiConverterOptionalTypeVisitOutcome.write(value.`outcome`, buf)
+            FfiConverterOptionalTypeWindow.write(value.`window`, buf)
+            FfiConverterBoolean.write(value.`closed`, buf)
+            FfiConverterBoolean.write(value.`conflict`, buf)
+            FfiConverterOptionalString.write(value.`customerName`, buf)
+            FfiConverterOptionalString.write(value.`address`, buf)
+    }
+}
+
+
+
+/**
  * The screen model of one visit.
  */
 data class VisitScreen (
@@ -2924,6 +3660,25 @@ sealed class DoorstepException: kotlin.Exception() {
     }
     
     /**
+     * The local store could not do what was asked: a damaged or foreign
+     * file, a full disk, a closed store, an unknown visit... Codes are the
+     * store's (`store_disk_full`, `store_unknown_assignment`, ...) plus
+     * `store_closed`. The file is never repaired or deleted behind the
+     * technician's back: it may hold unsynced work.
+     */
+    class Store(
+        
+        val `code`: kotlin.String, 
+        
+        val `en`: kotlin.String, 
+        
+        val `zh`: kotlin.String
+        ) : DoorstepException() {
+        override val message
+            get() = "code=${ `code` }, en=${ `en` }, zh=${ `zh` }"
+    }
+    
+    /**
      * A failure inside Doorstep (a bug, never the technician's fault). The
      * operation was not applied. Codes: `internal`, `session_poisoned`.
      */
@@ -2980,7 +3735,12 @@ public object FfiConverterTypeDoorstepError : FfiConverterRustBuffer<DoorstepExc
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            5 -> DoorstepException.Internal(
+            5 -> DoorstepException.Store(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            6 -> DoorstepException.Internal(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
@@ -3018,6 +3778,13 @@ public object FfiConverterTypeDoorstepError : FfiConverterRustBuffer<DoorstepExc
                 4UL
                 + FfiConverterString.allocationSize(value.`code`)
                 + FfiConverterUInt.allocationSize(value.`line`)
+                + FfiConverterString.allocationSize(value.`en`)
+                + FfiConverterString.allocationSize(value.`zh`)
+            )
+            is DoorstepException.Store -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`en`)
                 + FfiConverterString.allocationSize(value.`zh`)
             )
@@ -3063,8 +3830,15 @@ public object FfiConverterTypeDoorstepError : FfiConverterRustBuffer<DoorstepExc
                 FfiConverterString.write(value.`zh`, buf)
                 Unit
             }
-            is DoorstepException.Internal -> {
+            is DoorstepException.Store -> {
                 buf.putInt(5)
+                FfiConverterString.write(value.`code`, buf)
+                FfiConverterString.write(value.`en`, buf)
+                FfiConverterString.write(value.`zh`, buf)
+                Unit
+            }
+            is DoorstepException.Internal -> {
+                buf.putInt(6)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`en`, buf)
                 FfiConverterString.write(value.`zh`, buf)
@@ -3661,6 +4435,34 @@ public object FfiConverterSequenceTypeSignatureStroke: FfiConverterRustBuffer<Li
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeSignatureStroke.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeVisitListItem: FfiConverterRustBuffer<List<VisitListItem>> {
+    override fun read(buf: ByteBuffer): List<VisitListItem> {
+        val len = buf.getInt()
+        return List<VisitListItem>(len) {
+            FfiConverterTypeVisitListItem.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<VisitListItem>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeVisitListItem.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<VisitListItem>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeVisitListItem.write(it, buf)
         }
     }
 }

@@ -19,6 +19,7 @@ val DoorstepException.code: String
         is DoorstepException.InvalidInput -> code
         is DoorstepException.InvalidPlaybook -> code
         is DoorstepException.Script -> code
+        is DoorstepException.Store -> code
         is DoorstepException.Internal -> code
     }
 
@@ -29,6 +30,7 @@ fun DoorstepException.text(lang: Language): String {
         is DoorstepException.InvalidInput -> en to zh
         is DoorstepException.InvalidPlaybook -> en to zh
         is DoorstepException.Script -> en to zh
+        is DoorstepException.Store -> en to zh
         is DoorstepException.Internal -> en to zh
     }
     return if (lang == Language.EN) en else zh

@@ -29,8 +29,8 @@ data class VisitSummary(
  * turns core errors into [CoreResult.Failed] for the UI.
  */
 interface VisitRepository {
-    /** A new or changed assignment from the center (JSON object), under the trade's playbook. */
-    fun receiveAssignment(tradeId: String, assignmentJson: String): CoreResult<VisitScreen>
+    /** A new or changed assignment from the center (JSON object, as the center sends it). */
+    fun receiveAssignment(assignmentJson: String): CoreResult<VisitScreen>
 
     /** Today's visits, by window start. */
     fun today(): List<VisitSummary>
@@ -39,7 +39,7 @@ interface VisitRepository {
 
     fun apply(assignmentId: String, commandJson: String, location: Location? = null): CoreResult<CommandResult>
 
-    /** The digest of exactly what the customer would sign now, for the signing screen. */
+    /** The digest of exactly what the customer would sign with these ratings, for the signing screen. */
     fun previewSignOff(assignmentId: String, signOff: CustomerSignOff): CoreResult<ReportDigest>
 
     fun signOff(assignmentId: String, signOff: CustomerSignOff, location: Location? = null): CoreResult<CommandResult>
@@ -48,11 +48,12 @@ interface VisitRepository {
 }
 
 /**
- * Visits held in memory through [VisitSession] objects: demos, training and
- * the JVM tests. The durable store-backed repository replaces it once the
- * core's local store is exposed.
+ * Visits held in memory through [VisitSession] objects, all under one
+ * trade's shipped playbook: demos and training. The app uses
+ * [StoreVisitRepository].
  */
 class InMemoryVisitRepository(
+    private val tradeId: String,
     private val deviceId: String,
     private val technicianName: String,
     private val clock: Clock = Clock.systemUTC(),
@@ -61,7 +62,7 @@ class InMemoryVisitRepository(
 
     private fun now(): Instant = clock.instant()
 
-    override fun receiveAssignment(tradeId: String, assignmentJson: String): CoreResult<VisitScreen> = CoreResult.of {
+    override fun receiveAssignment(assignmentJson: String): CoreResult<VisitScreen> = CoreResult.of {
         // The same assignment id always goes to the same visit (a change is a new version).
         val probe = VisitSession(tradeId, deviceId, technicianName)
         val result = try {
@@ -92,7 +93,7 @@ class InMemoryVisitRepository(
         CoreResult.of { session(assignmentId).apply(commandJson, now(), location) }
 
     override fun previewSignOff(assignmentId: String, signOff: CustomerSignOff) =
-        CoreResult.of { session(assignmentId).previewSignOff(signOff, now()) }
+        CoreResult.of { session(assignmentId).previewSignOff(signOff) }
 
     override fun signOff(assignmentId: String, signOff: CustomerSignOff, location: Location?) =
         CoreResult.of { session(assignmentId).signOff(signOff, now(), location) }

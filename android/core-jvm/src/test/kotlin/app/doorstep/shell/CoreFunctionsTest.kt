@@ -61,4 +61,19 @@ class CoreFunctionsTest {
             assertEquals("appliance_repair", s.screen(java.time.Instant.EPOCH).trade)
         }
     }
+
+    @Test
+    fun `the generated exception carries code and both texts`() {
+        app.doorstep.core.VisitSession("appliance_repair", "dev-1", "Wang Wei").use { s ->
+            s.apply(Commands.receiveAssignment(assignmentJson()), today("08:00"), null)
+            val e = assertThrows<DoorstepException.Refused> {
+                s.apply(Commands.acceptQuote(1u), today("08:05"), null)
+            }
+            assertTrue(e.code.isNotEmpty())
+            assertTrue(e.zh.isNotEmpty() && e.en.isNotEmpty())
+            assertEquals(e.zh, e.text(Language.ZH))
+            assertEquals(1UL, s.eventCount())
+        }
+    }
+
 }

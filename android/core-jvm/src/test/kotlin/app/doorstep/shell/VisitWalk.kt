@@ -17,29 +17,30 @@ import java.time.ZoneId
 
 /**
  * A complete appliance-repair visit through the shell's repository and
- * screen models, against the real native library loaded through JNA.
+ * screen models, against the real native library loaded through JNA; run
+ * once over the durable store and once over in-memory sessions.
  */
-class ApplianceRepairVisitTest {
-    private val clock = TestClock(today("08:00"))
-    private val repo = InMemoryVisitRepository("dev-1", "Wang Wei", clock)
-    private val id = "A-1001"
+abstract class VisitWalk {
+    protected val clock = TestClock(today("08:00"))
+    protected abstract val repo: VisitRepository
+    protected val id = "A-1001"
 
     @AfterEach
-    fun close() = repo.close()
+    fun close() = (repo as AutoCloseable).close()
 
-    private fun ok(command: String, location: app.doorstep.core.Location? = null): VisitScreen =
+    protected fun ok(command: String, location: app.doorstep.core.Location? = null): VisitScreen =
         when (val r = repo.apply(id, command, location)) {
             is CoreResult.Ok -> r.value.screen
             is CoreResult.Failed -> throw AssertionError("$command refused: [${r.code}] ${r.en}")
         }
 
-    private fun screen(): VisitScreen = (repo.screen(id) as CoreResult.Ok).value
+    protected fun screen(): VisitScreen = (repo.screen(id) as CoreResult.Ok).value
 
-    private fun flow(lang: Language = Language.ZH) = VisitFlowState.of(screen(), clock.now, lang)
+    protected fun flow(lang: Language = Language.ZH) = VisitFlowState.of(screen(), clock.now, lang)
 
     @Test
     fun `walks a repair from assignment to customer sign-off and leaving`() {
-        val received = repo.receiveAssignment("appliance_repair", assignmentJson(id))
+        val received = repo.receiveAssignment(assignmentJson(id))
         assertTrue(received is CoreResult.Ok)
         val list = TodayListState.of(repo.today(), Language.ZH, ZoneId.of("Asia/Shanghai"))
         assertEquals(1, list.openCount)
@@ -119,11 +120,16 @@ class ApplianceRepairVisitTest {
         pad.move(120f, 120f, 1_260)
         pad.up()
         val consent = SignaturePadState.consentText(Language.ZH)
-        val signOff = CustomerSignOff(5u, 5u, null, pad.strokes(), consent)
-        val preview = (repo.previewSignOff(id, signOff) as CoreResult.Ok).value
+        val draft = CustomerSignOff(5u, 5u, null, pad.strokes(), consent, null)
+        val preview = (repo.previewSignOff(id, draft) as CoreResult.Ok).value
+        val signOff = draft.copy(shownDigest = preview.full)
         val padState = SignaturePadState.of(before, pad, Language.ZH, preview)
         assertTrue(padState.canSubmit)
         assertEquals(preview.short, padState.reportDigestShort)
+        // A screen that showed another report is refused; the one shown signs.
+        val stale = repo.signOff(id, signOff.copy(shownDigest = "0".repeat(64)))
+        assertTrue(stale is CoreResult.Failed && stale.code == "signature_invalid", "$stale")
+        clock.at("10:56")
         val signed = repo.signOff(id, signOff)
         assertTrue(signed is CoreResult.Ok, "sign-off refused: $signed")
         val after = screen()
@@ -143,7 +149,7 @@ class ApplianceRepairVisitTest {
 
     @Test
     fun `a refused step surfaces the rule code and the Chinese message`() {
-        repo.receiveAssignment("appliance_repair", assignmentJson(id))
+        repo.receiveAssignment(assignmentJson(id))
         clock.at("08:10")
         ok(Commands.logCall("reached"))
         ok(Commands.confirmAppointment())
@@ -159,22 +165,8 @@ class ApplianceRepairVisitTest {
     }
 
     @Test
-    fun `the generated exception carries code and both texts`() {
-        app.doorstep.core.VisitSession("appliance_repair", "dev-1", "Wang Wei").use { s ->
-            s.apply(Commands.receiveAssignment(assignmentJson()), today("08:00"), null)
-            val e = assertThrows<DoorstepException.Refused> {
-                s.apply(Commands.acceptQuote(1u), today("08:05"), null)
-            }
-            assertEquals(e.code, e.code)
-            assertTrue(e.zh.isNotEmpty() && e.en.isNotEmpty())
-            assertEquals(e.zh, e.text(Language.ZH))
-            assertEquals(1UL, s.eventCount())
-        }
-    }
-
-    @Test
     fun `a declined signature is recorded, and the visit can then be left`() {
-        repo.receiveAssignment("appliance_repair", assignmentJson(id))
+        repo.receiveAssignment(assignmentJson(id))
         clock.at("08:10")
         ok(Commands.logCall("reached"))
         ok(Commands.confirmAppointment())
@@ -198,5 +190,50 @@ class ApplianceRepairVisitTest {
         assertFalse(screen().signed)
         ok(Commands.leave())
         assertEquals(VisitOutcome.QUOTE_REFUSED, screen().outcome)
+    }
+}
+
+/** The walk over in-memory `VisitSession`s. */
+class InMemoryVisitWalkTest : VisitWalk() {
+    override val repo = InMemoryVisitRepository("appliance_repair", "dev-1", "Wang Wei", clock)
+}
+
+/** The walk over the durable `DeviceStore`, plus what only a store can show. */
+class StoreVisitWalkTest : VisitWalk() {
+    private val dir: java.nio.file.Path = java.nio.file.Files.createTempDirectory("doorstep-store")
+    private val path = dir.resolve("device.db").toString()
+    private val store = app.doorstep.core.DeviceStore.open(path, "dev-1", "T-7", "Wang Wei")
+    override val repo = StoreVisitRepository(store, clock)
+
+    @AfterEach
+    fun removeDir() = dir.toFile().deleteRecursively().let { }
+
+    @Test
+    fun `accepted work survives closing and reopening the store`() {
+        repo.receiveAssignment(assignmentJson(id))
+        clock.at("08:10")
+        ok(Commands.logCall("reached"))
+        ok(Commands.confirmAppointment())
+        val pending = repo.pendingUploads()
+        assertTrue(pending >= 3, "events wait for upload: $pending")
+        store.closeStore()
+        val closed = repo.screen(id)
+        assertTrue(closed is CoreResult.Failed && closed.code == "store_closed", "$closed")
+
+        StoreVisitRepository(app.doorstep.core.DeviceStore.open(path, "dev-1", "T-7", "Wang Wei"), clock).use { again ->
+            assertEquals(pending, again.pendingUploads())
+            assertEquals(VisitStage.SCHEDULED, (again.screen(id) as CoreResult.Ok).value.stage)
+            val list = TodayListState.of(again.today(), Language.EN, ZoneId.of("Asia/Shanghai"))
+            assertEquals("Scheduled", list.rows.single().status)
+            assertTrue(list.rows.single().title.isNotBlank())
+        }
+    }
+
+    @Test
+    fun `a store of another device is refused with a Chinese explanation`() {
+        store.closeStore()
+        val e = assertThrows<DoorstepException.Store> { app.doorstep.core.DeviceStore.open(path, "dev-2", "T-7", "Wang Wei") }
+        assertEquals("store_device_mismatch", e.code)
+        assertTrue(e.zh.contains("另一台"), e.zh)
     }
 }

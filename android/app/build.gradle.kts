@@ -1,0 +1,43 @@
+plugins {
+    id("com.android.application")
+    id("org.jetbrains.kotlin.android")
+    id("org.jetbrains.kotlin.plugin.compose")
+}
+
+android {
+    namespace = "app.doorstep.android"
+    compileSdk = 35
+
+    defaultConfig {
+        applicationId = "app.doorstep.android"
+        minSdk = 26
+        targetSdk = 35
+        versionCode = 1
+        versionName = "0.1.0"
+    }
+
+    sourceSets["main"].apply {
+        // The generated bindings and the shell's non-UI logic, shared with
+        // the Maven-built core-jvm module that is tested on the JVM.
+        kotlin.srcDir("../core-jvm/src/main/kotlin")
+        // libdoorstep_ffi.so per ABI, built with cargo-ndk (README.md).
+        jniLibs.srcDir("src/main/jniLibs")
+    }
+
+    buildFeatures { compose = true }
+
+    compileOptions {
+        sourceCompatibility = JavaVersion.VERSION_17
+        targetCompatibility = JavaVersion.VERSION_17
+    }
+    kotlinOptions { jvmTarget = "17" }
+}
+
+dependencies {
+    implementation("net.java.dev.jna:jna:5.15.0@aar")
+    implementation(platform("androidx.compose:compose-bom:2024.12.01"))
+    implementation("androidx.compose.ui:ui")
+    implementation("androidx.compose.material3:material3")
+    implementation("androidx.activity:activity-compose:1.9.3")
+    implementation("androidx.lifecycle:lifecycle-viewmodel-compose:2.8.7")
+}

@@ -1,0 +1,505 @@
+//! `DeviceStore`: the phone's durable local store over the FFI (a thin
+//! wrapper over `doorstep_core::store::Store`). Open it once per app process,
+//! receive assignments, list today's visits, read a visit's screen, apply
+//! commands, record the customer's signature or a decline. Every write is
+//! the core's single transaction (event + projection + outbox); this file
+//! only converts arguments and results.
+//!
+//! Visits are addressed by their assignment id (what the shell shows and
+//! what the center sends), validated when it crosses. `close` releases the
+//! database; calls after it fail with `store_closed` instead of crashing.
+//! Syncing with the server comes with its own issue and is not exposed yet.
+
+use crate::error::{guard, DoorstepError};
+use crate::types::{
+    from_system_time, to_system_time, CommandResult, CustomerSignOff, Location, ReportDigest,
+    VisitOutcome, VisitScreen, VisitStage, Window,
+};
+use chrono::{Duration, FixedOffset};
+use doorstep_core::assignment::Assignment;
+use doorstep_core::protocol::ChangeKind;
+use doorstep_core::signoff::{short_digest, Ratings, Report, Stroke};
+use doorstep_core::store::{Enrollment, Store};
+use doorstep_core::{AssignmentId, DeviceId, Playbook, TechnicianId, VisitCommand};
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+/// One line of today's list.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct VisitListItem {
+    pub visit_id: String,
+    pub assignment_id: String,
+    pub trade: String,
+    pub stage: VisitStage,
+    pub outcome: Option<VisitOutcome>,
+    pub window: Option<Window>,
+    pub closed: bool,
+    /// The center changed the assignment after the technician started.
+    pub conflict: bool,
+    pub customer_name: Option<String>,
+    pub address: Option<String>,
+}
+
+impl From<doorstep_core::store::VisitSummary> for VisitListItem {
+    fn from(v: doorstep_core::store::VisitSummary) -> Self {
+        Self {
+            visit_id: v.visit_id.to_string(),
+            assignment_id: v.assignment_id.to_string(),
+            trade: v.trade,
+            stage: v.stage.into(),
+            outcome: v.outcome.map(Into::into),
+            window: v.window.map(|w| Window {
+                start: to_system_time(w.start),
+                end: to_system_time(w.end),
+            }),
+            closed: v.closed,
+            conflict: v.conflict,
+            customer_name: v.customer_name,
+            address: v.address,
+        }
+    }
+}
+
+/// The enrolled device a store belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DeviceInfo {
+    pub device_id: String,
+    pub technician_id: String,
+    pub technician_name: String,
+}
+
+/// The phone's local store.
+#[derive(uniffi::Object)]
+pub struct DeviceStore {
+    inner: RwLock<Option<Arc<Store>>>,
+}
+
+impl DeviceStore {
+    /// The open store, or `store_closed`.
+    fn store(&self) -> Result<Arc<Store>, DoorstepError> {
+        let closed = || DoorstepError::Store {
+            code: "store_closed".into(),
+            en: "The store is closed: open it again.".into(),
+            zh: "本机数据已关闭,请重新打开。".into(),
+        };
+        match self.inner.read() {
+            Ok(g) => g.clone().ok_or_else(closed),
+            Err(p) => p.into_inner().clone().ok_or_else(closed),
+        }
+    }
+
+    fn screen_in(
+        store: &Store,
+        id: &AssignmentId,
+        now: SystemTime,
+    ) -> Result<VisitScreen, DoorstepError> {
+        let now = from_system_time(now);
+        let state = store.state(id)?;
+        let v = store.view(id, now)?;
+        let pb = playbook_of(&v.trade)?;
+        Ok(VisitScreen::of(v, pb, state.appearance_checked))
+    }
+
+    fn run(
+        &self,
+        assignment_id: &str,
+        command: VisitCommand,
+        now: SystemTime,
+        location: Option<Location>,
+    ) -> Result<CommandResult, DoorstepError> {
+        guard(|| {
+            let store = self.store()?;
+            let id = AssignmentId::new(assignment_id)?;
+            let events = store.apply_command(
+                &id,
+                &command,
+                from_system_time(now),
+                location.map(Into::into),
+            )?;
+            Ok(CommandResult {
+                events: events
+                    .iter()
+                    .map(|e| crate::session::event_type(&e.kind))
+                    .collect(),
+                screen: Self::screen_in(&store, &id, now)?,
+            })
+        })
+    }
+}
+
+fn playbook_of(trade: &str) -> Result<&'static Playbook, DoorstepError> {
+    Playbook::shipped()
+        .iter()
+        .find(|p| p.id.as_str() == trade)
+        .ok_or_else(|| DoorstepError::unknown_trade(trade))
+}
+
+#[uniffi::export]
+impl DeviceStore {
+    /// Opens the store file at `path`, creating it and enrolling this device
+    /// if it does not exist. An existing store must belong to `device_id`.
+    /// A damaged or foreign file is refused and left untouched.
+    #[uniffi::constructor]
+    pub fn open(
+        path: String,
+        device_id: String,
+        technician_id: String,
+        technician_name: String,
+    ) -> Result<Self, DoorstepError> {
+        guard(|| {
+            let enrollment = Enrollment {
+                device_id: DeviceId::new(device_id)?,
+                technician_id: TechnicianId::new(technician_id)?,
+                technician_name,
+            };
+            let store = Store::open(&path, &enrollment)?;
+            Ok(Self {
+                inner: RwLock::new(Some(Arc::new(store))),
+            })
+        })
+    }
+
+    /// Closes the database (named so it does not clash with Kotlin's
+    /// `AutoCloseable.close`, which releases the native object). Calls in
+    /// flight finish first; later calls fail with `store_closed`. Closing
+    /// twice is harmless.
+    pub fn close_store(&self) {
+        let mut g = match self.inner.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *g = None;
+    }
+
+    /// Who this store belongs to.
+    pub fn device(&self) -> Result<DeviceInfo, DoorstepError> {
+        guard(|| {
+            let d = self.store()?.device()?;
+            Ok(DeviceInfo {
+                device_id: d.device_id.to_string(),
+                technician_id: d.technician_id.to_string(),
+                technician_name: d.technician_name,
+            })
+        })
+    }
+
+    /// Records an assignment from the center (its JSON, as the center sends
+    /// it): a new one creates its visit, a higher version updates it, a
+    /// re-delivered or older one changes nothing. Returns the visit's screen.
+    pub fn receive_assignment(
+        &self,
+        assignment_json: String,
+        now: SystemTime,
+    ) -> Result<VisitScreen, DoorstepError> {
+        guard(|| {
+            let store = self.store()?;
+            let assignment: Assignment = serde_json::from_str(&assignment_json).map_err(|e| {
+                DoorstepError::invalid_input(
+                    "invalid_assignment",
+                    format!("The assignment could not be read: {e}."),
+                    format!("无法识别该工单:{e}。"),
+                )
+            })?;
+            let id = assignment.id.clone();
+            store.receive_assignment(
+                &ChangeKind::Assignment {
+                    assignment: Box::new(assignment),
+                },
+                from_system_time(now),
+            )?;
+            Self::screen_in(&store, &id, now)
+        })
+    }
+
+    /// The visits whose window starts on the technician's day containing
+    /// `now`, at `utc_offset_minutes` from UTC (480 for China), by window start.
+    pub fn todays_visits(
+        &self,
+        now: SystemTime,
+        utc_offset_minutes: i32,
+    ) -> Result<Vec<VisitListItem>, DoorstepError> {
+        guard(|| {
+            let offset = utc_offset_minutes
+                .checked_mul(60)
+                .and_then(FixedOffset::east_opt)
+                .ok_or_else(|| {
+                    DoorstepError::invalid_input(
+                        "invalid_input",
+                        format!("UTC offset {utc_offset_minutes} min is out of range (±18 h)."),
+                        format!("时区偏移{utc_offset_minutes}分钟超出范围(±18小时)。"),
+                    )
+                })?;
+            let local =
+                from_system_time(now) + Duration::seconds(i64::from(offset.local_minus_utc()));
+            let visits = self.store()?.visits_on(local.date_naive(), offset)?;
+            Ok(visits.into_iter().map(Into::into).collect())
+        })
+    }
+
+    /// The visit's screen at `now`.
+    pub fn visit_screen(
+        &self,
+        assignment_id: String,
+        now: SystemTime,
+    ) -> Result<VisitScreen, DoorstepError> {
+        guard(|| {
+            let store = self.store()?;
+            Self::screen_in(&store, &AssignmentId::new(assignment_id)?, now)
+        })
+    }
+
+    /// Applies one command (JSON, docs/SCRIPTS.md) to the visit, durably.
+    /// A refusal writes nothing and says which rule refused.
+    pub fn apply_command(
+        &self,
+        assignment_id: String,
+        command_json: String,
+        now: SystemTime,
+        location: Option<Location>,
+    ) -> Result<CommandResult, DoorstepError> {
+        let command: VisitCommand =
+            serde_json::from_str(&command_json).map_err(|e| DoorstepError::invalid_command(&e))?;
+        self.run(&assignment_id, command, now, location)
+    }
+
+    /// The digest of exactly what the customer would sign with these ratings,
+    /// comment and consent text; pass it back as `shown_digest` when signing.
+    pub fn preview_sign_off(
+        &self,
+        assignment_id: String,
+        sign_off: CustomerSignOff,
+    ) -> Result<ReportDigest, DoorstepError> {
+        guard(|| {
+            let state = self.store()?.state(&AssignmentId::new(assignment_id)?)?;
+            let full = Report::of(
+                &state,
+                Some(Ratings {
+                    quality: sign_off.quality,
+                    attitude: sign_off.attitude,
+                }),
+                sign_off.comment,
+                &sign_off.consent_text,
+            )
+            .digest();
+            Ok(ReportDigest {
+                short: short_digest(&full).to_string(),
+                full,
+            })
+        })
+    }
+
+    /// The customer rates and signs; the evidence joins this device's hash chain.
+    pub fn sign_off(
+        &self,
+        assignment_id: String,
+        sign_off: CustomerSignOff,
+        now: SystemTime,
+        location: Option<Location>,
+    ) -> Result<CommandResult, DoorstepError> {
+        let command = VisitCommand::SignOff {
+            ratings: Ratings {
+                quality: sign_off.quality,
+                attitude: sign_off.attitude,
+            },
+            comment: sign_off.comment,
+            strokes: sign_off.strokes.into_iter().map(Stroke::from).collect(),
+            consent_text: sign_off.consent_text,
+            shown_digest: sign_off.shown_digest,
+        };
+        self.run(&assignment_id, command, now, location)
+    }
+
+    /// The customer declined to sign; recorded as such, never faked.
+    pub fn decline_signature(
+        &self,
+        assignment_id: String,
+        reason: String,
+        now: SystemTime,
+        location: Option<Location>,
+    ) -> Result<CommandResult, DoorstepError> {
+        self.run(
+            &assignment_id,
+            VisitCommand::DeclineSignature { reason },
+            now,
+            location,
+        )
+    }
+
+    /// How many recorded events wait for upload (the "not yet synced" badge).
+    pub fn pending_upload_count(&self) -> Result<u64, DoorstepError> {
+        guard(|| Ok(self.store()?.pending_count()?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::VisitStage;
+    use std::path::PathBuf;
+    use std::time::Duration as StdDuration;
+
+    /// A fresh store path under the system temp dir, removed on drop.
+    struct TempPath(PathBuf);
+
+    impl TempPath {
+        fn new(name: &str) -> Self {
+            let nanos = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default();
+            let dir = std::env::temp_dir().join(format!(
+                "doorstep-ffi-{name}-{}-{nanos}",
+                std::process::id()
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            Self(dir)
+        }
+        fn file(&self) -> String {
+            self.0.join("device.db").display().to_string()
+        }
+    }
+
+    impl Drop for TempPath {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// 2026-11-25T08:00:00Z plus `minutes`.
+    fn t(minutes: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + StdDuration::from_secs(1_795_593_600 + minutes * 60)
+    }
+
+    const ASSIGNMENT: &str = r#"{
+        "id": "A-1001", "version": 1, "trade": "appliance_repair", "technician": "T-7",
+        "customer": {"name": "Li Hua", "phone": "138-0013-8000",
+            "address": "Room 1201, 88 Century Avenue, Pudong, Shanghai",
+            "location": {"lat": 31.2304, "lon": 121.4737}, "time_zone": "Asia/Shanghai"},
+        "product": {"model": "BCD-470", "purchase_date": "2023-05-01", "warranty": "out_of_warranty"},
+        "fault_description": "Not cooling",
+        "requested_window": {"start": "2026-11-25T10:00:00Z", "end": "2026-11-25T12:00:00Z"},
+        "received_at": "2026-11-25T07:30:00Z"}"#;
+
+    fn open(p: &TempPath) -> DeviceStore {
+        DeviceStore::open(p.file(), "dev-1".into(), "T-7".into(), "Wang Wei".into()).unwrap()
+    }
+
+    #[test]
+    fn an_assignment_is_received_listed_and_survives_reopening() {
+        let p = TempPath::new("receive");
+        let s = open(&p);
+        assert_eq!(s.device().unwrap().technician_name, "Wang Wei");
+        let screen = s.receive_assignment(ASSIGNMENT.into(), t(0)).unwrap();
+        assert_eq!(screen.stage, VisitStage::Intake);
+        assert!(!screen.appearance.is_empty());
+        let today = s.todays_visits(t(0), 480).unwrap();
+        assert_eq!(today.len(), 1);
+        assert_eq!(today[0].assignment_id, "A-1001");
+        assert_eq!(today[0].customer_name.as_deref(), Some("Li Hua"));
+        assert!(s.todays_visits(t(24 * 60), 480).unwrap().is_empty());
+        let r = s
+            .apply_command(
+                "A-1001".into(),
+                r#"{"type": "log_call", "outcome": "reached"}"#.into(),
+                t(10),
+                None,
+            )
+            .unwrap();
+        assert_eq!(r.events, vec!["call_logged".to_string()]);
+        let pending = s.pending_upload_count().unwrap();
+        assert!(pending >= 2);
+        s.close_store();
+        s.close_store();
+        assert_eq!(s.pending_upload_count().unwrap_err().code(), "store_closed");
+
+        let again = open(&p);
+        assert_eq!(again.pending_upload_count().unwrap(), pending);
+        assert_eq!(
+            again.visit_screen("A-1001".into(), t(11)).unwrap().stage,
+            VisitStage::Intake
+        );
+    }
+
+    #[test]
+    fn refusals_write_nothing_and_keep_their_rule() {
+        let p = TempPath::new("refuse");
+        let s = open(&p);
+        s.receive_assignment(ASSIGNMENT.into(), t(0)).unwrap();
+        let before = s.pending_upload_count().unwrap();
+        let e = s
+            .apply_command(
+                "A-1001".into(),
+                r#"{"type": "accept_quote", "revision": 1}"#.into(),
+                t(5),
+                None,
+            )
+            .unwrap_err();
+        assert!(matches!(e, DoorstepError::Refused { .. }), "{e:?}");
+        let so = CustomerSignOff {
+            quality: 5,
+            attitude: 5,
+            comment: None,
+            strokes: vec![],
+            consent_text: "ok".into(),
+            shown_digest: None,
+        };
+        assert!(matches!(
+            s.sign_off("A-1001".into(), so.clone(), t(6), None)
+                .unwrap_err(),
+            DoorstepError::Refused { .. }
+        ));
+        assert!(matches!(
+            s.decline_signature("A-1001".into(), "busy".into(), t(6), None)
+                .unwrap_err(),
+            DoorstepError::Refused { .. }
+        ));
+        assert_eq!(s.pending_upload_count().unwrap(), before);
+        let d = s.preview_sign_off("A-1001".into(), so).unwrap();
+        assert_eq!(&d.full[..8], d.short);
+    }
+
+    #[test]
+    fn bad_input_is_refused_before_the_store() {
+        let p = TempPath::new("input");
+        let s = open(&p);
+        let e = s.receive_assignment("{}".into(), t(0)).unwrap_err();
+        assert_eq!(e.code(), "invalid_assignment");
+        let e = s.visit_screen("bad id".into(), t(0)).unwrap_err();
+        assert_eq!(e.code(), "invalid_id");
+        let e = s.visit_screen("A-404".into(), t(0)).unwrap_err();
+        assert_eq!(e.code(), "store_unknown_assignment");
+        assert!(e.text(doorstep_core::Lang::ZhCn).contains("本地没有"));
+        let e = s
+            .apply_command("A-404".into(), "[]".into(), t(0), None)
+            .unwrap_err();
+        assert_eq!(e.code(), "invalid_command");
+        let e = s.todays_visits(t(0), 24 * 60).unwrap_err();
+        assert_eq!(e.code(), "invalid_input");
+    }
+
+    #[test]
+    fn a_store_of_another_device_or_a_foreign_file_is_refused() {
+        let p = TempPath::new("foreign");
+        open(&p).close_store();
+        let e = DeviceStore::open(p.file(), "dev-2".into(), "T-7".into(), "x".into())
+            .err()
+            .unwrap();
+        assert_eq!(e.code(), "store_device_mismatch");
+        let junk = p.0.join("junk.db");
+        std::fs::write(&junk, vec![0x42u8; 4096]).unwrap();
+        let e = DeviceStore::open(
+            junk.display().to_string(),
+            "dev-1".into(),
+            "T-7".into(),
+            "x".into(),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(e.code(), "store_not_a_database");
+        assert!(matches!(e, DoorstepError::Store { .. }));
+        let e = DeviceStore::open(p.file(), "bad id".into(), "T-7".into(), "x".into())
+            .err()
+            .unwrap();
+        assert_eq!(e.code(), "invalid_id");
+    }
+}

@@ -1,0 +1,27 @@
+import DoorstepCore
+import SwiftUI
+
+/// Today's visits by window start, with the not-yet-synced count.
+struct TodayView: View {
+    @EnvironmentObject var model: AppModel
+
+    var body: some View {
+        List {
+            if model.pending > 0 {
+                Text(String(format: NSLocalizedString("pending_uploads", comment: ""), Int(model.pending)))
+            }
+            if model.today.isEmpty { Text("no_visits") }
+            ForEach(model.today, id: \.assignmentId) { v in
+                NavigationLink(value: v.assignmentId) {
+                    VStack(alignment: .leading) {
+                        Text(v.window.map { "\($0.start.formatted(date: .omitted, time: .shortened))–\($0.end.formatted(date: .omitted, time: .shortened))" } ?? "")
+                        Text(v.trade)
+                    }
+                }
+            }
+        }
+        .navigationTitle("today")
+        .navigationDestination(for: String.self) { id in VisitFlowView(assignmentId: id) }
+        .onAppear { model.refreshToday() }
+    }
+}
