@@ -8,9 +8,10 @@
 //! Visits are addressed by their assignment id (what the shell shows and
 //! what the center sends), validated when it crosses. `close` releases the
 //! database; calls after it fail with `store_closed` instead of crashing.
-//! Syncing with the server comes with its own issue and is not exposed yet.
+//! Syncing with the server is `crate::sync::Syncer`, over this store.
 
 use crate::error::{guard, DoorstepError};
+use crate::sync::SyncStatus;
 use crate::types::{
     from_system_time, to_system_time, CommandResult, CustomerSignOff, Location, ReportDigest,
     VisitOutcome, VisitScreen, VisitStage, Window,
@@ -76,7 +77,7 @@ pub struct DeviceStore {
 
 impl DeviceStore {
     /// The open store, or `store_closed`.
-    fn store(&self) -> Result<Arc<Store>, DoorstepError> {
+    pub(crate) fn store(&self) -> Result<Arc<Store>, DoorstepError> {
         let closed = || DoorstepError::Store {
             code: "store_closed".into(),
             en: "The store is closed: open it again.".into(),
@@ -328,6 +329,11 @@ impl DeviceStore {
     /// How many recorded events wait for upload (the "not yet synced" badge).
     pub fn pending_upload_count(&self) -> Result<u64, DoorstepError> {
         guard(|| Ok(self.store()?.pending_count()?))
+    }
+
+    /// What waits for the server and how the last syncs went.
+    pub fn sync_status(&self) -> Result<SyncStatus, DoorstepError> {
+        guard(|| Ok(self.store()?.sync_status()?.into()))
     }
 }
 

@@ -16,6 +16,7 @@ use doorstep_core::ids::InvalidId;
 use doorstep_core::playbook::PlaybookError;
 use doorstep_core::script_runner::ScriptError;
 use doorstep_core::store::StoreError;
+use doorstep_core::sync::SyncError;
 use doorstep_core::{Lang, WorkflowError};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -68,6 +69,22 @@ pub enum DoorstepError {
         en: String,
         zh: String,
     },
+    /// Sync or enrolment did not finish. Nothing recorded on the phone is
+    /// lost; `transient` says whether retrying later may cure it (network,
+    /// server busy) or someone must act (token revoked: enrol again; app too
+    /// old: update). Codes: `sync_network`, `sync_server_busy`,
+    /// `sync_unauthorized`, `sync_protocol`, `sync_refused`,
+    /// `sync_lost_events`, `sync_decode`, `sync_store`, `sync_cancelled`,
+    /// `sync_in_progress`, `enrol_refused`. `detail` is the technical reason
+    /// (for logs and support, not for the technician).
+    #[error("[{code}] {en} ({detail})")]
+    Sync {
+        code: String,
+        transient: bool,
+        detail: String,
+        en: String,
+        zh: String,
+    },
     /// A failure inside Doorstep (a bug, never the technician's fault). The
     /// operation was not applied. Codes: `internal`, `session_poisoned`.
     #[error("[{code}] {en}")]
@@ -87,6 +104,7 @@ impl DoorstepError {
             | Self::InvalidPlaybook { code, .. }
             | Self::Script { code, .. }
             | Self::Store { code, .. }
+            | Self::Sync { code, .. }
             | Self::Internal { code, .. } => code,
         }
     }
@@ -99,6 +117,7 @@ impl DoorstepError {
             | Self::InvalidPlaybook { en, zh, .. }
             | Self::Script { en, zh, .. }
             | Self::Store { en, zh, .. }
+            | Self::Sync { en, zh, .. }
             | Self::Internal { en, zh, .. } => (en, zh),
         };
         match lang {
@@ -131,6 +150,17 @@ impl DoorstepError {
             format!("There is no shipped playbook for the trade {id:?}."),
             format!("没有行业“{id}”的内置服务规范。"),
         )
+    }
+
+    /// An internal failure with its technical reason appended to the text.
+    pub(crate) fn internal_detail(code: &str, detail: &str) -> Self {
+        Self::Internal {
+            code: code.to_string(),
+            en: format!(
+                "Doorstep could not start sync ({detail}). Try again, and report it if it repeats."
+            ),
+            zh: format!("无法启动同步({detail})。请重试;如反复出现请上报。"),
+        }
     }
 
     pub(crate) fn internal(code: &str, en: &str, zh: &str) -> Self {
@@ -254,6 +284,25 @@ impl From<StoreError> for DoorstepError {
     }
 }
 
+impl From<SyncError> for DoorstepError {
+    fn from(e: SyncError) -> Self {
+        match e {
+            // The store's own failure keeps the store's code and texts.
+            SyncError::Store(s) => s.into(),
+            other => {
+                let text = other.text();
+                Self::Sync {
+                    code: other.code().to_string(),
+                    transient: other.is_transient(),
+                    detail: other.to_string(),
+                    en: text.en,
+                    zh: text.zh,
+                }
+            }
+        }
+    }
+}
+
 /// Runs `f` with panics caught: a panic becomes `DoorstepError::Internal`
 /// (code `internal`) instead of unwinding into the foreign caller.
 pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, DoorstepError>) -> Result<T, DoorstepError> {
@@ -306,5 +355,29 @@ mod tests {
         let e: DoorstepError = doorstep_core::DeviceId::new("a b").unwrap_err().into();
         assert_eq!(e.code(), "invalid_id");
         assert!(e.text(Lang::ZhCn).starts_with("设备编号无效"));
+    }
+
+    #[test]
+    fn sync_failures_say_whether_a_retry_may_cure_them() {
+        let e: DoorstepError = SyncError::Network("connection refused".into()).into();
+        assert_eq!(e.code(), "sync_network");
+        assert!(
+            matches!(e, DoorstepError::Sync { transient: true, ref detail, .. } if detail.contains("refused"))
+        );
+        assert!(e.text(Lang::ZhCn).contains("无法连接服务器"));
+        let e: DoorstepError = SyncError::Unauthorized {
+            status: 401,
+            message: "revoked".into(),
+        }
+        .into();
+        assert!(matches!(
+            e,
+            DoorstepError::Sync {
+                transient: false,
+                ..
+            }
+        ));
+        let e: DoorstepError = SyncError::Store(StoreError::DiskFull).into();
+        assert_eq!(e.code(), "store_disk_full");
     }
 }

@@ -10,6 +10,9 @@
 //! - [`device_store`]: `DeviceStore`, the durable local store: open/close,
 //!   receive an assignment, today's visits, a visit's screen, apply a
 //!   command, sign-off or decline;
+//! - [`sync`]: `Syncer` (sync now over an owned runtime, progress to a
+//!   foreign listener, cancel) and `enrol_device`;
+//! - [`logger`]: `set_logger`, the core's log lines to Logcat / os_log;
 //! - [`types`]: the records that cross (screen, actions, quote, timers...);
 //! - [`error`]: the one public error, `DoorstepError`, with stable codes and
 //!   zh/en texts, and the panic guard: nothing unwinds across the boundary.
@@ -20,11 +23,14 @@ uniffi::setup_scaffolding!();
 
 pub mod device_store;
 pub mod error;
+pub mod logger;
 pub mod playbooks;
 pub mod script;
 pub mod session;
+pub mod sync;
 pub mod types;
 
 pub use device_store::DeviceStore;
 pub use error::DoorstepError;
 pub use session::VisitSession;
+pub use sync::Syncer;

@@ -38,6 +38,14 @@ pub enum SyncError {
     /// The sync was cancelled.
     #[error("sync cancelled")]
     Cancelled,
+    /// Enrolment was refused: wrong dispatcher sign-in, unknown technician,
+    /// a device id already enrolled, a malformed server address.
+    #[error("enrolment refused ({status}, {code}): {message}")]
+    Enrolment {
+        status: u16,
+        code: String,
+        message: String,
+    },
 }
 
 impl SyncError {
@@ -61,6 +69,7 @@ impl SyncError {
             Self::Decode(_) => "sync_decode",
             Self::Store(_) => "sync_store",
             Self::Cancelled => "sync_cancelled",
+            Self::Enrolment { .. } => "enrol_refused",
         }
     }
 
@@ -100,6 +109,10 @@ impl SyncError {
                 "同步时手机存储出错,数据未丢失,请重试。",
             ),
             Self::Cancelled => ("Sync was cancelled.", "同步已取消。"),
+            Self::Enrolment { .. } => (
+                "The center did not enrol this phone. Check the server address, the dispatcher's sign-in and the technician id, then try again.",
+                "服务中心未能登记本机。请核对服务器地址、调度员账号和技师编号后重试。",
+            ),
         };
         Text::new(en, zh)
     }

@@ -15,10 +15,12 @@
 //! the client is meant for a device, not a server.
 
 mod backoff;
+mod enrol;
 mod error;
 mod scheduler;
 
 pub use backoff::Backoff;
+pub use enrol::{enrol_device, Enrolled};
 pub use error::SyncError;
 pub use scheduler::{SyncEvent, SyncLoop, SyncLoopHandle};
 
@@ -90,6 +92,34 @@ pub struct SyncReport {
     pub requeued: u64,
 }
 
+/// Which half of a sync is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncStage {
+    /// Sending the outbox.
+    Uploading,
+    /// Fetching and applying the center's changes.
+    Downloading,
+}
+
+/// Where a running sync is, for a progress bar. Reported when a stage
+/// starts and after every acknowledged batch or applied page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncProgress {
+    pub stage: SyncStage,
+    /// Outbox entries acknowledged by the server so far in this sync.
+    pub uploaded: u64,
+    /// Outbox entries still waiting.
+    pub pending: u64,
+    /// Assignment changes applied so far in this sync.
+    pub downloaded: u64,
+}
+
+/// A progress listener; called on the syncing task, so keep it quick.
+pub type ProgressFn<'a> = &'a (dyn Fn(&SyncProgress) + Send + Sync);
+
+fn no_progress(_: &SyncProgress) {}
+
 /// The HTTP side of sync.
 #[derive(Debug, Clone)]
 pub struct SyncClient {
@@ -143,8 +173,18 @@ struct Exchange<T> {
 }
 
 impl SyncClient {
+    /// A client with reqwest's default TLS setup.
     pub fn new(config: SyncConfig) -> Result<Self, SyncError> {
-        let http = reqwest::Client::builder()
+        Self::from_builder(config, reqwest::Client::builder())
+    }
+
+    /// A client over a caller's HTTP builder (the phone library brings its
+    /// own TLS configuration); timeouts and gzip are set here.
+    pub fn from_builder(
+        config: SyncConfig,
+        builder: reqwest::ClientBuilder,
+    ) -> Result<Self, SyncError> {
+        let http = builder
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .gzip(true)
@@ -160,16 +200,37 @@ impl SyncClient {
     /// One complete sync: push everything, then pull every page. Records the
     /// outcome in the store's sync status either way.
     pub async fn sync(&self, store: &Store, clock: &dyn Clock) -> Result<SyncReport, SyncError> {
+        self.sync_with_progress(store, clock, &no_progress).await
+    }
+
+    /// [`sync`](Self::sync), telling `progress` where it is.
+    pub async fn sync_with_progress(
+        &self,
+        store: &Store,
+        clock: &dyn Clock,
+        progress: ProgressFn<'_>,
+    ) -> Result<SyncReport, SyncError> {
         let mut report = SyncReport::default();
-        let result = self.run(store, clock, &mut report).await;
+        log::info!(target: "doorstep::sync", "sync started with {}", self.config.server_url);
+        let result = self.run(store, clock, &mut report, progress).await;
         let now = clock.now();
         match &result {
             Ok(server_time) => {
                 store.record_sync_success(now, report.clock_offset_ms, *server_time)?;
                 report.pending = store.pending_count()?;
+                log::info!(
+                    target: "doorstep::sync",
+                    "sync finished: {} pushed, {} duplicates, {} refused, {} changes, {} pending",
+                    report.pushed,
+                    report.duplicates,
+                    report.refused.len(),
+                    report.changes,
+                    report.pending
+                );
                 Ok(report)
             }
             Err(e) => {
+                log::warn!(target: "doorstep::sync", "sync failed: [{}] {e}", e.code());
                 // Recording the failure must not hide it.
                 let _ = store.record_sync_failure(now, e.code(), &e.to_string());
                 Err(result.err().unwrap_or(SyncError::Cancelled))
@@ -182,13 +243,14 @@ impl SyncClient {
         store: &Store,
         clock: &dyn Clock,
         report: &mut SyncReport,
+        progress: ProgressFn<'_>,
     ) -> Result<DateTime<Utc>, SyncError> {
-        let pushed = self.push_all(store, clock, report).await?;
-        let pulled = self.pull_all(store, clock, report).await?;
+        let pushed = self.push_all(store, clock, report, progress).await?;
+        let pulled = self.pull_all(store, clock, report, progress).await?;
         // Applying the center's changes records facts too (a received
         // assignment, a conflict): send them now rather than next time.
         let pushed_again = if report.change_events > 0 {
-            self.push_all(store, clock, report).await?
+            self.push_all(store, clock, report, progress).await?
         } else {
             None
         };
@@ -204,10 +266,21 @@ impl SyncClient {
         store: &Store,
         clock: &dyn Clock,
         report: &mut SyncReport,
+        progress: ProgressFn<'_>,
     ) -> Result<Option<DateTime<Utc>>, SyncError> {
         let mut batch_size = self.config.push_batch.max(1);
         let mut server_time = None;
         let device_id = store.device_id().clone();
+        let tell = |report: &SyncReport| -> Result<(), SyncError> {
+            progress(&SyncProgress {
+                stage: SyncStage::Uploading,
+                uploaded: report.pushed + report.duplicates + report.refused.len() as u64,
+                pending: store.pending_count()?,
+                downloaded: report.changes,
+            });
+            Ok(())
+        };
+        tell(report)?;
         loop {
             let batch = store.pending_outbox(batch_size)?;
             let (Some(first), Some(last)) =
@@ -257,6 +330,14 @@ impl SyncClient {
                     report
                         .refused
                         .extend(refusals.into_iter().map(|f| (f.seq, f.reason)));
+                    log::debug!(
+                        target: "doorstep::sync",
+                        "push acknowledged up to {} ({} new, {} duplicates)",
+                        r.acked_seq,
+                        r.applied,
+                        r.duplicates
+                    );
+                    tell(report)?;
                     if (r.acked_seq as i64) < last {
                         // The server stored less than we sent without saying why:
                         // stop rather than loop; the next sync resumes from its ack.
@@ -270,6 +351,10 @@ impl SyncClient {
                     // The server lacks entries before our first pending one. They were
                     // acknowledged once (so they exist locally): send them again.
                     let requeued = store.requeue_after(acked as i64)?;
+                    log::warn!(
+                        target: "doorstep::sync",
+                        "the server expects seq {expected} (acked {acked}): {requeued} entries queued again"
+                    );
                     if requeued == 0 {
                         return Err(SyncError::LostEvents {
                             expected,
@@ -278,7 +363,10 @@ impl SyncClient {
                     }
                     report.requeued += requeued as u64;
                 }
-                Err(Failure::TooLarge) if batch_size > 1 => batch_size = (batch_size / 2).max(1),
+                Err(Failure::TooLarge) if batch_size > 1 => {
+                    batch_size = (batch_size / 2).max(1);
+                    log::debug!(target: "doorstep::sync", "batch too large, now {batch_size}");
+                }
                 Err(Failure::TooLarge) => {
                     return Err(SyncError::Refused {
                         status: 413,
@@ -298,8 +386,19 @@ impl SyncClient {
         store: &Store,
         clock: &dyn Clock,
         report: &mut SyncReport,
+        progress: ProgressFn<'_>,
     ) -> Result<Option<DateTime<Utc>>, SyncError> {
         let device_id = store.device_id().clone();
+        let tell = |report: &SyncReport| -> Result<(), SyncError> {
+            progress(&SyncProgress {
+                stage: SyncStage::Downloading,
+                uploaded: report.pushed + report.duplicates + report.refused.len() as u64,
+                pending: store.pending_count()?,
+                downloaded: report.changes,
+            });
+            Ok(())
+        };
+        tell(report)?;
         loop {
             let cursor = store
                 .sync_cursor("assignments")?
@@ -341,6 +440,13 @@ impl SyncClient {
             report.changes += page.changes.len() as u64;
             report.change_events += events.len() as u64;
             report.cursor = page.next_cursor;
+            log::debug!(
+                target: "doorstep::sync",
+                "pulled {} changes, cursor {}",
+                page.changes.len(),
+                page.next_cursor
+            );
+            tell(report)?;
             if !page.more || page.changes.is_empty() {
                 return Ok(Some(server_time));
             }

@@ -9,7 +9,7 @@ use doorstep_core::location::GeoFix;
 use doorstep_core::messages::Lang;
 use doorstep_core::script_runner::ScriptLine;
 use doorstep_core::store::{Enrollment, Store, StoreError, VisitRef};
-use doorstep_core::sync::{SyncClient, SyncConfig};
+use doorstep_core::sync::{enrol_device, SyncClient, SyncConfig};
 use doorstep_core::{AssignmentId, DeviceId, TechnicianId, VisitCommand};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -125,60 +125,24 @@ fn enrol_via_server(
     technician: &str,
     device: &str,
 ) -> Result<String, String> {
+    let technician = TechnicianId::new(technician).map_err(|e| e.to_string())?;
+    let device = DeviceId::new(device).map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    runtime.block_on(async {
-        let http = reqwest::Client::new();
-        let base = server.trim_end_matches('/');
-        let post = |path: String, bearer: Option<String>, body: serde_json::Value| {
-            let mut req = http
-                .post(format!("{base}{path}"))
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.to_string());
-            if let Some(b) = bearer {
-                req = req.bearer_auth(b);
-            }
-            async move {
-                let res = req
-                    .send()
-                    .await
-                    .map_err(|e| format!("cannot reach {base}: {e}"))?;
-                let status = res.status();
-                let text = res.text().await.map_err(|e| e.to_string())?;
-                let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-                if status.is_success() {
-                    Ok(value)
-                } else {
-                    Err(format!(
-                        "{path}: {status}: {}",
-                        value["error"]["message"].as_str().unwrap_or(&text)
-                    ))
-                }
-            }
-        };
-        let login = post(
-            "/api/login".into(),
-            None,
-            serde_json::json!({"username": user, "password": password}),
-        )
-        .await?;
-        let session = login["token"]
-            .as_str()
-            .ok_or("the login answer has no token")?
-            .to_string();
-        let enrolled = post(
-            format!("/api/technicians/{technician}/devices"),
-            Some(session),
-            serde_json::json!({"device_id": device}),
-        )
-        .await?;
-        enrolled["token"]
-            .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| "the enrolment answer has no token".to_string())
-    })
+    runtime
+        .block_on(enrol_device(
+            reqwest::Client::builder(),
+            server,
+            user,
+            password,
+            &technician,
+            &device,
+            std::time::Duration::from_secs(30),
+        ))
+        .map(|e| e.device_token)
+        .map_err(|e| format!("[{}] {e}", e.code()))
 }
 
 fn assignment(id: &str) -> Result<VisitRef, String> {

@@ -460,7 +460,13 @@ fileprivate final class UniffiHandleMap<T>: @unchecked Sendable {
 
 
 // Public interface members begin here.
-
+// Magic number for the Rust proxy to call using the same mechanism as every other method,
+// to free the callback once it's dropped by Rust.
+private let IDX_CALLBACK_FREE: Int32 = 0
+// Callback return codes
+private let UNIFFI_CALLBACK_SUCCESS: Int32 = 0
+private let UNIFFI_CALLBACK_ERROR: Int32 = 1
+private let UNIFFI_CALLBACK_UNEXPECTED_ERROR: Int32 = 2
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
@@ -727,6 +733,11 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
     func signOff(assignmentId: String, signOff: CustomerSignOff, now: Date, location: Location?) throws  -> CommandResult
     
     /**
+     * What waits for the server and how the last syncs went.
+     */
+    func syncStatus() throws  -> SyncStatus
+    
+    /**
      * The visits whose window starts on the technician's day containing
      * `now`, at `utc_offset_minutes` from UTC (480 for China), by window start.
      */
@@ -930,6 +941,18 @@ open func signOff(assignmentId: String, signOff: CustomerSignOff, now: Date, loc
 }
     
     /**
+     * What waits for the server and how the last syncs went.
+     */
+open func syncStatus()throws  -> SyncStatus  {
+    return try  FfiConverterTypeSyncStatus_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_sync_status(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * The visits whose window starts on the technician's day containing
      * `now`, at `utc_offset_minutes` from UTC (480 for China), by window start.
      */
@@ -1001,6 +1024,601 @@ public func FfiConverterTypeDeviceStore_lift(_ handle: UInt64) throws -> DeviceS
 #endif
 public func FfiConverterTypeDeviceStore_lower(_ value: DeviceStore) -> UInt64 {
     return FfiConverterTypeDeviceStore.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The shell's logger (implemented in Kotlin/Swift). Called on whichever
+ * thread logs; must be quick and must not throw.
+ */
+public protocol Logger: AnyObject, Sendable {
+    
+    func log(record: LogRecord) 
+    
+}
+/**
+ * The shell's logger (implemented in Kotlin/Swift). Called on whichever
+ * thread logs; must be quick and must not throw.
+ */
+open class LoggerImpl: Logger, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_doorstep_ffi_fn_clone_logger(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_doorstep_ffi_fn_free_logger(handle, $0) }
+    }
+
+    
+
+    
+open func log(record: LogRecord)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_logger_log(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeLogRecord_lower(record),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceLogger {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceLogger = UniffiVTableCallbackInterfaceLogger(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeLogger.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface Logger: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeLogger.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface Logger: handle missing in uniffiClone")
+            }
+        },
+        log: { (
+            uniffiHandle: UInt64,
+            record: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeLogger.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.log(
+                     record: try FfiConverterTypeLogRecord_lift(record)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceLogger> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceLogger>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitLogger() {
+    uniffi_doorstep_ffi_fn_init_callback_vtable_logger(UniffiCallbackInterfaceLogger.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogger: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<Logger>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = Logger
+
+    public static func lift(_ handle: UInt64) throws -> Logger {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return LoggerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: Logger) -> UInt64 {
+         if let rustImpl = value as? LoggerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Logger {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Logger, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogger_lift(_ handle: UInt64) throws -> Logger {
+    return try FfiConverterTypeLogger.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogger_lower(_ value: Logger) -> UInt64 {
+    return FfiConverterTypeLogger.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Hears a running sync's progress (implemented in Kotlin/Swift). Called on
+ * the thread that called `sync_now`; keep it quick and do not throw.
+ */
+public protocol SyncListener: AnyObject, Sendable {
+    
+    func onProgress(progress: SyncProgress) 
+    
+}
+/**
+ * Hears a running sync's progress (implemented in Kotlin/Swift). Called on
+ * the thread that called `sync_now`; keep it quick and do not throw.
+ */
+open class SyncListenerImpl: SyncListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_doorstep_ffi_fn_clone_synclistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_doorstep_ffi_fn_free_synclistener(handle, $0) }
+    }
+
+    
+
+    
+open func onProgress(progress: SyncProgress)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_synclistener_on_progress(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeSyncProgress_lower(progress),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceSyncListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceSyncListener = UniffiVTableCallbackInterfaceSyncListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeSyncListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface SyncListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeSyncListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface SyncListener: handle missing in uniffiClone")
+            }
+        },
+        onProgress: { (
+            uniffiHandle: UInt64,
+            progress: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeSyncListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onProgress(
+                     progress: try FfiConverterTypeSyncProgress_lift(progress)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceSyncListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceSyncListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitSyncListener() {
+    uniffi_doorstep_ffi_fn_init_callback_vtable_synclistener(UniffiCallbackInterfaceSyncListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<SyncListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = SyncListener
+
+    public static func lift(_ handle: UInt64) throws -> SyncListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return SyncListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: SyncListener) -> UInt64 {
+         if let rustImpl = value as? SyncListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: SyncListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncListener_lift(_ handle: UInt64) throws -> SyncListener {
+    return try FfiConverterTypeSyncListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncListener_lower(_ value: SyncListener) -> UInt64 {
+    return FfiConverterTypeSyncListener.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Syncs one device store with the server.
+ */
+public protocol SyncerProtocol: AnyObject, Sendable {
+    
+    /**
+     * Stops the sync in flight (from any thread); it returns
+     * `sync_cancelled`. Returns whether a sync was running.
+     */
+    func cancel()  -> Bool
+    
+    /**
+     * Whether a sync is running now.
+     */
+    func isSyncing()  -> Bool
+    
+    /**
+     * Pushes every waiting record, then pulls and applies the center's
+     * changes; blocks until done, failed or cancelled. The outcome (success
+     * or failure) is recorded in the store's sync status either way.
+     */
+    func syncNow(listener: SyncListener?) throws  -> SyncSummary
+    
+}
+/**
+ * Syncs one device store with the server.
+ */
+open class Syncer: SyncerProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_doorstep_ffi_fn_clone_syncer(self.handle, $0) }
+    }
+    /**
+     * A syncer for `store` with `settings`. Nothing is sent until `sync_now`.
+     */
+public convenience init(store: DeviceStore, settings: SyncSettings)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_constructor_syncer_new(
+        FfiConverterTypeDeviceStore_lower(store),
+        FfiConverterTypeSyncSettings_lower(settings),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_doorstep_ffi_fn_free_syncer(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Stops the sync in flight (from any thread); it returns
+     * `sync_cancelled`. Returns whether a sync was running.
+     */
+open func cancel() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_syncer_cancel(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether a sync is running now.
+     */
+open func isSyncing() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_syncer_is_syncing(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Pushes every waiting record, then pulls and applies the center's
+     * changes; blocks until done, failed or cancelled. The outcome (success
+     * or failure) is recorded in the store's sync status either way.
+     */
+open func syncNow(listener: SyncListener?)throws  -> SyncSummary  {
+    return try  FfiConverterTypeSyncSummary_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_syncer_sync_now(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionTypeSyncListener.lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncer: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Syncer
+
+    public static func lift(_ handle: UInt64) throws -> Syncer {
+        return Syncer(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Syncer) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Syncer {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Syncer, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncer_lift(_ handle: UInt64) throws -> Syncer {
+    return try FfiConverterTypeSyncer.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncer_lower(_ value: Syncer) -> UInt64 {
+    return FfiConverterTypeSyncer.lower(value)
 }
 
 
@@ -1719,6 +2337,76 @@ public func FfiConverterTypeDeviceInfo_lower(_ value: DeviceInfo) -> RustBuffer 
 
 
 /**
+ * What enrolment gives the phone: keep `device_token` in secure storage,
+ * open the store with the ids and name.
+ */
+public struct Enrolment: Equatable, Hashable {
+    public var serverUrl: String
+    public var deviceId: String
+    public var technicianId: String
+    public var technicianName: String
+    public var deviceToken: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(serverUrl: String, deviceId: String, technicianId: String, technicianName: String, deviceToken: String) {
+        self.serverUrl = serverUrl
+        self.deviceId = deviceId
+        self.technicianId = technicianId
+        self.technicianName = technicianName
+        self.deviceToken = deviceToken
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Enrolment: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEnrolment: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Enrolment {
+        return
+            try Enrolment(
+                serverUrl: FfiConverterString.read(from: &buf), 
+                deviceId: FfiConverterString.read(from: &buf), 
+                technicianId: FfiConverterString.read(from: &buf), 
+                technicianName: FfiConverterString.read(from: &buf), 
+                deviceToken: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Enrolment, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.serverUrl, into: &buf)
+        FfiConverterString.write(value.deviceId, into: &buf)
+        FfiConverterString.write(value.technicianId, into: &buf)
+        FfiConverterString.write(value.technicianName, into: &buf)
+        FfiConverterString.write(value.deviceToken, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEnrolment_lift(_ buf: RustBuffer) throws -> Enrolment {
+    return try FfiConverterTypeEnrolment.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEnrolment_lower(_ value: Enrolment) -> RustBuffer {
+    return FfiConverterTypeEnrolment.lower(value)
+}
+
+
+/**
  * A field of the assignment that is missing or inconsistent.
  */
 public struct FieldIssueItem: Equatable, Hashable {
@@ -1922,6 +2610,73 @@ public func FfiConverterTypeLocation_lift(_ buf: RustBuffer) throws -> Location 
 #endif
 public func FfiConverterTypeLocation_lower(_ value: Location) -> RustBuffer {
     return FfiConverterTypeLocation.lower(value)
+}
+
+
+/**
+ * One line for the shell's logger.
+ */
+public struct LogRecord: Equatable, Hashable {
+    public var level: LogLevel
+    /**
+     * Where it comes from, e.g. `doorstep::sync`.
+     */
+    public var target: String
+    public var message: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(level: LogLevel, 
+        /**
+         * Where it comes from, e.g. `doorstep::sync`.
+         */target: String, message: String) {
+        self.level = level
+        self.target = target
+        self.message = message
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension LogRecord: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogRecord: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogRecord {
+        return
+            try LogRecord(
+                level: FfiConverterTypeLogLevel.read(from: &buf), 
+                target: FfiConverterString.read(from: &buf), 
+                message: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: LogRecord, into buf: inout [UInt8]) {
+        FfiConverterTypeLogLevel.write(value.level, into: &buf)
+        FfiConverterString.write(value.target, into: &buf)
+        FfiConverterString.write(value.message, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogRecord_lift(_ buf: RustBuffer) throws -> LogRecord {
+    return try FfiConverterTypeLogRecord.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogRecord_lower(_ value: LogRecord) -> RustBuffer {
+    return FfiConverterTypeLogRecord.lower(value)
 }
 
 
@@ -2442,6 +3197,374 @@ public func FfiConverterTypeSignatureStroke_lower(_ value: SignatureStroke) -> R
 
 
 /**
+ * Progress of a running sync.
+ */
+public struct SyncProgress: Equatable, Hashable {
+    public var stage: SyncStage
+    /**
+     * Records the server acknowledged so far in this sync.
+     */
+    public var uploaded: UInt64
+    /**
+     * Records still waiting for the server.
+     */
+    public var pending: UInt64
+    /**
+     * Assignment changes from the center applied so far.
+     */
+    public var downloaded: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(stage: SyncStage, 
+        /**
+         * Records the server acknowledged so far in this sync.
+         */uploaded: UInt64, 
+        /**
+         * Records still waiting for the server.
+         */pending: UInt64, 
+        /**
+         * Assignment changes from the center applied so far.
+         */downloaded: UInt64) {
+        self.stage = stage
+        self.uploaded = uploaded
+        self.pending = pending
+        self.downloaded = downloaded
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SyncProgress: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncProgress: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncProgress {
+        return
+            try SyncProgress(
+                stage: FfiConverterTypeSyncStage.read(from: &buf), 
+                uploaded: FfiConverterUInt64.read(from: &buf), 
+                pending: FfiConverterUInt64.read(from: &buf), 
+                downloaded: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SyncProgress, into buf: inout [UInt8]) {
+        FfiConverterTypeSyncStage.write(value.stage, into: &buf)
+        FfiConverterUInt64.write(value.uploaded, into: &buf)
+        FfiConverterUInt64.write(value.pending, into: &buf)
+        FfiConverterUInt64.write(value.downloaded, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncProgress_lift(_ buf: RustBuffer) throws -> SyncProgress {
+    return try FfiConverterTypeSyncProgress.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncProgress_lower(_ value: SyncProgress) -> RustBuffer {
+    return FfiConverterTypeSyncProgress.lower(value)
+}
+
+
+/**
+ * Where the phone syncs and as whom.
+ */
+public struct SyncSettings: Equatable, Hashable {
+    /**
+     * The server's base URL, e.g. `https://doorstep.example.com`.
+     */
+    public var serverUrl: String
+    /**
+     * The token enrolment issued for this device.
+     */
+    public var deviceToken: String
+    /**
+     * Per-request timeout; 0 means the default (30 s).
+     */
+    public var timeoutSeconds: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The server's base URL, e.g. `https://doorstep.example.com`.
+         */serverUrl: String, 
+        /**
+         * The token enrolment issued for this device.
+         */deviceToken: String, 
+        /**
+         * Per-request timeout; 0 means the default (30 s).
+         */timeoutSeconds: UInt32) {
+        self.serverUrl = serverUrl
+        self.deviceToken = deviceToken
+        self.timeoutSeconds = timeoutSeconds
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SyncSettings: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncSettings: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncSettings {
+        return
+            try SyncSettings(
+                serverUrl: FfiConverterString.read(from: &buf), 
+                deviceToken: FfiConverterString.read(from: &buf), 
+                timeoutSeconds: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SyncSettings, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.serverUrl, into: &buf)
+        FfiConverterString.write(value.deviceToken, into: &buf)
+        FfiConverterUInt32.write(value.timeoutSeconds, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncSettings_lift(_ buf: RustBuffer) throws -> SyncSettings {
+    return try FfiConverterTypeSyncSettings.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncSettings_lower(_ value: SyncSettings) -> RustBuffer {
+    return FfiConverterTypeSyncSettings.lower(value)
+}
+
+
+/**
+ * The sync badge: what waits, and how the last attempts went.
+ */
+public struct SyncStatus: Equatable, Hashable {
+    public var pending: UInt64
+    /**
+     * Records the server refused for good (the center has been told).
+     */
+    public var refused: UInt64
+    public var lastAttemptAt: Date?
+    public var lastSuccessAt: Date?
+    public var lastErrorCode: String?
+    public var consecutiveFailures: UInt32
+    public var clockOffsetMs: Int64?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(pending: UInt64, 
+        /**
+         * Records the server refused for good (the center has been told).
+         */refused: UInt64, lastAttemptAt: Date?, lastSuccessAt: Date?, lastErrorCode: String?, consecutiveFailures: UInt32, clockOffsetMs: Int64?) {
+        self.pending = pending
+        self.refused = refused
+        self.lastAttemptAt = lastAttemptAt
+        self.lastSuccessAt = lastSuccessAt
+        self.lastErrorCode = lastErrorCode
+        self.consecutiveFailures = consecutiveFailures
+        self.clockOffsetMs = clockOffsetMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SyncStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncStatus: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncStatus {
+        return
+            try SyncStatus(
+                pending: FfiConverterUInt64.read(from: &buf), 
+                refused: FfiConverterUInt64.read(from: &buf), 
+                lastAttemptAt: FfiConverterOptionTimestamp.read(from: &buf), 
+                lastSuccessAt: FfiConverterOptionTimestamp.read(from: &buf), 
+                lastErrorCode: FfiConverterOptionString.read(from: &buf), 
+                consecutiveFailures: FfiConverterUInt32.read(from: &buf), 
+                clockOffsetMs: FfiConverterOptionInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SyncStatus, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.pending, into: &buf)
+        FfiConverterUInt64.write(value.refused, into: &buf)
+        FfiConverterOptionTimestamp.write(value.lastAttemptAt, into: &buf)
+        FfiConverterOptionTimestamp.write(value.lastSuccessAt, into: &buf)
+        FfiConverterOptionString.write(value.lastErrorCode, into: &buf)
+        FfiConverterUInt32.write(value.consecutiveFailures, into: &buf)
+        FfiConverterOptionInt64.write(value.clockOffsetMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncStatus_lift(_ buf: RustBuffer) throws -> SyncStatus {
+    return try FfiConverterTypeSyncStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncStatus_lower(_ value: SyncStatus) -> RustBuffer {
+    return FfiConverterTypeSyncStatus.lower(value)
+}
+
+
+/**
+ * What one finished sync did.
+ */
+public struct SyncSummary: Equatable, Hashable {
+    /**
+     * Records the server newly stored.
+     */
+    public var pushed: UInt64
+    /**
+     * Records it already had (a retried upload).
+     */
+    public var duplicates: UInt64
+    /**
+     * Records it refused for good (kept on the phone with the reason).
+     */
+    public var refused: UInt64
+    /**
+     * Assignment changes applied (new, updated, reassigned, cancelled).
+     */
+    public var changes: UInt64
+    /**
+     * Records still waiting (0 after a complete sync).
+     */
+    public var pending: UInt64
+    /**
+     * Server clock minus phone clock, milliseconds.
+     */
+    public var clockOffsetMs: Int64
+    /**
+     * Request bytes as sent (gzip) and response bytes as read (decoded).
+     */
+    public var bytesSent: UInt64
+    public var bytesReceived: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Records the server newly stored.
+         */pushed: UInt64, 
+        /**
+         * Records it already had (a retried upload).
+         */duplicates: UInt64, 
+        /**
+         * Records it refused for good (kept on the phone with the reason).
+         */refused: UInt64, 
+        /**
+         * Assignment changes applied (new, updated, reassigned, cancelled).
+         */changes: UInt64, 
+        /**
+         * Records still waiting (0 after a complete sync).
+         */pending: UInt64, 
+        /**
+         * Server clock minus phone clock, milliseconds.
+         */clockOffsetMs: Int64, 
+        /**
+         * Request bytes as sent (gzip) and response bytes as read (decoded).
+         */bytesSent: UInt64, bytesReceived: UInt64) {
+        self.pushed = pushed
+        self.duplicates = duplicates
+        self.refused = refused
+        self.changes = changes
+        self.pending = pending
+        self.clockOffsetMs = clockOffsetMs
+        self.bytesSent = bytesSent
+        self.bytesReceived = bytesReceived
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SyncSummary: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncSummary: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncSummary {
+        return
+            try SyncSummary(
+                pushed: FfiConverterUInt64.read(from: &buf), 
+                duplicates: FfiConverterUInt64.read(from: &buf), 
+                refused: FfiConverterUInt64.read(from: &buf), 
+                changes: FfiConverterUInt64.read(from: &buf), 
+                pending: FfiConverterUInt64.read(from: &buf), 
+                clockOffsetMs: FfiConverterInt64.read(from: &buf), 
+                bytesSent: FfiConverterUInt64.read(from: &buf), 
+                bytesReceived: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SyncSummary, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.pushed, into: &buf)
+        FfiConverterUInt64.write(value.duplicates, into: &buf)
+        FfiConverterUInt64.write(value.refused, into: &buf)
+        FfiConverterUInt64.write(value.changes, into: &buf)
+        FfiConverterUInt64.write(value.pending, into: &buf)
+        FfiConverterInt64.write(value.clockOffsetMs, into: &buf)
+        FfiConverterUInt64.write(value.bytesSent, into: &buf)
+        FfiConverterUInt64.write(value.bytesReceived, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncSummary_lift(_ buf: RustBuffer) throws -> SyncSummary {
+    return try FfiConverterTypeSyncSummary.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncSummary_lower(_ value: SyncSummary) -> RustBuffer {
+    return FfiConverterTypeSyncSummary.lower(value)
+}
+
+
+/**
  * One line of today's list.
  */
 public struct VisitListItem: Equatable, Hashable {
@@ -2876,6 +3999,18 @@ enum DoorstepError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError 
     case Store(code: String, en: String, zh: String
     )
     /**
+     * Sync or enrolment did not finish. Nothing recorded on the phone is
+     * lost; `transient` says whether retrying later may cure it (network,
+     * server busy) or someone must act (token revoked: enrol again; app too
+     * old: update). Codes: `sync_network`, `sync_server_busy`,
+     * `sync_unauthorized`, `sync_protocol`, `sync_refused`,
+     * `sync_lost_events`, `sync_decode`, `sync_store`, `sync_cancelled`,
+     * `sync_in_progress`, `enrol_refused`. `detail` is the technical reason
+     * (for logs and support, not for the technician).
+     */
+    case Sync(code: String, transient: Bool, detail: String, en: String, zh: String
+    )
+    /**
      * A failure inside Doorstep (a bug, never the technician's fault). The
      * operation was not applied. Codes: `internal`, `session_poisoned`.
      */
@@ -2937,7 +4072,14 @@ public struct FfiConverterTypeDoorstepError: FfiConverterRustBuffer {
             en: try FfiConverterString.read(from: &buf), 
             zh: try FfiConverterString.read(from: &buf)
             )
-        case 6: return .Internal(
+        case 6: return .Sync(
+            code: try FfiConverterString.read(from: &buf), 
+            transient: try FfiConverterBool.read(from: &buf), 
+            detail: try FfiConverterString.read(from: &buf), 
+            en: try FfiConverterString.read(from: &buf), 
+            zh: try FfiConverterString.read(from: &buf)
+            )
+        case 7: return .Internal(
             code: try FfiConverterString.read(from: &buf), 
             en: try FfiConverterString.read(from: &buf), 
             zh: try FfiConverterString.read(from: &buf)
@@ -2991,8 +4133,17 @@ public struct FfiConverterTypeDoorstepError: FfiConverterRustBuffer {
             FfiConverterString.write(zh, into: &buf)
             
         
-        case let .Internal(code,en,zh):
+        case let .Sync(code,transient,detail,en,zh):
             writeInt(&buf, Int32(6))
+            FfiConverterString.write(code, into: &buf)
+            FfiConverterBool.write(transient, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
+            FfiConverterString.write(en, into: &buf)
+            FfiConverterString.write(zh, into: &buf)
+            
+        
+        case let .Internal(code,en,zh):
+            writeInt(&buf, Int32(7))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(en, into: &buf)
             FfiConverterString.write(zh, into: &buf)
@@ -3015,6 +4166,165 @@ public func FfiConverterTypeDoorstepError_lift(_ buf: RustBuffer) throws -> Door
 public func FfiConverterTypeDoorstepError_lower(_ value: DoorstepError) -> RustBuffer {
     return FfiConverterTypeDoorstepError.lower(value)
 }
+
+
+/**
+ * Severity, most severe first.
+ */
+
+public enum LogLevel: Equatable, Hashable {
+    
+    case error
+    case warn
+    case info
+    case debug
+    case trace
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension LogLevel: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogLevel: FfiConverterRustBuffer {
+    typealias SwiftType = LogLevel
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogLevel {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .error
+        
+        case 2: return .warn
+        
+        case 3: return .info
+        
+        case 4: return .debug
+        
+        case 5: return .trace
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: LogLevel, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .error:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .warn:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .info:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .debug:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .trace:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogLevel_lift(_ buf: RustBuffer) throws -> LogLevel {
+    return try FfiConverterTypeLogLevel.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogLevel_lower(_ value: LogLevel) -> RustBuffer {
+    return FfiConverterTypeLogLevel.lower(value)
+}
+
+
+
+/**
+ * Which half of a sync is running.
+ */
+
+public enum SyncStage: Equatable, Hashable {
+    
+    case uploading
+    case downloading
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension SyncStage: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncStage: FfiConverterRustBuffer {
+    typealias SwiftType = SyncStage
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncStage {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .uploading
+        
+        case 2: return .downloading
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: SyncStage, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .uploading:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .downloading:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncStage_lift(_ buf: RustBuffer) throws -> SyncStage {
+    return try FfiConverterTypeSyncStage.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncStage_lower(_ value: SyncStage) -> RustBuffer {
+    return FfiConverterTypeSyncStage.lower(value)
+}
+
 
 
 /**
@@ -3241,6 +4551,30 @@ public func FfiConverterTypeVisitStage_lower(_ value: VisitStage) -> RustBuffer 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionInt64: FfiConverterRustBuffer {
+    typealias SwiftType = Int64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
     typealias SwiftType = String?
 
@@ -3281,6 +4615,54 @@ fileprivate struct FfiConverterOptionTimestamp: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTimestamp.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeLogger: FfiConverterRustBuffer {
+    typealias SwiftType = Logger?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeLogger.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeLogger.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeSyncListener: FfiConverterRustBuffer {
+    typealias SwiftType = SyncListener?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSyncListener.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSyncListener.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -3681,6 +5063,19 @@ fileprivate struct FfiConverterSequenceTypeVisitListItem: FfiConverterRustBuffer
     }
 }
 /**
+ * Sends Doorstep's log lines at `max_level` and above to `logger`; `None`
+ * stops forwarding. Calling it again replaces the logger and level. Fails
+ * only if another logger already owns the process's `log` facade.
+ */
+public func setLogger(logger: Logger?, maxLevel: LogLevel)throws   {try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_func_set_logger(
+        FfiConverterOptionTypeLogger.lower(logger),
+        FfiConverterTypeLogLevel_lower(maxLevel),uniffiCallStatus
+    )
+}
+}
+/**
  * The six shipped trade playbooks (id, zh/en names, steps).
  */
 public func shippedPlaybooks() -> [PlaybookInfo]  {
@@ -3715,6 +5110,23 @@ public func runVisitScript(script: String, playbookToml: String?)throws  -> Stri
     )
 })
 }
+/**
+ * Enrols this phone through the server: `dispatcher` signs in with
+ * `password` (at handover, on the phone), the server issues the device's
+ * token and names the technician. Blocking; run it off the UI thread.
+ */
+public func enrolDevice(serverUrl: String, dispatcher: String, password: String, technicianId: String, deviceId: String)throws  -> Enrolment  {
+    return try  FfiConverterTypeEnrolment_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_func_enrol_device(
+        FfiConverterString.lower(serverUrl),
+        FfiConverterString.lower(dispatcher),
+        FfiConverterString.lower(password),
+        FfiConverterString.lower(technicianId),
+        FfiConverterString.lower(deviceId),uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -3731,6 +5143,9 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
+    if (uniffi_doorstep_ffi_checksum_func_set_logger() != 51333) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_doorstep_ffi_checksum_func_shipped_playbooks() != 63987) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3738,6 +5153,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_func_run_visit_script() != 2903) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_func_enrol_device() != 38737) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_apply_command() != 57721) {
@@ -3764,10 +5182,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_devicestore_sign_off() != 36997) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_sync_status() != 12971) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_todays_visits() != 22388) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_visit_screen() != 47931) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_logger_log() != 34344) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_visitsession_apply() != 5527) {
@@ -3794,6 +5218,18 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_visitsession_sign_off() != 46473) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_doorstep_ffi_checksum_method_synclistener_on_progress() != 32961) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_syncer_cancel() != 63223) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_syncer_is_syncing() != 41431) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_syncer_sync_now() != 5507) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_doorstep_ffi_checksum_constructor_devicestore_open() != 21558) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3803,7 +5239,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_constructor_visitsession_with_playbook() != 44742) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_doorstep_ffi_checksum_constructor_syncer_new() != 22344) {
+        return InitializationResult.apiChecksumMismatch
+    }
 
+    uniffiCallbackInitLogger()
+    uniffiCallbackInitSyncListener()
     return InitializationResult.ok
 }()
 

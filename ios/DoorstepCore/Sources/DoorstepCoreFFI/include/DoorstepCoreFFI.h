@@ -243,6 +243,38 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOGGER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOGGER_METHOD0
+typedef void (*UniffiCallbackInterfaceLoggerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_SYNC_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_SYNC_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceSyncListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LOGGER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LOGGER
+typedef struct UniffiVTableCallbackInterfaceLogger {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceLoggerMethod0 _Nonnull log;
+} UniffiVTableCallbackInterfaceLogger;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SYNC_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SYNC_LISTENER
+typedef struct UniffiVTableCallbackInterfaceSyncListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceSyncListenerMethod0 _Nonnull onProgress;
+} UniffiVTableCallbackInterfaceSyncListener;
+
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_DEVICESTORE
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_DEVICESTORE
 uint64_t uniffi_doorstep_ffi_fn_clone_devicestore(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -298,6 +330,11 @@ RustBuffer uniffi_doorstep_ffi_fn_method_devicestore_receive_assignment(uint64_t
 RustBuffer uniffi_doorstep_ffi_fn_method_devicestore_sign_off(uint64_t ptr, RustBuffer assignment_id, RustBuffer sign_off, RustBuffer now, RustBuffer location, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_SYNC_STATUS
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_SYNC_STATUS
+RustBuffer uniffi_doorstep_ffi_fn_method_devicestore_sync_status(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_TODAYS_VISITS
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_TODAYS_VISITS
 RustBuffer uniffi_doorstep_ffi_fn_method_devicestore_todays_visits(uint64_t ptr, RustBuffer now, int32_t utc_offset_minutes, RustCallStatus *_Nonnull out_status
@@ -306,6 +343,26 @@ RustBuffer uniffi_doorstep_ffi_fn_method_devicestore_todays_visits(uint64_t ptr,
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_VISIT_SCREEN
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_VISIT_SCREEN
 RustBuffer uniffi_doorstep_ffi_fn_method_devicestore_visit_screen(uint64_t ptr, RustBuffer assignment_id, RustBuffer now, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_LOGGER
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_LOGGER
+uint64_t uniffi_doorstep_ffi_fn_clone_logger(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FREE_LOGGER
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FREE_LOGGER
+void uniffi_doorstep_ffi_fn_free_logger(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_INIT_CALLBACK_VTABLE_LOGGER
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_INIT_CALLBACK_VTABLE_LOGGER
+void uniffi_doorstep_ffi_fn_init_callback_vtable_logger(const UniffiVTableCallbackInterfaceLogger* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_LOGGER_LOG
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_LOGGER_LOG
+void uniffi_doorstep_ffi_fn_method_logger_log(uint64_t ptr, RustBuffer record, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_VISITSESSION
@@ -368,6 +425,61 @@ RustBuffer uniffi_doorstep_ffi_fn_method_visitsession_screen_json(uint64_t ptr, 
 RustBuffer uniffi_doorstep_ffi_fn_method_visitsession_sign_off(uint64_t ptr, RustBuffer sign_off, RustBuffer now, RustBuffer location, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_SYNCLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_SYNCLISTENER
+uint64_t uniffi_doorstep_ffi_fn_clone_synclistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FREE_SYNCLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FREE_SYNCLISTENER
+void uniffi_doorstep_ffi_fn_free_synclistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_INIT_CALLBACK_VTABLE_SYNCLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_INIT_CALLBACK_VTABLE_SYNCLISTENER
+void uniffi_doorstep_ffi_fn_init_callback_vtable_synclistener(const UniffiVTableCallbackInterfaceSyncListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCLISTENER_ON_PROGRESS
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCLISTENER_ON_PROGRESS
+void uniffi_doorstep_ffi_fn_method_synclistener_on_progress(uint64_t ptr, RustBuffer progress, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_SYNCER
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_SYNCER
+uint64_t uniffi_doorstep_ffi_fn_clone_syncer(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FREE_SYNCER
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FREE_SYNCER
+void uniffi_doorstep_ffi_fn_free_syncer(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CONSTRUCTOR_SYNCER_NEW
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CONSTRUCTOR_SYNCER_NEW
+uint64_t uniffi_doorstep_ffi_fn_constructor_syncer_new(uint64_t store, RustBuffer settings, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCER_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCER_CANCEL
+int8_t uniffi_doorstep_ffi_fn_method_syncer_cancel(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCER_IS_SYNCING
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCER_IS_SYNCING
+int8_t uniffi_doorstep_ffi_fn_method_syncer_is_syncing(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCER_SYNC_NOW
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCER_SYNC_NOW
+RustBuffer uniffi_doorstep_ffi_fn_method_syncer_sync_now(uint64_t ptr, RustBuffer listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_SET_LOGGER
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_SET_LOGGER
+void uniffi_doorstep_ffi_fn_func_set_logger(RustBuffer logger, RustBuffer max_level, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_SHIPPED_PLAYBOOKS
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_SHIPPED_PLAYBOOKS
 RustBuffer uniffi_doorstep_ffi_fn_func_shipped_playbooks(RustCallStatus *_Nonnull out_status
@@ -382,6 +494,11 @@ RustBuffer uniffi_doorstep_ffi_fn_func_validate_playbook(RustBuffer toml_text, R
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_RUN_VISIT_SCRIPT
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_RUN_VISIT_SCRIPT
 RustBuffer uniffi_doorstep_ffi_fn_func_run_visit_script(RustBuffer script, RustBuffer playbook_toml, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_ENROL_DEVICE
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_ENROL_DEVICE
+RustBuffer uniffi_doorstep_ffi_fn_func_enrol_device(RustBuffer server_url, RustBuffer dispatcher, RustBuffer password, RustBuffer technician_id, RustBuffer device_id, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_DOORSTEP_FFI_RUSTBUFFER_ALLOC
@@ -644,6 +761,12 @@ void ffi_doorstep_ffi_rust_future_free_void(uint64_t handle
 void ffi_doorstep_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_SET_LOGGER
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_SET_LOGGER
+uint16_t uniffi_doorstep_ffi_checksum_func_set_logger(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_SHIPPED_PLAYBOOKS
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_SHIPPED_PLAYBOOKS
 uint16_t uniffi_doorstep_ffi_checksum_func_shipped_playbooks(void
@@ -659,6 +782,12 @@ uint16_t uniffi_doorstep_ffi_checksum_func_validate_playbook(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_RUN_VISIT_SCRIPT
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_RUN_VISIT_SCRIPT
 uint16_t uniffi_doorstep_ffi_checksum_func_run_visit_script(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_ENROL_DEVICE
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_ENROL_DEVICE
+uint16_t uniffi_doorstep_ffi_checksum_func_enrol_device(void
     
 );
 #endif
@@ -710,6 +839,12 @@ uint16_t uniffi_doorstep_ffi_checksum_method_devicestore_sign_off(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_SYNC_STATUS
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_SYNC_STATUS
+uint16_t uniffi_doorstep_ffi_checksum_method_devicestore_sync_status(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_TODAYS_VISITS
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_TODAYS_VISITS
 uint16_t uniffi_doorstep_ffi_checksum_method_devicestore_todays_visits(void
@@ -719,6 +854,12 @@ uint16_t uniffi_doorstep_ffi_checksum_method_devicestore_todays_visits(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_VISIT_SCREEN
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_VISIT_SCREEN
 uint16_t uniffi_doorstep_ffi_checksum_method_devicestore_visit_screen(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_LOGGER_LOG
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_LOGGER_LOG
+uint16_t uniffi_doorstep_ffi_checksum_method_logger_log(void
     
 );
 #endif
@@ -770,6 +911,30 @@ uint16_t uniffi_doorstep_ffi_checksum_method_visitsession_sign_off(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCLISTENER_ON_PROGRESS
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCLISTENER_ON_PROGRESS
+uint16_t uniffi_doorstep_ffi_checksum_method_synclistener_on_progress(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCER_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCER_CANCEL
+uint16_t uniffi_doorstep_ffi_checksum_method_syncer_cancel(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCER_IS_SYNCING
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCER_IS_SYNCING
+uint16_t uniffi_doorstep_ffi_checksum_method_syncer_is_syncing(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCER_SYNC_NOW
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCER_SYNC_NOW
+uint16_t uniffi_doorstep_ffi_checksum_method_syncer_sync_now(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_CONSTRUCTOR_DEVICESTORE_OPEN
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_CONSTRUCTOR_DEVICESTORE_OPEN
 uint16_t uniffi_doorstep_ffi_checksum_constructor_devicestore_open(void
@@ -785,6 +950,12 @@ uint16_t uniffi_doorstep_ffi_checksum_constructor_visitsession_new(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_CONSTRUCTOR_VISITSESSION_WITH_PLAYBOOK
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_CONSTRUCTOR_VISITSESSION_WITH_PLAYBOOK
 uint16_t uniffi_doorstep_ffi_checksum_constructor_visitsession_with_playbook(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_CONSTRUCTOR_SYNCER_NEW
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_CONSTRUCTOR_SYNCER_NEW
+uint16_t uniffi_doorstep_ffi_checksum_constructor_syncer_new(void
     
 );
 #endif

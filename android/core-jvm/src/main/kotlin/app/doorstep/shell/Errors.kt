@@ -20,6 +20,7 @@ val DoorstepException.code: String
         is DoorstepException.InvalidPlaybook -> code
         is DoorstepException.Script -> code
         is DoorstepException.Store -> code
+        is DoorstepException.Sync -> code
         is DoorstepException.Internal -> code
     }
 
@@ -31,6 +32,7 @@ fun DoorstepException.text(lang: Language): String {
         is DoorstepException.InvalidPlaybook -> en to zh
         is DoorstepException.Script -> en to zh
         is DoorstepException.Store -> en to zh
+        is DoorstepException.Sync -> en to zh
         is DoorstepException.Internal -> en to zh
     }
     return if (lang == Language.EN) en else zh

@@ -1,0 +1,346 @@
+//! Sync and enrolment for the shells.
+//!
+//! [`Syncer`] owns a small tokio runtime and the HTTP client; `sync_now` is
+//! a blocking call (the shell runs it on a background thread/dispatcher)
+//! that pushes the outbox and pulls the center's changes exactly as
+//! `doorstep device sync` does, reporting progress to a foreign
+//! [`SyncListener`] on the calling thread. `cancel` (from any thread) stops
+//! the sync in flight: what was acknowledged or applied stays, the rest is
+//! sent next time, nothing is lost. Only one sync runs at a time per
+//! `Syncer`; a second call is refused with `sync_in_progress`.
+//!
+//! [`enrol_device`] enrols the phone through the server at handover (a
+//! dispatcher signs in on it) and returns the sync token for the shell to
+//! keep in the platform's secure storage.
+//!
+//! TLS (feature `tls`): rustls on ring with the Mozilla root set, configured
+//! here so neither shell has anything to initialise.
+
+use crate::device_store::DeviceStore;
+use crate::error::{guard, DoorstepError};
+use crate::types::to_system_time;
+use doorstep_core::clock::{Clock, SystemClock};
+use doorstep_core::store::SyncStatus as CoreSyncStatus;
+use doorstep_core::sync::{
+    self as core_sync, SyncClient, SyncConfig, SyncError, SyncProgress as CoreProgress, SyncReport,
+    SyncStage as CoreStage,
+};
+use doorstep_core::{DeviceId, TechnicianId};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+use tokio::sync::Notify;
+
+/// Where the phone syncs and as whom.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncSettings {
+    /// The server's base URL, e.g. `https://doorstep.example.com`.
+    pub server_url: String,
+    /// The token enrolment issued for this device.
+    pub device_token: String,
+    /// Per-request timeout; 0 means the default (30 s).
+    pub timeout_seconds: u32,
+}
+
+/// What enrolment gives the phone: keep `device_token` in secure storage,
+/// open the store with the ids and name.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Enrolment {
+    pub server_url: String,
+    pub device_id: String,
+    pub technician_id: String,
+    pub technician_name: String,
+    pub device_token: String,
+}
+
+/// Which half of a sync is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum SyncStage {
+    Uploading,
+    Downloading,
+}
+
+/// Progress of a running sync.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncProgress {
+    pub stage: SyncStage,
+    /// Records the server acknowledged so far in this sync.
+    pub uploaded: u64,
+    /// Records still waiting for the server.
+    pub pending: u64,
+    /// Assignment changes from the center applied so far.
+    pub downloaded: u64,
+}
+
+/// What one finished sync did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncSummary {
+    /// Records the server newly stored.
+    pub pushed: u64,
+    /// Records it already had (a retried upload).
+    pub duplicates: u64,
+    /// Records it refused for good (kept on the phone with the reason).
+    pub refused: u64,
+    /// Assignment changes applied (new, updated, reassigned, cancelled).
+    pub changes: u64,
+    /// Records still waiting (0 after a complete sync).
+    pub pending: u64,
+    /// Server clock minus phone clock, milliseconds.
+    pub clock_offset_ms: i64,
+    /// Request bytes as sent (gzip) and response bytes as read (decoded).
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+}
+
+impl From<SyncReport> for SyncSummary {
+    fn from(r: SyncReport) -> Self {
+        Self {
+            pushed: r.pushed,
+            duplicates: r.duplicates,
+            refused: r.refused.len() as u64,
+            changes: r.changes,
+            pending: r.pending,
+            clock_offset_ms: r.clock_offset_ms,
+            bytes_sent: r.bytes_sent,
+            bytes_received: r.bytes_received,
+        }
+    }
+}
+
+/// The sync badge: what waits, and how the last attempts went.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncStatus {
+    pub pending: u64,
+    /// Records the server refused for good (the center has been told).
+    pub refused: u64,
+    pub last_attempt_at: Option<SystemTime>,
+    pub last_success_at: Option<SystemTime>,
+    pub last_error_code: Option<String>,
+    pub consecutive_failures: u32,
+    pub clock_offset_ms: Option<i64>,
+}
+
+impl From<CoreSyncStatus> for SyncStatus {
+    fn from(s: CoreSyncStatus) -> Self {
+        Self {
+            pending: s.pending,
+            refused: s.refused,
+            last_attempt_at: s.last_attempt_at.map(to_system_time),
+            last_success_at: s.last_success_at.map(to_system_time),
+            last_error_code: s.last_error_code,
+            consecutive_failures: s.consecutive_failures,
+            clock_offset_ms: s.clock_offset_ms,
+        }
+    }
+}
+
+/// Hears a running sync's progress (implemented in Kotlin/Swift). Called on
+/// the thread that called `sync_now`; keep it quick and do not throw.
+#[uniffi::export(with_foreign)]
+pub trait SyncListener: Send + Sync {
+    fn on_progress(&self, progress: SyncProgress);
+}
+
+impl From<&CoreProgress> for SyncProgress {
+    fn from(p: &CoreProgress) -> Self {
+        Self {
+            stage: match p.stage {
+                CoreStage::Uploading => SyncStage::Uploading,
+                CoreStage::Downloading => SyncStage::Downloading,
+            },
+            uploaded: p.uploaded,
+            pending: p.pending,
+            downloaded: p.downloaded,
+        }
+    }
+}
+
+/// An HTTP client builder with the phone's TLS setup.
+fn http_builder() -> Result<reqwest::ClientBuilder, DoorstepError> {
+    #[cfg(feature = "tls")]
+    {
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        let mut tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| DoorstepError::internal_detail("tls_setup", &e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(reqwest::Client::builder().tls_backend_preconfigured(tls))
+    }
+    #[cfg(not(feature = "tls"))]
+    Ok(reqwest::Client::builder())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, DoorstepError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .thread_name("doorstep-sync")
+        .build()
+        .map_err(|e| DoorstepError::internal_detail("runtime", &e.to_string()))
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Syncs one device store with the server.
+#[derive(uniffi::Object)]
+pub struct Syncer {
+    store: Arc<DeviceStore>,
+    client: SyncClient,
+    /// Always `Some` until drop.
+    runtime: Option<tokio::runtime::Runtime>,
+    /// The cancel signal of the sync in flight, if any.
+    running: Mutex<Option<Arc<Notify>>>,
+}
+
+impl Drop for Syncer {
+    /// Shuts the runtime down without blocking, so dropping the last
+    /// reference is safe from any thread (even an async one).
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// Clears the in-flight marker however `sync_now` ends.
+struct Running<'a>(&'a Mutex<Option<Arc<Notify>>>);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        *lock(self.0) = None;
+    }
+}
+
+#[uniffi::export]
+impl Syncer {
+    /// A syncer for `store` with `settings`. Nothing is sent until `sync_now`.
+    #[uniffi::constructor]
+    pub fn new(store: Arc<DeviceStore>, settings: SyncSettings) -> Result<Self, DoorstepError> {
+        guard(|| {
+            let url = settings.server_url.trim();
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(DoorstepError::invalid_input(
+                    "invalid_server_url",
+                    format!("{url:?} is not a server address: expected https://host[:port]."),
+                    format!("“{url}”不是有效的服务器地址,应为 https://主机[:端口]。"),
+                ));
+            }
+            let mut config = SyncConfig::new(url, settings.device_token);
+            if settings.timeout_seconds > 0 {
+                config.timeout = Duration::from_secs(u64::from(settings.timeout_seconds));
+            }
+            let client = SyncClient::from_builder(config, http_builder()?)?;
+            Ok(Self {
+                store,
+                client,
+                runtime: Some(runtime()?),
+                running: Mutex::new(None),
+            })
+        })
+    }
+
+    /// Pushes every waiting record, then pulls and applies the center's
+    /// changes; blocks until done, failed or cancelled. The outcome (success
+    /// or failure) is recorded in the store's sync status either way.
+    pub fn sync_now(
+        &self,
+        listener: Option<Arc<dyn SyncListener>>,
+    ) -> Result<SyncSummary, DoorstepError> {
+        guard(|| {
+            let store = self.store.store()?;
+            let cancel = Arc::new(Notify::new());
+            {
+                let mut running = lock(&self.running);
+                if running.is_some() {
+                    return Err(DoorstepError::Sync {
+                        code: "sync_in_progress".into(),
+                        transient: true,
+                        detail: "sync_now was called while a sync was running".into(),
+                        en: "A sync is already running.".into(),
+                        zh: "正在同步中。".into(),
+                    });
+                }
+                *running = Some(cancel.clone());
+            }
+            let _running = Running(&self.running);
+            let clock = SystemClock;
+            let progress = |p: &CoreProgress| {
+                if let Some(l) = &listener {
+                    l.on_progress(p.into());
+                }
+            };
+            let runtime = self.runtime.as_ref().ok_or_else(|| {
+                DoorstepError::internal_detail("runtime", "the sync runtime is gone")
+            })?;
+            let result = runtime.block_on(async {
+                tokio::select! {
+                    r = self.client.sync_with_progress(&store, &clock, &progress) => r,
+                    _ = cancel.notified() => Err(SyncError::Cancelled),
+                }
+            });
+            if let Err(SyncError::Cancelled) = &result {
+                // The sync future was dropped before it could record this.
+                let _ = store.record_sync_failure(clock.now(), "sync_cancelled", "cancelled");
+                log::info!(target: "doorstep::sync", "sync cancelled");
+            }
+            Ok(result?.into())
+        })
+    }
+
+    /// Stops the sync in flight (from any thread); it returns
+    /// `sync_cancelled`. Returns whether a sync was running.
+    pub fn cancel(&self) -> bool {
+        match lock(&self.running).as_ref() {
+            Some(signal) => {
+                // A stored permit: works even before the sync awaits it.
+                signal.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether a sync is running now.
+    pub fn is_syncing(&self) -> bool {
+        lock(&self.running).is_some()
+    }
+}
+
+/// Enrols this phone through the server: `dispatcher` signs in with
+/// `password` (at handover, on the phone), the server issues the device's
+/// token and names the technician. Blocking; run it off the UI thread.
+#[uniffi::export]
+pub fn enrol_device(
+    server_url: String,
+    dispatcher: String,
+    password: String,
+    technician_id: String,
+    device_id: String,
+) -> Result<Enrolment, DoorstepError> {
+    guard(|| {
+        let technician = TechnicianId::new(technician_id)?;
+        let device = DeviceId::new(device_id)?;
+        let enrolled = runtime()?.block_on(core_sync::enrol_device(
+            http_builder()?,
+            server_url.trim(),
+            &dispatcher,
+            &password,
+            &technician,
+            &device,
+            Duration::from_secs(30),
+        ))?;
+        Ok(Enrolment {
+            server_url: enrolled.server_url,
+            device_id: enrolled.device_id.to_string(),
+            technician_id: enrolled.technician_id.to_string(),
+            technician_name: enrolled.technician_name,
+            device_token: enrolled.device_token,
+        })
+    })
+}

@@ -1,0 +1,318 @@
+//! The shells' sync surface (`doorstep-ffi`: `enrol_device`, `Syncer`,
+//! `DeviceStore::sync_status`) against a real server on loopback: what a
+//! phone's "sync now" button, progress bar and cancel do. The FFI calls are
+//! blocking, as the shells make them, so they run on blocking threads.
+
+use chrono::{Duration, Utc};
+use doorstep_e2e::{Center, TempDir, PASSWORD};
+use doorstep_ffi::sync::{enrol_device, SyncListener, SyncProgress, SyncSettings, SyncStage};
+use doorstep_ffi::{DeviceStore, DoorstepError, Syncer};
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+#[derive(Default)]
+struct Progress(Mutex<Vec<SyncProgress>>);
+
+impl SyncListener for Progress {
+    fn on_progress(&self, progress: SyncProgress) {
+        self.0.lock().unwrap().push(progress);
+    }
+}
+
+fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::spawn(f).join().expect("the FFI call panicked")
+}
+
+fn open_store(dir: &TempDir, device: &str, technician: &str, name: &str) -> Arc<DeviceStore> {
+    Arc::new(
+        DeviceStore::open(
+            dir.0.join("phone.db").display().to_string(),
+            device.into(),
+            technician.into(),
+            name.into(),
+        )
+        .expect("open the phone's store"),
+    )
+}
+
+fn settings(server: &str, token: &str) -> SyncSettings {
+    SyncSettings {
+        server_url: server.into(),
+        device_token: token.into(),
+        timeout_seconds: 10,
+    }
+}
+
+async fn center_with_technician(id: &str) -> Center {
+    let center = Center::start().await;
+    center
+        .post(
+            "/api/technicians",
+            json!({"id": id, "name": "王伟", "trades": ["appliance_repair"]}),
+        )
+        .await;
+    center
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_enrolled_at_handover_gets_its_day_and_sends_its_work() {
+    let center = center_with_technician("T-21").await;
+    let start = Utc::now() + Duration::days(2);
+    let assignment = center.assignment("T-21", start).await;
+    let base = center.base.clone();
+
+    let enrolment = blocking(move || {
+        enrol_device(
+            base,
+            "desk".into(),
+            PASSWORD.into(),
+            "T-21".into(),
+            "phone-21".into(),
+        )
+    })
+    .expect("enrol");
+    assert_eq!(enrolment.technician_name, "王伟");
+    assert_eq!(enrolment.device_id, "phone-21");
+    assert!(!enrolment.device_token.is_empty());
+
+    let dir = TempDir::new("ffi-phone");
+    let store = open_store(&dir, "phone-21", "T-21", &enrolment.technician_name);
+    let syncer = Arc::new(
+        Syncer::new(
+            store.clone(),
+            settings(&enrolment.server_url, &enrolment.device_token),
+        )
+        .unwrap(),
+    );
+    let progress = Arc::new(Progress::default());
+    let (s, p) = (syncer.clone(), progress.clone());
+    let first = blocking(move || s.sync_now(Some(p))).expect("first sync");
+    assert_eq!(first.changes, 1, "{first:?}");
+    assert_eq!(first.pending, 0);
+    let seen = progress.0.lock().unwrap().clone();
+    assert_eq!(seen.first().map(|p| p.stage), Some(SyncStage::Uploading));
+    assert!(seen
+        .iter()
+        .any(|p| p.stage == SyncStage::Downloading && p.downloaded == 1));
+    // The "assignment received" fact went back in the same sync.
+    assert_eq!(seen.last().map(|p| p.pending), Some(0));
+
+    let screen = store
+        .visit_screen(assignment.to_string(), SystemTime::now())
+        .unwrap();
+    assert_eq!(screen.assignment_id, Some(assignment.to_string()));
+    store
+        .apply_command(
+            assignment.to_string(),
+            r#"{"type": "log_call", "outcome": "reached"}"#.into(),
+            SystemTime::now(),
+            None,
+        )
+        .unwrap();
+    assert_eq!(store.pending_upload_count().unwrap(), 1);
+
+    let s = syncer.clone();
+    let second = blocking(move || s.sync_now(None)).expect("second sync");
+    assert_eq!((second.pushed, second.pending), (1, 0));
+    let status = store.sync_status().unwrap();
+    assert!(status.last_success_at.is_some());
+    assert_eq!(status.last_error_code, None);
+    assert_eq!(status.pending, 0);
+    assert_eq!(center.stored_event_ids("phone-21").await.len(), 2);
+    assert!(!syncer.is_syncing());
+    assert!(!syncer.cancel(), "nothing to cancel after the sync");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrolment_refusals_say_what_was_wrong() {
+    let center = center_with_technician("T-22").await;
+    let base = center.base.clone();
+    let refused = |e: DoorstepError| match e {
+        DoorstepError::Sync {
+            code,
+            transient,
+            detail,
+            zh,
+            ..
+        } => (code, transient, detail, zh),
+        other => panic!("expected a sync error, got {other:?}"),
+    };
+
+    let b = base.clone();
+    let e = blocking(move || {
+        enrol_device(
+            b,
+            "desk".into(),
+            "wrong".into(),
+            "T-22".into(),
+            "p-1".into(),
+        )
+    })
+    .unwrap_err();
+    let (code, transient, detail, zh) = refused(e);
+    assert_eq!((code.as_str(), transient), ("enrol_refused", false));
+    assert!(detail.contains("/api/login"), "{detail}");
+    assert!(zh.contains("调度员账号"));
+
+    let b = base.clone();
+    let e = blocking(move || {
+        enrol_device(
+            b,
+            "desk".into(),
+            PASSWORD.into(),
+            "T-404".into(),
+            "p-1".into(),
+        )
+    })
+    .unwrap_err();
+    let (code, _, detail, _) = refused(e);
+    assert_eq!(code, "enrol_refused");
+    assert!(detail.contains("no technician T-404"), "{detail}");
+
+    // TLS is set up (rustls on ring) and fails cleanly against a plain-HTTP port.
+    let tls = base.replace("http://", "https://");
+    let e = blocking(move || {
+        enrol_device(
+            tls,
+            "desk".into(),
+            PASSWORD.into(),
+            "T-22".into(),
+            "p-1".into(),
+        )
+    })
+    .unwrap_err();
+    let (code, transient, _, _) = refused(e);
+    assert_eq!((code.as_str(), transient), ("sync_network", true));
+
+    let e = blocking(|| {
+        enrol_device(
+            "ftp://x".into(),
+            "desk".into(),
+            PASSWORD.into(),
+            "T-22".into(),
+            "p-1".into(),
+        )
+    })
+    .unwrap_err();
+    assert!(refused(e).2.contains("expected https://"));
+
+    let e = blocking(|| {
+        enrol_device(
+            "http://127.0.0.1:9".into(),
+            "d".into(),
+            "p".into(),
+            "T-22".into(),
+            "p-1".into(),
+        )
+    })
+    .unwrap_err();
+    let (code, transient, _, _) = refused(e);
+    assert_eq!((code.as_str(), transient), ("sync_network", true));
+
+    let e = blocking(move || {
+        enrol_device(
+            base,
+            "desk".into(),
+            PASSWORD.into(),
+            "T-22".into(),
+            "bad id".into(),
+        )
+    })
+    .unwrap_err();
+    assert_eq!(e.code(), "invalid_id");
+}
+
+/// A server that accepts connections and never answers: a sync against it
+/// hangs until cancelled (or its timeout).
+fn silent_server() -> (String, std::sync::mpsc::Receiver<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut held = vec![];
+        for conn in listener.incoming().flatten() {
+            held.push(conn);
+            let _ = tx.send(());
+        }
+    });
+    (url, rx)
+}
+
+#[test]
+fn cancel_stops_a_sync_stuck_on_a_silent_server_and_a_second_sync_is_refused_meanwhile() {
+    let (url, connected) = silent_server();
+    let dir = TempDir::new("ffi-cancel");
+    let store = open_store(&dir, "phone-30", "T-30", "Zhao Lei");
+    let syncer = Arc::new(
+        Syncer::new(
+            store.clone(),
+            SyncSettings {
+                timeout_seconds: 600,
+                ..settings(&url, "token")
+            },
+        )
+        .unwrap(),
+    );
+    assert!(!syncer.cancel(), "nothing runs yet");
+    let s = syncer.clone();
+    let running = std::thread::spawn(move || s.sync_now(None));
+    connected.recv().expect("the sync connects");
+    assert!(syncer.is_syncing());
+    let e = syncer.sync_now(None).unwrap_err();
+    assert_eq!(e.code(), "sync_in_progress");
+
+    assert!(syncer.cancel());
+    let e = running.join().unwrap().unwrap_err();
+    assert_eq!(e.code(), "sync_cancelled");
+    assert!(!syncer.is_syncing());
+    let status = store.sync_status().unwrap();
+    assert_eq!(status.last_error_code.as_deref(), Some("sync_cancelled"));
+    assert_eq!(status.consecutive_failures, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_phone_is_told_to_enrol_again_and_a_retry_will_not_help() {
+    let center = center_with_technician("T-23").await;
+    let enrolled = center
+        .post(
+            "/api/technicians/T-23/devices",
+            json!({"device_id": "phone-23"}),
+        )
+        .await;
+    let token = enrolled["token"].as_str().unwrap().to_string();
+    center.post("/api/devices/phone-23/revoke", json!({})).await;
+    let dir = TempDir::new("ffi-revoked");
+    let store = open_store(&dir, "phone-23", "T-23", "王伟");
+    let syncer = Syncer::new(store, settings(&center.base, &token)).unwrap();
+    let e = blocking(move || syncer.sync_now(None)).unwrap_err();
+    match e {
+        DoorstepError::Sync {
+            code,
+            transient,
+            zh,
+            ..
+        } => {
+            assert_eq!(code, "sync_unauthorized");
+            assert!(!transient);
+            assert!(zh.contains("重新登记"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn bad_settings_and_a_closed_store_fail_cleanly() {
+    let dir = TempDir::new("ffi-closed");
+    let store = open_store(&dir, "phone-31", "T-31", "Zhao Lei");
+    let e = Syncer::new(store.clone(), settings("doorstep.example.com", "t"))
+        .err()
+        .unwrap();
+    assert_eq!(e.code(), "invalid_server_url");
+    let syncer = Syncer::new(store.clone(), settings("http://127.0.0.1:9", "t")).unwrap();
+    let e = syncer.sync_now(None).unwrap_err();
+    assert_eq!(e.code(), "sync_network");
+    assert_eq!(store.sync_status().unwrap().consecutive_failures, 1);
+    store.close_store();
+    assert_eq!(syncer.sync_now(None).unwrap_err().code(), "store_closed");
+}
