@@ -210,3 +210,45 @@ data class SignaturePadState(val reportDigestShort: String?, val strokeCount: In
         )
     }
 }
+
+/**
+ * The sync badge on every screen: one line of text, whether it is a
+ * problem, and how many records wait. Reassures the technician that
+ * offline work is safe; asks for action only when a retry will not help.
+ */
+data class SyncBadgeState(val text: String, val pending: Long, val problem: Boolean, val busy: Boolean) {
+    companion object {
+        private val hm = DateTimeFormatter.ofPattern("HH:mm")
+
+        fun of(state: SyncState, pending: Long, lang: Language, zone: ZoneId): SyncBadgeState {
+            val en = lang == Language.EN
+            fun at(i: Instant) = hm.format(i.atZone(zone))
+            val waiting = if (pending == 0L) "" else if (en) " · $pending waiting" else " · $pending 条待上传"
+            return when (state) {
+                SyncState.Idle -> SyncBadgeState(if (en) "Not synced yet$waiting" else "尚未同步$waiting", pending, false, false)
+                is SyncState.Syncing -> {
+                    val p = state.progress
+                    val detail = when {
+                        p == null -> ""
+                        p.stage == app.doorstep.core.SyncStage.UPLOADING ->
+                            if (en) " · sending, ${p.pending} left" else " · 正在上传,剩余 ${p.pending} 条"
+                        else -> if (en) " · ${p.downloaded} updates received" else " · 已接收 ${p.downloaded} 条更新"
+                    }
+                    SyncBadgeState((if (en) "Syncing" else "同步中") + detail, pending, false, true)
+                }
+                is SyncState.Synced -> SyncBadgeState(
+                    (if (en) "Synced at ${at(state.at)}" else "已同步 ${at(state.at)}") + waiting, pending, false, false,
+                )
+                is SyncState.Retrying -> SyncBadgeState(
+                    (if (en) "Offline work is safe; retrying at ${at(state.retryAt)}" else "记录已保存在手机上,${at(state.retryAt)} 自动重试") + waiting,
+                    pending, false, false,
+                )
+                is SyncState.NeedsAttention -> SyncBadgeState(state.failure.text(lang), pending, true, false)
+                SyncState.Offline -> SyncBadgeState(
+                    (if (en) "Offline: records are kept on the phone" else "离线:记录保存在手机上") + waiting, pending, false, false,
+                )
+                SyncState.Stopped -> SyncBadgeState(if (en) "Sync stopped$waiting" else "同步已停止$waiting", pending, false, false)
+            }
+        }
+    }
+}

@@ -1,0 +1,71 @@
+package app.doorstep.shell
+
+import app.doorstep.core.DeviceStore
+import app.doorstep.core.Enrolment
+import app.doorstep.core.SyncSettings
+import app.doorstep.core.Syncer
+import app.doorstep.core.enrolDevice
+
+/**
+ * Where the shell keeps the enrolment, token included. The Android app backs
+ * it with the Keystore (EncryptedSharedPreferences), iOS with the Keychain;
+ * never the store file, which may be copied for support.
+ */
+interface EnrolmentVault {
+    fun load(): Enrolment?
+    fun save(enrolment: Enrolment)
+    fun clear()
+}
+
+/** A vault in memory (tests, demos). */
+class InMemoryEnrolmentVault(private var held: Enrolment? = null) : EnrolmentVault {
+    override fun load(): Enrolment? = held
+    override fun save(enrolment: Enrolment) {
+        held = enrolment
+    }
+    override fun clear() {
+        held = null
+    }
+}
+
+/**
+ * First run and every run after: enrol the phone through the server (a
+ * dispatcher signs in on it at handover), then open its store and syncer
+ * from what the vault holds.
+ */
+class DeviceSetup(
+    private val vault: EnrolmentVault,
+    private val storePath: String,
+) {
+    /** Whether this phone has been enrolled. */
+    val enrolled: Boolean get() = vault.load() != null
+
+    /**
+     * Enrols through [serverUrl] as [dispatcher]; on success the enrolment is
+     * in the vault and the store exists. Blocking: call it off the UI thread.
+     */
+    fun enrol(
+        serverUrl: String,
+        dispatcher: String,
+        password: String,
+        technicianId: String,
+        deviceId: String,
+    ): CoreResult<Enrolment> = CoreResult.of {
+        val enrolment = enrolDevice(serverUrl, dispatcher, password, technicianId, deviceId)
+        // Create the store now so a wrong path fails here, not on first use.
+        openStoreFor(enrolment).use { it.closeStore() }
+        vault.save(enrolment)
+        enrolment
+    }
+
+    /** The enrolled phone's store; null before enrolment. */
+    fun openStore(): DeviceStore? = vault.load()?.let(::openStoreFor)
+
+    /** A syncer for [store] with the vault's server and token; null before enrolment. */
+    fun syncer(store: DeviceStore, timeoutSeconds: UInt = 30u): Syncer? = vault.load()?.let {
+        Syncer(store, SyncSettings(it.serverUrl, it.deviceToken, timeoutSeconds))
+    }
+
+    private fun openStoreFor(e: Enrolment) =
+        DeviceStore.open(storePath, e.deviceId, e.technicianId, e.technicianName)
+}
