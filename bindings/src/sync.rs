@@ -168,7 +168,7 @@ fn http_builder() -> Result<reqwest::ClientBuilder, DoorstepError> {
         .map_err(|e| DoorstepError::internal_detail("tls_setup", &e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(reqwest::Client::builder().tls_backend_preconfigured(tls))
     }
     #[cfg(not(feature = "tls"))]

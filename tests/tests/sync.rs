@@ -66,8 +66,12 @@ async fn a_week_offline_then_one_sync_loses_nothing() {
     assert!(report.push_requests >= 2, "several batches");
     assert_eq!(center.stored_event_ids(&phone.device).await, local);
     for a in &ids {
-        let v = center.get(&format!("/api/visits?assignment={a}")).await;
-        assert!(v.to_string().contains("fixed"), "{v}");
+        let v = center.get(&format!("/api/visits?assignment_id={a}")).await;
+        let rows = v.as_array().expect("a list of visits");
+        assert_eq!(rows.len(), 1, "{v}");
+        assert_eq!(rows[0]["assignment_id"], a.to_string());
+        assert_eq!(rows[0]["outcome"], "fixed", "{v}");
+        assert_eq!(rows[0]["signoff"], "verified", "{v}");
     }
 }
 

@@ -179,15 +179,17 @@ impl SyncClient {
     }
 
     /// A client over a caller's HTTP builder (the phone library brings its
-    /// own TLS configuration); timeouts and gzip are set here.
+    /// own TLS configuration); timeouts are set here. Response gzip is
+    /// decoded here rather than by reqwest, so the byte counts are the
+    /// wire's and the phone library carries one deflate implementation.
     pub fn from_builder(
         config: SyncConfig,
         builder: reqwest::ClientBuilder,
     ) -> Result<Self, SyncError> {
         let http = builder
+            .no_gzip()
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            .gzip(true)
             .build()
             .map_err(|e| SyncError::Network(e.to_string()))?;
         Ok(Self { http, config })
@@ -469,16 +471,27 @@ impl SyncClient {
             .bearer_auth(&self.config.device_token)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(reqwest::header::CONTENT_ENCODING, "gzip")
+            .header(reqwest::header::ACCEPT_ENCODING, "gzip")
             .body(body)
             .send()
             .await
             .map_err(|e| SyncError::Network(e.to_string()))?;
         let status = response.status();
-        let bytes = response
+        let gzipped = response
+            .headers()
+            .get(reqwest::header::CONTENT_ENCODING)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+        let wire = response
             .bytes()
             .await
             .map_err(|e| SyncError::Network(e.to_string()))?;
         let received_at = clock.now();
+        let bytes_received = wire.len() as u64;
+        let bytes = if gzipped {
+            gunzip(&wire).map_err(|e| SyncError::Decode(format!("{path}: gzip body: {e}")))?
+        } else {
+            wire.to_vec()
+        };
         if status.is_success() {
             let body = serde_json::from_slice::<Resp>(&bytes)
                 .map_err(|e| SyncError::Decode(format!("{path}: {e}")))?;
@@ -487,7 +500,7 @@ impl SyncClient {
                 sent_at,
                 received_at,
                 bytes_sent,
-                bytes_received: bytes.len() as u64,
+                bytes_received,
             });
         }
         let detail = serde_json::from_slice::<ErrorBody>(&bytes)
@@ -533,6 +546,25 @@ impl SyncClient {
 fn offset_ms<T>(x: &Exchange<T>, server_time: DateTime<Utc>) -> i64 {
     let half = (x.received_at - x.sent_at) / 2;
     (server_time - (x.sent_at + half)).num_milliseconds()
+}
+
+/// The largest decoded response accepted (a pull page of 500 assignments
+/// is ~0.3 MB): a corrupt or hostile body cannot exhaust the phone's memory.
+const MAX_DECODED_RESPONSE: u64 = 64 * 1024 * 1024;
+
+fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::with_capacity(bytes.len() * 8);
+    flate2::read::GzDecoder::new(bytes)
+        .take(MAX_DECODED_RESPONSE + 1)
+        .read_to_end(&mut out)?;
+    if out.len() as u64 > MAX_DECODED_RESPONSE {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("decodes to more than {MAX_DECODED_RESPONSE} bytes"),
+        ));
+    }
+    Ok(out)
 }
 
 fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {

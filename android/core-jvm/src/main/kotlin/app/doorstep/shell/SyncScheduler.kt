@@ -131,6 +131,8 @@ class SyncScheduler(
 ) : AutoCloseable {
     @Volatile private var online = true
     @Volatile private var closed = false
+    /** A sync is queued and has not started yet: more requests join it. */
+    private val queued = java.util.concurrent.atomic.AtomicBoolean(false)
     private var next: SyncTimer.Cancellable? = null
     private val lock = Any()
 
@@ -145,14 +147,18 @@ class SyncScheduler(
     /** Starts the loop: syncs now. */
     fun start() = syncNow()
 
-    /** Sync as soon as possible (the "sync now" button, new work recorded, app in the foreground). */
+    /**
+     * Sync as soon as possible (the "sync now" button, new work recorded, app
+     * in the foreground). Requests made while one is queued join it, so a
+     * burst of checklist taps costs one sync, not one each.
+     */
     fun syncNow() {
         if (closed) return
         synchronized(lock) {
             next?.cancel()
             next = null
         }
-        timer.execute { runOnce() }
+        if (queued.compareAndSet(false, true)) timer.execute { runOnce() }
     }
 
     /** The platform's connectivity callback. Going offline cancels a sync in flight. */
@@ -180,6 +186,7 @@ class SyncScheduler(
     }
 
     private fun runOnce() {
+        queued.set(false)
         if (closed) return
         if (!online) {
             emit(SyncState.Offline)

@@ -186,6 +186,21 @@ class SyncSchedulerTest {
     }
 
     @Test
+    fun `a burst of recorded commands costs one sync, not one each`() {
+        val engine = ScriptedEngine()
+        val s = scheduler(engine)
+        s.start()
+        timer.runReady()
+        repeat(5) { s.syncNow() }
+        timer.runReady()
+        assertEquals(2, engine.syncs)
+        // Once that one has started, a new request queues the next.
+        s.syncNow()
+        timer.runReady()
+        assertEquals(3, engine.syncs)
+    }
+
+    @Test
     fun `close cancels and stops everything`() {
         val engine = ScriptedEngine()
         val s = scheduler(engine)
