@@ -40,4 +40,11 @@ dependencies {
     implementation("androidx.compose.material3:material3")
     implementation("androidx.activity:activity-compose:1.9.3")
     implementation("androidx.lifecycle:lifecycle-viewmodel-compose:2.8.7")
+    // viewModelScope, and Dispatchers.Main/IO for enrolment off the UI thread.
+    implementation("androidx.lifecycle:lifecycle-viewmodel-ktx:2.8.7")
+    implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.9.0")
+    // The enrolment vault: EncryptedSharedPreferences under a Keystore MasterKey
+    // (KeystoreEnrolmentVault). 1.1.0-alpha06 is the last release before the
+    // library's deprecation; its MasterKey.Builder API is what the vault uses.
+    implementation("androidx.security:security-crypto:1.1.0-alpha06")
 }

@@ -1,48 +1,145 @@
-// The SwiftUI app: today's list, the visit flow (knock timer, checklists,
-// quote), the signature pad. All decisions come from DoorstepCore.
+// The SwiftUI app: enrolment at handover, then today's list, the visit flow
+// (knock timer, checklists, quote), the signature pad, each under the sync
+// badge. All decisions come from DoorstepCore; this owns the screen state,
+// the store and its sync scheduler.
 // Not compiled on this project's machines (no Swift toolchain): see ios/README.md.
 import DoorstepCore
 import SwiftUI
+import UIKit
 
 @main
 struct DoorstepApp: App {
     @StateObject private var model = AppModel()
+    @Environment(\.scenePhase) private var scenePhase
 
     var body: some Scene {
         WindowGroup {
-            NavigationStack {
-                TodayView().environmentObject(model)
+            Group {
+                if model.enrolled {
+                    NavigationStack { TodayView() }
+                } else {
+                    EnrolmentView()
+                }
             }
+            .environmentObject(model)
+        }
+        .onChange(of: scenePhase) { phase in
+            // Back in the foreground: sync now rather than at the next period.
+            if phase == .active { model.syncNow() }
         }
     }
 }
 
-/// Holds the store and the screen states; a refusal's text is shown as is.
+/// Holds the enrolment, the store, its sync scheduler and the screen states;
+/// a refusal's text is shown as is.
 @MainActor
 final class AppModel: ObservableObject {
     let lang = Language.from(tag: Locale.preferredLanguages.first ?? "zh-CN")
-    private let store: DeviceStore?
+    let setup: DeviceSetup
+    /// This phone's id for enrolment (the enrolled id comes from the vault afterwards).
+    let deviceId: String
+
+    @Published private(set) var enrolled: Bool
+    @Published private(set) var enrolling = false
+    @Published private(set) var enrolFailure: String?
+
+    private var store: DeviceStore?
+    private var scheduler: SyncScheduler?
+    private var openId: String?
+    @Published private(set) var syncState: SyncState = .idle
     @Published var today: [VisitListItem] = []
     @Published var screen: VisitScreen?
     @Published var refusal: String?
     @Published var pending: UInt64 = 0
 
+    var badge: SyncBadgeState { SyncBadgeState.of(syncState, pending: pending, lang: lang) }
+
     init() {
+        // Fails only if something else owns the core's log facade: the app still works.
+        try? CoreLog.install(level: .info)
         let url = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        // Enrolment comes with the sync issue; until then a local device id.
-        let device = "ios-" + (UIDevice.current.identifierForVendor?.uuidString.prefix(8).lowercased() ?? "local")
+        setup = DeviceSetup(vault: KeychainEnrolmentVault(), storePath: url.appendingPathComponent("doorstep.db").path)
+        deviceId = "ios-" + (UIDevice.current.identifierForVendor ?? UUID()).uuidString.lowercased()
+        enrolled = setup.enrolled
+        if enrolled { openSession() }
+    }
+
+    // MARK: enrolment
+
+    /// Enrols off the main thread; on success opens the store and starts sync.
+    func enrol(server: String, dispatcher: String, password: String, technicianId: String) {
+        guard !enrolling else { return }
+        enrolling = true
+        enrolFailure = nil
+        let setup = self.setup, deviceId = self.deviceId, lang = self.lang
+        let server = server.trimmingCharacters(in: .whitespaces)
+        let dispatcher = dispatcher.trimmingCharacters(in: .whitespaces)
+        let technicianId = technicianId.trimmingCharacters(in: .whitespaces)
+        Task {
+            let failure: String? = await Task.detached(priority: .userInitiated) { () -> String? in
+                do {
+                    try setup.enrol(serverUrl: server, dispatcher: dispatcher, password: password,
+                                    technicianId: technicianId, deviceId: deviceId)
+                    return nil
+                } catch let e as DoorstepError {
+                    return e.text(lang)
+                } catch {
+                    // The Keychain refused the write: not the core's.
+                    return NSLocalizedString("enrol_vault_failed", comment: "")
+                }
+            }.value
+            enrolling = false
+            if let failure {
+                enrolFailure = failure
+            } else {
+                enrolled = true
+                openSession()
+            }
+        }
+    }
+
+    private func openSession() {
         do {
-            store = try DeviceStore.open(path: url.appendingPathComponent("doorstep.db").path,
-                                         deviceId: device, technicianId: "T-local", technicianName: "Technician")
+            guard let store = try setup.openStore(), let syncer = try setup.syncer(for: store) else { return }
+            self.store = store
+            let scheduler = SyncScheduler(syncer: syncer) { [weak self] state in
+                // Delivered on the main queue, in order.
+                MainActor.assumeIsolated { self?.syncChanged(state) }
+            }
+            self.scheduler = scheduler
+            refreshToday()
+            scheduler.start()
         } catch let e as DoorstepError {
-            store = nil
             refusal = e.text(lang)
         } catch {
-            store = nil
+            refusal = "\(error)"
         }
-        refreshToday()
     }
+
+    // MARK: sync
+
+    func syncNow() { scheduler?.syncNow() }
+
+    private func syncChanged(_ state: SyncState) {
+        syncState = state
+        guard case let .synced(summary, _, _) = state else { return }
+        if summary.changes > 0 {
+            // New, changed, reassigned or cancelled assignments arrived.
+            refreshToday()
+            if let id = openId, let store { run { try store.visitScreen(assignmentId: id, now: Date()) } }
+        } else {
+            pending = (try? store?.pendingUploadCount()) ?? pending
+        }
+    }
+
+    /// A command was recorded: count it as waiting and send it as soon as the phone can.
+    private func recorded() {
+        pending = (try? store?.pendingUploadCount()) ?? pending
+        scheduler?.syncNow()
+    }
+
+    // MARK: visits
 
     func refreshToday() {
         guard let store else { return }
@@ -53,13 +150,15 @@ final class AppModel: ObservableObject {
 
     func open(_ assignmentId: String) {
         guard let store else { return }
+        openId = assignmentId
         run { try store.visitScreen(assignmentId: assignmentId, now: Date()) }
     }
 
     func send(_ assignmentId: String, _ commandJson: String) {
         guard let store else { return }
-        run { try store.applyCommand(assignmentId: assignmentId, commandJson: commandJson, now: Date(), location: nil).screen }
-        pending = (try? store.pendingUploadCount()) ?? pending
+        if run({ try store.applyCommand(assignmentId: assignmentId, commandJson: commandJson, now: Date(), location: nil).screen }) {
+            recorded()
+        }
     }
 
     func preview(_ assignmentId: String, _ signOff: CustomerSignOff) -> ReportDigest? {
@@ -68,22 +167,29 @@ final class AppModel: ObservableObject {
 
     func signOff(_ assignmentId: String, _ signOff: CustomerSignOff) {
         guard let store else { return }
-        run { try store.signOff(assignmentId: assignmentId, signOff: signOff, now: Date(), location: nil).screen }
+        if run({ try store.signOff(assignmentId: assignmentId, signOff: signOff, now: Date(), location: nil).screen }) {
+            recorded()
+        }
     }
 
     func decline(_ assignmentId: String, reason: String) {
         guard let store else { return }
-        run { try store.declineSignature(assignmentId: assignmentId, reason: reason, now: Date(), location: nil).screen }
+        if run({ try store.declineSignature(assignmentId: assignmentId, reason: reason, now: Date(), location: nil).screen }) {
+            recorded()
+        }
     }
 
-    private func run(_ f: () throws -> VisitScreen) {
+    @discardableResult
+    private func run(_ f: () throws -> VisitScreen) -> Bool {
         do {
             screen = try f()
             refusal = nil
+            return true
         } catch let e as DoorstepError {
             refusal = e.text(lang)
         } catch {
             refusal = "\(error)"
         }
+        return false
     }
 }

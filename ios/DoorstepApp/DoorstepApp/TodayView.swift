@@ -1,15 +1,13 @@
 import DoorstepCore
 import SwiftUI
 
-/// Today's visits by window start, with the not-yet-synced count.
+/// Today's visits by window start, under the sync badge (which carries the not-yet-synced count).
 struct TodayView: View {
     @EnvironmentObject var model: AppModel
 
     var body: some View {
         List {
-            if model.pending > 0 {
-                Text(String(format: NSLocalizedString("pending_uploads", comment: ""), Int(model.pending)))
-            }
+            SyncBadgeView()
             if model.today.isEmpty { Text("no_visits") }
             ForEach(model.today, id: \.assignmentId) { v in
                 NavigationLink(value: v.assignmentId) {

@@ -12,6 +12,7 @@ struct VisitFlowView: View {
     var body: some View {
         ScrollView {
             VStack(alignment: .leading, spacing: 12) {
+                SyncBadgeView()
                 if let s = model.screen {
                     Text(s.tradeName.pick(model.lang)).font(.headline)
                     if let r = model.refusal { Text(r).foregroundStyle(.red) }

@@ -1,7 +1,11 @@
 // The thin Swift API over the generated bindings: the same small helpers the
-// Kotlin shell has (error code and text, screen models, signature capture).
-// Every rule stays in Rust.
+// Kotlin shell has (error code and text, screen models, signature capture,
+// enrolment vault and device setup, the sync scheduler and its badge, the
+// core's log into os.Logger). Every rule stays in Rust.
 import Foundation
+import Network
+import os
+import Security
 
 public enum Language {
     case zh, en
@@ -25,7 +29,15 @@ extension DoorstepError {
             return code
         case let .InvalidPlaybook(code, _, _, _), let .Script(code, _, _, _):
             return code
+        case let .Sync(code, _, _, _, _):
+            return code
         }
+    }
+
+    /// Whether retrying later may cure it (sync errors only: no network, server busy).
+    public var isTransient: Bool {
+        if case let .Sync(_, transient, _, _, _) = self { return transient }
+        return false
     }
 
     /// The text in `lang`: what refused, and what would satisfy it.
@@ -36,8 +48,29 @@ extension DoorstepError {
             return lang == .en ? en : zh
         case let .InvalidPlaybook(_, _, en, zh), let .Script(_, _, en, zh):
             return lang == .en ? en : zh
+        case let .Sync(_, _, _, en, zh):
+            return lang == .en ? en : zh
         }
     }
+}
+
+/// A core failure the UI can show: the stable code and both texts.
+public struct CoreFailure: Equatable {
+    public let code: String
+    public let en: String
+    public let zh: String
+
+    public init(code: String, en: String, zh: String) {
+        self.code = code
+        self.en = en
+        self.zh = zh
+    }
+
+    public init(_ error: DoorstepError) {
+        self.init(code: error.code, en: error.text(.en), zh: error.text(.zh))
+    }
+
+    public func text(_ lang: Language) -> String { lang == .en ? en : zh }
 }
 
 extension VisitScreen {
@@ -114,5 +147,427 @@ public final class SignatureCapture {
         )
         if let last = strokes[strokes.count - 1].last, last.x == p.x, last.y == p.y { return }
         strokes[strokes.count - 1].append(p)
+    }
+}
+
+// MARK: - Enrolment
+
+/// Where the shell keeps the enrolment, token included: the Keychain in the
+/// app, memory in tests. Never the store file, which may be copied for support.
+public protocol EnrolmentVault: AnyObject {
+    func load() -> Enrolment?
+    func save(_ enrolment: Enrolment) throws
+    func clear()
+}
+
+/// A vault in memory (tests, previews).
+public final class InMemoryEnrolmentVault: EnrolmentVault {
+    private var held: Enrolment?
+
+    public init(_ held: Enrolment? = nil) { self.held = held }
+    public func load() -> Enrolment? { held }
+    public func save(_ enrolment: Enrolment) throws { held = enrolment }
+    public func clear() { held = nil }
+}
+
+/// The Keychain refused a write.
+public struct KeychainError: Error, Equatable {
+    public let status: OSStatus
+}
+
+/// The enrolment as one generic-password Keychain item, readable after the
+/// first unlock (so a background sync can read it) and never leaving this
+/// device (no iCloud Keychain, no backup restored elsewhere).
+public final class KeychainEnrolmentVault: EnrolmentVault {
+    private let service: String
+    private let account = "enrolment"
+
+    public init(service: String = "app.doorstep.enrolment") {
+        self.service = service
+    }
+
+    private struct Stored: Codable {
+        let serverUrl: String
+        let deviceId: String
+        let technicianId: String
+        let technicianName: String
+        let deviceToken: String
+    }
+
+    private var query: [String: Any] {
+        [
+            kSecClass as String: kSecClassGenericPassword,
+            kSecAttrService as String: service,
+            kSecAttrAccount as String: account,
+        ]
+    }
+
+    public func load() -> Enrolment? {
+        var q = query
+        q[kSecReturnData as String] = true
+        q[kSecMatchLimit as String] = kSecMatchLimitOne
+        var item: CFTypeRef?
+        guard SecItemCopyMatching(q as CFDictionary, &item) == errSecSuccess,
+              let data = item as? Data,
+              let s = try? JSONDecoder().decode(Stored.self, from: data)
+        else { return nil }
+        return Enrolment(serverUrl: s.serverUrl, deviceId: s.deviceId, technicianId: s.technicianId,
+                         technicianName: s.technicianName, deviceToken: s.deviceToken)
+    }
+
+    public func save(_ enrolment: Enrolment) throws {
+        let data = try JSONEncoder().encode(Stored(
+            serverUrl: enrolment.serverUrl, deviceId: enrolment.deviceId, technicianId: enrolment.technicianId,
+            technicianName: enrolment.technicianName, deviceToken: enrolment.deviceToken
+        ))
+        SecItemDelete(query as CFDictionary)
+        var q = query
+        q[kSecValueData as String] = data
+        q[kSecAttrAccessible as String] = kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly
+        let status = SecItemAdd(q as CFDictionary, nil)
+        guard status == errSecSuccess else { throw KeychainError(status: status) }
+    }
+
+    public func clear() {
+        SecItemDelete(query as CFDictionary)
+    }
+}
+
+/// First run and every run after, like the Kotlin shell's DeviceSetup:
+/// enrol through the server (a dispatcher signs in at handover), then open
+/// the store and its syncer from what the vault holds.
+public final class DeviceSetup {
+    public let vault: EnrolmentVault
+    public let storePath: String
+
+    public init(vault: EnrolmentVault, storePath: String) {
+        self.vault = vault
+        self.storePath = storePath
+    }
+
+    /// Whether this phone has been enrolled.
+    public var enrolled: Bool { vault.load() != nil }
+
+    /// Enrols through `serverUrl` as `dispatcher`; on success the enrolment
+    /// is in the vault and the store exists. Blocking: call it off the main thread.
+    @discardableResult
+    public func enrol(serverUrl: String, dispatcher: String, password: String,
+                      technicianId: String, deviceId: String) throws -> Enrolment {
+        let enrolment = try enrolDevice(serverUrl: serverUrl, dispatcher: dispatcher, password: password,
+                                        technicianId: technicianId, deviceId: deviceId)
+        // Create the store now so a wrong path fails here, not on first use.
+        try openStore(for: enrolment).closeStore()
+        try vault.save(enrolment)
+        return enrolment
+    }
+
+    /// The enrolled phone's store; nil before enrolment.
+    public func openStore() throws -> DeviceStore? {
+        guard let e = vault.load() else { return nil }
+        return try openStore(for: e)
+    }
+
+    /// A syncer for `store` with the vault's server and token; nil before enrolment.
+    public func syncer(for store: DeviceStore, timeoutSeconds: UInt32 = 30) throws -> Syncer? {
+        guard let e = vault.load() else { return nil }
+        return try Syncer(store: store, settings: SyncSettings(serverUrl: e.serverUrl, deviceToken: e.deviceToken,
+                                                               timeoutSeconds: timeoutSeconds))
+    }
+
+    private func openStore(for e: Enrolment) throws -> DeviceStore {
+        try DeviceStore.open(path: storePath, deviceId: e.deviceId, technicianId: e.technicianId,
+                             technicianName: e.technicianName)
+    }
+}
+
+// MARK: - Sync scheduling
+
+/// Where sync stands, for the badge (the Kotlin shell's SyncState).
+public enum SyncState: Equatable {
+    /// Not started yet.
+    case idle
+    /// A sync is running; its progress once the core reports it.
+    case syncing(SyncProgress?)
+    /// The last sync finished `at`; the next periodic one is at `next`.
+    case synced(SyncSummary, at: Date, next: Date)
+    /// It failed in a way a retry may cure; retrying at `retryAt`.
+    case retrying(CoreFailure, attempt: Int, retryAt: Date)
+    /// It failed in a way a retry will not cure (token revoked, app too old).
+    case needsAttention(CoreFailure, next: Date)
+    /// No connection: nothing is attempted until it comes back.
+    case offline
+    /// Closed.
+    case stopped
+}
+
+/// Exponential backoff with full jitter: the n-th retry waits a uniformly
+/// random time in [0, min(cap, base * 2^n)].
+public struct SyncBackoff {
+    public let base: TimeInterval
+    public let cap: TimeInterval
+    public private(set) var attempt = 0
+    private let random: (ClosedRange<Double>) -> Double
+
+    public init(base: TimeInterval = 5, cap: TimeInterval = 15 * 60,
+                random: @escaping (ClosedRange<Double>) -> Double = { Double.random(in: $0) }) {
+        self.base = base
+        self.cap = cap
+        self.random = random
+    }
+
+    public mutating func next() -> TimeInterval {
+        let ceiling = max(base, 0.001) * pow(2, Double(min(attempt, 30)))
+        attempt += 1
+        return random(0 ... min(cap, ceiling))
+    }
+
+    public mutating func reset() { attempt = 0 }
+}
+
+/// Forwards a running sync's progress (called on the sync queue).
+private final class ProgressForwarder: SyncListener, @unchecked Sendable {
+    private let forward: (SyncProgress) -> Void
+
+    init(_ forward: @escaping (SyncProgress) -> Void) { self.forward = forward }
+
+    func onProgress(progress: SyncProgress) { forward(progress) }
+}
+
+/// Keeps the phone in sync on its own, like the Kotlin shell's SyncScheduler:
+/// a sync at start, every `interval` after a success, retries with full-jitter
+/// backoff after a transient failure, a sync as soon as connectivity comes
+/// back (NWPathMonitor) or `syncNow()` is called, nothing while offline, and
+/// the sync in flight cancelled on going offline. Syncs run one at a time on
+/// a serial background queue; `onState` hears every change on the main
+/// queue, in order. A permanent failure is retried only at the normal
+/// interval: the records stay safe on the phone either way.
+public final class SyncScheduler: @unchecked Sendable {
+    private let engine: SyncerProtocol
+    private let interval: TimeInterval
+    private let onState: (SyncState) -> Void
+    private let queue = DispatchQueue(label: "app.doorstep.sync", qos: .utility)
+    private let monitorQueue = DispatchQueue(label: "app.doorstep.sync.network", qos: .utility)
+    private let lock = NSLock()
+    // Guarded by `lock`.
+    private var backoff: SyncBackoff
+    private var online = true
+    private var closed = false
+    private var next: DispatchWorkItem?
+    private var current: SyncState = .idle
+    private var monitor: NWPathMonitor?
+
+    public init(syncer: SyncerProtocol, interval: TimeInterval = 15 * 60, backoff: SyncBackoff = SyncBackoff(),
+                onState: @escaping (SyncState) -> Void) {
+        engine = syncer
+        self.interval = interval
+        self.backoff = backoff
+        self.onState = onState
+    }
+
+    /// The latest state (any thread).
+    public var state: SyncState { locked { current } }
+
+    /// Starts: watches connectivity (unless told not to, in tests) and syncs now.
+    public func start(monitorConnectivity: Bool = true) {
+        if monitorConnectivity {
+            let m = NWPathMonitor()
+            m.pathUpdateHandler = { [weak self] path in self?.connectivityChanged(path.status == .satisfied) }
+            locked { monitor = m }
+            m.start(queue: monitorQueue)
+        }
+        syncNow()
+    }
+
+    /// Sync as soon as possible: the button, a newly recorded command, the app in the foreground.
+    public func syncNow() {
+        let go: Bool = locked {
+            guard !closed else { return false }
+            next?.cancel()
+            next = nil
+            return true
+        }
+        if go { queue.async { [weak self] in self?.runOnce() } }
+    }
+
+    /// The connectivity callback. Going offline cancels a sync in flight.
+    public func connectivityChanged(_ isOnline: Bool) {
+        let changed: Bool = locked {
+            guard !closed, online != isOnline else { return false }
+            online = isOnline
+            if isOnline {
+                backoff.reset()
+            } else {
+                next?.cancel()
+                next = nil
+            }
+            return true
+        }
+        guard changed else { return }
+        if isOnline {
+            syncNow()
+        } else {
+            _ = engine.cancel()
+            queue.async { [weak self] in
+                guard let self else { return }
+                if self.locked({ !self.online && !self.closed }) { self.emit(.offline) }
+            }
+        }
+    }
+
+    /// Stops: cancels the sync in flight and everything scheduled.
+    public func close() {
+        let m: NWPathMonitor? = locked {
+            guard !closed else { return nil }
+            closed = true
+            next?.cancel()
+            next = nil
+            return monitor
+        }
+        m?.cancel()
+        _ = engine.cancel()
+        emit(.stopped)
+    }
+
+    private func runOnce() {
+        let (isClosed, isOnline) = locked { (closed, online) }
+        if isClosed { return }
+        guard isOnline else { return emit(.offline) }
+        emit(.syncing(nil))
+        let listener = ProgressForwarder { [weak self] p in self?.emit(.syncing(p)) }
+        do {
+            let summary = try engine.syncNow(listener: listener)
+            locked { backoff.reset() }
+            let now = Date()
+            emit(.synced(summary, at: now, next: now + interval))
+            schedule(in: interval)
+        } catch let e as DoorstepError {
+            fail(e)
+        } catch {
+            // Not a core error (a bug): shown, and retried at the normal interval.
+            let text = String(describing: error)
+            emit(.needsAttention(CoreFailure(code: "internal", en: text, zh: text), next: Date() + interval))
+            schedule(in: interval)
+        }
+    }
+
+    private func fail(_ e: DoorstepError) {
+        let failure = CoreFailure(e)
+        let (isClosed, isOnline) = locked { (closed, online) }
+        if isClosed { return emit(.stopped) }
+        if e.code == "sync_cancelled" && !isOnline { return emit(.offline) }
+        if case let .Sync(code, transient, _, _, _) = e, transient || code == "sync_cancelled" {
+            let (attempt, delay): (Int, TimeInterval) = locked { (backoff.attempt + 1, backoff.next()) }
+            emit(.retrying(failure, attempt: attempt, retryAt: Date() + delay))
+            schedule(in: delay)
+        } else {
+            emit(.needsAttention(failure, next: Date() + interval))
+            schedule(in: interval)
+        }
+    }
+
+    private func schedule(in delay: TimeInterval) {
+        let item = DispatchWorkItem { [weak self] in self?.runOnce() }
+        let go: Bool = locked {
+            guard !closed else { return false }
+            next?.cancel()
+            next = item
+            return true
+        }
+        if go { queue.asyncAfter(deadline: .now() + delay, execute: item) }
+    }
+
+    private func emit(_ s: SyncState) {
+        locked { current = s }
+        let onState = self.onState
+        DispatchQueue.main.async { onState(s) }
+    }
+
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+}
+
+/// The sync badge on every screen (the Kotlin shell's SyncBadgeState): one
+/// line of text, whether it is a problem, whether a sync is running, and how
+/// many records wait. Reassures that offline work is safe; asks for action
+/// only when a retry will not help.
+public struct SyncBadgeState: Equatable {
+    public let text: String
+    public let pending: UInt64
+    public let problem: Bool
+    public let busy: Bool
+
+    public static func of(_ state: SyncState, pending: UInt64, lang: Language,
+                          timeZone: TimeZone = .current) -> SyncBadgeState {
+        let en = lang == .en
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = timeZone
+        f.dateFormat = "HH:mm"
+        let waiting = pending == 0 ? "" : (en ? " · \(pending) waiting" : " · \(pending) 条待上传")
+        func badge(_ text: String, problem: Bool = false, busy: Bool = false) -> SyncBadgeState {
+            SyncBadgeState(text: text, pending: pending, problem: problem, busy: busy)
+        }
+        switch state {
+        case .idle:
+            return badge((en ? "Not synced yet" : "尚未同步") + waiting)
+        case let .syncing(p):
+            var detail = ""
+            if let p {
+                if p.stage == .uploading {
+                    detail = en ? " · sending, \(p.pending) left" : " · 正在上传,剩余 \(p.pending) 条"
+                } else {
+                    detail = en ? " · \(p.downloaded) updates received" : " · 已接收 \(p.downloaded) 条更新"
+                }
+            }
+            return badge((en ? "Syncing" : "同步中") + detail, busy: true)
+        case let .synced(_, at, _):
+            return badge((en ? "Synced at \(f.string(from: at))" : "已同步 \(f.string(from: at))") + waiting)
+        case let .retrying(_, _, retryAt):
+            let t = f.string(from: retryAt)
+            return badge((en ? "Offline work is safe; retrying at \(t)" : "记录已保存在手机上,\(t) 自动重试") + waiting)
+        case let .needsAttention(failure, _):
+            return badge(failure.text(lang), problem: true)
+        case .offline:
+            return badge((en ? "Offline: records are kept on the phone" : "离线:记录保存在手机上") + waiting)
+        case .stopped:
+            return badge((en ? "Sync stopped" : "同步已停止") + waiting)
+        }
+    }
+}
+
+// MARK: - Core log
+
+/// The core's log lines into os.Logger (subsystem `app.doorstep`, category
+/// `core`). The core logs ids, counts and error codes, never customer data,
+/// so the lines are marked public. Call `install` once at startup; calling
+/// it again replaces the sink and level.
+public enum CoreLog {
+    public static func install(level: LogLevel = .info, subsystem: String = "app.doorstep") throws {
+        try setLogger(logger: OSLogForwarder(os.Logger(subsystem: subsystem, category: "core")), maxLevel: level)
+    }
+
+    /// Stops forwarding.
+    public static func uninstall() {
+        try? setLogger(logger: nil, maxLevel: .error)
+    }
+}
+
+private final class OSLogForwarder: DoorstepCore.Logger, @unchecked Sendable {
+    private let sink: os.Logger
+
+    init(_ sink: os.Logger) { self.sink = sink }
+
+    func log(record: LogRecord) {
+        let type: OSLogType
+        switch record.level {
+        case .error: type = .error
+        case .warn: type = .default
+        case .info: type = .info
+        case .debug, .trace: type = .debug
+        }
+        sink.log(level: type, "\(record.target, privacy: .public): \(record.message, privacy: .public)")
     }
 }

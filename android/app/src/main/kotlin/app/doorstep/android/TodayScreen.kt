@@ -14,15 +14,15 @@ import androidx.compose.ui.Modifier
 import androidx.compose.ui.res.stringResource
 import androidx.compose.ui.unit.dp
 
-/** Today's visits, by window start, with the not-yet-synced count. */
+/** Today's visits, by window start, under the sync badge (which carries the not-yet-synced count). */
 @Composable
 fun TodayScreen(vm: VisitViewModel) {
     val state by vm.today.collectAsState()
-    val pending by vm.pendingUploads.collectAsState()
+    val badge by vm.badge.collectAsState()
     Column(Modifier.padding(16.dp)) {
+        SyncBadge(badge, onSyncNow = vm::syncNow)
         Text(stringResource(R.string.today))
         Text(stringResource(R.string.open_count, state.openCount))
-        if (pending > 0) Text(stringResource(R.string.pending_uploads, pending.toInt()))
         if (state.rows.isEmpty()) Text(stringResource(R.string.no_visits))
         LazyColumn {
             items(state.rows, key = { it.assignmentId }) { row ->

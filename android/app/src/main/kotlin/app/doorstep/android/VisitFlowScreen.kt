@@ -32,6 +32,7 @@ import kotlinx.coroutines.delay
 fun VisitFlowScreen(vm: VisitViewModel) {
     val state by vm.flow.collectAsState()
     val refusal by vm.refusal.collectAsState()
+    val badge by vm.badge.collectAsState()
     val s = state ?: return
     // The knock timer ticks once a second while at the door.
     if (s.stage == VisitStage.AT_DOOR) {
@@ -44,6 +45,7 @@ fun VisitFlowScreen(vm: VisitViewModel) {
     }
     Column(Modifier.padding(16.dp).verticalScroll(rememberScrollState())) {
         OutlinedButton(onClick = { vm.openVisit(null); vm.refreshToday() }) { Text(stringResource(R.string.back)) }
+        SyncBadge(badge, onSyncNow = vm::syncNow)
         Text("${s.title} · ${s.stageLabel}")
         refusal?.let { Text(it) }
         s.prompts.forEach { Text(it) }

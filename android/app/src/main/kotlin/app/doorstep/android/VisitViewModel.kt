@@ -1,29 +1,44 @@
 package app.doorstep.android
 
+import android.content.Context
 import androidx.lifecycle.ViewModel
+import androidx.lifecycle.viewModelScope
 import app.doorstep.core.CustomerSignOff
-import app.doorstep.core.DeviceStore
 import app.doorstep.shell.CoreResult
+import app.doorstep.shell.DeviceSetup
 import app.doorstep.shell.Language
 import app.doorstep.shell.SignatureCapture
 import app.doorstep.shell.SignaturePadState
 import app.doorstep.shell.StoreVisitRepository
+import app.doorstep.shell.SyncBadgeState
+import app.doorstep.shell.SyncState
 import app.doorstep.shell.TodayListState
 import app.doorstep.shell.VisitFlowState
 import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.SharingStarted
 import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.combine
+import kotlinx.coroutines.flow.stateIn
+import kotlinx.coroutines.launch
+import java.time.Clock
 import java.time.Instant
 import java.time.ZoneId
 
 /**
- * Glue between the Compose screens and the shell's repository. Every
- * decision is the core's: this holds the current screen state and the last
- * refusal to show, nothing else. Calls are short local transactions, made
- * on the caller's thread (the store's budget is ~1 ms per command).
+ * Glue between the Compose screens, the shell's repository and the sync
+ * controller, for an enrolled phone. Every decision is the core's: this
+ * holds the current screen state, the last refusal to show and the sync
+ * badge, nothing else. Visit calls are short local transactions, made on
+ * the caller's thread (the store's budget is ~1 ms per command); sync runs
+ * on the controller's own thread.
  */
-class VisitViewModel(storePath: String, deviceId: String, technicianId: String, technicianName: String, val lang: Language) : ViewModel() {
-    private val repo = StoreVisitRepository(DeviceStore.open(storePath, deviceId, technicianId, technicianName))
+class VisitViewModel(setup: DeviceSetup, context: Context, val lang: Language) : ViewModel() {
     private val zone = ZoneId.systemDefault()
+    private val store = setup.openStore() ?: error("VisitViewModel needs an enrolled phone")
+
+    // "Today" is the phone's own day (the technician's time zone).
+    private val repo = StoreVisitRepository(store, Clock.systemUTC(), zone.rules.getOffset(Instant.now()).totalSeconds / 60)
+    private val sync = SyncController(context, setup.syncer(store) ?: error("VisitViewModel needs an enrolled phone"))
 
     val today = MutableStateFlow(TodayListState(emptyList()))
     val open = MutableStateFlow<String?>(null)
@@ -31,6 +46,30 @@ class VisitViewModel(storePath: String, deviceId: String, technicianId: String, 
     private val _refusal = MutableStateFlow<String?>(null)
     val refusal: StateFlow<String?> = _refusal
     val pendingUploads = MutableStateFlow(0L)
+
+    /** The badge on every screen: the scheduler's state and what waits on the phone. */
+    val badge: StateFlow<SyncBadgeState> = combine(sync.state, pendingUploads) { s, pending ->
+        SyncBadgeState.of(s, pending, lang, zone)
+    }.stateIn(viewModelScope, SharingStarted.Eagerly, SyncBadgeState.of(SyncState.Idle, 0L, lang, zone))
+
+    init {
+        refreshToday()
+        viewModelScope.launch {
+            sync.finished.collect { summary ->
+                if (summary.changes > 0uL) {
+                    // New, changed, reassigned or cancelled assignments arrived.
+                    refreshToday()
+                    refreshVisit()
+                } else {
+                    pendingUploads.value = repo.pendingUploads()
+                }
+            }
+        }
+        sync.start()
+    }
+
+    /** The "sync now" button, and the app coming back to the foreground. */
+    fun syncNow() = sync.syncNow()
 
     fun refreshToday() {
         today.value = TodayListState.of(repo.today(), lang, zone)
@@ -57,10 +96,16 @@ class VisitViewModel(storePath: String, deviceId: String, technicianId: String, 
             is CoreResult.Ok -> {
                 _refusal.value = null
                 flow.value = VisitFlowState.of(r.value.screen, Instant.now(), lang)
+                recorded()
             }
             is CoreResult.Failed -> _refusal.value = r.text(lang)
         }
+    }
+
+    /** A command was recorded: count it as waiting and send it as soon as the phone can. */
+    private fun recorded() {
         pendingUploads.value = repo.pendingUploads()
+        sync.syncNow()
     }
 
     /** The digest shown on the pad: exactly what these ratings would sign. */
@@ -82,7 +127,10 @@ class VisitViewModel(storePath: String, deviceId: String, technicianId: String, 
         val shown = (repo.previewSignOff(id, draft) as? CoreResult.Ok)?.value?.full
         val r = repo.signOff(id, draft.copy(shownDigest = shown))
         when (r) {
-            is CoreResult.Ok -> flow.value = VisitFlowState.of(r.value.screen, Instant.now(), lang)
+            is CoreResult.Ok -> {
+                flow.value = VisitFlowState.of(r.value.screen, Instant.now(), lang)
+                recorded()
+            }
             is CoreResult.Failed -> _refusal.value = r.text(lang)
         }
     }
@@ -90,10 +138,17 @@ class VisitViewModel(storePath: String, deviceId: String, technicianId: String, 
     fun decline(reason: String) {
         val id = open.value ?: return
         when (val r = repo.declineSignature(id, reason)) {
-            is CoreResult.Ok -> flow.value = VisitFlowState.of(r.value.screen, Instant.now(), lang)
+            is CoreResult.Ok -> {
+                flow.value = VisitFlowState.of(r.value.screen, Instant.now(), lang)
+                recorded()
+            }
             is CoreResult.Failed -> _refusal.value = r.text(lang)
         }
     }
 
-    override fun onCleared() = repo.close()
+    /** Stops sync first (it cancels a sync in flight), then closes the store. */
+    override fun onCleared() {
+        sync.close()
+        repo.close()
+    }
 }

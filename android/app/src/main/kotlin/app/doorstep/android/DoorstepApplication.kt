@@ -1,0 +1,43 @@
+package app.doorstep.android
+
+import android.app.Application
+import android.content.pm.ApplicationInfo
+import android.util.Log
+import app.doorstep.core.LogLevel
+import app.doorstep.shell.CoreLog
+import app.doorstep.shell.DeviceSetup
+
+/**
+ * Owns what lives as long as the process: the core's log forwarded to
+ * Logcat, the Keystore enrolment vault, and the shell's [DeviceSetup] over
+ * it and the store file. The store and its sync are opened per screen
+ * session by [VisitViewModel].
+ */
+class DoorstepApplication : Application() {
+    lateinit var setup: DeviceSetup
+        private set
+
+    override fun onCreate() {
+        super.onCreate()
+        val debuggable = (applicationInfo.flags and ApplicationInfo.FLAG_DEBUGGABLE) != 0
+        // Fails only if something else owns the core's log facade: the app still works.
+        runCatching {
+            CoreLog.install(if (debuggable) LogLevel.DEBUG else LogLevel.INFO) { record ->
+                Log.println(priority(record.level), TAG, "${record.target}: ${record.message}")
+            }
+        }.onFailure { Log.w(TAG, "core log not forwarded", it) }
+        setup = DeviceSetup(KeystoreEnrolmentVault(this), filesDir.resolve("doorstep.db").path)
+    }
+
+    companion object {
+        const val TAG = "Doorstep"
+
+        fun priority(level: LogLevel): Int = when (level) {
+            LogLevel.ERROR -> Log.ERROR
+            LogLevel.WARN -> Log.WARN
+            LogLevel.INFO -> Log.INFO
+            LogLevel.DEBUG -> Log.DEBUG
+            LogLevel.TRACE -> Log.VERBOSE
+        }
+    }
+}
