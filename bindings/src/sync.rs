@@ -13,8 +13,11 @@
 //! dispatcher signs in on it) and returns the sync token for the shell to
 //! keep in the platform's secure storage.
 //!
-//! TLS (feature `tls`): rustls on ring with the Mozilla root set, configured
-//! here so neither shell has anything to initialise.
+//! HTTP is the shell's: it implements [`HttpTransport`] over the platform's
+//! stack (OkHttp / `HttpURLConnection`, `URLSession`), so proxies, user
+//! certificates and network policy are the phone's, and this library
+//! carries no HTTP or TLS code. The transport only moves bytes; what to
+//! send and what an answer means stays in the core.
 
 use crate::device_store::DeviceStore;
 use crate::error::{guard, DoorstepError};
@@ -22,8 +25,9 @@ use crate::types::to_system_time;
 use doorstep_core::clock::{Clock, SystemClock};
 use doorstep_core::store::SyncStatus as CoreSyncStatus;
 use doorstep_core::sync::{
-    self as core_sync, SyncClient, SyncConfig, SyncError, SyncProgress as CoreProgress, SyncReport,
-    SyncStage as CoreStage,
+    self as core_sync, HttpRequest as CoreRequest, HttpResponse as CoreResponse, SyncClient,
+    SyncConfig, SyncError, SyncProgress as CoreProgress, SyncReport, SyncStage as CoreStage,
+    Transport, TransportFuture,
 };
 use doorstep_core::{DeviceId, TechnicianId};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -154,25 +158,92 @@ impl From<&CoreProgress> for SyncProgress {
     }
 }
 
-/// An HTTP client builder with the phone's TLS setup.
-fn http_builder() -> Result<reqwest::ClientBuilder, DoorstepError> {
-    #[cfg(feature = "tls")]
-    {
-        let roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
-        let mut tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| DoorstepError::internal_detail("tls_setup", &e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(reqwest::Client::builder().tls_backend_preconfigured(tls))
+/// One HTTP header.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HttpHeader {
+    pub name: String,
+    pub value: String,
+}
+
+/// A request for the shell's HTTP stack to send.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HttpRequest {
+    /// `GET` or `POST`.
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<HttpHeader>,
+    pub body: Vec<u8>,
+    /// The whole exchange must finish within this many milliseconds.
+    pub timeout_ms: u64,
+}
+
+/// The answer, as it came off the wire: any status (4xx and 5xx included)
+/// is an answer, not an error. Do not decode the body: if the stack decoded
+/// gzip itself (URLSession does), that is detected and handled.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<HttpHeader>,
+    pub body: Vec<u8>,
+}
+
+/// Why no answer came: no connection, a timeout, TLS refused, a dropped
+/// connection. Anything the transport throws becomes one of these.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum TransportError {
+    #[error("network: {reason}")]
+    Network { reason: String },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for TransportError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        Self::Network { reason: e.reason }
     }
-    #[cfg(not(feature = "tls"))]
-    Ok(reqwest::Client::builder())
+}
+
+/// The shell's HTTP stack (implemented in Kotlin/Swift). `send` blocks; it
+/// runs on a worker thread of the syncer, never the UI thread.
+#[uniffi::export(with_foreign)]
+pub trait HttpTransport: Send + Sync {
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
+}
+
+/// The core's [`Transport`] over the shell's [`HttpTransport`]: each
+/// request runs on the runtime's blocking pool, so a cancelled sync stops
+/// waiting at once (the platform call finishes or times out on its own).
+struct ForeignTransport(Arc<dyn HttpTransport>);
+
+impl Transport for ForeignTransport {
+    fn send(&self, request: CoreRequest) -> TransportFuture<'_> {
+        let http = self.0.clone();
+        Box::pin(async move {
+            let request = HttpRequest {
+                method: request.method.to_string(),
+                url: request.url,
+                headers: request
+                    .headers
+                    .into_iter()
+                    .map(|(name, value)| HttpHeader { name, value })
+                    .collect(),
+                body: request.body,
+                timeout_ms: u64::try_from(request.timeout.as_millis()).unwrap_or(u64::MAX),
+            };
+            let answer = tokio::task::spawn_blocking(move || {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| http.send(request)))
+            })
+            .await
+            .map_err(|e| format!("the transport thread failed: {e}"))?
+            .map_err(|_| "the transport panicked".to_string())?;
+            match answer {
+                Ok(r) => Ok(CoreResponse {
+                    status: r.status,
+                    headers: r.headers.into_iter().map(|h| (h.name, h.value)).collect(),
+                    body: r.body,
+                }),
+                Err(TransportError::Network { reason }) => Err(reason),
+            }
+        })
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, DoorstepError> {
@@ -219,9 +290,14 @@ impl Drop for Running<'_> {
 
 #[uniffi::export]
 impl Syncer {
-    /// A syncer for `store` with `settings`. Nothing is sent until `sync_now`.
+    /// A syncer for `store` with `settings`, over the shell's `transport`.
+    /// Nothing is sent until `sync_now`.
     #[uniffi::constructor]
-    pub fn new(store: Arc<DeviceStore>, settings: SyncSettings) -> Result<Self, DoorstepError> {
+    pub fn new(
+        store: Arc<DeviceStore>,
+        settings: SyncSettings,
+        transport: Arc<dyn HttpTransport>,
+    ) -> Result<Self, DoorstepError> {
         guard(|| {
             let url = settings.server_url.trim();
             if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -235,7 +311,7 @@ impl Syncer {
             if settings.timeout_seconds > 0 {
                 config.timeout = Duration::from_secs(u64::from(settings.timeout_seconds));
             }
-            let client = SyncClient::from_builder(config, http_builder()?)?;
+            let client = SyncClient::with_transport(config, Arc::new(ForeignTransport(transport)));
             Ok(Self {
                 store,
                 client,
@@ -317,6 +393,7 @@ impl Syncer {
 /// token and names the technician. Blocking; run it off the UI thread.
 #[uniffi::export]
 pub fn enrol_device(
+    transport: Arc<dyn HttpTransport>,
     server_url: String,
     dispatcher: String,
     password: String,
@@ -326,8 +403,9 @@ pub fn enrol_device(
     guard(|| {
         let technician = TechnicianId::new(technician_id)?;
         let device = DeviceId::new(device_id)?;
+        let transport = ForeignTransport(transport);
         let enrolled = runtime()?.block_on(core_sync::enrol_device(
-            http_builder()?,
+            &transport,
             server_url.trim(),
             &dispatcher,
             &password,

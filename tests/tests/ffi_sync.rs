@@ -4,8 +4,12 @@
 //! blocking, as the shells make them, so they run on blocking threads.
 
 use chrono::{Duration, Utc};
+use doorstep_core::sync::{HttpRequest as CoreRequest, ReqwestTransport, Transport};
 use doorstep_e2e::{Center, TempDir, PASSWORD};
-use doorstep_ffi::sync::{enrol_device, SyncListener, SyncProgress, SyncSettings, SyncStage};
+use doorstep_ffi::sync::{
+    enrol_device, HttpHeader, HttpRequest, HttpResponse, HttpTransport, SyncListener, SyncProgress,
+    SyncSettings, SyncStage, TransportError,
+};
 use doorstep_ffi::{DeviceStore, DoorstepError, Syncer};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
@@ -17,6 +21,57 @@ struct Progress(Mutex<Vec<SyncProgress>>);
 impl SyncListener for Progress {
     fn on_progress(&self, progress: SyncProgress) {
         self.0.lock().unwrap().push(progress);
+    }
+}
+
+/// The shell's HTTP stack, played by reqwest on a thread of its own (as a
+/// platform stack would run its own I/O).
+struct ShellHttp;
+
+impl HttpTransport for ShellHttp {
+    fn send(&self, r: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let method = if r.method == "GET" { "GET" } else { "POST" };
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let request = CoreRequest {
+                    method,
+                    url: r.url,
+                    headers: r.headers.into_iter().map(|h| (h.name, h.value)).collect(),
+                    body: r.body,
+                    timeout: std::time::Duration::from_millis(r.timeout_ms),
+                };
+                ReqwestTransport::new()?.send(request).await
+            })
+        })
+        .join()
+        .expect("the transport thread")
+        .map(|a| HttpResponse {
+            status: a.status,
+            headers: a
+                .headers
+                .into_iter()
+                .map(|(name, value)| HttpHeader { name, value })
+                .collect(),
+            body: a.body,
+        })
+        .map_err(|reason| TransportError::Network { reason })
+    }
+}
+
+fn http() -> Arc<dyn HttpTransport> {
+    Arc::new(ShellHttp)
+}
+
+/// A shell transport that always answers the same.
+struct Canned(Result<HttpResponse, TransportError>);
+
+impl HttpTransport for Canned {
+    fn send(&self, _: HttpRequest) -> Result<HttpResponse, TransportError> {
+        self.0.clone()
     }
 }
 
@@ -64,6 +119,7 @@ async fn a_phone_enrolled_at_handover_gets_its_day_and_sends_its_work() {
 
     let enrolment = blocking(move || {
         enrol_device(
+            http(),
             base,
             "desk".into(),
             PASSWORD.into(),
@@ -82,6 +138,7 @@ async fn a_phone_enrolled_at_handover_gets_its_day_and_sends_its_work() {
         Syncer::new(
             store.clone(),
             settings(&enrolment.server_url, &enrolment.device_token),
+            http(),
         )
         .unwrap(),
     );
@@ -142,6 +199,7 @@ async fn enrolment_refusals_say_what_was_wrong() {
     let b = base.clone();
     let e = blocking(move || {
         enrol_device(
+            http(),
             b,
             "desk".into(),
             "wrong".into(),
@@ -158,6 +216,7 @@ async fn enrolment_refusals_say_what_was_wrong() {
     let b = base.clone();
     let e = blocking(move || {
         enrol_device(
+            http(),
             b,
             "desk".into(),
             PASSWORD.into(),
@@ -170,11 +229,14 @@ async fn enrolment_refusals_say_what_was_wrong() {
     assert_eq!(code, "enrol_refused");
     assert!(detail.contains("no technician T-404"), "{detail}");
 
-    // TLS is set up (rustls on ring) and fails cleanly against a plain-HTTP port.
-    let tls = base.replace("http://", "https://");
+    // Whatever the shell's HTTP stack throws is a network failure, with its reason.
+    let thrown: Arc<dyn HttpTransport> = Arc::new(Canned(Err(TransportError::Network {
+        reason: "java.net.UnknownHostException: doorstep.example.com".into(),
+    })));
     let e = blocking(move || {
         enrol_device(
-            tls,
+            thrown,
+            "https://doorstep.example.com".into(),
             "desk".into(),
             PASSWORD.into(),
             "T-22".into(),
@@ -182,11 +244,13 @@ async fn enrolment_refusals_say_what_was_wrong() {
         )
     })
     .unwrap_err();
-    let (code, transient, _, _) = refused(e);
+    let (code, transient, detail, _) = refused(e);
     assert_eq!((code.as_str(), transient), ("sync_network", true));
+    assert!(detail.contains("UnknownHostException"), "{detail}");
 
     let e = blocking(|| {
         enrol_device(
+            http(),
             "ftp://x".into(),
             "desk".into(),
             PASSWORD.into(),
@@ -199,6 +263,7 @@ async fn enrolment_refusals_say_what_was_wrong() {
 
     let e = blocking(|| {
         enrol_device(
+            http(),
             "http://127.0.0.1:9".into(),
             "d".into(),
             "p".into(),
@@ -212,6 +277,7 @@ async fn enrolment_refusals_say_what_was_wrong() {
 
     let e = blocking(move || {
         enrol_device(
+            http(),
             base,
             "desk".into(),
             PASSWORD.into(),
@@ -251,6 +317,7 @@ fn cancel_stops_a_sync_stuck_on_a_silent_server_and_a_second_sync_is_refused_mea
                 timeout_seconds: 600,
                 ..settings(&url, "token")
             },
+            http(),
         )
         .unwrap(),
     );
@@ -284,7 +351,7 @@ async fn a_revoked_phone_is_told_to_enrol_again_and_a_retry_will_not_help() {
     center.post("/api/devices/phone-23/revoke", json!({})).await;
     let dir = TempDir::new("ffi-revoked");
     let store = open_store(&dir, "phone-23", "T-23", "王伟");
-    let syncer = Syncer::new(store, settings(&center.base, &token)).unwrap();
+    let syncer = Syncer::new(store, settings(&center.base, &token), http()).unwrap();
     let e = blocking(move || syncer.sync_now(None)).unwrap_err();
     match e {
         DoorstepError::Sync {
@@ -305,14 +372,59 @@ async fn a_revoked_phone_is_told_to_enrol_again_and_a_retry_will_not_help() {
 fn bad_settings_and_a_closed_store_fail_cleanly() {
     let dir = TempDir::new("ffi-closed");
     let store = open_store(&dir, "phone-31", "T-31", "Zhao Lei");
-    let e = Syncer::new(store.clone(), settings("doorstep.example.com", "t"))
+    let e = Syncer::new(store.clone(), settings("doorstep.example.com", "t"), http())
         .err()
         .unwrap();
     assert_eq!(e.code(), "invalid_server_url");
-    let syncer = Syncer::new(store.clone(), settings("http://127.0.0.1:9", "t")).unwrap();
+    let syncer = Syncer::new(store.clone(), settings("http://127.0.0.1:9", "t"), http()).unwrap();
     let e = syncer.sync_now(None).unwrap_err();
     assert_eq!(e.code(), "sync_network");
     assert_eq!(store.sync_status().unwrap().consecutive_failures, 1);
     store.close_store();
     assert_eq!(syncer.sync_now(None).unwrap_err().code(), "store_closed");
+}
+
+#[test]
+fn a_garbled_answer_is_a_decode_failure_that_may_be_retried_and_loses_nothing() {
+    let dir = TempDir::new("ffi-garbled");
+    let store = open_store(&dir, "phone-32", "T-32", "Zhao Lei");
+    store
+        .receive_assignment(
+            r#"{"id": "A-3201", "version": 1, "trade": "appliance_repair", "technician": "T-32",
+                "customer": {"name": "Li Hua", "phone": "138-0013-8000", "address": "88 Century Avenue",
+                    "location": {"lat": 31.2304, "lon": 121.4737}},
+                "requested_window": {"start": "2026-11-26T02:00:00Z", "end": "2026-11-26T04:00:00Z"},
+                "received_at": "2026-11-25T07:30:00Z"}"#
+                .into(),
+            SystemTime::now(),
+        )
+        .unwrap();
+    let before = store.pending_upload_count().unwrap();
+    let garbled = HttpResponse {
+        status: 200,
+        headers: vec![HttpHeader {
+            name: "Content-Encoding".into(),
+            value: "gzip".into(),
+        }],
+        body: vec![0x1f, 0x8b, 0, 1, 2, 3],
+    };
+    let syncer = Syncer::new(
+        store.clone(),
+        settings("https://doorstep.example.com", "t"),
+        Arc::new(Canned(Ok(garbled))),
+    )
+    .unwrap();
+    match syncer.sync_now(None).unwrap_err() {
+        DoorstepError::Sync {
+            code,
+            transient,
+            detail,
+            ..
+        } => {
+            assert_eq!((code.as_str(), transient), ("sync_decode", true));
+            assert!(detail.contains("gzip"), "{detail}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(store.pending_upload_count().unwrap(), before);
 }

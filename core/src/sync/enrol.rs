@@ -4,7 +4,7 @@
 //! device enrol` CLI and the shells (through `doorstep-ffi`); the token is
 //! the shell's to keep (Android Keystore, iOS Keychain), never the store's.
 
-use super::SyncError;
+use super::{HttpRequest, SyncError, Transport};
 use crate::{DeviceId, TechnicianId};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -40,12 +40,10 @@ struct RosterEntry {
 
 /// Signs in as `dispatcher`, enrols `device` for `technician` and returns
 /// the device's token with the technician's name. Enrolling a device id a
-/// second time is refused by the server (409 `exists`); a
-/// technician the roster does not know is refused before any token is made.
-/// `http` carries the caller's TLS setup (`reqwest::Client::builder()` for
-/// reqwest's default); timeouts are set here.
+/// second time is refused by the server (409 `exists`); a technician the
+/// roster does not know is refused before any token is made.
 pub async fn enrol_device(
-    http: reqwest::ClientBuilder,
+    transport: &dyn Transport,
     server_url: &str,
     dispatcher: &str,
     password: &str,
@@ -63,24 +61,22 @@ pub async fn enrol_device(
             ),
         });
     }
-    let http = http
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .build()
-        .map_err(|e| SyncError::Network(e.to_string()))?;
-    let login: Login = call(
-        http.post(format!("{base}/api/login"))
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(serde_json::json!({"username": dispatcher, "password": password}).to_string()),
-        "/api/login",
-    )
-    .await?;
-    let roster: Vec<RosterEntry> = call(
-        http.get(format!("{base}/api/technicians"))
-            .bearer_auth(&login.token),
-        "/api/technicians",
-    )
-    .await?;
+    let call = Call {
+        transport,
+        base: &base,
+        timeout,
+    };
+    let login: Login = call
+        .json(
+            "POST",
+            "/api/login",
+            None,
+            Some(serde_json::json!({"username": dispatcher, "password": password})),
+        )
+        .await?;
+    let roster: Vec<RosterEntry> = call
+        .json("GET", "/api/technicians", Some(&login.token), None)
+        .await?;
     let name = roster
         .into_iter()
         .find(|t| t.id == technician.as_str())
@@ -90,19 +86,17 @@ pub async fn enrol_device(
             code: "unknown_technician".into(),
             message: format!("the center has no technician {technician}"),
         })?;
-    let enrolment: Enrolment = call(
-        http.post(format!("{base}/api/technicians/{technician}/devices"))
-            .bearer_auth(&login.token)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(serde_json::json!({"device_id": device}).to_string()),
-        "/api/technicians/{id}/devices",
-    )
-    .await?;
+    let enrolment: Enrolment = call
+        .json(
+            "POST",
+            &format!("/api/technicians/{technician}/devices"),
+            Some(&login.token),
+            Some(serde_json::json!({"device_id": device})),
+        )
+        .await?;
     // Sign the dispatcher out again: the session was only for this.
-    let _ = http
-        .post(format!("{base}/api/logout"))
-        .bearer_auth(&login.token)
-        .send()
+    let _ = call
+        .json::<serde_json::Value>("POST", "/api/logout", Some(&login.token), None)
         .await;
     log::info!(target: "doorstep::sync", "device {device} enrolled for {technician} at {base}");
     Ok(Enrolled {
@@ -114,41 +108,61 @@ pub async fn enrol_device(
     })
 }
 
-/// Sends `request`; a 2xx body is decoded as `T`, anything else becomes the
-/// server's `{"error": {"code", "message"}}` as a [`SyncError`].
-async fn call<T: DeserializeOwned>(
-    request: reqwest::RequestBuilder,
-    what: &str,
-) -> Result<T, SyncError> {
-    let response = request
-        .send()
-        .await
-        .map_err(|e| SyncError::Network(e.to_string()))?;
-    let status = response.status();
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| SyncError::Network(e.to_string()))?;
-    if status.is_success() {
-        return serde_json::from_slice(&bytes)
-            .map_err(|e| SyncError::Decode(format!("{what}: {e}")));
+struct Call<'a> {
+    transport: &'a dyn Transport,
+    base: &'a str,
+    timeout: Duration,
+}
+
+impl Call<'_> {
+    /// Sends a JSON request; a 2xx body is decoded as `T` (an empty body as
+    /// JSON `null`), anything else becomes the server's
+    /// `{"error": {"code", "message"}}` as a [`SyncError`].
+    async fn json<T: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> Result<T, SyncError> {
+        let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
+        if let Some(token) = bearer {
+            headers.push(("authorization".into(), format!("Bearer {token}")));
+        }
+        let response = self
+            .transport
+            .send(HttpRequest {
+                method,
+                url: format!("{}{path}", self.base),
+                headers,
+                body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
+                timeout: self.timeout,
+            })
+            .await
+            .map_err(SyncError::Network)?;
+        let status = response.status;
+        let bytes = response.body;
+        if (200..300).contains(&status) {
+            let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+            return serde_json::from_slice(bytes)
+                .map_err(|e| SyncError::Decode(format!("{path}: {e}")));
+        }
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        let code = body["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let message = body["error"]["message"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(300).collect());
+        Err(match status {
+            429 | 500..=599 => SyncError::ServerBusy { status, message },
+            _ => SyncError::Enrolment {
+                status,
+                code,
+                message: format!("{path}: {message}"),
+            },
+        })
     }
-    let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-    let code = body["error"]["code"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let message = body["error"]["message"]
-        .as_str()
-        .map(str::to_string)
-        .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(300).collect());
-    let status = status.as_u16();
-    Err(match status {
-        429 | 500..=599 => SyncError::ServerBusy { status, message },
-        _ => SyncError::Enrolment {
-            status,
-            code,
-            message: format!("{what}: {message}"),
-        },
-    })
 }

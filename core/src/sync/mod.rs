@@ -18,11 +18,15 @@ mod backoff;
 mod enrol;
 mod error;
 mod scheduler;
+mod transport;
 
 pub use backoff::Backoff;
 pub use enrol::{enrol_device, Enrolled};
 pub use error::SyncError;
 pub use scheduler::{SyncEvent, SyncLoop, SyncLoopHandle};
+#[cfg(feature = "http")]
+pub use transport::ReqwestTransport;
+pub use transport::{HttpRequest, HttpResponse, Transport, TransportFuture};
 
 use crate::clock::Clock;
 use crate::protocol::{
@@ -36,6 +40,7 @@ use flate2::Compression;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Where and how to sync.
@@ -121,10 +126,18 @@ pub type ProgressFn<'a> = &'a (dyn Fn(&SyncProgress) + Send + Sync);
 fn no_progress(_: &SyncProgress) {}
 
 /// The HTTP side of sync.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SyncClient {
-    http: reqwest::Client,
+    transport: Arc<dyn Transport>,
     config: SyncConfig,
+}
+
+impl std::fmt::Debug for SyncClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncClient")
+            .field("server_url", &self.config.server_url)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A server error body: `{"error": {"code", "message", ...details}}`.
@@ -173,26 +186,16 @@ struct Exchange<T> {
 }
 
 impl SyncClient {
-    /// A client with reqwest's default TLS setup.
+    /// A client over reqwest (the CLI, tests, desktops).
+    #[cfg(feature = "http")]
     pub fn new(config: SyncConfig) -> Result<Self, SyncError> {
-        Self::from_builder(config, reqwest::Client::builder())
+        let transport = ReqwestTransport::new().map_err(SyncError::Network)?;
+        Ok(Self::with_transport(config, Arc::new(transport)))
     }
 
-    /// A client over a caller's HTTP builder (the phone library brings its
-    /// own TLS configuration); timeouts are set here. Response gzip is
-    /// decoded here rather than by reqwest, so the byte counts are the
-    /// wire's and the phone library carries one deflate implementation.
-    pub fn from_builder(
-        config: SyncConfig,
-        builder: reqwest::ClientBuilder,
-    ) -> Result<Self, SyncError> {
-        let http = builder
-            .no_gzip()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            .build()
-            .map_err(|e| SyncError::Network(e.to_string()))?;
-        Ok(Self { http, config })
+    /// A client over any transport (the phone's own HTTP stack).
+    pub fn with_transport(config: SyncConfig, transport: Arc<dyn Transport>) -> Self {
+        Self { transport, config }
     }
 
     pub fn config(&self) -> &SyncConfig {
@@ -465,34 +468,40 @@ impl SyncClient {
         let body = gzip(&json).map_err(|e| SyncError::Decode(e.to_string()))?;
         let bytes_sent = body.len() as u64;
         let sent_at = clock.now();
+        let auth = format!("Bearer {}", self.config.device_token);
         let response = self
-            .http
-            .post(format!("{}{path}", self.config.server_url))
-            .bearer_auth(&self.config.device_token)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(reqwest::header::CONTENT_ENCODING, "gzip")
-            .header(reqwest::header::ACCEPT_ENCODING, "gzip")
-            .body(body)
-            .send()
+            .transport
+            .send(HttpRequest {
+                method: "POST",
+                url: format!("{}{path}", self.config.server_url),
+                headers: vec![
+                    ("authorization".into(), auth),
+                    ("content-type".into(), "application/json".into()),
+                    ("content-encoding".into(), "gzip".into()),
+                    ("accept-encoding".into(), "gzip".into()),
+                ],
+                body,
+                timeout: self.config.timeout,
+            })
             .await
-            .map_err(|e| SyncError::Network(e.to_string()))?;
-        let status = response.status();
-        let gzipped = response
-            .headers()
-            .get(reqwest::header::CONTENT_ENCODING)
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
-        let wire = response
-            .bytes()
-            .await
-            .map_err(|e| SyncError::Network(e.to_string()))?;
+            .map_err(SyncError::Network)?;
         let received_at = clock.now();
-        let bytes_received = wire.len() as u64;
+        let bytes_received = response.body.len() as u64;
+        // Some platform stacks (URLSession) decode gzip themselves and keep
+        // the header: only a body that is gzip is decoded here.
+        let gzipped = response
+            .header("content-encoding")
+            .is_some_and(|v| v.eq_ignore_ascii_case("gzip"))
+            && response.body.starts_with(&[0x1f, 0x8b]);
         let bytes = if gzipped {
-            gunzip(&wire).map_err(|e| SyncError::Decode(format!("{path}: gzip body: {e}")))?
+            gunzip(&response.body)
+                .map_err(|e| SyncError::Decode(format!("{path}: gzip body: {e}")))?
         } else {
-            wire.to_vec()
+            response.body
         };
-        if status.is_success() {
+        let status = response.status;
+        let success = (200..300).contains(&status);
+        if success {
             let body = serde_json::from_slice::<Resp>(&bytes)
                 .map_err(|e| SyncError::Decode(format!("{path}: {e}")))?;
             return Ok(Exchange {
@@ -511,7 +520,7 @@ impl SyncClient {
         } else {
             detail.message
         };
-        let code = status.as_u16();
+        let code = status;
         Err(match code {
             401 | 403 => Failure::Sync(SyncError::Unauthorized {
                 status: code,

@@ -9,7 +9,7 @@ use doorstep_core::location::GeoFix;
 use doorstep_core::messages::Lang;
 use doorstep_core::script_runner::ScriptLine;
 use doorstep_core::store::{Enrollment, Store, StoreError, VisitRef};
-use doorstep_core::sync::{enrol_device, SyncClient, SyncConfig};
+use doorstep_core::sync::{enrol_device, ReqwestTransport, SyncClient, SyncConfig};
 use doorstep_core::{AssignmentId, DeviceId, TechnicianId, VisitCommand};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -133,7 +133,7 @@ fn enrol_via_server(
         .map_err(|e| e.to_string())?;
     runtime
         .block_on(enrol_device(
-            reqwest::Client::builder(),
+            &ReqwestTransport::new()?,
             server,
             user,
             password,

@@ -233,16 +233,61 @@ public final class KeychainEnrolmentVault: EnrolmentVault {
     }
 }
 
+/// The core's HTTP over `URLSession`, so sync follows the phone's proxy, VPN
+/// and trusted certificates (the Kotlin shell's UrlConnectionTransport). It
+/// only moves bytes: any status is an answer for the core; only a failure to
+/// get one is thrown. URLSession decodes gzip itself; the core sees the body
+/// is no longer gzip and reads it as is. Blocking: the core calls it on a
+/// worker thread, never the main thread.
+public final class URLSessionTransport: HttpTransport, @unchecked Sendable {
+    private let session: URLSession
+
+    public init(session: URLSession = URLSession(configuration: .ephemeral)) {
+        self.session = session
+    }
+
+    public func send(request: HttpRequest) throws -> HttpResponse {
+        guard let url = URL(string: request.url) else {
+            throw TransportError.Network(reason: "not a URL: \(request.url)")
+        }
+        var req = URLRequest(url: url)
+        req.httpMethod = request.method
+        req.timeoutInterval = TimeInterval(request.timeoutMs) / 1000
+        for h in request.headers { req.setValue(h.value, forHTTPHeaderField: h.name) }
+        if request.method == "POST" { req.httpBody = request.body }
+
+        let done = DispatchSemaphore(value: 0)
+        var outcome: Result<HttpResponse, TransportError> = .failure(.Network(reason: "no answer"))
+        let task = session.dataTask(with: req) { data, response, error in
+            if let error {
+                outcome = .failure(.Network(reason: error.localizedDescription))
+            } else if let http = response as? HTTPURLResponse {
+                let headers = http.allHeaderFields.map {
+                    HttpHeader(name: String(describing: $0.key), value: String(describing: $0.value))
+                }
+                outcome = .success(HttpResponse(status: UInt16(clamping: http.statusCode), headers: headers,
+                                                body: data ?? Data()))
+            }
+            done.signal()
+        }
+        task.resume()
+        done.wait()
+        return try outcome.get()
+    }
+}
+
 /// First run and every run after, like the Kotlin shell's DeviceSetup:
 /// enrol through the server (a dispatcher signs in at handover), then open
 /// the store and its syncer from what the vault holds.
 public final class DeviceSetup {
     public let vault: EnrolmentVault
     public let storePath: String
+    public let transport: HttpTransport
 
-    public init(vault: EnrolmentVault, storePath: String) {
+    public init(vault: EnrolmentVault, storePath: String, transport: HttpTransport = URLSessionTransport()) {
         self.vault = vault
         self.storePath = storePath
+        self.transport = transport
     }
 
     /// Whether this phone has been enrolled.
@@ -253,7 +298,7 @@ public final class DeviceSetup {
     @discardableResult
     public func enrol(serverUrl: String, dispatcher: String, password: String,
                       technicianId: String, deviceId: String) throws -> Enrolment {
-        let enrolment = try enrolDevice(serverUrl: serverUrl, dispatcher: dispatcher, password: password,
+        let enrolment = try enrolDevice(transport: transport, serverUrl: serverUrl, dispatcher: dispatcher, password: password,
                                         technicianId: technicianId, deviceId: deviceId)
         // Create the store now so a wrong path fails here, not on first use.
         try openStore(for: enrolment).closeStore()
@@ -271,7 +316,8 @@ public final class DeviceSetup {
     public func syncer(for store: DeviceStore, timeoutSeconds: UInt32 = 30) throws -> Syncer? {
         guard let e = vault.load() else { return nil }
         return try Syncer(store: store, settings: SyncSettings(serverUrl: e.serverUrl, deviceToken: e.deviceToken,
-                                                               timeoutSeconds: timeoutSeconds))
+                                                               timeoutSeconds: timeoutSeconds),
+                          transport: transport)
     }
 
     private func openStore(for e: Enrolment) throws -> DeviceStore {

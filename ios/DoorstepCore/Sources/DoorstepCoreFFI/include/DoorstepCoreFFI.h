@@ -250,6 +250,13 @@ typedef void (*UniffiCallbackInterfaceLoggerMethod0)(uint64_t, RustBuffer, void*
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_TRANSPORT_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_TRANSPORT_METHOD0
+typedef void (*UniffiCallbackInterfaceHttpTransportMethod0)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_SYNC_LISTENER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_SYNC_LISTENER_METHOD0
 typedef void (*UniffiCallbackInterfaceSyncListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
@@ -264,6 +271,15 @@ typedef struct UniffiVTableCallbackInterfaceLogger {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceLoggerMethod0 _Nonnull log;
 } UniffiVTableCallbackInterfaceLogger;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_HTTP_TRANSPORT
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_HTTP_TRANSPORT
+typedef struct UniffiVTableCallbackInterfaceHttpTransport {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceHttpTransportMethod0 _Nonnull send;
+} UniffiVTableCallbackInterfaceHttpTransport;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SYNC_LISTENER
@@ -425,6 +441,26 @@ RustBuffer uniffi_doorstep_ffi_fn_method_visitsession_screen_json(uint64_t ptr, 
 RustBuffer uniffi_doorstep_ffi_fn_method_visitsession_sign_off(uint64_t ptr, RustBuffer sign_off, RustBuffer now, RustBuffer location, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_HTTPTRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_HTTPTRANSPORT
+uint64_t uniffi_doorstep_ffi_fn_clone_httptransport(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FREE_HTTPTRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FREE_HTTPTRANSPORT
+void uniffi_doorstep_ffi_fn_free_httptransport(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_INIT_CALLBACK_VTABLE_HTTPTRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_INIT_CALLBACK_VTABLE_HTTPTRANSPORT
+void uniffi_doorstep_ffi_fn_init_callback_vtable_httptransport(const UniffiVTableCallbackInterfaceHttpTransport* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_HTTPTRANSPORT_SEND
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_HTTPTRANSPORT_SEND
+RustBuffer uniffi_doorstep_ffi_fn_method_httptransport_send(uint64_t ptr, RustBuffer request, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_SYNCLISTENER
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_SYNCLISTENER
 uint64_t uniffi_doorstep_ffi_fn_clone_synclistener(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -457,7 +493,7 @@ void uniffi_doorstep_ffi_fn_free_syncer(uint64_t handle, RustCallStatus *_Nonnul
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CONSTRUCTOR_SYNCER_NEW
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CONSTRUCTOR_SYNCER_NEW
-uint64_t uniffi_doorstep_ffi_fn_constructor_syncer_new(uint64_t store, RustBuffer settings, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_doorstep_ffi_fn_constructor_syncer_new(uint64_t store, RustBuffer settings, uint64_t transport, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCER_CANCEL
@@ -498,7 +534,7 @@ RustBuffer uniffi_doorstep_ffi_fn_func_run_visit_script(RustBuffer script, RustB
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_ENROL_DEVICE
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_ENROL_DEVICE
-RustBuffer uniffi_doorstep_ffi_fn_func_enrol_device(RustBuffer server_url, RustBuffer dispatcher, RustBuffer password, RustBuffer technician_id, RustBuffer device_id, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_doorstep_ffi_fn_func_enrol_device(uint64_t transport, RustBuffer server_url, RustBuffer dispatcher, RustBuffer password, RustBuffer technician_id, RustBuffer device_id, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_DOORSTEP_FFI_RUSTBUFFER_ALLOC
@@ -908,6 +944,12 @@ uint16_t uniffi_doorstep_ffi_checksum_method_visitsession_screen_json(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_VISITSESSION_SIGN_OFF
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_VISITSESSION_SIGN_OFF
 uint16_t uniffi_doorstep_ffi_checksum_method_visitsession_sign_off(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_HTTPTRANSPORT_SEND
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_HTTPTRANSPORT_SEND
+uint16_t uniffi_doorstep_ffi_checksum_method_httptransport_send(void
     
 );
 #endif

@@ -2,6 +2,7 @@ package app.doorstep.shell
 
 import app.doorstep.core.DeviceStore
 import app.doorstep.core.Enrolment
+import app.doorstep.core.HttpTransport
 import app.doorstep.core.SyncSettings
 import app.doorstep.core.Syncer
 import app.doorstep.core.enrolDevice
@@ -36,6 +37,7 @@ class InMemoryEnrolmentVault(private var held: Enrolment? = null) : EnrolmentVau
 class DeviceSetup(
     private val vault: EnrolmentVault,
     private val storePath: String,
+    private val transport: HttpTransport = UrlConnectionTransport(),
 ) {
     /** Whether this phone has been enrolled. */
     val enrolled: Boolean get() = vault.load() != null
@@ -51,7 +53,7 @@ class DeviceSetup(
         technicianId: String,
         deviceId: String,
     ): CoreResult<Enrolment> = CoreResult.of {
-        val enrolment = enrolDevice(serverUrl, dispatcher, password, technicianId, deviceId)
+        val enrolment = enrolDevice(transport, serverUrl, dispatcher, password, technicianId, deviceId)
         // Create the store now so a wrong path fails here, not on first use.
         openStoreFor(enrolment).use { it.closeStore() }
         vault.save(enrolment)
@@ -63,7 +65,7 @@ class DeviceSetup(
 
     /** A syncer for [store] with the vault's server and token; null before enrolment. */
     fun syncer(store: DeviceStore, timeoutSeconds: UInt = 30u): Syncer? = vault.load()?.let {
-        Syncer(store, SyncSettings(it.serverUrl, it.deviceToken, timeoutSeconds))
+        Syncer(store, SyncSettings(it.serverUrl, it.deviceToken, timeoutSeconds), transport)
     }
 
     private fun openStoreFor(e: Enrolment) =

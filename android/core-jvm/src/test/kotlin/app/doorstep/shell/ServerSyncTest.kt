@@ -197,10 +197,19 @@ class ServerSyncTest {
     }
 
     @Test
+    fun `no route to the server is a network failure a retry may cure`(@TempDir dir: Path) {
+        val closed = ServerSocket(0).use { it.localPort }
+        val setup = DeviceSetup(InMemoryEnrolmentVault(), dir.resolve("phone.db").toString())
+        val r = setup.enrol("http://127.0.0.1:$closed", "admin", ADMIN_PASSWORD, "T-77", "phone-81") as CoreResult.Failed
+        assertEquals("sync_network", r.code)
+        assertTrue(r.zh.contains("无法连接服务器"), r.zh)
+    }
+
+    @Test
     fun `cancel stops a sync stuck on a silent server`(@TempDir dir: Path) {
         ServerSocket(0).use { silent ->
             val store = DeviceStore.open(dir.resolve("phone.db").toString(), "phone-80", "T-80", "孙浩")
-            val syncer = Syncer(store, SyncSettings("http://127.0.0.1:${silent.localPort}", "token", 600u))
+            val syncer = Syncer(store, SyncSettings("http://127.0.0.1:${silent.localPort}", "token", 600u), UrlConnectionTransport())
             var failure: Throwable? = null
             val running = thread { failure = runCatching { syncer.syncNow(null) }.exceptionOrNull() }
             silent.accept().use {

@@ -1,0 +1,55 @@
+package app.doorstep.shell
+
+import app.doorstep.core.HttpHeader
+import app.doorstep.core.HttpRequest
+import app.doorstep.core.HttpResponse
+import app.doorstep.core.HttpTransport
+import app.doorstep.core.TransportException
+import java.io.IOException
+import java.net.HttpURLConnection
+import java.net.URI
+
+/**
+ * The core's HTTP over the platform's `HttpURLConnection` (OkHttp inside on
+ * Android; the JDK's on the JVM), so sync follows the phone's proxy, VPN
+ * and trusted certificates. It only moves bytes: any status is an answer
+ * for the core to read; only a failure to get an answer (no route, refused,
+ * timed out, TLS rejected) is thrown, as [TransportException.Network].
+ *
+ * The body is passed on as received: the core asks for gzip itself
+ * (`Accept-Encoding`), which also keeps Android's stack from decoding it.
+ */
+class UrlConnectionTransport(private val maxConnectMillis: Int = 10_000) : HttpTransport {
+    override fun send(request: HttpRequest): HttpResponse {
+        val conn = try {
+            URI(request.url).toURL().openConnection() as HttpURLConnection
+        } catch (e: Exception) {
+            throw TransportException.Network("cannot open ${request.url}: ${e.message}")
+        }
+        try {
+            val timeout = request.timeoutMs.coerceAtMost(Int.MAX_VALUE.toULong()).toInt()
+            conn.connectTimeout = minOf(timeout, maxConnectMillis)
+            conn.readTimeout = timeout
+            conn.requestMethod = request.method
+            conn.instanceFollowRedirects = false
+            conn.useCaches = false
+            request.headers.forEach { conn.setRequestProperty(it.name, it.value) }
+            if (request.method == "POST") {
+                conn.doOutput = true
+                conn.setFixedLengthStreamingMode(request.body.size)
+                conn.outputStream.use { it.write(request.body) }
+            }
+            val status = conn.responseCode
+            val stream = if (status >= 400) conn.errorStream else conn.inputStream
+            val body = stream?.use { it.readBytes() } ?: ByteArray(0)
+            val headers = conn.headerFields
+                .filterKeys { it != null }
+                .flatMap { (name, values) -> values.map { HttpHeader(name, it) } }
+            return HttpResponse(status.toUShort(), headers, body)
+        } catch (e: IOException) {
+            throw TransportException.Network("${e.javaClass.simpleName}: ${e.message}")
+        } finally {
+            conn.disconnect()
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! The one HTTP exchange sync needs, behind a trait: send a request, get
+//! the status, headers and body back (or a network failure). The protocol
+//! (what to send, what an answer means) stays in `SyncClient`; the transport
+//! only moves bytes.
+//!
+//! Two implementations: [`ReqwestTransport`] (feature `http`: the CLI, the
+//! end-to-end tests and benches, any desktop use) and, in `doorstep-ffi`,
+//! the phone's own HTTP stack (OkHttp / `HttpURLConnection` on Android,
+//! `URLSession` on iOS) implemented in the shell — the design of Mozilla's
+//! viaduct. The phone then honours the platform's proxies, user-installed
+//! certificates and network policy, and the native library carries no HTTP
+//! or TLS stack of its own.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+/// A request to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The whole exchange must finish within this.
+    pub timeout: Duration,
+}
+
+/// What came back. The body is as it came off the wire (a gzip body is
+/// decoded by the client, so byte counts are the wire's).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The first header called `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A boxed future, as transports return it.
+pub type TransportFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<HttpResponse, String>> + Send + 'a>>;
+
+/// Moves one request and its answer. `Err` is a network failure in words
+/// (no connection, timeout, TLS refused, connection dropped); any HTTP status
+/// is an `Ok` answer for the client to interpret.
+pub trait Transport: Send + Sync {
+    fn send(&self, request: HttpRequest) -> TransportFuture<'_>;
+}
+
+#[cfg(feature = "http")]
+pub use reqwest_transport::ReqwestTransport;
+
+#[cfg(feature = "http")]
+mod reqwest_transport {
+    use super::{HttpRequest, HttpResponse, Transport, TransportFuture};
+
+    /// [`Transport`] over reqwest (HTTP/1.1; HTTPS with feature `tls`).
+    #[derive(Debug, Clone)]
+    pub struct ReqwestTransport {
+        http: reqwest::Client,
+    }
+
+    impl ReqwestTransport {
+        /// With reqwest's default TLS setup. Responses are not decoded by
+        /// reqwest: the sync client reads `Content-Encoding` itself.
+        pub fn new() -> Result<Self, String> {
+            let http = reqwest::Client::builder()
+                .no_gzip()
+                .connect_timeout(std::time::Duration::from_secs(10))
+                .build()
+                .map_err(|e| e.to_string())?;
+            Ok(Self { http })
+        }
+    }
+
+    impl Transport for ReqwestTransport {
+        fn send(&self, request: HttpRequest) -> TransportFuture<'_> {
+            Box::pin(async move {
+                let method = reqwest::Method::from_bytes(request.method.as_bytes())
+                    .map_err(|e| e.to_string())?;
+                let mut req = self
+                    .http
+                    .request(method, &request.url)
+                    .timeout(request.timeout)
+                    .body(request.body);
+                for (k, v) in &request.headers {
+                    req = req.header(k.as_str(), v.as_str());
+                }
+                let res = req.send().await.map_err(|e| e.to_string())?;
+                let status = res.status().as_u16();
+                let headers = res
+                    .headers()
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_string())))
+                    .collect();
+                let body = res.bytes().await.map_err(|e| e.to_string())?.to_vec();
+                Ok(HttpResponse {
+                    status,
+                    headers,
+                    body,
+                })
+            })
+        }
+    }
+}
