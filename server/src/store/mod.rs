@@ -129,6 +129,19 @@ pub enum DbError {
     Unavailable(String),
     #[error("unique constraint violated")]
     Unique,
+    /// The database is not one this server can use (from a newer server, or
+    /// not a Doorstep database at all). Nothing in it was changed.
+    #[error("{0}")]
+    Schema(String),
+}
+
+/// The refusal of a database whose schema is newer than this server's.
+pub(crate) fn newer_schema(found: i64, known: usize) -> DbError {
+    DbError::Schema(format!(
+        "the database is at schema version {found}, newer than this server knows \
+         (up to {known}): it was written by a newer doorstep-server. Run that version \
+         (or newer), or point this one at another database; nothing was changed"
+    ))
 }
 
 impl DbError {

@@ -63,6 +63,9 @@ impl PgDb {
             )
             .await?;
         let current: i64 = row.get(0);
+        if current > MIGRATIONS.len() as i64 {
+            return Err(super::newer_schema(current, MIGRATIONS.len()));
+        }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
             t.batch_execute(sql).await?;
             let version = i as i64 + 1;

@@ -87,6 +87,22 @@ impl SqliteDb {
 
 fn open_connection(path: &str) -> Result<Connection, DbError> {
     let mut conn = Connection::open(path)?;
+    // Read the header before changing anything (WAL mode writes to it).
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| match e {
+            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => {
+                DbError::Schema(format!(
+                    "{path} is not a SQLite database (damaged, encrypted or another kind of \
+                     file): point --data-dir at a Doorstep data directory or an empty one; \
+                     the file was left untouched"
+                ))
+            }
+            other => DbError::from(other),
+        })?;
+    if version > MIGRATIONS.len() as i64 {
+        return Err(super::newer_schema(version, MIGRATIONS.len()));
+    }
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;

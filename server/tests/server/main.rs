@@ -9,6 +9,7 @@ mod harness;
 mod after;
 mod bad_input;
 mod center;
+mod schema;
 mod sync;
 
 /// Runs `async fn $name(b: Backend)` on both backends.

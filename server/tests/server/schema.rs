@@ -1,0 +1,135 @@
+//! The server's own database across versions (SQLite, the default): a
+//! database written by an older server upgrades in place and keeps its
+//! rows; one written by a newer server, or a file that is no database at
+//! all, is refused with a reason and left exactly as it was.
+
+use doorstep_server::error::ApiError;
+use doorstep_server::store::Database;
+use std::path::PathBuf;
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Dir {
+        let d = std::env::temp_dir().join(format!(
+            "doorstep-schema-{name}-{}",
+            uuid::Uuid::now_v7().simple()
+        ));
+        std::fs::create_dir_all(&d).unwrap();
+        Dir(d)
+    }
+    fn db(&self) -> String {
+        self.0.join("doorstep.db").display().to_string()
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_1_database_with_data_upgrades_in_place_and_keeps_it() {
+    let dir = Dir::new("v1");
+    {
+        let conn = rusqlite::Connection::open(dir.db()).unwrap();
+        conn.execute_batch(include_str!("../../migrations/sqlite/0001_init.sql"))
+            .unwrap();
+        conn.execute(
+            "INSERT INTO technicians (id, name, trades, active, created_at)
+             VALUES ('T-1', '王伟', '[\"appliance_repair\"]', 1, 1764000000000)",
+            [],
+        )
+        .unwrap();
+        conn.execute_batch("PRAGMA user_version = 1").unwrap();
+    }
+    let db = Database::open(&dir.db())
+        .await
+        .expect("upgrade to the current schema");
+    let (name, phone, version) = db
+        .tx(|tx| {
+            Box::pin(async move {
+                let t = tx
+                    .query_opt("SELECT name, phone FROM technicians WHERE id = 'T-1'", &[])
+                    .await?
+                    .expect("the technician survived the upgrade");
+                let v = tx.query_opt("PRAGMA user_version", &[]).await?.unwrap();
+                Ok::<_, ApiError>((t.text(0), t.opt_text(1), v.int(0)))
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!((name.as_str(), phone, version), ("王伟", None, 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_from_a_newer_server_is_refused_and_left_untouched() {
+    let dir = Dir::new("newer");
+    {
+        let conn = rusqlite::Connection::open(dir.db()).unwrap();
+        conn.execute_batch("CREATE TABLE from_the_future (x); PRAGMA user_version = 99")
+            .unwrap();
+    }
+    let before = std::fs::read(dir.db()).unwrap();
+    let e = Database::open(&dir.db()).await.err().expect("refused");
+    let text = e.to_string();
+    assert!(text.contains("schema version 99"), "{text}");
+    assert!(text.contains("newer doorstep-server"), "{text}");
+    assert!(text.contains("nothing was changed"), "{text}");
+    assert_eq!(std::fs::read(dir.db()).unwrap(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_that_is_not_a_database_is_refused_and_left_untouched() {
+    let dir = Dir::new("junk");
+    let junk: Vec<u8> = (0..8192u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(dir.db(), &junk).unwrap();
+    let e = Database::open(&dir.db()).await.err().expect("refused");
+    let text = e.to_string();
+    assert!(text.contains("is not a SQLite database"), "{text}");
+    assert!(text.contains("left untouched"), "{text}");
+    assert_eq!(std::fs::read(dir.db()).unwrap(), junk);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_database_from_a_newer_server_is_refused_and_left_untouched() {
+    if !crate::harness::postgres_available() {
+        return;
+    }
+    let base = std::env::var("DOORSTEP_TEST_PG_URL").unwrap();
+    let name = format!("t_newer_{}", uuid::Uuid::now_v7().simple());
+    let (admin, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    let url = format!("{prefix}/{name}");
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    client
+        .batch_execute(
+            "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY,
+                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now());
+             INSERT INTO schema_migrations (version) VALUES (99);",
+        )
+        .await
+        .unwrap();
+    let e = Database::open(&url).await.err().expect("refused");
+    assert!(e.to_string().contains("schema version 99"), "{e}");
+    let tables: i64 = client
+        .query_one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 1, "nothing but schema_migrations was created");
+}
