@@ -21,6 +21,11 @@ pub struct QuoteLineRequest {
     /// Unit price printed on the customer's warranty card, if it lists one.
     #[serde(default)]
     pub warranty_card_price: Option<i64>,
+    /// The photo of the warranty card (its reference in the visit's photos):
+    /// required when the card's price is lower than the schedule's, so the
+    /// center can reconcile the lower charge against the card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warranty_card_photo: Option<String>,
 }
 
 fn one() -> u32 {
@@ -69,6 +74,11 @@ pub struct QuoteLine {
     pub schedule_price: i64,
     #[serde(default)]
     pub warranty_card_price: Option<i64>,
+    /// The card's photo, when the card's price applies. Absent from the
+    /// canonical report otherwise, so reports signed before it existed keep
+    /// their digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warranty_card_photo: Option<String>,
     /// The unit price that applies (the lower of schedule and card).
     pub unit_price: i64,
     pub amount: i64,
@@ -108,6 +118,8 @@ pub enum QuoteError {
     ZeroQuantity(String),
     #[error("warranty card price of {0:?} must not be negative")]
     NegativeCardPrice(String),
+    #[error("the warranty card price of {0:?} is below the schedule: photograph the card and name the photo")]
+    CardPriceWithoutPhoto(String),
     #[error("a quote needs at least one line")]
     Empty,
     #[error("a discount needs a center approval code")]
@@ -153,6 +165,15 @@ pub fn price(
         let unit_price = req
             .warranty_card_price
             .map_or(fee.price, |card| card.min(fee.price));
+        let card_applies = unit_price < fee.price;
+        let photo = req
+            .warranty_card_photo
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty());
+        if card_applies && photo.is_none() {
+            return Err(QuoteError::CardPriceWithoutPhoto(req.item.clone()));
+        }
         let amount = unit_price
             .checked_mul(i64::from(req.qty))
             .ok_or(MoneyError::Overflow)?;
@@ -182,6 +203,7 @@ pub fn price(
             qty: req.qty,
             schedule_price: fee.price,
             warranty_card_price: req.warranty_card_price,
+            warranty_card_photo: photo.filter(|_| card_applies).map(str::to_string),
             unit_price,
             amount,
             payer,

@@ -97,6 +97,9 @@ fn one_of_each() -> Vec<WorkflowError> {
         },
         FeeScheduleNotShown,
         DiscountNeedsApproval,
+        WarrantyCardUnevidenced {
+            item: "part_compressor_relay".into(),
+        },
         QuoteInvalid {
             problem: "a quote needs at least one line".into(),
         },
@@ -166,6 +169,7 @@ fn variant(e: &WorkflowError) -> &'static str {
         TakeBackIncomplete { .. } => "TakeBackIncomplete",
         FeeScheduleNotShown => "FeeScheduleNotShown",
         DiscountNeedsApproval => "DiscountNeedsApproval",
+        WarrantyCardUnevidenced { .. } => "WarrantyCardUnevidenced",
         QuoteInvalid { .. } => "QuoteInvalid",
         QuoteNotAccepted { .. } => "QuoteNotAccepted",
         QuoteRevisionMismatch { .. } => "QuoteRevisionMismatch",
@@ -187,7 +191,7 @@ fn variant(e: &WorkflowError) -> &'static str {
 }
 
 /// The number of arms in `variant`.
-const VARIANTS: usize = 38;
+const VARIANTS: usize = 39;
 
 fn is_snake_case(s: &str) -> bool {
     !s.is_empty()

@@ -458,7 +458,7 @@ fn garbage_command() -> impl Strategy<Value = Value> {
                 "take_back" => json!({"return_by": date}),
                 "report_missing_part" => json!({"part": text, "resolution": if b { json!({"resolution": "new_visit", "window": w}) } else { json!({"resolution": "fetch_now"}) }}),
                 "inspect_item" => json!({"item": item, "seal_intact": b, "no_leaks": true, "no_foreign_matter": true}),
-                "present_quote" => json!({"quote": {"lines": [{"item": item, "qty": u, "warranty_card_price": n}, {"item": "visit_fee", "qty": u}], "discount": if b { json!({"amount": n, "approval_code": text}) } else { Value::Null }}}),
+                "present_quote" => json!({"quote": {"lines": [{"item": item, "qty": u, "warranty_card_price": n, "warranty_card_photo": if b { json!(text) } else { Value::Null }}, {"item": "visit_fee", "qty": u}], "discount": if b { json!({"amount": n, "approval_code": text}) } else { Value::Null }}}),
                 "accept_quote" => json!({"revision": u}),
                 "record_guardian" => json!({"name": text, "relation": text}),
                 "record_work" => json!({"description": text, "kind": KINDS[(u % 4) as usize], "parts_used": [{"item": item, "old_serial": text}]}),
@@ -688,6 +688,11 @@ fn check_enforced_rules(pb: &Playbook, events: &[VisitEvent]) -> Result<(), Test
                         .warranty_card_price
                         .map_or(l.schedule_price, |c| c.min(l.schedule_price));
                     prop_assert_eq!(l.unit_price, lower);
+                    // A lower card price is always evidenced by the card's photo.
+                    prop_assert_eq!(
+                        l.unit_price < l.schedule_price,
+                        l.warranty_card_photo.is_some()
+                    );
                     prop_assert_eq!(Some(l.amount), l.unit_price.checked_mul(i64::from(l.qty)));
                 }
             }
@@ -768,6 +773,13 @@ fn model_total(pb: &Playbook, req: &QuoteRequest) -> Result<i64, QuoteError> {
         let unit = l
             .warranty_card_price
             .map_or(fee.price, |c| c.min(fee.price));
+        let photographed = l
+            .warranty_card_photo
+            .as_deref()
+            .is_some_and(|p| !p.trim().is_empty());
+        if unit < fee.price && !photographed {
+            return Err(QuoteError::CardPriceWithoutPhoto(l.item.clone()));
+        }
         let amount = i128::from(unit) * i128::from(l.qty);
         if amount > i128::from(i64::MAX) {
             return Err(MoneyError::Overflow.into());
@@ -799,11 +811,19 @@ fn quote_lines(pb: &Playbook) -> impl Strategy<Value = Vec<QuoteLineRequest>> {
                 (0i64..1_000_000).prop_map(Some),
                 any::<i64>().prop_map(Some)
             ],
+            prop_oneof![
+                Just(None),
+                Just(Some(String::new())),
+                Just(Some("photo-card".to_string()))
+            ],
         )
-            .prop_map(|(item, qty, warranty_card_price)| QuoteLineRequest {
-                item,
-                qty,
-                warranty_card_price,
+            .prop_map(|(item, qty, warranty_card_price, warranty_card_photo)| {
+                QuoteLineRequest {
+                    item,
+                    qty,
+                    warranty_card_price,
+                    warranty_card_photo,
+                }
             }),
         1..6,
     )

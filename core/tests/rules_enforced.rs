@@ -377,6 +377,36 @@ fn no_take_back_without_the_loaner_offered_or_declined_the_appearance_record_and
 // ---- §2.12 Quote ------------------------------------------------------------
 
 #[test]
+fn a_lower_warranty_card_price_applies_only_with_the_card_photographed() {
+    let mut run = Run::new("appliance_repair");
+    run.diagnosed("fix_on_site").at("10:10");
+    run.ok(json!({"type": "show_fee_schedule"}));
+    let quote = |photo: serde_json::Value| {
+        json!({"type": "present_quote", "quote": {"lines": [
+            {"item": "visit_fee"},
+            {"item": "part_compressor_relay", "warranty_card_price": 6000, "warranty_card_photo": photo}
+        ]}})
+    };
+    for missing in [serde_json::Value::Null, json!(""), json!("   ")] {
+        let e = run.refused(quote(missing));
+        assert!(
+            matches!(&e, WorkflowError::WarrantyCardUnevidenced { item } if item == "part_compressor_relay"),
+            "{e:?}"
+        );
+        refused_with(&e, "warranty_card_unevidenced");
+        assert!(e.message(doorstep_core::Lang::ZhCn).contains("保修卡照片"));
+    }
+    assert!(run.state().quote.is_none(), "nothing was quoted");
+    run.ok(quote(json!("photo-card-relay")));
+    let q = run.state().quote.clone().unwrap();
+    assert_eq!(q.lines[1].unit_price, 6000);
+    assert_eq!(
+        q.lines[1].warranty_card_photo.as_deref(),
+        Some("photo-card-relay")
+    );
+}
+
+#[test]
 fn the_lower_of_the_fee_schedule_and_the_warranty_card_price_applies() {
     let mut run = Run::new("appliance_repair");
     run.diagnosed("fix_on_site").at("10:10");
@@ -384,12 +414,20 @@ fn the_lower_of_the_fee_schedule_and_the_warranty_card_price_applies() {
     // Card lower than the schedule (labour 50.00 vs card 40.00); card higher for the relay (65.00 vs 70.00).
     run.ok(json!({"type": "present_quote", "quote": {"lines": [
         {"item": "visit_fee"},
-        {"item": "labour_basic", "warranty_card_price": 4000},
+        {"item": "labour_basic", "warranty_card_price": 4000, "warranty_card_photo": "photo-card-1"},
         {"item": "part_compressor_relay", "warranty_card_price": 7000}
     ]}}));
     let q = run.state().quote.clone().unwrap();
     assert_eq!(q.lines[1].unit_price, 4000);
+    assert_eq!(
+        q.lines[1].warranty_card_photo.as_deref(),
+        Some("photo-card-1")
+    );
     assert_eq!(q.lines[2].unit_price, 6500);
+    assert_eq!(
+        q.lines[2].warranty_card_photo, None,
+        "the card did not apply"
+    );
     assert_eq!(q.customer_total, 3000 + 4000 + 6500);
     run.ok(json!({"type": "accept_quote", "revision": 1}));
     run.at("10:30");

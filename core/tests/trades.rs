@@ -124,7 +124,7 @@ fn appliance_repair_follows_the_repair_standard_end_to_end() {
     run.ok(json!({"type": "present_quote", "quote": {"lines": [
         {"item": "visit_fee"},
         {"item": "labour_basic"},
-        {"item": "part_compressor_relay", "warranty_card_price": 6000}
+        {"item": "part_compressor_relay", "warranty_card_price": 6000, "warranty_card_photo": "photo-card-1"}
     ]}}));
     let q = run.state().quote.clone().unwrap();
     assert_eq!(q.lines[2].unit_price, 6000, "the lower price applies");

@@ -161,6 +161,7 @@ impl VisitBuilder {
                 item: f.id.clone(),
                 qty: 1,
                 warranty_card_price: None,
+                warranty_card_photo: None,
             })
             .collect();
         let today = self.now.date_naive();

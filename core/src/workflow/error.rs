@@ -76,6 +76,9 @@ pub enum WorkflowError {
     FeeScheduleNotShown,
     /// §2.12 enforce: discounts only with a center approval.
     DiscountNeedsApproval,
+    /// §2.12: the warranty card's lower price applies only with the card
+    /// photographed (the center reconciles the charge against it).
+    WarrantyCardUnevidenced { item: String },
     /// §2.12: quote problems other than approval.
     QuoteInvalid { problem: String },
     /// §2.12 enforce: no repair on a chargeable visit before the quote is accepted.
@@ -126,6 +129,9 @@ impl From<QuoteError> for WorkflowError {
     fn from(e: QuoteError) -> Self {
         match e {
             QuoteError::DiscountWithoutApproval => WorkflowError::DiscountNeedsApproval,
+            QuoteError::CardPriceWithoutPhoto(item) => {
+                WorkflowError::WarrantyCardUnevidenced { item }
+            }
             other => WorkflowError::QuoteInvalid {
                 problem: other.to_string(),
             },
@@ -179,6 +185,7 @@ impl WorkflowError {
             TakeBackIncomplete { .. } => "take_back_incomplete",
             FeeScheduleNotShown => "fee_schedule_not_shown",
             DiscountNeedsApproval => "discount_needs_approval",
+            WarrantyCardUnevidenced { .. } => "warranty_card_unevidenced",
             QuoteInvalid { .. } => "quote_invalid",
             QuoteNotAccepted { .. } => "quote_not_accepted",
             QuoteRevisionMismatch { .. } => "quote_revision_mismatch",
@@ -227,6 +234,9 @@ impl WorkflowError {
             | QuoteRevisionMismatch { .. }
             | PartNotQuoted { .. } => "§2.12 quote from the fee schedule",
             DiscountNeedsApproval => "§2.12 discounts only with a center approval",
+            WarrantyCardUnevidenced { .. } => {
+                "§2.12 the lower warranty-card price, evidenced by the card"
+            }
             QuoteNotAccepted { .. } => "§2.12 no repair on a chargeable visit before acceptance",
             WorkNotOffered { .. } => "§1 trade playbook (work booked, not ad hoc)",
             NotTested => "§2.13 fixed only with a passed test run or a 2 h callback",
@@ -403,6 +413,10 @@ impl WorkflowError {
             DiscountNeedsApproval => Text::new(
                 "A discount needs an approval code from the center. Call the center, or quote without the discount.",
                 "优惠须经服务中心批准。请联系服务中心获取批准码,或按原价报价。",
+            ),
+            WarrantyCardUnevidenced { item } => Text::new(
+                format!("The warranty card's lower price for {item} applies only with a photo of the card: photograph it and add the photo to the quote line."),
+                format!("{item}按保修卡上较低的价格收费,须拍摄保修卡照片并附在报价项上。"),
             ),
             QuoteInvalid { problem } => Text::new(
                 format!("The quote cannot be made: {problem}."),

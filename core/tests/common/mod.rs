@@ -312,6 +312,7 @@ fn line(item: &str) -> QuoteLineRequest {
         item: item.into(),
         qty: 1,
         warranty_card_price: None,
+        warranty_card_photo: None,
     }
 }
 
