@@ -8,7 +8,11 @@
 //!   the outbox holds exactly `--events` events), then one timed `sync`.
 //! - **download**: 5 000 assignments (`--assignments`) for a technician, a
 //!   freshly enrolled phone, one timed `sync` (which includes pushing back
-//!   the "received" facts the phone records for each of them).
+//!   the "received" facts the phone records for each of them). Reported
+//!   too, on its own line and never instead of it: when the last page (and
+//!   its cursor) became visible to another reader of the phone's database,
+//!   i.e. the day's assignments are applied and on screen — watched from a
+//!   separate read connection polling every millisecond.
 //!
 //! Every iteration gets a fresh server and phone (setup is not timed). Wire
 //! bytes are counted twice: the request/response bodies as the client sends
@@ -23,6 +27,7 @@
 //! ```sh
 //! cargo run --profile server-bench -p doorstep-e2e --bin sync-bench -- \
 //!     [--iterations 5] [--events 10000] [--assignments 5000] [--export FILE] [--pouchdb]
+//!     [--only upload|download]
 //! ```
 
 use chrono::{DateTime, Duration, Utc};
@@ -32,7 +37,7 @@ use doorstep_e2e::{appliance_visit, Center, Phone};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::net::{TcpListener, TcpStream};
@@ -44,6 +49,8 @@ struct Args {
     export: Option<PathBuf>,
     pouchdb: bool,
     pouchdb_iterations: usize,
+    /// Run only this scenario (`upload` or `download`); both by default.
+    only: Option<String>,
 }
 
 fn args() -> Result<Args, String> {
@@ -54,6 +61,7 @@ fn args() -> Result<Args, String> {
         export: None,
         pouchdb: false,
         pouchdb_iterations: 3,
+        only: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(f) = it.next() {
@@ -66,6 +74,10 @@ fn args() -> Result<Args, String> {
             "--export" => a.export = Some(PathBuf::from(v()?)),
             "--pouchdb" => a.pouchdb = true,
             "--pouchdb-iterations" => a.pouchdb_iterations = num(v()?)?.max(1),
+            "--only" => match v()?.as_str() {
+                s @ ("upload" | "download") => a.only = Some(s.to_string()),
+                s => return Err(format!("--only {s}: upload or download")),
+            },
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -140,6 +152,10 @@ impl Counter {
 
 struct Run {
     secs: f64,
+    /// Download only: seconds from the start of the sync until the last
+    /// page (and the cursor committed with it) was visible to another
+    /// reader of the phone's database — the day's assignments applied.
+    pulled: Option<f64>,
     report: SyncReport,
     /// TCP payload bytes (request, response) when run through the proxy.
     wire: Option<(u64, u64)>,
@@ -215,7 +231,46 @@ async fn upload(events: usize, via_proxy: bool, export: Option<&PathBuf>) -> Run
         Some(p) => Some(p.totals().await),
         None => None,
     };
-    Run { secs, report, wire }
+    Run {
+        secs,
+        pulled: None,
+        report,
+        wire,
+    }
+}
+
+/// Watches the phone's database from a connection of its own (WAL: it never
+/// blocks the phone's writer) and notes when each new download cursor
+/// becomes visible, in seconds from `started`, until `stop` is set.
+fn watch_cursor(
+    db: PathBuf,
+    started: Instant,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Vec<(f64, String)>> {
+    std::thread::spawn(move || {
+        let conn = rusqlite::Connection::open_with_flags(
+            &db,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .expect("a read connection to the phone's database");
+        let mut seen: Vec<(f64, String)> = vec![];
+        while !stop.load(Ordering::Relaxed) {
+            let cursor: Option<String> = conn
+                .query_row(
+                    "SELECT cursor FROM sync_cursor WHERE stream = 'assignments'",
+                    [],
+                    |r| r.get(0),
+                )
+                .ok();
+            if let Some(c) = cursor {
+                if seen.last().is_none_or(|(_, last)| *last != c) {
+                    seen.push((started.elapsed().as_secs_f64(), c));
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        seen
+    })
 }
 
 async fn download(assignments: usize, via_proxy: bool) -> Run {
@@ -232,9 +287,19 @@ async fn download(assignments: usize, via_proxy: bool) -> Run {
         Some(p) => format!("http://{}", p.addr),
         None => center.base.clone(),
     };
+    let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
+    let watcher = watch_cursor(phone.store.path().to_path_buf(), started, stop.clone());
     let report = phone.sync_via(&base).await.expect("the download sync");
     let secs = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let final_cursor = report.cursor.to_string();
+    let pulled = watcher
+        .join()
+        .expect("the cursor watcher")
+        .into_iter()
+        .find(|(_, c)| *c == final_cursor)
+        .map(|(t, _)| t);
     assert_eq!(report.changes as usize, assignments, "{report:?}");
     assert_eq!(
         phone.store.visit_count().expect("visits") as usize,
@@ -245,7 +310,12 @@ async fn download(assignments: usize, via_proxy: bool) -> Run {
         Some(p) => Some(p.totals().await),
         None => None,
     };
-    Run { secs, report, wire }
+    Run {
+        secs,
+        pulled,
+        report,
+        wire,
+    }
 }
 
 /// (median, min, max) of seconds.
@@ -302,6 +372,11 @@ async fn run(a: Args) -> Result<(), String> {
         }
         (None, false) => None,
     };
+    let run_upload = a.only.as_deref() != Some("download");
+    let run_download = a.only.as_deref() != Some("upload");
+    if a.pouchdb && !run_upload {
+        return Err("--pouchdb compares the upload: drop --only download".into());
+    }
     println!(
         "sync-bench: {} iterations, upload {} events, download {} assignments (load {})",
         a.iterations,
@@ -312,73 +387,100 @@ async fn run(a: Args) -> Result<(), String> {
 
     // Upload.
     let mut up = vec![];
-    for i in 0..a.iterations {
-        let r = upload(a.events, false, if i == 0 { export.as_ref() } else { None }).await;
+    let (mut up_req, mut up_resp) = (0, 0);
+    if run_upload {
+        for i in 0..a.iterations {
+            let r = upload(a.events, false, if i == 0 { export.as_ref() } else { None }).await;
+            println!(
+                "upload   #{i}: {} ({:.0} events/s), {} requests, body bytes sent {} received {} (load {})",
+                ms(r.secs),
+                r.report.pushed as f64 / r.secs,
+                r.report.push_requests,
+                r.report.bytes_sent,
+                r.report.bytes_received,
+                load()
+            );
+            up.push(r);
+        }
+        let up_wire = upload(a.events, true, None).await;
+        (up_req, up_resp) = up_wire.wire.unwrap_or_default();
         println!(
-            "upload   #{i}: {} ({:.0} events/s), {} requests, body bytes sent {} received {} (load {})",
-            ms(r.secs),
-            r.report.pushed as f64 / r.secs,
-            r.report.push_requests,
-            r.report.bytes_sent,
-            r.report.bytes_received,
-            load()
+            "upload via counting proxy (untimed): TCP bytes request {up_req}, response {up_resp}"
         );
-        up.push(r);
     }
-    let up_wire = upload(a.events, true, None).await;
-    let (up_req, up_resp) = up_wire.wire.unwrap_or_default();
-    println!("upload via counting proxy (untimed): TCP bytes request {up_req}, response {up_resp}");
 
     // Download.
     let mut down = vec![];
-    for i in 0..a.iterations {
-        let r = download(a.assignments, false).await;
+    if run_download {
+        for i in 0..a.iterations {
+            let r = download(a.assignments, false).await;
+            println!(
+                "download #{i}: {} ({:.0} assignments/s; all applied and visible after {}), then {} received facts pushed back in {} requests, body bytes sent {} received {} (load {})",
+                ms(r.secs),
+                r.report.changes as f64 / r.secs,
+                r.pulled.map_or("?".into(), ms),
+                r.report.pushed,
+                r.report.push_requests,
+                r.report.bytes_sent,
+                r.report.bytes_received,
+                load()
+            );
+            down.push(r);
+        }
+        let down_wire = download(a.assignments, true).await;
+        let (down_req, down_resp) = down_wire.wire.unwrap_or_default();
         println!(
-            "download #{i}: {} ({:.0} assignments/s), then {} received facts pushed back in {} requests, body bytes sent {} received {} (load {})",
-            ms(r.secs),
-            r.report.changes as f64 / r.secs,
-            r.report.pushed,
-            r.report.push_requests,
-            r.report.bytes_sent,
-            r.report.bytes_received,
-            load()
+            "download via counting proxy (untimed): TCP bytes request {down_req}, response {down_resp}"
         );
-        down.push(r);
     }
-    let down_wire = download(a.assignments, true).await;
-    let (down_req, down_resp) = down_wire.wire.unwrap_or_default();
-    println!(
-        "download via counting proxy (untimed): TCP bytes request {down_req}, response {down_resp}"
-    );
 
-    let (um, umin, umax) = spread(&up.iter().map(|r| r.secs).collect::<Vec<_>>());
-    let (dm, dmin, dmax) = spread(&down.iter().map(|r| r.secs).collect::<Vec<_>>());
-    let events = up[0].report.pushed;
     println!();
     println!("| what | median | min – max | budget |");
     println!("|---|---|---|---|");
-    println!(
-        "| upload {events} events, one sync | {} ({:.0} events/s) | {} – {} | < 1 s: {} |",
-        ms(um),
-        events as f64 / um,
-        ms(umin),
-        ms(umax),
-        if um < 1.0 { "met" } else { "missed" }
-    );
-    println!(
-        "| download {} assignments, one sync | {} | {} – {} | < 0.5 s: {} |",
-        a.assignments,
-        ms(dm),
-        ms(dmin),
-        ms(dmax),
-        if dm < 0.5 { "met" } else { "missed" }
-    );
-    println!(
-        "| upload request bytes: gzip bodies / TCP incl. headers | {} / {up_req} | | |",
-        up[0].report.bytes_sent
-    );
+    if run_upload {
+        let (um, umin, umax) = spread(&up.iter().map(|r| r.secs).collect::<Vec<_>>());
+        let events = up[0].report.pushed;
+        println!(
+            "| upload {events} events, one sync | {} ({:.0} events/s) | {} – {} | < 1 s: {} |",
+            ms(um),
+            events as f64 / um,
+            ms(umin),
+            ms(umax),
+            if um < 1.0 { "met" } else { "missed" }
+        );
+    }
+    if run_download {
+        let (dm, dmin, dmax) = spread(&down.iter().map(|r| r.secs).collect::<Vec<_>>());
+        println!(
+            "| download {} assignments, one sync (incl. pushing back the received facts) | {} | {} – {} | < 0.5 s: {} |",
+            a.assignments,
+            ms(dm),
+            ms(dmin),
+            ms(dmax),
+            if dm < 0.5 { "met" } else { "missed" }
+        );
+        let pulled: Vec<f64> = down.iter().filter_map(|r| r.pulled).collect();
+        if pulled.len() == down.len() {
+            let (pm, pmin, pmax) = spread(&pulled);
+            println!(
+                "| — of which: until all {} are applied and visible (end of pull; not the budget line) | {} | {} – {} | |",
+                a.assignments,
+                ms(pm),
+                ms(pmin),
+                ms(pmax),
+            );
+        }
+    }
+    if run_upload {
+        println!(
+            "| upload request bytes: gzip bodies / TCP incl. headers | {} / {up_req} | | |",
+            up[0].report.bytes_sent
+        );
+    }
 
     if a.pouchdb {
+        let (um, _, _) = spread(&up.iter().map(|r| r.secs).collect::<Vec<_>>());
+        let events = up[0].report.pushed;
         let file = export.ok_or("no export file")?;
         let p = pouchdb(&file, a.pouchdb_iterations)?;
         let pm = p["median_s"].as_f64().ok_or("median_s")?;
