@@ -328,6 +328,42 @@ fn load_device(tx: &Transaction<'_>) -> Result<Option<DeviceIdentity>> {
     .transpose()
 }
 
+/// The device row's mutable part while one write transaction runs: read
+/// once at its start, advanced in memory by every command applied in it
+/// (a download page applies hundreds), written back once before commit.
+/// The stamps and the chain head are exactly those that reading and
+/// writing the row around each command would give.
+struct DeviceClock {
+    hlc: Hlc,
+    evidence_head: Option<String>,
+    /// Whether a command produced events since the row was read.
+    changed: bool,
+}
+
+impl DeviceClock {
+    fn load(tx: &Transaction<'_>) -> Result<DeviceClock> {
+        let device = load_device(tx)?.ok_or(StoreError::Sqlite("device row missing".into()))?;
+        Ok(DeviceClock {
+            hlc: Hlc::resume(device.hlc),
+            evidence_head: device.evidence_head,
+            changed: false,
+        })
+    }
+
+    /// Writes the last stamp and the chain head back, if anything changed.
+    fn save(&self, tx: &Transaction<'_>) -> Result<()> {
+        if !self.changed {
+            return Ok(());
+        }
+        let last = self.hlc.last();
+        tx.prepare_cached(
+            "UPDATE device SET hlc_millis = ?1, hlc_counter = ?2, evidence_head = ?3 WHERE id = 1",
+        )?
+        .execute(params![last.millis, last.counter, self.evidence_head])?;
+        Ok(())
+    }
+}
+
 fn save_assignment(tx: &Transaction<'_>, a: &Assignment, now: DateTime<Utc>) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO assignments (assignment_id, version, trade, json, received_at)
@@ -444,7 +480,10 @@ impl Store {
                 VisitRef::Visit(id) => StoreError::UnknownVisit(*id),
                 VisitRef::Assignment(id) => StoreError::UnknownAssignment(id.clone()),
             })?;
-            self.apply_in(tx, Some(row), command, now, location)
+            let mut clock = DeviceClock::load(tx)?;
+            let events = self.apply_in(tx, &mut clock, Some(row), command, now, location)?;
+            clock.save(tx)?;
+            Ok(events)
         })
     }
 
@@ -458,12 +497,18 @@ impl Store {
         change: &ChangeKind,
         now: DateTime<Utc>,
     ) -> Result<Vec<VisitEvent>> {
-        self.db
-            .write(Durability::Normal, |tx| self.receive_in(tx, change, now))
+        self.db.write(Durability::Normal, |tx| {
+            let mut clock = DeviceClock::load(tx)?;
+            let events = self.receive_in(tx, &mut clock, change, now)?;
+            clock.save(tx)?;
+            Ok(events)
+        })
     }
 
     /// Applies one downloaded page of assignment changes and the new sync
-    /// cursor in one transaction.
+    /// cursor in one transaction. The device row is read once for the page
+    /// and written once at its end (the HLC advances in memory from change
+    /// to change: the same stamps as one transaction per change would give).
     pub fn apply_download_page(
         &self,
         changes: &[AssignmentChange],
@@ -471,10 +516,12 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<VisitEvent>> {
         self.db.write(Durability::Normal, |tx| {
+            let mut clock = DeviceClock::load(tx)?;
             let mut events = vec![];
             for c in changes {
-                events.extend(self.receive_in(tx, &c.change, now)?);
+                events.extend(self.receive_in(tx, &mut clock, &c.change, now)?);
             }
+            clock.save(tx)?;
             set_cursor(tx, "assignments", cursor, now)?;
             Ok(events)
         })
@@ -483,6 +530,7 @@ impl Store {
     fn receive_in(
         &self,
         tx: &Transaction<'_>,
+        clock: &mut DeviceClock,
         change: &ChangeKind,
         now: DateTime<Utc>,
     ) -> Result<Vec<VisitEvent>> {
@@ -517,13 +565,15 @@ impl Store {
             }
             _ => {}
         }
-        self.apply_in(tx, row, &command, now, None)
+        self.apply_in(tx, clock, row, &command, now, None)
     }
 
-    /// The write path proper, inside the caller's transaction.
+    /// The write path proper, inside the caller's transaction; the device
+    /// row's HLC and chain head advance in `clock` (the caller saves it).
     fn apply_in(
         &self,
         tx: &Transaction<'_>,
+        clock: &mut DeviceClock,
         row: Option<VisitRow>,
         command: &VisitCommand,
         now: DateTime<Utc>,
@@ -539,21 +589,18 @@ impl Store {
             },
         };
         let pb = playbook(&trade)?;
-        let device = load_device(tx)?.ok_or(StoreError::Sqlite("device row missing".into()))?;
         let ctx = Context {
             now,
             device_id: self.device_id.clone(),
             location,
-            previous_evidence_digest: device.evidence_head.clone(),
+            previous_evidence_digest: clock.evidence_head.clone(),
         };
-        let mut stamper = LiveStamper {
-            hlc: Hlc::resume(device.hlc),
-        };
+        let mut stamper = LiveStamper { hlc: clock.hlc };
         let events = execute(&state, command, pb, &ctx, &mut stamper)?;
         if events.is_empty() {
             return Ok(events);
         }
-        let mut evidence_head = device.evidence_head;
+        let mut evidence_head = clock.evidence_head.clone();
         for e in &events {
             state.apply(e);
             if let EventKind::CustomerSignedOff { evidence, .. } = &e.kind {
@@ -565,11 +612,9 @@ impl Store {
         for e in &events {
             insert_event(tx, e)?;
         }
-        let last = stamper.hlc.last();
-        tx.prepare_cached(
-            "UPDATE device SET hlc_millis = ?1, hlc_counter = ?2, evidence_head = ?3 WHERE id = 1",
-        )?
-        .execute(params![last.millis, last.counter, evidence_head])?;
+        clock.hlc = stamper.hlc;
+        clock.evidence_head = evidence_head;
+        clock.changed = true;
         Ok(events)
     }
 
