@@ -385,7 +385,11 @@ impl SyncClient {
     }
 
     /// Downloads assignment changes page by page; each page and its cursor
-    /// are applied in one local transaction.
+    /// are applied in one local transaction. The next page is requested
+    /// before the current one is applied, so the server prepares it while
+    /// the phone writes (pages are still applied one after the other, in
+    /// order; a failure stops at the last page applied, whose cursor is
+    /// stored with it).
     async fn pull_all(
         &self,
         store: &Store,
@@ -404,31 +408,21 @@ impl SyncClient {
             Ok(())
         };
         tell(report)?;
+        let mut cursor = store
+            .sync_cursor("assignments")?
+            .and_then(|c| c.parse::<u64>().ok())
+            .unwrap_or(0);
+        let mut fetched = self.fetch_page(&device_id, cursor, clock).await;
+        let mut overlapped = false;
         loop {
-            let cursor = store
-                .sync_cursor("assignments")?
-                .and_then(|c| c.parse::<u64>().ok())
-                .unwrap_or(0);
-            let request = PullRequest {
-                protocol_version: PROTOCOL_VERSION,
-                device_id: device_id.clone(),
-                cursor,
-                limit: Some(self.config.pull_page),
-                sent_at: Some(clock.now()),
-            };
-            let x = match self
-                .post::<_, PullResponse>("/api/sync/pull", &request, clock)
-                .await
-            {
-                Ok(x) => x,
-                Err(Failure::Sync(e)) => return Err(e),
-                Err(Failure::Gap { .. } | Failure::TooLarge) => {
-                    return Err(SyncError::Decode("unexpected answer to a pull".into()))
-                }
-            };
+            let x = fetched?;
             report.bytes_sent += x.bytes_sent;
             report.bytes_received += x.bytes_received;
-            report.clock_offset_ms = offset_ms(&x, x.body.server_time);
+            if !overlapped {
+                // A prefetched page's round trip includes the local work
+                // done meanwhile: only the others measure the clock offset.
+                report.clock_offset_ms = offset_ms(&x, x.body.server_time);
+            }
             let server_time = x.body.server_time;
             let page = x.body;
             if page.next_cursor < cursor {
@@ -437,11 +431,23 @@ impl SyncClient {
                     page.next_cursor
                 )));
             }
-            let events = store.apply_download_page(
-                &page.changes,
-                &page.next_cursor.to_string(),
-                clock.now(),
-            )?;
+            let next_cursor = page.next_cursor.to_string();
+            let last = !page.more || page.changes.is_empty();
+            let apply = async {
+                if !last {
+                    // Let the next page's request go out before the
+                    // store work blocks this task.
+                    tokio::task::yield_now().await;
+                }
+                store.apply_download_page(&page.changes, &next_cursor, clock.now())
+            };
+            let (events, next) = if last {
+                (apply.await?, None)
+            } else {
+                let (next, applied) =
+                    tokio::join!(self.fetch_page(&device_id, page.next_cursor, clock), apply);
+                (applied?, Some(next))
+            };
             report.changes += page.changes.len() as u64;
             report.change_events += events.len() as u64;
             report.cursor = page.next_cursor;
@@ -452,8 +458,37 @@ impl SyncClient {
                 page.next_cursor
             );
             tell(report)?;
-            if !page.more || page.changes.is_empty() {
+            let Some(next) = next else {
                 return Ok(Some(server_time));
+            };
+            fetched = next;
+            overlapped = true;
+            cursor = page.next_cursor;
+        }
+    }
+
+    /// One pull request: the page after `cursor`.
+    async fn fetch_page(
+        &self,
+        device_id: &crate::ids::DeviceId,
+        cursor: u64,
+        clock: &dyn Clock,
+    ) -> Result<Exchange<PullResponse>, SyncError> {
+        let request = PullRequest {
+            protocol_version: PROTOCOL_VERSION,
+            device_id: device_id.clone(),
+            cursor,
+            limit: Some(self.config.pull_page),
+            sent_at: Some(clock.now()),
+        };
+        match self
+            .post::<_, PullResponse>("/api/sync/pull", &request, clock)
+            .await
+        {
+            Ok(x) => Ok(x),
+            Err(Failure::Sync(e)) => Err(e),
+            Err(Failure::Gap { .. } | Failure::TooLarge) => {
+                Err(SyncError::Decode("unexpected answer to a pull".into()))
             }
         }
     }
