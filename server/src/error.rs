@@ -105,6 +105,13 @@ impl IntoResponse for ApiError {
 /// Parses a JSON body with `serde_path_to_error`, so a malformed body is
 /// answered with the path of the offending field (`events[3].event.visit_id`).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    // Fast path: a plain parse (the same deserializer, so it accepts exactly
+    // what the tracked parse accepts). Tracking field paths costs about a
+    // third more on a 500-event push, so it only runs again to name the
+    // field of a body that failed.
+    if let Ok(v) = T::deserialize(&mut serde_json::Deserializer::from_slice(bytes)) {
+        return Ok(v);
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
