@@ -58,7 +58,7 @@ impl Default for Config {
         Self {
             max_body_bytes: 8 * 1024 * 1024,
             max_batch_events: 2000,
-            max_page: 500,
+            max_page: 2000,
             session_hours: 12,
             signoff_far_m: 500.0,
         }

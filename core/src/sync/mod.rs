@@ -64,7 +64,7 @@ impl SyncConfig {
             server_url: server_url.into().trim_end_matches('/').to_string(),
             device_token: device_token.into(),
             push_batch: 500,
-            pull_page: 500,
+            pull_page: 2000,
             timeout: Duration::from_secs(30),
         }
     }
