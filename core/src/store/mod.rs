@@ -713,12 +713,23 @@ impl Store {
 
     /// The oldest `limit` events waiting for the server, by sequence.
     pub fn pending_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
+        self.pending_outbox_after(0, limit)
+    }
+
+    /// The oldest `limit` events waiting for the server with a sequence
+    /// after `after_seq` (the sync client reads the next batch while the
+    /// server stores the one before it).
+    pub(crate) fn pending_outbox_after(
+        &self,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>> {
         self.db.read(|tx| {
             let mut stmt = tx.prepare_cached(
                 "SELECT o.seq, e.json FROM outbox o JOIN visit_events e ON e.event_id = o.event_id
-                 WHERE o.status = 'pending' ORDER BY o.seq LIMIT ?1",
+                 WHERE o.status = 'pending' AND o.seq > ?1 ORDER BY o.seq LIMIT ?2",
             )?;
-            let rows = stmt.query_map([limit as i64], |r| {
+            let rows = stmt.query_map(params![after_seq, limit as i64], |r| {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
             })?;
             let mut out = vec![];

@@ -266,6 +266,10 @@ impl SyncClient {
     }
 
     /// Uploads the outbox until it is empty (or every entry is acknowledged).
+    /// Batches go one at a time, each after the previous one's
+    /// acknowledgement; while the server stores a batch, the next one is
+    /// read from the store (and used only if the server acknowledged
+    /// exactly the batch sent).
     async fn push_all(
         &self,
         store: &Store,
@@ -286,8 +290,12 @@ impl SyncClient {
             Ok(())
         };
         tell(report)?;
+        let mut prepared: Option<Vec<crate::store::OutboxEntry>> = None;
         loop {
-            let batch = store.pending_outbox(batch_size)?;
+            let batch = match prepared.take() {
+                Some(batch) => batch,
+                None => store.pending_outbox(batch_size)?,
+            };
             let (Some(first), Some(last)) =
                 (batch.first().map(|e| e.seq), batch.last().map(|e| e.seq))
             else {
@@ -306,16 +314,27 @@ impl SyncClient {
                     .collect(),
             };
             report.push_requests += 1;
-            match self
-                .post::<_, PushResponse>("/api/sync/push", &request, clock)
-                .await
-            {
+            let read_next = async {
+                // Let the request go out before the read blocks this task.
+                tokio::task::yield_now().await;
+                store.pending_outbox_after(last, batch_size)
+            };
+            let (sent, next) = tokio::join!(
+                self.post::<_, PushResponse>("/api/sync/push", &request, clock),
+                read_next
+            );
+            match sent {
                 Ok(x) => {
                     report.bytes_sent += x.bytes_sent;
                     report.bytes_received += x.bytes_received;
                     report.clock_offset_ms = offset_ms(&x, x.body.server_time);
                     server_time = Some(x.body.server_time);
                     let r = x.body;
+                    // Nothing after the batch is touched by this ack: the
+                    // entries read meanwhile are still the next ones waiting
+                    // (an empty read is re-done: entries may have arrived).
+                    let untouched = r.acked_seq as i64 == last
+                        && r.refused.iter().all(|f| f.seq as i64 <= last);
                     let refusals: Vec<Refusal> = r
                         .refused
                         .iter()
@@ -350,6 +369,9 @@ impl SyncClient {
                             "the server acknowledged up to {} of a batch ending at {last}",
                             r.acked_seq
                         )));
+                    }
+                    if untouched {
+                        prepared = next.ok().filter(|b| !b.is_empty());
                     }
                 }
                 Err(Failure::Gap { acked, expected }) => {
