@@ -65,11 +65,9 @@ impl Store {
                      WHERE seq <= ?1 AND status = 'pending'",
                 )?
                 .execute(params![acked_seq, millis(now)])?;
-            let (m, c): (i64, i64) = tx.query_row(
-                "SELECT hlc_millis, hlc_counter FROM device WHERE id = 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
+            let (m, c): (i64, i64) = tx
+                .prepare_cached("SELECT hlc_millis, hlc_counter FROM device WHERE id = 1")?
+                .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
             let mut hlc = Hlc::resume(HlcStamp {
                 millis: m,
                 counter: c as u32,
