@@ -614,8 +614,8 @@ fn offset_ms<T>(x: &Exchange<T>, server_time: DateTime<Utc>) -> i64 {
     (server_time - (x.sent_at + half)).num_milliseconds()
 }
 
-/// The largest decoded response accepted (a pull page of 500 assignments
-/// is ~0.3 MB): a corrupt or hostile body cannot exhaust the phone's memory.
+/// The largest decoded response accepted (a pull page of 2 000 assignments
+/// is ~1.3 MB): a corrupt or hostile body cannot exhaust the phone's memory.
 const MAX_DECODED_RESPONSE: u64 = 64 * 1024 * 1024;
 
 fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
