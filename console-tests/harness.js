@@ -1,0 +1,71 @@
+// Starts a real doorstep-server with the demo data on an ephemeral port and a
+// headless Chromium (Debian's, never a downloaded one) for the console tests.
+"use strict";
+
+const { spawn } = require("node:child_process");
+const fs = require("node:fs");
+const os = require("node:os");
+const path = require("node:path");
+const readline = require("node:readline");
+const { chromium } = require("playwright-core");
+
+const SERVER_BIN = path.resolve(__dirname,
+  process.env.DOORSTEP_SERVER_BIN || "../target/debug/doorstep-server");
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+
+/** Starts the server; resolves to { url, stop(), output() } once it listens. */
+function startServer() {
+  if (!fs.existsSync(SERVER_BIN)) {
+    throw new Error(`no server binary at ${SERVER_BIN}: build it (cargo build -p doorstep-server) or set DOORSTEP_SERVER_BIN`);
+  }
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "doorstep-console-"));
+  const child = spawn(SERVER_BIN, ["--listen", "127.0.0.1:0", "--data-dir", dataDir, "--demo"], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: Object.assign({}, process.env, { RUST_LOG: process.env.RUST_LOG || "warn" }),
+  });
+  const lines = [];
+  // Keep draining both streams for the server's whole life, so it never
+  // blocks on a full pipe; the lines help explain a failure.
+  child.stderr.on("data", (d) => lines.push(String(d)));
+  const out = readline.createInterface({ input: child.stdout });
+  let exited = false;
+  const stop = () => new Promise((resolve) => {
+    const done = () => { fs.rmSync(dataDir, { recursive: true, force: true }); resolve(); };
+    if (exited) return done();
+    child.once("exit", done);
+    child.kill("SIGKILL");
+  });
+  const ready = new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (code, signal) => {
+      exited = true;
+      reject(new Error(`doorstep-server exited (${code ?? signal}) before listening:\n${lines.join("")}`));
+    });
+    out.on("line", (line) => {
+      lines.push(line + "\n");
+      const m = /^Doorstep server listening on (http:\/\/\S+\/)$/.exec(line);
+      if (m) resolve({ url: m[1], stop, output: () => lines.join("") });
+    });
+  });
+  return ready.catch(async (e) => { await stop(); throw e; });
+}
+
+async function launchBrowser() {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true });
+}
+
+/**
+ * A fresh page (own context, so its own sessionStorage) that records page
+ * errors and console errors; `errors()` returns them.
+ */
+async function openPage(browser, url) {
+  const context = await browser.newContext({ locale: "en-US", timezoneId: "Asia/Shanghai" });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push("pageerror: " + e.message));
+  page.on("console", (m) => { if (m.type() === "error") errors.push("console.error: " + m.text()); });
+  await page.goto(url);
+  return { page, context, errors: () => errors.slice() };
+}
+
+module.exports = { startServer, launchBrowser, openPage };
