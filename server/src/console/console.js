@@ -47,7 +47,11 @@ function fill(tableId, rows, render) {
   const body = $("#" + tableId + " tbody");
   body.replaceChildren();
   for (const r of rows) { const tr = document.createElement("tr"); render(tr, r); body.appendChild(tr); }
-  if (!rows.length) { const tr = document.createElement("tr"); cell(tr, "nothing to show").colSpan = 9; body.appendChild(tr); }
+  if (!rows.length) {
+    const tr = document.createElement("tr");
+    cell(tr, "nothing to show").colSpan = $("#" + tableId + " thead tr").children.length;
+    body.appendChild(tr);
+  }
 }
 
 const time = (t) => t ? new Date(t).toLocaleString() : "";
@@ -64,7 +68,11 @@ const loaders = {
     const status = $("#status-filter").value;
     const rows = await api("GET", "/api/assignments" + (status ? "?status=" + status : ""));
     fill("board", rows, (tr, a) => {
-      cell(tr, a.id); cell(tr, a.trade); cell(tr, a.priority); cell(tr, a.status);
+      const c = a.customer || {};
+      cell(tr, a.id);
+      cell(tr, [c.name, c.address, a.fault_description].filter(Boolean).join(" · "));
+      cell(tr, a.trade); cell(tr, a.priority);
+      cell(tr, a.status === "cancelled" && a.cancel_reason ? `cancelled: ${a.cancel_reason}` : a.status);
       cell(tr, a.technician || "—");
       cell(tr, a.requested_window ? time(a.requested_window.start) : "—");
       cell(tr, a.window_confirmed ? "yes" : "no"); cell(tr, a.version);
@@ -173,8 +181,12 @@ async function start() {
   $("#login-view").hidden = true; $("#app").hidden = false; $("#logout").hidden = false;
   technicians = await api("GET", "/api/technicians").catch(() => []);
   show("board");
-  setInterval(() => { if (!$("[data-view=board]").hidden) loaders.board().catch(() => {}); }, 15000);
 }
+
+// Keeps the board current while it is shown (one timer, however often one logs in).
+setInterval(() => {
+  if (token && !$("#app").hidden && !$("[data-view=board]").hidden) loaders.board().catch(() => {});
+}, 15000);
 
 function logout() {
   if (token) fetch("/api/logout", { method: "POST", headers: { authorization: "Bearer " + token } }).catch(() => {});
