@@ -1,0 +1,307 @@
+// The dispatcher console in a real browser against a real server with the
+// demo data: each test is something a dispatcher does at the desk.
+"use strict";
+
+const { test, before, after, beforeEach, afterEach } = require("node:test");
+const assert = require("node:assert/strict");
+const { startServer, launchBrowser, openPage } = require("./harness");
+
+const PASSWORD = "doorstep-demo";
+let server;
+let browser;
+let session; // { page, context, errors }
+let allowedErrors; // console errors a test expects (a refused request)
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) await server.stop();
+});
+
+beforeEach(async () => {
+  session = await openPage(browser, server.url);
+  allowedErrors = [];
+});
+
+afterEach(async () => {
+  const errors = session.errors().filter((e) => !allowedErrors.some((re) => re.test(e)));
+  await session.context.close();
+  assert.deepEqual(errors, [], "no page errors or console errors");
+});
+
+async function signIn(page, username = "li.na", password = PASSWORD) {
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+}
+
+async function signedIn(page) {
+  await signIn(page);
+  await page.locator("#who").getByText("li.na (dispatcher)").waitFor();
+  await boardRows(page).first().waitFor();
+}
+
+/** The board's rows (one per assignment; none while it says nothing to show). */
+const boardRows = (page) => page.locator("#board tbody tr").filter({ hasNot: page.getByText("nothing to show") });
+
+/** The board's row of one assignment. */
+const boardRow = (page, id) => page.locator("#board tbody tr").filter({ has: page.getByRole("cell", { name: id, exact: true }) });
+
+/** Cells of a row, by the board's column headers. */
+async function rowValues(row) {
+  const headers = await row.locator("xpath=ancestor::table//thead//th").allTextContents();
+  const cells = await row.locator("td").allTextContents();
+  return Object.fromEntries(headers.map((h, i) => [h.trim(), (cells[i] || "").trim()]));
+}
+
+/** Clicks a button that asks with prompt(), answering `answer`. */
+async function clickAnswering(page, button, answer) {
+  const asked = new Promise((resolve) => page.once("dialog", async (d) => {
+    const message = d.message();
+    await d.accept(answer);
+    resolve(message);
+  }));
+  await button.click();
+  return asked;
+}
+
+async function openTab(page, name) {
+  await page.locator("nav").getByRole("button", { name, exact: true }).click();
+}
+
+/** Takes in a request through the Intake tab; returns the new assignment id. */
+async function takeIn(page, { trade, name, phone, address, content }) {
+  await openTab(page, "Intake");
+  const form = page.locator("#intake-form");
+  await form.getByLabel("Class").selectOption("general");
+  await form.getByLabel("Trade").selectOption(trade);
+  await form.getByLabel("Caller name").fill(name);
+  await form.getByLabel("Phone").fill(phone);
+  await form.getByLabel("Address").fill(address);
+  await form.getByLabel("Content").fill(content);
+  await form.getByRole("button", { name: "Record request" }).click();
+  const flash = page.locator("#flash");
+  await flash.getByText(/assignment A-\d{8}-\d{4} created/).waitFor();
+  return /(A-\d{8}-\d{4})/.exec(await flash.textContent())[1];
+}
+
+test("a dispatcher signs in; a wrong password is refused with a clear message", async () => {
+  const { page } = session;
+  assert.equal(await page.locator("#login-view").isVisible(), true);
+  assert.equal(await page.locator("#app").isVisible(), false);
+
+  // The refused login answers 401, which the browser reports on its console.
+  allowedErrors = [/401/];
+  await signIn(page, "li.na", "not-the-password");
+  const flash = page.locator("#flash.error");
+  await flash.waitFor();
+  assert.match(await flash.textContent(), /username or password/i);
+  assert.equal(await page.locator("#app").isVisible(), false);
+  assert.equal(await page.locator("#login-view").isVisible(), true);
+
+  await signIn(page);
+  await page.locator("#who").getByText("li.na (dispatcher)").waitFor();
+  assert.equal(await page.locator("#login-view").isVisible(), false);
+  assert.equal(await page.locator("#app").isVisible(), true);
+  assert.equal(await page.locator("#flash").textContent(), "", "the error is gone once signed in");
+
+  // Signed in survives a reload (the token is in sessionStorage), and logs out.
+  await page.reload();
+  await page.locator("#who").getByText("li.na (dispatcher)").waitFor();
+  await page.getByRole("button", { name: "Log out" }).click();
+  await page.locator("#login-view").waitFor();
+  assert.equal(await page.locator("#app").isVisible(), false);
+  assert.equal(await page.locator("#who").textContent(), "");
+});
+
+test("a dispatcher sees the roster and the assignment board", async () => {
+  const { page } = session;
+  await signedIn(page);
+
+  // The board: the demo's twelve assignments in every state.
+  const rows = boardRows(page);
+  assert.equal(await rows.count(), 12);
+  const all = [];
+  for (let i = 0; i < 12; i++) all.push(await rowValues(rows.nth(i)));
+  const statuses = new Set(all.map((r) => r.Status.split(":")[0]));
+  for (const s of ["open", "assigned", "done", "cancelled"]) assert.ok(statuses.has(s), `a ${s} assignment on the board: ${[...statuses]}`);
+  const open = all.filter((r) => r.Status === "open");
+  assert.equal(open.length, 2);
+  for (const r of open) {
+    assert.equal(r.Technician, "—");
+    assert.match(r.Actions, /Assign/);
+  }
+  const fridge = all.find((r) => /Huang Mei/.test(r.Customer));
+  assert.ok(fridge, "the board names the customer");
+  assert.match(fridge.Customer, /fridge not cooling/);
+  assert.equal(fridge.Status, "done");
+  assert.equal(fridge.Technician, "T-wang");
+
+  // Filtering the board by status.
+  await page.locator("#status-filter").selectOption("open");
+  await page.waitForFunction(() => document.querySelectorAll("#board tbody tr").length === 2);
+  for (let i = 0; i < 2; i++) assert.equal((await rowValues(boardRows(page).nth(i))).Status, "open");
+  await page.locator("#status-filter").selectOption("");
+  await page.waitForFunction(() => document.querySelectorAll("#board tbody tr").length === 12);
+
+  // The roster: six technicians with their trades and workload.
+  await openTab(page, "Roster");
+  const roster = page.locator("#roster tbody tr");
+  await roster.first().waitFor();
+  assert.equal(await roster.count(), 6);
+  const wang = await rowValues(roster.filter({ hasText: "Wang Lei" }));
+  assert.equal(wang.Id, "T-wang");
+  assert.equal(wang.Trades, "appliance_repair, computer_repair");
+  assert.equal(wang.Devices, "1");
+  assert.equal(await page.locator("[data-view=board]").isVisible(), false);
+});
+
+test("a dispatcher takes in a new request and dispatches it to a technician", async () => {
+  const { page } = session;
+  await signedIn(page);
+  const id = await takeIn(page, {
+    trade: "heating_service", name: "Wu Ping", phone: "138 0000 1234",
+    address: "7 Anfu Rd", content: "boiler leaking",
+  });
+  // The form is ready for the next call.
+  assert.equal(await page.locator("#intake-form").getByLabel("Content").inputValue(), "");
+
+  await openTab(page, "Board");
+  const row = boardRow(page, id);
+  await row.waitFor();
+  let v = await rowValues(row);
+  assert.equal(v.Status, "open");
+  assert.equal(v.Technician, "—");
+  assert.equal(v.Trade, "heating_service");
+  assert.match(v.Customer, /Wu Ping/);
+
+  // Assign offers the technicians qualified for the trade.
+  const question = await clickAnswering(page, row.getByRole("button", { name: "Assign" }), "T-sun");
+  assert.match(question, /T-liu, T-sun/);
+  await page.locator("#flash").getByText(`${id} assigned to T-sun`).waitFor();
+  await row.getByRole("cell", { name: "T-sun", exact: true }).waitFor();
+  v = await rowValues(row);
+  assert.equal(v.Status, "assigned");
+  assert.equal(v.Technician, "T-sun");
+  assert.match(v.Actions, /Reassign/);
+  assert.doesNotMatch(v.Actions, /\bAssign\b/);
+
+  // Confirming the visit time with the customer.
+  await row.getByRole("button", { name: "Window confirmed" }).click();
+  await row.getByRole("cell", { name: "yes", exact: true }).waitFor();
+
+  // A technician who does not work in the trade is refused, with the reason.
+  allowedErrors = [/409/];
+  const other = await takeIn(page, {
+    trade: "water_delivery", name: "Qian Yu", phone: "139 0000 5678",
+    address: "1 Wulumuqi Rd", content: "two bottles",
+  });
+  await openTab(page, "Board");
+  const otherRow = boardRow(page, other);
+  await otherRow.waitFor();
+  await clickAnswering(page, otherRow.getByRole("button", { name: "Assign" }), "T-sun");
+  await page.locator("#flash.error").waitFor();
+  assert.match(await page.locator("#flash").textContent(), /water_delivery/);
+  assert.equal((await rowValues(otherRow)).Status, "open");
+});
+
+test("a dispatcher reassigns an assignment to another technician", async () => {
+  const { page } = session;
+  await signedIn(page);
+  const id = await takeIn(page, {
+    trade: "appliance_repair", name: "Zheng Hui", phone: "137 1234 0000",
+    address: "20 Huashan Rd", content: "dryer makes noise",
+  });
+  await openTab(page, "Board");
+  const row = boardRow(page, id);
+  await row.waitFor();
+  await clickAnswering(page, row.getByRole("button", { name: "Assign" }), "T-wang");
+  await row.getByRole("cell", { name: "T-wang", exact: true }).waitFor();
+
+  await clickAnswering(page, row.getByRole("button", { name: "Reassign" }), "T-sun");
+  await page.locator("#flash").getByText(`${id} reassigned to T-sun`).waitFor();
+  await row.getByRole("cell", { name: "T-sun", exact: true }).waitFor();
+  const v = await rowValues(row);
+  assert.equal(v.Status, "assigned");
+  assert.equal(v.Technician, "T-sun");
+
+  // Dismissing the question changes nothing.
+  page.once("dialog", (d) => d.dismiss());
+  await row.getByRole("button", { name: "Reassign" }).click();
+  assert.equal((await rowValues(row)).Technician, "T-sun");
+});
+
+test("a dispatcher cancels an assignment with a reason", async () => {
+  const { page } = session;
+  await signedIn(page);
+  const id = await takeIn(page, {
+    trade: "home_care", name: "Yang Li", phone: "136 5555 0000",
+    address: "9 Jianguo Rd", content: "weekly care visit",
+  });
+  await openTab(page, "Board");
+  const row = boardRow(page, id);
+  await row.waitFor();
+  await clickAnswering(page, row.getByRole("button", { name: "Assign" }), "T-chen");
+  await row.getByRole("cell", { name: "T-chen", exact: true }).waitFor();
+
+  const question = await clickAnswering(page, row.getByRole("button", { name: "Cancel" }), "customer moved the visit to next week");
+  assert.match(question, /why/i);
+  await page.locator("#flash").getByText(`${id} cancelled`).waitFor();
+  await row.getByText("customer moved the visit to next week").waitFor();
+  const v = await rowValues(row);
+  assert.match(v.Status, /^cancelled/);
+  assert.match(v.Status, /customer moved the visit to next week/);
+  assert.equal(v.Actions, "", "nothing left to do on a cancelled assignment");
+
+  // The demo's cancelled assignment shows its reason too.
+  await page.locator("#status-filter").selectOption("cancelled");
+  await page.locator("#board tbody").getByText("customer cancelled by phone").waitFor();
+});
+
+test("a dispatcher follows up after service: conflicts, callbacks, reconciliation, KPIs", async () => {
+  const { page } = session;
+  await signedIn(page);
+
+  // The visit that was under way when the customer cancelled is a conflict.
+  await openTab(page, "Conflicts");
+  const conflict = page.locator("#conflicts tbody tr").filter({ hasText: "cancelled_after_start" });
+  await conflict.waitFor();
+  const c = await rowValues(conflict);
+  assert.equal(c.Technician, "T-chen");
+  await clickAnswering(page, conflict.getByRole("button", { name: "Center's change stands" }), "customer confirmed by phone");
+  await page.locator("#flash").getByText("conflict resolved").waitFor();
+  await page.locator("#conflicts tbody").getByText("nothing to show").waitFor();
+
+  // The visit rated 3 for quality (Deng Jun's corridor light) gets a callback within 24 hours.
+  await openTab(page, "Callbacks");
+  const callbacks = page.locator("#callbacks tbody tr");
+  await callbacks.first().waitFor();
+  const due = callbacks.filter({ hasText: "Deng Jun" });
+  await due.waitFor();
+  const d = await rowValues(due);
+  assert.equal(d.Phone, "131 8888 9999");
+  assert.ok(d.Reason.length > 0);
+  await clickAnswering(page, due.getByRole("button", { name: "Satisfied", exact: true }), "all good now");
+  await page.locator("#flash").getByText("callback recorded").waitFor();
+  await page.locator("#callbacks tbody").filter({ hasNotText: "Deng Jun" }).waitFor();
+
+  // Today's reconciliation: each closed visit with its sign-off status.
+  await openTab(page, "Reconciliation");
+  await page.locator("#recon-summary").getByText(/closed visits/).waitFor();
+  assert.match(await page.locator("#recon-summary").textContent(), /6 closed visits, 5 clean, 1 with findings/);
+  const visits = page.locator("#reconciliation tbody tr");
+  assert.equal(await visits.count(), 6);
+  for (let i = 0; i < 6; i++) assert.equal((await rowValues(visits.nth(i)))["Sign-off"], "verified");
+  await page.locator("#reconciliation tbody").getByText(/collected 1 but/).waitFor();
+
+  // KPIs by technician.
+  await openTab(page, "KPIs");
+  await page.locator("#kpi-by").selectOption("technician");
+  const kpi = page.locator("#kpis tbody tr").filter({ hasText: "T-liu" });
+  await kpi.waitFor();
+  assert.equal((await rowValues(kpi)).Visits, "2");
+});
