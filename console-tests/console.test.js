@@ -305,3 +305,54 @@ test("a dispatcher follows up after service: conflicts, callbacks, reconciliatio
   await kpi.waitFor();
   assert.equal((await rowValues(kpi)).Visits, "2");
 });
+
+test("a dispatcher switches the console between English and Simplified Chinese", async () => {
+  const { page } = session;
+  // On the sign-in page already, and it carries over to the signed-in console.
+  await page.getByRole("button", { name: "中文" }).click();
+  await page.getByRole("button", { name: "登录" }).waitFor();
+  assert.equal(await page.locator("html").getAttribute("lang"), "zh-CN");
+  assert.equal(await page.title(), "Doorstep — 派单台");
+
+  // A wrong password, said in Chinese.
+  allowedErrors = [/401/];
+  await page.getByLabel("用户名").fill("zhang.wei");
+  await page.getByLabel("密码").fill("not-the-password");
+  await page.getByRole("button", { name: "登录" }).click();
+  await page.locator("#flash.error").getByText("用户名或密码错误").waitFor();
+
+  await page.getByLabel("密码").fill(PASSWORD);
+  await page.getByRole("button", { name: "登录" }).click();
+  await page.locator("#who").getByText("zhang.wei (调度员)").waitFor();
+  await boardRows(page).first().waitFor();
+  const nav = await page.locator("nav button").allTextContents();
+  assert.deepEqual(nav, ["工单看板", "受理", "催办", "冲突", "回访", "对账", "考核指标", "技师"]);
+  const headers = await page.locator("#board thead th").allTextContents();
+  assert.deepEqual(headers, ["编号", "客户", "业务", "优先级", "状态", "技师", "预约时间", "时间确认", "版本", "操作"]);
+
+  // Rows and their actions speak Chinese; the filter still filters.
+  await page.locator("#status-filter").selectOption("open");
+  await page.waitForFunction(() => [...document.querySelectorAll("#board tbody tr")]
+    .every((tr) => tr.children[4] && tr.children[4].textContent === "待派"));
+  const open = await rowValues(boardRows(page).filter({ hasText: "Xu Gang" }));
+  assert.equal(open["状态"], "待派");
+  assert.match(open["操作"], /派单/);
+  assert.match(open["业务"], /家电维修|电脑维修/);
+
+  // The choice is remembered across a reload.
+  await page.reload();
+  await page.locator("#who").getByText("zhang.wei (调度员)").waitFor();
+  await page.locator("nav").getByRole("button", { name: "工单看板" }).waitFor();
+
+  // And back to English, where the page was.
+  await openTab(page, "技师");
+  await page.locator("#roster tbody tr").first().waitFor();
+  await page.getByRole("button", { name: "English" }).click();
+  await page.locator("#who").getByText("zhang.wei (dispatcher)").waitFor();
+  await page.locator("#roster").getByRole("cell", { name: "appliance_repair, computer_repair" }).waitFor();
+  assert.equal(await page.locator("html").getAttribute("lang"), "en");
+  assert.deepEqual(await page.locator("#roster thead th").allTextContents(),
+    ["Id", "Name", "Trades", "Devices", "Open", "Closed today"]);
+  assert.equal(await page.locator("[data-view=roster]").isVisible(), true);
+  assert.equal(await page.getByRole("button", { name: "中文" }).isVisible(), true);
+});

@@ -6,6 +6,73 @@ const TRADES = ["appliance_repair", "computer_repair", "water_delivery", "home_c
   "property_maintenance", "heating_service"];
 let token = sessionStorage.getItem("doorstep.token");
 let technicians = [];
+let current = "board";
+
+// The console speaks English or Simplified Chinese (the choice is kept in
+// localStorage). The page's fixed text is written in English and translated
+// in place; the rest goes through t(). Server messages stay as sent.
+const ZH = {
+  "Doorstep — dispatch console": "Doorstep — 派单台", "Doorstep dispatch": "Doorstep 派单台",
+  "Log in": "登录", "Log out": "退出", "Username": "用户名", "Password": "密码",
+  "Board": "工单看板", "Intake": "受理", "Reminders": "催办", "Conflicts": "冲突", "Callbacks": "回访",
+  "Reconciliation": "对账", "KPIs": "考核指标", "Roster": "技师",
+  "Assignments": "工单", "Refresh": "刷新", "all": "全部", "open": "待派", "assigned": "已派",
+  "handed_back": "已退回", "done": "已完成", "cancelled": "已取消",
+  "Id": "编号", "Customer": "客户", "Trade": "业务", "Priority": "优先级", "Status": "状态",
+  "Technician": "技师", "Window": "预约时间", "Confirmed": "时间确认", "v": "版本", "Actions": "操作",
+  "New request": "新受理", "Class": "类别", "general repair": "一般维修", "urgent repair": "紧急维修",
+  "complex": "复杂", "complaint / repeat": "投诉 / 重复", "consultation": "咨询", "Caller name": "来电人",
+  "Phone": "电话", "Address": "地址", "Product model": "产品型号", "Window start": "预约开始",
+  "Window end": "预约结束", "Content": "内容", "Answer (consultation)": "答复(咨询)",
+  "Record request": "记录受理", "Overdue (1-hour rule)": "超时(1 小时规则)", "Assignment": "工单",
+  "Received": "受理时间", "Overdue (min)": "超时(分钟)", "Level": "级别", "Missing": "缺少",
+  "Visit": "上门", "Conflict": "冲突", "Stage": "阶段", "Decide": "处理",
+  "Callbacks due (next 24 h)": "待回访(24 小时内)", "Draw this month's sample": "抽取本月样本",
+  "Due": "到期", "Reason": "原因", "Record": "记录", "Daily reconciliation": "每日对账", "Run": "运行",
+  "Outcome": "结果", "Sign-off": "签字", "Findings": "问题", "day": "按日", "technician": "按技师",
+  "trade": "按业务", "Group": "分组", "Visits": "上门数", "On time": "准时", "First-visit fix": "一次修复",
+  "Satisfaction": "满意度", "Callbacks done": "回访完成", "Response ≤ 24 h": "24 小时内响应",
+  "Technicians": "技师", "Name": "姓名", "Trades": "业务", "Devices": "设备", "Open": "未完成",
+  "Closed today": "今日完成", "appliance_repair": "家电维修", "computer_repair": "电脑维修",
+  "water_delivery": "送水", "home_care": "居家护理", "property_maintenance": "物业维修",
+  "heating_service": "供暖服务", "nothing to show": "无内容", "yes": "是", "no": "否",
+  "Assign": "派单", "Reassign": "改派", "Window confirmed": "时间已确认", "Cancel": "取消",
+  "Center's change stands": "维持中心的决定", "Give back to technician": "交还技师",
+  "Satisfied": "满意", "Not satisfied": "不满意", "Not reached": "未联系上",
+  "Technician id ({list})": "技师编号({list})", "none qualified": "无合格技师",
+  "Why is it cancelled?": "取消原因?", "Note for the record (optional)": "记录备注(可选)",
+  "Note (optional)": "备注(可选)", "{id} assigned to {tech}": "{id} 已派给 {tech}",
+  "{id} reassigned to {tech}": "{id} 已改派给 {tech}", "{id} cancelled": "{id} 已取消",
+  "conflict resolved": "冲突已处理", "callback recorded": "回访已记录", "recorded": "已记录",
+  "recorded; assignment {id} created": "已记录;已建工单 {id}",
+  "sample drawn: {sampled} of {served} served customers": "已抽样:{served} 位已服务客户中的 {sampled} 位",
+  "session expired: log in again": "会话已过期:请重新登录",
+  "wrong username or password": "用户名或密码错误", "dispatcher": "调度员", "admin": "管理员",
+  "{date}: {closed} closed visits, {clean} clean, {findings} with findings":
+    "{date}:完成上门 {closed} 次,无问题 {clean} 次,有问题 {findings} 次",
+  "ok": "正常", "normal": "普通", "urgent": "紧急", "same_day": "当日", "escalated": "升级",
+};
+let lang = localStorage.getItem("doorstep.lang") || (/^zh/i.test(navigator.language) ? "zh" : "en");
+function t(text, vars) {
+  const s = (lang === "zh" && ZH[text]) || text;
+  return vars ? s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m)) : s;
+}
+const english = new WeakMap(); // text node → its English original
+function translatePage() {
+  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+  document.title = t("Doorstep — dispatch console");
+  $("#lang").textContent = lang === "zh" ? "English" : "中文";
+  $("#lang").lang = lang === "zh" ? "en" : "zh-CN";
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
+    acceptNode: (n) => n.parentElement.closest("tbody, script, #flash, #who, #lang, #recon-summary")
+      ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
+  });
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (!english.has(n)) english.set(n, n.nodeValue);
+    const en = english.get(n), key = en.trim();
+    if (key) n.nodeValue = en.replace(key, t(key));
+  }
+}
 
 function flash(msg, isError) {
   const f = $("#flash");
@@ -20,10 +87,14 @@ async function api(method, path, body) {
       token ? { authorization: "Bearer " + token } : {}),
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (res.status === 401 && path !== "/api/login") { logout(); throw new Error("session expired: log in again"); }
+  if (res.status === 401 && path !== "/api/login") { logout(); throw new Error(t("session expired: log in again")); }
   const text = await res.text();
   const data = text ? JSON.parse(text) : null;
-  if (!res.ok) throw new Error((data && data.error && data.error.message) || res.statusText);
+  if (!res.ok) {
+    const err = new Error((data && data.error && data.error.message) || res.statusText);
+    err.code = data && data.error && data.error.code;
+    throw err;
+  }
   return data;
 }
 
@@ -36,7 +107,7 @@ function cell(tr, value) {
 
 function button(label, onClick) {
   const b = document.createElement("button");
-  b.textContent = label;
+  b.textContent = t(label);
   b.addEventListener("click", async () => {
     try { await onClick(); } catch (e) { flash(e.message, true); }
   });
@@ -49,17 +120,17 @@ function fill(tableId, rows, render) {
   for (const r of rows) { const tr = document.createElement("tr"); render(tr, r); body.appendChild(tr); }
   if (!rows.length) {
     const tr = document.createElement("tr");
-    cell(tr, "nothing to show").colSpan = $("#" + tableId + " thead tr").children.length;
+    cell(tr, t("nothing to show")).colSpan = $("#" + tableId + " thead tr").children.length;
     body.appendChild(tr);
   }
 }
 
-const time = (t) => t ? new Date(t).toLocaleString() : "";
+const time = (when) => when ? new Date(when).toLocaleString(lang === "zh" ? "zh-CN" : undefined) : "";
 const pct = (r) => r.rate == null ? "—" : `${Math.round(r.rate * 100)} % (${r.numerator}/${r.denominator})`;
 
 function pickTechnician(trade) {
-  const fit = technicians.filter((t) => t.trades.includes(trade)).map((t) => t.id);
-  const id = prompt("Technician id (" + (fit.join(", ") || "none qualified") + ")", fit[0] || "");
+  const fit = technicians.filter((x) => x.trades.includes(trade)).map((x) => x.id);
+  const id = prompt(t("Technician id ({list})", { list: fit.join(", ") || t("none qualified") }), fit[0] || "");
   return id && id.trim();
 }
 
@@ -71,30 +142,30 @@ const loaders = {
       const c = a.customer || {};
       cell(tr, a.id);
       cell(tr, [c.name, c.address, a.fault_description].filter(Boolean).join(" · "));
-      cell(tr, a.trade); cell(tr, a.priority);
-      cell(tr, a.status === "cancelled" && a.cancel_reason ? `cancelled: ${a.cancel_reason}` : a.status);
+      cell(tr, t(a.trade)); cell(tr, t(a.priority));
+      cell(tr, t(a.status) + (a.status === "cancelled" && a.cancel_reason ? ": " + a.cancel_reason : ""));
       cell(tr, a.technician || "—");
       cell(tr, a.requested_window ? time(a.requested_window.start) : "—");
-      cell(tr, a.window_confirmed ? "yes" : "no"); cell(tr, a.version);
+      cell(tr, a.window_confirmed ? t("yes") : t("no")); cell(tr, a.version);
       const actions = document.createElement("span");
       if (a.status === "open") actions.appendChild(button("Assign", async () => {
-        const t = pickTechnician(a.trade); if (!t) return;
-        await api("POST", `/api/assignments/${a.id}/assign`, { technician: t, expected_version: a.version });
-        flash(`${a.id} assigned to ${t}`); loaders.board();
+        const tech = pickTechnician(a.trade); if (!tech) return;
+        await api("POST", `/api/assignments/${a.id}/assign`, { technician: tech, expected_version: a.version });
+        flash(t("{id} assigned to {tech}", { id: a.id, tech })); loaders.board();
       }));
       if (a.status === "assigned" || a.status === "handed_back") actions.appendChild(button("Reassign", async () => {
-        const t = pickTechnician(a.trade); if (!t) return;
-        await api("POST", `/api/assignments/${a.id}/reassign`, { technician: t, expected_version: a.version });
-        flash(`${a.id} reassigned to ${t}`); loaders.board();
+        const tech = pickTechnician(a.trade); if (!tech) return;
+        await api("POST", `/api/assignments/${a.id}/reassign`, { technician: tech, expected_version: a.version });
+        flash(t("{id} reassigned to {tech}", { id: a.id, tech })); loaders.board();
       }));
       if (a.status === "assigned" && !a.window_confirmed) actions.appendChild(button("Window confirmed", async () => {
         await api("PATCH", `/api/assignments/${a.id}`, { window_confirmed: true, expected_version: a.version });
         loaders.board();
       }));
       if (a.status !== "cancelled" && a.status !== "done") actions.appendChild(button("Cancel", async () => {
-        const reason = prompt("Why is it cancelled?"); if (!reason) return;
+        const reason = prompt(t("Why is it cancelled?")); if (!reason) return;
         await api("POST", `/api/assignments/${a.id}/cancel`, { reason, expected_version: a.version });
-        flash(`${a.id} cancelled`); loaders.board();
+        flash(t("{id} cancelled", { id: a.id })); loaders.board();
       }));
       cell(tr, actions);
     });
@@ -115,9 +186,9 @@ const loaders = {
       const d = document.createElement("span");
       for (const [label, decision] of [["Center's change stands", "keep_center"], ["Give back to technician", "reinstate_technician"]]) {
         d.appendChild(button(label, async () => {
-          const note = prompt("Note for the record (optional)") || undefined;
+          const note = prompt(t("Note for the record (optional)")) || undefined;
           await api("POST", `/api/visits/${v.visit_id}/resolve`, { decision, note });
-          flash("conflict resolved"); loaders.conflicts();
+          flash(t("conflict resolved")); loaders.conflicts();
         }));
       }
       cell(tr, d);
@@ -132,9 +203,9 @@ const loaders = {
       cell(tr, c.assignment_id);
       const d = document.createElement("span");
       const record = (reached, satisfied) => async () => {
-        const note = prompt("Note (optional)") || undefined;
+        const note = prompt(t("Note (optional)")) || undefined;
         await api("POST", "/api/callbacks/result", { visit_id: c.visit_id, reason: c.reason, reached, satisfied, note });
-        flash("callback recorded"); loaders.callbacks();
+        flash(t("callback recorded")); loaders.callbacks();
       };
       d.appendChild(button("Satisfied", record(true, true)));
       d.appendChild(button("Not satisfied", record(true, false)));
@@ -145,10 +216,11 @@ const loaders = {
   async reconciliation() {
     const date = $("#recon-date").value;
     const r = await api("GET", "/api/reconciliation" + (date ? "?date=" + date : ""));
-    $("#recon-summary").textContent = `${r.date}: ${r.closed} closed visits, ${r.clean} clean, ${r.with_findings} with findings`;
+    $("#recon-summary").textContent = t("{date}: {closed} closed visits, {clean} clean, {findings} with findings",
+      { date: r.date, closed: r.closed, clean: r.clean, findings: r.with_findings });
     fill("reconciliation", r.visits, (tr, v) => {
       cell(tr, v.visit_id); cell(tr, v.technician_id); cell(tr, v.outcome); cell(tr, v.signoff);
-      cell(tr, v.findings.map((f) => f.message).join("; ") || "ok");
+      cell(tr, v.findings.map((f) => f.message).join("; ") || t("ok"));
     });
   },
   async kpis() {
@@ -160,14 +232,15 @@ const loaders = {
   },
   async roster() {
     technicians = await api("GET", "/api/technicians");
-    fill("roster", technicians, (tr, t) => {
-      cell(tr, t.id); cell(tr, t.name); cell(tr, t.trades.join(", ")); cell(tr, t.devices);
-      cell(tr, t.open_assignments); cell(tr, t.closed_today);
+    fill("roster", technicians, (tr, x) => {
+      cell(tr, x.id); cell(tr, x.name); cell(tr, x.trades.map((k) => t(k)).join(", ")); cell(tr, x.devices);
+      cell(tr, x.open_assignments); cell(tr, x.closed_today);
     });
   },
 };
 
 function show(tab) {
+  current = tab;
   document.querySelectorAll("nav button").forEach((b) => b.classList.toggle("active", b.dataset.tab === tab));
   document.querySelectorAll("[data-view]").forEach((s) => { s.hidden = s.dataset.view !== tab; });
   loaders[tab]().catch((e) => flash(e.message, true));
@@ -176,7 +249,8 @@ function show(tab) {
 async function start() {
   try {
     const me = await api("GET", "/api/me");
-    $("#who").textContent = me.username + " (" + me.role + ")";
+    $("#who").dataset.username = me.username; $("#who").dataset.role = me.role;
+    $("#who").textContent = me.username + " (" + t(me.role) + ")";
   } catch (e) { return; }
   $("#login-view").hidden = true; $("#app").hidden = false; $("#logout").hidden = false;
   technicians = await api("GET", "/api/technicians").catch(() => []);
@@ -192,6 +266,7 @@ function logout() {
   if (token) fetch("/api/logout", { method: "POST", headers: { authorization: "Bearer " + token } }).catch(() => {});
   token = null; sessionStorage.removeItem("doorstep.token");
   $("#login-view").hidden = false; $("#app").hidden = true; $("#logout").hidden = true; $("#who").textContent = "";
+  delete $("#who").dataset.username;
 }
 
 $("#login-form").addEventListener("submit", async (ev) => {
@@ -201,7 +276,7 @@ $("#login-form").addEventListener("submit", async (ev) => {
     const r = await api("POST", "/api/login", { username: f.get("username"), password: f.get("password") });
     token = r.token; sessionStorage.setItem("doorstep.token", token);
     flash(""); start();
-  } catch (e) { flash(e.message, true); }
+  } catch (e) { flash(e.code === "unauthorized" ? t("wrong username or password") : e.message, true); }
 });
 
 $("#intake-form").addEventListener("submit", async (ev) => {
@@ -219,22 +294,30 @@ $("#intake-form").addEventListener("submit", async (ev) => {
   if (f.get("start") && f.get("end")) body.requested_window = { start: iso(f.get("start")), end: iso(f.get("end")) };
   try {
     const r = await api("POST", "/api/intakes", body);
-    flash(r.assignment ? `recorded; assignment ${r.assignment.id} created` : "recorded");
+    flash(r.assignment ? t("recorded; assignment {id} created", { id: r.assignment.id }) : t("recorded"));
     ev.target.reset();
   } catch (e) { flash(e.message, true); }
 });
 
-for (const t of TRADES) { const o = document.createElement("option"); o.value = o.textContent = t; $("#trade-select").appendChild(o); }
+for (const k of TRADES) { const o = document.createElement("option"); o.value = o.textContent = k; $("#trade-select").appendChild(o); }
+translatePage();
 document.querySelectorAll("nav button").forEach((b) => b.addEventListener("click", () => show(b.dataset.tab)));
 document.querySelectorAll("button.reload").forEach((b) => b.addEventListener("click", () => show(b.closest("[data-view]").dataset.view)));
 $("#refresh-board").addEventListener("click", () => show("board"));
 $("#status-filter").addEventListener("change", () => show("board"));
 $("#kpi-by").addEventListener("change", () => show("kpis"));
-$("#logout").addEventListener("click", logout);
+$("#logout").addEventListener("click", () => { logout(); flash(""); });
+$("#lang").addEventListener("click", () => {
+  lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("doorstep.lang", lang);
+  translatePage(); flash("");
+  const who = $("#who").dataset;
+  if (who.username) $("#who").textContent = who.username + " (" + t(who.role) + ")";
+  if (!$("#app").hidden) show(current);
+});
 $("#sample").addEventListener("click", async () => {
   try {
     const r = await api("POST", "/api/callbacks/monthly-sample", { month: new Date().toISOString().slice(0, 7) });
-    flash(`sample drawn: ${r.sampled} of ${r.served_customers} served customers`); loaders.callbacks();
+    flash(t("sample drawn: {sampled} of {served} served customers", { sampled: r.sampled, served: r.served_customers })); loaders.callbacks();
   } catch (e) { flash(e.message, true); }
 });
 if (token) start();
