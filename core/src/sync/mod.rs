@@ -280,15 +280,8 @@ impl SyncClient {
         let mut batch_size = self.config.push_batch.max(1);
         let mut server_time = None;
         let device_id = store.device_id().clone();
-        let tell = |report: &SyncReport| -> Result<(), SyncError> {
-            progress(&SyncProgress {
-                stage: SyncStage::Uploading,
-                uploaded: report.pushed + report.duplicates + report.refused.len() as u64,
-                pending: store.pending_count()?,
-                downloaded: report.changes,
-            });
-            Ok(())
-        };
+        let tell =
+            |report: &SyncReport| tell_progress(progress, SyncStage::Uploading, store, report);
         tell(report)?;
         let mut prepared: Option<Vec<crate::store::OutboxEntry>> = None;
         loop {
@@ -420,15 +413,8 @@ impl SyncClient {
         progress: ProgressFn<'_>,
     ) -> Result<Option<DateTime<Utc>>, SyncError> {
         let device_id = store.device_id().clone();
-        let tell = |report: &SyncReport| -> Result<(), SyncError> {
-            progress(&SyncProgress {
-                stage: SyncStage::Downloading,
-                uploaded: report.pushed + report.duplicates + report.refused.len() as u64,
-                pending: store.pending_count()?,
-                downloaded: report.changes,
-            });
-            Ok(())
-        };
+        let tell =
+            |report: &SyncReport| tell_progress(progress, SyncStage::Downloading, store, report);
         tell(report)?;
         let mut cursor = store
             .sync_cursor("assignments")?
@@ -606,6 +592,22 @@ impl SyncClient {
             }),
         })
     }
+}
+
+/// Tells `progress` where the sync is after `report`'s work.
+fn tell_progress(
+    progress: ProgressFn<'_>,
+    stage: SyncStage,
+    store: &Store,
+    report: &SyncReport,
+) -> Result<(), SyncError> {
+    progress(&SyncProgress {
+        stage,
+        uploaded: report.pushed + report.duplicates + report.refused.len() as u64,
+        pending: store.pending_count()?,
+        downloaded: report.changes,
+    });
+    Ok(())
 }
 
 /// Server clock minus the device clock at the middle of the round trip.
