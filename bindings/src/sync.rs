@@ -206,6 +206,10 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for TransportError {
 #[uniffi::export(with_foreign)]
 pub trait HttpTransport: Send + Sync {
     fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
+
+    /// The sync was cancelled: abort the requests in flight (their `send`
+    /// may then fail; nobody waits for it). Called from any thread.
+    fn cancel(&self);
 }
 
 /// The core's [`Transport`] over the shell's [`HttpTransport`]: each
@@ -263,6 +267,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct Syncer {
     store: Arc<DeviceStore>,
     client: SyncClient,
+    /// The shell's HTTP, told to abort when a sync is cancelled.
+    transport: Arc<dyn HttpTransport>,
     /// Always `Some` until drop.
     runtime: Option<tokio::runtime::Runtime>,
     /// The cancel signal of the sync in flight, if any.
@@ -311,10 +317,12 @@ impl Syncer {
             if settings.timeout_seconds > 0 {
                 config.timeout = Duration::from_secs(u64::from(settings.timeout_seconds));
             }
-            let client = SyncClient::with_transport(config, Arc::new(ForeignTransport(transport)));
+            let client =
+                SyncClient::with_transport(config, Arc::new(ForeignTransport(transport.clone())));
             Ok(Self {
                 store,
                 client,
+                transport,
                 runtime: Some(runtime()?),
                 running: Mutex::new(None),
             })
@@ -361,6 +369,8 @@ impl Syncer {
                 }
             });
             if let Err(SyncError::Cancelled) = &result {
+                // Stop the platform's request too, not just the waiting.
+                self.transport.cancel();
                 // The sync future was dropped before it could record this.
                 let _ = store.record_sync_failure(clock.now(), "sync_cancelled", "cancelled");
                 log::info!(target: "doorstep::sync", "sync cancelled");

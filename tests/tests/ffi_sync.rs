@@ -25,8 +25,11 @@ impl SyncListener for Progress {
 }
 
 /// The shell's HTTP stack, played by reqwest on a thread of its own (as a
-/// platform stack would run its own I/O).
-struct ShellHttp;
+/// platform stack would run its own I/O). Counts the cancels it is told of.
+#[derive(Default)]
+struct ShellHttp {
+    cancels: std::sync::atomic::AtomicUsize,
+}
 
 impl HttpTransport for ShellHttp {
     fn send(&self, r: HttpRequest) -> Result<HttpResponse, TransportError> {
@@ -60,10 +63,15 @@ impl HttpTransport for ShellHttp {
         })
         .map_err(|reason| TransportError::Network { reason })
     }
+
+    fn cancel(&self) {
+        self.cancels
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 fn http() -> Arc<dyn HttpTransport> {
-    Arc::new(ShellHttp)
+    Arc::new(ShellHttp::default())
 }
 
 /// A shell transport that always answers the same.
@@ -73,6 +81,8 @@ impl HttpTransport for Canned {
     fn send(&self, _: HttpRequest) -> Result<HttpResponse, TransportError> {
         self.0.clone()
     }
+
+    fn cancel(&self) {}
 }
 
 fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
@@ -310,6 +320,7 @@ fn cancel_stops_a_sync_stuck_on_a_silent_server_and_a_second_sync_is_refused_mea
     let (url, connected) = silent_server();
     let dir = TempDir::new("ffi-cancel");
     let store = open_store(&dir, "phone-30", "T-30", "Zhao Lei");
+    let shell = Arc::new(ShellHttp::default());
     let syncer = Arc::new(
         Syncer::new(
             store.clone(),
@@ -317,7 +328,7 @@ fn cancel_stops_a_sync_stuck_on_a_silent_server_and_a_second_sync_is_refused_mea
                 timeout_seconds: 600,
                 ..settings(&url, "token")
             },
-            http(),
+            shell.clone(),
         )
         .unwrap(),
     );
@@ -332,6 +343,11 @@ fn cancel_stops_a_sync_stuck_on_a_silent_server_and_a_second_sync_is_refused_mea
     assert!(syncer.cancel());
     let e = running.join().unwrap().unwrap_err();
     assert_eq!(e.code(), "sync_cancelled");
+    assert_eq!(
+        shell.cancels.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the shell's HTTP was told to abort the request in flight"
+    );
     assert!(!syncer.is_syncing());
     let status = store.sync_status().unwrap();
     assert_eq!(status.last_error_code.as_deref(), Some("sync_cancelled"));

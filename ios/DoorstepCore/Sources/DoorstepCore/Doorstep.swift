@@ -241,6 +241,9 @@ public final class KeychainEnrolmentVault: EnrolmentVault {
 /// worker thread, never the main thread.
 public final class URLSessionTransport: HttpTransport, @unchecked Sendable {
     private let session: URLSession
+    /// Tasks in flight, so a cancelled sync can stop them.
+    private var inFlight: [Int: URLSessionDataTask] = [:]
+    private let lock = NSLock()
 
     public init(session: URLSession = URLSession(configuration: .ephemeral)) {
         self.session = session
@@ -270,9 +273,19 @@ public final class URLSessionTransport: HttpTransport, @unchecked Sendable {
             }
             done.signal()
         }
+        lock.lock(); inFlight[task.taskIdentifier] = task; lock.unlock()
         task.resume()
         done.wait()
+        lock.lock(); inFlight[task.taskIdentifier] = nil; lock.unlock()
         return try outcome.get()
+    }
+
+    /// The sync was cancelled: stop every task in flight.
+    public func cancel() {
+        lock.lock()
+        let tasks = Array(inFlight.values)
+        lock.unlock()
+        tasks.forEach { $0.cancel() }
     }
 }
 

@@ -1073,6 +1073,12 @@ public protocol HttpTransport: AnyObject, Sendable {
     
     func send(request: HttpRequest) throws  -> HttpResponse
     
+    /**
+     * The sync was cancelled: abort the requests in flight (their `send`
+     * may then fail; nobody waits for it). Called from any thread.
+     */
+    func cancel() 
+    
 }
 /**
  * The shell's HTTP stack (implemented in Kotlin/Swift). `send` blocks; it
@@ -1141,6 +1147,18 @@ open func send(request: HttpRequest)throws  -> HttpResponse  {
 })
 }
     
+    /**
+     * The sync was cancelled: abort the requests in flight (their `send`
+     * may then fail; nobody waits for it). Called from any thread.
+     */
+open func cancel()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_httptransport_cancel(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
 
     
 }
@@ -1192,6 +1210,28 @@ fileprivate struct UniffiCallbackInterfaceHttpTransport {
                 makeCall: makeCall,
                 writeReturn: writeReturn,
                 lowerError: FfiConverterTypeTransportError_lower
+            )
+        },
+        cancel: { (
+            uniffiHandle: UInt64,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeHttpTransport.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.cancel(
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
             )
         }
     )
@@ -5769,6 +5809,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_httptransport_send() != 39211) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_httptransport_cancel() != 3499) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_synclistener_on_progress() != 32961) {

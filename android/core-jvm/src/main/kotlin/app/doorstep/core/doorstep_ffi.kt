@@ -656,6 +656,9 @@ internal interface UniffiCallbackInterfaceLoggerMethod0 : com.sun.jna.Callback {
 internal interface UniffiCallbackInterfaceHttpTransportMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`request`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
 }
+internal interface UniffiCallbackInterfaceHttpTransportMethod1 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 internal interface UniffiCallbackInterfaceSyncListenerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`progress`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
@@ -678,22 +681,25 @@ internal open class UniffiVTableCallbackInterfaceLogger(
     }
 
 }
-@Structure.FieldOrder("uniffiFree", "uniffiClone", "send")
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "send", "cancel")
 internal open class UniffiVTableCallbackInterfaceHttpTransport(
     @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
     @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
     @JvmField internal var `send`: UniffiCallbackInterfaceHttpTransportMethod0? = null,
+    @JvmField internal var `cancel`: UniffiCallbackInterfaceHttpTransportMethod1? = null,
 ) : Structure() {
     class UniffiByValue(
         `uniffiFree`: UniffiCallbackInterfaceFree? = null,
         `uniffiClone`: UniffiCallbackInterfaceClone? = null,
         `send`: UniffiCallbackInterfaceHttpTransportMethod0? = null,
-    ): UniffiVTableCallbackInterfaceHttpTransport(`uniffiFree`,`uniffiClone`,`send`,), Structure.ByValue
+        `cancel`: UniffiCallbackInterfaceHttpTransportMethod1? = null,
+    ): UniffiVTableCallbackInterfaceHttpTransport(`uniffiFree`,`uniffiClone`,`send`,`cancel`,), Structure.ByValue
 
    internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceHttpTransport) {
         `uniffiFree` = other.`uniffiFree`
         `uniffiClone` = other.`uniffiClone`
         `send` = other.`send`
+        `cancel` = other.`cancel`
     }
 
 }
@@ -792,6 +798,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_doorstep_ffi_checksum_method_visitsession_sign_off(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_httptransport_send(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_httptransport_cancel(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_synclistener_on_progress(
     ): Int
@@ -900,6 +908,8 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_doorstep_ffi_fn_method_httptransport_send(`ptr`: Long,`request`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_httptransport_cancel(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_doorstep_ffi_fn_clone_synclistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_doorstep_ffi_fn_free_synclistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1125,6 +1135,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_httptransport_send() and 0xFFFF) != 39211) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_httptransport_cancel() and 0xFFFF) != 3499) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_synclistener_on_progress() and 0xFFFF) != 32961) {
@@ -2295,6 +2308,12 @@ public interface HttpTransport {
     
     fun `send`(`request`: HttpRequest): HttpResponse
     
+    /**
+     * The sync was cancelled: abort the requests in flight (their `send`
+     * may then fail; nobody waits for it). Called from any thread.
+     */
+    fun `cancel`()
+    
     companion object
 }
 
@@ -2419,6 +2438,22 @@ open class HttpTransportImpl: Disposable, AutoCloseable, HttpTransport
     
 
     
+    /**
+     * The sync was cancelled: abort the requests in flight (their `send`
+     * may then fail; nobody waits for it). Called from any thread.
+     */override fun `cancel`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_httptransport_cancel(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
 
     
 
@@ -2453,6 +2488,17 @@ internal object uniffiCallbackInterfaceHttpTransport {
             )
         }
     }
+    internal object `cancel`: UniffiCallbackInterfaceHttpTransportMethod1 {
+        override fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeHttpTransport.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`cancel`(
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
 
     internal object uniffiFree: UniffiCallbackInterfaceFree {
         override fun callback(handle: Long) {
@@ -2470,6 +2516,7 @@ internal object uniffiCallbackInterfaceHttpTransport {
         uniffiFree,
         uniffiClone,
         `send`,
+        `cancel`,
     )
 
     // Registers the foreign callback with the Rust side.

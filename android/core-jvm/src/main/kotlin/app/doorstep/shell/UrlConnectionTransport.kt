@@ -18,14 +18,20 @@ import java.net.URI
  *
  * The body is passed on as received: the core asks for gzip itself
  * (`Accept-Encoding`), which also keeps Android's stack from decoding it.
+ * [cancel] drops the connections in flight when the technician cancels a
+ * sync or the phone goes offline.
  */
 class UrlConnectionTransport(private val maxConnectMillis: Int = 10_000) : HttpTransport {
+    /** Connections in flight, so a cancelled sync can drop them. */
+    private val inFlight = java.util.concurrent.ConcurrentHashMap.newKeySet<HttpURLConnection>()
+
     override fun send(request: HttpRequest): HttpResponse {
         val conn = try {
             URI(request.url).toURL().openConnection() as HttpURLConnection
         } catch (e: Exception) {
             throw TransportException.Network("cannot open ${request.url}: ${e.message}")
         }
+        inFlight.add(conn)
         try {
             val timeout = request.timeoutMs.coerceAtMost(Int.MAX_VALUE.toULong()).toInt()
             conn.connectTimeout = minOf(timeout, maxConnectMillis)
@@ -49,7 +55,13 @@ class UrlConnectionTransport(private val maxConnectMillis: Int = 10_000) : HttpT
         } catch (e: IOException) {
             throw TransportException.Network("${e.javaClass.simpleName}: ${e.message}")
         } finally {
+            inFlight.remove(conn)
             conn.disconnect()
         }
+    }
+
+    /** The sync was cancelled: drop every connection in flight (their reads fail at once). */
+    override fun cancel() {
+        inFlight.toList().forEach { runCatching { it.disconnect() } }
     }
 }

@@ -212,13 +212,17 @@ class ServerSyncTest {
             val syncer = Syncer(store, SyncSettings("http://127.0.0.1:${silent.localPort}", "token", 600u), UrlConnectionTransport())
             var failure: Throwable? = null
             val running = thread { failure = runCatching { syncer.syncNow(null) }.exceptionOrNull() }
-            silent.accept().use {
+            silent.accept().use { conn ->
                 // The sync is connected and waiting for an answer that never comes.
                 assertTrue(syncer.isSyncing())
                 val second = assertThrows<DoorstepException.Sync> { syncer.syncNow(null) }
                 assertEquals("sync_in_progress", second.code)
                 assertTrue(syncer.cancel())
                 running.join()
+                // The transport dropped the connection too: the server side reads to its end.
+                conn.soTimeout = 30_000
+                val input = conn.getInputStream()
+                while (input.read() != -1) { /* the request, then end of stream */ }
             }
             val e = failure as? DoorstepException.Sync ?: throw AssertionError("expected a sync error, got $failure")
             assertEquals("sync_cancelled", e.code)
