@@ -326,7 +326,7 @@ test("a dispatcher switches the console between English and Simplified Chinese",
   await page.locator("#who").getByText("zhang.wei (调度员)").waitFor();
   await boardRows(page).first().waitFor();
   const nav = await page.locator("nav button").allTextContents();
-  assert.deepEqual(nav, ["工单看板", "受理", "催办", "冲突", "回访", "对账", "考核指标", "技师"]);
+  assert.deepEqual(nav, ["工单看板", "上门记录", "受理", "催办", "冲突", "回访", "对账", "考核指标", "技师"]);
   const headers = await page.locator("#board thead th").allTextContents();
   assert.deepEqual(headers, ["编号", "客户", "业务", "优先级", "状态", "技师", "预约时间", "时间确认", "版本", "操作"]);
 
@@ -355,4 +355,183 @@ test("a dispatcher switches the console between English and Simplified Chinese",
     ["Id", "Name", "Trades", "Devices", "Open", "Closed today"]);
   assert.equal(await page.locator("[data-view=roster]").isVisible(), true);
   assert.equal(await page.getByRole("button", { name: "中文" }).isVisible(), true);
+});
+
+/** The visits list's rows (one per visit). */
+const visitRows = (page) => page.locator("#visits tbody tr[data-visit]");
+
+/** The visits list's row of one customer (the demo has one visit per customer). */
+const visitRow = (page, customer) => visitRows(page).filter({ has: page.getByRole("cell", { name: customer, exact: true }) });
+
+/** A value in the open visit's detail, by its label. */
+const detailValue = (page, label) => page.locator(`#visit-detail tr:has(> th:text-is("${label}")) > td`);
+
+/** Opens one visit's detail from the list; returns its id. */
+async function openVisit(page, customer) {
+  const row = visitRow(page, customer);
+  const id = await row.getAttribute("data-visit");
+  await row.click();
+  await page.locator("#visit-detail h3").filter({ hasText: id }).waitFor();
+  return id;
+}
+
+test("a dispatcher looks through the visits and filters them by assignment", async () => {
+  const { page } = session;
+  await signedIn(page);
+  await openTab(page, "Visits");
+  const rows = visitRows(page);
+  await rows.first().waitFor();
+
+  // The demo's seven visits: six closed today, each signed and verified, and
+  // the one under way when the customer cancelled.
+  assert.equal(await rows.count(), 7);
+  const all = [];
+  for (let i = 0; i < 7; i++) all.push(await rowValues(rows.nth(i)));
+  const closed = all.filter((v) => v.Stage === "closed");
+  assert.equal(closed.length, 6);
+  for (const v of closed) {
+    assert.equal(v["Sign-off"], "verified");
+    assert.equal(v.Outcome, "fixed");
+    assert.notEqual(v.Closed, "");
+  }
+  const underWay = all.find((v) => v.Customer === "Song Ying");
+  assert.equal(underWay.Stage, "on site");
+  assert.equal(underWay.Outcome, "—");
+  assert.equal(underWay["Sign-off"], "none");
+  assert.equal(underWay.Technician, "T-chen");
+  // Luo Xiu's technician arrived 20 minutes late.
+  assert.match(all.find((v) => v.Customer === "Luo Xiu").Arrived, /\(late\)$/);
+  assert.equal(all.filter((v) => /late/.test(v.Arrived)).length, 1);
+
+  // Filtering by an assignment id.
+  const fridge = all.find((v) => v.Customer === "Huang Mei");
+  assert.match(fridge.Assignment, /^A-\d{8}-\d{4}$/);
+  await page.getByLabel("Assignment").fill(fridge.Assignment);
+  await page.getByLabel("Assignment").press("Enter");
+  await page.waitForFunction(() => document.querySelectorAll("#visits tbody tr").length === 1);
+  const only = await rowValues(rows.first());
+  assert.equal(only.Assignment, fridge.Assignment);
+  assert.equal(only.Customer, "Huang Mei");
+  assert.equal(only.Trade, "appliance_repair");
+  assert.equal(only["Sign-off"], "verified");
+
+  // An assignment without a visit shows nothing; clearing shows them all.
+  await page.getByLabel("Assignment").fill("A-19990101-0001");
+  await page.getByLabel("Assignment").press("Enter");
+  await page.locator("#visits tbody").getByText("nothing to show").waitFor();
+  await page.getByLabel("Assignment").fill("");
+  await page.getByLabel("Assignment").press("Enter");
+  await page.waitForFunction(() => document.querySelectorAll("#visits tbody tr[data-visit]").length === 7);
+});
+
+test("a broken or declined sign-off stands out in the visits list", async () => {
+  const { page } = session;
+  // The demo's sign-offs all verify: show two of them as the server would
+  // report a broken and a declined one.
+  await page.route((url) => url.pathname === "/api/visits", async (route) => {
+    const response = await route.fetch();
+    const visits = await response.json();
+    const closed = visits.filter((v) => v.stage === "closed");
+    Object.assign(closed[0], { signoff: "broken", signoff_problem: "the signed report digest does not match" });
+    Object.assign(closed[1], { signoff: "declined", signoff_problem: null });
+    await route.fulfill({ response, json: visits });
+  });
+  await signedIn(page);
+  await openTab(page, "Visits");
+  await visitRows(page).first().waitFor();
+  const flagged = page.locator("#visits tbody td.flagged");
+  assert.equal(await flagged.count(), 2);
+  assert.deepEqual((await flagged.allTextContents()).sort(),
+    ["⚠ broken: the signed report digest does not match", "⚠ declined"]);
+  const verified = page.locator("#visits tbody td").filter({ hasText: /^verified$/ });
+  assert.equal(await verified.count(), 4);
+  assert.equal(await page.locator("#visits tbody td.flagged").filter({ hasText: "verified" }).count(), 0);
+});
+
+test("a dispatcher opens a visit: customer, timeline, quote, payment, ratings, sign-off", async () => {
+  const { page } = session;
+  await signedIn(page);
+  await openTab(page, "Visits");
+  await visitRows(page).first().waitFor();
+  assert.equal(await page.locator("#visit-detail").isVisible(), false);
+
+  const id = await openVisit(page, "Huang Mei");
+  assert.match(await detailValue(page, "Customer").textContent(), /Huang Mei · 138 0013 8001 · 12 Wuding Rd/);
+  assert.match(await detailValue(page, "Assignment").textContent(), /^A-\d{8}-\d{4} \(v\d+\)$/);
+  assert.equal(await detailValue(page, "Fault").textContent(), "fridge not cooling");
+  assert.equal(await detailValue(page, "Technician").textContent(), "T-wang");
+  assert.equal(await detailValue(page, "Outcome").textContent(), "fixed");
+  assert.match(await detailValue(page, "Arrived").textContent(), / — \d+ min early$/);
+
+  // The quote's lines with who pays, and its totals in yuan.
+  const lines = page.locator("#visit-quote tbody tr");
+  assert.equal(await lines.count(), 2);
+  assert.deepEqual(await rowValues(lines.nth(0)),
+    { Item: "visit_fee", Kind: "visit", Qty: "1", "Unit price": "¥30.00", Amount: "¥30.00", "Who pays": "customer" });
+  assert.equal((await rowValues(lines.nth(1)))["Amount"], "¥50.00");
+  assert.equal(await detailValue(page, "Customer total").textContent(), "¥80.00");
+  assert.equal(await detailValue(page, "Covered by warranty").textContent(), "¥0.00");
+  assert.equal(await detailValue(page, "Accepted").textContent(), "yes");
+
+  // Paid in full, rated, and the signature verifies against the report.
+  assert.equal(await detailValue(page, "Collected").textContent(), "¥80.00");
+  assert.equal(await detailValue(page, "Method").textContent(), "mobile");
+  assert.equal(await detailValue(page, "Still due").textContent(), "¥0.00");
+  assert.equal(await detailValue(page, "Quality").textContent(), "5 / 5");
+  assert.equal(await detailValue(page, "Attitude").textContent(), "5 / 5");
+  assert.equal(await detailValue(page, "Result").textContent(), "verified");
+  assert.match(await detailValue(page, "Report digest").textContent(), /^[0-9a-f]{8}$/);
+  assert.equal(await detailValue(page, "Evidence chain").textContent(), "intact");
+  assert.equal(await page.locator("#visits tbody tr.selected").getAttribute("data-visit"), id);
+
+  // Cao Rui paid 1 fen against a ¥350.00 quote: the shortfall stands out.
+  await openVisit(page, "Cao Rui");
+  assert.equal(await detailValue(page, "Customer total").textContent(), "¥350.00");
+  assert.equal(await detailValue(page, "Collected").textContent(), "¥0.01");
+  assert.equal(await detailValue(page, "Still due").locator(".flagged").textContent(), "¥349.99");
+
+  // Luo Xiu's arrival was late; Song Ying's visit carries its conflict.
+  await openVisit(page, "Luo Xiu");
+  assert.match(await detailValue(page, "Arrived").textContent(), / — late 20 min$/);
+  await openVisit(page, "Song Ying");
+  assert.match(await detailValue(page, "Conflict").textContent(), /^cancelled_after_start/);
+  assert.equal(await detailValue(page, "Result").textContent(), "none");
+  assert.equal(await detailValue(page, "Quote").textContent(), "no quote");
+
+  await page.locator("#visit-detail").getByRole("button", { name: "Close" }).click();
+  await page.locator("#visit-detail").waitFor({ state: "hidden" });
+});
+
+test("the visits and a visit's detail in Simplified Chinese", async () => {
+  const { page } = session;
+  await page.getByRole("button", { name: "中文" }).click();
+  await page.getByLabel("用户名").fill("li.na");
+  await page.getByLabel("密码").fill(PASSWORD);
+  await page.getByRole("button", { name: "登录" }).click();
+  await page.locator("#who").getByText("li.na (调度员)").waitFor();
+  await openTab(page, "上门记录");
+  await visitRows(page).first().waitFor();
+  assert.deepEqual(await page.locator("#visits thead th").allTextContents(),
+    ["上门", "工单", "客户", "技师", "业务", "阶段", "结果", "趟次", "出发", "到达", "结束", "签字"]);
+  const fridge = await rowValues(visitRow(page, "Huang Mei"));
+  assert.equal(fridge["阶段"], "已结束");
+  assert.equal(fridge["结果"], "已修复");
+  assert.equal(fridge["签字"], "已验证");
+  assert.equal(fridge["业务"], "家电维修");
+  assert.equal((await rowValues(visitRow(page, "Song Ying")))["签字"], "未签字");
+  assert.match((await rowValues(visitRow(page, "Luo Xiu")))["到达"], /\(迟到\)$/);
+
+  await openVisit(page, "Huang Mei");
+  assert.equal(await detailValue(page, "客户应付").textContent(), "¥80.00");
+  assert.equal(await detailValue(page, "实收").textContent(), "¥80.00");
+  assert.equal(await detailValue(page, "方式").textContent(), "移动支付");
+  assert.equal(await detailValue(page, "验证结果").textContent(), "已验证");
+  assert.equal((await rowValues(page.locator("#visit-quote tbody tr").first()))["付款方"], "客户");
+
+  // Back to English: the list and the open visit follow.
+  await page.getByRole("button", { name: "English" }).click();
+  await page.locator("#visit-detail h3").getByText("Customer and assignment").waitFor();
+  assert.equal(await detailValue(page, "Result").textContent(), "verified");
+  assert.equal((await rowValues(visitRow(page, "Huang Mei")))["Sign-off"], "verified");
+  assert.equal(await page.locator("nav").getByRole("button", { name: "Visits" }).isVisible(), true);
 });

@@ -51,7 +51,53 @@ const ZH = {
   "{date}: {closed} closed visits, {clean} clean, {findings} with findings":
     "{date}:完成上门 {closed} 次,无问题 {clean} 次,有问题 {findings} 次",
   "ok": "正常", "normal": "普通", "urgent": "紧急", "same_day": "当日", "escalated": "升级",
+  // Visits: the list and one visit's detail.
+  "Visits (tab)": "上门记录", "Started": "出发", "Arrived": "到达", "Closed": "结束", "Trip": "趟次",
+  "new": "新建", "intake": "受理中", "scheduled": "已预约", "en route": "在途", "at the door": "已到门口",
+  "on site": "现场作业", "closed": "已结束", "fixed": "已修复", "completed": "已完成",
+  "resolved remotely": "远程解决", "customer absent": "客户不在", "taken back": "拉修",
+  "quote refused": "拒绝报价", "handed back": "已退回", "reassigned": "已改派",
+  "verified": "已验证", "broken": "验证失败", "declined": "客户拒签", "none": "未签字",
+  "late": "迟到", "late {n} min": "迟到 {n} 分钟", "on time": "准时", "{n} min early": "提前 {n} 分钟",
+  "Visit {id}": "上门 {id}", "Customer and assignment": "客户与工单", "Timeline": "时间线",
+  "Quote": "报价", "Payment": "收款", "Ratings and comment": "评价与留言",
+  "Device": "设备", "Fault": "故障", "Product": "产品", "Window agreed": "约定时间",
+  "Request received": "受理时间", "Set off": "出发", "Signed": "签字", "Item": "项目", "Kind": "类型",
+  "Qty": "数量", "Unit price": "单价", "Amount": "金额", "Who pays": "付款方",
+  "customer": "客户", "warranty": "保修", "free": "免费", "Customer total": "客户应付",
+  "Covered by warranty": "保修承担", "Deposit": "押金", "Discount": "优惠", "Accepted": "已确认",
+  "Revision": "版本", "no quote": "无报价", "no payment": "未收款", "Collected": "实收",
+  "Paid in total": "累计实收", "Still due": "仍欠", "Method": "方式", "Receipt": "票据",
+  "cash": "现金", "card": "刷卡", "mobile": "移动支付", "bank_transfer": "银行转账", "iou": "欠条",
+  "Quality": "质量", "Attitude": "态度", "Comment": "留言",
+  "no ratings": "无评价", "Result": "验证结果", "Problem": "问题", "Report digest": "报告摘要",
+  "Evidence chain": "证据链", "Signature strokes": "签名笔迹", "Report version": "报告版本",
+  "intact": "完整", "broken chain": "断开", "match": "一致", "do not match": "不一致",
+  "Declined at": "拒签时间", "Decision": "处理结果", "Decided by": "处理人",
+  "waiting for a decision": "待处理", "no conflict": "无冲突", "cancelled_after_start": "出发后取消",
+  "reassigned_after_start": "出发后改派", "Close": "关闭", "Events": "事件数",
 };
+// Labels of the server's enum values (English keys of ZH).
+const STAGES = { new: "new", intake: "intake", scheduled: "scheduled", en_route: "en route",
+  at_door: "at the door", on_site: "on site", closed: "closed" };
+const OUTCOMES = { fixed: "fixed", completed: "completed", resolved_remotely: "resolved remotely",
+  customer_absent: "customer absent", taken_back: "taken back", quote_refused: "quote refused",
+  handed_back: "handed back", cancelled: "cancelled", reassigned: "reassigned" };
+const label = (names, v) => v == null ? "—" : t(names[v] || v);
+/** A sign-off status, flagged when the signature does not hold or was refused. */
+function signoffCell(tr, v) {
+  const bad = v.signoff === "broken" || v.signoff === "declined";
+  const td = cell(tr, (bad ? "⚠ " : "") + t(v.signoff) + (v.signoff_problem ? ": " + v.signoff_problem : ""));
+  if (bad) td.className = "flagged";
+  return td;
+}
+/** Integer minor units (fen) as ¥12.34; never through floating point. */
+function money(fen, currency) {
+  if (fen == null) return "—";
+  const sign = fen < 0 ? "-" : "", abs = Math.abs(fen);
+  const symbol = !currency || currency === "CNY" ? "¥" : currency + " ";
+  return sign + symbol + Math.floor(abs / 100) + "." + String(abs % 100).padStart(2, "0");
+}
 let lang = localStorage.getItem("doorstep.lang") || (/^zh/i.test(navigator.language) ? "zh" : "en");
 function t(text, vars) {
   const s = (lang === "zh" && ZH[text]) || text;
@@ -64,13 +110,15 @@ function translatePage() {
   $("#lang").textContent = lang === "zh" ? "English" : "中文";
   $("#lang").lang = lang === "zh" ? "en" : "zh-CN";
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
-    acceptNode: (n) => n.parentElement.closest("tbody, script, #flash, #who, #lang, #recon-summary")
+    acceptNode: (n) => n.parentElement.closest("tbody, script, #flash, #who, #lang, #recon-summary, #visit-detail")
       ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
   });
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
     if (!english.has(n)) english.set(n, n.nodeValue);
     const en = english.get(n), key = en.trim();
-    if (key) n.nodeValue = en.replace(key, t(key));
+    // data-t names a key of its own where the English word means two things.
+    const own = n.parentElement.dataset.t;
+    if (key) n.nodeValue = en.replace(key, (lang === "zh" && own && ZH[own]) || t(key));
   }
 }
 
@@ -170,6 +218,30 @@ const loaders = {
       cell(tr, actions);
     });
   },
+  async visits() {
+    const assignment = $("#visit-filter").value.trim();
+    const [rows, assignments] = await Promise.all([
+      api("GET", "/api/visits" + (assignment ? "?assignment_id=" + encodeURIComponent(assignment) : "")),
+      api("GET", "/api/assignments").catch(() => []),
+    ]);
+    const customers = Object.fromEntries(assignments.map((a) => [a.id, (a.customer || {}).name]));
+    // Newest first: by when the technician set off (the server's order otherwise).
+    const when = (v) => Date.parse(v.started_at || v.closed_at || "") || 0;
+    rows.sort((a, b) => when(b) - when(a));
+    fill("visits", rows, (tr, v) => {
+      tr.dataset.visit = v.visit_id;
+      tr.classList.toggle("selected", v.visit_id === openVisit);
+      cell(tr, "…" + v.visit_id.slice(-8)).title = v.visit_id; // UUIDv7: the tail tells them apart
+      cell(tr, v.assignment_id); cell(tr, customers[v.assignment_id] || "—"); cell(tr, v.technician_id);
+      cell(tr, t(v.trade)); cell(tr, label(STAGES, v.stage)); cell(tr, label(OUTCOMES, v.outcome));
+      cell(tr, v.trip); cell(tr, time(v.started_at));
+      const arrived = cell(tr, time(v.arrived_at) + (v.late ? " (" + t("late") + ")" : ""));
+      if (v.late) arrived.className = "late";
+      cell(tr, time(v.closed_at)); signoffCell(tr, v);
+      tr.addEventListener("click", () => showVisit(v.visit_id).catch((e) => flash(e.message, true)));
+    });
+    if (openVisit) await showVisit(openVisit);
+  },
   async intake() {},
   async reminders() {
     const rows = await api("GET", "/api/reminders");
@@ -219,7 +291,7 @@ const loaders = {
     $("#recon-summary").textContent = t("{date}: {closed} closed visits, {clean} clean, {findings} with findings",
       { date: r.date, closed: r.closed, clean: r.clean, findings: r.with_findings });
     fill("reconciliation", r.visits, (tr, v) => {
-      cell(tr, v.visit_id); cell(tr, v.technician_id); cell(tr, v.outcome); cell(tr, v.signoff);
+      cell(tr, v.visit_id); cell(tr, v.technician_id); cell(tr, label(OUTCOMES, v.outcome)); signoffCell(tr, v);
       cell(tr, v.findings.map((f) => f.message).join("; ") || t("ok"));
     });
   },
@@ -238,6 +310,149 @@ const loaders = {
     });
   },
 };
+
+// ---- one visit, read-only: what a dispatcher needs to reconcile it
+let openVisit = null;
+
+/** A two-column table: [label, value] rows (a value may be a Node). */
+function kv(pairs) {
+  const table = document.createElement("table");
+  table.className = "kv";
+  const body = table.createTBody();
+  for (const [k, v] of pairs) {
+    const tr = body.insertRow();
+    const th = document.createElement("th");
+    th.textContent = t(k); tr.appendChild(th);
+    cell(tr, v == null || v === "" ? "—" : v);
+  }
+  return table;
+}
+
+function heading(text) {
+  const h = document.createElement("h3");
+  h.textContent = text;
+  return h;
+}
+
+function punctuality(p) {
+  if (!p) return "";
+  if (p.tier === "early") return t("{n} min early", { n: p.minutes_early });
+  if (p.tier === "on_time") return t("on time");
+  return t("late {n} min", { n: p.minutes_late });
+}
+
+async function showVisit(id) {
+  const { visit: v, state: s } = await api("GET", "/api/visits/" + encodeURIComponent(id));
+  openVisit = id;
+  document.querySelectorAll("#visits tbody tr").forEach((tr) => tr.classList.toggle("selected", tr.dataset.visit === id));
+  const a = s.assignment || {}, c = a.customer || {}, q = s.quote, p = s.payment, so = s.sign_off;
+  const box = $("#visit-detail");
+  box.replaceChildren();
+  const title = heading(t("Visit {id}", { id: v.visit_id }));
+  const close = button("Close", () => { openVisit = null; box.hidden = true; loaders.visits(); });
+  title.appendChild(document.createTextNode(" ")); title.appendChild(close);
+  box.appendChild(title);
+
+  box.appendChild(heading(t("Customer and assignment")));
+  box.appendChild(kv([
+    ["Customer", [c.name, c.phone, c.address].filter(Boolean).join(" · ")],
+    ["Assignment", v.assignment_id + (a.version ? " (v" + a.version + ")" : "")],
+    ["Trade", t(v.trade)], ["Fault", a.fault_description],
+    ["Product", a.product && a.product.model],
+    ["Technician", v.technician_id], ["Device", v.device_id],
+    ["Stage", label(STAGES, v.stage)], ["Outcome", label(OUTCOMES, v.outcome)], ["Trip", v.trip],
+  ]));
+
+  box.appendChild(heading(t("Timeline")));
+  const arrival = s.arrival;
+  const arrived = document.createElement("span");
+  arrived.textContent = time(v.arrived_at || (arrival && arrival.at)) +
+    (arrival ? " — " + punctuality(arrival.punctuality) : v.late ? " — " + t("late") : "");
+  if (v.late) arrived.className = "late";
+  const w = s.window;
+  box.appendChild(kv([
+    ["Request received", time(a.received_at)],
+    ["Window agreed", w ? time(w.start) + " – " + time(w.end) + " (" + t(s.window_confirmed ? "yes" : "no") + ")" : ""],
+    ["Set off", time(v.started_at)], ["Arrived", v.arrived_at || arrival ? arrived : ""],
+    ["Signed", so ? time(so.evidence.signed_at) : s.declined ? time(s.declined.at) : ""],
+    ["Closed", time(v.closed_at)], ["Events", v.event_count],
+  ]));
+
+  box.appendChild(heading(t("Quote")));
+  if (q) {
+    const table = document.createElement("table");
+    table.id = "visit-quote";
+    const head = table.createTHead().insertRow();
+    for (const h of ["Item", "Kind", "Qty", "Unit price", "Amount", "Who pays"]) {
+      const th = document.createElement("th"); th.textContent = t(h); head.appendChild(th);
+    }
+    const body = table.createTBody();
+    for (const l of q.lines) {
+      const tr = body.insertRow();
+      cell(tr, l.item); cell(tr, l.kind); cell(tr, l.qty).className = "num";
+      cell(tr, money(l.unit_price, q.currency)).className = "num";
+      cell(tr, money(l.amount, q.currency)).className = "num"; cell(tr, t(l.payer));
+    }
+    box.appendChild(table);
+    box.appendChild(kv([
+      ["Customer total", money(q.customer_total, q.currency)],
+      ["Covered by warranty", money(q.covered_total, q.currency)],
+      ...(q.deposit_total ? [["Deposit", money(q.deposit_total, q.currency)]] : []),
+      ...(q.discount ? [["Discount", money(q.discount.amount, q.currency) +
+        (q.discount.approved_by ? " (" + q.discount.approved_by + ")" : "")]] : []),
+      ["Revision", q.revision],
+      ["Accepted", t(s.accepted_revision === q.revision ? "yes" : "no")],
+    ]));
+  } else box.appendChild(kv([["Quote", t("no quote")]]));
+
+  box.appendChild(heading(t("Payment")));
+  const currency = q && q.currency;
+  const due = q && s.accepted_revision === q.revision ? q.customer_total - s.paid_total : null;
+  const stillDue = document.createElement("span");
+  stillDue.textContent = due == null ? "—" : money(due, currency);
+  if (due) stillDue.className = "flagged";
+  box.appendChild(kv(p ? [
+    ["Collected", money(p.amount, currency)], ["Method", t(p.method)],
+    ["Receipt", p.receipt && [p.receipt.kind, p.receipt.number || p.receipt.by].filter(Boolean).join(" ")],
+    ["Paid in total", money(s.paid_total, currency)], ["Still due", stillDue],
+  ] : [["Payment", t("no payment")], ["Still due", stillDue]]));
+
+  box.appendChild(heading(t("Ratings and comment")));
+  const r = so && so.ratings;
+  box.appendChild(kv(r ? [
+    ["Quality", r.quality + " / 5"], ["Attitude", r.attitude + " / 5"], ["Comment", so.comment],
+    ["Satisfied", v.satisfied == null ? "—" : t(v.satisfied ? "yes" : "no")],
+  ] : [["Ratings and comment", t("no ratings")]]));
+
+  box.appendChild(heading(t("Sign-off")));
+  const result = document.createElement("span");
+  const bad = v.signoff === "broken" || v.signoff === "declined";
+  result.textContent = (bad ? "⚠ " : "") + t(v.signoff);
+  if (bad) result.className = "flagged";
+  const digest = so ? so.evidence.report_digest : s.declined ? s.declined.report_digest : null;
+  const short = document.createElement("code");
+  if (digest) { short.textContent = digest.slice(0, 8); short.title = digest; }
+  box.appendChild(kv([
+    ["Result", result], ["Problem", v.signoff_problem],
+    ["Report digest", digest ? short : ""],
+    ["Report version", so ? so.report_version : s.declined ? s.declined.report_version : ""],
+    ...(so ? [["Evidence chain", t(v.chain_ok ? "intact" : "broken chain")],
+      ["Signature strokes", so.stroke_count + " (" + t(so.strokes_match ? "match" : "do not match") + ")"]] : []),
+    ...(s.declined ? [["Declined at", time(s.declined.at)], ["Reason", s.declined.reason]] : []),
+  ]));
+
+  if (v.conflict) {
+    box.appendChild(heading(t("Conflict")));
+    const state = document.createElement("span");
+    state.textContent = v.conflict_open ? t("waiting for a decision") : v.resolution || "";
+    if (v.conflict_open) state.className = "flagged";
+    box.appendChild(kv([
+      ["Conflict", t(v.conflict) + " (v" + v.conflict_version + ")"], ["Decision", state],
+      ["Decided by", v.resolved_by ? v.resolved_by + ", " + time(v.resolved_at) : ""],
+    ]));
+  }
+  box.hidden = false;
+}
 
 function show(tab) {
   current = tab;
@@ -306,6 +521,7 @@ document.querySelectorAll("button.reload").forEach((b) => b.addEventListener("cl
 $("#refresh-board").addEventListener("click", () => show("board"));
 $("#status-filter").addEventListener("change", () => show("board"));
 $("#kpi-by").addEventListener("change", () => show("kpis"));
+$("#visit-filter").addEventListener("change", () => { openVisit = null; $("#visit-detail").hidden = true; show("visits"); });
 $("#logout").addEventListener("click", () => { logout(); flash(""); });
 $("#lang").addEventListener("click", () => {
   lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("doorstep.lang", lang);
