@@ -19,7 +19,6 @@ use crate::types::{
 use chrono::{Duration, FixedOffset};
 use doorstep_core::assignment::Assignment;
 use doorstep_core::protocol::ChangeKind;
-use doorstep_core::signoff::{short_digest, Ratings, Report, Stroke};
 use doorstep_core::store::{Enrollment, Store};
 use doorstep_core::{AssignmentId, DeviceId, Playbook, TechnicianId, VisitCommand};
 use std::sync::{Arc, RwLock};
@@ -272,20 +271,7 @@ impl DeviceStore {
     ) -> Result<ReportDigest, DoorstepError> {
         guard(|| {
             let state = self.store()?.state(&AssignmentId::new(assignment_id)?)?;
-            let full = Report::of(
-                &state,
-                Some(Ratings {
-                    quality: sign_off.quality,
-                    attitude: sign_off.attitude,
-                }),
-                sign_off.comment,
-                &sign_off.consent_text,
-            )
-            .digest();
-            Ok(ReportDigest {
-                short: short_digest(&full).to_string(),
-                full,
-            })
+            Ok(sign_off.preview(&state))
         })
     }
 
@@ -297,17 +283,7 @@ impl DeviceStore {
         now: SystemTime,
         location: Option<Location>,
     ) -> Result<CommandResult, DoorstepError> {
-        let command = VisitCommand::SignOff {
-            ratings: Ratings {
-                quality: sign_off.quality,
-                attitude: sign_off.attitude,
-            },
-            comment: sign_off.comment,
-            strokes: sign_off.strokes.into_iter().map(Stroke::from).collect(),
-            consent_text: sign_off.consent_text,
-            shown_digest: sign_off.shown_digest,
-        };
-        self.run(&assignment_id, command, now, location)
+        self.run(&assignment_id, sign_off.into_command(), now, location)
     }
 
     /// The customer declined to sign; recorded as such, never faked.

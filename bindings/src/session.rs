@@ -12,7 +12,6 @@ use crate::playbooks::{parse_custom, shipped};
 use crate::types::{
     from_system_time, CommandResult, CustomerSignOff, Location, ReportDigest, VisitScreen,
 };
-use doorstep_core::signoff::{short_digest, Ratings, Report, Stroke};
 use doorstep_core::workflow::view::{view, VisitView};
 use doorstep_core::workflow::LiveStamper;
 use doorstep_core::{Context, DeviceId, Playbook, Visit, VisitCommand};
@@ -158,17 +157,7 @@ impl VisitSession {
         now: SystemTime,
         location: Option<Location>,
     ) -> Result<CommandResult, DoorstepError> {
-        let command = VisitCommand::SignOff {
-            ratings: Ratings {
-                quality: sign_off.quality,
-                attitude: sign_off.attitude,
-            },
-            comment: sign_off.comment,
-            strokes: sign_off.strokes.into_iter().map(Stroke::from).collect(),
-            consent_text: sign_off.consent_text,
-            shown_digest: sign_off.shown_digest,
-        };
-        self.run(command, now, location)
+        self.run(sign_off.into_command(), now, location)
     }
 
     /// The customer declined to sign; recorded as such, never faked.
@@ -214,20 +203,7 @@ impl VisitSession {
     ) -> Result<ReportDigest, DoorstepError> {
         guard(|| {
             let inner = self.lock()?;
-            let report = Report::of(
-                &inner.visit.state,
-                Some(Ratings {
-                    quality: sign_off.quality,
-                    attitude: sign_off.attitude,
-                }),
-                sign_off.comment,
-                &sign_off.consent_text,
-            );
-            let full = report.digest();
-            Ok(ReportDigest {
-                short: short_digest(&full).to_string(),
-                full,
-            })
+            Ok(sign_off.preview(&inner.visit.state))
         })
     }
 

@@ -305,14 +305,16 @@ impl Syncer {
         transport: Arc<dyn HttpTransport>,
     ) -> Result<Self, DoorstepError> {
         guard(|| {
-            let url = settings.server_url.trim();
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(DoorstepError::invalid_input(
+            let url = core_sync::server_base(&settings.server_url).map_err(|en| {
+                DoorstepError::invalid_input(
                     "invalid_server_url",
-                    format!("{url:?} is not a server address: expected https://host[:port]."),
-                    format!("“{url}”不是有效的服务器地址,应为 https://主机[:端口]。"),
-                ));
-            }
+                    format!("{en}."),
+                    format!(
+                        "“{}”不是有效的服务器地址,应为 https://主机[:端口]。",
+                        settings.server_url.trim()
+                    ),
+                )
+            })?;
             let mut config = SyncConfig::new(url, settings.device_token);
             if settings.timeout_seconds > 0 {
                 config.timeout = Duration::from_secs(u64::from(settings.timeout_seconds));
@@ -416,7 +418,7 @@ pub fn enrol_device(
         let transport = ForeignTransport(transport);
         let enrolled = runtime()?.block_on(core_sync::enrol_device(
             &transport,
-            server_url.trim(),
+            &server_url,
             &dispatcher,
             &password,
             &technician,

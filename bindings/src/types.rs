@@ -8,7 +8,9 @@
 
 use chrono::{DateTime, Utc};
 use doorstep_core::playbook::Playbook;
+use doorstep_core::signoff::{short_digest, Ratings, Report, Stroke};
 use doorstep_core::workflow::view::{ChecklistEntry, NextAction, Prompt, Timers, VisitView};
+use doorstep_core::workflow::VisitState;
 use doorstep_core::{Outcome, Stage, Text};
 use serde::Serialize;
 use std::time::SystemTime;
@@ -471,6 +473,41 @@ pub struct CustomerSignOff {
     pub strokes: Vec<SignatureStroke>,
     pub consent_text: String,
     pub shown_digest: Option<String>,
+}
+
+impl CustomerSignOff {
+    /// The digest of exactly what the customer would sign on `state`.
+    pub(crate) fn preview(&self, state: &VisitState) -> ReportDigest {
+        let full = Report::of(
+            state,
+            Some(self.ratings()),
+            self.comment.clone(),
+            &self.consent_text,
+        )
+        .digest();
+        ReportDigest {
+            short: short_digest(&full).to_string(),
+            full,
+        }
+    }
+
+    /// The sign-off as the workflow's command.
+    pub(crate) fn into_command(self) -> doorstep_core::VisitCommand {
+        doorstep_core::VisitCommand::SignOff {
+            ratings: self.ratings(),
+            comment: self.comment,
+            strokes: self.strokes.into_iter().map(Stroke::from).collect(),
+            consent_text: self.consent_text,
+            shown_digest: self.shown_digest,
+        }
+    }
+
+    fn ratings(&self) -> Ratings {
+        Ratings {
+            quality: self.quality,
+            attitude: self.attitude,
+        }
+    }
 }
 
 /// What one accepted command did.

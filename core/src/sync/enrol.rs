@@ -51,16 +51,11 @@ pub async fn enrol_device(
     device: &DeviceId,
     timeout: Duration,
 ) -> Result<Enrolled, SyncError> {
-    let base = server_url.trim_end_matches('/').to_string();
-    if !(base.starts_with("http://") || base.starts_with("https://")) {
-        return Err(SyncError::Enrolment {
-            status: 0,
-            code: "invalid_server_url".into(),
-            message: format!(
-                "{server_url:?} is not a server address: expected https://host[:port]"
-            ),
-        });
-    }
+    let base = super::server_base(server_url).map_err(|message| SyncError::Enrolment {
+        status: 0,
+        code: "invalid_server_url".into(),
+        message,
+    })?;
     let call = Call {
         transport,
         base: &base,

@@ -70,6 +70,19 @@ impl SyncConfig {
     }
 }
 
+/// The server's base URL (`http(s)://host[:port][/prefix]`, no trailing
+/// slash), or why `url` is not one. Shared by sync and enrolment.
+pub fn server_base(url: &str) -> Result<String, String> {
+    let base = url.trim().trim_end_matches('/');
+    if base.starts_with("http://") || base.starts_with("https://") {
+        Ok(base.to_string())
+    } else {
+        Err(format!(
+            "{url:?} is not a server address: expected https://host[:port]"
+        ))
+    }
+}
+
 /// What one sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SyncReport {
@@ -122,8 +135,6 @@ pub struct SyncProgress {
 
 /// A progress listener; called on the syncing task, so keep it quick.
 pub type ProgressFn<'a> = &'a (dyn Fn(&SyncProgress) + Send + Sync);
-
-fn no_progress(_: &SyncProgress) {}
 
 /// The HTTP side of sync.
 #[derive(Clone)]
@@ -205,7 +216,7 @@ impl SyncClient {
     /// One complete sync: push everything, then pull every page. Records the
     /// outcome in the store's sync status either way.
     pub async fn sync(&self, store: &Store, clock: &dyn Clock) -> Result<SyncReport, SyncError> {
-        self.sync_with_progress(store, clock, &no_progress).await
+        self.sync_inner(store, clock, None).await
     }
 
     /// [`sync`](Self::sync), telling `progress` where it is.
@@ -214,6 +225,17 @@ impl SyncClient {
         store: &Store,
         clock: &dyn Clock,
         progress: ProgressFn<'_>,
+    ) -> Result<SyncReport, SyncError> {
+        self.sync_inner(store, clock, Some(progress)).await
+    }
+
+    /// A sync; `progress`, when given, hears where it is (its pending
+    /// count is a query, so it is only made for a listener).
+    async fn sync_inner(
+        &self,
+        store: &Store,
+        clock: &dyn Clock,
+        progress: Option<ProgressFn<'_>>,
     ) -> Result<SyncReport, SyncError> {
         let mut report = SyncReport::default();
         log::info!(target: "doorstep::sync", "sync started with {}", self.config.server_url);
@@ -248,7 +270,7 @@ impl SyncClient {
         store: &Store,
         clock: &dyn Clock,
         report: &mut SyncReport,
-        progress: ProgressFn<'_>,
+        progress: Option<ProgressFn<'_>>,
     ) -> Result<DateTime<Utc>, SyncError> {
         let pushed = self.push_all(store, clock, report, progress).await?;
         let pulled = self.pull_all(store, clock, report, progress).await?;
@@ -275,7 +297,7 @@ impl SyncClient {
         store: &Store,
         clock: &dyn Clock,
         report: &mut SyncReport,
-        progress: ProgressFn<'_>,
+        progress: Option<ProgressFn<'_>>,
     ) -> Result<Option<DateTime<Utc>>, SyncError> {
         let mut batch_size = self.config.push_batch.max(1);
         let mut server_time = None;
@@ -410,7 +432,7 @@ impl SyncClient {
         store: &Store,
         clock: &dyn Clock,
         report: &mut SyncReport,
-        progress: ProgressFn<'_>,
+        progress: Option<ProgressFn<'_>>,
     ) -> Result<Option<DateTime<Utc>>, SyncError> {
         let device_id = store.device_id().clone();
         let tell =
@@ -596,11 +618,14 @@ impl SyncClient {
 
 /// Tells `progress` where the sync is after `report`'s work.
 fn tell_progress(
-    progress: ProgressFn<'_>,
+    progress: Option<ProgressFn<'_>>,
     stage: SyncStage,
     store: &Store,
     report: &SyncReport,
 ) -> Result<(), SyncError> {
+    let Some(progress) = progress else {
+        return Ok(());
+    };
     progress(&SyncProgress {
         stage,
         uploaded: report.pushed + report.duplicates + report.refused.len() as u64,
