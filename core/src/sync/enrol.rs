@@ -142,15 +142,7 @@ impl Call<'_> {
             return serde_json::from_slice(bytes)
                 .map_err(|e| SyncError::Decode(format!("{path}: {e}")));
         }
-        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-        let code = body["error"]["code"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let message = body["error"]["message"]
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(300).collect());
+        let super::ErrorDetail { code, message, .. } = super::error_detail(&bytes);
         Err(match status {
             429 | 500..=599 => SyncError::ServerBusy { status, message },
             _ => SyncError::Enrolment {

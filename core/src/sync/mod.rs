@@ -159,11 +159,11 @@ struct ErrorBody {
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
-struct ErrorDetail {
+pub(crate) struct ErrorDetail {
     #[serde(default)]
-    code: String,
+    pub(crate) code: String,
     #[serde(default)]
-    message: String,
+    pub(crate) message: String,
     #[serde(default)]
     expected_seq: Option<u64>,
     #[serde(default)]
@@ -577,14 +577,8 @@ impl SyncClient {
                 bytes_received,
             });
         }
-        let detail = serde_json::from_slice::<ErrorBody>(&bytes)
-            .unwrap_or_default()
-            .error;
-        let message = if detail.message.is_empty() {
-            String::from_utf8_lossy(&bytes).chars().take(300).collect()
-        } else {
-            detail.message
-        };
+        let detail = error_detail(&bytes);
+        let message = detail.message;
         let code = status;
         Err(match code {
             401 | 403 => Failure::Sync(SyncError::Unauthorized {
@@ -614,6 +608,18 @@ impl SyncClient {
             }),
         })
     }
+}
+
+/// The server's `{"error": {"code", "message", ...}}`; a body that is not
+/// one gives its first 300 characters as the message.
+pub(crate) fn error_detail(bytes: &[u8]) -> ErrorDetail {
+    let mut detail = serde_json::from_slice::<ErrorBody>(bytes)
+        .unwrap_or_default()
+        .error;
+    if detail.message.is_empty() {
+        detail.message = String::from_utf8_lossy(bytes).chars().take(300).collect();
+    }
+    detail
 }
 
 /// Tells `progress` where the sync is after `report`'s work.
