@@ -13,7 +13,7 @@ fn doorstep() -> PathBuf {
     BUILT.call_once(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let ok = Command::new(cargo)
-            .args(["build", "-q", "-p", "doorstep-core", "--bin", "doorstep"])
+            .args(["build", "-q", "-p", "doorstep-cli", "--bin", "doorstep"])
             .status()
             .unwrap()
             .success();

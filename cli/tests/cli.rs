@@ -2,7 +2,6 @@
 //! (exit 1, the rule's code and message on stderr), broken input (exit 2,
 //! naming the line), playbook checks and a run with a custom playbook.
 //! See docs/SCRIPTS.md.
-#![cfg(feature = "cli")]
 
 use serde_json::Value;
 use std::io::Write;
