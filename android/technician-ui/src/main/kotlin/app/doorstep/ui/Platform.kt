@@ -38,6 +38,8 @@ fun interface MapsLauncher {
 
 /** The hand-off intent each map app takes, coordinates in that app's datum. */
 object MapIntents {
+    private fun fmt(v: Double) = "%.6f".format(java.util.Locale.ROOT, v)
+
     fun uri(app: MapApp, target: MapTarget): String {
         val name = java.net.URLEncoder.encode(target.address ?: "", Charsets.UTF_8)
         val site = target.site ?: return when (app) {
@@ -49,13 +51,13 @@ object MapIntents {
         return when (app) {
             MapApp.AMAP -> {
                 val (lat, lon) = ChinaCoordinates.wgs84ToGcj02(wgsLat, wgsLon)
-                "androidamap://viewMap?sourceApplication=doorstep&poiname=$name&lat=%.6f&lon=%.6f&dev=0".format(lat, lon)
+                "androidamap://viewMap?sourceApplication=doorstep&poiname=$name&lat=${fmt(lat)}&lon=${fmt(lon)}&dev=0"
             }
             MapApp.BAIDU -> {
                 val (lat, lon) = ChinaCoordinates.wgs84ToBd09(wgsLat, wgsLon)
-                "baidumap://map/marker?location=%.6f,%.6f&title=$name&coord_type=bd09ll&src=doorstep".format(lat, lon)
+                "baidumap://map/marker?location=${fmt(lat)},${fmt(lon)}&title=$name&coord_type=bd09ll&src=doorstep"
             }
-            MapApp.SYSTEM -> "geo:%.6f,%.6f?q=%.6f,%.6f($name)".format(wgsLat, wgsLon, wgsLat, wgsLon)
+            MapApp.SYSTEM -> "geo:${fmt(wgsLat)},${fmt(wgsLon)}?q=${fmt(wgsLat)},${fmt(wgsLon)}($name)"
         }
     }
 }
