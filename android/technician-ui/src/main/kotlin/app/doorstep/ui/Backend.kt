@@ -30,18 +30,24 @@ sealed interface SubmitOutcome {
     data class Refused(val fields: Map<String, LocalizedText>, val whole: LocalizedText?) : SubmitOutcome
 }
 
+/** The actions a visit offers now, as forms, and submitting one (the core fills the command from the values). */
+interface ActionForms {
+    /** The forms of the actions the visit offers now, labelled in [language]. */
+    fun forms(visitId: String, language: Language): List<FormSpec>
+
+    fun submit(visitId: String, action: String, values: List<SubmittedValue>): SubmitOutcome
+}
+
 interface TechnicianBackend {
+    /** The visit's actions as forms; null when this build of the core describes none (the screen then only shows the visit). */
+    val actions: ActionForms?
+
     /** Today's visits on this phone, by window start. */
     fun today(): List<VisitListItem>
 
     fun screen(assignmentId: String): CoreResult<VisitScreen>
 
     fun customer(assignmentId: String): CustomerInfo
-
-    /** The forms of the actions the visit offers now, labelled in [language]. */
-    fun forms(visitId: String, language: Language): List<FormSpec>
-
-    fun submit(visitId: String, action: String, values: List<SubmittedValue>): SubmitOutcome
 
     /** One sync with the server. Blocking (network): call it off the UI thread. */
     fun sync(): CoreResult<SyncSummary>

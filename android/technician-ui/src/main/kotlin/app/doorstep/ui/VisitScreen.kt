@@ -103,7 +103,7 @@ class VisitStateHolder(
             is CoreResult.Ok -> {
                 screen = r.value
                 val visitId = r.value.visitId
-                forms = if (visitId == null || r.value.stage == VisitStage.CLOSED) emptyList() else backend.forms(visitId, lang).map(::FormState)
+                forms = if (visitId == null || r.value.stage == VisitStage.CLOSED) emptyList() else backend.actions?.forms(visitId, lang).orEmpty().map(::FormState)
             }
             is CoreResult.Failed -> refusal = app.doorstep.core.LocalizedText(r.en, r.zh)
         }
@@ -115,7 +115,7 @@ class VisitStateHolder(
         language = lang
         val visitId = screen?.visitId
         if (visitId != null && forms.isNotEmpty()) {
-            val specs = backend.forms(visitId, lang).associateBy { it.action }
+            val specs = backend.actions?.forms(visitId, lang).orEmpty().associateBy { it.action }
             forms = forms.map { f -> specs[f.spec.action]?.let(f::relabelled) ?: f }
         }
         render()
@@ -124,8 +124,9 @@ class VisitStateHolder(
     /** Submits [form]; on success the visit moves on, on refusal the core's texts go under their fields. */
     fun submit(form: FormState) {
         val visitId = screen?.visitId ?: return
+        val actions = backend.actions ?: return
         form.busy = true
-        val outcome = backend.submit(visitId, form.spec.action, form.submission())
+        val outcome = actions.submit(visitId, form.spec.action, form.submission())
         form.busy = false
         when (outcome) {
             is SubmitOutcome.Done -> {

@@ -12,7 +12,8 @@ class FakeBackend(
     var screen: VisitScreen,
     val formsOf: (Language) -> List<FormSpec>,
     val list: List<VisitListItem> = emptyList(),
-) : TechnicianBackend {
+) : TechnicianBackend, ActionForms {
+    override val actions: ActionForms get() = this
     val submitted = mutableListOf<Pair<String, List<SubmittedValue>>>()
     var answer: (String, List<SubmittedValue>) -> SubmitOutcome = { _, _ -> SubmitOutcome.Done(CommandResult(emptyList(), screen)) }
 
