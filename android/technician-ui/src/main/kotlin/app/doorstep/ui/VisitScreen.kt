@@ -1,0 +1,322 @@
+//! The visit screen: customer card (call, maps), stage header, timers, what
+//! to say, the quote, the next actions as forms, and the closed visit with
+//! its callbacks. [VisitStateHolder] turns the core's records into
+//! [VisitUiState]; [VisitScreen] only draws it.
+package app.doorstep.ui
+
+import androidx.compose.foundation.layout.Arrangement
+import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.Row
+import androidx.compose.foundation.layout.fillMaxSize
+import androidx.compose.foundation.layout.fillMaxWidth
+import androidx.compose.foundation.layout.padding
+import androidx.compose.foundation.rememberScrollState
+import androidx.compose.foundation.verticalScroll
+import androidx.compose.material3.HorizontalDivider
+import androidx.compose.material3.LinearProgressIndicator
+import androidx.compose.material3.MaterialTheme
+import androidx.compose.runtime.Composable
+import androidx.compose.runtime.getValue
+import androidx.compose.runtime.mutableStateOf
+import androidx.compose.runtime.setValue
+import androidx.compose.ui.Modifier
+import androidx.compose.ui.platform.testTag
+import androidx.compose.ui.text.font.FontWeight
+import androidx.compose.ui.unit.dp
+import app.doorstep.core.VisitScreen
+import app.doorstep.core.VisitStage
+import app.doorstep.shell.CoreResult
+import app.doorstep.shell.Language
+import app.doorstep.shell.QuoteScreenState
+import app.doorstep.shell.label
+import app.doorstep.shell.pick
+import java.time.Clock
+import java.time.Duration
+import java.time.Instant
+import java.time.ZoneId
+import java.time.format.DateTimeFormatter
+
+/** The customer card as shown. */
+data class CustomerCardState(
+    val name: String,
+    val phone: String?,
+    val address: String?,
+    val product: String?,
+    val fault: String?,
+    val window: String?,
+    val site: Pair<Double, Double>?,
+)
+
+/** One timer line: what, at what local time, and how long from now. */
+data class TimerRow(val label: String, val at: String, val remaining: String)
+
+/** The closed visit. */
+data class ClosedState(val outcome: String, val signed: Boolean, val digest: String?, val callbacks: List<String>)
+
+/** Everything the visit screen shows. */
+data class VisitUiState(
+    val assignmentId: String,
+    val title: String,
+    val stage: VisitStage,
+    val stageLabel: String,
+    val trip: String,
+    val progress: Float,
+    val customer: CustomerCardState,
+    val fieldIssues: List<String>,
+    val timers: List<TimerRow>,
+    val prompts: List<String>,
+    val quote: QuoteScreenState?,
+    val forms: List<FormState>,
+    val closed: ClosedState?,
+    val refusal: String?,
+)
+
+/** Time formats in the phone's zone; the core gives instants. */
+class LocalTimes(val zone: ZoneId) {
+    private val hm = DateTimeFormatter.ofPattern("HH:mm")
+    private val md = DateTimeFormatter.ofPattern("M/d")
+    fun time(i: Instant): String = hm.format(i.atZone(zone))
+    fun window(start: Instant, end: Instant): String = "${md.format(start.atZone(zone))} ${time(start)}–${time(end)}"
+}
+
+/**
+ * The visit screen's state holder: reads the visit from the core, keeps the
+ * forms' entries across a language switch, submits a form and refreshes.
+ */
+class VisitStateHolder(
+    private val backend: TechnicianBackend,
+    val assignmentId: String,
+    private val clock: Clock,
+    private val times: LocalTimes,
+) {
+    var state by mutableStateOf<VisitUiState?>(null)
+        private set
+    private var language = Language.ZH
+    private var screen: VisitScreen? = null
+    private var forms: List<FormState> = emptyList()
+    private var refusal: app.doorstep.core.LocalizedText? = null
+
+    /** Re-reads the visit from the core (after a command, a sync, or on open). */
+    fun refresh(lang: Language = language) {
+        language = lang
+        when (val r = backend.screen(assignmentId)) {
+            is CoreResult.Ok -> {
+                screen = r.value
+                val visitId = r.value.visitId
+                forms = if (visitId == null || r.value.stage == VisitStage.CLOSED) emptyList() else backend.actions?.forms(visitId, lang).orEmpty().map(::FormState)
+            }
+            is CoreResult.Failed -> refusal = app.doorstep.core.LocalizedText(r.en, r.zh)
+        }
+        render()
+    }
+
+    /** Shows the visit in [lang], keeping entered values and refusals. */
+    fun relabel(lang: Language) {
+        language = lang
+        val visitId = screen?.visitId
+        if (visitId != null && forms.isNotEmpty()) {
+            val specs = backend.actions?.forms(visitId, lang).orEmpty().associateBy { it.action }
+            forms = forms.map { f -> specs[f.spec.action]?.let(f::relabelled) ?: f }
+        }
+        render()
+    }
+
+    /** Submits [form]; on success the visit moves on, on refusal the core's texts go under their fields. */
+    fun submit(form: FormState) {
+        val visitId = screen?.visitId ?: return
+        val actions = backend.actions ?: return
+        form.busy = true
+        val outcome = actions.submit(visitId, form.spec.action, form.submission())
+        form.busy = false
+        when (outcome) {
+            is SubmitOutcome.Done -> {
+                refusal = null
+                refresh()
+            }
+            is SubmitOutcome.Refused -> {
+                form.errors.clear()
+                form.errors.putAll(outcome.fields)
+                form.formError = outcome.whole
+            }
+        }
+    }
+
+    private fun render() {
+        val sc = screen ?: return
+        val lang = language
+        val s = UiStrings.of(lang)
+        val now = clock.instant()
+        val c = backend.customer(assignmentId)
+        fun timer(label: String, at: Instant?): TimerRow? = at?.let {
+            val min = Duration.between(now, it).toMinutes()
+            TimerRow(label, times.time(it), if (min <= 0) s.now else s.inMinutes(min))
+        }
+        val t = sc.timers
+        state = VisitUiState(
+            assignmentId = assignmentId,
+            title = sc.tradeName.pick(lang),
+            stage = sc.stage,
+            stageLabel = sc.outcome?.label(lang) ?: sc.stage.label(lang),
+            trip = s.trip(sc.trip.toInt()),
+            progress = (VisitStage.entries.indexOf(sc.stage) + 1f) / VisitStage.entries.size,
+            customer = CustomerCardState(
+                name = c.name ?: s.notGiven,
+                phone = c.phone,
+                address = c.address,
+                product = c.product,
+                fault = c.fault,
+                window = sc.window?.let { times.window(it.start, it.end) },
+                site = c.site,
+            ),
+            fieldIssues = sc.fieldIssues.map { if (lang == Language.EN) "${it.field}: ${it.reason ?: it.problem}" else "${it.fieldZh}:${it.reason ?: if (it.problem == "missing") "缺失" else "不一致"}" },
+            timers = if (sc.stage == VisitStage.CLOSED) emptyList() else listOfNotNull(
+                timer(s.leaveBy, t.departBy).takeIf { sc.stage == VisitStage.SCHEDULED || sc.stage == VisitStage.INTAKE },
+                timer(s.nextKnock, t.nextKnockAt),
+                timer(s.callCustomerAt, t.callCustomerAt),
+                timer(s.absentAllowedAt, t.absentAllowedAt),
+            ),
+            prompts = sc.prompts.map { it.text.pick(lang) },
+            quote = sc.quote?.let { QuoteScreenState.of(it, lang) },
+            forms = forms,
+            closed = if (sc.stage == VisitStage.CLOSED) {
+                ClosedState(
+                    outcome = sc.outcome?.label(lang) ?: sc.stage.label(lang),
+                    signed = sc.signed,
+                    digest = sc.reportDigest?.short,
+                    callbacks = t.callbacks.map { cb -> "${CallbackReasons.label(cb.reason, lang)} · ${times.time(cb.dueAt)}" },
+                )
+            } else {
+                null
+            },
+            refusal = refusal?.pick(lang),
+        )
+    }
+}
+
+/** Callback reasons in words (the core names them by code). */
+object CallbackReasons {
+    fun label(reason: String, lang: Language): String {
+        val (zh, en) = when (reason) {
+            "remote_guidance" -> "远程指导后回访" to "Follow-up after remote guidance"
+            "untested_repair" -> "未试机维修回访" to "Follow-up on an untested repair"
+            "second_level" -> "二级技术支持回访" to "Second-level follow-up"
+            "satisfaction" -> "满意度回访" to "Satisfaction call"
+            else -> "回访" to "Follow-up call"
+        }
+        return if (lang == Language.EN) en else zh
+    }
+}
+
+/** The visit screen. Stateless: [state] in, callbacks out. */
+@Composable
+fun VisitScreen(
+    state: VisitUiState,
+    services: PlatformServices,
+    onSubmit: (FormState) -> Unit,
+    onBack: () -> Unit,
+    modifier: Modifier = Modifier,
+) {
+    val s = LocalStrings.current
+    Column(
+        modifier.fillMaxSize().verticalScroll(rememberScrollState()).padding(12.dp).testTag("visit-screen"),
+        verticalArrangement = Arrangement.spacedBy(12.dp),
+    ) {
+        BigOutlinedButton(s.back, onClick = onBack, modifier = Modifier.testTag("back"))
+        StageHeader(state)
+        CustomerCard(state.customer, services)
+        if (state.fieldIssues.isNotEmpty()) Section(s.fieldIssues) { state.fieldIssues.forEach { ErrorText(it) } }
+        state.refusal?.let { ErrorText(it) }
+        if (state.timers.isNotEmpty()) {
+            Section(s.stage) {
+                state.timers.forEach { t ->
+                    Row(Modifier.fillMaxWidth(), horizontalArrangement = Arrangement.SpaceBetween) {
+                        UiText(t.label, Modifier.weight(1f))
+                        Column(horizontalAlignment = androidx.compose.ui.Alignment.End) {
+                            UiText(t.at, fontWeight = FontWeight.Bold, maxLines = 1)
+                            UiText(t.remaining, style = MaterialTheme.typography.bodySmall, maxLines = 1)
+                        }
+                    }
+                }
+            }
+        }
+        if (state.prompts.isNotEmpty()) Section(s.whatToSay) { state.prompts.forEach { UiText("“$it”") } }
+        state.quote?.let { QuoteCard(it) }
+        state.closed?.let { ClosedCard(it) }
+        state.forms.forEach { ActionForm(it, services.location, onSubmit, Modifier.testTag("form:${it.spec.action}")) }
+    }
+}
+
+@Composable
+private fun StageHeader(state: VisitUiState) {
+    Column(verticalArrangement = Arrangement.spacedBy(4.dp)) {
+        UiText(state.title, style = MaterialTheme.typography.headlineSmall, maxLines = 1)
+        Row(Modifier.fillMaxWidth(), horizontalArrangement = Arrangement.SpaceBetween) {
+            UiText(state.stageLabel, style = MaterialTheme.typography.titleMedium, maxLines = 1, modifier = Modifier.testTag("stage"))
+            UiText(state.trip, style = MaterialTheme.typography.bodyMedium, maxLines = 1)
+        }
+        LinearProgressIndicator(progress = { state.progress }, modifier = Modifier.fillMaxWidth())
+    }
+}
+
+@Composable
+private fun CustomerCard(c: CustomerCardState, services: PlatformServices) {
+    val s = LocalStrings.current
+    Section(s.customer) {
+        UiText(c.name, style = MaterialTheme.typography.titleLarge)
+        InfoLine(s.window, c.window)
+        InfoLine(s.address, c.address)
+        InfoLine(s.phone, c.phone)
+        InfoLine(s.product, c.product)
+        InfoLine(s.fault, c.fault)
+        Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
+            BigButton(s.call, onClick = { c.phone?.let(services.dialer::dial) }, enabled = c.phone != null, modifier = Modifier.weight(1f).testTag("call"))
+            BigOutlinedButton(
+                s.openInMaps,
+                onClick = { services.maps.open(MapApp.AMAP, MapTarget(c.address, c.site)) },
+                enabled = c.address != null || c.site != null,
+                modifier = Modifier.weight(1f).testTag("maps"),
+            )
+        }
+    }
+}
+
+@Composable
+private fun InfoLine(label: String, value: String?) {
+    val s = LocalStrings.current
+    Row(Modifier.fillMaxWidth()) {
+        UiText(label, Modifier.weight(0.3f), color = MaterialTheme.colorScheme.onSurfaceVariant)
+        UiText(value ?: s.notGiven, Modifier.weight(0.7f))
+    }
+}
+
+@Composable
+private fun QuoteCard(q: QuoteScreenState) {
+    val s = LocalStrings.current
+    Section(s.quote) {
+        q.rows.forEach { r ->
+            Row(Modifier.fillMaxWidth(), horizontalArrangement = Arrangement.SpaceBetween) {
+                UiText("${r.item} × ${r.qty}", Modifier.weight(1f))
+                UiText(if (r.coveredByWarranty) "${r.amount}(${s.warrantyCovers})" else r.amount)
+            }
+        }
+        HorizontalDivider()
+        q.covered?.let { InfoLine(s.warrantyCovers, it) }
+        Row(Modifier.fillMaxWidth(), horizontalArrangement = Arrangement.SpaceBetween) {
+            UiText(s.customerPays, fontWeight = FontWeight.Bold)
+            UiText(q.customerTotal, fontWeight = FontWeight.Bold, modifier = Modifier.testTag("quote-total"))
+        }
+        if (q.accepted) UiText(s.accepted, color = MaterialTheme.colorScheme.secondary)
+    }
+}
+
+@Composable
+private fun ClosedCard(c: ClosedState) {
+    val s = LocalStrings.current
+    Section(s.closedTitle, Modifier.testTag("closed")) {
+        InfoLine(s.outcome, c.outcome)
+        if (c.signed) UiText(s.signedOff, color = MaterialTheme.colorScheme.secondary)
+        c.digest?.let { InfoLine(s.reportDigest, it) }
+        UiText(s.callbacks, fontWeight = FontWeight.Medium)
+        if (c.callbacks.isEmpty()) UiText(s.noCallbacks) else c.callbacks.forEach { UiText("· $it") }
+    }
+}

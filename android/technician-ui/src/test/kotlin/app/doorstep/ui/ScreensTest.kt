@@ -1,0 +1,67 @@
+package app.doorstep.ui
+
+import app.doorstep.core.VisitListItem
+import app.doorstep.core.VisitOutcome
+import app.doorstep.core.VisitStage
+import app.doorstep.core.Window
+import app.doorstep.core.LocalizedText
+import app.doorstep.shell.CoreResult
+import app.doorstep.shell.Language
+import org.junit.Assert.assertTrue
+import org.junit.Test
+import java.time.Clock
+import java.time.Instant
+import java.time.ZoneOffset
+
+/** Every screen in zh-CN and en at 360 dp: screenshot written, nothing overflows, no English or codes in zh-CN. */
+class ScreensTest {
+    private val clock = Clock.fixed(UiFixtures.now, ZoneOffset.UTC)
+    private val services = PlatformServices({ LocationReading.NoFix }, {}, { _, _ -> })
+
+    private fun each(block: (Language) -> Unit) = Language.entries.forEach(block)
+
+    @Test
+    fun enrolment_screen_empty_and_refused() = each { lang ->
+        val holder = EnrolmentStateHolder({ _, _, _, _, _ -> CoreResult.Failed("bad_credentials", "Wrong dispatcher password", "调度员密码错误", false) })
+        ScreenCheck.assertReadable("enrol", lang, ScreenCheck.render("01-enrol", lang) { EnrolmentScreen(holder.state, holder::edit, {}) })
+        holder.edit(EnrolmentField.SERVER_URL, "http://127.0.0.1:8080")
+        holder.enrol()
+        holder.edit(EnrolmentField.DISPATCHER, "dispatcher")
+        EnrolmentField.entries.forEach { holder.edit(it, "x") }
+        holder.enrol()
+        val laid = ScreenCheck.render("02-enrol-refused", lang) { EnrolmentScreen(holder.state, holder::edit, {}) }
+        ScreenCheck.assertReadable("enrol refused", lang, laid.filterNot { it.text == "x" })
+        assertTrue(laid.any { it.text == if (lang == Language.EN) "Wrong dispatcher password" else "调度员密码错误" })
+    }
+
+    @Test
+    fun today_list() = each { lang ->
+        val w = Window(Instant.parse("2026-11-25T02:00:00Z"), Instant.parse("2026-11-25T04:00:00Z"))
+        val visits = listOf(
+            VisitListItem("V-1", "A-1001", "appliance_repair", VisitStage.SCHEDULED, null, w, false, false, "李华", "上海市浦东新区世纪大道88号1201室"),
+            VisitListItem("V-2", "A-1002", "water_delivery", VisitStage.CLOSED, VisitOutcome.COMPLETED, w, true, false, "王芳", "上海市徐汇区漕溪北路18号"),
+            VisitListItem("V-3", "A-1003", "appliance_repair", VisitStage.EN_ROUTE, null, w, false, true, "赵敏", null),
+        )
+        val state = TodayUiState.of(visits, lang, UiFixtures.times, null, false)
+        ScreenCheck.assertReadable("today", lang, ScreenCheck.render("03-today", lang) { TodayScreen(state, {}, {}) })
+    }
+
+    @Test
+    fun visit_with_every_field_kind_and_a_refusal() = each { lang ->
+        val backend = FakeBackend(UiFixtures.visitScreen(VisitStage.ON_SITE), { listOf(UiFixtures.everyKind(it)) })
+        backend.answer = { _, _ -> SubmitOutcome.Refused(mapOf("amount" to LocalizedText("Collect ¥168.00, the amount due", "应收金额为 ¥168.00")), null) }
+        val holder = VisitStateHolder(backend, "A-1001", clock, UiFixtures.times).apply { refresh(lang) }
+        holder.submit(holder.state!!.forms.single())
+        val laid = ScreenCheck.render("04-visit-form", lang, heightDp = 3600) { VisitScreen(holder.state!!, services, {}, {}) }
+        ScreenCheck.assertReadable("visit", lang, laid)
+        assertTrue(laid.any { it.text == if (lang == Language.EN) "Collect ¥168.00, the amount due" else "应收金额为 ¥168.00" })
+    }
+
+    @Test
+    fun closed_visit_with_callbacks() = each { lang ->
+        val backend = FakeBackend(UiFixtures.visitScreen(VisitStage.CLOSED, VisitOutcome.FIXED), { emptyList() })
+        val holder = VisitStateHolder(backend, "A-1001", clock, UiFixtures.times).apply { refresh(lang) }
+        val laid = ScreenCheck.render("05-visit-closed", lang) { VisitScreen(holder.state!!, services, {}, {}) }
+        ScreenCheck.assertReadable("closed", lang, laid.filterNot { it.text == "abababab" })
+    }
+}

@@ -1,0 +1,147 @@
+package app.doorstep.ui
+
+import androidx.compose.ui.test.assertTextContains
+import androidx.compose.ui.test.hasText
+import androidx.compose.ui.test.junit4.createComposeRule
+import androidx.compose.ui.test.onNodeWithTag
+import androidx.compose.ui.test.performClick
+import androidx.compose.ui.test.performTextReplacement
+import app.doorstep.shell.Language
+import app.doorstep.ui.desktop.desktopEnroller
+import app.doorstep.ui.desktop.desktopServices
+import org.junit.AfterClass
+import org.junit.Assert.assertTrue
+import org.junit.BeforeClass
+import org.junit.Rule
+import org.junit.Test
+import org.junit.rules.TemporaryFolder
+import java.io.File
+import java.net.URI
+import java.net.http.HttpClient
+import java.net.http.HttpRequest
+import java.net.http.HttpResponse
+import java.nio.file.Files
+import java.time.Clock
+import java.time.Instant
+import java.time.ZoneId
+import java.time.temporal.ChronoUnit
+import java.util.concurrent.CopyOnWriteArrayList
+import kotlin.concurrent.thread
+
+/**
+ * The screens against the real native library and a real doorstep-server
+ * started on an ephemeral port: enrol through the enrolment screen, sync
+ * the day in, open the visit and see its customer. Screenshots in zh-CN/en.
+ */
+class ServerUiTest {
+    companion object {
+        private const val ADMIN_PASSWORD = "handover-secret-9"
+        private lateinit var server: Process
+        private lateinit var base: String
+        private lateinit var admin: String
+        private val http = HttpClient.newHttpClient()
+        private val output = CopyOnWriteArrayList<String>()
+
+        @JvmStatic
+        @BeforeClass
+        fun startServer() {
+            val bin = System.getProperty("doorstep.server.bin") ?: error("set -Ddoorstep.server.bin (scripts/test-all does)")
+            check(File(bin).canExecute()) { "$bin is not an executable doorstep-server: build it with cargo build -p doorstep-server" }
+            val data = Files.createTempDirectory("doorstep-ui-server")
+            server = ProcessBuilder(
+                bin, "--listen", "127.0.0.1:0", "--data-dir", data.toString(),
+                "--admin-user", "admin", "--admin-password", ADMIN_PASSWORD,
+            ).redirectErrorStream(true).start()
+            val lines = server.inputStream.bufferedReader()
+            val listening = Regex("listening on (http://[0-9.:]+)/")
+            while (!this::base.isInitialized) {
+                val line = lines.readLine() ?: error("doorstep-server exited before listening:\n${output.joinToString("\n")}")
+                output.add(line)
+                listening.find(line)?.let { base = it.groupValues[1] }
+            }
+            thread(isDaemon = true) { lines.forEachLine { output.add(it) } }
+            admin = field(call("POST", "/api/login", """{"username": "admin", "password": "$ADMIN_PASSWORD"}""", null), "token")
+        }
+
+        @JvmStatic
+        @AfterClass
+        fun stopServer() {
+            if (this::server.isInitialized) server.destroy()
+        }
+
+        fun call(method: String, path: String, body: String?, token: String? = admin): String {
+            val req = HttpRequest.newBuilder(URI.create(base + path)).header("content-type", "application/json")
+                .method(method, body?.let { HttpRequest.BodyPublishers.ofString(it) } ?: HttpRequest.BodyPublishers.noBody())
+            token?.let { req.header("authorization", "Bearer $it") }
+            val res = http.send(req.build(), HttpResponse.BodyHandlers.ofString())
+            check(res.statusCode() in 200..299) { "$method $path: ${res.statusCode()} ${res.body()}" }
+            return res.body()
+        }
+
+        fun field(json: String, name: String): String =
+            Regex("\"$name\"\\s*:\\s*\"([^\"]*)\"").find(json)?.groupValues?.get(1) ?: error("no $name in $json")
+    }
+
+    @get:Rule
+    val rule = createComposeRule()
+
+    @get:Rule
+    val tmp = TemporaryFolder()
+
+    @Test
+    fun enrol_sync_and_open_todays_visit_through_the_screens() {
+        call("POST", "/api/technicians", """{"id": "T-90", "name": "王强", "trades": ["appliance_repair"]}""")
+        val start = Instant.now().plus(1, ChronoUnit.HOURS).truncatedTo(ChronoUnit.MINUTES)
+        val id = field(
+            call(
+                "POST", "/api/assignments",
+                """{"trade": "appliance_repair",
+                    "customer": {"name": "李华", "phone": "138 0013 8000", "address": "上海市浦东新区世纪大道88号1201室",
+                                 "location": {"lat": 31.2304, "lon": 121.4737}},
+                    "product": {"model": "BCD-470", "purchase_date": "2023-05-01", "warranty": "out_of_warranty"},
+                    "fault_description": "冰箱不制冷",
+                    "requested_window": {"start": "$start", "end": "${start.plus(2, ChronoUnit.HOURS)}"}}""",
+            ),
+            "id",
+        )
+        call("POST", "/api/assignments/$id/assign", """{"technician": "T-90"}""")
+
+        val clock = Clock.systemUTC()
+        val zone = ZoneId.of("Asia/Shanghai")
+        val app = TechnicianAppState(
+            EnrolmentStateHolder(desktopEnroller(tmp.newFolder("phone"), clock, zone)),
+            backend = null, services = desktopServices(), clock = clock, times = LocalTimes(zone),
+        )
+        rule.setContent { TechnicianApp(app) }
+
+        // A wrong password: the core's Chinese refusal on the enrolment screen, nothing enrolled.
+        rule.onNodeWithTag("enrol:server_url").performTextReplacement(base)
+        rule.onNodeWithTag("enrol:dispatcher").performTextReplacement("admin")
+        rule.onNodeWithTag("enrol:password").performTextReplacement("wrong")
+        rule.onNodeWithTag("enrol:device_id").performTextReplacement("phone-90")
+        rule.onNodeWithTag("enrol:technician_id").performTextReplacement("T-90")
+        rule.onNodeWithTag("enrol").performClick()
+        rule.waitUntil(20_000) { app.enrolment.state.refusal != null }
+        assertTrue(app.backend == null)
+        rule.onNodeWithTag("enrol-refusal", useUnmergedTree = true).assertExists()
+
+        rule.onNodeWithTag("enrol:password").performTextReplacement(ADMIN_PASSWORD)
+        rule.onNodeWithTag("enrol").performClick()
+        rule.waitUntil(20_000) { app.backend != null }
+
+        rule.onNodeWithTag("sync").performClick()
+        rule.waitUntil(30_000) { app.today?.rows?.isNotEmpty() == true && app.today?.syncing == false }
+        rule.onNodeWithTag("visit:$id").performClick()
+        rule.waitForIdle()
+        rule.onNode(hasText("李华"), useUnmergedTree = true).assertExists()
+        rule.onNode(hasText("上海市浦东新区世纪大道88号1201室"), useUnmergedTree = true).assertExists()
+        rule.onNodeWithTag("stage", useUnmergedTree = true).assertTextContains("待确认", substring = true)
+
+        for (lang in Language.entries) {
+            if (app.language != lang) app.switchLanguage()
+            val state = app.visit?.state ?: error("the visit is open")
+            val laid = ScreenCheck.render("10-server-visit", lang) { VisitScreen(state, app.services, {}, {}) }
+            ScreenCheck.assertReadable("server visit", lang, laid)
+        }
+    }
+}
