@@ -148,6 +148,35 @@ impl Walkthrough {
     /// or 7 minutes early), then the door: appearance, knock, answer, entry
     /// (with the apology a late arrival owes) and protection.
     pub fn go(&mut self, late_minutes: Option<i64>) -> &mut Self {
+        self.set_off(late_minutes);
+        let arrive_at = self.arrival_time(late_minutes);
+        let wait = (arrive_at - self.now).num_minutes().max(1);
+        let location = self.fix(None);
+        self.step_at(
+            wait,
+            VisitCommand::Arrive {
+                location,
+                outside_geofence_reason: None,
+            },
+            location,
+        );
+        self.door()
+    }
+
+    /// When the technician reaches the door: `late_minutes` after the
+    /// window starts, or 7 minutes early.
+    fn arrival_time(&self, late_minutes: Option<i64>) -> DateTime<Utc> {
+        let window = self.state.window.unwrap_or(TimeWindow {
+            start: self.now + Duration::hours(2),
+            end: self.now + Duration::hours(4),
+        });
+        window.start + Duration::minutes(late_minutes.unwrap_or(-7))
+    }
+
+    /// Confirms the window by phone, checks the kit and departs so as to
+    /// arrive as [`go`](Self::go) does (calling ahead when running late):
+    /// the visit has started, the technician is on the way.
+    pub fn set_off(&mut self, late_minutes: Option<i64>) -> &mut Self {
         if self.has(Step::Triage) {
             self.step(
                 2,
@@ -173,12 +202,8 @@ impl Walkthrough {
                 product_confirmed: true,
             },
         );
-        let window = self.state.window.unwrap_or(TimeWindow {
-            start: self.now + Duration::hours(2),
-            end: self.now + Duration::hours(4),
-        });
         let travel = 30;
-        let arrive_at = window.start + Duration::minutes(late_minutes.unwrap_or(-7));
+        let arrive_at = self.arrival_time(late_minutes);
         let depart_at = arrive_at - Duration::minutes(travel);
         if self.has(Step::Prepare) {
             let kit: Vec<String> = self.playbook.kit.iter().map(|k| k.id.clone()).collect();
@@ -210,17 +235,7 @@ impl Walkthrough {
                 );
             }
         }
-        let wait = (arrive_at - self.now).num_minutes().max(1);
-        let location = self.fix(None);
-        self.step_at(
-            wait,
-            VisitCommand::Arrive {
-                location,
-                outside_geofence_reason: None,
-            },
-            location,
-        );
-        self.door()
+        self
     }
 
     /// At the door: appearance, knock, answer, apology if late, entry, protection.
