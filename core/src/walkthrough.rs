@@ -150,6 +150,19 @@ impl Walkthrough {
     pub fn go(&mut self, late_minutes: Option<i64>) -> &mut Self {
         self.set_off(late_minutes);
         let arrive_at = self.arrival_time(late_minutes);
+        self.arrive_at(arrive_at)
+    }
+
+    /// As [`go`](Self::go), arriving `minutes_early` before the window
+    /// starts (a technician on site ahead of time).
+    pub fn go_early(&mut self, minutes_early: i64) -> &mut Self {
+        let arrive_at = self.arrival_time(Some(-minutes_early));
+        self.set_off_to(arrive_at, false);
+        self.arrive_at(arrive_at)
+    }
+
+    /// Arrives at `arrive_at` with the phone at the customer's pin, then the door.
+    fn arrive_at(&mut self, arrive_at: DateTime<Utc>) -> &mut Self {
         let wait = (arrive_at - self.now).num_minutes().max(1);
         let location = self.fix(None);
         self.step_at(
@@ -177,6 +190,13 @@ impl Walkthrough {
     /// arrive as [`go`](Self::go) does (calling ahead when running late):
     /// the visit has started, the technician is on the way.
     pub fn set_off(&mut self, late_minutes: Option<i64>) -> &mut Self {
+        let arrive_at = self.arrival_time(late_minutes);
+        self.set_off_to(arrive_at, late_minutes.is_some())
+    }
+
+    /// Confirms, checks the kit and departs to reach the door at
+    /// `arrive_at`; `call_ahead`: the customer is told the technician runs late.
+    fn set_off_to(&mut self, arrive_at: DateTime<Utc>, call_ahead: bool) -> &mut Self {
         if self.has(Step::Triage) {
             self.step(
                 2,
@@ -203,7 +223,6 @@ impl Walkthrough {
             },
         );
         let travel = 30;
-        let arrive_at = self.arrival_time(late_minutes);
         let depart_at = arrive_at - Duration::minutes(travel);
         if self.has(Step::Prepare) {
             let kit: Vec<String> = self.playbook.kit.iter().map(|k| k.id.clone()).collect();
@@ -224,7 +243,7 @@ impl Walkthrough {
                     travel_minutes: travel as u32,
                 },
             );
-            if late_minutes.is_some() {
+            if call_ahead {
                 // Stuck in traffic: the customer is told before the window starts.
                 self.step(
                     5,

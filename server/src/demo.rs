@@ -333,7 +333,9 @@ async fn load_tx(tx: &mut dyn Tx, state: &AppState, hash: &str) -> ApiResult<Dem
             received + Duration::minutes(10),
         );
         if i == 7 {
-            b.set_off(None); // on the way when the customer cancels: a conflict
+            // On site half an hour ahead of the window when the customer
+            // cancels: a conflict.
+            b.go_early(30);
         } else {
             let late = (i == 6).then_some(20);
             let ratings = if i == 8 {

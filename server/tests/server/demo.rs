@@ -59,9 +59,8 @@ async fn every_demo_visit_is_one_the_workflow_accepts(b: Backend) {
             .filter(|e| matches!(e.kind, EventKind::Left { .. }))
             .count();
     }
-    assert_eq!(closed, 6, "six visits done today, one on the way");
-    // What the console shows at once: a conflict, a dissatisfied customer's
-    // callback, a reconciliation finding.
+    assert_eq!(closed, 6, "six visits done today, one on site");
+    // The visit on site when the customer cancelled is the console's conflict.
     let (_, conflicts) = s.get("/api/conflicts", &s.dispatcher).await;
     assert_eq!(conflicts.as_array().unwrap().len(), 1, "{conflicts}");
     // Loading twice does nothing.
