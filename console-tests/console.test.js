@@ -296,7 +296,7 @@ test("a dispatcher follows up after service: conflicts, callbacks, reconciliatio
   const visits = page.locator("#reconciliation tbody tr");
   assert.equal(await visits.count(), 6);
   for (let i = 0; i < 6; i++) assert.equal((await rowValues(visits.nth(i)))["Sign-off"], "verified");
-  await page.locator("#reconciliation tbody").getByText(/collected 1 but/).waitFor();
+  await page.locator("#reconciliation tbody").getByText(/signed \d+ m from the customer/).waitFor();
 
   // KPIs by technician.
   await openTab(page, "KPIs");
@@ -389,9 +389,11 @@ test("a dispatcher looks through the visits and filters them by assignment", asy
   for (let i = 0; i < 7; i++) all.push(await rowValues(rows.nth(i)));
   const closed = all.filter((v) => v.Stage === "closed");
   assert.equal(closed.length, 6);
+  // The workflow closes a repair as fixed and a delivery or care visit (no
+  // test run in those trades) as completed.
   for (const v of closed) {
     assert.equal(v["Sign-off"], "verified");
-    assert.equal(v.Outcome, "fixed");
+    assert.equal(v.Outcome, ["water_delivery", "home_care"].includes(v.Trade) ? "completed" : "fixed");
     assert.notEqual(v.Closed, "");
   }
   const underWay = all.find((v) => v.Customer === "Song Ying");
@@ -484,11 +486,12 @@ test("a dispatcher opens a visit: customer, timeline, quote, payment, ratings, s
   assert.equal(await detailValue(page, "Evidence chain").textContent(), "intact");
   assert.equal(await page.locator("#visits tbody tr.selected").getAttribute("data-visit"), id);
 
-  // Cao Rui paid 1 fen against a ¥350.00 quote: the shortfall stands out.
+  // Cao Rui paid the ¥350.00 quote in full (the workflow collects exactly
+  // what is due), but signed 1 km away: reconciliation's one finding.
   await openVisit(page, "Cao Rui");
   assert.equal(await detailValue(page, "Customer total").textContent(), "¥350.00");
-  assert.equal(await detailValue(page, "Collected").textContent(), "¥0.01");
-  assert.equal(await detailValue(page, "Still due").locator(".flagged").textContent(), "¥349.99");
+  assert.equal(await detailValue(page, "Collected").textContent(), "¥350.00");
+  assert.equal(await detailValue(page, "Still due").textContent(), "¥0.00");
 
   // Luo Xiu's arrival was late; Song Ying's visit carries its conflict.
   await openVisit(page, "Luo Xiu");

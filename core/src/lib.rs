@@ -9,6 +9,9 @@
 //!   outbox, migrations, retention).
 //! - [`protocol`]: the sync wire types shared by the server and devices.
 //! - [`script_runner`]: JSON-lines visit scripts (the `doorstep` CLI).
+//! - [`walkthrough`]: visits driven through the workflow by the book (demo
+//!   data, fixtures, benchmarks); [`history_check`]: whether a recorded
+//!   history is one the workflow produces.
 //!
 //! No IO inside the rules: time, ids and locations come from the caller.
 
@@ -16,6 +19,7 @@ pub mod assignment;
 pub mod callbacks;
 pub mod canonical;
 pub mod clock;
+pub mod history_check;
 pub mod ids;
 pub mod location;
 pub mod messages;
@@ -29,6 +33,7 @@ pub mod signoff;
 pub mod store;
 #[cfg(feature = "sync")]
 pub mod sync;
+pub mod walkthrough;
 pub mod workflow;
 
 pub use assignment::{Assignment, TimeWindow};

@@ -3,7 +3,10 @@
 //! (one overdue under the 1-hour rule), assigned ones, and visits already
 //! done today that went through the real sync path (`sync::ingest`), so the
 //! board, conflicts, callbacks, reconciliation and KPIs show something at once.
-//! Loading twice does nothing the second time.
+//! Every visit is recorded the way a phone records it: command by command
+//! through the core's workflow (`doorstep_core::walkthrough`), so the demo
+//! holds no fact the rules would refuse. Loading twice does nothing the
+//! second time.
 
 use crate::auth::{hash_password, Role};
 use crate::center::{
@@ -11,15 +14,15 @@ use crate::center::{
     CancelRequest, Classification, NewAssignment, NewTechnician,
 };
 use crate::error::{ApiError, ApiResult};
-use crate::fixtures::VisitBuilder;
 use crate::store::Tx;
 use crate::sync::ingest;
 use crate::{now_ms, AppState};
 use chrono::{Duration, Utc};
-use doorstep_core::assignment::{Customer, Product, Warranty};
+use doorstep_core::assignment::{Customer, OrderLine, Product, Warranty};
 use doorstep_core::location::GeoPoint;
 use doorstep_core::protocol::{OutboxEvent, PushRequest, PROTOCOL_VERSION};
 use doorstep_core::signoff::Ratings;
+use doorstep_core::walkthrough::Walkthrough;
 use doorstep_core::{DeviceId, TechnicianId, TimeWindow, TradeId};
 
 /// The password of the demo dispatchers.
@@ -153,6 +156,25 @@ const REQUESTS: &[(&str, &str, &str, &str, &str, &str)] = &[
     ),
 ];
 
+/// What a water delivery brings: one bottle (the workflow inspects each).
+fn order_for(trade: &str) -> Vec<OrderLine> {
+    match trade {
+        "water_delivery" => vec![OrderLine {
+            item: "bottle_18_9l".into(),
+            qty: 1,
+        }],
+        _ => vec![],
+    }
+}
+
+/// The care items a home-care visit plans (a required field of the trade).
+fn service_items_for(trade: &str) -> Vec<String> {
+    match trade {
+        "home_care" => vec!["personal_care".into(), "health_check".into()],
+        _ => vec![],
+    }
+}
+
 fn tech_for(trade: &str) -> &'static str {
     TECHNICIANS
         .iter()
@@ -269,8 +291,8 @@ async fn load_tx(tx: &mut dyn Tx, state: &AppState, hash: &str) -> ApiResult<Dem
                     end: start + Duration::hours(2),
                 }),
                 received_at: Some(received),
-                order: vec![],
-                service_items: vec![],
+                order: order_for(trade),
+                service_items: service_items_for(trade),
                 notes: None,
                 classification: Some(classification),
             },
@@ -304,14 +326,16 @@ async fn load_tx(tx: &mut dyn Tx, state: &AppState, hash: &str) -> ApiResult<Dem
         let device = format!("phone-{}", tech.trim_start_matches("T-"));
         let device_id = DeviceId::new(device.clone()).map_err(|_| ApiError::internal("demo id"))?;
         let (seq, chain) = chains.entry(device.clone()).or_default();
-        let mut b = VisitBuilder::new(
+        let mut b = Walkthrough::new(
             pb,
             &assigned.assignment,
             &device_id,
             received + Duration::minutes(10),
         );
         if i == 7 {
-            b.go(None); // on the way when the customer cancels: a conflict
+            // On site half an hour ahead of the window when the customer
+            // cancels: a conflict.
+            b.go_early(30);
         } else {
             let late = (i == 6).then_some(20);
             let ratings = if i == 8 {
@@ -325,11 +349,17 @@ async fn load_tx(tx: &mut dyn Tx, state: &AppState, hash: &str) -> ApiResult<Dem
                     attitude: 5,
                 }
             };
-            b.go(late).repair();
-            // One payment that does not match its quote, for reconciliation.
-            b.pay(if i == 10 { Some(1) } else { None });
-            b.sign(ratings, None, chain);
-            b.leave(doorstep_core::Outcome::Fixed);
+            // One customer signs at the technician's van, 1 km down the
+            // road: reconciliation flags a sign-off far from the customer.
+            let signed_at = (i == 10).then_some(GeoPoint {
+                lat: location.lat + 0.009,
+                lon: location.lon,
+            });
+            b.go(late)
+                .repair()
+                .pay()
+                .sign(ratings, signed_at, chain)
+                .leave();
         }
         let events = b
             .events

@@ -21,7 +21,6 @@ pub mod center;
 pub mod console;
 pub mod demo;
 pub mod error;
-pub mod fixtures;
 pub mod projection;
 pub mod store;
 pub mod sync;

@@ -1,13 +1,13 @@
 //! After the visit: sign-off verification, reconciliation, callbacks, KPIs.
 
 use crate::both_backends;
+use crate::forged;
 use crate::harness::{assignment, device, numbered, Backend, Srv};
 use chrono::{Duration, Utc};
 use doorstep_core::location::GeoPoint;
 use doorstep_core::signoff::Ratings;
-use doorstep_core::workflow::command::WorkKind;
-use doorstep_core::{EventKind, Outcome, Playbook};
-use doorstep_server::fixtures::VisitBuilder;
+use doorstep_core::walkthrough::Walkthrough;
+use doorstep_core::Playbook;
 use serde_json::{json, Value};
 
 both_backends!(
@@ -46,13 +46,13 @@ async fn visit(
     s: &Srv,
     p: &mut Phone,
     trade: &str,
-    build: impl FnOnce(&mut VisitBuilder, &mut Option<String>),
+    build: impl FnOnce(&mut Walkthrough, &mut Option<String>),
 ) -> String {
     // Visits happened this morning: the window started 4 hours ago.
     let start = Utc::now() - Duration::hours(4);
     let a = assignment(&s.assignment_at(trade, Some(&p.tech), start).await);
     let pb = Playbook::shipped_by_id(trade).unwrap();
-    let mut v = VisitBuilder::new(&pb, &a, &device(&p.dev), start - Duration::hours(2));
+    let mut v = Walkthrough::new(&pb, &a, &device(&p.dev), start - Duration::hours(2));
     build(&mut v, &mut p.chain);
     let events = numbered(&v.events, p.seq + 1);
     p.seq += events.len() as u64;
@@ -90,13 +90,17 @@ async fn reconciliation_flags(b: Backend) {
         v.completed(None, GOOD, c);
     })
     .await;
+    // A phone cannot record these three (the workflow refuses them): they
+    // stand for a tampered device, which reconciliation must catch.
     let underpaid = visit(&s, &mut p, t, |v, c| {
-        v.go(None).repair().pay(Some(100)).sign(GOOD, None, c);
-        v.leave(Outcome::Fixed);
+        v.go(None).repair();
+        forged::pay(v, 100);
+        forged::sign(v, GOOD, c);
+        forged::leave_fixed(v);
     })
     .await;
     let far = visit(&s, &mut p, t, |v, c| {
-        v.go(None).repair().pay(None);
+        v.go(None).repair().pay();
         v.sign(
             GOOD,
             Some(GeoPoint {
@@ -105,40 +109,24 @@ async fn reconciliation_flags(b: Backend) {
             }),
             c,
         );
-        v.leave(Outcome::Fixed);
+        v.leave();
     })
     .await;
     // Signed, then more work recorded: the report changed after signing and
     // the signature predates the end of the repair.
     let tampered = visit(&s, &mut p, t, |v, c| {
-        v.go(None).repair().pay(None).sign(GOOD, None, c);
-        v.record(
-            5,
-            EventKind::WorkRecorded {
-                description: "one more thing".into(),
-                kind: WorkKind::Repair,
-                parts_used: vec![],
-            },
-        );
-        v.leave(Outcome::Fixed);
+        v.go(None).repair().pay().sign(GOOD, None, c);
+        forged::work(v);
+        forged::leave_fixed(v);
     })
     .await;
     let unsigned = visit(&s, &mut p, t, |v, _| {
-        v.go(None).repair().pay(None).leave(Outcome::Fixed);
+        v.go(None).repair().pay();
+        forged::leave_fixed(v);
     })
     .await;
     let declined = visit(&s, &mut p, t, |v, _| {
-        v.go(None).repair().pay(None);
-        let digest = doorstep_core::signoff::Report::of(&v.state, None, None, "").digest();
-        v.record(
-            2,
-            EventKind::SignatureDeclined {
-                report_version: v.state.report_version,
-                report_digest: digest,
-                reason: "in a hurry".into(),
-            },
-        );
-        v.leave(Outcome::Fixed);
+        v.go(None).repair().pay().decline("in a hurry").leave();
     })
     .await;
     let day = closed_day();

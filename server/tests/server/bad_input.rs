@@ -4,8 +4,8 @@
 use crate::both_backends;
 use crate::harness::{assignment, device, numbered, Backend, Srv};
 use chrono::Utc;
+use doorstep_core::walkthrough::Walkthrough;
 use doorstep_core::Playbook;
-use doorstep_server::fixtures::VisitBuilder;
 use doorstep_server::Config;
 use serde_json::{json, Value};
 use std::io::Write;
@@ -25,7 +25,7 @@ async fn setup(
     let s = Srv::start_with(b, config).await;
     let (dev, token) = s.technician("T-1", &["appliance_repair"]).await;
     let a = assignment(&s.assignment("appliance_repair", Some("T-1")).await);
-    let mut v = VisitBuilder::new(
+    let mut v = Walkthrough::new(
         &Playbook::shipped_by_id("appliance_repair").unwrap(),
         &a,
         &device(&dev),

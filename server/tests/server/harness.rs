@@ -229,21 +229,22 @@ impl Srv {
         technician: Option<&str>,
         start: chrono::DateTime<chrono::Utc>,
     ) -> Value {
-        let (st, a) = self
-            .post(
-                "/api/assignments",
-                &self.dispatcher,
-                json!({
-                    "trade": trade,
-                    "customer": {"name": "Test Customer", "phone": "138 0000 0000", "address": "1 Test Rd",
-                                 "location": {"lat": 31.23, "lon": 121.47}},
-                    "product": {"model": "M-1", "purchase_date": "2025-01-02", "warranty": "out_of_warranty"},
-                    "fault_description": "it is broken",
-                    "requested_window": {"start": start, "end": start + chrono::Duration::hours(2)},
-                    "received_at": start.min(chrono::Utc::now()) - chrono::Duration::hours(3),
-                }),
-            )
-            .await;
+        let mut body = json!({
+            "trade": trade,
+            "customer": {"name": "Test Customer", "phone": "138 0000 0000", "address": "1 Test Rd",
+                         "location": {"lat": 31.23, "lon": 121.47}},
+            "product": {"model": "M-1", "purchase_date": "2025-01-02", "warranty": "out_of_warranty"},
+            "fault_description": "it is broken",
+            "requested_window": {"start": start, "end": start + chrono::Duration::hours(2)},
+            "received_at": start.min(chrono::Utc::now()) - chrono::Duration::hours(3),
+        });
+        // What those trades require before a visit can be confirmed.
+        match trade {
+            "water_delivery" => body["order"] = json!([{"item": "bottle_18_9l"}]),
+            "home_care" => body["service_items"] = json!(["personal_care"]),
+            _ => {}
+        }
+        let (st, a) = self.post("/api/assignments", &self.dispatcher, body).await;
         assert_eq!(st, 201, "{a}");
         match technician {
             None => a,

@@ -9,6 +9,8 @@ mod harness;
 mod after;
 mod bad_input;
 mod center;
+mod demo;
+mod forged;
 mod schema;
 mod sync;
 

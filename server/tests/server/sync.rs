@@ -4,9 +4,9 @@ use crate::both_backends;
 use crate::harness::{assignment, device, numbered, Backend, Srv};
 use chrono::Utc;
 use doorstep_core::signoff::Ratings;
+use doorstep_core::walkthrough::Walkthrough;
 use doorstep_core::{Playbook, VisitState};
 use doorstep_server::error::ApiError;
-use doorstep_server::fixtures::VisitBuilder;
 use serde_json::json;
 
 both_backends!(
@@ -132,13 +132,13 @@ async fn a_reused_device_sequence_is_refused_not_taken_for_a_retry(b: Backend) {
         quality: 5,
         attitude: 5,
     };
-    let mut old_install = VisitBuilder::new(&pb("appliance_repair"), &a, &device(&dev), Utc::now());
+    let mut old_install = Walkthrough::new(&pb("appliance_repair"), &a, &device(&dev), Utc::now());
     old_install.completed(None, ratings, &mut chain);
     let (st, r) = s
         .push(&token, &dev, &numbered(&old_install.events[..4], 1))
         .await;
     assert_eq!(st, 200, "{r}");
-    let mut new_install = VisitBuilder::new(&pb("appliance_repair"), &a, &device(&dev), Utc::now());
+    let mut new_install = Walkthrough::new(&pb("appliance_repair"), &a, &device(&dev), Utc::now());
     new_install.completed(None, ratings, &mut None);
     let (st, r) = s
         .push(&token, &dev, &numbered(&new_install.events[..6], 1))
@@ -162,7 +162,7 @@ async fn same_batch_twice_and_out_of_order(b: Backend) {
     let (dev, token) = s.technician("T-1", &["appliance_repair"]).await;
     let a = assignment(&s.assignment("appliance_repair", Some("T-1")).await);
     let mut chain = None;
-    let mut v = VisitBuilder::new(&pb("appliance_repair"), &a, &device(&dev), Utc::now());
+    let mut v = Walkthrough::new(&pb("appliance_repair"), &a, &device(&dev), Utc::now());
     v.completed(
         None,
         Ratings {
@@ -275,11 +275,11 @@ async fn refused_events_are_acknowledged(b: Backend) {
     let theirs = assignment(&s.assignment("appliance_repair", Some("T-2")).await);
     let p = pb("appliance_repair");
     let now = Utc::now();
-    let ok = VisitBuilder::new(&p, &mine, &device(&dev), now);
-    let foreign = VisitBuilder::new(&p, &theirs, &device(&dev), now);
+    let ok = Walkthrough::new(&p, &mine, &device(&dev), now);
+    let foreign = Walkthrough::new(&p, &theirs, &device(&dev), now);
     let mut ghost_a = mine.clone();
     ghost_a.id = doorstep_core::AssignmentId::new("A-ghost").unwrap();
-    let ghost = VisitBuilder::new(&p, &ghost_a, &device(&dev), now);
+    let ghost = Walkthrough::new(&p, &ghost_a, &device(&dev), now);
     let batch = vec![
         (1, ok.events[0].clone()),
         (2, foreign.events[0].clone()),
@@ -347,7 +347,7 @@ async fn cancel_after_start_is_a_conflict(b: Backend) {
     let view = s.assignment("appliance_repair", Some("T-1")).await;
     let id = view["id"].as_str().unwrap().to_string();
     let a = assignment(&view);
-    let mut v = VisitBuilder::new(&pb("appliance_repair"), &a, &device(&dev), Utc::now());
+    let mut v = Walkthrough::new(&pb("appliance_repair"), &a, &device(&dev), Utc::now());
     v.go(None);
     let (st, _) = s.push(&token, &dev, &numbered(&v.events, 1)).await;
     assert_eq!(st, 200);
@@ -432,7 +432,7 @@ async fn reassign_after_start_keeps_both(b: Backend) {
     let (d2, t2) = s.technician("T-2", &["heating_service"]).await;
     let view = s.assignment("heating_service", Some("T-1")).await;
     let id = view["id"].as_str().unwrap().to_string();
-    let mut v = VisitBuilder::new(
+    let mut v = Walkthrough::new(
         &pb("heating_service"),
         &assignment(&view),
         &device(&d1),

@@ -15,13 +15,13 @@
 use chrono::{Duration, Utc};
 use doorstep_core::protocol::{OutboxEvent, PushRequest, PROTOCOL_VERSION};
 use doorstep_core::signoff::Ratings;
+use doorstep_core::walkthrough::Walkthrough;
 use doorstep_core::{Assignment, DeviceId, Playbook};
 use doorstep_server::center::{
     assign_tx, enrol, insert_assignment, insert_technician, AssignRequest, NewAssignment,
     NewTechnician,
 };
 use doorstep_server::error::ApiError;
-use doorstep_server::fixtures::VisitBuilder;
 use doorstep_server::store::{Database, Value};
 use doorstep_server::sync::ingest;
 use doorstep_server::{now_ms, AppState, Config};
@@ -116,7 +116,7 @@ async fn prepare(state: &AppState, n: usize) -> Result<Vec<(String, Vec<OutboxEv
                     .await?;
                     enrol(tx, &id, &format!("phone-{t}"), false, "bench").await?;
                 }
-                // ~18 events per visit; a few spare.
+                // ~40 events per visit walked by the book; plenty spare.
                 for i in 0..(n / 12 + 4) {
                     let tech = format!("T-{}", i % 4);
                     let start = Utc::now() - Duration::hours(6);
@@ -135,7 +135,12 @@ async fn prepare(state: &AppState, n: usize) -> Result<Vec<(String, Vec<OutboxEv
                                 }),
                                 time_zone: None,
                             },
-                            product: Default::default(),
+                            product: doorstep_core::assignment::Product {
+                                model: Some("Haier BCD-216".into()),
+                                purchase_date: Some(start.date_naive() - Duration::days(400)),
+                                warranty: doorstep_core::assignment::Warranty::OutOfWarranty,
+                                ..Default::default()
+                            },
                             fault_description: Some("bench".into()),
                             requested_window: Some(doorstep_core::TimeWindow {
                                 start,
@@ -173,7 +178,7 @@ async fn prepare(state: &AppState, n: usize) -> Result<Vec<(String, Vec<OutboxEv
         }
         let slot = &mut per_device[i % 4];
         let device = DeviceId::new(slot.0.clone()).map_err(|_| ApiError::internal("id"))?;
-        let mut v = VisitBuilder::new(&pb, a, &device, Utc::now() - Duration::hours(8));
+        let mut v = Walkthrough::new(&pb, a, &device, Utc::now() - Duration::hours(8));
         v.completed(
             None,
             Ratings {
