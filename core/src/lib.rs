@@ -13,7 +13,6 @@
 //! No IO inside the rules: time, ids and locations come from the caller.
 
 pub mod assignment;
-pub mod callbacks;
 pub mod canonical;
 pub mod clock;
 pub mod ids;
@@ -30,6 +29,9 @@ pub mod store;
 #[cfg(feature = "sync")]
 pub mod sync;
 pub mod workflow;
+
+/// The callback schedule is derived from the visit: it lives in the workflow.
+pub use workflow::callbacks;
 
 pub use assignment::{Assignment, TimeWindow};
 pub use ids::{AssignmentId, DeviceId, EventId, TechnicianId, TradeId, VisitId};

@@ -4,10 +4,13 @@
 //! `VisitState::apply(event)`. `execute` adds the envelope (ids, HLC stamp,
 //! device, location, assignment version) so callers get ready-to-store events.
 
+pub mod callbacks;
 pub mod command;
 pub mod decide;
 pub mod error;
 pub mod event;
+pub mod report;
+pub mod signature;
 pub mod state;
 pub mod view;
 
