@@ -33,6 +33,21 @@ fn assert_acyclic(crate_dir: &str) {
 #[test]
 fn the_core_has_no_module_import_cycle() {
     assert_acyclic("core");
+    // The checker sees the layering it guards (top level, siblings, step files).
+    let graph = ModuleGraph::of_dir(&repo_root().join("core/src"));
+    for (from, to) in [
+        ("workflow", "playbook"),
+        ("signoff", "workflow"),
+        ("workflow::decide", "workflow::rules"),
+        ("workflow::rules::work", "workflow::rules::quote"),
+        ("workflow::report", "workflow::state"),
+    ] {
+        let path = |m: &str| m.split("::").map(str::to_string).collect::<Vec<_>>();
+        assert!(
+            graph.edges.contains(&(path(from), path(to))),
+            "expected the edge {from} → {to} in the core's module graph"
+        );
+    }
 }
 
 #[test]

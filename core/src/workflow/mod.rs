@@ -6,10 +6,12 @@
 
 pub mod callbacks;
 pub mod command;
+mod context;
 pub mod decide;
 pub mod error;
 pub mod event;
 pub mod report;
+mod rules;
 pub mod signature;
 pub mod state;
 pub mod view;
