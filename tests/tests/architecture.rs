@@ -132,3 +132,243 @@ mod checker {
         assert!(found.is_empty(), "{found:?}");
     }
 }
+
+mod standards {
+    //! Every **Enforce** rule of STANDARDS.md is mapped in docs/ARCHITECTURE.md
+    //! ("Where each STANDARDS rule lives") to a guard that exists and cites it.
+    use super::repo_root;
+    use std::path::PathBuf;
+
+    /// One Enforce rule: its section (`2.11`) and its wording.
+    #[derive(Debug)]
+    pub struct EnforceRule {
+        pub section: String,
+        pub text: String,
+    }
+
+    /// One row of the table in ARCHITECTURE.md.
+    #[derive(Debug)]
+    pub struct Row {
+        pub section: String,
+        pub rule: String,
+        pub path: String,
+        pub guards: Vec<String>,
+    }
+
+    /// STANDARDS.md sits in `shared/` beside the repository (`../shared`
+    /// from the root; a worktree may be nested deeper, so look upwards).
+    fn standards_path() -> PathBuf {
+        let root = repo_root();
+        root.ancestors()
+            .skip(1)
+            .map(|dir| dir.join("shared/STANDARDS.md"))
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| {
+                panic!(
+                    "STANDARDS.md not found in shared/ next to {} or above it",
+                    root.display()
+                )
+            })
+    }
+
+    pub fn normalize(text: &str) -> String {
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// The Enforce rules: in each numbered item of each `## N.` section, the
+    /// words after every `**Enforce**:` up to the end of the clause (a full
+    /// stop, a semicolon, or the closing parenthesis the marker sat in).
+    pub fn enforce_rules(standards: &str) -> Vec<EnforceRule> {
+        let mut items: Vec<(String, String)> = vec![];
+        let mut chapter = String::new();
+        for line in standards.lines() {
+            if let Some(rest) = line.strip_prefix("## ") {
+                chapter = rest.split('.').next().unwrap_or("").trim().to_string();
+                items.push((String::new(), String::new()));
+                continue;
+            }
+            let trimmed = line.trim_start();
+            let number: String = trimmed.chars().take_while(char::is_ascii_digit).collect();
+            if !number.is_empty() && trimmed[number.len()..].starts_with(". ") && line == trimmed {
+                items.push((format!("{chapter}.{number}"), trimmed.to_string()));
+            } else if let Some(last) = items.last_mut() {
+                last.1.push(' ');
+                last.1.push_str(trimmed);
+            }
+        }
+        let mut rules = vec![];
+        for (section, text) in items.iter().filter(|(s, _)| !s.is_empty()) {
+            let text = normalize(text);
+            let lower = text.to_lowercase();
+            let mut from = 0;
+            while let Some(at) = lower[from..].find("**enforce**:") {
+                let start = from + at + "**enforce**:".len();
+                let clause = clause_at(&text[start..]);
+                rules.push(EnforceRule {
+                    section: section.clone(),
+                    text: normalize(clause),
+                });
+                from = start;
+            }
+        }
+        rules
+    }
+
+    /// The clause that starts `text`.
+    fn clause_at(text: &str) -> &str {
+        let mut depth = 0i32;
+        let chars: Vec<(usize, char)> = text.char_indices().collect();
+        for (k, &(i, c)) in chars.iter().enumerate() {
+            let next = chars.get(k + 1).map(|&(_, n)| n);
+            match c {
+                '(' => depth += 1,
+                ')' if depth == 0 => return &text[..i],
+                ')' => depth -= 1,
+                ';' if depth == 0 => return &text[..i],
+                '.' if depth == 0 && next.is_none_or(char::is_whitespace) => return &text[..i],
+                _ => {}
+            }
+        }
+        text
+    }
+
+    /// The rows of the table under the heading naming `title`.
+    pub fn table_rows(doc: &str, title: &str) -> Vec<Row> {
+        let mut rows = vec![];
+        let mut inside = false;
+        for line in doc.lines() {
+            if line.starts_with('#') {
+                inside = line.contains(title);
+                continue;
+            }
+            if !inside || !line.starts_with("| §") {
+                continue;
+            }
+            let cells: Vec<String> = line
+                .trim()
+                .trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().to_string())
+                .collect();
+            assert_eq!(cells.len(), 4, "a table row needs 4 cells: {line}");
+            let strip = |s: &str| s.trim().trim_matches('`').to_string();
+            rows.push(Row {
+                section: cells[0].trim_start_matches('§').to_string(),
+                rule: normalize(&cells[1]),
+                path: strip(&cells[2]),
+                guards: cells[3].split(',').map(strip).collect(),
+            });
+        }
+        rows
+    }
+
+    /// The `///` doc lines right above `fn name` in `source`, if it is defined there.
+    pub fn guard_doc(source: &str, name: &str) -> Option<String> {
+        let lines: Vec<&str> = source.lines().collect();
+        let at = lines.iter().position(|l| {
+            let l = l.trim_start();
+            let after = l
+                .find(&format!("fn {name}"))
+                .map(|i| &l[i + 3 + name.len()..]);
+            after.is_some_and(|rest| rest.starts_with('(') || rest.starts_with('<'))
+                && !l.starts_with("//")
+        })?;
+        let mut doc = vec![];
+        for l in lines[..at].iter().rev() {
+            let l = l.trim();
+            if let Some(text) = l.strip_prefix("///") {
+                doc.push(text.trim().to_string());
+            } else if l.starts_with("#[") {
+                continue;
+            } else {
+                break;
+            }
+        }
+        doc.reverse();
+        Some(doc.join(" "))
+    }
+
+    /// `doc` cites `§section` (not a longer number: §2.1 is not §2.12).
+    pub fn cites(doc: &str, section: &str) -> bool {
+        let mark = format!("§{section}");
+        doc.match_indices(&mark).any(|(i, _)| {
+            !doc[i + mark.len()..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit())
+        })
+    }
+
+    #[test]
+    fn every_enforce_rule_has_a_guard_that_cites_it() {
+        let standards = std::fs::read_to_string(standards_path()).unwrap();
+        let root = repo_root();
+        let doc = std::fs::read_to_string(root.join("docs/ARCHITECTURE.md")).unwrap();
+        let rules = enforce_rules(&standards);
+        assert!(
+            rules.len() >= 10,
+            "found only {} Enforce rules in STANDARDS.md: {rules:?}",
+            rules.len()
+        );
+        let rows = table_rows(&doc, "Where each STANDARDS rule lives");
+        let mut problems = vec![];
+        for rule in &rules {
+            if !rows
+                .iter()
+                .any(|r| r.section == rule.section && r.rule == rule.text)
+            {
+                problems.push(format!(
+                    "§{} \"{}\" has no row in ARCHITECTURE.md's table",
+                    rule.section, rule.text
+                ));
+            }
+        }
+        for row in &rows {
+            let path = root.join(&row.path);
+            let Ok(source) = std::fs::read_to_string(&path) else {
+                problems.push(format!("§{}: {} does not exist", row.section, row.path));
+                continue;
+            };
+            for guard in &row.guards {
+                match guard_doc(&source, guard) {
+                    None => {
+                        problems.push(format!("§{}: no fn {guard} in {}", row.section, row.path))
+                    }
+                    Some(doc) if !cites(&doc, &row.section) => problems.push(format!(
+                        "§{}: the doc comment of {guard} in {} does not cite §{}",
+                        row.section, row.path, row.section
+                    )),
+                    Some(_) => {}
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn the_standards_parser_reads_markers_clauses_and_sections() {
+        let text = "# T\n\n## 2. Visit\n\n1. **Receive.** Fields. **Enforce**: not\n   confirmed until waived.\n\
+                    12. **Quote.** Rules (**enforce**: a (b) c) / x; **enforce**: lower applies; more.\n\
+                    ## 3. Center\n- no rule\n";
+        let rules = enforce_rules(text);
+        let got: Vec<(String, String)> = rules.into_iter().map(|r| (r.section, r.text)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("2.1".to_string(), "not confirmed until waived".to_string()),
+                ("2.12".to_string(), "a (b) c".to_string()),
+                ("2.12".to_string(), "lower applies".to_string()),
+            ]
+        );
+        assert!(cites("STANDARDS §2.1 (x)", "2.1"));
+        assert!(!cites("STANDARDS §2.12 (x)", "2.1"));
+        let source =
+            "/// STANDARDS §2.4: kit.\n#[inline]\nfn require_kit(x: u8) {}\nfn other() {}\n";
+        assert_eq!(
+            guard_doc(source, "require_kit").as_deref(),
+            Some("STANDARDS §2.4: kit.")
+        );
+        assert_eq!(guard_doc(source, "other").as_deref(), Some(""));
+        assert_eq!(guard_doc(source, "require"), None);
+    }
+}
