@@ -28,6 +28,7 @@ pub mod signoff;
 pub mod store;
 #[cfg(feature = "sync")]
 pub mod sync;
+pub mod wire;
 pub mod workflow;
 
 /// The callback schedule is derived from the visit: it lives in the workflow.
@@ -37,6 +38,7 @@ pub use assignment::{Assignment, TimeWindow};
 pub use ids::{AssignmentId, DeviceId, EventId, TechnicianId, TradeId, VisitId};
 pub use messages::{Lang, Text};
 pub use playbook::{Playbook, PlaybookError, Step};
+pub use wire::wire_name;
 pub use workflow::{
     Context, EventKind, Outcome, Stage, Visit, VisitCommand, VisitEvent, VisitState, VisitView,
     WorkflowError,

@@ -372,3 +372,170 @@ mod standards {
         assert_eq!(guard_doc(source, "require"), None);
     }
 }
+
+mod one_home {
+    //! One home for shared helpers: the serde tag as a string
+    //! (`core/src/wire.rs`) and fen-to-yuan formatting (`core/src/money.rs`).
+    use super::repo_root;
+    use std::path::{Path, PathBuf};
+
+    /// Source files under the repository with one of `extensions`, skipping
+    /// build output, dependencies and generated bindings.
+    fn sources(extensions: &[&str]) -> Vec<PathBuf> {
+        fn walk(dir: &Path, extensions: &[&str], out: &mut Vec<PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let name = entry.file_name().to_string_lossy().to_string();
+                if path.is_dir() {
+                    let skip = name.starts_with('.')
+                        || ["target", "node_modules", "build", "generated", "uniffi"]
+                            .contains(&name.as_str());
+                    if !skip {
+                        walk(&path, extensions, out);
+                    }
+                } else if extensions.iter().any(|e| name.ends_with(&format!(".{e}"))) {
+                    out.push(path);
+                }
+            }
+        }
+        let mut out = vec![];
+        walk(&repo_root(), extensions, &mut out);
+        out.sort();
+        out
+    }
+
+    fn relative(path: &Path) -> String {
+        path.strip_prefix(repo_root())
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/")
+    }
+
+    /// Lines (1-based) where `starts` occurs with `then` within the next `window` lines.
+    fn pattern_at(text: &str, starts: &[&str], then: &[&str], window: usize) -> Vec<usize> {
+        let lines: Vec<&str> = text.lines().collect();
+        let mut found = vec![];
+        for (i, line) in lines.iter().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            if !starts.iter().any(|s| code.contains(s)) {
+                continue;
+            }
+            let end = (i + window + 1).min(lines.len());
+            let near = lines[i..end].join("\n");
+            if then.iter().any(|t| near.contains(t)) {
+                found.push(i + 1);
+            }
+        }
+        found
+    }
+
+    /// A fen-to-yuan formatting: dividing by 100 and taking the rest of 100
+    /// together, or printing two decimals after a division by 100.
+    fn yuan_formatting(text: &str) -> Vec<usize> {
+        let mut at = pattern_at(text, &["/ 100", "/100"], &["% 100", "%100"], 3);
+        at.extend(pattern_at(
+            text,
+            &["{:02}", "%02d", "padStart(2"],
+            &["/ 100", "/100"],
+            3,
+        ));
+        at.sort();
+        at.dedup();
+        at
+    }
+
+    /// A "serde tag as a string" helper: a value serialised to JSON and read
+    /// back as a string (or its `type` field), or another `wire_name`.
+    fn serde_tag_helper(text: &str) -> Vec<usize> {
+        let mut at = pattern_at(
+            text,
+            &["serde_json::to_value("],
+            &[".as_str()", "Value::String("],
+            4,
+        );
+        at.extend(pattern_at(
+            text,
+            &[
+                "fn wire_name",
+                "fun wireName",
+                "func wireName",
+                "function wireName",
+            ],
+            &[""],
+            0,
+        ));
+        at.sort();
+        at.dedup();
+        at
+    }
+
+    fn copies(extensions: &[&str], home: &str, find: fn(&str) -> Vec<usize>) -> Vec<String> {
+        sources(extensions)
+            .into_iter()
+            .filter(|p| relative(p) != home && !relative(p).starts_with("tests/tests/architecture"))
+            .flat_map(|p| {
+                let text = std::fs::read_to_string(&p).unwrap_or_default();
+                find(&text)
+                    .into_iter()
+                    .map(move |line| format!("{}:{line}", relative(&p)))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_serde_tag_helper_lives_only_in_core_wire() {
+        let found = copies(
+            &["rs", "kt", "swift", "js"],
+            "core/src/wire.rs",
+            serde_tag_helper,
+        );
+        assert!(
+            found.is_empty(),
+            "the serde tag as a string has one home, doorstep_core::wire::wire_name; other copies:\n{}",
+            found.join("\n")
+        );
+    }
+
+    #[test]
+    #[ignore = "core/src/workflow/error.rs's yuan() goes to money.rs with the forms helper's branch"]
+    fn rust_formats_fen_as_yuan_only_in_core_money() {
+        let found = copies(&["rs"], "core/src/money.rs", yuan_formatting);
+        assert!(
+            found.is_empty(),
+            "fen-to-yuan formatting has one home, core/src/money.rs; other copies:\n{}",
+            found.join("\n")
+        );
+    }
+
+    #[test]
+    #[ignore = "console/shell copies removed with issue 11/13"]
+    fn the_console_and_shells_format_fen_as_yuan_only_through_the_core() {
+        let found = copies(&["kt", "swift", "js"], "core/src/money.rs", yuan_formatting);
+        assert!(
+            found.is_empty(),
+            "fen-to-yuan formatting belongs to the core (core/src/money.rs); copies in the console and shells:\n{}",
+            found.join("\n")
+        );
+    }
+
+    #[test]
+    fn the_scanners_recognise_the_copies() {
+        let rust = "fn yuan(minor: i64) -> String {\n    format!(\n        \"{}.{:02}\",\n        minor / 100,\n        minor % 100\n    )\n}\n";
+        assert_eq!(yuan_formatting(rust), vec![3, 4]);
+        let js =
+            "return sign + Math.floor(abs / 100) + \".\" + String(abs % 100).padStart(2, \"0\");";
+        assert_eq!(yuan_formatting(js), vec![1]);
+        assert!(yuan_formatting("let pct = 100.0 * a / b;\nlet x = n / 100;").is_empty());
+        let tag = "fn tag<T: Serialize>(v: &T) -> String {\n    serde_json::to_value(v)\n        .ok()\n        .and_then(|v| v.as_str().map(str::to_string))\n";
+        assert_eq!(serde_tag_helper(tag), vec![2]);
+        assert_eq!(
+            serde_tag_helper("pub fn wire_name<T>(v: &T) -> String {"),
+            vec![1]
+        );
+        assert!(serde_tag_helper("let v = serde_json::to_value(x)?;\ncanonical(v)").is_empty());
+    }
+}

@@ -399,10 +399,13 @@ impl Playbook {
 
     /// A shipped playbook by trade id.
     pub fn shipped_by_id(id: &str) -> Option<Playbook> {
-        Self::shipped()
-            .iter()
-            .find(|p| p.id.as_str() == id)
-            .cloned()
+        Self::shipped_ref(id).cloned()
+    }
+
+    /// The shipped playbook of trade `id`, borrowed (parsed once per
+    /// process): the one lookup of a shipped playbook by its id.
+    pub fn shipped_ref(id: &str) -> Option<&'static Playbook> {
+        Self::shipped().iter().find(|p| p.id.as_str() == id)
     }
 
     pub fn has(&self, step: Step) -> bool {

@@ -403,9 +403,6 @@ pub enum VisitCommand {
 impl VisitCommand {
     /// The command's `type` tag.
     pub fn name(&self) -> String {
-        serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
-            .unwrap_or_default()
+        crate::wire::wire_name(self)
     }
 }
