@@ -101,13 +101,20 @@ pub(super) fn sign_custody_receipt(g: Given, strokes: &[Stroke]) -> Result<Vec<E
 pub(super) fn take_back(g: Given, return_by: NaiveDate) -> Result<Vec<EventKind>> {
     require_take_back_decided(g)?;
     require_take_back_complete(g.state)?;
-    if return_by < g.ctx.now.date_naive() {
-        return Err(WorkflowError::InvalidInput {
+    require_return_date_ahead(return_by, g.ctx.now.date_naive())?;
+    Ok(vec![EventKind::TakenBack { return_by }])
+}
+
+/// STANDARDS §2.11 (拉修): "agree a return date" — one that is still ahead.
+fn require_return_date_ahead(return_by: NaiveDate, today: NaiveDate) -> Result<()> {
+    if return_by < today {
+        Err(WorkflowError::InvalidInput {
             field: "return_by".into(),
             problem: "the agreed return date is in the past".into(),
-        });
+        })
+    } else {
+        Ok(())
     }
-    Ok(vec![EventKind::TakenBack { return_by }])
 }
 
 /// STANDARDS §2.11 (拉修): take-back is a decision of the diagnosis, in a
@@ -152,6 +159,16 @@ fn require_take_back_complete(s: &VisitState) -> Result<()> {
     }
 }
 
+/// STANDARDS §2.11 (故障诊断): "record cause and parts" first — a missing
+/// part is one the diagnosis named.
+fn require_diagnosis(g: Given) -> Result<()> {
+    if g.state.diagnosis.is_none() {
+        Err(out_of_order(g.command, g.state, "record the diagnosis"))
+    } else {
+        Ok(())
+    }
+}
+
 pub(super) fn report_missing_part(
     g: Given,
     part: &str,
@@ -159,9 +176,7 @@ pub(super) fn report_missing_part(
 ) -> Result<Vec<EventKind>> {
     inside(g)?;
     non_empty("part", part)?;
-    if g.state.diagnosis.is_none() {
-        return Err(out_of_order(g.command, g.state, "record the diagnosis"));
-    }
+    require_diagnosis(g)?;
     if let MissingPartResolution::NewVisit { window } = resolution {
         valid_future_window("resolution.window", window, g.ctx.now)?;
         require_agreement_on_site(g.state)?;

@@ -62,10 +62,18 @@ fn require_knock_interval(s: &VisitState, pb: &Playbook, now: DateTime<Utc>) -> 
 
 pub(super) fn door_answered(g: Given) -> Result<Vec<EventKind>> {
     at_closed_door(g)?;
-    if g.state.door.knocks.is_empty() {
-        return Err(out_of_order(g.command, g.state, "ring the bell or knock"));
-    }
+    require_knocked(g)?;
     Ok(vec![EventKind::DoorAnswered])
+}
+
+/// STANDARDS §2.8 (敲门): "ring the bell if present, else 2 rounds of 3 light
+/// knocks" — the door is answered to a ring or a knock.
+fn require_knocked(g: Given) -> Result<()> {
+    if g.state.door.knocks.is_empty() {
+        Err(out_of_order(g.command, g.state, "ring the bell or knock"))
+    } else {
+        Ok(())
+    }
 }
 
 pub(super) fn ask_neighbour(g: Given, note: &str) -> Result<Vec<EventKind>> {

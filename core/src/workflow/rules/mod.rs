@@ -12,7 +12,7 @@ mod arrive;
 pub(in crate::workflow) mod center;
 mod clean_up;
 mod confirm;
-pub(in crate::workflow) mod depart;
+mod depart;
 mod diagnose;
 mod enter;
 mod incident;

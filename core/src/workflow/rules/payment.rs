@@ -20,9 +20,7 @@ pub(super) fn collect_payment(
 ) -> Result<Vec<EventKind>> {
     let (s, pb) = (g.state, g.playbook);
     inside(g)?;
-    if pb.has(Step::CleanUp) && !s.cleaned_up && !s.quote_refused {
-        return Err(out_of_order(g.command, s, "clean up"));
-    }
+    require_cleaned_up(g)?;
     let q = require_accepted_quote(s)?;
     require_exact_payment(g, q, amount)?;
     require_no_deposit_iou(pb, q, method)?;
@@ -32,6 +30,17 @@ pub(super) fn collect_payment(
         method,
         receipt: receipt.clone(),
     }])
+}
+
+/// STANDARDS §2.14-2.15: payment follows the clean-up ("restore the
+/// product, wipe it, clean the floor"), unless the quote was refused.
+fn require_cleaned_up(g: Given) -> Result<()> {
+    let s = g.state;
+    if g.playbook.has(Step::CleanUp) && !s.cleaned_up && !s.quote_refused {
+        Err(out_of_order(g.command, s, "clean up"))
+    } else {
+        Ok(())
+    }
 }
 
 /// STANDARDS §2.15 (Payment): "any change to the quote after acceptance

@@ -91,17 +91,26 @@ pub(super) fn decline_signature(g: Given, reason: &str) -> Result<Vec<EventKind>
 pub(super) fn reopen_report(g: Given, reason: &str) -> Result<Vec<EventKind>> {
     inside(g)?;
     non_empty("reason", reason)?;
-    if g.state.sign_off.is_none() && g.state.declined.is_none() {
-        return Err(out_of_order(
-            g.command,
-            g.state,
-            "only a signed or declined report is reopened; this one can still change",
-        ));
-    }
+    require_report_closed_to_reopen(g)?;
     Ok(vec![EventKind::ReportReopened {
         reason: reason.to_string(),
         new_version: g.state.report_version + 1,
     }])
+}
+
+/// STANDARDS §2.16 (签字): "any change to a signed report breaks the
+/// binding" — a signed (or declined) report changes only by reopening it as
+/// a new version; an open report is simply changed.
+fn require_report_closed_to_reopen(g: Given) -> Result<()> {
+    if g.state.sign_off.is_none() && g.state.declined.is_none() {
+        Err(out_of_order(
+            g.command,
+            g.state,
+            "only a signed or declined report is reopened; this one can still change",
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 /// STANDARDS §2.16 (签字): the customer signs the finished report — the work,
