@@ -7,7 +7,8 @@
 //! - [`messages`], [`scripts`]: what the product says, in zh-CN and en.
 //! - [`store`]: the phone's durable local database (events, projections,
 //!   outbox, migrations, retention).
-//! - [`protocol`]: the sync wire types shared by the server and devices.
+//! - [`protocol`]: the sync wire types shared by the server and devices;
+//!   [`wire`]: the serde tag as a string, the one helper for it.
 //! - [`script_runner`]: JSON-lines visit scripts (the `doorstep` CLI).
 //!
 //! No IO inside the rules: time, ids and locations come from the caller.
