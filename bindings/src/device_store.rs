@@ -128,10 +128,7 @@ impl DeviceStore {
 }
 
 fn playbook_of(trade: &str) -> Result<&'static Playbook, DoorstepError> {
-    Playbook::shipped()
-        .iter()
-        .find(|p| p.id.as_str() == trade)
-        .ok_or_else(|| DoorstepError::unknown_trade(trade))
+    Playbook::shipped_ref(trade).ok_or_else(|| DoorstepError::unknown_trade(trade))
 }
 
 #[uniffi::export]

@@ -105,12 +105,8 @@ fn typed_screen(inner: &Inner, now: chrono::DateTime<chrono::Utc>) -> VisitScree
     )
 }
 
-pub(crate) fn event_type<T: serde::Serialize>(kind: &T) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
-        .unwrap_or_default()
-}
+/// The `type` tag of an event kind (`knocked`, `customer_signed_off`, …).
+pub(crate) use doorstep_core::wire::wire_name as event_type;
 
 #[uniffi::export]
 impl VisitSession {

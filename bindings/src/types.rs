@@ -12,7 +12,8 @@ use doorstep_core::signoff::{short_digest, Ratings, Report, Stroke};
 use doorstep_core::workflow::view::{ChecklistEntry, NextAction, Prompt, Timers, VisitView};
 use doorstep_core::workflow::VisitState;
 use doorstep_core::{Outcome, Stage, Text};
-use serde::Serialize;
+// The serde tag of a unit enum value (`out_of_warranty`, `labour`, ...).
+use doorstep_core::wire::wire_name as tag;
 use std::time::SystemTime;
 
 /// `DateTime<Utc>` → `SystemTime`.
@@ -23,15 +24,6 @@ pub(crate) fn to_system_time(t: DateTime<Utc>) -> SystemTime {
 /// `SystemTime` → `DateTime<Utc>`.
 pub(crate) fn from_system_time(t: SystemTime) -> DateTime<Utc> {
     t.into()
-}
-
-/// The serde tag of a unit enum value (`out_of_warranty`, `labour`, ...).
-fn tag<T: Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        Ok(other) => other.to_string(),
-        Err(_) => String::new(),
-    }
 }
 
 /// One text in both languages.

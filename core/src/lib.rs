@@ -7,7 +7,8 @@
 //! - [`messages`], [`scripts`]: what the product says, in zh-CN and en.
 //! - [`store`]: the phone's durable local database (events, projections,
 //!   outbox, migrations, retention).
-//! - [`protocol`]: the sync wire types shared by the server and devices.
+//! - [`protocol`]: the sync wire types shared by the server and devices;
+//!   [`wire`]: the serde tag as a string, the one helper for it.
 //! - [`script_runner`]: JSON-lines visit scripts (the `doorstep` CLI).
 //! - [`walkthrough`]: visits driven through the workflow by the book (demo
 //!   data, fixtures, benchmarks); [`history_check`]: whether a recorded
@@ -16,7 +17,6 @@
 //! No IO inside the rules: time, ids and locations come from the caller.
 
 pub mod assignment;
-pub mod callbacks;
 pub mod canonical;
 pub mod clock;
 pub mod history_check;
@@ -34,12 +34,17 @@ pub mod store;
 #[cfg(feature = "sync")]
 pub mod sync;
 pub mod walkthrough;
+pub mod wire;
 pub mod workflow;
+
+/// The callback schedule is derived from the visit: it lives in the workflow.
+pub use workflow::callbacks;
 
 pub use assignment::{Assignment, TimeWindow};
 pub use ids::{AssignmentId, DeviceId, EventId, TechnicianId, TradeId, VisitId};
 pub use messages::{Lang, Text};
 pub use playbook::{Playbook, PlaybookError, Step};
+pub use wire::wire_name;
 pub use workflow::{
     Context, EventKind, Outcome, Stage, Visit, VisitCommand, VisitEvent, VisitState, VisitView,
     WorkflowError,

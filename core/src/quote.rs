@@ -161,10 +161,7 @@ pub fn price(
         if req.warranty_card_price.is_some_and(|p| p < 0) {
             return Err(QuoteError::NegativeCardPrice(req.item.clone()));
         }
-        // Where the company's schedule and the warranty card differ, the lower applies.
-        let unit_price = req
-            .warranty_card_price
-            .map_or(fee.price, |card| card.min(fee.price));
+        let unit_price = lower_price_applies(fee.price, req.warranty_card_price);
         let card_applies = unit_price < fee.price;
         let photo = req
             .warranty_card_photo
@@ -210,14 +207,7 @@ pub fn price(
         });
     }
     if let Some(d) = &request.discount {
-        if d.approval_code
-            .as_deref()
-            .map(str::trim)
-            .unwrap_or("")
-            .is_empty()
-        {
-            return Err(QuoteError::DiscountWithoutApproval);
-        }
+        require_discount_approval(d)?;
         let discountable = customer - deposit;
         if d.amount <= 0 || d.amount > discountable {
             return Err(QuoteError::DiscountOutOfRange {
@@ -237,4 +227,21 @@ pub fn price(
         covered_total: covered,
         deposit_total: deposit,
     })
+}
+
+/// STANDARDS §2.12 (报价): "when the company's schedule and the customer's
+/// warranty card differ, the lower price applies".
+fn lower_price_applies(schedule_price: i64, warranty_card_price: Option<i64>) -> i64 {
+    warranty_card_price.map_or(schedule_price, |card| card.min(schedule_price))
+}
+
+/// STANDARDS §2.12 (报价): "discounts only with a center approval" — the
+/// discount carries the center's approval code.
+fn require_discount_approval(d: &Discount) -> Result<(), QuoteError> {
+    let code = d.approval_code.as_deref().map(str::trim).unwrap_or("");
+    if code.is_empty() {
+        Err(QuoteError::DiscountWithoutApproval)
+    } else {
+        Ok(())
+    }
 }

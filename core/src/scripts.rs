@@ -4,40 +4,10 @@
 
 use crate::messages::Text;
 use crate::playbook::Playbook;
-use serde::{Deserialize, Serialize};
-
-/// The moments at which the standards give a spoken line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ScriptMoment {
-    AppointmentCall,
-    RunningLate,
-    AtTheDoor,
-    BeforeMovingAnything,
-    DecliningHospitality,
-    CannotSolveNow,
-    TestWithCustomer,
-    EndOfService,
-    Farewell,
-    UpsetCustomer,
-    ThreeGuarantees,
-}
+/// The moments are the playbook's vocabulary (its script overrides are keyed by them); re-exported here with their default wording.
+pub use crate::playbook::ScriptMoment;
 
 impl ScriptMoment {
-    pub const ALL: [ScriptMoment; 11] = [
-        Self::AppointmentCall,
-        Self::RunningLate,
-        Self::AtTheDoor,
-        Self::BeforeMovingAnything,
-        Self::DecliningHospitality,
-        Self::CannotSolveNow,
-        Self::TestWithCustomer,
-        Self::EndOfService,
-        Self::Farewell,
-        Self::UpsetCustomer,
-        Self::ThreeGuarantees,
-    ];
-
     /// Our standard wording; placeholders: {company}, {technician}, {service_number}.
     pub fn default_text(self) -> Text {
         match self {

@@ -99,7 +99,7 @@ fn a_v1_store_with_unsynced_events_upgrades_without_loss() {
                 day().timestamp_millis(),
                 state.event_count as i64,
                 serde_json::to_string(&state).unwrap(),
-                serde_json::to_value(state.stage).unwrap().as_str().unwrap()
+                doorstep_core::wire_name(&state.stage)
             ],
         )
         .unwrap();

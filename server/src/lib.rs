@@ -96,13 +96,8 @@ pub fn now_ms() -> i64 {
 }
 
 /// The JSON name of a unit enum variant (`ConflictKind::CancelledAfterStart`
-/// → `cancelled_after_start`), as stored in text columns.
-pub fn wire_name<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
+/// → `cancelled_after_start`), as stored in text columns: the core's one helper.
+pub use doorstep_core::wire::wire_name;
 
 /// Unix milliseconds to a UTC time.
 pub fn from_ms(ms: i64) -> chrono::DateTime<chrono::Utc> {

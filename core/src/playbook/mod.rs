@@ -12,8 +12,6 @@ use crate::assignment::AssignmentField;
 use crate::ids::TradeId;
 use crate::messages::Text;
 use crate::money::Currency;
-use crate::scripts::ScriptMoment;
-use crate::workflow::command::WorkKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -181,6 +179,17 @@ pub struct Rules {
     pub work_kinds: Vec<WorkKind>,
 }
 
+/// The kind of work a step records; disk/OS work is guarded by consent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkKind {
+    #[default]
+    Repair,
+    DiskOrOs,
+    Install,
+    Care,
+}
+
 fn all_work_kinds() -> Vec<WorkKind> {
     vec![
         WorkKind::Repair,
@@ -188,6 +197,39 @@ fn all_work_kinds() -> Vec<WorkKind> {
         WorkKind::Install,
         WorkKind::Care,
     ]
+}
+
+/// The moments at which the standards give a spoken line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScriptMoment {
+    AppointmentCall,
+    RunningLate,
+    AtTheDoor,
+    BeforeMovingAnything,
+    DecliningHospitality,
+    CannotSolveNow,
+    TestWithCustomer,
+    EndOfService,
+    Farewell,
+    UpsetCustomer,
+    ThreeGuarantees,
+}
+
+impl ScriptMoment {
+    pub const ALL: [ScriptMoment; 11] = [
+        Self::AppointmentCall,
+        Self::RunningLate,
+        Self::AtTheDoor,
+        Self::BeforeMovingAnything,
+        Self::DecliningHospitality,
+        Self::CannotSolveNow,
+        Self::TestWithCustomer,
+        Self::EndOfService,
+        Self::Farewell,
+        Self::UpsetCustomer,
+        Self::ThreeGuarantees,
+    ];
 }
 
 /// One kit item for the departure self-check.
@@ -357,10 +399,13 @@ impl Playbook {
 
     /// A shipped playbook by trade id.
     pub fn shipped_by_id(id: &str) -> Option<Playbook> {
-        Self::shipped()
-            .iter()
-            .find(|p| p.id.as_str() == id)
-            .cloned()
+        Self::shipped_ref(id).cloned()
+    }
+
+    /// The shipped playbook of trade `id`, borrowed (parsed once per
+    /// process): the one lookup of a shipped playbook by its id.
+    pub fn shipped_ref(id: &str) -> Option<&'static Playbook> {
+        Self::shipped().iter().find(|p| p.id.as_str() == id)
     }
 
     pub fn has(&self, step: Step) -> bool {

@@ -140,10 +140,7 @@ pub struct Store {
 
 /// The shipped playbook of a trade (parsed once per process by `Playbook`).
 fn playbook(trade: &str) -> Result<&'static Playbook> {
-    Playbook::shipped()
-        .iter()
-        .find(|p| p.id.as_str() == trade)
-        .ok_or_else(|| StoreError::UnknownTrade(trade.to_string()))
+    Playbook::shipped_ref(trade).ok_or_else(|| StoreError::UnknownTrade(trade.to_string()))
 }
 
 /// Commands whose facts the customer saw happen (sign-off, payment, a
@@ -168,13 +165,6 @@ fn to_json<T: serde::Serialize>(what: &'static str, v: &T) -> Result<String> {
 
 fn from_json<T: serde::de::DeserializeOwned>(what: &'static str, s: &str) -> Result<T> {
     serde_json::from_str(s).map_err(|e| StoreError::decode(what, e))
-}
-
-fn stage_name(stage: Stage) -> String {
-    serde_json::to_value(stage)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 fn parse_id<T: std::str::FromStr>(what: &'static str, s: &str) -> Result<T> {
@@ -232,7 +222,7 @@ struct Columns {
 
 fn columns(state: &VisitState) -> Columns {
     Columns {
-        stage: stage_name(state.stage),
+        stage: crate::wire::wire_name(&state.stage),
         window_start: state.window.map(|w| millis(w.start)),
         closed: state.stage == Stage::Closed,
         closed_at: state.closed_at.map(millis),

@@ -2,11 +2,13 @@
 //! to do. A command is a request; the workflow decides whether it becomes
 //! events or a refusal.
 
+use super::signature::{Ratings, Stroke};
 use crate::assignment::{Assignment, AssignmentField, TimeWindow};
 use crate::ids::TechnicianId;
 use crate::location::GeoFix;
+/// Work kinds belong to the playbook (which kinds a trade offers); re-exported here for the commands that carry them.
+pub use crate::playbook::WorkKind;
 use crate::quote::QuoteRequest;
-use crate::signoff::{Ratings, Stroke};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -78,17 +80,6 @@ pub enum MissingPartResolution {
     FetchNow,
     /// A new visit at a window agreed with the customer.
     NewVisit { window: TimeWindow },
-}
-
-/// The kind of work a step records; disk/OS work is guarded by consent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum WorkKind {
-    #[default]
-    Repair,
-    DiskOrOs,
-    Install,
-    Care,
 }
 
 /// A part fitted, with old and new serial numbers.
@@ -412,9 +403,6 @@ pub enum VisitCommand {
 impl VisitCommand {
     /// The command's `type` tag.
     pub fn name(&self) -> String {
-        serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
-            .unwrap_or_default()
+        crate::wire::wire_name(self)
     }
 }

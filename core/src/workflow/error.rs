@@ -98,9 +98,7 @@ pub enum WorkflowError {
     /// Water delivery: a bottle that failed inspection may not be installed.
     InspectionFailed { items: Vec<String> },
     /// The trade books this kind of work as its own service (water: no ad-hoc repairs).
-    WorkNotOffered {
-        kind: crate::workflow::command::WorkKind,
-    },
+    WorkNotOffered { kind: crate::playbook::WorkKind },
     /// Home care: a guardian must be present.
     GuardianRequired,
     /// §2.16 enforce: a signed report is immutable; reopen it for a new version.

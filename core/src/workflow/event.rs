@@ -3,12 +3,12 @@
 //! the device and on the server. Corrections are new events, never edits.
 
 use super::command::*;
+use super::signature::{Ratings, SignOffEvidence, Stroke};
 use crate::assignment::{Assignment, AssignmentField, FieldIssue, TimeWindow};
 use crate::clock::HlcStamp;
 use crate::ids::{AssignmentId, DeviceId, EventId, TechnicianId, VisitId};
 use crate::location::{GeoFix, GeofenceCheck};
 use crate::quote::Quote;
-use crate::signoff::{Ratings, SignOffEvidence, Stroke};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -4,10 +4,15 @@
 //! `VisitState::apply(event)`. `execute` adds the envelope (ids, HLC stamp,
 //! device, location, assignment version) so callers get ready-to-store events.
 
+pub mod callbacks;
 pub mod command;
+mod context;
 pub mod decide;
 pub mod error;
 pub mod event;
+pub mod report;
+mod rules;
+pub mod signature;
 pub mod state;
 pub mod view;
 

@@ -4,11 +4,11 @@
 
 use super::command::*;
 use super::event::*;
+use super::signature::{Ratings, SignOffEvidence};
 use crate::assignment::{Assignment, AssignmentField, FieldIssue, TimeWindow};
 use crate::ids::{AssignmentId, VisitId};
 use crate::location::GeofenceCheck;
 use crate::quote::Quote;
-use crate::signoff::{Ratings, SignOffEvidence};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -554,7 +554,7 @@ impl VisitState {
                     comment: comment.clone(),
                     evidence: evidence.clone(),
                     stroke_count: strokes.len(),
-                    strokes_match: crate::signoff::strokes_digest(strokes)
+                    strokes_match: super::signature::strokes_digest(strokes)
                         == evidence.strokes_digest,
                     assignment_version: self.assignment_version(),
                 });

@@ -157,10 +157,7 @@ fn prompt(code: &str, en: impl Into<String>, zh: impl Into<String>) -> Prompt {
 }
 
 fn script_prompt(pb: &Playbook, moment: ScriptMoment, technician: &str) -> Prompt {
-    let code = serde_json::to_value(moment)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
+    let code = crate::wire::wire_name(&moment);
     Prompt {
         code: format!("script.{code}"),
         text: script(pb, moment, technician),

@@ -7,11 +7,11 @@
 //! say `2026-11`, plus a secret kept by the center) reproduces the same
 //! sample; without it nobody can predict who will be called.
 
+use super::event::Outcome;
+use super::state::VisitState;
 use crate::canonical::sha256_hex;
 use crate::clock;
 use crate::playbook::Playbook;
-use crate::workflow::event::Outcome;
-use crate::workflow::state::VisitState;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

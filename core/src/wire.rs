@@ -1,0 +1,49 @@
+//! The one home of "the serde tag as a string": the JSON name of a unit enum
+//! variant (`Stage::EnRoute` → `en_route`) or the `type` tag of an internally
+//! tagged enum (`VisitCommand::Knock { .. }` → `knock`), as stored in text
+//! columns, logged and sent to the shells.
+
+use serde::Serialize;
+
+/// The wire name of `v`: the string a unit variant serialises to, or the
+/// `type` tag of an internally tagged enum; empty for anything else.
+pub fn wire_name<T: Serialize + ?Sized>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(name)) => name,
+        Ok(serde_json::Value::Object(fields)) => match fields.get("type") {
+            Some(serde_json::Value::String(tag)) => tag.clone(),
+            _ => String::new(),
+        },
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wire_name;
+    use serde::Serialize;
+
+    #[derive(Serialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Stage {
+        EnRoute,
+    }
+
+    #[derive(Serialize)]
+    #[serde(rename_all = "snake_case", tag = "type")]
+    enum Command {
+        Knock { method: String },
+        DoorAnswered,
+    }
+
+    #[test]
+    fn unit_variants_and_type_tags() {
+        assert_eq!(wire_name(&Stage::EnRoute), "en_route");
+        let knock = Command::Knock {
+            method: "bell".into(),
+        };
+        assert_eq!(wire_name(&knock), "knock");
+        assert_eq!(wire_name(&Command::DoorAnswered), "door_answered");
+        assert_eq!(wire_name(&42), "");
+    }
+}

@@ -1,0 +1,113 @@
+//! The report the customer signs (STANDARDS §2.16): a canonical
+//! serialisation of the visit's outcome built from the visit state. Its
+//! SHA-256 is the report digest the sign-off evidence binds.
+
+use super::command::{PartUsed, PaymentMethod, ReceiptRecord, WorkKind};
+use super::signature::Ratings;
+use super::state::VisitState;
+use crate::canonical;
+use crate::ids::{AssignmentId, TradeId, VisitId};
+use crate::quote::Quote;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Version of the report format; bumped with any change to `Report`.
+pub const REPORT_FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportWork {
+    pub description: String,
+    pub kind: WorkKind,
+    pub parts_used: Vec<PartUsed>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportPayment {
+    pub amount: i64,
+    pub method: PaymentMethod,
+    pub receipt: ReceiptRecord,
+}
+
+/// What the customer signs. Money in minor units; no floats anywhere.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    pub format: u32,
+    pub visit_id: Option<VisitId>,
+    pub assignment_id: Option<AssignmentId>,
+    pub assignment_version: u64,
+    pub trade: Option<TradeId>,
+    pub report_version: u32,
+    pub trip: u32,
+    pub arrived_at: Option<DateTime<Utc>>,
+    pub fault_cause: Option<String>,
+    pub work: Vec<ReportWork>,
+    pub hidden_faults: Vec<String>,
+    pub test_passed: Option<bool>,
+    pub quote: Option<Quote>,
+    pub quote_accepted: bool,
+    /// The latest payment.
+    pub payment: Option<ReportPayment>,
+    /// Everything the customer paid on this visit (a reopened report keeps earlier payments).
+    pub paid_total: i64,
+    pub ratings: Option<Ratings>,
+    pub comment: Option<String>,
+    pub consent_digest: String,
+}
+
+impl Report {
+    /// The report of `state` as it stands, with the customer's input. The
+    /// signing screen shows `digest()` of exactly this (with the ratings and
+    /// comment the customer entered) and passes it back as `shown_digest`;
+    /// the time of signing lives in the evidence record, not the report.
+    pub fn of(
+        state: &VisitState,
+        ratings: Option<Ratings>,
+        comment: Option<String>,
+        consent_text: &str,
+    ) -> Report {
+        Report {
+            format: REPORT_FORMAT,
+            visit_id: state.visit_id,
+            assignment_id: state.assignment.as_ref().map(|a| a.id.clone()),
+            assignment_version: state.assignment_version(),
+            trade: state.assignment.as_ref().map(|a| a.trade.clone()),
+            report_version: state.report_version,
+            trip: state.trip,
+            arrived_at: state.arrival.as_ref().map(|a| a.at),
+            fault_cause: state.diagnosis.as_ref().map(|d| d.cause.clone()),
+            work: state
+                .work
+                .iter()
+                .map(|w| ReportWork {
+                    description: w.description.clone(),
+                    kind: w.kind,
+                    parts_used: w.parts_used.clone(),
+                    at: w.at,
+                })
+                .collect(),
+            hidden_faults: state.hidden_faults.clone(),
+            test_passed: state.test_run.as_ref().map(|t| t.passed),
+            quote: state.quote.clone(),
+            quote_accepted: state.accepted_quote().is_some(),
+            payment: state.payment.as_ref().map(|p| ReportPayment {
+                amount: p.amount,
+                method: p.method,
+                receipt: p.receipt.clone(),
+            }),
+            paid_total: state.paid_total,
+            ratings,
+            comment,
+            consent_digest: canonical::sha256_hex(consent_text.as_bytes()),
+        }
+    }
+
+    pub fn canonical_json(&self) -> String {
+        canonical::to_canonical_json(self).unwrap_or_default()
+    }
+
+    /// SHA-256 of the canonical report.
+    pub fn digest(&self) -> String {
+        canonical::sha256_hex(self.canonical_json().as_bytes())
+    }
+}

@@ -1,0 +1,33 @@
+//! Step 7, Before the door, STANDARDS §2.7: the appearance self-check
+//! (uniform, clean, permit visible).
+
+use super::shared::in_stage;
+use super::{Given, Result};
+use crate::playbook::Playbook;
+use crate::workflow::error::WorkflowError;
+use crate::workflow::event::EventKind;
+use crate::workflow::state::Stage;
+
+pub(super) fn check_appearance(g: Given, items: &[String]) -> Result<Vec<EventKind>> {
+    in_stage(g, &[Stage::AtDoor], "arrive")?;
+    require_mandatory_appearance(g.playbook, items)?;
+    Ok(vec![EventKind::AppearanceChecked {
+        items: items.to_vec(),
+    }])
+}
+
+/// STANDARDS §2.7 (Before the door): "appearance self-check (uniform, clean,
+/// permit visible)" — every mandatory item of the trade's list is ticked.
+fn require_mandatory_appearance(pb: &Playbook, items: &[String]) -> Result<()> {
+    let missing: Vec<String> = pb
+        .appearance
+        .iter()
+        .filter(|a| a.mandatory && !items.contains(&a.id))
+        .map(|a| a.id.clone())
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(WorkflowError::AppearanceIncomplete { items: missing })
+    }
+}

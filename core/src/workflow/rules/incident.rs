@@ -1,0 +1,38 @@
+//! Incidents, STANDARDS §4 (conduct worth recording): damage and its
+//! compensation, recorded at the door or on site.
+
+use super::shared::{in_stage, non_empty};
+use super::{Given, Result};
+use crate::workflow::command::IncidentKind;
+use crate::workflow::error::WorkflowError;
+use crate::workflow::event::EventKind;
+use crate::workflow::state::Stage;
+
+pub(super) fn record_incident(
+    g: Given,
+    kind: IncidentKind,
+    description: &str,
+    compensation: Option<i64>,
+) -> Result<Vec<EventKind>> {
+    in_stage(g, &[Stage::AtDoor, Stage::OnSite], "arrive")?;
+    non_empty("description", description)?;
+    require_non_negative_compensation(compensation)?;
+    Ok(vec![EventKind::IncidentRecorded {
+        kind,
+        description: description.to_string(),
+        compensation,
+    }])
+}
+
+/// STANDARDS §4: "damage is compensated" — a compensation is an amount paid
+/// to the customer, never negative.
+fn require_non_negative_compensation(compensation: Option<i64>) -> Result<()> {
+    if compensation.is_some_and(|c| c < 0) {
+        Err(WorkflowError::InvalidInput {
+            field: "compensation".into(),
+            problem: "must not be negative".into(),
+        })
+    } else {
+        Ok(())
+    }
+}

@@ -1,0 +1,62 @@
+//! Inspect (water delivery), STANDARDS §1: the goods are inspected before
+//! installing (bottles: seal, leaks, foreign matter); only goods that passed
+//! are installed.
+
+use super::protect::require_protection;
+use super::shared::inside;
+use super::{Given, Result};
+use crate::playbook::Playbook;
+use crate::workflow::error::WorkflowError;
+use crate::workflow::event::EventKind;
+use crate::workflow::state::VisitState;
+
+pub(super) fn inspect_item(
+    g: Given,
+    item: &str,
+    seal_intact: bool,
+    no_leaks: bool,
+    no_foreign_matter: bool,
+) -> Result<Vec<EventKind>> {
+    inside(g)?;
+    require_protection(g.state, g.playbook)?;
+    require_scheduled_goods(g.playbook, item)?;
+    Ok(vec![EventKind::ItemInspected {
+        item: item.to_string(),
+        seal_intact,
+        no_leaks,
+        no_foreign_matter,
+    }])
+}
+
+/// STANDARDS §1 (water delivery: bottle inspection): the goods inspected are
+/// goods of the trade's fee schedule.
+fn require_scheduled_goods(pb: &Playbook, item: &str) -> Result<()> {
+    if pb.fee(item).is_some() {
+        Ok(())
+    } else {
+        Err(WorkflowError::InvalidInput {
+            field: "item".into(),
+            problem: format!("{item:?} is not in the fee schedule"),
+        })
+    }
+}
+
+/// STANDARDS §1 (water delivery: "bottle inspection (seal, leaks, foreign
+/// matter)"): install only after an inspection every item passed.
+pub(super) fn require_inspection_passed(s: &VisitState) -> Result<()> {
+    let failed: Vec<String> = s
+        .inspected
+        .iter()
+        .filter(|(_, ok)| !**ok)
+        .map(|(i, _)| i.clone())
+        .collect();
+    if !failed.is_empty() {
+        return Err(WorkflowError::InspectionFailed { items: failed });
+    }
+    if s.inspected.is_empty() {
+        return Err(WorkflowError::InspectionFailed {
+            items: vec!["(no item inspected)".into()],
+        });
+    }
+    Ok(())
+}

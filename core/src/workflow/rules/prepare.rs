@@ -1,0 +1,62 @@
+//! Step 4, Prepare (准备), STANDARDS §2.4: the kit self-check against the
+//! trade's list; no departure with an unchecked mandatory item.
+
+use super::shared::{in_stage, non_empty};
+use super::{Given, Result};
+use crate::playbook::Playbook;
+use crate::workflow::error::WorkflowError;
+use crate::workflow::event::EventKind;
+use crate::workflow::state::{KitStatus, Stage, VisitState};
+
+pub(super) fn check_kit_item(g: Given, item: &str) -> Result<Vec<EventKind>> {
+    in_stage(g, &[Stage::Scheduled], "confirm the appointment")?;
+    require_known_kit_item(g.playbook, item)?;
+    Ok(vec![EventKind::KitItemChecked {
+        item: item.to_string(),
+    }])
+}
+
+pub(super) fn skip_kit_item(g: Given, item: &str, reason: &str) -> Result<Vec<EventKind>> {
+    in_stage(g, &[Stage::Scheduled], "confirm the appointment")?;
+    require_known_kit_item(g.playbook, item)?;
+    non_empty("reason", reason)?;
+    Ok(vec![EventKind::KitItemSkipped {
+        item: item.to_string(),
+        reason: reason.to_string(),
+    }])
+}
+
+/// STANDARDS §2.4 (准备): the self-check is "against the trade's list" — an
+/// item not on it is refused, naming the list.
+fn require_known_kit_item(pb: &Playbook, item: &str) -> Result<()> {
+    if pb.kit_item(item).is_some() {
+        Ok(())
+    } else {
+        let ids: Vec<&str> = pb.kit.iter().map(|k| k.id.as_str()).collect();
+        Err(WorkflowError::InvalidInput {
+            field: "item".into(),
+            problem: format!("{item:?} is not on the kit list ({})", ids.join(", ")),
+        })
+    }
+}
+
+/// STANDARDS §2.4 (准备): "cannot depart with unchecked mandatory items (a
+/// skipped item needs a reason)".
+pub(super) fn require_kit_complete(s: &VisitState, pb: &Playbook) -> Result<()> {
+    let missing: Vec<String> = pb
+        .kit
+        .iter()
+        .filter(|k| k.mandatory)
+        .filter(|k| match s.kit.get(&k.id) {
+            Some(KitStatus::Checked) => false,
+            Some(KitStatus::Skipped { reason }) => reason.trim().is_empty(),
+            None => true,
+        })
+        .map(|k| k.id.clone())
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(WorkflowError::KitIncomplete { items: missing })
+    }
+}

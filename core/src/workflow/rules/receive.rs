@@ -1,0 +1,75 @@
+//! Step 1, Receive (接活), STANDARDS §2.1: the required fields of the
+//! assignment; missing or inconsistent ones are verified with the center or
+//! waived by it before the appointment can be confirmed.
+
+use super::shared::{in_stage, non_empty};
+use super::{Given, Result};
+use crate::assignment::AssignmentField;
+use crate::workflow::error::WorkflowError;
+use crate::workflow::event::EventKind;
+use crate::workflow::state::{Stage, VisitState};
+
+/// Before departure: while the assignment is being received or scheduled.
+fn before_departure(g: Given) -> Result<()> {
+    in_stage(
+        g,
+        &[Stage::Intake, Stage::Scheduled],
+        "receive the assignment",
+    )
+}
+
+pub(super) fn verify_with_center(
+    g: Given,
+    fields: &[AssignmentField],
+    note: &Option<String>,
+) -> Result<Vec<EventKind>> {
+    before_departure(g)?;
+    require_fields_named(fields, "verify")?;
+    Ok(vec![EventKind::CenterVerificationRequested {
+        fields: fields.to_vec(),
+        note: note.clone(),
+    }])
+}
+
+pub(super) fn waive_fields(
+    g: Given,
+    fields: &[AssignmentField],
+    approved_by: &str,
+    approval_code: &str,
+) -> Result<Vec<EventKind>> {
+    before_departure(g)?;
+    require_fields_named(fields, "waive")?;
+    non_empty("approved_by", approved_by)?;
+    non_empty("approval_code", approval_code)?;
+    Ok(vec![EventKind::FieldsWaived {
+        fields: fields.to_vec(),
+        approved_by: approved_by.to_string(),
+        approval_code: approval_code.to_string(),
+    }])
+}
+
+/// STANDARDS §2.1: a verification or waiver names the fields it is about.
+fn require_fields_named(fields: &[AssignmentField], action: &str) -> Result<()> {
+    if fields.is_empty() {
+        Err(WorkflowError::InvalidInput {
+            field: "fields".into(),
+            problem: format!("name at least one field to {action}"),
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// STANDARDS §2.1 (接活): "the appointment may not be confirmed until the
+/// missing fields are resolved or explicitly waived by the center" — an
+/// updated assignment resolves them, a center waiver waives them.
+pub(super) fn require_information_complete(s: &VisitState) -> Result<()> {
+    let open = s.open_field_issues();
+    if open.is_empty() {
+        Ok(())
+    } else {
+        Err(WorkflowError::MissingAssignmentInfo {
+            fields: open.iter().map(|i| i.field).collect(),
+        })
+    }
+}
