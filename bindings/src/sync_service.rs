@@ -18,7 +18,70 @@ use doorstep_core::sync::{
     SyncService as CoreService, SyncState as CoreState,
 };
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
+
+/// The loop's timing, when the defaults (15 minutes between syncs, retries
+/// from 5 s up to 15 minutes) do not suit: a fleet's policy, or a test.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncTiming {
+    /// Between syncs after a success (and before retrying a failure a retry
+    /// will not cure), milliseconds; at least 1 000.
+    pub interval_ms: u64,
+    /// The first retry's ceiling after a transient failure, milliseconds
+    /// (it doubles with each further failure); at least 1.
+    pub retry_base_ms: u64,
+    /// The largest retry ceiling, milliseconds; at least `retry_base_ms`.
+    pub retry_cap_ms: u64,
+}
+
+impl SyncTiming {
+    /// The core's config, or which field is out of range.
+    fn config(&self) -> Result<SyncLoopConfig, DoorstepError> {
+        let refuse = |field: &str, en: String, zh: String| {
+            DoorstepError::invalid_input(
+                "invalid_sync_timing",
+                format!("{field}: {en}"),
+                format!("{field}:{zh}"),
+            )
+        };
+        if self.interval_ms < 1_000 {
+            return Err(refuse(
+                "interval_ms",
+                format!(
+                    "{} is too short: at least 1000 (one second).",
+                    self.interval_ms
+                ),
+                format!("{} 太短,至少为 1000(一秒)。", self.interval_ms),
+            ));
+        }
+        if self.retry_base_ms == 0 {
+            return Err(refuse(
+                "retry_base_ms",
+                "must be at least 1.".into(),
+                "至少为 1。".into(),
+            ));
+        }
+        if self.retry_cap_ms < self.retry_base_ms {
+            return Err(refuse(
+                "retry_cap_ms",
+                format!(
+                    "{} is below retry_base_ms ({}): it must be at least that.",
+                    self.retry_cap_ms, self.retry_base_ms
+                ),
+                format!(
+                    "{} 小于 retry_base_ms({}),不能小于它。",
+                    self.retry_cap_ms, self.retry_base_ms
+                ),
+            ));
+        }
+        Ok(SyncLoopConfig {
+            interval: Duration::from_millis(self.interval_ms),
+            retry_base: Duration::from_millis(self.retry_base_ms),
+            retry_cap: Duration::from_millis(self.retry_cap_ms),
+            ..SyncLoopConfig::default()
+        })
+    }
+}
 
 /// Why the last sync failed, in the technician's words.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -183,6 +246,26 @@ impl Drop for SyncService {
 }
 
 impl SyncService {
+    fn build(
+        store: &DeviceStore,
+        settings: &SyncSettings,
+        transport: Arc<dyn HttpTransport>,
+        config: SyncLoopConfig,
+    ) -> Result<Self, DoorstepError> {
+        let client = sync_client(settings, transport)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .thread_name("doorstep-sync")
+            .build()
+            .map_err(|e| DoorstepError::internal_detail("runtime", &e.to_string()))?;
+        let service = CoreService::new(client, store.store()?, Arc::new(SystemClock), config);
+        Ok(Self {
+            service,
+            runtime: Some(runtime),
+        })
+    }
+
     fn runtime(&self) -> Result<&tokio::runtime::Runtime, DoorstepError> {
         self.runtime
             .as_ref()
@@ -202,25 +285,19 @@ impl SyncService {
         settings: SyncSettings,
         transport: Arc<dyn HttpTransport>,
     ) -> Result<Self, DoorstepError> {
-        guard(|| {
-            let client = sync_client(&settings, transport)?;
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .thread_name("doorstep-sync")
-                .build()
-                .map_err(|e| DoorstepError::internal_detail("runtime", &e.to_string()))?;
-            let service = CoreService::new(
-                client,
-                store.store()?,
-                Arc::new(SystemClock),
-                SyncLoopConfig::default(),
-            );
-            Ok(Self {
-                service,
-                runtime: Some(runtime),
-            })
-        })
+        guard(|| Self::build(&store, &settings, transport, SyncLoopConfig::default()))
+    }
+
+    /// [`new`](Self::new) with its own `timing`; a field out of range is
+    /// refused with `invalid_sync_timing`, naming it.
+    #[uniffi::constructor]
+    pub fn with_timing(
+        store: Arc<DeviceStore>,
+        settings: SyncSettings,
+        transport: Arc<dyn HttpTransport>,
+        timing: SyncTiming,
+    ) -> Result<Self, DoorstepError> {
+        guard(|| Self::build(&store, &settings, transport, timing.config()?))
     }
 
     /// Starts the loop: a sync at once (unless the phone was reported
@@ -281,5 +358,52 @@ impl SyncService {
     /// Whether the loop is running.
     pub fn is_running(&self) -> bool {
         self.service.is_running()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timing(interval_ms: u64, retry_base_ms: u64, retry_cap_ms: u64) -> SyncTiming {
+        SyncTiming {
+            interval_ms,
+            retry_base_ms,
+            retry_cap_ms,
+        }
+    }
+
+    #[test]
+    fn a_timing_out_of_range_is_refused_naming_its_field_in_both_languages() {
+        for (bad, field) in [
+            (timing(999, 5, 10), "interval_ms"),
+            (timing(60_000, 0, 10), "retry_base_ms"),
+            (timing(60_000, 50, 10), "retry_cap_ms"),
+        ] {
+            let e = bad.config().unwrap_err();
+            assert_eq!(e.code(), "invalid_sync_timing");
+            let DoorstepError::InvalidInput { en, zh, .. } = e else {
+                panic!("{e:?}")
+            };
+            assert!(en.starts_with(field), "{en}");
+            assert!(zh.starts_with(field), "{zh}");
+        }
+        let ok = timing(60_000, 50, 400).config().unwrap();
+        assert_eq!(ok.interval, Duration::from_secs(60));
+        assert_eq!(ok.retry_base, Duration::from_millis(50));
+        assert_eq!(ok.retry_cap, Duration::from_millis(400));
+    }
+
+    #[test]
+    fn failures_cross_as_sync_errors_with_their_texts() {
+        let failure = CoreFailure::from(&doorstep_core::sync::SyncError::Offline);
+        let e = DoorstepError::from(failure.clone());
+        assert_eq!(e.code(), "sync_offline");
+        assert!(
+            matches!(e, DoorstepError::Sync { transient: true, ref zh, .. } if zh.contains("离线"))
+        );
+        let shown = SyncFailure::from(failure);
+        assert_eq!(shown.code, "sync_offline");
+        assert!(shown.en.starts_with("Offline"));
     }
 }
