@@ -11,6 +11,9 @@ use doorstep_e2e::{appliance_visit, Center, Phone};
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
+/// The states a loop published, each with when it was seen.
+type Seen = Arc<Mutex<Vec<(SyncState, DateTime<Utc>)>>>;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_loop_retries_with_backoff_until_the_server_is_back_then_syncs() {
     let center = Center::start().await;
@@ -23,7 +26,7 @@ async fn the_loop_retries_with_backoff_until_the_server_is_back_then_syncs() {
         .local_addr()
         .unwrap();
     let phone = Phone::new("T-1", &device, &token, &center.base, Utc::now());
-    let events: Arc<Mutex<Vec<(SyncState, DateTime<Utc>)>>> = Arc::default();
+    let events: Seen = Arc::default();
     let store = Arc::new(phone.store);
     let clock: Arc<dyn Clock> = Arc::new(doorstep_core::clock::SystemClock);
     let mut cfg = SyncConfig::new(format!("http://{dead}"), &token);
@@ -64,7 +67,7 @@ async fn the_loop_retries_with_backoff_until_the_server_is_back_then_syncs() {
     drop(handle);
 
     // Pointed at the live server, a triggered loop syncs at once, well before its hour.
-    let events: Arc<Mutex<Vec<(SyncState, DateTime<Utc>)>>> = Arc::default();
+    let events: Seen = Arc::default();
     let service = SyncService::new(
         SyncClient::new(SyncConfig::new(&center.base, &token)).unwrap(),
         store.clone(),
@@ -72,7 +75,7 @@ async fn the_loop_retries_with_backoff_until_the_server_is_back_then_syncs() {
         loop_config(),
     );
     let handle = service.start(&tokio::runtime::Handle::current(), recorder(&events));
-    let finished = |events: &Arc<Mutex<Vec<(SyncState, DateTime<Utc>)>>>| {
+    let finished = |events: &Seen| {
         events
             .lock()
             .unwrap()
@@ -106,7 +109,7 @@ async fn the_loop_retries_with_backoff_until_the_server_is_back_then_syncs() {
 }
 
 /// Every state the loop publishes, kept in order with when it was seen.
-fn recorder(events: &Arc<Mutex<Vec<(SyncState, DateTime<Utc>)>>>) -> SyncStateListener {
+fn recorder(events: &Seen) -> SyncStateListener {
     let seen = events.clone();
     Arc::new(move |s: &SyncState| seen.lock().unwrap().push((s.clone(), Utc::now())))
 }
