@@ -43,6 +43,10 @@ dependencies {
     // viewModelScope, and Dispatchers.Main/IO for enrolment off the UI thread.
     implementation("androidx.lifecycle:lifecycle-viewmodel-ktx:2.8.7")
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.9.0")
+    // Background sync: a periodic and an expedited CoroutineWorker wake the
+    // core's sync loop (SyncWork.kt); the foreground signal for the loop.
+    implementation("androidx.work:work-runtime-ktx:2.10.0")
+    implementation("androidx.lifecycle:lifecycle-process:2.8.7")
     // The enrolment vault: EncryptedSharedPreferences under a Keystore MasterKey
     // (KeystoreEnrolmentVault). 1.1.0-alpha06 is the last release before the
     // library's deprecation; its MasterKey.Builder API is what the vault uses.

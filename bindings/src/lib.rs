@@ -10,8 +10,10 @@
 //! - [`device_store`]: `DeviceStore`, the durable local store: open/close,
 //!   receive an assignment, today's visits, a visit's screen, apply a
 //!   command, sign-off or decline;
-//! - [`sync`]: `Syncer` (sync now over an owned runtime, progress to a
-//!   foreign listener, cancel) and `enrol_device`;
+//! - [`sync`]: `Syncer` (one sync now over an owned runtime, progress to a
+//!   foreign listener, cancel), `enrol_device`, and the shell's HTTP seam;
+//! - [`sync_service`]: `SyncService`, the core's one sync loop: started with
+//!   a state listener, stopped by its `TaskHandle`, fed platform signals;
 //! - [`logger`]: `set_logger`, the core's log lines to Logcat / os_log;
 //! - [`types`]: the records that cross (screen, actions, quote, timers...);
 //! - [`error`]: the one public error, `DoorstepError`, with stable codes and
@@ -28,9 +30,11 @@ pub mod playbooks;
 pub mod script;
 pub mod session;
 pub mod sync;
+pub mod sync_service;
 pub mod types;
 
 pub use device_store::DeviceStore;
 pub use error::DoorstepError;
 pub use session::VisitSession;
 pub use sync::Syncer;
+pub use sync_service::{SyncService, TaskHandle};

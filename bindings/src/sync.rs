@@ -248,6 +248,12 @@ impl Transport for ForeignTransport {
             }
         })
     }
+
+    fn cancel(&self) {
+        let http = self.0.clone();
+        // A throwing `cancel` must not unwind into the sync loop.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| http.cancel()));
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, DoorstepError> {
@@ -262,7 +268,34 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Syncs one device store with the server.
+/// The core's sync client for `settings` over the shell's `transport`, or
+/// `invalid_server_url`.
+pub(crate) fn sync_client(
+    settings: &SyncSettings,
+    transport: Arc<dyn HttpTransport>,
+) -> Result<SyncClient, DoorstepError> {
+    let url = core_sync::server_base(&settings.server_url).map_err(|en| {
+        DoorstepError::invalid_input(
+            "invalid_server_url",
+            format!("{en}."),
+            format!(
+                "“{}”不是有效的服务器地址,应为 https://主机[:端口]。",
+                settings.server_url.trim()
+            ),
+        )
+    })?;
+    let mut config = SyncConfig::new(url, settings.device_token.clone());
+    if settings.timeout_seconds > 0 {
+        config.timeout = Duration::from_secs(u64::from(settings.timeout_seconds));
+    }
+    Ok(SyncClient::with_transport(
+        config,
+        Arc::new(ForeignTransport(transport)),
+    ))
+}
+
+/// Syncs one device store with the server, once per call: the loop that
+/// decides when is [`SyncService`](crate::sync_service::SyncService).
 #[derive(uniffi::Object)]
 pub struct Syncer {
     store: Arc<DeviceStore>,
@@ -305,22 +338,7 @@ impl Syncer {
         transport: Arc<dyn HttpTransport>,
     ) -> Result<Self, DoorstepError> {
         guard(|| {
-            let url = core_sync::server_base(&settings.server_url).map_err(|en| {
-                DoorstepError::invalid_input(
-                    "invalid_server_url",
-                    format!("{en}."),
-                    format!(
-                        "“{}”不是有效的服务器地址,应为 https://主机[:端口]。",
-                        settings.server_url.trim()
-                    ),
-                )
-            })?;
-            let mut config = SyncConfig::new(url, settings.device_token);
-            if settings.timeout_seconds > 0 {
-                config.timeout = Duration::from_secs(u64::from(settings.timeout_seconds));
-            }
-            let client =
-                SyncClient::with_transport(config, Arc::new(ForeignTransport(transport.clone())));
+            let client = sync_client(&settings, transport.clone())?;
             Ok(Self {
                 store,
                 client,

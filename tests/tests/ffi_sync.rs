@@ -1,6 +1,7 @@
 //! The shells' sync surface (`doorstep-ffi`: `enrol_device`, `Syncer`,
-//! `DeviceStore::sync_status`) against a real server on loopback: what a
-//! phone's "sync now" button, progress bar and cancel do. The FFI calls are
+//! `SyncService`, `DeviceStore::sync_status`) against a real server on
+//! loopback: what a phone's sync loop, "sync now" button, progress bar,
+//! connectivity and background wake-ups do. The FFI calls are
 //! blocking, as the shells make them, so they run on blocking threads.
 
 use chrono::{Duration, Utc};
@@ -10,7 +11,8 @@ use doorstep_ffi::sync::{
     enrol_device, HttpHeader, HttpRequest, HttpResponse, HttpTransport, SyncListener, SyncProgress,
     SyncSettings, SyncStage, TransportError,
 };
-use doorstep_ffi::{DeviceStore, DoorstepError, Syncer};
+use doorstep_ffi::sync_service::{SyncPhase, SyncServiceState, SyncStateListener};
+use doorstep_ffi::{DeviceStore, DoorstepError, SyncService, Syncer};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -443,4 +445,228 @@ fn a_garbled_answer_is_a_decode_failure_that_may_be_retried_and_loses_nothing() 
         other => panic!("{other:?}"),
     }
     assert_eq!(store.pending_upload_count().unwrap(), before);
+}
+
+/// The states a `SyncService` publishes, kept in order; the test waits on them.
+#[derive(Default)]
+struct States {
+    seen: Mutex<Vec<SyncServiceState>>,
+    changed: std::sync::Condvar,
+}
+
+impl SyncStateListener for States {
+    fn on_state(&self, state: SyncServiceState) {
+        self.seen.lock().unwrap().push(state);
+        self.changed.notify_all();
+    }
+}
+
+impl States {
+    /// The `n`-th published state (from 1) whose phase matches, waiting up to 20 s.
+    fn nth(&self, n: usize, what: &str, matches: impl Fn(&SyncPhase) -> bool) -> SyncServiceState {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut seen = self.seen.lock().unwrap();
+        loop {
+            if let Some(s) = seen.iter().filter(|s| matches(&s.phase)).nth(n - 1) {
+                return s.clone();
+            }
+            let left = deadline
+                .checked_duration_since(std::time::Instant::now())
+                .unwrap_or_else(|| panic!("no {what} state #{n}; seen {:?}", *seen));
+            seen = self.changed.wait_timeout(seen, left).unwrap().0;
+        }
+    }
+}
+
+fn synced(p: &SyncPhase) -> bool {
+    matches!(p, SyncPhase::Synced { .. })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sync_service_keeps_an_enrolled_phone_in_sync_on_its_own() {
+    let center = center_with_technician("T-24").await;
+    let start = Utc::now() + Duration::days(2);
+    let assignment = center.assignment("T-24", start).await;
+    let base = center.base.clone();
+    let enrolment = blocking(move || {
+        enrol_device(
+            http(),
+            base,
+            "desk".into(),
+            PASSWORD.into(),
+            "T-24".into(),
+            "phone-24".into(),
+        )
+    })
+    .expect("enrol");
+    let dir = TempDir::new("ffi-service");
+    let store = open_store(&dir, "phone-24", "T-24", &enrolment.technician_name);
+    let service = Arc::new(
+        SyncService::new(
+            store.clone(),
+            settings(&enrolment.server_url, &enrolment.device_token),
+            http(),
+        )
+        .unwrap(),
+    );
+    assert_eq!(service.state().phase, SyncPhase::Idle);
+    let states = Arc::new(States::default());
+    let handle = service.start(states.clone()).unwrap();
+
+    // It syncs at start on its own: the day comes in, the "received" fact goes back.
+    let st = states.clone();
+    let first = blocking(move || st.nth(1, "synced", synced));
+    let SyncPhase::Synced {
+        summary,
+        next_sync_at,
+    } = first.phase
+    else {
+        unreachable!()
+    };
+    assert_eq!((summary.changes, summary.pending), (1, 0), "{summary:?}");
+    let wait = next_sync_at.duration_since(SystemTime::now()).unwrap();
+    assert!(wait > std::time::Duration::from_secs(14 * 60), "{wait:?}");
+    assert!(first.last_success_at.is_some());
+    assert_eq!(first.pending, 0);
+    assert!(states.seen.lock().unwrap().iter().any(
+        |s| matches!(&s.phase, SyncPhase::Syncing { progress: Some(p) } if p.downloaded == 1)
+    ));
+
+    // A recorded command and "sync now": it goes at once, not in 15 minutes.
+    store
+        .apply_command(
+            assignment.to_string(),
+            r#"{"type": "log_call", "outcome": "reached"}"#.into(),
+            SystemTime::now(),
+            None,
+        )
+        .unwrap();
+    service.sync_now();
+    let st = states.clone();
+    let second = blocking(move || st.nth(2, "synced", synced));
+    let SyncPhase::Synced { summary, .. } = second.phase else {
+        unreachable!()
+    };
+    assert_eq!((summary.pushed, summary.pending), (1, 0));
+    assert_eq!(center.stored_event_ids("phone-24").await.len(), 2);
+
+    // A WorkManager/BGTask wake-up while the loop runs: the loop runs it.
+    let s = service.clone();
+    let woken = blocking(move || s.background_wake()).expect("wake-up sync");
+    assert_eq!(woken.pending, 0);
+    assert_eq!(
+        states
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| synced(&s.phase))
+            .count(),
+        3
+    );
+
+    assert!(service.is_running());
+    handle.cancel();
+    let st = states.clone();
+    blocking(move || st.nth(1, "stopped", |p| matches!(p, SyncPhase::Stopped)));
+    // The task ends right after telling its listener.
+    for _ in 0..100 {
+        if handle.is_finished() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(handle.is_finished());
+    assert!(!service.is_running());
+}
+
+#[test]
+fn going_offline_cancels_the_loops_sync_stuck_on_a_silent_server() {
+    let (url, connected) = silent_server();
+    let dir = TempDir::new("ffi-service-offline");
+    let store = open_store(&dir, "phone-33", "T-33", "Zhao Lei");
+    let shell = Arc::new(ShellHttp::default());
+    let service = SyncService::new(
+        store.clone(),
+        SyncSettings {
+            timeout_seconds: 600,
+            ..settings(&url, "token")
+        },
+        shell.clone(),
+    )
+    .unwrap();
+    let states = Arc::new(States::default());
+    let handle = service.start(states.clone()).unwrap();
+    connected.recv().expect("the loop's first sync connects");
+    service.set_online(false);
+    let offline = states.nth(1, "offline", |p| matches!(p, SyncPhase::Offline));
+    assert_eq!(offline.pending, 0);
+    assert_eq!(
+        shell.cancels.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the shell's HTTP was told to abort the request in flight"
+    );
+    assert_eq!(
+        store.sync_status().unwrap().last_error_code.as_deref(),
+        Some("sync_cancelled")
+    );
+    // Offline, a wake-up tries nothing and says why.
+    match service.background_wake().unwrap_err() {
+        DoorstepError::Sync {
+            code,
+            transient,
+            zh,
+            ..
+        } => {
+            assert_eq!((code.as_str(), transient), ("sync_offline", true));
+            assert!(zh.contains("离线"), "{zh}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Dropping the handle stops the loop.
+    drop(handle);
+    states.nth(1, "stopped", |p| matches!(p, SyncPhase::Stopped));
+    assert!(!service.is_running());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sync_service_tells_a_revoked_phone_to_enrol_again_and_a_wake_up_says_why() {
+    let center = center_with_technician("T-25").await;
+    let enrolled = center
+        .post(
+            "/api/technicians/T-25/devices",
+            json!({"device_id": "phone-25"}),
+        )
+        .await;
+    let token = enrolled["token"].as_str().unwrap().to_string();
+    center.post("/api/devices/phone-25/revoke", json!({})).await;
+    let dir = TempDir::new("ffi-service-revoked");
+    let store = open_store(&dir, "phone-25", "T-25", "王伟");
+    let service =
+        Arc::new(SyncService::new(store, settings(&center.base, &token), http()).unwrap());
+
+    // Without a loop (the process was woken for it), the wake-up syncs here.
+    let s = service.clone();
+    match blocking(move || s.background_wake()).unwrap_err() {
+        DoorstepError::Sync {
+            code, transient, ..
+        } => assert_eq!((code.as_str(), transient), ("sync_unauthorized", false)),
+        other => panic!("{other:?}"),
+    }
+
+    let states = Arc::new(States::default());
+    let _handle = service.start(states.clone()).unwrap();
+    let st = states.clone();
+    let need = blocking(move || {
+        st.nth(1, "needs attention", |p| {
+            matches!(p, SyncPhase::NeedsAttention { .. })
+        })
+    });
+    let SyncPhase::NeedsAttention { failure, retry_at } = need.phase else {
+        unreachable!()
+    };
+    assert_eq!(failure.code, "sync_unauthorized");
+    assert!(!failure.transient);
+    assert!(failure.zh.contains("重新登记"), "{}", failure.zh);
+    assert!(retry_at > SystemTime::now() + std::time::Duration::from_secs(14 * 60));
 }

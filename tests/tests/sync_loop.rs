@@ -1,13 +1,18 @@
-//! The sync loop runs on its own timer: it retries failures with growing,
-//! jittered delays without waiting for a local write, syncs at once when
-//! triggered, and stops when its handle is dropped.
+//! The sync loop (`SyncService`) against a real server: it retries failures
+//! with growing, jittered delays without waiting for a local write, syncs at
+//! once when triggered, and stops when its handle is dropped.
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use doorstep_core::clock::Clock;
-use doorstep_core::sync::{Backoff, SyncClient, SyncConfig, SyncEvent, SyncLoop};
+use doorstep_core::sync::{
+    SyncClient, SyncConfig, SyncLoopConfig, SyncPhase, SyncService, SyncState, SyncStateListener,
+};
 use doorstep_e2e::{appliance_visit, Center, Phone};
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
+
+/// The states a loop published, each with when it was seen.
+type Seen = Arc<Mutex<Vec<(SyncState, DateTime<Utc>)>>>;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_loop_retries_with_backoff_until_the_server_is_back_then_syncs() {
@@ -21,41 +26,32 @@ async fn the_loop_retries_with_backoff_until_the_server_is_back_then_syncs() {
         .local_addr()
         .unwrap();
     let phone = Phone::new("T-1", &device, &token, &center.base, Utc::now());
-    let events: Arc<Mutex<Vec<SyncEvent>>> = Arc::default();
-    let seen = events.clone();
+    let events: Seen = Arc::default();
     let store = Arc::new(phone.store);
     let clock: Arc<dyn Clock> = Arc::new(doorstep_core::clock::SystemClock);
     let mut cfg = SyncConfig::new(format!("http://{dead}"), &token);
     cfg.timeout = StdDuration::from_secs(2);
-    let handle = SyncLoop {
-        client: SyncClient::new(cfg).unwrap(),
-        store: store.clone(),
-        clock: clock.clone(),
-        interval: StdDuration::from_secs(3600),
-        backoff: Backoff::new(
-            StdDuration::from_millis(20),
-            StdDuration::from_millis(200),
-            9,
-        ),
-    }
-    .spawn(&tokio::runtime::Handle::current(), move |e| {
-        seen.lock().unwrap().push(e)
-    });
+    let service = SyncService::new(
+        SyncClient::new(cfg).unwrap(),
+        store.clone(),
+        clock.clone(),
+        loop_config(),
+    );
+    let handle = service.start(&tokio::runtime::Handle::current(), recorder(&events));
     // No local write happens, yet it keeps retrying.
     tokio::time::sleep(StdDuration::from_millis(800)).await;
     let failures: Vec<StdDuration> = events
         .lock()
         .unwrap()
         .iter()
-        .filter_map(|e| match e {
-            SyncEvent::Failed {
-                transient: true,
-                retry_in,
-                code,
-                ..
-            } => {
-                assert_eq!(code, "sync_network");
-                Some(*retry_in)
+        .filter_map(|(e, seen_at)| match &e.phase {
+            SyncPhase::Retrying {
+                failure, retry_at, ..
+            } if failure.transient => {
+                assert_eq!(failure.code, "sync_network");
+                // `retry_at` is the failure's time plus the wait; the state
+                // was seen a moment after the failure.
+                Some((*retry_at - *seen_at).to_std().unwrap_or_default())
             }
             _ => None,
         })
@@ -71,28 +67,20 @@ async fn the_loop_retries_with_backoff_until_the_server_is_back_then_syncs() {
     drop(handle);
 
     // Pointed at the live server, a triggered loop syncs at once, well before its hour.
-    let events: Arc<Mutex<Vec<SyncEvent>>> = Arc::default();
-    let seen = events.clone();
-    let handle = SyncLoop {
-        client: SyncClient::new(SyncConfig::new(&center.base, &token)).unwrap(),
-        store: store.clone(),
+    let events: Seen = Arc::default();
+    let service = SyncService::new(
+        SyncClient::new(SyncConfig::new(&center.base, &token)).unwrap(),
+        store.clone(),
         clock,
-        interval: StdDuration::from_secs(3600),
-        backoff: Backoff::new(
-            StdDuration::from_millis(20),
-            StdDuration::from_millis(200),
-            9,
-        ),
-    }
-    .spawn(&tokio::runtime::Handle::current(), move |e| {
-        seen.lock().unwrap().push(e)
-    });
-    let finished = |events: &Arc<Mutex<Vec<SyncEvent>>>| {
+        loop_config(),
+    );
+    let handle = service.start(&tokio::runtime::Handle::current(), recorder(&events));
+    let finished = |events: &Seen| {
         events
             .lock()
             .unwrap()
             .iter()
-            .filter(|e| matches!(e, SyncEvent::Finished(_)))
+            .filter(|(e, _)| matches!(e.phase, SyncPhase::Synced { .. }))
             .count()
     };
     for _ in 0..100 {
@@ -107,7 +95,7 @@ async fn the_loop_retries_with_backoff_until_the_server_is_back_then_syncs() {
     store
         .apply_command(a.clone(), &serde_json::from_value(cmd).unwrap(), at, None)
         .unwrap();
-    handle.sync_now();
+    service.sync_now();
     for _ in 0..100 {
         if finished(&events) == 2 {
             break;
@@ -116,6 +104,22 @@ async fn the_loop_retries_with_backoff_until_the_server_is_back_then_syncs() {
     }
     assert_eq!(finished(&events), 2, "sync_now skipped the hour's wait");
     assert_eq!(store.sync_status().unwrap().pending, 0);
-    assert!(handle.is_running());
+    assert!(service.is_running());
     drop(handle);
+}
+
+/// Every state the loop publishes, kept in order with when it was seen.
+fn recorder(events: &Seen) -> SyncStateListener {
+    let seen = events.clone();
+    Arc::new(move |s: &SyncState| seen.lock().unwrap().push((s.clone(), Utc::now())))
+}
+
+/// An hour between syncs; retries from 20 ms up to 200 ms.
+fn loop_config() -> SyncLoopConfig {
+    SyncLoopConfig {
+        interval: StdDuration::from_secs(3600),
+        retry_base: StdDuration::from_millis(20),
+        retry_cap: StdDuration::from_millis(200),
+        jitter_seed: 9,
+    }
 }

@@ -38,6 +38,9 @@ pub enum SyncError {
     /// The sync was cancelled.
     #[error("sync cancelled")]
     Cancelled,
+    /// The platform says the phone has no connection: nothing was attempted.
+    #[error("offline: the platform reports no connection, so no sync was attempted")]
+    Offline,
     /// Enrolment was refused: wrong dispatcher sign-in, unknown technician,
     /// a device id already enrolled, a malformed server address.
     #[error("enrolment refused ({status}, {code}): {message}")]
@@ -53,7 +56,7 @@ impl SyncError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            Self::Network(_) | Self::ServerBusy { .. } | Self::Decode(_)
+            Self::Network(_) | Self::ServerBusy { .. } | Self::Decode(_) | Self::Offline
         )
     }
 
@@ -69,6 +72,7 @@ impl SyncError {
             Self::Decode(_) => "sync_decode",
             Self::Store(_) => "sync_store",
             Self::Cancelled => "sync_cancelled",
+            Self::Offline => "sync_offline",
             Self::Enrolment { .. } => "enrol_refused",
         }
     }
@@ -109,6 +113,10 @@ impl SyncError {
                 "同步时手机存储出错,数据未丢失,请重试。",
             ),
             Self::Cancelled => ("Sync was cancelled.", "同步已取消。"),
+            Self::Offline => (
+                "Offline: records are kept on the phone and sent when the connection is back.",
+                "离线:记录保存在手机上,恢复网络后会自动上传。",
+            ),
             Self::Enrolment { .. } => (
                 "The center did not enrol this phone. Check the server address, the dispatcher's sign-in and the technician id, then try again.",
                 "服务中心未能登记本机。请核对服务器地址、调度员账号和技师编号后重试。",

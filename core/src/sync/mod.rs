@@ -8,8 +8,8 @@
 //! one local transaction through the workflow, so a cancel or reassign after
 //! the technician started becomes a conflict and no fact is dropped),
 //! **finish** (status and clock offset recorded). Bodies are gzipped JSON.
-//! Retries run on their own timer (`scheduler`), never waiting for the next
-//! local write.
+//! When to sync is the [`SyncService`]'s (`service`): the device's one sync
+//! loop, with its own retry timer, driven by the platform's signals.
 //!
 //! Store calls are short SQLite transactions made inline on the async task;
 //! the client is meant for a device, not a server.
@@ -17,13 +17,16 @@
 mod backoff;
 mod enrol;
 mod error;
-mod scheduler;
+mod service;
 mod transport;
 
 pub use backoff::Backoff;
 pub use enrol::{enrol_device, Enrolled};
 pub use error::SyncError;
-pub use scheduler::{SyncEvent, SyncLoop, SyncLoopHandle};
+pub use service::{
+    SyncFailure, SyncLoopConfig, SyncLoopHandle, SyncOutcome, SyncPhase, SyncService, SyncState,
+    SyncStateListener,
+};
 #[cfg(feature = "http")]
 pub use transport::ReqwestTransport;
 pub use transport::{HttpRequest, HttpResponse, Transport, TransportFuture};
@@ -211,6 +214,12 @@ impl SyncClient {
 
     pub fn config(&self) -> &SyncConfig {
         &self.config
+    }
+
+    /// Tells the transport to abort the requests in flight: the sync that
+    /// made them was cancelled (dropped) and nobody waits for their answers.
+    pub fn cancel_requests(&self) {
+        self.transport.cancel();
     }
 
     /// One complete sync: push everything, then pull every page. Records the

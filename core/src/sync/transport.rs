@@ -55,6 +55,11 @@ pub type TransportFuture<'a> =
 /// is an `Ok` answer for the client to interpret.
 pub trait Transport: Send + Sync {
     fn send(&self, request: HttpRequest) -> TransportFuture<'_>;
+
+    /// The sync was cancelled: abort the requests in flight if the stack can
+    /// (a platform request runs on its own thread and would otherwise go on
+    /// until its timeout). Dropping the future already stops the waiting.
+    fn cancel(&self) {}
 }
 
 #[cfg(feature = "http")]

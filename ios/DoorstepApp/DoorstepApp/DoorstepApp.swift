@@ -1,8 +1,11 @@
 // The SwiftUI app: enrolment at handover, then today's list, the visit flow
 // (knock timer, checklists, quote), the signature pad, each under the sync
 // badge. All decisions come from DoorstepCore; this owns the screen state,
-// the store and its sync scheduler.
+// the store, the core's sync loop, and the BGTaskScheduler wake-ups.
+// Info.plist needs `BGTaskSchedulerPermittedIdentifiers` = [app.doorstep.sync]
+// and `UIBackgroundModes` = [fetch] (see Info.plist beside this file).
 // Not compiled on this project's machines (no Swift toolchain): see ios/README.md.
+import BackgroundTasks
 import DoorstepCore
 import SwiftUI
 import UIKit
@@ -11,6 +14,12 @@ import UIKit
 struct DoorstepApp: App {
     @StateObject private var model = AppModel()
     @Environment(\.scenePhase) private var scenePhase
+
+    init() {
+        // Must be registered before launch finishes; a background launch runs it too.
+        BackgroundSync.shared.register()
+        BackgroundSync.shared.schedule()
+    }
 
     var body: some Scene {
         WindowGroup {
@@ -24,13 +33,15 @@ struct DoorstepApp: App {
             .environmentObject(model)
         }
         .onChange(of: scenePhase) { phase in
-            // Back in the foreground: sync now rather than at the next period.
-            if phase == .active { model.syncNow() }
+            // Back in the foreground: a signal to the core's loop, which syncs at once.
+            if phase == .active { model.foregrounded() }
+            // Going to the background: ask iOS for the next wake-up.
+            if phase == .background { BackgroundSync.shared.schedule() }
         }
     }
 }
 
-/// Holds the enrolment, the store, its sync scheduler and the screen states;
+/// Holds the enrolment, the store, the core's sync loop and the screen states;
 /// a refusal's text is shown as is.
 @MainActor
 final class AppModel: ObservableObject {
@@ -44,9 +55,9 @@ final class AppModel: ObservableObject {
     @Published private(set) var enrolFailure: String?
 
     private var store: DeviceStore?
-    private var scheduler: SyncScheduler?
+    private var syncLoop: SyncLoop?
     private var openId: String?
-    @Published private(set) var syncState: SyncState = .idle
+    @Published private(set) var syncState = SyncServiceState(phase: .idle, lastSuccessAt: nil, pending: 0)
     @Published var today: [VisitListItem] = []
     @Published var screen: VisitScreen?
     @Published var refusal: String?
@@ -101,15 +112,17 @@ final class AppModel: ObservableObject {
 
     private func openSession() {
         do {
-            guard let store = try setup.openStore(), let syncer = try setup.syncer(for: store) else { return }
+            guard let store = try setup.openStore(), let service = try setup.syncService(for: store) else { return }
             self.store = store
-            let scheduler = SyncScheduler(syncer: syncer) { [weak self] state in
+            let loop = SyncLoop(service: service) { [weak self] state in
                 // Delivered on the main queue, in order.
                 MainActor.assumeIsolated { self?.syncChanged(state) }
             }
-            self.scheduler = scheduler
+            syncLoop = loop
+            // Background wake-ups while the screens are up join this loop.
+            BackgroundSync.shared.attach(loop)
             refreshToday()
-            scheduler.start()
+            try loop.start()
         } catch let e as DoorstepError {
             refusal = e.text(lang)
         } catch {
@@ -119,11 +132,13 @@ final class AppModel: ObservableObject {
 
     // MARK: sync
 
-    func syncNow() { scheduler?.syncNow() }
+    func syncNow() { syncLoop?.syncNow() }
 
-    private func syncChanged(_ state: SyncState) {
+    func foregrounded() { syncLoop?.foregrounded() }
+
+    private func syncChanged(_ state: SyncServiceState) {
         syncState = state
-        guard case let .synced(summary, _, _) = state else { return }
+        guard case let .synced(summary, _) = state.phase else { return }
         if summary.changes > 0 {
             // New, changed, reassigned or cancelled assignments arrived.
             refreshToday()
@@ -136,7 +151,7 @@ final class AppModel: ObservableObject {
     /// A command was recorded: count it as waiting and send it as soon as the phone can.
     private func recorded() {
         pending = (try? store?.pendingUploadCount()) ?? pending
-        scheduler?.syncNow()
+        syncLoop?.syncNow()
     }
 
     // MARK: visits
@@ -191,5 +206,58 @@ final class AppModel: ObservableObject {
             refusal = "\(error)"
         }
         return false
+    }
+}
+
+/// Background sync with BGTaskScheduler: a BGAppRefreshTask (identifier
+/// `app.doorstep.sync`, at the earliest 15 minutes out; iOS decides when)
+/// calls the core's `background_wake()` — one sync to completion — on the
+/// screens' loop when it is up, else on a sync service of its own. When
+/// and how to retry inside the app stays the core loop's; iOS only wakes it.
+final class BackgroundSync: @unchecked Sendable {
+    static let identifier = "app.doorstep.sync"
+    static let shared = BackgroundSync()
+
+    private let lock = NSLock()
+    // Guarded by `lock`.
+    private var loop: SyncLoop?
+
+    /// The screens' loop, once it runs.
+    func attach(_ loop: SyncLoop?) { lock.withLock { self.loop = loop } }
+
+    func register() {
+        BGTaskScheduler.shared.register(forTaskWithIdentifier: Self.identifier, using: nil) { task in
+            guard let task = task as? BGAppRefreshTask else { return task.setTaskCompleted(success: false) }
+            self.run(task)
+        }
+    }
+
+    /// Asks iOS for the next wake-up (replacing a pending request).
+    func schedule() {
+        let request = BGAppRefreshTaskRequest(identifier: Self.identifier)
+        request.earliestBeginDate = Date(timeIntervalSinceNow: 15 * 60)
+        try? BGTaskScheduler.shared.submit(request)
+    }
+
+    private func run(_ task: BGAppRefreshTask) {
+        schedule()
+        // Out of time: iOS suspends the app; what was acknowledged or applied stays, the rest goes next time.
+        task.expirationHandler = { task.setTaskCompleted(success: false) }
+        Thread.detachNewThread {
+            task.setTaskCompleted(success: (try? self.wake()) != nil)
+        }
+    }
+
+    /// One sync to completion (blocking).
+    private func wake() throws -> SyncSummary {
+        if let loop = lock.withLock({ loop }) { return try loop.backgroundWake() }
+        let support = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
+        let setup = DeviceSetup(vault: KeychainEnrolmentVault(), storePath: support.appendingPathComponent("doorstep.db").path)
+        // Not enrolled yet: nothing to sync.
+        guard let store = try setup.openStore(), let service = try setup.syncService(for: store) else {
+            return SyncSummary(pushed: 0, duplicates: 0, refused: 0, changes: 0, pending: 0, clockOffsetMs: 0,
+                               bytesSent: 0, bytesReceived: 0)
+        }
+        return try service.backgroundWake()
     }
 }

@@ -325,6 +325,14 @@ public final class DeviceSetup {
         return try openStore(for: e)
     }
 
+    /// The sync loop for `store` with the vault's server and token; nil before enrolment.
+    public func syncService(for store: DeviceStore, timeoutSeconds: UInt32 = 30) throws -> SyncService? {
+        guard let e = vault.load() else { return nil }
+        return try SyncService(store: store, settings: SyncSettings(serverUrl: e.serverUrl, deviceToken: e.deviceToken,
+                                                                     timeoutSeconds: timeoutSeconds),
+                               transport: transport)
+    }
+
     /// A syncer for `store` with the vault's server and token; nil before enrolment.
     public func syncer(for store: DeviceStore, timeoutSeconds: UInt32 = 30) throws -> Syncer? {
         guard let e = vault.load() else { return nil }
@@ -339,206 +347,87 @@ public final class DeviceSetup {
     }
 }
 
-// MARK: - Sync scheduling
+// MARK: - Sync loop
 
-/// Where sync stands, for the badge (the Kotlin shell's SyncState).
-public enum SyncState: Equatable {
-    /// Not started yet.
-    case idle
-    /// A sync is running; its progress once the core reports it.
-    case syncing(SyncProgress?)
-    /// The last sync finished `at`; the next periodic one is at `next`.
-    case synced(SyncSummary, at: Date, next: Date)
-    /// It failed in a way a retry may cure; retrying at `retryAt`.
-    case retrying(CoreFailure, attempt: Int, retryAt: Date)
-    /// It failed in a way a retry will not cure (token revoked, app too old).
-    case needsAttention(CoreFailure, next: Date)
-    /// No connection: nothing is attempted until it comes back.
-    case offline
-    /// Closed.
-    case stopped
+/// Forwards the core loop's states (called on the core's sync thread).
+private final class StateForwarder: SyncStateListener, @unchecked Sendable {
+    private let forward: (SyncServiceState) -> Void
+
+    init(_ forward: @escaping (SyncServiceState) -> Void) { self.forward = forward }
+
+    func onState(state: SyncServiceState) { forward(state) }
 }
 
-/// Exponential backoff with full jitter: the n-th retry waits a uniformly
-/// random time in [0, min(cap, base * 2^n)].
-public struct SyncBackoff {
-    public let base: TimeInterval
-    public let cap: TimeInterval
-    public private(set) var attempt = 0
-    private let random: (ClosedRange<Double>) -> Double
-
-    public init(base: TimeInterval = 5, cap: TimeInterval = 15 * 60,
-                random: @escaping (ClosedRange<Double>) -> Double = { Double.random(in: $0) }) {
-        self.base = base
-        self.cap = cap
-        self.random = random
-    }
-
-    public mutating func next() -> TimeInterval {
-        let ceiling = max(base, 0.001) * pow(2, Double(min(attempt, 30)))
-        attempt += 1
-        return random(0 ... min(cap, ceiling))
-    }
-
-    public mutating func reset() { attempt = 0 }
-}
-
-/// Forwards a running sync's progress (called on the sync queue).
-private final class ProgressForwarder: SyncListener, @unchecked Sendable {
-    private let forward: (SyncProgress) -> Void
-
-    init(_ forward: @escaping (SyncProgress) -> Void) { self.forward = forward }
-
-    func onProgress(progress: SyncProgress) { forward(progress) }
-}
-
-/// Keeps the phone in sync on its own, like the Kotlin shell's SyncScheduler:
-/// a sync at start, every `interval` after a success, retries with full-jitter
-/// backoff after a transient failure, a sync as soon as connectivity comes
-/// back (NWPathMonitor) or `syncNow()` is called, nothing while offline, and
-/// the sync in flight cancelled on going offline. Syncs run one at a time on
-/// a serial background queue; `onState` hears every change on the main
-/// queue, in order. A permanent failure is retried only at the normal
-/// interval: the records stay safe on the phone either way.
-public final class SyncScheduler: @unchecked Sendable {
-    private let engine: SyncerProtocol
-    private let interval: TimeInterval
-    private let onState: (SyncState) -> Void
-    private let queue = DispatchQueue(label: "app.doorstep.sync", qos: .utility)
+/// The core's one sync loop as the app holds it, like the Kotlin shell's
+/// SyncLoop: no timer and no retry policy here (those are the core's
+/// `SyncService`), only the platform's signals passed in — connectivity
+/// from NWPathMonitor, `syncNow()`, the app in the foreground, and
+/// `backgroundWake()` for a BGAppRefreshTask — and the loop's state passed
+/// out to `onState` on the main queue, in order. `close()` stops the loop.
+public final class SyncLoop: @unchecked Sendable {
+    private let service: SyncServiceProtocol
+    private let onState: (SyncServiceState) -> Void
     private let monitorQueue = DispatchQueue(label: "app.doorstep.sync.network", qos: .utility)
     private let lock = NSLock()
     // Guarded by `lock`.
-    private var backoff: SyncBackoff
-    private var online = true
-    private var closed = false
-    private var next: DispatchWorkItem?
-    private var current: SyncState = .idle
+    private var handle: TaskHandle?
     private var monitor: NWPathMonitor?
+    private var current: SyncServiceState
 
-    public init(syncer: SyncerProtocol, interval: TimeInterval = 15 * 60, backoff: SyncBackoff = SyncBackoff(),
-                onState: @escaping (SyncState) -> Void) {
-        engine = syncer
-        self.interval = interval
-        self.backoff = backoff
+    public init(service: SyncServiceProtocol, onState: @escaping (SyncServiceState) -> Void) {
+        self.service = service
         self.onState = onState
+        current = service.state()
     }
 
     /// The latest state (any thread).
-    public var state: SyncState { locked { current } }
+    public var state: SyncServiceState { locked { current } }
 
-    /// Starts: watches connectivity (unless told not to, in tests) and syncs now.
-    public func start(monitorConnectivity: Bool = true) {
+    /// Starts: watches connectivity (unless told not to, in tests) and starts the core's loop.
+    public func start(monitorConnectivity: Bool = true) throws {
         if monitorConnectivity {
             let m = NWPathMonitor()
             m.pathUpdateHandler = { [weak self] path in self?.connectivityChanged(path.status == .satisfied) }
             locked { monitor = m }
             m.start(queue: monitorQueue)
         }
-        syncNow()
+        let forwarder = StateForwarder { [weak self] s in
+            guard let self else { return }
+            self.locked { self.current = s }
+            let onState = self.onState
+            DispatchQueue.main.async { onState(s) }
+        }
+        let started = try service.start(listener: forwarder)
+        let previous: TaskHandle? = locked {
+            defer { handle = started }
+            return handle
+        }
+        previous?.cancel()
     }
 
-    /// Sync as soon as possible: the button, a newly recorded command, the app in the foreground.
-    public func syncNow() {
-        let go: Bool = locked {
-            guard !closed else { return false }
-            next?.cancel()
-            next = nil
-            return true
-        }
-        if go { queue.async { [weak self] in self?.runOnce() } }
-    }
+    /// The connectivity callback. Going offline cancels a sync in flight; coming back syncs at once.
+    public func connectivityChanged(_ isOnline: Bool) { service.setOnline(online: isOnline) }
 
-    /// The connectivity callback. Going offline cancels a sync in flight.
-    public func connectivityChanged(_ isOnline: Bool) {
-        let changed: Bool = locked {
-            guard !closed, online != isOnline else { return false }
-            online = isOnline
-            if isOnline {
-                backoff.reset()
-            } else {
-                next?.cancel()
-                next = nil
-            }
-            return true
-        }
-        guard changed else { return }
-        if isOnline {
-            syncNow()
-        } else {
-            _ = engine.cancel()
-            queue.async { [weak self] in
-                guard let self else { return }
-                if self.locked({ !self.online && !self.closed }) { self.emit(.offline) }
-            }
-        }
-    }
+    /// Sync as soon as possible: the button, a newly recorded command. Bursts cost one sync.
+    public func syncNow() { service.syncNow() }
 
-    /// Stops: cancels the sync in flight and everything scheduled.
+    /// The app came to the foreground.
+    public func foregrounded() { service.appForegrounded() }
+
+    /// One sync to completion, for a BGAppRefreshTask. Blocking: call it off the main thread.
+    public func backgroundWake() throws -> SyncSummary { try service.backgroundWake() }
+
+    /// Stops the loop and the sync in flight; the state becomes `.stopped`.
     public func close() {
-        let m: NWPathMonitor? = locked {
-            guard !closed else { return nil }
-            closed = true
-            next?.cancel()
-            next = nil
-            return monitor
+        let (h, m): (TaskHandle?, NWPathMonitor?) = locked {
+            defer {
+                handle = nil
+                monitor = nil
+            }
+            return (handle, monitor)
         }
         m?.cancel()
-        _ = engine.cancel()
-        emit(.stopped)
-    }
-
-    private func runOnce() {
-        let (isClosed, isOnline) = locked { (closed, online) }
-        if isClosed { return }
-        guard isOnline else { return emit(.offline) }
-        emit(.syncing(nil))
-        let listener = ProgressForwarder { [weak self] p in self?.emit(.syncing(p)) }
-        do {
-            let summary = try engine.syncNow(listener: listener)
-            locked { backoff.reset() }
-            let now = Date()
-            emit(.synced(summary, at: now, next: now + interval))
-            schedule(in: interval)
-        } catch let e as DoorstepError {
-            fail(e)
-        } catch {
-            // Not a core error (a bug): shown, and retried at the normal interval.
-            let text = String(describing: error)
-            emit(.needsAttention(CoreFailure(code: "internal", en: text, zh: text), next: Date() + interval))
-            schedule(in: interval)
-        }
-    }
-
-    private func fail(_ e: DoorstepError) {
-        let failure = CoreFailure(e)
-        let (isClosed, isOnline) = locked { (closed, online) }
-        if isClosed { return emit(.stopped) }
-        if e.code == "sync_cancelled" && !isOnline { return emit(.offline) }
-        if case let .Sync(code, transient, _, _, _) = e, transient || code == "sync_cancelled" {
-            let (attempt, delay): (Int, TimeInterval) = locked { (backoff.attempt + 1, backoff.next()) }
-            emit(.retrying(failure, attempt: attempt, retryAt: Date() + delay))
-            schedule(in: delay)
-        } else {
-            emit(.needsAttention(failure, next: Date() + interval))
-            schedule(in: interval)
-        }
-    }
-
-    private func schedule(in delay: TimeInterval) {
-        let item = DispatchWorkItem { [weak self] in self?.runOnce() }
-        let go: Bool = locked {
-            guard !closed else { return false }
-            next?.cancel()
-            next = item
-            return true
-        }
-        if go { queue.asyncAfter(deadline: .now() + delay, execute: item) }
-    }
-
-    private func emit(_ s: SyncState) {
-        locked { current = s }
-        let onState = self.onState
-        DispatchQueue.main.async { onState(s) }
+        h?.cancel()
     }
 
     private func locked<T>(_ body: () throws -> T) rethrows -> T {
@@ -551,15 +440,17 @@ public final class SyncScheduler: @unchecked Sendable {
 /// The sync badge on every screen (the Kotlin shell's SyncBadgeState): one
 /// line of text, whether it is a problem, whether a sync is running, and how
 /// many records wait. Reassures that offline work is safe; asks for action
-/// only when a retry will not help.
+/// only when a retry will not help (then the text is the core's).
 public struct SyncBadgeState: Equatable {
     public let text: String
     public let pending: UInt64
     public let problem: Bool
     public let busy: Bool
 
-    public static func of(_ state: SyncState, pending: UInt64, lang: Language,
+    /// The badge for the core loop's `state`; `pending` is the app's freshest count (the loop's own by default).
+    public static func of(_ state: SyncServiceState, pending: UInt64? = nil, lang: Language,
                           timeZone: TimeZone = .current) -> SyncBadgeState {
+        let pending = pending ?? state.pending
         let en = lang == .en
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
@@ -569,7 +460,7 @@ public struct SyncBadgeState: Equatable {
         func badge(_ text: String, problem: Bool = false, busy: Bool = false) -> SyncBadgeState {
             SyncBadgeState(text: text, pending: pending, problem: problem, busy: busy)
         }
-        switch state {
+        switch state.phase {
         case .idle:
             return badge((en ? "Not synced yet" : "尚未同步") + waiting)
         case let .syncing(p):
@@ -582,13 +473,14 @@ public struct SyncBadgeState: Equatable {
                 }
             }
             return badge((en ? "Syncing" : "同步中") + detail, busy: true)
-        case let .synced(_, at, _):
-            return badge((en ? "Synced at \(f.string(from: at))" : "已同步 \(f.string(from: at))") + waiting)
+        case .synced:
+            let at = state.lastSuccessAt.map { f.string(from: $0) } ?? ""
+            return badge((en ? "Synced at \(at)" : "已同步 \(at)") + waiting)
         case let .retrying(_, _, retryAt):
             let t = f.string(from: retryAt)
             return badge((en ? "Offline work is safe; retrying at \(t)" : "记录已保存在手机上,\(t) 自动重试") + waiting)
         case let .needsAttention(failure, _):
-            return badge(failure.text(lang), problem: true)
+            return badge(en ? failure.en : failure.zh, problem: true)
         case .offline:
             return badge((en ? "Offline: records are kept on the phone" : "离线:记录保存在手机上") + waiting)
         case .stopped:

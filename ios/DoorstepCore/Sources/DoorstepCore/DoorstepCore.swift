@@ -1726,7 +1726,495 @@ public func FfiConverterTypeSyncListener_lower(_ value: SyncListener) -> UInt64 
 
 
 /**
- * Syncs one device store with the server.
+ * The phone's sync: one loop over one store and one server.
+ */
+public protocol SyncServiceProtocol: AnyObject, Sendable {
+    
+    /**
+     * The app came to the foreground.
+     */
+    func appForegrounded() 
+    
+    /**
+     * A background wake-up (WorkManager's worker, iOS's BGAppRefreshTask):
+     * runs one sync to completion and returns what it did, or why it
+     * failed (`transient` says whether to ask the OS for a retry).
+     * Blocking: call it from the worker's thread, never the UI thread or
+     * the listener.
+     */
+    func backgroundWake() throws  -> SyncSummary
+    
+    /**
+     * Whether the loop is running.
+     */
+    func isRunning()  -> Bool
+    
+    /**
+     * The platform's connectivity (Android's default-network callback,
+     * iOS's NWPathMonitor). Offline cancels the sync in flight; back online
+     * syncs at once.
+     */
+    func setOnline(online: Bool) 
+    
+    /**
+     * Starts the loop: a sync at once (unless the phone was reported
+     * offline), then on its own timers. `listener` hears every state. A
+     * loop started before stops: the latest start wins.
+     */
+    func start(listener: SyncStateListener) throws  -> TaskHandle
+    
+    /**
+     * The last state the loop published.
+     */
+    func state()  -> SyncServiceState
+    
+    /**
+     * "Sync now": the button, a newly recorded command.
+     */
+    func syncNow() 
+    
+}
+/**
+ * The phone's sync: one loop over one store and one server.
+ */
+open class SyncService: SyncServiceProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_doorstep_ffi_fn_clone_syncservice(self.handle, $0) }
+    }
+    /**
+     * A sync service for `store` with `settings`, over the shell's
+     * `transport`: 15 minutes between syncs, retries with full-jitter
+     * backoff from 5 s up to 15 minutes. Nothing runs until `start` or
+     * `background_wake`. The store must stay open while the loop runs.
+     */
+public convenience init(store: DeviceStore, settings: SyncSettings, transport: HttpTransport)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_constructor_syncservice_new(
+        FfiConverterTypeDeviceStore_lower(store),
+        FfiConverterTypeSyncSettings_lower(settings),
+        FfiConverterTypeHttpTransport_lower(transport),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_doorstep_ffi_fn_free_syncservice(handle, $0) }
+    }
+
+    
+    /**
+     * [`new`](Self::new) with its own `timing`; a field out of range is
+     * refused with `invalid_sync_timing`, naming it.
+     */
+public static func withTiming(store: DeviceStore, settings: SyncSettings, transport: HttpTransport, timing: SyncTiming)throws  -> SyncService  {
+    return try  FfiConverterTypeSyncService_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_constructor_syncservice_with_timing(
+        FfiConverterTypeDeviceStore_lower(store),
+        FfiConverterTypeSyncSettings_lower(settings),
+        FfiConverterTypeHttpTransport_lower(transport),
+        FfiConverterTypeSyncTiming_lower(timing),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * The app came to the foreground.
+     */
+open func appForegrounded()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_syncservice_app_foregrounded(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * A background wake-up (WorkManager's worker, iOS's BGAppRefreshTask):
+     * runs one sync to completion and returns what it did, or why it
+     * failed (`transient` says whether to ask the OS for a retry).
+     * Blocking: call it from the worker's thread, never the UI thread or
+     * the listener.
+     */
+open func backgroundWake()throws  -> SyncSummary  {
+    return try  FfiConverterTypeSyncSummary_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_syncservice_background_wake(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether the loop is running.
+     */
+open func isRunning() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_syncservice_is_running(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The platform's connectivity (Android's default-network callback,
+     * iOS's NWPathMonitor). Offline cancels the sync in flight; back online
+     * syncs at once.
+     */
+open func setOnline(online: Bool)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_syncservice_set_online(
+            self.uniffiCloneHandle(),
+        FfiConverterBool.lower(online),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Starts the loop: a sync at once (unless the phone was reported
+     * offline), then on its own timers. `listener` hears every state. A
+     * loop started before stops: the latest start wins.
+     */
+open func start(listener: SyncStateListener)throws  -> TaskHandle  {
+    return try  FfiConverterTypeTaskHandle_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_syncservice_start(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeSyncStateListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The last state the loop published.
+     */
+open func state() -> SyncServiceState  {
+    return try!  FfiConverterTypeSyncServiceState_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_syncservice_state(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * "Sync now": the button, a newly recorded command.
+     */
+open func syncNow()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_syncservice_sync_now(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncService: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = SyncService
+
+    public static func lift(_ handle: UInt64) throws -> SyncService {
+        return SyncService(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: SyncService) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncService {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: SyncService, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncService_lift(_ handle: UInt64) throws -> SyncService {
+    return try FfiConverterTypeSyncService.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncService_lower(_ value: SyncService) -> UInt64 {
+    return FfiConverterTypeSyncService.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Hears every state of the loop, in order (implemented in Kotlin/Swift).
+ * Called on the loop's thread: hand the state to the UI thread and return;
+ * do not call back into the service from here.
+ */
+public protocol SyncStateListener: AnyObject, Sendable {
+    
+    func onState(state: SyncServiceState) 
+    
+}
+/**
+ * Hears every state of the loop, in order (implemented in Kotlin/Swift).
+ * Called on the loop's thread: hand the state to the UI thread and return;
+ * do not call back into the service from here.
+ */
+open class SyncStateListenerImpl: SyncStateListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_doorstep_ffi_fn_clone_syncstatelistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_doorstep_ffi_fn_free_syncstatelistener(handle, $0) }
+    }
+
+    
+
+    
+open func onState(state: SyncServiceState)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_syncstatelistener_on_state(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeSyncServiceState_lower(state),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceSyncStateListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceSyncStateListener = UniffiVTableCallbackInterfaceSyncStateListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeSyncStateListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface SyncStateListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeSyncStateListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface SyncStateListener: handle missing in uniffiClone")
+            }
+        },
+        onState: { (
+            uniffiHandle: UInt64,
+            state: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeSyncStateListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onState(
+                     state: try FfiConverterTypeSyncServiceState_lift(state)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceSyncStateListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceSyncStateListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitSyncStateListener() {
+    uniffi_doorstep_ffi_fn_init_callback_vtable_syncstatelistener(UniffiCallbackInterfaceSyncStateListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncStateListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<SyncStateListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = SyncStateListener
+
+    public static func lift(_ handle: UInt64) throws -> SyncStateListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return SyncStateListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: SyncStateListener) -> UInt64 {
+         if let rustImpl = value as? SyncStateListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncStateListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: SyncStateListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncStateListener_lift(_ handle: UInt64) throws -> SyncStateListener {
+    return try FfiConverterTypeSyncStateListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncStateListener_lower(_ value: SyncStateListener) -> UInt64 {
+    return FfiConverterTypeSyncStateListener.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Syncs one device store with the server, once per call: the loop that
+ * decides when is [`SyncService`](crate::sync_service::SyncService).
  */
 public protocol SyncerProtocol: AnyObject, Sendable {
     
@@ -1750,7 +2238,8 @@ public protocol SyncerProtocol: AnyObject, Sendable {
     
 }
 /**
- * Syncs one device store with the server.
+ * Syncs one device store with the server, once per call: the loop that
+ * decides when is [`SyncService`](crate::sync_service::SyncService).
  */
 open class Syncer: SyncerProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -1903,6 +2392,153 @@ public func FfiConverterTypeSyncer_lift(_ handle: UInt64) throws -> Syncer {
 #endif
 public func FfiConverterTypeSyncer_lower(_ value: Syncer) -> UInt64 {
     return FfiConverterTypeSyncer.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The running loop. `cancel()` or dropping the handle stops it and the
+ * sync in flight; the listener then hears `Stopped`.
+ */
+public protocol TaskHandleProtocol: AnyObject, Sendable {
+    
+    /**
+     * Stops the loop (also done when the handle is dropped).
+     */
+    func cancel() 
+    
+    /**
+     * Whether the loop has stopped.
+     */
+    func isFinished()  -> Bool
+    
+}
+/**
+ * The running loop. `cancel()` or dropping the handle stops it and the
+ * sync in flight; the listener then hears `Stopped`.
+ */
+open class TaskHandle: TaskHandleProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_doorstep_ffi_fn_clone_taskhandle(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_doorstep_ffi_fn_free_taskhandle(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Stops the loop (also done when the handle is dropped).
+     */
+open func cancel()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_taskhandle_cancel(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Whether the loop has stopped.
+     */
+open func isFinished() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_taskhandle_is_finished(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTaskHandle: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = TaskHandle
+
+    public static func lift(_ handle: UInt64) throws -> TaskHandle {
+        return TaskHandle(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: TaskHandle) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TaskHandle {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: TaskHandle, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTaskHandle_lift(_ handle: UInt64) throws -> TaskHandle {
+    return try FfiConverterTypeTaskHandle.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTaskHandle_lower(_ value: TaskHandle) -> UInt64 {
+    return FfiConverterTypeTaskHandle.lower(value)
 }
 
 
@@ -3682,6 +4318,93 @@ public func FfiConverterTypeSignatureStroke_lower(_ value: SignatureStroke) -> R
 
 
 /**
+ * Why the last sync failed, in the technician's words.
+ */
+public struct SyncFailure: Equatable, Hashable {
+    /**
+     * Stable code: `sync_network`, `sync_server_busy`, `sync_unauthorized`, ...
+     */
+    public var code: String
+    /**
+     * Whether a retry may cure it.
+     */
+    public var transient: Bool
+    /**
+     * Technical detail for logs and support.
+     */
+    public var detail: String
+    public var en: String
+    public var zh: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Stable code: `sync_network`, `sync_server_busy`, `sync_unauthorized`, ...
+         */code: String, 
+        /**
+         * Whether a retry may cure it.
+         */transient: Bool, 
+        /**
+         * Technical detail for logs and support.
+         */detail: String, en: String, zh: String) {
+        self.code = code
+        self.transient = transient
+        self.detail = detail
+        self.en = en
+        self.zh = zh
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SyncFailure: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncFailure: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncFailure {
+        return
+            try SyncFailure(
+                code: FfiConverterString.read(from: &buf), 
+                transient: FfiConverterBool.read(from: &buf), 
+                detail: FfiConverterString.read(from: &buf), 
+                en: FfiConverterString.read(from: &buf), 
+                zh: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SyncFailure, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.code, into: &buf)
+        FfiConverterBool.write(value.transient, into: &buf)
+        FfiConverterString.write(value.detail, into: &buf)
+        FfiConverterString.write(value.en, into: &buf)
+        FfiConverterString.write(value.zh, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncFailure_lift(_ buf: RustBuffer) throws -> SyncFailure {
+    return try FfiConverterTypeSyncFailure.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncFailure_lower(_ value: SyncFailure) -> RustBuffer {
+    return FfiConverterTypeSyncFailure.lower(value)
+}
+
+
+/**
  * Progress of a running sync.
  */
 public struct SyncProgress: Equatable, Hashable {
@@ -3761,6 +4484,79 @@ public func FfiConverterTypeSyncProgress_lift(_ buf: RustBuffer) throws -> SyncP
 #endif
 public func FfiConverterTypeSyncProgress_lower(_ value: SyncProgress) -> RustBuffer {
     return FfiConverterTypeSyncProgress.lower(value)
+}
+
+
+/**
+ * What the loop publishes on every change.
+ */
+public struct SyncServiceState: Equatable, Hashable {
+    public var phase: SyncPhase
+    /**
+     * The last successful sync (kept in the store, so it survives restarts).
+     */
+    public var lastSuccessAt: Date?
+    /**
+     * Records waiting for the server.
+     */
+    public var pending: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(phase: SyncPhase, 
+        /**
+         * The last successful sync (kept in the store, so it survives restarts).
+         */lastSuccessAt: Date?, 
+        /**
+         * Records waiting for the server.
+         */pending: UInt64) {
+        self.phase = phase
+        self.lastSuccessAt = lastSuccessAt
+        self.pending = pending
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SyncServiceState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncServiceState: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncServiceState {
+        return
+            try SyncServiceState(
+                phase: FfiConverterTypeSyncPhase.read(from: &buf), 
+                lastSuccessAt: FfiConverterOptionTimestamp.read(from: &buf), 
+                pending: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SyncServiceState, into buf: inout [UInt8]) {
+        FfiConverterTypeSyncPhase.write(value.phase, into: &buf)
+        FfiConverterOptionTimestamp.write(value.lastSuccessAt, into: &buf)
+        FfiConverterUInt64.write(value.pending, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncServiceState_lift(_ buf: RustBuffer) throws -> SyncServiceState {
+    return try FfiConverterTypeSyncServiceState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncServiceState_lower(_ value: SyncServiceState) -> RustBuffer {
+    return FfiConverterTypeSyncServiceState.lower(value)
 }
 
 
@@ -4046,6 +4842,90 @@ public func FfiConverterTypeSyncSummary_lift(_ buf: RustBuffer) throws -> SyncSu
 #endif
 public func FfiConverterTypeSyncSummary_lower(_ value: SyncSummary) -> RustBuffer {
     return FfiConverterTypeSyncSummary.lower(value)
+}
+
+
+/**
+ * The loop's timing, when the defaults (15 minutes between syncs, retries
+ * from 5 s up to 15 minutes) do not suit: a fleet's policy, or a test.
+ */
+public struct SyncTiming: Equatable, Hashable {
+    /**
+     * Between syncs after a success (and before retrying a failure a retry
+     * will not cure), milliseconds; at least 1 000.
+     */
+    public var intervalMs: UInt64
+    /**
+     * The first retry's ceiling after a transient failure, milliseconds
+     * (it doubles with each further failure); at least 1.
+     */
+    public var retryBaseMs: UInt64
+    /**
+     * The largest retry ceiling, milliseconds; at least `retry_base_ms`.
+     */
+    public var retryCapMs: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Between syncs after a success (and before retrying a failure a retry
+         * will not cure), milliseconds; at least 1 000.
+         */intervalMs: UInt64, 
+        /**
+         * The first retry's ceiling after a transient failure, milliseconds
+         * (it doubles with each further failure); at least 1.
+         */retryBaseMs: UInt64, 
+        /**
+         * The largest retry ceiling, milliseconds; at least `retry_base_ms`.
+         */retryCapMs: UInt64) {
+        self.intervalMs = intervalMs
+        self.retryBaseMs = retryBaseMs
+        self.retryCapMs = retryCapMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SyncTiming: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncTiming: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncTiming {
+        return
+            try SyncTiming(
+                intervalMs: FfiConverterUInt64.read(from: &buf), 
+                retryBaseMs: FfiConverterUInt64.read(from: &buf), 
+                retryCapMs: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SyncTiming, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.intervalMs, into: &buf)
+        FfiConverterUInt64.write(value.retryBaseMs, into: &buf)
+        FfiConverterUInt64.write(value.retryCapMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncTiming_lift(_ buf: RustBuffer) throws -> SyncTiming {
+    return try FfiConverterTypeSyncTiming.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncTiming_lower(_ value: SyncTiming) -> RustBuffer {
+    return FfiConverterTypeSyncTiming.lower(value)
 }
 
 
@@ -4744,6 +5624,149 @@ public func FfiConverterTypeLogLevel_lower(_ value: LogLevel) -> RustBuffer {
 
 
 /**
+ * Where the sync loop is.
+ */
+
+public enum SyncPhase: Equatable, Hashable {
+    
+    /**
+     * Not started yet.
+     */
+    case idle
+    /**
+     * A sync is running; its progress once it reports one.
+     */
+    case syncing(progress: SyncProgress?
+    )
+    /**
+     * The last sync finished; the next periodic one is at `next_sync_at`.
+     */
+    case synced(summary: SyncSummary, nextSyncAt: Date
+    )
+    /**
+     * Failure number `attempt` in a row may be cured by a retry: the loop
+     * retries on its own at `retry_at`. Offline work is safe meanwhile.
+     */
+    case retrying(failure: SyncFailure, attempt: UInt32, retryAt: Date
+    )
+    /**
+     * A retry will not cure it (token revoked, request refused, app too
+     * old): show `failure`'s text. Tried again at `retry_at` or on "sync now".
+     */
+    case needsAttention(failure: SyncFailure, retryAt: Date
+    )
+    /**
+     * The platform reports no connection: nothing is tried until it is back.
+     */
+    case offline
+    /**
+     * The loop was stopped.
+     */
+    case stopped
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension SyncPhase: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncPhase: FfiConverterRustBuffer {
+    typealias SwiftType = SyncPhase
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncPhase {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .idle
+        
+        case 2: return .syncing(progress: try FfiConverterOptionTypeSyncProgress.read(from: &buf)
+        )
+        
+        case 3: return .synced(summary: try FfiConverterTypeSyncSummary.read(from: &buf), nextSyncAt: try FfiConverterTimestamp.read(from: &buf)
+        )
+        
+        case 4: return .retrying(failure: try FfiConverterTypeSyncFailure.read(from: &buf), attempt: try FfiConverterUInt32.read(from: &buf), retryAt: try FfiConverterTimestamp.read(from: &buf)
+        )
+        
+        case 5: return .needsAttention(failure: try FfiConverterTypeSyncFailure.read(from: &buf), retryAt: try FfiConverterTimestamp.read(from: &buf)
+        )
+        
+        case 6: return .offline
+        
+        case 7: return .stopped
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: SyncPhase, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .idle:
+            writeInt(&buf, Int32(1))
+        
+        
+        case let .syncing(progress):
+            writeInt(&buf, Int32(2))
+            FfiConverterOptionTypeSyncProgress.write(progress, into: &buf)
+            
+        
+        case let .synced(summary,nextSyncAt):
+            writeInt(&buf, Int32(3))
+            FfiConverterTypeSyncSummary.write(summary, into: &buf)
+            FfiConverterTimestamp.write(nextSyncAt, into: &buf)
+            
+        
+        case let .retrying(failure,attempt,retryAt):
+            writeInt(&buf, Int32(4))
+            FfiConverterTypeSyncFailure.write(failure, into: &buf)
+            FfiConverterUInt32.write(attempt, into: &buf)
+            FfiConverterTimestamp.write(retryAt, into: &buf)
+            
+        
+        case let .needsAttention(failure,retryAt):
+            writeInt(&buf, Int32(5))
+            FfiConverterTypeSyncFailure.write(failure, into: &buf)
+            FfiConverterTimestamp.write(retryAt, into: &buf)
+            
+        
+        case .offline:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .stopped:
+            writeInt(&buf, Int32(7))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncPhase_lift(_ buf: RustBuffer) throws -> SyncPhase {
+    return try FfiConverterTypeSyncPhase.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncPhase_lower(_ value: SyncPhase) -> RustBuffer {
+    return FfiConverterTypeSyncPhase.lower(value)
+}
+
+
+
+/**
  * Which half of a sync is running.
  */
 
@@ -5307,6 +6330,30 @@ fileprivate struct FfiConverterOptionTypeReportDigest: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeSyncProgress: FfiConverterRustBuffer {
+    typealias SwiftType = SyncProgress?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSyncProgress.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSyncProgress.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeWindow: FfiConverterRustBuffer {
     typealias SwiftType = Window?
 
@@ -5826,6 +6873,36 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_syncer_sync_now() != 5507) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_doorstep_ffi_checksum_method_syncservice_app_foregrounded() != 21769) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_syncservice_background_wake() != 26640) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_syncservice_is_running() != 43767) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_syncservice_set_online() != 27229) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_syncservice_start() != 28904) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_syncservice_state() != 34933) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_syncservice_sync_now() != 21771) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_syncstatelistener_on_state() != 35415) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_taskhandle_cancel() != 54515) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_taskhandle_is_finished() != 18199) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_doorstep_ffi_checksum_constructor_devicestore_open() != 21558) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5838,10 +6915,17 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_constructor_syncer_new() != 24083) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_doorstep_ffi_checksum_constructor_syncservice_new() != 45107) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_constructor_syncservice_with_timing() != 16822) {
+        return InitializationResult.apiChecksumMismatch
+    }
 
     uniffiCallbackInitHttpTransport()
     uniffiCallbackInitLogger()
     uniffiCallbackInitSyncListener()
+    uniffiCallbackInitSyncStateListener()
     return InitializationResult.ok
 }()
 

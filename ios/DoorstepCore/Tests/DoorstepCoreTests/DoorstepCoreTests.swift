@@ -1,5 +1,5 @@
-// Mirrors the JVM suite's core checks (and the scheduler's, with a scripted
-// syncer); runs only where a Swift toolchain and the Apple static library
+// Mirrors the JVM suite's core checks (and the sync loop's, with a scripted
+// server); runs only where a Swift toolchain and the Apple static library
 // exist (not on this project's machines).
 import XCTest
 @testable import DoorstepCore
@@ -27,110 +27,124 @@ final class DoorstepCoreTests: XCTestCase {
     }
 }
 
-/// A scripted syncer: each sync takes the next outcome.
-final class ScriptedSyncer: SyncerProtocol, @unchecked Sendable {
-    private var outcomes: [() throws -> SyncSummary]
-    private(set) var syncs = 0
-    private(set) var cancels = 0
+/// The server, scripted, as the app's HTTP stack: each request takes the next
+/// answer (`.ok` once the script is used up). Every sync in these tests is one
+/// pull (nothing waits in the store).
+final class ScriptedServer: HttpTransport, @unchecked Sendable {
+    enum Answer { case ok, down, revoked }
 
-    init(_ outcomes: [() throws -> SyncSummary]) { self.outcomes = outcomes }
+    private let lock = NSLock()
+    private var script: [Answer]
+    private(set) var requests = 0
 
-    func cancel() -> Bool {
-        cancels += 1
-        return false
+    init(_ script: [Answer] = []) { self.script = script }
+
+    func send(request: HttpRequest) throws -> HttpResponse {
+        let answer: Answer = lock.withLock {
+            requests += 1
+            return script.isEmpty ? .ok : script.removeFirst()
+        }
+        switch answer {
+        case .down:
+            throw TransportError.Network(reason: "NSURLErrorNotConnectedToInternet")
+        case .revoked:
+            return json(401, #"{"error": {"code": "unauthorized", "message": "device revoked"}}"#)
+        case .ok:
+            return json(200, #"{"protocol_version": 1, "changes": [], "next_cursor": 0, "more": false, "server_time": "2026-11-25T02:00:00Z"}"#)
+        }
     }
 
-    func isSyncing() -> Bool { false }
+    func cancel() {}
 
-    func syncNow(listener: SyncListener?) throws -> SyncSummary {
-        syncs += 1
-        listener?.onProgress(progress: SyncProgress(stage: .uploading, uploaded: 0, pending: 2, downloaded: 0))
-        if outcomes.isEmpty { return summary() }
-        return try outcomes.removeFirst()()
+    private func json(_ status: UInt16, _ body: String) -> HttpResponse {
+        HttpResponse(status: status, headers: [HttpHeader(name: "content-type", value: "application/json")],
+                     body: Data(body.utf8))
     }
 }
 
-func summary(pushed: UInt64 = 2) -> SyncSummary {
-    SyncSummary(pushed: pushed, duplicates: 0, refused: 0, changes: 1, pending: 0, clockOffsetMs: 0,
-                bytesSent: 100, bytesReceived: 200)
-}
+/// The app's SyncLoop over the real core sync service (its timing shortened):
+/// the app passes signals in and shows the state; the policy is the core's.
+final class SyncLoopTests: XCTestCase {
+    private func service(_ server: ScriptedServer) throws -> SyncService {
+        let path = NSTemporaryDirectory() + "/doorstep-sync-\(UUID().uuidString).db"
+        let store = try DeviceStore.open(path: path, deviceId: "ios-9", technicianId: "T-9", technicianName: "李伟")
+        return try SyncService.withTiming(store: store,
+                                          settings: SyncSettings(serverUrl: "https://doorstep.example.com",
+                                                                 deviceToken: "token", timeoutSeconds: 10),
+                                          transport: server,
+                                          timing: SyncTiming(intervalMs: 3_600_000, retryBaseMs: 50, retryCapMs: 400))
+    }
 
-func syncError(_ code: String, transient: Bool) -> DoorstepError {
-    .Sync(code: code, transient: transient, detail: "test", en: "Sync failed (\(code)).", zh: "同步失败(\(code))。")
-}
-
-final class SyncSchedulerTests: XCTestCase {
-    /// A scheduler whose retries are far away (the test ends first), and the first state matching `until`.
-    private func run(_ syncer: ScriptedSyncer, online: Bool = true,
-                     until: @escaping (SyncState) -> Bool) -> (SyncScheduler, SyncState?) {
+    /// Starts a loop (connectivity as given, not monitored) and waits for the first state matching `until`.
+    private func run(_ server: ScriptedServer, online: Bool = true,
+                     until: @escaping (SyncPhase) -> Bool) throws -> (SyncLoop, SyncServiceState?) {
         let reached = expectation(description: "state reached")
         reached.assertForOverFulfill = false
-        var seen: SyncState?
-        let scheduler = SyncScheduler(syncer: syncer, interval: 600,
-                                      backoff: SyncBackoff(base: 60, cap: 600, random: { $0.upperBound })) { s in
-            if seen == nil, until(s) {
+        var seen: SyncServiceState?
+        let loop = SyncLoop(service: try service(server)) { s in
+            if seen == nil, until(s.phase) {
                 seen = s
                 reached.fulfill()
             }
         }
-        if !online { scheduler.connectivityChanged(false) }
-        scheduler.start(monitorConnectivity: false)
-        wait(for: [reached], timeout: 5)
-        return (scheduler, seen)
+        if !online { loop.connectivityChanged(false) }
+        try loop.start(monitorConnectivity: false)
+        wait(for: [reached], timeout: 10)
+        return (loop, seen)
     }
 
-    func testBackoffIsFullJitterUnderADoublingCeilingAndTheCap() {
-        var b = SyncBackoff(base: 5, cap: 60, random: { $0.upperBound })
-        XCTAssertEqual((0 ..< 6).map { _ in b.next() }, [5, 10, 20, 40, 60, 60])
-        b.reset()
-        XCTAssertEqual(b.attempt, 0)
-        var low = SyncBackoff(random: { $0.lowerBound })
-        XCTAssertEqual(low.next(), 0)
+    func testItSyncsAtStartAndSchedulesTheNextOne() throws {
+        let (loop, state) = try run(ScriptedServer()) { if case .synced = $0 { return true } else { return false } }
+        guard case let .synced(_, next)? = state?.phase, let at = state?.lastSuccessAt else {
+            return XCTFail("\(String(describing: state))")
+        }
+        XCTAssertEqual(next.timeIntervalSince(at), 3600, accuracy: 0.01)
+        loop.close()
     }
 
-    func testASuccessfulSyncIsReportedAndTheNextOneScheduled() {
-        let syncer = ScriptedSyncer([])
-        let (scheduler, state) = run(syncer) { if case .synced = $0 { return true } else { return false } }
-        guard case let .synced(s, at, next)? = state else { return XCTFail("\(String(describing: state))") }
-        XCTAssertEqual(s.pushed, 2)
-        XCTAssertEqual(next.timeIntervalSince(at), 600, accuracy: 0.001)
-        scheduler.close()
-        XCTAssertEqual(scheduler.state, .stopped)
+    func testALostConnectionIsRetriedOnTheCoresOwnTimer() throws {
+        let server = ScriptedServer([.down, .down])
+        let (loop, _) = try run(server) { if case .synced = $0 { return true } else { return false } }
+        XCTAssertEqual(server.requests, 3, "two retries without any local write")
+        loop.close()
     }
 
-    func testATransientFailureRetriesWithBackoff() {
-        let syncer = ScriptedSyncer([{ throw syncError("sync_network", transient: true) }])
-        let (scheduler, state) = run(syncer) { if case .retrying = $0 { return true } else { return false } }
-        guard case let .retrying(failure, attempt, retryAt)? = state else { return XCTFail("\(String(describing: state))") }
-        XCTAssertEqual(failure.code, "sync_network")
-        XCTAssertEqual(attempt, 1)
-        XCTAssertGreaterThan(retryAt.timeIntervalSinceNow, 50)
-        XCTAssertFalse(SyncBadgeState.of(state!, pending: 2, lang: .zh).problem)
-        scheduler.close()
-    }
-
-    func testARevokedPhoneNeedsAttentionInTheTechniciansLanguage() {
-        let syncer = ScriptedSyncer([{ throw syncError("sync_unauthorized", transient: false) }])
-        let (scheduler, state) = run(syncer) { if case .needsAttention = $0 { return true } else { return false } }
-        let badge = SyncBadgeState.of(state!, pending: 0, lang: .zh)
+    func testARevokedPhoneNeedsAttentionInTheTechniciansLanguage() throws {
+        let (loop, state) = try run(ScriptedServer([.revoked])) {
+            if case .needsAttention = $0 { return true } else { return false }
+        }
+        let badge = SyncBadgeState.of(state!, lang: .zh)
         XCTAssertTrue(badge.problem)
-        XCTAssertEqual(badge.text, "同步失败(sync_unauthorized)。")
-        scheduler.close()
+        XCTAssertTrue(badge.text.contains("重新登记"), badge.text)
+        loop.close()
     }
 
-    func testNothingIsAttemptedOffline() {
-        let syncer = ScriptedSyncer([])
-        let (scheduler, state) = run(syncer, online: false) { $0 == .offline }
-        XCTAssertEqual(state, .offline)
-        XCTAssertEqual(syncer.syncs, 0)
-        scheduler.close()
+    func testNothingIsAttemptedOffline() throws {
+        let server = ScriptedServer()
+        let (loop, state) = try run(server, online: false) { $0 == .offline }
+        XCTAssertEqual(state?.phase, .offline)
+        XCTAssertEqual(server.requests, 0)
+        XCTAssertThrowsError(try loop.backgroundWake()) { e in
+            XCTAssertEqual((e as? DoorstepError)?.code, "sync_offline")
+        }
+        loop.close()
+    }
+
+    func testABackgroundWakeRunsOneSync() throws {
+        let server = ScriptedServer()
+        let loop = SyncLoop(service: try service(server)) { _ in }
+        XCTAssertEqual(try loop.backgroundWake().pending, 0)
+        XCTAssertEqual(server.requests, 1)
     }
 
     func testTheBadgeReassuresWhileRecordsWait() {
-        XCTAssertEqual(SyncBadgeState.of(.idle, pending: 3, lang: .zh).text, "尚未同步 · 3 条待上传")
-        XCTAssertEqual(SyncBadgeState.of(.offline, pending: 0, lang: .en).text, "Offline: records are kept on the phone")
-        let syncing = SyncBadgeState.of(.syncing(SyncProgress(stage: .uploading, uploaded: 1, pending: 4, downloaded: 0)),
-                                        pending: 5, lang: .en)
+        XCTAssertEqual(SyncBadgeState.of(SyncServiceState(phase: .idle, lastSuccessAt: nil, pending: 3), lang: .zh).text,
+                       "尚未同步 · 3 条待上传")
+        XCTAssertEqual(SyncBadgeState.of(SyncServiceState(phase: .offline, lastSuccessAt: nil, pending: 0), lang: .en).text,
+                       "Offline: records are kept on the phone")
+        let progress = SyncProgress(stage: .uploading, uploaded: 1, pending: 4, downloaded: 0)
+        let syncing = SyncBadgeState.of(SyncServiceState(phase: .syncing(progress: progress), lastSuccessAt: nil, pending: 5),
+                                        lang: .en)
         XCTAssertTrue(syncing.busy)
         XCTAssertEqual(syncing.text, "Syncing · sending, 4 left")
     }

@@ -271,6 +271,13 @@ typedef void (*UniffiCallbackInterfaceSyncListenerMethod0)(uint64_t, RustBuffer,
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_SYNC_STATE_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_SYNC_STATE_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceSyncStateListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LOGGER
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LOGGER
 typedef struct UniffiVTableCallbackInterfaceLogger {
@@ -297,6 +304,15 @@ typedef struct UniffiVTableCallbackInterfaceSyncListener {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceSyncListenerMethod0 _Nonnull onProgress;
 } UniffiVTableCallbackInterfaceSyncListener;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SYNC_STATE_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SYNC_STATE_LISTENER
+typedef struct UniffiVTableCallbackInterfaceSyncStateListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceSyncStateListenerMethod0 _Nonnull onState;
+} UniffiVTableCallbackInterfaceSyncStateListener;
 
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_DEVICESTORE
@@ -522,6 +538,101 @@ int8_t uniffi_doorstep_ffi_fn_method_syncer_is_syncing(uint64_t ptr, RustCallSta
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCER_SYNC_NOW
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCER_SYNC_NOW
 RustBuffer uniffi_doorstep_ffi_fn_method_syncer_sync_now(uint64_t ptr, RustBuffer listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_SYNCSERVICE
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_SYNCSERVICE
+uint64_t uniffi_doorstep_ffi_fn_clone_syncservice(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FREE_SYNCSERVICE
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FREE_SYNCSERVICE
+void uniffi_doorstep_ffi_fn_free_syncservice(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CONSTRUCTOR_SYNCSERVICE_NEW
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CONSTRUCTOR_SYNCSERVICE_NEW
+uint64_t uniffi_doorstep_ffi_fn_constructor_syncservice_new(uint64_t store, RustBuffer settings, uint64_t transport, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CONSTRUCTOR_SYNCSERVICE_WITH_TIMING
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CONSTRUCTOR_SYNCSERVICE_WITH_TIMING
+uint64_t uniffi_doorstep_ffi_fn_constructor_syncservice_with_timing(uint64_t store, RustBuffer settings, uint64_t transport, RustBuffer timing, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCSERVICE_APP_FOREGROUNDED
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCSERVICE_APP_FOREGROUNDED
+void uniffi_doorstep_ffi_fn_method_syncservice_app_foregrounded(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCSERVICE_BACKGROUND_WAKE
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCSERVICE_BACKGROUND_WAKE
+RustBuffer uniffi_doorstep_ffi_fn_method_syncservice_background_wake(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCSERVICE_IS_RUNNING
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCSERVICE_IS_RUNNING
+int8_t uniffi_doorstep_ffi_fn_method_syncservice_is_running(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCSERVICE_SET_ONLINE
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCSERVICE_SET_ONLINE
+void uniffi_doorstep_ffi_fn_method_syncservice_set_online(uint64_t ptr, int8_t online, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCSERVICE_START
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCSERVICE_START
+uint64_t uniffi_doorstep_ffi_fn_method_syncservice_start(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCSERVICE_STATE
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCSERVICE_STATE
+RustBuffer uniffi_doorstep_ffi_fn_method_syncservice_state(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCSERVICE_SYNC_NOW
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCSERVICE_SYNC_NOW
+void uniffi_doorstep_ffi_fn_method_syncservice_sync_now(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_SYNCSTATELISTENER
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_SYNCSTATELISTENER
+uint64_t uniffi_doorstep_ffi_fn_clone_syncstatelistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FREE_SYNCSTATELISTENER
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FREE_SYNCSTATELISTENER
+void uniffi_doorstep_ffi_fn_free_syncstatelistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_INIT_CALLBACK_VTABLE_SYNCSTATELISTENER
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_INIT_CALLBACK_VTABLE_SYNCSTATELISTENER
+void uniffi_doorstep_ffi_fn_init_callback_vtable_syncstatelistener(const UniffiVTableCallbackInterfaceSyncStateListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCSTATELISTENER_ON_STATE
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCSTATELISTENER_ON_STATE
+void uniffi_doorstep_ffi_fn_method_syncstatelistener_on_state(uint64_t ptr, RustBuffer state, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_TASKHANDLE
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_TASKHANDLE
+uint64_t uniffi_doorstep_ffi_fn_clone_taskhandle(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FREE_TASKHANDLE
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FREE_TASKHANDLE
+void uniffi_doorstep_ffi_fn_free_taskhandle(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_TASKHANDLE_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_TASKHANDLE_CANCEL
+void uniffi_doorstep_ffi_fn_method_taskhandle_cancel(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_TASKHANDLE_IS_FINISHED
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_TASKHANDLE_IS_FINISHED
+int8_t uniffi_doorstep_ffi_fn_method_taskhandle_is_finished(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_SET_LOGGER
@@ -996,6 +1107,66 @@ uint16_t uniffi_doorstep_ffi_checksum_method_syncer_sync_now(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCSERVICE_APP_FOREGROUNDED
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCSERVICE_APP_FOREGROUNDED
+uint16_t uniffi_doorstep_ffi_checksum_method_syncservice_app_foregrounded(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCSERVICE_BACKGROUND_WAKE
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCSERVICE_BACKGROUND_WAKE
+uint16_t uniffi_doorstep_ffi_checksum_method_syncservice_background_wake(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCSERVICE_IS_RUNNING
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCSERVICE_IS_RUNNING
+uint16_t uniffi_doorstep_ffi_checksum_method_syncservice_is_running(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCSERVICE_SET_ONLINE
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCSERVICE_SET_ONLINE
+uint16_t uniffi_doorstep_ffi_checksum_method_syncservice_set_online(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCSERVICE_START
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCSERVICE_START
+uint16_t uniffi_doorstep_ffi_checksum_method_syncservice_start(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCSERVICE_STATE
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCSERVICE_STATE
+uint16_t uniffi_doorstep_ffi_checksum_method_syncservice_state(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCSERVICE_SYNC_NOW
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCSERVICE_SYNC_NOW
+uint16_t uniffi_doorstep_ffi_checksum_method_syncservice_sync_now(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCSTATELISTENER_ON_STATE
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCSTATELISTENER_ON_STATE
+uint16_t uniffi_doorstep_ffi_checksum_method_syncstatelistener_on_state(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_TASKHANDLE_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_TASKHANDLE_CANCEL
+uint16_t uniffi_doorstep_ffi_checksum_method_taskhandle_cancel(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_TASKHANDLE_IS_FINISHED
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_TASKHANDLE_IS_FINISHED
+uint16_t uniffi_doorstep_ffi_checksum_method_taskhandle_is_finished(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_CONSTRUCTOR_DEVICESTORE_OPEN
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_CONSTRUCTOR_DEVICESTORE_OPEN
 uint16_t uniffi_doorstep_ffi_checksum_constructor_devicestore_open(void
@@ -1017,6 +1188,18 @@ uint16_t uniffi_doorstep_ffi_checksum_constructor_visitsession_with_playbook(voi
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_CONSTRUCTOR_SYNCER_NEW
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_CONSTRUCTOR_SYNCER_NEW
 uint16_t uniffi_doorstep_ffi_checksum_constructor_syncer_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_CONSTRUCTOR_SYNCSERVICE_NEW
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_CONSTRUCTOR_SYNCSERVICE_NEW
+uint16_t uniffi_doorstep_ffi_checksum_constructor_syncservice_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_CONSTRUCTOR_SYNCSERVICE_WITH_TIMING
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_CONSTRUCTOR_SYNCSERVICE_WITH_TIMING
+uint16_t uniffi_doorstep_ffi_checksum_constructor_syncservice_with_timing(void
     
 );
 #endif

@@ -3,15 +3,19 @@ package app.doorstep.android
 import android.app.Application
 import android.content.pm.ApplicationInfo
 import android.util.Log
+import app.doorstep.core.DeviceStore
 import app.doorstep.core.LogLevel
+import app.doorstep.core.SyncService
 import app.doorstep.shell.CoreLog
 import app.doorstep.shell.DeviceSetup
 
 /**
  * Owns what lives as long as the process: the core's log forwarded to
- * Logcat, the Keystore enrolment vault, and the shell's [DeviceSetup] over
- * it and the store file. The store and its sync are opened per screen
- * session by [VisitViewModel].
+ * Logcat, the Keystore enrolment vault, the shell's [DeviceSetup] over it
+ * and the store file, the one [SyncService] (the screens' loop and
+ * WorkManager's wake-ups share it, so their syncs never overlap) and the
+ * periodic background sync. The screens' store is opened per screen session
+ * by [VisitViewModel].
  */
 class DoorstepApplication : Application() {
     lateinit var setup: DeviceSetup
@@ -27,6 +31,26 @@ class DoorstepApplication : Application() {
             }
         }.onFailure { Log.w(TAG, "core log not forwarded", it) }
         setup = DeviceSetup(KeystoreEnrolmentVault(this), filesDir.resolve("doorstep.db").path)
+        // Kept if already scheduled; before enrolment the worker has nothing to do.
+        SyncWork.schedulePeriodic(this)
+    }
+
+    private var syncStore: DeviceStore? = null
+    private var sync: SyncService? = null
+
+    /** The process's sync service over its own handle on the store; null before enrolment. */
+    @Synchronized
+    fun syncService(): SyncService? {
+        sync?.let { return it }
+        val store = setup.openStore() ?: return null
+        val service = setup.syncService(store)
+        if (service == null) {
+            store.close()
+            return null
+        }
+        syncStore = store
+        sync = service
+        return service
     }
 
     companion object {

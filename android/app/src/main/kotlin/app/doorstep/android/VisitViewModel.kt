@@ -11,7 +11,6 @@ import app.doorstep.shell.SignatureCapture
 import app.doorstep.shell.SignaturePadState
 import app.doorstep.shell.StoreVisitRepository
 import app.doorstep.shell.SyncBadgeState
-import app.doorstep.shell.SyncState
 import app.doorstep.shell.TodayListState
 import app.doorstep.shell.VisitFlowState
 import kotlinx.coroutines.flow.MutableStateFlow
@@ -38,7 +37,10 @@ class VisitViewModel(setup: DeviceSetup, context: Context, val lang: Language) :
 
     // "Today" is the phone's own day (the technician's time zone).
     private val repo = StoreVisitRepository(store, Clock.systemUTC(), zone.rules.getOffset(Instant.now()).totalSeconds / 60)
-    private val sync = SyncController(context, setup.syncer(store) ?: error("VisitViewModel needs an enrolled phone"))
+    private val sync = SyncController(
+        context,
+        (context.applicationContext as DoorstepApplication).syncService() ?: error("VisitViewModel needs an enrolled phone"),
+    )
 
     val today = MutableStateFlow(TodayListState(emptyList()))
     val open = MutableStateFlow<String?>(null)
@@ -47,10 +49,10 @@ class VisitViewModel(setup: DeviceSetup, context: Context, val lang: Language) :
     val refusal: StateFlow<String?> = _refusal
     val pendingUploads = MutableStateFlow(0L)
 
-    /** The badge on every screen: the scheduler's state and what waits on the phone. */
+    /** The badge on every screen: the core sync loop's state and what waits on the phone. */
     val badge: StateFlow<SyncBadgeState> = combine(sync.state, pendingUploads) { s, pending ->
         SyncBadgeState.of(s, pending, lang, zone)
-    }.stateIn(viewModelScope, SharingStarted.Eagerly, SyncBadgeState.of(SyncState.Idle, 0L, lang, zone))
+    }.stateIn(viewModelScope, SharingStarted.Eagerly, SyncBadgeState.of(sync.state.value, 0L, lang, zone))
 
     init {
         refreshToday()

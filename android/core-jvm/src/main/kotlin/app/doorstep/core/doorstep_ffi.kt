@@ -662,6 +662,9 @@ internal interface UniffiCallbackInterfaceHttpTransportMethod1 : com.sun.jna.Cal
 internal interface UniffiCallbackInterfaceSyncListenerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`progress`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
+internal interface UniffiCallbackInterfaceSyncStateListenerMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 @Structure.FieldOrder("uniffiFree", "uniffiClone", "log")
 internal open class UniffiVTableCallbackInterfaceLogger(
     @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
@@ -719,6 +722,25 @@ internal open class UniffiVTableCallbackInterfaceSyncListener(
         `uniffiFree` = other.`uniffiFree`
         `uniffiClone` = other.`uniffiClone`
         `onProgress` = other.`onProgress`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "onState")
+internal open class UniffiVTableCallbackInterfaceSyncStateListener(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `onState`: UniffiCallbackInterfaceSyncStateListenerMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `onState`: UniffiCallbackInterfaceSyncStateListenerMethod0? = null,
+    ): UniffiVTableCallbackInterfaceSyncStateListener(`uniffiFree`,`uniffiClone`,`onState`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceSyncStateListener) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `onState` = other.`onState`
     }
 
 }
@@ -809,6 +831,26 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_syncer_sync_now(
     ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_syncservice_app_foregrounded(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_syncservice_background_wake(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_syncservice_is_running(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_syncservice_set_online(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_syncservice_start(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_syncservice_state(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_syncservice_sync_now(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_syncstatelistener_on_state(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_taskhandle_cancel(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_taskhandle_is_finished(
+    ): Int
     external fun uniffi_doorstep_ffi_checksum_constructor_devicestore_open(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_constructor_visitsession_new(
@@ -816,6 +858,10 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_doorstep_ffi_checksum_constructor_visitsession_with_playbook(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_constructor_syncer_new(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_constructor_syncservice_new(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_constructor_syncservice_with_timing(
     ): Int
     external fun ffi_doorstep_ffi_uniffi_contract_version(
     ): Int
@@ -836,6 +882,7 @@ internal object UniffiLib {
         uniffiCallbackInterfaceHttpTransport.register(this)
         uniffiCallbackInterfaceLogger.register(this)
         uniffiCallbackInterfaceSyncListener.register(this)
+        uniffiCallbackInterfaceSyncStateListener.register(this)
         
     }
 
@@ -930,6 +977,44 @@ internal object UniffiLib {
     ): Byte
     external fun uniffi_doorstep_ffi_fn_method_syncer_sync_now(`ptr`: Long,`listener`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_clone_syncservice(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_doorstep_ffi_fn_free_syncservice(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_doorstep_ffi_fn_constructor_syncservice_new(`store`: Long,`settings`: RustBuffer.ByValue,`transport`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_doorstep_ffi_fn_constructor_syncservice_with_timing(`store`: Long,`settings`: RustBuffer.ByValue,`transport`: Long,`timing`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_doorstep_ffi_fn_method_syncservice_app_foregrounded(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_doorstep_ffi_fn_method_syncservice_background_wake(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_syncservice_is_running(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_doorstep_ffi_fn_method_syncservice_set_online(`ptr`: Long,`online`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_doorstep_ffi_fn_method_syncservice_start(`ptr`: Long,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_doorstep_ffi_fn_method_syncservice_state(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_syncservice_sync_now(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_doorstep_ffi_fn_clone_syncstatelistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_doorstep_ffi_fn_free_syncstatelistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_doorstep_ffi_fn_init_callback_vtable_syncstatelistener(`vtable`: UniffiVTableCallbackInterfaceSyncStateListener,
+    ): Unit
+    external fun uniffi_doorstep_ffi_fn_method_syncstatelistener_on_state(`ptr`: Long,`state`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_doorstep_ffi_fn_clone_taskhandle(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_doorstep_ffi_fn_free_taskhandle(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_doorstep_ffi_fn_method_taskhandle_cancel(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_doorstep_ffi_fn_method_taskhandle_is_finished(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
     external fun uniffi_doorstep_ffi_fn_func_set_logger(`logger`: RustBuffer.ByValue,`maxLevel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_doorstep_ffi_fn_func_shipped_playbooks(uniffi_out_err: UniffiRustCallStatus, 
@@ -1152,6 +1237,36 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_method_syncer_sync_now() and 0xFFFF) != 5507) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_syncservice_app_foregrounded() and 0xFFFF) != 21769) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_syncservice_background_wake() and 0xFFFF) != 26640) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_syncservice_is_running() and 0xFFFF) != 43767) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_syncservice_set_online() and 0xFFFF) != 27229) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_syncservice_start() and 0xFFFF) != 28904) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_syncservice_state() and 0xFFFF) != 34933) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_syncservice_sync_now() and 0xFFFF) != 21771) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_syncstatelistener_on_state() and 0xFFFF) != 35415) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_taskhandle_cancel() and 0xFFFF) != 54515) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_taskhandle_is_finished() and 0xFFFF) != 18199) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_doorstep_ffi_checksum_constructor_devicestore_open() and 0xFFFF) != 21558) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1162,6 +1277,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_constructor_syncer_new() and 0xFFFF) != 24083) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_constructor_syncservice_new() and 0xFFFF) != 45107) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_constructor_syncservice_with_timing() and 0xFFFF) != 16822) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -3299,7 +3420,774 @@ public object FfiConverterTypeSyncListener: FfiConverter<SyncListener, Long> {
 
 
 /**
- * Syncs one device store with the server.
+ * The phone's sync: one loop over one store and one server.
+ */
+public interface SyncServiceInterface {
+    
+    /**
+     * The app came to the foreground.
+     */
+    fun `appForegrounded`()
+    
+    /**
+     * A background wake-up (WorkManager's worker, iOS's BGAppRefreshTask):
+     * runs one sync to completion and returns what it did, or why it
+     * failed (`transient` says whether to ask the OS for a retry).
+     * Blocking: call it from the worker's thread, never the UI thread or
+     * the listener.
+     */
+    fun `backgroundWake`(): SyncSummary
+    
+    /**
+     * Whether the loop is running.
+     */
+    fun `isRunning`(): kotlin.Boolean
+    
+    /**
+     * The platform's connectivity (Android's default-network callback,
+     * iOS's NWPathMonitor). Offline cancels the sync in flight; back online
+     * syncs at once.
+     */
+    fun `setOnline`(`online`: kotlin.Boolean)
+    
+    /**
+     * Starts the loop: a sync at once (unless the phone was reported
+     * offline), then on its own timers. `listener` hears every state. A
+     * loop started before stops: the latest start wins.
+     */
+    fun `start`(`listener`: SyncStateListener): TaskHandle
+    
+    /**
+     * The last state the loop published.
+     */
+    fun `state`(): SyncServiceState
+    
+    /**
+     * "Sync now": the button, a newly recorded command.
+     */
+    fun `syncNow`()
+    
+    companion object
+}
+
+/**
+ * The phone's sync: one loop over one store and one server.
+ */
+open class SyncService: Disposable, AutoCloseable, SyncServiceInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * A sync service for `store` with `settings`, over the shell's
+     * `transport`: 15 minutes between syncs, retries with full-jitter
+     * backoff from 5 s up to 15 minutes. Nothing runs until `start` or
+     * `background_wake`. The store must stay open while the loop runs.
+     */
+    constructor(`store`: DeviceStore, `settings`: SyncSettings, `transport`: HttpTransport) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_constructor_syncservice_new(
+    
+        
+        FfiConverterTypeDeviceStore.lower(`store`),
+        FfiConverterTypeSyncSettings.lower(`settings`),
+        FfiConverterTypeHttpTransport.lower(`transport`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_doorstep_ffi_fn_free_syncservice(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_doorstep_ffi_fn_clone_syncservice(handle, status)
+        }
+    }
+
+    
+    /**
+     * The app came to the foreground.
+     */override fun `appForegrounded`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_syncservice_app_foregrounded(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * A background wake-up (WorkManager's worker, iOS's BGAppRefreshTask):
+     * runs one sync to completion and returns what it did, or why it
+     * failed (`transient` says whether to ask the OS for a retry).
+     * Blocking: call it from the worker's thread, never the UI thread or
+     * the listener.
+     */
+    @Throws(DoorstepException::class)override fun `backgroundWake`(): SyncSummary {
+            return FfiConverterTypeSyncSummary.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_syncservice_background_wake(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Whether the loop is running.
+     */override fun `isRunning`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_syncservice_is_running(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The platform's connectivity (Android's default-network callback,
+     * iOS's NWPathMonitor). Offline cancels the sync in flight; back online
+     * syncs at once.
+     */override fun `setOnline`(`online`: kotlin.Boolean)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_syncservice_set_online(
+        it,
+        
+        FfiConverterBoolean.lower(`online`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Starts the loop: a sync at once (unless the phone was reported
+     * offline), then on its own timers. `listener` hears every state. A
+     * loop started before stops: the latest start wins.
+     */
+    @Throws(DoorstepException::class)override fun `start`(`listener`: SyncStateListener): TaskHandle {
+            return FfiConverterTypeTaskHandle.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_syncservice_start(
+        it,
+        
+        FfiConverterTypeSyncStateListener.lower(`listener`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The last state the loop published.
+     */override fun `state`(): SyncServiceState {
+            return FfiConverterTypeSyncServiceState.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_syncservice_state(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * "Sync now": the button, a newly recorded command.
+     */override fun `syncNow`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_syncservice_sync_now(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * [`new`](Self::new) with its own `timing`; a field out of range is
+     * refused with `invalid_sync_timing`, naming it.
+     */
+    @Throws(DoorstepException::class) fun `withTiming`(`store`: DeviceStore, `settings`: SyncSettings, `transport`: HttpTransport, `timing`: SyncTiming): SyncService {
+            return FfiConverterTypeSyncService.lift(
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_constructor_syncservice_with_timing(
+    
+        
+        FfiConverterTypeDeviceStore.lower(`store`),
+        FfiConverterTypeSyncSettings.lower(`settings`),
+        FfiConverterTypeHttpTransport.lower(`transport`),
+        FfiConverterTypeSyncTiming.lower(`timing`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSyncService: FfiConverter<SyncService, Long> {
+    override fun lower(value: SyncService): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): SyncService {
+        return SyncService(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): SyncService {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: SyncService) = 8UL
+
+    override fun write(value: SyncService, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Hears every state of the loop, in order (implemented in Kotlin/Swift).
+ * Called on the loop's thread: hand the state to the UI thread and return;
+ * do not call back into the service from here.
+ */
+public interface SyncStateListener {
+    
+    fun `onState`(`state`: SyncServiceState)
+    
+    companion object
+}
+
+/**
+ * Hears every state of the loop, in order (implemented in Kotlin/Swift).
+ * Called on the loop's thread: hand the state to the UI thread and return;
+ * do not call back into the service from here.
+ */
+open class SyncStateListenerImpl: Disposable, AutoCloseable, SyncStateListener
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_doorstep_ffi_fn_free_syncstatelistener(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_doorstep_ffi_fn_clone_syncstatelistener(handle, status)
+        }
+    }
+
+    override fun `onState`(`state`: SyncServiceState)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_syncstatelistener_on_state(
+        it,
+        
+        FfiConverterTypeSyncServiceState.lower(`state`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceSyncStateListener {
+    internal object `onState`: UniffiCallbackInterfaceSyncStateListenerMethod0 {
+        override fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeSyncStateListener.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`onState`(
+                    FfiConverterTypeSyncServiceState.lift(`state`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeSyncStateListener.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeSyncStateListener.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceSyncStateListener.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `onState`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_doorstep_ffi_fn_init_callback_vtable_syncstatelistener(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSyncStateListener: FfiConverter<SyncStateListener, Long> {
+    internal val handleMap = UniffiHandleMap<SyncStateListener>()
+
+    override fun lower(value: SyncStateListener): Long {
+        if (value is SyncStateListenerImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): SyncStateListener {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return SyncStateListenerImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): SyncStateListener {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: SyncStateListener) = 8UL
+
+    override fun write(value: SyncStateListener, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Syncs one device store with the server, once per call: the loop that
+ * decides when is [`SyncService`](crate::sync_service::SyncService).
  */
 public interface SyncerInterface {
     
@@ -3325,7 +4213,8 @@ public interface SyncerInterface {
 }
 
 /**
- * Syncs one device store with the server.
+ * Syncs one device store with the server, once per call: the loop that
+ * decides when is [`SyncService`](crate::sync_service::SyncService).
  */
 open class Syncer: Disposable, AutoCloseable, SyncerInterface
 {
@@ -3530,6 +4419,295 @@ public object FfiConverterTypeSyncer: FfiConverter<Syncer, Long> {
     override fun allocationSize(value: Syncer) = 8UL
 
     override fun write(value: Syncer, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The running loop. `cancel()` or dropping the handle stops it and the
+ * sync in flight; the listener then hears `Stopped`.
+ */
+public interface TaskHandleInterface {
+    
+    /**
+     * Stops the loop (also done when the handle is dropped).
+     */
+    fun `cancel`()
+    
+    /**
+     * Whether the loop has stopped.
+     */
+    fun `isFinished`(): kotlin.Boolean
+    
+    companion object
+}
+
+/**
+ * The running loop. `cancel()` or dropping the handle stops it and the
+ * sync in flight; the listener then hears `Stopped`.
+ */
+open class TaskHandle: Disposable, AutoCloseable, TaskHandleInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_doorstep_ffi_fn_free_taskhandle(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_doorstep_ffi_fn_clone_taskhandle(handle, status)
+        }
+    }
+
+    
+    /**
+     * Stops the loop (also done when the handle is dropped).
+     */override fun `cancel`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_taskhandle_cancel(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Whether the loop has stopped.
+     */override fun `isFinished`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_taskhandle_is_finished(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTaskHandle: FfiConverter<TaskHandle, Long> {
+    override fun lower(value: TaskHandle): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): TaskHandle {
+        return TaskHandle(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): TaskHandle {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: TaskHandle) = 8UL
+
+    override fun write(value: TaskHandle, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -5117,6 +6295,71 @@ public object FfiConverterTypeSignatureStroke: FfiConverterRustBuffer<SignatureS
 
 
 /**
+ * Why the last sync failed, in the technician's words.
+ */
+data class SyncFailure (
+    /**
+     * Stable code: `sync_network`, `sync_server_busy`, `sync_unauthorized`, ...
+     */
+    var `code`: kotlin.String
+    , 
+    /**
+     * Whether a retry may cure it.
+     */
+    var `transient`: kotlin.Boolean
+    , 
+    /**
+     * Technical detail for logs and support.
+     */
+    var `detail`: kotlin.String
+    , 
+    var `en`: kotlin.String
+    , 
+    var `zh`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSyncFailure: FfiConverterRustBuffer<SyncFailure> {
+    override fun read(buf: ByteBuffer): SyncFailure {
+        return SyncFailure(
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SyncFailure) = (
+            FfiConverterString.allocationSize(value.`code`) +
+            FfiConverterBoolean.allocationSize(value.`transient`) +
+            FfiConverterString.allocationSize(value.`detail`) +
+            FfiConverterString.allocationSize(value.`en`) +
+            FfiConverterString.allocationSize(value.`zh`)
+    )
+
+    override fun write(value: SyncFailure, buf: ByteBuffer) {
+            FfiConverterString.write(value.`code`, buf)
+            FfiConverterBoolean.write(value.`transient`, buf)
+            FfiConverterString.write(value.`detail`, buf)
+            FfiConverterString.write(value.`en`, buf)
+            FfiConverterString.write(value.`zh`, buf)
+    }
+}
+
+
+
+/**
  * Progress of a running sync.
  */
 data class SyncProgress (
@@ -5171,6 +6414,58 @@ public object FfiConverterTypeSyncProgress: FfiConverterRustBuffer<SyncProgress>
             FfiConverterULong.write(value.`uploaded`, buf)
             FfiConverterULong.write(value.`pending`, buf)
             FfiConverterULong.write(value.`downloaded`, buf)
+    }
+}
+
+
+
+/**
+ * What the loop publishes on every change.
+ */
+data class SyncServiceState (
+    var `phase`: SyncPhase
+    , 
+    /**
+     * The last successful sync (kept in the store, so it survives restarts).
+     */
+    var `lastSuccessAt`: java.time.Instant?
+    , 
+    /**
+     * Records waiting for the server.
+     */
+    var `pending`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSyncServiceState: FfiConverterRustBuffer<SyncServiceState> {
+    override fun read(buf: ByteBuffer): SyncServiceState {
+        return SyncServiceState(
+            FfiConverterTypeSyncPhase.read(buf),
+            FfiConverterOptionalTimestamp.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SyncServiceState) = (
+            FfiConverterTypeSyncPhase.allocationSize(value.`phase`) +
+            FfiConverterOptionalTimestamp.allocationSize(value.`lastSuccessAt`) +
+            FfiConverterULong.allocationSize(value.`pending`)
+    )
+
+    override fun write(value: SyncServiceState, buf: ByteBuffer) {
+            FfiConverterTypeSyncPhase.write(value.`phase`, buf)
+            FfiConverterOptionalTimestamp.write(value.`lastSuccessAt`, buf)
+            FfiConverterULong.write(value.`pending`, buf)
     }
 }
 
@@ -5387,6 +6682,64 @@ public object FfiConverterTypeSyncSummary: FfiConverterRustBuffer<SyncSummary> {
             FfiConverterLong.write(value.`clockOffsetMs`, buf)
             FfiConverterULong.write(value.`bytesSent`, buf)
             FfiConverterULong.write(value.`bytesReceived`, buf)
+    }
+}
+
+
+
+/**
+ * The loop's timing, when the defaults (15 minutes between syncs, retries
+ * from 5 s up to 15 minutes) do not suit: a fleet's policy, or a test.
+ */
+data class SyncTiming (
+    /**
+     * Between syncs after a success (and before retrying a failure a retry
+     * will not cure), milliseconds; at least 1 000.
+     */
+    var `intervalMs`: kotlin.ULong
+    , 
+    /**
+     * The first retry's ceiling after a transient failure, milliseconds
+     * (it doubles with each further failure); at least 1.
+     */
+    var `retryBaseMs`: kotlin.ULong
+    , 
+    /**
+     * The largest retry ceiling, milliseconds; at least `retry_base_ms`.
+     */
+    var `retryCapMs`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSyncTiming: FfiConverterRustBuffer<SyncTiming> {
+    override fun read(buf: ByteBuffer): SyncTiming {
+        return SyncTiming(
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SyncTiming) = (
+            FfiConverterULong.allocationSize(value.`intervalMs`) +
+            FfiConverterULong.allocationSize(value.`retryBaseMs`) +
+            FfiConverterULong.allocationSize(value.`retryCapMs`)
+    )
+
+    override fun write(value: SyncTiming, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`intervalMs`, buf)
+            FfiConverterULong.write(value.`retryBaseMs`, buf)
+            FfiConverterULong.write(value.`retryCapMs`, buf)
     }
 }
 
@@ -6079,6 +7432,221 @@ public object FfiConverterTypeLogLevel: FfiConverterRustBuffer<LogLevel> {
 
 
 /**
+ * Where the sync loop is.
+ */
+sealed class SyncPhase {
+    
+    /**
+     * Not started yet.
+     */
+    object Idle : SyncPhase()
+    
+    
+    /**
+     * A sync is running; its progress once it reports one.
+     */
+    data class Syncing(
+        val `progress`: app.doorstep.core.SyncProgress?) : SyncPhase()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The last sync finished; the next periodic one is at `next_sync_at`.
+     */
+    data class Synced(
+        val `summary`: app.doorstep.core.SyncSummary, 
+        val `nextSyncAt`: java.time.Instant) : SyncPhase()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Failure number `attempt` in a row may be cured by a retry: the loop
+     * retries on its own at `retry_at`. Offline work is safe meanwhile.
+     */
+    data class Retrying(
+        val `failure`: app.doorstep.core.SyncFailure, 
+        val `attempt`: kotlin.UInt, 
+        val `retryAt`: java.time.Instant) : SyncPhase()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A retry will not cure it (token revoked, request refused, app too
+     * old): show `failure`'s text. Tried again at `retry_at` or on "sync now".
+     */
+    data class NeedsAttention(
+        val `failure`: app.doorstep.core.SyncFailure, 
+        val `retryAt`: java.time.Instant) : SyncPhase()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The platform reports no connection: nothing is tried until it is back.
+     */
+    object Offline : SyncPhase()
+    
+    
+    /**
+     * The loop was stopped.
+     */
+    object Stopped : SyncPhase()
+    
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSyncPhase : FfiConverterRustBuffer<SyncPhase>{
+    override fun read(buf: ByteBuffer): SyncPhase {
+        return when(buf.getInt()) {
+            1 -> SyncPhase.Idle
+            2 -> SyncPhase.Syncing(
+                FfiConverterOptionalTypeSyncProgress.read(buf),
+                )
+            3 -> SyncPhase.Synced(
+                FfiConverterTypeSyncSummary.read(buf),
+                FfiConverterTimestamp.read(buf),
+                )
+            4 -> SyncPhase.Retrying(
+                FfiConverterTypeSyncFailure.read(buf),
+                FfiConverterUInt.read(buf),
+                FfiConverterTimestamp.read(buf),
+                )
+            5 -> SyncPhase.NeedsAttention(
+                FfiConverterTypeSyncFailure.read(buf),
+                FfiConverterTimestamp.read(buf),
+                )
+            6 -> SyncPhase.Offline
+            7 -> SyncPhase.Stopped
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: SyncPhase): ULong = when(value) {
+        is SyncPhase.Idle -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is SyncPhase.Syncing -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterOptionalTypeSyncProgress.allocationSize(value.`progress`)
+            )
+        }
+        is SyncPhase.Synced -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeSyncSummary.allocationSize(value.`summary`)
+                + FfiConverterTimestamp.allocationSize(value.`nextSyncAt`)
+            )
+        }
+        is SyncPhase.Retrying -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeSyncFailure.allocationSize(value.`failure`)
+                + FfiConverterUInt.allocationSize(value.`attempt`)
+                + FfiConverterTimestamp.allocationSize(value.`retryAt`)
+            )
+        }
+        is SyncPhase.NeedsAttention -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeSyncFailure.allocationSize(value.`failure`)
+                + FfiConverterTimestamp.allocationSize(value.`retryAt`)
+            )
+        }
+        is SyncPhase.Offline -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is SyncPhase.Stopped -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+    }
+
+    override fun write(value: SyncPhase, buf: ByteBuffer) {
+        when(value) {
+            is SyncPhase.Idle -> {
+                buf.putInt(1)
+                Unit
+            }
+            is SyncPhase.Syncing -> {
+                buf.putInt(2)
+                FfiConverterOptionalTypeSyncProgress.write(value.`progress`, buf)
+                Unit
+            }
+            is SyncPhase.Synced -> {
+                buf.putInt(3)
+                FfiConverterTypeSyncSummary.write(value.`summary`, buf)
+                FfiConverterTimestamp.write(value.`nextSyncAt`, buf)
+                Unit
+            }
+            is SyncPhase.Retrying -> {
+                buf.putInt(4)
+                FfiConverterTypeSyncFailure.write(value.`failure`, buf)
+                FfiConverterUInt.write(value.`attempt`, buf)
+                FfiConverterTimestamp.write(value.`retryAt`, buf)
+                Unit
+            }
+            is SyncPhase.NeedsAttention -> {
+                buf.putInt(5)
+                FfiConverterTypeSyncFailure.write(value.`failure`, buf)
+                FfiConverterTimestamp.write(value.`retryAt`, buf)
+                Unit
+            }
+            is SyncPhase.Offline -> {
+                buf.putInt(6)
+                Unit
+            }
+            is SyncPhase.Stopped -> {
+                buf.putInt(7)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
  * Which half of a sync is running.
  */
 
@@ -6517,6 +8085,38 @@ public object FfiConverterOptionalTypeReportDigest: FfiConverterRustBuffer<Repor
         } else {
             buf.put(1)
             FfiConverterTypeReportDigest.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeSyncProgress: FfiConverterRustBuffer<SyncProgress?> {
+    override fun read(buf: ByteBuffer): SyncProgress? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeSyncProgress.read(buf)
+    }
+
+    override fun allocationSize(value: SyncProgress?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeSyncProgress.allocationSize(value)
+        }
+    }
+
+    override fun write(value: SyncProgress?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeSyncProgress.write(value, buf)
         }
     }
 }

@@ -3,7 +3,9 @@ package app.doorstep.shell
 import app.doorstep.core.DeviceStore
 import app.doorstep.core.Enrolment
 import app.doorstep.core.HttpTransport
+import app.doorstep.core.SyncService
 import app.doorstep.core.SyncSettings
+import app.doorstep.core.SyncTiming
 import app.doorstep.core.Syncer
 import app.doorstep.core.enrolDevice
 
@@ -31,8 +33,8 @@ class InMemoryEnrolmentVault(private var held: Enrolment? = null) : EnrolmentVau
 
 /**
  * First run and every run after: enrol the phone through the server (a
- * dispatcher signs in on it at handover), then open its store and syncer
- * from what the vault holds.
+ * dispatcher signs in on it at handover), then open its store and its
+ * sync (the loop, or a one-shot syncer) from what the vault holds.
  */
 class DeviceSetup(
     private val vault: EnrolmentVault,
@@ -67,6 +69,16 @@ class DeviceSetup(
     fun syncer(store: DeviceStore, timeoutSeconds: UInt = 30u): Syncer? = vault.load()?.let {
         Syncer(store, SyncSettings(it.serverUrl, it.deviceToken, timeoutSeconds), transport)
     }
+
+    /**
+     * The sync loop for [store] with the vault's server and token (the core's
+     * default timing unless [timing] is given); null before enrolment.
+     */
+    fun syncService(store: DeviceStore, timeoutSeconds: UInt = 30u, timing: SyncTiming? = null): SyncService? =
+        vault.load()?.let {
+            val settings = SyncSettings(it.serverUrl, it.deviceToken, timeoutSeconds)
+            if (timing == null) SyncService(store, settings, transport) else SyncService.withTiming(store, settings, transport, timing)
+        }
 
     private fun openStoreFor(e: Enrolment) =
         DeviceStore.open(storePath, e.deviceId, e.technicianId, e.technicianName)

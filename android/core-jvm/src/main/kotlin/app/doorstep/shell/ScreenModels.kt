@@ -5,6 +5,8 @@ import app.doorstep.core.ChecklistItem
 import app.doorstep.core.LocalizedText
 import app.doorstep.core.QuoteSummary
 import app.doorstep.core.ReportDigest
+import app.doorstep.core.SyncPhase
+import app.doorstep.core.SyncServiceState
 import app.doorstep.core.VisitOutcome
 import app.doorstep.core.VisitScreen
 import app.doorstep.core.VisitStage
@@ -214,20 +216,22 @@ data class SignaturePadState(val reportDigestShort: String?, val strokeCount: In
 /**
  * The sync badge on every screen: one line of text, whether it is a
  * problem, and how many records wait. Reassures the technician that
- * offline work is safe; asks for action only when a retry will not help.
+ * offline work is safe; asks for action only when a retry will not help
+ * (then the text is the core's, in the technician's language).
  */
 data class SyncBadgeState(val text: String, val pending: Long, val problem: Boolean, val busy: Boolean) {
     companion object {
         private val hm = DateTimeFormatter.ofPattern("HH:mm")
 
-        fun of(state: SyncState, pending: Long, lang: Language, zone: ZoneId): SyncBadgeState {
+        /** The badge for the core loop's [state]; [pending] is the shell's freshest count of waiting records. */
+        fun of(state: SyncServiceState, pending: Long, lang: Language, zone: ZoneId): SyncBadgeState {
             val en = lang == Language.EN
             fun at(i: Instant) = hm.format(i.atZone(zone))
             val waiting = if (pending == 0L) "" else if (en) " · $pending waiting" else " · $pending 条待上传"
-            return when (state) {
-                SyncState.Idle -> SyncBadgeState(if (en) "Not synced yet$waiting" else "尚未同步$waiting", pending, false, false)
-                is SyncState.Syncing -> {
-                    val p = state.progress
+            return when (val phase = state.phase) {
+                SyncPhase.Idle -> SyncBadgeState(if (en) "Not synced yet$waiting" else "尚未同步$waiting", pending, false, false)
+                is SyncPhase.Syncing -> {
+                    val p = phase.progress
                     val detail = when {
                         p == null -> ""
                         p.stage == app.doorstep.core.SyncStage.UPLOADING ->
@@ -236,19 +240,25 @@ data class SyncBadgeState(val text: String, val pending: Long, val problem: Bool
                     }
                     SyncBadgeState((if (en) "Syncing" else "同步中") + detail, pending, false, true)
                 }
-                is SyncState.Synced -> SyncBadgeState(
-                    (if (en) "Synced at ${at(state.at)}" else "已同步 ${at(state.at)}") + waiting, pending, false, false,
-                )
-                is SyncState.Retrying -> SyncBadgeState(
-                    (if (en) "Offline work is safe; retrying at ${at(state.retryAt)}" else "记录已保存在手机上,${at(state.retryAt)} 自动重试") + waiting,
+                is SyncPhase.Synced -> {
+                    val synced = state.lastSuccessAt?.let(::at) ?: ""
+                    SyncBadgeState((if (en) "Synced at $synced" else "已同步 $synced") + waiting, pending, false, false)
+                }
+                is SyncPhase.Retrying -> SyncBadgeState(
+                    (if (en) "Offline work is safe; retrying at ${at(phase.retryAt)}" else "记录已保存在手机上,${at(phase.retryAt)} 自动重试") + waiting,
                     pending, false, false,
                 )
-                is SyncState.NeedsAttention -> SyncBadgeState(state.failure.text(lang), pending, true, false)
-                SyncState.Offline -> SyncBadgeState(
+                is SyncPhase.NeedsAttention ->
+                    SyncBadgeState(if (en) phase.failure.en else phase.failure.zh, pending, true, false)
+                SyncPhase.Offline -> SyncBadgeState(
                     (if (en) "Offline: records are kept on the phone" else "离线:记录保存在手机上") + waiting, pending, false, false,
                 )
-                SyncState.Stopped -> SyncBadgeState(if (en) "Sync stopped$waiting" else "同步已停止$waiting", pending, false, false)
+                SyncPhase.Stopped -> SyncBadgeState(if (en) "Sync stopped$waiting" else "同步已停止$waiting", pending, false, false)
             }
         }
+
+        /** The badge with the loop's own count of waiting records. */
+        fun of(state: SyncServiceState, lang: Language, zone: ZoneId): SyncBadgeState =
+            of(state, state.pending.toLong(), lang, zone)
     }
 }

@@ -4,6 +4,7 @@ import app.doorstep.core.DeviceStore
 import app.doorstep.core.DoorstepException
 import app.doorstep.core.LogLevel
 import app.doorstep.core.LogRecord
+import app.doorstep.core.SyncPhase
 import app.doorstep.core.SyncSettings
 import app.doorstep.core.Syncer
 import org.junit.jupiter.api.AfterAll
@@ -29,7 +30,7 @@ import kotlin.concurrent.thread
 /**
  * The shell against a real `doorstep-server` started by the test on an
  * ephemeral port (its own SQLite in a temp dir): enrolment at handover, the
- * sync scheduler bringing the day in and sending the technician's records
+ * core's sync loop bringing the day in and sending the technician's records
  * back, a revoked phone, and cancelling a sync stuck on a silent server.
  */
 class ServerSyncTest {
@@ -125,11 +126,11 @@ class ServerSyncTest {
             assertTrue(setup.enrolled)
 
             val store = setup.openStore() ?: throw AssertionError("an enrolled phone has a store")
-            val timer = ManualTimer()
-            val scheduler = SyncScheduler(CoreSyncEngine(setup.syncer(store)!!), timer) {}
+            val service = setup.syncService(store)!!
+            val states = SyncStates()
+            val scheduler = SyncLoop(service, states::add)
             scheduler.start()
-            timer.runReady()
-            val first = scheduler.state as? SyncState.Synced ?: throw AssertionError("first sync: ${scheduler.state}")
+            val first = states.nth(1) { it is SyncPhase.Synced }.phase as SyncPhase.Synced
             assertEquals(1uL, first.summary.changes)
             assertEquals(0uL, first.summary.pending, "the 'received' fact went back in the same sync")
 
@@ -144,8 +145,7 @@ class ServerSyncTest {
             assertEquals(2L, repo.pendingUploads())
 
             scheduler.syncNow()
-            timer.runReady()
-            val second = scheduler.state as? SyncState.Synced ?: throw AssertionError("second sync: ${scheduler.state}")
+            val second = states.nth(2) { it is SyncPhase.Synced }.phase as SyncPhase.Synced
             assertEquals(2uL, second.summary.pushed)
             assertEquals(0L, repo.pendingUploads())
             assertNotNull(store.syncStatus().lastSuccessAt)
@@ -158,6 +158,7 @@ class ServerSyncTest {
                 "core log lines reach the shell: $logs",
             )
             scheduler.close()
+            service.close()
             repo.close()
         } finally {
             CoreLog.uninstall()
@@ -172,15 +173,16 @@ class ServerSyncTest {
         call("POST", "/api/devices/phone-78/revoke", "{}")
 
         val store = setup.openStore()!!
-        val timer = ManualTimer()
-        val scheduler = SyncScheduler(CoreSyncEngine(setup.syncer(store)!!), timer) {}
+        val service = setup.syncService(store)!!
+        val states = SyncStates()
+        val scheduler = SyncLoop(service, states::add)
         scheduler.start()
-        timer.runReady()
-        val state = scheduler.state as? SyncState.NeedsAttention ?: throw AssertionError("${scheduler.state}")
+        val state = states.nth(1) { it is SyncPhase.NeedsAttention }.phase as SyncPhase.NeedsAttention
         assertEquals("sync_unauthorized", state.failure.code)
         assertTrue(state.failure.zh.contains("重新登记"), state.failure.zh)
         assertEquals("sync_unauthorized", store.syncStatus().lastErrorCode)
         scheduler.close()
+        service.close()
         store.closeStore()
         store.close()
     }
