@@ -10,6 +10,7 @@ mod after;
 mod bad_input;
 mod center;
 mod schema;
+mod schema_parity;
 mod sync;
 
 /// Runs `async fn $name(b: Backend)` on both backends.
