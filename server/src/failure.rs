@@ -4,7 +4,7 @@
 //! its status and JSON body (`http::error`). Messages never carry customer
 //! data, only ids, field paths and limits.
 
-use crate::store::DbError;
+use crate::store::sql::DbError;
 use serde_json::{Map, Value};
 
 /// A failed or refused operation.

@@ -185,7 +185,7 @@ impl SqliteTx<'_> {
     fn query_now(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
         let mut stmt = self.conn.prepare_cached(&dialect(sql))?;
         let n = stmt.column_count();
-        let columns: Arc<[String]> = stmt.column_names().into_iter().map(String::from).collect();
+        let columns: Arc<[String]> = stmt.column_names().map(String::from).collect();
         let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
