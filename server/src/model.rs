@@ -3,7 +3,6 @@
 //! JSON). Each state is an enum stored as the same text it has always had
 //! (`as_str` to write, `FromStr` to read) and sent as that text in JSON.
 
-use crate::time::from_ms;
 use chrono::{DateTime, Utc};
 use doorstep_core::protocol::ChangeKind;
 use doorstep_core::Assignment;
@@ -285,15 +284,66 @@ pub struct IntakeRecord {
     pub escalated: bool,
 }
 
-/// Unix milliseconds of an optional stored time, as a UTC time.
-pub fn opt_time(ms: Option<i64>) -> Option<DateTime<Utc>> {
-    ms.map(from_ms)
-}
-
 text_enum! {
     /// A staff member's role.
     Role ("role", "角色") {
         Admin = "admin",
         Dispatcher = "dispatcher",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every typed state reads back from the text it stores, and its JSON
+    /// is that same text (what the API sent before the states were typed).
+    fn round_trips<T>(all: &[T])
+    where
+        T: Copy + PartialEq + std::fmt::Debug + std::fmt::Display + std::str::FromStr + Serialize,
+        T::Err: std::fmt::Debug,
+    {
+        for v in all {
+            let text = v.to_string();
+            assert_eq!(text.parse::<T>().unwrap(), *v);
+            assert_eq!(serde_json::to_value(v).unwrap(), serde_json::json!(text));
+        }
+    }
+
+    #[test]
+    fn typed_states_are_stored_and_sent_as_their_text() {
+        round_trips(AssignmentStatus::ALL);
+        round_trips(Priority::ALL);
+        round_trips(Classification::ALL);
+        round_trips(ChangeLogKind::ALL);
+        round_trips(SignOffStatus::ALL);
+        round_trips(SyncKind::ALL);
+        round_trips(ReminderLevel::ALL);
+        round_trips(Missing::ALL);
+        round_trips(KpiGrouping::ALL);
+        round_trips(Role::ALL);
+        assert_eq!(AssignmentStatus::HandedBack.as_str(), "handed_back");
+        assert_eq!(Priority::SameDay.as_str(), "same_day");
+    }
+
+    #[test]
+    fn unknown_text_is_refused_with_what_is_accepted_in_both_languages() {
+        let err = "finished"
+            .parse::<AssignmentStatus>()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("\"finished\""), "{err}");
+        assert!(
+            err.contains("open, assigned, done, handed_back, cancelled"),
+            "{err}"
+        );
+        assert!(err.contains("工单状态"), "{err}");
+    }
+
+    #[test]
+    fn a_repeat_request_is_read_as_a_complaint() {
+        let c: Classification = serde_json::from_str("\"repeat\"").unwrap();
+        assert_eq!(c, Classification::Complaint);
+        assert_eq!(c.priority(), Priority::Escalated);
     }
 }

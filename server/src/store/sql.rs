@@ -262,3 +262,37 @@ pub trait Tx: Send {
 
 /// The transaction body: a closure that borrows the transaction.
 pub type TxFn<R, E> = Box<dyn for<'a> FnOnce(&'a mut dyn Tx) -> BoxFuture<'a, Result<R, E>> + Send>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row() -> Row {
+        Row::new(
+            vec!["status".to_string(), "n".to_string(), "note".to_string()].into(),
+            vec![Value::Text("open".into()), Value::Int(3), Value::Null],
+        )
+    }
+
+    #[test]
+    fn a_row_is_read_by_column_name() {
+        let r = row();
+        assert_eq!(r.text("status"), "open");
+        assert_eq!(r.int("n"), 3);
+        assert!(r.flag("n"));
+        assert_eq!(r.opt_text("note"), None);
+        assert_eq!(r.opt_flag("note"), None);
+        assert_eq!(
+            r.int(1),
+            3,
+            "a position still reads one-column ad-hoc results"
+        );
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "is not in this row")]
+    fn a_column_the_query_did_not_select_is_a_bug() {
+        row().text("stauts");
+    }
+}
