@@ -13,20 +13,44 @@ use std::sync::Arc;
 #[derive(Debug, Clone, PartialEq, Serialize, clap::Args)]
 pub struct Config {
     /// Largest accepted request body in bytes, after decompression (413 beyond)
-    #[arg(long, env = "DOORSTEP_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
+    #[arg(long, env = "DOORSTEP_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024, value_parser = at_least_one::<usize>)]
     pub max_body_bytes: usize,
     /// Most events in one sync push (413 beyond)
-    #[arg(long, env = "DOORSTEP_MAX_BATCH_EVENTS", default_value_t = 2000)]
+    #[arg(long, env = "DOORSTEP_MAX_BATCH_EVENTS", default_value_t = 2000, value_parser = at_least_one::<usize>)]
     pub max_batch_events: usize,
     /// Largest page of assignment changes in one sync pull
-    #[arg(long, env = "DOORSTEP_MAX_PAGE", default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, env = "DOORSTEP_MAX_PAGE", default_value_t = 2000, value_parser = at_least_one::<u32>)]
     pub max_page: u32,
     /// Lifetime of a dispatcher's login session, in hours
-    #[arg(long, env = "DOORSTEP_SESSION_HOURS", default_value_t = 12, value_parser = clap::value_parser!(i64).range(1..))]
+    #[arg(long, env = "DOORSTEP_SESSION_HOURS", default_value_t = 12, value_parser = at_least_one::<i64>)]
     pub session_hours: i64,
     /// A sign-off farther than this many metres from the customer's location is flagged
-    #[arg(long, env = "DOORSTEP_SIGNOFF_FAR_M", default_value_t = 500.0)]
+    #[arg(long, env = "DOORSTEP_SIGNOFF_FAR_M", default_value_t = 500.0, value_parser = metres)]
     pub signoff_far_m: f64,
+}
+
+/// A whole number of at least 1, refused with what would be accepted (en, zh-CN).
+pub fn at_least_one<T>(text: &str) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + From<u8>,
+{
+    text.trim()
+        .parse::<T>()
+        .ok()
+        .filter(|n| *n >= T::from(1))
+        .ok_or_else(|| "expected a whole number of at least 1 / 应为不小于 1 的整数".to_string())
+}
+
+/// A distance in metres, greater than 0 (en, zh-CN refusal).
+pub fn metres(text: &str) -> Result<f64, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|m| m.is_finite() && *m > 0.0)
+        .ok_or_else(|| {
+            "expected a distance in metres greater than 0, such as 500 / 应为大于 0 的米数，例如 500"
+                .to_string()
+        })
 }
 
 impl Default for Config {

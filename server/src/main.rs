@@ -220,6 +220,24 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_setting_names_the_flag_and_what_is_accepted_in_both_languages() {
+        for (flag, accepted) in [
+            ("--max-page=0", "不小于 1"),
+            ("--session-hours=twelve", "at least 1"),
+            ("--max-body-bytes=-5", "不小于 1 的整数"),
+            ("--signoff-far-m=-1", "米数"),
+        ] {
+            let err = Args::try_parse_from(["doorstep-server", flag])
+                .expect_err("refused")
+                .to_string();
+            let name = flag.split('=').next().unwrap();
+            assert!(err.contains(name), "{err}");
+            assert!(err.contains(accepted), "{err}");
+            assert!(err.contains("expected"), "{err}");
+        }
+    }
+
+    #[test]
     fn a_bad_listen_address_names_the_flag_and_what_is_accepted() {
         let err = Args::try_parse_from(["doorstep-server", "--listen=nowhere"])
             .expect_err("refused")
