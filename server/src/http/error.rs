@@ -5,7 +5,7 @@
 //! and limits. Storage failures are logged and answered with a generic 500.
 //!
 //! This is the HTTP edge: store and domain code fail with
-//! [`Failure`](crate::failure::Failure), mapped here to a status and body.
+//! [`Failure`], mapped here to a status and body.
 
 use crate::failure::Failure;
 use crate::store::DbError;

@@ -12,8 +12,9 @@
 //! one copy of the SQL and a 100-line dialect layer cannot.
 //!
 //! Rows are read by column name ([`Row::text`]`("status")`), never by
-//! position, and the repository functions return [`Failure`]
-//! (`crate::failure`), never an HTTP error.
+//! position (a position only reads one-column ad-hoc results such as
+//! `PRAGMA user_version` in tests), and the repository functions return
+//! [`Failure`](crate::failure::Failure), never an HTTP error.
 //!
 //! Transactions: [`Database::tx`] runs a closure in one transaction and
 //! commits when it returns `Ok`, rolls back otherwise.
