@@ -6,15 +6,14 @@
 //!   token once. Both kinds of token are 256 random bits and only their
 //!   SHA-256 is stored, so a leaked database does not leak usable tokens
 //!   (a fast hash is right here: the token has full entropy, unlike a password).
-//! - Missing or unknown token → 401; a technician on a dispatcher endpoint → 403.
+//! - Missing or unknown token → 401; a technician on a dispatcher endpoint → 403
+//!   (the request extractor is `http::auth`).
 
-use crate::error::{ApiError, ApiResult};
-use crate::store::{Tx, Value};
-use crate::AppState;
+pub use crate::model::Role;
+
+use crate::failure::{Failure, Fallible};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use rand::RngCore;
 use serde::Serialize;
 
@@ -32,47 +31,26 @@ pub enum Principal {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Admin,
-    Dispatcher,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Dispatcher => "dispatcher",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "admin" => Some(Role::Admin),
-            "dispatcher" => Some(Role::Dispatcher),
-            _ => None,
-        }
-    }
-}
-
 impl Principal {
     /// The center's staff (dispatcher or admin); technicians get 403.
-    pub fn dispatcher(&self) -> ApiResult<&str> {
+    pub fn dispatcher(&self) -> Fallible<&str> {
         match self {
             Principal::User { username, .. } => Ok(username),
-            Principal::Device { .. } => Err(ApiError::forbidden(
-                "this endpoint is for the center's dispatchers; a technician device may use /api/sync/* and its own assignments and visits",
+            Principal::Device { .. } => Err(Failure::Forbidden(
+                "this endpoint is for the center's dispatchers; a technician device may use /api/sync/* and its own assignments and visits".into(),
             )),
         }
     }
 
-    pub fn admin(&self) -> ApiResult<&str> {
+    pub fn admin(&self) -> Fallible<&str> {
         match self {
             Principal::User {
                 username,
                 role: Role::Admin,
             } => Ok(username),
-            _ => Err(ApiError::forbidden("this endpoint is for admins only")),
+            _ => Err(Failure::Forbidden(
+                "this endpoint is for admins only".into(),
+            )),
         }
     }
 
@@ -124,70 +102,4 @@ pub fn new_token(prefix: &str) -> String {
 /// What is stored for a token.
 pub fn token_hash(token: &str) -> String {
     doorstep_core::canonical::sha256_hex(token.as_bytes())
-}
-
-/// Looks a bearer token up: a live session, else an enrolled, unrevoked device.
-pub async fn lookup(tx: &mut dyn Tx, token: &str, now_ms: i64) -> ApiResult<Option<Principal>> {
-    let hash = Value::from(token_hash(token));
-    if let Some(r) = tx
-        .query_opt(
-            "SELECT u.username, u.role FROM sessions s JOIN users u ON u.username = s.username
-             WHERE s.token_hash = $1 AND s.expires_at > $2",
-            &[hash.clone(), now_ms.into()],
-        )
-        .await?
-    {
-        let role = Role::parse(&r.text(1)).unwrap_or(Role::Dispatcher);
-        return Ok(Some(Principal::User {
-            username: r.text(0),
-            role,
-        }));
-    }
-    Ok(tx
-        .query_opt(
-            "SELECT id, technician_id FROM devices WHERE token_hash = $1 AND revoked_at IS NULL",
-            &[hash],
-        )
-        .await?
-        .map(|r| Principal::Device {
-            device_id: r.text(0),
-            technician_id: r.text(1),
-        }))
-}
-
-/// The authenticated caller of a request.
-pub struct Auth(pub Principal);
-
-impl FromRequestParts<AppState> for Auth {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| {
-                ApiError::unauthorized(
-                    "missing credentials: send `Authorization: Bearer <token>` (POST /api/login for a session token, or a device token from enrolment)",
-                )
-            })?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
-            })?
-            .to_string();
-        let now = crate::now_ms();
-        let found = state
-            .db
-            .tx(move |tx| Box::pin(async move { lookup(tx, &token, now).await }))
-            .await?;
-        found.map(Auth).ok_or_else(|| {
-            ApiError::unauthorized(
-                "the token is unknown, expired or revoked: log in again or re-enrol the device",
-            )
-        })
-    }
 }

@@ -3,87 +3,52 @@
 //! Zero set-up by default: SQLite in `--data-dir` (./doorstep-data) on
 //! 127.0.0.1:8080, and an admin created on first run. `--database-url
 //! postgres://…` (or `DOORSTEP_DATABASE_URL`) runs on PostgreSQL instead.
-//! `--demo` loads the demo data set. `--help` lists every flag.
+//! `--demo` loads the demo data set. `--help` lists every flag and its
+//! `DOORSTEP_…` environment variable (clap); the server's own settings are
+//! [`Config`]'s fields, each a flag.
 
-use doorstep_server::auth::{hash_password, Role};
-use doorstep_server::center::insert_user;
-use doorstep_server::error::ApiError;
-use doorstep_server::store::Database;
+use clap::Parser;
+use doorstep_server::auth::{hash_password, new_token, Role};
+use doorstep_server::failure::{Failure, Fallible};
+use doorstep_server::store::{users, Database};
 use doorstep_server::{demo, spawn, AppState, Config};
 use std::net::SocketAddr;
 
-const HELP: &str = "doorstep-server: Doorstep dispatch and sync server
-
-USAGE: doorstep-server [FLAGS]
-
-  --listen ADDR            address to listen on (default 127.0.0.1:8080; env DOORSTEP_LISTEN)
-  --data-dir DIR           directory of the embedded SQLite database (default ./doorstep-data)
-  --database-url URL       postgres://user@host/db to run on PostgreSQL (env DOORSTEP_DATABASE_URL)
-  --demo                   load the demo data set (dispatchers, technicians, assignments)
-  --admin-user NAME        first-run admin name (default admin; env DOORSTEP_ADMIN_USER)
-  --admin-password PASS    first-run admin password (default: generated and printed once;
-                           env DOORSTEP_ADMIN_PASSWORD)
-  --max-body-bytes N       largest request body after decompression (default 8388608)
-  --max-batch-events N     most events in one sync push (default 2000)
-  --help                   this text
-";
-
+/// Doorstep dispatch and sync server (上门服务调度与同步服务器).
+///
+/// Every setting is a flag and an environment variable; a flag wins over
+/// the variable, the variable over the default.
+#[derive(Debug, Parser)]
+#[command(name = "doorstep-server", version, about, long_about = None)]
 struct Args {
+    /// Address to listen on, HOST:PORT (port 0: any free port)
+    #[arg(long, env = "DOORSTEP_LISTEN", default_value = "127.0.0.1:8080", value_parser = parse_listen)]
     listen: SocketAddr,
+    /// Directory of the embedded SQLite database
+    #[arg(long, env = "DOORSTEP_DATA_DIR", default_value = "./doorstep-data")]
     data_dir: String,
+    /// postgres://user@host/db to run on PostgreSQL instead of SQLite
+    #[arg(long, env = "DOORSTEP_DATABASE_URL")]
     database_url: Option<String>,
+    /// Load the demo data set (dispatchers, technicians, assignments)
+    #[arg(long, env = "DOORSTEP_DEMO")]
     demo: bool,
+    /// First-run admin name
+    #[arg(long, env = "DOORSTEP_ADMIN_USER", default_value = "admin")]
     admin_user: String,
+    /// First-run admin password (default: generated and printed once)
+    #[arg(long, env = "DOORSTEP_ADMIN_PASSWORD", hide_env_values = true)]
     admin_password: Option<String>,
+    #[command(flatten)]
     config: Config,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let mut a = Args {
-        listen: env("DOORSTEP_LISTEN")
-            .unwrap_or_else(|| "127.0.0.1:8080".into())
-            .parse()
-            .map_err(|_| "DOORSTEP_LISTEN: expected HOST:PORT such as 127.0.0.1:8080")?,
-        data_dir: "./doorstep-data".into(),
-        database_url: env("DOORSTEP_DATABASE_URL"),
-        demo: false,
-        admin_user: env("DOORSTEP_ADMIN_USER").unwrap_or_else(|| "admin".into()),
-        admin_password: env("DOORSTEP_ADMIN_PASSWORD"),
-        config: Config::default(),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
-        match flag.as_str() {
-            "--listen" => {
-                a.listen = value("--listen")?
-                    .parse()
-                    .map_err(|_| "--listen: expected HOST:PORT such as 127.0.0.1:8080")?
-            }
-            "--data-dir" => a.data_dir = value("--data-dir")?,
-            "--database-url" => a.database_url = Some(value("--database-url")?),
-            "--demo" => a.demo = true,
-            "--admin-user" => a.admin_user = value("--admin-user")?,
-            "--admin-password" => a.admin_password = Some(value("--admin-password")?),
-            "--max-body-bytes" => {
-                a.config.max_body_bytes = value("--max-body-bytes")?
-                    .parse()
-                    .map_err(|_| "--max-body-bytes: expected a number of bytes")?
-            }
-            "--max-batch-events" => {
-                a.config.max_batch_events = value("--max-batch-events")?
-                    .parse()
-                    .map_err(|_| "--max-batch-events: expected a number of events")?
-            }
-            "--help" | "-h" => {
-                print!("{HELP}");
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown flag {other:?}; see --help")),
-        }
-    }
-    Ok(a)
+/// A listen address, refused with what would be accepted (en, zh-CN).
+fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    text.parse().map_err(|_| {
+        "expected HOST:PORT such as 127.0.0.1:8080 / 应为 主机:端口，例如 127.0.0.1:8080"
+            .to_string()
+    })
 }
 
 /// Creates the first admin when there are no users. Returns the generated
@@ -92,33 +57,26 @@ async fn ensure_admin(
     state: &AppState,
     user: &str,
     password: Option<String>,
-) -> Result<Option<String>, ApiError> {
+) -> Fallible<Option<String>> {
     let has_users = state
         .db
-        .tx(|tx| {
-            Box::pin(async move {
-                Ok::<_, ApiError>(
-                    tx.query_opt("SELECT 1 FROM users LIMIT 1", &[])
-                        .await?
-                        .is_some(),
-                )
-            })
-        })
+        .tx(|tx| Box::pin(async move { users::any_user(tx).await }))
         .await?;
     if has_users {
         return Ok(None);
     }
     let generated = password.is_none();
-    let password =
-        password.unwrap_or_else(|| doorstep_server::auth::new_token("pw")[3..23].to_string());
+    let password = password.unwrap_or_else(|| new_token("pw")[3..23].to_string());
     let pw = password.clone();
     let phc = tokio::task::spawn_blocking(move || hash_password(&pw))
         .await
-        .map_err(|_| ApiError::internal("hashing the admin password"))?;
+        .map_err(|_| Failure::internal("hashing the admin password"))?;
     let name = user.to_string();
     state
         .db
-        .tx(move |tx| Box::pin(async move { insert_user(tx, &name, &phc, Role::Admin).await }))
+        .tx(move |tx| {
+            Box::pin(async move { users::insert_user(tx, &name, &phc, Role::Admin).await })
+        })
         .await?;
     Ok(generated.then_some(password))
 }
@@ -131,13 +89,7 @@ async fn main() {
                 .unwrap_or_else(|_| "info,tower_http=warn".into()),
         )
         .init();
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("doorstep-server: {e}");
-            std::process::exit(2);
-        }
-    };
+    let args = Args::parse();
     let url = args
         .database_url
         .clone()
@@ -163,7 +115,7 @@ async fn main() {
         ),
         Ok(None) => {}
         Err(e) => {
-            eprintln!("doorstep-server: cannot create the admin: {}", e.message);
+            eprintln!("doorstep-server: cannot create the admin: {e}");
             std::process::exit(1);
         }
     }
@@ -200,5 +152,98 @@ async fn main() {
     tokio::select! {
         _ = server.handle => {}
         _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn help_names_every_config_field_as_a_flag_and_an_environment_variable() {
+        let help = Args::command().render_long_help().to_string();
+        let fields = serde_json::to_value(Config::default()).expect("Config serializes");
+        let fields = fields.as_object().expect("Config is a struct");
+        assert_eq!(fields.len(), 5, "a Config field was added: check it here");
+        for field in fields.keys() {
+            let flag = format!("--{}", field.replace('_', "-"));
+            let env = format!("DOORSTEP_{}", field.to_uppercase());
+            assert!(help.contains(&flag), "--help lacks {flag}:\n{help}");
+            assert!(help.contains(&env), "--help lacks {env}:\n{help}");
+        }
+        for flag in [
+            "--listen",
+            "--data-dir",
+            "--database-url",
+            "--demo",
+            "--admin-user",
+            "--admin-password",
+        ] {
+            assert!(help.contains(flag), "--help lacks {flag}");
+        }
+    }
+
+    #[test]
+    fn every_config_field_is_settable_by_flag_and_listen_takes_an_equals_sign() {
+        let args = Args::try_parse_from([
+            "doorstep-server",
+            "--listen=127.0.0.1:0",
+            "--max-body-bytes=1024",
+            "--max-batch-events",
+            "7",
+            "--max-page=9",
+            "--session-hours=3",
+            "--signoff-far-m=250.5",
+        ])
+        .expect("the flags parse");
+        assert_eq!(args.listen, "127.0.0.1:0".parse::<SocketAddr>().unwrap());
+        assert_eq!(
+            args.config,
+            Config {
+                max_body_bytes: 1024,
+                max_batch_events: 7,
+                max_page: 9,
+                session_hours: 3,
+                signoff_far_m: 250.5,
+            }
+        );
+    }
+
+    #[test]
+    fn defaults_are_the_config_defaults() {
+        let args = Args::try_parse_from(["doorstep-server"]).expect("no flags parse");
+        if std::env::vars().all(|(k, _)| !k.starts_with("DOORSTEP_")) {
+            assert_eq!(args.config, Config::default());
+            assert_eq!(args.listen, "127.0.0.1:8080".parse::<SocketAddr>().unwrap());
+        }
+    }
+
+    #[test]
+    fn a_bad_setting_names_the_flag_and_what_is_accepted_in_both_languages() {
+        for (flag, accepted) in [
+            ("--max-page=0", "不小于 1"),
+            ("--session-hours=twelve", "at least 1"),
+            ("--max-body-bytes=-5", "不小于 1 的整数"),
+            ("--signoff-far-m=-1", "米数"),
+        ] {
+            let err = Args::try_parse_from(["doorstep-server", flag])
+                .expect_err("refused")
+                .to_string();
+            let name = flag.split('=').next().unwrap();
+            assert!(err.contains(name), "{err}");
+            assert!(err.contains(accepted), "{err}");
+            assert!(err.contains("expected"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_bad_listen_address_names_the_flag_and_what_is_accepted() {
+        let err = Args::try_parse_from(["doorstep-server", "--listen=nowhere"])
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains("--listen"), "{err}");
+        assert!(err.contains("HOST:PORT"), "{err}");
+        assert!(err.contains("主机:端口"), "{err}");
     }
 }

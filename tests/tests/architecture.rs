@@ -51,7 +51,6 @@ fn the_core_has_no_module_import_cycle() {
 }
 
 #[test]
-#[ignore = "server layering lands with the server helper's branch"]
 fn the_server_has_no_module_import_cycle() {
     assert_acyclic("server");
 }

@@ -1,5 +1,6 @@
 -- Doorstep server schema, version 1 (SQLite). Keep in step with
--- ../postgres/0001_init.sql: same tables, columns and meanings.
+-- ../postgres/0001_init.sql: same tables, columns and meanings (the test
+-- server/tests/server/schema_parity.rs compares what both build).
 -- Times are Unix milliseconds (UTC); JSON documents are text; flags 0/1.
 
 CREATE TABLE settings (

@@ -4,9 +4,10 @@
 //! `schema_migrations` (applied under an advisory lock so that several
 //! replicas starting together migrate once).
 
-use super::{BoxFuture, DbError, LockKey, Row, Tx, TxFn, Value};
+use super::sql::{newer_schema, BoxFuture, DbError, LockKey, Row, Tx, TxFn, Value};
 use bytes::BytesMut;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use std::sync::Arc;
 use tokio_postgres::types::{IsNull, ToSql, Type};
 use tokio_postgres::NoTls;
 
@@ -64,7 +65,7 @@ impl PgDb {
             .await?;
         let current: i64 = row.get(0);
         if current > MIGRATIONS.len() as i64 {
-            return Err(super::newer_schema(current, MIGRATIONS.len()));
+            return Err(newer_schema(current, MIGRATIONS.len()));
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
             t.batch_execute(sql).await?;
@@ -137,7 +138,7 @@ impl ToSql for Value {
     tokio_postgres::types::to_sql_checked!();
 }
 
-fn read_row(r: &tokio_postgres::Row) -> Result<Row, DbError> {
+fn read_row(r: &tokio_postgres::Row, columns: &Arc<[String]>) -> Result<Row, DbError> {
     let mut row = Vec::with_capacity(r.len());
     for (i, col) in r.columns().iter().enumerate() {
         let v = match *col.type_() {
@@ -153,7 +154,7 @@ fn read_row(r: &tokio_postgres::Row) -> Result<Row, DbError> {
         };
         row.push(v.unwrap_or(Value::Null));
     }
-    Ok(Row(row))
+    Ok(Row::new(columns.clone(), row))
 }
 
 fn refs(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
@@ -169,7 +170,12 @@ impl Tx for PgTx<'_> {
         Box::pin(async move {
             let stmt = self.t.prepare_cached(sql).await?;
             let rows = self.t.query(&stmt, &refs(params)).await?;
-            rows.iter().map(read_row).collect()
+            let columns: Arc<[String]> = stmt
+                .columns()
+                .iter()
+                .map(|c| c.name().to_string())
+                .collect();
+            rows.iter().map(|r| read_row(r, &columns)).collect()
         })
     }
 

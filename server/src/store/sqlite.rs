@@ -7,12 +7,13 @@
 //! survives a power cut), foreign keys on. Migrations follow
 //! `PRAGMA user_version`.
 
-use super::{BoxFuture, DbError, LockKey, Row, Tx, TxFn, Value};
+use super::sql::{newer_schema, BoxFuture, DbError, LockKey, Row, Tx, TxFn, Value};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::Connection;
 use std::future::Future;
 use std::path::Path;
 use std::sync::mpsc;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 /// Migrations, in order; `user_version` is the number applied.
@@ -101,7 +102,7 @@ fn open_connection(path: &str) -> Result<Connection, DbError> {
             other => DbError::from(other),
         })?;
     if version > MIGRATIONS.len() as i64 {
-        return Err(super::newer_schema(version, MIGRATIONS.len()));
+        return Err(newer_schema(version, MIGRATIONS.len()));
     }
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
@@ -184,6 +185,7 @@ impl SqliteTx<'_> {
     fn query_now(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
         let mut stmt = self.conn.prepare_cached(&dialect(sql))?;
         let n = stmt.column_count();
+        let columns: Arc<[String]> = stmt.column_names().map(String::from).collect();
         let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
@@ -198,7 +200,7 @@ impl SqliteTx<'_> {
                     }
                 });
             }
-            out.push(Row(row));
+            out.push(Row::new(columns.clone(), row));
         }
         Ok(out)
     }

@@ -34,7 +34,7 @@ pub fn postgres_available() -> bool {
 }
 
 /// A fresh database for one test.
-async fn database_url(b: Backend) -> (String, Option<PathBuf>) {
+pub async fn database_url(b: Backend) -> (String, Option<PathBuf>) {
     let name = format!("t_{}", uuid::Uuid::now_v7().simple());
     match b {
         Backend::Sqlite => {

@@ -12,6 +12,7 @@ mod center;
 mod demo;
 mod forged;
 mod schema;
+mod schema_parity;
 mod sync;
 
 /// Runs `async fn $name(b: Backend)` on both backends.

@@ -3,7 +3,11 @@
 //! fits. Messages say what was wrong and what would be accepted; they never
 //! carry customer data (names, phones, addresses) — only ids, field paths
 //! and limits. Storage failures are logged and answered with a generic 500.
+//!
+//! This is the HTTP edge: store and domain code fail with
+//! [`Failure`], mapped here to a status and body.
 
+use crate::failure::Failure;
 use crate::store::DbError;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
@@ -89,6 +93,28 @@ impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
         tracing::error!(error = %e, "storage failure");
         ApiError::internal("using its database")
+    }
+}
+
+impl From<Failure> for ApiError {
+    fn from(f: Failure) -> Self {
+        match f {
+            Failure::Storage(e) => e.into(),
+            Failure::InvalidField { field, message } => ApiError::field(&field, message),
+            Failure::NotFound { what, id } => ApiError::not_found(what, &id),
+            Failure::Conflict {
+                code,
+                message,
+                details,
+            } => {
+                let mut e = ApiError::conflict(code, message);
+                e.details = details;
+                e
+            }
+            Failure::Unauthorized(message) => ApiError::unauthorized(message),
+            Failure::Forbidden(message) => ApiError::forbidden(message),
+            Failure::Internal { context } => ApiError::internal(&context),
+        }
     }
 }
 

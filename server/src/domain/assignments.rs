@@ -1,0 +1,394 @@
+//! An assignment's life at the center: created (numbered per day), edited,
+//! assigned, reassigned and cancelled. Every change to the center-owned
+//! fields increments the version and appends one change-log row per affected
+//! technician; writers take the assignments lock so that the log's sequence
+//! is commit order (a device reading up to a cursor never misses a change
+//! that commits later with a smaller number).
+
+use crate::app::AppState;
+use crate::domain::projection;
+use crate::domain::roster::known_trade;
+use crate::failure::{Failure, Fallible};
+use crate::model::{AssignmentStatus, AssignmentView, Classification};
+use crate::store::assignments::{self, store_assignment, Change};
+use crate::store::{technicians, LockKey, Tx};
+use chrono::{DateTime, Utc};
+use doorstep_core::assignment::{Customer, OrderLine, Product};
+use doorstep_core::protocol::ChangeKind;
+use doorstep_core::{Assignment, AssignmentId, TechnicianId, TimeWindow, TradeId};
+use serde::{Deserialize, Serialize};
+
+/// The change that sends an assignment's current fields to its technician.
+pub fn upsert_change(a: &Assignment) -> Change {
+    (
+        a.technician.as_ref().map(|t| t.to_string()),
+        ChangeKind::Assignment {
+            assignment: Box::new(a.clone()),
+        },
+    )
+}
+
+/// The fields of a new assignment.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct NewAssignment {
+    pub trade: TradeId,
+    #[serde(default)]
+    pub customer: Customer,
+    #[serde(default)]
+    pub product: Product,
+    #[serde(default)]
+    pub fault_description: Option<String>,
+    #[serde(default)]
+    pub requested_window: Option<TimeWindow>,
+    /// When the center received the request (default: now).
+    #[serde(default)]
+    pub received_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub order: Vec<OrderLine>,
+    #[serde(default)]
+    pub service_items: Vec<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+    #[serde(default)]
+    pub classification: Option<Classification>,
+}
+
+/// A requested window must start before it ends.
+pub fn check_window(w: Option<&TimeWindow>) -> Fallible<()> {
+    match w {
+        Some(w) if !w.is_valid() => Err(Failure::field(
+            "requested_window",
+            "the window ends before it starts; send start < end",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Creates an assignment with the next id of its day (`A-YYYYMMDD-NNNN`).
+pub async fn insert_assignment(
+    tx: &mut dyn Tx,
+    state: &AppState,
+    new: NewAssignment,
+    actor: &str,
+) -> Fallible<AssignmentView> {
+    known_trade(state, &new.trade).map_err(|e| Failure::field("trade", e))?;
+    check_window(new.requested_window.as_ref())?;
+    tx.lock(LockKey::Assignments).await?;
+    let received = new.received_at.unwrap_or_else(Utc::now);
+    let prefix = format!("A-{}-", received.format("%Y%m%d"));
+    let n = assignments::count_with_prefix(tx, &prefix).await?;
+    let mut id = None;
+    for k in n + 1.. {
+        let candidate = format!("{prefix}{k:04}");
+        if !assignments::exists(tx, &candidate).await? {
+            id = Some(candidate);
+            break;
+        }
+    }
+    let id =
+        AssignmentId::new(id.unwrap_or_default()).map_err(|_| Failure::internal("numbering"))?;
+    let classification = new.classification.unwrap_or(Classification::General);
+    let view = AssignmentView {
+        assignment: Assignment {
+            id,
+            version: 1,
+            trade: new.trade,
+            technician: None,
+            customer: new.customer,
+            product: new.product,
+            fault_description: new.fault_description,
+            requested_window: new.requested_window,
+            received_at: Some(received),
+            order: new.order,
+            service_items: new.service_items,
+            notes: new.notes,
+        },
+        status: AssignmentStatus::Open,
+        priority: classification.priority(),
+        classification,
+        window_confirmed: false,
+        cancel_reason: None,
+        updated_at: Utc::now(),
+    };
+    let change = upsert_change(&view.assignment);
+    store_assignment(tx, &view, &[change], actor, true).await?;
+    Ok(view)
+}
+
+/// Center-owned fields to change; absent fields stay as they are.
+#[derive(Debug, Default, Deserialize)]
+pub struct AssignmentPatch {
+    /// Refuse the change (409) unless the assignment is at this version.
+    pub expected_version: Option<u64>,
+    pub customer: Option<Customer>,
+    pub product: Option<Product>,
+    pub fault_description: Option<String>,
+    pub requested_window: Option<TimeWindow>,
+    pub order: Option<Vec<OrderLine>>,
+    pub service_items: Option<Vec<String>>,
+    pub notes: Option<String>,
+    /// The visit time is confirmed with the customer (1-hour rule).
+    pub window_confirmed: Option<bool>,
+}
+
+/// Loads an assignment to change it, under the assignments lock: it must
+/// exist, be at the expected version (when one is given) and not be cancelled.
+async fn editable(tx: &mut dyn Tx, id: &str, expected: Option<u64>) -> Fallible<AssignmentView> {
+    tx.lock(LockKey::Assignments).await?;
+    let v = assignments::load_assignment(tx, id)
+        .await?
+        .ok_or_else(|| Failure::not_found("assignment", id))?;
+    if let Some(e) = expected {
+        if e != v.assignment.version {
+            return Err(Failure::conflict(
+                "version_mismatch",
+                format!(
+                    "assignment {id} is at version {}, not {e}: reload it and apply the change again",
+                    v.assignment.version
+                ),
+            )
+            .with("current_version", v.assignment.version));
+        }
+    }
+    if v.status == AssignmentStatus::Cancelled {
+        return Err(Failure::conflict(
+            "cancelled",
+            format!("assignment {id} is cancelled; create a new assignment instead"),
+        ));
+    }
+    Ok(v)
+}
+
+/// Applies a patch of center-owned fields; the version moves only when the
+/// assignment itself changed.
+pub async fn update_tx(
+    tx: &mut dyn Tx,
+    id: &str,
+    patch: AssignmentPatch,
+    actor: &str,
+) -> Fallible<AssignmentView> {
+    check_window(patch.requested_window.as_ref())?;
+    let mut v = editable(tx, id, patch.expected_version).await?;
+    let a = &mut v.assignment;
+    let before = a.clone();
+    if let Some(c) = patch.customer {
+        a.customer = c;
+    }
+    if let Some(p) = patch.product {
+        a.product = p;
+    }
+    if let Some(f) = patch.fault_description {
+        a.fault_description = Some(f);
+    }
+    if let Some(w) = patch.requested_window {
+        a.requested_window = Some(w);
+    }
+    if let Some(o) = patch.order {
+        a.order = o;
+    }
+    if let Some(s) = patch.service_items {
+        a.service_items = s;
+    }
+    if let Some(n) = patch.notes {
+        a.notes = Some(n);
+    }
+    let changed = *a != before;
+    if changed {
+        a.version += 1;
+    }
+    let confirm_changed = patch
+        .window_confirmed
+        .is_some_and(|c| c != v.window_confirmed);
+    if let Some(c) = patch.window_confirmed {
+        v.window_confirmed = c;
+    }
+    if changed || confirm_changed {
+        let changes = if changed {
+            vec![upsert_change(&v.assignment)]
+        } else {
+            vec![]
+        };
+        store_assignment(tx, &v, &changes, actor, false).await?;
+    }
+    Ok(v)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AssignRequest {
+    pub technician: TechnicianId,
+    #[serde(default)]
+    pub window_confirmed: Option<bool>,
+    #[serde(default)]
+    pub expected_version: Option<u64>,
+}
+
+/// The technician exists, is active and works in the trade.
+async fn qualified(tx: &mut dyn Tx, technician: &str, trade: &str) -> Fallible<()> {
+    let q = technicians::qualification(tx, technician)
+        .await?
+        .ok_or_else(|| Failure::not_found("technician", technician))?;
+    if !q.active {
+        return Err(Failure::conflict(
+            "inactive",
+            format!("technician {technician} is not active"),
+        ));
+    }
+    if !q.trades.iter().any(|t| t == trade) {
+        return Err(Failure::conflict(
+            "not_qualified",
+            format!(
+                "technician {technician} does not work in trade {trade} (their trades: {})",
+                q.trades.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Assigns an open assignment (push to a technician).
+pub async fn assign_tx(
+    tx: &mut dyn Tx,
+    id: &str,
+    req: &AssignRequest,
+    actor: &str,
+) -> Fallible<AssignmentView> {
+    let mut v = editable(tx, id, req.expected_version).await?;
+    if let Some(current) = &v.assignment.technician {
+        if current != &req.technician {
+            return Err(Failure::conflict(
+                "already_assigned",
+                format!(
+                    "assignment {id} is assigned to {current}; use /reassign to change technician"
+                ),
+            ));
+        }
+    }
+    qualified(tx, req.technician.as_str(), v.assignment.trade.as_str()).await?;
+    if v.assignment.technician.is_none() {
+        v.assignment.technician = Some(req.technician.clone());
+        v.assignment.version += 1;
+        v.status = AssignmentStatus::Assigned;
+    }
+    if let Some(c) = req.window_confirmed {
+        v.window_confirmed = c;
+    }
+    let change = upsert_change(&v.assignment);
+    store_assignment(tx, &v, &[change], actor, false).await?;
+    Ok(v)
+}
+
+/// Gives an assigned assignment to another technician. The old technician's
+/// device is told (`reassigned`), the new one receives the assignment; a visit
+/// the old technician already started is kept and marked `conflict`.
+pub async fn reassign_tx(
+    tx: &mut dyn Tx,
+    state: &AppState,
+    id: &str,
+    req: &AssignRequest,
+    actor: &str,
+) -> Fallible<AssignmentView> {
+    let mut v = editable(tx, id, req.expected_version).await?;
+    let Some(old) = v.assignment.technician.clone() else {
+        return Err(Failure::conflict(
+            "not_assigned",
+            format!("assignment {id} has no technician yet; use /assign"),
+        ));
+    };
+    if old == req.technician {
+        return Err(Failure::conflict(
+            "same_technician",
+            format!("assignment {id} is already assigned to {old}"),
+        ));
+    }
+    qualified(tx, req.technician.as_str(), v.assignment.trade.as_str()).await?;
+    v.assignment.version += 1;
+    v.assignment.technician = Some(req.technician.clone());
+    v.status = AssignmentStatus::Assigned;
+    v.window_confirmed = req.window_confirmed.unwrap_or(false);
+    let changes = vec![
+        (
+            Some(old.to_string()),
+            ChangeKind::Reassigned {
+                assignment_id: v.assignment.id.clone(),
+                version: v.assignment.version,
+                to: req.technician.clone(),
+            },
+        ),
+        upsert_change(&v.assignment),
+    ];
+    store_assignment(tx, &v, &changes, actor, false).await?;
+    projection::reproject_assignment(tx, state, id).await?;
+    Ok(v)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CancelRequest {
+    pub reason: String,
+    #[serde(default)]
+    pub expected_version: Option<u64>,
+}
+
+/// Cancels an assignment; a visit already started is kept and marked `conflict`.
+pub async fn cancel_tx(
+    tx: &mut dyn Tx,
+    state: &AppState,
+    id: &str,
+    req: &CancelRequest,
+    actor: &str,
+) -> Fallible<AssignmentView> {
+    if req.reason.trim().is_empty() {
+        return Err(Failure::field(
+            "reason",
+            "say why the assignment is cancelled",
+        ));
+    }
+    let mut v = editable(tx, id, req.expected_version).await?;
+    v.assignment.version += 1;
+    v.status = AssignmentStatus::Cancelled;
+    v.cancel_reason = Some(req.reason.clone());
+    let change = (
+        v.assignment.technician.as_ref().map(|t| t.to_string()),
+        ChangeKind::Cancelled {
+            assignment_id: v.assignment.id.clone(),
+            version: v.assignment.version,
+            reason: req.reason.clone(),
+        },
+    );
+    store_assignment(tx, &v, &[change], actor, false).await?;
+    projection::reproject_assignment(tx, state, id).await?;
+    Ok(v)
+}
+
+/// A conflict resolved in the technician's favour: the assignment goes back
+/// (un-cancelled or returned) to the technician who started the visit.
+pub async fn reinstate_tx(
+    tx: &mut dyn Tx,
+    assignment_id: &str,
+    technician: &str,
+    actor: &str,
+) -> Fallible<AssignmentView> {
+    let mut v = assignments::load_assignment(tx, assignment_id)
+        .await?
+        .ok_or_else(|| Failure::not_found("assignment", assignment_id))?;
+    let tech = TechnicianId::new(technician.to_string())
+        .map_err(|_| Failure::internal("reading the visit's technician"))?;
+    let previous = v.assignment.technician.clone();
+    v.assignment.version += 1;
+    v.assignment.technician = Some(tech.clone());
+    v.status = AssignmentStatus::Assigned;
+    v.cancel_reason = None;
+    let mut changes = vec![];
+    if let Some(p) = previous.filter(|p| *p != tech) {
+        changes.push((
+            Some(p.to_string()),
+            ChangeKind::Reassigned {
+                assignment_id: v.assignment.id.clone(),
+                version: v.assignment.version,
+                to: tech,
+            },
+        ));
+    }
+    changes.push(upsert_change(&v.assignment));
+    store_assignment(tx, &v, &changes, actor, false).await?;
+    Ok(v)
+}

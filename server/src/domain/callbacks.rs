@@ -1,0 +1,173 @@
+//! Callbacks (回访) beyond the ones a visit's facts schedule: recording a
+//! call's result, and the monthly random 10-20 % sample of served customers
+//! (004), reproducible from the month and the server's secret.
+
+use crate::app::AppState;
+use crate::auth;
+use crate::failure::{Failure, Fallible};
+use crate::store::callbacks::{self as store, CallbackOutcome, CallbackState};
+use crate::store::{settings, Tx};
+use crate::time::{day_ms, now_ms};
+use chrono::NaiveDate;
+use doorstep_core::callbacks::{monthly_sample as core_monthly_sample, CallbackReason};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Deserialize)]
+pub struct CallbackResult {
+    pub visit_id: String,
+    pub reason: String,
+    /// The customer was reached.
+    pub reached: bool,
+    #[serde(default)]
+    pub satisfied: Option<bool>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Only a reached customer can say whether they are satisfied.
+pub fn check_result(req: &CallbackResult) -> Fallible<()> {
+    if !req.reached && req.satisfied.is_some() {
+        return Err(Failure::field(
+            "satisfied",
+            "only a customer who was reached can say whether they are satisfied",
+        ));
+    }
+    Ok(())
+}
+
+/// Records a callback's result once.
+pub async fn record_result(tx: &mut dyn Tx, req: CallbackResult, actor: &str) -> Fallible<()> {
+    let (visit, reason) = (req.visit_id.as_str(), req.reason.as_str());
+    match store::state(tx, visit, reason).await? {
+        CallbackState::Missing => {
+            return Err(Failure::not_found("callback", &format!("{visit}/{reason}")))
+        }
+        CallbackState::Done => {
+            return Err(Failure::conflict(
+                "already_recorded",
+                format!("the {reason} callback of visit {visit} is already recorded"),
+            ))
+        }
+        CallbackState::Open => {}
+    }
+    store::record_result(
+        tx,
+        CallbackOutcome {
+            visit,
+            reason,
+            done_at: now_ms(),
+            done_by: actor,
+            reached: req.reached,
+            satisfied: req.satisfied,
+            note: req.note.clone(),
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SampleRequest {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Percent of served customers; clamped to each trade's 10-20 %.
+    #[serde(default = "default_percent")]
+    pub percent: u8,
+}
+
+fn default_percent() -> u8 {
+    15
+}
+
+/// What the monthly sample did.
+#[derive(Debug, Serialize)]
+pub struct SampleSummary {
+    pub month: String,
+    pub served_customers: usize,
+    pub sampled: usize,
+    pub callbacks_created: u64,
+}
+
+/// The first and the next month's first day of `YYYY-MM`, in Unix milliseconds.
+pub fn month_range(month: &str) -> Fallible<(i64, i64)> {
+    let start = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+        .map_err(|_| Failure::field("month", "expected YYYY-MM, e.g. 2026-11"))?;
+    let end = start
+        .checked_add_months(chrono::Months::new(1))
+        .ok_or_else(|| Failure::field("month", "out of range"))?;
+    Ok((day_ms(start), day_ms(end)))
+}
+
+/// A customer's key for the sample: their phone's digits (or the assignment
+/// when there is no phone), hashed so that the sample never handles the number.
+fn customer_key(a: &doorstep_core::Assignment) -> String {
+    let digits: String = a
+        .customer
+        .phone
+        .as_deref()
+        .unwrap_or("")
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    let basis = if digits.is_empty() {
+        format!("assignment:{}", a.id)
+    } else {
+        format!("phone:{digits}")
+    };
+    doorstep_core::canonical::sha256_hex(basis.as_bytes())
+}
+
+const SAMPLE_SECRET: &str = "sample_secret";
+
+/// The server's secret seed of the sample, made on first use.
+async fn sample_secret(tx: &mut dyn Tx) -> Fallible<String> {
+    if let Some(secret) = settings::get(tx, SAMPLE_SECRET).await? {
+        return Ok(secret);
+    }
+    let secret = auth::new_token("k");
+    settings::insert_if_absent(tx, SAMPLE_SECRET, &secret).await?;
+    Ok(secret)
+}
+
+/// 004: each month a random 10-20 % of served customers get a callback.
+/// Reproducible from the month and the server's secret; idempotent.
+pub async fn monthly_sample(
+    tx: &mut dyn Tx,
+    app: &AppState,
+    req: &SampleRequest,
+) -> Fallible<SampleSummary> {
+    let (from, to) = month_range(&req.month)?;
+    let secret = sample_secret(tx).await?;
+    let seed = format!("{}:{secret}", req.month);
+    // trade → customer key → latest visit
+    let mut served: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for v in store::served_between(tx, from, to).await? {
+        if let Ok(a) = serde_json::from_str::<doorstep_core::Assignment>(&v.assignment_json) {
+            served
+                .entry(v.trade)
+                .or_default()
+                .insert(customer_key(&a), v.visit_id);
+        }
+    }
+    let (mut customers, mut sampled, mut created) = (0usize, 0usize, 0u64);
+    let now = now_ms();
+    for (trade, by_customer) in &served {
+        let Some(pb) = app.playbook(trade) else {
+            continue;
+        };
+        let keys: Vec<String> = by_customer.keys().cloned().collect();
+        customers += keys.len();
+        for key in core_monthly_sample(&keys, &seed, req.percent, pb) {
+            sampled += 1;
+            let added =
+                store::schedule(tx, &by_customer[&key], CallbackReason::MonthlySample, now).await?;
+            created += u64::from(added);
+        }
+    }
+    Ok(SampleSummary {
+        month: req.month.clone(),
+        served_customers: customers,
+        sampled,
+        callbacks_created: created,
+    })
+}

@@ -1,0 +1,317 @@
+//! Applying a device's uploads and serving its downloads (the sync
+//! protocol's rules, `doorstep_core::protocol`, docs/API.md), in the
+//! caller's transaction.
+//!
+//! Push, under the device's lock: skip sequences already applied, refuse a
+//! gap (naming the expected sequence), store the rest, refuse-and-acknowledge
+//! events that can never be valid (an assignment that is not the
+//! technician's), rebuild the touched visits, record the receive time and the
+//! device's clock offset. Exactly-once over at-least-once: `(device_id, seq)`
+//! and `event_id` are both unique.
+
+use crate::app::AppState;
+use crate::domain::projection::{project_visit, store_projection};
+use crate::failure::{Failure, Fallible};
+use crate::model::SyncKind;
+use crate::store::devices::{self, SyncRecord};
+use crate::store::events::{self, NewEvent, RefusedRow, VisitOwner};
+use crate::store::{assignments, LockKey, Tx};
+use crate::time::from_ms;
+use doorstep_core::protocol::{
+    AssignmentChange, PullRequest, PullResponse, PushRequest, PushResponse, RefusalCode,
+    RefusedEvent, PROTOCOL_VERSION,
+};
+use doorstep_core::wire::wire_name;
+use doorstep_core::{EventKind, VisitEvent, VisitState};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Why an event can never be applied, if it cannot.
+async fn refusal(
+    tx: &mut dyn Tx,
+    technician: &str,
+    assignment: &str,
+    visit: &str,
+    holders: &mut HashMap<String, Option<bool>>,
+    visits: &mut HashMap<String, Option<(String, String)>>,
+    new_visits: &mut HashSet<String>,
+) -> Fallible<Option<(RefusalCode, String)>> {
+    if !holders.contains_key(assignment) {
+        let holder = if assignments::exists(tx, assignment).await? {
+            Some(assignments::was_held_by(tx, assignment, technician).await?)
+        } else {
+            None
+        };
+        holders.insert(assignment.to_string(), holder);
+    }
+    match holders[assignment] {
+        None => {
+            return Ok(Some((
+                RefusalCode::UnknownAssignment,
+                format!("assignment {assignment} does not exist on the server"),
+            )))
+        }
+        Some(false) => {
+            return Ok(Some((
+                RefusalCode::NotYourAssignment,
+                format!("assignment {assignment} was never assigned to technician {technician}"),
+            )))
+        }
+        Some(true) => {}
+    }
+    if !visits.contains_key(visit) {
+        let owner = events::visit_assignment_and_technician(tx, visit).await?;
+        visits.insert(visit.to_string(), owner);
+    }
+    match &visits[visit] {
+        Some((a, t)) if a != assignment || t != technician => Ok(Some((
+            RefusalCode::VisitMismatch,
+            format!("visit {visit} belongs to another assignment or technician"),
+        ))),
+        Some(_) => Ok(None),
+        None => {
+            // No stored event yet: the visit starts in this push.
+            new_visits.insert(visit.to_string());
+            visits.insert(
+                visit.to_string(),
+                Some((assignment.to_string(), technician.to_string())),
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// A visit touched by a push: its sign-off chain check and the events
+/// applied now, with their sequence numbers.
+type Touched<'a> = (Option<bool>, Vec<(u64, &'a VisitEvent)>);
+
+/// A retried sequence must carry the event the server stored under it. A
+/// different event means this device id is being reused by a fresh install
+/// (its sequence restarted): acknowledging it as a duplicate would silently
+/// drop the new facts, so the whole push is refused instead.
+async fn verify_duplicates(
+    tx: &mut dyn Tx,
+    device: &str,
+    req: &PushRequest,
+    last: u64,
+) -> Fallible<()> {
+    let retried: Vec<_> = req.events.iter().filter(|e| e.seq <= last).collect();
+    let (Some(lo), Some(hi)) = (
+        retried.iter().map(|e| e.seq).min(),
+        retried.iter().map(|e| e.seq).max(),
+    ) else {
+        return Ok(());
+    };
+    let stored = events::ids_by_seq(tx, device, lo, hi).await?;
+    for e in retried {
+        if stored
+            .get(&e.seq)
+            .is_some_and(|id| *id != e.event.id.to_string())
+        {
+            return Err(Failure::conflict(
+                "device_sequence_reused",
+                format!(
+                    "sequence {} of this device already holds another event: this device id was used by an earlier install. \
+                     Enrol the phone as a new device; nothing was stored",
+                    e.seq
+                ),
+            )
+            .with("acked_seq", last));
+        }
+    }
+    Ok(())
+}
+
+/// Applies a structurally valid push in the caller's transaction.
+pub async fn ingest(
+    tx: &mut dyn Tx,
+    app: &AppState,
+    device: &str,
+    technician: &str,
+    req: &PushRequest,
+    now: i64,
+) -> Fallible<PushResponse> {
+    tx.lock(LockKey::device(device)).await?;
+    let position = devices::upload_position(tx, device)
+        .await?
+        .ok_or_else(|| Failure::Unauthorized("the device is no longer enrolled".into()))?;
+    let last = position.last_seq;
+    let mut chain = position.last_evidence_digest;
+    let fresh: Vec<_> = req.events.iter().filter(|e| e.seq > last).collect();
+    let duplicates = (req.events.len() - fresh.len()) as u64;
+    verify_duplicates(tx, device, req, last).await?;
+    for (i, e) in fresh.iter().enumerate() {
+        let expected = last + 1 + i as u64;
+        if e.seq != expected {
+            return Err(Failure::conflict(
+                "sequence_gap",
+                format!(
+                    "sequence {} arrived but the server expects {expected} next: upload the outbox from {expected} in order",
+                    e.seq
+                ),
+            )
+            .with("expected_seq", expected)
+            .with("acked_seq", last));
+        }
+    }
+
+    let mut holders = HashMap::new();
+    let mut visits = HashMap::new();
+    let mut new_visits = HashSet::new();
+    let mut touched: BTreeMap<String, Touched> = BTreeMap::new();
+    let mut refused = vec![];
+    let mut applied = 0u64;
+    for oe in &fresh {
+        let e = &oe.event;
+        let (event_id, visit_id) = (e.id.to_string(), e.visit_id.to_string());
+        let body = serde_json::to_string(e).map_err(|_| Failure::internal("encoding"))?;
+        let mut problem = refusal(
+            tx,
+            technician,
+            e.assignment_id.as_str(),
+            &visit_id,
+            &mut holders,
+            &mut visits,
+            &mut new_visits,
+        )
+        .await?;
+        if problem.is_none() {
+            let inserted = events::insert_event(
+                tx,
+                &NewEvent {
+                    event_id: &event_id,
+                    device,
+                    seq: oe.seq,
+                    visit_id: &visit_id,
+                    assignment_id: e.assignment_id.as_str(),
+                    technician,
+                    kind: e.kind.name(),
+                    hlc_millis: e.hlc.millis,
+                    hlc_counter: e.hlc.counter,
+                    recorded_at: e.recorded_at.timestamp_millis(),
+                    received_at: now,
+                    body: &body,
+                },
+            )
+            .await?;
+            if !inserted {
+                problem = Some((
+                    RefusalCode::DuplicateEventId,
+                    format!("event {event_id} is already stored under another sequence number"),
+                ));
+            }
+        }
+        if let Some((code, reason)) = problem {
+            events::insert_refused(
+                tx,
+                &RefusedRow {
+                    device,
+                    seq: oe.seq,
+                    event_id: &event_id,
+                    code: &wire_name(&code),
+                    reason: &reason,
+                    received_at: now,
+                    body: &body,
+                },
+            )
+            .await?;
+            refused.push(RefusedEvent {
+                seq: oe.seq,
+                event_id: e.id,
+                code,
+                reason,
+            });
+            continue;
+        }
+        applied += 1;
+        let entry = touched.entry(visit_id).or_insert((None, vec![]));
+        entry.1.push((oe.seq, e));
+        if let EventKind::CustomerSignedOff { evidence, .. } = &e.kind {
+            // The per-device evidence chain (sign-off binding).
+            let linked = evidence.previous_evidence_digest == chain;
+            entry.0 = Some(entry.0.unwrap_or(true) && linked);
+            chain = Some(evidence.digest());
+        }
+    }
+
+    let acked = last + fresh.len() as u64;
+    let offset = req.sent_at.map(|t| now - t.timestamp_millis());
+    devices::record_push(tx, device, acked, now, offset, chain).await?;
+    devices::record_sync(
+        tx,
+        &SyncRecord {
+            device,
+            kind: SyncKind::Push,
+            received_at: now,
+            device_time: req.sent_at.map(|t| t.timestamp_millis()),
+            clock_offset_ms: offset,
+            events: applied,
+        },
+    )
+    .await?;
+    for (visit, (chain_ok, mut events)) in touched {
+        if new_visits.contains(&visit) {
+            // Every event of the visit is in this push: replay from memory,
+            // in the order the store uses (HLC, then sequence).
+            events.sort_by_key(|(seq, e)| (e.hlc, *seq));
+            let state = VisitState::replay(events.iter().map(|(_, e)| *e));
+            let owner = VisitOwner {
+                assignment_id: events[0].1.assignment_id.to_string(),
+                technician: technician.to_string(),
+                device: device.to_string(),
+            };
+            store_projection(tx, app, &visit, &owner, &state, chain_ok).await?;
+        } else {
+            project_visit(tx, app, &visit, chain_ok).await?;
+        }
+    }
+    Ok(PushResponse {
+        protocol_version: PROTOCOL_VERSION,
+        acked_seq: acked,
+        applied,
+        duplicates,
+        refused,
+        server_time: from_ms(now),
+    })
+}
+
+/// Serves one page of a technician's assignment changes after the pull's
+/// cursor (at most `limit`), and records the pull.
+pub async fn pull_changes(
+    tx: &mut dyn Tx,
+    device: &str,
+    technician: &str,
+    pull: &PullRequest,
+    limit: u32,
+    now: i64,
+) -> Fallible<PullResponse> {
+    let rows =
+        assignments::changes_since(tx, technician, pull.cursor, i64::from(limit) + 1).await?;
+    let more = rows.len() > limit as usize;
+    let changes: Vec<AssignmentChange> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(|(seq, change)| AssignmentChange { seq, change })
+        .collect();
+    let next_cursor = changes.last().map_or(pull.cursor, |c| c.seq);
+    let offset = pull.sent_at.map(|t| now - t.timestamp_millis());
+    devices::record_pull(tx, device, now, offset).await?;
+    devices::record_sync(
+        tx,
+        &SyncRecord {
+            device,
+            kind: SyncKind::Pull,
+            received_at: now,
+            device_time: pull.sent_at.map(|t| t.timestamp_millis()),
+            clock_offset_ms: offset,
+            events: changes.len() as u64,
+        },
+    )
+    .await?;
+    Ok(PullResponse {
+        protocol_version: PROTOCOL_VERSION,
+        changes,
+        next_cursor,
+        more,
+        server_time: from_ms(now),
+    })
+}

@@ -1,0 +1,17 @@
+//! The center's rules, free of HTTP: what may happen to an assignment and
+//! in what order, how a visit is rebuilt from a device's events and who has
+//! authority over what, the 1-hour rule, callbacks, reconciliation and KPIs.
+//! Every operation runs in the caller's transaction ([`crate::store::Tx`])
+//! and fails with [`crate::failure::Failure`]; the HTTP layer calls in, never
+//! the other way round.
+
+pub mod assignments;
+pub mod callbacks;
+pub mod conflicts;
+pub mod ingest;
+pub mod intake;
+pub mod kpis;
+pub mod projection;
+pub mod reconciliation;
+pub mod reminders;
+pub mod roster;

@@ -1,0 +1,69 @@
+//! Callbacks: `/api/callbacks` (due), `/api/callbacks/result`,
+//! `/api/callbacks/monthly-sample`.
+
+use crate::app::AppState;
+use crate::domain::callbacks::{
+    check_result, month_range, monthly_sample as sample_month, record_result, CallbackResult,
+    SampleRequest,
+};
+use crate::http::auth::Auth;
+use crate::http::error::{ApiJson, ApiResult};
+use crate::model::CallbackView;
+use crate::store::callbacks;
+use crate::time::now_ms;
+use axum::extract::{Query, State};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+#[derive(Deserialize)]
+pub struct CallbackQuery {
+    /// List callbacks due up to this time (default: now).
+    pub until: Option<DateTime<Utc>>,
+}
+
+pub async fn callbacks_due(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Query(q): Query<CallbackQuery>,
+) -> ApiResult<Json<Vec<CallbackView>>> {
+    who.dispatcher()?;
+    let until = q.until.map_or_else(now_ms, |t| t.timestamp_millis());
+    let rows = state
+        .db
+        .tx(move |tx| Box::pin(async move { callbacks::due_by(tx, until).await }))
+        .await?;
+    Ok(Json(rows))
+}
+
+pub async fn record_callback(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    ApiJson(req): ApiJson<CallbackResult>,
+) -> ApiResult<Json<Value>> {
+    let actor = who.actor();
+    who.dispatcher()?;
+    check_result(&req)?;
+    state
+        .db
+        .tx(move |tx| Box::pin(async move { record_result(tx, req, &actor).await }))
+        .await?;
+    Ok(Json(json!({ "recorded": true })))
+}
+
+/// 004: each month a random 10-20 % of served customers get a callback.
+pub async fn monthly_sample(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    ApiJson(req): ApiJson<SampleRequest>,
+) -> ApiResult<Json<Value>> {
+    who.dispatcher()?;
+    month_range(&req.month)?;
+    let st = state.clone();
+    let summary = state
+        .db
+        .tx(move |tx| Box::pin(async move { sample_month(tx, &st, &req).await }))
+        .await?;
+    Ok(Json(json!(summary)))
+}

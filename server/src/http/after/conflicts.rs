@@ -1,0 +1,39 @@
+//! Conflicts waiting for a dispatcher: `/api/conflicts` and
+//! `/api/visits/{id}/resolve`.
+
+use crate::app::AppState;
+use crate::domain::conflicts::{resolve_tx, ResolveRequest};
+use crate::http::auth::Auth;
+use crate::http::error::{ApiJson, ApiResult};
+use crate::model::VisitRow;
+use crate::store::visits;
+use axum::extract::{Path, State};
+use axum::Json;
+
+pub async fn conflicts(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+) -> ApiResult<Json<Vec<VisitRow>>> {
+    who.dispatcher()?;
+    let rows = state
+        .db
+        .tx(move |tx| Box::pin(async move { visits::open_conflicts(tx).await }))
+        .await?;
+    Ok(Json(rows))
+}
+
+pub async fn resolve_conflict(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<ResolveRequest>,
+) -> ApiResult<Json<VisitRow>> {
+    let actor = who.actor();
+    who.dispatcher()?;
+    let st = state.clone();
+    let v = state
+        .db
+        .tx(move |tx| Box::pin(async move { resolve_tx(tx, &st, &id, &req, &actor).await }))
+        .await?;
+    Ok(Json(v))
+}

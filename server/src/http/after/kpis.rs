@@ -1,0 +1,49 @@
+//! KPIs: `/api/kpis?from=&to=&by=day|technician|trade`.
+
+use crate::app::AppState;
+use crate::domain::kpis::kpis_between;
+use crate::http::auth::Auth;
+use crate::http::error::{ApiError, ApiResult};
+use crate::model::KpiGrouping;
+use crate::time::now_ms;
+use axum::extract::{Query, State};
+use axum::Json;
+use chrono::{Duration, NaiveDate, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+#[derive(Deserialize)]
+pub struct KpiQuery {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// `day` (default), `technician` or `trade`.
+    pub by: Option<String>,
+}
+
+pub async fn kpis(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Query(q): Query<KpiQuery>,
+) -> ApiResult<Json<Value>> {
+    who.dispatcher()?;
+    let by: KpiGrouping = match q.by.as_deref() {
+        None => KpiGrouping::Day,
+        Some(text) => text
+            .parse()
+            .map_err(|_| ApiError::field("by", "expected day, technician or trade"))?,
+    };
+    let to = q.to.unwrap_or_else(|| Utc::now().date_naive());
+    let from = q.from.unwrap_or(to - Duration::days(6));
+    if from > to {
+        return Err(ApiError::field("from", "must not be after `to`"));
+    }
+    let now = now_ms();
+    let groups = state
+        .db
+        .tx(move |tx| Box::pin(async move { kpis_between(tx, from, to, by, now).await }))
+        .await?;
+    Ok(Json(json!({
+        "from": from, "to": to, "by": by,
+        "groups": groups,
+    })))
+}

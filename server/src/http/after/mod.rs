@@ -1,0 +1,8 @@
+//! After the visit: visits and their conflicts, callbacks (回访), daily
+//! reconciliation and KPIs.
+
+pub mod callbacks;
+pub mod conflicts;
+pub mod kpis;
+pub mod reconciliation;
+pub mod visits;

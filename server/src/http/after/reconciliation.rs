@@ -1,0 +1,31 @@
+//! Daily reconciliation: `/api/reconciliation?date=YYYY-MM-DD`.
+
+use crate::app::AppState;
+use crate::domain::reconciliation::{reconcile_day, Reconciliation};
+use crate::http::auth::Auth;
+use crate::http::error::ApiResult;
+use axum::extract::{Query, State};
+use axum::Json;
+use chrono::{NaiveDate, Utc};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+pub struct DayQuery {
+    /// `YYYY-MM-DD` (UTC; default today).
+    pub date: Option<NaiveDate>,
+}
+
+pub async fn reconciliation(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Query(q): Query<DayQuery>,
+) -> ApiResult<Json<Reconciliation>> {
+    who.dispatcher()?;
+    let date = q.date.unwrap_or_else(|| Utc::now().date_naive());
+    let far = state.config.signoff_far_m;
+    let report = state
+        .db
+        .tx(move |tx| Box::pin(async move { reconcile_day(tx, date, far).await }))
+        .await?;
+    Ok(Json(report))
+}

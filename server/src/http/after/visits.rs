@@ -1,0 +1,58 @@
+//! Visits as the center sees them: `/api/visits`, `/api/visits/{id}`. A
+//! technician device may read only its own.
+
+use crate::app::AppState;
+use crate::http::auth::Auth;
+use crate::http::error::{ApiError, ApiResult};
+use crate::model::VisitRow;
+use crate::store::visits;
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+#[derive(Deserialize)]
+pub struct VisitQuery {
+    pub assignment_id: Option<String>,
+    pub limit: Option<i64>,
+}
+
+pub async fn list_visits(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Query(q): Query<VisitQuery>,
+) -> ApiResult<Json<Vec<VisitRow>>> {
+    let technician = who.technician().map(str::to_string);
+    let limit = q.limit.unwrap_or(500).clamp(1, 2000);
+    let rows = state
+        .db
+        .tx(move |tx| {
+            Box::pin(
+                async move { visits::list_visits(tx, technician, q.assignment_id, limit).await },
+            )
+        })
+        .await?;
+    Ok(Json(rows))
+}
+
+pub async fn get_visit(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let key = id.clone();
+    let (row, state_text) = state
+        .db
+        .tx(move |tx| Box::pin(async move { visits::load_visit_with_state(tx, &key).await }))
+        .await?
+        .ok_or_else(|| ApiError::not_found("visit", &id))?;
+    if let Some(me) = who.technician() {
+        if row.technician_id != me {
+            return Err(ApiError::forbidden(format!(
+                "visit {id} is not one of technician {me}'s visits"
+            )));
+        }
+    }
+    let state_json: Value = serde_json::from_str(&state_text).unwrap_or(Value::Null);
+    Ok(Json(json!({ "visit": row, "state": state_json })))
+}

@@ -1,0 +1,71 @@
+//! The authenticated caller of a request: a bearer token looked up as a
+//! live session, else as an enrolled, unrevoked device (401 otherwise).
+
+use crate::app::AppState;
+use crate::auth::{token_hash, Principal};
+use crate::failure::Fallible;
+use crate::http::error::ApiError;
+use crate::store::{devices, sessions, Tx};
+use crate::time::now_ms;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+/// Looks a bearer token up: a live session, else an enrolled, unrevoked device.
+pub async fn lookup(tx: &mut dyn Tx, token: &str, now_ms: i64) -> Fallible<Option<Principal>> {
+    let hash = token_hash(token);
+    if let Some((username, role)) = sessions::session_user(tx, &hash, now_ms).await? {
+        return Ok(Some(Principal::User { username, role }));
+    }
+    Ok(devices::device_of_token(tx, &hash)
+        .await?
+        .map(|(device_id, technician_id)| Principal::Device {
+            device_id,
+            technician_id,
+        }))
+}
+
+/// The bearer token of a request, if it has one.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+/// The authenticated caller of a request.
+pub struct Auth(pub Principal);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "missing credentials: send `Authorization: Bearer <token>` (POST /api/login for a session token, or a device token from enrolment)",
+                )
+            })?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
+            })?
+            .to_string();
+        let now = now_ms();
+        let found = state
+            .db
+            .tx(move |tx| Box::pin(async move { lookup(tx, &token, now).await }))
+            .await?;
+        found.map(Auth).ok_or_else(|| {
+            ApiError::unauthorized(
+                "the token is unknown, expired or revoked: log in again or re-enrol the device",
+            )
+        })
+    }
+}

@@ -1,0 +1,138 @@
+//! Assignments: `/api/assignments` and its assign, reassign and cancel
+//! actions. A technician device may read only its own assignments.
+
+use crate::app::AppState;
+use crate::domain::assignments::{
+    assign_tx, cancel_tx, insert_assignment, reassign_tx, update_tx, AssignRequest,
+    AssignmentPatch, CancelRequest, NewAssignment,
+};
+use crate::http::auth::Auth;
+use crate::http::error::{ApiError, ApiJson, ApiResult};
+use crate::model::AssignmentView;
+use crate::store::assignments;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+
+pub async fn create_assignment(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    ApiJson(req): ApiJson<NewAssignment>,
+) -> ApiResult<(StatusCode, Json<AssignmentView>)> {
+    let actor = who.actor();
+    who.dispatcher()?;
+    let st = state.clone();
+    let v = state
+        .db
+        .tx(move |tx| Box::pin(async move { insert_assignment(tx, &st, req, &actor).await }))
+        .await?;
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    pub status: Option<String>,
+    pub limit: Option<i64>,
+}
+
+pub async fn list_assignments(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Vec<AssignmentView>>> {
+    let technician = who.technician().map(str::to_string);
+    let limit = q.limit.unwrap_or(500).clamp(1, 2000);
+    let rows = state
+        .db
+        .tx(move |tx| {
+            Box::pin(
+                async move { assignments::list_assignments(tx, technician, q.status, limit).await },
+            )
+        })
+        .await?;
+    Ok(Json(rows))
+}
+
+pub async fn get_assignment(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<AssignmentView>> {
+    let key = id.clone();
+    let v = state
+        .db
+        .tx(move |tx| Box::pin(async move { assignments::load_assignment(tx, &key).await }))
+        .await?
+        .ok_or_else(|| ApiError::not_found("assignment", &id))?;
+    if let Some(me) = who.technician() {
+        if v.assignment.technician.as_ref().map(|t| t.as_str()) != Some(me) {
+            return Err(ApiError::forbidden(format!(
+                "assignment {id} is not assigned to technician {me}"
+            )));
+        }
+    }
+    Ok(Json(v))
+}
+
+pub async fn update_assignment(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<AssignmentPatch>,
+) -> ApiResult<Json<AssignmentView>> {
+    let actor = who.actor();
+    who.dispatcher()?;
+    let v = state
+        .db
+        .tx(move |tx| Box::pin(async move { update_tx(tx, &id, patch, &actor).await }))
+        .await?;
+    Ok(Json(v))
+}
+
+pub async fn assign(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<AssignRequest>,
+) -> ApiResult<Json<AssignmentView>> {
+    let actor = who.actor();
+    who.dispatcher()?;
+    let v = state
+        .db
+        .tx(move |tx| Box::pin(async move { assign_tx(tx, &id, &req, &actor).await }))
+        .await?;
+    Ok(Json(v))
+}
+
+pub async fn reassign(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<AssignRequest>,
+) -> ApiResult<Json<AssignmentView>> {
+    let actor = who.actor();
+    who.dispatcher()?;
+    let st = state.clone();
+    let v = state
+        .db
+        .tx(move |tx| Box::pin(async move { reassign_tx(tx, &st, &id, &req, &actor).await }))
+        .await?;
+    Ok(Json(v))
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<CancelRequest>,
+) -> ApiResult<Json<AssignmentView>> {
+    let actor = who.actor();
+    who.dispatcher()?;
+    let st = state.clone();
+    let v = state
+        .db
+        .tx(move |tx| Box::pin(async move { cancel_tx(tx, &st, &id, &req, &actor).await }))
+        .await?;
+    Ok(Json(v))
+}

@@ -1,0 +1,46 @@
+//! Intake: `/api/intakes` (take a request; list the latest).
+
+use crate::app::AppState;
+use crate::domain::intake::{check_intake, intake_tx, IntakeRequest, IntakeResponse};
+use crate::http::auth::Auth;
+use crate::http::error::{ApiJson, ApiResult};
+use crate::model::IntakeRecord;
+use crate::store::intakes;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+
+pub async fn intake(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    ApiJson(req): ApiJson<IntakeRequest>,
+) -> ApiResult<(StatusCode, Json<IntakeResponse>)> {
+    let actor = who.actor();
+    who.dispatcher()?;
+    check_intake(&req)?;
+    let st = state.clone();
+    let resp = state
+        .db
+        .tx(move |tx| Box::pin(async move { intake_tx(tx, &st, req, &actor).await }))
+        .await?;
+    Ok((StatusCode::CREATED, Json(resp)))
+}
+
+#[derive(Deserialize)]
+pub struct IntakeQuery {
+    pub escalated: Option<bool>,
+}
+
+pub async fn list_intakes(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Query(q): Query<IntakeQuery>,
+) -> ApiResult<Json<Vec<IntakeRecord>>> {
+    who.dispatcher()?;
+    let rows = state
+        .db
+        .tx(move |tx| Box::pin(async move { intakes::list_intakes(tx, q.escalated).await }))
+        .await?;
+    Ok(Json(rows))
+}

@@ -1,0 +1,45 @@
+//! The roster: `/api/technicians`.
+
+use crate::app::AppState;
+use crate::domain::roster::{insert_technician, NewTechnician};
+use crate::http::auth::Auth;
+use crate::http::error::{ApiJson, ApiResult};
+use crate::model::TechnicianView;
+use crate::store::technicians;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::Utc;
+use serde_json::{json, Value};
+
+pub async fn create_technician(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    ApiJson(req): ApiJson<NewTechnician>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    who.dispatcher()?;
+    let st = state.clone();
+    let id = req.id.clone();
+    state
+        .db
+        .tx(move |tx| Box::pin(async move { insert_technician(tx, &st, &req).await }))
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": id }))))
+}
+
+pub async fn roster(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+) -> ApiResult<Json<Vec<TechnicianView>>> {
+    who.dispatcher()?;
+    let day_start = Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map(|d| d.and_utc().timestamp_millis())
+        .unwrap_or(0);
+    let rows = state
+        .db
+        .tx(move |tx| Box::pin(async move { technicians::roster(tx, day_start).await }))
+        .await?;
+    Ok(Json(rows))
+}

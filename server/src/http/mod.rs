@@ -1,0 +1,131 @@
+//! The HTTP edge: the router (every route in one place), the JSON error
+//! shape, the caller's authentication, and thin handlers grouped by what
+//! they serve — `center` (the dispatch desk), `after` (after the visit) and
+//! `sync` (the devices). Handlers parse, check who is calling, run one
+//! domain or store operation in a transaction and answer; failures become
+//! [`error::ApiError`] here and nowhere else.
+
+pub mod after;
+pub mod auth;
+pub mod center;
+pub mod error;
+pub mod sync;
+
+use crate::app::AppState;
+use crate::console;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use tower_http::compression::CompressionLayer;
+use tower_http::decompression::RequestDecompressionLayer;
+use tower_http::trace::TraceLayer;
+
+pub async fn health(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "ok": true, "backend": state.db.backend() }))
+}
+
+/// The HTTP application.
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.max_body_bytes;
+    Router::new()
+        .route("/", get(console::index))
+        .route("/console.js", get(console::script))
+        .route("/console.css", get(console::style))
+        .route("/favicon.ico", get(console::favicon))
+        .route("/healthz", get(health))
+        .route("/api/login", post(center::session::login))
+        .route("/api/logout", post(center::session::logout))
+        .route("/api/me", get(center::session::me))
+        .route("/api/users", post(center::users::create_user))
+        .route(
+            "/api/technicians",
+            get(center::roster::roster).post(center::roster::create_technician),
+        )
+        .route(
+            "/api/technicians/{id}/devices",
+            post(center::devices::enrol_device),
+        )
+        .route(
+            "/api/devices/{id}/revoke",
+            post(center::devices::revoke_device),
+        )
+        .route(
+            "/api/intakes",
+            get(center::intake::list_intakes).post(center::intake::intake),
+        )
+        .route(
+            "/api/assignments",
+            get(center::assignments::list_assignments).post(center::assignments::create_assignment),
+        )
+        .route(
+            "/api/assignments/{id}",
+            get(center::assignments::get_assignment).patch(center::assignments::update_assignment),
+        )
+        .route(
+            "/api/assignments/{id}/assign",
+            post(center::assignments::assign),
+        )
+        .route(
+            "/api/assignments/{id}/reassign",
+            post(center::assignments::reassign),
+        )
+        .route(
+            "/api/assignments/{id}/cancel",
+            post(center::assignments::cancel),
+        )
+        .route("/api/reminders", get(center::reminders::reminders))
+        .route("/api/conflicts", get(after::conflicts::conflicts))
+        .route("/api/visits", get(after::visits::list_visits))
+        .route("/api/visits/{id}", get(after::visits::get_visit))
+        .route(
+            "/api/visits/{id}/resolve",
+            post(after::conflicts::resolve_conflict),
+        )
+        .route("/api/callbacks", get(after::callbacks::callbacks_due))
+        .route(
+            "/api/callbacks/result",
+            post(after::callbacks::record_callback),
+        )
+        .route(
+            "/api/callbacks/monthly-sample",
+            post(after::callbacks::monthly_sample),
+        )
+        .route(
+            "/api/reconciliation",
+            get(after::reconciliation::reconciliation),
+        )
+        .route("/api/kpis", get(after::kpis::kpis))
+        .route("/api/sync/push", post(sync::push))
+        .route("/api/sync/pull", post(sync::pull))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(RequestDecompressionLayer::new())
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// A server running in this process (tests, benchmarks).
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub handle: tokio::task::JoinHandle<()>,
+}
+
+/// Binds `listen` (port 0 for an ephemeral port) and serves in the background.
+pub async fn spawn(listen: SocketAddr, state: AppState) -> std::io::Result<RunningServer> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    let app = router(state.clone());
+    let handle = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "server stopped");
+        }
+    });
+    Ok(RunningServer {
+        addr,
+        state,
+        handle,
+    })
+}

@@ -1,0 +1,165 @@
+//! The device sync endpoints (`/api/sync/push`, `/api/sync/pull`): who may
+//! sync, the protocol version, and the structure of a batch; the rules of
+//! applying it are `domain::ingest`.
+//!
+//! A batch that is structurally invalid (does not parse, sequences out of
+//! order, an event claiming another device) is refused whole with 400 and
+//! stores nothing; a batch over the configured limit is refused with 413.
+
+use crate::app::AppState;
+use crate::auth::Principal;
+use crate::domain::ingest::{self, pull_changes};
+use crate::http::auth::Auth;
+use crate::http::error::{parse_json, read_body, ApiError, ApiResult};
+use crate::store::Tx;
+use crate::time::now_ms;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::Json;
+use doorstep_core::protocol::{
+    PullRequest, PullResponse, PushRequest, PushResponse, VersionProbe, ACCEPTED_VERSIONS,
+};
+
+/// Refuses a request whose `protocol_version` this server does not speak,
+/// before the body is parsed as that version.
+pub fn check_version(bytes: &[u8]) -> ApiResult<()> {
+    let probe: VersionProbe = match serde_json::from_slice(bytes) {
+        Ok(p) => p,
+        // Malformed: let the full parse name the problem.
+        Err(_) => return Ok(()),
+    };
+    match probe.protocol_version {
+        Some(v) if ACCEPTED_VERSIONS.contains(&v) => Ok(()),
+        Some(v) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported_protocol_version",
+            format!(
+                "protocol_version {v} is not supported; this server accepts {ACCEPTED_VERSIONS:?}: update the app or send a supported version"
+            ),
+        )
+        .with("accepted_versions", ACCEPTED_VERSIONS)),
+        None => Err(ApiError::field(
+            "protocol_version",
+            format!("missing; this server accepts {ACCEPTED_VERSIONS:?}"),
+        )
+        .with("accepted_versions", ACCEPTED_VERSIONS)),
+    }
+}
+
+fn device_of(who: &Principal) -> ApiResult<(String, String)> {
+    match who {
+        Principal::Device {
+            device_id,
+            technician_id,
+        } => Ok((device_id.clone(), technician_id.clone())),
+        Principal::User { .. } => Err(ApiError::forbidden(
+            "sync is for enrolled technician devices: use a device token",
+        )),
+    }
+}
+
+fn same_device(claimed: &str, token_device: &str) -> ApiResult<()> {
+    if claimed == token_device {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "device_id {claimed} does not match the device this token was issued to ({token_device})"
+        )))
+    }
+}
+
+/// Structural checks of a push: refused whole, nothing stored.
+pub fn validate_push(req: &PushRequest, device: &str, max_events: usize) -> ApiResult<()> {
+    if req.events.len() > max_events {
+        return Err(ApiError::too_large(format!(
+            "the batch has {} events; the limit is {max_events} (see --max-batch-events): split it",
+            req.events.len()
+        ))
+        .with("max_batch_events", max_events));
+    }
+    let mut previous = 0u64;
+    for (i, e) in req.events.iter().enumerate() {
+        if e.seq == 0 || e.seq <= previous {
+            return Err(ApiError::field(
+                &format!("events[{i}].seq"),
+                format!(
+                    "sequence {} must be at least 1 and greater than the previous event's ({previous})",
+                    e.seq
+                ),
+            ));
+        }
+        previous = e.seq;
+        if e.event.device_id.as_str() != device {
+            return Err(ApiError::field(
+                &format!("events[{i}].event.device_id"),
+                format!(
+                    "is {} but the batch is from device {device}",
+                    e.event.device_id
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub async fn push(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    req: Request,
+) -> ApiResult<Json<PushResponse>> {
+    let (device, technician) = device_of(&who)?;
+    let bytes = read_body(req, &state).await?;
+    check_version(&bytes)?;
+    let push: PushRequest = parse_json(&bytes)?;
+    same_device(push.device_id.as_str(), &device)?;
+    validate_push(&push, &device, state.config.max_batch_events)?;
+    let st = state.clone();
+    let resp = state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move { ingest(tx, &st, &device, &technician, &push, now_ms()).await })
+        })
+        .await?;
+    Ok(Json(resp))
+}
+
+pub async fn pull(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    req: Request,
+) -> ApiResult<Json<PullResponse>> {
+    let (device, technician) = device_of(&who)?;
+    let bytes = read_body(req, &state).await?;
+    check_version(&bytes)?;
+    let pull: PullRequest = parse_json(&bytes)?;
+    same_device(pull.device_id.as_str(), &device)?;
+    let max = state.config.max_page;
+    let limit = pull.limit.unwrap_or(max).clamp(1, max);
+    let resp = state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                pull_changes(tx, &device, &technician, &pull, limit, now_ms())
+                    .await
+                    .map_err(ApiError::from)
+            })
+        })
+        .await?;
+    Ok(Json(resp))
+}
+
+/// Applies a structurally valid push in the caller's transaction: the
+/// domain's [`ingest::ingest`] answering with the HTTP error, for in-process
+/// callers (the demo, the benchmark) that speak `ApiError`.
+pub async fn ingest(
+    tx: &mut dyn Tx,
+    app: &AppState,
+    device: &str,
+    technician: &str,
+    req: &PushRequest,
+    now: i64,
+) -> ApiResult<PushResponse> {
+    ingest::ingest(tx, app, device, technician, req, now)
+        .await
+        .map_err(ApiError::from)
+}

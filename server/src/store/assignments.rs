@@ -1,0 +1,252 @@
+//! The `assignments`, `assignment_holders` and `assignment_changes` tables:
+//! the center's assignments, every technician each was ever given to, and
+//! the change log whose sequence is the devices' download cursor.
+
+use super::sql::{Row, Tx, Value};
+use crate::failure::{Failure, Fallible};
+use crate::model::{AssignmentStatus, AssignmentView, ChangeLogKind};
+use crate::time::{from_ms, now_ms};
+use doorstep_core::protocol::ChangeKind;
+use doorstep_core::Assignment;
+
+const COLUMNS: &str =
+    "body, status, priority, classification, window_confirmed, cancel_reason, updated_at";
+
+fn assignment_from_row(r: &Row) -> Fallible<AssignmentView> {
+    let assignment: Assignment = serde_json::from_str(&r.text("body"))
+        .map_err(|e| Failure::corrupt("reading an assignment", e))?;
+    let parse_err = |e| Failure::corrupt("reading an assignment", e);
+    Ok(AssignmentView {
+        assignment,
+        status: r.text("status").parse().map_err(parse_err)?,
+        priority: r.text("priority").parse().map_err(parse_err)?,
+        classification: r.text("classification").parse().map_err(parse_err)?,
+        window_confirmed: r.flag("window_confirmed"),
+        cancel_reason: r.opt_text("cancel_reason"),
+        updated_at: from_ms(r.int("updated_at")),
+    })
+}
+
+/// One assignment.
+pub async fn load_assignment(tx: &mut dyn Tx, id: &str) -> Fallible<Option<AssignmentView>> {
+    let sql = format!("SELECT {COLUMNS} FROM assignments WHERE id = $1");
+    match tx.query_opt(&sql, &[id.into()]).await? {
+        Some(r) => Ok(Some(assignment_from_row(&r)?)),
+        None => Ok(None),
+    }
+}
+
+/// Assignments newest first, optionally of one technician and in one status.
+pub async fn list_assignments(
+    tx: &mut dyn Tx,
+    technician: Option<String>,
+    status: Option<String>,
+    limit: i64,
+) -> Fallible<Vec<AssignmentView>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM assignments
+         WHERE (CAST($1 AS TEXT) IS NULL OR technician_id = $1) AND (CAST($2 AS TEXT) IS NULL OR status = $2)
+         ORDER BY received_at DESC, id DESC LIMIT $3"
+    );
+    tx.query(&sql, &[technician.into(), status.into(), limit.into()])
+        .await?
+        .iter()
+        .map(assignment_from_row)
+        .collect()
+}
+
+/// How many assignment ids start with `prefix` (the day's numbering).
+pub async fn count_with_prefix(tx: &mut dyn Tx, prefix: &str) -> Fallible<i64> {
+    Ok(tx
+        .query_opt(
+            "SELECT COUNT(*) AS n FROM assignments WHERE id LIKE $1",
+            &[format!("{prefix}%").into()],
+        )
+        .await?
+        .map_or(0, |r| r.int("n")))
+}
+
+/// Whether an assignment exists.
+pub async fn exists(tx: &mut dyn Tx, id: &str) -> Fallible<bool> {
+    Ok(tx
+        .query_opt(
+            "SELECT 1 AS found FROM assignments WHERE id = $1",
+            &[id.into()],
+        )
+        .await?
+        .is_some())
+}
+
+/// Whether the assignment was ever given to the technician.
+pub async fn was_held_by(tx: &mut dyn Tx, assignment: &str, technician: &str) -> Fallible<bool> {
+    Ok(tx
+        .query_opt(
+            "SELECT 1 AS found FROM assignment_holders WHERE assignment_id = $1 AND technician_id = $2",
+            &[assignment.into(), technician.into()],
+        )
+        .await?
+        .is_some())
+}
+
+/// A change for the log: the technician whose device must hear of it, and
+/// what changed.
+pub type Change = (Option<String>, ChangeKind);
+
+/// Writes the assignment row (a new one when `insert`), records its holder
+/// and appends its changes to the change log. Call with the assignments
+/// lock held.
+pub async fn store_assignment(
+    tx: &mut dyn Tx,
+    v: &AssignmentView,
+    changes: &[Change],
+    actor: &str,
+    insert: bool,
+) -> Fallible<()> {
+    let a = &v.assignment;
+    let body = serde_json::to_string(a).map_err(|_| Failure::internal("encoding"))?;
+    let now = now_ms();
+    let received = a.received_at.map_or(now, |t| t.timestamp_millis());
+    let params: Vec<Value> = vec![
+        a.id.as_str().into(),
+        a.version.into(),
+        a.trade.as_str().into(),
+        a.technician.as_ref().map(|t| t.to_string()).into(),
+        v.status.as_str().into(),
+        v.priority.as_str().into(),
+        v.classification.as_str().into(),
+        received.into(),
+        v.window_confirmed.into(),
+        v.cancel_reason.clone().into(),
+        body.into(),
+        now.into(),
+    ];
+    if insert {
+        tx.execute(
+            "INSERT INTO assignments (id, version, trade, technician_id, status, priority, classification,
+                received_at, window_confirmed, cancel_reason, body, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            &params,
+        )
+        .await?;
+    } else {
+        tx.execute(
+            "UPDATE assignments SET version = $2, trade = $3, technician_id = $4, status = $5, priority = $6,
+                classification = $7, received_at = $8, window_confirmed = $9, cancel_reason = $10,
+                body = $11, updated_at = $12
+             WHERE id = $1",
+            &params,
+        )
+        .await?;
+    }
+    if let Some(t) = &a.technician {
+        tx.execute(
+            "INSERT INTO assignment_holders (assignment_id, technician_id, since_version) VALUES ($1, $2, $3)
+             ON CONFLICT (assignment_id, technician_id) DO NOTHING",
+            &[a.id.as_str().into(), t.as_str().into(), a.version.into()],
+        )
+        .await?;
+    }
+    for (technician, change) in changes {
+        let payload = serde_json::to_string(change).map_err(|_| Failure::internal("encoding"))?;
+        tx.execute(
+            "INSERT INTO assignment_changes (assignment_id, version, technician_id, kind, payload, at, actor)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                a.id.as_str().into(),
+                a.version.into(),
+                technician.clone().into(),
+                ChangeLogKind::of(change).as_str().into(),
+                payload.into(),
+                now.into(),
+                actor.into(),
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Marks the visit time confirmed (the technician's call confirmed it).
+pub async fn confirm_window(tx: &mut dyn Tx, id: &str) -> Fallible<()> {
+    tx.execute(
+        "UPDATE assignments SET window_confirmed = 1 WHERE id = $1",
+        &[id.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Sets the status alone (the device's facts finished or handed it back).
+pub async fn set_status(tx: &mut dyn Tx, id: &str, status: AssignmentStatus) -> Fallible<()> {
+    tx.execute(
+        "UPDATE assignments SET status = $1 WHERE id = $2",
+        &[status.as_str().into(), id.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// An assignment still waiting for the center, received before a cutoff and
+/// lacking a technician, a confirmed time or the technician's phone.
+pub struct Unsettled {
+    pub view: AssignmentView,
+    pub technician: Option<String>,
+    pub technician_has_phone: bool,
+    pub received_at: i64,
+}
+
+/// The 1-hour rule's candidates, oldest first.
+pub async fn unsettled_since(tx: &mut dyn Tx, cutoff: i64) -> Fallible<Vec<Unsettled>> {
+    let [open, assigned, handed_back] = AssignmentStatus::WAITING.map(|s| s.as_str());
+    let rows = tx
+        .query(
+            "SELECT a.body AS body, a.status AS status, a.priority AS priority,
+                a.classification AS classification, a.window_confirmed AS window_confirmed,
+                a.cancel_reason AS cancel_reason, a.updated_at AS updated_at,
+                a.technician_id AS technician_id, a.received_at AS received_at, t.phone AS phone
+             FROM assignments a LEFT JOIN technicians t ON t.id = a.technician_id
+             WHERE a.status IN ($2, $3, $4) AND a.received_at <= $1
+               AND (a.technician_id IS NULL OR a.window_confirmed = 0 OR t.phone IS NULL)
+             ORDER BY a.received_at",
+            &[
+                cutoff.into(),
+                open.into(),
+                assigned.into(),
+                handed_back.into(),
+            ],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Unsettled {
+                view: assignment_from_row(r)?,
+                technician: r.opt_text("technician_id"),
+                technician_has_phone: r.opt_text("phone").is_some(),
+                received_at: r.int("received_at"),
+            })
+        })
+        .collect()
+}
+
+/// A technician's changes after `cursor`, in log order, at most `limit`.
+pub async fn changes_since(
+    tx: &mut dyn Tx,
+    technician: &str,
+    cursor: u64,
+    limit: i64,
+) -> Fallible<Vec<(u64, ChangeKind)>> {
+    let rows = tx
+        .query(
+            "SELECT seq, payload FROM assignment_changes
+             WHERE technician_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            &[technician.into(), cursor.into(), limit.into()],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let change: ChangeKind = serde_json::from_str(&r.text("payload"))
+                .map_err(|_| Failure::internal("reading the change log"))?;
+            Ok((r.int("seq") as u64, change))
+        })
+        .collect()
+}

@@ -1,0 +1,158 @@
+//! The `devices` and `device_syncs` tables: enrolled phones, their tokens,
+//! their upload position and evidence chain, and every sync they made.
+
+use super::sql::Tx;
+use crate::failure::Fallible;
+use crate::model::SyncKind;
+
+/// The technician a device is enrolled to, if it is enrolled at all.
+pub async fn owner(tx: &mut dyn Tx, device: &str) -> Fallible<Option<String>> {
+    Ok(tx
+        .query_opt(
+            "SELECT technician_id FROM devices WHERE id = $1",
+            &[device.into()],
+        )
+        .await?
+        .map(|r| r.text("technician_id")))
+}
+
+/// Enrols a new device.
+pub async fn insert_device(
+    tx: &mut dyn Tx,
+    device: &str,
+    technician: &str,
+    token_hash: &str,
+    actor: &str,
+    now: i64,
+) -> Fallible<()> {
+    tx.execute(
+        "INSERT INTO devices (id, technician_id, token_hash, enrolled_by, enrolled_at) VALUES ($1, $2, $3, $4, $5)",
+        &[device.into(), technician.into(), token_hash.into(), actor.into(), now.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Gives an enrolled device a new token (un-revoking it); its sync position stays.
+pub async fn rekey_device(
+    tx: &mut dyn Tx,
+    device: &str,
+    token_hash: &str,
+    actor: &str,
+    now: i64,
+) -> Fallible<()> {
+    tx.execute(
+        "UPDATE devices SET token_hash = $1, revoked_at = NULL, enrolled_by = $2, enrolled_at = $3 WHERE id = $4",
+        &[token_hash.into(), actor.into(), now.into(), device.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Revokes an enrolled device; false when there was none to revoke.
+pub async fn revoke_device(tx: &mut dyn Tx, device: &str, now: i64) -> Fallible<bool> {
+    let changed = tx
+        .execute(
+            "UPDATE devices SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            &[now.into(), device.into()],
+        )
+        .await?;
+    Ok(changed > 0)
+}
+
+/// The device and technician of an unrevoked device token.
+pub async fn device_of_token(
+    tx: &mut dyn Tx,
+    token_hash: &str,
+) -> Fallible<Option<(String, String)>> {
+    Ok(tx
+        .query_opt(
+            "SELECT id, technician_id FROM devices WHERE token_hash = $1 AND revoked_at IS NULL",
+            &[token_hash.into()],
+        )
+        .await?
+        .map(|r| (r.text("id"), r.text("technician_id"))))
+}
+
+/// Where a device's uploads stand.
+pub struct UploadPosition {
+    /// The last sequence number applied.
+    pub last_seq: u64,
+    /// The digest of the device's last sign-off evidence (the chain's head).
+    pub last_evidence_digest: Option<String>,
+}
+
+pub async fn upload_position(tx: &mut dyn Tx, device: &str) -> Fallible<Option<UploadPosition>> {
+    Ok(tx
+        .query_opt(
+            "SELECT last_seq, last_evidence_digest FROM devices WHERE id = $1",
+            &[device.into()],
+        )
+        .await?
+        .map(|r| UploadPosition {
+            last_seq: r.int("last_seq").max(0) as u64,
+            last_evidence_digest: r.opt_text("last_evidence_digest"),
+        }))
+}
+
+/// Records a push: the new position, the time, the clock offset (kept when
+/// unknown) and the chain's head.
+pub async fn record_push(
+    tx: &mut dyn Tx,
+    device: &str,
+    acked: u64,
+    now: i64,
+    offset: Option<i64>,
+    chain: Option<String>,
+) -> Fallible<()> {
+    tx.execute(
+        "UPDATE devices SET last_seq = $1, last_sync_at = $2, clock_offset_ms = COALESCE($3, clock_offset_ms),
+            last_evidence_digest = $4 WHERE id = $5",
+        &[acked.into(), now.into(), offset.into(), chain.into(), device.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Records a pull: the time and the clock offset (kept when unknown).
+pub async fn record_pull(
+    tx: &mut dyn Tx,
+    device: &str,
+    now: i64,
+    offset: Option<i64>,
+) -> Fallible<()> {
+    tx.execute(
+        "UPDATE devices SET last_sync_at = $1, clock_offset_ms = COALESCE($2, clock_offset_ms) WHERE id = $3",
+        &[now.into(), offset.into(), device.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// One sync as the server received it.
+pub struct SyncRecord<'a> {
+    pub device: &'a str,
+    pub kind: SyncKind,
+    pub received_at: i64,
+    pub device_time: Option<i64>,
+    pub clock_offset_ms: Option<i64>,
+    pub events: u64,
+}
+
+/// Appends to the sync history.
+pub async fn record_sync(tx: &mut dyn Tx, s: &SyncRecord<'_>) -> Fallible<()> {
+    tx.execute(
+        "INSERT INTO device_syncs (device_id, kind, received_at, device_time, clock_offset_ms, events)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            s.device.into(),
+            s.kind.as_str().into(),
+            s.received_at.into(),
+            s.device_time.into(),
+            s.clock_offset_ms.into(),
+            s.events.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}

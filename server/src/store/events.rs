@@ -1,0 +1,151 @@
+//! The `events` and `refused_events` tables: every event a device uploaded,
+//! stored once under `(device_id, seq)` and `event_id`, and the ones refused
+//! for good with their reason.
+
+use super::sql::Tx;
+use crate::failure::Fallible;
+use std::collections::HashMap;
+
+/// The event ids stored (applied or refused) under a device's sequence
+/// numbers `lo..=hi`.
+pub async fn ids_by_seq(
+    tx: &mut dyn Tx,
+    device: &str,
+    lo: u64,
+    hi: u64,
+) -> Fallible<HashMap<u64, String>> {
+    let rows = tx
+        .query(
+            "SELECT seq, event_id FROM events WHERE device_id = $1 AND seq BETWEEN $2 AND $3
+             UNION ALL
+             SELECT seq, event_id FROM refused_events WHERE device_id = $1 AND seq BETWEEN $2 AND $3",
+            &[device.into(), lo.into(), hi.into()],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.int("seq") as u64, r.text("event_id")))
+        .collect())
+}
+
+/// Whose a visit is, from its first stored event.
+#[derive(Debug, Clone)]
+pub struct VisitOwner {
+    pub assignment_id: String,
+    pub technician: String,
+    pub device: String,
+}
+
+/// The assignment and technician of any stored event of a visit.
+pub async fn visit_assignment_and_technician(
+    tx: &mut dyn Tx,
+    visit: &str,
+) -> Fallible<Option<(String, String)>> {
+    Ok(tx
+        .query_opt(
+            "SELECT assignment_id, technician_id FROM events WHERE visit_id = $1 LIMIT 1",
+            &[visit.into()],
+        )
+        .await?
+        .map(|r| (r.text("assignment_id"), r.text("technician_id"))))
+}
+
+/// The owner of a visit, from its first event in timeline order.
+pub async fn visit_owner(tx: &mut dyn Tx, visit: &str) -> Fallible<Option<VisitOwner>> {
+    Ok(tx
+        .query_opt(
+            "SELECT assignment_id, technician_id, device_id FROM events WHERE visit_id = $1 ORDER BY hlc_millis, hlc_counter, seq LIMIT 1",
+            &[visit.into()],
+        )
+        .await?
+        .map(|r| VisitOwner {
+            assignment_id: r.text("assignment_id"),
+            technician: r.text("technician_id"),
+            device: r.text("device_id"),
+        }))
+}
+
+/// A visit's event documents in timeline order (HLC, then device and sequence).
+pub async fn visit_event_bodies(tx: &mut dyn Tx, visit: &str) -> Fallible<Vec<String>> {
+    Ok(tx
+        .query(
+            "SELECT body FROM events WHERE visit_id = $1 ORDER BY hlc_millis, hlc_counter, device_id, seq",
+            &[visit.into()],
+        )
+        .await?
+        .iter()
+        .map(|r| r.text("body"))
+        .collect())
+}
+
+/// An event to store.
+pub struct NewEvent<'a> {
+    pub event_id: &'a str,
+    pub device: &'a str,
+    pub seq: u64,
+    pub visit_id: &'a str,
+    pub assignment_id: &'a str,
+    pub technician: &'a str,
+    pub kind: &'a str,
+    pub hlc_millis: i64,
+    pub hlc_counter: u32,
+    pub recorded_at: i64,
+    pub received_at: i64,
+    pub body: &'a str,
+}
+
+/// Stores an event; false when its id is already stored.
+pub async fn insert_event(tx: &mut dyn Tx, e: &NewEvent<'_>) -> Fallible<bool> {
+    let inserted = tx
+        .execute(
+            "INSERT INTO events (event_id, device_id, seq, visit_id, assignment_id, technician_id, kind,
+                hlc_millis, hlc_counter, recorded_at, received_at, body)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             ON CONFLICT DO NOTHING",
+            &[
+                e.event_id.into(),
+                e.device.into(),
+                e.seq.into(),
+                e.visit_id.into(),
+                e.assignment_id.into(),
+                e.technician.into(),
+                e.kind.into(),
+                e.hlc_millis.into(),
+                e.hlc_counter.into(),
+                e.recorded_at.into(),
+                e.received_at.into(),
+                e.body.into(),
+            ],
+        )
+        .await?;
+    Ok(inserted > 0)
+}
+
+/// An event refused for good.
+pub struct RefusedRow<'a> {
+    pub device: &'a str,
+    pub seq: u64,
+    pub event_id: &'a str,
+    pub code: &'a str,
+    pub reason: &'a str,
+    pub received_at: i64,
+    pub body: &'a str,
+}
+
+pub async fn insert_refused(tx: &mut dyn Tx, r: &RefusedRow<'_>) -> Fallible<()> {
+    tx.execute(
+        "INSERT INTO refused_events (device_id, seq, event_id, code, reason, received_at, body)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            r.device.into(),
+            r.seq.into(),
+            r.event_id.into(),
+            r.code.into(),
+            r.reason.into(),
+            r.received_at.into(),
+            r.body.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,298 @@
+//! The SQL seam both backends implement: values, rows read by column
+//! name, the storage error, transaction locks and the [`Tx`] trait.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// A future borrowed from a transaction.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A value bound to or read from a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<u64> for Value {
+    fn from(v: u64) -> Self {
+        Value::Int(i64::try_from(v).unwrap_or(i64::MAX))
+    }
+}
+impl From<u32> for Value {
+    fn from(v: u32) -> Self {
+        Value::Int(i64::from(v))
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Int(i64::from(v))
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_string())
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+impl From<&String> for Value {
+    fn from(v: &String) -> Self {
+        Value::Text(v.clone())
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// Where a value sits in a [`Row`]: a column name (how the repository
+/// modules read every row) or a position (for one-column ad-hoc queries such
+/// as `PRAGMA user_version` in tests).
+pub trait Column: Copy + std::fmt::Debug {
+    /// The position of this column among `names`, if it is there.
+    fn position(self, names: &[String]) -> Option<usize>;
+}
+
+impl Column for &str {
+    fn position(self, names: &[String]) -> Option<usize> {
+        names.iter().position(|n| n == self)
+    }
+}
+
+impl Column for usize {
+    fn position(self, names: &[String]) -> Option<usize> {
+        (self < names.len()).then_some(self)
+    }
+}
+
+/// One result row: its column names (shared by every row of the result)
+/// and its values.
+#[derive(Debug, Clone, Default)]
+pub struct Row {
+    columns: Arc<[String]>,
+    values: Vec<Value>,
+}
+
+impl Row {
+    /// A row of a result whose columns are `columns`.
+    pub fn new(columns: Arc<[String]>, values: Vec<Value>) -> Row {
+        debug_assert_eq!(columns.len(), values.len());
+        Row { columns, values }
+    }
+
+    /// The value of a column. A name the query did not select is a
+    /// programming error: it panics in debug builds (tests) and reads as
+    /// NULL in release builds.
+    pub fn get(&self, column: impl Column) -> &Value {
+        match column.position(&self.columns) {
+            Some(i) => &self.values[i],
+            None => {
+                debug_assert!(
+                    false,
+                    "column {column:?} is not in this row (columns: {:?})",
+                    self.columns
+                );
+                &Value::Null
+            }
+        }
+    }
+    pub fn int(&self, column: impl Column) -> i64 {
+        self.opt_int(column).unwrap_or(0)
+    }
+    pub fn opt_int(&self, column: impl Column) -> Option<i64> {
+        match self.get(column) {
+            Value::Int(v) => Some(*v),
+            Value::Text(s) => s.parse().ok(),
+            Value::Null => None,
+        }
+    }
+    pub fn text(&self, column: impl Column) -> String {
+        self.opt_text(column).unwrap_or_default()
+    }
+    pub fn opt_text(&self, column: impl Column) -> Option<String> {
+        match self.get(column) {
+            Value::Text(s) => Some(s.clone()),
+            Value::Int(v) => Some(v.to_string()),
+            Value::Null => None,
+        }
+    }
+    /// A 0/1 flag column.
+    pub fn flag(&self, column: impl Column) -> bool {
+        self.int(column) != 0
+    }
+    /// A nullable 0/1 flag column.
+    pub fn opt_flag(&self, column: impl Column) -> Option<bool> {
+        self.opt_int(column).map(|v| v != 0)
+    }
+}
+
+/// A storage failure. Never carries row contents (customer data), only
+/// what the database said about the statement.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The server's message and SQLSTATE only: PostgreSQL's `DETAIL` can
+    /// quote row values, which must not reach logs.
+    #[error("postgres: {message}")]
+    Postgres {
+        code: Option<String>,
+        message: String,
+    },
+    #[error("postgres pool: {0}")]
+    Pool(String),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("unique constraint violated")]
+    Unique,
+    /// The database is not one this server can use (from a newer server, or
+    /// not a Doorstep database at all). Nothing in it was changed.
+    #[error("{0}")]
+    Schema(String),
+}
+
+/// The refusal of a database whose schema is newer than this server's.
+pub(super) fn newer_schema(found: i64, known: usize) -> DbError {
+    DbError::Schema(format!(
+        "the database is at schema version {found}, newer than this server knows \
+         (up to {known}): it was written by a newer doorstep-server. Run that version \
+         (or newer), or point this one at another database; nothing was changed"
+    ))
+}
+
+impl DbError {
+    /// Whether the error is a unique-constraint violation.
+    pub fn is_unique(&self) -> bool {
+        match self {
+            DbError::Unique => true,
+            DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
+                e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                    || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            }
+            DbError::Postgres { code, .. } => {
+                code.as_deref() == Some(tokio_postgres::error::SqlState::UNIQUE_VIOLATION.code())
+            }
+            _ => false,
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for DbError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        match e.as_db_error() {
+            Some(db) => DbError::Postgres {
+                code: Some(db.code().code().to_string()),
+                message: format!("{}: {}", db.severity(), db.message()),
+            },
+            None => DbError::Postgres {
+                code: e.code().map(|c| c.code().to_string()),
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
+/// Keys of the transaction-scoped locks writers take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockKey {
+    /// Every write to assignments and the change log (keeps the change
+    /// sequence in commit order, so a cursor never skips a change).
+    Assignments,
+    /// One device's pushes.
+    Device(i64),
+}
+
+impl LockKey {
+    pub fn id(self) -> i64 {
+        match self {
+            LockKey::Assignments => 1,
+            LockKey::Device(h) => h | (1 << 40),
+        }
+    }
+
+    /// The lock of a device id (a stable 32-bit hash).
+    pub fn device(device_id: &str) -> LockKey {
+        let digest = doorstep_core::canonical::sha256_hex(device_id.as_bytes());
+        LockKey::Device(i64::from_str_radix(&digest[..8], 16).unwrap_or(0))
+    }
+}
+
+/// A transaction on either backend.
+pub trait Tx: Send {
+    /// Runs a statement that returns rows.
+    fn query<'a>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> BoxFuture<'a, Result<Vec<Row>, DbError>>;
+    /// Runs a statement; returns the number of rows changed.
+    fn execute<'a>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> BoxFuture<'a, Result<u64, DbError>>;
+    /// Takes a lock held until the transaction ends (no-op on SQLite, whose
+    /// single writer already serialises transactions).
+    fn lock(&mut self, key: LockKey) -> BoxFuture<'_, Result<(), DbError>>;
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    /// The first row, if any.
+    fn query_opt<'a>(
+        &'a mut self,
+        sql: &'a str,
+        params: &'a [Value],
+    ) -> BoxFuture<'a, Result<Option<Row>, DbError>> {
+        let rows = self.query(sql, params);
+        Box::pin(async move { Ok(rows.await?.into_iter().next()) })
+    }
+}
+
+/// The transaction body: a closure that borrows the transaction.
+pub type TxFn<R, E> = Box<dyn for<'a> FnOnce(&'a mut dyn Tx) -> BoxFuture<'a, Result<R, E>> + Send>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row() -> Row {
+        Row::new(
+            vec!["status".to_string(), "n".to_string(), "note".to_string()].into(),
+            vec![Value::Text("open".into()), Value::Int(3), Value::Null],
+        )
+    }
+
+    #[test]
+    fn a_row_is_read_by_column_name() {
+        let r = row();
+        assert_eq!(r.text("status"), "open");
+        assert_eq!(r.int("n"), 3);
+        assert!(r.flag("n"));
+        assert_eq!(r.opt_text("note"), None);
+        assert_eq!(r.opt_flag("note"), None);
+        assert_eq!(
+            r.int(1),
+            3,
+            "a position still reads one-column ad-hoc results"
+        );
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "is not in this row")]
+    fn a_column_the_query_did_not_select_is_a_bug() {
+        row().text("stauts");
+    }
+}

@@ -1,0 +1,69 @@
+//! The `users` table: the center's staff and their password hashes.
+
+use super::sql::Tx;
+use crate::failure::{Failure, Fallible};
+use crate::model::Role;
+use crate::time::now_ms;
+
+/// Creates a user with an already hashed password. Used by the admin
+/// endpoint, first-run set-up and the demo.
+pub async fn insert_user(
+    tx: &mut dyn Tx,
+    username: &str,
+    password_hash: &str,
+    role: Role,
+) -> Fallible<()> {
+    let r = tx
+        .execute(
+            "INSERT INTO users (username, password_hash, role, created_at) VALUES ($1, $2, $3, $4)",
+            &[
+                username.into(),
+                password_hash.into(),
+                role.as_str().into(),
+                now_ms().into(),
+            ],
+        )
+        .await;
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_unique() => Err(Failure::conflict(
+            "exists",
+            format!("user {username:?} already exists; choose another username"),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Whether any user exists (first run creates the admin when none does).
+pub async fn any_user(tx: &mut dyn Tx) -> Fallible<bool> {
+    Ok(tx
+        .query_opt("SELECT 1 AS found FROM users LIMIT 1", &[])
+        .await?
+        .is_some())
+}
+
+/// What a login is checked against.
+pub struct Credentials {
+    pub password_hash: String,
+    pub role: Role,
+}
+
+/// The stored password hash and role of a user.
+pub async fn credentials(tx: &mut dyn Tx, username: &str) -> Fallible<Option<Credentials>> {
+    let Some(r) = tx
+        .query_opt(
+            "SELECT password_hash, role FROM users WHERE username = $1",
+            &[username.into()],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Credentials {
+        password_hash: r.text("password_hash"),
+        role: r
+            .text("role")
+            .parse()
+            .map_err(|e| Failure::corrupt("reading a user", e))?,
+    }))
+}
