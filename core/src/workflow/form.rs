@@ -820,7 +820,7 @@ pub fn fields_of(action: &str, s: &VisitState, pb: &Playbook) -> Option<Vec<Form
         "collect_payment" => {
             let due = s.amount_due().filter(|d| *d > 0);
             let mut amount = field("amount", Money, true, "Amount", "收费金额")
-                .default_opt(due.map(|d| crate::money::yuan_digits(d)));
+                .default_opt(due.map(crate::money::yuan_digits));
             if let Some(d) = due {
                 amount = amount.help(
                     format!("Amount due: {}", format_yuan(d)),
