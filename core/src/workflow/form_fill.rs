@@ -26,6 +26,9 @@ pub struct FieldProblem {
     pub field: String,
     /// What is wrong and what would be accepted.
     pub text: Text,
+    /// The field is required and was left empty (a terminal may ask for it).
+    #[serde(default)]
+    pub missing: bool,
 }
 
 /// A form that could not become a command: every bad field.
@@ -61,6 +64,7 @@ fn problem(f: &FormField, name: &str, en: impl AsRef<str>, zh: impl AsRef<str>) 
             format!("“{}” ({name}): {}", f.label.en, en.as_ref()),
             format!("“{}”({name}):{}", f.label.zh, zh.as_ref()),
         ),
+        missing: false,
     }
 }
 
@@ -81,6 +85,7 @@ pub fn fill(
                     format!("“{action}” is not an action a technician fills in (center facts arrive through sync)."),
                     format!("“{action}”不是技师可填写的操作(中心信息通过同步到达)。"),
                 ),
+                missing: false,
             }],
         });
     };
@@ -101,6 +106,7 @@ pub fn fill(
                     ),
                     format!("“{name}”不是{action}的字段;可填字段:{}。", names.join("、")),
                 ),
+                missing: false,
             });
         }
     }
@@ -151,6 +157,7 @@ pub fn fill(
                 format!("The form of {action} did not make a command: {e}."),
                 format!("{action}表单无法生成操作指令:{e}。"),
             ),
+            missing: false,
         }],
     })
 }
