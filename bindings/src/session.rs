@@ -171,6 +171,30 @@ impl VisitSession {
         self.run(VisitCommand::DeclineSignature { reason }, now, location)
     }
 
+    /// Records the center's assignment (its JSON, as the center sends it):
+    /// the first starts the visit, a higher version updates it.
+    pub fn receive_assignment(
+        &self,
+        assignment_json: String,
+        now: SystemTime,
+    ) -> Result<CommandResult, DoorstepError> {
+        let assignment: doorstep_core::Assignment = serde_json::from_str(&assignment_json)
+            .map_err(|e| {
+                DoorstepError::invalid_input(
+                    "invalid_assignment",
+                    format!("The assignment could not be read: {e}."),
+                    format!("无法识别该工单:{e}。"),
+                )
+            })?;
+        self.run(
+            VisitCommand::ReceiveAssignment {
+                assignment: Box::new(assignment),
+            },
+            now,
+            None,
+        )
+    }
+
     /// The form of every action the visit offers now (see `DeviceStore::action_forms`).
     pub fn action_forms(&self) -> Result<Vec<ActionForm>, DoorstepError> {
         guard(|| {

@@ -1995,6 +1995,12 @@ public protocol VisitSessionProtocol: AnyObject, Sendable {
     func previewSignOff(signOff: CustomerSignOff) throws  -> ReportDigest
     
     /**
+     * Records the center's assignment (its JSON, as the center sends it):
+     * the first starts the visit, a higher version updates it.
+     */
+    func receiveAssignment(assignmentJson: String, now: Date) throws  -> CommandResult
+    
+    /**
      * The digest of the report as it stands (what the customer would sign
      * now), or the signed one; `None` before the technician is on site.
      */
@@ -2176,6 +2182,21 @@ open func previewSignOff(signOff: CustomerSignOff)throws  -> ReportDigest  {
     uniffi_doorstep_ffi_fn_method_visitsession_preview_sign_off(
             self.uniffiCloneHandle(),
         FfiConverterTypeCustomerSignOff_lower(signOff),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Records the center's assignment (its JSON, as the center sends it):
+     * the first starts the visit, a higher version updates it.
+     */
+open func receiveAssignment(assignmentJson: String, now: Date)throws  -> CommandResult  {
+    return try  FfiConverterTypeCommandResult_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_visitsession_receive_assignment(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(assignmentJson),
+        FfiConverterTimestamp.lower(now),uniffiCallStatus
     )
 })
 }
@@ -7268,6 +7289,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_visitsession_preview_sign_off() != 6003) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_visitsession_receive_assignment() != 34141) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_visitsession_report_digest() != 29210) {

@@ -795,6 +795,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_visitsession_preview_sign_off(
     ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_visitsession_receive_assignment(
+    ): Int
     external fun uniffi_doorstep_ffi_checksum_method_visitsession_report_digest(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_visitsession_screen(
@@ -905,6 +907,8 @@ internal object UniffiLib {
     external fun uniffi_doorstep_ffi_fn_method_visitsession_event_count(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_doorstep_ffi_fn_method_visitsession_preview_sign_off(`ptr`: Long,`signOff`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_visitsession_receive_assignment(`ptr`: Long,`assignmentJson`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_visitsession_report_digest(`ptr`: Long,`now`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1145,6 +1149,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_preview_sign_off() and 0xFFFF) != 6003) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_receive_assignment() and 0xFFFF) != 34141) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_report_digest() and 0xFFFF) != 29210) {
@@ -3753,6 +3760,12 @@ public interface VisitSessionInterface {
     fun `previewSignOff`(`signOff`: CustomerSignOff): ReportDigest
     
     /**
+     * Records the center's assignment (its JSON, as the center sends it):
+     * the first starts the visit, a higher version updates it.
+     */
+    fun `receiveAssignment`(`assignmentJson`: kotlin.String, `now`: java.time.Instant): CommandResult
+    
+    /**
      * The digest of the report as it stands (what the customer would sign
      * now), or the signed one; `None` before the technician is on site.
      */
@@ -3993,6 +4006,26 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
         it,
         
         FfiConverterTypeCustomerSignOff.lower(`signOff`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Records the center's assignment (its JSON, as the center sends it):
+     * the first starts the visit, a higher version updates it.
+     */
+    @Throws(DoorstepException::class)override fun `receiveAssignment`(`assignmentJson`: kotlin.String, `now`: java.time.Instant): CommandResult {
+            return FfiConverterTypeCommandResult.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_visitsession_receive_assignment(
+        it,
+        
+        FfiConverterString.lower(`assignmentJson`),
+        FfiConverterTimestamp.lower(`now`),_status)
 }
     }
     )
