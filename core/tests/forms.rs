@@ -124,7 +124,9 @@ fn every_command_the_workflow_accepts_has_one_table_row_and_a_form() {
     let state = VisitState::default();
     for cmd in &samples {
         let name = command_table::wire_name(cmd);
-        assert_eq!(cmd.name(), name, "the serde tag is the wire name");
+        let tag = serde_json::to_value(cmd).unwrap()["type"].clone();
+        assert_eq!(tag, name, "the serde tag is the wire name");
+        assert_eq!(cmd.name(), name);
         let rows: Vec<_> = COMMANDS.iter().filter(|r| r.name == name).collect();
         assert_eq!(rows.len(), 1, "{name} has {} rows", rows.len());
         assert_eq!(
@@ -168,6 +170,37 @@ fn states_along(trade: &str, script: &str) -> (Playbook, Vec<(VisitState, DateTi
     }
     out.push((visit.state.clone(), last));
     (pb, out)
+}
+
+#[test]
+fn arrival_is_gated_by_whether_the_trade_departs() {
+    let with_depart = Playbook::shipped_by_id("appliance_repair").unwrap();
+    let mut without = with_depart.clone();
+    without.steps.retain(|s| *s != doorstep_core::Step::Depart);
+    let arrive = command_table::row_named("arrive").unwrap();
+    assert!(arrive.allows(Stage::EnRoute, &with_depart));
+    assert!(!arrive.allows(Stage::Scheduled, &with_depart));
+    assert!(arrive.allows(Stage::Scheduled, &without));
+    // decide agrees: without the depart step, arriving from Scheduled passes the gate.
+    let (_, states) = states_along("appliance_repair", SCRIPTS[0].1);
+    let (scheduled, at) = states
+        .iter()
+        .find(|(s, _)| s.stage == Stage::Scheduled)
+        .unwrap();
+    let cmd = VisitCommand::Arrive {
+        location: None,
+        outside_geofence_reason: None,
+        location_unavailable: Some(LocationUnavailable::NoFix),
+    };
+    let ctx = Context::new(*at, DeviceId::new("forms-test").unwrap());
+    assert!(matches!(
+        decide(scheduled, &cmd, &with_depart, &ctx),
+        Err(WorkflowError::OutOfOrder { .. })
+    ));
+    assert!(!matches!(
+        decide(scheduled, &cmd, &without, &ctx),
+        Err(WorkflowError::OutOfOrder { .. })
+    ));
 }
 
 #[test]

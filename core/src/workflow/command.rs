@@ -413,11 +413,8 @@ pub enum VisitCommand {
 }
 
 impl VisitCommand {
-    /// The command's `type` tag.
+    /// The command's `type` tag (its wire name in the command table).
     pub fn name(&self) -> String {
-        serde_json::to_value(self)
-            .ok()
-            .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_string))
-            .unwrap_or_default()
+        super::command_table::wire_name(self).to_string()
     }
 }
