@@ -10,6 +10,8 @@
 //! - [`device_store`]: `DeviceStore`, the durable local store: open/close,
 //!   receive an assignment, today's visits, a visit's screen, apply a
 //!   command, sign-off or decline;
+//! - [`forms`]: the form of every action the visit offers, and the values
+//!   a shell submits for one (`action_forms`, `submit_action`);
 //! - [`sync`]: `Syncer` (one sync now over an owned runtime, progress to a
 //!   foreign listener, cancel), `enrol_device`, and the shell's HTTP seam;
 //! - [`sync_service`]: `SyncService`, the core's one sync loop: started with
@@ -25,6 +27,7 @@ uniffi::setup_scaffolding!();
 
 pub mod device_store;
 pub mod error;
+pub mod forms;
 pub mod logger;
 pub mod playbooks;
 pub mod script;

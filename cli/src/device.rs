@@ -7,12 +7,16 @@ use clap::Subcommand;
 use doorstep_core::clock::{Clock, SystemClock};
 use doorstep_core::location::GeoFix;
 use doorstep_core::messages::Lang;
+use doorstep_core::protocol::ChangeKind;
 use doorstep_core::script_runner::ScriptLine;
 use doorstep_core::store::{Enrollment, Store, StoreError, VisitRef};
 use doorstep_core::sync::{enrol_device, ReqwestTransport, SyncClient, SyncConfig};
+use doorstep_core::workflow::form::{fields_of, FieldKind};
+use doorstep_core::workflow::{fill, FormValue};
 use doorstep_core::{AssignmentId, DeviceId, TechnicianId, VisitCommand};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -45,6 +49,20 @@ pub enum DeviceCommand {
         date: Option<NaiveDate>,
         #[arg(long, default_value = "+08:00")]
         utc_offset: String,
+    },
+    /// Record an assignment from a JSON file (as the center sends it), offline:
+    /// for demos and tests without a server.
+    Receive { file: PathBuf },
+    /// Do one action by its form, with fields as flags:
+    /// `do ACTION --assignment A-1 --field value …` (`--amount 168.5`;
+    /// repeat a flag per chosen option; a list row as `--quote.lines item=visit_fee,qty=1`).
+    /// Missing required fields are asked for when stdin is a terminal.
+    #[command(name = "do")]
+    Do {
+        action: String,
+        /// `--assignment ID`, `--at TIME`, then the form's fields.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        fields: Vec<String>,
     },
     /// Apply one command (JSON) to an assignment's visit.
     Apply {
@@ -260,6 +278,27 @@ pub fn run(db: &Path, command: DeviceCommand, lang: Lang) -> ExitCode {
                 Err(e) => fail(lang, "today", e),
             }
         }
+        DeviceCommand::Receive { file } => {
+            let text = match std::fs::read_to_string(&file) {
+                Ok(t) => t,
+                Err(e) => return fail(lang, &file.display().to_string(), e),
+            };
+            let assignment = match serde_json::from_str(&text) {
+                Ok(a) => a,
+                Err(e) => return fail(lang, &file.display().to_string(), e),
+            };
+            let change = ChangeKind::Assignment {
+                assignment: Box::new(assignment),
+            };
+            match store.receive_assignment(&change, clock.now()) {
+                Ok(_) => {
+                    println!("received {}", file.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => refused(&e, lang),
+            }
+        }
+        DeviceCommand::Do { action, fields } => do_action(&store, &action, &fields, lang),
         DeviceCommand::Apply {
             assignment: a,
             command,
@@ -372,5 +411,135 @@ pub fn run(db: &Path, command: DeviceCommand, lang: Lang) -> ExitCode {
             })),
             Err(e) => fail(lang, "status", e),
         },
+    }
+}
+
+/// The flags of `do`: `--name value` or `--name=value`, in order.
+fn flags(args: &[String]) -> Result<Vec<(String, String)>, String> {
+    let mut out = vec![];
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let Some(flag) = arg.strip_prefix("--") else {
+            return Err(format!(
+                "{arg:?} is not a flag: give fields as --name value / 字段应写成 --字段名 值"
+            ));
+        };
+        match flag.split_once('=') {
+            Some((name, value)) => out.push((name.to_string(), value.to_string())),
+            None => match it.next() {
+                Some(value) => out.push((flag.to_string(), value.clone())),
+                None => return Err(format!("--{flag} has no value / --{flag} 缺少值")),
+            },
+        }
+    }
+    Ok(out)
+}
+
+/// `doorstep device do ACTION --assignment ID [--at TIME] --field value …`:
+/// the action's form filled by `fill`, never command JSON.
+fn do_action(store: &Store, action: &str, args: &[String], lang: Lang) -> ExitCode {
+    let flags = match flags(args) {
+        Ok(f) => f,
+        Err(e) => return fail(lang, "do", e),
+    };
+    let mut assignment_id = None;
+    let mut at: Option<DateTime<Utc>> = None;
+    let mut given: Vec<(String, String)> = vec![];
+    for (name, value) in flags {
+        match name.as_str() {
+            "assignment" => assignment_id = Some(value),
+            "at" => match DateTime::parse_from_rfc3339(&value) {
+                Ok(t) => at = Some(t.to_utc()),
+                Err(e) => return fail(lang, "--at", e),
+            },
+            _ => given.push((name, value)),
+        }
+    }
+    let Some(assignment_id) = assignment_id else {
+        return fail(
+            lang,
+            "do",
+            "give --assignment ID / 请用 --assignment 指定工单",
+        );
+    };
+    let target = match assignment(&assignment_id) {
+        Ok(t) => t,
+        Err(e) => return fail(lang, "--assignment", e),
+    };
+    let state = match store.state(target.clone()) {
+        Ok(s) => s,
+        Err(e) => return refused(&e, lang),
+    };
+    let Some(pb) = state
+        .assignment
+        .as_ref()
+        .and_then(|a| doorstep_core::Playbook::shipped_by_id(a.trade.as_str()))
+    else {
+        return fail(lang, "do", "the visit's trade has no shipped playbook");
+    };
+    let Some(fields) = fields_of(action, &state, &pb) else {
+        return fail(
+            lang,
+            "do",
+            format!("{action:?} is not an action a technician does / 不是技师可执行的操作"),
+        );
+    };
+    // A list flag's value is one row: `item=visit_fee,qty=1`.
+    let mut rows: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut values = vec![];
+    for (name, value) in given {
+        let is_list = fields
+            .iter()
+            .any(|f| f.name == name && f.kind == FieldKind::List);
+        if is_list {
+            let row = rows.entry(name.clone()).or_insert(0);
+            for pair in value.split(',') {
+                let (item, v) = pair.split_once('=').unwrap_or((pair, ""));
+                values.push(FormValue::text(
+                    format!("{name}[{row}].{}", item.trim()),
+                    v.trim(),
+                ));
+            }
+            *row += 1;
+        } else {
+            values.push(FormValue::text(name, value));
+        }
+    }
+    let interactive = std::io::stdin().is_terminal();
+    loop {
+        match fill(action, &values, &state, &pb) {
+            Ok(cmd) => {
+                let now = at.unwrap_or_else(|| SystemClock.now());
+                return match store.apply_command(target, &cmd, now, None) {
+                    Ok(events) => print_json(&events),
+                    Err(e) => refused(&e, lang),
+                };
+            }
+            Err(e) => {
+                let missing: Vec<_> = e.problems.iter().filter(|p| p.missing).collect();
+                if !interactive || missing.is_empty() || missing.len() != e.problems.len() {
+                    eprintln!(
+                        "{}",
+                        serde_json::json!({
+                            "refused": "invalid_form",
+                            "message": e.text().get(lang),
+                            "fields": e.problems.iter().map(|p| serde_json::json!({
+                                "field": p.field, "message": p.text.get(lang)
+                            })).collect::<Vec<_>>(),
+                        })
+                    );
+                    return ExitCode::from(1);
+                }
+                let stdin = std::io::stdin();
+                for p in missing {
+                    eprint!("{} > ", p.text.get(lang));
+                    let mut line = String::new();
+                    if stdin.lock().read_line(&mut line).unwrap_or(0) == 0 {
+                        return fail(lang, "do", "no answer / 未输入");
+                    }
+                    values.push(FormValue::text(p.field.clone(), line.trim()));
+                }
+            }
+        }
     }
 }

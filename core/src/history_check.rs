@@ -223,10 +223,12 @@ fn command_for(fact: &E, consent_texts: &[&str]) -> Result<C, NoCommand> {
         E::Arrived {
             location,
             outside_geofence_reason,
+            location_unavailable,
             ..
         } => C::Arrive {
             location,
             outside_geofence_reason,
+            location_unavailable,
         },
         E::LatenessApologised {
             gift_offered,

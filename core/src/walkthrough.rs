@@ -170,6 +170,7 @@ impl Walkthrough {
             VisitCommand::Arrive {
                 location,
                 outside_geofence_reason: None,
+                location_unavailable: None,
             },
             location,
         );

@@ -195,6 +195,7 @@ fn hand_made_histories_are_refused() {
                 outside_geofence_reason,
                 punctuality: doorstep_core::workflow::Punctuality::Early { minutes_early: 7 },
                 late_without_prior_call,
+                location_unavailable: None,
             },
         );
     }

@@ -5,7 +5,7 @@
 use super::signature::{Ratings, Stroke};
 use crate::assignment::{Assignment, AssignmentField, TimeWindow};
 use crate::ids::TechnicianId;
-use crate::location::GeoFix;
+use crate::location::{GeoFix, LocationUnavailable};
 /// Work kinds belong to the playbook (which kinds a trade offers); re-exported here for the commands that carry them.
 pub use crate::playbook::WorkKind;
 use crate::quote::QuoteRequest;
@@ -229,6 +229,9 @@ pub enum VisitCommand {
         /// Why arrival is recorded outside the geofence (wrong pin, gated estate...).
         #[serde(default)]
         outside_geofence_reason: Option<String>,
+        /// Why there is no `location`: permission refused or no fix.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        location_unavailable: Option<LocationUnavailable>,
     },
     ApologiseForLateness {
         gift_offered: bool,
@@ -401,8 +404,8 @@ pub enum VisitCommand {
 }
 
 impl VisitCommand {
-    /// The command's `type` tag.
+    /// The command's `type` tag (its wire name in the command table).
     pub fn name(&self) -> String {
-        crate::wire::wire_name(self)
+        super::command_table::wire_name(self).to_string()
     }
 }

@@ -6,10 +6,13 @@
 
 pub mod callbacks;
 pub mod command;
+pub mod command_table;
 mod context;
 pub mod decide;
 pub mod error;
 pub mod event;
+pub mod form;
+pub mod form_fill;
 pub mod report;
 mod rules;
 pub mod signature;
@@ -20,6 +23,8 @@ pub use command::VisitCommand;
 pub use decide::{decide, departure_plan, punctuality, step_of, Context, DeparturePlan};
 pub use error::WorkflowError;
 pub use event::{EventKind, Outcome, Punctuality, VisitEvent};
+pub use form::{action_forms, ActionForm, FieldKind, FieldValue, FormField, FormValue};
+pub use form_fill::{fill, FormError};
 pub use state::{Stage, VisitState};
 pub use view::VisitView;
 

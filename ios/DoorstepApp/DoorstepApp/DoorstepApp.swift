@@ -62,6 +62,9 @@ final class AppModel: ObservableObject {
     @Published var screen: VisitScreen?
     @Published var refusal: String?
     @Published var pending: UInt64 = 0
+    /// The phone's last fix (set by the location provider), or nil with the reason.
+    @Published var location: Location?
+    var locationUnavailable: LocationUnavailable = .noFix
 
     var badge: SyncBadgeState { SyncBadgeState.of(syncState, pending: pending, lang: lang) }
 
@@ -169,10 +172,30 @@ final class AppModel: ObservableObject {
         run { try store.visitScreen(assignmentId: assignmentId, now: Date()) }
     }
 
-    func send(_ assignmentId: String, _ commandJson: String) {
-        guard let store else { return }
-        if run({ try store.applyCommand(assignmentId: assignmentId, commandJson: commandJson, now: Date(), location: nil).screen }) {
+    /// The form of every action the visit offers now (the core describes them).
+    func forms(_ assignmentId: String) -> [ActionForm] {
+        (try? store?.actionForms(assignmentId: assignmentId)) ?? []
+    }
+
+    /// Submits an action's form: the core fills the command. Returns the
+    /// refused fields (dotted name → text), empty when it was recorded.
+    @discardableResult
+    func submit(_ assignmentId: String, _ action: String, _ values: [FormValue],
+                location: Location? = nil) -> [String: String] {
+        guard let store else { return [:] }
+        do {
+            screen = try store.submitAction(assignmentId: assignmentId, action: action, values: values,
+                                            now: Date(), location: location).screen
+            refusal = nil
             recorded()
+            return [:]
+        } catch let e as DoorstepError {
+            refusal = e.text(lang)
+            return Dictionary(e.formProblems.map { ($0.field, lang == .en ? $0.en : $0.zh) },
+                              uniquingKeysWith: { a, _ in a })
+        } catch {
+            refusal = "\(error)"
+            return [:]
         }
     }
 

@@ -6,7 +6,7 @@ use super::shared::{current_window, in_stage, out_of_order};
 use super::{Given, Result};
 use crate::assignment::TimeWindow;
 use crate::clock;
-use crate::location::{geofence, GeoFix, GeofenceCheck};
+use crate::location::{geofence, GeoFix, GeofenceCheck, LocationUnavailable};
 use crate::playbook::{Playbook, Step};
 use crate::workflow::error::WorkflowError;
 use crate::workflow::event::{EventKind, Punctuality};
@@ -17,6 +17,7 @@ pub(super) fn arrive(
     g: Given,
     location: Option<GeoFix>,
     outside_geofence_reason: &Option<String>,
+    location_unavailable: Option<LocationUnavailable>,
 ) -> Result<Vec<EventKind>> {
     let pb = g.playbook;
     let (from, needs) = if pb.has(Step::Depart) {
@@ -55,6 +56,8 @@ pub(super) fn arrive(
         outside_geofence_reason: outside_geofence_reason.clone(),
         punctuality,
         late_without_prior_call: late_without_prior_call(g, &window, punctuality),
+        // No fix is recorded as such (permission refused, no signal), never as a silent null.
+        location_unavailable: fix.is_none().then_some(location_unavailable).flatten(),
     }])
 }
 

@@ -108,7 +108,8 @@ pub(in crate::workflow) fn dispatch(g: Given) -> Result<Vec<EventKind>> {
         C::Arrive {
             location,
             outside_geofence_reason,
-        } => arrive::arrive(g, *location, outside_geofence_reason),
+            location_unavailable,
+        } => arrive::arrive(g, *location, outside_geofence_reason, *location_unavailable),
         C::ApologiseForLateness {
             gift_offered,
             gift_accepted,

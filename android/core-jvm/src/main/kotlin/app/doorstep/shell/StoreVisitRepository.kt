@@ -1,6 +1,8 @@
 package app.doorstep.shell
 
+import app.doorstep.core.ActionForm
 import app.doorstep.core.CommandResult
+import app.doorstep.core.FormValue
 import app.doorstep.core.CustomerSignOff
 import app.doorstep.core.DeviceStore
 import app.doorstep.core.Location
@@ -35,6 +37,12 @@ class StoreVisitRepository(
 
     override fun apply(assignmentId: String, commandJson: String, location: Location?): CoreResult<CommandResult> =
         CoreResult.of { store.applyCommand(assignmentId, commandJson, clock.instant(), location) }
+
+    override fun forms(assignmentId: String): CoreResult<List<ActionForm>> =
+        CoreResult.of { store.actionForms(assignmentId) }
+
+    override fun submit(assignmentId: String, action: String, values: List<FormValue>, location: Location?): CoreResult<CommandResult> =
+        CoreResult.of { store.submitAction(assignmentId, action, values, clock.instant(), location) }
 
     override fun previewSignOff(assignmentId: String, signOff: CustomerSignOff): CoreResult<ReportDigest> =
         CoreResult.of { store.previewSignOff(assignmentId, signOff) }

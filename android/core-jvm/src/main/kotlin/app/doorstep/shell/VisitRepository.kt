@@ -1,7 +1,9 @@
 package app.doorstep.shell
 
+import app.doorstep.core.ActionForm
 import app.doorstep.core.CommandResult
 import app.doorstep.core.CustomerSignOff
+import app.doorstep.core.FormValue
 import app.doorstep.core.Location
 import app.doorstep.core.ReportDigest
 import app.doorstep.core.VisitOutcome
@@ -39,6 +41,15 @@ interface VisitRepository {
 
     fun apply(assignmentId: String, commandJson: String, location: Location? = null): CoreResult<CommandResult>
 
+    /** The form of every action the visit offers now (render any of them generically). */
+    fun forms(assignmentId: String): CoreResult<List<ActionForm>>
+
+    /**
+     * Submits [values] for [action]'s form: the core fills the command and
+     * applies it. A bad field fails with `invalid_form` (see [formProblems]).
+     */
+    fun submit(assignmentId: String, action: String, values: List<FormValue>, location: Location? = null): CoreResult<CommandResult>
+
     /** The digest of exactly what the customer would sign with these ratings, for the signing screen. */
     fun previewSignOff(assignmentId: String, signOff: CustomerSignOff): CoreResult<ReportDigest>
 
@@ -66,7 +77,7 @@ class InMemoryVisitRepository(
         // The same assignment id always goes to the same visit (a change is a new version).
         val probe = VisitSession(tradeId, deviceId, technicianName)
         val result = try {
-            probe.apply(Commands.receiveAssignment(assignmentJson), now(), null)
+            probe.receiveAssignment(assignmentJson, now())
         } catch (e: Throwable) {
             probe.close()
             throw e
@@ -75,7 +86,7 @@ class InMemoryVisitRepository(
         val existing = sessions[id]
         if (existing != null) {
             probe.close()
-            existing.apply(Commands.receiveAssignment(assignmentJson), now(), null).screen
+            existing.receiveAssignment(assignmentJson, now()).screen
         } else {
             sessions[id] = probe
             result.screen
@@ -91,6 +102,11 @@ class InMemoryVisitRepository(
 
     override fun apply(assignmentId: String, commandJson: String, location: Location?) =
         CoreResult.of { session(assignmentId).apply(commandJson, now(), location) }
+
+    override fun forms(assignmentId: String) = CoreResult.of { session(assignmentId).actionForms() }
+
+    override fun submit(assignmentId: String, action: String, values: List<FormValue>, location: Location?) =
+        CoreResult.of { session(assignmentId).submitAction(action, values, now(), location) }
 
     override fun previewSignOff(assignmentId: String, signOff: CustomerSignOff) =
         CoreResult.of { session(assignmentId).previewSignOff(signOff) }

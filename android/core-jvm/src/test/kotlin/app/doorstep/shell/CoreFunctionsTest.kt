@@ -32,10 +32,10 @@ class CoreFunctionsTest {
     @Test
     fun `a visit script runs to its view JSON, and a refused line names the line`() {
         val header = """{"doorstep_script": 1, "trade": "appliance_repair", "device_id": "dev-1"}"""
-        val receive = """{"at": "2026-11-25T08:00:00Z", "command": ${Commands.receiveAssignment(assignmentJson().replace("\n", " "))}}"""
+        val receive = """{"at": "2026-11-25T08:00:00Z", "command": {"type": "receive_assignment", "assignment": ${assignmentJson().replace("\n", " ")}}}"""
         val view = runVisitScript("$header\n$receive\n", null)
         assertTrue(view.contains("\"stage\":\"intake\""), view)
-        val bad = """{"at": "2026-11-25T08:05:00Z", "command": ${Commands.depart(20)}}"""
+        val bad = """{"at": "2026-11-25T08:05:00Z", "command": {"type": "depart", "travel_minutes": 20}}"""
         val e = assertThrows<DoorstepException.Script> { runVisitScript("$header\n$receive\n$bad\n", null) }
         assertEquals(3u, e.line)
         assertTrue(e.zh.startsWith("第3行"), e.zh)
@@ -65,9 +65,9 @@ class CoreFunctionsTest {
     @Test
     fun `the generated exception carries code and both texts`() {
         app.doorstep.core.VisitSession("appliance_repair", "dev-1", "Wang Wei").use { s ->
-            s.apply(Commands.receiveAssignment(assignmentJson()), today("08:00"), null)
+            s.receiveAssignment(assignmentJson(), today("08:00"))
             val e = assertThrows<DoorstepException.Refused> {
-                s.apply(Commands.acceptQuote(1u), today("08:05"), null)
+                s.submitAction("accept_quote", FormValues.of("revision" to 1), today("08:05"), null)
             }
             assertTrue(e.code.isNotEmpty())
             assertTrue(e.zh.isNotEmpty() && e.en.isNotEmpty())

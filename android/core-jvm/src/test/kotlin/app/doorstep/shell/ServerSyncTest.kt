@@ -138,9 +138,13 @@ class ServerSyncTest {
             val clock = TestClock(start)
             val repo = StoreVisitRepository(store, clock, utcOffsetMinutes = 0)
             assertEquals(listOf(id), repo.today().map { it.assignmentId })
-            for (command in listOf(Commands.logCall("reached"), Commands.confirmAppointment())) {
-                val r = repo.apply(id, command)
-                assertTrue(r is CoreResult.Ok, "$command: $r")
+            val steps = listOf(
+                "log_call" to FormValues.of("outcome" to "reached"),
+                "confirm_appointment" to FormValues.of("address_confirmed" to true, "product_confirmed" to true),
+            )
+            for ((action, values) in steps) {
+                val r = repo.submit(id, action, values)
+                assertTrue(r is CoreResult.Ok, "$action: $r")
             }
             assertEquals(2L, repo.pendingUploads())
 

@@ -37,12 +37,19 @@ class ShellModelsTest {
     }
 
     @Test
-    fun `commands are written as the core's JSON`() {
-        assertEquals("""{"type":"depart","travel_minutes":20}""", Commands.depart(20))
-        assertEquals(
-            """{"type":"skip_kit_item","item":"tools","reason":"Borrowed \"kit\"\n"}""",
-            Commands.skipKitItem("tools", "Borrowed \"kit\"\n"),
+    fun `form values are named as the form names its fields`() {
+        val values = FormValues.of(
+            "amount" to "168.5",
+            "address_confirmed" to true,
+            "items" to listOf("uniform", "clean"),
+            "quote.lines" to listOf(mapOf("item" to "visit_fee", "qty" to 1)),
+            "note" to null,
         )
+        assertEquals(
+            listOf("amount", "address_confirmed", "items", "items", "quote.lines[0].item", "quote.lines[0].qty"),
+            values.map { it.name },
+        )
+        assertEquals(app.doorstep.core.FieldValue.Text("yes"), values[1].value)
         assertEquals("zh", Language.fromTag("zh-CN").name.lowercase())
         assertEquals(Language.EN, Language.fromTag("en-GB"))
     }

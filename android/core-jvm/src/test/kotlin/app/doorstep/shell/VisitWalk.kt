@@ -28,11 +28,16 @@ abstract class VisitWalk {
     @AfterEach
     fun close() = (repo as AutoCloseable).close()
 
-    protected fun ok(command: String, location: app.doorstep.core.Location? = null): VisitScreen =
-        when (val r = repo.apply(id, command, location)) {
+    /** Submits [action]'s form with [fields] (unset fields take the form's defaults). */
+    protected fun ok(action: String, vararg fields: Pair<String, Any?>, location: app.doorstep.core.Location? = null): VisitScreen =
+        when (val r = repo.submit(id, action, FormValues.of(*fields), location)) {
             is CoreResult.Ok -> r.value.screen
-            is CoreResult.Failed -> throw AssertionError("$command refused: [${r.code}] ${r.en}")
+            is CoreResult.Failed -> throw AssertionError("$action refused: [${r.code}] ${r.en}")
         }
+
+    /** The default the core's form gives [field] of [action] now. */
+    protected fun formDefault(action: String, field: String): String? =
+        (repo.forms(id) as CoreResult.Ok).value.single { it.action == action }.fields.single { it.name == field }.default
 
     protected fun screen(): VisitScreen = (repo.screen(id) as CoreResult.Ok).value
 
@@ -49,64 +54,64 @@ abstract class VisitWalk {
 
         // Confirm the appointment.
         clock.at("08:10")
-        ok(Commands.logCall("reached"))
-        ok(Commands.confirmAppointment())
+        ok("log_call", "outcome" to "reached")
+        ok("confirm_appointment", "address_confirmed" to true, "product_confirmed" to true)
         assertEquals(VisitStage.SCHEDULED, screen().stage)
 
         // Kit self-check: every item from the screen's checklist.
         clock.at("09:00")
         val kit = flow().kit
         assertTrue(kit.isNotEmpty() && kit.none { it.done })
-        kit.forEach { ok(Commands.checkKitItem(it.id)) }
+        kit.forEach { ok("check_kit_item", "item" to it.id) }
         assertTrue(flow().kit.all { it.done })
 
         // Depart in time to arrive ten minutes early; arrive inside the geofence.
         clock.at("09:30")
-        ok(Commands.depart(20))
+        ok("depart", "travel_minutes" to 20)
         assertEquals(VisitStage.EN_ROUTE, screen().stage)
         clock.at("09:50")
-        ok(Commands.arrive(fixNear(30.0)))
+        ok("arrive", "location" to fixNear(30.0))
         assertEquals(VisitStage.AT_DOOR, screen().stage)
 
         // Appearance, the bell, the knock timer, the door.
         clock.at("09:51")
-        ok(Commands.checkAppearance(screen().appearance.map { it.id }))
-        ok(Commands.knock("bell"))
+        ok("check_appearance", "items" to screen().appearance.map { it.id })
+        ok("knock", "method" to "bell")
         val timer = flow().knockTimer
         assertNotNull(timer)
         assertFalse(timer!!.canKnockNow, "the next knock waits for the interval")
         assertTrue(timer.knockInSeconds!! in 1..30)
         clock.at("09:52")
-        ok(Commands.doorAnswered())
-        ok(Commands.enter())
+        ok("door_answered")
+        ok("enter", "greeted" to true, "permit_shown" to true)
         assertEquals(VisitStage.ON_SITE, screen().stage)
-        if (flow().offers("put_on_shoe_covers")) ok(Commands.putOnShoeCovers())
-        if (flow().offers("lay_drop_cloth")) ok(Commands.layDropCloth())
+        if (flow().offers("put_on_shoe_covers")) ok("put_on_shoe_covers")
+        if (flow().offers("lay_drop_cloth")) ok("lay_drop_cloth")
 
         // Diagnose, show the fee schedule, quote, and the customer accepts.
         clock.at("10:05")
-        ok(Commands.recordDiagnosis("Start relay burnt out", listOf("part_compressor_relay")))
+        ok("record_diagnosis", "fault_reproduced" to true, "cause" to "other", "cause_other" to "Start relay burnt out", "parts" to listOf("part_compressor_relay"))
         clock.at("10:10")
-        ok(Commands.showFeeSchedule())
-        ok(Commands.presentQuote(listOf("visit_fee" to 1, "labour_basic" to 1, "part_compressor_relay" to 1)))
+        ok("show_fee_schedule")
+        ok("present_quote", "quote.lines" to listOf(mapOf("item" to "visit_fee", "qty" to 1), mapOf("item" to "labour_basic", "qty" to 1), mapOf("item" to "part_compressor_relay", "qty" to 1)))
         val quote = flow(Language.EN).quote!!
         assertFalse(quote.accepted)
         assertEquals(3, quote.rows.size)
         assertTrue(quote.customerTotal.startsWith("¥"))
         assertTrue(quote.customerTotalMinor > 0)
-        ok(Commands.acceptQuote(quote.revision))
+        ok("accept_quote", "revision" to quote.revision)
         assertTrue(flow().quote!!.accepted)
 
         // Repair, test, brief, clean up, take payment.
         clock.at("10:30")
-        ok(Commands.recordWork("Replaced compressor start relay", listOf(mapOf("item" to "part_compressor_relay", "old_serial" to "R-OLD-1", "new_serial" to "R-NEW-9"))))
+        ok("record_work", "description" to "Replaced compressor start relay", "parts_used" to listOf(mapOf("item" to "part_compressor_relay", "old_serial" to "R-OLD-1", "new_serial" to "R-NEW-9")))
         clock.at("10:40")
-        ok(Commands.recordTestRun(passed = true))
+        ok("record_test_run", "passed" to true)
         clock.at("10:45")
-        ok(Commands.briefCustomer())
-        ok(Commands.cleanUp())
+        ok("brief_customer")
+        ok("clean_up", "product_restored" to true, "wiped" to true, "floor_cleaned" to true, "no_tool_left" to true)
         clock.at("10:50")
-        ok(Commands.collectPayment(quote.customerTotalMinor, "cash", "R-2026-0042"))
+        ok("collect_payment", "amount" to formDefault("collect_payment", "amount"), "method" to "cash", "receipt.number" to "R-2026-0042")
 
         // The customer signs on the pad; the digest on screen is what gets signed.
         clock.at("10:55")
@@ -138,7 +143,7 @@ abstract class VisitWalk {
 
         // Leave.
         clock.at("11:00")
-        ok(Commands.leave())
+        ok("leave", "service_card_given" to true, "shoe_covers_off_at_door" to true)
         val closed = screen()
         assertEquals(VisitStage.CLOSED, closed.stage)
         assertEquals(VisitOutcome.FIXED, closed.outcome)
@@ -151,10 +156,10 @@ abstract class VisitWalk {
     fun `a refused step surfaces the rule code and the Chinese message`() {
         repo.receiveAssignment(assignmentJson(id))
         clock.at("08:10")
-        ok(Commands.logCall("reached"))
-        ok(Commands.confirmAppointment())
+        ok("log_call", "outcome" to "reached")
+        ok("confirm_appointment", "address_confirmed" to true, "product_confirmed" to true)
         clock.at("09:30")
-        val refused = repo.apply(id, Commands.depart(20))
+        val refused = repo.submit(id, "depart", FormValues.of("travel_minutes" to 20))
         assertTrue(refused is CoreResult.Failed)
         refused as CoreResult.Failed
         assertEquals("kit_incomplete", refused.code)
@@ -168,27 +173,27 @@ abstract class VisitWalk {
     fun `a declined signature is recorded, and the visit can then be left`() {
         repo.receiveAssignment(assignmentJson(id))
         clock.at("08:10")
-        ok(Commands.logCall("reached"))
-        ok(Commands.confirmAppointment())
+        ok("log_call", "outcome" to "reached")
+        ok("confirm_appointment", "address_confirmed" to true, "product_confirmed" to true)
         clock.at("09:00")
-        flow().kit.forEach { ok(Commands.checkKitItem(it.id)) }
-        clock.at("09:30"); ok(Commands.depart(20))
-        clock.at("09:50"); ok(Commands.arrive(fixNear(30.0)))
+        flow().kit.forEach { ok("check_kit_item", "item" to it.id) }
+        clock.at("09:30"); ok("depart", "travel_minutes" to 20)
+        clock.at("09:50"); ok("arrive", "location" to fixNear(30.0))
         clock.at("09:51")
-        ok(Commands.checkAppearance(screen().appearance.map { it.id }))
-        ok(Commands.knock("bell"))
-        clock.at("09:52"); ok(Commands.doorAnswered()); ok(Commands.enter())
-        if (flow().offers("put_on_shoe_covers")) ok(Commands.putOnShoeCovers())
-        if (flow().offers("lay_drop_cloth")) ok(Commands.layDropCloth())
-        clock.at("10:05"); ok(Commands.recordDiagnosis("Door seal worn", listOf("part_door_seal")))
-        clock.at("10:10"); ok(Commands.showFeeSchedule())
-        ok(Commands.presentQuote(listOf("visit_fee" to 1)))
-        ok(Commands.refuseQuote("Too expensive"))
+        ok("check_appearance", "items" to screen().appearance.map { it.id })
+        ok("knock", "method" to "bell")
+        clock.at("09:52"); ok("door_answered"); ok("enter", "greeted" to true, "permit_shown" to true)
+        if (flow().offers("put_on_shoe_covers")) ok("put_on_shoe_covers")
+        if (flow().offers("lay_drop_cloth")) ok("lay_drop_cloth")
+        clock.at("10:05"); ok("record_diagnosis", "fault_reproduced" to true, "cause" to "door_seal", "parts" to listOf("part_door_seal"))
+        clock.at("10:10"); ok("show_fee_schedule")
+        ok("present_quote", "quote.lines" to listOf(mapOf("item" to "visit_fee", "qty" to 1)))
+        ok("refuse_quote", "reason" to "Too expensive")
         val declined = repo.declineSignature(id, "Customer in a hurry")
         assertTrue(declined is CoreResult.Ok, "decline refused: $declined")
         assertNull(screen().outcome)
         assertFalse(screen().signed)
-        ok(Commands.leave())
+        ok("leave", "service_card_given" to true, "shoe_covers_off_at_door" to true)
         assertEquals(VisitOutcome.QUOTE_REFUSED, screen().outcome)
     }
 }
@@ -212,8 +217,8 @@ class StoreVisitWalkTest : VisitWalk() {
     fun `accepted work survives closing and reopening the store`() {
         repo.receiveAssignment(assignmentJson(id))
         clock.at("08:10")
-        ok(Commands.logCall("reached"))
-        ok(Commands.confirmAppointment())
+        ok("log_call", "outcome" to "reached")
+        ok("confirm_appointment", "address_confirmed" to true, "product_confirmed" to true)
         val pending = repo.pendingUploads()
         assertTrue(pending >= 3, "events wait for upload: $pending")
         store.closeStore()
