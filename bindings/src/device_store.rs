@@ -11,6 +11,7 @@
 //! Syncing with the server is `crate::sync::Syncer`, over this store.
 
 use crate::error::{guard, DoorstepError};
+use crate::forms::{core_values, ActionForm, FormValue};
 use crate::sync::SyncStatus;
 use crate::types::{
     from_system_time, to_system_time, CommandResult, CustomerSignOff, Location, ReportDigest,
@@ -20,6 +21,7 @@ use chrono::{Duration, FixedOffset};
 use doorstep_core::assignment::Assignment;
 use doorstep_core::protocol::ChangeKind;
 use doorstep_core::store::{Enrollment, Store};
+use doorstep_core::workflow::{action_forms, fill};
 use doorstep_core::{AssignmentId, DeviceId, Playbook, TechnicianId, VisitCommand};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
@@ -125,6 +127,14 @@ impl DeviceStore {
             })
         })
     }
+}
+
+fn trade_of(state: &doorstep_core::VisitState) -> Result<String, DoorstepError> {
+    state
+        .assignment
+        .as_ref()
+        .map(|a| a.trade.to_string())
+        .ok_or_else(|| DoorstepError::unknown_trade(""))
 }
 
 fn playbook_of(trade: &str) -> Result<&'static Playbook, DoorstepError> {
@@ -259,6 +269,41 @@ impl DeviceStore {
     ) -> Result<CommandResult, DoorstepError> {
         let command: VisitCommand =
             serde_json::from_str(&command_json).map_err(|e| DoorstepError::invalid_command(&e))?;
+        self.run(&assignment_id, command, now, location)
+    }
+
+    /// The form of every action the visit offers now, in the order of its
+    /// `next_actions`: fields, kinds, bounds, defaults, choices, zh/en labels.
+    pub fn action_forms(&self, assignment_id: String) -> Result<Vec<ActionForm>, DoorstepError> {
+        guard(|| {
+            let state = self.store()?.state(&AssignmentId::new(assignment_id)?)?;
+            let pb = playbook_of(&trade_of(&state)?)?;
+            Ok(action_forms(&state, pb)
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        })
+    }
+
+    /// Fills `action`'s form with `values` (unset fields take their
+    /// defaults) and applies the command, durably. A bad field fails with
+    /// `invalid_form` naming every bad field; a rule's refusal with
+    /// `Refused`. Either way nothing is written.
+    pub fn submit_action(
+        &self,
+        assignment_id: String,
+        action: String,
+        values: Vec<FormValue>,
+        now: SystemTime,
+        location: Option<Location>,
+    ) -> Result<CommandResult, DoorstepError> {
+        let command = guard(|| {
+            let state = self
+                .store()?
+                .state(&AssignmentId::new(assignment_id.clone())?)?;
+            let pb = playbook_of(&trade_of(&state)?)?;
+            Ok(fill(&action, &core_values(values), &state, pb)?)
+        })?;
         self.run(&assignment_id, command, now, location)
     }
 
@@ -438,6 +483,74 @@ mod tests {
         assert_eq!(s.pending_upload_count().unwrap(), before);
         let d = s.preview_sign_off("A-1001".into(), so).unwrap();
         assert_eq!(&d.full[..8], d.short);
+    }
+
+    fn typed(name: &str, text: &str) -> FormValue {
+        FormValue {
+            name: name.into(),
+            value: crate::forms::FieldValue::Text { text: text.into() },
+        }
+    }
+
+    #[test]
+    fn actions_are_submitted_as_forms_and_bad_fields_are_named() {
+        let p = TempPath::new("forms");
+        let s = open(&p);
+        s.receive_assignment(ASSIGNMENT.into(), t(0)).unwrap();
+        let forms = s.action_forms("A-1001".into()).unwrap();
+        let call = forms.iter().find(|f| f.action == "log_call").unwrap();
+        assert_eq!(call.label.zh, "记录通话");
+        let outcome = call.fields.iter().find(|f| f.name == "outcome").unwrap();
+        assert_eq!(outcome.kind, crate::forms::FieldKind::Choice);
+        assert!(outcome.options.iter().any(|o| o.label.zh == "已接通"));
+        let before = s.pending_upload_count().unwrap();
+        let e = s
+            .submit_action(
+                "A-1001".into(),
+                "log_call".into(),
+                vec![typed("outcome", "maybe")],
+                t(5),
+                None,
+            )
+            .unwrap_err();
+        assert_eq!(e.code(), "invalid_form");
+        match &e {
+            DoorstepError::InvalidForm { problems, .. } => {
+                assert_eq!(problems[0].field, "outcome");
+                assert!(problems[0].zh.contains("通话结果"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(s.pending_upload_count().unwrap(), before);
+        let r = s
+            .submit_action(
+                "A-1001".into(),
+                "log_call".into(),
+                vec![typed("outcome", "reached")],
+                t(6),
+                None,
+            )
+            .unwrap();
+        assert_eq!(r.events, vec!["call_logged".to_string()]);
+        let r = s
+            .submit_action(
+                "A-1001".into(),
+                "confirm_appointment".into(),
+                vec![
+                    typed("address_confirmed", "yes"),
+                    typed("product_confirmed", "是"),
+                ],
+                t(7),
+                None,
+            )
+            .unwrap();
+        assert_eq!(r.screen.stage, VisitStage::Scheduled);
+        let card = r.screen.customer.unwrap();
+        assert_eq!(card.name.as_deref(), Some("Li Hua"));
+        assert_eq!(card.phone.as_deref(), Some("138-0013-8000"));
+        let kit = s.action_forms("A-1001".into()).unwrap();
+        let check = kit.iter().find(|f| f.action == "check_kit_item").unwrap();
+        assert!(check.fields[0].default.is_some(), "the next open kit item");
     }
 
     #[test]

@@ -41,6 +41,17 @@ pub enum DoorstepError {
         en: String,
         zh: String,
     },
+    /// A submitted form was refused before it became a command: `problems`
+    /// names every bad field (its dotted name as in the form) with what
+    /// would be accepted; show each next to its field. Code: `invalid_form`.
+    #[error("[{code}] {en}")]
+    InvalidForm {
+        code: String,
+        action: String,
+        problems: Vec<crate::forms::FormProblem>,
+        en: String,
+        zh: String,
+    },
     /// A custom playbook was refused; `field` is the dotted path of the
     /// offending field (empty when the problem concerns the whole file).
     #[error("[{code}] {en}")]
@@ -101,6 +112,7 @@ impl DoorstepError {
         match self {
             Self::Refused { code, .. }
             | Self::InvalidInput { code, .. }
+            | Self::InvalidForm { code, .. }
             | Self::InvalidPlaybook { code, .. }
             | Self::Script { code, .. }
             | Self::Store { code, .. }
@@ -114,6 +126,7 @@ impl DoorstepError {
         let (en, zh) = match self {
             Self::Refused { en, zh, .. }
             | Self::InvalidInput { en, zh, .. }
+            | Self::InvalidForm { en, zh, .. }
             | Self::InvalidPlaybook { en, zh, .. }
             | Self::Script { en, zh, .. }
             | Self::Store { en, zh, .. }

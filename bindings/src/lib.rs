@@ -10,6 +10,8 @@
 //! - [`device_store`]: `DeviceStore`, the durable local store: open/close,
 //!   receive an assignment, today's visits, a visit's screen, apply a
 //!   command, sign-off or decline;
+//! - [`forms`]: the form of every action the visit offers, and the values
+//!   a shell submits for one (`action_forms`, `submit_action`);
 //! - [`sync`]: `Syncer` (sync now over an owned runtime, progress to a
 //!   foreign listener, cancel) and `enrol_device`;
 //! - [`logger`]: `set_logger`, the core's log lines to Logcat / os_log;
@@ -23,6 +25,7 @@ uniffi::setup_scaffolding!();
 
 pub mod device_store;
 pub mod error;
+pub mod forms;
 pub mod logger;
 pub mod playbooks;
 pub mod script;

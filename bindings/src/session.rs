@@ -8,12 +8,13 @@
 //! object serves demos, training and the JVM tests.
 
 use crate::error::{guard, DoorstepError};
+use crate::forms::{core_values, ActionForm, FormValue};
 use crate::playbooks::{parse_custom, shipped};
 use crate::types::{
     from_system_time, CommandResult, CustomerSignOff, Location, ReportDigest, VisitScreen,
 };
 use doorstep_core::workflow::view::{view, VisitView};
-use doorstep_core::workflow::LiveStamper;
+use doorstep_core::workflow::{action_forms, fill, LiveStamper};
 use doorstep_core::{Context, DeviceId, Playbook, Visit, VisitCommand};
 use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
@@ -168,6 +169,38 @@ impl VisitSession {
         location: Option<Location>,
     ) -> Result<CommandResult, DoorstepError> {
         self.run(VisitCommand::DeclineSignature { reason }, now, location)
+    }
+
+    /// The form of every action the visit offers now (see `DeviceStore::action_forms`).
+    pub fn action_forms(&self) -> Result<Vec<ActionForm>, DoorstepError> {
+        guard(|| {
+            let inner = self.lock()?;
+            Ok(action_forms(&inner.visit.state, &inner.visit.playbook)
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        })
+    }
+
+    /// Fills `action`'s form with `values` and applies the command (see
+    /// `DeviceStore::submit_action`).
+    pub fn submit_action(
+        &self,
+        action: String,
+        values: Vec<FormValue>,
+        now: SystemTime,
+        location: Option<Location>,
+    ) -> Result<CommandResult, DoorstepError> {
+        let command = guard(|| {
+            let inner = self.lock()?;
+            Ok(fill(
+                &action,
+                &core_values(values),
+                &inner.visit.state,
+                &inner.visit.playbook,
+            )?)
+        })?;
+        self.run(command, now, location)
     }
 
     /// The visit as a screen shows it at `now` (timers and prompts depend on the time).

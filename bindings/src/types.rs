@@ -285,7 +285,7 @@ pub struct ReportDigest {
 }
 
 /// The screen model of one visit.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct VisitScreen {
     pub visit_id: Option<String>,
     pub assignment_id: Option<String>,
@@ -296,6 +296,8 @@ pub struct VisitScreen {
     /// 1 for the first trip; a missing part or reschedule starts another.
     pub trip: u32,
     pub window: Option<Window>,
+    /// The customer card (absent before the assignment arrives).
+    pub customer: Option<CustomerCard>,
     /// `cancelled_after_start` or `reassigned_after_start` when the center
     /// changed the assignment after the technician started.
     pub conflict: Option<String>,
@@ -355,6 +357,7 @@ impl From<VisitView> for VisitScreen {
                 start: to_system_time(w.start),
                 end: to_system_time(w.end),
             }),
+            customer: v.customer.map(Into::into),
             conflict: v.conflict.map(|c| tag(&c.kind)),
             field_issues: v
                 .field_issues
@@ -461,6 +464,60 @@ impl From<SignatureStroke> for doorstep_core::signoff::Stroke {
     }
 }
 
+impl From<doorstep_core::signoff::Stroke> for SignatureStroke {
+    fn from(s: doorstep_core::signoff::Stroke) -> Self {
+        Self {
+            points: s
+                .points
+                .into_iter()
+                .map(|p| SignaturePoint {
+                    x: p.x,
+                    y: p.y,
+                    t_ms: p.t_ms,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The customer card: who, where, what and when.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct CustomerCard {
+    pub name: Option<String>,
+    /// The number to dial (the customer's today; a privacy number once orders mask it).
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    /// WGS-84 (convert to GCJ-02/BD-09 for AMap/Baidu hand-offs).
+    pub location: Option<Location>,
+    /// IANA zone of the address, for local times.
+    pub time_zone: Option<String>,
+    pub product_model: Option<String>,
+    pub fault_description: Option<String>,
+    pub window: Option<Window>,
+}
+
+impl From<doorstep_core::workflow::view::CustomerCard> for CustomerCard {
+    fn from(c: doorstep_core::workflow::view::CustomerCard) -> Self {
+        Self {
+            name: c.name,
+            phone: c.phone,
+            address: c.address,
+            location: c.location.map(|p| Location {
+                lat: p.lat,
+                lon: p.lon,
+                accuracy_m: 0.0,
+            }),
+            time_zone: c.time_zone,
+            product_model: c.product_model,
+            fault_description: c.fault_description,
+            window: c.window.map(|w| Window {
+                start: to_system_time(w.start),
+                end: to_system_time(w.end),
+            }),
+        }
+    }
+}
+
 /// The customer's sign-off: ratings 1-5, an optional comment, the strokes,
 /// the consent text shown on the signing screen, and the report digest the
 /// screen showed (from `preview_sign_off`); when given, signing is refused
@@ -511,7 +568,7 @@ impl CustomerSignOff {
 }
 
 /// What one accepted command did.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct CommandResult {
     /// The kinds of the events recorded (`kit_item_checked`, ...).
     pub events: Vec<String>,

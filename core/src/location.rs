@@ -45,6 +45,16 @@ impl GeoFix {
     }
 }
 
+/// Why the phone gave no location: recorded as such, never a silent null.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LocationUnavailable {
+    /// The technician (or the OS) refused the location permission.
+    PermissionDenied,
+    /// Permission granted, but no fix came (indoors, no signal, timeout).
+    NoFix,
+}
+
 /// The outcome of a geofence check.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct GeofenceCheck {

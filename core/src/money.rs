@@ -1,5 +1,8 @@
 //! Money in integer minor units (fen for CNY) with an ISO 4217 currency code.
 //! Never floats; every sum is checked and overflow is an error, not a wrap.
+//!
+//! The one home of fen ↔ yuan text: [`format_yuan`] (`¥168.50`),
+//! [`yuan_digits`] (`168.50`) and [`parse_yuan`] (what a technician types).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -96,16 +99,87 @@ impl Money {
 
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sign = if self.minor < 0 { "-" } else { "" };
-        let abs = self.minor.unsigned_abs();
-        write!(
-            f,
-            "{sign}{}.{:02} {}",
-            abs / 100,
-            abs % 100,
-            self.currency.0
-        )
+        write!(f, "{} {}", yuan_digits(self.minor), self.currency.0)
     }
+}
+
+/// Fen as yuan digits with two decimals: `16850` → `168.50`, `-5` → `-0.05`.
+pub fn yuan_digits(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let abs = fen.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+/// Fen as the yuan amount a screen shows: `16850` → `¥168.50`, `-5` → `-¥0.05`.
+pub fn format_yuan(fen: i64) -> String {
+    let digits = yuan_digits(fen.unsigned_abs() as i64);
+    if fen < 0 {
+        format!("-¥{digits}")
+    } else {
+        format!("¥{digits}")
+    }
+}
+
+/// Why a typed yuan amount was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum YuanError {
+    #[error("no amount given")]
+    Empty,
+    #[error("amounts are never negative")]
+    Negative,
+    #[error("more than two decimals (fen are the smallest unit; amounts are never rounded)")]
+    TooManyDecimals,
+    #[error("not an amount in yuan")]
+    NotANumber,
+    #[error("the amount is too large")]
+    TooLarge,
+}
+
+/// Parses an amount typed in yuan into fen: `168`, `168.5`, `¥168.50`,
+/// `168.50元`, `￥0.05`. Refuses (never rounds) more than two decimals, and
+/// refuses negative, empty or anything else (`1,68`, `1e3`, `12.`).
+pub fn parse_yuan(text: &str) -> Result<i64, YuanError> {
+    let mut t = text.trim();
+    if t.starts_with('-') {
+        return Err(YuanError::Negative);
+    }
+    for prefix in ["¥", "￥", "CNY", "RMB"] {
+        if let Some(rest) = t.strip_prefix(prefix) {
+            t = rest.trim_start();
+            break;
+        }
+    }
+    for suffix in ["元", "CNY", "RMB"] {
+        if let Some(rest) = t.strip_suffix(suffix) {
+            t = rest.trim_end();
+            break;
+        }
+    }
+    if t.is_empty() {
+        return Err(YuanError::Empty);
+    }
+    if t.starts_with('-') {
+        return Err(YuanError::Negative);
+    }
+    let (whole, frac) = match t.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (t, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || frac.is_some_and(|f| !digits(f)) {
+        return Err(YuanError::NotANumber);
+    }
+    let frac = frac.unwrap_or("");
+    if frac.len() > 2 {
+        return Err(YuanError::TooManyDecimals);
+    }
+    let yuan: i64 = whole.parse().map_err(|_| YuanError::TooLarge)?;
+    let fen_part: i64 = format!("{frac:0<2}")
+        .parse()
+        .map_err(|_| YuanError::NotANumber)?;
+    yuan.checked_mul(100)
+        .and_then(|v| v.checked_add(fen_part))
+        .ok_or(YuanError::TooLarge)
 }
 
 #[cfg(test)]
@@ -126,6 +200,45 @@ mod tests {
     fn display_in_major_units() {
         assert_eq!(Money::new(12345, Currency::cny()).to_string(), "123.45 CNY");
         assert_eq!(Money::new(-5, Currency::cny()).to_string(), "-0.05 CNY");
+    }
+
+    #[test]
+    fn yuan_is_formatted_with_two_decimals_and_the_sign() {
+        assert_eq!(format_yuan(16850), "¥168.50");
+        assert_eq!(format_yuan(5), "¥0.05");
+        assert_eq!(format_yuan(0), "¥0.00");
+        assert_eq!(format_yuan(-5), "-¥0.05");
+        assert_eq!(yuan_digits(12345), "123.45");
+    }
+
+    #[test]
+    fn typed_yuan_parses_to_fen_exactly() {
+        for (typed, fen) in [
+            ("168", 16800),
+            ("168.5", 16850),
+            ("¥168.50", 16850),
+            ("168.50元", 16850),
+            ("￥0.05", 5),
+            ("¥0.05", 5),
+            (" 0 ", 0),
+            ("0.5", 50),
+        ] {
+            assert_eq!(parse_yuan(typed), Ok(fen), "{typed}");
+        }
+    }
+
+    #[test]
+    fn typed_yuan_refuses_rather_than_rounds() {
+        assert_eq!(parse_yuan("168.555"), Err(YuanError::TooManyDecimals));
+        assert_eq!(parse_yuan("0.001"), Err(YuanError::TooManyDecimals));
+        assert_eq!(parse_yuan("-1"), Err(YuanError::Negative));
+        assert_eq!(parse_yuan("¥-1"), Err(YuanError::Negative));
+        assert_eq!(parse_yuan(""), Err(YuanError::Empty));
+        assert_eq!(parse_yuan("¥"), Err(YuanError::Empty));
+        for garbage in ["1,68", "abc", "1e3", "12.", ".5", "1.2.3", "１６８"] {
+            assert_eq!(parse_yuan(garbage), Err(YuanError::NotANumber), "{garbage}");
+        }
+        assert_eq!(parse_yuan("99999999999999999999"), Err(YuanError::TooLarge));
     }
 
     #[test]

@@ -128,6 +128,7 @@ impl VisitBuilder {
                 outside_geofence_reason: None,
                 punctuality,
                 late_without_prior_call: false,
+                location_unavailable: None,
             },
         );
         self.record(

@@ -236,6 +236,15 @@ fn yes() -> bool {
     true
 }
 
+/// A fault the trade's technicians diagnose (the diagnosis form offers these
+/// as the cause, plus "other" with free text).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultCode {
+    pub id: String,
+    pub name: Text,
+}
+
 /// The company as the customer sees it: scripts and the service card use it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -264,6 +273,9 @@ pub struct Playbook {
     pub kit: Vec<KitItem>,
     pub appearance: Vec<KitItem>,
     pub fees: Vec<FeeItem>,
+    /// The trade's common faults, for the diagnosis (and triage) forms.
+    #[serde(default)]
+    pub fault_codes: Vec<FaultCode>,
     /// Short pre-entry reminder of the conduct rules (§4).
     pub conduct_reminder: Text,
     pub company: Company,

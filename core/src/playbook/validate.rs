@@ -424,6 +424,34 @@ impl Playbook {
                 }
             }
         }
+        let mut codes = HashSet::new();
+        for (i, code) in self.fault_codes.iter().enumerate() {
+            if code.id.trim().is_empty() || code.id == "other" {
+                return err(
+                    &format!("fault_codes[{i}].id"),
+                    "must not be empty nor \"other\" (the form adds \"other\" itself)".into(),
+                );
+            }
+            if !codes.insert(code.id.as_str()) {
+                return err(
+                    &format!("fault_codes[{i}].id"),
+                    format!("duplicate id {:?}", code.id),
+                );
+            }
+            if code.name.en.trim().is_empty() || code.name.zh.trim().is_empty() {
+                return err(
+                    &format!("fault_codes[{i}].name"),
+                    "needs both an en and a zh name".into(),
+                );
+            }
+        }
+        if !self.fault_codes.is_empty() && !self.has(Step::Diagnose) {
+            return err(
+                "fault_codes",
+                "fault codes are offered by the diagnose step, which this trade does not walk"
+                    .into(),
+            );
+        }
         for (i, fee) in self.fees.iter().enumerate() {
             if fee.price < 0 {
                 return err(

@@ -4,7 +4,7 @@
 
 use crate::assignment::{Assignment, AssignmentField, TimeWindow};
 use crate::ids::TechnicianId;
-use crate::location::GeoFix;
+use crate::location::{GeoFix, LocationUnavailable};
 use crate::quote::QuoteRequest;
 use crate::signoff::{Ratings, Stroke};
 use chrono::NaiveDate;
@@ -238,6 +238,9 @@ pub enum VisitCommand {
         /// Why arrival is recorded outside the geofence (wrong pin, gated estate...).
         #[serde(default)]
         outside_geofence_reason: Option<String>,
+        /// Why there is no `location`: permission refused or no fix.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        location_unavailable: Option<LocationUnavailable>,
     },
     ApologiseForLateness {
         gift_offered: bool,

@@ -494,6 +494,7 @@ pub fn decide(
         C::Arrive {
             location,
             outside_geofence_reason,
+            location_unavailable,
         } => {
             let from = if pb.has(Step::Depart) {
                 Stage::EnRoute
@@ -549,6 +550,7 @@ pub fn decide(
                 outside_geofence_reason: outside_geofence_reason.clone(),
                 punctuality,
                 late_without_prior_call,
+                location_unavailable: fix.is_none().then_some(*location_unavailable).flatten(),
             }])
         }
         C::ApologiseForLateness {

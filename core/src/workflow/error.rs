@@ -151,12 +151,7 @@ fn fields(fs: &[AssignmentField]) -> (String, String) {
 }
 
 fn yuan(minor: i64) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    format!(
-        "{sign}{}.{:02}",
-        minor.unsigned_abs() / 100,
-        minor.unsigned_abs() % 100
-    )
+    crate::money::yuan_digits(minor)
 }
 
 impl WorkflowError {

@@ -173,6 +173,9 @@ pub enum EventKind {
         punctuality: Punctuality,
         /// Late, and no running-late call was made before the window.
         late_without_prior_call: bool,
+        /// Why the phone gave no location (absent in events recorded before it existed).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        location_unavailable: Option<crate::location::LocationUnavailable>,
     },
     LatenessApologised {
         gift_offered: bool,
@@ -434,6 +437,7 @@ mod tests {
                 outside_geofence_reason: None,
                 punctuality: Punctuality::OnTime,
                 late_without_prior_call: false,
+                location_unavailable: None,
             },
         };
         let json = serde_json::to_string(&e).unwrap();

@@ -5,9 +5,12 @@
 //! device, location, assignment version) so callers get ready-to-store events.
 
 pub mod command;
+pub mod command_table;
 pub mod decide;
 pub mod error;
 pub mod event;
+pub mod form;
+pub mod form_fill;
 pub mod state;
 pub mod view;
 
@@ -15,6 +18,8 @@ pub use command::VisitCommand;
 pub use decide::{decide, departure_plan, punctuality, step_of, Context, DeparturePlan};
 pub use error::WorkflowError;
 pub use event::{EventKind, Outcome, Punctuality, VisitEvent};
+pub use form::{action_forms, ActionForm, FieldKind, FieldValue, FormField, FormValue};
+pub use form_fill::{fill, FormError};
 pub use state::{Stage, VisitState};
 pub use view::VisitView;
 

@@ -3,6 +3,7 @@
 //! risk, apology, scripts), the checklist, the quote, timers and the report
 //! digest. Derived from the state; never stored.
 
+use super::command_table::row_named;
 use super::decide::departure_plan;
 use super::event::{Outcome, Punctuality};
 use super::state::{Conflict, KitStatus, Stage, VisitState};
@@ -11,6 +12,7 @@ use crate::assignment::{FieldIssue, TimeWindow};
 use crate::callbacks::{self, CallbackDue};
 use crate::clock;
 use crate::ids::{AssignmentId, VisitId};
+use crate::location::GeoPoint;
 use crate::messages::Text;
 use crate::playbook::{Playbook, Step};
 use crate::quote::Quote;
@@ -60,8 +62,40 @@ pub struct Timers {
     pub callbacks: Vec<CallbackDue>,
 }
 
+/// The customer card: who, where, what and when, as the assignment gives it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct CustomerCard {
+    pub name: Option<String>,
+    /// The number to dial (the customer's today; a privacy number once orders mask it).
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    /// WGS-84, for the "open in maps" hand-off.
+    pub location: Option<GeoPoint>,
+    /// IANA zone of the customer's address, for local times.
+    pub time_zone: Option<String>,
+    pub product_model: Option<String>,
+    pub fault_description: Option<String>,
+    pub window: Option<TimeWindow>,
+}
+
+impl CustomerCard {
+    pub fn of(s: &VisitState) -> Option<CustomerCard> {
+        let a = s.assignment.as_ref()?;
+        Some(CustomerCard {
+            name: a.customer.name.clone(),
+            phone: a.customer.phone.clone(),
+            address: a.customer.address.clone(),
+            location: a.customer.location,
+            time_zone: a.customer.time_zone.clone(),
+            product_model: a.product.model.clone(),
+            fault_description: a.fault_description.clone(),
+            window: s.window.or(a.requested_window),
+        })
+    }
+}
+
 /// The screen model of one visit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VisitView {
     pub visit_id: Option<VisitId>,
     pub assignment_id: Option<AssignmentId>,
@@ -71,6 +105,9 @@ pub struct VisitView {
     pub outcome: Option<Outcome>,
     pub trip: u32,
     pub window: Option<TimeWindow>,
+    /// The customer card (absent before the assignment arrives).
+    #[serde(default)]
+    pub customer: Option<CustomerCard>,
     pub conflict: Option<Conflict>,
     pub field_issues: Vec<FieldIssue>,
     pub next_actions: Vec<NextAction>,
@@ -85,68 +122,9 @@ pub struct VisitView {
     pub signed: bool,
 }
 
-/// Label of a command, by its `type`.
+/// Label of a command, by its `type` (from the command table).
 pub fn action_label(command: &str) -> Text {
-    let (en, zh) = match command {
-        "verify_with_center" => ("Verify with center", "与服务中心核实"),
-        "waive_fields" => ("Record center waiver", "记录中心免填确认"),
-        "record_triage" => ("Record triage", "故障分析"),
-        "resolve_remotely" => ("Resolved by phone guidance", "电话指导已解决"),
-        "log_call" => ("Log a call", "记录通话"),
-        "confirm_appointment" => ("Confirm appointment", "确认预约"),
-        "proceed_unconfirmed" => ("Go at the promised time", "按承诺时间上门"),
-        "report_window_conflict" => ("Report time conflict", "报告时间冲突"),
-        "agree_new_window" => ("Agree a new time", "改约时间"),
-        "hand_back_to_center" => ("Hand back to center", "退回服务中心"),
-        "check_kit_item" => ("Check kit item", "检查物品"),
-        "skip_kit_item" => ("Skip kit item (reason)", "跳过物品(注明原因)"),
-        "depart" => ("Depart", "出发"),
-        "notify_running_late" => ("Call: running late", "致电告知迟到"),
-        "arrive" => ("Arrived", "已到达"),
-        "apologise_for_lateness" => ("Apologise for lateness", "迟到致歉"),
-        "check_appearance" => ("Appearance self-check", "仪容仪表自检"),
-        "knock" => ("Knock / ring", "敲门/按门铃"),
-        "door_answered" => ("Door answered", "客户已开门"),
-        "ask_neighbour" => ("Ask a neighbour", "询问邻居"),
-        "leave_door_note" => ("Leave a note on the door", "门上留言"),
-        "notify_center_absent" => ("Notify center: nobody home", "通知中心:客户不在家"),
-        "declare_customer_absent" => ("Customer absent", "客户不在家"),
-        "enter" => ("Greet, show permit, enter", "问候、出示上岗证、进门"),
-        "record_entry_exception" => ("Cannot serve now: reschedule", "无法服务:改约"),
-        "put_on_shoe_covers" => ("Shoe covers on", "穿鞋套"),
-        "waive_shoe_covers" => ("Customer declines shoe covers", "客户免穿鞋套"),
-        "lay_drop_cloth" => ("Lay drop cloth", "铺垫布"),
-        "record_diagnosis" => ("Record diagnosis", "记录诊断"),
-        "warn_data_risk" => ("Warn of data loss risk", "告知数据风险"),
-        "sign_backup_consent" => ("Backup consent signature", "数据备份确认签字"),
-        "offer_loaner" => ("Offer loaner unit", "提供周转机"),
-        "record_unit_appearance" => ("Record unit appearance", "记录机器外观"),
-        "sign_custody_receipt" => ("Customer signs receipt", "客户签收条"),
-        "take_back" => ("Take unit back", "拉修"),
-        "report_missing_part" => ("Part missing", "缺少备件"),
-        "inspect_item" => ("Inspect bottle", "检查水桶"),
-        "show_fee_schedule" => ("Show fee schedule", "出示收费标准"),
-        "present_quote" => ("Present quote", "报价"),
-        "accept_quote" => ("Customer accepts quote", "客户确认报价"),
-        "refuse_quote" => ("Customer refuses quote", "客户不同意报价"),
-        "record_guardian" => ("Record guardian present", "记录监护人在场"),
-        "record_work" => ("Record work done", "记录服务内容"),
-        "report_hidden_fault" => ("Hidden fault found", "发现隐藏故障"),
-        "record_test_run" => ("Test run", "试机"),
-        "schedule_untested_callback" => ("No time to test: 2 h callback", "未能试机:2小时后回访"),
-        "brief_customer" => ("Brief customer on use and care", "讲解使用和保养"),
-        "clean_up" => ("Clean up, check no tool left", "清洁现场、清点工具"),
-        "collect_payment" => ("Collect payment", "收费"),
-        "refuse_payment" => ("Customer refuses to pay", "客户拒绝付款"),
-        "sign_off" => ("Customer rates and signs", "客户评价并签字"),
-        "decline_signature" => ("Customer declines to sign", "客户拒绝签字"),
-        "reopen_report" => ("Reopen report (new version)", "重开报告(新版本)"),
-        "check_belongings" => ("Check belongings with client", "与客户清点物品"),
-        "leave" => ("Leave", "离开"),
-        "record_incident" => ("Record incident", "记录事件"),
-        other => (other, other),
-    };
-    Text::new(en, zh)
+    super::command_table::label_of(command)
 }
 
 fn prompt(code: &str, en: impl Into<String>, zh: impl Into<String>) -> Prompt {
@@ -169,7 +147,7 @@ fn script_prompt(pb: &Playbook, moment: ScriptMoment, technician: &str) -> Promp
 
 /// Builds the screen model. `technician` fills the scripts.
 pub fn view(s: &VisitState, pb: &Playbook, now: DateTime<Utc>, technician: &str) -> VisitView {
-    let candidates = candidate_actions(s, pb);
+    let candidates = offered_actions(s, pb);
     let mut next_actions = vec![];
     for (cmd, required) in candidates {
         next_actions.push(NextAction {
@@ -232,6 +210,7 @@ pub fn view(s: &VisitState, pb: &Playbook, now: DateTime<Utc>, technician: &str)
         outcome: s.outcome,
         trip: s.trip,
         window: s.window,
+        customer: CustomerCard::of(s),
         conflict: s.conflict.clone(),
         field_issues: s.open_field_issues().into_iter().cloned().collect(),
         next_actions,
@@ -246,83 +225,87 @@ pub fn view(s: &VisitState, pb: &Playbook, now: DateTime<Utc>, technician: &str)
     }
 }
 
-/// The commands worth offering at this point, with whether the standard requires them.
-fn candidate_actions(s: &VisitState, pb: &Playbook) -> Vec<(&'static str, bool)> {
+/// The commands worth offering at this point, with whether the standard
+/// requires them. Each is a row of the command table; one whose step the
+/// trade does not walk is not offered.
+pub fn offered_actions(s: &VisitState, pb: &Playbook) -> Vec<(&'static str, bool)> {
     let mut out: Vec<(&'static str, bool)> = vec![];
-    let mut add = |step: Option<Step>, cmd: &'static str, required: bool| {
-        if step.is_none_or(|st| pb.has(st)) {
-            out.push((cmd, required));
+    let mut add = |cmd: &'static str, required: bool| {
+        if let Some(row) = row_named(cmd) {
+            if row.in_playbook(pb) {
+                out.push((row.name, required));
+            }
         }
     };
     match s.stage {
-        Stage::New => add(None, "receive_assignment", true),
+        Stage::New => add("receive_assignment", true),
         Stage::Intake => {
             let issues = !s.open_field_issues().is_empty();
             if issues {
-                add(Some(Step::Receive), "verify_with_center", true);
-                add(Some(Step::Receive), "waive_fields", false);
+                add("verify_with_center", true);
+                add("waive_fields", false);
             }
             if !s.triaged {
-                add(Some(Step::Triage), "record_triage", false);
+                add("record_triage", false);
             }
             if s.remote_fixable {
-                add(Some(Step::Triage), "resolve_remotely", false);
+                add("resolve_remotely", false);
             }
-            add(None, "log_call", true);
+            add("log_call", true);
             if !issues {
-                add(Some(Step::Confirm), "confirm_appointment", true);
-                add(Some(Step::Confirm), "proceed_unconfirmed", false);
+                add("confirm_appointment", true);
+                add("proceed_unconfirmed", false);
             }
-            add(Some(Step::Confirm), "report_window_conflict", false);
+            add("report_window_conflict", false);
             if s.window_conflict {
-                add(Some(Step::Confirm), "agree_new_window", true);
-                add(Some(Step::Confirm), "hand_back_to_center", false);
+                add("agree_new_window", true);
+                add("hand_back_to_center", false);
             }
         }
         Stage::Scheduled => {
-            add(Some(Step::Prepare), "check_kit_item", true);
-            add(Some(Step::Prepare), "skip_kit_item", false);
-            add(Some(Step::Depart), "depart", true);
-            add(Some(Step::Depart), "notify_running_late", false);
-            add(Some(Step::Confirm), "agree_new_window", false);
-            add(Some(Step::Confirm), "hand_back_to_center", false);
+            add("check_kit_item", true);
+            add("skip_kit_item", false);
+            add("depart", true);
+            add("notify_running_late", false);
+            add("agree_new_window", false);
+            add("hand_back_to_center", false);
             if !pb.has(Step::Depart) {
-                add(None, "arrive", true);
+                add("arrive", true);
             }
         }
         Stage::EnRoute => {
-            add(None, "arrive", true);
-            add(Some(Step::Depart), "notify_running_late", false);
+            add("arrive", true);
+            add("notify_running_late", false);
         }
         Stage::AtDoor => {
             let late = s.arrival.as_ref().is_some_and(|a| a.punctuality.is_late());
             if late && !s.lateness_apologised {
-                add(Some(Step::Arrive), "apologise_for_lateness", true);
+                add("apologise_for_lateness", true);
             }
             if !s.appearance_checked {
-                add(Some(Step::Appearance), "check_appearance", true);
+                add("check_appearance", true);
             }
             if !s.door.answered {
-                add(Some(Step::Knock), "knock", true);
+                add("knock", true);
                 if !s.door.knocks.is_empty() {
-                    add(Some(Step::Knock), "door_answered", false);
-                    add(None, "log_call", false);
+                    add("door_answered", false);
+                    add("log_call", false);
                     if pb.knock.neighbour_check && !s.door.neighbour_asked {
-                        add(Some(Step::Knock), "ask_neighbour", false);
+                        add("ask_neighbour", false);
                     }
                     if !s.door.note_left {
-                        add(Some(Step::Knock), "leave_door_note", false);
+                        add("leave_door_note", false);
                     }
                     if !s.door.center_notified {
-                        add(Some(Step::Knock), "notify_center_absent", false);
+                        add("notify_center_absent", false);
                     }
-                    add(Some(Step::Knock), "declare_customer_absent", false);
+                    add("declare_customer_absent", false);
                 }
             }
             if s.door.answered || !pb.has(Step::Knock) {
-                add(Some(Step::Enter), "enter", true);
+                add("enter", true);
             }
-            add(Some(Step::Enter), "record_entry_exception", false);
+            add("record_entry_exception", false);
         }
         Stage::OnSite => on_site_actions(s, pb, &mut add),
         Stage::Closed => {}
@@ -330,91 +313,87 @@ fn candidate_actions(s: &VisitState, pb: &Playbook) -> Vec<(&'static str, bool)>
     out
 }
 
-fn on_site_actions(
-    s: &VisitState,
-    pb: &Playbook,
-    add: &mut dyn FnMut(Option<Step>, &'static str, bool),
-) {
+fn on_site_actions(s: &VisitState, pb: &Playbook, add: &mut dyn FnMut(&'static str, bool)) {
     if pb.rules.shoe_covers && s.shoe_covers.is_none() {
-        add(Some(Step::Protect), "put_on_shoe_covers", true);
-        add(Some(Step::Protect), "waive_shoe_covers", false);
+        add("put_on_shoe_covers", true);
+        add("waive_shoe_covers", false);
     }
     if pb.rules.drop_cloth && !s.drop_cloth_laid {
-        add(Some(Step::Protect), "lay_drop_cloth", true);
+        add("lay_drop_cloth", true);
     }
     if s.sign_off.is_some() || s.declined.is_some() {
-        add(Some(Step::SignOff), "reopen_report", false);
+        add("reopen_report", false);
         if pb.has(Step::Belongings) && !s.belongings_checked {
-            add(Some(Step::Belongings), "check_belongings", true);
+            add("check_belongings", true);
         }
-        add(Some(Step::Leave), "leave", true);
+        add("leave", true);
         return;
     }
     if s.diagnosis.is_none() && pb.has(Step::Diagnose) {
-        add(Some(Step::Diagnose), "record_diagnosis", true);
+        add("record_diagnosis", true);
         if pb.rules.data_risk_consent && !s.data_risk_warned {
-            add(Some(Step::Diagnose), "warn_data_risk", false);
+            add("warn_data_risk", false);
         }
-        add(Some(Step::Enter), "record_entry_exception", false);
+        add("record_entry_exception", false);
         return;
     }
     // §2.11: the data-risk warning comes before disk/OS work, usually after the diagnosis.
     if pb.rules.data_risk_consent && !s.data_risk_warned {
-        add(Some(Step::Diagnose), "warn_data_risk", false);
+        add("warn_data_risk", false);
     }
     if pb.rules.data_risk_consent && s.data_risk_warned && s.backup_consent_digest.is_none() {
-        add(Some(Step::Diagnose), "sign_backup_consent", false);
+        add("sign_backup_consent", false);
     }
     if let Some(d) = &s.diagnosis {
         if d.decision == super::command::RepairDecision::TakeBack {
             if s.take_back.loaner_offered.is_none() {
-                add(Some(Step::Diagnose), "offer_loaner", true);
+                add("offer_loaner", true);
             }
             if s.take_back.appearance.is_none() {
-                add(Some(Step::Diagnose), "record_unit_appearance", true);
+                add("record_unit_appearance", true);
             }
             if s.take_back.receipt_digest.is_none() {
-                add(Some(Step::Diagnose), "sign_custody_receipt", true);
+                add("sign_custody_receipt", true);
             }
-            add(Some(Step::Diagnose), "take_back", true);
+            add("take_back", true);
             return;
         }
         if d.decision == super::command::RepairDecision::MissingPart {
-            add(Some(Step::Diagnose), "report_missing_part", true);
+            add("report_missing_part", true);
         }
     }
     // A bottle that failed inspection is replaced and the replacement inspected.
     let inspection_failed = s.inspected.values().any(|ok| !ok);
     if pb.has(Step::Inspect) && (s.quote.is_none() || inspection_failed) {
-        add(Some(Step::Inspect), "inspect_item", true);
+        add("inspect_item", true);
     }
     if !s.fee_schedule_shown {
-        add(Some(Step::Quote), "show_fee_schedule", true);
+        add("show_fee_schedule", true);
     } else if s.quote.is_none() || s.requote_pending {
-        add(Some(Step::Quote), "present_quote", true);
+        add("present_quote", true);
     }
     if s.quote.is_some() && s.accepted_quote().is_none() && !s.quote_refused {
-        add(Some(Step::Quote), "accept_quote", true);
-        add(Some(Step::Quote), "refuse_quote", false);
+        add("accept_quote", true);
+        add("refuse_quote", false);
     }
     if pb.rules.guardian_present && s.guardian.is_none() {
-        add(Some(Step::Work), "record_guardian", true);
+        add("record_guardian", true);
     }
     let work_allowed = s.quote.is_some() && !s.quote_refused;
     if work_allowed {
-        add(Some(Step::Work), "record_work", s.work.is_empty());
+        add("record_work", s.work.is_empty());
     }
     if !s.work.is_empty() {
-        add(Some(Step::Work), "report_hidden_fault", false);
+        add("report_hidden_fault", false);
         if s.test_run.as_ref().is_none_or(|t| !t.passed) {
-            add(Some(Step::Test), "record_test_run", true);
-            add(Some(Step::Test), "schedule_untested_callback", false);
+            add("record_test_run", true);
+            add("schedule_untested_callback", false);
         }
         if !s.briefed {
-            add(Some(Step::Teach), "brief_customer", true);
+            add("brief_customer", true);
         }
         if !s.cleaned_up {
-            add(Some(Step::CleanUp), "clean_up", true);
+            add("clean_up", true);
         }
     }
     if let Some(q) = s.accepted_quote() {
@@ -423,15 +402,15 @@ fn on_site_actions(
             && !s.payment_refused
             && (s.cleaned_up || !pb.has(Step::CleanUp))
         {
-            add(Some(Step::Payment), "collect_payment", true);
-            add(Some(Step::Payment), "refuse_payment", false);
+            add("collect_payment", true);
+            add("refuse_payment", false);
         }
     }
     if (s.cleaned_up || s.quote_refused) && s.sign_off.is_none() {
-        add(Some(Step::SignOff), "sign_off", true);
-        add(Some(Step::SignOff), "decline_signature", false);
+        add("sign_off", true);
+        add("decline_signature", false);
     }
-    add(None, "record_incident", false);
+    add("record_incident", false);
 }
 
 fn prompts(s: &VisitState, pb: &Playbook, now: DateTime<Utc>, technician: &str) -> Vec<Prompt> {

@@ -198,6 +198,7 @@ pub fn next_command(s: &VisitState) -> Option<(VisitCommand, DateTime<Utc>, Opti
                 VisitCommand::Arrive {
                     location: Some(fix),
                     outside_geofence_reason: None,
+                    location_unavailable: None,
                 },
                 window.start - Duration::minutes(8),
                 Some(fix),

@@ -31,7 +31,16 @@ extension DoorstepError {
             return code
         case let .Sync(code, _, _, _, _):
             return code
+        case let .InvalidForm(code, _, _, _, _):
+            return code
         }
+    }
+
+    /// The refused fields of a submitted form (empty for other errors): show
+    /// each problem next to its field.
+    public var formProblems: [FormProblem] {
+        if case let .InvalidForm(_, _, problems, _, _) = self { return problems }
+        return []
     }
 
     /// Whether retrying later may cure it (sync errors only: no network, server busy).
@@ -49,6 +58,8 @@ extension DoorstepError {
         case let .InvalidPlaybook(_, _, en, zh), let .Script(_, _, en, zh):
             return lang == .en ? en : zh
         case let .Sync(_, _, _, en, zh):
+            return lang == .en ? en : zh
+        case let .InvalidForm(_, _, _, en, zh):
             return lang == .en ? en : zh
         }
     }

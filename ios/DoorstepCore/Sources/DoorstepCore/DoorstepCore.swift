@@ -720,6 +720,12 @@ fileprivate struct FfiConverterTimestamp: FfiConverterRustBuffer {
 public protocol DeviceStoreProtocol: AnyObject, Sendable {
     
     /**
+     * The form of every action the visit offers now, in the order of its
+     * `next_actions`: fields, kinds, bounds, defaults, choices, zh/en labels.
+     */
+    func actionForms(assignmentId: String) throws  -> [ActionForm]
+    
+    /**
      * Applies one command (JSON, docs/SCRIPTS.md) to the visit, durably.
      * A refusal writes nothing and says which rule refused.
      */
@@ -765,6 +771,14 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
      * The customer rates and signs; the evidence joins this device's hash chain.
      */
     func signOff(assignmentId: String, signOff: CustomerSignOff, now: Date, location: Location?) throws  -> CommandResult
+    
+    /**
+     * Fills `action`'s form with `values` (unset fields take their
+     * defaults) and applies the command, durably. A bad field fails with
+     * `invalid_form` naming every bad field; a rule's refusal with
+     * `Refused`. Either way nothing is written.
+     */
+    func submitAction(assignmentId: String, action: String, values: [FormValue], now: Date, location: Location?) throws  -> CommandResult
     
     /**
      * What waits for the server and how the last syncs went.
@@ -855,6 +869,20 @@ public static func `open`(path: String, deviceId: String, technicianId: String, 
 }
     
 
+    
+    /**
+     * The form of every action the visit offers now, in the order of its
+     * `next_actions`: fields, kinds, bounds, defaults, choices, zh/en labels.
+     */
+open func actionForms(assignmentId: String)throws  -> [ActionForm]  {
+    return try  FfiConverterSequenceTypeActionForm.lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_action_forms(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(assignmentId),uniffiCallStatus
+    )
+})
+}
     
     /**
      * Applies one command (JSON, docs/SCRIPTS.md) to the visit, durably.
@@ -968,6 +996,26 @@ open func signOff(assignmentId: String, signOff: CustomerSignOff, now: Date, loc
             self.uniffiCloneHandle(),
         FfiConverterString.lower(assignmentId),
         FfiConverterTypeCustomerSignOff_lower(signOff),
+        FfiConverterTimestamp.lower(now),
+        FfiConverterOptionTypeLocation.lower(location),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Fills `action`'s form with `values` (unset fields take their
+     * defaults) and applies the command, durably. A bad field fails with
+     * `invalid_form` naming every bad field; a rule's refusal with
+     * `Refused`. Either way nothing is written.
+     */
+open func submitAction(assignmentId: String, action: String, values: [FormValue], now: Date, location: Location?)throws  -> CommandResult  {
+    return try  FfiConverterTypeCommandResult_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_submit_action(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(assignmentId),
+        FfiConverterString.lower(action),
+        FfiConverterSequenceTypeFormValue.lower(values),
         FfiConverterTimestamp.lower(now),
         FfiConverterOptionTypeLocation.lower(location),uniffiCallStatus
     )
@@ -1916,6 +1964,11 @@ public func FfiConverterTypeSyncer_lower(_ value: Syncer) -> UInt64 {
 public protocol VisitSessionProtocol: AnyObject, Sendable {
     
     /**
+     * The form of every action the visit offers now (see `DeviceStore::action_forms`).
+     */
+    func actionForms() throws  -> [ActionForm]
+    
+    /**
      * Applies one command, given as JSON like `{"type": "depart",
      * "travel_minutes": 20}` (the schema of docs/SCRIPTS.md), at `now`, with
      * the phone's location fix if it has one. A refusal leaves the visit
@@ -1961,6 +2014,12 @@ public protocol VisitSessionProtocol: AnyObject, Sendable {
      * The customer rates and signs the report on screen.
      */
     func signOff(signOff: CustomerSignOff, now: Date, location: Location?) throws  -> CommandResult
+    
+    /**
+     * Fills `action`'s form with `values` and applies the command (see
+     * `DeviceStore::submit_action`).
+     */
+    func submitAction(action: String, values: [FormValue], now: Date, location: Location?) throws  -> CommandResult
     
 }
 /**
@@ -2047,6 +2106,18 @@ public static func withPlaybook(playbookToml: String, deviceId: String, technici
 }
     
 
+    
+    /**
+     * The form of every action the visit offers now (see `DeviceStore::action_forms`).
+     */
+open func actionForms()throws  -> [ActionForm]  {
+    return try  FfiConverterSequenceTypeActionForm.lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_visitsession_action_forms(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
     
     /**
      * Applies one command, given as JSON like `{"type": "depart",
@@ -2164,6 +2235,23 @@ open func signOff(signOff: CustomerSignOff, now: Date, location: Location?)throw
 })
 }
     
+    /**
+     * Fills `action`'s form with `values` and applies the command (see
+     * `DeviceStore::submit_action`).
+     */
+open func submitAction(action: String, values: [FormValue], now: Date, location: Location?)throws  -> CommandResult  {
+    return try  FfiConverterTypeCommandResult_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_visitsession_submit_action(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(action),
+        FfiConverterSequenceTypeFormValue.lower(values),
+        FfiConverterTimestamp.lower(now),
+        FfiConverterOptionTypeLocation.lower(location),uniffiCallStatus
+    )
+})
+}
+    
 
     
 }
@@ -2210,6 +2298,97 @@ public func FfiConverterTypeVisitSession_lower(_ value: VisitSession) -> UInt64 
 }
 
 
+
+
+/**
+ * The form of one action the visit offers now.
+ */
+public struct ActionForm: Equatable, Hashable {
+    /**
+     * The command's name (what `submit_action` takes).
+     */
+    public var action: String
+    /**
+     * The step of the standard (`diagnose`, `payment`...), if any.
+     */
+    public var step: String?
+    public var label: LocalizedText
+    public var help: LocalizedText?
+    /**
+     * The standard requires this before the visit can move on.
+     */
+    public var required: Bool
+    public var fields: [FormField]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The command's name (what `submit_action` takes).
+         */action: String, 
+        /**
+         * The step of the standard (`diagnose`, `payment`...), if any.
+         */step: String?, label: LocalizedText, help: LocalizedText?, 
+        /**
+         * The standard requires this before the visit can move on.
+         */required: Bool, fields: [FormField]) {
+        self.action = action
+        self.step = step
+        self.label = label
+        self.help = help
+        self.required = required
+        self.fields = fields
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ActionForm: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeActionForm: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ActionForm {
+        return
+            try ActionForm(
+                action: FfiConverterString.read(from: &buf), 
+                step: FfiConverterOptionString.read(from: &buf), 
+                label: FfiConverterTypeLocalizedText.read(from: &buf), 
+                help: FfiConverterOptionTypeLocalizedText.read(from: &buf), 
+                required: FfiConverterBool.read(from: &buf), 
+                fields: FfiConverterSequenceTypeFormField.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ActionForm, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.action, into: &buf)
+        FfiConverterOptionString.write(value.step, into: &buf)
+        FfiConverterTypeLocalizedText.write(value.label, into: &buf)
+        FfiConverterOptionTypeLocalizedText.write(value.help, into: &buf)
+        FfiConverterBool.write(value.required, into: &buf)
+        FfiConverterSequenceTypeFormField.write(value.fields, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeActionForm_lift(_ buf: RustBuffer) throws -> ActionForm {
+    return try FfiConverterTypeActionForm.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeActionForm_lower(_ value: ActionForm) -> RustBuffer {
+    return FfiConverterTypeActionForm.lower(value)
+}
 
 
 /**
@@ -2415,6 +2594,63 @@ public func FfiConverterTypeChecklistItem_lower(_ value: ChecklistItem) -> RustB
 
 
 /**
+ * One option of a choice.
+ */
+public struct ChoiceOption: Equatable, Hashable {
+    public var id: String
+    public var label: LocalizedText
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, label: LocalizedText) {
+        self.id = id
+        self.label = label
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ChoiceOption: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeChoiceOption: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ChoiceOption {
+        return
+            try ChoiceOption(
+                id: FfiConverterString.read(from: &buf), 
+                label: FfiConverterTypeLocalizedText.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ChoiceOption, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterTypeLocalizedText.write(value.label, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeChoiceOption_lift(_ buf: RustBuffer) throws -> ChoiceOption {
+    return try FfiConverterTypeChoiceOption.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeChoiceOption_lower(_ value: ChoiceOption) -> RustBuffer {
+    return FfiConverterTypeChoiceOption.lower(value)
+}
+
+
+/**
  * What one accepted command did.
  */
 public struct CommandResult: Equatable, Hashable {
@@ -2480,6 +2716,105 @@ public func FfiConverterTypeCommandResult_lift(_ buf: RustBuffer) throws -> Comm
 #endif
 public func FfiConverterTypeCommandResult_lower(_ value: CommandResult) -> RustBuffer {
     return FfiConverterTypeCommandResult.lower(value)
+}
+
+
+/**
+ * The customer card: who, where, what and when.
+ */
+public struct CustomerCard: Equatable, Hashable {
+    public var name: String?
+    /**
+     * The number to dial (the customer's today; a privacy number once orders mask it).
+     */
+    public var phone: String?
+    public var address: String?
+    /**
+     * WGS-84 (convert to GCJ-02/BD-09 for AMap/Baidu hand-offs).
+     */
+    public var location: Location?
+    /**
+     * IANA zone of the address, for local times.
+     */
+    public var timeZone: String?
+    public var productModel: String?
+    public var faultDescription: String?
+    public var window: Window?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(name: String?, 
+        /**
+         * The number to dial (the customer's today; a privacy number once orders mask it).
+         */phone: String?, address: String?, 
+        /**
+         * WGS-84 (convert to GCJ-02/BD-09 for AMap/Baidu hand-offs).
+         */location: Location?, 
+        /**
+         * IANA zone of the address, for local times.
+         */timeZone: String?, productModel: String?, faultDescription: String?, window: Window?) {
+        self.name = name
+        self.phone = phone
+        self.address = address
+        self.location = location
+        self.timeZone = timeZone
+        self.productModel = productModel
+        self.faultDescription = faultDescription
+        self.window = window
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CustomerCard: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCustomerCard: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CustomerCard {
+        return
+            try CustomerCard(
+                name: FfiConverterOptionString.read(from: &buf), 
+                phone: FfiConverterOptionString.read(from: &buf), 
+                address: FfiConverterOptionString.read(from: &buf), 
+                location: FfiConverterOptionTypeLocation.read(from: &buf), 
+                timeZone: FfiConverterOptionString.read(from: &buf), 
+                productModel: FfiConverterOptionString.read(from: &buf), 
+                faultDescription: FfiConverterOptionString.read(from: &buf), 
+                window: FfiConverterOptionTypeWindow.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CustomerCard, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.name, into: &buf)
+        FfiConverterOptionString.write(value.phone, into: &buf)
+        FfiConverterOptionString.write(value.address, into: &buf)
+        FfiConverterOptionTypeLocation.write(value.location, into: &buf)
+        FfiConverterOptionString.write(value.timeZone, into: &buf)
+        FfiConverterOptionString.write(value.productModel, into: &buf)
+        FfiConverterOptionString.write(value.faultDescription, into: &buf)
+        FfiConverterOptionTypeWindow.write(value.window, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustomerCard_lift(_ buf: RustBuffer) throws -> CustomerCard {
+    return try FfiConverterTypeCustomerCard.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCustomerCard_lower(_ value: CustomerCard) -> RustBuffer {
+    return FfiConverterTypeCustomerCard.lower(value)
 }
 
 
@@ -2770,6 +3105,411 @@ public func FfiConverterTypeFieldIssueItem_lift(_ buf: RustBuffer) throws -> Fie
 #endif
 public func FfiConverterTypeFieldIssueItem_lower(_ value: FieldIssueItem) -> RustBuffer {
     return FfiConverterTypeFieldIssueItem.lower(value)
+}
+
+
+/**
+ * One field of a form.
+ */
+public struct FormField: Equatable, Hashable {
+    /**
+     * Dotted name (`amount`, `receipt.number`, `window.start`).
+     */
+    public var name: String
+    public var kind: FieldKind
+    /**
+     * Required while visible.
+     */
+    public var required: Bool
+    public var label: LocalizedText
+    public var help: LocalizedText?
+    /**
+     * The starting value, as it would be typed (money as yuan: `168.00`).
+     */
+    public var `default`: String?
+    /**
+     * Integer/duration/rating bounds, money in fen, text length.
+     */
+    public var min: Int64?
+    public var max: Int64?
+    public var options: [ChoiceOption]
+    public var visibleWhen: VisibleWhen?
+    /**
+     * Shown, not edited (the consent text; the shown digest the shell sets).
+     */
+    public var readOnly: Bool
+    /**
+     * The fields of one row of a list.
+     */
+    public var itemFields: [FormItemField]
+    /**
+     * The rows a list starts with.
+     */
+    public var defaultItems: [FormRow]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Dotted name (`amount`, `receipt.number`, `window.start`).
+         */name: String, kind: FieldKind, 
+        /**
+         * Required while visible.
+         */required: Bool, label: LocalizedText, help: LocalizedText?, 
+        /**
+         * The starting value, as it would be typed (money as yuan: `168.00`).
+         */`default`: String?, 
+        /**
+         * Integer/duration/rating bounds, money in fen, text length.
+         */min: Int64?, max: Int64?, options: [ChoiceOption], visibleWhen: VisibleWhen?, 
+        /**
+         * Shown, not edited (the consent text; the shown digest the shell sets).
+         */readOnly: Bool, 
+        /**
+         * The fields of one row of a list.
+         */itemFields: [FormItemField], 
+        /**
+         * The rows a list starts with.
+         */defaultItems: [FormRow]) {
+        self.name = name
+        self.kind = kind
+        self.required = required
+        self.label = label
+        self.help = help
+        self.`default` = `default`
+        self.min = min
+        self.max = max
+        self.options = options
+        self.visibleWhen = visibleWhen
+        self.readOnly = readOnly
+        self.itemFields = itemFields
+        self.defaultItems = defaultItems
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FormField: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFormField: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FormField {
+        return
+            try FormField(
+                name: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterTypeFieldKind.read(from: &buf), 
+                required: FfiConverterBool.read(from: &buf), 
+                label: FfiConverterTypeLocalizedText.read(from: &buf), 
+                help: FfiConverterOptionTypeLocalizedText.read(from: &buf), 
+                default: FfiConverterOptionString.read(from: &buf), 
+                min: FfiConverterOptionInt64.read(from: &buf), 
+                max: FfiConverterOptionInt64.read(from: &buf), 
+                options: FfiConverterSequenceTypeChoiceOption.read(from: &buf), 
+                visibleWhen: FfiConverterOptionTypeVisibleWhen.read(from: &buf), 
+                readOnly: FfiConverterBool.read(from: &buf), 
+                itemFields: FfiConverterSequenceTypeFormItemField.read(from: &buf), 
+                defaultItems: FfiConverterSequenceTypeFormRow.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FormField, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterTypeFieldKind.write(value.kind, into: &buf)
+        FfiConverterBool.write(value.required, into: &buf)
+        FfiConverterTypeLocalizedText.write(value.label, into: &buf)
+        FfiConverterOptionTypeLocalizedText.write(value.help, into: &buf)
+        FfiConverterOptionString.write(value.`default`, into: &buf)
+        FfiConverterOptionInt64.write(value.min, into: &buf)
+        FfiConverterOptionInt64.write(value.max, into: &buf)
+        FfiConverterSequenceTypeChoiceOption.write(value.options, into: &buf)
+        FfiConverterOptionTypeVisibleWhen.write(value.visibleWhen, into: &buf)
+        FfiConverterBool.write(value.readOnly, into: &buf)
+        FfiConverterSequenceTypeFormItemField.write(value.itemFields, into: &buf)
+        FfiConverterSequenceTypeFormRow.write(value.defaultItems, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFormField_lift(_ buf: RustBuffer) throws -> FormField {
+    return try FfiConverterTypeFormField.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFormField_lower(_ value: FormField) -> RustBuffer {
+    return FfiConverterTypeFormField.lower(value)
+}
+
+
+/**
+ * A field of a list row (`quote.lines[i].qty`): named relative to the row.
+ */
+public struct FormItemField: Equatable, Hashable {
+    public var name: String
+    public var kind: FieldKind
+    public var required: Bool
+    public var label: LocalizedText
+    public var help: LocalizedText?
+    public var `default`: String?
+    public var min: Int64?
+    public var max: Int64?
+    public var options: [ChoiceOption]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(name: String, kind: FieldKind, required: Bool, label: LocalizedText, help: LocalizedText?, `default`: String?, min: Int64?, max: Int64?, options: [ChoiceOption]) {
+        self.name = name
+        self.kind = kind
+        self.required = required
+        self.label = label
+        self.help = help
+        self.`default` = `default`
+        self.min = min
+        self.max = max
+        self.options = options
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FormItemField: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFormItemField: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FormItemField {
+        return
+            try FormItemField(
+                name: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterTypeFieldKind.read(from: &buf), 
+                required: FfiConverterBool.read(from: &buf), 
+                label: FfiConverterTypeLocalizedText.read(from: &buf), 
+                help: FfiConverterOptionTypeLocalizedText.read(from: &buf), 
+                default: FfiConverterOptionString.read(from: &buf), 
+                min: FfiConverterOptionInt64.read(from: &buf), 
+                max: FfiConverterOptionInt64.read(from: &buf), 
+                options: FfiConverterSequenceTypeChoiceOption.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FormItemField, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterTypeFieldKind.write(value.kind, into: &buf)
+        FfiConverterBool.write(value.required, into: &buf)
+        FfiConverterTypeLocalizedText.write(value.label, into: &buf)
+        FfiConverterOptionTypeLocalizedText.write(value.help, into: &buf)
+        FfiConverterOptionString.write(value.`default`, into: &buf)
+        FfiConverterOptionInt64.write(value.min, into: &buf)
+        FfiConverterOptionInt64.write(value.max, into: &buf)
+        FfiConverterSequenceTypeChoiceOption.write(value.options, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFormItemField_lift(_ buf: RustBuffer) throws -> FormItemField {
+    return try FfiConverterTypeFormItemField.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFormItemField_lower(_ value: FormItemField) -> RustBuffer {
+    return FfiConverterTypeFormItemField.lower(value)
+}
+
+
+/**
+ * One refused field of a submitted form.
+ */
+public struct FormProblem: Equatable, Hashable {
+    /**
+     * The field's dotted name, as in the form (`amount`, `quote.lines[1].qty`).
+     */
+    public var field: String
+    public var en: String
+    public var zh: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The field's dotted name, as in the form (`amount`, `quote.lines[1].qty`).
+         */field: String, en: String, zh: String) {
+        self.field = field
+        self.en = en
+        self.zh = zh
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FormProblem: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFormProblem: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FormProblem {
+        return
+            try FormProblem(
+                field: FfiConverterString.read(from: &buf), 
+                en: FfiConverterString.read(from: &buf), 
+                zh: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FormProblem, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.field, into: &buf)
+        FfiConverterString.write(value.en, into: &buf)
+        FfiConverterString.write(value.zh, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFormProblem_lift(_ buf: RustBuffer) throws -> FormProblem {
+    return try FfiConverterTypeFormProblem.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFormProblem_lower(_ value: FormProblem) -> RustBuffer {
+    return FfiConverterTypeFormProblem.lower(value)
+}
+
+
+/**
+ * One row of a list's starting values.
+ */
+public struct FormRow: Equatable, Hashable {
+    public var values: [FormValue]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(values: [FormValue]) {
+        self.values = values
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FormRow: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFormRow: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FormRow {
+        return
+            try FormRow(
+                values: FfiConverterSequenceTypeFormValue.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FormRow, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeFormValue.write(value.values, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFormRow_lift(_ buf: RustBuffer) throws -> FormRow {
+    return try FfiConverterTypeFormRow.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFormRow_lower(_ value: FormRow) -> RustBuffer {
+    return FfiConverterTypeFormRow.lower(value)
+}
+
+
+/**
+ * A field's name and value (repeat the name per chosen option of a multi-choice).
+ */
+public struct FormValue: Equatable, Hashable {
+    public var name: String
+    public var value: FieldValue
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(name: String, value: FieldValue) {
+        self.name = name
+        self.value = value
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FormValue: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFormValue: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FormValue {
+        return
+            try FormValue(
+                name: FfiConverterString.read(from: &buf), 
+                value: FfiConverterTypeFieldValue.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FormValue, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterTypeFieldValue.write(value.value, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFormValue_lift(_ buf: RustBuffer) throws -> FormValue {
+    return try FfiConverterTypeFormValue.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFormValue_lower(_ value: FormValue) -> RustBuffer {
+    return FfiConverterTypeFormValue.lower(value)
 }
 
 
@@ -4050,6 +4790,63 @@ public func FfiConverterTypeSyncSummary_lower(_ value: SyncSummary) -> RustBuffe
 
 
 /**
+ * Show the field only while `field` holds one of `any_of`.
+ */
+public struct VisibleWhen: Equatable, Hashable {
+    public var field: String
+    public var anyOf: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(field: String, anyOf: [String]) {
+        self.field = field
+        self.anyOf = anyOf
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension VisibleWhen: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVisibleWhen: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VisibleWhen {
+        return
+            try VisibleWhen(
+                field: FfiConverterString.read(from: &buf), 
+                anyOf: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: VisibleWhen, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.field, into: &buf)
+        FfiConverterSequenceString.write(value.anyOf, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVisibleWhen_lift(_ buf: RustBuffer) throws -> VisibleWhen {
+    return try FfiConverterTypeVisibleWhen.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVisibleWhen_lower(_ value: VisibleWhen) -> RustBuffer {
+    return FfiConverterTypeVisibleWhen.lower(value)
+}
+
+
+/**
  * One line of today's list.
  */
 public struct VisitListItem: Equatable, Hashable {
@@ -4160,6 +4957,10 @@ public struct VisitScreen: Equatable, Hashable {
     public var trip: UInt32
     public var window: Window?
     /**
+     * The customer card (absent before the assignment arrives).
+     */
+    public var customer: CustomerCard?
+    /**
      * `cancelled_after_start` or `reassigned_after_start` when the center
      * changed the assignment after the technician started.
      */
@@ -4187,6 +4988,9 @@ public struct VisitScreen: Equatable, Hashable {
          * 1 for the first trip; a missing part or reschedule starts another.
          */trip: UInt32, window: Window?, 
         /**
+         * The customer card (absent before the assignment arrives).
+         */customer: CustomerCard?, 
+        /**
          * `cancelled_after_start` or `reassigned_after_start` when the center
          * changed the assignment after the technician started.
          */conflict: String?, fieldIssues: [FieldIssueItem], nextActions: [ActionItem], prompts: [PromptItem], 
@@ -4204,6 +5008,7 @@ public struct VisitScreen: Equatable, Hashable {
         self.outcome = outcome
         self.trip = trip
         self.window = window
+        self.customer = customer
         self.conflict = conflict
         self.fieldIssues = fieldIssues
         self.nextActions = nextActions
@@ -4240,6 +5045,7 @@ public struct FfiConverterTypeVisitScreen: FfiConverterRustBuffer {
                 outcome: FfiConverterOptionTypeVisitOutcome.read(from: &buf), 
                 trip: FfiConverterUInt32.read(from: &buf), 
                 window: FfiConverterOptionTypeWindow.read(from: &buf), 
+                customer: FfiConverterOptionTypeCustomerCard.read(from: &buf), 
                 conflict: FfiConverterOptionString.read(from: &buf), 
                 fieldIssues: FfiConverterSequenceTypeFieldIssueItem.read(from: &buf), 
                 nextActions: FfiConverterSequenceTypeActionItem.read(from: &buf), 
@@ -4262,6 +5068,7 @@ public struct FfiConverterTypeVisitScreen: FfiConverterRustBuffer {
         FfiConverterOptionTypeVisitOutcome.write(value.outcome, into: &buf)
         FfiConverterUInt32.write(value.trip, into: &buf)
         FfiConverterOptionTypeWindow.write(value.window, into: &buf)
+        FfiConverterOptionTypeCustomerCard.write(value.customer, into: &buf)
         FfiConverterOptionString.write(value.conflict, into: &buf)
         FfiConverterSequenceTypeFieldIssueItem.write(value.fieldIssues, into: &buf)
         FfiConverterSequenceTypeActionItem.write(value.nextActions, into: &buf)
@@ -4464,6 +5271,13 @@ enum DoorstepError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError 
     case InvalidInput(code: String, en: String, zh: String
     )
     /**
+     * A submitted form was refused before it became a command: `problems`
+     * names every bad field (its dotted name as in the form) with what
+     * would be accepted; show each next to its field. Code: `invalid_form`.
+     */
+    case InvalidForm(code: String, action: String, problems: [FormProblem], en: String, zh: String
+    )
+    /**
      * A custom playbook was refused; `field` is the dotted path of the
      * offending field (empty when the problem concerns the whole file).
      */
@@ -4540,31 +5354,38 @@ public struct FfiConverterTypeDoorstepError: FfiConverterRustBuffer {
             en: try FfiConverterString.read(from: &buf), 
             zh: try FfiConverterString.read(from: &buf)
             )
-        case 3: return .InvalidPlaybook(
+        case 3: return .InvalidForm(
+            code: try FfiConverterString.read(from: &buf), 
+            action: try FfiConverterString.read(from: &buf), 
+            problems: try FfiConverterSequenceTypeFormProblem.read(from: &buf), 
+            en: try FfiConverterString.read(from: &buf), 
+            zh: try FfiConverterString.read(from: &buf)
+            )
+        case 4: return .InvalidPlaybook(
             code: try FfiConverterString.read(from: &buf), 
             field: try FfiConverterString.read(from: &buf), 
             en: try FfiConverterString.read(from: &buf), 
             zh: try FfiConverterString.read(from: &buf)
             )
-        case 4: return .Script(
+        case 5: return .Script(
             code: try FfiConverterString.read(from: &buf), 
             line: try FfiConverterUInt32.read(from: &buf), 
             en: try FfiConverterString.read(from: &buf), 
             zh: try FfiConverterString.read(from: &buf)
             )
-        case 5: return .Store(
+        case 6: return .Store(
             code: try FfiConverterString.read(from: &buf), 
             en: try FfiConverterString.read(from: &buf), 
             zh: try FfiConverterString.read(from: &buf)
             )
-        case 6: return .Sync(
+        case 7: return .Sync(
             code: try FfiConverterString.read(from: &buf), 
             transient: try FfiConverterBool.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf), 
             en: try FfiConverterString.read(from: &buf), 
             zh: try FfiConverterString.read(from: &buf)
             )
-        case 7: return .Internal(
+        case 8: return .Internal(
             code: try FfiConverterString.read(from: &buf), 
             en: try FfiConverterString.read(from: &buf), 
             zh: try FfiConverterString.read(from: &buf)
@@ -4595,8 +5416,17 @@ public struct FfiConverterTypeDoorstepError: FfiConverterRustBuffer {
             FfiConverterString.write(zh, into: &buf)
             
         
-        case let .InvalidPlaybook(code,field,en,zh):
+        case let .InvalidForm(code,action,problems,en,zh):
             writeInt(&buf, Int32(3))
+            FfiConverterString.write(code, into: &buf)
+            FfiConverterString.write(action, into: &buf)
+            FfiConverterSequenceTypeFormProblem.write(problems, into: &buf)
+            FfiConverterString.write(en, into: &buf)
+            FfiConverterString.write(zh, into: &buf)
+            
+        
+        case let .InvalidPlaybook(code,field,en,zh):
+            writeInt(&buf, Int32(4))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(field, into: &buf)
             FfiConverterString.write(en, into: &buf)
@@ -4604,7 +5434,7 @@ public struct FfiConverterTypeDoorstepError: FfiConverterRustBuffer {
             
         
         case let .Script(code,line,en,zh):
-            writeInt(&buf, Int32(4))
+            writeInt(&buf, Int32(5))
             FfiConverterString.write(code, into: &buf)
             FfiConverterUInt32.write(line, into: &buf)
             FfiConverterString.write(en, into: &buf)
@@ -4612,14 +5442,14 @@ public struct FfiConverterTypeDoorstepError: FfiConverterRustBuffer {
             
         
         case let .Store(code,en,zh):
-            writeInt(&buf, Int32(5))
+            writeInt(&buf, Int32(6))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(en, into: &buf)
             FfiConverterString.write(zh, into: &buf)
             
         
         case let .Sync(code,transient,detail,en,zh):
-            writeInt(&buf, Int32(6))
+            writeInt(&buf, Int32(7))
             FfiConverterString.write(code, into: &buf)
             FfiConverterBool.write(transient, into: &buf)
             FfiConverterString.write(detail, into: &buf)
@@ -4628,7 +5458,7 @@ public struct FfiConverterTypeDoorstepError: FfiConverterRustBuffer {
             
         
         case let .Internal(code,en,zh):
-            writeInt(&buf, Int32(7))
+            writeInt(&buf, Int32(8))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(en, into: &buf)
             FfiConverterString.write(zh, into: &buf)
@@ -4651,6 +5481,394 @@ public func FfiConverterTypeDoorstepError_lift(_ buf: RustBuffer) throws -> Door
 public func FfiConverterTypeDoorstepError_lower(_ value: DoorstepError) -> RustBuffer {
     return FfiConverterTypeDoorstepError.lower(value)
 }
+
+
+/**
+ * What kind of input a field takes.
+ */
+
+public enum FieldKind: Equatable, Hashable {
+    
+    /**
+     * One line of text (`max` characters).
+     */
+    case text
+    /**
+     * Several lines of text.
+     */
+    case longText
+    /**
+     * A whole number within `min`..=`max`.
+     */
+    case integer
+    /**
+     * Money: bounds and defaults in yuan text for the default, fen for `min`/`max`;
+     * typed as yuan (`168`, `168.5`, `¥168.50`).
+     */
+    case money
+    /**
+     * One of `options`.
+     */
+    case choice
+    /**
+     * Any of `options`: one value per chosen option.
+     */
+    case multiChoice
+    /**
+     * `yes` or `no`.
+     */
+    case yesNo
+    /**
+     * A moment, RFC 3339 with its offset.
+     */
+    case dateTime
+    /**
+     * A day, `2026-12-01`.
+     */
+    case date
+    /**
+     * Whole minutes.
+     */
+    case duration
+    /**
+     * A photo reference.
+     */
+    case photo
+    /**
+     * A signature (`FieldValue::Strokes`).
+     */
+    case signature
+    /**
+     * The phone's fix (`FieldValue::Fix`) or why there is none (`FieldValue::NoLocation`).
+     */
+    case location
+    /**
+     * 1 to 5 stars; never defaulted.
+     */
+    case rating
+    /**
+     * Rows of `item_fields`, named `list[0].item`.
+     */
+    case list
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension FieldKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFieldKind: FfiConverterRustBuffer {
+    typealias SwiftType = FieldKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FieldKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .text
+        
+        case 2: return .longText
+        
+        case 3: return .integer
+        
+        case 4: return .money
+        
+        case 5: return .choice
+        
+        case 6: return .multiChoice
+        
+        case 7: return .yesNo
+        
+        case 8: return .dateTime
+        
+        case 9: return .date
+        
+        case 10: return .duration
+        
+        case 11: return .photo
+        
+        case 12: return .signature
+        
+        case 13: return .location
+        
+        case 14: return .rating
+        
+        case 15: return .list
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: FieldKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .text:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .longText:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .integer:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .money:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .choice:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .multiChoice:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .yesNo:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .dateTime:
+            writeInt(&buf, Int32(8))
+        
+        
+        case .date:
+            writeInt(&buf, Int32(9))
+        
+        
+        case .duration:
+            writeInt(&buf, Int32(10))
+        
+        
+        case .photo:
+            writeInt(&buf, Int32(11))
+        
+        
+        case .signature:
+            writeInt(&buf, Int32(12))
+        
+        
+        case .location:
+            writeInt(&buf, Int32(13))
+        
+        
+        case .rating:
+            writeInt(&buf, Int32(14))
+        
+        
+        case .list:
+            writeInt(&buf, Int32(15))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFieldKind_lift(_ buf: RustBuffer) throws -> FieldKind {
+    return try FfiConverterTypeFieldKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFieldKind_lower(_ value: FieldKind) -> RustBuffer {
+    return FfiConverterTypeFieldKind.lower(value)
+}
+
+
+
+/**
+ * A value a shell collected for one field.
+ */
+
+public enum FieldValue: Equatable, Hashable {
+    
+    /**
+     * Anything typed or chosen: text, a number, yuan, an option id, yes/no, a time.
+     */
+    case text(text: String
+    )
+    /**
+     * A drawn signature.
+     */
+    case strokes(strokes: [SignatureStroke]
+    )
+    /**
+     * The phone's location fix.
+     */
+    case fix(fix: Location
+    )
+    /**
+     * No location, and why: recorded as such.
+     */
+    case noLocation(reason: LocationUnavailable
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension FieldValue: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFieldValue: FfiConverterRustBuffer {
+    typealias SwiftType = FieldValue
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FieldValue {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .text(text: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 2: return .strokes(strokes: try FfiConverterSequenceTypeSignatureStroke.read(from: &buf)
+        )
+        
+        case 3: return .fix(fix: try FfiConverterTypeLocation.read(from: &buf)
+        )
+        
+        case 4: return .noLocation(reason: try FfiConverterTypeLocationUnavailable.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: FieldValue, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .text(text):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(text, into: &buf)
+            
+        
+        case let .strokes(strokes):
+            writeInt(&buf, Int32(2))
+            FfiConverterSequenceTypeSignatureStroke.write(strokes, into: &buf)
+            
+        
+        case let .fix(fix):
+            writeInt(&buf, Int32(3))
+            FfiConverterTypeLocation.write(fix, into: &buf)
+            
+        
+        case let .noLocation(reason):
+            writeInt(&buf, Int32(4))
+            FfiConverterTypeLocationUnavailable.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFieldValue_lift(_ buf: RustBuffer) throws -> FieldValue {
+    return try FfiConverterTypeFieldValue.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFieldValue_lower(_ value: FieldValue) -> RustBuffer {
+    return FfiConverterTypeFieldValue.lower(value)
+}
+
+
+
+/**
+ * Why the phone gave no location.
+ */
+
+public enum LocationUnavailable: Equatable, Hashable {
+    
+    /**
+     * The location permission was refused.
+     */
+    case permissionDenied
+    /**
+     * Permission granted, but no fix came.
+     */
+    case noFix
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension LocationUnavailable: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLocationUnavailable: FfiConverterRustBuffer {
+    typealias SwiftType = LocationUnavailable
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LocationUnavailable {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .permissionDenied
+        
+        case 2: return .noFix
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: LocationUnavailable, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .permissionDenied:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .noFix:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLocationUnavailable_lift(_ buf: RustBuffer) throws -> LocationUnavailable {
+    return try FfiConverterTypeLocationUnavailable.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLocationUnavailable_lower(_ value: LocationUnavailable) -> RustBuffer {
+    return FfiConverterTypeLocationUnavailable.lower(value)
+}
+
 
 
 /**
@@ -5235,6 +6453,54 @@ fileprivate struct FfiConverterOptionTypeSyncListener: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeCustomerCard: FfiConverterRustBuffer {
+    typealias SwiftType = CustomerCard?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeCustomerCard.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeCustomerCard.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeLocalizedText: FfiConverterRustBuffer {
+    typealias SwiftType = LocalizedText?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeLocalizedText.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeLocalizedText.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeLocation: FfiConverterRustBuffer {
     typealias SwiftType = Location?
 
@@ -5299,6 +6565,30 @@ fileprivate struct FfiConverterOptionTypeReportDigest: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeReportDigest.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeVisibleWhen: FfiConverterRustBuffer {
+    typealias SwiftType = VisibleWhen?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeVisibleWhen.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeVisibleWhen.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -5372,6 +6662,31 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterString.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeActionForm: FfiConverterRustBuffer {
+    typealias SwiftType = [ActionForm]
+
+    public static func write(_ value: [ActionForm], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeActionForm.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ActionForm] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ActionForm]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeActionForm.read(from: &buf))
         }
         return seq
     }
@@ -5455,6 +6770,31 @@ fileprivate struct FfiConverterSequenceTypeChecklistItem: FfiConverterRustBuffer
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeChoiceOption: FfiConverterRustBuffer {
+    typealias SwiftType = [ChoiceOption]
+
+    public static func write(_ value: [ChoiceOption], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeChoiceOption.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ChoiceOption] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ChoiceOption]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeChoiceOption.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeFieldIssueItem: FfiConverterRustBuffer {
     typealias SwiftType = [FieldIssueItem]
 
@@ -5472,6 +6812,131 @@ fileprivate struct FfiConverterSequenceTypeFieldIssueItem: FfiConverterRustBuffe
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeFieldIssueItem.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeFormField: FfiConverterRustBuffer {
+    typealias SwiftType = [FormField]
+
+    public static func write(_ value: [FormField], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeFormField.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FormField] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [FormField]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeFormField.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeFormItemField: FfiConverterRustBuffer {
+    typealias SwiftType = [FormItemField]
+
+    public static func write(_ value: [FormItemField], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeFormItemField.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FormItemField] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [FormItemField]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeFormItemField.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeFormProblem: FfiConverterRustBuffer {
+    typealias SwiftType = [FormProblem]
+
+    public static func write(_ value: [FormProblem], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeFormProblem.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FormProblem] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [FormProblem]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeFormProblem.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeFormRow: FfiConverterRustBuffer {
+    typealias SwiftType = [FormRow]
+
+    public static func write(_ value: [FormRow], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeFormRow.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FormRow] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [FormRow]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeFormRow.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeFormValue: FfiConverterRustBuffer {
+    typealias SwiftType = [FormValue]
+
+    public static func write(_ value: [FormValue], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeFormValue.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FormValue] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [FormValue]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeFormValue.read(from: &buf))
         }
         return seq
     }
@@ -5748,6 +7213,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_func_enrol_device() != 47750) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_action_forms() != 3876) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_apply_command() != 57721) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5772,6 +7240,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_devicestore_sign_off() != 36997) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_submit_action() != 20663) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_sync_status() != 12971) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5782,6 +7253,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_logger_log() != 34344) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_visitsession_action_forms() != 45975) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_visitsession_apply() != 5527) {
@@ -5806,6 +7280,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_visitsession_sign_off() != 46473) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_visitsession_submit_action() != 7465) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_httptransport_send() != 39211) {

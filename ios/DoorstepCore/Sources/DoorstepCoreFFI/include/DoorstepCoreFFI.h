@@ -314,6 +314,11 @@ void uniffi_doorstep_ffi_fn_free_devicestore(uint64_t handle, RustCallStatus *_N
 uint64_t uniffi_doorstep_ffi_fn_constructor_devicestore_open(RustBuffer path, RustBuffer device_id, RustBuffer technician_id, RustBuffer technician_name, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_ACTION_FORMS
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_ACTION_FORMS
+RustBuffer uniffi_doorstep_ffi_fn_method_devicestore_action_forms(uint64_t ptr, RustBuffer assignment_id, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_APPLY_COMMAND
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_APPLY_COMMAND
 RustBuffer uniffi_doorstep_ffi_fn_method_devicestore_apply_command(uint64_t ptr, RustBuffer assignment_id, RustBuffer command_json, RustBuffer now, RustBuffer location, RustCallStatus *_Nonnull out_status
@@ -352,6 +357,11 @@ RustBuffer uniffi_doorstep_ffi_fn_method_devicestore_receive_assignment(uint64_t
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_SIGN_OFF
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_SIGN_OFF
 RustBuffer uniffi_doorstep_ffi_fn_method_devicestore_sign_off(uint64_t ptr, RustBuffer assignment_id, RustBuffer sign_off, RustBuffer now, RustBuffer location, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_SUBMIT_ACTION
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_SUBMIT_ACTION
+RustBuffer uniffi_doorstep_ffi_fn_method_devicestore_submit_action(uint64_t ptr, RustBuffer assignment_id, RustBuffer action, RustBuffer values, RustBuffer now, RustBuffer location, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_SYNC_STATUS
@@ -409,6 +419,11 @@ uint64_t uniffi_doorstep_ffi_fn_constructor_visitsession_new(RustBuffer trade_id
 uint64_t uniffi_doorstep_ffi_fn_constructor_visitsession_with_playbook(RustBuffer playbook_toml, RustBuffer device_id, RustBuffer technician_name, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_VISITSESSION_ACTION_FORMS
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_VISITSESSION_ACTION_FORMS
+RustBuffer uniffi_doorstep_ffi_fn_method_visitsession_action_forms(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_VISITSESSION_APPLY
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_VISITSESSION_APPLY
 RustBuffer uniffi_doorstep_ffi_fn_method_visitsession_apply(uint64_t ptr, RustBuffer command_json, RustBuffer now, RustBuffer location, RustCallStatus *_Nonnull out_status
@@ -447,6 +462,11 @@ RustBuffer uniffi_doorstep_ffi_fn_method_visitsession_screen_json(uint64_t ptr, 
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_VISITSESSION_SIGN_OFF
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_VISITSESSION_SIGN_OFF
 RustBuffer uniffi_doorstep_ffi_fn_method_visitsession_sign_off(uint64_t ptr, RustBuffer sign_off, RustBuffer now, RustBuffer location, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_VISITSESSION_SUBMIT_ACTION
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_VISITSESSION_SUBMIT_ACTION
+RustBuffer uniffi_doorstep_ffi_fn_method_visitsession_submit_action(uint64_t ptr, RustBuffer action, RustBuffer values, RustBuffer now, RustBuffer location, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_HTTPTRANSPORT
@@ -840,6 +860,12 @@ uint16_t uniffi_doorstep_ffi_checksum_func_enrol_device(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_ACTION_FORMS
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_ACTION_FORMS
+uint16_t uniffi_doorstep_ffi_checksum_method_devicestore_action_forms(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_APPLY_COMMAND
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_APPLY_COMMAND
 uint16_t uniffi_doorstep_ffi_checksum_method_devicestore_apply_command(void
@@ -888,6 +914,12 @@ uint16_t uniffi_doorstep_ffi_checksum_method_devicestore_sign_off(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_SUBMIT_ACTION
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_SUBMIT_ACTION
+uint16_t uniffi_doorstep_ffi_checksum_method_devicestore_submit_action(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_SYNC_STATUS
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_SYNC_STATUS
 uint16_t uniffi_doorstep_ffi_checksum_method_devicestore_sync_status(void
@@ -909,6 +941,12 @@ uint16_t uniffi_doorstep_ffi_checksum_method_devicestore_visit_screen(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_LOGGER_LOG
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_LOGGER_LOG
 uint16_t uniffi_doorstep_ffi_checksum_method_logger_log(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_VISITSESSION_ACTION_FORMS
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_VISITSESSION_ACTION_FORMS
+uint16_t uniffi_doorstep_ffi_checksum_method_visitsession_action_forms(void
     
 );
 #endif
@@ -957,6 +995,12 @@ uint16_t uniffi_doorstep_ffi_checksum_method_visitsession_screen_json(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_VISITSESSION_SIGN_OFF
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_VISITSESSION_SIGN_OFF
 uint16_t uniffi_doorstep_ffi_checksum_method_visitsession_sign_off(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_VISITSESSION_SUBMIT_ACTION
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_VISITSESSION_SUBMIT_ACTION
+uint16_t uniffi_doorstep_ffi_checksum_method_visitsession_submit_action(void
     
 );
 #endif

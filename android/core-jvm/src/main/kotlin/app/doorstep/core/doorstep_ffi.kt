@@ -757,6 +757,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_doorstep_ffi_checksum_func_enrol_device(
     ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_action_forms(
+    ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_apply_command(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_close_store(
@@ -773,6 +775,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_sign_off(
     ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_submit_action(
+    ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_sync_status(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_todays_visits(
@@ -780,6 +784,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_visit_screen(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_logger_log(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_visitsession_action_forms(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_visitsession_apply(
     ): Int
@@ -796,6 +802,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_doorstep_ffi_checksum_method_visitsession_screen_json(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_visitsession_sign_off(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_visitsession_submit_action(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_httptransport_send(
     ): Int
@@ -846,6 +854,8 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_doorstep_ffi_fn_constructor_devicestore_open(`path`: RustBuffer.ByValue,`deviceId`: RustBuffer.ByValue,`technicianId`: RustBuffer.ByValue,`technicianName`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_action_forms(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_devicestore_apply_command(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`commandJson`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,`location`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_devicestore_close_store(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -861,6 +871,8 @@ internal object UniffiLib {
     external fun uniffi_doorstep_ffi_fn_method_devicestore_receive_assignment(`ptr`: Long,`assignmentJson`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_devicestore_sign_off(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`signOff`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,`location`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_submit_action(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`action`: RustBuffer.ByValue,`values`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,`location`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_devicestore_sync_status(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -884,6 +896,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_doorstep_ffi_fn_constructor_visitsession_with_playbook(`playbookToml`: RustBuffer.ByValue,`deviceId`: RustBuffer.ByValue,`technicianName`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_doorstep_ffi_fn_method_visitsession_action_forms(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_visitsession_apply(`ptr`: Long,`commandJson`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,`location`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_visitsession_decline_signature(`ptr`: Long,`reason`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,`location`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -899,6 +913,8 @@ internal object UniffiLib {
     external fun uniffi_doorstep_ffi_fn_method_visitsession_screen_json(`ptr`: Long,`now`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_visitsession_sign_off(`ptr`: Long,`signOff`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,`location`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_visitsession_submit_action(`ptr`: Long,`action`: RustBuffer.ByValue,`values`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,`location`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_clone_httptransport(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1074,6 +1090,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_func_enrol_device() and 0xFFFF) != 47750) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_action_forms() and 0xFFFF) != 3876) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_apply_command() and 0xFFFF) != 57721) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1098,6 +1117,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_sign_off() and 0xFFFF) != 36997) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_submit_action() and 0xFFFF) != 20663) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_sync_status() and 0xFFFF) != 12971) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1108,6 +1130,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_logger_log() and 0xFFFF) != 34344) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_action_forms() and 0xFFFF) != 45975) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_apply() and 0xFFFF) != 5527) {
@@ -1132,6 +1157,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_sign_off() and 0xFFFF) != 46473) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_submit_action() and 0xFFFF) != 7465) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_httptransport_send() and 0xFFFF) != 39211) {
@@ -1765,6 +1793,12 @@ public object FfiConverterTimestamp: FfiConverterRustBuffer<java.time.Instant> {
 public interface DeviceStoreInterface {
     
     /**
+     * The form of every action the visit offers now, in the order of its
+     * `next_actions`: fields, kinds, bounds, defaults, choices, zh/en labels.
+     */
+    fun `actionForms`(`assignmentId`: kotlin.String): List<ActionForm>
+    
+    /**
      * Applies one command (JSON, docs/SCRIPTS.md) to the visit, durably.
      * A refusal writes nothing and says which rule refused.
      */
@@ -1810,6 +1844,14 @@ public interface DeviceStoreInterface {
      * The customer rates and signs; the evidence joins this device's hash chain.
      */
     fun `signOff`(`assignmentId`: kotlin.String, `signOff`: CustomerSignOff, `now`: java.time.Instant, `location`: Location?): CommandResult
+    
+    /**
+     * Fills `action`'s form with `values` (unset fields take their
+     * defaults) and applies the command, durably. A bad field fails with
+     * `invalid_form` naming every bad field; a rule's refusal with
+     * `Refused`. Either way nothing is written.
+     */
+    fun `submitAction`(`assignmentId`: kotlin.String, `action`: kotlin.String, `values`: List<FormValue>, `now`: java.time.Instant, `location`: Location?): CommandResult
     
     /**
      * What waits for the server and how the last syncs went.
@@ -1933,6 +1975,25 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
             UniffiLib.uniffi_doorstep_ffi_fn_clone_devicestore(handle, status)
         }
     }
+
+    
+    /**
+     * The form of every action the visit offers now, in the order of its
+     * `next_actions`: fields, kinds, bounds, defaults, choices, zh/en labels.
+     */
+    @Throws(DoorstepException::class)override fun `actionForms`(`assignmentId`: kotlin.String): List<ActionForm> {
+            return FfiConverterSequenceTypeActionForm.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_action_forms(
+        it,
+        
+        FfiConverterString.lower(`assignmentId`),_status)
+}
+    }
+    )
+    }
+    
 
     
     /**
@@ -2083,6 +2144,31 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
         
         FfiConverterString.lower(`assignmentId`),
         FfiConverterTypeCustomerSignOff.lower(`signOff`),
+        FfiConverterTimestamp.lower(`now`),
+        FfiConverterOptionalTypeLocation.lower(`location`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Fills `action`'s form with `values` (unset fields take their
+     * defaults) and applies the command, durably. A bad field fails with
+     * `invalid_form` naming every bad field; a rule's refusal with
+     * `Refused`. Either way nothing is written.
+     */
+    @Throws(DoorstepException::class)override fun `submitAction`(`assignmentId`: kotlin.String, `action`: kotlin.String, `values`: List<FormValue>, `now`: java.time.Instant, `location`: Location?): CommandResult {
+            return FfiConverterTypeCommandResult.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_submit_action(
+        it,
+        
+        FfiConverterString.lower(`assignmentId`),
+        FfiConverterString.lower(`action`),
+        FfiConverterSequenceTypeFormValue.lower(`values`),
         FfiConverterTimestamp.lower(`now`),
         FfiConverterOptionalTypeLocation.lower(`location`),_status)
 }
@@ -3636,6 +3722,11 @@ public object FfiConverterTypeSyncer: FfiConverter<Syncer, Long> {
 public interface VisitSessionInterface {
     
     /**
+     * The form of every action the visit offers now (see `DeviceStore::action_forms`).
+     */
+    fun `actionForms`(): List<ActionForm>
+    
+    /**
      * Applies one command, given as JSON like `{"type": "depart",
      * "travel_minutes": 20}` (the schema of docs/SCRIPTS.md), at `now`, with
      * the phone's location fix if it has one. A refusal leaves the visit
@@ -3681,6 +3772,12 @@ public interface VisitSessionInterface {
      * The customer rates and signs the report on screen.
      */
     fun `signOff`(`signOff`: CustomerSignOff, `now`: java.time.Instant, `location`: Location?): CommandResult
+    
+    /**
+     * Fills `action`'s form with `values` and applies the command (see
+     * `DeviceStore::submit_action`).
+     */
+    fun `submitAction`(`action`: kotlin.String, `values`: List<FormValue>, `now`: java.time.Instant, `location`: Location?): CommandResult
     
     companion object
 }
@@ -3803,6 +3900,23 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
             UniffiLib.uniffi_doorstep_ffi_fn_clone_visitsession(handle, status)
         }
     }
+
+    
+    /**
+     * The form of every action the visit offers now (see `DeviceStore::action_forms`).
+     */
+    @Throws(DoorstepException::class)override fun `actionForms`(): List<ActionForm> {
+            return FfiConverterSequenceTypeActionForm.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_visitsession_action_forms(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
 
     
     /**
@@ -3961,6 +4075,28 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
     
 
     
+    /**
+     * Fills `action`'s form with `values` and applies the command (see
+     * `DeviceStore::submit_action`).
+     */
+    @Throws(DoorstepException::class)override fun `submitAction`(`action`: kotlin.String, `values`: List<FormValue>, `now`: java.time.Instant, `location`: Location?): CommandResult {
+            return FfiConverterTypeCommandResult.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_visitsession_submit_action(
+        it,
+        
+        FfiConverterString.lower(`action`),
+        FfiConverterSequenceTypeFormValue.lower(`values`),
+        FfiConverterTimestamp.lower(`now`),
+        FfiConverterOptionalTypeLocation.lower(`location`),_status)
+}
+    }
+    )
+    }
+    
+
+    
 
     
 
@@ -4011,6 +4147,76 @@ public object FfiConverterTypeVisitSession: FfiConverter<VisitSession, Long> {
 
     override fun write(value: VisitSession, buf: ByteBuffer) {
         buf.putLong(lower(value))
+    }
+}
+
+
+
+/**
+ * The form of one action the visit offers now.
+ */
+data class ActionForm (
+    /**
+     * The command's name (what `submit_action` takes).
+     */
+    var `action`: kotlin.String
+    , 
+    /**
+     * The step of the standard (`diagnose`, `payment`...), if any.
+     */
+    var `step`: kotlin.String?
+    , 
+    var `label`: LocalizedText
+    , 
+    var `help`: LocalizedText?
+    , 
+    /**
+     * The standard requires this before the visit can move on.
+     */
+    var `required`: kotlin.Boolean
+    , 
+    var `fields`: List<FormField>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeActionForm: FfiConverterRustBuffer<ActionForm> {
+    override fun read(buf: ByteBuffer): ActionForm {
+        return ActionForm(
+            FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterTypeLocalizedText.read(buf),
+            FfiConverterOptionalTypeLocalizedText.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterSequenceTypeFormField.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ActionForm) = (
+            FfiConverterString.allocationSize(value.`action`) +
+            FfiConverterOptionalString.allocationSize(value.`step`) +
+            FfiConverterTypeLocalizedText.allocationSize(value.`label`) +
+            FfiConverterOptionalTypeLocalizedText.allocationSize(value.`help`) +
+            FfiConverterBoolean.allocationSize(value.`required`) +
+            FfiConverterSequenceTypeFormField.allocationSize(value.`fields`)
+    )
+
+    override fun write(value: ActionForm, buf: ByteBuffer) {
+            FfiConverterString.write(value.`action`, buf)
+            FfiConverterOptionalString.write(value.`step`, buf)
+            FfiConverterTypeLocalizedText.write(value.`label`, buf)
+            FfiConverterOptionalTypeLocalizedText.write(value.`help`, buf)
+            FfiConverterBoolean.write(value.`required`, buf)
+            FfiConverterSequenceTypeFormField.write(value.`fields`, buf)
     }
 }
 
@@ -4165,6 +4371,47 @@ public object FfiConverterTypeChecklistItem: FfiConverterRustBuffer<ChecklistIte
 
 
 /**
+ * One option of a choice.
+ */
+data class ChoiceOption (
+    var `id`: kotlin.String
+    , 
+    var `label`: LocalizedText
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeChoiceOption: FfiConverterRustBuffer<ChoiceOption> {
+    override fun read(buf: ByteBuffer): ChoiceOption {
+        return ChoiceOption(
+            FfiConverterString.read(buf),
+            FfiConverterTypeLocalizedText.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ChoiceOption) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterTypeLocalizedText.allocationSize(value.`label`)
+    )
+
+    override fun write(value: ChoiceOption, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterTypeLocalizedText.write(value.`label`, buf)
+    }
+}
+
+
+
+/**
  * What one accepted command did.
  */
 data class CommandResult (
@@ -4206,6 +4453,86 @@ public object FfiConverterTypeCommandResult: FfiConverterRustBuffer<CommandResul
     override fun write(value: CommandResult, buf: ByteBuffer) {
             FfiConverterSequenceString.write(value.`events`, buf)
             FfiConverterTypeVisitScreen.write(value.`screen`, buf)
+    }
+}
+
+
+
+/**
+ * The customer card: who, where, what and when.
+ */
+data class CustomerCard (
+    var `name`: kotlin.String?
+    , 
+    /**
+     * The number to dial (the customer's today; a privacy number once orders mask it).
+     */
+    var `phone`: kotlin.String?
+    , 
+    var `address`: kotlin.String?
+    , 
+    /**
+     * WGS-84 (convert to GCJ-02/BD-09 for AMap/Baidu hand-offs).
+     */
+    var `location`: Location?
+    , 
+    /**
+     * IANA zone of the address, for local times.
+     */
+    var `timeZone`: kotlin.String?
+    , 
+    var `productModel`: kotlin.String?
+    , 
+    var `faultDescription`: kotlin.String?
+    , 
+    var `window`: Window?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCustomerCard: FfiConverterRustBuffer<CustomerCard> {
+    override fun read(buf: ByteBuffer): CustomerCard {
+        return CustomerCard(
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalTypeLocation.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalTypeWindow.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: CustomerCard) = (
+            FfiConverterOptionalString.allocationSize(value.`name`) +
+            FfiConverterOptionalString.allocationSize(value.`phone`) +
+            FfiConverterOptionalString.allocationSize(value.`address`) +
+            FfiConverterOptionalTypeLocation.allocationSize(value.`location`) +
+            FfiConverterOptionalString.allocationSize(value.`timeZone`) +
+            FfiConverterOptionalString.allocationSize(value.`productModel`) +
+            FfiConverterOptionalString.allocationSize(value.`faultDescription`) +
+            FfiConverterOptionalTypeWindow.allocationSize(value.`window`)
+    )
+
+    override fun write(value: CustomerCard, buf: ByteBuffer) {
+            FfiConverterOptionalString.write(value.`name`, buf)
+            FfiConverterOptionalString.write(value.`phone`, buf)
+            FfiConverterOptionalString.write(value.`address`, buf)
+            FfiConverterOptionalTypeLocation.write(value.`location`, buf)
+            FfiConverterOptionalString.write(value.`timeZone`, buf)
+            FfiConverterOptionalString.write(value.`productModel`, buf)
+            FfiConverterOptionalString.write(value.`faultDescription`, buf)
+            FfiConverterOptionalTypeWindow.write(value.`window`, buf)
     }
 }
 
@@ -4433,6 +4760,325 @@ public object FfiConverterTypeFieldIssueItem: FfiConverterRustBuffer<FieldIssueI
             FfiConverterString.write(value.`fieldZh`, buf)
             FfiConverterString.write(value.`problem`, buf)
             FfiConverterOptionalString.write(value.`reason`, buf)
+    }
+}
+
+
+
+/**
+ * One field of a form.
+ */
+data class FormField (
+    /**
+     * Dotted name (`amount`, `receipt.number`, `window.start`).
+     */
+    var `name`: kotlin.String
+    , 
+    var `kind`: FieldKind
+    , 
+    /**
+     * Required while visible.
+     */
+    var `required`: kotlin.Boolean
+    , 
+    var `label`: LocalizedText
+    , 
+    var `help`: LocalizedText?
+    , 
+    /**
+     * The starting value, as it would be typed (money as yuan: `168.00`).
+     */
+    var `default`: kotlin.String?
+    , 
+    /**
+     * Integer/duration/rating bounds, money in fen, text length.
+     */
+    var `min`: kotlin.Long?
+    , 
+    var `max`: kotlin.Long?
+    , 
+    var `options`: List<ChoiceOption>
+    , 
+    var `visibleWhen`: VisibleWhen?
+    , 
+    /**
+     * Shown, not edited (the consent text; the shown digest the shell sets).
+     */
+    var `readOnly`: kotlin.Boolean
+    , 
+    /**
+     * The fields of one row of a list.
+     */
+    var `itemFields`: List<FormItemField>
+    , 
+    /**
+     * The rows a list starts with.
+     */
+    var `defaultItems`: List<FormRow>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFormField: FfiConverterRustBuffer<FormField> {
+    override fun read(buf: ByteBuffer): FormField {
+        return FormField(
+            FfiConverterString.read(buf),
+            FfiConverterTypeFieldKind.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterTypeLocalizedText.read(buf),
+            FfiConverterOptionalTypeLocalizedText.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterSequenceTypeChoiceOption.read(buf),
+            FfiConverterOptionalTypeVisibleWhen.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterSequenceTypeFormItemField.read(buf),
+            FfiConverterSequenceTypeFormRow.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FormField) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterTypeFieldKind.allocationSize(value.`kind`) +
+            FfiConverterBoolean.allocationSize(value.`required`) +
+            FfiConverterTypeLocalizedText.allocationSize(value.`label`) +
+            FfiConverterOptionalTypeLocalizedText.allocationSize(value.`help`) +
+            FfiConverterOptionalString.allocationSize(value.`default`) +
+            FfiConverterOptionalLong.allocationSize(value.`min`) +
+            FfiConverterOptionalLong.allocationSize(value.`max`) +
+            FfiConverterSequenceTypeChoiceOption.allocationSize(value.`options`) +
+            FfiConverterOptionalTypeVisibleWhen.allocationSize(value.`visibleWhen`) +
+            FfiConverterBoolean.allocationSize(value.`readOnly`) +
+            FfiConverterSequenceTypeFormItemField.allocationSize(value.`itemFields`) +
+            FfiConverterSequenceTypeFormRow.allocationSize(value.`defaultItems`)
+    )
+
+    override fun write(value: FormField, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterTypeFieldKind.write(value.`kind`, buf)
+            FfiConverterBoolean.write(value.`required`, buf)
+            FfiConverterTypeLocalizedText.write(value.`label`, buf)
+            FfiConverterOptionalTypeLocalizedText.write(value.`help`, buf)
+            FfiConverterOptionalString.write(value.`default`, buf)
+            FfiConverterOptionalLong.write(value.`min`, buf)
+            FfiConverterOptionalLong.write(value.`max`, buf)
+            FfiConverterSequenceTypeChoiceOption.write(value.`options`, buf)
+            FfiConverterOptionalTypeVisibleWhen.write(value.`visibleWhen`, buf)
+            FfiConverterBoolean.write(value.`readOnly`, buf)
+            FfiConverterSequenceTypeFormItemField.write(value.`itemFields`, buf)
+            FfiConverterSequenceTypeFormRow.write(value.`defaultItems`, buf)
+    }
+}
+
+
+
+/**
+ * A field of a list row (`quote.lines[i].qty`): named relative to the row.
+ */
+data class FormItemField (
+    var `name`: kotlin.String
+    , 
+    var `kind`: FieldKind
+    , 
+    var `required`: kotlin.Boolean
+    , 
+    var `label`: LocalizedText
+    , 
+    var `help`: LocalizedText?
+    , 
+    var `default`: kotlin.String?
+    , 
+    var `min`: kotlin.Long?
+    , 
+    var `max`: kotlin.Long?
+    , 
+    var `options`: List<ChoiceOption>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFormItemField: FfiConverterRustBuffer<FormItemField> {
+    override fun read(buf: ByteBuffer): FormItemField {
+        return FormItemField(
+            FfiConverterString.read(buf),
+            FfiConverterTypeFieldKind.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterTypeLocalizedText.read(buf),
+            FfiConverterOptionalTypeLocalizedText.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterSequenceTypeChoiceOption.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FormItemField) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterTypeFieldKind.allocationSize(value.`kind`) +
+            FfiConverterBoolean.allocationSize(value.`required`) +
+            FfiConverterTypeLocalizedText.allocationSize(value.`label`) +
+            FfiConverterOptionalTypeLocalizedText.allocationSize(value.`help`) +
+            FfiConverterOptionalString.allocationSize(value.`default`) +
+            FfiConverterOptionalLong.allocationSize(value.`min`) +
+            FfiConverterOptionalLong.allocationSize(value.`max`) +
+            FfiConverterSequenceTypeChoiceOption.allocationSize(value.`options`)
+    )
+
+    override fun write(value: FormItemField, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterTypeFieldKind.write(value.`kind`, buf)
+            FfiConverterBoolean.write(value.`required`, buf)
+            FfiConverterTypeLocalizedText.write(value.`label`, buf)
+            FfiConverterOptionalTypeLocalizedText.write(value.`help`, buf)
+            FfiConverterOptionalString.write(value.`default`, buf)
+            FfiConverterOptionalLong.write(value.`min`, buf)
+            FfiConverterOptionalLong.write(value.`max`, buf)
+            FfiConverterSequenceTypeChoiceOption.write(value.`options`, buf)
+    }
+}
+
+
+
+/**
+ * One refused field of a submitted form.
+ */
+data class FormProblem (
+    /**
+     * The field's dotted name, as in the form (`amount`, `quote.lines[1].qty`).
+     */
+    var `field`: kotlin.String
+    , 
+    var `en`: kotlin.String
+    , 
+    var `zh`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFormProblem: FfiConverterRustBuffer<FormProblem> {
+    override fun read(buf: ByteBuffer): FormProblem {
+        return FormProblem(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FormProblem) = (
+            FfiConverterString.allocationSize(value.`field`) +
+            FfiConverterString.allocationSize(value.`en`) +
+            FfiConverterString.allocationSize(value.`zh`)
+    )
+
+    override fun write(value: FormProblem, buf: ByteBuffer) {
+            FfiConverterString.write(value.`field`, buf)
+            FfiConverterString.write(value.`en`, buf)
+            FfiConverterString.write(value.`zh`, buf)
+    }
+}
+
+
+
+/**
+ * One row of a list's starting values.
+ */
+data class FormRow (
+    var `values`: List<FormValue>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFormRow: FfiConverterRustBuffer<FormRow> {
+    override fun read(buf: ByteBuffer): FormRow {
+        return FormRow(
+            FfiConverterSequenceTypeFormValue.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FormRow) = (
+            FfiConverterSequenceTypeFormValue.allocationSize(value.`values`)
+    )
+
+    override fun write(value: FormRow, buf: ByteBuffer) {
+            FfiConverterSequenceTypeFormValue.write(value.`values`, buf)
+    }
+}
+
+
+
+/**
+ * A field's name and value (repeat the name per chosen option of a multi-choice).
+ */
+data class FormValue (
+    var `name`: kotlin.String
+    , 
+    var `value`: FieldValue
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFormValue: FfiConverterRustBuffer<FormValue> {
+    override fun read(buf: ByteBuffer): FormValue {
+        return FormValue(
+            FfiConverterString.read(buf),
+            FfiConverterTypeFieldValue.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FormValue) = (
+            FfiConverterString.allocationSize(value.`name`) +
+            FfiConverterTypeFieldValue.allocationSize(value.`value`)
+    )
+
+    override fun write(value: FormValue, buf: ByteBuffer) {
+            FfiConverterString.write(value.`name`, buf)
+            FfiConverterTypeFieldValue.write(value.`value`, buf)
     }
 }
 
@@ -5393,6 +6039,47 @@ public object FfiConverterTypeSyncSummary: FfiConverterRustBuffer<SyncSummary> {
 
 
 /**
+ * Show the field only while `field` holds one of `any_of`.
+ */
+data class VisibleWhen (
+    var `field`: kotlin.String
+    , 
+    var `anyOf`: List<kotlin.String>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeVisibleWhen: FfiConverterRustBuffer<VisibleWhen> {
+    override fun read(buf: ByteBuffer): VisibleWhen {
+        return VisibleWhen(
+            FfiConverterString.read(buf),
+            FfiConverterSequenceString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: VisibleWhen) = (
+            FfiConverterString.allocationSize(value.`field`) +
+            FfiConverterSequenceString.allocationSize(value.`anyOf`)
+    )
+
+    override fun write(value: VisibleWhen, buf: ByteBuffer) {
+            FfiConverterString.write(value.`field`, buf)
+            FfiConverterSequenceString.write(value.`anyOf`, buf)
+    }
+}
+
+
+
+/**
  * One line of today's list.
  */
 data class VisitListItem (
@@ -5500,6 +6187,11 @@ data class VisitScreen (
     var `window`: Window?
     , 
     /**
+     * The customer card (absent before the assignment arrives).
+     */
+    var `customer`: CustomerCard?
+    , 
+    /**
      * `cancelled_after_start` or `reassigned_after_start` when the center
      * changed the assignment after the technician started.
      */
@@ -5552,6 +6244,7 @@ public object FfiConverterTypeVisitScreen: FfiConverterRustBuffer<VisitScreen> {
             FfiConverterOptionalTypeVisitOutcome.read(buf),
             FfiConverterUInt.read(buf),
             FfiConverterOptionalTypeWindow.read(buf),
+            FfiConverterOptionalTypeCustomerCard.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterSequenceTypeFieldIssueItem.read(buf),
             FfiConverterSequenceTypeActionItem.read(buf),
@@ -5574,6 +6267,7 @@ public object FfiConverterTypeVisitScreen: FfiConverterRustBuffer<VisitScreen> {
             FfiConverterOptionalTypeVisitOutcome.allocationSize(value.`outcome`) +
             FfiConverterUInt.allocationSize(value.`trip`) +
             FfiConverterOptionalTypeWindow.allocationSize(value.`window`) +
+            FfiConverterOptionalTypeCustomerCard.allocationSize(value.`customer`) +
             FfiConverterOptionalString.allocationSize(value.`conflict`) +
             FfiConverterSequenceTypeFieldIssueItem.allocationSize(value.`fieldIssues`) +
             FfiConverterSequenceTypeActionItem.allocationSize(value.`nextActions`) +
@@ -5595,6 +6289,7 @@ public object FfiConverterTypeVisitScreen: FfiConverterRustBuffer<VisitScreen> {
             FfiConverterOptionalTypeVisitOutcome.write(value.`outcome`, buf)
             FfiConverterUInt.write(value.`trip`, buf)
             FfiConverterOptionalTypeWindow.write(value.`window`, buf)
+            FfiConverterOptionalTypeCustomerCard.write(value.`customer`, buf)
             FfiConverterOptionalString.write(value.`conflict`, buf)
             FfiConverterSequenceTypeFieldIssueItem.write(value.`fieldIssues`, buf)
             FfiConverterSequenceTypeActionItem.write(value.`nextActions`, buf)
@@ -5761,6 +6456,27 @@ sealed class DoorstepException: kotlin.Exception() {
     }
     
     /**
+     * A submitted form was refused before it became a command: `problems`
+     * names every bad field (its dotted name as in the form) with what
+     * would be accepted; show each next to its field. Code: `invalid_form`.
+     */
+    class InvalidForm(
+        
+        val `code`: kotlin.String, 
+        
+        val `action`: kotlin.String, 
+        
+        val `problems`: List<FormProblem>, 
+        
+        val `en`: kotlin.String, 
+        
+        val `zh`: kotlin.String
+        ) : DoorstepException() {
+        override val message
+            get() = "code=${ `code` }, action=${ `action` }, problems=${ `problems` }, en=${ `en` }, zh=${ `zh` }"
+    }
+    
+    /**
      * A custom playbook was refused; `field` is the dotted path of the
      * offending field (empty when the problem concerns the whole file).
      */
@@ -5885,31 +6601,38 @@ public object FfiConverterTypeDoorstepError : FfiConverterRustBuffer<DoorstepExc
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            3 -> DoorstepException.InvalidPlaybook(
+            3 -> DoorstepException.InvalidForm(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterSequenceTypeFormProblem.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            4 -> DoorstepException.InvalidPlaybook(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            4 -> DoorstepException.Script(
+            5 -> DoorstepException.Script(
                 FfiConverterString.read(buf),
                 FfiConverterUInt.read(buf),
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            5 -> DoorstepException.Store(
+            6 -> DoorstepException.Store(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            6 -> DoorstepException.Sync(
+            7 -> DoorstepException.Sync(
                 FfiConverterString.read(buf),
                 FfiConverterBoolean.read(buf),
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            7 -> DoorstepException.Internal(
+            8 -> DoorstepException.Internal(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
@@ -5931,6 +6654,15 @@ public object FfiConverterTypeDoorstepError : FfiConverterRustBuffer<DoorstepExc
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterString.allocationSize(value.`en`)
+                + FfiConverterString.allocationSize(value.`zh`)
+            )
+            is DoorstepException.InvalidForm -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterString.allocationSize(value.`action`)
+                + FfiConverterSequenceTypeFormProblem.allocationSize(value.`problems`)
                 + FfiConverterString.allocationSize(value.`en`)
                 + FfiConverterString.allocationSize(value.`zh`)
             )
@@ -5992,8 +6724,17 @@ public object FfiConverterTypeDoorstepError : FfiConverterRustBuffer<DoorstepExc
                 FfiConverterString.write(value.`zh`, buf)
                 Unit
             }
-            is DoorstepException.InvalidPlaybook -> {
+            is DoorstepException.InvalidForm -> {
                 buf.putInt(3)
+                FfiConverterString.write(value.`code`, buf)
+                FfiConverterString.write(value.`action`, buf)
+                FfiConverterSequenceTypeFormProblem.write(value.`problems`, buf)
+                FfiConverterString.write(value.`en`, buf)
+                FfiConverterString.write(value.`zh`, buf)
+                Unit
+            }
+            is DoorstepException.InvalidPlaybook -> {
+                buf.putInt(4)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`field`, buf)
                 FfiConverterString.write(value.`en`, buf)
@@ -6001,7 +6742,7 @@ public object FfiConverterTypeDoorstepError : FfiConverterRustBuffer<DoorstepExc
                 Unit
             }
             is DoorstepException.Script -> {
-                buf.putInt(4)
+                buf.putInt(5)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterUInt.write(value.`line`, buf)
                 FfiConverterString.write(value.`en`, buf)
@@ -6009,14 +6750,14 @@ public object FfiConverterTypeDoorstepError : FfiConverterRustBuffer<DoorstepExc
                 Unit
             }
             is DoorstepException.Store -> {
-                buf.putInt(5)
+                buf.putInt(6)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`en`, buf)
                 FfiConverterString.write(value.`zh`, buf)
                 Unit
             }
             is DoorstepException.Sync -> {
-                buf.putInt(6)
+                buf.putInt(7)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterBoolean.write(value.`transient`, buf)
                 FfiConverterString.write(value.`detail`, buf)
@@ -6025,7 +6766,7 @@ public object FfiConverterTypeDoorstepError : FfiConverterRustBuffer<DoorstepExc
                 Unit
             }
             is DoorstepException.Internal -> {
-                buf.putInt(7)
+                buf.putInt(8)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`en`, buf)
                 FfiConverterString.write(value.`zh`, buf)
@@ -6035,6 +6776,291 @@ public object FfiConverterTypeDoorstepError : FfiConverterRustBuffer<DoorstepExc
     }
 
 }
+
+
+
+/**
+ * What kind of input a field takes.
+ */
+
+enum class FieldKind {
+    
+    /**
+     * One line of text (`max` characters).
+     */
+    TEXT,
+    /**
+     * Several lines of text.
+     */
+    LONG_TEXT,
+    /**
+     * A whole number within `min`..=`max`.
+     */
+    INTEGER,
+    /**
+     * Money: bounds and defaults in yuan text for the default, fen for `min`/`max`;
+     * typed as yuan (`168`, `168.5`, `¥168.50`).
+     */
+    MONEY,
+    /**
+     * One of `options`.
+     */
+    CHOICE,
+    /**
+     * Any of `options`: one value per chosen option.
+     */
+    MULTI_CHOICE,
+    /**
+     * `yes` or `no`.
+     */
+    YES_NO,
+    /**
+     * A moment, RFC 3339 with its offset.
+     */
+    DATE_TIME,
+    /**
+     * A day, `2026-12-01`.
+     */
+    DATE,
+    /**
+     * Whole minutes.
+     */
+    DURATION,
+    /**
+     * A photo reference.
+     */
+    PHOTO,
+    /**
+     * A signature (`FieldValue::Strokes`).
+     */
+    SIGNATURE,
+    /**
+     * The phone's fix (`FieldValue::Fix`) or why there is none (`FieldValue::NoLocation`).
+     */
+    LOCATION,
+    /**
+     * 1 to 5 stars; never defaulted.
+     */
+    RATING,
+    /**
+     * Rows of `item_fields`, named `list[0].item`.
+     */
+    LIST;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFieldKind: FfiConverterRustBuffer<FieldKind> {
+    override fun read(buf: ByteBuffer) = try {
+        FieldKind.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: FieldKind) = 4UL
+
+    override fun write(value: FieldKind, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * A value a shell collected for one field.
+ */
+sealed class FieldValue {
+    
+    /**
+     * Anything typed or chosen: text, a number, yuan, an option id, yes/no, a time.
+     */
+    data class Text(
+        val `text`: kotlin.String) : FieldValue()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A drawn signature.
+     */
+    data class Strokes(
+        val `strokes`: List<app.doorstep.core.SignatureStroke>) : FieldValue()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The phone's location fix.
+     */
+    data class Fix(
+        val `fix`: app.doorstep.core.Location) : FieldValue()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * No location, and why: recorded as such.
+     */
+    data class NoLocation(
+        val `reason`: app.doorstep.core.LocationUnavailable) : FieldValue()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFieldValue : FfiConverterRustBuffer<FieldValue>{
+    override fun read(buf: ByteBuffer): FieldValue {
+        return when(buf.getInt()) {
+            1 -> FieldValue.Text(
+                FfiConverterString.read(buf),
+                )
+            2 -> FieldValue.Strokes(
+                FfiConverterSequenceTypeSignatureStroke.read(buf),
+                )
+            3 -> FieldValue.Fix(
+                FfiConverterTypeLocation.read(buf),
+                )
+            4 -> FieldValue.NoLocation(
+                FfiConverterTypeLocationUnavailable.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: FieldValue): ULong = when(value) {
+        is FieldValue.Text -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`text`)
+            )
+        }
+        is FieldValue.Strokes -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterSequenceTypeSignatureStroke.allocationSize(value.`strokes`)
+            )
+        }
+        is FieldValue.Fix -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeLocation.allocationSize(value.`fix`)
+            )
+        }
+        is FieldValue.NoLocation -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeLocationUnavailable.allocationSize(value.`reason`)
+            )
+        }
+    }
+
+    override fun write(value: FieldValue, buf: ByteBuffer) {
+        when(value) {
+            is FieldValue.Text -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`text`, buf)
+                Unit
+            }
+            is FieldValue.Strokes -> {
+                buf.putInt(2)
+                FfiConverterSequenceTypeSignatureStroke.write(value.`strokes`, buf)
+                Unit
+            }
+            is FieldValue.Fix -> {
+                buf.putInt(3)
+                FfiConverterTypeLocation.write(value.`fix`, buf)
+                Unit
+            }
+            is FieldValue.NoLocation -> {
+                buf.putInt(4)
+                FfiConverterTypeLocationUnavailable.write(value.`reason`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
+ * Why the phone gave no location.
+ */
+
+enum class LocationUnavailable {
+    
+    /**
+     * The location permission was refused.
+     */
+    PERMISSION_DENIED,
+    /**
+     * Permission granted, but no fix came.
+     */
+    NO_FIX;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLocationUnavailable: FfiConverterRustBuffer<LocationUnavailable> {
+    override fun read(buf: ByteBuffer) = try {
+        LocationUnavailable.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: LocationUnavailable) = 4UL
+
+    override fun write(value: LocationUnavailable, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
 
 
 
@@ -6431,6 +7457,70 @@ public object FfiConverterOptionalTypeSyncListener: FfiConverterRustBuffer<SyncL
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeCustomerCard: FfiConverterRustBuffer<CustomerCard?> {
+    override fun read(buf: ByteBuffer): CustomerCard? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeCustomerCard.read(buf)
+    }
+
+    override fun allocationSize(value: CustomerCard?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeCustomerCard.allocationSize(value)
+        }
+    }
+
+    override fun write(value: CustomerCard?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeCustomerCard.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeLocalizedText: FfiConverterRustBuffer<LocalizedText?> {
+    override fun read(buf: ByteBuffer): LocalizedText? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeLocalizedText.read(buf)
+    }
+
+    override fun allocationSize(value: LocalizedText?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeLocalizedText.allocationSize(value)
+        }
+    }
+
+    override fun write(value: LocalizedText?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeLocalizedText.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeLocation: FfiConverterRustBuffer<Location?> {
     override fun read(buf: ByteBuffer): Location? {
         if (buf.get().toInt() == 0) {
@@ -6517,6 +7607,38 @@ public object FfiConverterOptionalTypeReportDigest: FfiConverterRustBuffer<Repor
         } else {
             buf.put(1)
             FfiConverterTypeReportDigest.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeVisibleWhen: FfiConverterRustBuffer<VisibleWhen?> {
+    override fun read(buf: ByteBuffer): VisibleWhen? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeVisibleWhen.read(buf)
+    }
+
+    override fun allocationSize(value: VisibleWhen?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeVisibleWhen.allocationSize(value)
+        }
+    }
+
+    override fun write(value: VisibleWhen?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeVisibleWhen.write(value, buf)
         }
     }
 }
@@ -6619,6 +7741,34 @@ public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.Str
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeActionForm: FfiConverterRustBuffer<List<ActionForm>> {
+    override fun read(buf: ByteBuffer): List<ActionForm> {
+        val len = buf.getInt()
+        return List<ActionForm>(len) {
+            FfiConverterTypeActionForm.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<ActionForm>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeActionForm.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<ActionForm>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeActionForm.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeActionItem: FfiConverterRustBuffer<List<ActionItem>> {
     override fun read(buf: ByteBuffer): List<ActionItem> {
         val len = buf.getInt()
@@ -6703,6 +7853,34 @@ public object FfiConverterSequenceTypeChecklistItem: FfiConverterRustBuffer<List
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeChoiceOption: FfiConverterRustBuffer<List<ChoiceOption>> {
+    override fun read(buf: ByteBuffer): List<ChoiceOption> {
+        val len = buf.getInt()
+        return List<ChoiceOption>(len) {
+            FfiConverterTypeChoiceOption.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<ChoiceOption>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeChoiceOption.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<ChoiceOption>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeChoiceOption.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeFieldIssueItem: FfiConverterRustBuffer<List<FieldIssueItem>> {
     override fun read(buf: ByteBuffer): List<FieldIssueItem> {
         val len = buf.getInt()
@@ -6721,6 +7899,146 @@ public object FfiConverterSequenceTypeFieldIssueItem: FfiConverterRustBuffer<Lis
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeFieldIssueItem.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeFormField: FfiConverterRustBuffer<List<FormField>> {
+    override fun read(buf: ByteBuffer): List<FormField> {
+        val len = buf.getInt()
+        return List<FormField>(len) {
+            FfiConverterTypeFormField.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<FormField>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeFormField.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<FormField>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeFormField.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeFormItemField: FfiConverterRustBuffer<List<FormItemField>> {
+    override fun read(buf: ByteBuffer): List<FormItemField> {
+        val len = buf.getInt()
+        return List<FormItemField>(len) {
+            FfiConverterTypeFormItemField.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<FormItemField>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeFormItemField.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<FormItemField>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeFormItemField.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeFormProblem: FfiConverterRustBuffer<List<FormProblem>> {
+    override fun read(buf: ByteBuffer): List<FormProblem> {
+        val len = buf.getInt()
+        return List<FormProblem>(len) {
+            FfiConverterTypeFormProblem.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<FormProblem>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeFormProblem.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<FormProblem>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeFormProblem.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeFormRow: FfiConverterRustBuffer<List<FormRow>> {
+    override fun read(buf: ByteBuffer): List<FormRow> {
+        val len = buf.getInt()
+        return List<FormRow>(len) {
+            FfiConverterTypeFormRow.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<FormRow>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeFormRow.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<FormRow>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeFormRow.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeFormValue: FfiConverterRustBuffer<List<FormValue>> {
+    override fun read(buf: ByteBuffer): List<FormValue> {
+        val len = buf.getInt()
+        return List<FormValue>(len) {
+            FfiConverterTypeFormValue.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<FormValue>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeFormValue.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<FormValue>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeFormValue.write(it, buf)
         }
     }
 }

@@ -17,6 +17,7 @@ val DoorstepException.code: String
     get() = when (this) {
         is DoorstepException.Refused -> code
         is DoorstepException.InvalidInput -> code
+        is DoorstepException.InvalidForm -> code
         is DoorstepException.InvalidPlaybook -> code
         is DoorstepException.Script -> code
         is DoorstepException.Store -> code
@@ -24,11 +25,16 @@ val DoorstepException.code: String
         is DoorstepException.Internal -> code
     }
 
+/** The refused fields of a submitted form (empty for other errors): show each next to its field. */
+val DoorstepException.formProblems: List<app.doorstep.core.FormProblem>
+    get() = if (this is DoorstepException.InvalidForm) problems else emptyList()
+
 /** The core's text for this error in [lang]: what refused, and what would satisfy it. */
 fun DoorstepException.text(lang: Language): String {
     val (en, zh) = when (this) {
         is DoorstepException.Refused -> en to zh
         is DoorstepException.InvalidInput -> en to zh
+        is DoorstepException.InvalidForm -> en to zh
         is DoorstepException.InvalidPlaybook -> en to zh
         is DoorstepException.Script -> en to zh
         is DoorstepException.Store -> en to zh
