@@ -45,6 +45,9 @@ interface TechnicianBackend {
 
     fun screen(assignmentId: String): CoreResult<VisitScreen>
 
+    /** How many recorded events wait for upload. */
+    fun pendingUploads(): Long
+
     /** One sync with the server. Blocking (network): call it off the UI thread. */
     fun sync(): CoreResult<SyncSummary>
 }

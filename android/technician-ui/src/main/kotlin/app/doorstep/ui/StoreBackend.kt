@@ -35,6 +35,8 @@ class StoreBackend(
     override fun screen(assignmentId: String): CoreResult<VisitScreen> =
         CoreResult.of { store.visitScreen(assignmentId, clock.instant()) }
 
+    override fun pendingUploads(): Long = store.pendingUploadCount().toLong()
+
     override fun sync(): CoreResult<SyncSummary> =
         syncer?.let { s -> CoreResult.of { s.syncNow(null) } } ?: CoreResult.Failed("not_enrolled", "This phone is not enrolled", "这台手机尚未登记", false)
 

@@ -28,5 +28,6 @@ class FakeBackend(
         submitted += action to values
         return answer(action, values)
     }
+    override fun pendingUploads() = submitted.size.toLong()
     override fun sync(): CoreResult<SyncSummary> = error("no server behind the fake backend")
 }
