@@ -2,7 +2,8 @@ package app.doorstep.ui
 
 import androidx.compose.ui.geometry.Offset
 import androidx.compose.ui.test.junit4.ComposeContentTestRule
-import androidx.compose.ui.test.onNodeWithTag
+import androidx.compose.ui.test.hasAnyAncestor
+import androidx.compose.ui.test.hasTestTag
 import androidx.compose.ui.test.performClick
 import androidx.compose.ui.test.performScrollTo
 import androidx.compose.ui.test.performTextReplacement
@@ -21,10 +22,17 @@ import java.time.temporal.ChronoUnit
  * a signature drawn on the pad, the phone's location). Fields the core
  * defaults keep their defaults.
  */
-class FormFiller(private val rule: ComposeContentTestRule) {
-    private fun node(tag: String) = rule.onNodeWithTag(tag, useUnmergedTree = true).performScrollTo()
+class FormFiller(private val rule: ComposeContentTestRule, private val scoped: Boolean = false) {
+    /** The form currently filled: with [scoped], nodes are looked up inside its `form:<action>` subtree. */
+    private var action = ""
+
+    private fun node(tag: String) = rule.onNode(
+        if (scoped) hasTestTag(tag) and hasAnyAncestor(hasTestTag("form:$action")) else hasTestTag(tag),
+        useUnmergedTree = true,
+    ).performScrollTo()
 
     fun fill(state: FormState, given: Map<String, String> = emptyMap()) {
+        action = state.spec.action
         for ((name, value) in given) put(state, fieldNamed(state.spec, name), name, value)
         // Twice: a choice made in the first pass may show more fields.
         repeat(2) {
@@ -47,6 +55,7 @@ class FormFiller(private val rule: ComposeContentTestRule) {
     }
 
     fun submit(state: FormState) {
+        action = state.spec.action
         node(FormTags.submit(state.spec.action)).performClick()
         rule.waitForIdle()
     }

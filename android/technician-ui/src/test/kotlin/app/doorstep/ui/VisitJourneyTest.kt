@@ -51,7 +51,7 @@ class VisitJourneyTest {
 
     private val clock = Clock.systemUTC()
     private val zone = ZoneId.of("Asia/Shanghai")
-    private val filler by lazy { FormFiller(rule) }
+    private val filler by lazy { FormFiller(rule, scoped = true) }
     private lateinit var app: TechnicianAppState
     private var shot = 0
 
