@@ -27,6 +27,11 @@ import java.time.Instant
  * make a command of it (a rule may still refuse the command at that
  * moment; a form the core cannot fill fails the test). Accepted forms move
  * the visit on, forms not yet tried first.
+ *
+ * Known gap: with plain values (the first option of a choice) the walk
+ * stays in intake (a call logged as not reached does not move the visit),
+ * so today it covers the intake forms of each trade only; the whole-visit
+ * forms are exercised by VisitJourneyTest.
  */
 class EveryFormTest {
     @get:Rule
