@@ -4,23 +4,14 @@
 package app.doorstep.ui
 
 import app.doorstep.core.CommandResult
+import app.doorstep.core.CustomerSignOff
 import app.doorstep.core.LocalizedText
+import app.doorstep.core.ReportDigest
 import app.doorstep.core.SyncSummary
 import app.doorstep.core.VisitListItem
 import app.doorstep.core.VisitScreen
 import app.doorstep.shell.CoreResult
 import app.doorstep.shell.Language
-
-/** The customer as the order gives them, for the visit's customer card (null: not in the order). */
-data class CustomerInfo(
-    val name: String?,
-    val phone: String?,
-    val address: String?,
-    val product: String?,
-    val fault: String?,
-    /** The site in WGS-84 when the order has it. */
-    val site: Pair<Double, Double>?,
-)
 
 /** The outcome of submitting one action's form. */
 sealed interface SubmitOutcome {
@@ -33,21 +24,29 @@ sealed interface SubmitOutcome {
 /** The actions a visit offers now, as forms, and submitting one (the core fills the command from the values). */
 interface ActionForms {
     /** The forms of the actions the visit offers now, labelled in [language]. */
-    fun forms(visitId: String, language: Language): List<FormSpec>
+    fun forms(assignmentId: String, language: Language): List<FormSpec>
 
-    fun submit(visitId: String, action: String, values: List<SubmittedValue>): SubmitOutcome
+    /**
+     * Fills [action]'s form with [values] and records the command; [at] is
+     * the phone's last fix, for the rules that check where it happened.
+     */
+    fun submit(assignmentId: String, action: String, values: List<SubmittedValue>, at: LocationReading.Fix?): SubmitOutcome
+
+    /** The core's digest of exactly what the customer would sign with these ratings, comment and consent. */
+    fun previewSignOff(assignmentId: String, signOff: CustomerSignOff): CoreResult<ReportDigest>
 }
 
 interface TechnicianBackend {
-    /** The visit's actions as forms; null when this build of the core describes none (the screen then only shows the visit). */
-    val actions: ActionForms?
+    /** The visit's actions as forms, and submitting them. */
+    val actions: ActionForms
 
     /** Today's visits on this phone, by window start. */
     fun today(): List<VisitListItem>
 
     fun screen(assignmentId: String): CoreResult<VisitScreen>
 
-    fun customer(assignmentId: String): CustomerInfo
+    /** How many recorded events wait for upload. */
+    fun pendingUploads(): Long
 
     /** One sync with the server. Blocking (network): call it off the UI thread. */
     fun sync(): CoreResult<SyncSummary>

@@ -1,23 +1,30 @@
 //! The form a screen renders for one action, in the shown language, and the
-//! technician's input to it: what the generic renderer needs from the
-//! core's form description, and what it hands back to be submitted.
+//! technician's input to it: the core's form description (`ActionForm`)
+//! picked into one language, and what the renderer hands back to be
+//! submitted. The field kinds are the core's generated `FieldKind`: the
+//! shell keeps no vocabulary of its own.
 package app.doorstep.ui
 
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateMapOf
 import androidx.compose.runtime.mutableStateOf
 import androidx.compose.runtime.setValue
+import app.doorstep.core.ActionForm
+import app.doorstep.core.FieldKind
+import app.doorstep.core.FieldValue
+import app.doorstep.core.FormField
+import app.doorstep.core.FormItemField
 import app.doorstep.core.LocalizedText
+import app.doorstep.core.ReportDigest
 import app.doorstep.core.SignatureStroke
-
-/** The kinds of field the core describes; one composable each in FormRenderer. */
-enum class FieldKind {
-    TEXT, LONG_TEXT, INTEGER, MONEY, CHOICE, MULTI_CHOICE, YES_NO, DATE_TIME, DATE, DURATION,
-    PHOTO, SIGNATURE, LOCATION, RATING, LIST,
-}
+import app.doorstep.shell.Language
+import app.doorstep.shell.pick
 
 /** One option of a choice, labelled in the shown language. */
 data class ChoiceSpec(val id: String, val label: String)
+
+/** Show a field only while the field [field] holds one of [anyOf]. */
+data class ShownWhen(val field: String, val anyOf: List<String>)
 
 /** One field of an action's form, labelled in the shown language. */
 data class FieldSpec(
@@ -30,9 +37,13 @@ data class FieldSpec(
     val min: Long? = null,
     val max: Long? = null,
     val options: List<ChoiceSpec> = emptyList(),
-    /** Shown only when the field [visibleWhen].first holds the value [visibleWhen].second. */
-    val visibleWhen: Pair<String, String>? = null,
+    val shownWhen: ShownWhen? = null,
+    /** Shown, not edited (the consent text, the digest the signing screen showed). */
+    val readOnly: Boolean = false,
+    /** A list's row fields, named relative to the row. */
     val itemFields: List<FieldSpec> = emptyList(),
+    /** The rows a list starts with: values by row field name, as typed. */
+    val defaultItems: List<Map<String, String>> = emptyList(),
 )
 
 /** An action the visit offers now, as a form. */
@@ -42,7 +53,44 @@ data class FormSpec(
     val help: String?,
     val required: Boolean,
     val fields: List<FieldSpec>,
-)
+) {
+    /** The signing form: it carries the digest of the report its screen showed. */
+    val isSignOff: Boolean get() = fields.any { it.readOnly && it.name == SHOWN_DIGEST }
+
+    companion object {
+        /** The sign-off form's read-only field holding the digest the screen showed (the core's name). */
+        const val SHOWN_DIGEST = "shown_digest"
+
+        /** The core's form description in [lang]. */
+        fun of(form: ActionForm, lang: Language): FormSpec = FormSpec(
+            action = form.action,
+            label = form.label.pick(lang),
+            help = form.help?.pick(lang),
+            required = form.required,
+            fields = form.fields.map { field(it, lang) },
+        )
+
+        private fun options(o: List<app.doorstep.core.ChoiceOption>, lang: Language) = o.map { ChoiceSpec(it.id, it.label.pick(lang)) }
+
+        private fun field(f: FormField, lang: Language) = FieldSpec(
+            name = f.name, kind = f.kind, required = f.required, label = f.label.pick(lang), help = f.help?.pick(lang),
+            default = f.default, min = f.min, max = f.max, options = options(f.options, lang),
+            shownWhen = f.visibleWhen?.let { ShownWhen(it.field, it.anyOf) }, readOnly = f.readOnly,
+            itemFields = f.itemFields.map { item(it, lang) },
+            defaultItems = f.defaultItems.map { row ->
+                row.values.mapNotNull { v -> (v.value as? FieldValue.Text)?.let { v.name to it.text } }.toMap()
+            },
+        )
+
+        private fun item(f: FormItemField, lang: Language) = FieldSpec(
+            name = f.name, kind = f.kind, required = f.required, label = f.label.pick(lang), help = f.help?.pick(lang),
+            default = f.default, min = f.min, max = f.max, options = options(f.options, lang),
+        )
+
+        /** The name the core gives a list row's field: `quote.lines[1].qty`. */
+        fun rowField(list: String, index: Int, item: String) = "$list[$index].$item"
+    }
+}
 
 /** What the technician entered in one field. */
 sealed interface FieldInput {
@@ -56,44 +104,58 @@ sealed interface FieldInput {
     data class Located(val reading: LocationReading) : FieldInput
 }
 
-/** A submitted field: [name] is the field's dotted name (list items: `parts_used.0.item`). */
+/** A submitted field: [name] is the field's dotted name (list rows: `parts_used[0].item`). */
 data class SubmittedValue(val name: String, val input: FieldInput)
+
+/** What the signing screen shows before the customer signs: the core's digest of exactly this. */
+data class SignOffPreview(val quality: Int, val attitude: Int, val comment: String?, val consent: String, val digest: ReportDigest)
 
 /**
  * The editable state of one form: values by field name, the refusals shown
  * under each field, and a refusal for the form as a whole.
  */
-class FormState(val spec: FormSpec, carried: Map<String, FieldInput> = emptyMap()) {
+class FormState(val spec: FormSpec, carried: Map<String, FieldInput> = emptyMap(), carriedRows: Map<String, Int>? = null) {
     val values = mutableStateMapOf<String, FieldInput>()
+
     /** The core's refusals by field name, in both languages so a language switch keeps them. */
     val errors = mutableStateMapOf<String, LocalizedText>()
     var formError by mutableStateOf<LocalizedText?>(null)
     var busy by mutableStateOf(false)
 
-    /** How many items each list field holds. */
+    /** The signing form's preview, as last computed by the core (null until both ratings are given). */
+    var preview by mutableStateOf<SignOffPreview?>(null)
+
+    /** How many rows each list field holds. */
     val listSizes = mutableStateMapOf<String, Int>()
 
     init {
-        fun seed(fields: List<FieldSpec>, prefix: String) {
-            for (f in fields) {
-                val d = f.default
-                if (d != null && f.kind != FieldKind.RATING && f.kind != FieldKind.LIST) values[prefix + f.name] = FieldInput.Text(d)
-            }
+        for (f in spec.fields) {
+            val d = f.default
+            if (d != null && f.kind != FieldKind.RATING && f.kind != FieldKind.LIST) values[f.name] = FieldInput.Text(d)
         }
-        seed(spec.fields, "")
         spec.fields.filter { it.kind == FieldKind.LIST }.forEach { list ->
-            val n = if (list.required) 1 else 0
-            listSizes[list.name] = n
-            repeat(n) { i -> seed(list.itemFields, "${list.name}.$i.") }
+            if (carriedRows != null) {
+                listSizes[list.name] = carriedRows[list.name] ?: 0
+                return@forEach
+            }
+            val rows = list.defaultItems.ifEmpty { if (list.required) listOf(emptyMap()) else emptyList() }
+            listSizes[list.name] = rows.size
+            rows.forEachIndexed { i, row -> seedRow(list, i, row) }
         }
         values.putAll(carried)
     }
 
+    private fun seedRow(list: FieldSpec, i: Int, row: Map<String, String>) {
+        list.itemFields.forEach { f ->
+            (row[f.name] ?: f.default)?.let { values[FormSpec.rowField(list.name, i, f.name)] = FieldInput.Text(it) }
+        }
+    }
+
     /** The same form in another language, keeping what was entered. */
-    fun relabelled(spec: FormSpec): FormState = FormState(spec, values.toMap()).also { next ->
-        next.listSizes.putAll(listSizes)
+    fun relabelled(spec: FormSpec): FormState = FormState(spec, values.toMap(), listSizes.toMap()).also { next ->
         next.errors.putAll(errors)
         next.formError = formError
+        next.preview = preview
     }
 
     fun text(name: String): String = (values[name] as? FieldInput.Text)?.text ?: ""
@@ -104,46 +166,45 @@ class FormState(val spec: FormSpec, carried: Map<String, FieldInput> = emptyMap(
         formError = null
     }
 
-    fun isVisible(field: FieldSpec, prefix: String = ""): Boolean =
-        field.visibleWhen?.let { (other, value) -> text(prefix + other).split(',').contains(value) } ?: true
+    fun isVisible(field: FieldSpec): Boolean =
+        field.shownWhen?.let { w -> text(w.field).split(',').any { it.trim() in w.anyOf } } ?: true
 
     fun addItem(list: FieldSpec) {
         val i = listSizes[list.name] ?: 0
         listSizes[list.name] = i + 1
-        list.itemFields.forEach { f -> f.default?.let { values["${list.name}.$i.${f.name}"] = FieldInput.Text(it) } }
+        seedRow(list, i, emptyMap())
     }
 
     fun removeLastItem(list: FieldSpec) {
         val n = listSizes[list.name] ?: 0
         if (n == 0) return
-        list.itemFields.forEach { values.remove("${list.name}.${n - 1}.${it.name}") }
+        list.itemFields.forEach { values.remove(FormSpec.rowField(list.name, n - 1, it.name)) }
         listSizes[list.name] = n - 1
     }
 
     /** The non-empty values of the visible fields, in form order; multi-choice ids go one value each. */
     fun submission(): List<SubmittedValue> {
         val out = mutableListOf<SubmittedValue>()
-        fun add(fields: List<FieldSpec>, prefix: String) {
-            for (f in fields) {
-                if (!isVisible(f, prefix)) continue
-                if (f.kind == FieldKind.LIST) {
-                    repeat(listSizes[f.name] ?: 0) { i -> add(f.itemFields, "${f.name}.$i.") }
-                    continue
+        fun add(f: FieldSpec, name: String) {
+            when (val v = values[name]) {
+                null -> {}
+                is FieldInput.Text -> when {
+                    v.text.isBlank() -> {}
+                    f.kind == FieldKind.MULTI_CHOICE ->
+                        v.text.split(',').filter { it.isNotBlank() }.forEach { out.add(SubmittedValue(name, FieldInput.Text(it.trim()))) }
+                    else -> out.add(SubmittedValue(name, FieldInput.Text(v.text.trim())))
                 }
-                val name = prefix + f.name
-                when (val v = values[name]) {
-                    null -> {}
-                    is FieldInput.Text -> when {
-                        v.text.isBlank() -> {}
-                        f.kind == FieldKind.MULTI_CHOICE ->
-                            v.text.split(',').filter { it.isNotBlank() }.forEach { out.add(SubmittedValue(name, FieldInput.Text(it))) }
-                        else -> out.add(SubmittedValue(name, FieldInput.Text(v.text.trim())))
-                    }
-                    else -> out.add(SubmittedValue(name, v))
-                }
+                else -> out.add(SubmittedValue(name, v))
             }
         }
-        add(spec.fields, "")
+        for (f in spec.fields) {
+            if (!isVisible(f)) continue
+            if (f.kind == FieldKind.LIST) {
+                repeat(listSizes[f.name] ?: 0) { i -> f.itemFields.forEach { sub -> add(sub, FormSpec.rowField(f.name, i, sub.name)) } }
+            } else {
+                add(f, f.name)
+            }
+        }
         return out
     }
 }

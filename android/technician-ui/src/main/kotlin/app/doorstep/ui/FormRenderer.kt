@@ -20,6 +20,7 @@ import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.OutlinedTextField
 import androidx.compose.material3.RadioButton
 import androidx.compose.runtime.Composable
+import androidx.compose.runtime.LaunchedEffect
 import androidx.compose.runtime.rememberCoroutineScope
 import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
@@ -29,6 +30,7 @@ import androidx.compose.ui.text.font.FontWeight
 import androidx.compose.ui.text.input.KeyboardType
 import androidx.compose.ui.text.input.PasswordVisualTransformation
 import androidx.compose.ui.unit.dp
+import app.doorstep.core.FieldKind
 import app.doorstep.shell.pick
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.launch
@@ -44,12 +46,24 @@ object FormTags {
 
 /** One action's form with its submit button; [onSubmit] runs the core's fill and sets refusals on [state]. */
 @Composable
-fun ActionForm(state: FormState, location: LocationProvider, onSubmit: (FormState) -> Unit, modifier: Modifier = Modifier) {
+fun ActionForm(
+    state: FormState,
+    location: LocationProvider,
+    onSubmit: (FormState) -> Unit,
+    modifier: Modifier = Modifier,
+    onPreview: (FormState) -> Unit = {},
+) {
     val s = LocalStrings.current
     val spec = state.spec
+    if (spec.isSignOff) {
+        // The preview follows what the customer enters; the digest shown is the one signed.
+        val key = listOf("ratings.quality", "ratings.attitude", "comment", "consent_text").map(state::text)
+        LaunchedEffect(key) { onPreview(state) }
+    }
     Section(spec.label + if (spec.required) " · ${s.required}" else "", modifier) {
         spec.help?.let { UiText(it, style = MaterialTheme.typography.bodyMedium) }
-        Fields(spec.fields, "", state, location)
+        Fields(spec.fields, state, location)
+        if (spec.isSignOff) SignOffPreviewCard(state.preview)
         state.formError?.let { ErrorText(it.pick(s.language), Modifier.testTag(FormTags.error(spec.action))) }
         BigButton(
             if (state.busy) s.submitting else s.submit,
@@ -61,17 +75,36 @@ fun ActionForm(state: FormState, location: LocationProvider, onSubmit: (FormStat
 }
 
 @Composable
-private fun Fields(fields: List<FieldSpec>, prefix: String, state: FormState, location: LocationProvider) {
+private fun Fields(fields: List<FieldSpec>, state: FormState, location: LocationProvider) {
     for (f in fields) {
-        if (!state.isVisible(f, prefix)) continue
-        Field(f, prefix + f.name, state, location)
+        if (!state.isVisible(f)) continue
+        Field(f, f.name, state, location)
     }
 }
 
 @Composable
 private fun Field(f: FieldSpec, name: String, state: FormState, location: LocationProvider) {
     Column(Modifier.fillMaxWidth(), verticalArrangement = Arrangement.spacedBy(4.dp)) {
-        val label = f.label + if (f.required) " *" else ""
+        val label = f.label + if (f.required && !f.readOnly) " *" else ""
+        when {
+            f.readOnly -> ReadOnlyField(f, name, label, state)
+            else -> EditableField(f, name, label, state, location)
+        }
+        f.help?.takeIf { f.kind != FieldKind.LIST }?.let { UiText(it, style = MaterialTheme.typography.bodySmall) }
+        state.errors[name]?.let { ErrorText(it.pick(LocalStrings.current.language), Modifier.testTag(FormTags.error(name))) }
+    }
+}
+
+/** A value shown, not edited: the consent text the customer signs under, the digest the screen showed. */
+@Composable
+private fun ReadOnlyField(f: FieldSpec, name: String, label: String, state: FormState) {
+    if (f.name == FormSpec.SHOWN_DIGEST) return // shown by the preview card, set from the core's preview
+    UiText(label, fontWeight = FontWeight.Medium)
+    UiText(state.text(name).ifBlank { LocalStrings.current.notGiven }, Modifier.testTag(FormTags.field(name)), style = MaterialTheme.typography.bodyLarge)
+}
+
+@Composable
+private fun EditableField(f: FieldSpec, name: String, label: String, state: FormState, location: LocationProvider) {
         when (f.kind) {
             FieldKind.TEXT, FieldKind.DATE_TIME, FieldKind.DATE, FieldKind.PHOTO -> TextInput(f, name, label, state)
             FieldKind.LONG_TEXT -> TextInput(f, name, label, state, lines = 3)
@@ -85,9 +118,6 @@ private fun Field(f: FieldSpec, name: String, state: FormState, location: Locati
             FieldKind.LOCATION -> LocationInput(name, label, state, location)
             FieldKind.LIST -> ListInput(f, label, state, location)
         }
-        f.help?.takeIf { f.kind != FieldKind.LIST }?.let { UiText(it, style = MaterialTheme.typography.bodySmall) }
-        state.errors[name]?.let { ErrorText(it.pick(LocalStrings.current.language), Modifier.testTag(FormTags.error(name))) }
-    }
 }
 
 @Composable
@@ -167,7 +197,7 @@ private fun Chips(options: List<ChoiceSpec>, name: String, isOn: (String) -> Boo
 @Composable
 private fun YesNoInput(f: FieldSpec, name: String, label: String, state: FormState) {
     val s = LocalStrings.current
-    ChoiceInput(f.copy(options = listOf(ChoiceSpec("true", s.yes), ChoiceSpec("false", s.no))), name, label, state)
+    ChoiceInput(f.copy(options = listOf(ChoiceSpec("yes", s.yes), ChoiceSpec("no", s.no))), name, label, state)
 }
 
 @Composable
@@ -227,11 +257,28 @@ private fun ListInput(f: FieldSpec, label: String, state: FormState, location: L
     for (i in 0 until n) {
         Column(Modifier.fillMaxWidth().padding(start = 12.dp), verticalArrangement = Arrangement.spacedBy(4.dp)) {
             UiText("${i + 1}.", fontWeight = FontWeight.Bold)
-            Fields(f.itemFields, "${f.name}.$i.", state, location)
+            for (sub in f.itemFields) Field(sub, FormSpec.rowField(f.name, i, sub.name), state, location)
         }
     }
     Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
         BigOutlinedButton(s.addItem, onClick = { state.addItem(f) }, modifier = Modifier.weight(1f).testTag("add:${f.name}"))
         if (n > 0) BigOutlinedButton(s.removeItem, onClick = { state.removeLastItem(f) }, modifier = Modifier.weight(1f))
+    }
+}
+
+/** What the customer signs, as the core previewed it: ratings, comment, consent and the report's digest. */
+@Composable
+private fun SignOffPreviewCard(preview: SignOffPreview?) {
+    val s = LocalStrings.current
+    Column(Modifier.fillMaxWidth().testTag("signoff-preview"), verticalArrangement = Arrangement.spacedBy(4.dp)) {
+        UiText(s.signOffPreview, fontWeight = FontWeight.Bold)
+        if (preview == null) {
+            UiText(s.previewAfterRatings, style = MaterialTheme.typography.bodySmall)
+            return@Column
+        }
+        UiText(s.ratingsLine(preview.quality, preview.attitude))
+        preview.comment?.let { UiText(s.commentLine(it)) }
+        UiText(preview.consent)
+        UiText(s.reportDigestLine(preview.digest.short), fontWeight = FontWeight.Medium, modifier = Modifier.testTag("signoff-digest"))
     }
 }

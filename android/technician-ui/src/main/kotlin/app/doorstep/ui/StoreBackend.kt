@@ -1,37 +1,41 @@
 //! The app's backend over the phone's durable DeviceStore and the core's
-//! Syncer: today's visits, a visit's screen and customer, and sync.
+//! Syncer: today's visits, a visit's screen, its action forms (described,
+//! filled and decided by the core), the sign-off preview, and sync.
 package app.doorstep.ui
 
+import app.doorstep.core.CustomerSignOff
 import app.doorstep.core.DeviceStore
+import app.doorstep.core.DoorstepException
+import app.doorstep.core.FieldValue
+import app.doorstep.core.FormValue
+import app.doorstep.core.LocalizedText
+import app.doorstep.core.Location
+import app.doorstep.core.LocationUnavailable
+import app.doorstep.core.ReportDigest
 import app.doorstep.core.SyncSummary
 import app.doorstep.core.Syncer
 import app.doorstep.core.VisitListItem
 import app.doorstep.core.VisitScreen
 import app.doorstep.shell.CoreResult
+import app.doorstep.shell.Language
 import java.time.Clock
 
-/**
- * [utcOffsetMinutes] decides which day "today" is (480 for China).
- * [actions] renders and submits the visit's forms when the core describes them.
- */
+/** [utcOffsetMinutes] decides which day "today" is (480 for China). */
 class StoreBackend(
     private val store: DeviceStore,
     private val syncer: Syncer?,
     private val clock: Clock,
     private val utcOffsetMinutes: Int,
-    override val actions: ActionForms? = null,
 ) : TechnicianBackend, AutoCloseable {
+
+    override val actions: ActionForms = StoreActionForms(store, clock)
 
     override fun today(): List<VisitListItem> = store.todaysVisits(clock.instant(), utcOffsetMinutes)
 
     override fun screen(assignmentId: String): CoreResult<VisitScreen> =
         CoreResult.of { store.visitScreen(assignmentId, clock.instant()) }
 
-    /** What the core gives of the customer today: name and address from the visit list. */
-    override fun customer(assignmentId: String): CustomerInfo {
-        val item = today().firstOrNull { it.assignmentId == assignmentId }
-        return CustomerInfo(item?.customerName, null, item?.address, null, null, null)
-    }
+    override fun pendingUploads(): Long = store.pendingUploadCount().toLong()
 
     override fun sync(): CoreResult<SyncSummary> =
         syncer?.let { s -> CoreResult.of { s.syncNow(null) } } ?: CoreResult.Failed("not_enrolled", "This phone is not enrolled", "这台手机尚未登记", false)
@@ -40,5 +44,57 @@ class StoreBackend(
         syncer?.close()
         store.closeStore()
         store.close()
+    }
+}
+
+/** The visit's forms over the DeviceStore: the core describes them, fills the command and decides it, durably. */
+class StoreActionForms(private val store: DeviceStore, private val clock: Clock) : ActionForms {
+    override fun forms(assignmentId: String, language: Language): List<FormSpec> =
+        when (val r = CoreResult.of { store.actionForms(assignmentId) }) {
+            is CoreResult.Ok -> r.value.map { FormSpec.of(it, language) }
+            is CoreResult.Failed -> emptyList()
+        }
+
+    override fun submit(assignmentId: String, action: String, values: List<SubmittedValue>, at: LocationReading.Fix?): SubmitOutcome =
+        try {
+            SubmitOutcome.Done(store.submitAction(assignmentId, action, values.map(::formValue), clock.instant(), at?.let(::location)))
+        } catch (e: DoorstepException) {
+            refusal(e)
+        }
+
+    override fun previewSignOff(assignmentId: String, signOff: CustomerSignOff): CoreResult<ReportDigest> =
+        CoreResult.of { store.previewSignOff(assignmentId, signOff) }
+
+    companion object {
+        fun location(fix: LocationReading.Fix) = Location(fix.lat, fix.lon, fix.accuracyM)
+
+        /** A collected value as the core takes it. */
+        fun formValue(v: SubmittedValue): FormValue = FormValue(
+            v.name,
+            when (val input = v.input) {
+                is FieldInput.Text -> FieldValue.Text(input.text)
+                is FieldInput.Strokes -> FieldValue.Strokes(input.strokes)
+                is FieldInput.Located -> when (val r = input.reading) {
+                    is LocationReading.Fix -> FieldValue.Fix(location(r))
+                    LocationReading.PermissionDenied -> FieldValue.NoLocation(LocationUnavailable.PERMISSION_DENIED)
+                    LocationReading.NoFix -> FieldValue.NoLocation(LocationUnavailable.NO_FIX)
+                }
+            },
+        )
+
+        /** The core's refusal: each bad field under its name, a rule's refusal for the form as a whole. */
+        fun refusal(e: DoorstepException): SubmitOutcome.Refused = when (e) {
+            is DoorstepException.InvalidForm -> SubmitOutcome.Refused(
+                e.problems.groupBy { it.field }.mapValues { (_, ps) ->
+                    LocalizedText(ps.joinToString(" ") { it.en }, ps.joinToString("") { it.zh })
+                },
+                null,
+            )
+            is DoorstepException.Refused -> SubmitOutcome.Refused(emptyMap(), LocalizedText(e.en, e.zh))
+            else -> {
+                val f = CoreResult.of<Unit> { throw e } as CoreResult.Failed
+                SubmitOutcome.Refused(emptyMap(), LocalizedText(f.en, f.zh))
+            }
+        }
     }
 }

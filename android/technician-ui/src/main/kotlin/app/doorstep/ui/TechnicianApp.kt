@@ -134,7 +134,7 @@ fun TechnicianApp(app: TechnicianAppState, modifier: Modifier = Modifier) {
                                 }
                             },
                         )
-                        visit != null && visitState != null -> VisitScreen(visitState, app.services, onSubmit = visit::submit, onBack = app::closeVisit)
+                        visit != null && visitState != null -> VisitScreen(visitState, app.services, onSubmit = visit::submit, onBack = app::closeVisit, onPreview = visit::previewSignOff)
                         else -> TodayScreen(
                             app.today ?: TodayUiState(emptyList(), null, false),
                             onOpen = app::open,

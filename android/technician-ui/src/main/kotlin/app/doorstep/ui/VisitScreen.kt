@@ -96,14 +96,16 @@ class VisitStateHolder(
     private var forms: List<FormState> = emptyList()
     private var refusal: app.doorstep.core.LocalizedText? = null
 
+    /** The phone's last fix on this visit (from a form's location field), sent with every later action. */
+    private var lastFix: LocationReading.Fix? = null
+
     /** Re-reads the visit from the core (after a command, a sync, or on open). */
     fun refresh(lang: Language = language) {
         language = lang
         when (val r = backend.screen(assignmentId)) {
             is CoreResult.Ok -> {
                 screen = r.value
-                val visitId = r.value.visitId
-                forms = if (visitId == null || r.value.stage == VisitStage.CLOSED) emptyList() else backend.actions?.forms(visitId, lang).orEmpty().map(::FormState)
+                forms = if (r.value.stage == VisitStage.CLOSED) emptyList() else backend.actions.forms(assignmentId, lang).map(::FormState)
             }
             is CoreResult.Failed -> refusal = app.doorstep.core.LocalizedText(r.en, r.zh)
         }
@@ -113,20 +115,47 @@ class VisitStateHolder(
     /** Shows the visit in [lang], keeping entered values and refusals. */
     fun relabel(lang: Language) {
         language = lang
-        val visitId = screen?.visitId
-        if (visitId != null && forms.isNotEmpty()) {
-            val specs = backend.actions?.forms(visitId, lang).orEmpty().associateBy { it.action }
+        if (forms.isNotEmpty()) {
+            val specs = backend.actions.forms(assignmentId, lang).associateBy { it.action }
             forms = forms.map { f -> specs[f.spec.action]?.let(f::relabelled) ?: f }
         }
         render()
     }
 
+    /**
+     * The signing form's preview from what the customer entered: the core's
+     * digest of exactly that report, ratings, comment and consent. The digest
+     * shown becomes the form's `shown_digest`, so the customer signs exactly
+     * what the screen showed (the core refuses if the report changed since).
+     */
+    fun previewSignOff(form: FormState) {
+        if (!form.spec.isSignOff) return
+        val quality = form.text("ratings.quality").toIntOrNull()
+        val attitude = form.text("ratings.attitude").toIntOrNull()
+        if (quality == null || attitude == null) {
+            form.preview = null
+            form.values.remove(FormSpec.SHOWN_DIGEST)
+            return
+        }
+        val comment = form.text("comment").trim().ifEmpty { null }
+        val consent = form.text("consent_text")
+        val strokes = (form.values["strokes"] as? FieldInput.Strokes)?.strokes.orEmpty()
+        val signOff = app.doorstep.core.CustomerSignOff(quality.toUByte(), attitude.toUByte(), comment, strokes, consent, null)
+        when (val r = backend.actions.previewSignOff(assignmentId, signOff)) {
+            is CoreResult.Ok -> {
+                form.preview = SignOffPreview(quality, attitude, comment, consent, r.value)
+                form.values[FormSpec.SHOWN_DIGEST] = FieldInput.Text(r.value.full)
+            }
+            is CoreResult.Failed -> form.formError = app.doorstep.core.LocalizedText(r.en, r.zh)
+        }
+    }
+
     /** Submits [form]; on success the visit moves on, on refusal the core's texts go under their fields. */
     fun submit(form: FormState) {
-        val visitId = screen?.visitId ?: return
-        val actions = backend.actions ?: return
         form.busy = true
-        val outcome = actions.submit(visitId, form.spec.action, form.submission())
+        val values = form.submission()
+        values.firstNotNullOfOrNull { (it.input as? FieldInput.Located)?.reading as? LocationReading.Fix }?.let { lastFix = it }
+        val outcome = backend.actions.submit(assignmentId, form.spec.action, values, lastFix)
         form.busy = false
         when (outcome) {
             is SubmitOutcome.Done -> {
@@ -146,7 +175,7 @@ class VisitStateHolder(
         val lang = language
         val s = UiStrings.of(lang)
         val now = clock.instant()
-        val c = backend.customer(assignmentId)
+        val c = sc.customer
         fun timer(label: String, at: Instant?): TimerRow? = at?.let {
             val min = Duration.between(now, it).toMinutes()
             TimerRow(label, times.time(it), if (min <= 0) s.now else s.inMinutes(min))
@@ -160,13 +189,13 @@ class VisitStateHolder(
             trip = s.trip(sc.trip.toInt()),
             progress = (VisitStage.entries.indexOf(sc.stage) + 1f) / VisitStage.entries.size,
             customer = CustomerCardState(
-                name = c.name ?: s.notGiven,
-                phone = c.phone,
-                address = c.address,
-                product = c.product,
-                fault = c.fault,
-                window = sc.window?.let { times.window(it.start, it.end) },
-                site = c.site,
+                name = c?.name ?: s.notGiven,
+                phone = c?.phone,
+                address = c?.address,
+                product = c?.productModel,
+                fault = c?.faultDescription,
+                window = (c?.window ?: sc.window)?.let { times.window(it.start, it.end) },
+                site = c?.location?.let { it.lat to it.lon },
             ),
             fieldIssues = sc.fieldIssues.map { if (lang == Language.EN) "${it.field}: ${it.reason ?: it.problem}" else "${it.fieldZh}:${it.reason ?: if (it.problem == "missing") "缺失" else "不一致"}" },
             timers = if (sc.stage == VisitStage.CLOSED) emptyList() else listOfNotNull(
@@ -215,6 +244,7 @@ fun VisitScreen(
     onSubmit: (FormState) -> Unit,
     onBack: () -> Unit,
     modifier: Modifier = Modifier,
+    onPreview: (FormState) -> Unit = {},
 ) {
     val s = LocalStrings.current
     Column(
@@ -242,7 +272,7 @@ fun VisitScreen(
         if (state.prompts.isNotEmpty()) Section(s.whatToSay) { state.prompts.forEach { UiText("“$it”") } }
         state.quote?.let { QuoteCard(it) }
         state.closed?.let { ClosedCard(it) }
-        state.forms.forEach { ActionForm(it, services.location, onSubmit, Modifier.testTag("form:${it.spec.action}")) }
+        state.forms.forEach { ActionForm(it, services.location, onSubmit, Modifier.testTag("form:${it.spec.action}"), onPreview) }
     }
 }
 

@@ -1,6 +1,8 @@
 package app.doorstep.ui
 
 import app.doorstep.core.CommandResult
+import app.doorstep.core.CustomerSignOff
+import app.doorstep.core.ReportDigest
 import app.doorstep.core.SyncSummary
 import app.doorstep.core.VisitListItem
 import app.doorstep.core.VisitScreen
@@ -19,11 +21,13 @@ class FakeBackend(
 
     override fun today() = list
     override fun screen(assignmentId: String) = CoreResult.Ok(screen)
-    override fun customer(assignmentId: String) = UiFixtures.customer
-    override fun forms(visitId: String, language: Language) = formsOf(language)
-    override fun submit(visitId: String, action: String, values: List<SubmittedValue>): SubmitOutcome {
+    override fun forms(assignmentId: String, language: Language) = formsOf(language)
+    override fun previewSignOff(assignmentId: String, signOff: CustomerSignOff): CoreResult<ReportDigest> =
+        CoreResult.Ok(ReportDigest("ab".repeat(32), "abababab"))
+    override fun submit(assignmentId: String, action: String, values: List<SubmittedValue>, at: LocationReading.Fix?): SubmitOutcome {
         submitted += action to values
         return answer(action, values)
     }
+    override fun pendingUploads() = submitted.size.toLong()
     override fun sync(): CoreResult<SyncSummary> = error("no server behind the fake backend")
 }

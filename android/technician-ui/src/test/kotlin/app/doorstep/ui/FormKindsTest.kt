@@ -49,7 +49,7 @@ class FormKindsTest {
         tag(FormTags.option("cause", "f1")).performClick()
         tag(FormTags.option("items", "uniform")).performClick()
         tag(FormTags.option("items", "badge")).performClick()
-        tag(FormTags.option("passed", "true")).performClick()
+        tag(FormTags.option("passed", "yes")).performClick()
         tag(FormTags.field("at")).performTextInput("2026-11-26 14:30")
         tag(FormTags.field("day")).performTextInput("2023-05-01")
         tag(FormTags.field("photo")).performTextInput("photo-1")
@@ -57,7 +57,7 @@ class FormKindsTest {
         tag(FormTags.field("signature")).performTouchInput { swipe(Offset(20f, 20f), Offset(centerX, centerY), 300) }
         tag(FormTags.field("location")).performClick()
         tag("add:parts_used").performClick()
-        tag(FormTags.field("parts_used.0.item")).performTextInput("压缩机")
+        tag(FormTags.field("parts_used[0].item")).performTextInput("压缩机")
         rule.waitUntil(5_000) { state.values["location"] != null }
         tag(FormTags.submit("every_kind")).performClick()
         rule.waitForIdle()
@@ -71,10 +71,10 @@ class FormKindsTest {
         assertEquals(listOf("R-88"), text("receipt"))
         assertEquals(listOf("f1"), text("cause"))
         assertEquals(listOf("uniform", "badge"), text("items"))
-        assertEquals(listOf("true"), text("passed"))
+        assertEquals(listOf("yes"), text("passed"))
         assertEquals(listOf("30"), text("travel"))
         assertEquals(listOf("4"), text("quality"))
-        assertEquals(listOf("压缩机"), text("parts_used.0.item"))
+        assertEquals(listOf("压缩机"), text("parts_used[0].item"))
         val strokes = got.single { it.name == "signature" }.input as FieldInput.Strokes
         assertTrue("the signature has a stroke of several points", strokes.strokes.any { it.points.size >= 2 })
         assertEquals(FieldInput.Located(fix), got.single { it.name == "location" }.input)

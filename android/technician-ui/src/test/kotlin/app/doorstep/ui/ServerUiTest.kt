@@ -15,18 +15,10 @@ import org.junit.BeforeClass
 import org.junit.Rule
 import org.junit.Test
 import org.junit.rules.TemporaryFolder
-import java.io.File
-import java.net.URI
-import java.net.http.HttpClient
-import java.net.http.HttpRequest
-import java.net.http.HttpResponse
-import java.nio.file.Files
 import java.time.Clock
 import java.time.Instant
 import java.time.ZoneId
 import java.time.temporal.ChronoUnit
-import java.util.concurrent.CopyOnWriteArrayList
-import kotlin.concurrent.thread
 
 /**
  * The screens against the real native library and a real doorstep-server
@@ -35,51 +27,25 @@ import kotlin.concurrent.thread
  */
 class ServerUiTest {
     companion object {
-        private const val ADMIN_PASSWORD = "handover-secret-9"
-        private lateinit var server: Process
-        private lateinit var base: String
-        private lateinit var admin: String
-        private val http = HttpClient.newHttpClient()
-        private val output = CopyOnWriteArrayList<String>()
+        private lateinit var server: TestServer
+        private val base get() = server.base
+        private const val ADMIN_PASSWORD = TestServer.ADMIN_PASSWORD
 
         @JvmStatic
         @BeforeClass
         fun startServer() {
-            val bin = System.getProperty("doorstep.server.bin") ?: error("set -Ddoorstep.server.bin (scripts/test-all does)")
-            check(File(bin).canExecute()) { "$bin is not an executable doorstep-server: build it with cargo build -p doorstep-server" }
-            val data = Files.createTempDirectory("doorstep-ui-server")
-            server = ProcessBuilder(
-                bin, "--listen", "127.0.0.1:0", "--data-dir", data.toString(),
-                "--admin-user", "admin", "--admin-password", ADMIN_PASSWORD,
-            ).redirectErrorStream(true).start()
-            val lines = server.inputStream.bufferedReader()
-            val listening = Regex("listening on (http://[0-9.:]+)/")
-            while (!this::base.isInitialized) {
-                val line = lines.readLine() ?: error("doorstep-server exited before listening:\n${output.joinToString("\n")}")
-                output.add(line)
-                listening.find(line)?.let { base = it.groupValues[1] }
-            }
-            thread(isDaemon = true) { lines.forEachLine { output.add(it) } }
-            admin = field(call("POST", "/api/login", """{"username": "admin", "password": "$ADMIN_PASSWORD"}""", null), "token")
+            server = TestServer.start()
         }
 
         @JvmStatic
         @AfterClass
         fun stopServer() {
-            if (this::server.isInitialized) server.destroy()
+            if (this::server.isInitialized) server.close()
         }
 
-        fun call(method: String, path: String, body: String?, token: String? = admin): String {
-            val req = HttpRequest.newBuilder(URI.create(base + path)).header("content-type", "application/json")
-                .method(method, body?.let { HttpRequest.BodyPublishers.ofString(it) } ?: HttpRequest.BodyPublishers.noBody())
-            token?.let { req.header("authorization", "Bearer $it") }
-            val res = http.send(req.build(), HttpResponse.BodyHandlers.ofString())
-            check(res.statusCode() in 200..299) { "$method $path: ${res.statusCode()} ${res.body()}" }
-            return res.body()
-        }
+        fun call(method: String, path: String, body: String?) = server.call(method, path, body)
 
-        fun field(json: String, name: String): String =
-            Regex("\"$name\"\\s*:\\s*\"([^\"]*)\"").find(json)?.groupValues?.get(1) ?: error("no $name in $json")
+        fun field(json: String, name: String) = TestServer.field(json, name)
     }
 
     @get:Rule
@@ -98,7 +64,7 @@ class ServerUiTest {
                 """{"trade": "appliance_repair",
                     "customer": {"name": "李华", "phone": "138 0013 8000", "address": "上海市浦东新区世纪大道88号1201室",
                                  "location": {"lat": 31.2304, "lon": 121.4737}},
-                    "product": {"model": "BCD-470", "purchase_date": "2023-05-01", "warranty": "out_of_warranty"},
+                    "product": {"model": "海尔 BCD-470", "purchase_date": "2023-05-01", "warranty": "out_of_warranty"},
                     "fault_description": "冰箱不制冷",
                     "requested_window": {"start": "$start", "end": "${start.plus(2, ChronoUnit.HOURS)}"}}""",
             ),

@@ -1,6 +1,9 @@
 package app.doorstep.ui
 
+import app.doorstep.core.CustomerCard
+import app.doorstep.core.FieldKind
 import app.doorstep.core.LocalizedText
+import app.doorstep.core.Location
 import app.doorstep.core.PromptItem
 import app.doorstep.core.QuoteLineItem
 import app.doorstep.core.QuoteSummary
@@ -39,7 +42,7 @@ object UiFixtures {
                     "method", FieldKind.CHOICE, true, l("付款方式", "Method"),
                     options = listOf(ChoiceSpec("cash", l("现金", "Cash")), ChoiceSpec("mobile", l("移动支付", "Mobile payment"))),
                 ),
-                FieldSpec("receipt", FieldKind.TEXT, false, l("收据号", "Receipt number"), visibleWhen = "method" to "cash"),
+                FieldSpec("receipt", FieldKind.TEXT, false, l("收据号", "Receipt number"), shownWhen = ShownWhen("method", listOf("cash"))),
                 FieldSpec(
                     "cause", FieldKind.CHOICE, true, l("故障原因", "Cause"),
                     options = listOf("不制冷" to "Not cooling", "漏水" to "Leaking", "异响" to "Noise", "不通电" to "No power", "显示故障码" to "Error code")
@@ -77,6 +80,7 @@ object UiFixtures {
         outcome = outcome,
         trip = 1u,
         window = Window(Instant.parse("2026-11-25T02:00:00Z"), Instant.parse("2026-11-25T04:00:00Z")),
+        customer = customer,
         conflict = null,
         fieldIssues = emptyList(),
         nextActions = emptyList(),
@@ -99,5 +103,8 @@ object UiFixtures {
         signed = stage == VisitStage.CLOSED,
     )
 
-    val customer = CustomerInfo("李华", "138-0013-8000", "上海市浦东新区世纪大道88号1201室", "冰箱 BCD-470", "不制冷", 31.2304 to 121.4737)
+    val customer = CustomerCard(
+        "李华", "138-0013-8000", "上海市浦东新区世纪大道88号1201室", Location(31.2304, 121.4737, 0.0), "Asia/Shanghai", "冰箱 BCD-470", "不制冷",
+        Window(Instant.parse("2026-11-25T02:00:00Z"), Instant.parse("2026-11-25T04:00:00Z")),
+    )
 }

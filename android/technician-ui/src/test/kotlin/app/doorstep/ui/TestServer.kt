@@ -1,0 +1,58 @@
+package app.doorstep.ui
+
+import java.io.File
+import java.net.URI
+import java.net.http.HttpClient
+import java.net.http.HttpRequest
+import java.net.http.HttpResponse
+import java.nio.file.Files
+import java.util.concurrent.CopyOnWriteArrayList
+import kotlin.concurrent.thread
+
+/**
+ * A real doorstep-server on an ephemeral port with its own data directory,
+ * and a dispatcher's HTTP calls to it (the binary from -Ddoorstep.server.bin).
+ */
+class TestServer private constructor(private val process: Process, val base: String, private val output: List<String>) : AutoCloseable {
+    private val http = HttpClient.newHttpClient()
+    val admin: String = field(call("POST", "/api/login", """{"username": "admin", "password": "$ADMIN_PASSWORD"}""", null), "token")
+
+    fun call(method: String, path: String, body: String?, token: String? = admin): String {
+        val req = HttpRequest.newBuilder(URI.create(base + path)).header("content-type", "application/json")
+            .method(method, body?.let { HttpRequest.BodyPublishers.ofString(it) } ?: HttpRequest.BodyPublishers.noBody())
+        token?.let { req.header("authorization", "Bearer $it") }
+        val res = http.send(req.build(), HttpResponse.BodyHandlers.ofString())
+        check(res.statusCode() in 200..299) { "$method $path: ${res.statusCode()} ${res.body()}\n${output.takeLast(20).joinToString("\n")}" }
+        return res.body()
+    }
+
+    override fun close() = process.destroy()
+
+    companion object {
+        const val ADMIN_PASSWORD = "handover-secret-9"
+
+        fun field(json: String, name: String): String =
+            Regex("\"$name\"\\s*:\\s*\"([^\"]*)\"").find(json)?.groupValues?.get(1) ?: error("no $name in $json")
+
+        fun start(): TestServer {
+            val bin = System.getProperty("doorstep.server.bin") ?: error("set -Ddoorstep.server.bin (scripts/test-all does)")
+            check(File(bin).canExecute()) { "$bin is not an executable doorstep-server: build it with cargo build -p doorstep-server" }
+            val data = Files.createTempDirectory("doorstep-ui-server")
+            val process = ProcessBuilder(
+                bin, "--listen", "127.0.0.1:0", "--data-dir", data.toString(),
+                "--admin-user", "admin", "--admin-password", ADMIN_PASSWORD,
+            ).redirectErrorStream(true).start()
+            val output = CopyOnWriteArrayList<String>()
+            val lines = process.inputStream.bufferedReader()
+            val listening = Regex("listening on (http://[0-9.:]+)/")
+            var base: String? = null
+            while (base == null) {
+                val line = lines.readLine() ?: error("doorstep-server exited before listening:\n${output.joinToString("\n")}")
+                output.add(line)
+                base = listening.find(line)?.groupValues?.get(1)
+            }
+            thread(isDaemon = true) { lines.forEachLine { output.add(it) } }
+            return TestServer(process, base, output)
+        }
+    }
+}
