@@ -2,7 +2,6 @@
 //! `doorstep device --db X do ACTION --field value …` with yuan amounts and
 //! no JSON, plus its refusals (three decimals; a missing required field
 //! named).
-#![cfg(feature = "cli")]
 
 use serde_json::Value;
 use std::path::PathBuf;
