@@ -1,9 +1,10 @@
 //! The one command table: a row per `VisitCommand` variant with its wire
 //! name (the serde `type` tag), the step it belongs to, the stages in which
 //! the rules accept it (and what it needs first outside them), who issues
-//! it, its zh-CN/en label and whether it changes the signed report. `step_of`, the
-//! stage gates, `next_actions`, the labels, the forms, the FFI and the CLI
-//! read it, so what a screen offers and what the rules accept cannot drift.
+//! it, its zh-CN/en label and whether it changes the signed report.
+//! `step_of`, the stage gate in `decide`, `next_actions`, the labels, the
+//! forms, the FFI and the CLI read it, so what a screen offers and what the
+//! rules accept cannot drift.
 
 use super::command::VisitCommand;
 use super::state::Stage;
