@@ -117,13 +117,13 @@ fn samples() -> Vec<VisitCommand> {
 #[test]
 fn every_command_the_workflow_accepts_has_one_table_row_and_a_form() {
     let samples = samples();
-    let names: HashSet<&str> = samples.iter().map(command_table::wire_name).collect();
+    let names: HashSet<&str> = samples.iter().map(VisitCommand::type_name).collect();
     assert_eq!(names.len(), samples.len(), "a variant is sampled twice");
     assert_eq!(names.len(), COMMANDS.len(), "rows and variants differ");
     let pb = Playbook::shipped_by_id("appliance_repair").unwrap();
     let state = VisitState::default();
     for cmd in &samples {
-        let name = command_table::wire_name(cmd);
+        let name = cmd.type_name();
         let tag = serde_json::to_value(cmd).unwrap()["type"].clone();
         assert_eq!(tag, name, "the serde tag is the wire name");
         assert_eq!(cmd.name(), name);
