@@ -1,11 +1,11 @@
 //! What every request runs with: the server's settings ([`Config`], each
 //! one a command-line flag and a `DOORSTEP_…` environment variable) and the
-//! shared state ([`AppState`]: database, settings, shipped playbooks).
+//! shared state ([`AppState`]: database and settings; a trade's playbook is
+//! the core's shipped one, [`AppState::playbook`]).
 
 use crate::store::Database;
 use doorstep_core::Playbook;
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Server settings. Every field is a flag of `doorstep-server` (`--max-page`)
@@ -70,23 +70,18 @@ impl Default for Config {
 pub struct AppState {
     pub db: Database,
     pub config: Arc<Config>,
-    pub playbooks: Arc<BTreeMap<String, Playbook>>,
 }
 
 impl AppState {
     pub fn new(db: Database, config: Config) -> Self {
-        let playbooks = Playbook::shipped()
-            .iter()
-            .map(|p| (p.id.as_str().to_string(), p.clone()))
-            .collect();
         Self {
             db,
             config: Arc::new(config),
-            playbooks: Arc::new(playbooks),
         }
     }
 
-    pub fn playbook(&self, trade: &str) -> Option<&Playbook> {
-        self.playbooks.get(trade)
+    /// The shipped playbook of a trade (the core's one lookup).
+    pub fn playbook(&self, trade: &str) -> Option<&'static Playbook> {
+        Playbook::shipped_ref(trade)
     }
 }

@@ -1,22 +1,25 @@
 //! The demo data set (`--demo`): two dispatchers, six technicians with
 //! enrolled phones, and assignments in each of the six trades: open ones
 //! (one overdue under the 1-hour rule), assigned ones, and visits already
-//! done today that went through the real sync path (`sync::ingest`), so the
+//! done today that went through the real sync path (`http::sync::ingest`), so the
 //! board, conflicts, callbacks, reconciliation and KPIs show something at once.
 //! Every visit is recorded the way a phone records it: command by command
 //! through the core's workflow (`doorstep_core::walkthrough`), so the demo
 //! holds no fact the rules would refuse. Loading twice does nothing the
 //! second time.
 
+use crate::app::AppState;
 use crate::auth::{hash_password, Role};
-use crate::center::{
-    assign_tx, cancel_tx, enrol, insert_assignment, insert_technician, insert_user, AssignRequest,
-    CancelRequest, Classification, NewAssignment, NewTechnician,
+use crate::domain::assignments::{
+    assign_tx, cancel_tx, insert_assignment, AssignRequest, CancelRequest, NewAssignment,
 };
-use crate::error::{ApiError, ApiResult};
+use crate::domain::roster::{enrol, insert_technician, NewTechnician};
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::sync::ingest;
+use crate::model::Classification;
+use crate::store::users::insert_user;
 use crate::store::Tx;
-use crate::sync::ingest;
-use crate::{now_ms, AppState};
+use crate::time::now_ms;
 use chrono::{Duration, Utc};
 use doorstep_core::assignment::{Customer, OrderLine, Product, Warranty};
 use doorstep_core::location::GeoPoint;

@@ -2,10 +2,36 @@
 //! failure, or a refusal (a bad field, something missing, a state that does
 //! not allow it). It knows nothing of HTTP; the HTTP layer maps each kind to
 //! its status and JSON body (`http::error`). Messages never carry customer
-//! data, only ids, field paths and limits.
+//! data, only ids, field paths and limits. The storage failure itself
+//! ([`DbError`]) is defined here too, so the store imports this module and
+//! not the other way round (the store re-exports it as `store::DbError`).
 
-use crate::store::sql::DbError;
 use serde_json::{Map, Value};
+
+/// A storage failure. Never carries row contents (customer data), only
+/// what the database said about the statement.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The server's message and SQLSTATE only: PostgreSQL's `DETAIL` can
+    /// quote row values, which must not reach logs.
+    #[error("postgres: {message}")]
+    Postgres {
+        code: Option<String>,
+        message: String,
+    },
+    #[error("postgres pool: {0}")]
+    Pool(String),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("unique constraint violated")]
+    Unique,
+    /// The database is not one this server can use (from a newer server, or
+    /// not a Doorstep database at all). Nothing in it was changed.
+    #[error("{0}")]
+    Schema(String),
+}
 
 /// A failed or refused operation.
 #[derive(Debug, thiserror::Error)]

@@ -30,23 +30,3 @@ pub mod http;
 pub mod model;
 pub mod store;
 pub mod time;
-
-pub use app::{AppState, Config};
-pub use doorstep_core::wire::wire_name;
-pub use http::{error, router, spawn, sync, RunningServer};
-pub use time::{from_ms, now_ms};
-
-/// The center's operations under their former path (`center::…`), kept for
-/// the demo, the fixtures, the benchmark and the end-to-end harness.
-pub mod center {
-    pub use crate::domain::assignments::{
-        assign_tx, cancel_tx, insert_assignment, reassign_tx, AssignRequest, AssignmentPatch,
-        CancelRequest, NewAssignment,
-    };
-    pub use crate::domain::intake::{intake_tx, IntakeRequest, IntakeResponse, IntakeView};
-    pub use crate::domain::reminders::{reminder_for, Reminder};
-    pub use crate::domain::roster::{enrol, insert_technician, NewTechnician};
-    pub use crate::model::{AssignmentView, Classification};
-    pub use crate::store::assignments::load_assignment;
-    pub use crate::store::users::insert_user;
-}

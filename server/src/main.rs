@@ -8,10 +8,12 @@
 //! [`Config`]'s fields, each a flag.
 
 use clap::Parser;
+use doorstep_server::app::{AppState, Config};
 use doorstep_server::auth::{hash_password, new_token, Role};
+use doorstep_server::demo;
 use doorstep_server::failure::{Failure, Fallible};
+use doorstep_server::http::spawn;
 use doorstep_server::store::{users, Database};
-use doorstep_server::{demo, spawn, AppState, Config};
 use std::net::SocketAddr;
 
 /// Doorstep dispatch and sync server (上门服务调度与同步服务器).

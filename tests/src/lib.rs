@@ -10,13 +10,15 @@ use doorstep_core::clock::FixedClock;
 use doorstep_core::store::{Enrollment, Store, StoreError};
 use doorstep_core::sync::{SyncClient, SyncConfig, SyncError, SyncReport};
 use doorstep_core::{AssignmentId, DeviceId, TechnicianId, VisitCommand, VisitEvent};
+use doorstep_server::app::{AppState, Config};
 use doorstep_server::auth::{hash_password, Role};
-use doorstep_server::center::{
-    assign_tx, insert_assignment, insert_user, AssignRequest, NewAssignment,
+use doorstep_server::domain::assignments::{
+    assign_tx, insert_assignment, AssignRequest, NewAssignment,
 };
-use doorstep_server::error::ApiError;
+use doorstep_server::http::error::ApiError;
+use doorstep_server::http::{spawn, RunningServer};
+use doorstep_server::store::users::insert_user;
 use doorstep_server::store::Database;
-use doorstep_server::{spawn, AppState, Config, RunningServer};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::path::PathBuf;

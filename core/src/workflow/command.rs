@@ -404,8 +404,76 @@ pub enum VisitCommand {
 }
 
 impl VisitCommand {
-    /// The command's `type` tag (its wire name in the command table).
+    /// The command's `type` tag (its wire name, the key of its row in the
+    /// command table). An exhaustive match, so a new variant does not compile
+    /// until it is named here (and a test then asks for its row).
+    pub fn type_name(&self) -> &'static str {
+        use VisitCommand::*;
+        match self {
+            ReceiveAssignment { .. } => "receive_assignment",
+            CancelAssignment { .. } => "cancel_assignment",
+            ReassignAssignment { .. } => "reassign_assignment",
+            VerifyWithCenter { .. } => "verify_with_center",
+            WaiveFields { .. } => "waive_fields",
+            RecordTriage { .. } => "record_triage",
+            ResolveRemotely { .. } => "resolve_remotely",
+            LogCall { .. } => "log_call",
+            ConfirmAppointment { .. } => "confirm_appointment",
+            ProceedUnconfirmed => "proceed_unconfirmed",
+            ReportWindowConflict { .. } => "report_window_conflict",
+            AgreeNewWindow { .. } => "agree_new_window",
+            HandBackToCenter { .. } => "hand_back_to_center",
+            CheckKitItem { .. } => "check_kit_item",
+            SkipKitItem { .. } => "skip_kit_item",
+            Depart { .. } => "depart",
+            NotifyRunningLate { .. } => "notify_running_late",
+            Arrive { .. } => "arrive",
+            ApologiseForLateness { .. } => "apologise_for_lateness",
+            CheckAppearance { .. } => "check_appearance",
+            Knock { .. } => "knock",
+            DoorAnswered => "door_answered",
+            AskNeighbour { .. } => "ask_neighbour",
+            LeaveDoorNote => "leave_door_note",
+            NotifyCenterAbsent => "notify_center_absent",
+            DeclareCustomerAbsent => "declare_customer_absent",
+            Enter { .. } => "enter",
+            RecordEntryException { .. } => "record_entry_exception",
+            PutOnShoeCovers => "put_on_shoe_covers",
+            WaiveShoeCovers { .. } => "waive_shoe_covers",
+            LayDropCloth => "lay_drop_cloth",
+            RecordDiagnosis { .. } => "record_diagnosis",
+            WarnDataRisk => "warn_data_risk",
+            SignBackupConsent { .. } => "sign_backup_consent",
+            OfferLoaner { .. } => "offer_loaner",
+            RecordUnitAppearance { .. } => "record_unit_appearance",
+            SignCustodyReceipt { .. } => "sign_custody_receipt",
+            TakeBack { .. } => "take_back",
+            ReportMissingPart { .. } => "report_missing_part",
+            InspectItem { .. } => "inspect_item",
+            ShowFeeSchedule => "show_fee_schedule",
+            PresentQuote { .. } => "present_quote",
+            AcceptQuote { .. } => "accept_quote",
+            RefuseQuote { .. } => "refuse_quote",
+            RecordGuardian { .. } => "record_guardian",
+            RecordWork { .. } => "record_work",
+            ReportHiddenFault { .. } => "report_hidden_fault",
+            RecordTestRun { .. } => "record_test_run",
+            ScheduleUntestedCallback { .. } => "schedule_untested_callback",
+            BriefCustomer => "brief_customer",
+            CleanUp { .. } => "clean_up",
+            CollectPayment { .. } => "collect_payment",
+            RefusePayment { .. } => "refuse_payment",
+            SignOff { .. } => "sign_off",
+            DeclineSignature { .. } => "decline_signature",
+            ReopenReport { .. } => "reopen_report",
+            CheckBelongings => "check_belongings",
+            Leave { .. } => "leave",
+            RecordIncident { .. } => "record_incident",
+        }
+    }
+
+    /// The command's `type` tag as an owned string.
     pub fn name(&self) -> String {
-        super::command_table::wire_name(self).to_string()
+        self.type_name().to_string()
     }
 }

@@ -1,8 +1,10 @@
 //! The one command table: a row per `VisitCommand` variant with its wire
 //! name (the serde `type` tag), the step it belongs to, the stages in which
-//! the rules accept it, who issues it and its zh-CN/en label. `step_of`, the
-//! stage gates, `next_actions`, the labels, the forms, the FFI and the CLI
-//! read it, so what a screen offers and what the rules accept cannot drift.
+//! the rules accept it (and what it needs first outside them), who issues
+//! it, its zh-CN/en label and whether it changes the signed report.
+//! `step_of`, the stage gate in `decide`, `next_actions`, the labels, the
+//! forms, the FFI and the CLI read it, so what a screen offers and what the
+//! rules accept cannot drift.
 
 use super::command::VisitCommand;
 use super::state::Stage;
@@ -25,8 +27,12 @@ pub enum StageGate {
     Always,
     /// Any stage once the visit exists, closed included (center facts).
     Started,
-    /// Exactly these stages.
-    Only(&'static [Stage]),
+    /// Exactly these stages; before them the command `needs` something first
+    /// (the text of the `OutOfOrder` refusal).
+    Only {
+        stages: &'static [Stage],
+        needs: &'static str,
+    },
     /// Arrival: from `EnRoute` when the trade walks the depart step, else
     /// straight from `Scheduled`.
     Arrival,
@@ -43,9 +49,20 @@ pub struct CommandRow {
     pub issuer: Issuer,
     pub label_en: &'static str,
     pub label_zh: &'static str,
+    /// It changes what the customer signs: refused once the report is
+    /// signed, until the report is reopened (STANDARDS §2.16).
+    pub changes_report: bool,
 }
 
 impl CommandRow {
+    /// The row, marked as changing what the customer signs.
+    const fn changing_report(self) -> Self {
+        CommandRow {
+            changes_report: true,
+            ..self
+        }
+    }
+
     pub fn label(&self) -> Text {
         Text::new(self.label_en, self.label_zh)
     }
@@ -55,7 +72,7 @@ impl CommandRow {
         match self.stages {
             StageGate::Always => true,
             StageGate::Started => stage != Stage::New,
-            StageGate::Only(stages) => stages.contains(&stage),
+            StageGate::Only { stages, .. } => stages.contains(&stage),
             StageGate::Arrival => {
                 stage
                     == if pb.has(Step::Depart) {
@@ -67,6 +84,18 @@ impl CommandRow {
         }
     }
 
+    /// What the command needs first when its stage gate refuses it (the
+    /// `needs` of the `OutOfOrder` refusal).
+    pub fn needs(&self, pb: &Playbook) -> &'static str {
+        match self.stages {
+            StageGate::Only { needs, .. } => needs,
+            StageGate::Arrival if pb.has(Step::Depart) => "depart",
+            StageGate::Arrival => "confirm the appointment",
+            // Never refused once the visit has started.
+            StageGate::Always | StageGate::Started => "receive the assignment",
+        }
+    }
+
     /// Whether the trade's playbook offers the command at all.
     pub fn in_playbook(&self, pb: &Playbook) -> bool {
         self.step.is_none_or(|s| pb.has(s))
@@ -75,11 +104,22 @@ impl CommandRow {
 
 use Stage::{AtDoor, EnRoute, Intake, OnSite, Scheduled};
 
-const INTAKE_OR_SCHEDULED: StageGate = StageGate::Only(&[Intake, Scheduled]);
-const OPEN: StageGate = StageGate::Only(&[Intake, Scheduled, EnRoute, AtDoor, OnSite]);
-const AT_DOOR: StageGate = StageGate::Only(&[AtDoor]);
-const AT_DOOR_OR_INSIDE: StageGate = StageGate::Only(&[AtDoor, OnSite]);
-const INSIDE: StageGate = StageGate::Only(&[OnSite]);
+const fn only(stages: &'static [Stage], needs: &'static str) -> StageGate {
+    StageGate::Only { stages, needs }
+}
+
+const INTAKE: StageGate = only(&[Intake], "receive the assignment");
+const INTAKE_OR_SCHEDULED: StageGate = only(&[Intake, Scheduled], "receive the assignment");
+const BEFORE_DEPARTING: StageGate = only(&[Intake, Scheduled], "hand back before departing");
+const OPEN: StageGate = only(
+    &[Intake, Scheduled, EnRoute, AtDoor, OnSite],
+    "receive the assignment",
+);
+const SCHEDULED: StageGate = only(&[Scheduled], "confirm the appointment");
+const SCHEDULED_OR_EN_ROUTE: StageGate = only(&[Scheduled, EnRoute], "depart for the customer");
+const AT_DOOR: StageGate = only(&[AtDoor], "arrive");
+const AT_DOOR_OR_INSIDE: StageGate = only(&[AtDoor, OnSite], "arrive");
+const INSIDE: StageGate = only(&[OnSite], "enter the customer's home");
 
 const fn row(
     name: &'static str,
@@ -96,6 +136,7 @@ const fn row(
         issuer,
         label_en,
         label_zh,
+        changes_report: false,
     }
 }
 
@@ -127,15 +168,15 @@ pub const COMMANDS: &[CommandRow] = &[
     tech("record_triage", Step::Triage, INTAKE_OR_SCHEDULED, "Record triage", "故障分析"),
     tech("resolve_remotely", Step::Triage, INTAKE_OR_SCHEDULED, "Resolved by phone guidance", "电话指导已解决"),
     row("log_call", None, OPEN, Issuer::Technician, "Log a call", "记录通话"),
-    tech("confirm_appointment", Step::Confirm, StageGate::Only(&[Intake]), "Confirm appointment", "确认预约"),
-    tech("proceed_unconfirmed", Step::Confirm, StageGate::Only(&[Intake]), "Go at the promised time", "按承诺时间上门"),
+    tech("confirm_appointment", Step::Confirm, INTAKE, "Confirm appointment", "确认预约"),
+    tech("proceed_unconfirmed", Step::Confirm, INTAKE, "Go at the promised time", "按承诺时间上门"),
     tech("report_window_conflict", Step::Confirm, INTAKE_OR_SCHEDULED, "Report time conflict", "报告时间冲突"),
     tech("agree_new_window", Step::Confirm, INTAKE_OR_SCHEDULED, "Agree a new time", "改约时间"),
-    tech("hand_back_to_center", Step::Confirm, INTAKE_OR_SCHEDULED, "Hand back to center", "退回服务中心"),
-    tech("check_kit_item", Step::Prepare, StageGate::Only(&[Scheduled]), "Check kit item", "检查物品"),
-    tech("skip_kit_item", Step::Prepare, StageGate::Only(&[Scheduled]), "Skip kit item (reason)", "跳过物品(注明原因)"),
-    tech("depart", Step::Depart, StageGate::Only(&[Scheduled]), "Depart", "出发"),
-    tech("notify_running_late", Step::Depart, StageGate::Only(&[Scheduled, EnRoute]), "Call: running late", "致电告知迟到"),
+    tech("hand_back_to_center", Step::Confirm, BEFORE_DEPARTING, "Hand back to center", "退回服务中心"),
+    tech("check_kit_item", Step::Prepare, SCHEDULED, "Check kit item", "检查物品"),
+    tech("skip_kit_item", Step::Prepare, SCHEDULED, "Skip kit item (reason)", "跳过物品(注明原因)"),
+    tech("depart", Step::Depart, SCHEDULED, "Depart", "出发"),
+    tech("notify_running_late", Step::Depart, SCHEDULED_OR_EN_ROUTE, "Call: running late", "致电告知迟到"),
     tech("arrive", Step::Arrive, StageGate::Arrival, "Arrived", "已到达"),
     tech("apologise_for_lateness", Step::Arrive, AT_DOOR_OR_INSIDE, "Apologise for lateness", "迟到致歉"),
     tech("check_appearance", Step::Appearance, AT_DOOR, "Appearance self-check", "仪容仪表自检"),
@@ -146,34 +187,35 @@ pub const COMMANDS: &[CommandRow] = &[
     tech("notify_center_absent", Step::Knock, AT_DOOR, "Notify center: nobody home", "通知中心:客户不在家"),
     tech("declare_customer_absent", Step::Knock, AT_DOOR, "Customer absent", "客户不在家"),
     tech("enter", Step::Enter, AT_DOOR, "Greet, show permit, enter", "问候、出示上岗证、进门"),
-    tech("record_entry_exception", Step::Enter, AT_DOOR_OR_INSIDE, "Cannot serve now: reschedule", "无法服务:改约"),
+    // A reschedule starts another trip: the report names the trip and arrival.
+    tech("record_entry_exception", Step::Enter, AT_DOOR_OR_INSIDE, "Cannot serve now: reschedule", "无法服务:改约").changing_report(),
     tech("put_on_shoe_covers", Step::Protect, INSIDE, "Shoe covers on", "穿鞋套"),
     tech("waive_shoe_covers", Step::Protect, INSIDE, "Customer declines shoe covers", "客户免穿鞋套"),
     tech("lay_drop_cloth", Step::Protect, INSIDE, "Lay drop cloth", "铺垫布"),
-    tech("record_diagnosis", Step::Diagnose, INSIDE, "Record diagnosis", "记录诊断"),
+    tech("record_diagnosis", Step::Diagnose, INSIDE, "Record diagnosis", "记录诊断").changing_report(),
     tech("warn_data_risk", Step::Diagnose, INSIDE, "Warn of data loss risk", "告知数据风险"),
     tech("sign_backup_consent", Step::Diagnose, INSIDE, "Backup consent signature", "数据备份确认签字"),
     tech("offer_loaner", Step::Diagnose, INSIDE, "Offer loaner unit", "提供周转机"),
     tech("record_unit_appearance", Step::Diagnose, INSIDE, "Record unit appearance", "记录机器外观"),
     tech("sign_custody_receipt", Step::Diagnose, INSIDE, "Customer signs receipt", "客户签收条"),
     tech("take_back", Step::Diagnose, INSIDE, "Take unit back", "拉修"),
-    tech("report_missing_part", Step::Diagnose, INSIDE, "Part missing", "缺少备件"),
+    tech("report_missing_part", Step::Diagnose, INSIDE, "Part missing", "缺少备件").changing_report(),
     tech("inspect_item", Step::Inspect, INSIDE, "Inspect bottle", "检查水桶"),
     tech("show_fee_schedule", Step::Quote, INSIDE, "Show fee schedule", "出示收费标准"),
-    tech("present_quote", Step::Quote, INSIDE, "Present quote", "报价"),
-    tech("accept_quote", Step::Quote, INSIDE, "Customer accepts quote", "客户确认报价"),
-    tech("refuse_quote", Step::Quote, INSIDE, "Customer refuses quote", "客户不同意报价"),
+    tech("present_quote", Step::Quote, INSIDE, "Present quote", "报价").changing_report(),
+    tech("accept_quote", Step::Quote, INSIDE, "Customer accepts quote", "客户确认报价").changing_report(),
+    tech("refuse_quote", Step::Quote, INSIDE, "Customer refuses quote", "客户不同意报价").changing_report(),
     tech("record_guardian", Step::Work, INSIDE, "Record guardian present", "记录监护人在场"),
-    tech("record_work", Step::Work, INSIDE, "Record work done", "记录服务内容"),
-    tech("report_hidden_fault", Step::Work, INSIDE, "Hidden fault found", "发现隐藏故障"),
-    tech("record_test_run", Step::Test, INSIDE, "Test run", "试机"),
-    tech("schedule_untested_callback", Step::Test, INSIDE, "No time to test: 2 h callback", "未能试机:2小时后回访"),
+    tech("record_work", Step::Work, INSIDE, "Record work done", "记录服务内容").changing_report(),
+    tech("report_hidden_fault", Step::Work, INSIDE, "Hidden fault found", "发现隐藏故障").changing_report(),
+    tech("record_test_run", Step::Test, INSIDE, "Test run", "试机").changing_report(),
+    tech("schedule_untested_callback", Step::Test, INSIDE, "No time to test: 2 h callback", "未能试机:2小时后回访").changing_report(),
     tech("brief_customer", Step::Teach, INSIDE, "Brief customer on use and care", "讲解使用和保养"),
     tech("clean_up", Step::CleanUp, INSIDE, "Clean up, check no tool left", "清洁现场、清点工具"),
-    tech("collect_payment", Step::Payment, INSIDE, "Collect payment", "收费"),
+    tech("collect_payment", Step::Payment, INSIDE, "Collect payment", "收费").changing_report(),
     tech("refuse_payment", Step::Payment, INSIDE, "Customer refuses to pay", "客户拒绝付款"),
-    tech("sign_off", Step::SignOff, INSIDE, "Customer rates and signs", "客户评价并签字"),
-    tech("decline_signature", Step::SignOff, INSIDE, "Customer declines to sign", "客户拒绝签字"),
+    tech("sign_off", Step::SignOff, INSIDE, "Customer rates and signs", "客户评价并签字").changing_report(),
+    tech("decline_signature", Step::SignOff, INSIDE, "Customer declines to sign", "客户拒绝签字").changing_report(),
     tech("reopen_report", Step::SignOff, INSIDE, "Reopen report (new version)", "重开报告(新版本)"),
     tech("check_belongings", Step::Belongings, INSIDE, "Check belongings with client", "与客户清点物品"),
     tech("leave", Step::Leave, INSIDE, "Leave", "离开"),
@@ -187,79 +229,10 @@ pub fn row_named(name: &str) -> Option<&'static CommandRow> {
 
 /// The row of a command.
 pub fn row_of(cmd: &VisitCommand) -> &'static CommandRow {
-    let name = wire_name(cmd);
-    match row_named(name) {
+    match row_named(cmd.type_name()) {
         Some(r) => r,
         // Every wire name has a row (checked by a test); never reached.
         None => &COMMANDS[0],
-    }
-}
-
-/// The wire name (serde `type` tag) of a command. An exhaustive match, so a
-/// new variant does not compile until it is named here (and a test then
-/// asks for its row).
-pub fn wire_name(cmd: &VisitCommand) -> &'static str {
-    use VisitCommand::*;
-    match cmd {
-        ReceiveAssignment { .. } => "receive_assignment",
-        CancelAssignment { .. } => "cancel_assignment",
-        ReassignAssignment { .. } => "reassign_assignment",
-        VerifyWithCenter { .. } => "verify_with_center",
-        WaiveFields { .. } => "waive_fields",
-        RecordTriage { .. } => "record_triage",
-        ResolveRemotely { .. } => "resolve_remotely",
-        LogCall { .. } => "log_call",
-        ConfirmAppointment { .. } => "confirm_appointment",
-        ProceedUnconfirmed => "proceed_unconfirmed",
-        ReportWindowConflict { .. } => "report_window_conflict",
-        AgreeNewWindow { .. } => "agree_new_window",
-        HandBackToCenter { .. } => "hand_back_to_center",
-        CheckKitItem { .. } => "check_kit_item",
-        SkipKitItem { .. } => "skip_kit_item",
-        Depart { .. } => "depart",
-        NotifyRunningLate { .. } => "notify_running_late",
-        Arrive { .. } => "arrive",
-        ApologiseForLateness { .. } => "apologise_for_lateness",
-        CheckAppearance { .. } => "check_appearance",
-        Knock { .. } => "knock",
-        DoorAnswered => "door_answered",
-        AskNeighbour { .. } => "ask_neighbour",
-        LeaveDoorNote => "leave_door_note",
-        NotifyCenterAbsent => "notify_center_absent",
-        DeclareCustomerAbsent => "declare_customer_absent",
-        Enter { .. } => "enter",
-        RecordEntryException { .. } => "record_entry_exception",
-        PutOnShoeCovers => "put_on_shoe_covers",
-        WaiveShoeCovers { .. } => "waive_shoe_covers",
-        LayDropCloth => "lay_drop_cloth",
-        RecordDiagnosis { .. } => "record_diagnosis",
-        WarnDataRisk => "warn_data_risk",
-        SignBackupConsent { .. } => "sign_backup_consent",
-        OfferLoaner { .. } => "offer_loaner",
-        RecordUnitAppearance { .. } => "record_unit_appearance",
-        SignCustodyReceipt { .. } => "sign_custody_receipt",
-        TakeBack { .. } => "take_back",
-        ReportMissingPart { .. } => "report_missing_part",
-        InspectItem { .. } => "inspect_item",
-        ShowFeeSchedule => "show_fee_schedule",
-        PresentQuote { .. } => "present_quote",
-        AcceptQuote { .. } => "accept_quote",
-        RefuseQuote { .. } => "refuse_quote",
-        RecordGuardian { .. } => "record_guardian",
-        RecordWork { .. } => "record_work",
-        ReportHiddenFault { .. } => "report_hidden_fault",
-        RecordTestRun { .. } => "record_test_run",
-        ScheduleUntestedCallback { .. } => "schedule_untested_callback",
-        BriefCustomer => "brief_customer",
-        CleanUp { .. } => "clean_up",
-        CollectPayment { .. } => "collect_payment",
-        RefusePayment { .. } => "refuse_payment",
-        SignOff { .. } => "sign_off",
-        DeclineSignature { .. } => "decline_signature",
-        ReopenReport { .. } => "reopen_report",
-        CheckBelongings => "check_belongings",
-        Leave { .. } => "leave",
-        RecordIncident { .. } => "record_incident",
     }
 }
 

@@ -4,10 +4,12 @@
 //! The gates, in order: a visit starts with its assignment; center facts are
 //! recorded whatever the stage; a closed visit refuses everything; a step the
 //! trade's playbook does not walk is refused; a signed report is not changed
-//! (STANDARDS §2.16). The step's commands and named guards live in
+//! (STANDARDS §2.16); a command outside the stages its row of the command
+//! table allows is out of order. The step's commands and named guards live in
 //! `workflow::rules`, one file per step. Pure: no IO, no clock.
 
 use super::command::VisitCommand;
+use super::command_table::row_of;
 use super::error::WorkflowError;
 use super::event::EventKind;
 use super::rules::{center, dispatch, sign_off, Given};
@@ -17,55 +19,30 @@ use crate::playbook::{Playbook, Step};
 pub use super::context::Context;
 pub use super::rules::{departure_plan, punctuality, DeparturePlan};
 
-/// The step a command belongs to; `None` for center facts and incidents.
+/// The step a command belongs to (its row of the command table); `None` for
+/// center facts, calls and incidents.
 pub fn step_of(cmd: &VisitCommand) -> Option<Step> {
-    use VisitCommand::*;
-    Some(match cmd {
-        ReceiveAssignment { .. }
-        | CancelAssignment { .. }
-        | ReassignAssignment { .. }
-        | RecordIncident { .. } => return None,
-        LogCall { .. } => return None,
-        VerifyWithCenter { .. } | WaiveFields { .. } => Step::Receive,
-        RecordTriage { .. } | ResolveRemotely { .. } => Step::Triage,
-        ConfirmAppointment { .. }
-        | ProceedUnconfirmed
-        | ReportWindowConflict { .. }
-        | AgreeNewWindow { .. }
-        | HandBackToCenter { .. } => Step::Confirm,
-        CheckKitItem { .. } | SkipKitItem { .. } => Step::Prepare,
-        Depart { .. } | NotifyRunningLate { .. } => Step::Depart,
-        Arrive { .. } | ApologiseForLateness { .. } => Step::Arrive,
-        CheckAppearance { .. } => Step::Appearance,
-        Knock { .. }
-        | DoorAnswered
-        | AskNeighbour { .. }
-        | LeaveDoorNote
-        | NotifyCenterAbsent
-        | DeclareCustomerAbsent => Step::Knock,
-        Enter { .. } | RecordEntryException { .. } => Step::Enter,
-        PutOnShoeCovers | WaiveShoeCovers { .. } | LayDropCloth => Step::Protect,
-        RecordDiagnosis { .. }
-        | WarnDataRisk
-        | SignBackupConsent { .. }
-        | OfferLoaner { .. }
-        | RecordUnitAppearance { .. }
-        | SignCustodyReceipt { .. }
-        | TakeBack { .. }
-        | ReportMissingPart { .. } => Step::Diagnose,
-        InspectItem { .. } => Step::Inspect,
-        ShowFeeSchedule | PresentQuote { .. } | AcceptQuote { .. } | RefuseQuote { .. } => {
-            Step::Quote
-        }
-        RecordGuardian { .. } | RecordWork { .. } | ReportHiddenFault { .. } => Step::Work,
-        RecordTestRun { .. } | ScheduleUntestedCallback { .. } => Step::Test,
-        BriefCustomer => Step::Teach,
-        CleanUp { .. } => Step::CleanUp,
-        CollectPayment { .. } | RefusePayment { .. } => Step::Payment,
-        SignOff { .. } | DeclineSignature { .. } | ReopenReport { .. } => Step::SignOff,
-        CheckBelongings => Step::Belongings,
-        Leave { .. } => Step::Leave,
-    })
+    row_of(cmd).step
+}
+
+/// STANDARDS §2 (the visit, step by step): a command is accepted only in the
+/// stages its row of the command table allows; before them it is out of
+/// order, naming what it needs first.
+fn require_stage_allowed(
+    s: &VisitState,
+    cmd: &VisitCommand,
+    pb: &Playbook,
+) -> Result<(), WorkflowError> {
+    let row = row_of(cmd);
+    if row.allows(s.stage, pb) {
+        Ok(())
+    } else {
+        Err(WorkflowError::OutOfOrder {
+            command: cmd.name(),
+            stage: s.stage,
+            needs: row.needs(pb).to_string(),
+        })
+    }
 }
 
 /// Decides a command. Returns the events to append, or the refusal.
@@ -101,6 +78,7 @@ pub fn decide(
         }
     }
     sign_off::require_report_unsigned(s, cmd)?;
+    require_stage_allowed(s, cmd, pb)?;
 
     dispatch(Given {
         state: s,

@@ -7,7 +7,7 @@ use crate::failure::{Failure, Fallible};
 use crate::store::technicians::{self, TechnicianRow};
 use crate::store::{devices, Tx};
 use crate::time::now_ms;
-use doorstep_core::{TechnicianId, TradeId};
+use doorstep_core::{Playbook, TechnicianId, TradeId};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -25,14 +25,11 @@ pub fn known_trade(state: &AppState, trade: &TradeId) -> Result<(), String> {
     if state.playbook(trade.as_str()).is_some() {
         Ok(())
     } else {
+        let mut known: Vec<&str> = Playbook::shipped().iter().map(|p| p.id.as_str()).collect();
+        known.sort_unstable();
         Err(format!(
             "unknown trade {trade}; known trades: {}",
-            state
-                .playbooks
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
+            known.join(", ")
         ))
     }
 }

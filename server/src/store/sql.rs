@@ -1,6 +1,7 @@
 //! The SQL seam both backends implement: values, rows read by column
-//! name, the storage error, transaction locks and the [`Tx`] trait.
+//! name, the storage error (re-exported from `failure`), transaction locks and the [`Tx`] trait.
 
+pub use crate::failure::DbError;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -136,31 +137,6 @@ impl Row {
     pub fn opt_flag(&self, column: impl Column) -> Option<bool> {
         self.opt_int(column).map(|v| v != 0)
     }
-}
-
-/// A storage failure. Never carries row contents (customer data), only
-/// what the database said about the statement.
-#[derive(Debug, thiserror::Error)]
-pub enum DbError {
-    #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// The server's message and SQLSTATE only: PostgreSQL's `DETAIL` can
-    /// quote row values, which must not reach logs.
-    #[error("postgres: {message}")]
-    Postgres {
-        code: Option<String>,
-        message: String,
-    },
-    #[error("postgres pool: {0}")]
-    Pool(String),
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    #[error("unique constraint violated")]
-    Unique,
-    /// The database is not one this server can use (from a newer server, or
-    /// not a Doorstep database at all). Nothing in it was changed.
-    #[error("{0}")]
-    Schema(String),
 }
 
 /// The refusal of a database whose schema is newer than this server's.

@@ -6,7 +6,7 @@ use crate::harness::{assignment, device, numbered, Backend, Srv};
 use chrono::Utc;
 use doorstep_core::walkthrough::Walkthrough;
 use doorstep_core::Playbook;
-use doorstep_server::Config;
+use doorstep_server::app::Config;
 use serde_json::{json, Value};
 use std::io::Write;
 

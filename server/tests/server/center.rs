@@ -672,7 +672,10 @@ async fn reopening_migrates_once_and_keeps_data(b: Backend) {
                     tx.query_opt("SELECT COUNT(*) FROM schema_migrations", &[])
                         .await?
                 };
-                Ok::<_, doorstep_server::error::ApiError>((t.unwrap().int(0), m.unwrap().int(0)))
+                Ok::<_, doorstep_server::http::error::ApiError>((
+                    t.unwrap().int(0),
+                    m.unwrap().int(0),
+                ))
             })
         })
         .await

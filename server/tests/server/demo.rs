@@ -8,7 +8,7 @@ use doorstep_core::history_check::check_history;
 use doorstep_core::walkthrough::CONSENT_TEXT;
 use doorstep_core::{EventKind, Playbook, VisitEvent};
 use doorstep_server::demo;
-use doorstep_server::error::ApiError;
+use doorstep_server::http::error::ApiError;
 use std::collections::BTreeMap;
 
 both_backends!(every_demo_visit_is_one_the_workflow_accepts);

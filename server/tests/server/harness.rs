@@ -2,11 +2,12 @@
 
 use doorstep_core::protocol::{OutboxEvent, PushRequest, PROTOCOL_VERSION};
 use doorstep_core::{Assignment, DeviceId, VisitEvent};
+use doorstep_server::app::{AppState, Config};
 use doorstep_server::auth::{hash_password, Role};
-use doorstep_server::center::insert_user;
-use doorstep_server::error::ApiError;
+use doorstep_server::http::error::ApiError;
+use doorstep_server::http::spawn;
+use doorstep_server::store::users::insert_user;
 use doorstep_server::store::Database;
-use doorstep_server::{spawn, AppState, Config};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 //! rows; one written by a newer server, or a file that is no database at
 //! all, is refused with a reason and left exactly as it was.
 
-use doorstep_server::error::ApiError;
+use doorstep_server::http::error::ApiError;
 use doorstep_server::store::Database;
 use std::path::PathBuf;
 

@@ -6,7 +6,7 @@ use chrono::Utc;
 use doorstep_core::signoff::Ratings;
 use doorstep_core::walkthrough::Walkthrough;
 use doorstep_core::{Playbook, VisitState};
-use doorstep_server::error::ApiError;
+use doorstep_server::http::error::ApiError;
 use serde_json::json;
 
 both_backends!(

@@ -17,14 +17,15 @@ use doorstep_core::protocol::{OutboxEvent, PushRequest, PROTOCOL_VERSION};
 use doorstep_core::signoff::Ratings;
 use doorstep_core::walkthrough::Walkthrough;
 use doorstep_core::{Assignment, DeviceId, Playbook};
-use doorstep_server::center::{
-    assign_tx, enrol, insert_assignment, insert_technician, AssignRequest, NewAssignment,
-    NewTechnician,
+use doorstep_server::app::{AppState, Config};
+use doorstep_server::domain::assignments::{
+    assign_tx, insert_assignment, AssignRequest, NewAssignment,
 };
-use doorstep_server::error::ApiError;
+use doorstep_server::domain::roster::{enrol, insert_technician, NewTechnician};
+use doorstep_server::http::error::ApiError;
+use doorstep_server::http::sync::ingest;
 use doorstep_server::store::{Database, Value};
-use doorstep_server::sync::ingest;
-use doorstep_server::{now_ms, AppState, Config};
+use doorstep_server::time::now_ms;
 use std::time::Instant;
 
 struct Args {

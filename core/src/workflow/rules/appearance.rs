@@ -1,15 +1,12 @@
 //! Step 7, Before the door, STANDARDS §2.7: the appearance self-check
 //! (uniform, clean, permit visible).
 
-use super::shared::in_stage;
 use super::{Given, Result};
 use crate::playbook::Playbook;
 use crate::workflow::error::WorkflowError;
 use crate::workflow::event::EventKind;
-use crate::workflow::state::Stage;
 
 pub(super) fn check_appearance(g: Given, items: &[String]) -> Result<Vec<EventKind>> {
-    in_stage(g, &[Stage::AtDoor], "arrive")?;
     require_mandatory_appearance(g.playbook, items)?;
     Ok(vec![EventKind::AppearanceChecked {
         items: items.to_vec(),

@@ -2,15 +2,15 @@
 //! location, the punctuality class, and the apology (with a gift at 15
 //! minutes or more) a late arrival owes before entering.
 
-use super::shared::{current_window, in_stage, out_of_order};
+use super::shared::{current_window, out_of_order};
 use super::{Given, Result};
 use crate::assignment::TimeWindow;
 use crate::clock;
 use crate::location::{geofence, GeoFix, GeofenceCheck, LocationUnavailable};
-use crate::playbook::{Playbook, Step};
+use crate::playbook::Playbook;
 use crate::workflow::error::WorkflowError;
 use crate::workflow::event::{EventKind, Punctuality};
-use crate::workflow::state::{Stage, VisitState};
+use crate::workflow::state::VisitState;
 use chrono::{DateTime, Utc};
 
 pub(super) fn arrive(
@@ -20,12 +20,6 @@ pub(super) fn arrive(
     location_unavailable: Option<LocationUnavailable>,
 ) -> Result<Vec<EventKind>> {
     let pb = g.playbook;
-    let (from, needs) = if pb.has(Step::Depart) {
-        (Stage::EnRoute, "depart")
-    } else {
-        (Stage::Scheduled, "confirm the appointment")
-    };
-    in_stage(g, &[from], needs)?;
     let window = current_window(g)?;
     if location.is_some_and(|f| !f.is_valid()) {
         return Err(WorkflowError::InvalidInput {
@@ -98,7 +92,6 @@ pub(super) fn apologise_for_lateness(
     gift_offered: bool,
     gift_accepted: bool,
 ) -> Result<Vec<EventKind>> {
-    in_stage(g, &[Stage::AtDoor, Stage::OnSite], "arrive")?;
     let Some(arrival) = &g.state.arrival else {
         return Err(out_of_order(g.command, g.state, "arrive"));
     };

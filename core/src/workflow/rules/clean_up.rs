@@ -1,25 +1,22 @@
 //! Step 14, Teach and clean up, STANDARDS §2.14: brief the customer on use
 //! and care; restore the product, wipe it, clean the floor, no tool left.
 
-use super::shared::{inside, require_work_recorded};
+use super::shared::require_work_recorded;
 use super::{Given, Result};
 use crate::workflow::error::WorkflowError;
 use crate::workflow::event::EventKind;
 
 pub(super) fn brief_customer(g: Given) -> Result<Vec<EventKind>> {
-    inside(g)?;
     require_work_recorded(g, "record the work")?;
     Ok(vec![EventKind::CustomerBriefed])
 }
 
 pub(super) fn clean_up(
-    g: Given,
     product_restored: bool,
     wiped: bool,
     floor_cleaned: bool,
     no_tool_left: bool,
 ) -> Result<Vec<EventKind>> {
-    inside(g)?;
     require_clean_up_complete([
         (product_restored, "product_restored"),
         (wiped, "wiped"),

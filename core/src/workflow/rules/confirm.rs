@@ -5,14 +5,14 @@
 
 use super::receive::require_information_complete;
 use super::shared::{
-    current_window, in_stage, non_empty, out_of_order, reached_customer, valid_future_window,
+    current_window, non_empty, out_of_order, reached_customer, valid_future_window,
 };
 use super::{Given, Result};
 use crate::assignment::TimeWindow;
 use crate::workflow::command::{CallOutcome, CallPurpose};
 use crate::workflow::error::WorkflowError;
 use crate::workflow::event::EventKind;
-use crate::workflow::state::{Stage, VisitState};
+use crate::workflow::state::VisitState;
 
 /// STANDARDS §2.3: "log every call attempt (no answer, busy, reached)" — at any stage.
 pub(super) fn log_call(
@@ -32,7 +32,6 @@ pub(super) fn confirm_appointment(
     address_confirmed: bool,
     product_confirmed: bool,
 ) -> Result<Vec<EventKind>> {
-    in_stage(g, &[Stage::Intake], "receive the assignment")?;
     require_information_complete(g.state)?;
     let window = current_window(g)?;
     require_no_window_conflict(g)?;
@@ -48,7 +47,6 @@ pub(super) fn confirm_appointment(
 }
 
 pub(super) fn proceed_unconfirmed(g: Given) -> Result<Vec<EventKind>> {
-    in_stage(g, &[Stage::Intake], "receive the assignment")?;
     require_information_complete(g.state)?;
     let window = current_window(g)?;
     let failed_attempts = require_unreachable_after_retries(g)?;
@@ -59,12 +57,7 @@ pub(super) fn proceed_unconfirmed(g: Given) -> Result<Vec<EventKind>> {
     }])
 }
 
-pub(super) fn report_window_conflict(g: Given, reason: &str) -> Result<Vec<EventKind>> {
-    in_stage(
-        g,
-        &[Stage::Intake, Stage::Scheduled],
-        "receive the assignment",
-    )?;
+pub(super) fn report_window_conflict(reason: &str) -> Result<Vec<EventKind>> {
     non_empty("reason", reason)?;
     Ok(vec![EventKind::WindowConflictReported {
         reason: reason.to_string(),
@@ -76,11 +69,6 @@ pub(super) fn agree_new_window(
     window: &TimeWindow,
     reason: &str,
 ) -> Result<Vec<EventKind>> {
-    in_stage(
-        g,
-        &[Stage::Intake, Stage::Scheduled],
-        "receive the assignment",
-    )?;
     non_empty("reason", reason)?;
     valid_future_window("window", window, g.ctx.now)?;
     require_customer_agreement(g.state)?;
@@ -90,12 +78,7 @@ pub(super) fn agree_new_window(
     }])
 }
 
-pub(super) fn hand_back_to_center(g: Given, reason: &str) -> Result<Vec<EventKind>> {
-    in_stage(
-        g,
-        &[Stage::Intake, Stage::Scheduled],
-        "hand back before departing",
-    )?;
+pub(super) fn hand_back_to_center(reason: &str) -> Result<Vec<EventKind>> {
     non_empty("reason", reason)?;
     Ok(vec![EventKind::HandedBackToCenter {
         reason: reason.to_string(),

@@ -3,7 +3,7 @@
 //! appointment (apologise, agree a new time or ask the center to reassign).
 
 use super::prepare::require_kit_complete;
-use super::shared::{current_window, in_stage, valid_future_window};
+use super::shared::{current_window, valid_future_window};
 use super::{Given, Result};
 use crate::assignment::TimeWindow;
 use crate::clock;
@@ -11,11 +11,9 @@ use crate::playbook::{Playbook, Step};
 use crate::workflow::command::{CallOutcome, LateChoice};
 use crate::workflow::error::WorkflowError;
 use crate::workflow::event::EventKind;
-use crate::workflow::state::Stage;
 use chrono::{DateTime, Utc};
 
 pub(super) fn depart(g: Given, travel_minutes: u32) -> Result<Vec<EventKind>> {
-    in_stage(g, &[Stage::Scheduled], "confirm the appointment")?;
     if g.playbook.has(Step::Prepare) {
         require_kit_complete(g.state, g.playbook)?;
     }
@@ -34,11 +32,6 @@ pub(super) fn notify_running_late(
     outcome: CallOutcome,
     choice: &Option<LateChoice>,
 ) -> Result<Vec<EventKind>> {
-    in_stage(
-        g,
-        &[Stage::Scheduled, Stage::EnRoute],
-        "depart for the customer",
-    )?;
     if let Some(LateChoice::NewWindow { window }) = choice {
         valid_future_window("choice.window", window, g.ctx.now)?;
     }

@@ -5,8 +5,7 @@
 
 use super::protect::require_protection;
 use super::shared::{
-    inside, non_empty, out_of_order, require_agreement_on_site, require_signature,
-    valid_future_window,
+    non_empty, out_of_order, require_agreement_on_site, require_signature, valid_future_window,
 };
 use super::{Given, Result};
 use crate::playbook::{Playbook, WorkKind};
@@ -24,7 +23,6 @@ pub(super) fn record_diagnosis(
     parts: &[String],
     decision: RepairDecision,
 ) -> Result<Vec<EventKind>> {
-    inside(g)?;
     require_protection(g.state, g.playbook)?;
     non_empty("cause", cause)?;
     if decision == RepairDecision::TakeBack {
@@ -38,13 +36,11 @@ pub(super) fn record_diagnosis(
     }])
 }
 
-pub(super) fn warn_data_risk(g: Given) -> Result<Vec<EventKind>> {
-    inside(g)?;
+pub(super) fn warn_data_risk() -> Result<Vec<EventKind>> {
     Ok(vec![EventKind::DataRiskWarned])
 }
 
 pub(super) fn sign_backup_consent(g: Given, strokes: &[Stroke]) -> Result<Vec<EventKind>> {
-    inside(g)?;
     require_data_risk_warned(g.state)?;
     require_signature(strokes)?;
     Ok(vec![EventKind::BackupConsentSigned {
@@ -120,7 +116,6 @@ fn require_return_date_ahead(return_by: NaiveDate, today: NaiveDate) -> Result<(
 /// STANDARDS §2.11 (拉修): take-back is a decision of the diagnosis, in a
 /// trade that takes units back.
 fn require_take_back_decided(g: Given) -> Result<()> {
-    inside(g)?;
     require_trade_takes_back(g.playbook)?;
     match &g.state.diagnosis {
         Some(d) if d.decision == RepairDecision::TakeBack => Ok(()),
@@ -174,7 +169,6 @@ pub(super) fn report_missing_part(
     part: &str,
     resolution: &MissingPartResolution,
 ) -> Result<Vec<EventKind>> {
-    inside(g)?;
     non_empty("part", part)?;
     require_diagnosis(g)?;
     if let MissingPartResolution::NewVisit { window } = resolution {

@@ -3,17 +3,15 @@
 //! with a new agreed time.
 
 use super::arrive::require_lateness_apology;
-use super::shared::{in_stage, out_of_order, require_agreement_on_site, valid_future_window};
+use super::shared::{out_of_order, require_agreement_on_site, valid_future_window};
 use super::{Given, Result};
 use crate::assignment::TimeWindow;
 use crate::playbook::Step;
 use crate::workflow::command::EntryException;
 use crate::workflow::error::WorkflowError;
 use crate::workflow::event::EventKind;
-use crate::workflow::state::Stage;
 
 pub(super) fn enter(g: Given, greeted: bool, permit_shown: bool) -> Result<Vec<EventKind>> {
-    in_stage(g, &[Stage::AtDoor], "arrive")?;
     require_entry_complete(g, greeted, permit_shown)?;
     require_lateness_apology(g.state, g.playbook)?;
     Ok(vec![EventKind::Entered {
@@ -39,7 +37,6 @@ pub(super) fn record_entry_exception(
     exception: EntryException,
     new_window: &TimeWindow,
 ) -> Result<Vec<EventKind>> {
-    in_stage(g, &[Stage::AtDoor, Stage::OnSite], "arrive")?;
     require_no_work_yet(g)?;
     valid_future_window("new_window", new_window, g.ctx.now)?;
     require_agreement_on_site(g.state)?;

@@ -1,20 +1,17 @@
 //! Incidents, STANDARDS §4 (conduct worth recording): damage and its
 //! compensation, recorded at the door or on site.
 
-use super::shared::{in_stage, non_empty};
-use super::{Given, Result};
+use super::shared::non_empty;
+use super::Result;
 use crate::workflow::command::IncidentKind;
 use crate::workflow::error::WorkflowError;
 use crate::workflow::event::EventKind;
-use crate::workflow::state::Stage;
 
 pub(super) fn record_incident(
-    g: Given,
     kind: IncidentKind,
     description: &str,
     compensation: Option<i64>,
 ) -> Result<Vec<EventKind>> {
-    in_stage(g, &[Stage::AtDoor, Stage::OnSite], "arrive")?;
     non_empty("description", description)?;
     require_non_negative_compensation(compensation)?;
     Ok(vec![EventKind::IncidentRecorded {

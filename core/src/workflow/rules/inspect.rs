@@ -3,7 +3,7 @@
 //! are installed.
 
 use super::protect::require_protection;
-use super::shared::inside;
+
 use super::{Given, Result};
 use crate::playbook::Playbook;
 use crate::workflow::error::WorkflowError;
@@ -17,7 +17,6 @@ pub(super) fn inspect_item(
     no_leaks: bool,
     no_foreign_matter: bool,
 ) -> Result<Vec<EventKind>> {
-    inside(g)?;
     require_protection(g.state, g.playbook)?;
     require_scheduled_goods(g.playbook, item)?;
     Ok(vec![EventKind::ItemInspected {

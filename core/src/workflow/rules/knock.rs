@@ -2,18 +2,17 @@
 //! interval, phone the customer, ask a neighbour, leave a note, notify the
 //! center — and only then "customer absent".
 
-use super::shared::{in_stage, non_empty, out_of_order};
+use super::shared::{non_empty, out_of_order};
 use super::{Given, Result};
 use crate::playbook::{Playbook, Step};
 use crate::workflow::command::KnockMethod;
 use crate::workflow::error::WorkflowError;
 use crate::workflow::event::EventKind;
-use crate::workflow::state::{Stage, VisitState};
+use crate::workflow::state::VisitState;
 use chrono::{DateTime, Utc};
 
-/// At the door and nobody has answered yet.
+/// Nobody has answered the door yet (the command table keeps these commands at the door).
 fn at_closed_door(g: Given) -> Result<()> {
-    in_stage(g, &[Stage::AtDoor], "arrive")?;
     if g.state.door.answered {
         return Err(out_of_order(
             g.command,

@@ -2,7 +2,7 @@
 //! checked together (home care); leave only after a sign-off or a declined
 //! signature, with the outcome the record supports (§2.13, §2.15).
 
-use super::shared::{inside, out_of_order};
+use super::shared::out_of_order;
 use super::test_run::latest_test_failed;
 use super::{Given, Result};
 use crate::playbook::{Playbook, Step};
@@ -10,8 +10,7 @@ use crate::workflow::error::WorkflowError;
 use crate::workflow::event::{EventKind, Outcome};
 use crate::workflow::state::VisitState;
 
-pub(super) fn check_belongings(g: Given) -> Result<Vec<EventKind>> {
-    inside(g)?;
+pub(super) fn check_belongings() -> Result<Vec<EventKind>> {
     Ok(vec![EventKind::BelongingsChecked])
 }
 
@@ -21,7 +20,6 @@ pub(super) fn leave(
     shoe_covers_off_at_door: bool,
 ) -> Result<Vec<EventKind>> {
     let (s, pb) = (g.state, g.playbook);
-    inside(g)?;
     require_signed_or_declined(s)?;
     require_belongings_checked(s, pb)?;
     let outcome = leaving_outcome(g)?;

@@ -2,8 +2,9 @@
 //! each file holds its step's command handlers and its named guards, every
 //! guard a small function whose doc comment quotes the rule and cites its
 //! section. `workflow::decide` applies the cross-cutting gates (visit started,
-//! center facts, closed, step in the playbook, signed report) and then hands
-//! the command to [`dispatch`], which sends it to its step's file.
+//! center facts, closed, step in the playbook, signed report, and the stages
+//! the command table allows) and then hands the command to [`dispatch`],
+//! which sends it to its step's file: a handler never re-checks the stage.
 //!
 //! Pure: no IO, no clock — `now` comes in the context.
 
@@ -64,12 +65,12 @@ pub(in crate::workflow) fn dispatch(g: Given) -> Result<Vec<EventKind>> {
         C::ReassignAssignment { version, to } => Ok(center::reassign(g.state, *version, to)),
 
         // 1 Receive
-        C::VerifyWithCenter { fields, note } => receive::verify_with_center(g, fields, note),
+        C::VerifyWithCenter { fields, note } => receive::verify_with_center(fields, note),
         C::WaiveFields {
             fields,
             approved_by,
             approval_code,
-        } => receive::waive_fields(g, fields, approved_by, approval_code),
+        } => receive::waive_fields(fields, approved_by, approval_code),
 
         // 2 Triage
         C::RecordTriage {
@@ -90,9 +91,9 @@ pub(in crate::workflow) fn dispatch(g: Given) -> Result<Vec<EventKind>> {
             product_confirmed,
         } => confirm::confirm_appointment(g, *address_confirmed, *product_confirmed),
         C::ProceedUnconfirmed => confirm::proceed_unconfirmed(g),
-        C::ReportWindowConflict { reason } => confirm::report_window_conflict(g, reason),
+        C::ReportWindowConflict { reason } => confirm::report_window_conflict(reason),
         C::AgreeNewWindow { window, reason } => confirm::agree_new_window(g, window, reason),
-        C::HandBackToCenter { reason } => confirm::hand_back_to_center(g, reason),
+        C::HandBackToCenter { reason } => confirm::hand_back_to_center(reason),
 
         // 4 Prepare
         C::CheckKitItem { item } => prepare::check_kit_item(g, item),
@@ -137,9 +138,9 @@ pub(in crate::workflow) fn dispatch(g: Given) -> Result<Vec<EventKind>> {
         } => enter::record_entry_exception(g, *exception, new_window),
 
         // 10 Protect
-        C::PutOnShoeCovers => protect::put_on_shoe_covers(g),
-        C::WaiveShoeCovers { note } => protect::waive_shoe_covers(g, note),
-        C::LayDropCloth => protect::lay_drop_cloth(g),
+        C::PutOnShoeCovers => protect::put_on_shoe_covers(),
+        C::WaiveShoeCovers { note } => protect::waive_shoe_covers(note),
+        C::LayDropCloth => protect::lay_drop_cloth(),
 
         // 11 Diagnose (and take-back, missing parts)
         C::RecordDiagnosis {
@@ -148,7 +149,7 @@ pub(in crate::workflow) fn dispatch(g: Given) -> Result<Vec<EventKind>> {
             parts,
             decision,
         } => diagnose::record_diagnosis(g, *fault_reproduced, cause, parts, *decision),
-        C::WarnDataRisk => diagnose::warn_data_risk(g),
+        C::WarnDataRisk => diagnose::warn_data_risk(),
         C::SignBackupConsent { strokes } => diagnose::sign_backup_consent(g, strokes),
         C::OfferLoaner { accepted } => diagnose::offer_loaner(g, *accepted),
         C::RecordUnitAppearance { description } => diagnose::record_unit_appearance(g, description),
@@ -167,13 +168,13 @@ pub(in crate::workflow) fn dispatch(g: Given) -> Result<Vec<EventKind>> {
         } => inspect::inspect_item(g, item, *seal_intact, *no_leaks, *no_foreign_matter),
 
         // 12 Quote
-        C::ShowFeeSchedule => quote::show_fee_schedule(g),
+        C::ShowFeeSchedule => quote::show_fee_schedule(),
         C::PresentQuote { quote: request } => quote::present_quote(g, request),
         C::AcceptQuote { revision } => quote::accept_quote(g, *revision),
         C::RefuseQuote { reason } => quote::refuse_quote(g, reason),
 
         // 13 Work and test run
-        C::RecordGuardian { name, relation } => work::record_guardian(g, name, relation),
+        C::RecordGuardian { name, relation } => work::record_guardian(name, relation),
         C::RecordWork {
             description,
             kind,
@@ -194,7 +195,7 @@ pub(in crate::workflow) fn dispatch(g: Given) -> Result<Vec<EventKind>> {
             wiped,
             floor_cleaned,
             no_tool_left,
-        } => clean_up::clean_up(g, *product_restored, *wiped, *floor_cleaned, *no_tool_left),
+        } => clean_up::clean_up(*product_restored, *wiped, *floor_cleaned, *no_tool_left),
 
         // 15 Payment
         C::CollectPayment {
@@ -216,7 +217,7 @@ pub(in crate::workflow) fn dispatch(g: Given) -> Result<Vec<EventKind>> {
         C::ReopenReport { reason } => sign_off::reopen_report(g, reason),
 
         // 16-17 Belongings and leave
-        C::CheckBelongings => leave::check_belongings(g),
+        C::CheckBelongings => leave::check_belongings(),
         C::Leave {
             service_card_given,
             shoe_covers_off_at_door,
@@ -227,6 +228,6 @@ pub(in crate::workflow) fn dispatch(g: Given) -> Result<Vec<EventKind>> {
             kind,
             description,
             compensation,
-        } => incident::record_incident(g, *kind, description, *compensation),
+        } => incident::record_incident(*kind, description, *compensation),
     }
 }

@@ -2,7 +2,7 @@
 //! a reopened report, exactly the difference), a receipt or invoice number or
 //! an invoice "to be delivered" with a date; never an IOU for a bottle deposit.
 
-use super::shared::{inside, non_empty, out_of_order};
+use super::shared::{non_empty, out_of_order};
 use super::{Given, Result};
 use crate::playbook::{Playbook, Step};
 use crate::quote::Quote;
@@ -19,7 +19,6 @@ pub(super) fn collect_payment(
     receipt: &ReceiptRecord,
 ) -> Result<Vec<EventKind>> {
     let (s, pb) = (g.state, g.playbook);
-    inside(g)?;
     require_cleaned_up(g)?;
     let q = require_accepted_quote(s)?;
     require_exact_payment(g, q, amount)?;
@@ -103,7 +102,6 @@ fn require_receipt_record(receipt: &ReceiptRecord, today: NaiveDate) -> Result<(
 }
 
 pub(super) fn refuse_payment(g: Given, reason: &str) -> Result<Vec<EventKind>> {
-    inside(g)?;
     non_empty("reason", reason)?;
     if g.state.accepted_quote().is_none() {
         return Err(out_of_order(g.command, g.state, "an accepted quote"));

@@ -1,15 +1,14 @@
 //! Step 4, Prepare (准备), STANDARDS §2.4: the kit self-check against the
 //! trade's list; no departure with an unchecked mandatory item.
 
-use super::shared::{in_stage, non_empty};
+use super::shared::non_empty;
 use super::{Given, Result};
 use crate::playbook::Playbook;
 use crate::workflow::error::WorkflowError;
 use crate::workflow::event::EventKind;
-use crate::workflow::state::{KitStatus, Stage, VisitState};
+use crate::workflow::state::{KitStatus, VisitState};
 
 pub(super) fn check_kit_item(g: Given, item: &str) -> Result<Vec<EventKind>> {
-    in_stage(g, &[Stage::Scheduled], "confirm the appointment")?;
     require_known_kit_item(g.playbook, item)?;
     Ok(vec![EventKind::KitItemChecked {
         item: item.to_string(),
@@ -17,7 +16,6 @@ pub(super) fn check_kit_item(g: Given, item: &str) -> Result<Vec<EventKind>> {
 }
 
 pub(super) fn skip_kit_item(g: Given, item: &str, reason: &str) -> Result<Vec<EventKind>> {
-    in_stage(g, &[Stage::Scheduled], "confirm the appointment")?;
     require_known_kit_item(g.playbook, item)?;
     non_empty("reason", reason)?;
     Ok(vec![EventKind::KitItemSkipped {

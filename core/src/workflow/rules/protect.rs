@@ -1,28 +1,25 @@
 //! Step 10, Shoe covers (鞋套) and drop cloth, STANDARDS §2.10: covers on (or
 //! waived by the customer) and the drop cloth laid before the work starts.
 
-use super::shared::{inside, non_empty};
-use super::{Given, Result};
+use super::shared::non_empty;
+use super::Result;
 use crate::playbook::{Playbook, Step};
 use crate::workflow::error::WorkflowError;
 use crate::workflow::event::EventKind;
 use crate::workflow::state::VisitState;
 
-pub(super) fn put_on_shoe_covers(g: Given) -> Result<Vec<EventKind>> {
-    inside(g)?;
+pub(super) fn put_on_shoe_covers() -> Result<Vec<EventKind>> {
     Ok(vec![EventKind::ShoeCoversOn])
 }
 
-pub(super) fn waive_shoe_covers(g: Given, note: &str) -> Result<Vec<EventKind>> {
-    inside(g)?;
+pub(super) fn waive_shoe_covers(note: &str) -> Result<Vec<EventKind>> {
     non_empty("note", note)?;
     Ok(vec![EventKind::ShoeCoversWaived {
         note: note.to_string(),
     }])
 }
 
-pub(super) fn lay_drop_cloth(g: Given) -> Result<Vec<EventKind>> {
-    inside(g)?;
+pub(super) fn lay_drop_cloth() -> Result<Vec<EventKind>> {
     Ok(vec![EventKind::DropClothLaid])
 }
 

@@ -3,7 +3,7 @@
 //! schedule and warranty card, discounts only with a center approval), its
 //! acceptance by revision, a refusal escalated to the center.
 
-use super::shared::{inside, non_empty, out_of_order};
+use super::shared::{non_empty, out_of_order};
 use super::{Given, Result};
 use crate::playbook::Step;
 use crate::quote::{price, QuoteRequest};
@@ -11,13 +11,11 @@ use crate::workflow::error::WorkflowError;
 use crate::workflow::event::EventKind;
 use crate::workflow::state::VisitState;
 
-pub(super) fn show_fee_schedule(g: Given) -> Result<Vec<EventKind>> {
-    inside(g)?;
+pub(super) fn show_fee_schedule() -> Result<Vec<EventKind>> {
     Ok(vec![EventKind::FeeScheduleShown])
 }
 
 pub(super) fn present_quote(g: Given, request: &QuoteRequest) -> Result<Vec<EventKind>> {
-    inside(g)?;
     require_findings_before_quote(g)?;
     require_fee_schedule_shown(g.state)?;
     let s = g.state;
@@ -59,7 +57,6 @@ fn require_fee_schedule_shown(s: &VisitState) -> Result<()> {
 }
 
 pub(super) fn accept_quote(g: Given, revision: u32) -> Result<Vec<EventKind>> {
-    inside(g)?;
     let Some(q) = &g.state.quote else {
         return Err(out_of_order(g.command, g.state, "present a quote"));
     };
@@ -82,7 +79,6 @@ fn require_current_revision(current: u32, accepted: u32) -> Result<()> {
 }
 
 pub(super) fn refuse_quote(g: Given, reason: &str) -> Result<Vec<EventKind>> {
-    inside(g)?;
     non_empty("reason", reason)?;
     if g.state.quote.is_none() {
         return Err(out_of_order(g.command, g.state, "present a quote"));

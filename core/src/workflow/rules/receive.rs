@@ -2,28 +2,17 @@
 //! assignment; missing or inconsistent ones are verified with the center or
 //! waived by it before the appointment can be confirmed.
 
-use super::shared::{in_stage, non_empty};
-use super::{Given, Result};
+use super::shared::non_empty;
+use super::Result;
 use crate::assignment::AssignmentField;
 use crate::workflow::error::WorkflowError;
 use crate::workflow::event::EventKind;
-use crate::workflow::state::{Stage, VisitState};
-
-/// Before departure: while the assignment is being received or scheduled.
-fn before_departure(g: Given) -> Result<()> {
-    in_stage(
-        g,
-        &[Stage::Intake, Stage::Scheduled],
-        "receive the assignment",
-    )
-}
+use crate::workflow::state::VisitState;
 
 pub(super) fn verify_with_center(
-    g: Given,
     fields: &[AssignmentField],
     note: &Option<String>,
 ) -> Result<Vec<EventKind>> {
-    before_departure(g)?;
     require_fields_named(fields, "verify")?;
     Ok(vec![EventKind::CenterVerificationRequested {
         fields: fields.to_vec(),
@@ -32,12 +21,10 @@ pub(super) fn verify_with_center(
 }
 
 pub(super) fn waive_fields(
-    g: Given,
     fields: &[AssignmentField],
     approved_by: &str,
     approval_code: &str,
 ) -> Result<Vec<EventKind>> {
-    before_departure(g)?;
     require_fields_named(fields, "waive")?;
     non_empty("approved_by", approved_by)?;
     non_empty("approval_code", approval_code)?;

@@ -1,4 +1,4 @@
-//! Guards shared by several steps: the stage gate, input checks (non-empty,
+//! Guards shared by several steps: input checks (non-empty,
 //! a future window, a real signature) and whether the customer was reached.
 
 use super::{Given, Result};
@@ -6,7 +6,7 @@ use crate::assignment::TimeWindow;
 use crate::workflow::command::{CallOutcome, VisitCommand};
 use crate::workflow::error::WorkflowError;
 use crate::workflow::signature::{strokes_are_signature, Stroke};
-use crate::workflow::state::{Stage, VisitState};
+use crate::workflow::state::VisitState;
 use chrono::{DateTime, Utc};
 
 /// The refusal of a command given before what it `needs`.
@@ -16,20 +16,6 @@ pub(super) fn out_of_order(cmd: &VisitCommand, s: &VisitState, needs: &str) -> W
         stage: s.stage,
         needs: needs.to_string(),
     }
-}
-
-/// The visit is in one of `stages`; otherwise it first `needs` something.
-pub(super) fn in_stage(g: Given, stages: &[Stage], needs: &str) -> Result<()> {
-    if stages.contains(&g.state.stage) {
-        Ok(())
-    } else {
-        Err(out_of_order(g.command, g.state, needs))
-    }
-}
-
-/// The technician is inside the customer's home.
-pub(super) fn inside(g: Given) -> Result<()> {
-    in_stage(g, &[Stage::OnSite], "enter the customer's home")
 }
 
 /// A text field that must say something.

@@ -2,10 +2,11 @@
 //! signature bound to the exact report the screen showed; "declined to sign"
 //! is a valid outcome; a signed report is changed only by reopening it.
 
-use super::shared::{inside, non_empty, out_of_order, require_signature};
+use super::shared::{non_empty, out_of_order, require_signature};
 use super::{Given, Result};
 use crate::playbook::{Playbook, Step};
 use crate::workflow::command::VisitCommand;
+use crate::workflow::command_table::row_of;
 use crate::workflow::error::WorkflowError;
 use crate::workflow::event::EventKind;
 use crate::workflow::report::Report;
@@ -21,7 +22,6 @@ pub(super) fn sign_off(
     shown_digest: &Option<String>,
 ) -> Result<Vec<EventKind>> {
     let (s, ctx) = (g.state, g.ctx);
-    inside(g)?;
     require_ready_to_sign(s, g.playbook)?;
     require_valid_ratings(ratings)?;
     require_signature(strokes)?;
@@ -77,7 +77,6 @@ fn require_shown_digest_matches(shown: Option<&str>, digest: &str) -> Result<()>
 
 pub(super) fn decline_signature(g: Given, reason: &str) -> Result<Vec<EventKind>> {
     let s = g.state;
-    inside(g)?;
     require_ready_to_sign(s, g.playbook)?;
     non_empty("reason", reason)?;
     let report = Report::of(s, None, None, "");
@@ -89,7 +88,6 @@ pub(super) fn decline_signature(g: Given, reason: &str) -> Result<Vec<EventKind>
 }
 
 pub(super) fn reopen_report(g: Given, reason: &str) -> Result<Vec<EventKind>> {
-    inside(g)?;
     non_empty("reason", reason)?;
     require_report_closed_to_reopen(g)?;
     Ok(vec![EventKind::ReportReopened {
@@ -149,37 +147,16 @@ fn require_ready_to_sign(s: &VisitState, pb: &Playbook) -> Result<()> {
     }
 }
 
-/// Commands that change what the customer signs.
-fn changes_report(cmd: &VisitCommand) -> bool {
-    use VisitCommand::*;
-    matches!(
-        cmd,
-        RecordDiagnosis { .. }
-            | PresentQuote { .. }
-            | AcceptQuote { .. }
-            | RefuseQuote { .. }
-            | RecordWork { .. }
-            | ReportHiddenFault { .. }
-            | RecordTestRun { .. }
-            | ScheduleUntestedCallback { .. }
-            | CollectPayment { .. }
-            | SignOff { .. }
-            | DeclineSignature { .. }
-            // A reschedule starts another trip: the report names the trip and arrival.
-            | RecordEntryException { .. }
-            | ReportMissingPart { .. }
-    )
-}
-
 /// STANDARDS §2.16 (签字): "any change to a signed report breaks the
 /// binding" — a command that changes the report is refused once it is
-/// signed; reopening the report (a new version) comes first.
+/// signed (the command table's `changes_report` column); reopening the
+/// report (a new version) comes first.
 pub(in crate::workflow) fn require_report_unsigned(
     s: &VisitState,
     cmd: &VisitCommand,
 ) -> Result<()> {
     match &s.sign_off {
-        Some(signed) if changes_report(cmd) => Err(WorkflowError::ReportSigned {
+        Some(signed) if row_of(cmd).changes_report => Err(WorkflowError::ReportSigned {
             version: signed.report_version,
         }),
         _ => Ok(()),

@@ -1,7 +1,7 @@
 //! Step 13, Test run (试机通检), STANDARDS §2.13: the test run after the work;
 //! no time to test → a callback 2 hours later (not a stand-in for a failed test).
 
-use super::shared::{inside, non_empty, out_of_order, require_work_recorded};
+use super::shared::{non_empty, out_of_order, require_work_recorded};
 use super::{Given, Result};
 use crate::workflow::event::EventKind;
 use crate::workflow::state::VisitState;
@@ -12,7 +12,6 @@ pub(super) fn record_test_run(
     uncertain: bool,
     notes: &Option<String>,
 ) -> Result<Vec<EventKind>> {
-    inside(g)?;
     require_work_recorded(g, "record the repair work")?;
     Ok(vec![EventKind::TestRunRecorded {
         passed,
@@ -22,7 +21,6 @@ pub(super) fn record_test_run(
 }
 
 pub(super) fn schedule_untested_callback(g: Given, reason: &str) -> Result<Vec<EventKind>> {
-    inside(g)?;
     non_empty("reason", reason)?;
     require_work_recorded(g, "record the repair work")?;
     require_callback_not_for_failed_test(g)?;

@@ -2,10 +2,9 @@
 //! a fault fixable by phone guidance is resolved remotely (with a 2-hour
 //! callback, see `workflow::callbacks`).
 
-use super::shared::{in_stage, non_empty, out_of_order, reached_customer};
+use super::shared::{non_empty, out_of_order, reached_customer};
 use super::{Given, Result};
 use crate::workflow::event::EventKind;
-use crate::workflow::state::Stage;
 
 pub(super) fn record_triage(
     g: Given,
@@ -13,11 +12,6 @@ pub(super) fn record_triage(
     parts_to_bring: &[String],
     remote_fixable: bool,
 ) -> Result<Vec<EventKind>> {
-    in_stage(
-        g,
-        &[Stage::Intake, Stage::Scheduled],
-        "receive the assignment",
-    )?;
     Ok(vec![EventKind::TriageRecorded {
         likely_causes: likely_causes.to_vec(),
         parts_to_bring: parts_to_bring.to_vec(),
@@ -26,11 +20,6 @@ pub(super) fn record_triage(
 }
 
 pub(super) fn resolve_remotely(g: Given, guidance: &str) -> Result<Vec<EventKind>> {
-    in_stage(
-        g,
-        &[Stage::Intake, Stage::Scheduled],
-        "receive the assignment",
-    )?;
     require_remote_resolution_possible(g)?;
     non_empty("guidance", guidance)?;
     Ok(vec![EventKind::ResolvedRemotely {

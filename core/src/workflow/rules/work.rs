@@ -6,7 +6,7 @@ use super::diagnose::require_backup_consent;
 use super::inspect::require_inspection_passed;
 use super::protect::require_protection;
 use super::quote::require_quote_accepted_if_chargeable;
-use super::shared::{inside, non_empty, out_of_order, require_work_recorded};
+use super::shared::{non_empty, out_of_order, require_work_recorded};
 use super::{Given, Result};
 use crate::playbook::{Playbook, Step, WorkKind};
 use crate::workflow::command::{PartUsed, RepairDecision};
@@ -14,8 +14,7 @@ use crate::workflow::error::WorkflowError;
 use crate::workflow::event::EventKind;
 use crate::workflow::state::VisitState;
 
-pub(super) fn record_guardian(g: Given, name: &str, relation: &str) -> Result<Vec<EventKind>> {
-    inside(g)?;
+pub(super) fn record_guardian(name: &str, relation: &str) -> Result<Vec<EventKind>> {
     non_empty("name", name)?;
     non_empty("relation", relation)?;
     Ok(vec![EventKind::GuardianRecorded {
@@ -31,7 +30,6 @@ pub(super) fn record_work(
     parts_used: &[PartUsed],
 ) -> Result<Vec<EventKind>> {
     let (s, pb) = (g.state, g.playbook);
-    inside(g)?;
     require_protection(s, pb)?;
     non_empty("description", description)?;
     require_repair_on_site(g)?;
@@ -113,7 +111,6 @@ fn require_parts_quoted(s: &VisitState, pb: &Playbook, parts_used: &[PartUsed]) 
 }
 
 pub(super) fn report_hidden_fault(g: Given, description: &str) -> Result<Vec<EventKind>> {
-    inside(g)?;
     non_empty("description", description)?;
     require_work_recorded(g, "record the repair work")?;
     Ok(vec![EventKind::HiddenFaultFound {
