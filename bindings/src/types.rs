@@ -343,8 +343,8 @@ impl From<VisitView> for VisitScreen {
             assignment_id: v.assignment_id.map(|i| i.to_string()),
             trade: v.trade,
             trade_name: v.trade_name.into(),
-            stage: v.stage.into(),
-            outcome: v.outcome.map(Into::into),
+            stage: v.stage,
+            outcome: v.outcome,
             trip: v.trip,
             window: v.window.map(|w| Window {
                 start: to_system_time(w.start),

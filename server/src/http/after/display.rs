@@ -109,7 +109,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn wire_names_find_their_labels() {
+    fn labels_are_found_by_their_stored_names() {
         assert_eq!(stage_label("on_site").map(|t| t.zh), Some("服务中".into()));
         assert_eq!(stage_label("nonsense"), None);
         assert_eq!(
