@@ -48,8 +48,8 @@ impl From<doorstep_core::store::VisitSummary> for VisitListItem {
             visit_id: v.visit_id.to_string(),
             assignment_id: v.assignment_id.to_string(),
             trade: v.trade,
-            stage: v.stage.into(),
-            outcome: v.outcome.map(Into::into),
+            stage: v.stage,
+            outcome: v.outcome,
             window: v.window.map(|w| Window {
                 start: to_system_time(w.start),
                 end: to_system_time(w.end),

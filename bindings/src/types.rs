@@ -64,9 +64,14 @@ impl From<&Playbook> for PlaybookInfo {
     }
 }
 
-/// Where the visit stands, coarsely.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum VisitStage {
+// The core's stage and outcome cross as they are (`uniffi::remote`), under
+// the names the shells know; their labels come from the core
+// ([`stage_label`], [`outcome_label`]).
+
+/// Where the visit stands, coarsely: the core's `Stage`.
+#[uniffi::remote(Enum)]
+#[uniffi(name = "VisitStage")]
+pub enum Stage {
     New,
     Intake,
     Scheduled,
@@ -76,23 +81,13 @@ pub enum VisitStage {
     Closed,
 }
 
-impl From<Stage> for VisitStage {
-    fn from(s: Stage) -> Self {
-        match s {
-            Stage::New => Self::New,
-            Stage::Intake => Self::Intake,
-            Stage::Scheduled => Self::Scheduled,
-            Stage::EnRoute => Self::EnRoute,
-            Stage::AtDoor => Self::AtDoor,
-            Stage::OnSite => Self::OnSite,
-            Stage::Closed => Self::Closed,
-        }
-    }
-}
+/// The stage under its FFI name.
+pub type VisitStage = Stage;
 
-/// How a closed visit ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum VisitOutcome {
+/// How a closed visit ended: the core's `Outcome`.
+#[uniffi::remote(Enum)]
+#[uniffi(name = "VisitOutcome")]
+pub enum Outcome {
     Fixed,
     Completed,
     ResolvedRemotely,
@@ -104,20 +99,26 @@ pub enum VisitOutcome {
     Reassigned,
 }
 
-impl From<Outcome> for VisitOutcome {
-    fn from(o: Outcome) -> Self {
-        match o {
-            Outcome::Fixed => Self::Fixed,
-            Outcome::Completed => Self::Completed,
-            Outcome::ResolvedRemotely => Self::ResolvedRemotely,
-            Outcome::CustomerAbsent => Self::CustomerAbsent,
-            Outcome::TakenBack => Self::TakenBack,
-            Outcome::QuoteRefused => Self::QuoteRefused,
-            Outcome::HandedBack => Self::HandedBack,
-            Outcome::Cancelled => Self::Cancelled,
-            Outcome::Reassigned => Self::Reassigned,
-        }
-    }
+/// The outcome under its FFI name.
+pub type VisitOutcome = Outcome;
+
+/// The stage's name on screens, in both languages.
+#[uniffi::export]
+pub fn stage_label(stage: VisitStage) -> LocalizedText {
+    stage.label().into()
+}
+
+/// The outcome's name on screens, in both languages.
+#[uniffi::export]
+pub fn outcome_label(outcome: VisitOutcome) -> LocalizedText {
+    outcome.label().into()
+}
+
+/// Minor units of `currency` as a screen shows them (`¥168.50`, `HKD 1.00`):
+/// the core's one money formatting.
+#[uniffi::export]
+pub fn format_money(minor: i64, currency: String) -> String {
+    doorstep_core::money::format_money(minor, &currency)
 }
 
 /// An appointment window.
@@ -342,8 +343,8 @@ impl From<VisitView> for VisitScreen {
             assignment_id: v.assignment_id.map(|i| i.to_string()),
             trade: v.trade,
             trade_name: v.trade_name.into(),
-            stage: v.stage.into(),
-            outcome: v.outcome.map(Into::into),
+            stage: v.stage,
+            outcome: v.outcome,
             trip: v.trip,
             window: v.window.map(|w| Window {
                 start: to_system_time(w.start),

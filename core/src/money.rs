@@ -2,7 +2,9 @@
 //! Never floats; every sum is checked and overflow is an error, not a wrap.
 //!
 //! The one home of fen ↔ yuan text: [`format_yuan`] (`¥168.50`),
-//! [`yuan_digits`] (`168.50`) and [`parse_yuan`] (what a technician types).
+//! [`format_money`] (any currency: `¥168.50`, `HKD 1.00`), [`yuan_digits`]
+//! (`168.50`) and [`parse_yuan`] (what a technician types). The server's
+//! responses and the shells (through the FFI) show amounts only through these.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -106,18 +108,31 @@ impl fmt::Display for Money {
 /// Fen as yuan digits with two decimals: `16850` → `168.50`, `-5` → `-0.05`.
 pub fn yuan_digits(fen: i64) -> String {
     let sign = if fen < 0 { "-" } else { "" };
-    let abs = fen.unsigned_abs();
-    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+    format!("{sign}{}", unsigned_digits(fen.unsigned_abs()))
+}
+
+/// Minor units without a sign as major units with two decimals.
+fn unsigned_digits(minor: u64) -> String {
+    format!("{}.{:02}", minor / 100, minor % 100)
 }
 
 /// Fen as the yuan amount a screen shows: `16850` → `¥168.50`, `-5` → `-¥0.05`.
 pub fn format_yuan(fen: i64) -> String {
-    let digits = yuan_digits(fen.unsigned_abs() as i64);
-    if fen < 0 {
-        format!("-¥{digits}")
-    } else {
-        format!("¥{digits}")
-    }
+    format_money(fen, "CNY")
+}
+
+/// Minor units of `currency` (an ISO 4217 code) as a screen shows them: the
+/// currency's symbol for CNY (`¥`), USD (`$`) and EUR (`€`), otherwise the code
+/// and a space (`HKD 1.00`); the sign goes first (`-¥0.50`).
+pub fn format_money(minor: i64, currency: &str) -> String {
+    let symbol = match currency {
+        "CNY" | "" => "¥".to_string(),
+        "USD" => "$".to_string(),
+        "EUR" => "€".to_string(),
+        other => format!("{other} "),
+    };
+    let sign = if minor < 0 { "-" } else { "" };
+    format!("{sign}{symbol}{}", unsigned_digits(minor.unsigned_abs()))
 }
 
 /// Why a typed yuan amount was refused.
@@ -209,6 +224,17 @@ mod tests {
         assert_eq!(format_yuan(0), "¥0.00");
         assert_eq!(format_yuan(-5), "-¥0.05");
         assert_eq!(yuan_digits(12345), "123.45");
+    }
+
+    #[test]
+    fn other_currencies_show_their_symbol_or_code() {
+        assert_eq!(format_money(12_305, "CNY"), "¥123.05");
+        assert_eq!(format_money(-50, "CNY"), "-¥0.50");
+        assert_eq!(format_money(100, "HKD"), "HKD 1.00");
+        assert_eq!(format_money(-100, "USD"), "-$1.00");
+        assert_eq!(format_money(7, "EUR"), "€0.07");
+        assert_eq!(format_money(i64::MIN, "CNY"), "-¥92233720368547758.08");
+        assert_eq!(format_yuan(16850), format_money(16850, "CNY"));
     }
 
     #[test]

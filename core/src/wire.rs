@@ -1,8 +1,9 @@
 //! The one home of "the serde tag as a string": the JSON name of a unit enum
 //! variant (`Stage::EnRoute` → `en_route`) or the `type` tag of an internally
 //! tagged enum (`VisitCommand::Knock { .. }` → `knock`), as stored in text
-//! columns, logged and sent to the shells.
+//! columns, logged and sent to the shells — and its inverse, [`from_wire_name`].
 
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// The wire name of `v`: the string a unit variant serialises to, or the
@@ -18,12 +19,18 @@ pub fn wire_name<T: Serialize + ?Sized>(v: &T) -> String {
     }
 }
 
+/// The unit variant whose wire name is `name` (`en_route` → `Stage::EnRoute`),
+/// if `T` has one.
+pub fn from_wire_name<T: DeserializeOwned>(name: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(name.to_string())).ok()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::wire_name;
-    use serde::Serialize;
+    use super::{from_wire_name, wire_name};
+    use serde::{Deserialize, Serialize};
 
-    #[derive(Serialize)]
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
     #[serde(rename_all = "snake_case")]
     enum Stage {
         EnRoute,
@@ -45,5 +52,11 @@ mod tests {
         assert_eq!(wire_name(&knock), "knock");
         assert_eq!(wire_name(&Command::DoorAnswered), "door_answered");
         assert_eq!(wire_name(&42), "");
+    }
+
+    #[test]
+    fn wire_names_read_back() {
+        assert_eq!(from_wire_name::<Stage>("en_route"), Some(Stage::EnRoute));
+        assert_eq!(from_wire_name::<Stage>("EnRoute"), None);
     }
 }

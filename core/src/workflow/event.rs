@@ -8,6 +8,7 @@ use crate::assignment::{Assignment, AssignmentField, FieldIssue, TimeWindow};
 use crate::clock::HlcStamp;
 use crate::ids::{AssignmentId, DeviceId, EventId, TechnicianId, VisitId};
 use crate::location::{GeoFix, GeofenceCheck};
+use crate::messages::Text;
 use crate::quote::Quote;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -68,6 +69,25 @@ pub enum Outcome {
     HandedBack,
     Cancelled,
     Reassigned,
+}
+
+impl Outcome {
+    /// How the visit ended, in both languages: the one label the shells, the
+    /// server's responses and the console show.
+    pub fn label(self) -> Text {
+        let (en, zh) = match self {
+            Outcome::Fixed => ("Fixed", "已修复"),
+            Outcome::Completed => ("Completed", "已完成"),
+            Outcome::ResolvedRemotely => ("Resolved by phone", "电话解决"),
+            Outcome::CustomerAbsent => ("Customer absent", "客户不在家"),
+            Outcome::TakenBack => ("Taken back", "拉修"),
+            Outcome::QuoteRefused => ("Quote refused", "客户拒绝报价"),
+            Outcome::HandedBack => ("Handed back", "退回中心"),
+            Outcome::Cancelled => ("Cancelled", "已取消"),
+            Outcome::Reassigned => ("Reassigned", "已改派"),
+        };
+        Text::new(en, zh)
+    }
 }
 
 /// Why the center and the device collided.

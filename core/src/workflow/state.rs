@@ -8,6 +8,7 @@ use super::signature::{Ratings, SignOffEvidence};
 use crate::assignment::{Assignment, AssignmentField, FieldIssue, TimeWindow};
 use crate::ids::{AssignmentId, VisitId};
 use crate::location::GeofenceCheck;
+use crate::messages::Text;
 use crate::quote::Quote;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -32,6 +33,23 @@ pub enum Stage {
     OnSite,
     /// Finished; see `outcome`.
     Closed,
+}
+
+impl Stage {
+    /// The stage's name on screens, in both languages: the one label the
+    /// shells, the server's responses and the console show.
+    pub fn label(self) -> Text {
+        let (en, zh) = match self {
+            Stage::New => ("New", "新工单"),
+            Stage::Intake => ("Confirming", "待确认"),
+            Stage::Scheduled => ("Scheduled", "已预约"),
+            Stage::EnRoute => ("On the way", "在途中"),
+            Stage::AtDoor => ("At the door", "已到门口"),
+            Stage::OnSite => ("On site", "服务中"),
+            Stage::Closed => ("Closed", "已结束"),
+        };
+        Text::new(en, zh)
+    }
 }
 
 /// A logged call.

@@ -234,9 +234,9 @@ struct QuoteView: View {
         VStack(alignment: .leading) {
             Text(String(format: NSLocalizedString("revision", comment: ""), Int(quote.revision)))
             ForEach(quote.lines, id: \.item) { l in
-                Text("\(l.item) × \(l.qty)  \(formatMoney(l.amount, currency: quote.currency))")
+                Text("\(l.item) × \(l.qty)  \(formatMoney(minor: l.amount, currency: quote.currency))")
             }
-            Text(formatMoney(quote.customerTotal, currency: quote.currency)).bold()
+            Text(formatMoney(minor: quote.customerTotal, currency: quote.currency)).bold()
         }
     }
 }

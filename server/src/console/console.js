@@ -53,10 +53,6 @@ const ZH = {
   "ok": "正常", "normal": "普通", "urgent": "紧急", "same_day": "当日", "escalated": "升级",
   // Visits: the list and one visit's detail.
   "Visits (tab)": "上门记录", "Started": "出发", "Arrived": "到达", "Closed": "结束", "Trip": "趟次",
-  "new": "新建", "intake": "受理中", "scheduled": "已预约", "en route": "在途", "at the door": "已到门口",
-  "on site": "现场作业", "closed": "已结束", "fixed": "已修复", "completed": "已完成",
-  "resolved remotely": "远程解决", "customer absent": "客户不在", "taken back": "拉修",
-  "quote refused": "拒绝报价", "handed back": "已退回", "reassigned": "已改派",
   "verified": "已验证", "broken": "验证失败", "declined": "客户拒签", "none": "未签字",
   "late": "迟到", "late {n} min": "迟到 {n} 分钟", "on time": "准时", "{n} min early": "提前 {n} 分钟",
   "Visit {id}": "上门 {id}", "Customer and assignment": "客户与工单", "Timeline": "时间线",
@@ -77,26 +73,16 @@ const ZH = {
   "waiting for a decision": "待处理", "no conflict": "无冲突", "cancelled_after_start": "出发后取消",
   "reassigned_after_start": "出发后改派", "Close": "关闭", "Events": "事件数",
 };
-// Labels of the server's enum values (English keys of ZH).
-const STAGES = { new: "new", intake: "intake", scheduled: "scheduled", en_route: "en route",
-  at_door: "at the door", on_site: "on site", closed: "closed" };
-const OUTCOMES = { fixed: "fixed", completed: "completed", resolved_remotely: "resolved remotely",
-  customer_absent: "customer absent", taken_back: "taken back", quote_refused: "quote refused",
-  handed_back: "handed back", cancelled: "cancelled", reassigned: "reassigned" };
-const label = (names, v) => v == null ? "—" : t(names[v] || v);
+// Stage and outcome labels come from the server (the core's one table) in
+// both languages; English values are written in lower case like the
+// console's other values.
+const label = (text) => text == null ? "—" : lang === "zh" ? text.zh : text.en.toLowerCase();
 /** A sign-off status, flagged when the signature does not hold or was refused. */
 function signoffCell(tr, v) {
   const bad = v.signoff === "broken" || v.signoff === "declined";
   const td = cell(tr, (bad ? "⚠ " : "") + t(v.signoff) + (v.signoff_problem ? ": " + v.signoff_problem : ""));
   if (bad) td.className = "flagged";
   return td;
-}
-/** Integer minor units (fen) as ¥12.34; never through floating point. */
-function money(fen, currency) {
-  if (fen == null) return "—";
-  const sign = fen < 0 ? "-" : "", abs = Math.abs(fen);
-  const symbol = !currency || currency === "CNY" ? "¥" : currency + " ";
-  return sign + symbol + Math.floor(abs / 100) + "." + String(abs % 100).padStart(2, "0");
 }
 let lang = localStorage.getItem("doorstep.lang") || (/^zh/i.test(navigator.language) ? "zh" : "en");
 function t(text, vars) {
@@ -233,7 +219,7 @@ const loaders = {
       tr.classList.toggle("selected", v.visit_id === openVisit);
       cell(tr, "…" + v.visit_id.slice(-8)).title = v.visit_id; // UUIDv7: the tail tells them apart
       cell(tr, v.assignment_id); cell(tr, customers[v.assignment_id] || "—"); cell(tr, v.technician_id);
-      cell(tr, t(v.trade)); cell(tr, label(STAGES, v.stage)); cell(tr, label(OUTCOMES, v.outcome));
+      cell(tr, t(v.trade)); cell(tr, label(v.stage_label)); cell(tr, label(v.outcome_label));
       cell(tr, v.trip); cell(tr, time(v.started_at));
       const arrived = cell(tr, time(v.arrived_at) + (v.late ? " (" + t("late") + ")" : ""));
       if (v.late) arrived.className = "late";
@@ -254,7 +240,7 @@ const loaders = {
     const rows = await api("GET", "/api/conflicts");
     fill("conflicts", rows, (tr, v) => {
       cell(tr, v.visit_id); cell(tr, v.assignment_id); cell(tr, v.technician_id);
-      cell(tr, v.conflict); cell(tr, v.stage);
+      cell(tr, t(v.conflict)); cell(tr, label(v.stage_label));
       const d = document.createElement("span");
       for (const [label, decision] of [["Center's change stands", "keep_center"], ["Give back to technician", "reinstate_technician"]]) {
         d.appendChild(button(label, async () => {
@@ -291,7 +277,7 @@ const loaders = {
     $("#recon-summary").textContent = t("{date}: {closed} closed visits, {clean} clean, {findings} with findings",
       { date: r.date, closed: r.closed, clean: r.clean, findings: r.with_findings });
     fill("reconciliation", r.visits, (tr, v) => {
-      cell(tr, v.visit_id); cell(tr, v.technician_id); cell(tr, label(OUTCOMES, v.outcome)); signoffCell(tr, v);
+      cell(tr, v.visit_id); cell(tr, v.technician_id); cell(tr, label(v.outcome_label)); signoffCell(tr, v);
       cell(tr, v.findings.map((f) => f.message).join("; ") || t("ok"));
     });
   },
@@ -342,10 +328,11 @@ function punctuality(p) {
 }
 
 async function showVisit(id) {
-  const { visit: v, state: s } = await api("GET", "/api/visits/" + encodeURIComponent(id));
+  const { visit: v, state: s, display } = await api("GET", "/api/visits/" + encodeURIComponent(id));
   openVisit = id;
   document.querySelectorAll("#visits tbody tr").forEach((tr) => tr.classList.toggle("selected", tr.dataset.visit === id));
   const a = s.assignment || {}, c = a.customer || {}, q = s.quote, p = s.payment, so = s.sign_off;
+  const d = display || { quote_lines: [] }; // labels and amounts as the core formats them
   const box = $("#visit-detail");
   box.replaceChildren();
   const title = heading(t("Visit {id}", { id: v.visit_id }));
@@ -360,7 +347,7 @@ async function showVisit(id) {
     ["Trade", t(v.trade)], ["Fault", a.fault_description],
     ["Product", a.product && a.product.model],
     ["Technician", v.technician_id], ["Device", v.device_id],
-    ["Stage", label(STAGES, v.stage)], ["Outcome", label(OUTCOMES, v.outcome)], ["Trip", v.trip],
+    ["Stage", label(v.stage_label)], ["Outcome", label(v.outcome_label)], ["Trip", v.trip],
   ]));
 
   box.appendChild(heading(t("Timeline")));
@@ -387,18 +374,18 @@ async function showVisit(id) {
       const th = document.createElement("th"); th.textContent = t(h); head.appendChild(th);
     }
     const body = table.createTBody();
-    for (const l of q.lines) {
-      const tr = body.insertRow();
+    q.lines.forEach((l, i) => {
+      const tr = body.insertRow(), shown = d.quote_lines[i] || {};
       cell(tr, l.item); cell(tr, l.kind); cell(tr, l.qty).className = "num";
-      cell(tr, money(l.unit_price, q.currency)).className = "num";
-      cell(tr, money(l.amount, q.currency)).className = "num"; cell(tr, t(l.payer));
-    }
+      cell(tr, shown.unit_price).className = "num";
+      cell(tr, shown.amount).className = "num"; cell(tr, t(l.payer));
+    });
     box.appendChild(table);
     box.appendChild(kv([
-      ["Customer total", money(q.customer_total, q.currency)],
-      ["Covered by warranty", money(q.covered_total, q.currency)],
-      ...(q.deposit_total ? [["Deposit", money(q.deposit_total, q.currency)]] : []),
-      ...(q.discount ? [["Discount", money(q.discount.amount, q.currency) +
+      ["Customer total", d.customer_total],
+      ["Covered by warranty", d.covered_total],
+      ...(q.deposit_total ? [["Deposit", d.deposit_total]] : []),
+      ...(q.discount ? [["Discount", d.discount +
         (q.discount.approved_by ? " (" + q.discount.approved_by + ")" : "")]] : []),
       ["Revision", q.revision],
       ["Accepted", t(s.accepted_revision === q.revision ? "yes" : "no")],
@@ -406,15 +393,13 @@ async function showVisit(id) {
   } else box.appendChild(kv([["Quote", t("no quote")]]));
 
   box.appendChild(heading(t("Payment")));
-  const currency = q && q.currency;
-  const due = q && s.accepted_revision === q.revision ? q.customer_total - s.paid_total : null;
   const stillDue = document.createElement("span");
-  stillDue.textContent = due == null ? "—" : money(due, currency);
-  if (due) stillDue.className = "flagged";
+  stillDue.textContent = d.amount_due == null ? "—" : d.amount_due;
+  if (d.amount_due_fen) stillDue.className = "flagged";
   box.appendChild(kv(p ? [
-    ["Collected", money(p.amount, currency)], ["Method", t(p.method)],
+    ["Collected", d.collected], ["Method", t(p.method)],
     ["Receipt", p.receipt && [p.receipt.kind, p.receipt.number || p.receipt.by].filter(Boolean).join(" ")],
-    ["Paid in total", money(s.paid_total, currency)], ["Still due", stillDue],
+    ["Paid in total", d.paid_total], ["Still due", stillDue],
   ] : [["Payment", t("no payment")], ["Still due", stillDue]]));
 
   box.appendChild(heading(t("Ratings and comment")));

@@ -8,6 +8,7 @@ use crate::model::SignOffStatus;
 use crate::store::{visits, Tx};
 use crate::time::day_ms;
 use chrono::NaiveDate;
+use doorstep_core::messages::Text;
 use doorstep_core::workflow::state::VisitState;
 use doorstep_core::Outcome;
 use serde::{Deserialize, Serialize};
@@ -126,6 +127,9 @@ pub struct ReconciledVisit {
     pub technician_id: String,
     pub trade: String,
     pub outcome: Option<String>,
+    /// The outcome's label in both languages, from the core.
+    #[serde(default)]
+    pub outcome_label: Option<Text>,
     pub signoff: SignOffStatus,
     pub findings: Vec<Finding>,
 }
@@ -152,6 +156,7 @@ pub async fn reconcile_day(
         let vs: VisitState = serde_json::from_str(&v.state_json)
             .map_err(|_| Failure::internal("reading a visit"))?;
         out.push(ReconciledVisit {
+            outcome_label: vs.outcome.map(Outcome::label),
             findings: reconcile(
                 &vs,
                 v.signoff,

@@ -94,12 +94,14 @@ extension VisitScreen {
     public var primaryAction: ActionItem? { nextActions.first { $0.required } }
 }
 
-/// Money in minor units for display (`¥123.00`); never floating point.
-public func formatMoney(_ minor: Int64, currency: String) -> String {
-    let symbol = ["CNY": "¥", "USD": "$", "EUR": "€"][currency] ?? "\(currency) "
-    let sign = minor < 0 ? "-" : ""
-    let abs = minor.magnitude
-    return "\(sign)\(symbol)\(abs / 100).\(String(format: "%02d", Int(abs % 100)))"
+extension VisitStage {
+    /// The stage's name as the core gives it.
+    public func label(_ lang: Language) -> String { stageLabel(stage: self).pick(lang) }
+}
+
+extension VisitOutcome {
+    /// How the visit ended, as the core names it.
+    public func label(_ lang: Language) -> String { outcomeLabel(outcome: self).pick(lang) }
 }
 
 /// Captures a signature in device-independent units (0...units) with time

@@ -7154,7 +7154,7 @@ public func FfiConverterTypeTransportError_lower(_ value: TransportError) -> Rus
 
 
 /**
- * How a closed visit ended.
+ * How a closed visit ended: the core's `Outcome`.
  */
 
 public enum VisitOutcome: Equatable, Hashable {
@@ -7272,7 +7272,7 @@ public func FfiConverterTypeVisitOutcome_lower(_ value: VisitOutcome) -> RustBuf
 
 
 /**
- * Where the visit stands, coarsely.
+ * Where the visit stands, coarsely: the core's `Stage`.
  */
 
 public enum VisitStage: Equatable, Hashable {
@@ -8250,6 +8250,41 @@ public func enrolDevice(transport: HttpTransport, serverUrl: String, dispatcher:
     )
 })
 }
+/**
+ * Minor units of `currency` as a screen shows them (`¥168.50`, `HKD 1.00`):
+ * the core's one money formatting.
+ */
+public func formatMoney(minor: Int64, currency: String) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_func_format_money(
+        FfiConverterInt64.lower(minor),
+        FfiConverterString.lower(currency),uniffiCallStatus
+    )
+})
+}
+/**
+ * The outcome's name on screens, in both languages.
+ */
+public func outcomeLabel(outcome: VisitOutcome) -> LocalizedText  {
+    return try!  FfiConverterTypeLocalizedText_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_func_outcome_label(
+        FfiConverterTypeVisitOutcome_lower(outcome),uniffiCallStatus
+    )
+})
+}
+/**
+ * The stage's name on screens, in both languages.
+ */
+public func stageLabel(stage: VisitStage) -> LocalizedText  {
+    return try!  FfiConverterTypeLocalizedText_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_func_stage_label(
+        FfiConverterTypeVisitStage_lower(stage),uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -8279,6 +8314,15 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_func_enrol_device() != 47750) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_func_format_money() != 42687) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_func_outcome_label() != 41626) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_func_stage_label() != 21688) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_action_forms() != 3876) {

@@ -3,9 +3,9 @@
 
 use crate::app::AppState;
 use crate::domain::conflicts::{resolve_tx, ResolveRequest};
+use crate::http::after::display::LabelledVisit;
 use crate::http::auth::Auth;
 use crate::http::error::{ApiJson, ApiResult};
-use crate::model::VisitRow;
 use crate::store::visits;
 use axum::extract::{Path, State};
 use axum::Json;
@@ -13,13 +13,13 @@ use axum::Json;
 pub async fn conflicts(
     State(state): State<AppState>,
     Auth(who): Auth,
-) -> ApiResult<Json<Vec<VisitRow>>> {
+) -> ApiResult<Json<Vec<LabelledVisit>>> {
     who.dispatcher()?;
     let rows = state
         .db
         .tx(move |tx| Box::pin(async move { visits::open_conflicts(tx).await }))
         .await?;
-    Ok(Json(rows))
+    Ok(Json(rows.into_iter().map(LabelledVisit::from).collect()))
 }
 
 pub async fn resolve_conflict(
@@ -27,7 +27,7 @@ pub async fn resolve_conflict(
     Auth(who): Auth,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ResolveRequest>,
-) -> ApiResult<Json<VisitRow>> {
+) -> ApiResult<Json<LabelledVisit>> {
     let actor = who.actor();
     who.dispatcher()?;
     let st = state.clone();
@@ -35,5 +35,5 @@ pub async fn resolve_conflict(
         .db
         .tx(move |tx| Box::pin(async move { resolve_tx(tx, &st, &id, &req, &actor).await }))
         .await?;
-    Ok(Json(v))
+    Ok(Json(LabelledVisit::from(v)))
 }

@@ -3,6 +3,7 @@
 
 pub mod callbacks;
 pub mod conflicts;
+pub mod display;
 pub mod kpis;
 pub mod reconciliation;
 pub mod visits;

@@ -2,9 +2,9 @@
 //! technician device may read only its own.
 
 use crate::app::AppState;
+use crate::http::after::display::{LabelledVisit, VisitDisplay};
 use crate::http::auth::Auth;
 use crate::http::error::{ApiError, ApiResult};
-use crate::model::VisitRow;
 use crate::store::visits;
 use axum::extract::{Path, Query, State};
 use axum::Json;
@@ -21,7 +21,7 @@ pub async fn list_visits(
     State(state): State<AppState>,
     Auth(who): Auth,
     Query(q): Query<VisitQuery>,
-) -> ApiResult<Json<Vec<VisitRow>>> {
+) -> ApiResult<Json<Vec<LabelledVisit>>> {
     let technician = who.technician().map(str::to_string);
     let limit = q.limit.unwrap_or(500).clamp(1, 2000);
     let rows = state
@@ -32,7 +32,7 @@ pub async fn list_visits(
             )
         })
         .await?;
-    Ok(Json(rows))
+    Ok(Json(rows.into_iter().map(LabelledVisit::from).collect()))
 }
 
 pub async fn get_visit(
@@ -54,5 +54,10 @@ pub async fn get_visit(
         }
     }
     let state_json: Value = serde_json::from_str(&state_text).unwrap_or(Value::Null);
-    Ok(Json(json!({ "visit": row, "state": state_json })))
+    let display = serde_json::from_value(state_json.clone())
+        .ok()
+        .map(|s| VisitDisplay::of(&s));
+    Ok(Json(
+        json!({ "visit": LabelledVisit::from(row), "state": state_json, "display": display }),
+    ))
 }

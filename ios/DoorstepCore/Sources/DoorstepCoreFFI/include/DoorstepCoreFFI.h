@@ -686,6 +686,21 @@ RustBuffer uniffi_doorstep_ffi_fn_func_run_visit_script(RustBuffer script, RustB
 RustBuffer uniffi_doorstep_ffi_fn_func_enrol_device(uint64_t transport, RustBuffer server_url, RustBuffer dispatcher, RustBuffer password, RustBuffer technician_id, RustBuffer device_id, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_FORMAT_MONEY
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_FORMAT_MONEY
+RustBuffer uniffi_doorstep_ffi_fn_func_format_money(int64_t minor, RustBuffer currency, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_OUTCOME_LABEL
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_OUTCOME_LABEL
+RustBuffer uniffi_doorstep_ffi_fn_func_outcome_label(RustBuffer outcome, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_STAGE_LABEL
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_STAGE_LABEL
+RustBuffer uniffi_doorstep_ffi_fn_func_stage_label(RustBuffer stage, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_FFI_DOORSTEP_FFI_RUSTBUFFER_ALLOC
 #define UNIFFI_FFIDEF_FFI_DOORSTEP_FFI_RUSTBUFFER_ALLOC
 RustBuffer ffi_doorstep_ffi_rustbuffer_alloc(uint64_t size, RustCallStatus *_Nonnull out_status
@@ -973,6 +988,24 @@ uint16_t uniffi_doorstep_ffi_checksum_func_run_visit_script(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_ENROL_DEVICE
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_ENROL_DEVICE
 uint16_t uniffi_doorstep_ffi_checksum_func_enrol_device(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_FORMAT_MONEY
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_FORMAT_MONEY
+uint16_t uniffi_doorstep_ffi_checksum_func_format_money(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_OUTCOME_LABEL
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_OUTCOME_LABEL
+uint16_t uniffi_doorstep_ffi_checksum_func_outcome_label(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_STAGE_LABEL
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_STAGE_LABEL
+uint16_t uniffi_doorstep_ffi_checksum_func_stage_label(void
     
 );
 #endif

@@ -779,6 +779,12 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_doorstep_ffi_checksum_func_enrol_device(
     ): Int
+    external fun uniffi_doorstep_ffi_checksum_func_format_money(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_func_outcome_label(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_func_stage_label(
+    ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_action_forms(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_apply_command(
@@ -1045,6 +1051,12 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_func_enrol_device(`transport`: Long,`serverUrl`: RustBuffer.ByValue,`dispatcher`: RustBuffer.ByValue,`password`: RustBuffer.ByValue,`technicianId`: RustBuffer.ByValue,`deviceId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_func_format_money(`minor`: Long,`currency`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_func_outcome_label(`outcome`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_func_stage_label(`stage`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun ffi_doorstep_ffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_doorstep_ffi_rustbuffer_from_bytes(`bytes`: ForeignBytes.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1177,6 +1189,15 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_func_enrol_device() and 0xFFFF) != 47750) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_func_format_money() and 0xFFFF) != 42687) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_func_outcome_label() and 0xFFFF) != 41626) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_func_stage_label() and 0xFFFF) != 21688) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_action_forms() and 0xFFFF) != 3876) {
@@ -8809,7 +8830,7 @@ public object FfiConverterTypeTransportError : FfiConverterRustBuffer<TransportE
 
 
 /**
- * How a closed visit ended.
+ * How a closed visit ended: the core's `Outcome`.
  */
 
 enum class VisitOutcome {
@@ -8853,7 +8874,7 @@ public object FfiConverterTypeVisitOutcome: FfiConverterRustBuffer<VisitOutcome>
 
 
 /**
- * Where the visit stands, coarsely.
+ * Where the visit stands, coarsely: the core's `Stage`.
  */
 
 enum class VisitStage {
@@ -9951,6 +9972,50 @@ public object FfiConverterSequenceTypeVisitListItem: FfiConverterRustBuffer<List
         FfiConverterString.lower(`password`),
         FfiConverterString.lower(`technicianId`),
         FfiConverterString.lower(`deviceId`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Minor units of `currency` as a screen shows them (`¥168.50`, `HKD 1.00`):
+         * the core's one money formatting.
+         */ fun `formatMoney`(`minor`: kotlin.Long, `currency`: kotlin.String): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_func_format_money(
+    
+        
+        FfiConverterLong.lower(`minor`),
+        FfiConverterString.lower(`currency`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The outcome's name on screens, in both languages.
+         */ fun `outcomeLabel`(`outcome`: VisitOutcome): LocalizedText {
+            return FfiConverterTypeLocalizedText.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_func_outcome_label(
+    
+        
+        FfiConverterTypeVisitOutcome.lower(`outcome`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The stage's name on screens, in both languages.
+         */ fun `stageLabel`(`stage`: VisitStage): LocalizedText {
+            return FfiConverterTypeLocalizedText.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_func_stage_label(
+    
+        
+        FfiConverterTypeVisitStage.lower(`stage`),_status)
 }
     )
     }

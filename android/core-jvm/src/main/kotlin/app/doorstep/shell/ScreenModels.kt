@@ -10,6 +10,9 @@ import app.doorstep.core.SyncServiceState
 import app.doorstep.core.VisitOutcome
 import app.doorstep.core.VisitScreen
 import app.doorstep.core.VisitStage
+import app.doorstep.core.formatMoney
+import app.doorstep.core.outcomeLabel
+import app.doorstep.core.stageLabel
 import java.time.Duration
 import java.time.Instant
 import java.time.ZoneId
@@ -22,48 +25,15 @@ import java.time.format.DateTimeFormatter
  */
 fun LocalizedText.pick(lang: Language): String = if (lang == Language.EN) en else zh
 
-/** Stage names for headers and the today list. */
-fun VisitStage.label(lang: Language): String {
-    val (en, zh) = when (this) {
-        VisitStage.NEW -> "New" to "新工单"
-        VisitStage.INTAKE -> "Confirming" to "待确认"
-        VisitStage.SCHEDULED -> "Scheduled" to "已预约"
-        VisitStage.EN_ROUTE -> "On the way" to "在途中"
-        VisitStage.AT_DOOR -> "At the door" to "已到门口"
-        VisitStage.ON_SITE -> "On site" to "服务中"
-        VisitStage.CLOSED -> "Closed" to "已结束"
-    }
-    return if (lang == Language.EN) en else zh
-}
+/** Stage names for headers and the today list: the core's labels. */
+fun VisitStage.label(lang: Language): String = stageLabel(this).pick(lang)
 
-fun VisitOutcome.label(lang: Language): String {
-    val (en, zh) = when (this) {
-        VisitOutcome.FIXED -> "Fixed" to "已修复"
-        VisitOutcome.COMPLETED -> "Completed" to "已完成"
-        VisitOutcome.RESOLVED_REMOTELY -> "Resolved by phone" to "电话解决"
-        VisitOutcome.CUSTOMER_ABSENT -> "Customer absent" to "客户不在家"
-        VisitOutcome.TAKEN_BACK -> "Taken back" to "拉修"
-        VisitOutcome.QUOTE_REFUSED -> "Quote refused" to "客户拒绝报价"
-        VisitOutcome.HANDED_BACK -> "Handed back" to "退回中心"
-        VisitOutcome.CANCELLED -> "Cancelled" to "已取消"
-        VisitOutcome.REASSIGNED -> "Reassigned" to "已改派"
-    }
-    return if (lang == Language.EN) en else zh
-}
+/** How a visit ended, as the core names it. */
+fun VisitOutcome.label(lang: Language): String = outcomeLabel(this).pick(lang)
 
-/** Money in minor units, formatted for display (`¥123.00`). Never floats. */
+/** Money in minor units, formatted for display (`¥123.00`) by the core. */
 object Money {
-    fun format(minor: Long, currency: String): String {
-        val sign = if (minor < 0) "-" else ""
-        val abs = if (minor == Long.MIN_VALUE) Long.MAX_VALUE else kotlin.math.abs(minor)
-        val symbol = when (currency) {
-            "CNY" -> "¥"
-            "USD" -> "$"
-            "EUR" -> "€"
-            else -> "$currency "
-        }
-        return "$sign$symbol${abs / 100}.${(abs % 100).toString().padStart(2, '0')}"
-    }
+    fun format(minor: Long, currency: String): String = formatMoney(minor, currency)
 }
 
 /** One row of today's list. */
