@@ -328,7 +328,7 @@ private fun QuoteCard(q: QuoteScreenState) {
         q.rows.forEach { r ->
             Row(Modifier.fillMaxWidth(), horizontalArrangement = Arrangement.SpaceBetween) {
                 UiText("${r.item} × ${r.qty}", Modifier.weight(1f))
-                UiText(if (r.coveredByWarranty) "${r.amount}(${s.warrantyCovers})" else r.amount)
+                UiText(if (r.coveredByWarranty) "${r.amount}(${s.warrantyCovers})" else r.amount, Modifier.padding(start = 8.dp))
             }
         }
         HorizontalDivider()
