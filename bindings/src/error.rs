@@ -26,9 +26,12 @@ pub enum DoorstepError {
     /// A rule of the service standard refused the command. `code` is the
     /// workflow's stable code (`kit_incomplete`, `quote_not_accepted`, ...);
     /// the texts say which rule refused and what would satisfy it.
+    /// `field` names the form field the refusal concerns (`amount` for
+    /// `payment_mismatch`), when it concerns one: show the texts under it.
     #[error("[{code}] {en}")]
     Refused {
         code: String,
+        field: Option<String>,
         en: String,
         zh: String,
     },
@@ -190,6 +193,7 @@ impl From<WorkflowError> for DoorstepError {
         let text = e.text();
         Self::Refused {
             code: e.code().to_string(),
+            field: e.field().map(str::to_string),
             en: text.en,
             zh: text.zh,
         }
@@ -350,6 +354,21 @@ mod tests {
         assert_eq!(e.code(), "kit_incomplete");
         assert!(e.text(Lang::En).contains("multimeter"));
         assert!(e.text(Lang::ZhCn).contains("还不能出发"));
+    }
+
+    #[test]
+    fn a_payment_mismatch_names_the_amount_field() {
+        let e: DoorstepError = WorkflowError::PaymentMismatch {
+            expected: 16800,
+            got: 100,
+        }
+        .into();
+        assert!(
+            matches!(e, DoorstepError::Refused { ref field, .. } if field.as_deref() == Some("amount")),
+            "{e:?}"
+        );
+        let e: DoorstepError = WorkflowError::NoSignOff.into();
+        assert!(matches!(e, DoorstepError::Refused { field: None, .. }));
     }
 
     #[test]

@@ -155,6 +155,10 @@ pub struct FormField {
     pub help: Option<LocalizedText>,
     /// The starting value, as it would be typed (money as yuan: `168.00`).
     pub default: Option<String>,
+    /// A starting value worded for the reader (the sign-off's consent text):
+    /// start the field with the text in the user's language; `default` is
+    /// its zh-CN text.
+    pub default_text: Option<LocalizedText>,
     /// Integer/duration/rating bounds, money in fen, text length.
     pub min: Option<i64>,
     pub max: Option<i64>,
@@ -270,6 +274,7 @@ impl From<core::FormField> for FormField {
             label: f.label.into(),
             help: f.help.map(Into::into),
             default: f.default,
+            default_text: f.default_text.map(Into::into),
             min: f.min,
             max: f.max,
             options: f.options.into_iter().map(Into::into).collect(),

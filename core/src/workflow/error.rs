@@ -199,6 +199,21 @@ impl WorkflowError {
         }
     }
 
+    /// The form field the refusal concerns, named as the action's form names
+    /// it (`amount`, `location`, `revision`), so a shell can show the refusal
+    /// under that field; `None` when it concerns the action as a whole.
+    pub fn field(&self) -> Option<&str> {
+        use WorkflowError::*;
+        match self {
+            InvalidInput { field, .. } => Some(field),
+            PaymentMismatch { .. } => Some("amount"),
+            DepositIou { .. } => Some("method"),
+            OutsideGeofence { .. } => Some("location"),
+            QuoteRevisionMismatch { .. } => Some("revision"),
+            _ => None,
+        }
+    }
+
     /// The rule of the service standard that refused, as STANDARDS.md numbers it.
     pub fn rule(&self) -> &'static str {
         use WorkflowError::*;

@@ -78,6 +78,11 @@ pub struct FormField {
     pub help: Option<Text>,
     /// The value the form starts with, as it would be typed.
     pub default: Option<String>,
+    /// A starting value worded for the reader (the consent text the customer
+    /// signs under): a shell starts the field with the text in its user's
+    /// language; `default` holds the zh-CN one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_text: Option<Text>,
     /// Integer/duration/rating bounds, money in fen, text length.
     pub min: Option<i64>,
     pub max: Option<i64>,
@@ -165,6 +170,7 @@ fn field(name: &str, kind: FieldKind, required: bool, en: &str, zh: &str) -> For
         label: Text::new(en, zh),
         help: None,
         default: None,
+        default_text: None,
         min,
         max,
         options: vec![],
@@ -182,6 +188,12 @@ impl FormField {
     }
     fn default(mut self, v: impl Into<String>) -> Self {
         self.default = Some(v.into());
+        self
+    }
+    /// A default in both languages: `default` takes the zh-CN one.
+    fn default_text(mut self, text: Text) -> Self {
+        self.default = Some(text.zh.clone());
+        self.default_text = Some(text);
         self
     }
     fn default_opt(mut self, v: Option<String>) -> Self {
@@ -866,10 +878,8 @@ pub fn fields_of(action: &str, s: &VisitState, pb: &Playbook) -> Option<Vec<Form
         }
         "refuse_payment" => vec![reason()],
         "sign_off" => {
-            let consent = consent_text();
-            let mut consent_field = long("consent_text", true, "Consent", "确认声明")
-                .default(consent.zh.clone())
-                .help(consent.en, consent.zh);
+            let mut consent_field =
+                long("consent_text", true, "Consent", "确认声明").default_text(consent_text());
             consent_field.read_only = true;
             let mut digest = text(
                 "shown_digest",

@@ -24,10 +24,9 @@ extension DoorstepError {
     /// The stable code (`kit_incomplete`, `store_disk_full`, ...).
     public var code: String {
         switch self {
-        case let .Refused(code, _, _), let .InvalidInput(code, _, _), let .Store(code, _, _),
-             let .Internal(code, _, _):
+        case let .InvalidInput(code, _, _), let .Store(code, _, _), let .Internal(code, _, _):
             return code
-        case let .InvalidPlaybook(code, _, _, _), let .Script(code, _, _, _):
+        case let .Refused(code, _, _, _), let .InvalidPlaybook(code, _, _, _), let .Script(code, _, _, _):
             return code
         case let .Sync(code, _, _, _, _):
             return code
@@ -52,10 +51,9 @@ extension DoorstepError {
     /// The text in `lang`: what refused, and what would satisfy it.
     public func text(_ lang: Language) -> String {
         switch self {
-        case let .Refused(_, en, zh), let .InvalidInput(_, en, zh), let .Store(_, en, zh),
-             let .Internal(_, en, zh):
+        case let .InvalidInput(_, en, zh), let .Store(_, en, zh), let .Internal(_, en, zh):
             return lang == .en ? en : zh
-        case let .InvalidPlaybook(_, _, en, zh), let .Script(_, _, en, zh):
+        case let .Refused(_, _, en, zh), let .InvalidPlaybook(_, _, en, zh), let .Script(_, _, en, zh):
             return lang == .en ? en : zh
         case let .Sync(_, _, _, en, zh):
             return lang == .en ? en : zh

@@ -3785,6 +3785,12 @@ public struct FormField: Equatable, Hashable {
      */
     public var `default`: String?
     /**
+     * A starting value worded for the reader (the sign-off's consent text):
+     * start the field with the text in the user's language; `default` is
+     * its zh-CN text.
+     */
+    public var defaultText: LocalizedText?
+    /**
      * Integer/duration/rating bounds, money in fen, text length.
      */
     public var min: Int64?
@@ -3817,6 +3823,11 @@ public struct FormField: Equatable, Hashable {
          * The starting value, as it would be typed (money as yuan: `168.00`).
          */`default`: String?, 
         /**
+         * A starting value worded for the reader (the sign-off's consent text):
+         * start the field with the text in the user's language; `default` is
+         * its zh-CN text.
+         */defaultText: LocalizedText?, 
+        /**
          * Integer/duration/rating bounds, money in fen, text length.
          */min: Int64?, max: Int64?, options: [ChoiceOption], visibleWhen: VisibleWhen?, 
         /**
@@ -3834,6 +3845,7 @@ public struct FormField: Equatable, Hashable {
         self.label = label
         self.help = help
         self.`default` = `default`
+        self.defaultText = defaultText
         self.min = min
         self.max = max
         self.options = options
@@ -3865,6 +3877,7 @@ public struct FfiConverterTypeFormField: FfiConverterRustBuffer {
                 label: FfiConverterTypeLocalizedText.read(from: &buf), 
                 help: FfiConverterOptionTypeLocalizedText.read(from: &buf), 
                 default: FfiConverterOptionString.read(from: &buf), 
+                defaultText: FfiConverterOptionTypeLocalizedText.read(from: &buf), 
                 min: FfiConverterOptionInt64.read(from: &buf), 
                 max: FfiConverterOptionInt64.read(from: &buf), 
                 options: FfiConverterSequenceTypeChoiceOption.read(from: &buf), 
@@ -3882,6 +3895,7 @@ public struct FfiConverterTypeFormField: FfiConverterRustBuffer {
         FfiConverterTypeLocalizedText.write(value.label, into: &buf)
         FfiConverterOptionTypeLocalizedText.write(value.help, into: &buf)
         FfiConverterOptionString.write(value.`default`, into: &buf)
+        FfiConverterOptionTypeLocalizedText.write(value.defaultText, into: &buf)
         FfiConverterOptionInt64.write(value.min, into: &buf)
         FfiConverterOptionInt64.write(value.max, into: &buf)
         FfiConverterSequenceTypeChoiceOption.write(value.options, into: &buf)
@@ -6161,8 +6175,10 @@ enum DoorstepError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError 
      * A rule of the service standard refused the command. `code` is the
      * workflow's stable code (`kit_incomplete`, `quote_not_accepted`, ...);
      * the texts say which rule refused and what would satisfy it.
+     * `field` names the form field the refusal concerns (`amount` for
+     * `payment_mismatch`), when it concerns one: show the texts under it.
      */
-    case Refused(code: String, en: String, zh: String
+    case Refused(code: String, field: String?, en: String, zh: String
     )
     /**
      * The request itself could not be understood: malformed command JSON, an
@@ -6247,6 +6263,7 @@ public struct FfiConverterTypeDoorstepError: FfiConverterRustBuffer {
         
         case 1: return .Refused(
             code: try FfiConverterString.read(from: &buf), 
+            field: try FfiConverterOptionString.read(from: &buf), 
             en: try FfiConverterString.read(from: &buf), 
             zh: try FfiConverterString.read(from: &buf)
             )
@@ -6303,9 +6320,10 @@ public struct FfiConverterTypeDoorstepError: FfiConverterRustBuffer {
 
         
         
-        case let .Refused(code,en,zh):
+        case let .Refused(code,field,en,zh):
             writeInt(&buf, Int32(1))
             FfiConverterString.write(code, into: &buf)
+            FfiConverterOptionString.write(field, into: &buf)
             FfiConverterString.write(en, into: &buf)
             FfiConverterString.write(zh, into: &buf)
             

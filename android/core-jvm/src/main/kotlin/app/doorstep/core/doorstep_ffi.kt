@@ -6023,6 +6023,13 @@ data class FormField (
     var `default`: kotlin.String?
     , 
     /**
+     * A starting value worded for the reader (the sign-off's consent text):
+     * start the field with the text in the user's language; `default` is
+     * its zh-CN text.
+     */
+    var `defaultText`: LocalizedText?
+    , 
+    /**
      * Integer/duration/rating bounds, money in fen, text length.
      */
     var `min`: kotlin.Long?
@@ -6069,6 +6076,7 @@ public object FfiConverterTypeFormField: FfiConverterRustBuffer<FormField> {
             FfiConverterTypeLocalizedText.read(buf),
             FfiConverterOptionalTypeLocalizedText.read(buf),
             FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalTypeLocalizedText.read(buf),
             FfiConverterOptionalLong.read(buf),
             FfiConverterOptionalLong.read(buf),
             FfiConverterSequenceTypeChoiceOption.read(buf),
@@ -6086,6 +6094,7 @@ public object FfiConverterTypeFormField: FfiConverterRustBuffer<FormField> {
             FfiConverterTypeLocalizedText.allocationSize(value.`label`) +
             FfiConverterOptionalTypeLocalizedText.allocationSize(value.`help`) +
             FfiConverterOptionalString.allocationSize(value.`default`) +
+            FfiConverterOptionalTypeLocalizedText.allocationSize(value.`defaultText`) +
             FfiConverterOptionalLong.allocationSize(value.`min`) +
             FfiConverterOptionalLong.allocationSize(value.`max`) +
             FfiConverterSequenceTypeChoiceOption.allocationSize(value.`options`) +
@@ -6102,6 +6111,7 @@ public object FfiConverterTypeFormField: FfiConverterRustBuffer<FormField> {
             FfiConverterTypeLocalizedText.write(value.`label`, buf)
             FfiConverterOptionalTypeLocalizedText.write(value.`help`, buf)
             FfiConverterOptionalString.write(value.`default`, buf)
+            FfiConverterOptionalTypeLocalizedText.write(value.`defaultText`, buf)
             FfiConverterOptionalLong.write(value.`min`, buf)
             FfiConverterOptionalLong.write(value.`max`, buf)
             FfiConverterSequenceTypeChoiceOption.write(value.`options`, buf)
@@ -7832,17 +7842,21 @@ sealed class DoorstepException: kotlin.Exception() {
      * A rule of the service standard refused the command. `code` is the
      * workflow's stable code (`kit_incomplete`, `quote_not_accepted`, ...);
      * the texts say which rule refused and what would satisfy it.
+     * `field` names the form field the refusal concerns (`amount` for
+     * `payment_mismatch`), when it concerns one: show the texts under it.
      */
     class Refused(
         
         val `code`: kotlin.String, 
+        
+        val `field`: kotlin.String?, 
         
         val `en`: kotlin.String, 
         
         val `zh`: kotlin.String
         ) : DoorstepException() {
         override val message
-            get() = "code=${ `code` }, en=${ `en` }, zh=${ `zh` }"
+            get() = "code=${ `code` }, field=${ `field` }, en=${ `en` }, zh=${ `zh` }"
     }
     
     /**
@@ -8000,6 +8014,7 @@ public object FfiConverterTypeDoorstepError : FfiConverterRustBuffer<DoorstepExc
         return when(buf.getInt()) {
             1 -> DoorstepException.Refused(
                 FfiConverterString.read(buf),
+                FfiConverterOptionalString.read(buf),
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
@@ -8054,6 +8069,7 @@ public object FfiConverterTypeDoorstepError : FfiConverterRustBuffer<DoorstepExc
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterOptionalString.allocationSize(value.`field`)
                 + FfiConverterString.allocationSize(value.`en`)
                 + FfiConverterString.allocationSize(value.`zh`)
             )
@@ -8120,6 +8136,7 @@ public object FfiConverterTypeDoorstepError : FfiConverterRustBuffer<DoorstepExc
             is DoorstepException.Refused -> {
                 buf.putInt(1)
                 FfiConverterString.write(value.`code`, buf)
+                FfiConverterOptionalString.write(value.`field`, buf)
                 FfiConverterString.write(value.`en`, buf)
                 FfiConverterString.write(value.`zh`, buf)
                 Unit

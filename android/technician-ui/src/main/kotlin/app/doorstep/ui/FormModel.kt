@@ -74,7 +74,7 @@ data class FormSpec(
 
         private fun field(f: FormField, lang: Language) = FieldSpec(
             name = f.name, kind = f.kind, required = f.required, label = f.label.pick(lang), help = f.help?.pick(lang),
-            default = f.default, min = f.min, max = f.max, options = options(f.options, lang),
+            default = f.defaultText?.pick(lang) ?: f.default, min = f.min, max = f.max, options = options(f.options, lang),
             shownWhen = f.visibleWhen?.let { ShownWhen(it.field, it.anyOf) }, readOnly = f.readOnly,
             itemFields = f.itemFields.map { item(it, lang) },
             defaultItems = f.defaultItems.map { row ->
@@ -151,11 +151,34 @@ class FormState(val spec: FormSpec, carried: Map<String, FieldInput> = emptyMap(
         }
     }
 
-    /** The same form in another language, keeping what was entered. */
-    fun relabelled(spec: FormSpec): FormState = FormState(spec, values.toMap(), listSizes.toMap()).also { next ->
+    /**
+     * The same form in another language, keeping what was entered; a shown,
+     * not edited text the core words per language (the consent) takes the
+     * new language's wording.
+     */
+    fun relabelled(spec: FormSpec): FormState {
+        val worded = spec.fields.filter { it.readOnly && it.default != null }.map { it.name }.toSet()
+        return relabelledKeeping(spec, values.filterKeys { it !in worded })
+    }
+
+    private fun relabelledKeeping(spec: FormSpec, kept: Map<String, FieldInput>) = FormState(spec, kept, listSizes.toMap()).also { next ->
         next.errors.putAll(errors)
         next.formError = formError
         next.preview = preview
+    }
+
+    /**
+     * Shows the core's refusal: each field's text under that field when this
+     * form shows it (a list row's field under its list's row), the rest —
+     * and a refusal of the form as a whole — under the form.
+     */
+    fun showRefusal(fields: Map<String, LocalizedText>, whole: LocalizedText?) {
+        val shown = spec.fields.filter(::isVisible).map { it.name }.toSet()
+        val (under, elsewhere) = fields.entries.partition { (name, _) -> name.substringBefore('[') in shown }
+        errors.clear()
+        under.forEach { (name, text) -> errors[name] = text }
+        val rest = listOfNotNull(whole) + elsewhere.map { it.value }
+        formError = if (rest.isEmpty()) null else LocalizedText(rest.joinToString(" ") { it.en }, rest.joinToString("") { it.zh })
     }
 
     fun text(name: String): String = (values[name] as? FieldInput.Text)?.text ?: ""

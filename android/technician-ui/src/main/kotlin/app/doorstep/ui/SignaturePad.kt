@@ -14,6 +14,7 @@ import androidx.compose.runtime.Composable
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableIntStateOf
 import androidx.compose.runtime.remember
+import androidx.compose.runtime.rememberUpdatedState
 import androidx.compose.runtime.setValue
 import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
@@ -74,6 +75,10 @@ private fun inkPath(strokes: List<SignatureStroke>, width: Float, height: Float)
 fun SignaturePad(strokes: List<SignatureStroke>, onChange: (List<SignatureStroke>) -> Unit, modifier: Modifier = Modifier) {
     val capture = remember { SignatureCapture(UNITS, UNITS) }
     var version by remember { mutableIntStateOf(0) }
+    // The gesture handler outlives recompositions: it reads the latest strokes and
+    // callback (a language switch hands the pad a new form state to write to).
+    val currentStrokes by rememberUpdatedState(strokes)
+    val currentOnChange by rememberUpdatedState(onChange)
     val ink = MaterialInk
     Box(
         modifier.fillMaxWidth().height(180.dp).background(Color.White).border(1.dp, Color.Gray)
@@ -83,18 +88,18 @@ fun SignaturePad(strokes: List<SignatureStroke>, onChange: (List<SignatureStroke
                 fun y(o: Offset) = o.y / size.height * UNITS
                 detectDragGestures(
                     onDragStart = { o ->
-                        if (strokes.isEmpty()) capture.clear()
+                        if (currentStrokes.isEmpty()) capture.clear()
                         capture.down(x(o), y(o), System.currentTimeMillis())
                         version++
                     },
                     onDrag = { change, _ ->
                         capture.move(x(change.position), y(change.position), System.currentTimeMillis())
                         version++
-                        onChange(capture.strokes())
+                        currentOnChange(capture.strokes())
                     },
                     onDragEnd = {
                         capture.up()
-                        onChange(capture.strokes())
+                        currentOnChange(capture.strokes())
                     },
                 )
             },

@@ -62,10 +62,22 @@ class StoreActionForms(private val store: DeviceStore, private val clock: Clock)
             refusal(e)
         }
 
+    override fun feeItemLabels(assignmentId: String): Map<String, LocalizedText> =
+        when (val r = CoreResult.of { store.actionForms(assignmentId) }) {
+            is CoreResult.Ok -> r.value.flatMap { form -> form.fields.flatMap { it.itemFields } }
+                .filter { it.name == FEE_ITEM }
+                .flatMap { it.options }
+                .associate { it.id to it.label }
+            is CoreResult.Failed -> emptyMap()
+        }
+
     override fun previewSignOff(assignmentId: String, signOff: CustomerSignOff): CoreResult<ReportDigest> =
         CoreResult.of { store.previewSignOff(assignmentId, signOff) }
 
     companion object {
+        /** A list row's fee-item choice (`quote.lines[i].item`, `parts_used[i].item`): the core's name. */
+        private const val FEE_ITEM = "item"
+
         fun location(fix: LocationReading.Fix) = Location(fix.lat, fix.lon, fix.accuracyM)
 
         /** A collected value as the core takes it. */
@@ -82,7 +94,7 @@ class StoreActionForms(private val store: DeviceStore, private val clock: Clock)
             },
         )
 
-        /** The core's refusal: each bad field under its name, a rule's refusal for the form as a whole. */
+        /** The core's refusal: each bad field under its name; a rule's refusal under the field it names, else for the form. */
         fun refusal(e: DoorstepException): SubmitOutcome.Refused = when (e) {
             is DoorstepException.InvalidForm -> SubmitOutcome.Refused(
                 e.problems.groupBy { it.field }.mapValues { (_, ps) ->
@@ -90,7 +102,8 @@ class StoreActionForms(private val store: DeviceStore, private val clock: Clock)
                 },
                 null,
             )
-            is DoorstepException.Refused -> SubmitOutcome.Refused(emptyMap(), LocalizedText(e.en, e.zh))
+            is DoorstepException.Refused -> e.field?.let { SubmitOutcome.Refused(mapOf(it to LocalizedText(e.en, e.zh)), null) }
+                ?: SubmitOutcome.Refused(emptyMap(), LocalizedText(e.en, e.zh))
             else -> {
                 val f = CoreResult.of<Unit> { throw e } as CoreResult.Failed
                 SubmitOutcome.Refused(emptyMap(), LocalizedText(f.en, f.zh))

@@ -96,6 +96,9 @@ class VisitStateHolder(
     private var forms: List<FormState> = emptyList()
     private var refusal: app.doorstep.core.LocalizedText? = null
 
+    /** The fee items' names, as the visit's forms offered them so far: they name the quote's lines. */
+    private val feeItems = mutableMapOf<String, app.doorstep.core.LocalizedText>()
+
     /** The phone's last fix on this visit (from a form's location field), sent with every later action. */
     private var lastFix: LocationReading.Fix? = null
 
@@ -105,6 +108,7 @@ class VisitStateHolder(
         when (val r = backend.screen(assignmentId)) {
             is CoreResult.Ok -> {
                 screen = r.value
+                feeItems.putAll(backend.actions.feeItemLabels(assignmentId))
                 forms = if (r.value.stage == VisitStage.CLOSED) emptyList() else backend.actions.forms(assignmentId, lang).map(::FormState)
             }
             is CoreResult.Failed -> refusal = app.doorstep.core.LocalizedText(r.en, r.zh)
@@ -162,11 +166,7 @@ class VisitStateHolder(
                 refusal = null
                 refresh()
             }
-            is SubmitOutcome.Refused -> {
-                form.errors.clear()
-                form.errors.putAll(outcome.fields)
-                form.formError = outcome.whole
-            }
+            is SubmitOutcome.Refused -> form.showRefusal(outcome.fields, outcome.whole)
         }
     }
 
@@ -205,7 +205,9 @@ class VisitStateHolder(
                 timer(s.absentAllowedAt, t.absentAllowedAt),
             ),
             prompts = sc.prompts.map { it.text.pick(lang) },
-            quote = sc.quote?.let { QuoteScreenState.of(it, lang) },
+            quote = sc.quote?.let { QuoteScreenState.of(it, lang) }?.let { q ->
+                q.copy(rows = q.rows.map { r -> r.copy(item = feeItems[r.item]?.pick(lang) ?: s.feeItem) })
+            },
             forms = forms,
             closed = if (sc.stage == VisitStage.CLOSED) {
                 ClosedState(
@@ -326,7 +328,7 @@ private fun QuoteCard(q: QuoteScreenState) {
         q.rows.forEach { r ->
             Row(Modifier.fillMaxWidth(), horizontalArrangement = Arrangement.SpaceBetween) {
                 UiText("${r.item} × ${r.qty}", Modifier.weight(1f))
-                UiText(if (r.coveredByWarranty) "${r.amount}(${s.warrantyCovers})" else r.amount)
+                UiText(if (r.coveredByWarranty) "${r.amount}(${s.warrantyCovers})" else r.amount, Modifier.padding(start = 8.dp))
             }
         }
         HorizontalDivider()

@@ -4,6 +4,7 @@ import androidx.compose.ui.test.assertTextContains
 import androidx.compose.ui.test.junit4.createComposeRule
 import androidx.compose.ui.test.onNodeWithTag
 import androidx.compose.ui.test.performClick
+import androidx.compose.ui.test.performScrollTo
 import androidx.compose.ui.test.performTextReplacement
 import app.doorstep.core.VisitStage
 import app.doorstep.shell.Language
@@ -28,6 +29,8 @@ import java.time.temporal.ChronoUnit
  */
 class VisitJourneyTest {
     companion object {
+        /** The screenshots' height: one phone screen (360 × 800 dp). */
+        private const val PHONE_HEIGHT_DP = 800
         private lateinit var server: TestServer
 
         @JvmStatic
@@ -114,7 +117,8 @@ class VisitJourneyTest {
             holder.relabel(lang)
             val state = holder.state ?: continue
             val digest = state.forms.firstNotNullOfOrNull { it.preview?.digest?.short } ?: state.closed?.digest
-            val laid = ScreenCheck.render("journey-$n-$what", lang, heightDp = 4000) { VisitScreen(state, app.services, {}, {}) }
+            // A phone's screen of picture (the whole screen is still laid out, so every text is checked).
+            val laid = ScreenCheck.render("journey-$n-$what", lang, heightDp = PHONE_HEIGHT_DP) { VisitScreen(state, app.services, {}, {}) }
             ScreenCheck.assertReadable("$what", lang, laid.filterNot { digest != null && it.text.contains(digest) })
         }
         holder.relabel(app.language)
@@ -165,13 +169,17 @@ class VisitJourneyTest {
         rule.onNodeWithTag("signoff-digest", useUnmergedTree = true).assertTextContains(shown.short, substring = true)
         assertEquals("the digest signed is the one shown", shown.full, signing.text(FormSpec.SHOWN_DIGEST))
         screenshots("signing")
-        filler.submit(signing)
-        check(signing.errors.isEmpty() && signing.formError == null) { "sign_off refused: ${signing.errors} ${signing.formError}" }
+        // The screenshots relabelled the forms: the form on screen now is a new state with the same entries.
+        val signed = offered("sign_off") ?: error("no sign-off offered after the screenshots")
+        assertEquals("the digest signed is still the one shown", shown.full, signed.text(FormSpec.SHOWN_DIGEST))
+        filler.submit(signed)
+        check(offered("sign_off") == null) { "sign_off refused: ${signed.errors.mapValues { it.value.zh }} ${signed.formError?.zh}" }
         step("leave", mapOf("service_card_given" to "yes", "shoe_covers_off_at_door" to "yes"))
         assertEquals(VisitStage.CLOSED, visit().stage)
         assertTrue(visit().closed?.signed == true)
 
-        rule.onNodeWithTag("back").performClick()
+        rule.onNodeWithTag("back").performScrollTo().performClick() // the screen is scrolled down to the last form
+        rule.waitUntil(10_000) { app.visit == null }
         sync()
         val visits = server.call("GET", "/api/visits?assignment_id=$id", null)
         assertTrue("the server's visit shows the verified sign-off: $visits", Regex("\"signoff\"\\s*:\\s*\"verified\"").containsMatchIn(visits))
