@@ -581,9 +581,6 @@ mod one_home {
     }
 
     #[test]
-    #[ignore = "one copy left, in ui3's area: android/technician-ui/src/test/kotlin/app/doorstep/ui/FormFiller.kt:79 \
-                types a money field's minimum as yuan by hand; it becomes formatMoney(f.min ?: 0L, \"CNY\") \
-                (parse_yuan accepts the ¥) when the technician-ui branch merges"]
     fn the_console_and_shells_format_fen_as_yuan_only_through_the_core() {
         let found = copies(&["kt", "swift", "js"], "core/src/money.rs", yuan_formatting);
         assert!(

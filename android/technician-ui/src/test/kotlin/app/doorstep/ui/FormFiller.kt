@@ -10,6 +10,7 @@ import androidx.compose.ui.test.performTextReplacement
 import androidx.compose.ui.test.performTouchInput
 import androidx.compose.ui.test.swipe
 import app.doorstep.core.FieldKind
+import app.doorstep.core.formatMoney
 import java.time.LocalDate
 import java.time.OffsetDateTime
 import java.time.ZoneOffset
@@ -76,7 +77,7 @@ class FormFiller(private val rule: ComposeContentTestRule, private val scoped: B
         FieldKind.LONG_TEXT -> "按服务标准完成"
         FieldKind.INTEGER -> (f.min ?: 1L).coerceAtLeast(1L).coerceAtMost(f.max ?: Long.MAX_VALUE).toString()
         FieldKind.DURATION -> "20"
-        FieldKind.MONEY -> "%d.%02d".format((f.min ?: 0L) / 100, (f.min ?: 0L) % 100)
+        FieldKind.MONEY -> formatMoney(f.min ?: 0L, "CNY")
         FieldKind.DATE -> LocalDate.now().plusDays(2).toString()
         FieldKind.DATE_TIME -> OffsetDateTime.now(ZoneOffset.ofHours(8)).plusDays(2).truncatedTo(ChronoUnit.HOURS).toString()
         FieldKind.PHOTO -> "photo-0001"
