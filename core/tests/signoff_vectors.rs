@@ -70,3 +70,16 @@ fn the_evidence_digest_leaves_out_the_device_signature() {
         "the key signs the digest, so the digest cannot include the signature"
     );
 }
+
+#[test]
+fn docs_signoff_publishes_the_same_vectors() {
+    let doc = include_str!("../../docs/SIGNOFF.md");
+    for text in [
+        REPORT_FORMAT_1_CANONICAL,
+        REPORT_FORMAT_1_DIGEST,
+        EVIDENCE_CANONICAL,
+        EVIDENCE_DIGEST,
+    ] {
+        assert!(doc.contains(text), "docs/SIGNOFF.md lacks {text}");
+    }
+}
