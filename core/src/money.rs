@@ -112,12 +112,9 @@ pub fn yuan_digits(fen: i64) -> String {
 
 /// Fen as the yuan amount a screen shows: `16850` → `¥168.50`, `-5` → `-¥0.05`.
 pub fn format_yuan(fen: i64) -> String {
-    let digits = yuan_digits(fen.unsigned_abs() as i64);
-    if fen < 0 {
-        format!("-¥{digits}")
-    } else {
-        format!("¥{digits}")
-    }
+    let sign = if fen < 0 { "-" } else { "" };
+    let abs = fen.unsigned_abs();
+    format!("{sign}¥{}.{:02}", abs / 100, abs % 100)
 }
 
 /// Why a typed yuan amount was refused.
