@@ -16,6 +16,10 @@ use support::{at, strokes, Run};
 
 const CONSENT: &str = "I confirm the work and amounts above.";
 
+/// One change to a visit state, or to an evidence record, that must change a digest.
+type StateChange = Box<dyn Fn(&mut VisitState)>;
+type EvidenceChange = Box<dyn Fn(&mut SignOffEvidence)>;
+
 /// Paid at 10:50, with a hidden fault noted on the state.
 fn paid_with_hidden_fault() -> VisitState {
     let mut run = Run::new("appliance_repair");
@@ -85,7 +89,7 @@ fn the_report_says_a_failed_test_failed() {
 fn every_fact_of_the_visit_changes_the_report_digest() {
     let base = paid_with_hidden_fault();
     let signed = digest_of(&base);
-    let changes: Vec<(&str, Box<dyn Fn(&mut VisitState)>)> = vec![
+    let changes: Vec<(&str, StateChange)> = vec![
         (
             "hidden fault dropped",
             Box::new(|s| s.hidden_faults.clear()),
@@ -172,7 +176,7 @@ fn the_evidence_digest_covers_every_field_but_the_device_signature() {
     let e = evidence("r1", None);
     let d = e.digest();
     assert_eq!(d.len(), 64);
-    let changes: Vec<(&str, Box<dyn Fn(&mut SignOffEvidence)>)> = vec![
+    let changes: Vec<(&str, EvidenceChange)> = vec![
         ("report digest", Box::new(|e| e.report_digest = "r2".into())),
         (
             "strokes digest",
