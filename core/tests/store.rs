@@ -126,6 +126,10 @@ fn sign_off_chains_evidence_across_visits() {
     signoff::verify(&store.state(aid("A-2")).unwrap()).unwrap();
 }
 
+/// Sign-offs, declines and payments are written with `Durability::Full`;
+/// that a Full write really commits with `synchronous=FULL` is checked next
+/// to the commit, in `store::db`'s unit test
+/// `a_full_write_commits_with_synchronous_full_and_then_returns_to_normal`.
 #[test]
 fn customer_facing_facts_commit_durably() {
     use doorstep_core::signoff::Ratings;

@@ -201,19 +201,46 @@ async fn a_server_restarted_mid_sync_ends_with_exactly_the_devices_events() {
     for (i, a) in ids.iter().enumerate() {
         work_visit(&phone, a, start + Duration::hours(3 * i as i64));
     }
-    // Sync in small batches and kill the server while it runs.
-    let mut cfg = doorstep_core::sync::SyncConfig::new(&center.base, &phone.token);
+    // Sync in small batches over a slow link and kill the server as soon as
+    // the first batch is stored: the restart lands mid-sync on every run
+    // (no sleep decides which path the test takes), and the test checks it did.
+    let total = phone.event_ids(&ids).len();
+    let already = center.stored_event_ids(&phone.device).await.len();
+    let slow = FaultProxy::start(
+        center.addr(),
+        Faults {
+            delay: 1.0,
+            max_delay: std::time::Duration::from_millis(40),
+            ..Faults::none()
+        },
+        7,
+    )
+    .await
+    .unwrap();
+    let mut cfg =
+        doorstep_core::sync::SyncConfig::new(format!("http://{}", slow.addr), &phone.token);
     cfg.push_batch = 5;
     let client = doorstep_core::sync::SyncClient::new(cfg).unwrap();
     let sync = client.sync(&phone.store, &phone.clock);
     let restart = async {
-        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        let mut stored = already;
+        for _ in 0..5000 {
+            stored = center.stored_event_ids(&phone.device).await.len();
+            if stored >= already + 5 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
         center.restart().await;
+        stored
     };
-    let (interrupted, ()) = tokio::join!(sync, restart);
-    if let Err(e) = &interrupted {
-        assert!(e.is_transient(), "a dying server is a network failure: {e}");
-    }
+    let (interrupted, stored_at_restart) = tokio::join!(sync, restart);
+    assert!(
+        stored_at_restart > already && stored_at_restart < total,
+        "the restart landed mid-sync: {stored_at_restart} of {total} events stored"
+    );
+    let e = interrupted.expect_err("the sync in flight when the server died fails");
+    assert!(e.is_transient(), "a dying server is a network failure: {e}");
     phone.server = center.base.clone();
     let report = phone.sync().await.unwrap();
     assert_eq!(report.pending, 0);

@@ -309,3 +309,46 @@ impl Drop for Db {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The durability a write asks for is the durability its commit gets
+    //! (what `customer_facing_facts_commit_durably` in core/tests/store.rs
+    //! relies on for sign-offs and payments).
+    use super::*;
+
+    /// `PRAGMA synchronous`: 1 is NORMAL, 2 is FULL.
+    fn synchronous(c: &Connection) -> i64 {
+        c.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn a_full_write_commits_with_synchronous_full_and_then_returns_to_normal() {
+        let dir = std::env::temp_dir().join(format!(
+            "doorstep-db-durability-{}-{}",
+            std::process::id(),
+            uuid::Uuid::now_v7().simple()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = Db::open(&dir.join("store.db")).unwrap();
+        assert_eq!(db.with_writer(|c| Ok(synchronous(c))).unwrap(), 1);
+        let during_full = db
+            .write(Durability::Full, |tx| Ok(synchronous(tx)))
+            .unwrap();
+        assert_eq!(during_full, 2, "a Full write commits with synchronous=FULL");
+        assert_eq!(db.with_writer(|c| Ok(synchronous(c))).unwrap(), 1);
+        let during_normal = db
+            .write(Durability::Normal, |tx| Ok(synchronous(tx)))
+            .unwrap();
+        assert_eq!(during_normal, 1);
+        let failed: Result<()> = db.write(Durability::Full, |_| Err(StoreError::ReadOnly));
+        assert!(failed.is_err());
+        assert_eq!(
+            db.with_writer(|c| Ok(synchronous(c))).unwrap(),
+            1,
+            "a failed Full write also returns to NORMAL"
+        );
+        drop(db);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
