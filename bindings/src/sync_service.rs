@@ -231,16 +231,21 @@ impl TaskHandle {
 #[derive(uniffi::Object)]
 pub struct SyncService {
     service: CoreService,
-    /// Always `Some` until drop.
-    runtime: Option<tokio::runtime::Runtime>,
+    /// A current-thread runtime driven by its own thread (`doorstep-sync`)
+    /// until drop: the loop's tasks run there, and `background_wake` waits
+    /// on it from the caller's thread. (A multi-thread runtime with one
+    /// worker did the same and cost the phone library its scheduler.)
+    runtime: tokio::runtime::Handle,
+    /// Ends the driving thread (and with it the runtime) when sent or dropped.
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Drop for SyncService {
-    /// Shuts the runtime down without blocking (safe from any thread); a
-    /// loop still running stops with it.
+    /// Tells the runtime's thread to stop, without blocking (safe from any
+    /// thread); a loop still running stops with it.
     fn drop(&mut self) {
-        if let Some(rt) = self.runtime.take() {
-            rt.shutdown_background();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
         }
     }
 }
@@ -253,23 +258,33 @@ impl SyncService {
         config: SyncLoopConfig,
     ) -> Result<Self, DoorstepError> {
         let client = sync_client(settings, transport)?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
+        let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .thread_name("doorstep-sync")
             .build()
             .map_err(|e| DoorstepError::internal_detail("runtime", &e.to_string()))?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("doorstep-sync".into())
+            .spawn(move || {
+                // Drives the loop's tasks, timers and IO until the service goes.
+                runtime.block_on(async {
+                    let _ = stopped.await;
+                });
+                runtime.shutdown_background();
+            })
+            .map_err(|e| DoorstepError::internal_detail("runtime", &e.to_string()))?;
         let service = CoreService::new(client, store.store()?, Arc::new(SystemClock), config);
         Ok(Self {
             service,
-            runtime: Some(runtime),
+            runtime: handle,
+            stop: Some(stop),
         })
     }
 
-    fn runtime(&self) -> Result<&tokio::runtime::Runtime, DoorstepError> {
-        self.runtime
-            .as_ref()
-            .ok_or_else(|| DoorstepError::internal_detail("runtime", "the sync runtime is gone"))
+    fn runtime(&self) -> Result<&tokio::runtime::Handle, DoorstepError> {
+        Ok(&self.runtime)
     }
 }
 
@@ -316,7 +331,7 @@ impl SyncService {
                     listener.on_state(state)
                 }));
             };
-            let handle = self.service.start(runtime.handle(), Arc::new(forward));
+            let handle = self.service.start(runtime, Arc::new(forward));
             Ok(Arc::new(TaskHandle { handle }))
         })
     }
