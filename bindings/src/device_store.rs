@@ -14,8 +14,8 @@ use crate::error::{guard, DoorstepError};
 use crate::forms::{core_values, ActionForm, FormValue};
 use crate::sync::SyncStatus;
 use crate::types::{
-    from_system_time, to_system_time, CommandResult, CustomerSignOff, Location, ReportDigest,
-    VisitOutcome, VisitScreen, VisitStage, Window,
+    CommandResult, CustomerSignOff, Location, ReportDigest, Timestamp, VisitOutcome, VisitScreen,
+    VisitStage, Window,
 };
 use chrono::{Duration, FixedOffset};
 use doorstep_core::assignment::Assignment;
@@ -24,7 +24,6 @@ use doorstep_core::store::{Enrollment, Store};
 use doorstep_core::workflow::{action_forms, fill};
 use doorstep_core::{AssignmentId, DeviceId, Playbook, TechnicianId, VisitCommand};
 use std::sync::{Arc, RwLock};
-use std::time::SystemTime;
 
 /// One line of today's list.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -51,8 +50,8 @@ impl From<doorstep_core::store::VisitSummary> for VisitListItem {
             stage: v.stage,
             outcome: v.outcome,
             window: v.window.map(|w| Window {
-                start: to_system_time(w.start),
-                end: to_system_time(w.end),
+                start: w.start,
+                end: w.end,
             }),
             closed: v.closed,
             conflict: v.conflict,
@@ -93,9 +92,8 @@ impl DeviceStore {
     fn screen_in(
         store: &Store,
         id: &AssignmentId,
-        now: SystemTime,
+        now: Timestamp,
     ) -> Result<VisitScreen, DoorstepError> {
-        let now = from_system_time(now);
         let state = store.state(id)?;
         let v = store.view(id, now)?;
         let pb = playbook_of(&v.trade)?;
@@ -106,18 +104,13 @@ impl DeviceStore {
         &self,
         assignment_id: &str,
         command: VisitCommand,
-        now: SystemTime,
+        now: Timestamp,
         location: Option<Location>,
     ) -> Result<CommandResult, DoorstepError> {
         guard(|| {
             let store = self.store()?;
             let id = AssignmentId::new(assignment_id)?;
-            let events = store.apply_command(
-                &id,
-                &command,
-                from_system_time(now),
-                location.map(Into::into),
-            )?;
+            let events = store.apply_command(&id, &command, now, location.map(Into::into))?;
             Ok(CommandResult {
                 events: events
                     .iter()
@@ -196,7 +189,7 @@ impl DeviceStore {
     pub fn receive_assignment(
         &self,
         assignment_json: String,
-        now: SystemTime,
+        now: Timestamp,
     ) -> Result<VisitScreen, DoorstepError> {
         guard(|| {
             let store = self.store()?;
@@ -212,7 +205,7 @@ impl DeviceStore {
                 &ChangeKind::Assignment {
                     assignment: Box::new(assignment),
                 },
-                from_system_time(now),
+                now,
             )?;
             Self::screen_in(&store, &id, now)
         })
@@ -222,7 +215,7 @@ impl DeviceStore {
     /// `now`, at `utc_offset_minutes` from UTC (480 for China), by window start.
     pub fn todays_visits(
         &self,
-        now: SystemTime,
+        now: Timestamp,
         utc_offset_minutes: i32,
     ) -> Result<Vec<VisitListItem>, DoorstepError> {
         guard(|| {
@@ -236,8 +229,7 @@ impl DeviceStore {
                         format!("时区偏移{utc_offset_minutes}分钟超出范围(±18小时)。"),
                     )
                 })?;
-            let local =
-                from_system_time(now) + Duration::seconds(i64::from(offset.local_minus_utc()));
+            let local = now + Duration::seconds(i64::from(offset.local_minus_utc()));
             let visits = self.store()?.visits_on(local.date_naive(), offset)?;
             Ok(visits.into_iter().map(Into::into).collect())
         })
@@ -247,7 +239,7 @@ impl DeviceStore {
     pub fn visit_screen(
         &self,
         assignment_id: String,
-        now: SystemTime,
+        now: Timestamp,
     ) -> Result<VisitScreen, DoorstepError> {
         guard(|| {
             let store = self.store()?;
@@ -261,7 +253,7 @@ impl DeviceStore {
         &self,
         assignment_id: String,
         command_json: String,
-        now: SystemTime,
+        now: Timestamp,
         location: Option<Location>,
     ) -> Result<CommandResult, DoorstepError> {
         let command: VisitCommand =
@@ -291,7 +283,7 @@ impl DeviceStore {
         assignment_id: String,
         action: String,
         values: Vec<FormValue>,
-        now: SystemTime,
+        now: Timestamp,
         location: Option<Location>,
     ) -> Result<CommandResult, DoorstepError> {
         let command = guard(|| {
@@ -322,7 +314,7 @@ impl DeviceStore {
         &self,
         assignment_id: String,
         sign_off: CustomerSignOff,
-        now: SystemTime,
+        now: Timestamp,
         location: Option<Location>,
     ) -> Result<CommandResult, DoorstepError> {
         self.run(&assignment_id, sign_off.into_command(), now, location)
@@ -333,7 +325,7 @@ impl DeviceStore {
         &self,
         assignment_id: String,
         reason: String,
-        now: SystemTime,
+        now: Timestamp,
         location: Option<Location>,
     ) -> Result<CommandResult, DoorstepError> {
         self.run(
@@ -360,7 +352,7 @@ mod tests {
     use super::*;
     use crate::types::VisitStage;
     use std::path::PathBuf;
-    use std::time::Duration as StdDuration;
+    use std::time::{Duration as StdDuration, SystemTime};
 
     /// A fresh store path under the system temp dir, removed on drop.
     struct TempPath(PathBuf);
@@ -390,8 +382,8 @@ mod tests {
     }
 
     /// 2026-11-25T08:00:00Z plus `minutes`.
-    fn t(minutes: u64) -> SystemTime {
-        SystemTime::UNIX_EPOCH + StdDuration::from_secs(1_795_593_600 + minutes * 60)
+    fn t(minutes: u64) -> Timestamp {
+        (SystemTime::UNIX_EPOCH + StdDuration::from_secs(1_795_593_600 + minutes * 60)).into()
     }
 
     const ASSIGNMENT: &str = r#"{

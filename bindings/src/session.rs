@@ -11,13 +11,12 @@ use crate::error::{guard, DoorstepError};
 use crate::forms::{core_values, ActionForm, FormValue};
 use crate::playbooks::{parse_custom, shipped};
 use crate::types::{
-    from_system_time, CommandResult, CustomerSignOff, Location, ReportDigest, VisitScreen,
+    CommandResult, CustomerSignOff, Location, ReportDigest, Timestamp, VisitScreen,
 };
 use doorstep_core::workflow::view::{view, VisitView};
 use doorstep_core::workflow::{action_forms, fill, LiveStamper};
 use doorstep_core::{Context, DeviceId, Playbook, Visit, VisitCommand};
 use std::sync::{Mutex, MutexGuard};
-use std::time::SystemTime;
 
 struct Inner {
     visit: Visit,
@@ -63,12 +62,11 @@ impl VisitSession {
     fn run(
         &self,
         command: VisitCommand,
-        now: SystemTime,
+        now: Timestamp,
         location: Option<Location>,
     ) -> Result<CommandResult, DoorstepError> {
         guard(|| {
             let mut inner = self.lock()?;
-            let now = from_system_time(now);
             let mut ctx = Context::new(now, inner.device.clone());
             ctx.location = location.map(Into::into);
             let Inner { visit, stamper, .. } = &mut *inner;
@@ -84,8 +82,8 @@ impl VisitSession {
         })
     }
 
-    fn current_view(&self, now: SystemTime) -> Result<VisitView, DoorstepError> {
-        guard(|| Ok(screen_of(&*self.lock()?, from_system_time(now))))
+    fn current_view(&self, now: Timestamp) -> Result<VisitView, DoorstepError> {
+        guard(|| Ok(screen_of(&*self.lock()?, now)))
     }
 }
 
@@ -139,7 +137,7 @@ impl VisitSession {
     pub fn apply(
         &self,
         command_json: String,
-        now: SystemTime,
+        now: Timestamp,
         location: Option<Location>,
     ) -> Result<CommandResult, DoorstepError> {
         let command: VisitCommand =
@@ -151,7 +149,7 @@ impl VisitSession {
     pub fn sign_off(
         &self,
         sign_off: CustomerSignOff,
-        now: SystemTime,
+        now: Timestamp,
         location: Option<Location>,
     ) -> Result<CommandResult, DoorstepError> {
         self.run(sign_off.into_command(), now, location)
@@ -161,7 +159,7 @@ impl VisitSession {
     pub fn decline_signature(
         &self,
         reason: String,
-        now: SystemTime,
+        now: Timestamp,
         location: Option<Location>,
     ) -> Result<CommandResult, DoorstepError> {
         self.run(VisitCommand::DeclineSignature { reason }, now, location)
@@ -172,7 +170,7 @@ impl VisitSession {
     pub fn receive_assignment(
         &self,
         assignment_json: String,
-        now: SystemTime,
+        now: Timestamp,
     ) -> Result<CommandResult, DoorstepError> {
         let assignment: doorstep_core::Assignment = serde_json::from_str(&assignment_json)
             .map_err(|e| {
@@ -208,7 +206,7 @@ impl VisitSession {
         &self,
         action: String,
         values: Vec<FormValue>,
-        now: SystemTime,
+        now: Timestamp,
         location: Option<Location>,
     ) -> Result<CommandResult, DoorstepError> {
         let command = guard(|| {
@@ -224,12 +222,12 @@ impl VisitSession {
     }
 
     /// The visit as a screen shows it at `now` (timers and prompts depend on the time).
-    pub fn screen(&self, now: SystemTime) -> Result<VisitScreen, DoorstepError> {
-        guard(|| Ok(typed_screen(&*self.lock()?, from_system_time(now))))
+    pub fn screen(&self, now: Timestamp) -> Result<VisitScreen, DoorstepError> {
+        guard(|| Ok(typed_screen(&*self.lock()?, now)))
     }
 
     /// The same view as JSON (the CLI's shape), for logging and web views.
-    pub fn screen_json(&self, now: SystemTime) -> Result<String, DoorstepError> {
+    pub fn screen_json(&self, now: Timestamp) -> Result<String, DoorstepError> {
         let v = self.current_view(now)?;
         serde_json::to_string(&v).map_err(|e| {
             DoorstepError::internal(
@@ -242,7 +240,7 @@ impl VisitSession {
 
     /// The digest of the report as it stands (what the customer would sign
     /// now), or the signed one; `None` before the technician is on site.
-    pub fn report_digest(&self, now: SystemTime) -> Result<Option<ReportDigest>, DoorstepError> {
+    pub fn report_digest(&self, now: Timestamp) -> Result<Option<ReportDigest>, DoorstepError> {
         Ok(self.screen(now)?.report_digest)
     }
 
@@ -270,15 +268,15 @@ impl VisitSession {
 mod tests {
     use super::*;
     use doorstep_core::Lang;
-    use std::time::Duration;
+    use std::time::{Duration, SystemTime};
 
     fn session() -> VisitSession {
         VisitSession::new("appliance_repair".into(), "dev-1".into(), "Wang Wei".into()).unwrap()
     }
 
     /// 2026-11-25T08:00:00Z plus `minutes`.
-    fn t(minutes: u64) -> SystemTime {
-        SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_593_600 + minutes * 60)
+    fn t(minutes: u64) -> Timestamp {
+        (SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_593_600 + minutes * 60)).into()
     }
 
     const ASSIGNMENT: &str = r#"{"type": "receive_assignment", "assignment": {

@@ -21,7 +21,7 @@
 
 use crate::device_store::DeviceStore;
 use crate::error::{guard, DoorstepError};
-use crate::types::to_system_time;
+use crate::types::Timestamp;
 use doorstep_core::clock::{Clock, SystemClock};
 use doorstep_core::store::SyncStatus as CoreSyncStatus;
 use doorstep_core::sync::{
@@ -31,7 +31,7 @@ use doorstep_core::sync::{
 };
 use doorstep_core::{DeviceId, TechnicianId};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use tokio::sync::Notify;
 
 /// Where the phone syncs and as whom.
@@ -116,8 +116,8 @@ pub struct SyncStatus {
     pub pending: u64,
     /// Records the server refused for good (the center has been told).
     pub refused: u64,
-    pub last_attempt_at: Option<SystemTime>,
-    pub last_success_at: Option<SystemTime>,
+    pub last_attempt_at: Option<Timestamp>,
+    pub last_success_at: Option<Timestamp>,
     pub last_error_code: Option<String>,
     pub consecutive_failures: u32,
     pub clock_offset_ms: Option<i64>,
@@ -128,8 +128,8 @@ impl From<CoreSyncStatus> for SyncStatus {
         Self {
             pending: s.pending,
             refused: s.refused,
-            last_attempt_at: s.last_attempt_at.map(to_system_time),
-            last_success_at: s.last_success_at.map(to_system_time),
+            last_attempt_at: s.last_attempt_at,
+            last_success_at: s.last_success_at,
             last_error_code: s.last_error_code,
             consecutive_failures: s.consecutive_failures,
             clock_offset_ms: s.clock_offset_ms,

@@ -11,14 +11,14 @@
 use crate::device_store::DeviceStore;
 use crate::error::{guard, DoorstepError};
 use crate::sync::{sync_client, HttpTransport, SyncProgress, SyncSettings, SyncSummary};
-use crate::types::to_system_time;
+use crate::types::Timestamp;
 use doorstep_core::clock::SystemClock;
 use doorstep_core::sync::{
     SyncFailure as CoreFailure, SyncLoopConfig, SyncLoopHandle, SyncPhase as CorePhase,
     SyncService as CoreService, SyncState as CoreState,
 };
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 /// The loop's timing, when the defaults (15 minutes between syncs, retries
 /// from 5 s up to 15 minutes) do not suit: a fleet's policy, or a test.
@@ -130,20 +130,20 @@ pub enum SyncPhase {
     /// The last sync finished; the next periodic one is at `next_sync_at`.
     Synced {
         summary: SyncSummary,
-        next_sync_at: SystemTime,
+        next_sync_at: Timestamp,
     },
     /// Failure number `attempt` in a row may be cured by a retry: the loop
     /// retries on its own at `retry_at`. Offline work is safe meanwhile.
     Retrying {
         failure: SyncFailure,
         attempt: u32,
-        retry_at: SystemTime,
+        retry_at: Timestamp,
     },
     /// A retry will not cure it (token revoked, request refused, app too
     /// old): show `failure`'s text. Tried again at `retry_at` or on "sync now".
     NeedsAttention {
         failure: SyncFailure,
-        retry_at: SystemTime,
+        retry_at: Timestamp,
     },
     /// The platform reports no connection: nothing is tried until it is back.
     Offline,
@@ -156,7 +156,7 @@ pub enum SyncPhase {
 pub struct SyncServiceState {
     pub phase: SyncPhase,
     /// The last successful sync (kept in the store, so it survives restarts).
-    pub last_success_at: Option<SystemTime>,
+    pub last_success_at: Option<Timestamp>,
     /// Records waiting for the server.
     pub pending: u64,
 }
@@ -173,7 +173,7 @@ impl From<CoreState> for SyncServiceState {
                 next_sync_at,
             } => SyncPhase::Synced {
                 summary: report.into(),
-                next_sync_at: to_system_time(next_sync_at),
+                next_sync_at,
             },
             CorePhase::Retrying {
                 failure,
@@ -182,18 +182,18 @@ impl From<CoreState> for SyncServiceState {
             } => SyncPhase::Retrying {
                 failure: failure.into(),
                 attempt,
-                retry_at: to_system_time(retry_at),
+                retry_at,
             },
             CorePhase::NeedsAttention { failure, retry_at } => SyncPhase::NeedsAttention {
                 failure: failure.into(),
-                retry_at: to_system_time(retry_at),
+                retry_at,
             },
             CorePhase::Offline => SyncPhase::Offline,
             CorePhase::Stopped => SyncPhase::Stopped,
         };
         Self {
             phase,
-            last_success_at: s.last_success_at.map(to_system_time),
+            last_success_at: s.last_success_at,
             pending: s.pending,
         }
     }

@@ -1,7 +1,8 @@
 //! The records and enums that cross the FFI, and their `From` conversions
 //! from the core's types. Task-shaped: what a screen needs, not a mirror of
-//! the core's internals. Time crosses as `SystemTime` (Kotlin `Instant`,
-//! Swift `Date`), money as integer minor units (fen), ids as strings that the
+//! the core's internals. Time crosses as [`Timestamp`], the core's own
+//! `DateTime<Utc>` bridged by uniffi's `custom_type!` to its timestamp (Kotlin
+//! `Instant`, Swift `Date`): no conversions at the call sites, money as integer minor units (fen), ids as strings that the
 //! core validated, closed sets the shell branches on (stage, outcome) as
 //! enums, open ones (fee kinds, callback reasons) as their stable snake_case
 //! tags.
@@ -16,15 +17,15 @@ use doorstep_core::{Outcome, Stage, Text};
 use doorstep_core::wire::wire_name as tag;
 use std::time::SystemTime;
 
-/// `DateTime<Utc>` → `SystemTime`.
-pub(crate) fn to_system_time(t: DateTime<Utc>) -> SystemTime {
-    t.into()
-}
+/// A point in time as the core keeps it. It crosses the FFI as uniffi's
+/// timestamp (`SystemTime` on the wire; Kotlin `Instant`, Swift `Date`).
+pub type Timestamp = DateTime<Utc>;
 
-/// `SystemTime` → `DateTime<Utc>`.
-pub(crate) fn from_system_time(t: SystemTime) -> DateTime<Utc> {
-    t.into()
-}
+uniffi::custom_type!(Timestamp, SystemTime, {
+    remote,
+    lower: |t| t.into(),
+    try_lift: |t| Ok(t.into()),
+});
 
 /// One text in both languages.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -124,8 +125,8 @@ pub fn format_money(minor: i64, currency: String) -> String {
 /// An appointment window.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Window {
-    pub start: SystemTime,
-    pub end: SystemTime,
+    pub start: Timestamp,
+    pub end: Timestamp,
 }
 
 /// Something the technician can do now. `command` is the command's `type`
@@ -232,36 +233,36 @@ pub struct QuoteSummary {
 pub struct CallbackItem {
     /// `remote_guidance`, `untested_repair`, `second_level`, ...
     pub reason: String,
-    pub due_at: SystemTime,
+    pub due_at: Timestamp,
 }
 
 /// The clock-driven parts of the screen (the knock timer among them).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct VisitTimers {
     /// Leave by this time to arrive 5-10 minutes early.
-    pub depart_by: Option<SystemTime>,
+    pub depart_by: Option<Timestamp>,
     /// The next knock is allowed at.
-    pub next_knock_at: Option<SystemTime>,
+    pub next_knock_at: Option<Timestamp>,
     /// Phone the customer from this time if the door stays closed.
-    pub call_customer_at: Option<SystemTime>,
+    pub call_customer_at: Option<Timestamp>,
     /// "Customer absent" may be declared from this time.
-    pub absent_allowed_at: Option<SystemTime>,
+    pub absent_allowed_at: Option<Timestamp>,
     pub callbacks: Vec<CallbackItem>,
 }
 
 impl From<Timers> for VisitTimers {
     fn from(t: Timers) -> Self {
         Self {
-            depart_by: t.depart_by.map(to_system_time),
-            next_knock_at: t.next_knock_at.map(to_system_time),
-            call_customer_at: t.call_customer_at.map(to_system_time),
-            absent_allowed_at: t.absent_allowed_at.map(to_system_time),
+            depart_by: t.depart_by,
+            next_knock_at: t.next_knock_at,
+            call_customer_at: t.call_customer_at,
+            absent_allowed_at: t.absent_allowed_at,
             callbacks: t
                 .callbacks
                 .into_iter()
                 .map(|c| CallbackItem {
                     reason: tag(&c.reason),
-                    due_at: to_system_time(c.due_at),
+                    due_at: c.due_at,
                 })
                 .collect(),
         }
@@ -347,8 +348,8 @@ impl From<VisitView> for VisitScreen {
             outcome: v.outcome,
             trip: v.trip,
             window: v.window.map(|w| Window {
-                start: to_system_time(w.start),
-                end: to_system_time(w.end),
+                start: w.start,
+                end: w.end,
             }),
             customer: v.customer.map(Into::into),
             conflict: v.conflict.map(|c| tag(&c.kind)),
@@ -504,8 +505,8 @@ impl From<doorstep_core::workflow::view::CustomerCard> for CustomerCard {
             product_model: c.product_model,
             fault_description: c.fault_description,
             window: c.window.map(|w| Window {
-                start: to_system_time(w.start),
-                end: to_system_time(w.end),
+                start: w.start,
+                end: w.end,
             }),
         }
     }
