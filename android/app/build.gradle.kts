@@ -20,6 +20,10 @@ android {
         // The generated bindings and the shell's non-UI logic, shared with
         // the Maven-built core-jvm module that is tested on the JVM.
         kotlin.srcDir("../core-jvm/src/main/kotlin")
+        // The technician screens: the same composables the Maven module
+        // technician-ui compiles for the desktop and tests headless. Only
+        // its src/main is shared; its desktop window (src/desktop) is not.
+        kotlin.srcDir("../technician-ui/src/main/kotlin")
         // libdoorstep_ffi.so per ABI, built with cargo-ndk (README.md).
         jniLibs.srcDir("src/main/jniLibs")
     }
@@ -39,6 +43,8 @@ dependencies {
     implementation("androidx.compose.ui:ui")
     implementation("androidx.compose.material3:material3")
     implementation("androidx.activity:activity-compose:1.9.3")
+    // ContextCompat and LocationManagerCompat.getCurrentLocation (AndroidServices.kt).
+    implementation("androidx.core:core-ktx:1.15.0")
     implementation("androidx.lifecycle:lifecycle-viewmodel-compose:2.8.7")
     // viewModelScope, and Dispatchers.Main/IO for enrolment off the UI thread.
     implementation("androidx.lifecycle:lifecycle-viewmodel-ktx:2.8.7")

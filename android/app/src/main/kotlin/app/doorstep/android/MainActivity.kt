@@ -5,58 +5,82 @@ import android.os.Bundle
 import android.provider.Settings
 import androidx.activity.ComponentActivity
 import androidx.activity.compose.setContent
-import androidx.compose.material3.MaterialTheme
-import androidx.compose.runtime.collectAsState
-import androidx.compose.runtime.getValue
-import androidx.compose.runtime.remember
-import androidx.lifecycle.ViewModelProvider
-import androidx.lifecycle.viewmodel.initializer
-import androidx.lifecycle.viewmodel.viewModelFactory
+import app.doorstep.core.DeviceStore
+import app.doorstep.shell.CoreResult
 import app.doorstep.shell.Language
+import app.doorstep.ui.EnrolmentField
+import app.doorstep.ui.EnrolmentStateHolder
+import app.doorstep.ui.Enroller
+import app.doorstep.ui.LocalTimes
+import app.doorstep.ui.StoreBackend
+import app.doorstep.ui.TechnicianApp
+import app.doorstep.ui.TechnicianAppState
+import app.doorstep.ui.TechnicianBackend
+import java.time.Clock
+import java.time.ZoneId
 import java.util.Locale
 
 /**
- * One activity: the enrolment screen until the phone is enrolled, then
- * today's list or the open visit, each under the sync badge. Owns only the
- * choice of screen and the view models' creation.
+ * One activity hosting the shared technician screens (technician-ui's
+ * `TechnicianApp`, compiled into this app as a source set) with the phone's
+ * services: the Keystore enrolment vault, the process's sync loop, the
+ * location permission, the dialer and the map apps. The same composables
+ * are tested headless on the JVM; only this wiring is Android's.
  */
 class MainActivity : ComponentActivity() {
     private val app get() = application as DoorstepApplication
-    private val lang = Language.fromTag(Locale.getDefault().toLanguageTag())
+    private val clock = Clock.systemUTC()
+    private val zone = ZoneId.systemDefault()
 
-    /** Created once the phone is enrolled (it opens the store and starts sync). */
-    private var visits: VisitViewModel? = null
+    private var store: DeviceStore? = null
+    private var sync: SyncController? = null
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
-        val enrolment = ViewModelProvider(
-            this,
-            viewModelFactory { initializer { EnrolmentViewModel(app.setup, deviceId(), lang) } },
-        )[EnrolmentViewModel::class.java]
-        setContent {
-            MaterialTheme {
-                val enrolled by enrolment.enrolled.collectAsState()
-                if (!enrolled) {
-                    EnrolmentScreen(enrolment)
-                } else {
-                    val vm = remember { visitViewModel() }
-                    val open by vm.open.collectAsState()
-                    if (open == null) TodayScreen(vm) else VisitFlowScreen(vm)
-                }
-            }
+        // Registered before the activity starts, as the result API requires.
+        val permission = LocationPermission(this)
+        val state = TechnicianAppState(
+            EnrolmentStateHolder(enroller(), mapOf(EnrolmentField.DEVICE_ID to deviceId())),
+            backend = if (app.setup.enrolled) backend() else null,
+            services = AndroidServices.of(this, permission),
+            clock = clock,
+            times = LocalTimes(zone),
+            language = Language.fromTag(Locale.getDefault().toLanguageTag()),
+        )
+        setContent { TechnicianApp(state) }
+    }
+
+    /** Enrolment through the server (a dispatcher signs in at handover), kept in the Keystore vault. */
+    private fun enroller() = Enroller { url, dispatcher, password, technician, device ->
+        when (val r = app.setup.enrol(url, dispatcher, password, technician, device)) {
+            is CoreResult.Failed -> r
+            is CoreResult.Ok -> CoreResult.Ok(runOnMain { backend() })
         }
     }
 
-    /** Back in the foreground: sync now rather than at the next period. */
-    override fun onStart() {
-        super.onStart()
-        visits?.syncNow()
+    /** The enrolled phone's screens: its store, and "sync now" through the process's sync loop. */
+    private fun backend(): TechnicianBackend {
+        val opened = app.setup.openStore() ?: error("an enrolled phone has a store")
+        val service = app.syncService() ?: error("an enrolled phone has a sync service")
+        val loop = SyncController(this, service).also { it.start() }
+        store = opened
+        sync = loop
+        // "Today" is the phone's own day; the core's rules use the business zone it syncs.
+        val offset = zone.rules.getOffset(clock.instant()).totalSeconds / 60
+        return LoopBackend(StoreBackend(opened, syncer = null, clock = clock, utcOffsetMinutes = offset), loop)
     }
 
-    private fun visitViewModel(): VisitViewModel = visits ?: ViewModelProvider(
-        this,
-        viewModelFactory { initializer { VisitViewModel(app.setup, app, lang) } },
-    )[VisitViewModel::class.java].also { visits = it }
+    private fun <T> runOnMain(block: () -> T): T {
+        val result = java.util.concurrent.CompletableFuture<T>()
+        runOnUiThread { result.complete(block()) }
+        return result.get()
+    }
+
+    override fun onDestroy() {
+        sync?.close()
+        store?.close()
+        super.onDestroy()
+    }
 
     /** This phone's id for enrolment: stable per app signing key, user and device. */
     @SuppressLint("HardwareIds")
