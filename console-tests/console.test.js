@@ -486,6 +486,12 @@ test("a dispatcher opens a visit: customer, timeline, quote, payment, ratings, s
   assert.equal(await detailValue(page, "Evidence chain").textContent(), "intact");
   assert.equal(await page.locator("#visits tbody tr.selected").getAttribute("data-visit"), id);
 
+  // The history names each fact as the technician's screen named the action.
+  const history = await page.locator("#visit-history li").allTextContents();
+  assert.match(history[0], /Receive assignment$/);
+  assert.ok(history.some((h) => h.endsWith("Knock / ring")), history.join("\n"));
+  assert.ok(history.some((h) => h.endsWith("Customer rates and signs")), history.join("\n"));
+
   // Cao Rui paid the ¥350.00 quote in full (the workflow collects exactly
   // what is due), but signed 1 km away: reconciliation's one finding.
   await openVisit(page, "Cao Rui");
@@ -530,6 +536,9 @@ test("the visits and a visit's detail in Simplified Chinese", async () => {
   assert.equal(await detailValue(page, "方式").textContent(), "移动支付");
   assert.equal(await detailValue(page, "验证结果").textContent(), "已验证");
   assert.equal((await rowValues(page.locator("#visit-quote tbody tr").first()))["付款方"], "客户");
+  const historyZh = await page.locator("#visit-history li").allTextContents();
+  assert.match(historyZh[0], /接收工单$/);
+  assert.ok(historyZh.some((h) => h.endsWith("客户评价并签字")), historyZh.join("\n"));
 
   // Back to English: the list and the open visit follow.
   await page.getByRole("button", { name: "English" }).click();

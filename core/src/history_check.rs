@@ -11,9 +11,11 @@
 use crate::canonical::sha256_hex;
 use crate::clock::HlcStamp;
 use crate::ids::{EventId, VisitId};
+use crate::messages::Text;
 use crate::playbook::Playbook;
 use crate::quote::{Quote, QuoteLineRequest, QuoteRequest};
 use crate::workflow::command::VisitCommand as C;
+use crate::workflow::command_table::{row_named, row_of, CommandRow};
 use crate::workflow::{execute, Context, EventKind as E, Stamper, VisitEvent, VisitState};
 use chrono::{DateTime, Utc};
 
@@ -129,6 +131,33 @@ impl Stamper for Recorded<'_> {
         let stamp = self.current().map(|e| e.hlc).unwrap_or_default();
         self.next += 1;
         stamp
+    }
+}
+
+/// The command-table row of the command that records `fact` first: a visit's
+/// history is labelled by it, so the console names a fact as the technician's
+/// screen named the action. `None` for facts that only follow another.
+pub fn recorded_by(fact: &E) -> Option<&'static CommandRow> {
+    match command_for(fact, &[]) {
+        Ok(command) => Some(row_of(&command)),
+        // Naming the command needs no consent text.
+        Err(NoCommand::UnknownConsent) => row_named("sign_off"),
+        Err(NoCommand::FollowOnly) => None,
+    }
+}
+
+/// A recorded fact's label in a visit's history: its command's, or for the
+/// facts that only follow another, their own.
+pub fn fact_label(fact: &E) -> Text {
+    if let Some(row) = recorded_by(fact) {
+        return row.label();
+    }
+    match fact {
+        E::ConflictRaised { .. } => Text::new("Conflict with a center change", "与中心的变更冲突"),
+        E::ManagerVisitRequested { .. } => Text::new("Manager visit requested", "请求主管上门"),
+        E::EscalatedToCenter { .. } => Text::new("Escalated to the center", "已上报中心"),
+        // Every other fact has a command (command_for is exhaustive).
+        _ => Text::new("Recorded fact", "记录"),
     }
 }
 

@@ -223,3 +223,42 @@ fn hand_made_histories_are_refused() {
         "{err}"
     );
 }
+
+/// A visit's history is labelled by the command table: each fact carries the
+/// label of the command that recorded it (what the technician's screen
+/// called the action), in Chinese and English, never a code.
+#[test]
+fn a_visits_history_is_labelled_by_the_command_that_recorded_each_fact() {
+    use doorstep_core::history_check::{fact_label, recorded_by};
+    use doorstep_core::workflow::command_table::row_named;
+    let mut chain = None;
+    let mut w = walk("appliance_repair", 7);
+    w.completed(None, GOOD, &mut chain);
+    for e in &w.events {
+        let row = recorded_by(&e.kind)
+            .unwrap_or_else(|| panic!("{}: no command records it", e.kind.name()));
+        assert_eq!(fact_label(&e.kind), row.label(), "{}", e.kind.name());
+        let zh = fact_label(&e.kind).zh;
+        assert!(
+            zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)) && !zh.contains('_'),
+            "{}: {zh}",
+            e.kind.name()
+        );
+    }
+    let label_of = |name: &str| {
+        let e = w.events.iter().find(|e| e.kind.name() == name).unwrap();
+        fact_label(&e.kind)
+    };
+    assert_eq!(
+        label_of("assignment_received"),
+        row_named("receive_assignment").unwrap().label()
+    );
+    assert_eq!(
+        label_of("customer_signed_off"),
+        row_named("sign_off").unwrap().label()
+    );
+    assert_eq!(
+        label_of("payment_collected"),
+        row_named("collect_payment").unwrap().label()
+    );
+}

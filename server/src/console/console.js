@@ -55,7 +55,7 @@ const ZH = {
   "Visits (tab)": "上门记录", "Started": "出发", "Arrived": "到达", "Closed": "结束", "Trip": "趟次",
   "verified": "已验证", "broken": "验证失败", "declined": "客户拒签", "none": "未签字",
   "late": "迟到", "late {n} min": "迟到 {n} 分钟", "on time": "准时", "{n} min early": "提前 {n} 分钟",
-  "Visit {id}": "上门 {id}", "Customer and assignment": "客户与工单", "Timeline": "时间线",
+  "Visit {id}": "上门 {id}", "Customer and assignment": "客户与工单", "Timeline": "时间线", "History": "服务记录",
   "Quote": "报价", "Payment": "收款", "Ratings and comment": "评价与留言",
   "Device": "设备", "Fault": "故障", "Product": "产品", "Window agreed": "约定时间",
   "Request received": "受理时间", "Set off": "出发", "Signed": "签字", "Item": "项目", "Kind": "类型",
@@ -328,7 +328,7 @@ function punctuality(p) {
 }
 
 async function showVisit(id) {
-  const { visit: v, state: s, display } = await api("GET", "/api/visits/" + encodeURIComponent(id));
+  const { visit: v, state: s, display, history } = await api("GET", "/api/visits/" + encodeURIComponent(id));
   openVisit = id;
   document.querySelectorAll("#visits tbody tr").forEach((tr) => tr.classList.toggle("selected", tr.dataset.visit === id));
   const a = s.assignment || {}, c = a.customer || {}, q = s.quote, p = s.payment, so = s.sign_off;
@@ -436,6 +436,18 @@ async function showVisit(id) {
       ["Decided by", v.resolved_by ? v.resolved_by + ", " + time(v.resolved_at) : ""],
     ]));
   }
+
+  // Every fact the phone recorded, named as the technician's screen named
+  // the action (the core's command table, through the server).
+  box.appendChild(heading(t("History")));
+  const list = document.createElement("ol");
+  list.id = "visit-history";
+  for (const h of history || []) {
+    const li = document.createElement("li");
+    li.textContent = time(h.at) + " " + (lang === "zh" ? h.label.zh : h.label.en);
+    list.appendChild(li);
+  }
+  box.appendChild(list);
   box.hidden = false;
 }
 

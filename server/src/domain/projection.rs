@@ -92,8 +92,8 @@ pub fn summarize(state: &VisitState, center: &AssignmentView, technician: &str) 
     }
 }
 
-/// Loads a visit's events in timeline order and replays them.
-pub async fn replay(tx: &mut dyn Tx, visit_id: &str) -> Fallible<(Vec<VisitEvent>, VisitState)> {
+/// Loads a visit's events in timeline order.
+pub async fn events_of(tx: &mut dyn Tx, visit_id: &str) -> Fallible<Vec<VisitEvent>> {
     let bodies = events::visit_event_bodies(tx, visit_id).await?;
     let mut list = Vec::with_capacity(bodies.len());
     for body in &bodies {
@@ -102,6 +102,12 @@ pub async fn replay(tx: &mut dyn Tx, visit_id: &str) -> Fallible<(Vec<VisitEvent
                 .map_err(|e| Failure::corrupt("replaying a visit", e))?,
         );
     }
+    Ok(list)
+}
+
+/// Loads a visit's events in timeline order and replays them.
+pub async fn replay(tx: &mut dyn Tx, visit_id: &str) -> Fallible<(Vec<VisitEvent>, VisitState)> {
+    let list = events_of(tx, visit_id).await?;
     let state = VisitState::replay(&list);
     Ok((list, state))
 }

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 both_backends!(
     reconciliation_flags,
+    visit_history_labels_each_fact_by_its_command,
     callbacks_due_and_recorded,
     kpis_by_group
 );
@@ -362,4 +363,38 @@ async fn kpis_by_group(b: Backend) {
     assert_eq!(by_day["groups"][0]["group"], day.to_string());
     let (st, r) = s.get("/api/kpis?by=weather", &s.dispatcher).await;
     assert_eq!((st, r["error"]["field"].as_str()), (400, Some("by")));
+}
+
+/// `/api/visits/{id}`'s history: every stored fact in timeline order, named
+/// by the command table's label of the action that recorded it.
+async fn visit_history_labels_each_fact_by_its_command(b: Backend) {
+    let s = Srv::start(b).await;
+    let mut p = phone(&s, "T-H", &["appliance_repair"]).await;
+    let id = visit(&s, &mut p, "appliance_repair", |v, c| {
+        v.completed(None, GOOD, c);
+    })
+    .await;
+    let (st, v) = s.get(&format!("/api/visits/{id}"), &s.dispatcher).await;
+    assert_eq!(st, 200, "{v}");
+    let history = v["history"].as_array().unwrap();
+    assert_eq!(
+        Some(history.len() as u64),
+        v["visit"]["event_count"].as_u64()
+    );
+    let zh: Vec<&str> = history
+        .iter()
+        .map(|h| h["label"]["zh"].as_str().unwrap())
+        .collect();
+    assert_eq!(zh.first(), Some(&"接收工单"), "{zh:?}");
+    for label in ["敲门", "客户评价并签字", "离开"] {
+        assert!(
+            zh.iter().any(|z| z.starts_with(label)),
+            "{label} missing from {zh:?}"
+        );
+    }
+    let times: Vec<&str> = history.iter().map(|h| h["at"].as_str().unwrap()).collect();
+    let mut sorted = times.clone();
+    sorted.sort();
+    assert_eq!(times, sorted, "in timeline order");
+    assert!(history.iter().all(|h| h["device_id"] == p.dev.as_str()));
 }

@@ -3,10 +3,12 @@
 //! the raw codes and fen so the console formats nothing itself.
 
 use crate::model::VisitRow;
+use chrono::{DateTime, Utc};
+use doorstep_core::history_check::fact_label;
 use doorstep_core::messages::Text;
 use doorstep_core::money::format_money;
 use doorstep_core::wire::from_wire_name;
-use doorstep_core::workflow::{Outcome, Stage, VisitState};
+use doorstep_core::workflow::{Outcome, Stage, VisitEvent, VisitState};
 use serde::Serialize;
 
 /// The label of a stage stored by its wire name (`on_site`).
@@ -102,6 +104,28 @@ impl VisitDisplay {
             amount_due_fen: due,
         }
     }
+}
+
+/// One fact of `/api/visits/{id}`'s `history`: when the phone recorded it
+/// and its label, the command table's name for the action that recorded it
+/// (what the technician's screen called it).
+#[derive(Serialize)]
+pub struct HistoryEntry {
+    pub at: DateTime<Utc>,
+    pub label: Text,
+    pub device_id: String,
+}
+
+/// The visit's facts in timeline order, labelled.
+pub fn history(events: &[VisitEvent]) -> Vec<HistoryEntry> {
+    events
+        .iter()
+        .map(|e| HistoryEntry {
+            at: e.recorded_at,
+            label: fact_label(&e.kind),
+            device_id: e.device_id.to_string(),
+        })
+        .collect()
 }
 
 #[cfg(test)]

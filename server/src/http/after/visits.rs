@@ -2,7 +2,9 @@
 //! technician device may read only its own.
 
 use crate::app::AppState;
-use crate::http::after::display::{LabelledVisit, VisitDisplay};
+use crate::domain::projection;
+use crate::failure::Fallible;
+use crate::http::after::display::{history, LabelledVisit, VisitDisplay};
 use crate::http::auth::Auth;
 use crate::http::error::{ApiError, ApiResult};
 use crate::store::visits;
@@ -41,9 +43,17 @@ pub async fn get_visit(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let key = id.clone();
-    let (row, state_text) = state
+    let (row, state_text, events) = state
         .db
-        .tx(move |tx| Box::pin(async move { visits::load_visit_with_state(tx, &key).await }))
+        .tx(move |tx| {
+            Box::pin(async move {
+                let Some((row, state_text)) = visits::load_visit_with_state(tx, &key).await? else {
+                    return Ok(None);
+                };
+                let events = projection::events_of(tx, &key).await?;
+                Fallible::Ok(Some((row, state_text, events)))
+            })
+        })
         .await?
         .ok_or_else(|| ApiError::not_found("visit", &id))?;
     if let Some(me) = who.technician() {
@@ -58,6 +68,7 @@ pub async fn get_visit(
         .ok()
         .map(|s| VisitDisplay::of(&s));
     Ok(Json(
-        json!({ "visit": LabelledVisit::from(row), "state": state_json, "display": display }),
+        json!({ "visit": LabelledVisit::from(row), "state": state_json, "display": display,
+                "history": history(&events) }),
     ))
 }
