@@ -10,6 +10,7 @@ mod harness;
 mod after;
 mod bad_input;
 mod center;
+mod defences;
 mod demo;
 mod forged;
 mod schema;

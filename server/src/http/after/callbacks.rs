@@ -7,11 +7,11 @@ use crate::domain::callbacks::{
     SampleRequest,
 };
 use crate::http::auth::Auth;
-use crate::http::error::{ApiJson, ApiResult};
+use crate::http::error::{ApiJson, ApiQuery, ApiResult};
 use crate::model::CallbackView;
 use crate::store::callbacks;
 use crate::time::now_ms;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -26,7 +26,7 @@ pub struct CallbackQuery {
 pub async fn callbacks_due(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Query(q): Query<CallbackQuery>,
+    ApiQuery(q): ApiQuery<CallbackQuery>,
 ) -> ApiResult<Json<Vec<CallbackView>>> {
     who.dispatcher()?;
     let until = q.until.map_or_else(now_ms, |t| t.timestamp_millis());

@@ -7,10 +7,10 @@ use crate::domain::assignments::{
     AssignmentPatch, CancelRequest, NewAssignment,
 };
 use crate::http::auth::Auth;
-use crate::http::error::{ApiError, ApiJson, ApiResult};
+use crate::http::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::model::AssignmentView;
 use crate::store::assignments;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -39,7 +39,7 @@ pub struct ListQuery {
 pub async fn list_assignments(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Vec<AssignmentView>>> {
     let technician = who.technician().map(str::to_string);
     let limit = q.limit.unwrap_or(500).clamp(1, 2000);

@@ -3,10 +3,10 @@
 use crate::app::AppState;
 use crate::domain::intake::{check_intake, intake_tx, IntakeRequest, IntakeResponse};
 use crate::http::auth::Auth;
-use crate::http::error::{ApiJson, ApiResult};
+use crate::http::error::{ApiJson, ApiQuery, ApiResult};
 use crate::model::IntakeRecord;
 use crate::store::intakes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -35,7 +35,7 @@ pub struct IntakeQuery {
 pub async fn list_intakes(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Query(q): Query<IntakeQuery>,
+    ApiQuery(q): ApiQuery<IntakeQuery>,
 ) -> ApiResult<Json<Vec<IntakeRecord>>> {
     who.dispatcher()?;
     let rows = state
