@@ -9,7 +9,7 @@
 
 use clap::Parser;
 use doorstep_server::app::{AppState, Config};
-use doorstep_server::auth::{hash_password, new_token, Role};
+use doorstep_server::auth::{new_token, Role};
 use doorstep_server::demo;
 use doorstep_server::failure::{Failure, Fallible};
 use doorstep_server::http::spawn;
@@ -69,8 +69,10 @@ async fn ensure_admin(
     }
     let generated = password.is_none();
     let password = password.unwrap_or_else(|| new_token("pw")[3..23].to_string());
-    let pw = password.clone();
-    let phc = tokio::task::spawn_blocking(move || hash_password(&pw))
+    let phc = state
+        .guard
+        .passwords
+        .hash(password.clone())
         .await
         .map_err(|_| Failure::internal("hashing the admin password"))?;
     let name = user.to_string();

@@ -4,7 +4,7 @@
 //! sessions", read timeouts, the connection cap and load shedding.
 
 use crate::both_backends;
-use crate::harness::{Backend, Srv, PASSWORD};
+use crate::harness::{Backend, ServerProcess, Srv, PASSWORD};
 use doorstep_server::app::Config;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -25,6 +25,7 @@ both_backends!(
     a_body_that_stops_arriving_gets_408_and_the_connection_closes,
     connections_beyond_the_cap_get_503_with_retry_after_but_healthz_answers,
     requests_beyond_the_in_flight_cap_are_shed_with_503_and_retry_after,
+    a_login_storm_keeps_the_server_memory_bounded_and_healthz_answering,
 );
 
 /// Sends one request with full control of method, content type and body.
@@ -571,4 +572,95 @@ async fn requests_beyond_the_in_flight_cap_are_shed_with_503_and_retry_after(b: 
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     let (st, _) = s.get("/api/me", &s.dispatcher).await;
     assert_eq!(st, 200, "served again once the slow one is gone");
+}
+
+/// The bound the login storm must stay under (resident memory of the whole
+/// server process, debug build): the idle server (~40 MiB) plus two hashing
+/// threads of 19 MiB each, with room for the connections. docs/API.md
+/// states it.
+const STORM_RSS_BOUND_KIB: u64 = 128 * 1024;
+
+async fn a_login_storm_keeps_the_server_memory_bounded_and_healthz_answering(b: Backend) {
+    // Limits raised so that every attempt reaches the password check: the
+    // cap on hashing is what is under test.
+    let server = ServerProcess::start(
+        b,
+        &[
+            "--logins-per-account-per-min=1000000",
+            "--logins-per-address-per-min=1000000",
+            "--hash-threads=2",
+        ],
+    )
+    .await;
+    let base = server.base.clone();
+    let http = reqwest::Client::new();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let health = {
+        let (http, base, stop) = (reqwest::Client::new(), base.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut worst = Duration::ZERO;
+            let mut answered = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let t = Instant::now();
+                let r = http
+                    .get(format!("{base}/healthz"))
+                    .timeout(Duration::from_secs(5))
+                    .send()
+                    .await;
+                assert_eq!(r.map(|r| r.status().as_u16()).ok(), Some(200), "healthz");
+                worst = worst.max(t.elapsed());
+                answered += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            (answered, worst)
+        })
+    };
+    let mut peak = server.rss_kib();
+    let mut statuses = std::collections::BTreeMap::new();
+    for round in 0..4 {
+        let attempts: Vec<_> = (0..64)
+            .map(|i| {
+                let (http, base) = (http.clone(), base.clone());
+                let user = if i % 2 == 0 {
+                    "admin".to_string()
+                } else {
+                    format!("ghost-{round}-{i}")
+                };
+                tokio::spawn(async move {
+                    http.post(format!("{base}/api/login"))
+                        .json(&json!({"username": user, "password": "not the password"}))
+                        .send()
+                        .await
+                        .map(|r| r.status().as_u16())
+                        .unwrap_or(0)
+                })
+            })
+            .collect();
+        for a in attempts {
+            let st = a.await.unwrap();
+            *statuses.entry(st).or_insert(0) += 1;
+            peak = peak.max(server.rss_kib());
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (answered, worst) = health.await.unwrap();
+    eprintln!("login storm: peak RSS {peak} KiB, statuses {statuses:?}, healthz {answered} answers, worst {worst:?}");
+    assert!(
+        statuses.keys().all(|s| *s == 401 || *s == 503),
+        "only refusals: {statuses:?}"
+    );
+    assert!(statuses.get(&401).copied().unwrap_or(0) > 0, "{statuses:?}");
+    assert!(answered > 0);
+    assert!(
+        peak < STORM_RSS_BOUND_KIB,
+        "peak RSS {peak} KiB over {STORM_RSS_BOUND_KIB} KiB"
+    );
+    // The right password still works afterwards.
+    let r = http
+        .post(format!("{base}/api/login"))
+        .json(&json!({"username": "admin", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
 }
