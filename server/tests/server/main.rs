@@ -9,6 +9,7 @@ mod harness;
 
 mod after;
 mod bad_input;
+mod bounds;
 mod center;
 mod defences;
 mod demo;

@@ -2,6 +2,7 @@
 //! `/api/callbacks/monthly-sample`.
 
 use crate::app::AppState;
+use crate::domain::bounds;
 use crate::domain::callbacks::{
     check_result, month_range, monthly_sample as sample_month, record_result, CallbackResult,
     SampleRequest,
@@ -45,6 +46,8 @@ pub async fn record_callback(
     let actor = who.actor();
     who.dispatcher()?;
     check_result(&req)?;
+    bounds::text("reason", &req.reason, bounds::REASON_CHARS)?;
+    bounds::opt_text("note", req.note.as_deref(), bounds::REASON_CHARS)?;
     state
         .db
         .tx(move |tx| Box::pin(async move { record_result(tx, req, &actor).await }))

@@ -1,6 +1,7 @@
 //! Intake: `/api/intakes` (take a request; list the latest).
 
 use crate::app::AppState;
+use crate::domain::bounds;
 use crate::domain::intake::{check_intake, intake_tx, IntakeRequest, IntakeResponse};
 use crate::http::auth::Auth;
 use crate::http::error::{ApiJson, ApiQuery, ApiResult};
@@ -19,6 +20,7 @@ pub async fn intake(
     let actor = who.actor();
     who.dispatcher()?;
     check_intake(&req)?;
+    bounds::intake(&req)?;
     let st = state.clone();
     let resp = state
         .db

@@ -5,6 +5,7 @@
 use crate::app::AppState;
 use crate::domain::roster::check_new_user;
 use crate::http::auth::Auth;
+use crate::http::center::session::MAX_PASSWORD_BYTES;
 use crate::http::edge::overloaded;
 use crate::http::error::{ApiError, ApiJson, ApiResult};
 use crate::model::Role;
@@ -31,6 +32,13 @@ pub async fn create_user(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     who.admin()?;
     check_new_user(&req.username, &req.password)?;
+    if req.password.len() > MAX_PASSWORD_BYTES {
+        return Err(ApiError::field_bilingual(
+            "password",
+            format!("at most {MAX_PASSWORD_BYTES} bytes"),
+            format!("最多 {MAX_PASSWORD_BYTES} 字节。"),
+        ));
+    }
     let password = req.password.clone();
     let phc = state
         .guard
