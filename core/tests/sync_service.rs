@@ -39,6 +39,8 @@ enum Answer {
     Hang,
     /// `Ok`, after a second.
     Slow,
+    /// 503 `overloaded` with `Retry-After` of that many seconds.
+    Busy(u64),
 }
 
 /// The server, scripted: each request takes the next answer (`Ok` once the
@@ -120,6 +122,15 @@ impl Transport for Scripted {
                     401,
                     serde_json::json!({"error": {"code": "unauthorized", "message": "revoked"}}),
                 )),
+                Answer::Busy(seconds) => {
+                    let mut busy = json(
+                        503,
+                        serde_json::json!({"error": {"code": "overloaded", "message": "busy"}}),
+                    );
+                    busy.headers
+                        .push(("Retry-After".into(), seconds.to_string()));
+                    Ok(busy)
+                }
                 Answer::Ok | Answer::Slow if request.url.ends_with("/push") => {
                     let seq = last_seq(&request.body);
                     let ack = PushResponse {
@@ -316,6 +327,34 @@ async fn a_transient_failure_is_retried_on_its_own_timer_with_full_jitter_backof
     assert!((retry_at - p.clock.now()).to_std().unwrap() <= BASE);
     let status = p.store.sync_status().unwrap();
     assert_eq!(status.last_error_code.as_deref(), Some("sync_network"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_busy_server_s_retry_after_is_waited_out_before_the_next_attempt() {
+    // The first retry's backoff ceiling is 5 s; the server asks for 120 s.
+    let p = phone(&[Answer::Busy(120), Answer::Busy(2)]);
+    let (listener, mut states) = States::listener();
+    let _handle = p
+        .service
+        .start(&tokio::runtime::Handle::current(), listener);
+    let s = states.until("retrying", retrying).await;
+    let SyncPhase::Retrying {
+        failure, retry_at, ..
+    } = s.phase
+    else {
+        unreachable!()
+    };
+    assert_eq!(failure.code, "sync_server_busy");
+    let wait = (retry_at - p.clock.now()).to_std().unwrap();
+    assert!(
+        (Duration::from_secs(120)..=Duration::from_secs(150)).contains(&wait),
+        "{wait:?}"
+    );
+    states.until("retrying", retrying).await;
+    states.until("synced", synced).await;
+    let times = p.server.times();
+    assert_eq!(times[1] - times[0], wait, "the retry came when announced");
+    assert!(times[2] - times[1] >= Duration::from_secs(2));
 }
 
 #[tokio::test(start_paused = true)]

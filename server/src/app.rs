@@ -1,12 +1,16 @@
 //! What every request runs with: the server's settings ([`Config`], each
 //! one a command-line flag and a `DOORSTEP_…` environment variable) and the
-//! shared state ([`AppState`]: database and settings; a trade's playbook is
-//! the core's shipped one, [`AppState::playbook`]).
+//! shared state ([`AppState`]: database, settings and the [`Guard`] of
+//! abuse defences; a trade's playbook is the core's shipped one,
+//! [`AppState::playbook`]).
 
+use crate::passwords::PasswordPool;
 use crate::store::Database;
+use crate::throttle::LoginThrottle;
 use doorstep_core::Playbook;
 use serde::Serialize;
 use std::sync::Arc;
+use tokio::sync::Semaphore;
 
 /// Server settings. Every field is a flag of `doorstep-server` (`--max-page`)
 /// and an environment variable (`DOORSTEP_MAX_PAGE`); see `--help`.
@@ -27,6 +31,27 @@ pub struct Config {
     /// A sign-off farther than this many metres from the customer's location is flagged
     #[arg(long, env = "DOORSTEP_SIGNOFF_FAR_M", default_value_t = 500.0, value_parser = metres)]
     pub signoff_far_m: f64,
+    /// Seconds a client has to send a request's headers; the connection is closed after
+    #[arg(long, env = "DOORSTEP_HEADER_TIMEOUT_SECS", default_value_t = 10, value_parser = at_least_one::<u64>)]
+    pub header_timeout_secs: u64,
+    /// Seconds a client has to send a request's whole body (408 and closed after)
+    #[arg(long, env = "DOORSTEP_BODY_TIMEOUT_SECS", default_value_t = 60, value_parser = at_least_one::<u64>)]
+    pub body_timeout_secs: u64,
+    /// Most open connections; beyond it new ones get 503 + Retry-After (`/healthz` still answers)
+    #[arg(long, env = "DOORSTEP_MAX_CONNECTIONS", default_value_t = 512, value_parser = at_least_one::<usize>)]
+    pub max_connections: usize,
+    /// Most requests handled at once; beyond it 503 + Retry-After (`/healthz` exempt)
+    #[arg(long, env = "DOORSTEP_MAX_IN_FLIGHT", default_value_t = 256, value_parser = at_least_one::<usize>)]
+    pub max_in_flight: usize,
+    /// Threads that hash passwords: the most argon2 hashes (19 MiB each) in memory at once
+    #[arg(long, env = "DOORSTEP_HASH_THREADS", default_value_t = 2, value_parser = at_least_one::<usize>)]
+    pub hash_threads: usize,
+    /// Login attempts per account and minute (token bucket; 429 + Retry-After beyond)
+    #[arg(long, env = "DOORSTEP_LOGINS_PER_ACCOUNT_PER_MIN", default_value_t = 10, value_parser = at_least_one::<u32>)]
+    pub logins_per_account_per_min: u32,
+    /// Login attempts per source address and minute (token bucket; 429 + Retry-After beyond)
+    #[arg(long, env = "DOORSTEP_LOGINS_PER_ADDRESS_PER_MIN", default_value_t = 60, value_parser = at_least_one::<u32>)]
+    pub logins_per_address_per_min: u32,
 }
 
 /// A whole number of at least 1, refused with what would be accepted (en, zh-CN).
@@ -61,8 +86,23 @@ impl Default for Config {
             max_page: 2000,
             session_hours: 12,
             signoff_far_m: 500.0,
+            header_timeout_secs: 10,
+            body_timeout_secs: 60,
+            max_connections: 512,
+            max_in_flight: 256,
+            hash_threads: 2,
+            logins_per_account_per_min: 10,
+            logins_per_address_per_min: 60,
         }
     }
+}
+
+/// The defences shared by every request: the password-hashing pool, the
+/// login rate limits and the in-flight request cap.
+pub struct Guard {
+    pub passwords: PasswordPool,
+    pub logins: LoginThrottle,
+    pub in_flight: Arc<Semaphore>,
 }
 
 /// What every handler gets.
@@ -70,13 +110,23 @@ impl Default for Config {
 pub struct AppState {
     pub db: Database,
     pub config: Arc<Config>,
+    pub guard: Arc<Guard>,
 }
 
 impl AppState {
     pub fn new(db: Database, config: Config) -> Self {
+        let guard = Guard {
+            passwords: PasswordPool::new(config.hash_threads),
+            logins: LoginThrottle::new(
+                config.logins_per_account_per_min,
+                config.logins_per_address_per_min,
+            ),
+            in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
+        };
         Self {
             db,
             config: Arc::new(config),
+            guard: Arc::new(guard),
         }
     }
 

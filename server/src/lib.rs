@@ -16,7 +16,8 @@
 //!   over SQLite (default) and PostgreSQL.
 //! - [`app`] (settings and shared state), [`model`] (records and typed
 //!   states), [`failure`] (the internal error), [`auth`] (roles, passwords,
-//!   tokens), [`time`].
+//!   tokens), [`passwords`] (the capped hashing pool), [`throttle`] (login
+//!   rate limits), [`time`].
 //! - [`console`]: the embedded web console; [`demo`]: the demo data set,
 //!   its visits walked through the real workflow.
 
@@ -28,5 +29,7 @@ pub mod domain;
 pub mod failure;
 pub mod http;
 pub mod model;
+pub mod passwords;
 pub mod store;
+pub mod throttle;
 pub mod time;

@@ -9,7 +9,7 @@
 
 use clap::Parser;
 use doorstep_server::app::{AppState, Config};
-use doorstep_server::auth::{hash_password, new_token, Role};
+use doorstep_server::auth::{new_token, Role};
 use doorstep_server::demo;
 use doorstep_server::failure::{Failure, Fallible};
 use doorstep_server::http::spawn;
@@ -69,8 +69,10 @@ async fn ensure_admin(
     }
     let generated = password.is_none();
     let password = password.unwrap_or_else(|| new_token("pw")[3..23].to_string());
-    let pw = password.clone();
-    let phc = tokio::task::spawn_blocking(move || hash_password(&pw))
+    let phc = state
+        .guard
+        .passwords
+        .hash(password.clone())
         .await
         .map_err(|_| Failure::internal("hashing the admin password"))?;
     let name = user.to_string();
@@ -167,7 +169,7 @@ mod tests {
         let help = Args::command().render_long_help().to_string();
         let fields = serde_json::to_value(Config::default()).expect("Config serializes");
         let fields = fields.as_object().expect("Config is a struct");
-        assert_eq!(fields.len(), 5, "a Config field was added: check it here");
+        assert_eq!(fields.len(), 12, "a Config field was added: check it here");
         for field in fields.keys() {
             let flag = format!("--{}", field.replace('_', "-"));
             let env = format!("DOORSTEP_{}", field.to_uppercase());
@@ -208,6 +210,7 @@ mod tests {
                 max_page: 9,
                 session_hours: 3,
                 signoff_far_m: 250.5,
+                ..Config::default()
             }
         );
     }

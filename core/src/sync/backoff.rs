@@ -45,6 +45,17 @@ impl Backoff {
         })
     }
 
+    /// Records a failure the server answered with `Retry-After: floor`:
+    /// waits at least `floor` (plus up to a quarter of it more, so phones
+    /// told the same wait do not come back at the same instant), or the
+    /// backoff's own delay when that is longer.
+    pub fn next_delay_at_least(&mut self, floor: Duration) -> Duration {
+        let own = self.next_delay();
+        let spread = floor.as_millis().min(u128::from(u64::MAX)) as u64 / 4;
+        let asked = floor + Duration::from_millis(self.rng.random_range(0..=spread));
+        own.max(asked)
+    }
+
     /// A success: start again from `base`.
     pub fn reset(&mut self) {
         self.failures = 0;
@@ -73,6 +84,26 @@ mod tests {
         assert!(ceilings[6..].iter().all(|c| *c == 5000));
         b.reset();
         assert_eq!(b.ceiling(), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn a_retry_after_from_the_server_is_a_floor_on_the_delay() {
+        let mut b = Backoff::new(Duration::from_millis(100), Duration::from_secs(5), 3);
+        for _ in 0..20 {
+            let d = b.next_delay_at_least(Duration::from_secs(30));
+            assert!(d >= Duration::from_secs(30), "{d:?}");
+            assert!(d <= Duration::from_millis(37_500), "{d:?}");
+        }
+        assert_eq!(b.failures(), 20, "each one counts as a failure");
+        // A short Retry-After does not cut the backoff's own, longer delay.
+        let mut b = Backoff::new(Duration::from_secs(60), Duration::from_secs(60), 3);
+        let delays: Vec<_> = (0..20)
+            .map(|_| b.next_delay_at_least(Duration::from_secs(1)))
+            .collect();
+        assert!(
+            delays.iter().any(|d| *d > Duration::from_secs(2)),
+            "{delays:?}"
+        );
     }
 
     #[test]

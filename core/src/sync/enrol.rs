@@ -136,6 +136,7 @@ impl Call<'_> {
             .await
             .map_err(SyncError::Network)?;
         let status = response.status;
+        let retry_after = response.retry_after();
         let bytes = response.body;
         if (200..300).contains(&status) {
             let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
@@ -144,7 +145,11 @@ impl Call<'_> {
         }
         let super::ErrorDetail { code, message, .. } = super::error_detail(&bytes);
         Err(match status {
-            429 | 500..=599 => SyncError::ServerBusy { status, message },
+            429 | 500..=599 => SyncError::ServerBusy {
+                status,
+                message,
+                retry_after,
+            },
             _ => SyncError::Enrolment {
                 status,
                 code,

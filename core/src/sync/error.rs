@@ -11,9 +11,14 @@ pub enum SyncError {
     /// No connection, a timeout, a dropped or truncated response.
     #[error("network: {0}")]
     Network(String),
-    /// The server answered 5xx or 429: try again later.
+    /// The server answered 5xx or 429: try again later — not before
+    /// `retry_after` when it said so (`Retry-After`).
     #[error("server unavailable ({status}): {message}")]
-    ServerBusy { status: u16, message: String },
+    ServerBusy {
+        status: u16,
+        message: String,
+        retry_after: Option<std::time::Duration>,
+    },
     /// The device token was refused (401/403): enrol the device again.
     #[error("the server refused this device's token ({status}): {message}")]
     Unauthorized { status: u16, message: String },

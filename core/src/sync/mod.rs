@@ -561,6 +561,7 @@ impl SyncClient {
             .map_err(SyncError::Network)?;
         let received_at = clock.now();
         let bytes_received = response.body.len() as u64;
+        let retry_after = response.retry_after();
         // Some platform stacks (URLSession) decode gzip themselves and keep
         // the header: only a body that is gzip is decoded here.
         let gzipped = response
@@ -602,6 +603,7 @@ impl SyncClient {
             429 | 500..=599 => Failure::Sync(SyncError::ServerBusy {
                 status: code,
                 message,
+                retry_after,
             }),
             _ if detail.code.contains("version") || detail.code.contains("protocol") => {
                 Failure::Sync(SyncError::Protocol {

@@ -550,7 +550,13 @@ impl Loop {
             Err(e) => {
                 let failure = SyncFailure::from(&e);
                 let wait = if failure.transient {
-                    let wait = self.backoff.next_delay();
+                    let wait = match &e {
+                        SyncError::ServerBusy {
+                            retry_after: Some(floor),
+                            ..
+                        } => self.backoff.next_delay_at_least(*floor),
+                        _ => self.backoff.next_delay(),
+                    };
                     self.publish(SyncPhase::Retrying {
                         failure: failure.clone(),
                         attempt: self.backoff.failures(),

@@ -36,7 +36,19 @@ pub struct HttpResponse {
     pub body: Vec<u8>,
 }
 
+/// The longest `Retry-After` honoured (a larger one is taken as this).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60 * 60);
+
 impl HttpResponse {
+    /// How long the server asked the client to wait (`Retry-After` in
+    /// seconds, as this server sends it on 429 and 503), at most
+    /// [`MAX_RETRY_AFTER`]. An HTTP-date or a malformed value is ignored
+    /// (the backoff alone decides then).
+    pub fn retry_after(&self) -> Option<Duration> {
+        let seconds: u64 = self.header("retry-after")?.trim().parse().ok()?;
+        Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
+    }
+
     /// The first header called `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -64,6 +76,28 @@ pub trait Transport: Send + Sync {
 
 #[cfg(feature = "http")]
 pub use reqwest_transport::ReqwestTransport;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(retry_after: &str) -> HttpResponse {
+        HttpResponse {
+            status: 503,
+            headers: vec![("Retry-After".into(), retry_after.into())],
+            body: vec![],
+        }
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds_capped_and_ignored_when_not_a_number() {
+        assert_eq!(answer("7").retry_after(), Some(Duration::from_secs(7)));
+        assert_eq!(answer(" 0 ").retry_after(), Some(Duration::ZERO));
+        assert_eq!(answer("999999").retry_after(), Some(MAX_RETRY_AFTER));
+        assert_eq!(answer("Wed, 21 Oct 2026 07:28:00 GMT").retry_after(), None);
+        assert_eq!(HttpResponse::default().retry_after(), None);
+    }
+}
 
 #[cfg(feature = "http")]
 mod reqwest_transport {

@@ -6,6 +6,7 @@
 //! the other way round.
 
 pub mod assignments;
+pub mod bounds;
 pub mod callbacks;
 pub mod conflicts;
 pub mod ingest;

@@ -7,8 +7,9 @@ use crate::failure::Fallible;
 use crate::http::error::ApiError;
 use crate::store::{devices, sessions, Tx};
 use crate::time::now_ms;
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
+use std::net::SocketAddr;
 
 /// Looks a bearer token up: a live session, else an enrolled, unrevoked device.
 pub async fn lookup(tx: &mut dyn Tx, token: &str, now_ms: i64) -> Fallible<Option<Principal>> {
@@ -67,5 +68,23 @@ impl FromRequestParts<AppState> for Auth {
                 "the token is unknown, expired or revoked: log in again or re-enrol the device",
             )
         })
+    }
+}
+
+/// The source address of the connection (the peer's IP, port dropped), for
+/// the per-address login limit; `unknown` when served without one. A proxy
+/// in front makes every caller one address: `X-Forwarded-For` is not trusted.
+pub struct SourceAddress(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for SourceAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(SourceAddress(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string()),
+        ))
     }
 }

@@ -8,6 +8,7 @@
 //! [`Failure`], mapped here to a status and body.
 
 use crate::failure::Failure;
+use crate::http::edge::BodyDeadline;
 use crate::store::DbError;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
@@ -21,6 +22,12 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// The message in Chinese, when the refusal has one (sent as
+    /// `message_zh`, and as `message` to callers preferring Chinese).
+    pub message_zh: Option<String>,
+    /// Seconds to wait before retrying (429, 503): the `Retry-After` header
+    /// and `retry_after_s` in the body.
+    pub retry_after_s: Option<u64>,
     pub details: Map<String, Value>,
 }
 
@@ -32,8 +39,28 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            message_zh: None,
+            retry_after_s: None,
             details: Map::new(),
         }
+    }
+
+    /// Adds the Chinese message.
+    pub fn zh(mut self, message: impl Into<String>) -> Self {
+        self.message_zh = Some(message.into());
+        self
+    }
+
+    /// Asks the client to wait `seconds` before retrying.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_s = Some(seconds.max(1));
+        self
+    }
+
+    /// 400 about one field, in both languages.
+    pub fn field_bilingual(field: &str, en: impl Into<String>, zh: impl Into<String>) -> Self {
+        let zh = zh.into();
+        Self::field(field, en).zh(format!("{field}：{zh}"))
     }
 
     /// Adds a detail field to the error body.
@@ -123,8 +150,19 @@ impl IntoResponse for ApiError {
         let mut body = Map::new();
         body.insert("code".into(), json!(self.code));
         body.insert("message".into(), json!(self.message));
+        if let Some(zh) = &self.message_zh {
+            body.insert("message_zh".into(), json!(zh));
+        }
+        if let Some(s) = self.retry_after_s {
+            body.insert("retry_after_s".into(), json!(s));
+        }
         body.extend(self.details);
-        (self.status, axum::Json(json!({ "error": body }))).into_response()
+        let mut res = (self.status, axum::Json(json!({ "error": body }))).into_response();
+        if let Some(s) = self.retry_after_s {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, s.into());
+        }
+        res
     }
 }
 
@@ -135,8 +173,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     // what the tracked parse accepts). Tracking field paths costs about a
     // third more on a 500-event push, so it only runs again to name the
     // field of a body that failed.
-    if let Ok(v) = T::deserialize(&mut serde_json::Deserializer::from_slice(bytes)) {
-        return Ok(v);
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    if let Ok(v) = T::deserialize(&mut de) {
+        return match de.end() {
+            Ok(()) => Ok(v),
+            Err(e) => Err(trailing_input(&e)),
+        };
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
@@ -147,7 +189,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
         } else {
             path
         };
-        let mut err = ApiError::field(&field, inner.to_string());
+        let text = inner.to_string();
+        let mut err = ApiError::field_bilingual(
+            &field,
+            text.clone(),
+            format!("缺失、类型不对或无法解析（{text}）。"),
+        );
         err.code = if inner.is_syntax() || inner.is_eof() {
             "malformed_json"
         } else {
@@ -155,6 +202,78 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
         };
         err
     })
+}
+
+/// The refusal of a body with something after its JSON value.
+fn trailing_input(e: &serde_json::Error) -> ApiError {
+    let mut err = ApiError::field_bilingual(
+        "body",
+        format!(
+            "trailing input after the JSON value at line {} column {}: send exactly one JSON value",
+            e.line(),
+            e.column()
+        ),
+        format!(
+            "JSON 值之后还有多余内容（第 {} 行第 {} 列）：请求体只能是一个 JSON 值。",
+            e.line(),
+            e.column()
+        ),
+    );
+    err.code = "malformed_json";
+    err
+}
+
+/// Whether a `Content-Type` names JSON (`application/json`, any `+json`).
+fn is_json_media_type(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .is_some_and(|v| v == "application/json" || v.ends_with("+json"))
+}
+
+/// 415 for a body that is not declared as JSON.
+pub fn require_json_media_type(headers: &axum::http::HeaderMap) -> ApiResult<()> {
+    if is_json_media_type(headers) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as JSON with `Content-Type: application/json`",
+        )
+        .zh("请以 JSON 发送请求体，并带上 `Content-Type: application/json`。"))
+    }
+}
+
+/// A query string parsed into `T`; a bad one is refused with 400
+/// `invalid_query` naming the parameter.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(ApiQuery)
+            .map_err(|e| {
+                let field = e.path().to_string();
+                let inner = e.into_inner().to_string();
+                let mut err = ApiError::field_bilingual(
+                    &field,
+                    format!("bad query parameter: {inner}"),
+                    format!("查询参数有误：{inner}"),
+                );
+                err.code = "invalid_query";
+                err
+            })
+    }
 }
 
 /// A JSON request body, limited by the configured body limit (413 beyond it)
@@ -165,20 +284,38 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = req.headers().clone();
         let bytes = read_body(req, state).await?;
+        if !bytes.is_empty() {
+            require_json_media_type(&headers)?;
+        }
         parse_json(&bytes).map(ApiJson)
     }
 }
 
-/// Reads the whole body within the limit.
+/// Reads the whole body within the limit and before the body deadline the
+/// edge set (`--body-timeout-secs`; 408 and the connection closed after it).
 pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> ApiResult<axum::body::Bytes> {
-    axum::body::Bytes::from_request(req, state)
-        .await
-        .map_err(|rejection| {
+    let deadline = req.extensions().get::<BodyDeadline>().copied();
+    let read = axum::body::Bytes::from_request(req, state);
+    let read = match deadline {
+        Some(BodyDeadline(at)) => match tokio::time::timeout_at(at, read).await {
+            Ok(r) => r,
+            Err(_) => return Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "timeout",
+                "the request body did not arrive in time (see --body-timeout-secs); send it again",
+            )
+            .zh("请求体未能按时送达（见 --body-timeout-secs），请重新发送。")),
+        },
+        None => read.await,
+    };
+    read.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::too_large(
                     "the request body is larger than the server's body limit (see --max-body-bytes); send fewer events per batch",
                 )
+                .zh("请求体超过服务器上限（见 --max-body-bytes）：请减少每批的事件数。")
             } else {
                 ApiError::new(
                     StatusCode::BAD_REQUEST,

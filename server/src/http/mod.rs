@@ -1,5 +1,7 @@
 //! The HTTP edge: the router (every route in one place), the JSON error
-//! shape, the caller's authentication, and thin handlers grouped by what
+//! shape, the caller's authentication, the defences at the edge (`edge`:
+//! error shape, security headers, load shedding; `serve`: read timeouts and
+//! the connection cap), and thin handlers grouped by what
 //! they serve — `center` (the dispatch desk), `after` (after the visit) and
 //! `sync` (the devices). Handlers parse, check who is calling, run one
 //! domain or store operation in a transaction and answer; failures become
@@ -8,14 +10,19 @@
 pub mod after;
 pub mod auth;
 pub mod center;
+pub mod edge;
 pub mod error;
+pub mod serve;
 pub mod sync;
 
 use crate::app::AppState;
 use crate::console;
 use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::middleware;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use error::ApiError;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use tower_http::compression::CompressionLayer;
@@ -24,6 +31,26 @@ use tower_http::trace::TraceLayer;
 
 pub async fn health(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "ok": true, "backend": state.db.backend() }))
+}
+
+/// 404 for a path no route serves.
+pub async fn no_such_route() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such endpoint: see docs/API.md for the routes",
+    )
+    .zh("没有这个接口：路由见 docs/API.md。")
+}
+
+/// 405 for a route that does not take the method (`Allow` lists those it takes).
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method; the Allow header lists those it takes",
+    )
+    .zh("该接口不接受此方法；可用方法见响应头 Allow。")
 }
 
 /// The HTTP application.
@@ -39,6 +66,18 @@ pub fn router(state: AppState) -> Router {
         .route("/api/logout", post(center::session::logout))
         .route("/api/me", get(center::session::me))
         .route("/api/users", post(center::users::create_user))
+        .route(
+            "/api/users/{username}/disable",
+            post(center::users::disable_user),
+        )
+        .route(
+            "/api/users/{username}/enable",
+            post(center::users::enable_user),
+        )
+        .route(
+            "/api/users/{username}/sessions/end",
+            post(center::users::end_sessions),
+        )
         .route(
             "/api/technicians",
             get(center::roster::roster).post(center::roster::create_technician),
@@ -99,8 +138,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/kpis", get(after::kpis::kpis))
         .route("/api/sync/push", post(sync::push))
         .route("/api/sync/pull", post(sync::pull))
+        .fallback(no_such_route)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestDecompressionLayer::new())
+        .layer(middleware::from_fn_with_state(state.clone(), edge::edge))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -113,16 +155,13 @@ pub struct RunningServer {
     pub handle: tokio::task::JoinHandle<()>,
 }
 
-/// Binds `listen` (port 0 for an ephemeral port) and serves in the background.
+/// Binds `listen` (port 0 for an ephemeral port) and serves in the
+/// background with the connection defences of [`serve`].
 pub async fn spawn(listen: SocketAddr, state: AppState) -> std::io::Result<RunningServer> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let app = router(state.clone());
-    let handle = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "server stopped");
-        }
-    });
+    let handle = tokio::spawn(serve::serve(listener, app, state.clone()));
     Ok(RunningServer {
         addr,
         state,

@@ -8,9 +8,10 @@
 
 use crate::app::AppState;
 use crate::auth::Principal;
+use crate::domain::bounds::{check_event_json, EventLimits};
 use crate::domain::ingest::{self, pull_changes};
 use crate::http::auth::Auth;
-use crate::http::error::{parse_json, read_body, ApiError, ApiResult};
+use crate::http::error::{parse_json, read_body, require_json_media_type, ApiError, ApiResult};
 use crate::store::Tx;
 use crate::time::now_ms;
 use axum::extract::{Request, State};
@@ -68,6 +69,40 @@ fn same_device(claimed: &str, token_device: &str) -> ApiResult<()> {
     }
 }
 
+/// The generic bound on every pushed event ([`EventLimits`]: each string,
+/// each list and the whole event): a push holding an event over it is
+/// refused whole with 422 `out_of_bounds`, naming the field path and the
+/// event's index; nothing is stored. A body that does not have the push's
+/// shape is left to the typed parse to name.
+pub fn check_event_bounds(bytes: &[u8], limits: EventLimits) -> ApiResult<()> {
+    #[derive(serde::Deserialize)]
+    struct Shape<'a> {
+        #[serde(borrow, default)]
+        events: Vec<EventShape<'a>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct EventShape<'a> {
+        #[serde(borrow)]
+        event: Option<&'a serde_json::value::RawValue>,
+    }
+    let Ok(shape) = serde_json::from_slice::<Shape>(bytes) else {
+        return Ok(());
+    };
+    for (i, e) in shape.events.iter().enumerate() {
+        let Some(raw) = e.event else { continue };
+        check_event_json(raw.get(), &format!("events[{i}].event"), limits).map_err(|o| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "out_of_bounds",
+                format!("{}: {}", o.field, o.message),
+            )
+            .with("field", o.field)
+            .with("event_index", i)
+        })?;
+    }
+    Ok(())
+}
+
 /// Structural checks of a push: refused whole, nothing stored.
 pub fn validate_push(req: &PushRequest, device: &str, max_events: usize) -> ApiResult<()> {
     if req.events.len() > max_events {
@@ -108,8 +143,11 @@ pub async fn push(
     req: Request,
 ) -> ApiResult<Json<PushResponse>> {
     let (device, technician) = device_of(&who)?;
+    let headers = req.headers().clone();
     let bytes = read_body(req, &state).await?;
+    require_json_media_type(&headers)?;
     check_version(&bytes)?;
+    check_event_bounds(&bytes, EventLimits::default())?;
     let push: PushRequest = parse_json(&bytes)?;
     same_device(push.device_id.as_str(), &device)?;
     validate_push(&push, &device, state.config.max_batch_events)?;
@@ -129,7 +167,9 @@ pub async fn pull(
     req: Request,
 ) -> ApiResult<Json<PullResponse>> {
     let (device, technician) = device_of(&who)?;
+    let headers = req.headers().clone();
     let bytes = read_body(req, &state).await?;
+    require_json_media_type(&headers)?;
     check_version(&bytes)?;
     let pull: PullRequest = parse_json(&bytes)?;
     same_device(pull.device_id.as_str(), &device)?;

@@ -35,7 +35,18 @@ pub async fn close_session(tx: &mut dyn Tx, token_hash: &str) -> Fallible<()> {
     Ok(())
 }
 
-/// The user (name and role) of a live session.
+/// Ends every session of a user; returns how many were live or expired.
+pub async fn end_all_sessions(tx: &mut dyn Tx, username: &str) -> Fallible<u64> {
+    let n = tx
+        .execute(
+            "DELETE FROM sessions WHERE username = $1",
+            &[username.into()],
+        )
+        .await?;
+    Ok(n)
+}
+
+/// The user (name and role) of a live session of an enabled account.
 pub async fn session_user(
     tx: &mut dyn Tx,
     token_hash: &str,
@@ -45,7 +56,7 @@ pub async fn session_user(
         .query_opt(
             "SELECT u.username AS username, u.role AS role
              FROM sessions s JOIN users u ON u.username = s.username
-             WHERE s.token_hash = $1 AND s.expires_at > $2",
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
             &[Value::from(token_hash), now.into()],
         )
         .await?

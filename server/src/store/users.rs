@@ -46,13 +46,15 @@ pub async fn any_user(tx: &mut dyn Tx) -> Fallible<bool> {
 pub struct Credentials {
     pub password_hash: String,
     pub role: Role,
+    /// An admin disabled the account: it may not log in.
+    pub disabled: bool,
 }
 
 /// The stored password hash and role of a user.
 pub async fn credentials(tx: &mut dyn Tx, username: &str) -> Fallible<Option<Credentials>> {
     let Some(r) = tx
         .query_opt(
-            "SELECT password_hash, role FROM users WHERE username = $1",
+            "SELECT password_hash, role, disabled_at FROM users WHERE username = $1",
             &[username.into()],
         )
         .await?
@@ -65,5 +67,33 @@ pub async fn credentials(tx: &mut dyn Tx, username: &str) -> Fallible<Option<Cre
             .text("role")
             .parse()
             .map_err(|e| Failure::corrupt("reading a user", e))?,
+        disabled: r.opt_int("disabled_at").is_some(),
     }))
+}
+
+/// Disables (`Some(actor)`) or enables (`None`) an account, keeping who
+/// did it and when. `false` when there is no such user.
+pub async fn set_disabled(
+    tx: &mut dyn Tx,
+    username: &str,
+    disabled_by: Option<&str>,
+    now: i64,
+) -> Fallible<bool> {
+    let n = match disabled_by {
+        Some(actor) => {
+            tx.execute(
+                "UPDATE users SET disabled_at = $1, disabled_by = $2 WHERE username = $3",
+                &[now.into(), actor.into(), username.into()],
+            )
+            .await?
+        }
+        None => {
+            tx.execute(
+                "UPDATE users SET disabled_at = NULL, disabled_by = NULL WHERE username = $1",
+                &[username.into()],
+            )
+            .await?
+        }
+    };
+    Ok(n > 0)
 }

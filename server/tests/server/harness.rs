@@ -320,3 +320,69 @@ pub fn numbered(events: &[VisitEvent], first: u64) -> Vec<(u64, VisitEvent)> {
 pub fn device(id: &str) -> DeviceId {
     DeviceId::new(id).unwrap()
 }
+
+/// A `doorstep-server` process (the real binary) on a fresh database; killed
+/// when dropped.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub base: String,
+    dir: Option<PathBuf>,
+}
+
+impl ServerProcess {
+    /// Starts the binary on an ephemeral port with `args` added; the admin
+    /// is `admin` with [`PASSWORD`].
+    pub async fn start(b: Backend, args: &[&str]) -> ServerProcess {
+        use std::io::BufRead;
+        let (url, dir) = database_url(b).await;
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_doorstep-server"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("DOORSTEP_") {
+                cmd.env_remove(k);
+            }
+        }
+        let mut child = cmd
+            .args(["--listen", "127.0.0.1:0", "--database-url", &url])
+            .args(["--admin-password", PASSWORD])
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start doorstep-server");
+        let stdout = child.stdout.take().unwrap();
+        let base = tokio::task::spawn_blocking(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let line = line.ok()?;
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    return Some(rest.trim().trim_end_matches('/').to_string());
+                }
+            }
+            None
+        })
+        .await
+        .unwrap()
+        .expect("the server says where it listens");
+        ServerProcess { child, base, dir }
+    }
+
+    /// The process's resident memory (VmRSS), in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(d) = &self.dir {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}

@@ -9,7 +9,9 @@ mod harness;
 
 mod after;
 mod bad_input;
+mod bounds;
 mod center;
+mod defences;
 mod demo;
 mod forged;
 mod schema;

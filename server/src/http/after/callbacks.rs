@@ -2,16 +2,17 @@
 //! `/api/callbacks/monthly-sample`.
 
 use crate::app::AppState;
+use crate::domain::bounds;
 use crate::domain::callbacks::{
     check_result, month_range, monthly_sample as sample_month, record_result, CallbackResult,
     SampleRequest,
 };
 use crate::http::auth::Auth;
-use crate::http::error::{ApiJson, ApiResult};
+use crate::http::error::{ApiJson, ApiQuery, ApiResult};
 use crate::model::CallbackView;
 use crate::store::callbacks;
 use crate::time::now_ms;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -26,7 +27,7 @@ pub struct CallbackQuery {
 pub async fn callbacks_due(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Query(q): Query<CallbackQuery>,
+    ApiQuery(q): ApiQuery<CallbackQuery>,
 ) -> ApiResult<Json<Vec<CallbackView>>> {
     who.dispatcher()?;
     let until = q.until.map_or_else(now_ms, |t| t.timestamp_millis());
@@ -45,6 +46,8 @@ pub async fn record_callback(
     let actor = who.actor();
     who.dispatcher()?;
     check_result(&req)?;
+    bounds::text("reason", &req.reason, bounds::REASON_CHARS)?;
+    bounds::opt_text("note", req.note.as_deref(), bounds::REASON_CHARS)?;
     state
         .db
         .tx(move |tx| Box::pin(async move { record_result(tx, req, &actor).await }))

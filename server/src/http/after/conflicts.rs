@@ -2,6 +2,7 @@
 //! `/api/visits/{id}/resolve`.
 
 use crate::app::AppState;
+use crate::domain::bounds;
 use crate::domain::conflicts::{resolve_tx, ResolveRequest};
 use crate::http::after::display::LabelledVisit;
 use crate::http::auth::Auth;
@@ -30,6 +31,7 @@ pub async fn resolve_conflict(
 ) -> ApiResult<Json<LabelledVisit>> {
     let actor = who.actor();
     who.dispatcher()?;
+    bounds::opt_text("note", req.note.as_deref(), bounds::REASON_CHARS)?;
     let st = state.clone();
     let v = state
         .db

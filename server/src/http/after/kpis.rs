@@ -3,10 +3,10 @@
 use crate::app::AppState;
 use crate::domain::kpis::kpis_between;
 use crate::http::auth::Auth;
-use crate::http::error::{ApiError, ApiResult};
+use crate::http::error::{ApiError, ApiQuery, ApiResult};
 use crate::model::KpiGrouping;
 use crate::time::now_ms;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use chrono::{Duration, NaiveDate, Utc};
 use serde::Deserialize;
@@ -23,7 +23,7 @@ pub struct KpiQuery {
 pub async fn kpis(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Query(q): Query<KpiQuery>,
+    ApiQuery(q): ApiQuery<KpiQuery>,
 ) -> ApiResult<Json<Value>> {
     who.dispatcher()?;
     let by: KpiGrouping = match q.by.as_deref() {

@@ -3,8 +3,8 @@
 use crate::app::AppState;
 use crate::domain::reconciliation::{reconcile_day, Reconciliation};
 use crate::http::auth::Auth;
-use crate::http::error::ApiResult;
-use axum::extract::{Query, State};
+use crate::http::error::{ApiQuery, ApiResult};
+use axum::extract::State;
 use axum::Json;
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
@@ -18,7 +18,7 @@ pub struct DayQuery {
 pub async fn reconciliation(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Query(q): Query<DayQuery>,
+    ApiQuery(q): ApiQuery<DayQuery>,
 ) -> ApiResult<Json<Reconciliation>> {
     who.dispatcher()?;
     let date = q.date.unwrap_or_else(|| Utc::now().date_naive());

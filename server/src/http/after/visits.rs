@@ -6,9 +6,9 @@ use crate::domain::projection;
 use crate::failure::Fallible;
 use crate::http::after::display::{history, LabelledVisit, VisitDisplay};
 use crate::http::auth::Auth;
-use crate::http::error::{ApiError, ApiResult};
+use crate::http::error::{ApiError, ApiQuery, ApiResult};
 use crate::store::visits;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -22,7 +22,7 @@ pub struct VisitQuery {
 pub async fn list_visits(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Query(q): Query<VisitQuery>,
+    ApiQuery(q): ApiQuery<VisitQuery>,
 ) -> ApiResult<Json<Vec<LabelledVisit>>> {
     let technician = who.technician().map(str::to_string);
     let limit = q.limit.unwrap_or(500).clamp(1, 2000);

@@ -6,11 +6,12 @@ use crate::domain::assignments::{
     assign_tx, cancel_tx, insert_assignment, reassign_tx, update_tx, AssignRequest,
     AssignmentPatch, CancelRequest, NewAssignment,
 };
+use crate::domain::bounds;
 use crate::http::auth::Auth;
-use crate::http::error::{ApiError, ApiJson, ApiResult};
+use crate::http::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::model::AssignmentView;
 use crate::store::assignments;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -22,6 +23,7 @@ pub async fn create_assignment(
 ) -> ApiResult<(StatusCode, Json<AssignmentView>)> {
     let actor = who.actor();
     who.dispatcher()?;
+    bounds::new_assignment(&req)?;
     let st = state.clone();
     let v = state
         .db
@@ -39,7 +41,7 @@ pub struct ListQuery {
 pub async fn list_assignments(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Vec<AssignmentView>>> {
     let technician = who.technician().map(str::to_string);
     let limit = q.limit.unwrap_or(500).clamp(1, 2000);
@@ -83,6 +85,18 @@ pub async fn update_assignment(
 ) -> ApiResult<Json<AssignmentView>> {
     let actor = who.actor();
     who.dispatcher()?;
+    let trade = if patch.order.is_some() {
+        let key = id.clone();
+        state
+            .db
+            .tx(move |tx| Box::pin(async move { assignments::load_assignment(tx, &key).await }))
+            .await?
+            .map(|v| v.assignment.trade.to_string())
+            .ok_or_else(|| ApiError::not_found("assignment", &id))?
+    } else {
+        String::new()
+    };
+    bounds::patch(&patch, &trade)?;
     let v = state
         .db
         .tx(move |tx| Box::pin(async move { update_tx(tx, &id, patch, &actor).await }))
@@ -129,6 +143,7 @@ pub async fn cancel(
 ) -> ApiResult<Json<AssignmentView>> {
     let actor = who.actor();
     who.dispatcher()?;
+    bounds::text("reason", &req.reason, bounds::REASON_CHARS)?;
     let st = state.clone();
     let v = state
         .db

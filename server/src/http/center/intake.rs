@@ -1,12 +1,13 @@
 //! Intake: `/api/intakes` (take a request; list the latest).
 
 use crate::app::AppState;
+use crate::domain::bounds;
 use crate::domain::intake::{check_intake, intake_tx, IntakeRequest, IntakeResponse};
 use crate::http::auth::Auth;
-use crate::http::error::{ApiJson, ApiResult};
+use crate::http::error::{ApiJson, ApiQuery, ApiResult};
 use crate::model::IntakeRecord;
 use crate::store::intakes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -19,6 +20,7 @@ pub async fn intake(
     let actor = who.actor();
     who.dispatcher()?;
     check_intake(&req)?;
+    bounds::intake(&req)?;
     let st = state.clone();
     let resp = state
         .db
@@ -35,7 +37,7 @@ pub struct IntakeQuery {
 pub async fn list_intakes(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Query(q): Query<IntakeQuery>,
+    ApiQuery(q): ApiQuery<IntakeQuery>,
 ) -> ApiResult<Json<Vec<IntakeRecord>>> {
     who.dispatcher()?;
     let rows = state

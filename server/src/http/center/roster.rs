@@ -1,6 +1,7 @@
 //! The roster: `/api/technicians`.
 
 use crate::app::AppState;
+use crate::domain::bounds;
 use crate::domain::roster::{insert_technician, NewTechnician};
 use crate::http::auth::Auth;
 use crate::http::error::{ApiJson, ApiResult};
@@ -18,6 +19,7 @@ pub async fn create_technician(
     ApiJson(req): ApiJson<NewTechnician>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     who.dispatcher()?;
+    bounds::technician(&req)?;
     let st = state.clone();
     let id = req.id.clone();
     state

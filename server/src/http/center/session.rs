@@ -2,7 +2,8 @@
 
 use crate::app::AppState;
 use crate::auth::{self, Principal, Role};
-use crate::http::auth::{bearer_token, Auth};
+use crate::http::auth::{bearer_token, Auth, SourceAddress};
+use crate::http::edge::overloaded;
 use crate::http::error::{ApiError, ApiJson, ApiResult};
 use crate::store::{sessions, users};
 use crate::time::{from_ms, now_ms};
@@ -11,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::time::Instant;
 
 #[derive(Deserialize)]
 pub struct LoginRequest {
@@ -26,24 +28,81 @@ pub struct LoginResponse {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Longest accepted password, in bytes (argon2 hashes whatever it is sent).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// Longest accepted username, in characters.
+pub const MAX_USERNAME_CHARS: usize = 64;
+
+/// 429 with the wait in `Retry-After`.
+fn too_many_attempts(wait_s: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("too many login attempts: try again in {wait_s} s"),
+    )
+    .zh(format!("登录尝试过于频繁：请 {wait_s} 秒后再试。"))
+    .retry_after(wait_s)
+}
+
+/// Logs a staff member in: bounded input, the rate limits (per account and
+/// per source address), then one password verification on the capped
+/// hashing pool — against a dummy hash when the user is unknown, so both
+/// cost the same.
 pub async fn login(
     State(state): State<AppState>,
+    SourceAddress(address): SourceAddress,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
+    if req.username.chars().count() > MAX_USERNAME_CHARS {
+        return Err(ApiError::field_bilingual(
+            "username",
+            format!("at most {MAX_USERNAME_CHARS} characters"),
+            format!("最多 {MAX_USERNAME_CHARS} 个字符。"),
+        ));
+    }
+    if req.password.len() > MAX_PASSWORD_BYTES {
+        return Err(ApiError::field_bilingual(
+            "password",
+            format!("at most {MAX_PASSWORD_BYTES} bytes"),
+            format!("最多 {MAX_PASSWORD_BYTES} 字节。"),
+        ));
+    }
+    let guard = state.guard.clone();
+    guard
+        .logins
+        .admit(&req.username, &address, Instant::now())
+        .map_err(too_many_attempts)?;
     let username = req.username.clone();
     let stored = state
         .db
         .tx(move |tx| Box::pin(async move { users::credentials(tx, &username).await }))
         .await?;
-    let refused = || ApiError::unauthorized("wrong username or password");
-    let creds = stored.ok_or_else(refused)?;
-    let (phc, role) = (creds.password_hash, creds.role);
-    let password = req.password;
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &phc))
+    let refused = || ApiError::unauthorized("wrong username or password").zh("用户名或密码错误。");
+    let (phc, role, disabled) = match stored {
+        Some(c) => (Some(c.password_hash), Some(c.role), c.disabled),
+        None => (None, None, false),
+    };
+    let ok = guard
+        .passwords
+        .verify(req.password, phc)
         .await
-        .unwrap_or(false);
-    if !ok {
-        return Err(refused());
+        .map_err(|_| {
+            guard.logins.per_account.give_back(&req.username);
+            guard.logins.per_address.give_back(&address);
+            overloaded()
+        })?;
+    let role = match role {
+        Some(role) if ok => role,
+        _ => return Err(refused()),
+    };
+    guard.logins.per_account.give_back(&req.username);
+    if disabled {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "account_disabled",
+            "this account is disabled: ask an admin to enable it",
+        )
+        .zh("该账号已停用：请联系管理员启用。"));
     }
     let token = auth::new_token("s");
     let now = now_ms();

@@ -1,13 +1,18 @@
-//! Staff accounts: `/api/users` (admins only).
+//! Staff accounts (admins only): `/api/users` to create one,
+//! `/api/users/{username}/disable` and `/enable`, and
+//! `/api/users/{username}/sessions/end` to log a user out everywhere.
 
 use crate::app::AppState;
-use crate::auth;
 use crate::domain::roster::check_new_user;
 use crate::http::auth::Auth;
+use crate::http::center::session::MAX_PASSWORD_BYTES;
+use crate::http::edge::overloaded;
 use crate::http::error::{ApiError, ApiJson, ApiResult};
 use crate::model::Role;
 use crate::store::users::insert_user;
-use axum::extract::State;
+use crate::store::{sessions, users};
+use crate::time::now_ms;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -27,10 +32,20 @@ pub async fn create_user(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     who.admin()?;
     check_new_user(&req.username, &req.password)?;
+    if req.password.len() > MAX_PASSWORD_BYTES {
+        return Err(ApiError::field_bilingual(
+            "password",
+            format!("at most {MAX_PASSWORD_BYTES} bytes"),
+            format!("最多 {MAX_PASSWORD_BYTES} 字节。"),
+        ));
+    }
     let password = req.password.clone();
-    let phc = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+    let phc = state
+        .guard
+        .passwords
+        .hash(password)
         .await
-        .map_err(|_| ApiError::internal("hashing the password"))?;
+        .map_err(|_| overloaded())?;
     let (username, role) = (req.username.clone(), req.role);
     state
         .db
@@ -39,5 +54,91 @@ pub async fn create_user(
     Ok((
         StatusCode::CREATED,
         Json(json!({ "username": req.username, "role": req.role })),
+    ))
+}
+
+/// Disables (`disable`) or enables an account. Disabling ends its sessions
+/// at once; who did it and when are kept on the user row. An admin cannot
+/// disable their own account (so the last admin cannot lock everyone out).
+async fn set_disabled(
+    state: AppState,
+    who: &crate::auth::Principal,
+    username: String,
+    disable: bool,
+) -> ApiResult<Json<Value>> {
+    let admin = who.admin()?.to_string();
+    if disable && admin == username {
+        return Err(ApiError::conflict(
+            "own_account",
+            "an admin cannot disable their own account; ask another admin",
+        )
+        .zh("管理员不能停用自己的账号：请让另一位管理员操作。"));
+    }
+    let (name, actor) = (username.clone(), who.actor());
+    let (found, ended) = state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                let by = disable.then_some(actor.as_str());
+                let found = users::set_disabled(tx, &name, by, now_ms()).await?;
+                let ended = if found && disable {
+                    sessions::end_all_sessions(tx, &name).await?
+                } else {
+                    0
+                };
+                Ok::<_, crate::failure::Failure>((found, ended))
+            })
+        })
+        .await?;
+    if !found {
+        return Err(ApiError::not_found("user", &username));
+    }
+    tracing::info!(user = %username, by = %admin, disabled = disable, "account changed");
+    Ok(Json(
+        json!({ "username": username, "disabled": disable, "sessions_ended": ended }),
+    ))
+}
+
+pub async fn disable_user(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(username): Path<String>,
+) -> ApiResult<Json<Value>> {
+    set_disabled(state, &who, username, true).await
+}
+
+pub async fn enable_user(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(username): Path<String>,
+) -> ApiResult<Json<Value>> {
+    set_disabled(state, &who, username, false).await
+}
+
+/// Ends every session of a user (logged out everywhere; the account stays
+/// enabled).
+pub async fn end_sessions(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(username): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let admin = who.admin()?.to_string();
+    let name = username.clone();
+    let (found, ended) = state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                let found = users::credentials(tx, &name).await?.is_some();
+                let ended = sessions::end_all_sessions(tx, &name).await?;
+                Ok::<_, crate::failure::Failure>((found, ended))
+            })
+        })
+        .await?;
+    if !found {
+        return Err(ApiError::not_found("user", &username));
+    }
+    tracing::info!(user = %username, by = %admin, ended, "sessions ended");
+    Ok(Json(
+        json!({ "username": username, "sessions_ended": ended }),
     ))
 }
