@@ -104,6 +104,22 @@ impl BusinessZone {
         Ok(())
     }
 
+    /// The same zone restricted to `[from, to]`: the offset in force at
+    /// `from` and the changes up to `to` (what a phone needs for the years
+    /// ahead).
+    pub fn between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> BusinessZone {
+        BusinessZone {
+            name: self.name.clone(),
+            offset_seconds: self.offset_at(from).local_minus_utc(),
+            transitions: self
+                .transitions
+                .iter()
+                .filter(|t| t.at > from && t.at <= to)
+                .copied()
+                .collect(),
+        }
+    }
+
     /// The zone's UTC offset at instant `at`.
     pub fn offset_at(&self, at: DateTime<Utc>) -> FixedOffset {
         let seconds = match self.transitions.partition_point(|t| t.at <= at) {

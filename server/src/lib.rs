@@ -16,7 +16,8 @@
 //!   over SQLite (default) and PostgreSQL.
 //! - [`app`] (settings and shared state), [`model`] (records and typed
 //!   states), [`failure`] (the internal error), [`auth`] (roles, passwords,
-//!   tokens), [`time`].
+//!   tokens), [`time`], [`zone`] (the business time zone every local date
+//!   is counted in).
 //! - [`console`]: the embedded web console; [`demo`]: the demo data set,
 //!   its visits walked through the real workflow.
 
@@ -30,3 +31,4 @@ pub mod http;
 pub mod model;
 pub mod store;
 pub mod time;
+pub mod zone;

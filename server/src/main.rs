@@ -197,6 +197,8 @@ mod tests {
             "--max-page=9",
             "--session-hours=3",
             "--signoff-far-m=250.5",
+            "--business-time-zone=Europe/Berlin",
+            "--monthly-sample-percent=20",
         ])
         .expect("the flags parse");
         assert_eq!(args.listen, "127.0.0.1:0".parse::<SocketAddr>().unwrap());
@@ -208,6 +210,8 @@ mod tests {
                 max_page: 9,
                 session_hours: 3,
                 signoff_far_m: 250.5,
+                business_time_zone: "Europe/Berlin".into(),
+                monthly_sample_percent: 20,
             }
         );
     }
@@ -228,6 +232,9 @@ mod tests {
             ("--session-hours=twelve", "at least 1"),
             ("--max-body-bytes=-5", "不小于 1 的整数"),
             ("--signoff-far-m=-1", "米数"),
+            ("--business-time-zone=Mars/Olympus", "IANA 时区名称"),
+            ("--monthly-sample-percent=21", "10 到 20"),
+            ("--monthly-sample-percent=9", "from 10 to 20"),
         ] {
             let err = Args::try_parse_from(["doorstep-server", flag])
                 .expect_err("refused")

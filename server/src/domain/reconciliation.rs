@@ -6,8 +6,8 @@
 use crate::failure::{Failure, Fallible};
 use crate::model::SignOffStatus;
 use crate::store::{visits, Tx};
-use crate::time::day_ms;
 use chrono::NaiveDate;
+use doorstep_core::business_time::BusinessZone;
 use doorstep_core::messages::Text;
 use doorstep_core::workflow::state::VisitState;
 use doorstep_core::Outcome;
@@ -143,14 +143,16 @@ pub struct Reconciliation {
     pub visits: Vec<ReconciledVisit>,
 }
 
-/// Reconciles every visit closed on `date` (UTC), flagging a sign-off
-/// farther than `far_m` metres from the customer.
+/// Reconciles every visit closed on `date` (a day of the business time
+/// zone), flagging a sign-off farther than `far_m` metres from the customer.
 pub async fn reconcile_day(
     tx: &mut dyn Tx,
     date: NaiveDate,
     far_m: f64,
+    zone: &BusinessZone,
 ) -> Fallible<Reconciliation> {
-    let (from, to) = (day_ms(date), day_ms(date) + 86_400_000);
+    let (from, to) = zone.day_bounds(date);
+    let (from, to) = (from.timestamp_millis(), to.timestamp_millis());
     let mut out = vec![];
     for v in visits::closed_between(tx, from, to).await? {
         let vs: VisitState = serde_json::from_str(&v.state_json)
