@@ -56,8 +56,9 @@ pub fn business_zone(name: &str) -> Result<BusinessZone, String> {
         let offset = offset_at(next);
         if offset != current {
             let (mut lo, mut hi) = (day, next);
-            while hi - lo > Duration::seconds(1) {
-                let mid = lo + (hi - lo) / 2;
+            // Whole seconds: offsets change on a second.
+            while (hi - lo).num_seconds() > 1 {
+                let mid = lo + Duration::seconds((hi - lo).num_seconds() / 2);
                 if offset_at(mid) == current {
                     lo = mid;
                 } else {
