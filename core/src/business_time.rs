@@ -197,6 +197,47 @@ impl BusinessZone {
         }
     }
 
+    /// A window as people read it: `12月1日 10:00–12:00` or
+    /// `2026-12-01 10:00–12:00` (both ends dated when it spans midnight).
+    pub fn format_window(&self, start: DateTime<Utc>, end: DateTime<Utc>, lang: Lang) -> String {
+        if self.date_of(start) == self.date_of(end) {
+            format!(
+                "{}–{}",
+                self.format_date_time(start, lang),
+                self.format_time(end)
+            )
+        } else {
+            format!(
+                "{}–{}",
+                self.format_date_time(start, lang),
+                self.format_date_time(end, lang)
+            )
+        }
+    }
+
+    /// Every RFC 3339 time inside `value` (a JSON document about to be
+    /// shown) rewritten as local time read in `lang`; everything else kept.
+    pub fn localize_json(&self, value: &mut serde_json::Value, lang: Lang) {
+        match value {
+            serde_json::Value::String(s) => {
+                if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+                    *s = self.format_date_time(t.with_timezone(&Utc), lang);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for v in items {
+                    self.localize_json(v, lang);
+                }
+            }
+            serde_json::Value::Object(map) => {
+                for v in map.values_mut() {
+                    self.localize_json(v, lang);
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// `at`'s local clock time, `10:25`.
     pub fn format_time(&self, at: DateTime<Utc>) -> String {
         self.local(at).format("%H:%M").to_string()
@@ -297,6 +338,14 @@ mod tests {
         assert_eq!(z.format_date_time(at, Lang::ZhCn), "12月1日 10:25");
         assert_eq!(z.format_date_time(at, Lang::En), "2026-12-01 10:25");
         assert_eq!(format_date(d(2026, 12, 1), Lang::ZhCn), "2026年12月1日");
+        let end = at + TimeDelta::hours(2);
+        assert_eq!(z.format_window(at, end, Lang::ZhCn), "12月1日 10:25–12:25");
+        let mut doc = serde_json::json!({"at": "2026-12-01T02:25:30.037255614Z", "n": 1, "s": "x"});
+        z.localize_json(&mut doc, Lang::En);
+        assert_eq!(
+            doc,
+            serde_json::json!({"at": "2026-12-01 10:25", "n": 1, "s": "x"})
+        );
     }
 
     #[test]
