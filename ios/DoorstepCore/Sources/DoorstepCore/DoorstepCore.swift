@@ -732,6 +732,18 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
     func applyCommand(assignmentId: String, commandJson: String, now: Date, location: Location?) throws  -> CommandResult
     
     /**
+     * The visits whose window starts on the business day containing `now`
+     * (the business time zone's, never the phone's own), by window start.
+     */
+    func businessDayVisits(now: Date) throws  -> [VisitListItem]
+    
+    /**
+     * The business time zone's IANA name (sent by the server with every
+     * sync; Asia/Shanghai until the first one).
+     */
+    func businessZoneName() throws  -> String
+    
+    /**
      * Closes the database (named so it does not clash with Kotlin's
      * `AutoCloseable.close`, which releases the native object). Calls in
      * flight finish first; later calls fail with `store_closed`. Closing
@@ -748,6 +760,19 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
      * Who this store belongs to.
      */
     func device() throws  -> DeviceInfo
+    
+    /**
+     * `at` as local time of the business time zone, as people read it:
+     * `12月1日 10:25` / `2026-12-01 10:25`. The shells show times only
+     * through this (and `format_local_window`), never formatting them.
+     */
+    func formatLocalDateTime(at: Date) throws  -> LocalizedText
+    
+    /**
+     * A window as local time of the business time zone:
+     * `12月1日 10:00–12:00` / `2026-12-01 10:00–12:00`.
+     */
+    func formatLocalWindow(window: Window) throws  -> LocalizedText
     
     /**
      * How many recorded events wait for upload (the "not yet synced" badge).
@@ -787,7 +812,9 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
     
     /**
      * The visits whose window starts on the technician's day containing
-     * `now`, at `utc_offset_minutes` from UTC (480 for China), by window start.
+     * `now`, at `utc_offset_minutes` from UTC (480 for China), by window
+     * start. Prefer `business_day_visits`: the day of the business time
+     * zone, whatever the phone's own offset.
      */
     func todaysVisits(now: Date, utcOffsetMinutes: Int32) throws  -> [VisitListItem]
     
@@ -902,6 +929,33 @@ open func applyCommand(assignmentId: String, commandJson: String, now: Date, loc
 }
     
     /**
+     * The visits whose window starts on the business day containing `now`
+     * (the business time zone's, never the phone's own), by window start.
+     */
+open func businessDayVisits(now: Date)throws  -> [VisitListItem]  {
+    return try  FfiConverterSequenceTypeVisitListItem.lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_business_day_visits(
+            self.uniffiCloneHandle(),
+        FfiConverterTimestamp.lower(now),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The business time zone's IANA name (sent by the server with every
+     * sync; Asia/Shanghai until the first one).
+     */
+open func businessZoneName()throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_business_zone_name(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Closes the database (named so it does not clash with Kotlin's
      * `AutoCloseable.close`, which releases the native object). Calls in
      * flight finish first; later calls fail with `store_closed`. Closing
@@ -939,6 +993,35 @@ open func device()throws  -> DeviceInfo  {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_devicestore_device(
             self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `at` as local time of the business time zone, as people read it:
+     * `12月1日 10:25` / `2026-12-01 10:25`. The shells show times only
+     * through this (and `format_local_window`), never formatting them.
+     */
+open func formatLocalDateTime(at: Date)throws  -> LocalizedText  {
+    return try  FfiConverterTypeLocalizedText_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_format_local_date_time(
+            self.uniffiCloneHandle(),
+        FfiConverterTimestamp.lower(at),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A window as local time of the business time zone:
+     * `12月1日 10:00–12:00` / `2026-12-01 10:00–12:00`.
+     */
+open func formatLocalWindow(window: Window)throws  -> LocalizedText  {
+    return try  FfiConverterTypeLocalizedText_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_format_local_window(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeWindow_lower(window),uniffiCallStatus
     )
 })
 }
@@ -1036,7 +1119,9 @@ open func syncStatus()throws  -> SyncStatus  {
     
     /**
      * The visits whose window starts on the technician's day containing
-     * `now`, at `utc_offset_minutes` from UTC (480 for China), by window start.
+     * `now`, at `utc_offset_minutes` from UTC (480 for China), by window
+     * start. Prefer `business_day_visits`: the day of the business time
+     * zone, whatever the phone's own offset.
      */
 open func todaysVisits(now: Date, utcOffsetMinutes: Int32)throws  -> [VisitListItem]  {
     return try  FfiConverterSequenceTypeVisitListItem.lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
@@ -8349,6 +8434,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_devicestore_apply_command() != 57721) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_business_day_visits() != 37332) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_business_zone_name() != 48859) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_close_store() != 3858) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -8356,6 +8447,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_device() != 50771) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_format_local_date_time() != 28225) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_format_local_window() != 54990) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_pending_upload_count() != 3219) {
@@ -8376,7 +8473,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_devicestore_sync_status() != 12971) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_devicestore_todays_visits() != 22388) {
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_todays_visits() != 7535) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_visit_screen() != 47931) {

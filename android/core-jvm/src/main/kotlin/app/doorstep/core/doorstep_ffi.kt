@@ -789,11 +789,19 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_apply_command(
     ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_business_day_visits(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_business_zone_name(
+    ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_close_store(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_decline_signature(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_device(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_format_local_date_time(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_format_local_window(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_pending_upload_count(
     ): Int
@@ -913,11 +921,19 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_devicestore_apply_command(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`commandJson`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,`location`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_business_day_visits(`ptr`: Long,`now`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_business_zone_name(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_devicestore_close_store(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_doorstep_ffi_fn_method_devicestore_decline_signature(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`reason`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,`location`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_devicestore_device(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_format_local_date_time(`ptr`: Long,`at`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_format_local_window(`ptr`: Long,`window`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_devicestore_pending_upload_count(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1206,6 +1222,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_apply_command() and 0xFFFF) != 57721) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_business_day_visits() and 0xFFFF) != 37332) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_business_zone_name() and 0xFFFF) != 48859) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_close_store() and 0xFFFF) != 3858) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1213,6 +1235,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_device() and 0xFFFF) != 50771) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_format_local_date_time() and 0xFFFF) != 28225) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_format_local_window() and 0xFFFF) != 54990) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_pending_upload_count() and 0xFFFF) != 3219) {
@@ -1233,7 +1261,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_sync_status() and 0xFFFF) != 12971) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_todays_visits() and 0xFFFF) != 22388) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_todays_visits() and 0xFFFF) != 7535) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_visit_screen() and 0xFFFF) != 47931) {
@@ -1954,6 +1982,18 @@ public interface DeviceStoreInterface {
     fun `applyCommand`(`assignmentId`: kotlin.String, `commandJson`: kotlin.String, `now`: java.time.Instant, `location`: Location?): CommandResult
     
     /**
+     * The visits whose window starts on the business day containing `now`
+     * (the business time zone's, never the phone's own), by window start.
+     */
+    fun `businessDayVisits`(`now`: java.time.Instant): List<VisitListItem>
+    
+    /**
+     * The business time zone's IANA name (sent by the server with every
+     * sync; Asia/Shanghai until the first one).
+     */
+    fun `businessZoneName`(): kotlin.String
+    
+    /**
      * Closes the database (named so it does not clash with Kotlin's
      * `AutoCloseable.close`, which releases the native object). Calls in
      * flight finish first; later calls fail with `store_closed`. Closing
@@ -1970,6 +2010,19 @@ public interface DeviceStoreInterface {
      * Who this store belongs to.
      */
     fun `device`(): DeviceInfo
+    
+    /**
+     * `at` as local time of the business time zone, as people read it:
+     * `12月1日 10:25` / `2026-12-01 10:25`. The shells show times only
+     * through this (and `format_local_window`), never formatting them.
+     */
+    fun `formatLocalDateTime`(`at`: java.time.Instant): LocalizedText
+    
+    /**
+     * A window as local time of the business time zone:
+     * `12月1日 10:00–12:00` / `2026-12-01 10:00–12:00`.
+     */
+    fun `formatLocalWindow`(`window`: Window): LocalizedText
     
     /**
      * How many recorded events wait for upload (the "not yet synced" badge).
@@ -2009,7 +2062,9 @@ public interface DeviceStoreInterface {
     
     /**
      * The visits whose window starts on the technician's day containing
-     * `now`, at `utc_offset_minutes` from UTC (480 for China), by window start.
+     * `now`, at `utc_offset_minutes` from UTC (480 for China), by window
+     * start. Prefer `business_day_visits`: the day of the business time
+     * zone, whatever the phone's own offset.
      */
     fun `todaysVisits`(`now`: java.time.Instant, `utcOffsetMinutes`: kotlin.Int): List<VisitListItem>
     
@@ -2168,6 +2223,43 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
 
     
     /**
+     * The visits whose window starts on the business day containing `now`
+     * (the business time zone's, never the phone's own), by window start.
+     */
+    @Throws(DoorstepException::class)override fun `businessDayVisits`(`now`: java.time.Instant): List<VisitListItem> {
+            return FfiConverterSequenceTypeVisitListItem.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_business_day_visits(
+        it,
+        
+        FfiConverterTimestamp.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The business time zone's IANA name (sent by the server with every
+     * sync; Asia/Shanghai until the first one).
+     */
+    @Throws(DoorstepException::class)override fun `businessZoneName`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_business_zone_name(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Closes the database (named so it does not clash with Kotlin's
      * `AutoCloseable.close`, which releases the native object). Calls in
      * flight finish first; later calls fail with `store_closed`. Closing
@@ -2216,6 +2308,45 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
     UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_device(
         it,
         _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `at` as local time of the business time zone, as people read it:
+     * `12月1日 10:25` / `2026-12-01 10:25`. The shells show times only
+     * through this (and `format_local_window`), never formatting them.
+     */
+    @Throws(DoorstepException::class)override fun `formatLocalDateTime`(`at`: java.time.Instant): LocalizedText {
+            return FfiConverterTypeLocalizedText.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_format_local_date_time(
+        it,
+        
+        FfiConverterTimestamp.lower(`at`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * A window as local time of the business time zone:
+     * `12月1日 10:00–12:00` / `2026-12-01 10:00–12:00`.
+     */
+    @Throws(DoorstepException::class)override fun `formatLocalWindow`(`window`: Window): LocalizedText {
+            return FfiConverterTypeLocalizedText.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_format_local_window(
+        it,
+        
+        FfiConverterTypeWindow.lower(`window`),_status)
 }
     }
     )
@@ -2346,7 +2477,9 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
     
     /**
      * The visits whose window starts on the technician's day containing
-     * `now`, at `utc_offset_minutes` from UTC (480 for China), by window start.
+     * `now`, at `utc_offset_minutes` from UTC (480 for China), by window
+     * start. Prefer `business_day_visits`: the day of the business time
+     * zone, whatever the phone's own offset.
      */
     @Throws(DoorstepException::class)override fun `todaysVisits`(`now`: java.time.Instant, `utcOffsetMinutes`: kotlin.Int): List<VisitListItem> {
             return FfiConverterSequenceTypeVisitListItem.lift(
