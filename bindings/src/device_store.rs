@@ -14,11 +14,12 @@ use crate::error::{guard, DoorstepError};
 use crate::forms::{core_values, ActionForm, FormValue};
 use crate::sync::SyncStatus;
 use crate::types::{
-    CommandResult, CustomerSignOff, Location, ReportDigest, Timestamp, VisitOutcome, VisitScreen,
-    VisitStage, Window,
+    CommandResult, CustomerSignOff, LocalizedText, Location, ReportDigest, Timestamp, VisitOutcome,
+    VisitScreen, VisitStage, Window,
 };
 use chrono::{Duration, FixedOffset};
 use doorstep_core::assignment::Assignment;
+use doorstep_core::messages::Lang;
 use doorstep_core::protocol::ChangeKind;
 use doorstep_core::store::{Enrollment, Store};
 use doorstep_core::workflow::{action_forms, fill};
@@ -212,7 +213,9 @@ impl DeviceStore {
     }
 
     /// The visits whose window starts on the technician's day containing
-    /// `now`, at `utc_offset_minutes` from UTC (480 for China), by window start.
+    /// `now`, at `utc_offset_minutes` from UTC (480 for China), by window
+    /// start. Prefer `business_day_visits`: the day of the business time
+    /// zone, whatever the phone's own offset.
     pub fn todays_visits(
         &self,
         now: Timestamp,
@@ -232,6 +235,49 @@ impl DeviceStore {
             let local = now + Duration::seconds(i64::from(offset.local_minus_utc()));
             let visits = self.store()?.visits_on(local.date_naive(), offset)?;
             Ok(visits.into_iter().map(Into::into).collect())
+        })
+    }
+
+    /// The business time zone's IANA name (sent by the server with every
+    /// sync; Asia/Shanghai until the first one).
+    pub fn business_zone_name(&self) -> Result<String, DoorstepError> {
+        guard(|| Ok(self.store()?.business_zone()?.name))
+    }
+
+    /// The visits whose window starts on the business day containing `now`
+    /// (the business time zone's, never the phone's own), by window start.
+    pub fn business_day_visits(&self, now: Timestamp) -> Result<Vec<VisitListItem>, DoorstepError> {
+        guard(|| {
+            let store = self.store()?;
+            let day = store.business_today(now)?;
+            let visits = store.visits_on_business_day(day)?;
+            Ok(visits.into_iter().map(Into::into).collect())
+        })
+    }
+
+    /// `at` as local time of the business time zone, as people read it:
+    /// `12月1日 10:25` / `2026-12-01 10:25`. The shells show times only
+    /// through this (and `format_local_window`), never formatting them.
+    pub fn format_local_date_time(&self, at: Timestamp) -> Result<LocalizedText, DoorstepError> {
+        guard(|| {
+            let zone = self.store()?.business_zone()?;
+            Ok(LocalizedText {
+                en: zone.format_date_time(at, Lang::En),
+                zh: zone.format_date_time(at, Lang::ZhCn),
+            })
+        })
+    }
+
+    /// A window as local time of the business time zone:
+    /// `12月1日 10:00–12:00` / `2026-12-01 10:00–12:00`.
+    pub fn format_local_window(&self, window: Window) -> Result<LocalizedText, DoorstepError> {
+        guard(|| {
+            let zone = self.store()?.business_zone()?;
+            let (start, end) = (window.start, window.end);
+            Ok(LocalizedText {
+                en: zone.format_window(start, end, Lang::En),
+                zh: zone.format_window(start, end, Lang::ZhCn),
+            })
         })
     }
 

@@ -2,8 +2,9 @@
 //! file plus `<store>.device.json` (identity, server URL and token). Commands
 //! run offline against the store; `sync` talks to the server.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use clap::Subcommand;
+use doorstep_core::business_time::BusinessZone;
 use doorstep_core::clock::{Clock, SystemClock};
 use doorstep_core::location::GeoFix;
 use doorstep_core::messages::Lang;
@@ -43,12 +44,11 @@ pub enum DeviceCommand {
         #[arg(long)]
         password: Option<String>,
     },
-    /// The visits whose window starts on a day (default: today, UTC+8).
+    /// The visits whose window starts on a day of the business time zone
+    /// (the server's, kept since the last sync; default: today there).
     Today {
         #[arg(long)]
         date: Option<NaiveDate>,
-        #[arg(long, default_value = "+08:00")]
-        utc_offset: String,
     },
     /// Record an assignment from a JSON file (as the center sends it), offline:
     /// for demos and tests without a server.
@@ -170,7 +170,25 @@ fn assignment(id: &str) -> Result<VisitRef, String> {
 }
 
 fn print_json<T: Serialize>(value: &T) -> ExitCode {
-    match serde_json::to_string_pretty(value) {
+    print_json_in(value, None)
+}
+
+/// Prints `value` with every time in it as local time of the business time
+/// zone, read in `lang` (`12月1日 10:25` / `2026-12-01 10:25`).
+fn print_local<T: Serialize>(value: &T, store: &Store, lang: Lang) -> ExitCode {
+    let zone = store.business_zone().unwrap_or_default();
+    print_json_in(value, Some((&zone, lang)))
+}
+
+fn print_json_in<T: Serialize>(value: &T, local: Option<(&BusinessZone, Lang)>) -> ExitCode {
+    let mut doc = match serde_json::to_value(value) {
+        Ok(v) => v,
+        Err(e) => return fail(Lang::En, "output", e),
+    };
+    if let Some((zone, lang)) = local {
+        zone.localize_json(&mut doc, lang);
+    }
+    match serde_json::to_string_pretty(&doc) {
         Ok(s) => {
             // A closed pipe (`| head`) is the reader's choice, not an error.
             let _ = writeln!(std::io::stdout(), "{s}");
@@ -256,19 +274,21 @@ pub fn run(db: &Path, command: DeviceCommand, lang: Lang) -> ExitCode {
     };
     match command {
         DeviceCommand::Enrol { .. } => ExitCode::SUCCESS,
-        DeviceCommand::Today { date, utc_offset } => {
-            let Ok(offset) = utc_offset.parse::<FixedOffset>() else {
-                return fail(lang, "--utc-offset", "expected an offset such as +08:00");
+        DeviceCommand::Today { date } => {
+            let zone = match store.business_zone() {
+                Ok(z) => z,
+                Err(e) => return fail(lang, "today", e),
             };
-            let date = date.unwrap_or_else(|| clock.now().with_timezone(&offset).date_naive());
-            match store.visits_on(date, offset) {
+            let date = date.unwrap_or_else(|| zone.date_of(clock.now()));
+            match store.visits_on_business_day(date) {
                 Ok(visits) => {
                     let rows: Vec<_> = visits
                         .iter()
                         .map(|v| {
                             serde_json::json!({
                                 "assignment": v.assignment_id, "visit": v.visit_id, "trade": v.trade,
-                                "stage": v.stage, "outcome": v.outcome, "window": v.window,
+                                "stage": v.stage, "outcome": v.outcome,
+                                "window": v.window.map(|w| zone.format_window(w.start, w.end, lang)),
                                 "conflict": v.conflict, "customer": v.customer_name, "address": v.address,
                             })
                         })
@@ -313,7 +333,7 @@ pub fn run(db: &Path, command: DeviceCommand, lang: Lang) -> ExitCode {
                 Err(e) => return fail(lang, "command", e),
             };
             match store.apply_command(target, &cmd, at.unwrap_or_else(|| clock.now()), None) {
-                Ok(events) => print_json(&events),
+                Ok(events) => print_local(&events, &store, lang),
                 Err(e) => refused(&e, lang),
             }
         }
@@ -375,7 +395,7 @@ pub fn run(db: &Path, command: DeviceCommand, lang: Lang) -> ExitCode {
                 Err(e) => return fail(lang, "--assignment", e),
             };
             match store.view(target, clock.now()) {
-                Ok(v) => print_json(&v),
+                Ok(v) => print_local(&v, &store, lang),
                 Err(e) => fail(lang, "view", e),
             }
         }
@@ -392,7 +412,7 @@ pub fn run(db: &Path, command: DeviceCommand, lang: Lang) -> ExitCode {
                 Err(e) => return fail(lang, "sync", e),
             };
             match runtime.block_on(client.sync(&store, &clock)) {
-                Ok(report) => print_json(&report),
+                Ok(report) => print_local(&report, &store, lang),
                 Err(e) => {
                     eprintln!(
                         "{}",
@@ -403,12 +423,16 @@ pub fn run(db: &Path, command: DeviceCommand, lang: Lang) -> ExitCode {
             }
         }
         DeviceCommand::Status => match store.sync_status() {
-            Ok(s) => print_json(&serde_json::json!({
-                "pending": s.pending, "refused": s.refused,
-                "last_attempt_at": s.last_attempt_at, "last_success_at": s.last_success_at,
-                "last_error_code": s.last_error_code, "last_error": s.last_error,
-                "consecutive_failures": s.consecutive_failures, "clock_offset_ms": s.clock_offset_ms,
-            })),
+            Ok(s) => print_local(
+                &serde_json::json!({
+                    "pending": s.pending, "refused": s.refused,
+                    "last_attempt_at": s.last_attempt_at, "last_success_at": s.last_success_at,
+                    "last_error_code": s.last_error_code, "last_error": s.last_error,
+                    "consecutive_failures": s.consecutive_failures, "clock_offset_ms": s.clock_offset_ms,
+                }),
+                &store,
+                lang,
+            ),
             Err(e) => fail(lang, "status", e),
         },
     }
@@ -511,7 +535,7 @@ fn do_action(store: &Store, action: &str, args: &[String], lang: Lang) -> ExitCo
             Ok(cmd) => {
                 let now = at.unwrap_or_else(|| SystemClock.now());
                 return match store.apply_command(target, &cmd, now, None) {
-                    Ok(events) => print_json(&events),
+                    Ok(events) => print_local(&events, store, lang),
                     Err(e) => refused(&e, lang),
                 };
             }

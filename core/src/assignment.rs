@@ -189,8 +189,13 @@ fn phone_ok(p: &str) -> bool {
 impl Assignment {
     /// Checks the required fields: each is present and consistent
     /// (a purchase date in the future, a window that ends before it starts or
-    /// a phone number that is not a phone number are inconsistent).
-    pub fn field_issues(&self, required: &[AssignmentField]) -> Vec<FieldIssue> {
+    /// a phone number that is not a phone number are inconsistent). Dates
+    /// are compared in the business time zone `zone`.
+    pub fn field_issues(
+        &self,
+        required: &[AssignmentField],
+        zone: &crate::business_time::BusinessZone,
+    ) -> Vec<FieldIssue> {
         let mut issues = Vec::new();
         for &field in required {
             let problem = match field {
@@ -221,7 +226,7 @@ impl Assignment {
                 AssignmentField::PurchaseDate => {
                     match (self.product.purchase_date, self.received_at) {
                         (None, _) => Some(FieldProblem::Missing),
-                        (Some(d), Some(received)) if d > received.date_naive() => {
+                        (Some(d), Some(received)) if d > zone.date_of(received) => {
                             Some(FieldProblem::Inconsistent {
                                 reason: "purchase date is after the request was received".into(),
                             })

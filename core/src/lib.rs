@@ -2,6 +2,8 @@
 //!
 //! - [`playbook`]: the six trades' rule sets as data (TOML), validated.
 //! - [`workflow`]: the visit as a pure state machine over events.
+//! - [`business_time`]: the business time zone every local date is
+//!   counted in, and local dates and times as people read them.
 //! - [`quote`], [`signoff`], [`callbacks`]: pricing, the signature bound to
 //!   the report, and the callback schedule.
 //! - [`messages`], [`scripts`]: what the product says, in zh-CN and en.
@@ -17,6 +19,7 @@
 //! No IO inside the rules: time, ids and locations come from the caller.
 
 pub mod assignment;
+pub mod business_time;
 pub mod canonical;
 pub mod clock;
 pub mod history_check;
@@ -41,6 +44,7 @@ pub mod workflow;
 pub use workflow::callbacks;
 
 pub use assignment::{Assignment, TimeWindow};
+pub use business_time::BusinessZone;
 pub use ids::{AssignmentId, DeviceId, EventId, TechnicianId, TradeId, VisitId};
 pub use messages::{Lang, Text};
 pub use playbook::{Playbook, PlaybookError, Step};

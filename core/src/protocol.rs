@@ -11,9 +11,12 @@
 //!   with the acknowledged sequence. A permanently invalid event is refused
 //!   with its reason *and* acknowledged, so it never blocks the queue.
 //! - **Pull** (`POST /api/sync/pull`): the center's assignment changes for
-//!   this technician after a cursor (the server's change sequence), paged.
+//!   this technician after a cursor (the server's change sequence), paged,
+//!   only open work (never a finished or cancelled job), with the business
+//!   time zone.
 
 use crate::assignment::Assignment;
+use crate::business_time::BusinessZone;
 use crate::ids::{AssignmentId, DeviceId, EventId, TechnicianId};
 use crate::workflow::{VisitCommand, VisitEvent};
 use chrono::{DateTime, Utc};
@@ -195,6 +198,11 @@ pub struct PullResponse {
     /// More changes wait after this page.
     pub more: bool,
     pub server_time: DateTime<Utc>,
+    /// The company's business time zone (name and UTC offsets over the
+    /// coming years): the phone keeps it and counts every local date in it.
+    /// Absent from older servers (the phone keeps what it has).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_zone: Option<BusinessZone>,
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! Quotes (报价) from the trade's official fee schedule (收费标准): visit fee,
 //! labour and parts in integer fen; warranty decides who pays; the lower of
 //! the company's schedule and the customer's warranty card applies; software
-//! adjustment is free within a month of installation; a discount needs the
+//! adjustment is free within a month of installation (before the same day of
+//! the next calendar month, in the business time zone); a discount needs the
 //! center's approval code. Pure arithmetic, every sum checked.
 
 use crate::assignment::{Assignment, Warranty};
+use crate::business_time::last_day_within_a_month;
 use crate::money::{Currency, MoneyError};
 use crate::playbook::{FeeKind, Playbook};
 use chrono::NaiveDate;
@@ -132,7 +134,8 @@ pub enum QuoteError {
 
 /// Prices a quote request against the playbook's fee schedule.
 ///
-/// `today` decides the free software-adjustment period; the warranty comes from
+/// `today` (the local date in the business time zone) decides the free
+/// software-adjustment period; the warranty comes from
 /// the assignment (unknown warranty is quoted as chargeable: the center can waive).
 pub fn price(
     playbook: &Playbook,
@@ -145,10 +148,11 @@ pub fn price(
         return Err(QuoteError::Empty);
     }
     let warranty = assignment.product.warranty;
-    let free_adjustment = assignment.product.installed_on.is_some_and(|installed| {
-        let days = (today - installed).num_days();
-        (0..=playbook.free_software_adjustment_days).contains(&days)
-    });
+    let free_adjustment = playbook.free_software_adjustment_days > 0
+        && assignment
+            .product
+            .installed_on
+            .is_some_and(|installed| within_a_month_of_installation(installed, today));
     let mut lines = Vec::with_capacity(request.lines.len());
     let (mut customer, mut covered, mut deposit) = (0i64, 0i64, 0i64);
     for req in &request.lines {
@@ -227,6 +231,14 @@ pub fn price(
         covered_total: covered,
         deposit_total: deposit,
     })
+}
+
+/// STANDARDS §2.12 (报价): "software adjustment within one month of
+/// installation is free" — from the installation day up to (not including)
+/// the same day of the next calendar month (installed 31 Oct → free through
+/// 30 Nov). Local dates of the business time zone.
+fn within_a_month_of_installation(installed: NaiveDate, today: NaiveDate) -> bool {
+    installed <= today && today <= last_day_within_a_month(installed)
 }
 
 /// STANDARDS §2.12 (报价): "when the company's schedule and the customer's

@@ -161,6 +161,29 @@ impl Walkthrough {
         self.arrive_at(arrive_at)
     }
 
+    /// After [`set_off`](Self::set_off): arrives `minutes` after the last
+    /// fact with the phone at `location` (none: no fix), outside the
+    /// geofence for `outside_geofence_reason`, then the door. For stories
+    /// the center must question (no location, too fast, too far).
+    pub fn arrive(
+        &mut self,
+        minutes: i64,
+        location: Option<GeoPoint>,
+        outside_geofence_reason: Option<&str>,
+    ) -> &mut Self {
+        let location = location.and_then(|p| self.fix(Some(p)));
+        self.step_at(
+            minutes,
+            VisitCommand::Arrive {
+                location,
+                outside_geofence_reason: outside_geofence_reason.map(str::to_string),
+                location_unavailable: None,
+            },
+            location,
+        );
+        self.door()
+    }
+
     /// Arrives at `arrive_at` with the phone at the customer's pin, then the door.
     fn arrive_at(&mut self, arrive_at: DateTime<Utc>) -> &mut Self {
         let wait = (arrive_at - self.now).num_minutes().max(1);

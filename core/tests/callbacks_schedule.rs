@@ -7,7 +7,8 @@ mod support;
 
 use chrono::Duration;
 use doorstep_core::callbacks::{
-    monthly_sample, sample_size, schedule, CallbackDue, CallbackReason,
+    monthly_sample, next_follow_up, sample_size, schedule, CallbackDue, CallbackReason,
+    FollowUpCall, SampleRateError,
 };
 use doorstep_core::playbook::Playbook;
 use doorstep_core::workflow::state::{Declined, TestRun};
@@ -165,27 +166,112 @@ fn the_monthly_sample_ranks_by_sha256_of_seed_nul_customer() {
     // python3: sorted(sha256(seed + b"\0" + c) for c in C-001..C-020)
     let pb = appliance();
     assert_eq!(
-        monthly_sample(&customers(), SEED, 10, &pb),
+        monthly_sample(&customers(), SEED, 10, &pb).unwrap(),
         ["C-008", "C-018"]
     );
     assert_eq!(
-        monthly_sample(&customers(), SEED, 15, &pb),
+        monthly_sample(&customers(), SEED, 15, &pb).unwrap(),
         ["C-008", "C-018", "C-006"]
     );
 }
 
 #[test]
-fn the_monthly_sample_percentage_is_clamped_to_the_playbook_range() {
+fn a_monthly_sample_rate_of_10_or_20_percent_is_accepted() {
     let pb = appliance();
     assert_eq!(
-        monthly_sample(&customers(), SEED, 90, &pb),
-        ["C-008", "C-018", "C-006", "C-005"],
-        "at most 20 %"
+        monthly_sample(&customers(), SEED, 10, &pb).unwrap().len(),
+        2
     );
     assert_eq!(
-        monthly_sample(&customers(), SEED, 1, &pb),
-        ["C-008", "C-018"],
-        "at least 10 %"
+        monthly_sample(&customers(), SEED, 20, &pb).unwrap(),
+        ["C-008", "C-018", "C-006", "C-005"]
+    );
+}
+
+#[test]
+fn a_monthly_sample_rate_of_9_or_21_percent_is_refused_naming_the_field() {
+    let pb = appliance();
+    for percent in [9, 21] {
+        let e = monthly_sample(&customers(), SEED, percent, &pb).unwrap_err();
+        assert_eq!(
+            e,
+            SampleRateError {
+                percent,
+                min: 10,
+                max: 20
+            }
+        );
+        assert_eq!(SampleRateError::FIELD, "percent");
+        let t = e.text();
+        assert!(
+            t.en.contains("percent") && t.en.contains("10 to 20"),
+            "{}",
+            t.en
+        );
+        assert!(
+            t.zh.contains("percent") && t.zh.contains("10% 到 20%"),
+            "{}",
+            t.zh
+        );
+    }
+}
+
+fn follow_up(reached: bool, satisfied: Option<bool>, closed_by_center: bool) -> FollowUpCall {
+    FollowUpCall {
+        at: at("12:00"),
+        reached,
+        satisfied,
+        closed_by_center,
+    }
+}
+
+#[test]
+fn a_dissatisfied_customer_is_followed_up_again_until_satisfied() {
+    let pb = appliance();
+    for call in [
+        follow_up(false, None, false),
+        follow_up(true, Some(false), false),
+    ] {
+        assert_eq!(
+            next_follow_up(CallbackReason::Dissatisfied, &call, &pb),
+            Some(due(CallbackReason::Dissatisfied, "12:00", 24)),
+            "{call:?}"
+        );
+        assert_eq!(
+            next_follow_up(CallbackReason::DeclinedSignature, &call, &pb),
+            Some(due(CallbackReason::DeclinedSignature, "12:00", 24)),
+            "{call:?}"
+        );
+    }
+    assert_eq!(
+        next_follow_up(
+            CallbackReason::Dissatisfied,
+            &follow_up(true, Some(true), false),
+            &pb
+        ),
+        None,
+        "satisfied: the follow-up ends"
+    );
+}
+
+#[test]
+fn a_follow_up_closed_by_the_center_ends_and_other_callbacks_are_made_once() {
+    let pb = appliance();
+    assert_eq!(
+        next_follow_up(
+            CallbackReason::Dissatisfied,
+            &follow_up(true, Some(false), true),
+            &pb
+        ),
+        None
+    );
+    assert_eq!(
+        next_follow_up(
+            CallbackReason::SecondLevel,
+            &follow_up(false, None, false),
+            &pb
+        ),
+        None
     );
 }
 
@@ -194,7 +280,7 @@ fn the_monthly_sample_counts_duplicates_once() {
     let mut twice = customers();
     twice.extend(customers());
     assert_eq!(
-        monthly_sample(&twice, SEED, 10, &appliance()),
+        monthly_sample(&twice, SEED, 10, &appliance()).unwrap(),
         ["C-008", "C-018"]
     );
 }

@@ -892,26 +892,31 @@ fn customers(n: usize) -> Vec<String> {
 proptest! {
     #![proptest_config(config(128))]
 
-    /// (d) Same seed, same sample; size ceil(n·p/100) with p clamped into the
-    /// playbook's 10-20 % range; members are customers, without repeats.
+    /// (d) Same seed, same sample; size ceil(n·p/100) for p in the
+    /// playbook's 10-20 % range (outside it, refused); members are
+    /// customers, without repeats.
     #[test]
     fn the_monthly_sample_is_deterministic_and_sized_within_the_playbook_range(
         n in 0usize..400,
-        percent in any::<u8>(),
+        percent in 5u8..=25,
         seed in "[a-z0-9-]{0,16}",
         trade in prop::sample::select(TRADES.to_vec()),
     ) {
         let pb = Playbook::shipped_by_id(trade).unwrap();
         let all = customers(n);
-        let s1 = monthly_sample(&all, &seed, percent, &pb);
-        let mut reversed = all.clone();
-        reversed.reverse();
-        let s2 = monthly_sample(&reversed, &seed, percent, &pb);
-        prop_assert_eq!(&s1, &s2, "the sample depends only on the seed and the set");
         let lo = pb.callbacks.monthly_sample_min_percent as u8;
         let hi = pb.callbacks.monthly_sample_max_percent as u8;
+        if !(lo..=hi).contains(&percent) {
+            prop_assert!(monthly_sample(&all, &seed, percent, &pb).is_err(), "{} % is refused", percent);
+            return Ok(());
+        }
+        let s1 = monthly_sample(&all, &seed, percent, &pb).unwrap();
+        let mut reversed = all.clone();
+        reversed.reverse();
+        let s2 = monthly_sample(&reversed, &seed, percent, &pb).unwrap();
+        prop_assert_eq!(&s1, &s2, "the sample depends only on the seed and the set");
         prop_assert!((10..=20).contains(&lo) && (10..=20).contains(&hi));
-        let p = percent.clamp(lo, hi);
+        let p = percent;
         prop_assert_eq!(s1.len(), (n * usize::from(p)).div_ceil(100));
         prop_assert_eq!(s1.len(), sample_size(n, p));
         let mut unique = s1.clone();
@@ -922,7 +927,7 @@ proptest! {
         // Duplicates in the input count once.
         let mut doubled = all.clone();
         doubled.extend(all.iter().cloned());
-        prop_assert_eq!(monthly_sample(&doubled, &seed, percent, &pb), s1);
+        prop_assert_eq!(monthly_sample(&doubled, &seed, percent, &pb).unwrap(), s1);
     }
 }
 
@@ -933,7 +938,7 @@ fn the_monthly_sample_is_roughly_uniform_over_seeds() {
     let all = customers(n);
     let mut chosen = vec![0usize; n];
     for s in 0..seeds {
-        for c in monthly_sample(&all, &format!("2026-11/secret-{s}"), p, &pb) {
+        for c in monthly_sample(&all, &format!("2026-11/secret-{s}"), p, &pb).unwrap() {
             let i: usize = c[2..].parse().unwrap();
             chosen[i] += 1;
         }
@@ -950,7 +955,7 @@ fn the_monthly_sample_is_roughly_uniform_over_seeds() {
     assert_eq!(chosen.iter().sum::<usize>(), seeds * sample_size(n, p));
     // Different seeds give different samples.
     assert_ne!(
-        monthly_sample(&all, "2026-11/a", 20, &pb),
-        monthly_sample(&all, "2026-12/a", 20, &pb)
+        monthly_sample(&all, "2026-11/a", 20, &pb).unwrap(),
+        monthly_sample(&all, "2026-12/a", 20, &pb).unwrap()
     );
 }

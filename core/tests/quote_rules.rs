@@ -1,6 +1,8 @@
 //! STANDARDS §2.12 (报价), priced directly through `quote::price`: the free
-//! software adjustment within a month of installation (first and last free
-//! day, the day after, an installation date in the future), the discount
+//! software adjustment within a month of installation — before the same day
+//! of the next calendar month (first and last free day, the same day of the
+//! next month, a 31st followed by a 30-day month, an installation date in
+//! the future), the discount
 //! limits (approval, positive, at most the subtotal without the deposit),
 //! the card price of zero and the deposit never covered by the warranty.
 //! Each test pins a boundary a one-character change in quote.rs would move.
@@ -28,8 +30,12 @@ fn line(item: &str, qty: u32) -> QuoteLineRequest {
 }
 
 fn appliance_installed_days_ago(days: Option<i64>) -> Assignment {
+    appliance_installed_on(days.map(|d| today() - Duration::days(d)))
+}
+
+fn appliance_installed_on(date: Option<NaiveDate>) -> Assignment {
     let mut a = support::assignment("appliance_repair");
-    a.product.installed_on = days.map(|d| today() - Duration::days(d));
+    a.product.installed_on = date;
     a
 }
 
@@ -37,18 +43,29 @@ fn price_with(pb: &Playbook, a: &Assignment, request: QuoteRequest) -> Result<Qu
     quote::price(pb, a, &request, today(), 1)
 }
 
-/// Visit fee (3000) + software adjustment (4000) on an appliance installed `days` ago.
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// Visit fee (3000) + software adjustment (4000) on an appliance installed
+/// `days` before `today()`.
 fn software_adjustment_quote(days: Option<i64>) -> Quote {
+    software_adjustment_quote_on(days.map(|d| today() - Duration::days(d)), today())
+}
+
+/// Visit fee (3000) + software adjustment (4000), installed on `installed`,
+/// priced on local date `on`.
+fn software_adjustment_quote_on(installed: Option<NaiveDate>, on: NaiveDate) -> Quote {
     let pb = Playbook::shipped_by_id("appliance_repair").unwrap();
-    assert_eq!(
-        pb.free_software_adjustment_days, 30,
-        "the fixture assumes a 30-day month"
+    assert!(
+        pb.free_software_adjustment_days > 0,
+        "the fixture assumes a trade with the free month"
     );
     let request = QuoteRequest {
         lines: vec![line("visit_fee", 1), line("software_adjustment", 1)],
         discount: None,
     };
-    price_with(&pb, &appliance_installed_days_ago(days), request).unwrap()
+    quote::price(&pb, &appliance_installed_on(installed), &request, on, 1).unwrap()
 }
 
 fn adjustment_payer(q: &Quote) -> Payer {
@@ -81,21 +98,32 @@ fn free_software_adjustment_applies_on_the_installation_day() {
 }
 
 #[test]
-fn free_software_adjustment_includes_the_last_day_of_the_month() {
-    let q = software_adjustment_quote(Some(30));
+fn free_software_adjustment_includes_the_day_before_the_same_day_of_the_next_month() {
+    // Installed 26 Oct: free through 25 Nov (today).
+    let q = software_adjustment_quote_on(Some(date(2026, 10, 26)), today());
     assert_eq!(
         adjustment_payer(&q),
         Payer::Free,
-        "day 30 is still within the month"
+        "the day before the same day of the next month is still within the month"
     );
     assert_eq!(q.customer_total, 3000);
 }
 
 #[test]
-fn free_software_adjustment_ends_the_day_after_the_month() {
-    let q = software_adjustment_quote(Some(31));
+fn free_software_adjustment_ends_on_the_same_day_of_the_next_month() {
+    // Installed 25 Oct: 25 Nov is the same day of the next month, no longer free.
+    let q = software_adjustment_quote_on(Some(date(2026, 10, 25)), today());
     assert_eq!(adjustment_payer(&q), Payer::Customer);
     assert_eq!(q.customer_total, 7000);
+}
+
+#[test]
+fn free_software_adjustment_after_31_october_runs_through_30_november() {
+    let installed = Some(date(2026, 10, 31));
+    let last = software_adjustment_quote_on(installed, date(2026, 11, 30));
+    assert_eq!(adjustment_payer(&last), Payer::Free, "30 Nov is free");
+    let after = software_adjustment_quote_on(installed, date(2026, 12, 1));
+    assert_eq!(adjustment_payer(&after), Payer::Customer, "1 Dec is not");
 }
 
 #[test]

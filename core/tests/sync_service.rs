@@ -150,6 +150,7 @@ impl Transport for Scripted {
                         next_cursor: 0,
                         more: false,
                         server_time: server_time(),
+                        business_zone: None,
                     };
                     Ok(json(200, serde_json::to_value(page).unwrap()))
                 }

@@ -7,6 +7,9 @@
 use crate::passwords::PasswordPool;
 use crate::store::Database;
 use crate::throttle::LoginThrottle;
+use crate::zone::{business_zone, parse_business_time_zone};
+use doorstep_core::business_time::{BusinessZone, DEFAULT_ZONE_NAME};
+use doorstep_core::callbacks::SAMPLE_PERCENT_RANGE;
 use doorstep_core::Playbook;
 use serde::Serialize;
 use std::sync::Arc;
@@ -52,6 +55,24 @@ pub struct Config {
     /// Login attempts per source address and minute (token bucket; 429 + Retry-After beyond)
     #[arg(long, env = "DOORSTEP_LOGINS_PER_ADDRESS_PER_MIN", default_value_t = 60, value_parser = at_least_one::<u32>)]
     pub logins_per_address_per_min: u32,
+    /// The business time zone (IANA name) every local date is counted in: days, months, the free month; sent to the phones
+    #[arg(long, env = "DOORSTEP_BUSINESS_TIME_ZONE", default_value = DEFAULT_ZONE_NAME, value_parser = parse_business_time_zone)]
+    pub business_time_zone: String,
+    /// Default percentage of the monthly callback sample (STANDARDS §2.18: 10 to 20)
+    #[arg(long, env = "DOORSTEP_MONTHLY_SAMPLE_PERCENT", default_value_t = 15, value_parser = sample_percent)]
+    pub monthly_sample_percent: u8,
+}
+
+/// A monthly sample percentage within STANDARDS §2.18's 10-20 % (en, zh-CN refusal).
+pub fn sample_percent(text: &str) -> Result<u8, String> {
+    text.trim()
+        .parse::<u8>()
+        .ok()
+        .filter(|p| SAMPLE_PERCENT_RANGE.contains(p))
+        .ok_or_else(|| {
+            "expected a whole percentage from 10 to 20 (STANDARDS §2.18) / 应为 10 到 20 之间的整数百分比（标准 §2.18）"
+                .to_string()
+        })
 }
 
 /// A whole number of at least 1, refused with what would be accepted (en, zh-CN).
@@ -93,6 +114,8 @@ impl Default for Config {
             hash_threads: 2,
             logins_per_account_per_min: 10,
             logins_per_address_per_min: 60,
+            business_time_zone: DEFAULT_ZONE_NAME.to_string(),
+            monthly_sample_percent: 15,
         }
     }
 }
@@ -111,9 +134,14 @@ pub struct AppState {
     pub db: Database,
     pub config: Arc<Config>,
     pub guard: Arc<Guard>,
+    /// `config.business_time_zone` with its offsets from 1970 to 2100.
+    pub zone: Arc<BusinessZone>,
 }
 
 impl AppState {
+    /// The state for `config`; a business time zone the tz database does
+    /// not know (only possible when `config` was not parsed from flags)
+    /// falls back to Asia/Shanghai, with a warning.
     pub fn new(db: Database, config: Config) -> Self {
         let guard = Guard {
             passwords: PasswordPool::new(config.hash_threads),
@@ -123,10 +151,15 @@ impl AppState {
             ),
             in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
         };
+        let zone = business_zone(&config.business_time_zone).unwrap_or_else(|e| {
+            tracing::warn!(zone = %config.business_time_zone, "{e}; using {DEFAULT_ZONE_NAME}");
+            BusinessZone::shanghai()
+        });
         Self {
             db,
             config: Arc::new(config),
             guard: Arc::new(guard),
+            zone: Arc::new(zone),
         }
     }
 

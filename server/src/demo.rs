@@ -2,7 +2,8 @@
 //! enrolled phones, and assignments in each of the six trades: open ones
 //! (one overdue under the 1-hour rule), assigned ones, and visits already
 //! done today that went through the real sync path (`http::sync::ingest`), so the
-//! board, conflicts, callbacks, reconciliation and KPIs show something at once.
+//! board, conflicts, callbacks, reconciliation (clean: every visit is by the
+//! book) and KPIs show something at once.
 //! Every visit is recorded the way a phone records it: command by command
 //! through the core's workflow (`doorstep_core::walkthrough`), so the demo
 //! holds no fact the rules would refuse. Loading twice does nothing the
@@ -258,7 +259,12 @@ async fn load_tx(tx: &mut dyn Tx, state: &AppState, hash: &str) -> ApiResult<Dem
         } else if i == 7 {
             now + Duration::minutes(25)
         } else {
-            now + Duration::hours(3)
+            // Later today in the business time zone, so the day's list
+            // (`doorstep device today`) shows it whatever the hour.
+            let today_ends = state.zone.day_bounds(state.zone.date_of(now)).1;
+            (now + Duration::hours(3))
+                .min(today_ends - Duration::minutes(1))
+                .max(now + Duration::minutes(1))
         };
         let location = GeoPoint {
             lat: 31.22 + 0.003 * i as f64,
@@ -352,17 +358,9 @@ async fn load_tx(tx: &mut dyn Tx, state: &AppState, hash: &str) -> ApiResult<Dem
                     attitude: 5,
                 }
             };
-            // One customer signs at the technician's van, 1 km down the
-            // road: reconciliation flags a sign-off far from the customer.
-            let signed_at = (i == 10).then_some(GeoPoint {
-                lat: location.lat + 0.009,
-                lon: location.lon,
-            });
-            b.go(late)
-                .repair()
-                .pay()
-                .sign(ratings, signed_at, chain)
-                .leave();
+            // Every demo visit is by the book: the day reconciles clean
+            // (the README walk checks it).
+            b.go(late).repair().pay().sign(ratings, None, chain).leave();
         }
         let events = b
             .events

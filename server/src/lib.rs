@@ -18,6 +18,8 @@
 //!   states), [`failure`] (the internal error), [`auth`] (roles, passwords,
 //!   tokens), [`passwords`] (the capped hashing pool), [`throttle`] (login
 //!   rate limits), [`time`].
+//!   tokens), [`time`], [`zone`] (the business time zone every local date
+//!   is counted in).
 //! - [`console`]: the embedded web console; [`demo`]: the demo data set,
 //!   its visits walked through the real workflow.
 
@@ -33,3 +35,4 @@ pub mod passwords;
 pub mod store;
 pub mod throttle;
 pub mod time;
+pub mod zone;

@@ -169,7 +169,7 @@ mod tests {
         let help = Args::command().render_long_help().to_string();
         let fields = serde_json::to_value(Config::default()).expect("Config serializes");
         let fields = fields.as_object().expect("Config is a struct");
-        assert_eq!(fields.len(), 12, "a Config field was added: check it here");
+        assert_eq!(fields.len(), 14, "a Config field was added: check it here");
         for field in fields.keys() {
             let flag = format!("--{}", field.replace('_', "-"));
             let env = format!("DOORSTEP_{}", field.to_uppercase());
@@ -199,6 +199,8 @@ mod tests {
             "--max-page=9",
             "--session-hours=3",
             "--signoff-far-m=250.5",
+            "--business-time-zone=Europe/Berlin",
+            "--monthly-sample-percent=20",
         ])
         .expect("the flags parse");
         assert_eq!(args.listen, "127.0.0.1:0".parse::<SocketAddr>().unwrap());
@@ -210,6 +212,8 @@ mod tests {
                 max_page: 9,
                 session_hours: 3,
                 signoff_far_m: 250.5,
+                business_time_zone: "Europe/Berlin".into(),
+                monthly_sample_percent: 20,
                 ..Config::default()
             }
         );
@@ -231,6 +235,9 @@ mod tests {
             ("--session-hours=twelve", "at least 1"),
             ("--max-body-bytes=-5", "不小于 1 的整数"),
             ("--signoff-far-m=-1", "米数"),
+            ("--business-time-zone=Mars/Olympus", "IANA 时区名称"),
+            ("--monthly-sample-percent=21", "10 到 20"),
+            ("--monthly-sample-percent=9", "from 10 to 20"),
         ] {
             let err = Args::try_parse_from(["doorstep-server", flag])
                 .expect_err("refused")

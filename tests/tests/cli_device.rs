@@ -74,8 +74,11 @@ async fn the_cli_device_enrols_syncs_works_offline_and_syncs_again() {
     assert_eq!(code, 0, "{out}{err}");
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["changes"], 1);
-    let day = start.date_naive().to_string();
-    let (code, out, _) = run(&db, &["today", "--date", &day, "--utc-offset", "+00:00"]);
+    // The day in the business time zone (Asia/Shanghai, sent with the pull).
+    let day = doorstep_core::BusinessZone::shanghai()
+        .date_of(start)
+        .to_string();
+    let (code, out, _) = run(&db, &["today", "--date", &day]);
     assert_eq!(code, 0);
     assert!(out.contains(a.as_str()), "{out}");
     // The visit, offline, as a script.

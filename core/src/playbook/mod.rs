@@ -310,7 +310,10 @@ pub struct Playbook {
     pub knock: KnockProtocol,
     pub callbacks: CallbackPolicy,
     pub rules: Rules,
-    /// Days after installation during which software adjustment is free (30).
+    /// Whether software adjustment is free within one calendar month of
+    /// installation (STANDARDS §2.12): any positive value (the shipped 30)
+    /// grants the month, counted to the same day of the next month in the
+    /// business time zone; 0 means the trade has no free period.
     pub free_software_adjustment_days: i64,
     pub kit: Vec<KitItem>,
     pub appearance: Vec<KitItem>,

@@ -23,6 +23,7 @@ mod db;
 mod error;
 mod retention;
 pub mod schema;
+mod settings;
 mod sync_state;
 
 pub use db::Durability;
@@ -584,6 +585,7 @@ impl Store {
             device_id: self.device_id.clone(),
             location,
             previous_evidence_digest: clock.evidence_head.clone(),
+            zone: settings::load_business_zone(tx)?,
         };
         let mut stamper = LiveStamper { hlc: clock.hlc };
         let events = execute(&state, command, pb, &ctx, &mut stamper)?;
@@ -619,6 +621,15 @@ impl Store {
             .map(|t| t.with_timezone(&Utc))
             .ok_or(StoreError::Sqlite("date out of range".into()))?;
         let end = start + chrono::Duration::days(1);
+        self.visits_between(start, end)
+    }
+
+    /// The visits whose window starts in `[start, end)`, by window start.
+    fn visits_between(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Vec<VisitSummary>> {
         self.db.read(|tx| {
             let mut stmt = tx.prepare_cached(
                 "SELECT visit_id, state_json FROM visits

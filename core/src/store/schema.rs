@@ -16,12 +16,14 @@
 //!   an event's identity or its JSON while it waits for the server.
 //! - v3: `sync_status`: the last sync attempt, success and error in words,
 //!   and the device-to-server clock offset seen at the last sync.
+//! - v4: `settings`: what the server tells every phone, as JSON by key (the
+//!   business time zone, `business_zone`).
 
 use super::error::{Result, StoreError};
 use rusqlite::{Connection, Transaction};
 
 /// The schema version this code reads and writes.
-pub const VERSION: i64 = 3;
+pub const VERSION: i64 = 4;
 
 /// `PRAGMA application_id` of a Doorstep store: "DSTP".
 pub const APPLICATION_ID: i64 = 0x4453_5450;
@@ -199,12 +201,21 @@ CREATE TABLE sync_status (
 );
 "#;
 
+/// v3 -> v4: settings the server sends (the business time zone).
+const V3_TO_V4: &str = r#"
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+"#;
+
 /// The current schema for a new database: the newest frozen version plus
 /// the upgrades after it.
-pub const CURRENT: [&str; 2] = [V2, V2_TO_V3];
+pub const CURRENT: [&str; 3] = [V2, V2_TO_V3, V3_TO_V4];
 
 /// Upgrade steps: `UPGRADES[i]` takes a database from version `i + 1` to `i + 2`.
-const UPGRADES: [&str; (VERSION - 1) as usize] = [V1_TO_V2, V2_TO_V3];
+const UPGRADES: [&str; (VERSION - 1) as usize] = [V1_TO_V2, V2_TO_V3, V3_TO_V4];
 
 /// What `PRAGMA user_version` and `application_id` say about a database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -385,8 +396,12 @@ mod tests {
     }
 
     /// Every historical version, frozen: (version, DDL to create it).
-    fn history() -> Vec<(i64, &'static str)> {
-        vec![(1, V1), (2, V2)]
+    fn history() -> Vec<(i64, String)> {
+        vec![
+            (1, V1.to_string()),
+            (2, V2.to_string()),
+            (3, format!("{V2}{V2_TO_V3}")),
+        ]
     }
 
     #[test]
@@ -401,7 +416,7 @@ mod tests {
         );
         for (version, ddl) in history {
             let mut conn = Connection::open_in_memory().unwrap();
-            conn.execute_batch(ddl).unwrap();
+            conn.execute_batch(&ddl).unwrap();
             conn.pragma_update(None, "user_version", version).unwrap();
             let tx = conn.transaction().unwrap();
             migrate(&tx).unwrap();

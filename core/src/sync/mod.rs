@@ -464,6 +464,9 @@ impl SyncClient {
             }
             let server_time = x.body.server_time;
             let page = x.body;
+            if let Some(zone) = &page.business_zone {
+                keep_business_zone(store, zone, clock.now())?;
+            }
             if page.next_cursor < cursor {
                 return Err(SyncError::Decode(format!(
                     "the server moved the cursor back from {cursor} to {}",
@@ -653,6 +656,22 @@ fn tell_progress(
 }
 
 /// Server clock minus the device clock at the middle of the round trip.
+/// Keeps the zone the server sent, once it changes; a zone that does not
+/// check out fails the sync, naming the field.
+fn keep_business_zone(
+    store: &Store,
+    zone: &crate::business_time::BusinessZone,
+    now: DateTime<Utc>,
+) -> Result<(), SyncError> {
+    if let Err(e) = zone.validate() {
+        return Err(SyncError::Decode(format!("business_zone: {e}")));
+    }
+    if store.business_zone()? != *zone {
+        store.set_business_zone(zone, now)?;
+    }
+    Ok(())
+}
+
 fn offset_ms<T>(x: &Exchange<T>, server_time: DateTime<Utc>) -> i64 {
     let half = (x.received_at - x.sent_at) / 2;
     (server_time - (x.sent_at + half)).num_milliseconds()

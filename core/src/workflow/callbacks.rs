@@ -11,6 +11,7 @@ use super::event::Outcome;
 use super::state::VisitState;
 use crate::canonical::sha256_hex;
 use crate::clock;
+use crate::messages::Text;
 use crate::playbook::Playbook;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -91,13 +92,94 @@ pub fn sample_size(n: usize, percent: u8) -> usize {
     (n * percent).div_ceil(100)
 }
 
-/// The monthly sample: `percent` of `customers` (clamped to the playbook's
-/// range), chosen uniformly and reproducibly from `seed`. Duplicates in the
-/// input count once. The result is in rank order.
-pub fn monthly_sample(customers: &[String], seed: &str, percent: u8, pb: &Playbook) -> Vec<String> {
-    let lo = pb.callbacks.monthly_sample_min_percent.clamp(0, 100) as u8;
-    let hi = pb.callbacks.monthly_sample_max_percent.clamp(0, 100) as u8;
-    let percent = percent.clamp(lo, hi);
+/// What a follow-up call found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUpCall {
+    pub at: DateTime<Utc>,
+    /// The customer was reached.
+    pub reached: bool,
+    /// What the customer said, when reached.
+    pub satisfied: Option<bool>,
+    /// The center closed the case (e.g. after a manager's visit).
+    pub closed_by_center: bool,
+}
+
+/// 004 (回访): "a dissatisfied customer is followed up until satisfied" —
+/// after a follow-up of a dissatisfied customer or a declined signature
+/// that did not end it (not reached, or still not satisfied, and not closed
+/// by the center), the next follow-up is due the playbook's
+/// `dissatisfied_follow_up_hours` later. Other callbacks are made once.
+pub fn next_follow_up(
+    reason: CallbackReason,
+    call: &FollowUpCall,
+    pb: &Playbook,
+) -> Option<CallbackDue> {
+    let followed_until_satisfied = matches!(
+        reason,
+        CallbackReason::Dissatisfied | CallbackReason::DeclinedSignature
+    );
+    let ended = call.closed_by_center || (call.reached && call.satisfied == Some(true));
+    (followed_until_satisfied && !ended).then(|| CallbackDue {
+        reason,
+        due_at: clock::shift(
+            call.at,
+            clock::hours(pb.callbacks.dissatisfied_follow_up_hours),
+        ),
+    })
+}
+
+/// STANDARDS §2.18: the monthly sample calls back 10 to 20 % of served customers.
+pub const SAMPLE_PERCENT_RANGE: std::ops::RangeInclusive<u8> = 10..=20;
+
+/// A sample rate outside the playbook's range (within §2.18's 10-20 %):
+/// refused, never silently clamped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("percent {percent} is outside the monthly sample range: give a whole percentage from {min} to {max} (STANDARDS §2.18)")]
+pub struct SampleRateError {
+    pub percent: u8,
+    pub min: u8,
+    pub max: u8,
+}
+
+impl SampleRateError {
+    /// The field the rate was given in.
+    pub const FIELD: &'static str = "percent";
+
+    /// The refusal in both languages.
+    pub fn text(&self) -> Text {
+        let (p, lo, hi) = (self.percent, self.min, self.max);
+        Text::new(
+            self.to_string(),
+            format!("抽样比例（percent）{p}% 超出范围：每月回访抽样应为 {lo}% 到 {hi}% 之间的整数（标准 §2.18）。"),
+        )
+    }
+}
+
+/// The playbook's sample range, kept within §2.18's 10-20 %.
+pub fn sample_range(pb: &Playbook) -> std::ops::RangeInclusive<u8> {
+    let (lo, hi) = (SAMPLE_PERCENT_RANGE.start(), SAMPLE_PERCENT_RANGE.end());
+    let clamp = |p: i64| p.clamp(i64::from(*lo), i64::from(*hi)) as u8;
+    clamp(pb.callbacks.monthly_sample_min_percent)..=clamp(pb.callbacks.monthly_sample_max_percent)
+}
+
+/// The monthly sample: `percent` of `customers`, chosen uniformly and
+/// reproducibly from `seed`. Duplicates in the input count once. The result
+/// is in rank order. A `percent` outside the playbook's range (10-20 %) is
+/// refused.
+pub fn monthly_sample(
+    customers: &[String],
+    seed: &str,
+    percent: u8,
+    pb: &Playbook,
+) -> Result<Vec<String>, SampleRateError> {
+    let range = sample_range(pb);
+    if !range.contains(&percent) {
+        return Err(SampleRateError {
+            percent,
+            min: *range.start(),
+            max: *range.end(),
+        });
+    }
     let mut unique: Vec<&String> = customers.iter().collect();
     unique.sort();
     unique.dedup();
@@ -112,5 +194,5 @@ pub fn monthly_sample(customers: &[String], seed: &str, percent: u8, pb: &Playbo
         })
         .collect();
     ranked.sort();
-    ranked.into_iter().take(k).map(|(_, c)| c.clone()).collect()
+    Ok(ranked.into_iter().take(k).map(|(_, c)| c.clone()).collect())
 }

@@ -1,9 +1,11 @@
 //! What the rules are given besides the visit state and the command: the
-//! time, the device, its location fix and its evidence chain.
+//! time, the business time zone local dates are counted in, the device, its
+//! location fix and its evidence chain.
 
+use crate::business_time::BusinessZone;
 use crate::ids::DeviceId;
 use crate::location::GeoFix;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 /// What the rules are given besides the state and the command.
 #[derive(Debug, Clone)]
@@ -14,6 +16,10 @@ pub struct Context {
     pub location: Option<GeoFix>,
     /// Digest of this device's previous sign-off evidence (hash chain).
     pub previous_evidence_digest: Option<String>,
+    /// The company's business time zone: every local date (today, the
+    /// free-adjustment month, return and receipt dates) is counted in it,
+    /// never in the host's or the device's own zone.
+    pub zone: BusinessZone,
 }
 
 impl Context {
@@ -23,12 +29,18 @@ impl Context {
         self.location.filter(GeoFix::is_valid)
     }
 
+    /// Today's date in the business time zone.
+    pub fn today(&self) -> NaiveDate {
+        self.zone.date_of(self.now)
+    }
+
     pub fn new(now: DateTime<Utc>, device_id: DeviceId) -> Self {
         Self {
             now,
             device_id,
             location: None,
             previous_evidence_digest: None,
+            zone: BusinessZone::default(),
         }
     }
 }

@@ -56,14 +56,16 @@ pub fn decide(
 
     if s.stage == Stage::New {
         return match cmd {
-            C::ReceiveAssignment { assignment } => center::receive_first(assignment, pb),
+            C::ReceiveAssignment { assignment } => center::receive_first(assignment, pb, &ctx.zone),
             _ => Err(WorkflowError::VisitNotStarted),
         };
     }
 
     // Center facts are recorded whatever the visit's stage: nothing is lost.
     match cmd {
-        C::ReceiveAssignment { assignment } => return center::receive_update(s, assignment, pb),
+        C::ReceiveAssignment { assignment } => {
+            return center::receive_update(s, assignment, pb, &ctx.zone)
+        }
         C::CancelAssignment { version, reason } => return Ok(center::cancel(s, *version, reason)),
         C::ReassignAssignment { version, to } => return Ok(center::reassign(s, *version, to)),
         _ => {}

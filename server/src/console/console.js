@@ -278,7 +278,7 @@ const loaders = {
       { date: r.date, closed: r.closed, clean: r.clean, findings: r.with_findings });
     fill("reconciliation", r.visits, (tr, v) => {
       cell(tr, v.visit_id); cell(tr, v.technician_id); cell(tr, label(v.outcome_label)); signoffCell(tr, v);
-      cell(tr, v.findings.map((f) => f.message).join("; ") || t("ok"));
+      cell(tr, v.findings.map((f) => (f.label ? label(f.label) + ": " : "") + f.message).join("; ") || t("ok"));
     });
   },
   async kpis() {

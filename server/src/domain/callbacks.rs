@@ -1,15 +1,23 @@
 //! Callbacks (回访) beyond the ones a visit's facts schedule: recording a
-//! call's result, and the monthly random 10-20 % sample of served customers
-//! (004), reproducible from the month and the server's secret.
+//! call's result (a dissatisfied customer's follow-up comes back until they
+//! are satisfied or the center closes it), and the monthly random 10-20 %
+//! sample of served customers (004), reproducible from the month (of the
+//! business time zone) and the server's secret.
 
 use crate::app::AppState;
 use crate::auth;
 use crate::failure::{Failure, Fallible};
 use crate::store::callbacks::{self as store, CallbackOutcome, CallbackState};
+use crate::store::visits;
 use crate::store::{settings, Tx};
-use crate::time::{day_ms, now_ms};
-use chrono::NaiveDate;
-use doorstep_core::callbacks::{monthly_sample as core_monthly_sample, CallbackReason};
+use crate::time::{from_ms, now_ms};
+use chrono::{DateTime, NaiveDate, Utc};
+use doorstep_core::business_time::BusinessZone;
+use doorstep_core::callbacks::{
+    monthly_sample as core_monthly_sample, next_follow_up, CallbackReason, FollowUpCall,
+    SampleRateError, SAMPLE_PERCENT_RANGE,
+};
+use doorstep_core::Playbook;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -23,6 +31,10 @@ pub struct CallbackResult {
     pub satisfied: Option<bool>,
     #[serde(default)]
     pub note: Option<String>,
+    /// The center closes the follow-up (no further call), e.g. after a
+    /// manager's visit settled it.
+    #[serde(default)]
+    pub close: bool,
 }
 
 /// Only a reached customer can say whether they are satisfied.
@@ -36,8 +48,16 @@ pub fn check_result(req: &CallbackResult) -> Fallible<()> {
     Ok(())
 }
 
-/// Records a callback's result once.
-pub async fn record_result(tx: &mut dyn Tx, req: CallbackResult, actor: &str) -> Fallible<()> {
+/// Records a callback's result once. A follow-up of a dissatisfied customer
+/// or a declined signature that did not end it (not reached, still not
+/// satisfied, not closed by the center) is due again (the core's
+/// `next_follow_up`): the call is kept among the attempts and the callback
+/// reopens. Returns when the next follow-up is due, if any.
+pub async fn record_result(
+    tx: &mut dyn Tx,
+    req: CallbackResult,
+    actor: &str,
+) -> Fallible<Option<DateTime<Utc>>> {
     let (visit, reason) = (req.visit_id.as_str(), req.reason.as_str());
     match store::state(tx, visit, reason).await? {
         CallbackState::Missing => {
@@ -51,32 +71,68 @@ pub async fn record_result(tx: &mut dyn Tx, req: CallbackResult, actor: &str) ->
         }
         CallbackState::Open => {}
     }
+    let done_at = now_ms();
     store::record_result(
         tx,
         CallbackOutcome {
             visit,
             reason,
-            done_at: now_ms(),
+            done_at,
             done_by: actor,
             reached: req.reached,
             satisfied: req.satisfied,
             note: req.note.clone(),
+            closed_by_center: req.close,
         },
     )
-    .await
+    .await?;
+    let Ok(reason_code) = serde_json::from_value::<CallbackReason>(serde_json::Value::from(reason))
+    else {
+        return Ok(None);
+    };
+    let trade = visits::load_visit(tx, visit).await?.map(|v| v.trade);
+    let Some(pb) = trade.as_deref().and_then(Playbook::shipped_ref) else {
+        return Ok(None);
+    };
+    let call = FollowUpCall {
+        at: from_ms(done_at),
+        reached: req.reached,
+        satisfied: req.satisfied,
+        closed_by_center: req.close,
+    };
+    let Some(next) = next_follow_up(reason_code, &call, pb) else {
+        return Ok(None);
+    };
+    store::reopen_for_follow_up(tx, visit, reason, next.due_at.timestamp_millis()).await?;
+    Ok(Some(next.due_at))
 }
 
 #[derive(Debug, Deserialize)]
 pub struct SampleRequest {
     /// `YYYY-MM`.
     pub month: String,
-    /// Percent of served customers; clamped to each trade's 10-20 %.
-    #[serde(default = "default_percent")]
-    pub percent: u8,
+    /// Percent of served customers, 10 to 20 (STANDARDS §2.18; refused
+    /// outside); default: the server's `--monthly-sample-percent`.
+    #[serde(default)]
+    pub percent: Option<u8>,
 }
 
-fn default_percent() -> u8 {
-    15
+/// STANDARDS §2.18: a sample rate outside 10-20 % is refused naming the
+/// field, in both languages, never clamped.
+pub fn check_sample_percent(percent: u8) -> Fallible<()> {
+    if SAMPLE_PERCENT_RANGE.contains(&percent) {
+        return Ok(());
+    }
+    let e = SampleRateError {
+        percent,
+        min: *SAMPLE_PERCENT_RANGE.start(),
+        max: *SAMPLE_PERCENT_RANGE.end(),
+    };
+    let t = e.text();
+    Err(Failure::field(
+        SampleRateError::FIELD,
+        format!("{} / {}", t.en, t.zh),
+    ))
 }
 
 /// What the monthly sample did.
@@ -88,14 +144,22 @@ pub struct SampleSummary {
     pub callbacks_created: u64,
 }
 
-/// The first and the next month's first day of `YYYY-MM`, in Unix milliseconds.
-pub fn month_range(month: &str) -> Fallible<(i64, i64)> {
-    let start = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
-        .map_err(|_| Failure::field("month", "expected YYYY-MM, e.g. 2026-11"))?;
+/// The first instant of `YYYY-MM` and of the next month in the business
+/// time zone, in Unix milliseconds.
+pub fn month_range(month: &str, zone: &BusinessZone) -> Fallible<(i64, i64)> {
+    let start = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").map_err(|_| {
+        Failure::field(
+            "month",
+            "expected YYYY-MM, e.g. 2026-11 / 应为 YYYY-MM 格式的月份，例如 2026-11",
+        )
+    })?;
     let end = start
         .checked_add_months(chrono::Months::new(1))
-        .ok_or_else(|| Failure::field("month", "out of range"))?;
-    Ok((day_ms(start), day_ms(end)))
+        .ok_or_else(|| Failure::field("month", "out of range / 月份超出范围"))?;
+    Ok((
+        zone.start_of_day(start).timestamp_millis(),
+        zone.start_of_day(end).timestamp_millis(),
+    ))
 }
 
 /// A customer's key for the sample: their phone's digits (or the assignment
@@ -136,7 +200,9 @@ pub async fn monthly_sample(
     app: &AppState,
     req: &SampleRequest,
 ) -> Fallible<SampleSummary> {
-    let (from, to) = month_range(&req.month)?;
+    let percent = req.percent.unwrap_or(app.config.monthly_sample_percent);
+    check_sample_percent(percent)?;
+    let (from, to) = month_range(&req.month, &app.zone)?;
     let secret = sample_secret(tx).await?;
     let seed = format!("{}:{secret}", req.month);
     // trade → customer key → latest visit
@@ -157,7 +223,11 @@ pub async fn monthly_sample(
         };
         let keys: Vec<String> = by_customer.keys().cloned().collect();
         customers += keys.len();
-        for key in core_monthly_sample(&keys, &seed, req.percent, pb) {
+        let chosen = core_monthly_sample(&keys, &seed, percent, pb).map_err(|e| {
+            let t = e.text();
+            Failure::field(SampleRateError::FIELD, format!("{} / {}", t.en, t.zh))
+        })?;
+        for key in chosen {
             sampled += 1;
             let added =
                 store::schedule(tx, &by_customer[&key], CallbackReason::MonthlySample, now).await?;

@@ -17,6 +17,7 @@ use crate::store::devices::{self, SyncRecord};
 use crate::store::events::{self, NewEvent, RefusedRow, VisitOwner};
 use crate::store::{assignments, LockKey, Tx};
 use crate::time::from_ms;
+use doorstep_core::business_time::BusinessZone;
 use doorstep_core::protocol::{
     AssignmentChange, PullRequest, PullResponse, PushRequest, PushResponse, RefusalCode,
     RefusedEvent, PROTOCOL_VERSION,
@@ -283,6 +284,7 @@ pub async fn pull_changes(
     pull: &PullRequest,
     limit: u32,
     now: i64,
+    zone: &BusinessZone,
 ) -> Fallible<PullResponse> {
     let rows =
         assignments::changes_since(tx, technician, pull.cursor, i64::from(limit) + 1).await?;
@@ -313,5 +315,6 @@ pub async fn pull_changes(
         next_cursor,
         more,
         server_time: from_ms(now),
+        business_zone: Some(crate::zone::for_phones(zone, from_ms(now))),
     })
 }

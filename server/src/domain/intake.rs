@@ -137,11 +137,10 @@ pub async fn intake_tx(
         },
     )
     .await?;
+    // A complex request is dispatched the same (local) day: by its last second.
     let dispatch_by = (c == Classification::Complex).then(|| {
-        received
-            .date_naive()
-            .and_hms_opt(23, 59, 59)
-            .map_or(received, |d| d.and_utc())
+        let (_, next_day) = state.zone.day_bounds(state.zone.date_of(received));
+        next_day - chrono::Duration::seconds(1)
     });
     Ok(IntakeResponse {
         intake: IntakeView {

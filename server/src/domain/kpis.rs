@@ -5,8 +5,9 @@
 use crate::failure::Fallible;
 use crate::model::{KpiGrouping, SignOffStatus};
 use crate::store::{visits, Tx};
-use crate::time::{day_ms, from_ms};
+use crate::time::from_ms;
 use chrono::NaiveDate;
+use doorstep_core::business_time::BusinessZone;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -109,20 +110,25 @@ pub fn aggregate(inputs: &[KpiInput], by: KpiGrouping) -> Vec<Kpis> {
         .collect()
 }
 
-/// The KPIs of the visits closed from `from` to `to` (UTC days, inclusive).
+/// The KPIs of the visits closed from `from` to `to` (days of the business
+/// time zone, inclusive), each visit on its local closing day.
 pub async fn kpis_between(
     tx: &mut dyn Tx,
     from: NaiveDate,
     to: NaiveDate,
     by: KpiGrouping,
     now: i64,
+    zone: &BusinessZone,
 ) -> Fallible<Vec<Kpis>> {
-    let (start, end) = (day_ms(from), day_ms(to) + 86_400_000);
+    let (start, end) = (
+        zone.start_of_day(from).timestamp_millis(),
+        zone.day_bounds(to).1.timestamp_millis(),
+    );
     let inputs: Vec<KpiInput> = visits::kpi_rows(tx, start, end, now)
         .await?
         .into_iter()
         .map(|r| KpiInput {
-            day: from_ms(r.closed_at).date_naive(),
+            day: zone.date_of(from_ms(r.closed_at)),
             technician: r.technician,
             trade: r.trade,
             outcome: r.outcome,

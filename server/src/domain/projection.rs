@@ -87,7 +87,13 @@ pub fn summarize(state: &VisitState, center: &AssignmentView, technician: &str) 
         closed_at: state.closed_at.map(|t| t.timestamp_millis()),
         signoff: signoff_status,
         signoff_problem: problem,
-        satisfied: state.sign_off.as_ref().map(|s| s.ratings.satisfied()),
+        // Only a sign-off that verifies says anything about satisfaction: a
+        // broken one never shows "satisfied".
+        satisfied: state
+            .sign_off
+            .as_ref()
+            .filter(|_| signoff_status == SignOffStatus::Verified)
+            .map(|s| s.ratings.satisfied()),
         conflict: conflict_of(state, center, technician),
     }
 }

@@ -1,31 +1,112 @@
 //! Daily reconciliation (003): "satisfied" not signed by the customer is
-//! fraud, so every visit closed in a day is checked — sign-off verified or
-//! declined, evidence chain intact, money collected equal to the accepted
-//! quote, signed near the customer and after the repair ended.
+//! fraud, so every visit closed in a day (of the business time zone) is
+//! checked — sign-off verified or declined, evidence chain intact, money
+//! collected (the paid total) equal to the accepted quote, signed near the
+//! customer and after the repair ended — and whether the visit is
+//! plausible: an arrival with a location near the customer, travel no
+//! faster than declared allows, nothing recorded before the request came in.
+//! Each finding has a code, a label in both languages and a message.
 
+use crate::domain::projection::replay;
 use crate::failure::{Failure, Fallible};
 use crate::model::SignOffStatus;
 use crate::store::{visits, Tx};
-use crate::time::day_ms;
 use chrono::NaiveDate;
+use doorstep_core::business_time::BusinessZone;
 use doorstep_core::messages::Text;
+use doorstep_core::wire::wire_name;
 use doorstep_core::workflow::state::VisitState;
-use doorstep_core::Outcome;
+use doorstep_core::{EventKind, Outcome, VisitEvent};
 use serde::{Deserialize, Serialize};
 
 /// One problem found when reconciling a closed visit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     pub code: String,
+    /// The finding's name in both languages (the console shows it).
+    pub label: Text,
     pub message: String,
 }
 
 fn finding(code: &str, message: String) -> Finding {
     Finding {
         code: code.into(),
+        label: finding_label(code),
         message,
     }
 }
+
+/// Every finding code with its label (en, zh-CN).
+pub const FINDING_LABELS: &[(&str, &str, &str)] = &[
+    (
+        "signoff_broken",
+        "Signed report does not verify",
+        "签字报告校验失败",
+    ),
+    ("no_signoff", "No customer sign-off", "无客户签字"),
+    (
+        "evidence_chain_broken",
+        "Evidence chain broken",
+        "签字证据链断裂",
+    ),
+    (
+        "amount_mismatch",
+        "Amount differs from the quote",
+        "收款与报价不符",
+    ),
+    (
+        "payment_without_accepted_quote",
+        "Payment without an accepted quote",
+        "无已确认报价却收款",
+    ),
+    ("unpaid", "Not paid", "未收款"),
+    (
+        "signoff_far_from_customer",
+        "Signed far from the customer",
+        "签字地点远离客户",
+    ),
+    (
+        "signoff_before_repair_end",
+        "Signed before the repair ended",
+        "维修结束前签字",
+    ),
+    (
+        "arrival_without_location",
+        "Arrival without location",
+        "到达时无定位",
+    ),
+    (
+        "arrival_far_from_customer",
+        "Arrival far from the customer",
+        "到达地点远离客户",
+    ),
+    (
+        "impossible_travel",
+        "Impossible travel time",
+        "行程时间不合常理",
+    ),
+    (
+        "event_before_request",
+        "Recorded before the request",
+        "记录早于报修时间",
+    ),
+];
+
+/// A finding's label; an unknown code is shown as itself.
+pub fn finding_label(code: &str) -> Text {
+    FINDING_LABELS
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map_or_else(|| Text::new(code, code), |(_, en, zh)| Text::new(*en, *zh))
+}
+
+/// An arrival sooner than this share of the declared travel time after the
+/// departure is not plausible.
+const PLAUSIBLE_TRAVEL_SHARE: f64 = 0.5;
+
+/// Device clocks drift: an event up to this long before the request was
+/// received is not flagged.
+const CLOCK_TOLERANCE_MS: i64 = 5 * 60 * 1000;
 
 /// Outcomes where the customer was served and so must have signed or declined.
 fn served(outcome: Option<Outcome>) -> bool {
@@ -35,8 +116,121 @@ fn served(outcome: Option<Outcome>) -> bool {
     )
 }
 
+/// 003: the money collected is the accepted quote's total — counted over
+/// every payment of the visit (a reopened report collects only the
+/// difference), not the latest one.
+fn money_findings(state: &VisitState) -> Vec<Finding> {
+    let paid = state.paid_total;
+    let owed_and_unpaid =
+        |total: i64| paid == 0 && total > 0 && served(state.outcome) && !state.payment_refused;
+    match state.accepted_quote() {
+        Some(q) if owed_and_unpaid(q.customer_total) => vec![finding(
+            "unpaid",
+            format!(
+                "the accepted quote's total {} was not collected",
+                q.customer_total
+            ),
+        )],
+        Some(q) if paid != 0 && paid != q.customer_total => vec![finding(
+            "amount_mismatch",
+            format!(
+                "collected {paid} in all but the accepted quote's total is {} (minor units)",
+                q.customer_total
+            ),
+        )],
+        None if paid != 0 => vec![finding(
+            "payment_without_accepted_quote",
+            format!("collected {paid} without an accepted quote"),
+        )],
+        _ => vec![],
+    }
+}
+
+/// Is the visit plausible from its events: an arrival with a location near
+/// the customer (`far_m`), no arrival sooner after the departure than the
+/// declared travel allows, nothing recorded before the request was received.
+pub fn plausibility_findings(
+    state: &VisitState,
+    events: &[VisitEvent],
+    far_m: f64,
+) -> Vec<Finding> {
+    let mut out = vec![];
+    let target = state.assignment.as_ref().and_then(|a| a.customer.location);
+    let mut departure: Option<(chrono::DateTime<chrono::Utc>, u32)> = None;
+    for e in events {
+        match &e.kind {
+            EventKind::Departed { travel_minutes, .. } => {
+                departure = Some((e.recorded_at, *travel_minutes))
+            }
+            EventKind::Arrived {
+                location,
+                location_unavailable,
+                ..
+            } => {
+                match (location.or(e.location), target) {
+                    (None, _) => out.push(finding(
+                        "arrival_without_location",
+                        match location_unavailable {
+                            Some(why) => format!(
+                                "arrived at {} without a location ({})",
+                                e.recorded_at,
+                                wire_name(why)
+                            ),
+                            None => format!(
+                                "arrived at {} without a location and without a reason",
+                                e.recorded_at
+                            ),
+                        },
+                    )),
+                    (Some(fix), Some(target)) => {
+                        let d = fix.point.distance_m(&target);
+                        if d > far_m {
+                            out.push(finding(
+                                "arrival_far_from_customer",
+                                format!("arrived {d:.0} m from the customer's location (limit {far_m:.0} m)"),
+                            ));
+                        }
+                    }
+                    (Some(_), None) => {}
+                }
+                if let Some((left, travel)) = departure.take() {
+                    let took = (e.recorded_at - left).num_seconds();
+                    let declared = i64::from(travel) * 60;
+                    if (took as f64) < declared as f64 * PLAUSIBLE_TRAVEL_SHARE {
+                        out.push(finding(
+                            "impossible_travel",
+                            format!(
+                                "arrived {took} s after departing, but the declared travel was {travel} min"
+                            ),
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let received = state.assignment.as_ref().and_then(|a| a.received_at);
+    if let Some(received) = received {
+        let earliest = events
+            .iter()
+            .filter(|e| (received - e.recorded_at).num_milliseconds() > CLOCK_TOLERANCE_MS)
+            .min_by_key(|e| e.recorded_at);
+        if let Some(e) = earliest {
+            out.push(finding(
+                "event_before_request",
+                format!(
+                    "{} was recorded at {}, before the request was received at {received}",
+                    wire_name(&e.kind),
+                    e.recorded_at
+                ),
+            ));
+        }
+    }
+    out
+}
+
 /// 003: "satisfied" not signed by the customer is fraud; the center
-/// reconciles daily. Checks one closed visit.
+/// reconciles daily. Checks one closed visit's state.
 pub fn reconcile(
     state: &VisitState,
     signoff: SignOffStatus,
@@ -67,29 +261,7 @@ pub fn reconcile(
             "the sign-off evidence does not link to the device's previous record".into(),
         ));
     }
-    let accepted = state.accepted_quote();
-    match (&state.payment, accepted) {
-        (Some(p), Some(q)) if p.amount != q.customer_total => out.push(finding(
-            "amount_mismatch",
-            format!(
-                "collected {} but the accepted quote's total is {} (minor units)",
-                p.amount, q.customer_total
-            ),
-        )),
-        (Some(p), None) if p.amount != 0 => out.push(finding(
-            "payment_without_accepted_quote",
-            format!("collected {} without an accepted quote", p.amount),
-        )),
-        (None, Some(q)) if q.chargeable() && served(state.outcome) && !state.payment_refused => out
-            .push(finding(
-                "unpaid",
-                format!(
-                    "the accepted quote's total {} was not collected",
-                    q.customer_total
-                ),
-            )),
-        _ => {}
-    }
+    out.extend(money_findings(state));
     if let Some(so) = &state.sign_off {
         let target = state.assignment.as_ref().and_then(|a| a.customer.location);
         if let (Some(fix), Some(target)) = (so.evidence.location, target) {
@@ -143,27 +315,32 @@ pub struct Reconciliation {
     pub visits: Vec<ReconciledVisit>,
 }
 
-/// Reconciles every visit closed on `date` (UTC), flagging a sign-off
-/// farther than `far_m` metres from the customer.
+/// Reconciles every visit closed on `date` (a day of the business time
+/// zone), flagging a sign-off farther than `far_m` metres from the customer.
 pub async fn reconcile_day(
     tx: &mut dyn Tx,
     date: NaiveDate,
     far_m: f64,
+    zone: &BusinessZone,
 ) -> Fallible<Reconciliation> {
-    let (from, to) = (day_ms(date), day_ms(date) + 86_400_000);
+    let (from, to) = zone.day_bounds(date);
+    let (from, to) = (from.timestamp_millis(), to.timestamp_millis());
     let mut out = vec![];
     for v in visits::closed_between(tx, from, to).await? {
         let vs: VisitState = serde_json::from_str(&v.state_json)
             .map_err(|_| Failure::internal("reading a visit"))?;
+        let (events, _) = replay(tx, &v.visit_id).await?;
+        let mut findings = reconcile(
+            &vs,
+            v.signoff,
+            v.signoff_problem.as_deref(),
+            v.chain_ok,
+            far_m,
+        );
+        findings.extend(plausibility_findings(&vs, &events, far_m));
         out.push(ReconciledVisit {
             outcome_label: vs.outcome.map(Outcome::label),
-            findings: reconcile(
-                &vs,
-                v.signoff,
-                v.signoff_problem.as_deref(),
-                v.chain_ok,
-                far_m,
-            ),
+            findings,
             visit_id: v.visit_id,
             assignment_id: v.assignment_id,
             technician_id: v.technician_id,

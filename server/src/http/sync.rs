@@ -175,11 +175,12 @@ pub async fn pull(
     same_device(pull.device_id.as_str(), &device)?;
     let max = state.config.max_page;
     let limit = pull.limit.unwrap_or(max).clamp(1, max);
+    let zone = state.zone.clone();
     let resp = state
         .db
         .tx(move |tx| {
             Box::pin(async move {
-                pull_changes(tx, &device, &technician, &pull, limit, now_ms())
+                pull_changes(tx, &device, &technician, &pull, limit, now_ms(), &zone)
                     .await
                     .map_err(ApiError::from)
             })

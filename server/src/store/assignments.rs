@@ -228,7 +228,11 @@ pub async fn unsettled_since(tx: &mut dyn Tx, cutoff: i64) -> Fallible<Vec<Unset
         .collect()
 }
 
-/// A technician's changes after `cursor`, in log order, at most `limit`.
+/// A technician's changes after `cursor`, in log order, at most `limit`,
+/// leaving out the assignment
+/// versions of finished work (done or cancelled, or whose visit has closed):
+/// a phone, new or not, receives only open work; history is never a visit
+/// to start.
 pub async fn changes_since(
     tx: &mut dyn Tx,
     technician: &str,
@@ -237,9 +241,22 @@ pub async fn changes_since(
 ) -> Fallible<Vec<(u64, ChangeKind)>> {
     let rows = tx
         .query(
-            "SELECT seq, payload FROM assignment_changes
-             WHERE technician_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-            &[technician.into(), cursor.into(), limit.into()],
+            "SELECT c.seq AS seq, c.payload AS payload FROM assignment_changes c
+             JOIN assignments a ON a.id = c.assignment_id
+             WHERE c.technician_id = $1 AND c.seq > $2
+               AND (c.kind <> $4 OR (
+                   a.status NOT IN ($5, $6)
+                   AND NOT EXISTS (SELECT 1 FROM visits v
+                                   WHERE v.assignment_id = c.assignment_id AND v.closed_at IS NOT NULL)))
+             ORDER BY c.seq LIMIT $3",
+            &[
+                technician.into(),
+                cursor.into(),
+                limit.into(),
+                ChangeLogKind::Assignment.as_str().into(),
+                AssignmentStatus::Done.as_str().into(),
+                AssignmentStatus::Cancelled.as_str().into(),
+            ],
         )
         .await?;
     rows.iter()

@@ -103,11 +103,14 @@ pub struct CallbackOutcome<'a> {
     pub reached: bool,
     pub satisfied: Option<bool>,
     pub note: Option<String>,
+    /// The center ended the follow-up.
+    pub closed_by_center: bool,
 }
 
 pub async fn record_result(tx: &mut dyn Tx, o: CallbackOutcome<'_>) -> Fallible<()> {
     tx.execute(
-        "UPDATE callbacks SET done_at = $1, done_by = $2, reached = $3, satisfied = $4, note = $5
+        "UPDATE callbacks SET done_at = $1, done_by = $2, reached = $3, satisfied = $4, note = $5,
+             closed_by_center = $8
          WHERE visit_id = $6 AND reason = $7",
         &[
             o.done_at.into(),
@@ -117,10 +120,50 @@ pub async fn record_result(tx: &mut dyn Tx, o: CallbackOutcome<'_>) -> Fallible<
             o.note.into(),
             o.visit.into(),
             o.reason.into(),
+            o.closed_by_center.into(),
         ],
     )
     .await?;
     Ok(())
+}
+
+/// Keeps the recorded call among the follow-up's attempts and reopens the
+/// callback, due at `next_due`.
+pub async fn reopen_for_follow_up(
+    tx: &mut dyn Tx,
+    visit: &str,
+    reason: &str,
+    next_due: i64,
+) -> Fallible<()> {
+    tx.execute(
+        "INSERT INTO callback_attempts
+             (visit_id, reason, attempt, due_at, done_at, done_by, reached, satisfied, note)
+         SELECT c.visit_id, c.reason,
+             (SELECT COUNT(*) FROM callback_attempts p WHERE p.visit_id = c.visit_id AND p.reason = c.reason) + 1,
+             c.due_at, c.done_at, c.done_by, c.reached, c.satisfied, c.note
+         FROM callbacks c WHERE c.visit_id = $1 AND c.reason = $2 AND c.done_at IS NOT NULL",
+        &[visit.into(), reason.into()],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE callbacks SET due_at = $3, done_at = NULL, done_by = NULL, reached = NULL,
+             satisfied = NULL, note = NULL
+         WHERE visit_id = $1 AND reason = $2",
+        &[visit.into(), reason.into(), next_due.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// How many earlier calls a follow-up has had.
+pub async fn attempts(tx: &mut dyn Tx, visit: &str, reason: &str) -> Fallible<i64> {
+    let row = tx
+        .query_opt(
+            "SELECT COUNT(*) AS n FROM callback_attempts WHERE visit_id = $1 AND reason = $2",
+            &[visit.into(), reason.into()],
+        )
+        .await?;
+    Ok(row.map_or(0, |r| r.int("n")))
 }
 
 /// A served visit of a month: its id, trade and assignment document.

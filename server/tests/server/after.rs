@@ -4,6 +4,7 @@ use crate::both_backends;
 use crate::forged;
 use crate::harness::{assignment, device, numbered, Backend, Srv};
 use chrono::{Duration, Utc};
+use doorstep_core::business_time::BusinessZone;
 use doorstep_core::location::GeoPoint;
 use doorstep_core::signoff::Ratings;
 use doorstep_core::walkthrough::Walkthrough;
@@ -63,10 +64,11 @@ async fn visit(
     v.visit.to_string()
 }
 
-/// The day the visits closed: each closes about 75 minutes after its
-/// window's start, 4 hours ago.
+/// The day the visits closed, in the business time zone (Asia/Shanghai by
+/// default): each closes about 75 minutes after its window's start, 4 hours
+/// ago.
 fn closed_day() -> chrono::NaiveDate {
-    (Utc::now() - Duration::hours(4) + Duration::minutes(75)).date_naive()
+    BusinessZone::shanghai().date_of(Utc::now() - Duration::hours(4) + Duration::minutes(75))
 }
 
 fn findings(report: &Value, visit: &str) -> Vec<String> {

@@ -240,7 +240,8 @@ async fn intake_classification(b: Backend) {
             "received_at": "2026-11-20T09:00:00Z"}),
         )
         .await;
-    assert_eq!(body["intake"]["dispatch_by"], "2026-11-20T23:59:59Z");
+    // The same day in the business time zone: 23:59:59 in Beijing.
+    assert_eq!(body["intake"]["dispatch_by"], "2026-11-20T15:59:59Z");
     assert!(body["assignment"]["id"]
         .as_str()
         .unwrap()

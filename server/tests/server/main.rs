@@ -14,6 +14,7 @@ mod center;
 mod defences;
 mod demo;
 mod forged;
+mod records;
 mod schema;
 mod schema_parity;
 mod sync;

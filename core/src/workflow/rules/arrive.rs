@@ -11,7 +11,7 @@ use crate::playbook::Playbook;
 use crate::workflow::error::WorkflowError;
 use crate::workflow::event::{EventKind, Punctuality};
 use crate::workflow::state::VisitState;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 pub(super) fn arrive(
     g: Given,
@@ -138,20 +138,21 @@ fn require_gift_when_seriously_late(minutes_late: i64, gift_offered: bool) -> Re
 }
 
 /// STANDARDS §2.6 (Arrive): "early/on time; late < 15 min; late ≥ 15 min".
-/// Lateness counts started minutes.
+/// The tiers compare exact durations (14 min 1 s late is under 15 min); the
+/// minutes shown are whole minutes, at least 1 when late at all.
 pub fn punctuality(window: &TimeWindow, at: DateTime<Utc>, pb: &Playbook) -> Punctuality {
-    let early_secs = (window.start - at).num_seconds();
-    if early_secs >= 0 {
-        let minutes_early = early_secs / 60;
-        if minutes_early >= pb.timing.early_arrival_min_minutes {
+    let early = window.start - at;
+    if early >= TimeDelta::zero() {
+        let minutes_early = early.num_minutes();
+        if early >= clock::minutes(pb.timing.early_arrival_min_minutes) {
             Punctuality::Early { minutes_early }
         } else {
             Punctuality::OnTime
         }
     } else {
-        let late_secs = -early_secs;
-        let minutes_late = (late_secs + 59) / 60;
-        if minutes_late < pb.timing.late_serious_minutes {
+        let late = -early;
+        let minutes_late = late.num_minutes().max(1);
+        if late < clock::minutes(pb.timing.late_serious_minutes) {
             Punctuality::LateMinor { minutes_late }
         } else {
             Punctuality::LateSerious { minutes_late }

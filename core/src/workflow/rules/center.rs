@@ -5,6 +5,7 @@
 
 use super::Result;
 use crate::assignment::Assignment;
+use crate::business_time::BusinessZone;
 use crate::ids::TechnicianId;
 use crate::playbook::Playbook;
 use crate::workflow::error::WorkflowError;
@@ -12,11 +13,15 @@ use crate::workflow::event::{ConflictKind, EventKind};
 use crate::workflow::state::VisitState;
 
 /// The first fact of a visit: the assignment, with its field issues (§2.1).
-pub(in crate::workflow) fn receive_first(a: &Assignment, pb: &Playbook) -> Result<Vec<EventKind>> {
+pub(in crate::workflow) fn receive_first(
+    a: &Assignment,
+    pb: &Playbook,
+    zone: &BusinessZone,
+) -> Result<Vec<EventKind>> {
     require_trade_matches(a, pb)?;
     Ok(vec![EventKind::AssignmentReceived {
         assignment: a.clone(),
-        field_issues: a.field_issues(&pb.required_fields),
+        field_issues: a.field_issues(&pb.required_fields, zone),
     }])
 }
 
@@ -37,6 +42,7 @@ pub(in crate::workflow) fn receive_update(
     s: &VisitState,
     a: &Assignment,
     pb: &Playbook,
+    zone: &BusinessZone,
 ) -> Result<Vec<EventKind>> {
     let current = s
         .assignment
@@ -54,7 +60,7 @@ pub(in crate::workflow) fn receive_update(
     require_newer_version(current, a)?;
     Ok(vec![EventKind::AssignmentReceived {
         assignment: a.clone(),
-        field_issues: a.field_issues(&pb.required_fields),
+        field_issues: a.field_issues(&pb.required_fields, zone),
     }])
 }
 

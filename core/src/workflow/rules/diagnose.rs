@@ -97,7 +97,7 @@ pub(super) fn sign_custody_receipt(g: Given, strokes: &[Stroke]) -> Result<Vec<E
 pub(super) fn take_back(g: Given, return_by: NaiveDate) -> Result<Vec<EventKind>> {
     require_take_back_decided(g)?;
     require_take_back_complete(g.state)?;
-    require_return_date_ahead(return_by, g.ctx.now.date_naive())?;
+    require_return_date_ahead(return_by, g.ctx.today())?;
     Ok(vec![EventKind::TakenBack { return_by }])
 }
 

@@ -59,7 +59,7 @@ pub(in crate::workflow) fn dispatch(g: Given) -> Result<Vec<EventKind>> {
     match g.command {
         // Center facts: `decide` records them before any gate.
         C::ReceiveAssignment { assignment } => {
-            center::receive_update(g.state, assignment, g.playbook)
+            center::receive_update(g.state, assignment, g.playbook, &g.ctx.zone)
         }
         C::CancelAssignment { version, reason } => Ok(center::cancel(g.state, *version, reason)),
         C::ReassignAssignment { version, to } => Ok(center::reassign(g.state, *version, to)),

@@ -23,7 +23,7 @@ pub(super) fn collect_payment(
     let q = require_accepted_quote(s)?;
     require_exact_payment(g, q, amount)?;
     require_no_deposit_iou(pb, q, method)?;
-    require_receipt_record(receipt, g.ctx.now.date_naive())?;
+    require_receipt_record(receipt, g.ctx.today())?;
     Ok(vec![EventKind::PaymentCollected {
         amount,
         method,

@@ -24,13 +24,7 @@ pub(super) fn present_quote(g: Given, request: &QuoteRequest) -> Result<Vec<Even
         .as_ref()
         .ok_or(WorkflowError::VisitNotStarted)?;
     let revision = s.quote.as_ref().map_or(1, |q| q.revision + 1);
-    let quote = price(
-        g.playbook,
-        assignment,
-        request,
-        g.ctx.now.date_naive(),
-        revision,
-    )?;
+    let quote = price(g.playbook, assignment, request, g.ctx.today(), revision)?;
     Ok(vec![EventKind::QuotePresented { quote }])
 }
 

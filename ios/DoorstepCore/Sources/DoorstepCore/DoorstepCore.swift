@@ -729,7 +729,19 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
      * Applies one command (JSON, docs/SCRIPTS.md) to the visit, durably.
      * A refusal writes nothing and says which rule refused.
      */
-    func applyCommand(assignmentId: String, commandJson: String, now: Timestamp, location: Location?) throws  -> CommandResult
+    func applyCommand(assignmentId: String, commandJson: String, now: Date, location: Location?) throws  -> CommandResult
+    
+    /**
+     * The visits whose window starts on the business day containing `now`
+     * (the business time zone's, never the phone's own), by window start.
+     */
+    func businessDayVisits(now: Date) throws  -> [VisitListItem]
+    
+    /**
+     * The business time zone's IANA name (sent by the server with every
+     * sync; Asia/Shanghai until the first one).
+     */
+    func businessZoneName() throws  -> String
     
     /**
      * Closes the database (named so it does not clash with Kotlin's
@@ -742,12 +754,25 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
     /**
      * The customer declined to sign; recorded as such, never faked.
      */
-    func declineSignature(assignmentId: String, reason: String, now: Timestamp, location: Location?) throws  -> CommandResult
+    func declineSignature(assignmentId: String, reason: String, now: Date, location: Location?) throws  -> CommandResult
     
     /**
      * Who this store belongs to.
      */
     func device() throws  -> DeviceInfo
+    
+    /**
+     * `at` as local time of the business time zone, as people read it:
+     * `12月1日 10:25` / `2026-12-01 10:25`. The shells show times only
+     * through this (and `format_local_window`), never formatting them.
+     */
+    func formatLocalDateTime(at: Date) throws  -> LocalizedText
+    
+    /**
+     * A window as local time of the business time zone:
+     * `12月1日 10:00–12:00` / `2026-12-01 10:00–12:00`.
+     */
+    func formatLocalWindow(window: Window) throws  -> LocalizedText
     
     /**
      * How many recorded events wait for upload (the "not yet synced" badge).
@@ -765,12 +790,12 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
      * it): a new one creates its visit, a higher version updates it, a
      * re-delivered or older one changes nothing. Returns the visit's screen.
      */
-    func receiveAssignment(assignmentJson: String, now: Timestamp) throws  -> VisitScreen
+    func receiveAssignment(assignmentJson: String, now: Date) throws  -> VisitScreen
     
     /**
      * The customer rates and signs; the evidence joins this device's hash chain.
      */
-    func signOff(assignmentId: String, signOff: CustomerSignOff, now: Timestamp, location: Location?) throws  -> CommandResult
+    func signOff(assignmentId: String, signOff: CustomerSignOff, now: Date, location: Location?) throws  -> CommandResult
     
     /**
      * Fills `action`'s form with `values` (unset fields take their
@@ -778,7 +803,7 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
      * `invalid_form` naming every bad field; a rule's refusal with
      * `Refused`. Either way nothing is written.
      */
-    func submitAction(assignmentId: String, action: String, values: [FormValue], now: Timestamp, location: Location?) throws  -> CommandResult
+    func submitAction(assignmentId: String, action: String, values: [FormValue], now: Date, location: Location?) throws  -> CommandResult
     
     /**
      * What waits for the server and how the last syncs went.
@@ -787,14 +812,16 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
     
     /**
      * The visits whose window starts on the technician's day containing
-     * `now`, at `utc_offset_minutes` from UTC (480 for China), by window start.
+     * `now`, at `utc_offset_minutes` from UTC (480 for China), by window
+     * start. Prefer `business_day_visits`: the day of the business time
+     * zone, whatever the phone's own offset.
      */
-    func todaysVisits(now: Timestamp, utcOffsetMinutes: Int32) throws  -> [VisitListItem]
+    func todaysVisits(now: Date, utcOffsetMinutes: Int32) throws  -> [VisitListItem]
     
     /**
      * The visit's screen at `now`.
      */
-    func visitScreen(assignmentId: String, now: Timestamp) throws  -> VisitScreen
+    func visitScreen(assignmentId: String, now: Date) throws  -> VisitScreen
     
 }
 /**
@@ -888,15 +915,42 @@ open func actionForms(assignmentId: String)throws  -> [ActionForm]  {
      * Applies one command (JSON, docs/SCRIPTS.md) to the visit, durably.
      * A refusal writes nothing and says which rule refused.
      */
-open func applyCommand(assignmentId: String, commandJson: String, now: Timestamp, location: Location?)throws  -> CommandResult  {
+open func applyCommand(assignmentId: String, commandJson: String, now: Date, location: Location?)throws  -> CommandResult  {
     return try  FfiConverterTypeCommandResult_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_devicestore_apply_command(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(assignmentId),
         FfiConverterString.lower(commandJson),
-        FfiConverterTypeTimestamp_lower(now),
+        FfiConverterTimestamp.lower(now),
         FfiConverterOptionTypeLocation.lower(location),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The visits whose window starts on the business day containing `now`
+     * (the business time zone's, never the phone's own), by window start.
+     */
+open func businessDayVisits(now: Date)throws  -> [VisitListItem]  {
+    return try  FfiConverterSequenceTypeVisitListItem.lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_business_day_visits(
+            self.uniffiCloneHandle(),
+        FfiConverterTimestamp.lower(now),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The business time zone's IANA name (sent by the server with every
+     * sync; Asia/Shanghai until the first one).
+     */
+open func businessZoneName()throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_business_zone_name(
+            self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
 }
@@ -918,14 +972,14 @@ open func closeStore()  {try! rustCall() {
     /**
      * The customer declined to sign; recorded as such, never faked.
      */
-open func declineSignature(assignmentId: String, reason: String, now: Timestamp, location: Location?)throws  -> CommandResult  {
+open func declineSignature(assignmentId: String, reason: String, now: Date, location: Location?)throws  -> CommandResult  {
     return try  FfiConverterTypeCommandResult_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_devicestore_decline_signature(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(assignmentId),
         FfiConverterString.lower(reason),
-        FfiConverterTypeTimestamp_lower(now),
+        FfiConverterTimestamp.lower(now),
         FfiConverterOptionTypeLocation.lower(location),uniffiCallStatus
     )
 })
@@ -939,6 +993,35 @@ open func device()throws  -> DeviceInfo  {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_devicestore_device(
             self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `at` as local time of the business time zone, as people read it:
+     * `12月1日 10:25` / `2026-12-01 10:25`. The shells show times only
+     * through this (and `format_local_window`), never formatting them.
+     */
+open func formatLocalDateTime(at: Date)throws  -> LocalizedText  {
+    return try  FfiConverterTypeLocalizedText_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_format_local_date_time(
+            self.uniffiCloneHandle(),
+        FfiConverterTimestamp.lower(at),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A window as local time of the business time zone:
+     * `12月1日 10:00–12:00` / `2026-12-01 10:00–12:00`.
+     */
+open func formatLocalWindow(window: Window)throws  -> LocalizedText  {
+    return try  FfiConverterTypeLocalizedText_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_format_local_window(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeWindow_lower(window),uniffiCallStatus
     )
 })
 }
@@ -975,13 +1058,13 @@ open func previewSignOff(assignmentId: String, signOff: CustomerSignOff)throws  
      * it): a new one creates its visit, a higher version updates it, a
      * re-delivered or older one changes nothing. Returns the visit's screen.
      */
-open func receiveAssignment(assignmentJson: String, now: Timestamp)throws  -> VisitScreen  {
+open func receiveAssignment(assignmentJson: String, now: Date)throws  -> VisitScreen  {
     return try  FfiConverterTypeVisitScreen_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_devicestore_receive_assignment(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(assignmentJson),
-        FfiConverterTypeTimestamp_lower(now),uniffiCallStatus
+        FfiConverterTimestamp.lower(now),uniffiCallStatus
     )
 })
 }
@@ -989,14 +1072,14 @@ open func receiveAssignment(assignmentJson: String, now: Timestamp)throws  -> Vi
     /**
      * The customer rates and signs; the evidence joins this device's hash chain.
      */
-open func signOff(assignmentId: String, signOff: CustomerSignOff, now: Timestamp, location: Location?)throws  -> CommandResult  {
+open func signOff(assignmentId: String, signOff: CustomerSignOff, now: Date, location: Location?)throws  -> CommandResult  {
     return try  FfiConverterTypeCommandResult_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_devicestore_sign_off(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(assignmentId),
         FfiConverterTypeCustomerSignOff_lower(signOff),
-        FfiConverterTypeTimestamp_lower(now),
+        FfiConverterTimestamp.lower(now),
         FfiConverterOptionTypeLocation.lower(location),uniffiCallStatus
     )
 })
@@ -1008,7 +1091,7 @@ open func signOff(assignmentId: String, signOff: CustomerSignOff, now: Timestamp
      * `invalid_form` naming every bad field; a rule's refusal with
      * `Refused`. Either way nothing is written.
      */
-open func submitAction(assignmentId: String, action: String, values: [FormValue], now: Timestamp, location: Location?)throws  -> CommandResult  {
+open func submitAction(assignmentId: String, action: String, values: [FormValue], now: Date, location: Location?)throws  -> CommandResult  {
     return try  FfiConverterTypeCommandResult_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_devicestore_submit_action(
@@ -1016,7 +1099,7 @@ open func submitAction(assignmentId: String, action: String, values: [FormValue]
         FfiConverterString.lower(assignmentId),
         FfiConverterString.lower(action),
         FfiConverterSequenceTypeFormValue.lower(values),
-        FfiConverterTypeTimestamp_lower(now),
+        FfiConverterTimestamp.lower(now),
         FfiConverterOptionTypeLocation.lower(location),uniffiCallStatus
     )
 })
@@ -1036,14 +1119,16 @@ open func syncStatus()throws  -> SyncStatus  {
     
     /**
      * The visits whose window starts on the technician's day containing
-     * `now`, at `utc_offset_minutes` from UTC (480 for China), by window start.
+     * `now`, at `utc_offset_minutes` from UTC (480 for China), by window
+     * start. Prefer `business_day_visits`: the day of the business time
+     * zone, whatever the phone's own offset.
      */
-open func todaysVisits(now: Timestamp, utcOffsetMinutes: Int32)throws  -> [VisitListItem]  {
+open func todaysVisits(now: Date, utcOffsetMinutes: Int32)throws  -> [VisitListItem]  {
     return try  FfiConverterSequenceTypeVisitListItem.lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_devicestore_todays_visits(
             self.uniffiCloneHandle(),
-        FfiConverterTypeTimestamp_lower(now),
+        FfiConverterTimestamp.lower(now),
         FfiConverterInt32.lower(utcOffsetMinutes),uniffiCallStatus
     )
 })
@@ -1052,13 +1137,13 @@ open func todaysVisits(now: Timestamp, utcOffsetMinutes: Int32)throws  -> [Visit
     /**
      * The visit's screen at `now`.
      */
-open func visitScreen(assignmentId: String, now: Timestamp)throws  -> VisitScreen  {
+open func visitScreen(assignmentId: String, now: Date)throws  -> VisitScreen  {
     return try  FfiConverterTypeVisitScreen_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_devicestore_visit_screen(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(assignmentId),
-        FfiConverterTypeTimestamp_lower(now),uniffiCallStatus
+        FfiConverterTimestamp.lower(now),uniffiCallStatus
     )
 })
 }
@@ -2610,12 +2695,12 @@ public protocol VisitSessionProtocol: AnyObject, Sendable {
      * the phone's location fix if it has one. A refusal leaves the visit
      * unchanged and says which rule refused it.
      */
-    func apply(commandJson: String, now: Timestamp, location: Location?) throws  -> CommandResult
+    func apply(commandJson: String, now: Date, location: Location?) throws  -> CommandResult
     
     /**
      * The customer declined to sign; recorded as such, never faked.
      */
-    func declineSignature(reason: String, now: Timestamp, location: Location?) throws  -> CommandResult
+    func declineSignature(reason: String, now: Date, location: Location?) throws  -> CommandResult
     
     /**
      * How many events the visit has recorded.
@@ -2634,34 +2719,34 @@ public protocol VisitSessionProtocol: AnyObject, Sendable {
      * Records the center's assignment (its JSON, as the center sends it):
      * the first starts the visit, a higher version updates it.
      */
-    func receiveAssignment(assignmentJson: String, now: Timestamp) throws  -> CommandResult
+    func receiveAssignment(assignmentJson: String, now: Date) throws  -> CommandResult
     
     /**
      * The digest of the report as it stands (what the customer would sign
      * now), or the signed one; `None` before the technician is on site.
      */
-    func reportDigest(now: Timestamp) throws  -> ReportDigest?
+    func reportDigest(now: Date) throws  -> ReportDigest?
     
     /**
      * The visit as a screen shows it at `now` (timers and prompts depend on the time).
      */
-    func screen(now: Timestamp) throws  -> VisitScreen
+    func screen(now: Date) throws  -> VisitScreen
     
     /**
      * The same view as JSON (the CLI's shape), for logging and web views.
      */
-    func screenJson(now: Timestamp) throws  -> String
+    func screenJson(now: Date) throws  -> String
     
     /**
      * The customer rates and signs the report on screen.
      */
-    func signOff(signOff: CustomerSignOff, now: Timestamp, location: Location?) throws  -> CommandResult
+    func signOff(signOff: CustomerSignOff, now: Date, location: Location?) throws  -> CommandResult
     
     /**
      * Fills `action`'s form with `values` and applies the command (see
      * `DeviceStore::submit_action`).
      */
-    func submitAction(action: String, values: [FormValue], now: Timestamp, location: Location?) throws  -> CommandResult
+    func submitAction(action: String, values: [FormValue], now: Date, location: Location?) throws  -> CommandResult
     
 }
 /**
@@ -2767,13 +2852,13 @@ open func actionForms()throws  -> [ActionForm]  {
      * the phone's location fix if it has one. A refusal leaves the visit
      * unchanged and says which rule refused it.
      */
-open func apply(commandJson: String, now: Timestamp, location: Location?)throws  -> CommandResult  {
+open func apply(commandJson: String, now: Date, location: Location?)throws  -> CommandResult  {
     return try  FfiConverterTypeCommandResult_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_visitsession_apply(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(commandJson),
-        FfiConverterTypeTimestamp_lower(now),
+        FfiConverterTimestamp.lower(now),
         FfiConverterOptionTypeLocation.lower(location),uniffiCallStatus
     )
 })
@@ -2782,13 +2867,13 @@ open func apply(commandJson: String, now: Timestamp, location: Location?)throws 
     /**
      * The customer declined to sign; recorded as such, never faked.
      */
-open func declineSignature(reason: String, now: Timestamp, location: Location?)throws  -> CommandResult  {
+open func declineSignature(reason: String, now: Date, location: Location?)throws  -> CommandResult  {
     return try  FfiConverterTypeCommandResult_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_visitsession_decline_signature(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(reason),
-        FfiConverterTypeTimestamp_lower(now),
+        FfiConverterTimestamp.lower(now),
         FfiConverterOptionTypeLocation.lower(location),uniffiCallStatus
     )
 })
@@ -2826,13 +2911,13 @@ open func previewSignOff(signOff: CustomerSignOff)throws  -> ReportDigest  {
      * Records the center's assignment (its JSON, as the center sends it):
      * the first starts the visit, a higher version updates it.
      */
-open func receiveAssignment(assignmentJson: String, now: Timestamp)throws  -> CommandResult  {
+open func receiveAssignment(assignmentJson: String, now: Date)throws  -> CommandResult  {
     return try  FfiConverterTypeCommandResult_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_visitsession_receive_assignment(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(assignmentJson),
-        FfiConverterTypeTimestamp_lower(now),uniffiCallStatus
+        FfiConverterTimestamp.lower(now),uniffiCallStatus
     )
 })
 }
@@ -2841,12 +2926,12 @@ open func receiveAssignment(assignmentJson: String, now: Timestamp)throws  -> Co
      * The digest of the report as it stands (what the customer would sign
      * now), or the signed one; `None` before the technician is on site.
      */
-open func reportDigest(now: Timestamp)throws  -> ReportDigest?  {
+open func reportDigest(now: Date)throws  -> ReportDigest?  {
     return try  FfiConverterOptionTypeReportDigest.lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_visitsession_report_digest(
             self.uniffiCloneHandle(),
-        FfiConverterTypeTimestamp_lower(now),uniffiCallStatus
+        FfiConverterTimestamp.lower(now),uniffiCallStatus
     )
 })
 }
@@ -2854,12 +2939,12 @@ open func reportDigest(now: Timestamp)throws  -> ReportDigest?  {
     /**
      * The visit as a screen shows it at `now` (timers and prompts depend on the time).
      */
-open func screen(now: Timestamp)throws  -> VisitScreen  {
+open func screen(now: Date)throws  -> VisitScreen  {
     return try  FfiConverterTypeVisitScreen_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_visitsession_screen(
             self.uniffiCloneHandle(),
-        FfiConverterTypeTimestamp_lower(now),uniffiCallStatus
+        FfiConverterTimestamp.lower(now),uniffiCallStatus
     )
 })
 }
@@ -2867,12 +2952,12 @@ open func screen(now: Timestamp)throws  -> VisitScreen  {
     /**
      * The same view as JSON (the CLI's shape), for logging and web views.
      */
-open func screenJson(now: Timestamp)throws  -> String  {
+open func screenJson(now: Date)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_visitsession_screen_json(
             self.uniffiCloneHandle(),
-        FfiConverterTypeTimestamp_lower(now),uniffiCallStatus
+        FfiConverterTimestamp.lower(now),uniffiCallStatus
     )
 })
 }
@@ -2880,13 +2965,13 @@ open func screenJson(now: Timestamp)throws  -> String  {
     /**
      * The customer rates and signs the report on screen.
      */
-open func signOff(signOff: CustomerSignOff, now: Timestamp, location: Location?)throws  -> CommandResult  {
+open func signOff(signOff: CustomerSignOff, now: Date, location: Location?)throws  -> CommandResult  {
     return try  FfiConverterTypeCommandResult_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_visitsession_sign_off(
             self.uniffiCloneHandle(),
         FfiConverterTypeCustomerSignOff_lower(signOff),
-        FfiConverterTypeTimestamp_lower(now),
+        FfiConverterTimestamp.lower(now),
         FfiConverterOptionTypeLocation.lower(location),uniffiCallStatus
     )
 })
@@ -2896,14 +2981,14 @@ open func signOff(signOff: CustomerSignOff, now: Timestamp, location: Location?)
      * Fills `action`'s form with `values` and applies the command (see
      * `DeviceStore::submit_action`).
      */
-open func submitAction(action: String, values: [FormValue], now: Timestamp, location: Location?)throws  -> CommandResult  {
+open func submitAction(action: String, values: [FormValue], now: Date, location: Location?)throws  -> CommandResult  {
     return try  FfiConverterTypeCommandResult_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_visitsession_submit_action(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(action),
         FfiConverterSequenceTypeFormValue.lower(values),
-        FfiConverterTypeTimestamp_lower(now),
+        FfiConverterTimestamp.lower(now),
         FfiConverterOptionTypeLocation.lower(location),uniffiCallStatus
     )
 })
@@ -3124,14 +3209,14 @@ public struct CallbackItem: Equatable, Hashable {
      * `remote_guidance`, `untested_repair`, `second_level`, ...
      */
     public var reason: String
-    public var dueAt: Timestamp
+    public var dueAt: Date
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(
         /**
          * `remote_guidance`, `untested_repair`, `second_level`, ...
-         */reason: String, dueAt: Timestamp) {
+         */reason: String, dueAt: Date) {
         self.reason = reason
         self.dueAt = dueAt
     }
@@ -3153,13 +3238,13 @@ public struct FfiConverterTypeCallbackItem: FfiConverterRustBuffer {
         return
             try CallbackItem(
                 reason: FfiConverterString.read(from: &buf), 
-                dueAt: FfiConverterTypeTimestamp.read(from: &buf)
+                dueAt: FfiConverterTimestamp.read(from: &buf)
         )
     }
 
     public static func write(_ value: CallbackItem, into buf: inout [UInt8]) {
         FfiConverterString.write(value.reason, into: &buf)
-        FfiConverterTypeTimestamp.write(value.dueAt, into: &buf)
+        FfiConverterTimestamp.write(value.dueAt, into: &buf)
     }
 }
 
@@ -5270,7 +5355,7 @@ public struct SyncServiceState: Equatable, Hashable {
     /**
      * The last successful sync (kept in the store, so it survives restarts).
      */
-    public var lastSuccessAt: Timestamp?
+    public var lastSuccessAt: Date?
     /**
      * Records waiting for the server.
      */
@@ -5281,7 +5366,7 @@ public struct SyncServiceState: Equatable, Hashable {
     public init(phase: SyncPhase, 
         /**
          * The last successful sync (kept in the store, so it survives restarts).
-         */lastSuccessAt: Timestamp?, 
+         */lastSuccessAt: Date?, 
         /**
          * Records waiting for the server.
          */pending: UInt64) {
@@ -5307,14 +5392,14 @@ public struct FfiConverterTypeSyncServiceState: FfiConverterRustBuffer {
         return
             try SyncServiceState(
                 phase: FfiConverterTypeSyncPhase.read(from: &buf), 
-                lastSuccessAt: FfiConverterOptionTypeTimestamp.read(from: &buf), 
+                lastSuccessAt: FfiConverterOptionTimestamp.read(from: &buf), 
                 pending: FfiConverterUInt64.read(from: &buf)
         )
     }
 
     public static func write(_ value: SyncServiceState, into buf: inout [UInt8]) {
         FfiConverterTypeSyncPhase.write(value.phase, into: &buf)
-        FfiConverterOptionTypeTimestamp.write(value.lastSuccessAt, into: &buf)
+        FfiConverterOptionTimestamp.write(value.lastSuccessAt, into: &buf)
         FfiConverterUInt64.write(value.pending, into: &buf)
     }
 }
@@ -5423,8 +5508,8 @@ public struct SyncStatus: Equatable, Hashable {
      * Records the server refused for good (the center has been told).
      */
     public var refused: UInt64
-    public var lastAttemptAt: Timestamp?
-    public var lastSuccessAt: Timestamp?
+    public var lastAttemptAt: Date?
+    public var lastSuccessAt: Date?
     public var lastErrorCode: String?
     public var consecutiveFailures: UInt32
     public var clockOffsetMs: Int64?
@@ -5434,7 +5519,7 @@ public struct SyncStatus: Equatable, Hashable {
     public init(pending: UInt64, 
         /**
          * Records the server refused for good (the center has been told).
-         */refused: UInt64, lastAttemptAt: Timestamp?, lastSuccessAt: Timestamp?, lastErrorCode: String?, consecutiveFailures: UInt32, clockOffsetMs: Int64?) {
+         */refused: UInt64, lastAttemptAt: Date?, lastSuccessAt: Date?, lastErrorCode: String?, consecutiveFailures: UInt32, clockOffsetMs: Int64?) {
         self.pending = pending
         self.refused = refused
         self.lastAttemptAt = lastAttemptAt
@@ -5462,8 +5547,8 @@ public struct FfiConverterTypeSyncStatus: FfiConverterRustBuffer {
             try SyncStatus(
                 pending: FfiConverterUInt64.read(from: &buf), 
                 refused: FfiConverterUInt64.read(from: &buf), 
-                lastAttemptAt: FfiConverterOptionTypeTimestamp.read(from: &buf), 
-                lastSuccessAt: FfiConverterOptionTypeTimestamp.read(from: &buf), 
+                lastAttemptAt: FfiConverterOptionTimestamp.read(from: &buf), 
+                lastSuccessAt: FfiConverterOptionTimestamp.read(from: &buf), 
                 lastErrorCode: FfiConverterOptionString.read(from: &buf), 
                 consecutiveFailures: FfiConverterUInt32.read(from: &buf), 
                 clockOffsetMs: FfiConverterOptionInt64.read(from: &buf)
@@ -5473,8 +5558,8 @@ public struct FfiConverterTypeSyncStatus: FfiConverterRustBuffer {
     public static func write(_ value: SyncStatus, into buf: inout [UInt8]) {
         FfiConverterUInt64.write(value.pending, into: &buf)
         FfiConverterUInt64.write(value.refused, into: &buf)
-        FfiConverterOptionTypeTimestamp.write(value.lastAttemptAt, into: &buf)
-        FfiConverterOptionTypeTimestamp.write(value.lastSuccessAt, into: &buf)
+        FfiConverterOptionTimestamp.write(value.lastAttemptAt, into: &buf)
+        FfiConverterOptionTimestamp.write(value.lastSuccessAt, into: &buf)
         FfiConverterOptionString.write(value.lastErrorCode, into: &buf)
         FfiConverterUInt32.write(value.consecutiveFailures, into: &buf)
         FfiConverterOptionInt64.write(value.clockOffsetMs, into: &buf)
@@ -6020,19 +6105,19 @@ public struct VisitTimers: Equatable, Hashable {
     /**
      * Leave by this time to arrive 5-10 minutes early.
      */
-    public var departBy: Timestamp?
+    public var departBy: Date?
     /**
      * The next knock is allowed at.
      */
-    public var nextKnockAt: Timestamp?
+    public var nextKnockAt: Date?
     /**
      * Phone the customer from this time if the door stays closed.
      */
-    public var callCustomerAt: Timestamp?
+    public var callCustomerAt: Date?
     /**
      * "Customer absent" may be declared from this time.
      */
-    public var absentAllowedAt: Timestamp?
+    public var absentAllowedAt: Date?
     public var callbacks: [CallbackItem]
 
     // Default memberwise initializers are never public by default, so we
@@ -6040,16 +6125,16 @@ public struct VisitTimers: Equatable, Hashable {
     public init(
         /**
          * Leave by this time to arrive 5-10 minutes early.
-         */departBy: Timestamp?, 
+         */departBy: Date?, 
         /**
          * The next knock is allowed at.
-         */nextKnockAt: Timestamp?, 
+         */nextKnockAt: Date?, 
         /**
          * Phone the customer from this time if the door stays closed.
-         */callCustomerAt: Timestamp?, 
+         */callCustomerAt: Date?, 
         /**
          * "Customer absent" may be declared from this time.
-         */absentAllowedAt: Timestamp?, callbacks: [CallbackItem]) {
+         */absentAllowedAt: Date?, callbacks: [CallbackItem]) {
         self.departBy = departBy
         self.nextKnockAt = nextKnockAt
         self.callCustomerAt = callCustomerAt
@@ -6073,19 +6158,19 @@ public struct FfiConverterTypeVisitTimers: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VisitTimers {
         return
             try VisitTimers(
-                departBy: FfiConverterOptionTypeTimestamp.read(from: &buf), 
-                nextKnockAt: FfiConverterOptionTypeTimestamp.read(from: &buf), 
-                callCustomerAt: FfiConverterOptionTypeTimestamp.read(from: &buf), 
-                absentAllowedAt: FfiConverterOptionTypeTimestamp.read(from: &buf), 
+                departBy: FfiConverterOptionTimestamp.read(from: &buf), 
+                nextKnockAt: FfiConverterOptionTimestamp.read(from: &buf), 
+                callCustomerAt: FfiConverterOptionTimestamp.read(from: &buf), 
+                absentAllowedAt: FfiConverterOptionTimestamp.read(from: &buf), 
                 callbacks: FfiConverterSequenceTypeCallbackItem.read(from: &buf)
         )
     }
 
     public static func write(_ value: VisitTimers, into buf: inout [UInt8]) {
-        FfiConverterOptionTypeTimestamp.write(value.departBy, into: &buf)
-        FfiConverterOptionTypeTimestamp.write(value.nextKnockAt, into: &buf)
-        FfiConverterOptionTypeTimestamp.write(value.callCustomerAt, into: &buf)
-        FfiConverterOptionTypeTimestamp.write(value.absentAllowedAt, into: &buf)
+        FfiConverterOptionTimestamp.write(value.departBy, into: &buf)
+        FfiConverterOptionTimestamp.write(value.nextKnockAt, into: &buf)
+        FfiConverterOptionTimestamp.write(value.callCustomerAt, into: &buf)
+        FfiConverterOptionTimestamp.write(value.absentAllowedAt, into: &buf)
         FfiConverterSequenceTypeCallbackItem.write(value.callbacks, into: &buf)
     }
 }
@@ -6110,12 +6195,12 @@ public func FfiConverterTypeVisitTimers_lower(_ value: VisitTimers) -> RustBuffe
  * An appointment window.
  */
 public struct Window: Equatable, Hashable {
-    public var start: Timestamp
-    public var end: Timestamp
+    public var start: Date
+    public var end: Date
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(start: Timestamp, end: Timestamp) {
+    public init(start: Date, end: Date) {
         self.start = start
         self.end = end
     }
@@ -6136,14 +6221,14 @@ public struct FfiConverterTypeWindow: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Window {
         return
             try Window(
-                start: FfiConverterTypeTimestamp.read(from: &buf), 
-                end: FfiConverterTypeTimestamp.read(from: &buf)
+                start: FfiConverterTimestamp.read(from: &buf), 
+                end: FfiConverterTimestamp.read(from: &buf)
         )
     }
 
     public static func write(_ value: Window, into buf: inout [UInt8]) {
-        FfiConverterTypeTimestamp.write(value.start, into: &buf)
-        FfiConverterTypeTimestamp.write(value.end, into: &buf)
+        FfiConverterTimestamp.write(value.start, into: &buf)
+        FfiConverterTimestamp.write(value.end, into: &buf)
     }
 }
 
@@ -6898,19 +6983,19 @@ public enum SyncPhase: Equatable, Hashable {
     /**
      * The last sync finished; the next periodic one is at `next_sync_at`.
      */
-    case synced(summary: SyncSummary, nextSyncAt: Timestamp
+    case synced(summary: SyncSummary, nextSyncAt: Date
     )
     /**
      * Failure number `attempt` in a row may be cured by a retry: the loop
      * retries on its own at `retry_at`. Offline work is safe meanwhile.
      */
-    case retrying(failure: SyncFailure, attempt: UInt32, retryAt: Timestamp
+    case retrying(failure: SyncFailure, attempt: UInt32, retryAt: Date
     )
     /**
      * A retry will not cure it (token revoked, request refused, app too
      * old): show `failure`'s text. Tried again at `retry_at` or on "sync now".
      */
-    case needsAttention(failure: SyncFailure, retryAt: Timestamp
+    case needsAttention(failure: SyncFailure, retryAt: Date
     )
     /**
      * The platform reports no connection: nothing is tried until it is back.
@@ -6946,13 +7031,13 @@ public struct FfiConverterTypeSyncPhase: FfiConverterRustBuffer {
         case 2: return .syncing(progress: try FfiConverterOptionTypeSyncProgress.read(from: &buf)
         )
         
-        case 3: return .synced(summary: try FfiConverterTypeSyncSummary.read(from: &buf), nextSyncAt: try FfiConverterTypeTimestamp.read(from: &buf)
+        case 3: return .synced(summary: try FfiConverterTypeSyncSummary.read(from: &buf), nextSyncAt: try FfiConverterTimestamp.read(from: &buf)
         )
         
-        case 4: return .retrying(failure: try FfiConverterTypeSyncFailure.read(from: &buf), attempt: try FfiConverterUInt32.read(from: &buf), retryAt: try FfiConverterTypeTimestamp.read(from: &buf)
+        case 4: return .retrying(failure: try FfiConverterTypeSyncFailure.read(from: &buf), attempt: try FfiConverterUInt32.read(from: &buf), retryAt: try FfiConverterTimestamp.read(from: &buf)
         )
         
-        case 5: return .needsAttention(failure: try FfiConverterTypeSyncFailure.read(from: &buf), retryAt: try FfiConverterTypeTimestamp.read(from: &buf)
+        case 5: return .needsAttention(failure: try FfiConverterTypeSyncFailure.read(from: &buf), retryAt: try FfiConverterTimestamp.read(from: &buf)
         )
         
         case 6: return .offline
@@ -6979,20 +7064,20 @@ public struct FfiConverterTypeSyncPhase: FfiConverterRustBuffer {
         case let .synced(summary,nextSyncAt):
             writeInt(&buf, Int32(3))
             FfiConverterTypeSyncSummary.write(summary, into: &buf)
-            FfiConverterTypeTimestamp.write(nextSyncAt, into: &buf)
+            FfiConverterTimestamp.write(nextSyncAt, into: &buf)
             
         
         case let .retrying(failure,attempt,retryAt):
             writeInt(&buf, Int32(4))
             FfiConverterTypeSyncFailure.write(failure, into: &buf)
             FfiConverterUInt32.write(attempt, into: &buf)
-            FfiConverterTypeTimestamp.write(retryAt, into: &buf)
+            FfiConverterTimestamp.write(retryAt, into: &buf)
             
         
         case let .needsAttention(failure,retryAt):
             writeInt(&buf, Int32(5))
             FfiConverterTypeSyncFailure.write(failure, into: &buf)
-            FfiConverterTypeTimestamp.write(retryAt, into: &buf)
+            FfiConverterTimestamp.write(retryAt, into: &buf)
             
         
         case .offline:
@@ -7443,6 +7528,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTimestamp: FfiConverterRustBuffer {
+    typealias SwiftType = Date?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTimestamp.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTimestamp.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeLogger: FfiConverterRustBuffer {
     typealias SwiftType = Logger?
 
@@ -7699,30 +7808,6 @@ fileprivate struct FfiConverterOptionTypeVisitOutcome: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeVisitOutcome.read(from: &buf)
-        default: throw UniffiInternalError.unexpectedOptionalTag
-        }
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterOptionTypeTimestamp: FfiConverterRustBuffer {
-    typealias SwiftType = Timestamp?
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        guard let value = value else {
-            writeInt(&buf, Int8(0))
-            return
-        }
-        writeInt(&buf, Int8(1))
-        FfiConverterTypeTimestamp.write(value, into: &buf)
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
-        switch try readInt(&buf) as Int8 {
-        case 0: return nil
-        case 1: return try FfiConverterTypeTimestamp.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -8202,46 +8287,6 @@ fileprivate struct FfiConverterSequenceTypeVisitListItem: FfiConverterRustBuffer
         return seq
     }
 }
-
-
-public typealias Timestamp = Date
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeTimestamp: FfiConverter {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Timestamp {
-        return try FfiConverterTimestamp.read(from: &buf)
-    }
-
-    public static func write(_ value: Timestamp, into buf: inout [UInt8]) {
-        return FfiConverterTimestamp.write(value, into: &buf)
-    }
-
-    public static func lift(_ value: RustBuffer) throws -> Timestamp {
-        return try FfiConverterTimestamp.lift(value)
-    }
-
-    public static func lower(_ value: Timestamp) -> RustBuffer {
-        return FfiConverterTimestamp.lower(value)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeTimestamp_lift(_ value: RustBuffer) throws -> Timestamp {
-    return try FfiConverterTypeTimestamp.lift(value)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeTimestamp_lower(_ value: Timestamp) -> RustBuffer {
-    return FfiConverterTypeTimestamp.lower(value)
-}
-
 /**
  * Sends Doorstep's log lines at `max_level` and above to `logger`; `None`
  * stops forwarding. Calling it again replaces the logger and level. Fails
@@ -8386,16 +8431,28 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_devicestore_action_forms() != 3876) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_devicestore_apply_command() != 65236) {
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_apply_command() != 57721) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_business_day_visits() != 37332) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_business_zone_name() != 48859) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_close_store() != 3858) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_devicestore_decline_signature() != 6041) {
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_decline_signature() != 30173) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_device() != 50771) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_format_local_date_time() != 28225) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_format_local_window() != 54990) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_pending_upload_count() != 3219) {
@@ -8404,22 +8461,22 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_devicestore_preview_sign_off() != 13948) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_devicestore_receive_assignment() != 7791) {
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_receive_assignment() != 18512) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_devicestore_sign_off() != 9580) {
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_sign_off() != 36997) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_devicestore_submit_action() != 59329) {
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_submit_action() != 20663) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_sync_status() != 12971) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_devicestore_todays_visits() != 55666) {
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_todays_visits() != 7535) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_devicestore_visit_screen() != 8429) {
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_visit_screen() != 47931) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_logger_log() != 34344) {
@@ -8428,10 +8485,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_visitsession_action_forms() != 45975) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_visitsession_apply() != 37427) {
+    if (uniffi_doorstep_ffi_checksum_method_visitsession_apply() != 5527) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_visitsession_decline_signature() != 56469) {
+    if (uniffi_doorstep_ffi_checksum_method_visitsession_decline_signature() != 23728) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_visitsession_event_count() != 59697) {
@@ -8440,22 +8497,22 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_visitsession_preview_sign_off() != 6003) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_visitsession_receive_assignment() != 2237) {
+    if (uniffi_doorstep_ffi_checksum_method_visitsession_receive_assignment() != 34141) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_visitsession_report_digest() != 32714) {
+    if (uniffi_doorstep_ffi_checksum_method_visitsession_report_digest() != 29210) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_visitsession_screen() != 4643) {
+    if (uniffi_doorstep_ffi_checksum_method_visitsession_screen() != 57718) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_visitsession_screen_json() != 41765) {
+    if (uniffi_doorstep_ffi_checksum_method_visitsession_screen_json() != 50757) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_visitsession_sign_off() != 22592) {
+    if (uniffi_doorstep_ffi_checksum_method_visitsession_sign_off() != 46473) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_visitsession_submit_action() != 44816) {
+    if (uniffi_doorstep_ffi_checksum_method_visitsession_submit_action() != 7465) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_httptransport_send() != 39211) {

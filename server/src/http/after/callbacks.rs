@@ -4,8 +4,8 @@
 use crate::app::AppState;
 use crate::domain::bounds;
 use crate::domain::callbacks::{
-    check_result, month_range, monthly_sample as sample_month, record_result, CallbackResult,
-    SampleRequest,
+    check_result, check_sample_percent, month_range, monthly_sample as sample_month, record_result,
+    CallbackResult, SampleRequest,
 };
 use crate::http::auth::Auth;
 use crate::http::error::{ApiJson, ApiQuery, ApiResult};
@@ -48,11 +48,13 @@ pub async fn record_callback(
     check_result(&req)?;
     bounds::text("reason", &req.reason, bounds::REASON_CHARS)?;
     bounds::opt_text("note", req.note.as_deref(), bounds::REASON_CHARS)?;
-    state
+    let next = state
         .db
         .tx(move |tx| Box::pin(async move { record_result(tx, req, &actor).await }))
         .await?;
-    Ok(Json(json!({ "recorded": true })))
+    Ok(Json(
+        json!({ "recorded": true, "next_follow_up_due_at": next }),
+    ))
 }
 
 /// 004: each month a random 10-20 % of served customers get a callback.
@@ -62,7 +64,8 @@ pub async fn monthly_sample(
     ApiJson(req): ApiJson<SampleRequest>,
 ) -> ApiResult<Json<Value>> {
     who.dispatcher()?;
-    month_range(&req.month)?;
+    month_range(&req.month, &state.zone)?;
+    check_sample_percent(req.percent.unwrap_or(state.config.monthly_sample_percent))?;
     let st = state.clone();
     let summary = state
         .db

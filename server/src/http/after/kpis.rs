@@ -32,15 +32,16 @@ pub async fn kpis(
             .parse()
             .map_err(|_| ApiError::field("by", "expected day, technician or trade"))?,
     };
-    let to = q.to.unwrap_or_else(|| Utc::now().date_naive());
+    let to = q.to.unwrap_or_else(|| state.zone.date_of(Utc::now()));
     let from = q.from.unwrap_or(to - Duration::days(6));
     if from > to {
         return Err(ApiError::field("from", "must not be after `to`"));
     }
     let now = now_ms();
+    let zone = state.zone.clone();
     let groups = state
         .db
-        .tx(move |tx| Box::pin(async move { kpis_between(tx, from, to, by, now).await }))
+        .tx(move |tx| Box::pin(async move { kpis_between(tx, from, to, by, now, &zone).await }))
         .await?;
     Ok(Json(json!({
         "from": from, "to": to, "by": by,

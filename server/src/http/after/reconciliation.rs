@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 #[derive(Deserialize)]
 pub struct DayQuery {
-    /// `YYYY-MM-DD` (UTC; default today).
+    /// `YYYY-MM-DD`, a day of the business time zone (default: today there).
     pub date: Option<NaiveDate>,
 }
 
@@ -21,11 +21,12 @@ pub async fn reconciliation(
     ApiQuery(q): ApiQuery<DayQuery>,
 ) -> ApiResult<Json<Reconciliation>> {
     who.dispatcher()?;
-    let date = q.date.unwrap_or_else(|| Utc::now().date_naive());
+    let date = q.date.unwrap_or_else(|| state.zone.date_of(Utc::now()));
     let far = state.config.signoff_far_m;
+    let zone = state.zone.clone();
     let report = state
         .db
-        .tx(move |tx| Box::pin(async move { reconcile_day(tx, date, far).await }))
+        .tx(move |tx| Box::pin(async move { reconcile_day(tx, date, far, &zone).await }))
         .await?;
     Ok(Json(report))
 }

@@ -34,11 +34,11 @@ pub async fn roster(
     Auth(who): Auth,
 ) -> ApiResult<Json<Vec<TechnicianView>>> {
     who.dispatcher()?;
-    let day_start = Utc::now()
-        .date_naive()
-        .and_hms_opt(0, 0, 0)
-        .map(|d| d.and_utc().timestamp_millis())
-        .unwrap_or(0);
+    // Today in the business time zone.
+    let day_start = state
+        .zone
+        .start_of_day(state.zone.date_of(Utc::now()))
+        .timestamp_millis();
     let rows = state
         .db
         .tx(move |tx| Box::pin(async move { technicians::roster(tx, day_start).await }))

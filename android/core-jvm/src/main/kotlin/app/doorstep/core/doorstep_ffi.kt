@@ -789,11 +789,19 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_apply_command(
     ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_business_day_visits(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_business_zone_name(
+    ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_close_store(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_decline_signature(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_device(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_format_local_date_time(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_format_local_window(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_pending_upload_count(
     ): Int
@@ -913,11 +921,19 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_devicestore_apply_command(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`commandJson`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,`location`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_business_day_visits(`ptr`: Long,`now`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_business_zone_name(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_devicestore_close_store(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_doorstep_ffi_fn_method_devicestore_decline_signature(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`reason`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,`location`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_devicestore_device(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_format_local_date_time(`ptr`: Long,`at`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_format_local_window(`ptr`: Long,`window`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_devicestore_pending_upload_count(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1203,16 +1219,28 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_action_forms() and 0xFFFF) != 3876) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_apply_command() and 0xFFFF) != 65236) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_apply_command() and 0xFFFF) != 57721) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_business_day_visits() and 0xFFFF) != 37332) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_business_zone_name() and 0xFFFF) != 48859) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_close_store() and 0xFFFF) != 3858) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_decline_signature() and 0xFFFF) != 6041) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_decline_signature() and 0xFFFF) != 30173) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_device() and 0xFFFF) != 50771) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_format_local_date_time() and 0xFFFF) != 28225) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_format_local_window() and 0xFFFF) != 54990) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_pending_upload_count() and 0xFFFF) != 3219) {
@@ -1221,22 +1249,22 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_preview_sign_off() and 0xFFFF) != 13948) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_receive_assignment() and 0xFFFF) != 7791) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_receive_assignment() and 0xFFFF) != 18512) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_sign_off() and 0xFFFF) != 9580) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_sign_off() and 0xFFFF) != 36997) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_submit_action() and 0xFFFF) != 59329) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_submit_action() and 0xFFFF) != 20663) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_sync_status() and 0xFFFF) != 12971) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_todays_visits() and 0xFFFF) != 55666) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_todays_visits() and 0xFFFF) != 7535) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_visit_screen() and 0xFFFF) != 8429) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_visit_screen() and 0xFFFF) != 47931) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_logger_log() and 0xFFFF) != 34344) {
@@ -1245,10 +1273,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_action_forms() and 0xFFFF) != 45975) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_apply() and 0xFFFF) != 37427) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_apply() and 0xFFFF) != 5527) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_decline_signature() and 0xFFFF) != 56469) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_decline_signature() and 0xFFFF) != 23728) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_event_count() and 0xFFFF) != 59697) {
@@ -1257,22 +1285,22 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_preview_sign_off() and 0xFFFF) != 6003) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_receive_assignment() and 0xFFFF) != 2237) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_receive_assignment() and 0xFFFF) != 34141) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_report_digest() and 0xFFFF) != 32714) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_report_digest() and 0xFFFF) != 29210) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_screen() and 0xFFFF) != 4643) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_screen() and 0xFFFF) != 57718) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_screen_json() and 0xFFFF) != 41765) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_screen_json() and 0xFFFF) != 50757) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_sign_off() and 0xFFFF) != 22592) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_sign_off() and 0xFFFF) != 46473) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_submit_action() and 0xFFFF) != 44816) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_submit_action() and 0xFFFF) != 7465) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_httptransport_send() and 0xFFFF) != 39211) {
@@ -1951,7 +1979,19 @@ public interface DeviceStoreInterface {
      * Applies one command (JSON, docs/SCRIPTS.md) to the visit, durably.
      * A refusal writes nothing and says which rule refused.
      */
-    fun `applyCommand`(`assignmentId`: kotlin.String, `commandJson`: kotlin.String, `now`: Timestamp, `location`: Location?): CommandResult
+    fun `applyCommand`(`assignmentId`: kotlin.String, `commandJson`: kotlin.String, `now`: java.time.Instant, `location`: Location?): CommandResult
+    
+    /**
+     * The visits whose window starts on the business day containing `now`
+     * (the business time zone's, never the phone's own), by window start.
+     */
+    fun `businessDayVisits`(`now`: java.time.Instant): List<VisitListItem>
+    
+    /**
+     * The business time zone's IANA name (sent by the server with every
+     * sync; Asia/Shanghai until the first one).
+     */
+    fun `businessZoneName`(): kotlin.String
     
     /**
      * Closes the database (named so it does not clash with Kotlin's
@@ -1964,12 +2004,25 @@ public interface DeviceStoreInterface {
     /**
      * The customer declined to sign; recorded as such, never faked.
      */
-    fun `declineSignature`(`assignmentId`: kotlin.String, `reason`: kotlin.String, `now`: Timestamp, `location`: Location?): CommandResult
+    fun `declineSignature`(`assignmentId`: kotlin.String, `reason`: kotlin.String, `now`: java.time.Instant, `location`: Location?): CommandResult
     
     /**
      * Who this store belongs to.
      */
     fun `device`(): DeviceInfo
+    
+    /**
+     * `at` as local time of the business time zone, as people read it:
+     * `12月1日 10:25` / `2026-12-01 10:25`. The shells show times only
+     * through this (and `format_local_window`), never formatting them.
+     */
+    fun `formatLocalDateTime`(`at`: java.time.Instant): LocalizedText
+    
+    /**
+     * A window as local time of the business time zone:
+     * `12月1日 10:00–12:00` / `2026-12-01 10:00–12:00`.
+     */
+    fun `formatLocalWindow`(`window`: Window): LocalizedText
     
     /**
      * How many recorded events wait for upload (the "not yet synced" badge).
@@ -1987,12 +2040,12 @@ public interface DeviceStoreInterface {
      * it): a new one creates its visit, a higher version updates it, a
      * re-delivered or older one changes nothing. Returns the visit's screen.
      */
-    fun `receiveAssignment`(`assignmentJson`: kotlin.String, `now`: Timestamp): VisitScreen
+    fun `receiveAssignment`(`assignmentJson`: kotlin.String, `now`: java.time.Instant): VisitScreen
     
     /**
      * The customer rates and signs; the evidence joins this device's hash chain.
      */
-    fun `signOff`(`assignmentId`: kotlin.String, `signOff`: CustomerSignOff, `now`: Timestamp, `location`: Location?): CommandResult
+    fun `signOff`(`assignmentId`: kotlin.String, `signOff`: CustomerSignOff, `now`: java.time.Instant, `location`: Location?): CommandResult
     
     /**
      * Fills `action`'s form with `values` (unset fields take their
@@ -2000,7 +2053,7 @@ public interface DeviceStoreInterface {
      * `invalid_form` naming every bad field; a rule's refusal with
      * `Refused`. Either way nothing is written.
      */
-    fun `submitAction`(`assignmentId`: kotlin.String, `action`: kotlin.String, `values`: List<FormValue>, `now`: Timestamp, `location`: Location?): CommandResult
+    fun `submitAction`(`assignmentId`: kotlin.String, `action`: kotlin.String, `values`: List<FormValue>, `now`: java.time.Instant, `location`: Location?): CommandResult
     
     /**
      * What waits for the server and how the last syncs went.
@@ -2009,14 +2062,16 @@ public interface DeviceStoreInterface {
     
     /**
      * The visits whose window starts on the technician's day containing
-     * `now`, at `utc_offset_minutes` from UTC (480 for China), by window start.
+     * `now`, at `utc_offset_minutes` from UTC (480 for China), by window
+     * start. Prefer `business_day_visits`: the day of the business time
+     * zone, whatever the phone's own offset.
      */
-    fun `todaysVisits`(`now`: Timestamp, `utcOffsetMinutes`: kotlin.Int): List<VisitListItem>
+    fun `todaysVisits`(`now`: java.time.Instant, `utcOffsetMinutes`: kotlin.Int): List<VisitListItem>
     
     /**
      * The visit's screen at `now`.
      */
-    fun `visitScreen`(`assignmentId`: kotlin.String, `now`: Timestamp): VisitScreen
+    fun `visitScreen`(`assignmentId`: kotlin.String, `now`: java.time.Instant): VisitScreen
     
     companion object
 }
@@ -2149,7 +2204,7 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
      * Applies one command (JSON, docs/SCRIPTS.md) to the visit, durably.
      * A refusal writes nothing and says which rule refused.
      */
-    @Throws(DoorstepException::class)override fun `applyCommand`(`assignmentId`: kotlin.String, `commandJson`: kotlin.String, `now`: Timestamp, `location`: Location?): CommandResult {
+    @Throws(DoorstepException::class)override fun `applyCommand`(`assignmentId`: kotlin.String, `commandJson`: kotlin.String, `now`: java.time.Instant, `location`: Location?): CommandResult {
             return FfiConverterTypeCommandResult.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
@@ -2158,8 +2213,45 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
         
         FfiConverterString.lower(`assignmentId`),
         FfiConverterString.lower(`commandJson`),
-        FfiConverterTypeTimestamp.lower(`now`),
+        FfiConverterTimestamp.lower(`now`),
         FfiConverterOptionalTypeLocation.lower(`location`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The visits whose window starts on the business day containing `now`
+     * (the business time zone's, never the phone's own), by window start.
+     */
+    @Throws(DoorstepException::class)override fun `businessDayVisits`(`now`: java.time.Instant): List<VisitListItem> {
+            return FfiConverterSequenceTypeVisitListItem.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_business_day_visits(
+        it,
+        
+        FfiConverterTimestamp.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The business time zone's IANA name (sent by the server with every
+     * sync; Asia/Shanghai until the first one).
+     */
+    @Throws(DoorstepException::class)override fun `businessZoneName`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_business_zone_name(
+        it,
+        _status)
 }
     }
     )
@@ -2188,7 +2280,7 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
     /**
      * The customer declined to sign; recorded as such, never faked.
      */
-    @Throws(DoorstepException::class)override fun `declineSignature`(`assignmentId`: kotlin.String, `reason`: kotlin.String, `now`: Timestamp, `location`: Location?): CommandResult {
+    @Throws(DoorstepException::class)override fun `declineSignature`(`assignmentId`: kotlin.String, `reason`: kotlin.String, `now`: java.time.Instant, `location`: Location?): CommandResult {
             return FfiConverterTypeCommandResult.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
@@ -2197,7 +2289,7 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
         
         FfiConverterString.lower(`assignmentId`),
         FfiConverterString.lower(`reason`),
-        FfiConverterTypeTimestamp.lower(`now`),
+        FfiConverterTimestamp.lower(`now`),
         FfiConverterOptionalTypeLocation.lower(`location`),_status)
 }
     }
@@ -2216,6 +2308,45 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
     UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_device(
         it,
         _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `at` as local time of the business time zone, as people read it:
+     * `12月1日 10:25` / `2026-12-01 10:25`. The shells show times only
+     * through this (and `format_local_window`), never formatting them.
+     */
+    @Throws(DoorstepException::class)override fun `formatLocalDateTime`(`at`: java.time.Instant): LocalizedText {
+            return FfiConverterTypeLocalizedText.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_format_local_date_time(
+        it,
+        
+        FfiConverterTimestamp.lower(`at`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * A window as local time of the business time zone:
+     * `12月1日 10:00–12:00` / `2026-12-01 10:00–12:00`.
+     */
+    @Throws(DoorstepException::class)override fun `formatLocalWindow`(`window`: Window): LocalizedText {
+            return FfiConverterTypeLocalizedText.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_format_local_window(
+        it,
+        
+        FfiConverterTypeWindow.lower(`window`),_status)
 }
     }
     )
@@ -2265,7 +2396,7 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
      * it): a new one creates its visit, a higher version updates it, a
      * re-delivered or older one changes nothing. Returns the visit's screen.
      */
-    @Throws(DoorstepException::class)override fun `receiveAssignment`(`assignmentJson`: kotlin.String, `now`: Timestamp): VisitScreen {
+    @Throws(DoorstepException::class)override fun `receiveAssignment`(`assignmentJson`: kotlin.String, `now`: java.time.Instant): VisitScreen {
             return FfiConverterTypeVisitScreen.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
@@ -2273,7 +2404,7 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
         it,
         
         FfiConverterString.lower(`assignmentJson`),
-        FfiConverterTypeTimestamp.lower(`now`),_status)
+        FfiConverterTimestamp.lower(`now`),_status)
 }
     }
     )
@@ -2284,7 +2415,7 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
     /**
      * The customer rates and signs; the evidence joins this device's hash chain.
      */
-    @Throws(DoorstepException::class)override fun `signOff`(`assignmentId`: kotlin.String, `signOff`: CustomerSignOff, `now`: Timestamp, `location`: Location?): CommandResult {
+    @Throws(DoorstepException::class)override fun `signOff`(`assignmentId`: kotlin.String, `signOff`: CustomerSignOff, `now`: java.time.Instant, `location`: Location?): CommandResult {
             return FfiConverterTypeCommandResult.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
@@ -2293,7 +2424,7 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
         
         FfiConverterString.lower(`assignmentId`),
         FfiConverterTypeCustomerSignOff.lower(`signOff`),
-        FfiConverterTypeTimestamp.lower(`now`),
+        FfiConverterTimestamp.lower(`now`),
         FfiConverterOptionalTypeLocation.lower(`location`),_status)
 }
     }
@@ -2308,7 +2439,7 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
      * `invalid_form` naming every bad field; a rule's refusal with
      * `Refused`. Either way nothing is written.
      */
-    @Throws(DoorstepException::class)override fun `submitAction`(`assignmentId`: kotlin.String, `action`: kotlin.String, `values`: List<FormValue>, `now`: Timestamp, `location`: Location?): CommandResult {
+    @Throws(DoorstepException::class)override fun `submitAction`(`assignmentId`: kotlin.String, `action`: kotlin.String, `values`: List<FormValue>, `now`: java.time.Instant, `location`: Location?): CommandResult {
             return FfiConverterTypeCommandResult.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
@@ -2318,7 +2449,7 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
         FfiConverterString.lower(`assignmentId`),
         FfiConverterString.lower(`action`),
         FfiConverterSequenceTypeFormValue.lower(`values`),
-        FfiConverterTypeTimestamp.lower(`now`),
+        FfiConverterTimestamp.lower(`now`),
         FfiConverterOptionalTypeLocation.lower(`location`),_status)
 }
     }
@@ -2346,16 +2477,18 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
     
     /**
      * The visits whose window starts on the technician's day containing
-     * `now`, at `utc_offset_minutes` from UTC (480 for China), by window start.
+     * `now`, at `utc_offset_minutes` from UTC (480 for China), by window
+     * start. Prefer `business_day_visits`: the day of the business time
+     * zone, whatever the phone's own offset.
      */
-    @Throws(DoorstepException::class)override fun `todaysVisits`(`now`: Timestamp, `utcOffsetMinutes`: kotlin.Int): List<VisitListItem> {
+    @Throws(DoorstepException::class)override fun `todaysVisits`(`now`: java.time.Instant, `utcOffsetMinutes`: kotlin.Int): List<VisitListItem> {
             return FfiConverterSequenceTypeVisitListItem.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
     UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_todays_visits(
         it,
         
-        FfiConverterTypeTimestamp.lower(`now`),
+        FfiConverterTimestamp.lower(`now`),
         FfiConverterInt.lower(`utcOffsetMinutes`),_status)
 }
     }
@@ -2367,7 +2500,7 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
     /**
      * The visit's screen at `now`.
      */
-    @Throws(DoorstepException::class)override fun `visitScreen`(`assignmentId`: kotlin.String, `now`: Timestamp): VisitScreen {
+    @Throws(DoorstepException::class)override fun `visitScreen`(`assignmentId`: kotlin.String, `now`: java.time.Instant): VisitScreen {
             return FfiConverterTypeVisitScreen.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
@@ -2375,7 +2508,7 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
         it,
         
         FfiConverterString.lower(`assignmentId`),
-        FfiConverterTypeTimestamp.lower(`now`),_status)
+        FfiConverterTimestamp.lower(`now`),_status)
 }
     }
     )
@@ -4938,12 +5071,12 @@ public interface VisitSessionInterface {
      * the phone's location fix if it has one. A refusal leaves the visit
      * unchanged and says which rule refused it.
      */
-    fun `apply`(`commandJson`: kotlin.String, `now`: Timestamp, `location`: Location?): CommandResult
+    fun `apply`(`commandJson`: kotlin.String, `now`: java.time.Instant, `location`: Location?): CommandResult
     
     /**
      * The customer declined to sign; recorded as such, never faked.
      */
-    fun `declineSignature`(`reason`: kotlin.String, `now`: Timestamp, `location`: Location?): CommandResult
+    fun `declineSignature`(`reason`: kotlin.String, `now`: java.time.Instant, `location`: Location?): CommandResult
     
     /**
      * How many events the visit has recorded.
@@ -4962,34 +5095,34 @@ public interface VisitSessionInterface {
      * Records the center's assignment (its JSON, as the center sends it):
      * the first starts the visit, a higher version updates it.
      */
-    fun `receiveAssignment`(`assignmentJson`: kotlin.String, `now`: Timestamp): CommandResult
+    fun `receiveAssignment`(`assignmentJson`: kotlin.String, `now`: java.time.Instant): CommandResult
     
     /**
      * The digest of the report as it stands (what the customer would sign
      * now), or the signed one; `None` before the technician is on site.
      */
-    fun `reportDigest`(`now`: Timestamp): ReportDigest?
+    fun `reportDigest`(`now`: java.time.Instant): ReportDigest?
     
     /**
      * The visit as a screen shows it at `now` (timers and prompts depend on the time).
      */
-    fun `screen`(`now`: Timestamp): VisitScreen
+    fun `screen`(`now`: java.time.Instant): VisitScreen
     
     /**
      * The same view as JSON (the CLI's shape), for logging and web views.
      */
-    fun `screenJson`(`now`: Timestamp): kotlin.String
+    fun `screenJson`(`now`: java.time.Instant): kotlin.String
     
     /**
      * The customer rates and signs the report on screen.
      */
-    fun `signOff`(`signOff`: CustomerSignOff, `now`: Timestamp, `location`: Location?): CommandResult
+    fun `signOff`(`signOff`: CustomerSignOff, `now`: java.time.Instant, `location`: Location?): CommandResult
     
     /**
      * Fills `action`'s form with `values` and applies the command (see
      * `DeviceStore::submit_action`).
      */
-    fun `submitAction`(`action`: kotlin.String, `values`: List<FormValue>, `now`: Timestamp, `location`: Location?): CommandResult
+    fun `submitAction`(`action`: kotlin.String, `values`: List<FormValue>, `now`: java.time.Instant, `location`: Location?): CommandResult
     
     companion object
 }
@@ -5137,7 +5270,7 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
      * the phone's location fix if it has one. A refusal leaves the visit
      * unchanged and says which rule refused it.
      */
-    @Throws(DoorstepException::class)override fun `apply`(`commandJson`: kotlin.String, `now`: Timestamp, `location`: Location?): CommandResult {
+    @Throws(DoorstepException::class)override fun `apply`(`commandJson`: kotlin.String, `now`: java.time.Instant, `location`: Location?): CommandResult {
             return FfiConverterTypeCommandResult.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
@@ -5145,7 +5278,7 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
         it,
         
         FfiConverterString.lower(`commandJson`),
-        FfiConverterTypeTimestamp.lower(`now`),
+        FfiConverterTimestamp.lower(`now`),
         FfiConverterOptionalTypeLocation.lower(`location`),_status)
 }
     }
@@ -5157,7 +5290,7 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
     /**
      * The customer declined to sign; recorded as such, never faked.
      */
-    @Throws(DoorstepException::class)override fun `declineSignature`(`reason`: kotlin.String, `now`: Timestamp, `location`: Location?): CommandResult {
+    @Throws(DoorstepException::class)override fun `declineSignature`(`reason`: kotlin.String, `now`: java.time.Instant, `location`: Location?): CommandResult {
             return FfiConverterTypeCommandResult.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
@@ -5165,7 +5298,7 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
         it,
         
         FfiConverterString.lower(`reason`),
-        FfiConverterTypeTimestamp.lower(`now`),
+        FfiConverterTimestamp.lower(`now`),
         FfiConverterOptionalTypeLocation.lower(`location`),_status)
 }
     }
@@ -5216,7 +5349,7 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
      * Records the center's assignment (its JSON, as the center sends it):
      * the first starts the visit, a higher version updates it.
      */
-    @Throws(DoorstepException::class)override fun `receiveAssignment`(`assignmentJson`: kotlin.String, `now`: Timestamp): CommandResult {
+    @Throws(DoorstepException::class)override fun `receiveAssignment`(`assignmentJson`: kotlin.String, `now`: java.time.Instant): CommandResult {
             return FfiConverterTypeCommandResult.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
@@ -5224,7 +5357,7 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
         it,
         
         FfiConverterString.lower(`assignmentJson`),
-        FfiConverterTypeTimestamp.lower(`now`),_status)
+        FfiConverterTimestamp.lower(`now`),_status)
 }
     }
     )
@@ -5236,14 +5369,14 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
      * The digest of the report as it stands (what the customer would sign
      * now), or the signed one; `None` before the technician is on site.
      */
-    @Throws(DoorstepException::class)override fun `reportDigest`(`now`: Timestamp): ReportDigest? {
+    @Throws(DoorstepException::class)override fun `reportDigest`(`now`: java.time.Instant): ReportDigest? {
             return FfiConverterOptionalTypeReportDigest.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
     UniffiLib.uniffi_doorstep_ffi_fn_method_visitsession_report_digest(
         it,
         
-        FfiConverterTypeTimestamp.lower(`now`),_status)
+        FfiConverterTimestamp.lower(`now`),_status)
 }
     }
     )
@@ -5254,14 +5387,14 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
     /**
      * The visit as a screen shows it at `now` (timers and prompts depend on the time).
      */
-    @Throws(DoorstepException::class)override fun `screen`(`now`: Timestamp): VisitScreen {
+    @Throws(DoorstepException::class)override fun `screen`(`now`: java.time.Instant): VisitScreen {
             return FfiConverterTypeVisitScreen.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
     UniffiLib.uniffi_doorstep_ffi_fn_method_visitsession_screen(
         it,
         
-        FfiConverterTypeTimestamp.lower(`now`),_status)
+        FfiConverterTimestamp.lower(`now`),_status)
 }
     }
     )
@@ -5272,14 +5405,14 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
     /**
      * The same view as JSON (the CLI's shape), for logging and web views.
      */
-    @Throws(DoorstepException::class)override fun `screenJson`(`now`: Timestamp): kotlin.String {
+    @Throws(DoorstepException::class)override fun `screenJson`(`now`: java.time.Instant): kotlin.String {
             return FfiConverterString.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
     UniffiLib.uniffi_doorstep_ffi_fn_method_visitsession_screen_json(
         it,
         
-        FfiConverterTypeTimestamp.lower(`now`),_status)
+        FfiConverterTimestamp.lower(`now`),_status)
 }
     }
     )
@@ -5290,7 +5423,7 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
     /**
      * The customer rates and signs the report on screen.
      */
-    @Throws(DoorstepException::class)override fun `signOff`(`signOff`: CustomerSignOff, `now`: Timestamp, `location`: Location?): CommandResult {
+    @Throws(DoorstepException::class)override fun `signOff`(`signOff`: CustomerSignOff, `now`: java.time.Instant, `location`: Location?): CommandResult {
             return FfiConverterTypeCommandResult.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
@@ -5298,7 +5431,7 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
         it,
         
         FfiConverterTypeCustomerSignOff.lower(`signOff`),
-        FfiConverterTypeTimestamp.lower(`now`),
+        FfiConverterTimestamp.lower(`now`),
         FfiConverterOptionalTypeLocation.lower(`location`),_status)
 }
     }
@@ -5311,7 +5444,7 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
      * Fills `action`'s form with `values` and applies the command (see
      * `DeviceStore::submit_action`).
      */
-    @Throws(DoorstepException::class)override fun `submitAction`(`action`: kotlin.String, `values`: List<FormValue>, `now`: Timestamp, `location`: Location?): CommandResult {
+    @Throws(DoorstepException::class)override fun `submitAction`(`action`: kotlin.String, `values`: List<FormValue>, `now`: java.time.Instant, `location`: Location?): CommandResult {
             return FfiConverterTypeCommandResult.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
@@ -5320,7 +5453,7 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
         
         FfiConverterString.lower(`action`),
         FfiConverterSequenceTypeFormValue.lower(`values`),
-        FfiConverterTypeTimestamp.lower(`now`),
+        FfiConverterTimestamp.lower(`now`),
         FfiConverterOptionalTypeLocation.lower(`location`),_status)
 }
     }
@@ -5513,7 +5646,7 @@ data class CallbackItem (
      */
     var `reason`: kotlin.String
     , 
-    var `dueAt`: Timestamp
+    var `dueAt`: java.time.Instant
     
 ){
     
@@ -5531,18 +5664,18 @@ public object FfiConverterTypeCallbackItem: FfiConverterRustBuffer<CallbackItem>
     override fun read(buf: ByteBuffer): CallbackItem {
         return CallbackItem(
             FfiConverterString.read(buf),
-            FfiConverterTypeTimestamp.read(buf),
+            FfiConverterTimestamp.read(buf),
         )
     }
 
     override fun allocationSize(value: CallbackItem) = (
             FfiConverterString.allocationSize(value.`reason`) +
-            FfiConverterTypeTimestamp.allocationSize(value.`dueAt`)
+            FfiConverterTimestamp.allocationSize(value.`dueAt`)
     )
 
     override fun write(value: CallbackItem, buf: ByteBuffer) {
             FfiConverterString.write(value.`reason`, buf)
-            FfiConverterTypeTimestamp.write(value.`dueAt`, buf)
+            FfiConverterTimestamp.write(value.`dueAt`, buf)
     }
 }
 
@@ -7138,7 +7271,7 @@ data class SyncServiceState (
     /**
      * The last successful sync (kept in the store, so it survives restarts).
      */
-    var `lastSuccessAt`: Timestamp?
+    var `lastSuccessAt`: java.time.Instant?
     , 
     /**
      * Records waiting for the server.
@@ -7161,20 +7294,20 @@ public object FfiConverterTypeSyncServiceState: FfiConverterRustBuffer<SyncServi
     override fun read(buf: ByteBuffer): SyncServiceState {
         return SyncServiceState(
             FfiConverterTypeSyncPhase.read(buf),
-            FfiConverterOptionalTypeTimestamp.read(buf),
+            FfiConverterOptionalTimestamp.read(buf),
             FfiConverterULong.read(buf),
         )
     }
 
     override fun allocationSize(value: SyncServiceState) = (
             FfiConverterTypeSyncPhase.allocationSize(value.`phase`) +
-            FfiConverterOptionalTypeTimestamp.allocationSize(value.`lastSuccessAt`) +
+            FfiConverterOptionalTimestamp.allocationSize(value.`lastSuccessAt`) +
             FfiConverterULong.allocationSize(value.`pending`)
     )
 
     override fun write(value: SyncServiceState, buf: ByteBuffer) {
             FfiConverterTypeSyncPhase.write(value.`phase`, buf)
-            FfiConverterOptionalTypeTimestamp.write(value.`lastSuccessAt`, buf)
+            FfiConverterOptionalTimestamp.write(value.`lastSuccessAt`, buf)
             FfiConverterULong.write(value.`pending`, buf)
     }
 }
@@ -7247,9 +7380,9 @@ data class SyncStatus (
      */
     var `refused`: kotlin.ULong
     , 
-    var `lastAttemptAt`: Timestamp?
+    var `lastAttemptAt`: java.time.Instant?
     , 
-    var `lastSuccessAt`: Timestamp?
+    var `lastSuccessAt`: java.time.Instant?
     , 
     var `lastErrorCode`: kotlin.String?
     , 
@@ -7274,8 +7407,8 @@ public object FfiConverterTypeSyncStatus: FfiConverterRustBuffer<SyncStatus> {
         return SyncStatus(
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
-            FfiConverterOptionalTypeTimestamp.read(buf),
-            FfiConverterOptionalTypeTimestamp.read(buf),
+            FfiConverterOptionalTimestamp.read(buf),
+            FfiConverterOptionalTimestamp.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterUInt.read(buf),
             FfiConverterOptionalLong.read(buf),
@@ -7285,8 +7418,8 @@ public object FfiConverterTypeSyncStatus: FfiConverterRustBuffer<SyncStatus> {
     override fun allocationSize(value: SyncStatus) = (
             FfiConverterULong.allocationSize(value.`pending`) +
             FfiConverterULong.allocationSize(value.`refused`) +
-            FfiConverterOptionalTypeTimestamp.allocationSize(value.`lastAttemptAt`) +
-            FfiConverterOptionalTypeTimestamp.allocationSize(value.`lastSuccessAt`) +
+            FfiConverterOptionalTimestamp.allocationSize(value.`lastAttemptAt`) +
+            FfiConverterOptionalTimestamp.allocationSize(value.`lastSuccessAt`) +
             FfiConverterOptionalString.allocationSize(value.`lastErrorCode`) +
             FfiConverterUInt.allocationSize(value.`consecutiveFailures`) +
             FfiConverterOptionalLong.allocationSize(value.`clockOffsetMs`)
@@ -7295,8 +7428,8 @@ public object FfiConverterTypeSyncStatus: FfiConverterRustBuffer<SyncStatus> {
     override fun write(value: SyncStatus, buf: ByteBuffer) {
             FfiConverterULong.write(value.`pending`, buf)
             FfiConverterULong.write(value.`refused`, buf)
-            FfiConverterOptionalTypeTimestamp.write(value.`lastAttemptAt`, buf)
-            FfiConverterOptionalTypeTimestamp.write(value.`lastSuccessAt`, buf)
+            FfiConverterOptionalTimestamp.write(value.`lastAttemptAt`, buf)
+            FfiConverterOptionalTimestamp.write(value.`lastSuccessAt`, buf)
             FfiConverterOptionalString.write(value.`lastErrorCode`, buf)
             FfiConverterUInt.write(value.`consecutiveFailures`, buf)
             FfiConverterOptionalLong.write(value.`clockOffsetMs`, buf)
@@ -7729,22 +7862,22 @@ data class VisitTimers (
     /**
      * Leave by this time to arrive 5-10 minutes early.
      */
-    var `departBy`: Timestamp?
+    var `departBy`: java.time.Instant?
     , 
     /**
      * The next knock is allowed at.
      */
-    var `nextKnockAt`: Timestamp?
+    var `nextKnockAt`: java.time.Instant?
     , 
     /**
      * Phone the customer from this time if the door stays closed.
      */
-    var `callCustomerAt`: Timestamp?
+    var `callCustomerAt`: java.time.Instant?
     , 
     /**
      * "Customer absent" may be declared from this time.
      */
-    var `absentAllowedAt`: Timestamp?
+    var `absentAllowedAt`: java.time.Instant?
     , 
     var `callbacks`: List<CallbackItem>
     
@@ -7763,27 +7896,27 @@ data class VisitTimers (
 public object FfiConverterTypeVisitTimers: FfiConverterRustBuffer<VisitTimers> {
     override fun read(buf: ByteBuffer): VisitTimers {
         return VisitTimers(
-            FfiConverterOptionalTypeTimestamp.read(buf),
-            FfiConverterOptionalTypeTimestamp.read(buf),
-            FfiConverterOptionalTypeTimestamp.read(buf),
-            FfiConverterOptionalTypeTimestamp.read(buf),
+            FfiConverterOptionalTimestamp.read(buf),
+            FfiConverterOptionalTimestamp.read(buf),
+            FfiConverterOptionalTimestamp.read(buf),
+            FfiConverterOptionalTimestamp.read(buf),
             FfiConverterSequenceTypeCallbackItem.read(buf),
         )
     }
 
     override fun allocationSize(value: VisitTimers) = (
-            FfiConverterOptionalTypeTimestamp.allocationSize(value.`departBy`) +
-            FfiConverterOptionalTypeTimestamp.allocationSize(value.`nextKnockAt`) +
-            FfiConverterOptionalTypeTimestamp.allocationSize(value.`callCustomerAt`) +
-            FfiConverterOptionalTypeTimestamp.allocationSize(value.`absentAllowedAt`) +
+            FfiConverterOptionalTimestamp.allocationSize(value.`departBy`) +
+            FfiConverterOptionalTimestamp.allocationSize(value.`nextKnockAt`) +
+            FfiConverterOptionalTimestamp.allocationSize(value.`callCustomerAt`) +
+            FfiConverterOptionalTimestamp.allocationSize(value.`absentAllowedAt`) +
             FfiConverterSequenceTypeCallbackItem.allocationSize(value.`callbacks`)
     )
 
     override fun write(value: VisitTimers, buf: ByteBuffer) {
-            FfiConverterOptionalTypeTimestamp.write(value.`departBy`, buf)
-            FfiConverterOptionalTypeTimestamp.write(value.`nextKnockAt`, buf)
-            FfiConverterOptionalTypeTimestamp.write(value.`callCustomerAt`, buf)
-            FfiConverterOptionalTypeTimestamp.write(value.`absentAllowedAt`, buf)
+            FfiConverterOptionalTimestamp.write(value.`departBy`, buf)
+            FfiConverterOptionalTimestamp.write(value.`nextKnockAt`, buf)
+            FfiConverterOptionalTimestamp.write(value.`callCustomerAt`, buf)
+            FfiConverterOptionalTimestamp.write(value.`absentAllowedAt`, buf)
             FfiConverterSequenceTypeCallbackItem.write(value.`callbacks`, buf)
     }
 }
@@ -7794,9 +7927,9 @@ public object FfiConverterTypeVisitTimers: FfiConverterRustBuffer<VisitTimers> {
  * An appointment window.
  */
 data class Window (
-    var `start`: Timestamp
+    var `start`: java.time.Instant
     , 
-    var `end`: Timestamp
+    var `end`: java.time.Instant
     
 ){
     
@@ -7813,19 +7946,19 @@ data class Window (
 public object FfiConverterTypeWindow: FfiConverterRustBuffer<Window> {
     override fun read(buf: ByteBuffer): Window {
         return Window(
-            FfiConverterTypeTimestamp.read(buf),
-            FfiConverterTypeTimestamp.read(buf),
+            FfiConverterTimestamp.read(buf),
+            FfiConverterTimestamp.read(buf),
         )
     }
 
     override fun allocationSize(value: Window) = (
-            FfiConverterTypeTimestamp.allocationSize(value.`start`) +
-            FfiConverterTypeTimestamp.allocationSize(value.`end`)
+            FfiConverterTimestamp.allocationSize(value.`start`) +
+            FfiConverterTimestamp.allocationSize(value.`end`)
     )
 
     override fun write(value: Window, buf: ByteBuffer) {
-            FfiConverterTypeTimestamp.write(value.`start`, buf)
-            FfiConverterTypeTimestamp.write(value.`end`, buf)
+            FfiConverterTimestamp.write(value.`start`, buf)
+            FfiConverterTimestamp.write(value.`end`, buf)
     }
 }
 
@@ -8556,7 +8689,7 @@ sealed class SyncPhase {
      */
     data class Synced(
         val `summary`: app.doorstep.core.SyncSummary, 
-        val `nextSyncAt`: app.doorstep.core.Timestamp) : SyncPhase()
+        val `nextSyncAt`: java.time.Instant) : SyncPhase()
         
     {
         
@@ -8571,7 +8704,7 @@ sealed class SyncPhase {
     data class Retrying(
         val `failure`: app.doorstep.core.SyncFailure, 
         val `attempt`: kotlin.UInt, 
-        val `retryAt`: app.doorstep.core.Timestamp) : SyncPhase()
+        val `retryAt`: java.time.Instant) : SyncPhase()
         
     {
         
@@ -8585,7 +8718,7 @@ sealed class SyncPhase {
      */
     data class NeedsAttention(
         val `failure`: app.doorstep.core.SyncFailure, 
-        val `retryAt`: app.doorstep.core.Timestamp) : SyncPhase()
+        val `retryAt`: java.time.Instant) : SyncPhase()
         
     {
         
@@ -8627,16 +8760,16 @@ public object FfiConverterTypeSyncPhase : FfiConverterRustBuffer<SyncPhase>{
                 )
             3 -> SyncPhase.Synced(
                 FfiConverterTypeSyncSummary.read(buf),
-                FfiConverterTypeTimestamp.read(buf),
+                FfiConverterTimestamp.read(buf),
                 )
             4 -> SyncPhase.Retrying(
                 FfiConverterTypeSyncFailure.read(buf),
                 FfiConverterUInt.read(buf),
-                FfiConverterTypeTimestamp.read(buf),
+                FfiConverterTimestamp.read(buf),
                 )
             5 -> SyncPhase.NeedsAttention(
                 FfiConverterTypeSyncFailure.read(buf),
-                FfiConverterTypeTimestamp.read(buf),
+                FfiConverterTimestamp.read(buf),
                 )
             6 -> SyncPhase.Offline
             7 -> SyncPhase.Stopped
@@ -8663,7 +8796,7 @@ public object FfiConverterTypeSyncPhase : FfiConverterRustBuffer<SyncPhase>{
             (
                 4UL
                 + FfiConverterTypeSyncSummary.allocationSize(value.`summary`)
-                + FfiConverterTypeTimestamp.allocationSize(value.`nextSyncAt`)
+                + FfiConverterTimestamp.allocationSize(value.`nextSyncAt`)
             )
         }
         is SyncPhase.Retrying -> {
@@ -8672,7 +8805,7 @@ public object FfiConverterTypeSyncPhase : FfiConverterRustBuffer<SyncPhase>{
                 4UL
                 + FfiConverterTypeSyncFailure.allocationSize(value.`failure`)
                 + FfiConverterUInt.allocationSize(value.`attempt`)
-                + FfiConverterTypeTimestamp.allocationSize(value.`retryAt`)
+                + FfiConverterTimestamp.allocationSize(value.`retryAt`)
             )
         }
         is SyncPhase.NeedsAttention -> {
@@ -8680,7 +8813,7 @@ public object FfiConverterTypeSyncPhase : FfiConverterRustBuffer<SyncPhase>{
             (
                 4UL
                 + FfiConverterTypeSyncFailure.allocationSize(value.`failure`)
-                + FfiConverterTypeTimestamp.allocationSize(value.`retryAt`)
+                + FfiConverterTimestamp.allocationSize(value.`retryAt`)
             )
         }
         is SyncPhase.Offline -> {
@@ -8711,20 +8844,20 @@ public object FfiConverterTypeSyncPhase : FfiConverterRustBuffer<SyncPhase>{
             is SyncPhase.Synced -> {
                 buf.putInt(3)
                 FfiConverterTypeSyncSummary.write(value.`summary`, buf)
-                FfiConverterTypeTimestamp.write(value.`nextSyncAt`, buf)
+                FfiConverterTimestamp.write(value.`nextSyncAt`, buf)
                 Unit
             }
             is SyncPhase.Retrying -> {
                 buf.putInt(4)
                 FfiConverterTypeSyncFailure.write(value.`failure`, buf)
                 FfiConverterUInt.write(value.`attempt`, buf)
-                FfiConverterTypeTimestamp.write(value.`retryAt`, buf)
+                FfiConverterTimestamp.write(value.`retryAt`, buf)
                 Unit
             }
             is SyncPhase.NeedsAttention -> {
                 buf.putInt(5)
                 FfiConverterTypeSyncFailure.write(value.`failure`, buf)
-                FfiConverterTypeTimestamp.write(value.`retryAt`, buf)
+                FfiConverterTimestamp.write(value.`retryAt`, buf)
                 Unit
             }
             is SyncPhase.Offline -> {
@@ -8990,6 +9123,38 @@ public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?>
         } else {
             buf.put(1)
             FfiConverterString.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTimestamp: FfiConverterRustBuffer<java.time.Instant?> {
+    override fun read(buf: ByteBuffer): java.time.Instant? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTimestamp.read(buf)
+    }
+
+    override fun allocationSize(value: java.time.Instant?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTimestamp.allocationSize(value)
+        }
+    }
+
+    override fun write(value: java.time.Instant?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTimestamp.write(value, buf)
         }
     }
 }
@@ -9342,38 +9507,6 @@ public object FfiConverterOptionalTypeVisitOutcome: FfiConverterRustBuffer<Visit
         } else {
             buf.put(1)
             FfiConverterTypeVisitOutcome.write(value, buf)
-        }
-    }
-}
-
-
-
-
-/**
- * @suppress
- */
-public object FfiConverterOptionalTypeTimestamp: FfiConverterRustBuffer<Timestamp?> {
-    override fun read(buf: ByteBuffer): Timestamp? {
-        if (buf.get().toInt() == 0) {
-            return null
-        }
-        return FfiConverterTypeTimestamp.read(buf)
-    }
-
-    override fun allocationSize(value: Timestamp?): ULong {
-        if (value == null) {
-            return 1UL
-        } else {
-            return 1UL + FfiConverterTypeTimestamp.allocationSize(value)
-        }
-    }
-
-    override fun write(value: Timestamp?, buf: ByteBuffer) {
-        if (value == null) {
-            buf.put(0)
-        } else {
-            buf.put(1)
-            FfiConverterTypeTimestamp.write(value, buf)
         }
     }
 }
@@ -9909,11 +10042,6 @@ public object FfiConverterSequenceTypeVisitListItem: FfiConverterRustBuffer<List
         }
     }
 }
-
-
-
-public typealias Timestamp = java.time.Instant
-public typealias FfiConverterTypeTimestamp = FfiConverterTimestamp
         /**
          * Sends Doorstep's log lines at `max_level` and above to `logger`; `None`
          * stops forwarding. Calling it again replaces the logger and level. Fails

@@ -1,0 +1,62 @@
+//! What the server tells every phone and the phone keeps (the `settings`
+//! table, JSON by key): the business time zone every local date on the
+//! phone is counted in. Until the first sync brings one, Asia/Shanghai.
+
+use super::db::Durability;
+use super::error::Result;
+use super::{from_json, millis, to_json, Store};
+use crate::business_time::BusinessZone;
+use crate::workflow::WorkflowError;
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{params, OptionalExtension, Transaction};
+
+const BUSINESS_ZONE: &str = "business_zone";
+
+/// The zone kept in the store, or the default when none was received yet.
+pub(super) fn load_business_zone(tx: &Transaction<'_>) -> Result<BusinessZone> {
+    let json: Option<String> = tx
+        .prepare_cached("SELECT value FROM settings WHERE key = ?1")?
+        .query_row([BUSINESS_ZONE], |r| r.get(0))
+        .optional()?;
+    match json {
+        Some(j) => from_json("business time zone", &j),
+        None => Ok(BusinessZone::default()),
+    }
+}
+
+impl Store {
+    /// The business time zone this phone counts local dates in.
+    pub fn business_zone(&self) -> Result<BusinessZone> {
+        self.db.read(load_business_zone)
+    }
+
+    /// Keeps the zone the server sent (after checking it). Every later
+    /// command, list and printed time uses it.
+    pub fn set_business_zone(&self, zone: &BusinessZone, now: DateTime<Utc>) -> Result<()> {
+        zone.validate().map_err(|e| WorkflowError::InvalidInput {
+            field: "business_time_zone".into(),
+            problem: e.to_string(),
+        })?;
+        let json = to_json("business time zone", zone)?;
+        self.db.write(Durability::Normal, |tx| {
+            tx.prepare_cached(
+                "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            )?
+            .execute(params![BUSINESS_ZONE, json, millis(now)])?;
+            Ok(())
+        })
+    }
+
+    /// Today's date in the business time zone.
+    pub fn business_today(&self, now: DateTime<Utc>) -> Result<NaiveDate> {
+        Ok(self.business_zone()?.date_of(now))
+    }
+
+    /// The visits whose window starts on local `date` of the business time
+    /// zone, sorted by window start.
+    pub fn visits_on_business_day(&self, date: NaiveDate) -> Result<Vec<super::VisitSummary>> {
+        let (from, to) = self.business_zone()?.day_bounds(date);
+        self.visits_between(from, to)
+    }
+}
