@@ -15,7 +15,6 @@ use doorstep_ffi::sync_service::{SyncPhase, SyncServiceState, SyncStateListener}
 use doorstep_ffi::{DeviceStore, DoorstepError, SyncService, Syncer};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
 #[derive(Default)]
 struct Progress(Mutex<Vec<SyncProgress>>);
@@ -168,14 +167,14 @@ async fn a_phone_enrolled_at_handover_gets_its_day_and_sends_its_work() {
     assert_eq!(seen.last().map(|p| p.pending), Some(0));
 
     let screen = store
-        .visit_screen(assignment.to_string(), SystemTime::now())
+        .visit_screen(assignment.to_string(), Utc::now())
         .unwrap();
     assert_eq!(screen.assignment_id, Some(assignment.to_string()));
     store
         .apply_command(
             assignment.to_string(),
             r#"{"type": "log_call", "outcome": "reached"}"#.into(),
-            SystemTime::now(),
+            Utc::now(),
             None,
         )
         .unwrap();
@@ -414,7 +413,7 @@ fn a_garbled_answer_is_a_decode_failure_that_may_be_retried_and_loses_nothing() 
                 "requested_window": {"start": "2026-11-26T02:00:00Z", "end": "2026-11-26T04:00:00Z"},
                 "received_at": "2026-11-25T07:30:00Z"}"#
                 .into(),
-            SystemTime::now(),
+            Utc::now(),
         )
         .unwrap();
     let before = store.pending_upload_count().unwrap();
@@ -524,8 +523,8 @@ async fn the_sync_service_keeps_an_enrolled_phone_in_sync_on_its_own() {
         unreachable!()
     };
     assert_eq!((summary.changes, summary.pending), (1, 0), "{summary:?}");
-    let wait = next_sync_at.duration_since(SystemTime::now()).unwrap();
-    assert!(wait > std::time::Duration::from_secs(14 * 60), "{wait:?}");
+    let wait = next_sync_at - Utc::now();
+    assert!(wait > Duration::minutes(14), "{wait:?}");
     assert!(first.last_success_at.is_some());
     assert_eq!(first.pending, 0);
     assert!(states.seen.lock().unwrap().iter().any(
@@ -537,7 +536,7 @@ async fn the_sync_service_keeps_an_enrolled_phone_in_sync_on_its_own() {
         .apply_command(
             assignment.to_string(),
             r#"{"type": "log_call", "outcome": "reached"}"#.into(),
-            SystemTime::now(),
+            Utc::now(),
             None,
         )
         .unwrap();
@@ -668,5 +667,5 @@ async fn the_sync_service_tells_a_revoked_phone_to_enrol_again_and_a_wake_up_say
     assert_eq!(failure.code, "sync_unauthorized");
     assert!(!failure.transient);
     assert!(failure.zh.contains("重新登记"), "{}", failure.zh);
-    assert!(retry_at > SystemTime::now() + std::time::Duration::from_secs(14 * 60));
+    assert!(retry_at > Utc::now() + Duration::minutes(14));
 }
