@@ -3,6 +3,7 @@
 //! shared state ([`AppState`]: database and settings; a trade's playbook is
 //! the core's shipped one, [`AppState::playbook`]).
 
+use crate::store::blobs::BlobFiles;
 use crate::store::Database;
 use doorstep_core::Playbook;
 use serde::Serialize;
@@ -70,14 +71,35 @@ impl Default for Config {
 pub struct AppState {
     pub db: Database,
     pub config: Arc<Config>,
+    /// The uploaded photos' bytes (`store::blobs`).
+    pub blobs: Arc<BlobFiles>,
 }
 
 impl AppState {
+    /// With the blobs in a fresh directory under the system's temporary
+    /// directory (tests, benchmarks); the server binary gives its own with
+    /// [`AppState::with_blob_dir`].
     pub fn new(db: Database, config: Config) -> Self {
-        Self {
+        let dir = std::env::temp_dir().join(format!(
+            "doorstep-blobs-{}-{}",
+            std::process::id(),
+            uuid::Uuid::now_v7().simple()
+        ));
+        Self::with_blob_dir(db, config, dir)
+            .unwrap_or_else(|e| panic!("cannot create a temporary blob directory: {e}"))
+    }
+
+    /// With the blobs in `dir` (created if missing).
+    pub fn with_blob_dir(
+        db: Database,
+        config: Config,
+        dir: impl Into<std::path::PathBuf>,
+    ) -> std::io::Result<Self> {
+        Ok(Self {
             db,
             config: Arc::new(config),
-        }
+            blobs: Arc::new(BlobFiles::open(dir)?),
+        })
     }
 
     /// The shipped playbook of a trade (the core's one lookup).

@@ -19,12 +19,14 @@
 //! (migrations), `error.rs` (`StoreError`), `retention.rs` (purging personal
 //! data after sync).
 
+mod blobs;
 mod db;
 mod error;
 mod retention;
 pub mod schema;
 mod sync_state;
 
+pub use blobs::{CapturedPhoto, StoredBlob, DEFAULT_BLOB_LIMIT_BYTES};
 pub use db::Durability;
 pub use error::StoreError;
 pub use retention::PurgeReport;
@@ -133,6 +135,7 @@ pub struct RebuildReport {
 /// the UI and the sync client.
 pub struct Store {
     db: Db,
+    blobs: blobs::BlobArea,
     device_id: DeviceId,
     technician_id: TechnicianId,
     technician_name: String,
@@ -401,8 +404,10 @@ impl Store {
                 given: enrollment.device_id.to_string(),
             });
         }
+        let blobs = blobs::BlobArea::open(path.as_ref())?;
         Ok(Store {
             db,
+            blobs,
             device_id: device.device_id,
             technician_id: device.technician_id,
             technician_name: device.technician_name,

@@ -10,11 +10,12 @@ pub mod auth;
 pub mod center;
 pub mod error;
 pub mod sync;
+pub mod sync_blobs;
 
 use crate::app::AppState;
 use crate::console;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
@@ -99,6 +100,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/kpis", get(after::kpis::kpis))
         .route("/api/sync/push", post(sync::push))
         .route("/api/sync/pull", post(sync::pull))
+        .route(
+            "/api/sync/blobs/{sha256}",
+            put(sync_blobs::put_blob).head(sync_blobs::head_blob),
+        )
+        .route("/api/visits/{id}/photos", get(after::photos::visit_photos))
+        .route("/api/blobs/{sha256}", get(after::photos::get_blob))
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestDecompressionLayer::new())
         .layer(CompressionLayer::new())
