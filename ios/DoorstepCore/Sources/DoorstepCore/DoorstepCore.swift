@@ -796,6 +796,32 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
      */
     func visitScreen(assignmentId: String, now: Date) throws  -> VisitScreen
     
+    /**
+     * How many photos wait for upload (deleted once the server has them).
+     */
+    func pendingPhotoCount() throws  -> UInt64
+    
+    /**
+     * The watermark of a photo about to be taken on this visit: the local
+     * time (`utc_offset_minutes`, China 480), the customer's address (or
+     * the coordinates), the technician and the work order, laid out for a
+     * picture of `width` × `height` pixels.
+     */
+    func photoWatermark(assignmentId: String, now: Date, location: Location?, width: UInt32, height: UInt32, utcOffsetMinutes: Int32) throws  -> PhotoWatermark
+    
+    /**
+     * Bounds the photo storage to `bytes` (default 512 MiB).
+     */
+    func setPhotoStorageLimit(bytes: UInt64) throws 
+    
+    /**
+     * Stores a photo's final bytes (watermark burned in) and records it for
+     * `moment`. The bytes are durable under their SHA-256 before the event
+     * is written; a full photo storage (`store_blob_area_full`) or a
+     * refusal writes nothing.
+     */
+    func storePhoto(assignmentId: String, moment: String, bytes: Data, width: UInt32, height: UInt32, now: Date, location: Location?) throws  -> StoredPhoto
+    
 }
 /**
  * The phone's local store.
@@ -1059,6 +1085,73 @@ open func visitScreen(assignmentId: String, now: Date)throws  -> VisitScreen  {
             self.uniffiCloneHandle(),
         FfiConverterString.lower(assignmentId),
         FfiConverterTimestamp.lower(now),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * How many photos wait for upload (deleted once the server has them).
+     */
+open func pendingPhotoCount()throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_pending_photo_count(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The watermark of a photo about to be taken on this visit: the local
+     * time (`utc_offset_minutes`, China 480), the customer's address (or
+     * the coordinates), the technician and the work order, laid out for a
+     * picture of `width` × `height` pixels.
+     */
+open func photoWatermark(assignmentId: String, now: Date, location: Location?, width: UInt32, height: UInt32, utcOffsetMinutes: Int32)throws  -> PhotoWatermark  {
+    return try  FfiConverterTypePhotoWatermark_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_photo_watermark(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(assignmentId),
+        FfiConverterTimestamp.lower(now),
+        FfiConverterOptionTypeLocation.lower(location),
+        FfiConverterUInt32.lower(width),
+        FfiConverterUInt32.lower(height),
+        FfiConverterInt32.lower(utcOffsetMinutes),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Bounds the photo storage to `bytes` (default 512 MiB).
+     */
+open func setPhotoStorageLimit(bytes: UInt64)throws   {try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_set_photo_storage_limit(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(bytes),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Stores a photo's final bytes (watermark burned in) and records it for
+     * `moment`. The bytes are durable under their SHA-256 before the event
+     * is written; a full photo storage (`store_blob_area_full`) or a
+     * refusal writes nothing.
+     */
+open func storePhoto(assignmentId: String, moment: String, bytes: Data, width: UInt32, height: UInt32, now: Date, location: Location?)throws  -> StoredPhoto  {
+    return try  FfiConverterTypeStoredPhoto_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_store_photo(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(assignmentId),
+        FfiConverterString.lower(moment),
+        FfiConverterData.lower(bytes),
+        FfiConverterUInt32.lower(width),
+        FfiConverterUInt32.lower(height),
+        FfiConverterTimestamp.lower(now),
+        FfiConverterOptionTypeLocation.lower(location),uniffiCallStatus
     )
 })
 }
@@ -4246,7 +4339,7 @@ public func FfiConverterTypeHttpHeader_lower(_ value: HttpHeader) -> RustBuffer 
  */
 public struct HttpRequest: Equatable, Hashable {
     /**
-     * `GET` or `POST`.
+     * `GET` or `POST`; `HEAD` and `PUT` for photo uploads (a body goes with `POST` and `PUT`).
      */
     public var method: String
     public var url: String
@@ -4261,7 +4354,7 @@ public struct HttpRequest: Equatable, Hashable {
     // declare one manually.
     public init(
         /**
-         * `GET` or `POST`.
+         * `GET` or `POST`; `HEAD` and `PUT` for photo uploads (a body goes with `POST` and `PUT`).
          */method: String, url: String, headers: [HttpHeader], body: Data, 
         /**
          * The whole exchange must finish within this many milliseconds.
@@ -4573,6 +4666,85 @@ public func FfiConverterTypeLogRecord_lift(_ buf: RustBuffer) throws -> LogRecor
 #endif
 public func FfiConverterTypeLogRecord_lower(_ value: LogRecord) -> RustBuffer {
     return FfiConverterTypeLogRecord.lower(value)
+}
+
+
+/**
+ * The watermark to burn into a photo before storing it: lines of text top
+ * to bottom in a box at the bottom-left corner, `margin_px` from the edges,
+ * `padding_px` inside the box; colours as 0xAARRGGBB.
+ */
+public struct PhotoWatermark: Equatable, Hashable {
+    public var lines: [String]
+    public var fontPx: UInt32
+    public var lineHeightPx: UInt32
+    public var marginPx: UInt32
+    public var paddingPx: UInt32
+    public var textArgb: UInt32
+    public var boxArgb: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(lines: [String], fontPx: UInt32, lineHeightPx: UInt32, marginPx: UInt32, paddingPx: UInt32, textArgb: UInt32, boxArgb: UInt32) {
+        self.lines = lines
+        self.fontPx = fontPx
+        self.lineHeightPx = lineHeightPx
+        self.marginPx = marginPx
+        self.paddingPx = paddingPx
+        self.textArgb = textArgb
+        self.boxArgb = boxArgb
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PhotoWatermark: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePhotoWatermark: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PhotoWatermark {
+        return
+            try PhotoWatermark(
+                lines: FfiConverterSequenceString.read(from: &buf), 
+                fontPx: FfiConverterUInt32.read(from: &buf), 
+                lineHeightPx: FfiConverterUInt32.read(from: &buf), 
+                marginPx: FfiConverterUInt32.read(from: &buf), 
+                paddingPx: FfiConverterUInt32.read(from: &buf), 
+                textArgb: FfiConverterUInt32.read(from: &buf), 
+                boxArgb: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PhotoWatermark, into buf: inout [UInt8]) {
+        FfiConverterSequenceString.write(value.lines, into: &buf)
+        FfiConverterUInt32.write(value.fontPx, into: &buf)
+        FfiConverterUInt32.write(value.lineHeightPx, into: &buf)
+        FfiConverterUInt32.write(value.marginPx, into: &buf)
+        FfiConverterUInt32.write(value.paddingPx, into: &buf)
+        FfiConverterUInt32.write(value.textArgb, into: &buf)
+        FfiConverterUInt32.write(value.boxArgb, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePhotoWatermark_lift(_ buf: RustBuffer) throws -> PhotoWatermark {
+    return try FfiConverterTypePhotoWatermark.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePhotoWatermark_lower(_ value: PhotoWatermark) -> RustBuffer {
+    return FfiConverterTypePhotoWatermark.lower(value)
 }
 
 
@@ -5089,6 +5261,63 @@ public func FfiConverterTypeSignatureStroke_lift(_ buf: RustBuffer) throws -> Si
 #endif
 public func FfiConverterTypeSignatureStroke_lower(_ value: SignatureStroke) -> RustBuffer {
     return FfiConverterTypeSignatureStroke.lower(value)
+}
+
+
+/**
+ * A photo stored and recorded: its digest and the visit afterwards.
+ */
+public struct StoredPhoto: Equatable, Hashable {
+    public var digest: String
+    public var result: CommandResult
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(digest: String, result: CommandResult) {
+        self.digest = digest
+        self.result = result
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension StoredPhoto: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStoredPhoto: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StoredPhoto {
+        return
+            try StoredPhoto(
+                digest: FfiConverterString.read(from: &buf), 
+                result: FfiConverterTypeCommandResult.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: StoredPhoto, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.digest, into: &buf)
+        FfiConverterTypeCommandResult.write(value.result, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStoredPhoto_lift(_ buf: RustBuffer) throws -> StoredPhoto {
+    return try FfiConverterTypeStoredPhoto.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStoredPhoto_lower(_ value: StoredPhoto) -> RustBuffer {
+    return FfiConverterTypeStoredPhoto.lower(value)
 }
 
 
@@ -8380,6 +8609,18 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_visit_screen() != 47931) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_pending_photo_count() != 53915) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_photo_watermark() != 15943) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_set_photo_storage_limit() != 63552) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_store_photo() != 50937) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_logger_log() != 34344) {

@@ -811,6 +811,14 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_visit_screen(
     ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_pending_photo_count(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_photo_watermark(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_set_photo_storage_limit(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_store_photo(
+    ): Int
     external fun uniffi_doorstep_ffi_checksum_method_logger_log(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_visitsession_action_forms(
@@ -934,6 +942,14 @@ internal object UniffiLib {
     external fun uniffi_doorstep_ffi_fn_method_devicestore_todays_visits(`ptr`: Long,`now`: RustBuffer.ByValue,`utcOffsetMinutes`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_devicestore_visit_screen(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_pending_photo_count(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_photo_watermark(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,`location`: RustBuffer.ByValue,`width`: Int,`height`: Int,`utcOffsetMinutes`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_set_photo_storage_limit(`ptr`: Long,`bytes`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_store_photo(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`moment`: RustBuffer.ByValue,`bytes`: RustBuffer.ByValue,`width`: Int,`height`: Int,`now`: RustBuffer.ByValue,`location`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_clone_logger(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1237,6 +1253,18 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_visit_screen() and 0xFFFF) != 47931) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_pending_photo_count() and 0xFFFF) != 53915) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_photo_watermark() and 0xFFFF) != 15943) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_set_photo_storage_limit() and 0xFFFF) != 63552) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_store_photo() and 0xFFFF) != 50937) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_logger_log() and 0xFFFF) != 34344) {
@@ -2018,6 +2046,32 @@ public interface DeviceStoreInterface {
      */
     fun `visitScreen`(`assignmentId`: kotlin.String, `now`: java.time.Instant): VisitScreen
     
+    /**
+     * How many photos wait for upload (deleted once the server has them).
+     */
+    fun `pendingPhotoCount`(): kotlin.ULong
+    
+    /**
+     * The watermark of a photo about to be taken on this visit: the local
+     * time (`utc_offset_minutes`, China 480), the customer's address (or
+     * the coordinates), the technician and the work order, laid out for a
+     * picture of `width` × `height` pixels.
+     */
+    fun `photoWatermark`(`assignmentId`: kotlin.String, `now`: java.time.Instant, `location`: Location?, `width`: kotlin.UInt, `height`: kotlin.UInt, `utcOffsetMinutes`: kotlin.Int): PhotoWatermark
+    
+    /**
+     * Bounds the photo storage to `bytes` (default 512 MiB).
+     */
+    fun `setPhotoStorageLimit`(`bytes`: kotlin.ULong)
+    
+    /**
+     * Stores a photo's final bytes (watermark burned in) and records it for
+     * `moment`. The bytes are durable under their SHA-256 before the event
+     * is written; a full photo storage (`store_blob_area_full`) or a
+     * refusal writes nothing.
+     */
+    fun `storePhoto`(`assignmentId`: kotlin.String, `moment`: kotlin.String, `bytes`: kotlin.ByteArray, `width`: kotlin.UInt, `height`: kotlin.UInt, `now`: java.time.Instant, `location`: Location?): StoredPhoto
+    
     companion object
 }
 
@@ -2376,6 +2430,93 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
         
         FfiConverterString.lower(`assignmentId`),
         FfiConverterTimestamp.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * How many photos wait for upload (deleted once the server has them).
+     */
+    @Throws(DoorstepException::class)override fun `pendingPhotoCount`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_pending_photo_count(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The watermark of a photo about to be taken on this visit: the local
+     * time (`utc_offset_minutes`, China 480), the customer's address (or
+     * the coordinates), the technician and the work order, laid out for a
+     * picture of `width` × `height` pixels.
+     */
+    @Throws(DoorstepException::class)override fun `photoWatermark`(`assignmentId`: kotlin.String, `now`: java.time.Instant, `location`: Location?, `width`: kotlin.UInt, `height`: kotlin.UInt, `utcOffsetMinutes`: kotlin.Int): PhotoWatermark {
+            return FfiConverterTypePhotoWatermark.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_photo_watermark(
+        it,
+        
+        FfiConverterString.lower(`assignmentId`),
+        FfiConverterTimestamp.lower(`now`),
+        FfiConverterOptionalTypeLocation.lower(`location`),
+        FfiConverterUInt.lower(`width`),
+        FfiConverterUInt.lower(`height`),
+        FfiConverterInt.lower(`utcOffsetMinutes`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Bounds the photo storage to `bytes` (default 512 MiB).
+     */
+    @Throws(DoorstepException::class)override fun `setPhotoStorageLimit`(`bytes`: kotlin.ULong)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_set_photo_storage_limit(
+        it,
+        
+        FfiConverterULong.lower(`bytes`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Stores a photo's final bytes (watermark burned in) and records it for
+     * `moment`. The bytes are durable under their SHA-256 before the event
+     * is written; a full photo storage (`store_blob_area_full`) or a
+     * refusal writes nothing.
+     */
+    @Throws(DoorstepException::class)override fun `storePhoto`(`assignmentId`: kotlin.String, `moment`: kotlin.String, `bytes`: kotlin.ByteArray, `width`: kotlin.UInt, `height`: kotlin.UInt, `now`: java.time.Instant, `location`: Location?): StoredPhoto {
+            return FfiConverterTypeStoredPhoto.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_store_photo(
+        it,
+        
+        FfiConverterString.lower(`assignmentId`),
+        FfiConverterString.lower(`moment`),
+        FfiConverterByteArray.lower(`bytes`),
+        FfiConverterUInt.lower(`width`),
+        FfiConverterUInt.lower(`height`),
+        FfiConverterTimestamp.lower(`now`),
+        FfiConverterOptionalTypeLocation.lower(`location`),_status)
 }
     }
     )
@@ -6372,7 +6513,7 @@ public object FfiConverterTypeHttpHeader: FfiConverterRustBuffer<HttpHeader> {
  */
 data class HttpRequest (
     /**
-     * `GET` or `POST`.
+     * `GET` or `POST`; `HEAD` and `PUT` for photo uploads (a body goes with `POST` and `PUT`).
      */
     var `method`: kotlin.String
     , 
@@ -6611,6 +6752,74 @@ public object FfiConverterTypeLogRecord: FfiConverterRustBuffer<LogRecord> {
             FfiConverterTypeLogLevel.write(value.`level`, buf)
             FfiConverterString.write(value.`target`, buf)
             FfiConverterString.write(value.`message`, buf)
+    }
+}
+
+
+
+/**
+ * The watermark to burn into a photo before storing it: lines of text top
+ * to bottom in a box at the bottom-left corner, `margin_px` from the edges,
+ * `padding_px` inside the box; colours as 0xAARRGGBB.
+ */
+data class PhotoWatermark (
+    var `lines`: List<kotlin.String>
+    , 
+    var `fontPx`: kotlin.UInt
+    , 
+    var `lineHeightPx`: kotlin.UInt
+    , 
+    var `marginPx`: kotlin.UInt
+    , 
+    var `paddingPx`: kotlin.UInt
+    , 
+    var `textArgb`: kotlin.UInt
+    , 
+    var `boxArgb`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePhotoWatermark: FfiConverterRustBuffer<PhotoWatermark> {
+    override fun read(buf: ByteBuffer): PhotoWatermark {
+        return PhotoWatermark(
+            FfiConverterSequenceString.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PhotoWatermark) = (
+            FfiConverterSequenceString.allocationSize(value.`lines`) +
+            FfiConverterUInt.allocationSize(value.`fontPx`) +
+            FfiConverterUInt.allocationSize(value.`lineHeightPx`) +
+            FfiConverterUInt.allocationSize(value.`marginPx`) +
+            FfiConverterUInt.allocationSize(value.`paddingPx`) +
+            FfiConverterUInt.allocationSize(value.`textArgb`) +
+            FfiConverterUInt.allocationSize(value.`boxArgb`)
+    )
+
+    override fun write(value: PhotoWatermark, buf: ByteBuffer) {
+            FfiConverterSequenceString.write(value.`lines`, buf)
+            FfiConverterUInt.write(value.`fontPx`, buf)
+            FfiConverterUInt.write(value.`lineHeightPx`, buf)
+            FfiConverterUInt.write(value.`marginPx`, buf)
+            FfiConverterUInt.write(value.`paddingPx`, buf)
+            FfiConverterUInt.write(value.`textArgb`, buf)
+            FfiConverterUInt.write(value.`boxArgb`, buf)
     }
 }
 
@@ -6999,6 +7208,47 @@ public object FfiConverterTypeSignatureStroke: FfiConverterRustBuffer<SignatureS
 
     override fun write(value: SignatureStroke, buf: ByteBuffer) {
             FfiConverterSequenceTypeSignaturePoint.write(value.`points`, buf)
+    }
+}
+
+
+
+/**
+ * A photo stored and recorded: its digest and the visit afterwards.
+ */
+data class StoredPhoto (
+    var `digest`: kotlin.String
+    , 
+    var `result`: CommandResult
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeStoredPhoto: FfiConverterRustBuffer<StoredPhoto> {
+    override fun read(buf: ByteBuffer): StoredPhoto {
+        return StoredPhoto(
+            FfiConverterString.read(buf),
+            FfiConverterTypeCommandResult.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: StoredPhoto) = (
+            FfiConverterString.allocationSize(value.`digest`) +
+            FfiConverterTypeCommandResult.allocationSize(value.`result`)
+    )
+
+    override fun write(value: StoredPhoto, buf: ByteBuffer) {
+            FfiConverterString.write(value.`digest`, buf)
+            FfiConverterTypeCommandResult.write(value.`result`, buf)
     }
 }
 
