@@ -931,11 +931,10 @@ pub fn fields_of(action: &str, s: &VisitState, pb: &Playbook) -> Option<Vec<Form
             if action == "record_photo_not_taken" {
                 vec![moment, reason()]
             } else {
-                let mut digest = field("digest", Photo, true, "Photo", "照片").help(
+                let digest = field("digest", Photo, true, "Photo", "照片").help(
                     "The SHA-256 of the stored photo: the phone fills it in when it stores the picture.",
                     "已保存照片的SHA-256摘要，由手机保存照片时自动填写。",
                 );
-                digest.read_only = true;
                 let pixels = |name: &str, en: &str, zh: &str| {
                     field(name, Integer, true, en, zh).bounds(Some(1), Some(100_000))
                 };
