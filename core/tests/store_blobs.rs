@@ -142,6 +142,34 @@ fn a_blob_the_server_acknowledged_is_purged_from_the_device() {
     assert!(store.state(&aid).unwrap().photos[0].digest == digest);
 }
 
+#[test]
+fn a_blob_no_event_names_is_purged_once_old_and_a_named_one_is_kept() {
+    let dir = TempDir::new("blobs-orphan");
+    let store = open(&dir.db());
+    let aid = at_the_door(&store, "B-5");
+    let (named, _) = store
+        .store_photo(&aid, photo("nameplate", &jpeg_like(3_000, 5)), day(), None)
+        .unwrap();
+    // What a crash between the blob and its event leaves.
+    let orphan = store.put_blob(&jpeg_like(3_000, 6)).unwrap();
+    // Young blobs are left alone: another process may be about to record it.
+    assert_eq!(
+        store
+            .purge_orphan_blobs(std::time::Duration::from_secs(600))
+            .unwrap(),
+        0
+    );
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert_eq!(
+        store
+            .purge_orphan_blobs(std::time::Duration::from_millis(10))
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.blob(&orphan).unwrap(), None);
+    assert!(store.blob(&named).unwrap().is_some());
+}
+
 /// The child: stores photos of 0.5-3 MB until killed, printing `OK <digest>`
 /// after each `store_photo` returned.
 #[test]

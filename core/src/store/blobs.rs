@@ -20,11 +20,16 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The default bound of the blob area: 512 MiB (a week offline of a busy
-/// technician's photos at about 1 MB each fits several times over).
+/// technician, 8 visits a day with 4 photos of about 1 MB, is about 224 MB).
 pub const DEFAULT_BLOB_LIMIT_BYTES: u64 = 512 * 1024 * 1024;
 
 /// Prefix of blobs being written; never a digest (digests are hex).
 const TEMP_PREFIX: &str = "tmp-";
+
+/// A blob no event names is dropped at open once it is this old: a crash
+/// between the blob's rename and its event's commit leaves one, and another
+/// process may be between the two right now.
+pub(super) const ORPHAN_AGE: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// A photo the store holds: its digest and size.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,6 +174,19 @@ impl BlobArea {
     pub(super) fn set_limit(&self, bytes: u64) {
         self.limit_bytes.store(bytes, Ordering::Relaxed);
     }
+
+    /// Complete blobs last written more than `age` ago.
+    fn older_than(&self, age: std::time::Duration) -> Result<Vec<String>> {
+        let now = std::time::SystemTime::now();
+        let mut out = vec![];
+        for b in self.list()? {
+            let modified = fs::metadata(self.path_of(&b.digest))?.modified()?;
+            if now.duration_since(modified).unwrap_or_default() > age {
+                out.push(b.digest);
+            }
+        }
+        Ok(out)
+    }
 }
 
 impl Store {
@@ -227,6 +245,27 @@ impl Store {
     /// Bounds the blob area to `bytes` (default [`DEFAULT_BLOB_LIMIT_BYTES`]).
     pub fn set_blob_limit(&self, bytes: u64) {
         self.blobs.set_limit(bytes);
+    }
+
+    /// Deletes the blobs no `photo_taken` event names that were written
+    /// more than `age` ago (a crash between a blob and its event); the
+    /// number deleted. `Store::open` runs it with ten minutes.
+    pub fn purge_orphan_blobs(&self, age: std::time::Duration) -> Result<usize> {
+        let mut purged = 0;
+        for digest in self.blobs.older_than(age)? {
+            let pattern = format!("%\"digest\":\"{digest}\"%");
+            let named: i64 = self.db.read(|tx| {
+                Ok(tx.query_row(
+                    "SELECT COUNT(*) FROM visit_events WHERE kind = 'photo_taken' AND json LIKE ?1",
+                    [pattern],
+                    |r| r.get(0),
+                )?)
+            })?;
+            if named == 0 && self.blobs.remove(&digest)? {
+                purged += 1;
+            }
+        }
+        Ok(purged)
     }
 
     /// The server holds the blob whole: the device deletes its copy.

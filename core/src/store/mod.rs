@@ -405,13 +405,15 @@ impl Store {
             });
         }
         let blobs = blobs::BlobArea::open(path.as_ref())?;
-        Ok(Store {
+        let store = Store {
             db,
             blobs,
             device_id: device.device_id,
             technician_id: device.technician_id,
             technician_name: device.technician_name,
-        })
+        };
+        store.purge_orphan_blobs(blobs::ORPHAN_AGE)?;
+        Ok(store)
     }
 
     pub fn path(&self) -> &Path {
