@@ -90,6 +90,15 @@ impl DeviceStore {
         }
     }
 
+    /// The visit's screen as it stands (what a command's result carries).
+    pub(crate) fn screen_of(
+        store: &Store,
+        id: &AssignmentId,
+        now: Timestamp,
+    ) -> Result<VisitScreen, DoorstepError> {
+        Self::screen_in(store, id, now)
+    }
+
     fn screen_in(
         store: &Store,
         id: &AssignmentId,

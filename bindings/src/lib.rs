@@ -29,6 +29,7 @@ pub mod device_store;
 pub mod error;
 pub mod forms;
 pub mod logger;
+pub mod photos;
 pub mod playbooks;
 pub mod script;
 pub mod session;

@@ -168,7 +168,7 @@ pub struct HttpHeader {
 /// A request for the shell's HTTP stack to send.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct HttpRequest {
-    /// `GET` or `POST`.
+    /// `GET` or `POST`; `HEAD` and `PUT` for photo uploads (a body goes with `POST` and `PUT`).
     pub method: String,
     pub url: String,
     pub headers: Vec<HttpHeader>,

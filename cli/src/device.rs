@@ -486,6 +486,16 @@ fn do_action(store: &Store, action: &str, args: &[String], lang: Lang) -> ExitCo
             "give --assignment ID / 请用 --assignment 指定工单",
         );
     };
+    if action == "take_photo" {
+        if let Some(i) = given.iter().position(|(n, _)| n == "file") {
+            let file = PathBuf::from(given.remove(i).1);
+            let moment = given
+                .iter()
+                .find(|(n, _)| n == "moment")
+                .map(|(_, v)| v.clone());
+            return take_photo_from_file(store, &assignment_id, moment, &file, at, lang);
+        }
+    }
     let target = match assignment(&assignment_id) {
         Ok(t) => t,
         Err(e) => return fail(lang, "--assignment", e),
@@ -565,5 +575,67 @@ fn do_action(store: &Store, action: &str, args: &[String], lang: Lang) -> ExitCo
                 }
             }
         }
+    }
+}
+
+/// `do take_photo --moment M --file photo.jpg`: the CLI as the phone's
+/// camera. The file's bytes are the final photo (a real phone burns the
+/// watermark in first); its pixel size comes from its header (`imagesize`,
+/// here in the CLI only); the core stores the bytes and records the photo.
+fn take_photo_from_file(
+    store: &Store,
+    assignment_id: &str,
+    moment: Option<String>,
+    file: &Path,
+    at: Option<DateTime<Utc>>,
+    lang: Lang,
+) -> ExitCode {
+    let Some(moment) = moment else {
+        return fail(
+            lang,
+            "--moment",
+            "give the photo moment, e.g. --moment nameplate / 请用 --moment 指定拍照节点，例如 --moment nameplate",
+        );
+    };
+    let target = match assignment(assignment_id) {
+        Ok(t) => t,
+        Err(e) => return fail(lang, "--assignment", e),
+    };
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) => {
+            return fail(
+                lang,
+                "--file",
+                format!("cannot read {}: {e} / 无法读取照片文件", file.display()),
+            )
+        }
+    };
+    let size = match imagesize::blob_size(&bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            return fail(
+                lang,
+                "--file",
+                format!(
+                    "{} is not a JPEG or PNG photo ({e}) / 不是 JPEG 或 PNG 照片",
+                    file.display()
+                ),
+            )
+        }
+    };
+    let (Ok(width), Ok(height)) = (u32::try_from(size.width), u32::try_from(size.height)) else {
+        return fail(lang, "--file", "the photo is too large / 照片尺寸过大");
+    };
+    let photo = doorstep_core::store::CapturedPhoto {
+        moment: &moment,
+        bytes: &bytes,
+        width,
+        height,
+    };
+    let now = at.unwrap_or_else(|| SystemClock.now());
+    match store.store_photo(target, photo, now, None) {
+        Ok((_, events)) => print_json(&events),
+        Err(e) => refused(&e, lang),
     }
 }

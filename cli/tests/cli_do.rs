@@ -87,6 +87,23 @@ impl Device {
         );
     }
 
+    /// A small PNG file (signature, header chunk of `width` × `height`, end
+    /// chunk) in the device's directory; its path.
+    fn png(&self, name: &str, width: u32, height: u32) -> String {
+        let mut b = b"\x89PNG\r\n\x1a\n".to_vec();
+        b.extend_from_slice(&13u32.to_be_bytes());
+        b.extend_from_slice(b"IHDR");
+        b.extend_from_slice(&width.to_be_bytes());
+        b.extend_from_slice(&height.to_be_bytes());
+        b.extend_from_slice(&[8, 2, 0, 0, 0, 1, 2, 3, 4]);
+        b.extend_from_slice(name.as_bytes());
+        b.extend_from_slice(&[0, 0, 0, 0]);
+        b.extend_from_slice(b"IEND\xae\x42\x60\x82");
+        let path = self.dir.join(name);
+        std::fs::write(&path, b).unwrap();
+        path.to_str().unwrap().to_string()
+    }
+
     fn view(&self) -> Value {
         let out = self.ok(&["view", "--assignment", "GD-DO-1"]);
         serde_json::from_slice(&out.stdout).unwrap()
@@ -159,6 +176,24 @@ fn a_whole_appliance_visit_is_typed_as_do_commands_with_yuan_amounts() {
             "part_compressor_relay",
         ],
     );
+    // The photos of the diagnosis: the nameplate from an image file; the
+    // fault could not be photographed, and why.
+    let nameplate = d.png("nameplate.png", 1280, 960);
+    d.does(
+        "10:01",
+        "take_photo",
+        &["--moment", "nameplate", "--file", &nameplate],
+    );
+    d.does(
+        "10:02",
+        "record_photo_not_taken",
+        &[
+            "--moment",
+            "fault_before",
+            "--reason",
+            "故障在压缩机内部，无法拍到",
+        ],
+    );
     d.does("10:05", "show_fee_schedule", &[]);
     d.does(
         "10:06",
@@ -182,6 +217,12 @@ fn a_whole_appliance_visit_is_typed_as_do_commands_with_yuan_amounts() {
             "--parts_used",
             "item=part_compressor_relay,old_serial=R-OLD-1,new_serial=R-NEW-9",
         ],
+    );
+    let after = d.png("after.png", 1024, 768);
+    d.does(
+        "10:29",
+        "take_photo",
+        &["--moment", "after_repair", "--file", &after],
     );
     d.does("10:30", "record_test_run", &["--passed", "yes"]);
     d.does("10:31", "brief_customer", &[]);

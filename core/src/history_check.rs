@@ -400,6 +400,21 @@ fn command_for(fact: &E, consent_texts: &[&str]) -> Result<C, NoCommand> {
             description,
             compensation,
         },
+        E::PhotoTaken {
+            moment,
+            digest,
+            size_bytes,
+            width,
+            height,
+            ..
+        } => C::TakePhoto {
+            moment,
+            digest,
+            size_bytes,
+            width,
+            height,
+        },
+        E::PhotoNotTaken { moment, reason } => C::RecordPhotoNotTaken { moment, reason },
         E::ConflictRaised { .. }
         | E::ManagerVisitRequested { .. }
         | E::EscalatedToCenter { .. } => return Err(NoCommand::FollowOnly),

@@ -6,6 +6,8 @@
 //!   counted in, and local dates and times as people read them.
 //! - [`quote`], [`signoff`], [`callbacks`]: pricing, the signature bound to
 //!   the report, and the callback schedule.
+//! - [`photos`]: the watermark a shell burns into a photo, and the content
+//!   type of stored photo bytes.
 //! - [`messages`], [`scripts`]: what the product says, in zh-CN and en.
 //! - [`store`]: the phone's durable local database (events, projections,
 //!   outbox, migrations, retention).
@@ -27,6 +29,7 @@ pub mod ids;
 pub mod location;
 pub mod messages;
 pub mod money;
+pub mod photos;
 pub mod playbook;
 pub mod protocol;
 pub mod quote;

@@ -14,7 +14,9 @@
 //! (`workflow::report`, `workflow::signature`) and are re-exported here; this
 //! module owns the verification.
 
-pub use crate::workflow::report::{Report, ReportPayment, ReportWork, REPORT_FORMAT};
+pub use crate::workflow::report::{
+    Report, ReportPayment, ReportPhoto, ReportWork, REPORT_FORMAT, REPORT_FORMATS,
+};
 pub use crate::workflow::signature::{
     short_digest, strokes_are_signature, strokes_digest, Ratings, SignOffEvidence, Stroke,
     StrokePoint,
@@ -39,24 +41,39 @@ pub enum SignOffProblem {
     },
 }
 
-/// Recomputes the report from the state and checks it against the signed digest.
+/// Recomputes the report from the state and checks it against the signed
+/// digest. The report is rebuilt in each format this build knows (newest
+/// first): a report signed in format 1 verifies unchanged, and one signed in
+/// format 2 — which names its format and its photos' digests — matches no
+/// rebuild once a photo is replaced.
 pub fn verify(state: &VisitState) -> Result<(), SignOffProblem> {
     let signed = state.sign_off.as_ref().ok_or(SignOffProblem::NotSigned)?;
     if !signed.strokes_match {
         return Err(SignOffProblem::StrokesChanged);
     }
-    let mut report = Report::of(state, Some(signed.ratings), signed.comment.clone(), "");
-    report.consent_digest = signed.evidence.consent_digest.clone();
-    report.report_version = signed.report_version;
-    report.assignment_version = signed.assignment_version;
-    let now = report.digest();
-    if now != signed.evidence.report_digest {
-        return Err(SignOffProblem::ReportChanged {
-            signed: signed.evidence.report_digest.clone(),
-            now,
-        });
+    let rebuilt = |format: u32| {
+        let mut report = Report::of_format(
+            format,
+            state,
+            Some(signed.ratings),
+            signed.comment.clone(),
+            "",
+        );
+        report.consent_digest = signed.evidence.consent_digest.clone();
+        report.report_version = signed.report_version;
+        report.assignment_version = signed.assignment_version;
+        report.digest()
+    };
+    if REPORT_FORMATS
+        .iter()
+        .any(|f| rebuilt(*f) == signed.evidence.report_digest)
+    {
+        return Ok(());
     }
-    Ok(())
+    Err(SignOffProblem::ReportChanged {
+        signed: signed.evidence.report_digest.clone(),
+        now: rebuilt(REPORT_FORMAT),
+    })
 }
 
 /// Checks a device's evidence records form an unbroken chain, in order.

@@ -111,8 +111,41 @@ impl Walkthrough {
         Ok(&self.events[start..])
     }
 
+    /// Takes, a minute apart, each required photo of the steps walked before
+    /// `command`'s step that is still missing: a technician by the book photographs
+    /// each moment before moving on. The bytes are not kept: the digest is of
+    /// a fixed text naming the visit and the moment.
+    fn take_due_photos(&mut self, command: &VisitCommand) {
+        let Some(step) = crate::workflow::step_of(command) else {
+            return;
+        };
+        let due: Vec<String> =
+            crate::workflow::missing_required_photos(&self.state, &self.playbook, step)
+                .into_iter()
+                .map(|m| m.id.clone())
+                .collect();
+        for moment in due {
+            let digest = crate::canonical::sha256_hex(
+                format!("walkthrough photo of {moment} on {}", self.visit).as_bytes(),
+            );
+            let location = self.fix(None);
+            self.step_at(
+                1,
+                VisitCommand::TakePhoto {
+                    moment,
+                    digest,
+                    size_bytes: 48_000,
+                    width: 1280,
+                    height: 960,
+                },
+                location,
+            );
+        }
+    }
+
     /// [`apply`](Self::apply) for the step helpers: a refusal is a mistake in the story.
     fn step_at(&mut self, minutes: i64, command: VisitCommand, location: Option<GeoFix>) {
+        self.take_due_photos(&command);
         let name = command.name();
         if let Err(e) = self.apply(minutes, command, location, None) {
             panic!(
@@ -476,6 +509,7 @@ impl Walkthrough {
             consent_text: CONSENT_TEXT.into(),
             shown_digest: None,
         };
+        self.take_due_photos(&command);
         let signed = match self.apply(3, command, fix, chain.clone()) {
             Ok(events) => events.iter().find_map(|e| match &e.kind {
                 crate::EventKind::CustomerSignedOff { evidence, .. } => Some(evidence.digest()),

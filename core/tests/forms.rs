@@ -108,6 +108,8 @@ fn samples() -> Vec<VisitCommand> {
         json!({"type": "check_belongings"}),
         json!({"type": "leave", "service_card_given": true, "shoe_covers_off_at_door": true}),
         json!({"type": "record_incident", "kind": "damage", "description": "d"}),
+        json!({"type": "take_photo", "moment": "nameplate", "digest": "5f8d85373599f77b43911abd5509852a8f8816b029eaccba47c9bf8e1569591f", "size_bytes": 21, "width": 640, "height": 480}),
+        json!({"type": "record_photo_not_taken", "moment": "old_part", "reason": "r"}),
     ]
     .into_iter()
     .map(|v| serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{v}: {e}")))

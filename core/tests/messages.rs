@@ -140,6 +140,14 @@ fn one_of_each() -> Vec<WorkflowError> {
         Money {
             problem: "amount overflow".into(),
         },
+        PhotoRequired {
+            step: doorstep_core::playbook::Step::Diagnose,
+            moments: vec!["nameplate".into()],
+            names: vec![doorstep_core::Text::new(
+                "Nameplate and serial number",
+                "铭牌及序列号",
+            )],
+        },
     ]
 }
 
@@ -187,11 +195,12 @@ fn variant(e: &WorkflowError) -> &'static str {
         BelongingsNotChecked => "BelongingsNotChecked",
         NoSignOff => "NoSignOff",
         Money { .. } => "Money",
+        PhotoRequired { .. } => "PhotoRequired",
     }
 }
 
 /// The number of arms in `variant`.
-const VARIANTS: usize = 39;
+const VARIANTS: usize = 40;
 
 fn is_snake_case(s: &str) -> bool {
     !s.is_empty()

@@ -5,6 +5,7 @@
 //! [`AppState::playbook`]).
 
 use crate::passwords::PasswordPool;
+use crate::store::blobs::BlobFiles;
 use crate::store::Database;
 use crate::throttle::LoginThrottle;
 use crate::zone::{business_zone, parse_business_time_zone};
@@ -136,13 +137,32 @@ pub struct AppState {
     pub guard: Arc<Guard>,
     /// `config.business_time_zone` with its offsets from 1970 to 2100.
     pub zone: Arc<BusinessZone>,
+    /// The uploaded photos' bytes (`store::blobs`).
+    pub blobs: Arc<BlobFiles>,
 }
 
 impl AppState {
-    /// The state for `config`; a business time zone the tz database does
-    /// not know (only possible when `config` was not parsed from flags)
-    /// falls back to Asia/Shanghai, with a warning.
+    /// With the blobs in a fresh directory under the system's temporary
+    /// directory (tests, benchmarks); the server binary gives its own with
+    /// [`AppState::with_blob_dir`].
     pub fn new(db: Database, config: Config) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "doorstep-blobs-{}-{}",
+            std::process::id(),
+            uuid::Uuid::now_v7().simple()
+        ));
+        Self::with_blob_dir(db, config, dir)
+            .unwrap_or_else(|e| panic!("cannot create a temporary blob directory: {e}"))
+    }
+
+    /// With the blobs in `dir` (created if missing). A business time zone
+    /// the tz database does not know (only possible when `config` was not
+    /// parsed from flags) falls back to Asia/Shanghai, with a warning.
+    pub fn with_blob_dir(
+        db: Database,
+        config: Config,
+        dir: impl Into<std::path::PathBuf>,
+    ) -> std::io::Result<Self> {
         let guard = Guard {
             passwords: PasswordPool::new(config.hash_threads),
             logins: LoginThrottle::new(
@@ -155,12 +175,13 @@ impl AppState {
             tracing::warn!(zone = %config.business_time_zone, "{e}; using {DEFAULT_ZONE_NAME}");
             BusinessZone::shanghai()
         });
-        Self {
+        Ok(Self {
             db,
             config: Arc::new(config),
             guard: Arc::new(guard),
             zone: Arc::new(zone),
-        }
+            blobs: Arc::new(BlobFiles::open(dir)?),
+        })
     }
 
     /// The shipped playbook of a trade (the core's one lookup).

@@ -29,6 +29,9 @@ struct Args {
     /// Directory of the embedded SQLite database
     #[arg(long, env = "DOORSTEP_DATA_DIR", default_value = "./doorstep-data")]
     data_dir: String,
+    /// Directory of the uploaded photos, one file per SHA-256 (default: <data dir>/blobs)
+    #[arg(long, env = "DOORSTEP_BLOB_DIR")]
+    blob_dir: Option<String>,
     /// postgres://user@host/db to run on PostgreSQL instead of SQLite
     #[arg(long, env = "DOORSTEP_DATABASE_URL")]
     database_url: Option<String>,
@@ -111,7 +114,17 @@ async fn main() {
         "PostgreSQL".into()
     };
     tracing::info!(backend = db.backend(), database = %where_, "database ready");
-    let state = AppState::new(db, args.config.clone());
+    let blob_dir = args
+        .blob_dir
+        .clone()
+        .unwrap_or_else(|| format!("{}/blobs", args.data_dir.trim_end_matches('/')));
+    let state = match AppState::with_blob_dir(db, args.config.clone(), &blob_dir) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("doorstep-server: cannot create the blob directory {blob_dir}: {e}");
+            std::process::exit(1);
+        }
+    };
     match ensure_admin(&state, &args.admin_user, args.admin_password.clone()).await {
         Ok(Some(pw)) => println!(
             "First run: created admin {:?} with password {pw:?} (shown once; set DOORSTEP_ADMIN_PASSWORD to choose it).",
@@ -179,6 +192,7 @@ mod tests {
         for flag in [
             "--listen",
             "--data-dir",
+            "--blob-dir",
             "--database-url",
             "--demo",
             "--admin-user",

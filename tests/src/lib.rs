@@ -359,8 +359,33 @@ impl Phone {
 /// Commands with the times they are given.
 pub type Steps = Vec<(DateTime<Utc>, Value)>;
 
+/// The bytes of the photo of `moment` on the visit at `start`: a small
+/// JPEG-looking file (the magic number, then bytes unique to the visit and
+/// moment), `kib` KiB long.
+pub fn photo_bytes(start: DateTime<Utc>, moment: &str, kib: usize) -> Vec<u8> {
+    let mut out = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    let seed = format!("{start} {moment}");
+    let mut block = doorstep_core::canonical::sha256_hex(seed.as_bytes()).into_bytes();
+    while out.len() < kib * 1024 {
+        out.extend_from_slice(&block);
+        block = doorstep_core::canonical::sha256_hex(&block).into_bytes();
+    }
+    out.truncate(kib * 1024);
+    out
+}
+
+/// The `take_photo` command of the photo [`photo_bytes`] gives (8 KiB).
+pub fn photo_command(start: DateTime<Utc>, moment: &str) -> Value {
+    let bytes = photo_bytes(start, moment, 8);
+    json!({"type": "take_photo", "moment": moment,
+           "digest": doorstep_core::canonical::sha256_hex(&bytes),
+           "size_bytes": bytes.len(), "width": 1280, "height": 960})
+}
+
 /// A full appliance-repair visit (out of warranty, fixed on site), as
-/// (time, command) pairs relative to the window start.
+/// (time, command) pairs relative to the window start; its photos are
+/// `take_photo` commands of [`photo_bytes`] (a phone that keeps the bytes
+/// stores them with `Store::store_photo` instead).
 pub fn appliance_visit(start: DateTime<Utc>) -> Steps {
     let t = |min: i64| start + Duration::minutes(min);
     let strokes =
@@ -394,10 +419,13 @@ pub fn appliance_visit(start: DateTime<Utc>) -> Steps {
         (t(-5), json!({"type": "put_on_shoe_covers"})),
         (t(-5), json!({"type": "lay_drop_cloth"})),
         (t(5), json!({"type": "record_diagnosis", "fault_reproduced": true, "cause": "启动继电器烧坏", "parts": ["part_compressor_relay"], "decision": "fix_on_site"})),
+        (t(6), photo_command(start, "nameplate")),
+        (t(6), photo_command(start, "fault_before")),
         (t(8), json!({"type": "show_fee_schedule"})),
         (t(9), json!({"type": "present_quote", "quote": {"lines": [{"item": "visit_fee"}, {"item": "labour_basic"}, {"item": "part_compressor_relay"}]}})),
         (t(10), json!({"type": "accept_quote", "revision": 1})),
         (t(30), json!({"type": "record_work", "description": "更换压缩机启动继电器", "parts_used": [{"item": "part_compressor_relay", "old_serial": "R-1", "new_serial": "R-2"}]})),
+        (t(31), photo_command(start, "after_repair")),
         (t(40), json!({"type": "record_test_run", "passed": true})),
         (t(42), json!({"type": "brief_customer"})),
         (t(45), json!({"type": "clean_up", "product_restored": true, "wiped": true, "floor_cleaned": true, "no_tool_left": true})),

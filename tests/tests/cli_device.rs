@@ -165,3 +165,169 @@ async fn the_cli_device_enrols_syncs_works_offline_and_syncs_again() {
     assert_eq!(code, 1);
     assert!(err.contains("not an enrolled device"), "{err}");
 }
+
+/// A PNG's signature and header chunk (`width` × `height`, 8-bit RGB), then
+/// `filler` bytes and the end chunk: what `imagesize` reads, unique per filler.
+fn png(width: u32, height: u32, filler: u8) -> Vec<u8> {
+    let mut b = b"\x89PNG\r\n\x1a\n".to_vec();
+    b.extend_from_slice(&13u32.to_be_bytes());
+    b.extend_from_slice(b"IHDR");
+    b.extend_from_slice(&width.to_be_bytes());
+    b.extend_from_slice(&height.to_be_bytes());
+    b.extend_from_slice(&[8, 2, 0, 0, 0, 0x12, 0x34, 0x56, 0x78]);
+    b.extend(std::iter::repeat_n(filler, 2048));
+    b.extend_from_slice(&[0, 0, 0, 0]);
+    b.extend_from_slice(b"IEND\xae\x42\x60\x82");
+    b
+}
+
+/// A baseline JPEG's start, JFIF header and frame header (`width` ×
+/// `height`), then `filler` bytes and the end marker.
+fn jpeg(width: u16, height: u16, filler: u8) -> Vec<u8> {
+    let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
+    b.extend_from_slice(b"JFIF\0\x01\x01\x00\x00\x01\x00\x01\x00\x00");
+    b.extend_from_slice(&[0xFF, 0xC0, 0x00, 0x11, 0x08]);
+    b.extend_from_slice(&height.to_be_bytes());
+    b.extend_from_slice(&width.to_be_bytes());
+    b.extend_from_slice(&[0x03, 0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03, 0x11, 0x01]);
+    b.extend(std::iter::repeat_n(filler, 4096));
+    b.extend_from_slice(&[0xFF, 0xD9]);
+    b
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cli_visit_with_image_files_syncs_and_the_server_lists_its_photos() {
+    let center = Center::start().await;
+    let (device, token) = center.technician("T-1").await;
+    let start = (Utc::now() + Duration::days(1))
+        .date_naive()
+        .and_hms_opt(2, 0, 0)
+        .unwrap()
+        .and_utc();
+    let a = center.assignment("T-1", start).await;
+    let dir = TempDir::new("cli-photos");
+    let db = dir.0.join("phone.db");
+    let (code, out, err) = run(
+        &db,
+        &[
+            "enrol",
+            "--device-id",
+            &device,
+            "--technician-id",
+            "T-1",
+            "--name",
+            "王师傅",
+            "--server",
+            &center.base,
+            "--token",
+            &token,
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = run(&db, &["sync"]);
+    assert_eq!(code, 0, "{out}{err}");
+    // The visit as scripts between the photos; each photo from an image file.
+    let files = [
+        (
+            "nameplate",
+            jpeg(1600, 1200, 1),
+            "image/jpeg",
+            (1600u64, 1200u64),
+        ),
+        ("fault_before", png(1280, 960, 2), "image/png", (1280, 960)),
+        (
+            "after_repair",
+            jpeg(1024, 768, 3),
+            "image/jpeg",
+            (1024, 768),
+        ),
+    ];
+    let mut script = String::new();
+    let flush = |script: &mut String, n: usize| {
+        let file = dir.0.join(format!("part-{n}.jsonl"));
+        std::fs::write(&file, std::mem::take(script)).unwrap();
+        let (code, out, err) = run(
+            &db,
+            &["run", "--assignment", a.as_str(), file.to_str().unwrap()],
+        );
+        assert_eq!(code, 0, "{out}{err}");
+    };
+    let mut part = 0;
+    for (at, cmd) in appliance_visit(start) {
+        if cmd["type"] != "take_photo" {
+            script += &(serde_json::json!({"at": at, "command": cmd}).to_string() + "\n");
+            continue;
+        }
+        flush(&mut script, part);
+        part += 1;
+        let moment = cmd["moment"].as_str().unwrap();
+        let (_, bytes, ..) = files.iter().find(|f| f.0 == moment).unwrap();
+        let path = dir.0.join(format!("{moment}.img"));
+        std::fs::write(&path, bytes).unwrap();
+        let (code, out, err) = run(
+            &db,
+            &[
+                "do",
+                "take_photo",
+                "--assignment",
+                a.as_str(),
+                "--at",
+                &at.to_rfc3339(),
+                "--moment",
+                moment,
+                "--file",
+                path.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("photo_taken"), "{out}");
+    }
+    flush(&mut script, part);
+    // A file that is no image is refused, naming the flag.
+    let junk = dir.0.join("notes.txt");
+    std::fs::write(&junk, "not a photo").unwrap();
+    let (code, _, err) = run(
+        &db,
+        &[
+            "do",
+            "take_photo",
+            "--assignment",
+            a.as_str(),
+            "--moment",
+            "old_part",
+            "--file",
+            junk.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("--file") && err.contains("JPEG"), "{err}");
+    let (code, out, err) = run(&db, &["sync"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["blobs_uploaded"], 3, "{report}");
+    // The console lists the visit's photos and serves each one.
+    let v = center.get(&format!("/api/visits?assignment_id={a}")).await;
+    let visit = v[0]["visit_id"].as_str().unwrap().to_string();
+    let listed = center.get(&format!("/api/visits/{visit}/photos")).await;
+    let photos = listed["photos"].as_array().unwrap();
+    assert_eq!(photos.len(), 3, "{listed}");
+    for (moment, bytes, content_type, (w, h)) in &files {
+        let p = photos.iter().find(|p| p["moment"] == *moment).unwrap();
+        assert_eq!(p["uploaded"], true);
+        assert_eq!(
+            (p["width"].as_u64(), p["height"].as_u64()),
+            (Some(*w), Some(*h))
+        );
+        assert_eq!(p["size_bytes"].as_u64(), Some(bytes.len() as u64));
+        let r = center
+            .http
+            .get(format!("{}{}", center.base, p["url"].as_str().unwrap()))
+            .bearer_auth(&center.dispatcher)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        assert_eq!(r.headers()["content-type"], *content_type);
+        assert_eq!(&r.bytes().await.unwrap()[..], &bytes[..]);
+    }
+}

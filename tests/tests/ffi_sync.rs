@@ -6,7 +6,7 @@
 
 use chrono::{Duration, Utc};
 use doorstep_core::sync::{HttpRequest as CoreRequest, ReqwestTransport, Transport};
-use doorstep_e2e::{Center, TempDir, PASSWORD};
+use doorstep_e2e::{appliance_visit, photo_bytes, Center, TempDir, PASSWORD};
 use doorstep_ffi::sync::{
     enrol_device, HttpHeader, HttpRequest, HttpResponse, HttpTransport, SyncListener, SyncProgress,
     SyncSettings, SyncStage, TransportError,
@@ -34,7 +34,12 @@ struct ShellHttp {
 
 impl HttpTransport for ShellHttp {
     fn send(&self, r: HttpRequest) -> Result<HttpResponse, TransportError> {
-        let method = if r.method == "GET" { "GET" } else { "POST" };
+        let method = match r.method.as_str() {
+            "GET" => "GET",
+            "HEAD" => "HEAD",
+            "PUT" => "PUT",
+            _ => "POST",
+        };
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -668,4 +673,92 @@ async fn the_sync_service_tells_a_revoked_phone_to_enrol_again_and_a_wake_up_say
     assert!(!failure.transient);
     assert!(failure.zh.contains("重新登记"), "{}", failure.zh);
     assert!(retry_at > Utc::now() + Duration::minutes(14));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_the_shell_captures_is_watermarked_stored_and_uploaded_after_its_event() {
+    let center = Center::start().await;
+    let (device, token) = center.technician("T-31").await;
+    let start = (Utc::now() + Duration::days(2))
+        .date_naive()
+        .and_hms_opt(2, 0, 0)
+        .unwrap()
+        .and_utc();
+    let assignment = center.assignment("T-31", start).await;
+    let dir = TempDir::new("ffi-photo");
+    let store = open_store(&dir, &device, "T-31", "王伟");
+    let syncer =
+        Arc::new(Syncer::new(store.clone(), settings(&center.base, &token), http()).unwrap());
+    let s = syncer.clone();
+    blocking(move || s.sync_now(None)).expect("first sync");
+    // The visit up to the diagnosis, then the nameplate photo.
+    let steps = appliance_visit(start);
+    let upto = steps
+        .iter()
+        .position(|(_, c)| c["type"] == "take_photo")
+        .unwrap();
+    for (at, cmd) in &steps[..upto] {
+        store
+            .apply_command(assignment.to_string(), cmd.to_string(), *at, None)
+            .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    }
+    let (at, _) = steps[upto];
+    let mark = store
+        .photo_watermark(assignment.to_string(), at, None, 1440, 1080, 480)
+        .unwrap();
+    assert!(mark.lines[1].contains("世纪大道88号"), "{:?}", mark.lines);
+    assert!(mark.lines[2].contains("王伟"), "{:?}", mark.lines);
+    assert!(
+        mark.lines[3].contains(assignment.as_str()),
+        "{:?}",
+        mark.lines
+    );
+    assert_eq!(mark.font_px, 30);
+    let bytes = photo_bytes(start, "nameplate", 40);
+    let stored = store
+        .store_photo(
+            assignment.to_string(),
+            "nameplate".into(),
+            bytes.clone(),
+            1440,
+            1080,
+            at,
+            None,
+        )
+        .unwrap();
+    assert_eq!(stored.digest, doorstep_core::canonical::sha256_hex(&bytes));
+    assert_eq!(stored.result.events, vec!["photo_taken".to_string()]);
+    assert_eq!(store.pending_photo_count().unwrap(), 1);
+    // A photo that does not fit the bound is refused, nothing written.
+    store.set_photo_storage_limit(50 * 1024).unwrap();
+    let e = store
+        .store_photo(
+            assignment.to_string(),
+            "fault_before".into(),
+            photo_bytes(start, "fault_before", 40),
+            1440,
+            1080,
+            at,
+            None,
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), "store_blob_area_full");
+    let s = syncer.clone();
+    blocking(move || s.sync_now(None)).expect("the sync with the photo");
+    assert_eq!(
+        store.pending_photo_count().unwrap(),
+        0,
+        "uploaded, then purged"
+    );
+    let v = center
+        .get(&format!("/api/visits?assignment_id={assignment}"))
+        .await;
+    let visit = v[0]["visit_id"].as_str().unwrap().to_string();
+    let listed = center.get(&format!("/api/visits/{visit}/photos")).await;
+    assert_eq!(
+        listed["photos"][0]["digest"],
+        stored.digest.as_str(),
+        "{listed}"
+    );
+    assert_eq!(listed["photos"][0]["uploaded"], true, "{listed}");
 }

@@ -241,6 +241,21 @@ pub struct KitItem {
     pub mandatory: bool,
 }
 
+/// A photo moment (拍照节点): a picture the trade's standard asks for at one
+/// step of the visit (the nameplate at diagnosis, the repair after the work).
+/// A required moment must be taken, or recorded as not taken with a reason,
+/// before the visit moves past its step (`workflow::rules::photos`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhotoMoment {
+    pub id: String,
+    pub name: Text,
+    /// The step the photo belongs to: the shell offers it there, and the
+    /// steps after it wait for it when it is required.
+    pub step: Step,
+    pub required: bool,
+}
+
 /// What a fee-schedule line is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -327,6 +342,9 @@ pub struct Playbook {
     /// Overrides of the standard scripts (话术).
     #[serde(default)]
     pub scripts: BTreeMap<ScriptMoment, Text>,
+    /// The photos the trade's standard asks for, each tied to its step.
+    #[serde(default)]
+    pub photos: Vec<PhotoMoment>,
 }
 
 /// The shipped trades, as (file name, TOML source).
@@ -429,6 +447,11 @@ impl Playbook {
 
     pub fn fee(&self, id: &str) -> Option<&FeeItem> {
         self.fees.iter().find(|f| f.id == id)
+    }
+
+    /// The photo moment `id` of this trade.
+    pub fn photo_moment(&self, id: &str) -> Option<&PhotoMoment> {
+        self.photos.iter().find(|m| m.id == id)
     }
 
     pub fn kit_item(&self, id: &str) -> Option<&KitItem> {

@@ -413,6 +413,10 @@ impl Playbook {
                 self.appearance.iter().map(|k| k.id.as_str()).collect(),
             ),
             ("fees", self.fees.iter().map(|f| f.id.as_str()).collect()),
+            (
+                "photos",
+                self.photos.iter().map(|m| m.id.as_str()).collect(),
+            ),
         ] {
             let mut seen = HashSet::new();
             for (i, id) in ids.iter().enumerate() {
@@ -451,6 +455,23 @@ impl Playbook {
                 "fault codes are offered by the diagnose step, which this trade does not walk"
                     .into(),
             );
+        }
+        for (i, moment) in self.photos.iter().enumerate() {
+            if moment.name.en.trim().is_empty() || moment.name.zh.trim().is_empty() {
+                return err(
+                    &format!("photos[{i}].name"),
+                    "needs both an en and a zh name".into(),
+                );
+            }
+            if !self.has(moment.step) {
+                return err(
+                    &format!("photos[{i}].step"),
+                    format!(
+                        "the photo belongs to the {:?} step, which this trade does not walk",
+                        moment.step.as_str()
+                    ),
+                );
+            }
         }
         for (i, fee) in self.fees.iter().enumerate() {
             if fee.price < 0 {

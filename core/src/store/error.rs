@@ -52,6 +52,15 @@ pub enum StoreError {
     #[error("the disk is full: the last change was not recorded (nothing was half-written); free some space and try again")]
     DiskFull,
 
+    /// The photo blob area is at its configured bound: the photo was not
+    /// stored (nothing half-written) and nothing refers to it.
+    #[error("photo storage is full ({used_bytes} of {limit_bytes} bytes used, this photo needs {needed_bytes}): the photo was not stored; sync to upload and free the photos already taken, then take it again")]
+    BlobAreaFull {
+        used_bytes: u64,
+        limit_bytes: u64,
+        needed_bytes: u64,
+    },
+
     /// Another process holds the database lock for too long.
     #[error("the store is busy (another process holds its lock); try again")]
     Busy,
@@ -111,6 +120,7 @@ impl StoreError {
             Self::ReadOnly => "store_read_only",
             Self::DiskFull => "store_disk_full",
             Self::Busy => "store_busy",
+            Self::BlobAreaFull { .. } => "store_blob_area_full",
             Self::CannotOpen { .. } => "store_cannot_open",
             Self::DeviceMismatch { .. } => "store_device_mismatch",
             Self::UnknownVisit(_) => "store_unknown_visit",
@@ -139,6 +149,9 @@ impl StoreError {
             Self::ReadOnly => "本地数据文件只读;请让文件及其目录可写(记录工作需要写入)".to_string(),
             Self::DiskFull => "存储空间已满:刚才的操作未记录(没有写入一半的数据);请清理空间后重试".to_string(),
             Self::Busy => "本地数据正被其他进程占用;请重试".to_string(),
+            Self::BlobAreaFull { used_bytes, limit_bytes, needed_bytes } => format!(
+                "照片存储空间已满（已用 {used_bytes} 字节，上限 {limit_bytes} 字节，本张需要 {needed_bytes} 字节）：照片未保存。请先同步上传已拍照片以释放空间，再重新拍摄。"
+            ),
             Self::CannotOpen { .. } => "无法打开本地数据文件;请检查路径和目录".to_string(),
             Self::DeviceMismatch { .. } => "该数据文件属于另一台已登记的设备;请打开本机的数据文件或在新路径重新登记".to_string(),
             Self::UnknownVisit(_) | Self::UnknownAssignment(_) => "本地没有这次上门服务的记录".to_string(),

@@ -19,6 +19,7 @@
 //! (migrations), `error.rs` (`StoreError`), `retention.rs` (purging personal
 //! data after sync).
 
+mod blobs;
 mod db;
 mod error;
 mod retention;
@@ -26,6 +27,7 @@ pub mod schema;
 mod settings;
 mod sync_state;
 
+pub use blobs::{CapturedPhoto, StoredBlob, DEFAULT_BLOB_LIMIT_BYTES};
 pub use db::Durability;
 pub use error::StoreError;
 pub use retention::PurgeReport;
@@ -134,6 +136,7 @@ pub struct RebuildReport {
 /// the UI and the sync client.
 pub struct Store {
     db: Db,
+    blobs: blobs::BlobArea,
     device_id: DeviceId,
     technician_id: TechnicianId,
     technician_name: String,
@@ -402,12 +405,16 @@ impl Store {
                 given: enrollment.device_id.to_string(),
             });
         }
-        Ok(Store {
+        let blobs = blobs::BlobArea::open(path.as_ref())?;
+        let store = Store {
             db,
+            blobs,
             device_id: device.device_id,
             technician_id: device.technician_id,
             technician_name: device.technician_name,
-        })
+        };
+        store.purge_orphan_blobs(blobs::ORPHAN_AGE)?;
+        Ok(store)
     }
 
     pub fn path(&self) -> &Path {

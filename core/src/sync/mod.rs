@@ -15,12 +15,14 @@
 //! the client is meant for a device, not a server.
 
 mod backoff;
+mod blobs;
 mod enrol;
 mod error;
 mod service;
 mod transport;
 
 pub use backoff::Backoff;
+pub use blobs::BLOB_PART_BYTES;
 pub use enrol::{enrol_device, Enrolled};
 pub use error::SyncError;
 pub use service::{
@@ -111,6 +113,12 @@ pub struct SyncReport {
     pub bytes_received: u64,
     /// Entries put back in the queue because the server had lost them.
     pub requeued: u64,
+    /// Photos the server now holds whole (deleted from the device).
+    pub blobs_uploaded: u64,
+    /// Photo bytes sent (resumed uploads send only the missing part).
+    pub blob_bytes_sent: u64,
+    /// Photos whose events the server does not know yet (sent next time).
+    pub blobs_waiting: u64,
 }
 
 /// Which half of a sync is running.
@@ -282,6 +290,8 @@ impl SyncClient {
         progress: Option<ProgressFn<'_>>,
     ) -> Result<DateTime<Utc>, SyncError> {
         let pushed = self.push_all(store, clock, report, progress).await?;
+        // Photos after the events that name them.
+        self.upload_blobs(store, report).await?;
         let pulled = self.pull_all(store, clock, report, progress).await?;
         // Applying the center's changes records facts too (a received
         // assignment, a conflict): send them now rather than next time.

@@ -18,7 +18,7 @@ use std::time::Duration;
 /// A request to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRequest {
-    /// `GET` or `POST`.
+    /// `GET` or `POST`; `HEAD` and `PUT` for photo uploads (a body goes with `POST` and `PUT`).
     pub method: &'static str,
     pub url: String,
     pub headers: Vec<(String, String)>,

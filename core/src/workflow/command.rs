@@ -394,6 +394,23 @@ pub enum VisitCommand {
         shoe_covers_off_at_door: bool,
     },
 
+    // --- Photos (evidence), at the door or inside --------------------------------------------
+    /// A photo of one of the trade's photo moments, stored by the core in the
+    /// device's blob area: `digest` is the SHA-256 of the final bytes (the
+    /// watermark burned in), the size and pixel dimensions as the shell gave them.
+    TakePhoto {
+        moment: String,
+        digest: String,
+        size_bytes: u64,
+        width: u32,
+        height: u32,
+    },
+    /// The photo of a moment cannot be taken (the customer refuses, no access): why.
+    RecordPhotoNotTaken {
+        moment: String,
+        reason: String,
+    },
+
     // --- Any time on site -------------------------------------------------------------------
     RecordIncident {
         kind: IncidentKind,
@@ -468,6 +485,8 @@ impl VisitCommand {
             ReopenReport { .. } => "reopen_report",
             CheckBelongings => "check_belongings",
             Leave { .. } => "leave",
+            TakePhoto { .. } => "take_photo",
+            RecordPhotoNotTaken { .. } => "record_photo_not_taken",
             RecordIncident { .. } => "record_incident",
         }
     }

@@ -12,7 +12,7 @@ use super::command::VisitCommand;
 use super::command_table::row_of;
 use super::error::WorkflowError;
 use super::event::EventKind;
-use super::rules::{center, dispatch, sign_off, Given};
+use super::rules::{center, dispatch, photos, sign_off, Given};
 use super::state::{Stage, VisitState};
 use crate::playbook::{Playbook, Step};
 
@@ -81,6 +81,7 @@ pub fn decide(
     }
     sign_off::require_report_unsigned(s, cmd)?;
     require_stage_allowed(s, cmd, pb)?;
+    photos::require_photos_of_earlier_steps(s, cmd, pb)?;
 
     dispatch(Given {
         state: s,

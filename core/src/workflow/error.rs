@@ -113,6 +113,16 @@ pub enum WorkflowError {
     NoSignOff,
     /// Money arithmetic failed.
     Money { problem: String },
+    /// Photos as evidence: a required photo of an earlier step is neither
+    /// taken nor recorded as impossible with a reason.
+    PhotoRequired {
+        /// The step the missing photos belong to.
+        step: Step,
+        /// The moments' ids (`nameplate`, `after_repair`).
+        moments: Vec<String>,
+        /// The moments' names, as the playbook gives them.
+        names: Vec<Text>,
+    },
 }
 
 impl From<MoneyError> for WorkflowError {
@@ -196,6 +206,7 @@ impl WorkflowError {
             BelongingsNotChecked => "belongings_not_checked",
             NoSignOff => "no_sign_off",
             Money { .. } => "money",
+            PhotoRequired { .. } => "photo_required",
         }
     }
 
@@ -257,6 +268,7 @@ impl WorkflowError {
                 "§2.16 customer sign-off bound to the report"
             }
             BelongingsNotChecked => "§2.16 home care: belongings checked together",
+            PhotoRequired { .. } => "§1 trade playbook: the required photos of each step",
         }
     }
 
@@ -497,6 +509,14 @@ impl WorkflowError {
                 "离开前请客户评价并签字,或记录客户拒绝签字。严禁代签。",
             ),
             Money { problem } => Text::new(format!("Amount error: {problem}."), format!("金额错误:{problem}。")),
+            PhotoRequired { step, names, .. } => {
+                let en = names.iter().map(|n| n.en.as_str()).collect::<Vec<_>>().join(", ");
+                let zh = names.iter().map(|n| n.zh.as_str()).collect::<Vec<_>>().join("、");
+                Text::new(
+                    format!("Take the required photos of the \"{}\" step first: {en}. If a photo cannot be taken (the customer refuses), record why instead.", step.as_str()),
+                    format!("请先拍摄上一步骤的必拍照片：{zh}。如无法拍摄（例如客户拒绝），请记录原因。"),
+                )
+            }
         }
     }
 }

@@ -351,6 +351,25 @@ pub enum EventKind {
         description: String,
         compensation: Option<i64>,
     },
+
+    /// A photo of a moment: its bytes live in the device's blob area under
+    /// their SHA-256 (`digest`) until the server has them. The time and place
+    /// are the envelope's (`recorded_at`, `location`).
+    PhotoTaken {
+        moment: String,
+        digest: String,
+        size_bytes: u64,
+        width: u32,
+        height: u32,
+        /// The technician holding the assignment when the photo was taken.
+        #[serde(default)]
+        technician: Option<TechnicianId>,
+    },
+    /// The photo of a moment could not be taken, and why.
+    PhotoNotTaken {
+        moment: String,
+        reason: String,
+    },
 }
 
 impl EventKind {
@@ -424,6 +443,8 @@ impl EventKind {
             BelongingsChecked => "belongings_checked",
             Left => "left",
             IncidentRecorded => "incident_recorded",
+            PhotoTaken => "photo_taken",
+            PhotoNotTaken => "photo_not_taken",
         )
     }
 }

@@ -921,6 +921,33 @@ pub fn fields_of(action: &str, s: &VisitState, pb: &Playbook) -> Option<Vec<Form
             long("description", true, "What happened", "经过"),
             field("compensation", Money, false, "Compensation", "赔偿金额"),
         ],
+        "take_photo" | "record_photo_not_taken" => {
+            let moment = field("moment", Choice, true, "Photo", "拍照节点").options(
+                pb.photos
+                    .iter()
+                    .map(|m| opt(&m.id, &m.name.en, &m.name.zh))
+                    .collect(),
+            );
+            if action == "record_photo_not_taken" {
+                vec![moment, reason()]
+            } else {
+                let digest = field("digest", Photo, true, "Photo", "照片").help(
+                    "The SHA-256 of the stored photo: the phone fills it in when it stores the picture.",
+                    "已保存照片的SHA-256摘要，由手机保存照片时自动填写。",
+                );
+                let pixels = |name: &str, en: &str, zh: &str| {
+                    field(name, Integer, true, en, zh).bounds(Some(1), Some(100_000))
+                };
+                vec![
+                    moment,
+                    digest,
+                    field("size_bytes", Integer, true, "Size (bytes)", "大小（字节）")
+                        .bounds(Some(1), None),
+                    pixels("width", "Width (pixels)", "宽度（像素）"),
+                    pixels("height", "Height (pixels)", "高度（像素）"),
+                ]
+            }
+        }
         // Commands with nothing to fill in.
         _ => vec![],
     };

@@ -12,7 +12,22 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Version of the report format; bumped with any change to `Report`.
-pub const REPORT_FORMAT: u32 = 1;
+/// Format 2 adds the photos by digest; format 1 (no `photos` key) is still
+/// rebuilt to verify reports signed in it (`Report::of_format`).
+pub const REPORT_FORMAT: u32 = 2;
+
+/// The report formats this build can rebuild, newest first.
+pub const REPORT_FORMATS: [u32; 2] = [2, 1];
+
+/// A photo in the signed report (format 2): the moment and the SHA-256 of
+/// the bytes, so a photo replaced after signing breaks the signature. A
+/// moment whose photo could not be taken has no digest and says why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportPhoto {
+    pub moment: String,
+    pub digest: Option<String>,
+    pub not_taken_reason: Option<String>,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportWork {
@@ -53,6 +68,10 @@ pub struct Report {
     pub ratings: Option<Ratings>,
     pub comment: Option<String>,
     pub consent_digest: String,
+    /// Format 2: every photo (and every photo that could not be taken), in
+    /// the order recorded. Absent in format 1, so its digests are unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photos: Option<Vec<ReportPhoto>>,
 }
 
 impl Report {
@@ -66,8 +85,20 @@ impl Report {
         comment: Option<String>,
         consent_text: &str,
     ) -> Report {
+        Report::of_format(REPORT_FORMAT, state, ratings, comment, consent_text)
+    }
+
+    /// The report of `state` in an earlier or the current `format` (one of
+    /// `REPORT_FORMATS`): what verification rebuilds for a report signed then.
+    pub fn of_format(
+        format: u32,
+        state: &VisitState,
+        ratings: Option<Ratings>,
+        comment: Option<String>,
+        consent_text: &str,
+    ) -> Report {
         Report {
-            format: REPORT_FORMAT,
+            format,
             visit_id: state.visit_id,
             assignment_id: state.assignment.as_ref().map(|a| a.id.clone()),
             assignment_version: state.assignment_version(),
@@ -99,6 +130,7 @@ impl Report {
             ratings,
             comment,
             consent_digest: canonical::sha256_hex(consent_text.as_bytes()),
+            photos: (format >= 2).then(|| report_photos(state)),
         }
     }
 
@@ -110,4 +142,23 @@ impl Report {
     pub fn digest(&self) -> String {
         canonical::sha256_hex(self.canonical_json().as_bytes())
     }
+}
+
+/// The photos of the report: each taken photo by digest, then each moment
+/// recorded as impossible, in the order recorded.
+fn report_photos(state: &VisitState) -> Vec<ReportPhoto> {
+    state
+        .photos
+        .iter()
+        .map(|p| ReportPhoto {
+            moment: p.moment.clone(),
+            digest: Some(p.digest.clone()),
+            not_taken_reason: None,
+        })
+        .chain(state.photos_not_taken.iter().map(|p| ReportPhoto {
+            moment: p.moment.clone(),
+            digest: None,
+            not_taken_reason: Some(p.reason.clone()),
+        }))
+        .collect()
 }

@@ -142,6 +142,28 @@ pub struct Declined {
     pub reason: String,
 }
 
+/// A photo taken of one of the trade's moments (its bytes are in the blob area).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhotoRecord {
+    pub moment: String,
+    /// SHA-256 of the photo's bytes: the blob's name, and what the report binds.
+    pub digest: String,
+    pub size_bytes: u64,
+    pub width: u32,
+    pub height: u32,
+    pub taken_at: DateTime<Utc>,
+    pub location: Option<crate::location::GeoFix>,
+    pub technician: Option<crate::ids::TechnicianId>,
+}
+
+/// A moment whose photo could not be taken, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoNotTakenRecord {
+    pub moment: String,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
 /// Take-back (拉修) preconditions as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct TakeBackRecord {
@@ -236,6 +258,12 @@ pub struct VisitState {
     pub declined: Option<Declined>,
     pub belongings_checked: bool,
     pub incidents: Vec<(IncidentKind, String)>,
+    /// Photos taken, in the order taken.
+    #[serde(default)]
+    pub photos: Vec<PhotoRecord>,
+    /// Moments whose photo could not be taken, with the reason.
+    #[serde(default)]
+    pub photos_not_taken: Vec<PhotoNotTakenRecord>,
     pub conflict: Option<Conflict>,
     /// Set by the center; the device keeps its facts regardless.
     pub cancelled: bool,
@@ -601,6 +629,30 @@ impl VisitState {
             EventKind::IncidentRecorded {
                 kind, description, ..
             } => self.incidents.push((*kind, description.clone())),
+            EventKind::PhotoTaken {
+                moment,
+                digest,
+                size_bytes,
+                width,
+                height,
+                technician,
+            } => self.photos.push(PhotoRecord {
+                moment: moment.clone(),
+                digest: digest.clone(),
+                size_bytes: *size_bytes,
+                width: *width,
+                height: *height,
+                taken_at: at,
+                location: e.location,
+                technician: technician.clone(),
+            }),
+            EventKind::PhotoNotTaken { moment, reason } => {
+                self.photos_not_taken.push(PhotoNotTakenRecord {
+                    moment: moment.clone(),
+                    reason: reason.clone(),
+                    at,
+                })
+            }
         }
         if self.report_version == 0 {
             self.report_version = 1;

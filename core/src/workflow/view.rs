@@ -407,6 +407,12 @@ fn on_site_actions(s: &VisitState, pb: &Playbook, add: &mut dyn FnMut(&'static s
         add("sign_off", true);
         add("decline_signature", false);
     }
+    if !pb.photos.is_empty() && s.sign_off.is_none() {
+        let due =
+            !crate::workflow::rules::photos::missing_required_photos(s, pb, Step::Leave).is_empty();
+        add("take_photo", due);
+        add("record_photo_not_taken", false);
+    }
     add("record_incident", false);
 }
 

@@ -225,7 +225,26 @@ pub fn next_command(s: &VisitState) -> Option<(VisitCommand, DateTime<Utc>, Opti
             return Some((c, at, Some(fix)));
         }
         Stage::OnSite => {
-            if s.shoe_covers.is_none() {
+            let pb = s
+                .assignment
+                .as_ref()
+                .and_then(|a| doorstep_core::Playbook::shipped_by_id(a.trade.as_str()))?;
+            let due = doorstep_core::workflow::missing_required_photos(
+                s,
+                &pb,
+                doorstep_core::Step::Leave,
+            );
+            if let Some(moment) = due.first() {
+                VisitCommand::TakePhoto {
+                    moment: moment.id.clone(),
+                    digest: doorstep_core::canonical::sha256_hex(
+                        format!("{} {}", moment.id, s.event_count).as_bytes(),
+                    ),
+                    size_bytes: 2048,
+                    width: 800,
+                    height: 600,
+                }
+            } else if s.shoe_covers.is_none() {
                 VisitCommand::PutOnShoeCovers
             } else if !s.drop_cloth_laid {
                 VisitCommand::LayDropCloth

@@ -161,9 +161,39 @@ impl Run {
         c
     }
 
-    /// Runs a command that must be accepted; returns the new events' kinds.
+    /// Takes each required photo of the steps walked before `c`'s step that
+    /// is still missing, as a technician by the book does before moving on
+    /// (the photo rules' own tests use `refused` to see the refusal).
+    fn take_due_photos(&mut self, c: &VisitCommand) {
+        let Some(step) = doorstep_core::workflow::step_of(c) else {
+            return;
+        };
+        let due: Vec<String> = doorstep_core::workflow::missing_required_photos(
+            &self.visit.state,
+            &self.visit.playbook,
+            step,
+        )
+        .into_iter()
+        .map(|m| m.id.clone())
+        .collect();
+        for moment in due {
+            let digest = doorstep_core::canonical::sha256_hex(moment.as_bytes());
+            let photo = cmd(
+                json!({"type": "take_photo", "moment": moment, "digest": digest,
+                "size_bytes": 1000, "width": 640, "height": 480}),
+            );
+            let ctx = self.ctx();
+            if let Err(e) = self.visit.handle(&photo, &ctx, &mut self.stamper) {
+                panic!("photo {moment} refused: [{}]", e.code());
+            }
+        }
+    }
+
+    /// Runs a command that must be accepted (after the photos due before
+    /// it); returns the new events' kinds.
     pub fn ok(&mut self, v: Value) -> Vec<EventKind> {
         let c = cmd(v.clone());
+        self.take_due_photos(&c);
         let ctx = self.ctx();
         match self.visit.handle(&c, &ctx, &mut self.stamper) {
             Ok(events) => events.iter().map(|e| e.kind.clone()).collect(),
@@ -175,8 +205,16 @@ impl Run {
         }
     }
 
-    /// Runs a command that must be refused; returns the refusal. The state must not change.
+    /// Runs a command that must be refused (after the photos due before
+    /// it, so the refusal is the rule under test); returns the refusal. The
+    /// state must not change.
     pub fn refused(&mut self, v: Value) -> WorkflowError {
+        self.take_due_photos(&cmd(v.clone()));
+        self.refused_as_is(v)
+    }
+
+    /// [`refused`](Self::refused) without taking the photos due first.
+    pub fn refused_as_is(&mut self, v: Value) -> WorkflowError {
         let c = cmd(v.clone());
         let ctx = self.ctx();
         let before = self.visit.events.len();

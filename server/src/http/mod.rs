@@ -14,13 +14,14 @@ pub mod edge;
 pub mod error;
 pub mod serve;
 pub mod sync;
+pub mod sync_blobs;
 
 use crate::app::AppState;
 use crate::console;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use error::ApiError;
 use serde_json::{json, Value};
@@ -138,6 +139,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/kpis", get(after::kpis::kpis))
         .route("/api/sync/push", post(sync::push))
         .route("/api/sync/pull", post(sync::pull))
+        .route(
+            "/api/sync/blobs/{sha256}",
+            put(sync_blobs::put_blob).head(sync_blobs::head_blob),
+        )
+        .route("/api/visits/{id}/photos", get(after::photos::visit_photos))
+        .route("/api/blobs/{sha256}", get(after::photos::get_blob))
         .fallback(no_such_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

@@ -33,6 +33,7 @@ pub mod sql;
 pub mod sqlite;
 
 pub mod assignments;
+pub mod blobs;
 pub mod callbacks;
 pub mod devices;
 pub mod events;

@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0002_technician_phone.sql"),
     include_str!("../../migrations/postgres/0003_user_disable.sql"),
     include_str!("../../migrations/postgres/0004_callback_follow_ups.sql"),
+    include_str!("../../migrations/postgres/0005_blobs.sql"),
 ];
 
 /// Lock id that serialises migrations across replicas.

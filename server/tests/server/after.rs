@@ -12,6 +12,7 @@ use doorstep_core::Playbook;
 use serde_json::{json, Value};
 
 both_backends!(
+    a_photo_replaced_after_signing_breaks_the_servers_verification,
     reconciliation_flags,
     visit_history_labels_each_fact_by_its_command,
     callbacks_due_and_recorded,
@@ -83,6 +84,37 @@ fn findings(report: &Value, visit: &str) -> Vec<String> {
         .iter()
         .map(|f| f["code"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// Report format 2 binds the photos by digest: a visit whose `photo_taken`
+/// event names other bytes than those signed (a photo swapped on the way)
+/// fails the server's verification, while the untouched visit verifies.
+async fn a_photo_replaced_after_signing_breaks_the_servers_verification(b: Backend) {
+    let s = Srv::start(b).await;
+    let mut p = phone(&s, "T-1", &["appliance_repair"]).await;
+    let t = "appliance_repair";
+    let clean = visit(&s, &mut p, t, |v, c| {
+        v.completed(None, GOOD, c);
+    })
+    .await;
+    let swapped = visit(&s, &mut p, t, |v, c| {
+        v.completed(None, GOOD, c);
+        for e in &mut v.events {
+            if let doorstep_core::EventKind::PhotoTaken { moment, digest, .. } = &mut e.kind {
+                if moment == "after_repair" {
+                    *digest = doorstep_core::canonical::sha256_hex(b"a better-looking repair");
+                }
+            }
+        }
+    })
+    .await;
+    let (_, v) = s.get(&format!("/api/visits/{clean}"), &s.dispatcher).await;
+    assert_eq!(v["visit"]["signoff"], "verified", "{v}");
+    assert_eq!(v["state"]["photos"].as_array().map(Vec::len), Some(3));
+    let (_, v) = s
+        .get(&format!("/api/visits/{swapped}"), &s.dispatcher)
+        .await;
+    assert_eq!(v["visit"]["signoff"], "broken", "{v}");
 }
 
 async fn reconciliation_flags(b: Backend) {

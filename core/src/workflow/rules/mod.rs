@@ -21,6 +21,7 @@ mod inspect;
 mod knock;
 mod leave;
 mod payment;
+pub(in crate::workflow) mod photos;
 mod prepare;
 mod protect;
 mod quote;
@@ -229,5 +230,17 @@ pub(in crate::workflow) fn dispatch(g: Given) -> Result<Vec<EventKind>> {
             description,
             compensation,
         } => incident::record_incident(*kind, description, *compensation),
+
+        // Photos (evidence): any step at the door or inside
+        C::TakePhoto {
+            moment,
+            digest,
+            size_bytes,
+            width,
+            height,
+        } => photos::take_photo(g, moment, digest, *size_bytes, *width, *height),
+        C::RecordPhotoNotTaken { moment, reason } => {
+            photos::record_photo_not_taken(g, moment, reason)
+        }
     }
 }

@@ -268,7 +268,7 @@ public final class URLSessionTransport: HttpTransport, @unchecked Sendable {
         req.httpMethod = request.method
         req.timeoutInterval = TimeInterval(request.timeoutMs) / 1000
         for h in request.headers { req.setValue(h.value, forHTTPHeaderField: h.name) }
-        if request.method == "POST" { req.httpBody = request.body }
+        if request.method == "POST" || request.method == "PUT" { req.httpBody = request.body }
 
         let done = DispatchSemaphore(value: 0)
         var outcome: Result<HttpResponse, TransportError> = .failure(.Network(reason: "no answer"))

@@ -729,13 +729,13 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
      * Applies one command (JSON, docs/SCRIPTS.md) to the visit, durably.
      * A refusal writes nothing and says which rule refused.
      */
-    func applyCommand(assignmentId: String, commandJson: String, now: Date, location: Location?) throws  -> CommandResult
+    func applyCommand(assignmentId: String, commandJson: String, now: Timestamp, location: Location?) throws  -> CommandResult
     
     /**
      * The visits whose window starts on the business day containing `now`
      * (the business time zone's, never the phone's own), by window start.
      */
-    func businessDayVisits(now: Date) throws  -> [VisitListItem]
+    func businessDayVisits(now: Timestamp) throws  -> [VisitListItem]
     
     /**
      * The business time zone's IANA name (sent by the server with every
@@ -754,7 +754,7 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
     /**
      * The customer declined to sign; recorded as such, never faked.
      */
-    func declineSignature(assignmentId: String, reason: String, now: Date, location: Location?) throws  -> CommandResult
+    func declineSignature(assignmentId: String, reason: String, now: Timestamp, location: Location?) throws  -> CommandResult
     
     /**
      * Who this store belongs to.
@@ -766,7 +766,7 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
      * `12月1日 10:25` / `2026-12-01 10:25`. The shells show times only
      * through this (and `format_local_window`), never formatting them.
      */
-    func formatLocalDateTime(at: Date) throws  -> LocalizedText
+    func formatLocalDateTime(at: Timestamp) throws  -> LocalizedText
     
     /**
      * A window as local time of the business time zone:
@@ -790,12 +790,12 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
      * it): a new one creates its visit, a higher version updates it, a
      * re-delivered or older one changes nothing. Returns the visit's screen.
      */
-    func receiveAssignment(assignmentJson: String, now: Date) throws  -> VisitScreen
+    func receiveAssignment(assignmentJson: String, now: Timestamp) throws  -> VisitScreen
     
     /**
      * The customer rates and signs; the evidence joins this device's hash chain.
      */
-    func signOff(assignmentId: String, signOff: CustomerSignOff, now: Date, location: Location?) throws  -> CommandResult
+    func signOff(assignmentId: String, signOff: CustomerSignOff, now: Timestamp, location: Location?) throws  -> CommandResult
     
     /**
      * Fills `action`'s form with `values` (unset fields take their
@@ -803,7 +803,7 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
      * `invalid_form` naming every bad field; a rule's refusal with
      * `Refused`. Either way nothing is written.
      */
-    func submitAction(assignmentId: String, action: String, values: [FormValue], now: Date, location: Location?) throws  -> CommandResult
+    func submitAction(assignmentId: String, action: String, values: [FormValue], now: Timestamp, location: Location?) throws  -> CommandResult
     
     /**
      * What waits for the server and how the last syncs went.
@@ -816,12 +816,38 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
      * start. Prefer `business_day_visits`: the day of the business time
      * zone, whatever the phone's own offset.
      */
-    func todaysVisits(now: Date, utcOffsetMinutes: Int32) throws  -> [VisitListItem]
+    func todaysVisits(now: Timestamp, utcOffsetMinutes: Int32) throws  -> [VisitListItem]
     
     /**
      * The visit's screen at `now`.
      */
-    func visitScreen(assignmentId: String, now: Date) throws  -> VisitScreen
+    func visitScreen(assignmentId: String, now: Timestamp) throws  -> VisitScreen
+    
+    /**
+     * How many photos wait for upload (deleted once the server has them).
+     */
+    func pendingPhotoCount() throws  -> UInt64
+    
+    /**
+     * The watermark of a photo about to be taken on this visit: the local
+     * time (`utc_offset_minutes`, China 480), the customer's address (or
+     * the coordinates), the technician and the work order, laid out for a
+     * picture of `width` × `height` pixels.
+     */
+    func photoWatermark(assignmentId: String, now: Timestamp, location: Location?, width: UInt32, height: UInt32, utcOffsetMinutes: Int32) throws  -> PhotoWatermark
+    
+    /**
+     * Bounds the photo storage to `bytes` (default 512 MiB).
+     */
+    func setPhotoStorageLimit(bytes: UInt64) throws 
+    
+    /**
+     * Stores a photo's final bytes (watermark burned in) and records it for
+     * `moment`. The bytes are durable under their SHA-256 before the event
+     * is written; a full photo storage (`store_blob_area_full`) or a
+     * refusal writes nothing.
+     */
+    func storePhoto(assignmentId: String, moment: String, bytes: Data, width: UInt32, height: UInt32, now: Timestamp, location: Location?) throws  -> StoredPhoto
     
 }
 /**
@@ -915,14 +941,14 @@ open func actionForms(assignmentId: String)throws  -> [ActionForm]  {
      * Applies one command (JSON, docs/SCRIPTS.md) to the visit, durably.
      * A refusal writes nothing and says which rule refused.
      */
-open func applyCommand(assignmentId: String, commandJson: String, now: Date, location: Location?)throws  -> CommandResult  {
+open func applyCommand(assignmentId: String, commandJson: String, now: Timestamp, location: Location?)throws  -> CommandResult  {
     return try  FfiConverterTypeCommandResult_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_devicestore_apply_command(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(assignmentId),
         FfiConverterString.lower(commandJson),
-        FfiConverterTimestamp.lower(now),
+        FfiConverterTypeTimestamp_lower(now),
         FfiConverterOptionTypeLocation.lower(location),uniffiCallStatus
     )
 })
@@ -932,12 +958,12 @@ open func applyCommand(assignmentId: String, commandJson: String, now: Date, loc
      * The visits whose window starts on the business day containing `now`
      * (the business time zone's, never the phone's own), by window start.
      */
-open func businessDayVisits(now: Date)throws  -> [VisitListItem]  {
+open func businessDayVisits(now: Timestamp)throws  -> [VisitListItem]  {
     return try  FfiConverterSequenceTypeVisitListItem.lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_devicestore_business_day_visits(
             self.uniffiCloneHandle(),
-        FfiConverterTimestamp.lower(now),uniffiCallStatus
+        FfiConverterTypeTimestamp_lower(now),uniffiCallStatus
     )
 })
 }
@@ -972,14 +998,14 @@ open func closeStore()  {try! rustCall() {
     /**
      * The customer declined to sign; recorded as such, never faked.
      */
-open func declineSignature(assignmentId: String, reason: String, now: Date, location: Location?)throws  -> CommandResult  {
+open func declineSignature(assignmentId: String, reason: String, now: Timestamp, location: Location?)throws  -> CommandResult  {
     return try  FfiConverterTypeCommandResult_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_devicestore_decline_signature(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(assignmentId),
         FfiConverterString.lower(reason),
-        FfiConverterTimestamp.lower(now),
+        FfiConverterTypeTimestamp_lower(now),
         FfiConverterOptionTypeLocation.lower(location),uniffiCallStatus
     )
 })
@@ -1002,12 +1028,12 @@ open func device()throws  -> DeviceInfo  {
      * `12月1日 10:25` / `2026-12-01 10:25`. The shells show times only
      * through this (and `format_local_window`), never formatting them.
      */
-open func formatLocalDateTime(at: Date)throws  -> LocalizedText  {
+open func formatLocalDateTime(at: Timestamp)throws  -> LocalizedText  {
     return try  FfiConverterTypeLocalizedText_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_devicestore_format_local_date_time(
             self.uniffiCloneHandle(),
-        FfiConverterTimestamp.lower(at),uniffiCallStatus
+        FfiConverterTypeTimestamp_lower(at),uniffiCallStatus
     )
 })
 }
@@ -1058,13 +1084,13 @@ open func previewSignOff(assignmentId: String, signOff: CustomerSignOff)throws  
      * it): a new one creates its visit, a higher version updates it, a
      * re-delivered or older one changes nothing. Returns the visit's screen.
      */
-open func receiveAssignment(assignmentJson: String, now: Date)throws  -> VisitScreen  {
+open func receiveAssignment(assignmentJson: String, now: Timestamp)throws  -> VisitScreen  {
     return try  FfiConverterTypeVisitScreen_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_devicestore_receive_assignment(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(assignmentJson),
-        FfiConverterTimestamp.lower(now),uniffiCallStatus
+        FfiConverterTypeTimestamp_lower(now),uniffiCallStatus
     )
 })
 }
@@ -1072,14 +1098,14 @@ open func receiveAssignment(assignmentJson: String, now: Date)throws  -> VisitSc
     /**
      * The customer rates and signs; the evidence joins this device's hash chain.
      */
-open func signOff(assignmentId: String, signOff: CustomerSignOff, now: Date, location: Location?)throws  -> CommandResult  {
+open func signOff(assignmentId: String, signOff: CustomerSignOff, now: Timestamp, location: Location?)throws  -> CommandResult  {
     return try  FfiConverterTypeCommandResult_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_devicestore_sign_off(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(assignmentId),
         FfiConverterTypeCustomerSignOff_lower(signOff),
-        FfiConverterTimestamp.lower(now),
+        FfiConverterTypeTimestamp_lower(now),
         FfiConverterOptionTypeLocation.lower(location),uniffiCallStatus
     )
 })
@@ -1091,7 +1117,7 @@ open func signOff(assignmentId: String, signOff: CustomerSignOff, now: Date, loc
      * `invalid_form` naming every bad field; a rule's refusal with
      * `Refused`. Either way nothing is written.
      */
-open func submitAction(assignmentId: String, action: String, values: [FormValue], now: Date, location: Location?)throws  -> CommandResult  {
+open func submitAction(assignmentId: String, action: String, values: [FormValue], now: Timestamp, location: Location?)throws  -> CommandResult  {
     return try  FfiConverterTypeCommandResult_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_devicestore_submit_action(
@@ -1099,7 +1125,7 @@ open func submitAction(assignmentId: String, action: String, values: [FormValue]
         FfiConverterString.lower(assignmentId),
         FfiConverterString.lower(action),
         FfiConverterSequenceTypeFormValue.lower(values),
-        FfiConverterTimestamp.lower(now),
+        FfiConverterTypeTimestamp_lower(now),
         FfiConverterOptionTypeLocation.lower(location),uniffiCallStatus
     )
 })
@@ -1123,12 +1149,12 @@ open func syncStatus()throws  -> SyncStatus  {
      * start. Prefer `business_day_visits`: the day of the business time
      * zone, whatever the phone's own offset.
      */
-open func todaysVisits(now: Date, utcOffsetMinutes: Int32)throws  -> [VisitListItem]  {
+open func todaysVisits(now: Timestamp, utcOffsetMinutes: Int32)throws  -> [VisitListItem]  {
     return try  FfiConverterSequenceTypeVisitListItem.lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_devicestore_todays_visits(
             self.uniffiCloneHandle(),
-        FfiConverterTimestamp.lower(now),
+        FfiConverterTypeTimestamp_lower(now),
         FfiConverterInt32.lower(utcOffsetMinutes),uniffiCallStatus
     )
 })
@@ -1137,13 +1163,80 @@ open func todaysVisits(now: Date, utcOffsetMinutes: Int32)throws  -> [VisitListI
     /**
      * The visit's screen at `now`.
      */
-open func visitScreen(assignmentId: String, now: Date)throws  -> VisitScreen  {
+open func visitScreen(assignmentId: String, now: Timestamp)throws  -> VisitScreen  {
     return try  FfiConverterTypeVisitScreen_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_devicestore_visit_screen(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(assignmentId),
-        FfiConverterTimestamp.lower(now),uniffiCallStatus
+        FfiConverterTypeTimestamp_lower(now),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * How many photos wait for upload (deleted once the server has them).
+     */
+open func pendingPhotoCount()throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_pending_photo_count(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The watermark of a photo about to be taken on this visit: the local
+     * time (`utc_offset_minutes`, China 480), the customer's address (or
+     * the coordinates), the technician and the work order, laid out for a
+     * picture of `width` × `height` pixels.
+     */
+open func photoWatermark(assignmentId: String, now: Timestamp, location: Location?, width: UInt32, height: UInt32, utcOffsetMinutes: Int32)throws  -> PhotoWatermark  {
+    return try  FfiConverterTypePhotoWatermark_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_photo_watermark(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(assignmentId),
+        FfiConverterTypeTimestamp_lower(now),
+        FfiConverterOptionTypeLocation.lower(location),
+        FfiConverterUInt32.lower(width),
+        FfiConverterUInt32.lower(height),
+        FfiConverterInt32.lower(utcOffsetMinutes),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Bounds the photo storage to `bytes` (default 512 MiB).
+     */
+open func setPhotoStorageLimit(bytes: UInt64)throws   {try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_set_photo_storage_limit(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(bytes),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Stores a photo's final bytes (watermark burned in) and records it for
+     * `moment`. The bytes are durable under their SHA-256 before the event
+     * is written; a full photo storage (`store_blob_area_full`) or a
+     * refusal writes nothing.
+     */
+open func storePhoto(assignmentId: String, moment: String, bytes: Data, width: UInt32, height: UInt32, now: Timestamp, location: Location?)throws  -> StoredPhoto  {
+    return try  FfiConverterTypeStoredPhoto_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_store_photo(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(assignmentId),
+        FfiConverterString.lower(moment),
+        FfiConverterData.lower(bytes),
+        FfiConverterUInt32.lower(width),
+        FfiConverterUInt32.lower(height),
+        FfiConverterTypeTimestamp_lower(now),
+        FfiConverterOptionTypeLocation.lower(location),uniffiCallStatus
     )
 })
 }
@@ -2695,12 +2788,12 @@ public protocol VisitSessionProtocol: AnyObject, Sendable {
      * the phone's location fix if it has one. A refusal leaves the visit
      * unchanged and says which rule refused it.
      */
-    func apply(commandJson: String, now: Date, location: Location?) throws  -> CommandResult
+    func apply(commandJson: String, now: Timestamp, location: Location?) throws  -> CommandResult
     
     /**
      * The customer declined to sign; recorded as such, never faked.
      */
-    func declineSignature(reason: String, now: Date, location: Location?) throws  -> CommandResult
+    func declineSignature(reason: String, now: Timestamp, location: Location?) throws  -> CommandResult
     
     /**
      * How many events the visit has recorded.
@@ -2719,34 +2812,34 @@ public protocol VisitSessionProtocol: AnyObject, Sendable {
      * Records the center's assignment (its JSON, as the center sends it):
      * the first starts the visit, a higher version updates it.
      */
-    func receiveAssignment(assignmentJson: String, now: Date) throws  -> CommandResult
+    func receiveAssignment(assignmentJson: String, now: Timestamp) throws  -> CommandResult
     
     /**
      * The digest of the report as it stands (what the customer would sign
      * now), or the signed one; `None` before the technician is on site.
      */
-    func reportDigest(now: Date) throws  -> ReportDigest?
+    func reportDigest(now: Timestamp) throws  -> ReportDigest?
     
     /**
      * The visit as a screen shows it at `now` (timers and prompts depend on the time).
      */
-    func screen(now: Date) throws  -> VisitScreen
+    func screen(now: Timestamp) throws  -> VisitScreen
     
     /**
      * The same view as JSON (the CLI's shape), for logging and web views.
      */
-    func screenJson(now: Date) throws  -> String
+    func screenJson(now: Timestamp) throws  -> String
     
     /**
      * The customer rates and signs the report on screen.
      */
-    func signOff(signOff: CustomerSignOff, now: Date, location: Location?) throws  -> CommandResult
+    func signOff(signOff: CustomerSignOff, now: Timestamp, location: Location?) throws  -> CommandResult
     
     /**
      * Fills `action`'s form with `values` and applies the command (see
      * `DeviceStore::submit_action`).
      */
-    func submitAction(action: String, values: [FormValue], now: Date, location: Location?) throws  -> CommandResult
+    func submitAction(action: String, values: [FormValue], now: Timestamp, location: Location?) throws  -> CommandResult
     
 }
 /**
@@ -2852,13 +2945,13 @@ open func actionForms()throws  -> [ActionForm]  {
      * the phone's location fix if it has one. A refusal leaves the visit
      * unchanged and says which rule refused it.
      */
-open func apply(commandJson: String, now: Date, location: Location?)throws  -> CommandResult  {
+open func apply(commandJson: String, now: Timestamp, location: Location?)throws  -> CommandResult  {
     return try  FfiConverterTypeCommandResult_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_visitsession_apply(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(commandJson),
-        FfiConverterTimestamp.lower(now),
+        FfiConverterTypeTimestamp_lower(now),
         FfiConverterOptionTypeLocation.lower(location),uniffiCallStatus
     )
 })
@@ -2867,13 +2960,13 @@ open func apply(commandJson: String, now: Date, location: Location?)throws  -> C
     /**
      * The customer declined to sign; recorded as such, never faked.
      */
-open func declineSignature(reason: String, now: Date, location: Location?)throws  -> CommandResult  {
+open func declineSignature(reason: String, now: Timestamp, location: Location?)throws  -> CommandResult  {
     return try  FfiConverterTypeCommandResult_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_visitsession_decline_signature(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(reason),
-        FfiConverterTimestamp.lower(now),
+        FfiConverterTypeTimestamp_lower(now),
         FfiConverterOptionTypeLocation.lower(location),uniffiCallStatus
     )
 })
@@ -2911,13 +3004,13 @@ open func previewSignOff(signOff: CustomerSignOff)throws  -> ReportDigest  {
      * Records the center's assignment (its JSON, as the center sends it):
      * the first starts the visit, a higher version updates it.
      */
-open func receiveAssignment(assignmentJson: String, now: Date)throws  -> CommandResult  {
+open func receiveAssignment(assignmentJson: String, now: Timestamp)throws  -> CommandResult  {
     return try  FfiConverterTypeCommandResult_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_visitsession_receive_assignment(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(assignmentJson),
-        FfiConverterTimestamp.lower(now),uniffiCallStatus
+        FfiConverterTypeTimestamp_lower(now),uniffiCallStatus
     )
 })
 }
@@ -2926,12 +3019,12 @@ open func receiveAssignment(assignmentJson: String, now: Date)throws  -> Command
      * The digest of the report as it stands (what the customer would sign
      * now), or the signed one; `None` before the technician is on site.
      */
-open func reportDigest(now: Date)throws  -> ReportDigest?  {
+open func reportDigest(now: Timestamp)throws  -> ReportDigest?  {
     return try  FfiConverterOptionTypeReportDigest.lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_visitsession_report_digest(
             self.uniffiCloneHandle(),
-        FfiConverterTimestamp.lower(now),uniffiCallStatus
+        FfiConverterTypeTimestamp_lower(now),uniffiCallStatus
     )
 })
 }
@@ -2939,12 +3032,12 @@ open func reportDigest(now: Date)throws  -> ReportDigest?  {
     /**
      * The visit as a screen shows it at `now` (timers and prompts depend on the time).
      */
-open func screen(now: Date)throws  -> VisitScreen  {
+open func screen(now: Timestamp)throws  -> VisitScreen  {
     return try  FfiConverterTypeVisitScreen_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_visitsession_screen(
             self.uniffiCloneHandle(),
-        FfiConverterTimestamp.lower(now),uniffiCallStatus
+        FfiConverterTypeTimestamp_lower(now),uniffiCallStatus
     )
 })
 }
@@ -2952,12 +3045,12 @@ open func screen(now: Date)throws  -> VisitScreen  {
     /**
      * The same view as JSON (the CLI's shape), for logging and web views.
      */
-open func screenJson(now: Date)throws  -> String  {
+open func screenJson(now: Timestamp)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_visitsession_screen_json(
             self.uniffiCloneHandle(),
-        FfiConverterTimestamp.lower(now),uniffiCallStatus
+        FfiConverterTypeTimestamp_lower(now),uniffiCallStatus
     )
 })
 }
@@ -2965,13 +3058,13 @@ open func screenJson(now: Date)throws  -> String  {
     /**
      * The customer rates and signs the report on screen.
      */
-open func signOff(signOff: CustomerSignOff, now: Date, location: Location?)throws  -> CommandResult  {
+open func signOff(signOff: CustomerSignOff, now: Timestamp, location: Location?)throws  -> CommandResult  {
     return try  FfiConverterTypeCommandResult_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_visitsession_sign_off(
             self.uniffiCloneHandle(),
         FfiConverterTypeCustomerSignOff_lower(signOff),
-        FfiConverterTimestamp.lower(now),
+        FfiConverterTypeTimestamp_lower(now),
         FfiConverterOptionTypeLocation.lower(location),uniffiCallStatus
     )
 })
@@ -2981,14 +3074,14 @@ open func signOff(signOff: CustomerSignOff, now: Date, location: Location?)throw
      * Fills `action`'s form with `values` and applies the command (see
      * `DeviceStore::submit_action`).
      */
-open func submitAction(action: String, values: [FormValue], now: Date, location: Location?)throws  -> CommandResult  {
+open func submitAction(action: String, values: [FormValue], now: Timestamp, location: Location?)throws  -> CommandResult  {
     return try  FfiConverterTypeCommandResult_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_visitsession_submit_action(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(action),
         FfiConverterSequenceTypeFormValue.lower(values),
-        FfiConverterTimestamp.lower(now),
+        FfiConverterTypeTimestamp_lower(now),
         FfiConverterOptionTypeLocation.lower(location),uniffiCallStatus
     )
 })
@@ -3209,14 +3302,14 @@ public struct CallbackItem: Equatable, Hashable {
      * `remote_guidance`, `untested_repair`, `second_level`, ...
      */
     public var reason: String
-    public var dueAt: Date
+    public var dueAt: Timestamp
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(
         /**
          * `remote_guidance`, `untested_repair`, `second_level`, ...
-         */reason: String, dueAt: Date) {
+         */reason: String, dueAt: Timestamp) {
         self.reason = reason
         self.dueAt = dueAt
     }
@@ -3238,13 +3331,13 @@ public struct FfiConverterTypeCallbackItem: FfiConverterRustBuffer {
         return
             try CallbackItem(
                 reason: FfiConverterString.read(from: &buf), 
-                dueAt: FfiConverterTimestamp.read(from: &buf)
+                dueAt: FfiConverterTypeTimestamp.read(from: &buf)
         )
     }
 
     public static func write(_ value: CallbackItem, into buf: inout [UInt8]) {
         FfiConverterString.write(value.reason, into: &buf)
-        FfiConverterTimestamp.write(value.dueAt, into: &buf)
+        FfiConverterTypeTimestamp.write(value.dueAt, into: &buf)
     }
 }
 
@@ -4331,7 +4424,7 @@ public func FfiConverterTypeHttpHeader_lower(_ value: HttpHeader) -> RustBuffer 
  */
 public struct HttpRequest: Equatable, Hashable {
     /**
-     * `GET` or `POST`.
+     * `GET` or `POST`; `HEAD` and `PUT` for photo uploads (a body goes with `POST` and `PUT`).
      */
     public var method: String
     public var url: String
@@ -4346,7 +4439,7 @@ public struct HttpRequest: Equatable, Hashable {
     // declare one manually.
     public init(
         /**
-         * `GET` or `POST`.
+         * `GET` or `POST`; `HEAD` and `PUT` for photo uploads (a body goes with `POST` and `PUT`).
          */method: String, url: String, headers: [HttpHeader], body: Data, 
         /**
          * The whole exchange must finish within this many milliseconds.
@@ -4658,6 +4751,85 @@ public func FfiConverterTypeLogRecord_lift(_ buf: RustBuffer) throws -> LogRecor
 #endif
 public func FfiConverterTypeLogRecord_lower(_ value: LogRecord) -> RustBuffer {
     return FfiConverterTypeLogRecord.lower(value)
+}
+
+
+/**
+ * The watermark to burn into a photo before storing it: lines of text top
+ * to bottom in a box at the bottom-left corner, `margin_px` from the edges,
+ * `padding_px` inside the box; colours as 0xAARRGGBB.
+ */
+public struct PhotoWatermark: Equatable, Hashable {
+    public var lines: [String]
+    public var fontPx: UInt32
+    public var lineHeightPx: UInt32
+    public var marginPx: UInt32
+    public var paddingPx: UInt32
+    public var textArgb: UInt32
+    public var boxArgb: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(lines: [String], fontPx: UInt32, lineHeightPx: UInt32, marginPx: UInt32, paddingPx: UInt32, textArgb: UInt32, boxArgb: UInt32) {
+        self.lines = lines
+        self.fontPx = fontPx
+        self.lineHeightPx = lineHeightPx
+        self.marginPx = marginPx
+        self.paddingPx = paddingPx
+        self.textArgb = textArgb
+        self.boxArgb = boxArgb
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PhotoWatermark: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePhotoWatermark: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PhotoWatermark {
+        return
+            try PhotoWatermark(
+                lines: FfiConverterSequenceString.read(from: &buf), 
+                fontPx: FfiConverterUInt32.read(from: &buf), 
+                lineHeightPx: FfiConverterUInt32.read(from: &buf), 
+                marginPx: FfiConverterUInt32.read(from: &buf), 
+                paddingPx: FfiConverterUInt32.read(from: &buf), 
+                textArgb: FfiConverterUInt32.read(from: &buf), 
+                boxArgb: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PhotoWatermark, into buf: inout [UInt8]) {
+        FfiConverterSequenceString.write(value.lines, into: &buf)
+        FfiConverterUInt32.write(value.fontPx, into: &buf)
+        FfiConverterUInt32.write(value.lineHeightPx, into: &buf)
+        FfiConverterUInt32.write(value.marginPx, into: &buf)
+        FfiConverterUInt32.write(value.paddingPx, into: &buf)
+        FfiConverterUInt32.write(value.textArgb, into: &buf)
+        FfiConverterUInt32.write(value.boxArgb, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePhotoWatermark_lift(_ buf: RustBuffer) throws -> PhotoWatermark {
+    return try FfiConverterTypePhotoWatermark.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePhotoWatermark_lower(_ value: PhotoWatermark) -> RustBuffer {
+    return FfiConverterTypePhotoWatermark.lower(value)
 }
 
 
@@ -5178,6 +5350,63 @@ public func FfiConverterTypeSignatureStroke_lower(_ value: SignatureStroke) -> R
 
 
 /**
+ * A photo stored and recorded: its digest and the visit afterwards.
+ */
+public struct StoredPhoto: Equatable, Hashable {
+    public var digest: String
+    public var result: CommandResult
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(digest: String, result: CommandResult) {
+        self.digest = digest
+        self.result = result
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension StoredPhoto: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStoredPhoto: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StoredPhoto {
+        return
+            try StoredPhoto(
+                digest: FfiConverterString.read(from: &buf), 
+                result: FfiConverterTypeCommandResult.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: StoredPhoto, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.digest, into: &buf)
+        FfiConverterTypeCommandResult.write(value.result, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStoredPhoto_lift(_ buf: RustBuffer) throws -> StoredPhoto {
+    return try FfiConverterTypeStoredPhoto.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStoredPhoto_lower(_ value: StoredPhoto) -> RustBuffer {
+    return FfiConverterTypeStoredPhoto.lower(value)
+}
+
+
+/**
  * Why the last sync failed, in the technician's words.
  */
 public struct SyncFailure: Equatable, Hashable {
@@ -5355,7 +5584,7 @@ public struct SyncServiceState: Equatable, Hashable {
     /**
      * The last successful sync (kept in the store, so it survives restarts).
      */
-    public var lastSuccessAt: Date?
+    public var lastSuccessAt: Timestamp?
     /**
      * Records waiting for the server.
      */
@@ -5366,7 +5595,7 @@ public struct SyncServiceState: Equatable, Hashable {
     public init(phase: SyncPhase, 
         /**
          * The last successful sync (kept in the store, so it survives restarts).
-         */lastSuccessAt: Date?, 
+         */lastSuccessAt: Timestamp?, 
         /**
          * Records waiting for the server.
          */pending: UInt64) {
@@ -5392,14 +5621,14 @@ public struct FfiConverterTypeSyncServiceState: FfiConverterRustBuffer {
         return
             try SyncServiceState(
                 phase: FfiConverterTypeSyncPhase.read(from: &buf), 
-                lastSuccessAt: FfiConverterOptionTimestamp.read(from: &buf), 
+                lastSuccessAt: FfiConverterOptionTypeTimestamp.read(from: &buf), 
                 pending: FfiConverterUInt64.read(from: &buf)
         )
     }
 
     public static func write(_ value: SyncServiceState, into buf: inout [UInt8]) {
         FfiConverterTypeSyncPhase.write(value.phase, into: &buf)
-        FfiConverterOptionTimestamp.write(value.lastSuccessAt, into: &buf)
+        FfiConverterOptionTypeTimestamp.write(value.lastSuccessAt, into: &buf)
         FfiConverterUInt64.write(value.pending, into: &buf)
     }
 }
@@ -5508,8 +5737,8 @@ public struct SyncStatus: Equatable, Hashable {
      * Records the server refused for good (the center has been told).
      */
     public var refused: UInt64
-    public var lastAttemptAt: Date?
-    public var lastSuccessAt: Date?
+    public var lastAttemptAt: Timestamp?
+    public var lastSuccessAt: Timestamp?
     public var lastErrorCode: String?
     public var consecutiveFailures: UInt32
     public var clockOffsetMs: Int64?
@@ -5519,7 +5748,7 @@ public struct SyncStatus: Equatable, Hashable {
     public init(pending: UInt64, 
         /**
          * Records the server refused for good (the center has been told).
-         */refused: UInt64, lastAttemptAt: Date?, lastSuccessAt: Date?, lastErrorCode: String?, consecutiveFailures: UInt32, clockOffsetMs: Int64?) {
+         */refused: UInt64, lastAttemptAt: Timestamp?, lastSuccessAt: Timestamp?, lastErrorCode: String?, consecutiveFailures: UInt32, clockOffsetMs: Int64?) {
         self.pending = pending
         self.refused = refused
         self.lastAttemptAt = lastAttemptAt
@@ -5547,8 +5776,8 @@ public struct FfiConverterTypeSyncStatus: FfiConverterRustBuffer {
             try SyncStatus(
                 pending: FfiConverterUInt64.read(from: &buf), 
                 refused: FfiConverterUInt64.read(from: &buf), 
-                lastAttemptAt: FfiConverterOptionTimestamp.read(from: &buf), 
-                lastSuccessAt: FfiConverterOptionTimestamp.read(from: &buf), 
+                lastAttemptAt: FfiConverterOptionTypeTimestamp.read(from: &buf), 
+                lastSuccessAt: FfiConverterOptionTypeTimestamp.read(from: &buf), 
                 lastErrorCode: FfiConverterOptionString.read(from: &buf), 
                 consecutiveFailures: FfiConverterUInt32.read(from: &buf), 
                 clockOffsetMs: FfiConverterOptionInt64.read(from: &buf)
@@ -5558,8 +5787,8 @@ public struct FfiConverterTypeSyncStatus: FfiConverterRustBuffer {
     public static func write(_ value: SyncStatus, into buf: inout [UInt8]) {
         FfiConverterUInt64.write(value.pending, into: &buf)
         FfiConverterUInt64.write(value.refused, into: &buf)
-        FfiConverterOptionTimestamp.write(value.lastAttemptAt, into: &buf)
-        FfiConverterOptionTimestamp.write(value.lastSuccessAt, into: &buf)
+        FfiConverterOptionTypeTimestamp.write(value.lastAttemptAt, into: &buf)
+        FfiConverterOptionTypeTimestamp.write(value.lastSuccessAt, into: &buf)
         FfiConverterOptionString.write(value.lastErrorCode, into: &buf)
         FfiConverterUInt32.write(value.consecutiveFailures, into: &buf)
         FfiConverterOptionInt64.write(value.clockOffsetMs, into: &buf)
@@ -6105,19 +6334,19 @@ public struct VisitTimers: Equatable, Hashable {
     /**
      * Leave by this time to arrive 5-10 minutes early.
      */
-    public var departBy: Date?
+    public var departBy: Timestamp?
     /**
      * The next knock is allowed at.
      */
-    public var nextKnockAt: Date?
+    public var nextKnockAt: Timestamp?
     /**
      * Phone the customer from this time if the door stays closed.
      */
-    public var callCustomerAt: Date?
+    public var callCustomerAt: Timestamp?
     /**
      * "Customer absent" may be declared from this time.
      */
-    public var absentAllowedAt: Date?
+    public var absentAllowedAt: Timestamp?
     public var callbacks: [CallbackItem]
 
     // Default memberwise initializers are never public by default, so we
@@ -6125,16 +6354,16 @@ public struct VisitTimers: Equatable, Hashable {
     public init(
         /**
          * Leave by this time to arrive 5-10 minutes early.
-         */departBy: Date?, 
+         */departBy: Timestamp?, 
         /**
          * The next knock is allowed at.
-         */nextKnockAt: Date?, 
+         */nextKnockAt: Timestamp?, 
         /**
          * Phone the customer from this time if the door stays closed.
-         */callCustomerAt: Date?, 
+         */callCustomerAt: Timestamp?, 
         /**
          * "Customer absent" may be declared from this time.
-         */absentAllowedAt: Date?, callbacks: [CallbackItem]) {
+         */absentAllowedAt: Timestamp?, callbacks: [CallbackItem]) {
         self.departBy = departBy
         self.nextKnockAt = nextKnockAt
         self.callCustomerAt = callCustomerAt
@@ -6158,19 +6387,19 @@ public struct FfiConverterTypeVisitTimers: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VisitTimers {
         return
             try VisitTimers(
-                departBy: FfiConverterOptionTimestamp.read(from: &buf), 
-                nextKnockAt: FfiConverterOptionTimestamp.read(from: &buf), 
-                callCustomerAt: FfiConverterOptionTimestamp.read(from: &buf), 
-                absentAllowedAt: FfiConverterOptionTimestamp.read(from: &buf), 
+                departBy: FfiConverterOptionTypeTimestamp.read(from: &buf), 
+                nextKnockAt: FfiConverterOptionTypeTimestamp.read(from: &buf), 
+                callCustomerAt: FfiConverterOptionTypeTimestamp.read(from: &buf), 
+                absentAllowedAt: FfiConverterOptionTypeTimestamp.read(from: &buf), 
                 callbacks: FfiConverterSequenceTypeCallbackItem.read(from: &buf)
         )
     }
 
     public static func write(_ value: VisitTimers, into buf: inout [UInt8]) {
-        FfiConverterOptionTimestamp.write(value.departBy, into: &buf)
-        FfiConverterOptionTimestamp.write(value.nextKnockAt, into: &buf)
-        FfiConverterOptionTimestamp.write(value.callCustomerAt, into: &buf)
-        FfiConverterOptionTimestamp.write(value.absentAllowedAt, into: &buf)
+        FfiConverterOptionTypeTimestamp.write(value.departBy, into: &buf)
+        FfiConverterOptionTypeTimestamp.write(value.nextKnockAt, into: &buf)
+        FfiConverterOptionTypeTimestamp.write(value.callCustomerAt, into: &buf)
+        FfiConverterOptionTypeTimestamp.write(value.absentAllowedAt, into: &buf)
         FfiConverterSequenceTypeCallbackItem.write(value.callbacks, into: &buf)
     }
 }
@@ -6195,12 +6424,12 @@ public func FfiConverterTypeVisitTimers_lower(_ value: VisitTimers) -> RustBuffe
  * An appointment window.
  */
 public struct Window: Equatable, Hashable {
-    public var start: Date
-    public var end: Date
+    public var start: Timestamp
+    public var end: Timestamp
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(start: Date, end: Date) {
+    public init(start: Timestamp, end: Timestamp) {
         self.start = start
         self.end = end
     }
@@ -6221,14 +6450,14 @@ public struct FfiConverterTypeWindow: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Window {
         return
             try Window(
-                start: FfiConverterTimestamp.read(from: &buf), 
-                end: FfiConverterTimestamp.read(from: &buf)
+                start: FfiConverterTypeTimestamp.read(from: &buf), 
+                end: FfiConverterTypeTimestamp.read(from: &buf)
         )
     }
 
     public static func write(_ value: Window, into buf: inout [UInt8]) {
-        FfiConverterTimestamp.write(value.start, into: &buf)
-        FfiConverterTimestamp.write(value.end, into: &buf)
+        FfiConverterTypeTimestamp.write(value.start, into: &buf)
+        FfiConverterTypeTimestamp.write(value.end, into: &buf)
     }
 }
 
@@ -6983,19 +7212,19 @@ public enum SyncPhase: Equatable, Hashable {
     /**
      * The last sync finished; the next periodic one is at `next_sync_at`.
      */
-    case synced(summary: SyncSummary, nextSyncAt: Date
+    case synced(summary: SyncSummary, nextSyncAt: Timestamp
     )
     /**
      * Failure number `attempt` in a row may be cured by a retry: the loop
      * retries on its own at `retry_at`. Offline work is safe meanwhile.
      */
-    case retrying(failure: SyncFailure, attempt: UInt32, retryAt: Date
+    case retrying(failure: SyncFailure, attempt: UInt32, retryAt: Timestamp
     )
     /**
      * A retry will not cure it (token revoked, request refused, app too
      * old): show `failure`'s text. Tried again at `retry_at` or on "sync now".
      */
-    case needsAttention(failure: SyncFailure, retryAt: Date
+    case needsAttention(failure: SyncFailure, retryAt: Timestamp
     )
     /**
      * The platform reports no connection: nothing is tried until it is back.
@@ -7031,13 +7260,13 @@ public struct FfiConverterTypeSyncPhase: FfiConverterRustBuffer {
         case 2: return .syncing(progress: try FfiConverterOptionTypeSyncProgress.read(from: &buf)
         )
         
-        case 3: return .synced(summary: try FfiConverterTypeSyncSummary.read(from: &buf), nextSyncAt: try FfiConverterTimestamp.read(from: &buf)
+        case 3: return .synced(summary: try FfiConverterTypeSyncSummary.read(from: &buf), nextSyncAt: try FfiConverterTypeTimestamp.read(from: &buf)
         )
         
-        case 4: return .retrying(failure: try FfiConverterTypeSyncFailure.read(from: &buf), attempt: try FfiConverterUInt32.read(from: &buf), retryAt: try FfiConverterTimestamp.read(from: &buf)
+        case 4: return .retrying(failure: try FfiConverterTypeSyncFailure.read(from: &buf), attempt: try FfiConverterUInt32.read(from: &buf), retryAt: try FfiConverterTypeTimestamp.read(from: &buf)
         )
         
-        case 5: return .needsAttention(failure: try FfiConverterTypeSyncFailure.read(from: &buf), retryAt: try FfiConverterTimestamp.read(from: &buf)
+        case 5: return .needsAttention(failure: try FfiConverterTypeSyncFailure.read(from: &buf), retryAt: try FfiConverterTypeTimestamp.read(from: &buf)
         )
         
         case 6: return .offline
@@ -7064,20 +7293,20 @@ public struct FfiConverterTypeSyncPhase: FfiConverterRustBuffer {
         case let .synced(summary,nextSyncAt):
             writeInt(&buf, Int32(3))
             FfiConverterTypeSyncSummary.write(summary, into: &buf)
-            FfiConverterTimestamp.write(nextSyncAt, into: &buf)
+            FfiConverterTypeTimestamp.write(nextSyncAt, into: &buf)
             
         
         case let .retrying(failure,attempt,retryAt):
             writeInt(&buf, Int32(4))
             FfiConverterTypeSyncFailure.write(failure, into: &buf)
             FfiConverterUInt32.write(attempt, into: &buf)
-            FfiConverterTimestamp.write(retryAt, into: &buf)
+            FfiConverterTypeTimestamp.write(retryAt, into: &buf)
             
         
         case let .needsAttention(failure,retryAt):
             writeInt(&buf, Int32(5))
             FfiConverterTypeSyncFailure.write(failure, into: &buf)
-            FfiConverterTimestamp.write(retryAt, into: &buf)
+            FfiConverterTypeTimestamp.write(retryAt, into: &buf)
             
         
         case .offline:
@@ -7528,30 +7757,6 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterOptionTimestamp: FfiConverterRustBuffer {
-    typealias SwiftType = Date?
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        guard let value = value else {
-            writeInt(&buf, Int8(0))
-            return
-        }
-        writeInt(&buf, Int8(1))
-        FfiConverterTimestamp.write(value, into: &buf)
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
-        switch try readInt(&buf) as Int8 {
-        case 0: return nil
-        case 1: return try FfiConverterTimestamp.read(from: &buf)
-        default: throw UniffiInternalError.unexpectedOptionalTag
-        }
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
 fileprivate struct FfiConverterOptionTypeLogger: FfiConverterRustBuffer {
     typealias SwiftType = Logger?
 
@@ -7808,6 +8013,30 @@ fileprivate struct FfiConverterOptionTypeVisitOutcome: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeVisitOutcome.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeTimestamp: FfiConverterRustBuffer {
+    typealias SwiftType = Timestamp?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeTimestamp.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeTimestamp.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -8287,6 +8516,46 @@ fileprivate struct FfiConverterSequenceTypeVisitListItem: FfiConverterRustBuffer
         return seq
     }
 }
+
+
+public typealias Timestamp = Date
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTimestamp: FfiConverter {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Timestamp {
+        return try FfiConverterTimestamp.read(from: &buf)
+    }
+
+    public static func write(_ value: Timestamp, into buf: inout [UInt8]) {
+        return FfiConverterTimestamp.write(value, into: &buf)
+    }
+
+    public static func lift(_ value: RustBuffer) throws -> Timestamp {
+        return try FfiConverterTimestamp.lift(value)
+    }
+
+    public static func lower(_ value: Timestamp) -> RustBuffer {
+        return FfiConverterTimestamp.lower(value)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTimestamp_lift(_ value: RustBuffer) throws -> Timestamp {
+    return try FfiConverterTypeTimestamp.lift(value)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTimestamp_lower(_ value: Timestamp) -> RustBuffer {
+    return FfiConverterTypeTimestamp.lower(value)
+}
+
 /**
  * Sends Doorstep's log lines at `max_level` and above to `logger`; `None`
  * stops forwarding. Calling it again replaces the logger and level. Fails
@@ -8431,10 +8700,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_devicestore_action_forms() != 3876) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_devicestore_apply_command() != 57721) {
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_apply_command() != 65236) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_devicestore_business_day_visits() != 37332) {
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_business_day_visits() != 17475) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_business_zone_name() != 48859) {
@@ -8443,13 +8712,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_devicestore_close_store() != 3858) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_devicestore_decline_signature() != 30173) {
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_decline_signature() != 6041) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_device() != 50771) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_devicestore_format_local_date_time() != 28225) {
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_format_local_date_time() != 30169) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_format_local_window() != 54990) {
@@ -8461,22 +8730,34 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_devicestore_preview_sign_off() != 13948) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_devicestore_receive_assignment() != 18512) {
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_receive_assignment() != 7791) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_devicestore_sign_off() != 36997) {
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_sign_off() != 9580) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_devicestore_submit_action() != 20663) {
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_submit_action() != 59329) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_sync_status() != 12971) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_devicestore_todays_visits() != 7535) {
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_todays_visits() != 38223) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_devicestore_visit_screen() != 47931) {
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_visit_screen() != 8429) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_pending_photo_count() != 53915) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_photo_watermark() != 32984) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_set_photo_storage_limit() != 63552) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_store_photo() != 20004) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_logger_log() != 34344) {
@@ -8485,10 +8766,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_visitsession_action_forms() != 45975) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_visitsession_apply() != 5527) {
+    if (uniffi_doorstep_ffi_checksum_method_visitsession_apply() != 37427) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_visitsession_decline_signature() != 23728) {
+    if (uniffi_doorstep_ffi_checksum_method_visitsession_decline_signature() != 56469) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_visitsession_event_count() != 59697) {
@@ -8497,22 +8778,22 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_visitsession_preview_sign_off() != 6003) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_visitsession_receive_assignment() != 34141) {
+    if (uniffi_doorstep_ffi_checksum_method_visitsession_receive_assignment() != 2237) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_visitsession_report_digest() != 29210) {
+    if (uniffi_doorstep_ffi_checksum_method_visitsession_report_digest() != 32714) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_visitsession_screen() != 57718) {
+    if (uniffi_doorstep_ffi_checksum_method_visitsession_screen() != 4643) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_visitsession_screen_json() != 50757) {
+    if (uniffi_doorstep_ffi_checksum_method_visitsession_screen_json() != 41765) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_visitsession_sign_off() != 46473) {
+    if (uniffi_doorstep_ffi_checksum_method_visitsession_sign_off() != 22592) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_visitsession_submit_action() != 7465) {
+    if (uniffi_doorstep_ffi_checksum_method_visitsession_submit_action() != 44816) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_httptransport_send() != 39211) {

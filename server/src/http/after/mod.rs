@@ -5,5 +5,6 @@ pub mod callbacks;
 pub mod conflicts;
 pub mod display;
 pub mod kpis;
+pub mod photos;
 pub mod reconciliation;
 pub mod visits;

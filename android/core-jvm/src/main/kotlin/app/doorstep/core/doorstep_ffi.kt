@@ -819,6 +819,14 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_visit_screen(
     ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_pending_photo_count(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_photo_watermark(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_set_photo_storage_limit(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_store_photo(
+    ): Int
     external fun uniffi_doorstep_ffi_checksum_method_logger_log(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_visitsession_action_forms(
@@ -950,6 +958,14 @@ internal object UniffiLib {
     external fun uniffi_doorstep_ffi_fn_method_devicestore_todays_visits(`ptr`: Long,`now`: RustBuffer.ByValue,`utcOffsetMinutes`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_devicestore_visit_screen(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_pending_photo_count(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_photo_watermark(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,`location`: RustBuffer.ByValue,`width`: Int,`height`: Int,`utcOffsetMinutes`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_set_photo_storage_limit(`ptr`: Long,`bytes`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_store_photo(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`moment`: RustBuffer.ByValue,`bytes`: RustBuffer.ByValue,`width`: Int,`height`: Int,`now`: RustBuffer.ByValue,`location`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_clone_logger(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1219,10 +1235,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_action_forms() and 0xFFFF) != 3876) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_apply_command() and 0xFFFF) != 57721) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_apply_command() and 0xFFFF) != 65236) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_business_day_visits() and 0xFFFF) != 37332) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_business_day_visits() and 0xFFFF) != 17475) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_business_zone_name() and 0xFFFF) != 48859) {
@@ -1231,13 +1247,13 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_close_store() and 0xFFFF) != 3858) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_decline_signature() and 0xFFFF) != 30173) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_decline_signature() and 0xFFFF) != 6041) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_device() and 0xFFFF) != 50771) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_format_local_date_time() and 0xFFFF) != 28225) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_format_local_date_time() and 0xFFFF) != 30169) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_format_local_window() and 0xFFFF) != 54990) {
@@ -1249,22 +1265,34 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_preview_sign_off() and 0xFFFF) != 13948) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_receive_assignment() and 0xFFFF) != 18512) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_receive_assignment() and 0xFFFF) != 7791) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_sign_off() and 0xFFFF) != 36997) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_sign_off() and 0xFFFF) != 9580) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_submit_action() and 0xFFFF) != 20663) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_submit_action() and 0xFFFF) != 59329) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_sync_status() and 0xFFFF) != 12971) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_todays_visits() and 0xFFFF) != 7535) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_todays_visits() and 0xFFFF) != 38223) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_visit_screen() and 0xFFFF) != 47931) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_visit_screen() and 0xFFFF) != 8429) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_pending_photo_count() and 0xFFFF) != 53915) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_photo_watermark() and 0xFFFF) != 32984) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_set_photo_storage_limit() and 0xFFFF) != 63552) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_store_photo() and 0xFFFF) != 20004) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_logger_log() and 0xFFFF) != 34344) {
@@ -1273,10 +1301,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_action_forms() and 0xFFFF) != 45975) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_apply() and 0xFFFF) != 5527) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_apply() and 0xFFFF) != 37427) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_decline_signature() and 0xFFFF) != 23728) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_decline_signature() and 0xFFFF) != 56469) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_event_count() and 0xFFFF) != 59697) {
@@ -1285,22 +1313,22 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_preview_sign_off() and 0xFFFF) != 6003) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_receive_assignment() and 0xFFFF) != 34141) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_receive_assignment() and 0xFFFF) != 2237) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_report_digest() and 0xFFFF) != 29210) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_report_digest() and 0xFFFF) != 32714) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_screen() and 0xFFFF) != 57718) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_screen() and 0xFFFF) != 4643) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_screen_json() and 0xFFFF) != 50757) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_screen_json() and 0xFFFF) != 41765) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_sign_off() and 0xFFFF) != 46473) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_sign_off() and 0xFFFF) != 22592) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_submit_action() and 0xFFFF) != 7465) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_visitsession_submit_action() and 0xFFFF) != 44816) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_httptransport_send() and 0xFFFF) != 39211) {
@@ -1979,13 +2007,13 @@ public interface DeviceStoreInterface {
      * Applies one command (JSON, docs/SCRIPTS.md) to the visit, durably.
      * A refusal writes nothing and says which rule refused.
      */
-    fun `applyCommand`(`assignmentId`: kotlin.String, `commandJson`: kotlin.String, `now`: java.time.Instant, `location`: Location?): CommandResult
+    fun `applyCommand`(`assignmentId`: kotlin.String, `commandJson`: kotlin.String, `now`: Timestamp, `location`: Location?): CommandResult
     
     /**
      * The visits whose window starts on the business day containing `now`
      * (the business time zone's, never the phone's own), by window start.
      */
-    fun `businessDayVisits`(`now`: java.time.Instant): List<VisitListItem>
+    fun `businessDayVisits`(`now`: Timestamp): List<VisitListItem>
     
     /**
      * The business time zone's IANA name (sent by the server with every
@@ -2004,7 +2032,7 @@ public interface DeviceStoreInterface {
     /**
      * The customer declined to sign; recorded as such, never faked.
      */
-    fun `declineSignature`(`assignmentId`: kotlin.String, `reason`: kotlin.String, `now`: java.time.Instant, `location`: Location?): CommandResult
+    fun `declineSignature`(`assignmentId`: kotlin.String, `reason`: kotlin.String, `now`: Timestamp, `location`: Location?): CommandResult
     
     /**
      * Who this store belongs to.
@@ -2016,7 +2044,7 @@ public interface DeviceStoreInterface {
      * `12月1日 10:25` / `2026-12-01 10:25`. The shells show times only
      * through this (and `format_local_window`), never formatting them.
      */
-    fun `formatLocalDateTime`(`at`: java.time.Instant): LocalizedText
+    fun `formatLocalDateTime`(`at`: Timestamp): LocalizedText
     
     /**
      * A window as local time of the business time zone:
@@ -2040,12 +2068,12 @@ public interface DeviceStoreInterface {
      * it): a new one creates its visit, a higher version updates it, a
      * re-delivered or older one changes nothing. Returns the visit's screen.
      */
-    fun `receiveAssignment`(`assignmentJson`: kotlin.String, `now`: java.time.Instant): VisitScreen
+    fun `receiveAssignment`(`assignmentJson`: kotlin.String, `now`: Timestamp): VisitScreen
     
     /**
      * The customer rates and signs; the evidence joins this device's hash chain.
      */
-    fun `signOff`(`assignmentId`: kotlin.String, `signOff`: CustomerSignOff, `now`: java.time.Instant, `location`: Location?): CommandResult
+    fun `signOff`(`assignmentId`: kotlin.String, `signOff`: CustomerSignOff, `now`: Timestamp, `location`: Location?): CommandResult
     
     /**
      * Fills `action`'s form with `values` (unset fields take their
@@ -2053,7 +2081,7 @@ public interface DeviceStoreInterface {
      * `invalid_form` naming every bad field; a rule's refusal with
      * `Refused`. Either way nothing is written.
      */
-    fun `submitAction`(`assignmentId`: kotlin.String, `action`: kotlin.String, `values`: List<FormValue>, `now`: java.time.Instant, `location`: Location?): CommandResult
+    fun `submitAction`(`assignmentId`: kotlin.String, `action`: kotlin.String, `values`: List<FormValue>, `now`: Timestamp, `location`: Location?): CommandResult
     
     /**
      * What waits for the server and how the last syncs went.
@@ -2066,12 +2094,38 @@ public interface DeviceStoreInterface {
      * start. Prefer `business_day_visits`: the day of the business time
      * zone, whatever the phone's own offset.
      */
-    fun `todaysVisits`(`now`: java.time.Instant, `utcOffsetMinutes`: kotlin.Int): List<VisitListItem>
+    fun `todaysVisits`(`now`: Timestamp, `utcOffsetMinutes`: kotlin.Int): List<VisitListItem>
     
     /**
      * The visit's screen at `now`.
      */
-    fun `visitScreen`(`assignmentId`: kotlin.String, `now`: java.time.Instant): VisitScreen
+    fun `visitScreen`(`assignmentId`: kotlin.String, `now`: Timestamp): VisitScreen
+    
+    /**
+     * How many photos wait for upload (deleted once the server has them).
+     */
+    fun `pendingPhotoCount`(): kotlin.ULong
+    
+    /**
+     * The watermark of a photo about to be taken on this visit: the local
+     * time (`utc_offset_minutes`, China 480), the customer's address (or
+     * the coordinates), the technician and the work order, laid out for a
+     * picture of `width` × `height` pixels.
+     */
+    fun `photoWatermark`(`assignmentId`: kotlin.String, `now`: Timestamp, `location`: Location?, `width`: kotlin.UInt, `height`: kotlin.UInt, `utcOffsetMinutes`: kotlin.Int): PhotoWatermark
+    
+    /**
+     * Bounds the photo storage to `bytes` (default 512 MiB).
+     */
+    fun `setPhotoStorageLimit`(`bytes`: kotlin.ULong)
+    
+    /**
+     * Stores a photo's final bytes (watermark burned in) and records it for
+     * `moment`. The bytes are durable under their SHA-256 before the event
+     * is written; a full photo storage (`store_blob_area_full`) or a
+     * refusal writes nothing.
+     */
+    fun `storePhoto`(`assignmentId`: kotlin.String, `moment`: kotlin.String, `bytes`: kotlin.ByteArray, `width`: kotlin.UInt, `height`: kotlin.UInt, `now`: Timestamp, `location`: Location?): StoredPhoto
     
     companion object
 }
@@ -2204,7 +2258,7 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
      * Applies one command (JSON, docs/SCRIPTS.md) to the visit, durably.
      * A refusal writes nothing and says which rule refused.
      */
-    @Throws(DoorstepException::class)override fun `applyCommand`(`assignmentId`: kotlin.String, `commandJson`: kotlin.String, `now`: java.time.Instant, `location`: Location?): CommandResult {
+    @Throws(DoorstepException::class)override fun `applyCommand`(`assignmentId`: kotlin.String, `commandJson`: kotlin.String, `now`: Timestamp, `location`: Location?): CommandResult {
             return FfiConverterTypeCommandResult.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
@@ -2213,7 +2267,7 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
         
         FfiConverterString.lower(`assignmentId`),
         FfiConverterString.lower(`commandJson`),
-        FfiConverterTimestamp.lower(`now`),
+        FfiConverterTypeTimestamp.lower(`now`),
         FfiConverterOptionalTypeLocation.lower(`location`),_status)
 }
     }
@@ -2226,14 +2280,14 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
      * The visits whose window starts on the business day containing `now`
      * (the business time zone's, never the phone's own), by window start.
      */
-    @Throws(DoorstepException::class)override fun `businessDayVisits`(`now`: java.time.Instant): List<VisitListItem> {
+    @Throws(DoorstepException::class)override fun `businessDayVisits`(`now`: Timestamp): List<VisitListItem> {
             return FfiConverterSequenceTypeVisitListItem.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
     UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_business_day_visits(
         it,
         
-        FfiConverterTimestamp.lower(`now`),_status)
+        FfiConverterTypeTimestamp.lower(`now`),_status)
 }
     }
     )
@@ -2280,7 +2334,7 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
     /**
      * The customer declined to sign; recorded as such, never faked.
      */
-    @Throws(DoorstepException::class)override fun `declineSignature`(`assignmentId`: kotlin.String, `reason`: kotlin.String, `now`: java.time.Instant, `location`: Location?): CommandResult {
+    @Throws(DoorstepException::class)override fun `declineSignature`(`assignmentId`: kotlin.String, `reason`: kotlin.String, `now`: Timestamp, `location`: Location?): CommandResult {
             return FfiConverterTypeCommandResult.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
@@ -2289,7 +2343,7 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
         
         FfiConverterString.lower(`assignmentId`),
         FfiConverterString.lower(`reason`),
-        FfiConverterTimestamp.lower(`now`),
+        FfiConverterTypeTimestamp.lower(`now`),
         FfiConverterOptionalTypeLocation.lower(`location`),_status)
 }
     }
@@ -2320,14 +2374,14 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
      * `12月1日 10:25` / `2026-12-01 10:25`. The shells show times only
      * through this (and `format_local_window`), never formatting them.
      */
-    @Throws(DoorstepException::class)override fun `formatLocalDateTime`(`at`: java.time.Instant): LocalizedText {
+    @Throws(DoorstepException::class)override fun `formatLocalDateTime`(`at`: Timestamp): LocalizedText {
             return FfiConverterTypeLocalizedText.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
     UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_format_local_date_time(
         it,
         
-        FfiConverterTimestamp.lower(`at`),_status)
+        FfiConverterTypeTimestamp.lower(`at`),_status)
 }
     }
     )
@@ -2396,7 +2450,7 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
      * it): a new one creates its visit, a higher version updates it, a
      * re-delivered or older one changes nothing. Returns the visit's screen.
      */
-    @Throws(DoorstepException::class)override fun `receiveAssignment`(`assignmentJson`: kotlin.String, `now`: java.time.Instant): VisitScreen {
+    @Throws(DoorstepException::class)override fun `receiveAssignment`(`assignmentJson`: kotlin.String, `now`: Timestamp): VisitScreen {
             return FfiConverterTypeVisitScreen.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
@@ -2404,7 +2458,7 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
         it,
         
         FfiConverterString.lower(`assignmentJson`),
-        FfiConverterTimestamp.lower(`now`),_status)
+        FfiConverterTypeTimestamp.lower(`now`),_status)
 }
     }
     )
@@ -2415,7 +2469,7 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
     /**
      * The customer rates and signs; the evidence joins this device's hash chain.
      */
-    @Throws(DoorstepException::class)override fun `signOff`(`assignmentId`: kotlin.String, `signOff`: CustomerSignOff, `now`: java.time.Instant, `location`: Location?): CommandResult {
+    @Throws(DoorstepException::class)override fun `signOff`(`assignmentId`: kotlin.String, `signOff`: CustomerSignOff, `now`: Timestamp, `location`: Location?): CommandResult {
             return FfiConverterTypeCommandResult.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
@@ -2424,7 +2478,7 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
         
         FfiConverterString.lower(`assignmentId`),
         FfiConverterTypeCustomerSignOff.lower(`signOff`),
-        FfiConverterTimestamp.lower(`now`),
+        FfiConverterTypeTimestamp.lower(`now`),
         FfiConverterOptionalTypeLocation.lower(`location`),_status)
 }
     }
@@ -2439,7 +2493,7 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
      * `invalid_form` naming every bad field; a rule's refusal with
      * `Refused`. Either way nothing is written.
      */
-    @Throws(DoorstepException::class)override fun `submitAction`(`assignmentId`: kotlin.String, `action`: kotlin.String, `values`: List<FormValue>, `now`: java.time.Instant, `location`: Location?): CommandResult {
+    @Throws(DoorstepException::class)override fun `submitAction`(`assignmentId`: kotlin.String, `action`: kotlin.String, `values`: List<FormValue>, `now`: Timestamp, `location`: Location?): CommandResult {
             return FfiConverterTypeCommandResult.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
@@ -2449,7 +2503,7 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
         FfiConverterString.lower(`assignmentId`),
         FfiConverterString.lower(`action`),
         FfiConverterSequenceTypeFormValue.lower(`values`),
-        FfiConverterTimestamp.lower(`now`),
+        FfiConverterTypeTimestamp.lower(`now`),
         FfiConverterOptionalTypeLocation.lower(`location`),_status)
 }
     }
@@ -2481,14 +2535,14 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
      * start. Prefer `business_day_visits`: the day of the business time
      * zone, whatever the phone's own offset.
      */
-    @Throws(DoorstepException::class)override fun `todaysVisits`(`now`: java.time.Instant, `utcOffsetMinutes`: kotlin.Int): List<VisitListItem> {
+    @Throws(DoorstepException::class)override fun `todaysVisits`(`now`: Timestamp, `utcOffsetMinutes`: kotlin.Int): List<VisitListItem> {
             return FfiConverterSequenceTypeVisitListItem.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
     UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_todays_visits(
         it,
         
-        FfiConverterTimestamp.lower(`now`),
+        FfiConverterTypeTimestamp.lower(`now`),
         FfiConverterInt.lower(`utcOffsetMinutes`),_status)
 }
     }
@@ -2500,7 +2554,7 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
     /**
      * The visit's screen at `now`.
      */
-    @Throws(DoorstepException::class)override fun `visitScreen`(`assignmentId`: kotlin.String, `now`: java.time.Instant): VisitScreen {
+    @Throws(DoorstepException::class)override fun `visitScreen`(`assignmentId`: kotlin.String, `now`: Timestamp): VisitScreen {
             return FfiConverterTypeVisitScreen.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
@@ -2508,7 +2562,94 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
         it,
         
         FfiConverterString.lower(`assignmentId`),
-        FfiConverterTimestamp.lower(`now`),_status)
+        FfiConverterTypeTimestamp.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * How many photos wait for upload (deleted once the server has them).
+     */
+    @Throws(DoorstepException::class)override fun `pendingPhotoCount`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_pending_photo_count(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The watermark of a photo about to be taken on this visit: the local
+     * time (`utc_offset_minutes`, China 480), the customer's address (or
+     * the coordinates), the technician and the work order, laid out for a
+     * picture of `width` × `height` pixels.
+     */
+    @Throws(DoorstepException::class)override fun `photoWatermark`(`assignmentId`: kotlin.String, `now`: Timestamp, `location`: Location?, `width`: kotlin.UInt, `height`: kotlin.UInt, `utcOffsetMinutes`: kotlin.Int): PhotoWatermark {
+            return FfiConverterTypePhotoWatermark.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_photo_watermark(
+        it,
+        
+        FfiConverterString.lower(`assignmentId`),
+        FfiConverterTypeTimestamp.lower(`now`),
+        FfiConverterOptionalTypeLocation.lower(`location`),
+        FfiConverterUInt.lower(`width`),
+        FfiConverterUInt.lower(`height`),
+        FfiConverterInt.lower(`utcOffsetMinutes`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Bounds the photo storage to `bytes` (default 512 MiB).
+     */
+    @Throws(DoorstepException::class)override fun `setPhotoStorageLimit`(`bytes`: kotlin.ULong)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_set_photo_storage_limit(
+        it,
+        
+        FfiConverterULong.lower(`bytes`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Stores a photo's final bytes (watermark burned in) and records it for
+     * `moment`. The bytes are durable under their SHA-256 before the event
+     * is written; a full photo storage (`store_blob_area_full`) or a
+     * refusal writes nothing.
+     */
+    @Throws(DoorstepException::class)override fun `storePhoto`(`assignmentId`: kotlin.String, `moment`: kotlin.String, `bytes`: kotlin.ByteArray, `width`: kotlin.UInt, `height`: kotlin.UInt, `now`: Timestamp, `location`: Location?): StoredPhoto {
+            return FfiConverterTypeStoredPhoto.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_store_photo(
+        it,
+        
+        FfiConverterString.lower(`assignmentId`),
+        FfiConverterString.lower(`moment`),
+        FfiConverterByteArray.lower(`bytes`),
+        FfiConverterUInt.lower(`width`),
+        FfiConverterUInt.lower(`height`),
+        FfiConverterTypeTimestamp.lower(`now`),
+        FfiConverterOptionalTypeLocation.lower(`location`),_status)
 }
     }
     )
@@ -5071,12 +5212,12 @@ public interface VisitSessionInterface {
      * the phone's location fix if it has one. A refusal leaves the visit
      * unchanged and says which rule refused it.
      */
-    fun `apply`(`commandJson`: kotlin.String, `now`: java.time.Instant, `location`: Location?): CommandResult
+    fun `apply`(`commandJson`: kotlin.String, `now`: Timestamp, `location`: Location?): CommandResult
     
     /**
      * The customer declined to sign; recorded as such, never faked.
      */
-    fun `declineSignature`(`reason`: kotlin.String, `now`: java.time.Instant, `location`: Location?): CommandResult
+    fun `declineSignature`(`reason`: kotlin.String, `now`: Timestamp, `location`: Location?): CommandResult
     
     /**
      * How many events the visit has recorded.
@@ -5095,34 +5236,34 @@ public interface VisitSessionInterface {
      * Records the center's assignment (its JSON, as the center sends it):
      * the first starts the visit, a higher version updates it.
      */
-    fun `receiveAssignment`(`assignmentJson`: kotlin.String, `now`: java.time.Instant): CommandResult
+    fun `receiveAssignment`(`assignmentJson`: kotlin.String, `now`: Timestamp): CommandResult
     
     /**
      * The digest of the report as it stands (what the customer would sign
      * now), or the signed one; `None` before the technician is on site.
      */
-    fun `reportDigest`(`now`: java.time.Instant): ReportDigest?
+    fun `reportDigest`(`now`: Timestamp): ReportDigest?
     
     /**
      * The visit as a screen shows it at `now` (timers and prompts depend on the time).
      */
-    fun `screen`(`now`: java.time.Instant): VisitScreen
+    fun `screen`(`now`: Timestamp): VisitScreen
     
     /**
      * The same view as JSON (the CLI's shape), for logging and web views.
      */
-    fun `screenJson`(`now`: java.time.Instant): kotlin.String
+    fun `screenJson`(`now`: Timestamp): kotlin.String
     
     /**
      * The customer rates and signs the report on screen.
      */
-    fun `signOff`(`signOff`: CustomerSignOff, `now`: java.time.Instant, `location`: Location?): CommandResult
+    fun `signOff`(`signOff`: CustomerSignOff, `now`: Timestamp, `location`: Location?): CommandResult
     
     /**
      * Fills `action`'s form with `values` and applies the command (see
      * `DeviceStore::submit_action`).
      */
-    fun `submitAction`(`action`: kotlin.String, `values`: List<FormValue>, `now`: java.time.Instant, `location`: Location?): CommandResult
+    fun `submitAction`(`action`: kotlin.String, `values`: List<FormValue>, `now`: Timestamp, `location`: Location?): CommandResult
     
     companion object
 }
@@ -5270,7 +5411,7 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
      * the phone's location fix if it has one. A refusal leaves the visit
      * unchanged and says which rule refused it.
      */
-    @Throws(DoorstepException::class)override fun `apply`(`commandJson`: kotlin.String, `now`: java.time.Instant, `location`: Location?): CommandResult {
+    @Throws(DoorstepException::class)override fun `apply`(`commandJson`: kotlin.String, `now`: Timestamp, `location`: Location?): CommandResult {
             return FfiConverterTypeCommandResult.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
@@ -5278,7 +5419,7 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
         it,
         
         FfiConverterString.lower(`commandJson`),
-        FfiConverterTimestamp.lower(`now`),
+        FfiConverterTypeTimestamp.lower(`now`),
         FfiConverterOptionalTypeLocation.lower(`location`),_status)
 }
     }
@@ -5290,7 +5431,7 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
     /**
      * The customer declined to sign; recorded as such, never faked.
      */
-    @Throws(DoorstepException::class)override fun `declineSignature`(`reason`: kotlin.String, `now`: java.time.Instant, `location`: Location?): CommandResult {
+    @Throws(DoorstepException::class)override fun `declineSignature`(`reason`: kotlin.String, `now`: Timestamp, `location`: Location?): CommandResult {
             return FfiConverterTypeCommandResult.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
@@ -5298,7 +5439,7 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
         it,
         
         FfiConverterString.lower(`reason`),
-        FfiConverterTimestamp.lower(`now`),
+        FfiConverterTypeTimestamp.lower(`now`),
         FfiConverterOptionalTypeLocation.lower(`location`),_status)
 }
     }
@@ -5349,7 +5490,7 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
      * Records the center's assignment (its JSON, as the center sends it):
      * the first starts the visit, a higher version updates it.
      */
-    @Throws(DoorstepException::class)override fun `receiveAssignment`(`assignmentJson`: kotlin.String, `now`: java.time.Instant): CommandResult {
+    @Throws(DoorstepException::class)override fun `receiveAssignment`(`assignmentJson`: kotlin.String, `now`: Timestamp): CommandResult {
             return FfiConverterTypeCommandResult.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
@@ -5357,7 +5498,7 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
         it,
         
         FfiConverterString.lower(`assignmentJson`),
-        FfiConverterTimestamp.lower(`now`),_status)
+        FfiConverterTypeTimestamp.lower(`now`),_status)
 }
     }
     )
@@ -5369,14 +5510,14 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
      * The digest of the report as it stands (what the customer would sign
      * now), or the signed one; `None` before the technician is on site.
      */
-    @Throws(DoorstepException::class)override fun `reportDigest`(`now`: java.time.Instant): ReportDigest? {
+    @Throws(DoorstepException::class)override fun `reportDigest`(`now`: Timestamp): ReportDigest? {
             return FfiConverterOptionalTypeReportDigest.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
     UniffiLib.uniffi_doorstep_ffi_fn_method_visitsession_report_digest(
         it,
         
-        FfiConverterTimestamp.lower(`now`),_status)
+        FfiConverterTypeTimestamp.lower(`now`),_status)
 }
     }
     )
@@ -5387,14 +5528,14 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
     /**
      * The visit as a screen shows it at `now` (timers and prompts depend on the time).
      */
-    @Throws(DoorstepException::class)override fun `screen`(`now`: java.time.Instant): VisitScreen {
+    @Throws(DoorstepException::class)override fun `screen`(`now`: Timestamp): VisitScreen {
             return FfiConverterTypeVisitScreen.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
     UniffiLib.uniffi_doorstep_ffi_fn_method_visitsession_screen(
         it,
         
-        FfiConverterTimestamp.lower(`now`),_status)
+        FfiConverterTypeTimestamp.lower(`now`),_status)
 }
     }
     )
@@ -5405,14 +5546,14 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
     /**
      * The same view as JSON (the CLI's shape), for logging and web views.
      */
-    @Throws(DoorstepException::class)override fun `screenJson`(`now`: java.time.Instant): kotlin.String {
+    @Throws(DoorstepException::class)override fun `screenJson`(`now`: Timestamp): kotlin.String {
             return FfiConverterString.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
     UniffiLib.uniffi_doorstep_ffi_fn_method_visitsession_screen_json(
         it,
         
-        FfiConverterTimestamp.lower(`now`),_status)
+        FfiConverterTypeTimestamp.lower(`now`),_status)
 }
     }
     )
@@ -5423,7 +5564,7 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
     /**
      * The customer rates and signs the report on screen.
      */
-    @Throws(DoorstepException::class)override fun `signOff`(`signOff`: CustomerSignOff, `now`: java.time.Instant, `location`: Location?): CommandResult {
+    @Throws(DoorstepException::class)override fun `signOff`(`signOff`: CustomerSignOff, `now`: Timestamp, `location`: Location?): CommandResult {
             return FfiConverterTypeCommandResult.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
@@ -5431,7 +5572,7 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
         it,
         
         FfiConverterTypeCustomerSignOff.lower(`signOff`),
-        FfiConverterTimestamp.lower(`now`),
+        FfiConverterTypeTimestamp.lower(`now`),
         FfiConverterOptionalTypeLocation.lower(`location`),_status)
 }
     }
@@ -5444,7 +5585,7 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
      * Fills `action`'s form with `values` and applies the command (see
      * `DeviceStore::submit_action`).
      */
-    @Throws(DoorstepException::class)override fun `submitAction`(`action`: kotlin.String, `values`: List<FormValue>, `now`: java.time.Instant, `location`: Location?): CommandResult {
+    @Throws(DoorstepException::class)override fun `submitAction`(`action`: kotlin.String, `values`: List<FormValue>, `now`: Timestamp, `location`: Location?): CommandResult {
             return FfiConverterTypeCommandResult.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
@@ -5453,7 +5594,7 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
         
         FfiConverterString.lower(`action`),
         FfiConverterSequenceTypeFormValue.lower(`values`),
-        FfiConverterTimestamp.lower(`now`),
+        FfiConverterTypeTimestamp.lower(`now`),
         FfiConverterOptionalTypeLocation.lower(`location`),_status)
 }
     }
@@ -5646,7 +5787,7 @@ data class CallbackItem (
      */
     var `reason`: kotlin.String
     , 
-    var `dueAt`: java.time.Instant
+    var `dueAt`: Timestamp
     
 ){
     
@@ -5664,18 +5805,18 @@ public object FfiConverterTypeCallbackItem: FfiConverterRustBuffer<CallbackItem>
     override fun read(buf: ByteBuffer): CallbackItem {
         return CallbackItem(
             FfiConverterString.read(buf),
-            FfiConverterTimestamp.read(buf),
+            FfiConverterTypeTimestamp.read(buf),
         )
     }
 
     override fun allocationSize(value: CallbackItem) = (
             FfiConverterString.allocationSize(value.`reason`) +
-            FfiConverterTimestamp.allocationSize(value.`dueAt`)
+            FfiConverterTypeTimestamp.allocationSize(value.`dueAt`)
     )
 
     override fun write(value: CallbackItem, buf: ByteBuffer) {
             FfiConverterString.write(value.`reason`, buf)
-            FfiConverterTimestamp.write(value.`dueAt`, buf)
+            FfiConverterTypeTimestamp.write(value.`dueAt`, buf)
     }
 }
 
@@ -6505,7 +6646,7 @@ public object FfiConverterTypeHttpHeader: FfiConverterRustBuffer<HttpHeader> {
  */
 data class HttpRequest (
     /**
-     * `GET` or `POST`.
+     * `GET` or `POST`; `HEAD` and `PUT` for photo uploads (a body goes with `POST` and `PUT`).
      */
     var `method`: kotlin.String
     , 
@@ -6744,6 +6885,74 @@ public object FfiConverterTypeLogRecord: FfiConverterRustBuffer<LogRecord> {
             FfiConverterTypeLogLevel.write(value.`level`, buf)
             FfiConverterString.write(value.`target`, buf)
             FfiConverterString.write(value.`message`, buf)
+    }
+}
+
+
+
+/**
+ * The watermark to burn into a photo before storing it: lines of text top
+ * to bottom in a box at the bottom-left corner, `margin_px` from the edges,
+ * `padding_px` inside the box; colours as 0xAARRGGBB.
+ */
+data class PhotoWatermark (
+    var `lines`: List<kotlin.String>
+    , 
+    var `fontPx`: kotlin.UInt
+    , 
+    var `lineHeightPx`: kotlin.UInt
+    , 
+    var `marginPx`: kotlin.UInt
+    , 
+    var `paddingPx`: kotlin.UInt
+    , 
+    var `textArgb`: kotlin.UInt
+    , 
+    var `boxArgb`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePhotoWatermark: FfiConverterRustBuffer<PhotoWatermark> {
+    override fun read(buf: ByteBuffer): PhotoWatermark {
+        return PhotoWatermark(
+            FfiConverterSequenceString.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PhotoWatermark) = (
+            FfiConverterSequenceString.allocationSize(value.`lines`) +
+            FfiConverterUInt.allocationSize(value.`fontPx`) +
+            FfiConverterUInt.allocationSize(value.`lineHeightPx`) +
+            FfiConverterUInt.allocationSize(value.`marginPx`) +
+            FfiConverterUInt.allocationSize(value.`paddingPx`) +
+            FfiConverterUInt.allocationSize(value.`textArgb`) +
+            FfiConverterUInt.allocationSize(value.`boxArgb`)
+    )
+
+    override fun write(value: PhotoWatermark, buf: ByteBuffer) {
+            FfiConverterSequenceString.write(value.`lines`, buf)
+            FfiConverterUInt.write(value.`fontPx`, buf)
+            FfiConverterUInt.write(value.`lineHeightPx`, buf)
+            FfiConverterUInt.write(value.`marginPx`, buf)
+            FfiConverterUInt.write(value.`paddingPx`, buf)
+            FfiConverterUInt.write(value.`textArgb`, buf)
+            FfiConverterUInt.write(value.`boxArgb`, buf)
     }
 }
 
@@ -7138,6 +7347,47 @@ public object FfiConverterTypeSignatureStroke: FfiConverterRustBuffer<SignatureS
 
 
 /**
+ * A photo stored and recorded: its digest and the visit afterwards.
+ */
+data class StoredPhoto (
+    var `digest`: kotlin.String
+    , 
+    var `result`: CommandResult
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeStoredPhoto: FfiConverterRustBuffer<StoredPhoto> {
+    override fun read(buf: ByteBuffer): StoredPhoto {
+        return StoredPhoto(
+            FfiConverterString.read(buf),
+            FfiConverterTypeCommandResult.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: StoredPhoto) = (
+            FfiConverterString.allocationSize(value.`digest`) +
+            FfiConverterTypeCommandResult.allocationSize(value.`result`)
+    )
+
+    override fun write(value: StoredPhoto, buf: ByteBuffer) {
+            FfiConverterString.write(value.`digest`, buf)
+            FfiConverterTypeCommandResult.write(value.`result`, buf)
+    }
+}
+
+
+
+/**
  * Why the last sync failed, in the technician's words.
  */
 data class SyncFailure (
@@ -7271,7 +7521,7 @@ data class SyncServiceState (
     /**
      * The last successful sync (kept in the store, so it survives restarts).
      */
-    var `lastSuccessAt`: java.time.Instant?
+    var `lastSuccessAt`: Timestamp?
     , 
     /**
      * Records waiting for the server.
@@ -7294,20 +7544,20 @@ public object FfiConverterTypeSyncServiceState: FfiConverterRustBuffer<SyncServi
     override fun read(buf: ByteBuffer): SyncServiceState {
         return SyncServiceState(
             FfiConverterTypeSyncPhase.read(buf),
-            FfiConverterOptionalTimestamp.read(buf),
+            FfiConverterOptionalTypeTimestamp.read(buf),
             FfiConverterULong.read(buf),
         )
     }
 
     override fun allocationSize(value: SyncServiceState) = (
             FfiConverterTypeSyncPhase.allocationSize(value.`phase`) +
-            FfiConverterOptionalTimestamp.allocationSize(value.`lastSuccessAt`) +
+            FfiConverterOptionalTypeTimestamp.allocationSize(value.`lastSuccessAt`) +
             FfiConverterULong.allocationSize(value.`pending`)
     )
 
     override fun write(value: SyncServiceState, buf: ByteBuffer) {
             FfiConverterTypeSyncPhase.write(value.`phase`, buf)
-            FfiConverterOptionalTimestamp.write(value.`lastSuccessAt`, buf)
+            FfiConverterOptionalTypeTimestamp.write(value.`lastSuccessAt`, buf)
             FfiConverterULong.write(value.`pending`, buf)
     }
 }
@@ -7380,9 +7630,9 @@ data class SyncStatus (
      */
     var `refused`: kotlin.ULong
     , 
-    var `lastAttemptAt`: java.time.Instant?
+    var `lastAttemptAt`: Timestamp?
     , 
-    var `lastSuccessAt`: java.time.Instant?
+    var `lastSuccessAt`: Timestamp?
     , 
     var `lastErrorCode`: kotlin.String?
     , 
@@ -7407,8 +7657,8 @@ public object FfiConverterTypeSyncStatus: FfiConverterRustBuffer<SyncStatus> {
         return SyncStatus(
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
-            FfiConverterOptionalTimestamp.read(buf),
-            FfiConverterOptionalTimestamp.read(buf),
+            FfiConverterOptionalTypeTimestamp.read(buf),
+            FfiConverterOptionalTypeTimestamp.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterUInt.read(buf),
             FfiConverterOptionalLong.read(buf),
@@ -7418,8 +7668,8 @@ public object FfiConverterTypeSyncStatus: FfiConverterRustBuffer<SyncStatus> {
     override fun allocationSize(value: SyncStatus) = (
             FfiConverterULong.allocationSize(value.`pending`) +
             FfiConverterULong.allocationSize(value.`refused`) +
-            FfiConverterOptionalTimestamp.allocationSize(value.`lastAttemptAt`) +
-            FfiConverterOptionalTimestamp.allocationSize(value.`lastSuccessAt`) +
+            FfiConverterOptionalTypeTimestamp.allocationSize(value.`lastAttemptAt`) +
+            FfiConverterOptionalTypeTimestamp.allocationSize(value.`lastSuccessAt`) +
             FfiConverterOptionalString.allocationSize(value.`lastErrorCode`) +
             FfiConverterUInt.allocationSize(value.`consecutiveFailures`) +
             FfiConverterOptionalLong.allocationSize(value.`clockOffsetMs`)
@@ -7428,8 +7678,8 @@ public object FfiConverterTypeSyncStatus: FfiConverterRustBuffer<SyncStatus> {
     override fun write(value: SyncStatus, buf: ByteBuffer) {
             FfiConverterULong.write(value.`pending`, buf)
             FfiConverterULong.write(value.`refused`, buf)
-            FfiConverterOptionalTimestamp.write(value.`lastAttemptAt`, buf)
-            FfiConverterOptionalTimestamp.write(value.`lastSuccessAt`, buf)
+            FfiConverterOptionalTypeTimestamp.write(value.`lastAttemptAt`, buf)
+            FfiConverterOptionalTypeTimestamp.write(value.`lastSuccessAt`, buf)
             FfiConverterOptionalString.write(value.`lastErrorCode`, buf)
             FfiConverterUInt.write(value.`consecutiveFailures`, buf)
             FfiConverterOptionalLong.write(value.`clockOffsetMs`, buf)
@@ -7862,22 +8112,22 @@ data class VisitTimers (
     /**
      * Leave by this time to arrive 5-10 minutes early.
      */
-    var `departBy`: java.time.Instant?
+    var `departBy`: Timestamp?
     , 
     /**
      * The next knock is allowed at.
      */
-    var `nextKnockAt`: java.time.Instant?
+    var `nextKnockAt`: Timestamp?
     , 
     /**
      * Phone the customer from this time if the door stays closed.
      */
-    var `callCustomerAt`: java.time.Instant?
+    var `callCustomerAt`: Timestamp?
     , 
     /**
      * "Customer absent" may be declared from this time.
      */
-    var `absentAllowedAt`: java.time.Instant?
+    var `absentAllowedAt`: Timestamp?
     , 
     var `callbacks`: List<CallbackItem>
     
@@ -7896,27 +8146,27 @@ data class VisitTimers (
 public object FfiConverterTypeVisitTimers: FfiConverterRustBuffer<VisitTimers> {
     override fun read(buf: ByteBuffer): VisitTimers {
         return VisitTimers(
-            FfiConverterOptionalTimestamp.read(buf),
-            FfiConverterOptionalTimestamp.read(buf),
-            FfiConverterOptionalTimestamp.read(buf),
-            FfiConverterOptionalTimestamp.read(buf),
+            FfiConverterOptionalTypeTimestamp.read(buf),
+            FfiConverterOptionalTypeTimestamp.read(buf),
+            FfiConverterOptionalTypeTimestamp.read(buf),
+            FfiConverterOptionalTypeTimestamp.read(buf),
             FfiConverterSequenceTypeCallbackItem.read(buf),
         )
     }
 
     override fun allocationSize(value: VisitTimers) = (
-            FfiConverterOptionalTimestamp.allocationSize(value.`departBy`) +
-            FfiConverterOptionalTimestamp.allocationSize(value.`nextKnockAt`) +
-            FfiConverterOptionalTimestamp.allocationSize(value.`callCustomerAt`) +
-            FfiConverterOptionalTimestamp.allocationSize(value.`absentAllowedAt`) +
+            FfiConverterOptionalTypeTimestamp.allocationSize(value.`departBy`) +
+            FfiConverterOptionalTypeTimestamp.allocationSize(value.`nextKnockAt`) +
+            FfiConverterOptionalTypeTimestamp.allocationSize(value.`callCustomerAt`) +
+            FfiConverterOptionalTypeTimestamp.allocationSize(value.`absentAllowedAt`) +
             FfiConverterSequenceTypeCallbackItem.allocationSize(value.`callbacks`)
     )
 
     override fun write(value: VisitTimers, buf: ByteBuffer) {
-            FfiConverterOptionalTimestamp.write(value.`departBy`, buf)
-            FfiConverterOptionalTimestamp.write(value.`nextKnockAt`, buf)
-            FfiConverterOptionalTimestamp.write(value.`callCustomerAt`, buf)
-            FfiConverterOptionalTimestamp.write(value.`absentAllowedAt`, buf)
+            FfiConverterOptionalTypeTimestamp.write(value.`departBy`, buf)
+            FfiConverterOptionalTypeTimestamp.write(value.`nextKnockAt`, buf)
+            FfiConverterOptionalTypeTimestamp.write(value.`callCustomerAt`, buf)
+            FfiConverterOptionalTypeTimestamp.write(value.`absentAllowedAt`, buf)
             FfiConverterSequenceTypeCallbackItem.write(value.`callbacks`, buf)
     }
 }
@@ -7927,9 +8177,9 @@ public object FfiConverterTypeVisitTimers: FfiConverterRustBuffer<VisitTimers> {
  * An appointment window.
  */
 data class Window (
-    var `start`: java.time.Instant
+    var `start`: Timestamp
     , 
-    var `end`: java.time.Instant
+    var `end`: Timestamp
     
 ){
     
@@ -7946,19 +8196,19 @@ data class Window (
 public object FfiConverterTypeWindow: FfiConverterRustBuffer<Window> {
     override fun read(buf: ByteBuffer): Window {
         return Window(
-            FfiConverterTimestamp.read(buf),
-            FfiConverterTimestamp.read(buf),
+            FfiConverterTypeTimestamp.read(buf),
+            FfiConverterTypeTimestamp.read(buf),
         )
     }
 
     override fun allocationSize(value: Window) = (
-            FfiConverterTimestamp.allocationSize(value.`start`) +
-            FfiConverterTimestamp.allocationSize(value.`end`)
+            FfiConverterTypeTimestamp.allocationSize(value.`start`) +
+            FfiConverterTypeTimestamp.allocationSize(value.`end`)
     )
 
     override fun write(value: Window, buf: ByteBuffer) {
-            FfiConverterTimestamp.write(value.`start`, buf)
-            FfiConverterTimestamp.write(value.`end`, buf)
+            FfiConverterTypeTimestamp.write(value.`start`, buf)
+            FfiConverterTypeTimestamp.write(value.`end`, buf)
     }
 }
 
@@ -8689,7 +8939,7 @@ sealed class SyncPhase {
      */
     data class Synced(
         val `summary`: app.doorstep.core.SyncSummary, 
-        val `nextSyncAt`: java.time.Instant) : SyncPhase()
+        val `nextSyncAt`: app.doorstep.core.Timestamp) : SyncPhase()
         
     {
         
@@ -8704,7 +8954,7 @@ sealed class SyncPhase {
     data class Retrying(
         val `failure`: app.doorstep.core.SyncFailure, 
         val `attempt`: kotlin.UInt, 
-        val `retryAt`: java.time.Instant) : SyncPhase()
+        val `retryAt`: app.doorstep.core.Timestamp) : SyncPhase()
         
     {
         
@@ -8718,7 +8968,7 @@ sealed class SyncPhase {
      */
     data class NeedsAttention(
         val `failure`: app.doorstep.core.SyncFailure, 
-        val `retryAt`: java.time.Instant) : SyncPhase()
+        val `retryAt`: app.doorstep.core.Timestamp) : SyncPhase()
         
     {
         
@@ -8760,16 +9010,16 @@ public object FfiConverterTypeSyncPhase : FfiConverterRustBuffer<SyncPhase>{
                 )
             3 -> SyncPhase.Synced(
                 FfiConverterTypeSyncSummary.read(buf),
-                FfiConverterTimestamp.read(buf),
+                FfiConverterTypeTimestamp.read(buf),
                 )
             4 -> SyncPhase.Retrying(
                 FfiConverterTypeSyncFailure.read(buf),
                 FfiConverterUInt.read(buf),
-                FfiConverterTimestamp.read(buf),
+                FfiConverterTypeTimestamp.read(buf),
                 )
             5 -> SyncPhase.NeedsAttention(
                 FfiConverterTypeSyncFailure.read(buf),
-                FfiConverterTimestamp.read(buf),
+                FfiConverterTypeTimestamp.read(buf),
                 )
             6 -> SyncPhase.Offline
             7 -> SyncPhase.Stopped
@@ -8796,7 +9046,7 @@ public object FfiConverterTypeSyncPhase : FfiConverterRustBuffer<SyncPhase>{
             (
                 4UL
                 + FfiConverterTypeSyncSummary.allocationSize(value.`summary`)
-                + FfiConverterTimestamp.allocationSize(value.`nextSyncAt`)
+                + FfiConverterTypeTimestamp.allocationSize(value.`nextSyncAt`)
             )
         }
         is SyncPhase.Retrying -> {
@@ -8805,7 +9055,7 @@ public object FfiConverterTypeSyncPhase : FfiConverterRustBuffer<SyncPhase>{
                 4UL
                 + FfiConverterTypeSyncFailure.allocationSize(value.`failure`)
                 + FfiConverterUInt.allocationSize(value.`attempt`)
-                + FfiConverterTimestamp.allocationSize(value.`retryAt`)
+                + FfiConverterTypeTimestamp.allocationSize(value.`retryAt`)
             )
         }
         is SyncPhase.NeedsAttention -> {
@@ -8813,7 +9063,7 @@ public object FfiConverterTypeSyncPhase : FfiConverterRustBuffer<SyncPhase>{
             (
                 4UL
                 + FfiConverterTypeSyncFailure.allocationSize(value.`failure`)
-                + FfiConverterTimestamp.allocationSize(value.`retryAt`)
+                + FfiConverterTypeTimestamp.allocationSize(value.`retryAt`)
             )
         }
         is SyncPhase.Offline -> {
@@ -8844,20 +9094,20 @@ public object FfiConverterTypeSyncPhase : FfiConverterRustBuffer<SyncPhase>{
             is SyncPhase.Synced -> {
                 buf.putInt(3)
                 FfiConverterTypeSyncSummary.write(value.`summary`, buf)
-                FfiConverterTimestamp.write(value.`nextSyncAt`, buf)
+                FfiConverterTypeTimestamp.write(value.`nextSyncAt`, buf)
                 Unit
             }
             is SyncPhase.Retrying -> {
                 buf.putInt(4)
                 FfiConverterTypeSyncFailure.write(value.`failure`, buf)
                 FfiConverterUInt.write(value.`attempt`, buf)
-                FfiConverterTimestamp.write(value.`retryAt`, buf)
+                FfiConverterTypeTimestamp.write(value.`retryAt`, buf)
                 Unit
             }
             is SyncPhase.NeedsAttention -> {
                 buf.putInt(5)
                 FfiConverterTypeSyncFailure.write(value.`failure`, buf)
-                FfiConverterTimestamp.write(value.`retryAt`, buf)
+                FfiConverterTypeTimestamp.write(value.`retryAt`, buf)
                 Unit
             }
             is SyncPhase.Offline -> {
@@ -9123,38 +9373,6 @@ public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?>
         } else {
             buf.put(1)
             FfiConverterString.write(value, buf)
-        }
-    }
-}
-
-
-
-
-/**
- * @suppress
- */
-public object FfiConverterOptionalTimestamp: FfiConverterRustBuffer<java.time.Instant?> {
-    override fun read(buf: ByteBuffer): java.time.Instant? {
-        if (buf.get().toInt() == 0) {
-            return null
-        }
-        return FfiConverterTimestamp.read(buf)
-    }
-
-    override fun allocationSize(value: java.time.Instant?): ULong {
-        if (value == null) {
-            return 1UL
-        } else {
-            return 1UL + FfiConverterTimestamp.allocationSize(value)
-        }
-    }
-
-    override fun write(value: java.time.Instant?, buf: ByteBuffer) {
-        if (value == null) {
-            buf.put(0)
-        } else {
-            buf.put(1)
-            FfiConverterTimestamp.write(value, buf)
         }
     }
 }
@@ -9507,6 +9725,38 @@ public object FfiConverterOptionalTypeVisitOutcome: FfiConverterRustBuffer<Visit
         } else {
             buf.put(1)
             FfiConverterTypeVisitOutcome.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeTimestamp: FfiConverterRustBuffer<Timestamp?> {
+    override fun read(buf: ByteBuffer): Timestamp? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeTimestamp.read(buf)
+    }
+
+    override fun allocationSize(value: Timestamp?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeTimestamp.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Timestamp?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeTimestamp.write(value, buf)
         }
     }
 }
@@ -10042,6 +10292,11 @@ public object FfiConverterSequenceTypeVisitListItem: FfiConverterRustBuffer<List
         }
     }
 }
+
+
+
+public typealias Timestamp = java.time.Instant
+public typealias FfiConverterTypeTimestamp = FfiConverterTimestamp
         /**
          * Sends Doorstep's log lines at `max_level` and above to `logger`; `None`
          * stops forwarding. Calling it again replaces the logger and level. Fails

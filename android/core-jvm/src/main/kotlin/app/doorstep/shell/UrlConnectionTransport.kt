@@ -40,7 +40,7 @@ class UrlConnectionTransport(private val maxConnectMillis: Int = 10_000) : HttpT
             conn.instanceFollowRedirects = false
             conn.useCaches = false
             request.headers.forEach { conn.setRequestProperty(it.name, it.value) }
-            if (request.method == "POST") {
+            if (request.method == "POST" || request.method == "PUT") {
                 conn.doOutput = true
                 conn.setFixedLengthStreamingMode(request.body.size)
                 conn.outputStream.use { it.write(request.body) }

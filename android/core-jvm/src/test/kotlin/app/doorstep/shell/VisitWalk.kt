@@ -35,7 +35,14 @@ abstract class VisitWalk {
             is CoreResult.Failed -> throw AssertionError("$action refused: [${r.code}] ${r.en}")
         }
 
-    /** The default the core's form gives [field] of [action] now. */
+    /** Records the photo of [moment] by the digest of its (here notional) bytes, as the photo form takes it. */
+    protected fun photo(moment: String): VisitScreen {
+        val digest = java.security.MessageDigest.getInstance("SHA-256").digest("photo of $moment".toByteArray())
+            .joinToString("") { "%02x".format(it) }
+        return ok("take_photo", "moment" to moment, "digest" to digest, "size_bytes" to 182344, "width" to 1440, "height" to 1080)
+    }
+
+        /** The default the core's form gives [field] of [action] now. */
     protected fun formDefault(action: String, field: String): String? =
         (repo.forms(id) as CoreResult.Ok).value.single { it.action == action }.fields.single { it.name == field }.default
 
@@ -91,6 +98,8 @@ abstract class VisitWalk {
         // Diagnose, show the fee schedule, quote, and the customer accepts.
         clock.at("10:05")
         ok("record_diagnosis", "fault_reproduced" to true, "cause" to "other", "cause_other" to "Start relay burnt out", "parts" to listOf("part_compressor_relay"))
+        photo("nameplate")
+        photo("fault_before")
         clock.at("10:10")
         ok("show_fee_schedule")
         ok("present_quote", "quote.lines" to listOf(mapOf("item" to "visit_fee", "qty" to 1), mapOf("item" to "labour_basic", "qty" to 1), mapOf("item" to "part_compressor_relay", "qty" to 1)))
@@ -105,6 +114,7 @@ abstract class VisitWalk {
         // Repair, test, brief, clean up, take payment.
         clock.at("10:30")
         ok("record_work", "description" to "Replaced compressor start relay", "parts_used" to listOf(mapOf("item" to "part_compressor_relay", "old_serial" to "R-OLD-1", "new_serial" to "R-NEW-9")))
+        photo("after_repair")
         clock.at("10:40")
         ok("record_test_run", "passed" to true)
         clock.at("10:45")
@@ -186,6 +196,7 @@ abstract class VisitWalk {
         if (flow().offers("put_on_shoe_covers")) ok("put_on_shoe_covers")
         if (flow().offers("lay_drop_cloth")) ok("lay_drop_cloth")
         clock.at("10:05"); ok("record_diagnosis", "fault_reproduced" to true, "cause" to "door_seal", "parts" to listOf("part_door_seal"))
+        photo("nameplate"); photo("fault_before")
         clock.at("10:10"); ok("show_fee_schedule")
         ok("present_quote", "quote.lines" to listOf(mapOf("item" to "visit_fee", "qty" to 1)))
         ok("refuse_quote", "reason" to "Too expensive")

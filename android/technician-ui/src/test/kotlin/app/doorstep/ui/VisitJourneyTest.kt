@@ -109,6 +109,13 @@ class VisitJourneyTest {
         return form
     }
 
+    /** Records the photo of [moment] through its form, by the digest of its (here notional) bytes. */
+    private fun photo(moment: String) {
+        val digest = java.security.MessageDigest.getInstance("SHA-256").digest("photo of $moment".toByteArray())
+            .joinToString("") { "%02x".format(it) }
+        step("take_photo", mapOf("moment" to moment, "digest" to digest, "size_bytes" to "182344", "width" to "1440", "height" to "1080"))
+    }
+
     /** The visit screen as it stands, in zh-CN and en at 360 dp: no overflow, no codes, no English in Chinese. */
     private fun screenshots(what: String) {
         val holder = app.visit ?: return
@@ -153,11 +160,14 @@ class VisitJourneyTest {
         val diagnosis = offered("record_diagnosis") ?: error("no diagnosis offered")
         val faultCode = diagnosis.spec.fields.single { it.name == "cause" }.options.first { it.id != "other" }.id
         step("record_diagnosis", mapOf("fault_reproduced" to "yes", "cause" to faultCode))
+        photo("nameplate")
+        photo("fault_before")
         offered("show_fee_schedule")?.let { step("show_fee_schedule") }
         step("present_quote")
         assertTrue("the quote shows in ¥", visit().quote?.customerTotal?.contains("¥") == true)
         step("accept_quote")
         step("record_work", mapOf("description" to "更换压缩机启动继电器"))
+        photo("after_repair")
         step("record_test_run", mapOf("passed" to "yes"))
         offered("brief_customer")?.let { step("brief_customer") }
         step("clean_up", mapOf("product_restored" to "yes", "wiped" to "yes", "floor_cleaned" to "yes", "no_tool_left" to "yes"))
@@ -205,10 +215,12 @@ class VisitJourneyTest {
         step("enter", mapOf("greeted" to "yes", "permit_shown" to "yes"))
         step("put_on_shoe_covers")
         step("inspect_item", mapOf("seal_intact" to "yes", "no_leaks" to "yes", "no_foreign_matter" to "yes"))
+        photo("seal_intact")
         offered("show_fee_schedule")?.let { step("show_fee_schedule") }
         step("present_quote")
         step("accept_quote")
         step("record_work", mapOf("description" to "将桶装水装上饮水机并试出水", "kind" to "install"))
+        photo("installed_bottle")
         step("clean_up", mapOf("product_restored" to "yes", "wiped" to "yes", "floor_cleaned" to "yes", "no_tool_left" to "yes"))
 
         val pendingBefore = app.backend!!.pendingUploads()

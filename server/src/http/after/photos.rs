@@ -1,0 +1,126 @@
+//! A visit's photos for the console: `GET /api/visits/{id}/photos` lists
+//! them (moment, digest, size, dimensions, time taken, whether the bytes
+//! have arrived) and `GET /api/blobs/{sha256}` streams one with its content
+//! type. Dispatchers see every visit's; a technician's device only its own.
+
+use crate::app::AppState;
+use crate::http::auth::Auth;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::sync_blobs::checked_digest;
+use crate::store::{blobs, visits};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use doorstep_core::VisitState;
+use serde_json::{json, Value};
+
+/// `GET /api/visits/{id}/photos`.
+pub async fn visit_photos(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let key = id.clone();
+    let (row, state_text) = state
+        .db
+        .tx(move |tx| Box::pin(async move { visits::load_visit_with_state(tx, &key).await }))
+        .await?
+        .ok_or_else(|| ApiError::not_found("visit", &id))?;
+    if let Some(me) = who.technician() {
+        if row.technician_id != me {
+            return Err(ApiError::forbidden(format!(
+                "visit {id} is not one of technician {me}'s visits"
+            )));
+        }
+    }
+    let visit: VisitState = serde_json::from_str(&state_text)
+        .map_err(|_| ApiError::internal("reading a visit's state"))?;
+    let digests: Vec<String> = visit.photos.iter().map(|p| p.digest.clone()).collect();
+    let stored = state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                let mut out = vec![];
+                for d in &digests {
+                    out.push(blobs::stored_blob(tx, d).await?.is_some());
+                }
+                Ok::<_, ApiError>(out)
+            })
+        })
+        .await?;
+    let photos: Vec<Value> = visit
+        .photos
+        .iter()
+        .zip(stored)
+        .map(|(p, uploaded)| {
+            json!({
+                "moment": p.moment,
+                "digest": p.digest,
+                "size_bytes": p.size_bytes,
+                "width": p.width,
+                "height": p.height,
+                "taken_at": p.taken_at,
+                "uploaded": uploaded,
+                "url": format!("/api/blobs/{}", p.digest),
+            })
+        })
+        .collect();
+    let not_taken: Vec<Value> = visit
+        .photos_not_taken
+        .iter()
+        .map(|p| json!({"moment": p.moment, "reason": p.reason, "at": p.at}))
+        .collect();
+    Ok(Json(
+        json!({"visit_id": id, "photos": photos, "not_taken": not_taken}),
+    ))
+}
+
+/// `GET /api/blobs/{sha256}`: the photo's bytes, streamed, with the content
+/// type read from their magic number.
+pub async fn get_blob(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(digest): Path<String>,
+) -> ApiResult<Response> {
+    checked_digest(&digest)?;
+    let technician = who.technician().map(str::to_string);
+    let key = digest.clone();
+    let (row, visible) = state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                let row = blobs::stored_blob(tx, &key).await?;
+                let visible = match &technician {
+                    Some(t) => blobs::photo_of_technician(tx, t, &key).await?,
+                    None => true,
+                };
+                Ok::<_, ApiError>((row, visible))
+            })
+        })
+        .await?;
+    if !visible {
+        return Err(ApiError::forbidden(format!(
+            "photo {digest} is not on one of this technician's visits"
+        )));
+    }
+    let row = row.ok_or_else(|| ApiError::not_found("photo", &digest))?;
+    let file = tokio::fs::File::open(state.blobs.path_of(&digest))
+        .await
+        .map_err(|_| ApiError::internal("opening a stored photo"))?;
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, row.content_type),
+            (header::CONTENT_LENGTH, row.size_bytes.to_string()),
+            (
+                header::CACHE_CONTROL,
+                "private, max-age=31536000, immutable".to_string(),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}

@@ -1,0 +1,240 @@
+//! Photo blobs: the files and the `blobs` table. Devices upload a photo's
+//! bytes content-addressed and resumably; the bytes go to a partial file
+//! (`<blob dir>/partial/<sha256>`) appended at the offset the device names,
+//! and when the last byte arrives the file is hashed: bytes that hash to
+//! their name are renamed to `<blob dir>/<sha256>` and get a row here (a row
+//! means whole and verified); any others are deleted. The same digest is
+//! stored once, whoever uploads it again.
+//!
+//! Plain files rather than the `object_store` crate: its S3 client brings
+//! reqwest and rustls into the server's build, which
+//! `cli/tests/dependency_boundaries.rs` forbids, and the crate is not in
+//! this build's offline registry. [`BlobFiles`] is the seam an object store
+//! would take (put a part, read a whole blob by digest).
+
+use super::sql::Tx;
+use crate::failure::{Failure, Fallible};
+use doorstep_core::canonical::sha256_hex;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+/// A whole, verified blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobRow {
+    pub digest: String,
+    pub size_bytes: u64,
+    pub content_type: String,
+    pub device_id: String,
+    pub stored_at: i64,
+}
+
+/// What appending a part did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored; `stored_bytes` of the blob are on disk so far.
+    Partial { stored_bytes: u64 },
+    /// The last byte arrived and the bytes hash to their name.
+    Whole,
+    /// The part does not start where the stored bytes end.
+    OffsetMismatch { stored_bytes: u64 },
+    /// All bytes arrived but they hash to `actual`: deleted, start again.
+    DigestMismatch { actual: String },
+}
+
+/// The blob directory.
+#[derive(Debug)]
+pub struct BlobFiles {
+    dir: PathBuf,
+    /// One writer at a time (uploads of one device come one after another;
+    /// this keeps two devices uploading the same digest from interleaving).
+    write_lock: std::sync::Mutex<()>,
+}
+
+fn internal(context: &str, e: impl std::fmt::Display) -> Failure {
+    Failure::Internal {
+        context: format!("{context}: {e}"),
+    }
+}
+
+impl BlobFiles {
+    /// The blob directory at `dir` (created with its `partial/` directory).
+    pub fn open(dir: impl Into<PathBuf>) -> std::io::Result<BlobFiles> {
+        let dir = dir.into();
+        fs::create_dir_all(dir.join("partial"))?;
+        Ok(BlobFiles {
+            dir,
+            write_lock: std::sync::Mutex::new(()),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where a whole blob lives.
+    pub fn path_of(&self, digest: &str) -> PathBuf {
+        self.dir.join(digest)
+    }
+
+    fn partial_of(&self, digest: &str) -> PathBuf {
+        self.dir.join("partial").join(digest)
+    }
+
+    /// Bytes stored so far of a blob being uploaded (0 if none).
+    pub fn partial_len(&self, digest: &str) -> u64 {
+        fs::metadata(self.partial_of(digest)).map_or(0, |m| m.len())
+    }
+
+    /// Appends `bytes` at `offset` to the partial blob of `digest`, whose
+    /// whole is `total` bytes; fsynced before it answers. Blocking: call it
+    /// from a blocking thread.
+    pub fn append(
+        &self,
+        digest: &str,
+        offset: u64,
+        bytes: &[u8],
+        total: u64,
+    ) -> Fallible<Appended> {
+        let _guard = self
+            .write_lock
+            .lock()
+            .map_err(|_| internal("locking the blob directory", "poisoned"))?;
+        let partial = self.partial_of(digest);
+        let stored = self.partial_len(digest);
+        if offset != stored {
+            return Ok(Appended::OffsetMismatch {
+                stored_bytes: stored,
+            });
+        }
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&partial)
+            .map_err(|e| internal("opening a partial blob", e))?;
+        f.write_all(bytes)
+            .and_then(|()| f.sync_all())
+            .map_err(|e| internal("writing a partial blob", e))?;
+        let stored = stored + bytes.len() as u64;
+        if stored < total {
+            return Ok(Appended::Partial {
+                stored_bytes: stored,
+            });
+        }
+        let actual = hash_file(&partial).map_err(|e| internal("hashing a blob", e))?;
+        if actual != digest {
+            fs::remove_file(&partial).map_err(|e| internal("removing a bad blob", e))?;
+            return Ok(Appended::DigestMismatch { actual });
+        }
+        fs::rename(&partial, self.path_of(digest))
+            .and_then(|()| File::open(&self.dir)?.sync_all())
+            .map_err(|e| internal("storing a whole blob", e))?;
+        Ok(Appended::Whole)
+    }
+
+    /// The first bytes of a whole blob (to sniff its content type).
+    pub fn head(&self, digest: &str, n: usize) -> Fallible<Vec<u8>> {
+        let mut f = File::open(self.path_of(digest)).map_err(|e| internal("reading a blob", e))?;
+        let mut buf = vec![0; n];
+        let read = f
+            .read(&mut buf)
+            .map_err(|e| internal("reading a blob", e))?;
+        buf.truncate(read);
+        Ok(buf)
+    }
+}
+
+fn hash_file(path: &Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut f = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// `sha256_hex` of bytes in memory (the same digest [`BlobFiles`] checks).
+pub fn digest_of(bytes: &[u8]) -> String {
+    sha256_hex(bytes)
+}
+
+/// The whole blob `digest`, if stored.
+pub async fn stored_blob(tx: &mut dyn Tx, digest: &str) -> Fallible<Option<BlobRow>> {
+    Ok(tx
+        .query_opt(
+            "SELECT digest, size_bytes, content_type, device_id, stored_at FROM blobs WHERE digest = $1",
+            &[digest.into()],
+        )
+        .await?
+        .map(|r| BlobRow {
+            digest: r.text("digest"),
+            size_bytes: r.int("size_bytes") as u64,
+            content_type: r.text("content_type"),
+            device_id: r.text("device_id"),
+            stored_at: r.int("stored_at"),
+        }))
+}
+
+/// Records a whole, verified blob (once: a second upload changes nothing).
+pub async fn insert_blob(tx: &mut dyn Tx, row: &BlobRow) -> Fallible<()> {
+    tx.execute(
+        "INSERT INTO blobs (digest, size_bytes, content_type, device_id, stored_at)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (digest) DO NOTHING",
+        &[
+            row.digest.as_str().into(),
+            row.size_bytes.into(),
+            row.content_type.as_str().into(),
+            row.device_id.as_str().into(),
+            row.stored_at.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The `"digest":"…"` fragment of a `photo_taken` event body naming
+/// `digest` (a checked hex string: no LIKE wildcard in it).
+fn digest_pattern(digest: &str) -> String {
+    format!("%\"digest\":\"{digest}\"%")
+}
+
+/// The size a `photo_taken` event of `device` gives the photo `digest`:
+/// a device uploads only the photos it recorded, after their events.
+pub async fn photo_size_recorded_by(
+    tx: &mut dyn Tx,
+    device: &str,
+    digest: &str,
+) -> Fallible<Option<u64>> {
+    let row = tx
+        .query_opt(
+            "SELECT body FROM events WHERE device_id = $1 AND kind = 'photo_taken' AND body LIKE $2 LIMIT 1",
+            &[device.into(), digest_pattern(digest).into()],
+        )
+        .await?;
+    Ok(row.and_then(|r| {
+        serde_json::from_str::<serde_json::Value>(&r.text("body"))
+            .ok()
+            .and_then(|v| v["size_bytes"].as_u64())
+    }))
+}
+
+/// Whether a visit of `technician` names the photo `digest`.
+pub async fn photo_of_technician(
+    tx: &mut dyn Tx,
+    technician: &str,
+    digest: &str,
+) -> Fallible<bool> {
+    Ok(tx
+        .query_opt(
+            "SELECT event_id FROM events WHERE technician_id = $1 AND kind = 'photo_taken' AND body LIKE $2 LIMIT 1",
+            &[technician.into(), digest_pattern(digest).into()],
+        )
+        .await?
+        .is_some())
+}
