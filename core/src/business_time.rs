@@ -13,7 +13,8 @@
 
 use crate::messages::Lang;
 use chrono::{
-    DateTime, Datelike, Days, FixedOffset, Months, NaiveDate, NaiveDateTime, TimeDelta, Utc,
+    DateTime, Datelike, Days, FixedOffset, Months, NaiveDate, NaiveDateTime, TimeDelta, Timelike,
+    Utc,
 };
 use serde::{Deserialize, Serialize};
 
@@ -141,7 +142,8 @@ impl BusinessZone {
 
     /// The local month of `at`, as `YYYY-MM` (the monthly sample's month).
     pub fn month_of(&self, at: DateTime<Utc>) -> String {
-        self.local(at).format("%Y-%m").to_string()
+        let t = self.local(at);
+        format!("{:04}-{:02}", t.year(), t.month())
     }
 
     /// The instant local wall time `local` happens (the earlier one when the
@@ -192,8 +194,8 @@ impl BusinessZone {
     pub fn format_date_time(&self, at: DateTime<Utc>, lang: Lang) -> String {
         let t = self.local(at);
         match lang {
-            Lang::ZhCn => format!("{}月{}日 {}", t.month(), t.day(), t.format("%H:%M")),
-            Lang::En => t.format("%Y-%m-%d %H:%M").to_string(),
+            Lang::ZhCn => format!("{}月{}日 {}", t.month(), t.day(), clock_time(&t)),
+            Lang::En => format!("{} {}", iso_date(t.date_naive()), clock_time(&t)),
         }
     }
 
@@ -240,7 +242,7 @@ impl BusinessZone {
 
     /// `at`'s local clock time, `10:25`.
     pub fn format_time(&self, at: DateTime<Utc>) -> String {
-        self.local(at).format("%H:%M").to_string()
+        clock_time(&self.local(at))
     }
 }
 
@@ -248,8 +250,19 @@ impl BusinessZone {
 pub fn format_date(date: NaiveDate, lang: Lang) -> String {
     match lang {
         Lang::ZhCn => format!("{}年{}月{}日", date.year(), date.month(), date.day()),
-        Lang::En => date.format("%Y-%m-%d").to_string(),
+        Lang::En => iso_date(date),
     }
+}
+
+/// `2026-12-01` (written out: chrono's strftime machinery would cost the
+/// phone library tens of kilobytes).
+fn iso_date(date: NaiveDate) -> String {
+    format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day())
+}
+
+/// `10:25`.
+fn clock_time(t: &DateTime<FixedOffset>) -> String {
+    format!("{:02}:{:02}", t.hour(), t.minute())
 }
 
 /// STANDARDS §2.12: "within one month of installation" — the last local

@@ -57,12 +57,17 @@ pub struct Center {
 
 impl Center {
     pub async fn start() -> Center {
+        Self::start_with(Config::default()).await
+    }
+
+    /// The same, with the server's settings `config`.
+    pub async fn start_with(config: Config) -> Center {
         let dir = TempDir::new("server");
         let db_path = dir.0.join("doorstep.db").display().to_string();
         let db = Database::open(&db_path)
             .await
             .expect("open the server database");
-        let state = AppState::new(db, Config::default());
+        let state = AppState::new(db, config);
         let phc = hash_password(PASSWORD);
         state
             .db

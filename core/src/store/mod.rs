@@ -17,7 +17,9 @@
 //!
 //! Files: `db.rs` (connections, transactions, durability), `schema.rs`
 //! (migrations), `error.rs` (`StoreError`), `retention.rs` (purging personal
-//! data after sync).
+//! data after sync), `settings.rs` (what the server sends every phone: the
+//! business time zone, which every command's context and the day's list
+//! use).
 
 mod blobs;
 mod db;

@@ -665,7 +665,6 @@ fn tell_progress(
     Ok(())
 }
 
-/// Server clock minus the device clock at the middle of the round trip.
 /// Keeps the zone the server sent, once it changes; a zone that does not
 /// check out fails the sync, naming the field.
 fn keep_business_zone(
@@ -682,6 +681,7 @@ fn keep_business_zone(
     Ok(())
 }
 
+/// Server clock minus the device clock at the middle of the round trip.
 fn offset_ms<T>(x: &Exchange<T>, server_time: DateTime<Utc>) -> i64 {
     let half = (x.received_at - x.sent_at) / 2;
     (server_time - (x.sent_at + half)).num_milliseconds()

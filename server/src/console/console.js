@@ -159,7 +159,9 @@ function fill(tableId, rows, render) {
   }
 }
 
-const time = (when) => when ? new Date(when).toLocaleString(lang === "zh" ? "zh-CN" : undefined) : "";
+// Times are shown in the business time zone (from /api/me), not the browser's.
+let businessZone;
+const time = (when) => when ? new Date(when).toLocaleString(lang === "zh" ? "zh-CN" : undefined, businessZone ? { timeZone: businessZone } : {}) : "";
 const pct = (r) => r.rate == null ? "—" : `${Math.round(r.rate * 100)} % (${r.numerator}/${r.denominator})`;
 
 function pickTechnician(trade) {
@@ -462,6 +464,7 @@ async function start() {
   try {
     const me = await api("GET", "/api/me");
     $("#who").dataset.username = me.username; $("#who").dataset.role = me.role;
+    businessZone = me.business_time_zone;
     $("#who").textContent = me.username + " (" + t(me.role) + ")";
   } catch (e) { return; }
   $("#login-view").hidden = true; $("#app").hidden = false; $("#logout").hidden = false;

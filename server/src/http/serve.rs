@@ -5,7 +5,7 @@
 //! [`OVERFLOW_CONNECTIONS`] more are answered by a small router — `/healthz`
 //! for real, anything else 503 `overloaded` + `Retry-After` — and closed;
 //! beyond those, new connections are closed at once. The body read timeout
-//! is the edge's ([`crate::http::edge::BodyDeadline`]).
+//! is the edge's ([`crate::http::error::BodyDeadline`]).
 
 use crate::app::AppState;
 use crate::http::edge::{self, overloaded};

@@ -133,6 +133,12 @@ async fn a_pull_carries_the_business_time_zone(b: Backend) {
         ..Config::default()
     };
     let s = Srv::start_with(b, berlin).await;
+    // The console shows times in the zone /api/me names.
+    let (st, me) = s.get("/api/me", &s.dispatcher).await;
+    assert_eq!(
+        (st, me["business_time_zone"].as_str()),
+        (200, Some("Europe/Berlin"))
+    );
     let (dev, token) = s.technician("T-1", &[APPLIANCE]).await;
     let zone = pull(&s, &token, &dev, 0).await.business_zone.unwrap();
     assert_eq!(zone.name, "Europe/Berlin");

@@ -1,7 +1,7 @@
 //! Staff sessions: `/api/login`, `/api/logout`, `/api/me`.
 
 use crate::app::AppState;
-use crate::auth::{self, Principal, Role};
+use crate::auth::{self, Role};
 use crate::http::auth::{bearer_token, Auth, SourceAddress};
 use crate::http::edge::overloaded;
 use crate::http::error::{ApiError, ApiJson, ApiResult};
@@ -138,6 +138,14 @@ pub async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn me(Auth(who): Auth) -> Json<Principal> {
-    Json(who)
+/// Who is calling, and the business time zone the console shows times in.
+pub async fn me(State(state): State<AppState>, Auth(who): Auth) -> Json<serde_json::Value> {
+    let mut v = serde_json::to_value(&who).unwrap_or_default();
+    if let Some(fields) = v.as_object_mut() {
+        fields.insert(
+            "business_time_zone".into(),
+            state.config.business_time_zone.clone().into(),
+        );
+    }
+    Json(v)
 }
