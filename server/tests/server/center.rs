@@ -681,7 +681,7 @@ async fn reopening_migrates_once_and_keeps_data(b: Backend) {
         })
         .await
         .unwrap();
-    assert_eq!((techs, migrations), (1, 3));
+    assert_eq!((techs, migrations), (1, 5));
     // And it serves the same data.
     let (_, list) = s.get("/api/assignments", &s.dispatcher).await;
     assert_eq!(list.as_array().unwrap().len(), 1);

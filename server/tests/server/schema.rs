@@ -60,7 +60,7 @@ async fn a_version_1_database_with_data_upgrades_in_place_and_keeps_it() {
         })
         .await
         .unwrap();
-    assert_eq!((name.as_str(), phone, version), ("王伟", None, 3));
+    assert_eq!((name.as_str(), phone, version), ("王伟", None, 5));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
