@@ -81,15 +81,21 @@ impl Server {
             .stdout(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
+        // Keep draining the server's output for its whole life (a full pipe
+        // would stall it); its errors are shown.
         let out = BufReader::new(child.stdout.take().unwrap());
-        let base = out
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|l| {
-                l.split("listening on ")
-                    .nth(1)
-                    .map(|r| r.trim().trim_end_matches('/').to_string())
-            })
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in out.lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let _ = tx.send(rest.trim().trim_end_matches('/').to_string());
+                } else if line.contains("ERROR") {
+                    eprintln!("server: {line}");
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(30))
             .expect("the server says where it listens");
         Server { child, base, dir }
     }
