@@ -199,6 +199,13 @@ mod tests {
             "--max-page=9",
             "--session-hours=3",
             "--signoff-far-m=250.5",
+            "--header-timeout-secs=4",
+            "--body-timeout-secs=5",
+            "--max-connections=6",
+            "--max-in-flight=7",
+            "--hash-threads=3",
+            "--logins-per-account-per-min=8",
+            "--logins-per-address-per-min=9",
         ])
         .expect("the flags parse");
         assert_eq!(args.listen, "127.0.0.1:0".parse::<SocketAddr>().unwrap());
@@ -210,7 +217,13 @@ mod tests {
                 max_page: 9,
                 session_hours: 3,
                 signoff_far_m: 250.5,
-                ..Config::default()
+                header_timeout_secs: 4,
+                body_timeout_secs: 5,
+                max_connections: 6,
+                max_in_flight: 7,
+                hash_threads: 3,
+                logins_per_account_per_min: 8,
+                logins_per_address_per_min: 9,
             }
         );
     }

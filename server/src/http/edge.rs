@@ -6,7 +6,7 @@
 //! and the security headers on every response, pages and API alike.
 
 use crate::app::AppState;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, BodyDeadline};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -23,11 +23,6 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 
 /// Seconds a client is asked to wait when the server sheds load.
 pub const OVERLOADED_RETRY_AFTER_S: u64 = 1;
-
-/// When the request body must have arrived, put in the request's extensions
-/// by [`edge`] and honoured by [`crate::http::error::read_body`].
-#[derive(Debug, Clone, Copy)]
-pub struct BodyDeadline(pub Instant);
 
 /// The middleware: see the module doc.
 pub async fn edge(State(state): State<AppState>, mut req: Request, next: Next) -> Response {

@@ -8,13 +8,18 @@
 //! [`Failure`], mapped here to a status and body.
 
 use crate::failure::Failure;
-use crate::http::edge::BodyDeadline;
 use crate::store::DbError;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
+
+/// When the request body must have arrived: put in the request's extensions
+/// by the edge (`http::edge`, from `--body-timeout-secs`) and honoured by
+/// [`read_body`].
+#[derive(Debug, Clone, Copy)]
+pub struct BodyDeadline(pub tokio::time::Instant);
 
 /// A refused request.
 #[derive(Debug)]
