@@ -215,6 +215,13 @@ mod tests {
             "--signoff-far-m=250.5",
             "--business-time-zone=Europe/Berlin",
             "--monthly-sample-percent=20",
+            "--header-timeout-secs=4",
+            "--body-timeout-secs=5",
+            "--max-connections=6",
+            "--max-in-flight=7",
+            "--hash-threads=3",
+            "--logins-per-account-per-min=8",
+            "--logins-per-address-per-min=9",
         ])
         .expect("the flags parse");
         assert_eq!(args.listen, "127.0.0.1:0".parse::<SocketAddr>().unwrap());
@@ -226,9 +233,15 @@ mod tests {
                 max_page: 9,
                 session_hours: 3,
                 signoff_far_m: 250.5,
+                header_timeout_secs: 4,
+                body_timeout_secs: 5,
+                max_connections: 6,
+                max_in_flight: 7,
+                hash_threads: 3,
+                logins_per_account_per_min: 8,
+                logins_per_address_per_min: 9,
                 business_time_zone: "Europe/Berlin".into(),
                 monthly_sample_percent: 20,
-                ..Config::default()
             }
         );
     }

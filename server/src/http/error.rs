@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
 /// When the request body must have arrived: put in the request's extensions
-/// by the edge middleware ([`crate::http::edge::edge`]) and honoured by
+/// by the edge (`http::edge`, from `--body-timeout-secs`) and honoured by
 /// [`read_body`].
 #[derive(Debug, Clone, Copy)]
 pub struct BodyDeadline(pub tokio::time::Instant);

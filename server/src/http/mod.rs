@@ -28,7 +28,7 @@ use serde_json::{json, Value};
 use std::net::SocketAddr;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 pub async fn health(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "ok": true, "backend": state.db.backend() }))
@@ -151,7 +151,13 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestDecompressionLayer::new())
         .layer(middleware::from_fn_with_state(state.clone(), edge::edge))
         .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http())
+        // A refusal is an answer, not a server failure: logged at debug, so
+        // a storm of shed or limited requests does not flood the log (a
+        // storage failure is logged as an error where it happens).
+        .layer(
+            TraceLayer::new_for_http()
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
         .with_state(state)
 }
 

@@ -349,15 +349,22 @@ impl ServerProcess {
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("start doorstep-server");
+        // Keep draining the server's output for its whole life: a full
+        // pipe would stall it.
         let stdout = child.stdout.take().unwrap();
-        let base = tokio::task::spawn_blocking(move || {
-            for line in std::io::BufReader::new(stdout).lines() {
-                let line = line.ok()?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
                 if let Some(rest) = line.split("listening on ").nth(1) {
-                    return Some(rest.trim().trim_end_matches('/').to_string());
+                    let _ = tx.send(rest.trim().trim_end_matches('/').to_string());
                 }
             }
-            None
+        });
+        let base = tokio::task::spawn_blocking(move || {
+            rx.recv_timeout(std::time::Duration::from_secs(60))
         })
         .await
         .unwrap()
