@@ -263,7 +263,7 @@ fn the_blob_area_survives_sigkill_mid_write_with_no_referenced_blob_torn() {
             .filter_map(|l| l.strip_prefix("OK ").map(str::to_string))
             .filter(|d| d.len() == 64)
             .collect();
-        let state = store.state(&AssignmentId::new("C-1").unwrap()).unwrap();
+        let state = store.state(AssignmentId::new("C-1").unwrap()).unwrap();
         for d in &confirmed {
             assert!(
                 state.photos.iter().any(|p| &p.digest == d),

@@ -816,11 +816,11 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
     
     /**
      * Stores a photo's final bytes (watermark burned in) and records it for
-     * `moment`. The bytes are durable under their SHA-256 before the event
+     * its moment. The bytes are durable under their SHA-256 before the event
      * is written; a full photo storage (`store_blob_area_full`) or a
      * refusal writes nothing.
      */
-    func storePhoto(assignmentId: String, moment: String, bytes: Data, width: UInt32, height: UInt32, now: Date, location: Location?) throws  -> StoredPhoto
+    func storePhoto(assignmentId: String, photo: ShellPhoto, now: Date, location: Location?) throws  -> StoredPhoto
     
 }
 /**
@@ -1136,20 +1136,17 @@ open func setPhotoStorageLimit(bytes: UInt64)throws   {try rustCallWithError(Ffi
     
     /**
      * Stores a photo's final bytes (watermark burned in) and records it for
-     * `moment`. The bytes are durable under their SHA-256 before the event
+     * its moment. The bytes are durable under their SHA-256 before the event
      * is written; a full photo storage (`store_blob_area_full`) or a
      * refusal writes nothing.
      */
-open func storePhoto(assignmentId: String, moment: String, bytes: Data, width: UInt32, height: UInt32, now: Date, location: Location?)throws  -> StoredPhoto  {
+open func storePhoto(assignmentId: String, photo: ShellPhoto, now: Date, location: Location?)throws  -> StoredPhoto  {
     return try  FfiConverterTypeStoredPhoto_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_devicestore_store_photo(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(assignmentId),
-        FfiConverterString.lower(moment),
-        FfiConverterData.lower(bytes),
-        FfiConverterUInt32.lower(width),
-        FfiConverterUInt32.lower(height),
+        FfiConverterTypeShellPhoto_lower(photo),
         FfiConverterTimestamp.lower(now),
         FfiConverterOptionTypeLocation.lower(location),uniffiCallStatus
     )
@@ -5150,6 +5147,72 @@ public func FfiConverterTypeReportDigest_lower(_ value: ReportDigest) -> RustBuf
 
 
 /**
+ * A picture as the shell hands it over: the final bytes (watermark burned
+ * in) of the photo of `moment`, and its size in pixels.
+ */
+public struct ShellPhoto: Equatable, Hashable {
+    public var moment: String
+    public var bytes: Data
+    public var width: UInt32
+    public var height: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(moment: String, bytes: Data, width: UInt32, height: UInt32) {
+        self.moment = moment
+        self.bytes = bytes
+        self.width = width
+        self.height = height
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ShellPhoto: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeShellPhoto: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ShellPhoto {
+        return
+            try ShellPhoto(
+                moment: FfiConverterString.read(from: &buf), 
+                bytes: FfiConverterData.read(from: &buf), 
+                width: FfiConverterUInt32.read(from: &buf), 
+                height: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ShellPhoto, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.moment, into: &buf)
+        FfiConverterData.write(value.bytes, into: &buf)
+        FfiConverterUInt32.write(value.width, into: &buf)
+        FfiConverterUInt32.write(value.height, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeShellPhoto_lift(_ buf: RustBuffer) throws -> ShellPhoto {
+    return try FfiConverterTypeShellPhoto.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeShellPhoto_lower(_ value: ShellPhoto) -> RustBuffer {
+    return FfiConverterTypeShellPhoto.lower(value)
+}
+
+
+/**
  * One point of a signature stroke, in device-independent units, with its
  * time offset in milliseconds from the start of the signature.
  */
@@ -8620,7 +8683,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_devicestore_set_photo_storage_limit() != 63552) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_devicestore_store_photo() != 50937) {
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_store_photo() != 54332) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_logger_log() != 34344) {

@@ -949,7 +949,7 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_devicestore_set_photo_storage_limit(`ptr`: Long,`bytes`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_doorstep_ffi_fn_method_devicestore_store_photo(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`moment`: RustBuffer.ByValue,`bytes`: RustBuffer.ByValue,`width`: Int,`height`: Int,`now`: RustBuffer.ByValue,`location`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_store_photo(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`photo`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,`location`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_clone_logger(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1264,7 +1264,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_set_photo_storage_limit() and 0xFFFF) != 63552) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_store_photo() and 0xFFFF) != 50937) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_store_photo() and 0xFFFF) != 54332) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_logger_log() and 0xFFFF) != 34344) {
@@ -2066,11 +2066,11 @@ public interface DeviceStoreInterface {
     
     /**
      * Stores a photo's final bytes (watermark burned in) and records it for
-     * `moment`. The bytes are durable under their SHA-256 before the event
+     * its moment. The bytes are durable under their SHA-256 before the event
      * is written; a full photo storage (`store_blob_area_full`) or a
      * refusal writes nothing.
      */
-    fun `storePhoto`(`assignmentId`: kotlin.String, `moment`: kotlin.String, `bytes`: kotlin.ByteArray, `width`: kotlin.UInt, `height`: kotlin.UInt, `now`: java.time.Instant, `location`: Location?): StoredPhoto
+    fun `storePhoto`(`assignmentId`: kotlin.String, `photo`: ShellPhoto, `now`: java.time.Instant, `location`: Location?): StoredPhoto
     
     companion object
 }
@@ -2499,11 +2499,11 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
     
     /**
      * Stores a photo's final bytes (watermark burned in) and records it for
-     * `moment`. The bytes are durable under their SHA-256 before the event
+     * its moment. The bytes are durable under their SHA-256 before the event
      * is written; a full photo storage (`store_blob_area_full`) or a
      * refusal writes nothing.
      */
-    @Throws(DoorstepException::class)override fun `storePhoto`(`assignmentId`: kotlin.String, `moment`: kotlin.String, `bytes`: kotlin.ByteArray, `width`: kotlin.UInt, `height`: kotlin.UInt, `now`: java.time.Instant, `location`: Location?): StoredPhoto {
+    @Throws(DoorstepException::class)override fun `storePhoto`(`assignmentId`: kotlin.String, `photo`: ShellPhoto, `now`: java.time.Instant, `location`: Location?): StoredPhoto {
             return FfiConverterTypeStoredPhoto.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
@@ -2511,10 +2511,7 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
         it,
         
         FfiConverterString.lower(`assignmentId`),
-        FfiConverterString.lower(`moment`),
-        FfiConverterByteArray.lower(`bytes`),
-        FfiConverterUInt.lower(`width`),
-        FfiConverterUInt.lower(`height`),
+        FfiConverterTypeShellPhoto.lower(`photo`),
         FfiConverterTimestamp.lower(`now`),
         FfiConverterOptionalTypeLocation.lower(`location`),_status)
 }
@@ -7125,6 +7122,58 @@ public object FfiConverterTypeReportDigest: FfiConverterRustBuffer<ReportDigest>
     override fun write(value: ReportDigest, buf: ByteBuffer) {
             FfiConverterString.write(value.`full`, buf)
             FfiConverterString.write(value.`short`, buf)
+    }
+}
+
+
+
+/**
+ * A picture as the shell hands it over: the final bytes (watermark burned
+ * in) of the photo of `moment`, and its size in pixels.
+ */
+data class ShellPhoto (
+    var `moment`: kotlin.String
+    , 
+    var `bytes`: kotlin.ByteArray
+    , 
+    var `width`: kotlin.UInt
+    , 
+    var `height`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeShellPhoto: FfiConverterRustBuffer<ShellPhoto> {
+    override fun read(buf: ByteBuffer): ShellPhoto {
+        return ShellPhoto(
+            FfiConverterString.read(buf),
+            FfiConverterByteArray.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ShellPhoto) = (
+            FfiConverterString.allocationSize(value.`moment`) +
+            FfiConverterByteArray.allocationSize(value.`bytes`) +
+            FfiConverterUInt.allocationSize(value.`width`) +
+            FfiConverterUInt.allocationSize(value.`height`)
+    )
+
+    override fun write(value: ShellPhoto, buf: ByteBuffer) {
+            FfiConverterString.write(value.`moment`, buf)
+            FfiConverterByteArray.write(value.`bytes`, buf)
+            FfiConverterUInt.write(value.`width`, buf)
+            FfiConverterUInt.write(value.`height`, buf)
     }
 }
 
