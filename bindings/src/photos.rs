@@ -26,6 +26,16 @@ pub struct PhotoWatermark {
     pub box_argb: u32,
 }
 
+/// A picture as the shell hands it over: the final bytes (watermark burned
+/// in) of the photo of `moment`, and its size in pixels.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ShellPhoto {
+    pub moment: String,
+    pub bytes: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+}
+
 /// A photo stored and recorded: its digest and the visit afterwards.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct StoredPhoto {
@@ -83,18 +93,13 @@ impl DeviceStore {
     }
 
     /// Stores a photo's final bytes (watermark burned in) and records it for
-    /// `moment`. The bytes are durable under their SHA-256 before the event
+    /// its moment. The bytes are durable under their SHA-256 before the event
     /// is written; a full photo storage (`store_blob_area_full`) or a
     /// refusal writes nothing.
-    // The shell's capture as flat arguments: a record would only move them.
-    #[allow(clippy::too_many_arguments)]
     pub fn store_photo(
         &self,
         assignment_id: String,
-        moment: String,
-        bytes: Vec<u8>,
-        width: u32,
-        height: u32,
+        photo: ShellPhoto,
         now: Timestamp,
         location: Option<Location>,
     ) -> Result<StoredPhoto, DoorstepError> {
@@ -104,10 +109,10 @@ impl DeviceStore {
             let (digest, events) = store.store_photo(
                 &id,
                 CapturedPhoto {
-                    moment: &moment,
-                    bytes: &bytes,
-                    width,
-                    height,
+                    moment: &photo.moment,
+                    bytes: &photo.bytes,
+                    width: photo.width,
+                    height: photo.height,
                 },
                 now,
                 location.map(Into::into),

@@ -6,7 +6,7 @@
 //! bytes in the store's blob area.
 
 use crate::location::GeoFix;
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
 /// What the watermark says: the moment the photo is taken and where, by
@@ -55,9 +55,22 @@ pub struct Watermark {
 /// and the work order, each on its own line, bilingual labels kept short.
 /// The font scales with the photo: 1/36 of its shorter side, at least 12 px.
 pub fn watermark(input: &WatermarkInput) -> Watermark {
-    let offset = FixedOffset::east_opt(input.utc_offset_minutes.clamp(-1439, 1439) * 60)
-        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"));
-    let local = input.taken_at.with_timezone(&offset);
+    let minutes = input.utc_offset_minutes.clamp(-1439, 1439);
+    let local = (input.taken_at + chrono::Duration::minutes(i64::from(minutes))).naive_utc();
+    // Written out rather than with chrono's `format`: its format-string
+    // machinery would add to the phone's library.
+    let sign = if minutes < 0 { '-' } else { '+' };
+    let time = format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} {sign}{:02}:{:02}",
+        local.year(),
+        local.month(),
+        local.day(),
+        local.hour(),
+        local.minute(),
+        local.second(),
+        minutes.abs() / 60,
+        minutes.abs() % 60
+    );
     let place = match (&input.address, &input.location) {
         (Some(a), _) if !a.trim().is_empty() => a.trim().to_string(),
         (_, Some(fix)) => format!(
@@ -70,7 +83,7 @@ pub fn watermark(input: &WatermarkInput) -> Watermark {
     let font_px = (shorter / 36).max(12);
     Watermark {
         lines: vec![
-            local.format("%Y-%m-%d %H:%M:%S %:z").to_string(),
+            time,
             place,
             format!("技术员 Technician: {}", input.technician),
             format!("工单 Work order: {}", input.work_order),

@@ -7,6 +7,7 @@
 use chrono::{Duration, Utc};
 use doorstep_core::sync::{HttpRequest as CoreRequest, ReqwestTransport, Transport};
 use doorstep_e2e::{appliance_visit, photo_bytes, Center, TempDir, PASSWORD};
+use doorstep_ffi::photos::ShellPhoto;
 use doorstep_ffi::sync::{
     enrol_device, HttpHeader, HttpRequest, HttpResponse, HttpTransport, SyncListener, SyncProgress,
     SyncSettings, SyncStage, TransportError,
@@ -718,10 +719,12 @@ async fn a_photo_the_shell_captures_is_watermarked_stored_and_uploaded_after_its
     let stored = store
         .store_photo(
             assignment.to_string(),
-            "nameplate".into(),
-            bytes.clone(),
-            1440,
-            1080,
+            ShellPhoto {
+                moment: "nameplate".into(),
+                bytes: bytes.clone(),
+                width: 1440,
+                height: 1080,
+            },
             at,
             None,
         )
@@ -734,10 +737,12 @@ async fn a_photo_the_shell_captures_is_watermarked_stored_and_uploaded_after_its
     let e = store
         .store_photo(
             assignment.to_string(),
-            "fault_before".into(),
-            photo_bytes(start, "fault_before", 40),
-            1440,
-            1080,
+            ShellPhoto {
+                moment: "fault_before".into(),
+                bytes: photo_bytes(start, "fault_before", 40),
+                width: 1440,
+                height: 1080,
+            },
             at,
             None,
         )

@@ -14,7 +14,6 @@
 
 use super::sql::Tx;
 use crate::failure::{Failure, Fallible};
-use doorstep_core::canonical::sha256_hex;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -157,11 +156,6 @@ fn hash_file(path: &Path) -> std::io::Result<String> {
         hasher.update(&buf[..n]);
     }
     Ok(hex::encode(hasher.finalize()))
-}
-
-/// `sha256_hex` of bytes in memory (the same digest [`BlobFiles`] checks).
-pub fn digest_of(bytes: &[u8]) -> String {
-    sha256_hex(bytes)
 }
 
 /// The whole blob `digest`, if stored.

@@ -432,7 +432,7 @@ void uniffi_doorstep_ffi_fn_method_devicestore_set_photo_storage_limit(uint64_t 
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_STORE_PHOTO
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_STORE_PHOTO
-RustBuffer uniffi_doorstep_ffi_fn_method_devicestore_store_photo(uint64_t ptr, RustBuffer assignment_id, RustBuffer moment, RustBuffer bytes, uint32_t width, uint32_t height, RustBuffer now, RustBuffer location, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_doorstep_ffi_fn_method_devicestore_store_photo(uint64_t ptr, RustBuffer assignment_id, RustBuffer photo, RustBuffer now, RustBuffer location, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_LOGGER
