@@ -240,6 +240,12 @@ pub struct CallbackItem {
 pub struct VisitTimers {
     /// Leave by this time to arrive 5-10 minutes early.
     pub depart_by: Option<SystemTime>,
+    /// Before departing: leave from this time (with `depart_by`, the "leave
+    /// between … and …" of STANDARDS §2.5).
+    pub leave_from: Option<SystemTime>,
+    /// Before departing: the expected travel time in minutes (the
+    /// technician's estimate, or the distance at the trade's speed).
+    pub expected_travel_minutes: Option<u32>,
     /// The next knock is allowed at.
     pub next_knock_at: Option<SystemTime>,
     /// Phone the customer from this time if the door stays closed.
@@ -253,6 +259,8 @@ impl From<Timers> for VisitTimers {
     fn from(t: Timers) -> Self {
         Self {
             depart_by: t.depart_by.map(to_system_time),
+            leave_from: t.leave_from.map(to_system_time),
+            expected_travel_minutes: t.expected_travel.map(|e| e.minutes),
             next_knock_at: t.next_knock_at.map(to_system_time),
             call_customer_at: t.call_customer_at.map(to_system_time),
             absent_allowed_at: t.absent_allowed_at.map(to_system_time),

@@ -152,6 +152,24 @@ fn stages() -> Vec<fn(&mut Run)> {
     ]
 }
 
+/// Further along, for the appliance-shaped harness only.
+fn appliance_stages() -> Vec<fn(&mut Run)> {
+    vec![
+        |r| {
+            r.diagnosed("fix_on_site");
+        },
+        |r| {
+            r.quote_accepted();
+        },
+        |r| {
+            r.cleaned_up();
+        },
+        |r| {
+            r.signed();
+        },
+    ]
+}
+
 /// Commands that each refuse somewhere along the visit.
 fn probes(pb: &Playbook) -> Vec<Value> {
     let fee = pb.fees[0].id.clone();
@@ -225,7 +243,11 @@ fn chinese_texts_use_full_width_punctuation_and_never_show_code_names() {
             scan.text("script", &script(&pb, m, "李伟"));
         }
 
-        for stage in stages() {
+        let mut all = stages();
+        if trade == "appliance_repair" {
+            all.extend(appliance_stages());
+        }
+        for stage in all {
             let mut run = Run::new(trade);
             stage(&mut run);
             let (s, pb) = (run.state().clone(), run.playbook().clone());

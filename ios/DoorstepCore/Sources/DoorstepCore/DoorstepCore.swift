@@ -6022,6 +6022,16 @@ public struct VisitTimers: Equatable, Hashable {
      */
     public var departBy: Date?
     /**
+     * Before departing: leave from this time (with `depart_by`, the "leave
+     * between … and …" of STANDARDS §2.5).
+     */
+    public var leaveFrom: Date?
+    /**
+     * Before departing: the expected travel time in minutes (the
+     * technician's estimate, or the distance at the trade's speed).
+     */
+    public var expectedTravelMinutes: UInt32?
+    /**
      * The next knock is allowed at.
      */
     public var nextKnockAt: Date?
@@ -6042,6 +6052,14 @@ public struct VisitTimers: Equatable, Hashable {
          * Leave by this time to arrive 5-10 minutes early.
          */departBy: Date?, 
         /**
+         * Before departing: leave from this time (with `depart_by`, the "leave
+         * between … and …" of STANDARDS §2.5).
+         */leaveFrom: Date?, 
+        /**
+         * Before departing: the expected travel time in minutes (the
+         * technician's estimate, or the distance at the trade's speed).
+         */expectedTravelMinutes: UInt32?, 
+        /**
          * The next knock is allowed at.
          */nextKnockAt: Date?, 
         /**
@@ -6051,6 +6069,8 @@ public struct VisitTimers: Equatable, Hashable {
          * "Customer absent" may be declared from this time.
          */absentAllowedAt: Date?, callbacks: [CallbackItem]) {
         self.departBy = departBy
+        self.leaveFrom = leaveFrom
+        self.expectedTravelMinutes = expectedTravelMinutes
         self.nextKnockAt = nextKnockAt
         self.callCustomerAt = callCustomerAt
         self.absentAllowedAt = absentAllowedAt
@@ -6074,6 +6094,8 @@ public struct FfiConverterTypeVisitTimers: FfiConverterRustBuffer {
         return
             try VisitTimers(
                 departBy: FfiConverterOptionTimestamp.read(from: &buf), 
+                leaveFrom: FfiConverterOptionTimestamp.read(from: &buf), 
+                expectedTravelMinutes: FfiConverterOptionUInt32.read(from: &buf), 
                 nextKnockAt: FfiConverterOptionTimestamp.read(from: &buf), 
                 callCustomerAt: FfiConverterOptionTimestamp.read(from: &buf), 
                 absentAllowedAt: FfiConverterOptionTimestamp.read(from: &buf), 
@@ -6083,6 +6105,8 @@ public struct FfiConverterTypeVisitTimers: FfiConverterRustBuffer {
 
     public static func write(_ value: VisitTimers, into buf: inout [UInt8]) {
         FfiConverterOptionTimestamp.write(value.departBy, into: &buf)
+        FfiConverterOptionTimestamp.write(value.leaveFrom, into: &buf)
+        FfiConverterOptionUInt32.write(value.expectedTravelMinutes, into: &buf)
         FfiConverterOptionTimestamp.write(value.nextKnockAt, into: &buf)
         FfiConverterOptionTimestamp.write(value.callCustomerAt, into: &buf)
         FfiConverterOptionTimestamp.write(value.absentAllowedAt, into: &buf)
@@ -7391,6 +7415,30 @@ public func FfiConverterTypeVisitStage_lower(_ value: VisitStage) -> RustBuffer 
     return FfiConverterTypeVisitStage.lower(value)
 }
 
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
+    typealias SwiftType = UInt32?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt32.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt32.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
 
 #if swift(>=5.8)
 @_documentation(visibility: private)

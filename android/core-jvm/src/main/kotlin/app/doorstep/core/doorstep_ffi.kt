@@ -7732,6 +7732,18 @@ data class VisitTimers (
     var `departBy`: java.time.Instant?
     , 
     /**
+     * Before departing: leave from this time (with `depart_by`, the "leave
+     * between … and …" of STANDARDS §2.5).
+     */
+    var `leaveFrom`: java.time.Instant?
+    , 
+    /**
+     * Before departing: the expected travel time in minutes (the
+     * technician's estimate, or the distance at the trade's speed).
+     */
+    var `expectedTravelMinutes`: kotlin.UInt?
+    , 
+    /**
      * The next knock is allowed at.
      */
     var `nextKnockAt`: java.time.Instant?
@@ -7765,6 +7777,8 @@ public object FfiConverterTypeVisitTimers: FfiConverterRustBuffer<VisitTimers> {
         return VisitTimers(
             FfiConverterOptionalTimestamp.read(buf),
             FfiConverterOptionalTimestamp.read(buf),
+            FfiConverterOptionalUInt.read(buf),
+            FfiConverterOptionalTimestamp.read(buf),
             FfiConverterOptionalTimestamp.read(buf),
             FfiConverterOptionalTimestamp.read(buf),
             FfiConverterSequenceTypeCallbackItem.read(buf),
@@ -7773,6 +7787,8 @@ public object FfiConverterTypeVisitTimers: FfiConverterRustBuffer<VisitTimers> {
 
     override fun allocationSize(value: VisitTimers) = (
             FfiConverterOptionalTimestamp.allocationSize(value.`departBy`) +
+            FfiConverterOptionalTimestamp.allocationSize(value.`leaveFrom`) +
+            FfiConverterOptionalUInt.allocationSize(value.`expectedTravelMinutes`) +
             FfiConverterOptionalTimestamp.allocationSize(value.`nextKnockAt`) +
             FfiConverterOptionalTimestamp.allocationSize(value.`callCustomerAt`) +
             FfiConverterOptionalTimestamp.allocationSize(value.`absentAllowedAt`) +
@@ -7781,6 +7797,8 @@ public object FfiConverterTypeVisitTimers: FfiConverterRustBuffer<VisitTimers> {
 
     override fun write(value: VisitTimers, buf: ByteBuffer) {
             FfiConverterOptionalTimestamp.write(value.`departBy`, buf)
+            FfiConverterOptionalTimestamp.write(value.`leaveFrom`, buf)
+            FfiConverterOptionalUInt.write(value.`expectedTravelMinutes`, buf)
             FfiConverterOptionalTimestamp.write(value.`nextKnockAt`, buf)
             FfiConverterOptionalTimestamp.write(value.`callCustomerAt`, buf)
             FfiConverterOptionalTimestamp.write(value.`absentAllowedAt`, buf)
@@ -8929,6 +8947,38 @@ public object FfiConverterTypeVisitStage: FfiConverterRustBuffer<VisitStage> {
 }
 
 
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalUInt: FfiConverterRustBuffer<kotlin.UInt?> {
+    override fun read(buf: ByteBuffer): kotlin.UInt? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterUInt.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.UInt?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterUInt.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.UInt?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterUInt.write(value, buf)
+        }
+    }
+}
 
 
 
