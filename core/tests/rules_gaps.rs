@@ -478,3 +478,50 @@ fn the_kit_check_is_not_offered_once_every_item_is_checked_or_skipped() {
     assert_eq!(offers(&run, "skip_kit_item"), None);
     assert_eq!(offers(&run, "depart"), Some(true));
 }
+
+#[test]
+fn the_trip_is_planned_through_its_form_before_departing() {
+    let mut run = Run::new("appliance_repair");
+    run.scheduled().kit_checked();
+    assert_eq!(offers(&run, "plan_travel"), Some(false));
+    let by_estimate = fill(
+        "plan_travel",
+        &[FormValue::text("estimated_travel_minutes", "35")],
+        run.state(),
+        run.playbook(),
+    )
+    .unwrap();
+    let from_place = fill(
+        "plan_travel",
+        &[FormValue::text("from", "31.2754,121.4737")],
+        run.state(),
+        run.playbook(),
+    )
+    .unwrap();
+    let nowhere = fill(
+        "plan_travel",
+        &[FormValue::text("from", "无法定位")],
+        run.state(),
+        run.playbook(),
+    )
+    .unwrap();
+    let too_long = fill(
+        "plan_travel",
+        &[FormValue::text("estimated_travel_minutes", "721")],
+        run.state(),
+        run.playbook(),
+    );
+    assert_eq!(
+        too_long.unwrap_err().problems[0].field,
+        "estimated_travel_minutes"
+    );
+    for c in [by_estimate, from_place, nowhere] {
+        let v = serde_json::to_value(&c).unwrap();
+        run.ok(v);
+    }
+    // The last plan holds: no estimate and no place, so the last position (none) — no plan.
+    assert!(screen(&run).timers.expected_travel.is_none());
+    run.at("09:30");
+    run.ok(json!({"type": "depart", "travel_minutes": 20}));
+    assert_eq!(offers(&run, "plan_travel"), None);
+}

@@ -12,7 +12,6 @@
 //! through sync and are checked by the server, not here.
 
 use super::command::VisitCommand;
-use super::error::WorkflowError;
 use crate::messages::Text;
 use serde_json::Value;
 
@@ -168,9 +167,17 @@ fn last_segment(path: &str) -> &str {
     tail.split('[').next().unwrap_or(tail)
 }
 
+/// A field out of its bounds: its dotted path and what would be accepted
+/// (`decide` refuses it as `invalid_input`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutOfBounds {
+    pub field: String,
+    pub problem: Text,
+}
+
 /// Checks every field of a technician's command against its bound. Center
 /// facts pass (the server checks them).
-pub fn check(cmd: &VisitCommand) -> Result<(), WorkflowError> {
+pub fn check(cmd: &VisitCommand) -> Result<(), OutOfBounds> {
     if matches!(
         cmd,
         VisitCommand::ReceiveAssignment { .. }
@@ -179,17 +186,17 @@ pub fn check(cmd: &VisitCommand) -> Result<(), WorkflowError> {
     ) {
         return Ok(());
     }
-    let value = serde_json::to_value(cmd).unwrap_or(Value::Null);
-    match value {
-        Value::Object(map) => map
-            .iter()
-            .filter(|(k, _)| k.as_str() != "type")
-            .try_for_each(|(k, v)| check_value(k, k, v)),
-        _ => Ok(()),
-    }
+    let Value::Object(fields) = serde_json::to_value(cmd).unwrap_or(Value::Null) else {
+        return Ok(());
+    };
+    // Every field but the command's tag.
+    fields
+        .iter()
+        .filter(|(name, _)| *name != "type")
+        .try_for_each(|(name, v)| check_value(name, name, v))
 }
 
-fn check_value(path: &str, name: &str, v: &Value) -> Result<(), WorkflowError> {
+fn check_value(path: &str, name: &str, v: &Value) -> Result<(), OutOfBounds> {
     match v {
         Value::String(s) => check_text(path, name, s),
         Value::Number(n) => match number(name) {
@@ -219,7 +226,7 @@ fn check_value(path: &str, name: &str, v: &Value) -> Result<(), WorkflowError> {
     }
 }
 
-fn check_text(path: &str, name: &str, s: &str) -> Result<(), WorkflowError> {
+fn check_text(path: &str, name: &str, s: &str) -> Result<(), OutOfBounds> {
     let max = text_max(name);
     let chars = s.chars().count() as i64;
     if chars > max {
@@ -235,7 +242,7 @@ fn check_text(path: &str, name: &str, s: &str) -> Result<(), WorkflowError> {
     }
 }
 
-fn check_number(path: &str, b: &NumberBound, n: &serde_json::Number) -> Result<(), WorkflowError> {
+fn check_number(path: &str, b: &NumberBound, n: &serde_json::Number) -> Result<(), OutOfBounds> {
     let inside = n.as_i64().is_some_and(|x| (b.min..=b.max).contains(&x));
     if inside {
         return Ok(());
@@ -269,8 +276,8 @@ pub fn range_text(b: &NumberBound, given: &str) -> Text {
     )
 }
 
-fn refusal(path: &str, problem: Text) -> WorkflowError {
-    WorkflowError::InvalidInput {
+fn refusal(path: &str, problem: Text) -> OutOfBounds {
+    OutOfBounds {
         field: path.to_string(),
         problem,
     }

@@ -7,7 +7,7 @@ use crate::messages::{Lang, Text};
 use crate::money::MoneyError;
 use crate::playbook::{Playbook, Step};
 use crate::quote::QuoteError;
-use crate::workflow::bounds::field_label;
+use crate::workflow::bounds::{field_label, OutOfBounds};
 use crate::workflow::command_table::label_of;
 use crate::workflow::event::Outcome;
 use crate::workflow::state::Stage;
@@ -143,6 +143,15 @@ pub enum WorkflowError {
     NoSignOff,
     /// Money arithmetic failed.
     Money { problem: Text },
+}
+
+impl From<OutOfBounds> for WorkflowError {
+    fn from(e: OutOfBounds) -> Self {
+        WorkflowError::InvalidInput {
+            field: e.field,
+            problem: e.problem,
+        }
+    }
 }
 
 impl From<MoneyError> for WorkflowError {

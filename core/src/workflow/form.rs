@@ -531,6 +531,30 @@ pub fn fields_of(action: &str, s: &VisitState, pb: &Playbook) -> Option<Vec<Form
             ));
             f
         }
+        "plan_travel" => vec![
+            field(
+                "estimated_travel_minutes",
+                Duration,
+                false,
+                "Travel time (your estimate, minutes)",
+                "预计路程时间（分钟）",
+            )
+            .help(
+                "Leave it empty to work it out from where you set off.",
+                "不填则按出发地点到客户的距离计算。",
+            ),
+            field(
+                "from",
+                Location,
+                false,
+                "Setting off from (previous job)",
+                "出发地点（上一单）",
+            )
+            .help(
+                "Where the trip starts; empty: your last recorded position.",
+                "行程起点；不填则用最近记录的位置。",
+            ),
+        ],
         "arrive" => vec![
             field("location", Location, true, "Your location", "当前位置").help(
                 "The phone's fix; if location is refused or there is no fix, that is recorded.",

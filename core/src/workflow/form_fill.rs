@@ -141,11 +141,15 @@ pub fn fill(
             Ok(Converted::Value(v)) => insert_path(&mut obj, &f.name, v),
             Ok(Converted::NoLocation(reason)) => {
                 insert_path(&mut obj, &f.name, Value::Null);
-                insert_path(
-                    &mut obj,
-                    "location_unavailable",
-                    serde_json::to_value(reason).unwrap_or(Value::Null),
-                );
+                // Only an arrival records why there is no fix; elsewhere
+                // (the trip's starting point) no place is simply no place.
+                if f.name == "location" {
+                    insert_path(
+                        &mut obj,
+                        "location_unavailable",
+                        serde_json::to_value(reason).unwrap_or(Value::Null),
+                    );
+                }
             }
             Err(p) => problems.push(p),
         }
@@ -163,7 +167,10 @@ pub fn fill(
             field: "action".into(),
             text: Text::new(
                 format!("The form of {action} did not make a command: {e}."),
-                format!("{action}表单无法生成操作指令：{e}。"),
+                format!(
+                    "“{}”表单无法生成操作指令（{e}）。",
+                    super::command_table::label_of(action).zh
+                ),
             ),
             missing: false,
         }],

@@ -284,6 +284,9 @@ pub fn offered_actions(s: &VisitState, pb: &Playbook) -> Vec<(&'static str, bool
                 add("check_kit_item", open(true));
                 add("skip_kit_item", false);
             }
+            if s.departure.is_none() {
+                add("plan_travel", false);
+            }
             add("depart", true);
             add("notify_running_late", false);
             add("agree_new_window", false);
