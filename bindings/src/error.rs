@@ -349,6 +349,7 @@ mod tests {
     fn workflow_refusals_keep_their_code_and_both_texts() {
         let e: DoorstepError = WorkflowError::KitIncomplete {
             items: vec!["multimeter".into()],
+            names: vec![],
         }
         .into();
         assert_eq!(e.code(), "kit_incomplete");

@@ -241,6 +241,12 @@ pub struct CallbackItem {
 pub struct VisitTimers {
     /// Leave by this time to arrive 5-10 minutes early.
     pub depart_by: Option<Timestamp>,
+    /// Before departing: leave from this time (with `depart_by`, the "leave
+    /// between … and …" of STANDARDS §2.5).
+    pub leave_from: Option<Timestamp>,
+    /// Before departing: the expected travel time in minutes (the
+    /// technician's estimate, or the distance at the trade's speed).
+    pub expected_travel_minutes: Option<u32>,
     /// The next knock is allowed at.
     pub next_knock_at: Option<Timestamp>,
     /// Phone the customer from this time if the door stays closed.
@@ -254,6 +260,8 @@ impl From<Timers> for VisitTimers {
     fn from(t: Timers) -> Self {
         Self {
             depart_by: t.depart_by,
+            leave_from: t.leave_from,
+            expected_travel_minutes: t.expected_travel.map(|e| e.minutes),
             next_knock_at: t.next_knock_at,
             call_customer_at: t.call_customer_at,
             absent_allowed_at: t.absent_allowed_at,

@@ -146,7 +146,11 @@ fn a_refused_line_exits_1_with_the_rule_and_a_chinese_message() {
     assert_eq!(report["command"], "depart");
     let message = report["message"].as_str().unwrap();
     assert!(has_chinese(message), "{message}");
-    assert!(message.contains("drop_cloth"), "names the item: {message}");
+    // Names the item by its name, never its id (issue 15).
+    assert!(
+        message.contains("垫布") && !message.contains("drop_cloth"),
+        "names the item: {message}"
+    );
 }
 
 #[test]

@@ -290,16 +290,28 @@ fn command_for(fact: &E, consent_texts: &[&str]) -> Result<C, NoCommand> {
         E::ShoeCoversOn => C::PutOnShoeCovers,
         E::ShoeCoversWaived { note } => C::WaiveShoeCovers { note },
         E::DropClothLaid => C::LayDropCloth,
+        E::TravelPlanned {
+            estimated_travel_minutes,
+            from,
+        } => C::PlanTravel {
+            estimated_travel_minutes,
+            from,
+        },
+        E::DropClothWaived { note } => C::WaiveDropCloth { note },
         E::DiagnosisRecorded {
             fault_reproduced,
             cause,
             parts,
             decision,
+            fault_code,
+            note,
         } => C::RecordDiagnosis {
             fault_reproduced,
             cause,
             parts,
             decision,
+            fault_code,
+            note,
         },
         E::DataRiskWarned => C::WarnDataRisk,
         E::BackupConsentSigned { strokes, .. } => C::SignBackupConsent { strokes },

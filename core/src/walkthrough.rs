@@ -396,6 +396,8 @@ impl Walkthrough {
                     cause: "部件磨损".into(),
                     parts: vec![],
                     decision: RepairDecision::FixOnSite,
+                    fault_code: None,
+                    note: None,
                 },
             );
         }

@@ -64,6 +64,7 @@ fn samples() -> Vec<VisitCommand> {
         json!({"type": "hand_back_to_center", "reason": "r"}),
         json!({"type": "check_kit_item", "item": "tools"}),
         json!({"type": "skip_kit_item", "item": "tools", "reason": "r"}),
+        json!({"type": "plan_travel", "estimated_travel_minutes": 20}),
         json!({"type": "depart", "travel_minutes": 20}),
         json!({"type": "notify_running_late", "outcome": "reached", "choice": null}),
         json!({"type": "arrive", "location": null}),
@@ -80,6 +81,7 @@ fn samples() -> Vec<VisitCommand> {
         json!({"type": "put_on_shoe_covers"}),
         json!({"type": "waive_shoe_covers", "note": "n"}),
         json!({"type": "lay_drop_cloth"}),
+        json!({"type": "waive_drop_cloth", "note": "n"}),
         json!({"type": "record_diagnosis", "fault_reproduced": true, "cause": "c", "decision": "fix_on_site"}),
         json!({"type": "warn_data_risk"}),
         json!({"type": "sign_backup_consent", "strokes": strokes}),
@@ -219,7 +221,7 @@ fn the_table_stage_gates_are_the_ones_decide_enforces() {
                 let gate_refusal = WorkflowError::OutOfOrder {
                     command: row.name.to_string(),
                     stage: state.stage,
-                    needs: row.needs(&pb).to_string(),
+                    needs: row.needs_at(state.stage, &pb).to_string(),
                 };
                 let got = decide(state, cmd, &pb, &ctx);
                 if row.allows(state.stage, &pb) {

@@ -33,7 +33,7 @@ fn one_of_each() -> Vec<WorkflowError> {
         StaleAssignment { have: 3, got: 2 },
         InvalidInput {
             field: "reason".into(),
-            problem: "must not be empty".into(),
+            problem: Text::new("must not be empty", "不能为空"),
         },
         MissingAssignmentInfo {
             fields: vec![
@@ -46,7 +46,13 @@ fn one_of_each() -> Vec<WorkflowError> {
             attempts: 1,
             needed: 3,
         },
-        KitIncomplete { items: items() },
+        KitIncomplete {
+            items: items(),
+            names: vec![
+                Text::new("Drop cloth", "垫布"),
+                Text::new("Work permit", "上岗证"),
+            ],
+        },
         OutsideGeofence {
             distance_m: 1500,
             radius_m: 200,
@@ -61,6 +67,7 @@ fn one_of_each() -> Vec<WorkflowError> {
         },
         AppearanceIncomplete {
             items: vec!["uniform".into()],
+            names: vec![Text::new("Uniform on and tidy", "工装整洁")],
         },
         KnockTooSoon { wait_seconds: 20 },
         AbsentTooSoon {
@@ -99,9 +106,10 @@ fn one_of_each() -> Vec<WorkflowError> {
         DiscountNeedsApproval,
         WarrantyCardUnevidenced {
             item: "part_compressor_relay".into(),
+            name: Some(Text::new("Compressor start relay", "压缩机启动继电器")),
         },
         QuoteInvalid {
-            problem: "a quote needs at least one line".into(),
+            problem: Text::new("a quote needs at least one line", "报价至少需要一项"),
         },
         QuoteNotAccepted { revision: None },
         QuoteNotAccepted { revision: Some(2) },
@@ -111,6 +119,7 @@ fn one_of_each() -> Vec<WorkflowError> {
         },
         PartNotQuoted {
             item: "part_door_seal".into(),
+            name: Some(Text::new("Door seal", "门封条")),
         },
         NotTested,
         CleanUpIncomplete {
@@ -123,6 +132,7 @@ fn one_of_each() -> Vec<WorkflowError> {
         DepositIou { deposit: 6000 },
         InspectionFailed {
             items: vec!["bottle_18_9l".into()],
+            names: vec![Text::new("18.9 L bottle", "18.9升桶装水")],
         },
         WorkNotOffered {
             kind: WorkKind::Repair,
@@ -138,7 +148,7 @@ fn one_of_each() -> Vec<WorkflowError> {
         BelongingsNotChecked,
         NoSignOff,
         Money {
-            problem: "amount overflow".into(),
+            problem: Text::new("amount overflow", "金额超出可表示的范围"),
         },
         PhotoRequired {
             step: doorstep_core::playbook::Step::Diagnose,
@@ -338,6 +348,7 @@ fn probes(pb: &Playbook) -> Vec<Value> {
         json!({"type": "sign_backup_consent", "strokes": []}),
         json!({"type": "inspect_item", "item": "tap_water", "seal_intact": true, "no_leaks": true, "no_foreign_matter": true}),
         json!({"type": "present_quote", "quote": {"lines": [{"item": fee, "qty": 0}]}}),
+        json!({"type": "present_quote", "quote": {"lines": []}}),
         json!({"type": "present_quote", "quote": {"lines": [{"item": fee}], "discount": {"amount": 100}}}),
         json!({"type": "accept_quote", "revision": 9}),
         json!({"type": "record_work", "description": "work", "kind": "disk_or_os"}),

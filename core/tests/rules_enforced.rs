@@ -145,7 +145,7 @@ fn departure_is_refused_until_every_mandatory_kit_item_is_checked_or_skipped_wit
         run.ok(json!({"type": "check_kit_item", "item": k.id}));
     }
     match run.refused(depart.clone()) {
-        WorkflowError::KitIncomplete { items } => assert_eq!(items, vec!["drop_cloth"]),
+        WorkflowError::KitIncomplete { items, .. } => assert_eq!(items, vec!["drop_cloth"]),
         other => panic!("expected kit_incomplete, got {other:?}"),
     }
     // Skipping needs a reason.
@@ -390,7 +390,7 @@ fn a_lower_warranty_card_price_applies_only_with_the_card_photographed() {
     for missing in [serde_json::Value::Null, json!(""), json!("   ")] {
         let e = run.refused(quote(missing));
         assert!(
-            matches!(&e, WorkflowError::WarrantyCardUnevidenced { item } if item == "part_compressor_relay"),
+            matches!(&e, WorkflowError::WarrantyCardUnevidenced { item, .. } if item == "part_compressor_relay"),
             "{e:?}"
         );
         refused_with(&e, "warranty_card_unevidenced");
@@ -444,14 +444,14 @@ fn the_lower_of_the_fee_schedule_and_the_warranty_card_price_applies() {
         } => refused_with(&e, "payment_mismatch"),
         other => panic!("expected payment_mismatch, got {other:?}"),
     }
-    // A negative card price is no price.
+    // A negative card price is no price: out of the amount's bounds (issue
+    // 15: every amount in a command is bounded), named by its path.
     let mut other = Run::new("appliance_repair");
     other.diagnosed("fix_on_site");
     other.ok(json!({"type": "show_fee_schedule"}));
-    refused_with(
-        &other.refused(json!({"type": "present_quote", "quote": {"lines": [{"item": "labour_basic", "warranty_card_price": -1}]}})),
-        "quote_invalid",
-    );
+    let e = other.refused(json!({"type": "present_quote", "quote": {"lines": [{"item": "labour_basic", "warranty_card_price": -1}]}}));
+    refused_with(&e, "invalid_input");
+    assert_eq!(e.field(), Some("quote.lines[0].warranty_card_price"));
 
     run.ok(pay_json(13500, "cash"));
     assert_eq!(run.state().payment.as_ref().unwrap().amount, 13500);
@@ -551,12 +551,16 @@ fn payment_collects_exactly_the_accepted_quote() {
     let mut run = Run::new("appliance_repair");
     run.cleaned_up().at("10:50");
     let total = run.state().accepted_quote().unwrap().customer_total;
-    for wrong in [total - 1, total + 1, 0, -total] {
+    for wrong in [total - 1, total + 1, 0] {
         match run.refused(pay_json(wrong, "cash")) {
             e @ WorkflowError::PaymentMismatch { .. } => refused_with(&e, "payment_mismatch"),
             other => panic!("expected payment_mismatch for {wrong}, got {other:?}"),
         }
     }
+    // A negative amount is out of the amount's bounds (issue 15).
+    let e = run.refused(pay_json(-total, "cash"));
+    refused_with(&e, "invalid_input");
+    assert_eq!(e.field(), Some("amount"));
     assert!(run.state().payment.is_none());
     run.ok(pay_json(total, "mobile"));
     assert_eq!(run.state().payment.as_ref().unwrap().amount, total);

@@ -90,6 +90,34 @@ impl Step {
             Step::Leave => "leave",
         }
     }
+
+    /// The step's name on screens and in refusals, in both languages.
+    pub fn label(self) -> Text {
+        let (en, zh) = match self {
+            Step::Receive => ("Receive", "接活"),
+            Step::Triage => ("Triage", "故障分析"),
+            Step::Confirm => ("Confirm the appointment", "预约"),
+            Step::Prepare => ("Prepare", "准备"),
+            Step::Depart => ("Depart", "出发"),
+            Step::Arrive => ("Arrive", "到达"),
+            Step::Appearance => ("Appearance self-check", "仪容仪表自检"),
+            Step::Knock => ("Knock", "敲门"),
+            Step::Enter => ("Enter", "进门"),
+            Step::Protect => ("Shoe covers and drop cloth", "鞋套和垫布"),
+            Step::Diagnose => ("Diagnose", "故障诊断"),
+            Step::Inspect => ("Inspect the goods", "货品检查"),
+            Step::Quote => ("Quote", "报价"),
+            Step::Work => ("Work", "服务"),
+            Step::Test => ("Test run", "试机"),
+            Step::Teach => ("Teach the customer", "使用讲解"),
+            Step::CleanUp => ("Clean up", "清洁整理"),
+            Step::Payment => ("Payment", "收费"),
+            Step::SignOff => ("Sign-off", "签字确认"),
+            Step::Belongings => ("Belongings check", "清点物品"),
+            Step::Leave => ("Leave", "离开"),
+        };
+        Text::new(en, zh)
+    }
 }
 
 /// Timings in minutes or seconds, as the standards give them.
@@ -108,6 +136,15 @@ pub struct Timing {
     pub call_attempts_before_unreachable: i64,
     /// Radius of the arrival geofence around the customer's location.
     pub geofence_radius_m: i64,
+    /// Door-to-door travel speed over the straight-line distance, km/h: the
+    /// expected travel time before departing when the technician gives no
+    /// estimate (§2.5).
+    #[serde(default = "default_travel_speed_kmh")]
+    pub travel_speed_kmh: i64,
+}
+
+fn default_travel_speed_kmh() -> i64 {
+    20
 }
 
 /// The door-knock protocol (敲门).
@@ -173,6 +210,10 @@ pub struct Rules {
     pub announce_paid_services: bool,
     /// Minor lateness requires an apology before entering.
     pub lateness_apology: bool,
+    /// The fault is reproduced with the customer before a repair on site
+    /// (§2.11): a diagnosis that did not reproduce it is recorded again first.
+    #[serde(default)]
+    pub reproduce_before_repair: bool,
     /// The kinds of work done on a visit; anything else is booked as its own
     /// service (water delivery: install only). The first is the default.
     #[serde(default = "all_work_kinds")]
@@ -188,6 +229,19 @@ pub enum WorkKind {
     DiskOrOs,
     Install,
     Care,
+}
+
+impl WorkKind {
+    /// The kind's name on screens and in refusals, in both languages.
+    pub fn label(self) -> Text {
+        let (en, zh) = match self {
+            WorkKind::Repair => ("Repair", "维修"),
+            WorkKind::DiskOrOs => ("Disk or operating system", "硬盘/系统"),
+            WorkKind::Install => ("Installation", "安装"),
+            WorkKind::Care => ("Care service", "护理服务"),
+        };
+        Text::new(en, zh)
+    }
 }
 
 fn all_work_kinds() -> Vec<WorkKind> {
@@ -231,6 +285,10 @@ impl ScriptMoment {
         Self::ThreeGuarantees,
     ];
 }
+
+/// The id of the kit item that is the drop cloth (垫布): skipped at the kit
+/// check, the protection step records a waiver instead of laying it.
+pub const DROP_CLOTH_KIT_ITEM: &str = "drop_cloth";
 
 /// One kit item for the departure self-check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -287,6 +345,15 @@ pub struct FeeItem {
     /// Covered by the warranty when the product is in warranty (三包).
     #[serde(default = "yes")]
     pub warranty_covered: bool,
+    /// The work on this line touches the customer's disk or operating system
+    /// (an OS reinstall, a disk replaced): where the trade asks for it, it
+    /// needs the data-risk warning and a signed backup consent (§2.11),
+    /// whatever kind of work the technician records.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub data_risk: bool,
+    /// A part whose old and new serial numbers are recorded when fitted (§2.13).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub serial_numbers: bool,
 }
 
 fn yes() -> bool {
@@ -452,6 +519,11 @@ impl Playbook {
     /// The photo moment `id` of this trade.
     pub fn photo_moment(&self, id: &str) -> Option<&PhotoMoment> {
         self.photos.iter().find(|m| m.id == id)
+    }
+
+    /// Whether work on fee item `id` touches the customer's data (§2.11).
+    pub fn touches_data(&self, id: &str) -> bool {
+        self.fee(id).is_some_and(|f| f.data_risk)
     }
 
     pub fn kit_item(&self, id: &str) -> Option<&KitItem> {

@@ -308,7 +308,7 @@ impl Playbook {
         let t = &self.timing;
         let k = &self.knock;
         let c = &self.callbacks;
-        let checks: [(&str, i64, i64); 20] = [
+        let checks: [(&str, i64, i64); 21] = [
             (
                 "timing.early_arrival_min_minutes",
                 t.early_arrival_min_minutes,
@@ -327,6 +327,7 @@ impl Playbook {
                 1,
             ),
             ("timing.geofence_radius_m", t.geofence_radius_m, 1),
+            ("timing.travel_speed_kmh", t.travel_speed_kmh, 1),
             ("knock.knocks_per_round", k.knocks_per_round, 1),
             ("knock.rounds", k.rounds, 1),
             ("knock.interval_seconds", k.interval_seconds, 1),

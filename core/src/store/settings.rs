@@ -35,7 +35,10 @@ impl Store {
     pub fn set_business_zone(&self, zone: &BusinessZone, now: DateTime<Utc>) -> Result<()> {
         zone.validate().map_err(|e| WorkflowError::InvalidInput {
             field: "business_time_zone".into(),
-            problem: e.to_string(),
+            problem: crate::messages::Text::new(
+                e.to_string(),
+                format!("服务器发送的业务时区无效（{e}）"),
+            ),
         })?;
         let json = to_json("business time zone", zone)?;
         self.db.write(Durability::Normal, |tx| {

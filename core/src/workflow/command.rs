@@ -5,7 +5,7 @@
 use super::signature::{Ratings, Stroke};
 use crate::assignment::{Assignment, AssignmentField, TimeWindow};
 use crate::ids::TechnicianId;
-use crate::location::{GeoFix, LocationUnavailable};
+use crate::location::{GeoFix, GeoPoint, LocationUnavailable};
 /// Work kinds belong to the playbook (which kinds a trade offers); re-exported here for the commands that carry them.
 pub use crate::playbook::WorkKind;
 use crate::quote::QuoteRequest;
@@ -214,6 +214,15 @@ pub enum VisitCommand {
     },
 
     // --- 5 Depart ---------------------------------------------------------------
+    /// Before departing: the technician's own travel estimate, or where the
+    /// trip starts (the previous job), for the departure plan (§2.5). Either
+    /// may be left out: without both, the last recorded position is used.
+    PlanTravel {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        estimated_travel_minutes: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<GeoPoint>,
+    },
     Depart {
         travel_minutes: u32,
     },
@@ -269,14 +278,29 @@ pub enum VisitCommand {
         note: String,
     },
     LayDropCloth,
+    /// No drop cloth: why (skipped at the kit check, or the customer declined
+    /// it), recorded as a waiver like the shoe covers'.
+    WaiveDropCloth {
+        note: String,
+    },
 
     // --- 11 Diagnose ------------------------------------------------------------------
     RecordDiagnosis {
+        /// The fault was reproduced with the customer (STANDARDS §2.11).
         fault_reproduced: bool,
+        /// The cause in words: the fault's name from the catalogue, or free
+        /// text. May be left empty when `fault_code` names the fault.
+        #[serde(default)]
         cause: String,
         #[serde(default)]
         parts: Vec<String>,
         decision: RepairDecision,
+        /// The fault from the trade's catalogue (`Playbook::fault_codes`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fault_code: Option<String>,
+        /// A free note beside the catalogue's fault.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
     },
     WarnDataRisk,
     SignBackupConsent {
@@ -442,6 +466,7 @@ impl VisitCommand {
             HandBackToCenter { .. } => "hand_back_to_center",
             CheckKitItem { .. } => "check_kit_item",
             SkipKitItem { .. } => "skip_kit_item",
+            PlanTravel { .. } => "plan_travel",
             Depart { .. } => "depart",
             NotifyRunningLate { .. } => "notify_running_late",
             Arrive { .. } => "arrive",
@@ -458,6 +483,7 @@ impl VisitCommand {
             PutOnShoeCovers => "put_on_shoe_covers",
             WaiveShoeCovers { .. } => "waive_shoe_covers",
             LayDropCloth => "lay_drop_cloth",
+            WaiveDropCloth { .. } => "waive_drop_cloth",
             RecordDiagnosis { .. } => "record_diagnosis",
             WarnDataRisk => "warn_data_risk",
             SignBackupConsent { .. } => "sign_backup_consent",

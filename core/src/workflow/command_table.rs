@@ -96,6 +96,22 @@ impl CommandRow {
         }
     }
 
+    /// What the command needs at `stage`: [`needs`](Self::needs) before its
+    /// stages, and that the visit is past the step once the visit has moved
+    /// beyond them (arriving again after arriving is not "depart first").
+    pub fn needs_at(&self, stage: Stage, pb: &Playbook) -> &'static str {
+        let last = match self.stages {
+            StageGate::Only { stages, .. } => stages.iter().max().copied(),
+            StageGate::Arrival if pb.has(Step::Depart) => Some(Stage::EnRoute),
+            StageGate::Arrival => Some(Stage::Scheduled),
+            StageGate::Always | StageGate::Started => None,
+        };
+        match last {
+            Some(last) if stage > last => super::needs::ALREADY_PAST,
+            _ => self.needs(pb),
+        }
+    }
+
     /// Whether the trade's playbook offers the command at all.
     pub fn in_playbook(&self, pb: &Playbook) -> bool {
         self.step.is_none_or(|s| pb.has(s))
@@ -174,7 +190,8 @@ pub const COMMANDS: &[CommandRow] = &[
     tech("agree_new_window", Step::Confirm, INTAKE_OR_SCHEDULED, "Agree a new time", "改约时间"),
     tech("hand_back_to_center", Step::Confirm, BEFORE_DEPARTING, "Hand back to center", "退回服务中心"),
     tech("check_kit_item", Step::Prepare, SCHEDULED, "Check kit item", "检查物品"),
-    tech("skip_kit_item", Step::Prepare, SCHEDULED, "Skip kit item (reason)", "跳过物品(注明原因)"),
+    tech("skip_kit_item", Step::Prepare, SCHEDULED, "Skip kit item (reason)", "跳过物品（注明原因）"),
+    tech("plan_travel", Step::Depart, INTAKE_OR_SCHEDULED, "Plan the trip (travel time or starting point)", "规划行程（路程时间或出发地点）"),
     tech("depart", Step::Depart, SCHEDULED, "Depart", "出发"),
     tech("notify_running_late", Step::Depart, SCHEDULED_OR_EN_ROUTE, "Call: running late", "致电告知迟到"),
     tech("arrive", Step::Arrive, StageGate::Arrival, "Arrived", "已到达"),
@@ -184,14 +201,15 @@ pub const COMMANDS: &[CommandRow] = &[
     tech("door_answered", Step::Knock, AT_DOOR, "Door answered", "客户已开门"),
     tech("ask_neighbour", Step::Knock, AT_DOOR, "Ask a neighbour", "询问邻居"),
     tech("leave_door_note", Step::Knock, AT_DOOR, "Leave a note on the door", "门上留言"),
-    tech("notify_center_absent", Step::Knock, AT_DOOR, "Notify center: nobody home", "通知中心:客户不在家"),
+    tech("notify_center_absent", Step::Knock, AT_DOOR, "Notify center: nobody home", "通知中心：客户不在家"),
     tech("declare_customer_absent", Step::Knock, AT_DOOR, "Customer absent", "客户不在家"),
     tech("enter", Step::Enter, AT_DOOR, "Greet, show permit, enter", "问候、出示上岗证、进门"),
     // A reschedule starts another trip: the report names the trip and arrival.
-    tech("record_entry_exception", Step::Enter, AT_DOOR_OR_INSIDE, "Cannot serve now: reschedule", "无法服务:改约").changing_report(),
+    tech("record_entry_exception", Step::Enter, AT_DOOR_OR_INSIDE, "Cannot serve now: reschedule", "无法服务：改约").changing_report(),
     tech("put_on_shoe_covers", Step::Protect, INSIDE, "Shoe covers on", "穿鞋套"),
     tech("waive_shoe_covers", Step::Protect, INSIDE, "Customer declines shoe covers", "客户免穿鞋套"),
     tech("lay_drop_cloth", Step::Protect, INSIDE, "Lay drop cloth", "铺垫布"),
+    tech("waive_drop_cloth", Step::Protect, INSIDE, "No drop cloth (record why)", "未铺垫布（注明原因）"),
     tech("record_diagnosis", Step::Diagnose, INSIDE, "Record diagnosis", "记录诊断").changing_report(),
     tech("warn_data_risk", Step::Diagnose, INSIDE, "Warn of data loss risk", "告知数据风险"),
     tech("sign_backup_consent", Step::Diagnose, INSIDE, "Backup consent signature", "数据备份确认签字"),
@@ -209,14 +227,14 @@ pub const COMMANDS: &[CommandRow] = &[
     tech("record_work", Step::Work, INSIDE, "Record work done", "记录服务内容").changing_report(),
     tech("report_hidden_fault", Step::Work, INSIDE, "Hidden fault found", "发现隐藏故障").changing_report(),
     tech("record_test_run", Step::Test, INSIDE, "Test run", "试机").changing_report(),
-    tech("schedule_untested_callback", Step::Test, INSIDE, "No time to test: 2 h callback", "未能试机:2小时后回访").changing_report(),
+    tech("schedule_untested_callback", Step::Test, INSIDE, "No time to test: 2 h callback", "未能试机：2小时后回访").changing_report(),
     tech("brief_customer", Step::Teach, INSIDE, "Brief customer on use and care", "讲解使用和保养"),
     tech("clean_up", Step::CleanUp, INSIDE, "Clean up, check no tool left", "清洁现场、清点工具"),
     tech("collect_payment", Step::Payment, INSIDE, "Collect payment", "收费").changing_report(),
     tech("refuse_payment", Step::Payment, INSIDE, "Customer refuses to pay", "客户拒绝付款"),
     tech("sign_off", Step::SignOff, INSIDE, "Customer rates and signs", "客户评价并签字").changing_report(),
     tech("decline_signature", Step::SignOff, INSIDE, "Customer declines to sign", "客户拒绝签字").changing_report(),
-    tech("reopen_report", Step::SignOff, INSIDE, "Reopen report (new version)", "重开报告(新版本)"),
+    tech("reopen_report", Step::SignOff, INSIDE, "Reopen report (new version)", "重开报告（新版本）"),
     tech("check_belongings", Step::Belongings, INSIDE, "Check belongings with client", "与客户清点物品"),
     tech("leave", Step::Leave, INSIDE, "Leave", "离开"),
     row("record_incident", None, AT_DOOR_OR_INSIDE, Issuer::Technician, "Record incident", "记录事件"),

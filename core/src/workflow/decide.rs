@@ -1,13 +1,15 @@
 //! `decide(state, command, playbook, context) -> events | refusal`: the
 //! cross-cutting gates, then the step's own rules.
 //!
-//! The gates, in order: a visit starts with its assignment; center facts are
+//! The gates, in order: every field within its bounds (`workflow::bounds`);
+//! a visit starts with its assignment; center facts are
 //! recorded whatever the stage; a closed visit refuses everything; a step the
 //! trade's playbook does not walk is refused; a signed report is not changed
 //! (STANDARDS §2.16); a command outside the stages its row of the command
 //! table allows is out of order. The step's commands and named guards live in
 //! `workflow::rules`, one file per step. Pure: no IO, no clock.
 
+use super::bounds;
 use super::command::VisitCommand;
 use super::command_table::row_of;
 use super::error::WorkflowError;
@@ -40,7 +42,7 @@ fn require_stage_allowed(
         Err(WorkflowError::OutOfOrder {
             command: cmd.name(),
             stage: s.stage,
-            needs: row.needs(pb).to_string(),
+            needs: row.needs_at(s.stage, pb).to_string(),
         })
     }
 }
@@ -53,6 +55,8 @@ pub fn decide(
     ctx: &Context,
 ) -> Result<Vec<EventKind>, WorkflowError> {
     use VisitCommand as C;
+
+    bounds::check(cmd)?;
 
     if s.stage == Stage::New {
         return match cmd {
@@ -89,4 +93,5 @@ pub fn decide(
         playbook: pb,
         ctx,
     })
+    .map_err(|e| e.with_item_names(pb))
 }

@@ -5,10 +5,14 @@
 use crate::assignment::AssignmentField;
 use crate::messages::{Lang, Text};
 use crate::money::MoneyError;
-use crate::playbook::Step;
+use crate::playbook::{Playbook, Step};
 use crate::quote::QuoteError;
+use crate::workflow::bounds::{field_label, OutOfBounds};
+use crate::workflow::command_table::label_of;
 use crate::workflow::event::Outcome;
 use crate::workflow::state::Stage;
+
+pub use super::needs::needs_text;
 use serde::Serialize;
 
 /// A refused command.
@@ -30,8 +34,9 @@ pub enum WorkflowError {
     VisitClosed { outcome: Outcome },
     /// A received assignment for another assignment id or an older version.
     StaleAssignment { have: u64, got: u64 },
-    /// Input that makes no sense (empty text, bad window, unknown item).
-    InvalidInput { field: String, problem: String },
+    /// Input that makes no sense (empty text, bad window, unknown item, a
+    /// value out of its bounds): the field's dotted path and what is wrong.
+    InvalidInput { field: String, problem: Text },
     /// §2.1 enforce: the appointment may not be confirmed with missing fields.
     MissingAssignmentInfo { fields: Vec<AssignmentField> },
     /// §2.3 enforce: a new window exists only with the customer's recorded agreement.
@@ -39,7 +44,12 @@ pub enum WorkflowError {
     /// §2.3: proceeding unconfirmed needs the retries first.
     CustomerNotYetUnreachable { attempts: u32, needed: u32 },
     /// §2.4 enforce: mandatory kit items unchecked and not skipped with a reason.
-    KitIncomplete { items: Vec<String> },
+    KitIncomplete {
+        items: Vec<String>,
+        /// The items' names, as the kit list shows them.
+        #[serde(default)]
+        names: Vec<Text>,
+    },
     /// §2.6: the arrival is outside the customer's geofence.
     OutsideGeofence { distance_m: u32, radius_m: u32 },
     /// §2.6: a late arrival needs its apology (and gift at 15 min or more) first.
@@ -48,7 +58,12 @@ pub enum WorkflowError {
         gift_required: bool,
     },
     /// §2.7: the appearance self-check is incomplete.
-    AppearanceIncomplete { items: Vec<String> },
+    AppearanceIncomplete {
+        items: Vec<String>,
+        /// The items' names, as the self-check shows them.
+        #[serde(default)]
+        names: Vec<Text>,
+    },
     /// §2.8: attempts are spaced by the knock interval.
     KnockTooSoon { wait_seconds: i64 },
     /// §2.8 enforce: "customer absent" needs 5 minutes of attempts and a call.
@@ -78,13 +93,23 @@ pub enum WorkflowError {
     DiscountNeedsApproval,
     /// §2.12: the warranty card's lower price applies only with the card
     /// photographed (the center reconciles the charge against it).
-    WarrantyCardUnevidenced { item: String },
+    WarrantyCardUnevidenced {
+        item: String,
+        /// The fee item's name, as the fee schedule shows it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<Text>,
+    },
     /// §2.12: quote problems other than approval.
-    QuoteInvalid { problem: String },
+    QuoteInvalid { problem: Text },
     /// §2.12 enforce: no repair on a chargeable visit before the quote is accepted.
     QuoteNotAccepted { revision: Option<u32> },
     /// §2.12-13: a part fitted must be on the quote the customer saw.
-    PartNotQuoted { item: String },
+    PartNotQuoted {
+        item: String,
+        /// The part's name, as the fee schedule shows it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<Text>,
+    },
     /// Acceptance must name the revision on screen.
     QuoteRevisionMismatch { current: u32, accepted: u32 },
     /// §2.13 enforce: closes as fixed only with a passed test run or a 2 h callback.
@@ -96,7 +121,12 @@ pub enum WorkflowError {
     /// §2.15 enforce: never an IOU for the bottle deposit.
     DepositIou { deposit: i64 },
     /// Water delivery: a bottle that failed inspection may not be installed.
-    InspectionFailed { items: Vec<String> },
+    InspectionFailed {
+        items: Vec<String>,
+        /// The items' names, as the fee schedule shows them.
+        #[serde(default)]
+        names: Vec<Text>,
+    },
     /// The trade books this kind of work as its own service (water: no ad-hoc repairs).
     WorkNotOffered { kind: crate::playbook::WorkKind },
     /// Home care: a guardian must be present.
@@ -112,7 +142,7 @@ pub enum WorkflowError {
     /// Leaving needs the sign-off or a recorded decline.
     NoSignOff,
     /// Money arithmetic failed.
-    Money { problem: String },
+    Money { problem: Text },
     /// Photos as evidence: a required photo of an earlier step is neither
     /// taken nor recorded as impossible with a reason.
     PhotoRequired {
@@ -125,30 +155,91 @@ pub enum WorkflowError {
     },
 }
 
+impl From<OutOfBounds> for WorkflowError {
+    fn from(e: OutOfBounds) -> Self {
+        WorkflowError::InvalidInput {
+            field: e.field,
+            problem: e.problem,
+        }
+    }
+}
+
 impl From<MoneyError> for WorkflowError {
     fn from(e: MoneyError) -> Self {
         WorkflowError::Money {
-            problem: e.to_string(),
+            problem: money_problem(&e),
         }
     }
+}
+
+/// A money error in both languages.
+fn money_problem(e: &MoneyError) -> Text {
+    let zh = match e {
+        MoneyError::BadCurrency(_) => "币种代码无效（应为三个大写字母，例如 CNY）".to_string(),
+        MoneyError::Overflow => "金额超出可表示的范围".to_string(),
+        MoneyError::CurrencyMismatch(..) => "不同币种的金额不能相加".to_string(),
+        MoneyError::Negative => "金额不能为负数".to_string(),
+    };
+    Text::new(e.to_string(), zh)
 }
 
 impl From<QuoteError> for WorkflowError {
     fn from(e: QuoteError) -> Self {
-        match e {
-            QuoteError::DiscountWithoutApproval => WorkflowError::DiscountNeedsApproval,
+        let zh = match &e {
+            QuoteError::DiscountWithoutApproval => return WorkflowError::DiscountNeedsApproval,
             QuoteError::CardPriceWithoutPhoto(item) => {
-                WorkflowError::WarrantyCardUnevidenced { item }
+                return WorkflowError::WarrantyCardUnevidenced {
+                    item: item.clone(),
+                    name: None,
+                }
             }
-            other => WorkflowError::QuoteInvalid {
-                problem: other.to_string(),
-            },
+            QuoteError::UnknownItem(item) => format!("收费项目“{item}”不在本行业的收费标准中"),
+            QuoteError::ZeroQuantity(_) => "数量至少为1".to_string(),
+            QuoteError::NegativeCardPrice(_) => "保修卡价格不能为负数".to_string(),
+            QuoteError::Empty => "报价至少需要一项".to_string(),
+            QuoteError::DiscountOutOfRange { discount, subtotal } => format!(
+                "优惠金额{}元须大于0且不超过客户应付小计{}元",
+                yuan(*discount),
+                yuan(*subtotal)
+            ),
+            QuoteError::Money(m) => money_problem(m).zh,
+        };
+        WorkflowError::QuoteInvalid {
+            problem: Text::new(e.to_string(), zh),
         }
     }
 }
 
-fn join(items: &[String]) -> String {
-    items.join(", ")
+/// The items by their names (`names` lines up with `items`; an item without
+/// a name is shown as given), joined in each language.
+fn named(items: &[String], names: &[Text]) -> (String, String) {
+    let pick = |i: usize, lang: Lang| {
+        names
+            .get(i)
+            .map(|n| n.get(lang).to_string())
+            .unwrap_or_else(|| items[i].clone())
+    };
+    (
+        (0..items.len())
+            .map(|i| pick(i, Lang::En))
+            .collect::<Vec<_>>()
+            .join(", "),
+        (0..items.len())
+            .map(|i| pick(i, Lang::ZhCn))
+            .collect::<Vec<_>>()
+            .join("、"),
+    )
+}
+
+/// The clean-up self-check items by name.
+fn clean_up_item(id: &str) -> Text {
+    match id {
+        "product_restored" => Text::new("restore the product", "复原产品"),
+        "wiped" => Text::new("wipe the product", "擦拭产品"),
+        "floor_cleaned" => Text::new("clean the floor", "清洁地面"),
+        "no_tool_left" => Text::new("check that no tool is left", "清点工具，确认无遗留"),
+        other => Text::new(other, other),
+    }
 }
 
 fn fields(fs: &[AssignmentField]) -> (String, String) {
@@ -163,6 +254,24 @@ fn yuan(minor: i64) -> String {
 }
 
 impl WorkflowError {
+    /// Names the fee item a refusal is about from the trade's fee schedule,
+    /// where the refusal was raised without the playbook at hand (the
+    /// quote's pricing): the texts then show its name, never its id.
+    pub fn with_item_names(self, pb: &Playbook) -> Self {
+        let named = |item: &str| pb.fee(item).map(|f| f.name.clone());
+        match self {
+            WorkflowError::WarrantyCardUnevidenced { item, name: None } => {
+                let name = named(&item);
+                WorkflowError::WarrantyCardUnevidenced { item, name }
+            }
+            WorkflowError::PartNotQuoted { item, name: None } => {
+                let name = named(&item);
+                WorkflowError::PartNotQuoted { item, name }
+            }
+            other => other,
+        }
+    }
+
     /// The stable machine-readable code, e.g. `kit_incomplete`.
     pub fn code(&self) -> &'static str {
         use WorkflowError::*;
@@ -286,65 +395,82 @@ impl WorkflowError {
                 "该服务单尚未接收。请先接收服务中心派发的工单。",
             ),
             StepNotInPlaybook { step } => Text::new(
-                format!("The step \"{}\" is not part of this trade's service standard.", step.as_str()),
-                format!("本行业服务规范中没有“{}”这一步骤。", step.as_str()),
+                format!("The step \"{}\" is not part of this trade's service standard.", step.label().en),
+                format!("本行业服务规范中没有“{}”这一步骤。", step.label().zh),
             ),
-            OutOfOrder { command, stage, needs } => Text::new(
-                format!("\"{command}\" is not possible now (visit stage: {stage:?}). First: {needs}."),
-                format!("现在不能执行“{command}”(当前阶段:{stage:?})。请先完成:{needs}。"),
-            ),
-            VisitClosed { outcome } => Text::new(
-                format!("This visit is closed ({outcome:?}). Nothing more can be recorded on it."),
-                format!("该服务已结束({outcome:?}),不能再记录新的操作。"),
-            ),
+            OutOfOrder { command, stage, needs } => {
+                let action = label_of(command);
+                let stage = stage.label();
+                let needs = needs_text(needs);
+                Text::new(
+                    format!("\"{}\" is not possible now (visit stage: {}). {}.", action.en, stage.en, needs.en),
+                    format!("现在不能执行“{}”（当前阶段：{}）。{}。", action.zh, stage.zh, needs.zh),
+                )
+            }
+            VisitClosed { outcome } => {
+                let outcome = outcome.label();
+                Text::new(
+                    format!("This visit is closed ({}). Nothing more can be recorded on it.", outcome.en),
+                    format!("该服务已结束（{}），不能再记录新的操作。", outcome.zh),
+                )
+            }
             StaleAssignment { have, got } => Text::new(
                 format!("The assignment received (version {got}) is older than the one on the device (version {have}); it was ignored."),
-                format!("收到的工单版本({got})早于本机已有版本({have}),已忽略。"),
+                format!("收到的工单版本（{got}）早于本机已有版本（{have}），已忽略。"),
             ),
-            InvalidInput { field, problem } => Text::new(
-                format!("{field}: {problem}."),
-                format!("{field}:输入有误({problem})。"),
-            ),
+            InvalidInput { field, problem } => {
+                let label = field_label(field);
+                Text::new(
+                    format!("{}: {}.", label.en, problem.en),
+                    format!("{}：{}。", label.zh, problem.zh),
+                )
+            }
             MissingAssignmentInfo { fields: fs } => {
                 let (en, zh) = fields(fs);
                 Text::new(
                     format!("The appointment cannot be confirmed: missing or inconsistent information ({en}). Verify with the center, or ask the center to waive it."),
-                    format!("信息不全或不一致({zh}),不能确认预约。请与服务中心核实,或由服务中心确认免填。"),
+                    format!("信息不全或不一致（{zh}），不能确认预约。请与服务中心核实，或由服务中心确认免填。"),
                 )
             }
             NoCustomerAgreement => Text::new(
                 "A new time needs the customer's agreement: log a call on which you reached the customer first.",
-                "改约时间必须征得客户同意:请先记录一次与客户接通的电话。",
+                "改约时间必须征得客户同意：请先记录一次与客户接通的电话。",
             ),
             CustomerNotYetUnreachable { attempts, needed } => Text::new(
                 format!("The customer counts as unreachable after {needed} failed calls; {attempts} logged so far. Keep trying."),
-                format!("连续{needed}次联系不上才可视为无法联系,目前仅记录{attempts}次,请继续联系客户。"),
+                format!("连续{needed}次联系不上才可视为无法联系，目前仅记录{attempts}次，请继续联系客户。"),
             ),
-            KitIncomplete { items } => Text::new(
-                format!("You cannot depart yet: mandatory kit items not checked: {}. Check each one, or skip it with a reason.", join(items)),
-                format!("还不能出发:以下必备物品未检查:{}。请逐项检查,或注明原因后跳过。", join(items)),
-            ),
+            KitIncomplete { items, names } => {
+                let (en, zh) = named(items, names);
+                Text::new(
+                    format!("You cannot depart yet: mandatory kit items not checked: {en}. Check each one, or skip it with a reason."),
+                    format!("还不能出发：以下必备物品未检查：{zh}。请逐项检查，或注明原因后跳过。"),
+                )
+            }
             OutsideGeofence { distance_m, radius_m } => Text::new(
                 format!("Your location is {distance_m} m from the customer's address (allowed {radius_m} m). Move closer, or record why arrival is elsewhere."),
-                format!("当前位置距客户地址{distance_m}米(允许{radius_m}米)。请到达客户地址,或说明原因。"),
+                format!("当前位置距客户地址{distance_m}米（允许{radius_m}米）。请到达客户地址，或说明原因。"),
             ),
             LatenessApologyRequired { minutes_late, gift_required } => {
                 if *gift_required {
                     Text::new(
                         format!("You are {minutes_late} min late: apologise sincerely and offer a small gift before entering."),
-                        format!("您迟到了{minutes_late}分钟:进门前请诚恳道歉并赠送小礼品。"),
+                        format!("您迟到了{minutes_late}分钟：进门前请诚恳道歉并赠送小礼品。"),
                     )
                 } else {
                     Text::new(
                         format!("You are {minutes_late} min late: apologise to the customer before entering."),
-                        format!("您迟到了{minutes_late}分钟:进门前请先向客户道歉。"),
+                        format!("您迟到了{minutes_late}分钟：进门前请先向客户道歉。"),
                     )
                 }
             }
-            AppearanceIncomplete { items } => Text::new(
-                format!("Appearance self-check incomplete: {}. Put it right before you knock.", join(items)),
-                format!("仪容仪表自检未通过:{}。请整理好后再敲门。", join(items)),
-            ),
+            AppearanceIncomplete { items, names } => {
+                let (en, zh) = named(items, names);
+                Text::new(
+                    format!("Appearance self-check incomplete: {en}. Put it right before you knock."),
+                    format!("仪容仪表自检未通过：{zh}。请整理好后再敲门。"),
+                )
+            }
             KnockTooSoon { wait_seconds } => Text::new(
                 format!("Wait {wait_seconds} s more before knocking again."),
                 format!("请再等待{wait_seconds}秒后再敲门。"),
@@ -354,7 +480,7 @@ impl WorkflowError {
                 let mut zh = vec![];
                 if minutes_logged < minimum {
                     en.push(format!("keep knocking until {minimum} min of attempts are logged ({minutes_logged} min so far)"));
-                    zh.push(format!("继续敲门,满{minimum}分钟(目前{minutes_logged}分钟)"));
+                    zh.push(format!("继续敲门，满{minimum}分钟（目前{minutes_logged}分钟）"));
                 }
                 if *calls == 0 {
                     en.push("phone the customer".to_string());
@@ -374,25 +500,25 @@ impl WorkflowError {
                 }
                 Text::new(
                     format!("Not yet \"customer absent\": {}.", en.join("; ")),
-                    format!("还不能记为“客户不在家”:请{}。", zh.join(";")),
+                    format!("还不能记为“客户不在家”：请{}。", zh.join("；")),
                 )
             }
             EntryIncomplete => Text::new(
                 "Before entering: the door must be answered, then greet the customer and show your work permit.",
-                "进门前:客户开门后,请先问候并出示上岗证。",
+                "进门前：客户开门后，请先问候并出示上岗证。",
             ),
             ProtectionMissing { shoe_covers, drop_cloth } => {
                 let mut en = vec![];
                 let mut zh = vec![];
                 if !shoe_covers {
                     en.push("put on shoe covers (or record the customer's waiver)");
-                    zh.push("穿好鞋套(或记录客户免穿)");
+                    zh.push("穿好鞋套（或记录客户免穿）");
                 }
                 if !drop_cloth {
-                    en.push("lay the drop cloth and put the toolbox on it");
-                    zh.push("铺好垫布并将工具箱放在垫布上");
+                    en.push("lay the drop cloth and put the toolbox on it (or record why there is none)");
+                    zh.push("铺好垫布并将工具箱放在垫布上（或记录未铺原因）");
                 }
-                Text::new(format!("First {}.", en.join(" and ")), format!("请先{}。", zh.join(",")))
+                Text::new(format!("First {}.", en.join(" and ")), format!("请先{}。", zh.join("，")))
             }
             BackupConsentRequired { warned } => Text::new(
                 if *warned {
@@ -401,9 +527,9 @@ impl WorkflowError {
                     "No disk or OS work yet: warn the customer of possible data loss and get a signed backup consent.".to_string()
                 },
                 if *warned {
-                    "客户未签署数据备份确认,不能进行硬盘或系统操作。请客户签字确认。".to_string()
+                    "客户未签署数据备份确认，不能进行硬盘或系统操作。请客户签字确认。".to_string()
                 } else {
-                    "不能进行硬盘或系统操作:请先告知客户数据可能丢失的风险,并请客户签署数据备份确认。".to_string()
+                    "不能进行硬盘或系统操作：请先告知客户数据可能丢失的风险，并请客户签署数据备份确认。".to_string()
                 },
             ),
             TakeBackIncomplete { loaner, appearance, receipt } => {
@@ -411,7 +537,7 @@ impl WorkflowError {
                 let mut zh = vec![];
                 if !loaner {
                     en.push("offer a loaner unit (accepted or declined)");
-                    zh.push("向客户提供周转机(接受或拒绝)");
+                    zh.push("向客户提供周转机（接受或拒绝）");
                 }
                 if !appearance {
                     en.push("record the unit's appearance");
@@ -423,7 +549,7 @@ impl WorkflowError {
                 }
                 Text::new(
                     format!("The unit cannot be taken back yet: {}.", en.join("; ")),
-                    format!("还不能拉修:请{}。", zh.join(";")),
+                    format!("还不能拉修：请{}。", zh.join("；")),
                 )
             }
             FeeScheduleNotShown => Text::new(
@@ -432,15 +558,18 @@ impl WorkflowError {
             ),
             DiscountNeedsApproval => Text::new(
                 "A discount needs an approval code from the center. Call the center, or quote without the discount.",
-                "优惠须经服务中心批准。请联系服务中心获取批准码,或按原价报价。",
+                "优惠须经服务中心批准。请联系服务中心获取批准码，或按原价报价。",
             ),
-            WarrantyCardUnevidenced { item } => Text::new(
-                format!("The warranty card's lower price for {item} applies only with a photo of the card: photograph it and add the photo to the quote line."),
-                format!("{item}按保修卡上较低的价格收费,须拍摄保修卡照片并附在报价项上。"),
-            ),
+            WarrantyCardUnevidenced { item, name } => {
+                let name = name.clone().unwrap_or_else(|| Text::new(item, item));
+                Text::new(
+                    format!("The warranty card's lower price for {} applies only with a photo of the card: photograph it and add the photo to the quote line.", name.en),
+                    format!("“{}”按保修卡上较低的价格收费，须拍摄保修卡照片并附在报价项上。", name.zh),
+                )
+            }
             QuoteInvalid { problem } => Text::new(
-                format!("The quote cannot be made: {problem}."),
-                format!("无法生成报价:{problem}。"),
+                format!("The quote cannot be made: {}.", problem.en),
+                format!("无法生成报价：{}。", problem.zh),
             ),
             QuoteNotAccepted { revision } => Text::new(
                 match revision {
@@ -448,72 +577,96 @@ impl WorkflowError {
                     None => "This is a chargeable visit: present a quote and have the customer accept it before work is recorded.".to_string(),
                 },
                 match revision {
-                    Some(r) => format!("本次为收费服务:客户确认第{r}版报价后才能开始维修。"),
-                    None => "本次为收费服务:请先报价,客户确认后才能开始维修。".to_string(),
+                    Some(r) => format!("本次为收费服务：客户确认第{r}版报价后才能开始维修。"),
+                    None => "本次为收费服务：请先报价，客户确认后才能开始维修。".to_string(),
                 },
             ),
-            PartNotQuoted { item } => Text::new(
-                format!("The part {item} is not on the quote: present a revised quote (and get it accepted if chargeable) before fitting it."),
-                format!("备件{item}不在报价单上:请先重新报价(收费项目须经客户确认)再更换。"),
-            ),
+            PartNotQuoted { item, name } => {
+                let name = name.clone().unwrap_or_else(|| Text::new(item, item));
+                Text::new(
+                    format!("The part {} is not on the quote: present a revised quote (and get it accepted if chargeable) before fitting it.", name.en),
+                    format!("备件“{}”不在报价单上：请先重新报价（收费项目须经客户确认）再更换。", name.zh),
+                )
+            }
             QuoteRevisionMismatch { current, accepted } => Text::new(
                 format!("The customer accepted revision {accepted}, but the quote on screen is revision {current}. Show the current quote again."),
-                format!("客户确认的是第{accepted}版报价,当前为第{current}版,请重新出示当前报价。"),
+                format!("客户确认的是第{accepted}版报价，当前为第{current}版，请重新出示当前报价。"),
             ),
             NotTested => Text::new(
                 "The visit cannot close as fixed: run a test that passes, or schedule a callback in 2 hours if there is no time to test.",
-                "不能按“已修复”结束:请试机并通过,或在来不及试机时安排2小时后回访。",
+                "不能按“已修复”结束：请试机并通过，或在来不及试机时安排2小时后回访。",
             ),
-            CleanUpIncomplete { items } => Text::new(
-                format!("Clean-up not finished: {}.", join(items)),
-                format!("清洁整理未完成:{}。", join(items)),
-            ),
+            CleanUpIncomplete { items } => {
+                let names: Vec<Text> = items.iter().map(|i| clean_up_item(i)).collect();
+                let (en, zh) = named(items, &names);
+                Text::new(
+                    format!("Clean-up not finished: {en}."),
+                    format!("清洁整理未完成：{zh}。"),
+                )
+            }
             PaymentMismatch { expected, got } => Text::new(
                 format!("Collect exactly the accepted quote: {} (entered {}). A different amount needs a new quote accepted by the customer.", yuan(*expected), yuan(*got)),
-                format!("请按客户确认的报价收费:{}元(输入的是{}元)。金额变更须重新报价并经客户确认。", yuan(*expected), yuan(*got)),
+                format!("请按客户确认的报价收费：{}元（输入的是{}元）。金额变更须重新报价并经客户确认。", yuan(*expected), yuan(*got)),
             ),
             DepositIou { deposit } => Text::new(
                 format!("The bottle deposit ({}) is never taken as an IOU: collect it now, or do not leave the bottle.", yuan(*deposit)),
-                format!("桶押金({}元)不能打欠条:请当场收取,否则不能留桶。", yuan(*deposit)),
+                format!("桶押金（{}元）不能打欠条：请当场收取，否则不能留桶。", yuan(*deposit)),
             ),
-            InspectionFailed { items } => Text::new(
-                format!("Do not install: inspection failed for {}. Replace with a bottle that passes (seal intact, no leaks, no foreign matter).", join(items)),
-                format!("不能安装:{}检查未通过。请更换密封完好、无渗漏、无异物的水桶。", join(items)),
-            ),
-            WorkNotOffered { kind } => Text::new(
-                format!("This trade does not do {kind:?} work on a visit: book it with the center as its own service."),
-                format!("本服务不含{kind:?}类作业:请通过服务中心另行预约。"),
-            ),
+            InspectionFailed { items, names } => {
+                if items.is_empty() {
+                    Text::new(
+                        "Do not install yet: inspect the goods first (seal intact, no leaks, no foreign matter).",
+                        "还不能安装：请先检查水桶（密封完好、无渗漏、无异物）。",
+                    )
+                } else {
+                    let (en, zh) = named(items, names);
+                    Text::new(
+                        format!("Do not install: inspection failed for {en}. Replace with a bottle that passes (seal intact, no leaks, no foreign matter)."),
+                        format!("不能安装：{zh}检查未通过。请更换密封完好、无渗漏、无异物的水桶。"),
+                    )
+                }
+            }
+            WorkNotOffered { kind } => {
+                let kind = kind.label();
+                Text::new(
+                    format!("This trade does not do {} work on a visit: book it with the center as its own service.", kind.en.to_lowercase()),
+                    format!("本服务不含“{}”类作业：请通过服务中心另行预约。", kind.zh),
+                )
+            }
             GuardianRequired => Text::new(
                 "Care work needs the guardian present: record the guardian first.",
-                "服务时须有监护人在场:请先记录在场的监护人。",
+                "服务时须有监护人在场：请先记录在场的监护人。",
             ),
             ReportSigned { version } => Text::new(
                 format!("Report version {version} is signed and cannot change. Reopen it as a new version; the customer must sign again."),
-                format!("第{version}版服务报告已签字,不能修改。如需变更请重开新版本,并请客户重新签字。"),
+                format!("第{version}版服务报告已签字，不能修改。如需变更请重开新版本，并请客户重新签字。"),
             ),
             SignatureInvalid { problem } => Text::new(
                 format!("The sign-off is not valid: {problem}."),
-                format!("签字确认无效:{problem}。"),
+                format!("签字确认无效：{problem}。"),
             ),
-            NotReadyToSign { missing } => Text::new(
-                format!("The report is not ready for the customer's signature: {} first.", join(missing)),
-                format!("服务报告尚不能签字:请先完成{}。", join(missing)),
-            ),
+            NotReadyToSign { missing } => {
+                let needs: Vec<Text> = missing.iter().map(|m| needs_text(m)).collect();
+                let (en, zh) = named(missing, &needs);
+                Text::new(
+                    format!("The report is not ready for the customer's signature: first {en}."),
+                    format!("服务报告尚不能签字：请先完成{zh}。"),
+                )
+            }
             BelongingsNotChecked => Text::new(
                 "Check the client's belongings together with the client before leaving.",
                 "离开前请与客户一起清点物品。",
             ),
             NoSignOff => Text::new(
                 "Before leaving, ask the customer to rate and sign — or record that the customer declined to sign. Never sign for the customer.",
-                "离开前请客户评价并签字,或记录客户拒绝签字。严禁代签。",
+                "离开前请客户评价并签字，或记录客户拒绝签字。严禁代签。",
             ),
-            Money { problem } => Text::new(format!("Amount error: {problem}."), format!("金额错误:{problem}。")),
+            Money { problem } => Text::new(format!("Amount error: {}.", problem.en), format!("金额错误：{}。", problem.zh)),
             PhotoRequired { step, names, .. } => {
                 let en = names.iter().map(|n| n.en.as_str()).collect::<Vec<_>>().join(", ");
                 let zh = names.iter().map(|n| n.zh.as_str()).collect::<Vec<_>>().join("、");
                 Text::new(
-                    format!("Take the required photos of the \"{}\" step first: {en}. If a photo cannot be taken (the customer refuses), record why instead.", step.as_str()),
+                    format!("Take the required photos of the \"{}\" step first: {en}. If a photo cannot be taken (the customer refuses), record why instead.", step.label().en),
                     format!("请先拍摄上一步骤的必拍照片：{zh}。如无法拍摄（例如客户拒绝），请记录原因。"),
                 )
             }

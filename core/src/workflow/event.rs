@@ -172,6 +172,12 @@ pub enum EventKind {
         reason: String,
     },
 
+    TravelPlanned {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        estimated_travel_minutes: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<crate::location::GeoPoint>,
+    },
     Departed {
         travel_minutes: u32,
         projected_arrival: DateTime<Utc>,
@@ -237,12 +243,20 @@ pub enum EventKind {
         note: String,
     },
     DropClothLaid,
+    DropClothWaived {
+        note: String,
+    },
 
     DiagnosisRecorded {
         fault_reproduced: bool,
         cause: String,
         parts: Vec<String>,
         decision: RepairDecision,
+        /// The catalogue's fault code (absent in events recorded before it existed).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fault_code: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
     },
     DataRiskWarned,
     BackupConsentSigned {
@@ -397,6 +411,7 @@ impl EventKind {
             HandedBackToCenter => "handed_back_to_center",
             KitItemChecked => "kit_item_checked",
             KitItemSkipped => "kit_item_skipped",
+            TravelPlanned => "travel_planned",
             Departed => "departed",
             RunningLateNotified => "running_late_notified",
             Arrived => "arrived",
@@ -414,6 +429,7 @@ impl EventKind {
             ShoeCoversOn => "shoe_covers_on",
             ShoeCoversWaived => "shoe_covers_waived",
             DropClothLaid => "drop_cloth_laid",
+            DropClothWaived => "drop_cloth_waived",
             DiagnosisRecorded => "diagnosis_recorded",
             DataRiskWarned => "data_risk_warned",
             BackupConsentSigned => "backup_consent_signed",

@@ -4,6 +4,7 @@
 //! items, fee lines or fault codes, and none writes command JSON by hand.
 //! Filling a form into a command is `form_fill::fill`.
 
+use super::bounds;
 use super::command_table::{self, Issuer};
 use super::state::VisitState;
 use crate::assignment::AssignmentField;
@@ -144,24 +145,25 @@ pub fn consent_text() -> Text {
     )
 }
 
-/// Longest one-line text, in characters.
-pub const TEXT_MAX: i64 = 200;
-/// Longest long text, in characters.
-pub const LONG_TEXT_MAX: i64 = 2000;
+/// Text lengths come from the one bounds table (`workflow::bounds`).
+pub use super::bounds::{LONG_TEXT_MAX, TEXT_MAX};
 /// The fault-code choice's free-text option.
 pub const OTHER: &str = "other";
 
 fn field(name: &str, kind: FieldKind, required: bool, en: &str, zh: &str) -> FormField {
+    // The bounds are the core's (`workflow::bounds`): what a form lets
+    // through is what `decide` accepts.
+    let last = name.rsplit('.').next().unwrap_or(name);
+    let number = bounds::number(last);
     let max = match kind {
-        FieldKind::Text => Some(TEXT_MAX),
-        FieldKind::LongText => Some(LONG_TEXT_MAX),
+        FieldKind::Text | FieldKind::LongText => Some(bounds::text_max(last)),
         FieldKind::Rating => Some(5),
-        _ => None,
+        _ => number.map(|b| b.max),
     };
     let min = match kind {
         FieldKind::Rating => Some(1),
-        FieldKind::Money | FieldKind::Duration => Some(0),
-        _ => None,
+        FieldKind::Money | FieldKind::Duration => number.map_or(Some(0), |b| Some(b.min)),
+        _ => number.map(|b| b.min),
     };
     FormField {
         name: name.into(),
@@ -198,11 +200,6 @@ impl FormField {
     }
     fn default_opt(mut self, v: Option<String>) -> Self {
         self.default = v;
-        self
-    }
-    fn bounds(mut self, min: Option<i64>, max: Option<i64>) -> Self {
-        self.min = min;
-        self.max = max;
         self
     }
     fn options(mut self, options: Vec<ChoiceOption>) -> Self {
@@ -351,12 +348,9 @@ fn call_outcomes() -> Vec<ChoiceOption> {
 }
 
 fn work_kind_option(k: super::command::WorkKind) -> ChoiceOption {
-    use super::command::WorkKind::*;
-    match k {
-        Repair => opt("repair", "Repair", "维修"),
-        DiskOrOs => opt("disk_or_os", "Disk or operating system", "硬盘/系统"),
-        Install => opt("install", "Installation", "安装"),
-        Care => opt("care", "Care service", "护理服务"),
+    ChoiceOption {
+        id: crate::wire::wire_name(&k),
+        label: k.label(),
     }
 }
 
@@ -369,7 +363,7 @@ fn fault_options(pb: &Playbook) -> Vec<ChoiceOption> {
             label: c.name.clone(),
         })
         .collect();
-    out.push(opt(OTHER, "Other (describe)", "其他(请描述)"));
+    out.push(opt(OTHER, "Other (describe)", "其他（请描述）"));
     out
 }
 
@@ -478,7 +472,7 @@ pub fn fields_of(action: &str, s: &VisitState, pb: &Playbook) -> Option<Vec<Form
             yes_no(
                 "product_confirmed",
                 "Product confirmed (model, purchase date, fault)",
-                "已确认产品(型号、购买日期、故障)",
+                "已确认产品（型号、购买日期、故障）",
             ),
         ],
         "report_window_conflict" => vec![reason()],
@@ -509,12 +503,11 @@ pub fn fields_of(action: &str, s: &VisitState, pb: &Playbook) -> Option<Vec<Form
             Duration,
             true,
             "Travel time (minutes)",
-            "路程时间(分钟)",
+            "路程时间（分钟）",
         )
-        .bounds(Some(0), Some(24 * 60))
         .help(
             "The departure plan: leave in time to arrive 5-10 minutes early.",
-            "据此计算出发时间:提前5-10分钟到达。",
+            "据此计算出发时间：提前5-10分钟到达。",
         )],
         "notify_running_late" => {
             let mut f = vec![
@@ -538,10 +531,34 @@ pub fn fields_of(action: &str, s: &VisitState, pb: &Playbook) -> Option<Vec<Form
             ));
             f
         }
+        "plan_travel" => vec![
+            field(
+                "estimated_travel_minutes",
+                Duration,
+                false,
+                "Travel time (your estimate, minutes)",
+                "预计路程时间（分钟）",
+            )
+            .help(
+                "Leave it empty to work it out from where you set off.",
+                "不填则按出发地点到客户的距离计算。",
+            ),
+            field(
+                "from",
+                Location,
+                false,
+                "Setting off from (previous job)",
+                "出发地点（上一单）",
+            )
+            .help(
+                "Where the trip starts; empty: your last recorded position.",
+                "行程起点；不填则用最近记录的位置。",
+            ),
+        ],
         "arrive" => vec![
             field("location", Location, true, "Your location", "当前位置").help(
                 "The phone's fix; if location is refused or there is no fix, that is recorded.",
-                "手机定位;拒绝定位权限或无法定位时如实记录。",
+                "手机定位；拒绝定位权限或无法定位时如实记录。",
             ),
             text(
                 "outside_geofence_reason",
@@ -594,6 +611,14 @@ pub fn fields_of(action: &str, s: &VisitState, pb: &Playbook) -> Option<Vec<Form
             f
         }
         "waive_shoe_covers" => vec![long("note", true, "What the customer said", "客户的要求")],
+        "waive_drop_cloth" => {
+            // Skipped at the kit check: the skip's reason is the waiver's note.
+            let skipped = match s.kit.get(crate::playbook::DROP_CLOTH_KIT_ITEM) {
+                Some(super::state::KitStatus::Skipped { reason }) => Some(reason.clone()),
+                _ => None,
+            };
+            vec![long("note", true, "Why no drop cloth", "未铺垫布的原因").default_opt(skipped)]
+        }
         "record_diagnosis" => {
             let cause = if pb.fault_codes.is_empty() {
                 text("cause", true, "Cause", "故障原因")
@@ -611,10 +636,16 @@ pub fn fields_of(action: &str, s: &VisitState, pb: &Playbook) -> Option<Vec<Form
             ];
             if !pb.fault_codes.is_empty() {
                 f.push(
-                    text("cause_other", true, "Cause (describe)", "故障原因(描述)")
+                    text("cause_other", true, "Cause (describe)", "故障原因（描述）")
                         .visible_when("cause", &[OTHER]),
                 );
             }
+            f.push(long(
+                "note",
+                false,
+                "Note (what else was found)",
+                "备注（其他发现）",
+            ));
             f.push(
                 field("parts", MultiChoice, false, "Parts needed", "所需备件").options(parts(pb)),
             );
@@ -634,14 +665,14 @@ pub fn fields_of(action: &str, s: &VisitState, pb: &Playbook) -> Option<Vec<Form
         )
         .help(
             "The customer agrees that data may be lost and a backup was offered.",
-            "客户确认知晓数据可能丢失,并已提供备份。",
+            "客户确认知晓数据可能丢失，并已提供备份。",
         )],
         "offer_loaner" => vec![yes_no("accepted", "Loaner accepted", "客户接受周转机")],
         "record_unit_appearance" => vec![long(
             "description",
             true,
             "Unit appearance (scratches, dents, accessories)",
-            "机器外观(划痕、磕碰、附件)",
+            "机器外观（划痕、磕碰、附件）",
         )],
         "sign_custody_receipt" => vec![field(
             "strokes",
@@ -699,9 +730,7 @@ pub fn fields_of(action: &str, s: &VisitState, pb: &Playbook) -> Option<Vec<Form
                 vec![
                     field("item", Choice, true, "Fee item", "收费项目")
                         .options(fee_options(pb, |_| true)),
-                    field("qty", Integer, true, "Quantity", "数量")
-                        .bounds(Some(1), Some(999))
-                        .default("1"),
+                    field("qty", Integer, true, "Quantity", "数量").default("1"),
                     field(
                         "warranty_card_price",
                         Money,
@@ -747,7 +776,6 @@ pub fn fields_of(action: &str, s: &VisitState, pb: &Playbook) -> Option<Vec<Form
             let revision = s.quote.as_ref().map(|q| q.revision);
             let total = s.quote.as_ref().map(|q| format_yuan(q.customer_total));
             let mut f = field("revision", Integer, true, "Quote revision", "报价版本")
-                .bounds(Some(1), None)
                 .default_opt(revision.map(|r| r.to_string()));
             f.read_only = true;
             if let Some(total) = total {
@@ -813,7 +841,7 @@ pub fn fields_of(action: &str, s: &VisitState, pb: &Playbook) -> Option<Vec<Form
                 YesNo,
                 false,
                 "Fix uncertain (3 h callback)",
-                "修复效果不确定(3小时回访)",
+                "修复效果不确定（3小时回访）",
             )
             .default("no"),
             long("notes", false, "Notes", "备注"),
@@ -827,7 +855,7 @@ pub fn fields_of(action: &str, s: &VisitState, pb: &Playbook) -> Option<Vec<Form
             ),
             yes_no("wiped", "Product wiped clean", "产品已擦拭干净"),
             yes_no("floor_cleaned", "Floor cleaned", "地面已清洁"),
-            yes_no("no_tool_left", "No tool left behind", "工具已清点,无遗留"),
+            yes_no("no_tool_left", "No tool left behind", "工具已清点，无遗留"),
         ],
         "collect_payment" => {
             let due = s.amount_due().filter(|d| *d > 0);
@@ -836,7 +864,7 @@ pub fn fields_of(action: &str, s: &VisitState, pb: &Playbook) -> Option<Vec<Form
             if let Some(d) = due {
                 amount = amount.help(
                     format!("Amount due: {}", format_yuan(d)),
-                    format!("应收金额:{}", format_yuan(d)),
+                    format!("应收金额：{}", format_yuan(d)),
                 );
             }
             vec![
@@ -896,7 +924,7 @@ pub fn fields_of(action: &str, s: &VisitState, pb: &Playbook) -> Option<Vec<Form
                 consent_field,
                 digest.help(
                     "The digest of the report the signing screen showed (preview); signing is refused if the report changed.",
-                    "签字界面展示的报告摘要;报告若已变化则拒绝签字。",
+                    "签字界面展示的报告摘要；报告若已变化则拒绝签字。",
                 ),
             ]
         }
@@ -935,14 +963,11 @@ pub fn fields_of(action: &str, s: &VisitState, pb: &Playbook) -> Option<Vec<Form
                     "The SHA-256 of the stored photo: the phone fills it in when it stores the picture.",
                     "已保存照片的SHA-256摘要，由手机保存照片时自动填写。",
                 );
-                let pixels = |name: &str, en: &str, zh: &str| {
-                    field(name, Integer, true, en, zh).bounds(Some(1), Some(100_000))
-                };
+                let pixels = |name: &str, en: &str, zh: &str| field(name, Integer, true, en, zh);
                 vec![
                     moment,
                     digest,
-                    field("size_bytes", Integer, true, "Size (bytes)", "大小（字节）")
-                        .bounds(Some(1), None),
+                    field("size_bytes", Integer, true, "Size (bytes)", "大小（字节）"),
                     pixels("width", "Width (pixels)", "宽度（像素）"),
                     pixels("height", "Height (pixels)", "高度（像素）"),
                 ]
@@ -997,7 +1022,7 @@ pub fn form(action: &str, s: &VisitState, pb: &Playbook, required: bool) -> Opti
         "show_fee_schedule" => Some(fee_schedule_help(pb)),
         "warn_data_risk" => Some(Text::new(
             "Tell the customer that disk or system work may lose data, and offer a backup.",
-            "告知客户硬盘或系统操作可能导致数据丢失,并提供备份。",
+            "告知客户硬盘或系统操作可能导致数据丢失，并提供备份。",
         )),
         _ => None,
     };
@@ -1025,7 +1050,7 @@ fn fee_schedule_help(pb: &Playbook) -> Text {
             })
             .collect::<Vec<_>>()
     };
-    Text::new(lines(false).join("; "), lines(true).join(";"))
+    Text::new(lines(false).join("; "), lines(true).join("；"))
 }
 
 /// The form of every action the visit offers now (`next_actions`), in order.

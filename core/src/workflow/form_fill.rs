@@ -62,7 +62,7 @@ fn problem(f: &FormField, name: &str, en: impl AsRef<str>, zh: impl AsRef<str>) 
         field: name.to_string(),
         text: Text::new(
             format!("“{}” ({name}): {}", f.label.en, en.as_ref()),
-            format!("“{}”({name}):{}", f.label.zh, zh.as_ref()),
+            format!("“{}”：{}", f.label.zh, zh.as_ref()),
         ),
         missing: false,
     }
@@ -83,7 +83,7 @@ pub fn fill(
                 field: "action".into(),
                 text: Text::new(
                     format!("“{action}” is not an action a technician fills in (center facts arrive through sync)."),
-                    format!("“{action}”不是技师可填写的操作(中心信息通过同步到达)。"),
+                    format!("“{}”不是技师可填写的操作（中心信息通过同步到达）。", super::command_table::label_of(action).zh),
                 ),
                 missing: false,
             }],
@@ -104,7 +104,15 @@ pub fn fill(
                         "“{name}” is not a field of {action}; its fields are: {}.",
                         names.join(", ")
                     ),
-                    format!("“{name}”不是{action}的字段;可填字段:{}。", names.join("、")),
+                    format!(
+                        "“{name}”不是“{}”的字段（可填：{}）。",
+                        super::command_table::label_of(action).zh,
+                        fields
+                            .iter()
+                            .map(|f| f.label.zh.as_str())
+                            .collect::<Vec<_>>()
+                            .join("、")
+                    ),
                 ),
                 missing: false,
             });
@@ -133,11 +141,15 @@ pub fn fill(
             Ok(Converted::Value(v)) => insert_path(&mut obj, &f.name, v),
             Ok(Converted::NoLocation(reason)) => {
                 insert_path(&mut obj, &f.name, Value::Null);
-                insert_path(
-                    &mut obj,
-                    "location_unavailable",
-                    serde_json::to_value(reason).unwrap_or(Value::Null),
-                );
+                // Only an arrival records why there is no fix; elsewhere
+                // (the trip's starting point) no place is simply no place.
+                if f.name == "location" {
+                    insert_path(
+                        &mut obj,
+                        "location_unavailable",
+                        serde_json::to_value(reason).unwrap_or(Value::Null),
+                    );
+                }
             }
             Err(p) => problems.push(p),
         }
@@ -155,7 +167,10 @@ pub fn fill(
             field: "action".into(),
             text: Text::new(
                 format!("The form of {action} did not make a command: {e}."),
-                format!("{action}表单无法生成操作指令:{e}。"),
+                format!(
+                    "“{}”表单无法生成操作指令（{e}）。",
+                    super::command_table::label_of(action).zh
+                ),
             ),
             missing: false,
         }],
@@ -163,7 +178,7 @@ pub fn fill(
 }
 
 fn required(f: &FormField, name: &str) -> FieldProblem {
-    problem(f, name, "required: fill it in.", "必填项,请填写。")
+    problem(f, name, "required: fill it in.", "必填项，请填写。")
 }
 
 /// The values a field takes: those given (blank ones dropped), else its default.
@@ -335,7 +350,8 @@ fn insert_path(obj: &mut Map<String, Value>, path: &str, value: Value) {
 }
 
 /// The stored cause is the fault's Chinese name (what the report shows), or
-/// the free text of "other".
+/// the free text of "other"; a fault from the catalogue is also recorded by
+/// its code (`fault_code`).
 fn name_fault_codes(action: &str, obj: &mut Map<String, Value>, pb: &Playbook) {
     let name = |id: &str| {
         pb.fault_codes
@@ -350,6 +366,10 @@ fn name_fault_codes(action: &str, obj: &mut Map<String, Value>, pb: &Playbook) {
                 let named = if cause == OTHER {
                     other.and_then(|o| o.as_str().map(str::to_string))
                 } else {
+                    // A catalogued fault is recorded by its code as well as its name.
+                    if name(&cause).is_some() {
+                        obj.insert("fault_code".into(), Value::String(cause.clone()));
+                    }
                     name(&cause)
                 };
                 if let Some(n) = named {
@@ -383,11 +403,10 @@ fn convert(f: &FormField, name: &str, vals: &[FieldValue]) -> Result<Converted, 
         let mut bad = vec![];
         for v in vals {
             match v {
-                FieldValue::Text(t)
-                    if f.options.is_empty() || f.options.iter().any(|o| o.id == *t) =>
-                {
-                    if !out.contains(&Value::String(t.clone())) {
-                        out.push(Value::String(t.clone()));
+                FieldValue::Text(t) if f.options.is_empty() || option_named(f, t).is_some() => {
+                    let id = option_named(f, t).unwrap_or(t).to_string();
+                    if !out.contains(&Value::String(id.clone())) {
+                        out.push(Value::String(id));
                     }
                 }
                 FieldValue::Text(t) => bad.push(t.clone()),
@@ -395,10 +414,10 @@ fn convert(f: &FormField, name: &str, vals: &[FieldValue]) -> Result<Converted, 
             }
         }
         if !bad.is_empty() {
-            let ids = option_ids(f);
+            let (en, zh) = option_list(f);
             return Err(err(
-                format!("{} is not one of: {ids}.", bad.join(", ")),
-                format!("{}不在可选项中:{ids}。", bad.join("、")),
+                format!("{} is not one of: {en}.", bad.join(", ")),
+                format!("“{}”不在可选项中（可选：{zh}）。", bad.join("、")),
             ));
         }
         if out.is_empty() && f.required {
@@ -418,7 +437,7 @@ fn convert(f: &FormField, name: &str, vals: &[FieldValue]) -> Result<Converted, 
             Some(Err(r)) => Ok(Converted::NoLocation(r)),
             None => Err(err(
                 format!("{t:?} is not a location: give \"lat,lon[,accuracy_m]\", or permission_denied / no_fix."),
-                format!("“{t}”不是有效位置:请填“纬度,经度[,精度米]”,或 permission_denied(拒绝定位)/ no_fix(无法定位)。"),
+                format!("“{t}”不是有效位置：请填纬度和经度（可再加精度米数），用逗号分隔，例如 31.2304，121.4737，10；没有定位时填“拒绝定位”或“无法定位”。"),
             )),
         },
         (Signature, FieldValue::Strokes(s)) => signature_value(f, name, s),
@@ -426,7 +445,7 @@ fn convert(f: &FormField, name: &str, vals: &[FieldValue]) -> Result<Converted, 
             Some(s) => signature_value(f, name, &s),
             None => Err(err(
                 "not a signature: strokes of points \"x,y,t_ms\" separated by spaces, strokes by \";\".".into(),
-                "不是有效签名:每笔为以空格分隔的“x,y,毫秒”点,各笔以“;”分隔。".into(),
+                "不是有效签名：每个点写作“横坐标，纵坐标，毫秒”，点之间用空格分隔，笔画之间用分号分隔。".into(),
             )),
         },
         (_, FieldValue::Text(t)) => text_value(f, name, t.trim()).map(Converted::Value),
@@ -437,12 +456,30 @@ fn convert(f: &FormField, name: &str, vals: &[FieldValue]) -> Result<Converted, 
     }
 }
 
-fn option_ids(f: &FormField) -> String {
+/// The options, as a refusal lists them: ids and names in English (what a
+/// terminal types), names only in Chinese (a name may be typed too).
+fn option_list(f: &FormField) -> (String, String) {
+    (
+        f.options
+            .iter()
+            .map(|o| format!("{} ({})", o.id, o.label.en))
+            .collect::<Vec<_>>()
+            .join(", "),
+        f.options
+            .iter()
+            .map(|o| o.label.zh.as_str())
+            .collect::<Vec<_>>()
+            .join("、"),
+    )
+}
+
+/// The option a typed value names: its id, or its name in either language.
+fn option_named<'f>(f: &'f FormField, typed: &str) -> Option<&'f str> {
+    let typed = typed.trim();
     f.options
         .iter()
-        .map(|o| format!("{} ({})", o.id, o.label.zh))
-        .collect::<Vec<_>>()
-        .join(", ")
+        .find(|o| o.id == typed || o.label.zh == typed || o.label.en.eq_ignore_ascii_case(typed))
+        .map(|o| o.id.as_str())
 }
 
 fn location_value(f: &FormField, name: &str, fix: GeoFix) -> Result<Converted, FieldProblem> {
@@ -451,7 +488,7 @@ fn location_value(f: &FormField, name: &str, fix: GeoFix) -> Result<Converted, F
             f,
             name,
             "not a valid fix: latitude -90..90, longitude -180..180, accuracy ≥ 0 m.",
-            "定位无效:纬度-90至90,经度-180至180,精度不小于0米。",
+            "定位无效：纬度-90至90，经度-180至180，精度不小于0米。",
         ));
     }
     Ok(Converted::Value(
@@ -465,7 +502,7 @@ fn signature_value(f: &FormField, name: &str, s: &[Stroke]) -> Result<Converted,
             f,
             name,
             "not a signature: draw at least one stroke of two or more points.",
-            "签名无效:请至少画一笔(两个点以上)。",
+            "签名无效：请至少画一笔（两个点以上）。",
         ));
     }
     Ok(Converted::Value(
@@ -500,7 +537,7 @@ fn bounded(
         f,
         name,
         format!("{} is out of range: {range_en}.", show(n)),
-        format!("{}超出范围:应为{range_zh}。", show(n)),
+        format!("{}超出范围：应为{range_zh}。", show(n)),
     ))
 }
 
@@ -514,7 +551,7 @@ fn text_value(f: &FormField, name: &str, t: &str) -> Result<Value, FieldProblem>
             if len > max {
                 return Err(err(
                     format!("{len} characters is too long: at most {max}."),
-                    format!("共{len}字,太长:最多{max}字。"),
+                    format!("共{len}字，太长：最多{max}字。"),
                 ));
             }
             Ok(Value::String(t.to_string()))
@@ -523,13 +560,13 @@ fn text_value(f: &FormField, name: &str, t: &str) -> Result<Value, FieldProblem>
             let digits = t.trim_end_matches("分钟").trim_end_matches("min").trim();
             let Ok(n) = digits.parse::<i64>() else {
                 let what = match f.kind {
-                    Duration => ("whole minutes, e.g. 20", "整数分钟,例如20"),
+                    Duration => ("whole minutes, e.g. 20", "整数分钟，例如20"),
                     Rating => ("a whole number of stars from 1 to 5", "1至5的整数星级"),
                     _ => ("a whole number", "整数"),
                 };
                 return Err(err(
                     format!("{t:?} is not {}.", what.0),
-                    format!("“{t}”无效:应为{}。", what.1),
+                    format!("“{t}”无效：应为{}。", what.1),
                 ));
             };
             bounded(f, name, n, |v| v.to_string()).map(Value::from)
@@ -540,7 +577,7 @@ fn text_value(f: &FormField, name: &str, t: &str) -> Result<Value, FieldProblem>
                 let (en, zh) = match e {
                     YuanError::TooManyDecimals => (
                         "more than two decimals: fen are the smallest unit and amounts are never rounded",
-                        "小数超过两位:最小单位为分,金额不做四舍五入",
+                        "小数超过两位：最小单位为分，金额不做四舍五入",
                     ),
                     YuanError::Negative => ("amounts are never negative", "金额不能为负数"),
                     YuanError::Empty => ("no amount given", "未填写金额"),
@@ -549,20 +586,20 @@ fn text_value(f: &FormField, name: &str, t: &str) -> Result<Value, FieldProblem>
                 };
                 Err(err(
                     format!("{t:?}: {en}. Type yuan such as 168, 168.5 or ¥168.50."),
-                    format!("“{t}”:{zh}。请按元填写,例如 168、168.5 或 ¥168.50。"),
+                    format!("“{t}”：{zh}。请按元填写，例如 168、168.5 或 ¥168.50。"),
                 ))
             }
         },
         Choice => {
-            if f.options.is_empty() || f.options.iter().any(|o| o.id == t) {
+            if f.options.is_empty() {
                 Ok(Value::String(t.to_string()))
-            } else if f.options.is_empty() {
-                Err(required(f, name))
+            } else if let Some(id) = option_named(f, t) {
+                Ok(Value::String(id.to_string()))
             } else {
-                let ids = option_ids(f);
+                let (en, zh) = option_list(f);
                 Err(err(
-                    format!("{t:?} is not one of: {ids}."),
-                    format!("“{t}”不在可选项中:{ids}。"),
+                    format!("{t:?} is not one of: {en}."),
+                    format!("“{t}”不在可选项中（可选：{zh}）。"),
                 ))
             }
         }
@@ -571,21 +608,21 @@ fn text_value(f: &FormField, name: &str, t: &str) -> Result<Value, FieldProblem>
             "no" | "n" | "false" | "0" | "否" => Ok(Value::Bool(false)),
             _ => Err(err(
                 format!("{t:?} is not yes or no."),
-                format!("“{t}”无效:请填“是”或“否”(yes/no)。"),
+                format!("“{t}”无效：请填“是”或“否”（yes/no）。"),
             )),
         },
         DateTime => match chrono::DateTime::parse_from_rfc3339(&t.replacen(' ', "T", 1)) {
             Ok(d) => Ok(Value::String(d.to_utc().to_rfc3339())),
             Err(_) => Err(err(
                 format!("{t:?} is not a time with its UTC offset, e.g. 2026-12-01T10:00:00+08:00."),
-                format!("“{t}”不是有效时间:请带时区填写,例如 2026-12-01T10:00:00+08:00。"),
+                format!("“{t}”不是有效时间：请带时区填写，例如 2026-12-01T10:00:00+08:00。"),
             )),
         },
         Date => match NaiveDate::parse_from_str(t, "%Y-%m-%d") {
             Ok(d) => Ok(Value::String(d.to_string())),
             Err(_) => Err(err(
                 format!("{t:?} is not a date such as 2026-12-01."),
-                format!("“{t}”不是有效日期,例如 2026-12-01。"),
+                format!("“{t}”不是有效日期，例如 2026-12-01。"),
             )),
         },
         MultiChoice | List | Signature | Location => Err(err(
@@ -599,10 +636,14 @@ fn text_value(f: &FormField, name: &str, t: &str) -> Result<Value, FieldProblem>
 /// in metres, 0 when omitted), or `permission_denied` / `no_fix`.
 pub fn parse_location_text(t: &str) -> Option<Result<GeoFix, LocationUnavailable>> {
     match t.trim() {
-        "permission_denied" => return Some(Err(LocationUnavailable::PermissionDenied)),
-        "no_fix" => return Some(Err(LocationUnavailable::NoFix)),
+        "permission_denied" | "拒绝定位" => {
+            return Some(Err(LocationUnavailable::PermissionDenied))
+        }
+        "no_fix" | "无法定位" => return Some(Err(LocationUnavailable::NoFix)),
         _ => {}
     }
+    // A Chinese keyboard types full-width commas.
+    let t = t.replace('，', ",");
     let parts: Vec<f64> = t
         .split(',')
         .map(|p| p.trim().parse::<f64>())
@@ -622,6 +663,8 @@ pub fn parse_location_text(t: &str) -> Option<Result<GeoFix, LocationUnavailable
 /// Reads strokes typed as text: points `x,y,t_ms` separated by spaces,
 /// strokes separated by `;`.
 pub fn parse_strokes_text(t: &str) -> Option<Vec<Stroke>> {
+    // A Chinese keyboard types full-width commas and semicolons.
+    let t = t.replace('，', ",").replace('；', ";");
     t.split(';')
         .filter(|s| !s.trim().is_empty())
         .map(|stroke| {

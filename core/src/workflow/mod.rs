@@ -4,6 +4,7 @@
 //! `VisitState::apply(event)`. `execute` adds the envelope (ids, HLC stamp,
 //! device, location, assignment version) so callers get ready-to-store events.
 
+pub mod bounds;
 pub mod callbacks;
 pub mod command;
 pub mod command_table;
@@ -13,10 +14,12 @@ pub mod error;
 pub mod event;
 pub mod form;
 pub mod form_fill;
+pub mod needs;
 pub mod report;
 mod rules;
 pub mod signature;
 pub mod state;
+pub mod travel;
 pub mod view;
 
 pub use command::VisitCommand;

@@ -7,7 +7,7 @@ use super::event::*;
 use super::signature::{Ratings, SignOffEvidence};
 use crate::assignment::{Assignment, AssignmentField, FieldIssue, TimeWindow};
 use crate::ids::{AssignmentId, VisitId};
-use crate::location::GeofenceCheck;
+use crate::location::{GeoPoint, GeofenceCheck};
 use crate::messages::Text;
 use crate::quote::Quote;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -84,12 +84,48 @@ pub struct Arrival {
     pub late_without_prior_call: bool,
 }
 
+/// A position in whole micro-degrees (about 0.1 m): exact across storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MicroDegrees {
+    pub lat_e6: i64,
+    pub lon_e6: i64,
+}
+
+impl MicroDegrees {
+    pub fn of(p: GeoPoint) -> MicroDegrees {
+        let e6 = |x: f64| (x * 1e6).round() as i64;
+        MicroDegrees {
+            lat_e6: e6(p.lat),
+            lon_e6: e6(p.lon),
+        }
+    }
+
+    pub fn point(self) -> GeoPoint {
+        GeoPoint {
+            lat: self.lat_e6 as f64 / 1e6,
+            lon: self.lon_e6 as f64 / 1e6,
+        }
+    }
+}
+
+/// The trip as the technician planned it before departing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TravelPlan {
+    pub estimated_travel_minutes: Option<u32>,
+    /// Where the trip starts (the previous job).
+    pub from: Option<MicroDegrees>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnosis {
     pub fault_reproduced: bool,
     pub cause: String,
     pub parts: Vec<String>,
     pub decision: RepairDecision,
+    #[serde(default)]
+    pub fault_code: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -215,6 +251,14 @@ pub struct VisitState {
     pub window_agreed_at_call: usize,
     pub kit: BTreeMap<String, KitStatus>,
     pub departure: Option<Departure>,
+    /// The trip as planned before departing (§2.5): an estimate or the origin.
+    #[serde(default)]
+    pub travel_plan: Option<TravelPlan>,
+    /// The technician's last recorded position (the location of the latest
+    /// event that carried one), in whole micro-degrees so that a history read
+    /// back from JSON replays to the same state.
+    #[serde(default)]
+    pub last_position: Option<MicroDegrees>,
     pub running_late_notified: Option<DateTime<Utc>>,
     pub arrival: Option<Arrival>,
     pub lateness_apologised: bool,
@@ -225,6 +269,9 @@ pub struct VisitState {
     pub shoe_covers: Option<bool>,
     pub shoe_covers_waiver: Option<String>,
     pub drop_cloth_laid: bool,
+    /// Why no drop cloth was laid (STANDARDS §2.10, like the shoe-cover waiver).
+    #[serde(default)]
+    pub drop_cloth_waiver: Option<String>,
     pub diagnosis: Option<Diagnosis>,
     pub data_risk_warned: bool,
     pub backup_consent_digest: Option<String>,
@@ -328,6 +375,9 @@ impl VisitState {
             self.visit_id = Some(e.visit_id);
         }
         let at = e.recorded_at;
+        if let Some(fix) = e.location.filter(|f| f.is_valid()) {
+            self.last_position = Some(MicroDegrees::of(fix.point));
+        }
         match &e.kind {
             EventKind::AssignmentReceived {
                 assignment,
@@ -418,6 +468,15 @@ impl VisitState {
                     },
                 );
             }
+            EventKind::TravelPlanned {
+                estimated_travel_minutes,
+                from,
+            } => {
+                self.travel_plan = Some(TravelPlan {
+                    estimated_travel_minutes: *estimated_travel_minutes,
+                    from: from.map(MicroDegrees::of),
+                })
+            }
             EventKind::Departed {
                 travel_minutes,
                 projected_arrival,
@@ -480,17 +539,22 @@ impl VisitState {
                 self.shoe_covers_waiver = Some(note.clone());
             }
             EventKind::DropClothLaid => self.drop_cloth_laid = true,
+            EventKind::DropClothWaived { note } => self.drop_cloth_waiver = Some(note.clone()),
             EventKind::DiagnosisRecorded {
                 fault_reproduced,
                 cause,
                 parts,
                 decision,
+                fault_code,
+                note,
             } => {
                 self.diagnosis = Some(Diagnosis {
                     fault_reproduced: *fault_reproduced,
                     cause: cause.clone(),
                     parts: parts.clone(),
                     decision: *decision,
+                    fault_code: fault_code.clone(),
+                    note: note.clone(),
                 })
             }
             EventKind::DataRiskWarned => self.data_risk_warned = true,
@@ -679,6 +743,7 @@ impl VisitState {
         self.window_agreed_at_call = self.calls.len();
         self.stage = Stage::Scheduled;
         self.departure = None;
+        self.travel_plan = None;
         self.running_late_notified = None;
         self.arrival = None;
         self.lateness_apologised = false;
@@ -688,6 +753,7 @@ impl VisitState {
         self.shoe_covers = None;
         self.shoe_covers_waiver = None;
         self.drop_cloth_laid = false;
+        self.drop_cloth_waiver = None;
         self.kit.clear();
     }
 }

@@ -4,9 +4,10 @@
 //! digest. Derived from the state; never stored.
 
 use super::command_table::row_named;
-use super::decide::departure_plan;
+use super::decide::{departure_plan, DeparturePlan};
 use super::event::{Outcome, Punctuality};
 use super::state::{Conflict, KitStatus, Stage, VisitState};
+use super::travel::{expected_travel, TravelEstimate};
 use super::VisitCommand;
 use crate::assignment::{FieldIssue, TimeWindow};
 use crate::callbacks::{self, CallbackDue};
@@ -51,8 +52,16 @@ pub struct ChecklistEntry {
 /// The clock-driven parts of the screen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Timers {
-    /// Leave by this time to arrive 5-10 minutes early (given the last known travel time).
+    /// Leave by this time to arrive 5-10 minutes early (given the last known
+    /// travel time; before departing, the expected one).
     pub depart_by: Option<DateTime<Utc>>,
+    /// Before departing: leave from this time (to arrive at most 10 minutes
+    /// early); with `depart_by`, the "leave between … and …" of §2.5.
+    #[serde(default)]
+    pub leave_from: Option<DateTime<Utc>>,
+    /// Before departing: the expected travel time and where it comes from.
+    #[serde(default)]
+    pub expected_travel: Option<TravelEstimate>,
     /// The next knock is allowed at.
     pub next_knock_at: Option<DateTime<Utc>>,
     /// Phone the customer from this time if the door stays closed.
@@ -175,6 +184,10 @@ pub fn view(s: &VisitState, pb: &Playbook, now: DateTime<Utc>, technician: &str)
     };
     if let (Some(w), Some(d)) = (s.window, &s.departure) {
         timers.depart_by = Some(departure_plan(&w, d.travel_minutes, pb, now).latest_departure);
+    } else if let Some((travel, plan)) = planned_departure(s, pb, now) {
+        timers.leave_from = Some(plan.ideal_departure);
+        timers.depart_by = Some(plan.latest_departure);
+        timers.expected_travel = Some(travel);
     }
     if s.stage == Stage::AtDoor && !s.door.answered {
         if let Some(first) = s.door.knocks.first() {
@@ -260,8 +273,20 @@ pub fn offered_actions(s: &VisitState, pb: &Playbook) -> Vec<(&'static str, bool
             }
         }
         Stage::Scheduled => {
-            add("check_kit_item", true);
-            add("skip_kit_item", false);
+            // §2.4: the self-check is offered while an item is still open.
+            let open = |mandatory_only: bool| {
+                pb.kit
+                    .iter()
+                    .filter(|k| k.mandatory || !mandatory_only)
+                    .any(|k| !s.kit.contains_key(&k.id))
+            };
+            if open(false) {
+                add("check_kit_item", open(true));
+                add("skip_kit_item", false);
+            }
+            if s.departure.is_none() {
+                add("plan_travel", false);
+            }
             add("depart", true);
             add("notify_running_late", false);
             add("agree_new_window", false);
@@ -315,8 +340,19 @@ fn on_site_actions(s: &VisitState, pb: &Playbook, add: &mut dyn FnMut(&'static s
         add("put_on_shoe_covers", true);
         add("waive_shoe_covers", false);
     }
-    if pb.rules.drop_cloth && !s.drop_cloth_laid {
-        add("lay_drop_cloth", true);
+    if pb.rules.drop_cloth && !s.drop_cloth_laid && s.drop_cloth_waiver.is_none() {
+        // §2.4/§2.10: a drop cloth skipped at the kit check is not laid
+        // later: its absence is recorded as a waiver.
+        let skipped = matches!(
+            s.kit.get(crate::playbook::DROP_CLOTH_KIT_ITEM),
+            Some(KitStatus::Skipped { .. })
+        );
+        if skipped {
+            add("waive_drop_cloth", true);
+        } else {
+            add("lay_drop_cloth", true);
+            add("waive_drop_cloth", false);
+        }
     }
     if s.sign_off.is_some() || s.declined.is_some() {
         add("reopen_report", false);
@@ -334,12 +370,26 @@ fn on_site_actions(s: &VisitState, pb: &Playbook, add: &mut dyn FnMut(&'static s
         add("record_entry_exception", false);
         return;
     }
-    // §2.11: the data-risk warning comes before disk/OS work, usually after the diagnosis.
+    // §2.11: a fault not reproduced is reproduced with the customer and the
+    // diagnosis recorded again before a repair on site.
+    if pb.rules.reproduce_before_repair
+        && s.diagnosis.as_ref().is_some_and(|d| {
+            !d.fault_reproduced && d.decision == super::command::RepairDecision::FixOnSite
+        })
+    {
+        add("record_diagnosis", true);
+    }
+    // §2.11: the data-risk warning comes before disk/OS work, usually after
+    // the diagnosis; a quote with disk/OS work makes both required.
+    let data_work = s
+        .quote
+        .as_ref()
+        .is_some_and(|q| q.lines.iter().any(|l| pb.touches_data(&l.item)));
     if pb.rules.data_risk_consent && !s.data_risk_warned {
-        add("warn_data_risk", false);
+        add("warn_data_risk", data_work);
     }
     if pb.rules.data_risk_consent && s.data_risk_warned && s.backup_consent_digest.is_none() {
-        add("sign_backup_consent", false);
+        add("sign_backup_consent", data_work);
     }
     if let Some(d) = &s.diagnosis {
         if d.decision == super::command::RepairDecision::TakeBack {
@@ -416,6 +466,61 @@ fn on_site_actions(s: &VisitState, pb: &Playbook, add: &mut dyn FnMut(&'static s
     add("record_incident", false);
 }
 
+/// STANDARDS §2.5 before departing: the plan from the expected travel time,
+/// while the visit is scheduled and not yet on its way.
+fn planned_departure(
+    s: &VisitState,
+    pb: &Playbook,
+    now: DateTime<Utc>,
+) -> Option<(TravelEstimate, DeparturePlan)> {
+    if s.stage != Stage::Scheduled || s.departure.is_some() || !pb.has(Step::Depart) {
+        return None;
+    }
+    let window = s.window?;
+    let travel = expected_travel(s, pb)?;
+    Some((travel, departure_plan(&window, travel.minutes, pb, now)))
+}
+
+/// The §2.5 prompt before departing: when to leave, or — when even leaving
+/// now arrives after the window starts — the running-late call.
+fn departure_prompts(
+    s: &VisitState,
+    pb: &Playbook,
+    now: DateTime<Utc>,
+    technician: &str,
+    out: &mut Vec<Prompt>,
+) {
+    let Some((travel, plan)) = planned_departure(s, pb, now) else {
+        return;
+    };
+    let m = travel.minutes;
+    let whole = |t: DateTime<Utc>| (t - now).num_minutes().max(0);
+    if plan.late_risk || now > plan.latest_departure {
+        if s.running_late_notified.is_none() {
+            out.push(prompt(
+                "late_risk",
+                format!("With about {m} min of travel you cannot arrive 5 minutes early any more: call the customer before the appointment, apologise, and agree a new time or ask the center to reassign."),
+                format!("预计路程约{m}分钟，已无法提前5分钟到达：请在约定时间前致电客户道歉，并改约时间或请服务中心改派。"),
+            ));
+            out.push(script_prompt(pb, ScriptMoment::RunningLate, technician));
+        }
+    } else if now >= plan.ideal_departure {
+        let last = whole(plan.latest_departure);
+        out.push(prompt(
+            "departure_plan",
+            format!("Leave now (at the latest in {last} min): about {m} min of travel."),
+            format!("请现在出发（最迟{last}分钟内）：预计路程约{m}分钟。"),
+        ));
+    } else {
+        let (a, b) = (whole(plan.ideal_departure), whole(plan.latest_departure));
+        out.push(prompt(
+            "departure_plan",
+            format!("Leave between {a} and {b} min from now: about {m} min of travel, to arrive 5-10 minutes early."),
+            format!("请在{a}至{b}分钟后出发：预计路程约{m}分钟，提前5至10分钟到达。"),
+        ));
+    }
+}
+
 fn prompts(s: &VisitState, pb: &Playbook, now: DateTime<Utc>, technician: &str) -> Vec<Prompt> {
     let mut out = vec![];
     match s.stage {
@@ -424,7 +529,7 @@ fn prompts(s: &VisitState, pb: &Playbook, now: DateTime<Utc>, technician: &str) 
                 out.push(prompt(
                     "missing_information",
                     "Information is missing or inconsistent: verify with the center before confirming.",
-                    "工单信息不全或不一致:确认预约前请与服务中心核实。",
+                    "工单信息不全或不一致：确认预约前请与服务中心核实。",
                 ));
             }
             if s.assignment
@@ -435,7 +540,7 @@ fn prompts(s: &VisitState, pb: &Playbook, now: DateTime<Utc>, technician: &str) 
                 out.push(prompt(
                     "out_of_warranty",
                     "Out of warranty (or unknown): tell the customer the visit may be chargeable; bring the fee schedule and receipts.",
-                    "产品已过保或保修状态不明:请告知客户可能收费,并携带收费标准和收据。",
+                    "产品已过保或保修状态不明：请告知客户可能收费，并携带收费标准和收据。",
                 ));
             }
             out.push(script_prompt(pb, ScriptMoment::AppointmentCall, technician));
@@ -446,12 +551,14 @@ fn prompts(s: &VisitState, pb: &Playbook, now: DateTime<Utc>, technician: &str) 
                     out.push(prompt(
                         "late_risk",
                         "You will arrive late: call the customer before the appointment, apologise, and agree a new time or ask the center to reassign.",
-                        "预计会迟到:请在约定时间前致电客户道歉,并改约时间或请服务中心改派。",
+                        "预计会迟到：请在约定时间前致电客户道歉，并改约时间或请服务中心改派。",
                     ));
                     out.push(script_prompt(pb, ScriptMoment::RunningLate, technician));
                 }
             }
-            if let (None, Some(w)) = (&s.departure, s.window) {
+            departure_prompts(s, pb, now, technician, &mut out);
+            let planned = planned_departure(s, pb, now).is_some();
+            if let (None, Some(w), false) = (&s.departure, s.window, planned) {
                 let leave_by = clock::shift(
                     w.start,
                     -clock::minutes(pb.timing.early_arrival_max_minutes),
@@ -460,7 +567,7 @@ fn prompts(s: &VisitState, pb: &Playbook, now: DateTime<Utc>, technician: &str) 
                     out.push(prompt(
                         "behind_schedule",
                         "It is past the time to arrive 10 minutes early: depart now, or call the customer.",
-                        "已过提前10分钟到达的时间:请立即出发,或致电客户。",
+                        "已过提前10分钟到达的时间：请立即出发，或致电客户。",
                     ));
                 }
             }
@@ -471,12 +578,12 @@ fn prompts(s: &VisitState, pb: &Playbook, now: DateTime<Utc>, technician: &str) 
                     Punctuality::LateSerious { minutes_late } if !s.lateness_apologised => out.push(prompt(
                         "late_serious",
                         format!("{minutes_late} min late: apologise sincerely and offer a small gift; if not accepted, a manager visits."),
-                        format!("迟到{minutes_late}分钟:请诚恳道歉并赠送小礼品;客户不接受时由主管上门。"),
+                        format!("迟到{minutes_late}分钟：请诚恳道歉并赠送小礼品；客户不接受时由主管上门。"),
                     )),
                     Punctuality::LateMinor { minutes_late } if !s.lateness_apologised => out.push(prompt(
                         "late_minor",
                         format!("{minutes_late} min late: apologise (traffic) and offer to reschedule if the customer is in a hurry."),
-                        format!("迟到{minutes_late}分钟:请道歉并说明原因;如客户赶时间,可提出改约。"),
+                        format!("迟到{minutes_late}分钟：请道歉并说明原因；如客户赶时间，可提出改约。"),
                     )),
                     _ => {}
                 }
@@ -489,7 +596,7 @@ fn prompts(s: &VisitState, pb: &Playbook, now: DateTime<Utc>, technician: &str) 
                         pb.knock.rounds, pb.knock.knocks_per_round, pb.knock.interval_seconds, pb.knock.call_after_minutes
                     ),
                     format!(
-                        "有门铃先按门铃,否则轻敲{}轮、每轮{}下;每{}秒重复一次;{}分钟后给客户打电话。",
+                        "有门铃先按门铃，否则轻敲{}轮、每轮{}下；每{}秒重复一次；{}分钟后给客户打电话。",
                         pb.knock.rounds, pb.knock.knocks_per_round, pb.knock.interval_seconds, pb.knock.call_after_minutes
                     ),
                 ));
@@ -505,6 +612,29 @@ fn prompts(s: &VisitState, pb: &Playbook, now: DateTime<Utc>, technician: &str) 
         Stage::OnSite => {
             if s.quote_refused || s.payment_refused {
                 out.push(script_prompt(pb, ScriptMoment::ThreeGuarantees, technician));
+            }
+            // §1 heating (and the trades that switch it on): paid services
+            // are announced as paid before any work.
+            if let Some(q) = s.quote.as_ref().filter(|q| q.chargeable()) {
+                if pb.rules.announce_paid_services
+                    && s.accepted_quote().is_none()
+                    && !s.quote_refused
+                {
+                    let total = crate::money::format_yuan(q.customer_total);
+                    out.push(prompt(
+                        "announce_paid_services",
+                        format!("This is a paid service: tell the customer it is charged ({total}) before any work, and start only once the quote is accepted."),
+                        format!("本次为有偿服务：开始前请告知客户需要收费（{total}），客户确认报价后再开始。"),
+                    ));
+                }
+            }
+            // §1 home care, §4: gifts from the client are declined.
+            if pb.rules.no_gifts && s.sign_off.is_none() && s.declined.is_none() {
+                out.push(prompt(
+                    "no_gifts",
+                    "No gifts: thank the client and decline anything offered (money, gifts, food); record a declined gift as an incident.",
+                    "不收礼：如客户赠送钱物或食品，请致谢并婉拒，并记录为事件。",
+                ));
             }
             if !s.work.is_empty() && s.test_run.is_none() {
                 out.push(script_prompt(
@@ -540,7 +670,7 @@ fn prompts(s: &VisitState, pb: &Playbook, now: DateTime<Utc>, technician: &str) 
         out.push(prompt(
             "conflict",
             format!("The center changed this assignment after you started ({:?}). Your records are kept; the center will decide.", c.kind),
-            "您开始服务后服务中心变更了工单。您的记录全部保留,由服务中心处理。".to_string(),
+            "您开始服务后服务中心变更了工单。您的记录全部保留，由服务中心处理。".to_string(),
         ));
     }
     out

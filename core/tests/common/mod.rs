@@ -254,6 +254,8 @@ pub fn next_command(s: &VisitState) -> Option<(VisitCommand, DateTime<Utc>, Opti
                     cause: "compressor start relay burnt out".into(),
                     parts: vec!["part_compressor_relay".into()],
                     decision: RepairDecision::FixOnSite,
+                    fault_code: None,
+                    note: None,
                 }
             } else if !s.fee_schedule_shown {
                 VisitCommand::ShowFeeSchedule

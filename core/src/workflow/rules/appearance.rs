@@ -2,7 +2,7 @@
 //! (uniform, clean, permit visible).
 
 use super::{Given, Result};
-use crate::playbook::Playbook;
+use crate::playbook::{KitItem, Playbook};
 use crate::workflow::error::WorkflowError;
 use crate::workflow::event::EventKind;
 
@@ -16,15 +16,17 @@ pub(super) fn check_appearance(g: Given, items: &[String]) -> Result<Vec<EventKi
 /// STANDARDS §2.7 (Before the door): "appearance self-check (uniform, clean,
 /// permit visible)" — every mandatory item of the trade's list is ticked.
 fn require_mandatory_appearance(pb: &Playbook, items: &[String]) -> Result<()> {
-    let missing: Vec<String> = pb
+    let missing: Vec<&KitItem> = pb
         .appearance
         .iter()
         .filter(|a| a.mandatory && !items.contains(&a.id))
-        .map(|a| a.id.clone())
         .collect();
     if missing.is_empty() {
         Ok(())
     } else {
-        Err(WorkflowError::AppearanceIncomplete { items: missing })
+        Err(WorkflowError::AppearanceIncomplete {
+            items: missing.iter().map(|a| a.id.clone()).collect(),
+            names: missing.iter().map(|a| a.name.clone()).collect(),
+        })
     }
 }

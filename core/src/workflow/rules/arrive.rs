@@ -7,6 +7,7 @@ use super::{Given, Result};
 use crate::assignment::TimeWindow;
 use crate::clock;
 use crate::location::{geofence, GeoFix, GeofenceCheck, LocationUnavailable};
+use crate::messages::Text;
 use crate::playbook::Playbook;
 use crate::workflow::error::WorkflowError;
 use crate::workflow::event::{EventKind, Punctuality};
@@ -24,9 +25,10 @@ pub(super) fn arrive(
     if location.is_some_and(|f| !f.is_valid()) {
         return Err(WorkflowError::InvalidInput {
             field: "location".into(),
-            problem:
-                "not a valid GPS fix (latitude -90..90, longitude -180..180, accuracy in metres)"
-                    .into(),
+            problem: Text::new(
+                "not a valid GPS fix (latitude -90..90, longitude -180..180, accuracy in metres)",
+                "不是有效的定位（纬度-90至90，经度-180至180，精度以米计）",
+            ),
         });
     }
     let fix = location.or(g.ctx.fix());

@@ -7,6 +7,7 @@ use super::Result;
 use crate::assignment::Assignment;
 use crate::business_time::BusinessZone;
 use crate::ids::TechnicianId;
+use crate::messages::Text;
 use crate::playbook::Playbook;
 use crate::workflow::error::WorkflowError;
 use crate::workflow::event::{ConflictKind, EventKind};
@@ -32,7 +33,10 @@ fn require_trade_matches(a: &Assignment, pb: &Playbook) -> Result<()> {
     } else {
         Err(WorkflowError::InvalidInput {
             field: "assignment.trade".into(),
-            problem: format!("is {} but the playbook is {}", a.trade, pb.id),
+            problem: Text::new(
+                format!("is {} but the playbook is {}", a.trade, pb.id),
+                format!("工单行业为{}，与本机服务规范{}不符", a.trade, pb.id),
+            ),
         })
     }
 }
@@ -51,7 +55,10 @@ pub(in crate::workflow) fn receive_update(
     if a.id != current.id {
         return Err(WorkflowError::InvalidInput {
             field: "assignment.id".into(),
-            problem: format!("this visit is for assignment {}, not {}", current.id, a.id),
+            problem: Text::new(
+                format!("this visit is for assignment {}, not {}", current.id, a.id),
+                format!("本次服务对应工单{}，不是{}", current.id, a.id),
+            ),
         });
     }
     if a.version == current.version {

@@ -9,6 +9,7 @@ use super::shared::{
 };
 use super::{Given, Result};
 use crate::assignment::TimeWindow;
+use crate::messages::Text;
 use crate::workflow::command::{CallOutcome, CallPurpose};
 use crate::workflow::error::WorkflowError;
 use crate::workflow::event::EventKind;
@@ -107,7 +108,10 @@ fn require_details_confirmed(address_confirmed: bool, product_confirmed: bool) -
     } else {
         Err(WorkflowError::InvalidInput {
             field: "address_confirmed/product_confirmed".into(),
-            problem: "confirm the address and the product (model, purchase date, fault) with the customer".into(),
+            problem: Text::new(
+                "confirm the address and the product (model, purchase date, fault) with the customer",
+                "请与客户核对地址和产品信息（型号、购买日期、故障）",
+            ),
         })
     }
 }

@@ -7,6 +7,8 @@ use super::shared::{current_window, valid_future_window};
 use super::{Given, Result};
 use crate::assignment::TimeWindow;
 use crate::clock;
+use crate::location::GeoPoint;
+use crate::messages::Text;
 use crate::playbook::{Playbook, Step};
 use crate::workflow::command::{CallOutcome, LateChoice};
 use crate::workflow::error::WorkflowError;
@@ -25,6 +27,33 @@ pub(super) fn depart(g: Given, travel_minutes: u32) -> Result<Vec<EventKind>> {
         latest_on_time_departure: plan.latest_departure,
         late_risk: plan.late_risk,
     }])
+}
+
+pub(super) fn plan_travel(
+    estimated_travel_minutes: Option<u32>,
+    from: Option<GeoPoint>,
+) -> Result<Vec<EventKind>> {
+    require_valid_origin(from)?;
+    Ok(vec![EventKind::TravelPlanned {
+        estimated_travel_minutes,
+        from,
+    }])
+}
+
+/// STANDARDS §2.5: the trip's starting point is a real place (the travel
+/// time is worked out from it).
+fn require_valid_origin(from: Option<GeoPoint>) -> Result<()> {
+    if from.is_some_and(|p| !p.is_valid()) {
+        Err(WorkflowError::InvalidInput {
+            field: "from".into(),
+            problem: Text::new(
+                "not a valid place (latitude -90..90, longitude -180..180)",
+                "不是有效的地点（纬度-90至90，经度-180至180）",
+            ),
+        })
+    } else {
+        Ok(())
+    }
 }
 
 pub(super) fn notify_running_late(

@@ -8,32 +8,99 @@ use super::shared::{
     non_empty, out_of_order, require_agreement_on_site, require_signature, valid_future_window,
 };
 use super::{Given, Result};
-use crate::playbook::{Playbook, WorkKind};
-use crate::workflow::command::{MissingPartResolution, RepairDecision};
+use crate::messages::Text;
+use crate::playbook::{FaultCode, Playbook, WorkKind};
+use crate::workflow::command::{MissingPartResolution, PartUsed, RepairDecision};
 use crate::workflow::error::WorkflowError;
 use crate::workflow::event::EventKind;
 use crate::workflow::signature::{strokes_digest, Stroke};
 use crate::workflow::state::VisitState;
 use chrono::NaiveDate;
 
-pub(super) fn record_diagnosis(
-    g: Given,
-    fault_reproduced: bool,
-    cause: &str,
-    parts: &[String],
-    decision: RepairDecision,
-) -> Result<Vec<EventKind>> {
+/// What a diagnosis records.
+pub(super) struct Findings<'a> {
+    pub fault_reproduced: bool,
+    pub cause: &'a str,
+    pub parts: &'a [String],
+    pub decision: RepairDecision,
+    pub fault_code: Option<&'a str>,
+    pub note: Option<&'a str>,
+}
+
+pub(super) fn record_diagnosis(g: Given, f: Findings) -> Result<Vec<EventKind>> {
     require_protection(g.state, g.playbook)?;
-    non_empty("cause", cause)?;
-    if decision == RepairDecision::TakeBack {
+    let fault = f
+        .fault_code
+        .map(|c| require_catalogued_fault(g.playbook, c))
+        .transpose()?;
+    // The catalogue's fault names the cause when no words are given.
+    let cause = match fault {
+        Some(code) if f.cause.trim().is_empty() => code.name.zh.clone(),
+        _ => {
+            non_empty("cause", f.cause)?;
+            f.cause.to_string()
+        }
+    };
+    if f.decision == RepairDecision::TakeBack {
         require_trade_takes_back(g.playbook)?;
     }
     Ok(vec![EventKind::DiagnosisRecorded {
-        fault_reproduced,
-        cause: cause.to_string(),
-        parts: parts.to_vec(),
-        decision,
+        fault_reproduced: f.fault_reproduced,
+        cause,
+        parts: f.parts.to_vec(),
+        decision: f.decision,
+        fault_code: f.fault_code.map(str::to_string),
+        note: f
+            .note
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string),
     }])
+}
+
+/// STANDARDS §2.11 (故障诊断): "record cause" — from the trade's fault
+/// catalogue when a code is given: a code not in it is refused, naming the
+/// faults it has.
+fn require_catalogued_fault<'p>(pb: &'p Playbook, code: &str) -> Result<&'p FaultCode> {
+    pb.fault_codes.iter().find(|c| c.id == code).ok_or_else(|| {
+        let en: Vec<&str> = pb.fault_codes.iter().map(|c| c.name.en.as_str()).collect();
+        let zh: Vec<&str> = pb.fault_codes.iter().map(|c| c.name.zh.as_str()).collect();
+        WorkflowError::InvalidInput {
+            field: "fault_code".into(),
+            problem: if en.is_empty() {
+                Text::new(
+                    "this trade has no fault catalogue: describe the cause instead",
+                    "本行业没有故障类型目录，请直接描述故障原因",
+                )
+            } else {
+                Text::new(
+                    format!("not in this trade's fault catalogue ({})", en.join(", ")),
+                    format!("不在本行业的故障类型目录中（目录：{}）", zh.join("、")),
+                )
+            },
+        }
+    })
+}
+
+/// STANDARDS §2.11 (故障诊断): "reproduce the fault with the customer" —
+/// where the trade's playbook asks for it, a repair on site follows a
+/// diagnosis that reproduced the fault (one that did not is recorded again
+/// once it has been reproduced).
+pub(super) fn require_fault_reproduced(g: Given) -> Result<()> {
+    let unreproduced = g
+        .state
+        .diagnosis
+        .as_ref()
+        .is_some_and(|d| !d.fault_reproduced && d.decision == RepairDecision::FixOnSite);
+    if g.playbook.rules.reproduce_before_repair && unreproduced {
+        Err(out_of_order(
+            g.command,
+            g.state,
+            "reproduce the fault with the customer and record the diagnosis again",
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 pub(super) fn warn_data_risk() -> Result<Vec<EventKind>> {
@@ -60,10 +127,25 @@ fn require_data_risk_warned(s: &VisitState) -> Result<()> {
 }
 
 /// STANDARDS §2.11 (故障诊断): "get a signed backup consent (enforce: no
-/// disk/OS work without it)" — where the trade asks for the consent.
-pub(super) fn require_backup_consent(s: &VisitState, pb: &Playbook, kind: WorkKind) -> Result<()> {
-    if kind == WorkKind::DiskOrOs && pb.rules.data_risk_consent && s.backup_consent_digest.is_none()
-    {
+/// disk/OS work without it)" — where the trade asks for the consent. Disk/OS
+/// work is what the work is, not only the kind the technician picked: work
+/// recorded as a repair under a quote with an OS reinstall, or fitting a
+/// disk, is disk/OS work.
+pub(super) fn require_backup_consent(
+    s: &VisitState,
+    pb: &Playbook,
+    kind: WorkKind,
+    parts_used: &[PartUsed],
+) -> Result<()> {
+    if !pb.rules.data_risk_consent || s.backup_consent_digest.is_some() {
+        return Ok(());
+    }
+    let quoted = s
+        .quote
+        .as_ref()
+        .is_some_and(|q| q.lines.iter().any(|l| pb.touches_data(&l.item)));
+    let fitted = parts_used.iter().any(|p| pb.touches_data(&p.item));
+    if kind == WorkKind::DiskOrOs || quoted || fitted {
         Err(WorkflowError::BackupConsentRequired {
             warned: s.data_risk_warned,
         })
@@ -106,7 +188,10 @@ fn require_return_date_ahead(return_by: NaiveDate, today: NaiveDate) -> Result<(
     if return_by < today {
         Err(WorkflowError::InvalidInput {
             field: "return_by".into(),
-            problem: "the agreed return date is in the past".into(),
+            problem: Text::new(
+                "the agreed return date is in the past",
+                "约定的归还日期已过",
+            ),
         })
     } else {
         Ok(())
@@ -134,7 +219,7 @@ fn require_trade_takes_back(pb: &Playbook) -> Result<()> {
     } else {
         Err(WorkflowError::InvalidInput {
             field: "decision".into(),
-            problem: "this trade does not take units back".into(),
+            problem: Text::new("this trade does not take units back", "本行业不提供拉修"),
         })
     }
 }

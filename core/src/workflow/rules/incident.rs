@@ -3,6 +3,7 @@
 
 use super::shared::non_empty;
 use super::Result;
+use crate::messages::Text;
 use crate::workflow::command::IncidentKind;
 use crate::workflow::error::WorkflowError;
 use crate::workflow::event::EventKind;
@@ -27,7 +28,7 @@ fn require_non_negative_compensation(compensation: Option<i64>) -> Result<()> {
     if compensation.is_some_and(|c| c < 0) {
         Err(WorkflowError::InvalidInput {
             field: "compensation".into(),
-            problem: "must not be negative".into(),
+            problem: Text::new("must not be negative", "不能为负数"),
         })
     } else {
         Ok(())

@@ -3,8 +3,8 @@
 //! are installed.
 
 use super::protect::require_protection;
-
 use super::{Given, Result};
+use crate::messages::Text;
 use crate::playbook::Playbook;
 use crate::workflow::error::WorkflowError;
 use crate::workflow::event::EventKind;
@@ -35,26 +35,34 @@ fn require_scheduled_goods(pb: &Playbook, item: &str) -> Result<()> {
     } else {
         Err(WorkflowError::InvalidInput {
             field: "item".into(),
-            problem: format!("{item:?} is not in the fee schedule"),
+            problem: Text::new(
+                format!("“{item}” is not in the fee schedule"),
+                format!("“{item}”不在收费标准中"),
+            ),
         })
     }
 }
 
 /// STANDARDS §1 (water delivery: "bottle inspection (seal, leaks, foreign
 /// matter)"): install only after an inspection every item passed.
-pub(super) fn require_inspection_passed(s: &VisitState) -> Result<()> {
+pub(super) fn require_inspection_passed(s: &VisitState, pb: &Playbook) -> Result<()> {
     let failed: Vec<String> = s
         .inspected
         .iter()
         .filter(|(_, ok)| !**ok)
         .map(|(i, _)| i.clone())
         .collect();
-    if !failed.is_empty() {
-        return Err(WorkflowError::InspectionFailed { items: failed });
-    }
-    if s.inspected.is_empty() {
+    if !failed.is_empty() || s.inspected.is_empty() {
+        let names = failed
+            .iter()
+            .map(|i| {
+                pb.fee(i)
+                    .map_or_else(|| Text::new(i, i), |f| f.name.clone())
+            })
+            .collect();
         return Err(WorkflowError::InspectionFailed {
-            items: vec!["(no item inspected)".into()],
+            items: failed,
+            names,
         });
     }
     Ok(())

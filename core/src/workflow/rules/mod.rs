@@ -101,6 +101,10 @@ pub(in crate::workflow) fn dispatch(g: Given) -> Result<Vec<EventKind>> {
         C::SkipKitItem { item, reason } => prepare::skip_kit_item(g, item, reason),
 
         // 5 Depart
+        C::PlanTravel {
+            estimated_travel_minutes,
+            from,
+        } => depart::plan_travel(*estimated_travel_minutes, *from),
         C::Depart { travel_minutes } => depart::depart(g, *travel_minutes),
         C::NotifyRunningLate { outcome, choice } => {
             depart::notify_running_late(g, *outcome, choice)
@@ -141,7 +145,8 @@ pub(in crate::workflow) fn dispatch(g: Given) -> Result<Vec<EventKind>> {
         // 10 Protect
         C::PutOnShoeCovers => protect::put_on_shoe_covers(),
         C::WaiveShoeCovers { note } => protect::waive_shoe_covers(note),
-        C::LayDropCloth => protect::lay_drop_cloth(),
+        C::LayDropCloth => protect::lay_drop_cloth(g),
+        C::WaiveDropCloth { note } => protect::waive_drop_cloth(note),
 
         // 11 Diagnose (and take-back, missing parts)
         C::RecordDiagnosis {
@@ -149,7 +154,19 @@ pub(in crate::workflow) fn dispatch(g: Given) -> Result<Vec<EventKind>> {
             cause,
             parts,
             decision,
-        } => diagnose::record_diagnosis(g, *fault_reproduced, cause, parts, *decision),
+            fault_code,
+            note,
+        } => diagnose::record_diagnosis(
+            g,
+            diagnose::Findings {
+                fault_reproduced: *fault_reproduced,
+                cause,
+                parts,
+                decision: *decision,
+                fault_code: fault_code.as_deref(),
+                note: note.as_deref(),
+            },
+        ),
         C::WarnDataRisk => diagnose::warn_data_risk(),
         C::SignBackupConsent { strokes } => diagnose::sign_backup_consent(g, strokes),
         C::OfferLoaner { accepted } => diagnose::offer_loaner(g, *accepted),

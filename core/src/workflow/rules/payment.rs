@@ -4,6 +4,7 @@
 
 use super::shared::{non_empty, out_of_order};
 use super::{Given, Result};
+use crate::messages::Text;
 use crate::playbook::{Playbook, Step};
 use crate::quote::Quote;
 use crate::workflow::command::{PaymentMethod, ReceiptRecord};
@@ -94,7 +95,7 @@ fn require_receipt_record(receipt: &ReceiptRecord, today: NaiveDate) -> Result<(
         if *by < today {
             return Err(WorkflowError::InvalidInput {
                 field: "receipt.by".into(),
-                problem: "the delivery date is in the past".into(),
+                problem: Text::new("the delivery date is in the past", "送达日期已过"),
             });
         }
     }

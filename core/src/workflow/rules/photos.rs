@@ -6,6 +6,7 @@
 
 use super::shared::non_empty;
 use super::{Given, Result};
+use crate::messages::Text;
 use crate::playbook::{PhotoMoment, Playbook, Step};
 use crate::workflow::command::VisitCommand;
 use crate::workflow::command_table::{row_of, Issuer};
@@ -34,15 +35,21 @@ pub(super) fn take_photo(
         return Err(invalid(
             "digest",
             "must be the SHA-256 of the photo's bytes: 64 lower-case hex characters",
+            "应为照片内容的SHA-256摘要（64个小写十六进制字符）",
         ));
     }
     if size_bytes == 0 {
-        return Err(invalid("size_bytes", "a photo has at least one byte"));
+        return Err(invalid(
+            "size_bytes",
+            "a photo has at least one byte",
+            "照片至少要有一个字节",
+        ));
     }
     if width == 0 || height == 0 {
         return Err(invalid(
             if width == 0 { "width" } else { "height" },
             "the photo's dimensions are whole pixels, at least 1",
+            "照片尺寸应为至少1像素的整数",
         ));
     }
     Ok(vec![EventKind::PhotoTaken {
@@ -70,6 +77,7 @@ pub(super) fn record_photo_not_taken(
         return Err(invalid(
             "moment",
             "this moment already has a photo: nothing to explain",
+            "这个环节已经拍过照片，无需说明原因",
         ));
     }
     Ok(vec![EventKind::PhotoNotTaken {
@@ -78,10 +86,10 @@ pub(super) fn record_photo_not_taken(
     }])
 }
 
-fn invalid(field: &str, problem: &str) -> WorkflowError {
+fn invalid(field: &str, en: &str, zh: &str) -> WorkflowError {
     WorkflowError::InvalidInput {
         field: field.into(),
-        problem: problem.into(),
+        problem: Text::new(en, zh),
     }
 }
 
@@ -90,15 +98,19 @@ fn require_known_moment(pb: &Playbook, moment: &str) -> Result<()> {
     if pb.photo_moment(moment).is_some() {
         Ok(())
     } else {
-        let known = pb
-            .photos
-            .iter()
-            .map(|m| m.id.as_str())
-            .collect::<Vec<_>>()
-            .join(", ");
+        let names = |pick: fn(&PhotoMoment) -> &str, sep: &str| {
+            pb.photos.iter().map(pick).collect::<Vec<_>>().join(sep)
+        };
         Err(invalid(
             "moment",
-            &format!("{moment:?} is not a photo moment of this trade (known: {known})"),
+            &format!(
+                "{moment:?} is not a photo moment of this trade (known: {})",
+                names(|m| m.name.en.as_str(), ", ")
+            ),
+            &format!(
+                "不是本业务的拍照环节（可选：{}）",
+                names(|m| m.name.zh.as_str(), "、")
+            ),
         ))
     }
 }

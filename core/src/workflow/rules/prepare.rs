@@ -3,7 +3,8 @@
 
 use super::shared::non_empty;
 use super::{Given, Result};
-use crate::playbook::Playbook;
+use crate::messages::Text;
+use crate::playbook::{KitItem, Playbook};
 use crate::workflow::error::WorkflowError;
 use crate::workflow::event::EventKind;
 use crate::workflow::state::{KitStatus, VisitState};
@@ -30,10 +31,14 @@ fn require_known_kit_item(pb: &Playbook, item: &str) -> Result<()> {
     if pb.kit_item(item).is_some() {
         Ok(())
     } else {
-        let ids: Vec<&str> = pb.kit.iter().map(|k| k.id.as_str()).collect();
+        let en: Vec<&str> = pb.kit.iter().map(|k| k.name.en.as_str()).collect();
+        let zh: Vec<&str> = pb.kit.iter().map(|k| k.name.zh.as_str()).collect();
         Err(WorkflowError::InvalidInput {
             field: "item".into(),
-            problem: format!("{item:?} is not on the kit list ({})", ids.join(", ")),
+            problem: Text::new(
+                format!("not on the kit list ({})", en.join(", ")),
+                format!("不在物品清单上（清单：{}）", zh.join("、")),
+            ),
         })
     }
 }
@@ -41,7 +46,7 @@ fn require_known_kit_item(pb: &Playbook, item: &str) -> Result<()> {
 /// STANDARDS §2.4 (准备): "cannot depart with unchecked mandatory items (a
 /// skipped item needs a reason)".
 pub(super) fn require_kit_complete(s: &VisitState, pb: &Playbook) -> Result<()> {
-    let missing: Vec<String> = pb
+    let missing: Vec<&KitItem> = pb
         .kit
         .iter()
         .filter(|k| k.mandatory)
@@ -50,11 +55,13 @@ pub(super) fn require_kit_complete(s: &VisitState, pb: &Playbook) -> Result<()> 
             Some(KitStatus::Skipped { reason }) => reason.trim().is_empty(),
             None => true,
         })
-        .map(|k| k.id.clone())
         .collect();
     if missing.is_empty() {
         Ok(())
     } else {
-        Err(WorkflowError::KitIncomplete { items: missing })
+        Err(WorkflowError::KitIncomplete {
+            items: missing.iter().map(|k| k.id.clone()).collect(),
+            names: missing.iter().map(|k| k.name.clone()).collect(),
+        })
     }
 }

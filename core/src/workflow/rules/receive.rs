@@ -5,6 +5,7 @@
 use super::shared::non_empty;
 use super::Result;
 use crate::assignment::AssignmentField;
+use crate::messages::Text;
 use crate::workflow::error::WorkflowError;
 use crate::workflow::event::EventKind;
 use crate::workflow::state::VisitState;
@@ -40,7 +41,10 @@ fn require_fields_named(fields: &[AssignmentField], action: &str) -> Result<()> 
     if fields.is_empty() {
         Err(WorkflowError::InvalidInput {
             field: "fields".into(),
-            problem: format!("name at least one field to {action}"),
+            problem: Text::new(
+                format!("name at least one field to {action}"),
+                "请至少选择一项",
+            ),
         })
     } else {
         Ok(())

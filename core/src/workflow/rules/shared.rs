@@ -3,6 +3,7 @@
 
 use super::{Given, Result};
 use crate::assignment::TimeWindow;
+use crate::messages::Text;
 use crate::workflow::command::{CallOutcome, VisitCommand};
 use crate::workflow::error::WorkflowError;
 use crate::workflow::signature::{strokes_are_signature, Stroke};
@@ -23,7 +24,7 @@ pub(super) fn non_empty(field: &str, value: &str) -> Result<()> {
     if value.trim().is_empty() {
         Err(WorkflowError::InvalidInput {
             field: field.into(),
-            problem: "must not be empty".into(),
+            problem: Text::new("must not be empty", "不能为空"),
         })
     } else {
         Ok(())
@@ -35,13 +36,16 @@ pub(super) fn valid_future_window(field: &str, w: &TimeWindow, now: DateTime<Utc
     if !w.is_valid() {
         return Err(WorkflowError::InvalidInput {
             field: field.into(),
-            problem: "the window must end after it starts".into(),
+            problem: Text::new(
+                "the window must end after it starts",
+                "结束时间须晚于开始时间",
+            ),
         });
     }
     if w.end <= now {
         return Err(WorkflowError::InvalidInput {
             field: field.into(),
-            problem: "the window is already over".into(),
+            problem: Text::new("the window is already over", "该时间段已过"),
         });
     }
     Ok(())

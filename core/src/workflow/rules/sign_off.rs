@@ -128,7 +128,7 @@ fn require_ready_to_sign(s: &VisitState, pb: &Playbook) -> Result<()> {
         missing.push("the test run (or a 2-hour callback)".to_string());
     }
     if pb.has(Step::CleanUp) && !s.cleaned_up && !refused {
-        missing.push("clean up".to_string());
+        missing.push("the clean-up".to_string());
     }
     if pb.has(Step::Payment) && !refused {
         if let Some(q) = s.accepted_quote() {

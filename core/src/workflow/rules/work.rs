@@ -2,12 +2,13 @@
 //! used, after the protection, the diagnosis, the accepted quote and any
 //! consent the work needs; the guardian present in home care; hidden faults.
 
-use super::diagnose::require_backup_consent;
+use super::diagnose::{require_backup_consent, require_fault_reproduced};
 use super::inspect::require_inspection_passed;
 use super::protect::require_protection;
 use super::quote::require_quote_accepted_if_chargeable;
 use super::shared::{non_empty, out_of_order, require_work_recorded};
 use super::{Given, Result};
+use crate::messages::Text;
 use crate::playbook::{Playbook, Step, WorkKind};
 use crate::workflow::command::{PartUsed, RepairDecision};
 use crate::workflow::error::WorkflowError;
@@ -33,17 +34,19 @@ pub(super) fn record_work(
     require_protection(s, pb)?;
     non_empty("description", description)?;
     require_repair_on_site(g)?;
+    require_fault_reproduced(g)?;
     if pb.has(Step::Inspect) {
-        require_inspection_passed(s)?;
+        require_inspection_passed(s, pb)?;
     }
     let kind = kind.unwrap_or_else(|| pb.rules.work_kinds.first().copied().unwrap_or_default());
     require_work_offered(pb, kind)?;
-    require_backup_consent(s, pb, kind)?;
+    require_backup_consent(s, pb, kind, parts_used)?;
     require_guardian_present(s, pb)?;
     if pb.has(Step::Quote) {
         require_quote_accepted_if_chargeable(s)?;
     }
     require_parts_quoted(s, pb, parts_used)?;
+    require_serial_numbers(pb, parts_used)?;
     Ok(vec![EventKind::WorkRecorded {
         description: description.to_string(),
         kind,
@@ -94,7 +97,10 @@ fn require_parts_quoted(s: &VisitState, pb: &Playbook, parts_used: &[PartUsed]) 
         if pb.fee(&p.item).is_none() {
             return Err(WorkflowError::InvalidInput {
                 field: "parts_used".into(),
-                problem: format!("{:?} is not in the fee schedule", p.item),
+                problem: Text::new(
+                    format!("“{}” is not in the fee schedule", p.item),
+                    format!("“{}”不在收费标准中", p.item),
+                ),
             });
         }
         let quoted = s
@@ -104,7 +110,34 @@ fn require_parts_quoted(s: &VisitState, pb: &Playbook, parts_used: &[PartUsed]) 
         if pb.has(Step::Quote) && !quoted {
             return Err(WorkflowError::PartNotQuoted {
                 item: p.item.clone(),
+                name: pb.fee(&p.item).map(|f| f.name.clone()),
             });
+        }
+    }
+    Ok(())
+}
+
+/// STANDARDS §2.13 (试机通检): "parts used (old/new serials)" — a part the
+/// trade's fee schedule marks as serialised is recorded with both serials.
+fn require_serial_numbers(pb: &Playbook, parts_used: &[PartUsed]) -> Result<()> {
+    let blank = |s: &Option<String>| s.as_deref().is_none_or(|v| v.trim().is_empty());
+    for (i, p) in parts_used.iter().enumerate() {
+        let Some(fee) = pb.fee(&p.item).filter(|f| f.serial_numbers) else {
+            continue;
+        };
+        for (field, value) in [("old_serial", &p.old_serial), ("new_serial", &p.new_serial)] {
+            if blank(value) {
+                return Err(WorkflowError::InvalidInput {
+                    field: format!("parts_used[{i}].{field}"),
+                    problem: Text::new(
+                        format!(
+                            "{} is fitted with its old and new serial numbers recorded",
+                            fee.name.en
+                        ),
+                        format!("更换{}须记录新旧件序列号", fee.name.zh),
+                    ),
+                });
+            }
         }
     }
     Ok(())

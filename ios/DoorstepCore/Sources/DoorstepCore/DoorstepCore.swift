@@ -843,11 +843,11 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
     
     /**
      * Stores a photo's final bytes (watermark burned in) and records it for
-     * `moment`. The bytes are durable under their SHA-256 before the event
+     * its moment. The bytes are durable under their SHA-256 before the event
      * is written; a full photo storage (`store_blob_area_full`) or a
      * refusal writes nothing.
      */
-    func storePhoto(assignmentId: String, moment: String, bytes: Data, width: UInt32, height: UInt32, now: Timestamp, location: Location?) throws  -> StoredPhoto
+    func storePhoto(assignmentId: String, photo: ShellPhoto, now: Timestamp, location: Location?) throws  -> StoredPhoto
     
 }
 /**
@@ -1221,20 +1221,17 @@ open func setPhotoStorageLimit(bytes: UInt64)throws   {try rustCallWithError(Ffi
     
     /**
      * Stores a photo's final bytes (watermark burned in) and records it for
-     * `moment`. The bytes are durable under their SHA-256 before the event
+     * its moment. The bytes are durable under their SHA-256 before the event
      * is written; a full photo storage (`store_blob_area_full`) or a
      * refusal writes nothing.
      */
-open func storePhoto(assignmentId: String, moment: String, bytes: Data, width: UInt32, height: UInt32, now: Timestamp, location: Location?)throws  -> StoredPhoto  {
+open func storePhoto(assignmentId: String, photo: ShellPhoto, now: Timestamp, location: Location?)throws  -> StoredPhoto  {
     return try  FfiConverterTypeStoredPhoto_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_devicestore_store_photo(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(assignmentId),
-        FfiConverterString.lower(moment),
-        FfiConverterData.lower(bytes),
-        FfiConverterUInt32.lower(width),
-        FfiConverterUInt32.lower(height),
+        FfiConverterTypeShellPhoto_lower(photo),
         FfiConverterTypeTimestamp_lower(now),
         FfiConverterOptionTypeLocation.lower(location),uniffiCallStatus
     )
@@ -5235,6 +5232,72 @@ public func FfiConverterTypeReportDigest_lower(_ value: ReportDigest) -> RustBuf
 
 
 /**
+ * A picture as the shell hands it over: the final bytes (watermark burned
+ * in) of the photo of `moment`, and its size in pixels.
+ */
+public struct ShellPhoto: Equatable, Hashable {
+    public var moment: String
+    public var bytes: Data
+    public var width: UInt32
+    public var height: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(moment: String, bytes: Data, width: UInt32, height: UInt32) {
+        self.moment = moment
+        self.bytes = bytes
+        self.width = width
+        self.height = height
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ShellPhoto: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeShellPhoto: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ShellPhoto {
+        return
+            try ShellPhoto(
+                moment: FfiConverterString.read(from: &buf), 
+                bytes: FfiConverterData.read(from: &buf), 
+                width: FfiConverterUInt32.read(from: &buf), 
+                height: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ShellPhoto, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.moment, into: &buf)
+        FfiConverterData.write(value.bytes, into: &buf)
+        FfiConverterUInt32.write(value.width, into: &buf)
+        FfiConverterUInt32.write(value.height, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeShellPhoto_lift(_ buf: RustBuffer) throws -> ShellPhoto {
+    return try FfiConverterTypeShellPhoto.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeShellPhoto_lower(_ value: ShellPhoto) -> RustBuffer {
+    return FfiConverterTypeShellPhoto.lower(value)
+}
+
+
+/**
  * One point of a signature stroke, in device-independent units, with its
  * time offset in milliseconds from the start of the signature.
  */
@@ -6336,6 +6399,16 @@ public struct VisitTimers: Equatable, Hashable {
      */
     public var departBy: Timestamp?
     /**
+     * Before departing: leave from this time (with `depart_by`, the "leave
+     * between … and …" of STANDARDS §2.5).
+     */
+    public var leaveFrom: Timestamp?
+    /**
+     * Before departing: the expected travel time in minutes (the
+     * technician's estimate, or the distance at the trade's speed).
+     */
+    public var expectedTravelMinutes: UInt32?
+    /**
      * The next knock is allowed at.
      */
     public var nextKnockAt: Timestamp?
@@ -6356,6 +6429,14 @@ public struct VisitTimers: Equatable, Hashable {
          * Leave by this time to arrive 5-10 minutes early.
          */departBy: Timestamp?, 
         /**
+         * Before departing: leave from this time (with `depart_by`, the "leave
+         * between … and …" of STANDARDS §2.5).
+         */leaveFrom: Timestamp?, 
+        /**
+         * Before departing: the expected travel time in minutes (the
+         * technician's estimate, or the distance at the trade's speed).
+         */expectedTravelMinutes: UInt32?, 
+        /**
          * The next knock is allowed at.
          */nextKnockAt: Timestamp?, 
         /**
@@ -6365,6 +6446,8 @@ public struct VisitTimers: Equatable, Hashable {
          * "Customer absent" may be declared from this time.
          */absentAllowedAt: Timestamp?, callbacks: [CallbackItem]) {
         self.departBy = departBy
+        self.leaveFrom = leaveFrom
+        self.expectedTravelMinutes = expectedTravelMinutes
         self.nextKnockAt = nextKnockAt
         self.callCustomerAt = callCustomerAt
         self.absentAllowedAt = absentAllowedAt
@@ -6388,6 +6471,8 @@ public struct FfiConverterTypeVisitTimers: FfiConverterRustBuffer {
         return
             try VisitTimers(
                 departBy: FfiConverterOptionTypeTimestamp.read(from: &buf), 
+                leaveFrom: FfiConverterOptionTypeTimestamp.read(from: &buf), 
+                expectedTravelMinutes: FfiConverterOptionUInt32.read(from: &buf), 
                 nextKnockAt: FfiConverterOptionTypeTimestamp.read(from: &buf), 
                 callCustomerAt: FfiConverterOptionTypeTimestamp.read(from: &buf), 
                 absentAllowedAt: FfiConverterOptionTypeTimestamp.read(from: &buf), 
@@ -6397,6 +6482,8 @@ public struct FfiConverterTypeVisitTimers: FfiConverterRustBuffer {
 
     public static func write(_ value: VisitTimers, into buf: inout [UInt8]) {
         FfiConverterOptionTypeTimestamp.write(value.departBy, into: &buf)
+        FfiConverterOptionTypeTimestamp.write(value.leaveFrom, into: &buf)
+        FfiConverterOptionUInt32.write(value.expectedTravelMinutes, into: &buf)
         FfiConverterOptionTypeTimestamp.write(value.nextKnockAt, into: &buf)
         FfiConverterOptionTypeTimestamp.write(value.callCustomerAt, into: &buf)
         FfiConverterOptionTypeTimestamp.write(value.absentAllowedAt, into: &buf)
@@ -7709,6 +7796,30 @@ public func FfiConverterTypeVisitStage_lower(_ value: VisitStage) -> RustBuffer 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
+    typealias SwiftType = UInt32?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt32.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt32.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionInt64: FfiConverterRustBuffer {
     typealias SwiftType = Int64?
 
@@ -8757,7 +8868,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_devicestore_set_photo_storage_limit() != 63552) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_devicestore_store_photo() != 20004) {
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_store_photo() != 36158) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_logger_log() != 34344) {

@@ -965,7 +965,7 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_devicestore_set_photo_storage_limit(`ptr`: Long,`bytes`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_doorstep_ffi_fn_method_devicestore_store_photo(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`moment`: RustBuffer.ByValue,`bytes`: RustBuffer.ByValue,`width`: Int,`height`: Int,`now`: RustBuffer.ByValue,`location`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_store_photo(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`photo`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,`location`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_clone_logger(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1292,7 +1292,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_set_photo_storage_limit() and 0xFFFF) != 63552) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_store_photo() and 0xFFFF) != 20004) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_store_photo() and 0xFFFF) != 36158) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_logger_log() and 0xFFFF) != 34344) {
@@ -2121,11 +2121,11 @@ public interface DeviceStoreInterface {
     
     /**
      * Stores a photo's final bytes (watermark burned in) and records it for
-     * `moment`. The bytes are durable under their SHA-256 before the event
+     * its moment. The bytes are durable under their SHA-256 before the event
      * is written; a full photo storage (`store_blob_area_full`) or a
      * refusal writes nothing.
      */
-    fun `storePhoto`(`assignmentId`: kotlin.String, `moment`: kotlin.String, `bytes`: kotlin.ByteArray, `width`: kotlin.UInt, `height`: kotlin.UInt, `now`: Timestamp, `location`: Location?): StoredPhoto
+    fun `storePhoto`(`assignmentId`: kotlin.String, `photo`: ShellPhoto, `now`: Timestamp, `location`: Location?): StoredPhoto
     
     companion object
 }
@@ -2632,11 +2632,11 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
     
     /**
      * Stores a photo's final bytes (watermark burned in) and records it for
-     * `moment`. The bytes are durable under their SHA-256 before the event
+     * its moment. The bytes are durable under their SHA-256 before the event
      * is written; a full photo storage (`store_blob_area_full`) or a
      * refusal writes nothing.
      */
-    @Throws(DoorstepException::class)override fun `storePhoto`(`assignmentId`: kotlin.String, `moment`: kotlin.String, `bytes`: kotlin.ByteArray, `width`: kotlin.UInt, `height`: kotlin.UInt, `now`: Timestamp, `location`: Location?): StoredPhoto {
+    @Throws(DoorstepException::class)override fun `storePhoto`(`assignmentId`: kotlin.String, `photo`: ShellPhoto, `now`: Timestamp, `location`: Location?): StoredPhoto {
             return FfiConverterTypeStoredPhoto.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
@@ -2644,10 +2644,7 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
         it,
         
         FfiConverterString.lower(`assignmentId`),
-        FfiConverterString.lower(`moment`),
-        FfiConverterByteArray.lower(`bytes`),
-        FfiConverterUInt.lower(`width`),
-        FfiConverterUInt.lower(`height`),
+        FfiConverterTypeShellPhoto.lower(`photo`),
         FfiConverterTypeTimestamp.lower(`now`),
         FfiConverterOptionalTypeLocation.lower(`location`),_status)
 }
@@ -7264,6 +7261,58 @@ public object FfiConverterTypeReportDigest: FfiConverterRustBuffer<ReportDigest>
 
 
 /**
+ * A picture as the shell hands it over: the final bytes (watermark burned
+ * in) of the photo of `moment`, and its size in pixels.
+ */
+data class ShellPhoto (
+    var `moment`: kotlin.String
+    , 
+    var `bytes`: kotlin.ByteArray
+    , 
+    var `width`: kotlin.UInt
+    , 
+    var `height`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeShellPhoto: FfiConverterRustBuffer<ShellPhoto> {
+    override fun read(buf: ByteBuffer): ShellPhoto {
+        return ShellPhoto(
+            FfiConverterString.read(buf),
+            FfiConverterByteArray.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ShellPhoto) = (
+            FfiConverterString.allocationSize(value.`moment`) +
+            FfiConverterByteArray.allocationSize(value.`bytes`) +
+            FfiConverterUInt.allocationSize(value.`width`) +
+            FfiConverterUInt.allocationSize(value.`height`)
+    )
+
+    override fun write(value: ShellPhoto, buf: ByteBuffer) {
+            FfiConverterString.write(value.`moment`, buf)
+            FfiConverterByteArray.write(value.`bytes`, buf)
+            FfiConverterUInt.write(value.`width`, buf)
+            FfiConverterUInt.write(value.`height`, buf)
+    }
+}
+
+
+
+/**
  * One point of a signature stroke, in device-independent units, with its
  * time offset in milliseconds from the start of the signature.
  */
@@ -8115,6 +8164,18 @@ data class VisitTimers (
     var `departBy`: Timestamp?
     , 
     /**
+     * Before departing: leave from this time (with `depart_by`, the "leave
+     * between … and …" of STANDARDS §2.5).
+     */
+    var `leaveFrom`: Timestamp?
+    , 
+    /**
+     * Before departing: the expected travel time in minutes (the
+     * technician's estimate, or the distance at the trade's speed).
+     */
+    var `expectedTravelMinutes`: kotlin.UInt?
+    , 
+    /**
      * The next knock is allowed at.
      */
     var `nextKnockAt`: Timestamp?
@@ -8148,6 +8209,8 @@ public object FfiConverterTypeVisitTimers: FfiConverterRustBuffer<VisitTimers> {
         return VisitTimers(
             FfiConverterOptionalTypeTimestamp.read(buf),
             FfiConverterOptionalTypeTimestamp.read(buf),
+            FfiConverterOptionalUInt.read(buf),
+            FfiConverterOptionalTypeTimestamp.read(buf),
             FfiConverterOptionalTypeTimestamp.read(buf),
             FfiConverterOptionalTypeTimestamp.read(buf),
             FfiConverterSequenceTypeCallbackItem.read(buf),
@@ -8156,6 +8219,8 @@ public object FfiConverterTypeVisitTimers: FfiConverterRustBuffer<VisitTimers> {
 
     override fun allocationSize(value: VisitTimers) = (
             FfiConverterOptionalTypeTimestamp.allocationSize(value.`departBy`) +
+            FfiConverterOptionalTypeTimestamp.allocationSize(value.`leaveFrom`) +
+            FfiConverterOptionalUInt.allocationSize(value.`expectedTravelMinutes`) +
             FfiConverterOptionalTypeTimestamp.allocationSize(value.`nextKnockAt`) +
             FfiConverterOptionalTypeTimestamp.allocationSize(value.`callCustomerAt`) +
             FfiConverterOptionalTypeTimestamp.allocationSize(value.`absentAllowedAt`) +
@@ -8164,6 +8229,8 @@ public object FfiConverterTypeVisitTimers: FfiConverterRustBuffer<VisitTimers> {
 
     override fun write(value: VisitTimers, buf: ByteBuffer) {
             FfiConverterOptionalTypeTimestamp.write(value.`departBy`, buf)
+            FfiConverterOptionalTypeTimestamp.write(value.`leaveFrom`, buf)
+            FfiConverterOptionalUInt.write(value.`expectedTravelMinutes`, buf)
             FfiConverterOptionalTypeTimestamp.write(value.`nextKnockAt`, buf)
             FfiConverterOptionalTypeTimestamp.write(value.`callCustomerAt`, buf)
             FfiConverterOptionalTypeTimestamp.write(value.`absentAllowedAt`, buf)
@@ -9312,6 +9379,38 @@ public object FfiConverterTypeVisitStage: FfiConverterRustBuffer<VisitStage> {
 }
 
 
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalUInt: FfiConverterRustBuffer<kotlin.UInt?> {
+    override fun read(buf: ByteBuffer): kotlin.UInt? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterUInt.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.UInt?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterUInt.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.UInt?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterUInt.write(value, buf)
+        }
+    }
+}
 
 
 

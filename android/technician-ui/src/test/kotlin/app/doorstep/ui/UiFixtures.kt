@@ -94,6 +94,8 @@ object UiFixtures {
         ),
         timers = VisitTimers(
             departBy = Instant.parse("2026-11-25T01:30:00Z"),
+            leaveFrom = null,
+            expectedTravelMinutes = null,
             nextKnockAt = Instant.parse("2026-11-25T02:05:00Z"),
             callCustomerAt = Instant.parse("2026-11-25T02:10:00Z"),
             absentAllowedAt = Instant.parse("2026-11-25T02:20:00Z"),
