@@ -24,9 +24,14 @@ class CoreFunctionsTest {
 
     @Test
     fun `a custom playbook is validated and a broken one names the field`() {
-        val e = assertThrows<DoorstepException.InvalidPlaybook> { validatePlaybook("id = \"x\"\nversion = 0\n") }
+        val shipped = javaClass.getResource("/appliance_repair.toml")!!.readText()
+        assertEquals("appliance_repair", validatePlaybook(shipped).id)
+        val broken = shipped.replaceFirst("version = 1", "version = 0")
+        val e = assertThrows<DoorstepException.InvalidPlaybook> { validatePlaybook(broken) }
         assertEquals("invalid_playbook", e.code)
-        assertTrue(e.zh.isNotBlank())
+        assertEquals("version", e.field)
+        assertTrue(e.zh.contains("version"), e.zh)
+        assertTrue(e.en.contains("version"), e.en)
     }
 
     @Test
