@@ -240,7 +240,7 @@ pub const COMMANDS: &[CommandRow] = &[
     row("record_incident", None, AT_DOOR_OR_INSIDE, Issuer::Technician, "Record incident", "记录事件"),
     // Photos join the signed report by digest (report format 2).
     row("take_photo", None, AT_DOOR_OR_INSIDE, Issuer::Technician, "Take photo", "拍照").changing_report(),
-    row("record_photo_not_taken", None, AT_DOOR_OR_INSIDE, Issuer::Technician, "Photo cannot be taken (reason)", "无法拍照(注明原因)").changing_report(),
+    row("record_photo_not_taken", None, AT_DOOR_OR_INSIDE, Issuer::Technician, "Photo cannot be taken (reason)", "无法拍照（注明原因）").changing_report(),
 ];
 
 /// The row of a command by its wire name.
