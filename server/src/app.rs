@@ -27,6 +27,26 @@ pub struct Config {
     /// A sign-off farther than this many metres from the customer's location is flagged
     #[arg(long, env = "DOORSTEP_SIGNOFF_FAR_M", default_value_t = 500.0, value_parser = metres)]
     pub signoff_far_m: f64,
+    /// Company name printed on service reports (default: the trade playbook's company)
+    #[arg(long, env = "DOORSTEP_COMPANY_NAME")]
+    pub company_name: Option<String>,
+    /// Address customers reach this server at, for report links and QR codes
+    /// (default: http:// and the request's Host header)
+    #[arg(long, env = "DOORSTEP_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Days a customer's report link stays valid
+    #[arg(long, env = "DOORSTEP_REPORT_LINK_DAYS", default_value_t = 30, value_parser = at_least_one::<i64>)]
+    pub report_link_days: i64,
+    /// Offset from UTC, in minutes, of the times printed on reports (480: China Standard Time)
+    #[arg(long, env = "DOORSTEP_REPORT_UTC_OFFSET_MINUTES", default_value_t = 480, value_parser = utc_offset_minutes, allow_hyphen_values = true)]
+    pub report_utc_offset_minutes: i32,
+    /// Directories searched for a CJK font for report PDFs (default: /usr/share/fonts and /usr/local/share/fonts)
+    #[arg(
+        long = "report-font-dir",
+        env = "DOORSTEP_REPORT_FONT_DIRS",
+        value_delimiter = ':'
+    )]
+    pub report_font_dirs: Vec<std::path::PathBuf>,
 }
 
 /// A whole number of at least 1, refused with what would be accepted (en, zh-CN).
@@ -53,6 +73,17 @@ pub fn metres(text: &str) -> Result<f64, String> {
         })
 }
 
+/// An offset from UTC in whole minutes, -720 to 840 (en, zh-CN refusal).
+pub fn utc_offset_minutes(text: &str) -> Result<i32, String> {
+    text.trim()
+        .parse::<i32>()
+        .ok()
+        .filter(|m| (-720..=840).contains(m))
+        .ok_or_else(|| {
+            "expected minutes from UTC between -720 and 840, such as 480 for China Standard Time / 应为 -720 到 840 之间的分钟数，例如中国标准时间为 480".to_string()
+        })
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -61,6 +92,11 @@ impl Default for Config {
             max_page: 2000,
             session_hours: 12,
             signoff_far_m: 500.0,
+            company_name: None,
+            public_url: None,
+            report_link_days: 30,
+            report_utc_offset_minutes: 480,
+            report_font_dirs: Vec::new(),
         }
     }
 }

@@ -17,6 +17,8 @@
 //! - [`app`] (settings and shared state), [`model`] (records and typed
 //!   states), [`failure`] (the internal error), [`auth`] (roles, passwords,
 //!   tokens), [`time`].
+//! - [`report`]: the service report of a closed visit (HTML, PDF via typst,
+//!   QR code, customer links); it reads through [`store`] and [`domain`].
 //! - [`console`]: the embedded web console; [`demo`]: the demo data set,
 //!   its visits walked through the real workflow.
 
@@ -28,5 +30,6 @@ pub mod domain;
 pub mod failure;
 pub mod http;
 pub mod model;
+pub mod report;
 pub mod store;
 pub mod time;

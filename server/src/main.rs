@@ -197,6 +197,11 @@ mod tests {
             "--max-page=9",
             "--session-hours=3",
             "--signoff-far-m=250.5",
+            "--company-name=安心家电服务",
+            "--public-url=https://service.example",
+            "--report-link-days=7",
+            "--report-utc-offset-minutes=-300",
+            "--report-font-dir=/a:/b",
         ])
         .expect("the flags parse");
         assert_eq!(args.listen, "127.0.0.1:0".parse::<SocketAddr>().unwrap());
@@ -208,6 +213,11 @@ mod tests {
                 max_page: 9,
                 session_hours: 3,
                 signoff_far_m: 250.5,
+                company_name: Some("安心家电服务".into()),
+                public_url: Some("https://service.example".into()),
+                report_link_days: 7,
+                report_utc_offset_minutes: -300,
+                report_font_dirs: vec!["/a".into(), "/b".into()],
             }
         );
     }
@@ -228,6 +238,8 @@ mod tests {
             ("--session-hours=twelve", "at least 1"),
             ("--max-body-bytes=-5", "不小于 1 的整数"),
             ("--signoff-far-m=-1", "米数"),
+            ("--report-link-days=0", "at least 1"),
+            ("--report-utc-offset-minutes=900", "分钟数"),
         ] {
             let err = Args::try_parse_from(["doorstep-server", flag])
                 .expect_err("refused")

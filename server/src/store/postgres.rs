@@ -15,6 +15,7 @@ use tokio_postgres::NoTls;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_init.sql"),
     include_str!("../../migrations/postgres/0002_technician_phone.sql"),
+    include_str!("../../migrations/postgres/0006_report_links.sql"),
 ];
 
 /// Lock id that serialises migrations across replicas.

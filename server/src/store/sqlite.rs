@@ -20,6 +20,7 @@ use std::task::{Context, Poll, Waker};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_technician_phone.sql"),
+    include_str!("../../migrations/sqlite/0006_report_links.sql"),
 ];
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;

@@ -12,6 +12,7 @@ mod bad_input;
 mod center;
 mod demo;
 mod forged;
+mod report;
 mod schema;
 mod schema_parity;
 mod sync;
