@@ -40,6 +40,7 @@ dt{color:#5f6368}dd{margin:0;overflow-wrap:anywhere}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{border:1px solid #dadce0;padding:4px 6px;text-align:left;vertical-align:top}
 th{background:#f1f3f4}
+table+dl{margin-top:8px}
 .signature{border:1px solid #dadce0;border-radius:4px;height:150px;display:flex;align-items:center;justify-content:center;background:#fff}
 .signature svg{max-width:100%;max-height:140px;height:auto}
 .signature .stamp{color:#b71c1c;font-size:1.6rem;font-weight:700}

@@ -12,6 +12,7 @@ use doorstep_core::assignment::Warranty;
 use doorstep_core::messages::{Lang, Text};
 use doorstep_core::money::format_money;
 use doorstep_core::quote::Payer;
+use doorstep_core::signoff::REPORT_FORMAT;
 use doorstep_core::workflow::command::{PaymentMethod, ReceiptRecord, RepairDecision, WorkKind};
 use serde::Serialize;
 
@@ -27,6 +28,8 @@ pub struct RowView {
 pub struct TableView {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<String>>,
+    /// The column that takes the width left over (the PDF's tables span the page).
+    pub wide_column: usize,
 }
 
 /// One section of the report.
@@ -299,6 +302,7 @@ impl ReportDocument {
                     .iter()
                     .map(|w| vec![when(w.at), work_kind(lang, w.kind), w.description.clone()])
                     .collect(),
+                wide_column: 2,
             }),
             rows: if s.work.is_empty() {
                 rows(vec![(
@@ -333,6 +337,7 @@ impl ReportDocument {
                         l("New serial", "新件序列号"),
                     ],
                     rows: parts,
+                    wide_column: 0,
                 }),
                 rows: Vec::new(),
             });
@@ -385,6 +390,7 @@ impl ReportDocument {
                             ]
                         })
                         .collect(),
+                    wide_column: 0,
                 }),
                 rows: rows(totals),
             });
@@ -541,12 +547,10 @@ impl ReportDocument {
             verification: verification_view,
             footer: match lang {
                 Lang::En => format!(
-                    "Report format 1. Times are UTC{}. This report is bound to the customer's signature by its digest: any later change to the record shows as broken on the verification page.",
-                    offset
+                    "Report format {REPORT_FORMAT}. Times are UTC{offset}. This report is bound to the customer's signature by its digest: any later change to the record shows as broken on the verification page."
                 ),
                 Lang::ZhCn => format!(
-                    "报告格式 1。时间为 UTC{}。本报告以摘要与客户签字绑定：签字后记录的任何改动都会在验证页显示为验证失败。",
-                    offset
+                    "报告格式 {REPORT_FORMAT}。时间为 UTC{offset}。本报告以摘要与客户签字绑定：签字后记录的任何改动都会在验证页显示为验证失败。"
                 ),
             },
         }
@@ -625,13 +629,15 @@ mod tests {
 
     #[test]
     fn a_declined_report_is_titled_and_captioned_declined() {
-        let mut state = VisitState::default();
-        state.declined = Some(Declined {
-            at: at(),
-            report_version: 1,
-            report_digest: "ab".repeat(32),
-            reason: "赶时间".into(),
-        });
+        let state = VisitState {
+            declined: Some(Declined {
+                at: at(),
+                report_version: 1,
+                report_digest: "ab".repeat(32),
+                reason: "赶时间".into(),
+            }),
+            ..VisitState::default()
+        };
         let zh = document(state.clone()).view(Lang::ZhCn, cst());
         assert!(zh.declined && zh.title.contains("客户拒签"), "{}", zh.title);
         assert!(zh.signature.caption.contains("赶时间") && zh.signature.svg.is_none());

@@ -153,8 +153,8 @@ fn signature_ink(pdf: &Path, caption_word: &str, png_name: &str) -> usize {
     // banner and the verification status come before it).
     let line = bbox
         .lines()
-        .filter(|l| l.contains(&format!(">{caption_word}")))
-        .last()
+        .rev()
+        .find(|l| l.contains(&format!(">{caption_word}")))
         .unwrap_or_else(|| panic!("no {caption_word:?} on page 1:\n{bbox}"));
     let attr = |name: &str| -> f64 {
         let at = line.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
