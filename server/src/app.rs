@@ -41,11 +41,7 @@ pub struct Config {
     #[arg(long, env = "DOORSTEP_REPORT_UTC_OFFSET_MINUTES", default_value_t = 480, value_parser = utc_offset_minutes, allow_hyphen_values = true)]
     pub report_utc_offset_minutes: i32,
     /// Directories searched for a CJK font for report PDFs (default: /usr/share/fonts and /usr/local/share/fonts)
-    #[arg(
-        long = "report-font-dir",
-        env = "DOORSTEP_REPORT_FONT_DIRS",
-        value_delimiter = ':'
-    )]
+    #[arg(long, env = "DOORSTEP_REPORT_FONT_DIRS", value_delimiter = ':')]
     pub report_font_dirs: Vec<std::path::PathBuf>,
 }
 

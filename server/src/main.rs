@@ -167,7 +167,7 @@ mod tests {
         let help = Args::command().render_long_help().to_string();
         let fields = serde_json::to_value(Config::default()).expect("Config serializes");
         let fields = fields.as_object().expect("Config is a struct");
-        assert_eq!(fields.len(), 5, "a Config field was added: check it here");
+        assert_eq!(fields.len(), 10, "a Config field was added: check it here");
         for field in fields.keys() {
             let flag = format!("--{}", field.replace('_', "-"));
             let env = format!("DOORSTEP_{}", field.to_uppercase());
@@ -201,7 +201,7 @@ mod tests {
             "--public-url=https://service.example",
             "--report-link-days=7",
             "--report-utc-offset-minutes=-300",
-            "--report-font-dir=/a:/b",
+            "--report-font-dirs=/a:/b",
         ])
         .expect("the flags parse");
         assert_eq!(args.listen, "127.0.0.1:0".parse::<SocketAddr>().unwrap());

@@ -1,7 +1,7 @@
 //! Fonts for the PDF, found at run time: a CJK font installed on the machine
 //! (Debian's `fonts-noto-cjk` gives Noto Sans CJK), searched under the font
 //! directories (`/usr/share/fonts`, `/usr/local/share/fonts` by default,
-//! `--report-font-dir` to override). Nothing is bundled in the binary.
+//! `--report-font-dirs` to override). Nothing is bundled in the binary.
 //! A found set is kept for the process; a missing font is looked for again
 //! on the next request, so installing the package needs no restart.
 

@@ -87,7 +87,7 @@ fn pdf_failure(e: PdfError) -> ApiError {
             StatusCode::SERVICE_UNAVAILABLE,
             "report_font_missing",
             format!(
-                "no CJK font is installed on the server (searched {}): install Debian's fonts-noto-cjk or point --report-font-dir at a Chinese font / 服务器没有安装中文字体（已查找：{}）：请安装 Debian 软件包 fonts-noto-cjk，或用 --report-font-dir 指定中文字体所在目录。",
+                "no CJK font is installed on the server (searched {}): install Debian's fonts-noto-cjk or point --report-font-dirs at a Chinese font / 服务器没有安装中文字体（已查找：{}）：请安装 Debian 软件包 fonts-noto-cjk，或用 --report-font-dirs 指定中文字体所在目录。",
                 m.searched.join(", "),
                 m.searched.join("、")
             ),
