@@ -100,10 +100,18 @@ fn pdf_failure(e: PdfError) -> ApiError {
     }
 }
 
+/// Typesetting is CPU-bound: at most two PDFs are made at once, so a burst
+/// of downloads queues instead of starving sync on a 2-core server.
+static TYPESETTING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 /// The report document rendered as a PDF response.
 async fn pdf_response(state: &AppState, doc: ReportDocument, lang: Lang) -> ApiResult<Response> {
     let view = doc.view(lang, offset(state));
     let dirs = state.config.report_font_dirs.clone();
+    let _turn = TYPESETTING
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal("typesetting the report"))?;
     let bytes = tokio::task::spawn_blocking(move || render_pdf(&view, &dirs))
         .await
         .map_err(|_| ApiError::internal("typesetting the report"))?
