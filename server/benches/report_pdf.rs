@@ -1,7 +1,8 @@
 //! Report PDF render time (docs/PERFORMANCE.md, "Service report"): one
 //! appliance visit walked through the real workflow (diagnosis, quote,
 //! work, test run, payment, signature), its report built and typeset into a
-//! PDF again and again. The first render (font loading) is reported apart.
+//! PDF again and again, typst's memo cache emptied before each round. The
+//! first render (font loading) is reported apart.
 //!
 //! `cargo bench --profile server-bench -p doorstep-server --bench report_pdf`
 //! (`DOORSTEP_BENCH_ROUNDS`, default 30).
@@ -59,6 +60,9 @@ fn main() {
     let first = first.elapsed();
     let mut times = Vec::with_capacity(rounds);
     for _ in 0..rounds {
+        // Each round starts from an empty typst memo cache, as a report of
+        // another visit would (the same input would be served from it).
+        typst::comemo::evict(0);
         let t = Instant::now();
         let out = render_pdf(&view, &[]).expect("renders");
         times.push(t.elapsed());
