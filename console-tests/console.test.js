@@ -547,3 +547,45 @@ test("the visits and a visit's detail in Simplified Chinese", async () => {
   assert.equal((await rowValues(visitRow(page, "Huang Mei")))["Sign-off"], "verified");
   assert.equal(await page.locator("nav").getByRole("button", { name: "Visits" }).isVisible(), true);
 });
+
+test("a dispatcher opens a visit's record and its service report: signature, work, PDF, customer link", async () => {
+  const { page, context } = session;
+  await signedIn(page);
+  await openTab(page, "Visits");
+  await visitRows(page).first().waitFor();
+  await openVisit(page, "Huang Mei");
+
+  // The signature, redrawn by the server from the customer's strokes.
+  await page.waitForFunction(() => {
+    const img = document.querySelector("#visit-signature");
+    return img && img.complete && img.naturalWidth > 0;
+  });
+  // What was found and done, and the test run; no photos yet (format 1).
+  assert.match(await detailValue(page, "Test run").textContent(), /^passed · /);
+  assert.ok(await page.locator("#visit-work tbody tr").count() >= 1);
+  assert.equal(await page.locator("#visit-photos").count(), 0);
+
+  // The PDF downloads, named after the work order.
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.locator("#visit-report").getByRole("button", { name: "PDF (中文)" }).click(),
+  ]);
+  assert.match(download.suggestedFilename(), /^service-report-A-\d{8}-\d{4}-zh-CN\.pdf$/);
+  const pdf = require("node:fs").readFileSync(await download.path());
+  assert.equal(pdf.subarray(0, 5).toString(), "%PDF-");
+  assert.ok(pdf.length > 10000, `a whole report, not ${pdf.length} bytes`);
+
+  // A customer link, shown once to copy; the customer opens it on a phone.
+  await page.getByRole("button", { name: "Create customer link" }).click();
+  const field = page.locator("#customer-link");
+  await field.waitFor();
+  const url = await field.inputValue();
+  assert.match(url, /\/r\/rpt_[0-9a-f]{64}$/);
+  assert.match(await page.locator("#visit-report-link").textContent(), /link created .*, expires /);
+  const phone = await context.newPage();
+  await phone.setViewportSize({ width: 390, height: 844 });
+  await phone.goto(url);
+  assert.match(await phone.locator("#verification-status").textContent(), /^Verified/);
+  assert.equal(await phone.locator("#signature svg").count(), 1);
+  await phone.close();
+});

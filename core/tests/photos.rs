@@ -109,7 +109,10 @@ fn a_photo_names_a_moment_of_the_trade_and_a_sha256_digest() {
     let mut run = diagnosed_without_photos();
     let e = run.refused(photo("selfie", "x"));
     assert_eq!(e.field(), Some("moment"));
-    assert!(e.to_string().contains("Nameplate and serial number"), "the moments by name: {e}");
+    assert!(
+        e.to_string().contains("Nameplate and serial number"),
+        "the moments by name: {e}"
+    );
     let e = run.refused(
         json!({"type": "take_photo", "moment": "nameplate", "digest": "abc",
         "size_bytes": 10, "width": 10, "height": 10}),

@@ -62,6 +62,19 @@ pub struct Config {
     /// Default percentage of the monthly callback sample (STANDARDS §2.18: 10 to 20)
     #[arg(long, env = "DOORSTEP_MONTHLY_SAMPLE_PERCENT", default_value_t = 15, value_parser = sample_percent)]
     pub monthly_sample_percent: u8,
+    /// Company name printed on service reports (default: the trade playbook's company)
+    #[arg(long, env = "DOORSTEP_COMPANY_NAME")]
+    pub company_name: Option<String>,
+    /// Address customers reach this server at, for report links and QR codes
+    /// (default: http:// and the request's Host header)
+    #[arg(long, env = "DOORSTEP_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Days a customer's report link stays valid
+    #[arg(long, env = "DOORSTEP_REPORT_LINK_DAYS", default_value_t = 30, value_parser = at_least_one::<i64>)]
+    pub report_link_days: i64,
+    /// Directories searched for a CJK font for report PDFs (default: /usr/share/fonts and /usr/local/share/fonts)
+    #[arg(long, env = "DOORSTEP_REPORT_FONT_DIRS", value_delimiter = ':')]
+    pub report_font_dirs: Vec<std::path::PathBuf>,
 }
 
 /// A monthly sample percentage within STANDARDS §2.18's 10-20 % (en, zh-CN refusal).
@@ -117,6 +130,10 @@ impl Default for Config {
             logins_per_address_per_min: 60,
             business_time_zone: DEFAULT_ZONE_NAME.to_string(),
             monthly_sample_percent: 15,
+            company_name: None,
+            public_url: None,
+            report_link_days: 30,
+            report_font_dirs: Vec::new(),
         }
     }
 }

@@ -17,9 +17,10 @@
 //! - [`app`] (settings and shared state), [`model`] (records and typed
 //!   states), [`failure`] (the internal error), [`auth`] (roles, passwords,
 //!   tokens), [`passwords`] (the capped hashing pool), [`throttle`] (login
-//!   rate limits), [`time`].
-//!   tokens), [`time`], [`zone`] (the business time zone every local date
-//!   is counted in).
+//!   rate limits), [`time`], [`zone`] (the business time zone every local
+//!   date is counted in).
+//! - [`report`]: the service report of a closed visit (HTML, PDF via typst,
+//!   QR code, customer links); it reads through [`store`] and [`domain`].
 //! - [`console`]: the embedded web console; [`demo`]: the demo data set,
 //!   its visits walked through the real workflow.
 
@@ -32,6 +33,7 @@ pub mod failure;
 pub mod http;
 pub mod model;
 pub mod passwords;
+pub mod report;
 pub mod store;
 pub mod throttle;
 pub mod time;

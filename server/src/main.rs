@@ -182,7 +182,7 @@ mod tests {
         let help = Args::command().render_long_help().to_string();
         let fields = serde_json::to_value(Config::default()).expect("Config serializes");
         let fields = fields.as_object().expect("Config is a struct");
-        assert_eq!(fields.len(), 14, "a Config field was added: check it here");
+        assert_eq!(fields.len(), 18, "a Config field was added: check it here");
         for field in fields.keys() {
             let flag = format!("--{}", field.replace('_', "-"));
             let env = format!("DOORSTEP_{}", field.to_uppercase());
@@ -222,6 +222,10 @@ mod tests {
             "--hash-threads=3",
             "--logins-per-account-per-min=8",
             "--logins-per-address-per-min=9",
+            "--company-name=安心家电服务",
+            "--public-url=https://service.example",
+            "--report-link-days=7",
+            "--report-font-dirs=/a:/b",
         ])
         .expect("the flags parse");
         assert_eq!(args.listen, "127.0.0.1:0".parse::<SocketAddr>().unwrap());
@@ -242,6 +246,10 @@ mod tests {
                 logins_per_address_per_min: 9,
                 business_time_zone: "Europe/Berlin".into(),
                 monthly_sample_percent: 20,
+                company_name: Some("安心家电服务".into()),
+                public_url: Some("https://service.example".into()),
+                report_link_days: 7,
+                report_font_dirs: vec!["/a".into(), "/b".into()],
             }
         );
     }
@@ -265,6 +273,7 @@ mod tests {
             ("--business-time-zone=Mars/Olympus", "IANA 时区名称"),
             ("--monthly-sample-percent=21", "10 到 20"),
             ("--monthly-sample-percent=9", "from 10 to 20"),
+            ("--report-link-days=0", "at least 1"),
         ] {
             let err = Args::try_parse_from(["doorstep-server", flag])
                 .expect_err("refused")

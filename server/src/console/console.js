@@ -72,6 +72,21 @@ const ZH = {
   "Declined at": "拒签时间", "Decision": "处理结果", "Decided by": "处理人",
   "waiting for a decision": "待处理", "no conflict": "无冲突", "cancelled_after_start": "出发后取消",
   "reassigned_after_start": "出发后改派", "Close": "关闭", "Events": "事件数",
+  // A visit's record and its service report.
+  "Diagnosis and work": "诊断与维修", "Cause": "故障原因", "Fault reproduced": "故障复现",
+  "Repair decision": "处理方式", "fix_on_site": "现场维修", "take_back": "带回维修", "missing_part": "待配件",
+  "Other faults": "其他故障", "Test run": "试机", "passed": "通过", "failed": "未通过",
+  "passed, to be confirmed": "通过，待回访确认", "no test run": "无试机记录", "no diagnosis": "无诊断",
+  "Work done": "维修内容", "Time": "时间", "Work": "内容", "repair": "维修", "disk_or_os": "硬盘或系统",
+  "install": "安装", "care": "护理", "Parts": "配件", "Part": "配件", "Old serial": "旧件序列号",
+  "New serial": "新件序列号", "Photos": "照片", "Signature": "签名",
+  "Service report": "服务报告", "PDF (中文)": "PDF（中文）", "PDF (English)": "PDF（英文）", "HTML": "网页版",
+  "Create customer link": "生成客户链接", "Copy": "复制", "copied": "已复制",
+  "Customer link": "客户链接", "link created {created}, expires {expires}": "链接生成于 {created}，{expires} 过期",
+  "link expired {expires}": "链接已于 {expires} 过期",
+  "no customer link yet": "尚无客户链接",
+  "the link is shown once: copy it now": "链接只显示这一次：请立即复制",
+  "{name} downloaded": "已下载 {name}",
 };
 // Stage and outcome labels come from the server (the core's one table) in
 // both languages; English values are written in lower case like the
@@ -329,6 +344,120 @@ function punctuality(p) {
   return t("late {n} min", { n: p.minutes_late });
 }
 
+/** Fetches an authenticated file and hands it to the browser as a download. */
+async function download(path, fallbackName) {
+  const res = await fetch(path, { headers: token ? { authorization: "Bearer " + token } : {} });
+  if (res.status === 401) { logout(); throw new Error(t("session expired: log in again")); }
+  if (!res.ok) {
+    const data = await res.json().catch(() => null);
+    throw new Error((data && data.error && data.error.message) || res.statusText);
+  }
+  const named = /filename="([^"]+)"/.exec(res.headers.get("content-disposition") || "");
+  const name = named ? named[1] : fallbackName;
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(await res.blob());
+  a.download = name;
+  document.body.appendChild(a); a.click(); a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+  flash(t("{name} downloaded", { name }));
+}
+
+/** A table with a header row and text cells; `id` names it for tests. */
+function grid(id, headers, rows) {
+  const table = document.createElement("table");
+  table.id = id;
+  const head = table.createTHead().insertRow();
+  for (const h of headers) { const th = document.createElement("th"); th.textContent = t(h); head.appendChild(th); }
+  const body = table.createTBody();
+  for (const r of rows) { const tr = body.insertRow(); for (const c of r) cell(tr, c == null || c === "" ? "—" : c); }
+  return table;
+}
+
+/** Diagnosis, work, parts, test run and photos of a visit's state. */
+function recordSections(box, s) {
+  box.appendChild(heading(t("Diagnosis and work")));
+  const dg = s.diagnosis, run = s.test_run;
+  const test = run ? t(run.passed ? (run.uncertain ? "passed, to be confirmed" : "passed") : "failed") + " · " + time(run.at)
+    : t("no test run");
+  box.appendChild(kv(dg ? [
+    ["Cause", dg.cause], ["Fault reproduced", t(dg.fault_reproduced ? "yes" : "no")],
+    ["Repair decision", t(dg.decision)], ["Other faults", (s.hidden_faults || []).join("; ")], ["Test run", test],
+  ] : [["Cause", t("no diagnosis")], ["Test run", test]]));
+  const work = s.work || [];
+  if (work.length) {
+    box.appendChild(heading(t("Work done")));
+    box.appendChild(grid("visit-work", ["Time", "Kind", "Work"], work.map((w) => [time(w.at), t(w.kind), w.description])));
+  }
+  const parts = work.flatMap((w) => w.parts_used || []);
+  if (parts.length) {
+    box.appendChild(heading(t("Parts")));
+    box.appendChild(grid("visit-parts", ["Part", "Old serial", "New serial"], parts.map((p) => [p.item, p.old_serial, p.new_serial])));
+  }
+  // Photos join with report format 2; the section shows only when a visit has some.
+  const photos = s.photos || [];
+  if (photos.length) {
+    box.appendChild(heading(t("Photos")));
+    const strip = document.createElement("div");
+    strip.id = "visit-photos";
+    for (const p of photos) {
+      const a = document.createElement("a"); a.href = p.url; a.target = "_blank";
+      const img = document.createElement("img"); img.src = p.thumbnail_url || p.url; img.alt = p.moment || ""; img.loading = "lazy";
+      a.appendChild(img); strip.appendChild(a);
+    }
+    box.appendChild(strip);
+  }
+}
+
+/** The customer's signature, redrawn by the server from its strokes. */
+async function signatureImage(id) {
+  const res = await fetch(`/api/visits/${encodeURIComponent(id)}/signature.svg`, { headers: { authorization: "Bearer " + token } });
+  if (!res.ok) return null;
+  const img = document.createElement("img");
+  img.id = "visit-signature";
+  img.alt = t("Signature");
+  img.src = URL.createObjectURL(new Blob([await res.text()], { type: "image/svg+xml" }));
+  return img;
+}
+
+/** The service report of a closed visit: PDF and HTML, and the customer link. */
+async function reportSection(box, v) {
+  box.appendChild(heading(t("Service report")));
+  const id = encodeURIComponent(v.visit_id);
+  const actions = document.createElement("div");
+  actions.id = "visit-report";
+  actions.appendChild(button("PDF (中文)", () => download(`/api/visits/${id}/report.pdf?lang=zh-CN`, "service-report-zh-CN.pdf")));
+  actions.appendChild(button("PDF (English)", () => download(`/api/visits/${id}/report.pdf?lang=en`, "service-report-en.pdf")));
+  actions.appendChild(button("HTML", async () => {
+    const res = await fetch(`/api/visits/${id}/report.html?lang=${lang === "zh" ? "zh-CN" : "en"}`, { headers: { authorization: "Bearer " + token } });
+    if (!res.ok) throw new Error(res.statusText);
+    window.open(URL.createObjectURL(new Blob([await res.text()], { type: "text/html" })), "_blank");
+  }));
+  const linkBox = document.createElement("div");
+  linkBox.id = "visit-report-link";
+  const status = document.createElement("span");
+  const showStatus = (l) => {
+    status.textContent = !l ? t("no customer link yet") : l.expired ? t("link expired {expires}", { expires: time(l.expires_at) })
+      : t("link created {created}, expires {expires}", { created: time(l.created_at), expires: time(l.expires_at) });
+  };
+  actions.appendChild(button("Create customer link", async () => {
+    const link = await api("POST", `/api/visits/${id}/report-link`);
+    const field = document.createElement("input");
+    field.readOnly = true; field.value = link.url; field.size = 60; field.id = "customer-link";
+    const copy = button("Copy", async () => {
+      try { await navigator.clipboard.writeText(link.url); } catch (e) { field.select(); document.execCommand("copy"); }
+      flash(t("copied"));
+    });
+    showStatus({ created_at: link.created_at, expires_at: link.expires_at });
+    linkBox.replaceChildren(field, copy, document.createElement("br"), status);
+    flash(t("the link is shown once: copy it now"));
+  }));
+  box.appendChild(actions);
+  linkBox.appendChild(status);
+  box.appendChild(linkBox);
+  const { link } = await api("GET", `/api/visits/${id}/report-link`);
+  showStatus(link);
+}
+
 async function showVisit(id) {
   const { visit: v, state: s, display, history } = await api("GET", "/api/visits/" + encodeURIComponent(id));
   openVisit = id;
@@ -366,6 +495,8 @@ async function showVisit(id) {
     ["Signed", so ? time(so.evidence.signed_at) : s.declined ? time(s.declined.at) : ""],
     ["Closed", time(v.closed_at)], ["Events", v.event_count],
   ]));
+
+  recordSections(box, s);
 
   box.appendChild(heading(t("Quote")));
   if (q) {
@@ -423,7 +554,8 @@ async function showVisit(id) {
     ["Result", result], ["Problem", v.signoff_problem],
     ["Report digest", digest ? short : ""],
     ["Report version", so ? so.report_version : s.declined ? s.declined.report_version : ""],
-    ...(so ? [["Evidence chain", t(v.chain_ok ? "intact" : "broken chain")],
+    ...(so ? [["Signature", await signatureImage(v.visit_id)],
+      ["Evidence chain", t(v.chain_ok ? "intact" : "broken chain")],
       ["Signature strokes", so.stroke_count + " (" + t(so.strokes_match ? "match" : "do not match") + ")"]] : []),
     ...(s.declined ? [["Declined at", time(s.declined.at)], ["Reason", s.declined.reason]] : []),
   ]));
@@ -450,6 +582,7 @@ async function showVisit(id) {
     list.appendChild(li);
   }
   box.appendChild(list);
+  if (v.closed_at) await reportSection(box, v);
   box.hidden = false;
 }
 

@@ -120,6 +120,28 @@ pub fn router(state: AppState) -> Router {
         .route("/api/visits", get(after::visits::list_visits))
         .route("/api/visits/{id}", get(after::visits::get_visit))
         .route(
+            "/api/visits/{id}/report.pdf",
+            get(after::report::visit_report_pdf),
+        )
+        .route(
+            "/api/visits/{id}/report.html",
+            get(after::report::visit_report_html),
+        )
+        .route(
+            "/api/visits/{id}/signature.svg",
+            get(after::report::visit_signature_svg),
+        )
+        .route(
+            "/api/visits/{id}/report-link",
+            get(after::report::get_report_link).post(after::report::create_report_link),
+        )
+        .route("/r/{token}", get(after::report::customer_report))
+        .route(
+            "/r/{token}/report.pdf",
+            get(after::report::customer_report_pdf),
+        )
+        .route("/v/{visit}/{digest}", get(after::report::verify_page))
+        .route(
             "/api/visits/{id}/resolve",
             post(after::conflicts::resolve_conflict),
         )

@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0003_user_disable.sql"),
     include_str!("../../migrations/postgres/0004_callback_follow_ups.sql"),
     include_str!("../../migrations/postgres/0005_blobs.sql"),
+    include_str!("../../migrations/postgres/0006_report_links.sql"),
 ];
 
 /// Lock id that serialises migrations across replicas.

@@ -681,7 +681,11 @@ async fn reopening_migrates_once_and_keeps_data(b: Backend) {
         })
         .await
         .unwrap();
-    assert_eq!((techs, migrations), (1, 5));
+    // Every migration applied once: one per migration file.
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
+        .unwrap()
+        .count() as i64;
+    assert_eq!((techs, migrations), (1, files));
     // And it serves the same data.
     let (_, list) = s.get("/api/assignments", &s.dispatcher).await;
     assert_eq!(list.as_array().unwrap().len(), 1);

@@ -15,6 +15,7 @@ mod defences;
 mod demo;
 mod forged;
 mod records;
+mod report;
 mod schema;
 mod schema_parity;
 mod sync;

@@ -1,5 +1,5 @@
 //! After the visit: visits and their conflicts, callbacks (回访), daily
-//! reconciliation and KPIs.
+//! reconciliation, KPIs and the service report.
 
 pub mod callbacks;
 pub mod conflicts;
@@ -7,4 +7,5 @@ pub mod display;
 pub mod kpis;
 pub mod photos;
 pub mod reconciliation;
+pub mod report;
 pub mod visits;

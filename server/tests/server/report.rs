@@ -1,0 +1,512 @@
+//! The service report: its PDF (text, embedded CJK font, the signature
+//! drawn on page 1), a declined report, the customer link and its expiry,
+//! verification after a stored fact is tampered with, and a server without
+//! a CJK font. The PDF checks run poppler-utils (`pdftotext`, `pdffonts`,
+//! `pdftoppm`); page 1 is left as a PNG in the test output directory.
+
+use crate::both_backends;
+use crate::harness::{assignment, device, numbered, Backend, Srv};
+use chrono::{Duration, Utc};
+use doorstep_core::signoff::Ratings;
+use doorstep_core::walkthrough::Walkthrough;
+use doorstep_core::Playbook;
+use doorstep_server::app::Config;
+use doorstep_server::http::error::ApiError;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+both_backends!(
+    report_pdf_shows_customer_totals_digest_in_an_embedded_cjk_font_and_the_signature,
+    a_declined_signature_yields_a_report_marked_declined,
+    a_customer_link_opens_the_report_until_it_expires,
+    verification_says_broken_after_a_stored_fact_is_tampered,
+    without_a_cjk_font_the_pdf_is_refused_with_report_font_missing,
+    only_a_closed_visit_has_a_report,
+);
+
+const GOOD: Ratings = Ratings {
+    quality: 5,
+    attitude: 4,
+};
+
+/// Records and syncs one appliance visit on a new technician's phone;
+/// returns the visit id.
+async fn visit(s: &Srv, tech: &str, build: impl FnOnce(&mut Walkthrough)) -> String {
+    let (dev, token) = s.technician(tech, &["appliance_repair"]).await;
+    let start = Utc::now() - Duration::hours(4);
+    let a = assignment(&s.assignment_at("appliance_repair", Some(tech), start).await);
+    let pb = Playbook::shipped_by_id("appliance_repair").unwrap();
+    let mut v = Walkthrough::new(&pb, &a, &device(&dev), start - Duration::hours(2));
+    build(&mut v);
+    let (st, r) = s.push(&token, &dev, &numbered(&v.events, 1)).await;
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(r["refused"].as_array().unwrap().len(), 0, "{r}");
+    v.visit.to_string()
+}
+
+fn signed(v: &mut Walkthrough) {
+    let mut chain = None;
+    v.completed(None, GOOD, &mut chain);
+}
+
+async fn get_bytes(
+    s: &Srv,
+    path: &str,
+    token: Option<&str>,
+    lang: Option<&str>,
+) -> (u16, String, Vec<u8>) {
+    let mut req = s.http.get(format!("{}{path}", s.base));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(l) = lang {
+        req = req.header("accept-language", l);
+    }
+    let res = req.send().await.expect("request");
+    let status = res.status().as_u16();
+    let kind = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, kind, res.bytes().await.unwrap().to_vec())
+}
+
+/// Where this test's files go (kept after the run to be looked at).
+fn output_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(tool: &str, args: &[&str]) -> String {
+    let out = Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} (poppler-utils) must be installed: {e}"));
+    assert!(
+        out.status.success(),
+        "{tool} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The visit's signed report digest and its customer total as the API shows them.
+async fn digest_and_total(s: &Srv, visit: &str) -> (String, String) {
+    let (st, v) = s.get(&format!("/api/visits/{visit}"), &s.dispatcher).await;
+    assert_eq!(st, 200, "{v}");
+    (
+        v["state"]["sign_off"]["evidence"]["report_digest"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        v["display"]["customer_total"].as_str().unwrap().to_string(),
+    )
+}
+
+/// Saves a PDF of `visit` in `lang` and returns its path.
+async fn save_pdf(s: &Srv, visit: &str, lang: &str, name: &str) -> PathBuf {
+    let (st, kind, pdf) = get_bytes(
+        s,
+        &format!("/api/visits/{visit}/report.pdf?lang={lang}"),
+        Some(&s.dispatcher),
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "{}", String::from_utf8_lossy(&pdf));
+    assert_eq!(kind, "application/pdf");
+    assert!(pdf.starts_with(b"%PDF-"));
+    let path = output_dir().join(name);
+    std::fs::write(&path, &pdf).unwrap();
+    path
+}
+
+/// Counts the signature's ink (its dark blue, the only blue on the page) in
+/// the box above the signature caption on page 1, rendered at 50 dpi.
+fn signature_ink(pdf: &Path, caption_word: &str, png_name: &str) -> usize {
+    let out = output_dir();
+    let stem = out.join(png_name);
+    run(
+        "pdftoppm",
+        &[
+            "-png",
+            "-r",
+            "50",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            pdf.to_str().unwrap(),
+            stem.to_str().unwrap(),
+        ],
+    );
+    let png = stem.with_extension("png");
+    // Where the caption is on page 1, in PDF points.
+    let bbox = run(
+        "pdftotext",
+        &["-bbox", "-f", "1", "-l", "1", pdf.to_str().unwrap(), "-"],
+    );
+    // The caption starts with `caption_word`; it is the last such word (the
+    // banner and the verification status come before it).
+    let line = bbox
+        .lines()
+        .rev()
+        .find(|l| l.contains(&format!(">{caption_word}")))
+        .unwrap_or_else(|| panic!("no {caption_word:?} on page 1:\n{bbox}"));
+    let attr = |name: &str| -> f64 {
+        let at = line.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        line[at..].split('"').next().unwrap().parse().unwrap()
+    };
+    let (x0, y_caption) = (attr("xMin"), attr("yMin"));
+    // The box is 30 mm (85 pt) tall, right above the caption, as wide as
+    // the left column (80 mm, 227 pt).
+    let scale = 50.0 / 72.0;
+    let (left, right) = ((x0 * scale) as u32, ((x0 + 227.0) * scale) as u32);
+    let (top, bottom) = (
+        ((y_caption - 88.0) * scale) as u32,
+        ((y_caption - 2.0) * scale) as u32,
+    );
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    let mut ink = 0;
+    for y in top..bottom.min(info.height) {
+        for x in left..right.min(info.width) {
+            let at = (y as usize) * info.line_size + (x as usize) * channels;
+            let (r, g, b) = (buf[at] as i32, buf[at + 1] as i32, buf[at + 2] as i32);
+            if b - r > 40 && b - g > 30 && (r + g + b) / 3 < 200 {
+                ink += 1;
+            }
+        }
+    }
+    ink
+}
+
+async fn report_pdf_shows_customer_totals_digest_in_an_embedded_cjk_font_and_the_signature(
+    b: Backend,
+) {
+    let s = Srv::start(b).await;
+    let visit = visit(&s, "T-1", signed).await;
+    let (digest, total) = digest_and_total(&s, &visit).await;
+    assert!(total.starts_with('¥'), "{total}");
+    let tag = format!("{b:?}").to_lowercase();
+    for (lang, caption) in [("zh-CN", "签字时间"), ("en", "Signed")] {
+        let pdf = save_pdf(&s, &visit, lang, &format!("report-{tag}-{lang}.pdf")).await;
+        let text = run("pdftotext", &["-layout", pdf.to_str().unwrap(), "-"]);
+        assert!(text.contains("Test Customer"), "{lang}: {text}");
+        assert!(text.contains(&total), "{lang}: no {total} in {text}");
+        assert!(
+            text.contains(&digest),
+            "{lang}: no digest {digest} in {text}"
+        );
+        let fonts = run("pdffonts", &[pdf.to_str().unwrap()]);
+        let cjk = fonts
+            .lines()
+            .find(|l| l.contains("CJK"))
+            .unwrap_or_else(|| panic!("{lang}: no CJK font in\n{fonts}"));
+        let cols: Vec<&str> = cjk.split_whitespace().collect();
+        // name: a subset tag `ABCDEF+`; columns emb, sub: yes yes.
+        assert!(cols[0].len() > 7 && cols[0].as_bytes()[6] == b'+', "{cjk}");
+        assert!(cjk.contains("yes yes"), "embedded subset expected: {cjk}");
+        let ink = signature_ink(&pdf, caption, &format!("report-{tag}-{lang}-page1"));
+        assert!(
+            ink > 15,
+            "{lang}: the signature box on page 1 is blank ({ink} ink pixels)"
+        );
+    }
+    html_report_speaks_chinese(&s, &visit).await;
+}
+
+/// The HTML report speaks the asked language and carries the same digest.
+async fn html_report_speaks_chinese(s: &Srv, visit: &str) {
+    let (st, kind, html) = get_bytes(
+        s,
+        &format!("/api/visits/{visit}/report.html?lang=zh-CN"),
+        Some(&s.dispatcher),
+        None,
+    )
+    .await;
+    let html = String::from_utf8(html).unwrap();
+    assert_eq!(
+        (st, kind.as_str()),
+        (200, "text/html; charset=utf-8"),
+        "{html}"
+    );
+    assert!(
+        html.contains("上门服务报告") && html.contains("<svg"),
+        "{html}"
+    );
+}
+
+async fn a_declined_signature_yields_a_report_marked_declined(b: Backend) {
+    let s = Srv::start(b).await;
+    let visit = visit(&s, "T-1", |v| {
+        v.go(None).repair().pay().decline("赶时间").leave();
+    })
+    .await;
+    let tag = format!("{b:?}").to_lowercase();
+    let pdf = save_pdf(&s, &visit, "zh-CN", &format!("declined-{tag}.pdf")).await;
+    let text = run("pdftotext", &["-layout", pdf.to_str().unwrap(), "-"]);
+    assert!(text.contains("客户拒签"), "{text}");
+    assert!(text.contains("赶时间"), "{text}");
+    // No signature is drawn: the box holds the stamp, not ink.
+    assert_eq!(
+        signature_ink(&pdf, "客户拒签：", &format!("declined-{tag}-page1")),
+        0
+    );
+    let (_, _, html) = get_bytes(
+        &s,
+        &format!("/api/visits/{visit}/report.html?lang=en"),
+        Some(&s.dispatcher),
+        None,
+    )
+    .await;
+    let html = String::from_utf8(html).unwrap();
+    assert!(html.contains("Service report — DECLINED"), "{html}");
+}
+
+async fn a_customer_link_opens_the_report_until_it_expires(b: Backend) {
+    let config = Config {
+        report_link_days: 2,
+        ..Config::default()
+    };
+    let s = Srv::start_with(b, config).await;
+    let visit = visit(&s, "T-1", signed).await;
+    let (st, none) = s
+        .get(&format!("/api/visits/{visit}/report-link"), &s.dispatcher)
+        .await;
+    assert_eq!((st, &none["link"]), (200, &Value::Null), "{none}");
+    let (st, link) = s
+        .post(
+            &format!("/api/visits/{visit}/report-link"),
+            &s.dispatcher,
+            Value::Null,
+        )
+        .await;
+    assert_eq!(st, 201, "{link}");
+    let token = link["token"].as_str().unwrap();
+    // 256 random bits, hex.
+    assert!(token.len() >= 64, "{token}");
+    assert!(
+        link["url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/r/{token}")),
+        "{link}"
+    );
+    let lifetime = link["expires_at"].as_i64().unwrap() - link["created_at"].as_i64().unwrap();
+    assert_eq!(lifetime, 2 * 24 * 3600 * 1000);
+
+    // The customer opens it: Chinese by default, English by Accept-Language.
+    let path = format!("/r/{token}");
+    let (st, _, zh) = get_bytes(&s, &path, None, Some("zh-CN,zh;q=0.9")).await;
+    let zh = String::from_utf8(zh).unwrap();
+    assert_eq!(st, 200, "{zh}");
+    assert!(
+        zh.contains("Test Customer") && zh.contains("已验证"),
+        "{zh}"
+    );
+    assert!(zh.contains("name=\"viewport\""), "a phone-sized page");
+    let (_, _, en) = get_bytes(&s, &path, None, Some("en-GB,en;q=0.8")).await;
+    assert!(String::from_utf8(en).unwrap().contains("Verified"));
+    let (st, kind, pdf) = get_bytes(&s, &format!("{path}/report.pdf"), None, None).await;
+    assert_eq!((st, kind.as_str()), (200, "application/pdf"));
+    assert!(pdf.starts_with(b"%PDF-"));
+
+    // Only the hash is stored.
+    let stored = stored_text(&s, "SELECT token_hash FROM report_links").await;
+    assert_ne!(stored, token);
+    assert_eq!(stored.len(), 64);
+
+    // Two days later (the stored expiry passes): gone.
+    execute(
+        &s,
+        "UPDATE report_links SET expires_at = $1",
+        Utc::now().timestamp_millis() - 1,
+    )
+    .await;
+    let (st, _, page) = get_bytes(&s, &path, None, Some("zh-CN")).await;
+    assert_eq!(st, 410);
+    assert!(String::from_utf8(page).unwrap().contains("链接已过期"));
+    let (st, _, _) = get_bytes(&s, &format!("{path}/report.pdf"), None, None).await;
+    assert_eq!(st, 410);
+    let (_, status) = s
+        .get(&format!("/api/visits/{visit}/report-link"), &s.dispatcher)
+        .await;
+    assert_eq!(status["link"]["expired"], true, "{status}");
+    // A token never issued opens nothing.
+    let (st, _, _) = get_bytes(&s, &format!("/r/rpt_{}", "0".repeat(64)), None, None).await;
+    assert_eq!(st, 404);
+}
+
+async fn verification_says_broken_after_a_stored_fact_is_tampered(b: Backend) {
+    let s = Srv::start(b).await;
+    let visit = visit(&s, "T-1", signed).await;
+    let (digest, _) = digest_and_total(&s, &visit).await;
+    let (_, link) = s
+        .post(
+            &format!("/api/visits/{visit}/report-link"),
+            &s.dispatcher,
+            Value::Null,
+        )
+        .await;
+    let customer_page = format!("/r/{}", link["token"].as_str().unwrap());
+    let verify_page = format!("/v/{visit}/{digest}");
+    let (st, _, page) = get_bytes(&s, &verify_page, None, Some("en")).await;
+    let page = String::from_utf8(page).unwrap();
+    assert_eq!(st, 200, "{page}");
+    assert!(page.contains("class=\"banner verified\""), "{page}");
+
+    // Someone edits the recorded work in the database after signing.
+    execute_text(
+        &s,
+        "UPDATE events SET body = REPLACE(body, '更换磨损部件', '更换全部部件') WHERE visit_id = $1",
+        &visit,
+    )
+    .await;
+    let (st, _, page) = get_bytes(&s, &verify_page, None, Some("zh-CN")).await;
+    let page = String::from_utf8(page).unwrap();
+    assert_eq!(st, 200, "{page}");
+    assert!(
+        page.contains("class=\"banner broken\"") && page.contains("验证失败"),
+        "{page}"
+    );
+    let (_, _, report) = get_bytes(&s, &customer_page, None, Some("en")).await;
+    let report = String::from_utf8(report).unwrap();
+    assert!(report.contains("class=\"banner broken\""), "{report}");
+    assert!(
+        report.contains("更换全部部件"),
+        "the report shows the stored facts: {report}"
+    );
+    // A digest that was never signed verifies nothing.
+    let (st, _, _) = get_bytes(&s, &format!("/v/{visit}/{}", "ab".repeat(32)), None, None).await;
+    assert_eq!(st, 404);
+}
+
+async fn without_a_cjk_font_the_pdf_is_refused_with_report_font_missing(b: Backend) {
+    let empty = std::env::temp_dir().join(format!("doorstep-no-fonts-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let config = Config {
+        report_font_dirs: vec![empty.clone()],
+        ..Config::default()
+    };
+    let s = Srv::start_with(b, config).await;
+    let visit = visit(&s, "T-1", signed).await;
+    let (st, body) = s
+        .get(&format!("/api/visits/{visit}/report.pdf"), &s.dispatcher)
+        .await;
+    assert_eq!(st, 503, "{body}");
+    assert_eq!(body["error"]["code"], "report_font_missing", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("fonts-noto-cjk") && message.contains("中文字体"),
+        "{message}"
+    );
+    // The HTML report needs no font on the server.
+    let (st, _, _) = get_bytes(
+        &s,
+        &format!("/api/visits/{visit}/report.html"),
+        Some(&s.dispatcher),
+        None,
+    )
+    .await;
+    assert_eq!(st, 200);
+    let _ = std::fs::remove_dir_all(&empty);
+}
+
+async fn only_a_closed_visit_has_a_report(b: Backend) {
+    let s = Srv::start(b).await;
+    let open = visit(&s, "T-1", |v| {
+        v.go(None).repair();
+    })
+    .await;
+    let (st, body) = s
+        .get(&format!("/api/visits/{open}/report.pdf"), &s.dispatcher)
+        .await;
+    assert_eq!(
+        (st, body["error"]["code"].as_str()),
+        (409, Some("report_not_ready")),
+        "{body}"
+    );
+    let (st, body) = s
+        .post(
+            &format!("/api/visits/{open}/report-link"),
+            &s.dispatcher,
+            Value::Null,
+        )
+        .await;
+    assert_eq!(st, 409, "{body}");
+    let (st, body) = s.get("/api/visits/nope/report.html", &s.dispatcher).await;
+    assert_eq!(st, 404, "{body}");
+    let closed = visit(&s, "T-2", signed).await;
+    let (st, body) = s
+        .get(
+            &format!("/api/visits/{closed}/report.pdf?lang=fr"),
+            &s.dispatcher,
+        )
+        .await;
+    assert_eq!(
+        (st, body["error"]["field"].as_str()),
+        (400, Some("lang")),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("zh-CN 或 en"),
+        "{body}"
+    );
+    // A technician device is not the center.
+    let (_, device_token) = s.technician("T-3", &["appliance_repair"]).await;
+    let (st, _) = s
+        .get(&format!("/api/visits/{closed}/report.pdf"), &device_token)
+        .await;
+    assert_eq!(st, 403);
+}
+
+async fn execute(s: &Srv, sql: &'static str, value: i64) {
+    s.state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                tx.execute(sql, &[value.into()]).await?;
+                Ok::<_, ApiError>(())
+            })
+        })
+        .await
+        .unwrap();
+}
+
+async fn execute_text(s: &Srv, sql: &'static str, value: &str) {
+    let value = value.to_string();
+    s.state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                let n = tx.execute(sql, &[value.into()]).await?;
+                assert!(n > 0, "nothing tampered");
+                Ok::<_, ApiError>(())
+            })
+        })
+        .await
+        .unwrap();
+}
+
+async fn stored_text(s: &Srv, sql: &'static str) -> String {
+    s.state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                let r = tx.query_opt(sql, &[]).await?;
+                Ok::<_, ApiError>(r.map(|r| r.text(0)).unwrap_or_default())
+            })
+        })
+        .await
+        .unwrap()
+}
