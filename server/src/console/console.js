@@ -374,7 +374,7 @@ function grid(id, headers, rows) {
 }
 
 /** Diagnosis, work, parts, test run and photos of a visit's state. */
-function recordSections(box, s) {
+async function recordSections(box, s) {
   box.appendChild(heading(t("Diagnosis and work")));
   const dg = s.diagnosis, run = s.test_run;
   const test = run ? t(run.passed ? (run.uncertain ? "passed, to be confirmed" : "passed") : "failed") + " · " + time(run.at)
@@ -400,8 +400,12 @@ function recordSections(box, s) {
     const strip = document.createElement("div");
     strip.id = "visit-photos";
     for (const p of photos) {
-      const a = document.createElement("a"); a.href = p.url; a.target = "_blank";
-      const img = document.createElement("img"); img.src = p.thumbnail_url || p.url; img.alt = p.moment || ""; img.loading = "lazy";
+      // The photo needs the dispatcher's token, which an <img> cannot send.
+      const res = await fetch("/api/blobs/" + encodeURIComponent(p.digest), { headers: { authorization: "Bearer " + token } });
+      if (!res.ok) continue;
+      const url = URL.createObjectURL(await res.blob());
+      const a = document.createElement("a"); a.href = url; a.target = "_blank";
+      const img = document.createElement("img"); img.src = url; img.alt = p.moment; img.loading = "lazy";
       a.appendChild(img); strip.appendChild(a);
     }
     box.appendChild(strip);
@@ -496,7 +500,7 @@ async function showVisit(id) {
     ["Closed", time(v.closed_at)], ["Events", v.event_count],
   ]));
 
-  recordSections(box, s);
+  await recordSections(box, s);
 
   box.appendChild(heading(t("Quote")));
   if (q) {

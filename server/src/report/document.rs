@@ -21,6 +21,8 @@ use super::verify::Verification;
 pub struct ReportPhoto {
     /// The moment the playbook names (`nameplate`, `fault_before`, …).
     pub moment: String,
+    /// The moment's name in the playbook (what the report prints).
+    pub name: Text,
     /// SHA-256 of the stored image bytes.
     pub digest: String,
     /// Where the image can be fetched (the blob download URL).
@@ -104,7 +106,18 @@ impl ReportDocument {
             company,
             service_number: playbook.map(|pb| pb.company.service_number.clone()),
             strokes: signed_strokes(events),
-            photos: Vec::new(),
+            photos: state
+                .photos
+                .iter()
+                .map(|p| ReportPhoto {
+                    moment: p.moment.clone(),
+                    name: playbook
+                        .and_then(|pb| pb.photo_moment(&p.moment))
+                        .map_or_else(|| Text::new(&p.moment, &p.moment), |m| m.name.clone()),
+                    digest: p.digest.clone(),
+                    url: format!("{}/api/blobs/{}", base_url.trim_end_matches('/'), p.digest),
+                })
+                .collect(),
             verification,
             verify_url,
             state,

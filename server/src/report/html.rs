@@ -156,8 +156,7 @@ pub fn render_html(view: &ReportView, links: &PageLinks) -> String {
         for p in &view.photos {
             let _ = write!(
                 body,
-                "<figure><a href=\"{0}\"><img src=\"{0}\" alt=\"{1}\" loading=\"lazy\"></a><figcaption>{1}</figcaption></figure>",
-                escape(&p.url),
+                "<figure><figcaption>{}</figcaption></figure>",
                 escape(&p.caption)
             );
         }

@@ -540,7 +540,11 @@ impl ReportDocument {
                 .photos
                 .iter()
                 .map(|p| PhotoView {
-                    caption: format!("{} · {}", p.moment, &p.digest[..p.digest.len().min(8)]),
+                    caption: format!(
+                        "{} · {}",
+                        l(&p.name.en, &p.name.zh),
+                        &p.digest[..p.digest.len().min(8)]
+                    ),
                     url: p.url.clone(),
                 })
                 .collect(),
@@ -655,11 +659,15 @@ mod tests {
         let mut doc = document(VisitState::default());
         doc.photos.push(ReportPhoto {
             moment: "nameplate".into(),
+            name: Text::new("Nameplate and serial number", "铭牌和序列号"),
             digest: "0123456789abcdef".into(),
             url: "/api/blobs/0123456789abcdef".into(),
         });
         let view = doc.view(Lang::En, cst());
-        assert_eq!(view.photos[0].caption, "nameplate · 01234567");
+        assert_eq!(
+            view.photos[0].caption,
+            "Nameplate and serial number · 01234567"
+        );
         let html = crate::report::html::render_html(&view, &Default::default());
         assert!(html.contains("<section id=\"photos\">"), "{html}");
         let none = document(VisitState::default()).view(Lang::En, cst());
