@@ -536,7 +536,7 @@ pub fn fields_of(action: &str, s: &VisitState, pb: &Playbook) -> Option<Vec<Form
                 "estimated_travel_minutes",
                 Duration,
                 false,
-                "Travel time (your estimate, minutes)",
+                "Estimated travel time",
                 "预计路程时间（分钟）",
             )
             .help(
