@@ -393,22 +393,26 @@ async function recordSections(box, s) {
     box.appendChild(heading(t("Parts")));
     box.appendChild(grid("visit-parts", ["Part", "Old serial", "New serial"], parts.map((p) => [p.item, p.old_serial, p.new_serial])));
   }
-  // Photos join with report format 2; the section shows only when a visit has some.
-  const photos = s.photos || [];
-  if (photos.length) {
-    box.appendChild(heading(t("Photos")));
-    const strip = document.createElement("div");
-    strip.id = "visit-photos";
-    for (const p of photos) {
-      // The photo needs the dispatcher's token, which an <img> cannot send.
-      const res = await fetch("/api/blobs/" + encodeURIComponent(p.digest), { headers: { authorization: "Bearer " + token } });
-      if (!res.ok) continue;
-      const url = URL.createObjectURL(await res.blob());
-      const a = document.createElement("a"); a.href = url; a.target = "_blank";
-      const img = document.createElement("img"); img.src = url; img.alt = p.moment; img.loading = "lazy";
-      a.appendChild(img); strip.appendChild(a);
+  // Photos join with report format 2; the section shows only when a visit
+  // has some whose bytes have reached the server.
+  if ((s.photos || []).length) {
+    const { photos } = await api("GET", "/api/visits/" + encodeURIComponent(openVisit) + "/photos");
+    const uploaded = photos.filter((p) => p.uploaded);
+    if (uploaded.length) {
+      box.appendChild(heading(t("Photos")));
+      const strip = document.createElement("div");
+      strip.id = "visit-photos";
+      for (const p of uploaded) {
+        // The photo needs the dispatcher's token, which an <img> cannot send.
+        const res = await fetch(p.url, { headers: { authorization: "Bearer " + token } });
+        if (!res.ok) continue;
+        const url = URL.createObjectURL(await res.blob());
+        const a = document.createElement("a"); a.href = url; a.target = "_blank";
+        const img = document.createElement("img"); img.src = url; img.alt = p.moment; img.loading = "lazy";
+        a.appendChild(img); strip.appendChild(a);
+      }
+      box.appendChild(strip);
     }
-    box.appendChild(strip);
   }
 }
 
