@@ -161,8 +161,7 @@ final class AppModel: ObservableObject {
 
     func refreshToday() {
         guard let store else { return }
-        let offset = Int32(TimeZone.current.secondsFromGMT() / 60)
-        today = (try? store.todaysVisits(now: Date(), utcOffsetMinutes: offset)) ?? []
+        today = (try? store.businessDayVisits(now: Date())) ?? []
         pending = (try? store.pendingUploadCount()) ?? 0
     }
 

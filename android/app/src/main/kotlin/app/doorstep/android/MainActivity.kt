@@ -65,9 +65,8 @@ class MainActivity : ComponentActivity() {
         val loop = SyncController(this, service).also { it.start() }
         store = opened
         sync = loop
-        // "Today" is the phone's own day; the core's rules use the business zone it syncs.
-        val offset = zone.rules.getOffset(clock.instant()).totalSeconds / 60
-        return LoopBackend(StoreBackend(opened, syncer = null, clock = clock, utcOffsetMinutes = offset), loop)
+        // "Today" and the times shown are the business time zone's, which the store keeps.
+        return LoopBackend(StoreBackend(opened, syncer = null, clock = clock), loop)
     }
 
     private fun <T> runOnMain(block: () -> T): T {

@@ -56,4 +56,8 @@ interface TechnicianBackend {
 
     /** One sync with the server. Blocking (network): call it off the UI thread. */
     fun sync(): CoreResult<SyncSummary>
+
+    /** The business time zone days and times are shown in; null: the app's default. */
+    val zone: java.time.ZoneId?
+        get() = null
 }

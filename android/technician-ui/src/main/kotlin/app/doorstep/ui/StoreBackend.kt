@@ -19,18 +19,25 @@ import app.doorstep.core.VisitScreen
 import app.doorstep.shell.CoreResult
 import app.doorstep.shell.Language
 import java.time.Clock
+import java.time.ZoneId
 
-/** [utcOffsetMinutes] decides which day "today" is (480 for China). */
+/**
+ * The screens over the phone's store. "Today" and every time shown are the
+ * business time zone's (the server's setting, which the core keeps), never
+ * the phone's own.
+ */
 class StoreBackend(
     private val store: DeviceStore,
     private val syncer: Syncer?,
     private val clock: Clock,
-    private val utcOffsetMinutes: Int,
 ) : TechnicianBackend, AutoCloseable {
 
     override val actions: ActionForms = StoreActionForms(store, clock)
 
-    override fun today(): List<VisitListItem> = store.todaysVisits(clock.instant(), utcOffsetMinutes)
+    override fun today(): List<VisitListItem> = store.businessDayVisits(clock.instant())
+
+    override val zone: ZoneId?
+        get() = runCatching { ZoneId.of(store.businessZoneName()) }.getOrNull()
 
     override fun screen(assignmentId: String): CoreResult<VisitScreen> =
         CoreResult.of { store.visitScreen(assignmentId, clock.instant()) }

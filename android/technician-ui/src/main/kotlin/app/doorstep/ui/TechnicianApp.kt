@@ -36,9 +36,20 @@ class TechnicianAppState(
     backend: TechnicianBackend?,
     val services: PlatformServices,
     private val clock: Clock,
-    val times: LocalTimes,
+    times: LocalTimes,
     language: Language = Language.ZH,
 ) {
+    private val defaultTimes = times
+    private var zoned: LocalTimes? = null
+
+    /** Times as shown: in the enrolled store's business time zone, else in [defaultTimes]' zone. */
+    val times: LocalTimes
+        get() {
+            val zone = backend?.zone ?: return defaultTimes
+            if (zone == defaultTimes.zone) return defaultTimes
+            return zoned?.takeIf { it.zone == zone } ?: LocalTimes(zone).also { zoned = it }
+        }
+
     var backend by mutableStateOf(backend)
         private set
     var language by mutableStateOf(language)

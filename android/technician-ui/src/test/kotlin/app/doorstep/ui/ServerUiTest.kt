@@ -75,7 +75,7 @@ class ServerUiTest {
         val clock = Clock.systemUTC()
         val zone = ZoneId.of("Asia/Shanghai")
         val app = TechnicianAppState(
-            EnrolmentStateHolder(desktopEnroller(tmp.newFolder("phone"), clock, zone)),
+            EnrolmentStateHolder(desktopEnroller(tmp.newFolder("phone"), clock)),
             backend = null, services = desktopServices(), clock = clock, times = LocalTimes(zone),
         )
         rule.setContent { TechnicianApp(app) }

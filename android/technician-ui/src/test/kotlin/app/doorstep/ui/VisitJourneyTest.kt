@@ -71,7 +71,7 @@ class VisitJourneyTest {
     /** Enrols through the enrolment screen, syncs the day in and opens [id]; the phone is at [site]. */
     private fun openVisit(tech: String, id: String, site: LocationReading.Fix) {
         app = TechnicianAppState(
-            EnrolmentStateHolder(desktopEnroller(tmp.newFolder("phone"), clock, zone)),
+            EnrolmentStateHolder(desktopEnroller(tmp.newFolder("phone"), clock)),
             backend = null, services = PlatformServices({ site }, {}, { _, _ -> }), clock = clock, times = LocalTimes(zone),
         )
         rule.setContent { TechnicianApp(app) }

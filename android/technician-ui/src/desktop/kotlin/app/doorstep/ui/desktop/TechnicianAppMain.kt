@@ -39,15 +39,14 @@ fun desktopServices(): PlatformServices = PlatformServices(
 )
 
 /** Enrolment through the server, then the store and syncer of the enrolled phone. */
-fun desktopEnroller(dataDir: File, clock: Clock, zone: ZoneId): Enroller = Enroller { url, dispatcher, password, technician, device ->
+fun desktopEnroller(dataDir: File, clock: Clock): Enroller = Enroller { url, dispatcher, password, technician, device ->
     dataDir.mkdirs()
     val setup = DeviceSetup(InMemoryEnrolmentVault(), File(dataDir, "$device.db").path)
     when (val r = setup.enrol(url, dispatcher, password, technician, device)) {
         is CoreResult.Failed -> r
         is CoreResult.Ok -> {
             val store = setup.openStore() ?: error("an enrolled phone has a store")
-            val offset = zone.rules.getOffset(clock.instant()).totalSeconds / 60
-            CoreResult.Ok(StoreBackend(store, setup.syncer(store), clock, offset))
+            CoreResult.Ok(StoreBackend(store, setup.syncer(store), clock))
         }
     }
 }
@@ -65,7 +64,7 @@ fun main() {
     application {
         val app = remember {
             TechnicianAppState(
-                EnrolmentStateHolder(desktopEnroller(dataDir, clock, zone), defaults),
+                EnrolmentStateHolder(desktopEnroller(dataDir, clock), defaults),
                 backend = null,
                 services = desktopServices(),
                 clock = clock,
