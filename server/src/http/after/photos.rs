@@ -4,6 +4,7 @@
 //! type. Dispatchers see every visit's; a technician's device only its own.
 
 use crate::app::AppState;
+use crate::http::after::visits::require_own_visit;
 use crate::http::auth::Auth;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::sync_blobs::checked_digest;
@@ -28,13 +29,7 @@ pub async fn visit_photos(
         .tx(move |tx| Box::pin(async move { visits::load_visit_with_state(tx, &key).await }))
         .await?
         .ok_or_else(|| ApiError::not_found("visit", &id))?;
-    if let Some(me) = who.technician() {
-        if row.technician_id != me {
-            return Err(ApiError::forbidden(format!(
-                "visit {id} is not one of technician {me}'s visits"
-            )));
-        }
-    }
+    require_own_visit(&who, &id, &row.technician_id)?;
     let visit: VisitState = serde_json::from_str(&state_text)
         .map_err(|_| ApiError::internal("reading a visit's state"))?;
     let digests: Vec<String> = visit.photos.iter().map(|p| p.digest.clone()).collect();

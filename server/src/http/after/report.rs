@@ -10,7 +10,7 @@ use crate::app::AppState;
 use crate::domain::projection::replay;
 use crate::failure::Fallible;
 use crate::http::auth::Auth;
-use crate::http::error::{ApiError, ApiResult};
+use crate::http::error::{ApiError, ApiQuery, ApiResult};
 use crate::report::document::{gather, signed_strokes, ReportDocument};
 use crate::report::html::{render_html, render_notice, PageLinks};
 use crate::report::links::{self, CreatedLink, LinkLookup, LinkStatus};
@@ -18,7 +18,7 @@ use crate::report::pdf::{render_pdf, PdfError};
 use crate::report::signature::signature_svg;
 use crate::report::verify::Verification;
 use crate::time::now_ms;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -164,7 +164,7 @@ pub async fn visit_report_pdf(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<String>,
-    Query(q): Query<LangQuery>,
+    ApiQuery(q): ApiQuery<LangQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     who.dispatcher()?;
@@ -178,7 +178,7 @@ pub async fn visit_report_html(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<String>,
-    Query(q): Query<LangQuery>,
+    ApiQuery(q): ApiQuery<LangQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     who.dispatcher()?;
@@ -264,7 +264,7 @@ fn closed_link_page(lookup: &LinkLookup, lang: Lang) -> Response {
 pub async fn customer_report(
     State(state): State<AppState>,
     Path(token): Path<String>,
-    Query(q): Query<LangQuery>,
+    ApiQuery(q): ApiQuery<LangQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let lang = language(&q, &headers)?;
@@ -297,7 +297,7 @@ pub async fn customer_report(
 pub async fn customer_report_pdf(
     State(state): State<AppState>,
     Path(token): Path<String>,
-    Query(q): Query<LangQuery>,
+    ApiQuery(q): ApiQuery<LangQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let lang = language(&q, &headers)?;
@@ -316,7 +316,7 @@ pub async fn customer_report_pdf(
 pub async fn verify_page(
     State(state): State<AppState>,
     Path((visit_id, digest)): Path<(String, String)>,
-    Query(q): Query<LangQuery>,
+    ApiQuery(q): ApiQuery<LangQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let lang = language(&q, &headers)?;

@@ -2,6 +2,7 @@
 //! technician device may read only its own.
 
 use crate::app::AppState;
+use crate::auth::Principal;
 use crate::domain::projection;
 use crate::failure::Fallible;
 use crate::http::after::display::{history, LabelledVisit, VisitDisplay};
@@ -56,13 +57,7 @@ pub async fn get_visit(
         })
         .await?
         .ok_or_else(|| ApiError::not_found("visit", &id))?;
-    if let Some(me) = who.technician() {
-        if row.technician_id != me {
-            return Err(ApiError::forbidden(format!(
-                "visit {id} is not one of technician {me}'s visits"
-            )));
-        }
-    }
+    require_own_visit(&who, &id, &row.technician_id)?;
     let state_json: Value = serde_json::from_str(&state_text).unwrap_or(Value::Null);
     let display = serde_json::from_value(state_json.clone())
         .ok()
@@ -71,4 +66,14 @@ pub async fn get_visit(
         json!({ "visit": LabelledVisit::from(row), "state": state_json, "display": display,
                 "history": history(&events) }),
     ))
+}
+
+/// A technician's device reads only its own visits; the center reads all.
+pub(super) fn require_own_visit(who: &Principal, id: &str, owner: &str) -> ApiResult<()> {
+    match who.technician() {
+        Some(me) if me != owner => Err(ApiError::forbidden(format!(
+            "visit {id} is not one of technician {me}'s visits"
+        ))),
+        _ => Ok(()),
+    }
 }
