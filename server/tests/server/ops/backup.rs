@@ -28,7 +28,8 @@ async fn work(
     mine: &[AssignmentId],
     pushed: &AtomicUsize,
     backed_up: &AtomicBool,
-    late: &tokio::sync::watch::Receiver<Option<AssignmentId>>,
+    late: &tokio::sync::watch::Receiver<Vec<AssignmentId>>,
+    index: usize,
 ) -> Step {
     let mut steps = vec![];
     for (i, a) in mine.iter().enumerate() {
@@ -50,11 +51,10 @@ async fn work(
     }
     let late = late
         .clone()
-        .wait_for(Option::is_some)
+        .wait_for(|late| !late.is_empty())
         .await
-        .unwrap()
-        .clone()
-        .unwrap();
+        .unwrap()[index]
+        .clone();
     for _ in 0..50 {
         if phone.knows(&late) {
             return during_outage;
@@ -87,7 +87,7 @@ async fn a_backup_taken_while_phones_push_restores_and_every_phone_resyncs_exact
     let total: usize = assignments.iter().map(|m| m.len() * 10).sum();
     let pushed = AtomicUsize::new(0);
     let backed_up = AtomicBool::new(false);
-    let (late_tx, late_rx) = tokio::sync::watch::channel(None);
+    let (late_tx, late_rx) = tokio::sync::watch::channel(vec![]);
     let backup_file = scratch.path("doorstep-backup.db");
     let backup_summary = std::sync::Mutex::new(String::new());
 
@@ -120,15 +120,21 @@ async fn a_backup_taken_while_phones_push_restores_and_every_phone_resyncs_exact
         );
         *backup_summary.lock().unwrap() = String::from_utf8_lossy(&out.stdout).into_owned();
         backed_up.store(true, Ordering::SeqCst);
-        // A change after the backup: the phones pull it, so their cursors
+        // Changes after the backup: the phones pull them, so their cursors
         // pass the backup's last change.
-        let late = desk.assignment("T-0", window(1, 0)).await;
-        late_tx.send_replace(Some(late));
+        let mut late = vec![];
+        for p in 0..PHONES {
+            late.push(
+                desk.assignment(&format!("T-{p}"), window(1, p as i64))
+                    .await,
+            );
+        }
+        late_tx.send_replace(late);
     };
     let (s0, s1, s2, ()) = tokio::join!(
-        work(p0, &base, a0, &pushed, &backed_up, &late_rx),
-        work(p1, &base, a1, &pushed, &backed_up, &late_rx),
-        work(p2, &base, a2, &pushed, &backed_up, &late_rx),
+        work(p0, &base, a0, &pushed, &backed_up, &late_rx, 0),
+        work(p1, &base, a1, &pushed, &backed_up, &late_rx, 1),
+        work(p2, &base, a2, &pushed, &backed_up, &late_rx, 2),
         operator,
     );
     assert!(
@@ -139,10 +145,12 @@ async fn a_backup_taken_while_phones_push_restores_and_every_phone_resyncs_exact
     let (status, _) = live.terminate(std::time::Duration::from_secs(30));
     assert!(status.success(), "{status:?}");
     let live_db = live_dir.join("doorstep.db");
-    for (phone, mine) in phones.iter().zip(&assignments) {
+    let late = late_rx.borrow().clone();
+    for ((phone, mine), late) in phones.iter().zip(&assignments).zip(&late) {
+        let everything: Vec<AssignmentId> = mine.iter().chain([late]).cloned().collect();
         assert_eq!(
-            stored_event_ids(&live_db, &phone.device).len(),
-            phone.event_ids(mine).len(),
+            stored_event_ids(&live_db, &phone.device),
+            phone.event_ids(&everything),
             "the live server had every event before the restore"
         );
     }
