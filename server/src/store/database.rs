@@ -2,18 +2,9 @@
 //! opens, migrates and runs transactions.
 
 use super::postgres;
+pub use super::sql::PoolUse;
 use super::sql::{BoxFuture, DbError, Tx};
 use super::sqlite;
-
-/// How a database's connections are used right now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PoolUse {
-    /// Connections running a transaction (SQLite: transactions running or
-    /// queued for its one connection).
-    pub in_use: u64,
-    /// The most connections the backend opens.
-    pub max: u64,
-}
 
 /// The schema version applied to the database and the newest this binary knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

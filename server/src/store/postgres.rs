@@ -88,9 +88,9 @@ impl PgDb {
     }
 
     /// Connections handed out and the pool's size (`/metrics`).
-    pub(super) fn pool_use(&self) -> super::database::PoolUse {
+    pub(super) fn pool_use(&self) -> super::sql::PoolUse {
         let status = self.pool.status();
-        super::database::PoolUse {
+        super::sql::PoolUse {
             in_use: (status.size.saturating_sub(status.available)) as u64,
             max: status.max_size as u64,
         }
