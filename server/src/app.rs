@@ -1,9 +1,10 @@
 //! What every request runs with: the server's settings ([`Config`], each
 //! one a command-line flag and a `DOORSTEP_…` environment variable) and the
 //! shared state ([`AppState`]: database, settings and the [`Guard`] of
-//! abuse defences; a trade's playbook is the core's shipped one,
-//! [`AppState::playbook`]).
+//! abuse defences, the metrics; a trade's playbook is the core's shipped
+//! one, [`AppState::playbook`]).
 
+use crate::ops::metrics::Metrics;
 use crate::passwords::PasswordPool;
 use crate::store::blobs::BlobFiles;
 use crate::store::Database;
@@ -156,6 +157,8 @@ pub struct AppState {
     pub zone: Arc<BusinessZone>,
     /// The uploaded photos' bytes (`store::blobs`).
     pub blobs: Arc<BlobFiles>,
+    /// What `/metrics` serves (`ops::metrics`).
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -198,6 +201,7 @@ impl AppState {
             guard: Arc::new(guard),
             zone: Arc::new(zone),
             blobs: Arc::new(BlobFiles::open(dir)?),
+            metrics: Arc::new(Metrics::new()),
         })
     }
 

@@ -23,6 +23,8 @@
 //!   QR code, customer links); it reads through [`store`] and [`domain`].
 //! - [`console`]: the embedded web console; [`demo`]: the demo data set,
 //!   its visits walked through the real workflow.
+//! - [`ops`]: running it in production — the configuration file, the log
+//!   format, the metrics registry, SQLite backup and restore.
 
 pub mod app;
 pub mod auth;
@@ -32,6 +34,7 @@ pub mod domain;
 pub mod failure;
 pub mod http;
 pub mod model;
+pub mod ops;
 pub mod passwords;
 pub mod report;
 pub mod store;

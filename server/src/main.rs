@@ -5,35 +5,60 @@
 //! postgres://…` (or `DOORSTEP_DATABASE_URL`) runs on PostgreSQL instead.
 //! `--demo` loads the demo data set. `--help` lists every flag and its
 //! `DOORSTEP_…` environment variable (clap); the server's own settings are
-//! [`Config`]'s fields, each a flag.
+//! [`Config`]'s fields, each a flag. `--config FILE` reads a TOML file
+//! under them: flag > environment > file > default (`ops::config_file`).
+//! `backup --to FILE` and `restore --from FILE` copy the SQLite database
+//! (`ops::backup`); SIGTERM or Ctrl-C shuts down gracefully
+//! (`--shutdown-grace-secs`, `http::serve`). docs/OPERATIONS.md lists every
+//! setting.
 
-use clap::Parser;
-use doorstep_server::app::{AppState, Config};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use doorstep_server::app::{at_least_one, AppState, Config};
 use doorstep_server::auth::{new_token, Role};
 use doorstep_server::demo;
 use doorstep_server::failure::{Failure, Fallible};
 use doorstep_server::http::spawn;
-use doorstep_server::store::{users, Database};
+use doorstep_server::ops::backup::{self, DATABASE_FILE};
+use doorstep_server::ops::config_file;
+use doorstep_server::ops::logging::{self, LogFormat};
+use doorstep_server::store::{sqlite, users, Database};
+use std::ffi::OsString;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Doorstep dispatch and sync server (上门服务调度与同步服务器).
 ///
-/// Every setting is a flag and an environment variable; a flag wins over
-/// the variable, the variable over the default.
+/// Every setting is a flag, an environment variable and a key of the
+/// `--config` file; a flag wins over the variable, the variable over the
+/// file, the file over the default.
 #[derive(Debug, Parser)]
 #[command(name = "doorstep-server", version, about, long_about = None)]
 struct Args {
+    /// TOML file of settings, keyed by their names with underscores (max_page = 500); flag > environment > file > default
+    #[arg(
+        long = "config",
+        value_name = "FILE",
+        env = "DOORSTEP_CONFIG",
+        global = true
+    )]
+    config_file: Option<PathBuf>,
     /// Address to listen on, HOST:PORT (port 0: any free port)
     #[arg(long, env = "DOORSTEP_LISTEN", default_value = "127.0.0.1:8080", value_parser = parse_listen)]
     listen: SocketAddr,
     /// Directory of the embedded SQLite database
-    #[arg(long, env = "DOORSTEP_DATA_DIR", default_value = "./doorstep-data")]
+    #[arg(
+        long,
+        env = "DOORSTEP_DATA_DIR",
+        default_value = "./doorstep-data",
+        global = true
+    )]
     data_dir: String,
     /// Directory of the uploaded photos, one file per SHA-256 (default: <data dir>/blobs)
     #[arg(long, env = "DOORSTEP_BLOB_DIR")]
     blob_dir: Option<String>,
     /// postgres://user@host/db to run on PostgreSQL instead of SQLite
-    #[arg(long, env = "DOORSTEP_DATABASE_URL")]
+    #[arg(long, env = "DOORSTEP_DATABASE_URL", global = true)]
     database_url: Option<String>,
     /// Load the demo data set (dispatchers, technicians, assignments)
     #[arg(long, env = "DOORSTEP_DEMO")]
@@ -44,8 +69,51 @@ struct Args {
     /// First-run admin password (default: generated and printed once)
     #[arg(long, env = "DOORSTEP_ADMIN_PASSWORD", hide_env_values = true)]
     admin_password: Option<String>,
+    /// Log lines on standard error: text, or json (one object a line, with the request id)
+    #[arg(long, env = "DOORSTEP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+    /// Seconds requests in flight get to finish after SIGTERM; connections still open are then cut
+    #[arg(long, env = "DOORSTEP_SHUTDOWN_GRACE_SECS", default_value_t = 20, value_parser = at_least_one::<u64>)]
+    shutdown_grace_secs: u64,
     #[command(flatten)]
     config: Config,
+    #[command(subcommand)]
+    command: Option<Operation>,
+}
+
+/// What else the binary does besides serving.
+#[derive(Debug, Subcommand)]
+enum Operation {
+    /// Copy the SQLite database of --data-dir into a new FILE while the server runs (PostgreSQL: pg_dump, docs/OPERATIONS.md)
+    Backup {
+        /// The backup file to create (never overwritten)
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Restore a backup FILE as the database of an empty --data-dir (a backup of a newer schema is refused)
+    Restore {
+        /// The backup file to restore
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+    },
+}
+
+/// Parses the command line with the `--config` file's settings as the
+/// defaults (flag > environment > file > built-in default).
+fn parse_args(argv: Vec<OsString>) -> Result<Args, String> {
+    let matches = Args::command()
+        .try_get_matches_from(&argv)
+        .unwrap_or_else(|e| e.exit());
+    let Some(path) = matches.get_one::<PathBuf>("config_file").cloned() else {
+        return Args::from_arg_matches(&matches).map_err(|e| e.to_string());
+    };
+    let table = config_file::read(&path).map_err(|e| e.to_string())?;
+    let command = config_file::with_file_defaults(Args::command(), &table, &path)
+        .map_err(|e| e.to_string())?;
+    let matches = command
+        .try_get_matches_from(&argv)
+        .unwrap_or_else(|e| e.exit());
+    Args::from_arg_matches(&matches).map_err(|e| e.to_string())
 }
 
 /// A listen address, refused with what would be accepted (en, zh-CN).
@@ -90,17 +158,103 @@ async fn ensure_admin(
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn".into()),
-        )
-        .init();
-    let args = Args::parse();
-    let url = args
-        .database_url
-        .clone()
-        .unwrap_or_else(|| format!("{}/doorstep.db", args.data_dir.trim_end_matches('/')));
+    let args = match parse_args(std::env::args_os().collect()) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("doorstep-server: {e}");
+            std::process::exit(2);
+        }
+    };
+    logging::init(args.log_format);
+    match &args.command {
+        Some(Operation::Backup { to }) => std::process::exit(run_backup(&args, to)),
+        Some(Operation::Restore { from }) => std::process::exit(run_restore(&args, from)),
+        None => run_server(args).await,
+    }
+}
+
+/// The SQLite file the settings point at: `--database-url` when it is a
+/// file path, else `<data dir>/doorstep.db`; `None` for PostgreSQL.
+fn sqlite_path(args: &Args) -> Option<PathBuf> {
+    match &args.database_url {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => None,
+        Some(path) => Some(PathBuf::from(path)),
+        None => Some(Path::new(&args.data_dir).join(DATABASE_FILE)),
+    }
+}
+
+const POSTGRES_BACKUP: &str = "on PostgreSQL, back up with pg_dump and restore with pg_restore (docs/OPERATIONS.md, \"Back up\") / 使用 PostgreSQL 时，请用 pg_dump 备份、pg_restore 恢复（见 docs/OPERATIONS.md 的 “Back up” 一节）";
+
+fn run_backup(args: &Args, to: &Path) -> i32 {
+    let Some(database) = sqlite_path(args) else {
+        eprintln!("doorstep-server backup: {POSTGRES_BACKUP}");
+        return 2;
+    };
+    match backup::backup(&database, to, sqlite::SCHEMA_VERSION) {
+        Ok(c) => {
+            println!(
+                "Backed up {} to {}: schema version {}, {} events, {} bytes.",
+                database.display(),
+                c.path.display(),
+                c.schema_version,
+                c.events,
+                c.bytes
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("doorstep-server backup: {e}");
+            1
+        }
+    }
+}
+
+fn run_restore(args: &Args, from: &Path) -> i32 {
+    if sqlite_path(args).is_none() {
+        eprintln!("doorstep-server restore: {POSTGRES_BACKUP}");
+        return 2;
+    }
+    match backup::restore(from, Path::new(&args.data_dir), sqlite::SCHEMA_VERSION) {
+        Ok(c) => {
+            println!(
+                "Restored {} into {}: schema version {}, {} events. Start the server on --data-dir {}.",
+                from.display(),
+                c.path.display(),
+                c.schema_version,
+                c.events,
+                args.data_dir
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("doorstep-server restore: {e}");
+            1
+        }
+    }
+}
+
+/// Waits for SIGTERM (systemd, containers) or Ctrl-C.
+async fn stop_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+        },
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
+        }
+    }
+}
+
+async fn run_server(args: Args) {
+    let url = args.database_url.clone().unwrap_or_else(|| {
+        Path::new(&args.data_dir)
+            .join(DATABASE_FILE)
+            .display()
+            .to_string()
+    });
     let db = match Database::open(&url).await {
         Ok(db) => db,
         Err(e) => {
@@ -157,19 +311,28 @@ async fn main() {
             }
         }
     }
-    let server = match spawn(args.listen, state).await {
+    let mut server = match spawn(args.listen, state.clone()).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("doorstep-server: cannot listen on {}: {e}", args.listen);
             std::process::exit(1);
         }
     };
-    tracing::info!("listening on http://{} (console at /)", server.addr);
+    tracing::info!(addr = %server.addr, "listening (console at /)");
     println!("Doorstep server listening on http://{}/", server.addr);
     tokio::select! {
-        _ = server.handle => {}
-        _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+        _ = &mut server.handle => {
+            eprintln!("doorstep-server: the server stopped on its own");
+            std::process::exit(1);
+        }
+        signal = stop_signal() => tracing::info!(signal, "stop requested"),
     }
+    let grace = Duration::from_secs(args.shutdown_grace_secs);
+    let cut = server.shut_down(grace).await;
+    if let Err(e) = state.db.close().await {
+        tracing::warn!(error = %e, "closing the database");
+    }
+    tracing::info!(connections_cut = cut, "stopped");
 }
 
 #[cfg(test)]
@@ -283,6 +446,85 @@ mod tests {
             assert!(err.contains(accepted), "{err}");
             assert!(err.contains("expected"), "{err}");
         }
+    }
+
+    #[test]
+    fn every_setting_is_in_the_operations_guide_with_its_flag_variable_and_file_key() {
+        let doc = include_str!("../../docs/OPERATIONS.md");
+        let table = doc
+            .split("<!-- settings")
+            .nth(1)
+            .and_then(|t| t.split("<!-- /settings -->").next())
+            .expect("OPERATIONS.md has the settings table");
+        let rows: Vec<&str> = table.lines().filter(|l| l.contains("| `--")).collect();
+        let command = Args::command();
+        let settings: Vec<&clap::Arg> = command
+            .get_arguments()
+            .filter(|a| a.get_long().is_some())
+            .collect();
+        let file_keys = config_file::file_keys(&command);
+        for arg in &settings {
+            let flag = format!("`--{}`", arg.get_long().unwrap());
+            let row = rows
+                .iter()
+                .find(|r| r.contains(&flag))
+                .unwrap_or_else(|| panic!("OPERATIONS.md's settings table lacks {flag}"));
+            let env = arg.get_env().expect("every setting has a variable");
+            let env = format!("`{}`", env.to_string_lossy());
+            assert!(row.contains(&env), "{flag}'s row lacks {env}: {row}");
+            let key = arg.get_id().as_str();
+            let first_cell = row.split('|').nth(1).unwrap().trim();
+            if file_keys.iter().any(|k| k == key) {
+                assert_eq!(first_cell, format!("`{key}`"), "{flag}'s file key");
+            } else {
+                assert_eq!(first_cell, "—", "{flag} is not read from the file");
+            }
+        }
+        assert_eq!(
+            rows.len(),
+            settings.len(),
+            "the table lists a setting --help does not"
+        );
+    }
+
+    #[test]
+    fn a_file_setting_is_under_the_flag_and_over_the_default() {
+        if std::env::vars().any(|(k, _)| k.starts_with("DOORSTEP_")) {
+            return;
+        }
+        let path = std::env::temp_dir().join(format!(
+            "doorstep-config-{}.toml",
+            uuid::Uuid::now_v7().simple()
+        ));
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:0\"\nmax_page = 9\nreport_font_dirs = [\"/a\", \"/b\"]\n",
+        )
+        .unwrap();
+        let file = path.to_str().unwrap();
+        let argv = |extra: &[&str]| {
+            let mut v: Vec<OsString> =
+                vec!["doorstep-server".into(), "--config".into(), file.into()];
+            v.extend(extra.iter().map(OsString::from));
+            v
+        };
+        let from_file = parse_args(argv(&[])).expect("the file parses");
+        assert_eq!(from_file.config.max_page, 9);
+        assert_eq!(
+            from_file.listen,
+            "127.0.0.1:0".parse::<SocketAddr>().unwrap()
+        );
+        assert_eq!(
+            from_file.config.report_font_dirs,
+            vec![PathBuf::from("/a"), PathBuf::from("/b")]
+        );
+        assert_eq!(
+            from_file.config.max_in_flight,
+            Config::default().max_in_flight
+        );
+        let flag = parse_args(argv(&["--max-page=3"])).expect("the flag parses");
+        assert_eq!(flag.config.max_page, 3);
+        std::fs::remove_file(path).unwrap();
     }
 
     #[test]

@@ -63,6 +63,9 @@ impl FromRequestParts<AppState> for Auth {
             .db
             .tx(move |tx| Box::pin(async move { lookup(tx, &token, now).await }))
             .await?;
+        if let Some(who) = &found {
+            crate::http::observe::record_caller(who);
+        }
         found.map(Auth).ok_or_else(|| {
             ApiError::unauthorized(
                 "the token is unknown, expired or revoked: log in again or re-enrol the device",

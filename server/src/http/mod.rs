@@ -1,7 +1,9 @@
 //! The HTTP edge: the router (every route in one place), the JSON error
 //! shape, the caller's authentication, the defences at the edge (`edge`:
-//! error shape, security headers, load shedding; `serve`: read timeouts and
-//! the connection cap), and thin handlers grouped by what
+//! error shape, security headers, load shedding; `serve`: read timeouts,
+//! the connection cap and graceful shutdown; `observe`: request ids, the
+//! request log line, metrics and the `/readyz` and `/metrics` probes), and
+//! thin handlers grouped by what
 //! they serve — `center` (the dispatch desk), `after` (after the visit) and
 //! `sync` (the devices). Handlers parse, check who is calling, run one
 //! domain or store operation in a transaction and answer; failures become
@@ -12,6 +14,7 @@ pub mod auth;
 pub mod center;
 pub mod edge;
 pub mod error;
+pub mod observe;
 pub mod serve;
 pub mod sync;
 pub mod sync_blobs;
@@ -28,7 +31,6 @@ use serde_json::{json, Value};
 use std::net::SocketAddr;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
-use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 pub async fn health(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "ok": true, "backend": state.db.backend() }))
@@ -63,6 +65,8 @@ pub fn router(state: AppState) -> Router {
         .route("/console.css", get(console::style))
         .route("/favicon.ico", get(console::favicon))
         .route("/healthz", get(health))
+        .route("/readyz", get(observe::readyz))
+        .route("/metrics", get(observe::metrics))
         .route("/api/login", post(center::session::login))
         .route("/api/logout", post(center::session::logout))
         .route("/api/me", get(center::session::me))
@@ -173,21 +177,31 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestDecompressionLayer::new())
         .layer(middleware::from_fn_with_state(state.clone(), edge::edge))
         .layer(CompressionLayer::new())
-        // A refusal is an answer, not a server failure: logged at debug, so
-        // a storm of shed or limited requests does not flood the log (a
-        // storage failure is logged as an error where it happens).
-        .layer(
-            TraceLayer::new_for_http()
-                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
-        )
+        // Outermost: the request id, the log line and the metrics see the
+        // final answer, refusals of the edge included.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            observe::observe,
+        ))
         .with_state(state)
 }
 
-/// A server running in this process (tests, benchmarks).
+/// A server running in this process (the binary, tests, benchmarks).
 pub struct RunningServer {
     pub addr: SocketAddr,
     pub state: AppState,
-    pub handle: tokio::task::JoinHandle<()>,
+    /// Ends when the server has shut down, with the connections it cut.
+    pub handle: tokio::task::JoinHandle<usize>,
+    pub shutdown: serve::Shutdown,
+}
+
+impl RunningServer {
+    /// Stops as [`serve`] describes: no new connections, requests in flight
+    /// get `grace` to finish. Returns the connections that had to be cut.
+    pub async fn shut_down(self, grace: std::time::Duration) -> usize {
+        self.shutdown.begin(grace);
+        self.handle.await.unwrap_or(0)
+    }
 }
 
 /// Binds `listen` (port 0 for an ephemeral port) and serves in the
@@ -196,10 +210,12 @@ pub async fn spawn(listen: SocketAddr, state: AppState) -> std::io::Result<Runni
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let app = router(state.clone());
-    let handle = tokio::spawn(serve::serve(listener, app, state.clone()));
+    let shutdown = serve::Shutdown::new();
+    let handle = tokio::spawn(serve::serve(listener, app, state.clone(), shutdown.clone()));
     Ok(RunningServer {
         addr,
         state,
         handle,
+        shutdown,
     })
 }

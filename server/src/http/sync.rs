@@ -158,6 +158,7 @@ pub async fn push(
             Box::pin(async move { ingest(tx, &st, &device, &technician, &push, now_ms()).await })
         })
         .await?;
+    state.metrics.ingested(resp.applied, resp.duplicates);
     Ok(Json(resp))
 }
 

@@ -2,8 +2,23 @@
 //! opens, migrates and runs transactions.
 
 use super::postgres;
+pub use super::sql::PoolUse;
 use super::sql::{BoxFuture, DbError, Tx};
 use super::sqlite;
+
+/// The schema version applied to the database and the newest this binary knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaState {
+    pub applied: i64,
+    pub known: i64,
+}
+
+impl SchemaState {
+    /// Every migration this binary knows is applied.
+    pub fn is_current(&self) -> bool {
+        self.applied == self.known
+    }
+}
 
 /// The database the server runs on.
 #[derive(Clone)]
@@ -28,6 +43,50 @@ impl Database {
             Database::Sqlite(_) => "sqlite",
             Database::Postgres(_) => "postgres",
         }
+    }
+
+    /// How the connections are used right now (`/metrics`).
+    pub fn pool_use(&self) -> PoolUse {
+        match self {
+            Database::Sqlite(db) => PoolUse {
+                in_use: db.transactions_in_flight(),
+                max: 1,
+            },
+            Database::Postgres(db) => db.pool_use(),
+        }
+    }
+
+    /// Closes the database at shutdown, after the transactions already sent:
+    /// SQLite checkpoints its WAL, PostgreSQL's pool closes its connections.
+    pub async fn close(&self) -> Result<(), DbError> {
+        match self {
+            Database::Sqlite(db) => db.close().await,
+            Database::Postgres(db) => {
+                db.close();
+                Ok(())
+            }
+        }
+    }
+
+    /// Whether the database answers and has every migration this binary
+    /// knows applied (`/readyz`).
+    pub async fn readiness(&self) -> Result<SchemaState, DbError> {
+        let (sql, known) = match self {
+            Database::Sqlite(_) => ("PRAGMA user_version", sqlite::SCHEMA_VERSION),
+            Database::Postgres(_) => (
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                postgres::SCHEMA_VERSION,
+            ),
+        };
+        let applied = self
+            .tx(move |tx| {
+                Box::pin(async move {
+                    let row = tx.query_opt(sql, &[]).await?;
+                    Ok::<_, DbError>(row.map_or(0, |r| r.int(0)))
+                })
+            })
+            .await?;
+        Ok(SchemaState { applied, known })
     }
 
     /// Runs `f` in one transaction: commit on `Ok`, roll back on `Err`.

@@ -21,6 +21,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0006_report_links.sql"),
 ];
 
+/// The newest schema version this binary knows (`/readyz`).
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
 /// Lock id that serialises migrations across replicas.
 const MIGRATION_LOCK: i64 = 0x0D00_5735;
 
@@ -82,6 +85,20 @@ impl PgDb {
         }
         t.commit().await?;
         Ok(())
+    }
+
+    /// Connections handed out and the pool's size (`/metrics`).
+    pub(super) fn pool_use(&self) -> super::sql::PoolUse {
+        let status = self.pool.status();
+        super::sql::PoolUse {
+            in_use: (status.size.saturating_sub(status.available)) as u64,
+            max: status.max_size as u64,
+        }
+    }
+
+    /// Closes the pool: connections are closed as they come back.
+    pub(super) fn close(&self) {
+        self.pool.close();
     }
 
     pub(super) async fn tx<R, E>(&self, f: TxFn<R, E>) -> Result<R, E>

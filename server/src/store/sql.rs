@@ -239,6 +239,16 @@ pub trait Tx: Send {
 /// The transaction body: a closure that borrows the transaction.
 pub type TxFn<R, E> = Box<dyn for<'a> FnOnce(&'a mut dyn Tx) -> BoxFuture<'a, Result<R, E>> + Send>;
 
+/// How a database's connections are used right now (`/metrics`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUse {
+    /// Connections running a transaction (SQLite: transactions running or
+    /// queued for its one connection).
+    pub in_use: u64,
+    /// The most connections the backend opens.
+    pub max: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

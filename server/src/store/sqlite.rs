@@ -12,6 +12,7 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::Connection;
 use std::future::Future;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -26,12 +27,17 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0006_report_links.sql"),
 ];
 
+/// The newest schema version this binary knows (`/readyz`, restore).
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
 /// Handle to the database thread.
 #[derive(Clone)]
 pub struct SqliteDb {
     jobs: mpsc::Sender<Job>,
+    /// Transactions sent to the thread and not yet answered (`/metrics`).
+    in_flight: Arc<AtomicU64>,
 }
 
 impl SqliteDb {
@@ -69,7 +75,10 @@ impl SqliteDb {
         ready_rx
             .await
             .map_err(|_| DbError::Unavailable("the database thread stopped".into()))??;
-        Ok(SqliteDb { jobs })
+        Ok(SqliteDb {
+            jobs,
+            in_flight: Arc::default(),
+        })
     }
 
     pub(super) async fn tx<R, E>(&self, f: TxFn<R, E>) -> Result<R, E>
@@ -78,15 +87,43 @@ impl SqliteDb {
         E: From<DbError> + Send + 'static,
     {
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        let in_flight = self.in_flight.clone();
         let job: Job = Box::new(move |conn: &mut Connection| {
             let _ = done_tx.send(run_tx(conn, f));
+            in_flight.fetch_sub(1, Ordering::Relaxed);
+        });
+        self.jobs.send(job).map_err(|_| {
+            self.in_flight.fetch_sub(1, Ordering::Relaxed);
+            DbError::Unavailable("the database thread stopped".into())
+        })?;
+        done_rx
+            .await
+            .map_err(|_| E::from(DbError::Unavailable("the database thread stopped".into())))?
+    }
+}
+
+impl SqliteDb {
+    pub(super) fn transactions_in_flight(&self) -> u64 {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Waits for the transactions sent before it, then folds the WAL back
+    /// into the database file (a clean close: the next start replays nothing).
+    pub(super) async fn close(&self) -> Result<(), DbError> {
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |conn: &mut Connection| {
+            let _ = done_tx.send(
+                conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .map_err(DbError::from),
+            );
         });
         self.jobs
             .send(job)
             .map_err(|_| DbError::Unavailable("the database thread stopped".into()))?;
         done_rx
             .await
-            .map_err(|_| E::from(DbError::Unavailable("the database thread stopped".into())))?
+            .map_err(|_| DbError::Unavailable("the database thread stopped".into()))?
     }
 }
 

@@ -14,6 +14,7 @@ mod center;
 mod defences;
 mod demo;
 mod forged;
+mod ops;
 mod records;
 mod report;
 mod schema;
