@@ -14,6 +14,8 @@ mod center;
 mod defences;
 mod demo;
 mod forged;
+mod log_privacy;
+mod personal_data;
 mod records;
 mod report;
 mod schema;
