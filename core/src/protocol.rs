@@ -239,7 +239,16 @@ mod tests {
         assert_eq!(c.assignment_id().as_str(), "A-1");
         assert!(matches!(
             c.to_command(),
-            VisitCommand::CancelAssignment { version: 4, .. }
+            Some(VisitCommand::CancelAssignment { version: 4, .. })
         ));
+    }
+
+    #[test]
+    fn an_erasure_is_no_visit_command() {
+        let c: AssignmentChange =
+            serde_json::from_str(r#"{"seq":9,"type":"erased","assignment_id":"A-1","version":4}"#)
+                .unwrap();
+        assert_eq!((c.assignment_id().as_str(), c.change.version()), ("A-1", 4));
+        assert!(c.to_command().is_none());
     }
 }
