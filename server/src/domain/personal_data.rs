@@ -51,6 +51,9 @@ pub fn mask_name(name: &str) -> String {
 /// A phone number as retention leaves it: the first 3 and last 4 digits
 /// (`138****5678`); fewer than 8 digits leave `****`.
 pub fn mask_phone(phone: &str) -> String {
+    if phone.contains("****") {
+        return phone.to_string(); // masked already
+    }
     let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
     if digits.len() < 8 {
         return "****".into();
