@@ -128,6 +128,14 @@ pub enum ChangeKind {
         version: u64,
         to: TechnicianId,
     },
+    /// The customer's personal data was erased on request (PIPL): the
+    /// phone blanks the customer's name, phone, address and map location in
+    /// its copy of the assignment, the visit's events and its projection.
+    /// Not a visit fact: no event is recorded.
+    Erased {
+        assignment_id: AssignmentId,
+        version: u64,
+    },
 }
 
 /// One change, in the server's change sequence.
@@ -143,7 +151,8 @@ impl ChangeKind {
         match self {
             ChangeKind::Assignment { assignment } => &assignment.id,
             ChangeKind::Cancelled { assignment_id, .. }
-            | ChangeKind::Reassigned { assignment_id, .. } => assignment_id,
+            | ChangeKind::Reassigned { assignment_id, .. }
+            | ChangeKind::Erased { assignment_id, .. } => assignment_id,
         }
     }
 
@@ -151,15 +160,16 @@ impl ChangeKind {
     pub fn version(&self) -> u64 {
         match self {
             ChangeKind::Assignment { assignment } => assignment.version,
-            ChangeKind::Cancelled { version, .. } | ChangeKind::Reassigned { version, .. } => {
-                *version
-            }
+            ChangeKind::Cancelled { version, .. }
+            | ChangeKind::Reassigned { version, .. }
+            | ChangeKind::Erased { version, .. } => *version,
         }
     }
 
-    /// The workflow command that records this change on the device's visit.
-    pub fn to_command(&self) -> VisitCommand {
-        match self {
+    /// The workflow command that records this change on the device's
+    /// visit; none for an erasure, which rewrites stored data instead.
+    pub fn to_command(&self) -> Option<VisitCommand> {
+        Some(match self {
             ChangeKind::Assignment { assignment } => VisitCommand::ReceiveAssignment {
                 assignment: assignment.clone(),
             },
@@ -173,7 +183,8 @@ impl ChangeKind {
                 version: *version,
                 to: to.clone(),
             },
-        }
+            ChangeKind::Erased { .. } => return None,
+        })
     }
 }
 
@@ -182,8 +193,9 @@ impl AssignmentChange {
         self.change.assignment_id()
     }
 
-    /// The workflow command that records this change on the device's visit.
-    pub fn to_command(&self) -> VisitCommand {
+    /// The workflow command that records this change on the device's
+    /// visit (none for an erasure).
+    pub fn to_command(&self) -> Option<VisitCommand> {
         self.change.to_command()
     }
 }
@@ -227,7 +239,16 @@ mod tests {
         assert_eq!(c.assignment_id().as_str(), "A-1");
         assert!(matches!(
             c.to_command(),
-            VisitCommand::CancelAssignment { version: 4, .. }
+            Some(VisitCommand::CancelAssignment { version: 4, .. })
         ));
+    }
+
+    #[test]
+    fn an_erasure_is_no_visit_command() {
+        let c: AssignmentChange =
+            serde_json::from_str(r#"{"seq":9,"type":"erased","assignment_id":"A-1","version":4}"#)
+                .unwrap();
+        assert_eq!((c.assignment_id().as_str(), c.change.version()), ("A-1", 4));
+        assert!(c.to_command().is_none());
     }
 }

@@ -17,6 +17,10 @@ use serde::Serialize;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
+/// The default retention of a finished order's customer contact, in days
+/// (`--contact-retention-days`; docs/PIPL.md).
+pub const DEFAULT_CONTACT_RETENTION_DAYS: i64 = 180;
+
 /// Server settings. Every field is a flag of `doorstep-server` (`--max-page`)
 /// and an environment variable (`DOORSTEP_MAX_PAGE`); see `--help`.
 #[derive(Debug, Clone, PartialEq, Serialize, clap::Args)]
@@ -73,6 +77,9 @@ pub struct Config {
     /// Days a customer's report link stays valid
     #[arg(long, env = "DOORSTEP_REPORT_LINK_DAYS", default_value_t = 30, value_parser = at_least_one::<i64>)]
     pub report_link_days: i64,
+    /// Days after an order finished (its visit closed, or it was cancelled) that its customer's name, phone, address and location are masked (PIPL retention)
+    #[arg(long, env = "DOORSTEP_CONTACT_RETENTION_DAYS", default_value_t = DEFAULT_CONTACT_RETENTION_DAYS, value_parser = at_least_one::<i64>)]
+    pub contact_retention_days: i64,
     /// Directories searched for a CJK font for report PDFs (default: /usr/share/fonts and /usr/local/share/fonts)
     #[arg(long, env = "DOORSTEP_REPORT_FONT_DIRS", value_delimiter = ':')]
     pub report_font_dirs: Vec<std::path::PathBuf>,
@@ -134,6 +141,7 @@ impl Default for Config {
             company_name: None,
             public_url: None,
             report_link_days: 30,
+            contact_retention_days: DEFAULT_CONTACT_RETENTION_DAYS,
             report_font_dirs: Vec::new(),
         }
     }

@@ -16,6 +16,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use doorstep_server::app::{at_least_one, AppState, Config};
 use doorstep_server::auth::{new_token, Role};
 use doorstep_server::demo;
+use doorstep_server::domain::personal_data;
 use doorstep_server::failure::{Failure, Fallible};
 use doorstep_server::http::spawn;
 use doorstep_server::ops::backup::{self, DATABASE_FILE};
@@ -311,6 +312,9 @@ async fn run_server(args: Args) {
             }
         }
     }
+    // PIPL retention: finished orders' customer contact masked after
+    // --contact-retention-days, checked at start and hourly.
+    personal_data::spawn_retention_timer(state.clone());
     let mut server = match spawn(args.listen, state.clone()).await {
         Ok(s) => s,
         Err(e) => {
@@ -345,7 +349,7 @@ mod tests {
         let help = Args::command().render_long_help().to_string();
         let fields = serde_json::to_value(Config::default()).expect("Config serializes");
         let fields = fields.as_object().expect("Config is a struct");
-        assert_eq!(fields.len(), 18, "a Config field was added: check it here");
+        assert_eq!(fields.len(), 19, "a Config field was added: check it here");
         for field in fields.keys() {
             let flag = format!("--{}", field.replace('_', "-"));
             let env = format!("DOORSTEP_{}", field.to_uppercase());
@@ -388,6 +392,7 @@ mod tests {
             "--company-name=安心家电服务",
             "--public-url=https://service.example",
             "--report-link-days=7",
+            "--contact-retention-days=90",
             "--report-font-dirs=/a:/b",
         ])
         .expect("the flags parse");
@@ -412,6 +417,7 @@ mod tests {
                 company_name: Some("安心家电服务".into()),
                 public_url: Some("https://service.example".into()),
                 report_link_days: 7,
+                contact_retention_days: 90,
                 report_font_dirs: vec!["/a".into(), "/b".into()],
             }
         );
@@ -437,6 +443,7 @@ mod tests {
             ("--monthly-sample-percent=21", "10 到 20"),
             ("--monthly-sample-percent=9", "from 10 to 20"),
             ("--report-link-days=0", "at least 1"),
+            ("--contact-retention-days=0", "不小于 1"),
         ] {
             let err = Args::try_parse_from(["doorstep-server", flag])
                 .expect_err("refused")

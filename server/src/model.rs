@@ -135,6 +135,8 @@ text_enum! {
         Assignment = "assignment",
         Cancelled = "cancelled",
         Reassigned = "reassigned",
+        /// The customer's personal data was erased on request (PIPL).
+        Erased = "erased",
     }
 }
 
@@ -144,6 +146,7 @@ impl ChangeLogKind {
             ChangeKind::Assignment { .. } => ChangeLogKind::Assignment,
             ChangeKind::Cancelled { .. } => ChangeLogKind::Cancelled,
             ChangeKind::Reassigned { .. } => ChangeLogKind::Reassigned,
+            ChangeKind::Erased { .. } => ChangeLogKind::Erased,
         }
     }
 }

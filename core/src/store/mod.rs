@@ -17,12 +17,14 @@
 //!
 //! Files: `db.rs` (connections, transactions, durability), `schema.rs`
 //! (migrations), `error.rs` (`StoreError`), `retention.rs` (purging personal
-//! data after sync), `settings.rs` (what the server sends every phone: the
+//! data after sync), `erasure.rs` (the center's erasure on request, from the
+//! download), `settings.rs` (what the server sends every phone: the
 //! business time zone, which every command's context and the day's list
 //! use).
 
 mod blobs;
 mod db;
+mod erasure;
 mod error;
 mod retention;
 pub mod schema;
@@ -535,7 +537,11 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<VisitEvent>> {
         let id = change.assignment_id();
-        let command = change.to_command();
+        let Some(command) = change.to_command() else {
+            // An erasure (PIPL) rewrites what is stored; no visit fact.
+            erasure::erase_customer(tx, id)?;
+            return Ok(vec![]);
+        };
         match change {
             ChangeKind::Assignment { assignment } => save_assignment(tx, assignment, now)?,
             _ => {

@@ -10,6 +10,7 @@
 //! and `event_id` are both unique.
 
 use crate::app::AppState;
+use crate::domain::personal_data;
 use crate::domain::projection::{project_visit, store_projection};
 use crate::failure::{Failure, Fallible};
 use crate::model::SyncKind;
@@ -161,10 +162,14 @@ pub async fn ingest(
     let mut touched: BTreeMap<String, Touched> = BTreeMap::new();
     let mut refused = vec![];
     let mut applied = 0u64;
+    let mut contact = HashMap::new();
     for oe in &fresh {
         let e = &oe.event;
         let (event_id, visit_id) = (e.id.to_string(), e.visit_id.to_string());
         let body = serde_json::to_string(e).map_err(|_| Failure::internal("encoding"))?;
+        // An order whose customer contact was masked or erased stays so.
+        let body =
+            personal_data::as_stored(tx, e.assignment_id.as_str(), body, &mut contact).await?;
         let mut problem = refusal(
             tx,
             technician,
@@ -250,7 +255,11 @@ pub async fn ingest(
     )
     .await?;
     for (visit, (chain_ok, mut events)) in touched {
-        if new_visits.contains(&visit) {
+        // A masked or erased order's events were stored rewritten: replay those.
+        let rewritten = contact
+            .get(events[0].1.assignment_id.as_str())
+            .is_some_and(Option::is_some);
+        if new_visits.contains(&visit) && !rewritten {
             // Every event of the visit is in this push: replay from memory,
             // in the order the store uses (HLC, then sequence).
             events.sort_by_key(|(seq, e)| (e.hlc, *seq));

@@ -12,6 +12,7 @@ pub mod conflicts;
 pub mod ingest;
 pub mod intake;
 pub mod kpis;
+pub mod personal_data;
 pub mod projection;
 pub mod reconciliation;
 pub mod reminders;

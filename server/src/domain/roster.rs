@@ -20,16 +20,18 @@ pub struct NewTechnician {
     pub phone: Option<String>,
 }
 
-/// Whether a trade is one of the shipped playbooks; the error lists them.
+/// Whether a trade is one of the shipped playbooks; the error lists them
+/// (and does not repeat what was sent: a refusal names the field, never
+/// echoes the value, which may be a customer's number typed in the wrong box).
 pub fn known_trade(state: &AppState, trade: &TradeId) -> Result<(), String> {
     if state.playbook(trade.as_str()).is_some() {
         Ok(())
     } else {
         let mut known: Vec<&str> = Playbook::shipped().iter().map(|p| p.id.as_str()).collect();
         known.sort_unstable();
+        let known = known.join(", ");
         Err(format!(
-            "unknown trade {trade}; known trades: {}",
-            known.join(", ")
+            "not a known trade; known trades: {known} / 不是已知的服务类型，可选：{known}。"
         ))
     }
 }

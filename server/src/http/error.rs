@@ -194,7 +194,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
         } else {
             path
         };
-        let text = inner.to_string();
+        let text = without_values(&inner.to_string());
         let mut err = ApiError::field_bilingual(
             &field,
             text.clone(),
@@ -207,6 +207,37 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
         };
         err
     })
+}
+
+/// serde's message without the value it quotes (`invalid type: string
+/// "13812345678", expected …` → `invalid type: string, expected …`): a
+/// refusal names the field, never echoes what was sent (a customer's phone
+/// or address would reach the client's and the server's logs).
+pub fn without_values(message: &str) -> String {
+    for lead in ["invalid type: ", "invalid value: ", "unknown variant "] {
+        let Some(rest) = message.strip_prefix(lead) else {
+            continue;
+        };
+        let Some(expected) = rest.rfind(", expected") else {
+            continue;
+        };
+        let kind = if lead == "unknown variant " {
+            ""
+        } else {
+            rest[..expected].split([' ', '`', '"']).next().unwrap_or("")
+        };
+        let lead = lead.trim_end();
+        let sep = if kind.is_empty() { "" } else { " " };
+        return format!("{lead}{sep}{kind}{}", &rest[expected..]);
+    }
+    // A custom refusal quoting the value (`invalid trade id "…": expected …`).
+    let mut out = String::with_capacity(message.len());
+    let mut parts = message.split('"');
+    out.push_str(parts.next().unwrap_or(""));
+    while let (Some(_quoted), Some(after)) = (parts.next(), parts.next()) {
+        out.push_str(after.strip_prefix(' ').unwrap_or(after));
+    }
+    out.replace(" :", ":")
 }
 
 /// The refusal of a body with something after its JSON value.

@@ -120,6 +120,26 @@ pub fn router(state: AppState) -> Router {
             post(center::assignments::cancel),
         )
         .route("/api/reminders", get(center::reminders::reminders))
+        .route(
+            "/api/customers/erasure",
+            post(center::personal_data::erasure),
+        )
+        .route(
+            "/api/customers/erasures",
+            get(center::personal_data::erasures),
+        )
+        .route(
+            "/api/customers/export",
+            post(center::personal_data::export_customer),
+        )
+        .route(
+            "/api/personal-data/access-log",
+            get(center::personal_data::access_log),
+        )
+        .route(
+            "/api/personal-data/retention/run",
+            post(center::personal_data::run_retention_now),
+        )
         .route("/api/conflicts", get(after::conflicts::conflicts))
         .route("/api/visits", get(after::visits::list_visits))
         .route("/api/visits/{id}", get(after::visits::get_visit))

@@ -38,6 +38,7 @@ pub mod callbacks;
 pub mod devices;
 pub mod events;
 pub mod intakes;
+pub mod personal_data;
 pub mod report_links;
 pub mod sessions;
 pub mod settings;

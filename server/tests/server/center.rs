@@ -277,7 +277,9 @@ async fn intake_classification(b: Backend) {
     assert_eq!(st, 400);
     let msg = body["error"]["message"].as_str().unwrap();
     assert!(
-        msg.contains("unknown trade plumbing") && msg.contains("water_delivery"),
+        msg.contains("not a known trade")
+            && msg.contains("water_delivery")
+            && !msg.contains("plumbing"),
         "{msg}"
     );
     let (st, body) = s

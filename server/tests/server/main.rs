@@ -15,6 +15,8 @@ mod defences;
 mod demo;
 mod forged;
 mod ops;
+mod log_privacy;
+mod personal_data;
 mod records;
 mod report;
 mod schema;

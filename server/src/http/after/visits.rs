@@ -7,6 +7,7 @@ use crate::domain::projection;
 use crate::failure::Fallible;
 use crate::http::after::display::{history, LabelledVisit, VisitDisplay};
 use crate::http::auth::Auth;
+use crate::http::center::personal_data::{purpose, record_contact_view};
 use crate::http::error::{ApiError, ApiQuery, ApiResult};
 use crate::store::visits;
 use axum::extract::{Path, State};
@@ -58,6 +59,7 @@ pub async fn get_visit(
         .await?
         .ok_or_else(|| ApiError::not_found("visit", &id))?;
     require_own_visit(&who, &id, &row.technician_id)?;
+    record_contact_view(&state, &who, &row.assignment_id, purpose::VISIT_DETAIL).await?;
     let state_json: Value = serde_json::from_str(&state_text).unwrap_or(Value::Null);
     let display = serde_json::from_value(state_json.clone())
         .ok()

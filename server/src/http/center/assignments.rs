@@ -8,6 +8,7 @@ use crate::domain::assignments::{
 };
 use crate::domain::bounds;
 use crate::http::auth::Auth;
+use crate::http::center::personal_data::{purpose, record_contact_view};
 use crate::http::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::model::AssignmentView;
 use crate::store::assignments;
@@ -74,6 +75,7 @@ pub async fn get_assignment(
             )));
         }
     }
+    record_contact_view(&state, &who, &id, purpose::ASSIGNMENT_DETAIL).await?;
     Ok(Json(v))
 }
 

@@ -1,10 +1,11 @@
 //! The dispatch desk's endpoints (服务中心/调度): staff sessions and
 //! accounts, the roster and devices, assignments, intake and the 1-hour
-//! rule's reminders.
+//! rule's reminders, and personal data requests (PIPL).
 
 pub mod assignments;
 pub mod devices;
 pub mod intake;
+pub mod personal_data;
 pub mod reminders;
 pub mod roster;
 pub mod session;

@@ -1,0 +1,572 @@
+//! Personal data as China's PIPL expects: the retention rule (the customer
+//! contact of orders finished more than `--contact-retention-days` ago is
+//! masked), erasure on request (audited, reaching the phones through the
+//! download as `ChangeKind::Erased`), the export of one customer's data for
+//! an access request, and the contact access log.
+//!
+//! The contact is the customer's name, phone, address and map location, in
+//! every stored copy of an order (`store::personal_data::documents_of`).
+//! What accounting and the audit need stays untouched: visits, amounts,
+//! payments and receipts, signatures and every digest. The signed report
+//! holds no contact data (docs/SIGNOFF.md), so a masked or erased order's
+//! report still verifies.
+
+use crate::app::AppState;
+use crate::failure::{Failure, Fallible};
+use crate::model::AssignmentStatus;
+use crate::store::personal_data::{self as store, ContactState, Holder, StoredDoc};
+use crate::store::{assignments, visits, LockKey, Tx};
+use crate::time::{from_ms, now_ms};
+use doorstep_core::ids::AssignmentId;
+use doorstep_core::protocol::ChangeKind;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+/// Orders masked per transaction by one retention batch.
+pub const RETENTION_BATCH: i64 = 200;
+
+/// Longest reason an erasure accepts, in characters.
+pub const REASON_CHARS: usize = 500;
+
+/// What happens to a customer's contact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rewrite {
+    /// Retention: enough left to recognise the order on a call (the
+    /// surname, the phone's first 3 and last 4 digits, the address up to
+    /// its district), the map location removed.
+    Mask,
+    /// Erasure on request: name, phone, address and location removed.
+    Erase,
+}
+
+/// A name as retention leaves it: its first character and `*`.
+pub fn mask_name(name: &str) -> String {
+    match name.trim().chars().next() {
+        Some(first) => format!("{first}*"),
+        None => String::new(),
+    }
+}
+
+/// A phone number as retention leaves it: the first 3 and last 4 digits
+/// (`138****5678`); fewer than 8 digits leave `****`.
+pub fn mask_phone(phone: &str) -> String {
+    if phone.contains("****") {
+        return phone.to_string(); // masked already
+    }
+    let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() < 8 {
+        return "****".into();
+    }
+    let head: String = digits[..3].iter().collect();
+    let tail: String = digits[digits.len() - 4..].iter().collect();
+    format!("{head}****{tail}")
+}
+
+/// An address as retention leaves it: up to its last province, city,
+/// district or county marker among the first 12 characters, then `***`
+/// (`上海市浦东新区***`); an address without one leaves `***`.
+pub fn mask_address(address: &str) -> String {
+    let chars: Vec<char> = address.trim().chars().take(12).collect();
+    let cut = chars
+        .iter()
+        .rposition(|c| matches!(c, '省' | '市' | '区' | '县' | '州' | '旗'))
+        .map_or(0, |i| i + 1);
+    let kept: String = chars[..cut].iter().collect();
+    format!("{kept}***")
+}
+
+/// Rewrites one customer object (`{name, phone, address, location, …}`).
+/// Returns whether it changed.
+pub fn rewrite_contact(customer: &mut Map<String, Value>, how: Rewrite) -> bool {
+    let before = customer.clone();
+    for field in ["name", "phone", "address", "location"] {
+        let Some(value) = customer.get_mut(field) else {
+            continue;
+        };
+        let new = match (how, field, value.as_str()) {
+            (_, _, _) if value.is_null() => continue,
+            (Rewrite::Mask, "name", Some(s)) => Value::String(mask_name(s)),
+            (Rewrite::Mask, "phone", Some(s)) => Value::String(mask_phone(s)),
+            (Rewrite::Mask, "address", Some(s)) => Value::String(mask_address(s)),
+            _ => Value::Null,
+        };
+        *value = new;
+    }
+    *customer != before
+}
+
+/// Rewrites every `customer` object at any depth of a stored document (an
+/// assignment, a change, an event, a visit state). Returns whether it changed.
+pub fn rewrite_customers(v: &mut Value, how: Rewrite) -> bool {
+    let mut changed = false;
+    match v {
+        Value::Object(obj) => {
+            for (key, child) in obj.iter_mut() {
+                match (key.as_str(), child) {
+                    ("customer", Value::Object(c)) => changed |= rewrite_contact(c, how),
+                    (_, child) => changed |= rewrite_customers(child, how),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                changed |= rewrite_customers(item, how);
+            }
+        }
+        _ => {}
+    }
+    changed
+}
+
+/// Rewrites one stored document; returns whether it changed.
+fn rewrite_document(doc: &mut StoredDoc, how: Rewrite) -> Fallible<bool> {
+    let mut v: Value = serde_json::from_str(&doc.json)
+        .map_err(|e| Failure::corrupt("reading a stored document for personal data", e))?;
+    let changed = match (&doc.holder, &mut v) {
+        // An intake's caller is the customer object itself.
+        (Holder::Intake, Value::Object(c)) => rewrite_contact(c, how),
+        _ => rewrite_customers(&mut v, how),
+    };
+    if changed {
+        doc.json = serde_json::to_string(&v).map_err(|_| Failure::internal("encoding"))?;
+    }
+    Ok(changed)
+}
+
+/// Rewrites every stored copy of the order's customer contact; returns how
+/// many documents changed.
+pub async fn rewrite_order(tx: &mut dyn Tx, assignment: &str, how: Rewrite) -> Fallible<usize> {
+    let mut changed = 0;
+    for mut doc in store::documents_of(tx, assignment).await? {
+        if rewrite_document(&mut doc, how)? {
+            store::write_document(tx, &doc).await?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
+/// An event arriving for an order whose contact was already masked or
+/// erased is stored the same way (a phone that was offline, or an event
+/// still in its outbox when the erasure reached it). `seen` caches each
+/// order's state for one push.
+pub async fn as_stored(
+    tx: &mut dyn Tx,
+    assignment: &str,
+    body: String,
+    seen: &mut HashMap<String, Option<Rewrite>>,
+) -> Fallible<String> {
+    if !seen.contains_key(assignment) {
+        let how = match store::contact_state(tx, assignment).await? {
+            Some(ContactState {
+                erased_at: Some(_), ..
+            }) => Some(Rewrite::Erase),
+            Some(ContactState {
+                masked_at: Some(_), ..
+            }) => Some(Rewrite::Mask),
+            _ => None,
+        };
+        seen.insert(assignment.to_string(), how);
+    }
+    let Some(how) = seen[assignment] else {
+        return Ok(body);
+    };
+    let mut doc = StoredDoc {
+        holder: Holder::Event,
+        key: String::new(),
+        json: body,
+    };
+    rewrite_document(&mut doc, how)?;
+    Ok(doc.json)
+}
+
+/// What one retention batch masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RetentionReport {
+    /// Orders finished before this time were due.
+    pub cutoff: chrono::DateTime<chrono::Utc>,
+    pub masked: Vec<String>,
+    /// More orders wait for the next batch.
+    pub more: bool,
+}
+
+/// Masks the contact of up to [`RETENTION_BATCH`] orders finished more
+/// than `days` days before `now` (Unix ms), in the caller's transaction.
+pub async fn retention_batch(tx: &mut dyn Tx, days: i64, now: i64) -> Fallible<RetentionReport> {
+    let cutoff = now - days.max(1) * 86_400_000;
+    let due = store::due_for_retention(tx, cutoff, RETENTION_BATCH + 1).await?;
+    let more = due.len() > RETENTION_BATCH as usize;
+    let mut masked = Vec::new();
+    for id in due.into_iter().take(RETENTION_BATCH as usize) {
+        rewrite_order(tx, &id, Rewrite::Mask).await?;
+        store::mark_masked(tx, &id, now).await?;
+        masked.push(id);
+    }
+    Ok(RetentionReport {
+        cutoff: from_ms(cutoff),
+        masked,
+        more,
+    })
+}
+
+/// Runs retention batches until no finished order is due, each batch in
+/// its own transaction; returns every order masked.
+pub async fn run_retention(app: &AppState) -> Fallible<RetentionReport> {
+    let days = app.config.contact_retention_days;
+    let mut all = RetentionReport {
+        cutoff: from_ms(now_ms()),
+        masked: Vec::new(),
+        more: false,
+    };
+    loop {
+        let now = now_ms();
+        let batch = app
+            .db
+            .tx(move |tx| Box::pin(async move { retention_batch(tx, days, now).await }))
+            .await?;
+        all.cutoff = batch.cutoff;
+        all.masked.extend(batch.masked);
+        if !batch.more {
+            return Ok(all);
+        }
+    }
+}
+
+/// How often the server's own retention sweep runs.
+pub const RETENTION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Starts the retention sweep: at once, then every [`RETENTION_INTERVAL`].
+/// It logs how many orders it masked, never which customer.
+pub fn spawn_retention_timer(app: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(RETENTION_INTERVAL);
+        loop {
+            every.tick().await;
+            match run_retention(&app).await {
+                Ok(r) if !r.masked.is_empty() => {
+                    tracing::info!(
+                        masked = r.masked.len(),
+                        "contact retention masked finished orders"
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "contact retention sweep failed; retried next hour")
+                }
+            }
+        }
+    })
+}
+
+/// The `what` of the 404 when no order or intake has the phone number (the
+/// HTTP layer words it without the number).
+pub const NO_ORDER_FOR_PHONE: &str = "order or intake for this phone number";
+
+/// Whose data a request is about: a phone number or one work order.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerKey {
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub assignment_id: Option<String>,
+}
+
+/// An erasure on request.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErasureRequest {
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub assignment_id: Option<String>,
+    /// Why (the customer's request, its reference): kept in the audit.
+    pub reason: String,
+}
+
+/// The digits of a mainland phone number, without a +86 / 0086 prefix.
+pub fn normalize_phone(phone: &str) -> Option<String> {
+    if !phone
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '+' | '(' | ')'))
+    {
+        return None;
+    }
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    let digits = digits
+        .strip_prefix("0086")
+        .filter(|d| d.len() == 11)
+        .or_else(|| digits.strip_prefix("86").filter(|d| d.len() == 11))
+        .map(str::to_string)
+        .unwrap_or(digits);
+    (5..=15).contains(&digits.len()).then_some(digits)
+}
+
+impl CustomerKey {
+    /// Exactly one of the two, valid; the refusal names the field, never its value.
+    fn check(&self) -> Fallible<()> {
+        match (&self.phone, &self.assignment_id) {
+            (Some(_), Some(_)) | (None, None) => Err(Failure::field(
+                "phone",
+                "give either phone or assignment_id, not both and not neither / 请提供 phone（电话）或 assignment_id（工单号）其中之一。",
+            )),
+            (Some(p), None) if normalize_phone(p).is_none() => Err(Failure::field(
+                "phone",
+                "expected a phone number of 5 to 15 digits, such as 138 0013 8000 / 应为 5 到 15 位数字的电话号码，例如 138 0013 8000。",
+            )),
+            (None, Some(a)) if AssignmentId::new(a).is_err() => Err(Failure::field(
+                "assignment_id",
+                "expected a work order id such as A-20261201-001 / 应为工单号，例如 A-20261201-001。",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// One order a request matched.
+#[derive(Debug, Clone)]
+struct Match {
+    id: String,
+    status: String,
+    state: ContactState,
+}
+
+/// The orders and the unlinked intakes (a consultation answered at the
+/// desk) of a customer.
+async fn find(tx: &mut dyn Tx, key: &CustomerKey) -> Fallible<(Vec<Match>, Vec<String>)> {
+    key.check()?;
+    if let Some(id) = &key.assignment_id {
+        let state = store::contact_state(tx, id)
+            .await?
+            .ok_or_else(|| Failure::not_found("assignment", id))?;
+        let status = assignments::load_assignment(tx, id)
+            .await?
+            .map(|v| v.status.as_str().to_string())
+            .unwrap_or_default();
+        return Ok((
+            vec![Match {
+                id: id.clone(),
+                status,
+                state,
+            }],
+            vec![],
+        ));
+    }
+    let wanted = key.phone.as_deref().and_then(normalize_phone);
+    let phone_of = |v: &Value| v["phone"].as_str().and_then(normalize_phone);
+    let mut orders = Vec::new();
+    for (id, status, state, body) in store::all_orders(tx).await? {
+        let body: Value = serde_json::from_str(&body).unwrap_or_default();
+        if phone_of(&body["customer"]).is_some() && phone_of(&body["customer"]) == wanted {
+            orders.push(Match { id, status, state });
+        }
+    }
+    let mut intakes = Vec::new();
+    for (id, caller) in store::unlinked_intakes(tx).await? {
+        let caller: Value = serde_json::from_str(&caller).unwrap_or_default();
+        if phone_of(&caller).is_some() && phone_of(&caller) == wanted {
+            intakes.push(id);
+        }
+    }
+    if orders.is_empty() && intakes.is_empty() {
+        return Err(Failure::NotFound {
+            what: NO_ORDER_FOR_PHONE,
+            id: String::new(),
+        });
+    }
+    Ok((orders, intakes))
+}
+
+/// What an erasure did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErasureOutcome {
+    pub erasure_id: i64,
+    pub requested_by: String,
+    pub requested_at: chrono::DateTime<chrono::Utc>,
+    pub reason: String,
+    /// The orders whose customer contact was erased now.
+    pub assignments: Vec<String>,
+    /// Desk intakes (without an order) whose caller was erased.
+    pub intakes: Vec<String>,
+    /// Technicians whose phones are told on their next sync.
+    pub technicians: Vec<String>,
+}
+
+/// Erases a customer's contact on request, in the caller's transaction:
+/// every stored copy of each finished order (an open one is refused: cancel
+/// it first), an `erased` change for every technician who ever held it, and
+/// the audit row (who, when, why, which orders).
+pub async fn erase(
+    tx: &mut dyn Tx,
+    req: &ErasureRequest,
+    by: &str,
+    now: i64,
+) -> Fallible<ErasureOutcome> {
+    let reason = req.reason.trim();
+    if reason.is_empty() || reason.chars().count() > REASON_CHARS {
+        return Err(Failure::field(
+            "reason",
+            format!("expected why the data is erased (the customer's request), 1 to {REASON_CHARS} characters / 应填写删除原因（客户的请求），1 到 {REASON_CHARS} 个字符。"),
+        ));
+    }
+    tx.lock(LockKey::Assignments).await?;
+    let key = CustomerKey {
+        phone: req.phone.clone(),
+        assignment_id: req.assignment_id.clone(),
+    };
+    let (orders, intakes) = find(tx, &key).await?;
+    let mut open = Vec::new();
+    for o in &orders {
+        let finished = o.status == AssignmentStatus::Done.as_str()
+            || o.status == AssignmentStatus::Cancelled.as_str()
+            || store::has_closed_visit(tx, &o.id).await?;
+        if !finished {
+            open.push(o.id.clone());
+        }
+    }
+    if !open.is_empty() {
+        return Err(Failure::conflict(
+            "order_open",
+            format!(
+                "orders {} are still open: the technician needs the address. Cancel them first, then erase / 工单 {} 尚未结束，技师仍需要地址：请先取消，再删除。",
+                open.join(", "),
+                open.join("，")
+            ),
+        )
+        .with("assignments", &open));
+    }
+    let due: Vec<&Match> = orders
+        .iter()
+        .filter(|o| o.state.erased_at.is_none())
+        .collect();
+    if due.is_empty() && intakes.is_empty() {
+        return Err(Failure::conflict(
+            "already_erased",
+            "this customer's data was already erased; the audit lists when (GET /api/customers/erasures) / 该客户的数据已删除，删除记录见 GET /api/customers/erasures。",
+        ));
+    }
+    let actor = format!("user:{by}");
+    let mut technicians = Vec::new();
+    for o in &due {
+        rewrite_order(tx, &o.id, Rewrite::Erase).await?;
+        store::mark_erased(tx, &o.id, now).await?;
+        let version = store::version_of(tx, &o.id).await?;
+        let change = ChangeKind::Erased {
+            assignment_id: AssignmentId::new(&o.id)
+                .map_err(|_| Failure::internal("reading an assignment id"))?,
+            version: version.max(0) as u64,
+        };
+        let payload = serde_json::to_string(&change).map_err(|_| Failure::internal("encoding"))?;
+        for t in store::holders_of(tx, &o.id).await? {
+            store::append_erased_change(tx, &o.id, version, &t, &payload, now, &actor).await?;
+            if !technicians.contains(&t) {
+                technicians.push(t);
+            }
+        }
+    }
+    for id in &intakes {
+        if let Some(mut doc) = store::intake_caller(tx, id).await? {
+            if rewrite_document(&mut doc, Rewrite::Erase)? {
+                store::write_document(tx, &doc).await?;
+            }
+        }
+    }
+    let ids: Vec<String> = due.iter().map(|o| o.id.clone()).collect();
+    let mut audited = ids.clone();
+    audited.extend(intakes.iter().map(|i| format!("intake:{i}")));
+    let erasure_id = store::insert_erasure(tx, by, now, reason, &audited).await?;
+    Ok(ErasureOutcome {
+        erasure_id,
+        requested_by: by.to_string(),
+        requested_at: from_ms(now),
+        reason: reason.to_string(),
+        assignments: ids,
+        intakes,
+        technicians,
+    })
+}
+
+/// One customer's data for an access request: every matched order as
+/// stored (customer, product, fault, window, items), its visits (times,
+/// outcome, sign-off status), its intakes, and who viewed its contact. The
+/// export itself is recorded in the access log (purpose `export`).
+pub async fn export(tx: &mut dyn Tx, key: &CustomerKey, by: &str, now: i64) -> Fallible<Value> {
+    let (orders, intakes) = find(tx, key).await?;
+    let mut out = Vec::new();
+    for o in &orders {
+        let view = assignments::load_assignment(tx, &o.id).await?;
+        let visit_rows = visits::list_visits(tx, None, Some(o.id.clone()), 100).await?;
+        let order_intakes = store::intakes_for_export(tx, &o.id).await?;
+        let accesses = store::access_log(tx, Some(o.id.clone()), None, 1000).await?;
+        out.push(json!({
+            "assignment": view,
+            "contact_masked_at": o.state.masked_at.map(from_ms),
+            "contact_erased_at": o.state.erased_at.map(from_ms),
+            "visits": visit_rows,
+            "intakes": order_intakes,
+            "contact_access_log": accesses,
+        }));
+        store::record_access(tx, by, now, &o.id, "export").await?;
+    }
+    let mut desk = Vec::new();
+    for id in &intakes {
+        if let Some(i) = store::intake_for_export(tx, id).await? {
+            desk.push(i);
+        }
+    }
+    Ok(json!({
+        "exported_at": from_ms(now),
+        "exported_by": by,
+        "orders": out,
+        "intakes": desk,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masking_keeps_the_surname_the_phone_ends_and_the_district() {
+        assert_eq!(mask_name("王伟"), "王*");
+        assert_eq!(mask_phone("138 1234 5678"), "138****5678");
+        assert_eq!(mask_phone("110"), "****");
+        assert_eq!(
+            mask_address("上海市浦东新区世纪大道 100 号"),
+            "上海市浦东新区***"
+        );
+        assert_eq!(mask_address("1 Test Rd"), "***");
+        let masked = mask_phone("138 1234 5678");
+        assert_eq!(mask_phone(&masked), masked, "masking twice changes nothing");
+    }
+
+    #[test]
+    fn erasure_blanks_every_customer_object_and_keeps_the_rest() {
+        let mut v = json!({"assignment": {"customer": {"name": "王伟", "phone": "13812345678",
+            "address": "北京市朝阳区", "location": {"lat": 1.0, "lon": 2.0}, "time_zone": null},
+            "product": {"model": "M"}}, "paid_total": 13500});
+        assert!(rewrite_customers(&mut v, Rewrite::Erase));
+        let c = &v["assignment"]["customer"];
+        for f in ["name", "phone", "address", "location"] {
+            assert!(c[f].is_null(), "{f}");
+        }
+        assert_eq!(v["paid_total"], 13500);
+        assert_eq!(v["assignment"]["product"]["model"], "M");
+        assert!(!rewrite_customers(&mut v, Rewrite::Erase));
+    }
+
+    #[test]
+    fn a_phone_number_is_matched_without_spaces_or_the_country_code() {
+        assert_eq!(
+            normalize_phone("+86 138-1234-5678").as_deref(),
+            Some("13812345678")
+        );
+        assert_eq!(
+            normalize_phone("0086 13812345678").as_deref(),
+            Some("13812345678")
+        );
+        assert_eq!(normalize_phone("12"), None);
+        assert_eq!(normalize_phone("13912345x"), None);
+    }
+}

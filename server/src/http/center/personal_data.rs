@@ -1,0 +1,157 @@
+//! Personal data requests (PIPL, docs/PIPL.md): `POST /api/customers/erasure`
+//! and `GET /api/customers/erasures` (the audit), `POST
+//! /api/customers/export` (an access request: the phone number travels in
+//! the body, never in a URL that proxies log), `GET
+//! /api/personal-data/access-log` and `POST
+//! /api/personal-data/retention/run`; and [`record_contact_view`], which the
+//! detail endpoints call when they show a customer's full contact.
+
+use crate::app::AppState;
+use crate::auth::Principal;
+use crate::domain::personal_data::{
+    erase, export, run_retention, CustomerKey, ErasureOutcome, ErasureRequest, RetentionReport,
+    NO_ORDER_FOR_PHONE,
+};
+use crate::failure::Failure;
+use crate::http::auth::Auth;
+use crate::http::error::{ApiError, ApiJson, ApiQuery, ApiResult};
+use crate::store::personal_data::{self as store, AccessRecord, ErasureRecord};
+use crate::time::now_ms;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Why a user was shown an order's full contact (the access log's purpose).
+pub mod purpose {
+    pub const ASSIGNMENT_DETAIL: &str = "assignment_detail";
+    pub const VISIT_DETAIL: &str = "visit_detail";
+}
+
+/// Records that a staff user was shown the order's full contact details
+/// (a technician's device reading its own work is not logged).
+pub async fn record_contact_view(
+    state: &AppState,
+    who: &Principal,
+    assignment: &str,
+    purpose: &'static str,
+) -> ApiResult<()> {
+    let Principal::User { username, .. } = who else {
+        return Ok(());
+    };
+    let (user, order, now) = (username.clone(), assignment.to_string(), now_ms());
+    state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move { store::record_access(tx, &user, now, &order, purpose).await })
+        })
+        .await?;
+    Ok(())
+}
+
+/// A refusal in the caller's words; "no order has this phone number"
+/// without the number.
+fn refusal(f: Failure) -> ApiError {
+    match f {
+        Failure::NotFound { what, .. } if what == NO_ORDER_FOR_PHONE => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no order or desk intake has this phone number",
+        )
+        .zh("没有使用该电话号码的工单或受理记录。"),
+        f => f.into(),
+    }
+}
+
+/// Erases one customer's personal data (dispatcher or admin).
+pub async fn erasure(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    ApiJson(req): ApiJson<ErasureRequest>,
+) -> ApiResult<Json<ErasureOutcome>> {
+    let by = who.dispatcher()?.to_string();
+    let now = now_ms();
+    let outcome = state
+        .db
+        .tx(move |tx| Box::pin(async move { erase(tx, &req, &by, now).await }))
+        .await
+        .map_err(refusal)?;
+    tracing::info!(
+        erasure = outcome.erasure_id,
+        orders = outcome.assignments.len(),
+        by = %outcome.requested_by,
+        "customer personal data erased on request"
+    );
+    Ok(Json(outcome))
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    pub limit: Option<i64>,
+}
+
+/// The erasure audit, newest first (admin).
+pub async fn erasures(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Vec<ErasureRecord>>> {
+    who.admin()?;
+    let limit = q.limit.unwrap_or(200).clamp(1, 2000);
+    let rows = state
+        .db
+        .tx(move |tx| Box::pin(async move { store::list_erasures(tx, limit).await }))
+        .await?;
+    Ok(Json(rows))
+}
+
+/// One customer's data for an access request (dispatcher or admin).
+pub async fn export_customer(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    ApiJson(key): ApiJson<CustomerKey>,
+) -> ApiResult<Json<Value>> {
+    let by = who.dispatcher()?.to_string();
+    let now = now_ms();
+    let data = state
+        .db
+        .tx(move |tx| Box::pin(async move { export(tx, &key, &by, now).await }))
+        .await
+        .map_err(refusal)?;
+    Ok(Json(data))
+}
+
+#[derive(Deserialize)]
+pub struct AccessQuery {
+    pub assignment_id: Option<String>,
+    pub username: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// Who viewed customers' full contact details, newest first (admin).
+pub async fn access_log(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    ApiQuery(q): ApiQuery<AccessQuery>,
+) -> ApiResult<Json<Vec<AccessRecord>>> {
+    who.admin()?;
+    let limit = q.limit.unwrap_or(500).clamp(1, 5000);
+    let rows = state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move { store::access_log(tx, q.assignment_id, q.username, limit).await })
+        })
+        .await?;
+    Ok(Json(rows))
+}
+
+/// Runs the retention sweep now (admin); the server also runs it hourly.
+pub async fn run_retention_now(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+) -> ApiResult<Json<RetentionReport>> {
+    who.admin()?;
+    let report = run_retention(&state).await?;
+    Ok(Json(report))
+}

@@ -1,0 +1,453 @@
+//! The SQL of personal data (migration 0009): every stored copy of an
+//! order's customer contact (the assignment, its change log, the device's
+//! events, refused events, the visit projections, the intakes) read and
+//! rewritten as JSON text, the orders due for retention, the erasure audit
+//! (`personal_data_erasures`) and the contact access log
+//! (`contact_access_log`).
+
+use super::sql::Tx;
+use crate::failure::Fallible;
+use crate::model::AssignmentStatus;
+
+/// Which table holds a stored JSON document that may carry contact data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holder {
+    Assignment,
+    Change,
+    Event,
+    RefusedEvent,
+    Visit,
+    Intake,
+}
+
+/// One stored document: where it is and its JSON text.
+#[derive(Debug, Clone)]
+pub struct StoredDoc {
+    pub holder: Holder,
+    /// The row's key (assignment id, change seq, event id, `device|seq`,
+    /// visit id, intake id).
+    pub key: String,
+    pub json: String,
+}
+
+/// Every stored document of one order that may carry its customer's contact.
+pub async fn documents_of(tx: &mut dyn Tx, assignment: &str) -> Fallible<Vec<StoredDoc>> {
+    let id = || -> Vec<super::sql::Value> { vec![assignment.into()] };
+    let mut docs = Vec::new();
+    let queries: [(Holder, &str); 5] = [
+        (
+            Holder::Assignment,
+            "SELECT id AS k, body AS j FROM assignments WHERE id = $1",
+        ),
+        (
+            Holder::Change,
+            "SELECT CAST(seq AS TEXT) AS k, payload AS j FROM assignment_changes WHERE assignment_id = $1",
+        ),
+        (
+            Holder::Event,
+            "SELECT event_id AS k, body AS j FROM events WHERE assignment_id = $1",
+        ),
+        (
+            Holder::Visit,
+            "SELECT visit_id AS k, state AS j FROM visits WHERE assignment_id = $1",
+        ),
+        (
+            Holder::Intake,
+            "SELECT id AS k, caller AS j FROM intakes WHERE assignment_id = $1",
+        ),
+    ];
+    for (holder, sql) in queries {
+        for r in tx.query(sql, &id()).await? {
+            docs.push(StoredDoc {
+                holder,
+                key: r.text("k"),
+                json: r.text("j"),
+            });
+        }
+    }
+    // Refused events have no assignment column: their body names it.
+    let pattern = format!("%\"assignment_id\":\"{assignment}\"%");
+    for r in tx
+        .query(
+            "SELECT device_id AS d, CAST(seq AS TEXT) AS s, body AS j FROM refused_events WHERE body LIKE $1",
+            &[pattern.into()],
+        )
+        .await?
+    {
+        docs.push(StoredDoc {
+            holder: Holder::RefusedEvent,
+            key: format!("{}|{}", r.text("d"), r.text("s")),
+            json: r.text("j"),
+        });
+    }
+    Ok(docs)
+}
+
+/// Writes a rewritten document back where it came from.
+pub async fn write_document(tx: &mut dyn Tx, doc: &StoredDoc) -> Fallible<()> {
+    let json = doc.json.clone();
+    match doc.holder {
+        Holder::Assignment => {
+            tx.execute(
+                "UPDATE assignments SET body = $2 WHERE id = $1",
+                &[doc.key.as_str().into(), json.into()],
+            )
+            .await?
+        }
+        Holder::Change => {
+            let seq: i64 = doc.key.parse().unwrap_or(-1);
+            tx.execute(
+                "UPDATE assignment_changes SET payload = $2 WHERE seq = $1",
+                &[seq.into(), json.into()],
+            )
+            .await?
+        }
+        Holder::Event => {
+            tx.execute(
+                "UPDATE events SET body = $2 WHERE event_id = $1",
+                &[doc.key.as_str().into(), json.into()],
+            )
+            .await?
+        }
+        Holder::RefusedEvent => {
+            let (device, seq) = doc.key.split_once('|').unwrap_or((&doc.key, "-1"));
+            let seq: i64 = seq.parse().unwrap_or(-1);
+            tx.execute(
+                "UPDATE refused_events SET body = $3 WHERE device_id = $1 AND seq = $2",
+                &[device.into(), seq.into(), json.into()],
+            )
+            .await?
+        }
+        Holder::Visit => {
+            tx.execute(
+                "UPDATE visits SET state = $2 WHERE visit_id = $1",
+                &[doc.key.as_str().into(), json.into()],
+            )
+            .await?
+        }
+        Holder::Intake => {
+            tx.execute(
+                "UPDATE intakes SET caller = $2 WHERE id = $1",
+                &[doc.key.as_str().into(), json.into()],
+            )
+            .await?
+        }
+    };
+    Ok(())
+}
+
+/// Where an order's contact stands: masked by retention, erased on
+/// request, both, or neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ContactState {
+    pub masked_at: Option<i64>,
+    pub erased_at: Option<i64>,
+}
+
+/// The contact state of an order (`None`: no such order).
+pub async fn contact_state(tx: &mut dyn Tx, assignment: &str) -> Fallible<Option<ContactState>> {
+    Ok(tx
+        .query_opt(
+            "SELECT contact_masked_at, contact_erased_at FROM assignments WHERE id = $1",
+            &[assignment.into()],
+        )
+        .await?
+        .map(|r| ContactState {
+            masked_at: r.opt_int("contact_masked_at"),
+            erased_at: r.opt_int("contact_erased_at"),
+        }))
+}
+
+/// Marks an order's contact masked by retention.
+pub async fn mark_masked(tx: &mut dyn Tx, assignment: &str, at: i64) -> Fallible<()> {
+    tx.execute(
+        "UPDATE assignments SET contact_masked_at = $2 WHERE id = $1",
+        &[assignment.into(), at.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Marks an order's contact erased on request.
+pub async fn mark_erased(tx: &mut dyn Tx, assignment: &str, at: i64) -> Fallible<()> {
+    tx.execute(
+        "UPDATE assignments SET contact_erased_at = $2 WHERE id = $1",
+        &[assignment.into(), at.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Orders finished (done or cancelled) before `cutoff` whose contact is
+/// neither masked nor erased: when the last visit closed, or, for an order
+/// without a closed visit, when the order last changed.
+pub async fn due_for_retention(tx: &mut dyn Tx, cutoff: i64, limit: i64) -> Fallible<Vec<String>> {
+    let rows = tx
+        .query(
+            "SELECT a.id AS id FROM assignments a
+             WHERE a.status IN ($2, $3) AND a.contact_masked_at IS NULL AND a.contact_erased_at IS NULL
+               AND COALESCE((SELECT MAX(v.closed_at) FROM visits v WHERE v.assignment_id = a.id),
+                            a.updated_at) <= $1
+             ORDER BY a.id LIMIT $4",
+            &[
+                cutoff.into(),
+                AssignmentStatus::Done.as_str().into(),
+                AssignmentStatus::Cancelled.as_str().into(),
+                limit.into(),
+            ],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.text("id")).collect())
+}
+
+/// Every order's id, status, contact state and stored body, oldest first
+/// (finding one customer's orders by phone number).
+pub async fn all_orders(tx: &mut dyn Tx) -> Fallible<Vec<(String, String, ContactState, String)>> {
+    let rows = tx
+        .query(
+            "SELECT id, status, contact_masked_at, contact_erased_at, body FROM assignments ORDER BY received_at, id",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                r.text("id"),
+                r.text("status"),
+                ContactState {
+                    masked_at: r.opt_int("contact_masked_at"),
+                    erased_at: r.opt_int("contact_erased_at"),
+                },
+                r.text("body"),
+            )
+        })
+        .collect())
+}
+
+/// Whether any visit of the order has closed.
+pub async fn has_closed_visit(tx: &mut dyn Tx, assignment: &str) -> Fallible<bool> {
+    Ok(tx
+        .query_opt(
+            "SELECT 1 AS found FROM visits WHERE assignment_id = $1 AND closed_at IS NOT NULL",
+            &[assignment.into()],
+        )
+        .await?
+        .is_some())
+}
+
+/// Every technician the order was ever given to (their phones may hold it).
+pub async fn holders_of(tx: &mut dyn Tx, assignment: &str) -> Fallible<Vec<String>> {
+    let rows = tx
+        .query(
+            "SELECT technician_id FROM assignment_holders WHERE assignment_id = $1 ORDER BY technician_id",
+            &[assignment.into()],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.text("technician_id")).collect())
+}
+
+/// One erasure on request, as audited.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ErasureRecord {
+    pub id: i64,
+    pub requested_by: String,
+    pub requested_at: chrono::DateTime<chrono::Utc>,
+    pub reason: String,
+    pub assignments: Vec<String>,
+}
+
+/// Records an erasure; returns its id.
+pub async fn insert_erasure(
+    tx: &mut dyn Tx,
+    by: &str,
+    at: i64,
+    reason: &str,
+    assignments: &[String],
+) -> Fallible<i64> {
+    let list = serde_json::to_string(assignments).unwrap_or_else(|_| "[]".into());
+    Ok(tx
+        .query_opt(
+            "INSERT INTO personal_data_erasures (requested_by, requested_at, reason, assignments)
+             VALUES ($1, $2, $3, $4) RETURNING id",
+            &[by.into(), at.into(), reason.into(), list.into()],
+        )
+        .await?
+        .map_or(0, |r| r.int("id")))
+}
+
+/// The erasures, newest first.
+pub async fn list_erasures(tx: &mut dyn Tx, limit: i64) -> Fallible<Vec<ErasureRecord>> {
+    let rows = tx
+        .query(
+            "SELECT id, requested_by, requested_at, reason, assignments FROM personal_data_erasures
+             ORDER BY id DESC LIMIT $1",
+            &[limit.into()],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| ErasureRecord {
+            id: r.int("id"),
+            requested_by: r.text("requested_by"),
+            requested_at: crate::time::from_ms(r.int("requested_at")),
+            reason: r.text("reason"),
+            assignments: serde_json::from_str(&r.text("assignments")).unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// One view of a customer's full contact details.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AccessRecord {
+    pub username: String,
+    pub accessed_at: chrono::DateTime<chrono::Utc>,
+    pub assignment_id: String,
+    pub purpose: String,
+}
+
+/// Records that `username` was shown the order's full contact details.
+pub async fn record_access(
+    tx: &mut dyn Tx,
+    username: &str,
+    at: i64,
+    assignment: &str,
+    purpose: &str,
+) -> Fallible<()> {
+    tx.execute(
+        "INSERT INTO contact_access_log (username, accessed_at, assignment_id, purpose) VALUES ($1, $2, $3, $4)",
+        &[username.into(), at.into(), assignment.into(), purpose.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The access log, newest first, optionally of one order and/or one user.
+pub async fn access_log(
+    tx: &mut dyn Tx,
+    assignment: Option<String>,
+    username: Option<String>,
+    limit: i64,
+) -> Fallible<Vec<AccessRecord>> {
+    let rows = tx
+        .query(
+            "SELECT username, accessed_at, assignment_id, purpose FROM contact_access_log
+             WHERE (CAST($1 AS TEXT) IS NULL OR assignment_id = $1)
+               AND (CAST($2 AS TEXT) IS NULL OR username = $2)
+             ORDER BY accessed_at DESC, id DESC LIMIT $3",
+            &[assignment.into(), username.into(), limit.into()],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| AccessRecord {
+            username: r.text("username"),
+            accessed_at: crate::time::from_ms(r.int("accessed_at")),
+            assignment_id: r.text("assignment_id"),
+            purpose: r.text("purpose"),
+        })
+        .collect())
+}
+
+/// Appends an erasure to the change log for one technician's phones. Call
+/// with the assignments lock held (the change sequence is the cursor).
+pub async fn append_erased_change(
+    tx: &mut dyn Tx,
+    assignment: &str,
+    version: i64,
+    technician: &str,
+    payload: &str,
+    at: i64,
+    actor: &str,
+) -> Fallible<()> {
+    tx.execute(
+        "INSERT INTO assignment_changes (assignment_id, version, technician_id, kind, payload, at, actor)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[
+            assignment.into(),
+            version.into(),
+            technician.into(),
+            crate::model::ChangeLogKind::Erased.as_str().into(),
+            payload.into(),
+            at.into(),
+            actor.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The order's current version.
+pub async fn version_of(tx: &mut dyn Tx, assignment: &str) -> Fallible<i64> {
+    Ok(tx
+        .query_opt(
+            "SELECT version FROM assignments WHERE id = $1",
+            &[assignment.into()],
+        )
+        .await?
+        .map_or(0, |r| r.int("version")))
+}
+
+/// Intakes not linked to an order (a consultation answered at the desk):
+/// id and caller JSON.
+pub async fn unlinked_intakes(tx: &mut dyn Tx) -> Fallible<Vec<(String, String)>> {
+    let rows = tx
+        .query(
+            "SELECT id, caller FROM intakes WHERE assignment_id IS NULL ORDER BY received_at, id",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.text("id"), r.text("caller")))
+        .collect())
+}
+
+/// The intakes of the given ids or linked to the given orders, as stored.
+pub async fn intakes_for_export(
+    tx: &mut dyn Tx,
+    assignment: &str,
+) -> Fallible<Vec<serde_json::Value>> {
+    let rows = tx
+        .query(
+            "SELECT id, classification, received_at, caller, content, answer FROM intakes
+             WHERE assignment_id = $1 ORDER BY received_at, id",
+            &[assignment.into()],
+        )
+        .await?;
+    Ok(rows.iter().map(intake_json).collect())
+}
+
+/// One intake by id, as stored.
+pub async fn intake_for_export(tx: &mut dyn Tx, id: &str) -> Fallible<Option<serde_json::Value>> {
+    Ok(tx
+        .query_opt(
+            "SELECT id, classification, received_at, caller, content, answer FROM intakes WHERE id = $1",
+            &[id.into()],
+        )
+        .await?
+        .map(|r| intake_json(&r)))
+}
+
+fn intake_json(r: &super::sql::Row) -> serde_json::Value {
+    serde_json::json!({
+        "id": r.text("id"),
+        "classification": r.text("classification"),
+        "received_at": crate::time::from_ms(r.int("received_at")),
+        "caller": serde_json::from_str::<serde_json::Value>(&r.text("caller")).unwrap_or_default(),
+        "content": r.text("content"),
+        "answer": r.opt_text("answer"),
+    })
+}
+
+/// One intake's caller, as a document to rewrite.
+pub async fn intake_caller(tx: &mut dyn Tx, id: &str) -> Fallible<Option<StoredDoc>> {
+    Ok(tx
+        .query_opt("SELECT caller FROM intakes WHERE id = $1", &[id.into()])
+        .await?
+        .map(|r| StoredDoc {
+            holder: Holder::Intake,
+            key: id.to_string(),
+            json: r.text("caller"),
+        }))
+}
