@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod intake;
 pub mod kpis;
 pub mod projection;
+pub mod receipts;
 pub mod reconciliation;
 pub mod reminders;
 pub mod roster;

@@ -37,6 +37,7 @@ pub mod blobs;
 pub mod callbacks;
 pub mod devices;
 pub mod events;
+pub mod receipts;
 pub mod intakes;
 pub mod report_links;
 pub mod sessions;
