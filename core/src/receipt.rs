@@ -187,7 +187,12 @@ mod tests {
     #[test]
     fn facts_of_a_page_are_stamped_in_change_order_after_the_base() {
         let b = base();
-        let stamps = [b.stamp(11, 0), b.stamp(11, 1), b.stamp(12, 0), b.stamp(40, 1)];
+        let stamps = [
+            b.stamp(11, 0),
+            b.stamp(11, 1),
+            b.stamp(12, 0),
+            b.stamp(40, 1),
+        ];
         assert!(stamps.windows(2).all(|w| w[0] < w[1]), "{stamps:?}");
         assert!(stamps[0] > b.hlc);
     }

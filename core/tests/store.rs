@@ -325,7 +325,10 @@ fn a_download_page_records_its_receipts_locally_and_acknowledges_them_instead_of
     for (e, seq) in events.iter().zip([41, 43]) {
         assert_eq!(e.id, base.event_id(store.device_id(), seq, 0));
         assert_eq!(e.hlc, base.stamp(seq, 0));
-        assert_eq!(e.visit_id, base.visit_id(store.device_id(), &e.assignment_id));
+        assert_eq!(
+            e.visit_id,
+            base.visit_id(store.device_id(), &e.assignment_id)
+        );
     }
     assert_eq!(store.clear_download_acks(*row).unwrap(), 1);
     assert!(store.pending_download_acks().unwrap().is_empty());

@@ -452,7 +452,9 @@ async fn a_downloaded_assignment_is_received_on_both_sides_and_both_rebuild_the_
         phone.event_ids(std::slice::from_ref(&a))
     );
     let rows = center.get(&format!("/api/visits?assignment_id={a}")).await;
-    let visit = rows[0]["visit_id"].as_str().expect("the visit is on the server");
+    let visit = rows[0]["visit_id"]
+        .as_str()
+        .expect("the visit is on the server");
     assert_eq!(visit, local_history[0].visit_id.to_string());
     let shown = center.get(&format!("/api/visits/{visit}")).await;
     let local = phone.store.state(a.clone()).unwrap();

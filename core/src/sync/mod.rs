@@ -324,7 +324,9 @@ impl SyncClient {
         // conflict; receipts are acknowledged instead): send them now
         // rather than next time.
         let pushed_again = if report.change_events > 0 {
-            self.push_all(store, clock, report, progress, false).await?.0
+            self.push_all(store, clock, report, progress, false)
+                .await?
+                .0
         } else {
             None
         };
@@ -581,8 +583,10 @@ impl SyncClient {
             let (events, next) = if last {
                 (apply.await?, None)
             } else {
-                let (next, applied) =
-                    tokio::join!(self.fetch_page(store, &device_id, page.next_cursor, clock), apply);
+                let (next, applied) = tokio::join!(
+                    self.fetch_page(store, &device_id, page.next_cursor, clock),
+                    apply
+                );
                 (applied?, Some(next))
             };
             report.changes += page.changes.len() as u64;
@@ -601,7 +605,8 @@ impl SyncClient {
                 // so the center sees them received at once; its answer may
                 // bring newer changes.
                 None if !store.pending_download_acks()?.is_empty() => {
-                    self.fetch_page(store, &device_id, page.next_cursor, clock).await
+                    self.fetch_page(store, &device_id, page.next_cursor, clock)
+                        .await
                 }
                 None => return Ok(Some(server_time)),
             };
@@ -789,7 +794,9 @@ fn stored_cursor(store: &Store) -> Result<u64, SyncError> {
 
 /// An exchange's answer as its two halves; the bytes on the wire count
 /// once, with the push.
-fn split_exchange(x: Exchange<ExchangeResponse>) -> (Exchange<PushResponse>, Exchange<PullResponse>) {
+fn split_exchange(
+    x: Exchange<ExchangeResponse>,
+) -> (Exchange<PushResponse>, Exchange<PullResponse>) {
     let ExchangeResponse { push, pull } = x.body;
     let pulled = Exchange {
         body: pull,

@@ -557,13 +557,23 @@ async fn an_acknowledged_page_derives_each_receipt_once_and_only_of_the_technici
     let (st, visits) = s.get("/api/visits", &s.dispatcher).await;
     assert_eq!(st, 200);
     let visits = visits.as_array().unwrap();
-    assert_eq!(visits.len(), 2, "one visit per own assignment, once: {visits:?}");
+    assert_eq!(
+        visits.len(),
+        2,
+        "one visit per own assignment, once: {visits:?}"
+    );
     for a in &mine {
         let id = a["id"].as_str().unwrap();
-        let v = visits.iter().find(|v| v["assignment_id"] == id).expect("its visit");
+        let v = visits
+            .iter()
+            .find(|v| v["assignment_id"] == id)
+            .expect("its visit");
         assert_eq!(v["device_id"], d1);
         let (_, shown) = s
-            .get(&format!("/api/visits/{}", v["visit_id"].as_str().unwrap()), &s.dispatcher)
+            .get(
+                &format!("/api/visits/{}", v["visit_id"].as_str().unwrap()),
+                &s.dispatcher,
+            )
             .await;
         let history = shown["history"].as_array().unwrap();
         assert_eq!(history.len(), 1, "{shown}");

@@ -521,7 +521,10 @@ async fn pouchdb_weak(run: &WeakRun, shape: LinkShape) -> Result<(f64, u64, u64)
             .map_err(|e| e.to_string())?
             .ok_or("node ended before listening")?;
         if let Some(p) = line.strip_prefix("listening ") {
-            break p.trim().parse().map_err(|_| format!("the port in {line:?}"))?;
+            break p
+                .trim()
+                .parse()
+                .map_err(|_| format!("the port in {line:?}"))?;
         }
     };
     let link = WeakLink::start(SocketAddr::from(([127, 0, 0, 1], port)), shape, 16).await;
