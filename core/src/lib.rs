@@ -12,6 +12,8 @@
 //! - [`store`]: the phone's durable local database (events, projections,
 //!   outbox, migrations, retention).
 //! - [`protocol`]: the sync wire types shared by the server and devices;
+//!   [`receipt`]: the envelope of the facts a downloaded page produces,
+//!   shared so the server derives the phone's receipts;
 //!   [`wire`]: the serde tag as a string, the one helper for it.
 //! - [`script_runner`]: JSON-lines visit scripts (the `doorstep` CLI).
 //! - [`walkthrough`]: visits driven through the workflow by the book (demo
@@ -33,6 +35,7 @@ pub mod photos;
 pub mod playbook;
 pub mod protocol;
 pub mod quote;
+pub mod receipt;
 pub mod script_runner;
 pub mod scripts;
 pub mod signoff;

@@ -13,10 +13,13 @@
 //! - **Pull** (`POST /api/sync/pull`): the center's assignment changes for
 //!   this technician after a cursor (the server's change sequence), paged,
 //!   only open work (never a finished or cancelled job), with the business
-//!   time zone.
+//!   time zone. The request acknowledges the pages applied since the last
+//!   one ([`PageReceipt`]): the server derives each "assignment received"
+//!   fact from it (`crate::receipt`), so a download uploads no receipts.
 
 use crate::assignment::Assignment;
 use crate::business_time::BusinessZone;
+use crate::clock::HlcStamp;
 use crate::ids::{AssignmentId, DeviceId, EventId, TechnicianId};
 use crate::workflow::{VisitCommand, VisitEvent};
 use chrono::{DateTime, Utc};
@@ -108,6 +111,113 @@ pub struct PullRequest {
     pub limit: Option<u32>,
     #[serde(default)]
     pub sent_at: Option<DateTime<Utc>>,
+    /// The pages applied and not yet acknowledged, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub received: Vec<PageReceipt>,
+}
+
+/// The acknowledgement of one applied download page: the phone holds every
+/// change after `after` up to `cursor`, applied at `applied_at` with its
+/// HLC at `hlc`; the changes in `receipts` (inclusive ranges of change
+/// seqs) became "assignment received" facts there. Everything the server
+/// needs to derive those facts (`crate::receipt`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageReceipt {
+    pub after: u64,
+    pub cursor: u64,
+    pub applied_at: DateTime<Utc>,
+    pub hlc: HlcStamp,
+    #[serde(default)]
+    pub receipts: Vec<[u64; 2]>,
+}
+
+impl PageReceipt {
+    /// The stamping base of the page's facts.
+    pub fn base(&self) -> crate::receipt::PageBase {
+        crate::receipt::PageBase {
+            after: self.after,
+            applied_at: self.applied_at,
+            hlc: self.hlc,
+        }
+    }
+
+    /// Why this acknowledgement cannot be one, naming the field (`at` is its
+    /// path, e.g. `received[0]`): ranges inside the page, in order.
+    pub fn problem(&self, at: &str) -> Option<(String, String)> {
+        if self.cursor < self.after {
+            return Some((
+                format!("{at}.cursor"),
+                format!(
+                    "is {} but the page was asked after {}: a page's cursor is at least its start",
+                    self.cursor, self.after
+                ),
+            ));
+        }
+        let mut previous = self.after;
+        for (i, [first, last]) in self.receipts.iter().enumerate() {
+            if *first <= previous || last < first || *last > self.cursor {
+                return Some((
+                    format!("{at}.receipts[{i}]"),
+                    format!(
+                        "[{first}, {last}] must be an increasing range after {previous} and up to the page's cursor {}",
+                        self.cursor
+                    ),
+                ));
+            }
+            previous = *last;
+        }
+        None
+    }
+}
+
+/// Push and pull in one round trip (`POST /api/sync/exchange`): the
+/// outbox's last batch and the pull that follows it, answered together —
+/// what a phone with work both ways sends instead of a push and a pull.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExchangeRequest {
+    pub protocol_version: u32,
+    pub device_id: DeviceId,
+    #[serde(default)]
+    pub sent_at: Option<DateTime<Utc>>,
+    /// As a push's.
+    #[serde(default)]
+    pub events: Vec<OutboxEvent>,
+    /// As a pull's: the page after `cursor`, at most `limit`, acknowledging
+    /// the pages in `received`.
+    #[serde(default)]
+    pub cursor: u64,
+    #[serde(default)]
+    pub limit: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub received: Vec<PageReceipt>,
+}
+
+impl ExchangeRequest {
+    /// The push and the pull it holds.
+    pub fn into_parts(self) -> (PushRequest, PullRequest) {
+        let push = PushRequest {
+            protocol_version: self.protocol_version,
+            device_id: self.device_id.clone(),
+            sent_at: self.sent_at,
+            events: self.events,
+        };
+        let pull = PullRequest {
+            protocol_version: self.protocol_version,
+            device_id: self.device_id,
+            cursor: self.cursor,
+            limit: self.limit,
+            sent_at: self.sent_at,
+            received: self.received,
+        };
+        (push, pull)
+    }
+}
+
+/// The answer to an exchange: the push's acknowledgement, then the page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExchangeResponse {
+    pub push: PushResponse,
+    pub pull: PullResponse,
 }
 
 /// What the center changed.

@@ -301,6 +301,47 @@ fn download_page_and_cursor_commit_together() {
 }
 
 #[test]
+fn a_download_page_records_its_receipts_locally_and_acknowledges_them_instead_of_uploading() {
+    let dir = TempDir::new("receipts");
+    let store = open(&dir.db());
+    let page: Vec<AssignmentChange> = [(41, issued("A-1", day())), (43, issued("A-2", day()))]
+        .into_iter()
+        .map(|(seq, change)| AssignmentChange { seq, change })
+        .collect();
+    store.set_sync_cursor("assignments", "40", day()).unwrap();
+    let events = store.apply_download_page(&page, "43", day()).unwrap();
+    assert_eq!(events.len(), 2, "one receipt per assignment, in the log");
+    assert_eq!(store.history(aid("A-1")).unwrap().len(), 1);
+    assert_eq!(store.pending_count().unwrap(), 0, "no receipt is uploaded");
+    let acks = store.pending_download_acks().unwrap();
+    assert_eq!(acks.len(), 1);
+    let (row, ack) = &acks[0];
+    assert_eq!((ack.after, ack.cursor), (40, 43));
+    assert_eq!(ack.receipts, vec![[41, 41], [43, 43]]);
+    assert_eq!(ack.applied_at, day());
+    // The acknowledgement names what the server needs to derive each
+    // receipt exactly as the phone recorded it.
+    let base = ack.base();
+    for (e, seq) in events.iter().zip([41, 43]) {
+        assert_eq!(e.id, base.event_id(store.device_id(), seq, 0));
+        assert_eq!(e.hlc, base.stamp(seq, 0));
+        assert_eq!(
+            e.visit_id,
+            base.visit_id(store.device_id(), &e.assignment_id)
+        );
+    }
+    assert_eq!(store.clear_download_acks(*row).unwrap(), 1);
+    assert!(store.pending_download_acks().unwrap().is_empty());
+    // A later local fact is stamped after the page's.
+    let state = store.state(aid("A-1")).unwrap();
+    let (cmd, at, fix) = next_command(&state).expect("a next step");
+    store.apply_command(aid("A-1"), &cmd, at, fix).unwrap();
+    let later = store.history(aid("A-1")).unwrap();
+    assert!(later[1].hlc > later[0].hlc);
+    assert_eq!(store.pending_count().unwrap(), 1);
+}
+
+#[test]
 fn ack_removes_events_from_the_pending_queue_in_order() {
     let dir = TempDir::new("ack");
     let store = open(&dir.db());

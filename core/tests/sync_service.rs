@@ -85,7 +85,19 @@ fn json(status: u16, body: serde_json::Value) -> HttpResponse {
     }
 }
 
-/// The last sequence of a gzipped push request.
+/// A pull page with no changes.
+fn empty_page() -> PullResponse {
+    PullResponse {
+        protocol_version: 1,
+        changes: vec![],
+        next_cursor: 0,
+        more: false,
+        server_time: server_time(),
+        business_zone: None,
+    }
+}
+
+/// The last sequence of a gzipped push (or exchange) request.
 fn last_seq(body: &[u8]) -> u64 {
     let mut bytes = vec![];
     flate2::read::GzDecoder::new(body)
@@ -143,16 +155,24 @@ impl Transport for Scripted {
                     };
                     Ok(json(200, serde_json::to_value(ack).unwrap()))
                 }
+                Answer::Ok | Answer::Slow if request.url.ends_with("/exchange") => {
+                    // The last push batch with the pull: both answers.
+                    let seq = last_seq(&request.body);
+                    let both = serde_json::json!({
+                        "push": PushResponse {
+                            protocol_version: 1,
+                            acked_seq: seq,
+                            applied: seq,
+                            duplicates: 0,
+                            refused: vec![],
+                            server_time: server_time(),
+                        },
+                        "pull": empty_page(),
+                    });
+                    Ok(json(200, both))
+                }
                 Answer::Ok | Answer::Slow => {
-                    let page = PullResponse {
-                        protocol_version: 1,
-                        changes: vec![],
-                        next_cursor: 0,
-                        more: false,
-                        server_time: server_time(),
-                        business_zone: None,
-                    };
-                    Ok(json(200, serde_json::to_value(page).unwrap()))
+                    Ok(json(200, serde_json::to_value(empty_page()).unwrap()))
                 }
             }
         })

@@ -1,8 +1,11 @@
 //! End-to-end harness: a real `doorstep-server` on an ephemeral loopback port
 //! (SQLite in a temp dir), a dispatcher client over HTTP, and phones that are
 //! real device stores with the real sync client. The scenarios live in
-//! `tests/`; `proxy` injects network faults between phone and server.
+//! `tests/`; `proxy` injects network faults between phone and server; `link`
+//! emulates a weak mobile link (latency, shared bandwidth, loss) for the
+//! sync benchmark.
 
+pub mod link;
 pub mod proxy;
 
 use chrono::{DateTime, Duration, Utc};
@@ -17,6 +20,7 @@ use doorstep_server::domain::assignments::{
 };
 use doorstep_server::http::error::ApiError;
 use doorstep_server::http::{spawn, RunningServer};
+use doorstep_server::store::receipts::ReceiptRow;
 use doorstep_server::store::users::insert_user;
 use doorstep_server::store::Database;
 use serde_json::{json, Value};
@@ -261,7 +265,9 @@ impl Center {
         .await;
     }
 
-    /// The event ids the server stored for a device, in its sequence order.
+    /// The ids of the device's facts the server holds — the events it
+    /// uploaded and the receipts derived from its download acknowledgements
+    /// — in the device's order (HLC; uploads are numbered in that order).
     pub async fn stored_event_ids(&self, device: &str) -> Vec<String> {
         let device = device.to_string();
         self.server
@@ -271,11 +277,55 @@ impl Center {
                 Box::pin(async move {
                     let rows = tx
                         .query(
-                            "SELECT event_id FROM events WHERE device_id = $1 ORDER BY seq",
+                            "SELECT event_id, hlc_millis, hlc_counter, seq FROM events WHERE device_id = $1
+                             UNION ALL
+                             SELECT event_id, hlc_millis, hlc_counter, 0 AS seq FROM receipts WHERE device_id = $1
+                             ORDER BY hlc_millis, hlc_counter, seq",
                             &[device.into()],
                         )
                         .await?;
                     Ok::<_, ApiError>(rows.iter().map(|r| r.text(0)).collect::<Vec<_>>())
+                })
+            })
+            .await
+            .expect("read the server's events")
+    }
+}
+
+impl Center {
+    /// The receipts the server derived for an assignment (from the devices'
+    /// download acknowledgements), oldest first.
+    pub async fn receipts(&self, assignment: &AssignmentId) -> Vec<ReceiptRow> {
+        let assignment = assignment.to_string();
+        self.server
+            .state
+            .db
+            .tx(move |tx| {
+                Box::pin(async move {
+                    doorstep_server::store::receipts::of_assignment(tx, &assignment)
+                        .await
+                        .map_err(ApiError::from)
+                })
+            })
+            .await
+            .expect("read the server's receipts")
+    }
+
+    /// How many events the server stored for a device from its uploads.
+    pub async fn uploaded_event_count(&self, device: &str) -> usize {
+        let device = device.to_string();
+        self.server
+            .state
+            .db
+            .tx(move |tx| {
+                Box::pin(async move {
+                    let rows = tx
+                        .query(
+                            "SELECT event_id FROM events WHERE device_id = $1",
+                            &[device.into()],
+                        )
+                        .await?;
+                    Ok::<_, ApiError>(rows.len())
                 })
             })
             .await

@@ -161,7 +161,9 @@ async fn a_phone_enrolled_at_handover_gets_its_day_and_sends_its_work() {
     );
     let progress = Arc::new(Progress::default());
     let (s, p) = (syncer.clone(), progress.clone());
+    let before = Utc::now().timestamp_millis();
     let first = blocking(move || s.sync_now(Some(p))).expect("first sync");
+    let after = Utc::now().timestamp_millis();
     assert_eq!(first.changes, 1, "{first:?}");
     assert_eq!(first.pending, 0);
     let seen = progress.0.lock().unwrap().clone();
@@ -169,8 +171,14 @@ async fn a_phone_enrolled_at_handover_gets_its_day_and_sends_its_work() {
     assert!(seen
         .iter()
         .any(|p| p.stage == SyncStage::Downloading && p.downloaded == 1));
-    // The "assignment received" fact went back in the same sync.
+    // A download uploads no receipt event: the server derived the
+    // assignment's receipt, with the phone's time, from the acknowledgement.
+    assert_eq!(first.pushed, 0, "{first:?}");
     assert_eq!(seen.last().map(|p| p.pending), Some(0));
+    let receipts = center.receipts(&assignment).await;
+    assert_eq!(receipts.len(), 1, "{receipts:?}");
+    assert_eq!(receipts[0].device_id, "phone-21");
+    assert!((before..=after).contains(&receipts[0].received_at));
 
     let screen = store
         .visit_screen(assignment.to_string(), Utc::now())
@@ -518,7 +526,7 @@ async fn the_sync_service_keeps_an_enrolled_phone_in_sync_on_its_own() {
     let states = Arc::new(States::default());
     let handle = service.start(states.clone()).unwrap();
 
-    // It syncs at start on its own: the day comes in, the "received" fact goes back.
+    // It syncs at start on its own: the day comes in (its receipt derived by the server).
     let st = states.clone();
     let first = blocking(move || st.nth(1, "synced", synced));
     let SyncPhase::Synced {

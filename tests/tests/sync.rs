@@ -2,7 +2,8 @@
 //! the sync client) against a real server on loopback.
 
 use chrono::{DateTime, Duration, Utc};
-use doorstep_core::sync::SyncError;
+use doorstep_core::clock::Clock;
+use doorstep_core::sync::{SyncConfig, SyncError};
 use doorstep_core::workflow::Stage;
 use doorstep_core::{AssignmentId, Outcome};
 use doorstep_e2e::proxy::{FaultProxy, Faults};
@@ -46,8 +47,19 @@ async fn a_week_offline_then_one_sync_loses_nothing() {
         }
     }
     // Morning sync: the week's work arrives.
+    let received_at = phone.clock.now();
     let first = phone.sync().await.unwrap();
     assert_eq!(first.changes, 21);
+    // A download uploads no receipt events: the server derives each
+    // assignment's receipt, with the phone's time, from the acknowledgement.
+    assert_eq!(first.pushed, 0, "{first:?}");
+    assert_eq!(center.uploaded_event_count(&phone.device).await, 0);
+    for (a, _) in &assignments {
+        let receipts = center.receipts(a).await;
+        assert_eq!(receipts.len(), 1, "{a}: {receipts:?}");
+        assert_eq!(receipts[0].device_id, phone.device);
+        assert_eq!(receipts[0].received_at, received_at.timestamp_millis());
+    }
     // A week with no network.
     for (a, start) in &assignments {
         work_visit(&phone, a, *start);
@@ -58,12 +70,24 @@ async fn a_week_offline_then_one_sync_loses_nothing() {
     assert_eq!(
         phone.store.sync_status().unwrap().pending as usize,
         local.len() - 21,
-        "the received assignments went up with the morning sync"
+        "the receipts are in the phone's log but never in its outbox"
     );
+    // Batches are sized by bytes (issue 16): the next one starts once the
+    // one before holds the budget's worth of JSON, whatever its count.
+    let budget = SyncConfig::new("http://center", "token").push_batch_bytes;
+    let mut batches = 0u32;
+    let mut filled = budget;
+    for entry in phone.store.pending_outbox(usize::MAX).unwrap() {
+        if filled >= budget {
+            batches += 1;
+            filled = 0;
+        }
+        filled += serde_json::to_string(&entry.event).unwrap().len();
+    }
     // One sync.
     let report = phone.sync().await.unwrap();
     assert_eq!(report.pending, 0);
-    assert!(report.push_requests >= 2, "several batches");
+    assert_eq!(report.push_requests, batches, "batches sized by bytes");
     assert_eq!(center.stored_event_ids(&phone.device).await, local);
     for a in &ids {
         let v = center.get(&format!("/api/visits?assignment_id={a}")).await;
@@ -411,4 +435,39 @@ async fn a_refused_token_is_reported_in_words_and_keeps_the_outbox() {
         1,
         "the logged call waits for a good sync"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_downloaded_assignment_is_received_on_both_sides_and_both_rebuild_the_same_visit() {
+    let (center, phone) = center_with_phone("T-1").await;
+    let a = center.assignment("T-1", monday()).await;
+    let received_at = phone.clock.now();
+    let report = phone.sync().await.unwrap();
+    assert_eq!((report.changes, report.pushed), (1, 0), "{report:?}");
+    // The phone's log records the receipt; the server derived the same fact.
+    let local_history = phone.store.history(a.clone()).unwrap();
+    assert_eq!(local_history.len(), 1);
+    assert_eq!(
+        center.stored_event_ids(&phone.device).await,
+        phone.event_ids(std::slice::from_ref(&a))
+    );
+    let rows = center.get(&format!("/api/visits?assignment_id={a}")).await;
+    let visit = rows[0]["visit_id"]
+        .as_str()
+        .expect("the visit is on the server");
+    assert_eq!(visit, local_history[0].visit_id.to_string());
+    let shown = center.get(&format!("/api/visits/{visit}")).await;
+    let local = phone.store.state(a.clone()).unwrap();
+    assert_eq!(shown["state"], serde_json::to_value(&local).unwrap());
+    let history = shown["history"].as_array().expect("the visit's history");
+    assert_eq!(history.len(), 1, "{shown}");
+    assert_eq!(
+        history[0]["at"],
+        serde_json::to_value(received_at).unwrap(),
+        "received, with the phone's time"
+    );
+    // Syncing again neither uploads nor derives it twice.
+    let again = phone.sync().await.unwrap();
+    assert_eq!((again.changes, again.pushed), (0, 0));
+    assert_eq!(center.receipts(&a).await.len(), 1);
 }

@@ -42,7 +42,8 @@ use crate::clock::{Hlc, HlcStamp};
 use crate::ids::{AssignmentId, DeviceId, EventId, TechnicianId, VisitId};
 use crate::location::GeoFix;
 use crate::playbook::Playbook;
-use crate::protocol::{AssignmentChange, ChangeKind};
+use crate::protocol::{AssignmentChange, ChangeKind, PageReceipt};
+use crate::receipt::{PageBase, PageStamper};
 use crate::workflow::view::{view, VisitView};
 use crate::workflow::{
     execute, Context, EventKind, LiveStamper, Outcome, Stage, VisitCommand, VisitEvent, VisitState,
@@ -271,7 +272,9 @@ pub(crate) fn save_visit(
     Ok(())
 }
 
-fn insert_event(tx: &Transaction<'_>, e: &VisitEvent) -> Result<()> {
+/// Appends an event to the log; `upload` also queues it for the server (a
+/// download's receipt is not: the server derives it, `crate::receipt`).
+fn insert_event(tx: &Transaction<'_>, e: &VisitEvent, upload: bool) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO visit_events (event_id, visit_id, kind, hlc_millis, hlc_counter, recorded_at, json)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -285,8 +288,10 @@ fn insert_event(tx: &Transaction<'_>, e: &VisitEvent) -> Result<()> {
         millis(e.recorded_at),
         to_json("visit event", e)?,
     ])?;
-    tx.prepare_cached("INSERT INTO outbox (event_id, visit_id) VALUES (?1, ?2)")?
-        .execute(params![e.id.to_string(), e.visit_id.to_string()])?;
+    if upload {
+        tx.prepare_cached("INSERT INTO outbox (event_id, visit_id) VALUES (?1, ?2)")?
+            .execute(params![e.id.to_string(), e.visit_id.to_string()])?;
+    }
     Ok(())
 }
 
@@ -483,7 +488,7 @@ impl Store {
                 VisitRef::Assignment(id) => StoreError::UnknownAssignment(id.clone()),
             })?;
             let mut clock = DeviceClock::load(tx)?;
-            let events = self.apply_in(tx, &mut clock, Some(row), command, now, location)?;
+            let events = self.apply_in(tx, &mut clock, Some(row), command, now, location, None)?;
             clock.save(tx)?;
             Ok(events)
         })
@@ -501,7 +506,7 @@ impl Store {
     ) -> Result<Vec<VisitEvent>> {
         self.db.write(Durability::Normal, |tx| {
             let mut clock = DeviceClock::load(tx)?;
-            let events = self.receive_in(tx, &mut clock, change, now)?;
+            let events = self.receive_in(tx, &mut clock, change, now, None)?;
             clock.save(tx)?;
             Ok(events)
         })
@@ -511,6 +516,13 @@ impl Store {
     /// cursor in one transaction. The device row is read once for the page
     /// and written once at its end (the HLC advances in memory from change
     /// to change: the same stamps as one transaction per change would give).
+    ///
+    /// The page's facts are stamped from one HLC tick in change order
+    /// (`crate::receipt`); its receipts ("assignment received") go to the
+    /// event log but not the outbox, and the page's acknowledgement
+    /// ([`PageReceipt`], naming them) waits in `download_acks` for the next
+    /// request ([`Store::pending_download_acks`]). Other facts (a cancel, a
+    /// conflict) are uploaded as usual.
     pub fn apply_download_page(
         &self,
         changes: &[AssignmentChange],
@@ -519,13 +531,72 @@ impl Store {
     ) -> Result<Vec<VisitEvent>> {
         self.db.write(Durability::Normal, |tx| {
             let mut clock = DeviceClock::load(tx)?;
+            let after = load_cursor(tx, "assignments")?
+                .and_then(|c| c.parse::<u64>().ok())
+                .unwrap_or(0);
+            let mut ticked = clock.hlc;
+            let base = PageBase {
+                after,
+                applied_at: now,
+                hlc: ticked.tick(now),
+            };
             let mut events = vec![];
+            let mut receipts: Vec<[u64; 2]> = vec![];
             for c in changes {
-                events.extend(self.receive_in(tx, &mut clock, &c.change, now)?);
+                let page = Some((&base, c.seq));
+                let made = self.receive_in(tx, &mut clock, &c.change, now, page)?;
+                if made
+                    .iter()
+                    .any(|e| matches!(e.kind, EventKind::AssignmentReceived { .. }))
+                {
+                    match receipts.last_mut() {
+                        Some(range) if range[1] + 1 == c.seq => range[1] = c.seq,
+                        _ => receipts.push([c.seq, c.seq]),
+                    }
+                }
+                events.extend(made);
             }
             clock.save(tx)?;
             set_cursor(tx, "assignments", cursor, now)?;
+            if !receipts.is_empty() {
+                let ack = PageReceipt {
+                    after,
+                    cursor: cursor.parse().unwrap_or(after),
+                    applied_at: now,
+                    hlc: base.hlc,
+                    receipts,
+                };
+                tx.prepare_cached("INSERT INTO download_acks (ack_json) VALUES (?1)")?
+                    .execute([to_json("page acknowledgement", &ack)?])?;
+            }
             Ok(events)
+        })
+    }
+
+    /// The acknowledgements of applied pages the server has not had yet,
+    /// oldest first, each with its row id (for
+    /// [`Store::clear_download_acks`]).
+    pub fn pending_download_acks(&self) -> Result<Vec<(i64, PageReceipt)>> {
+        self.db.read(|tx| {
+            let mut stmt =
+                tx.prepare_cached("SELECT page, ack_json FROM download_acks ORDER BY page")?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+            let mut out = vec![];
+            for row in rows {
+                let (page, json) = row?;
+                out.push((page, from_json("page acknowledgement", &json)?));
+            }
+            Ok(out)
+        })
+    }
+
+    /// The server answered a request carrying the acknowledgements up to
+    /// row `up_to_page`: they are delivered.
+    pub fn clear_download_acks(&self, up_to_page: i64) -> Result<usize> {
+        self.db.write(Durability::Normal, |tx| {
+            Ok(tx
+                .prepare_cached("DELETE FROM download_acks WHERE page <= ?1")?
+                .execute([up_to_page])?)
         })
     }
 
@@ -535,6 +606,7 @@ impl Store {
         clock: &mut DeviceClock,
         change: &ChangeKind,
         now: DateTime<Utc>,
+        page: Option<(&PageBase, u64)>,
     ) -> Result<Vec<VisitEvent>> {
         let id = change.assignment_id();
         let Some(command) = change.to_command() else {
@@ -571,11 +643,15 @@ impl Store {
             }
             _ => {}
         }
-        self.apply_in(tx, clock, row, &command, now, None)
+        let page = page.map(|(base, seq)| (base, seq, id));
+        self.apply_in(tx, clock, row, &command, now, None, page)
     }
 
     /// The write path proper, inside the caller's transaction; the device
     /// row's HLC and chain head advance in `clock` (the caller saves it).
+    /// `page`: the command records the change at this seq of a downloaded
+    /// page: stamped from the page's base, its receipt kept off the outbox.
+    #[allow(clippy::too_many_arguments)]
     fn apply_in(
         &self,
         tx: &Transaction<'_>,
@@ -584,6 +660,7 @@ impl Store {
         command: &VisitCommand,
         now: DateTime<Utc>,
         location: Option<GeoFix>,
+        page: Option<(&PageBase, u64, &AssignmentId)>,
     ) -> Result<Vec<VisitEvent>> {
         let (mut state, trade) = match row {
             Some(r) => (r.state, r.trade),
@@ -602,8 +679,19 @@ impl Store {
             previous_evidence_digest: clock.evidence_head.clone(),
             zone: settings::load_business_zone(tx)?,
         };
-        let mut stamper = LiveStamper { hlc: clock.hlc };
-        let events = execute(&state, command, pb, &ctx, &mut stamper)?;
+        let (events, hlc) = match page {
+            None => {
+                let mut stamper = LiveStamper { hlc: clock.hlc };
+                let events = execute(&state, command, pb, &ctx, &mut stamper)?;
+                (events, stamper.hlc)
+            }
+            Some((base, seq, assignment)) => {
+                let mut stamper = PageStamper::new(base, &self.device_id, assignment, seq);
+                let events = execute(&state, command, pb, &ctx, &mut stamper)?;
+                let last = stamper.last.map_or(clock.hlc, Hlc::resume);
+                (events, last)
+            }
+        };
         if events.is_empty() {
             return Ok(events);
         }
@@ -617,9 +705,10 @@ impl Store {
         let visit_id = events[0].visit_id;
         save_visit(tx, visit_id, &state)?;
         for e in &events {
-            insert_event(tx, e)?;
+            let receipt = page.is_some() && matches!(e.kind, EventKind::AssignmentReceived { .. });
+            insert_event(tx, e, !receipt)?;
         }
-        clock.hlc = stamper.hlc;
+        clock.hlc = hlc;
         clock.evidence_head = evidence_head;
         clock.changed = true;
         Ok(events)
@@ -729,16 +818,19 @@ impl Store {
 
     /// The oldest `limit` events waiting for the server, by sequence.
     pub fn pending_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
-        self.pending_outbox_after(0, limit)
+        self.pending_outbox_after(0, limit, usize::MAX)
     }
 
-    /// The oldest `limit` events waiting for the server with a sequence
-    /// after `after_seq` (the sync client reads the next batch while the
-    /// server stores the one before it).
+    /// The oldest events waiting for the server with a sequence after
+    /// `after_seq` (the sync client reads the next batch while the server
+    /// stores the one before it): at most `limit`, and no more once their
+    /// JSON reaches `max_bytes` (always at least one), so a batch is sized
+    /// by what it costs on the wire rather than by its count.
     pub(crate) fn pending_outbox_after(
         &self,
         after_seq: i64,
         limit: usize,
+        max_bytes: usize,
     ) -> Result<Vec<OutboxEntry>> {
         self.db.read(|tx| {
             let mut stmt = tx.prepare_cached(
@@ -749,14 +841,32 @@ impl Store {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
             })?;
             let mut out = vec![];
+            let mut bytes = 0usize;
             for row in rows {
+                if bytes >= max_bytes {
+                    break;
+                }
                 let (seq, json) = row?;
+                bytes += json.len();
                 out.push(OutboxEntry {
                     seq,
                     event: from_json("visit event", &json)?,
                 });
             }
             Ok(out)
+        })
+    }
+
+    /// Whether an event after `seq` waits for the server.
+    pub(crate) fn has_pending_after(&self, seq: i64) -> Result<bool> {
+        self.db.read(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "SELECT 1 FROM outbox WHERE status = 'pending' AND seq > ?1 LIMIT 1",
+                )?
+                .query_row([seq], |_| Ok(()))
+                .optional()?
+                .is_some())
         })
     }
 
@@ -914,6 +1024,13 @@ fn unknown(target: &VisitRef) -> StoreError {
         VisitRef::Visit(id) => StoreError::UnknownVisit(*id),
         VisitRef::Assignment(id) => StoreError::UnknownAssignment(id.clone()),
     }
+}
+
+fn load_cursor(tx: &Transaction<'_>, stream: &str) -> Result<Option<String>> {
+    Ok(tx
+        .prepare_cached("SELECT cursor FROM sync_cursor WHERE stream = ?1")?
+        .query_row([stream], |r| r.get(0))
+        .optional()?)
 }
 
 fn set_cursor(tx: &Transaction<'_>, stream: &str, cursor: &str, now: DateTime<Utc>) -> Result<()> {

@@ -18,12 +18,16 @@
 //!   and the device-to-server clock offset seen at the last sync.
 //! - v4: `settings`: what the server tells every phone, as JSON by key (the
 //!   business time zone, `business_zone`).
+//! - v5: `download_acks`: the acknowledgements of applied download pages
+//!   not yet delivered (`protocol::PageReceipt` as JSON, oldest first); the
+//!   receipts they cover are in `visit_events` but never in the outbox
+//!   (the server derives them from the acknowledgement).
 
 use super::error::{Result, StoreError};
 use rusqlite::{Connection, Transaction};
 
 /// The schema version this code reads and writes.
-pub const VERSION: i64 = 4;
+pub const VERSION: i64 = 5;
 
 /// `PRAGMA application_id` of a Doorstep store: "DSTP".
 pub const APPLICATION_ID: i64 = 0x4453_5450;
@@ -210,12 +214,20 @@ CREATE TABLE settings (
 );
 "#;
 
+/// v4 -> v5: page acknowledgements waiting for the server.
+const V4_TO_V5: &str = r#"
+CREATE TABLE download_acks (
+    page INTEGER PRIMARY KEY AUTOINCREMENT,
+    ack_json TEXT NOT NULL
+);
+"#;
+
 /// The current schema for a new database: the newest frozen version plus
 /// the upgrades after it.
-pub const CURRENT: [&str; 3] = [V2, V2_TO_V3, V3_TO_V4];
+pub const CURRENT: [&str; 4] = [V2, V2_TO_V3, V3_TO_V4, V4_TO_V5];
 
 /// Upgrade steps: `UPGRADES[i]` takes a database from version `i + 1` to `i + 2`.
-const UPGRADES: [&str; (VERSION - 1) as usize] = [V1_TO_V2, V2_TO_V3, V3_TO_V4];
+const UPGRADES: [&str; (VERSION - 1) as usize] = [V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5];
 
 /// What `PRAGMA user_version` and `application_id` say about a database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -401,6 +413,7 @@ mod tests {
             (1, V1.to_string()),
             (2, V2.to_string()),
             (3, format!("{V2}{V2_TO_V3}")),
+            (4, format!("{V2}{V2_TO_V3}{V3_TO_V4}")),
         ]
     }
 

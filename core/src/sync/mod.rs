@@ -2,11 +2,16 @@
 //! download the center's assignment changes since the cursor.
 //!
 //! Stages, in the shape of Mozilla's sync engines: **push** (outbox batches
-//! → `POST /api/sync/push`, each acknowledgement applied with its refusals in
-//! one local transaction; an entry leaves the queue only when acknowledged),
+//! sized by bytes → `POST /api/sync/push`, each acknowledgement applied with
+//! its refusals in one local transaction; an entry leaves the queue only
+//! when acknowledged; the last batch goes as an exchange,
+//! `/api/sync/exchange`, that brings the first pull page back in the same
+//! round trip),
 //! **pull** (`POST /api/sync/pull` pages, each page and its cursor applied in
 //! one local transaction through the workflow, so a cancel or reassign after
-//! the technician started becomes a conflict and no fact is dropped),
+//! the technician started becomes a conflict and no fact is dropped; each
+//! request acknowledges the pages applied before it, from which the server
+//! derives the receipts the phone recorded, `crate::receipt`),
 //! **finish** (status and clock offset recorded). Bodies are gzipped JSON.
 //! When to sync is the [`SyncService`]'s (`service`): the device's one sync
 //! loop, with its own retry timer, driven by the platform's signals.
@@ -35,8 +40,8 @@ pub use transport::{HttpRequest, HttpResponse, Transport, TransportFuture};
 
 use crate::clock::Clock;
 use crate::protocol::{
-    OutboxEvent, PullRequest, PullResponse, PushRequest, PushResponse, ACCEPTED_VERSIONS,
-    PROTOCOL_VERSION,
+    ExchangeRequest, ExchangeResponse, OutboxEvent, PullRequest, PullResponse, PushRequest,
+    PushResponse, ACCEPTED_VERSIONS, PROTOCOL_VERSION,
 };
 use crate::store::{Refusal, Store};
 use chrono::{DateTime, Utc};
@@ -45,6 +50,7 @@ use flate2::Compression;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,8 +61,13 @@ pub struct SyncConfig {
     pub server_url: String,
     /// The device token the center issued at enrolment.
     pub device_token: String,
-    /// Outbox entries per push request.
+    /// Outbox entries per push request, at most (the server's
+    /// `--max-batch-events`, 2000 by default).
     pub push_batch: usize,
+    /// A push request stops taking entries once their JSON reaches this
+    /// many bytes: batches are sized by their cost on the wire (about an
+    /// eighth of it after gzip), not by a count.
+    pub push_batch_bytes: usize,
     /// Changes per pull page.
     pub pull_page: u32,
     /// Per-request timeout.
@@ -68,7 +79,8 @@ impl SyncConfig {
         Self {
             server_url: server_url.into().trim_end_matches('/').to_string(),
             device_token: device_token.into(),
-            push_batch: 500,
+            push_batch: 2000,
+            push_batch_bytes: 256 * 1024,
             pull_page: 2000,
             timeout: Duration::from_secs(30),
         }
@@ -152,6 +164,8 @@ pub type ProgressFn<'a> = &'a (dyn Fn(&SyncProgress) + Send + Sync);
 pub struct SyncClient {
     transport: Arc<dyn Transport>,
     config: SyncConfig,
+    /// The server answered an exchange with 404/405 (it predates it).
+    exchange_unsupported: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for SyncClient {
@@ -199,6 +213,12 @@ impl From<SyncError> for Failure {
     }
 }
 
+/// A pull's answer and the last acknowledgement row its request carried.
+struct PulledPage {
+    x: Exchange<PullResponse>,
+    acked_pages: Option<i64>,
+}
+
 struct Exchange<T> {
     body: T,
     sent_at: DateTime<Utc>,
@@ -217,7 +237,11 @@ impl SyncClient {
 
     /// A client over any transport (the phone's own HTTP stack).
     pub fn with_transport(config: SyncConfig, transport: Arc<dyn Transport>) -> Self {
-        Self { transport, config }
+        Self {
+            transport,
+            config,
+            exchange_unsupported: Arc::new(AtomicBool::new(false)),
+        }
     }
 
     pub fn config(&self) -> &SyncConfig {
@@ -289,14 +313,20 @@ impl SyncClient {
         report: &mut SyncReport,
         progress: Option<ProgressFn<'_>>,
     ) -> Result<DateTime<Utc>, SyncError> {
-        let pushed = self.push_all(store, clock, report, progress).await?;
+        // The outbox's last batch carries the pull: one round trip for both.
+        let (pushed, first_page) = self.push_all(store, clock, report, progress, true).await?;
         // Photos after the events that name them.
         self.upload_blobs(store, report).await?;
-        let pulled = self.pull_all(store, clock, report, progress).await?;
-        // Applying the center's changes records facts too (a received
-        // assignment, a conflict): send them now rather than next time.
+        let pulled = self
+            .pull_all(store, clock, report, progress, first_page)
+            .await?;
+        // Applying the center's changes records facts too (a cancel, a
+        // conflict; receipts are acknowledged instead): send them now
+        // rather than next time.
         let pushed_again = if report.change_events > 0 {
-            self.push_all(store, clock, report, progress).await?
+            self.push_all(store, clock, report, progress, false)
+                .await?
+                .0
         } else {
             None
         };
@@ -310,15 +340,20 @@ impl SyncClient {
     /// Batches go one at a time, each after the previous one's
     /// acknowledgement; while the server stores a batch, the next one is
     /// read from the store (and used only if the server acknowledged
-    /// exactly the batch sent).
+    /// exactly the batch sent). With `pull_after`, the last batch goes as an
+    /// exchange (`/api/sync/exchange`) carrying the pull, whose first page
+    /// is returned (a server without the endpoint gets a plain push).
     async fn push_all(
         &self,
         store: &Store,
         clock: &dyn Clock,
         report: &mut SyncReport,
         progress: Option<ProgressFn<'_>>,
-    ) -> Result<Option<DateTime<Utc>>, SyncError> {
+        pull_after: bool,
+    ) -> Result<(Option<DateTime<Utc>>, Option<PulledPage>), SyncError> {
+        let mut page: Option<PulledPage> = None;
         let mut batch_size = self.config.push_batch.max(1);
+        let mut batch_bytes = self.config.push_batch_bytes.max(1);
         let mut server_time = None;
         let device_id = store.device_id().clone();
         let tell =
@@ -328,35 +363,79 @@ impl SyncClient {
         loop {
             let batch = match prepared.take() {
                 Some(batch) => batch,
-                None => store.pending_outbox(batch_size)?,
+                None => store.pending_outbox_after(0, batch_size, batch_bytes)?,
             };
             let (Some(first), Some(last)) =
                 (batch.first().map(|e| e.seq), batch.last().map(|e| e.seq))
             else {
-                return Ok(server_time);
+                return Ok((server_time, page));
             };
-            let request = PushRequest {
-                protocol_version: PROTOCOL_VERSION,
-                device_id: device_id.clone(),
-                sent_at: Some(clock.now()),
-                events: batch
-                    .into_iter()
-                    .map(|e| OutboxEvent {
-                        seq: e.seq as u64,
-                        event: e.event,
-                    })
-                    .collect(),
-            };
+            let with_pull = pull_after
+                && page.is_none()
+                && !self.exchange_unsupported.load(Ordering::Relaxed)
+                && !store.has_pending_after(last)?;
+            let events: Vec<OutboxEvent> = batch
+                .into_iter()
+                .map(|e| OutboxEvent {
+                    seq: e.seq as u64,
+                    event: e.event,
+                })
+                .collect();
             report.push_requests += 1;
             let read_next = async {
                 // Let the request go out before the read blocks this task.
                 tokio::task::yield_now().await;
-                store.pending_outbox_after(last, batch_size)
+                store.pending_outbox_after(last, batch_size, batch_bytes)
             };
-            let (sent, next) = tokio::join!(
-                self.post::<_, PushResponse>("/api/sync/push", &request, clock),
-                read_next
-            );
+            let (sent, next) = if with_pull {
+                let pending = store.pending_download_acks()?;
+                let acked_pages = pending.last().map(|(row, _)| *row);
+                let cursor = stored_cursor(store)?;
+                let request = ExchangeRequest {
+                    protocol_version: PROTOCOL_VERSION,
+                    device_id: device_id.clone(),
+                    sent_at: Some(clock.now()),
+                    events,
+                    cursor,
+                    limit: Some(self.config.pull_page),
+                    received: pending.into_iter().map(|(_, ack)| ack).collect(),
+                };
+                let (sent, next) = tokio::join!(
+                    self.post::<_, ExchangeResponse>("/api/sync/exchange", &request, clock),
+                    read_next
+                );
+                let sent = match sent {
+                    Ok(x) => {
+                        let (push, pull) = split_exchange(x);
+                        page = Some(PulledPage {
+                            x: pull,
+                            acked_pages,
+                        });
+                        Ok(push)
+                    }
+                    Err(Failure::Sync(SyncError::Refused {
+                        status: 404 | 405, ..
+                    })) => {
+                        // An older server: push and pull apart from now on.
+                        self.exchange_unsupported.store(true, Ordering::Relaxed);
+                        report.push_requests -= 1;
+                        continue;
+                    }
+                    Err(e) => Err(e),
+                };
+                (sent, next)
+            } else {
+                let request = PushRequest {
+                    protocol_version: PROTOCOL_VERSION,
+                    device_id: device_id.clone(),
+                    sent_at: Some(clock.now()),
+                    events,
+                };
+                tokio::join!(
+                    self.post::<_, PushResponse>("/api/sync/push", &request, clock),
+                    read_next
+                )
+            };
             match sent {
                 Ok(x) => {
                     report.bytes_sent += x.bytes_sent;
@@ -426,6 +505,7 @@ impl SyncClient {
                 }
                 Err(Failure::TooLarge) if batch_size > 1 => {
                     batch_size = (batch_size / 2).max(1);
+                    batch_bytes = (batch_bytes / 2).max(1);
                     log::debug!(target: "doorstep::sync", "batch too large, now {batch_size}");
                 }
                 Err(Failure::TooLarge) => {
@@ -440,7 +520,8 @@ impl SyncClient {
         }
     }
 
-    /// Downloads assignment changes page by page; each page and its cursor
+    /// Downloads assignment changes page by page (the first may have come
+    /// with the last push, `first_page`); each page and its cursor
     /// are applied in one local transaction. The next page is requested
     /// before the current one is applied, so the server prepares it while
     /// the phone writes (pages are still applied one after the other, in
@@ -452,19 +533,21 @@ impl SyncClient {
         clock: &dyn Clock,
         report: &mut SyncReport,
         progress: Option<ProgressFn<'_>>,
+        first_page: Option<PulledPage>,
     ) -> Result<Option<DateTime<Utc>>, SyncError> {
         let device_id = store.device_id().clone();
         let tell =
             |report: &SyncReport| tell_progress(progress, SyncStage::Downloading, store, report);
         tell(report)?;
-        let mut cursor = store
-            .sync_cursor("assignments")?
-            .and_then(|c| c.parse::<u64>().ok())
-            .unwrap_or(0);
-        let mut fetched = self.fetch_page(&device_id, cursor, clock).await;
+        let mut cursor = stored_cursor(store)?;
+        let mut fetched = match first_page {
+            // The exchange brought it with the last push.
+            Some(page) => Ok(page),
+            None => self.fetch_page(store, &device_id, cursor, clock).await,
+        };
         let mut overlapped = false;
         loop {
-            let x = fetched?;
+            let PulledPage { x, acked_pages } = fetched?;
             report.bytes_sent += x.bytes_sent;
             report.bytes_received += x.bytes_received;
             if !overlapped {
@@ -484,6 +567,10 @@ impl SyncClient {
                 )));
             }
             let next_cursor = page.next_cursor.to_string();
+            // The acknowledgements this answer took: delivered.
+            if let Some(page_row) = acked_pages {
+                store.clear_download_acks(page_row)?;
+            }
             let last = !page.more || page.changes.is_empty();
             let apply = async {
                 if !last {
@@ -496,8 +583,10 @@ impl SyncClient {
             let (events, next) = if last {
                 (apply.await?, None)
             } else {
-                let (next, applied) =
-                    tokio::join!(self.fetch_page(&device_id, page.next_cursor, clock), apply);
+                let (next, applied) = tokio::join!(
+                    self.fetch_page(store, &device_id, page.next_cursor, clock),
+                    apply
+                );
                 (applied?, Some(next))
             };
             report.changes += page.changes.len() as u64;
@@ -510,8 +599,16 @@ impl SyncClient {
                 page.next_cursor
             );
             tell(report)?;
-            let Some(next) = next else {
-                return Ok(Some(server_time));
+            let next = match next {
+                Some(next) => next,
+                // The last page's acknowledgement (its receipts) goes now,
+                // so the center sees them received at once; its answer may
+                // bring newer changes.
+                None if !store.pending_download_acks()?.is_empty() => {
+                    self.fetch_page(store, &device_id, page.next_cursor, clock)
+                        .await
+                }
+                None => return Ok(Some(server_time)),
             };
             fetched = next;
             overlapped = true;
@@ -519,25 +616,31 @@ impl SyncClient {
         }
     }
 
-    /// One pull request: the page after `cursor`.
+    /// One pull request: the page after `cursor`, acknowledging the pages
+    /// applied and not yet acknowledged (the exchange's `acked_pages` is
+    /// the last of their rows, to clear once the answer is applied).
     async fn fetch_page(
         &self,
+        store: &Store,
         device_id: &crate::ids::DeviceId,
         cursor: u64,
         clock: &dyn Clock,
-    ) -> Result<Exchange<PullResponse>, SyncError> {
+    ) -> Result<PulledPage, SyncError> {
+        let pending = store.pending_download_acks()?;
+        let acked_pages = pending.last().map(|(row, _)| *row);
         let request = PullRequest {
             protocol_version: PROTOCOL_VERSION,
             device_id: device_id.clone(),
             cursor,
             limit: Some(self.config.pull_page),
             sent_at: Some(clock.now()),
+            received: pending.into_iter().map(|(_, ack)| ack).collect(),
         };
         match self
             .post::<_, PullResponse>("/api/sync/pull", &request, clock)
             .await
         {
-            Ok(x) => Ok(x),
+            Ok(x) => Ok(PulledPage { x, acked_pages }),
             Err(Failure::Sync(e)) => Err(e),
             Err(Failure::Gap { .. } | Failure::TooLarge) => {
                 Err(SyncError::Decode("unexpected answer to a pull".into()))
@@ -679,6 +782,37 @@ fn keep_business_zone(
         store.set_business_zone(zone, now)?;
     }
     Ok(())
+}
+
+/// The download cursor the store holds (0 before the first page).
+fn stored_cursor(store: &Store) -> Result<u64, SyncError> {
+    Ok(store
+        .sync_cursor("assignments")?
+        .and_then(|c| c.parse::<u64>().ok())
+        .unwrap_or(0))
+}
+
+/// An exchange's answer as its two halves; the bytes on the wire count
+/// once, with the push.
+fn split_exchange(
+    x: Exchange<ExchangeResponse>,
+) -> (Exchange<PushResponse>, Exchange<PullResponse>) {
+    let ExchangeResponse { push, pull } = x.body;
+    let pulled = Exchange {
+        body: pull,
+        sent_at: x.sent_at,
+        received_at: x.received_at,
+        bytes_sent: 0,
+        bytes_received: 0,
+    };
+    let pushed = Exchange {
+        body: push,
+        sent_at: x.sent_at,
+        received_at: x.received_at,
+        bytes_sent: x.bytes_sent,
+        bytes_received: x.bytes_received,
+    };
+    (pushed, pulled)
 }
 
 /// Server clock minus the device clock at the middle of the round trip.

@@ -14,6 +14,7 @@ pub mod intake;
 pub mod kpis;
 pub mod personal_data;
 pub mod projection;
+pub mod receipts;
 pub mod reconciliation;
 pub mod reminders;
 pub mod roster;

@@ -185,6 +185,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/kpis", get(after::kpis::kpis))
         .route("/api/sync/push", post(sync::push))
         .route("/api/sync/pull", post(sync::pull))
+        .route("/api/sync/exchange", post(sync::exchange))
         .route(
             "/api/sync/blobs/{sha256}",
             put(sync_blobs::put_blob).head(sync_blobs::head_blob),

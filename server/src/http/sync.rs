@@ -1,24 +1,31 @@
-//! The device sync endpoints (`/api/sync/push`, `/api/sync/pull`): who may
+//! The device sync endpoints (`/api/sync/push`, `/api/sync/pull`, and both
+//! in one round trip, `/api/sync/exchange`): who may
 //! sync, the protocol version, and the structure of a batch; the rules of
 //! applying it are `domain::ingest`.
 //!
 //! A batch that is structurally invalid (does not parse, sequences out of
 //! order, an event claiming another device) is refused whole with 400 and
 //! stores nothing; a batch over the configured limit is refused with 413.
+//! A pull first takes the acknowledgement it carries (`domain::receipts`:
+//! the receipts of the pages the device applied, its cursor), then serves
+//! the next page, in one transaction.
 
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::domain::bounds::{check_event_json, EventLimits};
 use crate::domain::ingest::{self, pull_changes};
+use crate::domain::receipts;
 use crate::http::auth::Auth;
 use crate::http::error::{parse_json, read_body, require_json_media_type, ApiError, ApiResult};
+use crate::store::devices;
 use crate::store::Tx;
 use crate::time::now_ms;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::Json;
 use doorstep_core::protocol::{
-    PullRequest, PullResponse, PushRequest, PushResponse, VersionProbe, ACCEPTED_VERSIONS,
+    ExchangeRequest, ExchangeResponse, PullRequest, PullResponse, PushRequest, PushResponse,
+    VersionProbe, ACCEPTED_VERSIONS,
 };
 
 /// Refuses a request whose `protocol_version` this server does not speak,
@@ -177,13 +184,57 @@ pub async fn pull(
     let max = state.config.max_page;
     let limit = pull.limit.unwrap_or(max).clamp(1, max);
     let zone = state.zone.clone();
+    let st = state.clone();
     let resp = state
         .db
         .tx(move |tx| {
             Box::pin(async move {
-                pull_changes(tx, &device, &technician, &pull, limit, now_ms(), &zone)
+                let now = now_ms();
+                // What the device now holds: the receipts its pages made.
+                receipts::acknowledge(tx, &st, &device, &technician, &pull.received, now).await?;
+                devices::record_download_cursor(tx, &device, pull.cursor).await?;
+                pull_changes(tx, &device, &technician, &pull, limit, now, &zone)
                     .await
                     .map_err(ApiError::from)
+            })
+        })
+        .await?;
+    Ok(Json(resp))
+}
+
+/// Push and pull in one round trip (`/api/sync/exchange`): the push's
+/// checks, then in one transaction the acknowledged receipts, the push and
+/// the next page — the order a push followed by a pull would give.
+pub async fn exchange(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    req: Request,
+) -> ApiResult<Json<ExchangeResponse>> {
+    let (device, technician) = device_of(&who)?;
+    let headers = req.headers().clone();
+    let bytes = read_body(req, &state).await?;
+    require_json_media_type(&headers)?;
+    check_version(&bytes)?;
+    check_event_bounds(&bytes, EventLimits::default())?;
+    let both: ExchangeRequest = parse_json(&bytes)?;
+    same_device(both.device_id.as_str(), &device)?;
+    let (push, pull) = both.into_parts();
+    validate_push(&push, &device, state.config.max_batch_events)?;
+    let max = state.config.max_page;
+    let limit = pull.limit.unwrap_or(max).clamp(1, max);
+    let st = state.clone();
+    let resp = state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                let now = now_ms();
+                receipts::acknowledge(tx, &st, &device, &technician, &pull.received, now).await?;
+                let push = ingest(tx, &st, &device, &technician, &push, now).await?;
+                devices::record_download_cursor(tx, &device, pull.cursor).await?;
+                let pull = pull_changes(tx, &device, &technician, &pull, limit, now, &st.zone)
+                    .await
+                    .map_err(ApiError::from)?;
+                Ok::<_, ApiError>(ExchangeResponse { push, pull })
             })
         })
         .await?;

@@ -129,6 +129,17 @@ pub async fn record_pull(
     Ok(())
 }
 
+/// Records the download cursor a device acknowledged (it holds every
+/// change up to it); it never moves back.
+pub async fn record_download_cursor(tx: &mut dyn Tx, device: &str, cursor: u64) -> Fallible<()> {
+    tx.execute(
+        "UPDATE devices SET download_cursor = $1 WHERE id = $2 AND download_cursor < $1",
+        &[cursor.into(), device.into()],
+    )
+    .await?;
+    Ok(())
+}
+
 /// One sync as the server received it.
 pub struct SyncRecord<'a> {
     pub device: &'a str,

@@ -1,6 +1,7 @@
 //! The `events` and `refused_events` tables: every event a device uploaded,
 //! stored once under `(device_id, seq)` and `event_id`, and the ones refused
-//! for good with their reason.
+//! for good with their reason. A visit's timeline is its events and the
+//! receipts derived for it (`store::receipts`): the reads here take both.
 
 use super::sql::Tx;
 use crate::failure::Fallible;
@@ -43,7 +44,10 @@ pub async fn visit_assignment_and_technician(
 ) -> Fallible<Option<(String, String)>> {
     Ok(tx
         .query_opt(
-            "SELECT assignment_id, technician_id FROM events WHERE visit_id = $1 LIMIT 1",
+            "SELECT assignment_id, technician_id FROM events WHERE visit_id = $1
+             UNION ALL
+             SELECT assignment_id, technician_id FROM receipts WHERE visit_id = $1
+             LIMIT 1",
             &[visit.into()],
         )
         .await?
@@ -54,7 +58,10 @@ pub async fn visit_assignment_and_technician(
 pub async fn visit_owner(tx: &mut dyn Tx, visit: &str) -> Fallible<Option<VisitOwner>> {
     Ok(tx
         .query_opt(
-            "SELECT assignment_id, technician_id, device_id FROM events WHERE visit_id = $1 ORDER BY hlc_millis, hlc_counter, seq LIMIT 1",
+            "SELECT assignment_id, technician_id, device_id, hlc_millis, hlc_counter, seq FROM events WHERE visit_id = $1
+             UNION ALL
+             SELECT assignment_id, technician_id, device_id, hlc_millis, hlc_counter, 0 AS seq FROM receipts WHERE visit_id = $1
+             ORDER BY hlc_millis, hlc_counter, seq LIMIT 1",
             &[visit.into()],
         )
         .await?
@@ -65,11 +72,15 @@ pub async fn visit_owner(tx: &mut dyn Tx, visit: &str) -> Fallible<Option<VisitO
         }))
 }
 
-/// A visit's event documents in timeline order (HLC, then device and sequence).
+/// A visit's event documents, its receipts included, in timeline order
+/// (HLC, then device and sequence; a receipt's stamp is its own).
 pub async fn visit_event_bodies(tx: &mut dyn Tx, visit: &str) -> Fallible<Vec<String>> {
     Ok(tx
         .query(
-            "SELECT body FROM events WHERE visit_id = $1 ORDER BY hlc_millis, hlc_counter, device_id, seq",
+            "SELECT body, hlc_millis, hlc_counter, device_id, seq FROM events WHERE visit_id = $1
+             UNION ALL
+             SELECT body, hlc_millis, hlc_counter, device_id, 0 AS seq FROM receipts WHERE visit_id = $1
+             ORDER BY hlc_millis, hlc_counter, device_id, seq",
             &[visit.into()],
         )
         .await?

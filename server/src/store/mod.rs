@@ -39,6 +39,7 @@ pub mod devices;
 pub mod events;
 pub mod intakes;
 pub mod personal_data;
+pub mod receipts;
 pub mod report_links;
 pub mod sessions;
 pub mod settings;

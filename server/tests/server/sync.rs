@@ -16,7 +16,9 @@ both_backends!(
     refused_events_are_acknowledged,
     cancel_after_start_is_a_conflict,
     reassign_after_start_keeps_both,
-    clock_offset_is_recorded
+    clock_offset_is_recorded,
+    an_acknowledged_page_derives_each_receipt_once_and_only_of_the_technicians_own_work,
+    an_exchange_pushes_then_pulls_in_one_round_trip
 );
 
 fn pb(trade: &str) -> Playbook {
@@ -523,4 +525,83 @@ async fn clock_offset_is_recorded(b: Backend) {
         .unwrap();
     assert!((595_000..=620_000).contains(&offset), "offset {offset} ms");
     assert_eq!(syncs, 1);
+}
+
+/// Issue 16: receipts derived from the pull's acknowledgement.
+async fn an_acknowledged_page_derives_each_receipt_once_and_only_of_the_technicians_own_work(
+    b: Backend,
+) {
+    let s = Srv::start(b).await;
+    let (d1, t1) = s.technician("T-1", &["appliance_repair"]).await;
+    s.technician("T-2", &["appliance_repair"]).await;
+    let mine = futures_lite(&s, 2).await;
+    s.assignment("appliance_repair", Some("T-2")).await; // in the range, not T-1's
+    let page = pull(&s, &t1, &d1, 0, 10).await;
+    let seqs: Vec<u64> = page["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs.len(), 2);
+    let cursor = page["next_cursor"].as_u64().unwrap();
+    let applied_at = Utc::now();
+    let ack = json!({"after": 0, "cursor": cursor + 10, "applied_at": applied_at,
+                     "hlc": {"millis": applied_at.timestamp_millis(), "counter": 0},
+                     "receipts": [[seqs[0], cursor + 10]]});
+    let body = json!({"protocol_version": 1, "device_id": d1, "cursor": cursor, "received": [ack]});
+    for _ in 0..2 {
+        let (st, r) = s.post("/api/sync/pull", &t1, body.clone()).await;
+        assert_eq!(st, 200, "{r}");
+    }
+    let (st, visits) = s.get("/api/visits", &s.dispatcher).await;
+    assert_eq!(st, 200);
+    let visits = visits.as_array().unwrap();
+    assert_eq!(
+        visits.len(),
+        2,
+        "one visit per own assignment, once: {visits:?}"
+    );
+    for a in &mine {
+        let id = a["id"].as_str().unwrap();
+        let v = visits
+            .iter()
+            .find(|v| v["assignment_id"] == id)
+            .expect("its visit");
+        assert_eq!(v["device_id"], d1);
+        let (_, shown) = s
+            .get(
+                &format!("/api/visits/{}", v["visit_id"].as_str().unwrap()),
+                &s.dispatcher,
+            )
+            .await;
+        let history = shown["history"].as_array().unwrap();
+        assert_eq!(history.len(), 1, "{shown}");
+        assert_eq!(history[0]["at"], json!(applied_at));
+    }
+    // A malformed acknowledgement is refused whole, naming the field.
+    let bad = json!({"protocol_version": 1, "device_id": d1, "cursor": cursor,
+                     "received": [{"after": 0, "cursor": 3, "applied_at": applied_at,
+                                   "hlc": {"millis": 1, "counter": 0}, "receipts": [[2, 9]]}]});
+    let (st, r) = s.post("/api/sync/pull", &t1, bad).await;
+    assert_eq!(st, 400, "{r}");
+    assert_eq!(r["error"]["field"], "received[0].receipts[0]", "{r}");
+}
+
+/// Issue 16: push and pull in one round trip.
+async fn an_exchange_pushes_then_pulls_in_one_round_trip(b: Backend) {
+    let s = Srv::start(b).await;
+    let (dev, token) = s.technician("T-1", &["appliance_repair"]).await;
+    s.assignment("appliance_repair", Some("T-1")).await;
+    let (st, r) = s
+        .post(
+            "/api/sync/exchange",
+            &token,
+            json!({"protocol_version": 1, "device_id": dev, "events": [], "cursor": 0, "limit": 10}),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(r["push"]["acked_seq"], 0);
+    assert_eq!(r["pull"]["changes"].as_array().unwrap().len(), 1, "{r}");
+    assert_eq!(r["pull"]["more"], false);
 }

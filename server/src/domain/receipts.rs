@@ -1,0 +1,140 @@
+//! Receipts derived from download acknowledgements: a device's pull
+//! acknowledges the pages it applied ([`PageReceipt`]: cursor, time, HLC
+//! base, the changes that became receipts); the server derives each
+//! "assignment received" fact the device recorded, with the envelope it
+//! gave it (`doorstep_core::receipt`), stores it in `receipts` and
+//! projects the visits it opened or updated. So a download uploads no
+//! receipt events, and the device's log and the server's timeline still
+//! hold the same facts: both replays give the same visit.
+//!
+//! Only the technician's own assignment changes become receipts (a range
+//! naming others derives nothing); an acknowledgement delivered twice
+//! derives nothing new.
+
+use crate::app::AppState;
+use crate::domain::projection::{project_visit, store_projection};
+use crate::failure::{Failure, Fallible};
+use crate::store::events::VisitOwner;
+use crate::store::receipts::{self, NewReceipt};
+use crate::store::Tx;
+use crate::time::from_ms;
+use doorstep_core::protocol::PageReceipt;
+use doorstep_core::receipt::receipt_event;
+use doorstep_core::{DeviceId, VisitEvent, VisitId, VisitState};
+use std::collections::BTreeMap;
+
+/// What deriving an acknowledgement did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Derived {
+    /// Receipts newly stored.
+    pub receipts: u64,
+}
+
+/// A visit the receipts touched: opened by them (replayed from memory),
+/// or known before (replayed from the store).
+enum Touched {
+    Opened(VisitOwner, Vec<VisitEvent>),
+    Known,
+}
+
+/// Derives and stores the receipts of `pages` (a pull's `received`), then
+/// projects the visits they touched. A malformed acknowledgement is
+/// refused whole, naming its field.
+pub async fn acknowledge(
+    tx: &mut dyn Tx,
+    app: &AppState,
+    device: &str,
+    technician: &str,
+    pages: &[PageReceipt],
+    now: i64,
+) -> Fallible<Derived> {
+    for (i, page) in pages.iter().enumerate() {
+        if let Some((field, problem)) = page.problem(&format!("received[{i}]")) {
+            return Err(Failure::field(&field, problem));
+        }
+    }
+    let device_id: DeviceId = device
+        .parse()
+        .map_err(|_| Failure::internal("a device id that is not one"))?;
+    let zone = crate::zone::for_phones(&app.zone, from_ms(now));
+    let mut touched: BTreeMap<String, Touched> = BTreeMap::new();
+    let mut derived = Derived::default();
+    for page in pages {
+        let base = page.base();
+        for &[first, last] in &page.receipts {
+            let stored = receipts::stored_seqs(tx, device, first, last).await?;
+            for (seq, assignment) in receipts::assignments_in(tx, technician, first, last).await? {
+                if stored.contains(&seq) {
+                    continue;
+                }
+                let Some(pb) = app.playbook(assignment.trade.as_str()) else {
+                    continue; // the device could not have walked it either
+                };
+                let known = receipts::visit_of(tx, device, assignment.id.as_str()).await?;
+                let visit_id = match &known {
+                    Some(v) => v
+                        .parse::<VisitId>()
+                        .map_err(|e| Failure::corrupt("reading a visit id", e))?,
+                    None => base.visit_id(&device_id, &assignment.id),
+                };
+                let issues = assignment.field_issues(&pb.required_fields, &zone);
+                let event = receipt_event(&base, &device_id, seq, visit_id, assignment, issues);
+                let body =
+                    serde_json::to_string(&event).map_err(|_| Failure::internal("encoding"))?;
+                let (event_id, visit) = (event.id.to_string(), visit_id.to_string());
+                let inserted = receipts::insert(
+                    tx,
+                    &NewReceipt {
+                        event_id: &event_id,
+                        device,
+                        change_seq: seq,
+                        visit_id: &visit,
+                        assignment_id: event.assignment_id.as_str(),
+                        version: event.assignment_version,
+                        technician,
+                        hlc_millis: event.hlc.millis,
+                        hlc_counter: event.hlc.counter,
+                        recorded_at: event.recorded_at.timestamp_millis(),
+                        received_at: now,
+                        body: &body,
+                    },
+                )
+                .await?;
+                if !inserted {
+                    continue;
+                }
+                derived.receipts += 1;
+                match touched.entry(visit) {
+                    std::collections::btree_map::Entry::Occupied(mut e) => {
+                        if let Touched::Opened(_, events) = e.get_mut() {
+                            events.push(event);
+                        }
+                    }
+                    std::collections::btree_map::Entry::Vacant(e) => {
+                        e.insert(if known.is_some() {
+                            Touched::Known
+                        } else {
+                            let owner = VisitOwner {
+                                assignment_id: event.assignment_id.to_string(),
+                                technician: technician.to_string(),
+                                device: device.to_string(),
+                            };
+                            Touched::Opened(owner, vec![event])
+                        });
+                    }
+                }
+            }
+        }
+    }
+    for (visit, t) in touched {
+        match t {
+            // Its only facts are these receipts, in stamp order already.
+            Touched::Opened(owner, events) => {
+                let state = VisitState::replay(&events);
+                store_projection(tx, app, &visit, &owner, &state, None).await?;
+            }
+            Touched::Known => project_visit(tx, app, &visit, None).await?,
+        }
+    }
+    Ok(derived)
+}

@@ -1,0 +1,150 @@
+//! The `receipts` table: the "assignment received" facts the server derives
+//! from a device's download acknowledgements (`domain::receipts`), stored
+//! with the envelope the device gave them; with `events` they make a
+//! visit's timeline (`store::events`).
+
+use super::sql::Tx;
+use crate::failure::{Failure, Fallible};
+use crate::model::ChangeLogKind;
+use doorstep_core::protocol::ChangeKind;
+use doorstep_core::Assignment;
+
+/// The assignments a technician's change log gave in `first..=last`
+/// (changes of other kinds, or another technician's, are not receipts).
+pub async fn assignments_in(
+    tx: &mut dyn Tx,
+    technician: &str,
+    first: u64,
+    last: u64,
+) -> Fallible<Vec<(u64, Assignment)>> {
+    let rows = tx
+        .query(
+            "SELECT seq, payload FROM assignment_changes
+             WHERE technician_id = $1 AND seq BETWEEN $2 AND $3 AND kind = $4 ORDER BY seq",
+            &[
+                technician.into(),
+                first.into(),
+                last.into(),
+                ChangeLogKind::Assignment.as_str().into(),
+            ],
+        )
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        match serde_json::from_str::<ChangeKind>(&r.text("payload")) {
+            Ok(ChangeKind::Assignment { assignment }) => {
+                out.push((r.int("seq") as u64, *assignment))
+            }
+            Ok(_) => {}
+            Err(e) => return Err(Failure::corrupt("reading the change log", e)),
+        }
+    }
+    Ok(out)
+}
+
+/// The change seqs in `first..=last` whose receipt from `device` is stored.
+pub async fn stored_seqs(
+    tx: &mut dyn Tx,
+    device: &str,
+    first: u64,
+    last: u64,
+) -> Fallible<std::collections::HashSet<u64>> {
+    Ok(tx
+        .query(
+            "SELECT change_seq FROM receipts WHERE device_id = $1 AND change_seq BETWEEN $2 AND $3",
+            &[device.into(), first.into(), last.into()],
+        )
+        .await?
+        .iter()
+        .map(|r| r.int("change_seq") as u64)
+        .collect())
+}
+
+/// The visit `device` keeps for an assignment, if the server knows of one
+/// (from an uploaded event or a derived receipt).
+pub async fn visit_of(tx: &mut dyn Tx, device: &str, assignment: &str) -> Fallible<Option<String>> {
+    Ok(tx
+        .query_opt(
+            "SELECT visit_id FROM receipts WHERE device_id = $1 AND assignment_id = $2
+             UNION ALL
+             SELECT visit_id FROM events WHERE device_id = $1 AND assignment_id = $2
+             LIMIT 1",
+            &[device.into(), assignment.into()],
+        )
+        .await?
+        .map(|r| r.text("visit_id")))
+}
+
+/// A derived receipt to store.
+pub struct NewReceipt<'a> {
+    pub event_id: &'a str,
+    pub device: &'a str,
+    pub change_seq: u64,
+    pub visit_id: &'a str,
+    pub assignment_id: &'a str,
+    pub version: u64,
+    pub technician: &'a str,
+    pub hlc_millis: i64,
+    pub hlc_counter: u32,
+    pub recorded_at: i64,
+    pub received_at: i64,
+    pub body: &'a str,
+}
+
+/// Stores a receipt; false when it is already stored.
+pub async fn insert(tx: &mut dyn Tx, r: &NewReceipt<'_>) -> Fallible<bool> {
+    let inserted = tx
+        .execute(
+            "INSERT INTO receipts (event_id, device_id, change_seq, visit_id, assignment_id, version,
+                technician_id, hlc_millis, hlc_counter, recorded_at, received_at, body)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             ON CONFLICT DO NOTHING",
+            &[
+                r.event_id.into(),
+                r.device.into(),
+                r.change_seq.into(),
+                r.visit_id.into(),
+                r.assignment_id.into(),
+                r.version.into(),
+                r.technician.into(),
+                r.hlc_millis.into(),
+                r.hlc_counter.into(),
+                r.recorded_at.into(),
+                r.received_at.into(),
+                r.body.into(),
+            ],
+        )
+        .await?;
+    Ok(inserted > 0)
+}
+
+/// One assignment's receipts as the center reads them: which device
+/// received which version, when (the device's time) and when the server
+/// learnt it, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ReceiptRow {
+    pub device_id: String,
+    pub visit_id: String,
+    pub version: u64,
+    pub received_at: i64,
+    pub acknowledged_at: i64,
+}
+
+pub async fn of_assignment(tx: &mut dyn Tx, assignment: &str) -> Fallible<Vec<ReceiptRow>> {
+    Ok(tx
+        .query(
+            "SELECT device_id, visit_id, version, recorded_at, received_at FROM receipts
+             WHERE assignment_id = $1 ORDER BY recorded_at, version",
+            &[assignment.into()],
+        )
+        .await?
+        .iter()
+        .map(|r| ReceiptRow {
+            device_id: r.text("device_id"),
+            visit_id: r.text("visit_id"),
+            version: r.int("version") as u64,
+            received_at: r.int("recorded_at"),
+            acknowledged_at: r.int("received_at"),
+        })
+        .collect())
+}
