@@ -15,6 +15,8 @@ pub enum Holder {
     Assignment,
     Change,
     Event,
+    /// A receipt derived from a phone's download acknowledgement (an event body).
+    Receipt,
     RefusedEvent,
     Visit,
     Intake,
@@ -34,7 +36,7 @@ pub struct StoredDoc {
 pub async fn documents_of(tx: &mut dyn Tx, assignment: &str) -> Fallible<Vec<StoredDoc>> {
     let id = || -> Vec<super::sql::Value> { vec![assignment.into()] };
     let mut docs = Vec::new();
-    let queries: [(Holder, &str); 5] = [
+    let queries: [(Holder, &str); 6] = [
         (
             Holder::Assignment,
             "SELECT id AS k, body AS j FROM assignments WHERE id = $1",
@@ -46,6 +48,10 @@ pub async fn documents_of(tx: &mut dyn Tx, assignment: &str) -> Fallible<Vec<Sto
         (
             Holder::Event,
             "SELECT event_id AS k, body AS j FROM events WHERE assignment_id = $1",
+        ),
+        (
+            Holder::Receipt,
+            "SELECT event_id AS k, body AS j FROM receipts WHERE assignment_id = $1",
         ),
         (
             Holder::Visit,
@@ -105,6 +111,13 @@ pub async fn write_document(tx: &mut dyn Tx, doc: &StoredDoc) -> Fallible<()> {
         Holder::Event => {
             tx.execute(
                 "UPDATE events SET body = $2 WHERE event_id = $1",
+                &[doc.key.as_str().into(), json.into()],
+            )
+            .await?
+        }
+        Holder::Receipt => {
+            tx.execute(
+                "UPDATE receipts SET body = $2 WHERE event_id = $1",
                 &[doc.key.as_str().into(), json.into()],
             )
             .await?
