@@ -5,6 +5,7 @@
 //! [`AppState::playbook`]).
 
 use crate::passwords::PasswordPool;
+use crate::providers::ProviderSettings;
 use crate::store::blobs::BlobFiles;
 use crate::store::Database;
 use crate::throttle::LoginThrottle;
@@ -156,6 +157,8 @@ pub struct AppState {
     pub zone: Arc<BusinessZone>,
     /// The uploaded photos' bytes (`store::blobs`).
     pub blobs: Arc<BlobFiles>,
+    /// The outbound providers (SMS, webhooks) and the outbox worker's timing.
+    pub providers: Arc<ProviderSettings>,
 }
 
 impl AppState {
@@ -198,7 +201,15 @@ impl AppState {
             guard: Arc::new(guard),
             zone: Arc::new(zone),
             blobs: Arc::new(BlobFiles::open(dir)?),
+            providers: Arc::new(ProviderSettings::default()),
         })
+    }
+
+    /// With these provider settings (the server binary's flags; tests point
+    /// them at the simulators).
+    pub fn with_providers(mut self, providers: ProviderSettings) -> Self {
+        self.providers = Arc::new(providers);
+        self
     }
 
     /// The shipped playbook of a trade (the core's one lookup).

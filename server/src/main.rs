@@ -13,6 +13,8 @@ use doorstep_server::auth::{new_token, Role};
 use doorstep_server::demo;
 use doorstep_server::failure::{Failure, Fallible};
 use doorstep_server::http::spawn;
+use doorstep_server::outbox::spawn_worker;
+use doorstep_server::providers::ProviderSettings;
 use doorstep_server::store::{users, Database};
 use std::net::SocketAddr;
 
@@ -46,6 +48,8 @@ struct Args {
     admin_password: Option<String>,
     #[command(flatten)]
     config: Config,
+    #[command(flatten)]
+    providers: ProviderSettings,
 }
 
 /// A listen address, refused with what would be accepted (en, zh-CN).
@@ -119,7 +123,7 @@ async fn main() {
         .clone()
         .unwrap_or_else(|| format!("{}/blobs", args.data_dir.trim_end_matches('/')));
     let state = match AppState::with_blob_dir(db, args.config.clone(), &blob_dir) {
-        Ok(s) => s,
+        Ok(s) => s.with_providers(args.providers.clone()),
         Err(e) => {
             eprintln!("doorstep-server: cannot create the blob directory {blob_dir}: {e}");
             std::process::exit(1);
@@ -157,6 +161,8 @@ async fn main() {
             }
         }
     }
+    // Notices and webhooks go out from here (the outbox worker).
+    let _outbox = spawn_worker(state.clone());
     let server = match spawn(args.listen, state).await {
         Ok(s) => s,
         Err(e) => {

@@ -14,6 +14,7 @@ mod center;
 mod defences;
 mod demo;
 mod forged;
+mod outbox;
 mod records;
 mod report;
 mod schema;
