@@ -48,7 +48,7 @@ pub async fn fan_out(state: &AppState) -> Fallible<usize> {
                     e.feed_seq = Some(seq);
                     for ep in endpoints
                         .iter()
-                        .filter(|ep| ep.event_types.iter().any(|t| *t == e.event_type))
+                        .filter(|ep| ep.event_types.contains(&e.event_type))
                     {
                         enqueue(
                             tx,
