@@ -6,6 +6,7 @@
 
 use crate::ops::metrics::Metrics;
 use crate::passwords::PasswordPool;
+use crate::providers::ProviderSettings;
 use crate::store::blobs::BlobFiles;
 use crate::store::Database;
 use crate::throttle::LoginThrottle;
@@ -167,6 +168,8 @@ pub struct AppState {
     pub blobs: Arc<BlobFiles>,
     /// What `/metrics` serves (`ops::metrics`).
     pub metrics: Arc<Metrics>,
+    /// The outbound providers (SMS, webhooks) and the outbox worker's timing.
+    pub providers: Arc<ProviderSettings>,
 }
 
 impl AppState {
@@ -210,7 +213,15 @@ impl AppState {
             zone: Arc::new(zone),
             blobs: Arc::new(BlobFiles::open(dir)?),
             metrics: Arc::new(Metrics::new()),
+            providers: Arc::new(ProviderSettings::default()),
         })
+    }
+
+    /// With these provider settings (the server binary's flags; tests point
+    /// them at the simulators).
+    pub fn with_providers(mut self, providers: ProviderSettings) -> Self {
+        self.providers = Arc::new(providers);
+        self
     }
 
     /// The shipped playbook of a trade (the core's one lookup).

@@ -21,6 +21,10 @@
 //!   date is counted in).
 //! - [`report`]: the service report of a closed visit (HTML, PDF via typst,
 //!   QR code, customer links); it reads through [`store`] and [`domain`].
+//! - [`outbox`]: what leaves the server — the worker that fans integration
+//!   events out to webhooks and customer notices and delivers the outbox
+//!   with retries, the provider adapters (Tencent Cloud SMS, signed
+//!   webhooks) and their simulator; [`providers`]: their settings.
 //! - [`console`]: the embedded web console; [`demo`]: the demo data set,
 //!   its visits walked through the real workflow.
 //! - [`ops`]: running it in production — the configuration file, the log
@@ -35,7 +39,9 @@ pub mod failure;
 pub mod http;
 pub mod model;
 pub mod ops;
+pub mod outbox;
 pub mod passwords;
+pub mod providers;
 pub mod report;
 pub mod store;
 pub mod throttle;

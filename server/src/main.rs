@@ -24,6 +24,8 @@ use doorstep_server::ops::config_file;
 use doorstep_server::ops::logging::{self, LogFormat};
 use doorstep_server::store::{sqlite, users, Database};
 use std::ffi::OsString;
+use doorstep_server::outbox::spawn_worker;
+use doorstep_server::providers::ProviderSettings;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -78,6 +80,8 @@ struct Args {
     shutdown_grace_secs: u64,
     #[command(flatten)]
     config: Config,
+    #[command(flatten)]
+    providers: ProviderSettings,
     #[command(subcommand)]
     command: Option<Operation>,
 }
@@ -274,7 +278,7 @@ async fn run_server(args: Args) {
         .clone()
         .unwrap_or_else(|| format!("{}/blobs", args.data_dir.trim_end_matches('/')));
     let state = match AppState::with_blob_dir(db, args.config.clone(), &blob_dir) {
-        Ok(s) => s,
+        Ok(s) => s.with_providers(args.providers.clone()),
         Err(e) => {
             eprintln!("doorstep-server: cannot create the blob directory {blob_dir}: {e}");
             std::process::exit(1);
@@ -312,6 +316,8 @@ async fn run_server(args: Args) {
             }
         }
     }
+    // Notices and webhooks go out from here (the outbox worker).
+    let _outbox = spawn_worker(state.clone());
     // PIPL retention: finished orders' customer contact masked after
     // --contact-retention-days, checked at start and hourly.
     personal_data::spawn_retention_timer(state.clone());

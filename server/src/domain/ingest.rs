@@ -229,6 +229,7 @@ pub async fn ingest(
             continue;
         }
         applied += 1;
+        crate::domain::outbox::record_milestone(tx, technician, e).await?;
         let entry = touched.entry(visit_id).or_insert((None, vec![]));
         entry.1.push((oe.seq, e));
         if let EventKind::CustomerSignedOff { evidence, .. } = &e.kind {

@@ -4,9 +4,11 @@
 
 use crate::app::AppState;
 use crate::domain::assignments::{insert_assignment, NewAssignment};
+use crate::domain::notices::{self, lang_tag, NoticeConsentRequest};
 use crate::failure::{Failure, Fallible};
 use crate::model::{AssignmentView, Classification};
 use crate::store::intakes::{self, NewIntake};
+use crate::store::notices::{upsert_consent, ConsentRecord};
 use crate::store::Tx;
 use chrono::{DateTime, Utc};
 use doorstep_core::assignment::{Customer, Product};
@@ -34,6 +36,11 @@ pub struct IntakeRequest {
     /// A consultation's answer, given directly.
     #[serde(default)]
     pub answer: Option<String>,
+    /// Whether the customer agreed to notices about the work order, on
+    /// which channel (checked with [`notices::check_consent`]); none asked:
+    /// no notices.
+    #[serde(default)]
+    pub notice_consent: Option<NoticeConsentRequest>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -46,6 +53,9 @@ pub struct IntakeView {
     pub assignment_id: Option<String>,
     /// Complex requests: dispatch by the end of the day they came in.
     pub dispatch_by: Option<DateTime<Utc>>,
+    /// The customer's notice consent recorded with the work order.
+    #[serde(default)]
+    pub notice_consent: Option<ConsentRecord>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -137,6 +147,25 @@ pub async fn intake_tx(
         },
     )
     .await?;
+    let notice_consent = match (&req.notice_consent, &assignment_id) {
+        (Some(consent), Some(assignment)) => {
+            let phone = req.caller.phone.as_deref().unwrap_or_default();
+            let checked = notices::check_consent(consent, phone)
+                .map_err(|p| Failure::field(p.field, p.en))?;
+            let record = ConsentRecord {
+                assignment_id: assignment.clone(),
+                consented: checked.consented,
+                channel: checked.channel,
+                address: checked.address,
+                language: lang_tag(checked.language).to_string(),
+                recorded_at: received.timestamp_millis(),
+                recorded_by: actor.to_string(),
+            };
+            upsert_consent(tx, &record).await?;
+            Some(record)
+        }
+        _ => None,
+    };
     // A complex request is dispatched the same (local) day: by its last second.
     let dispatch_by = (c == Classification::Complex).then(|| {
         let (_, next_day) = state.zone.day_bounds(state.zone.date_of(received));
@@ -151,6 +180,7 @@ pub async fn intake_tx(
             answer: req.answer,
             assignment_id,
             dispatch_by,
+            notice_consent,
         },
         assignment,
     })

@@ -140,6 +140,36 @@ pub fn router(state: AppState) -> Router {
             "/api/personal-data/retention/run",
             post(center::personal_data::run_retention_now),
         )
+            "/api/assignments/{id}/notice-consent",
+            put(center::notices::put_notice_consent),
+        )
+        .route(
+            "/api/assignments/{id}/outbound",
+            get(center::notices::assignment_outbound),
+        )
+        .route("/api/outbox", get(center::notices::list_outbox))
+        .route("/api/outbox/depth", get(center::notices::outbox_depth))
+        .route(
+            "/api/outbox/{id}/retry",
+            post(center::notices::retry_outbox),
+        )
+        .route(
+            "/api/api-keys",
+            get(center::integrations::list_api_keys).post(center::integrations::create_api_key),
+        )
+        .route(
+            "/api/api-keys/{id}/revoke",
+            post(center::integrations::revoke_api_key),
+        )
+        .route(
+            "/api/webhooks",
+            get(center::integrations::list_webhooks).post(center::integrations::create_webhook),
+        )
+        .route(
+            "/api/webhooks/{id}/disable",
+            post(center::integrations::disable_webhook),
+        )
+        .route("/api/feed", get(center::integrations::feed))
         .route("/api/conflicts", get(after::conflicts::conflicts))
         .route("/api/visits", get(after::visits::list_visits))
         .route("/api/visits/{id}", get(after::visits::get_visit))

@@ -120,6 +120,16 @@ pub async fn store_assignment(
         body.into(),
         now.into(),
     ];
+    let previous_status = if insert {
+        None
+    } else {
+        tx.query_opt(
+            "SELECT status FROM assignments WHERE id = $1",
+            &[a.id.as_str().into()],
+        )
+        .await?
+        .map(|r| r.text("status"))
+    };
     if insert {
         tx.execute(
             "INSERT INTO assignments (id, version, trade, technician_id, status, priority, classification,
@@ -146,6 +156,16 @@ pub async fn store_assignment(
         )
         .await?;
     }
+    super::integrations::record_status_change(
+        tx,
+        a.id.as_str(),
+        a.version,
+        previous_status.as_deref(),
+        v.status.as_str(),
+        a.technician.as_ref().map(|t| t.as_str()),
+        now,
+    )
+    .await?;
     for (technician, change) in changes {
         let payload = serde_json::to_string(change).map_err(|_| Failure::internal("encoding"))?;
         tx.execute(
@@ -178,6 +198,24 @@ pub async fn confirm_window(tx: &mut dyn Tx, id: &str) -> Fallible<()> {
 
 /// Sets the status alone (the device's facts finished or handed it back).
 pub async fn set_status(tx: &mut dyn Tx, id: &str, status: AssignmentStatus) -> Fallible<()> {
+    if let Some(r) = tx
+        .query_opt(
+            "SELECT status, version, technician_id FROM assignments WHERE id = $1",
+            &[id.into()],
+        )
+        .await?
+    {
+        super::integrations::record_status_change(
+            tx,
+            id,
+            r.int("version").max(0) as u64,
+            Some(&r.text("status")),
+            status.as_str(),
+            r.opt_text("technician_id").as_deref(),
+            now_ms(),
+        )
+        .await?;
+    }
     tx.execute(
         "UPDATE assignments SET status = $1 WHERE id = $2",
         &[status.as_str().into(), id.into()],

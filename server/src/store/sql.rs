@@ -188,6 +188,9 @@ pub enum LockKey {
     Assignments,
     /// One device's pushes.
     Device(i64),
+    /// Numbering the integration feed (the outbox worker's fan-out), so
+    /// replicas number it once and in order.
+    IntegrationFeed,
 }
 
 impl LockKey {
@@ -195,6 +198,7 @@ impl LockKey {
         match self {
             LockKey::Assignments => 1,
             LockKey::Device(h) => h | (1 << 40),
+            LockKey::IntegrationFeed => 2,
         }
     }
 

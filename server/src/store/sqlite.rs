@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0006_report_links.sql"),
     include_str!("../../migrations/sqlite/0007_receipts.sql"),
     include_str!("../../migrations/sqlite/0009_personal_data.sql"),
+    include_str!("../../migrations/sqlite/0012_outbox.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`, restore).

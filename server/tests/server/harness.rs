@@ -6,6 +6,7 @@ use doorstep_server::app::{AppState, Config};
 use doorstep_server::auth::{hash_password, Role};
 use doorstep_server::http::error::ApiError;
 use doorstep_server::http::spawn;
+use doorstep_server::providers::ProviderSettings;
 use doorstep_server::store::users::insert_user;
 use doorstep_server::store::Database;
 use reqwest::Method;
@@ -82,6 +83,15 @@ impl Srv {
     }
 
     pub async fn start_with(b: Backend, config: Config) -> Srv {
+        Self::start_with_providers(b, config, ProviderSettings::default()).await
+    }
+
+    /// With these outbound provider settings (simulators' addresses).
+    pub async fn start_with_providers(
+        b: Backend,
+        config: Config,
+        providers: ProviderSettings,
+    ) -> Srv {
         let (url, dir) = database_url(b).await;
         let db = Database::open(&url).await.expect("open the test database");
         let url_kept = url.clone();
@@ -93,7 +103,7 @@ impl Srv {
                 "postgres"
             }
         );
-        let state = AppState::new(db, config);
+        let state = AppState::new(db, config).with_providers(providers);
         let phc = hash_password(PASSWORD);
         state
             .db
@@ -326,6 +336,8 @@ pub fn device(id: &str) -> DeviceId {
 pub struct ServerProcess {
     pub child: std::process::Child,
     pub base: String,
+    /// Where the database is (SQLite path or PostgreSQL URL).
+    pub url: String,
     dir: Option<PathBuf>,
 }
 
@@ -333,8 +345,21 @@ impl ServerProcess {
     /// Starts the binary on an ephemeral port with `args` added; the admin
     /// is `admin` with [`PASSWORD`].
     pub async fn start(b: Backend, args: &[&str]) -> ServerProcess {
-        use std::io::BufRead;
         let (url, dir) = database_url(b).await;
+        Self::start_on(url, dir, args).await
+    }
+
+    /// Kills the process at once (SIGKILL: nothing of it runs after) and
+    /// starts the binary again on the same database with `args`.
+    pub async fn kill_and_restart(mut self, args: &[&str]) -> ServerProcess {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (url, dir) = (self.url.clone(), self.dir.take());
+        Self::start_on(url, dir, args).await
+    }
+
+    async fn start_on(url: String, dir: Option<PathBuf>, args: &[&str]) -> ServerProcess {
+        use std::io::BufRead;
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_doorstep-server"));
         for (k, _) in std::env::vars() {
             if k.starts_with("DOORSTEP_") {
@@ -369,7 +394,12 @@ impl ServerProcess {
         .await
         .unwrap()
         .expect("the server says where it listens");
-        ServerProcess { child, base, dir }
+        ServerProcess {
+            child,
+            base,
+            url,
+            dir,
+        }
     }
 
     /// The process's resident memory (VmRSS), in KiB.

@@ -17,6 +17,7 @@ mod forged;
 mod ops;
 mod log_privacy;
 mod personal_data;
+mod outbox;
 mod records;
 mod report;
 mod schema;

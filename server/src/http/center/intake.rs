@@ -3,8 +3,9 @@
 use crate::app::AppState;
 use crate::domain::bounds;
 use crate::domain::intake::{check_intake, intake_tx, IntakeRequest, IntakeResponse};
+use crate::domain::notices::check_consent;
 use crate::http::auth::Auth;
-use crate::http::error::{ApiJson, ApiQuery, ApiResult};
+use crate::http::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::model::IntakeRecord;
 use crate::store::intakes;
 use axum::extract::State;
@@ -20,6 +21,11 @@ pub async fn intake(
     let actor = who.actor();
     who.dispatcher()?;
     check_intake(&req)?;
+    if let Some(consent) = &req.notice_consent {
+        let phone = req.caller.phone.as_deref().unwrap_or_default();
+        check_consent(consent, phone)
+            .map_err(|p| ApiError::field_bilingual(p.field, p.en, p.zh))?;
+    }
     bounds::intake(&req)?;
     let st = state.clone();
     let resp = state

@@ -1,11 +1,15 @@
 //! The dispatch desk's endpoints (服务中心/调度): staff sessions and
 //! accounts, the roster and devices, assignments, intake and the 1-hour
-//! rule's reminders, and personal data requests (PIPL).
+//! rule's reminders; personal data requests (PIPL); customer notices and
+//! the outbox (`notices`); API keys, webhooks and the event feed
+//! (`integrations`).
 
 pub mod assignments;
 pub mod devices;
 pub mod intake;
 pub mod personal_data;
+pub mod integrations;
+pub mod notices;
 pub mod reminders;
 pub mod roster;
 pub mod session;

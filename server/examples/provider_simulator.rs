@@ -1,0 +1,40 @@
+//! The providers' simulator on its own, for running the server without real
+//! providers (README, "Providers"):
+//!
+//! ```text
+//! cargo run -p doorstep-server --example provider-simulator -- 127.0.0.1:9100
+//! ```
+//!
+//! It takes Tencent Cloud SMS `SendSms` requests at `/` (signed with the
+//! SecretId/SecretKey in DOORSTEP_SMS_SECRET_ID / DOORSTEP_SMS_SECRET_KEY,
+//! default `sim-id` / `sim-key`), webhooks at `/webhooks/{name}` (their
+//! secret set with `POST /_sim/webhook-secrets/{name}` `{"secret": …}`),
+//! shows what it received at `GET /_sim/received` and fails, stalls or
+//! slows down on `POST /_sim/behaviour` (`{"outage": true}`,
+//! `{"fail_next": 3}`, `{"delay_ms": 2000}`, `{"stall_next": 1}`).
+
+use doorstep_server::outbox::simulator::{SimulatedAccount, Simulator};
+
+#[tokio::main]
+async fn main() {
+    let listen = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9100".into());
+    let Ok(addr) = listen.parse() else {
+        eprintln!("provider-simulator: expected HOST:PORT such as 127.0.0.1:9100 / 应为 主机:端口，例如 127.0.0.1:9100");
+        std::process::exit(2);
+    };
+    let account = SimulatedAccount {
+        secret_id: std::env::var("DOORSTEP_SMS_SECRET_ID").unwrap_or_else(|_| "sim-id".into()),
+        secret_key: std::env::var("DOORSTEP_SMS_SECRET_KEY").unwrap_or_else(|_| "sim-key".into()),
+    };
+    let sim = match Simulator::spawn(addr, account).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("provider-simulator: cannot listen on {listen}: {e}");
+            std::process::exit(1);
+        }
+    };
+    println!("Provider simulator listening on {}/", sim.url());
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,202 @@
+//! Customer notices and the outbox at the desk: a work order's notice
+//! consent (`PUT /api/assignments/{id}/notice-consent`), everything sent
+//! about it with its delivery state (`GET /api/assignments/{id}/outbound`),
+//! the outbox by state — dead letters first among them — (`GET
+//! /api/outbox`), a dead letter retried (`POST /api/outbox/{id}/retry`) and
+//! the outbox depth (`GET /api/outbox/depth`).
+
+use crate::app::AppState;
+use crate::domain::notices::{check_consent, lang_tag, NoticeConsentRequest};
+use crate::http::auth::Auth;
+use crate::http::error::{ApiError, ApiJson, ApiQuery, ApiResult};
+use crate::store::assignments;
+use crate::store::integrations::{self, IntegrationEvent};
+use crate::store::notices::{self, ConsentRecord};
+use crate::store::outbox::{self, OutboxMessage, OutboxState};
+use crate::time::now_ms;
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+/// Records (or withdraws) a work order's notice consent.
+pub async fn put_notice_consent(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<NoticeConsentRequest>,
+) -> ApiResult<Json<ConsentRecord>> {
+    let actor = who.dispatcher()?.to_string();
+    let record = state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                let a = assignments::load_assignment(tx, &id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("assignment", &id))?;
+                let phone = a.assignment.customer.phone.clone().unwrap_or_default();
+                let checked = check_consent(&req, &phone)
+                    .map_err(|p| ApiError::field_bilingual(p.field, p.en, p.zh))?;
+                let record = ConsentRecord {
+                    assignment_id: id,
+                    consented: checked.consented,
+                    channel: checked.channel,
+                    address: checked.address,
+                    language: lang_tag(checked.language).to_string(),
+                    recorded_at: now_ms(),
+                    recorded_by: actor,
+                };
+                notices::upsert_consent(tx, &record).await?;
+                Ok::<_, ApiError>(record)
+            })
+        })
+        .await?;
+    Ok(Json(record))
+}
+
+/// What was sent about a work order.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Outbound {
+    pub assignment_id: String,
+    /// The customer's notice consent, if one was recorded.
+    pub consent: Option<ConsentRecord>,
+    /// Customer notices, newest first, each with its delivery state.
+    pub notices: Vec<OutboxMessage>,
+    /// Webhooks sent about it, newest first.
+    pub webhooks: Vec<OutboxMessage>,
+    /// Its status changes and visit milestones as integrators see them.
+    pub events: Vec<IntegrationEvent>,
+}
+
+pub async fn assignment_outbound(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Outbound>> {
+    who.dispatcher()?;
+    let out = state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                if !assignments::exists(tx, &id).await? {
+                    return Err(ApiError::not_found("assignment", &id));
+                }
+                Ok(Outbound {
+                    consent: notices::consent_of(tx, &id).await?,
+                    notices: outbox::list(tx, None, Some("notice"), Some(&id), 500).await?,
+                    webhooks: outbox::list(tx, None, Some("webhook"), Some(&id), 500).await?,
+                    events: integrations::events_of_assignment(tx, &id).await?,
+                    assignment_id: id,
+                })
+            })
+        })
+        .await?;
+    Ok(Json(out))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxQuery {
+    /// pending, sending, delivered or dead.
+    pub state: Option<String>,
+    /// notice or webhook.
+    pub kind: Option<String>,
+    /// At most this many (1-500, default 100).
+    pub limit: Option<i64>,
+}
+
+pub async fn list_outbox(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    ApiQuery(q): ApiQuery<OutboxQuery>,
+) -> ApiResult<Json<Vec<OutboxMessage>>> {
+    who.dispatcher()?;
+    let wanted = match q.state.as_deref() {
+        None => None,
+        Some(s) => Some(OutboxState::parse(s).ok_or_else(|| {
+            ApiError::field_bilingual(
+                "state",
+                format!("unknown outbox state {s:?}: expected pending, sending, delivered or dead"),
+                format!("未知的发送状态“{s}”：应为 pending、sending、delivered 或 dead。"),
+            )
+        })?),
+    };
+    if let Some(k) = q
+        .kind
+        .as_deref()
+        .filter(|k| !["notice", "webhook"].contains(k))
+    {
+        return Err(ApiError::field_bilingual(
+            "kind",
+            format!("unknown kind {k:?}: expected notice or webhook"),
+            format!("未知的类型“{k}”：应为 notice（客户通知）或 webhook。"),
+        ));
+    }
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::field_bilingual(
+            "limit",
+            "expected a whole number from 1 to 500",
+            "应为 1 到 500 之间的整数。",
+        ));
+    }
+    let rows = state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move { outbox::list(tx, wanted, q.kind.as_deref(), None, limit).await })
+        })
+        .await?;
+    Ok(Json(rows))
+}
+
+/// Puts a dead letter back in line for delivery now.
+pub async fn retry_outbox(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<OutboxMessage>> {
+    let actor = who.dispatcher()?.to_string();
+    let message = state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                match outbox::retry_dead(tx, &id, now_ms()).await? {
+                    None => Err(ApiError::not_found("outbox message", &id)),
+                    Some(false) => Err(ApiError::conflict(
+                        "not_dead",
+                        "only a dead letter can be retried; this message is still being delivered or was delivered",
+                    )
+                    .zh("只有投递失败（dead）的消息可以重试；这条消息仍在投递中或已送达。")),
+                    Some(true) => outbox::load(tx, &id)
+                        .await?
+                        .ok_or_else(|| ApiError::not_found("outbox message", &id)),
+                }
+            })
+        })
+        .await?;
+    tracing::info!(id = %message.id, actor = %actor, "dead letter retried");
+    Ok(Json(message))
+}
+
+/// The outbox depth: messages per state.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Depth {
+    pub pending: i64,
+    pub sending: i64,
+    pub delivered: i64,
+    pub dead: i64,
+}
+
+pub async fn outbox_depth(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+) -> ApiResult<Json<Depth>> {
+    who.dispatcher()?;
+    let counts = crate::outbox::depth(&state).await?;
+    let of = |s: OutboxState| counts.iter().find(|c| c.0 == s).map_or(0, |c| c.1);
+    Ok(Json(Depth {
+        pending: of(OutboxState::Pending),
+        sending: of(OutboxState::Sending),
+        delivered: of(OutboxState::Delivered),
+        dead: of(OutboxState::Dead),
+    }))
+}

@@ -1,0 +1,207 @@
+//! What leaves the server. The outbox worker runs inside the server: each
+//! round it fans the new integration events out (numbering them for the
+//! feed, one outbox message per subscribed webhook endpoint and per
+//! consented customer notice, `fanout`), then claims the messages that are
+//! due and delivers each through its provider adapter (a [`Provider`]:
+//! Tencent Cloud SMS, signed webhooks), recording the outcome — delivered,
+//! another attempt after an exponential backoff with jitter, or dead.
+//! A claim is a lease: a worker killed mid-delivery leaves its message
+//! `sending` until the lease ends, then any worker delivers it again with the
+//! same idempotency key. `simulator` is the providers' stand-in for tests
+//! and local runs.
+
+pub mod fanout;
+pub mod simulator;
+pub mod tencent_sms;
+pub mod webhook;
+
+use crate::app::AppState;
+use crate::domain::outbox::RetryPolicy;
+use crate::failure::Fallible;
+use crate::store::outbox::{self, OutboxMessage, OutboxState};
+use crate::store::BoxFuture;
+use crate::time::now_ms;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What one delivery attempt came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// The provider accepted the message (with its reference, if any).
+    Delivered { reference: Option<String> },
+    /// It failed in a way another attempt may cure (outage, timeout, limit).
+    Retry(String),
+    /// The provider refused it for good (credentials, template, number):
+    /// dead at once, for a dispatcher to look at and retry.
+    Refused(String),
+}
+
+/// An outbound provider: delivers one outbox message.
+pub trait Provider: Send + Sync {
+    /// The adapter's name (logs).
+    fn name(&self) -> &'static str;
+    /// One attempt at delivering `message`, with its idempotency key.
+    fn deliver<'a>(&'a self, message: &'a OutboxMessage) -> BoxFuture<'a, Delivery>;
+}
+
+/// The worker: the adapters and the retry policy over the server's state.
+pub struct Worker {
+    state: AppState,
+    sms: tencent_sms::TencentSms,
+    webhooks: webhook::WebhookSender,
+    policy: RetryPolicy,
+}
+
+impl Worker {
+    /// A worker with the adapters `state.providers` describes.
+    pub fn new(state: AppState) -> Worker {
+        let p = state.providers.clone();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(p.provider_timeout_secs))
+            .connect_timeout(Duration::from_secs(p.provider_timeout_secs.min(5)))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Worker {
+            sms: tencent_sms::TencentSms {
+                endpoint: p.sms_endpoint.clone(),
+                secret_id: p.sms_secret_id.clone(),
+                secret_key: p.sms_secret_key.clone(),
+                app_id: p.sms_app_id.clone(),
+                sign_name: p.sms_sign_name.clone(),
+                region: p.sms_region.clone(),
+                templates: p.sms_templates.clone(),
+                http: http.clone(),
+            },
+            webhooks: webhook::WebhookSender {
+                signing_key: p.webhook_signing_key.clone(),
+                http,
+            },
+            policy: RetryPolicy {
+                base_ms: p.outbox_retry_base_ms,
+                cap_ms: RetryPolicy::default().cap_ms.max(p.outbox_retry_base_ms),
+                max_attempts: p.outbox_max_attempts,
+            },
+            state,
+        }
+    }
+
+    /// The adapter that delivers `m`, if any.
+    fn provider_of(&self, m: &OutboxMessage) -> Option<&dyn Provider> {
+        match (m.kind.as_str(), m.target.as_str()) {
+            ("notice", "sms") => Some(&self.sms as &dyn Provider),
+            ("webhook", _) => Some(&self.webhooks as &dyn Provider),
+            _ => None,
+        }
+    }
+
+    /// One round: fan out new events, then deliver what is due (each
+    /// message of the round concurrently). Returns how many deliveries were
+    /// attempted.
+    pub async fn run_once(self: &Arc<Self>) -> Fallible<usize> {
+        fanout::fan_out(&self.state).await?;
+        let lease_ms = i64::try_from(self.state.providers.outbox_lease_secs)
+            .unwrap_or(i64::MAX / 2_000)
+            .saturating_mul(1000);
+        let now = now_ms();
+        let claimed = self
+            .state
+            .db
+            .tx(move |tx| Box::pin(async move { outbox::claim_due(tx, now, lease_ms, 32).await }))
+            .await?;
+        let n = claimed.len();
+        let mut deliveries = tokio::task::JoinSet::new();
+        for m in claimed {
+            let worker = Arc::clone(self);
+            deliveries.spawn(async move { worker.deliver(m).await });
+        }
+        while let Some(done) = deliveries.join_next().await {
+            match done {
+                Ok(Err(e)) => tracing::error!(error = %e, "recording an outbox delivery"),
+                Err(e) => tracing::error!(error = %e, "an outbox delivery panicked"),
+                Ok(Ok(())) => {}
+            }
+        }
+        Ok(n)
+    }
+
+    /// Delivers one claimed message and records the outcome.
+    async fn deliver(&self, m: OutboxMessage) -> Fallible<()> {
+        let outcome = match self.provider_of(&m) {
+            Some(p) => p.deliver(&m).await,
+            None => Delivery::Refused(format!(
+                "no provider delivers {} messages on {}",
+                m.kind, m.target
+            )),
+        };
+        let now = now_ms();
+        let next = match &outcome {
+            Delivery::Retry(_) => self.policy.next_attempt(now, m.attempts, rand::random()),
+            _ => None,
+        };
+        // A retry that falls in quiet hours waits for the morning too.
+        let next = next.map(|t| {
+            if m.kind == "notice" {
+                self.state
+                    .providers
+                    .notice_quiet_hours
+                    .0
+                    .release_time(crate::time::from_ms(t), &self.state.zone)
+                    .timestamp_millis()
+            } else {
+                t
+            }
+        });
+        match &outcome {
+            Delivery::Delivered { .. } => {
+                tracing::debug!(id = %m.id, kind = %m.kind, "delivered")
+            }
+            Delivery::Retry(e) | Delivery::Refused(e) => {
+                tracing::warn!(id = %m.id, kind = %m.kind, attempt = m.attempts, error = %e, "outbox delivery failed")
+            }
+        }
+        let id = m.id.clone();
+        self.state
+            .db
+            .tx(move |tx| {
+                Box::pin(async move {
+                    match outcome {
+                        Delivery::Delivered { reference } => {
+                            outbox::mark_delivered(tx, &id, now, reference.as_deref()).await?;
+                        }
+                        Delivery::Retry(e) | Delivery::Refused(e) => {
+                            outbox::mark_failed(tx, &id, now, &e, next).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .await
+    }
+}
+
+/// Starts the outbox worker: a round every `outbox_poll_ms` (at once again
+/// when a round was full), forever.
+pub fn spawn_worker(state: AppState) -> tokio::task::JoinHandle<()> {
+    let poll = Duration::from_millis(state.providers.outbox_poll_ms);
+    let worker = Arc::new(Worker::new(state));
+    tokio::spawn(async move {
+        loop {
+            match worker.run_once().await {
+                Ok(32..) => continue,
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "outbox round failed"),
+            }
+            tokio::time::sleep(poll).await;
+        }
+    })
+}
+
+/// The outbox depth: how many messages are in each state (pending and
+/// sending are waiting, dead ones need a dispatcher) — the gauge `/metrics`
+/// reports.
+pub async fn depth(state: &AppState) -> Fallible<Vec<(OutboxState, i64)>> {
+    state
+        .db
+        .tx(|tx| Box::pin(async move { outbox::depth(tx).await }))
+        .await
+}

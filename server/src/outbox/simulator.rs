@@ -1,0 +1,380 @@
+//! The providers' stand-in, a small HTTP server for tests and local runs
+//! (`cargo run -p doorstep-server --example provider-simulator`): it takes
+//! Tencent Cloud SMS `SendSms` requests at `/` (checking their TC3
+//! signature, answering in Tencent's response shape) and webhooks at
+//! `/webhooks/{name}` (checking their signature), deduplicates on the
+//! idempotency key, records everything it received, and can fail (HTTP 503),
+//! be down, answer slowly or take a request and never answer. Its record is
+//! read at `GET /_sim/received`; its behaviour set at `POST /_sim/behaviour`.
+
+use super::tencent_sms::{self, CONTENT_TYPE};
+use crate::domain::webhooks::{verify, IDEMPOTENCY_HEADER, SIGNATURE_HEADER};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How the simulated provider behaves.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Behaviour {
+    /// Down: every request is answered 503.
+    pub outage: bool,
+    /// The next this many requests are answered 503.
+    pub fail_next: u32,
+    /// Every answer waits this long.
+    pub delay_ms: u64,
+    /// The next this many requests are taken (an SMS is sent) and never
+    /// answered: the caller times out or dies waiting.
+    pub stall_next: u32,
+}
+
+/// One SMS request as received.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SmsRequest {
+    pub idempotency_key: String,
+    pub phone_numbers: Vec<String>,
+    pub template_id: String,
+    pub params: Vec<String>,
+    pub sign_name: String,
+    /// Whether its TC3-HMAC-SHA256 signature was valid.
+    pub signature_valid: bool,
+    /// `sent`, `duplicate` (the key was already sent), `failed` (503) or
+    /// `refused` (bad signature).
+    pub outcome: String,
+}
+
+/// One webhook as received.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WebhookRequest {
+    pub endpoint: String,
+    pub idempotency_key: String,
+    pub signature_valid: bool,
+    pub body: Value,
+    /// `accepted`, `duplicate`, `failed` (503) or `refused` (bad signature).
+    pub outcome: String,
+}
+
+/// Everything the simulator received.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Received {
+    pub sms: Vec<SmsRequest>,
+    pub webhooks: Vec<WebhookRequest>,
+}
+
+impl Received {
+    /// The SMS actually sent: one per idempotency key, however often asked.
+    pub fn sms_sent(&self) -> Vec<&SmsRequest> {
+        self.sms.iter().filter(|r| r.outcome == "sent").collect()
+    }
+
+    /// The webhooks accepted: one per idempotency key.
+    pub fn webhooks_accepted(&self) -> Vec<&WebhookRequest> {
+        self.webhooks
+            .iter()
+            .filter(|r| r.outcome == "accepted")
+            .collect()
+    }
+}
+
+#[derive(Default)]
+struct SimState {
+    behaviour: Behaviour,
+    received: Received,
+    /// Serial numbers of the SMS sent, by idempotency key.
+    sent: BTreeMap<String, String>,
+    /// Signing secrets of the webhook endpoints, by name.
+    webhook_secrets: BTreeMap<String, String>,
+}
+
+/// The credentials the simulated SMS account checks signatures with.
+#[derive(Debug, Clone)]
+pub struct SimulatedAccount {
+    pub secret_id: String,
+    pub secret_key: String,
+}
+
+/// A running simulator.
+#[derive(Clone)]
+pub struct Simulator {
+    pub addr: SocketAddr,
+    state: Arc<Mutex<SimState>>,
+}
+
+#[derive(Clone)]
+struct Shared {
+    state: Arc<Mutex<SimState>>,
+    account: Arc<SimulatedAccount>,
+}
+
+impl Simulator {
+    /// Starts a simulator on `listen` (port 0: any free port).
+    pub async fn spawn(
+        listen: SocketAddr,
+        account: SimulatedAccount,
+    ) -> std::io::Result<Simulator> {
+        let state = Arc::new(Mutex::new(SimState::default()));
+        let shared = Shared {
+            state: state.clone(),
+            account: Arc::new(account),
+        };
+        let app = Router::new()
+            .route("/", post(send_sms))
+            .route("/webhooks/{name}", post(receive_webhook))
+            .route("/_sim/received", get(received))
+            .route("/_sim/behaviour", post(set_behaviour))
+            .route("/_sim/webhook-secrets/{name}", post(set_webhook_secret))
+            .with_state(shared);
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Simulator { addr, state })
+    }
+
+    /// The simulator's base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// What it received so far.
+    pub fn received(&self) -> Received {
+        self.lock().received.clone()
+    }
+
+    /// Changes how it behaves from the next request on.
+    pub fn behave(&self, behaviour: Behaviour) {
+        self.lock().behaviour = behaviour;
+    }
+
+    /// The secret webhooks to `/webhooks/{name}` are checked with.
+    pub fn set_webhook_secret(&self, name: &str, secret: &str) {
+        self.lock()
+            .webhook_secrets
+            .insert(name.to_string(), secret.to_string());
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SimState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn lock(state: &Mutex<SimState>) -> std::sync::MutexGuard<'_, SimState> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What the behaviour says of the next request: fail it, stall it, or wait.
+enum Fate {
+    Fail,
+    Stall,
+    Answer(u64),
+}
+
+fn fate(state: &Mutex<SimState>) -> Fate {
+    let mut s = lock(state);
+    let b = &mut s.behaviour;
+    if b.outage {
+        return Fate::Fail;
+    }
+    if b.fail_next > 0 {
+        b.fail_next -= 1;
+        return Fate::Fail;
+    }
+    if b.stall_next > 0 {
+        b.stall_next -= 1;
+        return Fate::Stall;
+    }
+    Fate::Answer(b.delay_ms)
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+fn tencent_error(code: &str, message: &str) -> Json<Value> {
+    Json(
+        json!({"Response": {"Error": {"Code": code, "Message": message},
+                             "RequestId": uuid::Uuid::now_v7().to_string()}}),
+    )
+}
+
+async fn send_sms(
+    State(sim): State<Shared>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> (StatusCode, Json<Value>) {
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|s| s.as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let key = request["SessionContext"]
+        .as_str()
+        .filter(|k| !k.is_empty())
+        .unwrap_or_else(|| header(&headers, IDEMPOTENCY_HEADER))
+        .to_string();
+    let timestamp: i64 = header(&headers, "X-TC-Timestamp").parse().unwrap_or(0);
+    let at = chrono::DateTime::from_timestamp(timestamp, 0).unwrap_or_default();
+    let expected = tencent_sms::sign(
+        &sim.account.secret_id,
+        &sim.account.secret_key,
+        header(&headers, "Host"),
+        &body,
+        at,
+    );
+    let signature_valid = header(&headers, "Authorization") == expected.authorization
+        && header(&headers, "Content-Type") == CONTENT_TYPE
+        && header(&headers, "X-TC-Action") == "SendSms"
+        && header(&headers, "X-TC-Version") == tencent_sms::VERSION;
+    let mut record = SmsRequest {
+        idempotency_key: key.clone(),
+        phone_numbers: strings(&request["PhoneNumberSet"]),
+        template_id: request["TemplateId"].as_str().unwrap_or_default().into(),
+        params: strings(&request["TemplateParamSet"]),
+        sign_name: request["SignName"].as_str().unwrap_or_default().into(),
+        signature_valid,
+        outcome: String::new(),
+    };
+    let fate = fate(&sim.state);
+    if let Fate::Fail = fate {
+        record.outcome = "failed".into();
+        lock(&sim.state).received.sms.push(record);
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            tencent_error("InternalError.Timeout", "simulated outage"),
+        );
+    }
+    if !signature_valid {
+        record.outcome = "refused".into();
+        lock(&sim.state).received.sms.push(record);
+        return (
+            StatusCode::OK,
+            tencent_error(
+                "AuthFailure.SignatureFailure",
+                "The provided credentials could not be validated.",
+            ),
+        );
+    }
+    let serial = {
+        let mut s = lock(&sim.state);
+        let n = s.sent.len() + 1;
+        let (serial, fresh) = match s.sent.get(&key) {
+            Some(serial) => (serial.clone(), false),
+            None => (format!("2640:{n:012}"), true),
+        };
+        if fresh {
+            s.sent.insert(key.clone(), serial.clone());
+        }
+        record.outcome = if fresh { "sent" } else { "duplicate" }.into();
+        s.received.sms.push(record.clone());
+        serial
+    };
+    match fate {
+        Fate::Stall => tokio::time::sleep(Duration::from_secs(600)).await,
+        Fate::Answer(ms) if ms > 0 => tokio::time::sleep(Duration::from_millis(ms)).await,
+        _ => {}
+    }
+    let statuses: Vec<Value> = record
+        .phone_numbers
+        .iter()
+        .map(|p| {
+            json!({"SerialNo": serial, "PhoneNumber": p, "Fee": 1, "SessionContext": key,
+                   "Code": "Ok", "Message": "send success", "IsoCode": "CN"})
+        })
+        .collect();
+    (
+        StatusCode::OK,
+        Json(json!({"Response": {"SendStatusSet": statuses,
+                                 "RequestId": uuid::Uuid::now_v7().to_string()}})),
+    )
+}
+
+async fn receive_webhook(
+    State(sim): State<Shared>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> StatusCode {
+    let key = header(&headers, IDEMPOTENCY_HEADER).to_string();
+    let secret = lock(&sim.state)
+        .webhook_secrets
+        .get(&name)
+        .cloned()
+        .unwrap_or_default();
+    let signature_valid = verify(
+        &secret,
+        header(&headers, SIGNATURE_HEADER),
+        &body,
+        chrono::Utc::now().timestamp(),
+    )
+    .is_ok();
+    let mut record = WebhookRequest {
+        endpoint: name,
+        idempotency_key: key.clone(),
+        signature_valid,
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        outcome: String::new(),
+    };
+    let fate = fate(&sim.state);
+    let status = {
+        let mut s = lock(&sim.state);
+        let seen = s
+            .received
+            .webhooks
+            .iter()
+            .any(|w| w.idempotency_key == key && w.outcome == "accepted");
+        let (outcome, status) = match (&fate, signature_valid, seen) {
+            (Fate::Fail, _, _) => ("failed", StatusCode::SERVICE_UNAVAILABLE),
+            (_, false, _) => ("refused", StatusCode::UNAUTHORIZED),
+            (_, true, true) => ("duplicate", StatusCode::OK),
+            (_, true, false) => ("accepted", StatusCode::OK),
+        };
+        record.outcome = outcome.into();
+        s.received.webhooks.push(record);
+        status
+    };
+    match fate {
+        Fate::Stall => tokio::time::sleep(Duration::from_secs(600)).await,
+        Fate::Answer(ms) if ms > 0 => tokio::time::sleep(Duration::from_millis(ms)).await,
+        _ => {}
+    }
+    status
+}
+
+async fn received(State(sim): State<Shared>) -> Json<Received> {
+    Json(lock(&sim.state).received.clone())
+}
+
+async fn set_behaviour(State(sim): State<Shared>, Json(b): Json<Behaviour>) -> StatusCode {
+    lock(&sim.state).behaviour = b;
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct SecretBody {
+    secret: String,
+}
+
+async fn set_webhook_secret(
+    State(sim): State<Shared>,
+    Path(name): Path<String>,
+    Json(b): Json<SecretBody>,
+) -> StatusCode {
+    lock(&sim.state).webhook_secrets.insert(name, b.secret);
+    StatusCode::NO_CONTENT
+}

@@ -1,0 +1,255 @@
+//! The outbound providers' settings: where the SMS provider is (Tencent
+//! Cloud SMS `SendSms`), its credentials and registered templates, the
+//! webhook signing key, quiet hours and the outbox worker's timing. Every
+//! setting is a flag and a `DOORSTEP_…` environment variable; credentials
+//! come from the environment and are never written to the database.
+
+use chrono::{DateTime, NaiveTime, Utc};
+use doorstep_core::business_time::BusinessZone;
+use std::collections::BTreeMap;
+
+/// The moments a customer notice is sent at (`domain::notices::NoticeMoment`'s texts).
+pub const NOTICE_MOMENTS: [&str; 4] = ["appointment_confirmed", "on_the_way", "done", "callback"];
+
+/// The outbound providers' settings (one company per server).
+#[derive(Debug, Clone, PartialEq, clap::Args)]
+pub struct ProviderSettings {
+    /// Tencent Cloud SMS endpoint (SendSms, API 2021-01-11); a simulator's address in tests
+    #[arg(
+        long,
+        env = "DOORSTEP_SMS_ENDPOINT",
+        default_value = "https://sms.tencentcloudapi.com"
+    )]
+    pub sms_endpoint: String,
+    /// Tencent Cloud SecretId of the SMS account (unset: SMS notices wait as dead letters)
+    #[arg(long, env = "DOORSTEP_SMS_SECRET_ID", hide_env_values = true)]
+    pub sms_secret_id: Option<String>,
+    /// Tencent Cloud SecretKey of the SMS account
+    #[arg(long, env = "DOORSTEP_SMS_SECRET_KEY", hide_env_values = true)]
+    pub sms_secret_key: Option<String>,
+    /// The SMS application (SmsSdkAppId)
+    #[arg(long, env = "DOORSTEP_SMS_APP_ID", default_value = "")]
+    pub sms_app_id: String,
+    /// The approved SMS signature (SignName), such as 安心家电
+    #[arg(long, env = "DOORSTEP_SMS_SIGN_NAME", default_value = "")]
+    pub sms_sign_name: String,
+    /// The region the SMS API is called in (X-TC-Region)
+    #[arg(long, env = "DOORSTEP_SMS_REGION", default_value = "ap-guangzhou")]
+    pub sms_region: String,
+    /// Registered template ids per moment: appointment_confirmed=1001,on_the_way=1002,done=1003,callback=1004 (zh-CN); moment.en=… for English
+    #[arg(long, env = "DOORSTEP_SMS_TEMPLATES", default_value = "", value_parser = parse_templates)]
+    pub sms_templates: SmsTemplates,
+    /// Key the webhook endpoints' signing secrets are derived from (unset: no webhooks can be made)
+    #[arg(long, env = "DOORSTEP_WEBHOOK_SIGNING_KEY", hide_env_values = true)]
+    pub webhook_signing_key: Option<String>,
+    /// No customer notice goes out between these local times (business time zone), HH:MM-HH:MM
+    #[arg(long, env = "DOORSTEP_NOTICE_QUIET_HOURS", default_value = "21:00-08:00", value_parser = parse_quiet_hours)]
+    pub notice_quiet_hours: QuietHoursSetting,
+    /// How often the outbox worker looks for work, in milliseconds
+    #[arg(long, env = "DOORSTEP_OUTBOX_POLL_MS", default_value_t = 1000, value_parser = at_least_one::<u64>)]
+    pub outbox_poll_ms: u64,
+    /// Seconds a delivery is claimed for; a claim older than this (its worker died) is delivered again
+    #[arg(long, env = "DOORSTEP_OUTBOX_LEASE_SECS", default_value_t = 60, value_parser = at_least_one::<u64>)]
+    pub outbox_lease_secs: u64,
+    /// Attempts before an outbound message is a dead letter
+    #[arg(long, env = "DOORSTEP_OUTBOX_MAX_ATTEMPTS", default_value_t = 12, value_parser = at_least_one::<i64>)]
+    pub outbox_max_attempts: i64,
+    /// The wait after a first failed delivery, in milliseconds (doubling, with jitter, up to an hour)
+    #[arg(long, env = "DOORSTEP_OUTBOX_RETRY_BASE_MS", default_value_t = 5000, value_parser = at_least_one::<i64>)]
+    pub outbox_retry_base_ms: i64,
+    /// Seconds a provider has to answer one delivery
+    #[arg(long, env = "DOORSTEP_PROVIDER_TIMEOUT_SECS", default_value_t = 10, value_parser = at_least_one::<u64>)]
+    pub provider_timeout_secs: u64,
+}
+
+impl Default for ProviderSettings {
+    fn default() -> Self {
+        ProviderSettings {
+            sms_endpoint: "https://sms.tencentcloudapi.com".into(),
+            sms_secret_id: None,
+            sms_secret_key: None,
+            sms_app_id: String::new(),
+            sms_sign_name: String::new(),
+            sms_region: "ap-guangzhou".into(),
+            sms_templates: SmsTemplates::default(),
+            webhook_signing_key: None,
+            notice_quiet_hours: QuietHoursSetting(
+                QuietHours::parse("21:00-08:00").expect("the default quiet hours parse"),
+            ),
+            outbox_poll_ms: 1000,
+            outbox_lease_secs: 60,
+            outbox_max_attempts: 12,
+            outbox_retry_base_ms: 5000,
+            provider_timeout_secs: 10,
+        }
+    }
+}
+
+/// Quiet hours as a setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuietHoursSetting(pub QuietHours);
+
+fn parse_quiet_hours(text: &str) -> Result<QuietHoursSetting, String> {
+    QuietHours::parse(text).map(QuietHoursSetting)
+}
+
+/// The provider's registered template id of each moment and language.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SmsTemplates(pub BTreeMap<(String, String), String>);
+
+impl SmsTemplates {
+    /// The template id of `moment` in the language tagged `lang` (`zh-CN`,
+    /// `en`), if one is registered.
+    pub fn id(&self, moment: &str, lang: &str) -> Option<&str> {
+        self.0
+            .get(&(moment.to_string(), lang.to_string()))
+            .map(String::as_str)
+    }
+}
+
+/// `moment=id,moment.en=id,…`, refused naming what is accepted (en, zh-CN).
+pub fn parse_templates(text: &str) -> Result<SmsTemplates, String> {
+    let mut map = BTreeMap::new();
+    for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let refuse = || {
+            format!(
+                "{item:?}: expected moment=template_id with a moment among {} (add .en for English), such as on_the_way=1002 / “{item}”：应为 时刻=模板ID，时刻为 {} 之一（英文模板加 .en），例如 on_the_way=1002",
+                moments(),
+                moments()
+            )
+        };
+        let (key, id) = item.split_once('=').ok_or_else(refuse)?;
+        let (moment, lang) = match key.trim().split_once('.') {
+            Some((m, "en")) => (m, "en"),
+            Some(_) => return Err(refuse()),
+            None => (key.trim(), "zh-CN"),
+        };
+        if !NOTICE_MOMENTS.contains(&moment)
+            || id.trim().is_empty()
+            || !id.trim().chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            return Err(refuse());
+        }
+        map.insert(
+            (moment.to_string(), lang.to_string()),
+            id.trim().to_string(),
+        );
+    }
+    Ok(SmsTemplates(map))
+}
+
+fn moments() -> String {
+    NOTICE_MOMENTS.join(", ")
+}
+
+/// Quiet hours: the local times (business time zone) between which no
+/// notice goes out; `start` after `end` spans midnight (21:00–08:00).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuietHours {
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+}
+
+impl QuietHours {
+    /// Parses `HH:MM-HH:MM` (refused with what is accepted, en and zh-CN).
+    pub fn parse(text: &str) -> Result<QuietHours, String> {
+        let refuse = || {
+            "expected quiet hours as HH:MM-HH:MM in the business time zone, such as 21:00-08:00 / 应为 HH:MM-HH:MM 格式的免打扰时段（业务时区），例如 21:00-08:00".to_string()
+        };
+        let (a, b) = text.trim().split_once('-').ok_or_else(refuse)?;
+        let time = |s: &str| NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| refuse());
+        let (start, end) = (time(a)?, time(b)?);
+        if start == end {
+            return Err(refuse());
+        }
+        Ok(QuietHours { start, end })
+    }
+
+    /// Whether local time `t` is inside the quiet hours.
+    fn contains(&self, t: NaiveTime) -> bool {
+        if self.start < self.end {
+            t >= self.start && t < self.end
+        } else {
+            t >= self.start || t < self.end
+        }
+    }
+
+    /// When a notice due at `at` may go out: `at` itself outside the quiet
+    /// hours, else the end of the quiet hours (the morning) in `zone`.
+    pub fn release_time(&self, at: DateTime<Utc>, zone: &BusinessZone) -> DateTime<Utc> {
+        let local = zone.local(at);
+        if !self.contains(local.time()) {
+            return at;
+        }
+        let mut date = local.date_naive();
+        if local.time() >= self.end {
+            date = date.succ_opt().unwrap_or(date);
+        }
+        zone.instant_of(date.and_time(self.end)).max(at)
+    }
+}
+
+/// A whole number of at least 1, refused with what would be accepted (en, zh-CN).
+fn at_least_one<T>(text: &str) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + From<u8>,
+{
+    text.trim()
+        .parse::<T>()
+        .ok()
+        .filter(|n| *n >= T::from(1))
+        .ok_or_else(|| "expected a whole number of at least 1 / 应为不小于 1 的整数".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn quiet_hours_hold_a_night_notice_until_the_morning_in_the_business_zone() {
+        let quiet = QuietHours::parse("21:00-08:00").unwrap();
+        let zone = BusinessZone::shanghai();
+        // 23:30 in Shanghai is 15:30 UTC; released at 08:00 Shanghai = 00:00 UTC.
+        let night = Utc.with_ymd_and_hms(2026, 12, 1, 15, 30, 0).unwrap();
+        assert_eq!(
+            quiet.release_time(night, &zone),
+            Utc.with_ymd_and_hms(2026, 12, 2, 0, 0, 0).unwrap()
+        );
+        // 06:00 Shanghai (22:00 UTC the day before): the same morning.
+        let early = Utc.with_ymd_and_hms(2026, 12, 1, 22, 0, 0).unwrap();
+        assert_eq!(
+            quiet.release_time(early, &zone),
+            Utc.with_ymd_and_hms(2026, 12, 2, 0, 0, 0).unwrap()
+        );
+        let day = Utc.with_ymd_and_hms(2026, 12, 1, 3, 0, 0).unwrap();
+        assert_eq!(quiet.release_time(day, &zone), day);
+    }
+
+    #[test]
+    fn quiet_hours_are_refused_in_both_languages_when_malformed() {
+        for bad in ["21:00", "25:00-08:00", "08:00-08:00", "night"] {
+            let e = QuietHours::parse(bad).unwrap_err();
+            assert!(e.contains("HH:MM-HH:MM") && e.contains("免打扰"), "{e}");
+        }
+    }
+
+    #[test]
+    fn sms_templates_are_read_per_moment_and_language() {
+        let t = parse_templates("on_the_way=1002, on_the_way.en=2002,done=1003").unwrap();
+        assert_eq!(t.id("on_the_way", "zh-CN"), Some("1002"));
+        assert_eq!(t.id("on_the_way", "en"), Some("2002"));
+        assert_eq!(t.id("callback", "zh-CN"), None);
+    }
+
+    #[test]
+    fn a_bad_template_setting_names_the_item_and_the_moments_in_both_languages() {
+        for bad in ["arrived=1", "done", "done.fr=1", "done=1 2"] {
+            let e = parse_templates(bad).unwrap_err();
+            assert!(
+                e.contains("appointment_confirmed") && e.contains("模板"),
+                "{e}"
+            );
+        }
+    }
+}
