@@ -226,6 +226,10 @@ mod tests {
             "--public-url=https://service.example",
             "--report-link-days=7",
             "--report-font-dirs=/a:/b",
+            "--map-tiles=https://webrd0{s}.is.autonavi.com/appmaptile?x={x}&y={y}&z={z}",
+            "--map-tiles-system=gcj02",
+            "--map-tiles-subdomains=1234",
+            "--map-attribution=高德地图",
         ])
         .expect("the flags parse");
         assert_eq!(args.listen, "127.0.0.1:0".parse::<SocketAddr>().unwrap());
@@ -250,6 +254,12 @@ mod tests {
                 public_url: Some("https://service.example".into()),
                 report_link_days: 7,
                 report_font_dirs: vec!["/a".into(), "/b".into()],
+                map_tiles: Some(
+                    "https://webrd0{s}.is.autonavi.com/appmaptile?x={x}&y={y}&z={z}".into()
+                ),
+                map_tiles_system: "gcj02".into(),
+                map_tiles_subdomains: "1234".into(),
+                map_attribution: Some("高德地图".into()),
             }
         );
     }

@@ -5,11 +5,14 @@
 //! [`OVERFLOW_CONNECTIONS`] more are answered by a small router — `/healthz`
 //! for real, anything else 503 `overloaded` + `Retry-After` — and closed;
 //! beyond those, new connections are closed at once. The body read timeout
-//! is the edge's ([`crate::http::error::BodyDeadline`]).
+//! is the edge's ([`crate::http::error::BodyDeadline`]). A live stream
+//! (`GET /api/live`) gives its connection's place back and is counted per
+//! user instead (`crate::http::streams`).
 
 use crate::app::AppState;
 use crate::http::edge::{self, overloaded};
 use crate::http::health;
+use crate::http::streams::{ConnectionSlot, LiveStreams};
 use axum::extract::ConnectInfo;
 use axum::routing::get;
 use axum::Router;
@@ -46,6 +49,7 @@ pub async fn serve(listener: TcpListener, app: Router, state: AppState) {
     let open = Arc::new(Semaphore::new(state.config.max_connections));
     let overflow = Arc::new(Semaphore::new(OVERFLOW_CONNECTIONS));
     let busy = overflow_router(state.clone());
+    let live = LiveStreams::default();
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(c) => c,
@@ -67,9 +71,14 @@ pub async fn serve(listener: TcpListener, app: Router, state: AppState) {
             },
         };
         let _ = stream.set_nodelay(true);
+        let slot = ConnectionSlot::new(permit);
+        let live = live.clone();
         tokio::spawn(async move {
+            let held = slot.clone();
             let service = service.map_request(move |mut req: axum::extract::Request<_>| {
                 req.extensions_mut().insert(ConnectInfo(peer));
+                req.extensions_mut().insert(held.clone());
+                req.extensions_mut().insert(live.clone());
                 req
             });
             let mut builder = http1::Builder::new();
@@ -82,7 +91,7 @@ pub async fn serve(listener: TcpListener, app: Router, state: AppState) {
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, peer = %peer, "connection ended");
             }
-            drop(permit);
+            drop(slot);
         });
     }
 }

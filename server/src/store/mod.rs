@@ -38,6 +38,7 @@ pub mod callbacks;
 pub mod devices;
 pub mod events;
 pub mod intakes;
+pub mod positions;
 pub mod report_links;
 pub mod sessions;
 pub mod settings;

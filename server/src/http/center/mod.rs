@@ -3,8 +3,10 @@
 //! rule's reminders.
 
 pub mod assignments;
+pub mod board;
 pub mod devices;
 pub mod intake;
+pub mod live;
 pub mod reminders;
 pub mod roster;
 pub mod session;
