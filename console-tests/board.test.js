@@ -47,6 +47,16 @@ async function checkScreen(page, name, lang) {
   await page.screenshot({ path: path.join(SHOTS, `${name}-${lang}.png`), fullPage: true });
 }
 
+/**
+ * In Chinese, the visible text of `selector` shows no raw code
+ * (`snake_case`) and no ASCII punctuation beside a Chinese character.
+ */
+async function assertChinese(page, selector) {
+  const text = await page.locator(selector).innerText();
+  assert.doesNotMatch(text, /[a-z]+_[a-z_]+/, `a raw code in ${selector}: ${text}`);
+  assert.doesNotMatch(text, /[\u4e00-\u9fff][,.:;()!?]|[,.:;()!?][\u4e00-\u9fff]/, `ASCII punctuation beside Chinese in ${selector}: ${text}`);
+}
+
 async function switchLanguage(page, to) {
   await page.locator("#lang").click();
   await page.locator("html").and(page.locator(`[lang="${to}"]`)).waitFor();
@@ -91,7 +101,8 @@ test("the day board shows each technician's work with its window and visit progr
   await switchLanguage(page, "zh-CN");
   await page.getByRole("heading", { name: /调度看板/ }).waitFor();
   await lane(page, "Wang Lei").locator(".block").filter({ hasText: "家电维修" }).first().waitFor();
-  assert.match(await done.getAttribute("aria-label"), /，已完成$|已完成$/);
+  assert.match(await done.getAttribute("aria-label"), /，已完成$/);
+  await assertChinese(page, "[data-view=dayboard]");
   await checkScreen(page, "day-board", "zh-CN");
 });
 
@@ -133,6 +144,7 @@ test("the keyboard picker lists qualified technicians by name and reschedules th
   await block(page, "Peng Bo").click();
   const zh = page.getByRole("dialog", { name: "为 Peng Bo 选择技师" });
   await zh.waitFor();
+  await assertChinese(page, "#picker");
   await checkScreen(page, "picker", "zh-CN");
   await zh.getByRole("button", { name: "取消" }).click();
 });
@@ -182,7 +194,8 @@ test("the map shows the day's customers and technicians' last positions without 
   await page.locator("#map-legend").getByText(/Customers \(\d+\)/).waitFor();
   await checkScreen(page, "map", "en");
   await switchLanguage(page, "zh-CN");
-  await page.locator("#map-legend").getByText(/客户（?\(?\d+/).waitFor();
+  await page.locator("#map-legend").getByText(/^客户（\d+）$/).waitFor();
+  await assertChinese(page, "[data-view=map]");
   await checkScreen(page, "map", "zh-CN");
 });
 

@@ -95,8 +95,14 @@ mod tests {
     #[test]
     fn every_vendored_library_file_is_served_from_the_binary() {
         let manifest = include_str!("../console-vendor/files.txt");
-        for line in manifest.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
-            let copy = line.split_whitespace().nth(1).expect("manifest line: <from> <to>");
+        for line in manifest
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        {
+            let copy = line
+                .split_whitespace()
+                .nth(1)
+                .expect("manifest line: <from> <to>");
             if copy.ends_with("LICENSE") {
                 continue; // kept beside the copy, not served
             }

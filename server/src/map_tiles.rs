@@ -48,7 +48,10 @@ pub fn image_source(template: &str) -> Option<String> {
         }
     }
     let host = labels.join(".");
-    if host.is_empty() || host.contains(['{', '}']) || (host.contains('*') && !host.starts_with("*.")) {
+    if host.is_empty()
+        || host.contains(['{', '}'])
+        || (host.contains('*') && !host.starts_with("*."))
+    {
         return None;
     }
     Some(format!("{scheme}://{host}"))
@@ -104,10 +107,14 @@ mod tests {
             Some("https://*.tile.openstreetmap.org")
         );
         assert_eq!(
-            image_source("https://webrd0{s}.is.autonavi.com/appmaptile?x={x}&y={y}&z={z}").as_deref(),
+            image_source("https://webrd0{s}.is.autonavi.com/appmaptile?x={x}&y={y}&z={z}")
+                .as_deref(),
             Some("https://*.is.autonavi.com")
         );
-        assert_eq!(image_source("https://tiles.example:8443/{z}/{x}/{y}.png").as_deref(), Some("https://tiles.example:8443"));
+        assert_eq!(
+            image_source("https://tiles.example:8443/{z}/{x}/{y}.png").as_deref(),
+            Some("https://tiles.example:8443")
+        );
         let policy = policy_with_images_from(
             "default-src 'self'; script-src 'self'; img-src 'self' data: blob:; connect-src 'self'",
             "https://*.tile.openstreetmap.org",

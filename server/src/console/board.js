@@ -132,7 +132,9 @@ function draw() {
     const keep = new Set();
     for (const a of data.assignments) {
       const w = windowOf(a);
-      if (a.technician !== tech.id || !w || a.status === "cancelled" || a.status === "open"
+      // Cancelled work stays on the board only while its visit's conflict waits.
+      const cancelled = a.status === "cancelled" && progressOf(a, data.visits) !== "conflict";
+      if (a.technician !== tech.id || !w || cancelled || a.status === "open"
         || a.status === "handed_back" || w[1] <= dayStart || w[0] >= dayEnd) continue;
       const b = block(a, w, dayStart);
       if (b.parentNode !== track) track.appendChild(b);
@@ -144,10 +146,21 @@ function draw() {
   for (const row of [...lanes.children]) if (!wanted.has(row.id)) row.remove();
   drawAxis(dayStart, dayEnd);
   drawUnassigned();
+  scrollToWork();
   if (focused) {
     const again = document.querySelector(`[data-assignment="${CSS.escape(focused)}"]`);
     if (again && document.activeElement !== again) again.focus();
   }
+}
+
+let scrolledFor = null;
+/** On a newly shown day, scrolls the lanes to an hour before its first work (else 07:00). */
+function scrollToWork() {
+  if (scrolledFor === day) return;
+  scrolledFor = day;
+  const starts = [...document.querySelectorAll("#lanes .block")].map((b) => parseFloat(b.style.left) || 0);
+  const first = starts.length ? Math.min(...starts) : 7 * 60 * PX_PER_MINUTE + 60 * PX_PER_MINUTE;
+  $("#board-scroll").scrollLeft = Math.max(0, first - 60 * PX_PER_MINUTE);
 }
 
 function drawAxis(dayStart, dayEnd) {
@@ -212,10 +225,13 @@ async function moveWithPicker(id) {
   const a = find(id);
   if (!a) return;
   const w = windowOf(a);
-  const chosen = await pickFor(a, { day, startMinutes: w && dateOf(zone(), w[0]) === day ? minutesInto(zone(), day, w[0]) : null });
+  const shown = w && dateOf(zone(), w[0]) === day ? minutesInto(zone(), day, w[0]) : null;
+  const chosen = await pickFor(a, { day, startMinutes: shown });
   if (!chosen) return;
-  await move(a, chosen.technician.id, chosen.startMinutes == null ? null : instantOf(zone(), day, chosen.startMinutes))
-    .catch((e) => C.flash(e.message, true));
+  // An unchanged start keeps the window as it is (to the second).
+  const start = chosen.startMinutes == null || chosen.startMinutes === shown ? null
+    : instantOf(zone(), day, chosen.startMinutes);
+  await move(a, chosen.technician.id, start).catch((e) => C.flash(e.message, true));
 }
 
 /**

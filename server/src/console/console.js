@@ -90,7 +90,7 @@ const ZH = {
   // The dispatch board, the technician picker, the map and live updates
   // (board.js, picker.js, map.js, live.js).
   "Day board": "调度看板", "Day": "日期", "Unassigned": "待派工单", "Map": "地图",
-  "Map of assignments and technicians": "工单与技师位置地图",
+  "Map: customers and technicians": "地图：客户与技师",
   "no window": "未约时间", "conflict": "冲突", "on site": "已到场", "en route": "在途",
   "confirmed": "时间已确认", "not confirmed": "时间未确认", "unassigned": "待派",
   "Assign {customer}": "派单：{customer}", "{customer} assigned to {name}": "{customer} 已派给 {name}",
@@ -103,8 +103,9 @@ const ZH = {
   "{n} jobs that day": "当天 {n} 单", "{n} min free before": "之前空闲 {n} 分钟", "{n} min free after": "之后空闲 {n} 分钟",
   "position unknown": "位置未知", "{km} km away": "距离 {km} 公里", "{m} m away": "距离 {m} 米",
   "live": "实时更新中", "reconnecting…": "正在重新连接…", "Technician position": "技师位置",
-  "{name}, last seen {time}": "{name}，最后位置时间 {time}", "Customers": "客户", "Technicians' last positions": "技师最后位置",
+  "{name}, last seen {time}": "{name}，最后位置时间 {time}", "Customers ({n})": "客户（{n}）", "Technicians' last positions": "技师最后位置",
   "no map tiles configured: markers on a blank background": "未配置地图底图：仅显示标记",
+  "Zoom in": "放大", "Zoom out": "缩小",
 };
 // Stage and outcome labels come from the server (the core's one table) in
 // both languages; English values are written in lower case like the

@@ -10,6 +10,7 @@ import { clock, dateOf, dayBounds } from "./day.js";
 const C = window.doorstepConsole;
 const L = window.L;
 let tileSystem = "wgs84";
+let noTiles = false;
 let map;
 let layer;
 
@@ -24,7 +25,7 @@ function marker(kind, lat, lon, label) {
 
 async function showMap() {
   const box = document.getElementById("map");
-  box.setAttribute("aria-label", C.t("Map of assignments and technicians"));
+  box.setAttribute("aria-label", C.t("Map: customers and technicians"));
   if (!map) {
     const settings = await C.api("GET", "/api/map");
     map = L.map(box, { attributionControl: false, zoomControl: true }).setView([31.23, 121.47], 12);
@@ -33,9 +34,14 @@ async function showMap() {
       L.tileLayer(settings.tiles, { subdomains: settings.subdomains, maxZoom: 18 }).addTo(map);
       if (settings.attribution) L.control.attribution({ prefix: false }).addAttribution(settings.attribution).addTo(map);
     } else {
-      document.getElementById("map-note").textContent = C.t("no map tiles configured: markers on a blank background");
+      noTiles = true;
     }
     layer = L.layerGroup().addTo(map);
+  }
+  document.getElementById("map-note").textContent = noTiles ? C.t("no map tiles configured: markers on a blank background") : "";
+  for (const [cls, name] of [["in", "Zoom in"], ["out", "Zoom out"]]) {
+    const b = box.querySelector(".leaflet-control-zoom-" + cls);
+    if (b) { b.title = C.t(name); b.setAttribute("aria-label", C.t(name)); }
   }
   const [assignments, positions] = await Promise.all([
     C.api("GET", "/api/assignments?limit=2000"), C.api("GET", "/api/positions"),
@@ -65,7 +71,7 @@ async function showMap() {
     layer.addLayer(m); points.push(m.getLatLng());
     item("technician", label);
   }
-  item("customer", C.t("Customers") + " (" + customers.length + ")");
+  item("customer", C.t("Customers ({n})", { n: customers.length }));
   map.invalidateSize();
   if (points.length) map.fitBounds(L.latLngBounds(points).pad(0.2), { maxZoom: 15 });
 }

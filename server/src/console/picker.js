@@ -20,7 +20,7 @@ function build() {
   list.appendChild(legend);
   const startLabel = document.createElement("label"); startLabel.id = "picker-start-label";
   const startText = document.createElement("span");
-  const start = document.createElement("input"); start.type = "time"; start.id = "picker-start"; start.step = 900;
+  const start = document.createElement("input"); start.type = "time"; start.id = "picker-start";
   startLabel.append(startText, start);
   const buttons = document.createElement("div"); buttons.className = "picker-buttons";
   const save = document.createElement("button"); save.value = "save"; save.id = "picker-save";

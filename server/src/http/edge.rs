@@ -6,8 +6,8 @@
 //! and the security headers on every response, pages and API alike.
 
 use crate::app::AppState;
-use crate::map_tiles::{image_source, policy_with_images_from};
 use crate::http::error::{ApiError, BodyDeadline};
+use crate::map_tiles::{image_source, policy_with_images_from};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};

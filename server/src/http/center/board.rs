@@ -69,8 +69,10 @@ pub async fn candidates(
             let bookings = all
                 .iter()
                 .filter(|o| {
-                    matches!(o.status, AssignmentStatus::Assigned | AssignmentStatus::Done)
-                        && o.assignment.technician.as_ref().map(|x| x.as_str()) == Some(&t.id)
+                    matches!(
+                        o.status,
+                        AssignmentStatus::Assigned | AssignmentStatus::Done
+                    ) && o.assignment.technician.as_ref().map(|x| x.as_str()) == Some(&t.id)
                 })
                 .filter_map(|o| {
                     let w = o.assignment.requested_window.as_ref()?;

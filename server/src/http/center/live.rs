@@ -105,9 +105,13 @@ pub async fn live(
             ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_streams",
-                format!("{user} already has {STREAMS_PER_USER} live streams open: close a console tab"),
+                format!(
+                    "{user} already has {STREAMS_PER_USER} live streams open: close a console tab"
+                ),
             )
-            .zh(format!("{user} 已打开 {STREAMS_PER_USER} 个实时更新连接：请关闭一个派单台标签页。"))
+            .zh(format!(
+                "{user} 已打开 {STREAMS_PER_USER} 个实时更新连接：请关闭一个派单台标签页。"
+            ))
             .retry_after(5)
         })?),
         None => None,
@@ -177,10 +181,26 @@ mod tests {
         };
         let ids = [
             base.id(),
-            ChangeMark { assignments: 9, ..base.clone() }.id(),
-            ChangeMark { visits: 9, ..base.clone() }.id(),
-            ChangeMark { unassigned: 9, ..base.clone() }.id(),
-            ChangeMark { open_conflicts: 9, ..base.clone() }.id(),
+            ChangeMark {
+                assignments: 9,
+                ..base.clone()
+            }
+            .id(),
+            ChangeMark {
+                visits: 9,
+                ..base.clone()
+            }
+            .id(),
+            ChangeMark {
+                unassigned: 9,
+                ..base.clone()
+            }
+            .id(),
+            ChangeMark {
+                open_conflicts: 9,
+                ..base.clone()
+            }
+            .id(),
         ];
         let distinct: std::collections::HashSet<_> = ids.iter().collect();
         assert_eq!(distinct.len(), ids.len());
