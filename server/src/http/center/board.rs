@@ -109,7 +109,7 @@ pub async fn candidates(
     Ok(Json(CandidatesView {
         assignment_id: a.id.to_string(),
         trade: a.trade.to_string(),
-        requested_window: a.requested_window.clone(),
+        requested_window: a.requested_window,
         candidates: ranked,
     }))
 }
