@@ -84,6 +84,18 @@ pub struct Config {
     /// Directories searched for a CJK font for report PDFs (default: /usr/share/fonts and /usr/local/share/fonts)
     #[arg(long, env = "DOORSTEP_REPORT_FONT_DIRS", value_delimiter = ':')]
     pub report_font_dirs: Vec<std::path::PathBuf>,
+    /// Map tiles for the console's map: an XYZ URL template with {z}, {x}, {y} (and {s}), e.g. OpenStreetMap's, AMap's or Tianditu's (default: none, markers on a blank background)
+    #[arg(long, env = "DOORSTEP_MAP_TILES", value_parser = crate::map_tiles::parse_template)]
+    pub map_tiles: Option<String>,
+    /// The coordinate system the map tiles are drawn in: wgs84 (OpenStreetMap, Tianditu) or gcj02 (AMap, Tencent)
+    #[arg(long, env = "DOORSTEP_MAP_TILES_SYSTEM", default_value = "wgs84", value_parser = crate::map_tiles::parse_system)]
+    pub map_tiles_system: String,
+    /// The letters or digits {s} in the tile template stands for (AMap: 1234, Tianditu: 01234567)
+    #[arg(long, env = "DOORSTEP_MAP_TILES_SUBDOMAINS", default_value = "abc")]
+    pub map_tiles_subdomains: String,
+    /// The tile provider's attribution shown on the map
+    #[arg(long, env = "DOORSTEP_MAP_ATTRIBUTION")]
+    pub map_attribution: Option<String>,
 }
 
 /// A monthly sample percentage within STANDARDS §2.18's 10-20 % (en, zh-CN refusal).
@@ -144,6 +156,10 @@ impl Default for Config {
             report_link_days: 30,
             contact_retention_days: DEFAULT_CONTACT_RETENTION_DAYS,
             report_font_dirs: Vec::new(),
+            map_tiles: None,
+            map_tiles_system: "wgs84".into(),
+            map_tiles_subdomains: "abc".into(),
+            map_attribution: None,
         }
     }
 }

@@ -18,7 +18,7 @@
 //!   states), [`failure`] (the internal error), [`auth`] (roles, passwords,
 //!   tokens), [`passwords`] (the capped hashing pool), [`throttle`] (login
 //!   rate limits), [`time`], [`zone`] (the business time zone every local
-//!   date is counted in).
+//!   date is counted in), [`map_tiles`] (the console map's tile source).
 //! - [`report`]: the service report of a closed visit (HTML, PDF via typst,
 //!   QR code, customer links); it reads through [`store`] and [`domain`].
 //! - [`outbox`]: what leaves the server — the worker that fans integration
@@ -37,6 +37,7 @@ pub mod demo;
 pub mod domain;
 pub mod failure;
 pub mod http;
+pub mod map_tiles;
 pub mod model;
 pub mod ops;
 pub mod outbox;

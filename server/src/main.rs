@@ -355,7 +355,8 @@ mod tests {
         let help = Args::command().render_long_help().to_string();
         let fields = serde_json::to_value(Config::default()).expect("Config serializes");
         let fields = fields.as_object().expect("Config is a struct");
-        assert_eq!(fields.len(), 19, "a Config field was added: check it here");
+        
+        assert_eq!(fields.len(), 23, "a Config field was added: check it here");
         for field in fields.keys() {
             let flag = format!("--{}", field.replace('_', "-"));
             let env = format!("DOORSTEP_{}", field.to_uppercase());
@@ -400,6 +401,10 @@ mod tests {
             "--report-link-days=7",
             "--contact-retention-days=90",
             "--report-font-dirs=/a:/b",
+            "--map-tiles=https://webrd0{s}.is.autonavi.com/appmaptile?x={x}&y={y}&z={z}",
+            "--map-tiles-system=gcj02",
+            "--map-tiles-subdomains=1234",
+            "--map-attribution=高德地图",
         ])
         .expect("the flags parse");
         assert_eq!(args.listen, "127.0.0.1:0".parse::<SocketAddr>().unwrap());
@@ -425,6 +430,12 @@ mod tests {
                 report_link_days: 7,
                 contact_retention_days: 90,
                 report_font_dirs: vec!["/a".into(), "/b".into()],
+                map_tiles: Some(
+                    "https://webrd0{s}.is.autonavi.com/appmaptile?x={x}&y={y}&z={z}".into()
+                ),
+                map_tiles_system: "gcj02".into(),
+                map_tiles_subdomains: "1234".into(),
+                map_attribution: Some("高德地图".into()),
             }
         );
     }

@@ -39,7 +39,7 @@ const ZH = {
   "Assign": "派单", "Reassign": "改派", "Window confirmed": "时间已确认", "Cancel": "取消",
   "Center's change stands": "维持中心的决定", "Give back to technician": "交还技师",
   "Satisfied": "满意", "Not satisfied": "不满意", "Not reached": "未联系上",
-  "Technician id ({list})": "技师编号({list})", "none qualified": "无合格技师",
+  "none qualified": "无合格技师",
   "Why is it cancelled?": "取消原因?", "Note for the record (optional)": "记录备注(可选)",
   "Note (optional)": "备注(可选)", "{id} assigned to {tech}": "{id} 已派给 {tech}",
   "{id} reassigned to {tech}": "{id} 已改派给 {tech}", "{id} cancelled": "{id} 已取消",
@@ -87,6 +87,25 @@ const ZH = {
   "no customer link yet": "尚无客户链接",
   "the link is shown once: copy it now": "链接只显示这一次：请立即复制",
   "{name} downloaded": "已下载 {name}",
+  // The dispatch board, the technician picker, the map and live updates
+  // (board.js, picker.js, map.js, live.js).
+  "Day board": "调度看板", "Day": "日期", "Unassigned": "待派工单", "Map": "地图",
+  "Map: customers and technicians": "地图：客户与技师",
+  "no window": "未约时间", "conflict": "冲突", "on site": "已到场", "en route": "在途",
+  "confirmed": "时间已确认", "not confirmed": "时间未确认", "unassigned": "待派",
+  "Assign {customer}": "派单：{customer}", "{customer} assigned to {name}": "{customer} 已派给 {name}",
+  "{customer} reassigned to {name}": "{customer} 已改派给 {name}", "{customer} moved to {time}": "{customer} 已改到 {time}",
+  "; ": "；", ", ": "，",
+  "{customer} was changed by someone else meanwhile: the board shows the latest now":
+    "{customer} 刚被他人修改：看板已显示最新内容，请重新操作。",
+  "Technician for {customer}": "为 {customer} 选择技师", "Qualified technicians, best first": "合格技师（推荐在前）",
+  "Start": "开始时间", "Save": "保存", "busy: {n} overlapping": "忙：{n} 单时间重叠", "free at that time": "该时段空闲",
+  "{n} jobs that day": "当天 {n} 单", "{n} min free before": "之前空闲 {n} 分钟", "{n} min free after": "之后空闲 {n} 分钟",
+  "position unknown": "位置未知", "{km} km away": "距离 {km} 公里", "{m} m away": "距离 {m} 米",
+  "live": "实时更新中", "reconnecting…": "正在重新连接…", "Technician position": "技师位置",
+  "{name}, last seen {time}": "{name}，最后位置时间 {time}", "Customers ({n})": "客户（{n}）", "Technicians' last positions": "技师最后位置",
+  "no map tiles configured: markers on a blank background": "未配置地图底图：仅显示标记",
+  "Zoom in": "放大", "Zoom out": "缩小",
 };
 // Stage and outcome labels come from the server (the core's one table) in
 // both languages; English values are written in lower case like the
@@ -111,7 +130,7 @@ function translatePage() {
   $("#lang").textContent = lang === "zh" ? "English" : "中文";
   $("#lang").lang = lang === "zh" ? "en" : "zh-CN";
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
-    acceptNode: (n) => n.parentElement.closest("tbody, script, #flash, #who, #lang, #recon-summary, #visit-detail")
+    acceptNode: (n) => n.parentElement.closest("tbody, script, #flash, #who, #lang, #recon-summary, #visit-detail, #lanes, #unassigned-list, #unassigned-count, #board-axis, #live-status, #map, #map-legend, #map-note, dialog")
       ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
   });
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
@@ -179,10 +198,10 @@ let businessZone;
 const time = (when) => when ? new Date(when).toLocaleString(lang === "zh" ? "zh-CN" : undefined, businessZone ? { timeZone: businessZone } : {}) : "";
 const pct = (r) => r.rate == null ? "—" : `${Math.round(r.rate * 100)} % (${r.numerator}/${r.denominator})`;
 
-function pickTechnician(trade) {
-  const fit = technicians.filter((x) => x.trades.includes(trade)).map((x) => x.id);
-  const id = prompt(t("Technician id ({list})", { list: fit.join(", ") || t("none qualified") }), fit[0] || "");
-  return id && id.trim();
+/** The technician picker (picker.js): resolves to { id, name }, or null. */
+async function pickTechnician(a) {
+  const chosen = await window.doorstepConsole.pick(a);
+  return chosen && chosen.technician;
 }
 
 const loaders = {
@@ -200,14 +219,14 @@ const loaders = {
       cell(tr, a.window_confirmed ? t("yes") : t("no")); cell(tr, a.version);
       const actions = document.createElement("span");
       if (a.status === "open") actions.appendChild(button("Assign", async () => {
-        const tech = pickTechnician(a.trade); if (!tech) return;
-        await api("POST", `/api/assignments/${a.id}/assign`, { technician: tech, expected_version: a.version });
-        flash(t("{id} assigned to {tech}", { id: a.id, tech })); loaders.board();
+        const tech = await pickTechnician(a); if (!tech) return;
+        await api("POST", `/api/assignments/${a.id}/assign`, { technician: tech.id, expected_version: a.version });
+        flash(t("{id} assigned to {tech}", { id: a.id, tech: tech.name })); loaders.board();
       }));
       if (a.status === "assigned" || a.status === "handed_back") actions.appendChild(button("Reassign", async () => {
-        const tech = pickTechnician(a.trade); if (!tech) return;
-        await api("POST", `/api/assignments/${a.id}/reassign`, { technician: tech, expected_version: a.version });
-        flash(t("{id} reassigned to {tech}", { id: a.id, tech })); loaders.board();
+        const tech = await pickTechnician(a); if (!tech) return;
+        await api("POST", `/api/assignments/${a.id}/reassign`, { technician: tech.id, expected_version: a.version });
+        flash(t("{id} reassigned to {tech}", { id: a.id, tech: tech.name })); loaders.board();
       }));
       if (a.status === "assigned" && !a.window_confirmed) actions.appendChild(button("Window confirmed", async () => {
         await api("PATCH", `/api/assignments/${a.id}`, { window_confirmed: true, expected_version: a.version });
@@ -677,4 +696,12 @@ $("#sample").addEventListener("click", async () => {
     flash(t("sample drawn: {sampled} of {served} served customers", { sampled: r.sampled, served: r.served_customers })); loaders.callbacks();
   } catch (e) { flash(e.message, true); }
 });
+// What the dispatch screens' ES modules (board.js, picker.js, map.js,
+// live.js) use of this page: they add their loaders and the picker here.
+window.doorstepConsole = {
+  api, t, flash, loaders, lang: () => lang, zone: () => businessZone || "Asia/Shanghai",
+  signedIn: () => Boolean(token) && !$("#app").hidden, current: () => current,
+  token: () => token, pick: null, onLanguage: [],
+};
+$("#lang").addEventListener("click", () => window.doorstepConsole.onLanguage.forEach((f) => f()));
 if (token) start();

@@ -8,6 +8,7 @@
 pub mod assignments;
 pub mod bounds;
 pub mod callbacks;
+pub mod candidates;
 pub mod conflicts;
 pub mod ingest;
 pub mod intake;

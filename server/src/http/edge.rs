@@ -7,6 +7,7 @@
 
 use crate::app::AppState;
 use crate::http::error::{ApiError, BodyDeadline};
+use crate::map_tiles::{image_source, policy_with_images_from};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -44,7 +45,17 @@ pub async fn edge(State(state): State<AppState>, mut req: Request, next: Next) -
     req.extensions_mut()
         .insert(BodyDeadline(Instant::now() + timeout));
     let res = next.run(req).await;
-    finish(res, chinese, is_page).await
+    let mut res = finish(res, chinese, is_page).await;
+    // The console's map loads its tiles from the configured host only.
+    if is_page {
+        if let Some(source) = state.config.map_tiles.as_deref().and_then(image_source) {
+            let policy = policy_with_images_from(CONTENT_SECURITY_POLICY, &source);
+            if let Ok(v) = HeaderValue::from_str(&policy) {
+                res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+            }
+        }
+    }
+    res
 }
 
 /// 503 `overloaded` with `Retry-After`.

@@ -16,6 +16,7 @@ pub mod edge;
 pub mod error;
 pub mod observe;
 pub mod serve;
+pub mod streams;
 pub mod sync;
 pub mod sync_blobs;
 
@@ -64,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .route("/console.js", get(console::script))
         .route("/console.css", get(console::style))
         .route("/favicon.ico", get(console::favicon))
+        .route("/console/{*file}", get(console::asset))
         .route("/healthz", get(health))
         .route("/readyz", get(observe::readyz))
         .route("/metrics", get(observe::metrics))
@@ -119,6 +121,13 @@ pub fn router(state: AppState) -> Router {
             "/api/assignments/{id}/cancel",
             post(center::assignments::cancel),
         )
+        .route(
+            "/api/assignments/{id}/candidates",
+            get(center::board::candidates),
+        )
+        .route("/api/positions", get(center::board::positions))
+        .route("/api/map", get(center::board::map_settings))
+        .route("/api/live", get(center::live::live))
         .route("/api/reminders", get(center::reminders::reminders))
         .route(
             "/api/customers/erasure",

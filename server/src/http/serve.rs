@@ -5,7 +5,9 @@
 //! [`OVERFLOW_CONNECTIONS`] more are answered by a small router — `/healthz`
 //! for real, anything else 503 `overloaded` + `Retry-After` — and closed;
 //! beyond those, new connections are closed at once. The body read timeout
-//! is the edge's ([`crate::http::error::BodyDeadline`]).
+//! is the edge's ([`crate::http::error::BodyDeadline`]). A live stream
+//! (`GET /api/live`) gives its connection's place back and is counted per
+//! user instead (`crate::http::streams`).
 //!
 //! Graceful shutdown ([`Shutdown`], SIGTERM in `main.rs`): the listener is
 //! closed at once (new connections are refused), idle keep-alive
@@ -13,11 +15,13 @@
 //! answered with `Connection: close` — for at most the grace period, after
 //! which the connections still open are cut. A push cut that way either
 //! committed or did not, as one transaction; the phone's retry is then
-//! applied or acknowledged as a duplicate, so it lands exactly once.
+//! applied or acknowledged as a duplicate, so it lands exactly once. A live
+//! stream still open is cut when the grace period ends.
 
 use crate::app::AppState;
 use crate::http::edge::{self, overloaded};
 use crate::http::health;
+use crate::http::streams::{ConnectionSlot, LiveStreams};
 use axum::extract::ConnectInfo;
 use axum::routing::get;
 use axum::Router;
@@ -104,6 +108,7 @@ pub async fn serve(
     let open = Arc::new(Semaphore::new(state.config.max_connections));
     let overflow = Arc::new(Semaphore::new(OVERFLOW_CONNECTIONS));
     let busy = overflow_router(state.clone());
+    let live = LiveStreams::default();
     let mut stop = shutdown.subscribe();
     let mut connections = JoinSet::new();
     let grace = loop {
@@ -132,9 +137,14 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let mut stop = shutdown.subscribe();
+        let slot = ConnectionSlot::new(permit);
+        let live = live.clone();
         connections.spawn(async move {
+            let held = slot.clone();
             let service = service.map_request(move |mut req: axum::extract::Request<_>| {
                 req.extensions_mut().insert(ConnectInfo(peer));
+                req.extensions_mut().insert(held.clone());
+                req.extensions_mut().insert(live.clone());
                 req
             });
             let mut builder = http1::Builder::new();
@@ -155,7 +165,7 @@ pub async fn serve(
             if let Err(e) = ended {
                 tracing::debug!(error = %e, peer = %peer, "connection ended");
             }
-            drop(permit);
+            drop(slot);
         });
     };
     drop(listener);

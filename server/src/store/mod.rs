@@ -43,6 +43,7 @@ pub mod receipts;
 pub mod integrations;
 pub mod notices;
 pub mod outbox;
+pub mod positions;
 pub mod report_links;
 pub mod sessions;
 pub mod settings;

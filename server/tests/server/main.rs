@@ -9,6 +9,7 @@ mod harness;
 
 mod after;
 mod bad_input;
+mod board;
 mod bounds;
 mod center;
 mod defences;

@@ -5,11 +5,13 @@
 //! (`integrations`).
 
 pub mod assignments;
+pub mod board;
 pub mod devices;
 pub mod intake;
 pub mod personal_data;
 pub mod integrations;
 pub mod notices;
+pub mod live;
 pub mod reminders;
 pub mod roster;
 pub mod session;

@@ -1,0 +1,245 @@
+// The dispatch board, the technician picker, the map and live updates in a
+// real browser against a real server with the demo data (each test its own
+// server, so their order does not matter). Each test fails on page errors
+// and on axe violations, and saves screenshots in English and Chinese.
+"use strict";
+
+const { test, before, after, beforeEach, afterEach } = require("node:test");
+const assert = require("node:assert/strict");
+const path = require("node:path");
+const { startServer, launchBrowser, openPage } = require("./harness");
+const { axeViolations } = require("./axe");
+
+const PASSWORD = "doorstep-demo";
+const SHOTS = path.join(__dirname, "screenshots");
+let browser;
+let server;
+let session;
+
+before(async () => { browser = await launchBrowser(); });
+after(async () => { if (browser) await browser.close(); });
+beforeEach(async () => {
+  server = await startServer();
+  session = await openPage(browser, server.url);
+});
+afterEach(async () => {
+  // Console errors a test expects (a refused request it provokes).
+  const errors = session.errors().filter((e) => !(session.allowed || []).some((re) => re.test(e)));
+  await session.context.close();
+  await server.stop();
+  assert.deepEqual(errors, [], "no page errors or console errors");
+});
+
+async function signIn(page) {
+  await page.getByLabel("Username").fill("li.na");
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.locator("#who").getByText("li.na (dispatcher)").waitFor();
+}
+
+async function openTab(page, name) {
+  await page.locator("nav").getByRole("button", { name, exact: true }).click();
+}
+
+/** Checks axe and saves a screenshot named `name-<lang>.png`. */
+async function checkScreen(page, name, lang) {
+  assert.deepEqual(await axeViolations(page), [], `axe on ${name} (${lang})`);
+  await page.screenshot({ path: path.join(SHOTS, `${name}-${lang}.png`), fullPage: true });
+}
+
+/**
+ * In Chinese, the visible text of `selector` shows no raw code
+ * (`snake_case`) and no ASCII punctuation beside a Chinese character.
+ */
+async function assertChinese(page, selector) {
+  const text = await page.locator(selector).innerText();
+  assert.doesNotMatch(text, /[a-z]+_[a-z_]+/, `a raw code in ${selector}: ${text}`);
+  assert.doesNotMatch(text, /[\u4e00-\u9fff][,.:;()!?]|[,.:;()!?][\u4e00-\u9fff]/, `ASCII punctuation beside Chinese in ${selector}: ${text}`);
+}
+
+async function switchLanguage(page, to) {
+  await page.locator("#lang").click();
+  await page.locator("html").and(page.locator(`[lang="${to}"]`)).waitFor();
+}
+
+const lane = (page, name) => page.locator(".lane").filter({ has: page.getByRole("heading", { name, exact: true }) });
+const block = (page, customer) => page.locator(".block").filter({ hasText: customer });
+
+/** The business date of a customer's window (the board's day input takes it). */
+async function dayOf(page, customer) {
+  return page.evaluate(async (customer) => {
+    const token = sessionStorage.getItem("doorstep.token");
+    const all = await (await fetch("/api/assignments", { headers: { authorization: "Bearer " + token } })).json();
+    const a = all.find((x) => x.customer && x.customer.name === customer);
+    return new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date(a.requested_window.start));
+  }, customer);
+}
+
+async function showDay(page, date) {
+  await page.getByLabel("Day", { exact: true }).fill(date);
+  await page.getByLabel("Day", { exact: true }).dispatchEvent("change");
+}
+
+test("the day board shows each technician's work with its window and visit progress in both languages", async () => {
+  const { page } = session;
+  await signIn(page);
+  await openTab(page, "Day board");
+  // Song Ying's carer arrived early and the customer cancelled: a conflict.
+  const conflict = lane(page, "Chen Jing").locator(".block").filter({ hasText: "Song Ying" });
+  await conflict.waitFor();
+  assert.match(await conflict.getAttribute("aria-label"), /^Song Ying · home_care, \d\d:\d\d–\d\d:\d\d, conflict$/);
+  // Lin Tao's water waits for Zhao Min, its time not yet confirmed.
+  assert.match(await lane(page, "Zhao Min").locator(".block").filter({ hasText: "Lin Tao" }).getAttribute("aria-label"), /not confirmed$/);
+  // Xu Gang's request waits unassigned in the side list.
+  await page.locator("#unassigned-list").getByText(/Xu Gang/).waitFor();
+  await checkScreen(page, "day-board", "en");
+  // Huang Mei's fridge was repaired this morning (by the business day of its window): done.
+  await showDay(page, await dayOf(page, "Huang Mei"));
+  const done = lane(page, "Wang Lei").locator(".block").filter({ hasText: "Huang Mei" });
+  await done.waitFor();
+  assert.match(await done.getAttribute("aria-label"), /, done$/);
+  await switchLanguage(page, "zh-CN");
+  await page.getByRole("heading", { name: /调度看板/ }).waitFor();
+  await lane(page, "Wang Lei").locator(".block").filter({ hasText: "家电维修" }).first().waitFor();
+  assert.match(await done.getAttribute("aria-label"), /，已完成$/);
+  await assertChinese(page, "[data-view=dayboard]");
+  await checkScreen(page, "day-board", "zh-CN");
+});
+
+test("dragging a block to another qualified technician's lane reassigns it and moves its time", async () => {
+  const { page } = session;
+  await signIn(page);
+  await openTab(page, "Day board");
+  const moving = lane(page, "Liu Yang").locator(".block").filter({ hasText: "Peng Bo" });
+  await moving.waitFor();
+  await moving.dragTo(lane(page, "Sun Hao").locator(".lane-track"), { sourcePosition: { x: 2, y: 10 }, targetPosition: { x: 602, y: 10 } });
+  await page.locator("#flash").getByText("Peng Bo reassigned to Sun Hao").waitFor();
+  await lane(page, "Sun Hao").locator(".block").filter({ hasText: "Peng Bo" }).waitFor();
+  assert.equal(await lane(page, "Liu Yang").locator(".block").filter({ hasText: "Peng Bo" }).count(), 0);
+  await block(page, "Peng Bo").locator(".block-when").getByText(/^10:00–/).waitFor();
+});
+
+test("the keyboard picker lists qualified technicians by name and reschedules the block", async () => {
+  const { page } = session;
+  await signIn(page);
+  await openTab(page, "Day board");
+  const first = lane(page, "Liu Yang").locator(".block").filter({ hasText: "Peng Bo" });
+  await first.waitFor();
+  await first.focus();
+  await page.keyboard.press("Enter");
+  const dialog = page.getByRole("dialog", { name: "Technician for Peng Bo" });
+  await dialog.waitFor();
+  const names = await dialog.locator(".candidate strong").allTextContents();
+  assert.deepEqual([...names].sort(), ["Liu Yang", "Sun Hao"], "only the heating_service technicians");
+  assert.match(await dialog.locator(".candidate").first().textContent(), /jobs that day/);
+  assert.ok(await dialog.getByRole("radio", { name: /Liu Yang/ }).isChecked(), "the current holder is preselected");
+  await checkScreen(page, "picker", "en");
+  await dialog.getByLabel("Start").fill("16:30");
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await page.locator("#flash").getByText("Peng Bo moved to 16:30").waitFor();
+  await block(page, "Peng Bo").locator(".block-when").getByText(/^16:30–/).waitFor();
+  // Focus stays on the moved block.
+  assert.equal(await page.evaluate(() => document.activeElement.className), "block");
+  await switchLanguage(page, "zh-CN");
+  await block(page, "Peng Bo").click();
+  const zh = page.getByRole("dialog", { name: "为 Peng Bo 选择技师" });
+  await zh.waitFor();
+  await assertChinese(page, "#picker");
+  await checkScreen(page, "picker", "zh-CN");
+  await zh.getByRole("button", { name: "取消" }).click();
+});
+
+test("a block changed meanwhile by someone else is refused with a clear message and shown anew", async () => {
+  const { page } = session;
+  await signIn(page);
+  await openTab(page, "Day board");
+  const b = lane(page, "Liu Yang").locator(".block").filter({ hasText: "Peng Bo" });
+  await b.waitFor();
+  const id = await b.getAttribute("data-assignment");
+  // Another dispatcher adds a note: the version moves on.
+  await page.evaluate(async (id) => {
+    const token = sessionStorage.getItem("doorstep.token");
+    const get = await fetch("/api/assignments/" + id, { headers: { authorization: "Bearer " + token } });
+    const a = await get.json();
+    await fetch("/api/assignments/" + id, { method: "PATCH", headers: { authorization: "Bearer " + token, "content-type": "application/json" },
+      body: JSON.stringify({ expected_version: a.version, notes: "customer asked for a call first" }) });
+  }, id);
+  session.allowed = [/409/];
+  await b.dragTo(lane(page, "Sun Hao").locator(".lane-track"), { sourcePosition: { x: 2, y: 10 }, targetPosition: { x: 602, y: 10 } });
+  await page.locator("#flash.error").getByText("Peng Bo was changed by someone else meanwhile: the board shows the latest now").waitFor();
+  // Still Liu Yang's, at the latest version.
+  await lane(page, "Liu Yang").locator(".block").filter({ hasText: "Peng Bo" }).waitFor();
+});
+
+test("unassigned work is given to a technician chosen by name in the picker", async () => {
+  const { page } = session;
+  await signIn(page);
+  await openTab(page, "Day board");
+  const waiting = page.locator("#unassigned-list li").filter({ hasText: "Xu Gang" });
+  await waiting.getByRole("button", { name: "Assign Xu Gang" }).click();
+  const dialog = page.getByRole("dialog", { name: "Technician for Xu Gang" });
+  await dialog.getByRole("radio", { name: /Sun Hao/ }).check();
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await page.locator("#flash").getByText("Xu Gang assigned to Sun Hao").waitFor();
+  assert.equal(await waiting.count(), 0);
+  await lane(page, "Sun Hao").locator(".block").filter({ hasText: "Xu Gang" }).waitFor();
+});
+
+test("the map shows the day's customers and technicians' last positions without a tile server", async () => {
+  const { page } = session;
+  await signIn(page);
+  await openTab(page, "Map");
+  await page.locator("#map .map-customer").first().waitFor();
+  assert.ok(await page.locator("#map .map-customer").count() >= 5);
+  await page.locator("#map-legend").getByText(/Customers \(\d+\)/).waitFor();
+  await checkScreen(page, "map", "en");
+  await switchLanguage(page, "zh-CN");
+  await page.locator("#map-legend").getByText(/^客户（\d+）$/).waitFor();
+  await assertChinese(page, "[data-view=map]");
+  await checkScreen(page, "map", "zh-CN");
+});
+
+test("a change made elsewhere reaches the open board live, with focus kept", async () => {
+  const { page } = session;
+  await signIn(page);
+  await openTab(page, "Day board");
+  await page.locator("#live-status").getByText("live").waitFor();
+  const b = lane(page, "Liu Yang").locator(".block").filter({ hasText: "Peng Bo" });
+  await b.waitFor();
+  const customer = "Peng Bo";
+  await b.focus();
+  // Another dispatcher, in another browser, moves it to Wang Lei.
+  const other = await openPage(browser, server.url);
+  await signIn(other.page);
+  const id = await b.getAttribute("data-assignment");
+  await other.page.evaluate(async (id) => {
+    const token = sessionStorage.getItem("doorstep.token");
+    const a = await (await fetch("/api/assignments/" + id, { headers: { authorization: "Bearer " + token } })).json();
+    const res = await fetch(`/api/assignments/${id}/reassign`, { method: "POST",
+      headers: { authorization: "Bearer " + token, "content-type": "application/json" },
+      body: JSON.stringify({ technician: "T-sun", expected_version: a.version }) });
+    if (!res.ok) throw new Error(await res.text());
+  }, id);
+  await other.context.close();
+  await lane(page, "Sun Hao").locator(".block").filter({ hasText: customer }).waitFor({ timeout: 10000 });
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.assignment), id, "focus stays on the block");
+});
+
+test("at 390 px the board is a list per technician and no page scrolls sideways", async () => {
+  const { page } = session;
+  await page.setViewportSize({ width: 390, height: 800 });
+  await signIn(page);
+  for (const tab of ["Day board", "Map"]) {
+    await openTab(page, tab);
+    await page.waitForTimeout(300);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 390, `${tab}: scrollWidth ${width}`);
+  }
+  await openTab(page, "Day board");
+  await lane(page, "Liu Yang").locator(".block").first().waitFor();
+  await checkScreen(page, "day-board-390", "en");
+  await switchLanguage(page, "zh-CN");
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 390, `Chinese day board: scrollWidth ${width}`);
+  await checkScreen(page, "day-board-390", "zh-CN");
+});

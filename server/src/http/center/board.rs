@@ -1,0 +1,167 @@
+//! What the dispatch board, the technician picker and the map read beyond
+//! the assignment list: `GET /api/assignments/{id}/candidates` (ranked by
+//! [`crate::domain::candidates`]) and `GET /api/positions` (technicians'
+//! last known WGS-84 positions from their phones' location facts) and
+//! `GET /api/map` (the map's tile source, [`crate::map_tiles`]).
+
+use crate::app::AppState;
+use crate::domain::candidates::{rank, Booking, Candidate, Job, TechnicianDay};
+use crate::failure::Failure;
+use crate::http::auth::Auth;
+use crate::http::error::{ApiError, ApiResult};
+use crate::map_tiles::MapSettings;
+use crate::model::AssignmentStatus;
+use crate::store::positions::{last_positions, LastPosition};
+use crate::store::{assignments, technicians};
+use axum::extract::{Path, State};
+use axum::Json;
+use chrono::{Duration, Utc};
+use doorstep_core::assignment::TimeWindow;
+use doorstep_core::location::GeoPoint;
+use serde::Serialize;
+
+/// Positions older than this are not "last known" any more.
+const POSITION_MAX_AGE_DAYS: i64 = 2;
+/// At most this many newest events are read for positions.
+const POSITION_SCAN_EVENTS: i64 = 20_000;
+/// At most this many newest assignments are read for the day's bookings.
+const BOOKING_SCAN_ASSIGNMENTS: i64 = 2_000;
+
+#[derive(Serialize)]
+pub struct CandidatesView {
+    pub assignment_id: String,
+    pub trade: String,
+    pub requested_window: Option<TimeWindow>,
+    pub candidates: Vec<Candidate>,
+}
+
+pub async fn candidates(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CandidatesView>> {
+    who.dispatcher()?;
+    let zone = state.zone.clone();
+    let key = id.clone();
+    let since = (Utc::now() - Duration::days(POSITION_MAX_AGE_DAYS)).timestamp_millis();
+    let (job, roster, all, positions) = state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                let job = assignments::load_assignment(tx, &key).await?;
+                let roster = technicians::roster(tx, 0).await?;
+                let all =
+                    assignments::list_assignments(tx, None, None, BOOKING_SCAN_ASSIGNMENTS).await?;
+                let positions = last_positions(tx, since, POSITION_SCAN_EVENTS).await?;
+                Ok::<_, Failure>((job, roster, all, positions))
+            })
+        })
+        .await?;
+    let job = job.ok_or_else(|| ApiError::not_found("assignment", &id))?;
+    let a = &job.assignment;
+    let window = a.requested_window.as_ref().map(|w| (w.start, w.end));
+    // The job's business day: its window's, else today.
+    let day = zone.date_of(window.map_or_else(Utc::now, |w| w.0));
+    let (day_start, day_end) = zone.day_bounds(day);
+    let technicians: Vec<TechnicianDay> = roster
+        .into_iter()
+        .map(|t| {
+            let bookings = all
+                .iter()
+                .filter(|o| {
+                    matches!(
+                        o.status,
+                        AssignmentStatus::Assigned | AssignmentStatus::Done
+                    ) && o.assignment.technician.as_ref().map(|x| x.as_str()) == Some(&t.id)
+                })
+                .filter_map(|o| {
+                    let w = o.assignment.requested_window.as_ref()?;
+                    (w.start < day_end && day_start < w.end).then(|| Booking {
+                        assignment_id: o.assignment.id.to_string(),
+                        start: w.start,
+                        end: w.end,
+                    })
+                })
+                .collect();
+            let position = positions.get(&t.id).map(|p| GeoPoint {
+                lat: p.lat,
+                lon: p.lon,
+            });
+            TechnicianDay {
+                id: t.id,
+                name: t.name,
+                trades: t.trades,
+                active: t.active,
+                bookings,
+                position,
+            }
+        })
+        .collect();
+    let ranked = rank(
+        &Job {
+            assignment_id: a.id.as_str(),
+            trade: a.trade.as_str(),
+            window,
+            location: a.customer.location,
+        },
+        &technicians,
+    );
+    Ok(Json(CandidatesView {
+        assignment_id: a.id.to_string(),
+        trade: a.trade.to_string(),
+        requested_window: a.requested_window,
+        candidates: ranked,
+    }))
+}
+
+/// A technician's last known position, with the name the map shows.
+#[derive(Serialize)]
+pub struct PositionView {
+    #[serde(flatten)]
+    pub position: LastPosition,
+    pub name: String,
+}
+
+pub async fn positions(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+) -> ApiResult<Json<Vec<PositionView>>> {
+    who.dispatcher()?;
+    let since = (Utc::now() - Duration::days(POSITION_MAX_AGE_DAYS)).timestamp_millis();
+    let (roster, positions) = state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                Ok::<_, Failure>((
+                    technicians::roster(tx, 0).await?,
+                    last_positions(tx, since, POSITION_SCAN_EVENTS).await?,
+                ))
+            })
+        })
+        .await?;
+    Ok(Json(
+        roster
+            .into_iter()
+            .filter_map(|t| {
+                positions.get(&t.id).map(|p| PositionView {
+                    position: p.clone(),
+                    name: t.name,
+                })
+            })
+            .collect(),
+    ))
+}
+
+pub async fn map_settings(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+) -> ApiResult<Json<MapSettings>> {
+    who.dispatcher()?;
+    let c = &state.config;
+    Ok(Json(MapSettings {
+        tiles: c.map_tiles.clone(),
+        system: c.map_tiles_system.clone(),
+        subdomains: c.map_tiles_subdomains.clone(),
+        attribution: c.map_attribution.clone(),
+    }))
+}

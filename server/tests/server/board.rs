@@ -1,0 +1,255 @@
+//! What the dispatch board, the technician picker, the map and live updates
+//! read: ranked candidates, last known positions, the map settings and the
+//! live stream (its per-user limit, its place outside the connection cap,
+//! and a change reaching it).
+
+use crate::both_backends;
+use crate::harness::{Backend, Srv};
+use doorstep_server::app::Config;
+use doorstep_server::demo;
+use doorstep_server::http::streams::STREAMS_PER_USER;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+both_backends!(
+    the_picker_offers_only_qualified_technicians_free_ones_first,
+    technicians_last_positions_are_their_phones_newest_fixes,
+    the_map_is_told_the_configured_tile_source,
+    live_streams_are_counted_per_user_and_not_against_the_connection_cap,
+    a_change_reaches_an_open_live_stream,
+);
+
+/// The demo's assignment of a customer, by name.
+async fn assignment_of(s: &Srv, token: &str, customer: &str) -> Value {
+    let (st, all) = s.get("/api/assignments", token).await;
+    assert_eq!(st, 200, "{all}");
+    all.as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["customer"]["name"] == customer)
+        .unwrap_or_else(|| panic!("no assignment of {customer}"))
+        .clone()
+}
+
+async fn the_picker_offers_only_qualified_technicians_free_ones_first(b: Backend) {
+    let s = Srv::start(b).await;
+    demo::load(&s.state).await.unwrap();
+    // Peng Bo's heating job is Liu Yang's, who has Feng Lan's at the same time.
+    let peng = assignment_of(&s, &s.dispatcher, "Peng Bo").await;
+    let feng = assignment_of(&s, &s.dispatcher, "Feng Lan").await;
+    let id = peng["id"].as_str().unwrap();
+    let (st, ranked) = s
+        .get(&format!("/api/assignments/{id}/candidates"), &s.dispatcher)
+        .await;
+    assert_eq!(st, 200, "{ranked}");
+    let names: Vec<&str> = ranked["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["Sun Hao", "Liu Yang"],
+        "heating only, the free one first"
+    );
+    assert_eq!(ranked["candidates"][1]["overlapping"], json!([feng["id"]]));
+    assert_eq!(ranked["candidates"][0]["overlapping"], json!([]));
+    let (st, missing) = s
+        .get("/api/assignments/A-none/candidates", &s.dispatcher)
+        .await;
+    assert_eq!(st, 404, "{missing}");
+}
+
+async fn technicians_last_positions_are_their_phones_newest_fixes(b: Backend) {
+    let s = Srv::start(b).await;
+    demo::load(&s.state).await.unwrap();
+    let (st, positions) = s.get("/api/positions", &s.dispatcher).await;
+    assert_eq!(st, 200, "{positions}");
+    let by_id = |id: &str| {
+        positions
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["technician_id"] == id)
+            .cloned()
+    };
+    // Wang Lei's phone recorded the demo's visits around Jing'an (WGS-84).
+    let wang = by_id("T-wang").expect("Wang Lei has a position");
+    assert_eq!(wang["name"], "Wang Lei");
+    let (lat, lon) = (wang["lat"].as_f64().unwrap(), wang["lon"].as_f64().unwrap());
+    assert!(
+        (31.2..31.3).contains(&lat) && (121.4..121.5).contains(&lon),
+        "{wang}"
+    );
+    // Sun Hao's phone has recorded nothing.
+    assert!(by_id("T-sun").is_none(), "{positions}");
+}
+
+async fn the_map_is_told_the_configured_tile_source(b: Backend) {
+    let s = Srv::start_with(
+        b,
+        Config {
+            map_tiles: Some(
+                "https://webrd0{s}.is.autonavi.com/appmaptile?x={x}&y={y}&z={z}".into(),
+            ),
+            map_tiles_system: "gcj02".into(),
+            map_tiles_subdomains: "1234".into(),
+            ..Config::default()
+        },
+    )
+    .await;
+    let (st, map) = s.get("/api/map", &s.dispatcher).await;
+    assert_eq!(st, 200, "{map}");
+    assert_eq!(map["system"], "gcj02");
+    assert_eq!(map["subdomains"], "1234");
+    // The console page may load images from the tile host, and only there.
+    let page = s.http.get(format!("{}/", s.base)).send().await.unwrap();
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("img-src 'self' data: blob: https://*.is.autonavi.com;"),
+        "{csp}"
+    );
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+}
+
+/// Opens a live stream on a connection of its own; returns the response.
+async fn open_stream(s: &Srv, token: &str) -> reqwest::Response {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap()
+        .get(format!("{}/api/live", s.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Reads a stream until one whole event (up to a blank line) has arrived.
+async fn next_event(res: &mut reqwest::Response, buffer: &mut String) -> String {
+    loop {
+        if let Some(end) = buffer.find("\n\n") {
+            let event = buffer[..end].to_string();
+            buffer.drain(..end + 2);
+            if !event.lines().all(|l| l.starts_with(':')) {
+                return event;
+            }
+            continue;
+        }
+        let chunk = tokio::time::timeout(Duration::from_secs(10), res.chunk())
+            .await
+            .expect("an event within 10 s")
+            .unwrap()
+            .expect("the stream stays open");
+        buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+}
+
+async fn live_streams_are_counted_per_user_and_not_against_the_connection_cap(b: Backend) {
+    let s = Srv::start_with(
+        b,
+        Config {
+            // The harness's own client may keep two idle connections.
+            max_connections: 3,
+            ..Config::default()
+        },
+    )
+    .await;
+    let mut held = Vec::new();
+    for _ in 0..STREAMS_PER_USER {
+        let mut res = open_stream(&s, &s.dispatcher).await;
+        assert_eq!(res.status().as_u16(), 200);
+        assert_eq!(res.headers()["content-type"], "text/event-stream");
+        let mut buffer = String::new();
+        assert!(next_event(&mut res, &mut buffer)
+            .await
+            .contains("event: hello"));
+        held.push(res);
+    }
+    // Four streams on a server capped at three connections: short requests
+    // are still served.
+    let fresh = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let me = fresh
+        .get(format!("{}/api/me", s.base))
+        .bearer_auth(&s.dispatcher)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status().as_u16(), 200);
+    drop((fresh, me));
+    // (Let that short request's connection close before the next one.)
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A fifth stream of the same user is refused, with when to try again.
+    let refused = open_stream(&s, &s.dispatcher).await;
+    assert_eq!(refused.status().as_u16(), 429, "{:?}", refused.headers());
+    assert!(refused.headers().contains_key("retry-after"));
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_streams");
+    // Another user still gets one; a closed stream frees its place.
+    let admin = open_stream(&s, &s.admin).await;
+    assert_eq!(admin.status().as_u16(), 200);
+    // (A stream whose client left is noticed at its next keep-alive write.)
+    drop(held.pop());
+    let mut status = 0;
+    for _ in 0..25 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        status = open_stream(&s, &s.dispatcher).await.status().as_u16();
+        if status == 200 {
+            break;
+        }
+    }
+    assert_eq!(status, 200, "a closed stream frees its place");
+}
+
+async fn a_change_reaches_an_open_live_stream(b: Backend) {
+    let s = Srv::start(b).await;
+    let a = s.assignment("appliance_repair", None).await;
+    let mut res = open_stream(&s, &s.dispatcher).await;
+    let mut buffer = String::new();
+    let hello = next_event(&mut res, &mut buffer).await;
+    assert!(
+        hello.contains("event: hello") && hello.contains("\"unassigned\":1"),
+        "{hello}"
+    );
+    let first_id = hello
+        .lines()
+        .find_map(|l| l.strip_prefix("id: "))
+        .unwrap()
+        .to_string();
+    let id = a["id"].as_str().unwrap();
+    let (st, body) = s
+        .call(
+            Method::PATCH,
+            &format!("/api/assignments/{id}"),
+            Some(&s.dispatcher),
+            Some(json!({"notes": "call before coming"})),
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    let change = next_event(&mut res, &mut buffer).await;
+    assert!(change.contains("event: change"), "{change}");
+    assert!(
+        !change.contains(&format!("id: {first_id}\n")),
+        "a new id: {change}"
+    );
+    // A client reconnecting with an old id hears at once that it missed a change.
+    let resumed = reqwest::Client::new()
+        .get(format!("{}/api/live", s.base))
+        .bearer_auth(&s.dispatcher)
+        .header("last-event-id", first_id)
+        .send()
+        .await
+        .unwrap();
+    let mut resumed = resumed;
+    let mut buffer = String::new();
+    let first = next_event(&mut resumed, &mut buffer).await;
+    assert!(first.contains("event: change"), "{first}");
+}
