@@ -150,7 +150,10 @@ impl VisitAdmission {
                     describe(&p.kind),
                     event.kind.name()
                 ),
-                None => format!("the workflow records nothing for this {}", event.kind.name()),
+                None => format!(
+                    "the workflow records nothing for this {}",
+                    event.kind.name()
+                ),
             })),
         }
     }

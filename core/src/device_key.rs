@@ -85,8 +85,8 @@ pub fn verify_evidence(
         .as_deref()
         .ok_or(DeviceSignatureProblem::Missing)?;
     let der = hex::decode(sig).map_err(|e| DeviceSignatureProblem::Malformed(e.to_string()))?;
-    let sig = Signature::from_der(&der)
-        .map_err(|e| DeviceSignatureProblem::Malformed(e.to_string()))?;
+    let sig =
+        Signature::from_der(&der).map_err(|e| DeviceSignatureProblem::Malformed(e.to_string()))?;
     public_key
         .verify(evidence.digest().as_bytes(), &sig)
         .map_err(|_| DeviceSignatureProblem::Wrong)

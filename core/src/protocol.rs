@@ -92,11 +92,17 @@ impl RefusalCode {
         use crate::messages::Text;
         match self {
             Self::UnknownAssignment => Text::new("Unknown assignment", "工单不存在"),
-            Self::NotYourAssignment => Text::new("Not this technician's assignment", "非本技师的工单"),
-            Self::VisitMismatch => Text::new("Visit belongs elsewhere", "上门记录属于其他工单或技师"),
+            Self::NotYourAssignment => {
+                Text::new("Not this technician's assignment", "非本技师的工单")
+            }
+            Self::VisitMismatch => {
+                Text::new("Visit belongs elsewhere", "上门记录属于其他工单或技师")
+            }
             Self::DuplicateEventId => Text::new("Duplicate fact", "重复的记录"),
             Self::WorkflowRefused => Text::new("Refused by the service rules", "服务规范不允许"),
-            Self::NotWorkflowFact => Text::new("Not a fact the workflow records", "流程不会产生此记录"),
+            Self::NotWorkflowFact => {
+                Text::new("Not a fact the workflow records", "流程不会产生此记录")
+            }
             Self::InvalidClock => Text::new("Invalid device clock", "设备时钟无效"),
             Self::UnknownField => Text::new("Unknown field", "含有未知字段"),
             Self::OutOfBounds => Text::new("Over the size limits", "超出长度或大小限制"),

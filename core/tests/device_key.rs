@@ -31,7 +31,11 @@ fn a_signed_evidence_record_verifies_and_keeps_its_digest() {
     let digest = e.digest();
     sign_evidence(&key, &mut e).unwrap();
     assert!(e.device_signature.is_some());
-    assert_eq!(e.digest(), digest, "the signature is not part of the digest");
+    assert_eq!(
+        e.digest(),
+        digest,
+        "the signature is not part of the digest"
+    );
     let public = parse_public_key(&key.public_key_hex()).unwrap();
     verify_evidence(&public, &e).unwrap();
 }
@@ -49,7 +53,10 @@ fn a_tampered_record_or_signature_or_another_key_does_not_verify() {
         Err(DeviceSignatureProblem::Wrong)
     );
     let other = parse_public_key(&SoftwareDeviceKey::generate().public_key_hex()).unwrap();
-    assert_eq!(verify_evidence(&other, &e), Err(DeviceSignatureProblem::Wrong));
+    assert_eq!(
+        verify_evidence(&other, &e),
+        Err(DeviceSignatureProblem::Wrong)
+    );
     let mut garbled = e.clone();
     garbled.device_signature = Some("zz".into());
     assert!(matches!(
