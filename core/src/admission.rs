@@ -32,7 +32,7 @@ use crate::workflow::command::VisitCommand;
 use crate::workflow::report::Report;
 use crate::workflow::{execute, Context, EventKind, Stamper, VisitEvent, VisitState};
 use chrono::{DateTime, Utc};
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
 /// Why a pushed fact is not admitted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -83,6 +83,9 @@ pub struct VisitAdmission {
     playbook_for: PlaybookLookup,
     pending: VecDeque<VisitEvent>,
     last_hlc: Option<HlcStamp>,
+    /// The ids of the facts stored and admitted: a fact sent again is the
+    /// store's duplicate to name, not a new fact to judge.
+    ids: HashSet<EventId>,
 }
 
 impl VisitAdmission {
@@ -96,6 +99,7 @@ impl VisitAdmission {
             playbook_for,
             pending: VecDeque::new(),
             last_hlc: stored.iter().map(|e| e.hlc).max(),
+            ids: stored.iter().map(|e| e.id).collect(),
         };
         // Only the last command's group can still be open: re-decide it.
         let start = stored
@@ -119,6 +123,12 @@ impl VisitAdmission {
             me.state.apply(e);
         }
         me
+    }
+
+    /// Whether a fact with this id is already stored or admitted (a fact
+    /// sent again under another sequence number).
+    pub fn knows(&self, id: EventId) -> bool {
+        self.ids.contains(&id)
     }
 
     /// The state of the facts admitted so far.
@@ -161,6 +171,7 @@ impl VisitAdmission {
     fn accept(&mut self, event: &VisitEvent) {
         self.state.apply(event);
         self.last_hlc = Some(event.hlc);
+        self.ids.insert(event.id);
     }
 
     /// The facts the workflow records for the command that records `event`,

@@ -97,6 +97,11 @@ impl Admissions {
             );
         }
         let admission = self.visits.get_mut(&visit).expect("inserted above");
+        if admission.knows(event.id) {
+            // Sent again under another sequence number: the store names it
+            // a duplicate.
+            return Ok(None);
+        }
         Ok(admission
             .admit(event)
             .err()
