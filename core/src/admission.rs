@@ -142,7 +142,8 @@ impl VisitAdmission {
         check_clock(event.hlc, self.last_hlc)?;
         if let Some(expected) = self.pending.pop_front() {
             if same_fact(&expected, event) {
-                return Ok(self.accept(event));
+                self.accept(event);
+                return Ok(());
             }
             // Not the rest of the last command: judged on its own.
             self.pending.clear();
@@ -152,7 +153,8 @@ impl VisitAdmission {
         match produced.next() {
             Some(first) if same_fact(&first, event) => {
                 self.pending = produced.collect();
-                Ok(self.accept(event))
+                self.accept(event);
+                Ok(())
             }
             first => Err(AdmissionRefusal::NotWorkflowFact(match first {
                 Some(p) => format!(
@@ -189,8 +191,7 @@ impl VisitAdmission {
                 )))
             }
         };
-        let playbook =
-            (self.playbook_for)(&trade).ok_or_else(|| AdmissionRefusal::UnknownTrade(trade))?;
+        let playbook = (self.playbook_for)(&trade).ok_or(AdmissionRefusal::UnknownTrade(trade))?;
         let signed = match &event.kind {
             EventKind::CustomerSignedOff {
                 ratings,

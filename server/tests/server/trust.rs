@@ -76,7 +76,7 @@ async fn each_forged_fact_class_is_refused_acknowledged_and_listed(b: Backend) {
     let sign_off = signed.events.last().unwrap().kind.clone();
     let mut negative = after(&received, 1, call(None));
     negative.hlc.millis = -5;
-    let batch = vec![
+    let batch = [
         (1, received.clone()),
         (2, after(&received, 1, payment(-14_000))),
         (3, after(&received, 2, payment(i64::MAX))),
