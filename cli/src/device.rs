@@ -1,17 +1,21 @@
 //! `doorstep device …`: the CLI as a technician's phone. A device is a store
-//! file plus `<store>.device.json` (identity, server URL and token). Commands
-//! run offline against the store; `sync` talks to the server.
+//! file plus `<store>.device.json` (identity, server URL and token) and,
+//! when it enrolled through the server, `<store>.device-key` (its software
+//! device key, ECDSA P-256, which signs every sign-off's evidence; the
+//! public half was registered at enrolment, version 2). Commands run
+//! offline against the store; `sync` talks to the server.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::Subcommand;
 use doorstep_core::business_time::BusinessZone;
 use doorstep_core::clock::{Clock, SystemClock};
+use doorstep_core::device_key::{DeviceKey, SoftwareDeviceKey};
 use doorstep_core::location::GeoFix;
 use doorstep_core::messages::Lang;
 use doorstep_core::protocol::ChangeKind;
 use doorstep_core::script_runner::ScriptLine;
 use doorstep_core::store::{Enrollment, Store, StoreError, VisitRef};
-use doorstep_core::sync::{enrol_device, ReqwestTransport, SyncClient, SyncConfig};
+use doorstep_core::sync::{enrol_device_with_key, ReqwestTransport, SyncClient, SyncConfig};
 use doorstep_core::workflow::form::{fields_of, FieldKind};
 use doorstep_core::workflow::{fill, FormValue};
 use doorstep_core::{AssignmentId, DeviceId, TechnicianId, VisitCommand};
@@ -109,6 +113,13 @@ fn side_file(db: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
+/// Where the device's software key is kept, next to its store.
+fn key_file(db: &Path) -> PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push(".device-key");
+    PathBuf::from(p)
+}
+
 fn fail(lang: Lang, what: &str, e: impl std::fmt::Display) -> ExitCode {
     let _ = lang;
     eprintln!("{what}: {e}");
@@ -131,18 +142,28 @@ fn open(db: &Path) -> Result<(Store, DeviceFile), String> {
         technician_name: file.name.clone(),
     };
     let store = Store::open(db, &enrollment).map_err(|e| e.to_string())?;
+    let key = key_file(db);
+    if key.exists() {
+        let key = SoftwareDeviceKey::load_or_create(&key).map_err(|e| e.to_string())?;
+        store.set_device_key(std::sync::Arc::new(key));
+    }
     Ok((store, file))
 }
 
-/// Logs in as a dispatcher and enrols a new device for the technician;
-/// returns the device token the server issued.
+/// Logs in as a dispatcher and enrols a new device for the technician
+/// (enrolment version 2: the device key kept at `key_path`, made now if
+/// there is none, registers its public half); returns the device token the
+/// server issued.
 fn enrol_via_server(
     server: &str,
     user: &str,
     password: &str,
     technician: &str,
     device: &str,
+    key_path: &Path,
 ) -> Result<String, String> {
+    let key = SoftwareDeviceKey::load_or_create(key_path).map_err(|e| e.to_string())?;
+    let public_key = key.public_key().map_err(|e| e.to_string())?;
     let technician = TechnicianId::new(technician).map_err(|e| e.to_string())?;
     let device = DeviceId::new(device).map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -150,13 +171,14 @@ fn enrol_via_server(
         .build()
         .map_err(|e| e.to_string())?;
     runtime
-        .block_on(enrol_device(
+        .block_on(enrol_device_with_key(
             &ReqwestTransport::new()?,
             server,
             user,
             password,
             &technician,
             &device,
+            &public_key,
             std::time::Duration::from_secs(30),
         ))
         .map(|e| e.device_token)
@@ -225,7 +247,9 @@ pub fn run(db: &Path, command: DeviceCommand, lang: Lang) -> ExitCode {
         let token = match (token, dispatcher, password) {
             (Some(t), _, _) => t,
             (None, Some(user), Some(password)) => {
-                match enrol_via_server(&server, &user, &password, &technician_id, &device_id) {
+                let key = key_file(db);
+                match enrol_via_server(&server, &user, &password, &technician_id, &device_id, &key)
+                {
                     Ok(t) => t,
                     Err(e) => return fail(lang, "enrol", e),
                 }

@@ -162,7 +162,7 @@ pub fn fact_label(fact: &E) -> Text {
 }
 
 /// Why no command could be rebuilt from a fact.
-enum NoCommand {
+pub(crate) enum NoCommand {
     FollowOnly,
     UnknownConsent,
 }
@@ -197,7 +197,7 @@ fn quote_request(quote: &Quote) -> QuoteRequest {
 /// The command that records `fact` first. Facts that only ever follow
 /// another (a conflict after a cancel, an escalation after a refusal) have
 /// none.
-fn command_for(fact: &E, consent_texts: &[&str]) -> Result<C, NoCommand> {
+pub(crate) fn command_for(fact: &E, consent_texts: &[&str]) -> Result<C, NoCommand> {
     Ok(match fact.clone() {
         E::AssignmentReceived { assignment, .. } => C::ReceiveAssignment {
             assignment: Box::new(assignment),

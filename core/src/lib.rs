@@ -18,14 +18,18 @@
 //! - [`script_runner`]: JSON-lines visit scripts (the `doorstep` CLI).
 //! - [`walkthrough`]: visits driven through the workflow by the book (demo
 //!   data, fixtures, benchmarks); [`history_check`]: whether a recorded
-//!   history is one the workflow produces.
+//!   history is one the workflow produces; [`admission`]: whether one
+//!   pushed fact is (the server's check at push), and [`device_key`]: the
+//!   phone's ECDSA P-256 key signing sign-off evidence.
 //!
 //! No IO inside the rules: time, ids and locations come from the caller.
 
+pub mod admission;
 pub mod assignment;
 pub mod business_time;
 pub mod canonical;
 pub mod clock;
+pub mod device_key;
 pub mod history_check;
 pub mod ids;
 pub mod location;

@@ -69,6 +69,49 @@ pub enum RefusalCode {
     VisitMismatch,
     /// The same event id was already stored under another sequence number.
     DuplicateEventId,
+    /// The workflow refuses the command that records this fact in the
+    /// visit's state (a payment on a visit still in stage `new`, a payment
+    /// that is not the quote): `crate::admission`.
+    WorkflowRefused,
+    /// No command records this fact here, or the command records other
+    /// facts (a sign-off not bound to the visit's report).
+    NotWorkflowFact,
+    /// The fact's clock stamp is negative or not after the visit's previous one.
+    InvalidClock,
+    /// The fact carries a field its type does not have (a rating outside a
+    /// sign-off).
+    UnknownField,
+    /// A string, a list or the whole fact is over its bound.
+    OutOfBounds,
+    /// A code this build does not know (from a newer server).
+    #[serde(other)]
+    Unrecognised,
+}
+
+impl RefusalCode {
+    /// The code's name on screen, in both languages (dispatchers' list of
+    /// refused facts).
+    pub fn label(self) -> crate::messages::Text {
+        use crate::messages::Text;
+        match self {
+            Self::UnknownAssignment => Text::new("Unknown assignment", "工单不存在"),
+            Self::NotYourAssignment => {
+                Text::new("Not this technician's assignment", "非本技师的工单")
+            }
+            Self::VisitMismatch => {
+                Text::new("Visit belongs elsewhere", "上门记录属于其他工单或技师")
+            }
+            Self::DuplicateEventId => Text::new("Duplicate fact", "重复的记录"),
+            Self::WorkflowRefused => Text::new("Refused by the service rules", "服务规范不允许"),
+            Self::NotWorkflowFact => {
+                Text::new("Not a fact the workflow records", "流程不会产生此记录")
+            }
+            Self::InvalidClock => Text::new("Invalid device clock", "设备时钟无效"),
+            Self::UnknownField => Text::new("Unknown field", "含有未知字段"),
+            Self::OutOfBounds => Text::new("Over the size limits", "超出长度或大小限制"),
+            Self::Unrecognised => Text::new("Other reason", "其他原因"),
+        }
+    }
 }
 
 /// One refused event and why.

@@ -145,6 +145,10 @@ pub struct Store {
     device_id: DeviceId,
     technician_id: TechnicianId,
     technician_name: String,
+    /// Signs each sign-off's evidence (the shell's keystore key, or a
+    /// software key for the CLI and tests); none on a phone enrolled
+    /// without one (its sign-offs are "unsigned").
+    device_key: std::sync::RwLock<Option<std::sync::Arc<dyn crate::device_key::DeviceKey>>>,
 }
 
 /// The shipped playbook of a trade (parsed once per process by `Playbook`).
@@ -421,6 +425,7 @@ impl Store {
             device_id: device.device_id,
             technician_id: device.technician_id,
             technician_name: device.technician_name,
+            device_key: std::sync::RwLock::new(None),
         };
         store.purge_orphan_blobs(blobs::ORPHAN_AGE)?;
         Ok(store)
@@ -432,6 +437,16 @@ impl Store {
 
     pub fn device_id(&self) -> &DeviceId {
         &self.device_id
+    }
+
+    /// The key that signs every sign-off's evidence from now on
+    /// (`crate::device_key`): the shell's keystore key or a software key.
+    pub fn set_device_key(&self, key: std::sync::Arc<dyn crate::device_key::DeviceKey>) {
+        let mut slot = match self.device_key.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *slot = Some(key);
     }
 
     /// The device row: identity, last HLC stamp, evidence chain head.
@@ -679,7 +694,7 @@ impl Store {
             previous_evidence_digest: clock.evidence_head.clone(),
             zone: settings::load_business_zone(tx)?,
         };
-        let (events, hlc) = match page {
+        let (mut events, hlc) = match page {
             None => {
                 let mut stamper = LiveStamper { hlc: clock.hlc };
                 let events = execute(&state, command, pb, &ctx, &mut stamper)?;
@@ -692,6 +707,7 @@ impl Store {
                 (events, last)
             }
         };
+        self.sign_evidence(&mut events);
         if events.is_empty() {
             return Ok(events);
         }
@@ -712,6 +728,24 @@ impl Store {
         clock.evidence_head = evidence_head;
         clock.changed = true;
         Ok(events)
+    }
+
+    /// Signs each sign-off's evidence with the device key, if there is one.
+    /// A key that fails (a locked keystore) leaves the evidence unsigned
+    /// rather than refusing the customer's signature: the server flags it.
+    fn sign_evidence(&self, events: &mut [VisitEvent]) {
+        let key = match self.device_key.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        let Some(key) = key else { return };
+        for e in events {
+            if let EventKind::CustomerSignedOff { evidence, .. } = &mut e.kind {
+                if let Err(err) = crate::device_key::sign_evidence(key.as_ref(), evidence) {
+                    log::warn!(target: "doorstep::store", "sign-off left unsigned: {err}");
+                }
+            }
+        }
     }
 
     // ---- reads -----------------------------------------------------------

@@ -3,6 +3,11 @@
 //! learns the technician's name from the roster. Shared by the `doorstep
 //! device enrol` CLI and the shells (through `doorstep-ffi`); the token is
 //! the shell's to keep (Android Keystore, iOS Keychain), never the store's.
+//!
+//! Version 2 of enrolment also registers the public half of the phone's
+//! device key (`crate::device_key`), which signs every sign-off's evidence;
+//! a phone enrolled with version 1 (no key) keeps working and its sign-offs
+//! are flagged "unsigned" by the server.
 
 use super::{HttpRequest, SyncError, Transport};
 use crate::{DeviceId, TechnicianId};
@@ -20,6 +25,8 @@ pub struct Enrolled {
     pub technician_name: String,
     /// The bearer token for `/api/sync/*`.
     pub device_token: String,
+    /// 2 when the device key's public half was registered, 1 otherwise.
+    pub enrolment_version: u32,
 }
 
 #[derive(Deserialize)]
@@ -49,6 +56,50 @@ pub async fn enrol_device(
     password: &str,
     technician: &TechnicianId,
     device: &DeviceId,
+    timeout: Duration,
+) -> Result<Enrolled, SyncError> {
+    enrol(
+        transport, server_url, dispatcher, password, technician, device, None, timeout,
+    )
+    .await
+}
+
+/// Enrolment version 2: as [`enrol_device`], registering `public_key` (the
+/// device key's public half, SEC1 or SubjectPublicKeyInfo bytes) with the
+/// device, so the server verifies the sign-offs it signs.
+#[allow(clippy::too_many_arguments)]
+pub async fn enrol_device_with_key(
+    transport: &dyn Transport,
+    server_url: &str,
+    dispatcher: &str,
+    password: &str,
+    technician: &TechnicianId,
+    device: &DeviceId,
+    public_key: &[u8],
+    timeout: Duration,
+) -> Result<Enrolled, SyncError> {
+    enrol(
+        transport,
+        server_url,
+        dispatcher,
+        password,
+        technician,
+        device,
+        Some(public_key),
+        timeout,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn enrol(
+    transport: &dyn Transport,
+    server_url: &str,
+    dispatcher: &str,
+    password: &str,
+    technician: &TechnicianId,
+    device: &DeviceId,
+    public_key: Option<&[u8]>,
     timeout: Duration,
 ) -> Result<Enrolled, SyncError> {
     let base = super::server_base(server_url).map_err(|message| SyncError::Enrolment {
@@ -86,7 +137,14 @@ pub async fn enrol_device(
             "POST",
             &format!("/api/technicians/{technician}/devices"),
             Some(&login.token),
-            Some(serde_json::json!({"device_id": device})),
+            Some(match public_key {
+                Some(key) => serde_json::json!({
+                    "device_id": device,
+                    "enrolment_version": 2,
+                    "public_key": hex::encode(key),
+                }),
+                None => serde_json::json!({"device_id": device}),
+            }),
         )
         .await?;
     // Sign the dispatcher out again: the session was only for this.
@@ -100,6 +158,7 @@ pub async fn enrol_device(
         technician_id: technician.clone(),
         technician_name: name,
         device_token: enrolment.token,
+        enrolment_version: if public_key.is_some() { 2 } else { 1 },
     })
 }
 

@@ -5,12 +5,14 @@
 //! Push, under the device's lock: skip sequences already applied, refuse a
 //! gap (naming the expected sequence), store the rest, refuse-and-acknowledge
 //! events that can never be valid (an assignment that is not the
-//! technician's), rebuild the touched visits, record the receive time and the
+//! technician's, a fact the workflow would not have produced:
+//! `domain::admission`), rebuild the touched visits, record the receive time and the
 //! device's clock offset. Exactly-once over at-least-once: `(device_id, seq)`
 //! and `event_id` are both unique.
 
 use crate::app::AppState;
 use crate::domain::personal_data;
+use crate::domain::admission::{Admissions, Screening};
 use crate::domain::projection::{project_visit, store_projection};
 use crate::failure::{Failure, Fallible};
 use crate::model::SyncKind;
@@ -132,6 +134,21 @@ pub async fn ingest(
     req: &PushRequest,
     now: i64,
 ) -> Fallible<PushResponse> {
+    ingest_screened(tx, app, device, technician, req, &Screening::default(), now).await
+}
+
+/// Applies a structurally valid push whose events were screened as sent
+/// ([`Screening`]: size, unknown fields); every event is also admitted by
+/// the workflow's rules ([`Admissions`]) before it is stored.
+pub async fn ingest_screened(
+    tx: &mut dyn Tx,
+    app: &AppState,
+    device: &str,
+    technician: &str,
+    req: &PushRequest,
+    screening: &Screening,
+    now: i64,
+) -> Fallible<PushResponse> {
     tx.lock(LockKey::device(device)).await?;
     let position = devices::upload_position(tx, device)
         .await?
@@ -161,6 +178,7 @@ pub async fn ingest(
     let mut new_visits = HashSet::new();
     let mut touched: BTreeMap<String, Touched> = BTreeMap::new();
     let mut refused = vec![];
+    let mut admissions = Admissions::default();
     let mut applied = 0u64;
     let mut contact = HashMap::new();
     for oe in &fresh {
@@ -180,6 +198,12 @@ pub async fn ingest(
             &mut new_visits,
         )
         .await?;
+        if problem.is_none() {
+            problem = screening.refusal(oe.seq);
+        }
+        if problem.is_none() {
+            problem = admissions.check(tx, app, e).await?;
+        }
         if problem.is_none() {
             let inserted = events::insert_event(
                 tx,
@@ -217,6 +241,9 @@ pub async fn ingest(
                     reason: &reason,
                     received_at: now,
                     body: &body,
+                    visit_id: &visit_id,
+                    assignment_id: e.assignment_id.as_str(),
+                    kind: e.kind.name(),
                 },
             )
             .await?;

@@ -4,16 +4,20 @@
 //! collected (the paid total) equal to the accepted quote, signed near the
 //! customer and after the repair ended — and whether the visit is
 //! plausible: an arrival with a location near the customer, travel no
-//! faster than declared allows, nothing recorded before the request came in.
+//! faster than declared allows, nothing recorded before the request came in
+//! — and whether the sign-off is signed by the key its phone registered
+//! (a missing or wrong device signature is a finding; a phone enrolled
+//! without a key is marked `unsigned`).
 //! Each finding has a code, a label in both languages and a message.
 
 use crate::domain::projection::replay;
 use crate::failure::{Failure, Fallible};
 use crate::model::SignOffStatus;
-use crate::store::{visits, Tx};
+use crate::store::{devices, visits, Tx};
 use chrono::NaiveDate;
 use doorstep_core::business_time::BusinessZone;
 use doorstep_core::messages::Text;
+use doorstep_core::signoff::SignOffEvidence;
 use doorstep_core::wire::wire_name;
 use doorstep_core::workflow::state::VisitState;
 use doorstep_core::{EventKind, Outcome, VisitEvent};
@@ -90,7 +94,69 @@ pub const FINDING_LABELS: &[(&str, &str, &str)] = &[
         "Recorded before the request",
         "记录早于报修时间",
     ),
+    (
+        "device_signature_missing",
+        "Sign-off not signed by the device key",
+        "签字未经设备密钥签名",
+    ),
+    (
+        "device_signature_invalid",
+        "Device signature does not verify",
+        "设备签名校验失败",
+    ),
 ];
+
+/// Whether a sign-off's evidence carries a valid signature by the key its
+/// device registered at enrolment (`doorstep_core::device_key`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceSignatureStatus {
+    /// Signed by the device's registered key.
+    Verified,
+    /// The phone was enrolled without a key (enrolment version 1): its
+    /// facts are accepted, its sign-offs carry no device signature.
+    Unsigned,
+    /// The device registered a key but the evidence is not signed.
+    Missing,
+    /// The signature does not verify against the registered key.
+    Invalid,
+}
+
+/// Checks a sign-off's device signature against the key its device
+/// registered (`None` for a version-1 enrolment): the status, and a finding
+/// for a missing or wrong signature.
+pub fn device_signature_check(
+    evidence: &SignOffEvidence,
+    registered_key: Option<&str>,
+) -> (DeviceSignatureStatus, Option<Finding>) {
+    use doorstep_core::device_key::{parse_public_key, verify_evidence, DeviceSignatureProblem};
+    let Some(key) = registered_key else {
+        return (DeviceSignatureStatus::Unsigned, None);
+    };
+    let result = parse_public_key(key)
+        .map_err(|_| DeviceSignatureProblem::Wrong)
+        .and_then(|k| verify_evidence(&k, evidence));
+    match result {
+        Ok(()) => (DeviceSignatureStatus::Verified, None),
+        Err(DeviceSignatureProblem::Missing) => (
+            DeviceSignatureStatus::Missing,
+            Some(finding(
+                "device_signature_missing",
+                format!(
+                    "device {} registered a key but its sign-off carries no signature",
+                    evidence.device_id
+                ),
+            )),
+        ),
+        Err(problem) => (
+            DeviceSignatureStatus::Invalid,
+            Some(finding(
+                "device_signature_invalid",
+                format!("device {}: {problem}", evidence.device_id),
+            )),
+        ),
+    }
+}
 
 /// A finding's label; an unknown code is shown as itself.
 pub fn finding_label(code: &str) -> Text {
@@ -303,6 +369,9 @@ pub struct ReconciledVisit {
     #[serde(default)]
     pub outcome_label: Option<Text>,
     pub signoff: SignOffStatus,
+    /// The sign-off's device signature, when the visit has a sign-off.
+    #[serde(default)]
+    pub device_signature: Option<DeviceSignatureStatus>,
     pub findings: Vec<Finding>,
 }
 
@@ -338,7 +407,15 @@ pub async fn reconcile_day(
             far_m,
         );
         findings.extend(plausibility_findings(&vs, &events, far_m));
+        let mut device_signature = None;
+        if let Some(so) = &vs.sign_off {
+            let key = devices::public_key(tx, so.evidence.device_id.as_str()).await?;
+            let (status, finding) = device_signature_check(&so.evidence, key.as_deref());
+            device_signature = Some(status);
+            findings.extend(finding);
+        }
         out.push(ReconciledVisit {
+            device_signature,
             outcome_label: vs.outcome.map(Outcome::label),
             findings,
             visit_id: v.visit_id,

@@ -180,6 +180,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/feed", get(center::integrations::feed))
         .route("/api/conflicts", get(after::conflicts::conflicts))
+        .route("/api/refused-events", get(after::refused::refused_events))
         .route("/api/visits", get(after::visits::list_visits))
         .route("/api/visits/{id}", get(after::visits::get_visit))
         .route(

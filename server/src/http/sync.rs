@@ -9,10 +9,13 @@
 //! A pull first takes the acknowledgement it carries (`domain::receipts`:
 //! the receipts of the pages the device applied, its cursor), then serves
 //! the next page, in one transaction.
+//! An event over its bounds is refused alone, with the stable code
+//! `out_of_bounds`, and acknowledged (`domain::admission::Screening`).
 
 use crate::app::AppState;
 use crate::auth::Principal;
-use crate::domain::bounds::{check_event_json, EventLimits};
+use crate::domain::admission::Screening;
+use crate::domain::bounds::EventLimits;
 use crate::domain::ingest::{self, pull_changes};
 use crate::domain::receipts;
 use crate::http::auth::Auth;
@@ -76,40 +79,6 @@ fn same_device(claimed: &str, token_device: &str) -> ApiResult<()> {
     }
 }
 
-/// The generic bound on every pushed event ([`EventLimits`]: each string,
-/// each list and the whole event): a push holding an event over it is
-/// refused whole with 422 `out_of_bounds`, naming the field path and the
-/// event's index; nothing is stored. A body that does not have the push's
-/// shape is left to the typed parse to name.
-pub fn check_event_bounds(bytes: &[u8], limits: EventLimits) -> ApiResult<()> {
-    #[derive(serde::Deserialize)]
-    struct Shape<'a> {
-        #[serde(borrow, default)]
-        events: Vec<EventShape<'a>>,
-    }
-    #[derive(serde::Deserialize)]
-    struct EventShape<'a> {
-        #[serde(borrow)]
-        event: Option<&'a serde_json::value::RawValue>,
-    }
-    let Ok(shape) = serde_json::from_slice::<Shape>(bytes) else {
-        return Ok(());
-    };
-    for (i, e) in shape.events.iter().enumerate() {
-        let Some(raw) = e.event else { continue };
-        check_event_json(raw.get(), &format!("events[{i}].event"), limits).map_err(|o| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "out_of_bounds",
-                format!("{}: {}", o.field, o.message),
-            )
-            .with("field", o.field)
-            .with("event_index", i)
-        })?;
-    }
-    Ok(())
-}
-
 /// Structural checks of a push: refused whole, nothing stored.
 pub fn validate_push(req: &PushRequest, device: &str, max_events: usize) -> ApiResult<()> {
     if req.events.len() > max_events {
@@ -154,15 +123,21 @@ pub async fn push(
     let bytes = read_body(req, &state).await?;
     require_json_media_type(&headers)?;
     check_version(&bytes)?;
-    check_event_bounds(&bytes, EventLimits::default())?;
     let push: PushRequest = parse_json(&bytes)?;
     same_device(push.device_id.as_str(), &device)?;
     validate_push(&push, &device, state.config.max_batch_events)?;
+    // An event over its bounds or with a field its type does not have is
+    // refused alone and acknowledged (the queue never blocks).
+    let screening = Screening::of(&bytes, &push, EventLimits::default());
     let st = state.clone();
     let resp = state
         .db
         .tx(move |tx| {
-            Box::pin(async move { ingest(tx, &st, &device, &technician, &push, now_ms()).await })
+            Box::pin(async move {
+                ingest::ingest_screened(tx, &st, &device, &technician, &push, &screening, now_ms())
+                    .await
+                    .map_err(ApiError::from)
+            })
         })
         .await?;
     state.metrics.ingested(resp.applied, resp.duplicates);
@@ -215,11 +190,13 @@ pub async fn exchange(
     let bytes = read_body(req, &state).await?;
     require_json_media_type(&headers)?;
     check_version(&bytes)?;
-    check_event_bounds(&bytes, EventLimits::default())?;
     let both: ExchangeRequest = parse_json(&bytes)?;
     same_device(both.device_id.as_str(), &device)?;
     let (push, pull) = both.into_parts();
     validate_push(&push, &device, state.config.max_batch_events)?;
+    // The push's events are screened as a push's are (its `events` array
+    // has the same place in the body).
+    let screening = Screening::of(&bytes, &push, EventLimits::default());
     let max = state.config.max_page;
     let limit = pull.limit.unwrap_or(max).clamp(1, max);
     let st = state.clone();
@@ -229,7 +206,10 @@ pub async fn exchange(
             Box::pin(async move {
                 let now = now_ms();
                 receipts::acknowledge(tx, &st, &device, &technician, &pull.received, now).await?;
-                let push = ingest(tx, &st, &device, &technician, &push, now).await?;
+                let push =
+                    ingest::ingest_screened(tx, &st, &device, &technician, &push, &screening, now)
+                        .await
+                        .map_err(ApiError::from)?;
                 devices::record_download_cursor(tx, &device, pull.cursor).await?;
                 let pull = pull_changes(tx, &device, &technician, &pull, limit, now, &st.zone)
                     .await

@@ -33,6 +33,30 @@ pub async fn insert_device(
     Ok(())
 }
 
+/// Records the enrolment version of a device just enrolled (or re-keyed):
+/// 2 with the public half of its device key, 1 without one.
+pub async fn register_key(tx: &mut dyn Tx, device: &str, public_key: Option<&str>) -> Fallible<()> {
+    let version: i64 = if public_key.is_some() { 2 } else { 1 };
+    tx.execute(
+        "UPDATE devices SET public_key = $1, enrolment_version = $2 WHERE id = $3",
+        &[public_key.into(), version.into(), device.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The public key a device registered at enrolment (version 2); `None`
+/// for a device enrolled without one or not enrolled at all.
+pub async fn public_key(tx: &mut dyn Tx, device: &str) -> Fallible<Option<String>> {
+    Ok(tx
+        .query_opt(
+            "SELECT public_key FROM devices WHERE id = $1",
+            &[device.into()],
+        )
+        .await?
+        .and_then(|r| r.opt_text("public_key")))
+}
+
 /// Gives an enrolled device a new token (un-revoking it); its sync position stays.
 pub async fn rekey_device(
     tx: &mut dyn Tx,

@@ -141,12 +141,16 @@ pub struct RefusedRow<'a> {
     pub reason: &'a str,
     pub received_at: i64,
     pub body: &'a str,
+    pub visit_id: &'a str,
+    pub assignment_id: &'a str,
+    pub kind: &'a str,
 }
 
 pub async fn insert_refused(tx: &mut dyn Tx, r: &RefusedRow<'_>) -> Fallible<()> {
     tx.execute(
-        "INSERT INTO refused_events (device_id, seq, event_id, code, reason, received_at, body)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO refused_events (device_id, seq, event_id, code, reason, received_at, body,
+            visit_id, assignment_id, kind)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         &[
             r.device.into(),
             r.seq.into(),
@@ -155,8 +159,65 @@ pub async fn insert_refused(tx: &mut dyn Tx, r: &RefusedRow<'_>) -> Fallible<()>
             r.reason.into(),
             r.received_at.into(),
             r.body.into(),
+            r.visit_id.into(),
+            r.assignment_id.into(),
+            r.kind.into(),
         ],
     )
     .await?;
     Ok(())
+}
+
+/// A refused fact as dispatchers list it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct RefusedFact {
+    pub device_id: String,
+    pub technician_id: String,
+    pub seq: u64,
+    pub event_id: String,
+    pub visit_id: Option<String>,
+    pub assignment_id: Option<String>,
+    pub kind: Option<String>,
+    pub code: String,
+    pub reason: String,
+    /// Unix milliseconds.
+    pub received_at: i64,
+}
+
+/// The latest refused facts, newest first, at most `limit`; only one
+/// assignment's when `assignment` is given.
+pub async fn refused_facts(
+    tx: &mut dyn Tx,
+    assignment: Option<&str>,
+    limit: u32,
+) -> Fallible<Vec<RefusedFact>> {
+    const SELECT: &str = "SELECT r.device_id, d.technician_id, r.seq, r.event_id, r.visit_id,
+            r.assignment_id, r.kind, r.code, r.reason, r.received_at
+         FROM refused_events r JOIN devices d ON d.id = r.device_id";
+    const ORDER: &str = "ORDER BY r.received_at DESC, r.device_id, r.seq DESC";
+    let rows = match assignment {
+        Some(a) => {
+            let sql = format!("{SELECT} WHERE r.assignment_id = $1 {ORDER} LIMIT $2");
+            tx.query(&sql, &[a.into(), limit.into()]).await?
+        }
+        None => {
+            let sql = format!("{SELECT} {ORDER} LIMIT $1");
+            tx.query(&sql, &[limit.into()]).await?
+        }
+    };
+    Ok(rows
+        .iter()
+        .map(|r| RefusedFact {
+            device_id: r.text("device_id"),
+            technician_id: r.text("technician_id"),
+            seq: r.int("seq").max(0) as u64,
+            event_id: r.text("event_id"),
+            visit_id: r.opt_text("visit_id"),
+            assignment_id: r.opt_text("assignment_id"),
+            kind: r.opt_text("kind"),
+            code: r.text("code"),
+            reason: r.text("reason"),
+            received_at: r.int("received_at"),
+        })
+        .collect())
 }

@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0005_blobs.sql"),
     include_str!("../../migrations/postgres/0006_report_links.sql"),
     include_str!("../../migrations/postgres/0007_receipts.sql"),
+    include_str!("../../migrations/postgres/0008_device_keys_and_refusals.sql"),
     include_str!("../../migrations/postgres/0009_personal_data.sql"),
     include_str!("../../migrations/postgres/0012_outbox.sql"),
 ];

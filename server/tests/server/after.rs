@@ -65,6 +65,26 @@ async fn visit(
     v.visit.to_string()
 }
 
+/// A visit a tampered phone recorded, stored as a server from before event
+/// admission stored it (pushed today, its forged facts are refused:
+/// `trust.rs`): reconciliation still catches what such a database holds.
+async fn stored_before_admission(
+    s: &Srv,
+    p: &mut Phone,
+    trade: &str,
+    build: impl FnOnce(&mut Walkthrough, &mut Option<String>),
+) -> String {
+    let start = Utc::now() - Duration::hours(4);
+    let a = assignment(&s.assignment_at(trade, Some(&p.tech), start).await);
+    let pb = Playbook::shipped_by_id(trade).unwrap();
+    let mut v = Walkthrough::new(&pb, &a, &device(&p.dev), start - Duration::hours(2));
+    build(&mut v, &mut p.chain);
+    let events = numbered(&v.events, p.seq + 1);
+    p.seq += events.len() as u64;
+    s.store_unadmitted(&p.tech, &p.dev, &events).await;
+    v.visit.to_string()
+}
+
 /// The day the visits closed, in the business time zone (Asia/Shanghai by
 /// default): each closes about 75 minutes after its window's start, 4 hours
 /// ago.
@@ -97,7 +117,7 @@ async fn a_photo_replaced_after_signing_breaks_the_servers_verification(b: Backe
         v.completed(None, GOOD, c);
     })
     .await;
-    let swapped = visit(&s, &mut p, t, |v, c| {
+    let swapped = stored_before_admission(&s, &mut p, t, |v, c| {
         v.completed(None, GOOD, c);
         for e in &mut v.events {
             if let doorstep_core::EventKind::PhotoTaken { moment, digest, .. } = &mut e.kind {
@@ -125,9 +145,11 @@ async fn reconciliation_flags(b: Backend) {
         v.completed(None, GOOD, c);
     })
     .await;
-    // A phone cannot record these three (the workflow refuses them): they
-    // stand for a tampered device, which reconciliation must catch.
-    let underpaid = visit(&s, &mut p, t, |v, c| {
+    // A phone cannot record these three (the workflow refuses them, and so
+    // does the server's admission today): they stand for a tampered device
+    // whose facts a database from before admission holds, which
+    // reconciliation must still catch.
+    let underpaid = stored_before_admission(&s, &mut p, t, |v, c| {
         v.go(None).repair();
         forged::pay(v, 100);
         forged::sign(v, GOOD, c);
@@ -149,13 +171,13 @@ async fn reconciliation_flags(b: Backend) {
     .await;
     // Signed, then more work recorded: the report changed after signing and
     // the signature predates the end of the repair.
-    let tampered = visit(&s, &mut p, t, |v, c| {
+    let tampered = stored_before_admission(&s, &mut p, t, |v, c| {
         v.go(None).repair().pay().sign(GOOD, None, c);
         forged::work(v);
         forged::leave_fixed(v);
     })
     .await;
-    let unsigned = visit(&s, &mut p, t, |v, _| {
+    let unsigned = stored_before_admission(&s, &mut p, t, |v, _| {
         v.go(None).repair().pay();
         forged::leave_fixed(v);
     })

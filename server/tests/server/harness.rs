@@ -292,6 +292,71 @@ impl Srv {
             .await
     }
 
+    /// Stores `events` as a server from before event admission did: written
+    /// straight to the database and projected, never admitted. Stands for
+    /// facts already in a database when admission came, which the
+    /// reconciliation must still catch.
+    pub async fn store_unadmitted(
+        &self,
+        technician: &str,
+        device: &str,
+        events: &[(u64, VisitEvent)],
+    ) {
+        use doorstep_core::EventKind;
+        use doorstep_server::domain::projection::project_visit;
+        use doorstep_server::store::{devices, events as stored};
+        let (app, technician, device) = (
+            self.state.clone(),
+            technician.to_string(),
+            device.to_string(),
+        );
+        let events = events.to_vec();
+        self.state
+            .db
+            .tx(move |tx| {
+                Box::pin(async move {
+                    let now = chrono::Utc::now().timestamp_millis();
+                    let position = devices::upload_position(tx, &device).await?.unwrap();
+                    let mut chain = position.last_evidence_digest;
+                    let mut chain_ok = true;
+                    let mut last = position.last_seq;
+                    for (seq, e) in &events {
+                        let body = serde_json::to_string(e).unwrap();
+                        let (id, visit) = (e.id.to_string(), e.visit_id.to_string());
+                        stored::insert_event(
+                            tx,
+                            &stored::NewEvent {
+                                event_id: &id,
+                                device: &device,
+                                seq: *seq,
+                                visit_id: &visit,
+                                assignment_id: e.assignment_id.as_str(),
+                                technician: &technician,
+                                kind: e.kind.name(),
+                                hlc_millis: e.hlc.millis,
+                                hlc_counter: e.hlc.counter,
+                                recorded_at: e.recorded_at.timestamp_millis(),
+                                received_at: now,
+                                body: &body,
+                            },
+                        )
+                        .await?;
+                        if let EventKind::CustomerSignedOff { evidence, .. } = &e.kind {
+                            chain_ok &= evidence.previous_evidence_digest == chain;
+                            chain = Some(evidence.digest());
+                        }
+                        last = *seq;
+                    }
+                    devices::record_push(tx, &device, last, now, None, chain).await?;
+                    let visit = events[0].1.visit_id.to_string();
+                    project_visit(tx, &app, &visit, Some(chain_ok)).await?;
+                    Ok::<_, doorstep_server::failure::Failure>(())
+                })
+            })
+            .await
+            .unwrap();
+    }
+
     /// Counts stored events of a device directly in the database.
     pub async fn stored_events(&self, device: &str) -> i64 {
         let device = device.to_string();

@@ -24,6 +24,7 @@ mod report;
 mod schema;
 mod schema_parity;
 mod sync;
+mod trust;
 
 /// Runs `async fn $name(b: Backend)` on both backends.
 #[macro_export]

@@ -94,6 +94,28 @@ async fn visit(
     v.visit.to_string()
 }
 
+/// The same visit with facts a phone cannot record (the server's admission
+/// refuses them when pushed), stored as a server from before admission
+/// stored them: what the center's records must still handle.
+async fn stored_before_admission(
+    s: &Srv,
+    p: &mut Phone,
+    received_minutes_after_request: i64,
+    build: impl FnOnce(&mut Walkthrough, &mut Option<String>),
+) -> String {
+    let start = Utc::now() - Duration::hours(4);
+    let a = assignment(&s.assignment_at(APPLIANCE, Some(&p.tech), start).await);
+    let received = a.received_at.unwrap();
+    let pb = Playbook::shipped_by_id(APPLIANCE).unwrap();
+    let at = received + Duration::minutes(received_minutes_after_request);
+    let mut v = Walkthrough::new(&pb, &a, &device(&p.dev), at);
+    build(&mut v, &mut p.chain);
+    let events = numbered(&v.events, p.seq + 1);
+    p.seq += events.len() as u64;
+    s.store_unadmitted(&p.tech, &p.dev, &events).await;
+    v.visit.to_string()
+}
+
 async fn reconciliation_on(s: &Srv, day: chrono::NaiveDate) -> Value {
     let (st, report) = s
         .get(&format!("/api/reconciliation?date={day}"), &s.dispatcher)
@@ -303,7 +325,7 @@ async fn reconciliation_counts_the_paid_total(b: Backend) {
     let mut p = phone(&s, "T-1").await;
     // The quote's total collected in two payments (as after a reopened
     // report that collected only the difference): clean.
-    let split = visit(&s, &mut p, 30, |v, c| {
+    let split = stored_before_admission(&s, &mut p, 30, |v, c| {
         v.go(None).repair();
         let total = v.state.accepted_quote().unwrap().customer_total;
         forged::pay(v, 100);
@@ -312,7 +334,7 @@ async fn reconciliation_counts_the_paid_total(b: Backend) {
         forged::leave_fixed(v);
     })
     .await;
-    let underpaid = visit(&s, &mut p, 30, |v, c| {
+    let underpaid = stored_before_admission(&s, &mut p, 30, |v, c| {
         v.go(None).repair();
         forged::pay(v, 100);
         forged::sign(v, GOOD, c);
@@ -453,7 +475,7 @@ async fn satisfied_is_never_shown_for_a_broken_sign_off(b: Backend) {
     let s = Srv::start(b).await;
     let mut p = phone(&s, "T-1").await;
     // Signed 5/5, then more work recorded: the signature no longer covers the report.
-    let tampered = visit(&s, &mut p, 30, |v, c| {
+    let tampered = stored_before_admission(&s, &mut p, 30, |v, c| {
         v.go(None).repair().pay().sign(GOOD, None, c);
         forged::work(v);
         forged::leave_fixed(v);

@@ -1,5 +1,5 @@
 //! After the visit: visits and their conflicts, callbacks (回访), daily
-//! reconciliation, KPIs and the service report.
+//! reconciliation, KPIs, the service report and the facts refused at push.
 
 pub mod callbacks;
 pub mod conflicts;
@@ -7,5 +7,6 @@ pub mod display;
 pub mod kpis;
 pub mod photos;
 pub mod reconciliation;
+pub mod refused;
 pub mod report;
 pub mod visits;

@@ -1,4 +1,5 @@
-//! Devices: enrolment (`/api/technicians/{id}/devices`) and revocation
+//! Devices: enrolment (`/api/technicians/{id}/devices`, version 1 or 2 —
+//! version 2 registers the device key's public half) and revocation
 //! (`/api/devices/{id}/revoke`).
 
 use crate::app::AppState;
@@ -10,6 +11,7 @@ use crate::time::now_ms;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use doorstep_core::device_key::normalised_public_key;
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize)]
@@ -19,6 +21,45 @@ pub struct EnrolRequest {
     /// (the old token stops working; its sync position is kept).
     #[serde(default)]
     pub rotate: bool,
+    /// 2: the phone registers `public_key`, its device key's public half,
+    /// and its sign-offs are verified; 1 (or absent): no key, its sign-offs
+    /// are "unsigned".
+    #[serde(default)]
+    pub enrolment_version: Option<u32>,
+    /// Hex of a P-256 public key (SEC1 point or SubjectPublicKeyInfo).
+    #[serde(default)]
+    pub public_key: Option<String>,
+}
+
+/// The key a version 2 enrolment registers (normalised to the hex of its
+/// uncompressed SEC1 point), none for version 1; anything else is refused
+/// naming the field and what would be accepted.
+fn registered_key(req: &EnrolRequest) -> ApiResult<Option<String>> {
+    match (req.enrolment_version.unwrap_or(1), &req.public_key) {
+        (1, None) => Ok(None),
+        (1, Some(_)) => Err(ApiError::field_bilingual(
+            "enrolment_version",
+            "is 1 but a public_key was sent; send enrolment_version 2 with the key",
+            "为 1 却带有 public_key；请以 enrolment_version 2 登记密钥。",
+        )),
+        (2, None) => Err(ApiError::field_bilingual(
+            "public_key",
+            "is missing; enrolment version 2 registers the device key's public half (hex)",
+            "缺失；第 2 版登记须提供设备密钥的公钥（十六进制）。",
+        )),
+        (2, Some(key)) => normalised_public_key(key).map(Some).map_err(|why| {
+                ApiError::field_bilingual(
+                    "public_key",
+                    why,
+                    "不是 P-256 公钥；应为 SEC1 点（65 字节，以 04 开头）或 X.509 SubjectPublicKeyInfo 的十六进制。",
+                )
+            }),
+        (v, _) => Err(ApiError::field_bilingual(
+            "enrolment_version",
+            format!("is {v}; this server accepts 1 or 2"),
+            format!("为 {v}；本服务器接受 1 或 2。"),
+        )),
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -27,6 +68,9 @@ pub struct EnrolResponse {
     pub technician_id: String,
     /// Shown once; only its hash is stored.
     pub token: String,
+    /// 2 when a device key was registered, 1 otherwise.
+    #[serde(default)]
+    pub enrolment_version: u32,
 }
 
 pub async fn enrol_device(
@@ -36,10 +80,18 @@ pub async fn enrol_device(
     ApiJson(req): ApiJson<EnrolRequest>,
 ) -> ApiResult<(StatusCode, Json<EnrolResponse>)> {
     let actor = who.dispatcher()?.to_string();
+    let key = registered_key(&req)?;
+    let version = if key.is_some() { 2 } else { 1 };
     let (t, d) = (technician.clone(), req.device_id.to_string());
     let token = state
         .db
-        .tx(move |tx| Box::pin(async move { enrol(tx, &t, &d, req.rotate, &actor).await }))
+        .tx(move |tx| {
+            Box::pin(async move {
+                let token = enrol(tx, &t, &d, req.rotate, &actor).await?;
+                devices::register_key(tx, &d, key.as_deref()).await?;
+                Ok::<_, crate::failure::Failure>(token)
+            })
+        })
         .await?;
     tracing::info!(technician = %technician, device = %req.device_id, "device enrolled");
     Ok((
@@ -48,6 +100,7 @@ pub async fn enrol_device(
             device_id: req.device_id.to_string(),
             technician_id: technician,
             token,
+            enrolment_version: version,
         }),
     ))
 }

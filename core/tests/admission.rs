@@ -1,0 +1,218 @@
+//! Event admission (`doorstep_core::admission`): one pushed fact at a time,
+//! admitted only when the workflow would have produced it from the facts
+//! admitted before it. A visit walked by the book is admitted fact by fact
+//! (whole or split across pushes); each forged fact class is refused with
+//! its stable code and leaves the state as it was.
+
+mod common;
+
+use chrono::{Duration, Utc};
+use common::assignment;
+use doorstep_core::admission::{unknown_field, AdmissionRefusal, VisitAdmission};
+use doorstep_core::assignment::OrderLine;
+use doorstep_core::protocol::RefusalCode;
+use doorstep_core::signoff::{self, Ratings, Report, SignOffEvidence};
+use doorstep_core::walkthrough::{signature, Walkthrough, CONSENT_TEXT};
+use doorstep_core::workflow::command::{PaymentMethod, ReceiptRecord};
+use doorstep_core::{
+    BusinessZone, DeviceId, EventId, EventKind, Playbook, TradeId, VisitEvent, VisitState,
+};
+
+const GOOD: Ratings = Ratings {
+    quality: 5,
+    attitude: 5,
+};
+
+fn walk(trade: &str) -> Walkthrough {
+    let pb = Playbook::shipped_by_id(trade).unwrap();
+    let start = Utc::now() - Duration::hours(5);
+    let mut a = assignment("A-1", start);
+    a.trade = TradeId::new(trade).unwrap();
+    a.received_at = Some(start - Duration::hours(3));
+    if trade == "water_delivery" {
+        a.order = vec![OrderLine {
+            item: "bottle_18_9l".into(),
+            qty: 1,
+        }];
+    }
+    if trade == "home_care" {
+        a.service_items = vec!["personal_care".into()];
+    }
+    let at = a.received_at.unwrap() + Duration::minutes(10);
+    Walkthrough::new(&pb, &a, &DeviceId::new("phone-1").unwrap(), at)
+}
+
+fn admission(stored: &[VisitEvent]) -> VisitAdmission {
+    VisitAdmission::resume(stored, BusinessZone::default(), Playbook::shipped_ref)
+}
+
+/// `kind` as the device would have stamped it, `minutes` after the last fact.
+fn next_fact(events: &[VisitEvent], minutes: i64, kind: EventKind) -> VisitEvent {
+    let last = events.last().expect("a started visit").clone();
+    let at = last.recorded_at + Duration::minutes(minutes);
+    let mut hlc = last.hlc;
+    hlc.millis = hlc.millis.max(at.timestamp_millis());
+    hlc.counter = 0;
+    VisitEvent {
+        id: EventId::new_v7(),
+        recorded_at: at,
+        hlc,
+        location: None,
+        kind,
+        ..last
+    }
+}
+
+fn payment(amount: i64) -> EventKind {
+    EventKind::PaymentCollected {
+        amount,
+        method: PaymentMethod::Mobile,
+        receipt: ReceiptRecord::Receipt {
+            number: "R-forged".into(),
+        },
+    }
+}
+
+/// Admits `forged` after `stored`: refused with `code`, the state unchanged.
+fn assert_refused(stored: &[VisitEvent], forged: &VisitEvent, code: RefusalCode) {
+    let mut adm = admission(stored);
+    let before = adm.state().clone();
+    let refusal = adm.admit(forged).expect_err("a forged fact is refused");
+    assert_eq!(refusal.code(), code, "{refusal}");
+    assert_eq!(adm.state(), &before, "nothing of a refused fact is applied");
+}
+
+#[test]
+fn every_fact_of_a_visit_walked_by_the_book_is_admitted_in_every_trade() {
+    let mut chain = None;
+    for pb in Playbook::shipped() {
+        let mut w = walk(pb.id.as_str());
+        w.completed(Some(20), GOOD, &mut chain);
+        let mut adm = admission(&[]);
+        for (i, e) in w.events.iter().enumerate() {
+            adm.admit(e)
+                .unwrap_or_else(|r| panic!("{} fact {i} ({}): {r}", pb.id, e.kind.name()));
+        }
+        assert_eq!(adm.state(), &VisitState::replay(&w.events), "{}", pb.id);
+    }
+}
+
+#[test]
+fn a_visit_pushed_in_pieces_is_admitted_resuming_from_the_stored_facts() {
+    let mut w = walk("appliance_repair");
+    w.completed(None, GOOD, &mut None);
+    for split in 1..w.events.len() {
+        let mut adm = admission(&w.events[..split]);
+        for e in &w.events[split..] {
+            adm.admit(e)
+                .unwrap_or_else(|r| panic!("split at {split}, {}: {r}", e.kind.name()));
+        }
+    }
+}
+
+#[test]
+fn a_negative_payment_and_an_i64_max_payment_are_refused() {
+    let mut w = walk("appliance_repair");
+    w.go(None).repair();
+    for amount in [-14_000, i64::MAX] {
+        let forged = next_fact(&w.events, 5, payment(amount));
+        let mut adm = admission(&w.events);
+        let refusal = adm.admit(&forged).expect_err("refused");
+        assert!(
+            matches!(
+                refusal.code(),
+                RefusalCode::WorkflowRefused | RefusalCode::NotWorkflowFact
+            ),
+            "{amount}: {refusal}"
+        );
+    }
+}
+
+#[test]
+fn a_sign_off_and_a_payment_on_a_visit_in_stage_new_are_refused() {
+    let w = walk("appliance_repair");
+    assert_refused(
+        &w.events,
+        &next_fact(&w.events, 5, payment(-50_000)),
+        RefusalCode::WorkflowRefused,
+    );
+    let report = Report::of(&w.state, Some(GOOD), None, CONSENT_TEXT);
+    let strokes = signature();
+    let evidence = SignOffEvidence {
+        report_digest: report.digest(),
+        strokes_digest: signoff::strokes_digest(&strokes),
+        consent_digest: report.consent_digest.clone(),
+        device_id: w.device.clone(),
+        signed_at: w.events[0].recorded_at + Duration::minutes(5),
+        location: None,
+        previous_evidence_digest: None,
+        device_signature: None,
+    };
+    let sign_off = EventKind::CustomerSignedOff {
+        report_version: 1,
+        ratings: GOOD,
+        comment: None,
+        strokes,
+        evidence,
+    };
+    assert_refused(
+        &w.events,
+        &next_fact(&w.events, 5, sign_off),
+        RefusalCode::WorkflowRefused,
+    );
+}
+
+#[test]
+fn a_negative_clock_stamp_and_one_before_the_previous_fact_are_refused() {
+    let mut w = walk("appliance_repair");
+    w.go(None);
+    let honest = next_fact(&w.events, 1, EventKind::DoorAnswered);
+    let mut negative = honest.clone();
+    negative.hlc.millis = -5;
+    assert_refused(&w.events, &negative, RefusalCode::InvalidClock);
+    let mut backwards = honest;
+    backwards.hlc = w.events[0].hlc;
+    assert_refused(&w.events, &backwards, RefusalCode::InvalidClock);
+}
+
+#[test]
+fn a_sign_off_bound_to_another_report_is_refused() {
+    let mut w = walk("appliance_repair");
+    w.go(None).repair().pay().sign(GOOD, None, &mut None);
+    let mut forged = w.events.pop().unwrap();
+    if let EventKind::CustomerSignedOff { evidence, .. } = &mut forged.kind {
+        evidence.report_digest = "0".repeat(64);
+    }
+    assert_refused(&w.events, &forged, RefusalCode::NotWorkflowFact);
+}
+
+#[test]
+fn a_sign_off_with_any_consent_text_is_admitted_as_recorded() {
+    let mut w = walk("appliance_repair");
+    w.go(None).repair().pay().sign(GOOD, None, &mut None);
+    let signed = w.events.pop().unwrap();
+    admission(&w.events).admit(&signed).expect("admitted");
+}
+
+#[test]
+fn a_rating_outside_a_sign_off_is_an_unknown_field() {
+    let mut w = walk("appliance_repair");
+    w.go(None).repair();
+    let fact = next_fact(&w.events, 2, payment(100));
+    let mut raw = serde_json::to_value(&fact).unwrap();
+    assert_eq!(unknown_field(&raw, &fact), None, "the fact as sent");
+    raw["ratings"] = serde_json::json!({"quality": 5, "attitude": 5});
+    assert_eq!(unknown_field(&raw, &fact).as_deref(), Some("event.ratings"));
+    assert_eq!(
+        AdmissionRefusal::UnknownField("event.ratings".into()).code(),
+        RefusalCode::UnknownField
+    );
+}
+
+#[test]
+fn a_refusal_code_this_build_does_not_know_is_read_as_unrecognised() {
+    let code: RefusalCode = serde_json::from_str("\"from_the_future\"").unwrap();
+    assert_eq!(code, RefusalCode::Unrecognised);
+    let code: RefusalCode = serde_json::from_str("\"workflow_refused\"").unwrap();
+    assert_eq!(code, RefusalCode::WorkflowRefused);
+}

@@ -1,0 +1,119 @@
+//! Admission of pushed facts at the server: the core's event admission
+//! (`doorstep_core::admission`, the workflow's own rules re-run on the
+//! visit's stored facts) and the checks on a fact as sent (its size, a field
+//! its type does not have). A fact that fails is refused with a stable code
+//! and still acknowledged, so the phone's queue never blocks; it is kept in
+//! `refused_events` for audit and listed for dispatchers
+//! (`GET /api/refused-events`).
+
+use crate::app::AppState;
+use crate::domain::bounds::{check_event_json, EventLimits};
+use crate::failure::{Failure, Fallible};
+use crate::store::{events, Tx};
+use doorstep_core::admission::{unknown_field, VisitAdmission};
+use doorstep_core::protocol::{PushRequest, RefusalCode};
+use doorstep_core::{Playbook, VisitEvent};
+use std::collections::HashMap;
+
+/// The facts of a push refused before admission, by sequence number, from
+/// the body as sent.
+#[derive(Debug, Default)]
+pub struct Screening {
+    by_seq: HashMap<u64, (RefusalCode, String)>,
+}
+
+impl Screening {
+    /// Checks each event of a parsed push against its raw JSON (`bytes`):
+    /// every string, list and the whole event within `limits`, and no field
+    /// the event's type does not have.
+    pub fn of(bytes: &[u8], push: &PushRequest, limits: EventLimits) -> Screening {
+        #[derive(serde::Deserialize)]
+        struct Shape<'a> {
+            #[serde(borrow, default)]
+            events: Vec<EventShape<'a>>,
+        }
+        #[derive(serde::Deserialize)]
+        struct EventShape<'a> {
+            #[serde(borrow)]
+            event: Option<&'a serde_json::value::RawValue>,
+        }
+        let mut by_seq = HashMap::new();
+        let Ok(shape) = serde_json::from_slice::<Shape>(bytes) else {
+            return Screening { by_seq };
+        };
+        for (i, (raw, typed)) in shape.events.iter().zip(&push.events).enumerate() {
+            let Some(raw) = raw.event else { continue };
+            let problem = match check_event_json(raw.get(), &format!("events[{i}].event"), limits)
+            {
+                Err(o) => Some((RefusalCode::OutOfBounds, format!("{}: {}", o.field, o.message))),
+                Ok(()) => serde_json::from_str::<serde_json::Value>(raw.get())
+                    .ok()
+                    .and_then(|v| unknown_field(&v, &typed.event))
+                    .map(|field| {
+                        (
+                            RefusalCode::UnknownField,
+                            format!(
+                                "{field} is not part of a {} fact (ratings exist only inside a customer sign-off)",
+                                typed.event.kind.name()
+                            ),
+                        )
+                    }),
+            };
+            if let Some(p) = problem {
+                by_seq.insert(typed.seq, p);
+            }
+        }
+        Screening { by_seq }
+    }
+
+    /// Why the event under `seq` was refused as sent, if it was.
+    pub fn refusal(&self, seq: u64) -> Option<(RefusalCode, String)> {
+        self.by_seq.get(&seq).cloned()
+    }
+}
+
+/// The visits of one push under admission, each resumed from its stored facts.
+#[derive(Default)]
+pub struct Admissions {
+    visits: HashMap<String, VisitAdmission>,
+}
+
+impl Admissions {
+    /// Admits `event` on its visit (the workflow would have produced it from
+    /// the facts stored and admitted before it) or says why not.
+    pub async fn check(
+        &mut self,
+        tx: &mut dyn Tx,
+        app: &AppState,
+        event: &VisitEvent,
+    ) -> Fallible<Option<(RefusalCode, String)>> {
+        let visit = event.visit_id.to_string();
+        if !self.visits.contains_key(&visit) {
+            let stored = stored_events(tx, &visit).await?;
+            let zone = (*app.zone).clone();
+            self.visits.insert(
+                visit.clone(),
+                VisitAdmission::resume(&stored, zone, Playbook::shipped_ref),
+            );
+        }
+        let admission = self.visits.get_mut(&visit).expect("inserted above");
+        if admission.knows(event.id) {
+            // Sent again under another sequence number: the store names it
+            // a duplicate.
+            return Ok(None);
+        }
+        Ok(admission
+            .admit(event)
+            .err()
+            .map(|refusal| (refusal.code(), refusal.to_string())))
+    }
+}
+
+/// A visit's stored facts in timeline order.
+async fn stored_events(tx: &mut dyn Tx, visit: &str) -> Fallible<Vec<VisitEvent>> {
+    events::visit_event_bodies(tx, visit)
+        .await?
+        .iter()
+        .map(|b| serde_json::from_str(b).map_err(|_| Failure::internal("reading a stored event")))
+        .collect()
+}

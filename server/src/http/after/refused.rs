@@ -1,0 +1,68 @@
+//! Facts the server refused for good, for dispatchers:
+//! `GET /api/refused-events?assignment_id=&limit=` — newest first, each with
+//! its stable code, the code's label in both languages and the reason.
+
+use crate::app::AppState;
+use crate::http::auth::Auth;
+use crate::http::error::{ApiError, ApiQuery, ApiResult};
+use crate::store::events::{refused_facts, RefusedFact};
+use axum::extract::State;
+use axum::Json;
+use doorstep_core::protocol::RefusalCode;
+use doorstep_core::Text;
+use serde::{Deserialize, Serialize};
+
+/// Most refused facts one request lists.
+pub const MAX_LIMIT: u32 = 500;
+
+#[derive(Deserialize)]
+pub struct RefusedQuery {
+    /// Only this assignment's refused facts.
+    pub assignment_id: Option<String>,
+    /// How many, newest first (default 100, at most 500).
+    pub limit: Option<u32>,
+}
+
+/// A refused fact with its code's label.
+#[derive(Serialize, Deserialize)]
+pub struct LabelledRefusal {
+    #[serde(flatten)]
+    pub fact: RefusedFact,
+    pub label: Text,
+}
+
+pub async fn refused_events(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    ApiQuery(q): ApiQuery<RefusedQuery>,
+) -> ApiResult<Json<Vec<LabelledRefusal>>> {
+    who.dispatcher()?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::field_bilingual(
+            "limit",
+            format!("is {limit}; expected a whole number from 1 to {MAX_LIMIT}"),
+            format!("为 {limit}，应为 1 到 {MAX_LIMIT} 之间的整数。"),
+        ));
+    }
+    let assignment = q.assignment_id;
+    let rows = state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move { refused_facts(tx, assignment.as_deref(), limit).await })
+        })
+        .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|fact| {
+                let code: RefusalCode =
+                    serde_json::from_value(serde_json::Value::String(fact.code.clone()))
+                        .unwrap_or(RefusalCode::Unrecognised);
+                LabelledRefusal {
+                    label: code.label(),
+                    fact,
+                }
+            })
+            .collect(),
+    ))
+}
