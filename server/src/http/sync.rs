@@ -218,6 +218,7 @@ pub async fn exchange(
             })
         })
         .await?;
+    state.metrics.ingested(resp.push.applied, resp.push.duplicates);
     Ok(Json(resp))
 }
 
