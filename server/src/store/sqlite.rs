@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0004_callback_follow_ups.sql"),
     include_str!("../../migrations/sqlite/0005_blobs.sql"),
     include_str!("../../migrations/sqlite/0006_report_links.sql"),
+    include_str!("../../migrations/sqlite/0011_desk_requests.sql"),
 ];
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;

@@ -13,6 +13,7 @@ mod bounds;
 mod center;
 mod defences;
 mod demo;
+mod desk;
 mod forged;
 mod records;
 mod report;

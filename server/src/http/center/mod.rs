@@ -2,10 +2,14 @@
 //! accounts, the roster and devices, assignments, intake and the 1-hour
 //! rule's reminders.
 
+pub mod admin;
 pub mod assignments;
 pub mod devices;
+pub mod export;
 pub mod intake;
+pub mod orders;
 pub mod reminders;
+pub mod requests;
 pub mod roster;
 pub mod session;
 pub mod users;
