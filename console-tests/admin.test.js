@@ -93,7 +93,7 @@ test("an admin adds a technician and enrols a phone with a one-time code the pho
   // Staff accounts: create one, end its sessions, disable it.
   const form = page.locator("#user-form");
   await form.getByLabel("Account name").fill("wu.fang");
-  await form.getByLabel("First password").fill("wu-fang-2026");
+  await form.getByLabel("Initial passphrase").fill("wu-fang-2026");
   await form.getByLabel("Role").selectOption("dispatcher");
   await form.getByRole("button", { name: "Create account" }).click();
   const user = page.locator("#users tbody tr").filter({ hasText: "wu.fang" });

@@ -59,7 +59,7 @@ test("a dispatcher edits a work order and its history says who changed what", as
   await screenshot(page, "order-edit-en");
 
   // The board shows the new fault at once.
-  await page.getByRole("button", { name: "Back" }).click();
+  await page.getByRole("button", { name: "Back", exact: true }).click();
   await orderRow(page, "郭伟").getByText(/开机要五分钟/).waitFor();
 
   // The same history in Chinese.
@@ -100,7 +100,7 @@ test("a dispatcher finds an order by phone, sees its visits, and the customer's 
   await signIn(page);
   await openTab(page, "Search");
   await page.getByLabel("Phone, name, address or work order").fill("13800138001");
-  await page.getByRole("button", { name: "Search", exact: true }).click();
+  await page.locator("#search-form").getByRole("button", { name: "Search" }).click();
   const rows = page.locator("#search tbody tr");
   await page.locator("#search-summary").getByText("1 work orders match “13800138001”").waitFor();
   const row = rows.filter({ hasText: "黄梅" });
@@ -113,7 +113,7 @@ test("a dispatcher finds an order by phone, sees its visits, and the customer's 
   await page.getByRole("button", { name: "中文" }).click();
   await openTab(page, "搜索");
   await page.getByLabel("电话、姓名、地址或工单号").fill("徐汇区");
-  await page.getByRole("button", { name: "搜索", exact: true }).click();
+  await page.locator("#search-form").getByRole("button", { name: "搜索" }).click();
   await page.locator("#search-summary").getByText(/找到 \d+ 个与“徐汇区”相符的工单/).waitFor();
   assert.ok(await rows.count() >= 4);
   await rows.filter({ hasText: "马丽" }).getByRole("button", { name: "客户历史" }).click();

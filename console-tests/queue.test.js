@@ -91,7 +91,7 @@ test("a technician's verify-with-center request is answered from the queue and r
     const m = /\d+/.exec(document.querySelector("#queue-count").textContent);
     return (m ? Number(m[0]) : 0) === n - 1;
   }, before);
-  await page.getByRole("button", { name: "Back" }).click();
+  await page.getByRole("button", { name: "Back", exact: true }).click();
   await page.locator("#queue tbody tr").filter({ hasText: "钱芳" }).waitFor({ state: "detached" });
 
   // The phone's next sync brings the corrected number into its visit.

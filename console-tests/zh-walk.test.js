@@ -61,7 +61,7 @@ async function walk(page, zh, check) {
       await page.locator("#board tbody tr").filter({ hasText: "林涛" }).getByRole("button", { name: zh ? "修改" : "Edit" }).click();
       await page.locator("#order-history li").first().waitFor();
       await check("order");
-      await page.getByRole("button", { name: zh ? "返回" : "Back" }).click();
+      await page.getByRole("button", { name: zh ? "返回" : "Back", exact: true }).click();
     }
   }
 }

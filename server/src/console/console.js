@@ -44,6 +44,11 @@ function translatePage() {
     const own = n.parentElement.dataset.t;
     if (key) n.nodeValue = en.replace(key, (lang === "zh" && own && ZH[own]) || t(key));
   }
+  // Accessible names of the controls without a visible label.
+  for (const el of document.querySelectorAll("[aria-label]")) {
+    if (!el.dataset.labelEn) el.dataset.labelEn = el.getAttribute("aria-label");
+    el.setAttribute("aria-label", t(el.dataset.labelEn));
+  }
 }
 
 function flash(msg, isError) {
