@@ -164,7 +164,8 @@ function showFound(rows, summary) {
     const cust = a.customer || {};
     c.cell(tr, a.id); c.cell(tr, cust.name || "—"); c.cell(tr, cust.phone || "—"); c.cell(tr, cust.address || "—");
     c.cell(tr, c.t(a.trade)); c.cell(tr, c.t(a.status));
-    c.cell(tr, a.visits.map((v) => c.t(v.stage) + (v.closed_at ? " " + c.time(v.closed_at) : "")).join(c.t("; ")) || "—");
+    const stage = (v) => v.stage_label ? (c.lang() === "zh" ? v.stage_label.zh : v.stage_label.en.toLowerCase()) : c.t(v.stage);
+    c.cell(tr, a.visits.map((v) => stage(v) + (v.closed_at ? " " + c.time(v.closed_at) : "")).join(c.t("; ")) || "—");
     const actions = document.createElement("span");
     actions.appendChild(c.button("Edit", () => openOrder(a.id, null, "search")));
     if (cust.phone) actions.appendChild(c.button("Customer history", () => customerHistory(cust.phone, cust.name)));

@@ -5,13 +5,33 @@
 use crate::app::AppState;
 use crate::domain::order_history::{self, Found, HistoryEntry, RepeatWarning};
 use crate::failure::Failure;
+use crate::http::after::display::LabelledVisit;
 use crate::http::auth::Auth;
 use crate::http::error::{ApiError, ApiQuery, ApiResult};
+use crate::model::AssignmentView;
 use crate::store::assignments;
 use axum::extract::{Path, State};
 use axum::Json;
 use chrono::Utc;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+/// An assignment found, with its visits and their stage and outcome labels.
+#[derive(Serialize)]
+pub struct FoundView {
+    #[serde(flatten)]
+    pub assignment: AssignmentView,
+    pub visits: Vec<LabelledVisit>,
+}
+
+fn labelled(found: Vec<Found>) -> Vec<FoundView> {
+    found
+        .into_iter()
+        .map(|f| FoundView {
+            assignment: f.assignment,
+            visits: f.visits.into_iter().map(LabelledVisit::from).collect(),
+        })
+        .collect()
+}
 
 /// Who changed what and when, one entry per version, oldest first.
 pub async fn assignment_history(
@@ -45,7 +65,7 @@ pub async fn search(
     State(state): State<AppState>,
     Auth(who): Auth,
     ApiQuery(query): ApiQuery<SearchQuery>,
-) -> ApiResult<Json<Vec<Found>>> {
+) -> ApiResult<Json<Vec<FoundView>>> {
     who.dispatcher()?;
     let q = query.q.trim().to_string();
     if q.is_empty() {
@@ -60,7 +80,7 @@ pub async fn search(
         .db
         .tx(move |tx| Box::pin(async move { order_history::search(tx, &q, limit).await }))
         .await?;
-    Ok(Json(out))
+    Ok(Json(labelled(out)))
 }
 
 #[derive(Deserialize)]
@@ -85,14 +105,14 @@ pub async fn customer_history(
     State(state): State<AppState>,
     Auth(who): Auth,
     ApiQuery(q): ApiQuery<PhoneQuery>,
-) -> ApiResult<Json<Vec<Found>>> {
+) -> ApiResult<Json<Vec<FoundView>>> {
     who.dispatcher()?;
     require_phone(&q.phone)?;
     let out = state
         .db
         .tx(move |tx| Box::pin(async move { order_history::customer_history(tx, &q.phone).await }))
         .await?;
-    Ok(Json(out))
+    Ok(Json(labelled(out)))
 }
 
 /// The caller's assignments of the last 30 days, and those for the same
