@@ -130,7 +130,7 @@ test("the intake warns about a repeat caller and a repeat repair of the same pro
   await form.getByLabel("Phone").fill("138 0013 8001");
   await form.getByLabel("Product model").fill("海尔 BCD-216");
   await form.getByLabel("Caller name").click(); // leaving the field asks the server
-  const warning = page.getByRole("alert").filter({ hasText: "Repeat" });
+  const warning = page.getByRole("alert").filter({ hasText: "Repeat repair" });
   await warning.waitFor();
   assert.match(await warning.textContent(), /Repeat repair: 海尔 BCD-216 was repaired for this caller within 30 days/);
   assert.match(await warning.textContent(), /Repeat caller: 1 work orders in the last 30 days/);
@@ -158,7 +158,7 @@ test("a dispatcher exports a table to CSV and Excel, with Chinese headers in Chi
   assert.match(csv.suggestedFilename(), /^工单-\d{4}-\d{2}-\d{2}\.csv$/);
   const text = require("node:fs").readFileSync(await csv.path(), "utf8");
   const lines = text.split("\r\n");
-  assert.equal(lines[0], "\ufeff编号,客户,业务类型,优先级,状态,技师,预约时间,时间确认,版本");
+  assert.equal(lines[0], "\ufeff编号,客户,业务,优先级,状态,技师,预约时间,时间确认,版本");
   assert.ok(lines.some((l) => /黄梅/.test(l) && /已完成/.test(l)), "the rows as shown, in Chinese");
   assert.equal(lines.length - 2, await page.locator("#board tbody tr").count(), "one line per row and a final line end");
 

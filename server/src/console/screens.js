@@ -191,13 +191,17 @@ async function customerHistory(phone, name) {
 
 // ---- the intake's repeat warning (来电弹屏)
 
+let repeatAsked = 0; // the latest check wins, whatever order the answers come in
+
 async function repeatCheck() {
+  const asked = ++repeatAsked;
   const phone = c.$("#intake-phone").value.trim(), model = c.$("#intake-model").value.trim();
   const box = c.$("#repeat-warning");
   if (phone.replace(/\D/g, "").length < 4) { box.hidden = true; return; }
   try {
     const w = await c.api("GET", "/api/intakes/repeat-check?phone=" + encodeURIComponent(phone) +
       (model ? "&model=" + encodeURIComponent(model) : ""));
+    if (asked !== repeatAsked) return;
     const lines = [];
     if (w.repeat_repair.length) {
       lines.push(c.t("Repeat repair: {model} was repaired for this caller within 30 days ({ids})",
