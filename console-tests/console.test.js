@@ -528,7 +528,7 @@ test("the visits and a visit's detail in Simplified Chinese", async () => {
   assert.equal(fridge["签字"], "已验证");
   assert.equal(fridge["业务"], "家电维修");
   assert.equal((await rowValues(visitRow(page, "宋英")))["签字"], "未签字");
-  assert.match((await rowValues(visitRow(page, "罗秀")))["到达"], /\(迟到\)$/);
+  assert.match((await rowValues(visitRow(page, "罗秀")))["到达"], /（迟到）$/);
 
   await openVisit(page, "黄梅");
   assert.equal(await detailValue(page, "客户应付").textContent(), "¥80.00");
