@@ -150,9 +150,9 @@ test("a dispatcher sees the roster and the assignment board", async () => {
     assert.equal(r.Technician, "—");
     assert.match(r.Actions, /Assign/);
   }
-  const fridge = all.find((r) => /Huang Mei/.test(r.Customer));
+  const fridge = all.find((r) => /黄梅/.test(r.Customer));
   assert.ok(fridge, "the board names the customer");
-  assert.match(fridge.Customer, /fridge not cooling/);
+  assert.match(fridge.Customer, /冰箱不制冷/);
   assert.equal(fridge.Status, "done");
   assert.equal(fridge.Technician, "T-wang");
 
@@ -168,7 +168,7 @@ test("a dispatcher sees the roster and the assignment board", async () => {
   const roster = page.locator("#roster tbody tr");
   await roster.first().waitFor();
   assert.equal(await roster.count(), 6);
-  const wang = await rowValues(roster.filter({ hasText: "Wang Lei" }));
+  const wang = await rowValues(roster.filter({ hasText: "王磊" }));
   assert.equal(wang.Id, "T-wang");
   assert.equal(wang.Trades, "appliance_repair, computer_repair");
   assert.equal(wang.Devices, "1");
@@ -272,7 +272,7 @@ test("a dispatcher cancels an assignment with a reason", async () => {
 
   // The demo's cancelled assignment shows its reason too.
   await page.locator("#status-filter").selectOption("cancelled");
-  await page.locator("#board tbody").getByText("customer cancelled by phone").waitFor();
+  await page.locator("#board tbody").getByText("客户来电取消").waitFor();
 });
 
 test("a dispatcher follows up after service: conflicts, callbacks, reconciliation, KPIs", async () => {
@@ -289,18 +289,18 @@ test("a dispatcher follows up after service: conflicts, callbacks, reconciliatio
   await page.locator("#flash").getByText("conflict resolved").waitFor();
   await page.locator("#conflicts tbody").getByText("nothing to show").waitFor();
 
-  // The visit rated 3 for quality (Deng Jun's corridor light) gets a callback within 24 hours.
+  // The visit rated 3 for quality (邓军's corridor light) gets a callback within 24 hours.
   await openTab(page, "Callbacks");
   const callbacks = page.locator("#callbacks tbody tr");
   await callbacks.first().waitFor();
-  const due = callbacks.filter({ hasText: "Deng Jun" });
+  const due = callbacks.filter({ hasText: "邓军" });
   await due.waitFor();
   const d = await rowValues(due);
   assert.equal(d.Phone, "131 8888 9999");
   assert.ok(d.Reason.length > 0);
   await clickAnswering(page, due.getByRole("button", { name: "Satisfied", exact: true }), "all good now");
   await page.locator("#flash").getByText("callback recorded").waitFor();
-  await page.locator("#callbacks tbody").filter({ hasNotText: "Deng Jun" }).waitFor();
+  await page.locator("#callbacks tbody").filter({ hasNotText: "邓军" }).waitFor();
 
   // Today's reconciliation: each closed visit with its sign-off status.
   await openTab(page, "Reconciliation");
@@ -345,10 +345,10 @@ test("a dispatcher switches the console between English and Simplified Chinese",
 
   await page.getByLabel("密码").fill(PASSWORD);
   await page.getByRole("button", { name: "登录" }).click();
-  await page.locator("#who").getByText("zhang.wei (调度员)").waitFor();
+  await page.locator("#who").getByText("zhang.wei（调度员）").waitFor();
   await boardRows(page).first().waitFor();
-  const nav = await page.locator("nav button").allTextContents();
-  assert.deepEqual(nav, ["工单看板", "调度看板", "地图", "上门记录", "受理", "催办", "冲突", "回访", "对账", "考核指标", "技师"]);
+  const nav = (await page.locator("nav button").allTextContents()).map((s) => s.trim());
+  assert.deepEqual(nav, ["工单看板", "调度看板", "地图", "上门记录", "受理", "催办", "冲突", "回访", "对账", "考核指标", "技师", "待办请求", "搜索", "管理"]);
   const headers = await page.locator("#board thead th").allTextContents();
   assert.deepEqual(headers, ["编号", "客户", "业务", "优先级", "状态", "技师", "预约时间", "时间确认", "版本", "操作"]);
 
@@ -356,14 +356,14 @@ test("a dispatcher switches the console between English and Simplified Chinese",
   await page.locator("#status-filter").selectOption("open");
   await page.waitForFunction(() => [...document.querySelectorAll("#board tbody tr")]
     .every((tr) => tr.children[4] && tr.children[4].textContent === "待派"));
-  const open = await rowValues(boardRows(page).filter({ hasText: "Xu Gang" }));
+  const open = await rowValues(boardRows(page).filter({ hasText: "徐刚" }));
   assert.equal(open["状态"], "待派");
   assert.match(open["操作"], /派单/);
   assert.match(open["业务"], /家电维修|电脑维修/);
 
   // The choice is remembered across a reload.
   await page.reload();
-  await page.locator("#who").getByText("zhang.wei (调度员)").waitFor();
+  await page.locator("#who").getByText("zhang.wei（调度员）").waitFor();
   await page.locator("nav").getByRole("button", { name: "工单看板" }).waitFor();
 
   // And back to English, where the page was.
@@ -418,24 +418,24 @@ test("a dispatcher looks through the visits and filters them by assignment", asy
     assert.equal(v.Outcome, ["water_delivery", "home_care"].includes(v.Trade) ? "completed" : "fixed");
     assert.notEqual(v.Closed, "");
   }
-  const underWay = all.find((v) => v.Customer === "Song Ying");
+  const underWay = all.find((v) => v.Customer === "宋英");
   assert.equal(underWay.Stage, "on site");
   assert.equal(underWay.Outcome, "—");
   assert.equal(underWay["Sign-off"], "none");
   assert.equal(underWay.Technician, "T-chen");
-  // Luo Xiu's technician arrived 20 minutes late.
-  assert.match(all.find((v) => v.Customer === "Luo Xiu").Arrived, /\(late\)$/);
+  // 罗秀's technician arrived 20 minutes late.
+  assert.match(all.find((v) => v.Customer === "罗秀").Arrived, /\(late\)$/);
   assert.equal(all.filter((v) => /late/.test(v.Arrived)).length, 1);
 
   // Filtering by an assignment id.
-  const fridge = all.find((v) => v.Customer === "Huang Mei");
+  const fridge = all.find((v) => v.Customer === "黄梅");
   assert.match(fridge.Assignment, /^A-\d{8}-\d{4}$/);
   await page.getByLabel("Assignment").fill(fridge.Assignment);
   await page.getByLabel("Assignment").press("Enter");
   await page.waitForFunction(() => document.querySelectorAll("#visits tbody tr").length === 1);
   const only = await rowValues(rows.first());
   assert.equal(only.Assignment, fridge.Assignment);
-  assert.equal(only.Customer, "Huang Mei");
+  assert.equal(only.Customer, "黄梅");
   assert.equal(only.Trade, "appliance_repair");
   assert.equal(only["Sign-off"], "verified");
 
@@ -479,10 +479,10 @@ test("a dispatcher opens a visit: customer, timeline, quote, payment, ratings, s
   await visitRows(page).first().waitFor();
   assert.equal(await page.locator("#visit-detail").isVisible(), false);
 
-  const id = await openVisit(page, "Huang Mei");
-  assert.match(await detailValue(page, "Customer").textContent(), /Huang Mei · 138 0013 8001 · 12 Wuding Rd/);
+  const id = await openVisit(page, "黄梅");
+  assert.match(await detailValue(page, "Customer").textContent(), /黄梅 · 138 0013 8001 · 静安区武定路 12 号/);
   assert.match(await detailValue(page, "Assignment").textContent(), /^A-\d{8}-\d{4} \(v\d+\)$/);
-  assert.equal(await detailValue(page, "Fault").textContent(), "fridge not cooling");
+  assert.equal(await detailValue(page, "Fault").textContent(), "冰箱不制冷");
   assert.equal(await detailValue(page, "Technician").textContent(), "T-wang");
   assert.equal(await detailValue(page, "Outcome").textContent(), "fixed");
   assert.match(await detailValue(page, "Arrived").textContent(), / — \d+ min early$/);
@@ -514,17 +514,17 @@ test("a dispatcher opens a visit: customer, timeline, quote, payment, ratings, s
   assert.ok(history.some((h) => h.endsWith("Knock / ring")), history.join("\n"));
   assert.ok(history.some((h) => h.endsWith("Customer rates and signs")), history.join("\n"));
 
-  // Cao Rui paid the ¥350.00 quote in full (the workflow collects exactly
+  // 曹瑞 paid the ¥350.00 quote in full (the workflow collects exactly
   // what is due).
-  await openVisit(page, "Cao Rui");
+  await openVisit(page, "曹瑞");
   assert.equal(await detailValue(page, "Customer total").textContent(), "¥350.00");
   assert.equal(await detailValue(page, "Collected").textContent(), "¥350.00");
   assert.equal(await detailValue(page, "Still due").textContent(), "¥0.00");
 
-  // Luo Xiu's arrival was late; Song Ying's visit carries its conflict.
-  await openVisit(page, "Luo Xiu");
+  // 罗秀's arrival was late; 宋英's visit carries its conflict.
+  await openVisit(page, "罗秀");
   assert.match(await detailValue(page, "Arrived").textContent(), / — late 20 min$/);
-  await openVisit(page, "Song Ying");
+  await openVisit(page, "宋英");
   assert.match(await detailValue(page, "Conflict").textContent(), /^cancelled_after_start/);
   assert.equal(await detailValue(page, "Result").textContent(), "none");
   assert.equal(await detailValue(page, "Quote").textContent(), "no quote");
@@ -539,20 +539,20 @@ test("the visits and a visit's detail in Simplified Chinese", async () => {
   await page.getByLabel("用户名").fill("li.na");
   await page.getByLabel("密码").fill(PASSWORD);
   await page.getByRole("button", { name: "登录" }).click();
-  await page.locator("#who").getByText("li.na (调度员)").waitFor();
+  await page.locator("#who").getByText("li.na（调度员）").waitFor();
   await openTab(page, "上门记录");
   await visitRows(page).first().waitFor();
   assert.deepEqual(await page.locator("#visits thead th").allTextContents(),
     ["上门", "工单", "客户", "技师", "业务", "阶段", "结果", "趟次", "出发", "到达", "结束", "签字"]);
-  const fridge = await rowValues(visitRow(page, "Huang Mei"));
+  const fridge = await rowValues(visitRow(page, "黄梅"));
   assert.equal(fridge["阶段"], "已结束");
   assert.equal(fridge["结果"], "已修复");
   assert.equal(fridge["签字"], "已验证");
   assert.equal(fridge["业务"], "家电维修");
-  assert.equal((await rowValues(visitRow(page, "Song Ying")))["签字"], "未签字");
-  assert.match((await rowValues(visitRow(page, "Luo Xiu")))["到达"], /\(迟到\)$/);
+  assert.equal((await rowValues(visitRow(page, "宋英")))["签字"], "未签字");
+  assert.match((await rowValues(visitRow(page, "罗秀")))["到达"], /（迟到）$/);
 
-  await openVisit(page, "Huang Mei");
+  await openVisit(page, "黄梅");
   assert.equal(await detailValue(page, "客户应付").textContent(), "¥80.00");
   assert.equal(await detailValue(page, "实收").textContent(), "¥80.00");
   assert.equal(await detailValue(page, "方式").textContent(), "移动支付");
@@ -566,7 +566,7 @@ test("the visits and a visit's detail in Simplified Chinese", async () => {
   await page.getByRole("button", { name: "English" }).click();
   await page.locator("#visit-detail h3").getByText("Customer and assignment").waitFor();
   assert.equal(await detailValue(page, "Result").textContent(), "verified");
-  assert.equal((await rowValues(visitRow(page, "Huang Mei")))["Sign-off"], "verified");
+  assert.equal((await rowValues(visitRow(page, "黄梅")))["Sign-off"], "verified");
   assert.equal(await page.locator("nav").getByRole("button", { name: "Visits" }).isVisible(), true);
 });
 
@@ -575,7 +575,7 @@ test("a dispatcher opens a visit's record and its service report: signature, wor
   await signedIn(page);
   await openTab(page, "Visits");
   await visitRows(page).first().waitFor();
-  await openVisit(page, "Huang Mei");
+  await openVisit(page, "黄梅");
 
   // The signature, redrawn by the server from the customer's strokes.
   await page.waitForFunction(() => {

@@ -88,6 +88,31 @@ pub async fn favicon() -> axum::http::StatusCode {
     axum::http::StatusCode::NO_CONTENT
 }
 
+/// The language catalogue (an ES module the console imports).
+pub async fn i18n() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("console/i18n.js"),
+    )
+}
+
+/// The desk's screens (work-order editing, requests queue, search): an ES
+/// module the console imports.
+pub async fn screens() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("console/screens.js"),
+    )
+}
+
+/// The Admin tab (phones, technicians, staff accounts): an ES module.
+pub async fn admin() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("console/admin.js"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::ASSETS;

@@ -1,5 +1,6 @@
 // Doorstep dispatch console: a thin client of the server's JSON API.
-"use strict";
+import { ZH, translate } from "/i18n.js";
+import * as screens from "/screens.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const TRADES = ["appliance_repair", "computer_repair", "water_delivery", "home_care",
@@ -9,104 +10,8 @@ let technicians = [];
 let current = "board";
 
 // The console speaks English or Simplified Chinese (the choice is kept in
-// localStorage). The page's fixed text is written in English and translated
-// in place; the rest goes through t(). Server messages stay as sent.
-const ZH = {
-  "Doorstep — dispatch console": "Doorstep — 派单台", "Doorstep dispatch": "Doorstep 派单台",
-  "Log in": "登录", "Log out": "退出", "Username": "用户名", "Password": "密码",
-  "Board": "工单看板", "Intake": "受理", "Reminders": "催办", "Conflicts": "冲突", "Callbacks": "回访",
-  "Reconciliation": "对账", "KPIs": "考核指标", "Roster": "技师",
-  "Assignments": "工单", "Refresh": "刷新", "all": "全部", "open": "待派", "assigned": "已派",
-  "handed_back": "已退回", "done": "已完成", "cancelled": "已取消",
-  "Id": "编号", "Customer": "客户", "Trade": "业务", "Priority": "优先级", "Status": "状态",
-  "Technician": "技师", "Window": "预约时间", "Confirmed": "时间确认", "v": "版本", "Actions": "操作",
-  "New request": "新受理", "Class": "类别", "general repair": "一般维修", "urgent repair": "紧急维修",
-  "complex": "复杂", "complaint / repeat": "投诉 / 重复", "consultation": "咨询", "Caller name": "来电人",
-  "Phone": "电话", "Address": "地址", "Product model": "产品型号", "Window start": "预约开始",
-  "Window end": "预约结束", "Content": "内容", "Answer (consultation)": "答复(咨询)",
-  "Record request": "记录受理", "Overdue (1-hour rule)": "超时(1 小时规则)", "Assignment": "工单",
-  "Received": "受理时间", "Overdue (min)": "超时(分钟)", "Level": "级别", "Missing": "缺少",
-  "Visit": "上门", "Conflict": "冲突", "Stage": "阶段", "Decide": "处理",
-  "Callbacks due (next 24 h)": "待回访(24 小时内)", "Draw this month's sample": "抽取本月样本",
-  "Due": "到期", "Reason": "原因", "Record": "记录", "Daily reconciliation": "每日对账", "Run": "运行",
-  "Outcome": "结果", "Sign-off": "签字", "Findings": "问题", "day": "按日", "technician": "按技师",
-  "trade": "按业务", "Group": "分组", "Visits": "上门数", "On time": "准时", "First-visit fix": "一次修复",
-  "Satisfaction": "满意度", "Callbacks done": "回访完成", "Response ≤ 24 h": "24 小时内响应",
-  "Technicians": "技师", "Name": "姓名", "Trades": "业务", "Devices": "设备", "Open": "未完成",
-  "Closed today": "今日完成", "appliance_repair": "家电维修", "computer_repair": "电脑维修",
-  "water_delivery": "送水", "home_care": "居家护理", "property_maintenance": "物业维修",
-  "heating_service": "供暖服务", "nothing to show": "无内容", "yes": "是", "no": "否",
-  "Assign": "派单", "Reassign": "改派", "Window confirmed": "时间已确认", "Cancel": "取消",
-  "Center's change stands": "维持中心的决定", "Give back to technician": "交还技师",
-  "Satisfied": "满意", "Not satisfied": "不满意", "Not reached": "未联系上",
-  "none qualified": "无合格技师",
-  "Why is it cancelled?": "取消原因?", "Note for the record (optional)": "记录备注(可选)",
-  "Note (optional)": "备注(可选)", "{id} assigned to {tech}": "{id} 已派给 {tech}",
-  "{id} reassigned to {tech}": "{id} 已改派给 {tech}", "{id} cancelled": "{id} 已取消",
-  "conflict resolved": "冲突已处理", "callback recorded": "回访已记录", "recorded": "已记录",
-  "recorded; assignment {id} created": "已记录;已建工单 {id}",
-  "sample drawn: {sampled} of {served} served customers": "已抽样:{served} 位已服务客户中的 {sampled} 位",
-  "session expired: log in again": "会话已过期:请重新登录",
-  "wrong username or password": "用户名或密码错误", "dispatcher": "调度员", "admin": "管理员",
-  "{date}: {closed} closed visits, {clean} clean, {findings} with findings":
-    "{date}:完成上门 {closed} 次,无问题 {clean} 次,有问题 {findings} 次",
-  "ok": "正常", "normal": "普通", "urgent": "紧急", "same_day": "当日", "escalated": "升级",
-  // Visits: the list and one visit's detail.
-  "Visits (tab)": "上门记录", "Started": "出发", "Arrived": "到达", "Closed": "结束", "Trip": "趟次",
-  "verified": "已验证", "broken": "验证失败", "declined": "客户拒签", "none": "未签字",
-  "late": "迟到", "late {n} min": "迟到 {n} 分钟", "on time": "准时", "{n} min early": "提前 {n} 分钟",
-  "Visit {id}": "上门 {id}", "Customer and assignment": "客户与工单", "Timeline": "时间线", "History": "服务记录",
-  "Quote": "报价", "Payment": "收款", "Ratings and comment": "评价与留言",
-  "Device": "设备", "Fault": "故障", "Product": "产品", "Window agreed": "约定时间",
-  "Request received": "受理时间", "Set off": "出发", "Signed": "签字", "Item": "项目", "Kind": "类型",
-  "Qty": "数量", "Unit price": "单价", "Amount": "金额", "Who pays": "付款方",
-  "customer": "客户", "warranty": "保修", "free": "免费", "Customer total": "客户应付",
-  "Covered by warranty": "保修承担", "Deposit": "押金", "Discount": "优惠", "Accepted": "已确认",
-  "Revision": "版本", "no quote": "无报价", "no payment": "未收款", "Collected": "实收",
-  "Paid in total": "累计实收", "Still due": "仍欠", "Method": "方式", "Receipt": "票据",
-  "cash": "现金", "card": "刷卡", "mobile": "移动支付", "bank_transfer": "银行转账", "iou": "欠条",
-  "Quality": "质量", "Attitude": "态度", "Comment": "留言",
-  "no ratings": "无评价", "Result": "验证结果", "Problem": "问题", "Report digest": "报告摘要",
-  "Evidence chain": "证据链", "Signature strokes": "签名笔迹", "Report version": "报告版本",
-  "intact": "完整", "broken chain": "断开", "match": "一致", "do not match": "不一致",
-  "Declined at": "拒签时间", "Decision": "处理结果", "Decided by": "处理人",
-  "waiting for a decision": "待处理", "no conflict": "无冲突", "cancelled_after_start": "出发后取消",
-  "reassigned_after_start": "出发后改派", "Close": "关闭", "Events": "事件数",
-  // A visit's record and its service report.
-  "Diagnosis and work": "诊断与维修", "Cause": "故障原因", "Fault reproduced": "故障复现",
-  "Repair decision": "处理方式", "fix_on_site": "现场维修", "take_back": "带回维修", "missing_part": "待配件",
-  "Other faults": "其他故障", "Test run": "试机", "passed": "通过", "failed": "未通过",
-  "passed, to be confirmed": "通过，待回访确认", "no test run": "无试机记录", "no diagnosis": "无诊断",
-  "Work done": "维修内容", "Time": "时间", "Work": "内容", "repair": "维修", "disk_or_os": "硬盘或系统",
-  "install": "安装", "care": "护理", "Parts": "配件", "Part": "配件", "Old serial": "旧件序列号",
-  "New serial": "新件序列号", "Photos": "照片", "Signature": "签名",
-  "Service report": "服务报告", "PDF (中文)": "PDF（中文）", "PDF (English)": "PDF（英文）", "HTML": "网页版",
-  "Create customer link": "生成客户链接", "Copy": "复制", "copied": "已复制",
-  "Customer link": "客户链接", "link created {created}, expires {expires}": "链接生成于 {created}，{expires} 过期",
-  "link expired {expires}": "链接已于 {expires} 过期",
-  "no customer link yet": "尚无客户链接",
-  "the link is shown once: copy it now": "链接只显示这一次：请立即复制",
-  "{name} downloaded": "已下载 {name}",
-  // The dispatch board, the technician picker, the map and live updates
-  // (board.js, picker.js, map.js, live.js).
-  "Day board": "调度看板", "Day": "日期", "Unassigned": "待派工单", "Map": "地图",
-  "Map: customers and technicians": "地图：客户与技师",
-  "no window": "未约时间", "conflict": "冲突", "on site": "已到场", "en route": "在途",
-  "confirmed": "时间已确认", "not confirmed": "时间未确认", "unassigned": "待派",
-  "Assign {customer}": "派单：{customer}", "{customer} assigned to {name}": "{customer} 已派给 {name}",
-  "{customer} reassigned to {name}": "{customer} 已改派给 {name}", "{customer} moved to {time}": "{customer} 已改到 {time}",
-  "; ": "；", ", ": "，",
-  "{customer} was changed by someone else meanwhile: the board shows the latest now":
-    "{customer} 刚被他人修改：看板已显示最新内容，请重新操作。",
-  "Technician for {customer}": "为 {customer} 选择技师", "Qualified technicians, best first": "合格技师（推荐在前）",
-  "Start": "开始时间", "Save": "保存", "busy: {n} overlapping": "忙：{n} 单时间重叠", "free at that time": "该时段空闲",
-  "{n} jobs that day": "当天 {n} 单", "{n} min free before": "之前空闲 {n} 分钟", "{n} min free after": "之后空闲 {n} 分钟",
-  "position unknown": "位置未知", "{km} km away": "距离 {km} 公里", "{m} m away": "距离 {m} 米",
-  "live": "实时更新中", "reconnecting…": "正在重新连接…", "Technician position": "技师位置",
-  "{name}, last seen {time}": "{name}，最后位置时间 {time}", "Customers ({n})": "客户（{n}）", "Technicians' last positions": "技师最后位置",
-  "no map tiles configured: markers on a blank background": "未配置地图底图：仅显示标记",
-  "Zoom in": "放大", "Zoom out": "缩小",
-};
+// localStorage): the page's fixed text is written in English and translated
+// in place; the rest goes through t(). The catalogue is i18n.js.
 // Stage and outcome labels come from the server (the core's one table) in
 // both languages; English values are written in lower case like the
 // console's other values.
@@ -120,8 +25,7 @@ function signoffCell(tr, v) {
 }
 let lang = localStorage.getItem("doorstep.lang") || (/^zh/i.test(navigator.language) ? "zh" : "en");
 function t(text, vars) {
-  const s = (lang === "zh" && ZH[text]) || text;
-  return vars ? s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m)) : s;
+  return translate(lang, text, vars);
 }
 const english = new WeakMap(); // text node → its English original
 function translatePage() {
@@ -140,6 +44,11 @@ function translatePage() {
     const own = n.parentElement.dataset.t;
     if (key) n.nodeValue = en.replace(key, (lang === "zh" && own && ZH[own]) || t(key));
   }
+  // Accessible names of the controls without a visible label.
+  for (const el of document.querySelectorAll("[aria-label]")) {
+    if (!el.dataset.labelEn) el.dataset.labelEn = el.getAttribute("aria-label");
+    el.setAttribute("aria-label", t(el.dataset.labelEn));
+  }
 }
 
 function flash(msg, isError) {
@@ -151,7 +60,7 @@ function flash(msg, isError) {
 async function api(method, path, body) {
   const res = await fetch(path, {
     method,
-    headers: Object.assign({ "content-type": "application/json" },
+    headers: Object.assign({ "content-type": "application/json", "accept-language": lang === "zh" ? "zh-CN" : "en" },
       token ? { authorization: "Bearer " + token } : {}),
     body: body === undefined ? undefined : JSON.stringify(body),
   });
@@ -191,6 +100,15 @@ function fill(tableId, rows, render) {
     cell(tr, t("nothing to show")).colSpan = $("#" + tableId + " thead tr").children.length;
     body.appendChild(tr);
   }
+  labelCells($("#" + tableId));
+}
+
+/** Names each cell by its column, for the card layout of a narrow screen. */
+function labelCells(table) {
+  const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+  for (const tr of table.tBodies[0].rows) {
+    [...tr.cells].forEach((td, i) => { if (heads[i] && td.colSpan === 1) td.dataset.label = heads[i]; });
+  }
 }
 
 // Times are shown in the business time zone (from /api/me), not the browser's.
@@ -213,7 +131,7 @@ const loaders = {
       cell(tr, a.id);
       cell(tr, [c.name, c.address, a.fault_description].filter(Boolean).join(" · "));
       cell(tr, t(a.trade)); cell(tr, t(a.priority));
-      cell(tr, t(a.status) + (a.status === "cancelled" && a.cancel_reason ? ": " + a.cancel_reason : ""));
+      cell(tr, t(a.status) + (a.status === "cancelled" && a.cancel_reason ? t(": ") + a.cancel_reason : ""));
       cell(tr, a.technician || "—");
       cell(tr, a.requested_window ? time(a.requested_window.start) : "—");
       cell(tr, a.window_confirmed ? t("yes") : t("no")); cell(tr, a.version);
@@ -237,6 +155,7 @@ const loaders = {
         await api("POST", `/api/assignments/${a.id}/cancel`, { reason, expected_version: a.version });
         flash(t("{id} cancelled", { id: a.id })); loaders.board();
       }));
+      screens.boardActions(actions, a);
       cell(tr, actions);
     });
   },
@@ -257,7 +176,7 @@ const loaders = {
       cell(tr, v.assignment_id); cell(tr, customers[v.assignment_id] || "—"); cell(tr, v.technician_id);
       cell(tr, t(v.trade)); cell(tr, label(v.stage_label)); cell(tr, label(v.outcome_label));
       cell(tr, v.trip); cell(tr, time(v.started_at));
-      const arrived = cell(tr, time(v.arrived_at) + (v.late ? " (" + t("late") + ")" : ""));
+      const arrived = cell(tr, time(v.arrived_at) + (v.late ? t(" ({note})", { note: t("late") }) : ""));
       if (v.late) arrived.className = "late";
       cell(tr, time(v.closed_at)); signoffCell(tr, v);
       tr.addEventListener("click", () => showVisit(v.visit_id).catch((e) => flash(e.message, true)));
@@ -268,8 +187,8 @@ const loaders = {
   async reminders() {
     const rows = await api("GET", "/api/reminders");
     fill("reminders", rows, (tr, r) => {
-      cell(tr, r.assignment_id); cell(tr, r.priority); cell(tr, time(r.received_at));
-      cell(tr, r.overdue_minutes); cell(tr, r.level).className = r.level; cell(tr, r.missing.join(", "));
+      cell(tr, r.assignment_id); cell(tr, t(r.priority)); cell(tr, time(r.received_at));
+      cell(tr, r.overdue_minutes); cell(tr, t(r.level)).className = r.level; cell(tr, r.missing.map((m) => t(m)).join(t(", ")));
     });
   },
   async conflicts() {
@@ -293,7 +212,7 @@ const loaders = {
     const until = new Date(Date.now() + 24 * 3600 * 1000).toISOString();
     const rows = await api("GET", "/api/callbacks?until=" + encodeURIComponent(until));
     fill("callbacks", rows, (tr, c) => {
-      cell(tr, time(c.due_at)); cell(tr, c.reason); cell(tr, c.customer_name); cell(tr, c.customer_phone);
+      cell(tr, time(c.due_at)); cell(tr, t(c.reason)); cell(tr, c.customer_name); cell(tr, c.customer_phone);
       cell(tr, c.assignment_id);
       const d = document.createElement("span");
       const record = (reached, satisfied) => async () => {
@@ -314,20 +233,21 @@ const loaders = {
       { date: r.date, closed: r.closed, clean: r.clean, findings: r.with_findings });
     fill("reconciliation", r.visits, (tr, v) => {
       cell(tr, v.visit_id); cell(tr, v.technician_id); cell(tr, label(v.outcome_label)); signoffCell(tr, v);
-      cell(tr, v.findings.map((f) => (f.label ? label(f.label) + ": " : "") + f.message).join("; ") || t("ok"));
+      // In Chinese the finding's label says it; its message is English.
+      cell(tr, v.findings.map((f) => lang === "zh" && f.label ? label(f.label) : (f.label ? label(f.label) + ": " : "") + f.message).join(t("; ")) || t("ok"));
     });
   },
   async kpis() {
     const r = await api("GET", "/api/kpis?by=" + $("#kpi-by").value);
     fill("kpis", r.groups, (tr, k) => {
-      cell(tr, k.group); cell(tr, k.visits); cell(tr, pct(k.on_time_arrival)); cell(tr, pct(k.first_visit_fix));
+      cell(tr, t(k.group)); cell(tr, k.visits); cell(tr, pct(k.on_time_arrival)); cell(tr, pct(k.first_visit_fix));
       cell(tr, pct(k.satisfaction)); cell(tr, pct(k.callback_completion)); cell(tr, pct(k.response_within_24h));
     });
   },
   async roster() {
     technicians = await api("GET", "/api/technicians");
     fill("roster", technicians, (tr, x) => {
-      cell(tr, x.id); cell(tr, x.name); cell(tr, x.trades.map((k) => t(k)).join(", ")); cell(tr, x.devices);
+      cell(tr, x.id); cell(tr, x.name); cell(tr, x.trades.map((k) => t(k)).join(t(", "))); cell(tr, x.devices);
       cell(tr, x.open_assignments); cell(tr, x.closed_today);
     });
   },
@@ -517,7 +437,7 @@ async function showVisit(id) {
   const w = s.window;
   box.appendChild(kv([
     ["Request received", time(a.received_at)],
-    ["Window agreed", w ? time(w.start) + " – " + time(w.end) + " (" + t(s.window_confirmed ? "yes" : "no") + ")" : ""],
+    ["Window agreed", w ? time(w.start) + " – " + time(w.end) + t(" ({note})", { note: t(s.window_confirmed ? "yes" : "no") }) : ""],
     ["Set off", time(v.started_at)], ["Arrived", v.arrived_at || arrival ? arrived : ""],
     ["Signed", so ? time(so.evidence.signed_at) : s.declined ? time(s.declined.at) : ""],
     ["Closed", time(v.closed_at)], ["Events", v.event_count],
@@ -536,7 +456,8 @@ async function showVisit(id) {
     const body = table.createTBody();
     q.lines.forEach((l, i) => {
       const tr = body.insertRow(), shown = d.quote_lines[i] || {};
-      cell(tr, l.item); cell(tr, l.kind); cell(tr, l.qty).className = "num";
+      // In Chinese the item's name from the fee schedule, not its code.
+      cell(tr, lang === "zh" && shown.item_name ? shown.item_name.zh : l.item); cell(tr, t(l.kind)); cell(tr, l.qty).className = "num";
       cell(tr, shown.unit_price).className = "num";
       cell(tr, shown.amount).className = "num"; cell(tr, t(l.payer));
     });
@@ -583,7 +504,7 @@ async function showVisit(id) {
     ["Report version", so ? so.report_version : s.declined ? s.declined.report_version : ""],
     ...(so ? [["Signature", await signatureImage(v.visit_id)],
       ["Evidence chain", t(v.chain_ok ? "intact" : "broken chain")],
-      ["Signature strokes", so.stroke_count + " (" + t(so.strokes_match ? "match" : "do not match") + ")"]] : []),
+      ["Signature strokes", so.stroke_count + t(" ({note})", { note: t(so.strokes_match ? "match" : "do not match") })]] : []),
     ...(s.declined ? [["Declined at", time(s.declined.at)], ["Reason", s.declined.reason]] : []),
   ]));
 
@@ -625,7 +546,7 @@ async function start() {
     const me = await api("GET", "/api/me");
     $("#who").dataset.username = me.username; $("#who").dataset.role = me.role;
     businessZone = me.business_time_zone;
-    $("#who").textContent = me.username + " (" + t(me.role) + ")";
+    $("#who").textContent = t("{user} ({role})", { user: me.username, role: t(me.role) });
   } catch (e) { return; }
   $("#login-view").hidden = true; $("#app").hidden = false; $("#logout").hidden = false;
   technicians = await api("GET", "/api/technicians").catch(() => []);
@@ -675,6 +596,8 @@ $("#intake-form").addEventListener("submit", async (ev) => {
 });
 
 for (const k of TRADES) { const o = document.createElement("option"); o.value = o.textContent = k; $("#trade-select").appendChild(o); }
+// The desk's screens (screens.js) get the console's helpers and add their tabs.
+screens.install({ $, api, t, flash, time, cell, fill, button, heading, kv, loaders, show, lang: () => lang, technicians: () => technicians });
 translatePage();
 document.querySelectorAll("nav button").forEach((b) => b.addEventListener("click", () => show(b.dataset.tab)));
 document.querySelectorAll("button.reload").forEach((b) => b.addEventListener("click", () => show(b.closest("[data-view]").dataset.view)));
@@ -687,7 +610,7 @@ $("#lang").addEventListener("click", () => {
   lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("doorstep.lang", lang);
   translatePage(); flash("");
   const who = $("#who").dataset;
-  if (who.username) $("#who").textContent = who.username + " (" + t(who.role) + ")";
+  if (who.username) $("#who").textContent = t("{user} ({role})", { user: who.username, role: t(who.role) });
   if (!$("#app").hidden) show(current);
 });
 $("#sample").addEventListener("click", async () => {

@@ -97,11 +97,23 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str, id: &str) -> Self {
+        let thing = match what {
+            "assignment" => "工单",
+            "technician" => "技师",
+            "visit" => "上门记录",
+            "user" => "用户",
+            "callback" => "回访",
+            "enrolled device" | "device" => "已登记的手机",
+            "photo" => "照片",
+            "request" => "待办请求",
+            _ => "记录",
+        };
         Self::new(
             StatusCode::NOT_FOUND,
             "not_found",
             format!("no {what} with id {id:?}"),
         )
+        .zh(format!("没有编号为 {id} 的{thing}。"))
     }
 
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
@@ -155,9 +167,12 @@ impl IntoResponse for ApiError {
         let mut body = Map::new();
         body.insert("code".into(), json!(self.code));
         body.insert("message".into(), json!(self.message));
-        if let Some(zh) = &self.message_zh {
-            body.insert("message_zh".into(), json!(zh));
-        }
+        // Every refusal carries Chinese: its own, or the catalogue's by code.
+        let zh = self
+            .message_zh
+            .clone()
+            .unwrap_or_else(|| super::error_zh::message(self.code, &self.details));
+        body.insert("message_zh".into(), json!(zh));
         if let Some(s) = self.retry_after_s {
             body.insert("retry_after_s".into(), json!(s));
         }

@@ -15,6 +15,7 @@ pub mod center;
 pub mod edge;
 pub mod error;
 pub mod observe;
+pub mod error_zh;
 pub mod serve;
 pub mod streams;
 pub mod sync;
@@ -64,6 +65,9 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(console::index))
         .route("/console.js", get(console::script))
         .route("/console.css", get(console::style))
+        .route("/i18n.js", get(console::i18n))
+        .route("/screens.js", get(console::screens))
+        .route("/admin.js", get(console::admin))
         .route("/favicon.ico", get(console::favicon))
         .route("/console/{*file}", get(console::asset))
         .route("/healthz", get(health))
@@ -72,7 +76,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/login", post(center::session::login))
         .route("/api/logout", post(center::session::logout))
         .route("/api/me", get(center::session::me))
-        .route("/api/users", post(center::users::create_user))
+        .route(
+            "/api/users",
+            get(center::admin::list_users).post(center::users::create_user),
+        )
         .route(
             "/api/users/{username}/disable",
             post(center::users::disable_user),
@@ -93,6 +100,12 @@ pub fn router(state: AppState) -> Router {
             "/api/technicians/{id}/devices",
             post(center::devices::enrol_device),
         )
+        .route(
+            "/api/technicians/{id}/enrolment-codes",
+            post(center::admin::create_enrolment_code),
+        )
+        .route("/api/devices", get(center::admin::list_devices))
+        .route("/api/enrol", post(center::admin::redeem_enrolment_code))
         .route(
             "/api/devices/{id}/revoke",
             post(center::devices::revoke_device),
@@ -179,6 +192,24 @@ pub fn router(state: AppState) -> Router {
             post(center::integrations::disable_webhook),
         )
         .route("/api/feed", get(center::integrations::feed))
+            "/api/assignments/{id}/history",
+            get(center::orders::assignment_history),
+        )
+        .route("/api/search", get(center::orders::search))
+        .route(
+            "/api/customers/history",
+            get(center::orders::customer_history),
+        )
+        .route(
+            "/api/intakes/repeat-check",
+            get(center::orders::repeat_check),
+        )
+        .route("/api/requests", get(center::requests::requests_queue))
+        .route("/api/export", post(center::export::export_table))
+        .route(
+            "/api/requests/{event_id}/handle",
+            post(center::requests::handle_request),
+        )
         .route("/api/conflicts", get(after::conflicts::conflicts))
         .route("/api/refused-events", get(after::refused::refused_events))
         .route("/api/visits", get(after::visits::list_visits))

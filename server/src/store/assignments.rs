@@ -305,3 +305,32 @@ pub async fn changes_since(
         })
         .collect()
 }
+
+/// One row of an assignment's change log.
+pub struct LoggedChange {
+    pub version: u64,
+    pub change: ChangeKind,
+    pub at: i64,
+    pub actor: String,
+}
+
+/// Every change the center made to one assignment, in log order.
+pub async fn change_log(tx: &mut dyn Tx, assignment: &str) -> Fallible<Vec<LoggedChange>> {
+    tx.query(
+        "SELECT version, payload, at, actor FROM assignment_changes
+         WHERE assignment_id = $1 ORDER BY seq",
+        &[assignment.into()],
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(LoggedChange {
+            version: r.int("version") as u64,
+            change: serde_json::from_str(&r.text("payload"))
+                .map_err(|e| Failure::corrupt("reading an assignment's change log", e))?,
+            at: r.int("at"),
+            actor: r.text("actor"),
+        })
+    })
+    .collect()
+}

@@ -191,3 +191,36 @@ pub async fn record_sync(tx: &mut dyn Tx, s: &SyncRecord<'_>) -> Fallible<()> {
     .await?;
     Ok(())
 }
+
+/// An enrolled device as the admin screen lists it.
+#[derive(Debug, serde::Serialize)]
+pub struct DeviceListing {
+    pub device_id: String,
+    pub technician_id: String,
+    pub enrolled_by: String,
+    pub enrolled_at: chrono::DateTime<chrono::Utc>,
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub last_sync_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Every device, by technician and id.
+pub async fn list_devices(tx: &mut dyn Tx) -> Fallible<Vec<DeviceListing>> {
+    use crate::time::from_ms;
+    Ok(tx
+        .query(
+            "SELECT id, technician_id, enrolled_by, enrolled_at, revoked_at, last_sync_at
+             FROM devices ORDER BY technician_id, id",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| DeviceListing {
+            device_id: r.text("id"),
+            technician_id: r.text("technician_id"),
+            enrolled_by: r.text("enrolled_by"),
+            enrolled_at: from_ms(r.int("enrolled_at")),
+            revoked_at: r.opt_int("revoked_at").map(from_ms),
+            last_sync_at: r.opt_int("last_sync_at").map(from_ms),
+        })
+        .collect())
+}

@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0007_receipts.sql"),
     include_str!("../../migrations/postgres/0008_device_keys_and_refusals.sql"),
     include_str!("../../migrations/postgres/0009_personal_data.sql"),
+    include_str!("../../migrations/postgres/0011_desk_requests.sql"),
     include_str!("../../migrations/postgres/0012_outbox.sql"),
 ];
 

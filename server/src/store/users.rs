@@ -97,3 +97,30 @@ pub async fn set_disabled(
     };
     Ok(n > 0)
 }
+
+/// A staff account as the admin screen lists it.
+#[derive(Debug, serde::Serialize)]
+pub struct UserListing {
+    pub username: String,
+    pub role: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub disabled: bool,
+}
+
+/// Every staff account, by name.
+pub async fn list_users(tx: &mut dyn Tx) -> Fallible<Vec<UserListing>> {
+    Ok(tx
+        .query(
+            "SELECT username, role, created_at, disabled_at FROM users ORDER BY username",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| UserListing {
+            username: r.text("username"),
+            role: r.text("role"),
+            created_at: crate::time::from_ms(r.int("created_at")),
+            disabled: r.opt_int("disabled_at").is_some(),
+        })
+        .collect())
+}

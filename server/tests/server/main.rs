@@ -14,6 +14,7 @@ mod bounds;
 mod center;
 mod defences;
 mod demo;
+mod desk;
 mod forged;
 mod ops;
 mod log_privacy;

@@ -42,11 +42,13 @@ impl From<VisitRow> for LabelledVisit {
     }
 }
 
-/// One quote line's amounts as shown.
+/// One quote line's amounts as shown, and the item's name from the trade's
+/// fee schedule (absent for an item the shipped schedule does not list).
 #[derive(Serialize)]
 pub struct QuoteLineDisplay {
     pub unit_price: String,
     pub amount: String,
+    pub item_name: Option<Text>,
 }
 
 /// `/api/visits/{id}`'s `display`: the visit's labels and every amount the
@@ -80,6 +82,11 @@ impl VisitDisplay {
         let shown = |minor: i64| format_money(minor, &currency);
         let quote = state.quote.as_ref();
         let due = state.amount_due();
+        let playbook = state
+            .assignment
+            .as_ref()
+            .and_then(|a| doorstep_core::Playbook::shipped_ref(a.trade.as_str()));
+        let item_name = |item: &str| playbook.and_then(|p| p.fee(item)).map(|f| f.name.clone());
         Self {
             stage_label: state.stage.label(),
             outcome_label: state.outcome.map(Outcome::label),
@@ -89,6 +96,7 @@ impl VisitDisplay {
                     .map(|l| QuoteLineDisplay {
                         unit_price: shown(l.unit_price),
                         amount: shown(l.amount),
+                        item_name: item_name(&l.item),
                     })
                     .collect()
             }),

@@ -4,15 +4,19 @@
 //! the outbox (`notices`); API keys, webhooks and the event feed
 //! (`integrations`).
 
+pub mod admin;
 pub mod assignments;
 pub mod board;
 pub mod devices;
+pub mod export;
 pub mod intake;
 pub mod personal_data;
 pub mod integrations;
 pub mod notices;
 pub mod live;
+pub mod orders;
 pub mod reminders;
+pub mod requests;
 pub mod roster;
 pub mod session;
 pub mod users;

@@ -1,0 +1,61 @@
+// Shared steps of the desk's browser tests (work orders, requests, search,
+// the Chinese walk): signing in, tabs by their names, the axe check, the
+// 390 px check and screenshots.
+"use strict";
+
+const assert = require("node:assert/strict");
+const fs = require("node:fs");
+const path = require("node:path");
+
+const PASSWORD = "doorstep-demo";
+const AXE = fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const SHOTS = path.join(__dirname, "screenshots");
+
+async function signIn(page, { username = "li.na", zh = false } = {}) {
+  if (zh) await page.getByRole("button", { name: "中文" }).click();
+  await page.getByLabel(zh ? "用户名" : "Username").fill(username);
+  await page.getByLabel(zh ? "密码" : "Password").fill(PASSWORD);
+  await page.getByRole("button", { name: zh ? "登录" : "Log in" }).click();
+  await page.locator("#board tbody tr").first().waitFor();
+  await page.locator("#who").filter({ hasText: username }).waitFor();
+}
+
+/** Opens a tab by its (translated) name; a count may follow the name. */
+async function openTab(page, name) {
+  await page.locator("nav").getByRole("button", { name: new RegExp("^" + name + "(\\s|（|\\(|$)") }).click();
+}
+
+/** Fails on any axe-core violation of the page as it stands. */
+async function assertAccessible(page, what) {
+  await page.evaluate(AXE); // evaluated, not injected: the console's CSP allows no inline script
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ["violations"], runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+    return r.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join("; ")})`);
+  });
+  assert.deepEqual(violations, [], `axe violations on ${what}`);
+}
+
+/** Saves a screenshot under console-tests/screenshots/. */
+async function screenshot(page, name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, name + ".png"), fullPage: true });
+}
+
+/** The page fits a 390 px wide phone without sideways scrolling. */
+async function assertFitsPhone(page, what) {
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 390, `${what} is ${width} px wide at 390 px`);
+}
+
+/**
+ * What a Chinese screen must not show: a raw code (`cancelled_after_start`),
+ * ASCII punctuation beside Chinese, or English words in a message.
+ */
+function chineseProblems(text) {
+  const problems = [];
+  for (const m of text.matchAll(/[a-z]+_[a-z_]+/g)) problems.push("raw code " + m[0]);
+  for (const m of text.matchAll(/[\u4e00-\u9fff][:;,?!()]|[:;,?!(][\u4e00-\u9fff]/g)) problems.push("ASCII punctuation in " + m[0]);
+  return problems;
+}
+
+module.exports = { PASSWORD, signIn, openTab, assertAccessible, screenshot, assertFitsPhone, chineseProblems };

@@ -1,0 +1,293 @@
+// The dispatch desk's screens beside the board: editing a work order (with
+// its change history), the requests queue (counts on its tab) with each
+// request's action, search and a customer's history, and the intake's
+// repeat-caller warning. console.js hands over its helpers through install().
+
+import * as admin from "/admin.js";
+
+let c; // the console's helpers: { $, api, t, flash, time, cell, fill, button, loaders, show, lang, … }
+let editing = null; // { assignment, request, back } while the order form is open
+
+const fieldsOf = (detail) => (detail.fields || []).map((f) => c.t(f)).join(c.t(", "));
+
+/** The text of a value in a history entry (a window, a place, a list …). */
+function shown(field, v) {
+  if (v == null || v === "" || (Array.isArray(v) && !v.length)) return "—";
+  if (field === "requested_window") return c.time(v.start) + " – " + c.time(v.end);
+  if (field === "customer_location") return v.lat.toFixed(5) + ", " + v.lon.toFixed(5);
+  if (field === "order") return v.map((l) => l.item + " × " + l.qty).join(c.t(", "));
+  if (Array.isArray(v)) return v.map((x) => c.t(String(x))).join(c.t(", "));
+  return String(v);
+}
+
+/** A datetime-local value (the browser's clock) for an instant. */
+function localInput(when) {
+  if (!when) return "";
+  const d = new Date(when);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+// ---- work-order editing
+
+/** Opens the order form for an assignment (and the request it answers). */
+async function openOrder(id, request, back) {
+  const a = await c.api("GET", "/api/assignments/" + encodeURIComponent(id));
+  editing = { assignment: a, request, back };
+  const f = c.$("#order-form"), cust = a.customer || {}, w = a.requested_window;
+  f.elements.name.value = cust.name || "";
+  f.elements.phone.value = cust.phone || "";
+  f.elements.address.value = cust.address || "";
+  f.elements.lat.value = cust.location ? cust.location.lat : "";
+  f.elements.lon.value = cust.location ? cust.location.lon : "";
+  f.elements.model.value = (a.product || {}).model || "";
+  f.elements.start.value = w ? localInput(w.start) : "";
+  f.elements.end.value = w ? localInput(w.end) : "";
+  f.elements.fault.value = a.fault_description || "";
+  f.elements.notes.value = a.notes || "";
+  c.$("#order-title").textContent = c.t("Work order {id}", { id: a.id }) + " · " + (cust.name || "");
+  const req = c.$("#order-request");
+  req.hidden = !request;
+  if (request) {
+    req.textContent = c.t("{tech} asks to verify: {fields}", { tech: request.technician_id, fields: fieldsOf(request.detail) }) +
+      (request.detail.note ? c.t(" (“{note}”)", { note: request.detail.note }) : "");
+  }
+  c.show("order");
+  await orderHistory(a.id);
+  f.elements.name.focus();
+}
+
+async function orderHistory(id) {
+  const entries = await c.api("GET", `/api/assignments/${encodeURIComponent(id)}/history`);
+  const list = c.$("#order-history");
+  list.replaceChildren();
+  for (const e of entries.slice().reverse()) {
+    const li = document.createElement("li");
+    const who = e.actor.replace(/^(user|device):/, "");
+    const what = e.changes.map((ch) => c.t("{field}: {before} → {after}",
+      { field: c.t(ch.field), before: shown(ch.field, ch.before), after: shown(ch.field, ch.after) }));
+    li.textContent = c.t("{when}, {who}, version {v}: {action}", { when: c.time(e.at), who, v: e.version, action: c.t(e.action) }) +
+      (what.length ? c.t(" — ") + what.join(c.t("; ")) : "");
+    list.appendChild(li);
+  }
+}
+
+/** The PATCH of what the form changed (nothing for an untouched field). */
+function patchOf(form, a) {
+  const f = new FormData(form), cust = a.customer || {};
+  const text = (k) => (f.get(k) || "").trim();
+  const patch = { expected_version: a.version };
+  const lat = text("lat"), lon = text("lon");
+  const location = lat && lon ? { lat: Number(lat), lon: Number(lon) } : null;
+  const customer = Object.assign({}, cust, {
+    name: text("name") || null, phone: text("phone") || null, address: text("address") || null, location,
+  });
+  const same = (x, y) => JSON.stringify(x ?? null) === JSON.stringify(y ?? null);
+  if (!same(customer.name, cust.name) || !same(customer.phone, cust.phone) || !same(customer.address, cust.address)
+    || !same(customer.location, cust.location)) patch.customer = customer;
+  if (text("model") !== ((a.product || {}).model || "")) patch.product = Object.assign({}, a.product, { model: text("model") || null });
+  if (text("fault") !== (a.fault_description || "")) patch.fault_description = text("fault");
+  if (text("notes") !== (a.notes || "")) patch.notes = text("notes");
+  const w = a.requested_window;
+  if (text("start") && text("end") && (text("start") !== localInput(w && w.start) || text("end") !== localInput(w && w.end))) {
+    patch.requested_window = { start: new Date(text("start")).toISOString(), end: new Date(text("end")).toISOString() };
+  }
+  return patch;
+}
+
+async function saveOrder(ev) {
+  ev.preventDefault();
+  const { assignment: a, request } = editing;
+  const patch = patchOf(ev.target, a);
+  const changed = Object.keys(patch).length > 1;
+  if (!changed && !request) { c.flash(c.t("nothing changed")); return; }
+  try {
+    const saved = changed ? await c.api("PATCH", "/api/assignments/" + encodeURIComponent(a.id), patch) : a;
+    if (request) {
+      await c.api("POST", `/api/requests/${encodeURIComponent(request.id)}/handle`,
+        { answer: changed ? "fields updated: " + Object.keys(patch).filter((k) => k !== "expected_version").join(", ") : "confirmed as it stands" });
+    }
+    editing = Object.assign(editing, { assignment: saved, request: null });
+    c.$("#order-request").hidden = true;
+    c.flash(request ? c.t("{id} saved; the technician's phone gets it at its next sync", { id: a.id }) : c.t("{id} saved", { id: a.id }));
+    await orderHistory(a.id);
+    refreshCount();
+  } catch (e) { c.flash(e.message, true); }
+}
+
+// ---- requests queue
+
+const ACTION_OF = {
+  center_verification_requested: "Answer",
+  conflict: "Decide",
+};
+
+async function refreshCount() {
+  try {
+    const q = await c.api("GET", "/api/requests");
+    c.$("#queue-count").textContent = q.total ? c.t("({n})", { n: q.total }) : "";
+    return q;
+  } catch (e) { return null; }
+}
+
+async function loadQueue() {
+  const q = await refreshCount();
+  if (!q) return;
+  const parts = Object.entries(q.counts).map(([k, n]) => c.t(k) + " " + n);
+  c.$("#queue-summary").textContent = q.total ? parts.join(c.t(", ")) : c.t("nothing waits for the desk");
+  c.fill("queue", q.items, (tr, r) => {
+    c.cell(tr, c.t(r.kind)); c.cell(tr, r.customer_name || "—"); c.cell(tr, r.technician_id);
+    c.cell(tr, c.time(r.at));
+    const d = r.detail || {};
+    c.cell(tr, [fieldsOf(d), d.conflict && c.t(d.conflict), d.note, d.reason, d.description,
+      d.kind && c.t(d.kind), d.approved_by && c.t("approved by {who}", { who: d.approved_by })]
+      .filter(Boolean).join(c.t("; ")) || "—");
+    const actions = document.createElement("span");
+    if (r.kind === "conflict") actions.appendChild(c.button("Decide", () => c.show("conflicts")));
+    else if (ACTION_OF[r.kind]) actions.appendChild(c.button(ACTION_OF[r.kind], () => openOrder(r.assignment_id, r, "queue")));
+    else {
+      actions.appendChild(c.button("Open work order", () => openOrder(r.assignment_id, null, "queue")));
+      actions.appendChild(c.button("Mark handled", async () => {
+        await c.api("POST", `/api/requests/${encodeURIComponent(r.id)}/handle`, {});
+        c.flash(c.t("request handled")); loadQueue();
+      }));
+    }
+    c.cell(tr, actions);
+  });
+}
+
+// ---- search and a customer's history
+
+function showFound(rows, summary) {
+  c.$("#search-summary").textContent = summary;
+  c.fill("search", rows, (tr, a) => {
+    const cust = a.customer || {};
+    c.cell(tr, a.id); c.cell(tr, cust.name || "—"); c.cell(tr, cust.phone || "—"); c.cell(tr, cust.address || "—");
+    c.cell(tr, c.t(a.trade)); c.cell(tr, c.t(a.status));
+    const stage = (v) => v.stage_label ? (c.lang() === "zh" ? v.stage_label.zh : v.stage_label.en.toLowerCase()) : c.t(v.stage);
+    c.cell(tr, a.visits.map((v) => stage(v) + (v.closed_at ? " " + c.time(v.closed_at) : "")).join(c.t("; ")) || "—");
+    const actions = document.createElement("span");
+    actions.appendChild(c.button("Edit", () => openOrder(a.id, null, "search")));
+    if (cust.phone) actions.appendChild(c.button("Customer history", () => customerHistory(cust.phone, cust.name)));
+    c.cell(tr, actions);
+  });
+}
+
+async function search(ev) {
+  ev.preventDefault();
+  const q = c.$("#search-q").value.trim();
+  if (!q) return;
+  try {
+    const rows = await c.api("GET", "/api/search?q=" + encodeURIComponent(q));
+    showFound(rows, c.t("{n} work orders match “{q}”", { n: rows.length, q }));
+  } catch (e) { c.flash(e.message, true); }
+}
+
+async function customerHistory(phone, name) {
+  const rows = await c.api("GET", "/api/customers/history?phone=" + encodeURIComponent(phone));
+  c.show("search");
+  showFound(rows, c.t("History of {name}: {n} work orders", { name: name || phone, n: rows.length }));
+}
+
+// ---- the intake's repeat warning (来电弹屏)
+
+let repeatAsked = 0; // the latest check wins, whatever order the answers come in
+
+async function repeatCheck() {
+  const asked = ++repeatAsked;
+  const phone = c.$("#intake-phone").value.trim(), model = c.$("#intake-model").value.trim();
+  const box = c.$("#repeat-warning");
+  if (phone.replace(/\D/g, "").length < 4) { box.hidden = true; return; }
+  try {
+    const w = await c.api("GET", "/api/intakes/repeat-check?phone=" + encodeURIComponent(phone) +
+      (model ? "&model=" + encodeURIComponent(model) : ""));
+    if (asked !== repeatAsked) return;
+    const lines = [];
+    if (w.repeat_repair.length) {
+      lines.push(c.t("Repeat repair: {model} was repaired for this caller within 30 days ({ids})",
+        { model, ids: w.repeat_repair.map((a) => a.id).join(c.t(", ")) }));
+    }
+    if (w.repeat_caller.length) {
+      lines.push(c.t("Repeat caller: {n} work orders in the last 30 days, latest {id} ({status})",
+        { n: w.repeat_caller.length, id: w.repeat_caller[0].id, status: c.t(w.repeat_caller[0].status) }));
+    }
+    box.textContent = lines.join("\n");
+    box.hidden = !lines.length;
+  } catch (e) { box.hidden = true; }
+}
+
+// ---- export of every table (CSV and Excel, made by the server)
+
+/** A table as shown: headers and cell texts, without the columns of buttons. */
+function tableData(table) {
+  const headers = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+  const rows = [...table.tBodies[0].rows].filter((tr) => !(tr.cells.length === 1 && tr.cells[0].colSpan > 1))
+    .map((tr) => [...tr.cells].map((td) => td));
+  // A column of actions holds buttons and nothing else (some rows may have none).
+  const onlyButtons = (td) => !td || [...td.querySelectorAll("button")].map((b) => b.textContent).join("") === td.textContent;
+  const actions = headers.map((_, i) => rows.some((r) => r[i] && r[i].querySelector("button")) && rows.every((r) => onlyButtons(r[i])));
+  const keep = (cells) => cells.filter((_, i) => !actions[i]);
+  return { headers: keep(headers), rows: rows.map((r) => keep(r).map((td) => td.textContent.trim())) };
+}
+
+async function exportTable(table, format) {
+  const section = table.closest("[data-view]");
+  const heading = section.querySelector("h2");
+  const title = (heading.firstChild && heading.firstChild.textContent.trim() || table.id) + " " + new Date().toISOString().slice(0, 10);
+  const res = await fetch("/api/export?format=" + format, {
+    method: "POST",
+    headers: { "content-type": "application/json", "accept-language": c.lang() === "zh" ? "zh-CN" : "en",
+      authorization: "Bearer " + sessionStorage.getItem("doorstep.token") },
+    body: JSON.stringify(Object.assign({ title }, tableData(table))),
+  });
+  if (!res.ok) {
+    const data = await res.json().catch(() => null);
+    throw new Error((data && data.error && data.error.message) || res.statusText);
+  }
+  const named = /filename\*=UTF-8''([^;]+)/.exec(res.headers.get("content-disposition") || "");
+  const name = named ? decodeURIComponent(named[1]) : "export." + format;
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(await res.blob());
+  a.download = name;
+  document.body.appendChild(a); a.click(); a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+  c.flash(c.t("{name} downloaded", { name }));
+}
+
+/** CSV and Excel buttons under the heading of every table's screen. */
+function addExportButtons() {
+  for (const table of document.querySelectorAll("[data-view] > table[id]")) {
+    const bar = document.createElement("div");
+    bar.className = "export";
+    // English first: the console's page translation turns fixed text into the chosen language.
+    for (const [label, format] of [["Export CSV", "csv"], ["Export Excel", "xlsx"]]) {
+      const b = c.button(label, () => exportTable(table, format));
+      b.textContent = label;
+      bar.appendChild(b);
+    }
+    table.before(bar);
+  }
+}
+
+/** Gives the console the desk's screens. */
+export function install(helpers) {
+  c = helpers;
+  c.loaders.queue = loadQueue;
+  c.loaders.search = async () => {};
+  c.loaders.order = async () => {};
+  // The queue's count follows the board (shown first, refreshed with it).
+  const board = c.loaders.board;
+  c.loaders.board = async () => { await board(); refreshCount(); };
+  c.$("#order-form").addEventListener("submit", saveOrder);
+  c.$("#order-close").addEventListener("click", () => c.show((editing && editing.back) || "board"));
+  c.$("#search-form").addEventListener("submit", search);
+  c.$("#intake-phone").addEventListener("change", repeatCheck);
+  c.$("#intake-model").addEventListener("change", repeatCheck);
+  addExportButtons();
+  admin.install(helpers);
+}
+
+/** The board row's extra action: edit the work order. */
+export function boardActions(actions, a) {
+  if (a.status !== "cancelled" && a.status !== "done") actions.appendChild(c.button("Edit", () => openOrder(a.id, null, "board")));
+}

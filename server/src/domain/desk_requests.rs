@@ -1,0 +1,157 @@
+//! The dispatch desk's requests queue: what technicians asked of the center
+//! (verify with center, waivers, escalations after a refused quote or
+//! payment, manager-visit requests, absent-customer notices, incidents) and
+//! the conflicts waiting for a decision, with counts per kind for the tab.
+//! A dispatcher answers a request (after editing the order, for a
+//! verification) and marks it handled; conflicts are decided where they
+//! always were (`/api/visits/{id}/resolve`).
+
+use crate::failure::{Failure, Fallible};
+use crate::store::desk_requests::{self, INCIDENT_KIND, REQUEST_KINDS};
+use crate::store::{assignments, visits, Tx};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// How many open requests the queue shows at most.
+const QUEUE_LIMIT: i64 = 500;
+
+/// One thing waiting for the desk.
+#[derive(Serialize)]
+pub struct QueueItem {
+    /// The event id of a request; the visit id of a conflict.
+    pub id: String,
+    /// The event kind (`center_verification_requested`, …) or `conflict`.
+    pub kind: String,
+    pub assignment_id: String,
+    pub visit_id: String,
+    pub technician_id: String,
+    pub customer_name: Option<String>,
+    pub at: Option<DateTime<Utc>>,
+    /// What the technician sent with it: `fields`, `note`, `reason`,
+    /// `description`, `approved_by`, … (the event's own fields), or the
+    /// conflict's code.
+    pub detail: Map<String, Value>,
+}
+
+/// The queue and its counts.
+#[derive(Serialize)]
+pub struct Queue {
+    pub total: usize,
+    /// Open items per kind.
+    pub counts: BTreeMap<String, usize>,
+    pub items: Vec<QueueItem>,
+}
+
+/// The event's own fields, without the envelope every event carries.
+fn detail_of(body: &str) -> Map<String, Value> {
+    const ENVELOPE: [&str; 9] = [
+        "id",
+        "visit_id",
+        "assignment_id",
+        "device_id",
+        "hlc",
+        "recorded_at",
+        "location",
+        "assignment_version",
+        "type",
+    ];
+    let mut map = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v.as_object().cloned())
+        .unwrap_or_default();
+    map.retain(|k, _| !ENVELOPE.contains(&k.as_str()));
+    map
+}
+
+/// Everything open, oldest first within requests, then the conflicts.
+pub async fn queue(tx: &mut dyn Tx) -> Fallible<Queue> {
+    let mut items = Vec::new();
+    for r in desk_requests::pending(tx, QUEUE_LIMIT).await? {
+        items.push(QueueItem {
+            id: r.event_id,
+            kind: r.kind,
+            assignment_id: r.assignment_id,
+            visit_id: r.visit_id,
+            technician_id: r.technician_id,
+            customer_name: None,
+            at: Some(r.recorded_at),
+            detail: detail_of(&r.body),
+        });
+    }
+    for v in visits::open_conflicts(tx).await? {
+        let mut detail = Map::new();
+        detail.insert("conflict".into(), v.conflict.clone().into());
+        items.push(QueueItem {
+            id: v.visit_id.clone(),
+            kind: "conflict".into(),
+            assignment_id: v.assignment_id,
+            visit_id: v.visit_id,
+            technician_id: v.technician_id,
+            customer_name: None,
+            at: v.started_at,
+            detail,
+        });
+    }
+    let mut names: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for item in &mut items {
+        if !names.contains_key(&item.assignment_id) {
+            let name = assignments::load_assignment(tx, &item.assignment_id)
+                .await?
+                .and_then(|a| a.assignment.customer.name);
+            names.insert(item.assignment_id.clone(), name);
+        }
+        item.customer_name = names[&item.assignment_id].clone();
+    }
+    let mut counts = BTreeMap::new();
+    for item in &items {
+        *counts.entry(item.kind.clone()).or_insert(0) += 1;
+    }
+    Ok(Queue {
+        total: items.len(),
+        counts,
+        items,
+    })
+}
+
+/// Marks a request handled by `actor`, with the desk's answer (optional).
+pub async fn handle(
+    tx: &mut dyn Tx,
+    event_id: &str,
+    actor: &str,
+    now: i64,
+    answer: Option<&str>,
+) -> Fallible<()> {
+    let kind = desk_requests::event_kind(tx, event_id)
+        .await?
+        .ok_or_else(|| Failure::not_found("request", event_id))?;
+    if !(REQUEST_KINDS.contains(&kind.as_str()) || kind == INCIDENT_KIND) {
+        return Err(Failure::not_found("request", event_id));
+    }
+    if !desk_requests::mark_handled(tx, event_id, actor, now, answer).await? {
+        return Err(Failure::conflict(
+            "already_recorded",
+            format!("request {event_id} is already handled"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_detail_keeps_the_event_fields_only() {
+        let d = detail_of(
+            r#"{"id":"e1","visit_id":"v","assignment_id":"a","device_id":"d","hlc":{},"recorded_at":"x",
+                "assignment_version":2,"type":"center_verification_requested",
+                "fields":["customer_phone"],"note":"号码空号"}"#,
+        );
+        assert_eq!(
+            d.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["fields", "note"]
+        );
+    }
+}

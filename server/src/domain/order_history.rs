@@ -1,0 +1,308 @@
+//! A work order's history and the desk's look-ups: who changed which field
+//! of an assignment and when (read from the change log every center change
+//! already writes, one entry per version), search by phone, name, address or
+//! id across assignments and their visits, a customer's history, and the
+//! intake's repeat warning (来电弹屏: the same caller, or the same product
+//! repaired again, within 30 days).
+
+use crate::failure::Fallible;
+use crate::model::{AssignmentView, VisitRow};
+use crate::store::{assignments, visits, Tx};
+use crate::time::from_ms;
+use chrono::{DateTime, Duration, Utc};
+use doorstep_core::protocol::ChangeKind;
+use doorstep_core::Assignment;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// How far back the intake's repeat warning looks.
+pub const REPEAT_WINDOW_DAYS: i64 = 30;
+
+/// How many assignments a search reads (newest first).
+const SEARCH_SCAN: i64 = 5000;
+
+/// One field's change.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct FieldChange {
+    /// The field's code (`customer_phone`, `requested_window`, …).
+    pub field: &'static str,
+    pub before: Value,
+    pub after: Value,
+}
+
+/// One version of an assignment: what the center did and changed.
+#[derive(Debug, Serialize)]
+pub struct HistoryEntry {
+    pub version: u64,
+    pub at: DateTime<Utc>,
+    /// `user:li.na`, as the change log keeps it.
+    pub actor: String,
+    /// `created`, `edited`, `assigned`, `reassigned` or `cancelled`.
+    pub action: &'static str,
+    pub changes: Vec<FieldChange>,
+}
+
+/// The fields a dispatcher edits, read from an assignment by code.
+fn fields(a: &Assignment) -> Vec<(&'static str, Value)> {
+    let c = &a.customer;
+    vec![
+        ("customer_name", json!(c.name)),
+        ("customer_phone", json!(c.phone)),
+        ("customer_address", json!(c.address)),
+        ("customer_location", json!(c.location)),
+        ("product_model", json!(a.product.model)),
+        ("fault_description", json!(a.fault_description)),
+        ("requested_window", json!(a.requested_window)),
+        ("notes", json!(a.notes)),
+        ("technician", json!(a.technician)),
+        ("order", json!(a.order)),
+        ("service_items", json!(a.service_items)),
+    ]
+}
+
+/// The fields that differ between two versions.
+pub fn diff(before: &Assignment, after: &Assignment) -> Vec<FieldChange> {
+    fields(before)
+        .into_iter()
+        .zip(fields(after))
+        .filter(|((_, b), (_, a))| b != a)
+        .map(|((field, before), (_, after))| FieldChange {
+            field,
+            before,
+            after,
+        })
+        .collect()
+}
+
+/// An assignment's history, oldest first: one entry per version.
+pub async fn history(tx: &mut dyn Tx, id: &str) -> Fallible<Vec<HistoryEntry>> {
+    let log = assignments::change_log(tx, id).await?;
+    let mut out: Vec<HistoryEntry> = Vec::new();
+    let mut last: Option<Assignment> = None;
+    for row in log {
+        // A reassignment logs two rows of one version (the old holder's
+        // notice and the new holder's assignment): the entry is the version.
+        let same_version = out.last().is_some_and(|e| e.version == row.version);
+        match row.change {
+            ChangeKind::Assignment { assignment } => {
+                let changes = match &last {
+                    Some(prev) => diff(prev, &assignment),
+                    None => vec![],
+                };
+                let action = if last.is_none() {
+                    "created"
+                } else if changes.iter().any(|c| c.field == "technician") {
+                    if last.as_ref().is_some_and(|p| p.technician.is_some()) {
+                        "reassigned"
+                    } else {
+                        "assigned"
+                    }
+                } else {
+                    "edited"
+                };
+                last = Some(*assignment);
+                if same_version {
+                    if let Some(e) = out.last_mut() {
+                        e.action = action;
+                        e.changes = changes;
+                    }
+                    continue;
+                }
+                out.push(HistoryEntry {
+                    version: row.version,
+                    at: from_ms(row.at),
+                    actor: row.actor,
+                    action,
+                    changes,
+                });
+            }
+            ChangeKind::Cancelled { reason, .. } => out.push(HistoryEntry {
+                version: row.version,
+                at: from_ms(row.at),
+                actor: row.actor,
+                action: "cancelled",
+                changes: vec![FieldChange {
+                    field: "cancel_reason",
+                    before: Value::Null,
+                    after: json!(reason),
+                }],
+            }),
+            ChangeKind::Reassigned { .. } if !same_version => out.push(HistoryEntry {
+                version: row.version,
+                at: from_ms(row.at),
+                actor: row.actor,
+                action: "reassigned",
+                changes: vec![],
+            }),
+            ChangeKind::Reassigned { .. } => {}
+        }
+    }
+    Ok(out)
+}
+
+/// An assignment found, with its visits.
+#[derive(Serialize)]
+pub struct Found {
+    #[serde(flatten)]
+    pub assignment: AssignmentView,
+    pub visits: Vec<VisitRow>,
+}
+
+/// Digits only: phones are typed with spaces, dashes or a +86.
+pub fn phone_digits(phone: &str) -> String {
+    let d: String = phone.chars().filter(char::is_ascii_digit).collect();
+    d.strip_prefix("86")
+        .filter(|rest| rest.len() == 11)
+        .map_or(d.clone(), str::to_string)
+}
+
+/// Whether an assignment matches the search text: its id, the customer's
+/// name or address containing it (case-blind), or the customer's phone
+/// containing its digits (at least four of them).
+pub fn matches(a: &Assignment, query: &str) -> bool {
+    let q = query.trim().to_lowercase();
+    if q.is_empty() {
+        return false;
+    }
+    let contains = |s: &Option<String>| s.as_ref().is_some_and(|s| s.to_lowercase().contains(&q));
+    let digits = phone_digits(&q);
+    a.id.as_str().to_lowercase().contains(&q)
+        || contains(&a.customer.name)
+        || contains(&a.customer.address)
+        || (digits.len() >= 4
+            && a.customer
+                .phone
+                .as_deref()
+                .is_some_and(|p| phone_digits(p).contains(&digits)))
+}
+
+async fn with_visits(tx: &mut dyn Tx, found: Vec<AssignmentView>) -> Fallible<Vec<Found>> {
+    let mut out = Vec::with_capacity(found.len());
+    for a in found {
+        let visits = visits::list_visits(tx, None, Some(a.assignment.id.to_string()), 100).await?;
+        out.push(Found {
+            assignment: a,
+            visits,
+        });
+    }
+    Ok(out)
+}
+
+/// Assignments (newest first, at most `limit`) matching `query`, each with
+/// its visits.
+pub async fn search(tx: &mut dyn Tx, query: &str, limit: usize) -> Fallible<Vec<Found>> {
+    let all = assignments::list_assignments(tx, None, None, SEARCH_SCAN).await?;
+    let found = all
+        .into_iter()
+        .filter(|v| matches(&v.assignment, query))
+        .take(limit)
+        .collect();
+    with_visits(tx, found).await
+}
+
+/// Every assignment of the customer with this phone, newest first.
+pub async fn customer_history(tx: &mut dyn Tx, phone: &str) -> Fallible<Vec<Found>> {
+    let digits = phone_digits(phone);
+    let all = assignments::list_assignments(tx, None, None, SEARCH_SCAN).await?;
+    let found = all
+        .into_iter()
+        .filter(|v| {
+            v.assignment
+                .customer
+                .phone
+                .as_deref()
+                .is_some_and(|p| !digits.is_empty() && phone_digits(p) == digits)
+        })
+        .collect();
+    with_visits(tx, found).await
+}
+
+/// What the intake should warn about for a caller.
+#[derive(Serialize, Default)]
+pub struct RepeatWarning {
+    /// The caller's assignments received in the last 30 days.
+    pub repeat_caller: Vec<AssignmentView>,
+    /// Of those, the ones about the same product model (a repeat repair).
+    pub repeat_repair: Vec<AssignmentView>,
+}
+
+/// The caller's recent assignments by phone, and those for the same model.
+pub async fn repeat_warning(
+    tx: &mut dyn Tx,
+    phone: &str,
+    model: Option<&str>,
+    now: DateTime<Utc>,
+) -> Fallible<RepeatWarning> {
+    let since = now - Duration::days(REPEAT_WINDOW_DAYS);
+    let recent: Vec<AssignmentView> = customer_history(tx, phone)
+        .await?
+        .into_iter()
+        .map(|f| f.assignment)
+        .filter(|v| v.assignment.received_at.is_none_or(|t| t >= since))
+        .collect();
+    let model = model
+        .map(|m| m.trim().to_lowercase())
+        .filter(|m| !m.is_empty());
+    let repeat_repair = recent
+        .iter()
+        .filter(|v| {
+            model.as_ref().is_some_and(|m| {
+                v.assignment
+                    .product
+                    .model
+                    .as_ref()
+                    .is_some_and(|x| x.trim().to_lowercase() == *m)
+            })
+        })
+        .cloned()
+        .collect();
+    Ok(RepeatWarning {
+        repeat_caller: recent,
+        repeat_repair,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assignment(name: &str, phone: &str, address: &str) -> Assignment {
+        serde_json::from_value(json!({
+            "id": "A-20261201-0001", "version": 1, "trade": "appliance_repair",
+            "customer": {"name": name, "phone": phone, "address": address},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_phone_matches_whatever_its_spacing() {
+        let a = assignment("黄梅", "138 0013 8001", "静安区武定路 12 号");
+        assert!(matches(&a, "13800138001"));
+        assert!(matches(&a, "+86 138-0013-8001"));
+        assert!(matches(&a, "8001"));
+        assert!(!matches(&a, "139"));
+    }
+
+    #[test]
+    fn name_address_and_id_match_by_containing() {
+        let a = assignment("黄梅", "138 0013 8001", "静安区武定路 12 号");
+        assert!(matches(&a, "黄"));
+        assert!(matches(&a, "武定路"));
+        assert!(matches(&a, "a-20261201"));
+        assert!(!matches(&a, "徐汇"));
+        assert!(!matches(&a, "  "));
+    }
+
+    #[test]
+    fn diff_names_each_changed_field_by_code() {
+        let before = assignment("黄梅", "138 0013 8001", "静安区武定路 12 号");
+        let mut after = before.clone();
+        after.customer.phone = Some("139 0000 0000".into());
+        after.fault_description = Some("冰箱不制冷".into());
+        let d = diff(&before, &after);
+        let names: Vec<_> = d.iter().map(|c| c.field).collect();
+        assert_eq!(names, ["customer_phone", "fault_description"]);
+        assert_eq!(d[0].before, json!("138 0013 8001"));
+        assert_eq!(d[0].after, json!("139 0000 0000"));
+    }
+}

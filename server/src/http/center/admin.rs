@@ -1,0 +1,165 @@
+//! The admin screens' endpoints: the device list
+//! (`GET /api/devices`), one-time enrolment codes with their QR code
+//! (`POST /api/technicians/{id}/enrolment-codes`), the phone's exchange of a
+//! code for its token (`POST /api/enrol`, rate-limited per source address
+//! like the login) and the staff list (`GET /api/users`, admin only).
+
+use crate::app::AppState;
+use crate::domain::enrolment;
+use crate::http::auth::{Auth, SourceAddress};
+use crate::http::center::devices::EnrolResponse;
+use crate::http::error::{ApiError, ApiJson, ApiResult};
+use crate::report::qr::qr_svg;
+use crate::store::devices::{self, DeviceListing};
+use crate::time::{from_ms, now_ms};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+pub async fn list_devices(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+) -> ApiResult<Json<Vec<DeviceListing>>> {
+    who.dispatcher()?;
+    let out = state
+        .db
+        .tx(move |tx| Box::pin(async move { devices::list_devices(tx).await }))
+        .await?;
+    Ok(Json(out))
+}
+
+#[derive(Deserialize)]
+pub struct CodeRequest {
+    pub device_id: doorstep_core::DeviceId,
+    /// The server address the phone should sync with, as the dispatcher's
+    /// browser reaches it (default: `http://` and the request's Host).
+    pub server: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct CodeResponse {
+    pub code: String,
+    pub technician_id: String,
+    pub device_id: String,
+    pub expires_at: DateTime<Utc>,
+    /// What the QR code holds: `doorstep://enrol?server=…&code=…`.
+    pub enrol_uri: String,
+    pub qr_svg: String,
+}
+
+pub async fn create_enrolment_code(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(technician): Path<String>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<CodeRequest>,
+) -> ApiResult<(StatusCode, Json<CodeResponse>)> {
+    let actor = who.dispatcher()?.to_string();
+    let server = match req.server {
+        Some(s) if s.starts_with("http://") || s.starts_with("https://") => s,
+        Some(_) => {
+            return Err(ApiError::field(
+                "server",
+                "give the server's address as http://… or https://…",
+            )
+            .zh("服务器地址：请以 http:// 或 https:// 开头。"))
+        }
+        None => format!(
+            "http://{}",
+            headers
+                .get(axum::http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost")
+        ),
+    };
+    let (t, d) = (technician.clone(), req.device_id.to_string());
+    let (code, expires) = state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move { enrolment::create_code(tx, &t, &d, &actor, now_ms()).await })
+        })
+        .await?;
+    let enc = |s: &str| -> String { form_urlencoded::byte_serialize(s.as_bytes()).collect() };
+    let enrol_uri = format!(
+        "doorstep://enrol?server={}&code={}",
+        enc(&server),
+        enc(&code)
+    );
+    let qr_svg = qr_svg(&enrol_uri).ok_or_else(|| ApiError::internal("drawing the QR code"))?;
+    tracing::info!(technician = %technician, device = %req.device_id, "enrolment code made");
+    Ok((
+        StatusCode::CREATED,
+        Json(CodeResponse {
+            code,
+            technician_id: technician,
+            device_id: req.device_id.to_string(),
+            expires_at: from_ms(expires),
+            enrol_uri,
+            qr_svg,
+        }),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct RedeemRequest {
+    pub code: String,
+}
+
+/// The phone's side: a code for its token (shown once).
+pub async fn redeem_enrolment_code(
+    State(state): State<AppState>,
+    SourceAddress(address): SourceAddress,
+    ApiJson(req): ApiJson<RedeemRequest>,
+) -> ApiResult<(StatusCode, Json<EnrolResponse>)> {
+    if req.code.len() > 64 {
+        return Err(ApiError::field("code", "at most 64 characters").zh("注册码：最多 64 个字符。"));
+    }
+    state
+        .guard
+        .logins
+        .per_address
+        .take(&address, Instant::now())
+        .map_err(|wait_s| {
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many attempts: try again in {wait_s} s"),
+            )
+            .zh(format!("尝试过于频繁：请 {wait_s} 秒后再试。"))
+            .retry_after(wait_s)
+        })?;
+    let (technician_id, device_id, token) = state
+        .db
+        .tx(move |tx| Box::pin(async move { enrolment::redeem(tx, &req.code, now_ms()).await }))
+        .await
+        .map_err(|e| match e {
+            crate::failure::Failure::Unauthorized(m) => ApiError::unauthorized(m)
+                .zh("注册码无效、已用过或已过期：请向服务中心索取新的注册码。"),
+            other => other.into(),
+        })?;
+    tracing::info!(technician = %technician_id, device = %device_id, "device enrolled by code");
+    Ok((
+        StatusCode::CREATED,
+        Json(EnrolResponse {
+            device_id,
+            technician_id,
+            token,
+        }),
+    ))
+}
+
+/// Every staff account (admins only).
+pub async fn list_users(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+) -> ApiResult<Json<Vec<crate::store::users::UserListing>>> {
+    who.admin()?;
+    let out = state
+        .db
+        .tx(move |tx| Box::pin(async move { crate::store::users::list_users(tx).await }))
+        .await?;
+    Ok(Json(out))
+}

@@ -1,0 +1,137 @@
+//! A work order's history and the desk's look-ups:
+//! `/api/assignments/{id}/history`, `/api/search`, `/api/customers/history`
+//! and `/api/intakes/repeat-check` (the intake's repeat warning).
+
+use crate::app::AppState;
+use crate::domain::order_history::{self, Found, HistoryEntry, RepeatWarning};
+use crate::failure::Failure;
+use crate::http::after::display::LabelledVisit;
+use crate::http::auth::Auth;
+use crate::http::error::{ApiError, ApiQuery, ApiResult};
+use crate::model::AssignmentView;
+use crate::store::assignments;
+use axum::extract::{Path, State};
+use axum::Json;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+/// An assignment found, with its visits and their stage and outcome labels.
+#[derive(Serialize)]
+pub struct FoundView {
+    #[serde(flatten)]
+    pub assignment: AssignmentView,
+    pub visits: Vec<LabelledVisit>,
+}
+
+fn labelled(found: Vec<Found>) -> Vec<FoundView> {
+    found
+        .into_iter()
+        .map(|f| FoundView {
+            assignment: f.assignment,
+            visits: f.visits.into_iter().map(LabelledVisit::from).collect(),
+        })
+        .collect()
+}
+
+/// Who changed what and when, one entry per version, oldest first.
+pub async fn assignment_history(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<HistoryEntry>>> {
+    who.dispatcher()?;
+    let out = state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                if !assignments::exists(tx, &id).await? {
+                    return Err(Failure::not_found("assignment", &id));
+                }
+                order_history::history(tx, &id).await
+            })
+        })
+        .await?;
+    Ok(Json(out))
+}
+
+#[derive(Deserialize)]
+pub struct SearchQuery {
+    pub q: String,
+    pub limit: Option<usize>,
+}
+
+/// Assignments whose id, customer name, address or phone contains `q`.
+pub async fn search(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    ApiQuery(query): ApiQuery<SearchQuery>,
+) -> ApiResult<Json<Vec<FoundView>>> {
+    who.dispatcher()?;
+    let q = query.q.trim().to_string();
+    if q.is_empty() {
+        return Err(ApiError::field(
+            "q",
+            "empty: type part of a phone number, name, address or work-order id",
+        )
+        .zh("搜索内容为空：请输入电话、姓名、地址或工单号的一部分。"));
+    }
+    let limit = query.limit.unwrap_or(50).clamp(1, 200);
+    let out = state
+        .db
+        .tx(move |tx| Box::pin(async move { order_history::search(tx, &q, limit).await }))
+        .await?;
+    Ok(Json(labelled(out)))
+}
+
+#[derive(Deserialize)]
+pub struct PhoneQuery {
+    pub phone: String,
+    pub model: Option<String>,
+}
+
+fn require_phone(phone: &str) -> ApiResult<()> {
+    if order_history::phone_digits(phone).len() < 4 {
+        return Err(ApiError::field(
+            "phone",
+            "give the customer's phone number (at least four digits)",
+        )
+        .zh("电话：请填写客户电话（至少四位数字）。"));
+    }
+    Ok(())
+}
+
+/// Every assignment of the customer with this phone, with its visits.
+pub async fn customer_history(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    ApiQuery(q): ApiQuery<PhoneQuery>,
+) -> ApiResult<Json<Vec<FoundView>>> {
+    who.dispatcher()?;
+    require_phone(&q.phone)?;
+    let out = state
+        .db
+        .tx(move |tx| Box::pin(async move { order_history::customer_history(tx, &q.phone).await }))
+        .await?;
+    Ok(Json(labelled(out)))
+}
+
+/// The caller's assignments of the last 30 days, and those for the same
+/// product model (a repeat repair).
+pub async fn repeat_check(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    ApiQuery(q): ApiQuery<PhoneQuery>,
+) -> ApiResult<Json<RepeatWarning>> {
+    who.dispatcher()?;
+    require_phone(&q.phone)?;
+    let now = Utc::now();
+    let out = state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                order_history::repeat_warning(tx, &q.phone, q.model.as_deref(), now).await
+            })
+        })
+        .await?;
+    Ok(Json(out))
+}

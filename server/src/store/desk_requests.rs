@@ -1,0 +1,103 @@
+//! The `handled_requests` table and the requests queue read from `events`:
+//! a technician's requests to the center (the event kinds in
+//! [`REQUEST_KINDS`]) that no dispatcher has marked handled yet.
+
+use super::sql::{Tx, Value};
+use crate::failure::Fallible;
+use crate::time::from_ms;
+use chrono::{DateTime, Utc};
+
+/// The event kinds that ask something of the center, in the queue's order.
+pub const REQUEST_KINDS: [&str; 7] = [
+    "center_verification_requested",
+    "fields_waived",
+    "quote_refused",
+    "escalated_to_center",
+    "payment_refused",
+    "manager_visit_requested",
+    "center_notified_absent",
+];
+
+/// An incident the technician recorded (also queued).
+pub const INCIDENT_KIND: &str = "incident_recorded";
+
+/// One request as synced by the phone.
+pub struct RequestRow {
+    pub event_id: String,
+    pub kind: String,
+    pub visit_id: String,
+    pub assignment_id: String,
+    pub technician_id: String,
+    pub recorded_at: DateTime<Utc>,
+    /// The event as the phone sent it (JSON text).
+    pub body: String,
+}
+
+/// Requests not yet handled, oldest first (at most `limit`).
+pub async fn pending(tx: &mut dyn Tx, limit: i64) -> Fallible<Vec<RequestRow>> {
+    let mut params: Vec<Value> = REQUEST_KINDS
+        .iter()
+        .chain([&INCIDENT_KIND])
+        .map(|k| (*k).into())
+        .collect();
+    let marks: Vec<String> = (1..=params.len()).map(|i| format!("${i}")).collect();
+    params.push(limit.into());
+    let sql = format!(
+        "SELECT e.event_id AS event_id, e.kind AS kind, e.visit_id AS visit_id,
+            e.assignment_id AS assignment_id, e.technician_id AS technician_id,
+            e.recorded_at AS recorded_at, e.body AS body
+         FROM events e LEFT JOIN handled_requests h ON h.event_id = e.event_id
+         WHERE h.event_id IS NULL AND e.kind IN ({})
+         ORDER BY e.recorded_at, e.event_id LIMIT ${}",
+        marks.join(", "),
+        params.len()
+    );
+    Ok(tx
+        .query(&sql, &params)
+        .await?
+        .iter()
+        .map(|r| RequestRow {
+            event_id: r.text("event_id"),
+            kind: r.text("kind"),
+            visit_id: r.text("visit_id"),
+            assignment_id: r.text("assignment_id"),
+            technician_id: r.text("technician_id"),
+            recorded_at: from_ms(r.int("recorded_at")),
+            body: r.text("body"),
+        })
+        .collect())
+}
+
+/// The kind of a synced event, if it exists.
+pub async fn event_kind(tx: &mut dyn Tx, event_id: &str) -> Fallible<Option<String>> {
+    Ok(tx
+        .query_opt(
+            "SELECT kind FROM events WHERE event_id = $1",
+            &[event_id.into()],
+        )
+        .await?
+        .map(|r| r.text("kind")))
+}
+
+/// Marks a request handled; false when it already was.
+pub async fn mark_handled(
+    tx: &mut dyn Tx,
+    event_id: &str,
+    by: &str,
+    at: i64,
+    answer: Option<&str>,
+) -> Fallible<bool> {
+    let n = tx
+        .execute(
+            "INSERT INTO handled_requests (event_id, handled_by, handled_at, answer)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING",
+            &[
+                event_id.into(),
+                by.into(),
+                at.into(),
+                answer.map(str::to_string).into(),
+            ],
+        )
+        .await?;
+    Ok(n > 0)
+}

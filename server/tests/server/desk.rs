@@ -1,0 +1,408 @@
+//! The dispatch desk's work orders: change history, search, a customer's
+//! history, the intake's repeat warning, the requests queue (a phone's
+//! verify-with-center request answered by an edit that reaches the phone by
+//! sync) and refusals in the caller's language by their code.
+
+use crate::both_backends;
+use crate::harness::{assignment, device, Backend, Srv};
+use chrono::Utc;
+use doorstep_core::assignment::AssignmentField;
+use doorstep_core::protocol::PullResponse;
+use doorstep_core::walkthrough::Walkthrough;
+use doorstep_core::{Playbook, VisitCommand};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+both_backends!(
+    an_edit_is_in_the_orders_history_with_who_and_what,
+    search_finds_by_phone_name_address_and_id_with_visits,
+    customer_history_lists_every_order_of_that_phone,
+    intake_warns_of_a_repeat_repair_within_30_days,
+    a_verify_request_is_queued_and_its_answer_reaches_the_phone,
+    a_request_is_handled_once,
+    refusals_speak_chinese_by_code_when_asked
+);
+
+async fn patch(s: &Srv, id: &str, body: Value) -> (u16, Value) {
+    s.call(
+        Method::PATCH,
+        &format!("/api/assignments/{id}"),
+        Some(&s.dispatcher),
+        Some(body),
+    )
+    .await
+}
+
+async fn an_edit_is_in_the_orders_history_with_who_and_what(b: Backend) {
+    let s = Srv::start(b).await;
+    s.technician("T-1", &["appliance_repair"]).await;
+    let a = s.assignment("appliance_repair", Some("T-1")).await;
+    let id = a["id"].as_str().unwrap();
+    let mut customer = a["customer"].clone();
+    customer["phone"] = json!("139 1234 5678");
+    let (st, body) = patch(
+        &s,
+        id,
+        json!({"customer": customer, "fault_description": "冰箱不制冷", "expected_version": a["version"]}),
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
+
+    let (st, h) = s
+        .get(&format!("/api/assignments/{id}/history"), &s.dispatcher)
+        .await;
+    assert_eq!(st, 200, "{h}");
+    let actions: Vec<&str> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["created", "assigned", "edited"], "{h}");
+    let edit = &h[2];
+    assert_eq!(edit["actor"], "user:desk");
+    assert_eq!(edit["version"], body["version"]);
+    let changes = edit["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 2, "{edit}");
+    assert_eq!(
+        changes[0],
+        json!({"field": "customer_phone", "before": "138 0000 0000", "after": "139 1234 5678"})
+    );
+    assert_eq!(changes[1]["field"], "fault_description");
+    assert_eq!(changes[1]["after"], "冰箱不制冷");
+    assert_eq!(h[1]["changes"][0]["field"], "technician");
+    assert_eq!(h[1]["changes"][0]["after"], "T-1");
+
+    let (st, body) = s
+        .get("/api/assignments/A-nothing/history", &s.dispatcher)
+        .await;
+    assert_eq!(st, 404, "{body}");
+}
+
+async fn new_order(s: &Srv, name: &str, phone: &str, address: &str, model: &str) -> String {
+    let (st, a) = s
+        .post(
+            "/api/assignments",
+            &s.dispatcher,
+            json!({"trade": "appliance_repair",
+                   "customer": {"name": name, "phone": phone, "address": address},
+                   "product": {"model": model}, "fault_description": "不制冷"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{a}");
+    a["id"].as_str().unwrap().to_string()
+}
+
+fn ids(found: &Value) -> Vec<String> {
+    let mut v: Vec<String> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+async fn search_finds_by_phone_name_address_and_id_with_visits(b: Backend) {
+    let s = Srv::start(b).await;
+    let (dev, token) = s.technician("T-1", &["appliance_repair"]).await;
+    let huang = new_order(
+        &s,
+        "黄梅",
+        "138 0013 8001",
+        "静安区武定路 12 号",
+        "海尔 BCD-216",
+    )
+    .await;
+    let xu = new_order(
+        &s,
+        "徐刚",
+        "139-1111-2222",
+        "徐汇区长乐路 88 号",
+        "美的 MG70",
+    )
+    .await;
+    // Huang's order has a visit: it is found with it.
+    let (st, a) = s
+        .post(
+            &format!("/api/assignments/{huang}/assign"),
+            &s.dispatcher,
+            json!({"technician": "T-1"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{a}");
+    let w = Walkthrough::new(
+        &Playbook::shipped_by_id("appliance_repair").unwrap(),
+        &assignment(&a),
+        &device(&dev),
+        Utc::now(),
+    );
+    let (st, r) = s
+        .push(&token, &dev, &crate::harness::numbered(&w.events, 1))
+        .await;
+    assert_eq!(st, 200, "{r}");
+
+    let search = |q: &str| {
+        let path = format!("/api/search?q={}", urlencode(q));
+        let s = &s;
+        async move { s.get(&path, &s.dispatcher).await }
+    };
+    let (st, found) = search("13800138001").await;
+    assert_eq!(st, 200, "{found}");
+    assert_eq!(ids(&found), vec![huang.clone()]);
+    assert_eq!(found[0]["visits"].as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(ids(&search("+86 139 1111 2222").await.1), vec![xu.clone()]);
+    assert_eq!(ids(&search("徐刚").await.1), vec![xu.clone()]);
+    assert_eq!(ids(&search("武定路").await.1), vec![huang.clone()]);
+    assert_eq!(ids(&search(&xu.to_lowercase()).await.1), vec![xu.clone()]);
+    assert!(ids(&search("朝阳区").await.1).is_empty());
+
+    let (st, body) = search("  ").await;
+    assert_eq!(st, 400, "{body}");
+    assert_eq!(body["error"]["field"], "q");
+}
+
+fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+async fn customer_history_lists_every_order_of_that_phone(b: Backend) {
+    let s = Srv::start(b).await;
+    let first = new_order(&s, "黄梅", "138 0013 8001", "武定路 12 号", "海尔 BCD-216").await;
+    let second = new_order(&s, "黄梅", "13800138001", "武定路 12 号", "美的 MG70").await;
+    new_order(&s, "徐刚", "139 1111 2222", "长乐路 88 号", "美的 MG70").await;
+    let (st, h) = s
+        .get("/api/customers/history?phone=138-0013-8001", &s.dispatcher)
+        .await;
+    assert_eq!(st, 200, "{h}");
+    let mut want = vec![first, second];
+    want.sort();
+    assert_eq!(ids(&h), want);
+    let (st, body) = s
+        .get("/api/customers/history?phone=12", &s.dispatcher)
+        .await;
+    assert_eq!(st, 400, "{body}");
+    assert_eq!(body["error"]["field"], "phone");
+}
+
+async fn intake_warns_of_a_repeat_repair_within_30_days(b: Backend) {
+    let s = Srv::start(b).await;
+    let fridge = new_order(&s, "黄梅", "138 0013 8001", "武定路 12 号", "海尔 BCD-216").await;
+    let washer = new_order(&s, "黄梅", "138 0013 8001", "武定路 12 号", "美的 MG70").await;
+    // Another caller's order of 40 days ago for the same model: no warning.
+    let old = Utc::now() - chrono::Duration::days(40);
+    let (st, body) = s
+        .post(
+            "/api/assignments",
+            &s.dispatcher,
+            json!({"trade": "appliance_repair", "received_at": old,
+                   "customer": {"name": "马丽", "phone": "137 2222 3333"},
+                   "product": {"model": "海尔 BCD-216"}}),
+        )
+        .await;
+    assert_eq!(st, 201, "{body}");
+
+    let (st, w) = s
+        .get(
+            &format!(
+                "/api/intakes/repeat-check?phone=13800138001&model={}",
+                urlencode("海尔 bcd-216")
+            ),
+            &s.dispatcher,
+        )
+        .await;
+    assert_eq!(st, 200, "{w}");
+    let mut callers = ids(&w["repeat_caller"]);
+    callers.sort();
+    let mut want = vec![fridge.clone(), washer];
+    want.sort();
+    assert_eq!(callers, want);
+    assert_eq!(ids(&w["repeat_repair"]), vec![fridge]);
+
+    let (_, w) = s
+        .get(
+            &format!(
+                "/api/intakes/repeat-check?phone=13722223333&model={}",
+                urlencode("海尔 BCD-216")
+            ),
+            &s.dispatcher,
+        )
+        .await;
+    assert_eq!(w, json!({"repeat_caller": [], "repeat_repair": []}));
+}
+
+async fn pull(s: &Srv, token: &str, dev: &str, cursor: u64) -> PullResponse {
+    let (st, body) = s
+        .post(
+            "/api/sync/pull",
+            token,
+            json!({"protocol_version": 1, "device_id": dev, "cursor": cursor}),
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    serde_json::from_value(body).unwrap()
+}
+
+/// A phone that received its assignment and asked the center to verify
+/// the customer's phone: (walkthrough, device, token, assignment id, cursor).
+async fn verify_request(s: &Srv) -> (Walkthrough, String, String, String, u64) {
+    let (dev, token) = s.technician("T-1", &["appliance_repair"]).await;
+    s.assignment("appliance_repair", Some("T-1")).await;
+    let first = pull(s, &token, &dev, 0).await;
+    let change = &first.changes[0];
+    let VisitCommand::ReceiveAssignment { assignment: a } = change.to_command() else {
+        panic!("the first change is the assignment");
+    };
+    let mut w = Walkthrough::new(
+        &Playbook::shipped_by_id("appliance_repair").unwrap(),
+        &a,
+        &device(&dev),
+        Utc::now(),
+    );
+    w.apply(
+        1,
+        VisitCommand::VerifyWithCenter {
+            fields: vec![AssignmentField::CustomerPhone],
+            note: Some("号码是空号".into()),
+        },
+        None,
+        None,
+    )
+    .unwrap();
+    let (st, r) = s
+        .push(&token, &dev, &crate::harness::numbered(&w.events, 1))
+        .await;
+    assert_eq!(st, 200, "{r}");
+    let id = a.id.to_string();
+    (w, dev, token, id, first.next_cursor)
+}
+
+async fn a_verify_request_is_queued_and_its_answer_reaches_the_phone(b: Backend) {
+    let s = Srv::start(b).await;
+    let (mut w, dev, token, id, cursor) = verify_request(&s).await;
+
+    let (st, q) = s.get("/api/requests", &s.dispatcher).await;
+    assert_eq!(st, 200, "{q}");
+    assert_eq!(q["total"], 1, "{q}");
+    assert_eq!(q["counts"], json!({"center_verification_requested": 1}));
+    let item = &q["items"][0];
+    assert_eq!(item["assignment_id"], id.as_str());
+    assert_eq!(item["technician_id"], "T-1");
+    assert_eq!(item["customer_name"], "Test Customer");
+    assert_eq!(
+        item["detail"],
+        json!({"fields": ["customer_phone"], "note": "号码是空号"})
+    );
+
+    // The desk corrects the phone number and marks the request answered.
+    let (_, a) = s
+        .get(&format!("/api/assignments/{id}"), &s.dispatcher)
+        .await;
+    let mut customer = a["customer"].clone();
+    customer["phone"] = json!("138 0013 8001");
+    let (st, body) = patch(
+        &s,
+        &id,
+        json!({"customer": customer, "expected_version": a["version"]}),
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
+    let event = item["id"].as_str().unwrap();
+    let (st, body) = s
+        .post(
+            &format!("/api/requests/{event}/handle"),
+            &s.dispatcher,
+            json!({"answer": "电话已更正"}),
+        )
+        .await;
+    assert_eq!(st, 204, "{body}");
+    let (_, q) = s.get("/api/requests", &s.dispatcher).await;
+    assert_eq!(q["total"], 0, "{q}");
+
+    // The phone's next sync brings the corrected assignment into its visit.
+    let next = pull(&s, &token, &dev, cursor).await;
+    assert_eq!(next.changes.len(), 1, "{next:?}");
+    w.apply(1, next.changes[0].to_command(), None, None)
+        .unwrap();
+    let on_phone = w.state.assignment.as_ref().unwrap();
+    assert_eq!(on_phone.customer.phone.as_deref(), Some("138 0013 8001"));
+    assert_eq!(on_phone.version, body_version(&s, &id).await);
+    let _ = dev;
+}
+
+async fn body_version(s: &Srv, id: &str) -> u64 {
+    let (_, a) = s
+        .get(&format!("/api/assignments/{id}"), &s.dispatcher)
+        .await;
+    a["version"].as_u64().unwrap()
+}
+
+async fn a_request_is_handled_once(b: Backend) {
+    let s = Srv::start(b).await;
+    verify_request(&s).await;
+    let (_, q) = s.get("/api/requests", &s.dispatcher).await;
+    let event = q["items"][0]["id"].as_str().unwrap().to_string();
+    let path = format!("/api/requests/{event}/handle");
+    let (st, _) = s.post(&path, &s.dispatcher, json!({})).await;
+    assert_eq!(st, 204);
+    let (st, body) = s.post(&path, &s.dispatcher, json!({})).await;
+    assert_eq!(st, 409, "{body}");
+    assert_eq!(body["error"]["code"], "already_recorded");
+    // An event that is no request (the assignment's receipt) is not one.
+    let (st, body) = s
+        .post(
+            "/api/requests/no-such-event/handle",
+            &s.dispatcher,
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, 404, "{body}");
+}
+
+async fn refusals_speak_chinese_by_code_when_asked(b: Backend) {
+    let s = Srv::start(b).await;
+    s.technician("T-1", &["appliance_repair"]).await;
+    let a = s.assignment("appliance_repair", None).await;
+    let id = a["id"].as_str().unwrap();
+    let http = reqwest::Client::new();
+    let stale = |lang: &'static str| {
+        http.patch(format!("{}/api/assignments/{id}", s.base))
+            .bearer_auth(&s.dispatcher)
+            .header("accept-language", lang)
+            .json(&json!({"notes": "x", "expected_version": 99}))
+            .send()
+    };
+    let zh: Value = stale("zh-CN,zh;q=0.9,en;q=0.8")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(zh["error"]["code"], "version_mismatch");
+    let message = zh["error"]["message"].as_str().unwrap();
+    assert!(message.contains("工单已被他人修改"), "{message}");
+    assert!(
+        message.contains('：') && !message.contains(':'),
+        "{message}"
+    );
+    let en: Value = stale("en-US").await.unwrap().json().await.unwrap();
+    assert!(
+        en["error"]["message"].as_str().unwrap().contains("version"),
+        "{en}"
+    );
+    assert_eq!(en["error"]["message_zh"], zh["error"]["message"]);
+
+    // A missing record names what is missing, in Chinese.
+    let res: Value = http
+        .get(format!("{}/api/assignments/A-404", s.base))
+        .bearer_auth(&s.dispatcher)
+        .header("accept-language", "zh-CN")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(res["error"]["message"], "没有编号为 A-404 的工单。");
+}
