@@ -84,23 +84,23 @@ test("the day board shows each technician's work with its window and visit progr
   const { page } = session;
   await signIn(page);
   await openTab(page, "Day board");
-  // Song Ying's carer arrived early and the customer cancelled: a conflict.
-  const conflict = lane(page, "Chen Jing").locator(".block").filter({ hasText: "Song Ying" });
+  // 宋英's carer arrived early and the customer cancelled: a conflict.
+  const conflict = lane(page, "陈静").locator(".block").filter({ hasText: "宋英" });
   await conflict.waitFor();
-  assert.match(await conflict.getAttribute("aria-label"), /^Song Ying · home_care, \d\d:\d\d–\d\d:\d\d, conflict$/);
-  // Lin Tao's water waits for Zhao Min, its time not yet confirmed.
-  assert.match(await lane(page, "Zhao Min").locator(".block").filter({ hasText: "Lin Tao" }).getAttribute("aria-label"), /not confirmed$/);
-  // Xu Gang's request waits unassigned in the side list.
-  await page.locator("#unassigned-list").getByText(/Xu Gang/).waitFor();
+  assert.match(await conflict.getAttribute("aria-label"), /^宋英 · home_care, \d\d:\d\d–\d\d:\d\d, conflict$/);
+  // 林涛's water waits for 赵敏, its time not yet confirmed.
+  assert.match(await lane(page, "赵敏").locator(".block").filter({ hasText: "林涛" }).getAttribute("aria-label"), /not confirmed$/);
+  // 徐刚's request waits unassigned in the side list.
+  await page.locator("#unassigned-list").getByText(/徐刚/).waitFor();
   await checkScreen(page, "day-board", "en");
-  // Huang Mei's fridge was repaired this morning (by the business day of its window): done.
-  await showDay(page, await dayOf(page, "Huang Mei"));
-  const done = lane(page, "Wang Lei").locator(".block").filter({ hasText: "Huang Mei" });
+  // 黄梅's fridge was repaired this morning (by the business day of its window): done.
+  await showDay(page, await dayOf(page, "黄梅"));
+  const done = lane(page, "王磊").locator(".block").filter({ hasText: "黄梅" });
   await done.waitFor();
   assert.match(await done.getAttribute("aria-label"), /, done$/);
   await switchLanguage(page, "zh-CN");
   await page.getByRole("heading", { name: /调度看板/ }).waitFor();
-  await lane(page, "Wang Lei").locator(".block").filter({ hasText: "家电维修" }).first().waitFor();
+  await lane(page, "王磊").locator(".block").filter({ hasText: "家电维修" }).first().waitFor();
   assert.match(await done.getAttribute("aria-label"), /，已完成$/);
   await assertChinese(page, "[data-view=dayboard]");
   await checkScreen(page, "day-board", "zh-CN");
@@ -110,39 +110,39 @@ test("dragging a block to another qualified technician's lane reassigns it and m
   const { page } = session;
   await signIn(page);
   await openTab(page, "Day board");
-  const moving = lane(page, "Liu Yang").locator(".block").filter({ hasText: "Peng Bo" });
+  const moving = lane(page, "刘洋").locator(".block").filter({ hasText: "彭波" });
   await moving.waitFor();
-  await moving.dragTo(lane(page, "Sun Hao").locator(".lane-track"), { sourcePosition: { x: 2, y: 10 }, targetPosition: { x: 602, y: 10 } });
-  await page.locator("#flash").getByText("Peng Bo reassigned to Sun Hao").waitFor();
-  await lane(page, "Sun Hao").locator(".block").filter({ hasText: "Peng Bo" }).waitFor();
-  assert.equal(await lane(page, "Liu Yang").locator(".block").filter({ hasText: "Peng Bo" }).count(), 0);
-  await block(page, "Peng Bo").locator(".block-when").getByText(/^10:00–/).waitFor();
+  await moving.dragTo(lane(page, "孙浩").locator(".lane-track"), { sourcePosition: { x: 2, y: 10 }, targetPosition: { x: 602, y: 10 } });
+  await page.locator("#flash").getByText("彭波 reassigned to 孙浩").waitFor();
+  await lane(page, "孙浩").locator(".block").filter({ hasText: "彭波" }).waitFor();
+  assert.equal(await lane(page, "刘洋").locator(".block").filter({ hasText: "彭波" }).count(), 0);
+  await block(page, "彭波").locator(".block-when").getByText(/^10:00–/).waitFor();
 });
 
 test("the keyboard picker lists qualified technicians by name and reschedules the block", async () => {
   const { page } = session;
   await signIn(page);
   await openTab(page, "Day board");
-  const first = lane(page, "Liu Yang").locator(".block").filter({ hasText: "Peng Bo" });
+  const first = lane(page, "刘洋").locator(".block").filter({ hasText: "彭波" });
   await first.waitFor();
   await first.focus();
   await page.keyboard.press("Enter");
-  const dialog = page.getByRole("dialog", { name: "Technician for Peng Bo" });
+  const dialog = page.getByRole("dialog", { name: "Technician for 彭波" });
   await dialog.waitFor();
   const names = await dialog.locator(".candidate strong").allTextContents();
-  assert.deepEqual([...names].sort(), ["Liu Yang", "Sun Hao"], "only the heating_service technicians");
+  assert.deepEqual([...names].sort(), ["刘洋", "孙浩"], "only the heating_service technicians");
   assert.match(await dialog.locator(".candidate").first().textContent(), /jobs that day/);
-  assert.ok(await dialog.getByRole("radio", { name: /Liu Yang/ }).isChecked(), "the current holder is preselected");
+  assert.ok(await dialog.getByRole("radio", { name: /刘洋/ }).isChecked(), "the current holder is preselected");
   await checkScreen(page, "picker", "en");
   await dialog.getByLabel("Start").fill("16:30");
   await dialog.getByRole("button", { name: "Save" }).click();
-  await page.locator("#flash").getByText("Peng Bo moved to 16:30").waitFor();
-  await block(page, "Peng Bo").locator(".block-when").getByText(/^16:30–/).waitFor();
+  await page.locator("#flash").getByText("彭波 moved to 16:30").waitFor();
+  await block(page, "彭波").locator(".block-when").getByText(/^16:30–/).waitFor();
   // Focus stays on the moved block.
   assert.equal(await page.evaluate(() => document.activeElement.className), "block");
   await switchLanguage(page, "zh-CN");
-  await block(page, "Peng Bo").click();
-  const zh = page.getByRole("dialog", { name: "为 Peng Bo 选择技师" });
+  await block(page, "彭波").click();
+  const zh = page.getByRole("dialog", { name: "为 彭波 选择技师" });
   await zh.waitFor();
   await assertChinese(page, "#picker");
   await checkScreen(page, "picker", "zh-CN");
@@ -153,7 +153,7 @@ test("a block changed meanwhile by someone else is refused with a clear message 
   const { page } = session;
   await signIn(page);
   await openTab(page, "Day board");
-  const b = lane(page, "Liu Yang").locator(".block").filter({ hasText: "Peng Bo" });
+  const b = lane(page, "刘洋").locator(".block").filter({ hasText: "彭波" });
   await b.waitFor();
   const id = await b.getAttribute("data-assignment");
   // Another dispatcher adds a note: the version moves on.
@@ -165,24 +165,24 @@ test("a block changed meanwhile by someone else is refused with a clear message 
       body: JSON.stringify({ expected_version: a.version, notes: "customer asked for a call first" }) });
   }, id);
   session.allowed = [/409/];
-  await b.dragTo(lane(page, "Sun Hao").locator(".lane-track"), { sourcePosition: { x: 2, y: 10 }, targetPosition: { x: 602, y: 10 } });
-  await page.locator("#flash.error").getByText("Peng Bo was changed by someone else meanwhile: the board shows the latest now").waitFor();
-  // Still Liu Yang's, at the latest version.
-  await lane(page, "Liu Yang").locator(".block").filter({ hasText: "Peng Bo" }).waitFor();
+  await b.dragTo(lane(page, "孙浩").locator(".lane-track"), { sourcePosition: { x: 2, y: 10 }, targetPosition: { x: 602, y: 10 } });
+  await page.locator("#flash.error").getByText("彭波 was changed by someone else meanwhile: the board shows the latest now").waitFor();
+  // Still 刘洋's, at the latest version.
+  await lane(page, "刘洋").locator(".block").filter({ hasText: "彭波" }).waitFor();
 });
 
 test("unassigned work is given to a technician chosen by name in the picker", async () => {
   const { page } = session;
   await signIn(page);
   await openTab(page, "Day board");
-  const waiting = page.locator("#unassigned-list li").filter({ hasText: "Xu Gang" });
-  await waiting.getByRole("button", { name: "Assign Xu Gang" }).click();
-  const dialog = page.getByRole("dialog", { name: "Technician for Xu Gang" });
-  await dialog.getByRole("radio", { name: /Sun Hao/ }).check();
+  const waiting = page.locator("#unassigned-list li").filter({ hasText: "徐刚" });
+  await waiting.getByRole("button", { name: "Assign 徐刚" }).click();
+  const dialog = page.getByRole("dialog", { name: "Technician for 徐刚" });
+  await dialog.getByRole("radio", { name: /孙浩/ }).check();
   await dialog.getByRole("button", { name: "Save" }).click();
-  await page.locator("#flash").getByText("Xu Gang assigned to Sun Hao").waitFor();
+  await page.locator("#flash").getByText("徐刚 assigned to 孙浩").waitFor();
   assert.equal(await waiting.count(), 0);
-  await lane(page, "Sun Hao").locator(".block").filter({ hasText: "Xu Gang" }).waitFor();
+  await lane(page, "孙浩").locator(".block").filter({ hasText: "徐刚" }).waitFor();
 });
 
 test("the map shows the day's customers and technicians' last positions without a tile server", async () => {
@@ -204,11 +204,11 @@ test("a change made elsewhere reaches the open board live, with focus kept", asy
   await signIn(page);
   await openTab(page, "Day board");
   await page.locator("#live-status").getByText("live").waitFor();
-  const b = lane(page, "Liu Yang").locator(".block").filter({ hasText: "Peng Bo" });
+  const b = lane(page, "刘洋").locator(".block").filter({ hasText: "彭波" });
   await b.waitFor();
-  const customer = "Peng Bo";
+  const customer = "彭波";
   await b.focus();
-  // Another dispatcher, in another browser, moves it to Wang Lei.
+  // Another dispatcher, in another browser, moves it to 王磊.
   const other = await openPage(browser, server.url);
   await signIn(other.page);
   const id = await b.getAttribute("data-assignment");
@@ -221,7 +221,7 @@ test("a change made elsewhere reaches the open board live, with focus kept", asy
     if (!res.ok) throw new Error(await res.text());
   }, id);
   await other.context.close();
-  await lane(page, "Sun Hao").locator(".block").filter({ hasText: customer }).waitFor({ timeout: 10000 });
+  await lane(page, "孙浩").locator(".block").filter({ hasText: customer }).waitFor({ timeout: 10000 });
   assert.equal(await page.evaluate(() => document.activeElement.dataset.assignment), id, "focus stays on the block");
 });
 
@@ -236,7 +236,7 @@ test("at 390 px the board is a list per technician and no page scrolls sideways"
     assert.ok(width <= 390, `${tab}: scrollWidth ${width}`);
   }
   await openTab(page, "Day board");
-  await lane(page, "Liu Yang").locator(".block").first().waitFor();
+  await lane(page, "刘洋").locator(".block").first().waitFor();
   await checkScreen(page, "day-board-390", "en");
   await switchLanguage(page, "zh-CN");
   const width = await page.evaluate(() => document.documentElement.scrollWidth);

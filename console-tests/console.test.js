@@ -195,9 +195,9 @@ test("a dispatcher takes in a new request and dispatches it to a technician", as
   assert.match(v.Customer, /Wu Ping/);
 
   // Assign offers the technicians qualified for the trade, by name.
-  const offered = await pickTechnician(page, row.getByRole("button", { name: "Assign" }), "Sun Hao");
-  assert.deepEqual([...offered].sort(), ["Liu Yang", "Sun Hao"]);
-  await page.locator("#flash").getByText(`${id} assigned to Sun Hao`).waitFor();
+  const offered = await pickTechnician(page, row.getByRole("button", { name: "Assign" }), "孙浩");
+  assert.deepEqual([...offered].sort(), ["刘洋", "孙浩"]);
+  await page.locator("#flash").getByText(`${id} assigned to 孙浩`).waitFor();
   await row.getByRole("cell", { name: "T-sun", exact: true }).waitFor();
   v = await rowValues(row);
   assert.equal(v.Status, "assigned");
@@ -217,8 +217,8 @@ test("a dispatcher takes in a new request and dispatches it to a technician", as
   await openTab(page, "Board");
   const otherRow = boardRow(page, other);
   await otherRow.waitFor();
-  const water = await pickTechnician(page, otherRow.getByRole("button", { name: "Assign" }), "Zhao Min");
-  assert.deepEqual(water, ["Zhao Min"]);
+  const water = await pickTechnician(page, otherRow.getByRole("button", { name: "Assign" }), "赵敏");
+  assert.deepEqual(water, ["赵敏"]);
   await otherRow.getByRole("cell", { name: "T-zhao", exact: true }).waitFor();
 });
 
@@ -232,11 +232,11 @@ test("a dispatcher reassigns an assignment to another technician", async () => {
   await openTab(page, "Board");
   const row = boardRow(page, id);
   await row.waitFor();
-  await pickTechnician(page, row.getByRole("button", { name: "Assign" }), "Wang Lei");
+  await pickTechnician(page, row.getByRole("button", { name: "Assign" }), "王磊");
   await row.getByRole("cell", { name: "T-wang", exact: true }).waitFor();
 
-  await pickTechnician(page, row.getByRole("button", { name: "Reassign" }), "Sun Hao");
-  await page.locator("#flash").getByText(`${id} reassigned to Sun Hao`).waitFor();
+  await pickTechnician(page, row.getByRole("button", { name: "Reassign" }), "孙浩");
+  await page.locator("#flash").getByText(`${id} reassigned to 孙浩`).waitFor();
   await row.getByRole("cell", { name: "T-sun", exact: true }).waitFor();
   const v = await rowValues(row);
   assert.equal(v.Status, "assigned");
@@ -258,7 +258,7 @@ test("a dispatcher cancels an assignment with a reason", async () => {
   await openTab(page, "Board");
   const row = boardRow(page, id);
   await row.waitFor();
-  await pickTechnician(page, row.getByRole("button", { name: "Assign" }), "Chen Jing");
+  await pickTechnician(page, row.getByRole("button", { name: "Assign" }), "陈静");
   await row.getByRole("cell", { name: "T-chen", exact: true }).waitFor();
 
   const question = await clickAnswering(page, row.getByRole("button", { name: "Cancel" }), "customer moved the visit to next week");

@@ -35,9 +35,9 @@ async fn assignment_of(s: &Srv, token: &str, customer: &str) -> Value {
 async fn the_picker_offers_only_qualified_technicians_free_ones_first(b: Backend) {
     let s = Srv::start(b).await;
     demo::load(&s.state).await.unwrap();
-    // Peng Bo's heating job is Liu Yang's, who has Feng Lan's at the same time.
-    let peng = assignment_of(&s, &s.dispatcher, "Peng Bo").await;
-    let feng = assignment_of(&s, &s.dispatcher, "Feng Lan").await;
+    // 彭波's heating job is 刘洋's, who has 冯兰's at the same time.
+    let peng = assignment_of(&s, &s.dispatcher, "彭波").await;
+    let feng = assignment_of(&s, &s.dispatcher, "冯兰").await;
     let id = peng["id"].as_str().unwrap();
     let (st, ranked) = s
         .get(&format!("/api/assignments/{id}/candidates"), &s.dispatcher)
@@ -51,7 +51,7 @@ async fn the_picker_offers_only_qualified_technicians_free_ones_first(b: Backend
         .collect();
     assert_eq!(
         names,
-        ["Sun Hao", "Liu Yang"],
+        ["孙浩", "刘洋"],
         "heating only, the free one first"
     );
     assert_eq!(ranked["candidates"][1]["overlapping"], json!([feng["id"]]));
@@ -75,15 +75,15 @@ async fn technicians_last_positions_are_their_phones_newest_fixes(b: Backend) {
             .find(|p| p["technician_id"] == id)
             .cloned()
     };
-    // Wang Lei's phone recorded the demo's visits around Jing'an (WGS-84).
-    let wang = by_id("T-wang").expect("Wang Lei has a position");
-    assert_eq!(wang["name"], "Wang Lei");
+    // 王磊's phone recorded the demo's visits around Jing'an (WGS-84).
+    let wang = by_id("T-wang").expect("王磊 has a position");
+    assert_eq!(wang["name"], "王磊");
     let (lat, lon) = (wang["lat"].as_f64().unwrap(), wang["lon"].as_f64().unwrap());
     assert!(
         (31.2..31.3).contains(&lat) && (121.4..121.5).contains(&lon),
         "{wang}"
     );
-    // Sun Hao's phone has recorded nothing.
+    // 孙浩's phone has recorded nothing.
     assert!(by_id("T-sun").is_none(), "{positions}");
 }
 
