@@ -12,7 +12,7 @@ export const ZH = {
   "Board": "工单看板", "Intake": "受理", "Reminders": "催办", "Conflicts": "冲突", "Callbacks": "回访",
   "Reconciliation": "对账", "KPIs": "考核指标", "Roster": "技师",
   "Assignments": "工单", "Refresh": "刷新", "all": "全部", "open": "待派", "assigned": "已派",
-  "handed_back": "已退回", "done": "已完成", "cancelled": "已取消",
+  "handed_back": "已退回", "done": "已完成", "cancelled": "已取消", "erased": "已删除客户个人信息",
   "Id": "编号", "Customer": "客户", "Trade": "业务", "Priority": "优先级", "Status": "状态",
   "Technician": "技师", "Window": "预约时间", "Confirmed": "时间确认", "v": "版本", "Actions": "操作",
   "New request": "新受理", "Class": "类别", "general repair": "一般维修", "urgent repair": "紧急维修",

@@ -135,6 +135,16 @@ pub async fn history(tx: &mut dyn Tx, id: &str) -> Fallible<Vec<HistoryEntry>> {
                 changes: vec![],
             }),
             ChangeKind::Reassigned { .. } => {}
+            // The customer's contact erased on request (PIPL): said, never
+            // shown (the values are gone).
+            ChangeKind::Erased { .. } if !same_version => out.push(HistoryEntry {
+                version: row.version,
+                at: from_ms(row.at),
+                actor: row.actor,
+                action: "erased",
+                changes: vec![],
+            }),
+            ChangeKind::Erased { .. } => {}
         }
     }
     Ok(out)

@@ -162,6 +162,7 @@ pub fn router(state: AppState) -> Router {
             "/api/personal-data/retention/run",
             post(center::personal_data::run_retention_now),
         )
+        .route(
             "/api/assignments/{id}/notice-consent",
             put(center::notices::put_notice_consent),
         )
@@ -192,6 +193,7 @@ pub fn router(state: AppState) -> Router {
             post(center::integrations::disable_webhook),
         )
         .route("/api/feed", get(center::integrations::feed))
+        .route(
             "/api/assignments/{id}/history",
             get(center::orders::assignment_history),
         )

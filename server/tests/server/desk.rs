@@ -251,7 +251,7 @@ async fn verify_request(s: &Srv) -> (Walkthrough, String, String, String, u64) {
     s.assignment("appliance_repair", Some("T-1")).await;
     let first = pull(s, &token, &dev, 0).await;
     let change = &first.changes[0];
-    let VisitCommand::ReceiveAssignment { assignment: a } = change.to_command() else {
+    let Some(VisitCommand::ReceiveAssignment { assignment: a }) = change.to_command() else {
         panic!("the first change is the assignment");
     };
     let mut w = Walkthrough::new(
@@ -323,7 +323,7 @@ async fn a_verify_request_is_queued_and_its_answer_reaches_the_phone(b: Backend)
     // The phone's next sync brings the corrected assignment into its visit.
     let next = pull(&s, &token, &dev, cursor).await;
     assert_eq!(next.changes.len(), 1, "{next:?}");
-    w.apply(1, next.changes[0].to_command(), None, None)
+    w.apply(1, next.changes[0].to_command().expect("an assignment change"), None, None)
         .unwrap();
     let on_phone = w.state.assignment.as_ref().unwrap();
     assert_eq!(on_phone.customer.phone.as_deref(), Some("138 0013 8001"));

@@ -147,6 +147,8 @@ pub async fn redeem_enrolment_code(
             device_id,
             technician_id,
             token,
+            // A one-time code enrols without a device key (version 1).
+            enrolment_version: 1,
         }),
     ))
 }
