@@ -22,10 +22,10 @@ use doorstep_server::http::spawn;
 use doorstep_server::ops::backup::{self, DATABASE_FILE};
 use doorstep_server::ops::config_file;
 use doorstep_server::ops::logging::{self, LogFormat};
-use doorstep_server::store::{sqlite, users, Database};
-use std::ffi::OsString;
 use doorstep_server::outbox::spawn_worker;
 use doorstep_server::providers::ProviderSettings;
+use doorstep_server::store::{sqlite, users, Database};
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -355,7 +355,7 @@ mod tests {
         let help = Args::command().render_long_help().to_string();
         let fields = serde_json::to_value(Config::default()).expect("Config serializes");
         let fields = fields.as_object().expect("Config is a struct");
-        
+
         assert_eq!(fields.len(), 23, "a Config field was added: check it here");
         for field in fields.keys() {
             let flag = format!("--{}", field.replace('_', "-"));

@@ -11,8 +11,8 @@
 //! and `event_id` are both unique.
 
 use crate::app::AppState;
-use crate::domain::personal_data;
 use crate::domain::admission::{Admissions, Screening};
+use crate::domain::personal_data;
 use crate::domain::projection::{project_visit, store_projection};
 use crate::failure::{Failure, Fallible};
 use crate::model::SyncKind;

@@ -218,7 +218,9 @@ pub async fn exchange(
             })
         })
         .await?;
-    state.metrics.ingested(resp.push.applied, resp.push.duplicates);
+    state
+        .metrics
+        .ingested(resp.push.applied, resp.push.duplicates);
     Ok(Json(resp))
 }
 

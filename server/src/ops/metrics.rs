@@ -47,6 +47,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     push_seconds: Histogram,
     pull_seconds: Histogram,
+    exchange_seconds: Histogram,
     events_ingested: Counter,
     events_duplicate: Counter,
     login_failures: Family<LoginFailureLabels, Counter>,
@@ -85,6 +86,12 @@ impl Metrics {
             "Time to answer a sync pull",
             pull_seconds.clone(),
         );
+        let exchange_seconds = Histogram::new(LATENCY_BUCKETS);
+        registry.register(
+            "sync_exchange_duration_seconds",
+            "Time to answer a sync exchange (a push and the first pull page in one round trip)",
+            exchange_seconds.clone(),
+        );
         let events_ingested = Counter::default();
         registry.register(
             "events_ingested",
@@ -114,6 +121,7 @@ impl Metrics {
             requests,
             push_seconds,
             pull_seconds,
+            exchange_seconds,
             events_ingested,
             events_duplicate,
             login_failures,
@@ -134,6 +142,7 @@ impl Metrics {
         match route {
             "/api/sync/push" => self.push_seconds.observe(elapsed.as_secs_f64()),
             "/api/sync/pull" => self.pull_seconds.observe(elapsed.as_secs_f64()),
+            "/api/sync/exchange" => self.exchange_seconds.observe(elapsed.as_secs_f64()),
             "/api/login" if status == 401 || status == 429 => {
                 let reason = if status == 401 {
                     "wrong_credentials"

@@ -49,11 +49,7 @@ async fn the_picker_offers_only_qualified_technicians_free_ones_first(b: Backend
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        names,
-        ["孙浩", "刘洋"],
-        "heating only, the free one first"
-    );
+    assert_eq!(names, ["孙浩", "刘洋"], "heating only, the free one first");
     assert_eq!(ranked["candidates"][1]["overlapping"], json!([feng["id"]]));
     assert_eq!(ranked["candidates"][0]["overlapping"], json!([]));
     let (st, missing) = s

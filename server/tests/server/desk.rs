@@ -323,8 +323,13 @@ async fn a_verify_request_is_queued_and_its_answer_reaches_the_phone(b: Backend)
     // The phone's next sync brings the corrected assignment into its visit.
     let next = pull(&s, &token, &dev, cursor).await;
     assert_eq!(next.changes.len(), 1, "{next:?}");
-    w.apply(1, next.changes[0].to_command().expect("an assignment change"), None, None)
-        .unwrap();
+    w.apply(
+        1,
+        next.changes[0].to_command().expect("an assignment change"),
+        None,
+        None,
+    )
+    .unwrap();
     let on_phone = w.state.assignment.as_ref().unwrap();
     assert_eq!(on_phone.customer.phone.as_deref(), Some("138 0013 8001"));
     assert_eq!(on_phone.version, body_version(&s, &id).await);

@@ -371,8 +371,8 @@ async fn a_server_workload_never_writes_a_phone_number_or_an_address_to_logs_or_
     }
     let logs = format!("{}\n{}", out.lock().unwrap(), err.lock().unwrap());
     assert!(
-        logs.contains("DEBUG") || logs.contains("debug"),
-        "the server logged at debug level:\n{logs}"
+        logs.matches("request answered").count() > 10,
+        "the server logged each request (the scan reads them):\n{logs}"
     );
     for (what, text) in [("the server's output", &logs), ("the refusals", &c.seen)] {
         let numbers = mobile_numbers(text);

@@ -390,12 +390,18 @@ impl Phone {
     }
 }
 
-/// The event ids a SQLite server database holds for `device`, in its
-/// sequence order.
+/// The event ids a SQLite server database holds for `device`: its uploaded
+/// events and the receipts derived from its download acknowledgements, in
+/// clock order (as the phone's own log sorts them).
 pub fn stored_event_ids(database: &Path, device: &str) -> Vec<String> {
     let conn = rusqlite::Connection::open(database).expect("open the server database");
     let mut stmt = conn
-        .prepare("SELECT event_id FROM events WHERE device_id = ?1 ORDER BY seq")
+        .prepare(
+            "SELECT event_id, hlc_millis, hlc_counter, seq FROM events WHERE device_id = ?1
+             UNION ALL
+             SELECT event_id, hlc_millis, hlc_counter, 0 AS seq FROM receipts WHERE device_id = ?1
+             ORDER BY hlc_millis, hlc_counter, seq",
+        )
         .unwrap();
     stmt.query_map([device], |r| r.get::<_, String>(0))
         .unwrap()
