@@ -132,7 +132,7 @@ class ServerSyncTest {
             scheduler.start()
             val first = states.nth(1) { it is SyncPhase.Synced }.phase as SyncPhase.Synced
             assertEquals(1uL, first.summary.changes)
-            assertEquals(0uL, first.summary.pending, "the 'received' fact went back in the same sync")
+            assertEquals(0uL, first.summary.pending, "the 'received' fact never waits in the outbox: the pull's acknowledgement tells the server")
 
             // The technician's day, at the window's start.
             val clock = TestClock(start)
