@@ -33,17 +33,27 @@ const CUSTOMERS: &[(&str, &str, &str)] = &[
 
 /// The mainland mobile numbers in `text`: 11-digit runs starting 13-19.
 fn mobile_numbers(text: &str) -> Vec<String> {
+    // A number stands alone: digits inside a word (a hex token, an id)
+    // are not a phone number.
     let mut found = Vec::new();
     let mut run = String::new();
+    let mut in_word = false;
     for c in text.chars().chain(std::iter::once(' ')) {
         if c.is_ascii_digit() {
             run.push(c);
             continue;
         }
         let b = run.as_bytes();
-        if b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]) {
+        let word_goes_on = c.is_ascii_alphabetic() || c == '_';
+        if !in_word
+            && !word_goes_on
+            && b.len() == 11
+            && b[0] == b'1'
+            && (b'3'..=b'9').contains(&b[1])
+        {
             found.push(run.clone());
         }
+        in_word = c.is_ascii_alphanumeric() || c == '_';
         run.clear();
     }
     found
@@ -57,6 +67,8 @@ fn digits(s: &str) -> String {
 fn the_mobile_number_pattern_finds_numbers_and_not_timestamps() {
     assert_eq!(mobile_numbers("call 13812345678."), ["13812345678"]);
     assert!(mobile_numbers("at 1764601234567 ms and 12345678901").is_empty());
+    assert!(mobile_numbers("token d_3fa15355672129bc and a15355672129").is_empty());
+    assert_eq!(mobile_numbers("(+86 13912345678)"), ["13912345678"]);
 }
 
 /// Reads a pipe to its end into `into`.
