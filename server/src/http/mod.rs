@@ -12,6 +12,7 @@
 pub mod after;
 pub mod auth;
 pub mod center;
+pub mod contact_views;
 pub mod edge;
 pub mod error;
 pub mod error_zh;

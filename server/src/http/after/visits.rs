@@ -7,7 +7,7 @@ use crate::domain::projection;
 use crate::failure::Fallible;
 use crate::http::after::display::{history, LabelledVisit, VisitDisplay};
 use crate::http::auth::Auth;
-use crate::http::center::personal_data::{purpose, record_contact_view};
+use crate::http::contact_views::{purpose, record_contact_view};
 use crate::http::error::{ApiError, ApiQuery, ApiResult};
 use crate::store::visits;
 use axum::extract::{Path, State};

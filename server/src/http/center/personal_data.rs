@@ -3,11 +3,10 @@
 //! /api/customers/export` (an access request: the phone number travels in
 //! the body, never in a URL that proxies log), `GET
 //! /api/personal-data/access-log` and `POST
-//! /api/personal-data/retention/run`; and [`record_contact_view`], which the
-//! detail endpoints call when they show a customer's full contact.
+//! /api/personal-data/retention/run` (the access log's writer is
+//! `http::contact_views`).
 
 use crate::app::AppState;
-use crate::auth::Principal;
 use crate::domain::personal_data::{
     erase, export, run_retention, CustomerKey, ErasureOutcome, ErasureRequest, RetentionReport,
     NO_ORDER_FOR_PHONE,
@@ -23,32 +22,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::Value;
 
-/// Why a user was shown an order's full contact (the access log's purpose).
-pub mod purpose {
-    pub const ASSIGNMENT_DETAIL: &str = "assignment_detail";
-    pub const VISIT_DETAIL: &str = "visit_detail";
-}
-
-/// Records that a staff user was shown the order's full contact details
-/// (a technician's device reading its own work is not logged).
-pub async fn record_contact_view(
-    state: &AppState,
-    who: &Principal,
-    assignment: &str,
-    purpose: &'static str,
-) -> ApiResult<()> {
-    let Principal::User { username, .. } = who else {
-        return Ok(());
-    };
-    let (user, order, now) = (username.clone(), assignment.to_string(), now_ms());
-    state
-        .db
-        .tx(move |tx| {
-            Box::pin(async move { store::record_access(tx, &user, now, &order, purpose).await })
-        })
-        .await?;
-    Ok(())
-}
+pub use crate::http::contact_views::{purpose, record_contact_view};
 
 /// A refusal in the caller's words; "no order has this phone number"
 /// without the number.
