@@ -2,7 +2,7 @@
 
 use crate::both_backends;
 use crate::forged;
-use crate::harness::{assignment, device, numbered, Backend, Srv};
+use crate::harness::{self, assignment, device, numbered, past_window_start, Backend, Srv};
 use chrono::{Duration, Utc};
 use doorstep_core::business_time::BusinessZone;
 use doorstep_core::location::GeoPoint;
@@ -51,8 +51,8 @@ async fn visit(
     trade: &str,
     build: impl FnOnce(&mut Walkthrough, &mut Option<String>),
 ) -> String {
-    // Visits happened this morning: the window started 4 hours ago.
-    let start = Utc::now() - Duration::hours(4);
+    // Visits happened this morning: the window started about 4 hours ago.
+    let start = past_window_start(&BusinessZone::shanghai());
     let a = assignment(&s.assignment_at(trade, Some(&p.tech), start).await);
     let pb = Playbook::shipped_by_id(trade).unwrap();
     let mut v = Walkthrough::new(&pb, &a, &device(&p.dev), start - Duration::hours(2));
@@ -74,7 +74,7 @@ async fn stored_before_admission(
     trade: &str,
     build: impl FnOnce(&mut Walkthrough, &mut Option<String>),
 ) -> String {
-    let start = Utc::now() - Duration::hours(4);
+    let start = past_window_start(&BusinessZone::shanghai());
     let a = assignment(&s.assignment_at(trade, Some(&p.tech), start).await);
     let pb = Playbook::shipped_by_id(trade).unwrap();
     let mut v = Walkthrough::new(&pb, &a, &device(&p.dev), start - Duration::hours(2));
@@ -86,10 +86,9 @@ async fn stored_before_admission(
 }
 
 /// The day the visits closed, in the business time zone (Asia/Shanghai by
-/// default): each closes about 75 minutes after its window's start, 4 hours
-/// ago.
+/// default).
 fn closed_day() -> chrono::NaiveDate {
-    BusinessZone::shanghai().date_of(Utc::now() - Duration::hours(4) + Duration::minutes(75))
+    harness::closed_day(&BusinessZone::shanghai())
 }
 
 fn findings(report: &Value, visit: &str) -> Vec<String> {

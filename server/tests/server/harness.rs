@@ -1,5 +1,7 @@
 //! The test server and an HTTP client for it.
 
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use doorstep_core::business_time::BusinessZone;
 use doorstep_core::protocol::{OutboxEvent, PushRequest, PROTOCOL_VERSION};
 use doorstep_core::{Assignment, DeviceId, VisitEvent};
 use doorstep_server::app::{AppState, Config};
@@ -12,6 +14,7 @@ use doorstep_server::store::Database;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -379,6 +382,28 @@ impl Srv {
 }
 
 /// The core assignment inside an assignment view.
+/// The start of a past service window whose visits (the fixtures record
+/// each within 3 hours of it) all close on one day of `zone`: about 4 hours
+/// before the suite started, moved earlier when those 3 hours would cross
+/// the zone's midnight. A fixture's "this morning" never straddles two
+/// business days, whatever the hour the suite runs; it is fixed for the run.
+pub fn past_window_start(zone: &BusinessZone) -> DateTime<Utc> {
+    static SUITE_STARTED: OnceLock<DateTime<Utc>> = OnceLock::new();
+    let start = *SUITE_STARTED.get_or_init(Utc::now) - Duration::hours(4);
+    let next_midnight = zone.start_of_day(zone.date_of(start) + chrono::Days::new(1));
+    if start + Duration::hours(3) < next_midnight {
+        start
+    } else {
+        next_midnight - Duration::hours(3) - Duration::minutes(1)
+    }
+}
+
+/// The business day (of `zone`) on which the visits of a window starting at
+/// [`past_window_start`] close.
+pub fn closed_day(zone: &BusinessZone) -> NaiveDate {
+    zone.date_of(past_window_start(zone))
+}
+
 pub fn assignment(v: &Value) -> Assignment {
     serde_json::from_value(v.clone()).expect("an assignment")
 }

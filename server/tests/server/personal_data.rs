@@ -103,7 +103,8 @@ async fn stored_text(s: &Srv) -> String {
 /// customer; returns (order id, visit id).
 async fn signed_visit(s: &Srv, tech: &str) -> (String, String) {
     let (dev, token) = s.technician(tech, &["appliance_repair"]).await;
-    let start = Utc::now() - Duration::hours(4);
+    let start =
+        crate::harness::past_window_start(&doorstep_core::business_time::BusinessZone::shanghai());
     let a = assignment(&order_for(s, Some(tech), PHONE, start).await);
     let pb = Playbook::shipped_by_id("appliance_repair").unwrap();
     let mut v = Walkthrough::new(&pb, &a, &device(&dev), start - Duration::hours(2));

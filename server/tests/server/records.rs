@@ -7,7 +7,7 @@
 
 use crate::both_backends;
 use crate::forged;
-use crate::harness::{assignment, device, numbered, Backend, Srv};
+use crate::harness::{assignment, closed_day, device, numbered, past_window_start, Backend, Srv};
 use chrono::{Duration, Utc};
 use doorstep_core::business_time::BusinessZone;
 use doorstep_core::ids::{DeviceId, TechnicianId};
@@ -57,6 +57,9 @@ struct Phone {
     token: String,
     seq: u64,
     chain: Option<String>,
+    /// The server's business time zone: the visits' window is placed so
+    /// that they close on one of its days.
+    zone: BusinessZone,
 }
 
 async fn phone(s: &Srv, tech: &str) -> Phone {
@@ -67,6 +70,7 @@ async fn phone(s: &Srv, tech: &str) -> Phone {
         token,
         seq: 0,
         chain: None,
+        zone: BusinessZone::shanghai(),
     }
 }
 
@@ -79,7 +83,7 @@ async fn visit(
     received_minutes_after_request: i64,
     build: impl FnOnce(&mut Walkthrough, &mut Option<String>),
 ) -> String {
-    let start = Utc::now() - Duration::hours(4);
+    let start = past_window_start(&p.zone);
     let a = assignment(&s.assignment_at(APPLIANCE, Some(&p.tech), start).await);
     let received = a.received_at.unwrap();
     let pb = Playbook::shipped_by_id(APPLIANCE).unwrap();
@@ -103,7 +107,7 @@ async fn stored_before_admission(
     received_minutes_after_request: i64,
     build: impl FnOnce(&mut Walkthrough, &mut Option<String>),
 ) -> String {
-    let start = Utc::now() - Duration::hours(4);
+    let start = past_window_start(&p.zone);
     let a = assignment(&s.assignment_at(APPLIANCE, Some(&p.tech), start).await);
     let received = a.received_at.unwrap();
     let pb = Playbook::shipped_by_id(APPLIANCE).unwrap();
@@ -136,12 +140,6 @@ fn findings(report: &Value, visit: &str) -> Vec<String> {
         .iter()
         .map(|f| f["code"].as_str().unwrap().to_string())
         .collect()
-}
-
-/// The visits of `visit` close about 75 minutes after a window that started
-/// 4 hours ago: their day in `zone`.
-fn closed_day(zone: &BusinessZone) -> chrono::NaiveDate {
-    zone.date_of(Utc::now() - Duration::hours(4) + Duration::minutes(75))
 }
 
 async fn a_pull_carries_the_business_time_zone(b: Backend) {
@@ -353,12 +351,13 @@ async fn reconciliation_days_are_days_of_the_business_time_zone(b: Backend) {
         ..Config::default()
     };
     let s = Srv::start_with(b, config).await;
+    let kiritimati = BusinessZone::fixed("Pacific/Kiritimati", 14 * 3600);
     let mut p = phone(&s, "T-1").await;
+    p.zone = kiritimati.clone();
     let v = visit(&s, &mut p, 30, |v, c| {
         v.completed(None, GOOD, c);
     })
     .await;
-    let kiritimati = BusinessZone::fixed("Pacific/Kiritimati", 14 * 3600);
     let pago_pago = BusinessZone::fixed("Pacific/Pago_Pago", -11 * 3600);
     let local_day = closed_day(&kiritimati);
     let report = reconciliation_on(&s, local_day).await;

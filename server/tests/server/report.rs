@@ -34,7 +34,8 @@ const GOOD: Ratings = Ratings {
 /// returns the visit id.
 async fn visit(s: &Srv, tech: &str, build: impl FnOnce(&mut Walkthrough)) -> String {
     let (dev, token) = s.technician(tech, &["appliance_repair"]).await;
-    let start = Utc::now() - Duration::hours(4);
+    let start =
+        crate::harness::past_window_start(&doorstep_core::business_time::BusinessZone::shanghai());
     let a = assignment(&s.assignment_at("appliance_repair", Some(tech), start).await);
     let pb = Playbook::shipped_by_id("appliance_repair").unwrap();
     let mut v = Walkthrough::new(&pb, &a, &device(&dev), start - Duration::hours(2));

@@ -8,7 +8,7 @@
 
 use crate::both_backends;
 use crate::forged;
-use crate::harness::{assignment, device, numbered, Backend, Srv};
+use crate::harness::{self, assignment, device, numbered, past_window_start, Backend, Srv};
 use chrono::{Duration, Utc};
 use doorstep_core::business_time::BusinessZone;
 use doorstep_core::device_key::{sign_evidence, SoftwareDeviceKey};
@@ -162,10 +162,9 @@ async fn each_forged_fact_class_is_refused_acknowledged_and_listed(b: Backend) {
 }
 
 /// The day the visits closed, in the business time zone (Asia/Shanghai by
-/// default): each closes about 75 minutes after its window's start, 4 hours
-/// ago.
+/// default).
 fn closed_day() -> chrono::NaiveDate {
-    BusinessZone::shanghai().date_of(Utc::now() - Duration::hours(4) + Duration::minutes(75))
+    harness::closed_day(&BusinessZone::shanghai())
 }
 
 /// A completed visit on device `dev` of T-1, its sign-off's evidence passed
@@ -178,7 +177,7 @@ async fn signed_visit(
     chain: &mut Option<String>,
     sign: impl Fn(&mut doorstep_core::signoff::SignOffEvidence),
 ) -> String {
-    let start = Utc::now() - Duration::hours(4);
+    let start = past_window_start(&BusinessZone::shanghai());
     let a = assignment(
         &s.assignment_at("appliance_repair", Some("T-1"), start)
             .await,
