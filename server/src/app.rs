@@ -75,6 +75,12 @@ pub struct Config {
     /// Directories searched for a CJK font for report PDFs (default: /usr/share/fonts and /usr/local/share/fonts)
     #[arg(long, env = "DOORSTEP_REPORT_FONT_DIRS", value_delimiter = ':')]
     pub report_font_dirs: Vec<std::path::PathBuf>,
+    /// Days after which a device's token is replaced: a sync answer then carries the new one (`Doorstep-Device-Token`)
+    #[arg(long, env = "DOORSTEP_DEVICE_TOKEN_ROTATE_DAYS", default_value_t = 30, value_parser = at_least_one::<i64>)]
+    pub device_token_rotate_days: i64,
+    /// Days a replaced device token keeps working, so a phone that missed the new one still syncs
+    #[arg(long, env = "DOORSTEP_DEVICE_TOKEN_GRACE_DAYS", default_value_t = 14, value_parser = at_least_one::<i64>)]
+    pub device_token_grace_days: i64,
 }
 
 /// A monthly sample percentage within STANDARDS §2.18's 10-20 % (en, zh-CN refusal).
@@ -134,6 +140,8 @@ impl Default for Config {
             public_url: None,
             report_link_days: 30,
             report_font_dirs: Vec::new(),
+            device_token_rotate_days: 30,
+            device_token_grace_days: 14,
         }
     }
 }

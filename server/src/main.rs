@@ -182,7 +182,7 @@ mod tests {
         let help = Args::command().render_long_help().to_string();
         let fields = serde_json::to_value(Config::default()).expect("Config serializes");
         let fields = fields.as_object().expect("Config is a struct");
-        assert_eq!(fields.len(), 18, "a Config field was added: check it here");
+        assert_eq!(fields.len(), 20, "a Config field was added: check it here");
         for field in fields.keys() {
             let flag = format!("--{}", field.replace('_', "-"));
             let env = format!("DOORSTEP_{}", field.to_uppercase());
@@ -226,6 +226,8 @@ mod tests {
             "--public-url=https://service.example",
             "--report-link-days=7",
             "--report-font-dirs=/a:/b",
+            "--device-token-rotate-days=10",
+            "--device-token-grace-days=3",
         ])
         .expect("the flags parse");
         assert_eq!(args.listen, "127.0.0.1:0".parse::<SocketAddr>().unwrap());
@@ -250,6 +252,8 @@ mod tests {
                 public_url: Some("https://service.example".into()),
                 report_link_days: 7,
                 report_font_dirs: vec!["/a".into(), "/b".into()],
+                device_token_rotate_days: 10,
+                device_token_grace_days: 3,
             }
         );
     }

@@ -3,15 +3,19 @@
 //! error shape, security headers, load shedding; `serve`: read timeouts and
 //! the connection cap), and thin handlers grouped by what
 //! they serve — `center` (the dispatch desk), `after` (after the visit) and
-//! `sync` (the devices). Handlers parse, check who is calling, run one
+//! `sync` (the devices) — and `openapi`, the API description generated from
+//! their attributes; `device_tokens` rotates a device's token on the sync
+//! routes. Handlers parse, check who is calling, run one
 //! domain or store operation in a transaction and answer; failures become
 //! [`error::ApiError`] here and nowhere else.
 
 pub mod after;
 pub mod auth;
 pub mod center;
+pub mod device_tokens;
 pub mod edge;
 pub mod error;
+pub mod openapi;
 pub mod serve;
 pub mod sync;
 pub mod sync_blobs;
@@ -30,6 +34,10 @@ use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
+#[utoipa::path(
+    get, path = "/healthz", tag = "meta", security(()),
+    responses((status = 200, description = "The server answers and its database", body = crate::http::openapi::Health))
+)]
 pub async fn health(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "ok": true, "backend": state.db.backend() }))
 }
@@ -57,12 +65,15 @@ pub async fn method_not_allowed() -> ApiError {
 /// The HTTP application.
 pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
+    let rotation =
+        middleware::from_fn_with_state(state.clone(), device_tokens::rotate_device_token);
     Router::new()
         .route("/", get(console::index))
         .route("/console.js", get(console::script))
         .route("/console.css", get(console::style))
         .route("/favicon.ico", get(console::favicon))
         .route("/healthz", get(health))
+        .route("/api/openapi.json", get(openapi::openapi_json))
         .route("/api/login", post(center::session::login))
         .route("/api/logout", post(center::session::logout))
         .route("/api/me", get(center::session::me))
@@ -159,8 +170,8 @@ pub fn router(state: AppState) -> Router {
             get(after::reconciliation::reconciliation),
         )
         .route("/api/kpis", get(after::kpis::kpis))
-        .route("/api/sync/push", post(sync::push))
-        .route("/api/sync/pull", post(sync::pull))
+        .route("/api/sync/push", post(sync::push).layer(rotation.clone()))
+        .route("/api/sync/pull", post(sync::pull).layer(rotation))
         .route(
             "/api/sync/blobs/{sha256}",
             put(sync_blobs::put_blob).head(sync_blobs::head_blob),

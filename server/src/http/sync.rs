@@ -137,6 +137,11 @@ pub fn validate_push(req: &PushRequest, device: &str, max_events: usize) -> ApiR
     Ok(())
 }
 
+#[utoipa::path(
+    post, path = "/api/sync/push", tag = "sync", security(("device" = [])),
+    request_body = crate::http::openapi::PushRequest,
+    responses((status = 200, description = "Acknowledged up to acked_seq", body = crate::http::openapi::PushResponse))
+)]
 pub async fn push(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -161,6 +166,11 @@ pub async fn push(
     Ok(Json(resp))
 }
 
+#[utoipa::path(
+    post, path = "/api/sync/pull", tag = "sync", security(("device" = [])),
+    request_body = crate::http::openapi::PullRequest,
+    responses((status = 200, description = "A page of the center's changes", body = crate::http::openapi::PullResponse))
+)]
 pub async fn pull(
     State(state): State<AppState>,
     Auth(who): Auth,

@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0004_callback_follow_ups.sql"),
     include_str!("../../migrations/postgres/0005_blobs.sql"),
     include_str!("../../migrations/postgres/0006_report_links.sql"),
+    include_str!("../../migrations/postgres/0013_device_token_rotation.sql"),
 ];
 
 /// Lock id that serialises migrations across replicas.

@@ -327,14 +327,29 @@ pub struct ServerProcess {
     pub child: std::process::Child,
     pub base: String,
     dir: Option<PathBuf>,
+    /// The process's `--data-dir` (its photos).
+    data: PathBuf,
 }
 
 impl ServerProcess {
     /// Starts the binary on an ephemeral port with `args` added; the admin
     /// is `admin` with [`PASSWORD`].
     pub async fn start(b: Backend, args: &[&str]) -> ServerProcess {
-        use std::io::BufRead;
         let (url, dir) = database_url(b).await;
+        let mut p = Self::start_on(&url, args).await;
+        p.dir = dir;
+        p
+    }
+
+    /// Starts the binary on the database at `url` (another process may
+    /// already run on it), its photos in a directory of its own.
+    pub async fn start_on(url: &str, args: &[&str]) -> ServerProcess {
+        use std::io::BufRead;
+        let url = url.to_string();
+        let data = std::env::temp_dir().join(format!(
+            "doorstep-process-{}",
+            uuid::Uuid::now_v7().simple()
+        ));
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_doorstep-server"));
         for (k, _) in std::env::vars() {
             if k.starts_with("DOORSTEP_") {
@@ -343,6 +358,8 @@ impl ServerProcess {
         }
         let mut child = cmd
             .args(["--listen", "127.0.0.1:0", "--database-url", &url])
+            .arg("--data-dir")
+            .arg(&data)
             .args(["--admin-password", PASSWORD])
             .args(args)
             .env("RUST_LOG", "warn")
@@ -369,7 +386,12 @@ impl ServerProcess {
         .await
         .unwrap()
         .expect("the server says where it listens");
-        ServerProcess { child, base, dir }
+        ServerProcess {
+            child,
+            base,
+            dir: None,
+            data,
+        }
     }
 
     /// The process's resident memory (VmRSS), in KiB.
@@ -391,5 +413,6 @@ impl Drop for ServerProcess {
         if let Some(d) = &self.dir {
             let _ = std::fs::remove_dir_all(d);
         }
+        let _ = std::fs::remove_dir_all(&self.data);
     }
 }

@@ -13,12 +13,16 @@ mod bounds;
 mod center;
 mod defences;
 mod demo;
+mod device_tokens;
 mod forged;
+mod openapi;
+mod readers;
 mod records;
 mod report;
 mod schema;
 mod schema_parity;
 mod sync;
+mod two_servers;
 
 /// Runs `async fn $name(b: Backend)` on both backends.
 #[macro_export]
