@@ -96,9 +96,10 @@ fn pb(trade: &str) -> Playbook {
     Playbook::shipped_by_id(trade).unwrap()
 }
 
-/// The traffic: a technician works three visits offline (one interrupted);
-/// the center cancels one after it started and reassigns another; the phone
-/// pushes in batches, each retried once on the next server, and pulls.
+/// The traffic: a technician works three visits offline; the center
+/// cancels one after the technician arrived and reassigns another half-way;
+/// the phone pulls page by page and pushes in batches, the first ones each
+/// retried on the next server, the later ones overlapping.
 async fn run(d: &Deployment, now: DateTime<Utc>) -> Outcome {
     let (st, login) = d
         .send(
@@ -178,24 +179,31 @@ async fn run(d: &Deployment, now: DateTime<Utc>) -> Outcome {
         }
     }
     // Offline work: two whole visits and the start of a third.
-    let mut events = vec![];
-    for (i, view) in views.iter().enumerate() {
-        let mut v = Walkthrough::new(
-            &pb("appliance_repair"),
-            &assignment(view),
-            &device("phone-1"),
-            now,
-        );
-        v.go(if i == 2 { Some(5) } else { None });
-        let keep = if i == 2 {
-            v.events.len().min(6)
-        } else {
-            v.events.len()
-        };
-        events.extend(v.events.into_iter().take(keep));
-    }
+    let walks: Vec<Vec<VisitEvent>> = views
+        .iter()
+        .map(|view| {
+            let mut v = Walkthrough::new(
+                &pb("appliance_repair"),
+                &assignment(view),
+                &device("phone-1"),
+                now,
+            );
+            v.go(None);
+            v.events
+        })
+        .collect();
+    // The phone's outbox: the third visit up to the technician on site, the
+    // first half of the second, the first visit, then the rest of the
+    // second.
+    // The first part goes up before the center acts, so both the cancel
+    // and the reassignment land on started visits.
+    let second = walks[1].len() / 2;
+    let mut events: Vec<VisitEvent> = walks[2].clone();
+    events.extend_from_slice(&walks[1][..second]);
+    events.extend_from_slice(&walks[0]);
+    let first_half = events.len();
+    events.extend_from_slice(&walks[1][second..]);
     let numbered = numbered(&events, 1);
-    let first_half = numbered.len() / 2;
     let mut pushes = vec![];
     // Each batch goes to one server and is retried on the next (the answer
     // was lost): exactly once whichever server stored it.
@@ -322,7 +330,8 @@ async fn two_servers_on_one_postgresql_store_exactly_once_and_conflict_as_one_se
     let kinds: Vec<&str> = two.conflicts.iter().map(|c| c.1.as_str()).collect();
     assert!(
         kinds.contains(&"cancelled_after_start") && kinds.contains(&"reassigned_after_start"),
-        "both conflicts found: {:?}",
-        two.conflicts
+        "both conflicts found: {:?} in {:?}",
+        two.conflicts,
+        two.visits
     );
 }
