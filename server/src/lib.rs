@@ -24,6 +24,7 @@
 //! - [`console`]: the embedded web console; [`demo`]: the demo data set,
 //!   its visits walked through the real workflow.
 
+pub mod api_schema;
 pub mod app;
 pub mod auth;
 pub mod console;

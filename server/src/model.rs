@@ -214,7 +214,7 @@ text_enum! {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AssignmentView {
     #[serde(flatten)]
-    #[schema(value_type = crate::http::openapi::Assignment)]
+    #[schema(value_type = crate::api_schema::Assignment)]
     pub assignment: Assignment,
     pub status: AssignmentStatus,
     pub priority: Priority,

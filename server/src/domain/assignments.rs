@@ -34,21 +34,21 @@ pub struct NewAssignment {
     #[schema(value_type = String)]
     pub trade: TradeId,
     #[serde(default)]
-    #[schema(value_type = crate::http::openapi::Customer)]
+    #[schema(value_type = crate::api_schema::Customer)]
     pub customer: Customer,
     #[serde(default)]
-    #[schema(value_type = crate::http::openapi::Product)]
+    #[schema(value_type = crate::api_schema::Product)]
     pub product: Product,
     #[serde(default)]
     pub fault_description: Option<String>,
     #[serde(default)]
-    #[schema(value_type = Option<crate::http::openapi::TimeWindow>)]
+    #[schema(value_type = Option<crate::api_schema::TimeWindow>)]
     pub requested_window: Option<TimeWindow>,
     /// When the center received the request (default: now).
     #[serde(default)]
     pub received_at: Option<DateTime<Utc>>,
     #[serde(default)]
-    #[schema(value_type = Vec<crate::http::openapi::OrderLine>)]
+    #[schema(value_type = Vec<crate::api_schema::OrderLine>)]
     pub order: Vec<OrderLine>,
     #[serde(default)]
     pub service_items: Vec<String>,
@@ -125,14 +125,14 @@ pub async fn insert_assignment(
 pub struct AssignmentPatch {
     /// Refuse the change (409) unless the assignment is at this version.
     pub expected_version: Option<u64>,
-    #[schema(value_type = Option<crate::http::openapi::Customer>)]
+    #[schema(value_type = Option<crate::api_schema::Customer>)]
     pub customer: Option<Customer>,
-    #[schema(value_type = Option<crate::http::openapi::Product>)]
+    #[schema(value_type = Option<crate::api_schema::Product>)]
     pub product: Option<Product>,
     pub fault_description: Option<String>,
-    #[schema(value_type = Option<crate::http::openapi::TimeWindow>)]
+    #[schema(value_type = Option<crate::api_schema::TimeWindow>)]
     pub requested_window: Option<TimeWindow>,
-    #[schema(value_type = Option<Vec<crate::http::openapi::OrderLine>>)]
+    #[schema(value_type = Option<Vec<crate::api_schema::OrderLine>>)]
     pub order: Option<Vec<OrderLine>>,
     pub service_items: Option<Vec<String>>,
     pub notes: Option<String>,

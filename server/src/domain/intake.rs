@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 pub struct IntakeRequest {
     pub classification: Classification,
     /// Caller name, phone, address (and location if known).
-    #[schema(value_type = crate::http::openapi::Customer)]
+    #[schema(value_type = crate::api_schema::Customer)]
     pub caller: Customer,
     /// What the caller asked or reported.
     pub content: String,
@@ -27,10 +27,10 @@ pub struct IntakeRequest {
     #[schema(value_type = Option<String>)]
     pub trade: Option<TradeId>,
     #[serde(default)]
-    #[schema(value_type = crate::http::openapi::Product)]
+    #[schema(value_type = crate::api_schema::Product)]
     pub product: Product,
     #[serde(default)]
-    #[schema(value_type = Option<crate::http::openapi::TimeWindow>)]
+    #[schema(value_type = Option<crate::api_schema::TimeWindow>)]
     pub requested_window: Option<TimeWindow>,
     /// When the call came in (default: now).
     #[serde(default)]

@@ -36,7 +36,7 @@ use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 #[utoipa::path(
     get, path = "/healthz", tag = "meta", security(()),
-    responses((status = 200, description = "The server answers and its database", body = crate::http::openapi::Health))
+    responses((status = 200, description = "The server answers and its database", body = crate::api_schema::Health))
 )]
 pub async fn health(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "ok": true, "backend": state.db.backend() }))

@@ -139,8 +139,8 @@ pub fn validate_push(req: &PushRequest, device: &str, max_events: usize) -> ApiR
 
 #[utoipa::path(
     post, path = "/api/sync/push", tag = "sync", security(("device" = [])),
-    request_body = crate::http::openapi::PushRequest,
-    responses((status = 200, description = "Acknowledged up to acked_seq", body = crate::http::openapi::PushResponse))
+    request_body = crate::api_schema::PushRequest,
+    responses((status = 200, description = "Acknowledged up to acked_seq", body = crate::api_schema::PushResponse))
 )]
 pub async fn push(
     State(state): State<AppState>,
@@ -168,8 +168,8 @@ pub async fn push(
 
 #[utoipa::path(
     post, path = "/api/sync/pull", tag = "sync", security(("device" = [])),
-    request_body = crate::http::openapi::PullRequest,
-    responses((status = 200, description = "A page of the center's changes", body = crate::http::openapi::PullResponse))
+    request_body = crate::api_schema::PullRequest,
+    responses((status = 200, description = "A page of the center's changes", body = crate::api_schema::PullResponse))
 )]
 pub async fn pull(
     State(state): State<AppState>,

@@ -46,7 +46,7 @@ pub async fn callbacks_due(
 #[utoipa::path(
     post, path = "/api/callbacks/result", tag = "after", security(("session" = [])),
     request_body = CallbackResult,
-    responses((status = 200, description = "The call was recorded", body = crate::http::openapi::CallbackRecorded))
+    responses((status = 200, description = "The call was recorded", body = crate::api_schema::CallbackRecorded))
 )]
 pub async fn record_callback(
     State(state): State<AppState>,

@@ -28,9 +28,9 @@ pub fn outcome_label(outcome: Option<&str>) -> Option<Text> {
 pub struct LabelledVisit {
     #[serde(flatten)]
     pub row: VisitRow,
-    #[schema(value_type = Option<crate::http::openapi::Text>)]
+    #[schema(value_type = Option<crate::api_schema::Text>)]
     pub stage_label: Option<Text>,
-    #[schema(value_type = Option<crate::http::openapi::Text>)]
+    #[schema(value_type = Option<crate::api_schema::Text>)]
     pub outcome_label: Option<Text>,
 }
 

@@ -25,7 +25,7 @@ pub struct KpiQuery {
     params(("from" = Option<NaiveDate>, Query, description = "First day (default: six days before `to`)"),
            ("to" = Option<NaiveDate>, Query, description = "Last day (default: today)"),
            ("by" = Option<String>, Query, description = "day (default), technician or trade")),
-    responses((status = 200, description = "The KPIs by group", body = crate::http::openapi::KpiReport))
+    responses((status = 200, description = "The KPIs by group", body = crate::api_schema::KpiReport))
 )]
 pub async fn kpis(
     State(state): State<AppState>,

@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 #[utoipa::path(
     get, path = "/api/visits/{id}/photos", tag = "after", security(("session" = []), ("device" = [])),
     params(("id" = String, Path, description = "The visit's id")),
-    responses((status = 200, description = "The visit's photos", body = crate::http::openapi::VisitPhotos))
+    responses((status = 200, description = "The visit's photos", body = crate::api_schema::VisitPhotos))
 )]
 pub async fn visit_photos(
     State(state): State<AppState>,

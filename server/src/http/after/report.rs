@@ -232,7 +232,7 @@ pub async fn create_report_link(
 #[utoipa::path(
     get, path = "/api/visits/{id}/report-link", tag = "after", security(("session" = [])),
     params(("id" = String, Path, description = "The visit's id")),
-    responses((status = 200, description = "The latest link's dates", body = crate::http::openapi::ReportLinkState))
+    responses((status = 200, description = "The latest link's dates", body = crate::api_schema::ReportLinkState))
 )]
 pub async fn get_report_link(
     State(state): State<AppState>,

@@ -47,7 +47,7 @@ pub async fn list_visits(
 #[utoipa::path(
     get, path = "/api/visits/{id}", tag = "after", security(("session" = []), ("device" = [])),
     params(("id" = String, Path, description = "The visit's id")),
-    responses((status = 200, description = "The visit with its state and history", body = crate::http::openapi::VisitDetail))
+    responses((status = 200, description = "The visit with its state and history", body = crate::api_schema::VisitDetail))
 )]
 pub async fn get_visit(
     State(state): State<AppState>,

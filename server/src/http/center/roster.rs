@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 #[utoipa::path(
     post, path = "/api/technicians", tag = "center", security(("session" = [])),
     request_body = NewTechnician,
-    responses((status = 201, description = "The technician was added", body = crate::http::openapi::TechnicianCreated))
+    responses((status = 201, description = "The technician was added", body = crate::api_schema::TechnicianCreated))
 )]
 pub async fn create_technician(
     State(state): State<AppState>,

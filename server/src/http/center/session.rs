@@ -150,7 +150,7 @@ pub async fn logout(
 /// Who is calling, and the business time zone the console shows times in.
 #[utoipa::path(
     get, path = "/api/me", tag = "session", security(("session" = []), ("device" = [])),
-    responses((status = 200, description = "Who is calling", body = crate::http::openapi::Me))
+    responses((status = 200, description = "Who is calling", body = crate::api_schema::Me))
 )]
 pub async fn me(State(state): State<AppState>, Auth(who): Auth) -> Json<serde_json::Value> {
     let mut v = serde_json::to_value(&who).unwrap_or_default();

@@ -28,7 +28,7 @@ pub struct NewUser {
 #[utoipa::path(
     post, path = "/api/users", tag = "center", security(("session" = [])),
     request_body = NewUser,
-    responses((status = 201, description = "The account was created (admins only)", body = crate::http::openapi::UserCreated))
+    responses((status = 201, description = "The account was created (admins only)", body = crate::api_schema::UserCreated))
 )]
 pub async fn create_user(
     State(state): State<AppState>,
@@ -107,7 +107,7 @@ async fn set_disabled(
 #[utoipa::path(
     post, path = "/api/users/{username}/disable", tag = "center", security(("session" = [])),
     params(("username" = String, Path, description = "The account's username")),
-    responses((status = 200, description = "The account is disabled; its sessions ended (admins only)", body = crate::http::openapi::AccountState))
+    responses((status = 200, description = "The account is disabled; its sessions ended (admins only)", body = crate::api_schema::AccountState))
 )]
 pub async fn disable_user(
     State(state): State<AppState>,
@@ -120,7 +120,7 @@ pub async fn disable_user(
 #[utoipa::path(
     post, path = "/api/users/{username}/enable", tag = "center", security(("session" = [])),
     params(("username" = String, Path, description = "The account's username")),
-    responses((status = 200, description = "The account is enabled (admins only)", body = crate::http::openapi::AccountState))
+    responses((status = 200, description = "The account is enabled (admins only)", body = crate::api_schema::AccountState))
 )]
 pub async fn enable_user(
     State(state): State<AppState>,
@@ -135,7 +135,7 @@ pub async fn enable_user(
 #[utoipa::path(
     post, path = "/api/users/{username}/sessions/end", tag = "center", security(("session" = [])),
     params(("username" = String, Path, description = "The account's username")),
-    responses((status = 200, description = "Every session of the account ended (admins only)", body = crate::http::openapi::SessionsEnded))
+    responses((status = 200, description = "Every session of the account ended (admins only)", body = crate::api_schema::SessionsEnded))
 )]
 pub async fn end_sessions(
     State(state): State<AppState>,
