@@ -96,6 +96,12 @@ pub struct Config {
     /// The tile provider's attribution shown on the map
     #[arg(long, env = "DOORSTEP_MAP_ATTRIBUTION")]
     pub map_attribution: Option<String>,
+    /// Days after which a device's token is replaced: a sync answer then carries the new one (`Doorstep-Device-Token`)
+    #[arg(long, env = "DOORSTEP_DEVICE_TOKEN_ROTATE_DAYS", default_value_t = 30, value_parser = at_least_one::<i64>)]
+    pub device_token_rotate_days: i64,
+    /// Days a replaced device token keeps working, so a phone that missed the new one still syncs
+    #[arg(long, env = "DOORSTEP_DEVICE_TOKEN_GRACE_DAYS", default_value_t = 14, value_parser = at_least_one::<i64>)]
+    pub device_token_grace_days: i64,
 }
 
 /// A monthly sample percentage within STANDARDS §2.18's 10-20 % (en, zh-CN refusal).
@@ -160,6 +166,8 @@ impl Default for Config {
             map_tiles_system: "wgs84".into(),
             map_tiles_subdomains: "abc".into(),
             map_attribution: None,
+            device_token_rotate_days: 30,
+            device_token_grace_days: 14,
         }
     }
 }

@@ -30,6 +30,7 @@
 //! - [`ops`]: running it in production — the configuration file, the log
 //!   format, the metrics registry, SQLite backup and restore.
 
+pub mod api_schema;
 pub mod app;
 pub mod auth;
 pub mod console;

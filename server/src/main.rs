@@ -356,7 +356,7 @@ mod tests {
         let fields = serde_json::to_value(Config::default()).expect("Config serializes");
         let fields = fields.as_object().expect("Config is a struct");
 
-        assert_eq!(fields.len(), 23, "a Config field was added: check it here");
+        assert_eq!(fields.len(), 25, "a Config field was added: check it here");
         for field in fields.keys() {
             let flag = format!("--{}", field.replace('_', "-"));
             let env = format!("DOORSTEP_{}", field.to_uppercase());
@@ -405,6 +405,8 @@ mod tests {
             "--map-tiles-system=gcj02",
             "--map-tiles-subdomains=1234",
             "--map-attribution=高德地图",
+            "--device-token-rotate-days=10",
+            "--device-token-grace-days=3",
         ])
         .expect("the flags parse");
         assert_eq!(args.listen, "127.0.0.1:0".parse::<SocketAddr>().unwrap());
@@ -436,6 +438,8 @@ mod tests {
                 map_tiles_system: "gcj02".into(),
                 map_tiles_subdomains: "1234".into(),
                 map_attribution: Some("高德地图".into()),
+                device_token_rotate_days: 10,
+                device_token_grace_days: 3,
             }
         );
     }

@@ -61,6 +61,18 @@ macro_rules! text_enum {
             }
         }
 
+        /// In the API description: a string, one of the values.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($text),+]))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
@@ -202,9 +214,10 @@ text_enum! {
 }
 
 /// An assignment with the center's bookkeeping.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AssignmentView {
     #[serde(flatten)]
+    #[schema(value_type = crate::api_schema::Assignment)]
     pub assignment: Assignment,
     pub status: AssignmentStatus,
     pub priority: Priority,
@@ -216,7 +229,7 @@ pub struct AssignmentView {
 }
 
 /// A visit as the center sees it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VisitRow {
     pub visit_id: String,
     pub assignment_id: String,
@@ -247,7 +260,7 @@ pub struct VisitRow {
 }
 
 /// A technician on the roster, with today's load.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TechnicianView {
     pub id: String,
     pub name: String,
@@ -262,7 +275,7 @@ pub struct TechnicianView {
 }
 
 /// A callback due.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CallbackView {
     pub visit_id: String,
     pub reason: String,
@@ -276,7 +289,7 @@ pub struct CallbackView {
 }
 
 /// A recorded intake, as listed.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IntakeRecord {
     pub id: String,
     pub classification: Classification,

@@ -11,6 +11,15 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 const BUSINESS_ZONE: &str = "business_zone";
+const ROTATED_DEVICE_TOKEN: &str = "rotated_device_token";
+
+/// A device token the server issued in place of the enrolment token whose
+/// SHA-256 is `enrolled_sha256` (or of a token issued in its place).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RotatedToken {
+    enrolled_sha256: String,
+    token: String,
+}
 
 /// The zone kept in the store, or the default when none was received yet.
 pub(super) fn load_business_zone(tx: &Transaction<'_>) -> Result<BusinessZone> {
@@ -47,6 +56,49 @@ impl Store {
                  ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
             )?
             .execute(params![BUSINESS_ZONE, json, millis(now)])?;
+            Ok(())
+        })
+    }
+
+    /// The device token the server last issued in place of `enrolled` (the
+    /// enrolment token) or its successors; `None` when it never rotated, or
+    /// when the stored one descends from another enrolment.
+    pub fn rotated_device_token(&self, enrolled: &str) -> Result<Option<String>> {
+        let json: Option<String> = self.db.read(|tx| {
+            Ok(tx
+                .prepare_cached("SELECT value FROM settings WHERE key = ?1")?
+                .query_row([ROTATED_DEVICE_TOKEN], |r| r.get(0))
+                .optional()?)
+        })?;
+        let Some(json) = json else { return Ok(None) };
+        let kept: RotatedToken = from_json("rotated device token", &json)?;
+        Ok(
+            (kept.enrolled_sha256 == crate::canonical::sha256_hex(enrolled.as_bytes()))
+                .then_some(kept.token),
+        )
+    }
+
+    /// Keeps the device token the server issued in place of `enrolled`'s
+    /// line, in one durable write (whole or not at all).
+    pub fn keep_rotated_device_token(
+        &self,
+        enrolled: &str,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let json = to_json(
+            "rotated device token",
+            &RotatedToken {
+                enrolled_sha256: crate::canonical::sha256_hex(enrolled.as_bytes()),
+                token: token.to_string(),
+            },
+        )?;
+        self.db.write(Durability::Full, |tx| {
+            tx.prepare_cached(
+                "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            )?
+            .execute(params![ROTATED_DEVICE_TOKEN, json, millis(now)])?;
             Ok(())
         })
     }

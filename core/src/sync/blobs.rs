@@ -47,7 +47,7 @@ impl SyncClient {
     ) -> HttpRequest {
         let mut headers = vec![(
             "authorization".to_string(),
-            format!("Bearer {}", self.config.device_token),
+            format!("Bearer {}", self.token.current()),
         )];
         if let Some(r) = range {
             headers.push(("content-range".into(), r));

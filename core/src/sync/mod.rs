@@ -24,6 +24,7 @@ mod blobs;
 mod enrol;
 mod error;
 mod service;
+mod token;
 mod transport;
 
 pub use backoff::Backoff;
@@ -34,6 +35,7 @@ pub use service::{
     SyncFailure, SyncLoopConfig, SyncLoopHandle, SyncOutcome, SyncPhase, SyncService, SyncState,
     SyncStateListener,
 };
+pub use token::NEW_TOKEN_HEADER;
 #[cfg(feature = "http")]
 pub use transport::ReqwestTransport;
 pub use transport::{HttpRequest, HttpResponse, Transport, TransportFuture};
@@ -166,6 +168,8 @@ pub struct SyncClient {
     config: SyncConfig,
     /// The server answered an exchange with 404/405 (it predates it).
     exchange_unsupported: Arc<AtomicBool>,
+    /// The token sent: `config.device_token`, or the one the server rotated it to.
+    token: Arc<token::TokenCell>,
 }
 
 impl std::fmt::Debug for SyncClient {
@@ -237,11 +241,19 @@ impl SyncClient {
 
     /// A client over any transport (the phone's own HTTP stack).
     pub fn with_transport(config: SyncConfig, transport: Arc<dyn Transport>) -> Self {
+        let token = Arc::new(token::TokenCell::new(config.device_token.clone()));
         Self {
             transport,
             config,
             exchange_unsupported: Arc::new(AtomicBool::new(false)),
+            token,
         }
+    }
+
+    /// The device token requests carry: the enrolment's, or the newer one
+    /// the server rotated it to (kept in the store).
+    pub fn device_token(&self) -> String {
+        self.token.current()
     }
 
     pub fn config(&self) -> &SyncConfig {
@@ -280,8 +292,20 @@ impl SyncClient {
     ) -> Result<SyncReport, SyncError> {
         let mut report = SyncReport::default();
         log::info!(target: "doorstep::sync", "sync started with {}", self.config.server_url);
+        self.token.adopt_stored(store)?;
         let result = self.run(store, clock, &mut report, progress).await;
         let now = clock.now();
+        // A token lost here is no loss: the server keeps the replaced one
+        // valid for its grace period and sends another.
+        match self.token.save(store, now) {
+            Ok(true) => {
+                log::info!(target: "doorstep::sync", "the server rotated the device token; stored")
+            }
+            Ok(false) => {}
+            Err(e) => {
+                log::warn!(target: "doorstep::sync", "a rotated device token was not stored: {e}")
+            }
+        }
         match &result {
             Ok(server_time) => {
                 store.record_sync_success(now, report.clock_offset_ms, *server_time)?;
@@ -658,7 +682,7 @@ impl SyncClient {
         let body = gzip(&json).map_err(|e| SyncError::Decode(e.to_string()))?;
         let bytes_sent = body.len() as u64;
         let sent_at = clock.now();
-        let auth = format!("Bearer {}", self.config.device_token);
+        let auth = format!("Bearer {}", self.token.current());
         let response = self
             .transport
             .send(HttpRequest {
@@ -678,6 +702,11 @@ impl SyncClient {
         let received_at = clock.now();
         let bytes_received = response.body.len() as u64;
         let retry_after = response.retry_after();
+        if (200..300).contains(&response.status) {
+            if let Some(new_token) = response.header(NEW_TOKEN_HEADER) {
+                self.token.received(new_token);
+            }
+        }
         // Some platform stacks (URLSession) decode gzip themselves and keep
         // the header: only a body that is gzip is decoded here.
         let gzipped = response

@@ -29,21 +29,26 @@ pub fn upsert_change(a: &Assignment) -> Change {
 }
 
 /// The fields of a new assignment.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct NewAssignment {
+    #[schema(value_type = String)]
     pub trade: TradeId,
     #[serde(default)]
+    #[schema(value_type = crate::api_schema::Customer)]
     pub customer: Customer,
     #[serde(default)]
+    #[schema(value_type = crate::api_schema::Product)]
     pub product: Product,
     #[serde(default)]
     pub fault_description: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<crate::api_schema::TimeWindow>)]
     pub requested_window: Option<TimeWindow>,
     /// When the center received the request (default: now).
     #[serde(default)]
     pub received_at: Option<DateTime<Utc>>,
     #[serde(default)]
+    #[schema(value_type = Vec<crate::api_schema::OrderLine>)]
     pub order: Vec<OrderLine>,
     #[serde(default)]
     pub service_items: Vec<String>,
@@ -116,14 +121,18 @@ pub async fn insert_assignment(
 }
 
 /// Center-owned fields to change; absent fields stay as they are.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct AssignmentPatch {
     /// Refuse the change (409) unless the assignment is at this version.
     pub expected_version: Option<u64>,
+    #[schema(value_type = Option<crate::api_schema::Customer>)]
     pub customer: Option<Customer>,
+    #[schema(value_type = Option<crate::api_schema::Product>)]
     pub product: Option<Product>,
     pub fault_description: Option<String>,
+    #[schema(value_type = Option<crate::api_schema::TimeWindow>)]
     pub requested_window: Option<TimeWindow>,
+    #[schema(value_type = Option<Vec<crate::api_schema::OrderLine>>)]
     pub order: Option<Vec<OrderLine>>,
     pub service_items: Option<Vec<String>>,
     pub notes: Option<String>,
@@ -213,8 +222,9 @@ pub async fn update_tx(
     Ok(v)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct AssignRequest {
+    #[schema(value_type = String)]
     pub technician: TechnicianId,
     #[serde(default)]
     pub window_confirmed: Option<bool>,
@@ -321,7 +331,7 @@ pub async fn reassign_tx(
     Ok(v)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CancelRequest {
     pub reason: String,
     #[serde(default)]

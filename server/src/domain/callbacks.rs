@@ -21,7 +21,7 @@ use doorstep_core::Playbook;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CallbackResult {
     pub visit_id: String,
     pub reason: String,
@@ -107,7 +107,7 @@ pub async fn record_result(
     Ok(Some(next.due_at))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SampleRequest {
     /// `YYYY-MM`.
     pub month: String,
@@ -136,7 +136,7 @@ pub fn check_sample_percent(percent: u8) -> Fallible<()> {
 }
 
 /// What the monthly sample did.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SampleSummary {
     pub month: String,
     pub served_customers: usize,

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 /// A dispatcher's decision on a conflict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(utoipa::ToSchema)]
 pub enum Decision {
     /// The center's cancel or reassign stands; the visit's facts stay on record.
     KeepCenter,
@@ -22,7 +23,7 @@ pub enum Decision {
     ReinstateTechnician,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ResolveRequest {
     pub decision: Decision,
     #[serde(default)]

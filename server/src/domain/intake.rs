@@ -16,19 +16,23 @@ use doorstep_core::{TimeWindow, TradeId};
 use serde::{Deserialize, Serialize};
 
 /// A request as the desk takes it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct IntakeRequest {
     pub classification: Classification,
     /// Caller name, phone, address (and location if known).
+    #[schema(value_type = crate::api_schema::Customer)]
     pub caller: Customer,
     /// What the caller asked or reported.
     pub content: String,
     /// Required unless the request is a consultation.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub trade: Option<TradeId>,
     #[serde(default)]
+    #[schema(value_type = crate::api_schema::Product)]
     pub product: Product,
     #[serde(default)]
+    #[schema(value_type = Option<crate::api_schema::TimeWindow>)]
     pub requested_window: Option<TimeWindow>,
     /// When the call came in (default: now).
     #[serde(default)]
@@ -43,7 +47,7 @@ pub struct IntakeRequest {
     pub notice_consent: Option<NoticeConsentRequest>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IntakeView {
     pub id: String,
     pub classification: Classification,
@@ -58,7 +62,7 @@ pub struct IntakeView {
     pub notice_consent: Option<ConsentRecord>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IntakeResponse {
     pub intake: IntakeView,
     pub assignment: Option<AssignmentView>,

@@ -24,10 +24,11 @@ use doorstep_core::{EventKind, Outcome, VisitEvent};
 use serde::{Deserialize, Serialize};
 
 /// One problem found when reconciling a closed visit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Finding {
     pub code: String,
     /// The finding's name in both languages (the console shows it).
+    #[schema(value_type = crate::api_schema::Text)]
     pub label: Text,
     pub message: String,
 }
@@ -358,7 +359,7 @@ pub fn reconcile(
     out
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReconciledVisit {
     pub visit_id: String,
     pub assignment_id: String,
@@ -367,6 +368,7 @@ pub struct ReconciledVisit {
     pub outcome: Option<String>,
     /// The outcome's label in both languages, from the core.
     #[serde(default)]
+    #[schema(value_type = Option<crate::api_schema::Text>)]
     pub outcome_label: Option<Text>,
     pub signoff: SignOffStatus,
     /// The sign-off's device signature, when the visit has a sign-off.
@@ -375,7 +377,7 @@ pub struct ReconciledVisit {
     pub findings: Vec<Finding>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Reconciliation {
     pub date: NaiveDate,
     pub closed: usize,

@@ -10,10 +10,12 @@ use crate::time::now_ms;
 use doorstep_core::{Playbook, TechnicianId, TradeId};
 use serde::Deserialize;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewTechnician {
+    #[schema(value_type = String)]
     pub id: TechnicianId,
     pub name: String,
+    #[schema(value_type = Vec<String>)]
     pub trades: Vec<TradeId>,
     /// The company work phone given to customers (never a private number).
     #[serde(default)]

@@ -17,7 +17,7 @@ pub async fn lookup(tx: &mut dyn Tx, token: &str, now_ms: i64) -> Fallible<Optio
     if let Some((username, role)) = sessions::session_user(tx, &hash, now_ms).await? {
         return Ok(Some(Principal::User { username, role }));
     }
-    Ok(devices::device_of_token(tx, &hash)
+    Ok(devices::device_of_token(tx, &hash, now_ms)
         .await?
         .map(|(device_id, technician_id)| Principal::Device {
             device_id,
@@ -61,7 +61,7 @@ impl FromRequestParts<AppState> for Auth {
         let now = now_ms();
         let found = state
             .db
-            .tx(move |tx| Box::pin(async move { lookup(tx, &token, now).await }))
+            .read(move |tx| Box::pin(async move { lookup(tx, &token, now).await }))
             .await?;
         if let Some(who) = &found {
             crate::http::observe::record_caller(who);

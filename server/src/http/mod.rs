@@ -5,7 +5,9 @@
 //! request log line, metrics and the `/readyz` and `/metrics` probes), and
 //! thin handlers grouped by what
 //! they serve — `center` (the dispatch desk), `after` (after the visit) and
-//! `sync` (the devices). Handlers parse, check who is calling, run one
+//! `sync` (the devices) — and `openapi`, the API description generated from
+//! their attributes; `device_tokens` rotates a device's token on the sync
+//! routes. Handlers parse, check who is calling, run one
 //! domain or store operation in a transaction and answer; failures become
 //! [`error::ApiError`] here and nowhere else.
 
@@ -13,10 +15,12 @@ pub mod after;
 pub mod auth;
 pub mod center;
 pub mod contact_views;
+pub mod device_tokens;
 pub mod edge;
 pub mod error;
 pub mod error_zh;
 pub mod observe;
+pub mod openapi;
 pub mod serve;
 pub mod streams;
 pub mod sync;
@@ -35,6 +39,10 @@ use std::net::SocketAddr;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 
+#[utoipa::path(
+    get, path = "/healthz", tag = "meta", security(()),
+    responses((status = 200, description = "The server answers and its database", body = crate::api_schema::Health))
+)]
 pub async fn health(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "ok": true, "backend": state.db.backend() }))
 }
@@ -62,6 +70,8 @@ pub async fn method_not_allowed() -> ApiError {
 /// The HTTP application.
 pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
+    let rotation =
+        middleware::from_fn_with_state(state.clone(), device_tokens::rotate_device_token);
     Router::new()
         .route("/", get(console::index))
         .route("/console.js", get(console::script))
@@ -74,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health))
         .route("/readyz", get(observe::readyz))
         .route("/metrics", get(observe::metrics))
+        .route("/api/openapi.json", get(openapi::openapi_json))
         .route("/api/login", post(center::session::login))
         .route("/api/logout", post(center::session::logout))
         .route("/api/me", get(center::session::me))
@@ -257,9 +268,9 @@ pub fn router(state: AppState) -> Router {
             get(after::reconciliation::reconciliation),
         )
         .route("/api/kpis", get(after::kpis::kpis))
-        .route("/api/sync/push", post(sync::push))
-        .route("/api/sync/pull", post(sync::pull))
-        .route("/api/sync/exchange", post(sync::exchange))
+        .route("/api/sync/push", post(sync::push).layer(rotation.clone()))
+        .route("/api/sync/pull", post(sync::pull).layer(rotation.clone()))
+        .route("/api/sync/exchange", post(sync::exchange).layer(rotation))
         .route(
             "/api/sync/blobs/{sha256}",
             put(sync_blobs::put_blob).head(sync_blobs::head_blob),

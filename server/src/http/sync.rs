@@ -113,6 +113,11 @@ pub fn validate_push(req: &PushRequest, device: &str, max_events: usize) -> ApiR
     Ok(())
 }
 
+#[utoipa::path(
+    post, path = "/api/sync/push", tag = "sync", security(("device" = [])),
+    request_body = crate::api_schema::PushRequest,
+    responses((status = 200, description = "Acknowledged up to acked_seq", body = crate::api_schema::PushResponse))
+)]
 pub async fn push(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -144,6 +149,11 @@ pub async fn push(
     Ok(Json(resp))
 }
 
+#[utoipa::path(
+    post, path = "/api/sync/pull", tag = "sync", security(("device" = [])),
+    request_body = crate::api_schema::PullRequest,
+    responses((status = 200, description = "A page of the center's changes", body = crate::api_schema::PullResponse))
+)]
 pub async fn pull(
     State(state): State<AppState>,
     Auth(who): Auth,

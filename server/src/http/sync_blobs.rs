@@ -83,6 +83,11 @@ fn offset_headers(stored: u64, total: u64, complete: bool) -> [(&'static str, He
 }
 
 /// `HEAD /api/sync/blobs/{sha256}`: the bytes stored so far.
+#[utoipa::path(
+    head, path = "/api/sync/blobs/{sha256}", tag = "sync", security(("device" = [])),
+    params(("sha256" = String, Path, description = "The photo's SHA-256, 64 lower-case hex characters")),
+    responses((status = 200, description = "How many bytes are stored (Upload-Offset, Upload-Length, Blob-Complete headers)"))
+)]
 pub async fn head_blob(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -124,6 +129,14 @@ fn content_range(headers: &HeaderMap, body_len: u64) -> ApiResult<(u64, u64, Opt
 }
 
 /// `PUT /api/sync/blobs/{sha256}`: stores one part of a photo.
+#[utoipa::path(
+    put, path = "/api/sync/blobs/{sha256}", tag = "sync", security(("device" = [])),
+    params(("sha256" = String, Path, description = "The photo's SHA-256, 64 lower-case hex characters"),
+           ("Content-Range" = Option<String>, Header, description = "`bytes FIRST-LAST/TOTAL` (absent: the whole photo)")),
+    request_body(content = String, content_type = "application/octet-stream", description = "A part of the photo's bytes"),
+    responses((status = 200, description = "The part was stored (Upload-Offset says how much is)"),
+              (status = 201, description = "The photo is complete"))
+)]
 pub async fn put_blob(
     State(state): State<AppState>,
     Auth(who): Auth,

@@ -20,7 +20,7 @@ pub fn link_path(token: &str) -> String {
 }
 
 /// A link just created: the only time its token is known.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CreatedLink {
     pub visit_id: String,
     pub token: String,
@@ -31,7 +31,7 @@ pub struct CreatedLink {
 }
 
 /// A visit's latest link as stored (its token cannot be shown again).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LinkStatus {
     pub visit_id: String,
     pub created_by: String,

@@ -89,6 +89,22 @@ impl Database {
         Ok(SchemaState { applied, known })
     }
 
+    /// Runs `f` in one read-only transaction: on SQLite a reader connection
+    /// that never waits for the writer (a snapshot of the last commit); on
+    /// PostgreSQL a pooled connection, as [`Database::tx`]. `f` must not
+    /// write (SQLite refuses it).
+    pub async fn read<R, E, F>(&self, f: F) -> Result<R, E>
+    where
+        R: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: for<'a> FnOnce(&'a mut dyn Tx) -> BoxFuture<'a, Result<R, E>> + Send + 'static,
+    {
+        match self {
+            Database::Sqlite(db) => db.read(Box::new(f)).await,
+            Database::Postgres(db) => db.tx(Box::new(f)).await,
+        }
+    }
+
     /// Runs `f` in one transaction: commit on `Ok`, roll back on `Err`.
     pub async fn tx<R, E, F>(&self, f: F) -> Result<R, E>
     where

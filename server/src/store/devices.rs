@@ -26,7 +26,7 @@ pub async fn insert_device(
     now: i64,
 ) -> Fallible<()> {
     tx.execute(
-        "INSERT INTO devices (id, technician_id, token_hash, enrolled_by, enrolled_at) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO devices (id, technician_id, token_hash, enrolled_by, enrolled_at, token_issued_at) VALUES ($1, $2, $3, $4, $5, $5)",
         &[device.into(), technician.into(), token_hash.into(), actor.into(), now.into()],
     )
     .await?;
@@ -57,7 +57,9 @@ pub async fn public_key(tx: &mut dyn Tx, device: &str) -> Fallible<Option<String
         .and_then(|r| r.opt_text("public_key")))
 }
 
-/// Gives an enrolled device a new token (un-revoking it); its sync position stays.
+/// Gives an enrolled device a new token (un-revoking it); its sync position
+/// stays. Every earlier token, rotated ones in their grace period too, stops
+/// working.
 pub async fn rekey_device(
     tx: &mut dyn Tx,
     device: &str,
@@ -66,8 +68,13 @@ pub async fn rekey_device(
     now: i64,
 ) -> Fallible<()> {
     tx.execute(
-        "UPDATE devices SET token_hash = $1, revoked_at = NULL, enrolled_by = $2, enrolled_at = $3 WHERE id = $4",
+        "UPDATE devices SET token_hash = $1, revoked_at = NULL, enrolled_by = $2, enrolled_at = $3, token_issued_at = $3 WHERE id = $4",
         &[token_hash.into(), actor.into(), now.into(), device.into()],
+    )
+    .await?;
+    tx.execute(
+        "DELETE FROM device_retired_tokens WHERE device_id = $1",
+        &[device.into()],
     )
     .await?;
     Ok(())
@@ -84,18 +91,102 @@ pub async fn revoke_device(tx: &mut dyn Tx, device: &str, now: i64) -> Fallible<
     Ok(changed > 0)
 }
 
-/// The device and technician of an unrevoked device token.
+/// The device and technician of an unrevoked device token: the device's
+/// current token, or one a rotation replaced that is still in its grace
+/// period at `now`.
 pub async fn device_of_token(
     tx: &mut dyn Tx,
     token_hash: &str,
+    now: i64,
 ) -> Fallible<Option<(String, String)>> {
-    Ok(tx
+    if let Some(r) = tx
         .query_opt(
             "SELECT id, technician_id FROM devices WHERE token_hash = $1 AND revoked_at IS NULL",
             &[token_hash.into()],
         )
         .await?
+    {
+        return Ok(Some((r.text("id"), r.text("technician_id"))));
+    }
+    Ok(tx
+        .query_opt(
+            "SELECT d.id AS id, d.technician_id AS technician_id
+             FROM device_retired_tokens r JOIN devices d ON d.id = r.device_id
+             WHERE r.token_hash = $1 AND r.valid_until > $2 AND d.revoked_at IS NULL",
+            &[token_hash.into(), now.into()],
+        )
+        .await?
         .map(|r| (r.text("id"), r.text("technician_id"))))
+}
+
+/// Where a device token stands for rotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenAge {
+    /// The device's current token, issued at this time (Unix ms).
+    Current { device: String, issued_at: i64 },
+    /// A token a rotation replaced, still in its grace period: the phone
+    /// has not stored the newer one yet.
+    Retired { device: String },
+    /// Not a live device token.
+    Unknown,
+}
+
+/// Whether `token_hash` is a device's current token (and since when) or a
+/// retired one still in its grace period.
+pub async fn token_age(tx: &mut dyn Tx, token_hash: &str, now: i64) -> Fallible<TokenAge> {
+    if let Some(r) = tx
+        .query_opt(
+            "SELECT id, COALESCE(token_issued_at, enrolled_at) AS issued_at
+             FROM devices WHERE token_hash = $1 AND revoked_at IS NULL",
+            &[token_hash.into()],
+        )
+        .await?
+    {
+        return Ok(TokenAge::Current {
+            device: r.text("id"),
+            issued_at: r.int("issued_at"),
+        });
+    }
+    Ok(tx
+        .query_opt(
+            "SELECT r.device_id AS device_id
+             FROM device_retired_tokens r JOIN devices d ON d.id = r.device_id
+             WHERE r.token_hash = $1 AND r.valid_until > $2 AND d.revoked_at IS NULL",
+            &[token_hash.into(), now.into()],
+        )
+        .await?
+        .map_or(TokenAge::Unknown, |r| TokenAge::Retired {
+            device: r.text("device_id"),
+        }))
+}
+
+/// Rotates a device's token: the current one is kept valid until
+/// `valid_until` (the grace period) and `new_hash` becomes current, issued
+/// `now`. Retired tokens whose grace has passed are forgotten.
+pub async fn rotate_token(
+    tx: &mut dyn Tx,
+    device: &str,
+    new_hash: &str,
+    now: i64,
+    valid_until: i64,
+) -> Fallible<()> {
+    tx.execute(
+        "INSERT INTO device_retired_tokens (token_hash, device_id, valid_until)
+         SELECT token_hash, id, $2 FROM devices WHERE id = $1",
+        &[device.into(), valid_until.into()],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE devices SET token_hash = $1, token_issued_at = $2 WHERE id = $3",
+        &[new_hash.into(), now.into(), device.into()],
+    )
+    .await?;
+    tx.execute(
+        "DELETE FROM device_retired_tokens WHERE device_id = $1 AND valid_until <= $2",
+        &[device.into(), now.into()],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Where a device's uploads stand.

@@ -22,6 +22,9 @@
 //!   (WAL, foreign keys on, `BEGIN IMMEDIATE`): writes are serialised, as
 //!   SQLite does anyway, and never block the async runtime. The closure's
 //!   future is driven on that thread; its queries complete synchronously.
+//!   Reads ([`Database::read`]) run on a pool of read-only connections of
+//!   their own threads: under WAL they see the last commit and never wait
+//!   for the writer.
 //! - PostgreSQL uses a deadpool pool of tokio-postgres connections with
 //!   cached prepared statements. Writers that need a total order (the change
 //!   sequence, one device's pushes) take a transaction-scoped advisory lock

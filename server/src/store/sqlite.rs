@@ -1,11 +1,18 @@
-//! The SQLite backend: one connection owned by one dedicated thread.
+//! The SQLite backend: one writer connection owned by one dedicated thread,
+//! and a pool of read-only connections for reads.
 //!
-//! Every transaction is a job sent to that thread; the job opens
+//! Every write transaction is a job sent to the writer thread; the job opens
 //! `BEGIN IMMEDIATE`, drives the transaction body (whose queries complete
 //! synchronously, so its future is ready on the first poll) and commits or
 //! rolls back. WAL journal, `synchronous=FULL` (an acknowledged push
 //! survives a power cut), foreign keys on. Migrations follow
 //! `PRAGMA user_version`.
+//!
+//! Reads ([`SqliteDb::read`]) run on [`READERS`] threads of their own, each
+//! owning a connection opened read-only (`query_only` too): under WAL a
+//! reader sees the last committed snapshot and never waits for the writer,
+//! so a dispatcher's list does not queue behind a long push. A read job that
+//! tries to write fails (`attempt to write a readonly database`).
 
 use super::sql::{newer_schema, BoxFuture, DbError, LockKey, Row, Tx, TxFn, Value};
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -30,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0009_personal_data.sql"),
     include_str!("../../migrations/sqlite/0011_desk_requests.sql"),
     include_str!("../../migrations/sqlite/0012_outbox.sql"),
+    include_str!("../../migrations/sqlite/0013_device_token_rotation.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`, restore).
@@ -37,12 +45,19 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
-/// Handle to the database thread.
+/// How many read-only connections (and threads) serve reads.
+pub const READERS: usize = 4;
+
+/// Handle to the writer thread and the reader pool.
 #[derive(Clone)]
 pub struct SqliteDb {
     jobs: mpsc::Sender<Job>,
-    /// Transactions sent to the thread and not yet answered (`/metrics`).
+    /// Transactions sent to the writer and not yet answered (`/metrics`).
     in_flight: Arc<AtomicU64>,
+    /// Read jobs, taken by whichever reader thread is free; `None` for an
+    /// in-memory database (its readers would see another database), whose
+    /// reads then run on the writer.
+    reads: Option<mpsc::Sender<Job>>,
 }
 
 impl SqliteDb {
@@ -57,12 +72,13 @@ impl SqliteDb {
             })?;
         }
         let path = path.to_string();
+        let writer_path = path.clone();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         let (jobs, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("sqlite".into())
             .spawn(move || {
-                let mut conn = match open_connection(&path) {
+                let mut conn = match open_connection(&writer_path) {
                     Ok(c) => {
                         let _ = ready_tx.send(Ok(()));
                         c
@@ -80,10 +96,38 @@ impl SqliteDb {
         ready_rx
             .await
             .map_err(|_| DbError::Unavailable("the database thread stopped".into()))??;
+        let reads = if path.is_empty() || path == ":memory:" || path.starts_with("file::memory:") {
+            None
+        } else {
+            Some(start_readers(&path)?)
+        };
         Ok(SqliteDb {
             jobs,
             in_flight: Arc::default(),
+            reads,
         })
+    }
+
+    /// Runs a read-only transaction on a reader connection (a snapshot of
+    /// the last committed state), never waiting behind the writer.
+    pub(super) async fn read<R, E>(&self, f: TxFn<R, E>) -> Result<R, E>
+    where
+        R: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let Some(reads) = &self.reads else {
+            return self.tx(f).await;
+        };
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |conn: &mut Connection| {
+            let _ = done_tx.send(run_in(conn, "BEGIN DEFERRED", f));
+        });
+        reads
+            .send(job)
+            .map_err(|_| DbError::Unavailable("the database readers stopped".into()))?;
+        done_rx
+            .await
+            .map_err(|_| E::from(DbError::Unavailable("the database readers stopped".into())))?
     }
 
     pub(super) async fn tx<R, E>(&self, f: TxFn<R, E>) -> Result<R, E>
@@ -130,6 +174,46 @@ impl SqliteDb {
             .await
             .map_err(|_| DbError::Unavailable("the database thread stopped".into()))?
     }
+}
+
+/// Opens [`READERS`] read-only connections on the (already migrated)
+/// database, each on its own thread taking jobs from one shared queue.
+fn start_readers(path: &str) -> Result<mpsc::Sender<Job>, DbError> {
+    let (reads, rx) = mpsc::channel::<Job>();
+    let rx = Arc::new(std::sync::Mutex::new(rx));
+    for i in 0..READERS {
+        let mut conn = open_reader(path)?;
+        let rx = rx.clone();
+        std::thread::Builder::new()
+            .name(format!("sqlite-read-{i}"))
+            .spawn(move || loop {
+                // Hold the queue only to take one job, never while running it.
+                let job = match rx.lock() {
+                    Ok(queue) => queue.recv(),
+                    Err(_) => return,
+                };
+                match job {
+                    Ok(job) => job(&mut conn),
+                    Err(_) => return,
+                }
+            })
+            .map_err(|e| DbError::Unavailable(format!("cannot start a database reader: {e}")))?;
+    }
+    Ok(reads)
+}
+
+fn open_reader(path: &str) -> Result<Connection, DbError> {
+    use rusqlite::OpenFlags;
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.execute_batch(
+        "PRAGMA query_only = ON;
+         PRAGMA busy_timeout = 5000;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(conn)
 }
 
 fn open_connection(path: &str) -> Result<Connection, DbError> {
@@ -184,8 +268,12 @@ fn drive<T>(fut: impl Future<Output = T>) -> Option<T> {
 }
 
 fn run_tx<R, E: From<DbError>>(conn: &mut Connection, f: TxFn<R, E>) -> Result<R, E> {
-    conn.execute_batch("BEGIN IMMEDIATE")
-        .map_err(DbError::from)?;
+    run_in(conn, "BEGIN IMMEDIATE", f)
+}
+
+/// Runs `f` between `begin` and `COMMIT` (`ROLLBACK` on error).
+fn run_in<R, E: From<DbError>>(conn: &mut Connection, begin: &str, f: TxFn<R, E>) -> Result<R, E> {
+    conn.execute_batch(begin).map_err(DbError::from)?;
     let mut tx = SqliteTx { conn };
     let outcome = drive(f(&mut tx)).unwrap_or_else(|| {
         Err(E::from(DbError::Unavailable(

@@ -421,6 +421,14 @@ pub fn device(id: &str) -> DeviceId {
     DeviceId::new(id).unwrap()
 }
 
+/// A fresh `--data-dir` for a server process (its photos).
+fn fresh_data_dir() -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "doorstep-process-{}",
+        uuid::Uuid::now_v7().simple()
+    ))
+}
+
 /// A `doorstep-server` process (the real binary) on a fresh database; killed
 /// when dropped.
 pub struct ServerProcess {
@@ -429,6 +437,8 @@ pub struct ServerProcess {
     /// Where the database is (SQLite path or PostgreSQL URL).
     pub url: String,
     dir: Option<PathBuf>,
+    /// The process's `--data-dir` (its photos).
+    data: PathBuf,
 }
 
 impl ServerProcess {
@@ -436,19 +446,32 @@ impl ServerProcess {
     /// is `admin` with [`PASSWORD`].
     pub async fn start(b: Backend, args: &[&str]) -> ServerProcess {
         let (url, dir) = database_url(b).await;
-        Self::start_on(url, dir, args).await
+        Self::launch(url, dir, fresh_data_dir(), args).await
     }
 
     /// Kills the process at once (SIGKILL: nothing of it runs after) and
-    /// starts the binary again on the same database with `args`.
+    /// starts the binary again on the same database and data directory
+    /// with `args`.
     pub async fn kill_and_restart(mut self, args: &[&str]) -> ServerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let (url, dir) = (self.url.clone(), self.dir.take());
-        Self::start_on(url, dir, args).await
+        let data = std::mem::take(&mut self.data);
+        Self::launch(url, dir, data, args).await
     }
 
-    async fn start_on(url: String, dir: Option<PathBuf>, args: &[&str]) -> ServerProcess {
+    /// Starts the binary on the database at `url` (another process may
+    /// already run on it), its photos in a directory of its own.
+    pub async fn start_on(url: &str, args: &[&str]) -> ServerProcess {
+        Self::launch(url.to_string(), None, fresh_data_dir(), args).await
+    }
+
+    async fn launch(
+        url: String,
+        dir: Option<PathBuf>,
+        data: PathBuf,
+        args: &[&str],
+    ) -> ServerProcess {
         use std::io::BufRead;
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_doorstep-server"));
         for (k, _) in std::env::vars() {
@@ -458,6 +481,8 @@ impl ServerProcess {
         }
         let mut child = cmd
             .args(["--listen", "127.0.0.1:0", "--database-url", &url])
+            .arg("--data-dir")
+            .arg(&data)
             .args(["--admin-password", PASSWORD])
             .args(args)
             .env("RUST_LOG", "warn")
@@ -489,6 +514,7 @@ impl ServerProcess {
             base,
             url,
             dir,
+            data,
         }
     }
 
@@ -511,5 +537,6 @@ impl Drop for ServerProcess {
         if let Some(d) = &self.dir {
             let _ = std::fs::remove_dir_all(d);
         }
+        let _ = std::fs::remove_dir_all(&self.data);
     }
 }

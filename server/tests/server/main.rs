@@ -15,17 +15,21 @@ mod center;
 mod defences;
 mod demo;
 mod desk;
+mod device_tokens;
 mod forged;
 mod log_privacy;
+mod openapi;
 mod ops;
 mod outbox;
 mod personal_data;
+mod readers;
 mod records;
 mod report;
 mod schema;
 mod schema_parity;
 mod sync;
 mod trust;
+mod two_servers;
 
 /// Runs `async fn $name(b: Backend)` on both backends.
 #[macro_export]

@@ -24,6 +24,11 @@ pub struct CallbackQuery {
     pub until: Option<DateTime<Utc>>,
 }
 
+#[utoipa::path(
+    get, path = "/api/callbacks", tag = "after", security(("session" = [])),
+    params(("until" = Option<DateTime<Utc>>, Query, description = "Callbacks due up to this time (default: now)")),
+    responses((status = 200, description = "Callbacks due", body = Vec<CallbackView>))
+)]
 pub async fn callbacks_due(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -33,11 +38,16 @@ pub async fn callbacks_due(
     let until = q.until.map_or_else(now_ms, |t| t.timestamp_millis());
     let rows = state
         .db
-        .tx(move |tx| Box::pin(async move { callbacks::due_by(tx, until).await }))
+        .read(move |tx| Box::pin(async move { callbacks::due_by(tx, until).await }))
         .await?;
     Ok(Json(rows))
 }
 
+#[utoipa::path(
+    post, path = "/api/callbacks/result", tag = "after", security(("session" = [])),
+    request_body = CallbackResult,
+    responses((status = 200, description = "The call was recorded", body = crate::api_schema::CallbackRecorded))
+)]
 pub async fn record_callback(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -58,6 +68,11 @@ pub async fn record_callback(
 }
 
 /// 004: each month a random 10-20 % of served customers get a callback.
+#[utoipa::path(
+    post, path = "/api/callbacks/monthly-sample", tag = "after", security(("session" = [])),
+    request_body = SampleRequest,
+    responses((status = 200, description = "The month's sample", body = crate::domain::callbacks::SampleSummary))
+)]
 pub async fn monthly_sample(
     State(state): State<AppState>,
     Auth(who): Auth,

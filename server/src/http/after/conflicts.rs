@@ -11,6 +11,10 @@ use crate::store::visits;
 use axum::extract::{Path, State};
 use axum::Json;
 
+#[utoipa::path(
+    get, path = "/api/conflicts", tag = "after", security(("session" = [])),
+    responses((status = 200, description = "Visits whose conflict waits for a dispatcher", body = Vec<LabelledVisit>))
+)]
 pub async fn conflicts(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -18,11 +22,17 @@ pub async fn conflicts(
     who.dispatcher()?;
     let rows = state
         .db
-        .tx(move |tx| Box::pin(async move { visits::open_conflicts(tx).await }))
+        .read(move |tx| Box::pin(async move { visits::open_conflicts(tx).await }))
         .await?;
     Ok(Json(rows.into_iter().map(LabelledVisit::from).collect()))
 }
 
+#[utoipa::path(
+    post, path = "/api/visits/{id}/resolve", tag = "after", security(("session" = [])),
+    params(("id" = String, Path, description = "The visit's id")),
+    request_body = ResolveRequest,
+    responses((status = 200, description = "The visit, its conflict resolved", body = LabelledVisit))
+)]
 pub async fn resolve_conflict(
     State(state): State<AppState>,
     Auth(who): Auth,

@@ -24,11 +24,13 @@ pub fn outcome_label(outcome: Option<&str>) -> Option<Text> {
 }
 
 /// One row of `/api/visits`: the stored row and its labels.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct LabelledVisit {
     #[serde(flatten)]
     pub row: VisitRow,
+    #[schema(value_type = Option<crate::api_schema::Text>)]
     pub stage_label: Option<Text>,
+    #[schema(value_type = Option<crate::api_schema::Text>)]
     pub outcome_label: Option<Text>,
 }
 

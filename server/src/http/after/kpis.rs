@@ -20,6 +20,13 @@ pub struct KpiQuery {
     pub by: Option<String>,
 }
 
+#[utoipa::path(
+    get, path = "/api/kpis", tag = "after", security(("session" = [])),
+    params(("from" = Option<NaiveDate>, Query, description = "First day (default: six days before `to`)"),
+           ("to" = Option<NaiveDate>, Query, description = "Last day (default: today)"),
+           ("by" = Option<String>, Query, description = "day (default), technician or trade")),
+    responses((status = 200, description = "The KPIs by group", body = crate::api_schema::KpiReport))
+)]
 pub async fn kpis(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -41,7 +48,7 @@ pub async fn kpis(
     let zone = state.zone.clone();
     let groups = state
         .db
-        .tx(move |tx| Box::pin(async move { kpis_between(tx, from, to, by, now, &zone).await }))
+        .read(move |tx| Box::pin(async move { kpis_between(tx, from, to, by, now, &zone).await }))
         .await?;
     Ok(Json(json!({
         "from": from, "to": to, "by": by,

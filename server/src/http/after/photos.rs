@@ -18,6 +18,11 @@ use doorstep_core::VisitState;
 use serde_json::{json, Value};
 
 /// `GET /api/visits/{id}/photos`.
+#[utoipa::path(
+    get, path = "/api/visits/{id}/photos", tag = "after", security(("session" = []), ("device" = [])),
+    params(("id" = String, Path, description = "The visit's id")),
+    responses((status = 200, description = "The visit's photos", body = crate::api_schema::VisitPhotos))
+)]
 pub async fn visit_photos(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -26,7 +31,7 @@ pub async fn visit_photos(
     let key = id.clone();
     let (row, state_text) = state
         .db
-        .tx(move |tx| Box::pin(async move { visits::load_visit_with_state(tx, &key).await }))
+        .read(move |tx| Box::pin(async move { visits::load_visit_with_state(tx, &key).await }))
         .await?
         .ok_or_else(|| ApiError::not_found("visit", &id))?;
     require_own_visit(&who, &id, &row.technician_id)?;
@@ -35,7 +40,7 @@ pub async fn visit_photos(
     let digests: Vec<String> = visit.photos.iter().map(|p| p.digest.clone()).collect();
     let stored = state
         .db
-        .tx(move |tx| {
+        .read(move |tx| {
             Box::pin(async move {
                 let mut out = vec![];
                 for d in &digests {
@@ -74,6 +79,11 @@ pub async fn visit_photos(
 
 /// `GET /api/blobs/{sha256}`: the photo's bytes, streamed, with the content
 /// type read from their magic number.
+#[utoipa::path(
+    get, path = "/api/blobs/{sha256}", tag = "after", security(("session" = []), ("device" = [])),
+    params(("sha256" = String, Path, description = "The photo's SHA-256, 64 lower-case hex characters")),
+    responses((status = 200, description = "The photo's bytes", content_type = "image/jpeg", body = String))
+)]
 pub async fn get_blob(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -84,7 +94,7 @@ pub async fn get_blob(
     let key = digest.clone();
     let (row, visible) = state
         .db
-        .tx(move |tx| {
+        .read(move |tx| {
             Box::pin(async move {
                 let row = blobs::stored_blob(tx, &key).await?;
                 let visible = match &technician {

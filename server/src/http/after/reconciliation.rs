@@ -15,6 +15,11 @@ pub struct DayQuery {
     pub date: Option<NaiveDate>,
 }
 
+#[utoipa::path(
+    get, path = "/api/reconciliation", tag = "after", security(("session" = [])),
+    params(("date" = Option<NaiveDate>, Query, description = "A day of the business time zone (default: today there)")),
+    responses((status = 200, description = "The day's closed visits and findings", body = Reconciliation))
+)]
 pub async fn reconciliation(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -26,7 +31,7 @@ pub async fn reconciliation(
     let zone = state.zone.clone();
     let report = state
         .db
-        .tx(move |tx| Box::pin(async move { reconcile_day(tx, date, far, &zone).await }))
+        .read(move |tx| Box::pin(async move { reconcile_day(tx, date, far, &zone).await }))
         .await?;
     Ok(Json(report))
 }

@@ -160,6 +160,11 @@ fn lang_tag(lang: Lang) -> &'static str {
 }
 
 /// `GET /api/visits/{id}/report.pdf`
+#[utoipa::path(
+    get, path = "/api/visits/{id}/report.pdf", tag = "after", security(("session" = [])),
+    params(("id" = String, Path, description = "The visit's id"), ("lang" = Option<String>, Query, description = "`zh-CN` or `en` (default: Accept-Language, else zh-CN)")),
+    responses((status = 200, description = "The service report", content_type = "application/pdf", body = String))
+)]
 pub async fn visit_report_pdf(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -174,6 +179,11 @@ pub async fn visit_report_pdf(
 }
 
 /// `GET /api/visits/{id}/report.html`
+#[utoipa::path(
+    get, path = "/api/visits/{id}/report.html", tag = "after", security(("session" = [])),
+    params(("id" = String, Path, description = "The visit's id"), ("lang" = Option<String>, Query, description = "`zh-CN` or `en` (default: Accept-Language, else zh-CN)")),
+    responses((status = 200, description = "The service report as a page", content_type = "text/html", body = String))
+)]
 pub async fn visit_report_html(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -193,6 +203,11 @@ pub async fn visit_report_html(
 
 /// `POST /api/visits/{id}/report-link`: a new customer link (its token is
 /// shown only in this answer).
+#[utoipa::path(
+    post, path = "/api/visits/{id}/report-link", tag = "after", security(("session" = [])),
+    params(("id" = String, Path, description = "The visit's id")),
+    responses((status = 201, description = "A new customer link (its token is shown only here)", body = CreatedLink))
+)]
 pub async fn create_report_link(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -214,6 +229,11 @@ pub async fn create_report_link(
 
 /// `GET /api/visits/{id}/report-link`: the latest link's dates (`link` is
 /// null when the visit has none).
+#[utoipa::path(
+    get, path = "/api/visits/{id}/report-link", tag = "after", security(("session" = [])),
+    params(("id" = String, Path, description = "The visit's id")),
+    responses((status = 200, description = "The latest link's dates", body = crate::api_schema::ReportLinkState))
+)]
 pub async fn get_report_link(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -222,7 +242,7 @@ pub async fn get_report_link(
     who.dispatcher()?;
     let link: Option<LinkStatus> = state
         .db
-        .tx(move |tx| Box::pin(async move { links::status(tx, &id, now_ms()).await }))
+        .read(move |tx| Box::pin(async move { links::status(tx, &id, now_ms()).await }))
         .await?;
     Ok(Json(json!({ "link": link })))
 }
@@ -261,6 +281,13 @@ fn closed_link_page(lookup: &LinkLookup, lang: Lang) -> Response {
 
 /// `GET /r/{token}`: the customer's report, phone-sized, with the other
 /// language, the PDF and the verification page one tap away.
+#[utoipa::path(
+    get, path = "/r/{token}", tag = "public", security(()),
+    params(("token" = String, Path, description = "The customer link's token"), ("lang" = Option<String>, Query, description = "`zh-CN` or `en` (default: Accept-Language, else zh-CN)")),
+    responses((status = 200, description = "The customer's report page", content_type = "text/html", body = String),
+              (status = 404, description = "Not a valid link (a page)", content_type = "text/html", body = String),
+              (status = 410, description = "An expired link (a page)", content_type = "text/html", body = String))
+)]
 pub async fn customer_report(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -294,6 +321,13 @@ pub async fn customer_report(
 }
 
 /// `GET /r/{token}/report.pdf`: the customer's PDF.
+#[utoipa::path(
+    get, path = "/r/{token}/report.pdf", tag = "public", security(()),
+    params(("token" = String, Path, description = "The customer link's token"), ("lang" = Option<String>, Query, description = "`zh-CN` or `en` (default: Accept-Language, else zh-CN)")),
+    responses((status = 200, description = "The customer's report PDF", content_type = "application/pdf", body = String),
+              (status = 404, description = "Not a valid link (a page)", content_type = "text/html", body = String),
+              (status = 410, description = "An expired link (a page)", content_type = "text/html", body = String))
+)]
 pub async fn customer_report_pdf(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -313,6 +347,12 @@ pub async fn customer_report_pdf(
 /// opens. It recomputes the report from the stored facts and says whether
 /// the digest printed on the paper is the one signed and still holds; it
 /// shows no personal data.
+#[utoipa::path(
+    get, path = "/v/{visit}/{digest}", tag = "public", security(()),
+    params(("visit" = String, Path, description = "The visit's id"), ("digest" = String, Path, description = "The report digest printed on the paper"), ("lang" = Option<String>, Query, description = "`zh-CN` or `en` (default: Accept-Language, else zh-CN)")),
+    responses((status = 200, description = "Whether the printed digest is the signed one and still holds", content_type = "text/html", body = String),
+              (status = 404, description = "No signed report of this visit has this digest (a page)", content_type = "text/html", body = String))
+)]
 pub async fn verify_page(
     State(state): State<AppState>,
     Path((visit_id, digest)): Path<(String, String)>,
@@ -368,6 +408,11 @@ pub async fn verify_page(
 
 /// `GET /api/visits/{id}/signature.svg`: the customer's signature redrawn
 /// from its strokes (404 when the visit has none), for the console.
+#[utoipa::path(
+    get, path = "/api/visits/{id}/signature.svg", tag = "after", security(("session" = [])),
+    params(("id" = String, Path, description = "The visit's id")),
+    responses((status = 200, description = "The customer's signature redrawn", content_type = "image/svg+xml", body = String))
+)]
 pub async fn visit_signature_svg(
     State(state): State<AppState>,
     Auth(who): Auth,

@@ -21,6 +21,12 @@ pub struct VisitQuery {
     pub limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get, path = "/api/visits", tag = "after", security(("session" = []), ("device" = [])),
+    params(("assignment_id" = Option<String>, Query, description = "Only this assignment's visits"),
+           ("limit" = Option<i64>, Query, description = "At most this many (1-2000, default 500)")),
+    responses((status = 200, description = "Visits (a device: only its technician's)", body = Vec<LabelledVisit>))
+)]
 pub async fn list_visits(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -30,7 +36,7 @@ pub async fn list_visits(
     let limit = q.limit.unwrap_or(500).clamp(1, 2000);
     let rows = state
         .db
-        .tx(move |tx| {
+        .read(move |tx| {
             Box::pin(
                 async move { visits::list_visits(tx, technician, q.assignment_id, limit).await },
             )
@@ -39,6 +45,11 @@ pub async fn list_visits(
     Ok(Json(rows.into_iter().map(LabelledVisit::from).collect()))
 }
 
+#[utoipa::path(
+    get, path = "/api/visits/{id}", tag = "after", security(("session" = []), ("device" = [])),
+    params(("id" = String, Path, description = "The visit's id")),
+    responses((status = 200, description = "The visit with its state and history", body = crate::api_schema::VisitDetail))
+)]
 pub async fn get_visit(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -47,7 +58,7 @@ pub async fn get_visit(
     let key = id.clone();
     let (row, state_text, events) = state
         .db
-        .tx(move |tx| {
+        .read(move |tx| {
             Box::pin(async move {
                 let Some((row, state_text)) = visits::load_visit_with_state(tx, &key).await? else {
                     return Ok(None);

@@ -17,6 +17,11 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
+#[utoipa::path(
+    post, path = "/api/assignments", tag = "center", security(("session" = [])),
+    request_body = NewAssignment,
+    responses((status = 201, description = "The assignment", body = AssignmentView))
+)]
 pub async fn create_assignment(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -39,6 +44,12 @@ pub struct ListQuery {
     pub limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get, path = "/api/assignments", tag = "center", security(("session" = []), ("device" = [])),
+    params(("status" = Option<String>, Query, description = "open, assigned, done, handed_back or cancelled"),
+           ("limit" = Option<i64>, Query, description = "At most this many (1-2000, default 500)")),
+    responses((status = 200, description = "Assignments (a device: only its technician's)", body = Vec<AssignmentView>))
+)]
 pub async fn list_assignments(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -48,7 +59,7 @@ pub async fn list_assignments(
     let limit = q.limit.unwrap_or(500).clamp(1, 2000);
     let rows = state
         .db
-        .tx(move |tx| {
+        .read(move |tx| {
             Box::pin(
                 async move { assignments::list_assignments(tx, technician, q.status, limit).await },
             )
@@ -57,6 +68,11 @@ pub async fn list_assignments(
     Ok(Json(rows))
 }
 
+#[utoipa::path(
+    get, path = "/api/assignments/{id}", tag = "center", security(("session" = []), ("device" = [])),
+    params(("id" = String, Path, description = "The assignment's id")),
+    responses((status = 200, description = "The assignment", body = AssignmentView))
+)]
 pub async fn get_assignment(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -65,7 +81,7 @@ pub async fn get_assignment(
     let key = id.clone();
     let v = state
         .db
-        .tx(move |tx| Box::pin(async move { assignments::load_assignment(tx, &key).await }))
+        .read(move |tx| Box::pin(async move { assignments::load_assignment(tx, &key).await }))
         .await?
         .ok_or_else(|| ApiError::not_found("assignment", &id))?;
     if let Some(me) = who.technician() {
@@ -79,6 +95,12 @@ pub async fn get_assignment(
     Ok(Json(v))
 }
 
+#[utoipa::path(
+    patch, path = "/api/assignments/{id}", tag = "center", security(("session" = [])),
+    params(("id" = String, Path, description = "The assignment's id")),
+    request_body = AssignmentPatch,
+    responses((status = 200, description = "The changed assignment", body = AssignmentView))
+)]
 pub async fn update_assignment(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -106,6 +128,12 @@ pub async fn update_assignment(
     Ok(Json(v))
 }
 
+#[utoipa::path(
+    post, path = "/api/assignments/{id}/assign", tag = "center", security(("session" = [])),
+    params(("id" = String, Path, description = "The assignment's id")),
+    request_body = AssignRequest,
+    responses((status = 200, description = "The assignment, assigned to a technician", body = AssignmentView))
+)]
 pub async fn assign(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -121,6 +149,12 @@ pub async fn assign(
     Ok(Json(v))
 }
 
+#[utoipa::path(
+    post, path = "/api/assignments/{id}/reassign", tag = "center", security(("session" = [])),
+    params(("id" = String, Path, description = "The assignment's id")),
+    request_body = AssignRequest,
+    responses((status = 200, description = "The assignment, given to another technician", body = AssignmentView))
+)]
 pub async fn reassign(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -137,6 +171,12 @@ pub async fn reassign(
     Ok(Json(v))
 }
 
+#[utoipa::path(
+    post, path = "/api/assignments/{id}/cancel", tag = "center", security(("session" = [])),
+    params(("id" = String, Path, description = "The assignment's id")),
+    request_body = CancelRequest,
+    responses((status = 200, description = "The cancelled assignment", body = AssignmentView))
+)]
 pub async fn cancel(
     State(state): State<AppState>,
     Auth(who): Auth,

@@ -14,8 +14,9 @@ use axum::Json;
 use doorstep_core::device_key::normalised_public_key;
 use serde::{Deserialize, Serialize};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct EnrolRequest {
+    #[schema(value_type = String)]
     pub device_id: doorstep_core::DeviceId,
     /// Re-enrol an existing device of the same technician with a new token
     /// (the old token stops working; its sync position is kept).
@@ -62,7 +63,7 @@ fn registered_key(req: &EnrolRequest) -> ApiResult<Option<String>> {
     }
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EnrolResponse {
     pub device_id: String,
     pub technician_id: String,
@@ -73,6 +74,12 @@ pub struct EnrolResponse {
     pub enrolment_version: u32,
 }
 
+#[utoipa::path(
+    post, path = "/api/technicians/{id}/devices", tag = "center", security(("session" = [])),
+    params(("id" = String, Path, description = "The technician's id")),
+    request_body = EnrolRequest,
+    responses((status = 201, description = "The device's token (shown once)", body = EnrolResponse))
+)]
 pub async fn enrol_device(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -107,6 +114,11 @@ pub async fn enrol_device(
 
 /// Revokes a device (lost or replaced phone): its token stops working at
 /// once. Its stored events and sync position stay.
+#[utoipa::path(
+    post, path = "/api/devices/{id}/revoke", tag = "center", security(("session" = [])),
+    params(("id" = String, Path, description = "The device's id")),
+    responses((status = 204, description = "The device's token stopped working"))
+)]
 pub async fn revoke_device(
     State(state): State<AppState>,
     Auth(who): Auth,

@@ -13,6 +13,11 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
+#[utoipa::path(
+    post, path = "/api/intakes", tag = "center", security(("session" = [])),
+    request_body = IntakeRequest,
+    responses((status = 201, description = "The request was recorded (and its assignment created)", body = IntakeResponse))
+)]
 pub async fn intake(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -40,6 +45,11 @@ pub struct IntakeQuery {
     pub escalated: Option<bool>,
 }
 
+#[utoipa::path(
+    get, path = "/api/intakes", tag = "center", security(("session" = [])),
+    params(("escalated" = Option<bool>, Query, description = "Only escalated (true) or only not escalated (false)")),
+    responses((status = 200, description = "The latest intakes", body = Vec<IntakeRecord>))
+)]
 pub async fn list_intakes(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -48,7 +58,7 @@ pub async fn list_intakes(
     who.dispatcher()?;
     let rows = state
         .db
-        .tx(move |tx| Box::pin(async move { intakes::list_intakes(tx, q.escalated).await }))
+        .read(move |tx| Box::pin(async move { intakes::list_intakes(tx, q.escalated).await }))
         .await?;
     Ok(Json(rows))
 }

@@ -8,6 +8,10 @@ use axum::extract::State;
 use axum::Json;
 use chrono::Utc;
 
+#[utoipa::path(
+    get, path = "/api/reminders", tag = "center", security(("session" = [])),
+    responses((status = 200, description = "Overdue assignments (1-hour rule)", body = Vec<Reminder>))
+)]
 pub async fn reminders(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -16,7 +20,7 @@ pub async fn reminders(
     let now = Utc::now();
     let out = state
         .db
-        .tx(move |tx| Box::pin(async move { overdue(tx, now).await }))
+        .read(move |tx| Box::pin(async move { overdue(tx, now).await }))
         .await?;
     Ok(Json(out))
 }

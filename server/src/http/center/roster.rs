@@ -13,6 +13,11 @@ use axum::Json;
 use chrono::Utc;
 use serde_json::{json, Value};
 
+#[utoipa::path(
+    post, path = "/api/technicians", tag = "center", security(("session" = [])),
+    request_body = NewTechnician,
+    responses((status = 201, description = "The technician was added", body = crate::api_schema::TechnicianCreated))
+)]
 pub async fn create_technician(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -29,6 +34,10 @@ pub async fn create_technician(
     Ok((StatusCode::CREATED, Json(json!({ "id": id }))))
 }
 
+#[utoipa::path(
+    get, path = "/api/technicians", tag = "center", security(("session" = [])),
+    responses((status = 200, description = "The roster with today's load", body = Vec<TechnicianView>))
+)]
 pub async fn roster(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -41,7 +50,7 @@ pub async fn roster(
         .timestamp_millis();
     let rows = state
         .db
-        .tx(move |tx| Box::pin(async move { technicians::roster(tx, day_start).await }))
+        .read(move |tx| Box::pin(async move { technicians::roster(tx, day_start).await }))
         .await?;
     Ok(Json(rows))
 }

@@ -14,13 +14,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LoginResponse {
     pub token: String,
     pub username: String,
@@ -48,6 +48,11 @@ fn too_many_attempts(wait_s: u64) -> ApiError {
 /// per source address), then one password verification on the capped
 /// hashing pool — against a dummy hash when the user is unknown, so both
 /// cost the same.
+#[utoipa::path(
+    post, path = "/api/login", tag = "session", security(()),
+    request_body = LoginRequest,
+    responses((status = 200, description = "A session token", body = LoginResponse))
+)]
 pub async fn login(
     State(state): State<AppState>,
     SourceAddress(address): SourceAddress,
@@ -125,6 +130,10 @@ pub async fn login(
     }))
 }
 
+#[utoipa::path(
+    post, path = "/api/logout", tag = "session", security(("session" = [])),
+    responses((status = 204, description = "The session ended"))
+)]
 pub async fn logout(
     State(state): State<AppState>,
     Auth(_who): Auth,
@@ -139,6 +148,10 @@ pub async fn logout(
 }
 
 /// Who is calling, and the business time zone the console shows times in.
+#[utoipa::path(
+    get, path = "/api/me", tag = "session", security(("session" = []), ("device" = [])),
+    responses((status = 200, description = "Who is calling", body = crate::api_schema::Me))
+)]
 pub async fn me(State(state): State<AppState>, Auth(who): Auth) -> Json<serde_json::Value> {
     let mut v = serde_json::to_value(&who).unwrap_or_default();
     if let Some(fields) = v.as_object_mut() {

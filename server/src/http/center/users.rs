@@ -18,13 +18,18 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewUser {
     pub username: String,
     pub password: String,
     pub role: Role,
 }
 
+#[utoipa::path(
+    post, path = "/api/users", tag = "center", security(("session" = [])),
+    request_body = NewUser,
+    responses((status = 201, description = "The account was created (admins only)", body = crate::api_schema::UserCreated))
+)]
 pub async fn create_user(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -99,6 +104,11 @@ async fn set_disabled(
     ))
 }
 
+#[utoipa::path(
+    post, path = "/api/users/{username}/disable", tag = "center", security(("session" = [])),
+    params(("username" = String, Path, description = "The account's username")),
+    responses((status = 200, description = "The account is disabled; its sessions ended (admins only)", body = crate::api_schema::AccountState))
+)]
 pub async fn disable_user(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -107,6 +117,11 @@ pub async fn disable_user(
     set_disabled(state, &who, username, true).await
 }
 
+#[utoipa::path(
+    post, path = "/api/users/{username}/enable", tag = "center", security(("session" = [])),
+    params(("username" = String, Path, description = "The account's username")),
+    responses((status = 200, description = "The account is enabled (admins only)", body = crate::api_schema::AccountState))
+)]
 pub async fn enable_user(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -117,6 +132,11 @@ pub async fn enable_user(
 
 /// Ends every session of a user (logged out everywhere; the account stays
 /// enabled).
+#[utoipa::path(
+    post, path = "/api/users/{username}/sessions/end", tag = "center", security(("session" = [])),
+    params(("username" = String, Path, description = "The account's username")),
+    responses((status = 200, description = "Every session of the account ended (admins only)", body = crate::api_schema::SessionsEnded))
+)]
 pub async fn end_sessions(
     State(state): State<AppState>,
     Auth(who): Auth,

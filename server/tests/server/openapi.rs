@@ -1,0 +1,179 @@
+//! The OpenAPI document (`GET /api/openapi.json`): every route the router
+//! serves is described (a route added without its `#[utoipa::path]` fails
+//! here), every described operation is routed, and the committed
+//! `docs/openapi.json` is exactly what the server serves.
+//!
+//! Regenerate the committed document after an API change with
+//! `DOORSTEP_WRITE_OPENAPI=1 cargo test -p doorstep-server --test server openapi`.
+
+use crate::harness::{Backend, Srv};
+use doorstep_server::app::{AppState, Config};
+use doorstep_server::http::router;
+use doorstep_server::store::Database;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+/// The methods the document may describe.
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// Every (path, method) the router serves, read from its `Debug` form: the
+/// path of each route id and the `Allow` header its method router answers
+/// with. HEAD is left out where GET serves it (axum answers HEAD with GET).
+fn routed_operations(state: AppState) -> BTreeSet<(String, String)> {
+    let text = format!("{:?}", router(state));
+    let path_router = text
+        .split("fallback_router")
+        .next()
+        .expect("the router's Debug form starts with its path router");
+    let mut paths = BTreeMap::new();
+    let mut methods = BTreeMap::new();
+    let mut rest = path_router;
+    while let Some(at) = rest.find("RouteId(") {
+        rest = &rest[at + "RouteId(".len()..];
+        let (id, after) = rest.split_once(')').expect("RouteId(n)");
+        let after = after.trim_start_matches(": ");
+        if let Some(quoted) = after.strip_prefix('"') {
+            let path = quoted.split('"').next().unwrap();
+            paths.insert(id.to_string(), path.to_string());
+        } else if after.starts_with("MethodRouter") {
+            let allow = after
+                .split("allow_header: Bytes(b\"")
+                .nth(1)
+                .and_then(|a| a.split('"').next())
+                .unwrap_or_else(|| panic!("route {id} has no Allow list in {after:.200}"));
+            methods.insert(
+                id.to_string(),
+                allow
+                    .split(',')
+                    .map(|m| m.trim().to_ascii_lowercase())
+                    .collect::<BTreeSet<_>>(),
+            );
+        }
+    }
+    assert!(
+        paths.len() >= 40 && paths.len() == methods.len(),
+        "read {} paths and {} method routers from the router's Debug form: has axum changed it?",
+        paths.len(),
+        methods.len()
+    );
+    let mut out = BTreeSet::new();
+    for (id, path) in paths {
+        let allowed = &methods[&id];
+        for m in allowed {
+            if m == "head" && allowed.contains("get") {
+                continue;
+            }
+            out.insert((path.clone(), m.clone()));
+        }
+    }
+    out
+}
+
+/// Every (path, method) the document describes.
+fn documented_operations(doc: &Value) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for m in METHODS {
+            if item.get(m).is_some() {
+                out.insert((path.clone(), m.to_string()));
+            }
+        }
+    }
+    out
+}
+
+async fn state() -> AppState {
+    let dir = std::env::temp_dir().join(format!(
+        "doorstep-openapi-{}",
+        uuid::Uuid::now_v7().simple()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = Database::open(&dir.join("doorstep.db").display().to_string())
+        .await
+        .unwrap();
+    AppState::new(db, Config::default())
+}
+
+#[tokio::test]
+async fn every_route_of_the_router_is_in_the_openapi_document() {
+    let doc = serde_json::to_value(doorstep_server::http::openapi::document()).unwrap();
+    let documented = documented_operations(&doc);
+    let missing: Vec<_> = routed_operations(state().await)
+        .into_iter()
+        .filter(|op| !documented.contains(op))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "routes without a #[utoipa::path] listed in http/openapi.rs: {missing:?}"
+    );
+}
+
+#[tokio::test]
+async fn every_operation_of_the_openapi_document_is_routed() {
+    let doc = serde_json::to_value(doorstep_server::http::openapi::document()).unwrap();
+    let routed = routed_operations(state().await);
+    let extra: Vec<_> = documented_operations(&doc)
+        .into_iter()
+        .filter(|op| !routed.contains(op))
+        .collect();
+    assert!(extra.is_empty(), "described but not routed: {extra:?}");
+}
+
+#[tokio::test]
+async fn every_operation_answers_refusals_in_the_one_error_shape_and_names_its_security() {
+    let doc = serde_json::to_value(doorstep_server::http::openapi::document()).unwrap();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for m in METHODS {
+            let Some(op) = item.get(m) else { continue };
+            assert_eq!(
+                op["responses"]["default"]["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/ErrorBody",
+                "{m} {path}"
+            );
+            let security = op["security"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{m} {path} says nothing of its security"));
+            for requirement in security {
+                for scheme in requirement.as_object().unwrap().keys() {
+                    assert!(
+                        doc["components"]["securitySchemes"].get(scheme).is_some(),
+                        "{m} {path}: unknown scheme {scheme}"
+                    );
+                }
+            }
+        }
+    }
+    let sync = &doc["paths"]["/api/sync/push"]["post"]["security"];
+    assert_eq!(sync, &serde_json::json!([{"device": []}]));
+}
+
+fn committed_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json")
+}
+
+#[tokio::test]
+async fn the_committed_docs_openapi_json_is_what_the_server_serves() {
+    let srv = Srv::start(Backend::Sqlite).await;
+    let res = srv
+        .http
+        .get(format!("{}/api/openapi.json", srv.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let served: Value = res.json().await.unwrap();
+    assert_eq!(served["openapi"], "3.1.0");
+    let pretty = serde_json::to_string_pretty(&served).unwrap() + "\n";
+    if std::env::var("DOORSTEP_WRITE_OPENAPI").is_ok_and(|v| v == "1") {
+        std::fs::write(committed_path(), &pretty).unwrap();
+    }
+    let committed = std::fs::read_to_string(committed_path()).unwrap_or_default();
+    assert!(
+        committed == pretty,
+        "docs/openapi.json differs from GET /api/openapi.json: regenerate it with \
+         DOORSTEP_WRITE_OPENAPI=1 cargo test -p doorstep-server --test server openapi"
+    );
+}
