@@ -892,6 +892,7 @@ impl Store {
     }
 
     /// Whether an event after `seq` waits for the server.
+    #[cfg(feature = "sync")]
     pub(crate) fn has_pending_after(&self, seq: i64) -> Result<bool> {
         self.db.read(|tx| {
             Ok(tx

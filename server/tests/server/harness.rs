@@ -381,7 +381,6 @@ impl Srv {
     }
 }
 
-/// The core assignment inside an assignment view.
 /// The start of a past service window whose visits (the fixtures record
 /// each within 3 hours of it) all close on one day of `zone`: about 4 hours
 /// before the suite started, moved earlier when those 3 hours would cross
@@ -404,6 +403,7 @@ pub fn closed_day(zone: &BusinessZone) -> NaiveDate {
     zone.date_of(past_window_start(zone))
 }
 
+/// The core assignment inside an assignment view.
 pub fn assignment(v: &Value) -> Assignment {
     serde_json::from_value(v.clone()).expect("an assignment")
 }
