@@ -9,6 +9,28 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+/// Every refusal: `{"error": {"code", "message", …details}}`.
+#[derive(ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What was refused and why; more fields (`field`, `expected_seq`,
+/// `accepted_versions`, …) by code, as docs/API.md lists.
+#[derive(ToSchema)]
+pub struct ErrorDetail {
+    /// A stable code (`invalid_field`, `unauthorized`, `not_found`, …).
+    pub code: String,
+    /// What was wrong and what would be accepted.
+    pub message: String,
+    /// The message in Chinese, where the server has one.
+    pub message_zh: Option<String>,
+    /// Seconds to wait (429, 503; also the `Retry-After` header).
+    pub retry_after_s: Option<u64>,
+    /// The field refused (`events[3].event.visit_id`, `limit`, `body`).
+    pub field: Option<String>,
+}
+
 /// `GET /healthz`.
 #[derive(ToSchema)]
 pub struct Health {
@@ -193,6 +215,55 @@ pub struct PullRequest {
     /// Page size; the server caps it.
     pub limit: Option<u32>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// The pages applied and not yet acknowledged, oldest first.
+    pub received: Option<Vec<PageReceipt>>,
+}
+
+/// The acknowledgement of one applied download page (core
+/// `protocol::PageReceipt`): the phone holds every change after `after` up
+/// to `cursor`; the change ranges in `receipts` became "assignment
+/// received" facts there.
+#[derive(ToSchema)]
+pub struct PageReceipt {
+    pub after: u64,
+    pub cursor: u64,
+    pub applied_at: DateTime<Utc>,
+    /// The phone's hybrid logical clock when it applied the page.
+    pub hlc: HlcStamp,
+    /// Inclusive ranges `[first, last]` of change sequences.
+    pub receipts: Option<Vec<Vec<u64>>>,
+}
+
+/// A hybrid logical clock reading (core `clock::HlcStamp`).
+#[derive(ToSchema)]
+pub struct HlcStamp {
+    /// Unix milliseconds.
+    pub millis: i64,
+    pub counter: u32,
+}
+
+/// `POST /api/sync/exchange` (core `protocol::ExchangeRequest`): a push and
+/// a pull in one round trip.
+#[derive(ToSchema)]
+pub struct ExchangeRequest {
+    /// `1`.
+    pub protocol_version: u32,
+    pub device_id: String,
+    pub sent_at: Option<DateTime<Utc>>,
+    /// As a push's.
+    pub events: Option<Vec<OutboxEvent>>,
+    /// As a pull's: the page after `cursor`, at most `limit`, acknowledging
+    /// the pages in `received`.
+    pub cursor: Option<u64>,
+    pub limit: Option<u32>,
+    pub received: Option<Vec<PageReceipt>>,
+}
+
+/// The answer to an exchange (core `protocol::ExchangeResponse`).
+#[derive(ToSchema)]
+pub struct ExchangeResponse {
+    pub push: PushResponse,
+    pub pull: PullResponse,
 }
 
 /// A page of the center's changes (core `protocol::PullResponse`).
@@ -277,4 +348,56 @@ pub struct Assignment {
     pub order: Vec<OrderLine>,
     pub service_items: Vec<String>,
     pub notes: Option<String>,
+}
+
+/// `GET /readyz`.
+#[derive(ToSchema)]
+pub struct Ready {
+    pub ready: bool,
+    /// `sqlite` or `postgres`.
+    pub backend: String,
+    /// The schema version applied (every migration this binary knows).
+    pub schema_version: i64,
+}
+
+/// One order of a personal-data export.
+#[derive(ToSchema)]
+pub struct ExportedOrder {
+    /// The order as stored (as `GET /api/assignments/{id}` answers it).
+    pub assignment: Value,
+    pub contact_masked_at: Option<DateTime<Utc>>,
+    pub contact_erased_at: Option<DateTime<Utc>>,
+    /// Its visits (rows of `GET /api/visits`).
+    pub visits: Vec<Value>,
+    /// The desk intakes that made or mention it.
+    pub intakes: Vec<Value>,
+    /// Who viewed its customer's full contact details, and why.
+    pub contact_access_log: Vec<Value>,
+}
+
+/// `POST /api/customers/export`: one customer's data for an access request.
+#[derive(ToSchema)]
+pub struct CustomerExport {
+    pub exported_at: DateTime<Utc>,
+    pub exported_by: String,
+    pub orders: Vec<ExportedOrder>,
+    /// Desk intakes of the caller without an order.
+    pub intakes: Vec<Value>,
+}
+
+/// One event of `GET /api/feed` (and the body of a webhook delivery).
+#[derive(ToSchema)]
+pub struct FeedEvent {
+    pub id: String,
+    /// `order.status_changed` or `visit.milestone`.
+    #[schema(rename = "type")]
+    pub event_type: String,
+    /// The feed cursor of this event.
+    pub seq: Option<i64>,
+    /// Unix milliseconds.
+    pub occurred_at: i64,
+    pub assignment_id: Option<String>,
+    pub visit_id: Option<String>,
+    /// What the event says, by type.
+    pub data: Value,
 }

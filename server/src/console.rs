@@ -79,6 +79,12 @@ pub const ASSETS: &[Asset] = &[
 
 /// `GET /console/{file}`: one of [`ASSETS`], cached by the browser for an
 /// hour (a new binary brings new files; the page revalidates after that).
+#[utoipa::path(
+    get, path = "/console/{file}", tag = "public", security(()),
+    params(("file" = String, Path, description = "A console asset's path (scripts, styles, map library)")),
+    responses((status = 200, description = "The asset (cached for an hour)", content((String = "text/javascript"), (String = "text/css"))),
+              (status = 404, description = "No such asset (an empty answer)"))
+)]
 pub async fn asset(
     axum::extract::Path(file): axum::extract::Path<String>,
 ) -> axum::response::Response {
@@ -105,6 +111,10 @@ pub async fn favicon() -> axum::http::StatusCode {
 }
 
 /// The language catalogue (an ES module the console imports).
+#[utoipa::path(
+    get, path = "/i18n.js", tag = "public", security(()),
+    responses((status = 200, description = "The console's language catalogue (an ES module)", content_type = "text/javascript", body = String))
+)]
 pub async fn i18n() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
@@ -114,6 +124,10 @@ pub async fn i18n() -> impl IntoResponse {
 
 /// The desk's screens (work-order editing, requests queue, search): an ES
 /// module the console imports.
+#[utoipa::path(
+    get, path = "/screens.js", tag = "public", security(()),
+    responses((status = 200, description = "The console's screens (an ES module)", content_type = "text/javascript", body = String))
+)]
 pub async fn screens() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
@@ -122,6 +136,10 @@ pub async fn screens() -> impl IntoResponse {
 }
 
 /// The Admin tab (phones, technicians, staff accounts): an ES module.
+#[utoipa::path(
+    get, path = "/admin.js", tag = "public", security(()),
+    responses((status = 200, description = "The console's admin screens (an ES module)", content_type = "text/javascript", body = String))
+)]
 pub async fn admin() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],

@@ -73,7 +73,7 @@ pub fn policy_with_images_from(policy: &str, source: &str) -> String {
 }
 
 /// What the console's map is told (`GET /api/map`).
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct MapSettings {
     pub tiles: Option<String>,
     pub system: String,

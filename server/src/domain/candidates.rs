@@ -38,7 +38,7 @@ pub struct TechnicianDay {
 }
 
 /// A ranked candidate, as the picker shows it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Candidate {
     pub technician_id: String,
     pub name: String,

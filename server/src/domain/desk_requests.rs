@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 const QUEUE_LIMIT: i64 = 500;
 
 /// One thing waiting for the desk.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct QueueItem {
     /// The event id of a request; the visit id of a conflict.
     pub id: String,
@@ -32,11 +32,12 @@ pub struct QueueItem {
     /// What the technician sent with it: `fields`, `note`, `reason`,
     /// `description`, `approved_by`, … (the event's own fields), or the
     /// conflict's code.
+    #[schema(value_type = Object)]
     pub detail: Map<String, Value>,
 }
 
 /// The queue and its counts.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Queue {
     pub total: usize,
     /// Open items per kind.

@@ -17,7 +17,7 @@ pub const MAX_COLUMNS: usize = 60;
 pub const MAX_CELL_CHARS: usize = 4_000;
 
 /// A table as the console shows it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Table {
     /// Names the file and the worksheet (`assignments`, `工单`).
     pub title: String,
@@ -26,7 +26,7 @@ pub struct Table {
 }
 
 /// The file formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ExportFormat {
     Csv,

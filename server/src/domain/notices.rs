@@ -123,7 +123,7 @@ pub const CHANNELS: [&str; 2] = ["sms", "wechat"];
 /// The customer's answer at intake: whether notices may be sent, on which
 /// channel, to which number or WeChat openid (default: the caller's phone)
 /// and in which language (default zh-CN).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoticeConsentRequest {
     pub consented: bool,
@@ -132,6 +132,8 @@ pub struct NoticeConsentRequest {
     #[serde(default)]
     pub address: Option<String>,
     #[serde(default)]
+    /// `zh-CN` (default) or `en`.
+    #[schema(value_type = Option<String>)]
     pub language: Option<Lang>,
 }
 

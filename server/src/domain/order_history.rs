@@ -22,22 +22,24 @@ pub const REPEAT_WINDOW_DAYS: i64 = 30;
 const SEARCH_SCAN: i64 = 5000;
 
 /// One field's change.
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct FieldChange {
     /// The field's code (`customer_phone`, `requested_window`, …).
+    #[schema(value_type = String)]
     pub field: &'static str,
     pub before: Value,
     pub after: Value,
 }
 
 /// One version of an assignment: what the center did and changed.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     pub version: u64,
     pub at: DateTime<Utc>,
     /// `user:li.na`, as the change log keeps it.
     pub actor: String,
     /// `created`, `edited`, `assigned`, `reassigned` or `cancelled`.
+    #[schema(value_type = String)]
     pub action: &'static str,
     pub changes: Vec<FieldChange>,
 }
@@ -228,7 +230,7 @@ pub async fn customer_history(tx: &mut dyn Tx, phone: &str) -> Fallible<Vec<Foun
 }
 
 /// What the intake should warn about for a caller.
-#[derive(Serialize, Default)]
+#[derive(Serialize, Default, utoipa::ToSchema)]
 pub struct RepeatWarning {
     /// The caller's assignments received in the last 30 days.
     pub repeat_caller: Vec<AssignmentView>,

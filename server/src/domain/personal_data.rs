@@ -182,7 +182,7 @@ pub async fn as_stored(
 }
 
 /// What one retention batch masked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RetentionReport {
     /// Orders finished before this time were due.
     pub cutoff: chrono::DateTime<chrono::Utc>,
@@ -264,7 +264,7 @@ pub fn spawn_retention_timer(app: AppState) -> tokio::task::JoinHandle<()> {
 pub const NO_ORDER_FOR_PHONE: &str = "order or intake for this phone number";
 
 /// Whose data a request is about: a phone number or one work order.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerKey {
     #[serde(default)]
@@ -274,7 +274,7 @@ pub struct CustomerKey {
 }
 
 /// An erasure on request.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ErasureRequest {
     #[serde(default)]
@@ -379,7 +379,7 @@ async fn find(tx: &mut dyn Tx, key: &CustomerKey) -> Fallible<(Vec<Match>, Vec<S
 }
 
 /// What an erasure did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ErasureOutcome {
     pub erasure_id: i64,
     pub requested_by: String,

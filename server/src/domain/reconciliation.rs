@@ -109,7 +109,7 @@ pub const FINDING_LABELS: &[(&str, &str, &str)] = &[
 
 /// Whether a sign-off's evidence carries a valid signature by the key its
 /// device registered at enrolment (`doorstep_core::device_key`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceSignatureStatus {
     /// Signed by the device's registered key.

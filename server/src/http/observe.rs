@@ -93,6 +93,11 @@ pub fn record_caller(who: &Principal) {
 
 /// `GET /readyz`: 200 when the database answers and every migration this
 /// binary knows is applied; 503 `not_ready` otherwise, saying which.
+#[utoipa::path(
+    get, path = "/readyz", tag = "ops", security(()),
+    responses((status = 200, description = "The database answers and its schema is current", body = crate::api_schema::Ready),
+              (status = 503, description = "Not ready (`not_ready`, with Retry-After): the database does not answer or misses migrations", body = crate::api_schema::ErrorBody))
+)]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let not_ready = |en: String, zh: String| {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", en)
@@ -128,6 +133,10 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /metrics`: the Prometheus text of `ops::metrics`.
+#[utoipa::path(
+    get, path = "/metrics", tag = "ops", security(()),
+    responses((status = 200, description = "Prometheus metrics (text exposition format 0.0.4)", content_type = "text/plain", body = String))
+)]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let text = state.metrics.render(state.db.pool_use());
     ([(CONTENT_TYPE_HEADER, CONTENT_TYPE)], text).into_response()

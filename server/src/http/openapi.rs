@@ -4,17 +4,19 @@
 //! test keeps equal to what the server serves).
 //!
 //! Every operation answers a refusal in the one JSON error shape
-//! ([`ErrorBody`]), added here to each operation as its `default` response;
-//! the two bearer schemes are `session` (a staff session from
-//! `POST /api/login`) and `device` (a technician device's token from
-//! enrolment). The shapes owned by the phone's core and the objects
-//! handlers build in place are the doc-only types of `crate::api_schema`.
+//! (`api_schema::ErrorBody`), added here to each operation as its
+//! `default` response; the three bearer schemes are `session` (a staff
+//! session from `POST /api/login`), `device` (a technician device's token
+//! from enrolment) and `api_key` (an integrator's key for the feed). The
+//! shapes owned by the phone's core, the objects handlers build in place
+//! and the error shape are the doc-only types of `crate::api_schema`.
 
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Document, RefOr, ResponseBuilder};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
+use crate::api_schema::{ErrorBody, ErrorDetail};
 use crate::http::{after, center, sync, sync_blobs};
 
 /// The document, built once per call (cheap: a few hundred objects).
@@ -82,14 +84,54 @@ pub async fn openapi_json() -> Json<Document> {
         after::photos::get_blob,
         sync::push,
         sync::pull,
+        sync::exchange,
         sync_blobs::head_blob,
         sync_blobs::put_blob,
         crate::console::index,
         crate::console::script,
         crate::console::style,
         crate::console::favicon,
+        crate::console::i18n,
+        crate::console::screens,
+        crate::console::admin,
+        crate::console::asset,
+        crate::http::observe::readyz,
+        crate::http::observe::metrics,
+        center::admin::list_users,
+        center::admin::list_devices,
+        center::admin::create_enrolment_code,
+        center::admin::redeem_enrolment_code,
+        center::board::candidates,
+        center::board::positions,
+        center::board::map_settings,
+        center::live::live,
+        center::personal_data::erasure,
+        center::personal_data::erasures,
+        center::personal_data::export_customer,
+        center::personal_data::access_log,
+        center::personal_data::run_retention_now,
+        center::notices::put_notice_consent,
+        center::notices::assignment_outbound,
+        center::notices::list_outbox,
+        center::notices::outbox_depth,
+        center::notices::retry_outbox,
+        center::integrations::list_api_keys,
+        center::integrations::create_api_key,
+        center::integrations::revoke_api_key,
+        center::integrations::list_webhooks,
+        center::integrations::create_webhook,
+        center::integrations::disable_webhook,
+        center::integrations::feed,
+        center::orders::assignment_history,
+        center::orders::search,
+        center::orders::customer_history,
+        center::orders::repeat_check,
+        center::requests::requests_queue,
+        center::requests::handle_request,
+        center::export::export_table,
+        after::refused::refused_events,
     ),
-    components(schemas(ErrorBody, ErrorDetail)),
+    components(schemas(ErrorBody, ErrorDetail, center::live::ChangeMark)),
     modifiers(&SecuritySchemes, &ErrorResponses),
     tags(
         (name = "session", description = "Staff sessions"),
@@ -98,33 +140,16 @@ pub async fn openapi_json() -> Json<Document> {
         (name = "sync", description = "Technician devices (device token)"),
         (name = "public", description = "Customer-facing pages (no token)"),
         (name = "meta", description = "Health and this document"),
+        (name = "admin", description = "Administration: staff accounts, devices and enrolment codes, API keys, webhook endpoints"),
+        (name = "outbox", description = "Customer notices and the outbox: consent, delivery state, dead letters"),
+        (name = "privacy", description = "Personal data (PIPL): erasure, access requests, the access log, retention"),
+        (name = "integrations", description = "Integrators' event feed (API key)"),
+        (name = "ops", description = "Operations: readiness and metrics for load balancers and monitoring"),
     )
 )]
 pub struct ApiDoc;
 
-/// Every refusal: `{"error": {"code", "message", …details}}`.
-#[derive(ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-/// What was refused and why; more fields (`field`, `expected_seq`,
-/// `accepted_versions`, …) by code, as docs/API.md lists.
-#[derive(ToSchema)]
-pub struct ErrorDetail {
-    /// A stable code (`invalid_field`, `unauthorized`, `not_found`, …).
-    pub code: String,
-    /// What was wrong and what would be accepted.
-    pub message: String,
-    /// The message in Chinese, where the server has one.
-    pub message_zh: Option<String>,
-    /// Seconds to wait (429, 503; also the `Retry-After` header).
-    pub retry_after_s: Option<u64>,
-    /// The field refused (`events[3].event.visit_id`, `limit`, `body`).
-    pub field: Option<String>,
-}
-
-/// The two bearer schemes.
+/// The three bearer schemes.
 struct SecuritySchemes;
 
 impl Modify for SecuritySchemes {
@@ -148,6 +173,17 @@ impl Modify for SecuritySchemes {
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
                         "A technician device's token from enrolment (POST /api/technicians/{id}/devices)",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An integrator's API key from POST /api/api-keys (scope feed:read for GET /api/feed)",
                     ))
                     .build(),
             ),

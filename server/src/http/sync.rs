@@ -116,7 +116,9 @@ pub fn validate_push(req: &PushRequest, device: &str, max_events: usize) -> ApiR
 #[utoipa::path(
     post, path = "/api/sync/push", tag = "sync", security(("device" = [])),
     request_body = crate::api_schema::PushRequest,
-    responses((status = 200, description = "Acknowledged up to acked_seq", body = crate::api_schema::PushResponse))
+    responses((status = 200, description = "Acknowledged up to acked_seq",
+               headers(("Doorstep-Device-Token" = String, description = "A new device token, when the one used is due for rotation")),
+               body = crate::api_schema::PushResponse))
 )]
 pub async fn push(
     State(state): State<AppState>,
@@ -152,7 +154,9 @@ pub async fn push(
 #[utoipa::path(
     post, path = "/api/sync/pull", tag = "sync", security(("device" = [])),
     request_body = crate::api_schema::PullRequest,
-    responses((status = 200, description = "A page of the center's changes", body = crate::api_schema::PullResponse))
+    responses((status = 200, description = "A page of the center's changes",
+               headers(("Doorstep-Device-Token" = String, description = "A new device token, when the one used is due for rotation")),
+               body = crate::api_schema::PullResponse))
 )]
 pub async fn pull(
     State(state): State<AppState>,
@@ -190,6 +194,13 @@ pub async fn pull(
 /// Push and pull in one round trip (`/api/sync/exchange`): the push's
 /// checks, then in one transaction the acknowledged receipts, the push and
 /// the next page — the order a push followed by a pull would give.
+#[utoipa::path(
+    post, path = "/api/sync/exchange", tag = "sync", security(("device" = [])),
+    request_body = crate::api_schema::ExchangeRequest,
+    responses((status = 200, description = "The push acknowledged and the next page of changes",
+               headers(("Doorstep-Device-Token" = String, description = "A new device token, when the one used is due for rotation")),
+               body = crate::api_schema::ExchangeResponse))
+)]
 pub async fn exchange(
     State(state): State<AppState>,
     Auth(who): Auth,

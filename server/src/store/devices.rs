@@ -284,7 +284,7 @@ pub async fn record_sync(tx: &mut dyn Tx, s: &SyncRecord<'_>) -> Fallible<()> {
 }
 
 /// An enrolled device as the admin screen lists it.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct DeviceListing {
     pub device_id: String,
     pub technician_id: String,

@@ -169,7 +169,7 @@ pub async fn insert_refused(tx: &mut dyn Tx, r: &RefusedRow<'_>) -> Fallible<()>
 }
 
 /// A refused fact as dispatchers list it.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct RefusedFact {
     pub device_id: String,
     pub technician_id: String,

@@ -58,7 +58,7 @@ pub struct NewIntegrationEvent<'a> {
 }
 
 /// A recorded integration event; `feed_seq` once the worker numbered it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IntegrationEvent {
     pub id: String,
     #[serde(rename = "type")]
@@ -171,7 +171,7 @@ pub async fn events_of_assignment(
 }
 
 /// An integrator's API key as stored (the key itself is never kept).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApiKeyRecord {
     pub id: String,
     pub name: String,
@@ -255,7 +255,7 @@ pub async fn live_api_key(
 }
 
 /// A webhook endpoint.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WebhookEndpoint {
     pub id: String,
     pub url: String,

@@ -7,7 +7,7 @@ use crate::failure::Fallible;
 use serde::{Deserialize, Serialize};
 
 /// A work order's notice consent as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConsentRecord {
     pub assignment_id: String,
     pub consented: bool,

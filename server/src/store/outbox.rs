@@ -10,7 +10,7 @@ use crate::failure::{Failure, Fallible};
 use serde::{Deserialize, Serialize};
 
 /// Where an outbox message is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OutboxState {
     /// Waiting for its next attempt (`next_attempt_at`).
@@ -65,7 +65,7 @@ pub struct NewOutboxMessage {
 }
 
 /// A stored outbox message.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OutboxMessage {
     pub id: String,
     pub kind: String,

@@ -261,7 +261,7 @@ pub async fn holders_of(tx: &mut dyn Tx, assignment: &str) -> Fallible<Vec<Strin
 }
 
 /// One erasure on request, as audited.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct ErasureRecord {
     pub id: i64,
     pub requested_by: String,
@@ -311,7 +311,7 @@ pub async fn list_erasures(tx: &mut dyn Tx, limit: i64) -> Fallible<Vec<ErasureR
 }
 
 /// One view of a customer's full contact details.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct AccessRecord {
     pub username: String,
     pub accessed_at: chrono::DateTime<chrono::Utc>,

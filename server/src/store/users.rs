@@ -99,7 +99,7 @@ pub async fn set_disabled(
 }
 
 /// A staff account as the admin screen lists it.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct UserListing {
     pub username: String,
     pub role: String,

@@ -16,6 +16,7 @@ both_backends!(
     a_phone_that_missed_the_new_token_still_syncs_with_the_old_one_in_the_grace_period,
     a_replaced_token_stops_working_after_the_grace_period,
     re_enrolment_ends_the_replaced_tokens_too,
+    an_exchange_answer_carries_the_new_token_when_rotation_is_due,
 );
 
 const DAY_MS: i64 = 86_400_000;
@@ -27,6 +28,26 @@ async fn pull(s: &Srv, device: &str, token: &str) -> (u16, Option<String>, Value
         .post(format!("{}/api/sync/pull", s.base))
         .bearer_auth(token)
         .json(&json!({"protocol_version": 1, "device_id": device, "cursor": 0}))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let new = res
+        .headers()
+        .get("doorstep-device-token")
+        .map(|v| v.to_str().unwrap().to_string());
+    let body = res.json().await.unwrap_or(Value::Null);
+    (status, new, body)
+}
+
+/// An exchange (push and pull in one round trip) with `token`: (status,
+/// new token in the answer, body).
+async fn exchange(s: &Srv, device: &str, token: &str) -> (u16, Option<String>, Value) {
+    let res = s
+        .http
+        .post(format!("{}/api/sync/exchange", s.base))
+        .bearer_auth(token)
+        .json(&json!({"protocol_version": 1, "device_id": device, "events": [], "cursor": 0}))
         .send()
         .await
         .unwrap();
@@ -155,4 +176,21 @@ async fn re_enrolment_ends_the_replaced_tokens_too(b: Backend) {
     }
     let enrolled = body["token"].as_str().unwrap();
     assert_eq!(pull(&s, &device, enrolled).await.0, 200);
+}
+
+/// The phone's last push batch goes to the exchange: its answer rotates the
+/// token as a pull's does, and the new token syncs at once.
+async fn an_exchange_answer_carries_the_new_token_when_rotation_is_due(b: Backend) {
+    let s = Srv::start(b).await;
+    let (device, old) = s.technician("T-1", &["appliance_repair"]).await;
+    let (st, young, body) = exchange(&s, &device, &old).await;
+    assert_eq!((st, young), (200, None), "{body}");
+    age_token(&s, &device, s.state.config.device_token_rotate_days).await;
+    let (st, new, body) = exchange(&s, &device, &old).await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["push"]["acked_seq"], 0, "{body}");
+    let new = new.expect("a new token in the answer of an exchange with an old token");
+    assert_ne!(new, old);
+    let (st, again, _) = exchange(&s, &device, &new).await;
+    assert_eq!((st, again), (200, None));
 }

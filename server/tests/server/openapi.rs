@@ -36,8 +36,9 @@ fn routed_operations(state: AppState) -> BTreeSet<(String, String)> {
         let (id, after) = rest.split_once(')').expect("RouteId(n)");
         let after = after.trim_start_matches(": ");
         if let Some(quoted) = after.strip_prefix('"') {
-            let path = quoted.split('"').next().unwrap();
-            paths.insert(id.to_string(), path.to_string());
+            // A catch-all `{*file}` is a plain `{file}` parameter in OpenAPI.
+            let path = quoted.split('"').next().unwrap().replace("{*", "{");
+            paths.insert(id.to_string(), path);
         } else if after.starts_with("MethodRouter") {
             let allow = after
                 .split("allow_header: Bytes(b\"")

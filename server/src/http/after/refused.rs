@@ -24,13 +24,20 @@ pub struct RefusedQuery {
 }
 
 /// A refused fact with its code's label.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LabelledRefusal {
     #[serde(flatten)]
     pub fact: RefusedFact,
+    #[schema(value_type = crate::api_schema::Text)]
     pub label: Text,
 }
 
+#[utoipa::path(
+    get, path = "/api/refused-events", tag = "after", security(("session" = [])),
+    params(("assignment_id" = Option<String>, Query, description = "Only this assignment's refused facts"),
+           ("limit" = Option<u32>, Query, description = "How many, newest first (1-500, default 100)")),
+    responses((status = 200, description = "Facts the server refused for good, with their codes' labels", body = Vec<LabelledRefusal>))
+)]
 pub async fn refused_events(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -48,7 +55,7 @@ pub async fn refused_events(
     let assignment = q.assignment_id;
     let rows = state
         .db
-        .tx(move |tx| {
+        .read(move |tx| {
             Box::pin(async move { refused_facts(tx, assignment.as_deref(), limit).await })
         })
         .await?;

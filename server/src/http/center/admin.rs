@@ -19,6 +19,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
+#[utoipa::path(
+    get, path = "/api/devices", tag = "admin", security(("session" = [])),
+    responses((status = 200, description = "Every enrolled device, revoked ones included", body = Vec<DeviceListing>))
+)]
 pub async fn list_devices(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -31,15 +35,16 @@ pub async fn list_devices(
     Ok(Json(out))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CodeRequest {
+    #[schema(value_type = String)]
     pub device_id: doorstep_core::DeviceId,
     /// The server address the phone should sync with, as the dispatcher's
     /// browser reaches it (default: `http://` and the request's Host).
     pub server: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CodeResponse {
     pub code: String,
     pub technician_id: String,
@@ -50,6 +55,12 @@ pub struct CodeResponse {
     pub qr_svg: String,
 }
 
+#[utoipa::path(
+    post, path = "/api/technicians/{id}/enrolment-codes", tag = "admin", security(("session" = [])),
+    params(("id" = String, Path, description = "The technician's id")),
+    request_body = CodeRequest,
+    responses((status = 201, description = "A one-time enrolment code and its QR code (shown once)", body = CodeResponse))
+)]
 pub async fn create_enrolment_code(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -103,12 +114,17 @@ pub async fn create_enrolment_code(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RedeemRequest {
     pub code: String,
 }
 
 /// The phone's side: a code for its token (shown once).
+#[utoipa::path(
+    post, path = "/api/enrol", tag = "sync", security(()),
+    request_body = RedeemRequest,
+    responses((status = 201, description = "The device's token (shown once); rate-limited per source address", body = EnrolResponse))
+)]
 pub async fn redeem_enrolment_code(
     State(state): State<AppState>,
     SourceAddress(address): SourceAddress,
@@ -154,6 +170,10 @@ pub async fn redeem_enrolment_code(
 }
 
 /// Every staff account (admins only).
+#[utoipa::path(
+    get, path = "/api/users", tag = "admin", security(("session" = [])),
+    responses((status = 200, description = "Every staff account (admins only)", body = Vec<crate::store::users::UserListing>))
+)]
 pub async fn list_users(
     State(state): State<AppState>,
     Auth(who): Auth,

@@ -27,14 +27,20 @@ const POSITION_SCAN_EVENTS: i64 = 20_000;
 /// At most this many newest assignments are read for the day's bookings.
 const BOOKING_SCAN_ASSIGNMENTS: i64 = 2_000;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CandidatesView {
     pub assignment_id: String,
     pub trade: String,
+    #[schema(value_type = Option<crate::api_schema::TimeWindow>)]
     pub requested_window: Option<TimeWindow>,
     pub candidates: Vec<Candidate>,
 }
 
+#[utoipa::path(
+    get, path = "/api/assignments/{id}/candidates", tag = "center", security(("session" = [])),
+    params(("id" = String, Path, description = "The assignment's id")),
+    responses((status = 200, description = "Technicians ranked for the job: trade, workload, free time around the window, distance", body = CandidatesView))
+)]
 pub async fn candidates(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -46,7 +52,7 @@ pub async fn candidates(
     let since = (Utc::now() - Duration::days(POSITION_MAX_AGE_DAYS)).timestamp_millis();
     let (job, roster, all, positions) = state
         .db
-        .tx(move |tx| {
+        .read(move |tx| {
             Box::pin(async move {
                 let job = assignments::load_assignment(tx, &key).await?;
                 let roster = technicians::roster(tx, 0).await?;
@@ -115,13 +121,17 @@ pub async fn candidates(
 }
 
 /// A technician's last known position, with the name the map shows.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct PositionView {
     #[serde(flatten)]
     pub position: LastPosition,
     pub name: String,
 }
 
+#[utoipa::path(
+    get, path = "/api/positions", tag = "center", security(("session" = [])),
+    responses((status = 200, description = "Technicians' last known positions (WGS-84, at most two days old)", body = Vec<PositionView>))
+)]
 pub async fn positions(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -130,7 +140,7 @@ pub async fn positions(
     let since = (Utc::now() - Duration::days(POSITION_MAX_AGE_DAYS)).timestamp_millis();
     let (roster, positions) = state
         .db
-        .tx(move |tx| {
+        .read(move |tx| {
             Box::pin(async move {
                 Ok::<_, Failure>((
                     technicians::roster(tx, 0).await?,
@@ -152,6 +162,10 @@ pub async fn positions(
     ))
 }
 
+#[utoipa::path(
+    get, path = "/api/map", tag = "center", security(("session" = [])),
+    responses((status = 200, description = "The map's tile source", body = MapSettings))
+)]
 pub async fn map_settings(
     State(state): State<AppState>,
     Auth(who): Auth,

@@ -13,6 +13,13 @@ pub struct ExportQuery {
     pub format: ExportFormat,
 }
 
+#[utoipa::path(
+    post, path = "/api/export", tag = "center", security(("session" = [])),
+    params(("format" = ExportFormat, Query, description = "`csv` or `xlsx`")),
+    request_body = Table,
+    responses((status = 200, description = "The table as a file to save (Content-Disposition names it)",
+               content((String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))))
+)]
 pub async fn export_table(
     Auth(who): Auth,
     ApiQuery(q): ApiQuery<ExportQuery>,

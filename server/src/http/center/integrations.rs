@@ -19,7 +19,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApiKey {
     /// Who the key is for (1-100 characters).
@@ -29,7 +29,7 @@ pub struct NewApiKey {
     pub scopes: Option<Vec<String>>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CreatedApiKey {
     /// Shown once; only its SHA-256 is stored.
     pub key: String,
@@ -37,6 +37,11 @@ pub struct CreatedApiKey {
     pub record: ApiKeyRecord,
 }
 
+#[utoipa::path(
+    post, path = "/api/api-keys", tag = "admin", security(("session" = [])),
+    request_body = NewApiKey,
+    responses((status = 201, description = "The key (shown once) and its record (admins only)", body = CreatedApiKey))
+)]
 pub async fn create_api_key(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -82,6 +87,10 @@ pub async fn create_api_key(
     Ok((StatusCode::CREATED, Json(CreatedApiKey { key, record })))
 }
 
+#[utoipa::path(
+    get, path = "/api/api-keys", tag = "admin", security(("session" = [])),
+    responses((status = 200, description = "Every API key, revoked ones included (admins only)", body = Vec<ApiKeyRecord>))
+)]
 pub async fn list_api_keys(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -95,6 +104,11 @@ pub async fn list_api_keys(
 }
 
 /// Revokes a key: it is refused from then on.
+#[utoipa::path(
+    post, path = "/api/api-keys/{id}/revoke", tag = "admin", security(("session" = [])),
+    params(("id" = String, Path, description = "The API key's id")),
+    responses((status = 204, description = "The key is revoked (admins only)"))
+)]
 pub async fn revoke_api_key(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -116,7 +130,7 @@ pub async fn revoke_api_key(
     found.map(|()| StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWebhook {
     /// Where to POST (http or https).
@@ -126,7 +140,7 @@ pub struct NewWebhook {
     pub event_types: Option<Vec<String>>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CreatedWebhook {
     /// The signing secret (`Doorstep-Signature`); shown once, derived from
     /// the server's webhook key and never stored.
@@ -135,6 +149,11 @@ pub struct CreatedWebhook {
     pub endpoint: WebhookEndpoint,
 }
 
+#[utoipa::path(
+    post, path = "/api/webhooks", tag = "admin", security(("session" = [])),
+    request_body = NewWebhook,
+    responses((status = 201, description = "The endpoint and its signing secret (shown once; admins only)", body = CreatedWebhook))
+)]
 pub async fn create_webhook(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -191,6 +210,10 @@ pub async fn create_webhook(
     ))
 }
 
+#[utoipa::path(
+    get, path = "/api/webhooks", tag = "admin", security(("session" = [])),
+    responses((status = 200, description = "Every webhook endpoint (admins only)", body = Vec<WebhookEndpoint>))
+)]
 pub async fn list_webhooks(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -205,6 +228,11 @@ pub async fn list_webhooks(
 
 /// Stops an endpoint receiving new events (messages already in the outbox
 /// are still delivered).
+#[utoipa::path(
+    post, path = "/api/webhooks/{id}/disable", tag = "admin", security(("session" = [])),
+    params(("id" = String, Path, description = "The webhook endpoint's id")),
+    responses((status = 200, description = "The disabled endpoint (admins only)", body = WebhookEndpoint))
+)]
 pub async fn disable_webhook(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -261,14 +289,21 @@ pub struct FeedQuery {
     pub limit: Option<i64>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FeedPage {
+    #[schema(value_type = Vec<crate::api_schema::FeedEvent>)]
     pub events: Vec<Value>,
     /// The cursor for the next page: `after` of the next call.
     pub next_after: i64,
 }
 
 /// One page of the event feed after a cursor.
+#[utoipa::path(
+    get, path = "/api/feed", tag = "integrations", security(("api_key" = [])),
+    params(("after" = Option<i64>, Query, description = "The last seq already read (default 0, the start)"),
+           ("limit" = Option<i64>, Query, description = "At most this many events (1-500, default 100)")),
+    responses((status = 200, description = "The next page of events (the key needs the feed:read scope)", body = FeedPage))
+)]
 pub async fn feed(
     State(state): State<AppState>,
     ApiKeyCaller(key): ApiKeyCaller,

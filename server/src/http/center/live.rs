@@ -38,7 +38,7 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(5);
 
 /// What a `change` event carries: the mark's parts, so the console refetches
 /// only what moved.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ChangeMark {
     /// Newest `updated_at` of any assignment (ms).
     pub assignments: i64,
@@ -92,6 +92,12 @@ struct Streaming {
     _ticket: Option<StreamTicket>,
 }
 
+#[utoipa::path(
+    get, path = "/api/live", tag = "center", security(("session" = [])),
+    params(("Last-Event-ID" = Option<String>, Header, description = "The last event id the client saw (a reconnecting browser sends it)")),
+    responses((status = 200, description = "Server-sent events: `hello` at once, then `change` when the board moved; each event's data is a ChangeMark", content_type = "text/event-stream", body = String),
+              (status = 429, description = "The user already has the most live streams open (`too_many_streams`)", body = crate::api_schema::ErrorBody))
+)]
 pub async fn live(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -136,7 +142,7 @@ pub async fn live(
                 tokio::time::sleep(POLL_INTERVAL).await;
             }
             let first = std::mem::replace(&mut s.first, false);
-            let read = s.state.db.tx(|tx| Box::pin(read_mark(tx)));
+            let read = s.state.db.read(|tx| Box::pin(read_mark(tx)));
             let mark: crate::failure::Fallible<ChangeMark> = read.await;
             let mark = match mark {
                 Ok(m) => m,

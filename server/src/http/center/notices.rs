@@ -19,6 +19,12 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 /// Records (or withdraws) a work order's notice consent.
+#[utoipa::path(
+    put, path = "/api/assignments/{id}/notice-consent", tag = "outbox", security(("session" = [])),
+    params(("id" = String, Path, description = "The assignment's id")),
+    request_body = NoticeConsentRequest,
+    responses((status = 200, description = "The consent as recorded", body = ConsentRecord))
+)]
 pub async fn put_notice_consent(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -54,7 +60,7 @@ pub async fn put_notice_consent(
 }
 
 /// What was sent about a work order.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Outbound {
     pub assignment_id: String,
     /// The customer's notice consent, if one was recorded.
@@ -67,6 +73,11 @@ pub struct Outbound {
     pub events: Vec<IntegrationEvent>,
 }
 
+#[utoipa::path(
+    get, path = "/api/assignments/{id}/outbound", tag = "outbox", security(("session" = [])),
+    params(("id" = String, Path, description = "The assignment's id")),
+    responses((status = 200, description = "Its consent, the notices and webhooks sent about it, and its integration events", body = Outbound))
+)]
 pub async fn assignment_outbound(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -75,7 +86,7 @@ pub async fn assignment_outbound(
     who.dispatcher()?;
     let out = state
         .db
-        .tx(move |tx| {
+        .read(move |tx| {
             Box::pin(async move {
                 if !assignments::exists(tx, &id).await? {
                     return Err(ApiError::not_found("assignment", &id));
@@ -104,6 +115,13 @@ pub struct OutboxQuery {
     pub limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get, path = "/api/outbox", tag = "outbox", security(("session" = [])),
+    params(("state" = Option<String>, Query, description = "pending, sending, delivered or dead"),
+           ("kind" = Option<String>, Query, description = "notice or webhook"),
+           ("limit" = Option<i64>, Query, description = "At most this many (1-500, default 100)")),
+    responses((status = 200, description = "Outbox messages (dead letters first)", body = Vec<OutboxMessage>))
+)]
 pub async fn list_outbox(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -141,7 +159,7 @@ pub async fn list_outbox(
     }
     let rows = state
         .db
-        .tx(move |tx| {
+        .read(move |tx| {
             Box::pin(async move { outbox::list(tx, wanted, q.kind.as_deref(), None, limit).await })
         })
         .await?;
@@ -149,6 +167,11 @@ pub async fn list_outbox(
 }
 
 /// Puts a dead letter back in line for delivery now.
+#[utoipa::path(
+    post, path = "/api/outbox/{id}/retry", tag = "outbox", security(("session" = [])),
+    params(("id" = String, Path, description = "The outbox message's id")),
+    responses((status = 200, description = "The dead letter, back in line for delivery now", body = OutboxMessage))
+)]
 pub async fn retry_outbox(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -178,7 +201,7 @@ pub async fn retry_outbox(
 }
 
 /// The outbox depth: messages per state.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Depth {
     pub pending: i64,
     pub sending: i64,
@@ -186,6 +209,10 @@ pub struct Depth {
     pub dead: i64,
 }
 
+#[utoipa::path(
+    get, path = "/api/outbox/depth", tag = "outbox", security(("session" = [])),
+    responses((status = 200, description = "Messages per state", body = Depth))
+)]
 pub async fn outbox_depth(
     State(state): State<AppState>,
     Auth(who): Auth,

@@ -16,7 +16,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 /// An assignment found, with its visits and their stage and outcome labels.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct FoundView {
     #[serde(flatten)]
     pub assignment: AssignmentView,
@@ -34,6 +34,11 @@ fn labelled(found: Vec<Found>) -> Vec<FoundView> {
 }
 
 /// Who changed what and when, one entry per version, oldest first.
+#[utoipa::path(
+    get, path = "/api/assignments/{id}/history", tag = "center", security(("session" = [])),
+    params(("id" = String, Path, description = "The assignment's id")),
+    responses((status = 200, description = "Who changed what and when, one entry per version, oldest first", body = Vec<HistoryEntry>))
+)]
 pub async fn assignment_history(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -42,7 +47,7 @@ pub async fn assignment_history(
     who.dispatcher()?;
     let out = state
         .db
-        .tx(move |tx| {
+        .read(move |tx| {
             Box::pin(async move {
                 if !assignments::exists(tx, &id).await? {
                     return Err(Failure::not_found("assignment", &id));
@@ -61,6 +66,12 @@ pub struct SearchQuery {
 }
 
 /// Assignments whose id, customer name, address or phone contains `q`.
+#[utoipa::path(
+    get, path = "/api/search", tag = "center", security(("session" = [])),
+    params(("q" = String, Query, description = "Part of a phone number, customer name, address or work-order id"),
+           ("limit" = Option<usize>, Query, description = "At most this many (1-200, default 50)")),
+    responses((status = 200, description = "The assignments found, with their visits", body = Vec<FoundView>))
+)]
 pub async fn search(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -78,7 +89,7 @@ pub async fn search(
     let limit = query.limit.unwrap_or(50).clamp(1, 200);
     let out = state
         .db
-        .tx(move |tx| Box::pin(async move { order_history::search(tx, &q, limit).await }))
+        .read(move |tx| Box::pin(async move { order_history::search(tx, &q, limit).await }))
         .await?;
     Ok(Json(labelled(out)))
 }
@@ -101,6 +112,12 @@ fn require_phone(phone: &str) -> ApiResult<()> {
 }
 
 /// Every assignment of the customer with this phone, with its visits.
+#[utoipa::path(
+    get, path = "/api/customers/history", tag = "center", security(("session" = [])),
+    params(("phone" = String, Query, description = "The customer's phone number (at least four digits)"),
+           ("model" = Option<String>, Query, description = "Not used here (the repeat check's product model)")),
+    responses((status = 200, description = "Every assignment of the customer with this phone, with its visits", body = Vec<FoundView>))
+)]
 pub async fn customer_history(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -110,13 +127,21 @@ pub async fn customer_history(
     require_phone(&q.phone)?;
     let out = state
         .db
-        .tx(move |tx| Box::pin(async move { order_history::customer_history(tx, &q.phone).await }))
+        .read(move |tx| {
+            Box::pin(async move { order_history::customer_history(tx, &q.phone).await })
+        })
         .await?;
     Ok(Json(labelled(out)))
 }
 
 /// The caller's assignments of the last 30 days, and those for the same
 /// product model (a repeat repair).
+#[utoipa::path(
+    get, path = "/api/intakes/repeat-check", tag = "center", security(("session" = [])),
+    params(("phone" = String, Query, description = "The caller's phone number (at least four digits)"),
+           ("model" = Option<String>, Query, description = "The product model (a repeat repair)")),
+    responses((status = 200, description = "The caller's assignments of the last 30 days, and those for the same model", body = RepeatWarning))
+)]
 pub async fn repeat_check(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -127,7 +152,7 @@ pub async fn repeat_check(
     let now = Utc::now();
     let out = state
         .db
-        .tx(move |tx| {
+        .read(move |tx| {
             Box::pin(async move {
                 order_history::repeat_warning(tx, &q.phone, q.model.as_deref(), now).await
             })

@@ -39,6 +39,11 @@ fn refusal(f: Failure) -> ApiError {
 }
 
 /// Erases one customer's personal data (dispatcher or admin).
+#[utoipa::path(
+    post, path = "/api/customers/erasure", tag = "privacy", security(("session" = [])),
+    request_body = ErasureRequest,
+    responses((status = 200, description = "The customer's personal data was erased (by phone or work order)", body = ErasureOutcome))
+)]
 pub async fn erasure(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -66,6 +71,11 @@ pub struct ListQuery {
 }
 
 /// The erasure audit, newest first (admin).
+#[utoipa::path(
+    get, path = "/api/customers/erasures", tag = "privacy", security(("session" = [])),
+    params(("limit" = Option<i64>, Query, description = "At most this many (1-2000, default 200)")),
+    responses((status = 200, description = "The erasure audit, newest first (admins only)", body = Vec<ErasureRecord>))
+)]
 pub async fn erasures(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -81,6 +91,11 @@ pub async fn erasures(
 }
 
 /// One customer's data for an access request (dispatcher or admin).
+#[utoipa::path(
+    post, path = "/api/customers/export", tag = "privacy", security(("session" = [])),
+    request_body = CustomerKey,
+    responses((status = 200, description = "The customer's data (the export is recorded in the access log)", body = crate::api_schema::CustomerExport))
+)]
 pub async fn export_customer(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -104,6 +119,13 @@ pub struct AccessQuery {
 }
 
 /// Who viewed customers' full contact details, newest first (admin).
+#[utoipa::path(
+    get, path = "/api/personal-data/access-log", tag = "privacy", security(("session" = [])),
+    params(("assignment_id" = Option<String>, Query, description = "Only views of this work order's customer"),
+           ("username" = Option<String>, Query, description = "Only this staff member's views"),
+           ("limit" = Option<i64>, Query, description = "At most this many (1-5000, default 500)")),
+    responses((status = 200, description = "Views of customers' full contact details, newest first (admins only)", body = Vec<AccessRecord>))
+)]
 pub async fn access_log(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -121,6 +143,10 @@ pub async fn access_log(
 }
 
 /// Runs the retention sweep now (admin); the server also runs it hourly.
+#[utoipa::path(
+    post, path = "/api/personal-data/retention/run", tag = "privacy", security(("session" = [])),
+    responses((status = 200, description = "One retention batch masked the contacts that were due (admins only)", body = RetentionReport))
+)]
 pub async fn run_retention_now(
     State(state): State<AppState>,
     Auth(who): Auth,

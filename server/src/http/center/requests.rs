@@ -12,6 +12,10 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
+#[utoipa::path(
+    get, path = "/api/requests", tag = "center", security(("session" = [])),
+    responses((status = 200, description = "What technicians asked of the center and the open conflicts, with counts per kind", body = Queue))
+)]
 pub async fn requests_queue(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -19,17 +23,23 @@ pub async fn requests_queue(
     who.dispatcher()?;
     let out = state
         .db
-        .tx(move |tx| Box::pin(async move { desk_requests::queue(tx).await }))
+        .read(move |tx| Box::pin(async move { desk_requests::queue(tx).await }))
         .await?;
     Ok(Json(out))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 pub struct HandleRequest {
     /// What the desk did or told the technician (kept with the mark).
     pub answer: Option<String>,
 }
 
+#[utoipa::path(
+    post, path = "/api/requests/{event_id}/handle", tag = "center", security(("session" = [])),
+    params(("event_id" = String, Path, description = "The request's event id")),
+    request_body = HandleRequest,
+    responses((status = 204, description = "The request is marked handled"))
+)]
 pub async fn handle_request(
     State(state): State<AppState>,
     Auth(who): Auth,
