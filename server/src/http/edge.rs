@@ -74,7 +74,15 @@ pub fn overloaded() -> ApiError {
 }
 
 async fn finish(res: Response, chinese: bool, is_page: bool) -> Response {
-    let mut res = if res.status().is_client_error() || res.status().is_server_error() {
+    // A page a handler made for a refusal (the customer's expired or
+    // unknown report link) stays the page it is.
+    let handler_page = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let refused = res.status().is_client_error() || res.status().is_server_error();
+    let mut res = if refused && !handler_page {
         as_json_error(res, chinese).await
     } else {
         res

@@ -135,7 +135,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 /// `GET /metrics`: the Prometheus text of `ops::metrics`.
 #[utoipa::path(
     get, path = "/metrics", tag = "ops", security(()),
-    responses((status = 200, description = "Prometheus metrics (text exposition format 0.0.4)", content_type = "text/plain", body = String))
+    responses((status = 200, description = "Prometheus metrics in the OpenMetrics 1.0 text format", content_type = "application/openmetrics-text", body = String))
 )]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let text = state.metrics.render(state.db.pool_use());

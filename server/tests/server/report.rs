@@ -331,9 +331,13 @@ async fn a_customer_link_opens_the_report_until_it_expires(b: Backend) {
         Utc::now().timestamp_millis() - 1,
     )
     .await;
-    let (st, _, page) = get_bytes(&s, &path, None, Some("zh-CN")).await;
-    assert_eq!(st, 410);
-    assert!(String::from_utf8(page).unwrap().contains("链接已过期"));
+    let (st, kind, page) = get_bytes(&s, &path, None, Some("zh-CN")).await;
+    assert_eq!((st, kind.as_str()), (410, "text/html; charset=utf-8"));
+    let page = String::from_utf8(page).unwrap();
+    assert!(
+        page.starts_with("<!doctype html>") && page.contains("链接已过期"),
+        "the customer sees a page, not the API's error shape: {page:.200}"
+    );
     let (st, _, _) = get_bytes(&s, &format!("{path}/report.pdf"), None, None).await;
     assert_eq!(st, 410);
     let (_, status) = s
@@ -341,8 +345,8 @@ async fn a_customer_link_opens_the_report_until_it_expires(b: Backend) {
         .await;
     assert_eq!(status["link"]["expired"], true, "{status}");
     // A token never issued opens nothing.
-    let (st, _, _) = get_bytes(&s, &format!("/r/rpt_{}", "0".repeat(64)), None, None).await;
-    assert_eq!(st, 404);
+    let (st, kind, _) = get_bytes(&s, &format!("/r/rpt_{}", "0".repeat(64)), None, None).await;
+    assert_eq!((st, kind.as_str()), (404, "text/html; charset=utf-8"));
 }
 
 async fn verification_says_broken_after_a_stored_fact_is_tampered(b: Backend) {
