@@ -26,7 +26,7 @@ use crate::VisitState;
 use chrono::{DateTime, Duration, Utc};
 
 /// The consent text the signing screen shows (the shells' text in Chinese).
-pub const CONSENT_TEXT: &str = "本人已核对以上服务内容、配件及金额,确认无误。";
+pub const CONSENT_TEXT: &str = "本人已核对以上服务内容、配件及金额，确认无误。";
 
 /// How far from the customer's pin the phone's fixes are (metres of accuracy).
 const FIX_ACCURACY_M: f64 = 8.0;

@@ -412,3 +412,109 @@ fn an_item_not_on_the_kit_list_is_refused_naming_the_list_by_name() {
     let en = e.message(Lang::En);
     assert!(en.contains("Drop cloth"), "{en}");
 }
+
+/// The store's and the sync client's own refusals (a full disk, a damaged
+/// file, no network) are read by the technician too.
+#[test]
+fn store_and_sync_errors_read_in_chinese_with_full_width_punctuation() {
+    use doorstep_core::store::StoreError;
+    use doorstep_core::{AssignmentId, VisitId};
+    let debug = debug_names();
+    let mut errors = vec![
+        StoreError::NotADatabase,
+        StoreError::Truncated {
+            expected_bytes: 8192,
+            actual_bytes: 100,
+        },
+        StoreError::Corrupt {
+            detail: "page 3".into(),
+        },
+        StoreError::SchemaTooNew {
+            found: 9,
+            supported: 4,
+        },
+        StoreError::ForeignDatabase {
+            application_id: 1,
+            user_version: 2,
+        },
+        StoreError::ReadOnly,
+        StoreError::DiskFull,
+        StoreError::BlobAreaFull {
+            used_bytes: 10,
+            limit_bytes: 10,
+            needed_bytes: 5,
+        },
+        StoreError::Busy,
+        StoreError::CannotOpen {
+            detail: "no such directory".into(),
+        },
+        StoreError::DeviceMismatch {
+            stored: "D-1".into(),
+            given: "D-2".into(),
+        },
+        StoreError::UnknownVisit(VisitId::new_v7()),
+        StoreError::UnknownAssignment(AssignmentId::new("A-1").unwrap()),
+        StoreError::UnknownTrade("tailoring".into()),
+        StoreError::UnknownOutboxEntry(7),
+        StoreError::StoredDataInvalid {
+            what: "event",
+            category: "syntax",
+            line: 1,
+            column: 2,
+        },
+        StoreError::Sqlite("disk I/O error".into()),
+        StoreError::Io("permission denied".into()),
+    ]
+    .into_iter()
+    .map(|e| (e.code().to_string(), e.text().zh))
+    .collect::<Vec<_>>();
+    #[cfg(feature = "sync")]
+    {
+        use doorstep_core::sync::SyncError;
+        let sync = [
+            SyncError::Network("connection refused".into()),
+            SyncError::ServerBusy {
+                status: 503,
+                message: "busy".into(),
+                retry_after: None,
+            },
+            SyncError::Unauthorized {
+                status: 401,
+                message: "revoked".into(),
+            },
+            SyncError::Protocol {
+                message: "version".into(),
+            },
+            SyncError::Refused {
+                status: 400,
+                code: "bad_event".into(),
+                message: "no".into(),
+            },
+            SyncError::LostEvents {
+                expected: 3,
+                first_pending: 5,
+            },
+            SyncError::Decode("eof".into()),
+            SyncError::Store(StoreError::DiskFull),
+            SyncError::Cancelled,
+            SyncError::Offline,
+            SyncError::Enrolment {
+                status: 403,
+                code: "enrol_refused".into(),
+                message: "no".into(),
+            },
+        ];
+        errors.extend(
+            sync.into_iter()
+                .map(|e| (e.code().to_string(), e.text().zh)),
+        );
+    }
+    let mut problems = vec![];
+    for (code, zh) in &errors {
+        assert!(zh.chars().any(is_cjk), "{code} has no Chinese text: {zh}");
+        for p in zh_problems(zh, &debug) {
+            problems.push(format!("{code}: {p}: {zh}"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -137,28 +137,28 @@ impl StoreError {
     pub fn text(&self) -> Text {
         let zh = match self {
             Self::Workflow(w) => return w.text(),
-            Self::NotADatabase => "本地数据文件不是数据库;文件未被改动,请保留以便技术支持,不要删除(可能含未同步的记录)".to_string(),
+            Self::NotADatabase => "本地数据文件不是数据库；文件未被改动，请保留以便技术支持，不要删除（可能含未同步的记录）".to_string(),
             Self::Truncated { expected_bytes, actual_bytes } => format!(
-                "本地数据文件不完整(应有 {expected_bytes} 字节,实际 {actual_bytes} 字节);文件未被改动,请恢复或保留以便技术支持"
+                "本地数据文件不完整（应有 {expected_bytes} 字节，实际 {actual_bytes} 字节）；文件未被改动，请恢复或保留以便技术支持"
             ),
-            Self::Corrupt { .. } => "本地数据文件已损坏;文件未被改动,请保留以便技术支持,不要删除(可能含未同步的记录)".to_string(),
+            Self::Corrupt { .. } => "本地数据文件已损坏；文件未被改动，请保留以便技术支持，不要删除（可能含未同步的记录）".to_string(),
             Self::SchemaTooNew { found, supported } => format!(
-                "本地数据由更新版本的应用写入(数据版本 {found},本应用最高支持 {supported});请升级应用,文件未被改动"
+                "本地数据由更新版本的应用写入（数据版本 {found}，本应用最高支持 {supported}）；请升级应用，文件未被改动"
             ),
-            Self::ForeignDatabase { .. } => "该文件不是到家服务的数据文件;请打开正确的文件或使用新路径".to_string(),
-            Self::ReadOnly => "本地数据文件只读;请让文件及其目录可写(记录工作需要写入)".to_string(),
-            Self::DiskFull => "存储空间已满:刚才的操作未记录(没有写入一半的数据);请清理空间后重试".to_string(),
-            Self::Busy => "本地数据正被其他进程占用;请重试".to_string(),
+            Self::ForeignDatabase { .. } => "该文件不是到家服务的数据文件；请打开正确的文件或使用新路径".to_string(),
+            Self::ReadOnly => "本地数据文件只读；请让文件及其目录可写（记录工作需要写入）".to_string(),
+            Self::DiskFull => "存储空间已满：刚才的操作未记录（没有写入一半的数据）；请清理空间后重试".to_string(),
+            Self::Busy => "本地数据正被其他进程占用；请重试".to_string(),
             Self::BlobAreaFull { used_bytes, limit_bytes, needed_bytes } => format!(
                 "照片存储空间已满（已用 {used_bytes} 字节，上限 {limit_bytes} 字节，本张需要 {needed_bytes} 字节）：照片未保存。请先同步上传已拍照片以释放空间，再重新拍摄。"
             ),
-            Self::CannotOpen { .. } => "无法打开本地数据文件;请检查路径和目录".to_string(),
-            Self::DeviceMismatch { .. } => "该数据文件属于另一台已登记的设备;请打开本机的数据文件或在新路径重新登记".to_string(),
+            Self::CannotOpen { .. } => "无法打开本地数据文件；请检查路径和目录".to_string(),
+            Self::DeviceMismatch { .. } => "该数据文件属于另一台已登记的设备；请打开本机的数据文件或在新路径重新登记".to_string(),
             Self::UnknownVisit(_) | Self::UnknownAssignment(_) => "本地没有这次上门服务的记录".to_string(),
-            Self::UnknownTrade(_) => "本应用没有该服务类别的规范;请升级应用".to_string(),
+            Self::UnknownTrade(_) => "本应用没有该服务类别的规范；请升级应用".to_string(),
             Self::UnknownOutboxEntry(_) => "待上传队列中没有该条目".to_string(),
-            Self::StoredDataInvalid { .. } => "本地保存的一条数据无法读取;请联系技术支持".to_string(),
-            Self::Sqlite(_) | Self::Io(_) => "本地数据读写出错;请重试或联系技术支持".to_string(),
+            Self::StoredDataInvalid { .. } => "本地保存的一条数据无法读取；请联系技术支持".to_string(),
+            Self::Sqlite(_) | Self::Io(_) => "本地数据读写出错；请重试或联系技术支持".to_string(),
         };
         Text::new(self.to_string(), zh)
     }

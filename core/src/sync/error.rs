@@ -87,40 +87,40 @@ impl SyncError {
         let (en, zh) = match self {
             Self::Network(_) => (
                 "No connection to the server. Your records are safe on the phone and will be sent automatically.",
-                "无法连接服务器。记录已安全保存在手机上,恢复网络后会自动上传。",
+                "无法连接服务器。记录已安全保存在手机上，恢复网络后会自动上传。",
             ),
             Self::ServerBusy { .. } => (
                 "The server is busy. Your records are safe on the phone; sync will retry shortly.",
-                "服务器繁忙。记录已安全保存在手机上,稍后会自动重试。",
+                "服务器繁忙。记录已安全保存在手机上，稍后会自动重试。",
             ),
             Self::Unauthorized { .. } => (
                 "The server no longer accepts this phone. Ask the center to enrol it again; nothing recorded is lost.",
-                "服务器不再接受本机。请联系服务中心重新登记手机,已记录的内容不会丢失。",
+                "服务器不再接受本机。请联系服务中心重新登记手机，已记录的内容不会丢失。",
             ),
             Self::Protocol { .. } => (
                 "This app version cannot talk to the server. Update the app; nothing recorded is lost.",
-                "当前应用版本无法与服务器通信。请更新应用,已记录的内容不会丢失。",
+                "当前应用版本无法与服务器通信。请更新应用，已记录的内容不会丢失。",
             ),
             Self::Refused { .. } => (
                 "The server refused the upload. The center has been told; nothing recorded is lost.",
-                "服务器拒绝了上传请求。请联系服务中心,已记录的内容不会丢失。",
+                "服务器拒绝了上传请求。请联系服务中心，已记录的内容不会丢失。",
             ),
             Self::LostEvents { .. } => (
                 "The server is missing earlier records from this phone. Contact the center.",
-                "服务器缺少本机此前上传的记录,请联系服务中心。",
+                "服务器缺少本机此前上传的记录，请联系服务中心。",
             ),
             Self::Decode(_) => (
                 "The server's answer was garbled. Sync will retry.",
-                "服务器返回的数据有误,将自动重试。",
+                "服务器返回的数据有误，将自动重试。",
             ),
             Self::Store(_) => (
                 "The phone's storage failed during sync. Nothing was lost; try again.",
-                "同步时手机存储出错,数据未丢失,请重试。",
+                "同步时手机存储出错，数据未丢失，请重试。",
             ),
             Self::Cancelled => ("Sync was cancelled.", "同步已取消。"),
             Self::Offline => (
                 "Offline: records are kept on the phone and sent when the connection is back.",
-                "离线:记录保存在手机上,恢复网络后会自动上传。",
+                "离线：记录保存在手机上，恢复网络后会自动上传。",
             ),
             Self::Enrolment { .. } => (
                 "The center did not enrol this phone. Check the server address, the dispatcher's sign-in and the technician id, then try again.",
