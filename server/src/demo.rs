@@ -243,12 +243,22 @@ async fn load_tx(tx: &mut dyn Tx, state: &AppState, hash: &str) -> ApiResult<Dem
     }
 
     let now = Utc::now();
+    // The served visits (received 7 h ago, closed within the next 5 h) all
+    // fall in one business day: today's when it began 7 h ago or more,
+    // otherwise wholly in yesterday's, never split across midnight (the
+    // day's reconciliation then counts all of them or none).
+    let today_starts = state.zone.day_bounds(state.zone.date_of(now)).0;
+    let served_received = if now - Duration::hours(7) < today_starts {
+        today_starts - Duration::hours(7)
+    } else {
+        now - Duration::hours(7)
+    };
     let mut chains: std::collections::HashMap<String, (u64, Option<String>)> = Default::default();
     for (i, (trade, name, phone, address, model, fault)) in REQUESTS.iter().enumerate() {
         // The first request of each trade was served this morning; the second waits.
         let served = i % 2 == 0;
         let received = if served {
-            now - Duration::hours(7)
+            served_received
         } else if i == 1 {
             now - Duration::minutes(95)
         } else {
