@@ -181,6 +181,9 @@ test("unassigned work is given to a technician chosen by name in the picker", as
   await dialog.getByRole("radio", { name: /孙浩/ }).check();
   await dialog.getByRole("button", { name: "Save" }).click();
   await page.locator("#flash").getByText("徐刚 assigned to 孙浩").waitFor();
+  // It leaves the waiting list once the board has re-read the day (a
+  // missing removal times out here).
+  await waiting.waitFor({ state: "detached" });
   assert.equal(await waiting.count(), 0);
   await lane(page, "孙浩").locator(".block").filter({ hasText: "徐刚" }).waitFor();
 });

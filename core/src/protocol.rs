@@ -368,6 +368,12 @@ pub struct PullResponse {
     /// Absent from older servers (the phone keeps what it has).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub business_zone: Option<BusinessZone>,
+    /// The newest of this device's events the server holds (its upload
+    /// position). A phone that marked later ones acknowledged — the server
+    /// was restored from an older backup — queues them again and sends them
+    /// in the same sync, new events or not. Absent from older servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acked_seq: Option<u64>,
 }
 
 #[cfg(test)]

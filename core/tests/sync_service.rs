@@ -94,6 +94,7 @@ fn empty_page() -> PullResponse {
         more: false,
         server_time: server_time(),
         business_zone: None,
+        acked_seq: None,
     }
 }
 

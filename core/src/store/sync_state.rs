@@ -162,6 +162,18 @@ impl Store {
 }
 
 impl Store {
+    /// Whether this device marked an entry after `server_acked` as
+    /// acknowledged: the server says it holds less (it lost them).
+    pub fn acked_after(&self, server_acked: i64) -> Result<bool> {
+        self.db.read(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "SELECT EXISTS(SELECT 1 FROM outbox WHERE seq > ?1 AND status = 'acked')",
+                )?
+                .query_row([server_acked], |r| r.get(0))?)
+        })
+    }
+
     /// The server has everything up to `server_acked` and expects the next
     /// sequence, but this device already marked later entries acknowledged
     /// (the server lost them, e.g. restored from a backup). Puts every

@@ -341,13 +341,16 @@ impl SyncClient {
         let (pushed, first_page) = self.push_all(store, clock, report, progress, true).await?;
         // Photos after the events that name them.
         self.upload_blobs(store, report).await?;
+        let requeued_before_pull = report.requeued;
         let pulled = self
             .pull_all(store, clock, report, progress, first_page)
             .await?;
         // Applying the center's changes records facts too (a cancel, a
-        // conflict; receipts are acknowledged instead): send them now
-        // rather than next time.
-        let pushed_again = if report.change_events > 0 {
+        // conflict; receipts are acknowledged instead), and a server that
+        // lost events says so in its pages: send them now rather than
+        // next time.
+        let lost_found = report.requeued > requeued_before_pull;
+        let pushed_again = if report.change_events > 0 || lost_found {
             self.push_all(store, clock, report, progress, false)
                 .await?
                 .0
@@ -584,6 +587,9 @@ impl SyncClient {
             if let Some(zone) = &page.business_zone {
                 keep_business_zone(store, zone, clock.now())?;
             }
+            if let Some(held) = page.acked_seq {
+                requeue_what_the_server_lost(store, held, report)?;
+            }
             if page.next_cursor < cursor {
                 return Err(SyncError::Decode(format!(
                     "the server moved the cursor back from {cursor} to {}",
@@ -764,6 +770,28 @@ impl SyncClient {
             }),
         })
     }
+}
+
+/// A pull page says which of this device's events the server holds
+/// (`held`): entries after it that this device marked acknowledged were
+/// lost on the server (restored from an older backup) and go back in the
+/// queue, to be pushed again in this sync.
+fn requeue_what_the_server_lost(
+    store: &Store,
+    held: u64,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    let held = i64::try_from(held).unwrap_or(i64::MAX);
+    if !store.acked_after(held)? {
+        return Ok(());
+    }
+    let requeued = store.requeue_after(held)?;
+    log::warn!(
+        target: "doorstep::sync",
+        "the server holds this device's events up to seq {held} only: {requeued} acknowledged entries queued again"
+    );
+    report.requeued += requeued as u64;
+    Ok(())
 }
 
 /// The server's `{"error": {"code", "message", ...}}`; a body that is not

@@ -332,6 +332,9 @@ pub async fn pull_changes(
         .map(|(seq, change)| AssignmentChange { seq, change })
         .collect();
     let next_cursor = changes.last().map_or(pull.cursor, |c| c.seq);
+    let held = devices::upload_position(tx, device)
+        .await?
+        .map(|p| p.last_seq);
     let offset = pull.sent_at.map(|t| now - t.timestamp_millis());
     devices::record_pull(tx, device, now, offset).await?;
     devices::record_sync(
@@ -353,5 +356,6 @@ pub async fn pull_changes(
         more,
         server_time: from_ms(now),
         business_zone: Some(crate::zone::for_phones(zone, from_ms(now))),
+        acked_seq: held,
     })
 }

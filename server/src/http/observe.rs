@@ -138,6 +138,13 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     responses((status = 200, description = "Prometheus metrics in the OpenMetrics 1.0 text format", content_type = "application/openmetrics-text", body = String))
 )]
 pub async fn metrics(State(state): State<AppState>) -> Response {
+    // The outbox's depth is read at scrape time; a database that cannot
+    // answer leaves the last values (and says so in the log), the rest of
+    // the metrics are still served.
+    match crate::outbox::depth(&state).await {
+        Ok(depth) => state.metrics.outbox_depth(&depth),
+        Err(e) => tracing::warn!(error = %e, "/metrics: the outbox depth could not be read"),
+    }
     let text = state.metrics.render(state.db.pool_use());
     ([(CONTENT_TYPE_HEADER, CONTENT_TYPE)], text).into_response()
 }

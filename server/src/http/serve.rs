@@ -16,7 +16,8 @@
 //! which the connections still open are cut. A push cut that way either
 //! committed or did not, as one transaction; the phone's retry is then
 //! applied or acknowledged as a duplicate, so it lands exactly once. A live
-//! stream still open is cut when the grace period ends.
+//! stream is told to end when the shutdown begins (its response completes
+//! and the console reconnects), so it never holds the shutdown up.
 
 use crate::app::AppState;
 use crate::http::edge::{self, overloaded};
@@ -169,6 +170,9 @@ pub async fn serve(
         });
     };
     drop(listener);
+    // Live streams never finish on their own: they end now, each answer
+    // completing cleanly (its browser reconnects elsewhere).
+    live.close_all();
     tracing::info!(
         connections = connections.len(),
         grace_secs = grace.as_secs_f64(),

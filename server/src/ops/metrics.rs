@@ -1,7 +1,8 @@
 //! The server's metrics, served at `/metrics` in the Prometheus text format
 //! (OpenMetrics 1.0, `prometheus-client`): requests by route template,
 //! method and status; push and pull latency histograms; events ingested and
-//! duplicates seen; login failures; database connections in use. Labels are
+//! duplicates seen; login failures; database connections in use; the
+//! outbox's messages by state (what waits to leave, what died). Labels are
 //! route templates and status codes only — never a path, an id or anything
 //! a customer typed.
 
@@ -14,6 +15,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 pub use crate::store::database::PoolUse;
+use crate::store::outbox::OutboxState;
 use std::time::Duration;
 
 /// The content type of [`Metrics::render`]'s text.
@@ -41,6 +43,12 @@ struct ConnectionLabels {
     state: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutboxLabels {
+    /// `pending`, `sending`, `delivered` or `dead`.
+    state: &'static str,
+}
+
 /// Every metric of one server (one per [`crate::app::AppState`]).
 pub struct Metrics {
     registry: Registry,
@@ -52,6 +60,7 @@ pub struct Metrics {
     events_duplicate: Counter,
     login_failures: Family<LoginFailureLabels, Counter>,
     db_connections: Family<ConnectionLabels, Gauge>,
+    outbox_messages: Family<OutboxLabels, Gauge>,
 }
 
 /// Latency buckets, in seconds: 5 ms to 30 s.
@@ -116,6 +125,12 @@ impl Metrics {
             "Database connections in use (running or queued transactions) and the most there are",
             db_connections.clone(),
         );
+        let outbox_messages = Family::<OutboxLabels, Gauge>::default();
+        registry.register(
+            "outbox_messages",
+            "Messages in the outbox (customer notices, webhooks) by state: pending and sending wait to leave, dead ones need a dispatcher",
+            outbox_messages.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -126,6 +141,7 @@ impl Metrics {
             events_duplicate,
             login_failures,
             db_connections,
+            outbox_messages,
         }
     }
 
@@ -161,6 +177,17 @@ impl Metrics {
     pub fn ingested(&self, applied: u64, duplicates: u64) {
         self.events_ingested.inc_by(applied);
         self.events_duplicate.inc_by(duplicates);
+    }
+
+    /// Sets the outbox gauges to the depth just read from the database.
+    pub fn outbox_depth(&self, depth: &[(OutboxState, i64)]) {
+        for (state, n) in depth {
+            self.outbox_messages
+                .get_or_create(&OutboxLabels {
+                    state: state.as_str(),
+                })
+                .set(*n);
+        }
     }
 
     /// The metrics as Prometheus text, with the database's connections as
@@ -229,6 +256,22 @@ mod tests {
         );
         assert!(
             text.contains(r#"doorstep_login_failures_total{reason="throttled"} 1"#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_outbox_depth_is_a_gauge_per_state() {
+        let m = Metrics::new();
+        m.outbox_depth(&[(OutboxState::Pending, 4), (OutboxState::Dead, 1)]);
+        m.outbox_depth(&[(OutboxState::Pending, 3), (OutboxState::Dead, 1)]);
+        let text = m.render(PoolUse { in_use: 0, max: 1 });
+        assert!(
+            text.contains(r#"doorstep_outbox_messages{state="pending"} 3"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"doorstep_outbox_messages{state="dead"} 1"#),
             "{text}"
         );
     }

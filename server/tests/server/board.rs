@@ -18,6 +18,7 @@ both_backends!(
     the_map_is_told_the_configured_tile_source,
     live_streams_are_counted_per_user_and_not_against_the_connection_cap,
     a_change_reaches_an_open_live_stream,
+    a_live_stream_ends_at_shutdown_instead_of_holding_it_up,
 );
 
 /// The demo's assignment of a customer, by name.
@@ -248,4 +249,39 @@ async fn a_change_reaches_an_open_live_stream(b: Backend) {
     let mut buffer = String::new();
     let first = next_event(&mut resumed, &mut buffer).await;
     assert!(first.contains("event: change"), "{first}");
+}
+
+async fn a_live_stream_ends_at_shutdown_instead_of_holding_it_up(b: Backend) {
+    let mut s = Srv::start(b).await;
+    let mut res = open_stream(&s, &s.dispatcher).await;
+    let mut buffer = String::new();
+    let hello = next_event(&mut res, &mut buffer).await;
+    assert!(hello.contains("event: hello"), "{hello}");
+    // A grace period far longer than the wait below: only a stream that
+    // ends by itself lets the server stop in time.
+    let cut = tokio::time::timeout(
+        Duration::from_secs(30),
+        s.shut_down(Duration::from_secs(120)),
+    )
+    .await
+    .expect("the shutdown did not wait out its grace period for the stream");
+    assert_eq!(cut, 0, "the stream was cut instead of ending");
+    // The console sees the answer complete (and reconnects), not an error.
+    loop {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), res.chunk())
+            .await
+            .expect("the stream's end within 10 s");
+        match chunk {
+            Ok(Some(bytes)) => {
+                let text = String::from_utf8_lossy(&bytes);
+                assert!(
+                    text.trim().is_empty()
+                        || text.lines().all(|l| l.is_empty() || l.starts_with(':')),
+                    "{text}"
+                );
+            }
+            Ok(None) => break,
+            Err(e) => panic!("the stream broke off instead of ending: {e}"),
+        }
+    }
 }

@@ -7,7 +7,7 @@ use doorstep_core::{Assignment, DeviceId, VisitEvent};
 use doorstep_server::app::{AppState, Config};
 use doorstep_server::auth::{hash_password, Role};
 use doorstep_server::http::error::ApiError;
-use doorstep_server::http::spawn;
+use doorstep_server::http::{spawn, RunningServer};
 use doorstep_server::providers::ProviderSettings;
 use doorstep_server::store::users::insert_user;
 use doorstep_server::store::Database;
@@ -68,6 +68,8 @@ pub struct Srv {
     /// Where the database is (SQLite path or PostgreSQL URL).
     pub url: String,
     dir: Option<PathBuf>,
+    /// The serving task, until [`Srv::shut_down`].
+    server: Option<RunningServer>,
 }
 
 impl Drop for Srv {
@@ -130,10 +132,18 @@ impl Srv {
             dispatcher: String::new(),
             url: url_kept,
             dir,
+            server: Some(server),
         };
         s.admin = s.login("root").await;
         s.dispatcher = s.login("desk").await;
         s
+    }
+
+    /// Shuts the server down gracefully (as SIGTERM does) with `grace` for
+    /// requests in flight; returns the connections it had to cut.
+    pub async fn shut_down(&mut self, grace: std::time::Duration) -> usize {
+        let server = self.server.take().expect("the server is still running");
+        server.shut_down(grace).await
     }
 
     pub async fn login(&self, user: &str) -> String {

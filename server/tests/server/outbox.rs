@@ -506,6 +506,20 @@ async fn a_dead_letter_is_retried_by_a_dispatcher(b: Backend) {
     assert_eq!(dead.len(), 2, "{dead:?}");
     let (st, depth) = s.get("/api/outbox/depth", &s.dispatcher).await;
     assert_eq!((st, depth["dead"].as_i64()), (200, Some(2)), "{depth}");
+    // The same depth is on /metrics, for the operator's alerting.
+    let scraped = s
+        .http
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        scraped.contains(r#"doorstep_outbox_messages{state="dead"} 2"#),
+        "{scraped}"
+    );
     // Dead stays dead: no more attempts on their own.
     for _ in 0..3 {
         worker.run_once().await.unwrap();

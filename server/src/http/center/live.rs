@@ -12,7 +12,7 @@
 //! [`ConnectionSlot`]) and is counted instead against
 //! [`STREAMS_PER_USER`] per signed-in user ([`LiveStreams`]). Read timeouts do
 //! not apply: the header timeout ends with the request head, and a GET has no
-//! body to time out.
+//! body to time out. A graceful shutdown ends every stream at once.
 
 use crate::app::AppState;
 use crate::http::auth::Auth;
@@ -89,7 +89,9 @@ struct Streaming {
     state: AppState,
     last: Option<String>,
     first: bool,
-    _ticket: Option<StreamTicket>,
+    /// Counted under the per-user limit until dropped; tells the stream
+    /// when the server shuts down. `None` only outside `serve` (no limits).
+    ticket: Option<StreamTicket>,
 }
 
 #[utoipa::path(
@@ -134,12 +136,22 @@ pub async fn live(
         state,
         last,
         first: true,
-        _ticket: ticket,
+        ticket,
     };
     let stream = futures_util::stream::unfold(start, |mut s| async move {
         loop {
             if !s.first {
-                tokio::time::sleep(POLL_INTERVAL).await;
+                let closing = async {
+                    match s.ticket.as_mut() {
+                        Some(ticket) => ticket.closing().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                    // The server shuts down: the stream ends, cleanly.
+                    _ = closing => return None,
+                }
             }
             let first = std::mem::replace(&mut s.first, false);
             let read = s.state.db.read(|tx| Box::pin(read_mark(tx)));
