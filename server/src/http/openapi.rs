@@ -131,7 +131,12 @@ pub async fn openapi_json() -> Json<Document> {
         center::export::export_table,
         after::refused::refused_events,
     ),
-    components(schemas(ErrorBody, ErrorDetail, center::live::ChangeMark)),
+    components(schemas(
+        ErrorBody,
+        ErrorDetail,
+        center::live::ChangeMark,
+        crate::domain::export::ExportFormat
+    )),
     modifiers(&SecuritySchemes, &ErrorResponses),
     tags(
         (name = "session", description = "Staff sessions"),

@@ -155,6 +155,46 @@ fn committed_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json")
 }
 
+/// Every `$ref` anywhere in `value`, with the JSON path it sits at.
+fn references(value: &Value, at: &str, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                match (k.as_str(), v) {
+                    ("$ref", Value::String(r)) => out.push((at.to_string(), r.clone())),
+                    _ => references(v, &format!("{at}/{k}"), out),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                references(v, &format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn every_schema_reference_resolves_to_a_component() {
+    let doc = serde_json::to_value(doorstep_server::http::openapi::document()).unwrap();
+    let components = doc["components"]["schemas"].as_object().expect("schemas");
+    let mut refs = Vec::new();
+    references(&doc, "#", &mut refs);
+    assert!(refs.len() > 50, "only {} references read", refs.len());
+    let dangling: Vec<_> = refs
+        .iter()
+        .filter(|(_, r)| {
+            r.strip_prefix("#/components/schemas/")
+                .is_none_or(|name| !components.contains_key(name))
+        })
+        .collect();
+    assert!(
+        dangling.is_empty(),
+        "references to no component (a client generator or schemathesis fails on them): {dangling:?}"
+    );
+}
+
 #[tokio::test]
 async fn the_committed_docs_openapi_json_is_what_the_server_serves() {
     let srv = Srv::start(Backend::Sqlite).await;
