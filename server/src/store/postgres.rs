@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0011_desk_requests.sql"),
     include_str!("../../migrations/postgres/0012_outbox.sql"),
     include_str!("../../migrations/postgres/0013_device_token_rotation.sql"),
+    include_str!("../../migrations/postgres/0014_live_stream_indexes.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`).

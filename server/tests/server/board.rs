@@ -7,7 +7,9 @@ use crate::both_backends;
 use crate::harness::{Backend, Srv};
 use doorstep_server::app::Config;
 use doorstep_server::demo;
+use doorstep_server::http::center::live::CHANGE_MARK_SQL;
 use doorstep_server::http::streams::STREAMS_PER_USER;
+use doorstep_server::store::DbError;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -284,4 +286,35 @@ async fn a_live_stream_ends_at_shutdown_instead_of_holding_it_up(b: Backend) {
             Err(e) => panic!("the stream broke off instead of ending: {e}"),
         }
     }
+}
+
+#[tokio::test]
+async fn the_live_change_mark_is_read_from_indexes_not_whole_tables() {
+    // SQLite's plan is deterministic; PostgreSQL's depends on table sizes
+    // (and the same indexes exist there: schema_parity.rs).
+    let s = Srv::start(Backend::Sqlite).await;
+    let sql = format!("EXPLAIN QUERY PLAN {CHANGE_MARK_SQL}");
+    let plan: Vec<String> = s
+        .state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                let rows = tx.query(&sql, &["open".into()]).await?;
+                Ok::<_, DbError>(rows.iter().map(|r| r.text("detail")).collect())
+            })
+        })
+        .await
+        .unwrap();
+    assert!(plan.len() >= 4, "{plan:?}");
+    // Every read of a table goes through an index ("SCAN CONSTANT ROW" is
+    // the outer SELECT, which reads no table).
+    let table_reads: Vec<_> = plan
+        .iter()
+        .filter(|step| step.starts_with("SCAN ") || step.starts_with("SEARCH "))
+        .filter(|step| *step != "SCAN CONSTANT ROW" && !step.contains(" INDEX "))
+        .collect();
+    assert!(
+        table_reads.is_empty(),
+        "reads without an index: {table_reads:?} in {plan:?}"
+    );
 }

@@ -60,16 +60,19 @@ impl ChangeMark {
     }
 }
 
+/// The change mark's query, `$1` the open status. Every open console runs
+/// it every second: each part is answered from an index (migration 0014),
+/// never by reading a whole table (`tests/server/board.rs` checks the plan).
+pub const CHANGE_MARK_SQL: &str =
+    "SELECT (SELECT COALESCE(MAX(updated_at), 0) FROM assignments) AS assignments,
+            (SELECT COALESCE(MAX(updated_at), 0) FROM visits) AS visits,
+            (SELECT COUNT(*) FROM assignments WHERE status = $1) AS unassigned,
+            (SELECT COUNT(*) FROM visits WHERE conflict IS NOT NULL
+               AND (resolved_version IS NULL OR resolved_version < conflict_version)) AS open_conflicts";
+
 async fn read_mark(tx: &mut dyn Tx) -> crate::failure::Fallible<ChangeMark> {
     let r = tx
-        .query_opt(
-            "SELECT (SELECT COALESCE(MAX(updated_at), 0) FROM assignments) AS assignments,
-                    (SELECT COALESCE(MAX(updated_at), 0) FROM visits) AS visits,
-                    (SELECT COUNT(*) FROM assignments WHERE status = $1) AS unassigned,
-                    (SELECT COUNT(*) FROM visits WHERE conflict IS NOT NULL
-                       AND (resolved_version IS NULL OR resolved_version < conflict_version)) AS open_conflicts",
-            &[AssignmentStatus::Open.as_str().into()],
-        )
+        .query_opt(CHANGE_MARK_SQL, &[AssignmentStatus::Open.as_str().into()])
         .await?;
     Ok(r.map(|r| ChangeMark {
         assignments: r.int("assignments"),
