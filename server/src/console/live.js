@@ -11,6 +11,9 @@ const status = () => document.getElementById("live-status");
 let lastId = null;
 let running = false;
 let up = null;
+// The stream being read: aborted when the dispatcher signs out (the server
+// also ends a stream whose session has ended).
+let current = null;
 
 function setStatus(isUp) {
   up = isUp;
@@ -32,7 +35,8 @@ function dispatch(kind, id, data) {
 async function readStream() {
   const headers = { authorization: "Bearer " + C.token(), accept: "text/event-stream" };
   if (lastId) headers["last-event-id"] = lastId;
-  const res = await fetch("/api/live", { headers });
+  current = new AbortController();
+  const res = await fetch("/api/live", { headers, signal: current.signal });
   if (!res.ok || !res.body) throw new Error("live stream refused: " + res.status);
   setStatus(true);
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -71,5 +75,8 @@ async function run() {
   running = false;
 }
 
-// Starts once signed in (and again after signing in anew).
-setInterval(() => { if (C.signedIn() && !running) run(); }, 1000);
+// Starts once signed in (and again after signing in anew); stops reading
+// at once when signed out.
+setInterval(() => {
+  if (C.signedIn()) { if (!running) run(); } else if (current) { current.abort(); current = null; }
+}, 1000);

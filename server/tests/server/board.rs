@@ -21,6 +21,7 @@ both_backends!(
     live_streams_are_counted_per_user_and_not_against_the_connection_cap,
     a_change_reaches_an_open_live_stream,
     a_live_stream_ends_at_shutdown_instead_of_holding_it_up,
+    a_live_stream_ends_with_its_session,
 );
 
 /// The demo's assignment of a customer, by name.
@@ -269,6 +270,11 @@ async fn a_live_stream_ends_at_shutdown_instead_of_holding_it_up(b: Backend) {
     .expect("the shutdown did not wait out its grace period for the stream");
     assert_eq!(cut, 0, "the stream was cut instead of ending");
     // The console sees the answer complete (and reconnects), not an error.
+    stream_end(&mut res).await;
+}
+
+/// Reads a stream to its end (keep-alive comments only on the way).
+async fn stream_end(res: &mut reqwest::Response) {
     loop {
         let chunk = tokio::time::timeout(Duration::from_secs(10), res.chunk())
             .await
@@ -277,15 +283,35 @@ async fn a_live_stream_ends_at_shutdown_instead_of_holding_it_up(b: Backend) {
             Ok(Some(bytes)) => {
                 let text = String::from_utf8_lossy(&bytes);
                 assert!(
-                    text.trim().is_empty()
-                        || text.lines().all(|l| l.is_empty() || l.starts_with(':')),
+                    text.lines().all(|l| l.is_empty() || l.starts_with(':')),
                     "{text}"
                 );
             }
-            Ok(None) => break,
+            Ok(None) => return,
             Err(e) => panic!("the stream broke off instead of ending: {e}"),
         }
     }
+}
+
+async fn a_live_stream_ends_with_its_session(b: Backend) {
+    let s = Srv::start(b).await;
+    // Two sessions of the same dispatcher (two browsers).
+    let mine = s.login("desk").await;
+    let mut res = open_stream(&s, &mine).await;
+    let mut buffer = String::new();
+    let hello = next_event(&mut res, &mut buffer).await;
+    assert!(hello.contains("event: hello"), "{hello}");
+    // Another session of the same user keeps its stream.
+    let mut other = open_stream(&s, &s.dispatcher).await;
+    let mut other_buffer = String::new();
+    next_event(&mut other, &mut other_buffer).await;
+    let (st, _) = s.post("/api/logout", &mine, json!({})).await;
+    assert_eq!(st, 204);
+    stream_end(&mut res).await;
+    // The other stream still hears changes.
+    s.assignment("appliance_repair", None).await;
+    let change = next_event(&mut other, &mut other_buffer).await;
+    assert!(change.contains("event: change"), "{change}");
 }
 
 #[tokio::test]

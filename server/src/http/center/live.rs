@@ -12,14 +12,19 @@
 //! [`ConnectionSlot`]) and is counted instead against
 //! [`STREAMS_PER_USER`] per signed-in user ([`LiveStreams`]). Read timeouts do
 //! not apply: the header timeout ends with the request head, and a GET has no
-//! body to time out. A graceful shutdown ends every stream at once.
+//! body to time out. A graceful shutdown ends every stream at once; a
+//! stream ends too when the session it was opened with does (logout,
+//! expiry, an admin ending the user's sessions).
 
 use crate::app::AppState;
+use crate::auth::token_hash;
+use crate::http::auth::bearer_token;
 use crate::http::auth::Auth;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::streams::{ConnectionSlot, LiveStreams, StreamTicket, STREAMS_PER_USER};
 use crate::model::AssignmentStatus;
-use crate::store::Tx;
+use crate::store::{sessions, Tx};
+use crate::time::now_ms;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -90,6 +95,10 @@ async fn read_mark(tx: &mut dyn Tx) -> crate::failure::Fallible<ChangeMark> {
 
 struct Streaming {
     state: AppState,
+    /// The hash of the session the stream was opened with: when that
+    /// session ends (logout, expiry, an admin ending it, the account
+    /// disabled), so does the stream.
+    session: String,
     last: Option<String>,
     first: bool,
     /// Counted under the per-user limit until dropped; tells the stream
@@ -135,8 +144,10 @@ pub async fn live(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let session = token_hash(bearer_token(&headers).unwrap_or_default());
     let start = Streaming {
         state,
+        session,
         last,
         first: true,
         ticket,
@@ -157,10 +168,23 @@ pub async fn live(
                 }
             }
             let first = std::mem::replace(&mut s.first, false);
-            let read = s.state.db.read(|tx| Box::pin(read_mark(tx)));
-            let mark: crate::failure::Fallible<ChangeMark> = read.await;
+            let session = s.session.clone();
+            let read = s.state.db.read(move |tx| {
+                Box::pin(async move {
+                    if sessions::session_user(tx, &session, now_ms())
+                        .await?
+                        .is_none()
+                    {
+                        return Ok(None);
+                    }
+                    read_mark(tx).await.map(Some)
+                })
+            });
+            let mark: crate::failure::Fallible<Option<ChangeMark>> = read.await;
             let mark = match mark {
-                Ok(m) => m,
+                Ok(Some(m)) => m,
+                // The session ended: the stream ends with it.
+                Ok(None) => return None,
                 Err(e) => {
                     tracing::warn!(error = %e, "live: change mark unreadable");
                     continue;
