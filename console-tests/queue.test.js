@@ -76,6 +76,9 @@ test("a technician's verify-with-center request is answered from the queue and r
   await row.waitFor();
   assert.match(await row.textContent(), /center_verification_requested/);
   assert.match(await row.textContent(), /customer_phone; 号码不全/);
+  // The technician by name, not by id.
+  assert.match(await row.textContent(), /孙浩/);
+  assert.doesNotMatch(await row.textContent(), /T-sun/);
   assert.match(await page.locator("#queue-summary").textContent(), /center_verification_requested 1/);
   await assertAccessible(page, "the requests queue");
   await screenshot(page, "queue-en");
@@ -83,7 +86,7 @@ test("a technician's verify-with-center request is answered from the queue and r
 
   await row.getByRole("button", { name: "Answer" }).click();
   const form = page.locator("#order-form");
-  await page.locator("#order-request").getByText("T-sun asks to verify: customer_phone (“号码不全”)").waitFor();
+  await page.locator("#order-request").getByText("孙浩 asks to verify: customer_phone (“号码不全”)").waitFor();
   await form.getByLabel("Phone").fill("139 0000 5678");
   await form.getByRole("button", { name: "Save changes" }).click();
   await page.locator("#flash").getByText(/the technician's phone gets it at its next sync/).waitFor();

@@ -49,7 +49,7 @@ async function openOrder(id, request, back) {
   const req = c.$("#order-request");
   req.hidden = !request;
   if (request) {
-    req.textContent = c.t("{tech} asks to verify: {fields}", { tech: request.technician_id, fields: fieldsOf(request.detail) }) +
+    req.textContent = c.t("{tech} asks to verify: {fields}", { tech: request.technician_name || request.technician_id, fields: fieldsOf(request.detail) }) +
       (request.detail.note ? c.t(" (“{note}”)", { note: request.detail.note }) : "");
   }
   c.show("order");
@@ -136,7 +136,7 @@ async function loadQueue() {
   const parts = Object.entries(q.counts).map(([k, n]) => c.t(k) + " " + n);
   c.$("#queue-summary").textContent = q.total ? parts.join(c.t(", ")) : c.t("nothing waits for the desk");
   c.fill("queue", q.items, (tr, r) => {
-    c.cell(tr, c.t(r.kind)); c.cell(tr, r.customer_name || "—"); c.cell(tr, r.technician_id);
+    c.cell(tr, c.t(r.kind)); c.cell(tr, r.customer_name || "—"); c.cell(tr, r.technician_name || r.technician_id);
     c.cell(tr, c.time(r.at));
     const d = r.detail || {};
     c.cell(tr, [fieldsOf(d), d.conflict && c.t(d.conflict), d.note, d.reason, d.description,

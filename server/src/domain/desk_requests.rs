@@ -8,7 +8,7 @@
 
 use crate::failure::{Failure, Fallible};
 use crate::store::desk_requests::{self, INCIDENT_KIND, REQUEST_KINDS};
-use crate::store::{assignments, visits, Tx};
+use crate::store::{assignments, technicians, visits, Tx};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -27,6 +27,8 @@ pub struct QueueItem {
     pub assignment_id: String,
     pub visit_id: String,
     pub technician_id: String,
+    /// The technician's name, as the desk knows them.
+    pub technician_name: Option<String>,
     pub customer_name: Option<String>,
     pub at: Option<DateTime<Utc>>,
     /// What the technician sent with it: `fields`, `note`, `reason`,
@@ -76,6 +78,7 @@ pub async fn queue(tx: &mut dyn Tx) -> Fallible<Queue> {
             assignment_id: r.assignment_id,
             visit_id: r.visit_id,
             technician_id: r.technician_id,
+            technician_name: None,
             customer_name: None,
             at: Some(r.recorded_at),
             detail: detail_of(&r.body),
@@ -90,6 +93,7 @@ pub async fn queue(tx: &mut dyn Tx) -> Fallible<Queue> {
             assignment_id: v.assignment_id,
             visit_id: v.visit_id,
             technician_id: v.technician_id,
+            technician_name: None,
             customer_name: None,
             at: v.started_at,
             detail,
@@ -104,6 +108,14 @@ pub async fn queue(tx: &mut dyn Tx) -> Fallible<Queue> {
             names.insert(item.assignment_id.clone(), name);
         }
         item.customer_name = names[&item.assignment_id].clone();
+    }
+    let mut technicians: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for item in &mut items {
+        if !technicians.contains_key(&item.technician_id) {
+            let name = technicians::name(tx, &item.technician_id).await?;
+            technicians.insert(item.technician_id.clone(), name);
+        }
+        item.technician_name = technicians[&item.technician_id].clone();
     }
     let mut counts = BTreeMap::new();
     for item in &items {

@@ -33,6 +33,14 @@ pub async fn insert_technician(tx: &mut dyn Tx, t: &TechnicianRow<'_>) -> Fallib
 }
 
 /// Whether a technician exists.
+/// A technician's name as the desk shows it (`None`: no such technician).
+pub async fn name(tx: &mut dyn Tx, id: &str) -> Fallible<Option<String>> {
+    Ok(tx
+        .query_opt("SELECT name FROM technicians WHERE id = $1", &[id.into()])
+        .await?
+        .map(|r| r.text("name")))
+}
+
 pub async fn exists(tx: &mut dyn Tx, id: &str) -> Fallible<bool> {
     Ok(tx
         .query_opt(

@@ -289,6 +289,7 @@ async fn a_verify_request_is_queued_and_its_answer_reaches_the_phone(b: Backend)
     let item = &q["items"][0];
     assert_eq!(item["assignment_id"], id.as_str());
     assert_eq!(item["technician_id"], "T-1");
+    assert_eq!(item["technician_name"], "Tech T-1");
     assert_eq!(item["customer_name"], "Test Customer");
     assert_eq!(
         item["detail"],
