@@ -631,15 +631,7 @@ async fn console_and_health(b: Backend) {
         .unwrap()
         .starts_with("text/html"));
     assert!(html.text().await.unwrap().contains("Doorstep dispatch"));
-    let js = s
-        .http
-        .get(format!("{}/console.js", s.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let js = s.get_text("/console.js", None).await;
     assert!(js.contains("/api/sync") || js.contains("/api/assignments"));
     let (st, h) = s.call(Method::GET, "/healthz", None, None).await;
     assert_eq!(

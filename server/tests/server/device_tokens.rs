@@ -21,13 +21,14 @@ both_backends!(
 
 const DAY_MS: i64 = 86_400_000;
 
-/// A pull with `token`: (status, new token in the answer, body).
-async fn pull(s: &Srv, device: &str, token: &str) -> (u16, Option<String>, Value) {
+/// A sync request to `path` with `token`: (status, new token in the
+/// answer, body).
+async fn sync_call(s: &Srv, path: &str, token: &str, body: Value) -> (u16, Option<String>, Value) {
     let res = s
         .http
-        .post(format!("{}/api/sync/pull", s.base))
+        .post(format!("{}{path}", s.base))
         .bearer_auth(token)
-        .json(&json!({"protocol_version": 1, "device_id": device, "cursor": 0}))
+        .json(&body)
         .send()
         .await
         .unwrap();
@@ -40,24 +41,17 @@ async fn pull(s: &Srv, device: &str, token: &str) -> (u16, Option<String>, Value
     (status, new, body)
 }
 
+/// A pull with `token`: (status, new token in the answer, body).
+async fn pull(s: &Srv, device: &str, token: &str) -> (u16, Option<String>, Value) {
+    let body = json!({"protocol_version": 1, "device_id": device, "cursor": 0});
+    sync_call(s, "/api/sync/pull", token, body).await
+}
+
 /// An exchange (push and pull in one round trip) with `token`: (status,
 /// new token in the answer, body).
 async fn exchange(s: &Srv, device: &str, token: &str) -> (u16, Option<String>, Value) {
-    let res = s
-        .http
-        .post(format!("{}/api/sync/exchange", s.base))
-        .bearer_auth(token)
-        .json(&json!({"protocol_version": 1, "device_id": device, "events": [], "cursor": 0}))
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    let new = res
-        .headers()
-        .get("doorstep-device-token")
-        .map(|v| v.to_str().unwrap().to_string());
-    let body = res.json().await.unwrap_or(Value::Null);
-    (status, new, body)
+    let body = json!({"protocol_version": 1, "device_id": device, "events": [], "cursor": 0});
+    sync_call(s, "/api/sync/exchange", token, body).await
 }
 
 /// Moves the device's current token's issue time `days` into the past.

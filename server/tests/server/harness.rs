@@ -186,6 +186,16 @@ impl Srv {
         self.call(Method::GET, path, Some(token), None).await
     }
 
+    /// The body of a GET as text (a page, `/metrics`), with the token if
+    /// one is given.
+    pub async fn get_text(&self, path: &str, token: Option<&str>) -> String {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.unwrap().text().await.unwrap()
+    }
+
     pub async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
         self.call(Method::POST, path, Some(token), Some(body)).await
     }

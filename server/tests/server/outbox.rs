@@ -507,15 +507,7 @@ async fn a_dead_letter_is_retried_by_a_dispatcher(b: Backend) {
     let (st, depth) = s.get("/api/outbox/depth", &s.dispatcher).await;
     assert_eq!((st, depth["dead"].as_i64()), (200, Some(2)), "{depth}");
     // The same depth is on /metrics, for the operator's alerting.
-    let scraped = s
-        .http
-        .get(format!("{}/metrics", s.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let scraped = s.get_text("/metrics", None).await;
     assert!(
         scraped.contains(r#"doorstep_outbox_messages{state="dead"} 2"#),
         "{scraped}"

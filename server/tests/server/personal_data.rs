@@ -182,15 +182,11 @@ async fn retention_masks_the_contact_of_long_finished_orders_and_the_report_stil
         "139****5678"
     );
     let report = s
-        .http
-        .get(format!("{}/api/visits/{visit}/report.html?lang=zh", s.base))
-        .bearer_auth(&s.dispatcher)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .get_text(
+            &format!("/api/visits/{visit}/report.html?lang=zh"),
+            Some(&s.dispatcher),
+        )
+        .await;
     assert!(report.contains("139****5678"), "{report}");
     assert!(
         !report.contains(PHONE) && !report.contains("漕溪北路"),
