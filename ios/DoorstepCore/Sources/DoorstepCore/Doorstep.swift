@@ -478,7 +478,7 @@ public struct SyncBadgeState: Equatable {
             var detail = ""
             if let p {
                 if p.stage == .uploading {
-                    detail = en ? " · sending, \(p.pending) left" : " · 正在上传,剩余 \(p.pending) 条"
+                    detail = en ? " · sending, \(p.pending) left" : " · 正在上传，剩余 \(p.pending) 条"
                 } else {
                     detail = en ? " · \(p.downloaded) updates received" : " · 已接收 \(p.downloaded) 条更新"
                 }
@@ -489,11 +489,11 @@ public struct SyncBadgeState: Equatable {
             return badge((en ? "Synced at \(at)" : "已同步 \(at)") + waiting)
         case let .retrying(_, _, retryAt):
             let t = f.string(from: retryAt)
-            return badge((en ? "Offline work is safe; retrying at \(t)" : "记录已保存在手机上,\(t) 自动重试") + waiting)
+            return badge((en ? "Offline work is safe; retrying at \(t)" : "记录已保存在手机上，\(t) 自动重试") + waiting)
         case let .needsAttention(failure, _):
             return badge(en ? failure.en : failure.zh, problem: true)
         case .offline:
-            return badge((en ? "Offline: records are kept on the phone" : "离线:记录保存在手机上") + waiting)
+            return badge((en ? "Offline: records are kept on the phone" : "离线：记录保存在手机上") + waiting)
         case .stopped:
             return badge((en ? "Sync stopped" : "同步已停止") + waiting)
         }

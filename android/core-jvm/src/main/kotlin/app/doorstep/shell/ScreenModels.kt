@@ -205,7 +205,7 @@ data class SyncBadgeState(val text: String, val pending: Long, val problem: Bool
                     val detail = when {
                         p == null -> ""
                         p.stage == app.doorstep.core.SyncStage.UPLOADING ->
-                            if (en) " · sending, ${p.pending} left" else " · 正在上传,剩余 ${p.pending} 条"
+                            if (en) " · sending, ${p.pending} left" else " · 正在上传，剩余 ${p.pending} 条"
                         else -> if (en) " · ${p.downloaded} updates received" else " · 已接收 ${p.downloaded} 条更新"
                     }
                     SyncBadgeState((if (en) "Syncing" else "同步中") + detail, pending, false, true)
@@ -215,13 +215,13 @@ data class SyncBadgeState(val text: String, val pending: Long, val problem: Bool
                     SyncBadgeState((if (en) "Synced at $synced" else "已同步 $synced") + waiting, pending, false, false)
                 }
                 is SyncPhase.Retrying -> SyncBadgeState(
-                    (if (en) "Offline work is safe; retrying at ${at(phase.retryAt)}" else "记录已保存在手机上,${at(phase.retryAt)} 自动重试") + waiting,
+                    (if (en) "Offline work is safe; retrying at ${at(phase.retryAt)}" else "记录已保存在手机上，${at(phase.retryAt)} 自动重试") + waiting,
                     pending, false, false,
                 )
                 is SyncPhase.NeedsAttention ->
                     SyncBadgeState(if (en) phase.failure.en else phase.failure.zh, pending, true, false)
                 SyncPhase.Offline -> SyncBadgeState(
-                    (if (en) "Offline: records are kept on the phone" else "离线:记录保存在手机上") + waiting, pending, false, false,
+                    (if (en) "Offline: records are kept on the phone" else "离线：记录保存在手机上") + waiting, pending, false, false,
                 )
                 SyncPhase.Stopped -> SyncBadgeState(if (en) "Sync stopped$waiting" else "同步已停止$waiting", pending, false, false)
             }

@@ -245,7 +245,7 @@ class SyncLoopTest {
     fun `the badge reassures while offline and counts what waits`() {
         val zone = ZoneId.of("Asia/Shanghai")
         val off = SyncBadgeState.of(SyncServiceState(SyncPhase.Offline, null, 3u), Language.ZH, zone)
-        assertEquals("离线:记录保存在手机上 · 3 条待上传", off.text)
+        assertEquals("离线：记录保存在手机上 · 3 条待上传", off.text)
         assertFalse(off.problem)
         val synced = SyncBadgeState.of(
             SyncServiceState(

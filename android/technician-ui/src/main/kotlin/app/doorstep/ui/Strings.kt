@@ -12,7 +12,7 @@ class UiStrings private constructor(val language: Language) {
 
     // Enrolment
     val enrolTitle = t("登记这台手机", "Enrol this phone")
-    val enrolHelp = t("交接时由调度员在手机上登录,服务器为这台手机签发凭证。", "At handover a dispatcher signs in on the phone; the server issues this phone's token.")
+    val enrolHelp = t("交接时由调度员在手机上登录，服务器为这台手机签发凭证。", "At handover a dispatcher signs in on the phone; the server issues this phone's token.")
     val serverUrl = t("服务器地址", "Server address")
     val dispatcher = t("调度员账号", "Dispatcher account")
     val password = t("密码", "Password")
@@ -74,31 +74,31 @@ class UiStrings private constructor(val language: Language) {
     val clear = t("重写", "Clear")
     val signHere = t("请在此处签名", "Sign here")
     val getLocation = t("获取当前位置", "Get my location")
-    val locationDenied = t("未获定位权限,将记录为“拒绝授权”", "Location permission refused; recorded as refused")
-    val locationNoFix = t("无法定位,将记录为“无定位”", "No location fix; recorded as no fix")
+    val locationDenied = t("未获定位权限，将记录为“拒绝授权”", "Location permission refused; recorded as refused")
+    val locationNoFix = t("无法定位，将记录为“无定位”", "No location fix; recorded as no fix")
     fun locationFix(lat: Double, lon: Double, acc: Double) =
-        t("已定位:%.5f, %.5f(精度 %.0f 米)".format(lat, lon, acc), "Located: %.5f, %.5f (±%.0f m)".format(lat, lon, acc))
+        t("已定位：%.5f, %.5f（精度 %.0f 米）".format(lat, lon, acc), "Located: %.5f, %.5f (±%.0f m)".format(lat, lon, acc))
     val addItem = t("添加一项", "Add item")
     val removeItem = t("删除", "Remove")
-    val yuanHint = t("金额(元)", "Amount (yuan)")
+    val yuanHint = t("金额（元）", "Amount (yuan)")
     val minutes = t("分钟", "min")
-    val dateTimeHint = t("格式:2025-01-31 14:30", "Format: 2025-01-31 14:30")
-    val dateHint = t("格式:2025-01-31", "Format: 2025-01-31")
+    val dateTimeHint = t("格式：2025-01-31 14:30", "Format: 2025-01-31 14:30")
+    val dateHint = t("格式：2025-01-31", "Format: 2025-01-31")
     val photoHint = t("照片编号", "Photo reference")
     fun ratingOf(n: Int) = t("$n 星", "$n stars")
     val noRatingYet = t("请客户评分", "Ask the customer to rate")
     val signOffPreview = t("客户确认内容", "What the customer signs")
     val previewAfterRatings = t("客户评分后显示报告校验码", "The report digest shows once the customer has rated")
-    fun ratingsLine(quality: Int, attitude: Int) = t("服务质量 $quality 星,服务态度 $attitude 星", "Quality $quality stars, attitude $attitude stars")
-    fun commentLine(comment: String) = t("客户意见:$comment", "Comment: $comment")
-    fun reportDigestLine(short: String) = t("报告校验码:$short", "Report digest: $short")
+    fun ratingsLine(quality: Int, attitude: Int) = t("服务质量 $quality 星，服务态度 $attitude 星", "Quality $quality stars, attitude $attitude stars")
+    fun commentLine(comment: String) = t("客户意见：$comment", "Comment: $comment")
+    fun reportDigestLine(short: String) = t("报告校验码：$short", "Report digest: $short")
     val fixErrors = t("请修改标红的内容", "Please fix the fields marked in red")
 
     // Sync, language
     /** The label of the language switch: the other language, in itself. */
     val switchLanguage = t("English", "中文")
     val syncing = t("同步中…", "Syncing…")
-    fun synced(sent: Long, received: Long) = t("已同步:上传 $sent 条,接收 $received 条", "Synced: $sent sent, $received received")
+    fun synced(sent: Long, received: Long) = t("已同步：上传 $sent 条，接收 $received 条", "Synced: $sent sent, $received received")
 
     companion object {
         private val zh = UiStrings(Language.ZH)

@@ -84,7 +84,7 @@ object UiFixtures {
         conflict = null,
         fieldIssues = emptyList(),
         nextActions = emptyList(),
-        prompts = listOf(PromptItem("greet", text("您好,我是海尔售后的王师傅,今天上午为您上门维修冰箱。", "Hello, I am Wang from the service center, here to repair your fridge."))),
+        prompts = listOf(PromptItem("greet", text("您好，我是海尔售后的王师傅，今天上午为您上门维修冰箱。", "Hello, I am Wang from the service center, here to repair your fridge."))),
         checklist = emptyList(),
         appearance = emptyList(),
         quote = QuoteSummary(

@@ -173,7 +173,7 @@ class VisitJourneyTest {
         step("clean_up", mapOf("product_restored" to "yes", "wiped" to "yes", "floor_cleaned" to "yes", "no_tool_left" to "yes"))
         step("collect_payment", mapOf("method" to "mobile", "receipt.kind" to "invoice", "receipt.number" to "FP-31-0042"))
         val signing = offered("sign_off") ?: error("no sign-off offered")
-        filler.fill(signing, mapOf("ratings.quality" to "5", "ratings.attitude" to "4", "comment" to "师傅准时,讲解清楚"))
+        filler.fill(signing, mapOf("ratings.quality" to "5", "ratings.attitude" to "4", "comment" to "师傅准时，讲解清楚"))
         rule.waitUntil(10_000) { signing.preview != null }
         val shown = signing.preview!!.digest
         rule.onNodeWithTag("signoff-digest", useUnmergedTree = true).assertTextContains(shown.short, substring = true)
