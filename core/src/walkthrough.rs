@@ -44,7 +44,13 @@ pub struct Walkthrough {
     playbook: Playbook,
     stamper: LiveStamper,
     now: DateTime<Utc>,
+    /// The camera: a moment's picture as (bytes, width, height). Without
+    /// one no bytes are kept and a photo's digest is of a fixed text.
+    camera: Option<Camera>,
 }
+
+/// A moment's picture as (bytes, width, height).
+pub type Camera = fn(moment: &str) -> (Vec<u8>, u32, u32);
 
 impl Walkthrough {
     /// The device receives the assignment at `at`.
@@ -66,6 +72,7 @@ impl Walkthrough {
             playbook: playbook.clone(),
             stamper: LiveStamper::default(),
             now: at,
+            camera: None,
         };
         w.step(
             0,
@@ -75,6 +82,18 @@ impl Walkthrough {
         );
         w.visit = w.events[0].visit_id;
         w
+    }
+
+    /// Photographs each due moment with `camera`, so the photos' digests are
+    /// of real bytes a test can upload (see [`Walkthrough::picture`]).
+    pub fn with_camera(mut self, camera: Camera) -> Self {
+        self.camera = Some(camera);
+        self
+    }
+
+    /// The bytes of the photo of `moment`, when a camera took it.
+    pub fn picture(&self, moment: &str) -> Option<Vec<u8>> {
+        self.camera.map(|camera| camera(moment).0)
     }
 
     /// The device's clock: when the last command was given.
@@ -113,8 +132,8 @@ impl Walkthrough {
 
     /// Takes, a minute apart, each required photo of the steps walked before
     /// `command`'s step that is still missing: a technician by the book photographs
-    /// each moment before moving on. The bytes are not kept: the digest is of
-    /// a fixed text naming the visit and the moment.
+    /// each moment before moving on. Without a camera the bytes are not
+    /// kept: the digest is of a fixed text naming the visit and the moment.
     fn take_due_photos(&mut self, command: &VisitCommand) {
         let Some(step) = crate::workflow::step_of(command) else {
             return;
@@ -125,18 +144,34 @@ impl Walkthrough {
                 .map(|m| m.id.clone())
                 .collect();
         for moment in due {
-            let digest = crate::canonical::sha256_hex(
-                format!("walkthrough photo of {moment} on {}", self.visit).as_bytes(),
-            );
+            let (digest, size_bytes, width, height) = match self.camera {
+                Some(camera) => {
+                    let (bytes, width, height) = camera(&moment);
+                    (
+                        crate::canonical::sha256_hex(&bytes),
+                        bytes.len() as u64,
+                        width,
+                        height,
+                    )
+                }
+                None => (
+                    crate::canonical::sha256_hex(
+                        format!("walkthrough photo of {moment} on {}", self.visit).as_bytes(),
+                    ),
+                    48_000,
+                    1280,
+                    960,
+                ),
+            };
             let location = self.fix(None);
             self.step_at(
                 1,
                 VisitCommand::TakePhoto {
                     moment,
                     digest,
-                    size_bytes: 48_000,
-                    width: 1280,
-                    height: 960,
+                    size_bytes,
+                    width,
+                    height,
                 },
                 location,
             );

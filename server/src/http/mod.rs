@@ -249,6 +249,10 @@ pub fn router(state: AppState) -> Router {
             "/r/{token}/report.pdf",
             get(after::report::customer_report_pdf),
         )
+        .route(
+            "/r/{token}/photos/{sha256}",
+            get(after::report::customer_photo),
+        )
         .route("/v/{visit}/{digest}", get(after::report::verify_page))
         .route(
             "/api/visits/{id}/resolve",

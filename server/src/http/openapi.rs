@@ -74,6 +74,7 @@ pub async fn openapi_json() -> Json<Document> {
         after::report::create_report_link,
         after::report::customer_report,
         after::report::customer_report_pdf,
+        after::report::customer_photo,
         after::report::verify_page,
         after::callbacks::callbacks_due,
         after::callbacks::record_callback,

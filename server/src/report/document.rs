@@ -1,11 +1,12 @@
 //! What a report is made of: the closed visit replayed from its stored
 //! events (the facts, not the listing row, so tampering with a stored fact
 //! shows), the signature strokes from its sign-off event, the company, the
-//! photos, the recomputed verification and the verification page's address.
+//! photos (and whether their bytes have arrived), the recomputed
+//! verification and the verification page's address.
 
 use crate::domain::projection::replay;
 use crate::failure::{Failure, Fallible};
-use crate::store::{visits, Tx};
+use crate::store::{blobs, visits, Tx};
 use doorstep_core::messages::Text;
 use doorstep_core::signoff::Stroke;
 use doorstep_core::workflow::event::EventKind;
@@ -23,10 +24,14 @@ pub struct ReportPhoto {
     pub moment: String,
     /// The moment's name in the playbook (what the report prints).
     pub name: Text,
-    /// SHA-256 of the stored image bytes.
+    /// SHA-256 of the image bytes, as signed.
     pub digest: String,
-    /// Where the image can be fetched (the blob download URL).
-    pub url: String,
+    /// The picture's size in pixels, as the phone recorded it.
+    pub width: u32,
+    pub height: u32,
+    /// Whether the bytes have reached the server (a phone uploads photos
+    /// after the events, so a report can be read before they arrive).
+    pub stored: bool,
 }
 
 /// Everything one report shows, in no particular language yet.
@@ -115,7 +120,9 @@ impl ReportDocument {
                         .and_then(|pb| pb.photo_moment(&p.moment))
                         .map_or_else(|| Text::new(&p.moment, &p.moment), |m| m.name.clone()),
                     digest: p.digest.clone(),
-                    url: format!("{}/api/blobs/{}", base_url.trim_end_matches('/'), p.digest),
+                    width: p.width,
+                    height: p.height,
+                    stored: false,
                 })
                 .collect(),
             verification,
@@ -151,12 +158,16 @@ pub async fn gather(
     if state.closed_at.is_none() {
         return Err(not_closed(visit_id));
     }
-    Ok(ReportDocument::build(
+    let mut doc = ReportDocument::build(
         visit_id,
         &row.technician_id,
         &events,
         state,
         company_name,
         base_url,
-    ))
+    );
+    for photo in &mut doc.photos {
+        photo.stored = blobs::stored_blob(tx, &photo.digest).await?.is_some();
+    }
+    Ok(doc)
 }

@@ -49,7 +49,10 @@ table+dl{margin-top:8px}
 .verify .qr svg{width:120px;height:120px}
 code{font-size:.8rem;overflow-wrap:anywhere;word-break:break-all}
 .photos{display:grid;grid-template-columns:repeat(3,1fr);gap:6px}
-.photos img{width:100%;border-radius:3px}
+.photos figure{margin:0}
+.photos img{display:block;width:100%;height:auto;border-radius:3px;background:#f1f3f4}
+.photos .pending{aspect-ratio:4/3;display:flex;align-items:center;justify-content:center;text-align:center;padding:4px;box-sizing:border-box;border:1px dashed #9aa0a6;border-radius:3px;color:#5f6368;font-size:.8rem}
+.photos figcaption{font-size:.8rem;color:#5f6368;overflow-wrap:anywhere}
 footer{color:#5f6368;font-size:.75rem;margin-top:18px}
 @media print{body{background:#fff}main{max-width:none}nav{display:none}}
 ";
@@ -63,6 +66,11 @@ pub struct PageLinks {
     pub pdf: Option<(String, String)>,
     /// (label, href) of the verification page.
     pub verify: Option<(String, String)>,
+    /// Each photo's `src`, in the order of the view's photos: the customer
+    /// link's own `/r/{token}/photos/{digest}`, or a `data:` URI in the
+    /// console's self-contained copy. None for a photo whose bytes have not
+    /// arrived (or cannot be read), which shows as a note in its place.
+    pub photo_src: Vec<Option<String>>,
 }
 
 fn section_html(out: &mut String, s: &SectionView) {
@@ -153,10 +161,40 @@ pub fn render_html(view: &ReportView, links: &PageLinks) -> String {
             "<section id=\"photos\"><h2>{}</h2><div class=\"photos\">",
             escape(&view.photos_heading)
         );
-        for p in &view.photos {
+        for (i, p) in view.photos.iter().enumerate() {
+            body.push_str("<figure>");
+            match links.photo_src.get(i).cloned().flatten() {
+                Some(src) => {
+                    let img = format!(
+                        "<img src=\"{}\" alt=\"{}\" width=\"{}\" height=\"{}\" loading=\"lazy\">",
+                        escape(&src),
+                        escape(&p.caption),
+                        p.width,
+                        p.height
+                    );
+                    // A linked photo opens full size; an inline one (`data:`,
+                    // which browsers do not open as a page) is shown as is.
+                    if src.starts_with("data:") {
+                        body.push_str(&img);
+                    } else {
+                        let _ = write!(body, "<a href=\"{}\">{img}</a>", escape(&src));
+                    }
+                }
+                None => {
+                    let _ = write!(
+                        body,
+                        "<div class=\"pending\">{}</div>",
+                        escape(if p.stored {
+                            &view.photo_unreadable
+                        } else {
+                            &view.photo_pending
+                        })
+                    );
+                }
+            }
             let _ = write!(
                 body,
-                "<figure><figcaption>{}</figcaption></figure>",
+                "<figcaption>{}</figcaption></figure>",
                 escape(&p.caption)
             );
         }

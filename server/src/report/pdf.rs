@@ -1,8 +1,9 @@
 //! The report as a PDF, typeset by typst used as a library: the template
 //! (`report.typ`, written here: typst's `@preview` packages are not
-//! reachable) reads the language-resolved view as JSON and the signature and
-//! QR code as SVG files from an in-memory world; fonts are the CJK fonts
-//! found at run time, embedded as subsets by typst's PDF export.
+//! reachable) reads the language-resolved view as JSON, the signature and
+//! QR code as SVG files and the photos as their stored bytes, all from an
+//! in-memory world; fonts are the CJK fonts found at run time, embedded as
+//! subsets by typst's PDF export.
 
 use super::fonts::{cjk_fonts, FontMissing, FontSet};
 use super::view::ReportView;
@@ -14,6 +15,7 @@ use typst::foundations::{Bytes, Datetime, Duration};
 use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
 use typst::text::{Font, FontBook};
 use typst::utils::LazyHash;
+use typst::visualize::{ExchangeFormat, RasterImage};
 use typst::{Library, LibraryExt, World};
 use typst_layout::PagedDocument;
 
@@ -85,16 +87,42 @@ impl World for ReportWorld {
     }
 }
 
+/// Whether `bytes` are a picture typst can place (JPEG, PNG, GIF or WebP
+/// that decodes). Decoding is memoised by typst, so the compile that follows
+/// reuses it instead of decoding again.
+fn readable_picture(bytes: &Bytes) -> bool {
+    ExchangeFormat::detect(bytes)
+        .is_some_and(|format| RasterImage::plain(bytes.clone(), format).is_ok())
+}
+
 /// Typesets a report view into PDF bytes, with the CJK fonts under
-/// `font_dirs` (the default font directories when empty).
-pub fn render_pdf(view: &ReportView, font_dirs: &[PathBuf]) -> Result<Vec<u8>, PdfError> {
+/// `font_dirs` (the default font directories when empty). `photos` holds
+/// the bytes of the view's photos in its order (None for one not on the
+/// server); a photo whose bytes are not a readable picture is printed as a
+/// note in its place rather than failing the report.
+pub fn render_pdf(
+    view: &ReportView,
+    photos: &[Option<Vec<u8>>],
+    font_dirs: &[PathBuf],
+) -> Result<Vec<u8>, PdfError> {
     let fonts = cjk_fonts(font_dirs)?;
-    let mut data = serde_json::to_value(view).map_err(|e| PdfError::Typeset(e.to_string()))?;
+    let mut view = view.clone();
+    let mut files = vec![];
+    for (i, (photo, bytes)) in view.photos.iter_mut().zip(photos).enumerate() {
+        let Some(bytes) = bytes else { continue };
+        let bytes = Bytes::new(bytes.clone());
+        if readable_picture(&bytes) {
+            let path = format!("/photos/{i}");
+            files.push((file_id(&path), bytes));
+            photo.file = Some(path);
+        }
+    }
+    let mut data = serde_json::to_value(&view).map_err(|e| PdfError::Typeset(e.to_string()))?;
     data["fonts"] = json!(fonts.families);
-    let mut files = vec![(
+    files.push((
         file_id("/report.json"),
         Bytes::new(data.to_string().into_bytes()),
-    )];
+    ));
     if let Some(svg) = &view.signature.svg {
         files.push((
             file_id("/signature.svg"),

@@ -55,11 +55,19 @@ pub struct SignatureView {
     pub has_image: bool,
 }
 
-/// One photo.
+/// One photo: its caption, and what the HTML page and the PDF need to show
+/// the picture (or, when its bytes have not arrived, to say so).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PhotoView {
     pub caption: String,
-    pub url: String,
+    pub digest: String,
+    pub width: u32,
+    pub height: u32,
+    /// The bytes are on the server.
+    pub stored: bool,
+    /// The picture's file in the PDF's world (set by `pdf::render_pdf` for
+    /// each picture it could read; none in the HTML page).
+    pub file: Option<String>,
 }
 
 /// The verification block: status, digest and the QR code's target.
@@ -94,6 +102,10 @@ pub struct ReportView {
     pub signature: SignatureView,
     pub photos_heading: String,
     pub photos: Vec<PhotoView>,
+    /// Shown in place of a photo whose bytes have not reached the server.
+    pub photo_pending: String,
+    /// Shown in place of a photo whose bytes are not a readable picture.
+    pub photo_unreadable: String,
     pub verification: VerificationView,
     pub footer: String,
 }
@@ -545,9 +557,18 @@ impl ReportDocument {
                         l(&p.name.en, &p.name.zh),
                         &p.digest[..p.digest.len().min(8)]
                     ),
-                    url: p.url.clone(),
+                    digest: p.digest.clone(),
+                    width: p.width,
+                    height: p.height,
+                    stored: p.stored,
+                    file: None,
                 })
                 .collect(),
+            photo_pending: l(
+                "Not uploaded yet: the technician's phone sends it at its next sync",
+                "照片尚未上传：技师手机下次同步时上传",
+            ),
+            photo_unreadable: l("This photo cannot be shown", "此照片无法显示"),
             verification: verification_view,
             footer: match lang {
                 Lang::En => format!(
@@ -661,7 +682,9 @@ mod tests {
             moment: "nameplate".into(),
             name: Text::new("Nameplate and serial number", "铭牌和序列号"),
             digest: "0123456789abcdef".into(),
-            url: "/api/blobs/0123456789abcdef".into(),
+            width: 1440,
+            height: 1080,
+            stored: true,
         });
         let view = doc.view(Lang::En, cst());
         assert_eq!(

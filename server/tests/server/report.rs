@@ -8,7 +8,7 @@ use crate::both_backends;
 use crate::harness::{assignment, device, numbered, Backend, Srv};
 use chrono::{Duration, Utc};
 use doorstep_core::signoff::Ratings;
-use doorstep_core::walkthrough::Walkthrough;
+use doorstep_core::walkthrough::{Camera, Walkthrough};
 use doorstep_core::Playbook;
 use doorstep_server::app::Config;
 use doorstep_server::http::error::ApiError;
@@ -23,6 +23,7 @@ both_backends!(
     verification_says_broken_after_a_stored_fact_is_tampered,
     without_a_cjk_font_the_pdf_is_refused_with_report_font_missing,
     only_a_closed_visit_has_a_report,
+    the_report_shows_the_photos_the_customer_signed_for,
 );
 
 const GOOD: Ratings = Ratings {
@@ -33,17 +34,41 @@ const GOOD: Ratings = Ratings {
 /// Records and syncs one appliance visit on a new technician's phone;
 /// returns the visit id.
 async fn visit(s: &Srv, tech: &str, build: impl FnOnce(&mut Walkthrough)) -> String {
+    visit_on_phone(s, tech, None, build)
+        .await
+        .walk
+        .visit
+        .to_string()
+}
+
+/// A visit synced from a technician's phone, with what the phone holds.
+struct Synced {
+    walk: Walkthrough,
+    /// The phone's device token.
+    token: String,
+}
+
+/// [`visit`], photographing each moment with `camera` when given.
+async fn visit_on_phone(
+    s: &Srv,
+    tech: &str,
+    camera: Option<Camera>,
+    build: impl FnOnce(&mut Walkthrough),
+) -> Synced {
     let (dev, token) = s.technician(tech, &["appliance_repair"]).await;
     let start =
         crate::harness::past_window_start(&doorstep_core::business_time::BusinessZone::shanghai());
     let a = assignment(&s.assignment_at("appliance_repair", Some(tech), start).await);
     let pb = Playbook::shipped_by_id("appliance_repair").unwrap();
     let mut v = Walkthrough::new(&pb, &a, &device(&dev), start - Duration::hours(2));
+    if let Some(camera) = camera {
+        v = v.with_camera(camera);
+    }
     build(&mut v);
     let (st, r) = s.push(&token, &dev, &numbered(&v.events, 1)).await;
     assert_eq!(st, 200, "{r}");
     assert_eq!(r["refused"].as_array().unwrap().len(), 0, "{r}");
-    v.visit.to_string()
+    Synced { walk: v, token }
 }
 
 fn signed(v: &mut Walkthrough) {
@@ -514,4 +539,177 @@ async fn stored_text(s: &Srv, sql: &'static str) -> String {
         })
         .await
         .unwrap()
+}
+
+/// The phone's camera in these tests: a real 320×240 JPEG per moment (its
+/// colour from the moment's name), except `after_repair`, whose bytes start
+/// like a JPEG but are no picture.
+fn camera(moment: &str) -> (Vec<u8>, u32, u32) {
+    if moment == "after_repair" {
+        let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];
+        bytes.extend_from_slice(b"not a picture at all");
+        return (bytes, 1280, 960);
+    }
+    let shade = moment.bytes().fold(0u8, |a, b| a.wrapping_add(b));
+    let img = image::RgbImage::from_fn(320, 240, |x, y| {
+        image::Rgb([shade, (x % 256) as u8, (y % 256) as u8])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
+        .encode_image(&img)
+        .unwrap();
+    (out, 320, 240)
+}
+
+/// Another phone's camera: other pictures of the same moments.
+fn other_camera(moment: &str) -> (Vec<u8>, u32, u32) {
+    camera(&format!("{moment} elsewhere"))
+}
+
+/// Uploads the bytes of the photo of `moment` from the phone.
+async fn upload_photo(s: &Srv, phone: &Synced, moment: &str) -> String {
+    let bytes = phone.walk.picture(moment).unwrap();
+    let digest = doorstep_core::canonical::sha256_hex(&bytes);
+    let res = s
+        .http
+        .put(format!("{}/api/sync/blobs/{digest}", s.base))
+        .bearer_auth(&phone.token)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 201, "{}", res.text().await.unwrap());
+    digest
+}
+
+/// The images embedded in a PDF as `pdfimages -list` lists them:
+/// (width, height, encoding).
+fn pdf_images(pdf: &Path) -> Vec<(u32, u32, String)> {
+    run("pdfimages", &["-list", pdf.to_str().unwrap()])
+        .lines()
+        .skip(2)
+        .map(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            (
+                cols[3].parse().unwrap(),
+                cols[4].parse().unwrap(),
+                cols[8].to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Report format 2's photos are in every copy of the report: the PDF embeds
+/// the pictures the customer signed for (as JPEG, not re-encoded), the
+/// console's page carries them inline, and the customer's link shows them
+/// through its own address while it lives. A photo whose bytes have not
+/// arrived says so; bytes that are no picture, or no longer hash to the
+/// signed digest, are never shown as if they were the signed photo.
+async fn the_report_shows_the_photos_the_customer_signed_for(b: Backend) {
+    let s = Srv::start(b).await;
+    let phone = visit_on_phone(&s, "T-1", Some(camera), signed).await;
+    let visit = phone.walk.visit.to_string();
+    let nameplate = upload_photo(&s, &phone, "nameplate").await;
+    upload_photo(&s, &phone, "after_repair").await;
+    // `fault_before` stays on the phone.
+    let fault_before =
+        doorstep_core::canonical::sha256_hex(&phone.walk.picture("fault_before").unwrap());
+    let tag = format!("{b:?}").to_lowercase();
+
+    let pdf = save_pdf(&s, &visit, "zh-CN", &format!("photos-{tag}.pdf")).await;
+    assert_eq!(
+        pdf_images(&pdf)
+            .into_iter()
+            .filter(|i| (i.0, i.1) == (320, 240))
+            .map(|i| i.2)
+            .collect::<Vec<_>>(),
+        ["jpeg"],
+        "the readable photo, embedded as the phone took it"
+    );
+    let text = run("pdftotext", &[pdf.to_str().unwrap(), "-"]);
+    for expected in [
+        "铭牌及序列号",
+        "维修前故障部位",
+        "维修后",
+        "照片尚未上传",
+        "此照片无法显示",
+    ] {
+        assert!(text.contains(expected), "{expected} in:\n{text}");
+    }
+
+    // The console's page is self-contained.
+    let (st, _, html) = get_bytes(
+        &s,
+        &format!("/api/visits/{visit}/report.html?lang=zh-CN"),
+        Some(&s.dispatcher),
+        None,
+    )
+    .await;
+    let html = String::from_utf8(html).unwrap();
+    assert_eq!(st, 200);
+    assert_eq!(
+        html.matches("<img src=\"data:image/jpeg;base64,").count(),
+        2,
+        "{html:.300}"
+    );
+    assert!(html.contains("照片尚未上传"));
+
+    // The customer's page links each arrived photo under its own link.
+    let (_, link) = s
+        .post(
+            &format!("/api/visits/{visit}/report-link"),
+            &s.dispatcher,
+            Value::Null,
+        )
+        .await;
+    let here = format!("/r/{}", link["token"].as_str().unwrap());
+    let (_, _, page) = get_bytes(&s, &here, None, Some("zh-CN")).await;
+    let page = String::from_utf8(page).unwrap();
+    assert!(
+        page.contains(&format!("<img src=\"{here}/photos/{nameplate}\"")),
+        "{page}"
+    );
+    assert!(page.contains("照片尚未上传") && !page.contains(&format!("photos/{fault_before}")));
+    let (st, kind, bytes) = get_bytes(&s, &format!("{here}/photos/{nameplate}"), None, None).await;
+    assert_eq!((st, kind.as_str()), (200, "image/jpeg"));
+    assert_eq!(bytes, phone.walk.picture("nameplate").unwrap());
+    // Not a photo of this visit (another visit's, or any stored bytes).
+    let other = visit_on_phone(&s, "T-2", Some(other_camera), signed).await;
+    let (st, _, _) = get_bytes(
+        &s,
+        &format!(
+            "{here}/photos/{}",
+            upload_photo(&s, &other, "nameplate").await
+        ),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(st, 404);
+    let (st, _, _) = get_bytes(&s, &format!("{here}/photos/{fault_before}"), None, None).await;
+    assert_eq!(st, 404, "named by the visit, but its bytes never arrived");
+
+    // A stored photo whose bytes no longer match the signed digest is not
+    // printed as the signed photo.
+    std::fs::write(s.state.blobs.path_of(&nameplate), camera("swapped").0).unwrap();
+    let pdf = save_pdf(&s, &visit, "zh-CN", &format!("photos-swapped-{tag}.pdf")).await;
+    assert_eq!(
+        pdf_images(&pdf)
+            .iter()
+            .filter(|i| (i.0, i.1) == (320, 240))
+            .count(),
+        0
+    );
+    let text = run("pdftotext", &[pdf.to_str().unwrap(), "-"]);
+    assert_eq!(text.matches("此照片无法显示").count(), 2, "{text}");
+
+    // The link's photos end with the link.
+    execute(
+        &s,
+        "UPDATE report_links SET expires_at = $1",
+        Utc::now().timestamp_millis() - 1,
+    )
+    .await;
+    let (st, _, _) = get_bytes(&s, &format!("{here}/photos/{nameplate}"), None, None).await;
+    assert_eq!(st, 410);
 }

@@ -1,7 +1,8 @@
 //! A visit's photos for the console: `GET /api/visits/{id}/photos` lists
 //! them (moment, digest, size, dimensions, time taken, whether the bytes
 //! have arrived) and `GET /api/blobs/{sha256}` streams one with its content
-//! type. Dispatchers see every visit's; a technician's device only its own.
+//! type. Dispatchers see every visit's; a technician's device only its own
+//! (a customer sees their report's photos through its link: `report.rs`).
 
 use crate::app::AppState;
 use crate::http::after::visits::require_own_visit;
@@ -90,28 +91,37 @@ pub async fn get_blob(
     Path(digest): Path<String>,
 ) -> ApiResult<Response> {
     checked_digest(&digest)?;
-    let technician = who.technician().map(str::to_string);
-    let key = digest.clone();
-    let (row, visible) = state
-        .db
-        .read(move |tx| {
-            Box::pin(async move {
-                let row = blobs::stored_blob(tx, &key).await?;
-                let visible = match &technician {
-                    Some(t) => blobs::photo_of_technician(tx, t, &key).await?,
-                    None => true,
-                };
-                Ok::<_, ApiError>((row, visible))
+    if let Some(technician) = who.technician().map(str::to_string) {
+        let key = digest.clone();
+        let visible = state
+            .db
+            .read(move |tx| {
+                Box::pin(async move { blobs::photo_of_technician(tx, &technician, &key).await })
             })
-        })
-        .await?;
-    if !visible {
-        return Err(ApiError::forbidden(format!(
-            "photo {digest} is not on one of this technician's visits"
-        )));
+            .await?;
+        if !visible {
+            return Err(ApiError::forbidden(format!(
+                "photo {digest} is not on one of this technician's visits"
+            )));
+        }
     }
-    let row = row.ok_or_else(|| ApiError::not_found("photo", &digest))?;
-    let file = tokio::fs::File::open(state.blobs.path_of(&digest))
+    blob_response(&state, &digest, "private, max-age=31536000, immutable").await
+}
+
+/// A stored photo's bytes, streamed with their content type (404 when they
+/// have not arrived). The caller has checked that its reader may see it.
+pub async fn blob_response(
+    state: &AppState,
+    digest: &str,
+    cache_control: &'static str,
+) -> ApiResult<Response> {
+    let key = digest.to_string();
+    let row = state
+        .db
+        .read(move |tx| Box::pin(async move { blobs::stored_blob(tx, &key).await }))
+        .await?
+        .ok_or_else(|| ApiError::not_found("photo", digest))?;
+    let file = tokio::fs::File::open(state.blobs.path_of(digest))
         .await
         .map_err(|_| ApiError::internal("opening a stored photo"))?;
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
@@ -120,10 +130,7 @@ pub async fn get_blob(
         [
             (header::CONTENT_TYPE, row.content_type),
             (header::CONTENT_LENGTH, row.size_bytes.to_string()),
-            (
-                header::CACHE_CONTROL,
-                "private, max-age=31536000, immutable".to_string(),
-            ),
+            (header::CACHE_CONTROL, cache_control.to_string()),
         ],
         body,
     )

@@ -3,27 +3,34 @@
 //! customer link (`/api/visits/{id}/report-link`: POST creates, GET shows
 //! the latest), the signature as SVG (`/api/visits/{id}/signature.svg`),
 //! and the public pages — the customer's report `/r/{token}`
-//! (and `/r/{token}/report.pdf`) and the verification page
+//! (with `/r/{token}/report.pdf` and its photos `/r/{token}/photos/{sha256}`)
+//! and the verification page
 //! `/v/{visit}/{digest}` the QR code opens.
 
 use crate::app::AppState;
 use crate::domain::projection::replay;
 use crate::failure::Fallible;
+use crate::http::after::photos::blob_response;
 use crate::http::auth::Auth;
 use crate::http::error::{ApiError, ApiQuery, ApiResult};
+use crate::http::sync_blobs::checked_digest;
 use crate::report::document::{gather, signed_strokes, ReportDocument};
 use crate::report::html::{render_html, render_notice, PageLinks};
 use crate::report::links::{self, CreatedLink, LinkLookup, LinkStatus};
 use crate::report::pdf::{render_pdf, PdfError};
 use crate::report::signature::signature_svg;
 use crate::report::verify::Verification;
+use crate::store::visits;
 use crate::time::now_ms;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::FixedOffset;
+use doorstep_core::canonical::sha256_hex;
 use doorstep_core::messages::Lang;
+use doorstep_core::photos::content_type_of;
+use doorstep_core::VisitState;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -105,15 +112,55 @@ fn pdf_failure(e: PdfError) -> ApiError {
 /// of downloads queues instead of starving sync on a 2-core server.
 static TYPESETTING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
+/// The bytes of the report's photos, in its order: None for a photo that has
+/// not reached the server, or whose file is missing or no longer hashes to
+/// the digest the customer signed (printing other bytes than those signed
+/// would misrepresent the record; the report says the photo cannot be shown).
+async fn photo_bytes(state: &AppState, doc: &ReportDocument) -> Vec<Option<Vec<u8>>> {
+    let mut out = Vec::with_capacity(doc.photos.len());
+    for p in &doc.photos {
+        if !p.stored {
+            out.push(None);
+            continue;
+        }
+        let bytes = tokio::fs::read(state.blobs.path_of(&p.digest)).await.ok();
+        let whole = bytes.filter(|b| sha256_hex(b) == p.digest);
+        if whole.is_none() {
+            tracing::error!(digest = %p.digest, visit = %doc.visit_id, "a stored photo is missing or does not match its digest");
+        }
+        out.push(whole);
+    }
+    out
+}
+
+/// The photos as `data:` URIs, for the console's self-contained page.
+fn inline_photos(photos: Vec<Option<Vec<u8>>>) -> Vec<Option<String>> {
+    use base64::Engine as _;
+    photos
+        .into_iter()
+        .map(|bytes| {
+            let bytes = bytes?;
+            let content_type = content_type_of(&bytes);
+            content_type.starts_with("image/").then(|| {
+                format!(
+                    "data:{content_type};base64,{}",
+                    base64::engine::general_purpose::STANDARD.encode(&bytes)
+                )
+            })
+        })
+        .collect()
+}
+
 /// The report document rendered as a PDF response.
 async fn pdf_response(state: &AppState, doc: ReportDocument, lang: Lang) -> ApiResult<Response> {
     let view = doc.view(lang, offset(state));
+    let photos = photo_bytes(state, &doc).await;
     let dirs = state.config.report_font_dirs.clone();
     let _turn = TYPESETTING
         .acquire()
         .await
         .map_err(|_| ApiError::internal("typesetting the report"))?;
-    let bytes = tokio::task::spawn_blocking(move || render_pdf(&view, &dirs))
+    let bytes = tokio::task::spawn_blocking(move || render_pdf(&view, &photos, &dirs))
         .await
         .map_err(|_| ApiError::internal("typesetting the report"))?
         .map_err(pdf_failure)?;
@@ -195,9 +242,13 @@ pub async fn visit_report_html(
     let lang = language(&q, &headers)?;
     let doc = load(&state, id, base_url(&state, &headers)).await?;
     let view = doc.view(lang, offset(&state));
+    let page_links = PageLinks {
+        photo_src: inline_photos(photo_bytes(&state, &doc).await),
+        ..PageLinks::default()
+    };
     Ok(html_response(
         StatusCode::OK,
-        render_html(&view, &PageLinks::default()),
+        render_html(&view, &page_links),
     ))
 }
 
@@ -313,6 +364,11 @@ pub async fn customer_report(
             format!("{here}/report.pdf?lang={}", lang_tag(lang)),
         )),
         verify: doc.verify_url.clone().map(|u| (verify_label.into(), u)),
+        photo_src: doc
+            .photos
+            .iter()
+            .map(|p| p.stored.then(|| format!("{here}/photos/{}", p.digest)))
+            .collect(),
     };
     Ok(html_response(
         StatusCode::OK,
@@ -341,6 +397,40 @@ pub async fn customer_report_pdf(
     };
     let doc = load(&state, visit_id, base_url(&state, &headers)).await?;
     pdf_response(&state, doc, lang).await
+}
+
+/// `GET /r/{token}/photos/{sha256}`: one photo of the customer's report,
+/// while the link is live, and only a photo of that visit.
+#[utoipa::path(
+    get, path = "/r/{token}/photos/{sha256}", tag = "public", security(()),
+    params(("token" = String, Path, description = "The customer link's token"), ("sha256" = String, Path, description = "The photo's SHA-256, as the report page links it")),
+    responses((status = 200, description = "The photo's bytes", content_type = "image/jpeg", body = String),
+              (status = 404, description = "Not a valid link, or not a photo of this report", content_type = "text/html", body = String),
+              (status = 410, description = "An expired link (a page)", content_type = "text/html", body = String))
+)]
+pub async fn customer_photo(
+    State(state): State<AppState>,
+    Path((token, digest)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    checked_digest(&digest)?;
+    let lang = language(&LangQuery { lang: None }, &headers)?;
+    let lookup = open_link(&state, token).await?;
+    let LinkLookup::Live { visit_id } = lookup else {
+        return Ok(closed_link_page(&lookup, lang));
+    };
+    let key = visit_id.clone();
+    let visit = state
+        .db
+        .read(move |tx| Box::pin(async move { visits::load_visit_with_state(tx, &key).await }))
+        .await?
+        .ok_or_else(|| ApiError::not_found("visit", &visit_id))?;
+    let visit: VisitState = serde_json::from_str(&visit.1)
+        .map_err(|_| ApiError::internal("reading a visit's state"))?;
+    if !visit.photos.iter().any(|p| p.digest == digest) {
+        return Err(ApiError::not_found("photo", &digest));
+    }
+    blob_response(&state, &digest, "private, max-age=300").await
 }
 
 /// `GET /v/{visit}/{digest}`: the public verification page the QR code
