@@ -5,6 +5,7 @@
 const { test, before, after, beforeEach, afterEach } = require("node:test");
 const assert = require("node:assert/strict");
 const { startServer, launchBrowser, openPage } = require("./harness");
+const { screenshot } = require("./desk");
 
 const PASSWORD = "doorstep-demo";
 let server;
@@ -582,10 +583,15 @@ test("a dispatcher opens a visit's record and its service report: signature, wor
     const img = document.querySelector("#visit-signature");
     return img && img.complete && img.naturalWidth > 0;
   });
-  // What was found and done, and the test run; no photos yet (format 1).
+  // What was found and done, the test run, and the photos the standard asks
+  // for (report format 2), each shown and named by its moment.
   assert.match(await detailValue(page, "Test run").textContent(), /^passed · /);
   assert.ok(await page.locator("#visit-work tbody tr").count() >= 1);
-  assert.equal(await page.locator("#visit-photos").count(), 0);
+  await page.waitForFunction(() => {
+    const imgs = [...document.querySelectorAll("#visit-photos img")];
+    return imgs.length >= 3 && imgs.every((i) => i.complete && i.naturalWidth > 0);
+  });
+  assert.ok((await page.locator("#visit-photos figcaption").allTextContents()).includes("nameplate and serial number"));
 
   // The PDF downloads, named after the work order.
   const [download] = await Promise.all([
@@ -609,5 +615,19 @@ test("a dispatcher opens a visit's record and its service report: signature, wor
   await phone.goto(url);
   assert.match(await phone.locator("#verification-status").textContent(), /^Verified/);
   assert.equal(await phone.locator("#signature svg").count(), 1);
+  // The page is styled (its one inline style is allowed by the server's
+  // policy) and the photos load through the link itself (no login).
+  assert.equal(await phone.locator("#photos .photos").evaluate((e) => getComputedStyle(e).display), "grid");
+  await phone.locator("#photos img").last().scrollIntoViewIfNeeded();
+  await phone.waitForFunction(() => {
+    const imgs = [...document.querySelectorAll("#photos img")];
+    return imgs.length >= 3 && imgs.every((i) => i.complete && i.naturalWidth > 0);
+  });
+  await screenshot(phone, "customer-report-390-en");
+  await phone.goto(url + "?lang=zh-CN");
+  await phone.locator("#photos img").last().scrollIntoViewIfNeeded();
+  await phone.waitForFunction(() => [...document.querySelectorAll("#photos img")].every((i) => i.complete && i.naturalWidth > 0));
+  assert.match(await phone.locator("#photos").textContent(), /铭牌及序列号/);
+  await screenshot(phone, "customer-report-390-zh");
   await phone.close();
 });

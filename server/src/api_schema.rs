@@ -135,6 +135,8 @@ pub struct KpiReport {
 #[derive(ToSchema)]
 pub struct VisitPhoto {
     pub moment: String,
+    /// The moment's name in the trade's playbook.
+    pub name: Text,
     pub digest: String,
     pub size_bytes: u64,
     pub width: u32,

@@ -7,8 +7,10 @@
 //! book) and KPIs show something at once.
 //! Every visit is recorded the way a phone records it: command by command
 //! through the core's workflow (`doorstep_core::walkthrough`), so the demo
-//! holds no fact the rules would refuse. Loading twice does nothing the
-//! second time.
+//! holds no fact the rules would refuse. Each photo the standard asks for
+//! is a real (generated) JPEG whose bytes the server holds, as if the phone
+//! had uploaded them, so reports and the console show pictures. Loading
+//! twice does nothing the second time.
 
 use crate::app::AppState;
 use crate::auth::{hash_password, Role};
@@ -19,16 +21,87 @@ use crate::domain::roster::{enrol, insert_technician, NewTechnician};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::sync::ingest;
 use crate::model::Classification;
+use crate::store::blobs::{self, Appended, BlobRow};
 use crate::store::users::insert_user;
 use crate::store::Tx;
 use crate::time::now_ms;
 use chrono::{Duration, Utc};
 use doorstep_core::assignment::{Customer, OrderLine, Product, Warranty};
 use doorstep_core::location::GeoPoint;
+use doorstep_core::photos::content_type_of;
 use doorstep_core::protocol::{OutboxEvent, PushRequest, PROTOCOL_VERSION};
 use doorstep_core::signoff::Ratings;
 use doorstep_core::walkthrough::Walkthrough;
 use doorstep_core::{DeviceId, TechnicianId, TimeWindow, TradeId};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// The demo phones' camera: a 480×360 JPEG per photo moment, a simple
+/// scene (a wall, a floor, an appliance lit from the left) tinted by the
+/// moment's name so each moment looks different. Made once per process.
+fn demo_camera(moment: &str) -> (Vec<u8>, u32, u32) {
+    static TAKEN: Mutex<BTreeMap<String, Vec<u8>>> = Mutex::new(BTreeMap::new());
+    let (w, h) = (480, 360);
+    let mut taken = TAKEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let bytes = taken.entry(moment.to_string()).or_insert_with(|| {
+        let tint = moment
+            .bytes()
+            .fold(7u32, |a, b| a.wrapping_mul(31).wrapping_add(u32::from(b)));
+        let [tr, tg, tb] = [tint % 60, (tint / 60) % 60, (tint / 3600) % 60];
+        let img = image::RgbImage::from_fn(w, h, |x, y| {
+            let light = 200 - (x * 60 / w);
+            let (r, g, b) = if y > h * 3 / 4 {
+                (150, 120, 90) // floor
+            } else if (x > w / 3 && x < w * 2 / 3) && y > h / 5 {
+                (60 + tr, 70 + tg, 80 + tb) // the appliance
+            } else {
+                (light, light, light - 10) // wall
+            };
+            let shade = |c: u32| (c * light / 200).min(255) as u8;
+            image::Rgb([shade(r), shade(g), shade(b)])
+        });
+        let mut out = Vec::new();
+        // Encoding an in-memory picture of fixed size cannot fail.
+        let _ = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80).encode_image(&img);
+        out
+    });
+    (bytes.clone(), w, h)
+}
+
+/// Stores the demo photos' bytes as the upload would (blob file and row).
+async fn store_demo_photos(
+    tx: &mut dyn Tx,
+    state: &AppState,
+    walk: &Walkthrough,
+    device: &str,
+) -> ApiResult<()> {
+    for photo in &walk.state.photos {
+        let Some(bytes) = walk.picture(&photo.moment) else {
+            continue;
+        };
+        if blobs::stored_blob(tx, &photo.digest).await?.is_some() {
+            continue;
+        }
+        let size = bytes.len() as u64;
+        if !matches!(
+            state.blobs.append(&photo.digest, 0, &bytes, size)?,
+            Appended::Whole
+        ) {
+            return Err(ApiError::internal("storing a demo photo"));
+        }
+        let row = BlobRow {
+            digest: photo.digest.clone(),
+            size_bytes: size,
+            content_type: content_type_of(&bytes).to_string(),
+            device_id: device.to_string(),
+            stored_at: now_ms(),
+        };
+        blobs::insert_blob(tx, &row).await?;
+    }
+    Ok(())
+}
 
 /// The password of the demo dispatchers.
 pub const DEMO_PASSWORD: &str = "doorstep-demo";
@@ -347,7 +420,8 @@ async fn load_tx(tx: &mut dyn Tx, state: &AppState, hash: &str) -> ApiResult<Dem
             &assigned.assignment,
             &device_id,
             received + Duration::minutes(10),
-        );
+        )
+        .with_camera(demo_camera);
         if i == 7 {
             // On site half an hour ahead of the window when the customer
             // cancels: a conflict.
@@ -394,6 +468,7 @@ async fn load_tx(tx: &mut dyn Tx, state: &AppState, hash: &str) -> ApiResult<Dem
             now_ms(),
         )
         .await?;
+        store_demo_photos(tx, state, &b, &device).await?;
         summary.visits += 1;
         if i == 7 {
             cancel_tx(

@@ -346,9 +346,11 @@ async function recordSections(box, s) {
         const res = await fetch(p.url, { headers: { authorization: "Bearer " + token } });
         if (!res.ok) continue;
         const url = URL.createObjectURL(await res.blob());
+        const figure = document.createElement("figure");
         const a = document.createElement("a"); a.href = url; a.target = "_blank";
-        const img = document.createElement("img"); img.src = url; img.alt = p.moment; img.loading = "lazy";
-        a.appendChild(img); strip.appendChild(a);
+        const img = document.createElement("img"); img.src = url; img.alt = label(p.name); img.loading = "lazy";
+        const caption = document.createElement("figcaption"); caption.textContent = label(p.name);
+        a.appendChild(img); figure.append(a, caption); strip.appendChild(figure);
       }
       box.appendChild(strip);
     }

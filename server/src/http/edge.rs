@@ -15,12 +15,24 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
+use std::sync::LazyLock;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// The console's policy: everything from this origin only, no inline script
-/// or style, no framing, no plugins.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// The policy of every response: everything from this origin only, no
+/// inline script, no framing, no plugins. The one inline style allowed is
+/// the service report's own, by its SHA-256, so the report stays one
+/// self-contained page, styled also where the console opens it as a `blob:`
+/// document (which inherits the console's policy).
+pub fn content_security_policy() -> &'static str {
+    static POLICY: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "default-src 'self'; script-src 'self'; style-src 'self' '{}'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+            crate::report::html::style_source()
+        )
+    });
+    POLICY.as_str()
+}
 
 /// Seconds a client is asked to wait when the server sheds load.
 pub const OVERLOADED_RETRY_AFTER_S: u64 = 1;
@@ -49,7 +61,7 @@ pub async fn edge(State(state): State<AppState>, mut req: Request, next: Next) -
     // The console's map loads its tiles from the configured host only.
     if is_page {
         if let Some(source) = state.config.map_tiles.as_deref().and_then(image_source) {
-            let policy = policy_with_images_from(CONTENT_SECURITY_POLICY, &source);
+            let policy = policy_with_images_from(content_security_policy(), &source);
             if let Ok(v) = HeaderValue::from_str(&policy) {
                 res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
             }
@@ -233,7 +245,7 @@ pub fn secure(headers: &mut HeaderMap, is_page: bool) {
     set(
         headers,
         header::CONTENT_SECURITY_POLICY,
-        CONTENT_SECURITY_POLICY,
+        content_security_policy(),
     );
     set(headers, header::X_FRAME_OPTIONS, "DENY");
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");

@@ -6,7 +6,7 @@
 
 use crate::domain::projection::replay;
 use crate::failure::{Failure, Fallible};
-use crate::store::{blobs, visits, Tx};
+use crate::store::{blobs, technicians, visits, Tx};
 use doorstep_core::messages::Text;
 use doorstep_core::signoff::Stroke;
 use doorstep_core::workflow::event::EventKind;
@@ -39,6 +39,9 @@ pub struct ReportPhoto {
 pub struct ReportDocument {
     pub visit_id: String,
     pub technician_id: String,
+    /// The technician's name as the roster has it (what the customer reads;
+    /// the id when the roster has none).
+    pub technician_name: Option<String>,
     /// The company as the customer knows it.
     pub company: Text,
     pub service_number: Option<String>,
@@ -108,6 +111,7 @@ impl ReportDocument {
         ReportDocument {
             visit_id: visit_id.to_string(),
             technician_id: technician_id.to_string(),
+            technician_name: None,
             company,
             service_number: playbook.map(|pb| pb.company.service_number.clone()),
             strokes: signed_strokes(events),
@@ -166,6 +170,7 @@ pub async fn gather(
         company_name,
         base_url,
     );
+    doc.technician_name = technicians::name(tx, &row.technician_id).await?;
     for photo in &mut doc.photos {
         photo.stored = blobs::stored_blob(tx, &photo.digest).await?.is_some();
     }

@@ -1,5 +1,6 @@
 //! The report as one self-contained HTML page, sized for a phone (the
-//! customer link) and printable (the console's HTML button): inline CSS, the
+//! customer link) and printable (the console's HTML button): inline CSS
+//! (allowed by the server's policy through its hash, [`style_source`]), the
 //! signature and the QR code as inline SVG, every text escaped. Also the
 //! short pages of the public verification and of a link that has expired.
 
@@ -56,6 +57,17 @@ code{font-size:.8rem;overflow-wrap:anywhere;word-break:break-all}
 footer{color:#5f6368;font-size:.75rem;margin-top:18px}
 @media print{body{background:#fff}main{max-width:none}nav{display:none}}
 ";
+
+/// The page's inline style as a Content-Security-Policy source
+/// (`'sha256-…'`): the server's policy allows it and no other inline style.
+pub fn style_source() -> String {
+    use base64::Engine as _;
+    use sha2::{Digest, Sha256};
+    format!(
+        "sha256-{}",
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(STYLE.as_bytes()))
+    )
+}
 
 /// Links around the report: the other language, the PDF, re-verification.
 #[derive(Debug, Clone, Default)]

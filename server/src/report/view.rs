@@ -203,6 +203,11 @@ impl ReportDocument {
                 .format("%Y-%m-%d %H:%M")
                 .to_string()
         };
+        // "passed (20:05)", "通过（20:05）": Chinese takes full-width brackets.
+        let aside = |text: String, note: String| match lang {
+            Lang::En => format!("{text} ({note})"),
+            Lang::ZhCn => format!("{text}（{note}）"),
+        };
         let playbook = self.playbook();
         let assignment = s.assignment.as_ref();
         let customer = assignment.map(|a| &a.customer);
@@ -232,7 +237,14 @@ impl ReportDocument {
                 ),
                 (l("Visit", "上门编号"), Some(self.visit_id.clone())),
                 (l("Service", "服务类型"), playbook.map(|p| text(&p.name))),
-                (l("Technician", "技师"), Some(self.technician_id.clone())),
+                (
+                    l("Technician", "技师"),
+                    Some(
+                        self.technician_name
+                            .clone()
+                            .unwrap_or_else(|| self.technician_id.clone()),
+                    ),
+                ),
                 (
                     l("Arrived", "到达时间"),
                     s.arrival.as_ref().map(|a| when(a.at)),
@@ -440,15 +452,12 @@ impl ReportDocument {
             rows: rows(vec![(
                 l("Result", "结果"),
                 Some(match &s.test_run {
-                    Some(t) if t.passed && !t.uncertain => {
-                        format!("{} ({})", l("passed", "通过"), when(t.at))
-                    }
-                    Some(t) if t.passed => format!(
-                        "{} ({})",
+                    Some(t) if t.passed && !t.uncertain => aside(l("passed", "通过"), when(t.at)),
+                    Some(t) if t.passed => aside(
                         l("passed, to be confirmed by a callback", "通过，待回访确认"),
-                        when(t.at)
+                        when(t.at),
                     ),
-                    Some(t) => format!("{} ({})", l("failed", "未通过"), when(t.at)),
+                    Some(t) => aside(l("failed", "未通过"), when(t.at)),
                     None => l("no test run recorded", "无试机记录"),
                 }),
             )]),
@@ -607,6 +616,37 @@ mod tests {
 
     fn at() -> DateTime<Utc> {
         "2026-12-01T02:30:00Z".parse().unwrap()
+    }
+
+    /// The value of the row labelled `label` in the section `id`.
+    fn row(view: &ReportView, id: &str, label: &str) -> String {
+        view.sections
+            .iter()
+            .find(|s| s.id == id)
+            .and_then(|s| s.rows.iter().find(|r| r.label == label))
+            .map(|r| r.value.clone())
+            .unwrap_or_else(|| panic!("no {label} in {id}"))
+    }
+
+    #[test]
+    fn the_customer_reads_the_technicians_name_and_chinese_brackets() {
+        let state = VisitState {
+            test_run: Some(doorstep_core::workflow::state::TestRun {
+                at: at(),
+                passed: true,
+                uncertain: false,
+            }),
+            ..VisitState::default()
+        };
+        let mut doc = document(state);
+        let section = doc.view(Lang::ZhCn, cst()).sections[0].id;
+        assert_eq!(row(&doc.view(Lang::ZhCn, cst()), section, "技师"), "T-1");
+        doc.technician_name = Some("王师傅".into());
+        let zh = doc.view(Lang::ZhCn, cst());
+        assert_eq!(row(&zh, section, "技师"), "王师傅");
+        assert_eq!(row(&zh, "test_run", "结果"), "通过（2026-12-01 10:30）");
+        let en = doc.view(Lang::En, cst());
+        assert_eq!(row(&en, "test_run", "Result"), "passed (2026-12-01 10:30)");
     }
 
     #[test]

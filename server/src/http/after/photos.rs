@@ -1,5 +1,5 @@
 //! A visit's photos for the console: `GET /api/visits/{id}/photos` lists
-//! them (moment, digest, size, dimensions, time taken, whether the bytes
+//! them (moment and its name, digest, size, dimensions, time taken, whether the bytes
 //! have arrived) and `GET /api/blobs/{sha256}` streams one with its content
 //! type. Dispatchers see every visit's; a technician's device only its own
 //! (a customer sees their report's photos through its link: `report.rs`).
@@ -15,6 +15,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use doorstep_core::messages::Text;
 use doorstep_core::VisitState;
 use serde_json::{json, Value};
 
@@ -51,13 +52,21 @@ pub async fn visit_photos(
             })
         })
         .await?;
+    let playbook = visit
+        .assignment
+        .as_ref()
+        .and_then(|a| state.playbook(a.trade.as_str()));
     let photos: Vec<Value> = visit
         .photos
         .iter()
         .zip(stored)
         .map(|(p, uploaded)| {
+            let name = playbook
+                .and_then(|pb| pb.photo_moment(&p.moment))
+                .map_or_else(|| Text::new(&p.moment, &p.moment), |m| m.name.clone());
             json!({
                 "moment": p.moment,
+                "name": name,
                 "digest": p.digest,
                 "size_bytes": p.size_bytes,
                 "width": p.width,
