@@ -557,6 +557,7 @@ test("the visits and a visit's detail in Simplified Chinese", async () => {
   assert.equal(await detailValue(page, "客户应付").textContent(), "¥80.00");
   assert.equal(await detailValue(page, "实收").textContent(), "¥80.00");
   assert.equal(await detailValue(page, "方式").textContent(), "移动支付");
+  assert.match(await detailValue(page, "票据").textContent(), /^收据 R-/);
   assert.equal(await detailValue(page, "验证结果").textContent(), "已验证");
   assert.equal((await rowValues(page.locator("#visit-quote tbody tr").first()))["付款方"], "客户");
   const historyZh = await page.locator("#visit-history li").allTextContents();

@@ -481,7 +481,7 @@ async function showVisit(id) {
   if (d.amount_due_fen) stillDue.className = "flagged";
   box.appendChild(kv(p ? [
     ["Collected", d.collected], ["Method", t(p.method)],
-    ["Receipt", p.receipt && [p.receipt.kind, p.receipt.number || p.receipt.by].filter(Boolean).join(" ")],
+    ["Receipt", p.receipt && [t(p.receipt.kind), p.receipt.number || p.receipt.by].filter(Boolean).join(" ")],
     ["Paid in total", d.paid_total], ["Still due", stillDue],
   ] : [["Payment", t("no payment")], ["Still due", stillDue]]));
 

@@ -60,6 +60,7 @@ export const ZH = {
   "Revision": "版本", "no quote": "无报价", "no payment": "未收款", "Collected": "实收",
   "Paid in total": "累计实收", "Still due": "仍欠", "Method": "方式", "Receipt": "票据",
   "cash": "现金", "card": "刷卡", "mobile": "移动支付", "bank_transfer": "银行转账", "iou": "欠条",
+  "receipt": "收据", "invoice": "发票", "invoice_to_be_delivered": "发票待送达",
   "Quality": "质量", "Attitude": "态度", "Comment": "留言",
   "no ratings": "无评价", "Result": "验证结果", "Problem": "问题", "Report digest": "报告摘要",
   "Evidence chain": "证据链", "Signature strokes": "签名笔迹", "Report version": "报告版本",
