@@ -82,7 +82,7 @@ impl DeviceStore {
         let closed = || DoorstepError::Store {
             code: "store_closed".into(),
             en: "The store is closed: open it again.".into(),
-            zh: "本机数据已关闭,请重新打开。".into(),
+            zh: "本机数据已关闭，请重新打开。".into(),
         };
         match self.inner.read() {
             Ok(g) => g.clone().ok_or_else(closed),
@@ -207,7 +207,7 @@ impl DeviceStore {
                 DoorstepError::invalid_input(
                     "invalid_assignment",
                     format!("The assignment could not be read: {e}."),
-                    format!("无法识别该工单:{e}。"),
+                    format!("无法识别该工单：{e}。"),
                 )
             })?;
             let id = assignment.id.clone();
@@ -238,7 +238,7 @@ impl DeviceStore {
                     DoorstepError::invalid_input(
                         "invalid_input",
                         format!("UTC offset {utc_offset_minutes} min is out of range (±18 h)."),
-                        format!("时区偏移{utc_offset_minutes}分钟超出范围(±18小时)。"),
+                        format!("时区偏移{utc_offset_minutes}分钟超出范围（±18小时）。"),
                     )
                 })?;
             let local = now + Duration::seconds(i64::from(offset.local_minus_utc()));

@@ -156,7 +156,7 @@ impl DoorstepError {
         Self::invalid_input(
             "invalid_command",
             format!("The command could not be read: {detail}."),
-            format!("无法识别该操作指令:{detail}。"),
+            format!("无法识别该操作指令：{detail}。"),
         )
     }
 
@@ -175,7 +175,7 @@ impl DoorstepError {
             en: format!(
                 "Doorstep could not start sync ({detail}). Try again, and report it if it repeats."
             ),
-            zh: format!("无法启动同步({detail})。请重试;如反复出现请上报。"),
+            zh: format!("无法启动同步（{detail}）。请重试；如反复出现请上报。"),
         }
     }
 
@@ -206,7 +206,7 @@ impl From<InvalidId> for DoorstepError {
             "invalid_id",
             e.to_string(),
             format!(
-                "{}编号无效:应为1-64个字母、数字或 - _ . : 字符。",
+                "{}编号无效：应为1-64个字母、数字或 - _ . : 字符。",
                 id_kind_zh(e.kind)
             ),
         )
@@ -232,7 +232,7 @@ impl From<PlaybookError> for DoorstepError {
         };
         Self::InvalidPlaybook {
             code: "invalid_playbook".to_string(),
-            zh: format!("服务规范文件 {} {where_}有误:{}", e.source_name, e.problem),
+            zh: format!("服务规范文件 {} {where_}有误：{}", e.source_name, e.problem),
             en: e.to_string(),
             field: e.field,
         }
@@ -246,7 +246,7 @@ impl From<ScriptError> for DoorstepError {
         let (code, zh) = match &e {
             ScriptError::Parse { message, .. } => (
                 "script_parse".to_string(),
-                format!("第{line}行格式有误:{message}"),
+                format!("第{line}行格式有误：{message}"),
             ),
             ScriptError::UnknownVersion { found } => (
                 "script_version".to_string(),
@@ -258,13 +258,16 @@ impl From<ScriptError> for DoorstepError {
             ),
             ScriptError::Refused { command, error, .. } => (
                 error.code().to_string(),
-                format!("第{line}行:“{command}”被拒绝:{}", error.message(Lang::ZhCn)),
+                format!(
+                    "第{line}行：“{command}”被拒绝：{}",
+                    error.message(Lang::ZhCn)
+                ),
             ),
             ScriptError::UnexpectedSuccess {
                 command, expected, ..
             } => (
                 "script_unexpected_success".to_string(),
-                format!("第{line}行:“{command}”应被拒绝({expected}),但被接受了。"),
+                format!("第{line}行：“{command}”应被拒绝（{expected}），但被接受了。"),
             ),
             ScriptError::WrongRefusal {
                 command,
@@ -273,11 +276,11 @@ impl From<ScriptError> for DoorstepError {
                 ..
             } => (
                 "script_wrong_refusal".to_string(),
-                format!("第{line}行:“{command}”应以{expected}被拒绝,实际为{got}。"),
+                format!("第{line}行：“{command}”应以{expected}被拒绝，实际为{got}。"),
             ),
             ScriptError::Empty => (
                 "script_empty".to_string(),
-                "脚本为空:第一行必须是脚本头。".to_string(),
+                "脚本为空：第一行必须是脚本头。".to_string(),
             ),
         };
         Self::Script { code, line, en, zh }
@@ -327,7 +330,7 @@ pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, DoorstepError>) -> Result<T
         Err(DoorstepError::internal(
             "internal",
             "Doorstep hit an internal error; nothing was recorded. Try again, and report it if it repeats.",
-            "系统内部错误,本次操作未记录。请重试;如反复出现请上报。",
+            "系统内部错误，本次操作未记录。请重试；如反复出现请上报。",
         ))
     })
 }

@@ -54,7 +54,7 @@ impl VisitSession {
             DoorstepError::internal(
                 "session_poisoned",
                 "This visit session failed earlier and can no longer be used. Open it again.",
-                "该服务会话此前发生错误,已不能继续使用。请重新打开。",
+                "该服务会话此前发生错误，已不能继续使用。请重新打开。",
             )
         })
     }
@@ -177,7 +177,7 @@ impl VisitSession {
                 DoorstepError::invalid_input(
                     "invalid_assignment",
                     format!("The assignment could not be read: {e}."),
-                    format!("无法识别该工单:{e}。"),
+                    format!("无法识别该工单：{e}。"),
                 )
             })?;
         self.run(

@@ -25,9 +25,9 @@ use crate::types::Timestamp;
 use doorstep_core::clock::{Clock, SystemClock};
 use doorstep_core::store::SyncStatus as CoreSyncStatus;
 use doorstep_core::sync::{
-    self as core_sync, HttpRequest as CoreRequest, HttpResponse as CoreResponse, SyncClient,
-    SyncConfig, SyncError, SyncProgress as CoreProgress, SyncReport, SyncStage as CoreStage,
-    Transport, TransportFuture,
+    self as core_sync, EnrolmentCode, HttpRequest as CoreRequest, HttpResponse as CoreResponse,
+    SyncClient, SyncConfig, SyncError, SyncProgress as CoreProgress, SyncReport,
+    SyncStage as CoreStage, Transport, TransportFuture,
 };
 use doorstep_core::{DeviceId, TechnicianId};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -54,6 +54,14 @@ pub struct Enrolment {
     pub technician_id: String,
     pub technician_name: String,
     pub device_token: String,
+}
+
+/// What the center's "new phone" QR code holds: the server and the
+/// one-time code (`doorstep://enrol?server=…&code=…`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct EnrolmentLink {
+    pub server_url: String,
+    pub code: String,
 }
 
 /// Which half of a sync is running.
@@ -279,7 +287,7 @@ pub(crate) fn sync_client(
             "invalid_server_url",
             format!("{en}."),
             format!(
-                "“{}”不是有效的服务器地址,应为 https://主机[:端口]。",
+                "“{}”不是有效的服务器地址，应为 https://host[:port] 形式。",
                 settings.server_url.trim()
             ),
         )
@@ -416,6 +424,56 @@ impl Syncer {
     pub fn is_syncing(&self) -> bool {
         lock(&self.running).is_some()
     }
+}
+
+/// Reads the center's QR code (`doorstep://enrol?server=…&code=…`) for
+/// [`enrol_device_with_code`]; anything else is refused (`invalid_input`)
+/// saying what the center's code looks like.
+#[uniffi::export]
+pub fn read_enrolment_link(link: String) -> Result<EnrolmentLink, DoorstepError> {
+    guard(|| {
+        EnrolmentCode::from_link(&link)
+            .map(|c| EnrolmentLink {
+                server_url: c.server_url,
+                code: c.code,
+            })
+            .map_err(|en| {
+                DoorstepError::invalid_input(
+                    "invalid_input",
+                    en,
+                    "这不是服务中心的登记二维码：应为 doorstep://enrol?server=…&code=…，请扫描派单台上显示的二维码，或手动输入服务器地址和注册码。".into(),
+                )
+            })
+    })
+}
+
+/// Enrols this phone with the center's one-time code (scanned with
+/// [`read_enrolment_link`], or typed): no staff password on the phone; the
+/// code names the technician and the device id the center chose. Blocking;
+/// run it off the UI thread. A code that is unknown, used or expired is
+/// refused (`unauthorized`): ask the center for a new one.
+#[uniffi::export]
+pub fn enrol_device_with_code(
+    transport: Arc<dyn HttpTransport>,
+    server_url: String,
+    code: String,
+) -> Result<Enrolment, DoorstepError> {
+    guard(|| {
+        let transport = ForeignTransport(transport);
+        let enrolled = runtime()?.block_on(core_sync::enrol_with_code(
+            &transport,
+            &EnrolmentCode { server_url, code },
+            None,
+            Duration::from_secs(30),
+        ))?;
+        Ok(Enrolment {
+            server_url: enrolled.server_url,
+            device_id: enrolled.device_id.to_string(),
+            technician_id: enrolled.technician_id.to_string(),
+            technician_name: enrolled.technician_name,
+            device_token: enrolled.device_token,
+        })
+    })
 }
 
 /// Enrols this phone through the server: `dispatcher` signs in with

@@ -51,7 +51,7 @@ impl SyncTiming {
                     "{} is too short: at least 1000 (one second).",
                     self.interval_ms
                 ),
-                format!("{} 太短,至少为 1000(一秒)。", self.interval_ms),
+                format!("{} 太短，至少为 1000（一秒）。", self.interval_ms),
             ));
         }
         if self.retry_base_ms == 0 {
@@ -69,7 +69,7 @@ impl SyncTiming {
                     self.retry_cap_ms, self.retry_base_ms
                 ),
                 format!(
-                    "{} 小于 retry_base_ms({}),不能小于它。",
+                    "{} 小于 retry_base_ms({})，不能小于它。",
                     self.retry_cap_ms, self.retry_base_ms
                 ),
             ));

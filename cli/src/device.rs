@@ -15,7 +15,10 @@ use doorstep_core::messages::Lang;
 use doorstep_core::protocol::ChangeKind;
 use doorstep_core::script_runner::ScriptLine;
 use doorstep_core::store::{Enrollment, Store, StoreError, VisitRef};
-use doorstep_core::sync::{enrol_device_with_key, ReqwestTransport, SyncClient, SyncConfig};
+use doorstep_core::sync::{
+    enrol_device_with_key, enrol_with_code, Enrolled, EnrolmentCode, ReqwestTransport, SyncClient,
+    SyncConfig,
+};
 use doorstep_core::workflow::form::{fields_of, FieldKind};
 use doorstep_core::workflow::{fill, FormValue};
 use doorstep_core::{AssignmentId, DeviceId, TechnicianId, VisitCommand};
@@ -47,6 +50,20 @@ pub enum DeviceCommand {
         dispatcher: Option<String>,
         #[arg(long)]
         password: Option<String>,
+    },
+    /// Create the device from the center's one-time code (the console's
+    /// "new phone" QR code): no staff password needed. The code names the
+    /// technician and the device id; the device key registers with it
+    /// (enrolment version 2).
+    EnrolByCode {
+        /// The QR code's text, `doorstep://enrol?server=…&code=…`.
+        #[arg(long, conflicts_with_all = ["server", "code"], required_unless_present = "code")]
+        link: Option<String>,
+        /// Or the server's base URL and the code as typed.
+        #[arg(long, requires = "code")]
+        server: Option<String>,
+        #[arg(long, requires = "server")]
+        code: Option<String>,
     },
     /// The visits whose window starts on a day of the business time zone
     /// (the server's, kept since the last sync; default: today there).
@@ -185,6 +202,48 @@ fn enrol_via_server(
         .map_err(|e| format!("[{}] {e}", e.code()))
 }
 
+/// Creates the device's store and its side file from an enrolment.
+fn save_enrolment(db: &Path, file: &DeviceFile, lang: Lang) -> ExitCode {
+    let enrollment = Enrollment {
+        device_id: file.device_id.clone(),
+        technician_id: file.technician_id.clone(),
+        technician_name: file.name.clone(),
+    };
+    if let Err(e) = Store::open(db, &enrollment) {
+        return fail(lang, "enrol", e);
+    }
+    let json = serde_json::to_string_pretty(file).unwrap_or_default();
+    if let Err(e) = std::fs::write(side_file(db), json) {
+        return fail(lang, "enrol", e);
+    }
+    println!(
+        "enrolled {} for {} at {}",
+        file.device_id,
+        file.technician_id,
+        db.display()
+    );
+    ExitCode::SUCCESS
+}
+
+/// Exchanges the center's one-time code for this device's token, with the
+/// device key kept at `key_path` (made now if there is none) registered.
+fn enrol_by_code(code: &EnrolmentCode, key_path: &Path) -> Result<Enrolled, String> {
+    let key = SoftwareDeviceKey::load_or_create(key_path).map_err(|e| e.to_string())?;
+    let public_key = key.public_key().map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime
+        .block_on(enrol_with_code(
+            &ReqwestTransport::new()?,
+            code,
+            Some(&public_key),
+            std::time::Duration::from_secs(30),
+        ))
+        .map_err(|e| format!("[{}] {e}", e.code()))
+}
+
 fn assignment(id: &str) -> Result<VisitRef, String> {
     AssignmentId::new(id)
         .map(VisitRef::Assignment)
@@ -272,32 +331,33 @@ pub fn run(db: &Path, command: DeviceCommand, lang: Lang) -> ExitCode {
             },
             (Err(e), _) | (_, Err(e)) => return fail(lang, "enrol", e),
         };
-        let enrollment = Enrollment {
-            device_id: file.device_id.clone(),
-            technician_id: file.technician_id.clone(),
-            technician_name: file.name.clone(),
+        return save_enrolment(db, &file, lang);
+    }
+    if let DeviceCommand::EnrolByCode { link, server, code } = command {
+        let code = match (link, server, code) {
+            (Some(link), ..) => EnrolmentCode::from_link(&link),
+            (None, Some(server_url), Some(code)) => Ok(EnrolmentCode { server_url, code }),
+            _ => Err("give --link, or --server and --code".to_string()),
         };
-        if let Err(e) = Store::open(db, &enrollment) {
-            return fail(lang, "enrol", e);
-        }
-        let json = serde_json::to_string_pretty(&file).unwrap_or_default();
-        if let Err(e) = std::fs::write(side_file(db), json) {
-            return fail(lang, "enrol", e);
-        }
-        println!(
-            "enrolled {} for {} at {}",
-            file.device_id,
-            file.technician_id,
-            db.display()
-        );
-        return ExitCode::SUCCESS;
+        let enrolled = match code.and_then(|code| enrol_by_code(&code, &key_file(db))) {
+            Ok(e) => e,
+            Err(e) => return fail(lang, "enrol-by-code", e),
+        };
+        let file = DeviceFile {
+            device_id: enrolled.device_id,
+            technician_id: enrolled.technician_id,
+            name: enrolled.technician_name,
+            server: enrolled.server_url,
+            token: enrolled.device_token,
+        };
+        return save_enrolment(db, &file, lang);
     }
     let (store, file) = match open(db) {
         Ok(x) => x,
         Err(e) => return fail(lang, "open", e),
     };
     match command {
-        DeviceCommand::Enrol { .. } => ExitCode::SUCCESS,
+        DeviceCommand::Enrol { .. } | DeviceCommand::EnrolByCode { .. } => ExitCode::SUCCESS,
         DeviceCommand::Today { date } => {
             let zone = match store.business_zone() {
                 Ok(z) => z,

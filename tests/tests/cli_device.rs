@@ -331,3 +331,64 @@ async fn a_cli_visit_with_image_files_syncs_and_the_server_lists_its_photos() {
         assert_eq!(&r.bytes().await.unwrap()[..], &bytes[..]);
     }
 }
+
+/// The console's "new phone" flow end to end: the center makes a one-time
+/// code, the phone (the CLI) scans its link and enrols with no staff
+/// password, registering its device key (version 2); it learns its device
+/// id and its technician's name from the server and syncs. The code works
+/// once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_enrols_with_the_centers_one_time_code_and_registers_its_key() {
+    let center = Center::start().await;
+    center.technician("T-1").await;
+    let made = center
+        .post(
+            "/api/technicians/T-1/enrolment-codes",
+            serde_json::json!({"device_id": "phone-T-1-new", "server": center.base}),
+        )
+        .await;
+    let link = made["enrol_uri"].as_str().unwrap();
+    let dir = TempDir::new("cli-code");
+    let db = dir.0.join("phone.db");
+    let (code, out, err) = run(&db, &["enrol-by-code", "--link", link]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("enrolled phone-T-1-new for T-1"), "{out}");
+    let (code, out, err) = run(&db, &["sync"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let devices = center.get("/api/devices").await;
+    let phone = devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["device_id"] == "phone-T-1-new")
+        .unwrap_or_else(|| panic!("{devices}"));
+    assert_eq!(phone["enrolment_version"], 2, "{phone}");
+    assert!(phone["last_sync_at"].is_string(), "{phone}");
+    let side: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.0.join("phone.db.device.json")).unwrap())
+            .unwrap();
+    assert_eq!(side["name"], "Tech T-1", "the roster's name: {side}");
+    // Used once: a second phone with the same code is refused, and says why.
+    let (code, _, err) = run(
+        &dir.0.join("second.db"),
+        &[
+            "enrol-by-code",
+            "--server",
+            &center.base,
+            "--code",
+            made["code"].as_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("enrol-by-code") && err.contains("unauthorized"),
+        "{err}"
+    );
+    // A link that is not the center's is refused before any request.
+    let (code, _, err) = run(
+        &dir.0.join("third.db"),
+        &["enrol-by-code", "--link", "https://example.com/enrol"],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("doorstep://enrol?server="), "{err}");
+}

@@ -9,8 +9,9 @@ use doorstep_core::sync::{HttpRequest as CoreRequest, ReqwestTransport, Transpor
 use doorstep_e2e::{appliance_visit, photo_bytes, Center, TempDir, PASSWORD};
 use doorstep_ffi::photos::ShellPhoto;
 use doorstep_ffi::sync::{
-    enrol_device, HttpHeader, HttpRequest, HttpResponse, HttpTransport, SyncListener, SyncProgress,
-    SyncSettings, SyncStage, TransportError,
+    enrol_device, enrol_device_with_code, read_enrolment_link, HttpHeader, HttpRequest,
+    HttpResponse, HttpTransport, SyncListener, SyncProgress, SyncSettings, SyncStage,
+    TransportError,
 };
 use doorstep_ffi::sync_service::{SyncPhase, SyncServiceState, SyncStateListener};
 use doorstep_ffi::{DeviceStore, DoorstepError, SyncService, Syncer};
@@ -312,6 +313,64 @@ async fn enrolment_refusals_say_what_was_wrong() {
     })
     .unwrap_err();
     assert_eq!(e.code(), "invalid_id");
+}
+
+/// The console's "new phone" QR code, scanned by the app: the phone enrols
+/// with no staff password, learns its device id and technician from the
+/// server, and syncs; the code works once, and a QR code that is not the
+/// center's is refused saying what to scan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_enrols_by_scanning_the_centers_one_time_code() {
+    let center = center_with_technician("T-23").await;
+    let made = center
+        .post(
+            "/api/technicians/T-23/enrolment-codes",
+            json!({"device_id": "phone-23", "server": center.base}),
+        )
+        .await;
+    let link = read_enrolment_link(made["enrol_uri"].as_str().unwrap().into()).unwrap();
+    assert_eq!(link.server_url, center.base);
+    let (server, code) = (link.server_url.clone(), link.code.clone());
+    let enrolment = blocking(move || enrol_device_with_code(http(), server, code)).expect("enrol");
+    assert_eq!(
+        (
+            enrolment.device_id.as_str(),
+            enrolment.technician_id.as_str()
+        ),
+        ("phone-23", "T-23")
+    );
+    assert_eq!(enrolment.technician_name, "王伟");
+    let dir = TempDir::new("ffi-code");
+    let store = open_store(&dir, "phone-23", "T-23", &enrolment.technician_name);
+    let syncer = Arc::new(
+        Syncer::new(
+            store,
+            settings(&enrolment.server_url, &enrolment.device_token),
+            http(),
+        )
+        .unwrap(),
+    );
+    blocking(move || syncer.sync_now(None)).expect("the code's token syncs");
+
+    let (server, code) = (link.server_url, link.code);
+    let again = blocking(move || enrol_device_with_code(http(), server, code)).unwrap_err();
+    match again {
+        DoorstepError::Sync {
+            code,
+            transient,
+            detail,
+            ..
+        } => {
+            assert_eq!((code.as_str(), transient), ("enrol_refused", false));
+            assert!(detail.contains("already used"), "{detail}");
+        }
+        other => panic!("expected a sync error, got {other:?}"),
+    }
+    let wrong = read_enrolment_link("https://example.com/enrol?code=X".into()).unwrap_err();
+    assert_eq!(wrong.code(), "invalid_input");
+    assert!(wrong
+        .text(doorstep_core::messages::Lang::ZhCn)
+        .contains("二维码"));
 }
 
 /// A server that accepts connections and never answers: a sync against it

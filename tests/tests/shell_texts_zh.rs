@@ -1,6 +1,7 @@
 //! The shells' Chinese, checked as the core's (`core/tests/texts_zh.rs`) and
 //! the console's (`console-tests/zh-walk.test.js`) are: every string literal
-//! of the technician UI (Compose), the JVM shell and the iOS app that holds
+//! of the technician UI (Compose), the JVM shell, the iOS app and the FFI
+//! (whose refusals the shells show as they are) that holds
 //! Chinese uses full-width punctuation beside it — `登录，服务器` and
 //! `金额（元）`, never `登录,服务器` or `金额(元)`. The Kotlin and Swift
 //! sources cannot all be compiled here (no Android SDK, no Swift), so this
@@ -15,6 +16,8 @@ const SOURCES: &[&str] = &[
     "android/app/src/main",
     "ios/DoorstepApp/DoorstepApp",
     "ios/DoorstepCore/Sources/DoorstepCore/Doorstep.swift",
+    // The FFI's own refusals, which the shells show as they are.
+    "bindings/src",
 ];
 
 fn repo_root() -> PathBuf {
@@ -36,7 +39,7 @@ fn files_under(path: &Path, out: &mut Vec<PathBuf>) {
         }
     } else if matches!(
         path.extension().and_then(|e| e.to_str()),
-        Some("kt" | "swift" | "strings" | "xml")
+        Some("kt" | "swift" | "strings" | "xml" | "rs")
     ) {
         out.push(path.to_path_buf());
     }

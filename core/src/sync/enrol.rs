@@ -4,6 +4,10 @@
 //! device enrol` CLI and the shells (through `doorstep-ffi`); the token is
 //! the shell's to keep (Android Keystore, iOS Keychain), never the store's.
 //!
+//! A phone can also enrol with the center's one-time code (the console's
+//! QR code, `doorstep://enrol?server=…&code=…`): no staff password on the
+//! phone; [`enrol_with_code`].
+//!
 //! Version 2 of enrolment also registers the public half of the phone's
 //! device key (`crate::device_key`), which signs every sign-off's evidence;
 //! a phone enrolled with version 1 (no key) keeps working and its sign-offs
@@ -89,6 +93,139 @@ pub async fn enrol_device_with_key(
         timeout,
     )
     .await
+}
+
+/// What the center's QR code holds: `doorstep://enrol?server=…&code=…`
+/// (the console's "new phone" code), or the same two values typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrolmentCode {
+    pub server_url: String,
+    pub code: String,
+}
+
+impl EnrolmentCode {
+    /// Reads a scanned `doorstep://enrol?server=…&code=…`; anything else is
+    /// refused saying what a code link looks like.
+    pub fn from_link(link: &str) -> Result<EnrolmentCode, String> {
+        let not_a_link = || {
+            format!(
+                "{link:?} is not an enrolment link: expected doorstep://enrol?server=…&code=… as the center's QR code holds"
+            )
+        };
+        let query = link
+            .trim()
+            .strip_prefix("doorstep://enrol?")
+            .ok_or_else(not_a_link)?;
+        let mut server = None;
+        let mut code = None;
+        for pair in query.split('&') {
+            let (key, value) = pair.split_once('=').ok_or_else(not_a_link)?;
+            let value = percent_decoded(value).ok_or_else(not_a_link)?;
+            match key {
+                "server" => server = Some(value),
+                "code" => code = Some(value),
+                _ => {}
+            }
+        }
+        match (server, code) {
+            (Some(server_url), Some(code)) if !code.trim().is_empty() => {
+                super::server_base(&server_url)?;
+                Ok(EnrolmentCode { server_url, code })
+            }
+            _ => Err(not_a_link()),
+        }
+    }
+}
+
+/// `a%2Fb+c` → `a/b c` (a query value as `application/x-www-form-urlencoded`
+/// writes it); None for a broken escape or bytes that are not UTF-8.
+fn percent_decoded(value: &str) -> Option<String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = value.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[derive(Deserialize)]
+struct CodeEnrolment {
+    device_id: String,
+    technician_id: String,
+    #[serde(default)]
+    technician_name: String,
+    token: String,
+    #[serde(default)]
+    enrolment_version: u32,
+}
+
+/// Exchanges the center's one-time code for this phone's token (no staff
+/// password on the phone): the code names the technician and the device id
+/// the center chose. With `public_key` (enrolment version 2) the device
+/// key's public half is registered too. A code that is unknown, used or
+/// expired is refused by the server (401), as is a key that is not P-256
+/// (400, naming `public_key`).
+pub async fn enrol_with_code(
+    transport: &dyn Transport,
+    code: &EnrolmentCode,
+    public_key: Option<&[u8]>,
+    timeout: Duration,
+) -> Result<Enrolled, SyncError> {
+    let base = super::server_base(&code.server_url).map_err(|message| SyncError::Enrolment {
+        status: 0,
+        code: "invalid_server_url".into(),
+        message,
+    })?;
+    let call = Call {
+        transport,
+        base: &base,
+        timeout,
+    };
+    let body = match public_key {
+        Some(key) => serde_json::json!({
+            "code": code.code,
+            "enrolment_version": 2,
+            "public_key": hex::encode(key),
+        }),
+        None => serde_json::json!({"code": code.code}),
+    };
+    let enrolled: CodeEnrolment = call.json("POST", "/api/enrol", None, Some(body)).await?;
+    let invalid = |what: &str| SyncError::Enrolment {
+        status: 200,
+        code: "invalid_response".into(),
+        message: format!("the server's enrolment answer has no valid {what}"),
+    };
+    let device_id = DeviceId::new(enrolled.device_id).map_err(|_| invalid("device_id"))?;
+    let technician_id =
+        TechnicianId::new(enrolled.technician_id).map_err(|_| invalid("technician_id"))?;
+    log::info!(target: "doorstep::sync", "device {device_id} enrolled by code for {technician_id} at {base}");
+    Ok(Enrolled {
+        server_url: base,
+        technician_name: if enrolled.technician_name.is_empty() {
+            technician_id.to_string()
+        } else {
+            enrolled.technician_name
+        },
+        device_id,
+        technician_id,
+        device_token: enrolled.token,
+        enrolment_version: enrolled.enrolment_version.max(1),
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -215,5 +352,47 @@ impl Call<'_> {
                 message: format!("{path}: {message}"),
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_centers_qr_link_gives_the_server_and_the_code() {
+        let code = EnrolmentCode::from_link(
+            "doorstep://enrol?server=https%3A%2F%2Fservice.example%3A8443&code=K7QM-4XRT-9PWD",
+        )
+        .unwrap();
+        assert_eq!(code.server_url, "https://service.example:8443");
+        assert_eq!(code.code, "K7QM-4XRT-9PWD");
+    }
+
+    #[test]
+    fn a_link_that_is_not_the_centers_is_refused_saying_what_one_looks_like() {
+        for link in [
+            "https://service.example/?code=K7QM",
+            "doorstep://enrol?server=https%3A%2F%2Fs.example",
+            "doorstep://enrol?server=ftp%3A%2F%2Fs.example&code=K7QM",
+            "doorstep://enrol?server=https%3A%2F%2Fs.example&code=%ZZ",
+            "doorstep://enrol?server=https%3A%2F%2Fs.example&code=",
+        ] {
+            let err = EnrolmentCode::from_link(link).unwrap_err();
+            assert!(
+                err.contains("doorstep://enrol?server=") || err.contains("https://host"),
+                "{link}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn query_values_are_percent_decoded() {
+        assert_eq!(
+            percent_decoded("a%2Fb+c%E5%B8%88").as_deref(),
+            Some("a/b c师")
+        );
+        assert_eq!(percent_decoded("%4"), None);
+        assert_eq!(percent_decoded("%FF"), None);
     }
 }

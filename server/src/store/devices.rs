@@ -292,6 +292,9 @@ pub struct DeviceListing {
     pub enrolled_at: chrono::DateTime<chrono::Utc>,
     pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
     pub last_sync_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// 2 when the phone registered its device key (its sign-offs are
+    /// verified), 1 when it enrolled without one ("unsigned").
+    pub enrolment_version: i64,
 }
 
 /// Every device, by technician and id.
@@ -299,7 +302,7 @@ pub async fn list_devices(tx: &mut dyn Tx) -> Fallible<Vec<DeviceListing>> {
     use crate::time::from_ms;
     Ok(tx
         .query(
-            "SELECT id, technician_id, enrolled_by, enrolled_at, revoked_at, last_sync_at
+            "SELECT id, technician_id, enrolled_by, enrolled_at, revoked_at, last_sync_at, enrolment_version
              FROM devices ORDER BY technician_id, id",
             &[],
         )
@@ -312,6 +315,7 @@ pub async fn list_devices(tx: &mut dyn Tx) -> Fallible<Vec<DeviceListing>> {
             enrolled_at: from_ms(r.int("enrolled_at")),
             revoked_at: r.opt_int("revoked_at").map(from_ms),
             last_sync_at: r.opt_int("last_sync_at").map(from_ms),
+            enrolment_version: r.int("enrolment_version"),
         })
         .collect())
 }

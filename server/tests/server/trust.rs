@@ -296,4 +296,38 @@ async fn an_enrolment_with_a_key_that_is_not_p256_is_refused_naming_the_field(b:
             "{e}"
         );
     }
+    // The phone's own enrolment with a one-time code takes the same key,
+    // and a refused key does not use the code up.
+    let (st, made) = s
+        .post(
+            "/api/technicians/T-1/enrolment-codes",
+            &s.dispatcher,
+            json!({"device_id": "p3"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{made}");
+    let code = made["code"].as_str().unwrap();
+    let (st, e) = s
+        .post(
+            "/api/enrol",
+            "",
+            json!({"code": code, "enrolment_version": 2, "public_key": "04abcd"}),
+        )
+        .await;
+    assert_eq!(
+        (st, &e["error"]["field"]),
+        (400, &json!("public_key")),
+        "{e}"
+    );
+    let key = SoftwareDeviceKey::generate();
+    let (st, enrolled) = s
+        .post(
+            "/api/enrol",
+            "",
+            json!({"code": code, "enrolment_version": 2, "public_key": key.public_key_hex()}),
+        )
+        .await;
+    assert_eq!(st, 201, "{enrolled}");
+    assert_eq!(enrolled["enrolment_version"], 2, "{enrolled}");
+    assert_eq!(enrolled["technician_name"], "Tech T-1", "{enrolled}");
 }

@@ -3858,6 +3858,64 @@ public func FfiConverterTypeEnrolment_lower(_ value: Enrolment) -> RustBuffer {
 
 
 /**
+ * What the center's "new phone" QR code holds: the server and the
+ * one-time code (`doorstep://enrol?server=…&code=…`).
+ */
+public struct EnrolmentLink: Equatable, Hashable {
+    public var serverUrl: String
+    public var code: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(serverUrl: String, code: String) {
+        self.serverUrl = serverUrl
+        self.code = code
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension EnrolmentLink: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEnrolmentLink: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> EnrolmentLink {
+        return
+            try EnrolmentLink(
+                serverUrl: FfiConverterString.read(from: &buf), 
+                code: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: EnrolmentLink, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.serverUrl, into: &buf)
+        FfiConverterString.write(value.code, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEnrolmentLink_lift(_ buf: RustBuffer) throws -> EnrolmentLink {
+    return try FfiConverterTypeEnrolmentLink.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEnrolmentLink_lower(_ value: EnrolmentLink) -> RustBuffer {
+    return FfiConverterTypeEnrolmentLink.lower(value)
+}
+
+
+/**
  * A field of the assignment that is missing or inconsistent.
  */
 public struct FieldIssueItem: Equatable, Hashable {
@@ -8734,6 +8792,36 @@ public func enrolDevice(transport: HttpTransport, serverUrl: String, dispatcher:
 })
 }
 /**
+ * Enrols this phone with the center's one-time code (scanned with
+ * [`read_enrolment_link`], or typed): no staff password on the phone; the
+ * code names the technician and the device id the center chose. Blocking;
+ * run it off the UI thread. A code that is unknown, used or expired is
+ * refused (`unauthorized`): ask the center for a new one.
+ */
+public func enrolDeviceWithCode(transport: HttpTransport, serverUrl: String, code: String)throws  -> Enrolment  {
+    return try  FfiConverterTypeEnrolment_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_func_enrol_device_with_code(
+        FfiConverterTypeHttpTransport_lower(transport),
+        FfiConverterString.lower(serverUrl),
+        FfiConverterString.lower(code),uniffiCallStatus
+    )
+})
+}
+/**
+ * Reads the center's QR code (`doorstep://enrol?server=…&code=…`) for
+ * [`enrol_device_with_code`]; anything else is refused (`invalid_input`)
+ * saying what the center's code looks like.
+ */
+public func readEnrolmentLink(link: String)throws  -> EnrolmentLink  {
+    return try  FfiConverterTypeEnrolmentLink_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_func_read_enrolment_link(
+        FfiConverterString.lower(link),uniffiCallStatus
+    )
+})
+}
+/**
  * Minor units of `currency` as a screen shows them (`¥168.50`, `HKD 1.00`):
  * the core's one money formatting.
  */
@@ -8797,6 +8885,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_func_enrol_device() != 47750) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_func_enrol_device_with_code() != 58051) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_func_read_enrolment_link() != 5767) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_func_format_money() != 42687) {

@@ -7,10 +7,11 @@
 use crate::app::AppState;
 use crate::domain::enrolment;
 use crate::http::auth::{Auth, SourceAddress};
-use crate::http::center::devices::EnrolResponse;
+use crate::http::center::devices::{registered_key, EnrolResponse};
 use crate::http::error::{ApiError, ApiJson, ApiResult};
 use crate::report::qr::qr_svg;
 use crate::store::devices::{self, DeviceListing};
+use crate::store::technicians;
 use crate::time::{from_ms, now_ms};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -117,6 +118,13 @@ pub async fn create_enrolment_code(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct RedeemRequest {
     pub code: String,
+    /// 2: the phone registers `public_key`, its device key's public half,
+    /// as in the dispatcher's enrolment; 1 (or absent): no key.
+    #[serde(default)]
+    pub enrolment_version: Option<u32>,
+    /// Hex of a P-256 public key (SEC1 point or SubjectPublicKeyInfo).
+    #[serde(default)]
+    pub public_key: Option<String>,
 }
 
 /// The phone's side: a code for its token (shown once).
@@ -147,9 +155,21 @@ pub async fn redeem_enrolment_code(
             .zh(format!("尝试过于频繁：请 {wait_s} 秒后再试。"))
             .retry_after(wait_s)
         })?;
-    let (technician_id, device_id, token) = state
+    let key = registered_key(req.enrolment_version, &req.public_key)?;
+    let version = if key.is_some() { 2 } else { 1 };
+    let (technician_id, device_id, token, technician_name) = state
         .db
-        .tx(move |tx| Box::pin(async move { enrolment::redeem(tx, &req.code, now_ms()).await }))
+        .tx(move |tx| {
+            Box::pin(async move {
+                let (technician, device, token) =
+                    enrolment::redeem(tx, &req.code, now_ms()).await?;
+                devices::register_key(tx, &device, key.as_deref()).await?;
+                let name = technicians::name(tx, &technician)
+                    .await?
+                    .unwrap_or_default();
+                Ok::<_, crate::failure::Failure>((technician, device, token, name))
+            })
+        })
         .await
         .map_err(|e| match e {
             crate::failure::Failure::Unauthorized(m) => ApiError::unauthorized(m)
@@ -163,8 +183,8 @@ pub async fn redeem_enrolment_code(
             device_id,
             technician_id,
             token,
-            // A one-time code enrols without a device key (version 1).
-            enrolment_version: 1,
+            enrolment_version: version,
+            technician_name,
         }),
     ))
 }

@@ -6,7 +6,7 @@ use crate::app::AppState;
 use crate::domain::roster::enrol;
 use crate::http::auth::Auth;
 use crate::http::error::{ApiError, ApiJson, ApiResult};
-use crate::store::devices;
+use crate::store::{devices, technicians};
 use crate::time::now_ms;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -34,9 +34,13 @@ pub struct EnrolRequest {
 
 /// The key a version 2 enrolment registers (normalised to the hex of its
 /// uncompressed SEC1 point), none for version 1; anything else is refused
-/// naming the field and what would be accepted.
-fn registered_key(req: &EnrolRequest) -> ApiResult<Option<String>> {
-    match (req.enrolment_version.unwrap_or(1), &req.public_key) {
+/// naming the field and what would be accepted. Both ways of enrolling (the
+/// dispatcher's, and the phone's one-time code) send these two fields.
+pub fn registered_key(
+    enrolment_version: Option<u32>,
+    public_key: &Option<String>,
+) -> ApiResult<Option<String>> {
+    match (enrolment_version.unwrap_or(1), public_key) {
         (1, None) => Ok(None),
         (1, Some(_)) => Err(ApiError::field_bilingual(
             "enrolment_version",
@@ -72,6 +76,9 @@ pub struct EnrolResponse {
     /// 2 when a device key was registered, 1 otherwise.
     #[serde(default)]
     pub enrolment_version: u32,
+    /// The technician's name as the roster spells it (the phone shows it).
+    #[serde(default)]
+    pub technician_name: String,
 }
 
 #[utoipa::path(
@@ -87,16 +94,17 @@ pub async fn enrol_device(
     ApiJson(req): ApiJson<EnrolRequest>,
 ) -> ApiResult<(StatusCode, Json<EnrolResponse>)> {
     let actor = who.dispatcher()?.to_string();
-    let key = registered_key(&req)?;
+    let key = registered_key(req.enrolment_version, &req.public_key)?;
     let version = if key.is_some() { 2 } else { 1 };
     let (t, d) = (technician.clone(), req.device_id.to_string());
-    let token = state
+    let (token, name) = state
         .db
         .tx(move |tx| {
             Box::pin(async move {
                 let token = enrol(tx, &t, &d, req.rotate, &actor).await?;
                 devices::register_key(tx, &d, key.as_deref()).await?;
-                Ok::<_, crate::failure::Failure>(token)
+                let name = technicians::name(tx, &t).await?.unwrap_or_default();
+                Ok::<_, crate::failure::Failure>((token, name))
             })
         })
         .await?;
@@ -108,6 +116,7 @@ pub async fn enrol_device(
             technician_id: technician,
             token,
             enrolment_version: version,
+            technician_name: name,
         }),
     ))
 }

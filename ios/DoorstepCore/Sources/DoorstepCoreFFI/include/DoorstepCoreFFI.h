@@ -726,6 +726,16 @@ RustBuffer uniffi_doorstep_ffi_fn_func_run_visit_script(RustBuffer script, RustB
 RustBuffer uniffi_doorstep_ffi_fn_func_enrol_device(uint64_t transport, RustBuffer server_url, RustBuffer dispatcher, RustBuffer password, RustBuffer technician_id, RustBuffer device_id, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_ENROL_DEVICE_WITH_CODE
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_ENROL_DEVICE_WITH_CODE
+RustBuffer uniffi_doorstep_ffi_fn_func_enrol_device_with_code(uint64_t transport, RustBuffer server_url, RustBuffer code, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_READ_ENROLMENT_LINK
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_READ_ENROLMENT_LINK
+RustBuffer uniffi_doorstep_ffi_fn_func_read_enrolment_link(RustBuffer link, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_FORMAT_MONEY
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_FORMAT_MONEY
 RustBuffer uniffi_doorstep_ffi_fn_func_format_money(int64_t minor, RustBuffer currency, RustCallStatus *_Nonnull out_status
@@ -1028,6 +1038,18 @@ uint16_t uniffi_doorstep_ffi_checksum_func_run_visit_script(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_ENROL_DEVICE
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_ENROL_DEVICE
 uint16_t uniffi_doorstep_ffi_checksum_func_enrol_device(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_ENROL_DEVICE_WITH_CODE
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_ENROL_DEVICE_WITH_CODE
+uint16_t uniffi_doorstep_ffi_checksum_func_enrol_device_with_code(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_READ_ENROLMENT_LINK
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_READ_ENROLMENT_LINK
+uint16_t uniffi_doorstep_ffi_checksum_func_read_enrolment_link(void
     
 );
 #endif

@@ -779,6 +779,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_doorstep_ffi_checksum_func_enrol_device(
     ): Int
+    external fun uniffi_doorstep_ffi_checksum_func_enrol_device_with_code(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_func_read_enrolment_link(
+    ): Int
     external fun uniffi_doorstep_ffi_checksum_func_format_money(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_func_outcome_label(
@@ -1083,6 +1087,10 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_func_enrol_device(`transport`: Long,`serverUrl`: RustBuffer.ByValue,`dispatcher`: RustBuffer.ByValue,`password`: RustBuffer.ByValue,`technicianId`: RustBuffer.ByValue,`deviceId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_func_enrol_device_with_code(`transport`: Long,`serverUrl`: RustBuffer.ByValue,`code`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_func_read_enrolment_link(`link`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_func_format_money(`minor`: Long,`currency`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_func_outcome_label(`outcome`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1221,6 +1229,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_func_enrol_device() and 0xFFFF) != 47750) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_func_enrol_device_with_code() and 0xFFFF) != 58051) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_func_read_enrolment_link() and 0xFFFF) != 5767) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_func_format_money() and 0xFFFF) != 42687) {
@@ -6209,6 +6223,48 @@ public object FfiConverterTypeEnrolment: FfiConverterRustBuffer<Enrolment> {
 
 
 /**
+ * What the center's "new phone" QR code holds: the server and the
+ * one-time code (`doorstep://enrol?server=…&code=…`).
+ */
+data class EnrolmentLink (
+    var `serverUrl`: kotlin.String
+    , 
+    var `code`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeEnrolmentLink: FfiConverterRustBuffer<EnrolmentLink> {
+    override fun read(buf: ByteBuffer): EnrolmentLink {
+        return EnrolmentLink(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: EnrolmentLink) = (
+            FfiConverterString.allocationSize(value.`serverUrl`) +
+            FfiConverterString.allocationSize(value.`code`)
+    )
+
+    override fun write(value: EnrolmentLink, buf: ByteBuffer) {
+            FfiConverterString.write(value.`serverUrl`, buf)
+            FfiConverterString.write(value.`code`, buf)
+    }
+}
+
+
+
+/**
  * A field of the assignment that is missing or inconsistent.
  */
 data class FieldIssueItem (
@@ -10476,6 +10532,44 @@ public typealias FfiConverterTypeTimestamp = FfiConverterTimestamp
         FfiConverterString.lower(`password`),
         FfiConverterString.lower(`technicianId`),
         FfiConverterString.lower(`deviceId`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Enrols this phone with the center's one-time code (scanned with
+         * [`read_enrolment_link`], or typed): no staff password on the phone; the
+         * code names the technician and the device id the center chose. Blocking;
+         * run it off the UI thread. A code that is unknown, used or expired is
+         * refused (`unauthorized`): ask the center for a new one.
+         */
+    @Throws(DoorstepException::class) fun `enrolDeviceWithCode`(`transport`: HttpTransport, `serverUrl`: kotlin.String, `code`: kotlin.String): Enrolment {
+            return FfiConverterTypeEnrolment.lift(
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_func_enrol_device_with_code(
+    
+        
+        FfiConverterTypeHttpTransport.lower(`transport`),
+        FfiConverterString.lower(`serverUrl`),
+        FfiConverterString.lower(`code`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Reads the center's QR code (`doorstep://enrol?server=…&code=…`) for
+         * [`enrol_device_with_code`]; anything else is refused (`invalid_input`)
+         * saying what the center's code looks like.
+         */
+    @Throws(DoorstepException::class) fun `readEnrolmentLink`(`link`: kotlin.String): EnrolmentLink {
+            return FfiConverterTypeEnrolmentLink.lift(
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_func_read_enrolment_link(
+    
+        
+        FfiConverterString.lower(`link`),_status)
 }
     )
     }
