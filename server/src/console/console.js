@@ -82,6 +82,21 @@ function cell(tr, value) {
   return td;
 }
 
+/**
+ * A technician as a person reads them: the name (from the API row, else the
+ * roster), the id kept in the tooltip; "—" for nobody.
+ */
+function techName(id, name) {
+  if (!id) return "—";
+  const known = name || (technicians.find((x) => x.id === id) || {}).name;
+  return known || id;
+}
+function techCell(tr, id, name) {
+  const td = cell(tr, techName(id, name));
+  if (id) td.title = id;
+  return td;
+}
+
 function button(label, onClick) {
   const b = document.createElement("button");
   b.textContent = t(label);
@@ -132,7 +147,7 @@ const loaders = {
       cell(tr, [c.name, c.address, a.fault_description].filter(Boolean).join(" · "));
       cell(tr, t(a.trade)); cell(tr, t(a.priority));
       cell(tr, t(a.status) + (a.status === "cancelled" && a.cancel_reason ? t(": ") + a.cancel_reason : ""));
-      cell(tr, a.technician || "—");
+      techCell(tr, a.technician, a.technician_name);
       cell(tr, a.requested_window ? time(a.requested_window.start) : "—");
       cell(tr, a.window_confirmed ? t("yes") : t("no")); cell(tr, a.version);
       const actions = document.createElement("span");
@@ -173,7 +188,7 @@ const loaders = {
       tr.dataset.visit = v.visit_id;
       tr.classList.toggle("selected", v.visit_id === openVisit);
       cell(tr, "…" + v.visit_id.slice(-8)).title = v.visit_id; // UUIDv7: the tail tells them apart
-      cell(tr, v.assignment_id); cell(tr, customers[v.assignment_id] || "—"); cell(tr, v.technician_id);
+      cell(tr, v.assignment_id); cell(tr, customers[v.assignment_id] || "—"); techCell(tr, v.technician_id, v.technician_name);
       cell(tr, t(v.trade)); cell(tr, label(v.stage_label)); cell(tr, label(v.outcome_label));
       cell(tr, v.trip); cell(tr, time(v.started_at));
       const arrived = cell(tr, time(v.arrived_at) + (v.late ? t(" ({note})", { note: t("late") }) : ""));
@@ -194,7 +209,7 @@ const loaders = {
   async conflicts() {
     const rows = await api("GET", "/api/conflicts");
     fill("conflicts", rows, (tr, v) => {
-      cell(tr, v.visit_id); cell(tr, v.assignment_id); cell(tr, v.technician_id);
+      cell(tr, v.visit_id); cell(tr, v.assignment_id); techCell(tr, v.technician_id, v.technician_name);
       cell(tr, t(v.conflict)); cell(tr, label(v.stage_label));
       const d = document.createElement("span");
       for (const [label, decision] of [["Center's change stands", "keep_center"], ["Give back to technician", "reinstate_technician"]]) {
@@ -232,15 +247,17 @@ const loaders = {
     $("#recon-summary").textContent = t("{date}: {closed} closed visits, {clean} clean, {findings} with findings",
       { date: r.date, closed: r.closed, clean: r.clean, findings: r.with_findings });
     fill("reconciliation", r.visits, (tr, v) => {
-      cell(tr, v.visit_id); cell(tr, v.technician_id); cell(tr, label(v.outcome_label)); signoffCell(tr, v);
+      cell(tr, v.visit_id); techCell(tr, v.technician_id, v.technician_name); cell(tr, label(v.outcome_label)); signoffCell(tr, v);
       // In Chinese the finding's label says it; its message is English.
       cell(tr, v.findings.map((f) => lang === "zh" && f.label ? label(f.label) : (f.label ? label(f.label) + ": " : "") + f.message).join(t("; ")) || t("ok"));
     });
   },
   async kpis() {
-    const r = await api("GET", "/api/kpis?by=" + $("#kpi-by").value);
+    const by = $("#kpi-by").value;
+    const r = await api("GET", "/api/kpis?by=" + by);
     fill("kpis", r.groups, (tr, k) => {
-      cell(tr, t(k.group)); cell(tr, k.visits); cell(tr, pct(k.on_time_arrival)); cell(tr, pct(k.first_visit_fix));
+      if (by === "technician") techCell(tr, k.group); else cell(tr, t(k.group));
+      cell(tr, k.visits); cell(tr, pct(k.on_time_arrival)); cell(tr, pct(k.first_visit_fix));
       cell(tr, pct(k.satisfaction)); cell(tr, pct(k.callback_completion)); cell(tr, pct(k.response_within_24h));
     });
   },
@@ -424,7 +441,7 @@ async function showVisit(id) {
     ["Assignment", v.assignment_id + (a.version ? " (v" + a.version + ")" : "")],
     ["Trade", t(v.trade)], ["Fault", a.fault_description],
     ["Product", a.product && a.product.model],
-    ["Technician", v.technician_id], ["Device", v.device_id],
+    ["Technician", techName(v.technician_id, v.technician_name) + t(" ({note})", { note: v.technician_id })], ["Device", v.device_id],
     ["Stage", label(v.stage_label)], ["Outcome", label(v.outcome_label)], ["Trip", v.trip],
   ]));
 
