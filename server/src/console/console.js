@@ -34,7 +34,7 @@ function translatePage() {
   $("#lang").textContent = lang === "zh" ? "English" : "中文";
   $("#lang").lang = lang === "zh" ? "en" : "zh-CN";
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
-    acceptNode: (n) => n.parentElement.closest("tbody, script, #flash, #who, #lang, #recon-summary, #visit-detail, #lanes, #unassigned-list, #unassigned-count, #board-axis, #live-status, #map, #map-legend, #map-note, dialog")
+    acceptNode: (n) => n.parentElement.closest("tbody, script, #flash, #who, #lang, #recon-summary, #visit-detail, #lanes, #unassigned-list, #unassigned-count, #board-axis, #live-status, #offline, #loading, #map, #map-legend, #map-note, dialog")
       ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
   });
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
@@ -57,13 +57,49 @@ function flash(msg, isError) {
   f.className = isError ? "error" : "";
 }
 
+// ---- the connection: a banner while the server cannot be reached (a
+// request failed on the network, or the live stream dropped), gone again
+// as soon as a request or the stream gets through.
+let serverDown = false;
+let probe = null;
+function connectionLost() {
+  if (!serverDown) {
+    serverDown = true;
+    const b = $("#offline");
+    b.textContent = t("The connection to the server is lost: retrying…");
+    b.hidden = false;
+  }
+  // Retries by itself, so the banner goes without the dispatcher's doing.
+  if (!probe) probe = setInterval(() => {
+    fetch("/healthz", { cache: "no-store" }).then((r) => { if (r.ok) connectionBack(); }, () => {});
+  }, 2000);
+}
+function connectionBack() {
+  if (probe) { clearInterval(probe); probe = null; }
+  if (!serverDown) return;
+  serverDown = false;
+  $("#offline").hidden = true;
+  if ($("#flash").textContent === t("the server cannot be reached")) flash("");
+  // What could not be read meanwhile is read now (later if the dispatcher is typing).
+  if (token && !$("#app").hidden && !typing()) show(current); else liveRefresh();
+}
+
 async function api(method, path, body) {
-  const res = await fetch(path, {
-    method,
-    headers: Object.assign({ "content-type": "application/json", "accept-language": lang === "zh" ? "zh-CN" : "en" },
-      token ? { authorization: "Bearer " + token } : {}),
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      headers: Object.assign({ "content-type": "application/json", "accept-language": lang === "zh" ? "zh-CN" : "en" },
+        token ? { authorization: "Bearer " + token } : {}),
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (e) {
+    connectionLost();
+    const err = new Error(t("the server cannot be reached"));
+    err.code = "offline";
+    throw err;
+  }
+  connectionBack();
   if (res.status === 401 && path !== "/api/login") { logout(); throw new Error(t("session expired: log in again")); }
   const text = await res.text();
   const data = text ? JSON.parse(text) : null;
@@ -174,7 +210,7 @@ const loaders = {
       cell(tr, actions);
     });
   },
-  async visits() {
+  async visits(live) {
     const assignment = $("#visit-filter").value.trim();
     const [rows, assignments] = await Promise.all([
       api("GET", "/api/visits" + (assignment ? "?assignment_id=" + encodeURIComponent(assignment) : "")),
@@ -196,7 +232,8 @@ const loaders = {
       cell(tr, time(v.closed_at)); signoffCell(tr, v);
       tr.addEventListener("click", () => showVisit(v.visit_id).catch((e) => flash(e.message, true)));
     });
-    if (openVisit) await showVisit(openVisit);
+    // A live re-read leaves an open visit's detail as it is (it would jump).
+    if (openVisit && !live) await showVisit(openVisit);
   },
   async intake() {},
   async reminders() {
@@ -551,12 +588,58 @@ async function showVisit(id) {
   box.hidden = false;
 }
 
+// ---- loading: a screen says so while its data is on the way, rather than
+// showing an empty table that reads as "nothing there".
+let loading = 0; // the number of the shown screen's loads under way
+function loadingShown(on) {
+  loading = Math.max(0, loading + (on ? 1 : -1));
+  const note = $("#loading");
+  note.textContent = t("Loading…");
+  note.hidden = loading === 0;
+  const view = document.querySelector(`[data-view="${current}"]`);
+  if (view) view.setAttribute("aria-busy", String(loading > 0));
+}
+
+let shown = 0; // which show() is the latest: an older one's end does not clear the note
 function show(tab) {
   current = tab;
   document.querySelectorAll("nav button").forEach((b) => b.classList.toggle("active", b.dataset.tab === tab));
-  document.querySelectorAll("[data-view]").forEach((s) => { s.hidden = s.dataset.view !== tab; });
-  loaders[tab]().catch((e) => flash(e.message, true));
+  document.querySelectorAll("[data-view]").forEach((s) => { s.hidden = s.dataset.view !== tab; s.removeAttribute("aria-busy"); });
+  const mine = ++shown;
+  loading = 0;
+  loadingShown(true);
+  loaders[tab]().catch((e) => flash(e.message, true)).finally(() => { if (mine === shown) loadingShown(false); });
 }
+
+// ---- live updates: the server's change events (live.js sends
+// `doorstep:change`) re-read the shown list and the queue's count, a moment
+// after the last of a burst, keeping filters, scroll and selection; never
+// while the dispatcher is typing or choosing in a dialog (then on leaving the field).
+const LIVE_DELAY_MS = 400;
+const liveReaders = [];
+let liveTimer = null;
+let livePending = false;
+function typing() {
+  if (document.querySelector("dialog[open]")) return true;
+  const el = document.activeElement;
+  if (!el || el === document.body) return false;
+  if (el.isContentEditable || el.tagName === "TEXTAREA") return true;
+  return el.tagName === "INPUT" && !["button", "submit", "reset", "checkbox", "radio", "date"].includes(el.type);
+}
+function liveRefresh() {
+  clearTimeout(liveTimer);
+  liveTimer = setTimeout(() => {
+    liveTimer = null;
+    if (!token || $("#app").hidden) return;
+    if (typing()) { livePending = true; return; }
+    livePending = false;
+    for (const read of liveReaders) read(current).catch(() => {});
+  }, LIVE_DELAY_MS);
+}
+liveReaders.push(async (tab) => { if (tab === "visits") await loaders.visits(true); });
+window.addEventListener("doorstep:change", liveRefresh);
+document.addEventListener("focusout", () => { if (livePending) liveRefresh(); });
+document.addEventListener("close", () => { if (livePending) liveRefresh(); }, true);
 
 async function start() {
   try {
@@ -614,7 +697,8 @@ $("#intake-form").addEventListener("submit", async (ev) => {
 
 for (const k of TRADES) { const o = document.createElement("option"); o.value = o.textContent = k; $("#trade-select").appendChild(o); }
 // The desk's screens (screens.js) get the console's helpers and add their tabs.
-screens.install({ $, api, t, flash, time, cell, fill, button, heading, kv, loaders, show, lang: () => lang, technicians: () => technicians });
+screens.install({ $, api, t, flash, time, cell, fill, button, heading, kv, loaders, show, lang: () => lang, technicians: () => technicians,
+  onLive: (read) => liveReaders.push(read), typing });
 translatePage();
 document.querySelectorAll("nav button").forEach((b) => b.addEventListener("click", () => show(b.dataset.tab)));
 document.querySelectorAll("button.reload").forEach((b) => b.addEventListener("click", () => show(b.closest("[data-view]").dataset.view)));
@@ -626,6 +710,7 @@ $("#logout").addEventListener("click", () => { logout(); flash(""); });
 $("#lang").addEventListener("click", () => {
   lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("doorstep.lang", lang);
   translatePage(); flash("");
+  $("#offline").textContent = t("The connection to the server is lost: retrying…");
   const who = $("#who").dataset;
   if (who.username) $("#who").textContent = t("{user} ({role})", { user: who.username, role: t(who.role) });
   if (!$("#app").hidden) show(current);
@@ -641,7 +726,7 @@ $("#sample").addEventListener("click", async () => {
 window.doorstepConsole = {
   api, t, flash, loaders, lang: () => lang, zone: () => businessZone || "Asia/Shanghai",
   signedIn: () => Boolean(token) && !$("#app").hidden, current: () => current,
-  token: () => token, pick: null, onLanguage: [],
+  token: () => token, pick: null, onLanguage: [], connectionLost, connectionBack,
 };
 $("#lang").addEventListener("click", () => window.doorstepConsole.onLanguage.forEach((f) => f()));
 if (token) start();
