@@ -129,6 +129,7 @@ function techName(id, name) {
 }
 function techCell(tr, id, name) {
   const td = cell(tr, techName(id, name));
+  td.className = "person"; // a name is not broken across lines
   if (id) td.title = id;
   return td;
 }
