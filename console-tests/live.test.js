@@ -104,6 +104,20 @@ test("a phone's request reaches the open visits list and the requests count with
   }, before, { timeout: 15000 });
   assert.equal(await page.locator("#loading").isVisible(), false, "a live re-read shows no loading note");
 
+  // The open visit's detail follows the phone too: its call to the customer adds a fact.
+  await row.click();
+  await page.locator("#visit-detail h3").filter({ hasText: await row.getAttribute("data-visit") }).waitFor();
+  const facts = page.locator("#visit-detail tr").filter({ has: page.locator("th", { hasText: /^Events$/ }) }).locator("td");
+  const factsBefore = Number(await facts.textContent());
+  const historyBefore = await page.locator("#visit-history li").count();
+  phone("apply", "--assignment", id, JSON.stringify({ type: "log_call", outcome: "reached" }));
+  phone("sync");
+  await page.waitForFunction((n) => {
+    const th = [...document.querySelectorAll("#visit-detail th")].find((h) => h.textContent === "Events");
+    return th && Number(th.nextElementSibling.textContent) > n;
+  }, factsBefore, { timeout: 15000 });
+  assert.ok(await page.locator("#visit-history li").count() > historyBefore, "the new fact in the visit's history");
+
   // While the dispatcher types in a field, a change waits; it comes on leaving the field.
   await page.locator("#visits tbody tr").evaluateAll((rows) => rows.forEach((tr) => { tr.dataset.drawn = "before"; }));
   await page.locator("#visit-filter").focus();

@@ -233,8 +233,11 @@ const loaders = {
       cell(tr, time(v.closed_at)); signoffCell(tr, v);
       tr.addEventListener("click", () => showVisit(v.visit_id).catch((e) => flash(e.message, true)));
     });
-    // A live re-read leaves an open visit's detail as it is (it would jump).
-    if (openVisit && !live) await showVisit(openVisit);
+    // A live re-read redraws an open visit's detail only when the visit moved
+    // on, and never while a customer link (shown once) is on screen.
+    const now = rows.find((v) => v.visit_id === openVisit);
+    const moved = (x, y) => !x || !y || ["event_count", "stage", "signoff", "conflict_open", "closed_at"].some((k) => x[k] !== y[k]);
+    if (openVisit && (!live || (now && moved(now, drawnVisit) && !$("#customer-link")))) await showVisit(openVisit);
   },
   async intake() {},
   async reminders() {
@@ -310,6 +313,7 @@ const loaders = {
 
 // ---- one visit, read-only: what a dispatcher needs to reconcile it
 let openVisit = null;
+let drawnVisit = null; // the open visit's row as its detail shows it
 
 /** A two-column table: [label, value] rows (a value may be a Node). */
 function kv(pairs) {
@@ -466,10 +470,10 @@ async function showVisit(id) {
   document.querySelectorAll("#visits tbody tr").forEach((tr) => tr.classList.toggle("selected", tr.dataset.visit === id));
   const a = s.assignment || {}, c = a.customer || {}, q = s.quote, p = s.payment, so = s.sign_off;
   const d = display || { quote_lines: [] }; // labels and amounts as the core formats them
-  const box = $("#visit-detail");
-  box.replaceChildren();
+  // Built aside and put in place at once: a redraw (live) neither flickers nor jumps.
+  const box = document.createElement("div");
   const title = heading(t("Visit {id}", { id: v.visit_id }));
-  const close = button("Close", () => { openVisit = null; box.hidden = true; loaders.visits(); });
+  const close = button("Close", () => { openVisit = null; drawnVisit = null; $("#visit-detail").hidden = true; loaders.visits(); });
   title.appendChild(document.createTextNode(" ")); title.appendChild(close);
   box.appendChild(title);
 
@@ -586,7 +590,11 @@ async function showVisit(id) {
   }
   box.appendChild(list);
   if (v.closed_at) await reportSection(box, v);
-  box.hidden = false;
+  if (openVisit !== id) return; // another visit was opened meanwhile
+  const shown = $("#visit-detail");
+  shown.replaceChildren(...box.childNodes);
+  shown.hidden = false;
+  drawnVisit = v;
 }
 
 // ---- loading: a screen says so while its data is on the way, rather than
