@@ -615,6 +615,9 @@ function show(tab) {
   document.querySelectorAll("nav button").forEach((b) => b.classList.toggle("active", b.dataset.tab === tab));
   document.querySelectorAll("[data-view]").forEach((s) => { s.hidden = s.dataset.view !== tab; s.removeAttribute("aria-busy"); });
   const mine = ++shown;
+  // The note stands under the screen's heading, above what it waits for.
+  const heading2 = document.querySelector(`[data-view="${tab}"] h2`);
+  if (heading2) heading2.after($("#loading"));
   loading = 0;
   loadingShown(true);
   loaders[tab]().catch((e) => flash(e.message, true)).finally(() => { if (mine === shown) loadingShown(false); });
