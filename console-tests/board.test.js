@@ -188,6 +188,66 @@ test("unassigned work is given to a technician chosen by name in the picker", as
   await lane(page, "孙浩").locator(".block").filter({ hasText: "徐刚" }).waitFor();
 });
 
+/**
+ * The hour axis as a person sees it: the corner above the names, and each
+ * hour label's box and whether it is painted (not hidden, not under the corner).
+ */
+async function axisSeen(page) {
+  return page.evaluate(() => {
+    const box = (e) => { const r = e.getBoundingClientRect(); return { left: r.left, right: r.right, top: r.top, bottom: r.bottom }; };
+    const corner = document.querySelector("#board-axis .axis-corner");
+    const names = box(document.querySelector(".lane-name"));
+    const labels = [...document.querySelectorAll("#board-axis .axis-track span")].map((s) => {
+      const b = box(s);
+      const hidden = getComputedStyle(s).visibility === "hidden";
+      // What the browser paints at the label's first letter.
+      const top = document.elementFromPoint(b.left + 2, (b.top + b.bottom) / 2);
+      return Object.assign(b, { text: s.textContent, painted: !hidden && top === s });
+    });
+    return { corner: corner && box(corner), names, labels, scroll: document.getElementById("board-scroll").scrollLeft };
+  });
+}
+
+/** Every painted hour label lies wholly right of the names' column; the edge's hour is among them. */
+function assertAxisReadable(seen, what) {
+  assert.ok(seen.corner, `${what}: a corner cell above the names`);
+  assert.ok(Math.abs(seen.corner.right - seen.names.right) <= 1, `${what}: the corner is as wide as the names' column`);
+  const painted = seen.labels.filter((l) => l.painted);
+  assert.ok(painted.length >= 3, `${what}: hour labels shown: ${JSON.stringify(seen.labels.map((l) => l.text))}`);
+  for (const l of seen.labels) {
+    if (l.left < seen.corner.right - 0.5) assert.equal(l.painted, false, `${what}: ${l.text} shows over the names' column (${JSON.stringify(l)})`);
+  }
+  const first = painted[0];
+  assert.ok(first.left >= seen.corner.right - 0.5 && first.left - seen.corner.right < 60,
+    `${what}: the first hour label ${first.text} is whole and at the names' edge (${first.left} vs ${seen.corner.right})`);
+}
+
+test("the hour axis stays readable when the board is scrolled sideways", async () => {
+  const { page } = session;
+  await signIn(page);
+  await openTab(page, "Day board");
+  await lane(page, "刘洋").locator(".block").first().waitFor();
+  // As opened: scrolled to the day's work, an hour label at the names' edge.
+  let seen = await axisSeen(page);
+  assert.ok(seen.scroll > 0, "the board opens scrolled to the day's work");
+  assertAxisReadable(seen, "as opened");
+  // Scrolled by hand to the middle of an hour: no label half under the names.
+  await page.locator("#board-scroll").evaluate((s) => { s.scrollLeft = 3 * 60 + 25; });
+  await page.waitForFunction(() => document.querySelector("#board-axis .axis-track span:nth-child(4)").classList.contains("covered"));
+  seen = await axisSeen(page);
+  assertAxisReadable(seen, "scrolled to 03:25");
+  assert.equal(seen.labels.find((l) => l.painted).text, "04:00");
+  await page.screenshot({ path: path.join(SHOTS, "day-board-scrolled-en.png") });
+  await switchLanguage(page, "zh-CN");
+  await page.getByRole("heading", { name: /调度看板/ }).waitFor();
+  await page.locator("#board-scroll").evaluate((s) => { s.scrollLeft = 6 * 60 + 40; });
+  await page.waitForFunction(() => document.querySelector("#board-axis .axis-track span:nth-child(7)").classList.contains("covered"));
+  assertAxisReadable(await axisSeen(page), "scrolled to 06:40, in Chinese");
+  await assertChinese(page, "[data-view=dayboard]");
+  assert.deepEqual(await axeViolations(page), [], "axe on the scrolled board");
+  await page.screenshot({ path: path.join(SHOTS, "day-board-scrolled-zh-CN.png") });
+});
+
 test("the map shows the day's customers and technicians' last positions without a tile server", async () => {
   const { page } = session;
   await signIn(page);

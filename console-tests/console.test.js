@@ -155,7 +155,9 @@ test("a dispatcher sees the roster and the assignment board", async () => {
   assert.ok(fridge, "the board names the customer");
   assert.match(fridge.Customer, /冰箱不制冷/);
   assert.equal(fridge.Status, "done");
-  assert.equal(fridge.Technician, "T-wang");
+  // Technicians by name (the id in the tooltip), not by id.
+  assert.equal(fridge.Technician, "王磊");
+  assert.equal(await rows.filter({ hasText: "黄梅" }).getByRole("cell", { name: "王磊", exact: true }).getAttribute("title"), "T-wang");
 
   // Filtering the board by status.
   await page.locator("#status-filter").selectOption("open");
@@ -171,6 +173,7 @@ test("a dispatcher sees the roster and the assignment board", async () => {
   assert.equal(await roster.count(), 6);
   const wang = await rowValues(roster.filter({ hasText: "王磊" }));
   assert.equal(wang.Id, "T-wang");
+  assert.equal(wang.Name, "王磊");
   assert.equal(wang.Trades, "appliance_repair, computer_repair");
   assert.equal(wang.Devices, "1");
   assert.equal(await page.locator("[data-view=board]").isVisible(), false);
@@ -199,10 +202,10 @@ test("a dispatcher takes in a new request and dispatches it to a technician", as
   const offered = await pickTechnician(page, row.getByRole("button", { name: "Assign" }), "孙浩");
   assert.deepEqual([...offered].sort(), ["刘洋", "孙浩"]);
   await page.locator("#flash").getByText(`${id} assigned to 孙浩`).waitFor();
-  await row.getByRole("cell", { name: "T-sun", exact: true }).waitFor();
+  await row.getByRole("cell", { name: "孙浩", exact: true }).waitFor();
   v = await rowValues(row);
   assert.equal(v.Status, "assigned");
-  assert.equal(v.Technician, "T-sun");
+  assert.equal(v.Technician, "孙浩");
   assert.match(v.Actions, /Reassign/);
   assert.doesNotMatch(v.Actions, /\bAssign\b/);
 
@@ -220,7 +223,7 @@ test("a dispatcher takes in a new request and dispatches it to a technician", as
   await otherRow.waitFor();
   const water = await pickTechnician(page, otherRow.getByRole("button", { name: "Assign" }), "赵敏");
   assert.deepEqual(water, ["赵敏"]);
-  await otherRow.getByRole("cell", { name: "T-zhao", exact: true }).waitFor();
+  await otherRow.getByRole("cell", { name: "赵敏", exact: true }).waitFor();
 });
 
 test("a dispatcher reassigns an assignment to another technician", async () => {
@@ -234,19 +237,19 @@ test("a dispatcher reassigns an assignment to another technician", async () => {
   const row = boardRow(page, id);
   await row.waitFor();
   await pickTechnician(page, row.getByRole("button", { name: "Assign" }), "王磊");
-  await row.getByRole("cell", { name: "T-wang", exact: true }).waitFor();
+  await row.getByRole("cell", { name: "王磊", exact: true }).waitFor();
 
   await pickTechnician(page, row.getByRole("button", { name: "Reassign" }), "孙浩");
   await page.locator("#flash").getByText(`${id} reassigned to 孙浩`).waitFor();
-  await row.getByRole("cell", { name: "T-sun", exact: true }).waitFor();
+  await row.getByRole("cell", { name: "孙浩", exact: true }).waitFor();
   const v = await rowValues(row);
   assert.equal(v.Status, "assigned");
-  assert.equal(v.Technician, "T-sun");
+  assert.equal(v.Technician, "孙浩");
 
   // Cancelling the picker changes nothing.
   await row.getByRole("button", { name: "Reassign" }).click();
   await page.getByRole("dialog", { name: /^Technician for / }).getByRole("button", { name: "Cancel" }).click();
-  assert.equal((await rowValues(row)).Technician, "T-sun");
+  assert.equal((await rowValues(row)).Technician, "孙浩");
 });
 
 test("a dispatcher cancels an assignment with a reason", async () => {
@@ -260,7 +263,7 @@ test("a dispatcher cancels an assignment with a reason", async () => {
   const row = boardRow(page, id);
   await row.waitFor();
   await pickTechnician(page, row.getByRole("button", { name: "Assign" }), "陈静");
-  await row.getByRole("cell", { name: "T-chen", exact: true }).waitFor();
+  await row.getByRole("cell", { name: "陈静", exact: true }).waitFor();
 
   const question = await clickAnswering(page, row.getByRole("button", { name: "Cancel" }), "customer moved the visit to next week");
   assert.match(question, /why/i);
@@ -285,7 +288,7 @@ test("a dispatcher follows up after service: conflicts, callbacks, reconciliatio
   const conflict = page.locator("#conflicts tbody tr").filter({ hasText: "cancelled_after_start" });
   await conflict.waitFor();
   const c = await rowValues(conflict);
-  assert.equal(c.Technician, "T-chen");
+  assert.equal(c.Technician, "陈静");
   await clickAnswering(page, conflict.getByRole("button", { name: "Center's change stands" }), "customer confirmed by phone");
   await page.locator("#flash").getByText("conflict resolved").waitFor();
   await page.locator("#conflicts tbody").getByText("nothing to show").waitFor();
@@ -319,12 +322,16 @@ test("a dispatcher follows up after service: conflicts, callbacks, reconciliatio
   assert.match(await page.locator("#recon-summary").textContent(), /6 closed visits, 6 clean, 0 with findings/);
   const visits = page.locator("#reconciliation tbody tr");
   assert.equal(await visits.count(), 6);
-  for (let i = 0; i < 6; i++) assert.equal((await rowValues(visits.nth(i)))["Sign-off"], "verified");
+  for (let i = 0; i < 6; i++) {
+    const r = await rowValues(visits.nth(i));
+    assert.equal(r["Sign-off"], "verified");
+    assert.doesNotMatch(r.Technician, /^T-/, "the technician by name");
+  }
 
   // KPIs by technician.
   await openTab(page, "KPIs");
   await page.locator("#kpi-by").selectOption("technician");
-  const kpi = page.locator("#kpis tbody tr").filter({ hasText: "T-liu" });
+  const kpi = page.locator("#kpis tbody tr").filter({ hasText: "刘洋" });
   await kpi.waitFor();
   assert.equal((await rowValues(kpi)).Visits, "2");
 });
@@ -423,7 +430,7 @@ test("a dispatcher looks through the visits and filters them by assignment", asy
   assert.equal(underWay.Stage, "on site");
   assert.equal(underWay.Outcome, "—");
   assert.equal(underWay["Sign-off"], "none");
-  assert.equal(underWay.Technician, "T-chen");
+  assert.equal(underWay.Technician, "陈静");
   // 罗秀's technician arrived 20 minutes late.
   assert.match(all.find((v) => v.Customer === "罗秀").Arrived, /\(late\)$/);
   assert.equal(all.filter((v) => /late/.test(v.Arrived)).length, 1);
@@ -484,7 +491,7 @@ test("a dispatcher opens a visit: customer, timeline, quote, payment, ratings, s
   assert.match(await detailValue(page, "Customer").textContent(), /黄梅 · 138 0013 8001 · 静安区武定路 12 号/);
   assert.match(await detailValue(page, "Assignment").textContent(), /^A-\d{8}-\d{4} \(v\d+\)$/);
   assert.equal(await detailValue(page, "Fault").textContent(), "冰箱不制冷");
-  assert.equal(await detailValue(page, "Technician").textContent(), "T-wang");
+  assert.equal(await detailValue(page, "Technician").textContent(), "王磊 (T-wang)");
   assert.equal(await detailValue(page, "Outcome").textContent(), "fixed");
   assert.match(await detailValue(page, "Arrived").textContent(), / — \d+ min early$/);
 

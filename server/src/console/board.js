@@ -160,21 +160,50 @@ function scrollToWork() {
   scrolledFor = day;
   const starts = [...document.querySelectorAll("#lanes .block")].map((b) => parseFloat(b.style.left) || 0);
   const first = starts.length ? Math.min(...starts) : 7 * 60 * PX_PER_MINUTE + 60 * PX_PER_MINUTE;
-  $("#board-scroll").scrollLeft = Math.max(0, first - 60 * PX_PER_MINUTE);
+  // On a whole hour, so the hour at the edge shows its label.
+  const hour = 60 * PX_PER_MINUTE;
+  $("#board-scroll").scrollLeft = Math.max(0, Math.floor((first - hour) / hour) * hour);
+  hideCoveredHours();
 }
 
+// The axis: a corner cell above the names (sticky and opaque, like the
+// names' column) and the hour labels above the lanes' tracks.
 function drawAxis(dayStart, dayEnd) {
   const axis = $("#board-axis");
   const hours = Math.round((dayEnd - dayStart) / 3600000);
-  if (axis.childElementCount === hours) return;
-  axis.replaceChildren();
+  let track = axis.querySelector(".axis-track");
+  if (track && track.childElementCount === hours) return;
+  const corner = document.createElement("span");
+  corner.className = "axis-corner";
+  track = document.createElement("span");
+  track.className = "axis-track";
+  axis.replaceChildren(corner, track);
   for (let h = 0; h < hours; h++) {
     const tick = document.createElement("span");
     tick.textContent = clock(zone(), dayStart + h * 3600000);
     tick.style.left = h * 60 * PX_PER_MINUTE + "px";
-    axis.appendChild(tick);
+    tick.dataset.at = String(h * 60 * PX_PER_MINUTE);
+    track.appendChild(tick);
+  }
+  hideCoveredHours();
+}
+
+/**
+ * Hides the hour labels that start under the names' column when the board
+ * is scrolled sideways: a label cut in half ("7:00" of 17:00) misleads.
+ */
+function hideCoveredHours() {
+  const shown = $("#board-scroll").scrollLeft;
+  for (const tick of document.querySelectorAll("#board-axis .axis-track span")) {
+    tick.classList.toggle("covered", Number(tick.dataset.at) < shown - 0.5);
   }
 }
+let hoursQueued = false;
+$("#board-scroll").addEventListener("scroll", () => {
+  if (hoursQueued) return;
+  hoursQueued = true;
+  requestAnimationFrame(() => { hoursQueued = false; hideCoveredHours(); });
+}, { passive: true });
 
 function drawUnassigned() {
   const list = $("#unassigned-list");

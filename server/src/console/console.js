@@ -34,7 +34,7 @@ function translatePage() {
   $("#lang").textContent = lang === "zh" ? "English" : "中文";
   $("#lang").lang = lang === "zh" ? "en" : "zh-CN";
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
-    acceptNode: (n) => n.parentElement.closest("tbody, script, #flash, #who, #lang, #recon-summary, #visit-detail, #lanes, #unassigned-list, #unassigned-count, #board-axis, #live-status, #map, #map-legend, #map-note, dialog")
+    acceptNode: (n) => n.parentElement.closest("tbody, script, #flash, #who, #lang, #recon-summary, #visit-detail, #lanes, #unassigned-list, #unassigned-count, #board-axis, #live-status, #offline, #loading, #map, #map-legend, #map-note, dialog")
       ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
   });
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
@@ -57,13 +57,49 @@ function flash(msg, isError) {
   f.className = isError ? "error" : "";
 }
 
+// ---- the connection: a banner while the server cannot be reached (a
+// request failed on the network, or the live stream dropped), gone again
+// as soon as a request or the stream gets through.
+let serverDown = false;
+let probe = null;
+function connectionLost() {
+  if (!serverDown) {
+    serverDown = true;
+    const b = $("#offline");
+    b.textContent = t("The connection to the server is lost: retrying…");
+    b.hidden = false;
+  }
+  // Retries by itself, so the banner goes without the dispatcher's doing.
+  if (!probe) probe = setInterval(() => {
+    fetch("/healthz", { cache: "no-store" }).then((r) => { if (r.ok) connectionBack(); }, () => {});
+  }, 2000);
+}
+function connectionBack() {
+  if (probe) { clearInterval(probe); probe = null; }
+  if (!serverDown) return;
+  serverDown = false;
+  $("#offline").hidden = true;
+  if ($("#flash").textContent === t("the server cannot be reached")) flash("");
+  // What could not be read meanwhile is read now (later if the dispatcher is typing).
+  if (token && !$("#app").hidden && !typing()) show(current); else liveRefresh();
+}
+
 async function api(method, path, body) {
-  const res = await fetch(path, {
-    method,
-    headers: Object.assign({ "content-type": "application/json", "accept-language": lang === "zh" ? "zh-CN" : "en" },
-      token ? { authorization: "Bearer " + token } : {}),
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      headers: Object.assign({ "content-type": "application/json", "accept-language": lang === "zh" ? "zh-CN" : "en" },
+        token ? { authorization: "Bearer " + token } : {}),
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (e) {
+    connectionLost();
+    const err = new Error(t("the server cannot be reached"));
+    err.code = "offline";
+    throw err;
+  }
+  connectionBack();
   if (res.status === 401 && path !== "/api/login") { logout(); throw new Error(t("session expired: log in again")); }
   const text = await res.text();
   const data = text ? JSON.parse(text) : null;
@@ -79,6 +115,22 @@ function cell(tr, value) {
   const td = document.createElement("td");
   if (value instanceof Node) td.appendChild(value); else td.textContent = value == null ? "" : String(value);
   tr.appendChild(td);
+  return td;
+}
+
+/**
+ * A technician as a person reads them: the name (from the API row, else the
+ * roster), the id kept in the tooltip; "—" for nobody.
+ */
+function techName(id, name) {
+  if (!id) return "—";
+  const known = name || (technicians.find((x) => x.id === id) || {}).name;
+  return known || id;
+}
+function techCell(tr, id, name) {
+  const td = cell(tr, techName(id, name));
+  td.className = "person"; // a name is not broken across lines
+  if (id) td.title = id;
   return td;
 }
 
@@ -132,7 +184,7 @@ const loaders = {
       cell(tr, [c.name, c.address, a.fault_description].filter(Boolean).join(" · "));
       cell(tr, t(a.trade)); cell(tr, t(a.priority));
       cell(tr, t(a.status) + (a.status === "cancelled" && a.cancel_reason ? t(": ") + a.cancel_reason : ""));
-      cell(tr, a.technician || "—");
+      techCell(tr, a.technician, a.technician_name);
       cell(tr, a.requested_window ? time(a.requested_window.start) : "—");
       cell(tr, a.window_confirmed ? t("yes") : t("no")); cell(tr, a.version);
       const actions = document.createElement("span");
@@ -159,7 +211,7 @@ const loaders = {
       cell(tr, actions);
     });
   },
-  async visits() {
+  async visits(live) {
     const assignment = $("#visit-filter").value.trim();
     const [rows, assignments] = await Promise.all([
       api("GET", "/api/visits" + (assignment ? "?assignment_id=" + encodeURIComponent(assignment) : "")),
@@ -173,7 +225,7 @@ const loaders = {
       tr.dataset.visit = v.visit_id;
       tr.classList.toggle("selected", v.visit_id === openVisit);
       cell(tr, "…" + v.visit_id.slice(-8)).title = v.visit_id; // UUIDv7: the tail tells them apart
-      cell(tr, v.assignment_id); cell(tr, customers[v.assignment_id] || "—"); cell(tr, v.technician_id);
+      cell(tr, v.assignment_id); cell(tr, customers[v.assignment_id] || "—"); techCell(tr, v.technician_id, v.technician_name);
       cell(tr, t(v.trade)); cell(tr, label(v.stage_label)); cell(tr, label(v.outcome_label));
       cell(tr, v.trip); cell(tr, time(v.started_at));
       const arrived = cell(tr, time(v.arrived_at) + (v.late ? t(" ({note})", { note: t("late") }) : ""));
@@ -181,7 +233,11 @@ const loaders = {
       cell(tr, time(v.closed_at)); signoffCell(tr, v);
       tr.addEventListener("click", () => showVisit(v.visit_id).catch((e) => flash(e.message, true)));
     });
-    if (openVisit) await showVisit(openVisit);
+    // A live re-read redraws an open visit's detail only when the visit moved
+    // on, and never while a customer link (shown once) is on screen.
+    const now = rows.find((v) => v.visit_id === openVisit);
+    const moved = (x, y) => !x || !y || ["event_count", "stage", "signoff", "conflict_open", "closed_at"].some((k) => x[k] !== y[k]);
+    if (openVisit && (!live || (now && moved(now, drawnVisit) && !$("#customer-link")))) await showVisit(openVisit);
   },
   async intake() {},
   async reminders() {
@@ -194,7 +250,7 @@ const loaders = {
   async conflicts() {
     const rows = await api("GET", "/api/conflicts");
     fill("conflicts", rows, (tr, v) => {
-      cell(tr, v.visit_id); cell(tr, v.assignment_id); cell(tr, v.technician_id);
+      cell(tr, v.visit_id); cell(tr, v.assignment_id); techCell(tr, v.technician_id, v.technician_name);
       cell(tr, t(v.conflict)); cell(tr, label(v.stage_label));
       const d = document.createElement("span");
       for (const [label, decision] of [["Center's change stands", "keep_center"], ["Give back to technician", "reinstate_technician"]]) {
@@ -232,15 +288,17 @@ const loaders = {
     $("#recon-summary").textContent = t("{date}: {closed} closed visits, {clean} clean, {findings} with findings",
       { date: r.date, closed: r.closed, clean: r.clean, findings: r.with_findings });
     fill("reconciliation", r.visits, (tr, v) => {
-      cell(tr, v.visit_id); cell(tr, v.technician_id); cell(tr, label(v.outcome_label)); signoffCell(tr, v);
+      cell(tr, v.visit_id); techCell(tr, v.technician_id, v.technician_name); cell(tr, label(v.outcome_label)); signoffCell(tr, v);
       // In Chinese the finding's label says it; its message is English.
       cell(tr, v.findings.map((f) => lang === "zh" && f.label ? label(f.label) : (f.label ? label(f.label) + ": " : "") + f.message).join(t("; ")) || t("ok"));
     });
   },
   async kpis() {
-    const r = await api("GET", "/api/kpis?by=" + $("#kpi-by").value);
+    const by = $("#kpi-by").value;
+    const r = await api("GET", "/api/kpis?by=" + by);
     fill("kpis", r.groups, (tr, k) => {
-      cell(tr, t(k.group)); cell(tr, k.visits); cell(tr, pct(k.on_time_arrival)); cell(tr, pct(k.first_visit_fix));
+      if (by === "technician") techCell(tr, k.group); else cell(tr, t(k.group));
+      cell(tr, k.visits); cell(tr, pct(k.on_time_arrival)); cell(tr, pct(k.first_visit_fix));
       cell(tr, pct(k.satisfaction)); cell(tr, pct(k.callback_completion)); cell(tr, pct(k.response_within_24h));
     });
   },
@@ -255,6 +313,7 @@ const loaders = {
 
 // ---- one visit, read-only: what a dispatcher needs to reconcile it
 let openVisit = null;
+let drawnVisit = null; // the open visit's row as its detail shows it
 
 /** A two-column table: [label, value] rows (a value may be a Node). */
 function kv(pairs) {
@@ -413,10 +472,10 @@ async function showVisit(id) {
   document.querySelectorAll("#visits tbody tr").forEach((tr) => tr.classList.toggle("selected", tr.dataset.visit === id));
   const a = s.assignment || {}, c = a.customer || {}, q = s.quote, p = s.payment, so = s.sign_off;
   const d = display || { quote_lines: [] }; // labels and amounts as the core formats them
-  const box = $("#visit-detail");
-  box.replaceChildren();
+  // Built aside and put in place at once: a redraw (live) neither flickers nor jumps.
+  const box = document.createElement("div");
   const title = heading(t("Visit {id}", { id: v.visit_id }));
-  const close = button("Close", () => { openVisit = null; box.hidden = true; loaders.visits(); });
+  const close = button("Close", () => { openVisit = null; drawnVisit = null; $("#visit-detail").hidden = true; loaders.visits(); });
   title.appendChild(document.createTextNode(" ")); title.appendChild(close);
   box.appendChild(title);
 
@@ -426,7 +485,7 @@ async function showVisit(id) {
     ["Assignment", v.assignment_id + (a.version ? " (v" + a.version + ")" : "")],
     ["Trade", t(v.trade)], ["Fault", a.fault_description],
     ["Product", a.product && a.product.model],
-    ["Technician", v.technician_id], ["Device", v.device_id],
+    ["Technician", techName(v.technician_id, v.technician_name) + t(" ({note})", { note: v.technician_id })], ["Device", v.device_id],
     ["Stage", label(v.stage_label)], ["Outcome", label(v.outcome_label)], ["Trip", v.trip],
   ]));
 
@@ -533,15 +592,68 @@ async function showVisit(id) {
   }
   box.appendChild(list);
   if (v.closed_at) await reportSection(box, v);
-  box.hidden = false;
+  if (openVisit !== id) return; // another visit was opened meanwhile
+  const shown = $("#visit-detail");
+  shown.replaceChildren(...box.childNodes);
+  shown.hidden = false;
+  drawnVisit = v;
 }
 
+// ---- loading: a screen says so while its data is on the way, rather than
+// showing an empty table that reads as "nothing there".
+let loading = 0; // the number of the shown screen's loads under way
+function loadingShown(on) {
+  loading = Math.max(0, loading + (on ? 1 : -1));
+  const note = $("#loading");
+  note.textContent = t("Loading…");
+  note.hidden = loading === 0;
+  const view = document.querySelector(`[data-view="${current}"]`);
+  if (view) view.setAttribute("aria-busy", String(loading > 0));
+}
+
+let shown = 0; // which show() is the latest: an older one's end does not clear the note
 function show(tab) {
   current = tab;
   document.querySelectorAll("nav button").forEach((b) => b.classList.toggle("active", b.dataset.tab === tab));
-  document.querySelectorAll("[data-view]").forEach((s) => { s.hidden = s.dataset.view !== tab; });
-  loaders[tab]().catch((e) => flash(e.message, true));
+  document.querySelectorAll("[data-view]").forEach((s) => { s.hidden = s.dataset.view !== tab; s.removeAttribute("aria-busy"); });
+  const mine = ++shown;
+  // The note stands under the screen's heading, above what it waits for.
+  const heading2 = document.querySelector(`[data-view="${tab}"] h2`);
+  if (heading2) heading2.after($("#loading"));
+  loading = 0;
+  loadingShown(true);
+  loaders[tab]().catch((e) => flash(e.message, true)).finally(() => { if (mine === shown) loadingShown(false); });
 }
+
+// ---- live updates: the server's change events (live.js sends
+// `doorstep:change`) re-read the shown list and the queue's count, a moment
+// after the last of a burst, keeping filters, scroll and selection; never
+// while the dispatcher is typing or choosing in a dialog (then on leaving the field).
+const LIVE_DELAY_MS = 400;
+const liveReaders = [];
+let liveTimer = null;
+let livePending = false;
+function typing() {
+  if (document.querySelector("dialog[open]")) return true;
+  const el = document.activeElement;
+  if (!el || el === document.body) return false;
+  if (el.isContentEditable || el.tagName === "TEXTAREA") return true;
+  return el.tagName === "INPUT" && !["button", "submit", "reset", "checkbox", "radio", "date"].includes(el.type);
+}
+function liveRefresh() {
+  clearTimeout(liveTimer);
+  liveTimer = setTimeout(() => {
+    liveTimer = null;
+    if (!token || $("#app").hidden) return;
+    if (typing()) { livePending = true; return; }
+    livePending = false;
+    for (const read of liveReaders) read(current).catch(() => {});
+  }, LIVE_DELAY_MS);
+}
+liveReaders.push(async (tab) => { if (tab === "visits") await loaders.visits(true); });
+window.addEventListener("doorstep:change", liveRefresh);
+document.addEventListener("focusout", () => { if (livePending) liveRefresh(); });
+document.addEventListener("close", () => { if (livePending) liveRefresh(); }, true);
 
 async function start() {
   try {
@@ -599,7 +711,8 @@ $("#intake-form").addEventListener("submit", async (ev) => {
 
 for (const k of TRADES) { const o = document.createElement("option"); o.value = o.textContent = k; $("#trade-select").appendChild(o); }
 // The desk's screens (screens.js) get the console's helpers and add their tabs.
-screens.install({ $, api, t, flash, time, cell, fill, button, heading, kv, loaders, show, lang: () => lang, technicians: () => technicians });
+screens.install({ $, api, t, flash, time, cell, fill, button, heading, kv, loaders, show, lang: () => lang, technicians: () => technicians,
+  onLive: (read) => liveReaders.push(read), typing });
 translatePage();
 document.querySelectorAll("nav button").forEach((b) => b.addEventListener("click", () => show(b.dataset.tab)));
 document.querySelectorAll("button.reload").forEach((b) => b.addEventListener("click", () => show(b.closest("[data-view]").dataset.view)));
@@ -611,6 +724,7 @@ $("#logout").addEventListener("click", () => { logout(); flash(""); });
 $("#lang").addEventListener("click", () => {
   lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("doorstep.lang", lang);
   translatePage(); flash("");
+  $("#offline").textContent = t("The connection to the server is lost: retrying…");
   const who = $("#who").dataset;
   if (who.username) $("#who").textContent = t("{user} ({role})", { user: who.username, role: t(who.role) });
   if (!$("#app").hidden) show(current);
@@ -626,7 +740,7 @@ $("#sample").addEventListener("click", async () => {
 window.doorstepConsole = {
   api, t, flash, loaders, lang: () => lang, zone: () => businessZone || "Asia/Shanghai",
   signedIn: () => Boolean(token) && !$("#app").hidden, current: () => current,
-  token: () => token, pick: null, onLanguage: [],
+  token: () => token, pick: null, onLanguage: [], connectionLost, connectionBack,
 };
 $("#lang").addEventListener("click", () => window.doorstepConsole.onLanguage.forEach((f) => f()));
 if (token) start();

@@ -157,6 +157,10 @@ export const ZH = {
   "{name}, last seen {time}": "{name}，最后位置时间 {time}", "Customers ({n})": "客户（{n}）", "Technicians' last positions": "技师最后位置",
   "no map tiles configured: markers on a blank background": "未配置地图底图：仅显示标记",
   "Zoom in": "放大", "Zoom out": "缩小",
+  // The connection banner and the loading note (console.js).
+  "The connection to the server is lost: retrying…": "与服务器的连接已断开，正在重试…",
+  "the server cannot be reached": "无法连接服务器",
+  "Loading…": "正在加载…",
 };
 
 /** `text` in `lang` ("zh" or "en"), with {placeholders} filled from `vars`. */

@@ -17,6 +17,7 @@ let current = null;
 
 function setStatus(isUp) {
   up = isUp;
+  if (isUp) C.connectionBack();
   const s = status();
   s.textContent = C.t(isUp ? "live" : "reconnecting…");
   s.classList.toggle("down", !isUp);
@@ -37,7 +38,7 @@ async function readStream() {
   if (lastId) headers["last-event-id"] = lastId;
   current = new AbortController();
   const res = await fetch("/api/live", { headers, signal: current.signal });
-  if (!res.ok || !res.body) throw new Error("live stream refused: " + res.status);
+  if (!res.ok || !res.body) throw Object.assign(new Error("live stream refused: " + res.status), { refused: true });
   setStatus(true);
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "", retry = 3000;
@@ -66,10 +67,13 @@ async function run() {
   if (running) return;
   running = true;
   while (C.signedIn()) {
-    let wait = 3000;
-    try { wait = await readStream(); } catch (e) { /* reconnect below */ }
+    let wait = 3000, refused = false;
+    try { wait = await readStream(); } catch (e) { refused = Boolean(e.refused); /* reconnect below */ }
     if (!C.signedIn()) break;
     setStatus(false);
+    // The stream dropped or could not be opened: the server is out of reach
+    // (a refusal, by contrast, came from a server that answers).
+    if (!refused) C.connectionLost();
     await new Promise((r) => setTimeout(r, wait));
   }
   running = false;

@@ -278,6 +278,8 @@ export function install(helpers) {
   // The queue's count follows the board (shown first, refreshed with it).
   const board = c.loaders.board;
   c.loaders.board = async () => { await board(); refreshCount(); };
+  // Live: the count follows every change; the queue itself when shown.
+  c.onLive(async (tab) => { if (tab === "queue") await loadQueue(); else await refreshCount(); });
   c.$("#order-form").addEventListener("submit", saveOrder);
   c.$("#order-close").addEventListener("click", () => c.show((editing && editing.back) || "board"));
   c.$("#search-form").addEventListener("submit", search);

@@ -13,7 +13,7 @@
 use crate::domain::projection::replay;
 use crate::failure::{Failure, Fallible};
 use crate::model::SignOffStatus;
-use crate::store::{devices, visits, Tx};
+use crate::store::{devices, technicians, visits, Tx};
 use chrono::NaiveDate;
 use doorstep_core::business_time::BusinessZone;
 use doorstep_core::messages::Text;
@@ -364,6 +364,9 @@ pub struct ReconciledVisit {
     pub visit_id: String,
     pub assignment_id: String,
     pub technician_id: String,
+    /// The technician's name, as the desk knows them (absent: not on the roster).
+    #[serde(default)]
+    pub technician_name: Option<String>,
     pub trade: String,
     pub outcome: Option<String>,
     /// The outcome's label in both languages, from the core.
@@ -397,6 +400,7 @@ pub async fn reconcile_day(
     let (from, to) = zone.day_bounds(date);
     let (from, to) = (from.timestamp_millis(), to.timestamp_millis());
     let mut out = vec![];
+    let names = technicians::names(tx).await?;
     for v in visits::closed_between(tx, from, to).await? {
         let vs: VisitState = serde_json::from_str(&v.state_json)
             .map_err(|_| Failure::internal("reading a visit"))?;
@@ -422,6 +426,7 @@ pub async fn reconcile_day(
             findings,
             visit_id: v.visit_id,
             assignment_id: v.assignment_id,
+            technician_name: names.get(&v.technician_id).cloned(),
             technician_id: v.technician_id,
             trade: v.trade,
             outcome: v.outcome,

@@ -4,6 +4,7 @@ use super::sql::Tx;
 use crate::failure::{Failure, Fallible};
 use crate::model::{AssignmentStatus, TechnicianView};
 use crate::time::now_ms;
+use std::collections::BTreeMap;
 
 /// A new technician row (checked by the caller).
 pub struct TechnicianRow<'a> {
@@ -32,7 +33,6 @@ pub async fn insert_technician(tx: &mut dyn Tx, t: &TechnicianRow<'_>) -> Fallib
     }
 }
 
-/// Whether a technician exists.
 /// A technician's name as the desk shows it (`None`: no such technician).
 pub async fn name(tx: &mut dyn Tx, id: &str) -> Fallible<Option<String>> {
     Ok(tx
@@ -41,6 +41,18 @@ pub async fn name(tx: &mut dyn Tx, id: &str) -> Fallible<Option<String>> {
         .map(|r| r.text("name")))
 }
 
+/// Every technician's name by id, for naming the technicians of many rows
+/// at once (the roster is small: one read instead of one per row).
+pub async fn names(tx: &mut dyn Tx) -> Fallible<BTreeMap<String, String>> {
+    Ok(tx
+        .query("SELECT id, name FROM technicians", &[])
+        .await?
+        .iter()
+        .map(|r| (r.text("id"), r.text("name")))
+        .collect())
+}
+
+/// Whether a technician exists.
 pub async fn exists(tx: &mut dyn Tx, id: &str) -> Fallible<bool> {
     Ok(tx
         .query_opt(

@@ -4,10 +4,11 @@
 use crate::app::AppState;
 use crate::domain::bounds;
 use crate::domain::conflicts::{resolve_tx, ResolveRequest};
+use crate::failure::Fallible;
 use crate::http::after::display::LabelledVisit;
 use crate::http::auth::Auth;
 use crate::http::error::{ApiJson, ApiResult};
-use crate::store::visits;
+use crate::store::{technicians, visits};
 use axum::extract::{Path, State};
 use axum::Json;
 
@@ -22,9 +23,19 @@ pub async fn conflicts(
     who.dispatcher()?;
     let rows = state
         .db
-        .read(move |tx| Box::pin(async move { visits::open_conflicts(tx).await }))
+        .read(move |tx| {
+            Box::pin(async move {
+                let rows = visits::open_conflicts(tx).await?;
+                Fallible::Ok((rows, technicians::names(tx).await?))
+            })
+        })
         .await?;
-    Ok(Json(rows.into_iter().map(LabelledVisit::from).collect()))
+    let (rows, names) = rows;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| LabelledVisit::named(r, &names))
+            .collect(),
+    ))
 }
 
 #[utoipa::path(
@@ -45,7 +56,16 @@ pub async fn resolve_conflict(
     let st = state.clone();
     let v = state
         .db
-        .tx(move |tx| Box::pin(async move { resolve_tx(tx, &st, &id, &req, &actor).await }))
+        .tx(move |tx| {
+            Box::pin(async move {
+                let v = resolve_tx(tx, &st, &id, &req, &actor).await?;
+                let name = technicians::name(tx, &v.technician_id).await?;
+                Fallible::Ok(LabelledVisit {
+                    technician_name: name,
+                    ..LabelledVisit::from(v)
+                })
+            })
+        })
         .await?;
-    Ok(Json(LabelledVisit::from(v)))
+    Ok(Json(v))
 }

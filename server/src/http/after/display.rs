@@ -10,6 +10,7 @@ use doorstep_core::money::format_money;
 use doorstep_core::wire::from_wire_name;
 use doorstep_core::workflow::{Outcome, Stage, VisitEvent, VisitState};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// The label of a stage stored by its wire name (`on_site`).
 pub fn stage_label(stage: &str) -> Option<Text> {
@@ -32,6 +33,8 @@ pub struct LabelledVisit {
     pub stage_label: Option<Text>,
     #[schema(value_type = Option<crate::api_schema::Text>)]
     pub outcome_label: Option<Text>,
+    /// The technician's name, as the desk knows them (absent: not on the roster).
+    pub technician_name: Option<String>,
 }
 
 impl From<VisitRow> for LabelledVisit {
@@ -39,8 +42,18 @@ impl From<VisitRow> for LabelledVisit {
         Self {
             stage_label: stage_label(&row.stage),
             outcome_label: outcome_label(row.outcome.as_deref()),
+            technician_name: None,
             row,
         }
+    }
+}
+
+impl LabelledVisit {
+    /// The row with its labels and its technician's name from `names` (id → name).
+    pub fn named(row: VisitRow, names: &BTreeMap<String, String>) -> Self {
+        let mut v = Self::from(row);
+        v.technician_name = names.get(&v.row.technician_id).cloned();
+        v
     }
 }
 

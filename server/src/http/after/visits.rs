@@ -9,7 +9,7 @@ use crate::http::after::display::{history, LabelledVisit, VisitDisplay};
 use crate::http::auth::Auth;
 use crate::http::contact_views::{purpose, record_contact_view};
 use crate::http::error::{ApiError, ApiQuery, ApiResult};
-use crate::store::visits;
+use crate::store::{technicians, visits};
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
@@ -34,15 +34,20 @@ pub async fn list_visits(
 ) -> ApiResult<Json<Vec<LabelledVisit>>> {
     let technician = who.technician().map(str::to_string);
     let limit = q.limit.unwrap_or(500).clamp(1, 2000);
-    let rows = state
+    let (rows, names) = state
         .db
         .read(move |tx| {
-            Box::pin(
-                async move { visits::list_visits(tx, technician, q.assignment_id, limit).await },
-            )
+            Box::pin(async move {
+                let rows = visits::list_visits(tx, technician, q.assignment_id, limit).await?;
+                Fallible::Ok((rows, technicians::names(tx).await?))
+            })
         })
         .await?;
-    Ok(Json(rows.into_iter().map(LabelledVisit::from).collect()))
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| LabelledVisit::named(r, &names))
+            .collect(),
+    ))
 }
 
 #[utoipa::path(
@@ -56,7 +61,7 @@ pub async fn get_visit(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let key = id.clone();
-    let (row, state_text, events) = state
+    let (row, state_text, events, name) = state
         .db
         .read(move |tx| {
             Box::pin(async move {
@@ -64,7 +69,8 @@ pub async fn get_visit(
                     return Ok(None);
                 };
                 let events = projection::events_of(tx, &key).await?;
-                Fallible::Ok(Some((row, state_text, events)))
+                let name = technicians::name(tx, &row.technician_id).await?;
+                Fallible::Ok(Some((row, state_text, events, name)))
             })
         })
         .await?
@@ -76,7 +82,7 @@ pub async fn get_visit(
         .ok()
         .map(|s| VisitDisplay::of(&s));
     Ok(Json(
-        json!({ "visit": LabelledVisit::from(row), "state": state_json, "display": display,
+        json!({ "visit": LabelledVisit { technician_name: name, ..LabelledVisit::from(row) }, "state": state_json, "display": display,
                 "history": history(&events) }),
     ))
 }

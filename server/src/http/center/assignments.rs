@@ -7,15 +7,17 @@ use crate::domain::assignments::{
     AssignmentPatch, CancelRequest, NewAssignment,
 };
 use crate::domain::bounds;
+use crate::failure::Fallible;
 use crate::http::auth::Auth;
 use crate::http::center::personal_data::{purpose, record_contact_view};
 use crate::http::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::model::AssignmentView;
-use crate::store::assignments;
+use crate::store::{assignments, technicians};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 #[utoipa::path(
     post, path = "/api/assignments", tag = "center", security(("session" = [])),
@@ -44,28 +46,58 @@ pub struct ListQuery {
     pub limit: Option<i64>,
 }
 
+/// One row of `/api/assignments`: the assignment and its technician's name.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ListedAssignment {
+    #[serde(flatten)]
+    pub assignment: AssignmentView,
+    /// The technician's name, as the desk knows them (absent: not assigned, or
+    /// not on the roster).
+    pub technician_name: Option<String>,
+}
+
+impl ListedAssignment {
+    /// The assignment with its technician's name from `names` (id → name).
+    pub fn named(assignment: AssignmentView, names: &BTreeMap<String, String>) -> Self {
+        let technician_name = assignment
+            .assignment
+            .technician
+            .as_ref()
+            .and_then(|t| names.get(t.as_str()).cloned());
+        Self {
+            assignment,
+            technician_name,
+        }
+    }
+}
+
 #[utoipa::path(
     get, path = "/api/assignments", tag = "center", security(("session" = []), ("device" = [])),
     params(("status" = Option<String>, Query, description = "open, assigned, done, handed_back or cancelled"),
            ("limit" = Option<i64>, Query, description = "At most this many (1-2000, default 500)")),
-    responses((status = 200, description = "Assignments (a device: only its technician's)", body = Vec<AssignmentView>))
+    responses((status = 200, description = "Assignments (a device: only its technician's)", body = Vec<ListedAssignment>))
 )]
 pub async fn list_assignments(
     State(state): State<AppState>,
     Auth(who): Auth,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> ApiResult<Json<Vec<AssignmentView>>> {
+) -> ApiResult<Json<Vec<ListedAssignment>>> {
     let technician = who.technician().map(str::to_string);
     let limit = q.limit.unwrap_or(500).clamp(1, 2000);
-    let rows = state
+    let (rows, names) = state
         .db
         .read(move |tx| {
-            Box::pin(
-                async move { assignments::list_assignments(tx, technician, q.status, limit).await },
-            )
+            Box::pin(async move {
+                let rows = assignments::list_assignments(tx, technician, q.status, limit).await?;
+                Fallible::Ok((rows, technicians::names(tx).await?))
+            })
         })
         .await?;
-    Ok(Json(rows))
+    Ok(Json(
+        rows.into_iter()
+            .map(|a| ListedAssignment::named(a, &names))
+            .collect(),
+    ))
 }
 
 #[utoipa::path(

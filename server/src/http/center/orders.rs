@@ -4,31 +4,37 @@
 
 use crate::app::AppState;
 use crate::domain::order_history::{self, Found, HistoryEntry, RepeatWarning};
-use crate::failure::Failure;
+use crate::failure::{Failure, Fallible};
 use crate::http::after::display::LabelledVisit;
 use crate::http::auth::Auth;
+use crate::http::center::assignments::ListedAssignment;
 use crate::http::error::{ApiError, ApiQuery, ApiResult};
-use crate::model::AssignmentView;
-use crate::store::assignments;
+use crate::store::{assignments, technicians};
 use axum::extract::{Path, State};
 use axum::Json;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// An assignment found, with its visits and their stage and outcome labels.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct FoundView {
     #[serde(flatten)]
-    pub assignment: AssignmentView,
+    pub assignment: ListedAssignment,
     pub visits: Vec<LabelledVisit>,
 }
 
-fn labelled(found: Vec<Found>) -> Vec<FoundView> {
+/// The assignments found with their labels and technicians' names (id → name).
+fn labelled(found: Vec<Found>, names: &BTreeMap<String, String>) -> Vec<FoundView> {
     found
         .into_iter()
         .map(|f| FoundView {
-            assignment: f.assignment,
-            visits: f.visits.into_iter().map(LabelledVisit::from).collect(),
+            assignment: ListedAssignment::named(f.assignment, names),
+            visits: f
+                .visits
+                .into_iter()
+                .map(|v| LabelledVisit::named(v, names))
+                .collect(),
         })
         .collect()
 }
@@ -89,9 +95,14 @@ pub async fn search(
     let limit = query.limit.unwrap_or(50).clamp(1, 200);
     let out = state
         .db
-        .read(move |tx| Box::pin(async move { order_history::search(tx, &q, limit).await }))
+        .read(move |tx| {
+            Box::pin(async move {
+                let found = order_history::search(tx, &q, limit).await?;
+                Fallible::Ok((found, technicians::names(tx).await?))
+            })
+        })
         .await?;
-    Ok(Json(labelled(out)))
+    Ok(Json(labelled(out.0, &out.1)))
 }
 
 #[derive(Deserialize)]
@@ -128,10 +139,13 @@ pub async fn customer_history(
     let out = state
         .db
         .read(move |tx| {
-            Box::pin(async move { order_history::customer_history(tx, &q.phone).await })
+            Box::pin(async move {
+                let found = order_history::customer_history(tx, &q.phone).await?;
+                Fallible::Ok((found, technicians::names(tx).await?))
+            })
         })
         .await?;
-    Ok(Json(labelled(out)))
+    Ok(Json(labelled(out.0, &out.1)))
 }
 
 /// The caller's assignments of the last 30 days, and those for the same
