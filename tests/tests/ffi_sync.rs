@@ -359,10 +359,15 @@ async fn a_phone_enrols_by_scanning_the_centers_one_time_code() {
             code,
             transient,
             detail,
+            zh,
             ..
         } => {
             assert_eq!((code.as_str(), transient), ("enrol_refused", false));
             assert!(detail.contains("already used"), "{detail}");
+            assert_eq!(
+                zh,
+                "注册码无效、已用过或已过期：请向服务中心索取新的注册码。"
+            );
         }
         other => panic!("expected a sync error, got {other:?}"),
     }

@@ -204,7 +204,21 @@ pub async fn enrol_with_code(
         }),
         None => serde_json::json!({"code": code.code}),
     };
-    let enrolled: CodeEnrolment = call.json("POST", "/api/enrol", None, Some(body)).await?;
+    let enrolled: CodeEnrolment = call
+        .json("POST", "/api/enrol", None, Some(body))
+        .await
+        .map_err(|e| match e {
+            SyncError::Enrolment {
+                status: 401,
+                message,
+                ..
+            } => SyncError::Enrolment {
+                status: 401,
+                code: super::error::ENROLMENT_CODE_REFUSED.into(),
+                message,
+            },
+            other => other,
+        })?;
     let invalid = |what: &str| SyncError::Enrolment {
         status: 200,
         code: "invalid_response".into(),

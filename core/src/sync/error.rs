@@ -56,6 +56,10 @@ pub enum SyncError {
     },
 }
 
+/// The server's code of an [`SyncError::Enrolment`] when a one-time
+/// enrolment code is unknown, used or expired (its own text for the phone).
+pub const ENROLMENT_CODE_REFUSED: &str = "enrolment_code_refused";
+
 impl SyncError {
     /// Whether retrying later may succeed.
     pub fn is_transient(&self) -> bool {
@@ -121,6 +125,10 @@ impl SyncError {
             Self::Offline => (
                 "Offline: records are kept on the phone and sent when the connection is back.",
                 "离线：记录保存在手机上，恢复网络后会自动上传。",
+            ),
+            Self::Enrolment { code, .. } if code == ENROLMENT_CODE_REFUSED => (
+                "This enrolment code is unknown, already used or expired: ask the center for a new one.",
+                "注册码无效、已用过或已过期：请向服务中心索取新的注册码。",
             ),
             Self::Enrolment { .. } => (
                 "The center did not enrol this phone. Check the server address, the dispatcher's sign-in and the technician id, then try again.",

@@ -30,7 +30,7 @@ mod transport;
 pub use backoff::Backoff;
 pub use blobs::BLOB_PART_BYTES;
 pub use enrol::{enrol_device, enrol_device_with_key, enrol_with_code, Enrolled, EnrolmentCode};
-pub use error::SyncError;
+pub use error::{SyncError, ENROLMENT_CODE_REFUSED};
 pub use service::{
     SyncFailure, SyncLoopConfig, SyncLoopHandle, SyncOutcome, SyncPhase, SyncService, SyncState,
     SyncStateListener,

@@ -113,6 +113,35 @@ final class AppModel: ObservableObject {
         }
     }
 
+    /// Enrols with the center's one-time code off the main thread; on success
+    /// opens the store and starts sync.
+    func enrolWithCode(_ codeOrLink: String, server: String) {
+        guard !enrolling else { return }
+        enrolling = true
+        enrolFailure = nil
+        let setup = self.setup, lang = self.lang
+        let server = server.trimmingCharacters(in: .whitespaces)
+        Task {
+            let failure: String? = await Task.detached(priority: .userInitiated) { () -> String? in
+                do {
+                    try setup.enrolWithCode(codeOrLink, serverUrl: server)
+                    return nil
+                } catch let e as DoorstepError {
+                    return e.text(lang)
+                } catch {
+                    return NSLocalizedString("enrol_vault_failed", comment: "")
+                }
+            }.value
+            enrolling = false
+            if let failure {
+                enrolFailure = failure
+            } else {
+                enrolled = true
+                openSession()
+            }
+        }
+    }
+
     private func openSession() {
         do {
             guard let store = try setup.openStore(), let service = try setup.syncService(for: store) else { return }

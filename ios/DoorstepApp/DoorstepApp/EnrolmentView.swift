@@ -2,7 +2,8 @@ import DoorstepCore
 import SwiftUI
 
 /// The enrolment screen, shown until the phone is enrolled: at handover a
-/// dispatcher signs in on the phone and names its technician. Only collects
+/// dispatcher signs in on the phone and names its technician, or the phone
+/// takes the center's one-time code (the console's QR link, pasted or typed). Only collects
 /// the fields and shows the outcome; `AppModel.enrol` runs it off the main thread.
 struct EnrolmentView: View {
     @EnvironmentObject var model: AppModel
@@ -10,15 +11,39 @@ struct EnrolmentView: View {
     @State private var dispatcher = ""
     @State private var password = ""
     @State private var technician = ""
+    /// With the center's one-time code instead of a dispatcher's sign-in.
+    @State private var byCode = false
+    @State private var code = ""
 
     private var complete: Bool {
-        !server.trimmingCharacters(in: .whitespaces).isEmpty && !dispatcher.trimmingCharacters(in: .whitespaces).isEmpty
+        if byCode {
+            let text = code.trimmingCharacters(in: .whitespaces)
+            // A scanned link names the server; a typed code needs it.
+            return text.hasPrefix("doorstep://") || (!text.isEmpty && !server.trimmingCharacters(in: .whitespaces).isEmpty)
+        }
+        return !server.trimmingCharacters(in: .whitespaces).isEmpty && !dispatcher.trimmingCharacters(in: .whitespaces).isEmpty
             && !password.isEmpty && !technician.trimmingCharacters(in: .whitespaces).isEmpty
     }
 
     var body: some View {
         NavigationStack {
             Form {
+                Section {
+                    Toggle("enrol_by_code", isOn: $byCode)
+                }
+                if byCode {
+                    Section {
+                        TextField("enrol_code", text: $code)
+                            .textInputAutocapitalization(.characters)
+                            .autocorrectionDisabled()
+                        TextField("enrol_server_if_typed", text: $server, prompt: Text(verbatim: "https://doorstep.example.com"))
+                            .keyboardType(.URL)
+                            .textInputAutocapitalization(.never)
+                            .autocorrectionDisabled()
+                    } footer: {
+                        Text("enrol_code_explain")
+                    }
+                } else {
                 Section {
                     TextField("enrol_server", text: $server, prompt: Text(verbatim: "https://doorstep.example.com"))
                         .keyboardType(.URL)
@@ -34,6 +59,7 @@ struct EnrolmentView: View {
                 } footer: {
                     Text("enrol_explain")
                 }
+                }
                 Section {
                     Text(String(format: NSLocalizedString("enrol_device", comment: ""), model.deviceId))
                         .font(.footnote)
@@ -42,7 +68,11 @@ struct EnrolmentView: View {
                         Text(failure).foregroundStyle(.red)
                     }
                     Button {
-                        model.enrol(server: server, dispatcher: dispatcher, password: password, technicianId: technician)
+                        if byCode {
+                            model.enrolWithCode(code, server: server)
+                        } else {
+                            model.enrol(server: server, dispatcher: dispatcher, password: password, technicianId: technician)
+                        }
                     } label: {
                         HStack {
                             Text(model.enrolling ? LocalizedStringKey("enrol_busy") : LocalizedStringKey("enrol_button"))

@@ -330,6 +330,25 @@ public final class DeviceSetup {
         return enrolment
     }
 
+    /// Enrols with the center's one-time code: `codeOrLink` is the scanned QR
+    /// link (`doorstep://enrol?server=…&code=…`, which names the server) or
+    /// the code as typed, sent to `serverUrl`. On success the enrolment is in
+    /// the vault and the store exists. Blocking: call it off the main thread.
+    @discardableResult
+    public func enrolWithCode(_ codeOrLink: String, serverUrl: String) throws -> Enrolment {
+        let text = codeOrLink.trimmingCharacters(in: .whitespaces)
+        let enrolment: Enrolment
+        if text.hasPrefix("doorstep://") {
+            let link = try readEnrolmentLink(link: text)
+            enrolment = try enrolDeviceWithCode(transport: transport, serverUrl: link.serverUrl, code: link.code)
+        } else {
+            enrolment = try enrolDeviceWithCode(transport: transport, serverUrl: serverUrl, code: text)
+        }
+        try openStore(for: enrolment).closeStore()
+        try vault.save(enrolment)
+        return enrolment
+    }
+
     /// The enrolled phone's store; nil before enrolment.
     public func openStore() throws -> DeviceStore? {
         guard let e = vault.load() else { return nil }

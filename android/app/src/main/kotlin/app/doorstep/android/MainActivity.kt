@@ -10,6 +10,7 @@ import app.doorstep.shell.CoreResult
 import app.doorstep.shell.Language
 import app.doorstep.ui.EnrolmentField
 import app.doorstep.ui.EnrolmentStateHolder
+import app.doorstep.ui.CodeEnroller
 import app.doorstep.ui.Enroller
 import app.doorstep.ui.LocalTimes
 import app.doorstep.ui.StoreBackend
@@ -40,7 +41,7 @@ class MainActivity : ComponentActivity() {
         // Registered before the activity starts, as the result API requires.
         val permission = LocationPermission(this)
         val state = TechnicianAppState(
-            EnrolmentStateHolder(enroller(), mapOf(EnrolmentField.DEVICE_ID to deviceId())),
+            EnrolmentStateHolder(enroller(), mapOf(EnrolmentField.DEVICE_ID to deviceId()), codeEnroller()),
             backend = if (app.setup.enrolled) backend() else null,
             services = AndroidServices.of(this, permission),
             clock = clock,
@@ -53,6 +54,14 @@ class MainActivity : ComponentActivity() {
     /** Enrolment through the server (a dispatcher signs in at handover), kept in the Keystore vault. */
     private fun enroller() = Enroller { url, dispatcher, password, technician, device ->
         when (val r = app.setup.enrol(url, dispatcher, password, technician, device)) {
+            is CoreResult.Failed -> r
+            is CoreResult.Ok -> CoreResult.Ok(runOnMain { backend() })
+        }
+    }
+
+    /** Enrolment with the center's one-time code (the QR link pasted or typed; no staff password), kept in the Keystore vault. */
+    private fun codeEnroller() = CodeEnroller { codeOrLink, serverUrl ->
+        when (val r = app.setup.enrolWithCode(codeOrLink, serverUrl)) {
             is CoreResult.Failed -> r
             is CoreResult.Ok -> CoreResult.Ok(runOnMain { backend() })
         }

@@ -8,6 +8,8 @@ import app.doorstep.core.SyncSettings
 import app.doorstep.core.SyncTiming
 import app.doorstep.core.Syncer
 import app.doorstep.core.enrolDevice
+import app.doorstep.core.enrolDeviceWithCode
+import app.doorstep.core.readEnrolmentLink
 
 /**
  * Where the shell keeps the enrolment, token included. The Android app backs
@@ -33,7 +35,8 @@ class InMemoryEnrolmentVault(private var held: Enrolment? = null) : EnrolmentVau
 
 /**
  * First run and every run after: enrol the phone through the server (a
- * dispatcher signs in on it at handover), then open its store and its
+ * dispatcher signs in on it at handover, or the center's one-time code),
+ * then open its store and its
  * sync (the loop, or a one-shot syncer) from what the vault holds.
  */
 class DeviceSetup(
@@ -57,6 +60,24 @@ class DeviceSetup(
     ): CoreResult<Enrolment> = CoreResult.of {
         val enrolment = enrolDevice(transport, serverUrl, dispatcher, password, technicianId, deviceId)
         // Create the store now so a wrong path fails here, not on first use.
+        openStoreFor(enrolment).use { it.closeStore() }
+        vault.save(enrolment)
+        enrolment
+    }
+
+    /**
+     * Enrols with the center's one-time code: [codeOrLink] is the scanned QR
+     * link (`doorstep://enrol?server=…&code=…`, which names the server) or
+     * the code as typed, sent to [serverUrl]. On success the enrolment is in
+     * the vault and the store exists. Blocking: call it off the UI thread.
+     */
+    fun enrolWithCode(codeOrLink: String, serverUrl: String): CoreResult<Enrolment> = CoreResult.of {
+        val enrolment = if (codeOrLink.trim().startsWith("doorstep://")) {
+            val link = readEnrolmentLink(codeOrLink.trim())
+            enrolDeviceWithCode(transport, link.serverUrl, link.code)
+        } else {
+            enrolDeviceWithCode(transport, serverUrl, codeOrLink)
+        }
         openStoreFor(enrolment).use { it.closeStore() }
         vault.save(enrolment)
         enrolment

@@ -1,6 +1,8 @@
 //! Enrolment at handover: server address, dispatcher sign-in, device and
-//! technician ids. [EnrolmentStateHolder] checks the fields and runs the
-//! enrolment off the UI thread; the screen only draws its state.
+//! technician ids — or the center's one-time code (the console's QR code,
+//! no staff password on the phone). [EnrolmentStateHolder] checks the
+//! fields and runs the enrolment off the UI thread; the screen only draws
+//! its state.
 package app.doorstep.ui
 
 import androidx.compose.foundation.layout.Arrangement
@@ -12,6 +14,7 @@ import androidx.compose.foundation.rememberScrollState
 import androidx.compose.foundation.verticalScroll
 import androidx.compose.material3.MaterialTheme
 import androidx.compose.material3.OutlinedTextField
+import androidx.compose.material3.TextButton
 import androidx.compose.runtime.Composable
 import androidx.compose.runtime.getValue
 import androidx.compose.runtime.mutableStateOf
@@ -27,7 +30,13 @@ import app.doorstep.shell.Language
 import app.doorstep.shell.pick
 
 /** The enrolment form's fields, in screen order. */
-enum class EnrolmentField { SERVER_URL, DISPATCHER, PASSWORD, DEVICE_ID, TECHNICIAN_ID }
+enum class EnrolmentField { CODE, SERVER_URL, DISPATCHER, PASSWORD, DEVICE_ID, TECHNICIAN_ID }
+
+/** How the phone enrols: a dispatcher signs in on it, or the center's one-time code. */
+enum class EnrolmentMode(val fields: List<EnrolmentField>) {
+    DISPATCHER(listOf(EnrolmentField.SERVER_URL, EnrolmentField.DISPATCHER, EnrolmentField.PASSWORD, EnrolmentField.DEVICE_ID, EnrolmentField.TECHNICIAN_ID)),
+    CODE(listOf(EnrolmentField.CODE, EnrolmentField.SERVER_URL)),
+}
 
 /** What the enrolment screen shows. */
 data class EnrolmentUiState(
@@ -35,6 +44,9 @@ data class EnrolmentUiState(
     val missing: Set<EnrolmentField>,
     val refusal: LocalizedText?,
     val busy: Boolean,
+    val mode: EnrolmentMode = EnrolmentMode.DISPATCHER,
+    /** Whether this phone can enrol with a code (an enroller for it was given). */
+    val codeOffered: Boolean = false,
 )
 
 /** Performs the enrolment (blocking network call); returns the backend of the enrolled phone or the core's refusal. */
@@ -42,27 +54,62 @@ fun interface Enroller {
     fun enrol(serverUrl: String, dispatcher: String, password: String, technicianId: String, deviceId: String): CoreResult<TechnicianBackend>
 }
 
-class EnrolmentStateHolder(private val enroller: Enroller, defaults: Map<EnrolmentField, String> = emptyMap()) {
-    var state by mutableStateOf(EnrolmentUiState(EnrolmentField.entries.associateWith { defaults[it] ?: "" }, emptySet(), null, false))
+/**
+ * Enrols with the center's one-time code (blocking network call): [codeOrLink]
+ * is the scanned `doorstep://enrol?server=…&code=…` (which names the server)
+ * or the code as typed, with [serverUrl].
+ */
+fun interface CodeEnroller {
+    fun enrolWithCode(codeOrLink: String, serverUrl: String): CoreResult<TechnicianBackend>
+}
+
+/** Whether [text] is the center's QR link, which names the server itself. */
+fun isEnrolmentLink(text: String): Boolean = text.trim().startsWith("doorstep://")
+
+class EnrolmentStateHolder(
+    private val enroller: Enroller,
+    defaults: Map<EnrolmentField, String> = emptyMap(),
+    private val codeEnroller: CodeEnroller? = null,
+) {
+    var state by mutableStateOf(
+        EnrolmentUiState(EnrolmentField.entries.associateWith { defaults[it] ?: "" }, emptySet(), null, false, codeOffered = codeEnroller != null),
+    )
         private set
 
     fun edit(field: EnrolmentField, value: String) {
         state = state.copy(values = state.values + (field to value), missing = state.missing - field, refusal = null)
     }
 
+    /** Switches between the dispatcher's sign-in and the one-time code (when offered). */
+    fun switchMode() {
+        if (codeEnroller == null) return
+        val next = if (state.mode == EnrolmentMode.CODE) EnrolmentMode.DISPATCHER else EnrolmentMode.CODE
+        state = state.copy(mode = next, missing = emptySet(), refusal = null)
+    }
+
+    /** The fields the current mode needs: a scanned link names the server, a typed code does not. */
+    private fun required(): List<EnrolmentField> = when (state.mode) {
+        EnrolmentMode.DISPATCHER -> EnrolmentMode.DISPATCHER.fields
+        EnrolmentMode.CODE ->
+            if (isEnrolmentLink(state.values[EnrolmentField.CODE] ?: "")) listOf(EnrolmentField.CODE) else EnrolmentMode.CODE.fields
+    }
+
     /** Checks the fields; when all are there, enrols (call from a background thread) and returns the backend. */
     fun enrol(): TechnicianBackend? {
-        val missing = state.values.filterValues { it.isBlank() }.keys
+        val missing = required().filter { state.values[it].isNullOrBlank() }.toSet()
         if (missing.isNotEmpty()) {
             state = state.copy(missing = missing)
             return null
         }
         state = state.copy(busy = true, refusal = null)
         val v = state.values.mapValues { it.value.trim() }
-        val result = enroller.enrol(
-            v.getValue(EnrolmentField.SERVER_URL), v.getValue(EnrolmentField.DISPATCHER), v.getValue(EnrolmentField.PASSWORD),
-            v.getValue(EnrolmentField.TECHNICIAN_ID), v.getValue(EnrolmentField.DEVICE_ID),
-        )
+        val result = when (state.mode) {
+            EnrolmentMode.CODE -> codeEnroller!!.enrolWithCode(v.getValue(EnrolmentField.CODE), v.getValue(EnrolmentField.SERVER_URL))
+            EnrolmentMode.DISPATCHER -> enroller.enrol(
+                v.getValue(EnrolmentField.SERVER_URL), v.getValue(EnrolmentField.DISPATCHER), v.getValue(EnrolmentField.PASSWORD),
+                v.getValue(EnrolmentField.TECHNICIAN_ID), v.getValue(EnrolmentField.DEVICE_ID),
+            )
+        }
         return when (result) {
             is CoreResult.Ok -> {
                 state = state.copy(busy = false)
@@ -76,8 +123,9 @@ class EnrolmentStateHolder(private val enroller: Enroller, defaults: Map<Enrolme
     }
 }
 
-fun UiStrings.label(field: EnrolmentField): String = when (field) {
-    EnrolmentField.SERVER_URL -> serverUrl
+fun UiStrings.label(field: EnrolmentField, mode: EnrolmentMode = EnrolmentMode.DISPATCHER): String = when (field) {
+    EnrolmentField.CODE -> enrolmentCode
+    EnrolmentField.SERVER_URL -> if (mode == EnrolmentMode.CODE) serverUrlIfTyped else serverUrl
     EnrolmentField.DISPATCHER -> dispatcher
     EnrolmentField.PASSWORD -> password
     EnrolmentField.DEVICE_ID -> deviceId
@@ -90,6 +138,7 @@ fun EnrolmentScreen(
     onEdit: (EnrolmentField, String) -> Unit,
     onEnrol: () -> Unit,
     modifier: Modifier = Modifier,
+    onSwitchMode: () -> Unit = {},
 ) {
     val s = LocalStrings.current
     Column(
@@ -97,18 +146,23 @@ fun EnrolmentScreen(
         verticalArrangement = Arrangement.spacedBy(12.dp),
     ) {
         UiText(s.enrolTitle, style = MaterialTheme.typography.headlineSmall, maxLines = 1)
-        UiText(s.enrolHelp, style = MaterialTheme.typography.bodyMedium)
-        for (f in EnrolmentField.entries) {
+        UiText(if (state.mode == EnrolmentMode.CODE) s.enrolByCodeHelp else s.enrolHelp, style = MaterialTheme.typography.bodyMedium)
+        if (state.codeOffered) {
+            TextButton(onClick = onSwitchMode, modifier = Modifier.testTag("enrol-mode")) {
+                UiText(if (state.mode == EnrolmentMode.CODE) s.enrolByDispatcher else s.enrolByCode, maxLines = 1)
+            }
+        }
+        for (f in state.mode.fields) {
             OutlinedTextField(
                 value = state.values[f] ?: "",
                 onValueChange = { onEdit(f, it) },
-                label = { UiText(s.label(f), maxLines = 1) },
+                label = { UiText(s.label(f, state.mode), maxLines = 1) },
                 singleLine = true,
                 isError = f in state.missing,
                 visualTransformation = if (f == EnrolmentField.PASSWORD) PasswordVisualTransformation() else VisualTransformation.None,
                 modifier = Modifier.fillMaxWidth().testTag("enrol:${f.name.lowercase()}"),
             )
-            if (f in state.missing) ErrorText(s.missing(s.label(f)))
+            if (f in state.missing) ErrorText(s.missing(s.label(f, state.mode)))
         }
         state.refusal?.let { ErrorText(it.pick(s.language), Modifier.testTag("enrol-refusal")) }
         BigButton(if (state.busy) s.enrolling else s.enrol, onClick = onEnrol, enabled = !state.busy, modifier = Modifier.testTag("enrol"))

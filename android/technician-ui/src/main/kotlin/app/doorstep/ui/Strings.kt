@@ -20,6 +20,14 @@ class UiStrings private constructor(val language: Language) {
     val technicianId = t("技师编号", "Technician id")
     val enrol = t("登记", "Enrol")
     val enrolling = t("正在登记…", "Enrolling…")
+    val enrolByCode = t("用注册码登记", "Enrol with a code")
+    val enrolByDispatcher = t("由调度员登录登记", "Enrol with a dispatcher's sign-in")
+    val enrolByCodeHelp = t(
+        "扫描派单台「管理」页为这台手机生成的二维码，或输入注册码和服务器地址。注册码只能用一次，30 分钟内有效。",
+        "Scan the QR code the console's Admin tab made for this phone, or type the code and the server address. A code works once, within 30 minutes.",
+    )
+    val enrolmentCode = t("注册码或二维码链接", "Code or QR link")
+    val serverUrlIfTyped = t("服务器地址（输入注册码时填写）", "Server address (when typing the code)")
     fun missing(field: String) = t("请填写$field", "$field is required")
 
     // Today

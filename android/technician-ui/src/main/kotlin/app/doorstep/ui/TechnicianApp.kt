@@ -144,6 +144,7 @@ fun TechnicianApp(app: TechnicianAppState, modifier: Modifier = Modifier) {
                                     if (backend != null) app.enrolled(backend)
                                 }
                             },
+                            onSwitchMode = app.enrolment::switchMode,
                         )
                         visit != null && visitState != null -> VisitScreen(visitState, app.services, onSubmit = visit::submit, onBack = app::closeVisit, onPreview = visit::previewSignOff)
                         else -> TodayScreen(

@@ -35,6 +35,27 @@ class ScreensTest {
     }
 
     @Test
+    fun enrolment_by_the_centers_one_time_code() = each { lang ->
+        val holder = EnrolmentStateHolder(
+            { _, _, _, _, _ -> error("the dispatcher's sign-in is not used") },
+            codeEnroller = { _, _ -> CoreResult.Failed("enrol_refused", "This enrolment code is unknown, already used or expired", "注册码无效、已用过或已过期：请向服务中心索取新的注册码。", false) },
+        )
+        holder.switchMode()
+        assertTrue(holder.state.mode == EnrolmentMode.CODE)
+        // A typed code needs the server; a scanned link names it.
+        holder.edit(EnrolmentField.CODE, "K7QM-4XRT-9PWD")
+        holder.edit(EnrolmentField.SERVER_URL, "")
+        holder.enrol()
+        assertTrue(holder.state.missing == setOf(EnrolmentField.SERVER_URL))
+        holder.edit(EnrolmentField.CODE, "doorstep://enrol?server=https%3A%2F%2Fservice.example&code=K7QM-4XRT-9PWD")
+        holder.enrol()
+        val laid = ScreenCheck.render("02b-enrol-by-code", lang) { EnrolmentScreen(holder.state, holder::edit, {}) }
+        ScreenCheck.assertReadable("enrol by code", lang, laid.filterNot { it.text.startsWith("doorstep://") })
+        assertTrue(laid.any { it.text == if (lang == Language.EN) "This enrolment code is unknown, already used or expired" else "注册码无效、已用过或已过期：请向服务中心索取新的注册码。" })
+        assertTrue(laid.any { it.text == if (lang == Language.EN) "Enrol with a dispatcher's sign-in" else "由调度员登录登记" })
+    }
+
+    @Test
     fun today_list() = each { lang ->
         val w = Window(Instant.parse("2026-11-25T02:00:00Z"), Instant.parse("2026-11-25T04:00:00Z"))
         val visits = listOf(

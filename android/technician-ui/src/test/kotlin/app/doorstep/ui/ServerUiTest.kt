@@ -7,6 +7,7 @@ import androidx.compose.ui.test.onNodeWithTag
 import androidx.compose.ui.test.performClick
 import androidx.compose.ui.test.performTextReplacement
 import app.doorstep.shell.Language
+import app.doorstep.ui.desktop.desktopCodeEnroller
 import app.doorstep.ui.desktop.desktopEnroller
 import app.doorstep.ui.desktop.desktopServices
 import org.junit.AfterClass
@@ -109,5 +110,44 @@ class ServerUiTest {
             val laid = ScreenCheck.render("10-server-visit", lang) { VisitScreen(state, app.services, {}, {}) }
             ScreenCheck.assertReadable("server visit", lang, laid)
         }
+    }
+
+    /**
+     * The console's "new phone" QR code: the phone enrols by pasting its link,
+     * with no staff password; the server names the device and the technician,
+     * and the phone syncs. The same code a second time is refused on screen.
+     */
+    @Test
+    fun enrol_with_the_centers_one_time_code_through_the_screens() {
+        call("POST", "/api/technicians", """{"id": "T-91", "name": "赵敏", "trades": ["appliance_repair"]}""")
+        val made = call("POST", "/api/technicians/T-91/enrolment-codes", """{"device_id": "phone-91", "server": "$base"}""")
+        val link = field(made, "enrol_uri")
+        val clock = Clock.systemUTC()
+        val app = TechnicianAppState(
+            EnrolmentStateHolder(
+                desktopEnroller(tmp.newFolder("phone"), clock),
+                codeEnroller = desktopCodeEnroller(tmp.newFolder("phone-by-code"), clock),
+            ),
+            backend = null, services = desktopServices(), clock = clock, times = LocalTimes(ZoneId.of("Asia/Shanghai")),
+        )
+        rule.setContent { TechnicianApp(app) }
+        rule.onNodeWithTag("enrol-mode").performClick()
+        rule.onNodeWithTag("enrol:code").performTextReplacement(link)
+        rule.onNodeWithTag("enrol").performClick()
+        rule.waitUntil(20_000) { app.backend != null }
+        rule.onNodeWithTag("sync").performClick()
+        rule.waitUntil(30_000) { app.today?.syncing == false }
+        val devices = call("GET", "/api/devices", null)
+        assertTrue(devices, Regex("\"device_id\":\"phone-91\"[^}]*\"last_sync_at\":\"").containsMatchIn(devices))
+
+        // Used once: another phone pasting the same link is refused, and told why.
+        val again = EnrolmentStateHolder(
+            desktopEnroller(tmp.newFolder("second"), clock),
+            codeEnroller = desktopCodeEnroller(tmp.newFolder("second-by-code"), clock),
+        )
+        again.switchMode()
+        again.edit(EnrolmentField.CODE, link)
+        assertTrue(again.enrol() == null)
+        assertTrue("${again.state.refusal}", again.state.refusal?.zh?.contains("注册码") == true)
     }
 }

@@ -14,6 +14,7 @@ import app.doorstep.shell.CoreResult
 import app.doorstep.shell.DeviceSetup
 import app.doorstep.shell.InMemoryEnrolmentVault
 import app.doorstep.shell.Language
+import app.doorstep.ui.CodeEnroller
 import app.doorstep.ui.Enroller
 import app.doorstep.ui.EnrolmentField
 import app.doorstep.ui.EnrolmentStateHolder
@@ -51,6 +52,22 @@ fun desktopEnroller(dataDir: File, clock: Clock): Enroller = Enroller { url, dis
     }
 }
 
+/** Enrolment with the center's one-time code, then the store and syncer of the enrolled phone. */
+fun desktopCodeEnroller(dataDir: File, clock: Clock): CodeEnroller = CodeEnroller { codeOrLink, serverUrl ->
+    dataDir.mkdirs()
+    // The device id comes with the server's answer, after the store's path is
+    // chosen: a data directory holds one phone enrolled by code.
+    val vault = InMemoryEnrolmentVault()
+    val setup = DeviceSetup(vault, File(dataDir, "code-enrolled.db").path)
+    when (val r = setup.enrolWithCode(codeOrLink, serverUrl)) {
+        is CoreResult.Failed -> r
+        is CoreResult.Ok -> {
+            val store = setup.openStore() ?: error("an enrolled phone has a store")
+            CoreResult.Ok(StoreBackend(store, setup.syncer(store), clock))
+        }
+    }
+}
+
 fun main() {
     val clock = Clock.systemUTC()
     val zone = ZoneId.systemDefault()
@@ -64,7 +81,7 @@ fun main() {
     application {
         val app = remember {
             TechnicianAppState(
-                EnrolmentStateHolder(desktopEnroller(dataDir, clock), defaults),
+                EnrolmentStateHolder(desktopEnroller(dataDir, clock), defaults, desktopCodeEnroller(dataDir, clock)),
                 backend = null,
                 services = desktopServices(),
                 clock = clock,
