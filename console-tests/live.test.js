@@ -8,15 +8,13 @@
 
 const { test, before, after } = require("node:test");
 const assert = require("node:assert/strict");
-const { execFileSync } = require("node:child_process");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const { startServer, launchBrowser, openPage } = require("./harness");
 const { PASSWORD, signIn, openTab, assertAccessible, screenshot, chineseProblems } = require("./desk");
 
-const CLI_BIN = path.resolve(__dirname, process.env.DOORSTEP_CLI_BIN
-  || (process.env.DOORSTEP_SERVER_BIN ? path.join(path.dirname(process.env.DOORSTEP_SERVER_BIN), "doorstep") : "../target/debug/doorstep"));
+const { assertPhoneCli, runPhone } = require("./phone");
 // What a browser logs when a request cannot go out (the tests cut the network on purpose).
 const NETWORK_ERRORS = /ERR_INTERNET_DISCONNECTED|ERR_CONNECTION_REFUSED|ERR_FAILED|ERR_NETWORK_CHANGED|Failed to fetch|Failed to load resource/;
 
@@ -25,7 +23,7 @@ let browser;
 let dir;
 
 before(async () => {
-  if (!fs.existsSync(CLI_BIN)) throw new Error(`no device CLI at ${CLI_BIN}: cargo build -p doorstep-cli, or set DOORSTEP_CLI_BIN`);
+  assertPhoneCli();
   server = await startServer();
   browser = await launchBrowser();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "doorstep-phone-"));
@@ -38,11 +36,7 @@ after(async () => {
 });
 
 /** Runs the technician's phone; its JSON output. */
-function phone(...args) {
-  const out = execFileSync(CLI_BIN, ["device", "--db", path.join(dir, "phone.db"), "--lang", "en", ...args],
-    { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  try { return JSON.parse(out); } catch (e) { return out; }
-}
+const phone = (...args) => runPhone(path.join(dir, "phone.db"), ...args);
 
 /** The number in the Requests tab's count (0 without one). */
 async function queueCount(page) {

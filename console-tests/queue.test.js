@@ -7,22 +7,20 @@
 
 const { test, before, after } = require("node:test");
 const assert = require("node:assert/strict");
-const { execFileSync } = require("node:child_process");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const { startServer, launchBrowser, openPage } = require("./harness");
 const { PASSWORD, signIn, openTab, assertAccessible, screenshot } = require("./desk");
 
-const CLI_BIN = path.resolve(__dirname, process.env.DOORSTEP_CLI_BIN
-  || (process.env.DOORSTEP_SERVER_BIN ? path.join(path.dirname(process.env.DOORSTEP_SERVER_BIN), "doorstep") : "../target/debug/doorstep"));
+const { assertPhoneCli, runPhone } = require("./phone");
 
 let server;
 let browser;
 let dir;
 
 before(async () => {
-  if (!fs.existsSync(CLI_BIN)) throw new Error(`no device CLI at ${CLI_BIN}: cargo build -p doorstep-cli, or set DOORSTEP_CLI_BIN`);
+  assertPhoneCli();
   server = await startServer();
   browser = await launchBrowser();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "doorstep-phone-"));
@@ -35,11 +33,7 @@ after(async () => {
 });
 
 /** Runs the technician's phone; its JSON output. */
-function phone(...args) {
-  const out = execFileSync(CLI_BIN, ["device", "--db", path.join(dir, "phone.db"), "--lang", "en", ...args],
-    { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  try { return JSON.parse(out); } catch (e) { return out; }
-}
+const phone = (...args) => runPhone(path.join(dir, "phone.db"), ...args);
 
 test("a technician's verify-with-center request is answered from the queue and reaches the phone", async () => {
   phone("enrol", "--device-id", "phone-sun-2", "--technician-id", "T-sun", "--name", "孙浩的备用手机",

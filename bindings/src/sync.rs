@@ -64,6 +64,18 @@ pub struct EnrolmentLink {
     pub code: String,
 }
 
+impl From<core_sync::Enrolled> for Enrolment {
+    fn from(enrolled: core_sync::Enrolled) -> Self {
+        Enrolment {
+            server_url: enrolled.server_url,
+            device_id: enrolled.device_id.to_string(),
+            technician_id: enrolled.technician_id.to_string(),
+            technician_name: enrolled.technician_name,
+            device_token: enrolled.device_token,
+        }
+    }
+}
+
 /// Which half of a sync is running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum SyncStage {
@@ -466,13 +478,7 @@ pub fn enrol_device_with_code(
             None,
             Duration::from_secs(30),
         ))?;
-        Ok(Enrolment {
-            server_url: enrolled.server_url,
-            device_id: enrolled.device_id.to_string(),
-            technician_id: enrolled.technician_id.to_string(),
-            technician_name: enrolled.technician_name,
-            device_token: enrolled.device_token,
-        })
+        Ok(enrolled.into())
     })
 }
 
@@ -501,12 +507,6 @@ pub fn enrol_device(
             &device,
             Duration::from_secs(30),
         ))?;
-        Ok(Enrolment {
-            server_url: enrolled.server_url,
-            device_id: enrolled.device_id.to_string(),
-            technician_id: enrolled.technician_id.to_string(),
-            technician_name: enrolled.technician_name,
-            device_token: enrolled.device_token,
-        })
+        Ok(enrolled.into())
     })
 }

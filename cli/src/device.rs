@@ -179,15 +179,10 @@ fn enrol_via_server(
     device: &str,
     key_path: &Path,
 ) -> Result<String, String> {
-    let key = SoftwareDeviceKey::load_or_create(key_path).map_err(|e| e.to_string())?;
-    let public_key = key.public_key().map_err(|e| e.to_string())?;
+    let public_key = device_public_key(key_path)?;
     let technician = TechnicianId::new(technician).map_err(|e| e.to_string())?;
     let device = DeviceId::new(device).map_err(|e| e.to_string())?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    runtime
+    blocking_runtime()?
         .block_on(enrol_device_with_key(
             &ReqwestTransport::new()?,
             server,
@@ -200,6 +195,21 @@ fn enrol_via_server(
         ))
         .map(|e| e.device_token)
         .map_err(|e| format!("[{}] {e}", e.code()))
+}
+
+/// The public half of the device key kept at `key_path` (made now if there
+/// is none), which enrolment version 2 registers.
+fn device_public_key(key_path: &Path) -> Result<Vec<u8>, String> {
+    let key = SoftwareDeviceKey::load_or_create(key_path).map_err(|e| e.to_string())?;
+    key.public_key().map_err(|e| e.to_string())
+}
+
+/// A runtime to run one network call to its end.
+fn blocking_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 /// Creates the device's store and its side file from an enrolment.
@@ -228,13 +238,8 @@ fn save_enrolment(db: &Path, file: &DeviceFile, lang: Lang) -> ExitCode {
 /// Exchanges the center's one-time code for this device's token, with the
 /// device key kept at `key_path` (made now if there is none) registered.
 fn enrol_by_code(code: &EnrolmentCode, key_path: &Path) -> Result<Enrolled, String> {
-    let key = SoftwareDeviceKey::load_or_create(key_path).map_err(|e| e.to_string())?;
-    let public_key = key.public_key().map_err(|e| e.to_string())?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    runtime
+    let public_key = device_public_key(key_path)?;
+    blocking_runtime()?
         .block_on(enrol_with_code(
             &ReqwestTransport::new()?,
             code,
@@ -484,10 +489,7 @@ pub fn run(db: &Path, command: DeviceCommand, lang: Lang) -> ExitCode {
             }
         }
         DeviceCommand::Sync => {
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
+            let runtime = match blocking_runtime() {
                 Ok(r) => r,
                 Err(e) => return fail(lang, "sync", e),
             };

@@ -186,11 +186,7 @@ pub async fn enrol_with_code(
     public_key: Option<&[u8]>,
     timeout: Duration,
 ) -> Result<Enrolled, SyncError> {
-    let base = super::server_base(&code.server_url).map_err(|message| SyncError::Enrolment {
-        status: 0,
-        code: "invalid_server_url".into(),
-        message,
-    })?;
+    let base = enrolment_base(&code.server_url)?;
     let call = Call {
         transport,
         base: &base,
@@ -253,11 +249,7 @@ async fn enrol(
     public_key: Option<&[u8]>,
     timeout: Duration,
 ) -> Result<Enrolled, SyncError> {
-    let base = super::server_base(server_url).map_err(|message| SyncError::Enrolment {
-        status: 0,
-        code: "invalid_server_url".into(),
-        message,
-    })?;
+    let base = enrolment_base(server_url)?;
     let call = Call {
         transport,
         base: &base,
@@ -310,6 +302,15 @@ async fn enrol(
         technician_name: name,
         device_token: enrolment.token,
         enrolment_version: if public_key.is_some() { 2 } else { 1 },
+    })
+}
+
+/// The server's base address, or why it is not one (before any request).
+fn enrolment_base(server_url: &str) -> Result<String, SyncError> {
+    super::server_base(server_url).map_err(|message| SyncError::Enrolment {
+        status: 0,
+        code: "invalid_server_url".into(),
+        message,
     })
 }
 

@@ -83,52 +83,39 @@ final class AppModel: ObservableObject {
 
     /// Enrols off the main thread; on success opens the store and starts sync.
     func enrol(server: String, dispatcher: String, password: String, technicianId: String) {
-        guard !enrolling else { return }
-        enrolling = true
-        enrolFailure = nil
-        let setup = self.setup, deviceId = self.deviceId, lang = self.lang
+        let deviceId = self.deviceId
         let server = server.trimmingCharacters(in: .whitespaces)
         let dispatcher = dispatcher.trimmingCharacters(in: .whitespaces)
         let technicianId = technicianId.trimmingCharacters(in: .whitespaces)
-        Task {
-            let failure: String? = await Task.detached(priority: .userInitiated) { () -> String? in
-                do {
-                    try setup.enrol(serverUrl: server, dispatcher: dispatcher, password: password,
-                                    technicianId: technicianId, deviceId: deviceId)
-                    return nil
-                } catch let e as DoorstepError {
-                    return e.text(lang)
-                } catch {
-                    // The Keychain refused the write: not the core's.
-                    return NSLocalizedString("enrol_vault_failed", comment: "")
-                }
-            }.value
-            enrolling = false
-            if let failure {
-                enrolFailure = failure
-            } else {
-                enrolled = true
-                openSession()
-            }
+        runEnrolment { setup in
+            try setup.enrol(serverUrl: server, dispatcher: dispatcher, password: password,
+                            technicianId: technicianId, deviceId: deviceId)
         }
     }
 
     /// Enrols with the center's one-time code off the main thread; on success
     /// opens the store and starts sync.
     func enrolWithCode(_ codeOrLink: String, server: String) {
+        let server = server.trimmingCharacters(in: .whitespaces)
+        runEnrolment { setup in try setup.enrolWithCode(codeOrLink, serverUrl: server) }
+    }
+
+    /// Runs one enrolment off the main thread and shows its outcome: the
+    /// core's refusal in the phone's language, or the enrolled phone's screens.
+    private func runEnrolment(_ enrol: @escaping @Sendable (DeviceSetup) throws -> Void) {
         guard !enrolling else { return }
         enrolling = true
         enrolFailure = nil
         let setup = self.setup, lang = self.lang
-        let server = server.trimmingCharacters(in: .whitespaces)
         Task {
             let failure: String? = await Task.detached(priority: .userInitiated) { () -> String? in
                 do {
-                    try setup.enrolWithCode(codeOrLink, serverUrl: server)
+                    try enrol(setup)
                     return nil
                 } catch let e as DoorstepError {
                     return e.text(lang)
                 } catch {
+                    // The Keychain refused the write: not the core's.
                     return NSLocalizedString("enrol_vault_failed", comment: "")
                 }
             }.value

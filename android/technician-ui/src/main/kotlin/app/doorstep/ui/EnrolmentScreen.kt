@@ -47,7 +47,15 @@ data class EnrolmentUiState(
     val mode: EnrolmentMode = EnrolmentMode.DISPATCHER,
     /** Whether this phone can enrol with a code (an enroller for it was given). */
     val codeOffered: Boolean = false,
-)
+) {
+    /** The fields the mode needs: a scanned link names the server, a typed code does not. */
+    val fields: List<EnrolmentField>
+        get() = if (mode == EnrolmentMode.CODE && isEnrolmentLink(values[EnrolmentField.CODE] ?: "")) {
+            listOf(EnrolmentField.CODE)
+        } else {
+            mode.fields
+        }
+}
 
 /** Performs the enrolment (blocking network call); returns the backend of the enrolled phone or the core's refusal. */
 fun interface Enroller {
@@ -77,7 +85,9 @@ class EnrolmentStateHolder(
         private set
 
     fun edit(field: EnrolmentField, value: String) {
-        state = state.copy(values = state.values + (field to value), missing = state.missing - field, refusal = null)
+        val edited = state.copy(values = state.values + (field to value), refusal = null)
+        // A field no longer asked for (the server, once a link is pasted) is no longer missing.
+        state = edited.copy(missing = (state.missing - field).intersect(edited.fields.toSet()))
     }
 
     /** Switches between the dispatcher's sign-in and the one-time code (when offered). */
@@ -87,16 +97,9 @@ class EnrolmentStateHolder(
         state = state.copy(mode = next, missing = emptySet(), refusal = null)
     }
 
-    /** The fields the current mode needs: a scanned link names the server, a typed code does not. */
-    private fun required(): List<EnrolmentField> = when (state.mode) {
-        EnrolmentMode.DISPATCHER -> EnrolmentMode.DISPATCHER.fields
-        EnrolmentMode.CODE ->
-            if (isEnrolmentLink(state.values[EnrolmentField.CODE] ?: "")) listOf(EnrolmentField.CODE) else EnrolmentMode.CODE.fields
-    }
-
     /** Checks the fields; when all are there, enrols (call from a background thread) and returns the backend. */
     fun enrol(): TechnicianBackend? {
-        val missing = required().filter { state.values[it].isNullOrBlank() }.toSet()
+        val missing = state.fields.filter { state.values[it].isNullOrBlank() }.toSet()
         if (missing.isNotEmpty()) {
             state = state.copy(missing = missing)
             return null
@@ -123,9 +126,9 @@ class EnrolmentStateHolder(
     }
 }
 
-fun UiStrings.label(field: EnrolmentField, mode: EnrolmentMode = EnrolmentMode.DISPATCHER): String = when (field) {
+fun UiStrings.label(field: EnrolmentField): String = when (field) {
     EnrolmentField.CODE -> enrolmentCode
-    EnrolmentField.SERVER_URL -> if (mode == EnrolmentMode.CODE) serverUrlIfTyped else serverUrl
+    EnrolmentField.SERVER_URL -> serverUrl
     EnrolmentField.DISPATCHER -> dispatcher
     EnrolmentField.PASSWORD -> password
     EnrolmentField.DEVICE_ID -> deviceId
@@ -152,17 +155,17 @@ fun EnrolmentScreen(
                 UiText(if (state.mode == EnrolmentMode.CODE) s.enrolByDispatcher else s.enrolByCode, maxLines = 1)
             }
         }
-        for (f in state.mode.fields) {
+        for (f in state.fields) {
             OutlinedTextField(
                 value = state.values[f] ?: "",
                 onValueChange = { onEdit(f, it) },
-                label = { UiText(s.label(f, state.mode), maxLines = 1) },
+                label = { UiText(s.label(f), maxLines = 1) },
                 singleLine = true,
                 isError = f in state.missing,
                 visualTransformation = if (f == EnrolmentField.PASSWORD) PasswordVisualTransformation() else VisualTransformation.None,
                 modifier = Modifier.fillMaxWidth().testTag("enrol:${f.name.lowercase()}"),
             )
-            if (f in state.missing) ErrorText(s.missing(s.label(f, state.mode)))
+            if (f in state.missing) ErrorText(s.missing(s.label(f)))
         }
         state.refusal?.let { ErrorText(it.pick(s.language), Modifier.testTag("enrol-refusal")) }
         BigButton(if (state.busy) s.enrolling else s.enrol, onClick = onEnrol, enabled = !state.busy, modifier = Modifier.testTag("enrol"))

@@ -27,7 +27,6 @@ class UiStrings private constructor(val language: Language) {
         "Scan the QR code the console's Admin tab made for this phone, or type the code and the server address. A code works once, within 30 minutes.",
     )
     val enrolmentCode = t("注册码或二维码链接", "Code or QR link")
-    val serverUrlIfTyped = t("服务器地址（输入注册码时填写）", "Server address (when typing the code)")
     fun missing(field: String) = t("请填写$field", "$field is required")
 
     // Today

@@ -48,6 +48,7 @@ class ScreensTest {
         holder.enrol()
         assertTrue(holder.state.missing == setOf(EnrolmentField.SERVER_URL))
         holder.edit(EnrolmentField.CODE, "doorstep://enrol?server=https%3A%2F%2Fservice.example&code=K7QM-4XRT-9PWD")
+        assertTrue(holder.state.fields == listOf(EnrolmentField.CODE) && holder.state.missing.isEmpty())
         holder.enrol()
         val laid = ScreenCheck.render("02b-enrol-by-code", lang) { EnrolmentScreen(holder.state, holder::edit, {}) }
         ScreenCheck.assertReadable("enrol by code", lang, laid.filterNot { it.text.startsWith("doorstep://") })
