@@ -381,7 +381,9 @@ async fn a_phone_enrols_with_the_centers_one_time_code_and_registers_its_key() {
     );
     assert_eq!(code, 1);
     assert!(
-        err.contains("enrol-by-code") && err.contains("unauthorized"),
+        err.contains("enrol-by-code")
+            && err.contains("enrolment_code_refused")
+            && err.contains("already used"),
         "{err}"
     );
     // A link that is not the center's is refused before any request.
