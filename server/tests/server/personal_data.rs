@@ -592,4 +592,52 @@ async fn the_access_log_records_who_viewed_full_contact_details(b: Backend) {
             .all(|r| r["username"] == "desk"),
         "{mine}"
     );
+
+    // A search and a customer's history show full contacts too: each order
+    // on the answer is logged, and a search that finds nothing logs nothing.
+    let digits: String = PHONE.chars().filter(char::is_ascii_digit).collect();
+    let (st, found) = s
+        .get(
+            &format!("/api/search?q={}", &digits[digits.len() - 8..]),
+            &s.dispatcher,
+        )
+        .await;
+    assert_eq!(
+        (st, found.as_array().map(Vec::len)),
+        (200, Some(1)),
+        "{found}"
+    );
+    let (st, _) = s
+        .get(
+            &format!("/api/customers/history?phone={digits}"),
+            &s.dispatcher,
+        )
+        .await;
+    assert_eq!(st, 200);
+    let (_, nothing) = s.get("/api/search?q=nobody-at-all", &s.dispatcher).await;
+    assert_eq!(nothing.as_array().map(Vec::len), Some(0), "{nothing}");
+    let (_, log) = s
+        .get(
+            &format!("/api/personal-data/access-log?assignment_id={order}"),
+            &s.admin,
+        )
+        .await;
+    let purposes: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["purpose"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        purposes,
+        [
+            "customer_history",
+            "search",
+            "visit_detail",
+            "assignment_detail"
+        ],
+        "{log}"
+    );
+    let (_, all) = s.get("/api/personal-data/access-log", &s.admin).await;
+    assert_eq!(all.as_array().map(Vec::len), Some(4), "{all}");
 }

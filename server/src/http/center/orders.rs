@@ -8,6 +8,7 @@ use crate::failure::{Failure, Fallible};
 use crate::http::after::display::LabelledVisit;
 use crate::http::auth::Auth;
 use crate::http::center::assignments::ListedAssignment;
+use crate::http::contact_views::{purpose, record_contact_views};
 use crate::http::error::{ApiError, ApiQuery, ApiResult};
 use crate::store::{assignments, technicians};
 use axum::extract::{Path, State};
@@ -22,6 +23,14 @@ pub struct FoundView {
     #[serde(flatten)]
     pub assignment: ListedAssignment,
     pub visits: Vec<LabelledVisit>,
+}
+
+/// The orders an answer shows with their full contact (the access log's).
+fn shown(found: &[Found]) -> Vec<String> {
+    found
+        .iter()
+        .map(|f| f.assignment.assignment.id.to_string())
+        .collect()
 }
 
 /// The assignments found with their labels and technicians' names (id → name).
@@ -102,6 +111,7 @@ pub async fn search(
             })
         })
         .await?;
+    record_contact_views(&state, &who, shown(&out.0), purpose::SEARCH).await?;
     Ok(Json(labelled(out.0, &out.1)))
 }
 
@@ -145,6 +155,7 @@ pub async fn customer_history(
             })
         })
         .await?;
+    record_contact_views(&state, &who, shown(&out.0), purpose::CUSTOMER_HISTORY).await?;
     Ok(Json(labelled(out.0, &out.1)))
 }
 
