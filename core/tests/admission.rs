@@ -14,6 +14,7 @@ use doorstep_core::protocol::RefusalCode;
 use doorstep_core::signoff::{self, Ratings, Report, SignOffEvidence};
 use doorstep_core::walkthrough::{signature, Walkthrough, CONSENT_TEXT};
 use doorstep_core::workflow::command::{PaymentMethod, ReceiptRecord};
+use doorstep_core::VisitCommand;
 use doorstep_core::{
     BusinessZone, DeviceId, EventId, EventKind, Playbook, TradeId, VisitEvent, VisitState,
 };
@@ -215,4 +216,88 @@ fn a_refusal_code_this_build_does_not_know_is_read_as_unrecognised() {
     assert_eq!(code, RefusalCode::Unrecognised);
     let code: RefusalCode = serde_json::from_str("\"workflow_refused\"").unwrap();
     assert_eq!(code, RefusalCode::WorkflowRefused);
+}
+
+/// A refused quote is followed by a fact the workflow adds on its own (the
+/// order escalated to the center). Pushed in two pieces split between the
+/// refusal and that follow-on fact, or just after it, the visit is admitted
+/// whole: admission resumes the open command from the stored facts.
+#[test]
+fn a_follow_on_fact_pushed_apart_from_its_command_is_admitted_as_its_rest() {
+    let mut w = walk("appliance_repair");
+    w.go(None).repair();
+    w.apply(
+        2,
+        VisitCommand::RefuseQuote {
+            reason: "太贵".into(),
+        },
+        None,
+        None,
+    )
+    .expect("the customer may refuse the quote");
+    let follow_on = w
+        .events
+        .iter()
+        .position(|e| matches!(e.kind, EventKind::EscalatedToCenter { .. }))
+        .expect("a refused quote is escalated");
+    assert!(follow_on + 1 == w.events.len());
+    for split in [follow_on - 1, follow_on, follow_on + 1] {
+        let mut adm = admission(&w.events[..split]);
+        for e in &w.events[split..] {
+            adm.admit(e)
+                .unwrap_or_else(|r| panic!("split at {split}, {}: {r}", e.kind.name()));
+        }
+        assert_eq!(
+            adm.state(),
+            &VisitState::replay(&w.events),
+            "split at {split}"
+        );
+    }
+    // The follow-on fact alone, without its command, is not admitted.
+    let mut alone = w.events[follow_on].clone();
+    alone.hlc.counter += 1;
+    assert!(admission(&w.events[..follow_on - 1]).admit(&alone).is_err());
+}
+
+/// A fact sent again under another sequence number is known by its id,
+/// whether it was stored before or admitted in this push.
+#[test]
+fn a_fact_sent_again_is_known_by_its_id() {
+    let mut w = walk("appliance_repair");
+    w.go(None);
+    let (stored, rest) = w.events.split_at(3);
+    let mut adm = admission(stored);
+    assert!(stored.iter().all(|e| adm.knows(e.id)));
+    assert!(!adm.knows(rest[0].id));
+    adm.admit(&rest[0]).expect("the next fact by the book");
+    assert!(adm.knows(rest[0].id));
+    assert!(!adm.knows(EventId::new_v7()));
+}
+
+/// A fact whose content differs from what the workflow records for its
+/// command (an accepted quote claiming another total) is refused, even
+/// though the command itself would be accepted.
+#[test]
+fn a_fact_the_workflow_would_record_differently_is_refused() {
+    let mut w = walk("appliance_repair");
+    w.completed(None, GOOD, &mut None);
+    let at = w
+        .events
+        .iter()
+        .position(|e| matches!(e.kind, EventKind::QuoteAccepted { .. }))
+        .expect("the quote is accepted");
+    let mut forged = w.events[at].clone();
+    if let EventKind::QuoteAccepted { customer_total, .. } = &mut forged.kind {
+        *customer_total += 10_000;
+    }
+    assert_refused(&w.events[..at], &forged, RefusalCode::NotWorkflowFact);
+    // The refusal says what the workflow records there instead.
+    let refusal = admission(&w.events[..at]).admit(&forged).unwrap_err();
+    let expected = match &w.events[at].kind {
+        EventKind::QuoteAccepted { customer_total, .. } => {
+            format!("\"customer_total\":{customer_total}")
+        }
+        _ => unreachable!(),
+    };
+    assert!(refusal.to_string().contains(&expected), "{refusal}");
 }

@@ -210,6 +210,14 @@ pub async fn put_blob(
                     })
                 })
                 .await?;
+            // Make the photo's report rendition now, off the request, so the
+            // first report with it does not wait for a 12 MP decode.
+            let (blobs, kept) = (state.blobs.clone(), digest.clone());
+            tokio::task::spawn_blocking(move || {
+                if let Ok(original) = std::fs::read(blobs.path_of(&kept)) {
+                    crate::report::renditions::report_copy(&blobs, &kept, original);
+                }
+            });
             Ok((
                 StatusCode::CREATED,
                 offset_headers(size, size, true),

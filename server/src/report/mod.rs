@@ -5,7 +5,8 @@
 //! with a CJK font found at run time ([`pdf`], [`fonts`]). The signature is
 //! redrawn from its strokes ([`signature`]), the verification page is one
 //! QR code away ([`qr`]), and customers open the report through an
-//! unguessable, expiring link ([`links`]).
+//! unguessable, expiring link ([`links`]). Photos are embedded as report
+//! renditions, at most 1600 px on the long side ([`renditions`]).
 //!
 //! Report format 1: everything in the visit's projection and its sign-off
 //! evidence. Photos join in format 2; the report already has their section
@@ -17,6 +18,7 @@ pub mod html;
 pub mod links;
 pub mod pdf;
 pub mod qr;
+pub mod renditions;
 pub mod signature;
 pub mod verify;
 pub mod view;

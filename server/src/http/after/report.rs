@@ -18,6 +18,7 @@ use crate::report::document::{gather, signed_strokes, ReportDocument};
 use crate::report::html::{render_html, render_notice, PageLinks};
 use crate::report::links::{self, CreatedLink, LinkLookup, LinkStatus};
 use crate::report::pdf::{render_pdf, PdfError};
+use crate::report::renditions;
 use crate::report::signature::signature_svg;
 use crate::report::verify::Verification;
 use crate::store::visits;
@@ -112,10 +113,11 @@ fn pdf_failure(e: PdfError) -> ApiError {
 /// of downloads queues instead of starving sync on a 2-core server.
 static TYPESETTING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
-/// The bytes of the report's photos, in its order: None for a photo that has
-/// not reached the server, or whose file is missing or no longer hashes to
-/// the digest the customer signed (printing other bytes than those signed
-/// would misrepresent the record; the report says the photo cannot be shown).
+/// The bytes the report embeds for its photos, in its order (each photo's
+/// report rendition, `report::renditions`): None for a photo that has not
+/// reached the server, or whose file is missing or no longer hashes to the
+/// digest the customer signed (printing other bytes than those signed would
+/// misrepresent the record; the report says the photo cannot be shown).
 async fn photo_bytes(state: &AppState, doc: &ReportDocument) -> Vec<Option<Vec<u8>>> {
     let mut out = Vec::with_capacity(doc.photos.len());
     for p in &doc.photos {
@@ -124,11 +126,17 @@ async fn photo_bytes(state: &AppState, doc: &ReportDocument) -> Vec<Option<Vec<u
             continue;
         }
         let bytes = tokio::fs::read(state.blobs.path_of(&p.digest)).await.ok();
-        let whole = bytes.filter(|b| sha256_hex(b) == p.digest);
-        if whole.is_none() {
+        let Some(whole) = bytes.filter(|b| sha256_hex(b) == p.digest) else {
             tracing::error!(digest = %p.digest, visit = %doc.visit_id, "a stored photo is missing or does not match its digest");
-        }
-        out.push(whole);
+            out.push(None);
+            continue;
+        };
+        let (blobs, digest) = (state.blobs.clone(), p.digest.clone());
+        let copy =
+            tokio::task::spawn_blocking(move || renditions::report_copy(&blobs, &digest, whole))
+                .await
+                .ok();
+        out.push(copy);
     }
     out
 }
