@@ -301,3 +301,40 @@ fn a_fact_the_workflow_would_record_differently_is_refused() {
     };
     assert!(refusal.to_string().contains(&expected), "{refusal}");
 }
+
+/// The first array of objects in `value` and its path, for planting a field.
+fn first_object_in_array(
+    value: &mut serde_json::Value,
+    path: String,
+) -> Option<(String, &mut serde_json::Map<String, serde_json::Value>)> {
+    match value {
+        serde_json::Value::Array(items) => match items.first_mut() {
+            Some(serde_json::Value::Object(o)) => Some((format!("{path}[0]"), o)),
+            Some(other) => first_object_in_array(other, format!("{path}[0]")),
+            None => None,
+        },
+        serde_json::Value::Object(o) => o
+            .iter_mut()
+            .find_map(|(k, v)| first_object_in_array(v, format!("{path}.{k}"))),
+        _ => None,
+    }
+}
+
+/// An unknown field is found inside lists too (a stroke of the signature),
+/// and a field sent as null that the fact does not have is no news.
+#[test]
+fn an_unknown_field_inside_a_list_is_named_and_an_absent_null_is_not() {
+    let mut w = walk("appliance_repair");
+    w.go(None).repair().pay().sign(GOOD, None, &mut None);
+    let signed = w.events.last().unwrap().clone();
+    let mut raw = serde_json::to_value(&signed).unwrap();
+    raw["not_a_field"] = serde_json::Value::Null;
+    assert_eq!(
+        unknown_field(&raw, &signed),
+        None,
+        "null for a field the fact lacks"
+    );
+    let (at, object) = first_object_in_array(&mut raw, "event".into()).expect("a list of objects");
+    object.insert("pressure".into(), serde_json::json!(0.7));
+    assert_eq!(unknown_field(&raw, &signed), Some(format!("{at}.pressure")));
+}

@@ -98,3 +98,28 @@ fn a_key_file_is_made_once_and_read_back() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn a_key_shows_its_public_half_and_never_its_secret() {
+    let secret = [7u8; 32];
+    let key = SoftwareDeviceKey::from_secret(&secret).unwrap();
+    let shown = format!("{key:?}");
+    assert!(shown.contains(&key.public_key_hex()), "{shown}");
+    assert!(!shown.contains(&hex::encode(secret)), "{shown}");
+}
+
+#[test]
+fn a_key_file_that_cannot_be_read_is_refused_and_left_as_it_is() {
+    let dir = std::env::temp_dir().join(format!("doorstep-key-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("phone.db.device-key");
+    std::fs::write(&path, [0xFF, 0xFE, 0x00]).unwrap();
+    let e = SoftwareDeviceKey::load_or_create(&path).unwrap_err();
+    assert!(e.to_string().contains("UTF-8"), "{e}");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        [0xFF, 0xFE, 0x00],
+        "not replaced by a new key"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
