@@ -133,6 +133,31 @@ test("a phone's request reaches the open visits list and the requests count with
   await closeClean(session);
 });
 
+test("a new work order reaches the shown work orders without a reload", async () => {
+  const session = await openPage(browser, server.url);
+  const { page } = session;
+  await signIn(page); // the work orders ("Board") are the first screen
+  await page.waitForFunction(() => document.getElementById("live-status").textContent === "live");
+  const other = await openPage(browser, server.url);
+  await signIn(other.page);
+  const id = await other.page.evaluate(async () => {
+    const headers = { authorization: "Bearer " + sessionStorage.getItem("doorstep.token"), "content-type": "application/json" };
+    const start = new Date(Date.now() + 5 * 3600e3);
+    const res = await fetch("/api/assignments", { method: "POST", headers, body: JSON.stringify({
+      trade: "water_delivery", fault_description: "送两桶水",
+      customer: { name: "钱进", phone: "1392222", address: "静安区南京西路 99 号" },
+      order: [{ item: "bottle_18_9l", qty: 2 }],
+      requested_window: { start: start.toISOString(), end: new Date(start.getTime() + 7200e3).toISOString() },
+    }) });
+    if (!res.ok) throw new Error(await res.text());
+    return (await res.json()).id;
+  });
+  await closeClean(other);
+  // Well before the board's 15-second timer: the live stream brought it.
+  await page.locator("#board tbody tr").filter({ hasText: id }).waitFor({ timeout: 8000 });
+  await closeClean(session);
+});
+
 test("a screen says it is loading while its data is on the way, in both languages", async () => {
   const session = await openPage(browser, server.url);
   const { page } = session;

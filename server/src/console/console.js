@@ -626,7 +626,8 @@ function show(tab) {
 }
 
 // ---- live updates: the server's change events (live.js sends
-// `doorstep:change`) re-read the shown list and the queue's count, a moment
+// `doorstep:change`) re-read the shown list (the work orders, the visits)
+// and the queue's count, a moment
 // after the last of a burst, keeping filters, scroll and selection; never
 // while the dispatcher is typing or choosing in a dialog (then on leaving the field).
 const LIVE_DELAY_MS = 400;
@@ -651,6 +652,7 @@ function liveRefresh() {
   }, LIVE_DELAY_MS);
 }
 liveReaders.push(async (tab) => { if (tab === "visits") await loaders.visits(true); });
+liveReaders.push(async (tab) => { if (tab === "board") await loaders.board(); });
 window.addEventListener("doorstep:change", liveRefresh);
 document.addEventListener("focusout", () => { if (livePending) liveRefresh(); });
 document.addEventListener("close", () => { if (livePending) liveRefresh(); }, true);
@@ -667,7 +669,8 @@ async function start() {
   show("board");
 }
 
-// Keeps the board current while it is shown (one timer, however often one logs in).
+// Keeps the board current while it is shown, also when the live stream is
+// down (one timer, however often one logs in; live changes come sooner).
 setInterval(() => {
   if (token && !$("#app").hidden && !$("[data-view=board]").hidden) loaders.board().catch(() => {});
 }, 15000);
