@@ -13,15 +13,15 @@ const SERVER_BIN = path.resolve(__dirname,
   process.env.DOORSTEP_SERVER_BIN || "../target/debug/doorstep-server");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 
-/** Starts the server; resolves to { url, stop(), output() } once it listens. */
-function startServer() {
+/** Starts the server (with `env` added to its environment); resolves to { url, stop(), output() } once it listens. */
+function startServer(env = {}) {
   if (!fs.existsSync(SERVER_BIN)) {
     throw new Error(`no server binary at ${SERVER_BIN}: build it (cargo build -p doorstep-server) or set DOORSTEP_SERVER_BIN`);
   }
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "doorstep-console-"));
   const child = spawn(SERVER_BIN, ["--listen", "127.0.0.1:0", "--data-dir", dataDir, "--demo"], {
     stdio: ["ignore", "pipe", "pipe"],
-    env: Object.assign({}, process.env, { RUST_LOG: process.env.RUST_LOG || "warn" }),
+    env: Object.assign({}, process.env, { RUST_LOG: process.env.RUST_LOG || "warn" }, env),
   });
   const lines = [];
   // Keep draining both streams for the server's whole life, so it never

@@ -21,7 +21,11 @@ let dir;
 
 before(async () => {
   assertPhoneCli();
-  server = await startServer();
+  // Customer notices go out at any hour of this run: quiet hours (21:00-08:00
+  // by default) are moved to an hour half a day away in Beijing time.
+  const away = (new Date().getUTCHours() + 8 + 12) % 24;
+  const hh = (h) => String(h % 24).padStart(2, "0") + ":00";
+  server = await startServer({ DOORSTEP_NOTICE_QUIET_HOURS: `${hh(away)}-${hh(away + 1)}` });
   browser = await launchBrowser();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "doorstep-phone-"));
 });
@@ -102,6 +106,67 @@ test("a technician's verify-with-center request is answered from the queue and r
   await page.locator("#queue-summary").waitFor();
   await assertAccessible(page, "the requests queue in Chinese");
   await screenshot(page, "queue-zh");
+  const errors = session.errors();
+  await session.context.close();
+  assert.deepEqual(errors, [], "no page errors or console errors");
+});
+
+test("a customer notice that could not be delivered waits in the queue, to be sent again", async () => {
+  const session = await openPage(browser, server.url);
+  const { page } = session;
+  await signIn(page);
+  // An order taken with the customer's consent to notices by WeChat, for
+  // which this server has no provider: the first notice cannot go out.
+  const id = await page.evaluate(async () => {
+    const headers = { authorization: "Bearer " + sessionStorage.getItem("doorstep.token"), "content-type": "application/json" };
+    const start = new Date(Date.now() + 4 * 3600e3);
+    const res = await fetch("/api/intakes", { method: "POST", headers, body: JSON.stringify({
+      classification: "general", content: "空调不制冷", trade: "appliance_repair",
+      caller: { name: "孔丽", phone: "139 2222 3333", address: "普陀区曹杨路 10 号" },
+      product: { model: "KFR-35GW", purchase_date: "2024-06-01", warranty: "out_of_warranty" },
+      requested_window: { start: start.toISOString(), end: new Date(start.getTime() + 7200e3).toISOString() },
+      notice_consent: { consented: true, channel: "wechat", address: "oKongLi_wx_2024" },
+    }) });
+    if (!res.ok) throw new Error(await res.text());
+    const id = (await res.json()).intake.assignment_id;
+    const assigned = await fetch(`/api/assignments/${id}/assign`, { method: "POST", headers, body: JSON.stringify({ technician: "T-sun" }) });
+    if (!assigned.ok) throw new Error(await assigned.text());
+    return id;
+  });
+  // 孙浩's second phone takes the order and confirms the appointment with the customer.
+  const second = (...args) => runPhone(path.join(dir, "notice.db"), ...args);
+  second("enrol", "--device-id", "phone-sun-notice", "--technician-id", "T-sun", "--name", "孙浩",
+    "--server", server.url.replace(/\/$/, ""), "--dispatcher", "zhang.wei", "--password", PASSWORD);
+  second("sync");
+  second("apply", "--assignment", id, JSON.stringify({ type: "log_call", outcome: "reached" }));
+  second("apply", "--assignment", id, JSON.stringify({ type: "confirm_appointment", address_confirmed: true, product_confirmed: true }));
+  second("sync");
+
+  await openTab(page, "Requests");
+  const row = page.locator("#queue tbody tr").filter({ hasText: "孔丽" }).filter({ hasText: "notice_undelivered" });
+  // The outbox worker gives up on it within a round or two; the queue is read again until then.
+  for (let i = 0; i < 30 && !(await row.count()); i++) {
+    await page.waitForTimeout(1000);
+    await openTab(page, "Board");
+    await openTab(page, "Requests");
+  }
+  await row.waitFor();
+  assert.match(await row.textContent(), /appointment_confirmed; by wechat, 1 attempts/);
+  assert.match(await row.textContent(), /孙浩/);
+  await row.getByRole("button", { name: "Send again" }).click();
+  await page.locator("#flash").getByText("notice queued to send again").waitFor();
+
+  await page.getByRole("button", { name: "中文" }).click();
+  await openTab(page, "待办请求");
+  const zh = page.locator("#queue tbody tr").filter({ hasText: "孔丽" }).filter({ hasText: "客户通知未送达" });
+  for (let i = 0; i < 30 && !(await zh.count()); i++) {
+    await page.waitForTimeout(1000);
+    await openTab(page, "工单看板");
+    await openTab(page, "待办请求");
+  }
+  assert.match(await zh.textContent(), /预约确认；经微信发送，已尝试 \d+ 次/);
+  await assertAccessible(page, "an undelivered notice in the queue");
+  await screenshot(page, "queue-notice-zh");
   const errors = session.errors();
   await session.context.close();
   assert.deepEqual(errors, [], "no page errors or console errors");

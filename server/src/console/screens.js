@@ -140,10 +140,18 @@ async function loadQueue() {
     c.cell(tr, c.time(r.at));
     const d = r.detail || {};
     c.cell(tr, [fieldsOf(d), d.conflict && c.t(d.conflict), d.note, d.reason, d.description,
-      d.kind && c.t(d.kind), d.approved_by && c.t("approved by {who}", { who: d.approved_by })]
+      d.kind && c.t(d.kind), d.approved_by && c.t("approved by {who}", { who: d.approved_by }),
+      d.moment && c.t(d.moment), d.channel && c.t("by {channel}, {n} attempts", { channel: c.t(d.channel), n: d.attempts })]
       .filter(Boolean).join(c.t("; ")) || "—");
     const actions = document.createElement("span");
     if (r.kind === "conflict") actions.appendChild(c.button("Decide", () => c.show("conflicts")));
+    else if (r.kind === "notice_undelivered") {
+      actions.appendChild(c.button("Open work order", () => openOrder(r.assignment_id, null, "queue")));
+      actions.appendChild(c.button("Send again", async () => {
+        await c.api("POST", `/api/outbox/${encodeURIComponent(r.id)}/retry`, {});
+        c.flash(c.t("notice queued to send again")); loadQueue();
+      }));
+    }
     else if (ACTION_OF[r.kind]) actions.appendChild(c.button(ACTION_OF[r.kind], () => openOrder(r.assignment_id, r, "queue")));
     else {
       actions.appendChild(c.button("Open work order", () => openOrder(r.assignment_id, null, "queue")));

@@ -1,18 +1,24 @@
 //! The dispatch desk's requests queue: what technicians asked of the center
 //! (verify with center, waivers, escalations after a refused quote or
-//! payment, manager-visit requests, absent-customer notices, incidents) and
-//! the conflicts waiting for a decision, with counts per kind for the tab.
+//! payment, manager-visit requests, absent-customer notices, incidents),
+//! the conflicts waiting for a decision, and the customer notices that could
+//! not be delivered, with counts per kind for the tab.
 //! A dispatcher answers a request (after editing the order, for a
 //! verification) and marks it handled; conflicts are decided where they
 //! always were (`/api/visits/{id}/resolve`).
 
 use crate::failure::{Failure, Fallible};
 use crate::store::desk_requests::{self, INCIDENT_KIND, REQUEST_KINDS};
+use crate::store::outbox::{self, OutboxState};
 use crate::store::{assignments, technicians, visits, Tx};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+
+/// The queue's kind for a customer notice whose delivery failed for good
+/// (a dead outbox message; sent again with `POST /api/outbox/{id}/retry`).
+pub const NOTICE_UNDELIVERED: &str = "notice_undelivered";
 
 /// How many open requests the queue shows at most.
 const QUEUE_LIMIT: i64 = 500;
@@ -82,6 +88,45 @@ pub async fn queue(tx: &mut dyn Tx) -> Fallible<Queue> {
             customer_name: None,
             at: Some(r.recorded_at),
             detail: detail_of(&r.body),
+        });
+    }
+    // A notice to the customer that could not be delivered (its retries
+    // spent): the desk calls the customer, or sends it again.
+    for m in outbox::list(
+        tx,
+        Some(OutboxState::Dead),
+        Some("notice"),
+        None,
+        QUEUE_LIMIT,
+    )
+    .await?
+    {
+        let Some(assignment_id) = m.assignment_id.clone() else {
+            continue;
+        };
+        let technician_id = assignments::load_assignment(tx, &assignment_id)
+            .await?
+            .and_then(|a| a.assignment.technician.map(|t| t.to_string()))
+            .unwrap_or_default();
+        let mut detail = Map::new();
+        detail.insert("channel".into(), m.target.clone().into());
+        detail.insert("attempts".into(), m.attempts.into());
+        if let Some(moment) = m.payload.get("moment") {
+            detail.insert("moment".into(), moment.clone());
+        }
+        items.push(QueueItem {
+            id: m.id,
+            kind: NOTICE_UNDELIVERED.into(),
+            assignment_id,
+            visit_id: m.payload["visit_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            technician_id,
+            technician_name: None,
+            customer_name: None,
+            at: Some(crate::time::from_ms(m.updated_at)),
+            detail,
         });
     }
     for v in visits::open_conflicts(tx).await? {

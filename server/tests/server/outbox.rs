@@ -512,6 +512,18 @@ async fn a_dead_letter_is_retried_by_a_dispatcher(b: Backend) {
         scraped.contains(r#"doorstep_outbox_messages{state="dead"} 2"#),
         "{scraped}"
     );
+    // The desk sees them in its requests queue, to send again or call.
+    let (_, queue) = s.get("/api/requests", &s.dispatcher).await;
+    let undelivered: Vec<&Value> = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "notice_undelivered")
+        .collect();
+    assert_eq!(undelivered.len(), 2, "{queue}");
+    assert_eq!(queue["counts"]["notice_undelivered"], 2, "{queue}");
+    assert_eq!(undelivered[0]["assignment_id"], a["id"], "{queue}");
+    assert_eq!(undelivered[0]["detail"]["channel"], "sms", "{queue}");
     // Dead stays dead: no more attempts on their own.
     for _ in 0..3 {
         worker.run_once().await.unwrap();
@@ -524,6 +536,11 @@ async fn a_dead_letter_is_retried_by_a_dispatcher(b: Backend) {
         .await;
     assert_eq!(st, 200, "{retried}");
     assert_eq!(retried["state"], "pending");
+    let (_, queue) = s.get("/api/requests", &s.dispatcher).await;
+    assert_eq!(
+        queue["counts"]["notice_undelivered"], 1,
+        "sent again: off the queue {queue}"
+    );
     rounds_until(&worker, &sim, |r| r.sms_sent().len() == 1).await;
     let (_, again) = s
         .post(&format!("/api/outbox/{id}/retry"), &s.dispatcher, json!({}))
