@@ -101,6 +101,8 @@ enum Operation {
         #[arg(long, value_name = "FILE")]
         from: PathBuf,
     },
+    /// Mask now the customer contact of every order finished more than --contact-retention-days ago (PIPL), as the server's hourly sweep does; works beside a running server
+    Retention,
 }
 
 /// Parses the command line with the `--config` file's settings as the
@@ -174,6 +176,7 @@ async fn main() {
     match &args.command {
         Some(Operation::Backup { to }) => std::process::exit(run_backup(&args, to)),
         Some(Operation::Restore { from }) => std::process::exit(run_restore(&args, from)),
+        Some(Operation::Retention) => std::process::exit(run_retention_now(&args).await),
         None => run_server(args).await,
     }
 }
@@ -253,17 +256,64 @@ async fn stop_signal() -> &'static str {
     }
 }
 
-async fn run_server(args: Args) {
+/// The database the settings point at (`--database-url`, else the SQLite
+/// file in `--data-dir`), opened and migrated, and where it is.
+async fn open_database(args: &Args) -> Result<(Database, String), String> {
     let url = args.database_url.clone().unwrap_or_else(|| {
         Path::new(&args.data_dir)
             .join(DATABASE_FILE)
             .display()
             .to_string()
     });
-    let db = match Database::open(&url).await {
-        Ok(db) => db,
+    Database::open(&url)
+        .await
+        .map(|db| (db, url))
+        .map_err(|e| format!("cannot open the database: {e}"))
+}
+
+/// Where the photos are kept: `--blob-dir`, else `blobs/` in `--data-dir`.
+fn blob_dir(args: &Args) -> String {
+    args.blob_dir
+        .clone()
+        .unwrap_or_else(|| format!("{}/blobs", args.data_dir.trim_end_matches('/')))
+}
+
+async fn run_retention_now(args: &Args) -> i32 {
+    let db = match open_database(args).await {
+        Ok((db, _)) => db,
         Err(e) => {
-            eprintln!("doorstep-server: cannot open the database: {e}");
+            eprintln!("doorstep-server retention: {e}");
+            return 1;
+        }
+    };
+    let state = match AppState::with_blob_dir(db, args.config.clone(), blob_dir(args)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("doorstep-server retention: cannot open the blob directory: {e}");
+            return 1;
+        }
+    };
+    match personal_data::run_retention(&state).await {
+        Ok(report) => {
+            println!(
+                "Retention: masked the contact of {} finished orders (finished before {}).",
+                report.masked.len(),
+                report.cutoff.to_rfc3339()
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("doorstep-server retention: {e}");
+            1
+        }
+    }
+}
+
+async fn run_server(args: Args) {
+    let (db, url) = match open_database(&args).await {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("doorstep-server: {e}");
             std::process::exit(1);
         }
     };
@@ -273,10 +323,7 @@ async fn run_server(args: Args) {
         "PostgreSQL".into()
     };
     tracing::info!(backend = db.backend(), database = %where_, "database ready");
-    let blob_dir = args
-        .blob_dir
-        .clone()
-        .unwrap_or_else(|| format!("{}/blobs", args.data_dir.trim_end_matches('/')));
+    let blob_dir = blob_dir(&args);
     let state = match AppState::with_blob_dir(db, args.config.clone(), &blob_dir) {
         Ok(s) => s.with_providers(args.providers.clone()),
         Err(e) => {
