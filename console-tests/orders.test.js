@@ -44,6 +44,8 @@ test("a dispatcher edits a work order and its history says who changed what", as
   await form.getByLabel("Fault").fill("运行很慢，开机要五分钟");
   await form.getByLabel("Window start").fill("2030-05-06T09:00");
   await form.getByLabel("Window end").fill("2030-05-06T11:00");
+  assert.equal(await form.getByLabel("Priority").inputValue(), "normal");
+  await form.getByLabel("Priority").selectOption("escalated");
   await assertAccessible(page, "the work-order form");
   await form.getByRole("button", { name: "Save changes" }).click();
   await page.locator("#flash").getByText(/saved/).waitFor();
@@ -58,15 +60,18 @@ test("a dispatcher edits a work order and its history says who changed what", as
   assert.equal(await page.locator("#order-history li").last().textContent().then((t) => /created/.test(t)), true);
   await screenshot(page, "order-edit-en");
 
-  // The board shows the new fault at once.
+  // The board shows the new fault and the raised priority at once.
   await page.getByRole("button", { name: "Back", exact: true }).click();
   await orderRow(page, "郭伟").getByText(/开机要五分钟/).waitFor();
+  await orderRow(page, "郭伟").getByRole("cell", { name: "escalated", exact: true }).waitFor();
 
   // The same history in Chinese.
   await page.getByRole("button", { name: "中文" }).click();
   await orderRow(page, "郭伟").getByRole("button", { name: "修改" }).click();
   const zh = page.locator("#order-history li").first();
   await zh.getByText("客户电话：136 3333 4444 → 136 3333 0000").waitFor();
+  assert.equal(await page.locator("#order-form").getByLabel("优先级").inputValue(), "escalated");
+  assert.equal(await page.locator("#order-form select[name=priority] option:checked").textContent(), "升级");
   assert.match(await zh.textContent(), /第 \d+ 版：修改/);
   await assertAccessible(page, "the work-order form in Chinese");
   await screenshot(page, "order-edit-zh");

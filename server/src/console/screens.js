@@ -41,6 +41,7 @@ async function openOrder(id, request, back) {
   f.elements.lat.value = cust.location ? cust.location.lat : "";
   f.elements.lon.value = cust.location ? cust.location.lon : "";
   f.elements.model.value = (a.product || {}).model || "";
+  f.elements.priority.value = a.priority;
   f.elements.start.value = w ? localInput(w.start) : "";
   f.elements.end.value = w ? localInput(w.end) : "";
   f.elements.fault.value = a.fault_description || "";
@@ -88,6 +89,7 @@ function patchOf(form, a) {
   if (text("model") !== ((a.product || {}).model || "")) patch.product = Object.assign({}, a.product, { model: text("model") || null });
   if (text("fault") !== (a.fault_description || "")) patch.fault_description = text("fault");
   if (text("notes") !== (a.notes || "")) patch.notes = text("notes");
+  if (text("priority") && text("priority") !== a.priority) patch.priority = text("priority");
   const w = a.requested_window;
   if (text("start") && text("end") && (text("start") !== localInput(w && w.start) || text("end") !== localInput(w && w.end))) {
     patch.requested_window = { start: new Date(text("start")).toISOString(), end: new Date(text("end")).toISOString() };

@@ -9,7 +9,7 @@ use crate::app::AppState;
 use crate::domain::projection;
 use crate::domain::roster::known_trade;
 use crate::failure::{Failure, Fallible};
-use crate::model::{AssignmentStatus, AssignmentView, Classification};
+use crate::model::{AssignmentStatus, AssignmentView, Classification, Priority};
 use crate::store::assignments::{self, store_assignment, Change};
 use crate::store::{technicians, LockKey, Tx};
 use chrono::{DateTime, Utc};
@@ -138,6 +138,9 @@ pub struct AssignmentPatch {
     pub notes: Option<String>,
     /// The visit time is confirmed with the customer (1-hour rule).
     pub window_confirmed: Option<bool>,
+    /// The dispatch priority, when the desk changes what the intake class gave
+    /// (a customer calls again, a complaint).
+    pub priority: Option<Priority>,
 }
 
 /// Loads an assignment to change it, under the assignments lock: it must
@@ -211,7 +214,11 @@ pub async fn update_tx(
     if let Some(c) = patch.window_confirmed {
         v.window_confirmed = c;
     }
-    if changed || confirm_changed {
+    let priority_changed = patch.priority.is_some_and(|p| p != v.priority);
+    if let Some(p) = patch.priority {
+        v.priority = p;
+    }
+    if changed || confirm_changed || priority_changed {
         let changes = if changed {
             vec![upsert_change(&v.assignment)]
         } else {

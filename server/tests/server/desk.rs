@@ -73,6 +73,33 @@ async fn an_edit_is_in_the_orders_history_with_who_and_what(b: Backend) {
     assert_eq!(h[1]["changes"][0]["field"], "technician");
     assert_eq!(h[1]["changes"][0]["after"], "T-1");
 
+    // The desk raises the priority the intake gave; a priority it does not
+    // know is refused naming the field.
+    let (st, raised) = patch(
+        &s,
+        id,
+        json!({"priority": "escalated", "expected_version": body["version"]}),
+    )
+    .await;
+    assert_eq!(
+        (st, &raised["priority"]),
+        (200, &json!("escalated")),
+        "{raised}"
+    );
+    let (_, read) = s
+        .get(&format!("/api/assignments/{id}"), &s.dispatcher)
+        .await;
+    assert_eq!(read["priority"], "escalated", "{read}");
+    let (st, bad) = patch(&s, id, json!({"priority": "whenever"})).await;
+    assert_eq!(st, 400, "{bad}");
+    assert!(
+        bad["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("priority"),
+        "{bad}"
+    );
+
     let (st, body) = s
         .get("/api/assignments/A-nothing/history", &s.dispatcher)
         .await;
