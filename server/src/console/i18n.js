@@ -137,6 +137,7 @@ export const ZH = {
   "escalated_to_center": "升级到服务中心", "payment_refused": "客户拒绝付款",
   "manager_visit_requested": "请求主管上门", "center_notified_absent": "客户不在家",
   "incident_recorded": "现场事件", "conflict": "冲突",
+  "fact_refused": "手机记录被拒收", "Mark reviewed": "标记已查看", "refusal reviewed": "已标记为已查看",
   "notice_undelivered": "客户通知未送达", "Send again": "重新发送", "notice queued to send again": "通知已重新排队发送",
   "by {channel}, {n} attempts": "经{channel}发送，已尝试 {n} 次", "sms": "短信", "wechat": "微信",
   "appointment_confirmed": "预约确认", "on_the_way": "技师出发",

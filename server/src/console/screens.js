@@ -143,11 +143,18 @@ async function loadQueue() {
     const d = r.detail || {};
     c.cell(tr, [fieldsOf(d), d.conflict && c.t(d.conflict), d.note, d.reason, d.description,
       d.kind && c.t(d.kind), d.approved_by && c.t("approved by {who}", { who: d.approved_by }),
-      d.moment && c.t(d.moment), d.channel && c.t("by {channel}, {n} attempts", { channel: c.t(d.channel), n: d.attempts })]
+      d.moment && c.t(d.moment), d.channel && c.t("by {channel}, {n} attempts", { channel: c.t(d.channel), n: d.attempts }),
+      d.code_label && (c.lang() === "zh" ? d.code_label.zh : d.code_label.en)]
       .filter(Boolean).join(c.t("; ")) || "—");
     const actions = document.createElement("span");
     if (r.kind === "conflict") actions.appendChild(c.button("Decide", () => c.show("conflicts")));
-    else if (r.kind === "notice_undelivered") {
+    else if (r.kind === "fact_refused") {
+      actions.appendChild(c.button("Open work order", () => openOrder(r.assignment_id, null, "queue")));
+      actions.appendChild(c.button("Mark reviewed", async () => {
+        await c.api("POST", `/api/refused-events/${encodeURIComponent(d.device_id)}/${d.seq}/review`, {});
+        c.flash(c.t("refusal reviewed")); loadQueue();
+      }));
+    } else if (r.kind === "notice_undelivered") {
       actions.appendChild(c.button("Open work order", () => openOrder(r.assignment_id, null, "queue")));
       actions.appendChild(c.button("Send again", async () => {
         await c.api("POST", `/api/outbox/${encodeURIComponent(r.id)}/retry`, {});

@@ -1,8 +1,9 @@
 //! The dispatch desk's requests queue: what technicians asked of the center
 //! (verify with center, waivers, escalations after a refused quote or
 //! payment, manager-visit requests, absent-customer notices, incidents),
-//! the conflicts waiting for a decision, and the customer notices that could
-//! not be delivered, with counts per kind for the tab.
+//! the conflicts waiting for a decision, the customer notices that could not
+//! be delivered, and the phones' facts the server refused, with counts per
+//! kind for the tab.
 //! A dispatcher answers a request (after editing the order, for a
 //! verification) and marks it handled; conflicts are decided where they
 //! always were (`/api/visits/{id}/resolve`).
@@ -10,8 +11,9 @@
 use crate::failure::{Failure, Fallible};
 use crate::store::desk_requests::{self, INCIDENT_KIND, REQUEST_KINDS};
 use crate::store::outbox::{self, OutboxState};
-use crate::store::{assignments, technicians, visits, Tx};
+use crate::store::{assignments, events, technicians, visits, Tx};
 use chrono::{DateTime, Utc};
+use doorstep_core::protocol::RefusalCode;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -19,6 +21,10 @@ use std::collections::BTreeMap;
 /// The queue's kind for a customer notice whose delivery failed for good
 /// (a dead outbox message; sent again with `POST /api/outbox/{id}/retry`).
 pub const NOTICE_UNDELIVERED: &str = "notice_undelivered";
+
+/// The queue's kind for a fact the server refused that no dispatcher has
+/// reviewed yet.
+pub const FACT_REFUSED: &str = "fact_refused";
 
 /// How many open requests the queue shows at most.
 const QUEUE_LIMIT: i64 = 500;
@@ -126,6 +132,38 @@ pub async fn queue(tx: &mut dyn Tx) -> Fallible<Queue> {
             technician_name: None,
             customer_name: None,
             at: Some(crate::time::from_ms(m.updated_at)),
+            detail,
+        });
+    }
+    // A fact a phone recorded that the server refused (the technician's
+    // record of it did not reach the center): the desk looks, then marks it
+    // reviewed (`POST /api/refused-events/{device}/{seq}/review`).
+    for r in events::unreviewed_refusals(tx, QUEUE_LIMIT).await? {
+        let Some(assignment_id) = r.assignment_id.clone() else {
+            continue;
+        };
+        let mut detail = Map::new();
+        detail.insert("code".into(), r.code.clone().into());
+        let code: RefusalCode = serde_json::from_value(Value::String(r.code.clone()))
+            .unwrap_or(RefusalCode::Unrecognised);
+        detail.insert(
+            "code_label".into(),
+            serde_json::to_value(code.label()).unwrap_or(Value::Null),
+        );
+        if let Some(kind) = &r.kind {
+            detail.insert("event_kind".into(), kind.clone().into());
+        }
+        detail.insert("device_id".into(), r.device_id.clone().into());
+        detail.insert("seq".into(), r.seq.into());
+        items.push(QueueItem {
+            id: format!("{}/{}", r.device_id, r.seq),
+            kind: FACT_REFUSED.into(),
+            assignment_id,
+            visit_id: r.visit_id.clone().unwrap_or_default(),
+            technician_id: r.technician_id.clone(),
+            technician_name: None,
+            customer_name: None,
+            at: Some(crate::time::from_ms(r.received_at)),
             detail,
         });
     }

@@ -226,6 +226,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/conflicts", get(after::conflicts::conflicts))
         .route("/api/refused-events", get(after::refused::refused_events))
+        .route(
+            "/api/refused-events/{device}/{seq}/review",
+            post(after::refused::review_refused_event),
+        )
         .route("/api/visits", get(after::visits::list_visits))
         .route("/api/visits/{id}", get(after::visits::get_visit))
         .route(

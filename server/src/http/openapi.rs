@@ -131,6 +131,7 @@ pub async fn openapi_json() -> Json<Document> {
         center::requests::handle_request,
         center::export::export_table,
         after::refused::refused_events,
+        after::refused::review_refused_event,
     ),
     components(schemas(
         ErrorBody,

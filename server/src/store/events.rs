@@ -3,7 +3,7 @@
 //! for good with their reason. A visit's timeline is its events and the
 //! receipts derived for it (`store::receipts`): the reads here take both.
 
-use super::sql::Tx;
+use super::sql::{Row, Tx};
 use crate::failure::Fallible;
 use std::collections::HashMap;
 
@@ -184,6 +184,21 @@ pub struct RefusedFact {
     pub received_at: i64,
 }
 
+fn refused_fact_of(r: &Row) -> RefusedFact {
+    RefusedFact {
+        device_id: r.text("device_id"),
+        technician_id: r.text("technician_id"),
+        seq: r.int("seq").max(0) as u64,
+        event_id: r.text("event_id"),
+        visit_id: r.opt_text("visit_id"),
+        assignment_id: r.opt_text("assignment_id"),
+        kind: r.opt_text("kind"),
+        code: r.text("code"),
+        reason: r.text("reason"),
+        received_at: r.int("received_at"),
+    }
+}
+
 /// The latest refused facts, newest first, at most `limit`; only one
 /// assignment's when `assignment` is given.
 pub async fn refused_facts(
@@ -205,19 +220,51 @@ pub async fn refused_facts(
             tx.query(&sql, &[limit.into()]).await?
         }
     };
-    Ok(rows
-        .iter()
-        .map(|r| RefusedFact {
-            device_id: r.text("device_id"),
-            technician_id: r.text("technician_id"),
-            seq: r.int("seq").max(0) as u64,
-            event_id: r.text("event_id"),
-            visit_id: r.opt_text("visit_id"),
-            assignment_id: r.opt_text("assignment_id"),
-            kind: r.opt_text("kind"),
-            code: r.text("code"),
-            reason: r.text("reason"),
-            received_at: r.int("received_at"),
-        })
-        .collect())
+    Ok(rows.iter().map(refused_fact_of).collect())
+}
+
+/// The refused facts no dispatcher has reviewed yet, of an assignment
+/// (those without one cannot be opened from the desk), oldest first.
+pub async fn unreviewed_refusals(tx: &mut dyn Tx, limit: i64) -> Fallible<Vec<RefusedFact>> {
+    let rows = tx
+        .query(
+            "SELECT r.device_id, d.technician_id, r.seq, r.event_id, r.visit_id,
+                    r.assignment_id, r.kind, r.code, r.reason, r.received_at
+             FROM refused_events r JOIN devices d ON d.id = r.device_id
+             WHERE r.reviewed_at IS NULL AND r.assignment_id IS NOT NULL
+             ORDER BY r.received_at, r.device_id, r.seq LIMIT $1",
+            &[limit.into()],
+        )
+        .await?;
+    Ok(rows.iter().map(refused_fact_of).collect())
+}
+
+/// Marks a refused fact reviewed by `actor`: Some(true) when it was
+/// waiting, Some(false) when it was reviewed already, None when there is
+/// no such refused fact.
+pub async fn review_refusal(
+    tx: &mut dyn Tx,
+    device: &str,
+    seq: i64,
+    actor: &str,
+    now: i64,
+) -> Fallible<Option<bool>> {
+    let found = tx
+        .query_opt(
+            "SELECT reviewed_at FROM refused_events WHERE device_id = $1 AND seq = $2",
+            &[device.into(), seq.into()],
+        )
+        .await?;
+    let Some(row) = found else {
+        return Ok(None);
+    };
+    if row.opt_int("reviewed_at").is_some() {
+        return Ok(Some(false));
+    }
+    tx.execute(
+        "UPDATE refused_events SET reviewed_at = $1, reviewed_by = $2 WHERE device_id = $3 AND seq = $4",
+        &[now.into(), actor.into(), device.into(), seq.into()],
+    )
+    .await?;
+    Ok(Some(true))
 }

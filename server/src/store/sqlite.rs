@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0012_outbox.sql"),
     include_str!("../../migrations/sqlite/0013_device_token_rotation.sql"),
     include_str!("../../migrations/sqlite/0014_live_stream_indexes.sql"),
+    include_str!("../../migrations/sqlite/0015_refusal_review.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`, restore).

@@ -159,6 +159,53 @@ async fn each_forged_fact_class_is_refused_acknowledged_and_listed(b: Backend) {
     let (st, e) = s.get("/api/refused-events?limit=0", &s.dispatcher).await;
     assert_eq!(st, 400, "{e}");
     assert_eq!(s.get("/api/refused-events", &token).await.0, 403);
+
+    // Each waits in the desk's requests queue until a dispatcher reviews it.
+    let refused_in_queue = |q: &Value| -> Vec<String> {
+        q["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["kind"] == "fact_refused")
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (_, q) = s.get("/api/requests", &s.dispatcher).await;
+    let waiting = refused_in_queue(&q);
+    assert_eq!(waiting.len(), 7, "{q}");
+    assert!(waiting.contains(&format!("{dev}/6")), "{q}");
+    let item = q["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == format!("{dev}/6"))
+        .unwrap();
+    assert_eq!(
+        (&item["detail"]["code"], &item["assignment_id"]),
+        (&json!("invalid_clock"), &json!(a.id.as_str())),
+        "{item}"
+    );
+    let review = format!("/api/refused-events/{dev}/6/review");
+    let (st, r) = s.post(&review, &s.dispatcher, json!({})).await;
+    assert_eq!(st, 204, "{r}");
+    let (_, q) = s.get("/api/requests", &s.dispatcher).await;
+    assert_eq!(refused_in_queue(&q).len(), 6, "{q}");
+    let (st, again) = s.post(&review, &s.dispatcher, json!({})).await;
+    assert_eq!(
+        (st, &again["error"]["code"]),
+        (409, &json!("already_recorded")),
+        "{again}"
+    );
+    let (st, _) = s
+        .post(
+            &format!("/api/refused-events/{dev}/99/review"),
+            &s.dispatcher,
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, 404);
+    let (st, _) = s.post(&review, &token, json!({})).await;
+    assert_eq!(st, 403, "a phone cannot review its own refusals");
 }
 
 /// The day the visits closed, in the business time zone (Asia/Shanghai by

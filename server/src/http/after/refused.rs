@@ -1,12 +1,16 @@
 //! Facts the server refused for good, for dispatchers:
 //! `GET /api/refused-events?assignment_id=&limit=` — newest first, each with
-//! its stable code, the code's label in both languages and the reason.
+//! its stable code, the code's label in both languages and the reason — and
+//! `POST /api/refused-events/{device}/{seq}/review`, which takes one off the
+//! requests queue once a dispatcher has looked at it.
 
 use crate::app::AppState;
 use crate::http::auth::Auth;
 use crate::http::error::{ApiError, ApiQuery, ApiResult};
-use crate::store::events::{refused_facts, RefusedFact};
-use axum::extract::State;
+use crate::store::events::{refused_facts, review_refusal, RefusedFact};
+use crate::time::now_ms;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::Json;
 use doorstep_core::protocol::RefusalCode;
 use doorstep_core::Text;
@@ -72,4 +76,43 @@ pub async fn refused_events(
             })
             .collect(),
     ))
+}
+
+/// `POST /api/refused-events/{device}/{seq}/review`: a dispatcher has looked
+/// at the refused fact (and called the technician, or corrected the order);
+/// it leaves the requests queue.
+#[utoipa::path(
+    post, path = "/api/refused-events/{device}/{seq}/review", tag = "after", security(("session" = [])),
+    params(("device" = String, Path, description = "The phone's device id"),
+           ("seq" = i64, Path, description = "The fact's sequence number on that phone")),
+    responses((status = 204, description = "Reviewed: off the requests queue"),
+              (status = 404, description = "No such refused fact"),
+              (status = 409, description = "Reviewed already (`already_recorded`)"))
+)]
+pub async fn review_refused_event(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path((device, seq)): Path<(String, i64)>,
+) -> ApiResult<StatusCode> {
+    who.dispatcher()?;
+    let actor = who.actor();
+    let key = device.clone();
+    let reviewed = state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move { review_refusal(tx, &key, seq, &actor, now_ms()).await })
+        })
+        .await?;
+    match reviewed {
+        Some(true) => Ok(StatusCode::NO_CONTENT),
+        Some(false) => Err(ApiError::conflict(
+            "already_recorded",
+            format!("the refused fact {device}/{seq} is already reviewed"),
+        )
+        .zh(format!("被拒记录 {device}/{seq} 已经处理过。"))),
+        None => Err(ApiError::not_found(
+            "refused fact",
+            &format!("{device}/{seq}"),
+        )),
+    }
 }
