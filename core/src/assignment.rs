@@ -44,6 +44,20 @@ pub struct Customer {
     pub time_zone: Option<String>,
 }
 
+/// The part of a Chinese address that names its district: up to its last
+/// province, city, district or county marker among the first 12 characters
+/// (`上海市浦东新区世纪大道88号` → `上海市浦东新区`); empty when it has none.
+/// What may be shown where the street and house number must not be (a
+/// photo's watermark, a masked contact).
+pub fn district_of(address: &str) -> String {
+    let chars: Vec<char> = address.trim().chars().take(12).collect();
+    let cut = chars
+        .iter()
+        .rposition(|c| matches!(c, '省' | '市' | '区' | '县' | '州' | '旗'))
+        .map_or(0, |i| i + 1);
+    chars[..cut].iter().collect()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Product {
     pub model: Option<String>,

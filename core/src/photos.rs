@@ -5,6 +5,7 @@
 //! numbers (never decoded). The rules live in `workflow::rules::photos`, the
 //! bytes in the store's blob area.
 
+use crate::assignment::district_of;
 use crate::location::GeoFix;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::{Deserialize, Serialize};
@@ -17,7 +18,8 @@ pub struct WatermarkInput {
     /// The business's offset from UTC in minutes (China: 480): the time is
     /// shown as the customer's wall clock reads it.
     pub utc_offset_minutes: i32,
-    /// The customer's address, when known; coordinates are shown otherwise.
+    /// The customer's address, when known: only its district is shown, and
+    /// only when the phone has no location fix.
     pub address: Option<String>,
     pub location: Option<GeoFix>,
     pub technician: String,
@@ -50,8 +52,8 @@ pub struct Watermark {
     pub box_rgba: [u8; 4],
 }
 
-/// The watermark of a photo: the local time with its offset, the address
-/// (or the coordinates and their accuracy, or "no location"), the technician
+/// The watermark of a photo: the local time with its offset, the coordinates
+/// and their accuracy (or the address's district, or "no location"), the technician
 /// and the work order, each on its own line, bilingual labels kept short.
 /// The font scales with the photo: 1/36 of its shorter side, at least 12 px.
 pub fn watermark(input: &WatermarkInput) -> Watermark {
@@ -71,13 +73,21 @@ pub fn watermark(input: &WatermarkInput) -> Watermark {
         minutes.abs() / 60,
         minutes.abs() % 60
     );
-    let place = match (&input.address, &input.location) {
-        (Some(a), _) if !a.trim().is_empty() => a.trim().to_string(),
-        (_, Some(fix)) => format!(
+    // The coordinates when the phone has a fix, else the address only up to
+    // its district: burned into the picture, the street and house number
+    // could never be masked when the order's contact is (PIPL retention).
+    let district = input
+        .address
+        .as_deref()
+        .map(district_of)
+        .unwrap_or_default();
+    let place = match &input.location {
+        Some(fix) => format!(
             "{:.5}, {:.5} ±{:.0} m",
             fix.point.lat, fix.point.lon, fix.accuracy_m
         ),
-        _ => "位置不可用 / no location".to_string(),
+        None if !district.is_empty() => district,
+        None => "位置不可用 / no location".to_string(),
     };
     let shorter = input.width.min(input.height).max(1);
     let font_px = (shorter / 36).max(12);
@@ -151,14 +161,21 @@ mod tests {
     }
 
     #[test]
-    fn the_watermark_prefers_the_address_and_keeps_a_readable_font_on_small_photos() {
+    fn the_watermark_never_shows_the_street_and_keeps_a_readable_font_on_small_photos() {
         let mut i = input();
         i.address = Some("上海市黄浦区南京东路1号".into());
         i.width = 100;
         i.height = 80;
         let w = watermark(&i);
-        assert_eq!(w.lines[1], "上海市黄浦区南京东路1号");
+        assert_eq!(
+            w.lines[1], "31.23040, 121.47370 ±8 m",
+            "the fix, not the address"
+        );
         assert_eq!(w.font_px, 12);
+        i.location = None;
+        assert_eq!(watermark(&i).lines[1], "上海市黄浦区", "the district only");
+        i.address = Some("南京东路1号".into());
+        assert_eq!(watermark(&i).lines[1], "位置不可用 / no location");
     }
 
     #[test]

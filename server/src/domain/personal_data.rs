@@ -67,13 +67,7 @@ pub fn mask_phone(phone: &str) -> String {
 /// district or county marker among the first 12 characters, then `***`
 /// (`上海市浦东新区***`); an address without one leaves `***`.
 pub fn mask_address(address: &str) -> String {
-    let chars: Vec<char> = address.trim().chars().take(12).collect();
-    let cut = chars
-        .iter()
-        .rposition(|c| matches!(c, '省' | '市' | '区' | '县' | '州' | '旗'))
-        .map_or(0, |i| i + 1);
-    let kept: String = chars[..cut].iter().collect();
-    format!("{kept}***")
+    format!("{}***", doorstep_core::assignment::district_of(address))
 }
 
 /// Rewrites one customer object (`{name, phone, address, location, …}`).
