@@ -48,16 +48,23 @@ fn rendition_path(blobs: &BlobFiles, digest: &str) -> PathBuf {
     blobs.dir().join("renditions").join(format!("{digest}.jpg"))
 }
 
+/// The kept rendition of the photo `digest`, if one was made. It was made
+/// from bytes that hashed to the digest, so a report can embed it without
+/// reading and hashing the original again.
+pub fn kept(blobs: &BlobFiles, digest: &str) -> Option<Vec<u8>> {
+    std::fs::read(rendition_path(blobs, digest)).ok()
+}
+
 /// The bytes the report embeds for the photo `digest` whose original bytes
 /// are `original`: its kept rendition, made and kept now if there is none
 /// yet, or the original itself when it is small enough or cannot be read
 /// (typst then decides whether it can show it). Blocking: call it from a
 /// blocking thread.
 pub fn report_copy(blobs: &BlobFiles, digest: &str, original: Vec<u8>) -> Vec<u8> {
-    let path = rendition_path(blobs, digest);
-    if let Ok(kept) = std::fs::read(&path) {
-        return kept;
+    if let Some(copy) = kept(blobs, digest) {
+        return copy;
     }
+    let path = rendition_path(blobs, digest);
     match rendition(&original) {
         Ok(Some(copy)) => {
             if let Err(e) = keep(&path, &copy) {

@@ -114,7 +114,8 @@ fn pdf_failure(e: PdfError) -> ApiError {
 static TYPESETTING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 /// The bytes the report embeds for its photos, in its order (each photo's
-/// report rendition, `report::renditions`): None for a photo that has not
+/// report rendition, `report::renditions`, read as kept when there is one):
+/// None for a photo that has not
 /// reached the server, or whose file is missing or no longer hashes to the
 /// digest the customer signed (printing other bytes than those signed would
 /// misrepresent the record; the report says the photo cannot be shown).
@@ -123,6 +124,15 @@ async fn photo_bytes(state: &AppState, doc: &ReportDocument) -> Vec<Option<Vec<u
     for p in &doc.photos {
         if !p.stored {
             out.push(None);
+            continue;
+        }
+        // A kept rendition was made from the verified bytes: no need to read
+        // and hash a camera-sized original on every report.
+        let (blobs, digest) = (state.blobs.clone(), p.digest.clone());
+        if let Ok(Some(copy)) =
+            tokio::task::spawn_blocking(move || renditions::kept(&blobs, &digest)).await
+        {
+            out.push(Some(copy));
             continue;
         }
         let bytes = tokio::fs::read(state.blobs.path_of(&p.digest)).await.ok();
