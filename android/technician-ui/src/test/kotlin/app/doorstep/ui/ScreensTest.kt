@@ -40,6 +40,10 @@ class ScreensTest {
             { _, _, _, _, _ -> error("the dispatcher's sign-in is not used") },
             codeEnroller = { _, _ -> CoreResult.Failed("enrol_refused", "This enrolment code is unknown, already used or expired", "注册码无效、已用过或已过期：请向服务中心索取新的注册码。", false) },
         )
+        // The first screen of a phone that offers both ways (MainActivity's): the switch shows.
+        val offered = ScreenCheck.render("01b-enrol-code-offered", lang) { EnrolmentScreen(holder.state, holder::edit, {}) }
+        ScreenCheck.assertReadable("enrol, code offered", lang, offered)
+        assertTrue(offered.any { it.text == if (lang == Language.EN) "Enrol with a code" else "用注册码登记" })
         holder.switchMode()
         assertTrue(holder.state.mode == EnrolmentMode.CODE)
         // A typed code needs the server; a scanned link names it.
