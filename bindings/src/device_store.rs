@@ -13,13 +13,13 @@
 use crate::error::{guard, DoorstepError};
 use crate::forms::{core_values, ActionForm, FormValue};
 use crate::sync::SyncStatus;
+use crate::times::LocalTimes;
 use crate::types::{
-    CommandResult, CustomerSignOff, LocalizedText, Location, ReportDigest, Timestamp, VisitOutcome,
-    VisitScreen, VisitStage, Window,
+    CommandResult, CustomerSignOff, Location, ReportDigest, Timestamp, VisitOutcome, VisitScreen,
+    VisitStage, Window,
 };
 use chrono::{Duration, FixedOffset};
 use doorstep_core::assignment::Assignment;
-use doorstep_core::messages::Lang;
 use doorstep_core::protocol::ChangeKind;
 use doorstep_core::store::{Enrollment, Store};
 use doorstep_core::workflow::{action_forms, fill};
@@ -264,30 +264,11 @@ impl DeviceStore {
         })
     }
 
-    /// `at` as local time of the business time zone, as people read it:
-    /// `12月1日 10:25` / `2026-12-01 10:25`. The shells show times only
-    /// through this (and `format_local_window`), never formatting them.
-    pub fn format_local_date_time(&self, at: Timestamp) -> Result<LocalizedText, DoorstepError> {
-        guard(|| {
-            let zone = self.store()?.business_zone()?;
-            Ok(LocalizedText {
-                en: zone.format_date_time(at, Lang::En),
-                zh: zone.format_date_time(at, Lang::ZhCn),
-            })
-        })
-    }
-
-    /// A window as local time of the business time zone:
-    /// `12月1日 10:00–12:00` / `2026-12-01 10:00–12:00`.
-    pub fn format_local_window(&self, window: Window) -> Result<LocalizedText, DoorstepError> {
-        guard(|| {
-            let zone = self.store()?.business_zone()?;
-            let (start, end) = (window.start, window.end);
-            Ok(LocalizedText {
-                en: zone.format_window(start, end, Lang::En),
-                zh: zone.format_window(start, end, Lang::ZhCn),
-            })
-        })
+    /// Every time and window the screens show, in the business time zone
+    /// (as kept now: read it again after a sync), never the phone's own.
+    /// The shells format no time themselves.
+    pub fn local_times(&self) -> Result<Arc<LocalTimes>, DoorstepError> {
+        guard(|| Ok(LocalTimes::of(self.store()?.business_zone()?)))
     }
 
     /// The visit's screen at `now`.

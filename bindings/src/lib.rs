@@ -16,6 +16,8 @@
 //!   foreign listener, cancel), `enrol_device`, and the shell's HTTP seam;
 //! - [`sync_service`]: `SyncService`, the core's one sync loop: started with
 //!   a state listener, stopped by its `TaskHandle`, fed platform signals;
+//! - [`times`]: `LocalTimes`, every time and window a screen shows, in the
+//!   business time zone, in both languages;
 //! - [`logger`]: `set_logger`, the core's log lines to Logcat / os_log;
 //! - [`types`]: the records that cross (screen, actions, quote, timers...);
 //! - [`error`]: the one public error, `DoorstepError`, with stable codes and
@@ -35,6 +37,7 @@ pub mod script;
 pub mod session;
 pub mod sync;
 pub mod sync_service;
+pub mod times;
 pub mod types;
 
 pub use device_store::DeviceStore;
@@ -42,3 +45,4 @@ pub use error::DoorstepError;
 pub use session::VisitSession;
 pub use sync::Syncer;
 pub use sync_service::{SyncService, TaskHandle};
+pub use times::LocalTimes;

@@ -244,6 +244,26 @@ impl BusinessZone {
     pub fn format_time(&self, at: DateTime<Utc>) -> String {
         clock_time(&self.local(at))
     }
+
+    /// A window's clock times only, `10:00–12:00`, for a list of one day's
+    /// visits (the day is the list's heading); a window ending on a later
+    /// local day names that day's date: `22:00–12月2日 02:00`.
+    pub fn format_clock_window(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        lang: Lang,
+    ) -> String {
+        if self.date_of(start) == self.date_of(end) {
+            format!("{}–{}", self.format_time(start), self.format_time(end))
+        } else {
+            format!(
+                "{}–{}",
+                self.format_time(start),
+                self.format_date_time(end, lang)
+            )
+        }
+    }
 }
 
 /// A local date as people read it in `lang`: `2026年12月1日` or `2026-12-01`.
@@ -353,6 +373,16 @@ mod tests {
         assert_eq!(format_date(d(2026, 12, 1), Lang::ZhCn), "2026年12月1日");
         let end = at + TimeDelta::hours(2);
         assert_eq!(z.format_window(at, end, Lang::ZhCn), "12月1日 10:25–12:25");
+        assert_eq!(z.format_clock_window(at, end, Lang::ZhCn), "10:25–12:25");
+        let overnight = at + TimeDelta::hours(15);
+        assert_eq!(
+            z.format_clock_window(at, overnight, Lang::ZhCn),
+            "10:25–12月2日 01:25"
+        );
+        assert_eq!(
+            z.format_clock_window(at, overnight, Lang::En),
+            "10:25–2026-12-02 01:25"
+        );
         let mut doc = serde_json::json!({"at": "2026-12-01T02:25:30.037255614Z", "n": 1, "s": "x"});
         z.localize_json(&mut doc, Lang::En);
         assert_eq!(

@@ -445,7 +445,9 @@ mod standards {
 
 mod one_home {
     //! One home for shared helpers: the serde tag as a string
-    //! (`core/src/wire.rs`) and fen-to-yuan formatting (`core/src/money.rs`).
+    //! (`core/src/wire.rs`), fen-to-yuan formatting (`core/src/money.rs`),
+    //! and the times the phone shows (`core/src/business_time.rs`, reached
+    //! by the shells through the FFI's `LocalTimes`).
     use super::repo_root;
     use std::path::{Path, PathBuf};
 
@@ -542,6 +544,23 @@ mod one_home {
         at
     }
 
+    /// A date or time formatted by hand: a platform formatter (Kotlin's
+    /// `DateTimeFormatter`/`SimpleDateFormat`, Swift's `DateFormatter`/
+    /// `.formatted(`) instead of the core's `LocalTimes`.
+    fn time_formatting(text: &str) -> Vec<usize> {
+        pattern_at(
+            text,
+            &[
+                "DateTimeFormatter",
+                "SimpleDateFormat",
+                "DateFormatter(",
+                ".formatted(",
+            ],
+            &[""],
+            0,
+        )
+    }
+
     fn copies(extensions: &[&str], home: &str, find: fn(&str) -> Vec<usize>) -> Vec<String> {
         sources(extensions)
             .into_iter()
@@ -591,7 +610,33 @@ mod one_home {
     }
 
     #[test]
+    fn the_shells_show_times_only_as_the_core_formats_them() {
+        let found = copies(
+            &["kt", "swift"],
+            "core/src/business_time.rs",
+            time_formatting,
+        );
+        assert!(
+            found.is_empty(),
+            "the phone shows times as the core formats them (LocalTimes, core/src/business_time.rs), \
+             in the business time zone; platform formatting in the shells:\n{}",
+            found.join("\n")
+        );
+    }
+
+    #[test]
     fn the_scanners_recognise_the_copies() {
+        assert_eq!(
+            time_formatting(
+                "val hm = DateTimeFormatter.ofPattern(\"HH:mm\")\nval t = times.clockTime(at)"
+            ),
+            vec![1]
+        );
+        assert_eq!(
+            time_formatting("Text(w.start.formatted(date: .omitted, time: .shortened))"),
+            vec![1]
+        );
+        assert!(time_formatting("Text(model.times.clockWindow(window: w).pick(lang))").is_empty());
         let rust = "fn yuan(minor: i64) -> String {\n    format!(\n        \"{}.{:02}\",\n        minor / 100,\n        minor % 100\n    )\n}\n";
         assert_eq!(yuan_formatting(rust), vec![3, 4]);
         let js =

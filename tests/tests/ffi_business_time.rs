@@ -5,7 +5,7 @@
 use chrono::{TimeZone, Utc};
 use doorstep_e2e::TempDir;
 use doorstep_ffi::types::{Timestamp, Window};
-use doorstep_ffi::DeviceStore;
+use doorstep_ffi::{DeviceStore, LocalTimes};
 
 fn at(h: u32, m: u32) -> Timestamp {
     Utc.with_ymd_and_hms(2026, 12, 1, h, m, 30).unwrap()
@@ -22,20 +22,30 @@ fn local_times_come_from_the_core_in_the_business_time_zone() {
     )
     .unwrap();
     assert_eq!(store.business_zone_name().unwrap(), "Asia/Shanghai");
-    let t = store.format_local_date_time(at(2, 25)).unwrap();
+    let times = store.local_times().unwrap();
+    assert_eq!(times.zone_name(), "Asia/Shanghai");
+    let t = times.date_time(at(2, 25));
     assert_eq!(
         (t.zh.as_str(), t.en.as_str()),
         ("12月1日 10:25", "2026-12-01 10:25")
     );
-    let w = store
-        .format_local_window(Window {
-            start: at(2, 0),
-            end: at(4, 0),
-        })
-        .unwrap();
-    assert_eq!(w.zh, "12月1日 10:00–12:00");
+    assert_eq!(times.clock_time(at(2, 25)), "10:25");
+    let morning = Window {
+        start: at(2, 0),
+        end: at(4, 0),
+    };
+    assert_eq!(times.window(morning.clone()).zh, "12月1日 10:00–12:00");
+    assert_eq!(times.window(morning.clone()).en, "2026-12-01 10:00–12:00");
+    assert_eq!(times.clock_window(morning).zh, "10:00–12:00");
     // 16:30 UTC is already 2 December in Beijing: the next business day.
-    let t = store.format_local_date_time(at(16, 30)).unwrap();
-    assert_eq!(t.en, "2026-12-02 00:30");
+    assert_eq!(times.date_time(at(16, 30)).en, "2026-12-02 00:30");
     assert!(store.business_day_visits(at(16, 30)).unwrap().is_empty());
+}
+
+#[test]
+fn a_screen_before_enrolment_shows_times_in_the_default_business_zone() {
+    let times = LocalTimes::in_default_zone();
+    assert_eq!(times.zone_name(), "Asia/Shanghai");
+    assert_eq!(times.clock_time(at(23, 5)), "07:05");
+    assert_eq!(times.date_time(at(23, 5)).zh, "12月2日 07:05");
 }

@@ -66,7 +66,10 @@ final class AppModel: ObservableObject {
     @Published var location: Location?
     var locationUnavailable: LocationUnavailable = .noFix
 
-    var badge: SyncBadgeState { SyncBadgeState.of(syncState, pending: pending, lang: lang) }
+    /// Every time a screen shows, formatted by the core in the business time zone (the store's; the default before enrolment).
+    var times: LocalTimes { (try? store?.localTimes()) ?? LocalTimes.inDefaultZone() }
+
+    var badge: SyncBadgeState { SyncBadgeState.of(syncState, pending: pending, lang: lang, times: times) }
 
     init() {
         // Fails only if something else owns the core's log facade: the app still works.

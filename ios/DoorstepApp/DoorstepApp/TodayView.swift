@@ -12,7 +12,7 @@ struct TodayView: View {
             ForEach(model.today, id: \.assignmentId) { v in
                 NavigationLink(value: v.assignmentId) {
                     VStack(alignment: .leading) {
-                        Text(v.window.map { "\($0.start.formatted(date: .omitted, time: .shortened))–\($0.end.formatted(date: .omitted, time: .shortened))" } ?? "")
+                        Text(v.window.map { model.times.clockWindow(window: $0).pick(model.lang) } ?? "")
                         Text(v.trade)
                     }
                 }

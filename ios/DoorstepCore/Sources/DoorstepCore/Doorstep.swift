@@ -477,15 +477,12 @@ public struct SyncBadgeState: Equatable {
     public let problem: Bool
     public let busy: Bool
 
-    /// The badge for the core loop's `state`; `pending` is the app's freshest count (the loop's own by default).
+    /// The badge for the core loop's `state`; `pending` is the app's freshest count (the loop's own by default);
+    /// times are the core's (`times`: the business time zone's, never the phone's own).
     public static func of(_ state: SyncServiceState, pending: UInt64? = nil, lang: Language,
-                          timeZone: TimeZone = .current) -> SyncBadgeState {
+                          times: LocalTimes = LocalTimes.inDefaultZone()) -> SyncBadgeState {
         let pending = pending ?? state.pending
         let en = lang == .en
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = timeZone
-        f.dateFormat = "HH:mm"
         let waiting = pending == 0 ? "" : (en ? " · \(pending) waiting" : " · \(pending) 条待上传")
         func badge(_ text: String, problem: Bool = false, busy: Bool = false) -> SyncBadgeState {
             SyncBadgeState(text: text, pending: pending, problem: problem, busy: busy)
@@ -504,10 +501,10 @@ public struct SyncBadgeState: Equatable {
             }
             return badge((en ? "Syncing" : "同步中") + detail, busy: true)
         case .synced:
-            let at = state.lastSuccessAt.map { f.string(from: $0) } ?? ""
+            let at = state.lastSuccessAt.map { times.clockTime(at: $0) } ?? ""
             return badge((en ? "Synced at \(at)" : "已同步 \(at)") + waiting)
         case let .retrying(_, _, retryAt):
-            let t = f.string(from: retryAt)
+            let t = times.clockTime(at: retryAt)
             return badge((en ? "Offline work is safe; retrying at \(t)" : "记录已保存在手机上，\(t) 自动重试") + waiting)
         case let .needsAttention(failure, _):
             return badge(en ? failure.en : failure.zh, problem: true)

@@ -762,17 +762,11 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
     func device() throws  -> DeviceInfo
     
     /**
-     * `at` as local time of the business time zone, as people read it:
-     * `12月1日 10:25` / `2026-12-01 10:25`. The shells show times only
-     * through this (and `format_local_window`), never formatting them.
+     * Every time and window the screens show, in the business time zone
+     * (as kept now: read it again after a sync), never the phone's own.
+     * The shells format no time themselves.
      */
-    func formatLocalDateTime(at: Timestamp) throws  -> LocalizedText
-    
-    /**
-     * A window as local time of the business time zone:
-     * `12月1日 10:00–12:00` / `2026-12-01 10:00–12:00`.
-     */
-    func formatLocalWindow(window: Window) throws  -> LocalizedText
+    func localTimes() throws  -> LocalTimes
     
     /**
      * How many recorded events wait for upload (the "not yet synced" badge).
@@ -1024,30 +1018,15 @@ open func device()throws  -> DeviceInfo  {
 }
     
     /**
-     * `at` as local time of the business time zone, as people read it:
-     * `12月1日 10:25` / `2026-12-01 10:25`. The shells show times only
-     * through this (and `format_local_window`), never formatting them.
+     * Every time and window the screens show, in the business time zone
+     * (as kept now: read it again after a sync), never the phone's own.
+     * The shells format no time themselves.
      */
-open func formatLocalDateTime(at: Timestamp)throws  -> LocalizedText  {
-    return try  FfiConverterTypeLocalizedText_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+open func localTimes()throws  -> LocalTimes  {
+    return try  FfiConverterTypeLocalTimes_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
-    uniffi_doorstep_ffi_fn_method_devicestore_format_local_date_time(
-            self.uniffiCloneHandle(),
-        FfiConverterTypeTimestamp_lower(at),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * A window as local time of the business time zone:
-     * `12月1日 10:00–12:00` / `2026-12-01 10:00–12:00`.
-     */
-open func formatLocalWindow(window: Window)throws  -> LocalizedText  {
-    return try  FfiConverterTypeLocalizedText_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
-        uniffiCallStatus in
-    uniffi_doorstep_ffi_fn_method_devicestore_format_local_window(
-            self.uniffiCloneHandle(),
-        FfiConverterTypeWindow_lower(window),uniffiCallStatus
+    uniffi_doorstep_ffi_fn_method_devicestore_local_times(
+            self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
 }
@@ -1529,6 +1508,222 @@ public func FfiConverterTypeHttpTransport_lift(_ handle: UInt64) throws -> HttpT
 #endif
 public func FfiConverterTypeHttpTransport_lower(_ value: HttpTransport) -> UInt64 {
     return FfiConverterTypeHttpTransport.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Times as people read them in one business time zone.
+ */
+public protocol LocalTimesProtocol: AnyObject, Sendable {
+    
+    /**
+     * The local clock time, `10:25`.
+     */
+    func clockTime(at: Timestamp)  -> String
+    
+    /**
+     * A window's clock times, for a list of one day: `10:00–12:00` (a
+     * window ending on a later day names that day).
+     */
+    func clockWindow(window: Window)  -> LocalizedText
+    
+    /**
+     * The local date and time: `12月1日 10:25` / `2026-12-01 10:25`.
+     */
+    func dateTime(at: Timestamp)  -> LocalizedText
+    
+    /**
+     * A window with its date: `12月1日 10:00–12:00` / `2026-12-01 10:00–12:00`.
+     */
+    func window(window: Window)  -> LocalizedText
+    
+    /**
+     * The zone's IANA name (`Asia/Shanghai`).
+     */
+    func zoneName()  -> String
+    
+}
+/**
+ * Times as people read them in one business time zone.
+ */
+open class LocalTimes: LocalTimesProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_doorstep_ffi_fn_clone_localtimes(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_doorstep_ffi_fn_free_localtimes(handle, $0) }
+    }
+
+    
+    /**
+     * Times in the default business zone (Asia/Shanghai): what a screen
+     * shows before the phone has a store, and what the store holds until
+     * the first sync brings the company's zone.
+     */
+public static func inDefaultZone() -> LocalTimes  {
+    return try!  FfiConverterTypeLocalTimes_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_constructor_localtimes_in_default_zone(uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * The local clock time, `10:25`.
+     */
+open func clockTime(at: Timestamp) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_localtimes_clock_time(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeTimestamp_lower(at),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A window's clock times, for a list of one day: `10:00–12:00` (a
+     * window ending on a later day names that day).
+     */
+open func clockWindow(window: Window) -> LocalizedText  {
+    return try!  FfiConverterTypeLocalizedText_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_localtimes_clock_window(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeWindow_lower(window),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The local date and time: `12月1日 10:25` / `2026-12-01 10:25`.
+     */
+open func dateTime(at: Timestamp) -> LocalizedText  {
+    return try!  FfiConverterTypeLocalizedText_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_localtimes_date_time(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeTimestamp_lower(at),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A window with its date: `12月1日 10:00–12:00` / `2026-12-01 10:00–12:00`.
+     */
+open func window(window: Window) -> LocalizedText  {
+    return try!  FfiConverterTypeLocalizedText_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_localtimes_window(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeWindow_lower(window),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The zone's IANA name (`Asia/Shanghai`).
+     */
+open func zoneName() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_localtimes_zone_name(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLocalTimes: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = LocalTimes
+
+    public static func lift(_ handle: UInt64) throws -> LocalTimes {
+        return LocalTimes(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: LocalTimes) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LocalTimes {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: LocalTimes, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLocalTimes_lift(_ handle: UInt64) throws -> LocalTimes {
+    return try FfiConverterTypeLocalTimes.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLocalTimes_lower(_ value: LocalTimes) -> UInt64 {
+    return FfiConverterTypeLocalTimes.lower(value)
 }
 
 
@@ -8923,10 +9118,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_devicestore_device() != 50771) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_devicestore_format_local_date_time() != 30169) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_doorstep_ffi_checksum_method_devicestore_format_local_window() != 54990) {
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_local_times() != 44211) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_pending_upload_count() != 3219) {
@@ -9049,6 +9241,21 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_taskhandle_is_finished() != 18199) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_doorstep_ffi_checksum_method_localtimes_clock_time() != 5981) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_localtimes_clock_window() != 58344) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_localtimes_date_time() != 9437) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_localtimes_window() != 41379) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_localtimes_zone_name() != 8466) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_doorstep_ffi_checksum_constructor_devicestore_open() != 21558) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -9065,6 +9272,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_constructor_syncservice_with_timing() != 16822) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_constructor_localtimes_in_default_zone() != 3371) {
         return InitializationResult.apiChecksumMismatch
     }
 

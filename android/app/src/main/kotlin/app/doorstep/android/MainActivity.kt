@@ -12,13 +12,11 @@ import app.doorstep.ui.EnrolmentField
 import app.doorstep.ui.EnrolmentStateHolder
 import app.doorstep.ui.CodeEnroller
 import app.doorstep.ui.Enroller
-import app.doorstep.ui.LocalTimes
 import app.doorstep.ui.StoreBackend
 import app.doorstep.ui.TechnicianApp
 import app.doorstep.ui.TechnicianAppState
 import app.doorstep.ui.TechnicianBackend
 import java.time.Clock
-import java.time.ZoneId
 import java.util.Locale
 
 /**
@@ -31,7 +29,6 @@ import java.util.Locale
 class MainActivity : ComponentActivity() {
     private val app get() = application as DoorstepApplication
     private val clock = Clock.systemUTC()
-    private val zone = ZoneId.systemDefault()
 
     private var store: DeviceStore? = null
     private var sync: SyncController? = null
@@ -45,7 +42,6 @@ class MainActivity : ComponentActivity() {
             backend = if (app.setup.enrolled) backend() else null,
             services = AndroidServices.of(this, permission),
             clock = clock,
-            times = LocalTimes(zone),
             language = Language.fromTag(Locale.getDefault().toLanguageTag()),
         )
         setContent { TechnicianApp(state) }

@@ -803,9 +803,7 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_device(
     ): Int
-    external fun uniffi_doorstep_ffi_checksum_method_devicestore_format_local_date_time(
-    ): Int
-    external fun uniffi_doorstep_ffi_checksum_method_devicestore_format_local_window(
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_local_times(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_pending_upload_count(
     ): Int
@@ -887,6 +885,16 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_taskhandle_is_finished(
     ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_localtimes_clock_time(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_localtimes_clock_window(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_localtimes_date_time(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_localtimes_window(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_localtimes_zone_name(
+    ): Int
     external fun uniffi_doorstep_ffi_checksum_constructor_devicestore_open(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_constructor_visitsession_new(
@@ -898,6 +906,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_doorstep_ffi_checksum_constructor_syncservice_new(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_constructor_syncservice_with_timing(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_constructor_localtimes_in_default_zone(
     ): Int
     external fun ffi_doorstep_ffi_uniffi_contract_version(
     ): Int
@@ -943,10 +953,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_devicestore_device(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_doorstep_ffi_fn_method_devicestore_format_local_date_time(`ptr`: Long,`at`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_doorstep_ffi_fn_method_devicestore_format_local_window(`ptr`: Long,`window`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_local_times(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_doorstep_ffi_fn_method_devicestore_pending_upload_count(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_doorstep_ffi_fn_method_devicestore_preview_sign_off(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`signOff`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1077,6 +1085,22 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_doorstep_ffi_fn_method_taskhandle_is_finished(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
+    external fun uniffi_doorstep_ffi_fn_clone_localtimes(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_doorstep_ffi_fn_free_localtimes(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_doorstep_ffi_fn_constructor_localtimes_in_default_zone(uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_doorstep_ffi_fn_method_localtimes_clock_time(`ptr`: Long,`at`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_localtimes_clock_window(`ptr`: Long,`window`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_localtimes_date_time(`ptr`: Long,`at`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_localtimes_window(`ptr`: Long,`window`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_localtimes_zone_name(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_func_set_logger(`logger`: RustBuffer.ByValue,`maxLevel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_doorstep_ffi_fn_func_shipped_playbooks(uniffi_out_err: UniffiRustCallStatus, 
@@ -1267,10 +1291,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_device() and 0xFFFF) != 50771) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_format_local_date_time() and 0xFFFF) != 30169) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_format_local_window() and 0xFFFF) != 54990) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_local_times() and 0xFFFF) != 44211) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_pending_upload_count() and 0xFFFF) != 3219) {
@@ -1393,6 +1414,21 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_method_taskhandle_is_finished() and 0xFFFF) != 18199) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_localtimes_clock_time() and 0xFFFF) != 5981) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_localtimes_clock_window() and 0xFFFF) != 58344) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_localtimes_date_time() and 0xFFFF) != 9437) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_localtimes_window() and 0xFFFF) != 41379) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_localtimes_zone_name() and 0xFFFF) != 8466) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_doorstep_ffi_checksum_constructor_devicestore_open() and 0xFFFF) != 21558) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1409,6 +1445,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_constructor_syncservice_with_timing() and 0xFFFF) != 16822) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_constructor_localtimes_in_default_zone() and 0xFFFF) != 3371) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -2054,17 +2093,11 @@ public interface DeviceStoreInterface {
     fun `device`(): DeviceInfo
     
     /**
-     * `at` as local time of the business time zone, as people read it:
-     * `12月1日 10:25` / `2026-12-01 10:25`. The shells show times only
-     * through this (and `format_local_window`), never formatting them.
+     * Every time and window the screens show, in the business time zone
+     * (as kept now: read it again after a sync), never the phone's own.
+     * The shells format no time themselves.
      */
-    fun `formatLocalDateTime`(`at`: Timestamp): LocalizedText
-    
-    /**
-     * A window as local time of the business time zone:
-     * `12月1日 10:00–12:00` / `2026-12-01 10:00–12:00`.
-     */
-    fun `formatLocalWindow`(`window`: Window): LocalizedText
+    fun `localTimes`(): LocalTimes
     
     /**
      * How many recorded events wait for upload (the "not yet synced" badge).
@@ -2384,37 +2417,17 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
 
     
     /**
-     * `at` as local time of the business time zone, as people read it:
-     * `12月1日 10:25` / `2026-12-01 10:25`. The shells show times only
-     * through this (and `format_local_window`), never formatting them.
+     * Every time and window the screens show, in the business time zone
+     * (as kept now: read it again after a sync), never the phone's own.
+     * The shells format no time themselves.
      */
-    @Throws(DoorstepException::class)override fun `formatLocalDateTime`(`at`: Timestamp): LocalizedText {
-            return FfiConverterTypeLocalizedText.lift(
+    @Throws(DoorstepException::class)override fun `localTimes`(): LocalTimes {
+            return FfiConverterTypeLocalTimes.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
-    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_format_local_date_time(
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_local_times(
         it,
-        
-        FfiConverterTypeTimestamp.lower(`at`),_status)
-}
-    }
-    )
-    }
-    
-
-    
-    /**
-     * A window as local time of the business time zone:
-     * `12月1日 10:00–12:00` / `2026-12-01 10:00–12:00`.
-     */
-    @Throws(DoorstepException::class)override fun `formatLocalWindow`(`window`: Window): LocalizedText {
-            return FfiConverterTypeLocalizedText.lift(
-    callWithHandle {
-    uniffiRustCallWithError(DoorstepException) { _status ->
-    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_format_local_window(
-        it,
-        
-        FfiConverterTypeWindow.lower(`window`),_status)
+        _status)
 }
     }
     )
@@ -3080,6 +3093,377 @@ public object FfiConverterTypeHttpTransport: FfiConverter<HttpTransport, Long> {
     override fun allocationSize(value: HttpTransport) = 8UL
 
     override fun write(value: HttpTransport, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Times as people read them in one business time zone.
+ */
+public interface LocalTimesInterface {
+    
+    /**
+     * The local clock time, `10:25`.
+     */
+    fun `clockTime`(`at`: Timestamp): kotlin.String
+    
+    /**
+     * A window's clock times, for a list of one day: `10:00–12:00` (a
+     * window ending on a later day names that day).
+     */
+    fun `clockWindow`(`window`: Window): LocalizedText
+    
+    /**
+     * The local date and time: `12月1日 10:25` / `2026-12-01 10:25`.
+     */
+    fun `dateTime`(`at`: Timestamp): LocalizedText
+    
+    /**
+     * A window with its date: `12月1日 10:00–12:00` / `2026-12-01 10:00–12:00`.
+     */
+    fun `window`(`window`: Window): LocalizedText
+    
+    /**
+     * The zone's IANA name (`Asia/Shanghai`).
+     */
+    fun `zoneName`(): kotlin.String
+    
+    companion object
+}
+
+/**
+ * Times as people read them in one business time zone.
+ */
+open class LocalTimes: Disposable, AutoCloseable, LocalTimesInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_doorstep_ffi_fn_free_localtimes(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_doorstep_ffi_fn_clone_localtimes(handle, status)
+        }
+    }
+
+    
+    /**
+     * The local clock time, `10:25`.
+     */override fun `clockTime`(`at`: Timestamp): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_localtimes_clock_time(
+        it,
+        
+        FfiConverterTypeTimestamp.lower(`at`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * A window's clock times, for a list of one day: `10:00–12:00` (a
+     * window ending on a later day names that day).
+     */override fun `clockWindow`(`window`: Window): LocalizedText {
+            return FfiConverterTypeLocalizedText.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_localtimes_clock_window(
+        it,
+        
+        FfiConverterTypeWindow.lower(`window`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The local date and time: `12月1日 10:25` / `2026-12-01 10:25`.
+     */override fun `dateTime`(`at`: Timestamp): LocalizedText {
+            return FfiConverterTypeLocalizedText.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_localtimes_date_time(
+        it,
+        
+        FfiConverterTypeTimestamp.lower(`at`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * A window with its date: `12月1日 10:00–12:00` / `2026-12-01 10:00–12:00`.
+     */override fun `window`(`window`: Window): LocalizedText {
+            return FfiConverterTypeLocalizedText.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_localtimes_window(
+        it,
+        
+        FfiConverterTypeWindow.lower(`window`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The zone's IANA name (`Asia/Shanghai`).
+     */override fun `zoneName`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_localtimes_zone_name(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * Times in the default business zone (Asia/Shanghai): what a screen
+     * shows before the phone has a store, and what the store holds until
+     * the first sync brings the company's zone.
+     */ fun `inDefaultZone`(): LocalTimes {
+            return FfiConverterTypeLocalTimes.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_constructor_localtimes_in_default_zone(
+    
+        _status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLocalTimes: FfiConverter<LocalTimes, Long> {
+    override fun lower(value: LocalTimes): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): LocalTimes {
+        return LocalTimes(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): LocalTimes {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: LocalTimes) = 8UL
+
+    override fun write(value: LocalTimes, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }

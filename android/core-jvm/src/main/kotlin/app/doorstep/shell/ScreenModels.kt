@@ -2,6 +2,7 @@ package app.doorstep.shell
 
 import app.doorstep.core.ActionItem
 import app.doorstep.core.ChecklistItem
+import app.doorstep.core.LocalTimes
 import app.doorstep.core.LocalizedText
 import app.doorstep.core.QuoteSummary
 import app.doorstep.core.ReportDigest
@@ -15,8 +16,6 @@ import app.doorstep.core.outcomeLabel
 import app.doorstep.core.stageLabel
 import java.time.Duration
 import java.time.Instant
-import java.time.ZoneId
-import java.time.format.DateTimeFormatter
 
 /**
  * UI state for each screen, derived from the core's records: plain data the
@@ -44,14 +43,13 @@ data class TodayListState(val rows: List<TodayRow>) {
     val openCount: Int get() = rows.count { !it.done }
 
     companion object {
-        private val HM = DateTimeFormatter.ofPattern("HH:mm")
-
-        fun of(visits: List<VisitSummary>, lang: Language, zone: ZoneId) = TodayListState(
+        /** Today's rows; their windows' times are the core's ([times], the business time zone's). */
+        fun of(visits: List<VisitSummary>, lang: Language, times: LocalTimes) = TodayListState(
             visits.map { v ->
                 TodayRow(
                     assignmentId = v.assignmentId,
                     title = if (lang == Language.EN) v.tradeNameEn else v.tradeNameZh,
-                    window = v.window?.let { "${HM.format(it.start.atZone(zone))}–${HM.format(it.end.atZone(zone))}" } ?: "",
+                    window = v.window?.let { times.clockWindow(it).pick(lang) } ?: "",
                     status = v.outcome?.label(lang) ?: v.stage.label(lang),
                     done = v.stage == VisitStage.CLOSED,
                 )
@@ -191,12 +189,10 @@ data class SignaturePadState(val reportDigestShort: String?, val strokeCount: In
  */
 data class SyncBadgeState(val text: String, val pending: Long, val problem: Boolean, val busy: Boolean) {
     companion object {
-        private val hm = DateTimeFormatter.ofPattern("HH:mm")
-
-        /** The badge for the core loop's [state]; [pending] is the shell's freshest count of waiting records. */
-        fun of(state: SyncServiceState, pending: Long, lang: Language, zone: ZoneId): SyncBadgeState {
+        /** The badge for the core loop's [state]; [pending] is the shell's freshest count of waiting records; times are the core's ([times]). */
+        fun of(state: SyncServiceState, pending: Long, lang: Language, times: LocalTimes): SyncBadgeState {
             val en = lang == Language.EN
-            fun at(i: Instant) = hm.format(i.atZone(zone))
+            fun at(i: Instant) = times.clockTime(i)
             val waiting = if (pending == 0L) "" else if (en) " · $pending waiting" else " · $pending 条待上传"
             return when (val phase = state.phase) {
                 SyncPhase.Idle -> SyncBadgeState(if (en) "Not synced yet$waiting" else "尚未同步$waiting", pending, false, false)
@@ -228,7 +224,7 @@ data class SyncBadgeState(val text: String, val pending: Long, val problem: Bool
         }
 
         /** The badge with the loop's own count of waiting records. */
-        fun of(state: SyncServiceState, lang: Language, zone: ZoneId): SyncBadgeState =
-            of(state, state.pending.toLong(), lang, zone)
+        fun of(state: SyncServiceState, lang: Language, times: LocalTimes): SyncBadgeState =
+            of(state, state.pending.toLong(), lang, times)
     }
 }

@@ -5,6 +5,7 @@ import app.doorstep.core.HttpHeader
 import app.doorstep.core.HttpRequest
 import app.doorstep.core.HttpResponse
 import app.doorstep.core.HttpTransport
+import app.doorstep.core.LocalTimes
 import app.doorstep.core.SyncPhase
 import app.doorstep.core.SyncProgress
 import app.doorstep.core.SyncService
@@ -23,7 +24,6 @@ import org.junit.jupiter.api.io.TempDir
 import java.nio.file.Path
 import java.time.Duration
 import java.time.Instant
-import java.time.ZoneId
 import java.util.concurrent.CountDownLatch
 import java.util.concurrent.TimeUnit
 import java.util.concurrent.atomic.AtomicInteger
@@ -140,7 +140,7 @@ class SyncLoopTest {
         assertTrue(retries.first().failure.zh.contains("自动上传"), retries.first().failure.zh)
         // Full jitter: the n-th wait is anywhere in [0, min(400 ms, 50 ms * 2^n)]; no local write was needed.
         assertEquals(4, server.requests.get())
-        val badge = SyncBadgeState.of(states.nth(1) { it is SyncPhase.Retrying }, Language.ZH, ZoneId.of("Asia/Shanghai"))
+        val badge = SyncBadgeState.of(states.nth(1) { it is SyncPhase.Retrying }, Language.ZH, LocalTimes.inDefaultZone())
         assertFalse(badge.problem, "a retry may cure it: reassure, do not alarm")
         assertTrue(badge.text.startsWith("记录已保存在手机上"), badge.text)
     }
@@ -158,7 +158,7 @@ class SyncLoopTest {
         assertTrue(inAnHour > Duration.ofMinutes(59), "retried at the interval, not sooner: $inAnHour")
         Thread.sleep(300)
         assertEquals(1, server.requests.get(), "no quick retries for a revoked token")
-        val badge = SyncBadgeState.of(need, 4, Language.ZH, ZoneId.of("Asia/Shanghai"))
+        val badge = SyncBadgeState.of(need, 4, Language.ZH, LocalTimes.inDefaultZone())
         assertTrue(badge.problem)
         assertTrue(badge.text.contains("重新登记"), badge.text)
     }
@@ -243,8 +243,8 @@ class SyncLoopTest {
 
     @Test
     fun `the badge reassures while offline and counts what waits`() {
-        val zone = ZoneId.of("Asia/Shanghai")
-        val off = SyncBadgeState.of(SyncServiceState(SyncPhase.Offline, null, 3u), Language.ZH, zone)
+        val times = LocalTimes.inDefaultZone()
+        val off = SyncBadgeState.of(SyncServiceState(SyncPhase.Offline, null, 3u), Language.ZH, times)
         assertEquals("离线：记录保存在手机上 · 3 条待上传", off.text)
         assertFalse(off.problem)
         val synced = SyncBadgeState.of(
@@ -252,12 +252,12 @@ class SyncLoopTest {
                 SyncPhase.Synced(SyncSummary(2u, 0u, 0u, 1u, 0u, 0, 100u, 200u), Instant.parse("2026-11-25T02:57:00Z")),
                 Instant.parse("2026-11-25T02:42:00Z"), 0u,
             ),
-            Language.EN, zone,
+            Language.EN, times,
         )
         assertEquals("Synced at 10:42", synced.text)
         val busy = SyncBadgeState.of(
             SyncServiceState(SyncPhase.Syncing(SyncProgress(SyncStage.DOWNLOADING, 5u, 0u, 12u)), null, 0u),
-            Language.ZH, zone,
+            Language.ZH, times,
         )
         assertTrue(busy.busy)
         assertEquals("同步中 · 已接收 12 条更新", busy.text)

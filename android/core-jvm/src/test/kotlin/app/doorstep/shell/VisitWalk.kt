@@ -2,6 +2,7 @@ package app.doorstep.shell
 
 import app.doorstep.core.CustomerSignOff
 import app.doorstep.core.DoorstepException
+import app.doorstep.core.LocalTimes
 import app.doorstep.core.VisitOutcome
 import app.doorstep.core.VisitScreen
 import app.doorstep.core.VisitStage
@@ -13,7 +14,6 @@ import org.junit.jupiter.api.Assertions.assertNull
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
-import java.time.ZoneId
 
 /**
  * A complete appliance-repair visit through the shell's repository and
@@ -54,7 +54,7 @@ abstract class VisitWalk {
     fun `walks a repair from assignment to customer sign-off and leaving`() {
         val received = repo.receiveAssignment(assignmentJson(id))
         assertTrue(received is CoreResult.Ok)
-        val list = TodayListState.of(repo.today(), Language.ZH, ZoneId.of("Asia/Shanghai"))
+        val list = TodayListState.of(repo.today(), Language.ZH, LocalTimes.inDefaultZone())
         assertEquals(1, list.openCount)
         assertEquals("18:00–20:00", list.rows.single().window)
         assertEquals("待确认", list.rows.single().status)
@@ -159,7 +159,7 @@ abstract class VisitWalk {
         assertEquals(VisitOutcome.FIXED, closed.outcome)
         assertEquals("已修复", flow().closedAs)
         assertTrue(closed.timers.callbacks.any { it.reason == "second_level" })
-        assertEquals(0, TodayListState.of(repo.today(), Language.EN, ZoneId.of("UTC")).openCount)
+        assertEquals(0, TodayListState.of(repo.today(), Language.EN, LocalTimes.inDefaultZone()).openCount)
     }
 
     @Test
@@ -239,7 +239,7 @@ class StoreVisitWalkTest : VisitWalk() {
         StoreVisitRepository(app.doorstep.core.DeviceStore.open(path, "dev-1", "T-7", "Wang Wei"), clock).use { again ->
             assertEquals(pending, again.pendingUploads())
             assertEquals(VisitStage.SCHEDULED, (again.screen(id) as CoreResult.Ok).value.stage)
-            val list = TodayListState.of(again.today(), Language.EN, ZoneId.of("Asia/Shanghai"))
+            val list = TodayListState.of(again.today(), Language.EN, LocalTimes.inDefaultZone())
             assertEquals("Scheduled", list.rows.single().status)
             assertTrue(list.rows.single().title.isNotBlank())
         }

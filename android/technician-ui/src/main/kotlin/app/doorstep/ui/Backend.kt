@@ -57,7 +57,7 @@ interface TechnicianBackend {
     /** One sync with the server. Blocking (network): call it off the UI thread. */
     fun sync(): CoreResult<SyncSummary>
 
-    /** The business time zone days and times are shown in; null: the app's default. */
-    val zone: java.time.ZoneId?
-        get() = null
+    /** Every time the screens show, formatted by the core in the business time zone (the default zone until a sync brings the company's). */
+    val times: app.doorstep.core.LocalTimes
+        get() = app.doorstep.core.LocalTimes.inDefaultZone()
 }

@@ -8,6 +8,7 @@ import app.doorstep.core.DeviceStore
 import app.doorstep.core.DoorstepException
 import app.doorstep.core.FieldValue
 import app.doorstep.core.FormValue
+import app.doorstep.core.LocalTimes
 import app.doorstep.core.LocalizedText
 import app.doorstep.core.Location
 import app.doorstep.core.LocationUnavailable
@@ -19,7 +20,6 @@ import app.doorstep.core.VisitScreen
 import app.doorstep.shell.CoreResult
 import app.doorstep.shell.Language
 import java.time.Clock
-import java.time.ZoneId
 
 /**
  * The screens over the phone's store. "Today" and every time shown are the
@@ -36,8 +36,8 @@ class StoreBackend(
 
     override fun today(): List<VisitListItem> = store.businessDayVisits(clock.instant())
 
-    override val zone: ZoneId?
-        get() = runCatching { ZoneId.of(store.businessZoneName()) }.getOrNull()
+    override val times: LocalTimes
+        get() = runCatching { store.localTimes() }.getOrElse { LocalTimes.inDefaultZone() }
 
     override fun screen(assignmentId: String): CoreResult<VisitScreen> =
         CoreResult.of { store.visitScreen(assignmentId, clock.instant()) }

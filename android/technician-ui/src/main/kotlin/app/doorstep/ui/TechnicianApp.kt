@@ -20,6 +20,7 @@ import androidx.compose.ui.Alignment
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.platform.testTag
 import androidx.compose.ui.unit.dp
+import app.doorstep.core.LocalTimes
 import app.doorstep.shell.CoreResult
 import app.doorstep.shell.Language
 import kotlinx.coroutines.Dispatchers
@@ -36,19 +37,13 @@ class TechnicianAppState(
     backend: TechnicianBackend?,
     val services: PlatformServices,
     private val clock: Clock,
-    times: LocalTimes,
     language: Language = Language.ZH,
 ) {
-    private val defaultTimes = times
-    private var zoned: LocalTimes? = null
+    private val defaultTimes = LocalTimes.inDefaultZone()
 
-    /** Times as shown: in the enrolled store's business time zone, else in [defaultTimes]' zone. */
+    /** Times as shown: the core's, in the enrolled store's business time zone (else the default zone). */
     val times: LocalTimes
-        get() {
-            val zone = backend?.zone ?: return defaultTimes
-            if (zone == defaultTimes.zone) return defaultTimes
-            return zoned?.takeIf { it.zone == zone } ?: LocalTimes(zone).also { zoned = it }
-        }
+        get() = backend?.times ?: defaultTimes
 
     var backend by mutableStateOf(backend)
         private set

@@ -19,10 +19,12 @@ import androidx.compose.ui.Modifier
 import androidx.compose.ui.platform.testTag
 import androidx.compose.ui.text.font.FontWeight
 import androidx.compose.ui.unit.dp
+import app.doorstep.core.LocalTimes
 import app.doorstep.core.VisitListItem
 import app.doorstep.core.VisitStage
 import app.doorstep.shell.Language
 import app.doorstep.shell.label
+import app.doorstep.shell.pick
 
 /** One row of today's list. */
 data class TodayRowState(
@@ -48,7 +50,7 @@ data class TodayUiState(val rows: List<TodayRowState>, val syncLine: String?, va
                         assignmentId = v.assignmentId,
                         customer = v.customerName ?: s.notGiven,
                         address = v.address,
-                        window = v.window?.let { times.window(it.start, it.end) },
+                        window = v.window?.let { times.clockWindow(it).pick(lang) },
                         status = v.outcome?.label(lang) ?: v.stage.label(lang),
                         done = v.closed || v.stage == VisitStage.CLOSED,
                         conflict = v.conflict,

@@ -23,6 +23,7 @@ import androidx.compose.ui.Modifier
 import androidx.compose.ui.platform.testTag
 import androidx.compose.ui.text.font.FontWeight
 import androidx.compose.ui.unit.dp
+import app.doorstep.core.LocalTimes
 import app.doorstep.core.VisitScreen
 import app.doorstep.core.VisitStage
 import app.doorstep.shell.CoreResult
@@ -33,8 +34,6 @@ import app.doorstep.shell.pick
 import java.time.Clock
 import java.time.Duration
 import java.time.Instant
-import java.time.ZoneId
-import java.time.format.DateTimeFormatter
 
 /** The customer card as shown. */
 data class CustomerCardState(
@@ -70,14 +69,6 @@ data class VisitUiState(
     val closed: ClosedState?,
     val refusal: String?,
 )
-
-/** Time formats in the phone's zone; the core gives instants. */
-class LocalTimes(val zone: ZoneId) {
-    private val hm = DateTimeFormatter.ofPattern("HH:mm")
-    private val md = DateTimeFormatter.ofPattern("M/d")
-    fun time(i: Instant): String = hm.format(i.atZone(zone))
-    fun window(start: Instant, end: Instant): String = "${md.format(start.atZone(zone))} ${time(start)}–${time(end)}"
-}
 
 /**
  * The visit screen's state holder: reads the visit from the core, keeps the
@@ -178,7 +169,7 @@ class VisitStateHolder(
         val c = sc.customer
         fun timer(label: String, at: Instant?): TimerRow? = at?.let {
             val min = Duration.between(now, it).toMinutes()
-            TimerRow(label, times.time(it), if (min <= 0) s.now else s.inMinutes(min))
+            TimerRow(label, times.clockTime(it), if (min <= 0) s.now else s.inMinutes(min))
         }
         val t = sc.timers
         state = VisitUiState(
@@ -194,7 +185,7 @@ class VisitStateHolder(
                 address = c?.address,
                 product = c?.productModel,
                 fault = c?.faultDescription,
-                window = (c?.window ?: sc.window)?.let { times.window(it.start, it.end) },
+                window = (c?.window ?: sc.window)?.let { times.window(it).pick(lang) },
                 site = c?.location?.let { it.lat to it.lon },
             ),
             fieldIssues = sc.fieldIssues.map { if (lang == Language.EN) "${it.field}: ${it.reason ?: it.problem}" else "${it.fieldZh}:${it.reason ?: if (it.problem == "missing") "缺失" else "不一致"}" },
@@ -214,7 +205,7 @@ class VisitStateHolder(
                     outcome = sc.outcome?.label(lang) ?: sc.stage.label(lang),
                     signed = sc.signed,
                     digest = sc.reportDigest?.short,
-                    callbacks = t.callbacks.map { cb -> "${CallbackReasons.label(cb.reason, lang)} · ${times.time(cb.dueAt)}" },
+                    callbacks = t.callbacks.map { cb -> "${CallbackReasons.label(cb.reason, lang)} · ${times.dateTime(cb.dueAt).pick(lang)}" },
                 )
             } else {
                 null

@@ -18,7 +18,6 @@ import org.junit.Test
 import org.junit.rules.TemporaryFolder
 import java.time.Clock
 import java.time.Instant
-import java.time.ZoneId
 import java.time.temporal.ChronoUnit
 
 /**
@@ -74,10 +73,9 @@ class ServerUiTest {
         call("POST", "/api/assignments/$id/assign", """{"technician": "T-90"}""")
 
         val clock = Clock.systemUTC()
-        val zone = ZoneId.of("Asia/Shanghai")
         val app = TechnicianAppState(
             EnrolmentStateHolder(desktopEnroller(tmp.newFolder("phone"), clock)),
-            backend = null, services = desktopServices(), clock = clock, times = LocalTimes(zone),
+            backend = null, services = desktopServices(), clock = clock,
         )
         rule.setContent { TechnicianApp(app) }
 
@@ -128,7 +126,7 @@ class ServerUiTest {
                 desktopEnroller(tmp.newFolder("phone"), clock),
                 codeEnroller = desktopCodeEnroller(tmp.newFolder("phone-by-code"), clock),
             ),
-            backend = null, services = desktopServices(), clock = clock, times = LocalTimes(ZoneId.of("Asia/Shanghai")),
+            backend = null, services = desktopServices(), clock = clock,
         )
         rule.setContent { TechnicianApp(app) }
         rule.onNodeWithTag("enrol-mode").performClick()

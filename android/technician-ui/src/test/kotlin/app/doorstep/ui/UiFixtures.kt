@@ -2,6 +2,7 @@ package app.doorstep.ui
 
 import app.doorstep.core.CustomerCard
 import app.doorstep.core.FieldKind
+import app.doorstep.core.LocalTimes
 import app.doorstep.core.LocalizedText
 import app.doorstep.core.Location
 import app.doorstep.core.PromptItem
@@ -16,12 +17,11 @@ import app.doorstep.core.VisitTimers
 import app.doorstep.core.Window
 import app.doorstep.shell.Language
 import java.time.Instant
-import java.time.ZoneId
 
 /** Fixed states for screenshots of screens the end-to-end tests cannot reach cheaply. */
 object UiFixtures {
     val now: Instant = Instant.parse("2026-11-25T01:40:00Z")
-    val times = LocalTimes(ZoneId.of("Asia/Shanghai"))
+    val times: LocalTimes = LocalTimes.inDefaultZone()
 
     fun text(zh: String, en: String) = LocalizedText(en, zh)
 

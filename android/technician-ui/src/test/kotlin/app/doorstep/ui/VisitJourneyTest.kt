@@ -18,7 +18,6 @@ import org.junit.Test
 import org.junit.rules.TemporaryFolder
 import java.time.Clock
 import java.time.Instant
-import java.time.ZoneId
 import java.time.temporal.ChronoUnit
 
 /**
@@ -53,7 +52,6 @@ class VisitJourneyTest {
     val tmp = TemporaryFolder()
 
     private val clock = Clock.systemUTC()
-    private val zone = ZoneId.of("Asia/Shanghai")
     private val filler by lazy { FormFiller(rule, scoped = true) }
     private lateinit var app: TechnicianAppState
     private var shot = 0
@@ -72,7 +70,7 @@ class VisitJourneyTest {
     private fun openVisit(tech: String, id: String, site: LocationReading.Fix) {
         app = TechnicianAppState(
             EnrolmentStateHolder(desktopEnroller(tmp.newFolder("phone"), clock)),
-            backend = null, services = PlatformServices({ site }, {}, { _, _ -> }), clock = clock, times = LocalTimes(zone),
+            backend = null, services = PlatformServices({ site }, {}, { _, _ -> }), clock = clock,
         )
         rule.setContent { TechnicianApp(app) }
         rule.onNodeWithTag("enrol:server_url").performTextReplacement(server.base)

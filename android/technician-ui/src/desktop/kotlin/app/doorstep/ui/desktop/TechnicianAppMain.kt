@@ -18,7 +18,6 @@ import app.doorstep.ui.CodeEnroller
 import app.doorstep.ui.Enroller
 import app.doorstep.ui.EnrolmentField
 import app.doorstep.ui.EnrolmentStateHolder
-import app.doorstep.ui.LocalTimes
 import app.doorstep.ui.LocationReading
 import app.doorstep.ui.MapIntents
 import app.doorstep.ui.PlatformServices
@@ -27,7 +26,6 @@ import app.doorstep.ui.TechnicianApp
 import app.doorstep.ui.TechnicianAppState
 import java.io.File
 import java.time.Clock
-import java.time.ZoneId
 
 /** The desktop's stand-ins for the phone's services. */
 fun desktopServices(): PlatformServices = PlatformServices(
@@ -70,7 +68,6 @@ fun desktopCodeEnroller(dataDir: File, clock: Clock): CodeEnroller = CodeEnrolle
 
 fun main() {
     val clock = Clock.systemUTC()
-    val zone = ZoneId.systemDefault()
     val dataDir = File(System.getProperty("doorstep.data.dir") ?: (System.getProperty("user.home") + "/.doorstep-technician"))
     val defaults = mapOf(
         EnrolmentField.SERVER_URL to (System.getProperty("doorstep.server.url") ?: "http://127.0.0.1:8080"),
@@ -85,7 +82,6 @@ fun main() {
                 backend = null,
                 services = desktopServices(),
                 clock = clock,
-                times = LocalTimes(zone),
                 language = language,
             )
         }
