@@ -323,11 +323,11 @@ impl DeviceStore {
         location: Option<Location>,
     ) -> Result<CommandResult, DoorstepError> {
         let command = guard(|| {
-            let state = self
-                .store()?
-                .state(&AssignmentId::new(assignment_id.clone())?)?;
+            let store = self.store()?;
+            let state = store.state(&AssignmentId::new(assignment_id.clone())?)?;
             let pb = playbook_of(&trade_of(&state)?)?;
-            Ok(fill(&action, &core_values(values), &state, pb)?)
+            let zone = store.business_zone()?;
+            Ok(fill(&action, &core_values(values), &state, pb, &zone)?)
         })?;
         self.run(&assignment_id, command, now, location)
     }

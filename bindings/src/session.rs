@@ -13,6 +13,7 @@ use crate::playbooks::{parse_custom, shipped};
 use crate::types::{
     CommandResult, CustomerSignOff, Location, ReportDigest, Timestamp, VisitScreen,
 };
+use doorstep_core::business_time::BusinessZone;
 use doorstep_core::workflow::view::{view, VisitView};
 use doorstep_core::workflow::{action_forms, fill, LiveStamper};
 use doorstep_core::{Context, DeviceId, Playbook, Visit, VisitCommand};
@@ -216,6 +217,8 @@ impl VisitSession {
                 &core_values(values),
                 &inner.visit.state,
                 &inner.visit.playbook,
+                // A session's commands run in the default business zone (its `Context`).
+                &BusinessZone::default(),
             )?)
         })?;
         self.run(command, now, location)

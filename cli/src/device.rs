@@ -590,6 +590,10 @@ fn do_action(store: &Store, action: &str, args: &[String], lang: Lang) -> ExitCo
         Ok(s) => s,
         Err(e) => return refused(&e, lang),
     };
+    let zone = match store.business_zone() {
+        Ok(z) => z,
+        Err(e) => return refused(&e, lang),
+    };
     let Some(pb) = state
         .assignment
         .as_ref()
@@ -627,7 +631,7 @@ fn do_action(store: &Store, action: &str, args: &[String], lang: Lang) -> ExitCo
     }
     let interactive = std::io::stdin().is_terminal();
     loop {
-        match fill(action, &values, &state, &pb) {
+        match fill(action, &values, &state, &pb, &zone) {
             Ok(cmd) => {
                 let now = at.unwrap_or_else(|| SystemClock.now());
                 return match store.apply_command(target, &cmd, now, None) {

@@ -5,6 +5,7 @@
 //! command the rules take; money is typed in yuan; refusals name the field.
 
 use chrono::{DateTime, Duration, Utc};
+use doorstep_core::business_time::BusinessZone;
 use doorstep_core::location::{GeoFix, GeoPoint, LocationUnavailable};
 use doorstep_core::script_runner::ScriptLine;
 use doorstep_core::signoff::{Stroke, StrokePoint};
@@ -363,9 +364,10 @@ fn every_offered_action_fills_into_a_command_the_rules_decide() {
             );
             for f in &forms {
                 let values = values_for(&f.fields, state, *at);
-                let cmd = fill(&f.action, &values, state, &pb).unwrap_or_else(|e| {
-                    panic!("{trade} {:?}: {} did not fill: {e}", state.stage, f.action)
-                });
+                let cmd = fill(&f.action, &values, state, &pb, &BusinessZone::default())
+                    .unwrap_or_else(|e| {
+                        panic!("{trade} {:?}: {} did not fill: {e}", state.stage, f.action)
+                    });
                 assert_eq!(cmd.name(), f.action);
                 let ctx = Context::new(*at, DeviceId::new("forms-test").unwrap());
                 // Accepted, or refused by a rule: never a parse error (fill typed it).
@@ -431,12 +433,72 @@ fn collect_payment_defaults_to_the_amount_due_typed_in_yuan() {
         ],
         &state,
         &pb,
+        &BusinessZone::default(),
     )
     .unwrap();
     match cmd {
         VisitCommand::CollectPayment { amount, .. } => assert_eq!(amount, due),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn a_time_typed_as_the_form_shows_it_is_local_time_of_the_business_zone() {
+    let (pb, state, _) = appliance_state_before("agree_new_window");
+    let window = |start: &str, end: &str| {
+        vec![
+            FormValue::text("window.start", start),
+            FormValue::text("window.end", end),
+            FormValue::text("reason", "客户改约"),
+        ]
+    };
+    let agreed = |zone: &BusinessZone, start: &str, end: &str| match fill(
+        "agree_new_window",
+        &window(start, end),
+        &state,
+        &pb,
+        zone,
+    ) {
+        Ok(VisitCommand::AgreeNewWindow { window, .. }) => (window.start, window.end),
+        other => panic!("{other:?}"),
+    };
+    let utc = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+    // The hint's own format, "2026-12-04 09:00": Beijing time by default.
+    let shanghai = BusinessZone::default();
+    assert_eq!(
+        agreed(&shanghai, "2026-12-04 09:00", "2026-12-04 11:00"),
+        (utc("2026-12-04T01:00:00Z"), utc("2026-12-04T03:00:00Z"))
+    );
+    // Another company's zone reads the same wall time as its own.
+    let tokyo = BusinessZone::fixed("Asia/Tokyo", 9 * 3600);
+    assert_eq!(
+        agreed(&tokyo, "2026-12-04T09:00", "2026-12-04 11:00:30").0,
+        utc("2026-12-04T00:00:00Z")
+    );
+    // A time with its offset is that instant in any zone.
+    assert_eq!(
+        agreed(&tokyo, "2026-12-04T09:00:00+08:00", "2026-12-04 11:00").0,
+        utc("2026-12-04T01:00:00Z")
+    );
+    // Anything else is refused, naming the field and the accepted form.
+    let e = fill(
+        "agree_new_window",
+        &window("明天上午", "2026-12-04 11:00"),
+        &state,
+        &pb,
+        &shanghai,
+    )
+    .unwrap_err();
+    assert_eq!(e.problems.len(), 1);
+    assert_eq!(e.problems[0].field, "window.start");
+    assert!(e.problems[0]
+        .text
+        .zh
+        .contains("请按“2026-12-01 14:30”填写（本地时间）"));
+    assert!(e.problems[0]
+        .text
+        .en
+        .contains("2026-12-01 14:30 (local time)"));
 }
 
 #[test]
@@ -451,6 +513,7 @@ fn fill_errors_name_every_bad_field_in_zh_and_en() {
         ],
         &state,
         &pb,
+        &BusinessZone::default(),
     )
     .unwrap_err();
     let fields: Vec<&str> = e.problems.iter().map(|p| p.field.as_str()).collect();
@@ -480,14 +543,29 @@ fn fill_errors_name_every_bad_field_in_zh_and_en() {
             ],
             &state,
             &pb,
+            &BusinessZone::default(),
         )
         .unwrap_err();
         assert_eq!(e.problems[0].field, "amount", "{bad}");
     }
-    let e = fill("log_call", &[FormValue::text("mood", "x")], &state, &pb).unwrap_err();
+    let e = fill(
+        "log_call",
+        &[FormValue::text("mood", "x")],
+        &state,
+        &pb,
+        &BusinessZone::default(),
+    )
+    .unwrap_err();
     assert!(e.problems.iter().any(|p| p.field == "mood"));
     assert!(e.problems.iter().any(|p| p.field == "outcome"));
-    let e = fill("receive_assignment", &[], &state, &pb).unwrap_err();
+    let e = fill(
+        "receive_assignment",
+        &[],
+        &state,
+        &pb,
+        &BusinessZone::default(),
+    )
+    .unwrap_err();
     assert_eq!(e.problems[0].field, "action");
 }
 
@@ -505,7 +583,13 @@ fn the_diagnosis_offers_the_trades_fault_codes_and_other() {
     let with = |extra: &[FormValue]| {
         let mut v = base.to_vec();
         v.extend_from_slice(extra);
-        fill("record_diagnosis", &v, &state, &pb)
+        fill(
+            "record_diagnosis",
+            &v,
+            &state,
+            &pb,
+            &BusinessZone::default(),
+        )
     };
     match with(&[FormValue::text("cause", "no_cooling")]).unwrap() {
         VisitCommand::RecordDiagnosis { cause, .. } => assert_eq!(cause, "不制冷"),
@@ -527,7 +611,7 @@ fn the_diagnosis_offers_the_trades_fault_codes_and_other() {
 #[test]
 fn a_refused_location_is_recorded_as_such_never_a_silent_null() {
     let (pb, state, at) = appliance_state_before("arrive");
-    let e = fill("arrive", &[], &state, &pb).unwrap_err();
+    let e = fill("arrive", &[], &state, &pb, &BusinessZone::default()).unwrap_err();
     assert_eq!(e.problems[0].field, "location");
     let cmd = fill(
         "arrive",
@@ -537,6 +621,7 @@ fn a_refused_location_is_recorded_as_such_never_a_silent_null() {
         }],
         &state,
         &pb,
+        &BusinessZone::default(),
     )
     .unwrap();
     let ctx = Context::new(at, DeviceId::new("forms-test").unwrap());
@@ -554,6 +639,7 @@ fn a_refused_location_is_recorded_as_such_never_a_silent_null() {
         &[FormValue::text("location", "31.2216,121.5441,8")],
         &state,
         &pb,
+        &BusinessZone::default(),
     )
     .unwrap();
     match typed {
@@ -608,6 +694,7 @@ fn the_quote_starts_from_the_visit_fee_and_the_diagnosed_parts() {
         ],
         &state,
         &pb,
+        &BusinessZone::default(),
     )
     .unwrap();
     match cmd {
@@ -649,6 +736,7 @@ fn ratings_have_no_default_and_the_consent_comes_from_the_core() {
         }],
         &state,
         &pb,
+        &BusinessZone::default(),
     )
     .unwrap_err();
     let missing: Vec<&str> = e.problems.iter().map(|p| p.field.as_str()).collect();

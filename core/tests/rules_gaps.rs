@@ -7,6 +7,7 @@
 
 mod support;
 
+use doorstep_core::business_time::BusinessZone;
 use doorstep_core::location::GeoPoint;
 use doorstep_core::playbook::Playbook;
 use doorstep_core::workflow::bounds;
@@ -269,6 +270,7 @@ fn every_command_field_is_bounded_and_the_refusal_names_the_field_and_the_range(
         &[FormValue::text("travel_minutes", "721")],
         run.state(),
         run.playbook(),
+        &BusinessZone::default(),
     );
     assert_eq!(typed.unwrap_err().problems[0].field, "travel_minutes");
     run.ok(json!({"type": "depart", "travel_minutes": 720}));
@@ -344,6 +346,7 @@ fn a_fault_from_the_trades_catalogue_is_recorded_by_code_with_a_free_note_beside
         ],
         run.state(),
         run.playbook(),
+        &BusinessZone::default(),
     )
     .unwrap();
     let v = serde_json::to_value(f).unwrap();
@@ -489,6 +492,7 @@ fn the_trip_is_planned_through_its_form_before_departing() {
         &[FormValue::text("estimated_travel_minutes", "35")],
         run.state(),
         run.playbook(),
+        &BusinessZone::default(),
     )
     .unwrap();
     let from_place = fill(
@@ -496,6 +500,7 @@ fn the_trip_is_planned_through_its_form_before_departing() {
         &[FormValue::text("from", "31.2754,121.4737")],
         run.state(),
         run.playbook(),
+        &BusinessZone::default(),
     )
     .unwrap();
     let nowhere = fill(
@@ -503,6 +508,7 @@ fn the_trip_is_planned_through_its_form_before_departing() {
         &[FormValue::text("from", "无法定位")],
         run.state(),
         run.playbook(),
+        &BusinessZone::default(),
     )
     .unwrap();
     let too_long = fill(
@@ -510,6 +516,7 @@ fn the_trip_is_planned_through_its_form_before_departing() {
         &[FormValue::text("estimated_travel_minutes", "721")],
         run.state(),
         run.playbook(),
+        &BusinessZone::default(),
     );
     assert_eq!(
         too_long.unwrap_err().problems[0].field,

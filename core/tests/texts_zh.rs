@@ -280,7 +280,13 @@ fn chinese_texts_use_full_width_punctuation_and_never_show_code_names() {
                     .filter(|field| field.kind != doorstep_core::workflow::FieldKind::List)
                     .map(|field| FormValue::text(field.name.clone(), "??"))
                     .collect();
-                if let Err(e) = fill(row.name, &junk, &s, &pb) {
+                if let Err(e) = fill(
+                    row.name,
+                    &junk,
+                    &s,
+                    &pb,
+                    &doorstep_core::BusinessZone::default(),
+                ) {
                     scan.text(row.name, &e.text());
                 }
             }

@@ -8,12 +8,13 @@
 use super::command::VisitCommand;
 use super::form::{fields_of, FieldKind, FieldValue, FormField, FormValue, OTHER};
 use super::state::VisitState;
+use crate::business_time::BusinessZone;
 use crate::location::{GeoFix, GeoPoint, LocationUnavailable};
 use crate::messages::Text;
 use crate::money::{parse_yuan, yuan_digits, YuanError};
 use crate::playbook::Playbook;
 use crate::signoff::{strokes_are_signature, Stroke, StrokePoint};
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -70,11 +71,14 @@ fn problem(f: &FormField, name: &str, en: impl AsRef<str>, zh: impl AsRef<str>) 
 
 /// Fills the form of `action` with `values` (unset fields take their
 /// defaults) and returns the command, or every field that was refused.
+/// A time typed without its UTC offset (`2026-12-01 14:30`, as the forms'
+/// hint shows it) is the business time zone's `zone`.
 pub fn fill(
     action: &str,
     values: &[FormValue],
     state: &VisitState,
     playbook: &Playbook,
+    zone: &BusinessZone,
 ) -> Result<VisitCommand, FormError> {
     let Some(fields) = fields_of(action, state, playbook) else {
         return Err(FormError {
@@ -125,7 +129,7 @@ pub fn fill(
             continue;
         }
         if f.kind == FieldKind::List {
-            fill_list(f, &given, &mut obj, &mut problems);
+            fill_list(f, &given, &mut obj, &mut problems, zone);
             continue;
         }
         let vals = values_of(f, given.get(f.name.as_str()));
@@ -137,7 +141,7 @@ pub fn fill(
             }
             continue;
         }
-        match convert(f, &f.name, &vals) {
+        match convert(f, &f.name, &vals, zone) {
             Ok(Converted::Value(v)) => insert_path(&mut obj, &f.name, v),
             Ok(Converted::NoLocation(reason)) => {
                 insert_path(&mut obj, &f.name, Value::Null);
@@ -264,6 +268,7 @@ fn fill_list(
     given: &BTreeMap<&str, Vec<&FieldValue>>,
     obj: &mut Map<String, Value>,
     problems: &mut Vec<FieldProblem>,
+    zone: &BusinessZone,
 ) {
     let mut rows: BTreeMap<usize, BTreeMap<String, Vec<&FieldValue>>> = BTreeMap::new();
     for (name, vs) in given {
@@ -319,7 +324,7 @@ fn fill_list(
                 }
                 continue;
             }
-            match convert(sub, &name, &vals) {
+            match convert(sub, &name, &vals, zone) {
                 Ok(Converted::Value(v)) => insert_path(&mut item, &sub.name, v),
                 Ok(Converted::NoLocation(_)) => {}
                 Err(p) => problems.push(p),
@@ -395,7 +400,12 @@ enum Converted {
     NoLocation(LocationUnavailable),
 }
 
-fn convert(f: &FormField, name: &str, vals: &[FieldValue]) -> Result<Converted, FieldProblem> {
+fn convert(
+    f: &FormField,
+    name: &str,
+    vals: &[FieldValue],
+    zone: &BusinessZone,
+) -> Result<Converted, FieldProblem> {
     use FieldKind::*;
     let err = |en: String, zh: String| problem(f, name, en, zh);
     if f.kind == MultiChoice {
@@ -448,7 +458,7 @@ fn convert(f: &FormField, name: &str, vals: &[FieldValue]) -> Result<Converted, 
                 "不是有效签名：每个点写作“横坐标，纵坐标，毫秒”，点之间用空格分隔，笔画之间用分号分隔。".into(),
             )),
         },
-        (_, FieldValue::Text(t)) => text_value(f, name, t.trim()).map(Converted::Value),
+        (_, FieldValue::Text(t)) => text_value(f, name, t.trim(), zone).map(Converted::Value),
         _ => Err(err(
             "expects typed text for this kind of field.".into(),
             "此字段应填写文字。".into(),
@@ -541,7 +551,12 @@ fn bounded(
     ))
 }
 
-fn text_value(f: &FormField, name: &str, t: &str) -> Result<Value, FieldProblem> {
+fn text_value(
+    f: &FormField,
+    name: &str,
+    t: &str,
+    zone: &BusinessZone,
+) -> Result<Value, FieldProblem> {
     use FieldKind::*;
     let err = |en: String, zh: String| problem(f, name, en, zh);
     match f.kind {
@@ -611,11 +626,11 @@ fn text_value(f: &FormField, name: &str, t: &str) -> Result<Value, FieldProblem>
                 format!("“{t}”无效：请填“是”或“否”（yes/no）。"),
             )),
         },
-        DateTime => match chrono::DateTime::parse_from_rfc3339(&t.replacen(' ', "T", 1)) {
-            Ok(d) => Ok(Value::String(d.to_utc().to_rfc3339())),
-            Err(_) => Err(err(
-                format!("{t:?} is not a time with its UTC offset, e.g. 2026-12-01T10:00:00+08:00."),
-                format!("“{t}”不是有效时间：请带时区填写，例如 2026-12-01T10:00:00+08:00。"),
+        DateTime => match typed_time(t, zone) {
+            Some(at) => Ok(Value::String(at.to_rfc3339())),
+            None => Err(err(
+                format!("{t:?} is not a time: write it as 2026-12-01 14:30 (local time), or with its UTC offset, 2026-12-01T14:30:00+08:00."),
+                format!("“{t}”不是有效时间：请按“2026-12-01 14:30”填写（本地时间），或带时区，例如 2026-12-01T14:30:00+08:00。"),
             )),
         },
         Date => match NaiveDate::parse_from_str(t, "%Y-%m-%d") {
@@ -630,6 +645,20 @@ fn text_value(f: &FormField, name: &str, t: &str) -> Result<Value, FieldProblem>
             "此字段的值类型不符。".into(),
         )),
     }
+}
+
+/// A time as typed: local wall time of the business time zone
+/// (`2026-12-01 14:30`, seconds optional, `T` or a space between), or an
+/// RFC 3339 time with its UTC offset.
+fn typed_time(t: &str, zone: &BusinessZone) -> Option<chrono::DateTime<chrono::Utc>> {
+    let t = t.replacen(' ', "T", 1);
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(&t) {
+        return Some(at.to_utc());
+    }
+    ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(&t, format).ok())
+        .map(|local| zone.instant_of(local))
 }
 
 /// Reads a location typed as text: `31.2216,121.5441[,8]` (WGS-84, accuracy

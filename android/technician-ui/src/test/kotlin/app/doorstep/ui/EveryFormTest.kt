@@ -10,28 +10,30 @@ import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.test.junit4.createComposeRule
 import app.doorstep.core.DoorstepException
+import app.doorstep.core.Location
 import app.doorstep.core.VisitSession
 import app.doorstep.core.VisitStage
 import app.doorstep.shell.Language
+import org.junit.Assert.assertEquals
 import org.junit.Assert.assertTrue
 import org.junit.Rule
 import org.junit.Test
 import java.io.File
-import java.time.Duration
 import java.time.Instant
 
 /**
- * Every form the core describes, for every trade, along a visit: each
- * offered form is rendered by the generic renderer, filled through its
- * composables and submitted to the core, which must always be able to
- * make a command of it (a rule may still refuse the command at that
- * moment; a form the core cannot fill fails the test). Accepted forms move
- * the visit on, forms not yet tried first.
- *
- * Known gap: with plain values (the first option of a choice) the walk
- * stays in intake (a call logged as not reached does not move the visit),
- * so today it covers the intake forms of each trade only; the whole-visit
- * forms are exercised by VisitJourneyTest.
+ * Every form the core describes, for every trade, along the whole of a
+ * real visit: each trade's example visit (the repo's
+ * `examples/<trade>.jsonl`, the visit the core's script tests walk to its
+ * close) is replayed step by step, and before each step every form the
+ * screen offers that has not been tried yet is rendered by the generic
+ * renderer, filled through its composables and submitted to the core on a
+ * copy of the visit. The core must always be able to make a command of
+ * what its own form collected (a rule may still refuse that command at
+ * that moment, and the refusal is shown on the form); a form the core
+ * cannot fill fails the test. The step the script takes next must itself
+ * be among the forms offered, so the screen never lacks what the visit
+ * needs; the visit must close.
  */
 class EveryFormTest {
     @get:Rule
@@ -39,16 +41,49 @@ class EveryFormTest {
 
     private val trades = listOf("appliance_repair", "computer_repair", "water_delivery", "home_care", "property_maintenance", "heating_service")
 
-    /** The example visit's assignment (the repo's examples/<trade>.jsonl) and when it arrived. */
-    private fun assignment(trade: String): Pair<String, Instant> {
-        val line = File("../../examples/$trade.jsonl").readLines().first { "\"receive_assignment\"" in it }
-        val at = Regex("\"at\"\\s*:\\s*\"([^\"]+)\"").find(line)!!.groupValues[1]
-        val command = line.substring(line.indexOf("\"command\"")).substringAfter(':').trim().removeSuffix("}").trim()
-        return command to java.time.OffsetDateTime.parse(at).toInstant()
+    /** One step of an example visit: when, the command's JSON, its type, and where the phone was. */
+    private data class Step(val at: Instant, val command: String, val type: String, val location: Location?)
+
+    /** The example visit's steps that the core accepts (lines expecting a refusal left out), in order. */
+    private fun steps(trade: String): List<Step> =
+        File("../../examples/$trade.jsonl").readLines()
+            .filter { it.startsWith("{\"at\"") && "\"expect\"" !in it }
+            .map { line ->
+                val at = Regex("\"at\"\\s*:\\s*\"([^\"]+)\"").find(line)!!.groupValues[1]
+                val command = objectAfter(line, "\"command\"")!!
+                val type = Regex("\"type\"\\s*:\\s*\"([a-z_]+)\"").find(command)!!.groupValues[1]
+                val rest = line.substring(line.indexOf(command) + command.length)
+                val location = objectAfter(rest, "\"location\"")?.let { fix ->
+                    fun n(k: String) = Regex("\"$k\"\\s*:\\s*([0-9.]+)").find(fix)!!.groupValues[1].toDouble()
+                    Location(n("lat"), n("lon"), n("accuracy_m"))
+                }
+                Step(java.time.OffsetDateTime.parse(at).toInstant(), command, type, location)
+            }
+
+    /** The JSON object following [key] in [text] (braces inside strings skipped), or null. */
+    private fun objectAfter(text: String, key: String): String? {
+        val from = text.indexOf(key).takeIf { it >= 0 }?.let { text.indexOf('{', it) } ?: return null
+        var depth = 0
+        var inString = false
+        var i = from
+        while (i < text.length) {
+            val c = text[i]
+            when {
+                inString && c == '\\' -> i++
+                c == '"' -> inString = !inString
+                !inString && c == '{' -> depth++
+                !inString && c == '}' -> if (--depth == 0) return text.substring(from, i + 1)
+            }
+            i++
+        }
+        return null
     }
 
+    /** Commands the visit takes without a form: the center's assignment arriving, and the signature (the signing screen). */
+    private val withoutForm = setOf("receive_assignment", "sign_off")
+
     @Test
-    fun every_form_of_every_trade_renders_fills_and_submits() {
+    fun every_form_along_every_trades_visit_renders_fills_and_submits() {
         var current by mutableStateOf<FormState?>(null)
         var language by mutableStateOf(Language.ZH)
         var onSubmit: (FormState) -> Unit = {}
@@ -64,60 +99,57 @@ class EveryFormTest {
         val filler = FormFiller(rule)
         val report = mutableListOf<String>()
         for (trade in trades) {
-            val (assignment, received) = assignment(trade)
+            val steps = steps(trade)
             val session = VisitSession(trade, "every-form-$trade", "王强")
-            var now = received
-            session.apply(assignment, now, null)
-            site = session.screen(now).customer?.location?.let { LocationReading.Fix(it.lat, it.lon, 5.0) } ?: LocationReading.NoFix
-            val tried = mutableSetOf<String>()
-            val seen = mutableSetOf<String>()
-            val movedBy = mutableSetOf<String>()
-            // What moved the visit so far: replayed on a fresh session to try a form without keeping it.
-            val history = mutableListOf<Triple<String, List<app.doorstep.core.FormValue>, Instant>>()
+            // What the visit went through so far: replayed on a fresh session to try a form without keeping it.
+            val history = mutableListOf<Step>()
             fun fork(): VisitSession = VisitSession(trade, "every-form-$trade", "王强").also { f ->
-                f.apply(assignment, received, null)
-                history.forEach { (action, values, at) -> f.submitAction(action, values, at, fixOf()) }
+                history.forEach { f.apply(it.command, it.at, it.location) }
             }
-            var steps = 0
-            while (steps++ < 120 && session.screen(now).stage != VisitStage.CLOSED) {
-                val forms = session.actionForms()
-                seen += forms.map { it.action }
-                val accepted = mutableListOf<Pair<String, List<app.doorstep.core.FormValue>>>()
-                for (form in forms) {
-                    if (form.action in tried && accepted.isNotEmpty()) continue
-                    language = if (tried.size % 2 == 0) Language.ZH else Language.EN
-                    val state = FormState(FormSpec.of(form, language))
-                    current = state
-                    rule.waitForIdle()
-                    filler.fill(state)
-                    onSubmit = { f ->
-                        val values = f.submission().map(StoreActionForms::formValue)
-                        fork().use { trial ->
-                            try {
-                                trial.submitAction(f.spec.action, values, now, fixOf())
-                                accepted += f.spec.action to values
-                            } catch (e: DoorstepException.InvalidForm) {
-                                error("$trade: the core could not fill ${f.spec.action} from its own form: ${e.problems.map { it.field + ": " + it.en }}")
-                            } catch (e: DoorstepException.Refused) {
-                                f.formError = app.doorstep.core.LocalizedText(e.en, e.zh)
+            val tried = mutableSetOf<String>()
+            var refused = 0
+            val stages = mutableSetOf<VisitStage>()
+            for (step in steps) {
+                val now = step.at
+                if (history.isNotEmpty()) {
+                    site = session.screen(now).customer?.location?.let { LocationReading.Fix(it.lat, it.lon, 5.0) } ?: LocationReading.NoFix
+                    val forms = session.actionForms()
+                    if (step.type !in withoutForm) {
+                        assertTrue(
+                            "$trade: the visit's next step ${step.type} at ${session.screen(now).stage} is not among the offered forms ${forms.map { it.action }}",
+                            forms.any { it.action == step.type },
+                        )
+                    }
+                    for (form in forms.filter { it.action !in tried }) {
+                        language = if (tried.size % 2 == 0) Language.ZH else Language.EN
+                        val state = FormState(FormSpec.of(form, language))
+                        current = state
+                        rule.waitForIdle()
+                        filler.fill(state)
+                        onSubmit = { f ->
+                            val values = f.submission().map(StoreActionForms::formValue)
+                            fork().use { trial ->
+                                try {
+                                    trial.submitAction(f.spec.action, values, now, fixOf())
+                                } catch (e: DoorstepException.InvalidForm) {
+                                    error("$trade: the core could not fill ${f.spec.action} from its own form: ${e.problems.map { it.field + ": " + it.en }}")
+                                } catch (e: DoorstepException.Refused) {
+                                    refused++
+                                    f.formError = app.doorstep.core.LocalizedText(e.en, e.zh)
+                                }
                             }
                         }
+                        filler.submit(state)
+                        tried += form.action
+                        stages += session.screen(now).stage
                     }
-                    filler.submit(state)
-                    tried += form.action
                 }
-                // Move on by a form that has not moved the visit before, else a required one.
-                val next = accepted.firstOrNull { it.first !in movedBy }
-                    ?: accepted.firstOrNull { (a, _) -> forms.any { it.action == a && it.required } }
-                    ?: break
-                session.submitAction(next.first, next.second, now, fixOf())
-                history += Triple(next.first, next.second, now)
-                movedBy += next.first
-                now = now.plus(Duration.ofMinutes(3))
+                session.apply(step.command, now, step.location)
+                history += step
             }
-            val untried = seen - tried
-            assertTrue("$trade: forms offered but never submitted: $untried", untried.isEmpty())
-            report += "$trade: ${tried.size} forms rendered and submitted, ${history.size} moved the visit to ${session.screen(now).stage}"
+            val end = session.screen(steps.last().at).stage
+            assertEquals("$trade: the example visit closes", VisitStage.CLOSED, end)
+            report += "$trade: ${tried.size} forms rendered and submitted in ${stages.size} stages ($refused refused by a rule at that moment), ${history.size} steps to $end"
             session.close()
         }
         println(report.joinToString("\n"))

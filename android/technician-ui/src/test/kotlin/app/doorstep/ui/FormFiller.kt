@@ -12,9 +12,6 @@ import androidx.compose.ui.test.swipe
 import app.doorstep.core.FieldKind
 import app.doorstep.core.formatMoney
 import java.time.LocalDate
-import java.time.OffsetDateTime
-import java.time.ZoneOffset
-import java.time.temporal.ChronoUnit
 
 /**
  * Fills a rendered form through its composables, as a technician would:
@@ -79,7 +76,8 @@ class FormFiller(private val rule: ComposeContentTestRule, private val scoped: B
         FieldKind.DURATION -> "20"
         FieldKind.MONEY -> formatMoney(f.min ?: 0L, "CNY")
         FieldKind.DATE -> LocalDate.now().plusDays(2).toString()
-        FieldKind.DATE_TIME -> OffsetDateTime.now(ZoneOffset.ofHours(8)).plusDays(2).truncatedTo(ChronoUnit.HOURS).toString()
+        // As the field's hint shows it: local time of the business zone.
+        FieldKind.DATE_TIME -> "${LocalDate.now().plusDays(2)} 09:00"
         FieldKind.PHOTO -> "photo-0001"
         FieldKind.RATING -> "5"
         FieldKind.SIGNATURE, FieldKind.LOCATION -> ""
