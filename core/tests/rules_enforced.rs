@@ -165,6 +165,43 @@ fn departure_is_refused_until_every_mandatory_kit_item_is_checked_or_skipped_wit
     assert!(matches!(events[0], EventKind::Departed { .. }));
 }
 
+// ---- §2.7 Before the door ---------------------------------------------------
+
+#[test]
+fn the_appearance_check_is_refused_until_every_mandatory_item_is_ticked() {
+    let mut run = Run::new("appliance_repair");
+    run.at_door().at("09:51");
+    let appearance = run.playbook().appearance.clone();
+    let mandatory: Vec<String> = appearance
+        .iter()
+        .filter(|a| a.mandatory)
+        .map(|a| a.id.clone())
+        .collect();
+    assert!(
+        mandatory.len() >= 2,
+        "the trade lists mandatory appearance items"
+    );
+    // Every item but one mandatory one: refused, naming exactly the one left out.
+    let left_out = mandatory[1].clone();
+    let ticked: Vec<String> = appearance
+        .iter()
+        .map(|a| a.id.clone())
+        .filter(|id| *id != left_out)
+        .collect();
+    let e = run.refused(json!({"type": "check_appearance", "items": ticked}));
+    refused_with(&e, "appearance_incomplete");
+    match e {
+        WorkflowError::AppearanceIncomplete { items, names } => {
+            assert_eq!(items, vec![left_out]);
+            assert_eq!(names.len(), 1);
+        }
+        other => panic!("expected appearance_incomplete, got {other:?}"),
+    }
+    // The mandatory items alone are enough.
+    let events = run.ok(json!({"type": "check_appearance", "items": mandatory}));
+    assert!(matches!(events[0], EventKind::AppearanceChecked { .. }));
+}
+
 // ---- §2.8 Knock -------------------------------------------------------------
 
 #[test]

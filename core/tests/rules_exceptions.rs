@@ -324,6 +324,39 @@ fn arrival_is_classified_early_on_time_late_and_seriously_late() {
     );
 }
 
+#[test]
+fn a_late_arrival_is_excused_only_by_a_running_late_call_made_by_a_minute_before_the_window() {
+    // The appliance trade's lead is one minute: the call is due by 09:59 for a 10:00 window.
+    let late_arrival_after_a_call_at = |call: &str| {
+        let mut run = Run::new("appliance_repair");
+        run.departed().at(call);
+        run.ok(
+            json!({"type": "notify_running_late", "outcome": "reached", "choice": {"choice": "wait"}}),
+        );
+        run.at("10:05");
+        run.ok(json!({"type": "arrive", "location": fix_near(30.0)}));
+        let arrival = run.state().arrival.clone().unwrap();
+        assert_eq!(
+            arrival.punctuality,
+            Punctuality::LateMinor { minutes_late: 5 }
+        );
+        arrival.late_without_prior_call
+    };
+    assert!(!late_arrival_after_a_call_at("09:40"), "a call well before");
+    assert!(
+        !late_arrival_after_a_call_at("09:59"),
+        "a call exactly at the deadline"
+    );
+    assert!(
+        late_arrival_after_a_call_at("09:59:30"),
+        "a call half a minute late"
+    );
+    assert!(
+        late_arrival_after_a_call_at("10:02"),
+        "a call after the window started"
+    );
+}
+
 // ---- §2.8 -------------------------------------------------------------------
 
 #[test]
