@@ -10,6 +10,7 @@
 //! database; calls after it fail with `store_closed` instead of crashing.
 //! Syncing with the server is `crate::sync::Syncer`, over this store.
 
+use crate::device_key::{DeviceKeyHolder, ForeignDeviceKey};
 use crate::error::{guard, DoorstepError};
 use crate::forms::{core_values, ActionForm, FormValue};
 use crate::sync::SyncStatus;
@@ -261,6 +262,18 @@ impl DeviceStore {
             let day = store.business_today(now)?;
             let visits = store.visits_on_business_day(day)?;
             Ok(visits.into_iter().map(Into::into).collect())
+        })
+    }
+
+    /// The key that signs every sign-off's evidence from now on: the
+    /// platform keystore's, the one registered at enrolment. Set it each
+    /// time the store is opened; without one, sign-offs go unsigned and the
+    /// center's reconciliation flags them.
+    pub fn use_device_key(&self, key: Arc<dyn DeviceKeyHolder>) -> Result<(), DoorstepError> {
+        guard(|| {
+            self.store()?
+                .set_device_key(Arc::new(ForeignDeviceKey(key)));
+            Ok(())
         })
     }
 

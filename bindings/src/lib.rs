@@ -10,6 +10,8 @@
 //! - [`device_store`]: `DeviceStore`, the durable local store: open/close,
 //!   receive an assignment, today's visits, a visit's screen, apply a
 //!   command, sign-off or decline;
+//! - [`device_key`]: `DeviceKeyHolder`, the platform keystore's signing
+//!   key (registered at enrolment, signing every sign-off);
 //! - [`forms`]: the form of every action the visit offers, and the values
 //!   a shell submits for one (`action_forms`, `submit_action`);
 //! - [`sync`]: `Syncer` (one sync now over an owned runtime, progress to a
@@ -27,6 +29,7 @@
 
 uniffi::setup_scaffolding!();
 
+pub mod device_key;
 pub mod device_store;
 pub mod error;
 pub mod forms;

@@ -19,6 +19,7 @@
 //! carries no HTTP or TLS code. The transport only moves bytes; what to
 //! send and what an answer means stays in the core.
 
+use crate::device_key::DeviceKeyHolder;
 use crate::device_store::DeviceStore;
 use crate::error::{guard, DoorstepError};
 use crate::types::Timestamp;
@@ -469,16 +470,27 @@ pub fn enrol_device_with_code(
     transport: Arc<dyn HttpTransport>,
     server_url: String,
     code: String,
+    device_key: Option<Arc<dyn DeviceKeyHolder>>,
 ) -> Result<Enrolment, DoorstepError> {
     guard(|| {
+        let public_key = device_key.map(|k| public_key_of(&*k)).transpose()?;
         let transport = ForeignTransport(transport);
         let enrolled = runtime()?.block_on(core_sync::enrol_with_code(
             &transport,
             &EnrolmentCode { server_url, code },
-            None,
+            public_key.as_deref(),
             Duration::from_secs(30),
         ))?;
         Ok(enrolled.into())
+    })
+}
+
+/// The device key's public half, to register at enrolment (version 2).
+fn public_key_of(key: &dyn DeviceKeyHolder) -> Result<Vec<u8>, DoorstepError> {
+    key.public_key().map_err(|e| DoorstepError::InvalidInput {
+        code: "device_key_unavailable".into(),
+        en: format!("The phone's device key could not be read ({e}); enrolment needs it to sign the customers' sign-offs."),
+        zh: format!("无法读取本机的设备密钥（{e}）：登记需要它为客户签字加签。"),
     })
 }
 
@@ -493,20 +505,43 @@ pub fn enrol_device(
     password: String,
     technician_id: String,
     device_id: String,
+    device_key: Option<Arc<dyn DeviceKeyHolder>>,
 ) -> Result<Enrolment, DoorstepError> {
     guard(|| {
         let technician = TechnicianId::new(technician_id)?;
         let device = DeviceId::new(device_id)?;
+        let public_key = device_key.map(|k| public_key_of(&*k)).transpose()?;
         let transport = ForeignTransport(transport);
-        let enrolled = runtime()?.block_on(core_sync::enrol_device(
-            &transport,
-            &server_url,
-            &dispatcher,
-            &password,
-            &technician,
-            &device,
-            Duration::from_secs(30),
-        ))?;
+        let timeout = Duration::from_secs(30);
+        let enrolled = runtime()?.block_on(async {
+            match &public_key {
+                Some(key) => {
+                    core_sync::enrol_device_with_key(
+                        &transport,
+                        &server_url,
+                        &dispatcher,
+                        &password,
+                        &technician,
+                        &device,
+                        key,
+                        timeout,
+                    )
+                    .await
+                }
+                None => {
+                    core_sync::enrol_device(
+                        &transport,
+                        &server_url,
+                        &dispatcher,
+                        &password,
+                        &technician,
+                        &device,
+                        timeout,
+                    )
+                    .await
+                }
+            }
+        })?;
         Ok(enrolled.into())
     })
 }

@@ -5,8 +5,10 @@
 //! blocking, as the shells make them, so they run on blocking threads.
 
 use chrono::{Duration, Utc};
+use doorstep_core::device_key::{DeviceKey, SoftwareDeviceKey};
 use doorstep_core::sync::{HttpRequest as CoreRequest, ReqwestTransport, Transport};
 use doorstep_e2e::{appliance_visit, photo_bytes, Center, TempDir, PASSWORD};
+use doorstep_ffi::device_key::{DeviceKeyFailure, DeviceKeyHolder};
 use doorstep_ffi::photos::ShellPhoto;
 use doorstep_ffi::sync::{
     enrol_device, enrol_device_with_code, read_enrolment_link, HttpHeader, HttpRequest,
@@ -143,6 +145,7 @@ async fn a_phone_enrolled_at_handover_gets_its_day_and_sends_its_work() {
             PASSWORD.into(),
             "T-21".into(),
             "phone-21".into(),
+            None,
         )
     })
     .expect("enrol");
@@ -231,6 +234,7 @@ async fn enrolment_refusals_say_what_was_wrong() {
             "wrong".into(),
             "T-22".into(),
             "p-1".into(),
+            None,
         )
     })
     .unwrap_err();
@@ -248,6 +252,7 @@ async fn enrolment_refusals_say_what_was_wrong() {
             PASSWORD.into(),
             "T-404".into(),
             "p-1".into(),
+            None,
         )
     })
     .unwrap_err();
@@ -267,6 +272,7 @@ async fn enrolment_refusals_say_what_was_wrong() {
             PASSWORD.into(),
             "T-22".into(),
             "p-1".into(),
+            None,
         )
     })
     .unwrap_err();
@@ -282,6 +288,7 @@ async fn enrolment_refusals_say_what_was_wrong() {
             PASSWORD.into(),
             "T-22".into(),
             "p-1".into(),
+            None,
         )
     })
     .unwrap_err();
@@ -295,6 +302,7 @@ async fn enrolment_refusals_say_what_was_wrong() {
             "p".into(),
             "T-22".into(),
             "p-1".into(),
+            None,
         )
     })
     .unwrap_err();
@@ -309,6 +317,7 @@ async fn enrolment_refusals_say_what_was_wrong() {
             PASSWORD.into(),
             "T-22".into(),
             "bad id".into(),
+            None,
         )
     })
     .unwrap_err();
@@ -331,7 +340,8 @@ async fn a_phone_enrols_by_scanning_the_centers_one_time_code() {
     let link = read_enrolment_link(made["enrol_uri"].as_str().unwrap().into()).unwrap();
     assert_eq!(link.server_url, center.base);
     let (server, code) = (link.server_url.clone(), link.code.clone());
-    let enrolment = blocking(move || enrol_device_with_code(http(), server, code)).expect("enrol");
+    let enrolment =
+        blocking(move || enrol_device_with_code(http(), server, code, None)).expect("enrol");
     assert_eq!(
         (
             enrolment.device_id.as_str(),
@@ -353,7 +363,7 @@ async fn a_phone_enrols_by_scanning_the_centers_one_time_code() {
     blocking(move || syncer.sync_now(None)).expect("the code's token syncs");
 
     let (server, code) = (link.server_url, link.code);
-    let again = blocking(move || enrol_device_with_code(http(), server, code)).unwrap_err();
+    let again = blocking(move || enrol_device_with_code(http(), server, code, None)).unwrap_err();
     match again {
         DoorstepError::Sync {
             code,
@@ -376,6 +386,104 @@ async fn a_phone_enrols_by_scanning_the_centers_one_time_code() {
     assert!(wrong
         .text(doorstep_core::messages::Lang::ZhCn)
         .contains("二维码"));
+}
+
+/// The platform keystore's key as a shell holds it (here a software key).
+struct Keystore(SoftwareDeviceKey);
+
+impl DeviceKeyHolder for Keystore {
+    fn public_key(&self) -> Result<Vec<u8>, DeviceKeyFailure> {
+        DeviceKey::public_key(&self.0).map_err(|e| DeviceKeyFailure::Keystore { reason: e.0 })
+    }
+    fn sign(&self, message: Vec<u8>) -> Result<Vec<u8>, DeviceKeyFailure> {
+        DeviceKey::sign(&self.0, &message).map_err(|e| DeviceKeyFailure::Keystore { reason: e.0 })
+    }
+}
+
+/// Enrolment version 2 through the shells: the phone enrolling with the
+/// center's code registers its keystore key, and the customer's sign-off it
+/// records is signed with that key, so the center's reconciliation verifies
+/// it; a keystore that cannot give its key stops the enrolment, saying so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_enrolled_by_code_registers_its_keystore_key_and_the_center_verifies_its_sign_off()
+{
+    let center = center_with_technician("T-24").await;
+    // 10:00 in Beijing the day after tomorrow: the visit (08:00-11:00) closes on that day.
+    let start = (Utc::now() + Duration::days(2))
+        .date_naive()
+        .and_hms_opt(2, 0, 0)
+        .unwrap()
+        .and_utc();
+    let assignment = center.assignment("T-24", start).await;
+    let made = center
+        .post(
+            "/api/technicians/T-24/enrolment-codes",
+            json!({"device_id": "phone-24", "server": center.base}),
+        )
+        .await;
+    let link = read_enrolment_link(made["enrol_uri"].as_str().unwrap().into()).unwrap();
+    let key: Arc<dyn DeviceKeyHolder> = Arc::new(Keystore(SoftwareDeviceKey::generate()));
+
+    struct LockedKeystore;
+    impl DeviceKeyHolder for LockedKeystore {
+        fn public_key(&self) -> Result<Vec<u8>, DeviceKeyFailure> {
+            Err(DeviceKeyFailure::Keystore {
+                reason: "user not authenticated".into(),
+            })
+        }
+        fn sign(&self, _: Vec<u8>) -> Result<Vec<u8>, DeviceKeyFailure> {
+            unreachable!("nothing is signed before enrolment")
+        }
+    }
+    let (server, code) = (link.server_url.clone(), link.code.clone());
+    let locked = blocking(move || {
+        enrol_device_with_code(http(), server, code, Some(Arc::new(LockedKeystore)))
+    })
+    .unwrap_err();
+    assert_eq!(locked.code(), "device_key_unavailable");
+    assert!(locked
+        .text(doorstep_core::messages::Lang::ZhCn)
+        .contains("设备密钥"));
+
+    // The locked keystore spent nothing: the same code still enrols.
+    let (server, code, holder) = (link.server_url, link.code, key.clone());
+    let enrolment = blocking(move || enrol_device_with_code(http(), server, code, Some(holder)))
+        .expect("enrol");
+    let devices = center.get("/api/devices").await;
+    let phone = devices
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["device_id"] == "phone-24"))
+        .unwrap_or_else(|| panic!("{devices}"));
+    assert_eq!(phone["enrolment_version"], 2, "{phone}");
+
+    let dir = TempDir::new("ffi-key");
+    let store = open_store(&dir, "phone-24", "T-24", &enrolment.technician_name);
+    store.use_device_key(key).unwrap();
+    let syncer = Arc::new(
+        Syncer::new(
+            store.clone(),
+            settings(&enrolment.server_url, &enrolment.device_token),
+            http(),
+        )
+        .unwrap(),
+    );
+    let s = syncer.clone();
+    blocking(move || s.sync_now(None)).expect("first sync");
+    for (at, cmd) in appliance_visit(start) {
+        store
+            .apply_command(assignment.to_string(), cmd.to_string(), at, None)
+            .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    }
+    blocking(move || syncer.sync_now(None)).expect("the visit syncs");
+
+    let report = center
+        .get(&format!("/api/reconciliation?date={}", start.date_naive()))
+        .await;
+    let visit = report["visits"]
+        .as_array()
+        .and_then(|v| v.iter().find(|v| v["assignment_id"] == assignment.as_str()))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(visit["device_signature"], "verified", "{visit}");
 }
 
 /// A server that accepts connections and never answers: a sync against it
@@ -573,6 +681,7 @@ async fn the_sync_service_keeps_an_enrolled_phone_in_sync_on_its_own() {
             PASSWORD.into(),
             "T-24".into(),
             "phone-24".into(),
+            None,
         )
     })
     .expect("enrol");

@@ -300,18 +300,105 @@ public final class URLSessionTransport: HttpTransport, @unchecked Sendable {
     }
 }
 
+/// The phone's device key: an ECDSA P-256 key made once under `tag` in the
+/// Secure Enclave (in the Keychain where the device has none, such as the
+/// simulator), never exportable, readable after the first unlock so a
+/// background sync works. Its public half (the SEC1 point, 65 bytes) is
+/// registered at enrolment; it signs each sign-off's evidence digest with
+/// `ecdsaSignatureMessageX962SHA256` (DER), as the core verifies
+/// (`core/src/device_key.rs`). The Kotlin shell's `AndroidKeystoreDeviceKey`
+/// is its twin.
+public final class KeychainDeviceKey: DeviceKeyHolder, @unchecked Sendable {
+    private let tag: Data
+    private let lock = NSLock()
+
+    public init(tag: String = "app.doorstep.device-key") {
+        self.tag = Data(tag.utf8)
+    }
+
+    private func failure(_ what: String, _ error: Unmanaged<CFError>?) -> DeviceKeyFailure {
+        let reason = error.map { String(describing: $0.takeRetainedValue()) } ?? "unknown error"
+        return DeviceKeyFailure.Keystore(reason: "\(what): \(reason)")
+    }
+
+    private func stored() -> SecKey? {
+        let query: [String: Any] = [
+            kSecClass as String: kSecClassKey,
+            kSecAttrApplicationTag as String: tag,
+            kSecAttrKeyType as String: kSecAttrKeyTypeECSECPrimeRandom,
+            kSecReturnRef as String: true,
+        ]
+        var item: CFTypeRef?
+        guard SecItemCopyMatching(query as CFDictionary, &item) == errSecSuccess, let found = item else { return nil }
+        return (found as! SecKey)
+    }
+
+    private func privateKey() throws -> SecKey {
+        lock.lock()
+        defer { lock.unlock() }
+        if let key = stored() { return key }
+        var error: Unmanaged<CFError>?
+        guard let access = SecAccessControlCreateWithFlags(nil, kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly,
+                                                           .privateKeyUsage, &error) else {
+            throw failure("access control", error)
+        }
+        func attributes(enclave: Bool) -> [String: Any] {
+            var a: [String: Any] = [
+                kSecAttrKeyType as String: kSecAttrKeyTypeECSECPrimeRandom,
+                kSecAttrKeySizeInBits as String: 256,
+                kSecPrivateKeyAttrs as String: [
+                    kSecAttrIsPermanent as String: true,
+                    kSecAttrApplicationTag as String: tag,
+                    kSecAttrAccessControl as String: access,
+                ] as [String: Any],
+            ]
+            if enclave { a[kSecAttrTokenID as String] = kSecAttrTokenIDSecureEnclave }
+            return a
+        }
+        if let key = SecKeyCreateRandomKey(attributes(enclave: true) as CFDictionary, &error) { return key }
+        guard let key = SecKeyCreateRandomKey(attributes(enclave: false) as CFDictionary, &error) else {
+            throw failure("key generation", error)
+        }
+        return key
+    }
+
+    public func publicKey() throws -> Data {
+        guard let pub = SecKeyCopyPublicKey(try privateKey()) else {
+            throw DeviceKeyFailure.Keystore(reason: "the device key has no public key")
+        }
+        var error: Unmanaged<CFError>?
+        guard let data = SecKeyCopyExternalRepresentation(pub, &error) as Data? else { throw failure("public key", error) }
+        return data
+    }
+
+    public func sign(message: Data) throws -> Data {
+        var error: Unmanaged<CFError>?
+        guard let signature = SecKeyCreateSignature(try privateKey(), .ecdsaSignatureMessageX962SHA256,
+                                                    message as CFData, &error) as Data? else {
+            throw failure("signing", error)
+        }
+        return signature
+    }
+}
+
 /// First run and every run after, like the Kotlin shell's DeviceSetup:
-/// enrol through the server (a dispatcher signs in at handover), then open
-/// the store and its syncer from what the vault holds.
+/// enrol through the server (a dispatcher signs in at handover, or the
+/// center's one-time code), then open the store and its syncer from what
+/// the vault holds. With a `deviceKey` (the Secure Enclave's) enrolment
+/// registers its public half (version 2) and every store opened signs the
+/// customers' sign-offs with it.
 public final class DeviceSetup {
     public let vault: EnrolmentVault
     public let storePath: String
     public let transport: HttpTransport
+    public let deviceKey: DeviceKeyHolder?
 
-    public init(vault: EnrolmentVault, storePath: String, transport: HttpTransport = URLSessionTransport()) {
+    public init(vault: EnrolmentVault, storePath: String, transport: HttpTransport = URLSessionTransport(),
+                deviceKey: DeviceKeyHolder? = nil) {
         self.vault = vault
         self.storePath = storePath
         self.transport = transport
+        self.deviceKey = deviceKey
     }
 
     /// Whether this phone has been enrolled.
@@ -323,7 +410,7 @@ public final class DeviceSetup {
     public func enrol(serverUrl: String, dispatcher: String, password: String,
                       technicianId: String, deviceId: String) throws -> Enrolment {
         let enrolment = try enrolDevice(transport: transport, serverUrl: serverUrl, dispatcher: dispatcher, password: password,
-                                        technicianId: technicianId, deviceId: deviceId)
+                                        technicianId: technicianId, deviceId: deviceId, deviceKey: deviceKey)
         // Create the store now so a wrong path fails here, not on first use.
         try openStore(for: enrolment).closeStore()
         try vault.save(enrolment)
@@ -340,9 +427,9 @@ public final class DeviceSetup {
         let enrolment: Enrolment
         if text.hasPrefix("doorstep://") {
             let link = try readEnrolmentLink(link: text)
-            enrolment = try enrolDeviceWithCode(transport: transport, serverUrl: link.serverUrl, code: link.code)
+            enrolment = try enrolDeviceWithCode(transport: transport, serverUrl: link.serverUrl, code: link.code, deviceKey: deviceKey)
         } else {
-            enrolment = try enrolDeviceWithCode(transport: transport, serverUrl: serverUrl, code: text)
+            enrolment = try enrolDeviceWithCode(transport: transport, serverUrl: serverUrl, code: text, deviceKey: deviceKey)
         }
         try openStore(for: enrolment).closeStore()
         try vault.save(enrolment)
@@ -372,8 +459,10 @@ public final class DeviceSetup {
     }
 
     private func openStore(for e: Enrolment) throws -> DeviceStore {
-        try DeviceStore.open(path: storePath, deviceId: e.deviceId, technicianId: e.technicianId,
-                             technicianName: e.technicianName)
+        let store = try DeviceStore.open(path: storePath, deviceId: e.deviceId, technicianId: e.technicianId,
+                                         technicianName: e.technicianName)
+        if let deviceKey { try store.useDeviceKey(key: deviceKey) }
+        return store
     }
 }
 

@@ -715,6 +715,266 @@ fileprivate struct FfiConverterTimestamp: FfiConverterRustBuffer {
 
 
 /**
+ * The phone's ECDSA P-256 key in the platform keystore (implemented in
+ * Kotlin/Swift). Made once, at first enrolment, and kept.
+ */
+public protocol DeviceKeyHolder: AnyObject, Sendable {
+    
+    /**
+     * The public key: an X.509 SubjectPublicKeyInfo (Android's
+     * `PublicKey.getEncoded()`) or a SEC1 point (iOS's external
+     * representation).
+     */
+    func publicKey() throws  -> Data
+    
+    /**
+     * ECDSA P-256 over SHA-256 of `message`, DER-encoded
+     * ("SHA256withECDSA"; iOS `ecdsaSignatureMessageX962SHA256`).
+     */
+    func sign(message: Data) throws  -> Data
+    
+}
+/**
+ * The phone's ECDSA P-256 key in the platform keystore (implemented in
+ * Kotlin/Swift). Made once, at first enrolment, and kept.
+ */
+open class DeviceKeyHolderImpl: DeviceKeyHolder, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_doorstep_ffi_fn_clone_devicekeyholder(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_doorstep_ffi_fn_free_devicekeyholder(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The public key: an X.509 SubjectPublicKeyInfo (Android's
+     * `PublicKey.getEncoded()`) or a SEC1 point (iOS's external
+     * representation).
+     */
+open func publicKey()throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeDeviceKeyFailure_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicekeyholder_public_key(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * ECDSA P-256 over SHA-256 of `message`, DER-encoded
+     * ("SHA256withECDSA"; iOS `ecdsaSignatureMessageX962SHA256`).
+     */
+open func sign(message: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeDeviceKeyFailure_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicekeyholder_sign(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(message),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceDeviceKeyHolder {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceDeviceKeyHolder = UniffiVTableCallbackInterfaceDeviceKeyHolder(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeDeviceKeyHolder.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface DeviceKeyHolder: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeDeviceKeyHolder.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface DeviceKeyHolder: handle missing in uniffiClone")
+            }
+        },
+        publicKey: { (
+            uniffiHandle: UInt64,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Data in
+                guard let uniffiObj = try? FfiConverterTypeDeviceKeyHolder.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.publicKey(
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterData.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeDeviceKeyFailure_lower
+            )
+        },
+        sign: { (
+            uniffiHandle: UInt64,
+            message: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Data in
+                guard let uniffiObj = try? FfiConverterTypeDeviceKeyHolder.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.sign(
+                     message: try FfiConverterData.lift(message)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterData.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeDeviceKeyFailure_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceDeviceKeyHolder> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceDeviceKeyHolder>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitDeviceKeyHolder() {
+    uniffi_doorstep_ffi_fn_init_callback_vtable_devicekeyholder(UniffiCallbackInterfaceDeviceKeyHolder.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDeviceKeyHolder: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<DeviceKeyHolder>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = DeviceKeyHolder
+
+    public static func lift(_ handle: UInt64) throws -> DeviceKeyHolder {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return DeviceKeyHolderImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: DeviceKeyHolder) -> UInt64 {
+         if let rustImpl = value as? DeviceKeyHolderImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DeviceKeyHolder {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: DeviceKeyHolder, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceKeyHolder_lift(_ handle: UInt64) throws -> DeviceKeyHolder {
+    return try FfiConverterTypeDeviceKeyHolder.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceKeyHolder_lower(_ value: DeviceKeyHolder) -> UInt64 {
+    return FfiConverterTypeDeviceKeyHolder.lower(value)
+}
+
+
+
+
+
+
+/**
  * The phone's local store.
  */
 public protocol DeviceStoreProtocol: AnyObject, Sendable {
@@ -811,6 +1071,14 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
      * zone, whatever the phone's own offset.
      */
     func todaysVisits(now: Timestamp, utcOffsetMinutes: Int32) throws  -> [VisitListItem]
+    
+    /**
+     * The key that signs every sign-off's evidence from now on: the
+     * platform keystore's, the one registered at enrolment. Set it each
+     * time the store is opened; without one, sign-offs go unsigned and the
+     * center's reconciliation flags them.
+     */
+    func useDeviceKey(key: DeviceKeyHolder) throws 
     
     /**
      * The visit's screen at `now`.
@@ -1137,6 +1405,21 @@ open func todaysVisits(now: Timestamp, utcOffsetMinutes: Int32)throws  -> [Visit
         FfiConverterInt32.lower(utcOffsetMinutes),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * The key that signs every sign-off's evidence from now on: the
+     * platform keystore's, the one registered at enrolment. Set it each
+     * time the store is opened; without one, sign-offs go unsigned and the
+     * center's reconciliation flags them.
+     */
+open func useDeviceKey(key: DeviceKeyHolder)throws   {try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_use_device_key(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeDeviceKeyHolder_lower(key),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -6818,6 +7101,84 @@ public func FfiConverterTypeWindow_lower(_ value: Window) -> RustBuffer {
 
 
 /**
+ * Why the platform keystore could not give the key or sign.
+ */
+public 
+enum DeviceKeyFailure: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+
+    
+    
+    case Keystore(reason: String
+    )
+
+    
+
+    
+
+    
+    public var errorDescription: String? {
+        String(reflecting: self)
+    }
+    
+}
+
+#if compiler(>=6)
+extension DeviceKeyFailure: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDeviceKeyFailure: FfiConverterRustBuffer {
+    typealias SwiftType = DeviceKeyFailure
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DeviceKeyFailure {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+
+        
+
+        
+        case 1: return .Keystore(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+
+         default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: DeviceKeyFailure, into buf: inout [UInt8]) {
+        switch value {
+
+        
+
+        
+        
+        case let .Keystore(reason):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceKeyFailure_lift(_ buf: RustBuffer) throws -> DeviceKeyFailure {
+    return try FfiConverterTypeDeviceKeyFailure.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceKeyFailure_lower(_ value: DeviceKeyFailure) -> RustBuffer {
+    return FfiConverterTypeDeviceKeyFailure.lower(value)
+}
+
+
+/**
  * What went wrong, for the technician's screen and for code that branches on it.
  */
 public 
@@ -8121,6 +8482,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeDeviceKeyHolder: FfiConverterRustBuffer {
+    typealias SwiftType = DeviceKeyHolder?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeDeviceKeyHolder.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeDeviceKeyHolder.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeLogger: FfiConverterRustBuffer {
     typealias SwiftType = Logger?
 
@@ -8973,7 +9358,7 @@ public func runVisitScript(script: String, playbookToml: String?)throws  -> Stri
  * `password` (at handover, on the phone), the server issues the device's
  * token and names the technician. Blocking; run it off the UI thread.
  */
-public func enrolDevice(transport: HttpTransport, serverUrl: String, dispatcher: String, password: String, technicianId: String, deviceId: String)throws  -> Enrolment  {
+public func enrolDevice(transport: HttpTransport, serverUrl: String, dispatcher: String, password: String, technicianId: String, deviceId: String, deviceKey: DeviceKeyHolder?)throws  -> Enrolment  {
     return try  FfiConverterTypeEnrolment_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_func_enrol_device(
@@ -8982,7 +9367,8 @@ public func enrolDevice(transport: HttpTransport, serverUrl: String, dispatcher:
         FfiConverterString.lower(dispatcher),
         FfiConverterString.lower(password),
         FfiConverterString.lower(technicianId),
-        FfiConverterString.lower(deviceId),uniffiCallStatus
+        FfiConverterString.lower(deviceId),
+        FfiConverterOptionTypeDeviceKeyHolder.lower(deviceKey),uniffiCallStatus
     )
 })
 }
@@ -8993,13 +9379,14 @@ public func enrolDevice(transport: HttpTransport, serverUrl: String, dispatcher:
  * run it off the UI thread. A code that is unknown, used or expired is
  * refused (`unauthorized`): ask the center for a new one.
  */
-public func enrolDeviceWithCode(transport: HttpTransport, serverUrl: String, code: String)throws  -> Enrolment  {
+public func enrolDeviceWithCode(transport: HttpTransport, serverUrl: String, code: String, deviceKey: DeviceKeyHolder?)throws  -> Enrolment  {
     return try  FfiConverterTypeEnrolment_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_func_enrol_device_with_code(
         FfiConverterTypeHttpTransport_lower(transport),
         FfiConverterString.lower(serverUrl),
-        FfiConverterString.lower(code),uniffiCallStatus
+        FfiConverterString.lower(code),
+        FfiConverterOptionTypeDeviceKeyHolder.lower(deviceKey),uniffiCallStatus
     )
 })
 }
@@ -9079,10 +9466,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_func_run_visit_script() != 2903) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_func_enrol_device() != 47750) {
+    if (uniffi_doorstep_ffi_checksum_func_enrol_device() != 45000) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_func_enrol_device_with_code() != 58051) {
+    if (uniffi_doorstep_ffi_checksum_func_enrol_device_with_code() != 26485) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_func_read_enrolment_link() != 5767) {
@@ -9095,6 +9482,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_func_stage_label() != 21688) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicekeyholder_public_key() != 27973) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicekeyholder_sign() != 2881) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_action_forms() != 3876) {
@@ -9140,6 +9533,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_todays_visits() != 38223) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_use_device_key() != 43059) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_visit_screen() != 8429) {
@@ -9278,6 +9674,7 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
 
+    uniffiCallbackInitDeviceKeyHolder()
     uniffiCallbackInitHttpTransport()
     uniffiCallbackInitLogger()
     uniffiCallbackInitSyncListener()

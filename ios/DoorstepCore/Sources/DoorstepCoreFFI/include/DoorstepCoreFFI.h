@@ -243,6 +243,20 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_DEVICE_KEY_HOLDER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_DEVICE_KEY_HOLDER_METHOD0
+typedef void (*UniffiCallbackInterfaceDeviceKeyHolderMethod0)(uint64_t, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_DEVICE_KEY_HOLDER_METHOD1
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_DEVICE_KEY_HOLDER_METHOD1
+typedef void (*UniffiCallbackInterfaceDeviceKeyHolderMethod1)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOGGER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOGGER_METHOD0
 typedef void (*UniffiCallbackInterfaceLoggerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
@@ -276,6 +290,16 @@ typedef void (*UniffiCallbackInterfaceSyncListenerMethod0)(uint64_t, RustBuffer,
 typedef void (*UniffiCallbackInterfaceSyncStateListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
         RustCallStatus *_Nonnull uniffiCallStatus
     );
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_DEVICE_KEY_HOLDER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_DEVICE_KEY_HOLDER
+typedef struct UniffiVTableCallbackInterfaceDeviceKeyHolder {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceDeviceKeyHolderMethod0 _Nonnull publicKey;
+    UniffiCallbackInterfaceDeviceKeyHolderMethod1 _Nonnull sign;
+} UniffiVTableCallbackInterfaceDeviceKeyHolder;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LOGGER
@@ -314,6 +338,31 @@ typedef struct UniffiVTableCallbackInterfaceSyncStateListener {
     UniffiCallbackInterfaceSyncStateListenerMethod0 _Nonnull onState;
 } UniffiVTableCallbackInterfaceSyncStateListener;
 
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_DEVICEKEYHOLDER
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_DEVICEKEYHOLDER
+uint64_t uniffi_doorstep_ffi_fn_clone_devicekeyholder(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FREE_DEVICEKEYHOLDER
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FREE_DEVICEKEYHOLDER
+void uniffi_doorstep_ffi_fn_free_devicekeyholder(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_INIT_CALLBACK_VTABLE_DEVICEKEYHOLDER
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_INIT_CALLBACK_VTABLE_DEVICEKEYHOLDER
+void uniffi_doorstep_ffi_fn_init_callback_vtable_devicekeyholder(const UniffiVTableCallbackInterfaceDeviceKeyHolder* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICEKEYHOLDER_PUBLIC_KEY
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICEKEYHOLDER_PUBLIC_KEY
+RustBuffer uniffi_doorstep_ffi_fn_method_devicekeyholder_public_key(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICEKEYHOLDER_SIGN
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICEKEYHOLDER_SIGN
+RustBuffer uniffi_doorstep_ffi_fn_method_devicekeyholder_sign(uint64_t ptr, RustBuffer message, RustCallStatus *_Nonnull out_status
+);
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_DEVICESTORE
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_DEVICESTORE
@@ -403,6 +452,11 @@ RustBuffer uniffi_doorstep_ffi_fn_method_devicestore_sync_status(uint64_t ptr, R
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_TODAYS_VISITS
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_TODAYS_VISITS
 RustBuffer uniffi_doorstep_ffi_fn_method_devicestore_todays_visits(uint64_t ptr, RustBuffer now, int32_t utc_offset_minutes, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_USE_DEVICE_KEY
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_USE_DEVICE_KEY
+void uniffi_doorstep_ffi_fn_method_devicestore_use_device_key(uint64_t ptr, uint64_t key, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_VISIT_SCREEN
@@ -759,12 +813,12 @@ RustBuffer uniffi_doorstep_ffi_fn_func_run_visit_script(RustBuffer script, RustB
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_ENROL_DEVICE
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_ENROL_DEVICE
-RustBuffer uniffi_doorstep_ffi_fn_func_enrol_device(uint64_t transport, RustBuffer server_url, RustBuffer dispatcher, RustBuffer password, RustBuffer technician_id, RustBuffer device_id, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_doorstep_ffi_fn_func_enrol_device(uint64_t transport, RustBuffer server_url, RustBuffer dispatcher, RustBuffer password, RustBuffer technician_id, RustBuffer device_id, RustBuffer device_key, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_ENROL_DEVICE_WITH_CODE
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_ENROL_DEVICE_WITH_CODE
-RustBuffer uniffi_doorstep_ffi_fn_func_enrol_device_with_code(uint64_t transport, RustBuffer server_url, RustBuffer code, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_doorstep_ffi_fn_func_enrol_device_with_code(uint64_t transport, RustBuffer server_url, RustBuffer code, RustBuffer device_key, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_READ_ENROLMENT_LINK
@@ -1107,6 +1161,18 @@ uint16_t uniffi_doorstep_ffi_checksum_func_stage_label(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICEKEYHOLDER_PUBLIC_KEY
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICEKEYHOLDER_PUBLIC_KEY
+uint16_t uniffi_doorstep_ffi_checksum_method_devicekeyholder_public_key(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICEKEYHOLDER_SIGN
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICEKEYHOLDER_SIGN
+uint16_t uniffi_doorstep_ffi_checksum_method_devicekeyholder_sign(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_ACTION_FORMS
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_ACTION_FORMS
 uint16_t uniffi_doorstep_ffi_checksum_method_devicestore_action_forms(void
@@ -1194,6 +1260,12 @@ uint16_t uniffi_doorstep_ffi_checksum_method_devicestore_sync_status(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_TODAYS_VISITS
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_TODAYS_VISITS
 uint16_t uniffi_doorstep_ffi_checksum_method_devicestore_todays_visits(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_USE_DEVICE_KEY
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_USE_DEVICE_KEY
+uint16_t uniffi_doorstep_ffi_checksum_method_devicestore_use_device_key(void
     
 );
 #endif

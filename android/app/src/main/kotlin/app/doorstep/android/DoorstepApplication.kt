@@ -11,8 +11,8 @@ import app.doorstep.shell.DeviceSetup
 
 /**
  * Owns what lives as long as the process: the core's log forwarded to
- * Logcat, the Keystore enrolment vault, the shell's [DeviceSetup] over it
- * and the store file, the one [SyncService] (the screens' loop and
+ * Logcat, the Keystore enrolment vault and device key, the shell's
+ * [DeviceSetup] over them and the store file, the one [SyncService] (the screens' loop and
  * WorkManager's wake-ups share it, so their syncs never overlap) and the
  * periodic background sync. The screens' store is opened per screen session
  * by [VisitViewModel].
@@ -30,7 +30,11 @@ class DoorstepApplication : Application() {
                 Log.println(priority(record.level), TAG, "${record.target}: ${record.message}")
             }
         }.onFailure { Log.w(TAG, "core log not forwarded", it) }
-        setup = DeviceSetup(KeystoreEnrolmentVault(this), filesDir.resolve("doorstep.db").path)
+        setup = DeviceSetup(
+            KeystoreEnrolmentVault(this),
+            filesDir.resolve("doorstep.db").path,
+            deviceKey = AndroidKeystoreDeviceKey(),
+        )
         // Kept if already scheduled; before enrolment the worker has nothing to do.
         SyncWork.schedulePeriodic(this)
     }

@@ -650,6 +650,12 @@ internal open class UniffiForeignFutureResultVoid(
 internal interface UniffiForeignFutureCompleteVoid : com.sun.jna.Callback {
     fun callback(`callbackData`: Long,`result`: UniffiForeignFutureResultVoid.UniffiByValue,)
 }
+internal interface UniffiCallbackInterfaceDeviceKeyHolderMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceDeviceKeyHolderMethod1 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`message`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 internal interface UniffiCallbackInterfaceLoggerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`record`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
@@ -664,6 +670,28 @@ internal interface UniffiCallbackInterfaceSyncListenerMethod0 : com.sun.jna.Call
 }
 internal interface UniffiCallbackInterfaceSyncStateListenerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`state`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "publicKey", "sign")
+internal open class UniffiVTableCallbackInterfaceDeviceKeyHolder(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `publicKey`: UniffiCallbackInterfaceDeviceKeyHolderMethod0? = null,
+    @JvmField internal var `sign`: UniffiCallbackInterfaceDeviceKeyHolderMethod1? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `publicKey`: UniffiCallbackInterfaceDeviceKeyHolderMethod0? = null,
+        `sign`: UniffiCallbackInterfaceDeviceKeyHolderMethod1? = null,
+    ): UniffiVTableCallbackInterfaceDeviceKeyHolder(`uniffiFree`,`uniffiClone`,`publicKey`,`sign`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceDeviceKeyHolder) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `publicKey` = other.`publicKey`
+        `sign` = other.`sign`
+    }
+
 }
 @Structure.FieldOrder("uniffiFree", "uniffiClone", "log")
 internal open class UniffiVTableCallbackInterfaceLogger(
@@ -789,6 +817,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_doorstep_ffi_checksum_func_stage_label(
     ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicekeyholder_public_key(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicekeyholder_sign(
+    ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_action_forms(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_apply_command(
@@ -818,6 +850,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_sync_status(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_todays_visits(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_use_device_key(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_visit_screen(
     ): Int
@@ -925,6 +959,7 @@ internal object UniffiLib {
 
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "doorstep_ffi"))
+        uniffiCallbackInterfaceDeviceKeyHolder.register(this)
         uniffiCallbackInterfaceHttpTransport.register(this)
         uniffiCallbackInterfaceLogger.register(this)
         uniffiCallbackInterfaceSyncListener.register(this)
@@ -933,6 +968,16 @@ internal object UniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_doorstep_ffi_fn_clone_devicekeyholder(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_doorstep_ffi_fn_free_devicekeyholder(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_doorstep_ffi_fn_init_callback_vtable_devicekeyholder(`vtable`: UniffiVTableCallbackInterfaceDeviceKeyHolder,
+    ): Unit
+    external fun uniffi_doorstep_ffi_fn_method_devicekeyholder_public_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_devicekeyholder_sign(`ptr`: Long,`message`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_clone_devicestore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_doorstep_ffi_fn_free_devicestore(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -969,6 +1014,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_devicestore_todays_visits(`ptr`: Long,`now`: RustBuffer.ByValue,`utcOffsetMinutes`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_use_device_key(`ptr`: Long,`key`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_doorstep_ffi_fn_method_devicestore_visit_screen(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_devicestore_pending_photo_count(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1109,9 +1156,9 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_func_run_visit_script(`script`: RustBuffer.ByValue,`playbookToml`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_doorstep_ffi_fn_func_enrol_device(`transport`: Long,`serverUrl`: RustBuffer.ByValue,`dispatcher`: RustBuffer.ByValue,`password`: RustBuffer.ByValue,`technicianId`: RustBuffer.ByValue,`deviceId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_doorstep_ffi_fn_func_enrol_device(`transport`: Long,`serverUrl`: RustBuffer.ByValue,`dispatcher`: RustBuffer.ByValue,`password`: RustBuffer.ByValue,`technicianId`: RustBuffer.ByValue,`deviceId`: RustBuffer.ByValue,`deviceKey`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_doorstep_ffi_fn_func_enrol_device_with_code(`transport`: Long,`serverUrl`: RustBuffer.ByValue,`code`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_doorstep_ffi_fn_func_enrol_device_with_code(`transport`: Long,`serverUrl`: RustBuffer.ByValue,`code`: RustBuffer.ByValue,`deviceKey`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_func_read_enrolment_link(`link`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1252,10 +1299,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_func_run_visit_script() and 0xFFFF) != 2903) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_func_enrol_device() and 0xFFFF) != 47750) {
+    if ((lib.uniffi_doorstep_ffi_checksum_func_enrol_device() and 0xFFFF) != 45000) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_func_enrol_device_with_code() and 0xFFFF) != 58051) {
+    if ((lib.uniffi_doorstep_ffi_checksum_func_enrol_device_with_code() and 0xFFFF) != 26485) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_func_read_enrolment_link() and 0xFFFF) != 5767) {
@@ -1268,6 +1315,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_func_stage_label() and 0xFFFF) != 21688) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicekeyholder_public_key() and 0xFFFF) != 27973) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicekeyholder_sign() and 0xFFFF) != 2881) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_action_forms() and 0xFFFF) != 3876) {
@@ -1313,6 +1366,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_todays_visits() and 0xFFFF) != 38223) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_use_device_key() and 0xFFFF) != 43059) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_visit_screen() and 0xFFFF) != 8429) {
@@ -2046,6 +2102,383 @@ public object FfiConverterTimestamp: FfiConverterRustBuffer<java.time.Instant> {
 
 
 /**
+ * The phone's ECDSA P-256 key in the platform keystore (implemented in
+ * Kotlin/Swift). Made once, at first enrolment, and kept.
+ */
+public interface DeviceKeyHolder {
+    
+    /**
+     * The public key: an X.509 SubjectPublicKeyInfo (Android's
+     * `PublicKey.getEncoded()`) or a SEC1 point (iOS's external
+     * representation).
+     */
+    fun `publicKey`(): kotlin.ByteArray
+    
+    /**
+     * ECDSA P-256 over SHA-256 of `message`, DER-encoded
+     * ("SHA256withECDSA"; iOS `ecdsaSignatureMessageX962SHA256`).
+     */
+    fun `sign`(`message`: kotlin.ByteArray): kotlin.ByteArray
+    
+    companion object
+}
+
+/**
+ * The phone's ECDSA P-256 key in the platform keystore (implemented in
+ * Kotlin/Swift). Made once, at first enrolment, and kept.
+ */
+open class DeviceKeyHolderImpl: Disposable, AutoCloseable, DeviceKeyHolder
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_doorstep_ffi_fn_free_devicekeyholder(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_doorstep_ffi_fn_clone_devicekeyholder(handle, status)
+        }
+    }
+
+    
+    /**
+     * The public key: an X.509 SubjectPublicKeyInfo (Android's
+     * `PublicKey.getEncoded()`) or a SEC1 point (iOS's external
+     * representation).
+     */
+    @Throws(DeviceKeyFailure::class)override fun `publicKey`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DeviceKeyFailure) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicekeyholder_public_key(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * ECDSA P-256 over SHA-256 of `message`, DER-encoded
+     * ("SHA256withECDSA"; iOS `ecdsaSignatureMessageX962SHA256`).
+     */
+    @Throws(DeviceKeyFailure::class)override fun `sign`(`message`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DeviceKeyFailure) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicekeyholder_sign(
+        it,
+        
+        FfiConverterByteArray.lower(`message`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceDeviceKeyHolder {
+    internal object `publicKey`: UniffiCallbackInterfaceDeviceKeyHolderMethod0 {
+        override fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeDeviceKeyHolder.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`publicKey`(
+                )
+            }
+            val writeReturn = { value: kotlin.ByteArray -> uniffiOutReturn.setValue(FfiConverterByteArray.lower(value)) }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: DeviceKeyFailure -> FfiConverterTypeDeviceKeyFailure.lower(e) }
+            )
+        }
+    }
+    internal object `sign`: UniffiCallbackInterfaceDeviceKeyHolderMethod1 {
+        override fun callback(`uniffiHandle`: Long,`message`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeDeviceKeyHolder.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`sign`(
+                    FfiConverterByteArray.lift(`message`),
+                )
+            }
+            val writeReturn = { value: kotlin.ByteArray -> uniffiOutReturn.setValue(FfiConverterByteArray.lower(value)) }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: DeviceKeyFailure -> FfiConverterTypeDeviceKeyFailure.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeDeviceKeyHolder.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeDeviceKeyHolder.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceDeviceKeyHolder.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `publicKey`,
+        `sign`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_doorstep_ffi_fn_init_callback_vtable_devicekeyholder(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDeviceKeyHolder: FfiConverter<DeviceKeyHolder, Long> {
+    internal val handleMap = UniffiHandleMap<DeviceKeyHolder>()
+
+    override fun lower(value: DeviceKeyHolder): Long {
+        if (value is DeviceKeyHolderImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): DeviceKeyHolder {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return DeviceKeyHolderImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): DeviceKeyHolder {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: DeviceKeyHolder) = 8UL
+
+    override fun write(value: DeviceKeyHolder, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * The phone's local store.
  */
 public interface DeviceStoreInterface {
@@ -2142,6 +2575,14 @@ public interface DeviceStoreInterface {
      * zone, whatever the phone's own offset.
      */
     fun `todaysVisits`(`now`: Timestamp, `utcOffsetMinutes`: kotlin.Int): List<VisitListItem>
+    
+    /**
+     * The key that signs every sign-off's evidence from now on: the
+     * platform keystore's, the one registered at enrolment. Set it each
+     * time the store is opened; without one, sign-offs go unsigned and the
+     * center's reconciliation flags them.
+     */
+    fun `useDeviceKey`(`key`: DeviceKeyHolder)
     
     /**
      * The visit's screen at `now`.
@@ -2575,6 +3016,26 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
     }
     )
     }
+    
+
+    
+    /**
+     * The key that signs every sign-off's evidence from now on: the
+     * platform keystore's, the one registered at enrolment. Set it each
+     * time the store is opened; without one, sign-offs go unsigned and the
+     * center's reconciliation flags them.
+     */
+    @Throws(DoorstepException::class)override fun `useDeviceKey`(`key`: DeviceKeyHolder)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_use_device_key(
+        it,
+        
+        FfiConverterTypeDeviceKeyHolder.lower(`key`),_status)
+}
+    }
+    
     
 
     
@@ -8724,6 +9185,71 @@ public object FfiConverterTypeWindow: FfiConverterRustBuffer<Window> {
 
 
 /**
+ * Why the platform keystore could not give the key or sign.
+ */
+sealed class DeviceKeyFailure: kotlin.Exception() {
+    
+    class Keystore(
+        
+        val `reason`: kotlin.String
+        ) : DeviceKeyFailure() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+
+    
+
+
+    companion object ErrorHandler : UniffiRustCallStatusErrorHandler<DeviceKeyFailure> {
+        override fun lift(error_buf: RustBuffer.ByValue): DeviceKeyFailure = FfiConverterTypeDeviceKeyFailure.lift(error_buf)
+    }
+
+    
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDeviceKeyFailure : FfiConverterRustBuffer<DeviceKeyFailure> {
+    override fun read(buf: ByteBuffer): DeviceKeyFailure {
+        
+
+        return when(buf.getInt()) {
+            1 -> DeviceKeyFailure.Keystore(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: DeviceKeyFailure): ULong {
+        return when(value) {
+            is DeviceKeyFailure.Keystore -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+    }
+
+    override fun write(value: DeviceKeyFailure, buf: ByteBuffer) {
+        when(value) {
+            is DeviceKeyFailure.Keystore -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+
+}
+
+
+
+
+
+/**
  * What went wrong, for the technician's screen and for code that branches on it.
  */
 sealed class DoorstepException: kotlin.Exception() {
@@ -9922,6 +10448,38 @@ public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?>
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeDeviceKeyHolder: FfiConverterRustBuffer<DeviceKeyHolder?> {
+    override fun read(buf: ByteBuffer): DeviceKeyHolder? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeDeviceKeyHolder.read(buf)
+    }
+
+    override fun allocationSize(value: DeviceKeyHolder?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeDeviceKeyHolder.allocationSize(value)
+        }
+    }
+
+    override fun write(value: DeviceKeyHolder?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeDeviceKeyHolder.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeLogger: FfiConverterRustBuffer<Logger?> {
     override fun read(buf: ByteBuffer): Logger? {
         if (buf.get().toInt() == 0) {
@@ -10904,7 +11462,7 @@ public typealias FfiConverterTypeTimestamp = FfiConverterTimestamp
          * `password` (at handover, on the phone), the server issues the device's
          * token and names the technician. Blocking; run it off the UI thread.
          */
-    @Throws(DoorstepException::class) fun `enrolDevice`(`transport`: HttpTransport, `serverUrl`: kotlin.String, `dispatcher`: kotlin.String, `password`: kotlin.String, `technicianId`: kotlin.String, `deviceId`: kotlin.String): Enrolment {
+    @Throws(DoorstepException::class) fun `enrolDevice`(`transport`: HttpTransport, `serverUrl`: kotlin.String, `dispatcher`: kotlin.String, `password`: kotlin.String, `technicianId`: kotlin.String, `deviceId`: kotlin.String, `deviceKey`: DeviceKeyHolder?): Enrolment {
             return FfiConverterTypeEnrolment.lift(
     uniffiRustCallWithError(DoorstepException) { _status ->
     UniffiLib.uniffi_doorstep_ffi_fn_func_enrol_device(
@@ -10915,7 +11473,8 @@ public typealias FfiConverterTypeTimestamp = FfiConverterTimestamp
         FfiConverterString.lower(`dispatcher`),
         FfiConverterString.lower(`password`),
         FfiConverterString.lower(`technicianId`),
-        FfiConverterString.lower(`deviceId`),_status)
+        FfiConverterString.lower(`deviceId`),
+        FfiConverterOptionalTypeDeviceKeyHolder.lower(`deviceKey`),_status)
 }
     )
     }
@@ -10928,7 +11487,7 @@ public typealias FfiConverterTypeTimestamp = FfiConverterTimestamp
          * run it off the UI thread. A code that is unknown, used or expired is
          * refused (`unauthorized`): ask the center for a new one.
          */
-    @Throws(DoorstepException::class) fun `enrolDeviceWithCode`(`transport`: HttpTransport, `serverUrl`: kotlin.String, `code`: kotlin.String): Enrolment {
+    @Throws(DoorstepException::class) fun `enrolDeviceWithCode`(`transport`: HttpTransport, `serverUrl`: kotlin.String, `code`: kotlin.String, `deviceKey`: DeviceKeyHolder?): Enrolment {
             return FfiConverterTypeEnrolment.lift(
     uniffiRustCallWithError(DoorstepException) { _status ->
     UniffiLib.uniffi_doorstep_ffi_fn_func_enrol_device_with_code(
@@ -10936,7 +11495,8 @@ public typealias FfiConverterTypeTimestamp = FfiConverterTimestamp
         
         FfiConverterTypeHttpTransport.lower(`transport`),
         FfiConverterString.lower(`serverUrl`),
-        FfiConverterString.lower(`code`),_status)
+        FfiConverterString.lower(`code`),
+        FfiConverterOptionalTypeDeviceKeyHolder.lower(`deviceKey`),_status)
 }
     )
     }

@@ -1,5 +1,6 @@
 package app.doorstep.shell
 
+import app.doorstep.core.DeviceKeyHolder
 import app.doorstep.core.DeviceStore
 import app.doorstep.core.Enrolment
 import app.doorstep.core.HttpTransport
@@ -38,11 +39,18 @@ class InMemoryEnrolmentVault(private var held: Enrolment? = null) : EnrolmentVau
  * dispatcher signs in on it at handover, or the center's one-time code),
  * then open its store and its
  * sync (the loop, or a one-shot syncer) from what the vault holds.
+ *
+ * With a [deviceKey] (the platform keystore's: Android Keystore, a key file
+ * on the desktop) enrolment registers its public half (enrolment version
+ * 2) and every store opened signs the customers' sign-offs with it, which
+ * the center verifies; without one the phone enrols as version 1 and its
+ * sign-offs are marked unsigned.
  */
 class DeviceSetup(
     private val vault: EnrolmentVault,
     private val storePath: String,
     private val transport: HttpTransport = UrlConnectionTransport(),
+    private val deviceKey: DeviceKeyHolder? = null,
 ) {
     /** Whether this phone has been enrolled. */
     val enrolled: Boolean get() = vault.load() != null
@@ -58,7 +66,7 @@ class DeviceSetup(
         technicianId: String,
         deviceId: String,
     ): CoreResult<Enrolment> = CoreResult.of {
-        val enrolment = enrolDevice(transport, serverUrl, dispatcher, password, technicianId, deviceId)
+        val enrolment = enrolDevice(transport, serverUrl, dispatcher, password, technicianId, deviceId, deviceKey)
         // Create the store now so a wrong path fails here, not on first use.
         openStoreFor(enrolment).use { it.closeStore() }
         vault.save(enrolment)
@@ -74,9 +82,9 @@ class DeviceSetup(
     fun enrolWithCode(codeOrLink: String, serverUrl: String): CoreResult<Enrolment> = CoreResult.of {
         val enrolment = if (codeOrLink.trim().startsWith("doorstep://")) {
             val link = readEnrolmentLink(codeOrLink.trim())
-            enrolDeviceWithCode(transport, link.serverUrl, link.code)
+            enrolDeviceWithCode(transport, link.serverUrl, link.code, deviceKey)
         } else {
-            enrolDeviceWithCode(transport, serverUrl, codeOrLink)
+            enrolDeviceWithCode(transport, serverUrl, codeOrLink, deviceKey)
         }
         openStoreFor(enrolment).use { it.closeStore() }
         vault.save(enrolment)
@@ -102,5 +110,7 @@ class DeviceSetup(
         }
 
     private fun openStoreFor(e: Enrolment) =
-        DeviceStore.open(storePath, e.deviceId, e.technicianId, e.technicianName)
+        DeviceStore.open(storePath, e.deviceId, e.technicianId, e.technicianName).also { store ->
+            deviceKey?.let(store::useDeviceKey)
+        }
 }

@@ -137,6 +137,8 @@ class ServerUiTest {
         rule.waitUntil(30_000) { app.today?.syncing == false }
         val devices = call("GET", "/api/devices", null)
         assertTrue(devices, Regex("\"device_id\":\"phone-91\"[^}]*\"last_sync_at\":\"").containsMatchIn(devices))
+        // The code enrolled the phone with its device key (version 2): its sign-offs are verified.
+        assertTrue(devices, Regex("\"device_id\":\"phone-91\"[^}]*\"enrolment_version\":2").containsMatchIn(devices))
 
         // Used once: another phone pasting the same link is refused, and told why.
         val again = EnrolmentStateHolder(

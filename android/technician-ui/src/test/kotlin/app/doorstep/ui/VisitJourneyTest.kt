@@ -183,6 +183,7 @@ class VisitJourneyTest {
         filler.submit(signed)
         check(offered("sign_off") == null) { "sign_off refused: ${signed.errors.mapValues { it.value.zh }} ${signed.formError?.zh}" }
         step("leave", mapOf("service_card_given" to "yes", "shoe_covers_off_at_door" to "yes"))
+        val closedOn = java.time.LocalDate.now(java.time.ZoneId.of("Asia/Shanghai"))
         assertEquals(VisitStage.CLOSED, visit().stage)
         assertTrue(visit().closed?.signed == true)
 
@@ -191,6 +192,12 @@ class VisitJourneyTest {
         sync()
         val visits = server.call("GET", "/api/visits?assignment_id=$id", null)
         assertTrue("the server's visit shows the verified sign-off: $visits", Regex("\"signoff\"\\s*:\\s*\"verified\"").containsMatchIn(visits))
+        // Enrolment registered the phone's device key (the desktop's key file; a phone's keystore):
+        // the sign-off it signed verifies against it at the center.
+        val day = server.call("GET", "/api/reconciliation?date=$closedOn", null)
+        val row = day.substring(day.indexOf("\"assignment_id\":\"$id\"").also { check(it >= 0) { "visit $id not reconciled on $closedOn: $day" } })
+        val signature = Regex("\"device_signature\"\\s*:\\s*\"?(\\w+)").find(row)?.groupValues?.get(1)
+        assertEquals("the device signature of the sign-off: $row", "verified", signature)
     }
 
     @Test
