@@ -625,6 +625,34 @@ fn the_bottle_deposit_is_never_taken_as_an_iou() {
         run.state().payment.as_ref().unwrap().amount,
         q.customer_total
     );
+
+    // Bottles alone (the customer's empties exchanged, no deposit): an IOU is the customer's choice.
+    let mut run = Run::new("water_delivery");
+    run.protected().at("09:55");
+    run.ok(json!({"type": "inspect_item", "item": "bottle_18_9l", "seal_intact": true, "no_leaks": true, "no_foreign_matter": true}));
+    run.ok(json!({"type": "show_fee_schedule"}));
+    run.ok(
+        json!({"type": "present_quote", "quote": {"lines": [{"item": "bottle_18_9l", "qty": 2}]}}),
+    );
+    run.ok(json!({"type": "accept_quote", "revision": 1}));
+    run.ok(json!({"type": "record_work", "description": "Installed two bottles on the dispenser"}));
+    run.ok(json!({"type": "clean_up", "product_restored": true, "wiped": true, "floor_cleaned": true, "no_tool_left": true}));
+    let q = run.state().accepted_quote().unwrap().clone();
+    assert_eq!(q.deposit_total, 0);
+    run.ok(pay_json(q.customer_total, "iou"));
+}
+
+#[test]
+fn payment_waits_for_the_clean_up() {
+    let mut run = Run::new("appliance_repair");
+    run.repaired_and_tested().at("10:45");
+    run.ok(json!({"type": "brief_customer"}));
+    let total = run.state().accepted_quote().unwrap().customer_total;
+    let e = run.refused(pay_json(total, "cash"));
+    refused_with(&e, "out_of_order");
+    assert!(e.message(Lang::En).contains("clean up"), "{e:?}");
+    run.ok(json!({"type": "clean_up", "product_restored": true, "wiped": true, "floor_cleaned": true, "no_tool_left": true}));
+    run.ok(pay_json(total, "cash"));
 }
 
 // ---- §2.13 Test run ---------------------------------------------------------

@@ -357,6 +357,44 @@ fn a_late_arrival_is_excused_only_by_a_running_late_call_made_by_a_minute_before
     );
 }
 
+#[test]
+fn a_seriously_late_technician_enters_only_after_the_apology_with_a_gift() {
+    let mut serious = arrive_at("10:20");
+    let e = enter(&mut serious).unwrap_err();
+    assert!(matches!(
+        e,
+        WorkflowError::LatenessApologyRequired {
+            minutes_late: 20,
+            gift_required: true
+        }
+    ));
+    serious
+        .ok(json!({"type": "apologise_for_lateness", "gift_offered": true, "gift_accepted": true}));
+    serious.ok(json!({"type": "enter", "greeted": true, "permit_shown": true}));
+}
+
+#[test]
+fn a_trade_that_waives_the_minor_lateness_apology_still_owes_it_when_seriously_late() {
+    let mut pb = doorstep_core::Playbook::shipped_by_id("appliance_repair").unwrap();
+    pb.rules.lateness_apology = false;
+    let late_by = |hm: &str| {
+        let mut run = Run::with_playbook(pb.clone(), support::assignment("appliance_repair"));
+        run.departed().at(hm);
+        run.ok(json!({"type": "arrive", "location": fix_near(30.0)}));
+        run
+    };
+    // Ten minutes late: in without an apology, as this trade asks.
+    enter(&mut late_by("10:10")).unwrap();
+    // Twenty minutes late: the apology with a gift is the standard's, whatever the trade.
+    assert!(matches!(
+        enter(&mut late_by("10:20")).unwrap_err(),
+        WorkflowError::LatenessApologyRequired {
+            gift_required: true,
+            ..
+        }
+    ));
+}
+
 // ---- §2.8 -------------------------------------------------------------------
 
 #[test]
@@ -719,6 +757,46 @@ fn a_cancel_or_reassign_after_departure_raises_a_conflict_and_keeps_every_fact()
         run.at("09:50");
         run.ok(json!({"type": "arrive", "location": fix_near(30.0)}));
     }
+}
+
+#[test]
+fn an_assignment_is_walked_only_with_its_own_trades_playbook() {
+    let mut run = Run::new("appliance_repair");
+    run.visit = doorstep_core::workflow::Visit::new(
+        doorstep_core::Playbook::shipped_by_id("water_delivery").unwrap(),
+    );
+    let e = run.refused(
+        json!({"type": "receive_assignment", "assignment": support::assignment("appliance_repair")}),
+    );
+    refused_with(&e, "invalid_input");
+    assert_eq!(e.field(), Some("assignment.trade"));
+}
+
+#[test]
+fn an_older_version_of_the_assignment_never_replaces_a_newer_one() {
+    let mut newer = support::assignment("appliance_repair");
+    newer.version = 3;
+    newer.notes = Some("call before 10:00".into());
+    let mut run = Run::with_assignment(newer.clone());
+    let mut older = newer.clone();
+    older.version = 2;
+    older.notes = None;
+    match run.refused(json!({"type": "receive_assignment", "assignment": older})) {
+        e @ WorkflowError::StaleAssignment { have: 3, got: 2 } => {
+            refused_with(&e, "stale_assignment")
+        }
+        other => panic!("expected stale_assignment, got {other:?}"),
+    }
+    assert_eq!(run.state().assignment.as_ref().unwrap().version, 3);
+    // The same version again changes nothing; a newer one replaces it.
+    assert!(run
+        .ok(json!({"type": "receive_assignment", "assignment": newer.clone()}))
+        .is_empty());
+    let mut newest = newer;
+    newest.version = 4;
+    newest.notes = None;
+    run.ok(json!({"type": "receive_assignment", "assignment": newest}));
+    assert_eq!(run.state().assignment.as_ref().unwrap().notes, None);
 }
 
 // ---- §2.6 Geofence ----------------------------------------------------------
