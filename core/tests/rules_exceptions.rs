@@ -654,8 +654,9 @@ fn an_invoice_not_at_hand_is_recorded_as_to_be_delivered_by_a_date() {
         &run.refused(pay(json!({"kind": "invoice", "number": " "}))),
         "invalid_input",
     );
+    // Due today (the business day of the payment, 25 November) is not in the past.
     run.ok(pay(
-        json!({"kind": "invoice_to_be_delivered", "by": "2026-11-28"}),
+        json!({"kind": "invoice_to_be_delivered", "by": "2026-11-25"}),
     ));
     assert!(matches!(
         run.state().payment.as_ref().unwrap().receipt,
@@ -757,6 +758,30 @@ fn a_cancel_or_reassign_after_departure_raises_a_conflict_and_keeps_every_fact()
         run.at("09:50");
         run.ok(json!({"type": "arrive", "location": fix_near(30.0)}));
     }
+}
+
+#[test]
+fn a_reassignment_is_recorded_once_per_new_holder_and_never_to_the_one_who_holds_it() {
+    let mut run = Run::new("appliance_repair");
+    // To the technician already holding it (T-7): nothing happens.
+    assert!(run
+        .ok(json!({"type": "reassign_assignment", "version": 2, "to": "T-7"}))
+        .is_empty());
+    assert_eq!(run.state().outcome, None);
+    let events = run.ok(json!({"type": "reassign_assignment", "version": 2, "to": "T-9"}));
+    assert!(matches!(
+        events.as_slice(),
+        [EventKind::AssignmentReassigned { version: 2, .. }]
+    ));
+    // The center moves it on again, to a third technician: that is recorded too.
+    let events = run.ok(json!({"type": "reassign_assignment", "version": 3, "to": "T-8"}));
+    assert!(
+        matches!(
+            events.as_slice(),
+            [EventKind::AssignmentReassigned { version: 3, .. }]
+        ),
+        "{events:?}"
+    );
 }
 
 #[test]
