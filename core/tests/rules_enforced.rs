@@ -655,6 +655,29 @@ fn payment_waits_for_the_clean_up() {
     run.ok(pay_json(total, "cash"));
 }
 
+// ---- §2.14 Teach and clean up ------------------------------------------------
+
+#[test]
+fn the_customer_is_briefed_on_use_and_care_after_the_work_and_then_not_asked_again() {
+    let offered = |run: &Run| {
+        doorstep_core::workflow::view::offered_actions(run.state(), run.playbook())
+            .into_iter()
+            .any(|(a, _)| a == "brief_customer")
+    };
+    let mut run = Run::new("appliance_repair");
+    run.quote_accepted().at("10:30");
+    refused_with(
+        &run.refused(json!({"type": "brief_customer"})),
+        "out_of_order",
+    );
+    run.ok(json!({"type": "record_work", "description": "Replaced compressor start relay", "parts_used": [{"item": "part_compressor_relay", "old_serial": "R-OLD-1", "new_serial": "R-NEW-9"}]}));
+    assert!(offered(&run));
+    let events = run.ok(json!({"type": "brief_customer"}));
+    assert_eq!(events, vec![EventKind::CustomerBriefed]);
+    assert!(run.state().briefed);
+    assert!(!offered(&run));
+}
+
 // ---- §2.13 Test run ---------------------------------------------------------
 
 #[test]
