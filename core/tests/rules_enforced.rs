@@ -678,6 +678,23 @@ fn the_customer_is_briefed_on_use_and_care_after_the_work_and_then_not_asked_aga
     assert!(!offered(&run));
 }
 
+#[test]
+fn the_clean_up_is_recorded_only_with_every_item_done() {
+    let mut run = Run::new("appliance_repair");
+    run.repaired_and_tested().at("10:45");
+    let e = run.refused(json!({"type": "clean_up", "product_restored": true, "wiped": false, "floor_cleaned": true, "no_tool_left": false}));
+    refused_with(&e, "clean_up_incomplete");
+    match e {
+        WorkflowError::CleanUpIncomplete { items } => {
+            assert_eq!(items, vec!["wiped", "no_tool_left"])
+        }
+        other => panic!("expected clean_up_incomplete, got {other:?}"),
+    }
+    assert!(!run.state().cleaned_up);
+    let events = run.ok(json!({"type": "clean_up", "product_restored": true, "wiped": true, "floor_cleaned": true, "no_tool_left": true}));
+    assert_eq!(events, vec![EventKind::CleanedUp]);
+}
+
 // ---- §2.13 Test run ---------------------------------------------------------
 
 #[test]
