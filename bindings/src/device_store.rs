@@ -16,8 +16,8 @@ use crate::forms::{core_values, ActionForm, FormValue};
 use crate::sync::SyncStatus;
 use crate::times::LocalTimes;
 use crate::types::{
-    CommandResult, CustomerSignOff, Location, ReportDigest, Timestamp, VisitOutcome, VisitScreen,
-    VisitStage, Window,
+    CommandResult, CustomerSignOff, Location, ReportDigest, ReportLine, Timestamp, VisitOutcome,
+    VisitScreen, VisitStage, Window,
 };
 use chrono::{Duration, FixedOffset};
 use doorstep_core::assignment::Assignment;
@@ -355,6 +355,26 @@ impl DeviceStore {
         guard(|| {
             let state = self.store()?.state(&AssignmentId::new(assignment_id)?)?;
             Ok(sign_off.preview(&state))
+        })
+    }
+
+    /// The report the customer is about to sign, one labelled line per fact
+    /// (arrival, cause, work and parts, hidden faults, test run, the priced
+    /// lines and total, the payment, the photos), in the business time
+    /// zone: what the signing screen shows beside the digest.
+    pub fn report_lines(&self, assignment_id: String) -> Result<Vec<ReportLine>, DoorstepError> {
+        guard(|| {
+            let store = self.store()?;
+            let state = store.state(&AssignmentId::new(assignment_id)?)?;
+            let pb = playbook_of(&trade_of(&state)?)?;
+            let zone = store.business_zone()?;
+            let report = doorstep_core::workflow::report::Report::of(&state, None, None, "");
+            Ok(
+                doorstep_core::workflow::report_summary::summary(&report, pb, &zone)
+                    .into_iter()
+                    .map(Into::into)
+                    .collect(),
+            )
         })
     }
 

@@ -277,6 +277,23 @@ impl From<Timers> for VisitTimers {
     }
 }
 
+/// One line of the report the customer is about to sign, as the signing
+/// screen shows it: `到达时间` / `11月25日 09:50`.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ReportLine {
+    pub label: LocalizedText,
+    pub value: LocalizedText,
+}
+
+impl From<doorstep_core::workflow::report_summary::SummaryLine> for ReportLine {
+    fn from(l: doorstep_core::workflow::report_summary::SummaryLine) -> Self {
+        Self {
+            label: l.label.into(),
+            value: l.value.into(),
+        }
+    }
+}
+
 /// The report digest: the SHA-256 of what the customer signs (or would sign now).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct ReportDigest {

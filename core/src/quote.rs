@@ -66,6 +66,18 @@ pub enum Payer {
     Free,
 }
 
+impl Payer {
+    /// Who pays, as the report and the signing screen name it.
+    pub fn label(self) -> crate::messages::Text {
+        let (en, zh) = match self {
+            Payer::Customer => ("Customer", "客户"),
+            Payer::Warranty => ("Warranty", "保修"),
+            Payer::Free => ("Free", "免费"),
+        };
+        crate::messages::Text::new(en, zh)
+    }
+}
+
 /// A priced line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuoteLine {

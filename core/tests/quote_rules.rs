@@ -319,3 +319,16 @@ fn a_quote_with_nothing_for_the_customer_is_not_chargeable() {
     assert_eq!(free.customer_total, 0);
     assert!(!free.chargeable());
 }
+
+#[test]
+fn each_payer_is_named_as_the_report_names_it_in_both_languages() {
+    let names: Vec<(String, String)> = [Payer::Customer, Payer::Warranty, Payer::Free]
+        .into_iter()
+        .map(|p| (p.label().en, p.label().zh))
+        .collect();
+    assert_eq!(
+        names,
+        [("Customer", "客户"), ("Warranty", "保修"), ("Free", "免费")]
+            .map(|(en, zh)| (en.to_string(), zh.to_string()))
+    );
+}

@@ -4,8 +4,10 @@
 
 use super::signature::{Ratings, Stroke};
 use crate::assignment::{Assignment, AssignmentField, TimeWindow};
+use crate::business_time::format_date;
 use crate::ids::TechnicianId;
 use crate::location::{GeoFix, GeoPoint, LocationUnavailable};
+use crate::messages::{Lang, Text};
 /// Work kinds belong to the playbook (which kinds a trade offers); re-exported here for the commands that carry them.
 pub use crate::playbook::WorkKind;
 use crate::quote::QuoteRequest;
@@ -72,6 +74,20 @@ pub enum RepairDecision {
     MissingPart,
 }
 
+impl RepairDecision {
+    pub const ALL: [RepairDecision; 3] = [Self::FixOnSite, Self::TakeBack, Self::MissingPart];
+
+    /// The decision's name on forms, screens and the report, in both languages.
+    pub fn label(self) -> Text {
+        let (en, zh) = match self {
+            Self::FixOnSite => ("Fix on site", "现场维修"),
+            Self::TakeBack => ("Take the unit back to the workshop", "带回维修"),
+            Self::MissingPart => ("A part is missing", "缺少配件"),
+        };
+        Text::new(en, zh)
+    }
+}
+
 /// What a missing part leads to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "resolution")]
@@ -104,6 +120,28 @@ pub enum PaymentMethod {
     Iou,
 }
 
+impl PaymentMethod {
+    pub const ALL: [PaymentMethod; 5] = [
+        Self::Cash,
+        Self::Card,
+        Self::Mobile,
+        Self::BankTransfer,
+        Self::Iou,
+    ];
+
+    /// The method's name on forms, screens and the report, in both languages.
+    pub fn label(self) -> Text {
+        let (en, zh) = match self {
+            Self::Cash => ("Cash", "现金"),
+            Self::Card => ("Bank card", "银行卡"),
+            Self::Mobile => ("Mobile payment", "移动支付"),
+            Self::BankTransfer => ("Bank transfer", "银行转账"),
+            Self::Iou => ("IOU", "欠条"),
+        };
+        Text::new(en, zh)
+    }
+}
+
 /// The receipt or invoice given for a payment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
@@ -118,6 +156,25 @@ pub enum ReceiptRecord {
     InvoiceToBeDelivered {
         by: NaiveDate,
     },
+}
+
+impl ReceiptRecord {
+    /// The record as the report and the signing screen show it:
+    /// `收据 R-2026-0042`, `发票将于 2026年12月3日 前送达`.
+    pub fn text(&self) -> Text {
+        match self {
+            Self::Receipt { number } => {
+                Text::new(format!("Receipt {number}"), format!("收据 {number}"))
+            }
+            Self::Invoice { number } => {
+                Text::new(format!("Invoice {number}"), format!("发票 {number}"))
+            }
+            Self::InvoiceToBeDelivered { by } => Text::new(
+                format!("Invoice to be delivered by {}", format_date(*by, Lang::En)),
+                format!("发票将于 {} 前送达", format_date(*by, Lang::ZhCn)),
+            ),
+        }
+    }
 }
 
 /// Incidents recorded under the conduct rules (§4).

@@ -5,6 +5,7 @@
 //! Filling a form into a command is `form_fill::fill`.
 
 use super::bounds;
+use super::command::{PaymentMethod, RepairDecision};
 use super::command_table::{self, Issuer};
 use super::state::VisitState;
 use crate::assignment::AssignmentField;
@@ -224,6 +225,14 @@ fn opt(id: &str, en: &str, zh: &str) -> ChoiceOption {
     ChoiceOption {
         id: id.into(),
         label: Text::new(en, zh),
+    }
+}
+
+/// A choice of a vocabulary type, named as the type names itself.
+fn opt_of<T: Serialize>(value: T, label: Text) -> ChoiceOption {
+    ChoiceOption {
+        id: crate::wire::wire_name(&value),
+        label,
     }
 }
 
@@ -625,11 +634,11 @@ pub fn fields_of(action: &str, s: &VisitState, pb: &Playbook) -> Option<Vec<Form
             } else {
                 field("cause", Choice, true, "Cause", "故障原因").options(fault_options(pb))
             };
-            let mut decisions = vec![opt("fix_on_site", "Fix on site", "现场修复")];
-            if pb.rules.take_back {
-                decisions.push(opt("take_back", "Take the unit back", "拉修"));
-            }
-            decisions.push(opt("missing_part", "A part is missing", "缺少备件"));
+            let decisions = RepairDecision::ALL
+                .into_iter()
+                .filter(|d| *d != RepairDecision::TakeBack || pb.rules.take_back)
+                .map(|d| opt_of(d, d.label()))
+                .collect();
             let mut f = vec![
                 yes_no("fault_reproduced", "Fault reproduced", "故障已复现"),
                 cause,
@@ -869,13 +878,12 @@ pub fn fields_of(action: &str, s: &VisitState, pb: &Playbook) -> Option<Vec<Form
             }
             vec![
                 amount,
-                field("method", Choice, true, "Payment method", "付款方式").options(vec![
-                    opt("cash", "Cash", "现金"),
-                    opt("card", "Bank card", "银行卡"),
-                    opt("mobile", "Mobile payment", "移动支付"),
-                    opt("bank_transfer", "Bank transfer", "银行转账"),
-                    opt("iou", "IOU", "欠条"),
-                ]),
+                field("method", Choice, true, "Payment method", "付款方式").options(
+                    PaymentMethod::ALL
+                        .into_iter()
+                        .map(|m| opt_of(m, m.label()))
+                        .collect(),
+                ),
                 field("receipt.kind", Choice, true, "Receipt", "票据")
                     .options(vec![
                         opt("receipt", "Receipt", "收据"),

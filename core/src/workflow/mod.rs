@@ -16,6 +16,7 @@ pub mod form;
 pub mod form_fill;
 pub mod needs;
 pub mod report;
+pub mod report_summary;
 mod rules;
 pub mod signature;
 pub mod state;

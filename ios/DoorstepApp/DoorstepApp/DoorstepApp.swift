@@ -222,6 +222,11 @@ final class AppModel: ObservableObject {
         try? store?.previewSignOff(assignmentId: assignmentId, signOff: signOff)
     }
 
+    /// The report the customer reads before rating and signing, as the core reads it out.
+    func reportLines(_ assignmentId: String) -> [ReportLine] {
+        (try? store?.reportLines(assignmentId: assignmentId)) ?? []
+    }
+
     func signOff(_ assignmentId: String, _ signOff: CustomerSignOff) {
         guard let store else { return }
         if run({ try store.signOff(assignmentId: assignmentId, signOff: signOff, now: Date(), location: nil).screen }) {

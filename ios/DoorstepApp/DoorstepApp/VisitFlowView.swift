@@ -61,6 +61,12 @@ struct ActionFormView: View {
     var body: some View {
         DisclosureGroup(form.label.pick(model.lang)) {
             if let help = form.help { Text(help.pick(model.lang)).font(.footnote) }
+            if form.action == "sign_off" {
+                // The report the customer signs, read out by the core before they rate and sign.
+                ForEach(Array(model.reportLines(assignmentId).enumerated()), id: \.offset) { _, line in
+                    LabeledContent(line.label.pick(model.lang), value: line.value.pick(model.lang))
+                }
+            }
             ForEach(form.fields.filter(visible), id: \.name) { field in
                 fieldView(field)
                 if let p = problems[field.name] { Text(p).foregroundStyle(.red).font(.footnote) }

@@ -127,41 +127,19 @@ fn yes_no(lang: Lang, yes: bool) -> String {
 }
 
 fn work_kind(lang: Lang, kind: WorkKind) -> String {
-    match kind {
-        WorkKind::Repair => say(lang, "Repair", "维修"),
-        WorkKind::DiskOrOs => say(lang, "Disk or OS work", "硬盘或系统操作"),
-        WorkKind::Install => say(lang, "Installation", "安装"),
-        WorkKind::Care => say(lang, "Care", "护理"),
-    }
+    kind.label().get(lang).to_string()
 }
 
 fn payment_method(lang: Lang, method: PaymentMethod) -> String {
-    match method {
-        PaymentMethod::Cash => say(lang, "Cash", "现金"),
-        PaymentMethod::Card => say(lang, "Bank card", "银行卡"),
-        PaymentMethod::Mobile => say(lang, "Mobile payment", "移动支付"),
-        PaymentMethod::BankTransfer => say(lang, "Bank transfer", "银行转账"),
-        PaymentMethod::Iou => say(lang, "IOU", "欠条"),
-    }
+    method.label().get(lang).to_string()
 }
 
 fn receipt(lang: Lang, r: &ReceiptRecord) -> String {
-    match r {
-        ReceiptRecord::Receipt { number } => format!("{} {number}", say(lang, "Receipt", "收据")),
-        ReceiptRecord::Invoice { number } => format!("{} {number}", say(lang, "Invoice", "发票")),
-        ReceiptRecord::InvoiceToBeDelivered { by } => match lang {
-            Lang::En => format!("Invoice to be delivered by {by}"),
-            Lang::ZhCn => format!("发票将于 {by} 前送达"),
-        },
-    }
+    r.text().get(lang).to_string()
 }
 
 fn payer(lang: Lang, p: Payer) -> String {
-    match p {
-        Payer::Customer => say(lang, "Customer", "客户"),
-        Payer::Warranty => say(lang, "Warranty", "保修"),
-        Payer::Free => say(lang, "Free", "免费"),
-    }
+    p.label().get(lang).to_string()
 }
 
 fn warranty(lang: Lang, w: Warranty) -> String {
@@ -173,11 +151,7 @@ fn warranty(lang: Lang, w: Warranty) -> String {
 }
 
 fn decision(lang: Lang, d: RepairDecision) -> String {
-    match d {
-        RepairDecision::FixOnSite => say(lang, "Fix on site", "现场维修"),
-        RepairDecision::TakeBack => say(lang, "Take back to the workshop", "带回维修"),
-        RepairDecision::MissingPart => say(lang, "Waiting for a part", "待配件"),
-    }
+    d.label().get(lang).to_string()
 }
 
 /// Rows whose value is empty are left out.

@@ -1047,6 +1047,14 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
     func receiveAssignment(assignmentJson: String, now: Timestamp) throws  -> VisitScreen
     
     /**
+     * The report the customer is about to sign, one labelled line per fact
+     * (arrival, cause, work and parts, hidden faults, test run, the priced
+     * lines and total, the payment, the photos), in the business time
+     * zone: what the signing screen shows beside the digest.
+     */
+    func reportLines(assignmentId: String) throws  -> [ReportLine]
+    
+    /**
      * The customer rates and signs; the evidence joins this device's hash chain.
      */
     func signOff(assignmentId: String, signOff: CustomerSignOff, now: Timestamp, location: Location?) throws  -> CommandResult
@@ -1338,6 +1346,22 @@ open func receiveAssignment(assignmentJson: String, now: Timestamp)throws  -> Vi
             self.uniffiCloneHandle(),
         FfiConverterString.lower(assignmentJson),
         FfiConverterTypeTimestamp_lower(now),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The report the customer is about to sign, one labelled line per fact
+     * (arrival, cause, work and parts, hidden faults, test run, the priced
+     * lines and total, the payment, the photos), in the business time
+     * zone: what the signing screen shows beside the digest.
+     */
+open func reportLines(assignmentId: String)throws  -> [ReportLine]  {
+    return try  FfiConverterSequenceTypeReportLine.lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_report_lines(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(assignmentId),uniffiCallStatus
     )
 })
 }
@@ -5768,6 +5792,64 @@ public func FfiConverterTypeReportDigest_lower(_ value: ReportDigest) -> RustBuf
 
 
 /**
+ * One line of the report the customer is about to sign, as the signing
+ * screen shows it: `到达时间` / `11月25日 09:50`.
+ */
+public struct ReportLine: Equatable, Hashable {
+    public var label: LocalizedText
+    public var value: LocalizedText
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(label: LocalizedText, value: LocalizedText) {
+        self.label = label
+        self.value = value
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ReportLine: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeReportLine: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ReportLine {
+        return
+            try ReportLine(
+                label: FfiConverterTypeLocalizedText.read(from: &buf), 
+                value: FfiConverterTypeLocalizedText.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ReportLine, into buf: inout [UInt8]) {
+        FfiConverterTypeLocalizedText.write(value.label, into: &buf)
+        FfiConverterTypeLocalizedText.write(value.value, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReportLine_lift(_ buf: RustBuffer) throws -> ReportLine {
+    return try FfiConverterTypeReportLine.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReportLine_lower(_ value: ReportLine) -> RustBuffer {
+    return FfiConverterTypeReportLine.lower(value)
+}
+
+
+/**
  * A picture as the shell hands it over: the final bytes (watermark burned
  * in) of the photo of `moment`, and its size in pixels.
  */
@@ -9194,6 +9276,31 @@ fileprivate struct FfiConverterSequenceTypeQuoteLineItem: FfiConverterRustBuffer
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeReportLine: FfiConverterRustBuffer {
+    typealias SwiftType = [ReportLine]
+
+    public static func write(_ value: [ReportLine], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeReportLine.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ReportLine] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ReportLine]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeReportLine.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeSignaturePoint: FfiConverterRustBuffer {
     typealias SwiftType = [SignaturePoint]
 
@@ -9521,6 +9628,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_receive_assignment() != 7791) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_report_lines() != 3465) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_sign_off() != 9580) {

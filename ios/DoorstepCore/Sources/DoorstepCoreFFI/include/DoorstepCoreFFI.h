@@ -434,6 +434,11 @@ RustBuffer uniffi_doorstep_ffi_fn_method_devicestore_preview_sign_off(uint64_t p
 RustBuffer uniffi_doorstep_ffi_fn_method_devicestore_receive_assignment(uint64_t ptr, RustBuffer assignment_json, RustBuffer now, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_REPORT_LINES
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_REPORT_LINES
+RustBuffer uniffi_doorstep_ffi_fn_method_devicestore_report_lines(uint64_t ptr, RustBuffer assignment_id, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_SIGN_OFF
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_SIGN_OFF
 RustBuffer uniffi_doorstep_ffi_fn_method_devicestore_sign_off(uint64_t ptr, RustBuffer assignment_id, RustBuffer sign_off, RustBuffer now, RustBuffer location, RustCallStatus *_Nonnull out_status
@@ -1236,6 +1241,12 @@ uint16_t uniffi_doorstep_ffi_checksum_method_devicestore_preview_sign_off(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_RECEIVE_ASSIGNMENT
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_RECEIVE_ASSIGNMENT
 uint16_t uniffi_doorstep_ffi_checksum_method_devicestore_receive_assignment(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_REPORT_LINES
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_REPORT_LINES
+uint16_t uniffi_doorstep_ffi_checksum_method_devicestore_report_lines(void
     
 );
 #endif

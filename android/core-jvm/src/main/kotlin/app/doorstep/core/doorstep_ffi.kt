@@ -843,6 +843,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_receive_assignment(
     ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_report_lines(
+    ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_sign_off(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_submit_action(
@@ -1005,6 +1007,8 @@ internal object UniffiLib {
     external fun uniffi_doorstep_ffi_fn_method_devicestore_preview_sign_off(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`signOff`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_devicestore_receive_assignment(`ptr`: Long,`assignmentJson`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_report_lines(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_devicestore_sign_off(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`signOff`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,`location`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1354,6 +1358,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_receive_assignment() and 0xFFFF) != 7791) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_report_lines() and 0xFFFF) != 3465) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_sign_off() and 0xFFFF) != 9580) {
@@ -2551,6 +2558,14 @@ public interface DeviceStoreInterface {
     fun `receiveAssignment`(`assignmentJson`: kotlin.String, `now`: Timestamp): VisitScreen
     
     /**
+     * The report the customer is about to sign, one labelled line per fact
+     * (arrival, cause, work and parts, hidden faults, test run, the priced
+     * lines and total, the payment, the photos), in the business time
+     * zone: what the signing screen shows beside the digest.
+     */
+    fun `reportLines`(`assignmentId`: kotlin.String): List<ReportLine>
+    
+    /**
      * The customer rates and signs; the evidence joins this device's hash chain.
      */
     fun `signOff`(`assignmentId`: kotlin.String, `signOff`: CustomerSignOff, `now`: Timestamp, `location`: Location?): CommandResult
@@ -2927,6 +2942,27 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
         
         FfiConverterString.lower(`assignmentJson`),
         FfiConverterTypeTimestamp.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The report the customer is about to sign, one labelled line per fact
+     * (arrival, cause, work and parts, hidden faults, test run, the priced
+     * lines and total, the payment, the photos), in the business time
+     * zone: what the signing screen shows beside the digest.
+     */
+    @Throws(DoorstepException::class)override fun `reportLines`(`assignmentId`: kotlin.String): List<ReportLine> {
+            return FfiConverterSequenceTypeReportLine.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_report_lines(
+        it,
+        
+        FfiConverterString.lower(`assignmentId`),_status)
 }
     }
     )
@@ -8162,6 +8198,48 @@ public object FfiConverterTypeReportDigest: FfiConverterRustBuffer<ReportDigest>
 
 
 /**
+ * One line of the report the customer is about to sign, as the signing
+ * screen shows it: `到达时间` / `11月25日 09:50`.
+ */
+data class ReportLine (
+    var `label`: LocalizedText
+    , 
+    var `value`: LocalizedText
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeReportLine: FfiConverterRustBuffer<ReportLine> {
+    override fun read(buf: ByteBuffer): ReportLine {
+        return ReportLine(
+            FfiConverterTypeLocalizedText.read(buf),
+            FfiConverterTypeLocalizedText.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ReportLine) = (
+            FfiConverterTypeLocalizedText.allocationSize(value.`label`) +
+            FfiConverterTypeLocalizedText.allocationSize(value.`value`)
+    )
+
+    override fun write(value: ReportLine, buf: ByteBuffer) {
+            FfiConverterTypeLocalizedText.write(value.`label`, buf)
+            FfiConverterTypeLocalizedText.write(value.`value`, buf)
+    }
+}
+
+
+
+/**
  * A picture as the shell hands it over: the final bytes (watermark burned
  * in) of the photo of `moment`, and its size in pixels.
  */
@@ -11302,6 +11380,34 @@ public object FfiConverterSequenceTypeQuoteLineItem: FfiConverterRustBuffer<List
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeQuoteLineItem.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeReportLine: FfiConverterRustBuffer<List<ReportLine>> {
+    override fun read(buf: ByteBuffer): List<ReportLine> {
+        val len = buf.getInt()
+        return List<ReportLine>(len) {
+            FfiConverterTypeReportLine.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<ReportLine>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeReportLine.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<ReportLine>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeReportLine.write(it, buf)
         }
     }
 }

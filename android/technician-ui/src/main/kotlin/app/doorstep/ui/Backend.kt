@@ -40,6 +40,9 @@ interface ActionForms {
 
     /** The core's digest of exactly what the customer would sign with these ratings, comment and consent. */
     fun previewSignOff(assignmentId: String, signOff: CustomerSignOff): CoreResult<ReportDigest>
+
+    /** The report the customer is about to sign, a labelled line per fact, as the core reads it out. */
+    fun reportLines(assignmentId: String): List<app.doorstep.core.ReportLine> = emptyList()
 }
 
 interface TechnicianBackend {

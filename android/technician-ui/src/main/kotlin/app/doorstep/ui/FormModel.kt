@@ -125,6 +125,9 @@ class FormState(val spec: FormSpec, carried: Map<String, FieldInput> = emptyMap(
     /** The signing form's preview, as last computed by the core (null until both ratings are given). */
     var preview by mutableStateOf<SignOffPreview?>(null)
 
+    /** The signing form's report, read out by the core: what the customer reads before rating and signing. */
+    var reportLines by mutableStateOf<List<app.doorstep.core.ReportLine>>(emptyList())
+
     /** How many rows each list field holds. */
     val listSizes = mutableStateMapOf<String, Int>()
 
@@ -165,6 +168,7 @@ class FormState(val spec: FormSpec, carried: Map<String, FieldInput> = emptyMap(
         next.errors.putAll(errors)
         next.formError = formError
         next.preview = preview
+        next.reportLines = reportLines
     }
 
     /**

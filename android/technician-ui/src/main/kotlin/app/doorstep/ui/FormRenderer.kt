@@ -62,6 +62,7 @@ fun ActionForm(
     }
     Section(spec.label + if (spec.required) " · ${s.required}" else "", modifier) {
         spec.help?.let { UiText(it, style = MaterialTheme.typography.bodyMedium) }
+        if (spec.isSignOff) SignOffReportCard(state.reportLines)
         Fields(spec.fields, state, location)
         if (spec.isSignOff) SignOffPreviewCard(state.preview)
         state.formError?.let { ErrorText(it.pick(s.language), Modifier.testTag(FormTags.error(spec.action))) }
@@ -263,6 +264,22 @@ private fun ListInput(f: FieldSpec, label: String, state: FormState, location: L
     Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
         BigOutlinedButton(s.addItem, onClick = { state.addItem(f) }, modifier = Modifier.weight(1f).testTag("add:${f.name}"))
         if (n > 0) BigOutlinedButton(s.removeItem, onClick = { state.removeLastItem(f) }, modifier = Modifier.weight(1f))
+    }
+}
+
+/** The report the customer reads before rating and signing: a line per fact, as the core reads it out. */
+@Composable
+private fun SignOffReportCard(lines: List<app.doorstep.core.ReportLine>) {
+    if (lines.isEmpty()) return
+    val s = LocalStrings.current
+    Column(Modifier.fillMaxWidth().testTag("signoff-report"), verticalArrangement = Arrangement.spacedBy(4.dp)) {
+        UiText(s.signOffReport, fontWeight = FontWeight.Bold)
+        for (line in lines) {
+            Row(Modifier.fillMaxWidth(), horizontalArrangement = Arrangement.spacedBy(12.dp)) {
+                UiText(line.label.pick(s.language), modifier = Modifier.weight(0.35f), style = MaterialTheme.typography.bodyMedium)
+                UiText(line.value.pick(s.language), modifier = Modifier.weight(0.65f))
+            }
+        }
     }
 }
 

@@ -81,6 +81,12 @@ class StoreActionForms(private val store: DeviceStore, private val clock: Clock)
     override fun previewSignOff(assignmentId: String, signOff: CustomerSignOff): CoreResult<ReportDigest> =
         CoreResult.of { store.previewSignOff(assignmentId, signOff) }
 
+    override fun reportLines(assignmentId: String): List<app.doorstep.core.ReportLine> =
+        when (val r = CoreResult.of { store.reportLines(assignmentId) }) {
+            is CoreResult.Ok -> r.value
+            is CoreResult.Failed -> emptyList()
+        }
+
     companion object {
         /** A list row's fee-item choice (`quote.lines[i].item`, `parts_used[i].item`): the core's name. */
         private const val FEE_ITEM = "item"

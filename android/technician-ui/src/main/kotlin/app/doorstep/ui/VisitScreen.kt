@@ -101,6 +101,7 @@ class VisitStateHolder(
                 screen = r.value
                 feeItems.putAll(backend.actions.feeItemLabels(assignmentId))
                 forms = if (r.value.stage == VisitStage.CLOSED) emptyList() else backend.actions.forms(assignmentId, lang).map(::FormState)
+                forms.filter { it.spec.isSignOff }.forEach { it.reportLines = backend.actions.reportLines(assignmentId) }
             }
             is CoreResult.Failed -> refusal = app.doorstep.core.LocalizedText(r.en, r.zh)
         }

@@ -8,6 +8,9 @@ import androidx.compose.ui.test.performScrollTo
 import androidx.compose.ui.test.performTextReplacement
 import app.doorstep.core.VisitStage
 import app.doorstep.shell.Language
+import androidx.compose.foundation.layout.padding
+import androidx.compose.foundation.verticalScroll
+import androidx.compose.ui.unit.dp
 import app.doorstep.ui.desktop.desktopEnroller
 import org.junit.AfterClass
 import org.junit.Assert.assertEquals
@@ -125,6 +128,15 @@ class VisitJourneyTest {
             // A phone's screen of picture (the whole screen is still laid out, so every text is checked).
             val laid = ScreenCheck.render("journey-$n-$what", lang, heightDp = PHONE_HEIGHT_DP) { VisitScreen(state, app.services, {}, {}) }
             ScreenCheck.assertReadable("$what", lang, laid.filterNot { digest != null && it.text.contains(digest) })
+            // The signing form on its own, as the customer reads it (the visit screen's picture is its top).
+            state.forms.firstOrNull { it.spec.isSignOff }?.let { signing ->
+                val form = ScreenCheck.render("journey-$n-$what-form", lang, heightDp = PHONE_HEIGHT_DP) {
+                    androidx.compose.foundation.layout.Column(
+                        androidx.compose.ui.Modifier.verticalScroll(androidx.compose.foundation.rememberScrollState()).padding(16.dp),
+                    ) { ActionForm(signing, { LocationReading.NoFix }, {}) }
+                }
+                ScreenCheck.assertReadable("$what form", lang, form.filterNot { digest != null && it.text.contains(digest) })
+            }
         }
         holder.relabel(app.language)
     }
@@ -173,6 +185,12 @@ class VisitJourneyTest {
         val signing = offered("sign_off") ?: error("no sign-off offered")
         filler.fill(signing, mapOf("ratings.quality" to "5", "ratings.attitude" to "4", "comment" to "师傅准时，讲解清楚"))
         rule.waitUntil(10_000) { signing.preview != null }
+        // The customer reads the report before rating and signing: the core's lines, on screen.
+        val report = signing.reportLines.associate { it.label.zh to it.value.zh }
+        assertTrue("the signing screen reads out the work: $report", report["服务内容"]?.contains("更换压缩机启动继电器") == true)
+        assertTrue("and what the customer pays: $report", report["客户应付"]?.startsWith("¥") == true)
+        assertTrue("and the payment: $report", report["已付款"]?.contains("移动支付") == true)
+        rule.onNodeWithTag("signoff-report", useUnmergedTree = true).assertExists()
         val shown = signing.preview!!.digest
         rule.onNodeWithTag("signoff-digest", useUnmergedTree = true).assertTextContains(shown.short, substring = true)
         assertEquals("the digest signed is the one shown", shown.full, signing.text(FormSpec.SHOWN_DIGEST))
