@@ -167,6 +167,57 @@ fn a_step_never_walked_does_not_wait_for_its_photos() {
 }
 
 #[test]
+fn a_required_photo_is_due_only_once_its_step_was_walked() {
+    // A company playbook asking for a photo at each of these steps.
+    let mut pb = Playbook::shipped_by_id("appliance_repair").unwrap();
+    let steps = [
+        ("at_arrival", Step::Arrive),
+        ("at_entry", Step::Enter),
+        ("at_diagnosis", Step::Diagnose),
+        ("at_inspection", Step::Inspect),
+        ("at_test", Step::Test),
+    ];
+    pb.photos.retain(|m| !m.required);
+    for (id, step) in steps {
+        pb.photos.push(doorstep_core::playbook::PhotoMoment {
+            id: id.into(),
+            name: doorstep_core::messages::Text::new(id, id),
+            step,
+            required: true,
+        });
+    }
+    let due = |run: &Run| -> Vec<String> {
+        doorstep_core::workflow::missing_required_photos(run.state(), run.playbook(), Step::Leave)
+            .into_iter()
+            .map(|m| m.id.clone())
+            .collect()
+    };
+    let mut run = Run::with_playbook(pb, assignment("appliance_repair"));
+    assert!(due(&run).is_empty(), "nothing walked yet: {:?}", due(&run));
+    run.at_door();
+    assert_eq!(due(&run), ["at_arrival"]);
+    run.ok(photo("at_arrival", "a"));
+    let items: Vec<String> = run
+        .playbook()
+        .appearance
+        .iter()
+        .map(|k| k.id.clone())
+        .collect();
+    run.ok(json!({"type": "check_appearance", "items": items}));
+    run.ok(json!({"type": "knock", "method": "bell"}));
+    run.ok(json!({"type": "door_answered"}));
+    run.ok(json!({"type": "enter", "greeted": true, "permit_shown": true}));
+    assert_eq!(due(&run), ["at_entry"]);
+    run.ok(photo("at_entry", "e"));
+    run.ok(json!({"type": "put_on_shoe_covers"}));
+    run.ok(json!({"type": "lay_drop_cloth"}));
+    run.ok(json!({"type": "record_diagnosis", "fault_reproduced": true,
+        "cause": "Start relay burnt out", "parts": ["part_compressor_relay"], "decision": "fix_on_site"}));
+    // The appliance trade never inspects: its inspection photo is never due.
+    assert_eq!(due(&run), ["at_diagnosis"]);
+}
+
+#[test]
 fn the_signed_report_includes_each_photo_digest() {
     let mut run = Run::new("appliance_repair");
     run.signed();

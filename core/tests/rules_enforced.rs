@@ -129,6 +129,21 @@ fn a_new_window_exists_only_with_the_customers_recorded_agreement() {
     );
 }
 
+#[test]
+fn the_appointment_is_confirmed_only_with_the_address_and_the_product_checked() {
+    let mut run = Run::new("appliance_repair");
+    run.at("08:10");
+    run.ok(json!({"type": "log_call", "outcome": "reached"}));
+    for (address, product) in [(false, true), (true, false), (false, false)] {
+        let e = run.refused(json!({"type": "confirm_appointment", "address_confirmed": address, "product_confirmed": product}));
+        refused_with(&e, "invalid_input");
+        assert_eq!(e.field(), Some("address_confirmed/product_confirmed"));
+    }
+    assert!(!run.state().window_confirmed);
+    run.ok(confirm());
+    assert!(run.state().window_confirmed);
+}
+
 // ---- §2.4 Prepare -----------------------------------------------------------
 
 #[test]

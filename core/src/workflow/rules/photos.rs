@@ -38,20 +38,8 @@ pub(super) fn take_photo(
             "应为照片内容的SHA-256摘要（64个小写十六进制字符）",
         ));
     }
-    if size_bytes == 0 {
-        return Err(invalid(
-            "size_bytes",
-            "a photo has at least one byte",
-            "照片至少要有一个字节",
-        ));
-    }
-    if width == 0 || height == 0 {
-        return Err(invalid(
-            if width == 0 { "width" } else { "height" },
-            "the photo's dimensions are whole pixels, at least 1",
-            "照片尺寸应为至少1像素的整数",
-        ));
-    }
+    // Size and dimensions (at least 1) are the command's bounds, checked
+    // for every command before any rule (`workflow::bounds`).
     Ok(vec![EventKind::PhotoTaken {
         moment: moment.to_string(),
         digest: digest.to_string(),
