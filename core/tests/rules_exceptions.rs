@@ -120,6 +120,9 @@ fn an_unreachable_customer_is_still_visited_at_the_promised_time() {
         run.at(&format!("08:{:02}", 10 + i * 10));
         run.ok(json!({"type": "log_call", "outcome": outcome}));
     }
+    // A call about something else that went unanswered is no appointment attempt.
+    run.at("08:35");
+    run.ok(json!({"type": "log_call", "outcome": "no_answer", "purpose": "running_late"}));
     match run.refused(json!({"type": "proceed_unconfirmed"})) {
         e @ WorkflowError::CustomerNotYetUnreachable { attempts: 2, .. } => {
             refused_with(&e, "customer_not_yet_unreachable")
