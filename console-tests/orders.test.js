@@ -57,6 +57,7 @@ test("a dispatcher edits a work order and its history says who changed what", as
   assert.match(text, /customer_phone: 136 3333 4444 → 136 3333 0000/);
   assert.match(text, /fault_description: .* → 运行很慢，开机要五分钟/);
   assert.match(text, /requested_window: .* → .*2030/);
+  assert.match(text, /priority: normal → escalated/);
   assert.equal(await page.locator("#order-history li").last().textContent().then((t) => /created/.test(t)), true);
   await screenshot(page, "order-edit-en");
 
@@ -70,6 +71,7 @@ test("a dispatcher edits a work order and its history says who changed what", as
   await orderRow(page, "郭伟").getByRole("button", { name: "修改" }).click();
   const zh = page.locator("#order-history li").first();
   await zh.getByText("客户电话：136 3333 4444 → 136 3333 0000").waitFor();
+  assert.match(await zh.textContent(), /优先级：普通 → 升级/);
   assert.equal(await page.locator("#order-form").getByLabel("优先级").inputValue(), "escalated");
   assert.equal(await page.locator("#order-form select[name=priority] option:checked").textContent(), "升级");
   assert.match(await zh.textContent(), /第 \d+ 版：修改/);

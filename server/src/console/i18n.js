@@ -94,7 +94,7 @@ export const ZH = {
   "customer_location": "客户位置", "product_model": "产品型号", "purchase_date": "购买日期",
   "fault_description": "故障描述", "requested_window": "预约时间", "order": "订购项目",
   "service_items": "护理项目", "location": "位置", "product": "产品", "notes": "备注",
-  "priority": "优先级", "status": "状态", "window": "预约时间",
+  "priority": "优先级", "window_confirmed": "时间已确认", "status": "状态", "window": "预约时间",
   "all trades": "全部业务", "Not answered": "未答复",
   // The desk's screens (screens.js): work orders, requests, search.
   ", ": "、", "; ": "；", " — ": "——", ": ": "：", " ({note})": "（{note}）", "{user} ({role})": "{user}（{role}）",

@@ -16,6 +16,8 @@ function shown(field, v) {
   if (field === "requested_window") return c.time(v.start) + " – " + c.time(v.end);
   if (field === "customer_location") return v.lat.toFixed(5) + ", " + v.lon.toFixed(5);
   if (field === "order") return v.map((l) => l.item + " × " + l.qty).join(c.t(", "));
+  if (field === "priority") return c.t(String(v));
+  if (field === "window_confirmed") return c.t(v ? "yes" : "no");
   if (Array.isArray(v)) return v.map((x) => c.t(String(x))).join(c.t(", "));
   return String(v);
 }

@@ -17,6 +17,7 @@ use doorstep_core::assignment::{Customer, OrderLine, Product};
 use doorstep_core::protocol::ChangeKind;
 use doorstep_core::{Assignment, AssignmentId, TechnicianId, TimeWindow, TradeId};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 /// The change that sends an assignment's current fields to its technician.
 pub fn upsert_change(a: &Assignment) -> Change {
@@ -214,6 +215,7 @@ pub async fn update_tx(
     if let Some(c) = patch.window_confirmed {
         v.window_confirmed = c;
     }
+    let before_priority = v.priority;
     let priority_changed = patch.priority.is_some_and(|p| p != v.priority);
     if let Some(p) = patch.priority {
         v.priority = p;
@@ -225,6 +227,24 @@ pub async fn update_tx(
             vec![]
         };
         store_assignment(tx, &v, &changes, actor, false).await?;
+    }
+    // The center's own fields are not in the assignment's change log: the
+    // order's history reads their changes from their own log.
+    if priority_changed {
+        let (from, to) = (json!(before_priority.as_str()), json!(v.priority.as_str()));
+        assignments::log_center_field_change(tx, &v, actor, ("priority", from, to), changed)
+            .await?;
+    }
+    if confirm_changed {
+        let (from, to) = (json!(!v.window_confirmed), json!(v.window_confirmed));
+        assignments::log_center_field_change(
+            tx,
+            &v,
+            actor,
+            ("window_confirmed", from, to),
+            changed,
+        )
+        .await?;
     }
     Ok(v)
 }

@@ -38,7 +38,8 @@ pub struct HistoryEntry {
     pub at: DateTime<Utc>,
     /// `user:li.na`, as the change log keeps it.
     pub actor: String,
-    /// `created`, `edited`, `assigned`, `reassigned` or `cancelled`.
+    /// `created`, `edited`, `assigned`, `reassigned`, `cancelled` or `erased`;
+    /// a change of the center's own `priority` or `window_confirmed` is `edited`.
     #[schema(value_type = String)]
     pub action: &'static str,
     pub changes: Vec<FieldChange>,
@@ -149,8 +150,39 @@ pub async fn history(tx: &mut dyn Tx, id: &str) -> Fallible<Vec<HistoryEntry>> {
             ChangeKind::Erased { .. } => {}
         }
     }
+    // The center's own fields (priority, window confirmed), from their log:
+    // part of the edit they were saved with (the change log's entry of the
+    // same version), else an edit of their own at their time.
+    for c in assignments::center_field_changes(tx, id).await? {
+        let Some(field) = CENTER_FIELDS.iter().copied().find(|f| *f == c.field) else {
+            continue;
+        };
+        let at = from_ms(c.at);
+        let change = FieldChange {
+            field,
+            before: c.before,
+            after: c.after,
+        };
+        let same_save = out
+            .iter_mut()
+            .find(|e| c.in_edit && e.version == c.version && e.action != "cancelled");
+        match same_save {
+            Some(e) => e.changes.push(change),
+            None => out.push(HistoryEntry {
+                version: c.version,
+                at,
+                actor: c.actor,
+                action: "edited",
+                changes: vec![change],
+            }),
+        }
+    }
+    out.sort_by_key(|e| e.at);
     Ok(out)
 }
+
+/// The center's own fields of a work order whose changes the history shows.
+const CENTER_FIELDS: [&str; 2] = ["priority", "window_confirmed"];
 
 /// An assignment found, with its visits.
 #[derive(Serialize)]

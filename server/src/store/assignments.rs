@@ -306,6 +306,77 @@ pub async fn changes_since(
         .collect()
 }
 
+/// A change to one of the center's own fields of a work order (priority,
+/// window confirmed): not in the assignment the phones receive.
+pub struct CenterFieldChange {
+    pub version: u64,
+    pub at: i64,
+    pub actor: String,
+    pub field: String,
+    pub before: serde_json::Value,
+    pub after: serde_json::Value,
+    /// Saved together with a change of the assignment itself (the change
+    /// log's row of the same version).
+    pub in_edit: bool,
+}
+
+/// Records a change of the center's own `field` of assignment `v`, saved
+/// together with a change of the assignment itself (`in_edit`) or alone.
+pub async fn log_center_field_change(
+    tx: &mut dyn Tx,
+    v: &AssignmentView,
+    actor: &str,
+    (field, before, after): (&str, serde_json::Value, serde_json::Value),
+    in_edit: bool,
+) -> Fallible<()> {
+    tx.execute(
+        "INSERT INTO center_field_changes (assignment_id, version, at, actor, field, before_value, after_value, in_edit)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            v.assignment.id.as_str().into(),
+            v.assignment.version.into(),
+            now_ms().into(),
+            actor.into(),
+            field.into(),
+            before.to_string().into(),
+            after.to_string().into(),
+            i64::from(in_edit).into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Every change of the center's own fields of one assignment, oldest first.
+pub async fn center_field_changes(
+    tx: &mut dyn Tx,
+    assignment: &str,
+) -> Fallible<Vec<CenterFieldChange>> {
+    tx.query(
+        "SELECT version, at, actor, field, before_value, after_value, in_edit FROM center_field_changes
+         WHERE assignment_id = $1 ORDER BY seq",
+        &[assignment.into()],
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        let json = |column: &str| {
+            serde_json::from_str(&r.text(column))
+                .map_err(|e| Failure::corrupt("reading a work order's center changes", e))
+        };
+        Ok(CenterFieldChange {
+            version: r.int("version") as u64,
+            at: r.int("at"),
+            actor: r.text("actor"),
+            field: r.text("field"),
+            before: json("before_value")?,
+            after: json("after_value")?,
+            in_edit: r.int("in_edit") != 0,
+        })
+    })
+    .collect()
+}
+
 /// One row of an assignment's change log.
 pub struct LoggedChange {
     pub version: u64,

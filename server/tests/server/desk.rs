@@ -90,6 +90,22 @@ async fn an_edit_is_in_the_orders_history_with_who_and_what(b: Backend) {
         .get(&format!("/api/assignments/{id}"), &s.dispatcher)
         .await;
     assert_eq!(read["priority"], "escalated", "{read}");
+    // The raise is in the order's history: who, when, from what to what.
+    let (_, h) = s
+        .get(&format!("/api/assignments/{id}/history"), &s.dispatcher)
+        .await;
+    let last = h.as_array().unwrap().last().unwrap();
+    assert_eq!(
+        (&last["action"], &last["actor"]),
+        (&json!("edited"), &json!("user:desk")),
+        "{h}"
+    );
+    assert_eq!(
+        last["changes"],
+        json!([{"field": "priority", "before": a["priority"], "after": "escalated"}]),
+        "{h}"
+    );
+    assert_eq!(h.as_array().unwrap().len(), 4, "{h}");
     let (st, bad) = patch(&s, id, json!({"priority": "whenever"})).await;
     assert_eq!(st, 400, "{bad}");
     assert!(
