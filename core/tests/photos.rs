@@ -92,6 +92,34 @@ fn a_required_photo_missing_refuses_the_next_step() {
 }
 
 #[test]
+fn each_required_photo_is_its_own_and_a_step_is_not_held_back_by_its_own_photos() {
+    let mut run = diagnosed_without_photos();
+    // The nameplate alone does not stand in for the fault before the repair.
+    run.ok(photo("nameplate", "n"));
+    match run.refused_as_is(json!({"type": "show_fee_schedule"})) {
+        WorkflowError::PhotoRequired { moments, .. } => assert_eq!(moments, ["fault_before"]),
+        other => panic!("expected photo_required, got {other:?}"),
+    }
+    run.ok(photo("fault_before", "f"));
+    run.ok(json!({"type": "show_fee_schedule"}));
+    run.ok(json!({"type": "present_quote", "quote": {"lines": [{"item": "visit_fee"}]}}));
+    run.ok(json!({"type": "accept_quote", "revision": 1}));
+    run.ok(json!({"type": "record_work", "description": "Cleaned the condenser"}));
+    // More of the work's own step goes on before the after-repair photo...
+    run.ok(json!({"type": "report_hidden_fault", "description": "power cord worn"}));
+    // ...but the test run, the next step, waits for it.
+    match run.refused_as_is(json!({"type": "record_test_run", "passed": true})) {
+        WorkflowError::PhotoRequired { step, moments, .. } => {
+            assert_eq!(
+                (step, moments),
+                (Step::Work, vec!["after_repair".to_string()])
+            )
+        }
+        other => panic!("expected photo_required, got {other:?}"),
+    }
+}
+
+#[test]
 fn a_photo_that_cannot_be_taken_is_recorded_with_a_reason_instead() {
     let mut run = diagnosed_without_photos();
     run.ok(photo("nameplate", "nameplate bytes"));
