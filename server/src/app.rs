@@ -102,6 +102,9 @@ pub struct Config {
     /// Days a replaced device token keeps working, so a phone that missed the new one still syncs
     #[arg(long, env = "DOORSTEP_DEVICE_TOKEN_GRACE_DAYS", default_value_t = 14, value_parser = at_least_one::<i64>)]
     pub device_token_grace_days: i64,
+    /// A bearer token `GET /metrics` requires (`Authorization: Bearer …`, Prometheus's `authorization` setting); without one it answers anyone who reaches it, so restrict it at the proxy
+    #[arg(long, env = "DOORSTEP_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 /// A monthly sample percentage within STANDARDS §2.18's 10-20 % (en, zh-CN refusal).
@@ -168,6 +171,7 @@ impl Default for Config {
             map_attribution: None,
             device_token_rotate_days: 30,
             device_token_grace_days: 14,
+            metrics_token: None,
         }
     }
 }

@@ -403,7 +403,7 @@ mod tests {
         let fields = serde_json::to_value(Config::default()).expect("Config serializes");
         let fields = fields.as_object().expect("Config is a struct");
 
-        assert_eq!(fields.len(), 25, "a Config field was added: check it here");
+        assert_eq!(fields.len(), 26, "a Config field was added: check it here");
         for field in fields.keys() {
             let flag = format!("--{}", field.replace('_', "-"));
             let env = format!("DOORSTEP_{}", field.to_uppercase());
@@ -454,6 +454,7 @@ mod tests {
             "--map-attribution=高德地图",
             "--device-token-rotate-days=10",
             "--device-token-grace-days=3",
+            "--metrics-token=scrape-7f3a",
         ])
         .expect("the flags parse");
         assert_eq!(args.listen, "127.0.0.1:0".parse::<SocketAddr>().unwrap());
@@ -487,6 +488,7 @@ mod tests {
                 map_attribution: Some("高德地图".into()),
                 device_token_rotate_days: 10,
                 device_token_grace_days: 3,
+                metrics_token: Some("scrape-7f3a".into()),
             }
         );
     }

@@ -14,7 +14,10 @@ use crate::auth::Principal;
 use crate::http::error::ApiError;
 use crate::ops::metrics::{CONTENT_TYPE, UNMATCHED_ROUTE};
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::header::{HeaderName, HeaderValue, CONTENT_TYPE as CONTENT_TYPE_HEADER};
+use axum::http::header::{
+    HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE as CONTENT_TYPE_HEADER, WWW_AUTHENTICATE,
+};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -132,12 +135,28 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// `GET /metrics`: the Prometheus text of `ops::metrics`.
+/// `GET /metrics`: the Prometheus text of `ops::metrics`; with
+/// `--metrics-token` set, only for a request bearing that token.
 #[utoipa::path(
     get, path = "/metrics", tag = "ops", security(()),
-    responses((status = 200, description = "Prometheus metrics in the OpenMetrics 1.0 text format", content_type = "application/openmetrics-text", body = String))
+    responses(
+        (status = 200, description = "Prometheus metrics in the OpenMetrics 1.0 text format", content_type = "application/openmetrics-text", body = String),
+        (status = 401, description = "`--metrics-token` is set and the request does not bear it", body = crate::api_schema::ErrorBody),
+    )
 )]
-pub async fn metrics(State(state): State<AppState>) -> Response {
+pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = &state.config.metrics_token {
+        if !bears(&headers, token) {
+            let mut refused = ApiError::unauthorized(
+                "/metrics needs the monitoring token: send Authorization: Bearer <the --metrics-token value>",
+            )
+            .into_response();
+            refused
+                .headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return refused;
+        }
+    }
     // The outbox's depth is read at scrape time; a database that cannot
     // answer leaves the last values (and says so in the log), the rest of
     // the metrics are still served.
@@ -147,6 +166,18 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     }
     let text = state.metrics.render(state.db.pool_use());
     ([(CONTENT_TYPE_HEADER, CONTENT_TYPE)], text).into_response()
+}
+
+/// Whether the request bears `token` as its bearer token (compared by
+/// digest, so the comparison takes the same time wherever they differ).
+fn bears(headers: &HeaderMap, token: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    let given = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    Sha256::digest(given.trim().as_bytes()) == Sha256::digest(token.as_bytes())
 }
 
 #[cfg(test)]

@@ -212,3 +212,45 @@ async fn readyz_is_ready_until_the_schema_is_not_the_one_this_server_needs(b: Ba
 }
 
 both_backends!(readyz_is_ready_until_the_schema_is_not_the_one_this_server_needs);
+
+/// With `--metrics-token`, `/metrics` answers only a request bearing that
+/// token (Prometheus's `authorization` setting); anyone else gets 401.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_answer_only_the_monitoring_token_when_one_is_set() {
+    let scratch = Scratch::new("metrics-token");
+    let server =
+        ServerBinary::start(&scratch.path("data"), &["--metrics-token", "scrape-7f3a"]).await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/metrics", server.base);
+    let anyone = http.get(&url).send().await.unwrap();
+    assert_eq!(anyone.status(), 401);
+    assert_eq!(anyone.headers()["www-authenticate"], "Bearer");
+    let body: serde_json::Value = anyone.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unauthorized", "{body}");
+    let wrong = http
+        .get(&url)
+        .bearer_auth("scrape-7f3b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let scraper = http
+        .get(&url)
+        .bearer_auth("scrape-7f3a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scraper.status(), 200);
+    assert!(scraper
+        .text()
+        .await
+        .unwrap()
+        .contains("doorstep_http_requests_total"));
+    // The health checks stay open to the load balancer.
+    let health = http
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+}
