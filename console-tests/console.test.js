@@ -638,4 +638,11 @@ test("a dispatcher opens a visit's record and its service report: signature, wor
   assert.match(await phone.locator("#photos").textContent(), /铭牌及序列号/);
   await screenshot(phone, "customer-report-390-zh");
   await phone.close();
+  // A re-read of the screen (Refresh here; a reconnect does the same) redraws
+  // the visit but keeps the link this page created on screen.
+  await page.locator("#visit-report-link").evaluate((e) => { e.dataset.drawn = "before"; });
+  await page.locator("[data-view=visits]").getByRole("button", { name: "Refresh" }).click();
+  await page.waitForFunction(() => document.querySelector("#visit-report-link")
+    && !document.querySelector("#visit-report-link[data-drawn]"));
+  assert.equal(await page.locator("#customer-link").inputValue(), url);
 });

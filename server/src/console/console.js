@@ -427,6 +427,9 @@ async function signatureImage(id) {
   return img;
 }
 
+/** The customer link this page created last (its visit and the link as the server answered), kept for redraws. */
+let createdLink = null;
+
 /** The service report of a closed visit: PDF and HTML, and the customer link. */
 async function reportSection(box, v) {
   box.appendChild(heading(t("Service report")));
@@ -447,8 +450,7 @@ async function reportSection(box, v) {
     status.textContent = !l ? t("no customer link yet") : l.expired ? t("link expired {expires}", { expires: time(l.expires_at) })
       : t("link created {created}, expires {expires}", { created: time(l.created_at), expires: time(l.expires_at) });
   };
-  actions.appendChild(button("Create customer link", async () => {
-    const link = await api("POST", `/api/visits/${id}/report-link`);
+  const showCreated = (link) => {
     const field = document.createElement("input");
     field.readOnly = true; field.value = link.url; field.size = 60; field.id = "customer-link";
     const copy = button("Copy", async () => {
@@ -457,11 +459,22 @@ async function reportSection(box, v) {
     });
     showStatus({ created_at: link.created_at, expires_at: link.expires_at });
     linkBox.replaceChildren(field, copy, document.createElement("br"), status);
+  };
+  actions.appendChild(button("Create customer link", async () => {
+    const link = await api("POST", `/api/visits/${id}/report-link`);
+    createdLink = { visit: v.visit_id, link };
+    showCreated(link);
     flash(t("the link is shown once: copy it now"));
   }));
   box.appendChild(actions);
   linkBox.appendChild(status);
   box.appendChild(linkBox);
+  // The server shows a link once; this page keeps the one it created, so a
+  // redraw (a live update, a reconnect's re-read) never loses it.
+  if (createdLink && createdLink.visit === v.visit_id) {
+    showCreated(createdLink.link);
+    return;
+  }
   const { link } = await api("GET", `/api/visits/${id}/report-link`);
   showStatus(link);
 }
