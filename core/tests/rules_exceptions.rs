@@ -220,6 +220,18 @@ fn a_late_departure_prompts_the_running_late_call() {
     let mut run = Run::new("appliance_repair");
     run.departed();
     assert!(!prompt_codes(&run).contains(&"late_risk".to_string()));
+
+    // Arriving exactly as the window opens is on time; a minute later is a late risk.
+    let late_risk_leaving_at = |hm: &str| {
+        let mut run = Run::new("appliance_repair");
+        run.scheduled().kit_checked().at(hm);
+        match &run.ok(json!({"type": "depart", "travel_minutes": 20}))[0] {
+            EventKind::Departed { late_risk, .. } => *late_risk,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(!late_risk_leaving_at("09:40"));
+    assert!(late_risk_leaving_at("09:41"));
 }
 
 // ---- §2.6 -------------------------------------------------------------------

@@ -335,6 +335,22 @@ fn a_fault_from_the_trades_catalogue_is_recorded_by_code_with_a_free_note_beside
         }
         other => panic!("{other:?}"),
     }
+    // A cause in the technician's own words stands beside the code, not replaced by its name.
+    let mut worded = Run::new("appliance_repair");
+    worded.protected().at("10:05");
+    let events = worded.ok(
+        json!({"type": "record_diagnosis", "fault_reproduced": true, "fault_code": "no_cooling",
+        "cause": "压缩机启动继电器烧坏", "decision": "fix_on_site"}),
+    );
+    match &events[0] {
+        EventKind::DiagnosisRecorded {
+            cause, fault_code, ..
+        } => {
+            assert_eq!(cause, "压缩机启动继电器烧坏");
+            assert_eq!(fault_code.as_deref(), Some("no_cooling"));
+        }
+        other => panic!("{other:?}"),
+    }
     // The form records the code beside the name, and the note.
     let f = fill(
         "record_diagnosis",
