@@ -100,6 +100,16 @@ test("an admin adds a technician and enrols a phone with a one-time code the pho
   await user.waitFor();
   await user.getByRole("button", { name: "End sessions" }).click();
   await page.locator("#flash").getByText("wu.fang signed out everywhere").waitFor();
+  // wu.fang forgot the passphrase: the admin sets a new one, which then signs in.
+  const reset = page.locator("#password-form");
+  await reset.getByLabel("Account").selectOption("wu.fang");
+  await reset.getByLabel("New passphrase").fill("wu-fang-reset-7");
+  await reset.getByRole("button", { name: "Set password" }).click();
+  await page.locator("#flash").getByText("new password set for wu.fang: signed out of 0 sessions").waitFor();
+  assert.equal(await reset.getByLabel("New passphrase").inputValue(), "", "the passphrase is not left on screen");
+  const signedIn = await page.evaluate(async () => (await fetch("/api/login", { method: "POST",
+    headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "wu.fang", password: "wu-fang-reset-7" }) })).status);
+  assert.equal(signedIn, 200);
   await user.getByRole("button", { name: "Disable" }).click();
   await user.getByText("disabled").waitFor();
 

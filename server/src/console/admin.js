@@ -33,6 +33,13 @@ async function loadDevices() {
 
 async function loadUsers() {
   const users = await c.api("GET", "/api/users");
+  const accounts = c.$("#password-form select[name=username]"), chosen = accounts.value;
+  accounts.replaceChildren(...users.map((u) => {
+    const o = document.createElement("option");
+    o.value = u.username; o.textContent = u.username;
+    return o;
+  }));
+  if (chosen) accounts.value = chosen;
   c.fill("users", users, (tr, u) => {
     c.cell(tr, u.username); c.cell(tr, c.t(u.role)); c.cell(tr, c.time(u.created_at));
     c.cell(tr, c.t(u.disabled ? "disabled" : "active"));
@@ -93,6 +100,17 @@ async function createUser(ev) {
   } catch (e) { c.flash(e.message, true); }
 }
 
+async function setPassword(ev) {
+  ev.preventDefault();
+  const f = new FormData(ev.target);
+  const user = f.get("username");
+  try {
+    const r = await c.api("POST", `/api/users/${encodeURIComponent(user)}/password`, { password: f.get("password") });
+    c.flash(c.t("new password set for {user}: signed out of {n} sessions", { user, n: r.sessions_ended }));
+    ev.target.elements.password.value = "";
+  } catch (e) { c.flash(e.message, true); }
+}
+
 /** Gives the console the Admin tab. */
 export function install(helpers) {
   c = helpers;
@@ -108,4 +126,5 @@ export function install(helpers) {
   c.$("#enrol-form").addEventListener("submit", makeCode);
   c.$("#technician-form").addEventListener("submit", addTechnician);
   c.$("#user-form").addEventListener("submit", createUser);
+  c.$("#password-form").addEventListener("submit", setPassword);
 }

@@ -120,6 +120,10 @@ export const ZH = {
   "Add technician": "添加技师", "Staff accounts": "员工账号", "Role": "角色",
   "Created": "创建时间", "disabled": "已停用", "Enable": "启用", "Disable": "停用", "End sessions": "强制下线",
   "New account": "新建账号", "Account name": "账号", "Initial passphrase": "初始口令", "Create account": "创建账号",
+  "New password": "重设密码", "Account": "账号", "New passphrase": "新口令", "Set password": "设置新密码",
+  "For a colleague who forgot theirs: give them the new one in person. Their sessions end at once.":
+    "同事忘记密码时使用：请当面告知新密码。该账号的所有登录会立即失效。",
+  "new password set for {user}: signed out of {n} sessions": "已为 {user} 设置新密码，{n} 个登录已失效",
   "{device} revoked: its token no longer syncs": "{device} 已停用：它的令牌不能再同步",
   "{user} enabled": "{user} 已启用", "{user} disabled: signed out everywhere": "{user} 已停用，并已在所有设备下线",
   "{user} signed out everywhere": "{user} 已在所有设备下线", "{user} created": "{user} 已创建", "{name} added": "已添加 {name}",

@@ -105,6 +105,10 @@ pub fn router(state: AppState) -> Router {
             post(center::users::end_sessions),
         )
         .route(
+            "/api/users/{username}/password",
+            post(center::users::set_password),
+        )
+        .route(
             "/api/technicians",
             get(center::roster::roster).post(center::roster::create_technician),
         )

@@ -49,6 +49,7 @@ pub async fn openapi_json() -> Json<Document> {
         center::users::disable_user,
         center::users::enable_user,
         center::users::end_sessions,
+        center::users::set_password,
         center::roster::roster,
         center::roster::create_technician,
         center::devices::enrol_device,

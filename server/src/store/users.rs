@@ -98,6 +98,18 @@ pub async fn set_disabled(
     Ok(n > 0)
 }
 
+/// Replaces an account's password hash (an admin's reset). `false` when
+/// there is no such user.
+pub async fn set_password(tx: &mut dyn Tx, username: &str, password_hash: &str) -> Fallible<bool> {
+    let n = tx
+        .execute(
+            "UPDATE users SET password_hash = $1 WHERE username = $2",
+            &[password_hash.into(), username.into()],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
 /// A staff account as the admin screen lists it.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct UserListing {

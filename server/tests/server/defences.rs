@@ -21,6 +21,7 @@ both_backends!(
     a_source_address_is_rate_limited_across_accounts,
     a_disabled_user_cannot_log_in_and_its_sessions_end,
     ending_all_sessions_logs_a_user_out_everywhere,
+    an_admin_sets_a_new_password_for_a_user_who_forgot_theirs,
     a_request_with_half_its_headers_is_disconnected_by_the_header_timeout,
     a_body_that_stops_arriving_gets_408_and_the_connection_closes,
     connections_beyond_the_cap_get_503_with_retry_after_but_healthz_answers,
@@ -435,6 +436,55 @@ async fn ending_all_sessions_logs_a_user_out_everywhere(b: Backend) {
     assert_eq!(st, 200, "the account itself still works");
     let (st, _) = s
         .post("/api/users/ghost/sessions/end", &s.admin, json!({}))
+        .await;
+    assert_eq!(st, 404);
+}
+
+async fn an_admin_sets_a_new_password_for_a_user_who_forgot_theirs(b: Backend) {
+    let s = Srv::start(b).await;
+    // Too short: refused naming the field, and nothing changes.
+    let (st, r) = s
+        .post(
+            "/api/users/desk/password",
+            &s.admin,
+            json!({"password": "short"}),
+        )
+        .await;
+    assert_eq!(
+        (st, r["error"]["field"].as_str()),
+        (400, Some("password")),
+        "{r}"
+    );
+    // A dispatcher cannot set anyone's password.
+    let (st, _) = s
+        .post(
+            "/api/users/root/password",
+            &s.dispatcher,
+            json!({"password": "taken over 123"}),
+        )
+        .await;
+    assert_eq!(st, 403);
+    let (st, r) = s
+        .post(
+            "/api/users/desk/password",
+            &s.admin,
+            json!({"password": "spring-garden-42"}),
+        )
+        .await;
+    assert_eq!((st, r["sessions_ended"].clone()), (200, json!(1)), "{r}");
+    // The old sessions are gone; the old password no longer works, the new one does.
+    let (st, _) = s.get("/api/me", &s.dispatcher).await;
+    assert_eq!(st, 401);
+    let (st, _, _) = login(&s, "desk", PASSWORD).await;
+    assert_eq!(st, 401);
+    let (st, _, r) = login(&s, "desk", "spring-garden-42").await;
+    assert_eq!(st, 200, "{r}");
+    let (st, _) = s
+        .post(
+            "/api/users/ghost/password",
+            &s.admin,
+            json!({"password": "spring-garden-42"}),
+        )
         .await;
     assert_eq!(st, 404);
 }

@@ -1,6 +1,8 @@
 //! Staff accounts (admins only): `/api/users` to create one,
-//! `/api/users/{username}/disable` and `/enable`, and
-//! `/api/users/{username}/sessions/end` to log a user out everywhere.
+//! `/api/users/{username}/disable` and `/enable`,
+//! `/api/users/{username}/sessions/end` to log a user out everywhere, and
+//! `/api/users/{username}/password` to set a new password for a user who
+//! forgot theirs.
 
 use crate::app::AppState;
 use crate::domain::roster::check_new_user;
@@ -17,6 +19,26 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+
+/// A new password an admin sets for an account.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct NewPassword {
+    pub password: String,
+}
+
+/// The password as accepted for an account: at least 8 characters, at most
+/// `MAX_PASSWORD_BYTES` bytes.
+fn check_password(username: &str, password: &str) -> ApiResult<()> {
+    check_new_user(username, password)?;
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(ApiError::field_bilingual(
+            "password",
+            format!("at most {MAX_PASSWORD_BYTES} bytes"),
+            format!("最多 {MAX_PASSWORD_BYTES} 字节。"),
+        ));
+    }
+    Ok(())
+}
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewUser {
@@ -36,14 +58,7 @@ pub async fn create_user(
     ApiJson(req): ApiJson<NewUser>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     who.admin()?;
-    check_new_user(&req.username, &req.password)?;
-    if req.password.len() > MAX_PASSWORD_BYTES {
-        return Err(ApiError::field_bilingual(
-            "password",
-            format!("at most {MAX_PASSWORD_BYTES} bytes"),
-            format!("最多 {MAX_PASSWORD_BYTES} 字节。"),
-        ));
-    }
+    check_password(&req.username, &req.password)?;
     let password = req.password.clone();
     let phc = state
         .guard
@@ -158,6 +173,53 @@ pub async fn end_sessions(
         return Err(ApiError::not_found("user", &username));
     }
     tracing::info!(user = %username, by = %admin, ended, "sessions ended");
+    Ok(Json(
+        json!({ "username": username, "sessions_ended": ended }),
+    ))
+}
+
+/// Sets a new password for an account (a user who forgot theirs tells an
+/// admin, who gives them the new one in person): every session of the
+/// account ends, so whoever held the old password is signed out.
+#[utoipa::path(
+    post, path = "/api/users/{username}/password", tag = "center", security(("session" = [])),
+    params(("username" = String, Path, description = "The account's username")),
+    request_body = NewPassword,
+    responses((status = 200, description = "The password is replaced and every session of the account ended (admins only)", body = crate::api_schema::SessionsEnded))
+)]
+pub async fn set_password(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(username): Path<String>,
+    ApiJson(req): ApiJson<NewPassword>,
+) -> ApiResult<Json<Value>> {
+    let admin = who.admin()?.to_string();
+    check_password(&username, &req.password)?;
+    let phc = state
+        .guard
+        .passwords
+        .hash(req.password)
+        .await
+        .map_err(|_| overloaded())?;
+    let name = username.clone();
+    let (found, ended) = state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                let found = users::set_password(tx, &name, &phc).await?;
+                let ended = if found {
+                    sessions::end_all_sessions(tx, &name).await?
+                } else {
+                    0
+                };
+                Ok::<_, crate::failure::Failure>((found, ended))
+            })
+        })
+        .await?;
+    if !found {
+        return Err(ApiError::not_found("user", &username));
+    }
+    tracing::info!(user = %username, by = %admin, ended, "password set by an admin");
     Ok(Json(
         json!({ "username": username, "sessions_ended": ended }),
     ))
