@@ -565,6 +565,31 @@ fn no_repair_is_recorded_on_a_chargeable_visit_before_the_quote_is_accepted() {
     run.ok(json!({"type": "record_work", "description": "Replaced relay under warranty"}));
 }
 
+#[test]
+fn the_quote_follows_the_diagnosis_or_in_a_trade_that_inspects_the_inspection() {
+    let quote = |item: &str| json!({"type": "present_quote", "quote": {"lines": [{"item": item}]}});
+    let mut run = Run::new("appliance_repair");
+    run.protected().at("10:05");
+    run.ok(json!({"type": "show_fee_schedule"}));
+    let e = run.refused(quote("visit_fee"));
+    refused_with(&e, "out_of_order");
+    assert!(
+        e.message(Lang::En).contains("record the diagnosis"),
+        "{e:?}"
+    );
+    run.ok(json!({"type": "record_diagnosis", "fault_reproduced": true, "cause": "Start relay burnt out", "decision": "fix_on_site"}));
+    run.ok(quote("visit_fee"));
+
+    let mut run = Run::new("water_delivery");
+    run.protected().at("09:55");
+    run.ok(json!({"type": "show_fee_schedule"}));
+    let e = run.refused(quote("bottle_18_9l"));
+    refused_with(&e, "out_of_order");
+    assert!(e.message(Lang::En).contains("inspect the goods"), "{e:?}");
+    run.ok(json!({"type": "inspect_item", "item": "bottle_18_9l", "seal_intact": true, "no_leaks": true, "no_foreign_matter": true}));
+    run.ok(quote("bottle_18_9l"));
+}
+
 // ---- §2.15 Payment ----------------------------------------------------------
 
 #[test]
