@@ -512,36 +512,16 @@ pub fn enrol_device(
         let device = DeviceId::new(device_id)?;
         let public_key = device_key.map(|k| public_key_of(&*k)).transpose()?;
         let transport = ForeignTransport(transport);
-        let timeout = Duration::from_secs(30);
-        let enrolled = runtime()?.block_on(async {
-            match &public_key {
-                Some(key) => {
-                    core_sync::enrol_device_with_key(
-                        &transport,
-                        &server_url,
-                        &dispatcher,
-                        &password,
-                        &technician,
-                        &device,
-                        key,
-                        timeout,
-                    )
-                    .await
-                }
-                None => {
-                    core_sync::enrol_device(
-                        &transport,
-                        &server_url,
-                        &dispatcher,
-                        &password,
-                        &technician,
-                        &device,
-                        timeout,
-                    )
-                    .await
-                }
-            }
-        })?;
+        let enrolled = runtime()?.block_on(core_sync::enrol_device_with_key(
+            &transport,
+            &server_url,
+            &dispatcher,
+            &password,
+            &technician,
+            &device,
+            public_key.as_deref(),
+            Duration::from_secs(30),
+        ))?;
         Ok(enrolled.into())
     })
 }

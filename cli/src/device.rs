@@ -190,7 +190,7 @@ fn enrol_via_server(
             password,
             &technician,
             &device,
-            &public_key,
+            Some(&public_key),
             std::time::Duration::from_secs(30),
         ))
         .map(|e| e.device_token)

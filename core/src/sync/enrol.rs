@@ -70,7 +70,8 @@ pub async fn enrol_device(
 
 /// Enrolment version 2: as [`enrol_device`], registering `public_key` (the
 /// device key's public half, SEC1 or SubjectPublicKeyInfo bytes) with the
-/// device, so the server verifies the sign-offs it signs.
+/// device, so the server verifies the sign-offs it signs; without one, the
+/// version-1 enrolment of [`enrol_device`].
 #[allow(clippy::too_many_arguments)]
 pub async fn enrol_device_with_key(
     transport: &dyn Transport,
@@ -79,18 +80,11 @@ pub async fn enrol_device_with_key(
     password: &str,
     technician: &TechnicianId,
     device: &DeviceId,
-    public_key: &[u8],
+    public_key: Option<&[u8]>,
     timeout: Duration,
 ) -> Result<Enrolled, SyncError> {
     enrol(
-        transport,
-        server_url,
-        dispatcher,
-        password,
-        technician,
-        device,
-        Some(public_key),
-        timeout,
+        transport, server_url, dispatcher, password, technician, device, public_key, timeout,
     )
     .await
 }

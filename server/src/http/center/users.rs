@@ -12,7 +12,7 @@ use crate::http::edge::overloaded;
 use crate::http::error::{ApiError, ApiJson, ApiResult};
 use crate::model::Role;
 use crate::store::users::insert_user;
-use crate::store::{sessions, users};
+use crate::store::{sessions, users, Tx};
 use crate::time::now_ms;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -77,6 +77,16 @@ pub async fn create_user(
     ))
 }
 
+/// Ends every session of `name` when `end` (an account found and changed
+/// so that its sessions must go); how many ended.
+async fn end_sessions_if(tx: &mut dyn Tx, name: &str, end: bool) -> crate::failure::Fallible<u64> {
+    if end {
+        sessions::end_all_sessions(tx, name).await
+    } else {
+        Ok(0)
+    }
+}
+
 /// Disables (`disable`) or enables an account. Disabling ends its sessions
 /// at once; who did it and when are kept on the user row. An admin cannot
 /// disable their own account (so the last admin cannot lock everyone out).
@@ -101,12 +111,10 @@ async fn set_disabled(
             Box::pin(async move {
                 let by = disable.then_some(actor.as_str());
                 let found = users::set_disabled(tx, &name, by, now_ms()).await?;
-                let ended = if found && disable {
-                    sessions::end_all_sessions(tx, &name).await?
-                } else {
-                    0
-                };
-                Ok::<_, crate::failure::Failure>((found, ended))
+                Ok::<_, crate::failure::Failure>((
+                    found,
+                    end_sessions_if(tx, &name, found && disable).await?,
+                ))
             })
         })
         .await?;
@@ -207,12 +215,7 @@ pub async fn set_password(
         .tx(move |tx| {
             Box::pin(async move {
                 let found = users::set_password(tx, &name, &phc).await?;
-                let ended = if found {
-                    sessions::end_all_sessions(tx, &name).await?
-                } else {
-                    0
-                };
-                Ok::<_, crate::failure::Failure>((found, ended))
+                Ok::<_, crate::failure::Failure>((found, end_sessions_if(tx, &name, found).await?))
             })
         })
         .await?;
