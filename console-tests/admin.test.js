@@ -117,6 +117,8 @@ test("an admin adds a technician and enrols a phone with a one-time code the pho
   await page.getByRole("button", { name: "中文" }).click();
   await page.locator("#users tbody tr").filter({ hasText: "wu.fang" }).getByText("已停用").waitFor();
   await page.locator("#devices tbody tr").filter({ hasText: "phone-qian" }).getByText("已停用").waitFor();
+  // The enrolment code made in English is described again in Chinese.
+  assert.match(await page.locator("#enrol-code-text").textContent(), /^phone-qian 的注册码：/);
   await assertAccessible(page, "the Admin tab in Chinese");
   await screenshot(page, "admin-zh");
   const errors = session.errors();

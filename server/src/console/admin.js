@@ -62,17 +62,25 @@ async function loadAdmin() {
   if (admin) await loadUsers();
 }
 
+/** The enrolment code on screen, described in the console's language (again after a switch). */
+let shownCode = null;
+function describeCode() {
+  if (!shownCode) return;
+  const r = shownCode;
+  c.$("#enrol-code-text").textContent = c.t("Enrolment code {code} for {device}: scan the QR code with the phone, or type the code in it, before {expires}. It works once.",
+    { code: r.code, device: r.device_id, expires: c.time(r.expires_at) });
+  c.$("#enrol-qr").alt = c.t("QR code of enrolment code {code}", { code: r.code });
+}
+
 async function makeCode(ev) {
   ev.preventDefault();
   const f = new FormData(ev.target);
   try {
     const r = await c.api("POST", `/api/technicians/${encodeURIComponent(f.get("technician"))}/enrolment-codes`,
       { device_id: f.get("device").trim(), server: location.origin });
-    c.$("#enrol-code-text").textContent = c.t("Enrolment code {code} for {device}: scan the QR code with the phone, or type the code in it, before {expires}. It works once.",
-      { code: r.code, device: r.device_id, expires: c.time(r.expires_at) });
-    const img = c.$("#enrol-qr");
-    img.src = URL.createObjectURL(new Blob([r.qr_svg], { type: "image/svg+xml" }));
-    img.alt = c.t("QR code of enrolment code {code}", { code: r.code });
+    shownCode = r;
+    describeCode();
+    c.$("#enrol-qr").src = URL.createObjectURL(new Blob([r.qr_svg], { type: "image/svg+xml" }));
     c.$("#enrol-code").hidden = false;
     ev.target.reset();
   } catch (e) { c.flash(e.message, true); }
@@ -127,4 +135,6 @@ export function install(helpers) {
   c.$("#technician-form").addEventListener("submit", addTechnician);
   c.$("#user-form").addEventListener("submit", createUser);
   c.$("#password-form").addEventListener("submit", setPassword);
+  // After the console has switched its language (its own listener runs later in this click).
+  c.$("#lang").addEventListener("click", () => setTimeout(describeCode));
 }
