@@ -421,7 +421,11 @@ fn no_take_back_without_the_loaner_offered_or_declined_the_appearance_record_and
         other => panic!("expected take_back_incomplete (receipt), got {other:?}"),
     }
     run.ok(json!({"type": "sign_custody_receipt", "strokes": strokes()}));
-    let events = run.ok(take_back);
+    // The agreed return date is still ahead: yesterday is refused, today is fine.
+    let e = run.refused(json!({"type": "take_back", "return_by": "2026-11-24"}));
+    refused_with(&e, "invalid_input");
+    assert_eq!(e.field(), Some("return_by"));
+    let events = run.ok(json!({"type": "take_back", "return_by": "2026-11-25"}));
     assert!(matches!(events[0], EventKind::TakenBack { .. }));
     assert_eq!(run.state().outcome, Some(Outcome::TakenBack));
 }
