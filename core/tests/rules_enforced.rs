@@ -355,6 +355,33 @@ fn property_trade_knocks_at_its_own_ten_second_interval_and_needs_its_own_minimu
     assert_eq!(run.state().outcome, Some(Outcome::CustomerAbsent));
 }
 
+// ---- §2.9 Enter --------------------------------------------------------------
+
+#[test]
+fn the_technician_enters_only_once_the_door_is_answered_greeting_and_showing_the_permit() {
+    let enter = |greeted: bool, permit: bool| json!({"type": "enter", "greeted": greeted, "permit_shown": permit});
+    let mut run = Run::new("appliance_repair");
+    run.at_door().at("09:51");
+    let items: Vec<String> = run
+        .playbook()
+        .appearance
+        .iter()
+        .map(|a| a.id.clone())
+        .collect();
+    run.ok(json!({"type": "check_appearance", "items": items}));
+    run.ok(json!({"type": "knock", "method": "bell"}));
+    // Nobody has opened yet.
+    refused_with(&run.refused(enter(true, true)), "entry_incomplete");
+    run.ok(json!({"type": "door_answered"}));
+    for (greeted, permit) in [(false, true), (true, false), (false, false)] {
+        refused_with(&run.refused(enter(greeted, permit)), "entry_incomplete");
+    }
+    assert!(!run.state().entered);
+    let events = run.ok(enter(true, true));
+    assert!(matches!(events[0], EventKind::Entered { .. }));
+    assert!(run.state().entered);
+}
+
 // ---- §2.11 Diagnose ---------------------------------------------------------
 
 #[test]
