@@ -43,6 +43,14 @@ interface ActionForms {
 
     /** The report the customer is about to sign, a labelled line per fact, as the core reads it out. */
     fun reportLines(assignmentId: String): List<app.doorstep.core.ReportLine> = emptyList()
+
+    /**
+     * Records the photo of [moment]: the core's watermark burned in by
+     * [watermarker], the bytes kept (uploaded by the next sync), the fact
+     * recorded for the moment; [at] is the phone's last fix.
+     */
+    fun takePhoto(assignmentId: String, moment: String, image: CapturedImage, watermarker: Watermarker, at: LocationReading.Fix?): SubmitOutcome =
+        SubmitOutcome.Refused(emptyMap(), LocalizedText("This phone keeps no photos.", "这台手机不能保存照片。"))
 }
 
 interface TechnicianBackend {
@@ -53,6 +61,9 @@ interface TechnicianBackend {
     fun today(): List<VisitListItem>
 
     fun screen(assignmentId: String): CoreResult<VisitScreen>
+
+    /** How many photos wait for upload (their bytes are kept until the server has them). */
+    fun pendingPhotos(): Long = 0
 
     /** How many recorded events wait for upload. */
     fun pendingUploads(): Long

@@ -61,6 +61,9 @@ data class FormSpec(
         /** The sign-off form's read-only field holding the digest the screen showed (the core's name). */
         const val SHOWN_DIGEST = "shown_digest"
 
+        /** The action that records a photo: with a camera, the screen takes the picture instead of its form. */
+        const val TAKE_PHOTO = "take_photo"
+
         /** The core's form description in [lang]. */
         fun of(form: ActionForm, lang: Language): FormSpec = FormSpec(
             action = form.action,

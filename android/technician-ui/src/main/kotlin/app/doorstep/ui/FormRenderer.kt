@@ -52,9 +52,14 @@ fun ActionForm(
     onSubmit: (FormState) -> Unit,
     modifier: Modifier = Modifier,
     onPreview: (FormState) -> Unit = {},
+    onCapture: ((FormState, String) -> Unit)? = null,
 ) {
     val s = LocalStrings.current
     val spec = state.spec
+    if (spec.action == FormSpec.TAKE_PHOTO && onCapture != null) {
+        PhotoCapture(state, onCapture, modifier)
+        return
+    }
     if (spec.isSignOff) {
         // The preview follows what the customer enters; the digest shown is the one signed.
         val key = listOf("ratings.quality", "ratings.attitude", "comment", "consent_text").map(state::text)
@@ -264,6 +269,29 @@ private fun ListInput(f: FieldSpec, label: String, state: FormState, location: L
     Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
         BigOutlinedButton(s.addItem, onClick = { state.addItem(f) }, modifier = Modifier.weight(1f).testTag("add:${f.name}"))
         if (n > 0) BigOutlinedButton(s.removeItem, onClick = { state.removeLastItem(f) }, modifier = Modifier.weight(1f))
+    }
+}
+
+/**
+ * The photo moments the visit asks for now, each a button that opens the
+ * camera: the picture is watermarked and recorded by the core (no digest
+ * or size typed). A refusal shows under the buttons.
+ */
+@Composable
+private fun PhotoCapture(state: FormState, onCapture: (FormState, String) -> Unit, modifier: Modifier) {
+    val s = LocalStrings.current
+    val moments = state.spec.fields.firstOrNull { it.name == "moment" }?.options.orEmpty()
+    Section(state.spec.label, modifier) {
+        state.spec.help?.let { UiText(it, style = MaterialTheme.typography.bodyMedium) }
+        for (m in moments) {
+            BigButton(
+                s.takePhotoOf(m.label),
+                onClick = { onCapture(state, m.id) },
+                enabled = !state.busy,
+                modifier = Modifier.testTag("capture:${m.id}"),
+            )
+        }
+        state.formError?.let { ErrorText(it.pick(s.language), Modifier.testTag(FormTags.error(state.spec.action))) }
     }
 }
 

@@ -62,9 +62,30 @@ object MapIntents {
     }
 }
 
-/** The platform services one screen tree uses. */
+/** A picture as the camera gives it: its encoded bytes (JPEG or PNG) and its size in pixels. */
+class CapturedImage(val bytes: ByteArray, val width: Int, val height: Int)
+
+/**
+ * Takes a picture for the photo moment [moment] (Android: the camera app;
+ * desktop: a file chooser); null when the technician cancels. Blocking.
+ */
+fun interface Camera {
+    fun take(moment: String): CapturedImage?
+}
+
+/**
+ * Burns the core's watermark (time, place, technician, work order) into a
+ * picture and encodes it as JPEG (Android: Bitmap and Canvas; desktop: Skia).
+ */
+fun interface Watermarker {
+    fun burn(image: CapturedImage, mark: app.doorstep.core.PhotoWatermark): CapturedImage
+}
+
+/** The platform services one screen tree uses; without a camera, photos are recorded through their form. */
 data class PlatformServices(
     val location: LocationProvider,
     val dialer: Dialer,
     val maps: MapsLauncher,
+    val camera: Camera? = null,
+    val watermarker: Watermarker? = null,
 )

@@ -44,6 +44,8 @@ class StoreBackend(
 
     override fun pendingUploads(): Long = store.pendingUploadCount().toLong()
 
+    override fun pendingPhotos(): Long = store.pendingPhotoCount().toLong()
+
     override fun sync(): CoreResult<SyncSummary> =
         syncer?.let { s -> CoreResult.of { s.syncNow(null) } } ?: CoreResult.Failed("not_enrolled", "This phone is not enrolled", "这台手机尚未登记", false)
 
@@ -80,6 +82,25 @@ class StoreActionForms(private val store: DeviceStore, private val clock: Clock)
 
     override fun previewSignOff(assignmentId: String, signOff: CustomerSignOff): CoreResult<ReportDigest> =
         CoreResult.of { store.previewSignOff(assignmentId, signOff) }
+
+    override fun takePhoto(
+        assignmentId: String,
+        moment: String,
+        image: CapturedImage,
+        watermarker: Watermarker,
+        at: LocationReading.Fix?,
+    ): SubmitOutcome = try {
+        val now = clock.instant()
+        val place = at?.let(::location)
+        // The watermark's local time is the business zone's (the store's), as every time shown.
+        val offset = runCatching { java.time.ZoneId.of(store.businessZoneName()).rules.getOffset(now).totalSeconds / 60 }.getOrDefault(480)
+        val mark = store.photoWatermark(assignmentId, now, place, image.width.toUInt(), image.height.toUInt(), offset)
+        val burned = watermarker.burn(image, mark)
+        val photo = app.doorstep.core.ShellPhoto(moment, burned.bytes, burned.width.toUInt(), burned.height.toUInt())
+        SubmitOutcome.Done(store.storePhoto(assignmentId, photo, now, place).result)
+    } catch (e: DoorstepException) {
+        refusal(e)
+    }
 
     override fun reportLines(assignmentId: String): List<app.doorstep.core.ReportLine> =
         when (val r = CoreResult.of { store.reportLines(assignmentId) }) {

@@ -96,6 +96,7 @@ class UiStrings private constructor(val language: Language) {
     val noRatingYet = t("请客户评分", "Ask the customer to rate")
     val signOffPreview = t("客户确认内容", "What the customer signs")
     val signOffReport = t("服务报告", "Service report")
+    fun takePhotoOf(moment: String) = t("拍照：$moment", "Photograph: $moment")
     val previewAfterRatings = t("客户评分后显示报告校验码", "The report digest shows once the customer has rated")
     fun ratingsLine(quality: Int, attitude: Int) = t("服务质量 $quality 星，服务态度 $attitude 星", "Quality $quality stars, attitude $attitude stars")
     fun commentLine(comment: String) = t("客户意见：$comment", "Comment: $comment")

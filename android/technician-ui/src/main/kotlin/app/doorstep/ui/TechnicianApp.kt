@@ -141,7 +141,10 @@ fun TechnicianApp(app: TechnicianAppState, modifier: Modifier = Modifier) {
                             },
                             onSwitchMode = app.enrolment::switchMode,
                         )
-                        visit != null && visitState != null -> VisitScreen(visitState, app.services, onSubmit = visit::submit, onBack = app::closeVisit, onPreview = visit::previewSignOff)
+                        visit != null && visitState != null -> VisitScreen(
+                            visitState, app.services, onSubmit = visit::submit, onBack = app::closeVisit, onPreview = visit::previewSignOff,
+                            onCapture = photoCapture(app.services, visit, scope),
+                        )
                         else -> TodayScreen(
                             app.today ?: TodayUiState(emptyList(), null, false),
                             onOpen = app::open,
@@ -157,5 +160,14 @@ fun TechnicianApp(app: TechnicianAppState, modifier: Modifier = Modifier) {
                 }
             }
         }
+    }
+}
+
+/** Taking a photo with the platform's camera, off the UI thread; null without a camera or a watermarker (the form records it). */
+private fun photoCapture(services: PlatformServices, visit: VisitStateHolder, scope: kotlinx.coroutines.CoroutineScope): ((FormState, String) -> Unit)? {
+    val camera = services.camera ?: return null
+    val marker = services.watermarker ?: return null
+    return { form, moment ->
+        scope.launch { withContext(Dispatchers.IO) { visit.capture(form, moment, camera, marker) } }
     }
 }

@@ -146,6 +146,25 @@ class VisitStateHolder(
         }
     }
 
+    /**
+     * Takes the photo of [moment] with the platform [camera] and records it
+     * (the watermark burned in by [watermarker]); the technician may cancel.
+     * Blocking (the camera, the store).
+     */
+    fun capture(form: FormState, moment: String, camera: Camera, watermarker: Watermarker) {
+        val image = camera.take(moment) ?: return
+        form.busy = true
+        val outcome = backend.actions.takePhoto(assignmentId, moment, image, watermarker, lastFix)
+        form.busy = false
+        when (outcome) {
+            is SubmitOutcome.Done -> {
+                refusal = null
+                refresh()
+            }
+            is SubmitOutcome.Refused -> form.showRefusal(outcome.fields, outcome.whole)
+        }
+    }
+
     /** Submits [form]; on success the visit moves on, on refusal the core's texts go under their fields. */
     fun submit(form: FormState) {
         form.busy = true
@@ -239,6 +258,7 @@ fun VisitScreen(
     onBack: () -> Unit,
     modifier: Modifier = Modifier,
     onPreview: (FormState) -> Unit = {},
+    onCapture: ((FormState, String) -> Unit)? = null,
 ) {
     val s = LocalStrings.current
     Column(
@@ -266,7 +286,7 @@ fun VisitScreen(
         if (state.prompts.isNotEmpty()) Section(s.whatToSay) { state.prompts.forEach { UiText("“$it”") } }
         state.quote?.let { QuoteCard(it) }
         state.closed?.let { ClosedCard(it) }
-        state.forms.forEach { ActionForm(it, services.location, onSubmit, Modifier.testTag("form:${it.spec.action}"), onPreview) }
+        state.forms.forEach { ActionForm(it, services.location, onSubmit, Modifier.testTag("form:${it.spec.action}"), onPreview, onCapture) }
     }
 }
 

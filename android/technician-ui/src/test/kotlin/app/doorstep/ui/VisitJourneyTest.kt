@@ -11,6 +11,8 @@ import app.doorstep.shell.Language
 import androidx.compose.foundation.layout.padding
 import androidx.compose.foundation.verticalScroll
 import androidx.compose.ui.unit.dp
+import app.doorstep.ui.desktop.SkiaWatermarker
+import app.doorstep.ui.desktop.decoded
 import app.doorstep.ui.desktop.desktopEnroller
 import org.junit.AfterClass
 import org.junit.Assert.assertEquals
@@ -73,7 +75,7 @@ class VisitJourneyTest {
     private fun openVisit(tech: String, id: String, site: LocationReading.Fix) {
         app = TechnicianAppState(
             EnrolmentStateHolder(desktopEnroller(tmp.newFolder("phone"), clock)),
-            backend = null, services = PlatformServices({ site }, {}, { _, _ -> }), clock = clock,
+            backend = null, services = PlatformServices({ site }, {}, { _, _ -> }, camera = camera, watermarker = watermarker), clock = clock,
         )
         rule.setContent { TechnicianApp(app) }
         rule.onNodeWithTag("enrol:server_url").performTextReplacement(server.base)
@@ -110,11 +112,35 @@ class VisitJourneyTest {
         return form
     }
 
-    /** Records the photo of [moment] through its form, by the digest of its (here notional) bytes. */
+    /** The phone's camera: a 1440 × 1080 picture of a colour of its own for each moment. */
+    private val camera = object : Camera {
+        val taken = mutableListOf<String>()
+        override fun take(moment: String): CapturedImage {
+            taken += moment
+            val surface = org.jetbrains.skia.Surface.makeRasterN32Premul(1440, 1080)
+            surface.canvas.clear(0xFF000000.toInt() or (moment.hashCode() and 0xFFFFFF))
+            val jpeg = surface.makeImageSnapshot().encodeToData(org.jetbrains.skia.EncodedImageFormat.JPEG, 90)!!
+            return decoded(jpeg.bytes)
+        }
+    }
+
+    /** Skia's watermark, each picture also saved beside the screenshots to be looked at. */
+    private val watermarker = Watermarker { image, mark ->
+        SkiaWatermarker().burn(image, mark).also { burned ->
+            java.io.File("target/screenshots").mkdirs()
+            val png = org.jetbrains.skia.Image.makeFromEncoded(burned.bytes).encodeToData(org.jetbrains.skia.EncodedImageFormat.PNG)!!
+            java.io.File("target/screenshots/photo-${camera.taken.last()}.png").writeBytes(png.bytes)
+        }
+    }
+
+    /** Takes the photo of [moment] with the camera button: watermarked, kept for upload and recorded by the core. */
     private fun photo(moment: String) {
-        val digest = java.security.MessageDigest.getInstance("SHA-256").digest("photo of $moment".toByteArray())
-            .joinToString("") { "%02x".format(it) }
-        step("take_photo", mapOf("moment" to moment, "digest" to digest, "size_bytes" to "182344", "width" to "1440", "height" to "1080"))
+        val waiting = app.backend!!.pendingPhotos()
+        rule.onNodeWithTag("capture:$moment").performScrollTo().performClick()
+        rule.waitUntil(30_000) { app.backend!!.pendingPhotos() == waiting + 1 && offered("take_photo")?.busy != true }
+        rule.waitForIdle()
+        assertEquals(moment, camera.taken.last())
+        screenshots("take_photo")
     }
 
     /** The visit screen as it stands, in zh-CN and en at 360 dp: no overflow, no codes, no English in Chinese. */
@@ -216,6 +242,11 @@ class VisitJourneyTest {
         val row = day.substring(day.indexOf("\"assignment_id\":\"$id\"").also { check(it >= 0) { "visit $id not reconciled on $closedOn: $day" } })
         val signature = Regex("\"device_signature\"\\s*:\\s*\"?(\\w+)").find(row)?.groupValues?.get(1)
         assertEquals("the device signature of the sign-off: $row", "verified", signature)
+        // The camera's three pictures, watermarked on the phone, reached the server with the sync.
+        val visitId = Regex("\"visit_id\"\\s*:\\s*\"([^\"]+)\"").find(visits)!!.groupValues[1]
+        val photos = server.call("GET", "/api/visits/$visitId/photos", null)
+        assertEquals("every photo's bytes reached the server: $photos", 3, Regex("\"uploaded\"\\s*:\\s*true").findAll(photos).count())
+        assertEquals(listOf("nameplate", "fault_before", "after_repair"), camera.taken)
     }
 
     @Test

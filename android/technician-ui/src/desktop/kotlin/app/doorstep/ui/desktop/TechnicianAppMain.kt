@@ -1,7 +1,8 @@
 //! The desktop build of the technician app: a window over the same
 //! composables, enrolling against a doorstep-server (e.g. `--demo`), with
 //! desktop stand-ins for the phone's services (dial and map hand-offs are
-//! logged; the location comes from -Ddoorstep.location=lat,lon).
+//! logged; the location comes from -Ddoorstep.location=lat,lon; a photo is
+//! chosen from a file and watermarked with Skia).
 package app.doorstep.ui.desktop
 
 import androidx.compose.runtime.remember
@@ -36,6 +37,8 @@ fun desktopServices(): PlatformServices = PlatformServices(
     },
     dialer = { number -> println("[dial] tel:$number") },
     maps = { app, target -> println("[maps] ${MapIntents.uri(app, target)}") },
+    camera = FileChooserCamera(),
+    watermarker = SkiaWatermarker(),
 )
 
 /** Enrolment through the server, then the store and syncer of the enrolled phone. */
