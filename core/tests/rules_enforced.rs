@@ -457,6 +457,22 @@ fn no_take_back_without_the_loaner_offered_or_declined_the_appearance_record_and
     assert_eq!(run.state().outcome, Some(Outcome::TakenBack));
 }
 
+#[test]
+fn a_unit_is_taken_back_only_when_the_diagnosis_decided_so_in_a_trade_that_takes_units_back() {
+    // Diagnosed to be fixed on site: nothing of the take-back is offered.
+    let mut run = Run::new("appliance_repair");
+    run.diagnosed("fix_on_site").at("10:10");
+    let e = run.refused(json!({"type": "offer_loaner", "accepted": false}));
+    refused_with(&e, "out_of_order");
+    assert!(e.message(Lang::En).contains("take the unit back"), "{e:?}");
+    // A trade that never takes units back refuses the decision itself.
+    let mut run = Run::new("heating_service");
+    run.protected().at("10:05");
+    let e = run.refused(json!({"type": "record_diagnosis", "fault_reproduced": true, "cause": "pump seized", "decision": "take_back"}));
+    refused_with(&e, "invalid_input");
+    assert_eq!(e.field(), Some("decision"));
+}
+
 // ---- §2.12 Quote ------------------------------------------------------------
 
 #[test]
