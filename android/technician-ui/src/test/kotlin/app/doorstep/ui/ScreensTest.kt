@@ -1,5 +1,6 @@
 package app.doorstep.ui
 
+import app.doorstep.core.FieldKind
 import app.doorstep.core.VisitListItem
 import app.doorstep.core.VisitOutcome
 import app.doorstep.core.VisitStage
@@ -81,6 +82,30 @@ class ScreensTest {
         val laid = ScreenCheck.render("04-visit-form", lang, heightDp = 3600) { VisitScreen(holder.state!!, services, {}, {}) }
         ScreenCheck.assertReadable("visit", lang, laid)
         assertTrue(laid.any { it.text == if (lang == Language.EN) "Collect ¥168.00, the amount due" else "应收金额为 ¥168.00" })
+    }
+
+    @Test
+    fun photos_are_taken_with_a_button_per_moment_when_the_phone_has_a_camera() = each { lang ->
+        fun l(zh: String, en: String) = if (lang == Language.EN) en else zh
+        val takePhoto = FormSpec(
+            action = FormSpec.TAKE_PHOTO, label = l("拍照留证", "Take a photo"), help = null, required = true,
+            fields = listOf(
+                FieldSpec(
+                    "moment", FieldKind.CHOICE, true, l("拍照环节", "Moment"),
+                    options = listOf(ChoiceSpec("nameplate", l("铭牌及序列号", "Nameplate and serial number")), ChoiceSpec("fault_before", l("维修前故障部位", "The fault before the repair"))),
+                ),
+                FieldSpec("digest", FieldKind.TEXT, true, l("照片摘要", "Photo digest")),
+            ),
+        )
+        val backend = FakeBackend(UiFixtures.visitScreen(VisitStage.ON_SITE), { listOf(takePhoto) })
+        val holder = VisitStateHolder(backend, "A-1001", clock, UiFixtures.times).apply { refresh(lang) }
+        val laid = ScreenCheck.render("06-photo-capture", lang, heightDp = 2400) {
+            VisitScreen(holder.state!!, services, {}, {}, onCapture = { _, _ -> })
+        }
+        ScreenCheck.assertReadable("photo capture", lang, laid)
+        val button = l("拍照：铭牌及序列号", "Photograph: Nameplate and serial number")
+        assertTrue("the moment's button: ${laid.map { it.text }}", laid.any { it.text == button })
+        assertTrue("no digest to type with a camera", laid.none { it.text == l("照片摘要", "Photo digest") })
     }
 
     @Test
