@@ -534,6 +534,16 @@ fn the_customer_may_waive_shoe_covers_as_a_recorded_waiver() {
 fn a_missing_part_is_fetched_now_or_brought_on_a_new_visit() {
     let report = |resolution: Value| json!({"type": "report_missing_part", "part": "part_control_board", "resolution": resolution});
 
+    // A part is missing only for a diagnosis that named what is needed.
+    let mut run = Run::new("appliance_repair");
+    run.protected().at("10:05");
+    let e = run.refused(report(json!({"resolution": "fetch_now"})));
+    refused_with(&e, "out_of_order");
+    assert!(
+        e.message(Lang::En).contains("record the diagnosis"),
+        "{e:?}"
+    );
+
     let mut run = Run::new("appliance_repair");
     run.diagnosed("missing_part").at("10:10");
     run.ok(report(json!({"resolution": "fetch_now"})));
