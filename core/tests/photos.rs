@@ -243,6 +243,15 @@ fn a_required_photo_is_due_only_once_its_step_was_walked() {
         "cause": "Start relay burnt out", "parts": ["part_compressor_relay"], "decision": "fix_on_site"}));
     // The appliance trade never inspects: its inspection photo is never due.
     assert_eq!(due(&run), ["at_diagnosis"]);
+    run.ok(photo("at_diagnosis", "d"));
+    run.ok(json!({"type": "show_fee_schedule"}));
+    run.ok(json!({"type": "present_quote", "quote": {"lines": [{"item": "visit_fee"}]}}));
+    run.ok(json!({"type": "accept_quote", "revision": 1}));
+    run.ok(json!({"type": "record_work", "description": "Cleaned the condenser"}));
+    assert!(due(&run).is_empty(), "{:?}", due(&run));
+    // A test run walks the test step, passed or not.
+    run.ok(json!({"type": "record_test_run", "passed": true}));
+    assert_eq!(due(&run), ["at_test"]);
 }
 
 #[test]
