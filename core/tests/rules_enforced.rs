@@ -730,6 +730,16 @@ fn the_bottle_deposit_is_never_taken_as_an_iou() {
 }
 
 #[test]
+fn only_goods_of_the_fee_schedule_are_inspected() {
+    let mut run = Run::new("water_delivery");
+    run.protected().at("09:55");
+    let e = run.refused(json!({"type": "inspect_item", "item": "umbrella", "seal_intact": true, "no_leaks": true, "no_foreign_matter": true}));
+    refused_with(&e, "invalid_input");
+    assert_eq!(e.field(), Some("item"));
+    run.ok(json!({"type": "inspect_item", "item": "bottle_18_9l", "seal_intact": true, "no_leaks": true, "no_foreign_matter": true}));
+}
+
+#[test]
 fn payment_waits_for_the_clean_up() {
     let mut run = Run::new("appliance_repair");
     run.repaired_and_tested().at("10:45");

@@ -452,6 +452,24 @@ fn the_knock_protocol_spaces_attempts_by_the_trades_interval() {
 // ---- §2.9 -------------------------------------------------------------------
 
 #[test]
+fn an_entry_exception_is_met_at_the_door_never_once_the_work_started() {
+    let mut run = Run::new("appliance_repair");
+    run.repaired_and_tested().at("10:45");
+    let e = run.refused(json!({"type": "record_entry_exception", "exception": "power_cut", "new_window": tomorrow_json("10:00", "12:00")}));
+    refused_with(&e, "out_of_order");
+    assert!(e.message(Lang::En).contains("before work starts"), "{e:?}");
+}
+
+#[test]
+fn a_report_is_reopened_only_once_signed_or_declined() {
+    let mut run = Run::new("appliance_repair");
+    run.paid().at("10:52");
+    let e = run.refused(json!({"type": "reopen_report", "reason": "wrong part number"}));
+    refused_with(&e, "out_of_order");
+    assert!(e.message(Lang::En).contains("can still change"), "{e:?}");
+}
+
+#[test]
 fn every_entry_exception_reschedules_to_a_new_agreed_time_as_trip_two() {
     for exception in [
         EntryException::CustomerNotHome,

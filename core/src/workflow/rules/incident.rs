@@ -3,9 +3,7 @@
 
 use super::shared::non_empty;
 use super::Result;
-use crate::messages::Text;
 use crate::workflow::command::IncidentKind;
-use crate::workflow::error::WorkflowError;
 use crate::workflow::event::EventKind;
 
 pub(super) fn record_incident(
@@ -14,23 +12,11 @@ pub(super) fn record_incident(
     compensation: Option<i64>,
 ) -> Result<Vec<EventKind>> {
     non_empty("description", description)?;
-    require_non_negative_compensation(compensation)?;
+    // STANDARDS §4: "damage is compensated" — a compensation is never
+    // negative: the command's bounds refuse that (`workflow::bounds`).
     Ok(vec![EventKind::IncidentRecorded {
         kind,
         description: description.to_string(),
         compensation,
     }])
-}
-
-/// STANDARDS §4: "damage is compensated" — a compensation is an amount paid
-/// to the customer, never negative.
-fn require_non_negative_compensation(compensation: Option<i64>) -> Result<()> {
-    if compensation.is_some_and(|c| c < 0) {
-        Err(WorkflowError::InvalidInput {
-            field: "compensation".into(),
-            problem: Text::new("must not be negative", "不能为负数"),
-        })
-    } else {
-        Ok(())
-    }
 }
