@@ -89,9 +89,20 @@ fn work_after_a_passed_test_run_is_tested_again() {
     );
     run.at("10:45");
     run.ok(json!({"type": "clean_up", "product_restored": true, "wiped": true, "floor_cleaned": true, "no_tool_left": true}));
+    run.at("10:50");
+    let total = run.state().accepted_quote().unwrap().customer_total;
+    run.ok(json!({"type": "collect_payment", "amount": total, "method": "cash", "receipt": {"kind": "receipt", "number": "R-2026-0044"}}));
+    // Everything else is done: only the new test run is missing.
     let e = run.refused(json!({"type": "sign_off", "ratings": {"quality": 5, "attitude": 5}, "strokes": strokes(), "consent_text": CONSENT}));
     assert_eq!(e.code(), "not_ready_to_sign");
+    match e {
+        doorstep_core::WorkflowError::NotReadyToSign { missing } => {
+            assert_eq!(missing, vec!["the test run (or a 2-hour callback)"])
+        }
+        other => panic!("{other:?}"),
+    }
     run.ok(json!({"type": "record_test_run", "passed": true}));
+    run.ok(json!({"type": "sign_off", "ratings": {"quality": 5, "attitude": 5}, "strokes": strokes(), "consent_text": CONSENT}));
 }
 
 #[test]
