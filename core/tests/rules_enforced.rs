@@ -297,6 +297,36 @@ fn customer_absent_needs_five_minutes_of_attempts_a_call_a_neighbour_a_note_and_
 }
 
 #[test]
+fn customer_absent_waits_for_the_note_on_the_door_where_the_trade_asks_for_one() {
+    let mut run = Run::new("appliance_repair");
+    assert!(run.playbook().knock.door_note_required);
+    run.at_door().at("09:51");
+    let items: Vec<String> = run
+        .playbook()
+        .appearance
+        .iter()
+        .map(|a| a.id.clone())
+        .collect();
+    run.ok(json!({"type": "check_appearance", "items": items}));
+    run.ok(json!({"type": "knock", "method": "bell"}));
+    run.at("09:57");
+    run.ok(json!({"type": "log_call", "outcome": "no_answer", "purpose": "at_the_door"}));
+    run.ok(json!({"type": "ask_neighbour", "note": "no one answered next door"}));
+    run.ok(json!({"type": "notify_center_absent"}));
+    match run.refused(json!({"type": "declare_customer_absent"})) {
+        WorkflowError::AbsentTooSoon {
+            door_note: false,
+            neighbour_asked: true,
+            center_notified: true,
+            ..
+        } => {}
+        other => panic!("expected absent_too_soon for the missing note, got {other:?}"),
+    }
+    run.ok(json!({"type": "leave_door_note"}));
+    run.ok(json!({"type": "declare_customer_absent"}));
+}
+
+#[test]
 fn property_trade_knocks_at_its_own_ten_second_interval_and_needs_its_own_minimum_before_absent() {
     // Appliance repair: 30 s between attempts.
     let mut run = Run::new("appliance_repair");
