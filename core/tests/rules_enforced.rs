@@ -297,33 +297,72 @@ fn customer_absent_needs_five_minutes_of_attempts_a_call_a_neighbour_a_note_and_
 }
 
 #[test]
-fn customer_absent_waits_for_the_note_on_the_door_where_the_trade_asks_for_one() {
-    let mut run = Run::new("appliance_repair");
-    assert!(run.playbook().knock.door_note_required);
-    run.at_door().at("09:51");
-    let items: Vec<String> = run
-        .playbook()
-        .appearance
-        .iter()
-        .map(|a| a.id.clone())
-        .collect();
-    run.ok(json!({"type": "check_appearance", "items": items}));
-    run.ok(json!({"type": "knock", "method": "bell"}));
-    run.at("09:57");
-    run.ok(json!({"type": "log_call", "outcome": "no_answer", "purpose": "at_the_door"}));
-    run.ok(json!({"type": "ask_neighbour", "note": "no one answered next door"}));
-    run.ok(json!({"type": "notify_center_absent"}));
-    match run.refused(json!({"type": "declare_customer_absent"})) {
+fn customer_absent_waits_for_each_step_of_the_protocol_whatever_else_was_done() {
+    // Six minutes of knocking, then every step of the protocol but one.
+    let absent_without = |skipped: &str| {
+        let mut run = Run::new("appliance_repair");
+        run.at_door().at("09:51");
+        let items: Vec<String> = run
+            .playbook()
+            .appearance
+            .iter()
+            .map(|a| a.id.clone())
+            .collect();
+        run.ok(json!({"type": "check_appearance", "items": items}));
+        run.ok(json!({"type": "knock", "method": "bell"}));
+        run.at("09:57");
+        run.ok(json!({"type": "knock", "method": "knock"}));
+        let steps = [
+            (
+                "call",
+                json!({"type": "log_call", "outcome": "no_answer", "purpose": "at_the_door"}),
+            ),
+            (
+                "neighbour",
+                json!({"type": "ask_neighbour", "note": "no one answered next door"}),
+            ),
+            ("note", json!({"type": "leave_door_note"})),
+            ("center", json!({"type": "notify_center_absent"})),
+        ];
+        for (name, step) in steps {
+            if name != skipped {
+                run.ok(step);
+            }
+        }
+        let absent = json!({"type": "declare_customer_absent"});
+        if skipped.is_empty() {
+            run.ok(absent);
+            return None;
+        }
+        Some(run.refused(absent))
+    };
+    let flags = |e: WorkflowError| match e {
         WorkflowError::AbsentTooSoon {
-            door_note: false,
-            neighbour_asked: true,
-            center_notified: true,
+            calls,
+            neighbour_asked,
+            door_note,
+            center_notified,
             ..
-        } => {}
-        other => panic!("expected absent_too_soon for the missing note, got {other:?}"),
-    }
-    run.ok(json!({"type": "leave_door_note"}));
-    run.ok(json!({"type": "declare_customer_absent"}));
+        } => (calls, neighbour_asked, door_note, center_notified),
+        other => panic!("expected absent_too_soon, got {other:?}"),
+    };
+    assert_eq!(
+        flags(absent_without("call").unwrap()),
+        (0, true, true, true)
+    );
+    assert_eq!(
+        flags(absent_without("neighbour").unwrap()),
+        (1, false, true, true)
+    );
+    assert_eq!(
+        flags(absent_without("note").unwrap()),
+        (1, true, false, true)
+    );
+    assert_eq!(
+        flags(absent_without("center").unwrap()),
+        (1, true, true, false)
+    );
+    assert!(absent_without("").is_none(), "with every step done");
 }
 
 #[test]
