@@ -923,6 +923,24 @@ fn a_visit_closes_as_fixed_only_with_a_passed_test_run_or_a_scheduled_two_hour_c
     assert!(due.iter().any(|d| d.reason
         == doorstep_core::callbacks::CallbackReason::UntestedRepair
         && d.due_at == support::at("12:30")));
+
+    // A callback scheduled first does not make good a test that then failed.
+    let mut run = Run::new("appliance_repair");
+    run.quote_accepted().at("10:30");
+    run.ok(json!({"type": "record_work", "description": "Replaced compressor start relay"}));
+    run.ok(json!({"type": "schedule_untested_callback", "reason": "unit needs 4 h to cool down"}));
+    run.at("10:40");
+    run.ok(json!({"type": "record_test_run", "passed": false, "notes": "still not cooling"}));
+    run.ok(json!({"type": "clean_up", "product_restored": true, "wiped": true, "floor_cleaned": true, "no_tool_left": true}));
+    run.ok(pay_json(total, "cash"));
+    run.at("10:55");
+    run.ok(json!({"type": "sign_off", "ratings": {"quality": 3, "attitude": 5}, "strokes": strokes(), "consent_text": "I confirm the work and amounts above."}));
+    refused_with(
+        &run.refused(
+            json!({"type": "leave", "service_card_given": true, "shoe_covers_off_at_door": true}),
+        ),
+        "not_tested",
+    );
 }
 
 // ---- §2.16 Sign-off ---------------------------------------------------------
