@@ -130,5 +130,21 @@ fn water_bottles_stay_only_with_their_deposit_paid() {
     run.ok(json!({"type": "present_quote", "quote": {"lines": [{"item": "visit_fee"}]}}));
     run.ok(json!({"type": "accept_quote", "revision": 2}));
     run.ok(json!({"type": "decline_signature", "reason": "refused to pay"}));
+    run.ok(leave.clone());
+
+    // Bottles without a deposit (the customer's empties exchanged): an unpaid
+    // bill is the center's to follow up, not a deposit IOU.
+    let mut run = Run::new("water_delivery");
+    run.protected().at("10:00");
+    run.ok(json!({"type": "inspect_item", "item": "bottle_18_9l", "seal_intact": true, "no_leaks": true, "no_foreign_matter": true}));
+    run.ok(json!({"type": "show_fee_schedule"}));
+    run.ok(
+        json!({"type": "present_quote", "quote": {"lines": [{"item": "bottle_18_9l", "qty": 2}]}}),
+    );
+    run.ok(json!({"type": "accept_quote", "revision": 1}));
+    run.ok(json!({"type": "record_work", "description": "Installed two bottles"}));
+    run.ok(json!({"type": "clean_up", "product_restored": true, "wiped": true, "floor_cleaned": true, "no_tool_left": true}));
+    run.ok(json!({"type": "refuse_payment", "reason": "customer will pay the center"}));
+    run.ok(json!({"type": "decline_signature", "reason": "refused to pay"}));
     run.ok(leave);
 }
