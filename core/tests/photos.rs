@@ -225,13 +225,7 @@ fn a_required_photo_is_due_only_once_its_step_was_walked() {
     run.at_door();
     assert_eq!(due(&run), ["at_arrival"]);
     run.ok(photo("at_arrival", "a"));
-    let items: Vec<String> = run
-        .playbook()
-        .appearance
-        .iter()
-        .map(|k| k.id.clone())
-        .collect();
-    run.ok(json!({"type": "check_appearance", "items": items}));
+    run.appearance_checked();
     run.ok(json!({"type": "knock", "method": "bell"}));
     run.ok(json!({"type": "door_answered"}));
     run.ok(json!({"type": "enter", "greeted": true, "permit_shown": true}));

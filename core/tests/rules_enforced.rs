@@ -224,13 +224,7 @@ fn customer_absent_needs_five_minutes_of_attempts_a_call_a_neighbour_a_note_and_
 ) {
     let mut run = Run::new("appliance_repair");
     run.at_door().at("09:51");
-    let items: Vec<String> = run
-        .playbook()
-        .appearance
-        .iter()
-        .map(|a| a.id.clone())
-        .collect();
-    run.ok(json!({"type": "check_appearance", "items": items}));
+    run.appearance_checked();
     let absent = json!({"type": "declare_customer_absent"});
     // Nothing logged yet.
     refused_with(&run.refused(absent.clone()), "absent_too_soon");
@@ -278,13 +272,7 @@ fn customer_absent_needs_five_minutes_of_attempts_a_call_a_neighbour_a_note_and_
     // Five minutes without a call is not enough.
     let mut run = Run::new("appliance_repair");
     run.at_door().at("09:51");
-    let items: Vec<String> = run
-        .playbook()
-        .appearance
-        .iter()
-        .map(|a| a.id.clone())
-        .collect();
-    run.ok(json!({"type": "check_appearance", "items": items}));
+    run.appearance_checked();
     run.ok(json!({"type": "knock", "method": "bell"}));
     run.at("09:58");
     run.ok(json!({"type": "ask_neighbour", "note": "no one answered next door"}));
@@ -302,13 +290,7 @@ fn customer_absent_waits_for_each_step_of_the_protocol_whatever_else_was_done() 
     let absent_without = |skipped: &str| {
         let mut run = Run::new("appliance_repair");
         run.at_door().at("09:51");
-        let items: Vec<String> = run
-            .playbook()
-            .appearance
-            .iter()
-            .map(|a| a.id.clone())
-            .collect();
-        run.ok(json!({"type": "check_appearance", "items": items}));
+        run.appearance_checked();
         run.ok(json!({"type": "knock", "method": "bell"}));
         run.at("09:57");
         run.ok(json!({"type": "knock", "method": "knock"}));
@@ -370,13 +352,7 @@ fn property_trade_knocks_at_its_own_ten_second_interval_and_needs_its_own_minimu
     // Appliance repair: 30 s between attempts.
     let mut run = Run::new("appliance_repair");
     run.at_door().at("09:51");
-    let items: Vec<String> = run
-        .playbook()
-        .appearance
-        .iter()
-        .map(|a| a.id.clone())
-        .collect();
-    run.ok(json!({"type": "check_appearance", "items": items}));
+    run.appearance_checked();
     run.ok(json!({"type": "knock", "method": "bell"}));
     run.at("09:51:10");
     refused_with(
@@ -387,13 +363,7 @@ fn property_trade_knocks_at_its_own_ten_second_interval_and_needs_its_own_minimu
     // Property maintenance: ring once, wait 10 s.
     let mut run = Run::new("property_maintenance");
     run.at_door().at("09:51");
-    let items: Vec<String> = run
-        .playbook()
-        .appearance
-        .iter()
-        .map(|a| a.id.clone())
-        .collect();
-    run.ok(json!({"type": "check_appearance", "items": items}));
+    run.appearance_checked();
     run.ok(json!({"type": "knock", "method": "bell"}));
     run.at("09:51:05");
     match run.refused(json!({"type": "knock", "method": "bell"})) {
@@ -431,13 +401,7 @@ fn the_technician_enters_only_once_the_door_is_answered_greeting_and_showing_the
     let enter = |greeted: bool, permit: bool| json!({"type": "enter", "greeted": greeted, "permit_shown": permit});
     let mut run = Run::new("appliance_repair");
     run.at_door().at("09:51");
-    let items: Vec<String> = run
-        .playbook()
-        .appearance
-        .iter()
-        .map(|a| a.id.clone())
-        .collect();
-    run.ok(json!({"type": "check_appearance", "items": items}));
+    run.appearance_checked();
     run.ok(json!({"type": "knock", "method": "bell"}));
     // Nobody has opened yet.
     refused_with(&run.refused(enter(true, true)), "entry_incomplete");

@@ -31,13 +31,7 @@ fn confirm() -> Value {
 }
 
 fn appearance(run: &mut Run) {
-    let items: Vec<String> = run
-        .playbook()
-        .appearance
-        .iter()
-        .map(|a| a.id.clone())
-        .collect();
-    run.ok(json!({"type": "check_appearance", "items": items}));
+    run.appearance_checked();
 }
 
 fn leave() -> Value {

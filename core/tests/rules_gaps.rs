@@ -157,13 +157,7 @@ fn drop_cloth_skipped_with_a_recorded_waiver_is_not_laid_later() {
     run.ok(json!({"type": "depart", "travel_minutes": 20}));
     run.at("09:50");
     run.ok(json!({"type": "arrive", "location": support::fix_near(30.0)}));
-    let items: Vec<String> = run
-        .playbook()
-        .appearance
-        .iter()
-        .map(|a| a.id.clone())
-        .collect();
-    run.ok(json!({"type": "check_appearance", "items": items}));
+    run.appearance_checked();
     run.ok(json!({"type": "knock", "method": "bell"}));
     run.ok(json!({"type": "door_answered"}));
     run.ok(json!({"type": "enter", "greeted": true, "permit_shown": true}));

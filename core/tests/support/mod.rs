@@ -261,9 +261,8 @@ impl Run {
         self
     }
 
-    /// Appearance checked, bell rung, door answered, entered at 09:52.
-    pub fn inside(&mut self) -> &mut Self {
-        self.at_door().at("09:51");
+    /// Every appearance item of the trade ticked (at the door, at the time set).
+    pub fn appearance_checked(&mut self) -> &mut Self {
         let items: Vec<String> = self
             .playbook()
             .appearance
@@ -271,6 +270,12 @@ impl Run {
             .map(|k| k.id.clone())
             .collect();
         self.ok(json!({"type": "check_appearance", "items": items}));
+        self
+    }
+
+    /// Appearance checked, bell rung, door answered, entered at 09:52.
+    pub fn inside(&mut self) -> &mut Self {
+        self.at_door().at("09:51").appearance_checked();
         self.ok(json!({"type": "knock", "method": "bell"}));
         self.at("09:52");
         self.ok(json!({"type": "door_answered"}));

@@ -156,6 +156,11 @@ class VisitStateHolder(
         form.busy = true
         val outcome = backend.actions.takePhoto(assignmentId, moment, image, watermarker, lastFix)
         form.busy = false
+        settle(form, outcome)
+    }
+
+    /** On success the visit moves on (read again); on refusal the core's texts go under [form]'s fields. */
+    private fun settle(form: FormState, outcome: SubmitOutcome) {
         when (outcome) {
             is SubmitOutcome.Done -> {
                 refusal = null
@@ -172,13 +177,7 @@ class VisitStateHolder(
         values.firstNotNullOfOrNull { (it.input as? FieldInput.Located)?.reading as? LocationReading.Fix }?.let { lastFix = it }
         val outcome = backend.actions.submit(assignmentId, form.spec.action, values, lastFix)
         form.busy = false
-        when (outcome) {
-            is SubmitOutcome.Done -> {
-                refusal = null
-                refresh()
-            }
-            is SubmitOutcome.Refused -> form.showRefusal(outcome.fields, outcome.whole)
-        }
+        settle(form, outcome)
     }
 
     private fun render() {
