@@ -589,6 +589,41 @@ fn a_missing_part_is_fetched_now_or_brought_on_a_new_visit() {
     );
 }
 
+#[test]
+fn work_follows_a_diagnosis_that_decided_to_fix_on_site() {
+    let in_warranty = || {
+        let mut a = support::assignment("appliance_repair");
+        a.product.warranty = doorstep_core::assignment::Warranty::InWarranty;
+        Run::with_assignment(a)
+    };
+    let replace = json!({"type": "record_work", "description": "Replaced compressor start relay"});
+    // The unit is taken back: nothing is repaired on site.
+    let mut run = in_warranty();
+    run.diagnosed("take_back").at("10:10");
+    run.ok(json!({"type": "show_fee_schedule"}));
+    run.ok(json!({"type": "present_quote", "quote": {"lines": [{"item": "visit_fee"}]}}));
+    run.ok(json!({"type": "accept_quote", "revision": 1}));
+    let e = run.refused(replace.clone());
+    refused_with(&e, "out_of_order");
+    assert!(e.message(Lang::En).contains("take the unit back"), "{e:?}");
+    // No diagnosis yet: the work waits for it.
+    let mut run = in_warranty();
+    run.protected().at("10:20");
+    let e = run.refused(replace.clone());
+    refused_with(&e, "out_of_order");
+    assert!(
+        e.message(Lang::En).contains("record the diagnosis"),
+        "{e:?}"
+    );
+    // Diagnosed to fix on site: the work is recorded.
+    let mut run = in_warranty();
+    run.diagnosed("fix_on_site").at("10:10");
+    run.ok(json!({"type": "show_fee_schedule"}));
+    run.ok(json!({"type": "present_quote", "quote": {"lines": [{"item": "visit_fee"}]}}));
+    run.ok(json!({"type": "accept_quote", "revision": 1}));
+    run.ok(replace);
+}
+
 // ---- §2.12 ------------------------------------------------------------------
 
 #[test]
@@ -643,6 +678,41 @@ fn a_hidden_fault_on_a_chargeable_visit_needs_a_new_quote_accepted() {
     run.ok(json!({"type": "report_hidden_fault", "description": "Door seal torn"}));
     assert!(!run.state().requote_pending);
     run.ok(json!({"type": "record_work", "description": "Replaced door seal"}));
+}
+
+#[test]
+fn a_failed_test_is_repaired_and_tested_again_never_covered_by_the_no_time_callback() {
+    let mut run = Run::new("appliance_repair");
+    run.quote_accepted().at("10:30");
+    run.ok(json!({"type": "record_work", "description": "Replaced relay"}));
+    run.at("10:40");
+    run.ok(json!({"type": "record_test_run", "passed": false, "notes": "still trips"}));
+    let no_time = json!({"type": "schedule_untested_callback", "reason": "no time to test again"});
+    let e = run.refused(no_time.clone());
+    refused_with(&e, "out_of_order");
+    assert!(e.message(Lang::En).contains("test run failed"), "{e:?}");
+    // Repaired again after the failed test: now there may be no time to test.
+    run.at("10:50");
+    run.ok(json!({"type": "record_work", "description": "Re-seated the relay connector"}));
+    run.at("10:55");
+    run.ok(no_time);
+    assert_eq!(due(&run, CallbackReason::UntestedRepair), Some(at("12:55")));
+}
+
+#[test]
+fn a_refused_revision_after_the_work_closes_the_visit_on_the_work_done() {
+    let mut run = Run::new("appliance_repair");
+    run.repaired_and_tested().at("10:42");
+    run.ok(
+        json!({"type": "report_hidden_fault", "description": "Door seal torn behind the hinge"}),
+    );
+    run.ok(json!({"type": "present_quote", "quote": {"lines": [{"item": "visit_fee"}, {"item": "labour_basic"}, {"item": "part_compressor_relay"}, {"item": "part_door_seal"}]}}));
+    run.ok(json!({"type": "refuse_quote", "reason": "the seal can wait"}));
+    run.at("10:48");
+    run.ok(json!({"type": "record_test_run", "passed": true}));
+    run.ok(json!({"type": "decline_signature", "reason": "disputes the seal"}));
+    run.ok(leave());
+    assert_eq!(run.state().outcome, Some(Outcome::Fixed));
 }
 
 #[test]
