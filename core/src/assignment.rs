@@ -2,6 +2,7 @@
 //! requested window. The center owns every field here; the device only reads
 //! it and reports which required fields are missing or inconsistent (接活).
 
+use crate::acceptance_code::AcceptanceCheck;
 use crate::ids::{AssignmentId, TechnicianId, TradeId};
 use crate::location::GeoPoint;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -99,6 +100,11 @@ pub struct Assignment {
     pub service_items: Vec<String>,
     #[serde(default)]
     pub notes: Option<String>,
+    /// How the phone checks the customer's acceptance code offline, when
+    /// the trade asks for one (`acceptance_code`; the code itself never
+    /// reaches the phone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptance: Option<Box<AcceptanceCheck>>,
 }
 
 /// An item from the fee schedule with a quantity.

@@ -395,6 +395,8 @@ pub(crate) fn command_for(fact: &E, consent_texts: &[&str]) -> Result<C, NoComma
         E::SignatureDeclined { reason, .. } => C::DeclineSignature { reason },
         E::ReportReopened { reason, .. } => C::ReopenReport { reason },
         E::BelongingsChecked => C::CheckBelongings,
+        E::AcceptanceCodeEntered { code, .. } => C::EnterAcceptanceCode { code },
+        E::AcceptanceCodeWithheld { reason } => C::WithholdAcceptanceCode { reason },
         E::Left {
             service_card_given,
             shoe_covers_off_at_door,

@@ -24,6 +24,7 @@
 //!
 //! No IO inside the rules: time, ids and locations come from the caller.
 
+pub mod acceptance_code;
 pub mod admission;
 pub mod assignment;
 pub mod business_time;

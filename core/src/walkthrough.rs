@@ -47,6 +47,9 @@ pub struct Walkthrough {
     /// The camera: a moment's picture as (bytes, width, height). Without
     /// one no bytes are kept and a photo's digest is of a fixed text.
     camera: Option<Camera>,
+    /// The acceptance code the customer received, read out before leaving
+    /// where the visit asks for one (`with_acceptance_code`).
+    acceptance_code: Option<String>,
 }
 
 /// A moment's picture as (bytes, width, height).
@@ -73,6 +76,7 @@ impl Walkthrough {
             stamper: LiveStamper::default(),
             now: at,
             camera: None,
+            acceptance_code: None,
         };
         w.step(
             0,
@@ -88,6 +92,13 @@ impl Walkthrough {
     /// of real bytes a test can upload (see [`Walkthrough::picture`]).
     pub fn with_camera(mut self, camera: Camera) -> Self {
         self.camera = Some(camera);
+        self
+    }
+
+    /// The customer holds `code`, the acceptance code the center sent, and
+    /// reads it out before the technician leaves.
+    pub fn with_acceptance_code(mut self, code: &str) -> Self {
+        self.acceptance_code = Some(code.to_string());
         self
     }
 
@@ -577,6 +588,17 @@ impl Walkthrough {
     /// Checks the customer's belongings where the trade asks, and leaves;
     /// the workflow decides the outcome.
     pub fn leave(&mut self) -> &mut Self {
+        if crate::workflow::acceptance_due(&self.state, &self.playbook)
+            && !self.state.acceptance.settled()
+        {
+            let code = self.acceptance_code.clone().unwrap_or_else(|| {
+                panic!(
+                    "walkthrough of {}: the visit asks for the acceptance code; give it with `with_acceptance_code`",
+                    self.assignment.id
+                )
+            });
+            self.step(1, VisitCommand::EnterAcceptanceCode { code });
+        }
         if self.has(Step::Belongings) {
             self.step(1, VisitCommand::CheckBelongings);
         }

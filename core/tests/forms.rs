@@ -108,6 +108,8 @@ fn samples() -> Vec<VisitCommand> {
         json!({"type": "sign_off", "ratings": {"quality": 5, "attitude": 5}, "strokes": strokes, "consent_text": "c"}),
         json!({"type": "decline_signature", "reason": "r"}),
         json!({"type": "reopen_report", "reason": "r"}),
+        json!({"type": "enter_acceptance_code", "code": "482913"}),
+        json!({"type": "withhold_acceptance_code", "reason": "r"}),
         json!({"type": "check_belongings"}),
         json!({"type": "leave", "service_card_given": true, "shoe_covers_off_at_door": true}),
         json!({"type": "record_incident", "kind": "damage", "description": "d"}),

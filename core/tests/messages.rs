@@ -147,6 +147,10 @@ fn one_of_each() -> Vec<WorkflowError> {
         },
         BelongingsNotChecked,
         NoSignOff,
+        AcceptanceCodeRequired { wrong_codes: 0 },
+        AcceptanceCodeRequired { wrong_codes: 2 },
+        AcceptanceCodeNotIssued,
+        AcceptanceCodeAlreadyAccepted,
         Money {
             problem: Text::new("amount overflow", "金额超出可表示的范围"),
         },
@@ -204,13 +208,16 @@ fn variant(e: &WorkflowError) -> &'static str {
         NotReadyToSign { .. } => "NotReadyToSign",
         BelongingsNotChecked => "BelongingsNotChecked",
         NoSignOff => "NoSignOff",
+        AcceptanceCodeRequired { .. } => "AcceptanceCodeRequired",
+        AcceptanceCodeNotIssued => "AcceptanceCodeNotIssued",
+        AcceptanceCodeAlreadyAccepted => "AcceptanceCodeAlreadyAccepted",
         Money { .. } => "Money",
         PhotoRequired { .. } => "PhotoRequired",
     }
 }
 
 /// The number of arms in `variant`.
-const VARIANTS: usize = 40;
+const VARIANTS: usize = 43;
 
 fn is_snake_case(s: &str) -> bool {
     !s.is_empty()

@@ -58,6 +58,8 @@ pub enum Step {
     Payment,
     /// 签字/征询意见.
     SignOff,
+    /// 验收码: the customer's acceptance code, in addition to the sign-off.
+    Acceptance,
     /// Home care: check belongings together with the client.
     Belongings,
     /// Leave: service card, shoe covers off at the door.
@@ -86,6 +88,7 @@ impl Step {
             Step::CleanUp => "clean_up",
             Step::Payment => "payment",
             Step::SignOff => "sign_off",
+            Step::Acceptance => "acceptance",
             Step::Belongings => "belongings",
             Step::Leave => "leave",
         }
@@ -113,6 +116,7 @@ impl Step {
             Step::CleanUp => ("Clean up", "清洁整理"),
             Step::Payment => ("Payment", "收费"),
             Step::SignOff => ("Sign-off", "签字确认"),
+            Step::Acceptance => ("Acceptance code", "验收码"),
             Step::Belongings => ("Belongings check", "清点物品"),
             Step::Leave => ("Leave", "离开"),
         };

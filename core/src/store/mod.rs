@@ -157,11 +157,13 @@ fn playbook(trade: &str) -> Result<&'static Playbook> {
 }
 
 /// Commands whose facts the customer saw happen (sign-off, payment, a
-/// declined signature): committed with `synchronous=FULL`.
+/// declined signature, the acceptance code): committed with `synchronous=FULL`.
 pub fn durability_of(command: &VisitCommand) -> Durability {
     match command {
         VisitCommand::SignOff { .. }
         | VisitCommand::DeclineSignature { .. }
+        | VisitCommand::EnterAcceptanceCode { .. }
+        | VisitCommand::WithholdAcceptanceCode { .. }
         | VisitCommand::CollectPayment { .. }
         | VisitCommand::RefusePayment { .. } => Durability::Full,
         _ => Durability::Normal,

@@ -152,6 +152,7 @@ pub fn field_label(path: &str) -> Text {
         "fields" => ("Fields", "工单信息项"),
         "approved_by" => ("Approved by", "批准人"),
         "approval_code" => ("Approval code", "批准码"),
+        "code" => ("Acceptance code", "验收码"),
         "name" => ("Name", "姓名"),
         "relation" => ("Relation", "关系"),
         "number" => ("Number", "票据号码"),

@@ -469,6 +469,17 @@ pub enum VisitCommand {
     },
     CheckBelongings,
 
+    // --- 16b Acceptance code (issue 19) ----------------------------------------------------
+    /// The code the customer reads out, checked against the assignment's
+    /// acceptance check (on the phone for the first five wrong ones).
+    EnterAcceptanceCode {
+        code: String,
+    },
+    /// The customer will not give the code: the center follows it up.
+    WithholdAcceptanceCode {
+        reason: String,
+    },
+
     // --- 17 Leave -------------------------------------------------------------------------------
     Leave {
         service_card_given: bool,
@@ -567,6 +578,8 @@ impl VisitCommand {
             DeclineSignature { .. } => "decline_signature",
             ReopenReport { .. } => "reopen_report",
             CheckBelongings => "check_belongings",
+            EnterAcceptanceCode { .. } => "enter_acceptance_code",
+            WithholdAcceptanceCode { .. } => "withhold_acceptance_code",
             Leave { .. } => "leave",
             TakePhoto { .. } => "take_photo",
             RecordPhotoNotTaken { .. } => "record_photo_not_taken",

@@ -235,6 +235,8 @@ pub const COMMANDS: &[CommandRow] = &[
     tech("sign_off", Step::SignOff, INSIDE, "Customer rates and signs", "客户评价并签字").changing_report(),
     tech("decline_signature", Step::SignOff, INSIDE, "Customer declines to sign", "客户拒绝签字").changing_report(),
     tech("reopen_report", Step::SignOff, INSIDE, "Reopen report (new version)", "重开报告（新版本）"),
+    tech("enter_acceptance_code", Step::Acceptance, INSIDE, "Enter the customer's acceptance code", "输入客户验收码"),
+    tech("withhold_acceptance_code", Step::Acceptance, INSIDE, "Customer will not give the code", "客户不提供验收码"),
     tech("check_belongings", Step::Belongings, INSIDE, "Check belongings with client", "与客户清点物品"),
     tech("leave", Step::Leave, INSIDE, "Leave", "离开"),
     row("record_incident", None, AT_DOOR_OR_INSIDE, Issuer::Technician, "Record incident", "记录事件"),

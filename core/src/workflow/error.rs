@@ -141,6 +141,13 @@ pub enum WorkflowError {
     BelongingsNotChecked,
     /// Leaving needs the sign-off or a recorded decline.
     NoSignOff,
+    /// Issue 19: leaving needs the customer's acceptance code (accepted,
+    /// sent to the center, or withheld with a reason).
+    AcceptanceCodeRequired { wrong_codes: u32 },
+    /// The center issued no acceptance code with this assignment.
+    AcceptanceCodeNotIssued,
+    /// The acceptance code was already accepted.
+    AcceptanceCodeAlreadyAccepted,
     /// Money arithmetic failed.
     Money { problem: Text },
     /// Photos as evidence: a required photo of an earlier step is neither
@@ -314,6 +321,9 @@ impl WorkflowError {
             NotReadyToSign { .. } => "not_ready_to_sign",
             BelongingsNotChecked => "belongings_not_checked",
             NoSignOff => "no_sign_off",
+            AcceptanceCodeRequired { .. } => "acceptance_code_required",
+            AcceptanceCodeNotIssued => "acceptance_code_not_issued",
+            AcceptanceCodeAlreadyAccepted => "acceptance_code_already_accepted",
             Money { .. } => "money",
             PhotoRequired { .. } => "photo_required",
         }
@@ -377,6 +387,11 @@ impl WorkflowError {
                 "§2.16 customer sign-off bound to the report"
             }
             BelongingsNotChecked => "§2.16 home care: belongings checked together",
+            AcceptanceCodeRequired { .. }
+            | AcceptanceCodeNotIssued
+            | AcceptanceCodeAlreadyAccepted => {
+                "§2.16 the customer's acceptance code, in addition to the signature"
+            }
             PhotoRequired { .. } => "§1 trade playbook: the required photos of each step",
         }
     }
@@ -660,6 +675,22 @@ impl WorkflowError {
             NoSignOff => Text::new(
                 "Before leaving, ask the customer to rate and sign — or record that the customer declined to sign. Never sign for the customer.",
                 "离开前请客户评价并签字，或记录客户拒绝签字。严禁代签。",
+            ),
+            AcceptanceCodeRequired { wrong_codes: 0 } => Text::new(
+                "Before leaving, ask the customer for the acceptance code the center sent by SMS and enter it — or record why the customer will not give it.",
+                "离开前请向客户索取服务中心短信发送的验收码并输入；客户不提供的，请记录原因。",
+            ),
+            AcceptanceCodeRequired { wrong_codes } => Text::new(
+                format!("The acceptance code is not accepted yet ({wrong_codes} wrong). Ask the customer to read the code from the SMS again, or record why the customer will not give it."),
+                format!("验收码尚未通过（已输错{wrong_codes}次）。请客户再次核对短信中的验收码，或记录客户不提供的原因。"),
+            ),
+            AcceptanceCodeNotIssued => Text::new(
+                "The center issued no acceptance code for this work order: nothing to enter.",
+                "服务中心未给此工单发放验收码，无需输入。",
+            ),
+            AcceptanceCodeAlreadyAccepted => Text::new(
+                "The acceptance code was already accepted.",
+                "验收码已通过，无需再次输入。",
             ),
             Money { problem } => Text::new(format!("Amount error: {}.", problem.en), format!("金额错误：{}。", problem.zh)),
             PhotoRequired { step, names, .. } => {

@@ -353,6 +353,15 @@ pub enum EventKind {
         new_version: u32,
     },
     BelongingsChecked,
+    /// A code the customer read out: `matched` is the phone's offline check,
+    /// `None` once five wrong codes stopped it (the center checks the code).
+    AcceptanceCodeEntered {
+        code: String,
+        matched: Option<bool>,
+    },
+    AcceptanceCodeWithheld {
+        reason: String,
+    },
 
     Left {
         outcome: Outcome,
@@ -457,6 +466,8 @@ impl EventKind {
             SignatureDeclined => "signature_declined",
             ReportReopened => "report_reopened",
             BelongingsChecked => "belongings_checked",
+            AcceptanceCodeEntered => "acceptance_code_entered",
+            AcceptanceCodeWithheld => "acceptance_code_withheld",
             Left => "left",
             IncidentRecorded => "incident_recorded",
             PhotoTaken => "photo_taken",

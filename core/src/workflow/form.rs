@@ -937,6 +937,11 @@ pub fn fields_of(action: &str, s: &VisitState, pb: &Playbook) -> Option<Vec<Form
             ]
         }
         "decline_signature" => vec![reason()],
+        "enter_acceptance_code" => vec![text("code", true, "Acceptance code", "验收码").help(
+            "The 6 digits the customer received by SMS from the center.",
+            "客户收到的服务中心短信中的6位数字。",
+        )],
+        "withhold_acceptance_code" => vec![reason()],
         "reopen_report" => vec![reason()],
         "leave" => vec![
             yes_no("service_card_given", "Service card given", "已递交服务卡"),

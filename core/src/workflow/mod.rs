@@ -29,6 +29,7 @@ pub use error::WorkflowError;
 pub use event::{EventKind, Outcome, Punctuality, VisitEvent};
 pub use form::{action_forms, ActionForm, FieldKind, FieldValue, FormField, FormValue};
 pub use form_fill::{fill, FormError};
+pub use rules::acceptance::acceptance_due;
 pub use rules::photos::{is_sha256_hex, missing_required_photos};
 pub use state::{Stage, VisitState};
 pub use view::VisitView;

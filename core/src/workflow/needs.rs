@@ -43,6 +43,7 @@ const NEEDS: &[(&str, &str, &str)] = &[
     ("reproduce the fault with the customer and record the diagnosis again", "First reproduce the fault with the customer and record the diagnosis again", "请先与客户一起复现故障，并重新记录诊断"),
     ("ring the bell or knock", "First ring the bell or knock", "请先按门铃或敲门"),
     ("the customer was reached: confirm the appointment instead", "The customer was reached: confirm the appointment instead", "已联系上客户：请直接确认预约"),
+    ("the customer's sign-off", "First the customer's sign-off (or a recorded declined signature): the acceptance code comes after it", "请先请客户签字确认（或记录客户拒签），再输入验收码"),
     ("the customer's acceptance of the quote", "the customer's acceptance of the quote", "客户确认报价"),
     ("the diagnosis decided to take the unit back", "The diagnosis decided to take the unit back", "诊断结论为拉修"),
     ("the drop cloth was skipped at the kit check: record why there is none", "The drop cloth was skipped at the kit check: record why there is none instead", "出发前已跳过垫布：请记录未铺垫布的原因"),

@@ -178,6 +178,31 @@ pub struct Declined {
     pub reason: String,
 }
 
+/// The customer's acceptance code on this visit (issue 19).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcceptanceRecord {
+    /// The phone's offline check found the code issued.
+    pub matched: bool,
+    /// Wrong codes the phone checked (it stops at `OFFLINE_ATTEMPTS`).
+    pub wrong_codes: u32,
+    /// Codes typed after the phone stopped checking: the center checks them.
+    pub sent_to_center: u32,
+    /// The customer would not give the code, and why.
+    pub withheld: Option<String>,
+}
+
+impl AcceptanceRecord {
+    /// The phone stopped checking codes offline.
+    pub fn offline_check_stopped(&self) -> bool {
+        self.wrong_codes >= crate::acceptance_code::OFFLINE_ATTEMPTS
+    }
+
+    /// The visit may close: the code matched, went to the center, or was withheld.
+    pub fn settled(&self) -> bool {
+        self.matched || self.sent_to_center > 0 || self.withheld.is_some()
+    }
+}
+
 /// A photo taken of one of the trade's moments (its bytes are in the blob area).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PhotoRecord {
@@ -304,6 +329,8 @@ pub struct VisitState {
     pub sign_off: Option<SignOffRecord>,
     pub declined: Option<Declined>,
     pub belongings_checked: bool,
+    #[serde(default)]
+    pub acceptance: AcceptanceRecord,
     pub incidents: Vec<(IncidentKind, String)>,
     /// Photos taken, in the order taken.
     #[serde(default)]
@@ -689,6 +716,14 @@ impl VisitState {
                 self.payment = None;
             }
             EventKind::BelongingsChecked => self.belongings_checked = true,
+            EventKind::AcceptanceCodeEntered { matched, .. } => match matched {
+                Some(true) => self.acceptance.matched = true,
+                Some(false) => self.acceptance.wrong_codes += 1,
+                None => self.acceptance.sent_to_center += 1,
+            },
+            EventKind::AcceptanceCodeWithheld { reason } => {
+                self.acceptance.withheld = Some(reason.clone())
+            }
             EventKind::Left { outcome, .. } => self.close(*outcome, at),
             EventKind::IncidentRecorded {
                 kind, description, ..

@@ -356,6 +356,10 @@ fn on_site_actions(s: &VisitState, pb: &Playbook, add: &mut dyn FnMut(&'static s
     }
     if s.sign_off.is_some() || s.declined.is_some() {
         add("reopen_report", false);
+        if super::rules::acceptance::acceptance_due(s, pb) && !s.acceptance.settled() {
+            add("enter_acceptance_code", true);
+            add("withhold_acceptance_code", false);
+        }
         if pb.has(Step::Belongings) && !s.belongings_checked {
             add("check_belongings", true);
         }
@@ -654,6 +658,7 @@ fn prompts(s: &VisitState, pb: &Playbook, now: DateTime<Utc>, technician: &str) 
                 ));
             }
             if s.sign_off.is_some() || s.declined.is_some() {
+                acceptance_prompt(s, pb, &mut out);
                 out.push(script_prompt(pb, ScriptMoment::Farewell, technician));
             }
             if s.sign_off
@@ -674,6 +679,37 @@ fn prompts(s: &VisitState, pb: &Playbook, now: DateTime<Utc>, technician: &str) 
         ));
     }
     out
+}
+
+/// Issue 19: what the acceptance code needs before leaving — ask for it,
+/// how many wrong codes the phone still checks, or that the codes now go to
+/// the center.
+fn acceptance_prompt(s: &VisitState, pb: &Playbook, out: &mut Vec<Prompt>) {
+    let a = &s.acceptance;
+    if !super::rules::acceptance::acceptance_due(s, pb) || a.settled() {
+        return;
+    }
+    let left = crate::acceptance_code::OFFLINE_ATTEMPTS.saturating_sub(a.wrong_codes);
+    out.push(if a.wrong_codes == 0 {
+        prompt(
+            "acceptance_code",
+            "Ask the customer for the 6-digit acceptance code the center sent by SMS, and enter it. It does not replace the signature.",
+            "请客户提供服务中心短信发送的6位验收码并输入。验收码不能代替客户签字。",
+        )
+    } else if left > 0 {
+        prompt(
+            "acceptance_code_wrong",
+            format!("That code is not the one issued for this order. Ask the customer to read it again from the SMS: {left} more wrong codes and the phone stops checking."),
+            format!("验收码不正确。请客户再次核对短信中的验收码；再输错{left}次，手机将停止核对。"),
+        )
+    } else {
+        let n = a.wrong_codes;
+        prompt(
+            "acceptance_code_to_center",
+            format!("{n} wrong codes: the phone no longer checks the code. Enter the code the customer gives; the center checks it and follows up."),
+            format!("已输错{n}次：手机不再核对验收码。请输入客户提供的验收码，由服务中心核对并跟进。"),
+        )
+    });
 }
 
 /// Convenience for callers that hold a command: its label.

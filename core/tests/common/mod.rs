@@ -101,6 +101,7 @@ pub fn assignment(id: &str, start: DateTime<Utc>) -> Assignment {
         order: vec![],
         service_items: vec![],
         notes: None,
+        acceptance: None,
     }
 }
 

@@ -108,6 +108,7 @@ pub async fn insert_assignment(
             order: new.order,
             service_items: new.service_items,
             notes: new.notes,
+            acceptance: None,
         },
         status: AssignmentStatus::Open,
         priority: classification.priority(),

@@ -1,7 +1,9 @@
 //! Steps 16-17, Belongings and Leave, STANDARDS §2.16-2.17: belongings
 //! checked together (home care); leave only after a sign-off or a declined
-//! signature, with the outcome the record supports (§2.13, §2.15).
+//! signature, with the customer's acceptance code settled where the visit
+//! asks for it, and with the outcome the record supports (§2.13, §2.15).
 
+use super::acceptance::require_acceptance_settled;
 use super::shared::out_of_order;
 use super::test_run::latest_test_failed;
 use super::{Given, Result};
@@ -23,6 +25,9 @@ pub(super) fn leave(
     require_signed_or_declined(s)?;
     require_belongings_checked(s, pb)?;
     let outcome = leaving_outcome(g)?;
+    if !s.work.is_empty() {
+        require_acceptance_settled(s, pb)?;
+    }
     Ok(vec![EventKind::Left {
         outcome,
         service_card_given,

@@ -8,6 +8,7 @@
 //!
 //! Pure: no IO, no clock — `now` comes in the context.
 
+pub(in crate::workflow) mod acceptance;
 mod appearance;
 mod arrive;
 pub(in crate::workflow) mod center;
@@ -233,6 +234,10 @@ pub(in crate::workflow) fn dispatch(g: Given) -> Result<Vec<EventKind>> {
         } => sign_off::sign_off(g, ratings, comment, strokes, consent_text, shown_digest),
         C::DeclineSignature { reason } => sign_off::decline_signature(g, reason),
         C::ReopenReport { reason } => sign_off::reopen_report(g, reason),
+
+        // 16b Acceptance code
+        C::EnterAcceptanceCode { code } => acceptance::enter_acceptance_code(g, code),
+        C::WithholdAcceptanceCode { reason } => acceptance::withhold_acceptance_code(g, reason),
 
         // 16-17 Belongings and leave
         C::CheckBelongings => leave::check_belongings(),
