@@ -350,6 +350,27 @@ pub struct Assignment {
     pub order: Vec<OrderLine>,
     pub service_items: Vec<String>,
     pub notes: Option<String>,
+    /// How the phone checks the customer's acceptance code offline (trades
+    /// that ask for one); the code itself is never sent.
+    pub acceptance: Option<AcceptanceCheck>,
+}
+
+/// The acceptance code's check (core `AcceptanceCheck`): argon2id of
+/// `"{work order id}:{code}"` with this salt and cost.
+#[derive(ToSchema)]
+pub struct AcceptanceCheck {
+    /// 16 bytes, hex.
+    pub salt: String,
+    /// 32 bytes, hex.
+    pub hash: String,
+    pub cost: AcceptanceHashCost,
+}
+
+/// argon2id's memory (KiB) and passes.
+#[derive(ToSchema)]
+pub struct AcceptanceHashCost {
+    pub memory_kib: u32,
+    pub passes: u32,
 }
 
 /// `GET /readyz`.

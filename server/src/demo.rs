@@ -422,6 +422,10 @@ async fn load_tx(tx: &mut dyn Tx, state: &AppState, hash: &str) -> ApiResult<Dem
             received + Duration::minutes(10),
         )
         .with_camera(demo_camera);
+        // The customer reads out the acceptance code the center sent.
+        if let Some(issued) = crate::store::acceptance_codes::of_assignment(tx, &id).await? {
+            b = b.with_acceptance_code(&issued.code);
+        }
         if i == 7 {
             // On site half an hour ahead of the window when the customer
             // cancels: a conflict.

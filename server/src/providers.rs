@@ -9,7 +9,13 @@ use doorstep_core::business_time::BusinessZone;
 use std::collections::BTreeMap;
 
 /// The moments a customer notice is sent at (`domain::notices::NoticeMoment`'s texts).
-pub const NOTICE_MOMENTS: [&str; 4] = ["appointment_confirmed", "on_the_way", "done", "callback"];
+pub const NOTICE_MOMENTS: [&str; 5] = [
+    "appointment_confirmed",
+    "on_the_way",
+    "done",
+    "callback",
+    "acceptance_code",
+];
 
 /// The outbound providers' settings (one company per server).
 #[derive(Debug, Clone, PartialEq, clap::Args)]
@@ -36,7 +42,7 @@ pub struct ProviderSettings {
     /// The region the SMS API is called in (X-TC-Region)
     #[arg(long, env = "DOORSTEP_SMS_REGION", default_value = "ap-guangzhou")]
     pub sms_region: String,
-    /// Registered template ids per moment: appointment_confirmed=1001,on_the_way=1002,done=1003,callback=1004 (zh-CN); moment.en=… for English
+    /// Registered template ids per moment: appointment_confirmed=1001,on_the_way=1002,done=1003,callback=1004,acceptance_code=1005 (zh-CN); moment.en=… for English
     #[arg(long, env = "DOORSTEP_SMS_TEMPLATES", default_value = "", value_parser = parse_templates)]
     pub sms_templates: SmsTemplates,
     /// Key the webhook endpoints' signing secrets are derived from (unset: no webhooks can be made)

@@ -140,6 +140,7 @@ export const ZH = {
   "center_verification_requested": "请求核实信息", "fields_waived": "中心免填确认", "quote_refused": "客户不同意报价",
   "escalated_to_center": "升级到服务中心", "payment_refused": "客户拒绝付款",
   "manager_visit_requested": "请求主管上门", "center_notified_absent": "客户不在家",
+  "acceptance_code_withheld": "客户未提供验收码", "acceptance_code": "验收码",
   "incident_recorded": "现场事件", "conflict": "冲突",
   "fact_refused": "手机记录被拒收", "Mark reviewed": "标记已查看", "refusal reviewed": "已标记为已查看",
   "notice_undelivered": "客户通知未送达", "Send again": "重新发送", "notice queued to send again": "通知已重新排队发送",

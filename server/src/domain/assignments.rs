@@ -6,8 +6,8 @@
 //! that commits later with a smaller number).
 
 use crate::app::AppState;
-use crate::domain::projection;
 use crate::domain::roster::known_trade;
+use crate::domain::{acceptance_codes, projection};
 use crate::failure::{Failure, Fallible};
 use crate::model::{AssignmentStatus, AssignmentView, Classification, Priority};
 use crate::store::assignments::{self, store_assignment, Change};
@@ -94,6 +94,10 @@ pub async fn insert_assignment(
     let id =
         AssignmentId::new(id.unwrap_or_default()).map_err(|_| Failure::internal("numbering"))?;
     let classification = new.classification.unwrap_or(Classification::General);
+    let acceptance = acceptance_codes::issue(&new.trade, &id);
+    if let Some(issued) = &acceptance {
+        acceptance_codes::record(tx, &id, &issued.code, Utc::now().timestamp_millis()).await?;
+    }
     let view = AssignmentView {
         assignment: Assignment {
             id,
@@ -108,7 +112,7 @@ pub async fn insert_assignment(
             order: new.order,
             service_items: new.service_items,
             notes: new.notes,
-            acceptance: None,
+            acceptance: acceptance.map(|issued| Box::new(issued.check)),
         },
         status: AssignmentStatus::Open,
         priority: classification.priority(),

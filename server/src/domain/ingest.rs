@@ -257,6 +257,7 @@ pub async fn ingest_screened(
         }
         applied += 1;
         crate::domain::outbox::record_milestone(tx, technician, e).await?;
+        crate::domain::acceptance_codes::check_fact(tx, e).await?;
         let entry = touched.entry(visit_id).or_insert((None, vec![]));
         entry.1.push((oe.seq, e));
         if let EventKind::CustomerSignedOff { evidence, .. } = &e.kind {

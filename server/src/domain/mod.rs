@@ -5,6 +5,7 @@
 //! and fails with [`crate::failure::Failure`]; the HTTP layer calls in, never
 //! the other way round.
 
+pub mod acceptance_codes;
 pub mod admission;
 pub mod assignments;
 pub mod bounds;

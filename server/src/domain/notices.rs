@@ -1,6 +1,6 @@
 //! Customer notices: the moments a customer is told of (appointment
 //! confirmed, technician on the way with the ETA, done with the report
-//! link, callback), their templates in zh-CN and en with variables (time
+//! link, callback, the acceptance code when the order is dispatched), their templates in zh-CN and en with variables (time
 //! window, technician name and work phone, ETA, report link), the consent
 //! and channel recorded at intake (no notice without it), and quiet hours
 //! in the business time zone (a notice due at night waits for the morning:
@@ -19,14 +19,17 @@ pub enum NoticeMoment {
     OnTheWay,
     Done,
     Callback,
+    /// The work order's acceptance code (验收码), when it is dispatched.
+    AcceptanceCode,
 }
 
 impl NoticeMoment {
-    pub const ALL: [NoticeMoment; 4] = [
+    pub const ALL: [NoticeMoment; 5] = [
         NoticeMoment::AppointmentConfirmed,
         NoticeMoment::OnTheWay,
         NoticeMoment::Done,
         NoticeMoment::Callback,
+        NoticeMoment::AcceptanceCode,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -35,6 +38,7 @@ impl NoticeMoment {
             NoticeMoment::OnTheWay => "on_the_way",
             NoticeMoment::Done => "done",
             NoticeMoment::Callback => "callback",
+            NoticeMoment::AcceptanceCode => "acceptance_code",
         }
     }
 
@@ -58,6 +62,7 @@ impl NoticeMoment {
             NoticeMoment::OnTheWay => &["technician", "eta", "work_phone"],
             NoticeMoment::Done => &["report_link"],
             NoticeMoment::Callback => &["work_phone"],
+            NoticeMoment::AcceptanceCode => &["code"],
         }
     }
 
@@ -84,6 +89,12 @@ impl NoticeMoment {
             }
             (NoticeMoment::Callback, Lang::ZhCn) => {
                 "我们将在 2 小时内回访，确认设备运行正常。如有问题，请拨打 {work_phone}。"
+            }
+            (NoticeMoment::AcceptanceCode, Lang::ZhCn) => {
+                "您的服务验收码为 {code}。工程师完成服务、您确认满意并签字后，再将验收码告诉工程师，请勿提前透露。"
+            }
+            (NoticeMoment::AcceptanceCode, Lang::En) => {
+                "Your service acceptance code is {code}. Give it to the technician only once the work is done to your satisfaction and you have signed."
             }
             (NoticeMoment::Callback, Lang::En) => {
                 "We will call you back within 2 hours to check everything works. Questions: {work_phone}."

@@ -7,14 +7,14 @@
 //! a message is never put in twice.
 
 use crate::app::AppState;
-use crate::domain::notices::{lang_of_tag, render, NoticeMoment};
-use crate::domain::outbox::{done_for_customer, VISIT_MILESTONE};
+use crate::domain::notices::{lang_of_tag, render, NoticeMoment, RenderedNotice};
+use crate::domain::outbox::{done_for_customer, ORDER_STATUS_CHANGED, VISIT_MILESTONE};
 use crate::domain::webhooks::event_body;
 use crate::failure::Fallible;
 use crate::report::links;
 use crate::store::integrations::{self, IntegrationEvent, WebhookEndpoint};
 use crate::store::outbox::{enqueue, NewOutboxMessage};
-use crate::store::{assignments, notices, LockKey, Tx};
+use crate::store::{acceptance_codes, assignments, notices, LockKey, Tx};
 use crate::time::{from_ms, now_ms};
 use chrono::{DateTime, Utc};
 use doorstep_core::workflow::event::Outcome;
@@ -68,6 +68,9 @@ pub async fn fan_out(state: &AppState) -> Fallible<usize> {
                     }
                     if e.event_type == VISIT_MILESTONE {
                         notice_for(tx, &st, &e, now).await?;
+                    }
+                    if e.event_type == ORDER_STATUS_CHANGED && e.data["to"] == "assigned" {
+                        acceptance_code_notice(tx, &st, &e, now).await?;
                     }
                 }
                 Ok(events.len())
@@ -148,11 +151,79 @@ async fn notice_for(
         "report_link" => report_link.clone(),
         _ => None,
     });
+    let key = format!("notice:{}:{}", moment.as_str(), e.id);
+    enqueue_notice(
+        tx,
+        state,
+        e,
+        assignment_id,
+        &consent,
+        moment,
+        rendered,
+        key,
+        now,
+    )
+    .await
+}
+
+/// Sends the work order's acceptance code to the customer when the order
+/// is dispatched, once per order (a reassignment does not send it again),
+/// if a code was issued and the customer consented to notices.
+async fn acceptance_code_notice(
+    tx: &mut dyn Tx,
+    state: &AppState,
+    e: &IntegrationEvent,
+    now: i64,
+) -> Fallible<()> {
+    let Some(assignment_id) = e.assignment_id.as_deref() else {
+        return Ok(());
+    };
+    let Some(issued) = acceptance_codes::of_assignment(tx, assignment_id).await? else {
+        return Ok(());
+    };
+    let Some(consent) = notices::consent_of(tx, assignment_id)
+        .await?
+        .filter(|c| c.consented)
+    else {
+        return Ok(());
+    };
+    let moment = NoticeMoment::AcceptanceCode;
+    let rendered = render(moment, lang_of_tag(&consent.language), |name| {
+        (name == "code").then(|| issued.code.clone())
+    });
+    let key = format!("notice:{}:{assignment_id}", moment.as_str());
+    enqueue_notice(
+        tx,
+        state,
+        e,
+        assignment_id,
+        &consent,
+        moment,
+        rendered,
+        key,
+        now,
+    )
+    .await
+}
+
+/// Puts a rendered notice in the outbox, held until quiet hours end.
+#[allow(clippy::too_many_arguments)]
+async fn enqueue_notice(
+    tx: &mut dyn Tx,
+    state: &AppState,
+    e: &IntegrationEvent,
+    assignment_id: &str,
+    consent: &notices::ConsentRecord,
+    moment: NoticeMoment,
+    rendered: RenderedNotice,
+    idempotency_key: String,
+    now: i64,
+) -> Fallible<()> {
     let release = state
         .providers
         .notice_quiet_hours
         .0
-        .release_time(from_ms(now), zone)
+        .release_time(from_ms(now), &state.zone)
         .timestamp_millis();
     let payload = json!({
         "moment": moment,
@@ -169,7 +240,7 @@ async fn notice_for(
         &NewOutboxMessage {
             id: uuid::Uuid::now_v7().to_string(),
             kind: "notice".into(),
-            idempotency_key: format!("notice:{}:{}", moment.as_str(), e.id),
+            idempotency_key,
             assignment_id: Some(assignment_id.to_string()),
             target: consent.channel.clone(),
             payload: payload.to_string(),

@@ -8,7 +8,7 @@ use crate::time::from_ms;
 use chrono::{DateTime, Utc};
 
 /// The event kinds that ask something of the center, in the queue's order.
-pub const REQUEST_KINDS: [&str; 7] = [
+pub const REQUEST_KINDS: [&str; 8] = [
     "center_verification_requested",
     "fields_waived",
     "quote_refused",
@@ -16,6 +16,7 @@ pub const REQUEST_KINDS: [&str; 7] = [
     "payment_refused",
     "manager_visit_requested",
     "center_notified_absent",
+    "acceptance_code_withheld",
 ];
 
 /// An incident the technician recorded (also queued).

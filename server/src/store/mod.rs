@@ -35,6 +35,7 @@ pub mod postgres;
 pub mod sql;
 pub mod sqlite;
 
+pub mod acceptance_codes;
 pub mod assignments;
 pub mod blobs;
 pub mod callbacks;

@@ -7,6 +7,7 @@
 
 mod harness;
 
+mod acceptance;
 mod after;
 mod bad_input;
 mod board;
