@@ -43,6 +43,7 @@ pub mod devices;
 pub mod enrolment_codes;
 pub mod events;
 pub mod intakes;
+pub mod invoices;
 pub mod integrations;
 pub mod notices;
 pub mod outbox;

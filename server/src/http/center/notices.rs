@@ -189,9 +189,14 @@ pub async fn retry_outbox(
                         "only a dead letter can be retried; this message is still being delivered or was delivered",
                     )
                     .zh("只有投递失败（dead）的消息可以重试；这条消息仍在投递中或已送达。")),
-                    Some(true) => outbox::load(tx, &id)
-                        .await?
-                        .ok_or_else(|| ApiError::not_found("outbox message", &id)),
+                    Some(true) => {
+                        let m = outbox::load(tx, &id)
+                            .await?
+                            .ok_or_else(|| ApiError::not_found("outbox message", &id))?;
+                        // A dead invoice message retried: its request is queued again.
+                        crate::domain::invoices::dead_letter_retried(tx, &m, now_ms()).await?;
+                        Ok(m)
+                    }
                 }
             })
         })
