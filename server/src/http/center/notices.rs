@@ -1,6 +1,7 @@
 //! Customer notices and the outbox at the desk: a work order's notice
 //! consent (`PUT /api/assignments/{id}/notice-consent`), everything sent
-//! about it with its delivery state (`GET /api/assignments/{id}/outbound`),
+//! about it with its delivery state and its e-fapiao requests (`GET
+//! /api/assignments/{id}/outbound`),
 //! the outbox by state — dead letters first among them — (`GET
 //! /api/outbox`), a dead letter retried (`POST /api/outbox/{id}/retry`) and
 //! the outbox depth (`GET /api/outbox/depth`).
@@ -71,12 +72,15 @@ pub struct Outbound {
     pub webhooks: Vec<OutboxMessage>,
     /// Its status changes and visit milestones as integrators see them.
     pub events: Vec<IntegrationEvent>,
+    /// Its e-fapiao requests, newest first, each with its state.
+    #[serde(default)]
+    pub invoices: Vec<crate::store::invoices::InvoiceRecord>,
 }
 
 #[utoipa::path(
     get, path = "/api/assignments/{id}/outbound", tag = "outbox", security(("session" = [])),
     params(("id" = String, Path, description = "The assignment's id")),
-    responses((status = 200, description = "Its consent, the notices and webhooks sent about it, and its integration events", body = Outbound))
+    responses((status = 200, description = "Its consent, the notices and webhooks sent about it, its integration events and its e-fapiao requests", body = Outbound))
 )]
 pub async fn assignment_outbound(
     State(state): State<AppState>,
@@ -96,6 +100,7 @@ pub async fn assignment_outbound(
                     notices: outbox::list(tx, None, Some("notice"), Some(&id), 500).await?,
                     webhooks: outbox::list(tx, None, Some("webhook"), Some(&id), 500).await?,
                     events: integrations::events_of_assignment(tx, &id).await?,
+                    invoices: crate::store::invoices::of_assignment(tx, &id).await?,
                     assignment_id: id,
                 })
             })
