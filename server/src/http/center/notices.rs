@@ -114,7 +114,7 @@ pub async fn assignment_outbound(
 pub struct OutboxQuery {
     /// pending, sending, delivered or dead.
     pub state: Option<String>,
-    /// notice or webhook.
+    /// notice, webhook, invoice or invoice_query.
     pub kind: Option<String>,
     /// At most this many (1-500, default 100).
     pub limit: Option<i64>,
@@ -123,7 +123,7 @@ pub struct OutboxQuery {
 #[utoipa::path(
     get, path = "/api/outbox", tag = "outbox", security(("session" = [])),
     params(("state" = Option<String>, Query, description = "pending, sending, delivered or dead"),
-           ("kind" = Option<String>, Query, description = "notice or webhook"),
+           ("kind" = Option<String>, Query, description = "notice, webhook, invoice or invoice_query"),
            ("limit" = Option<i64>, Query, description = "At most this many (1-500, default 100)")),
     responses((status = 200, description = "Outbox messages (dead letters first)", body = Vec<OutboxMessage>))
 )]
@@ -146,12 +146,12 @@ pub async fn list_outbox(
     if let Some(k) = q
         .kind
         .as_deref()
-        .filter(|k| !["notice", "webhook"].contains(k))
+        .filter(|k| !["notice", "webhook", "invoice", "invoice_query"].contains(k))
     {
         return Err(ApiError::field_bilingual(
             "kind",
-            format!("unknown kind {k:?}: expected notice or webhook"),
-            format!("未知的类型“{k}”：应为 notice（客户通知）或 webhook。"),
+            format!("unknown kind {k:?}: expected notice, webhook, invoice or invoice_query"),
+            format!("未知的类型“{k}”：应为 notice（客户通知）、webhook、invoice（开票请求）或 invoice_query（开票结果查询）。"),
         ));
     }
     let limit = q.limit.unwrap_or(100);
