@@ -92,8 +92,18 @@ function invoiceState(r) {
   return c.t("not issued: {reason}", { reason: cause || "—" });
 }
 
+let invoicePoll = null; // the next look while a request is on its way
+
 async function orderInvoices(id) {
+  clearTimeout(invoicePoll);
   const rows = await c.api("GET", `/api/assignments/${encodeURIComponent(id)}/invoice-requests`);
+  // The provider answers later: look again while a request is on its way
+  // and this order is still shown.
+  if (rows.some((r) => r.state === "requested" || r.state === "queued")) {
+    invoicePoll = setTimeout(() => {
+      if (c.current() === "order" && editing && editing.assignment.id === id) orderInvoices(id).catch(() => {});
+    }, 2000);
+  }
   const list = c.$("#order-invoices");
   list.replaceChildren();
   for (const r of rows) {
