@@ -241,9 +241,9 @@ pub fn plausible_email(text: &str) -> bool {
         && !local.is_empty()
         && !domain.contains('@')
         && domain.contains('.')
-        && domain.split('.').all(|l| {
-            !l.is_empty() && l.chars().all(|c| c.is_alphanumeric() || c == '-')
-        })
+        && domain
+            .split('.')
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_alphanumeric() || c == '-'))
         && !text.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
@@ -656,7 +656,13 @@ mod tests {
             assert_eq!(check_invoice(&r).unwrap_err().field, "phone", "{bad}");
         }
         r.phone = None;
-        for bad in ["fapiao", "a@b", "a b@example.com", "@example.com", "a@example..com"] {
+        for bad in [
+            "fapiao",
+            "a@b",
+            "a b@example.com",
+            "@example.com",
+            "a@example..com",
+        ] {
             r.email = Some(bad.into());
             assert_eq!(check_invoice(&r).unwrap_err().field, "email", "{bad}");
         }
@@ -689,7 +695,9 @@ mod tests {
         ];
         for r in cases {
             let e = check_invoice(&r).unwrap_err();
-            let (name, _) = e.zh.split_once('：').expect("the field's Chinese name first");
+            let (name, _) =
+                e.zh.split_once('：')
+                    .expect("the field's Chinese name first");
             assert!(!name.is_empty() && !name.is_ascii(), "{}", e.zh);
             assert!(e.zh.ends_with('。'), "{}", e.zh);
         }

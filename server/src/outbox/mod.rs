@@ -191,7 +191,8 @@ impl Worker {
             }
         }
         let invoice = invoice_outcome(&m, &outcome, next.is_some());
-        let query_delay_ms = i64::try_from(self.state.providers.invoice_query_delay_ms).unwrap_or(0);
+        let query_delay_ms =
+            i64::try_from(self.state.providers.invoice_query_delay_ms).unwrap_or(0);
         let id = m.id.clone();
         self.state
             .db
@@ -217,7 +218,11 @@ impl Worker {
 
 /// What a delivery of an invoice message (`m`) came to for its request;
 /// `None` for other messages. `retrying`: another attempt is planned.
-fn invoice_outcome(m: &OutboxMessage, outcome: &Delivery, retrying: bool) -> Option<InvoiceOutcome> {
+fn invoice_outcome(
+    m: &OutboxMessage,
+    outcome: &Delivery,
+    retrying: bool,
+) -> Option<InvoiceOutcome> {
     let issue = match m.kind.as_str() {
         ISSUE_KIND => true,
         QUERY_KIND => false,

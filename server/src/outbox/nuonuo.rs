@@ -134,7 +134,12 @@ impl Nuonuo {
         }})
     }
 
-    async fn call(&self, m: &OutboxMessage, method: &str, content: &Value) -> Result<Value, Delivery> {
+    async fn call(
+        &self,
+        m: &OutboxMessage,
+        method: &str,
+        content: &Value,
+    ) -> Result<Value, Delivery> {
         let (Some(key), Some(secret), Some(token)) =
             (&self.app_key, &self.app_secret, &self.access_token)
         else {
@@ -184,7 +189,10 @@ impl Nuonuo {
 
     async fn send(&self, m: &OutboxMessage) -> Delivery {
         let (method, content) = match m.kind.as_str() {
-            ISSUE_KIND => (ISSUE_METHOD, self.issue_content(&m.payload, chrono::Utc::now())),
+            ISSUE_KIND => (
+                ISSUE_METHOD,
+                self.issue_content(&m.payload, chrono::Utc::now()),
+            ),
             QUERY_KIND => (
                 QUERY_METHOD,
                 json!({ "serialNos": [m.payload["serial"]], "isOfferInvoiceDetail": "0" }),
@@ -259,7 +267,15 @@ mod tests {
     #[test]
     fn the_signature_covers_path_key_senid_nonce_time_and_body() {
         let s = |path, secret, body| {
-            sign(path, secret, "SD63236305", "a".repeat(32).as_str(), "12345678", 1_658_300_000, body)
+            sign(
+                path,
+                secret,
+                "SD63236305",
+                "a".repeat(32).as_str(),
+                "12345678",
+                1_658_300_000,
+                body,
+            )
         };
         let base = s("/open/v1/services", "secret", "{}");
         // base64 of a 20-byte HMAC-SHA1.
@@ -288,8 +304,11 @@ mod tests {
         );
         let issuing = json!({"code": "E0000", "result": [{"status": "20", "statusMsg": "开票中"}]});
         assert!(matches!(read_query_answer(&issuing), Delivery::Retry(_)));
-        let failed = json!({"code": "E0000", "result": [{"status": "22", "failCause": "税号有误"}]});
-        assert!(matches!(read_query_answer(&failed), Delivery::Refused(e) if e.contains("税号有误")));
+        let failed =
+            json!({"code": "E0000", "result": [{"status": "22", "failCause": "税号有误"}]});
+        assert!(
+            matches!(read_query_answer(&failed), Delivery::Refused(e) if e.contains("税号有误"))
+        );
         let taken = json!({"code": "E0000", "describe": "开票提交成功", "result": {"invoiceSerialNum": "22072015162002023723"}});
         assert_eq!(
             read_issue_answer(&taken),

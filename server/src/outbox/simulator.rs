@@ -548,7 +548,11 @@ fn issue_invoice(
     s.received.invoices.push(record);
     (
         StatusCode::OK,
-        nuonuo_answer(OK_CODE, "开票提交成功", json!({ "invoiceSerialNum": serial })),
+        nuonuo_answer(
+            OK_CODE,
+            "开票提交成功",
+            json!({ "invoiceSerialNum": serial }),
+        ),
     )
 }
 
@@ -593,7 +597,10 @@ fn query_invoice(
     else {
         record.outcome = "unknown".into();
         s.received.invoice_queries.push(record);
-        return (StatusCode::OK, nuonuo_answer(OK_CODE, "获取成功", json!([])));
+        return (
+            StatusCode::OK,
+            nuonuo_answer(OK_CODE, "获取成功", json!([])),
+        );
     };
     let base = json!({"serialNo": serial, "orderNo": order_no});
     let mut invoice = base.clone();

@@ -106,7 +106,10 @@ async fn request(s: &Srv, id: &str, body: Value) -> (u16, Value) {
 
 async fn invoices_of(s: &Srv, id: &str) -> Vec<Value> {
     let (st, body) = s
-        .get(&format!("/api/assignments/{id}/invoice-requests"), &s.dispatcher)
+        .get(
+            &format!("/api/assignments/{id}/invoice-requests"),
+            &s.dispatcher,
+        )
         .await;
     assert_eq!(st, 200, "{body}");
     body.as_array().unwrap().clone()
@@ -171,7 +174,11 @@ async fn an_invoice_is_issued_and_its_number_comes_back_to_the_order(b: Backend)
         ("北京某某科技有限公司", BUYER)
     );
     assert_eq!(
-        (t.email.as_str(), t.buyer_phone.as_str(), t.push_mode.as_str()),
+        (
+            t.email.as_str(),
+            t.buyer_phone.as_str(),
+            t.push_mode.as_str()
+        ),
         ("fapiao@example.com", "13800138000", "2")
     );
     assert_eq!(t.saler_tax_num, SELLER);
@@ -204,7 +211,10 @@ async fn a_bad_tax_number_is_refused_with_the_field_named(b: Backend) {
     body["tax_number"] = json!("91110000600037341K");
     for (lang, expect) in [
         ("zh-CN", "纳税人识别号：应为 18 位统一社会信用代码"),
-        ("en", "tax_number: expected the 18-character unified social credit code"),
+        (
+            "en",
+            "tax_number: expected the 18-character unified social credit code",
+        ),
     ] {
         let res = s
             .http
@@ -284,7 +294,14 @@ async fn an_invoice_is_retried_after_a_provider_outage(b: Backend) {
     let issued = rounds_until_state(&worker, &s, id, "issued").await;
     let received = sim.received();
     assert_eq!(received.invoices_taken().len(), 1, "{received:#?}");
-    assert!(received.invoices.iter().filter(|r| r.outcome == "failed").count() >= 2);
+    assert!(
+        received
+            .invoices
+            .iter()
+            .filter(|r| r.outcome == "failed")
+            .count()
+            >= 2
+    );
     assert!(issued["invoice_number"].is_string());
 }
 
@@ -303,7 +320,10 @@ async fn a_personal_buyer_without_a_tax_number_is_invoiced_once_paid(b: Backend)
     assert_eq!(r["state"], "requested", "{r}");
     assert!(r["tax_number"].is_null() && r["amount"].is_null(), "{r}");
     worker.run_once().await.unwrap();
-    assert!(sim.received().invoices.is_empty(), "nothing paid: nothing sent");
+    assert!(
+        sim.received().invoices.is_empty(),
+        "nothing paid: nothing sent"
+    );
     assert_eq!(invoices_of(&s, id).await[0]["state"], "requested");
     // Paid: the next round queues it, and it is issued.
     let paid = paid_visit(&s, &a, &dev, &token).await;
@@ -312,7 +332,11 @@ async fn a_personal_buyer_without_a_tax_number_is_invoiced_once_paid(b: Backend)
     let received = sim.received();
     let t = received.invoices_taken()[0];
     assert_eq!(
-        (t.buyer_name.as_str(), t.buyer_tax_num.as_str(), t.push_mode.as_str()),
+        (
+            t.buyer_name.as_str(),
+            t.buyer_tax_num.as_str(),
+            t.push_mode.as_str()
+        ),
         ("李女士", "", "0")
     );
 }
