@@ -25,6 +25,13 @@
 //! request waits as `requested` and the outbox worker queues it once a
 //! payment is known ([`release_waiting`]); the invoice is never for an
 //! amount the customer did not pay.
+//!
+//! **Personal data.** A personal buyer's title, e-mail and mobile are
+//! personal data kept with the request as the record of an issued invoice
+//! (docs/PIPL.md: invoices stay, as accounting law requires); the PIPL
+//! retention and erasure (`domain::personal_data`) do not rewrite them.
+//! Whether the e-mail and mobile should be masked once the invoice is
+//! issued is left open.
 
 use crate::failure::{Failure, Fallible};
 use crate::store::invoices::{self, InvoiceRecord, InvoiceState, NewInvoice};
