@@ -7,13 +7,19 @@
 //!
 //! It takes Tencent Cloud SMS `SendSms` requests at `/` (signed with the
 //! SecretId/SecretKey in DOORSTEP_SMS_SECRET_ID / DOORSTEP_SMS_SECRET_KEY,
-//! default `sim-id` / `sim-key`), webhooks at `/webhooks/{name}` (their
+//! default `sim-id` / `sim-key`), Nuonuo e-invoice calls at
+//! `/open/v1/services` (signed with DOORSTEP_INVOICE_APP_KEY /
+//! DOORSTEP_INVOICE_APP_SECRET and carrying DOORSTEP_INVOICE_ACCESS_TOKEN,
+//! default `sim-app-key` / `sim-app-secret` / `sim-access-token`; point
+//! DOORSTEP_INVOICE_ENDPOINT at `http://HOST:PORT/open/v1/services`),
+//! webhooks at `/webhooks/{name}` (their
 //! secret set with `POST /_sim/webhook-secrets/{name}` `{"secret": …}`),
 //! shows what it received at `GET /_sim/received` and fails, stalls or
 //! slows down on `POST /_sim/behaviour` (`{"outage": true}`,
-//! `{"fail_next": 3}`, `{"delay_ms": 2000}`, `{"stall_next": 1}`).
+//! `{"fail_next": 3}`, `{"delay_ms": 2000}`, `{"stall_next": 1}`; invoices:
+//! `{"invoice_issuing_polls": 2}`, `{"invoice_fail_cause": "税号有误"}`).
 
-use doorstep_server::outbox::simulator::{SimulatedAccount, Simulator};
+use doorstep_server::outbox::simulator::{InvoiceAccount, SimulatedAccount, Simulator};
 
 #[tokio::main]
 async fn main() {
@@ -35,6 +41,13 @@ async fn main() {
             std::process::exit(1);
         }
     };
+    let default = InvoiceAccount::default();
+    let env = |name: &str, default: String| std::env::var(name).unwrap_or(default);
+    sim.set_invoice_account(InvoiceAccount {
+        app_key: env("DOORSTEP_INVOICE_APP_KEY", default.app_key),
+        app_secret: env("DOORSTEP_INVOICE_APP_SECRET", default.app_secret),
+        access_token: env("DOORSTEP_INVOICE_ACCESS_TOKEN", default.access_token),
+    });
     println!("Provider simulator listening on {}/", sim.url());
     let _ = tokio::signal::ctrl_c().await;
 }

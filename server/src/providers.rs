@@ -1,5 +1,7 @@
 //! The outbound providers' settings: where the SMS provider is (Tencent
 //! Cloud SMS `SendSms`), its credentials and registered templates, the
+//! invoicing provider (Nuonuo's e-invoice API: endpoint, app key and secret,
+//! access token, the seller's tax number, clerk, item and VAT rate), the
 //! webhook signing key, quiet hours and the outbox worker's timing. Every
 //! setting is a flag and a `DOORSTEP_…` environment variable; credentials
 //! come from the environment and are never written to the database.
@@ -45,6 +47,37 @@ pub struct ProviderSettings {
     /// Registered template ids per moment: appointment_confirmed=1001,on_the_way=1002,done=1003,callback=1004,acceptance_code=1005 (zh-CN); moment.en=… for English
     #[arg(long, env = "DOORSTEP_SMS_TEMPLATES", default_value = "", value_parser = parse_templates)]
     pub sms_templates: SmsTemplates,
+    /// The invoicing provider's endpoint (Nuonuo open platform, nuonuo.OpeMplatform.requestBillingNew); a simulator's address in tests
+    #[arg(
+        long,
+        env = "DOORSTEP_INVOICE_ENDPOINT",
+        default_value = "https://sdk.nuonuo.com/open/v1/services"
+    )]
+    pub invoice_endpoint: String,
+    /// The invoicing application's appKey (unset: e-fapiao requests wait as dead letters)
+    #[arg(long, env = "DOORSTEP_INVOICE_APP_KEY", hide_env_values = true)]
+    pub invoice_app_key: Option<String>,
+    /// The invoicing application's appSecret, the key of X-Nuonuo-Sign
+    #[arg(long, env = "DOORSTEP_INVOICE_APP_SECRET", hide_env_values = true)]
+    pub invoice_app_secret: Option<String>,
+    /// The accessToken the provider granted the application (sent in the accessToken header)
+    #[arg(long, env = "DOORSTEP_INVOICE_ACCESS_TOKEN", hide_env_values = true)]
+    pub invoice_access_token: Option<String>,
+    /// The seller's tax number (salerTaxNum, userTax): the company's unified social credit code
+    #[arg(long, env = "DOORSTEP_INVOICE_SELLER_TAX_NUMBER", default_value = "")]
+    pub invoice_seller_tax_number: String,
+    /// The invoicing clerk (开票员, clerk) named on every invoice
+    #[arg(long, env = "DOORSTEP_INVOICE_CLERK", default_value = "Doorstep")]
+    pub invoice_clerk: String,
+    /// The goods or service name (goodsName) of the invoice's one line
+    #[arg(long, env = "DOORSTEP_INVOICE_ITEM_NAME", default_value = "维修服务")]
+    pub invoice_item_name: String,
+    /// The VAT rate of that line (taxRate), a decimal such as 0.13 (repair services) or 0.06
+    #[arg(long, env = "DOORSTEP_INVOICE_TAX_RATE", default_value = "0.13", value_parser = parse_tax_rate)]
+    pub invoice_tax_rate: String,
+    /// Milliseconds between the provider taking an invoice request and the first query of its result
+    #[arg(long, env = "DOORSTEP_INVOICE_QUERY_DELAY_MS", default_value_t = 5000)]
+    pub invoice_query_delay_ms: u64,
     /// Key the webhook endpoints' signing secrets are derived from (unset: no webhooks can be made)
     #[arg(long, env = "DOORSTEP_WEBHOOK_SIGNING_KEY", hide_env_values = true)]
     pub webhook_signing_key: Option<String>,
@@ -78,6 +111,15 @@ impl Default for ProviderSettings {
             sms_sign_name: String::new(),
             sms_region: "ap-guangzhou".into(),
             sms_templates: SmsTemplates::default(),
+            invoice_endpoint: "https://sdk.nuonuo.com/open/v1/services".into(),
+            invoice_app_key: None,
+            invoice_app_secret: None,
+            invoice_access_token: None,
+            invoice_seller_tax_number: String::new(),
+            invoice_clerk: "Doorstep".into(),
+            invoice_item_name: "维修服务".into(),
+            invoice_tax_rate: "0.13".into(),
+            invoice_query_delay_ms: 5000,
             webhook_signing_key: None,
             notice_quiet_hours: QuietHoursSetting(
                 QuietHours::parse("21:00-08:00").expect("the default quiet hours parse"),
@@ -195,6 +237,25 @@ impl QuietHours {
     }
 }
 
+/// A VAT rate as the provider takes it: a decimal from 0 to 1 with at most
+/// three decimals (0.13, 0.06, 0), refused with what would be accepted (en, zh-CN).
+pub fn parse_tax_rate(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    let ok = match t.split_once('.') {
+        Some((whole, frac)) => {
+            (whole == "0" || (whole == "1" && frac.chars().all(|c| c == '0')))
+                && (1..=3).contains(&frac.len())
+                && frac.chars().all(|c| c.is_ascii_digit())
+        }
+        None => t == "0" || t == "1",
+    };
+    if ok {
+        Ok(t.to_string())
+    } else {
+        Err("expected a VAT rate as a decimal from 0 to 1, such as 0.13 or 0.06 / 应为 0 到 1 之间的小数税率，例如 0.13 或 0.06".to_string())
+    }
+}
+
 /// A whole number of at least 1, refused with what would be accepted (en, zh-CN).
 fn at_least_one<T>(text: &str) -> Result<T, String>
 where
@@ -237,6 +298,17 @@ mod tests {
         for bad in ["21:00", "25:00-08:00", "08:00-08:00", "night"] {
             let e = QuietHours::parse(bad).unwrap_err();
             assert!(e.contains("HH:MM-HH:MM") && e.contains("免打扰"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_vat_rate_is_a_decimal_from_zero_to_one() {
+        for ok in ["0.13", "0.06", "0", "0.015", "1.0"] {
+            assert_eq!(parse_tax_rate(ok).as_deref(), Ok(ok), "{ok}");
+        }
+        for bad in ["13%", "0.1300", "1.3", "-0.1", ".13", "0.", "abc"] {
+            let e = parse_tax_rate(bad).unwrap_err();
+            assert!(e.contains("0.13") && e.contains("税率"), "{bad}: {e}");
         }
     }
 

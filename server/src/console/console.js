@@ -34,7 +34,7 @@ function translatePage() {
   $("#lang").textContent = lang === "zh" ? "English" : "中文";
   $("#lang").lang = lang === "zh" ? "en" : "zh-CN";
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
-    acceptNode: (n) => n.parentElement.closest("tbody, script, #flash, #who, #lang, #recon-summary, #visit-detail, #lanes, #unassigned-list, #unassigned-count, #board-axis, #live-status, #offline, #loading, #map, #map-legend, #map-note, dialog")
+    acceptNode: (n) => n.parentElement.closest("tbody, script, #flash, #who, #lang, #recon-summary, #visit-detail, #lanes, #unassigned-list, #unassigned-count, #board-axis, #live-status, #offline, #loading, #map, #map-legend, #map-note, #order-invoices, .field-error, dialog")
       ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
   });
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
@@ -106,6 +106,7 @@ async function api(method, path, body) {
   if (!res.ok) {
     const err = new Error((data && data.error && data.error.message) || res.statusText);
     err.code = data && data.error && data.error.code;
+    err.field = data && data.error && data.error.field; // the refused field (invalid_field)
     throw err;
   }
   return data;
@@ -727,7 +728,7 @@ $("#intake-form").addEventListener("submit", async (ev) => {
 
 for (const k of TRADES) { const o = document.createElement("option"); o.value = o.textContent = k; $("#trade-select").appendChild(o); }
 // The desk's screens (screens.js) get the console's helpers and add their tabs.
-screens.install({ $, api, t, flash, time, cell, fill, button, heading, kv, loaders, show, lang: () => lang, technicians: () => technicians,
+screens.install({ $, api, t, flash, time, cell, fill, button, heading, kv, loaders, show, lang: () => lang, technicians: () => technicians, current: () => current,
   onLive: (read) => liveReaders.push(read), typing });
 translatePage();
 document.querySelectorAll("nav button").forEach((b) => b.addEventListener("click", () => show(b.dataset.tab)));

@@ -113,6 +113,17 @@ export const ZH = {
   "({n})": "（{n}）", "nothing waits for the desk": "没有待处理的请求",
   "approved by {who}": "由 {who} 批准",
   "Export CSV": "导出 CSV", "Export Excel": "导出 Excel",
+  // The work order's e-fapiao requests (screens.js).
+  "Invoice": "发票", "Buyer type": "购买方类型", "personal": "个人", "company": "单位",
+  "Invoice title": "发票抬头", "Tax number": "纳税人识别号", "E-mail": "电子邮箱",
+  "Mobile for the invoice": "接收发票的手机号", "Request invoice": "申请开票",
+  "no invoice requested": "尚未申请发票", "invoice requested for {id}": "已为 {id} 申请发票",
+  "requested: waiting for the payment": "已申请，待收款后开票",
+  "queued to the invoicing platform": "已提交，等待发送到开票平台",
+  "being issued by the invoicing platform": "开票平台正在开票",
+  "issued, invoice number {number}": "已开票，发票号码 {number}",
+  "not issued: {reason}": "开票失败：{reason}",
+  "not issued: retry it from the outbox's dead letters": "开票失败：请在发件箱的失败消息中重试",
   // The Admin tab (admin.js).
   "Date": "日期", "Admin": "管理", "Phones": "手机", "Enrolled": "登记时间", "Last sync": "最近同步", "active": "在用",
   "revoked": "已停用", "Revoke": "停用", "Enrol a phone": "登记新手机", "Phone name": "手机名称",

@@ -1,5 +1,5 @@
 // The dispatch desk's screens beside the board: editing a work order (with
-// its change history), the requests queue (counts on its tab) with each
+// its change history and its e-fapiao requests, 发票), the requests queue (counts on its tab) with each
 // request's action, search and a customer's history, and the intake's
 // repeat-caller warning. console.js hands over its helpers through install().
 
@@ -55,6 +55,7 @@ async function openOrder(id, request, back) {
     req.textContent = c.t("{tech} asks to verify: {fields}", { tech: request.technician_name || request.technician_id, fields: fieldsOf(request.detail) }) +
       (request.detail.note ? c.t(" (“{note}”)", { note: request.detail.note }) : "");
   }
+  clearInvoiceErrors(c.$("#invoice-form"));
   c.show("order");
   await orderHistory(a.id);
   f.elements.name.focus();
@@ -73,6 +74,87 @@ async function orderHistory(id) {
       (what.length ? c.t(" — ") + what.join(c.t("; ")) : "");
     list.appendChild(li);
   }
+}
+
+// ---- the work order's e-fapiao requests (发票): each with its state, and
+// the form to request one; a refusal stands next to the field it names.
+
+const INVOICE_FIELDS = ["buyer_type", "title", "tax_number", "email", "phone"];
+
+/** A request's state as the dispatcher reads it. */
+function invoiceState(r) {
+  if (r.state === "requested") return c.t("requested: waiting for the payment");
+  if (r.state === "queued") return c.t(r.provider_serial ? "being issued by the invoicing platform" : "queued to the invoicing platform");
+  if (r.state === "issued") return c.t("issued, invoice number {number}", { number: r.invoice_number });
+  // The provider's own cause is Chinese; the worker's notes are English.
+  const cause = String(r.failure_reason || "").split(": ").pop();
+  if (c.lang() === "zh" && !/[\u4e00-\u9fff]/.test(cause)) return c.t("not issued: retry it from the outbox's dead letters");
+  return c.t("not issued: {reason}", { reason: cause || "—" });
+}
+
+let invoicePoll = null; // the next look while a request is on its way
+
+async function orderInvoices(id) {
+  clearTimeout(invoicePoll);
+  const rows = await c.api("GET", `/api/assignments/${encodeURIComponent(id)}/invoice-requests`);
+  // The provider answers later: look again while a request is on its way
+  // and this order is still shown.
+  if (rows.some((r) => r.state === "requested" || r.state === "queued")) {
+    invoicePoll = setTimeout(() => {
+      if (c.current() === "order" && editing && editing.assignment.id === id) orderInvoices(id).catch(() => {});
+    }, 2000);
+  }
+  const list = c.$("#order-invoices");
+  list.replaceChildren();
+  for (const r of rows) {
+    const li = document.createElement("li");
+    li.dataset.state = r.state;
+    const parts = [c.time(r.requested_at), c.t(r.buyer_type), r.title, r.tax_number,
+      r.amount != null && "¥" + (r.amount / 100).toFixed(2)].filter(Boolean);
+    li.appendChild(document.createTextNode(parts.join(" · ") + c.t(" — ")));
+    const state = document.createElement("span");
+    state.className = r.state;
+    state.textContent = invoiceState(r);
+    li.appendChild(state);
+    list.appendChild(li);
+  }
+  if (!rows.length) {
+    const li = document.createElement("li");
+    li.textContent = c.t("no invoice requested");
+    list.appendChild(li);
+  }
+}
+
+function clearInvoiceErrors(form) {
+  for (const f of INVOICE_FIELDS) {
+    c.$("#invoice-error-" + f).textContent = "";
+    form.elements[f].removeAttribute("aria-invalid");
+  }
+}
+
+async function requestInvoice(ev) {
+  ev.preventDefault();
+  const form = ev.target, id = editing && editing.assignment.id;
+  if (!id) return;
+  clearInvoiceErrors(form);
+  const f = new FormData(form);
+  const text = (k) => (f.get(k) || "").trim() || null;
+  const body = { buyer_type: text("buyer_type"), title: text("title") || "", tax_number: text("tax_number"),
+    email: text("email"), phone: text("phone") };
+  try {
+    await c.api("POST", `/api/assignments/${encodeURIComponent(id)}/invoice-requests`, body);
+    form.reset();
+    c.flash(c.t("invoice requested for {id}", { id }));
+  } catch (e) {
+    if (e.code === "invalid_field" && INVOICE_FIELDS.includes(e.field)) {
+      c.$("#invoice-error-" + e.field).textContent = e.message;
+      form.elements[e.field].setAttribute("aria-invalid", "true");
+      form.elements[e.field].focus();
+      c.flash("");
+    } else c.flash(e.message, true);
+    return;
+  }
+  await orderInvoices(id);
 }
 
 /** The PATCH of what the form changed (nothing for an untouched field). */
@@ -293,13 +375,15 @@ export function install(helpers) {
   c = helpers;
   c.loaders.queue = loadQueue;
   c.loaders.search = async () => {};
-  c.loaders.order = async () => {};
+  // The order's invoices follow the language and every live change.
+  c.loaders.order = async () => { if (editing) await orderInvoices(editing.assignment.id); };
   // The queue's count follows the board (shown first, refreshed with it).
   const board = c.loaders.board;
   c.loaders.board = async () => { await board(); refreshCount(); };
   // Live: the count follows every change; the queue itself when shown.
   c.onLive(async (tab) => { if (tab === "queue") await loadQueue(); else await refreshCount(); });
   c.$("#order-form").addEventListener("submit", saveOrder);
+  c.$("#invoice-form").addEventListener("submit", requestInvoice);
   c.$("#order-close").addEventListener("click", () => c.show((editing && editing.back) || "board"));
   c.$("#search-form").addEventListener("submit", search);
   c.$("#intake-phone").addEventListener("change", repeatCheck);

@@ -17,6 +17,7 @@ pub mod enrolment;
 pub mod export;
 pub mod ingest;
 pub mod intake;
+pub mod invoices;
 pub mod kpis;
 pub mod notices;
 pub mod order_history;

@@ -58,6 +58,7 @@ pub fn message(code: &str, details: &Map<String, Value>) -> String {
             "照片上传未完成或已损坏：请在手机上重新同步。".into()
         }
         "no_signature" => "这次上门没有客户签名。".into(),
+        "invoice_requested" => "这个工单已有发票申请：只有上一次申请失败后才能重新申请。".into(),
         "report_not_ready" => "服务报告尚未生成：上门结束后才有报告。".into(),
         "report_font_missing" => "服务器缺少报告所需的中文字体：请联系管理员。".into(),
         "internal" => "服务器出错，请求未执行：请稍后重试。".into(),

@@ -186,6 +186,11 @@ pub fn router(state: AppState) -> Router {
             "/api/assignments/{id}/outbound",
             get(center::notices::assignment_outbound),
         )
+        .route(
+            "/api/assignments/{id}/invoice-requests",
+            get(center::invoices::list_invoice_requests)
+                .post(center::invoices::create_invoice_request),
+        )
         .route("/api/outbox", get(center::notices::list_outbox))
         .route("/api/outbox/depth", get(center::notices::outbox_depth))
         .route(

@@ -1,9 +1,11 @@
 //! What leaves the server. The outbox worker runs inside the server: each
 //! round it fans the new integration events out (numbering them for the
 //! feed, one outbox message per subscribed webhook endpoint and per
-//! consented customer notice, `fanout`), then claims the messages that are
+//! consented customer notice, `fanout`) and queues the e-fapiao requests
+//! whose amount is now known, then claims the messages that are
 //! due and delivers each through its provider adapter (a [`Provider`]:
-//! Tencent Cloud SMS, signed webhooks), recording the outcome — delivered,
+//! Tencent Cloud SMS, signed webhooks, the Nuonuo invoicing API), recording
+//! the outcome — and an invoice's on its request (`domain::invoices`) — delivered,
 //! another attempt after an exponential backoff with jitter, or dead.
 //! A claim is a lease: a worker killed mid-delivery leaves its message
 //! `sending` until the lease ends, then any worker delivers it again with the
@@ -11,13 +13,16 @@
 //! and local runs.
 
 pub mod fanout;
+pub mod nuonuo;
 pub mod simulator;
 pub mod tencent_sms;
 pub mod webhook;
 
 use crate::app::AppState;
+use crate::domain::invoices::{self, InvoiceOutcome, ISSUE_KIND, QUERY_KIND};
 use crate::domain::outbox::RetryPolicy;
 use crate::failure::Fallible;
+use crate::store::invoices as store_invoices;
 use crate::store::outbox::{self, OutboxMessage, OutboxState};
 use crate::store::BoxFuture;
 use crate::time::now_ms;
@@ -49,6 +54,7 @@ pub struct Worker {
     state: AppState,
     sms: tencent_sms::TencentSms,
     webhooks: webhook::WebhookSender,
+    invoicing: nuonuo::Nuonuo,
     policy: RetryPolicy,
 }
 
@@ -74,6 +80,18 @@ impl Worker {
             },
             webhooks: webhook::WebhookSender {
                 signing_key: p.webhook_signing_key.clone(),
+                http: http.clone(),
+            },
+            invoicing: nuonuo::Nuonuo {
+                endpoint: p.invoice_endpoint.clone(),
+                app_key: p.invoice_app_key.clone(),
+                app_secret: p.invoice_app_secret.clone(),
+                access_token: p.invoice_access_token.clone(),
+                seller_tax_number: p.invoice_seller_tax_number.clone(),
+                clerk: p.invoice_clerk.clone(),
+                item_name: p.invoice_item_name.clone(),
+                tax_rate: p.invoice_tax_rate.clone(),
+                zone: (*state.zone).clone(),
                 http,
             },
             policy: RetryPolicy {
@@ -90,6 +108,7 @@ impl Worker {
         match (m.kind.as_str(), m.target.as_str()) {
             ("notice", "sms") => Some(&self.sms as &dyn Provider),
             ("webhook", _) => Some(&self.webhooks as &dyn Provider),
+            (ISSUE_KIND | QUERY_KIND, invoices::PROVIDER) => Some(&self.invoicing as &dyn Provider),
             _ => None,
         }
     }
@@ -99,6 +118,18 @@ impl Worker {
     /// attempted.
     pub async fn run_once(self: &Arc<Self>) -> Fallible<usize> {
         fanout::fan_out(&self.state).await?;
+        let waiting = self
+            .state
+            .db
+            .read(|tx| Box::pin(async move { store_invoices::waiting(tx, 1).await }))
+            .await?;
+        if !waiting.is_empty() {
+            let now = now_ms();
+            self.state
+                .db
+                .tx(move |tx| Box::pin(async move { invoices::release_waiting(tx, now).await }))
+                .await?;
+        }
         let lease_ms = i64::try_from(self.state.providers.outbox_lease_secs)
             .unwrap_or(i64::MAX / 2_000)
             .saturating_mul(1000);
@@ -159,11 +190,17 @@ impl Worker {
                 tracing::warn!(id = %m.id, kind = %m.kind, attempt = m.attempts, error = %e, "outbox delivery failed")
             }
         }
+        let invoice = invoice_outcome(&m, &outcome, next.is_some());
+        let query_delay_ms =
+            i64::try_from(self.state.providers.invoice_query_delay_ms).unwrap_or(0);
         let id = m.id.clone();
         self.state
             .db
             .tx(move |tx| {
                 Box::pin(async move {
+                    if let Some(invoice) = &invoice {
+                        invoices::record_delivery(tx, &m, invoice, now, query_delay_ms).await?;
+                    }
                     match outcome {
                         Delivery::Delivered { reference } => {
                             outbox::mark_delivered(tx, &id, now, reference.as_deref()).await?;
@@ -177,6 +214,32 @@ impl Worker {
             })
             .await
     }
+}
+
+/// What a delivery of an invoice message (`m`) came to for its request;
+/// `None` for other messages. `retrying`: another attempt is planned.
+fn invoice_outcome(
+    m: &OutboxMessage,
+    outcome: &Delivery,
+    retrying: bool,
+) -> Option<InvoiceOutcome> {
+    let issue = match m.kind.as_str() {
+        ISSUE_KIND => true,
+        QUERY_KIND => false,
+        _ => return None,
+    };
+    Some(match outcome {
+        Delivery::Delivered { reference } => {
+            let reference = reference.clone().unwrap_or_default();
+            if issue {
+                InvoiceOutcome::Accepted { serial: reference }
+            } else {
+                InvoiceOutcome::Issued { number: reference }
+            }
+        }
+        Delivery::Retry(e) if retrying => InvoiceOutcome::Retrying(e.clone()),
+        Delivery::Retry(e) | Delivery::Refused(e) => InvoiceOutcome::Failed(e.clone()),
+    })
 }
 
 /// Starts the outbox worker: a round every `outbox_poll_ms` (at once again

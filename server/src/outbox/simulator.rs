@@ -2,14 +2,19 @@
 //! (`cargo run -p doorstep-server --example provider-simulator`): it takes
 //! Tencent Cloud SMS `SendSms` requests at `/` (checking their TC3
 //! signature, answering in Tencent's response shape) and webhooks at
-//! `/webhooks/{name}` (checking their signature), deduplicates on the
+//! `/webhooks/{name}` (checking their signature) and Nuonuo e-invoice calls
+//! at `/open/v1/services` (issue requests, deduplicated on their `orderNo`,
+//! answered with a serial number; result queries answered with the invoice
+//! number, or "being issued" / "failed" as told; X-Nuonuo-Sign checked),
+//! deduplicates on the
 //! idempotency key, records everything it received, and can fail (HTTP 503),
 //! be down, answer slowly or take a request and never answer. Its record is
 //! read at `GET /_sim/received`; its behaviour set at `POST /_sim/behaviour`.
 
+use super::nuonuo::{self, ISSUE_METHOD, OK_CODE, QUERY_METHOD};
 use super::tencent_sms::{self, CONTENT_TYPE};
 use crate::domain::webhooks::{verify, IDEMPOTENCY_HEADER, SIGNATURE_HEADER};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -33,6 +38,10 @@ pub struct Behaviour {
     /// The next this many requests are taken (an SMS is sent) and never
     /// answered: the caller times out or dies waiting.
     pub stall_next: u32,
+    /// The next this many invoice result queries answer "being issued" (20).
+    pub invoice_issuing_polls: u32,
+    /// Invoice result queries answer "failed" (22) with this cause.
+    pub invoice_fail_cause: Option<String>,
 }
 
 /// One SMS request as received.
@@ -61,17 +70,63 @@ pub struct WebhookRequest {
     pub outcome: String,
 }
 
+/// One invoice issue request (requestBillingNew) as received.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InvoiceIssueRequest {
+    pub idempotency_key: String,
+    pub order_no: String,
+    pub buyer_name: String,
+    pub buyer_tax_num: String,
+    pub buyer_phone: String,
+    pub email: String,
+    pub push_mode: String,
+    pub saler_tax_num: String,
+    /// The line's tax-included amount, in yuan.
+    pub amount: String,
+    pub tax_rate: String,
+    /// Whether its X-Nuonuo-Sign was valid (and its access token right).
+    pub signature_valid: bool,
+    /// `taken`, `duplicate` (the orderNo was already taken: same serial),
+    /// `failed` (503) or `refused` (bad signature).
+    pub outcome: String,
+    /// The serial number answered.
+    pub serial: Option<String>,
+}
+
+/// One invoice result query (queryInvoiceResult) as received.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InvoiceQuery {
+    pub serial: String,
+    pub signature_valid: bool,
+    /// `issued`, `issuing`, `not_issued`, `unknown` (no such serial),
+    /// `failed` (503) or `refused` (bad signature).
+    pub outcome: String,
+    pub invoice_number: Option<String>,
+}
+
 /// Everything the simulator received.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Received {
     pub sms: Vec<SmsRequest>,
     pub webhooks: Vec<WebhookRequest>,
+    #[serde(default)]
+    pub invoices: Vec<InvoiceIssueRequest>,
+    #[serde(default)]
+    pub invoice_queries: Vec<InvoiceQuery>,
 }
 
 impl Received {
     /// The SMS actually sent: one per idempotency key, however often asked.
     pub fn sms_sent(&self) -> Vec<&SmsRequest> {
         self.sms.iter().filter(|r| r.outcome == "sent").collect()
+    }
+
+    /// The invoice requests taken: one per order number, however often asked.
+    pub fn invoices_taken(&self) -> Vec<&InvoiceIssueRequest> {
+        self.invoices
+            .iter()
+            .filter(|r| r.outcome == "taken")
+            .collect()
     }
 
     /// The webhooks accepted: one per idempotency key.
@@ -91,6 +146,30 @@ struct SimState {
     sent: BTreeMap<String, String>,
     /// Signing secrets of the webhook endpoints, by name.
     webhook_secrets: BTreeMap<String, String>,
+    /// The invoicing account requests are checked against.
+    invoice_account: InvoiceAccount,
+    /// Serial numbers of the invoice orders taken, by order number.
+    invoice_orders: BTreeMap<String, String>,
+    /// Invoice numbers issued, by serial number.
+    invoices_issued: BTreeMap<String, String>,
+}
+
+/// The credentials the simulated invoicing account checks requests with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InvoiceAccount {
+    pub app_key: String,
+    pub app_secret: String,
+    pub access_token: String,
+}
+
+impl Default for InvoiceAccount {
+    fn default() -> Self {
+        InvoiceAccount {
+            app_key: "sim-app-key".into(),
+            app_secret: "sim-app-secret".into(),
+            access_token: "sim-access-token".into(),
+        }
+    }
 }
 
 /// The credentials the simulated SMS account checks signatures with.
@@ -127,9 +206,11 @@ impl Simulator {
         let app = Router::new()
             .route("/", post(send_sms))
             .route("/webhooks/{name}", post(receive_webhook))
+            .route("/open/v1/services", post(nuonuo_call))
             .route("/_sim/received", get(received))
             .route("/_sim/behaviour", post(set_behaviour))
             .route("/_sim/webhook-secrets/{name}", post(set_webhook_secret))
+            .route("/_sim/invoice-account", post(set_invoice_account))
             .with_state(shared);
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
@@ -159,6 +240,12 @@ impl Simulator {
         self.lock()
             .webhook_secrets
             .insert(name.to_string(), secret.to_string());
+    }
+
+    /// The invoicing account requests are checked against (default:
+    /// [`InvoiceAccount::default`]).
+    pub fn set_invoice_account(&self, account: InvoiceAccount) {
+        self.lock().invoice_account = account;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, SimState> {
@@ -356,12 +443,212 @@ async fn receive_webhook(
     status
 }
 
+fn nuonuo_answer(code: &str, describe: &str, result: Value) -> Json<Value> {
+    Json(json!({ "code": code, "describe": describe, "result": result }))
+}
+
+/// A Nuonuo open-platform call: the `method` header says which.
+async fn nuonuo_call(
+    State(sim): State<Shared>,
+    Query(query): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> (StatusCode, Json<Value>) {
+    let text = String::from_utf8_lossy(&body).to_string();
+    let content: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let account = lock(&sim.state).invoice_account.clone();
+    let q = |k: &str| query.get(k).map(String::as_str).unwrap_or_default();
+    let timestamp: i64 = q("timestamp").parse().unwrap_or(0);
+    let expected = nuonuo::sign(
+        "/open/v1/services",
+        &account.app_secret,
+        &account.app_key,
+        q("senid"),
+        q("nonce"),
+        timestamp,
+        &text,
+    );
+    let signature_valid = header(&headers, "X-Nuonuo-Sign") == expected
+        && q("appkey") == account.app_key
+        && header(&headers, "accessToken") == account.access_token
+        && q("senid").len() == 32;
+    let method = header(&headers, "method").to_string();
+    let fate = fate(&sim.state);
+    let answer = if method == ISSUE_METHOD {
+        issue_invoice(&sim, &headers, &content, signature_valid, &fate)
+    } else if method == QUERY_METHOD {
+        query_invoice(&sim, &content, signature_valid, &fate)
+    } else {
+        (
+            StatusCode::OK,
+            nuonuo_answer("E9999", "unknown method", Value::Null),
+        )
+    };
+    match fate {
+        Fate::Stall => tokio::time::sleep(Duration::from_secs(600)).await,
+        Fate::Answer(ms) if ms > 0 => tokio::time::sleep(Duration::from_millis(ms)).await,
+        _ => {}
+    }
+    answer
+}
+
+fn issue_invoice(
+    sim: &Shared,
+    headers: &HeaderMap,
+    content: &Value,
+    signature_valid: bool,
+    fate: &Fate,
+) -> (StatusCode, Json<Value>) {
+    let order = &content["order"];
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let line = &order["invoiceDetail"][0];
+    let mut record = InvoiceIssueRequest {
+        idempotency_key: header(headers, IDEMPOTENCY_HEADER).to_string(),
+        order_no: text(&order["orderNo"]),
+        buyer_name: text(&order["buyerName"]),
+        buyer_tax_num: text(&order["buyerTaxNum"]),
+        buyer_phone: text(&order["buyerPhone"]),
+        email: text(&order["email"]),
+        push_mode: text(&order["pushMode"]),
+        saler_tax_num: text(&order["salerTaxNum"]),
+        amount: text(&line["taxIncludedAmount"]),
+        tax_rate: text(&line["taxRate"]),
+        signature_valid,
+        outcome: String::new(),
+        serial: None,
+    };
+    let mut s = lock(&sim.state);
+    if let Fate::Fail = fate {
+        record.outcome = "failed".into();
+        s.received.invoices.push(record);
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            nuonuo_answer("E9999", "simulated outage", Value::Null),
+        );
+    }
+    if !signature_valid {
+        record.outcome = "refused".into();
+        s.received.invoices.push(record);
+        return (
+            StatusCode::OK,
+            nuonuo_answer("E1008", "签名验证失败", Value::Null),
+        );
+    }
+    let n = s.invoice_orders.len() + 1;
+    let (serial, fresh) = match s.invoice_orders.get(&record.order_no) {
+        Some(serial) => (serial.clone(), false),
+        None => (format!("2607{n:016}"), true),
+    };
+    if fresh {
+        s.invoice_orders
+            .insert(record.order_no.clone(), serial.clone());
+    }
+    record.outcome = if fresh { "taken" } else { "duplicate" }.into();
+    record.serial = Some(serial.clone());
+    s.received.invoices.push(record);
+    (
+        StatusCode::OK,
+        nuonuo_answer(
+            OK_CODE,
+            "开票提交成功",
+            json!({ "invoiceSerialNum": serial }),
+        ),
+    )
+}
+
+fn query_invoice(
+    sim: &Shared,
+    content: &Value,
+    signature_valid: bool,
+    fate: &Fate,
+) -> (StatusCode, Json<Value>) {
+    let serial = content["serialNos"][0]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let mut record = InvoiceQuery {
+        serial: serial.clone(),
+        signature_valid,
+        outcome: String::new(),
+        invoice_number: None,
+    };
+    let mut s = lock(&sim.state);
+    if let Fate::Fail = fate {
+        record.outcome = "failed".into();
+        s.received.invoice_queries.push(record);
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            nuonuo_answer("E9999", "simulated outage", Value::Null),
+        );
+    }
+    if !signature_valid {
+        record.outcome = "refused".into();
+        s.received.invoice_queries.push(record);
+        return (
+            StatusCode::OK,
+            nuonuo_answer("E1008", "签名验证失败", Value::Null),
+        );
+    }
+    let Some(order_no) = s
+        .invoice_orders
+        .iter()
+        .find(|(_, v)| **v == serial)
+        .map(|(k, _)| k.clone())
+    else {
+        record.outcome = "unknown".into();
+        s.received.invoice_queries.push(record);
+        return (
+            StatusCode::OK,
+            nuonuo_answer(OK_CODE, "获取成功", json!([])),
+        );
+    };
+    let base = json!({"serialNo": serial, "orderNo": order_no});
+    let mut invoice = base.clone();
+    if s.behaviour.invoice_issuing_polls > 0 {
+        s.behaviour.invoice_issuing_polls -= 1;
+        record.outcome = "issuing".into();
+        invoice["status"] = json!("20");
+        invoice["statusMsg"] = json!("开票中");
+    } else if let Some(cause) = s.behaviour.invoice_fail_cause.clone() {
+        record.outcome = "not_issued".into();
+        invoice["status"] = json!("22");
+        invoice["statusMsg"] = json!("开票失败");
+        invoice["failCause"] = json!(cause);
+    } else {
+        let n = s.invoices_issued.len() + 1;
+        let number = s
+            .invoices_issued
+            .entry(serial.clone())
+            .or_insert_with(|| format!("2431{n:016}"))
+            .clone();
+        record.outcome = "issued".into();
+        record.invoice_number = Some(number.clone());
+        invoice["status"] = json!("2");
+        invoice["statusMsg"] = json!("开票完成（最终状态）");
+        invoice["invoiceNo"] = json!(number);
+        invoice["invoiceCode"] = json!("");
+    }
+    s.received.invoice_queries.push(record);
+    (
+        StatusCode::OK,
+        nuonuo_answer(OK_CODE, "获取成功", json!([invoice])),
+    )
+}
+
 async fn received(State(sim): State<Shared>) -> Json<Received> {
     Json(lock(&sim.state).received.clone())
 }
 
 async fn set_behaviour(State(sim): State<Shared>, Json(b): Json<Behaviour>) -> StatusCode {
     lock(&sim.state).behaviour = b;
+    StatusCode::NO_CONTENT
+}
+
+async fn set_invoice_account(
+    State(sim): State<Shared>,
+    Json(a): Json<InvoiceAccount>,
+) -> StatusCode {
+    lock(&sim.state).invoice_account = a;
     StatusCode::NO_CONTENT
 }
 

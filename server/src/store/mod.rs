@@ -45,6 +45,7 @@ pub mod enrolment_codes;
 pub mod events;
 pub mod intakes;
 pub mod integrations;
+pub mod invoices;
 pub mod notices;
 pub mod outbox;
 pub mod personal_data;

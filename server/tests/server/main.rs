@@ -18,6 +18,7 @@ mod demo;
 mod desk;
 mod device_tokens;
 mod forged;
+mod invoices;
 mod log_privacy;
 mod openapi;
 mod ops;

@@ -1,7 +1,7 @@
 //! The dispatch desk's endpoints (服务中心/调度): staff sessions and
 //! accounts, the roster and devices, assignments, intake and the 1-hour
 //! rule's reminders; personal data requests (PIPL); customer notices and
-//! the outbox (`notices`); API keys, webhooks and the event feed
+//! the outbox (`notices`); e-fapiao requests (`invoices`); API keys, webhooks and the event feed
 //! (`integrations`).
 
 pub mod admin;
@@ -11,6 +11,7 @@ pub mod devices;
 pub mod export;
 pub mod intake;
 pub mod integrations;
+pub mod invoices;
 pub mod live;
 pub mod notices;
 pub mod orders;

@@ -1,6 +1,7 @@
 //! Customer notices and the outbox at the desk: a work order's notice
 //! consent (`PUT /api/assignments/{id}/notice-consent`), everything sent
-//! about it with its delivery state (`GET /api/assignments/{id}/outbound`),
+//! about it with its delivery state and its e-fapiao requests (`GET
+//! /api/assignments/{id}/outbound`),
 //! the outbox by state — dead letters first among them — (`GET
 //! /api/outbox`), a dead letter retried (`POST /api/outbox/{id}/retry`) and
 //! the outbox depth (`GET /api/outbox/depth`).
@@ -71,12 +72,15 @@ pub struct Outbound {
     pub webhooks: Vec<OutboxMessage>,
     /// Its status changes and visit milestones as integrators see them.
     pub events: Vec<IntegrationEvent>,
+    /// Its e-fapiao requests, newest first, each with its state.
+    #[serde(default)]
+    pub invoices: Vec<crate::store::invoices::InvoiceRecord>,
 }
 
 #[utoipa::path(
     get, path = "/api/assignments/{id}/outbound", tag = "outbox", security(("session" = [])),
     params(("id" = String, Path, description = "The assignment's id")),
-    responses((status = 200, description = "Its consent, the notices and webhooks sent about it, and its integration events", body = Outbound))
+    responses((status = 200, description = "Its consent, the notices and webhooks sent about it, its integration events and its e-fapiao requests", body = Outbound))
 )]
 pub async fn assignment_outbound(
     State(state): State<AppState>,
@@ -96,6 +100,7 @@ pub async fn assignment_outbound(
                     notices: outbox::list(tx, None, Some("notice"), Some(&id), 500).await?,
                     webhooks: outbox::list(tx, None, Some("webhook"), Some(&id), 500).await?,
                     events: integrations::events_of_assignment(tx, &id).await?,
+                    invoices: crate::store::invoices::of_assignment(tx, &id).await?,
                     assignment_id: id,
                 })
             })
@@ -109,7 +114,7 @@ pub async fn assignment_outbound(
 pub struct OutboxQuery {
     /// pending, sending, delivered or dead.
     pub state: Option<String>,
-    /// notice or webhook.
+    /// notice, webhook, invoice or invoice_query.
     pub kind: Option<String>,
     /// At most this many (1-500, default 100).
     pub limit: Option<i64>,
@@ -118,7 +123,7 @@ pub struct OutboxQuery {
 #[utoipa::path(
     get, path = "/api/outbox", tag = "outbox", security(("session" = [])),
     params(("state" = Option<String>, Query, description = "pending, sending, delivered or dead"),
-           ("kind" = Option<String>, Query, description = "notice or webhook"),
+           ("kind" = Option<String>, Query, description = "notice, webhook, invoice or invoice_query"),
            ("limit" = Option<i64>, Query, description = "At most this many (1-500, default 100)")),
     responses((status = 200, description = "Outbox messages (dead letters first)", body = Vec<OutboxMessage>))
 )]
@@ -141,12 +146,12 @@ pub async fn list_outbox(
     if let Some(k) = q
         .kind
         .as_deref()
-        .filter(|k| !["notice", "webhook"].contains(k))
+        .filter(|k| !["notice", "webhook", "invoice", "invoice_query"].contains(k))
     {
         return Err(ApiError::field_bilingual(
             "kind",
-            format!("unknown kind {k:?}: expected notice or webhook"),
-            format!("未知的类型“{k}”：应为 notice（客户通知）或 webhook。"),
+            format!("unknown kind {k:?}: expected notice, webhook, invoice or invoice_query"),
+            format!("未知的类型“{k}”：应为 notice（客户通知）、webhook、invoice（开票请求）或 invoice_query（开票结果查询）。"),
         ));
     }
     let limit = q.limit.unwrap_or(100);
@@ -189,9 +194,14 @@ pub async fn retry_outbox(
                         "only a dead letter can be retried; this message is still being delivered or was delivered",
                     )
                     .zh("只有投递失败（dead）的消息可以重试；这条消息仍在投递中或已送达。")),
-                    Some(true) => outbox::load(tx, &id)
-                        .await?
-                        .ok_or_else(|| ApiError::not_found("outbox message", &id)),
+                    Some(true) => {
+                        let m = outbox::load(tx, &id)
+                            .await?
+                            .ok_or_else(|| ApiError::not_found("outbox message", &id))?;
+                        // A dead invoice message retried: its request is queued again.
+                        crate::domain::invoices::dead_letter_retried(tx, &m, now_ms()).await?;
+                        Ok(m)
+                    }
                 }
             })
         })

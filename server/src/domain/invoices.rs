@@ -1,0 +1,720 @@
+//! E-fapiao requests (电子发票申请): what a customer asks for — buyer type
+//! (personal 个人 / company 单位), title (发票抬头), tax number (纳税人识别号)
+//! and where the invoice goes (e-mail and/or mobile) — checked field by
+//! field with a refusal naming the field and what would be accepted (zh-CN
+//! and en); the amount (the money collected on the order's visits); and the
+//! request's life: requested → queued to the invoicing provider through the
+//! outbox → issued with the invoice number, or failed with the reason.
+//!
+//! Taken at the door (a phone's fact, projected later) or afterwards at the
+//! desk: both go through [`request_invoice`].
+//!
+//! **Tax number.** A company's must be the 18-character unified social
+//! credit code (统一社会信用代码, GB 32100-2015) with its check character
+//! ([`check_credit_code`]). The legacy 15- and 20-character tax
+//! registration numbers are refused: the three-certificates-in-one reform
+//! (三证合一) replaced them with the unified code, its transition ended on
+//! 2017-12-31, and the e-invoice platforms take the unified code for
+//! companies. A personal buyer needs none; one given (an individual business
+//! 个体工商户 has a unified code too) is checked the same way — an identity
+//! card number is not taken as a tax number here.
+//!
+//! **Amount.** The invoice is for what the customer paid: the sum of every
+//! payment collected on the order's visits (`paid_total` of each projected
+//! visit, in fen), read when the request is made. Nothing paid yet: the
+//! request waits as `requested` and the outbox worker queues it once a
+//! payment is known ([`release_waiting`]); the invoice is never for an
+//! amount the customer did not pay.
+//!
+//! **Personal data.** A personal buyer's title, e-mail and mobile are
+//! personal data kept with the request as the record of an issued invoice
+//! (docs/PIPL.md: invoices stay, as accounting law requires); the PIPL
+//! retention and erasure (`domain::personal_data`) do not rewrite them.
+//! Whether the e-mail and mobile should be masked once the invoice is
+//! issued is left open.
+
+use crate::failure::{Failure, Fallible};
+use crate::store::invoices::{self, InvoiceRecord, InvoiceState, NewInvoice};
+use crate::store::outbox::{enqueue, NewOutboxMessage, OutboxMessage};
+use crate::store::{assignments, visits, Tx};
+use doorstep_core::workflow::state::VisitState;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// The outbox kind of an invoice's issue request (开具蓝字发票).
+pub const ISSUE_KIND: &str = "invoice";
+/// The outbox kind of the follow-up query of its result (开票结果查询).
+pub const QUERY_KIND: &str = "invoice_query";
+/// The provider the outbox messages go to (`target`).
+pub const PROVIDER: &str = "nuonuo";
+/// Longest title (发票抬头), in characters: the provider's buyer name field.
+pub const TITLE_CHARS: usize = 100;
+/// Longest e-mail address.
+pub const EMAIL_CHARS: usize = 254;
+
+/// Who buys: a person (个人) or a company or other organisation (单位).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BuyerType {
+    Personal,
+    Company,
+}
+
+impl BuyerType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuyerType::Personal => "personal",
+            BuyerType::Company => "company",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<BuyerType> {
+        [BuyerType::Personal, BuyerType::Company]
+            .into_iter()
+            .find(|b| b.as_str() == text)
+    }
+}
+
+/// Where a request was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceSource {
+    /// At the door, on the technician's phone.
+    Door,
+    /// Later, at the desk.
+    Desk,
+}
+
+impl InvoiceSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvoiceSource::Door => "door",
+            InvoiceSource::Desk => "desk",
+        }
+    }
+}
+
+/// An e-fapiao request as the customer gives it.
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceRequest {
+    /// `personal` or `company`.
+    pub buyer_type: String,
+    /// 发票抬头: the company's registered name, or the person's name.
+    pub title: String,
+    /// 纳税人识别号: the 18-character unified social credit code; required
+    /// for a company.
+    #[serde(default)]
+    pub tax_number: Option<String>,
+    /// Where the invoice is e-mailed.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The mainland mobile number the invoice is texted to.
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+/// A request refused for one field: its name and the reason in English and
+/// Chinese (the Chinese naming the field in Chinese).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceProblem {
+    pub field: &'static str,
+    pub en: String,
+    pub zh: String,
+}
+
+impl InvoiceProblem {
+    fn new(field: &'static str, en: impl Into<String>, zh: impl Into<String>) -> Self {
+        InvoiceProblem {
+            field,
+            en: en.into(),
+            zh: zh.into(),
+        }
+    }
+}
+
+/// A request checked: its values trimmed and normalised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedInvoice {
+    pub buyer_type: BuyerType,
+    pub title: String,
+    pub tax_number: Option<String>,
+    pub email: Option<String>,
+    /// Eleven digits, without +86.
+    pub phone: Option<String>,
+}
+
+/// The characters of a unified social credit code, in the order of their
+/// values (0–30): digits and the capital letters without I, O, Z, S and V
+/// (GB 32100-2015, 代码字符集).
+pub const CREDIT_CODE_CHARS: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+
+/// GB 32100-2015's check character (校验码) of the first 17 characters of a
+/// unified social credit code: each character's value times 3^(i-1) mod 31
+/// for its position i, summed; the check is 31 − (sum mod 31), 31 read as
+/// 0. `None` when a character is outside the code's set.
+pub fn credit_code_check_char(first17: &str) -> Option<char> {
+    let mut sum = 0u32;
+    let mut weight = 1u32;
+    for c in first17.chars() {
+        let value = CREDIT_CODE_CHARS.find(c)? as u32;
+        sum += value * weight;
+        weight = weight * 3 % 31;
+    }
+    let check = (31 - sum % 31) % 31;
+    CREDIT_CODE_CHARS.chars().nth(check as usize)
+}
+
+/// Why a tax number is not a unified social credit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreditCodeProblem {
+    /// Not 18 characters (a legacy 15- or 20-character number included).
+    Length(usize),
+    /// A character outside `0-9A-HJ-NPQRTUWXY` (I, O, Z, S, V, lower case …).
+    Character(char),
+    /// Characters 3 to 8 (the registering authority's division code) are not digits.
+    Division,
+    /// The last character is not the check character of the first 17.
+    Check,
+}
+
+/// Checks a unified social credit code (统一社会信用代码, GB 32100-2015):
+/// 18 characters from [`CREDIT_CODE_CHARS`], characters 3–8 the
+/// administrative division code (digits), the 18th the check character.
+pub fn check_credit_code(code: &str) -> Result<(), CreditCodeProblem> {
+    let n = code.chars().count();
+    if n != 18 {
+        return Err(CreditCodeProblem::Length(n));
+    }
+    if let Some(bad) = code.chars().find(|c| !CREDIT_CODE_CHARS.contains(*c)) {
+        return Err(CreditCodeProblem::Character(bad));
+    }
+    if !code[2..8].chars().all(|c| c.is_ascii_digit()) {
+        return Err(CreditCodeProblem::Division);
+    }
+    match credit_code_check_char(&code[..17]) {
+        Some(c) if code.ends_with(c) => Ok(()),
+        _ => Err(CreditCodeProblem::Check),
+    }
+}
+
+fn tax_number_problem(p: CreditCodeProblem) -> InvoiceProblem {
+    const EN: &str = "expected the 18-character unified social credit code (digits and capital letters except I, O, Z, S, V; such as 91350100M000100Y43)";
+    const ZH: &str = "应为 18 位统一社会信用代码（数字和除 I、O、Z、S、V 外的大写字母，例如 91350100M000100Y43）";
+    let (en, zh) = match p {
+        CreditCodeProblem::Length(15 | 20) => (
+            format!("{EN}; the old 15- or 20-character tax registration numbers are no longer taken"),
+            format!("纳税人识别号：{ZH}；旧的 15 位或 20 位税务登记号已不再使用。"),
+        ),
+        CreditCodeProblem::Length(n) => (
+            format!("{EN}; this one has {n} characters"),
+            format!("纳税人识别号：{ZH}；当前为 {n} 位。"),
+        ),
+        CreditCodeProblem::Character(c) => (
+            format!("{EN}; {c:?} is not allowed"),
+            format!("纳税人识别号：{ZH}；不能含有“{c}”。"),
+        ),
+        CreditCodeProblem::Division => (
+            format!("{EN}; characters 3 to 8 are the registering authority's division code, digits only"),
+            format!("纳税人识别号：{ZH}；第 3 至 8 位是登记管理机关的行政区划码，只能是数字。"),
+        ),
+        CreditCodeProblem::Check => (
+            format!("{EN}; its last character is not the check character of the first 17: please check it was copied correctly"),
+            format!("纳税人识别号：{ZH}；末位校验码与前 17 位不符，请核对是否抄错。"),
+        ),
+    };
+    InvoiceProblem::new("tax_number", en, zh)
+}
+
+/// A mainland mobile number (`1[3-9]` and 9 more digits; spaces, hyphens and
+/// +86 allowed), as its 11 digits.
+pub fn mainland_mobile(text: &str) -> Option<String> {
+    let digits: String = text.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    let digits = digits.strip_prefix("+86").unwrap_or(&digits);
+    let ok = digits.len() == 11
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && digits.starts_with('1')
+        && matches!(digits.as_bytes()[1], b'3'..=b'9');
+    ok.then(|| digits.to_string())
+}
+
+/// A sane e-mail address: one `@`, something before it, a domain with a dot
+/// and no empty label after it, no spaces, at most [`EMAIL_CHARS`].
+pub fn plausible_email(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    text.chars().count() <= EMAIL_CHARS
+        && !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && domain
+            .split('.')
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_alphanumeric() || c == '-'))
+        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// Checks a request field by field, in the form's order.
+pub fn check_invoice(req: &InvoiceRequest) -> Result<CheckedInvoice, InvoiceProblem> {
+    let buyer_type = BuyerType::parse(req.buyer_type.trim()).ok_or_else(|| {
+        InvoiceProblem::new(
+            "buyer_type",
+            "expected personal or company",
+            "购买方类型：应为 personal（个人）或 company（单位）。",
+        )
+    })?;
+    let title = req.title.trim().to_string();
+    if title.is_empty() {
+        return Err(InvoiceProblem::new(
+            "title",
+            "empty: give the company's registered name, or the person's name",
+            "发票抬头：不能为空，请填写单位的登记名称或个人姓名。",
+        ));
+    }
+    let chars = title.chars().count();
+    if chars > TITLE_CHARS || title.chars().any(char::is_control) {
+        return Err(InvoiceProblem::new(
+            "title",
+            format!("at most {TITLE_CHARS} characters on one line (this one has {chars})"),
+            format!("发票抬头：最多 {TITLE_CHARS} 个字，且不能换行（当前 {chars} 个字）。"),
+        ));
+    }
+    let tax_number = req
+        .tax_number
+        .as_deref()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty());
+    match (&tax_number, buyer_type) {
+        (None, BuyerType::Company) => {
+            return Err(InvoiceProblem::new(
+                "tax_number",
+                "a company's invoice needs its tax number: the 18-character unified social credit code (such as 91350100M000100Y43)",
+                "纳税人识别号：单位开票必须填写，应为 18 位统一社会信用代码（例如 91350100M000100Y43）。",
+            ))
+        }
+        (Some(t), _) => check_credit_code(t).map_err(tax_number_problem)?,
+        (None, BuyerType::Personal) => {}
+    }
+    let email = req
+        .email
+        .as_deref()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty());
+    if let Some(e) = &email {
+        if !plausible_email(e) {
+            return Err(InvoiceProblem::new(
+                "email",
+                "expected an e-mail address such as fapiao@example.com",
+                "电子邮箱：格式不正确，应类似 fapiao@example.com。",
+            ));
+        }
+    }
+    let phone = match req.phone.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        None => None,
+        Some(p) => Some(mainland_mobile(p).ok_or_else(|| {
+            InvoiceProblem::new(
+                "phone",
+                "expected a mainland mobile number of 11 digits starting with 13 to 19 (such as 13800138000)",
+                "手机号：应为 13 至 19 开头的 11 位中国大陆手机号（例如 13800138000）。",
+            )
+        })?),
+    };
+    if email.is_none() && phone.is_none() {
+        return Err(InvoiceProblem::new(
+            "email",
+            "give an e-mail address or a mobile number (or both) for the invoice to be sent to",
+            "电子邮箱：请填写电子邮箱或手机号（至少一项），用于接收发票。",
+        ));
+    }
+    Ok(CheckedInvoice {
+        buyer_type,
+        title,
+        tax_number,
+        email,
+        phone,
+    })
+}
+
+/// Why a request could not be filed.
+#[derive(Debug)]
+pub enum RequestRefused {
+    /// A field is wrong.
+    Field(InvoiceProblem),
+    /// Something else (no such order, one already running, storage).
+    Other(Failure),
+}
+
+impl From<Failure> for RequestRefused {
+    fn from(f: Failure) -> Self {
+        RequestRefused::Other(f)
+    }
+}
+
+impl From<crate::store::DbError> for RequestRefused {
+    fn from(e: crate::store::DbError) -> Self {
+        RequestRefused::Other(e.into())
+    }
+}
+
+/// What the customer paid on the order: the sum of the money collected on
+/// its visits (fen); 0 when nothing was.
+pub async fn amount_paid(tx: &mut dyn Tx, assignment_id: &str) -> Fallible<i64> {
+    let mut total = 0i64;
+    for id in visits::visit_ids_of_assignment(tx, assignment_id).await? {
+        if let Some((_, state)) = visits::load_visit_with_state(tx, &id).await? {
+            let state: VisitState = serde_json::from_str(&state)
+                .map_err(|e| Failure::corrupt("reading a visit's state", e))?;
+            total = total.saturating_add(state.paid_total);
+        }
+    }
+    Ok(total)
+}
+
+/// The provider's order number of a request: 20 characters (its limit),
+/// derived from the request's id, so every attempt names the same order.
+pub fn order_no_of(request_id: &str) -> String {
+    let digest = doorstep_core::canonical::sha256_hex(request_id.as_bytes());
+    format!("DS{}", digest[..18].to_ascii_uppercase())
+}
+
+/// Files an e-fapiao request for a work order, taken at the door or at the
+/// desk by `actor`: checks it, refuses a second one while one is open
+/// (requested, queued or issued), stores it and — when what the customer
+/// paid is known — queues it to the invoicing provider in the same
+/// transaction.
+pub async fn request_invoice(
+    tx: &mut dyn Tx,
+    assignment_id: &str,
+    req: &InvoiceRequest,
+    source: InvoiceSource,
+    actor: &str,
+    now: i64,
+) -> Result<InvoiceRecord, RequestRefused> {
+    if !assignments::exists(tx, assignment_id).await? {
+        return Err(Failure::not_found("assignment", assignment_id).into());
+    }
+    let checked = check_invoice(req).map_err(RequestRefused::Field)?;
+    if let Some(open) = invoices::of_assignment(tx, assignment_id)
+        .await?
+        .into_iter()
+        .find(|r| r.state != InvoiceState::Failed)
+    {
+        return Err(Failure::Conflict {
+            code: "invoice_requested",
+            message: format!(
+                "this work order already has an e-fapiao request ({}, {}); a new one can be made only after it failed",
+                open.id,
+                open.state.as_str()
+            ),
+            details: serde_json::Map::from_iter([
+                ("invoice_id".to_string(), json!(open.id)),
+                ("state".to_string(), json!(open.state)),
+            ]),
+        }
+        .into());
+    }
+    let id = uuid::Uuid::now_v7().to_string();
+    let paid = amount_paid(tx, assignment_id).await?;
+    let record = NewInvoice {
+        order_no: order_no_of(&id),
+        id,
+        assignment_id: assignment_id.to_string(),
+        buyer_type: checked.buyer_type,
+        title: checked.title,
+        tax_number: checked.tax_number,
+        email: checked.email,
+        phone: checked.phone,
+        source,
+        requested_by: actor.to_string(),
+        requested_at: now,
+    };
+    invoices::insert(tx, &record).await?;
+    if paid > 0 {
+        queue(tx, &record.id, paid, now).await?;
+    }
+    Ok(invoices::load(tx, &record.id)
+        .await?
+        .ok_or_else(|| Failure::not_found("invoice request", &record.id))?)
+}
+
+/// Queues a stored request for `amount` (fen) to the provider: the issue
+/// request goes in the outbox, the request becomes `queued`.
+async fn queue(tx: &mut dyn Tx, id: &str, amount: i64, now: i64) -> Fallible<()> {
+    let Some(r) = invoices::load(tx, id).await? else {
+        return Ok(());
+    };
+    enqueue(
+        tx,
+        &NewOutboxMessage {
+            id: uuid::Uuid::now_v7().to_string(),
+            kind: ISSUE_KIND.into(),
+            idempotency_key: format!("invoice:{}", r.id),
+            assignment_id: Some(r.assignment_id.clone()),
+            target: PROVIDER.into(),
+            payload: json!({
+                "invoice_id": r.id,
+                "order_no": r.order_no,
+                "buyer_type": r.buyer_type,
+                "title": r.title,
+                "tax_number": r.tax_number,
+                "email": r.email,
+                "phone": r.phone,
+                "amount": amount,
+                "requested_at": r.requested_at,
+            })
+            .to_string(),
+            first_attempt_at: now,
+            created_at: now,
+        },
+    )
+    .await?;
+    invoices::mark_queued(tx, id, amount, now).await
+}
+
+/// Queues the requests that waited for a payment, now that one is known;
+/// returns how many. Run by the outbox worker every round.
+pub async fn release_waiting(tx: &mut dyn Tx, now: i64) -> Fallible<usize> {
+    let mut n = 0;
+    for r in invoices::waiting(tx, 100).await? {
+        let paid = amount_paid(tx, &r.assignment_id).await?;
+        if paid > 0 {
+            queue(tx, &r.id, paid, now).await?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// What a delivery of an invoice message came to, for the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvoiceOutcome {
+    /// The provider took the issue request: its serial number (发票流水号).
+    Accepted { serial: String },
+    /// The provider issued the invoice: its number (发票号码).
+    Issued { number: String },
+    /// Another attempt follows (nothing changes for the request).
+    Retrying(String),
+    /// No more attempts: the request failed, for this reason.
+    Failed(String),
+}
+
+/// Records what a delivery of `m` (an issue request or a result query)
+/// came to on its invoice request, in the worker's transaction. An issue
+/// request the provider took is followed by the query of its result (the
+/// provider issues asynchronously), due after `query_delay_ms`.
+pub async fn record_delivery(
+    tx: &mut dyn Tx,
+    m: &OutboxMessage,
+    outcome: &InvoiceOutcome,
+    now: i64,
+    query_delay_ms: i64,
+) -> Fallible<()> {
+    let Some(id) = m.payload["invoice_id"].as_str() else {
+        return Ok(());
+    };
+    match outcome {
+        InvoiceOutcome::Accepted { serial } => {
+            invoices::mark_accepted(tx, id, serial, now).await?;
+            enqueue(
+                tx,
+                &NewOutboxMessage {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    kind: QUERY_KIND.into(),
+                    idempotency_key: format!("invoice-query:{id}:{serial}"),
+                    assignment_id: m.assignment_id.clone(),
+                    target: PROVIDER.into(),
+                    payload: json!({ "invoice_id": id, "serial": serial,
+                                     "order_no": m.payload["order_no"] })
+                    .to_string(),
+                    first_attempt_at: now + query_delay_ms,
+                    created_at: now,
+                },
+            )
+            .await?;
+        }
+        InvoiceOutcome::Issued { number } => invoices::mark_issued(tx, id, number, now).await?,
+        InvoiceOutcome::Failed(reason) => invoices::mark_failed(tx, id, reason, now).await?,
+        InvoiceOutcome::Retrying(_) => {}
+    }
+    Ok(())
+}
+
+/// A dispatcher retried a dead invoice message: its request is queued again.
+pub async fn dead_letter_retried(tx: &mut dyn Tx, m: &OutboxMessage, now: i64) -> Fallible<()> {
+    if m.kind != ISSUE_KIND && m.kind != QUERY_KIND {
+        return Ok(());
+    }
+    match m.payload["invoice_id"].as_str() {
+        Some(id) => invoices::mark_requeued(tx, id, now).await,
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(buyer: &str, tax: Option<&str>) -> InvoiceRequest {
+        InvoiceRequest {
+            buyer_type: buyer.into(),
+            title: "福州某某科技有限公司".into(),
+            tax_number: tax.map(String::from),
+            email: Some("fapiao@example.com".into()),
+            phone: None,
+        }
+    }
+
+    #[test]
+    fn a_unified_social_credit_code_with_its_check_character_is_accepted() {
+        assert_eq!(check_credit_code("91350100M000100Y43"), Ok(()));
+        assert_eq!(check_credit_code("91110000600037341L"), Ok(()));
+        assert_eq!(credit_code_check_char("91350100M000100Y4"), Some('3'));
+    }
+
+    #[test]
+    fn a_credit_code_with_a_wrong_check_character_is_refused() {
+        assert_eq!(
+            check_credit_code("91350100M000100Y44"),
+            Err(CreditCodeProblem::Check)
+        );
+        assert_eq!(
+            check_credit_code("91110000600037341K"),
+            Err(CreditCodeProblem::Check)
+        );
+    }
+
+    #[test]
+    fn a_credit_code_has_exactly_eighteen_characters() {
+        assert_eq!(
+            check_credit_code("91350100M000100Y4"),
+            Err(CreditCodeProblem::Length(17))
+        );
+        assert_eq!(
+            check_credit_code("91350100M000100Y430"),
+            Err(CreditCodeProblem::Length(19))
+        );
+        // The legacy 15-character tax registration number is refused.
+        assert_eq!(
+            check_credit_code("350100123456789"),
+            Err(CreditCodeProblem::Length(15))
+        );
+    }
+
+    #[test]
+    fn a_credit_code_never_holds_i_o_z_s_or_v() {
+        for bad in ['I', 'O', 'Z', 'S', 'V'] {
+            let code = format!("91350100M000100{bad}43");
+            assert_eq!(
+                check_credit_code(&code),
+                Err(CreditCodeProblem::Character(bad)),
+                "{code}"
+            );
+        }
+        assert_eq!(
+            check_credit_code("91350100m000100Y43"),
+            Err(CreditCodeProblem::Character('m'))
+        );
+    }
+
+    #[test]
+    fn a_credit_codes_division_code_is_digits() {
+        // Valid characters and a matching check character, but letters
+        // where the division code goes.
+        let first17 = "91AB0100M000100Y4";
+        let code = format!("{first17}{}", credit_code_check_char(first17).unwrap());
+        assert_eq!(check_credit_code(&code), Err(CreditCodeProblem::Division));
+    }
+
+    #[test]
+    fn a_company_buyer_needs_a_tax_number_and_the_refusal_names_it() {
+        let e = check_invoice(&request("company", None)).unwrap_err();
+        assert_eq!(e.field, "tax_number");
+        assert!(e.zh.starts_with("纳税人识别号："), "{}", e.zh);
+        assert!(e.en.contains("unified social credit code"), "{}", e.en);
+        let bad = check_invoice(&request("company", Some("91350100M000100Y44"))).unwrap_err();
+        assert_eq!(bad.field, "tax_number");
+        assert!(bad.zh.contains("校验码"), "{}", bad.zh);
+    }
+
+    #[test]
+    fn a_personal_buyer_needs_no_tax_number() {
+        let mut r = request("personal", None);
+        r.title = "李女士".into();
+        let ok = check_invoice(&r).unwrap();
+        assert_eq!(ok.buyer_type, BuyerType::Personal);
+        assert_eq!(ok.tax_number, None);
+        // One given is still checked.
+        r.tax_number = Some("12345".into());
+        assert_eq!(check_invoice(&r).unwrap_err().field, "tax_number");
+    }
+
+    #[test]
+    fn an_invoice_goes_somewhere_an_email_or_a_mainland_mobile() {
+        let mut r = request("company", Some("91350100M000100Y43"));
+        r.email = None;
+        assert_eq!(check_invoice(&r).unwrap_err().field, "email");
+        r.phone = Some("+86 138-0013-8000".into());
+        assert_eq!(
+            check_invoice(&r).unwrap().phone.as_deref(),
+            Some("13800138000")
+        );
+        for bad in ["12800138000", "1380013800", "02155551234"] {
+            r.phone = Some(bad.into());
+            assert_eq!(check_invoice(&r).unwrap_err().field, "phone", "{bad}");
+        }
+        r.phone = None;
+        for bad in [
+            "fapiao",
+            "a@b",
+            "a b@example.com",
+            "@example.com",
+            "a@example..com",
+        ] {
+            r.email = Some(bad.into());
+            assert_eq!(check_invoice(&r).unwrap_err().field, "email", "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_title_is_one_line_of_at_most_a_hundred_characters() {
+        let mut r = request("company", Some("91350100M000100Y43"));
+        r.title = "  ".into();
+        assert_eq!(check_invoice(&r).unwrap_err().field, "title");
+        r.title = "公".repeat(TITLE_CHARS + 1);
+        assert_eq!(check_invoice(&r).unwrap_err().field, "title");
+        r.title = "公".repeat(TITLE_CHARS);
+        assert!(check_invoice(&r).is_ok());
+    }
+
+    #[test]
+    fn every_refusal_names_its_field_in_chinese_with_full_width_punctuation() {
+        let cases = [
+            request("someone", None),
+            InvoiceRequest {
+                title: String::new(),
+                ..request("personal", None)
+            },
+            request("company", Some("9135010OM000100Y43")),
+            InvoiceRequest {
+                email: Some("x".into()),
+                ..request("personal", None)
+            },
+        ];
+        for r in cases {
+            let e = check_invoice(&r).unwrap_err();
+            let (name, _) =
+                e.zh.split_once('：')
+                    .expect("the field's Chinese name first");
+            assert!(!name.is_empty() && !name.is_ascii(), "{}", e.zh);
+            assert!(e.zh.ends_with('。'), "{}", e.zh);
+        }
+    }
+
+    #[test]
+    fn the_providers_order_number_is_twenty_characters_and_stable() {
+        let a = order_no_of("0190-abc");
+        assert_eq!(a.len(), 20);
+        assert_eq!(a, order_no_of("0190-abc"));
+        assert_ne!(a, order_no_of("0190-abd"));
+    }
+}
