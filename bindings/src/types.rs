@@ -154,11 +154,15 @@ impl From<NextAction> for ActionItem {
 pub struct PromptItem {
     pub code: String,
     pub text: LocalizedText,
+    /// A standard spoken line to say to the customer (话术); otherwise an
+    /// instruction to the technician.
+    pub spoken: bool,
 }
 
 impl From<Prompt> for PromptItem {
     fn from(p: Prompt) -> Self {
         Self {
+            spoken: p.spoken(),
             code: p.code,
             text: p.text.into(),
         }
@@ -203,6 +207,8 @@ pub struct FieldIssueItem {
 pub struct QuoteLineItem {
     /// Fee-schedule item id.
     pub item: String,
+    /// The item's name in the trade's fee schedule.
+    pub name: LocalizedText,
     /// `visit`, `labour`, `part`, `goods`, `deposit` or `service`.
     pub kind: String,
     pub qty: u32,
@@ -364,6 +370,7 @@ impl From<VisitView> for VisitScreen {
             _ => None,
         };
         let accepted = v.quote_accepted;
+        let names = v.quote_line_names;
         Self {
             visit_id: v.visit_id.map(|i| i.to_string()),
             assignment_id: v.assignment_id.map(|i| i.to_string()),
@@ -410,8 +417,14 @@ impl From<VisitView> for VisitScreen {
                 lines: q
                     .lines
                     .iter()
-                    .map(|l| QuoteLineItem {
+                    .enumerate()
+                    .map(|(i, l)| QuoteLineItem {
                         item: l.item.clone(),
+                        name: names
+                            .get(i)
+                            .cloned()
+                            .unwrap_or_else(|| Text::new(&l.item, &l.item))
+                            .into(),
                         kind: tag(&l.kind),
                         qty: l.qty,
                         unit_price: l.unit_price,

@@ -39,6 +39,14 @@ pub struct Prompt {
     pub text: Text,
 }
 
+impl Prompt {
+    /// A standard spoken line (话术, `script.*`) the technician says to the
+    /// customer, rather than an instruction to the technician.
+    pub fn spoken(&self) -> bool {
+        self.code.starts_with("script.")
+    }
+}
+
 /// One checklist line (kit or appearance).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChecklistEntry {
@@ -123,6 +131,10 @@ pub struct VisitView {
     pub prompts: Vec<Prompt>,
     pub kit: Vec<ChecklistEntry>,
     pub quote: Option<Quote>,
+    /// The quote's lines by name, in its order (the fee schedule's names:
+    /// the quote itself binds only ids).
+    #[serde(default)]
+    pub quote_line_names: Vec<Text>,
     pub quote_accepted: bool,
     pub timers: Timers,
     /// Digest of the report as it stands (what the customer would sign now).
@@ -227,6 +239,15 @@ pub fn view(s: &VisitState, pb: &Playbook, now: DateTime<Utc>, technician: &str)
         prompts,
         kit,
         quote: s.quote.clone(),
+        quote_line_names: s.quote.as_ref().map_or_else(Vec::new, |q| {
+            q.lines
+                .iter()
+                .map(|l| {
+                    pb.fee(&l.item)
+                        .map_or_else(|| Text::new(&l.item, &l.item), |f| f.name.clone())
+                })
+                .collect()
+        }),
         quote_accepted: s.accepted_quote().is_some(),
         timers,
         report_digest_short: report.as_deref().map(|d| short_digest(d).to_string()),

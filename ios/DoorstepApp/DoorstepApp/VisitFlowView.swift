@@ -240,7 +240,7 @@ struct QuoteView: View {
         VStack(alignment: .leading) {
             Text(String(format: NSLocalizedString("revision", comment: ""), Int(quote.revision)))
             ForEach(quote.lines, id: \.item) { l in
-                Text("\(l.item) × \(l.qty)  \(formatMoney(minor: l.amount, currency: quote.currency))")
+                Text("\(l.name.pick(model.lang)) × \(l.qty)  \(formatMoney(minor: l.amount, currency: quote.currency))")
             }
             Text(formatMoney(minor: quote.customerTotal, currency: quote.currency)).bold()
         }

@@ -5483,12 +5483,22 @@ public func FfiConverterTypePlaybookInfo_lower(_ value: PlaybookInfo) -> RustBuf
 public struct PromptItem: Equatable, Hashable {
     public var code: String
     public var text: LocalizedText
+    /**
+     * A standard spoken line to say to the customer (话术); otherwise an
+     * instruction to the technician.
+     */
+    public var spoken: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(code: String, text: LocalizedText) {
+    public init(code: String, text: LocalizedText, 
+        /**
+         * A standard spoken line to say to the customer (话术); otherwise an
+         * instruction to the technician.
+         */spoken: Bool) {
         self.code = code
         self.text = text
+        self.spoken = spoken
     }
 
     
@@ -5508,13 +5518,15 @@ public struct FfiConverterTypePromptItem: FfiConverterRustBuffer {
         return
             try PromptItem(
                 code: FfiConverterString.read(from: &buf), 
-                text: FfiConverterTypeLocalizedText.read(from: &buf)
+                text: FfiConverterTypeLocalizedText.read(from: &buf), 
+                spoken: FfiConverterBool.read(from: &buf)
         )
     }
 
     public static func write(_ value: PromptItem, into buf: inout [UInt8]) {
         FfiConverterString.write(value.code, into: &buf)
         FfiConverterTypeLocalizedText.write(value.text, into: &buf)
+        FfiConverterBool.write(value.spoken, into: &buf)
     }
 }
 
@@ -5543,6 +5555,10 @@ public struct QuoteLineItem: Equatable, Hashable {
      */
     public var item: String
     /**
+     * The item's name in the trade's fee schedule.
+     */
+    public var name: LocalizedText
+    /**
      * `visit`, `labour`, `part`, `goods`, `deposit` or `service`.
      */
     public var kind: String
@@ -5561,12 +5577,16 @@ public struct QuoteLineItem: Equatable, Hashable {
          * Fee-schedule item id.
          */item: String, 
         /**
+         * The item's name in the trade's fee schedule.
+         */name: LocalizedText, 
+        /**
          * `visit`, `labour`, `part`, `goods`, `deposit` or `service`.
          */kind: String, qty: UInt32, unitPrice: Int64, amount: Int64, 
         /**
          * `customer`, `warranty` or `free`.
          */payer: String) {
         self.item = item
+        self.name = name
         self.kind = kind
         self.qty = qty
         self.unitPrice = unitPrice
@@ -5591,6 +5611,7 @@ public struct FfiConverterTypeQuoteLineItem: FfiConverterRustBuffer {
         return
             try QuoteLineItem(
                 item: FfiConverterString.read(from: &buf), 
+                name: FfiConverterTypeLocalizedText.read(from: &buf), 
                 kind: FfiConverterString.read(from: &buf), 
                 qty: FfiConverterUInt32.read(from: &buf), 
                 unitPrice: FfiConverterInt64.read(from: &buf), 
@@ -5601,6 +5622,7 @@ public struct FfiConverterTypeQuoteLineItem: FfiConverterRustBuffer {
 
     public static func write(_ value: QuoteLineItem, into buf: inout [UInt8]) {
         FfiConverterString.write(value.item, into: &buf)
+        FfiConverterTypeLocalizedText.write(value.name, into: &buf)
         FfiConverterString.write(value.kind, into: &buf)
         FfiConverterUInt32.write(value.qty, into: &buf)
         FfiConverterInt64.write(value.unitPrice, into: &buf)

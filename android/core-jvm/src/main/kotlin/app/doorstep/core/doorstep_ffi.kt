@@ -7964,6 +7964,12 @@ data class PromptItem (
     var `code`: kotlin.String
     , 
     var `text`: LocalizedText
+    , 
+    /**
+     * A standard spoken line to say to the customer (话术); otherwise an
+     * instruction to the technician.
+     */
+    var `spoken`: kotlin.Boolean
     
 ){
     
@@ -7982,17 +7988,20 @@ public object FfiConverterTypePromptItem: FfiConverterRustBuffer<PromptItem> {
         return PromptItem(
             FfiConverterString.read(buf),
             FfiConverterTypeLocalizedText.read(buf),
+            FfiConverterBoolean.read(buf),
         )
     }
 
     override fun allocationSize(value: PromptItem) = (
             FfiConverterString.allocationSize(value.`code`) +
-            FfiConverterTypeLocalizedText.allocationSize(value.`text`)
+            FfiConverterTypeLocalizedText.allocationSize(value.`text`) +
+            FfiConverterBoolean.allocationSize(value.`spoken`)
     )
 
     override fun write(value: PromptItem, buf: ByteBuffer) {
             FfiConverterString.write(value.`code`, buf)
             FfiConverterTypeLocalizedText.write(value.`text`, buf)
+            FfiConverterBoolean.write(value.`spoken`, buf)
     }
 }
 
@@ -8006,6 +8015,11 @@ data class QuoteLineItem (
      * Fee-schedule item id.
      */
     var `item`: kotlin.String
+    , 
+    /**
+     * The item's name in the trade's fee schedule.
+     */
+    var `name`: LocalizedText
     , 
     /**
      * `visit`, `labour`, `part`, `goods`, `deposit` or `service`.
@@ -8039,6 +8053,7 @@ public object FfiConverterTypeQuoteLineItem: FfiConverterRustBuffer<QuoteLineIte
     override fun read(buf: ByteBuffer): QuoteLineItem {
         return QuoteLineItem(
             FfiConverterString.read(buf),
+            FfiConverterTypeLocalizedText.read(buf),
             FfiConverterString.read(buf),
             FfiConverterUInt.read(buf),
             FfiConverterLong.read(buf),
@@ -8049,6 +8064,7 @@ public object FfiConverterTypeQuoteLineItem: FfiConverterRustBuffer<QuoteLineIte
 
     override fun allocationSize(value: QuoteLineItem) = (
             FfiConverterString.allocationSize(value.`item`) +
+            FfiConverterTypeLocalizedText.allocationSize(value.`name`) +
             FfiConverterString.allocationSize(value.`kind`) +
             FfiConverterUInt.allocationSize(value.`qty`) +
             FfiConverterLong.allocationSize(value.`unitPrice`) +
@@ -8058,6 +8074,7 @@ public object FfiConverterTypeQuoteLineItem: FfiConverterRustBuffer<QuoteLineIte
 
     override fun write(value: QuoteLineItem, buf: ByteBuffer) {
             FfiConverterString.write(value.`item`, buf)
+            FfiConverterTypeLocalizedText.write(value.`name`, buf)
             FfiConverterString.write(value.`kind`, buf)
             FfiConverterUInt.write(value.`qty`, buf)
             FfiConverterLong.write(value.`unitPrice`, buf)

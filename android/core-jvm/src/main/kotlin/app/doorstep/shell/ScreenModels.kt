@@ -151,7 +151,7 @@ data class QuoteScreenState(
         fun of(q: QuoteSummary, lang: Language) = QuoteScreenState(
             revision = q.revision,
             rows = q.lines.map {
-                QuoteRow(it.item, it.qty, Money.format(it.unitPrice, q.currency), Money.format(it.amount, q.currency), it.payer == "warranty")
+                QuoteRow(if (lang == Language.EN) it.name.en else it.name.zh, it.qty, Money.format(it.unitPrice, q.currency), Money.format(it.amount, q.currency), it.payer == "warranty")
             },
             customerTotal = Money.format(q.customerTotal, q.currency),
             covered = if (q.coveredTotal > 0) Money.format(q.coveredTotal, q.currency) else null,

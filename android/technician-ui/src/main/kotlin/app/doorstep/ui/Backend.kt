@@ -32,12 +32,6 @@ interface ActionForms {
      */
     fun submit(assignmentId: String, action: String, values: List<SubmittedValue>, at: LocationReading.Fix?): SubmitOutcome
 
-    /**
-     * The playbook's fee items the visit's forms offer now (quote lines,
-     * parts), by id, in both languages: what names a quote line on screen.
-     */
-    fun feeItemLabels(assignmentId: String): Map<String, LocalizedText> = emptyMap()
-
     /** The core's digest of exactly what the customer would sign with these ratings, comment and consent. */
     fun previewSignOff(assignmentId: String, signOff: CustomerSignOff): CoreResult<ReportDigest>
 

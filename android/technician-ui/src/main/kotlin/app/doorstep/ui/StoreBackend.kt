@@ -71,15 +71,6 @@ class StoreActionForms(private val store: DeviceStore, private val clock: Clock)
             refusal(e)
         }
 
-    override fun feeItemLabels(assignmentId: String): Map<String, LocalizedText> =
-        when (val r = CoreResult.of { store.actionForms(assignmentId) }) {
-            is CoreResult.Ok -> r.value.flatMap { form -> form.fields.flatMap { it.itemFields } }
-                .filter { it.name == FEE_ITEM }
-                .flatMap { it.options }
-                .associate { it.id to it.label }
-            is CoreResult.Failed -> emptyMap()
-        }
-
     override fun previewSignOff(assignmentId: String, signOff: CustomerSignOff): CoreResult<ReportDigest> =
         CoreResult.of { store.previewSignOff(assignmentId, signOff) }
 
@@ -109,9 +100,6 @@ class StoreActionForms(private val store: DeviceStore, private val clock: Clock)
         }
 
     companion object {
-        /** A list row's fee-item choice (`quote.lines[i].item`, `parts_used[i].item`): the core's name. */
-        private const val FEE_ITEM = "item"
-
         fun location(fix: LocationReading.Fix) = Location(fix.lat, fix.lon, fix.accuracyM)
 
         /** A collected value as the core takes it. */

@@ -47,11 +47,10 @@ class UiStrings private constructor(val language: Language) {
     val call = t("拨打电话", "Call")
     val openInMaps = t("地图导航", "Open in maps")
     val notGiven = t("未提供", "Not given")
-    /** A quote line whose fee item the visit no longer names (its forms have moved past the quote). */
-    val feeItem = t("收费项目", "Fee item")
     val stage = t("进度", "Stage")
     fun trip(n: Int) = t("第 $n 次上门", "Trip $n")
     val whatToSay = t("话术提示", "What to say")
+    val nowDo = t("操作提示", "To do now")
     val nextSteps = t("下一步", "Next steps")
     val required = t("必做", "Required")
     val optional = t("可选", "Optional")

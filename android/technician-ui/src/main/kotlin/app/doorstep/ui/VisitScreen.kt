@@ -63,6 +63,9 @@ data class VisitUiState(
     val customer: CustomerCardState,
     val fieldIssues: List<String>,
     val timers: List<TimerRow>,
+    /** What the standard asks the technician to do now (instructions). */
+    val notices: List<String>,
+    /** What to say to the customer now (the standard's spoken lines). */
     val prompts: List<String>,
     val quote: QuoteScreenState?,
     val forms: List<FormState>,
@@ -88,7 +91,6 @@ class VisitStateHolder(
     private var refusal: app.doorstep.core.LocalizedText? = null
 
     /** The fee items' names, as the visit's forms offered them so far: they name the quote's lines. */
-    private val feeItems = mutableMapOf<String, app.doorstep.core.LocalizedText>()
 
     /** The phone's last fix on this visit (from a form's location field), sent with every later action. */
     private var lastFix: LocationReading.Fix? = null
@@ -99,7 +101,6 @@ class VisitStateHolder(
         when (val r = backend.screen(assignmentId)) {
             is CoreResult.Ok -> {
                 screen = r.value
-                feeItems.putAll(backend.actions.feeItemLabels(assignmentId))
                 forms = if (r.value.stage == VisitStage.CLOSED) emptyList() else backend.actions.forms(assignmentId, lang).map(::FormState)
                 forms.filter { it.spec.isSignOff }.forEach { it.reportLines = backend.actions.reportLines(assignmentId) }
             }
@@ -214,10 +215,9 @@ class VisitStateHolder(
                 timer(s.callCustomerAt, t.callCustomerAt),
                 timer(s.absentAllowedAt, t.absentAllowedAt),
             ),
-            prompts = sc.prompts.map { it.text.pick(lang) },
-            quote = sc.quote?.let { QuoteScreenState.of(it, lang) }?.let { q ->
-                q.copy(rows = q.rows.map { r -> r.copy(item = feeItems[r.item]?.pick(lang) ?: s.feeItem) })
-            },
+            notices = sc.prompts.filterNot { it.spoken }.map { it.text.pick(lang) },
+            prompts = sc.prompts.filter { it.spoken }.map { it.text.pick(lang) },
+            quote = sc.quote?.let { QuoteScreenState.of(it, lang) },
             forms = forms,
             closed = if (sc.stage == VisitStage.CLOSED) {
                 ClosedState(
@@ -282,6 +282,7 @@ fun VisitScreen(
                 }
             }
         }
+        if (state.notices.isNotEmpty()) Section(s.nowDo) { state.notices.forEach { UiText(it) } }
         if (state.prompts.isNotEmpty()) Section(s.whatToSay) { state.prompts.forEach { UiText("“$it”") } }
         state.quote?.let { QuoteCard(it) }
         state.closed?.let { ClosedCard(it) }

@@ -10,7 +10,6 @@ import androidx.compose.runtime.setValue
 import androidx.compose.ui.Modifier
 import androidx.compose.ui.test.junit4.createComposeRule
 import app.doorstep.core.DoorstepException
-import app.doorstep.core.Location
 import app.doorstep.core.VisitSession
 import app.doorstep.core.VisitStage
 import app.doorstep.shell.Language
@@ -18,8 +17,6 @@ import org.junit.Assert.assertEquals
 import org.junit.Assert.assertTrue
 import org.junit.Rule
 import org.junit.Test
-import java.io.File
-import java.time.Instant
 
 /**
  * Every form the core describes, for every trade, along the whole of a
@@ -41,44 +38,6 @@ class EveryFormTest {
 
     private val trades = listOf("appliance_repair", "computer_repair", "water_delivery", "home_care", "property_maintenance", "heating_service")
 
-    /** One step of an example visit: when, the command's JSON, its type, and where the phone was. */
-    private data class Step(val at: Instant, val command: String, val type: String, val location: Location?)
-
-    /** The example visit's steps that the core accepts (lines expecting a refusal left out), in order. */
-    private fun steps(trade: String): List<Step> =
-        File("../../examples/$trade.jsonl").readLines()
-            .filter { it.startsWith("{\"at\"") && "\"expect\"" !in it }
-            .map { line ->
-                val at = Regex("\"at\"\\s*:\\s*\"([^\"]+)\"").find(line)!!.groupValues[1]
-                val command = objectAfter(line, "\"command\"")!!
-                val type = Regex("\"type\"\\s*:\\s*\"([a-z_]+)\"").find(command)!!.groupValues[1]
-                val rest = line.substring(line.indexOf(command) + command.length)
-                val location = objectAfter(rest, "\"location\"")?.let { fix ->
-                    fun n(k: String) = Regex("\"$k\"\\s*:\\s*([0-9.]+)").find(fix)!!.groupValues[1].toDouble()
-                    Location(n("lat"), n("lon"), n("accuracy_m"))
-                }
-                Step(java.time.OffsetDateTime.parse(at).toInstant(), command, type, location)
-            }
-
-    /** The JSON object following [key] in [text] (braces inside strings skipped), or null. */
-    private fun objectAfter(text: String, key: String): String? {
-        val from = text.indexOf(key).takeIf { it >= 0 }?.let { text.indexOf('{', it) } ?: return null
-        var depth = 0
-        var inString = false
-        var i = from
-        while (i < text.length) {
-            val c = text[i]
-            when {
-                inString && c == '\\' -> i++
-                c == '"' -> inString = !inString
-                !inString && c == '{' -> depth++
-                !inString && c == '}' -> if (--depth == 0) return text.substring(from, i + 1)
-            }
-            i++
-        }
-        return null
-    }
-
     /** Commands the visit takes without a form: the center's assignment arriving, and the signature (the signing screen). */
     private val withoutForm = setOf("receive_assignment", "sign_off")
 
@@ -99,10 +58,10 @@ class EveryFormTest {
         val filler = FormFiller(rule)
         val report = mutableListOf<String>()
         for (trade in trades) {
-            val steps = steps(trade)
+            val steps = ExampleVisits.steps(trade)
             val session = VisitSession(trade, "every-form-$trade", "王强")
             // What the visit went through so far: replayed on a fresh session to try a form without keeping it.
-            val history = mutableListOf<Step>()
+            val history = mutableListOf<ExampleVisits.Step>()
             fun fork(): VisitSession = VisitSession(trade, "every-form-$trade", "王强").also { f ->
                 history.forEach { f.apply(it.command, it.at, it.location) }
             }

@@ -109,6 +109,26 @@ class ScreensTest {
     }
 
     @Test
+    fun acceptance_code_asked_after_the_sign_off_and_a_wrong_code_counted() = each { lang ->
+        // The computer-repair example walked by the real core up to its acceptance code, then one wrong code.
+        val steps = ExampleVisits.steps("computer_repair")
+        val at = steps.indexOfFirst { it.type == "enter_acceptance_code" }
+        app.doorstep.core.VisitSession("computer_repair", "acceptance-$lang", "王强").use { session ->
+            steps.take(at).forEach { session.apply(it.command, it.at, it.location) }
+            val now = steps[at].at
+            session.apply("""{"type": "enter_acceptance_code", "code": "000000"}""", now, null)
+            val backend = FakeBackend(session.screen(now), { l -> session.actionForms().map { FormSpec.of(it, l) } })
+            val holder = VisitStateHolder(backend, "GD-20261201-0203", clock, UiFixtures.times).apply { refresh(lang) }
+            val laid = ScreenCheck.render("07-acceptance-code", lang, heightDp = 1600) { VisitScreen(holder.state!!, services, {}, {}) }
+            ScreenCheck.assertReadable("acceptance code", lang, laid)
+            val wrong = if (lang == Language.EN) "That code is not the one issued for this order" else "验收码不正确"
+            assertTrue("the core's wrong-code prompt: ${laid.map { it.text }}", laid.any { it.text.contains(wrong) })
+            val field = if (lang == Language.EN) "Acceptance code" else "验收码"
+            assertTrue("the code's field: ${laid.map { it.text }}", laid.any { it.text.removeSuffix(" *") == field })
+        }
+    }
+
+    @Test
     fun closed_visit_with_callbacks() = each { lang ->
         val backend = FakeBackend(UiFixtures.visitScreen(VisitStage.CLOSED, VisitOutcome.FIXED), { emptyList() })
         val holder = VisitStateHolder(backend, "A-1001", clock, UiFixtures.times).apply { refresh(lang) }

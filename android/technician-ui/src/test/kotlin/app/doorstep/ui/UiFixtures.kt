@@ -84,12 +84,15 @@ object UiFixtures {
         conflict = null,
         fieldIssues = emptyList(),
         nextActions = emptyList(),
-        prompts = listOf(PromptItem("greet", text("您好，我是海尔售后的王师傅，今天上午为您上门维修冰箱。", "Hello, I am Wang from the service center, here to repair your fridge."))),
+        prompts = listOf(
+            PromptItem("script.at_the_door", text("您好，我是海尔售后的王师傅，今天上午为您上门维修冰箱。", "Hello, I am Wang from the service center, here to repair your fridge."), true),
+            PromptItem("knock_protocol", text("有门铃先按门铃，否则轻敲3轮、每轮3下。", "Ring the bell if there is one, else 3 rounds of 3 light knocks."), false),
+        ),
         checklist = emptyList(),
         appearance = emptyList(),
         quote = QuoteSummary(
             1u, "CNY", "out_of_warranty",
-            listOf(QuoteLineItem("上门费", "visit", 1u, 5000, 5000, "customer"), QuoteLineItem("压缩机", "part", 1u, 11800, 11800, "customer")),
+            listOf(QuoteLineItem("visit_fee", text("上门费", "Call-out fee"), "visit", 1u, 5000, 5000, "customer"), QuoteLineItem("part_compressor", text("压缩机", "Compressor"), "part", 1u, 11800, 11800, "customer")),
             0, 16800, 0, 0, stage == VisitStage.CLOSED,
         ),
         timers = VisitTimers(
