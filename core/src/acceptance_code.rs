@@ -67,10 +67,8 @@ impl AcceptanceCheck {
         let (Ok(salt), Ok(expected)) = (hex::decode(&self.salt), hex::decode(&self.hash)) else {
             return false;
         };
-        match digest(assignment_id, code, &salt, self.cost) {
-            Some(got) if !expected.is_empty() => constant_time_eq(&got, &expected),
-            _ => false,
-        }
+        digest(assignment_id, code, &salt, self.cost)
+            .is_some_and(|got| constant_time_eq(&got, &expected))
     }
 }
 

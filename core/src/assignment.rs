@@ -199,11 +199,17 @@ fn blank(s: &Option<String>) -> bool {
     s.as_deref().map(str::trim).unwrap_or("").is_empty()
 }
 
+/// A phone number: 5-15 digits with the usual separators. The center may
+/// send it masked (`138****8000`: the technician calls through a privacy
+/// number, issue 19): a hidden digit counts as a digit, and at least four
+/// stay visible.
 fn phone_ok(p: &str) -> bool {
     let digits = p.chars().filter(|c| c.is_ascii_digit()).count();
-    (5..=15).contains(&digits)
+    let hidden = p.chars().filter(|c| *c == '*').count();
+    (5..=15).contains(&(digits + hidden))
+        && digits >= 4
         && p.chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ' | '(' | ')'))
+            .all(|c| c.is_ascii_digit() || matches!(c, '*' | '+' | '-' | ' ' | '(' | ')'))
 }
 
 impl Assignment {

@@ -36,6 +36,30 @@ fn confirm() -> serde_json::Value {
 // ---- §2.1 Receive -----------------------------------------------------------
 
 #[test]
+fn a_phone_number_the_center_masked_is_still_a_phone_number() {
+    for (phone, ok) in [
+        ("138****8000", true),
+        ("+86 138 **** 8000", true),
+        ("*******8000", true),
+        ("1380****", true),
+        ("***", false),
+        ("*********", false),
+        ("138****800a", false),
+    ] {
+        let mut a = support::assignment("appliance_repair");
+        a.customer.phone = Some(phone.into());
+        let mut run = Run::with_assignment(a);
+        run.at("08:10");
+        run.ok(json!({"type": "log_call", "outcome": "reached"}));
+        if ok {
+            run.ok(confirm());
+        } else {
+            refused_with(&run.refused(confirm()), "missing_assignment_info");
+        }
+    }
+}
+
+#[test]
 fn appointment_is_not_confirmed_while_information_is_missing_until_an_updated_assignment_or_a_center_waiver(
 ) {
     let mut incomplete = support::assignment("appliance_repair");
