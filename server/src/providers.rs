@@ -106,6 +106,9 @@ pub struct ProviderSettings {
     /// Hours a binding is asked for (Expiration); it is released sooner when the order is reassigned, cancelled or done
     #[arg(long, env = "DOORSTEP_PRIVACY_BINDING_HOURS", default_value_t = 720, value_parser = at_least_one::<i64>)]
     pub privacy_binding_hours: i64,
+    /// Whether a technician's device reads a customer's number masked (138****8000) while the order has no bound virtual number; false sends the full number until a virtual one is bound (the phone's workflow asks for a dialable number to confirm an appointment)
+    #[arg(long, env = "DOORSTEP_PRIVACY_MASK_UNBOUND", default_value_t = true, action = clap::ArgAction::Set)]
+    pub privacy_mask_unbound: bool,
     /// Key the webhook endpoints' signing secrets are derived from (unset: no webhooks can be made)
     #[arg(long, env = "DOORSTEP_WEBHOOK_SIGNING_KEY", hide_env_values = true)]
     pub webhook_signing_key: Option<String>,
@@ -154,6 +157,7 @@ impl Default for ProviderSettings {
             privacy_pool_key: String::new(),
             privacy_region: "cn-hangzhou".into(),
             privacy_binding_hours: 720,
+            privacy_mask_unbound: true,
             webhook_signing_key: None,
             notice_quiet_hours: QuietHoursSetting(
                 QuietHours::parse("21:00-08:00").expect("the default quiet hours parse"),

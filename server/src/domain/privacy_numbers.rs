@@ -189,6 +189,17 @@ fn rewrite(
 /// numbers by order) or the masked number, and no other text keeps one of
 /// those customers' numbers.
 pub fn mask_for_device(v: &mut Value, virtuals: &HashMap<String, String>) {
+    mask_for_device_as(v, virtuals, true)
+}
+
+/// [`mask_for_device`], with `mask_unbound` false: only the bound orders'
+/// numbers are replaced (by their virtual numbers), the others left whole
+/// (`--privacy-mask-unbound false`).
+pub fn mask_for_device_as(v: &mut Value, virtuals: &HashMap<String, String>, mask_unbound: bool) {
+    if !mask_unbound {
+        replace_bound(v, None, virtuals);
+        return;
+    }
     let mut phones = BTreeSet::new();
     customer_phones(v, &mut phones);
     // Numbers too short to be a phone (or masked already) are not searched.
@@ -198,6 +209,36 @@ pub fn mask_for_device(v: &mut Value, virtuals: &HashMap<String, String>) {
         phones.remove(&national_digits(x));
     }
     rewrite(v, None, virtuals, &phones);
+}
+
+fn replace_bound(v: &mut Value, assignment: Option<&str>, virtuals: &HashMap<String, String>) {
+    match v {
+        Value::Object(obj) => {
+            let own = obj
+                .get("assignment_id")
+                .or_else(|| obj.get("customer").and(obj.get("id")))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let here = own.or(assignment.map(str::to_string));
+            for (key, child) in obj.iter_mut() {
+                match (key.as_str(), child) {
+                    ("customer", Value::Object(c)) => {
+                        if let (Some(x), Some(Value::String(p))) = (
+                            here.as_deref().and_then(|a| virtuals.get(a)),
+                            c.get_mut("phone"),
+                        ) {
+                            *p = x.clone();
+                        }
+                    }
+                    (_, child) => replace_bound(child, here.as_deref(), virtuals),
+                }
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|i| replace_bound(i, assignment, virtuals)),
+        _ => {}
+    }
 }
 
 /// The number to bind for a phone as stored (11 national digits for a

@@ -7,7 +7,7 @@
 
 use crate::app::AppState;
 use crate::auth::Principal;
-use crate::domain::privacy_numbers::mask_for_device;
+use crate::domain::privacy_numbers::mask_for_device_as;
 use crate::http::auth::Auth;
 use crate::http::error::{ApiError, ApiResult};
 use crate::store::assignments;
@@ -74,7 +74,11 @@ pub async fn mask_device_answers(
             tracing::warn!(error = %e, "reading the technician's virtual numbers");
             Default::default()
         });
-    mask_for_device(&mut value, &virtuals);
+    let mask_unbound = state.providers.privacy_mask_unbound;
+    if !mask_unbound && virtuals.is_empty() {
+        return Response::from_parts(parts, Body::from(bytes));
+    }
+    mask_for_device_as(&mut value, &virtuals, mask_unbound);
     let Ok(out) = serde_json::to_vec(&value) else {
         return withheld();
     };
