@@ -131,7 +131,8 @@ fn device_number(
     match assignment.and_then(|a| virtuals.get(a)) {
         Some(x) => x.clone(),
         None if phone.trim().is_empty() => phone.to_string(),
-        None => mask_phone(phone),
+        None if phone.contains('*') => phone.to_string(),
+        None => mask_phone(&national_digits(phone)),
     }
 }
 
