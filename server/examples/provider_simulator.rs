@@ -12,6 +12,11 @@
 //! DOORSTEP_INVOICE_APP_SECRET and carrying DOORSTEP_INVOICE_ACCESS_TOKEN,
 //! default `sim-app-key` / `sim-app-secret` / `sim-access-token`; point
 //! DOORSTEP_INVOICE_ENDPOINT at `http://HOST:PORT/open/v1/services`),
+//! Alibaba Cloud privacy-number calls at `/dyplsapi` (BindAxb /
+//! UnbindSubscription signed with DOORSTEP_PRIVACY_ACCESS_KEY_ID /
+//! DOORSTEP_PRIVACY_ACCESS_KEY_SECRET, default `sim-access-key-id` /
+//! `sim-access-key-secret`; point DOORSTEP_PRIVACY_ENDPOINT at
+//! `http://HOST:PORT/dyplsapi`; a pool of 170 virtual numbers),
 //! webhooks at `/webhooks/{name}` (their
 //! secret set with `POST /_sim/webhook-secrets/{name}` `{"secret": …}`),
 //! shows what it received at `GET /_sim/received` and fails, stalls or
@@ -19,7 +24,9 @@
 //! `{"fail_next": 3}`, `{"delay_ms": 2000}`, `{"stall_next": 1}`; invoices:
 //! `{"invoice_issuing_polls": 2}`, `{"invoice_fail_cause": "税号有误"}`).
 
-use doorstep_server::outbox::simulator::{InvoiceAccount, SimulatedAccount, Simulator};
+use doorstep_server::outbox::simulator::{
+    InvoiceAccount, PrivacyAccount, SimulatedAccount, Simulator,
+};
 
 #[tokio::main]
 async fn main() {
@@ -47,6 +54,14 @@ async fn main() {
         app_key: env("DOORSTEP_INVOICE_APP_KEY", default.app_key),
         app_secret: env("DOORSTEP_INVOICE_APP_SECRET", default.app_secret),
         access_token: env("DOORSTEP_INVOICE_ACCESS_TOKEN", default.access_token),
+    });
+    let default = PrivacyAccount::default();
+    sim.set_privacy_account(PrivacyAccount {
+        access_key_id: env("DOORSTEP_PRIVACY_ACCESS_KEY_ID", default.access_key_id),
+        access_key_secret: env(
+            "DOORSTEP_PRIVACY_ACCESS_KEY_SECRET",
+            default.access_key_secret,
+        ),
     });
     println!("Provider simulator listening on {}/", sim.url());
     let _ = tokio::signal::ctrl_c().await;

@@ -2,6 +2,8 @@
 //! Cloud SMS `SendSms`), its credentials and registered templates, the
 //! invoicing provider (Nuonuo's e-invoice API: endpoint, app key and secret,
 //! access token, the seller's tax number, clerk, item and VAT rate), the
+//! privacy-number provider (Alibaba Cloud 号码隐私保护: endpoint, AccessKey,
+//! number pool, region, how long a binding is asked for), the
 //! webhook signing key, quiet hours and the outbox worker's timing. Every
 //! setting is a flag and a `DOORSTEP_…` environment variable; credentials
 //! come from the environment and are never written to the database.
@@ -78,6 +80,35 @@ pub struct ProviderSettings {
     /// Milliseconds between the provider taking an invoice request and the first query of its result
     #[arg(long, env = "DOORSTEP_INVOICE_QUERY_DELAY_MS", default_value_t = 5000)]
     pub invoice_query_delay_ms: u64,
+    /// The privacy-number provider's endpoint (Alibaba Cloud 号码隐私保护, Dyplsapi BindAxb / UnbindSubscription); a simulator's address in tests
+    #[arg(
+        long,
+        env = "DOORSTEP_PRIVACY_ENDPOINT",
+        default_value = "https://dyplsapi.aliyuncs.com/"
+    )]
+    pub privacy_endpoint: String,
+    /// The AccessKey id of the privacy-number account (unset: no virtual numbers; technicians see masked numbers)
+    #[arg(long, env = "DOORSTEP_PRIVACY_ACCESS_KEY_ID", hide_env_values = true)]
+    pub privacy_access_key_id: Option<String>,
+    /// The AccessKey secret that signs the privacy-number requests
+    #[arg(
+        long,
+        env = "DOORSTEP_PRIVACY_ACCESS_KEY_SECRET",
+        hide_env_values = true
+    )]
+    pub privacy_access_key_secret: Option<String>,
+    /// The number pool (PoolKey) the virtual numbers come from
+    #[arg(long, env = "DOORSTEP_PRIVACY_POOL_KEY", default_value = "")]
+    pub privacy_pool_key: String,
+    /// The region the privacy-number API is called in (RegionId)
+    #[arg(long, env = "DOORSTEP_PRIVACY_REGION", default_value = "cn-hangzhou")]
+    pub privacy_region: String,
+    /// Hours a binding is asked for (Expiration); it is released sooner when the order is reassigned, cancelled or done
+    #[arg(long, env = "DOORSTEP_PRIVACY_BINDING_HOURS", default_value_t = 720, value_parser = at_least_one::<i64>)]
+    pub privacy_binding_hours: i64,
+    /// Whether a technician's device reads a customer's number masked (138****8000) while the order has no bound virtual number; false sends the full number until a virtual one is bound (the phone's workflow asks for a dialable number to confirm an appointment)
+    #[arg(long, env = "DOORSTEP_PRIVACY_MASK_UNBOUND", default_value_t = true, action = clap::ArgAction::Set)]
+    pub privacy_mask_unbound: bool,
     /// Key the webhook endpoints' signing secrets are derived from (unset: no webhooks can be made)
     #[arg(long, env = "DOORSTEP_WEBHOOK_SIGNING_KEY", hide_env_values = true)]
     pub webhook_signing_key: Option<String>,
@@ -120,6 +151,13 @@ impl Default for ProviderSettings {
             invoice_item_name: "维修服务".into(),
             invoice_tax_rate: "0.13".into(),
             invoice_query_delay_ms: 5000,
+            privacy_endpoint: "https://dyplsapi.aliyuncs.com/".into(),
+            privacy_access_key_id: None,
+            privacy_access_key_secret: None,
+            privacy_pool_key: String::new(),
+            privacy_region: "cn-hangzhou".into(),
+            privacy_binding_hours: 720,
+            privacy_mask_unbound: true,
             webhook_signing_key: None,
             notice_quiet_hours: QuietHoursSetting(
                 QuietHours::parse("21:00-08:00").expect("the default quiet hours parse"),
@@ -130,6 +168,21 @@ impl Default for ProviderSettings {
             outbox_retry_base_ms: 5000,
             provider_timeout_secs: 10,
         }
+    }
+}
+
+impl ProviderSettings {
+    /// Whether a privacy-number provider is configured (credentials and a
+    /// number pool): orders are bound to virtual numbers only then.
+    pub fn privacy_numbers_on(&self) -> bool {
+        self.privacy_access_key_id
+            .as_deref()
+            .is_some_and(|k| !k.is_empty())
+            && self
+                .privacy_access_key_secret
+                .as_deref()
+                .is_some_and(|k| !k.is_empty())
+            && !self.privacy_pool_key.trim().is_empty()
     }
 }
 

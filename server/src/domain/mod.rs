@@ -23,6 +23,7 @@ pub mod notices;
 pub mod order_history;
 pub mod outbox;
 pub mod personal_data;
+pub mod privacy_numbers;
 pub mod projection;
 pub mod receipts;
 pub mod reconciliation;

@@ -65,6 +65,9 @@ impl FromRequestParts<AppState> for Auth {
             .await?;
         if let Some(who) = &found {
             crate::http::observe::record_caller(who);
+            if let Some(slot) = parts.extensions.get::<crate::http::privacy::CallerSlot>() {
+                slot.set(who);
+            }
         }
         found.map(Auth).ok_or_else(|| {
             ApiError::unauthorized(

@@ -21,6 +21,7 @@ pub mod error;
 pub mod error_zh;
 pub mod observe;
 pub mod openapi;
+pub mod privacy;
 pub mod serve;
 pub mod streams;
 pub mod sync;
@@ -285,6 +286,10 @@ pub fn router(state: AppState) -> Router {
             get(after::reconciliation::reconciliation),
         )
         .route("/api/kpis", get(after::kpis::kpis))
+        .route(
+            "/api/assignments/{id}/privacy-numbers",
+            get(privacy::bindings_of_order),
+        )
         .route("/api/sync/push", post(sync::push).layer(rotation.clone()))
         .route("/api/sync/pull", post(sync::pull).layer(rotation.clone()))
         .route("/api/sync/exchange", post(sync::exchange).layer(rotation))
@@ -298,6 +303,12 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestDecompressionLayer::new())
+        // Inside the edge (and the compression): a device's JSON answers
+        // carry only virtual or masked customer numbers.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            privacy::mask_device_answers,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), edge::edge))
         .layer(CompressionLayer::new())
         // Outermost: the request id, the log line and the metrics see the

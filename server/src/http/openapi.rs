@@ -119,6 +119,7 @@ pub async fn openapi_json() -> Json<Document> {
         center::notices::retry_outbox,
         center::invoices::create_invoice_request,
         center::invoices::list_invoice_requests,
+        crate::http::privacy::bindings_of_order,
         center::integrations::list_api_keys,
         center::integrations::create_api_key,
         center::integrations::revoke_api_key,

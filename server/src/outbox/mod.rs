@@ -2,9 +2,11 @@
 //! round it fans the new integration events out (numbering them for the
 //! feed, one outbox message per subscribed webhook endpoint and per
 //! consented customer notice, `fanout`) and queues the e-fapiao requests
-//! whose amount is now known, then claims the messages that are
+//! whose amount is now known and (with a privacy-number provider) the
+//! binds and unbinds of the orders dispatched or released, then claims the messages that are
 //! due and delivers each through its provider adapter (a [`Provider`]:
-//! Tencent Cloud SMS, signed webhooks, the Nuonuo invoicing API), recording
+//! Tencent Cloud SMS, signed webhooks, the Nuonuo invoicing API, Alibaba
+//! Cloud's privacy numbers), recording
 //! the outcome — and an invoice's on its request (`domain::invoices`) — delivered,
 //! another attempt after an exponential backoff with jitter, or dead.
 //! A claim is a lease: a worker killed mid-delivery leaves its message
@@ -12,6 +14,7 @@
 //! same idempotency key. `simulator` is the providers' stand-in for tests
 //! and local runs.
 
+pub mod aliyun_pls;
 pub mod fanout;
 pub mod nuonuo;
 pub mod simulator;
@@ -21,6 +24,7 @@ pub mod webhook;
 use crate::app::AppState;
 use crate::domain::invoices::{self, InvoiceOutcome, ISSUE_KIND, QUERY_KIND};
 use crate::domain::outbox::RetryPolicy;
+use crate::domain::privacy_numbers::{self, BIND_KIND, UNBIND_KIND};
 use crate::failure::Fallible;
 use crate::store::invoices as store_invoices;
 use crate::store::outbox::{self, OutboxMessage, OutboxState};
@@ -55,6 +59,7 @@ pub struct Worker {
     sms: tencent_sms::TencentSms,
     webhooks: webhook::WebhookSender,
     invoicing: nuonuo::Nuonuo,
+    privacy: aliyun_pls::AliyunPls,
     policy: RetryPolicy,
 }
 
@@ -80,6 +85,13 @@ impl Worker {
             },
             webhooks: webhook::WebhookSender {
                 signing_key: p.webhook_signing_key.clone(),
+                http: http.clone(),
+            },
+            privacy: aliyun_pls::AliyunPls {
+                endpoint: p.privacy_endpoint.clone(),
+                access_key_id: p.privacy_access_key_id.clone(),
+                access_key_secret: p.privacy_access_key_secret.clone(),
+                region: p.privacy_region.clone(),
                 http: http.clone(),
             },
             invoicing: nuonuo::Nuonuo {
@@ -109,6 +121,9 @@ impl Worker {
             ("notice", "sms") => Some(&self.sms as &dyn Provider),
             ("webhook", _) => Some(&self.webhooks as &dyn Provider),
             (ISSUE_KIND | QUERY_KIND, invoices::PROVIDER) => Some(&self.invoicing as &dyn Provider),
+            (BIND_KIND | UNBIND_KIND, privacy_numbers::PROVIDER) => {
+                Some(&self.privacy as &dyn Provider)
+            }
             _ => None,
         }
     }
@@ -128,6 +143,23 @@ impl Worker {
             self.state
                 .db
                 .tx(move |tx| Box::pin(async move { invoices::release_waiting(tx, now).await }))
+                .await?;
+        }
+        if self.state.providers.privacy_numbers_on() {
+            let pool = self.state.providers.privacy_pool_key.clone();
+            let expiry_ms = self
+                .state
+                .providers
+                .privacy_binding_hours
+                .saturating_mul(3_600_000);
+            let now = now_ms();
+            self.state
+                .db
+                .tx(move |tx| {
+                    Box::pin(
+                        async move { privacy_numbers::reconcile(tx, now, expiry_ms, &pool).await },
+                    )
+                })
                 .await?;
         }
         let lease_ms = i64::try_from(self.state.providers.outbox_lease_secs)
@@ -191,6 +223,7 @@ impl Worker {
             }
         }
         let invoice = invoice_outcome(&m, &outcome, next.is_some());
+        let retrying = next.is_some();
         let query_delay_ms =
             i64::try_from(self.state.providers.invoice_query_delay_ms).unwrap_or(0);
         let id = m.id.clone();
@@ -200,6 +233,9 @@ impl Worker {
                 Box::pin(async move {
                     if let Some(invoice) = &invoice {
                         invoices::record_delivery(tx, &m, invoice, now, query_delay_ms).await?;
+                    }
+                    if m.kind == BIND_KIND || m.kind == UNBIND_KIND {
+                        privacy_numbers::record_delivery(tx, &m, &outcome, retrying, now).await?;
                     }
                     match outcome {
                         Delivery::Delivered { reference } => {

@@ -6,11 +6,15 @@
 //! at `/open/v1/services` (issue requests, deduplicated on their `orderNo`,
 //! answered with a serial number; result queries answered with the invoice
 //! number, or "being issued" / "failed" as told; X-Nuonuo-Sign checked),
-//! deduplicates on the
+//! Alibaba Cloud privacy-number calls at `/dyplsapi` (BindAxb, allocating a
+//! virtual number from a pool of 170 numbers, deduplicated on the binding's
+//! `OutId`; UnbindSubscription releasing it; the RPC HMAC-SHA1 `Signature`
+//! checked), deduplicates on the
 //! idempotency key, records everything it received, and can fail (HTTP 503),
 //! be down, answer slowly or take a request and never answer. Its record is
 //! read at `GET /_sim/received`; its behaviour set at `POST /_sim/behaviour`.
 
+use super::aliyun_pls;
 use super::nuonuo::{self, ISSUE_METHOD, OK_CODE, QUERY_METHOD};
 use super::tencent_sms::{self, CONTENT_TYPE};
 use crate::domain::webhooks::{verify, IDEMPOTENCY_HEADER, SIGNATURE_HEADER};
@@ -104,9 +108,34 @@ pub struct InvoiceQuery {
     pub invoice_number: Option<String>,
 }
 
+/// One privacy-number call (BindAxb or UnbindSubscription) as received.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PrivacyRequest {
+    /// `BindAxb` or `UnbindSubscription`.
+    pub action: String,
+    pub pool_key: String,
+    /// BindAxb: the customer (A), the technician (B), the expiry, our ids.
+    pub phone_a: String,
+    pub phone_b: String,
+    pub expiration: String,
+    pub out_id: String,
+    pub out_order_id: String,
+    /// The binding (answered, or unbound).
+    pub subs_id: Option<String>,
+    pub secret_no: Option<String>,
+    /// Whether its `Signature` was valid (and its AccessKeyId right).
+    pub signature_valid: bool,
+    /// `bound`, `duplicate` (the OutId was already bound: same number),
+    /// `unbound`, `unknown` (no such binding), `failed` (503) or `refused`
+    /// (bad signature).
+    pub outcome: String,
+}
+
 /// Everything the simulator received.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Received {
+    #[serde(default)]
+    pub privacy: Vec<PrivacyRequest>,
     pub sms: Vec<SmsRequest>,
     pub webhooks: Vec<WebhookRequest>,
     #[serde(default)]
@@ -126,6 +155,22 @@ impl Received {
         self.invoices
             .iter()
             .filter(|r| r.outcome == "taken")
+            .collect()
+    }
+
+    /// The binds that allocated a virtual number: one per binding.
+    pub fn privacy_bound(&self) -> Vec<&PrivacyRequest> {
+        self.privacy
+            .iter()
+            .filter(|r| r.outcome == "bound")
+            .collect()
+    }
+
+    /// The bindings released.
+    pub fn privacy_unbound(&self) -> Vec<&PrivacyRequest> {
+        self.privacy
+            .iter()
+            .filter(|r| r.outcome == "unbound")
             .collect()
     }
 
@@ -152,7 +197,32 @@ struct SimState {
     invoice_orders: BTreeMap<String, String>,
     /// Invoice numbers issued, by serial number.
     invoices_issued: BTreeMap<String, String>,
+    /// The privacy-number account requests are checked against.
+    privacy_account: PrivacyAccount,
+    /// Live bindings: SubsId → (virtual number, OutId).
+    privacy_bindings: BTreeMap<String, (String, String)>,
+    /// Bindings ever made, by OutId (SubsId).
+    privacy_by_out_id: BTreeMap<String, String>,
 }
+
+/// The AccessKey the simulated privacy-number account checks requests with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PrivacyAccount {
+    pub access_key_id: String,
+    pub access_key_secret: String,
+}
+
+impl Default for PrivacyAccount {
+    fn default() -> Self {
+        PrivacyAccount {
+            access_key_id: "sim-access-key-id".into(),
+            access_key_secret: "sim-access-key-secret".into(),
+        }
+    }
+}
+
+/// The simulated pool: 170 0000 0000 to 170 0000 0169.
+pub const PRIVACY_POOL_SIZE: usize = 170;
 
 /// The credentials the simulated invoicing account checks requests with.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -207,7 +277,9 @@ impl Simulator {
             .route("/", post(send_sms))
             .route("/webhooks/{name}", post(receive_webhook))
             .route("/open/v1/services", post(nuonuo_call))
+            .route("/dyplsapi", post(privacy_call))
             .route("/_sim/received", get(received))
+            .route("/_sim/privacy-account", post(set_privacy_account))
             .route("/_sim/behaviour", post(set_behaviour))
             .route("/_sim/webhook-secrets/{name}", post(set_webhook_secret))
             .route("/_sim/invoice-account", post(set_invoice_account))
@@ -246,6 +318,21 @@ impl Simulator {
     /// [`InvoiceAccount::default`]).
     pub fn set_invoice_account(&self, account: InvoiceAccount) {
         self.lock().invoice_account = account;
+    }
+
+    /// The privacy-number account requests are checked against (default:
+    /// [`PrivacyAccount::default`]).
+    pub fn set_privacy_account(&self, account: PrivacyAccount) {
+        self.lock().privacy_account = account;
+    }
+
+    /// The virtual numbers bound now, by SubsId.
+    pub fn privacy_live(&self) -> BTreeMap<String, String> {
+        self.lock()
+            .privacy_bindings
+            .iter()
+            .map(|(k, (x, _))| (k.clone(), x.clone()))
+            .collect()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, SimState> {
@@ -633,6 +720,146 @@ fn query_invoice(
         StatusCode::OK,
         nuonuo_answer(OK_CODE, "获取成功", json!([invoice])),
     )
+}
+
+fn privacy_answer(code: &str, message: &str) -> Json<Value> {
+    Json(json!({"Code": code, "Message": message, "RequestId": uuid::Uuid::now_v7().to_string()}))
+}
+
+/// An Alibaba Cloud privacy-number call (RPC style, form-encoded body).
+async fn privacy_call(
+    State(sim): State<Shared>,
+    body: axum::body::Bytes,
+) -> (StatusCode, Json<Value>) {
+    let params: BTreeMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    let p = |k: &str| params.get(k).cloned().unwrap_or_default();
+    let account = lock(&sim.state).privacy_account.clone();
+    let expected = aliyun_pls::sign("POST", &params, &account.access_key_secret);
+    let signature_valid = p("Signature") == expected
+        && p("AccessKeyId") == account.access_key_id
+        && p("Version") == aliyun_pls::VERSION
+        && p("SignatureMethod") == "HMAC-SHA1"
+        && p("SignatureVersion") == "1.0"
+        && !p("SignatureNonce").is_empty()
+        && p("Format") == "JSON";
+    let mut record = PrivacyRequest {
+        action: p("Action"),
+        pool_key: p("PoolKey"),
+        phone_a: p("PhoneNoA"),
+        phone_b: p("PhoneNoB"),
+        expiration: p("Expiration"),
+        out_id: p("OutId"),
+        out_order_id: p("OutOrderId"),
+        subs_id: params.get("SubsId").cloned(),
+        secret_no: params.get("SecretNo").cloned(),
+        signature_valid,
+        outcome: String::new(),
+    };
+    let fate = fate(&sim.state);
+    if let Fate::Fail = fate {
+        record.outcome = "failed".into();
+        lock(&sim.state).received.privacy.push(record);
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            privacy_answer("ServiceUnavailable", "simulated outage"),
+        );
+    }
+    if !signature_valid {
+        record.outcome = "refused".into();
+        lock(&sim.state).received.privacy.push(record);
+        return (
+            StatusCode::BAD_REQUEST,
+            privacy_answer(
+                "SignatureDoesNotMatch",
+                "Specified signature is not matched with our calculation.",
+            ),
+        );
+    }
+    let answer = {
+        let mut s = lock(&sim.state);
+        match record.action.as_str() {
+            "BindAxb" => {
+                let known = s.privacy_by_out_id.get(&record.out_id).cloned();
+                let live = known
+                    .as_ref()
+                    .and_then(|k| s.privacy_bindings.get(k).cloned());
+                let bound = match (known, live) {
+                    (Some(subs), Some((x, _))) => Some((subs, x, "duplicate")),
+                    _ => {
+                        let used: std::collections::BTreeSet<String> = s
+                            .privacy_bindings
+                            .values()
+                            .map(|(x, _)| x.clone())
+                            .collect();
+                        (0..PRIVACY_POOL_SIZE)
+                            .map(|i| format!("170{i:08}"))
+                            .find(|x| !used.contains(x))
+                            .map(|x| {
+                                let subs = format!("1000{:012}", s.privacy_by_out_id.len() + 1);
+                                (subs, x, "bound")
+                            })
+                    }
+                };
+                match bound {
+                    Some((subs, x, outcome)) => {
+                        s.privacy_bindings
+                            .insert(subs.clone(), (x.clone(), record.out_id.clone()));
+                        s.privacy_by_out_id
+                            .insert(record.out_id.clone(), subs.clone());
+                        record.subs_id = Some(subs.clone());
+                        record.secret_no = Some(x.clone());
+                        record.outcome = outcome.into();
+                        Json(
+                            json!({"Code": "OK", "Message": "OK", "RequestId": uuid::Uuid::now_v7().to_string(),
+                                    "SecretBindDTO": {"SubsId": subs, "SecretNo": x, "Extension": ""}}),
+                        )
+                    }
+                    None => {
+                        record.outcome = "refused".into();
+                        privacy_answer("isv.NO_AVAILABLE_NUMBER", "no number left in the pool")
+                    }
+                }
+            }
+            "UnbindSubscription" => {
+                let subs = p("SubsId");
+                let matches = s
+                    .privacy_bindings
+                    .get(&subs)
+                    .is_some_and(|(x, _)| *x == p("SecretNo"));
+                if matches {
+                    s.privacy_bindings.remove(&subs);
+                    record.outcome = "unbound".into();
+                } else {
+                    // Already released: the provider answers OK again.
+                    record.outcome = "unknown".into();
+                }
+                Json(json!({"Code": "OK", "Message": "OK", "ChargeId": "true",
+                            "RequestId": uuid::Uuid::now_v7().to_string()}))
+            }
+            other => {
+                record.outcome = "refused".into();
+                privacy_answer(
+                    "InvalidAction.NotFound",
+                    &format!("no such action: {other}"),
+                )
+            }
+        }
+    };
+    lock(&sim.state).received.privacy.push(record);
+    match fate {
+        Fate::Stall => tokio::time::sleep(Duration::from_secs(600)).await,
+        Fate::Answer(ms) if ms > 0 => tokio::time::sleep(Duration::from_millis(ms)).await,
+        _ => {}
+    }
+    (StatusCode::OK, answer)
+}
+
+async fn set_privacy_account(
+    State(sim): State<Shared>,
+    Json(a): Json<PrivacyAccount>,
+) -> StatusCode {
+    lock(&sim.state).privacy_account = a;
+    StatusCode::NO_CONTENT
 }
 
 async fn received(State(sim): State<Shared>) -> Json<Received> {

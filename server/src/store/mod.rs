@@ -50,6 +50,7 @@ pub mod notices;
 pub mod outbox;
 pub mod personal_data;
 pub mod positions;
+pub mod privacy_numbers;
 pub mod receipts;
 pub mod report_links;
 pub mod sessions;

@@ -24,6 +24,7 @@ mod openapi;
 mod ops;
 mod outbox;
 mod personal_data;
+mod privacy_numbers;
 mod readers;
 mod records;
 mod report;

@@ -1,0 +1,507 @@
+//! Privacy numbers (号码隐私保护): the technician calls the customer through
+//! a virtual number bound to the work order for as long as it is his, and
+//! never sees the customer's real number.
+//!
+//! - **Binding** (with a provider configured): each outbox round,
+//!   [`reconcile`] queues a bind (customer A ↔ the technician's work phone
+//!   B → virtual X) for every order dispatched to a technician without a
+//!   binding to him, and an unbind for every bound binding whose order was
+//!   reassigned, cancelled, done or handed back. When the bind is
+//!   delivered ([`record_delivery`]) the binding is `bound` and the
+//!   assignment moves to a new version, so the phone downloads it again —
+//!   now carrying the virtual number.
+//! - **Masking**: every JSON answer to a technician's device token goes
+//!   through [`mask_for_device`] at the moment it is served
+//!   (`http::privacy`): a customer's phone becomes the order's virtual
+//!   number while it is bound to that technician, else the masked
+//!   `138****8000`; and any other text of the answer that carries one of
+//!   those customers' numbers, in any format (spaces, dashes, +86), has it
+//!   masked too. Stored rows keep the real number (dispatchers see and
+//!   search it); old change-log rows are masked when served like new ones.
+
+use crate::domain::assignments::upsert_change;
+use crate::domain::personal_data::mask_phone;
+use crate::failure::Fallible;
+use crate::model::AssignmentStatus;
+use crate::outbox::Delivery;
+use crate::store::assignments::{self, store_assignment};
+use crate::store::outbox::{enqueue, NewOutboxMessage, OutboxMessage};
+use crate::store::privacy_numbers::{self as store, BindingState};
+use crate::store::{LockKey, Tx};
+use doorstep_core::Assignment;
+use serde_json::{json, Value};
+use std::collections::{BTreeSet, HashMap};
+
+/// The outbox kind of a bind request (BindAxb).
+pub const BIND_KIND: &str = "privacy_bind";
+/// The outbox kind of an unbind request (UnbindSubscription).
+pub const UNBIND_KIND: &str = "privacy_unbind";
+/// The provider the outbox messages go to (`target`).
+pub const PROVIDER: &str = "aliyun_pls";
+/// Who moves an assignment to its version carrying the virtual number.
+pub const ACTOR: &str = "system:privacy-numbers";
+/// Orders bound or released per round, at most.
+const ROUND: i64 = 100;
+
+/// A number's national digits: its digits without a leading 86 / 0086
+/// country code when that leaves a Chinese mobile or fixed number.
+pub fn national_digits(phone: &str) -> String {
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    for prefix in ["0086", "86"] {
+        if let Some(rest) = digits.strip_prefix(prefix) {
+            if rest.len() >= 10 && phone.trim_start().starts_with(['+', '0', '8']) {
+                return rest.to_string();
+            }
+        }
+    }
+    digits
+}
+
+/// Masks, inside `text`, every run of digits (with spaces, dashes,
+/// brackets or a leading +) whose digits carry one of `phones` (national
+/// digits, 7 or more).
+pub fn scrub_text(text: &str, phones: &BTreeSet<String>) -> String {
+    if phones.is_empty() || !text.chars().any(|c| c.is_ascii_digit()) {
+        return text.to_string();
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let starts = chars[i].is_ascii_digit()
+            || (chars[i] == '+' && chars.get(i + 1).is_some_and(char::is_ascii_digit));
+        if !starts {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        // The run: digits and separators, ending on its last digit.
+        let mut end = i;
+        let mut j = i;
+        while j < chars.len() && (chars[j].is_ascii_digit() || " -()+".contains(chars[j])) {
+            if chars[j].is_ascii_digit() {
+                end = j;
+            }
+            j += 1;
+        }
+        let run: String = chars[i..=end].iter().collect();
+        let digits: String = run.chars().filter(char::is_ascii_digit).collect();
+        match phones.iter().find(|p| digits.contains(p.as_str())) {
+            Some(p) => out.push_str(&mask_phone(p)),
+            None => out.push_str(&run),
+        }
+        i = end + 1;
+    }
+    out
+}
+
+/// The customer numbers a document carries (national digits, 7 or more):
+/// every `customer.phone` and `customer_phone`.
+fn customer_phones(v: &Value, found: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(obj) => {
+            for (key, child) in obj {
+                match (key.as_str(), child) {
+                    ("customer", Value::Object(c)) => {
+                        if let Some(p) = c.get("phone").and_then(Value::as_str) {
+                            found.insert(national_digits(p));
+                        }
+                        customer_phones(child, found);
+                    }
+                    ("customer_phone", Value::String(p)) => {
+                        found.insert(national_digits(p));
+                    }
+                    _ => customer_phones(child, found),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| customer_phones(i, found)),
+        _ => {}
+    }
+}
+
+/// What a technician's device may read of a phone number of order
+/// `assignment` (if known): the order's virtual number when bound to him,
+/// else the number masked.
+fn device_number(
+    phone: &str,
+    assignment: Option<&str>,
+    virtuals: &HashMap<String, String>,
+) -> String {
+    match assignment.and_then(|a| virtuals.get(a)) {
+        Some(x) => x.clone(),
+        None if phone.trim().is_empty() => phone.to_string(),
+        None if phone.contains('*') => phone.to_string(),
+        None => mask_phone(&national_digits(phone)),
+    }
+}
+
+fn rewrite(
+    v: &mut Value,
+    assignment: Option<&str>,
+    virtuals: &HashMap<String, String>,
+    phones: &BTreeSet<String>,
+) {
+    match v {
+        Value::Object(obj) => {
+            // The order this object speaks of: an assignment's own id, or
+            // the id it names.
+            let own = obj
+                .get("assignment_id")
+                .or_else(|| obj.get("customer").and(obj.get("id")))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let here = own.as_deref().or(assignment);
+            let here = here.map(str::to_string);
+            for (key, child) in obj.iter_mut() {
+                match (key.as_str(), child) {
+                    ("customer", Value::Object(c)) => {
+                        for (field, value) in c.iter_mut() {
+                            match (field.as_str(), value) {
+                                ("phone", Value::String(p)) => {
+                                    *p = device_number(p, here.as_deref(), virtuals)
+                                }
+                                (_, value) => rewrite(value, here.as_deref(), virtuals, phones),
+                            }
+                        }
+                    }
+                    ("customer_phone", Value::String(p)) => {
+                        *p = device_number(p, here.as_deref(), virtuals)
+                    }
+                    (_, child) => rewrite(child, here.as_deref(), virtuals, phones),
+                }
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|i| rewrite(i, assignment, virtuals, phones)),
+        Value::String(s) => {
+            let scrubbed = scrub_text(s, phones);
+            if scrubbed != *s {
+                *s = scrubbed;
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Rewrites an answer for a technician's device: every customer phone
+/// becomes the order's virtual number (`virtuals`: the technician's bound
+/// numbers by order) or the masked number, and no other text keeps one of
+/// those customers' numbers.
+pub fn mask_for_device(v: &mut Value, virtuals: &HashMap<String, String>) {
+    mask_for_device_as(v, virtuals, true)
+}
+
+/// [`mask_for_device`], with `mask_unbound` false: only the bound orders'
+/// numbers are replaced (by their virtual numbers), the others left whole
+/// (`--privacy-mask-unbound false`).
+pub fn mask_for_device_as(v: &mut Value, virtuals: &HashMap<String, String>, mask_unbound: bool) {
+    if !mask_unbound {
+        replace_bound(v, None, virtuals);
+        return;
+    }
+    let mut phones = BTreeSet::new();
+    customer_phones(v, &mut phones);
+    // Numbers too short to be a phone (or masked already) are not searched.
+    phones.retain(|p| p.len() >= 7);
+    // A virtual number is what the device may hold: never scrubbed.
+    for x in virtuals.values() {
+        phones.remove(&national_digits(x));
+    }
+    rewrite(v, None, virtuals, &phones);
+}
+
+fn replace_bound(v: &mut Value, assignment: Option<&str>, virtuals: &HashMap<String, String>) {
+    match v {
+        Value::Object(obj) => {
+            let own = obj
+                .get("assignment_id")
+                .or_else(|| obj.get("customer").and(obj.get("id")))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let here = own.or(assignment.map(str::to_string));
+            for (key, child) in obj.iter_mut() {
+                match (key.as_str(), child) {
+                    ("customer", Value::Object(c)) => {
+                        if let (Some(x), Some(Value::String(p))) = (
+                            here.as_deref().and_then(|a| virtuals.get(a)),
+                            c.get_mut("phone"),
+                        ) {
+                            *p = x.clone();
+                        }
+                    }
+                    (_, child) => replace_bound(child, here.as_deref(), virtuals),
+                }
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|i| replace_bound(i, assignment, virtuals)),
+        _ => {}
+    }
+}
+
+/// The number to bind for a phone as stored (11 national digits for a
+/// mobile, a fixed number with its area code), or `None` when there is
+/// none (missing, masked or erased).
+pub fn bindable(phone: Option<&str>) -> Option<String> {
+    let p = phone?;
+    if p.contains('*') {
+        return None;
+    }
+    let d = national_digits(p);
+    (d.len() >= 7).then_some(d)
+}
+
+/// One round of bindings (run by the outbox worker when a provider is
+/// configured): binds the dispatched orders without a binding, releases
+/// the bindings of orders no longer their technician's. `expiry_ms`: how
+/// long a binding is asked for. Returns how many messages it queued.
+pub async fn reconcile(
+    tx: &mut dyn Tx,
+    now: i64,
+    expiry_ms: i64,
+    pool_key: &str,
+) -> Fallible<usize> {
+    let mut queued = 0;
+    for u in store::to_bind(tx, ROUND).await? {
+        let id = uuid::Uuid::now_v7().to_string();
+        let customer = serde_json::from_str::<Assignment>(&u.body)
+            .ok()
+            .and_then(|a| bindable(a.customer.phone.as_deref()));
+        let technician = bindable(u.technician_phone.as_deref());
+        let (Some(a), Some(b)) = (customer, technician) else {
+            let reason =
+                "no number to bind: the customer's phone or the technician's work phone is missing";
+            store::insert(
+                tx,
+                &id,
+                &u.assignment_id,
+                &u.technician_id,
+                BindingState::Failed,
+                Some(reason),
+                now,
+            )
+            .await?;
+            continue;
+        };
+        store::insert(
+            tx,
+            &id,
+            &u.assignment_id,
+            &u.technician_id,
+            BindingState::Binding,
+            None,
+            now,
+        )
+        .await?;
+        let payload = json!({
+            "binding_id": id,
+            "pool_key": pool_key,
+            "phone_a": a,
+            "phone_b": b,
+            "expires_at": now + expiry_ms,
+            "out_order_id": u.assignment_id,
+        });
+        enqueue(
+            tx,
+            &NewOutboxMessage {
+                id: uuid::Uuid::now_v7().to_string(),
+                kind: BIND_KIND.into(),
+                idempotency_key: format!("{BIND_KIND}:{id}"),
+                assignment_id: Some(u.assignment_id.clone()),
+                target: PROVIDER.into(),
+                payload: payload.to_string(),
+                first_attempt_at: now,
+                created_at: now,
+            },
+        )
+        .await?;
+        queued += 1;
+    }
+    for b in store::to_release(tx, ROUND).await? {
+        store::mark(tx, &b.id, BindingState::Unbinding, None, now).await?;
+        let payload = json!({
+            "binding_id": b.id,
+            "pool_key": pool_key,
+            "subs_id": b.subs_id,
+            "secret_no": b.virtual_number,
+        });
+        enqueue(
+            tx,
+            &NewOutboxMessage {
+                id: uuid::Uuid::now_v7().to_string(),
+                kind: UNBIND_KIND.into(),
+                idempotency_key: format!("{UNBIND_KIND}:{}", b.id),
+                assignment_id: Some(b.assignment_id.clone()),
+                target: PROVIDER.into(),
+                payload: payload.to_string(),
+                first_attempt_at: now,
+                created_at: now,
+            },
+        )
+        .await?;
+        queued += 1;
+    }
+    Ok(queued)
+}
+
+/// The provider's reference of a delivered bind: `SubsId=…;SecretNo=…`.
+pub fn bind_reference(subs_id: &str, secret_no: &str) -> String {
+    format!("SubsId={subs_id};SecretNo={secret_no}")
+}
+
+/// Reads [`bind_reference`] back: (subs id, virtual number).
+pub fn read_bind_reference(reference: &str) -> Option<(String, String)> {
+    let mut subs = None;
+    let mut secret = None;
+    for part in reference.split(';') {
+        match part.split_once('=') {
+            Some(("SubsId", v)) => subs = Some(v.to_string()),
+            Some(("SecretNo", v)) => secret = Some(v.to_string()),
+            _ => {}
+        }
+    }
+    Some((subs?, secret?))
+}
+
+/// Records what a delivery of a bind or unbind message (`m`) came to on its
+/// binding; `retrying`: another attempt is planned. A delivered bind moves
+/// the assignment to a new version (same fields) so that its technician's
+/// phone downloads it again, now with the virtual number — when the order
+/// is still his.
+pub async fn record_delivery(
+    tx: &mut dyn Tx,
+    m: &OutboxMessage,
+    outcome: &Delivery,
+    retrying: bool,
+    now: i64,
+) -> Fallible<()> {
+    let Some(id) = m.payload["binding_id"].as_str() else {
+        return Ok(());
+    };
+    let Some(binding) = store::load(tx, id).await? else {
+        return Ok(());
+    };
+    match (m.kind.as_str(), outcome) {
+        (BIND_KIND, Delivery::Delivered { reference }) => {
+            let Some((subs, x)) = reference.as_deref().and_then(read_bind_reference) else {
+                return store::mark(
+                    tx,
+                    id,
+                    BindingState::Failed,
+                    Some("the provider answered without a virtual number"),
+                    now,
+                )
+                .await;
+            };
+            store::mark_bound(tx, id, &x, &subs, now).await?;
+            tx.lock(LockKey::Assignments).await?;
+            if let Some(mut v) = assignments::load_assignment(tx, &binding.assignment_id).await? {
+                let his = v.status == AssignmentStatus::Assigned
+                    && v.assignment.technician.as_ref().map(|t| t.as_str())
+                        == Some(binding.technician_id.as_str());
+                if his {
+                    v.assignment.version += 1;
+                    let change = upsert_change(&v.assignment);
+                    store_assignment(tx, &v, &[change], ACTOR, false).await?;
+                }
+            }
+            Ok(())
+        }
+        (BIND_KIND, Delivery::Retry(_)) if retrying => Ok(()),
+        (BIND_KIND, Delivery::Retry(e) | Delivery::Refused(e)) => {
+            store::mark(tx, id, BindingState::Failed, Some(e), now).await
+        }
+        (UNBIND_KIND, Delivery::Delivered { .. }) => {
+            store::mark(tx, id, BindingState::Unbound, None, now).await
+        }
+        (UNBIND_KIND, Delivery::Retry(_)) if retrying => Ok(()),
+        (UNBIND_KIND, Delivery::Retry(e) | Delivery::Refused(e)) => {
+            // Still bound at the provider: the number keeps connecting
+            // until it expires. Said on the binding for a dispatcher.
+            store::mark(tx, id, BindingState::Unbinding, Some(e), now).await
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leaks(body: &str) -> bool {
+        [
+            "13800138000",
+            "138 0013 8000",
+            "138-0013-8000",
+            "+8613800138000",
+        ]
+        .iter()
+        .any(|f| body.contains(f))
+    }
+
+    #[test]
+    fn a_device_reads_the_virtual_number_of_a_bound_order_and_the_masked_one_otherwise() {
+        let doc = |id: &str| {
+            json!({"changes": [{"seq": 1, "change": {"kind": "assignment", "assignment": {
+                "id": id, "version": 2,
+                "customer": {"name": "王伟", "phone": "138 0013 8000", "address": "上海市浦东新区"},
+                "notes": "call +86 138-0013-8000 before, or 13800138000"}}}]})
+        };
+        let mut virtuals = HashMap::new();
+        virtuals.insert("A-1".to_string(), "17000000001".to_string());
+        let mut bound = doc("A-1");
+        mask_for_device(&mut bound, &virtuals);
+        let a = &bound["changes"][0]["change"]["assignment"];
+        assert_eq!(a["customer"]["phone"], "17000000001");
+        assert_eq!(a["customer"]["name"], "王伟", "only the number is hidden");
+        assert!(!leaks(&bound.to_string()), "{bound}");
+        let mut other = doc("A-2");
+        mask_for_device(&mut other, &virtuals);
+        let a = &other["changes"][0]["change"]["assignment"];
+        assert_eq!(a["customer"]["phone"], "138****8000");
+        assert_eq!(a["notes"], "call 138****8000 before, or 138****8000");
+        assert!(!leaks(&other.to_string()), "{other}");
+    }
+
+    #[test]
+    fn events_naming_their_order_are_masked_and_unrelated_numbers_kept() {
+        let mut v = json!({"history": [{"assignment_id": "A-9", "kind": {"type": "assignment_received",
+            "assignment": {"id": "A-9", "customer": {"phone": "+86 13800138000"}}}}],
+            "amount": "paid 12000 fen", "work_phone": "400 820 1234"});
+        mask_for_device(&mut v, &HashMap::new());
+        assert_eq!(
+            v["history"][0]["kind"]["assignment"]["customer"]["phone"],
+            "138****8000"
+        );
+        assert_eq!(v["amount"], "paid 12000 fen");
+        assert_eq!(v["work_phone"], "400 820 1234");
+    }
+
+    #[test]
+    fn national_digits_drop_the_country_code_only() {
+        assert_eq!(national_digits("+86 138 0013 8000"), "13800138000");
+        assert_eq!(national_digits("008613800138000"), "13800138000");
+        assert_eq!(national_digits("138-0013-8000"), "13800138000");
+        assert_eq!(national_digits("8613800138000"), "13800138000");
+        assert_eq!(national_digits("021 6123 4567"), "02161234567");
+        assert_eq!(bindable(Some("138****8000")), None);
+        assert_eq!(bindable(None), None);
+        assert_eq!(
+            bindable(Some("138 0013 8000")).as_deref(),
+            Some("13800138000")
+        );
+    }
+
+    #[test]
+    fn a_bind_reference_reads_back() {
+        let r = bind_reference("1000000123", "17000000001");
+        assert_eq!(
+            read_bind_reference(&r),
+            Some(("1000000123".into(), "17000000001".into()))
+        );
+        assert_eq!(read_bind_reference("SubsId=1"), None);
+    }
+}
