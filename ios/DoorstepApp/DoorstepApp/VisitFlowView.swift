@@ -20,8 +20,11 @@ struct VisitFlowView: View {
                     if let c = s.customer {
                         VStack(alignment: .leading) {
                             Text(c.name ?? "").bold()
-                            if let phone = c.phone, let url = URL(string: "tel:\(phone.filter { !$0.isWhitespace })") {
+                            // The center masks the number until a privacy number is bound (138****8000): shown, not dialled.
+                            if let phone = c.phone, !phone.contains("*"), let url = URL(string: "tel:\(phone.filter { !$0.isWhitespace })") {
                                 Link(phone, destination: url)
+                            } else if let phone = c.phone {
+                                Text(phone)
                             }
                             Text(c.address ?? "")
                             Text(c.productModel ?? "")

@@ -123,10 +123,6 @@ impl ServerBinary {
             data_dir.display().to_string(),
             "--admin-password".into(),
             ADMIN_PASSWORD.into(),
-            // These phones confirm appointments, which needs a dialable
-            // number: without a privacy-number provider, the full one.
-            "--privacy-mask-unbound".into(),
-            "false".into(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
         let log = data_dir.with_extension(format!("{}.log", uuid::Uuid::now_v7().simple()));

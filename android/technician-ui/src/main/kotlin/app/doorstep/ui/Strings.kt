@@ -45,6 +45,7 @@ class UiStrings private constructor(val language: Language) {
     val fault = t("故障", "Fault")
     val window = t("预约时间", "Window")
     val call = t("拨打电话", "Call")
+    val phoneMasked = t("号码已隐藏：隐私号绑定后即可拨打，急事请联系服务中心。", "Number hidden: you can call once the privacy number is bound; if urgent, call the center.")
     val openInMaps = t("地图导航", "Open in maps")
     val notGiven = t("未提供", "Not given")
     val stage = t("进度", "Stage")

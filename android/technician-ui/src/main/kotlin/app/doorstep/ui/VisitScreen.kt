@@ -309,11 +309,14 @@ private fun CustomerCard(c: CustomerCardState, services: PlatformServices) {
         UiText(c.name, style = MaterialTheme.typography.titleLarge)
         InfoLine(s.window, c.window)
         InfoLine(s.address, c.address)
+        // The center masks the customer's number until a privacy number is bound (138****8000): not dialable.
+        val dialable = c.phone?.takeUnless { '*' in it }
         InfoLine(s.phone, c.phone)
+        if (c.phone != null && dialable == null) UiText(s.phoneMasked, style = MaterialTheme.typography.bodySmall)
         InfoLine(s.product, c.product)
         InfoLine(s.fault, c.fault)
         Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
-            BigButton(s.call, onClick = { c.phone?.let(services.dialer::dial) }, enabled = c.phone != null, modifier = Modifier.weight(1f).testTag("call"))
+            BigButton(s.call, onClick = { dialable?.let(services.dialer::dial) }, enabled = dialable != null, modifier = Modifier.weight(1f).testTag("call"))
             BigOutlinedButton(
                 s.openInMaps,
                 onClick = { services.maps.open(MapApp.AMAP, MapTarget(c.address, c.site)) },
