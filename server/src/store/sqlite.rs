@@ -43,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0016_center_field_changes.sql"),
     include_str!("../../migrations/sqlite/0017_acceptance_codes.sql"),
     include_str!("../../migrations/sqlite/0018_invoice_requests.sql"),
+    include_str!("../../migrations/sqlite/0020_cash_ledger.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`, restore).
