@@ -261,7 +261,8 @@ fn tech_for(trade: &str) -> &'static str {
 /// Collects exactly what is due, in cash, with a receipt.
 fn pay_cash(b: &mut Walkthrough) -> ApiResult<()> {
     let amount = b.state.amount_due().unwrap_or(0);
-    let number = format!("SJ-{}", &b.visit.to_string()[..8]);
+    let visit = b.visit.to_string();
+    let number = format!("SJ-{}", &visit[visit.len() - 8..]);
     b.apply(
         5,
         VisitCommand::CollectPayment {
