@@ -29,7 +29,6 @@ use crate::store::{technicians, LockKey, Tx};
 use crate::time::from_ms;
 use chrono::{DateTime, NaiveDate, Utc};
 use doorstep_core::business_time::BusinessZone;
-use doorstep_core::money::format_money;
 use doorstep_core::workflow::bounds::AMOUNT_MAX;
 use doorstep_core::workflow::command::{PaymentMethod, ReceiptRecord};
 use doorstep_core::{EventKind, VisitEvent};
@@ -45,7 +44,17 @@ const FUTURE_SKEW_MS: i64 = 5 * 60 * 1000;
 
 /// The amount as the console shows it: `¥1,234.50`.
 pub fn yuan(fen: i64) -> String {
-    format_money(fen, "CNY")
+    let sign = if fen < 0 { "-" } else { "" };
+    let abs = fen.unsigned_abs();
+    let whole = (abs / 100).to_string();
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}¥{grouped}.{:02}", abs % 100)
 }
 
 /// Puts an admitted fact on its technician's ledger when it is a cash
@@ -500,11 +509,15 @@ mod tests {
         assert!(check_period(d("2026-01-02"), d("2026-01-01")).is_err());
         assert!(check_period(d("2026-01-01"), d("2026-01-01")).is_ok());
         assert!(check_period(d("2026-01-01"), d("2026-12-31")).is_ok());
-        assert!(check_period(d("2026-01-01"), d("2027-01-01")).is_err());
+        assert!(check_period(d("2026-01-01"), d("2027-01-01")).is_ok());
+        assert!(check_period(d("2026-01-01"), d("2027-01-02")).is_err());
     }
 
     #[test]
     fn amounts_show_in_yuan() {
         assert_eq!(yuan(123450), "¥1,234.50");
+        assert_eq!(yuan(123456789), "¥1,234,567.89");
+        assert_eq!(yuan(5), "¥0.05");
+        assert_eq!(yuan(-100000), "-¥1,000.00");
     }
 }
