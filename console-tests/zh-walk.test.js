@@ -31,6 +31,7 @@ const TABS = [
   ["Conflicts", "冲突", "#conflicts tbody tr"],
   ["Callbacks", "回访", "#callbacks tbody tr"],
   ["Reconciliation", "对账", "#reconciliation tbody tr"],
+  ["Cash", "现金", "#cash tbody tr"],
   ["KPIs", "考核指标", "#kpis tbody tr"],
   ["Roster", "技师", "#roster tbody tr"],
   ["Requests", "待办请求", "#queue tbody tr"],

@@ -69,6 +69,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("dispatch.css", CSS),
     asset!("day.js", JS),
     asset!("board.js", JS),
+    asset!("cash.js", JS),
     asset!("picker.js", JS),
     asset!("coords.js", JS),
     asset!("map.js", JS),

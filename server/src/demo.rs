@@ -32,6 +32,8 @@ use doorstep_core::photos::content_type_of;
 use doorstep_core::protocol::{OutboxEvent, PushRequest, PROTOCOL_VERSION};
 use doorstep_core::signoff::Ratings;
 use doorstep_core::walkthrough::Walkthrough;
+use doorstep_core::workflow::command::{PaymentMethod, ReceiptRecord};
+use doorstep_core::VisitCommand;
 use doorstep_core::{DeviceId, TechnicianId, TimeWindow, TradeId};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -256,6 +258,25 @@ fn tech_for(trade: &str) -> &'static str {
         .map_or("T-wang", |t| t.0)
 }
 
+/// Collects exactly what is due, in cash, with a receipt.
+fn pay_cash(b: &mut Walkthrough) -> ApiResult<()> {
+    let amount = b.state.amount_due().unwrap_or(0);
+    let visit = b.visit.to_string();
+    let number = format!("SJ-{}", &visit[visit.len() - 8..]);
+    b.apply(
+        5,
+        VisitCommand::CollectPayment {
+            amount,
+            method: PaymentMethod::Cash,
+            receipt: ReceiptRecord::Receipt { number },
+        },
+        None,
+        None,
+    )
+    .map_err(|_| ApiError::internal("demo cash payment"))?;
+    Ok(())
+}
+
 /// Loads the demo data unless technicians already exist.
 pub async fn load(state: &AppState) -> ApiResult<DemoSummary> {
     let hash = {
@@ -444,8 +465,15 @@ async fn load_tx(tx: &mut dyn Tx, state: &AppState, hash: &str) -> ApiResult<Dem
                 }
             };
             // Every demo visit is by the book: the day reconciles clean
-            // (the README walk checks it).
-            b.go(late).repair().pay().sign(ratings, None, chain).leave();
+            // (the README walk checks it). 黄梅 and 邓军 pay in cash: it is
+            // on 王磊's and 刘洋's cash ledgers until they remit it.
+            b.go(late).repair();
+            if i == 0 || i == 8 {
+                pay_cash(&mut b)?;
+            } else {
+                b.pay();
+            }
+            b.sign(ratings, None, chain).leave();
         }
         let events = b
             .events

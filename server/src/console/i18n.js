@@ -177,6 +177,17 @@ export const ZH = {
   "{name}, last seen {time}": "{name}，最后位置时间 {time}", "Customers ({n})": "客户（{n}）", "Technicians' last positions": "技师最后位置",
   "no map tiles configured: markers on a blank background": "未配置地图底图：仅显示标记",
   "Zoom in": "放大", "Zoom out": "缩小",
+  // The engineers' cash (cash.js).
+  "Cash": "现金", "From": "从", "To": "至", "Record a remittance": "登记交款", "Amount (yuan)": "金额（元）",
+  "Note": "备注", "Record remittance": "确认交款", "Cash collected": "收取现金", "Remitted": "已交款",
+  "Outstanding": "未交款", "Payments and remittances": "收款与交款明细", "choose a technician": "请选择技师",
+  "{from} – {to}: collected {collected}, remitted {remitted}, outstanding {outstanding}":
+    "{from} 至 {to}：收取现金 {collected}，已交款 {remitted}，未交款 {outstanding}",
+  "{order} {amount} (receipt {receipt})": "{order} {amount}（收据 {receipt}）",
+  "remitted {amount} to {who}": "交款 {amount}，经手人 {who}",
+  "choose the technician who handed the cash over": "技师：请选择交款的技师。",
+  "amount: give the cash in yuan, e.g. 120 or 120.50": "金额：请填写交回的现金，以元为单位，如 120 或 120.50。",
+  "{amount} remitted by {tech}": "已登记{tech}交款 {amount}",
   // The connection banner and the loading note (console.js).
   "The connection to the server is lost: retrying…": "与服务器的连接已断开，正在重试…",
   "the server cannot be reached": "无法连接服务器",

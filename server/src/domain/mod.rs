@@ -11,6 +11,7 @@ pub mod assignments;
 pub mod bounds;
 pub mod callbacks;
 pub mod candidates;
+pub mod cash_ledger;
 pub mod conflicts;
 pub mod desk_requests;
 pub mod enrolment;

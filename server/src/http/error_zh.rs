@@ -58,6 +58,10 @@ pub fn message(code: &str, details: &Map<String, Value>) -> String {
             "照片上传未完成或已损坏：请在手机上重新同步。".into()
         }
         "no_signature" => "这次上门没有客户签名。".into(),
+        "remittance_exceeds_outstanding" => format!(
+            "金额：超过技师手中的现金，本次最多可记录 {}。",
+            detail("outstanding_display")
+        ),
         "invoice_requested" => "这个工单已有发票申请：只有上一次申请失败后才能重新申请。".into(),
         "report_not_ready" => "服务报告尚未生成：上门结束后才有报告。".into(),
         "report_font_missing" => "服务器缺少报告所需的中文字体：请联系管理员。".into(),
@@ -106,7 +110,9 @@ pub fn field_name(path: &str) -> String {
         "role" => "角色",
         "month" => "月份",
         "date" => "日期",
-        "from" | "until" => "时间范围",
+        "from" | "until" | "to" => "时间范围",
+        "amount" => "金额",
+        "remitted_at" => "交款时间",
         "by" => "分组方式",
         "technician" | "technician_id" => "技师",
         "expected_version" => "版本",

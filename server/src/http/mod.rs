@@ -230,6 +230,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/requests", get(center::requests::requests_queue))
         .route("/api/export", post(center::export::export_table))
+        .route("/api/cash-ledger", get(center::cash_ledger::cash_ledger))
+        .route(
+            "/api/technicians/{id}/remittances",
+            post(center::cash_ledger::create_remittance),
+        )
         .route(
             "/api/requests/{event_id}/handle",
             post(center::requests::handle_request),

@@ -39,6 +39,7 @@ pub mod acceptance_codes;
 pub mod assignments;
 pub mod blobs;
 pub mod callbacks;
+pub mod cash_ledger;
 pub mod desk_requests;
 pub mod devices;
 pub mod enrolment_codes;

@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0017_acceptance_codes.sql"),
     include_str!("../../migrations/postgres/0018_invoice_requests.sql"),
     include_str!("../../migrations/postgres/0019_privacy_numbers.sql"),
+    include_str!("../../migrations/postgres/0020_cash_ledger.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`).

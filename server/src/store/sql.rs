@@ -191,6 +191,9 @@ pub enum LockKey {
     /// Numbering the integration feed (the outbox worker's fan-out), so
     /// replicas number it once and in order.
     IntegrationFeed,
+    /// One technician's cash ledger (a remittance checked against his
+    /// balance, `domain::cash_ledger`).
+    CashLedger(i64),
 }
 
 impl LockKey {
@@ -199,6 +202,7 @@ impl LockKey {
             LockKey::Assignments => 1,
             LockKey::Device(h) => h | (1 << 40),
             LockKey::IntegrationFeed => 2,
+            LockKey::CashLedger(h) => h | (1 << 41),
         }
     }
 
@@ -206,6 +210,12 @@ impl LockKey {
     pub fn device(device_id: &str) -> LockKey {
         let digest = doorstep_core::canonical::sha256_hex(device_id.as_bytes());
         LockKey::Device(i64::from_str_radix(&digest[..8], 16).unwrap_or(0))
+    }
+
+    /// The lock of a technician's cash ledger.
+    pub fn cash_ledger(technician: &str) -> LockKey {
+        let digest = doorstep_core::canonical::sha256_hex(technician.as_bytes());
+        LockKey::CashLedger(i64::from_str_radix(&digest[..8], 16).unwrap_or(0))
     }
 }
 

@@ -12,6 +12,7 @@ mod after;
 mod bad_input;
 mod board;
 mod bounds;
+mod cash_ledger;
 mod center;
 mod defences;
 mod demo;

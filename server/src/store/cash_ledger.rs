@@ -1,0 +1,205 @@
+//! The `cash_collections` and `cash_remittances` tables (migration 0020):
+//! the cash each technician collected at the door, one row per admitted
+//! cash payment fact (keyed by its event id, so a fact stored twice counts
+//! once), and the cash he handed over to a dispatcher. The rules — what
+//! enters the ledger, when a remittance is refused, how a day is totalled —
+//! are `domain::cash_ledger`'s.
+
+use super::sql::Tx;
+use crate::failure::Fallible;
+use serde::Serialize;
+
+/// A cash payment to put on a technician's ledger.
+pub struct NewCollection<'a> {
+    pub event_id: &'a str,
+    pub technician: &'a str,
+    /// `YYYY-MM-DD`, of the business time zone.
+    pub business_day: &'a str,
+    /// Fen.
+    pub amount: i64,
+    pub visit_id: &'a str,
+    pub assignment_id: &'a str,
+    pub receipt: Option<&'a str>,
+    pub collected_at: i64,
+    pub received_at: i64,
+}
+
+/// Stores a collection; false when its event is already on the ledger.
+pub async fn insert_collection(tx: &mut dyn Tx, c: &NewCollection<'_>) -> Fallible<bool> {
+    let n = tx
+        .execute(
+            "INSERT INTO cash_collections (event_id, technician_id, business_day, amount, visit_id,
+                assignment_id, receipt, collected_at, received_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT DO NOTHING",
+            &[
+                c.event_id.into(),
+                c.technician.into(),
+                c.business_day.into(),
+                c.amount.into(),
+                c.visit_id.into(),
+                c.assignment_id.into(),
+                c.receipt.into(),
+                c.collected_at.into(),
+                c.received_at.into(),
+            ],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+/// A remittance to store.
+pub struct NewRemittance<'a> {
+    pub id: &'a str,
+    pub technician: &'a str,
+    pub business_day: &'a str,
+    pub amount: i64,
+    pub remitted_at: i64,
+    pub received_by: &'a str,
+    pub note: Option<&'a str>,
+    pub created_at: i64,
+}
+
+pub async fn insert_remittance(tx: &mut dyn Tx, r: &NewRemittance<'_>) -> Fallible<()> {
+    tx.execute(
+        "INSERT INTO cash_remittances (id, technician_id, business_day, amount, remitted_at,
+            received_by, note, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            r.id.into(),
+            r.technician.into(),
+            r.business_day.into(),
+            r.amount.into(),
+            r.remitted_at.into(),
+            r.received_by.into(),
+            r.note.into(),
+            r.created_at.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A cash payment on the ledger, as the center reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct CollectionRow {
+    pub event_id: String,
+    pub technician_id: String,
+    /// `YYYY-MM-DD`, of the business time zone.
+    pub business_day: String,
+    /// Fen.
+    pub amount: i64,
+    pub visit_id: String,
+    /// The work order.
+    pub assignment_id: String,
+    /// The receipt or invoice number the technician gave, if any.
+    pub receipt: Option<String>,
+    /// When the technician recorded it (his phone's clock), Unix ms.
+    pub collected_at: i64,
+}
+
+/// A remittance: cash a technician handed over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct RemittanceRow {
+    pub id: String,
+    pub technician_id: String,
+    /// `YYYY-MM-DD`, of the business time zone.
+    pub business_day: String,
+    /// Fen.
+    pub amount: i64,
+    /// When the cash was handed over, Unix ms.
+    pub remitted_at: i64,
+    /// The dispatcher who received it (username).
+    pub received_by: String,
+    pub note: Option<String>,
+}
+
+/// The filter of a ledger read: business days up to `to` (inclusive),
+/// from `from` when given, one technician when given.
+pub struct Span<'a> {
+    pub from: Option<&'a str>,
+    pub to: &'a str,
+    pub technician: Option<&'a str>,
+}
+
+pub async fn collections(tx: &mut dyn Tx, span: &Span<'_>) -> Fallible<Vec<CollectionRow>> {
+    Ok(tx
+        .query(
+            "SELECT event_id, technician_id, business_day, amount, visit_id, assignment_id, receipt,
+                    collected_at
+             FROM cash_collections
+             WHERE business_day <= $1 AND (CAST($2 AS TEXT) IS NULL OR business_day >= $2)
+               AND (CAST($3 AS TEXT) IS NULL OR technician_id = $3)
+             ORDER BY technician_id, business_day, collected_at, event_id",
+            &[span.to.into(), span.from.into(), span.technician.into()],
+        )
+        .await?
+        .iter()
+        .map(|r| CollectionRow {
+            event_id: r.text("event_id"),
+            technician_id: r.text("technician_id"),
+            business_day: r.text("business_day"),
+            amount: r.int("amount"),
+            visit_id: r.text("visit_id"),
+            assignment_id: r.text("assignment_id"),
+            receipt: r.opt_text("receipt"),
+            collected_at: r.int("collected_at"),
+        })
+        .collect())
+}
+
+pub async fn remittances(tx: &mut dyn Tx, span: &Span<'_>) -> Fallible<Vec<RemittanceRow>> {
+    Ok(tx
+        .query(
+            "SELECT id, technician_id, business_day, amount, remitted_at, received_by, note
+             FROM cash_remittances
+             WHERE business_day <= $1 AND (CAST($2 AS TEXT) IS NULL OR business_day >= $2)
+               AND (CAST($3 AS TEXT) IS NULL OR technician_id = $3)
+             ORDER BY technician_id, business_day, remitted_at, id",
+            &[span.to.into(), span.from.into(), span.technician.into()],
+        )
+        .await?
+        .iter()
+        .map(|r| RemittanceRow {
+            id: r.text("id"),
+            technician_id: r.text("technician_id"),
+            business_day: r.text("business_day"),
+            amount: r.int("amount"),
+            remitted_at: r.int("remitted_at"),
+            received_by: r.text("received_by"),
+            note: r.opt_text("note"),
+        })
+        .collect())
+}
+
+/// Per technician and business day before `before`: (collected, remitted)
+/// totals, fen — the balance a ledger read carries in.
+pub async fn totals_before(
+    tx: &mut dyn Tx,
+    before: &str,
+    technician: Option<&str>,
+) -> Fallible<Vec<(String, i64, i64)>> {
+    let rows = tx
+        .query(
+            "SELECT technician_id, CAST(SUM(collected) AS BIGINT) AS collected,
+                    CAST(SUM(remitted) AS BIGINT) AS remitted FROM (
+                SELECT technician_id, amount AS collected, 0 AS remitted FROM cash_collections
+                WHERE business_day < $1 AND (CAST($2 AS TEXT) IS NULL OR technician_id = $2)
+                UNION ALL
+                SELECT technician_id, 0 AS collected, amount AS remitted FROM cash_remittances
+                WHERE business_day < $1 AND (CAST($2 AS TEXT) IS NULL OR technician_id = $2)
+             ) t GROUP BY technician_id ORDER BY technician_id",
+            &[before.into(), technician.into()],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                r.text("technician_id"),
+                r.int("collected"),
+                r.int("remitted"),
+            )
+        })
+        .collect())
+}
