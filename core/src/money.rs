@@ -121,6 +121,22 @@ pub fn format_yuan(fen: i64) -> String {
     format_money(fen, "CNY")
 }
 
+/// Fen as a ledger shows yuan, thousands grouped: `123450` → `¥1,234.50`,
+/// `-100000` → `-¥1,000.00`.
+pub fn format_yuan_grouped(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let digits = unsigned_digits(fen.unsigned_abs());
+    let (whole, cents) = digits.split_at(digits.len() - 3);
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}¥{grouped}{cents}")
+}
+
 /// Minor units of `currency` (an ISO 4217 code) as a screen shows them: the
 /// currency's symbol for CNY (`¥`), USD (`$`) and EUR (`€`), otherwise the code
 /// and a space (`HKD 1.00`); the sign goes first (`-¥0.50`).

@@ -4,7 +4,8 @@
 //! its edges (zero, one fen, the largest and smallest amounts).
 
 use doorstep_core::money::{
-    format_yuan, parse_yuan, yuan_digits, Currency, Money, MoneyError, YuanError,
+    format_yuan, format_yuan_grouped, parse_yuan, yuan_digits, Currency, Money, MoneyError,
+    YuanError,
 };
 
 fn cny(minor: i64) -> Money {
@@ -84,6 +85,18 @@ fn yuan_text_keeps_every_fen_at_the_edges() {
     assert_eq!(format_yuan(-16850), "-¥168.50");
     assert_eq!(format_yuan(i64::MAX), "¥92233720368547758.07");
     assert_eq!(format_yuan(i64::MIN), "-¥92233720368547758.08");
+}
+
+#[test]
+fn a_ledger_groups_yuan_by_thousands() {
+    assert_eq!(format_yuan_grouped(0), "¥0.00");
+    assert_eq!(format_yuan_grouped(5), "¥0.05");
+    assert_eq!(format_yuan_grouped(99_999), "¥999.99");
+    assert_eq!(format_yuan_grouped(100_000), "¥1,000.00");
+    assert_eq!(format_yuan_grouped(123_450), "¥1,234.50");
+    assert_eq!(format_yuan_grouped(123_456_789), "¥1,234,567.89");
+    assert_eq!(format_yuan_grouped(-100_000), "-¥1,000.00");
+    assert_eq!(format_yuan_grouped(i64::MIN), "-¥92,233,720,368,547,758.08");
 }
 
 #[test]

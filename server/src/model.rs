@@ -363,3 +363,45 @@ mod tests {
         assert_eq!(c.priority(), Priority::Escalated);
     }
 }
+
+/// Who buys: a person (个人) or a company or other organisation (单位).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BuyerType {
+    Personal,
+    Company,
+}
+
+impl BuyerType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuyerType::Personal => "personal",
+            BuyerType::Company => "company",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<BuyerType> {
+        [BuyerType::Personal, BuyerType::Company]
+            .into_iter()
+            .find(|b| b.as_str() == text)
+    }
+}
+
+/// Where a request was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceSource {
+    /// At the door, on the technician's phone.
+    Door,
+    /// Later, at the desk.
+    Desk,
+}
+
+impl InvoiceSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvoiceSource::Door => "door",
+            InvoiceSource::Desk => "desk",
+        }
+    }
+}

@@ -9,14 +9,6 @@ const C = window.doorstepConsole;
 const $ = (sel, root = document) => root.querySelector(sel);
 const FIELDS = ["technician", "amount", "note"];
 
-/** Fen as the console shows money: ¥1,234.50. */
-export function yuan(fen) {
-  const sign = fen < 0 ? "-" : "";
-  const abs = Math.abs(fen);
-  const whole = Math.floor(abs / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  return `${sign}¥${whole}.${String(abs % 100).padStart(2, "0")}`;
-}
-
 /** Typed yuan ("120", "120.5", "1,234.50") as fen, or null. */
 export function fenOf(text) {
   const m = /^(\d+)(?:\.(\d{1,2}))?$/.exec(String(text).trim().replace(/[,，]/g, ""));
@@ -51,7 +43,7 @@ async function load() {
 
   const tt = ledger.totals;
   $("#cash-summary").textContent = C.t("{from} – {to}: collected {collected}, remitted {remitted}, outstanding {outstanding}",
-    { from: ledger.from, to: ledger.to, collected: yuan(tt.collected), remitted: yuan(tt.remitted), outstanding: yuan(tt.outstanding) });
+    { from: ledger.from, to: ledger.to, collected: tt.shown.collected, remitted: tt.shown.remitted, outstanding: tt.shown.outstanding });
   const body = $("#cash tbody");
   body.replaceChildren();
   const name = (id, known) => known || (technicians.find((x) => x.id === id) || {}).name || id;
@@ -62,12 +54,13 @@ async function load() {
     cell(tr, d.business_day);
     const who = cell(tr, name(d.technician_id, d.technician_name));
     who.className = "person"; who.title = d.technician_id;
-    cell(tr, yuan(d.collected)); cell(tr, yuan(d.remitted));
-    const out = cell(tr, yuan(d.outstanding));
+    // Money as the server's core formats it (d.shown): the console formats none.
+    cell(tr, d.shown.collected); cell(tr, d.shown.remitted);
+    const out = cell(tr, d.shown.outstanding);
     out.className = d.outstanding > 0 ? "outstanding" : "";
     const payments = d.payments.map((p) => C.t("{order} {amount} (receipt {receipt})",
-      { order: p.assignment_id, amount: yuan(p.amount), receipt: p.receipt || "—" }));
-    const remitted = d.remittances.map((r) => C.t("remitted {amount} to {who}", { amount: yuan(r.amount), who: r.received_by }));
+      { order: p.assignment_id, amount: p.amount_shown, receipt: p.receipt || "—" }));
+    const remitted = d.remittances.map((r) => C.t("remitted {amount} to {who}", { amount: r.amount_shown, who: r.received_by }));
     cell(tr, payments.concat(remitted).join(C.t("; ")) || "—");
     body.appendChild(tr);
   }
@@ -103,8 +96,9 @@ async function remit(ev) {
   const amount = fenOf(form.elements.amount.value);
   if (amount == null) return refuse(form, "amount", C.t("amount: give the cash in yuan, e.g. 120 or 120.50"));
   const note = form.elements.note.value.trim() || undefined;
+  let recorded;
   try {
-    await C.api("POST", `/api/technicians/${encodeURIComponent(technician)}/remittances`, { amount, note });
+    recorded = await C.api("POST", `/api/technicians/${encodeURIComponent(technician)}/remittances`, { amount, note });
   } catch (e) {
     if (FIELDS.includes(e.field)) return refuse(form, e.field, e.message);
     C.flash(e.message, true);
@@ -117,7 +111,7 @@ async function remit(ev) {
   $("#cash-to").value = dateOf(C.zone(), Date.now());
   if ($("#cash-from").value > $("#cash-to").value) $("#cash-from").value = $("#cash-to").value;
   await load();
-  C.flash(C.t("{amount} remitted by {tech}", { amount: yuan(amount), tech: who }));
+  C.flash(C.t("{amount} remitted by {tech}", { amount: recorded.amount_shown, tech: who }));
 }
 
 C.loaders.cash = load;

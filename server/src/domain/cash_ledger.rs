@@ -29,6 +29,7 @@ use crate::store::{technicians, LockKey, Tx};
 use crate::time::from_ms;
 use chrono::{DateTime, NaiveDate, Utc};
 use doorstep_core::business_time::BusinessZone;
+use doorstep_core::money::format_yuan_grouped;
 use doorstep_core::workflow::bounds::AMOUNT_MAX;
 use doorstep_core::workflow::command::{PaymentMethod, ReceiptRecord};
 use doorstep_core::{EventKind, VisitEvent};
@@ -42,19 +43,9 @@ pub const MAX_DAYS: i64 = 366;
 /// How far in the future a remittance's time may be (clock skew), ms.
 const FUTURE_SKEW_MS: i64 = 5 * 60 * 1000;
 
-/// The amount as the console shows it: `¥1,234.50`.
+/// The amount as the console shows it: `¥1,234.50` (the core's words).
 pub fn yuan(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    let abs = fen.unsigned_abs();
-    let whole = (abs / 100).to_string();
-    let mut grouped = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{sign}¥{grouped}.{:02}", abs % 100)
+    format_yuan_grouped(fen)
 }
 
 /// Puts an admitted fact on its technician's ledger when it is a cash
@@ -234,6 +225,7 @@ pub async fn record_remittance(
         technician_id: technician.to_string(),
         business_day: day_text,
         amount: req.amount,
+        amount_shown: yuan(req.amount),
         remitted_at,
         received_by: received_by.to_string(),
         note: note.map(str::to_string),
@@ -288,6 +280,8 @@ pub struct CashDay {
     /// Cash still in the technician's hands at the end of the day (every
     /// day up to this one), fen.
     pub outstanding: i64,
+    /// The amounts as the desk shows them.
+    pub shown: AmountsShown,
     /// The cash payments behind `collected`.
     pub payments: Vec<CollectionRow>,
     /// The remittances behind `remitted`.
@@ -305,6 +299,8 @@ pub struct TechnicianCash {
     pub remitted: i64,
     /// In his hands at the end of the period, fen.
     pub outstanding: i64,
+    /// The amounts as the desk shows them.
+    pub shown: AmountsShown,
 }
 
 /// The period's totals, fen.
@@ -314,6 +310,29 @@ pub struct CashTotals {
     pub collected: i64,
     pub remitted: i64,
     pub outstanding: i64,
+    /// The amounts as the desk shows them.
+    pub shown: AmountsShown,
+}
+
+/// A row's amounts as the desk shows them (`¥1,234.50`, the core's words:
+/// the console formats no money itself).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct AmountsShown {
+    pub opening: String,
+    pub collected: String,
+    pub remitted: String,
+    pub outstanding: String,
+}
+
+impl AmountsShown {
+    fn of(opening: i64, collected: i64, remitted: i64, outstanding: i64) -> Self {
+        AmountsShown {
+            opening: yuan(opening),
+            collected: yuan(collected),
+            remitted: yuan(remitted),
+            outstanding: yuan(outstanding),
+        }
+    }
 }
 
 /// The cash reconciliation of a period.
@@ -380,6 +399,7 @@ pub async fn ledger(
             collected: 0,
             remitted: 0,
             outstanding: 0,
+            shown: AmountsShown::default(),
             payments: vec![],
             remittances: vec![],
         });
@@ -415,6 +435,7 @@ pub async fn ledger(
                     collected: 0,
                     remitted: 0,
                     outstanding: *o,
+                    shown: AmountsShown::default(),
                 },
             )
         })
@@ -430,23 +451,35 @@ pub async fn ledger(
                 collected: 0,
                 remitted: 0,
                 outstanding: 0,
+                shown: AmountsShown::default(),
             });
         t.collected += d.collected;
         t.remitted += d.remitted;
         t.outstanding += d.collected - d.remitted;
         d.outstanding = t.outstanding;
+        d.shown = AmountsShown::of(0, d.collected, d.remitted, d.outstanding);
     }
     let technicians: Vec<TechnicianCash> = per_tech
         .into_values()
         .filter(|t| t.opening != 0 || t.collected != 0 || t.remitted != 0)
+        .map(|mut t| {
+            t.shown = AmountsShown::of(t.opening, t.collected, t.remitted, t.outstanding);
+            t
+        })
         .collect();
-    let totals = technicians.iter().fold(CashTotals::default(), |mut s, t| {
+    let mut totals = technicians.iter().fold(CashTotals::default(), |mut s, t| {
         s.opening += t.opening;
         s.collected += t.collected;
         s.remitted += t.remitted;
         s.outstanding += t.outstanding;
         s
     });
+    totals.shown = AmountsShown::of(
+        totals.opening,
+        totals.collected,
+        totals.remitted,
+        totals.outstanding,
+    );
     Ok(CashLedger {
         from: from_s,
         to: to_s,

@@ -82,6 +82,19 @@ pub async fn record_milestone(tx: &mut dyn Tx, technician: &str, e: &VisitEvent)
     .await
 }
 
+/// What one delivery attempt came to (the providers' answer, which the
+/// worker and the domains that follow a delivery read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// The provider accepted the message (with its reference, if any).
+    Delivered { reference: Option<String> },
+    /// It failed in a way another attempt may cure (outage, timeout, limit).
+    Retry(String),
+    /// The provider refused it for good (credentials, template, number):
+    /// dead at once, for a dispatcher to look at and retry.
+    Refused(String),
+}
+
 /// The retry policy of outbox deliveries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {

@@ -20,10 +20,10 @@
 //!   search it); old change-log rows are masked when served like new ones.
 
 use crate::domain::assignments::upsert_change;
+use crate::domain::outbox::Delivery;
 use crate::domain::personal_data::mask_phone;
 use crate::failure::Fallible;
 use crate::model::AssignmentStatus;
-use crate::outbox::Delivery;
 use crate::store::assignments::{self, store_assignment};
 use crate::store::outbox::{enqueue, NewOutboxMessage, OutboxMessage};
 use crate::store::privacy_numbers::{self as store, BindingState};

@@ -65,7 +65,7 @@ impl FromRequestParts<AppState> for Auth {
             .await?;
         if let Some(who) = &found {
             crate::http::observe::record_caller(who);
-            if let Some(slot) = parts.extensions.get::<crate::http::privacy::CallerSlot>() {
+            if let Some(slot) = parts.extensions.get::<CallerSlot>() {
                 slot.set(who);
             }
         }
@@ -92,5 +92,22 @@ impl<S: Send + Sync> FromRequestParts<S> for SourceAddress {
                 .get::<ConnectInfo<SocketAddr>>()
                 .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string()),
         ))
+    }
+}
+
+/// Who the request's [`Auth`] found, kept for the answer's way out (the
+/// privacy layer masks what a device token reads: `http::privacy`).
+#[derive(Clone, Default)]
+pub struct CallerSlot(std::sync::Arc<std::sync::OnceLock<crate::auth::Principal>>);
+
+impl CallerSlot {
+    /// Records the caller (the first time).
+    pub fn set(&self, who: &crate::auth::Principal) {
+        let _ = self.0.set(who.clone());
+    }
+
+    /// The caller recorded, if any.
+    pub fn get(&self) -> Option<&crate::auth::Principal> {
+        self.0.get()
     }
 }

@@ -8,7 +8,7 @@
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::domain::privacy_numbers::mask_for_device_as;
-use crate::http::auth::Auth;
+use crate::http::auth::{Auth, CallerSlot};
 use crate::http::error::{ApiError, ApiResult};
 use crate::store::assignments;
 use crate::store::privacy_numbers::{self as store, Binding};
@@ -19,18 +19,6 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use std::sync::{Arc, OnceLock};
-
-/// Who the request's [`Auth`] found, for the answer's way out.
-#[derive(Clone, Default)]
-pub struct CallerSlot(Arc<OnceLock<Principal>>);
-
-impl CallerSlot {
-    /// Records the caller (the first time).
-    pub fn set(&self, who: &Principal) {
-        let _ = self.0.set(who.clone());
-    }
-}
 
 /// Middleware on every route: a JSON answer to a device token carries only
 /// virtual or masked customer numbers. Fails closed: an answer that cannot
@@ -43,7 +31,7 @@ pub async fn mask_device_answers(
     let slot = CallerSlot::default();
     req.extensions_mut().insert(slot.clone());
     let res = next.run(req).await;
-    let Some(Principal::Device { technician_id, .. }) = slot.0.get() else {
+    let Some(Principal::Device { technician_id, .. }) = slot.get() else {
         return res;
     };
     let json = res

@@ -33,17 +33,7 @@ use crate::time::now_ms;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// What one delivery attempt came to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Delivery {
-    /// The provider accepted the message (with its reference, if any).
-    Delivered { reference: Option<String> },
-    /// It failed in a way another attempt may cure (outage, timeout, limit).
-    Retry(String),
-    /// The provider refused it for good (credentials, template, number):
-    /// dead at once, for a dispatcher to look at and retry.
-    Refused(String),
-}
+pub use crate::domain::outbox::Delivery;
 
 /// An outbound provider: delivers one outbox message.
 pub trait Provider: Send + Sync {

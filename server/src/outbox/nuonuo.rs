@@ -90,11 +90,9 @@ pub struct Nuonuo {
     pub http: reqwest::Client,
 }
 
-/// Fen as yuan with two decimals (`12345` → `123.45`).
+/// Fen as yuan with two decimals (`12345` → `123.45`, the core's words).
 pub fn yuan(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    let f = fen.unsigned_abs();
-    format!("{sign}{}.{:02}", f / 100, f % 100)
+    doorstep_core::money::yuan_digits(fen)
 }
 
 /// `pushMode`: where the provider sends the invoice (0 e-mail, 1 mobile, 2 both).

@@ -7,6 +7,7 @@
 
 use super::sql::Tx;
 use crate::failure::Fallible;
+use doorstep_core::money::format_yuan_grouped;
 use serde::Serialize;
 
 /// A cash payment to put on a technician's ledger.
@@ -89,6 +90,8 @@ pub struct CollectionRow {
     pub business_day: String,
     /// Fen.
     pub amount: i64,
+    /// The amount as the desk shows it (`¥1,234.50`, the core's words).
+    pub amount_shown: String,
     pub visit_id: String,
     /// The work order.
     pub assignment_id: String,
@@ -107,6 +110,8 @@ pub struct RemittanceRow {
     pub business_day: String,
     /// Fen.
     pub amount: i64,
+    /// The amount as the desk shows it (`¥1,234.50`, the core's words).
+    pub amount_shown: String,
     /// When the cash was handed over, Unix ms.
     pub remitted_at: i64,
     /// The dispatcher who received it (username).
@@ -140,6 +145,7 @@ pub async fn collections(tx: &mut dyn Tx, span: &Span<'_>) -> Fallible<Vec<Colle
             technician_id: r.text("technician_id"),
             business_day: r.text("business_day"),
             amount: r.int("amount"),
+            amount_shown: format_yuan_grouped(r.int("amount")),
             visit_id: r.text("visit_id"),
             assignment_id: r.text("assignment_id"),
             receipt: r.opt_text("receipt"),
@@ -165,6 +171,7 @@ pub async fn remittances(tx: &mut dyn Tx, span: &Span<'_>) -> Fallible<Vec<Remit
             technician_id: r.text("technician_id"),
             business_day: r.text("business_day"),
             amount: r.int("amount"),
+            amount_shown: format_yuan_grouped(r.int("amount")),
             remitted_at: r.int("remitted_at"),
             received_by: r.text("received_by"),
             note: r.opt_text("note"),

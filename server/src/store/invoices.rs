@@ -5,8 +5,8 @@
 //! the invoice number or the failure's reason.
 
 use super::sql::{Row, Tx};
-use crate::domain::invoices::{BuyerType, InvoiceSource};
 use crate::failure::{Failure, Fallible};
+use crate::model::{BuyerType, InvoiceSource};
 use serde::{Deserialize, Serialize};
 
 /// Where an e-fapiao request is.

@@ -182,7 +182,7 @@ async fn an_invoice_is_issued_and_its_number_comes_back_to_the_order(b: Backend)
         ("fapiao@example.com", "13800138000", "2")
     );
     assert_eq!(t.saler_tax_num, SELLER);
-    assert_eq!(t.amount, format!("{}.{:02}", paid / 100, paid % 100));
+    assert_eq!(t.amount, doorstep_core::money::yuan_digits(paid));
     assert!(received
         .invoice_queries
         .iter()
