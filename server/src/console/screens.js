@@ -76,6 +76,80 @@ async function orderHistory(id) {
   }
 }
 
+// ---- what was sent about the work order: its acceptance code (never the
+// code), its privacy numbers, the customer notices and the webhooks, each
+// with its state; a dead letter is sent again from here.
+
+/** A line of the outbound list, with a "Send again" button for a dead letter. */
+function outboundLine(list, text, message, id) {
+  const li = document.createElement("li");
+  li.textContent = text;
+  if (message) li.dataset.state = message.state;
+  if (message && message.state === "dead") {
+    const again = document.createElement("button");
+    again.type = "button";
+    again.textContent = c.t("Send again");
+    again.addEventListener("click", async () => {
+      again.disabled = true;
+      try {
+        await c.api("POST", `/api/outbox/${encodeURIComponent(message.id)}/retry`);
+        c.flash(c.t("queued to send again"));
+      } catch (e) {
+        c.flash(e.message, true);
+      }
+      await orderOutbound(id);
+    });
+    li.append(" ", again);
+  }
+  list.appendChild(li);
+}
+
+/** The words for an outbox state, a privacy-number binding's state, a notice's moment and the center's check. */
+const SENT = { pending: "waiting to be sent", sending: "being sent", delivered: "delivered", dead: "not delivered" };
+const BOUND = { binding: "being bound", bound: "bound", unbinding: "being released", unbound: "released", failed: "binding failed" };
+const MOMENT = { appointment_confirmed: "appointment confirmed", on_the_way: "on the way", done: "service done",
+  callback: "callback", acceptance_code: "acceptance code" };
+const CHECKED = { accepted: "the center found the code right", wrong: "the center found the code wrong: follow it up" };
+const word = (table, code) => c.t(table[code] || code);
+
+/** How often it was tried, and the last error while it is not delivered
+ * (the worker's notes are English: in Chinese only a provider's Chinese cause is shown). */
+function attempts(m) {
+  const tried = c.t("{n} attempts", { n: m.attempts });
+  const error = m.state === "delivered" ? "" : String(m.last_error || "");
+  if (!error || (c.lang() === "zh" && !/[\u4e00-\u9fff]/.test(error))) return tried;
+  return tried + c.t("; ") + c.t("last error: {error}", { error });
+}
+
+async function orderOutbound(id) {
+  const key = encodeURIComponent(id);
+  const [out, bindings] = await Promise.all([
+    c.api("GET", `/api/assignments/${key}/outbound`),
+    c.api("GET", `/api/assignments/${key}/privacy-numbers`),
+  ]);
+  const list = c.$("#order-outbound");
+  list.replaceChildren();
+  const code = out.acceptance_code;
+  if (code) {
+    outboundLine(list, c.t("Acceptance code issued {when}", { when: c.time(code.issued_at) }) +
+      (code.center_result ? c.t(" — ") + word(CHECKED, code.center_result) : ""));
+  }
+  for (const b of bindings) {
+    outboundLine(list, c.t("Privacy number {number}: {state}", { number: b.virtual_number || "—", state: word(BOUND, b.state) }) +
+      (b.failure_reason ? c.t(" ({note})", { note: b.failure_reason }) : ""));
+  }
+  for (const m of out.notices) {
+    outboundLine(list, c.t("Notice “{moment}” by {channel}: {state}", {
+      moment: word(MOMENT, m.payload.moment), channel: c.t(m.target), state: word(SENT, m.state),
+    }) + c.t(" ({note})", { note: attempts(m) }), m, id);
+  }
+  for (const m of out.webhooks) {
+    outboundLine(list, c.t("Webhook {endpoint}: {state}", { endpoint: m.target, state: word(SENT, m.state) }) +
+      c.t(" ({note})", { note: attempts(m) }), m, id);
+  }
+  if (!list.children.length) outboundLine(list, c.t("nothing sent about this order yet"));
+}
+
 // ---- the work order's e-fapiao requests (发票): each with its state, and
 // the form to request one; a refusal stands next to the field it names.
 
@@ -375,8 +449,10 @@ export function install(helpers) {
   c = helpers;
   c.loaders.queue = loadQueue;
   c.loaders.search = async () => {};
-  // The order's invoices follow the language and every live change.
-  c.loaders.order = async () => { if (editing) await orderInvoices(editing.assignment.id); };
+  // The order's invoices and what was sent about it follow the language and every live change.
+  c.loaders.order = async () => {
+    if (editing) await Promise.all([orderInvoices(editing.assignment.id), orderOutbound(editing.assignment.id)]);
+  };
   // The queue's count follows the board (shown first, refreshed with it).
   const board = c.loaders.board;
   c.loaders.board = async () => { await board(); refreshCount(); };

@@ -75,6 +75,23 @@ pub struct Outbound {
     /// Its e-fapiao requests, newest first, each with its state.
     #[serde(default)]
     pub invoices: Vec<crate::store::invoices::InvoiceRecord>,
+    /// Its acceptance code (验收码), when its trade asks for one: when it
+    /// was issued and what the center found for a code a phone could not
+    /// check. Never the code itself.
+    #[serde(default)]
+    pub acceptance_code: Option<AcceptanceCodeState>,
+}
+
+/// A work order's acceptance code as the desk sees it (never the code).
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AcceptanceCodeState {
+    /// Unix milliseconds.
+    pub issued_at: i64,
+    /// `accepted` or `wrong`: the center's check of a code a phone sent
+    /// after five wrong ones, or `accepted` once a phone's check matched.
+    pub center_result: Option<String>,
+    /// Unix milliseconds.
+    pub checked_at: Option<i64>,
 }
 
 #[utoipa::path(
@@ -101,6 +118,13 @@ pub async fn assignment_outbound(
                     webhooks: outbox::list(tx, None, Some("webhook"), Some(&id), 500).await?,
                     events: integrations::events_of_assignment(tx, &id).await?,
                     invoices: crate::store::invoices::of_assignment(tx, &id).await?,
+                    acceptance_code: crate::store::acceptance_codes::of_assignment(tx, &id)
+                        .await?
+                        .map(|row| AcceptanceCodeState {
+                            issued_at: row.issued_at,
+                            center_result: row.center_result,
+                            checked_at: row.checked_at,
+                        }),
                     assignment_id: id,
                 })
             })
