@@ -132,6 +132,15 @@ mod tests {
     }
 
     #[test]
+    fn hashes_are_equal_only_byte_for_byte() {
+        assert!(constant_time_eq(&[1, 2, 3], &[1, 2, 3]));
+        assert!(!constant_time_eq(&[1, 2, 3], &[1, 2]));
+        // Two differences that cancel out when combined by XOR still differ.
+        assert!(!constant_time_eq(&[1, 1], &[0, 0]));
+        assert!(!constant_time_eq(&[0, 7], &[0, 6]));
+    }
+
+    #[test]
     fn a_code_is_six_digits() {
         assert!(well_formed("000123"));
         for bad in ["12345", "1234567", "12345a", "１２３４５６", ""] {
