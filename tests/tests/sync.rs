@@ -458,7 +458,14 @@ async fn a_downloaded_assignment_is_received_on_both_sides_and_both_rebuild_the_
     assert_eq!(visit, local_history[0].visit_id.to_string());
     let shown = center.get(&format!("/api/visits/{visit}")).await;
     let local = phone.store.state(a.clone()).unwrap();
-    assert_eq!(shown["state"], serde_json::to_value(&local).unwrap());
+    // The same visit, but for the customer's number: the center keeps it
+    // whole, the phone receives it masked (issue 19, no privacy-number
+    // provider here).
+    let customer_phone = &shown["state"]["assignment"]["customer"]["phone"];
+    assert_eq!(customer_phone, "138 0013 8000");
+    let mut as_the_phone_has_it = shown["state"].clone();
+    as_the_phone_has_it["assignment"]["customer"]["phone"] = serde_json::json!("138****8000");
+    assert_eq!(as_the_phone_has_it, serde_json::to_value(&local).unwrap());
     let history = shown["history"].as_array().expect("the visit's history");
     assert_eq!(history.len(), 1, "{shown}");
     assert_eq!(
