@@ -356,7 +356,7 @@ test("a dispatcher switches the console between English and Simplified Chinese",
   await page.locator("#who").getByText("zhang.wei（调度员）").waitFor();
   await boardRows(page).first().waitFor();
   const nav = (await page.locator("nav button").allTextContents()).map((s) => s.trim());
-  assert.deepEqual(nav, ["工单看板", "调度看板", "地图", "上门记录", "受理", "催办", "冲突", "回访", "对账", "考核指标", "技师", "待办请求", "搜索", "管理"]);
+  assert.deepEqual(nav, ["工单看板", "调度看板", "地图", "上门记录", "受理", "催办", "冲突", "回访", "对账", "现金", "考核指标", "技师", "待办请求", "搜索", "管理"]);
   const headers = await page.locator("#board thead th").allTextContents();
   assert.deepEqual(headers, ["编号", "客户", "业务", "优先级", "状态", "技师", "预约时间", "时间确认", "版本", "操作"]);
 
@@ -507,7 +507,7 @@ test("a dispatcher opens a visit: customer, timeline, quote, payment, ratings, s
 
   // Paid in full, rated, and the signature verifies against the report.
   assert.equal(await detailValue(page, "Collected").textContent(), "¥80.00");
-  assert.equal(await detailValue(page, "Method").textContent(), "mobile");
+  assert.equal(await detailValue(page, "Method").textContent(), "cash");
   assert.equal(await detailValue(page, "Still due").textContent(), "¥0.00");
   assert.equal(await detailValue(page, "Quality").textContent(), "5 / 5");
   assert.equal(await detailValue(page, "Attitude").textContent(), "5 / 5");
@@ -563,8 +563,8 @@ test("the visits and a visit's detail in Simplified Chinese", async () => {
   await openVisit(page, "黄梅");
   assert.equal(await detailValue(page, "客户应付").textContent(), "¥80.00");
   assert.equal(await detailValue(page, "实收").textContent(), "¥80.00");
-  assert.equal(await detailValue(page, "方式").textContent(), "移动支付");
-  assert.match(await detailValue(page, "票据").textContent(), /^收据 R-/);
+  assert.equal(await detailValue(page, "方式").textContent(), "现金");
+  assert.match(await detailValue(page, "票据").textContent(), /^收据 SJ-[0-9a-f]{8}$/);
   assert.equal(await detailValue(page, "验证结果").textContent(), "已验证");
   assert.equal((await rowValues(page.locator("#visit-quote tbody tr").first()))["付款方"], "客户");
   const historyZh = await page.locator("#visit-history li").allTextContents();
