@@ -369,12 +369,15 @@ pub(crate) fn command_for(fact: &E, consent_texts: &[&str]) -> Result<C, NoComma
             amount,
             method,
             receipt,
+            qr,
         } => C::CollectPayment {
             amount,
             method,
             receipt,
+            qr,
         },
         E::PaymentRefused { reason } => C::RefusePayment { reason },
+        E::PaymentDeferred { reason, .. } => C::DeferPayment { reason },
         E::CustomerSignedOff {
             ratings,
             comment,

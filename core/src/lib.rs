@@ -39,6 +39,7 @@ pub mod money;
 pub mod photos;
 pub mod playbook;
 pub mod protocol;
+pub mod qr_payment;
 pub mod quote;
 pub mod receipt;
 pub mod script_runner;

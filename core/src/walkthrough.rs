@@ -535,6 +535,7 @@ impl Walkthrough {
                 amount: due,
                 method: PaymentMethod::Mobile,
                 receipt: ReceiptRecord::Receipt { number },
+                qr: None,
             },
         );
         self

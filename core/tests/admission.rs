@@ -71,6 +71,7 @@ fn payment(amount: i64) -> EventKind {
         receipt: ReceiptRecord::Receipt {
             number: "R-forged".into(),
         },
+        qr: None,
     }
 }
 

@@ -151,6 +151,7 @@ fn customer_facing_facts_commit_durably() {
             receipt: doorstep_core::workflow::command::ReceiptRecord::Receipt {
                 number: "1".into(),
             },
+            qr: None,
         },
         VisitCommand::RefusePayment { reason: "x".into() },
     ];

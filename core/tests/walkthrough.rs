@@ -136,6 +136,7 @@ fn hand_made_histories_are_refused() {
                 amount: 100,
                 method,
                 receipt,
+                qr: None,
             },
         );
     }

@@ -269,6 +269,7 @@ fn pay_cash(b: &mut Walkthrough) -> ApiResult<()> {
             amount,
             method: PaymentMethod::Cash,
             receipt: ReceiptRecord::Receipt { number },
+            qr: None,
         },
         None,
         None,

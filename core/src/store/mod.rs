@@ -165,7 +165,8 @@ pub fn durability_of(command: &VisitCommand) -> Durability {
         | VisitCommand::EnterAcceptanceCode { .. }
         | VisitCommand::WithholdAcceptanceCode { .. }
         | VisitCommand::CollectPayment { .. }
-        | VisitCommand::RefusePayment { .. } => Durability::Full,
+        | VisitCommand::RefusePayment { .. }
+        | VisitCommand::DeferPayment { .. } => Durability::Full,
         _ => Durability::Normal,
     }
 }

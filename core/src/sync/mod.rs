@@ -23,6 +23,7 @@ mod backoff;
 mod blobs;
 mod enrol;
 mod error;
+mod qr_payments;
 mod service;
 mod token;
 mod transport;
@@ -684,22 +685,41 @@ impl SyncClient {
         request: &Req,
         clock: &dyn Clock,
     ) -> Result<Exchange<Resp>, Failure> {
-        let json = serde_json::to_vec(request).map_err(|e| SyncError::Decode(e.to_string()))?;
-        let body = gzip(&json).map_err(|e| SyncError::Decode(e.to_string()))?;
+        self.call("POST", path, Some(request), clock).await
+    }
+
+    /// One JSON request to the server with the device token: a gzipped
+    /// body when there is one, the answer decoded or its refusal sorted.
+    async fn call<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        path: &str,
+        request: Option<&Req>,
+        clock: &dyn Clock,
+    ) -> Result<Exchange<Resp>, Failure> {
+        let auth = format!("Bearer {}", self.token.current());
+        let mut headers = vec![
+            ("authorization".into(), auth),
+            ("accept-encoding".into(), "gzip".into()),
+        ];
+        let body = match request {
+            Some(request) => {
+                let json =
+                    serde_json::to_vec(request).map_err(|e| SyncError::Decode(e.to_string()))?;
+                headers.push(("content-type".into(), "application/json".into()));
+                headers.push(("content-encoding".into(), "gzip".into()));
+                gzip(&json).map_err(|e| SyncError::Decode(e.to_string()))?
+            }
+            None => Vec::new(),
+        };
         let bytes_sent = body.len() as u64;
         let sent_at = clock.now();
-        let auth = format!("Bearer {}", self.token.current());
         let response = self
             .transport
             .send(HttpRequest {
-                method: "POST",
+                method,
                 url: format!("{}{path}", self.config.server_url),
-                headers: vec![
-                    ("authorization".into(), auth),
-                    ("content-type".into(), "application/json".into()),
-                    ("content-encoding".into(), "gzip".into()),
-                    ("accept-encoding".into(), "gzip".into()),
-                ],
+                headers,
                 body,
                 timeout: self.config.timeout,
             })

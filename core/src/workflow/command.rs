@@ -10,6 +10,7 @@ use crate::location::{GeoFix, GeoPoint, LocationUnavailable};
 use crate::messages::{Lang, Text};
 /// Work kinds belong to the playbook (which kinds a trade offers); re-exported here for the commands that carry them.
 pub use crate::playbook::WorkKind;
+use crate::qr_payment::QrPaymentRef;
 use crate::quote::QuoteRequest;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -441,8 +442,18 @@ pub enum VisitCommand {
         amount: i64,
         method: PaymentMethod,
         receipt: ReceiptRecord,
+        /// The native-pay order the customer paid by scanning its QR code
+        /// (method `mobile`); the center matches it with the provider's
+        /// confirmation.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        qr: Option<QrPaymentRef>,
     },
     RefusePayment {
+        reason: String,
+    },
+    /// The customer will pay but cannot now (no network for the QR code, no
+    /// cash at hand): the amount due stays owed, and the center follows up.
+    DeferPayment {
         reason: String,
     },
 
@@ -574,6 +585,7 @@ impl VisitCommand {
             CleanUp { .. } => "clean_up",
             CollectPayment { .. } => "collect_payment",
             RefusePayment { .. } => "refuse_payment",
+            DeferPayment { .. } => "defer_payment",
             SignOff { .. } => "sign_off",
             DeclineSignature { .. } => "decline_signature",
             ReopenReport { .. } => "reopen_report",

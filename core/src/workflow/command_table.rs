@@ -232,6 +232,7 @@ pub const COMMANDS: &[CommandRow] = &[
     tech("clean_up", Step::CleanUp, INSIDE, "Clean up, check no tool left", "清洁现场、清点工具"),
     tech("collect_payment", Step::Payment, INSIDE, "Collect payment", "收费").changing_report(),
     tech("refuse_payment", Step::Payment, INSIDE, "Customer refuses to pay", "客户拒绝付款"),
+    tech("defer_payment", Step::Payment, INSIDE, "Customer pays later", "客户稍后付款"),
     tech("sign_off", Step::SignOff, INSIDE, "Customer rates and signs", "客户评价并签字").changing_report(),
     tech("decline_signature", Step::SignOff, INSIDE, "Customer declines to sign", "客户拒绝签字").changing_report(),
     tech("reopen_report", Step::SignOff, INSIDE, "Reopen report (new version)", "重开报告（新版本）"),

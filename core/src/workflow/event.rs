@@ -9,6 +9,7 @@ use crate::clock::HlcStamp;
 use crate::ids::{AssignmentId, DeviceId, EventId, TechnicianId, VisitId};
 use crate::location::{GeoFix, GeofenceCheck};
 use crate::messages::Text;
+use crate::qr_payment::QrPaymentRef;
 use crate::quote::Quote;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -331,8 +332,15 @@ pub enum EventKind {
         amount: i64,
         method: PaymentMethod,
         receipt: ReceiptRecord,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        qr: Option<QrPaymentRef>,
     },
     PaymentRefused {
+        reason: String,
+    },
+    /// The amount due is owed, to be paid to the center later.
+    PaymentDeferred {
+        amount: i64,
         reason: String,
     },
 
@@ -462,6 +470,7 @@ impl EventKind {
             CleanedUp => "cleaned_up",
             PaymentCollected => "payment_collected",
             PaymentRefused => "payment_refused",
+            PaymentDeferred => "payment_deferred",
             CustomerSignedOff => "customer_signed_off",
             SignatureDeclined => "signature_declined",
             ReportReopened => "report_reopened",

@@ -912,7 +912,7 @@ pub fn fields_of(action: &str, s: &VisitState, pb: &Playbook) -> Option<Vec<Form
                 .visible_when("receipt.kind", &["invoice_to_be_delivered"]),
             ]
         }
-        "refuse_payment" => vec![reason()],
+        "refuse_payment" | "defer_payment" => vec![reason()],
         "sign_off" => {
             let mut consent_field =
                 long("consent_text", true, "Consent", "确认声明").default_text(consent_text());

@@ -9,6 +9,7 @@ use crate::assignment::{Assignment, AssignmentField, FieldIssue, TimeWindow};
 use crate::ids::{AssignmentId, VisitId};
 use crate::location::{GeoPoint, GeofenceCheck};
 use crate::messages::Text;
+use crate::qr_payment::QrPaymentRef;
 use crate::quote::Quote;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -149,6 +150,18 @@ pub struct Payment {
     pub amount: i64,
     pub method: PaymentMethod,
     pub receipt: ReceiptRecord,
+    /// The native-pay order, when the customer paid by QR.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qr: Option<QrPaymentRef>,
+}
+
+/// A payment left owed at the door, for the center to follow up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeferredPayment {
+    pub at: DateTime<Utc>,
+    /// Fen: the amount due when it was deferred.
+    pub amount: i64,
+    pub reason: String,
 }
 
 /// The customer's sign-off of one report version.
@@ -324,6 +337,10 @@ pub struct VisitState {
     /// Sum of every payment collected on this visit.
     pub paid_total: i64,
     pub payment_refused: bool,
+    /// The customer will pay the center later (§2.15 still holds: the
+    /// whole amount due is owed, never part of it).
+    #[serde(default)]
+    pub payment_deferred: Option<DeferredPayment>,
     /// The report version being prepared or signed; starts at 1.
     pub report_version: u32,
     pub sign_off: Option<SignOffRecord>,
@@ -668,6 +685,7 @@ impl VisitState {
                 amount,
                 method,
                 receipt,
+                qr,
             } => {
                 self.paid_total = self.paid_total.saturating_add(*amount);
                 self.payment = Some(Payment {
@@ -675,9 +693,17 @@ impl VisitState {
                     amount: *amount,
                     method: *method,
                     receipt: receipt.clone(),
+                    qr: qr.clone(),
                 })
             }
             EventKind::PaymentRefused { .. } => self.payment_refused = true,
+            EventKind::PaymentDeferred { amount, reason } => {
+                self.payment_deferred = Some(DeferredPayment {
+                    at,
+                    amount: *amount,
+                    reason: reason.clone(),
+                })
+            }
             EventKind::CustomerSignedOff {
                 report_version,
                 ratings,

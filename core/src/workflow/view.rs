@@ -474,8 +474,14 @@ fn on_site_actions(s: &VisitState, pb: &Playbook, add: &mut dyn FnMut(&'static s
             && !s.payment_refused
             && (s.cleaned_up || !pb.has(Step::CleanUp))
         {
-            add("collect_payment", true);
-            add("refuse_payment", false);
+            // Once deferred, the center follows the payment up; the
+            // technician may still take it if the customer pays after all.
+            let deferred = s.payment_deferred.is_some();
+            add("collect_payment", !deferred);
+            if !deferred {
+                add("defer_payment", false);
+                add("refuse_payment", false);
+            }
         }
     }
     if (s.cleaned_up || s.quote_refused) && s.sign_off.is_none() {

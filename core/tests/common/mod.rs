@@ -307,6 +307,7 @@ pub fn next_command(s: &VisitState) -> Option<(VisitCommand, DateTime<Utc>, Opti
                     receipt: ReceiptRecord::Receipt {
                         number: "R-0001".into(),
                     },
+                    qr: None,
                 }
             } else if s.sign_off.is_none() {
                 VisitCommand::SignOff {

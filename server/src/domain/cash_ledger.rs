@@ -61,6 +61,7 @@ pub async fn record_fact(
         amount,
         method: PaymentMethod::Cash,
         receipt,
+        ..
     } = &e.kind
     else {
         return Ok(());

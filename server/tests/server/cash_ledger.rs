@@ -66,6 +66,7 @@ async fn paid_visit(s: &Srv, p: &mut Phone, start: DateTime<Utc>, method: Paymen
             receipt: ReceiptRecord::Receipt {
                 number: receipt.clone(),
             },
+            qr: None,
         },
         None,
         None,

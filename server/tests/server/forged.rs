@@ -48,6 +48,7 @@ pub fn pay(w: &mut Walkthrough, amount: i64) {
             receipt: ReceiptRecord::Receipt {
                 number: "R-forged".into(),
             },
+            qr: None,
         },
     );
 }

@@ -221,8 +221,10 @@ pub(in crate::workflow) fn dispatch(g: Given) -> Result<Vec<EventKind>> {
             amount,
             method,
             receipt,
-        } => payment::collect_payment(g, *amount, *method, receipt),
+            qr,
+        } => payment::collect_payment(g, *amount, *method, receipt, qr.as_ref()),
         C::RefusePayment { reason } => payment::refuse_payment(g, reason),
+        C::DeferPayment { reason } => payment::defer_payment(g, reason),
 
         // 16 Sign-off
         C::SignOff {

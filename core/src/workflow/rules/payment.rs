@@ -1,11 +1,14 @@
 //! Step 15, Payment, STANDARDS §2.15: collect exactly the accepted quote (after
 //! a reopened report, exactly the difference), a receipt or invoice number or
 //! an invoice "to be delivered" with a date; never an IOU for a bottle deposit.
+//! Paid by QR, the payment names the provider's order (mobile payment only);
+//! a customer who cannot pay now leaves the whole amount owed to the center.
 
 use super::shared::{non_empty, out_of_order};
 use super::{Given, Result};
 use crate::messages::Text;
 use crate::playbook::{Playbook, Step};
+use crate::qr_payment::QrPaymentRef;
 use crate::quote::Quote;
 use crate::workflow::command::{PaymentMethod, ReceiptRecord};
 use crate::workflow::error::WorkflowError;
@@ -18,6 +21,7 @@ pub(super) fn collect_payment(
     amount: i64,
     method: PaymentMethod,
     receipt: &ReceiptRecord,
+    qr: Option<&QrPaymentRef>,
 ) -> Result<Vec<EventKind>> {
     let (s, pb) = (g.state, g.playbook);
     require_cleaned_up(g)?;
@@ -25,11 +29,48 @@ pub(super) fn collect_payment(
     require_exact_payment(g, q, amount)?;
     require_no_deposit_iou(pb, q, method)?;
     require_receipt_record(receipt, g.ctx.today())?;
+    if let Some(qr) = qr {
+        require_qr_order(method, qr)?;
+    }
     Ok(vec![EventKind::PaymentCollected {
         amount,
         method,
         receipt: receipt.clone(),
+        qr: qr.cloned(),
     }])
+}
+
+/// The longest merchant order number both providers take (WeChat Pay's
+/// `out_trade_no`: 6 to 32 letters, digits, `_`, `-` or `*`).
+const OUT_TRADE_NO_LEN: std::ops::RangeInclusive<usize> = 6..=32;
+
+/// Paid by scanning a provider's QR code: a mobile payment, against an
+/// order number as the provider takes it (the server's `out_trade_no`).
+fn require_qr_order(method: PaymentMethod, qr: &QrPaymentRef) -> Result<()> {
+    if method != PaymentMethod::Mobile {
+        return Err(WorkflowError::InvalidInput {
+            field: "method".into(),
+            problem: Text::new(
+                "a QR payment is a mobile payment: choose mobile",
+                "扫码支付属于移动支付，请选择“移动支付”",
+            ),
+        });
+    }
+    let n = &qr.out_trade_no;
+    if !OUT_TRADE_NO_LEN.contains(&n.len())
+        || !n
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '*'))
+    {
+        return Err(WorkflowError::InvalidInput {
+            field: "qr.out_trade_no".into(),
+            problem: Text::new(
+                "an order number of 6 to 32 letters, digits, _, - or *",
+                "订单号应为 6 至 32 位字母、数字或 _ - *",
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// STANDARDS §2.14-2.15: payment follows the clean-up ("restore the
@@ -100,6 +141,28 @@ fn require_receipt_record(receipt: &ReceiptRecord, today: NaiveDate) -> Result<(
         }
     }
     Ok(())
+}
+
+/// STANDARDS §2.15 (Payment): the customer cannot pay now (the QR code needs a
+/// network the phone does not have, no cash at hand): the whole amount due
+/// stays owed — never part of it — with a reason the center follows up.
+pub(super) fn defer_payment(g: Given, reason: &str) -> Result<Vec<EventKind>> {
+    non_empty("reason", reason)?;
+    require_cleaned_up(g)?;
+    let s = g.state;
+    let q = require_accepted_quote(s)?;
+    let due = q.customer_total.saturating_sub(s.paid_total);
+    if due <= 0 || s.payment_refused || s.payment_deferred.is_some() {
+        return Err(out_of_order(
+            g.command,
+            s,
+            "an amount due that is neither paid, refused nor already deferred",
+        ));
+    }
+    Ok(vec![EventKind::PaymentDeferred {
+        amount: due,
+        reason: reason.to_string(),
+    }])
 }
 
 pub(super) fn refuse_payment(g: Given, reason: &str) -> Result<Vec<EventKind>> {

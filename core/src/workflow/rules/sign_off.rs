@@ -133,7 +133,8 @@ fn require_ready_to_sign(s: &VisitState, pb: &Playbook) -> Result<()> {
     if pb.has(Step::Payment) && !refused {
         if let Some(q) = s.accepted_quote() {
             let paid = s.paid_total == q.customer_total;
-            if q.chargeable() && !paid && !s.payment_refused {
+            let settled = s.payment_refused || s.payment_deferred.is_some();
+            if q.chargeable() && !paid && !settled {
                 missing.push("collect the payment".to_string());
             }
         } else if s.quote.is_some() {
