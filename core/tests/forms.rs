@@ -105,6 +105,7 @@ fn samples() -> Vec<VisitCommand> {
         json!({"type": "clean_up", "product_restored": true, "wiped": true, "floor_cleaned": true, "no_tool_left": true}),
         json!({"type": "collect_payment", "amount": 100, "method": "cash", "receipt": {"kind": "receipt", "number": "1"}}),
         json!({"type": "refuse_payment", "reason": "r"}),
+        json!({"type": "defer_payment", "reason": "r"}),
         json!({"type": "sign_off", "ratings": {"quality": 5, "attitude": 5}, "strokes": strokes, "consent_text": "c"}),
         json!({"type": "decline_signature", "reason": "r"}),
         json!({"type": "reopen_report", "reason": "r"}),

@@ -406,6 +406,7 @@ fn garbage_command() -> impl Strategy<Value = Value> {
         "clean_up",
         "collect_payment",
         "refuse_payment",
+        "defer_payment",
         "sign_off",
         "decline_signature",
         "reopen_report",
@@ -438,7 +439,7 @@ fn garbage_command() -> impl Strategy<Value = Value> {
                 "waive_fields" => json!({"fields": ["customer_phone", "order"], "approved_by": text, "approval_code": text}),
                 "record_triage" => json!({"likely_causes": [text], "parts_to_bring": [item], "remote_fixable": b}),
                 "resolve_remotely" | "report_window_conflict" | "hand_back_to_center" | "refuse_quote"
-                | "refuse_payment" | "decline_signature" | "reopen_report" | "schedule_untested_callback" => json!({"reason": text, "guidance": text}),
+                | "refuse_payment" | "defer_payment" | "decline_signature" | "reopen_report" | "schedule_untested_callback" => json!({"reason": text, "guidance": text}),
                 "confirm_appointment" => json!({"address_confirmed": b, "product_confirmed": !b}),
                 "agree_new_window" => json!({"window": w, "reason": text}),
                 "check_kit_item" | "skip_kit_item" => json!({"item": if b { item.to_string() } else { text.clone() }, "reason": text}),

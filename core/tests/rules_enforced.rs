@@ -747,6 +747,102 @@ fn payment_collects_exactly_the_accepted_quote() {
     assert_eq!(run.state().payment.as_ref().unwrap().amount, total);
 }
 
+fn qr_pay_json(amount: i64, method: &str, out_trade_no: &str) -> serde_json::Value {
+    let mut v = pay_json(amount, method);
+    v["qr"] = json!({"provider": "wechat_pay", "out_trade_no": out_trade_no});
+    v
+}
+
+#[test]
+fn a_payment_by_qr_is_a_mobile_payment_naming_the_providers_order() {
+    let mut run = Run::new("appliance_repair");
+    run.cleaned_up().at("10:50");
+    let total = run.state().accepted_quote().unwrap().customer_total;
+    let e = run.refused(qr_pay_json(total, "cash", "DS20261202ABCDEF"));
+    refused_with(&e, "invalid_input");
+    assert_eq!(e.field(), Some("method"));
+    assert!(e.message(Lang::ZhCn).contains("移动支付"), "{e:?}");
+    for bad in ["DS123", &"D".repeat(33), "DS 2026 1202", "DS2026/1202", "订单号二零二六"] {
+        let e = run.refused(qr_pay_json(total, "mobile", bad));
+        refused_with(&e, "invalid_input");
+        assert_eq!(e.field(), Some("qr.out_trade_no"), "{bad}");
+    }
+    assert!(run.state().payment.is_none());
+    // WeChat Pay takes 6 to 32 letters, digits, _, - or *.
+    let mut shortest = Run::new("appliance_repair");
+    shortest.cleaned_up().at("10:50");
+    shortest.ok(qr_pay_json(total, "mobile", "DS-1_*"));
+    let longest = "D".repeat(32);
+    let events = run.ok(qr_pay_json(total, "mobile", &longest));
+    match &events[0] {
+        EventKind::PaymentCollected { qr: Some(qr), .. } => assert_eq!(qr.out_trade_no, longest),
+        other => panic!("expected a payment naming its order, got {other:?}"),
+    }
+    let paid = run.state().payment.clone().unwrap();
+    assert_eq!(paid.qr.unwrap().out_trade_no, longest);
+    assert_eq!(paid.amount, total);
+}
+
+#[test]
+fn a_customer_who_cannot_pay_now_leaves_the_whole_amount_owed_to_the_center() {
+    let defer = json!({"type": "defer_payment", "reason": "没有网络扫码，客户明天转账给中心"});
+    let mut run = Run::new("appliance_repair");
+    run.repaired_and_tested().at("10:45");
+    run.ok(json!({"type": "brief_customer"}));
+    // Like collecting, deferring follows the clean-up.
+    let e = run.refused(defer.clone());
+    refused_with(&e, "out_of_order");
+    assert!(e.message(Lang::En).contains("clean up"), "{e:?}");
+    run.ok(json!({"type": "clean_up", "product_restored": true, "wiped": true, "floor_cleaned": true, "no_tool_left": true}));
+    let e = run.refused(json!({"type": "defer_payment", "reason": "  "}));
+    assert_eq!(e.field(), Some("reason"));
+    let offered = |run: &Run| doorstep_core::workflow::view::offered_actions(run.state(), run.playbook());
+    assert!(offered(&run).contains(&("defer_payment", false)), "{:?}", offered(&run));
+
+    let total = run.state().accepted_quote().unwrap().customer_total;
+    let events = run.ok(defer.clone());
+    assert_eq!(
+        events,
+        vec![EventKind::PaymentDeferred { amount: total, reason: "没有网络扫码，客户明天转账给中心".into() }]
+    );
+    assert_eq!(run.state().payment_deferred.as_ref().unwrap().amount, total);
+    // Once is enough; the sign-off no longer waits for the money, and the
+    // payment may still be taken, exactly, if the customer pays after all.
+    refused_with(&run.refused(defer), "out_of_order");
+    let now = offered(&run);
+    assert!(now.contains(&("collect_payment", false)), "{now:?}");
+    assert!(!now.iter().any(|(a, _)| *a == "defer_payment" || *a == "refuse_payment"), "{now:?}");
+    assert!(now.contains(&("sign_off", true)), "{now:?}");
+    match run.refused(pay_json(total - 1, "cash")) {
+        e @ WorkflowError::PaymentMismatch { .. } => refused_with(&e, "payment_mismatch"),
+        other => panic!("expected payment_mismatch, got {other:?}"),
+    }
+    run.ok(json!({"type": "sign_off", "ratings": {"quality": 5, "attitude": 5}, "strokes": strokes(), "consent_text": "I confirm the work and amounts above."}));
+}
+
+#[test]
+fn nothing_paid_refused_or_deferred_is_deferred_again() {
+    let defer = json!({"type": "defer_payment", "reason": "pays the center"});
+    // Paid in full: nothing is owed.
+    let mut run = Run::new("appliance_repair");
+    run.cleaned_up().at("10:50");
+    let total = run.state().accepted_quote().unwrap().customer_total;
+    run.ok(pay_json(total, "cash"));
+    refused_with(&run.refused(defer.clone()), "out_of_order");
+    // Refused: the center follows the refusal up instead.
+    let mut run = Run::new("appliance_repair");
+    run.cleaned_up().at("10:50");
+    run.ok(json!({"type": "refuse_payment", "reason": "disputes the fee"}));
+    refused_with(&run.refused(defer.clone()), "out_of_order");
+    // The quote refused: nothing to owe.
+    let mut run = Run::new("appliance_repair");
+    run.diagnosed("fix_on_site").at("10:10");
+    run.ok(json!({"type": "show_fee_schedule"}));
+    run.ok(json!({"type": "present_quote", "quote": {"lines": [{"item": "visit_fee"}]}}));
+    run.ok(json!({"type": "refuse_quote", "reason": "too dear"}));
+    refused_with(&run.refused(defer), "quote_not_accepted");
+}
+
 #[test]
 fn the_bottle_deposit_is_never_taken_as_an_iou() {
     let mut run = Run::new("water_delivery");
