@@ -43,6 +43,8 @@ dependencies {
     implementation("androidx.compose.ui:ui")
     implementation("androidx.compose.material3:material3")
     implementation("androidx.activity:activity-compose:1.9.3")
+    // The payment QR code's matrix (QrPaymentPanel.kt, shared with the desktop build).
+    implementation("com.google.zxing:core:3.5.3")
     // ContextCompat and LocationManagerCompat.getCurrentLocation (AndroidServices.kt).
     implementation("androidx.core:core-ktx:1.15.0")
     implementation("androidx.lifecycle:lifecycle-viewmodel-compose:2.8.7")

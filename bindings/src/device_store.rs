@@ -111,7 +111,7 @@ impl DeviceStore {
         Ok(VisitScreen::of(v, pb, state.appearance_checked))
     }
 
-    fn run(
+    pub(crate) fn run(
         &self,
         assignment_id: &str,
         command: VisitCommand,

@@ -36,6 +36,7 @@ pub mod forms;
 pub mod logger;
 pub mod photos;
 pub mod playbooks;
+pub mod qr_payments;
 pub mod script;
 pub mod session;
 pub mod sync;

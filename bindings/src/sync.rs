@@ -319,12 +319,12 @@ pub(crate) fn sync_client(
 /// decides when is [`SyncService`](crate::sync_service::SyncService).
 #[derive(uniffi::Object)]
 pub struct Syncer {
-    store: Arc<DeviceStore>,
-    client: SyncClient,
+    pub(crate) store: Arc<DeviceStore>,
+    pub(crate) client: SyncClient,
     /// The shell's HTTP, told to abort when a sync is cancelled.
     transport: Arc<dyn HttpTransport>,
     /// Always `Some` until drop.
-    runtime: Option<tokio::runtime::Runtime>,
+    pub(crate) runtime: Option<tokio::runtime::Runtime>,
     /// The cancel signal of the sync in flight, if any.
     running: Mutex<Option<Arc<Notify>>>,
 }

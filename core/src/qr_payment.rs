@@ -101,6 +101,19 @@ impl QrPaymentState {
             QrPaymentState::Creating | QrPaymentState::AwaitingPayment
         )
     }
+
+    /// What the technician's screen says of it.
+    pub fn text(self) -> Text {
+        match self {
+            QrPaymentState::Creating => Text::new("Making the payment code…", "正在生成收款码…"),
+            QrPaymentState::AwaitingPayment => {
+                Text::new("Ask the customer to scan and pay", "请客户扫码付款")
+            }
+            QrPaymentState::Paid => Text::new("Paid", "已付款"),
+            QrPaymentState::Closed => Text::new("Closed unpaid", "已关闭，未付款"),
+            QrPaymentState::Failed => Text::new("No payment code", "未能生成收款码"),
+        }
+    }
 }
 
 /// A native-pay order as the server answers it to the phone.

@@ -762,7 +762,13 @@ fn a_payment_by_qr_is_a_mobile_payment_naming_the_providers_order() {
     refused_with(&e, "invalid_input");
     assert_eq!(e.field(), Some("method"));
     assert!(e.message(Lang::ZhCn).contains("移动支付"), "{e:?}");
-    for bad in ["DS123", &"D".repeat(33), "DS 2026 1202", "DS2026/1202", "订单号二零二六"] {
+    for bad in [
+        "DS123",
+        &"D".repeat(33),
+        "DS 2026 1202",
+        "DS2026/1202",
+        "订单号二零二六",
+    ] {
         let e = run.refused(qr_pay_json(total, "mobile", bad));
         refused_with(&e, "invalid_input");
         assert_eq!(e.field(), Some("qr.out_trade_no"), "{bad}");
@@ -796,14 +802,22 @@ fn a_customer_who_cannot_pay_now_leaves_the_whole_amount_owed_to_the_center() {
     run.ok(json!({"type": "clean_up", "product_restored": true, "wiped": true, "floor_cleaned": true, "no_tool_left": true}));
     let e = run.refused(json!({"type": "defer_payment", "reason": "  "}));
     assert_eq!(e.field(), Some("reason"));
-    let offered = |run: &Run| doorstep_core::workflow::view::offered_actions(run.state(), run.playbook());
-    assert!(offered(&run).contains(&("defer_payment", false)), "{:?}", offered(&run));
+    let offered =
+        |run: &Run| doorstep_core::workflow::view::offered_actions(run.state(), run.playbook());
+    assert!(
+        offered(&run).contains(&("defer_payment", false)),
+        "{:?}",
+        offered(&run)
+    );
 
     let total = run.state().accepted_quote().unwrap().customer_total;
     let events = run.ok(defer.clone());
     assert_eq!(
         events,
-        vec![EventKind::PaymentDeferred { amount: total, reason: "没有网络扫码，客户明天转账给中心".into() }]
+        vec![EventKind::PaymentDeferred {
+            amount: total,
+            reason: "没有网络扫码，客户明天转账给中心".into()
+        }]
     );
     assert_eq!(run.state().payment_deferred.as_ref().unwrap().amount, total);
     // Once is enough; the sign-off no longer waits for the money, and the
@@ -811,7 +825,11 @@ fn a_customer_who_cannot_pay_now_leaves_the_whole_amount_owed_to_the_center() {
     refused_with(&run.refused(defer), "out_of_order");
     let now = offered(&run);
     assert!(now.contains(&("collect_payment", false)), "{now:?}");
-    assert!(!now.iter().any(|(a, _)| *a == "defer_payment" || *a == "refuse_payment"), "{now:?}");
+    assert!(
+        !now.iter()
+            .any(|(a, _)| *a == "defer_payment" || *a == "refuse_payment"),
+        "{now:?}"
+    );
     assert!(now.contains(&("sign_off", true)), "{now:?}");
     match run.refused(pay_json(total - 1, "cash")) {
         e @ WorkflowError::PaymentMismatch { .. } => refused_with(&e, "payment_mismatch"),

@@ -495,6 +495,12 @@ fn store_and_sync_errors_read_in_chinese_with_full_width_punctuation() {
                 status: 400,
                 code: "bad_event".into(),
                 message: "no".into(),
+                message_zh: None,
+            },
+            SyncError::QrPayment {
+                code: "amount_not_due".into(),
+                en: "The amount due is ¥80.00.".into(),
+                zh: "应收金额为 ¥80.00。".into(),
             },
             SyncError::LostEvents {
                 expected: 3,

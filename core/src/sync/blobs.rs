@@ -85,6 +85,7 @@ impl SyncClient {
                 status,
                 code: detail.code,
                 message: detail.message,
+                message_zh: detail.message_zh,
             },
         }
     }

@@ -31,6 +31,17 @@ pub enum SyncError {
         status: u16,
         code: String,
         message: String,
+        /// The server's own Chinese text of the refusal, when it sent one.
+        message_zh: Option<String>,
+    },
+    /// A QR payment could not be asked for (nothing due, the server's copy
+    /// of the visit owes another amount, no provider set up): the server's
+    /// or the phone's reason, in both languages.
+    #[error("QR payment refused ({code}): {en}")]
+    QrPayment {
+        code: String,
+        en: String,
+        zh: String,
     },
     /// The server is missing events this device no longer holds (a restored server).
     #[error("the server expects sequence {expected} but the device's outbox starts at {first_pending}: the center must restore this device's events")]
@@ -83,12 +94,14 @@ impl SyncError {
             Self::Cancelled => "sync_cancelled",
             Self::Offline => "sync_offline",
             Self::Enrolment { .. } => "enrol_refused",
+            Self::QrPayment { .. } => "qr_payment_refused",
         }
     }
 
     /// What the technician is told.
     pub fn text(&self) -> Text {
         let (en, zh) = match self {
+            Self::QrPayment { en, zh, .. } => return Text::new(en.clone(), zh.clone()),
             Self::Network(_) => (
                 "No connection to the server. Your records are safe on the phone and will be sent automatically.",
                 "无法连接服务器。记录已安全保存在手机上，恢复网络后会自动上传。",

@@ -195,6 +195,8 @@ pub(crate) struct ErrorDetail {
     #[serde(default)]
     pub(crate) message: String,
     #[serde(default)]
+    pub(crate) message_zh: Option<String>,
+    #[serde(default)]
     expected_seq: Option<u64>,
     #[serde(default)]
     acked_seq: Option<u64>,
@@ -541,6 +543,7 @@ impl SyncClient {
                         status: 413,
                         code: "payload_too_large".into(),
                         message: "a single event exceeds the server's body limit".into(),
+                        message_zh: None,
                     })
                 }
                 Err(Failure::Sync(e)) => return Err(e),
@@ -787,6 +790,7 @@ impl SyncClient {
                 status: code,
                 code: detail.code,
                 message,
+                message_zh: detail.message_zh,
             }),
         })
     }

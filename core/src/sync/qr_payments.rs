@@ -29,16 +29,15 @@ impl SyncClient {
             state
                 .amount_due()
                 .filter(|due| *due > 0)
-                .ok_or_else(|| SyncError::Refused {
-                    status: 0,
+                .ok_or_else(|| SyncError::QrPayment {
                     code: "nothing_due".into(),
-                    message: "nothing is due on this visit: no accepted quote, or it is paid"
-                        .into(),
+                    en: "Nothing is due on this visit: no accepted quote, or it is paid.".into(),
+                    zh: "本次上门没有应收款项：报价未经客户确认，或已付清。".into(),
                 })?;
-        let visit_id = state.visit_id.ok_or_else(|| SyncError::Refused {
-            status: 0,
+        let visit_id = state.visit_id.ok_or_else(|| SyncError::QrPayment {
             code: "no_visit".into(),
-            message: "the visit has not started on this phone".into(),
+            en: "The visit has not started on this phone.".into(),
+            zh: "本机尚未开始这次上门。".into(),
         })?;
         self.sync(store, clock).await?;
         let request = QrPaymentRequest {
@@ -68,8 +67,20 @@ impl SyncClient {
     }
 }
 
+/// A refusal of the request itself is said as the server said it; anything
+/// else (no network, a busy server) stays the sync error it is.
 fn unexpected(f: Failure) -> SyncError {
     match f {
+        Failure::Sync(SyncError::Refused {
+            code,
+            message,
+            message_zh,
+            ..
+        }) => SyncError::QrPayment {
+            zh: message_zh.unwrap_or_else(|| message.clone()),
+            en: message,
+            code,
+        },
         Failure::Sync(e) => e,
         Failure::Gap { .. } | Failure::TooLarge => {
             SyncError::Decode("unexpected answer to a QR payment request".into())

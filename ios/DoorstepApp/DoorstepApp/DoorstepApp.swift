@@ -56,6 +56,8 @@ final class AppModel: ObservableObject {
 
     private var store: DeviceStore?
     private var syncLoop: SyncLoop?
+    /// Pay by QR through the center (a Syncer of its own: the loop owns its client).
+    @Published private(set) var qr: QrPaymentModel?
     private var openId: String?
     @Published private(set) var syncState = SyncServiceState(phase: .idle, lastSuccessAt: nil, pending: 0)
     @Published var today: [VisitListItem] = []
@@ -142,6 +144,12 @@ final class AppModel: ObservableObject {
                 MainActor.assumeIsolated { self?.syncChanged(state) }
             }
             syncLoop = loop
+            if let syncer = try setup.syncer(for: store) {
+                qr = QrPaymentModel(syncer: syncer, store: store) { [weak self] screen in
+                    self?.screen = screen
+                    self?.recorded()
+                }
+            }
             // Background wake-ups while the screens are up join this loop.
             BackgroundSync.shared.attach(loop)
             refreshToday()

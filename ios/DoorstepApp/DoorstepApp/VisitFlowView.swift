@@ -39,6 +39,9 @@ struct VisitFlowView: View {
                                        : String(format: NSLocalizedString("knock_in", comment: ""), wait))
                     }
                     if let q = s.quote { QuoteView(quote: q) }
+                    if let qr = model.qr, model.forms(assignmentId).contains(where: { $0.action == "collect_payment" }) {
+                        QrPaymentView(qr: qr, assignmentId: assignmentId)
+                    }
                     ForEach(model.forms(assignmentId), id: \.action) { form in
                         ActionFormView(form: form, assignmentId: assignmentId)
                     }

@@ -1119,6 +1119,14 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
      */
     func storePhoto(assignmentId: String, photo: ShellPhoto, now: Timestamp, location: Location?) throws  -> StoredPhoto
     
+    /**
+     * Records the payment of a paid QR order: the order's amount, a mobile
+     * payment, its order number as the receipt number, the order named
+     * (§2.15's rules decide as for any payment). An order not yet paid is
+     * refused naming `payment`.
+     */
+    func collectQrPayment(payment: QrPayment, now: Timestamp) throws  -> CommandResult
+    
 }
 /**
  * The phone's local store.
@@ -1520,6 +1528,23 @@ open func storePhoto(assignmentId: String, photo: ShellPhoto, now: Timestamp, lo
         FfiConverterTypeShellPhoto_lower(photo),
         FfiConverterTypeTimestamp_lower(now),
         FfiConverterOptionTypeLocation.lower(location),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Records the payment of a paid QR order: the order's amount, a mobile
+     * payment, its order number as the receipt number, the order named
+     * (§2.15's rules decide as for any payment). An order not yet paid is
+     * refused naming `payment`.
+     */
+open func collectQrPayment(payment: QrPayment, now: Timestamp)throws  -> CommandResult  {
+    return try  FfiConverterTypeCommandResult_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_collect_qr_payment(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeQrPayment_lower(payment),
+        FfiConverterTypeTimestamp_lower(now),uniffiCallStatus
     )
 })
 }
@@ -2944,6 +2969,20 @@ public func FfiConverterTypeSyncStateListener_lower(_ value: SyncStateListener) 
 public protocol SyncerProtocol: AnyObject, Sendable {
     
     /**
+     * Syncs, then asks the server for `provider`'s order of exactly what
+     * the visit owes (blocks; call it off the UI thread). The order comes
+     * back `Creating`: ask again with [`Syncer::qr_payment`] until it has
+     * its `code_url`. Refused (`qr_payment_refused`) with the reason when
+     * nothing is due or the server's copy of the visit owes another amount.
+     */
+    func createQrPayment(assignmentId: String, provider: String) throws  -> QrPayment
+    
+    /**
+     * The order as the server holds it now (blocks).
+     */
+    func qrPayment(paymentId: String) throws  -> QrPayment
+    
+    /**
      * Stops the sync in flight (from any thread); it returns
      * `sync_cancelled`. Returns whether a sync was running.
      */
@@ -3033,6 +3072,37 @@ public convenience init(store: DeviceStore, settings: SyncSettings, transport: H
 
     
 
+    
+    /**
+     * Syncs, then asks the server for `provider`'s order of exactly what
+     * the visit owes (blocks; call it off the UI thread). The order comes
+     * back `Creating`: ask again with [`Syncer::qr_payment`] until it has
+     * its `code_url`. Refused (`qr_payment_refused`) with the reason when
+     * nothing is due or the server's copy of the visit owes another amount.
+     */
+open func createQrPayment(assignmentId: String, provider: String)throws  -> QrPayment  {
+    return try  FfiConverterTypeQrPayment_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_syncer_create_qr_payment(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(assignmentId),
+        FfiConverterString.lower(provider),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The order as the server holds it now (blocks).
+     */
+open func qrPayment(paymentId: String)throws  -> QrPayment  {
+    return try  FfiConverterTypeQrPayment_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_syncer_qr_payment(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(paymentId),uniffiCallStatus
+    )
+})
+}
     
     /**
      * Stops the sync in flight (from any thread); it returns
@@ -5547,6 +5617,182 @@ public func FfiConverterTypePromptItem_lower(_ value: PromptItem) -> RustBuffer 
 
 
 /**
+ * A provider's order as the screen shows it.
+ */
+public struct QrPayment: Equatable, Hashable {
+    public var paymentId: String
+    public var assignmentId: String
+    public var provider: String
+    public var providerName: LocalizedText
+    public var outTradeNo: String
+    public var amountFen: Int64
+    /**
+     * `¥80.00`.
+     */
+    public var amountShown: String
+    public var status: QrPaymentStatus
+    public var statusText: LocalizedText
+    /**
+     * What to draw as the QR code, once the provider gave it.
+     */
+    public var codeUrl: String?
+    public var failure: LocalizedText?
+    public var expiresAt: Timestamp
+    public var paidAt: Timestamp?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(paymentId: String, assignmentId: String, provider: String, providerName: LocalizedText, outTradeNo: String, amountFen: Int64, 
+        /**
+         * `¥80.00`.
+         */amountShown: String, status: QrPaymentStatus, statusText: LocalizedText, 
+        /**
+         * What to draw as the QR code, once the provider gave it.
+         */codeUrl: String?, failure: LocalizedText?, expiresAt: Timestamp, paidAt: Timestamp?) {
+        self.paymentId = paymentId
+        self.assignmentId = assignmentId
+        self.provider = provider
+        self.providerName = providerName
+        self.outTradeNo = outTradeNo
+        self.amountFen = amountFen
+        self.amountShown = amountShown
+        self.status = status
+        self.statusText = statusText
+        self.codeUrl = codeUrl
+        self.failure = failure
+        self.expiresAt = expiresAt
+        self.paidAt = paidAt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension QrPayment: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeQrPayment: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> QrPayment {
+        return
+            try QrPayment(
+                paymentId: FfiConverterString.read(from: &buf), 
+                assignmentId: FfiConverterString.read(from: &buf), 
+                provider: FfiConverterString.read(from: &buf), 
+                providerName: FfiConverterTypeLocalizedText.read(from: &buf), 
+                outTradeNo: FfiConverterString.read(from: &buf), 
+                amountFen: FfiConverterInt64.read(from: &buf), 
+                amountShown: FfiConverterString.read(from: &buf), 
+                status: FfiConverterTypeQrPaymentStatus.read(from: &buf), 
+                statusText: FfiConverterTypeLocalizedText.read(from: &buf), 
+                codeUrl: FfiConverterOptionString.read(from: &buf), 
+                failure: FfiConverterOptionTypeLocalizedText.read(from: &buf), 
+                expiresAt: FfiConverterTypeTimestamp.read(from: &buf), 
+                paidAt: FfiConverterOptionTypeTimestamp.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: QrPayment, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.paymentId, into: &buf)
+        FfiConverterString.write(value.assignmentId, into: &buf)
+        FfiConverterString.write(value.provider, into: &buf)
+        FfiConverterTypeLocalizedText.write(value.providerName, into: &buf)
+        FfiConverterString.write(value.outTradeNo, into: &buf)
+        FfiConverterInt64.write(value.amountFen, into: &buf)
+        FfiConverterString.write(value.amountShown, into: &buf)
+        FfiConverterTypeQrPaymentStatus.write(value.status, into: &buf)
+        FfiConverterTypeLocalizedText.write(value.statusText, into: &buf)
+        FfiConverterOptionString.write(value.codeUrl, into: &buf)
+        FfiConverterOptionTypeLocalizedText.write(value.failure, into: &buf)
+        FfiConverterTypeTimestamp.write(value.expiresAt, into: &buf)
+        FfiConverterOptionTypeTimestamp.write(value.paidAt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQrPayment_lift(_ buf: RustBuffer) throws -> QrPayment {
+    return try FfiConverterTypeQrPayment.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQrPayment_lower(_ value: QrPayment) -> RustBuffer {
+    return FfiConverterTypeQrPayment.lower(value)
+}
+
+
+/**
+ * A provider the customer can pay with, for the shell's buttons.
+ */
+public struct QrProviderItem: Equatable, Hashable {
+    /**
+     * `wechat_pay`, `alipay`.
+     */
+    public var code: String
+    public var name: LocalizedText
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `wechat_pay`, `alipay`.
+         */code: String, name: LocalizedText) {
+        self.code = code
+        self.name = name
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension QrProviderItem: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeQrProviderItem: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> QrProviderItem {
+        return
+            try QrProviderItem(
+                code: FfiConverterString.read(from: &buf), 
+                name: FfiConverterTypeLocalizedText.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: QrProviderItem, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.code, into: &buf)
+        FfiConverterTypeLocalizedText.write(value.name, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQrProviderItem_lift(_ buf: RustBuffer) throws -> QrProviderItem {
+    return try FfiConverterTypeQrProviderItem.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQrProviderItem_lower(_ value: QrProviderItem) -> RustBuffer {
+    return FfiConverterTypeQrProviderItem.lower(value)
+}
+
+
+/**
  * One priced quote line. Money in minor units.
  */
 public struct QuoteLineItem: Equatable, Hashable {
@@ -8000,6 +8246,96 @@ public func FfiConverterTypeLogLevel_lower(_ value: LogLevel) -> RustBuffer {
 
 
 /**
+ * Where a QR payment order stands.
+ */
+
+public enum QrPaymentStatus: Equatable, Hashable {
+    
+    case creating
+    case awaitingPayment
+    case paid
+    case closed
+    case failed
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension QrPaymentStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeQrPaymentStatus: FfiConverterRustBuffer {
+    typealias SwiftType = QrPaymentStatus
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> QrPaymentStatus {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .creating
+        
+        case 2: return .awaitingPayment
+        
+        case 3: return .paid
+        
+        case 4: return .closed
+        
+        case 5: return .failed
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: QrPaymentStatus, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .creating:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .awaitingPayment:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .paid:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .closed:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .failed:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQrPaymentStatus_lift(_ buf: RustBuffer) throws -> QrPaymentStatus {
+    return try FfiConverterTypeQrPaymentStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQrPaymentStatus_lower(_ value: QrPaymentStatus) -> RustBuffer {
+    return FfiConverterTypeQrPaymentStatus.lower(value)
+}
+
+
+
+/**
  * Where the sync loop is.
  */
 
@@ -9273,6 +9609,31 @@ fileprivate struct FfiConverterSequenceTypePromptItem: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeQrProviderItem: FfiConverterRustBuffer {
+    typealias SwiftType = [QrProviderItem]
+
+    public static func write(_ value: [QrProviderItem], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeQrProviderItem.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [QrProviderItem] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [QrProviderItem]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeQrProviderItem.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeQuoteLineItem: FfiConverterRustBuffer {
     typealias SwiftType = [QuoteLineItem]
 
@@ -9469,6 +9830,16 @@ public func validatePlaybook(tomlText: String)throws  -> PlaybookInfo  {
 })
 }
 /**
+ * The providers a customer can pay with by QR, in the order to offer them.
+ */
+public func qrProviders() -> [QrProviderItem]  {
+    return try!  FfiConverterSequenceTypeQrProviderItem.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_func_qr_providers(uniffiCallStatus
+    )
+})
+}
+/**
  * Runs a visit script; `playbook_toml` overrides the header's trade with a
  * custom playbook. Returns the final visit view as JSON (the same shape the
  * CLI prints).
@@ -9592,6 +9963,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_func_validate_playbook() != 61925) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_doorstep_ffi_checksum_func_qr_providers() != 7254) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_doorstep_ffi_checksum_func_run_visit_script() != 2903) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -9685,6 +10059,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_devicestore_store_photo() != 36158) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_collect_qr_payment() != 11494) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_doorstep_ffi_checksum_method_logger_log() != 34344) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -9728,6 +10105,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_synclistener_on_progress() != 32961) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_syncer_create_qr_payment() != 6933) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_syncer_qr_payment() != 10840) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_syncer_cancel() != 63223) {

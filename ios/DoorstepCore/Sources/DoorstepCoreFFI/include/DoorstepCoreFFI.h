@@ -489,6 +489,11 @@ void uniffi_doorstep_ffi_fn_method_devicestore_set_photo_storage_limit(uint64_t 
 RustBuffer uniffi_doorstep_ffi_fn_method_devicestore_store_photo(uint64_t ptr, RustBuffer assignment_id, RustBuffer photo, RustBuffer now, RustBuffer location, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_COLLECT_QR_PAYMENT
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_COLLECT_QR_PAYMENT
+RustBuffer uniffi_doorstep_ffi_fn_method_devicestore_collect_qr_payment(uint64_t ptr, RustBuffer payment, RustBuffer now, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_LOGGER
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_LOGGER
 uint64_t uniffi_doorstep_ffi_fn_clone_logger(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -642,6 +647,16 @@ void uniffi_doorstep_ffi_fn_free_syncer(uint64_t handle, RustCallStatus *_Nonnul
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CONSTRUCTOR_SYNCER_NEW
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CONSTRUCTOR_SYNCER_NEW
 uint64_t uniffi_doorstep_ffi_fn_constructor_syncer_new(uint64_t store, RustBuffer settings, uint64_t transport, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCER_CREATE_QR_PAYMENT
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCER_CREATE_QR_PAYMENT
+RustBuffer uniffi_doorstep_ffi_fn_method_syncer_create_qr_payment(uint64_t ptr, RustBuffer assignment_id, RustBuffer provider, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCER_QR_PAYMENT
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCER_QR_PAYMENT
+RustBuffer uniffi_doorstep_ffi_fn_method_syncer_qr_payment(uint64_t ptr, RustBuffer payment_id, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_SYNCER_CANCEL
@@ -809,6 +824,12 @@ RustBuffer uniffi_doorstep_ffi_fn_func_shipped_playbooks(RustCallStatus *_Nonnul
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_VALIDATE_PLAYBOOK
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_VALIDATE_PLAYBOOK
 RustBuffer uniffi_doorstep_ffi_fn_func_validate_playbook(RustBuffer toml_text, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_QR_PROVIDERS
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_QR_PROVIDERS
+RustBuffer uniffi_doorstep_ffi_fn_func_qr_providers(RustCallStatus *_Nonnull out_status
+    
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_RUN_VISIT_SCRIPT
@@ -1124,6 +1145,12 @@ uint16_t uniffi_doorstep_ffi_checksum_func_validate_playbook(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_QR_PROVIDERS
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_QR_PROVIDERS
+uint16_t uniffi_doorstep_ffi_checksum_func_qr_providers(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_RUN_VISIT_SCRIPT
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_RUN_VISIT_SCRIPT
 uint16_t uniffi_doorstep_ffi_checksum_func_run_visit_script(void
@@ -1310,6 +1337,12 @@ uint16_t uniffi_doorstep_ffi_checksum_method_devicestore_store_photo(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_COLLECT_QR_PAYMENT
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_COLLECT_QR_PAYMENT
+uint16_t uniffi_doorstep_ffi_checksum_method_devicestore_collect_qr_payment(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_LOGGER_LOG
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_LOGGER_LOG
 uint16_t uniffi_doorstep_ffi_checksum_method_logger_log(void
@@ -1397,6 +1430,18 @@ uint16_t uniffi_doorstep_ffi_checksum_method_httptransport_cancel(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCLISTENER_ON_PROGRESS
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCLISTENER_ON_PROGRESS
 uint16_t uniffi_doorstep_ffi_checksum_method_synclistener_on_progress(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCER_CREATE_QR_PAYMENT
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCER_CREATE_QR_PAYMENT
+uint16_t uniffi_doorstep_ffi_checksum_method_syncer_create_qr_payment(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCER_QR_PAYMENT
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_SYNCER_QR_PAYMENT
+uint16_t uniffi_doorstep_ffi_checksum_method_syncer_qr_payment(void
     
 );
 #endif

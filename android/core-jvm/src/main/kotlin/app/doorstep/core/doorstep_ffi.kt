@@ -803,6 +803,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_doorstep_ffi_checksum_func_validate_playbook(
     ): Int
+    external fun uniffi_doorstep_ffi_checksum_func_qr_providers(
+    ): Int
     external fun uniffi_doorstep_ffi_checksum_func_run_visit_script(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_func_enrol_device(
@@ -865,6 +867,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_store_photo(
     ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_collect_qr_payment(
+    ): Int
     external fun uniffi_doorstep_ffi_checksum_method_logger_log(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_visitsession_action_forms(
@@ -894,6 +898,10 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_doorstep_ffi_checksum_method_httptransport_cancel(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_synclistener_on_progress(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_syncer_create_qr_payment(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_syncer_qr_payment(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_syncer_cancel(
     ): Int
@@ -1030,6 +1038,8 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_doorstep_ffi_fn_method_devicestore_store_photo(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`photo`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,`location`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_collect_qr_payment(`ptr`: Long,`payment`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_clone_logger(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_doorstep_ffi_fn_free_logger(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1092,6 +1102,10 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_doorstep_ffi_fn_constructor_syncer_new(`store`: Long,`settings`: RustBuffer.ByValue,`transport`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_doorstep_ffi_fn_method_syncer_create_qr_payment(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`provider`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_syncer_qr_payment(`ptr`: Long,`paymentId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_syncer_cancel(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
     external fun uniffi_doorstep_ffi_fn_method_syncer_is_syncing(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1157,6 +1171,8 @@ internal object UniffiLib {
     external fun uniffi_doorstep_ffi_fn_func_shipped_playbooks(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_func_validate_playbook(`tomlText`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_func_qr_providers(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_func_run_visit_script(`script`: RustBuffer.ByValue,`playbookToml`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1300,6 +1316,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_func_validate_playbook() and 0xFFFF) != 61925) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_doorstep_ffi_checksum_func_qr_providers() and 0xFFFF) != 7254) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_doorstep_ffi_checksum_func_run_visit_script() and 0xFFFF) != 2903) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1393,6 +1412,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_store_photo() and 0xFFFF) != 36158) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_collect_qr_payment() and 0xFFFF) != 11494) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_doorstep_ffi_checksum_method_logger_log() and 0xFFFF) != 34344) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1436,6 +1458,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_synclistener_on_progress() and 0xFFFF) != 32961) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_syncer_create_qr_payment() and 0xFFFF) != 6933) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_syncer_qr_payment() and 0xFFFF) != 10840) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_syncer_cancel() and 0xFFFF) != 63223) {
@@ -2630,6 +2658,14 @@ public interface DeviceStoreInterface {
      */
     fun `storePhoto`(`assignmentId`: kotlin.String, `photo`: ShellPhoto, `now`: Timestamp, `location`: Location?): StoredPhoto
     
+    /**
+     * Records the payment of a paid QR order: the order's amount, a mobile
+     * payment, its order number as the receipt number, the order named
+     * (§2.15's rules decide as for any payment). An order not yet paid is
+     * refused naming `payment`.
+     */
+    fun `collectQrPayment`(`payment`: QrPayment, `now`: Timestamp): CommandResult
+    
     companion object
 }
 
@@ -3171,6 +3207,28 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
         FfiConverterTypeShellPhoto.lower(`photo`),
         FfiConverterTypeTimestamp.lower(`now`),
         FfiConverterOptionalTypeLocation.lower(`location`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Records the payment of a paid QR order: the order's amount, a mobile
+     * payment, its order number as the receipt number, the order named
+     * (§2.15's rules decide as for any payment). An order not yet paid is
+     * refused naming `payment`.
+     */
+    @Throws(DoorstepException::class)override fun `collectQrPayment`(`payment`: QrPayment, `now`: Timestamp): CommandResult {
+            return FfiConverterTypeCommandResult.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_collect_qr_payment(
+        it,
+        
+        FfiConverterTypeQrPayment.lower(`payment`),
+        FfiConverterTypeTimestamp.lower(`now`),_status)
 }
     }
     )
@@ -5472,6 +5530,20 @@ public object FfiConverterTypeSyncStateListener: FfiConverter<SyncStateListener,
 public interface SyncerInterface {
     
     /**
+     * Syncs, then asks the server for `provider`'s order of exactly what
+     * the visit owes (blocks; call it off the UI thread). The order comes
+     * back `Creating`: ask again with [`Syncer::qr_payment`] until it has
+     * its `code_url`. Refused (`qr_payment_refused`) with the reason when
+     * nothing is due or the server's copy of the visit owes another amount.
+     */
+    fun `createQrPayment`(`assignmentId`: kotlin.String, `provider`: kotlin.String): QrPayment
+    
+    /**
+     * The order as the server holds it now (blocks).
+     */
+    fun `qrPayment`(`paymentId`: kotlin.String): QrPayment
+    
+    /**
      * Stops the sync in flight (from any thread); it returns
      * `sync_cancelled`. Returns whether a sync was running.
      */
@@ -5611,6 +5683,47 @@ open class Syncer: Disposable, AutoCloseable, SyncerInterface
             UniffiLib.uniffi_doorstep_ffi_fn_clone_syncer(handle, status)
         }
     }
+
+    
+    /**
+     * Syncs, then asks the server for `provider`'s order of exactly what
+     * the visit owes (blocks; call it off the UI thread). The order comes
+     * back `Creating`: ask again with [`Syncer::qr_payment`] until it has
+     * its `code_url`. Refused (`qr_payment_refused`) with the reason when
+     * nothing is due or the server's copy of the visit owes another amount.
+     */
+    @Throws(DoorstepException::class)override fun `createQrPayment`(`assignmentId`: kotlin.String, `provider`: kotlin.String): QrPayment {
+            return FfiConverterTypeQrPayment.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_syncer_create_qr_payment(
+        it,
+        
+        FfiConverterString.lower(`assignmentId`),
+        FfiConverterString.lower(`provider`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The order as the server holds it now (blocks).
+     */
+    @Throws(DoorstepException::class)override fun `qrPayment`(`paymentId`: kotlin.String): QrPayment {
+            return FfiConverterTypeQrPayment.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_syncer_qr_payment(
+        it,
+        
+        FfiConverterString.lower(`paymentId`),_status)
+}
+    }
+    )
+    }
+    
 
     
     /**
@@ -8008,6 +8121,152 @@ public object FfiConverterTypePromptItem: FfiConverterRustBuffer<PromptItem> {
 
 
 /**
+ * A provider's order as the screen shows it.
+ */
+data class QrPayment (
+    var `paymentId`: kotlin.String
+    , 
+    var `assignmentId`: kotlin.String
+    , 
+    var `provider`: kotlin.String
+    , 
+    var `providerName`: LocalizedText
+    , 
+    var `outTradeNo`: kotlin.String
+    , 
+    var `amountFen`: kotlin.Long
+    , 
+    /**
+     * `¥80.00`.
+     */
+    var `amountShown`: kotlin.String
+    , 
+    var `status`: QrPaymentStatus
+    , 
+    var `statusText`: LocalizedText
+    , 
+    /**
+     * What to draw as the QR code, once the provider gave it.
+     */
+    var `codeUrl`: kotlin.String?
+    , 
+    var `failure`: LocalizedText?
+    , 
+    var `expiresAt`: Timestamp
+    , 
+    var `paidAt`: Timestamp?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeQrPayment: FfiConverterRustBuffer<QrPayment> {
+    override fun read(buf: ByteBuffer): QrPayment {
+        return QrPayment(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeLocalizedText.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeQrPaymentStatus.read(buf),
+            FfiConverterTypeLocalizedText.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalTypeLocalizedText.read(buf),
+            FfiConverterTypeTimestamp.read(buf),
+            FfiConverterOptionalTypeTimestamp.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: QrPayment) = (
+            FfiConverterString.allocationSize(value.`paymentId`) +
+            FfiConverterString.allocationSize(value.`assignmentId`) +
+            FfiConverterString.allocationSize(value.`provider`) +
+            FfiConverterTypeLocalizedText.allocationSize(value.`providerName`) +
+            FfiConverterString.allocationSize(value.`outTradeNo`) +
+            FfiConverterLong.allocationSize(value.`amountFen`) +
+            FfiConverterString.allocationSize(value.`amountShown`) +
+            FfiConverterTypeQrPaymentStatus.allocationSize(value.`status`) +
+            FfiConverterTypeLocalizedText.allocationSize(value.`statusText`) +
+            FfiConverterOptionalString.allocationSize(value.`codeUrl`) +
+            FfiConverterOptionalTypeLocalizedText.allocationSize(value.`failure`) +
+            FfiConverterTypeTimestamp.allocationSize(value.`expiresAt`) +
+            FfiConverterOptionalTypeTimestamp.allocationSize(value.`paidAt`)
+    )
+
+    override fun write(value: QrPayment, buf: ByteBuffer) {
+            FfiConverterString.write(value.`paymentId`, buf)
+            FfiConverterString.write(value.`assignmentId`, buf)
+            FfiConverterString.write(value.`provider`, buf)
+            FfiConverterTypeLocalizedText.write(value.`providerName`, buf)
+            FfiConverterString.write(value.`outTradeNo`, buf)
+            FfiConverterLong.write(value.`amountFen`, buf)
+            FfiConverterString.write(value.`amountShown`, buf)
+            FfiConverterTypeQrPaymentStatus.write(value.`status`, buf)
+            FfiConverterTypeLocalizedText.write(value.`statusText`, buf)
+            FfiConverterOptionalString.write(value.`codeUrl`, buf)
+            FfiConverterOptionalTypeLocalizedText.write(value.`failure`, buf)
+            FfiConverterTypeTimestamp.write(value.`expiresAt`, buf)
+            FfiConverterOptionalTypeTimestamp.write(value.`paidAt`, buf)
+    }
+}
+
+
+
+/**
+ * A provider the customer can pay with, for the shell's buttons.
+ */
+data class QrProviderItem (
+    /**
+     * `wechat_pay`, `alipay`.
+     */
+    var `code`: kotlin.String
+    , 
+    var `name`: LocalizedText
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeQrProviderItem: FfiConverterRustBuffer<QrProviderItem> {
+    override fun read(buf: ByteBuffer): QrProviderItem {
+        return QrProviderItem(
+            FfiConverterString.read(buf),
+            FfiConverterTypeLocalizedText.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: QrProviderItem) = (
+            FfiConverterString.allocationSize(value.`code`) +
+            FfiConverterTypeLocalizedText.allocationSize(value.`name`)
+    )
+
+    override fun write(value: QrProviderItem, buf: ByteBuffer) {
+            FfiConverterString.write(value.`code`, buf)
+            FfiConverterTypeLocalizedText.write(value.`name`, buf)
+    }
+}
+
+
+
+/**
  * One priced quote line. Money in minor units.
  */
 data class QuoteLineItem (
@@ -10040,6 +10299,46 @@ public object FfiConverterTypeLogLevel: FfiConverterRustBuffer<LogLevel> {
 
 
 /**
+ * Where a QR payment order stands.
+ */
+
+enum class QrPaymentStatus {
+    
+    CREATING,
+    AWAITING_PAYMENT,
+    PAID,
+    CLOSED,
+    FAILED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeQrPaymentStatus: FfiConverterRustBuffer<QrPaymentStatus> {
+    override fun read(buf: ByteBuffer) = try {
+        QrPaymentStatus.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: QrPaymentStatus) = 4UL
+
+    override fun write(value: QrPaymentStatus, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * Where the sync loop is.
  */
 sealed class SyncPhase {
@@ -11379,6 +11678,34 @@ public object FfiConverterSequenceTypePromptItem: FfiConverterRustBuffer<List<Pr
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeQrProviderItem: FfiConverterRustBuffer<List<QrProviderItem>> {
+    override fun read(buf: ByteBuffer): List<QrProviderItem> {
+        val len = buf.getInt()
+        return List<QrProviderItem>(len) {
+            FfiConverterTypeQrProviderItem.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<QrProviderItem>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeQrProviderItem.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<QrProviderItem>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeQrProviderItem.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeQuoteLineItem: FfiConverterRustBuffer<List<QuoteLineItem>> {
     override fun read(buf: ByteBuffer): List<QuoteLineItem> {
         val len = buf.getInt()
@@ -11557,6 +11884,19 @@ public typealias FfiConverterTypeTimestamp = FfiConverterTimestamp
     
         
         FfiConverterString.lower(`tomlText`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The providers a customer can pay with by QR, in the order to offer them.
+         */ fun `qrProviders`(): List<QrProviderItem> {
+            return FfiConverterSequenceTypeQrProviderItem.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_func_qr_providers(
+    
+        _status)
 }
     )
     }

@@ -47,6 +47,26 @@ interface ActionForms {
         SubmitOutcome.Refused(emptyMap(), LocalizedText("This phone keeps no photos.", "这台手机不能保存照片。"))
 }
 
+/**
+ * Pay by QR at the door through the center: a provider's order of what the
+ * visit owes (created by the server, never by the phone), asked after until
+ * paid, then recorded as the visit's payment. Blocking (network): call it
+ * off the UI thread.
+ */
+interface QrPayments {
+    /** The providers to offer, in order (WeChat Pay, Alipay). */
+    fun providers(): List<app.doorstep.core.QrProviderItem>
+
+    /** Syncs, then asks the server for [provider]'s order of the amount the visit owes. */
+    fun create(assignmentId: String, provider: String): CoreResult<app.doorstep.core.QrPayment>
+
+    /** The order as the server holds it now. */
+    fun status(paymentId: String): CoreResult<app.doorstep.core.QrPayment>
+
+    /** Records the paid order as the visit's payment (the core's payment rules decide). */
+    fun record(payment: app.doorstep.core.QrPayment): SubmitOutcome
+}
+
 interface TechnicianBackend {
     /** The visit's actions as forms, and submitting them. */
     val actions: ActionForms
@@ -55,6 +75,10 @@ interface TechnicianBackend {
     fun today(): List<VisitListItem>
 
     fun screen(assignmentId: String): CoreResult<VisitScreen>
+
+    /** QR payments through the center; null when this phone is not enrolled (no server to ask). */
+    val qrPayments: QrPayments?
+        get() = null
 
     /** How many photos wait for upload (their bytes are kept until the server has them). */
     fun pendingPhotos(): Long = 0

@@ -34,6 +34,8 @@ class StoreBackend(
 
     override val actions: ActionForms = StoreActionForms(store, clock)
 
+    override val qrPayments: QrPayments? = syncer?.let { StoreQrPayments(store, it, clock) }
+
     override fun today(): List<VisitListItem> = store.businessDayVisits(clock.instant())
 
     override val times: LocalTimes
@@ -131,5 +133,22 @@ class StoreActionForms(private val store: DeviceStore, private val clock: Clock)
                 SubmitOutcome.Refused(emptyMap(), LocalizedText(f.en, f.zh))
             }
         }
+    }
+}
+
+/** QR payments over the core's Syncer (the server's orders) and the DeviceStore (the payment fact). */
+class StoreQrPayments(private val store: DeviceStore, private val syncer: Syncer, private val clock: Clock) : QrPayments {
+    override fun providers(): List<app.doorstep.core.QrProviderItem> = app.doorstep.core.qrProviders()
+
+    override fun create(assignmentId: String, provider: String): CoreResult<app.doorstep.core.QrPayment> =
+        CoreResult.of { syncer.createQrPayment(assignmentId, provider) }
+
+    override fun status(paymentId: String): CoreResult<app.doorstep.core.QrPayment> =
+        CoreResult.of { syncer.qrPayment(paymentId) }
+
+    override fun record(payment: app.doorstep.core.QrPayment): SubmitOutcome = try {
+        SubmitOutcome.Done(store.collectQrPayment(payment, clock.instant()))
+    } catch (e: DoorstepException) {
+        StoreActionForms.refusal(e)
     }
 }

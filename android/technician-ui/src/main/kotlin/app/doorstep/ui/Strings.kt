@@ -103,6 +103,23 @@ class UiStrings private constructor(val language: Language) {
     fun reportDigestLine(short: String) = t("报告校验码：$short", "Report digest: $short")
     val fixErrors = t("请修改标红的内容", "Please fix the fields marked in red")
 
+    // Pay by QR code
+    val qrTitle = t("扫码收款", "Pay by QR code")
+    val qrHelp = t(
+        "请客户用微信或支付宝扫码付款，金额即应收金额。付款成功后自动记录，收据号为订单号。",
+        "The customer scans with WeChat or Alipay and pays exactly the amount due. The payment is recorded when it is confirmed; the order number is the receipt number.",
+    )
+    fun qrWith(provider: String) = t("$provider 收款", "Pay with $provider")
+    fun qrAmount(amount: String) = t("应收金额：$amount", "Amount due: $amount")
+    fun qrOrder(no: String) = t("订单号：$no", "Order number: $no")
+    val qrCancel = t("改用其他方式", "Use another way")
+    val qrAgain = t("重新生成收款码", "Make a new code")
+    val qrOfflineHint = t(
+        "没有网络时无法扫码收款：可收现金，或选择“客户稍后付款”交服务中心跟进。",
+        "Without a network there is no QR payment: take cash, or choose \"Customer pays later\" for the center to follow up.",
+    )
+    val qrCodeDescription = t("收款二维码", "Payment QR code")
+
     // Sync, language
     /** The label of the language switch: the other language, in itself. */
     val switchLanguage = t("English", "中文")

@@ -144,6 +144,10 @@ fun TechnicianApp(app: TechnicianAppState, modifier: Modifier = Modifier) {
                         visit != null && visitState != null -> VisitScreen(
                             visitState, app.services, onSubmit = visit::submit, onBack = app::closeVisit, onPreview = visit::previewSignOff,
                             onCapture = photoCapture(app.services, visit, scope),
+                            // The QR payment talks to the center: off the UI thread.
+                            onQrStart = { provider -> scope.launch { withContext(Dispatchers.IO) { visit.startQrPayment(provider) } } },
+                            onQrPoll = { scope.launch { withContext(Dispatchers.IO) { visit.pollQrPayment() } } },
+                            onQrCancel = visit::cancelQrPayment,
                         )
                         else -> TodayScreen(
                             app.today ?: TodayUiState(emptyList(), null, false),

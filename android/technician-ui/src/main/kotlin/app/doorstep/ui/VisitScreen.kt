@@ -71,6 +71,8 @@ data class VisitUiState(
     val forms: List<FormState>,
     val closed: ClosedState?,
     val refusal: String?,
+    /** Pay by QR, while the visit offers to collect the payment and the phone can reach the center. */
+    val qr: QrPanelState? = null,
 )
 
 /**
@@ -94,6 +96,27 @@ class VisitStateHolder(
 
     /** The phone's last fix on this visit (from a form's location field), sent with every later action. */
     private var lastFix: LocationReading.Fix? = null
+
+    /** Pay by QR through the center (none on a phone that is not enrolled). */
+    private val qrFlow: QrPaymentFlow? = backend.qrPayments?.let { QrPaymentFlow(it) { refresh() } }
+
+    /** Asks the center for [provider]'s payment code of what the visit owes. Blocking (network). */
+    fun startQrPayment(provider: String) {
+        qrFlow?.start(assignmentId, provider)
+        render()
+    }
+
+    /** Asks after the payment code's order; once paid, the payment is recorded. Blocking (network). */
+    fun pollQrPayment() {
+        qrFlow?.poll()
+        render()
+    }
+
+    /** Takes the payment code off the screen, to take the payment another way. */
+    fun cancelQrPayment() {
+        qrFlow?.cancel()
+        render()
+    }
 
     /** Re-reads the visit from the core (after a command, a sync, or on open). */
     fun refresh(lang: Language = language) {
@@ -230,9 +253,13 @@ class VisitStateHolder(
                 null
             },
             refusal = refusal?.pick(lang),
+            qr = qrFlow?.takeIf { forms.any { it.spec.action == COLLECT_PAYMENT } }?.state(lang, s.qrOfflineHint),
         )
     }
 }
+
+/** The action whose form the QR payment panel stands beside. */
+private const val COLLECT_PAYMENT = "collect_payment"
 
 /** Callback reasons in words (the core names them by code). */
 object CallbackReasons {
@@ -258,6 +285,9 @@ fun VisitScreen(
     modifier: Modifier = Modifier,
     onPreview: (FormState) -> Unit = {},
     onCapture: ((FormState, String) -> Unit)? = null,
+    onQrStart: (String) -> Unit = {},
+    onQrPoll: () -> Unit = {},
+    onQrCancel: () -> Unit = {},
 ) {
     val s = LocalStrings.current
     Column(
@@ -286,6 +316,7 @@ fun VisitScreen(
         if (state.prompts.isNotEmpty()) Section(s.whatToSay) { state.prompts.forEach { UiText("“$it”") } }
         state.quote?.let { QuoteCard(it) }
         state.closed?.let { ClosedCard(it) }
+        state.qr?.let { QrPaymentPanel(it, onQrStart, onQrPoll, onQrCancel) }
         state.forms.forEach { ActionForm(it, services.location, onSubmit, Modifier.testTag("form:${it.spec.action}"), onPreview, onCapture) }
     }
 }

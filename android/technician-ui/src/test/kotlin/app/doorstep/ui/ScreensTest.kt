@@ -1,5 +1,6 @@
 package app.doorstep.ui
 
+import app.doorstep.core.CommandResult
 import app.doorstep.core.FieldKind
 import app.doorstep.core.VisitListItem
 import app.doorstep.core.VisitOutcome
@@ -125,6 +126,80 @@ class ScreensTest {
             assertTrue("the core's wrong-code prompt: ${laid.map { it.text }}", laid.any { it.text.contains(wrong) })
             val field = if (lang == Language.EN) "Acceptance code" else "验收码"
             assertTrue("the code's field: ${laid.map { it.text }}", laid.any { it.text.removeSuffix(" *") == field })
+        }
+    }
+
+    /**
+     * The center's side of a QR payment as scripted answers (the server and
+     * its providers are tested in the server's suite): one order, made, then
+     * waiting with its code, then paid on the next ask.
+     */
+    private class ScriptedCenter(private val amountFen: Long, private val recordInto: (app.doorstep.core.QrPayment) -> SubmitOutcome) : QrPayments {
+        var asks = 0
+        var made: String? = null
+        private val t = UiFixtures::text
+        private fun order(status: app.doorstep.core.QrPaymentStatus, text: LocalizedText, url: String?) = app.doorstep.core.QrPayment(
+            "P-1", "A-1001", made!!, if (made == "alipay") t("支付宝", "Alipay") else t("微信支付", "WeChat Pay"),
+            "DS20261201A1B2C3D4E5F6", amountFen, "¥%d.%02d".format(amountFen / 100, amountFen % 100), status, text, url, null,
+            UiFixtures.now.plusSeconds(900), if (status == app.doorstep.core.QrPaymentStatus.PAID) UiFixtures.now else null,
+        )
+        override fun providers() = app.doorstep.core.qrProviders()
+        override fun create(assignmentId: String, provider: String): CoreResult<app.doorstep.core.QrPayment> {
+            made = provider
+            return CoreResult.Ok(order(app.doorstep.core.QrPaymentStatus.CREATING, t("正在生成收款码…", "Making the payment code…"), null))
+        }
+        override fun status(paymentId: String): CoreResult<app.doorstep.core.QrPayment> = CoreResult.Ok(
+            if (asks++ == 0) {
+                order(app.doorstep.core.QrPaymentStatus.AWAITING_PAYMENT, t("请客户扫码付款", "Ask the customer to scan and pay"), "weixin://wxpay/bizpayurl?pr=DS20261201A1")
+            } else {
+                order(app.doorstep.core.QrPaymentStatus.PAID, t("已付款", "Paid"), "weixin://wxpay/bizpayurl?pr=DS20261201A1")
+            },
+        )
+        override fun record(payment: app.doorstep.core.QrPayment) = recordInto(payment)
+    }
+
+    @Test
+    fun qr_payment_code_shown_until_paid_then_recorded_by_the_core() = each { lang ->
+        // The appliance-repair example walked by the real core up to its payment.
+        val steps = ExampleVisits.steps("appliance_repair")
+        val at = steps.indexOfFirst { it.type == "collect_payment" }
+        app.doorstep.core.VisitSession("appliance_repair", "qr-$lang", "王强").use { session ->
+            steps.take(at).forEach { session.apply(it.command, it.at, it.location) }
+            val now = steps[at].at
+            val due = 14000L
+            val center = ScriptedCenter(due) { paid ->
+                // What DeviceStore.collectQrPayment records, decided by the core's payment rules.
+                session.apply(
+                    """{"type": "collect_payment", "amount": ${paid.amountFen}, "method": "mobile", "receipt": {"kind": "receipt", "number": "${paid.outTradeNo}"}, "qr": {"provider": "${paid.provider}", "out_trade_no": "${paid.outTradeNo}"}}""",
+                    now,
+                    null,
+                )
+                SubmitOutcome.Done(CommandResult(emptyList(), session.screen(now)))
+            }
+            val backend = object : TechnicianBackend by FakeBackend(session.screen(now), { l -> session.actionForms().map { FormSpec.of(it, l) } }) {
+                override val qrPayments: QrPayments = center
+                override fun screen(assignmentId: String) = CoreResult.Ok(session.screen(now))
+            }
+            val holder = VisitStateHolder(backend, "A-1001", clock, UiFixtures.times).apply { refresh(lang) }
+            val buttons = holder.state!!.qr!!.providers.map { it.label }
+            assertTrue(buttons.toString(), buttons == if (lang == Language.EN) listOf("WeChat Pay", "Alipay") else listOf("微信支付", "支付宝"))
+            holder.startQrPayment("wechat_pay")
+            holder.pollQrPayment()
+            val waiting = holder.state!!.qr!!.payment!!
+            assertTrue(waiting.toString(), waiting.status == app.doorstep.core.QrPaymentStatus.AWAITING_PAYMENT && waiting.codeUrl != null)
+            val laid = ScreenCheck.render("08-qr-payment", lang, heightDp = 2600) { VisitScreen(holder.state!!, services, {}, {}) }
+            ScreenCheck.assertReadable("qr payment", lang, laid.filterNot { it.text.contains("DS20261201") })
+            val amount = if (lang == Language.EN) "WeChat Pay · Amount due: ¥140.00" else "微信支付 · 应收金额：¥140.00"
+            assertTrue("the amount with the provider: ${laid.map { it.text }}", laid.any { it.text == amount })
+            // The code encodes the provider's link.
+            assertTrue(qrMatrix(waiting.codeUrl!!).width >= 21)
+
+            // Paid: the payment is recorded with its order and the panel goes with the payment form.
+            val facts = session.eventCount()
+            holder.pollQrPayment()
+            assertTrue("one payment fact", session.eventCount() == facts + 1u)
+            assertTrue("no panel once paid", holder.state!!.qr == null)
+            assertTrue("collect_payment no longer offered", holder.state!!.forms.none { it.spec.action == "collect_payment" })
         }
     }
 
