@@ -210,8 +210,9 @@ impl AppState {
             std::process::id(),
             uuid::Uuid::now_v7().simple()
         ));
-        Self::with_blob_dir(db, config, dir)
-            .unwrap_or_else(|e| panic!("cannot create a temporary blob directory: {e}"))
+        let blobs = BlobFiles::scratch(dir)
+            .unwrap_or_else(|e| panic!("cannot create a temporary blob directory: {e}"));
+        Self::with_blobs(db, config, blobs)
     }
 
     /// With the blobs in `dir` (created if missing). A business time zone
@@ -222,6 +223,10 @@ impl AppState {
         config: Config,
         dir: impl Into<std::path::PathBuf>,
     ) -> std::io::Result<Self> {
+        Ok(Self::with_blobs(db, config, BlobFiles::open(dir)?))
+    }
+
+    fn with_blobs(db: Database, config: Config, blobs: BlobFiles) -> Self {
         let guard = Guard {
             passwords: PasswordPool::new(config.hash_threads),
             logins: LoginThrottle::new(
@@ -234,15 +239,15 @@ impl AppState {
             tracing::warn!(zone = %config.business_time_zone, "{e}; using {DEFAULT_ZONE_NAME}");
             BusinessZone::shanghai()
         });
-        Ok(Self {
+        Self {
             db,
             config: Arc::new(config),
             guard: Arc::new(guard),
             zone: Arc::new(zone),
-            blobs: Arc::new(BlobFiles::open(dir)?),
+            blobs: Arc::new(blobs),
             metrics: Arc::new(Metrics::new()),
             providers: Arc::new(ProviderSettings::default()),
-        })
+        }
     }
 
     /// With these provider settings (the server binary's flags; tests point

@@ -48,6 +48,17 @@ pub struct BlobFiles {
     /// One writer at a time (uploads of one device come one after another;
     /// this keeps two devices uploading the same digest from interleaving).
     write_lock: std::sync::Mutex<()>,
+    /// A scratch directory of its own (tests, benchmarks): removed with the
+    /// last handle, so test runs leave no blob directories behind.
+    scratch: bool,
+}
+
+impl Drop for BlobFiles {
+    fn drop(&mut self) {
+        if self.scratch {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
 }
 
 fn internal(context: &str, e: impl std::fmt::Display) -> Failure {
@@ -64,7 +75,16 @@ impl BlobFiles {
         Ok(BlobFiles {
             dir,
             write_lock: std::sync::Mutex::new(()),
+            scratch: false,
         })
+    }
+
+    /// A fresh directory at `dir` that is removed, with every blob in it,
+    /// when the last handle goes.
+    pub fn scratch(dir: impl Into<PathBuf>) -> std::io::Result<BlobFiles> {
+        let mut blobs = Self::open(dir)?;
+        blobs.scratch = true;
+        Ok(blobs)
     }
 
     pub fn dir(&self) -> &Path {
@@ -231,4 +251,24 @@ pub async fn photo_of_technician(
         )
         .await?
         .is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BlobFiles;
+
+    #[test]
+    fn a_scratch_blob_directory_goes_with_its_last_handle_and_a_server_one_stays() {
+        let base = std::env::temp_dir().join(format!("doorstep-blobs-test-{}", std::process::id()));
+        let scratch = std::sync::Arc::new(BlobFiles::scratch(base.join("scratch")).unwrap());
+        std::fs::write(scratch.path_of("ab"), b"x").unwrap();
+        let second = scratch.clone();
+        drop(scratch);
+        assert!(base.join("scratch").exists(), "still held");
+        drop(second);
+        assert!(!base.join("scratch").exists());
+        drop(BlobFiles::open(base.join("kept")).unwrap());
+        assert!(base.join("kept/partial").exists());
+        std::fs::remove_dir_all(&base).unwrap();
+    }
 }
