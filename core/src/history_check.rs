@@ -378,6 +378,7 @@ pub(crate) fn command_for(fact: &E, consent_texts: &[&str]) -> Result<C, NoComma
         },
         E::PaymentRefused { reason } => C::RefusePayment { reason },
         E::PaymentDeferred { reason, .. } => C::DeferPayment { reason },
+        E::InvoiceRequested { buyer } => C::RequestInvoice { buyer },
         E::CustomerSignedOff {
             ratings,
             comment,

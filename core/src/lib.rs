@@ -33,6 +33,7 @@ pub mod clock;
 pub mod device_key;
 pub mod history_check;
 pub mod ids;
+pub mod invoice_request;
 pub mod location;
 pub mod messages;
 pub mod money;

@@ -106,6 +106,7 @@ fn samples() -> Vec<VisitCommand> {
         json!({"type": "collect_payment", "amount": 100, "method": "cash", "receipt": {"kind": "receipt", "number": "1"}}),
         json!({"type": "refuse_payment", "reason": "r"}),
         json!({"type": "defer_payment", "reason": "r"}),
+        json!({"type": "request_invoice", "buyer": {"buyer_type": "personal", "title": "李明", "email": "li@example.com"}}),
         json!({"type": "sign_off", "ratings": {"quality": 5, "attitude": 5}, "strokes": strokes, "consent_text": "c"}),
         json!({"type": "decline_signature", "reason": "r"}),
         json!({"type": "reopen_report", "reason": "r"}),

@@ -407,6 +407,7 @@ fn garbage_command() -> impl Strategy<Value = Value> {
         "collect_payment",
         "refuse_payment",
         "defer_payment",
+        "request_invoice",
         "sign_off",
         "decline_signature",
         "reopen_report",
@@ -440,6 +441,7 @@ fn garbage_command() -> impl Strategy<Value = Value> {
                 "record_triage" => json!({"likely_causes": [text], "parts_to_bring": [item], "remote_fixable": b}),
                 "resolve_remotely" | "report_window_conflict" | "hand_back_to_center" | "refuse_quote"
                 | "refuse_payment" | "defer_payment" | "decline_signature" | "reopen_report" | "schedule_untested_callback" => json!({"reason": text, "guidance": text}),
+                "request_invoice" => json!({"buyer": {"buyer_type": if b { "company" } else { "personal" }, "title": text, "tax_number": if b { json!("91350100M000100Y43") } else { json!(text) }, "email": text, "phone": "13800138000"}}),
                 "confirm_appointment" => json!({"address_confirmed": b, "product_confirmed": !b}),
                 "agree_new_window" => json!({"window": w, "reason": text}),
                 "check_kit_item" | "skip_kit_item" => json!({"item": if b { item.to_string() } else { text.clone() }, "reason": text}),

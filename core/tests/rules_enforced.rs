@@ -862,6 +862,58 @@ fn nothing_paid_refused_or_deferred_is_deferred_again() {
 }
 
 #[test]
+fn an_e_fapiao_asked_for_at_the_door_is_checked_as_the_desk_checks_it_and_taken_once() {
+    let invoice = |buyer: serde_json::Value| json!({"type": "request_invoice", "buyer": buyer});
+    let mut run = Run::new("appliance_repair");
+    run.diagnosed("fix_on_site").at("10:10");
+    // Nothing to invoice before a quote is accepted.
+    refused_with(
+        &run.refused(invoice(
+            json!({"buyer_type": "personal", "title": "李明", "email": "li@example.com"}),
+        )),
+        "out_of_order",
+    );
+    run.ok(json!({"type": "show_fee_schedule"}));
+    run.ok(json!({"type": "present_quote", "quote": {"lines": [{"item": "visit_fee"}, {"item": "labour_basic"}]}}));
+    run.ok(json!({"type": "accept_quote", "revision": 1}));
+    // A company needs its unified social credit code, with the right check character.
+    let e = run.refused(invoice(json!({"buyer_type": "company", "title": "上海某某科技有限公司", "email": "cw@example.com"})));
+    refused_with(&e, "invalid_input");
+    assert_eq!(e.field(), Some("buyer.tax_number"));
+    let e = run.refused(invoice(json!({"buyer_type": "company", "title": "上海某某科技有限公司", "tax_number": "91350100M000100Y44", "email": "cw@example.com"})));
+    assert_eq!(e.field(), Some("buyer.tax_number"));
+    assert!(e.message(Lang::ZhCn).contains("校验码"), "{e:?}");
+    // Somewhere to send it: an e-mail or a mainland mobile.
+    let e = run.refused(invoice(json!({"buyer_type": "personal", "title": "李明"})));
+    assert_eq!(e.field(), Some("buyer.email"));
+    let e = run.refused(invoice(
+        json!({"buyer_type": "personal", "title": "李明", "phone": "12800138000"}),
+    ));
+    assert_eq!(e.field(), Some("buyer.phone"));
+    let e = run.refused(invoice(
+        json!({"buyer_type": "personal", "title": "  ", "phone": "13800138000"}),
+    ));
+    assert_eq!(e.field(), Some("buyer.title"));
+    assert!(run.state().invoice_request.is_none());
+
+    let events = run.ok(invoice(json!({"buyer_type": "company", "title": " 上海某某科技有限公司 ", "tax_number": "91350100M000100Y43", "phone": "+86 138-0013-8000"})));
+    match &events[..] {
+        [EventKind::InvoiceRequested { buyer }] => {
+            assert_eq!(buyer.title, "上海某某科技有限公司");
+            assert_eq!(buyer.phone.as_deref(), Some("13800138000"));
+            assert_eq!(buyer.tax_number.as_deref(), Some("91350100M000100Y43"));
+        }
+        other => panic!("expected the normalised buyer, got {other:?}"),
+    }
+    refused_with(
+        &run.refused(invoice(
+            json!({"buyer_type": "personal", "title": "李明", "email": "li@example.com"}),
+        )),
+        "out_of_order",
+    );
+}
+
+#[test]
 fn the_bottle_deposit_is_never_taken_as_an_iou() {
     let mut run = Run::new("water_delivery");
     run.protected().at("09:55");

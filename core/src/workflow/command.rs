@@ -6,6 +6,7 @@ use super::signature::{Ratings, Stroke};
 use crate::assignment::{Assignment, AssignmentField, TimeWindow};
 use crate::business_time::format_date;
 use crate::ids::TechnicianId;
+use crate::invoice_request::InvoiceBuyer;
 use crate::location::{GeoFix, GeoPoint, LocationUnavailable};
 use crate::messages::{Lang, Text};
 /// Work kinds belong to the playbook (which kinds a trade offers); re-exported here for the commands that carry them.
@@ -456,6 +457,11 @@ pub enum VisitCommand {
     DeferPayment {
         reason: String,
     },
+    /// The customer asks for an e-fapiao (电子发票): the buyer as given, sent
+    /// to the center's invoicing provider once the visit syncs.
+    RequestInvoice {
+        buyer: InvoiceBuyer,
+    },
 
     // --- 16 Sign-off --------------------------------------------------------------------------
     SignOff {
@@ -586,6 +592,7 @@ impl VisitCommand {
             CollectPayment { .. } => "collect_payment",
             RefusePayment { .. } => "refuse_payment",
             DeferPayment { .. } => "defer_payment",
+            RequestInvoice { .. } => "request_invoice",
             SignOff { .. } => "sign_off",
             DeclineSignature { .. } => "decline_signature",
             ReopenReport { .. } => "reopen_report",

@@ -233,6 +233,7 @@ pub const COMMANDS: &[CommandRow] = &[
     tech("collect_payment", Step::Payment, INSIDE, "Collect payment", "收费").changing_report(),
     tech("refuse_payment", Step::Payment, INSIDE, "Customer refuses to pay", "客户拒绝付款"),
     tech("defer_payment", Step::Payment, INSIDE, "Customer pays later", "客户稍后付款"),
+    tech("request_invoice", Step::Payment, INSIDE, "Customer asks for an e-fapiao", "客户申请电子发票"),
     tech("sign_off", Step::SignOff, INSIDE, "Customer rates and signs", "客户评价并签字").changing_report(),
     tech("decline_signature", Step::SignOff, INSIDE, "Customer declines to sign", "客户拒绝签字").changing_report(),
     tech("reopen_report", Step::SignOff, INSIDE, "Reopen report (new version)", "重开报告（新版本）"),

@@ -7,6 +7,7 @@ use super::signature::{Ratings, SignOffEvidence, Stroke};
 use crate::assignment::{Assignment, AssignmentField, FieldIssue, TimeWindow};
 use crate::clock::HlcStamp;
 use crate::ids::{AssignmentId, DeviceId, EventId, TechnicianId, VisitId};
+use crate::invoice_request::InvoiceBuyer;
 use crate::location::{GeoFix, GeofenceCheck};
 use crate::messages::Text;
 use crate::qr_payment::QrPaymentRef;
@@ -343,6 +344,11 @@ pub enum EventKind {
         amount: i64,
         reason: String,
     },
+    /// The buyer of the e-fapiao the customer asked for, checked and
+    /// normalised (the tax number's check character, the mobile's 11 digits).
+    InvoiceRequested {
+        buyer: InvoiceBuyer,
+    },
 
     CustomerSignedOff {
         report_version: u32,
@@ -471,6 +477,7 @@ impl EventKind {
             PaymentCollected => "payment_collected",
             PaymentRefused => "payment_refused",
             PaymentDeferred => "payment_deferred",
+            InvoiceRequested => "invoice_requested",
             CustomerSignedOff => "customer_signed_off",
             SignatureDeclined => "signature_declined",
             ReportReopened => "report_reopened",

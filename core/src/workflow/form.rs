@@ -913,6 +913,40 @@ pub fn fields_of(action: &str, s: &VisitState, pb: &Playbook) -> Option<Vec<Form
             ]
         }
         "refuse_payment" | "defer_payment" => vec![reason()],
+        "request_invoice" => vec![
+            field("buyer.buyer_type", Choice, true, "Buyer", "购买方类型")
+                .options(vec![
+                    opt("personal", "Personal", "个人"),
+                    opt("company", "Company", "单位"),
+                ])
+                .default("personal"),
+            text("buyer.title", true, "Invoice title", "发票抬头").help(
+                "The company's registered name, or the person's name",
+                "单位的登记名称或个人姓名",
+            ),
+            text("buyer.tax_number", true, "Tax number", "纳税人识别号")
+                .help(
+                    "18-character unified social credit code",
+                    "18 位统一社会信用代码",
+                )
+                .visible_when("buyer.buyer_type", &["company"]),
+            text(
+                "buyer.email",
+                false,
+                "E-mail for the invoice",
+                "接收发票的电子邮箱",
+            ),
+            text(
+                "buyer.phone",
+                false,
+                "Mobile for the invoice",
+                "接收发票的手机号",
+            )
+            .help(
+                "An e-mail address or a mobile number, or both",
+                "电子邮箱和手机号至少填一项",
+            ),
+        ],
         "sign_off" => {
             let mut consent_field =
                 long("consent_text", true, "Consent", "确认声明").default_text(consent_text());

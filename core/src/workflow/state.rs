@@ -7,6 +7,7 @@ use super::event::*;
 use super::signature::{Ratings, SignOffEvidence};
 use crate::assignment::{Assignment, AssignmentField, FieldIssue, TimeWindow};
 use crate::ids::{AssignmentId, VisitId};
+use crate::invoice_request::InvoiceBuyer;
 use crate::location::{GeoPoint, GeofenceCheck};
 use crate::messages::Text;
 use crate::qr_payment::QrPaymentRef;
@@ -341,6 +342,9 @@ pub struct VisitState {
     /// whole amount due is owed, never part of it).
     #[serde(default)]
     pub payment_deferred: Option<DeferredPayment>,
+    /// The e-fapiao the customer asked for at the door.
+    #[serde(default)]
+    pub invoice_request: Option<InvoiceBuyer>,
     /// The report version being prepared or signed; starts at 1.
     pub report_version: u32,
     pub sign_off: Option<SignOffRecord>,
@@ -697,6 +701,7 @@ impl VisitState {
                 })
             }
             EventKind::PaymentRefused { .. } => self.payment_refused = true,
+            EventKind::InvoiceRequested { buyer } => self.invoice_request = Some(buyer.clone()),
             EventKind::PaymentDeferred { amount, reason } => {
                 self.payment_deferred = Some(DeferredPayment {
                     at,

@@ -484,6 +484,14 @@ fn on_site_actions(s: &VisitState, pb: &Playbook, add: &mut dyn FnMut(&'static s
             }
         }
     }
+    // The e-fapiao is offered from the payment on (the rules take it at any
+    // time on site once there is something to invoice).
+    if s.accepted_quote().is_some_and(|q| q.chargeable())
+        && s.invoice_request.is_none()
+        && (s.cleaned_up || !pb.has(Step::CleanUp))
+    {
+        add("request_invoice", false);
+    }
     if (s.cleaned_up || s.quote_refused) && s.sign_off.is_none() {
         add("sign_off", true);
         add("decline_signature", false);

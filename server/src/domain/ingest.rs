@@ -259,6 +259,7 @@ pub async fn ingest_screened(
         crate::domain::outbox::record_milestone(tx, technician, e).await?;
         crate::domain::acceptance_codes::check_fact(tx, e).await?;
         crate::domain::cash_ledger::record_fact(tx, &app.zone, technician, e, now).await?;
+        crate::domain::invoices::record_fact(tx, technician, e, now).await?;
         let entry = touched.entry(visit_id).or_insert((None, vec![]));
         entry.1.push((oe.seq, e));
         if let EventKind::CustomerSignedOff { evidence, .. } = &e.kind {

@@ -37,7 +37,10 @@ use crate::failure::{Failure, Fallible};
 use crate::store::invoices::{self, InvoiceRecord, InvoiceState, NewInvoice};
 use crate::store::outbox::{enqueue, NewOutboxMessage, OutboxMessage};
 use crate::store::{assignments, visits, Tx};
+use doorstep_core::invoice_request::{check_buyer, BuyerType as CoreBuyerType, InvoiceBuyer};
+pub use doorstep_core::invoice_request::{check_credit_code, CreditCodeProblem, TITLE_CHARS};
 use doorstep_core::workflow::state::VisitState;
+use doorstep_core::{EventKind, VisitEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -47,10 +50,6 @@ pub const ISSUE_KIND: &str = "invoice";
 pub const QUERY_KIND: &str = "invoice_query";
 /// The provider the outbox messages go to (`target`).
 pub const PROVIDER: &str = "nuonuo";
-/// Longest title (发票抬头), in characters: the provider's buyer name field.
-pub const TITLE_CHARS: usize = 100;
-/// Longest e-mail address.
-pub const EMAIL_CHARS: usize = 254;
 
 pub use crate::model::{BuyerType, InvoiceSource};
 
@@ -83,16 +82,6 @@ pub struct InvoiceProblem {
     pub zh: String,
 }
 
-impl InvoiceProblem {
-    fn new(field: &'static str, en: impl Into<String>, zh: impl Into<String>) -> Self {
-        InvoiceProblem {
-            field,
-            en: en.into(),
-            zh: zh.into(),
-        }
-    }
-}
-
 /// A request checked: its values trimmed and normalised.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckedInvoice {
@@ -104,194 +93,30 @@ pub struct CheckedInvoice {
     pub phone: Option<String>,
 }
 
-/// The characters of a unified social credit code, in the order of their
-/// values (0–30): digits and the capital letters without I, O, Z, S and V
-/// (GB 32100-2015, 代码字符集).
-pub const CREDIT_CODE_CHARS: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-
-/// GB 32100-2015's check character (校验码) of the first 17 characters of a
-/// unified social credit code: each character's value times 3^(i-1) mod 31
-/// for its position i, summed; the check is 31 − (sum mod 31), 31 read as
-/// 0. `None` when a character is outside the code's set.
-pub fn credit_code_check_char(first17: &str) -> Option<char> {
-    let mut sum = 0u32;
-    let mut weight = 1u32;
-    for c in first17.chars() {
-        let value = CREDIT_CODE_CHARS.find(c)? as u32;
-        sum += value * weight;
-        weight = weight * 3 % 31;
-    }
-    let check = (31 - sum % 31) % 31;
-    CREDIT_CODE_CHARS.chars().nth(check as usize)
-}
-
-/// Why a tax number is not a unified social credit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CreditCodeProblem {
-    /// Not 18 characters (a legacy 15- or 20-character number included).
-    Length(usize),
-    /// A character outside `0-9A-HJ-NPQRTUWXY` (I, O, Z, S, V, lower case …).
-    Character(char),
-    /// Characters 3 to 8 (the registering authority's division code) are not digits.
-    Division,
-    /// The last character is not the check character of the first 17.
-    Check,
-}
-
-/// Checks a unified social credit code (统一社会信用代码, GB 32100-2015):
-/// 18 characters from [`CREDIT_CODE_CHARS`], characters 3–8 the
-/// administrative division code (digits), the 18th the check character.
-pub fn check_credit_code(code: &str) -> Result<(), CreditCodeProblem> {
-    let n = code.chars().count();
-    if n != 18 {
-        return Err(CreditCodeProblem::Length(n));
-    }
-    if let Some(bad) = code.chars().find(|c| !CREDIT_CODE_CHARS.contains(*c)) {
-        return Err(CreditCodeProblem::Character(bad));
-    }
-    if !code[2..8].chars().all(|c| c.is_ascii_digit()) {
-        return Err(CreditCodeProblem::Division);
-    }
-    match credit_code_check_char(&code[..17]) {
-        Some(c) if code.ends_with(c) => Ok(()),
-        _ => Err(CreditCodeProblem::Check),
-    }
-}
-
-fn tax_number_problem(p: CreditCodeProblem) -> InvoiceProblem {
-    const EN: &str = "expected the 18-character unified social credit code (digits and capital letters except I, O, Z, S, V; such as 91350100M000100Y43)";
-    const ZH: &str = "应为 18 位统一社会信用代码（数字和除 I、O、Z、S、V 外的大写字母，例如 91350100M000100Y43）";
-    let (en, zh) = match p {
-        CreditCodeProblem::Length(15 | 20) => (
-            format!("{EN}; the old 15- or 20-character tax registration numbers are no longer taken"),
-            format!("纳税人识别号：{ZH}；旧的 15 位或 20 位税务登记号已不再使用。"),
-        ),
-        CreditCodeProblem::Length(n) => (
-            format!("{EN}; this one has {n} characters"),
-            format!("纳税人识别号：{ZH}；当前为 {n} 位。"),
-        ),
-        CreditCodeProblem::Character(c) => (
-            format!("{EN}; {c:?} is not allowed"),
-            format!("纳税人识别号：{ZH}；不能含有“{c}”。"),
-        ),
-        CreditCodeProblem::Division => (
-            format!("{EN}; characters 3 to 8 are the registering authority's division code, digits only"),
-            format!("纳税人识别号：{ZH}；第 3 至 8 位是登记管理机关的行政区划码，只能是数字。"),
-        ),
-        CreditCodeProblem::Check => (
-            format!("{EN}; its last character is not the check character of the first 17: please check it was copied correctly"),
-            format!("纳税人识别号：{ZH}；末位校验码与前 17 位不符，请核对是否抄错。"),
-        ),
-    };
-    InvoiceProblem::new("tax_number", en, zh)
-}
-
-/// A mainland mobile number (`1[3-9]` and 9 more digits; spaces, hyphens and
-/// +86 allowed), as its 11 digits.
-pub fn mainland_mobile(text: &str) -> Option<String> {
-    let digits: String = text.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-    let digits = digits.strip_prefix("+86").unwrap_or(&digits);
-    let ok = digits.len() == 11
-        && digits.chars().all(|c| c.is_ascii_digit())
-        && digits.starts_with('1')
-        && matches!(digits.as_bytes()[1], b'3'..=b'9');
-    ok.then(|| digits.to_string())
-}
-
-/// A sane e-mail address: one `@`, something before it, a domain with a dot
-/// and no empty label after it, no spaces, at most [`EMAIL_CHARS`].
-pub fn plausible_email(text: &str) -> bool {
-    let Some((local, domain)) = text.split_once('@') else {
-        return false;
-    };
-    text.chars().count() <= EMAIL_CHARS
-        && !local.is_empty()
-        && !domain.contains('@')
-        && domain.contains('.')
-        && domain
-            .split('.')
-            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_alphanumeric() || c == '-'))
-        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
-/// Checks a request field by field, in the form's order.
+/// Checks a request field by field, in the form's order (the core's check,
+/// shared with the phone's `request_invoice`).
 pub fn check_invoice(req: &InvoiceRequest) -> Result<CheckedInvoice, InvoiceProblem> {
-    let buyer_type = BuyerType::parse(req.buyer_type.trim()).ok_or_else(|| {
-        InvoiceProblem::new(
-            "buyer_type",
-            "expected personal or company",
-            "购买方类型：应为 personal（个人）或 company（单位）。",
-        )
-    })?;
-    let title = req.title.trim().to_string();
-    if title.is_empty() {
-        return Err(InvoiceProblem::new(
-            "title",
-            "empty: give the company's registered name, or the person's name",
-            "发票抬头：不能为空，请填写单位的登记名称或个人姓名。",
-        ));
-    }
-    let chars = title.chars().count();
-    if chars > TITLE_CHARS || title.chars().any(char::is_control) {
-        return Err(InvoiceProblem::new(
-            "title",
-            format!("at most {TITLE_CHARS} characters on one line (this one has {chars})"),
-            format!("发票抬头：最多 {TITLE_CHARS} 个字，且不能换行（当前 {chars} 个字）。"),
-        ));
-    }
-    let tax_number = req
-        .tax_number
-        .as_deref()
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty());
-    match (&tax_number, buyer_type) {
-        (None, BuyerType::Company) => {
-            return Err(InvoiceProblem::new(
-                "tax_number",
-                "a company's invoice needs its tax number: the 18-character unified social credit code (such as 91350100M000100Y43)",
-                "纳税人识别号：单位开票必须填写，应为 18 位统一社会信用代码（例如 91350100M000100Y43）。",
-            ))
-        }
-        (Some(t), _) => check_credit_code(t).map_err(tax_number_problem)?,
-        (None, BuyerType::Personal) => {}
-    }
-    let email = req
-        .email
-        .as_deref()
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty());
-    if let Some(e) = &email {
-        if !plausible_email(e) {
-            return Err(InvoiceProblem::new(
-                "email",
-                "expected an e-mail address such as fapiao@example.com",
-                "电子邮箱：格式不正确，应类似 fapiao@example.com。",
-            ));
-        }
-    }
-    let phone = match req.phone.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        None => None,
-        Some(p) => Some(mainland_mobile(p).ok_or_else(|| {
-            InvoiceProblem::new(
-                "phone",
-                "expected a mainland mobile number of 11 digits starting with 13 to 19 (such as 13800138000)",
-                "手机号：应为 13 至 19 开头的 11 位中国大陆手机号（例如 13800138000）。",
-            )
-        })?),
+    let buyer = InvoiceBuyer {
+        buyer_type: req.buyer_type.clone(),
+        title: req.title.clone(),
+        tax_number: req.tax_number.clone(),
+        email: req.email.clone(),
+        phone: req.phone.clone(),
     };
-    if email.is_none() && phone.is_none() {
-        return Err(InvoiceProblem::new(
-            "email",
-            "give an e-mail address or a mobile number (or both) for the invoice to be sent to",
-            "电子邮箱：请填写电子邮箱或手机号（至少一项），用于接收发票。",
-        ));
-    }
+    let checked = check_buyer(&buyer).map_err(|p| InvoiceProblem {
+        field: p.field,
+        en: p.text.en,
+        zh: p.text.zh,
+    })?;
     Ok(CheckedInvoice {
-        buyer_type,
-        title,
-        tax_number,
-        email,
-        phone,
+        buyer_type: match checked.buyer_type {
+            CoreBuyerType::Personal => BuyerType::Personal,
+            CoreBuyerType::Company => BuyerType::Company,
+        },
+        title: checked.title,
+        tax_number: checked.tax_number,
+        email: checked.email,
+        phone: checked.phone,
     })
 }
 
@@ -395,6 +220,51 @@ pub async fn request_invoice(
     Ok(invoices::load(tx, &record.id)
         .await?
         .ok_or_else(|| Failure::not_found("invoice request", &record.id))?)
+}
+
+/// A phone's `invoice_requested` fact files the request taken at the door
+/// (source `door`, by the technician), as the desk would. The fact stays
+/// admitted whatever happens here: a request the desk filed first (one open
+/// already) or a buyer this server's check refuses is logged and left to the
+/// desk, which sees the order's requests.
+pub async fn record_fact(
+    tx: &mut dyn Tx,
+    technician: &str,
+    e: &VisitEvent,
+    now: i64,
+) -> Fallible<()> {
+    let EventKind::InvoiceRequested { buyer } = &e.kind else {
+        return Ok(());
+    };
+    let req = InvoiceRequest {
+        buyer_type: buyer.buyer_type.clone(),
+        title: buyer.title.clone(),
+        tax_number: buyer.tax_number.clone(),
+        email: buyer.email.clone(),
+        phone: buyer.phone.clone(),
+    };
+    let order = e.assignment_id.as_str();
+    match request_invoice(tx, order, &req, InvoiceSource::Door, technician, now).await {
+        Ok(_) => Ok(()),
+        Err(RequestRefused::Field(p)) => {
+            tracing::warn!(
+                order,
+                field = p.field,
+                "an e-fapiao asked for at the door was refused: {}",
+                p.en
+            );
+            Ok(())
+        }
+        Err(RequestRefused::Other(Failure::Conflict { code, .. })) => {
+            tracing::info!(
+                order,
+                code,
+                "an e-fapiao asked for at the door: the order has one already"
+            );
+            Ok(())
+        }
+        Err(RequestRefused::Other(f)) => Err(f),
+    }
 }
 
 /// Queues a stored request for `amount` (fen) to the provider: the issue
@@ -513,6 +383,7 @@ pub async fn dead_letter_retried(tx: &mut dyn Tx, m: &OutboxMessage, now: i64) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use doorstep_core::invoice_request::credit_code_check_char;
 
     fn request(buyer: &str, tax: Option<&str>) -> InvoiceRequest {
         InvoiceRequest {

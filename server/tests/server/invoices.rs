@@ -8,8 +8,9 @@
 use crate::both_backends;
 use crate::harness::{assignment, device, numbered, Backend, Srv};
 use chrono::Utc;
+use doorstep_core::invoice_request::InvoiceBuyer;
 use doorstep_core::walkthrough::Walkthrough;
-use doorstep_core::Playbook;
+use doorstep_core::{Playbook, VisitCommand};
 use doorstep_server::app::Config;
 use doorstep_server::outbox::simulator::{
     Behaviour, InvoiceAccount, Received, SimulatedAccount, Simulator,
@@ -25,6 +26,7 @@ both_backends!(
     an_invoice_is_retried_after_a_provider_outage,
     a_personal_buyer_without_a_tax_number_is_invoiced_once_paid,
     a_refused_invoice_fails_with_the_providers_reason,
+    an_invoice_asked_for_at_the_door_is_filed_from_the_phones_fact_and_issued,
 );
 
 const SELLER: &str = "91350100M000100Y43";
@@ -365,4 +367,45 @@ async fn a_refused_invoice_fails_with_the_providers_reason(b: Backend) {
     let (st, again) = request(&s, id, company_request()).await;
     assert_eq!(st, 201, "{again}");
     rounds_until_state(&worker, &s, id, "issued").await;
+}
+
+async fn an_invoice_asked_for_at_the_door_is_filed_from_the_phones_fact_and_issued(b: Backend) {
+    let (s, sim, worker) = start(b).await;
+    let (a, dev, token) = order(&s).await;
+    let id = a["id"].as_str().unwrap();
+    let pb = Playbook::shipped_by_id("appliance_repair").unwrap();
+    let mut w = Walkthrough::new(&pb, &assignment(&a), &device(&dev), Utc::now());
+    w.go(None).repair().pay();
+    // At the door, after paying: the company's invoice, checked on the phone.
+    w.apply(
+        2,
+        VisitCommand::RequestInvoice {
+            buyer: InvoiceBuyer {
+                buyer_type: "company".into(),
+                title: "北京某某科技有限公司".into(),
+                tax_number: Some(BUYER.into()),
+                email: None,
+                phone: Some("+86 138 0013 8000".into()),
+            },
+        },
+        None,
+        None,
+    )
+    .expect("the phone's rules take the request");
+    let (st, r) = s.push(&token, &dev, &numbered(&w.events, 1)).await;
+    assert_eq!(st, 200, "{r}");
+    let filed = invoices_of(&s, id).await;
+    assert_eq!(filed.len(), 1, "{filed:#?}");
+    assert_eq!(filed[0]["source"], "door", "{filed:#?}");
+    assert_eq!(filed[0]["requested_by"], "T-1", "{filed:#?}");
+    assert_eq!(filed[0]["phone"], "13800138000", "{filed:#?}");
+    let issued = rounds_until_state(&worker, &s, id, "issued").await;
+    assert_eq!(issued["amount"], w.state.paid_total);
+    let received = sim.received();
+    let t = received.invoices_taken()[0];
+    assert_eq!(t.buyer_tax_num, BUYER);
+    // Pushed again (a phone retrying), still one request.
+    let (st, _) = s.push(&token, &dev, &numbered(&w.events, 1)).await;
+    assert_eq!(st, 200);
+    assert_eq!(invoices_of(&s, id).await.len(), 1);
 }

@@ -19,6 +19,7 @@ mod diagnose;
 mod enter;
 mod incident;
 mod inspect;
+mod invoice;
 mod knock;
 mod leave;
 mod payment;
@@ -225,6 +226,7 @@ pub(in crate::workflow) fn dispatch(g: Given) -> Result<Vec<EventKind>> {
         } => payment::collect_payment(g, *amount, *method, receipt, qr.as_ref()),
         C::RefusePayment { reason } => payment::refuse_payment(g, reason),
         C::DeferPayment { reason } => payment::defer_payment(g, reason),
+        C::RequestInvoice { buyer } => invoice::request_invoice(g, buyer),
 
         // 16 Sign-off
         C::SignOff {
