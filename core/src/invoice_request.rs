@@ -296,3 +296,170 @@ pub fn check_buyer(req: &InvoiceBuyer) -> Result<CheckedBuyer, BuyerProblem> {
         phone,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(buyer: &str, tax: Option<&str>) -> InvoiceBuyer {
+        InvoiceBuyer {
+            buyer_type: buyer.into(),
+            title: "福州某某科技有限公司".into(),
+            tax_number: tax.map(String::from),
+            email: Some("fapiao@example.com".into()),
+            phone: None,
+        }
+    }
+
+    #[test]
+    fn a_unified_social_credit_code_with_its_check_character_is_accepted() {
+        assert_eq!(check_credit_code("91350100M000100Y43"), Ok(()));
+        assert_eq!(check_credit_code("91110000600037341L"), Ok(()));
+        assert_eq!(credit_code_check_char("91350100M000100Y4"), Some('3'));
+    }
+
+    #[test]
+    fn a_credit_code_with_a_wrong_check_character_is_refused() {
+        assert_eq!(
+            check_credit_code("91350100M000100Y44"),
+            Err(CreditCodeProblem::Check)
+        );
+        assert_eq!(
+            check_credit_code("91110000600037341K"),
+            Err(CreditCodeProblem::Check)
+        );
+    }
+
+    #[test]
+    fn a_credit_code_has_exactly_eighteen_characters() {
+        assert_eq!(
+            check_credit_code("91350100M000100Y4"),
+            Err(CreditCodeProblem::Length(17))
+        );
+        assert_eq!(
+            check_credit_code("91350100M000100Y430"),
+            Err(CreditCodeProblem::Length(19))
+        );
+        // The legacy 15-character tax registration number is refused.
+        assert_eq!(
+            check_credit_code("350100123456789"),
+            Err(CreditCodeProblem::Length(15))
+        );
+    }
+
+    #[test]
+    fn a_credit_code_never_holds_i_o_z_s_or_v() {
+        for bad in ['I', 'O', 'Z', 'S', 'V'] {
+            let code = format!("91350100M000100{bad}43");
+            assert_eq!(
+                check_credit_code(&code),
+                Err(CreditCodeProblem::Character(bad)),
+                "{code}"
+            );
+        }
+        assert_eq!(
+            check_credit_code("91350100m000100Y43"),
+            Err(CreditCodeProblem::Character('m'))
+        );
+    }
+
+    #[test]
+    fn a_credit_codes_division_code_is_digits() {
+        // Valid characters and a matching check character, but letters
+        // where the division code goes.
+        let first17 = "91AB0100M000100Y4";
+        let code = format!("{first17}{}", credit_code_check_char(first17).unwrap());
+        assert_eq!(check_credit_code(&code), Err(CreditCodeProblem::Division));
+    }
+
+    #[test]
+    fn a_company_buyer_needs_a_tax_number_and_the_refusal_names_it() {
+        let e = check_buyer(&request("company", None)).unwrap_err();
+        assert_eq!(e.field, "tax_number");
+        assert!(e.text.zh.starts_with("纳税人识别号："), "{}", e.text.zh);
+        assert!(
+            e.text.en.contains("unified social credit code"),
+            "{}",
+            e.text.en
+        );
+        let bad = check_buyer(&request("company", Some("91350100M000100Y44"))).unwrap_err();
+        assert_eq!(bad.field, "tax_number");
+        assert!(bad.text.zh.contains("校验码"), "{}", bad.text.zh);
+    }
+
+    #[test]
+    fn a_personal_buyer_needs_no_tax_number() {
+        let mut r = request("personal", None);
+        r.title = "李女士".into();
+        let ok = check_buyer(&r).unwrap();
+        assert_eq!(ok.buyer_type, BuyerType::Personal);
+        assert_eq!(ok.tax_number, None);
+        // One given is still checked.
+        r.tax_number = Some("12345".into());
+        assert_eq!(check_buyer(&r).unwrap_err().field, "tax_number");
+    }
+
+    #[test]
+    fn an_invoice_goes_somewhere_an_email_or_a_mainland_mobile() {
+        let mut r = request("company", Some("91350100M000100Y43"));
+        r.email = None;
+        assert_eq!(check_buyer(&r).unwrap_err().field, "email");
+        r.phone = Some("+86 138-0013-8000".into());
+        assert_eq!(
+            check_buyer(&r).unwrap().phone.as_deref(),
+            Some("13800138000")
+        );
+        for bad in ["12800138000", "1380013800", "02155551234"] {
+            r.phone = Some(bad.into());
+            assert_eq!(check_buyer(&r).unwrap_err().field, "phone", "{bad}");
+        }
+        r.phone = None;
+        for bad in [
+            "fapiao",
+            "a@b",
+            "a b@example.com",
+            "@example.com",
+            "a@example..com",
+        ] {
+            r.email = Some(bad.into());
+            assert_eq!(check_buyer(&r).unwrap_err().field, "email", "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_title_is_one_line_of_at_most_a_hundred_characters() {
+        let mut r = request("company", Some("91350100M000100Y43"));
+        r.title = "  ".into();
+        assert_eq!(check_buyer(&r).unwrap_err().field, "title");
+        r.title = "公".repeat(TITLE_CHARS + 1);
+        assert_eq!(check_buyer(&r).unwrap_err().field, "title");
+        r.title = "公".repeat(TITLE_CHARS);
+        assert!(check_buyer(&r).is_ok());
+    }
+
+    #[test]
+    fn every_refusal_names_its_field_in_chinese_with_full_width_punctuation() {
+        let cases = [
+            request("someone", None),
+            InvoiceBuyer {
+                title: String::new(),
+                ..request("personal", None)
+            },
+            request("company", Some("9135010OM000100Y43")),
+            InvoiceBuyer {
+                email: Some("x".into()),
+                ..request("personal", None)
+            },
+        ];
+        for r in cases {
+            let e = check_buyer(&r).unwrap_err();
+            let (name, _) = e
+                .text
+                .zh
+                .split_once('：')
+                .expect("the field's Chinese name first");
+            assert!(!name.is_empty() && !name.is_ascii(), "{}", e.text.zh);
+            assert!(e.text.zh.ends_with('。'), "{}", e.text.zh);
+        }
+    }
+}
