@@ -14,14 +14,16 @@ use doorstep_core::workflow::bounds;
 use doorstep_core::workflow::event::EventKind;
 use doorstep_core::workflow::form::fields_of;
 use doorstep_core::workflow::travel::TravelSource;
-use doorstep_core::workflow::view::{view, VisitView};
+use doorstep_core::workflow::view::{view_in, VisitView};
 use doorstep_core::workflow::{fill, FormValue, WorkflowError};
 use doorstep_core::Lang;
 use serde_json::{json, Value};
 use support::{at, strokes, Run, HOME};
 
+/// The screen with its clock times in UTC, as the scenarios' `at` times are.
 fn screen(run: &Run) -> VisitView {
-    view(run.state(), run.playbook(), run.now, "王伟")
+    let utc = BusinessZone::fixed("UTC", 0);
+    view_in(run.state(), run.playbook(), run.now, "王伟", &utc)
 }
 
 fn prompt_codes(run: &Run) -> Vec<String> {
@@ -83,17 +85,42 @@ fn before_departing_the_screen_says_when_to_leave_from_the_distance_at_the_trade
         .iter()
         .find(|p| p.code == "departure_plan")
         .unwrap();
+    // At the clock times of the business zone, and in minutes from now.
     assert!(
-        plan.text.zh.contains("20至25分钟后出发"),
+        plan.text
+            .zh
+            .contains("请在09:20至09:25之间出发（20至25分钟后）"),
         "{}",
         plan.text.zh
     );
     assert!(
-        plan.text.en.contains("between 20 and 25 min"),
+        plan.text
+            .en
+            .contains("Leave between 09:20 and 09:25 (between 20 and 25 min from now)"),
         "{}",
         plan.text.en
     );
     assert!(!prompt_codes(&run).contains(&"late_risk".to_string()));
+    // Inside the departure band: leave now, by its last minute.
+    run.at("09:22");
+    let now = screen(&run);
+    let plan = now
+        .prompts
+        .iter()
+        .find(|p| p.code == "departure_plan")
+        .unwrap();
+    assert!(
+        plan.text.zh.contains("请现在出发，最迟09:25（3分钟内）"),
+        "{}",
+        plan.text.zh
+    );
+    assert!(
+        plan.text
+            .en
+            .contains("Leave now, by 09:25 at the latest (in 3 min)"),
+        "{}",
+        plan.text.en
+    );
 }
 
 #[test]

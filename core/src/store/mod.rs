@@ -44,7 +44,7 @@ use crate::location::GeoFix;
 use crate::playbook::Playbook;
 use crate::protocol::{AssignmentChange, ChangeKind, PageReceipt};
 use crate::receipt::{PageBase, PageStamper};
-use crate::workflow::view::{view, VisitView};
+use crate::workflow::view::{view_in, VisitView};
 use crate::workflow::{
     execute, Context, EventKind, LiveStamper, Outcome, Stage, VisitCommand, VisitEvent, VisitState,
 };
@@ -823,7 +823,8 @@ impl Store {
             .read(|tx| load_visit(tx, &target))?
             .ok_or_else(|| unknown(&target))?;
         let pb = playbook(&row.trade)?;
-        Ok(view(&row.state, pb, now, &self.technician_name))
+        let zone = self.business_zone()?;
+        Ok(view_in(&row.state, pb, now, &self.technician_name, &zone))
     }
 
     /// Every event of the visit, in the order recorded.

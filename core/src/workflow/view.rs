@@ -10,6 +10,7 @@ use super::state::{Conflict, KitStatus, Stage, VisitState};
 use super::travel::{expected_travel, TravelEstimate};
 use super::VisitCommand;
 use crate::assignment::{FieldIssue, TimeWindow};
+use crate::business_time::BusinessZone;
 use crate::callbacks::{self, CallbackDue};
 use crate::clock;
 use crate::ids::{AssignmentId, VisitId};
@@ -163,8 +164,21 @@ fn script_prompt(pb: &Playbook, moment: ScriptMoment, technician: &str) -> Promp
     }
 }
 
-/// Builds the screen model. `technician` fills the scripts.
+/// Builds the screen model in the default business zone (Asia/Shanghai).
+/// `technician` fills the scripts.
 pub fn view(s: &VisitState, pb: &Playbook, now: DateTime<Utc>, technician: &str) -> VisitView {
+    view_in(s, pb, now, technician, &BusinessZone::default())
+}
+
+/// Builds the screen model; the prompts' clock times are `zone`'s (the
+/// business time zone the phone keeps from the server).
+pub fn view_in(
+    s: &VisitState,
+    pb: &Playbook,
+    now: DateTime<Utc>,
+    technician: &str,
+    zone: &BusinessZone,
+) -> VisitView {
     let candidates = offered_actions(s, pb);
     let mut next_actions = vec![];
     for (cmd, required) in candidates {
@@ -174,7 +188,7 @@ pub fn view(s: &VisitState, pb: &Playbook, now: DateTime<Utc>, technician: &str)
             required,
         });
     }
-    let prompts = prompts(s, pb, now, technician);
+    let prompts = prompts(s, pb, now, technician, zone);
     let kit = pb
         .kit
         .iter()
@@ -520,13 +534,15 @@ fn planned_departure(
     Some((travel, departure_plan(&window, travel.minutes, pb, now)))
 }
 
-/// The §2.5 prompt before departing: when to leave, or — when even leaving
-/// now arrives after the window starts — the running-late call.
+/// The §2.5 prompt before departing: when to leave, at the business zone's
+/// clock times and in minutes from now, or — when even leaving now arrives
+/// after the window starts — the running-late call.
 fn departure_prompts(
     s: &VisitState,
     pb: &Playbook,
     now: DateTime<Utc>,
     technician: &str,
+    zone: &BusinessZone,
     out: &mut Vec<Prompt>,
 ) {
     let Some((travel, plan)) = planned_departure(s, pb, now) else {
@@ -545,22 +561,33 @@ fn departure_prompts(
         }
     } else if now >= plan.ideal_departure {
         let last = whole(plan.latest_departure);
+        let by = zone.format_time(plan.latest_departure);
         out.push(prompt(
             "departure_plan",
-            format!("Leave now (at the latest in {last} min): about {m} min of travel."),
-            format!("请现在出发（最迟{last}分钟内）：预计路程约{m}分钟。"),
+            format!("Leave now, by {by} at the latest (in {last} min): about {m} min of travel."),
+            format!("请现在出发，最迟{by}（{last}分钟内）：预计路程约{m}分钟。"),
         ));
     } else {
         let (a, b) = (whole(plan.ideal_departure), whole(plan.latest_departure));
+        let (from, by) = (
+            zone.format_time(plan.ideal_departure),
+            zone.format_time(plan.latest_departure),
+        );
         out.push(prompt(
             "departure_plan",
-            format!("Leave between {a} and {b} min from now: about {m} min of travel, to arrive 5-10 minutes early."),
-            format!("请在{a}至{b}分钟后出发：预计路程约{m}分钟，提前5至10分钟到达。"),
+            format!("Leave between {from} and {by} (between {a} and {b} min from now): about {m} min of travel, to arrive 5-10 minutes early."),
+            format!("请在{from}至{by}之间出发（{a}至{b}分钟后）：预计路程约{m}分钟，提前5至10分钟到达。"),
         ));
     }
 }
 
-fn prompts(s: &VisitState, pb: &Playbook, now: DateTime<Utc>, technician: &str) -> Vec<Prompt> {
+fn prompts(
+    s: &VisitState,
+    pb: &Playbook,
+    now: DateTime<Utc>,
+    technician: &str,
+    zone: &BusinessZone,
+) -> Vec<Prompt> {
     let mut out = vec![];
     match s.stage {
         Stage::Intake => {
@@ -595,7 +622,7 @@ fn prompts(s: &VisitState, pb: &Playbook, now: DateTime<Utc>, technician: &str) 
                     out.push(script_prompt(pb, ScriptMoment::RunningLate, technician));
                 }
             }
-            departure_prompts(s, pb, now, technician, &mut out);
+            departure_prompts(s, pb, now, technician, zone, &mut out);
             let planned = planned_departure(s, pb, now).is_some();
             if let (None, Some(w), false) = (&s.departure, s.window, planned) {
                 let leave_by = clock::shift(
