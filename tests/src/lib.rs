@@ -66,8 +66,14 @@ impl Center {
 
     /// The same, with the server's settings `config`.
     pub async fn start_with(config: Config) -> Center {
+        Self::start_on(None, config).await
+    }
+
+    /// On the database at `url` (a fresh one: see [`fresh_database`]), or
+    /// on SQLite in a temporary directory when `None`.
+    pub async fn start_on(url: Option<String>, config: Config) -> Center {
         let dir = TempDir::new("server");
-        let db_path = dir.0.join("doorstep.db").display().to_string();
+        let db_path = url.unwrap_or_else(|| dir.0.join("doorstep.db").display().to_string());
         let db = Database::open(&db_path)
             .await
             .expect("open the server database");
@@ -409,6 +415,35 @@ impl Phone {
         all.sort();
         all.into_iter().map(|(_, id)| id).collect()
     }
+}
+
+/// A fresh, empty database for one benchmark run: a SQLite file in a new
+/// temporary directory, or a new database on the PostgreSQL server of
+/// `DOORSTEP_BENCH_PG_URL` (else `DOORSTEP_TEST_PG_URL`); `None` when
+/// PostgreSQL is asked for and neither is set (the run says skipped).
+pub async fn fresh_database(backend: &str) -> Result<Option<String>, String> {
+    let name = format!("bench_{}", uuid::Uuid::now_v7().simple());
+    if backend == "sqlite" {
+        let dir = std::env::temp_dir().join(&name);
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        return Ok(Some(dir.join("doorstep.db").display().to_string()));
+    }
+    let Some(base) = std::env::var("DOORSTEP_BENCH_PG_URL")
+        .ok()
+        .or_else(|| std::env::var("DOORSTEP_TEST_PG_URL").ok())
+    else {
+        return Ok(None);
+    };
+    let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let (prefix, _) = base.rsplit_once('/').ok_or("a URL with a database name")?;
+    Ok(Some(format!("{prefix}/{name}")))
 }
 
 /// Commands with the times they are given.

@@ -66,29 +66,11 @@ fn args() -> Result<Args, String> {
 
 /// A fresh database URL for one run.
 async fn fresh(backend: &str) -> Result<Option<String>, String> {
-    let name = format!("bench_{}", uuid::Uuid::now_v7().simple());
-    if backend == "sqlite" {
-        let dir = std::env::temp_dir().join(&name);
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        return Ok(Some(dir.join("doorstep.db").display().to_string()));
-    }
-    let Some(base) = std::env::var("DOORSTEP_BENCH_PG_URL")
-        .ok()
-        .or_else(|| std::env::var("DOORSTEP_TEST_PG_URL").ok())
-    else {
+    let url = doorstep_e2e::fresh_database(backend).await?;
+    if url.is_none() {
         eprintln!("postgres: skipped (set DOORSTEP_BENCH_PG_URL)");
-        return Ok(None);
-    };
-    let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
-        .await
-        .map_err(|e| e.to_string())?;
-    tokio::spawn(conn);
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .map_err(|e| e.to_string())?;
-    let (prefix, _) = base.rsplit_once('/').ok_or("a URL with a database name")?;
-    Ok(Some(format!("{prefix}/{name}")))
+    }
+    Ok(url)
 }
 
 /// Technicians, devices and assigned assignments, and the events their
