@@ -290,13 +290,16 @@ pub(super) async fn wechat_native(
     .unwrap_or_else(|e| wechat_error(StatusCode::INTERNAL_SERVER_ERROR, "SYSTEM_ERROR", &e))
 }
 
+/// Headers to send, by name.
+type Headers = Vec<(&'static str, String)>;
+
 /// `body` with WeChat Pay's signature headers, signed with `key_pem`.
 fn signed_wechat(
     account: &WechatPayAccount,
     key_pem: &str,
     timestamp: i64,
     body: String,
-) -> Result<(Vec<(&'static str, String)>, String), String> {
+) -> Result<(Headers, String), String> {
     let key = rsa_keys::private_key(key_pem)?;
     let nonce = hex::encode_upper(rand::random::<[u8; 16]>());
     let signature = rsa_keys::sign(
