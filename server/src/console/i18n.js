@@ -155,7 +155,7 @@ export const ZH = {
   "acceptance_code_withheld": "客户未提供验收码", "acceptance_code": "验收码",
   // A work order's QR payments (screens.js, orderPayments).
   "Payments": "收款", "no QR payment for this order": "此工单暂无扫码收款",
-  "paid {when}, transaction {number}": "{when} 已支付，交易号 {number}",
+  "at {when}, transaction {number}": "{when}，交易号 {number}",
   // What was sent about a work order (screens.js, orderOutbound).
   "Notices and integrations": "通知与对接", "nothing sent about this order yet": "此工单尚未发送任何通知",
   "Acceptance code issued {when}": "验收码已于 {when} 发放",

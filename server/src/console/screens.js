@@ -175,7 +175,7 @@ async function orderPayments(id) {
     state.className = r.state;
     let text = label(r.state_label);
     if (r.state === "paid") {
-      text += c.t(" ({note})", { note: c.t("paid {when}, transaction {number}", { when: c.time(r.paid_at), number: r.provider_transaction_id }) });
+      text += c.t(" ({note})", { note: c.t("at {when}, transaction {number}", { when: c.time(r.paid_at), number: r.provider_transaction_id }) });
     } else if (r.failure) {
       text += c.t(" ({note})", { note: label(r.failure) });
     }
