@@ -269,7 +269,7 @@ pub async fn wechat_pay_notify(State(state): State<AppState>, req: Request) -> R
         signature: h("Wechatpay-Signature"),
         serial: h("Wechatpay-Serial"),
     };
-    let adapter = crate::outbox::wechat_pay_of(&state.providers, reqwest::Client::new());
+    let adapter = crate::outbox::wechat_pay_of(&state.providers, unused_client());
     let opened = adapter.open_notification(&notify, &body, chrono::Utc::now());
     let signature_problem = matches!(&opened, Err(e) if e.contains("Wechatpay-"));
     let checked = opened
@@ -286,7 +286,7 @@ pub async fn wechat_pay_notify(State(state): State<AppState>, req: Request) -> R
         Ok(Err(why)) if signature_problem => wechat_fail(StatusCode::UNAUTHORIZED, &why),
         Ok(Err(why)) => wechat_fail(StatusCode::BAD_REQUEST, &why),
         Err(e) => {
-            let _ = e;
+            tracing::error!(error = %e.message, "recording a WeChat Pay notification");
             wechat_fail(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "the server failed; retry later",
@@ -307,7 +307,7 @@ pub async fn alipay_notify(State(state): State<AppState>, req: Request) -> Respo
         Err(e) => return e.into_response(),
     };
     let params: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
-    let adapter = crate::outbox::alipay_of(&state.providers, reqwest::Client::new());
+    let adapter = crate::outbox::alipay_of(&state.providers, unused_client());
     let checked = adapter
         .open_notification(&params)
         .map(|n: AlipayNotice| PaidNotice {
@@ -331,6 +331,13 @@ pub async fn alipay_notify(State(state): State<AppState>, req: Request) -> Respo
         text,
     )
         .into_response()
+}
+
+/// The HTTP client the adapters hold; checking a notification never calls
+/// out, so one is made once and shared.
+fn unused_client() -> reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(reqwest::Client::new).clone()
 }
 
 fn header(headers: &HeaderMap, name: &str) -> String {
