@@ -13,13 +13,16 @@ const SERVER_BIN = path.resolve(__dirname,
   process.env.DOORSTEP_SERVER_BIN || "../target/debug/doorstep-server");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 
-/** Starts the server (with `env` added to its environment); resolves to { url, stop(), output() } once it listens. */
-function startServer(env = {}) {
+/**
+ * Starts the server (with `env` added to its environment, listening on
+ * `listen`, by default any free port); resolves to { url, stop(), output() } once it listens.
+ */
+function startServer(env = {}, { listen = "127.0.0.1:0" } = {}) {
   if (!fs.existsSync(SERVER_BIN)) {
     throw new Error(`no server binary at ${SERVER_BIN}: build it (cargo build -p doorstep-server) or set DOORSTEP_SERVER_BIN`);
   }
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "doorstep-console-"));
-  const child = spawn(SERVER_BIN, ["--listen", "127.0.0.1:0", "--data-dir", dataDir, "--demo"], {
+  const child = spawn(SERVER_BIN, ["--listen", listen, "--data-dir", dataDir, "--demo"], {
     stdio: ["ignore", "pipe", "pipe"],
     env: Object.assign({}, process.env, { RUST_LOG: process.env.RUST_LOG || "warn" }, env),
   });

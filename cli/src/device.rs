@@ -3,7 +3,8 @@
 //! when it enrolled through the server, `<store>.device-key` (its software
 //! device key, ECDSA P-256, which signs every sign-off's evidence; the
 //! public half was registered at enrolment, version 2). Commands run
-//! offline against the store; `sync` talks to the server.
+//! offline against the store; `sync`, `qr-pay` and `qr-status` (a QR
+//! payment order at the door) talk to the server.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::Subcommand;
@@ -13,11 +14,12 @@ use doorstep_core::device_key::{DeviceKey, SoftwareDeviceKey};
 use doorstep_core::location::GeoFix;
 use doorstep_core::messages::Lang;
 use doorstep_core::protocol::ChangeKind;
+use doorstep_core::qr_payment::{QrPaymentOrder, QrPaymentState, QrProvider};
 use doorstep_core::script_runner::ScriptLine;
 use doorstep_core::store::{Enrollment, Store, StoreError, VisitRef};
 use doorstep_core::sync::{
     enrol_device_with_key, enrol_with_code, Enrolled, EnrolmentCode, ReqwestTransport, SyncClient,
-    SyncConfig,
+    SyncConfig, SyncError,
 };
 use doorstep_core::workflow::form::{fields_of, FieldKind};
 use doorstep_core::workflow::{fill, FormValue};
@@ -110,6 +112,25 @@ pub enum DeviceCommand {
     },
     /// Upload the outbox and download the center's changes, once.
     Sync,
+    /// Ask the server for a QR payment order of what the visit owes (it
+    /// syncs first), then ask after it until the provider's QR link is
+    /// there (or `--wait-secs` pass); prints the order.
+    QrPay {
+        #[arg(long)]
+        assignment: String,
+        /// `wechat_pay` or `alipay`.
+        #[arg(long)]
+        provider: String,
+        /// How long to wait for the QR link, in seconds (0: print the
+        /// server's first answer).
+        #[arg(long, default_value_t = 30)]
+        wait_secs: u64,
+    },
+    /// A QR payment order as the server holds it now.
+    QrStatus {
+        #[arg(long)]
+        payment: String,
+    },
     /// Pending events, last success, last error.
     Status,
 }
@@ -508,6 +529,44 @@ pub fn run(db: &Path, command: DeviceCommand, lang: Lang) -> ExitCode {
                 }
             }
         }
+        DeviceCommand::QrPay {
+            assignment: a,
+            provider,
+            wait_secs,
+        } => {
+            let Some(provider) = QrProvider::from_code(&provider) else {
+                return fail(
+                    lang,
+                    "qr-pay",
+                    format!("--provider {provider:?}: expected wechat_pay or alipay / 应为 wechat_pay 或 alipay"),
+                );
+            };
+            let id = match AssignmentId::new(a) {
+                Ok(id) => id,
+                Err(e) => return fail(lang, "qr-pay", e),
+            };
+            with_client(&file, lang, "qr-pay", |runtime, client| {
+                runtime.block_on(async {
+                    let mut order = client
+                        .create_qr_payment(&store, &id, provider, &clock)
+                        .await?;
+                    let deadline =
+                        std::time::Instant::now() + std::time::Duration::from_secs(wait_secs);
+                    while order.state == QrPaymentState::Creating
+                        && std::time::Instant::now() < deadline
+                    {
+                        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                        order = client.qr_payment(&order.payment_id, &clock).await?;
+                    }
+                    Ok(order)
+                })
+            })
+        }
+        DeviceCommand::QrStatus { payment } => {
+            with_client(&file, lang, "qr-status", |runtime, client| {
+                runtime.block_on(client.qr_payment(&payment, &clock))
+            })
+        }
         DeviceCommand::Status => match store.sync_status() {
             Ok(s) => print_local(
                 &serde_json::json!({
@@ -521,6 +580,34 @@ pub fn run(db: &Path, command: DeviceCommand, lang: Lang) -> ExitCode {
             ),
             Err(e) => fail(lang, "status", e),
         },
+    }
+}
+
+/// Runs `call` with a sync client of the device and prints its order, or
+/// the error as JSON.
+fn with_client(
+    file: &DeviceFile,
+    lang: Lang,
+    what: &str,
+    call: impl FnOnce(&tokio::runtime::Runtime, &SyncClient) -> Result<QrPaymentOrder, SyncError>,
+) -> ExitCode {
+    let runtime = match blocking_runtime() {
+        Ok(r) => r,
+        Err(e) => return fail(lang, what, e),
+    };
+    let client = match SyncClient::new(SyncConfig::new(file.server.clone(), file.token.clone())) {
+        Ok(c) => c,
+        Err(e) => return fail(lang, what, e),
+    };
+    match call(&runtime, &client) {
+        Ok(order) => print_json(&order),
+        Err(e) => {
+            eprintln!(
+                "{}",
+                serde_json::json!({"error": e.code(), "message": e.message(lang), "detail": e.to_string()})
+            );
+            ExitCode::from(1)
+        }
     }
 }
 

@@ -23,7 +23,13 @@
 //! slows down on `POST /_sim/behaviour` (`{"outage": true}`,
 //! `{"fail_next": 3}`, `{"delay_ms": 2000}`, `{"stall_next": 1}`; invoices:
 //! `{"invoice_issuing_polls": 2}`, `{"invoice_fail_cause": "税号有误"}`).
+//! The payment providers (WeChat Pay native orders at
+//! `/v3/pay/transactions/native`, Alipay precreate at `/gateway.do`) use
+//! the committed test-only keys of `server/test-keys` (README, "Providers");
+//! `POST /_sim/wechat-pay/pay` or `/_sim/alipay/pay` `{"out_trade_no": …}`
+//! sends the customer's payment notification.
 
+use doorstep_server::outbox::simulator::payments::{AlipayAccount, WechatPayAccount};
 use doorstep_server::outbox::simulator::{
     InvoiceAccount, PrivacyAccount, SimulatedAccount, Simulator,
 };
@@ -63,6 +69,17 @@ async fn main() {
             default.access_key_secret,
         ),
     });
+    let keys = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/test-keys"));
+    match (
+        WechatPayAccount::from_key_dir(keys),
+        AlipayAccount::from_key_dir(keys),
+    ) {
+        (Ok(w), Ok(a)) => sim.set_payment_accounts(Some(w), Some(a)),
+        (Err(e), _) | (_, Err(e)) => eprintln!(
+            "provider-simulator: no payment providers: the test keys in {} cannot be read: {e}",
+            keys.display()
+        ),
+    }
     println!("Provider simulator listening on {}/", sim.url());
     let _ = tokio::signal::ctrl_c().await;
 }

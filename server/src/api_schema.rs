@@ -102,6 +102,9 @@ pub struct VisitDetail {
     pub display: Option<Value>,
     /// The visit's events, oldest first, with their labels.
     pub history: Vec<Value>,
+    /// The visit's QR payment orders (as `GET /api/assignments/{id}/qr-payments`
+    /// lists them), with who confirmed each paid one.
+    pub qr_payments: Vec<Value>,
 }
 
 /// `GET /api/visits/{id}/report-link`.
@@ -423,4 +426,42 @@ pub struct FeedEvent {
     pub visit_id: Option<String>,
     /// What the event says, by type.
     pub data: Value,
+}
+
+/// `POST /api/sync/qr-payments` (core `qr_payment::QrPaymentRequest`).
+#[derive(ToSchema)]
+pub struct QrPaymentRequest {
+    /// `1`.
+    pub protocol_version: u32,
+    pub assignment_id: String,
+    pub visit_id: String,
+    /// `wechat_pay` or `alipay`.
+    pub provider: String,
+    /// Fen; exactly what the visit owes.
+    pub amount: i64,
+}
+
+/// A native-pay order as the device reads it (core `qr_payment::QrPaymentOrder`).
+#[derive(ToSchema)]
+pub struct QrPaymentOrder {
+    pub payment_id: String,
+    pub assignment_id: String,
+    pub visit_id: String,
+    /// `wechat_pay` or `alipay`.
+    pub provider: String,
+    /// The merchant's order number the provider knows it by (letters and digits, at most 32).
+    pub out_trade_no: String,
+    /// Fen.
+    pub amount: i64,
+    /// `creating`, `awaiting_payment`, `paid`, `closed` or `failed`.
+    pub state: String,
+    /// The provider's QR link (WeChat Pay's `code_url`, Alipay's `qr_code`) once created.
+    pub code_url: Option<String>,
+    /// Why it failed.
+    pub failure: Option<Text>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub paid_at: Option<DateTime<Utc>>,
+    /// The provider's transaction number once paid.
+    pub provider_transaction_id: Option<String>,
 }

@@ -3,7 +3,9 @@
 //! invoicing provider (Nuonuo's e-invoice API: endpoint, app key and secret,
 //! access token, the seller's tax number, clerk, item and VAT rate), the
 //! privacy-number provider (Alibaba Cloud 号码隐私保护: endpoint, AccessKey,
-//! number pool, region, how long a binding is asked for), the
+//! number pool, region, how long a binding is asked for), the QR payment
+//! providers (WeChat Pay API v3 and Alipay: merchant ids, key files, the
+//! APIv3 key, where their notifications reach us, how long an order lasts), the
 //! webhook signing key, quiet hours and the outbox worker's timing. Every
 //! setting is a flag and a `DOORSTEP_…` environment variable; credentials
 //! come from the environment and are never written to the database.
@@ -11,6 +13,7 @@
 use chrono::{DateTime, NaiveTime, Utc};
 use doorstep_core::business_time::BusinessZone;
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 /// The moments a customer notice is sent at (`domain::notices::NoticeMoment`'s texts).
 pub const NOTICE_MOMENTS: [&str; 5] = [
@@ -109,6 +112,56 @@ pub struct ProviderSettings {
     /// Whether a technician's device reads a customer's number masked (138****8000) while the order has no bound virtual number; false sends the full number until a virtual one is bound (the phone's workflow asks for a dialable number to confirm an appointment)
     #[arg(long, env = "DOORSTEP_PRIVACY_MASK_UNBOUND", default_value_t = true, action = clap::ArgAction::Set)]
     pub privacy_mask_unbound: bool,
+    /// WeChat Pay API v3's base address (native orders: POST /v3/pay/transactions/native); a simulator's address in tests
+    #[arg(
+        long,
+        env = "DOORSTEP_WECHAT_PAY_ENDPOINT",
+        default_value = "https://api.mch.weixin.qq.com"
+    )]
+    pub wechat_pay_endpoint: String,
+    /// The WeChat Pay merchant id (mchid) (unset: WeChat Pay QR orders fail saying so)
+    #[arg(long, env = "DOORSTEP_WECHAT_PAY_MCHID")]
+    pub wechat_pay_mchid: Option<String>,
+    /// The app id (appid) bound to the merchant
+    #[arg(long, env = "DOORSTEP_WECHAT_PAY_APPID")]
+    pub wechat_pay_appid: Option<String>,
+    /// The serial number of the merchant's API certificate (serial_no in the Authorization header)
+    #[arg(long, env = "DOORSTEP_WECHAT_PAY_SERIAL_NO")]
+    pub wechat_pay_serial_no: Option<String>,
+    /// File of the merchant's API private key (PEM, PKCS#8 or PKCS#1) that signs the requests
+    #[arg(long, env = "DOORSTEP_WECHAT_PAY_PRIVATE_KEY_FILE")]
+    pub wechat_pay_private_key_file: Option<PathBuf>,
+    /// File of WeChat Pay's public key (PEM) that answers and notifications are checked with
+    #[arg(long, env = "DOORSTEP_WECHAT_PAY_PUBLIC_KEY_FILE")]
+    pub wechat_pay_public_key_file: Option<PathBuf>,
+    /// The APIv3 key (32 characters) that opens the encrypted payment notifications (AES-256-GCM)
+    #[arg(long, env = "DOORSTEP_WECHAT_PAY_API_V3_KEY", hide_env_values = true)]
+    pub wechat_pay_api_v3_key: Option<String>,
+    /// Alipay's gateway (alipay.trade.precreate); a simulator's address in tests
+    #[arg(
+        long,
+        env = "DOORSTEP_ALIPAY_GATEWAY",
+        default_value = "https://openapi.alipay.com/gateway.do"
+    )]
+    pub alipay_gateway: String,
+    /// The Alipay application's id (app_id) (unset: Alipay QR orders fail saying so)
+    #[arg(long, env = "DOORSTEP_ALIPAY_APP_ID")]
+    pub alipay_app_id: Option<String>,
+    /// File of the application's private key (PEM, PKCS#8 or PKCS#1) that signs the requests (RSA2)
+    #[arg(long, env = "DOORSTEP_ALIPAY_PRIVATE_KEY_FILE")]
+    pub alipay_private_key_file: Option<PathBuf>,
+    /// File of Alipay's public key (PEM) that answers and notifications are checked with
+    #[arg(long, env = "DOORSTEP_ALIPAY_PUBLIC_KEY_FILE")]
+    pub alipay_public_key_file: Option<PathBuf>,
+    /// The address the payment providers reach this server at, for their notifications (notify_url: this plus /api/payments/wechat-pay/notify or /api/payments/alipay/notify); HTTPS in production
+    #[arg(long, env = "DOORSTEP_PAYMENT_NOTIFY_BASE_URL")]
+    pub payment_notify_base_url: Option<String>,
+    /// Minutes a QR payment order can be paid (time_expire); it is closed after
+    #[arg(long, env = "DOORSTEP_QR_PAYMENT_EXPIRY_MINUTES", default_value_t = 15, value_parser = at_least_one::<i64>)]
+    pub qr_payment_expiry_minutes: i64,
+    /// What the customer's payment app shows for the order (description, subject), followed by the work order's id
+    #[arg(long, env = "DOORSTEP_QR_PAYMENT_SUBJECT", default_value = "上门服务")]
+    pub qr_payment_subject: String,
     /// Key the webhook endpoints' signing secrets are derived from (unset: no webhooks can be made)
     #[arg(long, env = "DOORSTEP_WEBHOOK_SIGNING_KEY", hide_env_values = true)]
     pub webhook_signing_key: Option<String>,
@@ -158,6 +211,20 @@ impl Default for ProviderSettings {
             privacy_region: "cn-hangzhou".into(),
             privacy_binding_hours: 720,
             privacy_mask_unbound: true,
+            wechat_pay_endpoint: "https://api.mch.weixin.qq.com".into(),
+            wechat_pay_mchid: None,
+            wechat_pay_appid: None,
+            wechat_pay_serial_no: None,
+            wechat_pay_private_key_file: None,
+            wechat_pay_public_key_file: None,
+            wechat_pay_api_v3_key: None,
+            alipay_gateway: "https://openapi.alipay.com/gateway.do".into(),
+            alipay_app_id: None,
+            alipay_private_key_file: None,
+            alipay_public_key_file: None,
+            payment_notify_base_url: None,
+            qr_payment_expiry_minutes: 15,
+            qr_payment_subject: "上门服务".into(),
             webhook_signing_key: None,
             notice_quiet_hours: QuietHoursSetting(
                 QuietHours::parse("21:00-08:00").expect("the default quiet hours parse"),

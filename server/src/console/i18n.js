@@ -150,8 +150,12 @@ export const ZH = {
   // Request kinds (the events a phone sends to the center) and incidents.
   "center_verification_requested": "请求核实信息", "fields_waived": "中心免填确认", "quote_refused": "客户不同意报价",
   "escalated_to_center": "升级到服务中心", "payment_refused": "客户拒绝付款",
+  "payment_deferred": "客户暂缓付款（稍后付给服务中心）", "owes {amount}": "欠款 {amount}",
   "manager_visit_requested": "请求主管上门", "center_notified_absent": "客户不在家",
   "acceptance_code_withheld": "客户未提供验收码", "acceptance_code": "验收码",
+  // A work order's QR payments (screens.js, orderPayments).
+  "Payments": "收款", "no QR payment for this order": "此工单暂无扫码收款",
+  "at {when}, transaction {number}": "{when}，交易号 {number}",
   // What was sent about a work order (screens.js, orderOutbound).
   "Notices and integrations": "通知与对接", "nothing sent about this order yet": "此工单尚未发送任何通知",
   "Acceptance code issued {when}": "验收码已于 {when} 发放",

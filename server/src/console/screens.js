@@ -150,6 +150,46 @@ async function orderOutbound(id) {
   if (!list.children.length) outboundLine(list, c.t("nothing sent about this order yet"));
 }
 
+// ---- the work order's QR payments (扫码收款): provider, amount (formatted
+// by the server), state, paid time and the provider's transaction number.
+
+let paymentPoll = null; // the next look while an order waits for the customer
+
+async function orderPayments(id) {
+  clearTimeout(paymentPoll);
+  const rows = await c.api("GET", `/api/assignments/${encodeURIComponent(id)}/qr-payments`);
+  if (rows.some((r) => r.state === "creating" || r.state === "awaiting_payment")) {
+    paymentPoll = setTimeout(() => {
+      if (c.current() === "order" && editing && editing.assignment.id === id) orderPayments(id).catch(() => {});
+    }, 2000);
+  }
+  const list = c.$("#order-payments");
+  list.replaceChildren();
+  const label = (l) => (l ? (c.lang() === "zh" ? l.zh : l.en) : "");
+  for (const r of rows) {
+    const li = document.createElement("li");
+    li.dataset.state = r.state;
+    const parts = [label(r.provider_name), r.amount_shown, r.out_trade_no];
+    li.appendChild(document.createTextNode(parts.join(" · ") + c.t(" — ")));
+    const state = document.createElement("span");
+    state.className = r.state;
+    let text = label(r.state_label);
+    if (r.state === "paid") {
+      text += c.t(" ({note})", { note: c.t("at {when}, transaction {number}", { when: c.time(r.paid_at), number: r.provider_transaction_id }) });
+    } else if (r.failure) {
+      text += c.t(" ({note})", { note: label(r.failure) });
+    }
+    state.textContent = text;
+    li.appendChild(state);
+    list.appendChild(li);
+  }
+  if (!rows.length) {
+    const li = document.createElement("li");
+    li.textContent = c.t("no QR payment for this order");
+    list.appendChild(li);
+  }
+}
+
 // ---- the work order's e-fapiao requests (发票): each with its state, and
 // the form to request one; a refusal stands next to the field it names.
 
@@ -302,7 +342,8 @@ async function loadQueue() {
     c.cell(tr, [fieldsOf(d), d.conflict && c.t(d.conflict), d.note, d.reason, d.description,
       d.kind && c.t(d.kind), d.approved_by && c.t("approved by {who}", { who: d.approved_by }),
       d.moment && c.t(d.moment), d.channel && c.t("by {channel}, {n} attempts", { channel: c.t(d.channel), n: d.attempts }),
-      d.code_label && (c.lang() === "zh" ? d.code_label.zh : d.code_label.en)]
+      d.code_label && (c.lang() === "zh" ? d.code_label.zh : d.code_label.en),
+      d.amount_shown && c.t("owes {amount}", { amount: d.amount_shown })]
       .filter(Boolean).join(c.t("; ")) || "—");
     const actions = document.createElement("span");
     if (r.kind === "conflict") actions.appendChild(c.button("Decide", () => c.show("conflicts")));
@@ -449,9 +490,10 @@ export function install(helpers) {
   c = helpers;
   c.loaders.queue = loadQueue;
   c.loaders.search = async () => {};
-  // The order's invoices and what was sent about it follow the language and every live change.
+  // The order's invoices, payments and what was sent about it follow the language and every live change.
   c.loaders.order = async () => {
-    if (editing) await Promise.all([orderInvoices(editing.assignment.id), orderOutbound(editing.assignment.id)]);
+    if (editing) await Promise.all([orderInvoices(editing.assignment.id), orderOutbound(editing.assignment.id),
+      orderPayments(editing.assignment.id)]);
   };
   // The queue's count follows the board (shown first, refreshed with it).
   const board = c.loaders.board;

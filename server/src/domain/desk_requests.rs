@@ -1,6 +1,7 @@
 //! The dispatch desk's requests queue: what technicians asked of the center
 //! (verify with center, waivers, escalations after a refused quote or
-//! payment, manager-visit requests, absent-customer notices, incidents),
+//! payment, a payment deferred to the center (`payment_deferred`: the
+//! customer pays the center later; the desk follows it up), manager-visit requests, absent-customer notices, incidents),
 //! the conflicts waiting for a decision, the customer notices that could not
 //! be delivered, and the phones' facts the server refused, with counts per
 //! kind for the tab.
@@ -80,6 +81,18 @@ fn detail_of(body: &str) -> Map<String, Value> {
     map
 }
 
+/// A deferred payment's amount as the console shows it (`amount_shown`,
+/// the core's money formatting: the console formats no money).
+fn with_amount_shown(mut detail: Map<String, Value>) -> Map<String, Value> {
+    if let Some(fen) = detail.get("amount").and_then(Value::as_i64) {
+        detail.insert(
+            "amount_shown".into(),
+            doorstep_core::money::format_yuan(fen).into(),
+        );
+    }
+    detail
+}
+
 /// Everything open, oldest first within requests, then the conflicts.
 pub async fn queue(tx: &mut dyn Tx) -> Fallible<Queue> {
     let mut items = Vec::new();
@@ -93,7 +106,7 @@ pub async fn queue(tx: &mut dyn Tx) -> Fallible<Queue> {
             technician_name: None,
             customer_name: None,
             at: Some(r.recorded_at),
-            detail: detail_of(&r.body),
+            detail: with_amount_shown(detail_of(&r.body)),
         });
     }
     // A notice to the customer that could not be delivered (its retries

@@ -26,6 +26,7 @@ pub mod outbox;
 pub mod personal_data;
 pub mod privacy_numbers;
 pub mod projection;
+pub mod qr_payments;
 pub mod receipts;
 pub mod reconciliation;
 pub mod reminders;

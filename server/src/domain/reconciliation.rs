@@ -7,16 +7,19 @@
 //! faster than declared allows, nothing recorded before the request came in
 //! — and whether the sign-off is signed by the key its phone registered
 //! (a missing or wrong device signature is a finding; a phone enrolled
-//! without a key is marked `unsigned`).
+//! without a key is marked `unsigned`) — and whether a payment collected by
+//! QR names an order the provider confirmed paid, for that amount
+//! (`qr_payment_unconfirmed`).
 //! Each finding has a code, a label in both languages and a message.
 
 use crate::domain::projection::replay;
 use crate::failure::{Failure, Fallible};
 use crate::model::SignOffStatus;
-use crate::store::{devices, technicians, visits, Tx};
+use crate::store::{devices, qr_payments, technicians, visits, Tx};
 use chrono::NaiveDate;
 use doorstep_core::business_time::BusinessZone;
 use doorstep_core::messages::Text;
+use doorstep_core::qr_payment::QrPaymentState;
 use doorstep_core::signoff::SignOffEvidence;
 use doorstep_core::wire::wire_name;
 use doorstep_core::workflow::state::VisitState;
@@ -104,6 +107,11 @@ pub const FINDING_LABELS: &[(&str, &str, &str)] = &[
         "device_signature_invalid",
         "Device signature does not verify",
         "设备签名校验失败",
+    ),
+    (
+        "qr_payment_unconfirmed",
+        "QR payment not confirmed by the provider",
+        "扫码收款未经支付机构确认",
     ),
 ];
 
@@ -389,6 +397,53 @@ pub struct Reconciliation {
     pub visits: Vec<ReconciledVisit>,
 }
 
+/// Every collected payment that names a QR order the provider did not
+/// confirm — no such order, another provider, not paid, or another amount
+/// than the payment's — is a `qr_payment_unconfirmed` finding.
+pub async fn qr_payment_findings(tx: &mut dyn Tx, events: &[VisitEvent]) -> Fallible<Vec<Finding>> {
+    let mut out = vec![];
+    for e in events {
+        let EventKind::PaymentCollected {
+            amount,
+            qr: Some(qr),
+            ..
+        } = &e.kind
+        else {
+            continue;
+        };
+        let order = qr_payments::by_out_trade_no(tx, &qr.out_trade_no).await?;
+        let problem = match &order {
+            None => Some("the server has no such order".to_string()),
+            Some(o) if o.provider != qr.provider => {
+                Some(format!("the order is a {} order", o.provider.code()))
+            }
+            Some(o) if o.state != QrPaymentState::Paid => Some(format!(
+                "the provider has not confirmed it (the order is {})",
+                qr_payments::state_code(o.state)
+            )),
+            Some(o) if o.amount != *amount => Some(format!(
+                "the provider confirmed {} but the payment records {amount} (minor units)",
+                o.amount
+            )),
+            Some(o) if o.visit_id != e.visit_id.to_string() => {
+                Some("the order paid another visit".to_string())
+            }
+            Some(_) => None,
+        };
+        if let Some(problem) = problem {
+            out.push(finding(
+                "qr_payment_unconfirmed",
+                format!(
+                    "{} order {}: {problem}",
+                    qr.provider.code(),
+                    qr.out_trade_no
+                ),
+            ));
+        }
+    }
+    Ok(out)
+}
+
 /// Reconciles every visit closed on `date` (a day of the business time
 /// zone), flagging a sign-off farther than `far_m` metres from the customer.
 pub async fn reconcile_day(
@@ -413,6 +468,7 @@ pub async fn reconcile_day(
             far_m,
         );
         findings.extend(plausibility_findings(&vs, &events, far_m));
+        findings.extend(qr_payment_findings(tx, &events).await?);
         let mut device_signature = None;
         if let Some(so) = &vs.sign_off {
             let key = devices::public_key(tx, so.evidence.device_id.as_str()).await?;

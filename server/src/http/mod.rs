@@ -22,6 +22,7 @@ pub mod error_zh;
 pub mod observe;
 pub mod openapi;
 pub mod privacy;
+pub mod qr_payments;
 pub mod serve;
 pub mod streams;
 pub mod sync;
@@ -298,6 +299,26 @@ pub fn router(state: AppState) -> Router {
         .route("/api/sync/push", post(sync::push).layer(rotation.clone()))
         .route("/api/sync/pull", post(sync::pull).layer(rotation.clone()))
         .route("/api/sync/exchange", post(sync::exchange).layer(rotation))
+        .route(
+            "/api/sync/qr-payments",
+            post(qr_payments::create_qr_payment),
+        )
+        .route(
+            "/api/sync/qr-payments/{payment_id}",
+            get(qr_payments::get_qr_payment),
+        )
+        .route(
+            "/api/assignments/{id}/qr-payments",
+            get(qr_payments::assignment_qr_payments),
+        )
+        .route(
+            "/api/payments/wechat-pay/notify",
+            post(qr_payments::wechat_pay_notify),
+        )
+        .route(
+            "/api/payments/alipay/notify",
+            post(qr_payments::alipay_notify),
+        )
         .route(
             "/api/sync/blobs/{sha256}",
             put(sync_blobs::put_blob).head(sync_blobs::head_blob),

@@ -44,6 +44,14 @@ struct ConnectionLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PaymentNotificationLabels {
+    /// `wechat_pay` or `alipay`.
+    provider: &'static str,
+    /// `paid`, `repeated` or `refused`.
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutboxLabels {
     /// `pending`, `sending`, `delivered` or `dead`.
     state: &'static str,
@@ -61,6 +69,7 @@ pub struct Metrics {
     login_failures: Family<LoginFailureLabels, Counter>,
     db_connections: Family<ConnectionLabels, Gauge>,
     outbox_messages: Family<OutboxLabels, Gauge>,
+    payment_notifications: Family<PaymentNotificationLabels, Counter>,
 }
 
 /// Latency buckets, in seconds: 5 ms to 30 s.
@@ -131,7 +140,14 @@ impl Metrics {
             "Messages in the outbox (customer notices, webhooks) by state: pending and sending wait to leave, dead ones need a dispatcher",
             outbox_messages.clone(),
         );
+        let payment_notifications = Family::<PaymentNotificationLabels, Counter>::default();
+        registry.register(
+            "payment_notifications",
+            "Payment providers' notifications received, by provider and outcome: paid, repeated (already paid, nothing changed) or refused (signature, amount, unknown order)",
+            payment_notifications.clone(),
+        );
         Metrics {
+            payment_notifications,
             registry,
             requests,
             push_seconds,
@@ -177,6 +193,13 @@ impl Metrics {
     pub fn ingested(&self, applied: u64, duplicates: u64) {
         self.events_ingested.inc_by(applied);
         self.events_duplicate.inc_by(duplicates);
+    }
+
+    /// Counts one payment notification.
+    pub fn payment_notification(&self, provider: &'static str, outcome: &'static str) {
+        self.payment_notifications
+            .get_or_create(&PaymentNotificationLabels { provider, outcome })
+            .inc();
     }
 
     /// Sets the outbox gauges to the depth just read from the database.

@@ -6,7 +6,8 @@
 //! binds and unbinds of the orders dispatched or released, then claims the messages that are
 //! due and delivers each through its provider adapter (a [`Provider`]:
 //! Tencent Cloud SMS, signed webhooks, the Nuonuo invoicing API, Alibaba
-//! Cloud's privacy numbers), recording
+//! Cloud's privacy numbers, the QR payment providers' native orders:
+//! WeChat Pay, Alipay), recording
 //! the outcome — and an invoice's on its request (`domain::invoices`) — delivered,
 //! another attempt after an exponential backoff with jitter, or dead.
 //! A claim is a lease: a worker killed mid-delivery leaves its message
@@ -14,17 +15,21 @@
 //! same idempotency key. `simulator` is the providers' stand-in for tests
 //! and local runs.
 
+pub mod alipay;
 pub mod aliyun_pls;
 pub mod fanout;
 pub mod nuonuo;
+pub mod rsa_keys;
 pub mod simulator;
 pub mod tencent_sms;
 pub mod webhook;
+pub mod wechat_pay;
 
 use crate::app::AppState;
 use crate::domain::invoices::{self, InvoiceOutcome, ISSUE_KIND, QUERY_KIND};
 use crate::domain::outbox::RetryPolicy;
 use crate::domain::privacy_numbers::{self, BIND_KIND, UNBIND_KIND};
+use crate::domain::qr_payments;
 use crate::failure::Fallible;
 use crate::store::invoices as store_invoices;
 use crate::store::outbox::{self, OutboxMessage, OutboxState};
@@ -50,6 +55,8 @@ pub struct Worker {
     webhooks: webhook::WebhookSender,
     invoicing: nuonuo::Nuonuo,
     privacy: aliyun_pls::AliyunPls,
+    wechat_pay: wechat_pay::WechatPay,
+    alipay: alipay::Alipay,
     policy: RetryPolicy,
 }
 
@@ -84,6 +91,8 @@ impl Worker {
                 region: p.privacy_region.clone(),
                 http: http.clone(),
             },
+            wechat_pay: wechat_pay_of(&p, http.clone()),
+            alipay: alipay_of(&p, http.clone()),
             invoicing: nuonuo::Nuonuo {
                 endpoint: p.invoice_endpoint.clone(),
                 app_key: p.invoice_app_key.clone(),
@@ -114,6 +123,8 @@ impl Worker {
             (BIND_KIND | UNBIND_KIND, privacy_numbers::PROVIDER) => {
                 Some(&self.privacy as &dyn Provider)
             }
+            (qr_payments::KIND, "wechat_pay") => Some(&self.wechat_pay as &dyn Provider),
+            (qr_payments::KIND, "alipay") => Some(&self.alipay as &dyn Provider),
             _ => None,
         }
     }
@@ -227,6 +238,7 @@ impl Worker {
                     if m.kind == BIND_KIND || m.kind == UNBIND_KIND {
                         privacy_numbers::record_delivery(tx, &m, &outcome, retrying, now).await?;
                     }
+                    qr_payments::record_delivery(tx, &m, &outcome, retrying, now).await?;
                     match outcome {
                         Delivery::Delivered { reference } => {
                             outbox::mark_delivered(tx, &id, now, reference.as_deref()).await?;
@@ -239,6 +251,37 @@ impl Worker {
                 })
             })
             .await
+    }
+}
+
+/// The WeChat Pay adapter `p` describes (the worker's, and the
+/// notification endpoint's checks).
+pub fn wechat_pay_of(
+    p: &crate::providers::ProviderSettings,
+    http: reqwest::Client,
+) -> wechat_pay::WechatPay {
+    wechat_pay::WechatPay {
+        endpoint: p.wechat_pay_endpoint.clone(),
+        mchid: p.wechat_pay_mchid.clone(),
+        appid: p.wechat_pay_appid.clone(),
+        serial_no: p.wechat_pay_serial_no.clone(),
+        private_key_file: p.wechat_pay_private_key_file.clone(),
+        public_key_file: p.wechat_pay_public_key_file.clone(),
+        api_v3_key: p.wechat_pay_api_v3_key.clone(),
+        notify_base_url: p.payment_notify_base_url.clone(),
+        http,
+    }
+}
+
+/// The Alipay adapter `p` describes.
+pub fn alipay_of(p: &crate::providers::ProviderSettings, http: reqwest::Client) -> alipay::Alipay {
+    alipay::Alipay {
+        gateway: p.alipay_gateway.clone(),
+        app_id: p.alipay_app_id.clone(),
+        private_key_file: p.alipay_private_key_file.clone(),
+        public_key_file: p.alipay_public_key_file.clone(),
+        notify_base_url: p.payment_notify_base_url.clone(),
+        http,
     }
 }
 

@@ -13,6 +13,11 @@
 //! idempotency key, records everything it received, and can fail (HTTP 503),
 //! be down, answer slowly or take a request and never answer. Its record is
 //! read at `GET /_sim/received`; its behaviour set at `POST /_sim/behaviour`.
+//! The QR payment providers (WeChat Pay's native orders, Alipay's
+//! precreate, and "the customer pays": their signed notifications) are
+//! [`payments`].
+
+pub mod payments;
 
 use super::aliyun_pls;
 use super::nuonuo::{self, ISSUE_METHOD, OK_CODE, QUERY_METHOD};
@@ -142,6 +147,12 @@ pub struct Received {
     pub invoices: Vec<InvoiceIssueRequest>,
     #[serde(default)]
     pub invoice_queries: Vec<InvoiceQuery>,
+    /// QR payment orders (WeChat Pay native, Alipay precreate).
+    #[serde(default)]
+    pub qr_orders: Vec<payments::QrOrderRequest>,
+    /// The payment notifications sent ("the customer paid").
+    #[serde(default)]
+    pub qr_notifications: Vec<payments::QrNotificationSent>,
 }
 
 impl Received {
@@ -203,6 +214,8 @@ struct SimState {
     privacy_bindings: BTreeMap<String, (String, String)>,
     /// Bindings ever made, by OutId (SubsId).
     privacy_by_out_id: BTreeMap<String, String>,
+    /// The QR payment providers' accounts and orders.
+    payments: payments::PaymentState,
 }
 
 /// The AccessKey the simulated privacy-number account checks requests with.
@@ -278,6 +291,14 @@ impl Simulator {
             .route("/webhooks/{name}", post(receive_webhook))
             .route("/open/v1/services", post(nuonuo_call))
             .route("/dyplsapi", post(privacy_call))
+            .route(
+                crate::outbox::wechat_pay::NATIVE_PATH,
+                post(payments::wechat_native),
+            )
+            .route("/gateway.do", post(payments::alipay_gateway))
+            .route("/_sim/wechat-pay/pay", post(payments::wechat_pay_pays))
+            .route("/_sim/alipay/pay", post(payments::alipay_pays))
+            .route("/_sim/payment-accounts", post(payments::set_accounts))
             .route("/_sim/received", get(received))
             .route("/_sim/privacy-account", post(set_privacy_account))
             .route("/_sim/behaviour", post(set_behaviour))
@@ -324,6 +345,45 @@ impl Simulator {
     /// [`PrivacyAccount::default`]).
     pub fn set_privacy_account(&self, account: PrivacyAccount) {
         self.lock().privacy_account = account;
+    }
+
+    /// The WeChat Pay merchant and Alipay application orders are checked
+    /// against (none: those endpoints answer an error).
+    pub fn set_payment_accounts(
+        &self,
+        wechat_pay: Option<payments::WechatPayAccount>,
+        alipay: Option<payments::AlipayAccount>,
+    ) {
+        let mut s = self.lock();
+        s.payments.wechat = wechat_pay;
+        s.payments.alipay = alipay;
+    }
+
+    /// The customer pays the order `out_trade_no` of `provider`
+    /// (`wechat_pay`, `alipay`): the provider's notification (or a forged
+    /// one) goes to the order's notify_url; the server's answer.
+    pub async fn pay(
+        &self,
+        provider: &str,
+        out_trade_no: &str,
+        forge: Option<payments::Forgery>,
+    ) -> Result<payments::PayOutcome, String> {
+        let shared = Shared {
+            state: self.state.clone(),
+            account: Arc::new(SimulatedAccount {
+                secret_id: String::new(),
+                secret_key: String::new(),
+            }),
+        };
+        payments::pay(
+            &shared,
+            provider,
+            &payments::PayRequest {
+                out_trade_no: out_trade_no.to_string(),
+                forge,
+            },
+        )
+        .await
     }
 
     /// The virtual numbers bound now, by SubsId.

@@ -8,12 +8,13 @@ use crate::time::from_ms;
 use chrono::{DateTime, Utc};
 
 /// The event kinds that ask something of the center, in the queue's order.
-pub const REQUEST_KINDS: [&str; 8] = [
+pub const REQUEST_KINDS: [&str; 9] = [
     "center_verification_requested",
     "fields_waived",
     "quote_refused",
     "escalated_to_center",
     "payment_refused",
+    "payment_deferred",
     "manager_visit_requested",
     "center_notified_absent",
     "acceptance_code_withheld",

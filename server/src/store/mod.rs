@@ -52,6 +52,7 @@ pub mod outbox;
 pub mod personal_data;
 pub mod positions;
 pub mod privacy_numbers;
+pub mod qr_payments;
 pub mod receipts;
 pub mod report_links;
 pub mod sessions;

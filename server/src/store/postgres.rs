@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0018_invoice_requests.sql"),
     include_str!("../../migrations/postgres/0019_privacy_numbers.sql"),
     include_str!("../../migrations/postgres/0020_cash_ledger.sql"),
+    include_str!("../../migrations/postgres/0021_qr_payments.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`).

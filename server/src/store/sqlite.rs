@@ -45,6 +45,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0018_invoice_requests.sql"),
     include_str!("../../migrations/sqlite/0019_privacy_numbers.sql"),
     include_str!("../../migrations/sqlite/0020_cash_ledger.sql"),
+    include_str!("../../migrations/sqlite/0021_qr_payments.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`, restore).

@@ -26,6 +26,7 @@ mod ops;
 mod outbox;
 mod personal_data;
 mod privacy_numbers;
+mod qr_payments;
 mod readers;
 mod records;
 mod report;

@@ -61,7 +61,7 @@ pub async fn get_visit(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let key = id.clone();
-    let (row, state_text, events, name) = state
+    let (row, state_text, events, name, qr) = state
         .db
         .read(move |tx| {
             Box::pin(async move {
@@ -70,7 +70,12 @@ pub async fn get_visit(
                 };
                 let events = projection::events_of(tx, &key).await?;
                 let name = technicians::name(tx, &row.technician_id).await?;
-                Fallible::Ok(Some((row, state_text, events, name)))
+                let qr: Vec<_> = crate::store::qr_payments::of_visit(tx, &key)
+                    .await?
+                    .iter()
+                    .map(crate::domain::qr_payments::view_of)
+                    .collect();
+                Fallible::Ok(Some((row, state_text, events, name, qr)))
             })
         })
         .await?
@@ -83,7 +88,7 @@ pub async fn get_visit(
         .map(|s| VisitDisplay::of(&s));
     Ok(Json(
         json!({ "visit": LabelledVisit { technician_name: name, ..LabelledVisit::from(row) }, "state": state_json, "display": display,
-                "history": history(&events) }),
+                "history": history(&events), "qr_payments": qr }),
     ))
 }
 
