@@ -5,7 +5,8 @@
 //! request log line, metrics and the `/readyz` and `/metrics` probes), and
 //! thin handlers grouped by what
 //! they serve — `center` (the dispatch desk), `after` (after the visit) and
-//! `sync` (the devices) — and `openapi`, the API description generated from
+//! `sync` (the devices; `qr_payments`: a device's QR payment orders and the
+//! payment providers' signed notifications) — and `openapi`, the API description generated from
 //! their attributes; `device_tokens` rotates a device's token on the sync
 //! routes. Handlers parse, check who is calling, run one
 //! domain or store operation in a transaction and answer; failures become

@@ -33,6 +33,8 @@ both_backends!(
     an_identical_open_order_is_answered_again_and_another_provider_replaces_it,
     reconciliation_flags_a_qr_payment_the_provider_did_not_confirm,
     a_deferred_payment_reaches_the_desk_queue_with_its_amount,
+    an_order_past_its_expiry_reads_closed_and_a_new_one_can_be_asked_for,
+    an_order_the_provider_refuses_fails_with_the_reason,
 );
 
 fn keys() -> PathBuf {
@@ -647,4 +649,73 @@ async fn a_deferred_payment_reaches_the_desk_queue_with_its_amount(b: Backend) {
     assert_eq!(st, 204);
     let (_, q) = s.get("/api/requests", &s.dispatcher).await;
     assert!(q["counts"]["payment_deferred"].is_null(), "{q}");
+}
+
+async fn an_order_past_its_expiry_reads_closed_and_a_new_one_can_be_asked_for(b: Backend) {
+    let (s, _sim, _worker) = start(b).await;
+    let (a, _dev, token, w) = visit_due(&s, "T-1").await;
+    let (_, o) = s
+        .post(
+            "/api/sync/qr-payments",
+            &token,
+            ask(&a, &w, "wechat_pay", due(&w)),
+        )
+        .await;
+    let id = o["payment_id"].as_str().unwrap().to_string();
+    // Fifteen minutes later (the order's expiry moved into the past).
+    let key = id.clone();
+    s.state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                tx.execute(
+                    "UPDATE qr_payments SET expires_at = 1 WHERE id = $1",
+                    &[key.as_str().into()],
+                )
+                .await
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(order_now(&s, &token, &id).await["state"], "closed");
+    let (st, again) = s
+        .post(
+            "/api/sync/qr-payments",
+            &token,
+            ask(&a, &w, "wechat_pay", due(&w)),
+        )
+        .await;
+    assert_eq!(st, 201, "a closed order is not answered again: {again}");
+    assert_ne!(again["payment_id"], o["payment_id"]);
+}
+
+async fn an_order_the_provider_refuses_fails_with_the_reason(b: Backend) {
+    let sim = simulator().await;
+    // The merchant's requests are signed with a key WeChat Pay does not know.
+    let providers = ProviderSettings {
+        wechat_pay_private_key_file: Some(keys().join("forger.pem")),
+        ..providers(&sim)
+    };
+    let s = Srv::start_with_providers(b, Config::default(), providers).await;
+    let worker = worker_of(&s);
+    let (a, _dev, token, w) = visit_due(&s, "T-1").await;
+    let (_, o) = s
+        .post(
+            "/api/sync/qr-payments",
+            &token,
+            ask(&a, &w, "wechat_pay", due(&w)),
+        )
+        .await;
+    let id = o["payment_id"].as_str().unwrap().to_string();
+    let failed = rounds_until_created(&worker, &s, &token, &id).await;
+    assert_eq!(failed["state"], "failed", "{failed}");
+    assert!(failed["code_url"].is_null());
+    let en = failed["failure"]["en"].as_str().unwrap();
+    assert!(en.contains("SIGN_ERROR"), "{en}");
+    let zh = failed["failure"]["zh"].as_str().unwrap();
+    assert!(
+        zh.starts_with("支付机构拒绝了该订单：") && zh.ends_with('。'),
+        "{zh}"
+    );
+    assert_eq!(sim.received().qr_orders[0].outcome, "refused");
 }
