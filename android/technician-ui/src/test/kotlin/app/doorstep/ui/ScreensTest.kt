@@ -134,13 +134,17 @@ class ScreensTest {
      * its providers are tested in the server's suite): one order, made, then
      * waiting with its code, then paid on the next ask.
      */
-    private class ScriptedCenter(private val amountFen: Long, private val recordInto: (app.doorstep.core.QrPayment) -> SubmitOutcome) : QrPayments {
+    private class ScriptedCenter(
+        private val amountFen: Long,
+        private val amountShown: String,
+        private val recordInto: (app.doorstep.core.QrPayment) -> SubmitOutcome,
+    ) : QrPayments {
         var asks = 0
         var made: String? = null
         private val t = UiFixtures::text
         private fun order(status: app.doorstep.core.QrPaymentStatus, text: LocalizedText, url: String?) = app.doorstep.core.QrPayment(
             "P-1", "A-1001", made!!, if (made == "alipay") t("支付宝", "Alipay") else t("微信支付", "WeChat Pay"),
-            "DS20261201A1B2C3D4E5F6", amountFen, "¥%d.%02d".format(amountFen / 100, amountFen % 100), status, text, url, null,
+            "DS20261201A1B2C3D4E5F6", amountFen, amountShown, status, text, url, null,
             UiFixtures.now.plusSeconds(900), if (status == app.doorstep.core.QrPaymentStatus.PAID) UiFixtures.now else null,
         )
         override fun providers() = app.doorstep.core.qrProviders()
@@ -167,7 +171,8 @@ class ScreensTest {
             steps.take(at).forEach { session.apply(it.command, it.at, it.location) }
             val now = steps[at].at
             val due = 14000L
-            val center = ScriptedCenter(due) { paid ->
+            // The center words the amount as the core does (the scripted answer says it as given).
+            val center = ScriptedCenter(due, "¥140.00") { paid ->
                 // What DeviceStore.collectQrPayment records, decided by the core's payment rules.
                 session.apply(
                     """{"type": "collect_payment", "amount": ${paid.amountFen}, "method": "mobile", "receipt": {"kind": "receipt", "number": "${paid.outTradeNo}"}, "qr": {"provider": "${paid.provider}", "out_trade_no": "${paid.outTradeNo}"}}""",
