@@ -465,3 +465,23 @@ pub struct QrPaymentOrder {
     /// The provider's transaction number once paid.
     pub provider_transaction_id: Option<String>,
 }
+
+/// Alipay's asynchronous notification as it posts it (form fields, all
+/// text; the documented ones named, any other kept for the signature).
+#[derive(ToSchema)]
+pub struct AlipayNotificationForm {
+    pub notify_id: Option<String>,
+    pub notify_time: Option<String>,
+    pub notify_type: Option<String>,
+    pub app_id: Option<String>,
+    pub charset: Option<String>,
+    pub version: Option<String>,
+    pub out_trade_no: Option<String>,
+    pub trade_no: Option<String>,
+    pub trade_status: Option<String>,
+    pub total_amount: Option<String>,
+    pub receipt_amount: Option<String>,
+    pub gmt_payment: Option<String>,
+    pub sign_type: Option<String>,
+    pub sign: Option<String>,
+}

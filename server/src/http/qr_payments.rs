@@ -298,7 +298,7 @@ pub async fn wechat_pay_notify(State(state): State<AppState>, req: Request) -> R
 /// Alipay's asynchronous notification (form; its RSA2 signature is the credential).
 #[utoipa::path(
     post, path = "/api/payments/alipay/notify", tag = "payments", security(()),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Alipay's notification parameters (notify_id, app_id, out_trade_no, trade_no, trade_status, total_amount, gmt_payment, …, sign_type RSA2, sign)"),
+    request_body(content = crate::api_schema::AlipayNotificationForm, content_type = "application/x-www-form-urlencoded", description = "Alipay's notification parameters (notify_id, app_id, out_trade_no, trade_no, trade_status, total_amount, gmt_payment, …, sign_type RSA2, sign)"),
     responses((status = 200, description = "The plain text `success` (the order is paid, or was already) or `failure` (the signature, app_id, trade status, order or amount is wrong; nothing changed)", body = String, content_type = "text/plain"))
 )]
 pub async fn alipay_notify(State(state): State<AppState>, req: Request) -> Response {
