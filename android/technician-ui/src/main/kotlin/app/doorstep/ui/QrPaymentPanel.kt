@@ -75,6 +75,8 @@ data class QrPaymentView(
  * record it once paid. Blocking calls (network): run them off the UI thread.
  */
 class QrPaymentFlow(private val payments: QrPayments, private val onRecorded: () -> Unit) {
+    /** The providers to offer: a fixed list, read once. */
+    private val providers = payments.providers()
     private var payment: QrPayment? = null
     private var error: LocalizedText? = null
     private var busy = false
@@ -125,7 +127,7 @@ class QrPaymentFlow(private val payments: QrPayments, private val onRecorded: ()
     }
 
     fun state(lang: Language, offlineHint: String): QrPanelState = QrPanelState(
-        providers = payments.providers().map { QrProviderButton(it.code, it.name.pick(lang)) },
+        providers = providers.map { QrProviderButton(it.code, it.name.pick(lang)) },
         payment = payment?.let { p ->
             QrPaymentView(
                 paymentId = p.paymentId,
