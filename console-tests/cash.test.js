@@ -117,3 +117,45 @@ test("Cash: an amount that is no money is refused at its field; a remittance mak
   await assertAccessible(page, "the cash screen in English");
   await screenshot(page, "cash-en");
 });
+
+test("现金：a remittance entered wrongly is voided with a reason, stays listed struck through and counts no more", async () => {
+  const { page } = session;
+  await signIn(page, { zh: true });
+  await openTab(page, "现金");
+  const before = await dayRow(page, "T-liu");
+  assert.ok(before.outstanding >= 200, "刘洋 holds cash");
+  const form = page.locator("#remit-form");
+  await form.getByLabel("技师").selectOption({ label: "刘洋" });
+  await form.getByLabel("金额（元）").fill("1.00");
+  await form.getByRole("button", { name: "确认交款" }).click();
+  await page.locator("#flash").getByText("已登记刘洋交款 ¥1.00").waitFor();
+  const entered = await dayRow(page, "T-liu");
+  assert.equal(entered.outstanding, before.outstanding - 100);
+
+  const row = page.locator('#cash tbody tr[data-technician="T-liu"]').last();
+  const item = row.locator("li[data-remittance]").filter({ hasText: "交款 ¥1.00" }).last();
+  await item.getByRole("button", { name: "作废这笔 ¥1.00 的交款" }).click();
+  // No reason: refused next to the reason, nothing voided.
+  await item.getByRole("button", { name: "确认作废" }).click();
+  await item.locator(".field-error").getByText(/^作废原因：请填写作废的原因/).waitFor();
+  assert.equal(await item.getByLabel("作废原因").getAttribute("aria-invalid"), "true");
+  assert.equal((await dayRow(page, "T-liu")).outstanding, entered.outstanding, "nothing was voided");
+  await assertAccessible(page, "voiding a remittance, refused");
+  await screenshot(page, "cash-void-refused-zh");
+
+  await item.getByLabel("作废原因").fill("金额有误");
+  await item.getByRole("button", { name: "确认作废" }).click();
+  await page.locator("#flash").getByText("已作废刘洋的交款 ¥1.00").waitFor();
+  const voided = row.locator('li[data-voided="true"]').last();
+  await voided.waitFor();
+  assert.equal(await voided.locator("s").textContent(), "交款 ¥1.00，经手人 li.na");
+  assert.match(await voided.textContent(), /（已由 li\.na 作废：金额有误）$/);
+  assert.equal(await voided.getByRole("button").count(), 0, "a voided remittance cannot be voided again");
+  const after = await dayRow(page, "T-liu");
+  assert.equal(after.outstanding, before.outstanding, "the cash is in his hands again");
+  assert.equal(after.remitted, before.remitted);
+  const text = await page.locator("[data-view=cash]").innerText();
+  assert.deepEqual(chineseProblems(text), []);
+  await assertAccessible(page, "the cash screen with a voided remittance");
+  await screenshot(page, "cash-voided-zh");
+});

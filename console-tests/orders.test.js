@@ -79,6 +79,33 @@ test("a dispatcher edits a work order and its history says who changed what", as
   await screenshot(page, "order-edit-zh");
 });
 
+test("a reassignment reads in the order's history with the technicians' names, in Chinese", async () => {
+  const { page } = session;
+  await signIn(page, { zh: true });
+  // Another dispatcher gives 郭伟's order to another qualified technician.
+  const { from, to } = await page.evaluate(async () => {
+    const token = sessionStorage.getItem("doorstep.token");
+    const headers = { authorization: "Bearer " + token, "content-type": "application/json" };
+    const [row] = await (await fetch("/api/search?q=" + encodeURIComponent("郭伟"), { headers })).json();
+    const order = await (await fetch("/api/assignments/" + row.id, { headers })).json();
+    const { candidates } = await (await fetch(`/api/assignments/${row.id}/candidates`, { headers })).json();
+    const other = candidates.find((c) => c.technician_id !== order.technician);
+    const answer = await fetch(`/api/assignments/${row.id}/${order.technician ? "reassign" : "assign"}`, {
+      method: "POST", headers, body: JSON.stringify({ technician: other.technician_id }),
+    });
+    if (!answer.ok) throw new Error("reassigning: " + answer.status + " " + await answer.text());
+    return { from: order.technician, to: other };
+  });
+  await orderRow(page, "郭伟").getByRole("button", { name: "修改" }).click();
+  const latest = page.locator("#order-history li").first();
+  await latest.getByText(to.name, { exact: false }).waitFor();
+  const text = await latest.textContent();
+  assert.match(text, new RegExp("技师：.* → " + to.name));
+  assert.doesNotMatch(text, /按技师/, "the field is named as a field, not as the KPI grouping");
+  assert.doesNotMatch(text, /T-[a-z]+/, "technicians by name, not by id");
+  if (from) assert.doesNotMatch(text, new RegExp(from));
+});
+
 test("a stale edit is refused in the dispatcher's language", async () => {
   const { page } = session;
   await signIn(page, { zh: true });

@@ -3,7 +3,8 @@
 //! (发票抬头), tax number (纳税人识别号), and where the invoice goes (e-mail
 //! and/or mobile) — and its check, field by field, with a refusal naming the
 //! field and what would be accepted (zh-CN and en). One check for the phone's
-//! `request_invoice` command and the server's desk route.
+//! `request_invoice` command and the server's desk route, which takes
+//! [`InvoiceBuyer`] as it is (its OpenAPI schema under the `openapi` feature).
 //!
 //! **Tax number.** A company's must be the 18-character unified social
 //! credit code (统一社会信用代码, GB 32100-2015) with its check character
@@ -24,6 +25,7 @@ pub const EMAIL_CHARS: usize = 254;
 
 /// Who the invoice is made out to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BuyerType {
     Personal,
@@ -47,6 +49,7 @@ impl BuyerType {
 
 /// An e-fapiao request's buyer as the customer gives it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct InvoiceBuyer {
     /// `personal` or `company`.

@@ -364,28 +364,9 @@ mod tests {
     }
 }
 
-/// Who buys: a person (个人) or a company or other organisation (单位).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum BuyerType {
-    Personal,
-    Company,
-}
-
-impl BuyerType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BuyerType::Personal => "personal",
-            BuyerType::Company => "company",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<BuyerType> {
-        [BuyerType::Personal, BuyerType::Company]
-            .into_iter()
-            .find(|b| b.as_str() == text)
-    }
-}
+/// Who buys: a person (个人) or a company or other organisation (单位) —
+/// the core's, which checks the buyer on the phone and here.
+pub use doorstep_core::invoice_request::BuyerType;
 
 /// Where a request was taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -1,8 +1,10 @@
 // The engineers' cash (现金): per technician per business day, the cash
 // collected at the door, remitted to the desk and still outstanding in the
-// technician's hands (GET /api/cash-ledger), and the form to record a
-// remittance (POST /api/technicians/{id}/remittances); the server's refusal
-// stands next to the field it names, in the console's language.
+// technician's hands (GET /api/cash-ledger), the form to record a
+// remittance (POST /api/technicians/{id}/remittances), and voiding one
+// entered wrongly, with a reason (…/remittances/{remittance}/void: it stays
+// listed, struck through, and counts no more); the server's refusal stands
+// next to the field it names, in the console's language.
 import { dateOf } from "./day.js";
 
 const C = window.doorstepConsole;
@@ -60,8 +62,13 @@ async function load() {
     out.className = d.outstanding > 0 ? "outstanding" : "";
     const payments = d.payments.map((p) => C.t("{order} {amount} (receipt {receipt})",
       { order: p.assignment_id, amount: p.amount_shown, receipt: p.receipt || "—" }));
-    const remitted = d.remittances.map((r) => C.t("remitted {amount} to {who}", { amount: r.amount_shown, who: r.received_by }));
-    cell(tr, payments.concat(remitted).join(C.t("; ")) || "—");
+    const details = cell(tr, payments.join(C.t("; ")) || (d.remittances.length ? "" : "—"));
+    if (d.remittances.length) {
+      const list = document.createElement("ul");
+      list.className = "remittances";
+      for (const r of d.remittances) list.appendChild(remittanceItem(r, name(d.technician_id, d.technician_name)));
+      details.appendChild(list);
+    }
     body.appendChild(tr);
   }
   if (!ledger.days.length) {
@@ -71,6 +78,78 @@ async function load() {
   }
   const heads = [...document.querySelectorAll("#cash thead th")].map((th) => th.textContent.trim());
   for (const tr of body.rows) [...tr.cells].forEach((td, i) => { if (heads[i] && td.colSpan === 1) td.dataset.label = heads[i]; });
+}
+
+/** A remittance in the day's details: voided ones struck through with who
+ * voided them and why; the others with a "Void" button. */
+function remittanceItem(r, techName) {
+  const li = document.createElement("li");
+  li.dataset.remittance = r.id;
+  const text = C.t("remitted {amount} to {who}", { amount: r.amount_shown, who: r.received_by });
+  if (r.voided) {
+    li.dataset.voided = "true";
+    const struck = document.createElement("s");
+    struck.textContent = text;
+    li.append(struck, C.t(" (voided by {who}: {reason})", { who: r.voided.by, reason: r.voided.reason }));
+    return li;
+  }
+  li.append(text, " ");
+  const open = document.createElement("button");
+  open.type = "button";
+  open.textContent = C.t("Void");
+  open.setAttribute("aria-label", C.t("Void the remittance of {amount}", { amount: r.amount_shown }));
+  open.addEventListener("click", () => { open.hidden = true; li.appendChild(voidForm(r, techName, () => { open.hidden = false; })); });
+  li.appendChild(open);
+  return li;
+}
+
+/** The reason asked before a remittance is voided. */
+function voidForm(r, techName, cancelled) {
+  const form = document.createElement("form");
+  form.className = "void-form";
+  form.noValidate = true;
+  const errorId = "void-error-" + r.id;
+  const label = document.createElement("label");
+  const input = document.createElement("input");
+  input.name = "reason";
+  input.autocomplete = "off";
+  input.setAttribute("aria-describedby", errorId);
+  label.append(C.t("Reason for voiding") + " ", input);
+  const error = document.createElement("span");
+  error.className = "field-error";
+  error.id = errorId;
+  error.setAttribute("aria-live", "polite");
+  const confirm = document.createElement("button");
+  confirm.type = "submit";
+  confirm.textContent = C.t("Confirm void");
+  const cancel = document.createElement("button");
+  cancel.type = "button";
+  cancel.textContent = C.t("Cancel");
+  cancel.addEventListener("click", () => { form.remove(); cancelled(); });
+  form.append(label, " ", confirm, " ", cancel, error);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    error.textContent = "";
+    input.removeAttribute("aria-invalid");
+    try {
+      await C.api("POST", `/api/technicians/${encodeURIComponent(r.technician_id)}/remittances/${encodeURIComponent(r.id)}/void`,
+        { reason: input.value });
+    } catch (e) {
+      if (e.field === "reason") {
+        error.textContent = e.message;
+        input.setAttribute("aria-invalid", "true");
+        input.focus();
+        C.flash("");
+      } else {
+        C.flash(e.message, true);
+      }
+      return;
+    }
+    await load();
+    C.flash(C.t("{tech}'s remittance of {amount} voided", { tech: techName, amount: r.amount_shown }));
+  });
+  queueMicrotask(() => input.focus());
+  return form;
 }
 
 function clearErrors(form) {

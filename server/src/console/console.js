@@ -728,7 +728,7 @@ $("#intake-form").addEventListener("submit", async (ev) => {
 
 for (const k of TRADES) { const o = document.createElement("option"); o.value = o.textContent = k; $("#trade-select").appendChild(o); }
 // The desk's screens (screens.js) get the console's helpers and add their tabs.
-screens.install({ $, api, t, flash, time, cell, fill, button, heading, kv, loaders, show, lang: () => lang, technicians: () => technicians, current: () => current,
+screens.install({ $, api, t, flash, time, cell, fill, button, heading, kv, loaders, show, lang: () => lang, technicians: () => technicians, techName, current: () => current,
   onLive: (read) => liveReaders.push(read), typing });
 translatePage();
 document.querySelectorAll("nav button").forEach((b) => b.addEventListener("click", () => show(b.dataset.tab)));

@@ -18,9 +18,13 @@ function shown(field, v) {
   if (field === "order") return v.map((l) => l.item + " × " + l.qty).join(c.t(", "));
   if (field === "priority") return c.t(String(v));
   if (field === "window_confirmed") return c.t(v ? "yes" : "no");
+  if (field === "technician") return c.techName(v);
   if (Array.isArray(v)) return v.map((x) => c.t(String(x))).join(c.t(", "));
   return String(v);
 }
+
+/** A history field's name ("technician" alone is the KPI table's "by technician"). */
+const fieldName = (field) => c.t(field === "technician" ? "Technician" : field);
 
 /** A datetime-local value (the browser's clock) for an instant. */
 function localInput(when) {
@@ -69,7 +73,7 @@ async function orderHistory(id) {
     const li = document.createElement("li");
     const who = e.actor.replace(/^(user|device):/, "");
     const what = e.changes.map((ch) => c.t("{field}: {before} → {after}",
-      { field: c.t(ch.field), before: shown(ch.field, ch.before), after: shown(ch.field, ch.after) }));
+      { field: fieldName(ch.field), before: shown(ch.field, ch.before), after: shown(ch.field, ch.after) }));
     li.textContent = c.t("{when}, {who}, version {v}: {action}", { when: c.time(e.at), who, v: e.version, action: c.t(e.action) }) +
       (what.length ? c.t(" — ") + what.join(c.t("; ")) : "");
     list.appendChild(li);

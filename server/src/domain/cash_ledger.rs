@@ -15,6 +15,13 @@
 //! would fall below zero — the refusal names the amount he holds
 //! ([`Refused::Exceeds`]).
 //!
+//! **Voided.** A remittance entered wrongly is voided with a reason
+//! ([`void_remittance`]), never deleted or edited: it stays listed with who
+//! voided it, when and why, and counts no more, so the cash is back in the
+//! technician's hands; a correction is a void and a new remittance. Voiding
+//! only ever raises what he holds, so it needs no balance check; a
+//! remittance is voided once.
+//!
 //! **Reconciliation** ([`ledger`]): per technician per business day, what
 //! he collected, what he remitted, and what is still outstanding in his
 //! hands at the end of that day (the running balance, carried in from the
@@ -23,7 +30,7 @@
 
 use crate::failure::{Failure, Fallible};
 use crate::store::cash_ledger::{
-    self as store, CollectionRow, NewCollection, NewRemittance, RemittanceRow, Span,
+    self as store, CollectionRow, NewCollection, NewRemittance, RemittanceRow, RemittanceVoid, Span,
 };
 use crate::store::{technicians, LockKey, Tx};
 use crate::time::from_ms;
@@ -124,6 +131,8 @@ pub enum Refused {
         outstanding: i64,
         day: NaiveDate,
     },
+    /// The remittance was voided already: by whom and when.
+    AlreadyVoided(RemittanceVoid),
     Other(Failure),
 }
 
@@ -230,7 +239,64 @@ pub async fn record_remittance(
         remitted_at,
         received_by: received_by.to_string(),
         note: note.map(str::to_string),
+        voided: None,
     })
+}
+
+/// Why a remittance is voided, as the dispatcher gives it.
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VoidRequest {
+    /// Why (entered twice, wrong amount, wrong technician …): required, at
+    /// most 1000 characters.
+    pub reason: String,
+}
+
+/// Voids remittance `id` of `technician`, by the dispatcher `by`: it stays
+/// listed with the reason and counts no more.
+pub async fn void_remittance(
+    tx: &mut dyn Tx,
+    technician: &str,
+    id: &str,
+    req: &VoidRequest,
+    by: &str,
+    now: i64,
+) -> Result<RemittanceRow, Refused> {
+    let reason = req.reason.trim();
+    if reason.is_empty() {
+        return Err(field(
+            "reason",
+            "say why the remittance is voided (entered twice, wrong amount, wrong technician …)",
+            "作废原因：请填写作废的原因（重复登记、金额有误、技师有误等）。",
+        ));
+    }
+    let n = reason.chars().count();
+    if n > NOTE_CHARS {
+        return Err(field(
+            "reason",
+            format!("at most {NOTE_CHARS} characters; {n} were sent"),
+            format!("作废原因：最多 {NOTE_CHARS} 个字，收到 {n} 个字。"),
+        ));
+    }
+    tx.lock(LockKey::cash_ledger(technician))
+        .await
+        .map_err(Failure::from)?;
+    let Some(mut row) = store::remittance(tx, technician, id).await? else {
+        return Err(Failure::not_found("remittance", id).into());
+    };
+    if let Some(done) = row.voided {
+        return Err(Refused::AlreadyVoided(done));
+    }
+    let void = RemittanceVoid {
+        at: now,
+        by: by.to_string(),
+        reason: reason.to_string(),
+    };
+    if !store::void_remittance(tx, id, &void).await? {
+        return Err(Failure::not_found("remittance", id).into());
+    }
+    row.voided = Some(void);
+    Ok(row)
 }
 
 /// The most a remittance on `day` may take: the least the technician holds
@@ -247,7 +313,9 @@ async fn available_on(tx: &mut dyn Tx, technician: &str, day: NaiveDate) -> Fall
         *moves.entry(c.business_day).or_default() += c.amount;
     }
     for r in store::remittances(tx, &all).await? {
-        *moves.entry(r.business_day).or_default() -= r.amount;
+        if r.voided.is_none() {
+            *moves.entry(r.business_day).or_default() -= r.amount;
+        }
     }
     let day = day.to_string();
     let mut held = 0i64;
@@ -285,7 +353,7 @@ pub struct CashDay {
     pub shown: AmountsShown,
     /// The cash payments behind `collected`.
     pub payments: Vec<CollectionRow>,
-    /// The remittances behind `remitted`.
+    /// The remittances behind `remitted`, and those voided (listed, not counted).
     pub remittances: Vec<RemittanceRow>,
 }
 
@@ -420,7 +488,9 @@ pub async fn ledger(
             d.payments.push(c);
         }
         if let Some(r) = r {
-            d.remitted += r.amount;
+            if r.voided.is_none() {
+                d.remitted += r.amount;
+            }
             d.remittances.push(r);
         }
     }

@@ -37,11 +37,10 @@ use crate::failure::{Failure, Fallible};
 use crate::store::invoices::{self, InvoiceRecord, InvoiceState, NewInvoice};
 use crate::store::outbox::{enqueue, NewOutboxMessage, OutboxMessage};
 use crate::store::{assignments, visits, Tx};
-use doorstep_core::invoice_request::{check_buyer, BuyerType as CoreBuyerType, InvoiceBuyer};
+pub use doorstep_core::invoice_request::{check_buyer, BuyerProblem, InvoiceBuyer};
 pub use doorstep_core::invoice_request::{check_credit_code, CreditCodeProblem, TITLE_CHARS};
 use doorstep_core::workflow::state::VisitState;
 use doorstep_core::{EventKind, VisitEvent};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// The outbox kind of an invoice's issue request (开具蓝字发票).
@@ -53,78 +52,11 @@ pub const PROVIDER: &str = "nuonuo";
 
 pub use crate::model::{BuyerType, InvoiceSource};
 
-/// An e-fapiao request as the customer gives it.
-#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct InvoiceRequest {
-    /// `personal` or `company`.
-    pub buyer_type: String,
-    /// 发票抬头: the company's registered name, or the person's name.
-    pub title: String,
-    /// 纳税人识别号: the 18-character unified social credit code; required
-    /// for a company.
-    #[serde(default)]
-    pub tax_number: Option<String>,
-    /// Where the invoice is e-mailed.
-    #[serde(default)]
-    pub email: Option<String>,
-    /// The mainland mobile number the invoice is texted to.
-    #[serde(default)]
-    pub phone: Option<String>,
-}
-
-/// A request refused for one field: its name and the reason in English and
-/// Chinese (the Chinese naming the field in Chinese).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvoiceProblem {
-    pub field: &'static str,
-    pub en: String,
-    pub zh: String,
-}
-
-/// A request checked: its values trimmed and normalised.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckedInvoice {
-    pub buyer_type: BuyerType,
-    pub title: String,
-    pub tax_number: Option<String>,
-    pub email: Option<String>,
-    /// Eleven digits, without +86.
-    pub phone: Option<String>,
-}
-
-/// Checks a request field by field, in the form's order (the core's check,
-/// shared with the phone's `request_invoice`).
-pub fn check_invoice(req: &InvoiceRequest) -> Result<CheckedInvoice, InvoiceProblem> {
-    let buyer = InvoiceBuyer {
-        buyer_type: req.buyer_type.clone(),
-        title: req.title.clone(),
-        tax_number: req.tax_number.clone(),
-        email: req.email.clone(),
-        phone: req.phone.clone(),
-    };
-    let checked = check_buyer(&buyer).map_err(|p| InvoiceProblem {
-        field: p.field,
-        en: p.text.en,
-        zh: p.text.zh,
-    })?;
-    Ok(CheckedInvoice {
-        buyer_type: match checked.buyer_type {
-            CoreBuyerType::Personal => BuyerType::Personal,
-            CoreBuyerType::Company => BuyerType::Company,
-        },
-        title: checked.title,
-        tax_number: checked.tax_number,
-        email: checked.email,
-        phone: checked.phone,
-    })
-}
-
 /// Why a request could not be filed.
 #[derive(Debug)]
 pub enum RequestRefused {
     /// A field is wrong.
-    Field(InvoiceProblem),
+    Field(BuyerProblem),
     /// Something else (no such order, one already running, storage).
     Other(Failure),
 }
@@ -170,7 +102,7 @@ pub fn order_no_of(request_id: &str) -> String {
 pub async fn request_invoice(
     tx: &mut dyn Tx,
     assignment_id: &str,
-    req: &InvoiceRequest,
+    buyer: &InvoiceBuyer,
     source: InvoiceSource,
     actor: &str,
     now: i64,
@@ -178,7 +110,7 @@ pub async fn request_invoice(
     if !assignments::exists(tx, assignment_id).await? {
         return Err(Failure::not_found("assignment", assignment_id).into());
     }
-    let checked = check_invoice(req).map_err(RequestRefused::Field)?;
+    let checked = check_buyer(buyer).map_err(RequestRefused::Field)?;
     if let Some(open) = invoices::of_assignment(tx, assignment_id)
         .await?
         .into_iter()
@@ -236,22 +168,15 @@ pub async fn record_fact(
     let EventKind::InvoiceRequested { buyer } = &e.kind else {
         return Ok(());
     };
-    let req = InvoiceRequest {
-        buyer_type: buyer.buyer_type.clone(),
-        title: buyer.title.clone(),
-        tax_number: buyer.tax_number.clone(),
-        email: buyer.email.clone(),
-        phone: buyer.phone.clone(),
-    };
     let order = e.assignment_id.as_str();
-    match request_invoice(tx, order, &req, InvoiceSource::Door, technician, now).await {
+    match request_invoice(tx, order, buyer, InvoiceSource::Door, technician, now).await {
         Ok(_) => Ok(()),
         Err(RequestRefused::Field(p)) => {
             tracing::warn!(
                 order,
                 field = p.field,
                 "an e-fapiao asked for at the door was refused: {}",
-                p.en
+                p.text.en
             );
             Ok(())
         }

@@ -238,6 +238,10 @@ pub fn router(state: AppState) -> Router {
             post(center::cash_ledger::create_remittance),
         )
         .route(
+            "/api/technicians/{id}/remittances/{remittance}/void",
+            post(center::cash_ledger::void_remittance),
+        )
+        .route(
             "/api/requests/{event_id}/handle",
             post(center::requests::handle_request),
         )

@@ -126,6 +126,7 @@ pub async fn openapi_json() -> Json<Document> {
         crate::http::qr_payments::alipay_notify,
         crate::http::privacy::bindings_of_order,
         center::cash_ledger::create_remittance,
+        center::cash_ledger::void_remittance,
         center::cash_ledger::cash_ledger,
         center::integrations::list_api_keys,
         center::integrations::create_api_key,

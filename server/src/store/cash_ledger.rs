@@ -1,11 +1,12 @@
-//! The `cash_collections` and `cash_remittances` tables (migration 0020):
-//! the cash each technician collected at the door, one row per admitted
-//! cash payment fact (keyed by its event id, so a fact stored twice counts
-//! once), and the cash he handed over to a dispatcher. The rules — what
+//! The `cash_collections` and `cash_remittances` tables (migrations 0020
+//! and 0022): the cash each technician collected at the door, one row per
+//! admitted cash payment fact (keyed by its event id, so a fact stored twice
+//! counts once), and the cash he handed over to a dispatcher (a remittance
+//! voided stays, marked with who voided it, when and why). The rules — what
 //! enters the ledger, when a remittance is refused, how a day is totalled —
 //! are `domain::cash_ledger`'s.
 
-use super::sql::Tx;
+use super::sql::{Row, Tx};
 use crate::failure::Fallible;
 use doorstep_core::money::format_yuan_grouped;
 use serde::Serialize;
@@ -117,6 +118,18 @@ pub struct RemittanceRow {
     /// The dispatcher who received it (username).
     pub received_by: String,
     pub note: Option<String>,
+    /// Set when it was voided: it stays listed and counts no more.
+    pub voided: Option<RemittanceVoid>,
+}
+
+/// Who voided a remittance, when and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct RemittanceVoid {
+    /// Unix ms.
+    pub at: i64,
+    /// The dispatcher (username).
+    pub by: String,
+    pub reason: String,
 }
 
 /// The filter of a ledger read: business days up to `to` (inclusive),
@@ -157,26 +170,76 @@ pub async fn collections(tx: &mut dyn Tx, span: &Span<'_>) -> Fallible<Vec<Colle
 pub async fn remittances(tx: &mut dyn Tx, span: &Span<'_>) -> Fallible<Vec<RemittanceRow>> {
     Ok(tx
         .query(
-            "SELECT id, technician_id, business_day, amount, remitted_at, received_by, note
-             FROM cash_remittances
-             WHERE business_day <= $1 AND (CAST($2 AS TEXT) IS NULL OR business_day >= $2)
-               AND (CAST($3 AS TEXT) IS NULL OR technician_id = $3)
-             ORDER BY technician_id, business_day, remitted_at, id",
+            &format!(
+                "SELECT {REMITTANCE_COLUMNS} FROM cash_remittances
+                 WHERE business_day <= $1 AND (CAST($2 AS TEXT) IS NULL OR business_day >= $2)
+                   AND (CAST($3 AS TEXT) IS NULL OR technician_id = $3)
+                 ORDER BY technician_id, business_day, remitted_at, id"
+            ),
             &[span.to.into(), span.from.into(), span.technician.into()],
         )
         .await?
         .iter()
-        .map(|r| RemittanceRow {
-            id: r.text("id"),
-            technician_id: r.text("technician_id"),
-            business_day: r.text("business_day"),
-            amount: r.int("amount"),
-            amount_shown: format_yuan_grouped(r.int("amount")),
-            remitted_at: r.int("remitted_at"),
-            received_by: r.text("received_by"),
-            note: r.opt_text("note"),
-        })
+        .map(remittance_of)
         .collect())
+}
+
+const REMITTANCE_COLUMNS: &str =
+    "id, technician_id, business_day, amount, remitted_at, received_by, note,
+    voided_at, voided_by, void_reason";
+
+fn remittance_of(r: &Row) -> RemittanceRow {
+    RemittanceRow {
+        id: r.text("id"),
+        technician_id: r.text("technician_id"),
+        business_day: r.text("business_day"),
+        amount: r.int("amount"),
+        amount_shown: format_yuan_grouped(r.int("amount")),
+        remitted_at: r.int("remitted_at"),
+        received_by: r.text("received_by"),
+        note: r.opt_text("note"),
+        voided: r.opt_int("voided_at").map(|at| RemittanceVoid {
+            at,
+            by: r.text("voided_by"),
+            reason: r.text("void_reason"),
+        }),
+    }
+}
+
+/// One remittance of a technician, voided or not.
+pub async fn remittance(
+    tx: &mut dyn Tx,
+    technician: &str,
+    id: &str,
+) -> Fallible<Option<RemittanceRow>> {
+    Ok(tx
+        .query_opt(
+            &format!(
+                "SELECT {REMITTANCE_COLUMNS} FROM cash_remittances
+                 WHERE id = $1 AND technician_id = $2"
+            ),
+            &[id.into(), technician.into()],
+        )
+        .await?
+        .as_ref()
+        .map(remittance_of))
+}
+
+/// Marks a remittance voided; false when it was voided already.
+pub async fn void_remittance(tx: &mut dyn Tx, id: &str, void: &RemittanceVoid) -> Fallible<bool> {
+    let n = tx
+        .execute(
+            "UPDATE cash_remittances SET voided_at = $2, voided_by = $3, void_reason = $4
+             WHERE id = $1 AND voided_at IS NULL",
+            &[
+                id.into(),
+                void.at.into(),
+                void.by.as_str().into(),
+                void.reason.as_str().into(),
+            ],
+        )
+        .await?;
+    Ok(n == 1)
 }
 
 /// Per technician and business day before `before`: (collected, remitted)
@@ -195,6 +258,7 @@ pub async fn totals_before(
                 UNION ALL
                 SELECT technician_id, 0 AS collected, amount AS remitted FROM cash_remittances
                 WHERE business_day < $1 AND (CAST($2 AS TEXT) IS NULL OR technician_id = $2)
+                  AND voided_at IS NULL
              ) t GROUP BY technician_id ORDER BY technician_id",
             &[before.into(), technician.into()],
         )

@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0019_privacy_numbers.sql"),
     include_str!("../../migrations/postgres/0020_cash_ledger.sql"),
     include_str!("../../migrations/postgres/0021_qr_payments.sql"),
+    include_str!("../../migrations/postgres/0022_remittance_voids.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`).

@@ -46,6 +46,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0019_privacy_numbers.sql"),
     include_str!("../../migrations/sqlite/0020_cash_ledger.sql"),
     include_str!("../../migrations/sqlite/0021_qr_payments.sql"),
+    include_str!("../../migrations/sqlite/0022_remittance_voids.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`, restore).

@@ -4,7 +4,8 @@
 //! (collected, remitted, outstanding); a fact pushed twice counts once;
 //! non-cash payments are never on the ledger; a remittance that would take
 //! more than the technician holds is refused naming what he holds; a bad
-//! amount names the field.
+//! amount names the field; a remittance entered wrongly is voided with a
+//! reason, stays listed and counts no more.
 
 use crate::both_backends;
 use crate::harness::{assignment, device, numbered, past_window_start, Backend, Srv};
@@ -17,6 +18,7 @@ use serde_json::{json, Value};
 both_backends!(
     cash_ledger_totals_per_technician_per_day,
     remittances_are_checked_against_the_cash_in_hand,
+    a_remittance_entered_wrongly_is_voided_with_a_reason_and_counts_no_more,
 );
 
 const TRADE: &str = "appliance_repair";
@@ -384,4 +386,105 @@ async fn remittances_are_checked_against_the_cash_in_hand(b: Backend) {
         totals(&l),
         (0, a1.amount + c1.amount, a1.amount + c1.amount, 0)
     );
+}
+
+async fn void(s: &Srv, tech: &str, id: &str, reason: &str) -> (u16, Value) {
+    s.post(
+        &format!("/api/technicians/{tech}/remittances/{id}/void"),
+        &s.dispatcher,
+        json!({ "reason": reason }),
+    )
+    .await
+}
+
+async fn a_remittance_entered_wrongly_is_voided_with_a_reason_and_counts_no_more(b: Backend) {
+    let s = Srv::start(b).await;
+    let d = days(&s);
+    let mut t1 = phone(&s, "T-1").await;
+    let mut t2 = phone(&s, "T-2").await;
+    let a1 = paid_visit(&s, &mut t1, d.start2, PaymentMethod::Cash).await;
+    paid_visit(&s, &mut t2, d.start2, PaymentMethod::Cash).await;
+
+    // The desk records T-1's cash twice by mistake: the second is refused
+    // (he holds nothing more), so the mistake here is the wrong amount.
+    let wrong = a1.amount / 2;
+    let (st, r) = remit(&s, "T-1", wrong, d.start2).await;
+    assert_eq!(st, 201, "{r}");
+    let id = r["id"].as_str().unwrap().to_string();
+    let today = format!("from={}&to={}", d.day2, d.day2);
+    assert_eq!(
+        day_row(&ledger(&s, &today).await, "T-1", d.day2),
+        Some((a1.amount, wrong, a1.amount - wrong))
+    );
+
+    // No reason, or a reason too long: refused naming the field, nothing voided.
+    for reason in ["", "   ", &"错".repeat(1001)] {
+        let (st, e) = void(&s, "T-1", &id, reason).await;
+        assert_eq!(st, 400, "{e}");
+        assert_eq!(e["error"]["field"], "reason", "{e}");
+        assert!(
+            e["error"]["message_zh"]
+                .as_str()
+                .unwrap()
+                .starts_with("作废原因："),
+            "{e}"
+        );
+    }
+    // Not T-2's remittance, not a technician's to void, no such remittance.
+    assert_eq!(void(&s, "T-2", &id, "金额有误").await.0, 404);
+    assert_eq!(
+        void(&s, "T-1", "no-such-remittance", "金额有误").await.0,
+        404
+    );
+    let (st, _) = s
+        .post(
+            &format!("/api/technicians/T-1/remittances/{id}/void"),
+            &t1.token,
+            json!({"reason": "金额有误"}),
+        )
+        .await;
+    assert_eq!(st, 403);
+    assert_eq!(
+        day_row(&ledger(&s, &today).await, "T-1", d.day2),
+        Some((a1.amount, wrong, a1.amount - wrong)),
+        "the refusals voided nothing"
+    );
+
+    // Voided: it stays listed with who, when and why, and counts no more.
+    let (st, v) = void(&s, "T-1", &id, "  金额有误，应为全部现金  ").await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["voided"]["by"], "desk", "{v}");
+    assert_eq!(v["voided"]["reason"], "金额有误，应为全部现金");
+    let l = ledger(&s, &today).await;
+    assert_eq!(day_row(&l, "T-1", d.day2), Some((a1.amount, 0, a1.amount)));
+    let listed = l["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["technician_id"] == "T-1")
+        .unwrap()["remittances"]
+        .clone();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["id"], id.as_str());
+    assert_eq!(listed[0]["voided"]["reason"], "金额有误，应为全部现金");
+
+    // Once only.
+    let (st, e) = void(&s, "T-1", &id, "再作废一次").await;
+    assert_eq!(st, 409, "{e}");
+    assert_eq!(e["error"]["code"], "remittance_voided", "{e}");
+    assert_eq!(e["error"]["voided_by"], "desk");
+    assert!(e["error"]["message_zh"]
+        .as_str()
+        .unwrap()
+        .contains("已由 desk 作废"));
+
+    // The correction: the whole amount is in his hands again and can be
+    // remitted; the carried balance of the next day knows nothing of the void.
+    let (st, r) = remit(&s, "T-1", a1.amount, d.start2 + Duration::hours(1)).await;
+    assert_eq!(st, 201, "{r}");
+    let next = d.day2 + Duration::days(1);
+    let l = ledger(&s, &format!("from={next}&to={next}&technician=T-1")).await;
+    assert_eq!(totals(&l), (0, 0, 0, 0), "{l}");
+    let l = ledger(&s, &today).await;
+    assert_eq!(day_row(&l, "T-1", d.day2), Some((a1.amount, a1.amount, 0)));
 }

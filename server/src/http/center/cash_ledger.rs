@@ -1,12 +1,13 @@
 //! The engineers' cash at the desk (`domain::cash_ledger`): a remittance a
 //! dispatcher received (`POST /api/technicians/{id}/remittances`), refused
 //! field by field or when it would take more than the technician holds, in
-//! both languages; and the reconciliation per technician per business day
+//! both languages; a remittance voided with a reason
+//! (`POST /api/technicians/{id}/remittances/{remittance}/void`); and the reconciliation per technician per business day
 //! (`GET /api/cash-ledger`).
 
 use crate::app::AppState;
 use crate::domain::cash_ledger::{
-    self, record_remittance, yuan, CashLedger, Refused, RemittanceRequest,
+    self, record_remittance, yuan, CashLedger, Refused, RemittanceRequest, VoidRequest,
 };
 use crate::http::auth::Auth;
 use crate::http::error::{ApiError, ApiJson, ApiQuery, ApiResult};
@@ -47,6 +48,38 @@ pub async fn create_remittance(
     Ok((StatusCode::CREATED, Json(row)))
 }
 
+/// Voids a remittance entered wrongly: it stays listed with the reason and
+/// counts no more.
+#[utoipa::path(
+    post, path = "/api/technicians/{id}/remittances/{remittance}/void", tag = "cash", security(("session" = [])),
+    params(
+        ("id" = String, Path, description = "The technician's id"),
+        ("remittance" = String, Path, description = "The remittance's id"),
+    ),
+    request_body = VoidRequest,
+    responses((status = 200, description = "The remittance, voided by the calling dispatcher: listed on the ledger with who voided it, when and why, and no longer counted (the cash is in the technician's hands again). Refused 400 invalid_field naming `reason` (required, at most 1000 characters); 404 for a remittance this technician does not have; 409 remittance_voided when it was voided already, with `voided_by` and `voided_at`", body = RemittanceRow))
+)]
+pub async fn void_remittance(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path((id, remittance)): Path<(String, String)>,
+    ApiJson(req): ApiJson<VoidRequest>,
+) -> ApiResult<Json<RemittanceRow>> {
+    let actor = who.dispatcher()?.to_string();
+    let row = state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                cash_ledger::void_remittance(tx, &id, &remittance, &req, &actor, now_ms())
+                    .await
+                    .map_err(refusal)
+            })
+        })
+        .await?;
+    tracing::info!(id = %row.id, technician = %row.technician_id, amount = row.amount, "remittance voided");
+    Ok(Json(row))
+}
+
 fn refusal(r: Refused) -> ApiError {
     match r {
         Refused::Field { field, en, zh } => ApiError::field(field, en).zh(zh),
@@ -66,6 +99,13 @@ fn refusal(r: Refused) -> ApiError {
             .with("outstanding_display", shown)
             .with("business_day", day.to_string())
         }
+        Refused::AlreadyVoided(done) => ApiError::conflict(
+            "remittance_voided",
+            format!("this remittance was voided already, by {}", done.by),
+        )
+        .zh(format!("这笔交款已由 {} 作废，无需再次作废。", done.by))
+        .with("voided_by", done.by)
+        .with("voided_at", done.at),
         Refused::Other(f) => f.into(),
     }
 }

@@ -4,7 +4,7 @@
 //! caller's language (`domain::invoices`).
 
 use crate::app::AppState;
-use crate::domain::invoices::{request_invoice, InvoiceRequest, InvoiceSource, RequestRefused};
+use crate::domain::invoices::{request_invoice, InvoiceBuyer, InvoiceSource, RequestRefused};
 use crate::failure::Failure;
 use crate::http::auth::Auth;
 use crate::http::error::{ApiError, ApiJson, ApiResult};
@@ -19,24 +19,26 @@ use axum::Json;
 #[utoipa::path(
     post, path = "/api/assignments/{id}/invoice-requests", tag = "invoices", security(("session" = [])),
     params(("id" = String, Path, description = "The assignment's id")),
-    request_body = InvoiceRequest,
+    request_body = InvoiceBuyer,
     responses((status = 201, description = "The request as stored: queued to the invoicing provider when the amount paid is known, else requested (queued once a payment is). Refused 400 invalid_field naming the field (buyer_type, title, tax_number, email, phone) and what would be accepted; 409 invoice_requested while the order has a request that did not fail", body = InvoiceRecord))
 )]
 pub async fn create_invoice_request(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<String>,
-    ApiJson(req): ApiJson<InvoiceRequest>,
+    ApiJson(buyer): ApiJson<InvoiceBuyer>,
 ) -> ApiResult<(StatusCode, Json<InvoiceRecord>)> {
     let actor = who.dispatcher()?.to_string();
     let record = state
         .db
         .tx(move |tx| {
             Box::pin(async move {
-                request_invoice(tx, &id, &req, InvoiceSource::Desk, &actor, now_ms())
+                request_invoice(tx, &id, &buyer, InvoiceSource::Desk, &actor, now_ms())
                     .await
                     .map_err(|r| match r {
-                        RequestRefused::Field(p) => ApiError::field(p.field, p.en).zh(p.zh),
+                        RequestRefused::Field(p) => {
+                            ApiError::field(p.field, p.text.en).zh(p.text.zh)
+                        }
                         RequestRefused::Other(f) => f.into(),
                     })
             })
