@@ -162,3 +162,30 @@ test("a dead letter is sent again from the order, in Chinese", async () => {
   await page.locator("#flash").getByText("已重新排队发送").waitFor();
   await until(async () => (await notices(id)).every((n) => n.state === "delivered"), "the notice sent again was delivered");
 });
+
+test("a customer who lost the code gets a new one from the order, in Chinese; the old code is no longer the order's", async () => {
+  const id = await dispatchedOrder("吴芳", "137 0013 7000");
+  await until(async () => (await notices(id)).some((n) => n.state === "delivered"), "the first code's SMS was delivered");
+  const sent = async () => (await (await fetch(simulator.url + "/_sim/received")).json()).sms
+    .filter((r) => r.template_id === "1005" && r.outcome === "sent" && r.phone_numbers.includes("+8613700137000"))
+    .map((r) => r.params[0]);
+  const [first] = await sent();
+  const { page } = session;
+  await signIn(page, { zh: true });
+  await openOrder(page, "吴芳", { zh: true });
+  const list = page.locator("#order-outbound");
+  await list.getByRole("button", { name: "重新发放验收码" }).click();
+  await page.locator("#flash").getByText(/^已重新发放验收码：新验收码将发送给客户/).waitFor();
+  await page.locator("#order-history li").first().getByText(/重新发放验收码/).waitFor();
+  await until(async () => (await sent()).length === 2, "the new code's SMS was delivered");
+  const [, second] = await sent();
+  assert.match(second, /^\d{6}$/);
+  assert.ok(!(await page.content()).includes(second) && !(await page.content()).includes(first), "the desk never sees a code");
+  await page.getByRole("button", { name: "返回", exact: true }).click();
+  await openOrder(page, "吴芳", { zh: true });
+  assert.equal(await list.locator("li").filter({ hasText: "“验收码”通知（短信）：已送达" }).count(), 2, "both codes' SMS delivered");
+  const text = await page.locator("[data-view=order]").innerText();
+  assert.deepEqual(chineseProblems(text), [], text);
+  await assertAccessible(page, "the order after a new acceptance code");
+  await screenshot(page, "order-code-reissued-zh");
+});

@@ -158,7 +158,10 @@ export const ZH = {
   "at {when}, transaction {number}": "{when}，交易号 {number}",
   // What was sent about a work order (screens.js, orderOutbound).
   "Notices and integrations": "通知与对接", "nothing sent about this order yet": "此工单尚未发送任何通知",
-  "Acceptance code issued {when}": "验收码已于 {when} 发放",
+  "Acceptance code issued {when}": "验收码已于 {when} 发放", "Issue a new code": "重新发放验收码",
+  "a new acceptance code was issued: it is sent to the customer, and the technician's phone checks only the new one":
+    "已重新发放验收码：新验收码将发送给客户，技师手机只认新验收码",
+  "acceptance_code_reissued": "重新发放验收码",
   "the center found the code right": "中心核对：验收码正确", "the center found the code wrong: follow it up": "中心核对：验收码错误，请跟进",
   "Privacy number {number}: {state}": "隐私号 {number}：{state}",
   "being bound": "绑定中", "bound": "已绑定", "being released": "解绑中", "released": "已解绑", "binding failed": "绑定失败",

@@ -125,6 +125,25 @@ function attempts(m) {
   return tried + c.t("; ") + c.t("last error: {error}", { error });
 }
 
+/** "Issue a new code": the customer lost the code or never received it; the
+ * new one reaches the phone with the order's next version and the customer by SMS. */
+function reissueButton(id) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = c.t("Issue a new code");
+  b.addEventListener("click", async () => {
+    b.disabled = true;
+    try {
+      await c.api("POST", `/api/assignments/${encodeURIComponent(id)}/acceptance-code/reissue`);
+      c.flash(c.t("a new acceptance code was issued: it is sent to the customer, and the technician's phone checks only the new one"));
+    } catch (e) {
+      c.flash(e.message, true);
+    }
+    await Promise.all([orderOutbound(id), orderHistory(id)]);
+  });
+  return b;
+}
+
 async function orderOutbound(id) {
   const key = encodeURIComponent(id);
   const [out, bindings] = await Promise.all([
@@ -137,6 +156,7 @@ async function orderOutbound(id) {
   if (code) {
     outboundLine(list, c.t("Acceptance code issued {when}", { when: c.time(code.issued_at) }) +
       (code.center_result ? c.t(" — ") + word(CHECKED, code.center_result) : ""));
+    if (code.center_result !== "accepted") list.lastChild.append(" ", reissueButton(id));
   }
   for (const b of bindings) {
     outboundLine(list, c.t("Privacy number {number}: {state}", { number: b.virtual_number || "—", state: word(BOUND, b.state) }) +

@@ -4,7 +4,9 @@
 //! the order's id. The code is sent to the customer when the order is
 //! dispatched (a notice, with the customer's consent: `outbox::fanout`).
 //! The center checks the codes a phone sent after five wrong ones stopped
-//! its offline check, and records what it found.
+//! its offline check, and records what it found. The desk can issue a new
+//! code for an open order (the customer lost the first, or it never came):
+//! `domain::assignments::reissue_acceptance_code_tx`.
 
 use crate::failure::Fallible;
 use crate::store::acceptance_codes as store;
@@ -34,6 +36,20 @@ pub fn issue(trade: &TradeId, id: &AssignmentId) -> Option<Issued> {
     rng.fill(&mut salt);
     let check = AcceptanceCheck::issue(id.as_str(), &code, salt, HashCost::ISSUED);
     Some(Issued { code, check })
+}
+
+/// Keeps a code issued at the desk in place of the order's earlier one (the
+/// center's check of the earlier one is forgotten with it).
+pub async fn replace(tx: &mut dyn Tx, id: &AssignmentId, code: &str, at: i64) -> Fallible<()> {
+    store::replace(tx, id.as_str(), code, at).await
+}
+
+/// Whether the center found the order's code accepted (the phone's check or
+/// its own): a new code would change nothing the customer confirmed.
+pub async fn accepted(tx: &mut dyn Tx, id: &AssignmentId) -> Fallible<bool> {
+    Ok(store::of_assignment(tx, id.as_str())
+        .await?
+        .is_some_and(|r| r.center_result.as_deref() == Some("accepted")))
 }
 
 /// Keeps an issued code (to send it to the customer).

@@ -1,5 +1,5 @@
 //! An assignment's life at the center: created (numbered per day), edited,
-//! assigned, reassigned and cancelled. Every change to the center-owned
+//! assigned, reassigned and cancelled, and a new acceptance code issued. Every change to the center-owned
 //! fields increments the version and appends one change-log row per affected
 //! technician; writers take the assignments lock so that the log's sequence
 //! is commit order (a device reading up to a cursor never misses a change
@@ -11,6 +11,7 @@ use crate::domain::{acceptance_codes, projection};
 use crate::failure::{Failure, Fallible};
 use crate::model::{AssignmentStatus, AssignmentView, Classification, Priority};
 use crate::store::assignments::{self, store_assignment, Change};
+use crate::store::integrations::{record_event, NewIntegrationEvent, ACCEPTANCE_CODE_REISSUED};
 use crate::store::{technicians, LockKey, Tx};
 use chrono::{DateTime, Utc};
 use doorstep_core::assignment::{Customer, OrderLine, Product};
@@ -252,6 +253,75 @@ pub async fn update_tx(
         .await?;
     }
     Ok(v)
+}
+
+/// A new acceptance code issued at the desk (the code itself is never in
+/// an answer: it goes to the customer only).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReissuedCode {
+    /// The order's version carrying the new check to the phone.
+    pub version: u64,
+    /// When the code was issued, Unix ms.
+    pub issued_at: i64,
+}
+
+/// Issues a new acceptance code for an open work order, in place of the
+/// one the customer lost or never received: the order's next version
+/// carries the new check to the technician's phone (the old code no longer
+/// matches there, nor at the center), and the fan-out sends the new code to
+/// the customer with their consent (`order.acceptance_code_reissued`).
+/// Refused for a cancelled or finished order, for a trade whose standard
+/// asks for no code, and once the code was accepted.
+pub async fn reissue_acceptance_code_tx(
+    tx: &mut dyn Tx,
+    id: &str,
+    expected_version: Option<u64>,
+    actor: &str,
+    now: i64,
+) -> Fallible<ReissuedCode> {
+    let mut v = editable(tx, id, expected_version).await?;
+    if v.status == AssignmentStatus::Done {
+        return Err(Failure::conflict(
+            "order_done",
+            format!("work order {id} is done: its acceptance code can no longer change"),
+        ));
+    }
+    let a = &mut v.assignment;
+    let Some(issued) = acceptance_codes::issue(&a.trade, &a.id) else {
+        return Err(Failure::conflict(
+            "acceptance_code_not_used",
+            format!(
+                "the {} service standard asks for no acceptance code: there is none to issue",
+                a.trade
+            ),
+        ));
+    };
+    if acceptance_codes::accepted(tx, &a.id).await? {
+        return Err(Failure::conflict(
+            "acceptance_code_accepted",
+            format!("the customer's acceptance code for {id} was accepted already: a new one would change nothing"),
+        ));
+    }
+    a.acceptance = Some(Box::new(issued.check));
+    a.version += 1;
+    let version = a.version;
+    acceptance_codes::replace(tx, &a.id, &issued.code, now).await?;
+    store_assignment(tx, &v, &[upsert_change(&v.assignment)], actor, false).await?;
+    record_event(
+        tx,
+        NewIntegrationEvent {
+            event_type: ACCEPTANCE_CODE_REISSUED,
+            assignment_id: Some(id),
+            visit_id: None,
+            occurred_at: now,
+            data: json!({ "assignment_id": id, "version": version, "at": now }),
+        },
+    )
+    .await?;
+    Ok(ReissuedCode {
+        version,
+        issued_at: now,
+    })
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

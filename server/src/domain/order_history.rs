@@ -38,7 +38,8 @@ pub struct HistoryEntry {
     pub at: DateTime<Utc>,
     /// `user:li.na`, as the change log keeps it.
     pub actor: String,
-    /// `created`, `edited`, `assigned`, `reassigned`, `cancelled` or `erased`;
+    /// `created`, `edited`, `assigned`, `reassigned`, `cancelled`, `erased`
+    /// or `acceptance_code_reissued` (a new code issued at the desk);
     /// a change of the center's own `priority` or `window_confirmed` is `edited`.
     #[schema(value_type = String)]
     pub action: &'static str,
@@ -100,6 +101,13 @@ pub async fn history(tx: &mut dyn Tx, id: &str) -> Fallible<Vec<HistoryEntry>> {
                     } else {
                         "assigned"
                     }
+                } else if changes.is_empty()
+                    && last
+                        .as_ref()
+                        .is_some_and(|p| p.acceptance != assignment.acceptance)
+                {
+                    // A new check and no field changed: a code issued at the desk.
+                    "acceptance_code_reissued"
                 } else {
                     "edited"
                 };

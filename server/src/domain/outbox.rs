@@ -8,14 +8,20 @@
 
 use crate::failure::Fallible;
 use crate::store::integrations::{record_event, NewIntegrationEvent};
-pub use crate::store::integrations::{ORDER_STATUS_CHANGED, VISIT_MILESTONE};
+pub use crate::store::integrations::{
+    ACCEPTANCE_CODE_REISSUED, ORDER_STATUS_CHANGED, VISIT_MILESTONE,
+};
 use crate::store::Tx;
 use doorstep_core::workflow::event::{EventKind, Outcome};
 use doorstep_core::VisitEvent;
 use serde_json::{json, Value};
 
 /// Every event type a webhook endpoint may subscribe to.
-pub const EVENT_TYPES: [&str; 2] = [ORDER_STATUS_CHANGED, VISIT_MILESTONE];
+pub const EVENT_TYPES: [&str; 3] = [
+    ORDER_STATUS_CHANGED,
+    VISIT_MILESTONE,
+    ACCEPTANCE_CODE_REISSUED,
+];
 
 /// The milestone a visit fact is, with what it carries; `None` for facts
 /// that are no milestone.

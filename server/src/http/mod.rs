@@ -150,6 +150,10 @@ pub fn router(state: AppState) -> Router {
             post(center::assignments::reassign),
         )
         .route(
+            "/api/assignments/{id}/acceptance-code/reissue",
+            post(center::assignments::reissue_acceptance_code),
+        )
+        .route(
             "/api/assignments/{id}/cancel",
             post(center::assignments::cancel),
         )

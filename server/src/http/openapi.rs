@@ -62,6 +62,7 @@ pub async fn openapi_json() -> Json<Document> {
         center::assignments::update_assignment,
         center::assignments::assign,
         center::assignments::reassign,
+        center::assignments::reissue_acceptance_code,
         center::assignments::cancel,
         center::reminders::reminders,
         after::conflicts::conflicts,

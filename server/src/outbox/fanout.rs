@@ -2,13 +2,15 @@
 //! (under the feed lock, so replicas number them once and in order) and, in
 //! the same transaction, their outbox messages — one signed webhook per
 //! live endpoint subscribed to the event's type, and the customer notice a
-//! milestone calls for when the work order's customer consented (held until
-//! the end of quiet hours). Idempotency keys are derived from the event, so
+//! milestone, a dispatch or a new acceptance code calls for when the work
+//! order's customer consented (held until the end of quiet hours). Idempotency keys are derived from the event, so
 //! a message is never put in twice.
 
 use crate::app::AppState;
 use crate::domain::notices::{lang_of_tag, render, NoticeMoment, RenderedNotice};
-use crate::domain::outbox::{done_for_customer, ORDER_STATUS_CHANGED, VISIT_MILESTONE};
+use crate::domain::outbox::{
+    done_for_customer, ACCEPTANCE_CODE_REISSUED, ORDER_STATUS_CHANGED, VISIT_MILESTONE,
+};
 use crate::domain::webhooks::event_body;
 use crate::failure::Fallible;
 use crate::report::links;
@@ -70,7 +72,11 @@ pub async fn fan_out(state: &AppState) -> Fallible<usize> {
                         notice_for(tx, &st, &e, now).await?;
                     }
                     if e.event_type == ORDER_STATUS_CHANGED && e.data["to"] == "assigned" {
-                        acceptance_code_notice(tx, &st, &e, now).await?;
+                        acceptance_code_notice(tx, &st, &e, None, now).await?;
+                    }
+                    if e.event_type == ACCEPTANCE_CODE_REISSUED {
+                        let version = e.data["version"].as_u64();
+                        acceptance_code_notice(tx, &st, &e, version, now).await?;
                     }
                 }
                 Ok(events.len())
@@ -168,11 +174,13 @@ async fn notice_for(
 
 /// Sends the work order's acceptance code to the customer when the order
 /// is dispatched, once per order (a reassignment does not send it again),
+/// and a code issued again at the desk once per order version (`reissued`),
 /// if a code was issued and the customer consented to notices.
 async fn acceptance_code_notice(
     tx: &mut dyn Tx,
     state: &AppState,
     e: &IntegrationEvent,
+    reissued: Option<u64>,
     now: i64,
 ) -> Fallible<()> {
     let Some(assignment_id) = e.assignment_id.as_deref() else {
@@ -191,7 +199,10 @@ async fn acceptance_code_notice(
     let rendered = render(moment, lang_of_tag(&consent.language), |name| {
         (name == "code").then(|| issued.code.clone())
     });
-    let key = format!("notice:{}:{assignment_id}", moment.as_str());
+    let key = match reissued {
+        None => format!("notice:{}:{assignment_id}", moment.as_str()),
+        Some(version) => format!("notice:{}:{assignment_id}:v{version}", moment.as_str()),
+    };
     enqueue_notice(
         tx,
         state,

@@ -26,6 +26,20 @@ pub async fn insert(tx: &mut dyn Tx, assignment_id: &str, code: &str, at: i64) -
     Ok(())
 }
 
+/// Replaces a work order's code with a new one issued at the desk: the
+/// center's check of the old one is forgotten with it.
+pub async fn replace(tx: &mut dyn Tx, assignment_id: &str, code: &str, at: i64) -> Fallible<()> {
+    tx.execute(
+        "INSERT INTO acceptance_codes (assignment_id, code, issued_at) VALUES ($1, $2, $3)
+         ON CONFLICT (assignment_id) DO UPDATE
+         SET code = excluded.code, issued_at = excluded.issued_at,
+             center_result = NULL, checked_at = NULL",
+        &[assignment_id.into(), code.into(), at.into()],
+    )
+    .await?;
+    Ok(())
+}
+
 /// The code issued for a work order, if any.
 pub async fn of_assignment(
     tx: &mut dyn Tx,

@@ -1,5 +1,5 @@
 //! What integrators see: the `integration_events` table (order status
-//! changes and visit milestones, recorded in the transaction that made
+//! changes, new acceptance codes and visit milestones, recorded in the transaction that made
 //! them and numbered by the outbox worker for the polling feed),
 //! `api_keys` (only SHA-256 hashes) and `webhook_endpoints`.
 
@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 pub const ORDER_STATUS_CHANGED: &str = "order.status_changed";
 /// The type of a visit milestone in the feed and in webhooks.
 pub const VISIT_MILESTONE: &str = "visit.milestone";
+/// The type of a new acceptance code issued for an order at the desk (the
+/// code itself is never in an event).
+pub const ACCEPTANCE_CODE_REISSUED: &str = "order.acceptance_code_reissued";
 
 /// Records an order's status change (`from` is `None` for a new order).
 pub async fn record_status_change(

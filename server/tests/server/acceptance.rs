@@ -4,7 +4,8 @@
 //! the phone receives only the slow check and closes the visit with the
 //! code the customer reads out; a forged "matched" is refused; after five
 //! wrong codes the phone sends the codes unchecked and the center checks
-//! them.
+//! them; a new code issued at the desk replaces the old one on the phone and
+//! reaches the customer.
 
 use crate::both_backends;
 use crate::harness::{assignment, device, numbered, Backend, Srv};
@@ -25,6 +26,7 @@ both_backends!(
     the_code_is_sent_when_the_order_is_dispatched_and_closes_the_visit,
     a_forged_match_is_refused,
     codes_sent_after_five_wrong_ones_are_checked_at_the_center,
+    a_new_code_issued_at_the_desk_replaces_the_old_one_and_reaches_the_customer,
 );
 
 const GOOD: Ratings = Ratings {
@@ -97,7 +99,8 @@ fn enter(w: &mut Walkthrough, code: &str) -> Option<bool> {
     }
 }
 
-async fn the_code_is_sent_when_the_order_is_dispatched_and_closes_the_visit(b: Backend) {
+/// A server whose SMS goes to the providers' simulator, with its worker.
+async fn with_sms(b: Backend) -> (Srv, Simulator, Arc<Worker>) {
     let sim = Simulator::spawn(
         "127.0.0.1:0".parse().unwrap(),
         SimulatedAccount {
@@ -119,27 +122,40 @@ async fn the_code_is_sent_when_the_order_is_dispatched_and_closes_the_visit(b: B
     };
     let s = Srv::start_with_providers(b, Config::default(), providers).await;
     let worker = Arc::new(Worker::new(s.state.clone()));
+    (s, sim, worker)
+}
+
+/// The codes the customer received by SMS so far, in order, once the
+/// worker delivered the `n`th.
+async fn codes_received(sim: &Simulator, worker: &Arc<Worker>, n: usize) -> Vec<String> {
+    for _ in 0..100 {
+        worker.run_once().await.unwrap();
+        let codes: Vec<String> = sim
+            .received()
+            .sms_sent()
+            .into_iter()
+            .filter(|r| r.template_id == "1005")
+            .map(|sms| {
+                assert_eq!(sms.phone_numbers, ["+8613980012468"]);
+                sms.params[0].clone()
+            })
+            .collect();
+        if codes.len() >= n {
+            return codes;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the acceptance code SMS number {n} never came");
+}
+
+async fn the_code_is_sent_when_the_order_is_dispatched_and_closes_the_visit(b: Backend) {
+    let (s, sim, worker) = with_sms(b).await;
     let (a, dev, token) =
         dispatched_order(&s, Some(json!({"consented": true, "channel": "sms"}))).await;
     let id = a["id"].as_str().unwrap().to_string();
 
     // The customer receives the code by SMS, once.
-    let mut code = None;
-    for _ in 0..100 {
-        worker.run_once().await.unwrap();
-        let received = sim.received();
-        if let Some(sms) = received
-            .sms_sent()
-            .into_iter()
-            .find(|r| r.template_id == "1005")
-        {
-            code = Some(sms.params[0].clone());
-            assert_eq!(sms.phone_numbers, ["+8613980012468"]);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    let code = code.expect("the acceptance code SMS");
+    let code = codes_received(&sim, &worker, 1).await.remove(0);
     assert_eq!(code, issued(&s, &id).await.code);
     assert!(doorstep_core::acceptance_code::well_formed(&code));
 
@@ -252,4 +268,95 @@ async fn codes_sent_after_five_wrong_ones_are_checked_at_the_center(b: Backend) 
         issued(&s, &id).await.center_result.as_deref(),
         Some("accepted")
     );
+}
+
+async fn a_new_code_issued_at_the_desk_replaces_the_old_one_and_reaches_the_customer(b: Backend) {
+    let (s, sim, worker) = with_sms(b).await;
+    let (a, dev, token) =
+        dispatched_order(&s, Some(json!({"consented": true, "channel": "sms"}))).await;
+    let id = a["id"].as_str().unwrap().to_string();
+    let first = codes_received(&sim, &worker, 1).await.remove(0);
+
+    // The customer lost the SMS: the desk issues a new code.
+    let reissue = format!("/api/assignments/{id}/acceptance-code/reissue");
+    let (st, r) = s.post(&reissue, &s.dispatcher, json!(null)).await;
+    assert_eq!(st, 200, "{r}");
+    let version = r["version"].as_u64().unwrap();
+    assert_eq!(version, a["version"].as_u64().unwrap() + 1);
+    assert!(
+        !r.to_string().contains(&first),
+        "no code in the answer: {r}"
+    );
+    let codes = codes_received(&sim, &worker, 2).await;
+    let second = codes[1].clone();
+    assert_eq!(second, issued(&s, &id).await.code);
+
+    // The phone reads the new version: its check matches the new code only.
+    let (st, now) = s.get(&format!("/api/assignments/{id}"), &token).await;
+    assert_eq!(st, 200, "{now}");
+    assert_eq!(now["version"].as_u64(), Some(version));
+    assert!(
+        !now.to_string().contains(&format!("\"{second}\"")),
+        "the phone gets the check, never the code"
+    );
+    let check = assignment(&now).acceptance.expect("the new check");
+    assert!(check.matches(&id, &second));
+    if first != second {
+        assert!(
+            !check.matches(&id, &first),
+            "the lost code no longer closes the order"
+        );
+    }
+
+    // The order's history says so, with who did it.
+    let (st, h) = s
+        .get(&format!("/api/assignments/{id}/history"), &s.dispatcher)
+        .await;
+    assert_eq!(st, 200, "{h}");
+    let last = h.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["action"], "acceptance_code_reissued", "{h}");
+    assert_eq!(last["version"].as_u64(), Some(version));
+
+    // The customer reads out the new code after signing: accepted, it is
+    // never replaced; once the visit closes, the order is done.
+    let mut w = signed_visit(&now, &dev);
+    assert_eq!(enter(&mut w, &second), Some(true));
+    let (st, pushed) = s.push(&token, &dev, &numbered(&w.events, 1)).await;
+    assert_eq!(st, 200, "{pushed}");
+    assert_eq!(pushed["refused"].as_array().unwrap().len(), 0, "{pushed}");
+    let (st, e) = s.post(&reissue, &s.dispatcher, json!(null)).await;
+    assert_eq!(st, 409, "{e}");
+    assert_eq!(e["error"]["code"], "acceptance_code_accepted", "{e}");
+    assert_eq!(
+        e["error"]["message_zh"],
+        "客户的验收码已核验通过，无需重新发放。"
+    );
+    let pushed_before = w.events.len();
+    w.leave();
+    assert_eq!(w.state.outcome, Some(Outcome::Fixed));
+    let rest = numbered(&w.events, 1).split_off(pushed_before);
+    let (st, pushed) = s.push(&token, &dev, &rest).await;
+    assert_eq!(st, 200, "{pushed}");
+    assert_eq!(pushed["refused"].as_array().unwrap().len(), 0, "{pushed}");
+    let (st, e) = s.post(&reissue, &s.dispatcher, json!(null)).await;
+    assert_eq!(st, 409, "{e}");
+    assert_eq!(e["error"]["code"], "order_done", "{e}");
+
+    // A trade whose standard asks for no code has none to issue; the phone
+    // cannot issue codes.
+    let other = s.assignment("appliance_repair", None).await;
+    let (st, e) = s
+        .post(
+            &format!(
+                "/api/assignments/{}/acceptance-code/reissue",
+                other["id"].as_str().unwrap()
+            ),
+            &s.dispatcher,
+            json!(null),
+        )
+        .await;
+    assert_eq!(st, 409, "{e}");
+    assert_eq!(e["error"]["code"], "acceptance_code_not_used", "{e}");
+    let (st, _) = s.post(&reissue, &token, json!(null)).await;
+    assert_eq!(st, 403);
 }

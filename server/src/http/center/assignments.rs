@@ -1,10 +1,10 @@
 //! Assignments: `/api/assignments` and its assign, reassign and cancel
-//! actions. A technician device may read only its own assignments.
+//! actions, and a new acceptance code issued at the desk. A technician device may read only its own assignments.
 
 use crate::app::AppState;
 use crate::domain::assignments::{
-    assign_tx, cancel_tx, insert_assignment, reassign_tx, update_tx, AssignRequest,
-    AssignmentPatch, CancelRequest, NewAssignment,
+    assign_tx, cancel_tx, insert_assignment, reassign_tx, reissue_acceptance_code_tx, update_tx,
+    AssignRequest, AssignmentPatch, CancelRequest, NewAssignment, ReissuedCode,
 };
 use crate::domain::bounds;
 use crate::failure::Fallible;
@@ -179,6 +179,32 @@ pub async fn assign(
         .tx(move |tx| Box::pin(async move { assign_tx(tx, &id, &req, &actor).await }))
         .await?;
     Ok(Json(v))
+}
+
+/// Issues a new acceptance code (验收码) for an open order: the customer
+/// lost the first or never received it.
+#[utoipa::path(
+    post, path = "/api/assignments/{id}/acceptance-code/reissue", tag = "center", security(("session" = [])),
+    params(("id" = String, Path, description = "The assignment's id")),
+    responses((status = 200, description = "A new code was issued: the order's next version carries its check to the technician's phone (the old code no longer matches), and the code is sent to the customer by SMS with their consent (integration event `order.acceptance_code_reissued`, never carrying the code). Refused 409 `cancelled` or `order_done` for a closed order, `acceptance_code_not_used` when the trade's standard asks for no code, `acceptance_code_accepted` once the customer's code was accepted", body = ReissuedCode))
+)]
+pub async fn reissue_acceptance_code(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ReissuedCode>> {
+    let actor = who.actor();
+    who.dispatcher()?;
+    let r = state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                let now = crate::time::now_ms();
+                reissue_acceptance_code_tx(tx, &id, None, &actor, now).await
+            })
+        })
+        .await?;
+    Ok(Json(r))
 }
 
 #[utoipa::path(
