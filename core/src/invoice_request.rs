@@ -430,6 +430,16 @@ mod tests {
     }
 
     #[test]
+    fn an_email_domain_holds_letters_digits_and_hyphens_only() {
+        for good in ["fapiao@mail-server.example.cn", "账务@公司.中国", "a@x1.cn"] {
+            assert!(plausible_email(good), "{good}");
+        }
+        for bad in ["a@exa_mple.com", "a@ex!ample.com", "a@example.c/m", "a@-.+.cn"] {
+            assert!(!plausible_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
     fn the_title_is_one_line_of_at_most_a_hundred_characters() {
         let mut r = request("company", Some("91350100M000100Y43"));
         r.title = "  ".into();
