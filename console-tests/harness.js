@@ -59,10 +59,12 @@ async function launchBrowser() {
 
 /**
  * A fresh page (own context, so its own sessionStorage) that records page
- * errors and console errors; `errors()` returns them.
+ * errors and console errors; `errors()` returns them. The browser's locale
+ * and clock are a dispatcher's in the business zone unless `options` say
+ * otherwise (`{ timezoneId: "Europe/Berlin" }`).
  */
-async function openPage(browser, url) {
-  const context = await browser.newContext({ locale: "en-US", timezoneId: "Asia/Shanghai" });
+async function openPage(browser, url, options = {}) {
+  const context = await browser.newContext(Object.assign({ locale: "en-US", timezoneId: "Asia/Shanghai" }, options));
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push("pageerror: " + e.message));

@@ -106,6 +106,48 @@ test("a reassignment reads in the order's history with the technicians' names, i
   if (from) assert.doesNotMatch(text, new RegExp(from));
 });
 
+test("a window is typed and shown in the business time zone, whatever the browser's clock; a time that is none is refused", async () => {
+  // A dispatcher whose laptop runs on Berlin time (UTC+1 in December) edits a Shanghai order.
+  await session.context.close();
+  session = await openPage(browser, server.url, { timezoneId: "Europe/Berlin" });
+  const { page } = session;
+  await signIn(page, { zh: true });
+  await orderRow(page, "林涛").getByRole("button", { name: "修改" }).click();
+  const form = page.locator("#order-form");
+  await form.getByLabel("备注").waitFor();
+  const shown = await form.getByLabel("预约开始").inputValue();
+  assert.match(shown, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$/, "a wall-clock time, no AM/PM");
+  const id = (await page.locator("#order-title").textContent()).match(/A-\d{8}-\d{4}/)[0];
+  const before = await page.evaluate(async (id) => {
+    const token = sessionStorage.getItem("doorstep.token");
+    return (await (await fetch("/api/assignments/" + id, { headers: { authorization: "Bearer " + token } })).json()).requested_window;
+  }, id);
+  const shanghai = (iso) => new Date(Date.parse(iso) + 8 * 3600e3).toISOString().slice(0, 16).replace("T", " ");
+  assert.equal(shown, shanghai(before.start), "the window as Shanghai reads it, not Berlin");
+
+  // 31 November is no date: refused naming the field, in Chinese; nothing saved.
+  await form.getByLabel("预约开始").fill("2030-11-31 09:00");
+  await form.getByRole("button", { name: "保存修改" }).click();
+  await page.locator("#flash.error").getByText("预约开始：请按 2026-12-03 09:00 的格式填写日期和时间（业务时区）。").waitFor();
+  await form.getByLabel("预约开始").fill("2030-05-06 09:00");
+  await form.getByLabel("预约结束").fill("2030-05-06 08:00");
+  await form.getByRole("button", { name: "保存修改" }).click();
+  await page.locator("#flash.error").getByText("预约结束：须晚于预约开始。").waitFor();
+
+  // Typed in Shanghai time: 09:00 there is 01:00 UTC.
+  await form.getByLabel("预约结束").fill("2030-05-06 11:00");
+  await form.getByRole("button", { name: "保存修改" }).click();
+  await page.locator("#flash:not(.error)").waitFor();
+  const after = await page.evaluate(async (id) => {
+    const token = sessionStorage.getItem("doorstep.token");
+    return (await (await fetch("/api/assignments/" + id, { headers: { authorization: "Bearer " + token } })).json()).requested_window;
+  }, id);
+  assert.equal(Date.parse(after.start), Date.parse("2030-05-06T01:00:00Z"));
+  assert.equal(Date.parse(after.end), Date.parse("2030-05-06T03:00:00Z"));
+  await page.locator("#order-history li").first().getByText(/预约时间/).waitFor();
+  await screenshot(page, "order-window-zh");
+});
+
 test("a stale edit is refused in the dispatcher's language", async () => {
   const { page } = session;
   await signIn(page, { zh: true });

@@ -1,6 +1,7 @@
 // Doorstep dispatch console: a thin client of the server's JSON API.
 import { ZH, translate } from "/i18n.js";
 import * as screens from "/screens.js";
+import { parseWallTime } from "/console/day.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const TRADES = ["appliance_repair", "computer_repair", "water_delivery", "home_care",
@@ -706,10 +707,28 @@ $("#login-form").addEventListener("submit", async (ev) => {
   } catch (e) { flash(e.code === "unauthorized" ? t("wrong username or password") : e.message, true); }
 });
 
+/**
+ * A requested window typed as wall-clock times of the business zone
+ * ("2026-12-03 09:00"): { value } (none when both are empty), or
+ * { refused } naming the field and what is accepted.
+ */
+function windowOf(start, end) {
+  start = String(start || "").trim(); end = String(end || "").trim();
+  if (!start && !end) return {};
+  const zone = businessZone || "Asia/Shanghai";
+  const [from, to] = [parseWallTime(zone, start), parseWallTime(zone, end)];
+  const example = { example: "2026-12-03 09:00" };
+  if (from == null) return { refused: t("Window start: type the date and time as {example} (business time)", example) };
+  if (to == null) return { refused: t("Window end: type the date and time as {example} (business time)", example) };
+  if (to <= from) return { refused: t("Window end: must be after the start") };
+  return { value: { start: new Date(from).toISOString(), end: new Date(to).toISOString() } };
+}
+
 $("#intake-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const f = new FormData(ev.target);
-  const iso = (v) => v ? new Date(v).toISOString() : null;
+  const requested = windowOf(f.get("start"), f.get("end"));
+  if (requested.refused) { flash(requested.refused, true); return; }
   const body = {
     classification: f.get("classification"),
     caller: { name: f.get("name") || null, phone: f.get("phone") || null, address: f.get("address") || null },
@@ -718,7 +737,7 @@ $("#intake-form").addEventListener("submit", async (ev) => {
     product: { model: f.get("model") || null },
     answer: f.get("answer") || undefined,
   };
-  if (f.get("start") && f.get("end")) body.requested_window = { start: iso(f.get("start")), end: iso(f.get("end")) };
+  if (requested.value) body.requested_window = requested.value;
   try {
     const r = await api("POST", "/api/intakes", body);
     flash(r.assignment ? t("recorded; assignment {id} created", { id: r.assignment.id }) : t("recorded"));
@@ -728,7 +747,7 @@ $("#intake-form").addEventListener("submit", async (ev) => {
 
 for (const k of TRADES) { const o = document.createElement("option"); o.value = o.textContent = k; $("#trade-select").appendChild(o); }
 // The desk's screens (screens.js) get the console's helpers and add their tabs.
-screens.install({ $, api, t, flash, time, cell, fill, button, heading, kv, loaders, show, lang: () => lang, technicians: () => technicians, techName, current: () => current,
+screens.install({ $, api, t, flash, time, cell, fill, button, heading, kv, loaders, show, lang: () => lang, technicians: () => technicians, techName, windowOf, current: () => current,
   onLive: (read) => liveReaders.push(read), typing });
 translatePage();
 document.querySelectorAll("nav button").forEach((b) => b.addEventListener("click", () => show(b.dataset.tab)));

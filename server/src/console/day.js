@@ -45,3 +45,23 @@ export function clock(zone, ms) {
 export function minutesInto(zone, date, ms) {
   return Math.round((ms - instantOf(zone, date)) / 60000);
 }
+
+/** "YYYY-MM-DD HH:MM" of an instant in the zone: what the window inputs show. */
+export function wallTime(zone, ms) {
+  return dateOf(zone, ms) + " " + clock(zone, ms);
+}
+
+/**
+ * The instant (ms) of a typed wall-clock time in the zone — "2026-12-03
+ * 09:00" (a "T" or full-width colon accepted) — or null when it is no such
+ * date and time. The browser's own zone plays no part.
+ */
+export function parseWallTime(zone, text) {
+  const m = /^(\d{4})-(\d{1,2})-(\d{1,2})[ T]+(\d{1,2})[:：](\d{2})$/.exec(String(text).trim());
+  if (!m) return null;
+  const [y, mo, d, h, mi] = m.slice(1).map(Number);
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59) return null;
+  const date = `${y}-${String(mo).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
+  const ms = instantOf(zone, date, h * 60 + mi);
+  return dateOf(zone, ms) === date ? ms : null; // 2026-02-30 is no date
+}

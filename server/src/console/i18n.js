@@ -158,6 +158,9 @@ export const ZH = {
   "at {when}, transaction {number}": "{when}，交易号 {number}",
   // What was sent about a work order (screens.js, orderOutbound).
   "Notices and integrations": "通知与对接", "nothing sent about this order yet": "此工单尚未发送任何通知",
+  "Window start: type the date and time as {example} (business time)": "预约开始：请按 {example} 的格式填写日期和时间（业务时区）。",
+  "Window end: type the date and time as {example} (business time)": "预约结束：请按 {example} 的格式填写日期和时间（业务时区）。",
+  "Window end: must be after the start": "预约结束：须晚于预约开始。",
   "Acceptance code issued {when}": "验收码已于 {when} 发放", "Issue a new code": "重新发放验收码",
   "a new acceptance code was issued: it is sent to the customer, and the technician's phone checks only the new one":
     "已重新发放验收码：新验收码将发送给客户，技师手机只认新验收码",

@@ -4,6 +4,7 @@
 // repeat-caller warning. console.js hands over its helpers through install().
 
 import * as admin from "/admin.js";
+import { wallTime } from "/console/day.js";
 
 let c; // the console's helpers: { $, api, t, flash, time, cell, fill, button, loaders, show, lang, … }
 let editing = null; // { assignment, request, back } while the order form is open
@@ -26,12 +27,9 @@ function shown(field, v) {
 /** A history field's name ("technician" alone is the KPI table's "by technician"). */
 const fieldName = (field) => c.t(field === "technician" ? "Technician" : field);
 
-/** A datetime-local value (the browser's clock) for an instant. */
+/** A window input's text for an instant: its wall-clock time in the business zone. */
 function localInput(when) {
-  if (!when) return "";
-  const d = new Date(when);
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return when ? wallTime(window.doorstepConsole.zone(), Date.parse(when)) : "";
 }
 
 // ---- work-order editing
@@ -313,8 +311,10 @@ function patchOf(form, a) {
   if (text("notes") !== (a.notes || "")) patch.notes = text("notes");
   if (text("priority") && text("priority") !== a.priority) patch.priority = text("priority");
   const w = a.requested_window;
-  if (text("start") && text("end") && (text("start") !== localInput(w && w.start) || text("end") !== localInput(w && w.end))) {
-    patch.requested_window = { start: new Date(text("start")).toISOString(), end: new Date(text("end")).toISOString() };
+  if (text("start") !== localInput(w && w.start) || text("end") !== localInput(w && w.end)) {
+    const requested = c.windowOf(text("start"), text("end"));
+    if (requested.refused) return { refused: requested.refused };
+    if (requested.value) patch.requested_window = requested.value;
   }
   return patch;
 }
@@ -323,6 +323,7 @@ async function saveOrder(ev) {
   ev.preventDefault();
   const { assignment: a, request } = editing;
   const patch = patchOf(ev.target, a);
+  if (patch.refused) { c.flash(patch.refused, true); return; }
   const changed = Object.keys(patch).length > 1;
   if (!changed && !request) { c.flash(c.t("nothing changed")); return; }
   try {
