@@ -156,6 +156,13 @@ pub struct ProviderSettings {
     /// The address the payment providers reach this server at, for their notifications (notify_url: this plus /api/payments/wechat-pay/notify or /api/payments/alipay/notify); HTTPS in production
     #[arg(long, env = "DOORSTEP_PAYMENT_NOTIFY_BASE_URL")]
     pub payment_notify_base_url: Option<String>,
+    /// Milliseconds after a QR payment order is created before the server first asks its provider whether it was paid (查单), in case the provider's notification is lost; then again with the outbox's backoff until it is paid or expired
+    #[arg(
+        long,
+        env = "DOORSTEP_PAYMENT_QUERY_DELAY_MS",
+        default_value_t = 60_000
+    )]
+    pub payment_query_delay_ms: u64,
     /// Minutes a QR payment order can be paid (time_expire); it is closed after
     #[arg(long, env = "DOORSTEP_QR_PAYMENT_EXPIRY_MINUTES", default_value_t = 15, value_parser = at_least_one::<i64>)]
     pub qr_payment_expiry_minutes: i64,
@@ -223,6 +230,7 @@ impl Default for ProviderSettings {
             alipay_private_key_file: None,
             alipay_public_key_file: None,
             payment_notify_base_url: None,
+            payment_query_delay_ms: 60_000,
             qr_payment_expiry_minutes: 15,
             qr_payment_subject: "上门服务".into(),
             webhook_signing_key: None,

@@ -24,10 +24,22 @@
 //! notification changes nothing. Every notification is logged, refusals
 //! with their reason.
 //!
+//! **Queried** ([`record_delivery`], kind [`QUERY_KIND`]): a notification
+//! can be lost, so once an order is created the server asks the provider
+//! for it itself (查单: WeChat Pay's query by `out_trade_no`, Alipay's
+//! `alipay.trade.query`), `query_delay` after its creation and then with the
+//! outbox's backoff while the provider says it is not paid. A payment found
+//! there is confirmed like a notification's — the same order, the same
+//! amount, once — and marked as found by the query; an order the provider
+//! closed is closed. The query stops when the order is paid or failed, or
+//! [`QUERY_GRACE_MS`] after its expiry (the provider closed it by then:
+//! orders carry their expiry).
+//!
 //! **Expiry**: an open order past its expiry is `closed` when read.
 
 use crate::failure::{Failure, Fallible};
 use crate::store::outbox::{enqueue, NewOutboxMessage, OutboxMessage};
+pub use crate::store::qr_payments::PaidVia;
 use crate::store::qr_payments::{self as store, NotificationRow, QrPaymentRow};
 use crate::store::{assignments, events, LockKey, Tx};
 use crate::time::from_ms;
@@ -37,13 +49,18 @@ use doorstep_core::money::format_yuan;
 use doorstep_core::qr_payment::{QrPaymentOrder, QrPaymentRequest, QrPaymentState, QrProvider};
 use doorstep_core::AssignmentId;
 use rand::Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 pub use crate::domain::outbox::Delivery;
 
 /// The outbox kind of a provider order's creation.
 pub const KIND: &str = "qr_payment";
+/// The outbox kind of an order's status query at its provider (查单).
+pub const QUERY_KIND: &str = "qr_payment_query";
+/// How long after an order's expiry its provider is still asked: the
+/// provider has closed it by then.
+pub const QUERY_GRACE_MS: i64 = 10 * 60 * 1000;
 /// Longest merchant order number both providers take.
 pub const OUT_TRADE_NO_MAX: usize = 32;
 
@@ -192,6 +209,7 @@ pub async fn create_order(
         updated_at: now,
         paid_at: None,
         provider_transaction_id: None,
+        confirmed_by: None,
     };
     store::insert(tx, &row).await?;
     enqueue(
@@ -231,25 +249,136 @@ pub async fn current(tx: &mut dyn Tx, id: &str, now: i64) -> Fallible<Option<QrP
     Ok(Some(row))
 }
 
-/// Records what a delivery of an order's creation came to; other messages
-/// are left alone. `retrying`: another attempt is planned.
+/// What an order query found paid at the provider: the delivery's
+/// reference, as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueriedPayment {
+    pub transaction_id: String,
+    /// Fen, as the provider took it.
+    pub amount: i64,
+    /// Unix ms.
+    pub paid_at: i64,
+}
+
+/// Records what a delivery of an order's creation or query came to; other
+/// messages are left alone. `retrying`: another attempt is planned; a
+/// created order's first query is due `query_delay_ms` later.
 pub async fn record_delivery(
     tx: &mut dyn Tx,
     m: &OutboxMessage,
     outcome: &Delivery,
     retrying: bool,
     now: i64,
+    query_delay_ms: i64,
 ) -> Fallible<()> {
-    if m.kind != KIND {
-        return Ok(());
-    }
     let Some(id) = m.payload["payment_id"].as_str() else {
+        return Ok(());
+    };
+    match m.kind.as_str() {
+        KIND => record_creation(tx, m, id, outcome, retrying, now, query_delay_ms).await,
+        QUERY_KIND => record_query(tx, id, outcome, now).await,
+        _ => Ok(()),
+    }
+}
+
+/// Whether an order's query is moot at `now`: no such order, paid or
+/// failed, or long past its expiry.
+pub async fn query_moot(tx: &mut dyn Tx, m: &OutboxMessage, now: i64) -> Fallible<bool> {
+    let Some(id) = m.payload["payment_id"].as_str() else {
+        return Ok(true);
+    };
+    Ok(store::load(tx, id).await?.is_none_or(|o| {
+        matches!(o.state, QrPaymentState::Paid | QrPaymentState::Failed)
+            || o.expires_at + QUERY_GRACE_MS < now
+    }))
+}
+
+/// What an order query came to: a payment found is confirmed (and logged
+/// with the notifications), an order the provider closed is closed.
+async fn record_query(tx: &mut dyn Tx, id: &str, outcome: &Delivery, now: i64) -> Fallible<()> {
+    let Some(order) = store::load(tx, id).await? else {
         return Ok(());
     };
     match outcome {
         Delivery::Delivered {
+            reference: Some(found),
+        } => {
+            let outcome = match serde_json::from_str::<QueriedPayment>(found) {
+                Ok(q) => {
+                    let n = PaidNotice {
+                        provider: order.provider,
+                        out_trade_no: order.out_trade_no.clone(),
+                        transaction_id: q.transaction_id,
+                        amount: q.amount,
+                        paid_at: q.paid_at,
+                    };
+                    confirm_paid(tx, &n, PaidVia::Query, now).await?
+                }
+                Err(e) => Err(format!("the order query's answer is unreadable: {e}")),
+            };
+            store::log_notification(
+                tx,
+                &NotificationRow {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    provider: order.provider.code().into(),
+                    out_trade_no: Some(order.out_trade_no.clone()),
+                    outcome: match &outcome {
+                        Ok(NoticeOutcome::Paid) => "paid_by_query",
+                        Ok(NoticeOutcome::Repeated) => "repeated",
+                        Err(_) => "refused",
+                    }
+                    .into(),
+                    reason: Some(match outcome {
+                        Ok(_) => "found by the order query (查单)".into(),
+                        Err(why) => format!("order query: {why}"),
+                    }),
+                    received_at: now,
+                },
+            )
+            .await
+        }
+        Delivery::Refused(_) if order.state.is_open() => store::close(tx, id, now).await,
+        _ => Ok(()),
+    }
+}
+
+/// What a delivery of an order's creation came to.
+async fn record_creation(
+    tx: &mut dyn Tx,
+    m: &OutboxMessage,
+    id: &str,
+    outcome: &Delivery,
+    retrying: bool,
+    now: i64,
+    query_delay_ms: i64,
+) -> Fallible<()> {
+    match outcome {
+        Delivery::Delivered {
             reference: Some(code_url),
-        } => store::mark_created(tx, id, code_url, now).await,
+        } => {
+            store::mark_created(tx, id, code_url, now).await?;
+            // The provider is asked itself in case its notification is lost.
+            enqueue(
+                tx,
+                &NewOutboxMessage {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    kind: QUERY_KIND.into(),
+                    idempotency_key: format!("{QUERY_KIND}:{id}"),
+                    assignment_id: m.assignment_id.clone(),
+                    target: m.target.clone(),
+                    payload: json!({
+                        "payment_id": id,
+                        "out_trade_no": m.payload["out_trade_no"],
+                        "amount": m.payload["amount"],
+                    })
+                    .to_string(),
+                    first_attempt_at: now + query_delay_ms,
+                    created_at: now,
+                },
+            )
+            .await?;
+            Ok(())
+        }
         Delivery::Delivered { reference: None } => {
             store::mark_failed(
                 tx,
@@ -310,6 +439,7 @@ pub enum NoticeOutcome {
 pub async fn confirm_paid(
     tx: &mut dyn Tx,
     n: &PaidNotice,
+    via: PaidVia,
     now: i64,
 ) -> Fallible<Result<NoticeOutcome, String>> {
     let Some(order) = store::by_out_trade_no(tx, &n.out_trade_no).await? else {
@@ -328,7 +458,7 @@ pub async fn confirm_paid(
             n.amount, order.amount
         )));
     }
-    if store::mark_paid(tx, &order.id, &n.transaction_id, n.paid_at, now).await? {
+    if store::mark_paid(tx, &order.id, &n.transaction_id, n.paid_at, via, now).await? {
         Ok(Ok(NoticeOutcome::Paid))
     } else {
         if order.provider_transaction_id.as_deref() != Some(n.transaction_id.as_str()) {
@@ -389,7 +519,7 @@ pub struct QrPaymentView {
     pub provider_transaction_id: Option<String>,
     pub failure: Option<LabelView>,
     /// Who confirmed the payment, once paid: the provider's signed
-    /// notification.
+    /// notification, or its signed answer to the server's order query.
     pub confirmed_by: Option<LabelView>,
 }
 
@@ -441,15 +571,26 @@ pub fn view_of(r: &QrPaymentRow) -> QrPaymentView {
             }),
             _ => None,
         },
-        confirmed_by: (r.state == QrPaymentState::Paid).then(|| match r.provider {
-            QrProvider::WechatPay => LabelView {
-                en: "WeChat Pay's signed notification".into(),
-                zh: "微信支付签名通知".into(),
-            },
-            QrProvider::Alipay => LabelView {
-                en: "Alipay's signed notification".into(),
-                zh: "支付宝签名通知".into(),
-            },
+        confirmed_by: (r.state == QrPaymentState::Paid).then(|| {
+            let via = r.confirmed_by.unwrap_or(PaidVia::Notification);
+            match (r.provider, via) {
+                (QrProvider::WechatPay, PaidVia::Notification) => LabelView {
+                    en: "WeChat Pay's signed notification".into(),
+                    zh: "微信支付签名通知".into(),
+                },
+                (QrProvider::WechatPay, PaidVia::Query) => LabelView {
+                    en: "WeChat Pay's signed answer to our order query".into(),
+                    zh: "向微信支付查单的签名应答".into(),
+                },
+                (QrProvider::Alipay, PaidVia::Notification) => LabelView {
+                    en: "Alipay's signed notification".into(),
+                    zh: "支付宝签名通知".into(),
+                },
+                (QrProvider::Alipay, PaidVia::Query) => LabelView {
+                    en: "Alipay's signed answer to our order query".into(),
+                    zh: "向支付宝查单的签名应答".into(),
+                },
+            }
         }),
     }
 }

@@ -200,7 +200,7 @@ async fn settle(
                 let (no, outcome) = match checked {
                     Ok(n) => (
                         Some(n.out_trade_no.clone()),
-                        domain::confirm_paid(tx, &n, now).await?,
+                        domain::confirm_paid(tx, &n, domain::PaidVia::Notification, now).await?,
                     ),
                     Err((no, why)) => (no, Err(why)),
                 };

@@ -24,6 +24,15 @@
 //!   `TRADE_FINISHED`; `total_amount` in yuan. The answer is the plain text
 //!   `success` (else `failure`: Alipay sends it again).
 //!
+//! - **Order query** (查单, `alipay.trade.query`, `biz_content`
+//!   `{out_trade_no}`, signed the same way; answer member
+//!   `alipay_trade_query_response`): `trade_status` `TRADE_SUCCESS` or
+//!   `TRADE_FINISHED` gives the trade (`trade_no`, `total_amount`,
+//!   `send_pay_date`), `WAIT_BUYER_PAY` — or `ACQ.TRADE_NOT_EXIST`: a
+//!   precreated trade exists only once the customer scanned it — asks again
+//!   later, `TRADE_CLOSED` says the order was closed. For a notification
+//!   that never came.
+//!
 //! Not covered: the certificate mode (公钥证书, `app_cert_sn`) — this is the
 //! public-key mode — and AES-encrypted `biz_content`. Alipay refuses a second
 //! order with the same `out_trade_no` but other parameters and answers the
@@ -31,12 +40,11 @@
 
 use super::rsa_keys;
 use super::{Delivery, Provider};
-use crate::domain::qr_payments::KIND;
+use crate::domain::qr_payments::{QueriedPayment, KIND, QUERY_KIND};
 use crate::domain::webhooks::IDEMPOTENCY_HEADER;
 use crate::store::outbox::OutboxMessage;
 use crate::store::BoxFuture;
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
-use serde::Deserialize;
 use serde_json::{json, value::RawValue, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -45,6 +53,10 @@ use std::path::PathBuf;
 pub const PRECREATE: &str = "alipay.trade.precreate";
 /// The answer member the signature covers.
 pub const RESPONSE_MEMBER: &str = "alipay_trade_precreate_response";
+/// The order query's method name.
+pub const QUERY: &str = "alipay.trade.query";
+/// The order query's answer member.
+pub const QUERY_RESPONSE_MEMBER: &str = "alipay_trade_query_response";
 /// The notification path on this server.
 pub const NOTIFY_PATH: &str = "/api/payments/alipay/notify";
 /// The answer code of success.
@@ -109,12 +121,15 @@ pub struct AlipayNotice {
     pub paid_at: DateTime<Utc>,
 }
 
-#[derive(Deserialize)]
-struct Answer<'a> {
-    #[serde(borrow, rename = "alipay_trade_precreate_response")]
-    response: &'a RawValue,
-    #[serde(default)]
-    sign: String,
+/// An answer's member `name` as sent (the signed text) and its `sign`.
+fn member_of<'a>(text: &'a str, name: &str) -> Option<(&'a str, String)> {
+    let members: BTreeMap<String, &'a RawValue> = serde_json::from_str(text).ok()?;
+    let member = members.get(name)?.get();
+    let sign = members
+        .get("sign")
+        .and_then(|s| serde_json::from_str::<String>(s.get()).ok())
+        .unwrap_or_default();
+    Some((member, sign))
 }
 
 impl Alipay {
@@ -159,7 +174,107 @@ impl Alipay {
         .collect()
     }
 
+    /// The order query's parameters (without `sign`).
+    pub fn query_params(
+        &self,
+        out_trade_no: &str,
+        app_id: &str,
+        now: DateTime<Utc>,
+    ) -> Vec<(String, String)> {
+        [
+            ("app_id", app_id.to_string()),
+            ("method", QUERY.into()),
+            ("format", "JSON".into()),
+            ("charset", "utf-8".into()),
+            ("sign_type", "RSA2".into()),
+            ("timestamp", beijing_time(now)),
+            ("version", "1.0".into()),
+            (
+                "biz_content",
+                json!({ "out_trade_no": out_trade_no }).to_string(),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    /// Asks Alipay whether the order `m` names was paid (查单).
+    async fn query(&self, m: &OutboxMessage) -> Delivery {
+        let app_id = match self.app_id() {
+            Ok(a) => a,
+            Err(e) => return Delivery::Refused(e),
+        };
+        let out_trade_no = m.payload["out_trade_no"].as_str().unwrap_or_default();
+        let params = self.query_params(out_trade_no, app_id, Utc::now());
+        let text = match self.call(params, None).await {
+            Ok(t) => t,
+            Err(d) => return d,
+        };
+        let alipay_key = match self.alipay_key() {
+            Ok(k) => k,
+            Err(e) => return Delivery::Refused(e),
+        };
+        read_query_answer(&text, out_trade_no, |member, sign| {
+            rsa_keys::verify(&alipay_key, member.as_bytes(), sign)
+        })
+    }
+
+    /// Alipay's public key.
+    fn alipay_key(&self) -> Result<rsa::RsaPublicKey, String> {
+        rsa_keys::public_key_file(
+            self.public_key_file.as_deref(),
+            "DOORSTEP_ALIPAY_PUBLIC_KEY_FILE",
+        )
+    }
+
+    /// Signs `params` and posts them to the gateway (with the outbox's
+    /// idempotency key, when given); the answer's text, or the delivery
+    /// outcome when there is none to read.
+    async fn call(
+        &self,
+        mut params: Vec<(String, String)>,
+        idempotency_key: Option<&str>,
+    ) -> Result<String, Delivery> {
+        let key = rsa_keys::private_key_file(
+            self.private_key_file.as_deref(),
+            "DOORSTEP_ALIPAY_PRIVATE_KEY_FILE",
+        )
+        .map_err(Delivery::Refused)?;
+        let content = sign_content(
+            params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            &["sign"],
+        );
+        params.push(("sign".into(), rsa_keys::sign(&key, content.as_bytes())));
+        let mut request = self.http.post(&self.gateway).header(
+            "Content-Type",
+            "application/x-www-form-urlencoded;charset=utf-8",
+        );
+        if let Some(key) = idempotency_key {
+            request = request.header(IDEMPOTENCY_HEADER, key);
+        }
+        let answer = request
+            .body(serde_urlencoded::to_string(&params).unwrap_or_default())
+            .send()
+            .await
+            .map_err(|e| Delivery::Retry(format!("Alipay unreachable: {e}")))?;
+        let status = answer.status();
+        if !status.is_success() {
+            return Err(Delivery::Retry(format!(
+                "Alipay answered HTTP {}",
+                status.as_u16()
+            )));
+        }
+        answer
+            .text()
+            .await
+            .map_err(|e| Delivery::Retry(format!("Alipay's answer unreadable: {e}")))
+    }
+
     async fn send(&self, m: &OutboxMessage) -> Delivery {
+        if m.kind == QUERY_KIND {
+            return self.query(m).await;
+        }
         if m.kind != KIND {
             return Delivery::Refused(format!("not a QR payment message: {}", m.kind));
         }
@@ -173,48 +288,14 @@ impl Alipay {
             );
         };
         let notify_url = format!("{}{NOTIFY_PATH}", base.trim_end_matches('/'));
-        let key = match rsa_keys::private_key_file(
-            self.private_key_file.as_deref(),
-            "DOORSTEP_ALIPAY_PRIVATE_KEY_FILE",
-        ) {
+        let alipay_key = match self.alipay_key() {
             Ok(k) => k,
             Err(e) => return Delivery::Refused(e),
         };
-        let alipay_key = match rsa_keys::public_key_file(
-            self.public_key_file.as_deref(),
-            "DOORSTEP_ALIPAY_PUBLIC_KEY_FILE",
-        ) {
-            Ok(k) => k,
-            Err(e) => return Delivery::Refused(e),
-        };
-        let mut params = self.params(&m.payload, app_id, &notify_url, Utc::now());
-        let content = sign_content(
-            params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            &["sign"],
-        );
-        params.push(("sign".into(), rsa_keys::sign(&key, content.as_bytes())));
-        let answer = match self
-            .http
-            .post(&self.gateway)
-            .header(IDEMPOTENCY_HEADER, &m.idempotency_key)
-            .header(
-                "Content-Type",
-                "application/x-www-form-urlencoded;charset=utf-8",
-            )
-            .body(serde_urlencoded::to_string(&params).unwrap_or_default())
-            .send()
-            .await
-        {
-            Ok(a) => a,
-            Err(e) => return Delivery::Retry(format!("Alipay unreachable: {e}")),
-        };
-        let status = answer.status();
-        if !status.is_success() {
-            return Delivery::Retry(format!("Alipay answered HTTP {}", status.as_u16()));
-        }
-        let text = match answer.text().await {
+        let params = self.params(&m.payload, app_id, &notify_url, Utc::now());
+        let text = match self.call(params, Some(&m.idempotency_key)).await {
             Ok(t) => t,
-            Err(e) => return Delivery::Retry(format!("Alipay's answer unreadable: {e}")),
+            Err(d) => return d,
         };
         read_answer(&text, |member, sign| {
             rsa_keys::verify(&alipay_key, member.as_bytes(), sign)
@@ -275,15 +356,14 @@ impl Alipay {
 
 /// What a precreate answer means, given how to check the member's signature.
 pub fn read_answer(text: &str, verifies: impl Fn(&str, &str) -> bool) -> Delivery {
-    let Ok(answer) = serde_json::from_str::<Answer>(text) else {
+    let Some((member, sign)) = member_of(text, RESPONSE_MEMBER) else {
         return Delivery::Retry("Alipay's answer is not a precreate answer".into());
     };
-    let member = answer.response.get();
     let r: Value = serde_json::from_str(member).unwrap_or(Value::Null);
     let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
     let code = s("code");
     if code == OK_CODE {
-        if !verifies(member, &answer.sign) {
+        if !verifies(member, &sign) {
             return Delivery::Retry("Alipay's answer does not verify with its public key".into());
         }
         return match r["qr_code"].as_str() {
@@ -298,6 +378,69 @@ pub fn read_answer(text: &str, verifies: impl Fn(&str, &str) -> bool) -> Deliver
         Delivery::Retry(format!("Alipay: {why}"))
     } else {
         Delivery::Refused(format!("Alipay refused: {why}"))
+    }
+}
+
+/// What an order query's answer means (see the module's text), given how
+/// to check the member's signature; a payment found is the delivery's
+/// reference ([`QueriedPayment`] as JSON).
+pub fn read_query_answer(
+    text: &str,
+    out_trade_no: &str,
+    verifies: impl Fn(&str, &str) -> bool,
+) -> Delivery {
+    let Some((member, sign)) = member_of(text, QUERY_RESPONSE_MEMBER) else {
+        return Delivery::Retry("Alipay's answer is not a query answer".into());
+    };
+    let r: Value = serde_json::from_str(member).unwrap_or(Value::Null);
+    let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+    let code = s("code");
+    if code != OK_CODE {
+        let why = format!("{code} {} {} {}", s("msg"), s("sub_code"), s("sub_msg"));
+        return if s("sub_code") == "ACQ.TRADE_NOT_EXIST" {
+            Delivery::Retry(format!("not paid yet (not scanned): {why}"))
+        } else if code == "20000" || s("sub_code") == "ACQ.SYSTEM_ERROR" {
+            Delivery::Retry(format!("Alipay: {why}"))
+        } else {
+            Delivery::Refused(format!("Alipay refused the query: {why}"))
+        };
+    }
+    if !verifies(member, &sign) {
+        return Delivery::Retry("Alipay's answer does not verify with its public key".into());
+    }
+    if s("out_trade_no") != out_trade_no {
+        return Delivery::Retry("Alipay answered about another order".into());
+    }
+    match s("trade_status").as_str() {
+        "TRADE_SUCCESS" | "TRADE_FINISHED" => {
+            let Some(amount) = fen_of(&s("total_amount")) else {
+                return Delivery::Retry(format!(
+                    "Alipay's total_amount {:?} is not an amount",
+                    s("total_amount")
+                ));
+            };
+            if s("trade_no").is_empty() {
+                return Delivery::Retry("Alipay's paid trade has no trade_no".into());
+            }
+            let paid_at = NaiveDateTime::parse_from_str(&s("send_pay_date"), TIME_FORMAT)
+                .ok()
+                .and_then(|t| {
+                    super::wechat_pay::beijing()
+                        .from_local_datetime(&t)
+                        .single()
+                })
+                .map_or_else(|| Utc::now().timestamp_millis(), |t| t.timestamp_millis());
+            let found = QueriedPayment {
+                transaction_id: s("trade_no"),
+                amount,
+                paid_at,
+            };
+            Delivery::Delivered {
+                reference: serde_json::to_string(&found).ok(),
+            }
+        }
+        "TRADE_CLOSED" => Delivery::Refused("closed at Alipay: TRADE_CLOSED".into()),
+        other => Delivery::Retry(format!("not paid yet: {other}")),
     }
 }
 
@@ -364,5 +507,64 @@ mod tests {
         assert!(
             matches!(read_answer(refused, |_, _| true), Delivery::Refused(e) if e.contains("ACQ.TOTAL_FEE_EXCEED"))
         );
+    }
+
+    #[test]
+    fn an_order_query_finds_a_trade_asks_again_until_scanned_and_sees_a_closed_one() {
+        let answer =
+            |member: Value| format!(r#"{{"{QUERY_RESPONSE_MEMBER}":{member},"sign":"c2ln"}}"#);
+        let paid = |status: &str| {
+            answer(
+                json!({"code": "10000", "msg": "Success", "out_trade_no": "DS1",
+                          "trade_no": "2026120222001", "trade_status": status,
+                          "total_amount": "80.00", "send_pay_date": "2026-12-02 16:05:00"}),
+            )
+        };
+        match read_query_answer(&paid("TRADE_SUCCESS"), "DS1", |_, sign| sign == "c2ln") {
+            Delivery::Delivered { reference: Some(r) } => {
+                let q: QueriedPayment = serde_json::from_str(&r).unwrap();
+                assert_eq!(q.transaction_id, "2026120222001");
+                assert_eq!(q.amount, 8000);
+                assert_eq!(q.paid_at, 1_796_198_700_000);
+            }
+            other => panic!("{other:?}"),
+        }
+        let ok = |_: &str, _: &str| true;
+        assert!(matches!(
+            read_query_answer(&paid("TRADE_FINISHED"), "DS1", ok),
+            Delivery::Delivered { .. }
+        ));
+        assert!(matches!(
+            read_query_answer(&paid("WAIT_BUYER_PAY"), "DS1", ok),
+            Delivery::Retry(_)
+        ));
+        assert!(matches!(
+            read_query_answer(&paid("TRADE_CLOSED"), "DS1", ok),
+            Delivery::Refused(_)
+        ));
+        assert!(matches!(
+            read_query_answer(&paid("TRADE_SUCCESS"), "DS2", ok),
+            Delivery::Retry(_)
+        ));
+        assert!(matches!(
+            read_query_answer(&paid("TRADE_SUCCESS"), "DS1", |_, _| false),
+            Delivery::Retry(_)
+        ));
+        let not_scanned = answer(json!({"code": "40004", "msg": "Business Failed",
+                                        "sub_code": "ACQ.TRADE_NOT_EXIST", "sub_msg": "交易不存在"}));
+        assert!(matches!(
+            read_query_answer(&not_scanned, "DS1", ok),
+            Delivery::Retry(_)
+        ));
+        let refused = answer(json!({"code": "40004", "msg": "Business Failed",
+                                    "sub_code": "ACQ.INVALID_PARAMETER", "sub_msg": "参数无效"}));
+        assert!(matches!(
+            read_query_answer(&refused, "DS1", ok),
+            Delivery::Refused(_)
+        ));
+        assert!(matches!(
+            read_query_answer("{}", "DS1", ok),
+            Delivery::Retry(_)
+        ));
     }
 }

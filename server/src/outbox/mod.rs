@@ -123,8 +123,12 @@ impl Worker {
             (BIND_KIND | UNBIND_KIND, privacy_numbers::PROVIDER) => {
                 Some(&self.privacy as &dyn Provider)
             }
-            (qr_payments::KIND, "wechat_pay") => Some(&self.wechat_pay as &dyn Provider),
-            (qr_payments::KIND, "alipay") => Some(&self.alipay as &dyn Provider),
+            (qr_payments::KIND | qr_payments::QUERY_KIND, "wechat_pay") => {
+                Some(&self.wechat_pay as &dyn Provider)
+            }
+            (qr_payments::KIND | qr_payments::QUERY_KIND, "alipay") => {
+                Some(&self.alipay as &dyn Provider)
+            }
             _ => None,
         }
     }
@@ -191,6 +195,10 @@ impl Worker {
     /// Delivers one claimed message and records the outcome.
     async fn deliver(&self, m: OutboxMessage) -> Fallible<()> {
         let outcome = match self.provider_of(&m) {
+            // An order paid, failed or long expired needs no more asking.
+            Some(_) if m.kind == qr_payments::QUERY_KIND && self.query_moot(&m).await? => {
+                Delivery::Delivered { reference: None }
+            }
             Some(p) => p.deliver(&m).await,
             None => Delivery::Refused(format!(
                 "no provider delivers {} messages on {}",
@@ -227,6 +235,8 @@ impl Worker {
         let retrying = next.is_some();
         let query_delay_ms =
             i64::try_from(self.state.providers.invoice_query_delay_ms).unwrap_or(0);
+        let payment_query_delay_ms =
+            i64::try_from(self.state.providers.payment_query_delay_ms).unwrap_or(0);
         let id = m.id.clone();
         self.state
             .db
@@ -238,7 +248,15 @@ impl Worker {
                     if m.kind == BIND_KIND || m.kind == UNBIND_KIND {
                         privacy_numbers::record_delivery(tx, &m, &outcome, retrying, now).await?;
                     }
-                    qr_payments::record_delivery(tx, &m, &outcome, retrying, now).await?;
+                    qr_payments::record_delivery(
+                        tx,
+                        &m,
+                        &outcome,
+                        retrying,
+                        now,
+                        payment_query_delay_ms,
+                    )
+                    .await?;
                     match outcome {
                         Delivery::Delivered { reference } => {
                             outbox::mark_delivered(tx, &id, now, reference.as_deref()).await?;
@@ -250,6 +268,17 @@ impl Worker {
                     Ok(())
                 })
             })
+            .await
+    }
+}
+
+impl Worker {
+    async fn query_moot(&self, m: &OutboxMessage) -> Fallible<bool> {
+        let m = m.clone();
+        let now = now_ms();
+        self.state
+            .db
+            .read(move |tx| Box::pin(async move { qr_payments::query_moot(tx, &m, now).await }))
             .await
     }
 }

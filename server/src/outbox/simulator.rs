@@ -153,6 +153,9 @@ pub struct Received {
     /// The payment notifications sent ("the customer paid").
     #[serde(default)]
     pub qr_notifications: Vec<payments::QrNotificationSent>,
+    /// The order queries answered (查单).
+    #[serde(default)]
+    pub qr_queries: Vec<payments::QrQuery>,
 }
 
 impl Received {
@@ -295,6 +298,10 @@ impl Simulator {
                 crate::outbox::wechat_pay::NATIVE_PATH,
                 post(payments::wechat_native),
             )
+            .route(
+                &format!("{}{{out_trade_no}}", crate::outbox::wechat_pay::QUERY_PATH),
+                get(payments::wechat_query),
+            )
             .route("/gateway.do", post(payments::alipay_gateway))
             .route("/_sim/wechat-pay/pay", post(payments::wechat_pay_pays))
             .route("/_sim/alipay/pay", post(payments::alipay_pays))
@@ -368,6 +375,27 @@ impl Simulator {
         out_trade_no: &str,
         forge: Option<payments::Forgery>,
     ) -> Result<payments::PayOutcome, String> {
+        self.take_payment(provider, out_trade_no, forge, false)
+            .await
+    }
+
+    /// The customer pays, and the provider's notification is lost: only the
+    /// order query (查单) can find the payment.
+    pub async fn pay_notification_lost(
+        &self,
+        provider: &str,
+        out_trade_no: &str,
+    ) -> Result<payments::PayOutcome, String> {
+        self.take_payment(provider, out_trade_no, None, true).await
+    }
+
+    async fn take_payment(
+        &self,
+        provider: &str,
+        out_trade_no: &str,
+        forge: Option<payments::Forgery>,
+        lost_notification: bool,
+    ) -> Result<payments::PayOutcome, String> {
         let shared = Shared {
             state: self.state.clone(),
             account: Arc::new(SimulatedAccount {
@@ -381,6 +409,7 @@ impl Simulator {
             &payments::PayRequest {
                 out_trade_no: out_trade_no.to_string(),
                 forge,
+                lost_notification,
             },
         )
         .await

@@ -24,6 +24,13 @@
 //!   `out_trade_no`, `transaction_id`, `trade_state` `SUCCESS`,
 //!   `success_time` and `amount.total`.
 //!
+//! - **Order query** (查单, `GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=…`,
+//!   signed like an order with an empty body, the path with its query in
+//!   the signed message): the signed answer's `trade_state` — `SUCCESS`
+//!   (and `REFUND`: it was paid) gives the transaction, `NOTPAY` and
+//!   `USERPAYING` ask again later, `CLOSED`, `REVOKED` and `PAYERROR` say
+//!   the order was closed. For a notification that never came.
+//!
 //! Errors: an HTTP 4xx answer `{"code", "message"}` is a refusal (429 and
 //! `SYSTEM_ERROR` / `FREQUENCY_LIMITED` are worth another attempt); 5xx,
 //! timeouts and unreadable or unverified answers are retried. Ordering again
@@ -36,7 +43,7 @@
 
 use super::rsa_keys;
 use super::{Delivery, Provider};
-use crate::domain::qr_payments::KIND;
+use crate::domain::qr_payments::{QueriedPayment, KIND, QUERY_KIND};
 use crate::domain::webhooks::IDEMPOTENCY_HEADER;
 use crate::store::outbox::OutboxMessage;
 use crate::store::BoxFuture;
@@ -44,6 +51,7 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
+use rsa::{RsaPrivateKey, RsaPublicKey};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
@@ -51,6 +59,8 @@ use std::path::PathBuf;
 pub const NATIVE_PATH: &str = "/v3/pay/transactions/native";
 /// The notification path on this server.
 pub const NOTIFY_PATH: &str = "/api/payments/wechat-pay/notify";
+/// The order query's path, before the merchant's order number.
+pub const QUERY_PATH: &str = "/v3/pay/transactions/out-trade-no/";
 /// The Authorization scheme.
 pub const SCHEME: &str = "WECHATPAY2-SHA256-RSA2048";
 /// How far a notification's timestamp may be from now, in seconds.
@@ -227,7 +237,78 @@ impl WechatPay {
         })
     }
 
+    /// The order query's path and query for an order number.
+    pub fn query_path(out_trade_no: &str, mchid: &str) -> String {
+        format!("{QUERY_PATH}{out_trade_no}?mchid={mchid}")
+    }
+
+    /// Asks WeChat Pay whether the order `m` names was paid (查单).
+    async fn query(&self, m: &OutboxMessage) -> Delivery {
+        let (mchid, _, serial_no) = match self.configured() {
+            Ok(c) => c,
+            Err(e) => return Delivery::Refused(e),
+        };
+        let (key, platform) = match self.keys() {
+            Ok(k) => k,
+            Err(e) => return Delivery::Refused(e),
+        };
+        let out_trade_no = m.payload["out_trade_no"].as_str().unwrap_or_default();
+        let path = Self::query_path(out_trade_no, mchid);
+        let nonce = hex::encode_upper(rand::random::<[u8; 16]>());
+        let timestamp = Utc::now().timestamp();
+        let signature = rsa_keys::sign(
+            &key,
+            request_message("GET", &path, timestamp, &nonce, "").as_bytes(),
+        );
+        let url = format!("{}{path}", self.endpoint.trim_end_matches('/'));
+        let answer = match self
+            .http
+            .get(url)
+            .header("Accept", "application/json")
+            .header("User-Agent", "doorstep-server")
+            .header(
+                "Authorization",
+                authorization(mchid, &nonce, &signature, timestamp, serial_no),
+            )
+            .send()
+            .await
+        {
+            Ok(a) => a,
+            Err(e) => return Delivery::Retry(format!("WeChat Pay unreachable: {e}")),
+        };
+        let status = answer.status().as_u16();
+        let (ts, nonce, sig) = signature_headers(answer.headers());
+        let text = match answer.text().await {
+            Ok(t) => t,
+            Err(e) => return Delivery::Retry(format!("WeChat Pay's answer unreadable: {e}")),
+        };
+        read_query_answer(status, &text, mchid, out_trade_no, |body| {
+            rsa_keys::verify(
+                &platform,
+                answer_message(&ts, &nonce, body).as_bytes(),
+                &sig,
+            )
+        })
+    }
+
+    /// The merchant's private key and WeChat Pay's public key.
+    fn keys(&self) -> Result<(RsaPrivateKey, RsaPublicKey), String> {
+        Ok((
+            rsa_keys::private_key_file(
+                self.private_key_file.as_deref(),
+                "DOORSTEP_WECHAT_PAY_PRIVATE_KEY_FILE",
+            )?,
+            rsa_keys::public_key_file(
+                self.public_key_file.as_deref(),
+                "DOORSTEP_WECHAT_PAY_PUBLIC_KEY_FILE",
+            )?,
+        ))
+    }
+
     async fn send(&self, m: &OutboxMessage) -> Delivery {
+        if m.kind == QUERY_KIND {
+            return self.query(m).await;
+        }
         if m.kind != KIND {
             return Delivery::Refused(format!("not a QR payment message: {}", m.kind));
         }
@@ -239,17 +320,7 @@ impl WechatPay {
             Ok(u) => u,
             Err(e) => return Delivery::Refused(e),
         };
-        let key = match rsa_keys::private_key_file(
-            self.private_key_file.as_deref(),
-            "DOORSTEP_WECHAT_PAY_PRIVATE_KEY_FILE",
-        ) {
-            Ok(k) => k,
-            Err(e) => return Delivery::Refused(e),
-        };
-        let platform = match rsa_keys::public_key_file(
-            self.public_key_file.as_deref(),
-            "DOORSTEP_WECHAT_PAY_PUBLIC_KEY_FILE",
-        ) {
+        let (key, platform) = match self.keys() {
             Ok(k) => k,
             Err(e) => return Delivery::Refused(e),
         };
@@ -282,19 +353,7 @@ impl WechatPay {
             Err(e) => return Delivery::Retry(format!("WeChat Pay unreachable: {e}")),
         };
         let status = answer.status();
-        let header = |name: &str| {
-            answer
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_string()
-        };
-        let (ts, nonce, sig) = (
-            header("Wechatpay-Timestamp"),
-            header("Wechatpay-Nonce"),
-            header("Wechatpay-Signature"),
-        );
+        let (ts, nonce, sig) = signature_headers(answer.headers());
         let text = match answer.text().await {
             Ok(t) => t,
             Err(e) => return Delivery::Retry(format!("WeChat Pay's answer unreadable: {e}")),
@@ -383,6 +442,75 @@ impl WechatPay {
                 .ok_or("the transaction has no amount.total")?,
             success_time,
         })
+    }
+}
+
+/// An answer's `Wechatpay-Timestamp`, `Wechatpay-Nonce` and `Wechatpay-Signature`.
+fn signature_headers(headers: &reqwest::header::HeaderMap) -> (String, String, String) {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    (
+        header("Wechatpay-Timestamp"),
+        header("Wechatpay-Nonce"),
+        header("Wechatpay-Signature"),
+    )
+}
+
+/// What an order query's answer means (see the module's text), given how
+/// to check its signature; a payment found is the delivery's reference
+/// ([`QueriedPayment`] as JSON).
+pub fn read_query_answer(
+    status: u16,
+    body: &str,
+    mchid: &str,
+    out_trade_no: &str,
+    verifies: impl Fn(&str) -> bool,
+) -> Delivery {
+    if status != 200 {
+        return match read_answer(status, body, |_| false) {
+            // An order WeChat Pay does not know yet is not paid yet.
+            Delivery::Refused(e) if body.contains("ORDER_NOT_EXIST") => {
+                Delivery::Retry(format!("not paid yet: {e}"))
+            }
+            other => other,
+        };
+    }
+    if !verifies(body) {
+        return Delivery::Retry("WeChat Pay's answer does not verify with its public key".into());
+    }
+    let t: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    if t["mchid"] != mchid || t["out_trade_no"] != out_trade_no {
+        return Delivery::Retry("WeChat Pay answered about another order".into());
+    }
+    let state = t["trade_state"].as_str().unwrap_or_default();
+    match state {
+        "SUCCESS" | "REFUND" => {
+            let (Some(transaction_id), Some(amount)) =
+                (t["transaction_id"].as_str(), t["amount"]["total"].as_i64())
+            else {
+                return Delivery::Retry("WeChat Pay's paid order has no transaction".into());
+            };
+            let paid_at = DateTime::parse_from_rfc3339(t["success_time"].as_str().unwrap_or(""))
+                .map(|t| t.timestamp_millis())
+                .unwrap_or_else(|_| Utc::now().timestamp_millis());
+            let found = QueriedPayment {
+                transaction_id: transaction_id.into(),
+                amount,
+                paid_at,
+            };
+            Delivery::Delivered {
+                reference: serde_json::to_string(&found).ok(),
+            }
+        }
+        "CLOSED" | "REVOKED" | "PAYERROR" => {
+            Delivery::Refused(format!("closed at WeChat Pay: {state}"))
+        }
+        _ => Delivery::Retry(format!("not paid yet: {state}")),
     }
 }
 
@@ -485,5 +613,61 @@ mod tests {
         ));
         assert!(matches!(read_answer(503, "", |_| true), Delivery::Retry(_)));
         assert!(matches!(read_answer(429, "", |_| true), Delivery::Retry(_)));
+    }
+
+    #[test]
+    fn an_order_query_finds_a_payment_asks_again_while_unpaid_and_sees_a_closed_order() {
+        let answer = |state: &str| {
+            json!({"mchid": "1900000109", "out_trade_no": "DS1", "trade_state": state,
+                   "transaction_id": "4200001", "success_time": "2026-12-02T16:05:00+08:00",
+                   "amount": {"total": 8000}})
+            .to_string()
+        };
+        let read = |body: &str, verified: bool| {
+            read_query_answer(200, body, "1900000109", "DS1", |_| verified)
+        };
+        match read(&answer("SUCCESS"), true) {
+            Delivery::Delivered { reference: Some(r) } => {
+                let q: QueriedPayment = serde_json::from_str(&r).unwrap();
+                assert_eq!(q.transaction_id, "4200001");
+                assert_eq!(q.amount, 8000);
+                assert_eq!(q.paid_at, 1_796_198_700_000);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            read(&answer("REFUND"), true),
+            Delivery::Delivered { .. }
+        ));
+        for waiting in ["NOTPAY", "USERPAYING"] {
+            assert!(
+                matches!(read(&answer(waiting), true), Delivery::Retry(e) if e.contains(waiting))
+            );
+        }
+        for closed in ["CLOSED", "REVOKED", "PAYERROR"] {
+            assert!(
+                matches!(read(&answer(closed), true), Delivery::Refused(e) if e.contains(closed))
+            );
+        }
+        // Not trusted: unsigned, or about another order or merchant.
+        assert!(matches!(
+            read(&answer("SUCCESS"), false),
+            Delivery::Retry(_)
+        ));
+        let other = answer("SUCCESS").replace("DS1", "DS2");
+        assert!(matches!(read(&other, true), Delivery::Retry(_)));
+        let merchant = answer("SUCCESS").replace("1900000109", "1900000110");
+        assert!(matches!(read(&merchant, true), Delivery::Retry(_)));
+        // An order WeChat Pay does not know yet is asked again.
+        let missing = r#"{"code":"ORDER_NOT_EXIST","message":"订单不存在"}"#;
+        assert!(matches!(
+            read_query_answer(404, missing, "1900000109", "DS1", |_| true),
+            Delivery::Retry(_)
+        ));
+        let bad = r#"{"code":"PARAM_ERROR","message":"参数错误"}"#;
+        assert!(matches!(
+            read_query_answer(400, bad, "1900000109", "DS1", |_| true),
+            Delivery::Refused(_)
+        ));
     }
 }

@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0020_cash_ledger.sql"),
     include_str!("../../migrations/postgres/0021_qr_payments.sql"),
     include_str!("../../migrations/postgres/0022_remittance_voids.sql"),
+    include_str!("../../migrations/postgres/0023_qr_payment_queries.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`).

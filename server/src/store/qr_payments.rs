@@ -1,8 +1,9 @@
 //! The `qr_payments` and `qr_payment_notifications` tables: each native-pay
 //! order a technician's phone asked for (the visit it pays, who asked, the
 //! provider, the merchant's order number, the amount, its state, the QR
-//! link, why it failed, the provider's transaction once paid), and the log
-//! of every provider notification received, accepted or refused.
+//! link, why it failed, the provider's transaction once paid and how that
+//! was confirmed), and the log of every provider notification received,
+//! accepted or refused, and of every payment the order query found.
 
 use super::sql::{Row, Tx};
 use crate::failure::{Failure, Fallible};
@@ -26,6 +27,30 @@ fn parse_state(text: &str) -> Option<QrPaymentState> {
         .find(|s| state_code(*s) == text)
 }
 
+/// How an order was confirmed paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaidVia {
+    /// The provider's signed notification.
+    Notification,
+    /// The server's own order query (查单): the notification never came.
+    Query,
+}
+
+impl PaidVia {
+    pub fn code(self) -> &'static str {
+        match self {
+            PaidVia::Notification => "notification",
+            PaidVia::Query => "query",
+        }
+    }
+
+    fn parse(text: &str) -> Option<PaidVia> {
+        [PaidVia::Notification, PaidVia::Query]
+            .into_iter()
+            .find(|v| v.code() == text)
+    }
+}
+
 /// A stored order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QrPaymentRow {
@@ -47,11 +72,13 @@ pub struct QrPaymentRow {
     pub updated_at: i64,
     pub paid_at: Option<i64>,
     pub provider_transaction_id: Option<String>,
+    /// How it was confirmed paid, once paid.
+    pub confirmed_by: Option<PaidVia>,
 }
 
 const COLUMNS: &str = "id, assignment_id, visit_id, technician_id, device_id, provider, \
      out_trade_no, amount, state, code_url, failure_en, failure_zh, created_at, expires_at, \
-     updated_at, paid_at, provider_transaction_id";
+     updated_at, paid_at, provider_transaction_id, confirmed_by";
 
 fn row_of(r: &Row) -> Fallible<QrPaymentRow> {
     let corrupt = |what| Failure::corrupt("reading a QR payment", what);
@@ -74,6 +101,10 @@ fn row_of(r: &Row) -> Fallible<QrPaymentRow> {
         updated_at: r.int("updated_at"),
         paid_at: r.opt_int("paid_at"),
         provider_transaction_id: r.opt_text("provider_transaction_id"),
+        confirmed_by: r
+            .opt_text("confirmed_by")
+            .as_deref()
+            .and_then(PaidVia::parse),
     })
 }
 
@@ -202,14 +233,21 @@ pub async fn mark_paid(
     id: &str,
     transaction_id: &str,
     paid_at: i64,
+    via: PaidVia,
     now: i64,
 ) -> Fallible<bool> {
     let changed = tx
         .execute(
             "UPDATE qr_payments SET state = 'paid', provider_transaction_id = $2, paid_at = $3,
-                updated_at = $4
+                updated_at = $4, confirmed_by = $5
              WHERE id = $1 AND state <> 'paid'",
-            &[id.into(), transaction_id.into(), paid_at.into(), now.into()],
+            &[
+                id.into(),
+                transaction_id.into(),
+                paid_at.into(),
+                now.into(),
+                via.code().into(),
+            ],
         )
         .await?;
     Ok(changed == 1)

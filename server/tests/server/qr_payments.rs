@@ -35,6 +35,7 @@ both_backends!(
     a_deferred_payment_reaches_the_desk_queue_with_its_amount,
     an_order_past_its_expiry_reads_closed_and_a_new_one_can_be_asked_for,
     an_order_the_provider_refuses_fails_with_the_reason,
+    a_payment_whose_notification_was_lost_is_found_by_the_order_query,
 );
 
 fn keys() -> PathBuf {
@@ -718,4 +719,124 @@ async fn an_order_the_provider_refuses_fails_with_the_reason(b: Backend) {
         "{zh}"
     );
     assert_eq!(sim.received().qr_orders[0].outcome, "refused");
+}
+
+/// A worker that asks the provider about an order (查单) as soon as it is
+/// created, then with the outbox's backoff.
+fn querying_worker(s: &Srv) -> Arc<Worker> {
+    let mut state = s.state.clone();
+    state.providers = Arc::new(ProviderSettings {
+        payment_notify_base_url: Some(s.base.clone()),
+        payment_query_delay_ms: 0,
+        ..(*state.providers).clone()
+    });
+    Arc::new(Worker::new(state))
+}
+
+/// Runs worker rounds until `done` holds (at most ~20 s).
+async fn rounds_until(worker: &Arc<Worker>, what: &str, done: impl Fn() -> bool) {
+    for _ in 0..200 {
+        if done() {
+            return;
+        }
+        worker.run_once().await.expect("an outbox round");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("never: {what}");
+}
+
+async fn a_payment_whose_notification_was_lost_is_found_by_the_order_query(b: Backend) {
+    let sim = simulator().await;
+    let s = Srv::start_with_providers(b, Config::default(), providers(&sim)).await;
+    let worker = querying_worker(&s);
+    for (who, provider, asked_unpaid, by_query_zh) in [
+        ("T-1", "wechat_pay", "NOTPAY", "向微信支付查单的签名应答"),
+        ("T-2", "alipay", "TRADE_NOT_EXIST", "向支付宝查单的签名应答"),
+    ] {
+        let (a, _dev, token, w) = visit_due(&s, who).await;
+        let (st, o) = s
+            .post(
+                "/api/sync/qr-payments",
+                &token,
+                ask(&a, &w, provider, due(&w)),
+            )
+            .await;
+        assert_eq!(st, 201, "{o}");
+        let id = o["payment_id"].as_str().unwrap().to_string();
+        let no = o["out_trade_no"].as_str().unwrap().to_string();
+        let created = rounds_until_created(&worker, &s, &token, &id).await;
+        assert_eq!(created["state"], "awaiting_payment", "{created}");
+        let queries = |no: &str| -> Vec<(bool, String)> {
+            sim.received()
+                .qr_queries
+                .into_iter()
+                .filter(|q| q.out_trade_no == no && q.provider == provider)
+                .map(|q| (q.signature_valid, q.answered))
+                .collect()
+        };
+
+        // Asked while nobody paid: still awaiting payment.
+        rounds_until(&worker, "a first query", || !queries(&no).is_empty()).await;
+        assert_eq!(
+            queries(&no)[0],
+            (true, asked_unpaid.to_string()),
+            "{provider}"
+        );
+        assert_eq!(
+            order_now(&s, &token, &id).await["state"],
+            "awaiting_payment"
+        );
+
+        // The customer pays; the provider's notification is lost.
+        sim.pay_notification_lost(provider, &no).await.unwrap();
+        assert!(sim
+            .received()
+            .qr_notifications
+            .iter()
+            .all(|n| n.out_trade_no != no));
+        let mut paid = Value::Null;
+        for _ in 0..200 {
+            worker.run_once().await.unwrap();
+            paid = order_now(&s, &token, &id).await;
+            if paid["state"] == "paid" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(paid["state"], "paid", "{provider}: {paid}");
+        assert!(queries(&no).iter().all(|(valid, _)| *valid));
+        let answered: Vec<String> = queries(&no).into_iter().map(|(_, a)| a).collect();
+        assert!(
+            answered.last().is_some_and(|a| a.contains("SUCCESS")),
+            "{answered:?}"
+        );
+        assert!(!paid["provider_transaction_id"].as_str().unwrap().is_empty());
+
+        // The desk sees who confirmed it; the log says the query found it.
+        let (st, list) = s
+            .get(
+                &format!("/api/assignments/{}/qr-payments", a["id"].as_str().unwrap()),
+                &s.dispatcher,
+            )
+            .await;
+        assert_eq!(st, 200, "{list}");
+        assert_eq!(list[0]["state"], "paid");
+        assert_eq!(list[0]["confirmed_by"]["zh"], by_query_zh, "{list}");
+        assert!(notifications(&s)
+            .await
+            .iter()
+            .any(|(o, why)| o == "paid_by_query" && why.contains("查单")));
+
+        // Paid: the provider is asked no more.
+        let asked = queries(&no).len();
+        for _ in 0..10 {
+            worker.run_once().await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            queries(&no).len(),
+            asked,
+            "{provider}: asked after it was paid"
+        );
+    }
 }

@@ -11,15 +11,20 @@
 //! order's notify_url; `forge` sends a forged one instead: `wrong_key`
 //! (signed with a key that is not the provider's), `tampered_amount`
 //! (another amount, properly signed), `stale_timestamp` (WeChat Pay: ten
-//! minutes old). The keys are test-only PEM texts
+//! minutes old); `lost_notification` takes the payment but sends nothing,
+//! as when a notification is lost. The order query (查单) answers what
+//! was paid: WeChat Pay's `GET /v3/pay/transactions/out-trade-no/{no}`
+//! (signature checked, answer signed) and the gateway's
+//! `alipay.trade.query` (`ACQ.TRADE_NOT_EXIST` until paid, as for a
+//! precreated trade nobody scanned). The keys are test-only PEM texts
 //! (`server/test-keys`, [`WechatPayAccount::from_key_dir`]).
 
 use super::{fate, header, lock, Fate, Shared};
 use crate::outbox::alipay::{self, RESPONSE_MEMBER};
 use crate::outbox::rsa_keys;
 use crate::outbox::wechat_pay::{self, NATIVE_PATH};
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
@@ -116,6 +121,25 @@ pub struct QrNotificationSent {
     pub answer: String,
 }
 
+/// One order query (查单) the simulator answered.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct QrQuery {
+    pub provider: String,
+    pub out_trade_no: String,
+    pub signature_valid: bool,
+    /// The state answered (`SUCCESS`, `NOTPAY`, `TRADE_NOT_EXIST`, …).
+    pub answered: String,
+}
+
+/// A payment the simulator took.
+#[derive(Debug, Clone)]
+pub(super) struct Taken {
+    pub transaction_id: String,
+    /// Fen.
+    pub amount: i64,
+    pub at: chrono::DateTime<Utc>,
+}
+
 /// A forged notification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -137,6 +161,8 @@ pub(super) struct PaymentState {
     pub orders: BTreeMap<String, QrOrderRequest>,
     /// Transactions, by out_trade_no (one per order, however often notified).
     pub transactions: BTreeMap<String, String>,
+    /// The payments taken, by out_trade_no (what the order query answers).
+    pub taken: BTreeMap<String, Taken>,
 }
 
 /// "The customer pays" request.
@@ -145,6 +171,9 @@ pub struct PayRequest {
     pub out_trade_no: String,
     #[serde(default)]
     pub forge: Option<Forgery>,
+    /// The payment is taken but its notification is lost (never sent).
+    #[serde(default)]
+    pub lost_notification: bool,
 }
 
 fn wechat_error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -352,6 +381,9 @@ pub(super) async fn alipay_gateway(
         && get("version") == "1.0";
     let biz: Value = serde_json::from_str(&get("biz_content")).unwrap_or(Value::Null);
     let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    if get("method") == alipay::QUERY {
+        return alipay_query(&sim, &account, s(&biz["out_trade_no"]), signature_valid);
+    }
     let mut record = QrOrderRequest {
         provider: "alipay".into(),
         idempotency_key: header(&headers, crate::domain::webhooks::IDEMPOTENCY_HEADER).into(),
@@ -396,6 +428,148 @@ pub(super) async fn alipay_gateway(
         .into_response()
 }
 
+/// Alipay's `alipay.trade.query`.
+fn alipay_query(
+    sim: &Shared,
+    account: &AlipayAccount,
+    out_trade_no: String,
+    signature_valid: bool,
+) -> Response {
+    let taken = lock(&sim.state).payments.taken.get(&out_trade_no).cloned();
+    let (answered, member) = match (&taken, signature_valid) {
+        (_, false) => (
+            "SIGN_ERROR",
+            json!({"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature", "sub_msg": "验签出错"}),
+        ),
+        (None, true) => (
+            "TRADE_NOT_EXIST",
+            json!({"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_NOT_EXIST", "sub_msg": "交易不存在"}),
+        ),
+        (Some(t), true) => (
+            "TRADE_SUCCESS",
+            json!({"code": "10000", "msg": "Success", "out_trade_no": out_trade_no,
+                   "trade_no": t.transaction_id, "trade_status": "TRADE_SUCCESS",
+                   "total_amount": doorstep_core::money::yuan_digits(t.amount),
+                   "send_pay_date": alipay::beijing_time(t.at), "buyer_logon_id": "159****5620"}),
+        ),
+    };
+    lock(&sim.state).received.qr_queries.push(QrQuery {
+        provider: "alipay".into(),
+        out_trade_no,
+        signature_valid,
+        answered: answered.into(),
+    });
+    let member = member.to_string();
+    let sign = rsa_keys::private_key(&account.alipay_private_key)
+        .map(|k| rsa_keys::sign(&k, member.as_bytes()))
+        .unwrap_or_default();
+    (
+        StatusCode::OK,
+        [("Content-Type", "application/json;charset=utf-8")],
+        format!(
+            r#"{{"{}":{member},"sign":"{sign}"}}"#,
+            alipay::QUERY_RESPONSE_MEMBER
+        ),
+    )
+        .into_response()
+}
+
+/// WeChat Pay's order query, `GET /v3/pay/transactions/out-trade-no/{no}?mchid=…`.
+pub(super) async fn wechat_query(
+    State(sim): State<Shared>,
+    UrlPath(out_trade_no): UrlPath<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let Some(account) = lock(&sim.state).payments.wechat.clone() else {
+        return wechat_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "SYSTEM_ERROR",
+            "the simulator has no WeChat Pay account",
+        );
+    };
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or_default();
+    let auth =
+        wechat_pay::parse_authorization(header(&headers, "Authorization")).unwrap_or_default();
+    let field = |k: &str| auth.get(k).cloned().unwrap_or_default();
+    let signature_valid = rsa_keys::public_key(&account.merchant_public_key)
+        .map(|key| {
+            rsa_keys::verify(
+                &key,
+                wechat_pay::request_message(
+                    "GET",
+                    path,
+                    field("timestamp").parse().unwrap_or(0),
+                    &field("nonce_str"),
+                    "",
+                )
+                .as_bytes(),
+                &field("signature"),
+            )
+        })
+        .unwrap_or(false)
+        && field("mchid") == account.mchid
+        && uri.query() == Some(&format!("mchid={}", account.mchid));
+    let (order, taken) = {
+        let s = lock(&sim.state);
+        (
+            s.payments.orders.get(&out_trade_no).cloned(),
+            s.payments.taken.get(&out_trade_no).cloned(),
+        )
+    };
+    let record = |answered: &str| {
+        lock(&sim.state).received.qr_queries.push(QrQuery {
+            provider: "wechat_pay".into(),
+            out_trade_no: out_trade_no.clone(),
+            signature_valid,
+            answered: answered.into(),
+        })
+    };
+    if !signature_valid {
+        record("SIGN_ERROR");
+        return wechat_error(StatusCode::UNAUTHORIZED, "SIGN_ERROR", "签名错误");
+    }
+    let Some(order) = order.filter(|o| o.provider == "wechat_pay") else {
+        record("ORDER_NOT_EXIST");
+        return wechat_error(StatusCode::NOT_FOUND, "ORDER_NOT_EXIST", "订单不存在");
+    };
+    let mut answer = json!({
+        "appid": account.appid, "mchid": account.mchid, "out_trade_no": out_trade_no,
+        "trade_type": "NATIVE", "attach": "",
+        "amount": {"total": order.amount, "currency": "CNY"},
+    });
+    match &taken {
+        Some(t) => {
+            answer["trade_state"] = json!("SUCCESS");
+            answer["trade_state_desc"] = json!("支付成功");
+            answer["transaction_id"] = json!(t.transaction_id);
+            answer["success_time"] = json!(wechat_pay::time_expire(t.at));
+            answer["amount"] = json!({"total": t.amount, "payer_total": t.amount, "currency": "CNY", "payer_currency": "CNY"});
+        }
+        None => {
+            answer["trade_state"] = json!("NOTPAY");
+            answer["trade_state_desc"] = json!("订单未支付");
+        }
+    }
+    record(answer["trade_state"].as_str().unwrap_or_default());
+    signed_wechat(
+        &account,
+        &account.platform_private_key,
+        Utc::now().timestamp(),
+        answer.to_string(),
+    )
+    .map(|(h, body)| {
+        let mut res = (StatusCode::OK, body).into_response();
+        for (k, v) in h {
+            if let Ok(v) = v.parse() {
+                res.headers_mut().insert(k, v);
+            }
+        }
+        res
+    })
+    .unwrap_or_else(|e| wechat_error(StatusCode::INTERNAL_SERVER_ERROR, "SYSTEM_ERROR", &e))
+}
+
 /// What "the customer pays" did.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PayOutcome {
@@ -435,6 +609,23 @@ pub(super) async fn pay(
         Some(Forgery::TamperedAmount) => order.amount + 1,
         _ => order.amount,
     };
+    if req.forge.is_none() {
+        lock(&sim.state)
+            .payments
+            .taken
+            .entry(order.out_trade_no.clone())
+            .or_insert_with(|| Taken {
+                transaction_id: transaction_id.clone(),
+                amount,
+                at: Utc::now(),
+            });
+    }
+    if req.lost_notification {
+        return Ok(PayOutcome {
+            status: 0,
+            answer: "the notification was lost".into(),
+        });
+    }
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
