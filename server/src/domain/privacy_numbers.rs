@@ -9,7 +9,14 @@
 //!   reassigned, cancelled, done or handed back. When the bind is
 //!   delivered ([`record_delivery`]) the binding is `bound` and the
 //!   assignment moves to a new version, so the phone downloads it again —
-//!   now carrying the virtual number.
+//!   now carrying the virtual number. A binding asked for
+//!   `--privacy-binding-hours` is extended at the provider
+//!   (`UpdateSubscription`, `updateExpire`, [`RENEW_KIND`]) once less than a
+//!   quarter of that time is left while the order is still the technician's,
+//!   so a long job's number does not stop connecting. A bind that failed
+//!   only because a number was missing ([`NO_NUMBER`]) is tried again once
+//!   the number is there (a dispatcher added the customer's phone); a
+//!   provider's refusal is not.
 //! - **Masking**: every JSON answer to a technician's device token goes
 //!   through [`mask_for_device`] at the moment it is served
 //!   (`http::privacy`): a customer's phone becomes the order's virtual
@@ -36,6 +43,11 @@ use std::collections::{BTreeSet, HashMap};
 pub const BIND_KIND: &str = "privacy_bind";
 /// The outbox kind of an unbind request (UnbindSubscription).
 pub const UNBIND_KIND: &str = "privacy_unbind";
+/// The outbox kind of a binding's extension (UpdateSubscription, updateExpire).
+pub const RENEW_KIND: &str = "privacy_renew";
+/// Why a bind failed when a number was missing (tried again once both are there).
+pub const NO_NUMBER: &str =
+    "no number to bind: the customer's phone or the technician's work phone is missing";
 /// The provider the outbox messages go to (`target`).
 pub const PROVIDER: &str = "aliyun_pls";
 /// Who moves an assignment to its version carrying the virtual number.
@@ -265,25 +277,26 @@ pub async fn reconcile(
     pool_key: &str,
 ) -> Fallible<usize> {
     let mut queued = 0;
-    for u in store::to_bind(tx, ROUND).await? {
+    for u in store::to_bind(tx, NO_NUMBER, ROUND).await? {
         let id = uuid::Uuid::now_v7().to_string();
         let customer = serde_json::from_str::<Assignment>(&u.body)
             .ok()
             .and_then(|a| bindable(a.customer.phone.as_deref()));
         let technician = bindable(u.technician_phone.as_deref());
         let (Some(a), Some(b)) = (customer, technician) else {
-            let reason =
-                "no number to bind: the customer's phone or the technician's work phone is missing";
-            store::insert(
-                tx,
-                &id,
-                &u.assignment_id,
-                &u.technician_id,
-                BindingState::Failed,
-                Some(reason),
-                now,
-            )
-            .await?;
+            // Said once; tried again each round until a number is there.
+            if !u.tried {
+                store::insert(
+                    tx,
+                    &id,
+                    &u.assignment_id,
+                    &u.technician_id,
+                    BindingState::Failed,
+                    Some(NO_NUMBER),
+                    now,
+                )
+                .await?;
+            }
             continue;
         };
         store::insert(
@@ -319,6 +332,35 @@ pub async fn reconcile(
         )
         .await?;
         queued += 1;
+    }
+    for b in store::to_renew(tx, now + expiry_ms / 4, ROUND).await? {
+        // Once per end: a renewal still in the outbox is not queued again.
+        let payload = json!({
+            "binding_id": b.id,
+            "pool_key": pool_key,
+            "subs_id": b.subs_id,
+            "secret_no": b.virtual_number,
+            "expires_at": now + expiry_ms,
+        });
+        let fresh = enqueue(
+            tx,
+            &NewOutboxMessage {
+                id: uuid::Uuid::now_v7().to_string(),
+                kind: RENEW_KIND.into(),
+                idempotency_key: format!(
+                    "{RENEW_KIND}:{}:{}",
+                    b.id,
+                    b.expires_at.unwrap_or_default()
+                ),
+                assignment_id: Some(b.assignment_id.clone()),
+                target: PROVIDER.into(),
+                payload: payload.to_string(),
+                first_attempt_at: now,
+                created_at: now,
+            },
+        )
+        .await?;
+        queued += usize::from(fresh);
     }
     for b in store::to_release(tx, ROUND).await? {
         store::mark(tx, &b.id, BindingState::Unbinding, None, now).await?;
@@ -396,7 +438,8 @@ pub async fn record_delivery(
                 )
                 .await;
             };
-            store::mark_bound(tx, id, &x, &subs, now).await?;
+            let expires_at = m.payload["expires_at"].as_i64();
+            store::mark_bound(tx, id, &x, &subs, expires_at, now).await?;
             tx.lock(LockKey::Assignments).await?;
             if let Some(mut v) = assignments::load_assignment(tx, &binding.assignment_id).await? {
                 let his = v.status == AssignmentStatus::Assigned
@@ -413,6 +456,16 @@ pub async fn record_delivery(
         (BIND_KIND, Delivery::Retry(_)) if retrying => Ok(()),
         (BIND_KIND, Delivery::Retry(e) | Delivery::Refused(e)) => {
             store::mark(tx, id, BindingState::Failed, Some(e), now).await
+        }
+        (RENEW_KIND, Delivery::Delivered { .. }) => match m.payload["expires_at"].as_i64() {
+            Some(at) => store::set_expiry(tx, id, at, now).await,
+            None => Ok(()),
+        },
+        (RENEW_KIND, Delivery::Retry(_)) if retrying => Ok(()),
+        (RENEW_KIND, Delivery::Retry(e) | Delivery::Refused(e)) => {
+            // Still bound until its end: said on the binding for a dispatcher.
+            let note = format!("could not extend the binding: {e}");
+            store::mark(tx, id, BindingState::Bound, Some(&note), now).await
         }
         (UNBIND_KIND, Delivery::Delivered { .. }) => {
             store::mark(tx, id, BindingState::Unbound, None, now).await

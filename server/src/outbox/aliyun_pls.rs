@@ -13,6 +13,9 @@
 //!   binding and its virtual number X.
 //! - **Unbind** (`Action=UnbindSubscription`): `PoolKey`, `SubsId`,
 //!   `SecretNo`; `{"Code": "OK"}`.
+//! - **Extend** (`Action=UpdateSubscription`, "UpdateSubscription - 更新绑定关系",
+//!   document 400491): `PoolKey`, `SubsId`, `PhoneNoX` (the virtual number),
+//!   `OperateType=updateExpire` and the new `Expiration`; `{"Code": "OK"}`.
 //! - **Signature** (RPC style, `SignatureMethod=HMAC-SHA1`,
 //!   `SignatureVersion=1.0`): the parameters (common ones — `Format=JSON`,
 //!   `Version`, `AccessKeyId`, `SignatureNonce`, `Timestamp` in UTC ISO
@@ -31,7 +34,7 @@
 //! `OutId` is our binding's id, so the provider's records name it.
 
 use super::{Delivery, Provider};
-use crate::domain::privacy_numbers::{bind_reference, BIND_KIND, UNBIND_KIND};
+use crate::domain::privacy_numbers::{bind_reference, BIND_KIND, RENEW_KIND, UNBIND_KIND};
 use crate::domain::webhooks::IDEMPOTENCY_HEADER;
 use crate::store::outbox::OutboxMessage;
 use crate::store::BoxFuture;
@@ -108,18 +111,19 @@ impl AliyunPls {
         let text = |k: &str| p[k].as_str().unwrap_or_default().to_string();
         let mut params = BTreeMap::new();
         params.insert("PoolKey".into(), text("pool_key"));
+        // `Expiration`: China Standard Time, `yyyy-MM-dd HH:mm:ss`.
+        let expiration = || {
+            let expires = p["expires_at"].as_i64().unwrap_or_default();
+            let at = chrono::DateTime::from_timestamp_millis(expires).unwrap_or_default()
+                + chrono::Duration::hours(8);
+            at.format("%Y-%m-%d %H:%M:%S").to_string()
+        };
         match m.kind.as_str() {
             BIND_KIND => {
-                let expires = p["expires_at"].as_i64().unwrap_or_default();
-                let at = chrono::DateTime::from_timestamp_millis(expires).unwrap_or_default()
-                    + chrono::Duration::hours(8);
                 params.insert("Action".into(), "BindAxb".into());
                 params.insert("PhoneNoA".into(), text("phone_a"));
                 params.insert("PhoneNoB".into(), text("phone_b"));
-                params.insert(
-                    "Expiration".into(),
-                    at.format("%Y-%m-%d %H:%M:%S").to_string(),
-                );
+                params.insert("Expiration".into(), expiration());
                 params.insert("OutOrderId".into(), text("out_order_id"));
                 params.insert("OutId".into(), text("binding_id"));
                 params.insert("IsRecordingEnabled".into(), "false".into());
@@ -128,6 +132,13 @@ impl AliyunPls {
                 params.insert("Action".into(), "UnbindSubscription".into());
                 params.insert("SubsId".into(), text("subs_id"));
                 params.insert("SecretNo".into(), text("secret_no"));
+            }
+            RENEW_KIND => {
+                params.insert("Action".into(), "UpdateSubscription".into());
+                params.insert("SubsId".into(), text("subs_id"));
+                params.insert("PhoneNoX".into(), text("secret_no"));
+                params.insert("OperateType".into(), "updateExpire".into());
+                params.insert("Expiration".into(), expiration());
             }
             other => {
                 return Err(Delivery::Refused(format!(

@@ -28,7 +28,7 @@ pub mod wechat_pay;
 use crate::app::AppState;
 use crate::domain::invoices::{self, InvoiceOutcome, ISSUE_KIND, QUERY_KIND};
 use crate::domain::outbox::RetryPolicy;
-use crate::domain::privacy_numbers::{self, BIND_KIND, UNBIND_KIND};
+use crate::domain::privacy_numbers::{self, BIND_KIND, RENEW_KIND, UNBIND_KIND};
 use crate::domain::qr_payments;
 use crate::failure::Fallible;
 use crate::store::invoices as store_invoices;
@@ -120,7 +120,7 @@ impl Worker {
             ("notice", "sms") => Some(&self.sms as &dyn Provider),
             ("webhook", _) => Some(&self.webhooks as &dyn Provider),
             (ISSUE_KIND | QUERY_KIND, invoices::PROVIDER) => Some(&self.invoicing as &dyn Provider),
-            (BIND_KIND | UNBIND_KIND, privacy_numbers::PROVIDER) => {
+            (BIND_KIND | UNBIND_KIND | RENEW_KIND, privacy_numbers::PROVIDER) => {
                 Some(&self.privacy as &dyn Provider)
             }
             (qr_payments::KIND | qr_payments::QUERY_KIND, "wechat_pay") => {
@@ -245,7 +245,7 @@ impl Worker {
                     if let Some(invoice) = &invoice {
                         invoices::record_delivery(tx, &m, invoice, now, query_delay_ms).await?;
                     }
-                    if m.kind == BIND_KIND || m.kind == UNBIND_KIND {
+                    if [BIND_KIND, UNBIND_KIND, RENEW_KIND].contains(&m.kind.as_str()) {
                         privacy_numbers::record_delivery(tx, &m, &outcome, retrying, now).await?;
                     }
                     qr_payments::record_delivery(

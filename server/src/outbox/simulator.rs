@@ -8,7 +8,8 @@
 //! number, or "being issued" / "failed" as told; X-Nuonuo-Sign checked),
 //! Alibaba Cloud privacy-number calls at `/dyplsapi` (BindAxb, allocating a
 //! virtual number from a pool of 170 numbers, deduplicated on the binding's
-//! `OutId`; UnbindSubscription releasing it; the RPC HMAC-SHA1 `Signature`
+//! `OutId`; UnbindSubscription releasing it; UpdateSubscription's
+//! `updateExpire` extending it; the RPC HMAC-SHA1 `Signature`
 //! checked), deduplicates on the
 //! idempotency key, records everything it received, and can fail (HTTP 503),
 //! be down, answer slowly or take a request and never answer. Its record is
@@ -113,10 +114,11 @@ pub struct InvoiceQuery {
     pub invoice_number: Option<String>,
 }
 
-/// One privacy-number call (BindAxb or UnbindSubscription) as received.
+/// One privacy-number call (BindAxb, UnbindSubscription or
+/// UpdateSubscription) as received.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PrivacyRequest {
-    /// `BindAxb` or `UnbindSubscription`.
+    /// `BindAxb`, `UnbindSubscription` or `UpdateSubscription`.
     pub action: String,
     pub pool_key: String,
     /// BindAxb: the customer (A), the technician (B), the expiry, our ids.
@@ -177,6 +179,14 @@ impl Received {
         self.privacy
             .iter()
             .filter(|r| r.outcome == "bound")
+            .collect()
+    }
+
+    /// The bindings extended (UpdateSubscription, updateExpire).
+    pub fn privacy_renewed(&self) -> Vec<&PrivacyRequest> {
+        self.privacy
+            .iter()
+            .filter(|r| r.outcome == "renewed")
             .collect()
     }
 
@@ -924,6 +934,25 @@ async fn privacy_call(
                 }
                 Json(json!({"Code": "OK", "Message": "OK", "ChargeId": "true",
                             "RequestId": uuid::Uuid::now_v7().to_string()}))
+            }
+            "UpdateSubscription" => {
+                let subs = p("SubsId");
+                let live = s
+                    .privacy_bindings
+                    .get(&subs)
+                    .is_some_and(|(x, _)| *x == p("PhoneNoX"));
+                record.secret_no = params.get("PhoneNoX").cloned();
+                if !live {
+                    record.outcome = "refused".into();
+                    privacy_answer("isv.NO_SUBS_EXIST", "no such binding")
+                } else if p("OperateType") != "updateExpire" || p("Expiration").is_empty() {
+                    record.outcome = "refused".into();
+                    privacy_answer("isv.INVALID_PARAMETERS", "OperateType or Expiration")
+                } else {
+                    record.outcome = "renewed".into();
+                    Json(json!({"Code": "OK", "Message": "OK", "Chargeld": "false",
+                                "RequestId": uuid::Uuid::now_v7().to_string()}))
+                }
             }
             other => {
                 record.outcome = "refused".into();

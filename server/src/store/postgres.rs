@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0021_qr_payments.sql"),
     include_str!("../../migrations/postgres/0022_remittance_voids.sql"),
     include_str!("../../migrations/postgres/0023_qr_payment_queries.sql"),
+    include_str!("../../migrations/postgres/0024_privacy_binding_expiry.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`).

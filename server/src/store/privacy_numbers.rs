@@ -1,7 +1,7 @@
 //! The `privacy_bindings` table: the virtual number binding a work order's
 //! customer to the technician it is dispatched to (`domain::privacy_numbers`):
-//! binding → bound (virtual number, the provider's subscription id) →
-//! unbinding → unbound, or failed.
+//! binding → bound (virtual number, the provider's subscription id, when
+//! it ends there: extended before then) → unbinding → unbound, or failed.
 
 use super::sql::{Row, Tx};
 use crate::failure::{Failure, Fallible};
@@ -66,10 +66,12 @@ pub struct Binding {
     pub updated_at: i64,
     pub bound_at: Option<i64>,
     pub unbound_at: Option<i64>,
+    /// When it ends at the provider unless extended, Unix ms.
+    pub expires_at: Option<i64>,
 }
 
 const COLUMNS: &str = "id, assignment_id, technician_id, state, virtual_number, subs_id, \
-     failure_reason, created_at, updated_at, bound_at, unbound_at";
+     failure_reason, created_at, updated_at, bound_at, unbound_at, expires_at";
 
 fn binding_from_row(r: &Row) -> Fallible<Binding> {
     Ok(Binding {
@@ -85,6 +87,7 @@ fn binding_from_row(r: &Row) -> Fallible<Binding> {
         updated_at: r.int("updated_at"),
         bound_at: r.opt_int("bound_at"),
         unbound_at: r.opt_int("unbound_at"),
+        expires_at: r.opt_int("expires_at"),
     })
 }
 
@@ -167,22 +170,31 @@ pub struct Unbound {
     pub body: String,
     /// The technician's work phone.
     pub technician_phone: Option<String>,
+    /// A bind was tried before and found no number to bind.
+    pub tried: bool,
 }
 
 /// Work orders dispatched to a technician (status `assigned`) that have no
-/// binding to that technician yet (none binding, bound or failed), at most
-/// `limit`.
-pub async fn to_bind(tx: &mut dyn Tx, limit: i64) -> Fallible<Vec<Unbound>> {
+/// binding to that technician yet (none binding or bound, none failed at
+/// the provider; a bind that failed only for `missing` — no number to bind
+/// — is tried again, once a number is there), those never tried first, at
+/// most `limit`.
+pub async fn to_bind(tx: &mut dyn Tx, missing: &str, limit: i64) -> Fallible<Vec<Unbound>> {
     Ok(tx
         .query(
-            "SELECT a.id AS id, a.technician_id AS technician_id, a.body AS body, t.phone AS phone
+            "SELECT a.id AS id, a.technician_id AS technician_id, a.body AS body, t.phone AS phone,
+                    CASE WHEN EXISTS (
+                        SELECT 1 FROM privacy_bindings f
+                        WHERE f.assignment_id = a.id AND f.technician_id = a.technician_id
+                          AND f.state = 'failed') THEN 1 ELSE 0 END AS tried
              FROM assignments a JOIN technicians t ON t.id = a.technician_id
              WHERE a.status = 'assigned' AND NOT EXISTS (
                  SELECT 1 FROM privacy_bindings b
                  WHERE b.assignment_id = a.id AND b.technician_id = a.technician_id
-                   AND b.state IN ('binding', 'bound', 'failed'))
-             ORDER BY a.id LIMIT $1",
-            &[limit.into()],
+                   AND (b.state IN ('binding', 'bound')
+                        OR (b.state = 'failed' AND COALESCE(b.failure_reason, '') <> $2)))
+             ORDER BY tried, a.id LIMIT $1",
+            &[limit.into(), missing.into()],
         )
         .await?
         .iter()
@@ -191,8 +203,43 @@ pub async fn to_bind(tx: &mut dyn Tx, limit: i64) -> Fallible<Vec<Unbound>> {
             technician_id: r.text("technician_id"),
             body: r.text("body"),
             technician_phone: r.opt_text("phone"),
+            tried: r.int("tried") == 1,
         })
         .collect())
+}
+
+/// Bound bindings that end before `before` while their work order is still
+/// dispatched to their technician: to be extended, at most `limit`.
+pub async fn to_renew(tx: &mut dyn Tx, before: i64, limit: i64) -> Fallible<Vec<Binding>> {
+    let columns = COLUMNS
+        .split(", ")
+        .map(|c| format!("b.{c} AS {c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    tx.query(
+        &format!(
+            "SELECT {columns} FROM privacy_bindings b JOIN assignments a ON a.id = b.assignment_id
+             WHERE b.state = 'bound' AND b.expires_at < $1
+               AND a.status = 'assigned' AND a.technician_id = b.technician_id
+             ORDER BY b.expires_at, b.id LIMIT $2"
+        ),
+        &[before.into(), limit.into()],
+    )
+    .await?
+    .iter()
+    .map(binding_from_row)
+    .collect()
+}
+
+/// A binding's new end at the provider (extended), clearing a failure note.
+pub async fn set_expiry(tx: &mut dyn Tx, id: &str, expires_at: i64, now: i64) -> Fallible<()> {
+    tx.execute(
+        "UPDATE privacy_bindings SET expires_at = $2, failure_reason = NULL, updated_at = $3
+         WHERE id = $1",
+        &[id.into(), expires_at.into(), now.into()],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Bound bindings whose work order is no longer dispatched to their
@@ -225,13 +272,20 @@ pub async fn mark_bound(
     id: &str,
     virtual_number: &str,
     subs_id: &str,
+    expires_at: Option<i64>,
     now: i64,
 ) -> Fallible<()> {
     tx.execute(
         "UPDATE privacy_bindings SET state = 'bound', virtual_number = $2, subs_id = $3,
-            failure_reason = NULL, bound_at = $4, updated_at = $4
+            failure_reason = NULL, bound_at = $4, updated_at = $4, expires_at = $5
          WHERE id = $1 AND state IN ('binding', 'failed')",
-        &[id.into(), virtual_number.into(), subs_id.into(), now.into()],
+        &[
+            id.into(),
+            virtual_number.into(),
+            subs_id.into(),
+            now.into(),
+            expires_at.into(),
+        ],
     )
     .await?;
     Ok(())

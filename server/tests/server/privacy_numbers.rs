@@ -6,7 +6,9 @@
 //! change-log rows; a reassignment unbinds the old technician's binding and
 //! binds the new one's; a cancelled or finished order is unbound; an outage
 //! is retried through the outbox; dispatchers keep and search the full
-//! number.
+//! number; a binding near its end is extended while the order is the
+//! technician's; a bind that found no number is tried again once the
+//! dispatcher adds it.
 
 use crate::both_backends;
 use crate::harness::{assignment, device, numbered, Backend, Srv};
@@ -29,6 +31,8 @@ both_backends!(
     a_cancelled_or_finished_order_is_unbound,
     a_provider_outage_is_retried_through_the_outbox,
     dispatchers_keep_and_search_the_full_number,
+    a_binding_near_its_end_is_extended_at_the_provider,
+    a_bind_without_a_number_is_tried_again_once_the_customers_phone_is_added,
 );
 
 const PHONE: &str = "138 0013 8000";
@@ -452,4 +456,127 @@ async fn dispatchers_keep_and_search_the_full_number(b: Backend) {
     assert!(found.to_string().contains(PHONE), "{found}");
     let (_, listed) = s.get("/api/assignments", &s.dispatcher).await;
     assert!(listed.to_string().contains(PHONE));
+}
+
+async fn a_binding_near_its_end_is_extended_at_the_provider(b: Backend) {
+    let (s, sim, worker) = start(b).await;
+    s.technician("T-1", &["appliance_repair"]).await;
+    let id = order(&s, Some("T-1")).await;
+    let bound = rounds_until(&worker, &s, &id, |b| state_of(b, "T-1") == ["bound"]).await;
+    let asked_hours = s.state.providers.privacy_binding_hours;
+    let first_end = bound[0]["expires_at"].as_i64().expect("the binding's end");
+    let now = Utc::now().timestamp_millis();
+    assert!((first_end - now - asked_hours * 3_600_000).abs() < 60_000, "{bound:?}");
+
+    // Far from its end: nothing is asked.
+    for _ in 0..3 {
+        worker.run_once().await.unwrap();
+    }
+    assert!(sim.received().privacy_renewed().is_empty());
+
+    // A long job: the binding ends in an hour.
+    let binding = bound[0]["id"].as_str().unwrap().to_string();
+    let soon = now + 3_600_000;
+    s.state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                tx.execute(
+                    "UPDATE privacy_bindings SET expires_at = $2 WHERE id = $1",
+                    &[binding.as_str().into(), soon.into()],
+                )
+                .await
+            })
+        })
+        .await
+        .unwrap();
+    let extended = rounds_until(&worker, &s, &id, |b| {
+        b[0]["expires_at"].as_i64().is_some_and(|e| e > soon)
+    })
+    .await;
+    let got = sim.received();
+    let renewals = got.privacy_renewed();
+    assert_eq!(renewals.len(), 1, "{:?}", got.privacy);
+    let r = renewals[0];
+    assert!(r.signature_valid);
+    assert_eq!(r.action, "UpdateSubscription");
+    assert_eq!(r.subs_id.as_deref(), bound[0]["subs_id"].as_str());
+    assert_eq!(r.secret_no.as_deref(), bound[0]["virtual_number"].as_str());
+    let new_end = extended[0]["expires_at"].as_i64().unwrap();
+    assert!(new_end - Utc::now().timestamp_millis() > (asked_hours - 1) * 3_600_000);
+    // The provider's clock: China Standard Time.
+    let cst = chrono::DateTime::from_timestamp_millis(new_end).unwrap()
+        + chrono::Duration::hours(8);
+    assert_eq!(r.expiration, cst.format("%Y-%m-%d %H:%M:%S").to_string());
+    assert_eq!(extended[0]["state"], "bound");
+    assert_eq!(extended[0]["virtual_number"], bound[0]["virtual_number"]);
+
+    // Extended once for that end, however many rounds run.
+    for _ in 0..5 {
+        worker.run_once().await.unwrap();
+    }
+    assert_eq!(sim.received().privacy_renewed().len(), 1);
+}
+
+async fn a_bind_without_a_number_is_tried_again_once_the_customers_phone_is_added(b: Backend) {
+    let (s, sim, worker) = start(b).await;
+    s.technician("T-1", &["appliance_repair"]).await;
+    let start = Utc::now() + chrono::Duration::hours(2);
+    let (st, a) = s
+        .post(
+            "/api/assignments",
+            &s.dispatcher,
+            json!({
+                "trade": "appliance_repair", "technician": "T-1",
+                "customer": {"name": "王伟", "address": "上海市浦东新区世纪大道 100 号",
+                             "location": {"lat": 31.23, "lon": 121.47}},
+                "product": {"model": "M-1", "purchase_date": "2025-01-02", "warranty": "out_of_warranty"},
+                "requested_window": {"start": start, "end": start + chrono::Duration::hours(2)},
+            }),
+        )
+        .await;
+    assert_eq!(st, 201, "{a}");
+    let id = a["id"].as_str().unwrap().to_string();
+    if a["status"] != "assigned" {
+        let (st, r) = s
+            .post(
+                &format!("/api/assignments/{id}/assign"),
+                &s.dispatcher,
+                json!({"technician": "T-1"}),
+            )
+            .await;
+        assert_eq!(st, 200, "{r}");
+    }
+    let failed = rounds_until(&worker, &s, &id, |b| state_of(b, "T-1") == ["failed"]).await;
+    assert!(failed[0]["failure_reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("no number to bind"));
+
+    // Said once: more rounds add no binding and ask the provider nothing.
+    for _ in 0..5 {
+        worker.run_once().await.unwrap();
+    }
+    assert_eq!(bindings(&s, &id).await.len(), 1);
+    assert!(sim.received().privacy.is_empty());
+
+    // The dispatcher adds the customer's phone: bound.
+    let (st, v) = s.get(&format!("/api/assignments/{id}"), &s.dispatcher).await;
+    assert_eq!(st, 200, "{v}");
+    let mut customer = v["customer"].clone();
+    customer["phone"] = json!(PHONE);
+    let (st, r) = s
+        .call(
+            Method::PATCH,
+            &format!("/api/assignments/{id}"),
+            Some(&s.dispatcher),
+            Some(json!({"customer": customer})),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    let b = rounds_until(&worker, &s, &id, |b| state_of(b, "T-1").contains(&"bound")).await;
+    assert_eq!(state_of(&b, "T-1"), ["bound", "failed"], "the failure stays as history");
+    let got = sim.received();
+    assert_eq!(got.privacy_bound().len(), 1);
+    assert_eq!(got.privacy_bound()[0].phone_a, "13800138000");
 }
