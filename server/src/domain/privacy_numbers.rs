@@ -317,21 +317,8 @@ pub async fn reconcile(
             "expires_at": now + expiry_ms,
             "out_order_id": u.assignment_id,
         });
-        enqueue(
-            tx,
-            &NewOutboxMessage {
-                id: uuid::Uuid::now_v7().to_string(),
-                kind: BIND_KIND.into(),
-                idempotency_key: format!("{BIND_KIND}:{id}"),
-                assignment_id: Some(u.assignment_id.clone()),
-                target: PROVIDER.into(),
-                payload: payload.to_string(),
-                first_attempt_at: now,
-                created_at: now,
-            },
-        )
-        .await?;
-        queued += 1;
+        let key = format!("{BIND_KIND}:{id}");
+        queued += queue(tx, BIND_KIND, key, &u.assignment_id, payload, now).await?;
     }
     for b in store::to_renew(tx, now + expiry_ms / 4, ROUND).await? {
         // Once per end: a renewal still in the outbox is not queued again.
@@ -342,25 +329,8 @@ pub async fn reconcile(
             "secret_no": b.virtual_number,
             "expires_at": now + expiry_ms,
         });
-        let fresh = enqueue(
-            tx,
-            &NewOutboxMessage {
-                id: uuid::Uuid::now_v7().to_string(),
-                kind: RENEW_KIND.into(),
-                idempotency_key: format!(
-                    "{RENEW_KIND}:{}:{}",
-                    b.id,
-                    b.expires_at.unwrap_or_default()
-                ),
-                assignment_id: Some(b.assignment_id.clone()),
-                target: PROVIDER.into(),
-                payload: payload.to_string(),
-                first_attempt_at: now,
-                created_at: now,
-            },
-        )
-        .await?;
-        queued += usize::from(fresh);
+        let key = format!("{RENEW_KIND}:{}:{}", b.id, b.expires_at.unwrap_or_default());
+        queued += queue(tx, RENEW_KIND, key, &b.assignment_id, payload, now).await?;
     }
     for b in store::to_release(tx, ROUND).await? {
         store::mark(tx, &b.id, BindingState::Unbinding, None, now).await?;
@@ -370,23 +340,37 @@ pub async fn reconcile(
             "subs_id": b.subs_id,
             "secret_no": b.virtual_number,
         });
-        enqueue(
-            tx,
-            &NewOutboxMessage {
-                id: uuid::Uuid::now_v7().to_string(),
-                kind: UNBIND_KIND.into(),
-                idempotency_key: format!("{UNBIND_KIND}:{}", b.id),
-                assignment_id: Some(b.assignment_id.clone()),
-                target: PROVIDER.into(),
-                payload: payload.to_string(),
-                first_attempt_at: now,
-                created_at: now,
-            },
-        )
-        .await?;
-        queued += 1;
+        let key = format!("{UNBIND_KIND}:{}", b.id);
+        queued += queue(tx, UNBIND_KIND, key, &b.assignment_id, payload, now).await?;
     }
     Ok(queued)
+}
+
+/// Puts one provider call in the outbox, due now; 1 when it is new, 0 when
+/// one with its key is there already.
+async fn queue(
+    tx: &mut dyn Tx,
+    kind: &str,
+    idempotency_key: String,
+    assignment_id: &str,
+    payload: Value,
+    now: i64,
+) -> Fallible<usize> {
+    let fresh = enqueue(
+        tx,
+        &NewOutboxMessage {
+            id: uuid::Uuid::now_v7().to_string(),
+            kind: kind.into(),
+            idempotency_key,
+            assignment_id: Some(assignment_id.to_string()),
+            target: PROVIDER.into(),
+            payload: payload.to_string(),
+            first_attempt_at: now,
+            created_at: now,
+        },
+    )
+    .await?;
+    Ok(usize::from(fresh))
 }
 
 /// The provider's reference of a delivered bind: `SubsId=…;SecretNo=…`.

@@ -73,6 +73,15 @@ pub struct Binding {
 const COLUMNS: &str = "id, assignment_id, technician_id, state, virtual_number, subs_id, \
      failure_reason, created_at, updated_at, bound_at, unbound_at, expires_at";
 
+/// The columns of a binding read through the table alias `alias`.
+fn columns_of(alias: &str) -> String {
+    COLUMNS
+        .split(", ")
+        .map(|c| format!("{alias}.{c} AS {c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn binding_from_row(r: &Row) -> Fallible<Binding> {
     Ok(Binding {
         id: r.text("id"),
@@ -211,11 +220,7 @@ pub async fn to_bind(tx: &mut dyn Tx, missing: &str, limit: i64) -> Fallible<Vec
 /// Bound bindings that end before `before` while their work order is still
 /// dispatched to their technician: to be extended, at most `limit`.
 pub async fn to_renew(tx: &mut dyn Tx, before: i64, limit: i64) -> Fallible<Vec<Binding>> {
-    let columns = COLUMNS
-        .split(", ")
-        .map(|c| format!("b.{c} AS {c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let columns = columns_of("b");
     tx.query(
         &format!(
             "SELECT {columns} FROM privacy_bindings b JOIN assignments a ON a.id = b.assignment_id
@@ -245,11 +250,7 @@ pub async fn set_expiry(tx: &mut dyn Tx, id: &str, expires_at: i64, now: i64) ->
 /// Bound bindings whose work order is no longer dispatched to their
 /// technician (reassigned, cancelled, done, handed back), at most `limit`.
 pub async fn to_release(tx: &mut dyn Tx, limit: i64) -> Fallible<Vec<Binding>> {
-    let columns = COLUMNS
-        .split(", ")
-        .map(|c| format!("b.{c} AS {c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let columns = columns_of("b");
     tx.query(
         &format!(
             "SELECT {columns} FROM privacy_bindings b JOIN assignments a ON a.id = b.assignment_id

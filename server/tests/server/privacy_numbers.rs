@@ -85,6 +85,12 @@ async fn start(b: Backend) -> (Srv, Simulator, Arc<Worker>) {
 /// A work order whose customer's number also sits in its notes, assigned
 /// to `technician` when given; returns its id.
 async fn order(s: &Srv, technician: Option<&str>) -> String {
+    order_of(s, technician, Some(PHONE)).await
+}
+
+/// A work order of a customer with `phone` (none: the caller gave none),
+/// assigned to `technician` when given; returns its id.
+async fn order_of(s: &Srv, technician: Option<&str>, phone: Option<&str>) -> String {
     let start = Utc::now() + chrono::Duration::hours(2);
     let (st, a) = s
         .post(
@@ -92,7 +98,7 @@ async fn order(s: &Srv, technician: Option<&str>) -> String {
             &s.dispatcher,
             json!({
                 "trade": "appliance_repair",
-                "customer": {"name": "王伟", "phone": PHONE, "address": "上海市浦东新区世纪大道 100 号",
+                "customer": {"name": "王伟", "phone": phone, "address": "上海市浦东新区世纪大道 100 号",
                              "location": {"lat": 31.23, "lon": 121.47}},
                 "product": {"model": "M-1", "purchase_date": "2025-01-02", "warranty": "out_of_warranty"},
                 "fault_description": "不制冷，客户说打 +86 138-0013-8000 联系",
@@ -521,32 +527,7 @@ async fn a_binding_near_its_end_is_extended_at_the_provider(b: Backend) {
 async fn a_bind_without_a_number_is_tried_again_once_the_customers_phone_is_added(b: Backend) {
     let (s, sim, worker) = start(b).await;
     s.technician("T-1", &["appliance_repair"]).await;
-    let start = Utc::now() + chrono::Duration::hours(2);
-    let (st, a) = s
-        .post(
-            "/api/assignments",
-            &s.dispatcher,
-            json!({
-                "trade": "appliance_repair", "technician": "T-1",
-                "customer": {"name": "王伟", "address": "上海市浦东新区世纪大道 100 号",
-                             "location": {"lat": 31.23, "lon": 121.47}},
-                "product": {"model": "M-1", "purchase_date": "2025-01-02", "warranty": "out_of_warranty"},
-                "requested_window": {"start": start, "end": start + chrono::Duration::hours(2)},
-            }),
-        )
-        .await;
-    assert_eq!(st, 201, "{a}");
-    let id = a["id"].as_str().unwrap().to_string();
-    if a["status"] != "assigned" {
-        let (st, r) = s
-            .post(
-                &format!("/api/assignments/{id}/assign"),
-                &s.dispatcher,
-                json!({"technician": "T-1"}),
-            )
-            .await;
-        assert_eq!(st, 200, "{r}");
-    }
+    let id = order_of(&s, Some("T-1"), None).await;
     let failed = rounds_until(&worker, &s, &id, |b| state_of(b, "T-1") == ["failed"]).await;
     assert!(failed[0]["failure_reason"]
         .as_str()

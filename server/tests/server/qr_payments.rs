@@ -148,6 +148,18 @@ async fn order_now(s: &Srv, token: &str, id: &str) -> Value {
     o
 }
 
+/// The work order's QR payments as the console lists them.
+async fn desk_list(s: &Srv, a: &Value) -> Value {
+    let (st, list) = s
+        .get(
+            &format!("/api/assignments/{}/qr-payments", a["id"].as_str().unwrap()),
+            &s.dispatcher,
+        )
+        .await;
+    assert_eq!(st, 200, "{list}");
+    list
+}
+
 async fn notifications(s: &Srv) -> Vec<(String, String)> {
     s.state
         .db
@@ -227,13 +239,7 @@ async fn a_wechat_order_is_created_through_the_outbox_and_paid_once_by_the_signe
     );
     assert_eq!(o2["provider_transaction_id"], transaction);
     // The console lists it paid, the amount formatted by the server.
-    let (st, list) = s
-        .get(
-            &format!("/api/assignments/{}/qr-payments", a["id"].as_str().unwrap()),
-            &s.dispatcher,
-        )
-        .await;
-    assert_eq!(st, 200, "{list}");
+    let list = desk_list(&s, &a).await;
     assert_eq!(list[0]["state"], "paid");
     assert_eq!(list[0]["state_label"]["zh"], "已支付");
     assert_eq!(list[0]["provider_name"]["zh"], "微信支付");
@@ -813,13 +819,7 @@ async fn a_payment_whose_notification_was_lost_is_found_by_the_order_query(b: Ba
         assert!(!paid["provider_transaction_id"].as_str().unwrap().is_empty());
 
         // The desk sees who confirmed it; the log says the query found it.
-        let (st, list) = s
-            .get(
-                &format!("/api/assignments/{}/qr-payments", a["id"].as_str().unwrap()),
-                &s.dispatcher,
-            )
-            .await;
-        assert_eq!(st, 200, "{list}");
+        let list = desk_list(&s, &a).await;
         assert_eq!(list[0]["state"], "paid");
         assert_eq!(list[0]["confirmed_by"]["zh"], by_query_zh, "{list}");
         assert!(notifications(&s)

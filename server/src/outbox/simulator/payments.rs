@@ -239,26 +239,7 @@ pub(super) async fn wechat_native(
             "the simulator has no WeChat Pay account",
         );
     };
-    let auth =
-        wechat_pay::parse_authorization(header(&headers, "Authorization")).unwrap_or_default();
-    let field = |k: &str| auth.get(k).cloned().unwrap_or_default();
-    let signature_valid = rsa_keys::public_key(&account.merchant_public_key)
-        .map(|key| {
-            rsa_keys::verify(
-                &key,
-                wechat_pay::request_message(
-                    "POST",
-                    NATIVE_PATH,
-                    field("timestamp").parse().unwrap_or(0),
-                    &field("nonce_str"),
-                    &text,
-                )
-                .as_bytes(),
-                &field("signature"),
-            )
-        })
-        .unwrap_or(false)
-        && field("mchid") == account.mchid
+    let signature_valid = merchant_signed(&account, &headers, "POST", NATIVE_PATH, &text)
         && order["mchid"] == account.mchid.as_str()
         && order["appid"] == account.appid.as_str();
     let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
@@ -296,12 +277,47 @@ pub(super) async fn wechat_native(
     }
     let code_url = take_order(&sim, record);
     wait(&fate).await;
-    let answer = json!({ "code_url": code_url }).to_string();
+    signed_answer(&account, json!({ "code_url": code_url }))
+}
+
+/// Whether a request carries the merchant's valid Authorization signature
+/// over `method`, `path` (with its query) and `body`, for this merchant.
+fn merchant_signed(
+    account: &WechatPayAccount,
+    headers: &HeaderMap,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> bool {
+    let auth =
+        wechat_pay::parse_authorization(header(headers, "Authorization")).unwrap_or_default();
+    let field = |k: &str| auth.get(k).cloned().unwrap_or_default();
+    rsa_keys::public_key(&account.merchant_public_key)
+        .map(|key| {
+            rsa_keys::verify(
+                &key,
+                wechat_pay::request_message(
+                    method,
+                    path,
+                    field("timestamp").parse().unwrap_or(0),
+                    &field("nonce_str"),
+                    body,
+                )
+                .as_bytes(),
+                &field("signature"),
+            )
+        })
+        .unwrap_or(false)
+        && field("mchid") == account.mchid
+}
+
+/// A 200 answer of `body`, signed with the platform key as WeChat Pay signs.
+fn signed_answer(account: &WechatPayAccount, body: Value) -> Response {
     signed_wechat(
-        &account,
+        account,
         &account.platform_private_key,
         Utc::now().timestamp(),
-        answer,
+        body.to_string(),
     )
     .map(|(h, body)| {
         let mut res = (StatusCode::OK, body).into_response();
@@ -489,26 +505,7 @@ pub(super) async fn wechat_query(
         );
     };
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or_default();
-    let auth =
-        wechat_pay::parse_authorization(header(&headers, "Authorization")).unwrap_or_default();
-    let field = |k: &str| auth.get(k).cloned().unwrap_or_default();
-    let signature_valid = rsa_keys::public_key(&account.merchant_public_key)
-        .map(|key| {
-            rsa_keys::verify(
-                &key,
-                wechat_pay::request_message(
-                    "GET",
-                    path,
-                    field("timestamp").parse().unwrap_or(0),
-                    &field("nonce_str"),
-                    "",
-                )
-                .as_bytes(),
-                &field("signature"),
-            )
-        })
-        .unwrap_or(false)
-        && field("mchid") == account.mchid
+    let signature_valid = merchant_signed(&account, &headers, "GET", path, "")
         && uri.query() == Some(&format!("mchid={}", account.mchid));
     let (order, taken) = {
         let s = lock(&sim.state);
@@ -552,22 +549,7 @@ pub(super) async fn wechat_query(
         }
     }
     record(answer["trade_state"].as_str().unwrap_or_default());
-    signed_wechat(
-        &account,
-        &account.platform_private_key,
-        Utc::now().timestamp(),
-        answer.to_string(),
-    )
-    .map(|(h, body)| {
-        let mut res = (StatusCode::OK, body).into_response();
-        for (k, v) in h {
-            if let Ok(v) = v.parse() {
-                res.headers_mut().insert(k, v);
-            }
-        }
-        res
-    })
-    .unwrap_or_else(|e| wechat_error(StatusCode::INTERNAL_SERVER_ERROR, "SYSTEM_ERROR", &e))
+    signed_answer(&account, answer)
 }
 
 /// What "the customer pays" did.
