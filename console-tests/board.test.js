@@ -1,13 +1,16 @@
 // The dispatch board, the technician picker, the map and live updates in a
 // real browser against a real server with the demo data (each test its own
-// server, so their order does not matter). Each test fails on page errors
-// and on axe violations, and saves screenshots in English and Chinese.
+// server, so their order does not matter). The servers run the business day
+// of a zone where it is mid-morning now, so the demo's day (laid out from the
+// clock) and the blocks the tests drag are where they expect whenever the
+// tests run. Each test fails on page errors and on axe violations, and saves
+// screenshots in English and Chinese.
 "use strict";
 
 const { test, before, after, beforeEach, afterEach } = require("node:test");
 const assert = require("node:assert/strict");
 const path = require("node:path");
-const { startServer, launchBrowser, openPage } = require("./harness");
+const { startServer, launchBrowser, openPage, morningZone } = require("./harness");
 const { axeViolations } = require("./axe");
 
 const PASSWORD = "doorstep-demo";
@@ -15,11 +18,13 @@ const SHOTS = path.join(__dirname, "screenshots");
 let browser;
 let server;
 let session;
+let zone;
 
 before(async () => { browser = await launchBrowser(); });
 after(async () => { if (browser) await browser.close(); });
 beforeEach(async () => {
-  server = await startServer();
+  zone = morningZone();
+  server = await startServer({ DOORSTEP_BUSINESS_TIME_ZONE: zone });
   session = await openPage(browser, server.url);
 });
 afterEach(async () => {
@@ -67,12 +72,12 @@ const block = (page, customer) => page.locator(".block").filter({ hasText: custo
 
 /** The business date of a customer's window (the board's day input takes it). */
 async function dayOf(page, customer) {
-  return page.evaluate(async (customer) => {
+  return page.evaluate(async ([customer, zone]) => {
     const token = sessionStorage.getItem("doorstep.token");
     const all = await (await fetch("/api/assignments", { headers: { authorization: "Bearer " + token } })).json();
     const a = all.find((x) => x.customer && x.customer.name === customer);
-    return new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date(a.requested_window.start));
-  }, customer);
+    return new Intl.DateTimeFormat("en-CA", { timeZone: zone }).format(new Date(a.requested_window.start));
+  }, [customer, zone]);
 }
 
 async function showDay(page, date) {
@@ -171,6 +176,40 @@ test("a block changed meanwhile by someone else is refused with a clear message 
   await lane(page, "刘洋").locator(".block").filter({ hasText: "彭波" }).waitFor();
 });
 
+test("a technician's overlapping jobs sit in rows of their own, each whole and clickable", async () => {
+  const { page } = session;
+  await signIn(page);
+  // Another dispatcher books 彭波 half an hour into 邓军's job, both 刘洋's.
+  await page.evaluate(async () => {
+    const token = sessionStorage.getItem("doorstep.token");
+    const headers = { authorization: "Bearer " + token, "content-type": "application/json" };
+    const all = await (await fetch("/api/assignments", { headers })).json();
+    const by = (name) => all.find((x) => x.customer && x.customer.name === name);
+    const [peng, deng] = [by("彭波"), by("邓军")];
+    const start = new Date(Date.parse(deng.requested_window.start) + 30 * 60000);
+    const end = new Date(start.getTime() + 2 * 3600000);
+    const r = await fetch("/api/assignments/" + peng.id, { method: "PATCH", headers,
+      body: JSON.stringify({ expected_version: peng.version, requested_window: { start: start.toISOString(), end: end.toISOString() } }) });
+    if (!r.ok) throw new Error("moving 彭波: " + r.status);
+  });
+  await openTab(page, "Day board");
+  const row = lane(page, "刘洋");
+  const [peng, deng] = [row.locator(".block").filter({ hasText: "彭波" }), row.locator(".block").filter({ hasText: "邓军" })];
+  await peng.waitFor();
+  await deng.waitFor();
+  const [p, d] = [await peng.boundingBox(), await deng.boundingBox()];
+  assert.ok(p.x < d.x + d.width && d.x < p.x + p.width, "their times overlap");
+  assert.ok(p.y >= d.y + d.height || d.y >= p.y + p.height, `one above the other, not one over the other: ${JSON.stringify([p, d])}`);
+  const track = await row.locator(".lane-track").boundingBox();
+  assert.ok(track.y + track.height >= Math.max(p.y + p.height, d.y + d.height) - 1, "the lane holds both rows");
+  for (const b of [peng, deng]) assert.match(await b.getAttribute("class"), /\boverlaps\b/);
+  assert.equal(await lane(page, "孙浩").locator(".block.overlaps").count(), 0, "nothing else is marked");
+  await peng.click();
+  await page.getByRole("dialog", { name: "Technician for 彭波" }).waitFor();
+  await page.getByRole("dialog").getByRole("button", { name: "Cancel" }).click();
+  await checkScreen(page, "day-board-double-booked", "en");
+});
+
 test("unassigned work is given to a technician chosen by name in the picker", async () => {
   const { page } = session;
   await signIn(page);
@@ -233,7 +272,8 @@ test("the hour axis stays readable when the board is scrolled sideways", async (
   assertAxisReadable(seen, "as opened");
   // Scrolled by hand to the middle of an hour: no label half under the names.
   await page.locator("#board-scroll").evaluate((s) => { s.scrollLeft = 3 * 60 + 25; });
-  await page.waitForFunction(() => document.querySelector("#board-axis .axis-track span:nth-child(4)").classList.contains("covered"));
+  await page.waitForFunction(() => document.querySelector("#board-axis .axis-track span:nth-child(4)").classList.contains("covered")
+    && !document.querySelector("#board-axis .axis-track span:nth-child(5)").classList.contains("covered"));
   seen = await axisSeen(page);
   assertAxisReadable(seen, "scrolled to 03:25");
   assert.equal(seen.labels.find((l) => l.painted).text, "04:00");
@@ -241,7 +281,8 @@ test("the hour axis stays readable when the board is scrolled sideways", async (
   await switchLanguage(page, "zh-CN");
   await page.getByRole("heading", { name: /调度看板/ }).waitFor();
   await page.locator("#board-scroll").evaluate((s) => { s.scrollLeft = 6 * 60 + 40; });
-  await page.waitForFunction(() => document.querySelector("#board-axis .axis-track span:nth-child(7)").classList.contains("covered"));
+  await page.waitForFunction(() => document.querySelector("#board-axis .axis-track span:nth-child(7)").classList.contains("covered")
+    && !document.querySelector("#board-axis .axis-track span:nth-child(8)").classList.contains("covered"));
   assertAxisReadable(await axisSeen(page), "scrolled to 06:40, in Chinese");
   await assertChinese(page, "[data-view=dayboard]");
   assert.deepEqual(await axeViolations(page), [], "axe on the scrolled board");

@@ -73,4 +73,18 @@ async function openPage(browser, url, options = {}) {
   return { page, context, errors: () => errors.slice() };
 }
 
-module.exports = { startServer, launchBrowser, openPage };
+/**
+ * A business time zone (`Etc/GMT±N`) in which it is now between 09:00 and
+ * 10:00. The demo lays its day out from the clock (served this morning,
+ * waiting later today), so a test that drags blocks on the day board sees
+ * the same day whenever it runs.
+ */
+function morningZone(now = new Date()) {
+  let offset = 9 - now.getUTCHours();
+  if (offset < -12) offset += 24;
+  if (offset === 0) return "Etc/UTC";
+  // POSIX sign: Etc/GMT-8 is eight hours east of Greenwich.
+  return `Etc/GMT${offset > 0 ? "-" : "+"}${Math.abs(offset)}`;
+}
+
+module.exports = { startServer, launchBrowser, openPage, morningZone };

@@ -118,6 +118,30 @@ function block(a, [start, end], dayStart) {
   return b;
 }
 
+/**
+ * Overlapping jobs of one technician (double-booked) sit in rows of their
+ * own, each whole and clickable, never one over the other; the lane grows
+ * to hold them and says it holds an overlap.
+ */
+function stack(track, blocks) {
+  const ends = []; // per row, where its last block ends (px)
+  const placed = blocks
+    .map((b) => ({ b, left: parseFloat(b.style.left) || 0, right: (parseFloat(b.style.left) || 0) + (parseFloat(b.style.width) || 0) }))
+    .sort((x, y) => x.left - y.left || x.right - y.right);
+  for (const p of placed) {
+    let row = ends.findIndex((end) => end <= p.left);
+    if (row < 0) { row = ends.length; ends.push(0); }
+    ends[row] = p.right;
+    p.b.style.setProperty("--row", String(row)); // dispatch.css places the rows
+  }
+  for (const p of placed) {
+    const overlapping = placed.some((q) => q !== p && q.left < p.right && p.left < q.right);
+    p.b.classList.toggle("overlaps", overlapping);
+  }
+  track.style.setProperty("--rows", String(Math.max(1, ends.length)));
+  track.closest(".lane").classList.toggle("double-booked", ends.length > 1);
+}
+
 function draw() {
   const focused = document.activeElement && document.activeElement.dataset
     ? document.activeElement.dataset.assignment : null;
@@ -141,6 +165,7 @@ function draw() {
       keep.add(b);
     }
     for (const b of [...track.children]) if (!keep.has(b)) b.remove();
+    stack(track, [...keep]);
     row.classList.toggle("empty", keep.size === 0);
   }
   for (const row of [...lanes.children]) if (!wanted.has(row.id)) row.remove();
