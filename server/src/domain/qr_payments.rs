@@ -249,15 +249,30 @@ pub async fn current(tx: &mut dyn Tx, id: &str, now: i64) -> Fallible<Option<QrP
     Ok(Some(row))
 }
 
-/// What an order query found paid at the provider: the delivery's
-/// reference, as JSON.
+/// What an order query found at the provider, when it settles the order:
+/// the delivery's reference, as JSON. (Not paid yet is another attempt.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QueriedPayment {
-    pub transaction_id: String,
-    /// Fen, as the provider took it.
-    pub amount: i64,
-    /// Unix ms.
-    pub paid_at: i64,
+#[serde(tag = "found", rename_all = "snake_case")]
+pub enum QueryAnswer {
+    /// Paid: the provider's transaction.
+    Paid {
+        transaction_id: String,
+        /// Fen, as the provider took it.
+        amount: i64,
+        /// Unix ms.
+        paid_at: i64,
+    },
+    /// Closed at the provider unpaid (its state: `CLOSED`, `TRADE_CLOSED`…).
+    Closed { state: String },
+}
+
+impl QueryAnswer {
+    /// The answer as a delivered query.
+    pub fn delivered(&self) -> Delivery {
+        Delivery::Delivered {
+            reference: serde_json::to_string(self).ok(),
+        }
+    }
 }
 
 /// Records what a delivery of an order's creation or query came to; other
@@ -299,47 +314,53 @@ async fn record_query(tx: &mut dyn Tx, id: &str, outcome: &Delivery, now: i64) -
     let Some(order) = store::load(tx, id).await? else {
         return Ok(());
     };
-    match outcome {
-        Delivery::Delivered {
-            reference: Some(found),
-        } => {
-            let outcome = match serde_json::from_str::<QueriedPayment>(found) {
-                Ok(q) => {
-                    let n = PaidNotice {
-                        provider: order.provider,
-                        out_trade_no: order.out_trade_no.clone(),
-                        transaction_id: q.transaction_id,
-                        amount: q.amount,
-                        paid_at: q.paid_at,
-                    };
-                    confirm_paid(tx, &n, PaidVia::Query, now).await?
-                }
-                Err(e) => Err(format!("the order query's answer is unreadable: {e}")),
-            };
-            store::log_notification(
-                tx,
-                &NotificationRow {
-                    id: uuid::Uuid::now_v7().to_string(),
-                    provider: order.provider.code().into(),
-                    out_trade_no: Some(order.out_trade_no.clone()),
-                    outcome: match &outcome {
-                        Ok(NoticeOutcome::Paid) => "paid_by_query",
-                        Ok(NoticeOutcome::Repeated) => "repeated",
-                        Err(_) => "refused",
-                    }
-                    .into(),
-                    reason: Some(match outcome {
-                        Ok(_) => "found by the order query (查单)".into(),
-                        Err(why) => format!("order query: {why}"),
-                    }),
-                    received_at: now,
-                },
-            )
-            .await
+    let Delivery::Delivered {
+        reference: Some(found),
+    } = outcome
+    else {
+        return Ok(());
+    };
+    let outcome = match serde_json::from_str::<QueryAnswer>(found) {
+        Ok(QueryAnswer::Closed { .. }) if order.state.is_open() => {
+            return store::close(tx, id, now).await;
         }
-        Delivery::Refused(_) if order.state.is_open() => store::close(tx, id, now).await,
-        _ => Ok(()),
-    }
+        Ok(QueryAnswer::Closed { .. }) => return Ok(()),
+        Ok(QueryAnswer::Paid {
+            transaction_id,
+            amount,
+            paid_at,
+        }) => {
+            let n = PaidNotice {
+                provider: order.provider,
+                out_trade_no: order.out_trade_no.clone(),
+                transaction_id,
+                amount,
+                paid_at,
+            };
+            confirm_paid(tx, &n, PaidVia::Query, now).await?
+        }
+        Err(e) => Err(format!("the order query's answer is unreadable: {e}")),
+    };
+    store::log_notification(
+        tx,
+        &NotificationRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            provider: order.provider.code().into(),
+            out_trade_no: Some(order.out_trade_no.clone()),
+            outcome: match &outcome {
+                Ok(NoticeOutcome::Paid) => "paid_by_query",
+                Ok(NoticeOutcome::Repeated) => "repeated",
+                Err(_) => "refused",
+            }
+            .into(),
+            reason: Some(match outcome {
+                Ok(_) => "found by the order query (查单)".into(),
+                Err(why) => format!("order query: {why}"),
+            }),
+            received_at: now,
+        },
+    )
+    .await
 }
 
 /// What a delivery of an order's creation came to.

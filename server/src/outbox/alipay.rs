@@ -40,7 +40,7 @@
 
 use super::rsa_keys;
 use super::{Delivery, Provider};
-use crate::domain::qr_payments::{QueriedPayment, KIND, QUERY_KIND};
+use crate::domain::qr_payments::{QueryAnswer, KIND, QUERY_KIND};
 use crate::domain::webhooks::IDEMPOTENCY_HEADER;
 use crate::store::outbox::OutboxMessage;
 use crate::store::BoxFuture;
@@ -383,7 +383,7 @@ pub fn read_answer(text: &str, verifies: impl Fn(&str, &str) -> bool) -> Deliver
 
 /// What an order query's answer means (see the module's text), given how
 /// to check the member's signature; a payment found is the delivery's
-/// reference ([`QueriedPayment`] as JSON).
+/// reference ([`QueryAnswer`] as JSON).
 pub fn read_query_answer(
     text: &str,
     out_trade_no: &str,
@@ -430,16 +430,17 @@ pub fn read_query_answer(
                         .single()
                 })
                 .map_or_else(|| Utc::now().timestamp_millis(), |t| t.timestamp_millis());
-            let found = QueriedPayment {
+            QueryAnswer::Paid {
                 transaction_id: s("trade_no"),
                 amount,
                 paid_at,
-            };
-            Delivery::Delivered {
-                reference: serde_json::to_string(&found).ok(),
             }
+            .delivered()
         }
-        "TRADE_CLOSED" => Delivery::Refused("closed at Alipay: TRADE_CLOSED".into()),
+        "TRADE_CLOSED" => QueryAnswer::Closed {
+            state: "TRADE_CLOSED".into(),
+        }
+        .delivered(),
         other => Delivery::Retry(format!("not paid yet: {other}")),
     }
 }
@@ -520,15 +521,24 @@ mod tests {
                           "total_amount": "80.00", "send_pay_date": "2026-12-02 16:05:00"}),
             )
         };
-        match read_query_answer(&paid("TRADE_SUCCESS"), "DS1", |_, sign| sign == "c2ln") {
+        let found = |d: Delivery| match d {
             Delivery::Delivered { reference: Some(r) } => {
-                let q: QueriedPayment = serde_json::from_str(&r).unwrap();
-                assert_eq!(q.transaction_id, "2026120222001");
-                assert_eq!(q.amount, 8000);
-                assert_eq!(q.paid_at, 1_796_198_700_000);
+                serde_json::from_str::<QueryAnswer>(&r).unwrap()
             }
             other => panic!("{other:?}"),
-        }
+        };
+        assert_eq!(
+            found(read_query_answer(
+                &paid("TRADE_SUCCESS"),
+                "DS1",
+                |_, sign| sign == "c2ln"
+            )),
+            QueryAnswer::Paid {
+                transaction_id: "2026120222001".into(),
+                amount: 8000,
+                paid_at: 1_796_198_700_000,
+            }
+        );
         let ok = |_: &str, _: &str| true;
         assert!(matches!(
             read_query_answer(&paid("TRADE_FINISHED"), "DS1", ok),
@@ -538,10 +548,12 @@ mod tests {
             read_query_answer(&paid("WAIT_BUYER_PAY"), "DS1", ok),
             Delivery::Retry(_)
         ));
-        assert!(matches!(
-            read_query_answer(&paid("TRADE_CLOSED"), "DS1", ok),
-            Delivery::Refused(_)
-        ));
+        assert_eq!(
+            found(read_query_answer(&paid("TRADE_CLOSED"), "DS1", ok)),
+            QueryAnswer::Closed {
+                state: "TRADE_CLOSED".into()
+            }
+        );
         assert!(matches!(
             read_query_answer(&paid("TRADE_SUCCESS"), "DS2", ok),
             Delivery::Retry(_)

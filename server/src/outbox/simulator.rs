@@ -389,6 +389,12 @@ impl Simulator {
             .await
     }
 
+    /// The provider closes the order `out_trade_no` unpaid (its expiry, or
+    /// a merchant's close elsewhere): the order query answers it closed.
+    pub fn close_order(&self, out_trade_no: &str) {
+        self.lock().payments.closed.insert(out_trade_no.to_string());
+    }
+
     /// The customer pays, and the provider's notification is lost: only the
     /// order query (查单) can find the payment.
     pub async fn pay_notification_lost(

@@ -43,7 +43,7 @@
 
 use super::rsa_keys;
 use super::{Delivery, Provider};
-use crate::domain::qr_payments::{QueriedPayment, KIND, QUERY_KIND};
+use crate::domain::qr_payments::{QueryAnswer, KIND, QUERY_KIND};
 use crate::domain::webhooks::IDEMPOTENCY_HEADER;
 use crate::store::outbox::OutboxMessage;
 use crate::store::BoxFuture;
@@ -463,7 +463,7 @@ fn signature_headers(headers: &reqwest::header::HeaderMap) -> (String, String, S
 
 /// What an order query's answer means (see the module's text), given how
 /// to check its signature; a payment found is the delivery's reference
-/// ([`QueriedPayment`] as JSON).
+/// ([`QueryAnswer`] as JSON).
 pub fn read_query_answer(
     status: u16,
     body: &str,
@@ -498,18 +498,17 @@ pub fn read_query_answer(
             let paid_at = DateTime::parse_from_rfc3339(t["success_time"].as_str().unwrap_or(""))
                 .map(|t| t.timestamp_millis())
                 .unwrap_or_else(|_| Utc::now().timestamp_millis());
-            let found = QueriedPayment {
+            QueryAnswer::Paid {
                 transaction_id: transaction_id.into(),
                 amount,
                 paid_at,
-            };
-            Delivery::Delivered {
-                reference: serde_json::to_string(&found).ok(),
             }
+            .delivered()
         }
-        "CLOSED" | "REVOKED" | "PAYERROR" => {
-            Delivery::Refused(format!("closed at WeChat Pay: {state}"))
+        "CLOSED" | "REVOKED" | "PAYERROR" => QueryAnswer::Closed {
+            state: state.into(),
         }
+        .delivered(),
         _ => Delivery::Retry(format!("not paid yet: {state}")),
     }
 }
@@ -626,15 +625,20 @@ mod tests {
         let read = |body: &str, verified: bool| {
             read_query_answer(200, body, "1900000109", "DS1", |_| verified)
         };
-        match read(&answer("SUCCESS"), true) {
+        let found = |d: Delivery| match d {
             Delivery::Delivered { reference: Some(r) } => {
-                let q: QueriedPayment = serde_json::from_str(&r).unwrap();
-                assert_eq!(q.transaction_id, "4200001");
-                assert_eq!(q.amount, 8000);
-                assert_eq!(q.paid_at, 1_796_198_700_000);
+                serde_json::from_str::<QueryAnswer>(&r).unwrap()
             }
             other => panic!("{other:?}"),
-        }
+        };
+        assert_eq!(
+            found(read(&answer("SUCCESS"), true)),
+            QueryAnswer::Paid {
+                transaction_id: "4200001".into(),
+                amount: 8000,
+                paid_at: 1_796_198_700_000,
+            }
+        );
         assert!(matches!(
             read(&answer("REFUND"), true),
             Delivery::Delivered { .. }
@@ -645,8 +649,11 @@ mod tests {
             );
         }
         for closed in ["CLOSED", "REVOKED", "PAYERROR"] {
-            assert!(
-                matches!(read(&answer(closed), true), Delivery::Refused(e) if e.contains(closed))
+            assert_eq!(
+                found(read(&answer(closed), true)),
+                QueryAnswer::Closed {
+                    state: closed.into()
+                }
             );
         }
         // Not trusted: unsigned, or about another order or merchant.

@@ -472,7 +472,10 @@ async fn a_binding_near_its_end_is_extended_at_the_provider(b: Backend) {
     let asked_hours = s.state.providers.privacy_binding_hours;
     let first_end = bound[0]["expires_at"].as_i64().expect("the binding's end");
     let now = Utc::now().timestamp_millis();
-    assert!((first_end - now - asked_hours * 3_600_000).abs() < 60_000, "{bound:?}");
+    assert!(
+        (first_end - now - asked_hours * 3_600_000).abs() < 60_000,
+        "{bound:?}"
+    );
 
     // Far from its end: nothing is asked.
     for _ in 0..3 {
@@ -511,8 +514,8 @@ async fn a_binding_near_its_end_is_extended_at_the_provider(b: Backend) {
     let new_end = extended[0]["expires_at"].as_i64().unwrap();
     assert!(new_end - Utc::now().timestamp_millis() > (asked_hours - 1) * 3_600_000);
     // The provider's clock: China Standard Time.
-    let cst = chrono::DateTime::from_timestamp_millis(new_end).unwrap()
-        + chrono::Duration::hours(8);
+    let cst =
+        chrono::DateTime::from_timestamp_millis(new_end).unwrap() + chrono::Duration::hours(8);
     assert_eq!(r.expiration, cst.format("%Y-%m-%d %H:%M:%S").to_string());
     assert_eq!(extended[0]["state"], "bound");
     assert_eq!(extended[0]["virtual_number"], bound[0]["virtual_number"]);
@@ -542,7 +545,9 @@ async fn a_bind_without_a_number_is_tried_again_once_the_customers_phone_is_adde
     assert!(sim.received().privacy.is_empty());
 
     // The dispatcher adds the customer's phone: bound.
-    let (st, v) = s.get(&format!("/api/assignments/{id}"), &s.dispatcher).await;
+    let (st, v) = s
+        .get(&format!("/api/assignments/{id}"), &s.dispatcher)
+        .await;
     assert_eq!(st, 200, "{v}");
     let mut customer = v["customer"].clone();
     customer["phone"] = json!(PHONE);
@@ -556,7 +561,11 @@ async fn a_bind_without_a_number_is_tried_again_once_the_customers_phone_is_adde
         .await;
     assert_eq!(st, 200, "{r}");
     let b = rounds_until(&worker, &s, &id, |b| state_of(b, "T-1").contains(&"bound")).await;
-    assert_eq!(state_of(&b, "T-1"), ["bound", "failed"], "the failure stays as history");
+    assert_eq!(
+        state_of(&b, "T-1"),
+        ["bound", "failed"],
+        "the failure stays as history"
+    );
     let got = sim.received();
     assert_eq!(got.privacy_bound().len(), 1);
     assert_eq!(got.privacy_bound()[0].phone_a, "13800138000");

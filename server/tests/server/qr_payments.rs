@@ -36,6 +36,7 @@ both_backends!(
     an_order_past_its_expiry_reads_closed_and_a_new_one_can_be_asked_for,
     an_order_the_provider_refuses_fails_with_the_reason,
     a_payment_whose_notification_was_lost_is_found_by_the_order_query,
+    an_order_the_provider_closed_unpaid_is_closed_by_the_order_query,
 );
 
 fn keys() -> PathBuf {
@@ -838,5 +839,51 @@ async fn a_payment_whose_notification_was_lost_is_found_by_the_order_query(b: Ba
             asked,
             "{provider}: asked after it was paid"
         );
+    }
+}
+
+async fn an_order_the_provider_closed_unpaid_is_closed_by_the_order_query(b: Backend) {
+    let sim = simulator().await;
+    let s = Srv::start_with_providers(b, Config::default(), providers(&sim)).await;
+    let worker = querying_worker(&s);
+    for (who, provider) in [("T-1", "wechat_pay"), ("T-2", "alipay")] {
+        let (a, _dev, token, w) = visit_due(&s, who).await;
+        let (st, o) = s
+            .post(
+                "/api/sync/qr-payments",
+                &token,
+                ask(&a, &w, provider, due(&w)),
+            )
+            .await;
+        assert_eq!(st, 201, "{o}");
+        let id = o["payment_id"].as_str().unwrap().to_string();
+        let no = o["out_trade_no"].as_str().unwrap().to_string();
+        rounds_until_created(&worker, &s, &token, &id).await;
+        sim.close_order(&no);
+        let mut now = Value::Null;
+        for _ in 0..200 {
+            worker.run_once().await.unwrap();
+            now = order_now(&s, &token, &id).await;
+            if now["state"] != "awaiting_payment" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(now["state"], "closed", "{provider}: {now}");
+        assert!(sim
+            .received()
+            .qr_queries
+            .iter()
+            .any(|q| q.out_trade_no == no && q.answered.contains("CLOSED")));
+        // A new order can be asked for at once.
+        let (st, again) = s
+            .post(
+                "/api/sync/qr-payments",
+                &token,
+                ask(&a, &w, provider, due(&w)),
+            )
+            .await;
+        assert_eq!(st, 201, "{again}");
+        assert_ne!(again["payment_id"], o["payment_id"]);
     }
 }

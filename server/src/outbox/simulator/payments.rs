@@ -12,7 +12,8 @@
 //! (signed with a key that is not the provider's), `tampered_amount`
 //! (another amount, properly signed), `stale_timestamp` (WeChat Pay: ten
 //! minutes old); `lost_notification` takes the payment but sends nothing,
-//! as when a notification is lost. The order query (查单) answers what
+//! as when a notification is lost; an order can be closed at the provider
+//! unpaid ([`super::Simulator::close_order`]). The order query (查单) answers what
 //! was paid: WeChat Pay's `GET /v3/pay/transactions/out-trade-no/{no}`
 //! (signature checked, answer signed) and the gateway's
 //! `alipay.trade.query` (`ACQ.TRADE_NOT_EXIST` until paid, as for a
@@ -163,6 +164,8 @@ pub(super) struct PaymentState {
     pub transactions: BTreeMap<String, String>,
     /// The payments taken, by out_trade_no (what the order query answers).
     pub taken: BTreeMap<String, Taken>,
+    /// Orders closed at the provider unpaid (the query answers them closed).
+    pub closed: std::collections::BTreeSet<String>,
 }
 
 /// "The customer pays" request.
@@ -451,11 +454,22 @@ fn alipay_query(
     out_trade_no: String,
     signature_valid: bool,
 ) -> Response {
-    let taken = lock(&sim.state).payments.taken.get(&out_trade_no).cloned();
+    let (taken, closed) = {
+        let s = lock(&sim.state);
+        (
+            s.payments.taken.get(&out_trade_no).cloned(),
+            s.payments.closed.contains(&out_trade_no),
+        )
+    };
     let (answered, member) = match (&taken, signature_valid) {
         (_, false) => (
             "SIGN_ERROR",
             json!({"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature", "sub_msg": "验签出错"}),
+        ),
+        (None, true) if closed => (
+            "TRADE_CLOSED",
+            json!({"code": "10000", "msg": "Success", "out_trade_no": out_trade_no,
+                   "trade_no": "", "trade_status": "TRADE_CLOSED", "total_amount": "0.00"}),
         ),
         (None, true) => (
             "TRADE_NOT_EXIST",
@@ -507,11 +521,12 @@ pub(super) async fn wechat_query(
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or_default();
     let signature_valid = merchant_signed(&account, &headers, "GET", path, "")
         && uri.query() == Some(&format!("mchid={}", account.mchid));
-    let (order, taken) = {
+    let (order, taken, closed) = {
         let s = lock(&sim.state);
         (
             s.payments.orders.get(&out_trade_no).cloned(),
             s.payments.taken.get(&out_trade_no).cloned(),
+            s.payments.closed.contains(&out_trade_no),
         )
     };
     let record = |answered: &str| {
@@ -542,6 +557,10 @@ pub(super) async fn wechat_query(
             answer["transaction_id"] = json!(t.transaction_id);
             answer["success_time"] = json!(wechat_pay::time_expire(t.at));
             answer["amount"] = json!({"total": t.amount, "payer_total": t.amount, "currency": "CNY", "payer_currency": "CNY"});
+        }
+        None if closed => {
+            answer["trade_state"] = json!("CLOSED");
+            answer["trade_state_desc"] = json!("订单已关闭");
         }
         None => {
             answer["trade_state"] = json!("NOTPAY");
