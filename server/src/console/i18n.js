@@ -152,7 +152,7 @@ export const ZH = {
   "escalated_to_center": "升级到服务中心", "payment_refused": "客户拒绝付款",
   "payment_deferred": "客户暂缓付款（稍后付给服务中心）", "owes {amount}": "欠款 {amount}",
   "manager_visit_requested": "请求主管上门", "center_notified_absent": "客户不在家",
-  "acceptance_code_withheld": "客户未提供验收码", "acceptance_code": "验收码",
+  "acceptance_code_withheld": "客户未提供验收码", "acceptance_code_wrong": "验收码经中心核验不符", "acceptance_code": "验收码",
   // A work order's QR payments (screens.js, orderPayments).
   "Payments": "收款", "no QR payment for this order": "此工单暂无扫码收款",
   "at {when}, transaction {number}": "{when}，交易号 {number}",

@@ -3,14 +3,16 @@
 //! payment, a payment deferred to the center (`payment_deferred`: the
 //! customer pays the center later; the desk follows it up), manager-visit requests, absent-customer notices, incidents),
 //! the conflicts waiting for a decision, the customer notices that could not
-//! be delivered, and the phones' facts the server refused, with counts per
-//! kind for the tab.
+//! be delivered, the acceptance codes the center found wrong (a phone sent
+//! them unchecked after five wrong ones: the desk calls the customer, or
+//! issues a new code), and the phones' facts the server refused, with
+//! counts per kind for the tab.
 //! A dispatcher answers a request (after editing the order, for a
 //! verification) and marks it handled; conflicts are decided where they
 //! always were (`/api/visits/{id}/resolve`).
 
 use crate::failure::{Failure, Fallible};
-use crate::store::desk_requests::{self, INCIDENT_KIND, REQUEST_KINDS};
+use crate::store::desk_requests::{self, ACCEPTANCE_CODE_ENTERED, INCIDENT_KIND, REQUEST_KINDS};
 use crate::store::outbox::{self, OutboxState};
 use crate::store::{assignments, events, technicians, visits, Tx};
 use chrono::{DateTime, Utc};
@@ -26,6 +28,10 @@ pub const NOTICE_UNDELIVERED: &str = "notice_undelivered";
 /// The queue's kind for a fact the server refused that no dispatcher has
 /// reviewed yet.
 pub const FACT_REFUSED: &str = "fact_refused";
+
+/// The queue's kind for a work order whose acceptance code the center
+/// found wrong (the latest code a phone sent unchecked).
+pub const ACCEPTANCE_CODE_WRONG: &str = "acceptance_code_wrong";
 
 /// How many open requests the queue shows at most.
 const QUEUE_LIMIT: i64 = 500;
@@ -107,6 +113,24 @@ pub async fn queue(tx: &mut dyn Tx) -> Fallible<Queue> {
             customer_name: None,
             at: Some(r.recorded_at),
             detail: with_amount_shown(detail_of(&r.body)),
+        });
+    }
+    // The customer's code, sent unchecked after five wrong ones, was wrong
+    // at the center too: the desk calls the customer or issues a new code.
+    for r in desk_requests::acceptance_codes_found_wrong(tx, QUEUE_LIMIT).await? {
+        let mut detail = detail_of(&r.body);
+        // The code the customer gave stays out of the desk's screens.
+        detail.remove("code");
+        items.push(QueueItem {
+            id: r.event_id,
+            kind: ACCEPTANCE_CODE_WRONG.into(),
+            assignment_id: r.assignment_id,
+            visit_id: r.visit_id,
+            technician_id: r.technician_id,
+            technician_name: None,
+            customer_name: None,
+            at: Some(r.recorded_at),
+            detail,
         });
     }
     // A notice to the customer that could not be delivered (its retries
@@ -235,7 +259,10 @@ pub async fn handle(
     let kind = desk_requests::event_kind(tx, event_id)
         .await?
         .ok_or_else(|| Failure::not_found("request", event_id))?;
-    if !(REQUEST_KINDS.contains(&kind.as_str()) || kind == INCIDENT_KIND) {
+    if !(REQUEST_KINDS.contains(&kind.as_str())
+        || kind == INCIDENT_KIND
+        || kind == ACCEPTANCE_CODE_ENTERED)
+    {
         return Err(Failure::not_found("request", event_id));
     }
     if !desk_requests::mark_handled(tx, event_id, actor, now, answer).await? {

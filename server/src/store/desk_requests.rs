@@ -70,6 +70,45 @@ pub async fn pending(tx: &mut dyn Tx, limit: i64) -> Fallible<Vec<RequestRow>> {
         .collect())
 }
 
+/// The event kind of a code a phone sent unchecked (after five wrong ones).
+pub const ACCEPTANCE_CODE_ENTERED: &str = "acceptance_code_entered";
+
+/// The latest code a phone sent unchecked for each work order whose code
+/// the center found wrong (`acceptance_codes.center_result`), not yet
+/// handled, oldest first (at most `limit`): the desk follows them up.
+pub async fn acceptance_codes_found_wrong(
+    tx: &mut dyn Tx,
+    limit: i64,
+) -> Fallible<Vec<RequestRow>> {
+    Ok(tx
+        .query(
+            "SELECT e.event_id AS event_id, e.kind AS kind, e.visit_id AS visit_id,
+                e.assignment_id AS assignment_id, e.technician_id AS technician_id,
+                e.recorded_at AS recorded_at, e.body AS body
+             FROM acceptance_codes c
+             JOIN events e ON e.assignment_id = c.assignment_id AND e.kind = $1
+             LEFT JOIN handled_requests h ON h.event_id = e.event_id
+             WHERE c.center_result = 'wrong' AND h.event_id IS NULL
+               AND e.event_id = (SELECT e2.event_id FROM events e2
+                                 WHERE e2.assignment_id = c.assignment_id AND e2.kind = $1
+                                 ORDER BY e2.recorded_at DESC, e2.event_id DESC LIMIT 1)
+             ORDER BY e.recorded_at, e.event_id LIMIT $2",
+            &[ACCEPTANCE_CODE_ENTERED.into(), limit.into()],
+        )
+        .await?
+        .iter()
+        .map(|r| RequestRow {
+            event_id: r.text("event_id"),
+            kind: r.text("kind"),
+            visit_id: r.text("visit_id"),
+            assignment_id: r.text("assignment_id"),
+            technician_id: r.text("technician_id"),
+            recorded_at: from_ms(r.int("recorded_at")),
+            body: r.text("body"),
+        })
+        .collect())
+}
+
 /// The kind of a synced event, if it exists.
 pub async fn event_kind(tx: &mut dyn Tx, event_id: &str) -> Fallible<Option<String>> {
     Ok(tx

@@ -10,6 +10,7 @@
 use crate::both_backends;
 use crate::harness::{assignment, device, numbered, Backend, Srv};
 use chrono::{Duration, Utc};
+use doorstep_core::business_time::BusinessZone;
 use doorstep_core::signoff::Ratings;
 use doorstep_core::walkthrough::Walkthrough;
 use doorstep_core::workflow::event::{EventKind, Outcome};
@@ -17,7 +18,9 @@ use doorstep_core::{Playbook, VisitCommand};
 use doorstep_server::app::Config;
 use doorstep_server::outbox::simulator::{SimulatedAccount, Simulator};
 use doorstep_server::outbox::Worker;
-use doorstep_server::providers::{parse_templates, ProviderSettings};
+use doorstep_server::providers::{
+    parse_templates, ProviderSettings, QuietHours, QuietHoursSetting,
+};
 use doorstep_server::store::acceptance_codes::{self, AcceptanceCodeRow};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -99,6 +102,15 @@ fn enter(w: &mut Walkthrough, code: &str) -> Option<bool> {
     }
 }
 
+/// Quiet hours that do not hold now (two to three hours ahead, Beijing
+/// time): the notices go out whenever the test runs, never held till morning.
+fn quiet_hours_not_now() -> String {
+    let zone = BusinessZone::shanghai();
+    let from = zone.local(Utc::now() + Duration::hours(2));
+    let to = zone.local(Utc::now() + Duration::hours(3));
+    format!("{}-{}", from.format("%H:%M"), to.format("%H:%M"))
+}
+
 /// A server whose SMS goes to the providers' simulator, with its worker.
 async fn with_sms(b: Backend) -> (Srv, Simulator, Arc<Worker>) {
     let sim = Simulator::spawn(
@@ -117,6 +129,7 @@ async fn with_sms(b: Backend) -> (Srv, Simulator, Arc<Worker>) {
         sms_app_id: "1400000001".into(),
         sms_sign_name: "到家电脑服务".into(),
         sms_templates: parse_templates("appointment_confirmed=1001,acceptance_code=1005").unwrap(),
+        notice_quiet_hours: QuietHoursSetting(QuietHours::parse(&quiet_hours_not_now()).unwrap()),
         outbox_retry_base_ms: 100,
         ..ProviderSettings::default()
     };
@@ -252,6 +265,22 @@ async fn codes_sent_after_five_wrong_ones_are_checked_at_the_center(b: Backend) 
         issued(&s, &id).await.center_result.as_deref(),
         Some("wrong")
     );
+    // The desk is asked to follow it up, never shown the code itself.
+    let wrong_at_desk = |q: &Value| -> Vec<Value> {
+        q["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["kind"] == "acceptance_code_wrong" && i["assignment_id"] == id.as_str())
+            .cloned()
+            .collect()
+    };
+    let (st, q) = s.get("/api/requests", &s.dispatcher).await;
+    assert_eq!(st, 200, "{q}");
+    let items = wrong_at_desk(&q);
+    assert_eq!(items.len(), 1, "{q}");
+    assert!(!items[0].to_string().contains(wrong), "{}", items[0]);
+    assert_eq!(q["counts"]["acceptance_code_wrong"], 1);
     let pushed = w.events.len() as u64;
     assert_eq!(enter(&mut w, &code), None);
     w.leave();
@@ -268,6 +297,9 @@ async fn codes_sent_after_five_wrong_ones_are_checked_at_the_center(b: Backend) 
         issued(&s, &id).await.center_result.as_deref(),
         Some("accepted")
     );
+    // Accepted: nothing waits for the desk.
+    let (_, q) = s.get("/api/requests", &s.dispatcher).await;
+    assert!(wrong_at_desk(&q).is_empty(), "{q}");
 }
 
 async fn a_new_code_issued_at_the_desk_replaces_the_old_one_and_reaches_the_customer(b: Backend) {
