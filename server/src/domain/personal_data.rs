@@ -5,7 +5,9 @@
 //! an access request, and the contact access log.
 //!
 //! The contact is the customer's name, phone, address and map location, in
-//! every stored copy of an order (`store::personal_data::documents_of`).
+//! every stored copy of an order (`store::personal_data::documents_of`),
+//! and a personal e-fapiao buyer's e-mail and mobile (in the phone's fact,
+//! the visit and the invoice request; the title stays with the invoice).
 //! What accounting and the audit need stays untouched: visits, amounts,
 //! payments and receipts, signatures and every digest. The signed report
 //! holds no contact data (docs/SIGNOFF.md), so a masked or erased order's
@@ -14,8 +16,9 @@
 use crate::app::AppState;
 use crate::failure::{Failure, Fallible};
 use crate::model::AssignmentStatus;
+use crate::model::BuyerType;
 use crate::store::personal_data::{self as store, ContactState, Holder, StoredDoc};
-use crate::store::{assignments, visits, LockKey, Tx};
+use crate::store::{assignments, invoices, visits, LockKey, Tx};
 use crate::time::{from_ms, now_ms};
 use doorstep_core::ids::AssignmentId;
 use doorstep_core::protocol::ChangeKind;
@@ -90,8 +93,50 @@ pub fn rewrite_contact(customer: &mut Map<String, Value>, how: Rewrite) -> bool 
     *customer != before
 }
 
+/// An e-mail address as retention leaves it: its first character and its
+/// domain (`f***@example.com`); text that is no address leaves `***`.
+pub fn mask_email(email: &str) -> String {
+    if email.contains("***") {
+        return email.to_string(); // masked already
+    }
+    match email.split_once('@') {
+        Some((local, domain)) if !local.is_empty() => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        _ => "***".into(),
+    }
+}
+
+/// Rewrites a personal e-fapiao buyer (`{buyer_type, title, tax_number,
+/// email, phone}`: the phone's `invoice_requested` fact and a visit's
+/// `invoice_request`): the e-mail and mobile the invoice was sent to. The
+/// title stays — it is printed on the issued invoice, which accounting law
+/// keeps — and a company's buyer is no personal data. Returns whether it
+/// changed.
+pub fn rewrite_buyer(buyer: &mut Map<String, Value>, how: Rewrite) -> bool {
+    if buyer.get("buyer_type").and_then(Value::as_str) != Some("personal") {
+        return false;
+    }
+    let before = buyer.clone();
+    for field in ["email", "phone"] {
+        let Some(value) = buyer.get_mut(field) else {
+            continue;
+        };
+        let new = match (how, field, value.as_str()) {
+            (_, _, _) if value.is_null() => continue,
+            (Rewrite::Mask, "email", Some(s)) => Value::String(mask_email(s)),
+            (Rewrite::Mask, "phone", Some(s)) => Value::String(mask_phone(s)),
+            _ => Value::Null,
+        };
+        *value = new;
+    }
+    *buyer != before
+}
+
 /// Rewrites every `customer` object at any depth of a stored document (an
-/// assignment, a change, an event, a visit state). Returns whether it changed.
+/// assignment, a change, an event, a visit state), and every personal
+/// e-fapiao buyer (`buyer`, `invoice_request`). Returns whether it changed.
 pub fn rewrite_customers(v: &mut Value, how: Rewrite) -> bool {
     let mut changed = false;
     match v {
@@ -99,6 +144,9 @@ pub fn rewrite_customers(v: &mut Value, how: Rewrite) -> bool {
             for (key, child) in obj.iter_mut() {
                 match (key.as_str(), child) {
                     ("customer", Value::Object(c)) => changed |= rewrite_contact(c, how),
+                    ("buyer" | "invoice_request", Value::Object(b)) => {
+                        changed |= rewrite_buyer(b, how)
+                    }
                     (_, child) => changed |= rewrite_customers(child, how),
                 }
             }
@@ -135,6 +183,24 @@ pub async fn rewrite_order(tx: &mut dyn Tx, assignment: &str, how: Rewrite) -> F
     for mut doc in store::documents_of(tx, assignment).await? {
         if rewrite_document(&mut doc, how)? {
             store::write_document(tx, &doc).await?;
+            changed += 1;
+        }
+    }
+    // A personal buyer's e-fapiao request keeps its title and number (the
+    // invoice's record) but not where it was sent.
+    for r in invoices::of_assignment(tx, assignment).await? {
+        if r.buyer_type != BuyerType::Personal {
+            continue;
+        }
+        let (email, phone) = match how {
+            Rewrite::Mask => (
+                r.email.as_deref().map(mask_email),
+                r.phone.as_deref().map(mask_phone),
+            ),
+            Rewrite::Erase => (None, None),
+        };
+        if email != r.email || phone != r.phone {
+            invoices::set_delivery_contact(tx, &r.id, email.as_deref(), phone.as_deref()).await?;
             changed += 1;
         }
     }
@@ -520,6 +586,31 @@ pub async fn export(tx: &mut dyn Tx, key: &CustomerKey, by: &str, now: i64) -> F
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_personal_buyers_email_and_mobile_are_masked_a_companys_buyer_is_left_alone() {
+        assert_eq!(mask_email("xiuying.li@example.com"), "x***@example.com");
+        assert_eq!(mask_email("x***@example.com"), "x***@example.com");
+        assert_eq!(mask_email("no address"), "***");
+        let buyer = |kind: &str| {
+            json!({"buyer_type": kind, "title": "李秀英", "email": "xiuying.li@example.com",
+                   "phone": "13987654321", "tax_number": null})
+        };
+        let mut doc = json!({"type": "invoice_requested", "buyer": buyer("personal"),
+                             "state": {"invoice_request": buyer("personal")}});
+        assert!(rewrite_customers(&mut doc, Rewrite::Mask));
+        for b in [&doc["buyer"], &doc["state"]["invoice_request"]] {
+            assert_eq!(b["email"], "x***@example.com");
+            assert_eq!(b["phone"], "139****4321");
+            assert_eq!(b["title"], "李秀英");
+        }
+        assert!(!rewrite_customers(&mut doc, Rewrite::Mask), "masked once");
+        assert!(rewrite_customers(&mut doc, Rewrite::Erase));
+        assert!(doc["buyer"]["email"].is_null() && doc["buyer"]["phone"].is_null());
+        let mut company = json!({"buyer": buyer("company")});
+        assert!(!rewrite_customers(&mut company, Rewrite::Erase));
+        assert_eq!(company["buyer"]["email"], "xiuying.li@example.com");
+    }
 
     #[test]
     fn masking_keeps_the_surname_the_phone_ends_and_the_district() {

@@ -246,3 +246,23 @@ pub async fn mark_requeued(tx: &mut dyn Tx, id: &str, now: i64) -> Fallible<()> 
     .await?;
     Ok(())
 }
+
+/// Replaces where a request's invoice goes (retention masks it, erasure
+/// removes it).
+pub async fn set_delivery_contact(
+    tx: &mut dyn Tx,
+    id: &str,
+    email: Option<&str>,
+    phone: Option<&str>,
+) -> Fallible<()> {
+    tx.execute(
+        "UPDATE invoice_requests SET email = $2, phone = $3 WHERE id = $1",
+        &[
+            id.into(),
+            email.map(str::to_string).into(),
+            phone.map(str::to_string).into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}

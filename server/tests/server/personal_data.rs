@@ -8,15 +8,18 @@
 use crate::both_backends;
 use crate::harness::{assignment, device, numbered, Backend, Srv};
 use chrono::{Duration, Utc};
+use doorstep_core::invoice_request::InvoiceBuyer;
 use doorstep_core::signoff::Ratings;
 use doorstep_core::store::{Enrollment, Store};
 use doorstep_core::walkthrough::Walkthrough;
+use doorstep_core::workflow::command::VisitCommand;
 use doorstep_core::{DeviceId, Playbook, TechnicianId};
 use doorstep_server::http::error::ApiError;
 use serde_json::{json, Value};
 
 both_backends!(
     retention_masks_the_contact_of_long_finished_orders_and_the_report_still_verifies,
+    retention_masks_where_a_personal_buyers_invoice_went_and_keeps_its_title,
     an_erasure_is_audited_and_reaches_the_phone_on_its_next_sync,
     an_erasure_refuses_an_open_order_a_missing_reason_and_a_second_time,
     an_access_request_exports_one_customers_orders_and_is_itself_logged,
@@ -209,6 +212,88 @@ async fn retention_masks_the_contact_of_long_finished_orders_and_the_report_stil
         .post("/api/personal-data/retention/run", &s.admin, json!({}))
         .await;
     assert_eq!(again["masked"], json!([]), "{again}");
+}
+
+/// The work order's e-fapiao request, as the desk reads it.
+async fn invoice_of(s: &Srv, id: &str) -> Value {
+    let (st, list) = s
+        .get(
+            &format!("/api/assignments/{id}/invoice-requests"),
+            &s.dispatcher,
+        )
+        .await;
+    assert_eq!(st, 200, "{list}");
+    list[0].clone()
+}
+
+async fn retention_masks_where_a_personal_buyers_invoice_went_and_keeps_its_title(b: Backend) {
+    let s = Srv::start(b).await;
+    let (dev, token) = s.technician("T-inv", &["appliance_repair"]).await;
+    let start =
+        crate::harness::past_window_start(&doorstep_core::business_time::BusinessZone::shanghai());
+    let a = assignment(&order_for(&s, Some("T-inv"), PHONE, start).await);
+    let id = a.id.to_string();
+    let pb = Playbook::shipped_by_id("appliance_repair").unwrap();
+    let mut v = Walkthrough::new(&pb, &a, &device(&dev), start - Duration::hours(2));
+    v.go(None).repair().pay();
+    // At the door: an invoice for the customer herself, sent to her.
+    v.apply(
+        2,
+        VisitCommand::RequestInvoice {
+            buyer: InvoiceBuyer {
+                buyer_type: "personal".into(),
+                title: NAME.into(),
+                tax_number: None,
+                email: Some("xiuying.li@example.com".into()),
+                phone: Some("139 8765 4321".into()),
+            },
+        },
+        None,
+        None,
+    )
+    .expect("the phone's rules take the request");
+    let mut chain = None;
+    v.sign(
+        Ratings {
+            quality: 5,
+            attitude: 5,
+        },
+        None,
+        &mut chain,
+    )
+    .leave();
+    let (st, r) = s.push(&token, &dev, &numbered(&v.events, 1)).await;
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(r["refused"].as_array().unwrap().len(), 0, "{r}");
+    assert_eq!(invoice_of(&s, &id).await["email"], "xiuying.li@example.com");
+
+    // Finished 200 days ago: retention masks where the invoice went.
+    execute(
+        &s,
+        "UPDATE visits SET closed_at = closed_at - 17280000000 WHERE visit_id = $1",
+        vec![v.visit.to_string()],
+    )
+    .await;
+    let (st, run) = s
+        .post("/api/personal-data/retention/run", &s.admin, json!({}))
+        .await;
+    assert_eq!(st, 200, "{run}");
+    assert_eq!(run["masked"], json!([id]), "{run}");
+    let filed = invoice_of(&s, &id).await;
+    assert_eq!(filed["email"], "x***@example.com", "{filed}");
+    assert_eq!(filed["phone"], "139****4321", "{filed}");
+    assert_eq!(filed["title"], NAME, "the invoice's record keeps its title");
+    let (_, visit) = s
+        .get(&format!("/api/visits/{}", v.visit), &s.dispatcher)
+        .await;
+    assert_eq!(
+        visit["state"]["invoice_request"]["email"],
+        "x***@example.com"
+    );
+    let stored = stored_text(&s).await;
+    for leak in ["xiuying.li@", "13987654321", "139 8765 4321"] {
+        assert!(!stored.contains(leak), "{leak} is still stored");
+    }
 }
 
 /// The phone: a real device store that pulls and pushes over HTTP.
