@@ -134,6 +134,38 @@ pub fn rewrite_buyer(buyer: &mut Map<String, Value>, how: Rewrite) -> bool {
     *buyer != before
 }
 
+/// Rewrites what an outbox message sent about the customer: a notice's
+/// `address` (the mobile an SMS went to; an openid is no number and is
+/// removed), an e-fapiao request's `email` and `phone` (personal buyers:
+/// a company's stay), a privacy-number bind's `phone_a`. Returns whether it
+/// changed.
+pub fn rewrite_sent(message: &mut Map<String, Value>, how: Rewrite) -> bool {
+    let before = message.clone();
+    let company = message.get("buyer_type").and_then(Value::as_str) == Some("company");
+    let sms = message.get("channel").and_then(Value::as_str) == Some("sms");
+    for field in ["address", "email", "phone", "phone_a"] {
+        if company && (field == "email" || field == "phone") {
+            continue;
+        }
+        let Some(value) = message.get_mut(field) else {
+            continue;
+        };
+        let Some(text) = value.as_str() else {
+            continue;
+        };
+        *value = match (how, field) {
+            (Rewrite::Mask, "email") => Value::String(mask_email(text)),
+            (Rewrite::Mask, "address") if !sms => Value::Null,
+            // An SMS address is `+86…`: masked as the mainland number.
+            (Rewrite::Mask, _) => {
+                Value::String(mask_phone(text.strip_prefix("+86").unwrap_or(text)))
+            }
+            (Rewrite::Erase, _) => Value::Null,
+        };
+    }
+    *message != before
+}
+
 /// Rewrites every `customer` object at any depth of a stored document (an
 /// assignment, a change, an event, a visit state), and every personal
 /// e-fapiao buyer (`buyer`, `invoice_request`). Returns whether it changed.
@@ -168,6 +200,7 @@ fn rewrite_document(doc: &mut StoredDoc, how: Rewrite) -> Fallible<bool> {
     let changed = match (&doc.holder, &mut v) {
         // An intake's caller is the customer object itself.
         (Holder::Intake, Value::Object(c)) => rewrite_contact(c, how),
+        (Holder::Outbox, Value::Object(m)) => rewrite_sent(m, how),
         _ => rewrite_customers(&mut v, how),
     };
     if changed {
@@ -586,6 +619,38 @@ pub async fn export(tx: &mut dyn Tx, key: &CustomerKey, by: &str, now: i64) -> F
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_was_sent_about_the_customer_is_masked_once_sent() {
+        let mut notice = json!({"moment": "done", "channel": "sms", "address": "+8613912345678",
+                                "text": "您的服务已完成"});
+        assert!(rewrite_sent(notice.as_object_mut().unwrap(), Rewrite::Mask));
+        assert_eq!(notice["address"], "139****5678");
+        assert_eq!(notice["text"], "您的服务已完成");
+        let mut wechat = json!({"channel": "wechat", "address": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"});
+        assert!(rewrite_sent(wechat.as_object_mut().unwrap(), Rewrite::Mask));
+        assert!(wechat["address"].is_null());
+        let mut bind = json!({"phone_a": "13912345678", "phone_b": "4008201234"});
+        assert!(rewrite_sent(bind.as_object_mut().unwrap(), Rewrite::Erase));
+        assert!(bind["phone_a"].is_null());
+        assert_eq!(
+            bind["phone_b"], "4008201234",
+            "the technician's work phone stays"
+        );
+        let mut company =
+            json!({"buyer_type": "company", "email": "fapiao@example.com", "phone": "13800138000"});
+        assert!(!rewrite_sent(
+            company.as_object_mut().unwrap(),
+            Rewrite::Mask
+        ));
+        let mut person = json!({"buyer_type": "personal", "email": "xiuying.li@example.com", "phone": "13987654321"});
+        assert!(rewrite_sent(person.as_object_mut().unwrap(), Rewrite::Mask));
+        assert_eq!(person["email"], "x***@example.com");
+        assert!(
+            !rewrite_sent(person.as_object_mut().unwrap(), Rewrite::Mask),
+            "masked once"
+        );
+    }
 
     #[test]
     fn a_personal_buyers_email_and_mobile_are_masked_a_companys_buyer_is_left_alone() {

@@ -20,6 +20,9 @@ pub enum Holder {
     RefusedEvent,
     Visit,
     Intake,
+    /// A message the outbox delivered or gave up on (a notice's address, an
+    /// e-fapiao request's buyer, a privacy-number bind's customer).
+    Outbox,
 }
 
 /// One stored document: where it is and its JSON text.
@@ -70,6 +73,22 @@ pub async fn documents_of(tx: &mut dyn Tx, assignment: &str) -> Fallible<Vec<Sto
                 json: r.text("j"),
             });
         }
+    }
+    // What was sent about the order, once sent (a message still to be sent
+    // keeps what it needs to reach the customer).
+    for r in tx
+        .query(
+            "SELECT id AS k, payload AS j FROM outbox
+             WHERE assignment_id = $1 AND state IN ('delivered', 'dead')",
+            &id(),
+        )
+        .await?
+    {
+        docs.push(StoredDoc {
+            holder: Holder::Outbox,
+            key: r.text("k"),
+            json: r.text("j"),
+        });
     }
     // Refused events have no assignment column: their body names it.
     let pattern = format!("%\"assignment_id\":\"{assignment}\"%");
@@ -141,6 +160,13 @@ pub async fn write_document(tx: &mut dyn Tx, doc: &StoredDoc) -> Fallible<()> {
         Holder::Intake => {
             tx.execute(
                 "UPDATE intakes SET caller = $2 WHERE id = $1",
+                &[doc.key.as_str().into(), json.into()],
+            )
+            .await?
+        }
+        Holder::Outbox => {
+            tx.execute(
+                "UPDATE outbox SET payload = $2 WHERE id = $1",
                 &[doc.key.as_str().into(), json.into()],
             )
             .await?

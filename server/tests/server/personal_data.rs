@@ -89,6 +89,7 @@ async fn stored_text(s: &Srv) -> String {
                     "SELECT body AS t FROM events",
                     "SELECT state AS t FROM visits",
                     "SELECT caller AS t FROM intakes",
+                    "SELECT payload AS t FROM outbox WHERE state IN ('delivered', 'dead')",
                 ] {
                     for r in tx.query(sql, &[]).await? {
                         all.push_str(&r.text("t"));
@@ -267,13 +268,21 @@ async fn retention_masks_where_a_personal_buyers_invoice_went_and_keeps_its_titl
     assert_eq!(r["refused"].as_array().unwrap().len(), 0, "{r}");
     assert_eq!(invoice_of(&s, &id).await["email"], "xiuying.li@example.com");
 
-    // Finished 200 days ago: retention masks where the invoice went.
+    // Finished 200 days ago, the request long sent to the invoicing
+    // provider: retention masks where the invoice went.
     execute(
         &s,
         "UPDATE visits SET closed_at = closed_at - 17280000000 WHERE visit_id = $1",
         vec![v.visit.to_string()],
     )
     .await;
+    execute(
+        &s,
+        "UPDATE outbox SET state = 'delivered' WHERE assignment_id = $1",
+        vec![id.clone()],
+    )
+    .await;
+    assert!(stored_text(&s).await.contains("xiuying.li@"), "the sent request held it");
     let (st, run) = s
         .post("/api/personal-data/retention/run", &s.admin, json!({}))
         .await;
