@@ -57,6 +57,23 @@ pub struct QueueItem {
     pub detail: Map<String, Value>,
 }
 
+impl QueueItem {
+    /// A technician's synced request as the queue lists it (names filled in later).
+    fn of_request(r: desk_requests::RequestRow, kind: String, detail: Map<String, Value>) -> Self {
+        QueueItem {
+            id: r.event_id,
+            kind,
+            assignment_id: r.assignment_id,
+            visit_id: r.visit_id,
+            technician_id: r.technician_id,
+            technician_name: None,
+            customer_name: None,
+            at: Some(r.recorded_at),
+            detail,
+        }
+    }
+}
+
 /// The queue and its counts.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Queue {
@@ -103,17 +120,9 @@ fn with_amount_shown(mut detail: Map<String, Value>) -> Map<String, Value> {
 pub async fn queue(tx: &mut dyn Tx) -> Fallible<Queue> {
     let mut items = Vec::new();
     for r in desk_requests::pending(tx, QUEUE_LIMIT).await? {
-        items.push(QueueItem {
-            id: r.event_id,
-            kind: r.kind,
-            assignment_id: r.assignment_id,
-            visit_id: r.visit_id,
-            technician_id: r.technician_id,
-            technician_name: None,
-            customer_name: None,
-            at: Some(r.recorded_at),
-            detail: with_amount_shown(detail_of(&r.body)),
-        });
+        let detail = with_amount_shown(detail_of(&r.body));
+        let kind = r.kind.clone();
+        items.push(QueueItem::of_request(r, kind, detail));
     }
     // The customer's code, sent unchecked after five wrong ones, was wrong
     // at the center too: the desk calls the customer or issues a new code.
@@ -121,17 +130,11 @@ pub async fn queue(tx: &mut dyn Tx) -> Fallible<Queue> {
         let mut detail = detail_of(&r.body);
         // The code the customer gave stays out of the desk's screens.
         detail.remove("code");
-        items.push(QueueItem {
-            id: r.event_id,
-            kind: ACCEPTANCE_CODE_WRONG.into(),
-            assignment_id: r.assignment_id,
-            visit_id: r.visit_id,
-            technician_id: r.technician_id,
-            technician_name: None,
-            customer_name: None,
-            at: Some(r.recorded_at),
+        items.push(QueueItem::of_request(
+            r,
+            ACCEPTANCE_CODE_WRONG.into(),
             detail,
-        });
+        ));
     }
     // A notice to the customer that could not be delivered (its retries
     // spent): the desk calls the customer, or sends it again.

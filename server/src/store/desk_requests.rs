@@ -2,7 +2,7 @@
 //! a technician's requests to the center (the event kinds in
 //! [`REQUEST_KINDS`]) that no dispatcher has marked handled yet.
 
-use super::sql::{Tx, Value};
+use super::sql::{Row, Tx, Value};
 use crate::failure::Fallible;
 use crate::time::from_ms;
 use chrono::{DateTime, Utc};
@@ -35,6 +35,18 @@ pub struct RequestRow {
     pub body: String,
 }
 
+fn request_of(r: &Row) -> RequestRow {
+    RequestRow {
+        event_id: r.text("event_id"),
+        kind: r.text("kind"),
+        visit_id: r.text("visit_id"),
+        assignment_id: r.text("assignment_id"),
+        technician_id: r.text("technician_id"),
+        recorded_at: from_ms(r.int("recorded_at")),
+        body: r.text("body"),
+    }
+}
+
 /// Requests not yet handled, oldest first (at most `limit`).
 pub async fn pending(tx: &mut dyn Tx, limit: i64) -> Fallible<Vec<RequestRow>> {
     let mut params: Vec<Value> = REQUEST_KINDS
@@ -58,15 +70,7 @@ pub async fn pending(tx: &mut dyn Tx, limit: i64) -> Fallible<Vec<RequestRow>> {
         .query(&sql, &params)
         .await?
         .iter()
-        .map(|r| RequestRow {
-            event_id: r.text("event_id"),
-            kind: r.text("kind"),
-            visit_id: r.text("visit_id"),
-            assignment_id: r.text("assignment_id"),
-            technician_id: r.text("technician_id"),
-            recorded_at: from_ms(r.int("recorded_at")),
-            body: r.text("body"),
-        })
+        .map(request_of)
         .collect())
 }
 
@@ -97,15 +101,7 @@ pub async fn acceptance_codes_found_wrong(
         )
         .await?
         .iter()
-        .map(|r| RequestRow {
-            event_id: r.text("event_id"),
-            kind: r.text("kind"),
-            visit_id: r.text("visit_id"),
-            assignment_id: r.text("assignment_id"),
-            technician_id: r.text("technician_id"),
-            recorded_at: from_ms(r.int("recorded_at")),
-            body: r.text("body"),
-        })
+        .map(request_of)
         .collect())
 }
 

@@ -282,7 +282,10 @@ async fn retention_masks_where_a_personal_buyers_invoice_went_and_keeps_its_titl
         vec![id.clone()],
     )
     .await;
-    assert!(stored_text(&s).await.contains("xiuying.li@"), "the sent request held it");
+    assert!(
+        stored_text(&s).await.contains("xiuying.li@"),
+        "the sent request held it"
+    );
     let (st, run) = s
         .post("/api/personal-data/retention/run", &s.admin, json!({}))
         .await;

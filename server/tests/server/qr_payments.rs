@@ -740,6 +740,39 @@ fn querying_worker(s: &Srv) -> Arc<Worker> {
     Arc::new(Worker::new(state))
 }
 
+/// A QR order `who`'s phone asked for what its visit owes, created at
+/// `provider` (awaiting payment).
+struct Created {
+    a: Value,
+    token: String,
+    w: Walkthrough,
+    id: String,
+    no: String,
+}
+
+async fn created_order(s: &Srv, worker: &Arc<Worker>, who: &str, provider: &str) -> Created {
+    let (a, _dev, token, w) = visit_due(s, who).await;
+    let (st, o) = s
+        .post(
+            "/api/sync/qr-payments",
+            &token,
+            ask(&a, &w, provider, due(&w)),
+        )
+        .await;
+    assert_eq!(st, 201, "{o}");
+    let id = o["payment_id"].as_str().unwrap().to_string();
+    let no = o["out_trade_no"].as_str().unwrap().to_string();
+    let created = rounds_until_created(worker, s, &token, &id).await;
+    assert_eq!(created["state"], "awaiting_payment", "{created}");
+    Created {
+        a,
+        token,
+        w,
+        id,
+        no,
+    }
+}
+
 /// Runs worker rounds until `done` holds (at most ~20 s).
 async fn rounds_until(worker: &Arc<Worker>, what: &str, done: impl Fn() -> bool) {
     for _ in 0..200 {
@@ -760,19 +793,9 @@ async fn a_payment_whose_notification_was_lost_is_found_by_the_order_query(b: Ba
         ("T-1", "wechat_pay", "NOTPAY", "向微信支付查单的签名应答"),
         ("T-2", "alipay", "TRADE_NOT_EXIST", "向支付宝查单的签名应答"),
     ] {
-        let (a, _dev, token, w) = visit_due(&s, who).await;
-        let (st, o) = s
-            .post(
-                "/api/sync/qr-payments",
-                &token,
-                ask(&a, &w, provider, due(&w)),
-            )
-            .await;
-        assert_eq!(st, 201, "{o}");
-        let id = o["payment_id"].as_str().unwrap().to_string();
-        let no = o["out_trade_no"].as_str().unwrap().to_string();
-        let created = rounds_until_created(&worker, &s, &token, &id).await;
-        assert_eq!(created["state"], "awaiting_payment", "{created}");
+        let Created {
+            a, token, id, no, ..
+        } = created_order(&s, &worker, who, provider).await;
         let queries = |no: &str| -> Vec<(bool, String)> {
             sim.received()
                 .qr_queries
@@ -847,18 +870,13 @@ async fn an_order_the_provider_closed_unpaid_is_closed_by_the_order_query(b: Bac
     let s = Srv::start_with_providers(b, Config::default(), providers(&sim)).await;
     let worker = querying_worker(&s);
     for (who, provider) in [("T-1", "wechat_pay"), ("T-2", "alipay")] {
-        let (a, _dev, token, w) = visit_due(&s, who).await;
-        let (st, o) = s
-            .post(
-                "/api/sync/qr-payments",
-                &token,
-                ask(&a, &w, provider, due(&w)),
-            )
-            .await;
-        assert_eq!(st, 201, "{o}");
-        let id = o["payment_id"].as_str().unwrap().to_string();
-        let no = o["out_trade_no"].as_str().unwrap().to_string();
-        rounds_until_created(&worker, &s, &token, &id).await;
+        let Created {
+            a,
+            token,
+            w,
+            id,
+            no,
+        } = created_order(&s, &worker, who, provider).await;
         sim.close_order(&no);
         let mut now = Value::Null;
         for _ in 0..200 {
@@ -884,6 +902,6 @@ async fn an_order_the_provider_closed_unpaid_is_closed_by_the_order_query(b: Bac
             )
             .await;
         assert_eq!(st, 201, "{again}");
-        assert_ne!(again["payment_id"], o["payment_id"]);
+        assert_ne!(again["payment_id"], id.as_str());
     }
 }
