@@ -65,9 +65,16 @@ pub struct ProviderSettings {
     /// The invoicing application's appSecret, the key of X-Nuonuo-Sign
     #[arg(long, env = "DOORSTEP_INVOICE_APP_SECRET", hide_env_values = true)]
     pub invoice_app_secret: Option<String>,
-    /// The accessToken the provider granted the application (sent in the accessToken header)
+    /// The accessToken the provider granted the application (sent in the accessToken header); unset: fetched from the token endpoint with the app key and secret (client_credentials) and kept until shortly before it expires
     #[arg(long, env = "DOORSTEP_INVOICE_ACCESS_TOKEN", hide_env_values = true)]
     pub invoice_access_token: Option<String>,
+    /// Where the application's accessToken is fetched when none is set (Nuonuo's OAuth token endpoint, grant_type=client_credentials); a simulator's address in tests
+    #[arg(
+        long,
+        env = "DOORSTEP_INVOICE_TOKEN_ENDPOINT",
+        default_value = "https://open.nuonuo.com/accessToken"
+    )]
+    pub invoice_token_endpoint: String,
     /// The seller's tax number (salerTaxNum, userTax): the company's unified social credit code
     #[arg(long, env = "DOORSTEP_INVOICE_SELLER_TAX_NUMBER", default_value = "")]
     pub invoice_seller_tax_number: String,
@@ -206,6 +213,7 @@ impl Default for ProviderSettings {
             invoice_app_key: None,
             invoice_app_secret: None,
             invoice_access_token: None,
+            invoice_token_endpoint: "https://open.nuonuo.com/accessToken".into(),
             invoice_seller_tax_number: String::new(),
             invoice_clerk: "Doorstep".into(),
             invoice_item_name: "维修服务".into(),

@@ -98,6 +98,8 @@ impl Worker {
                 app_key: p.invoice_app_key.clone(),
                 app_secret: p.invoice_app_secret.clone(),
                 access_token: p.invoice_access_token.clone(),
+                token_endpoint: p.invoice_token_endpoint.clone(),
+                token_cache: Default::default(),
                 seller_tax_number: p.invoice_seller_tax_number.clone(),
                 clerk: p.invoice_clerk.clone(),
                 item_name: p.invoice_item_name.clone(),

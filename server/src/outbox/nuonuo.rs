@@ -30,8 +30,15 @@
 //! (any other code is taken as a final refusal, HTTP failures and timeouts
 //! as worth another attempt) and the callback (`callBackUrl`), which this
 //! adapter does not use: it polls the result through the outbox instead.
-//! The accessToken is a setting, not fetched (the platform's OAuth
-//! `client_credentials` grant is left to the operator). Nuonuo refuses a
+//!
+//! - **accessToken**: the setting when given; otherwise fetched from the
+//!   platform's OAuth token endpoint (`POST https://open.nuonuo.com/accessToken`,
+//!   a form `client_id` = appKey, `client_secret` = appSecret, `grant_type`
+//!   `client_credentials`; the answer `{"access_token", "expires_in"}`, an
+//!   error `{"error", "error_description"}`) and kept until ten minutes
+//!   before it expires, for every call of every worker round.
+//!
+//! Nuonuo refuses a
 //! second order with the same `orderNo`, which makes the issue request
 //! idempotent; the outbox's key also goes in an `Idempotency-Key` header.
 
@@ -81,13 +88,42 @@ pub struct Nuonuo {
     pub endpoint: String,
     pub app_key: Option<String>,
     pub app_secret: Option<String>,
+    /// A token the operator set; none: fetched from `token_endpoint`.
     pub access_token: Option<String>,
+    pub token_endpoint: String,
+    /// The fetched token and when it expires (Unix s).
+    pub token_cache: std::sync::Arc<tokio::sync::Mutex<Option<(String, i64)>>>,
     pub seller_tax_number: String,
     pub clerk: String,
     pub item_name: String,
     pub tax_rate: String,
     pub zone: doorstep_core::business_time::BusinessZone,
     pub http: reqwest::Client,
+}
+
+/// How long before its expiry a fetched accessToken is fetched anew, in seconds.
+pub const TOKEN_MARGIN_SECS: i64 = 600;
+
+/// What the token endpoint's answer means: the token and its lifetime in
+/// seconds, or why not (a bad app key or secret is a refusal; a server
+/// error or an unreadable answer, another attempt).
+pub fn read_token_answer(status: u16, v: &Value) -> Result<(String, i64), Delivery> {
+    match (status, v["access_token"].as_str()) {
+        (200, Some(t)) if !t.is_empty() => {
+            Ok((t.to_string(), v["expires_in"].as_i64().unwrap_or(0)))
+        }
+        (500..=599, _) => Err(Delivery::Retry(format!(
+            "the invoicing token endpoint answered HTTP {status}"
+        ))),
+        (_, _) if v["error"].is_string() => Err(Delivery::Refused(format!(
+            "the invoicing provider refused the app key and secret: {} {}",
+            v["error"].as_str().unwrap_or_default(),
+            v["error_description"].as_str().unwrap_or_default()
+        ))),
+        _ => Err(Delivery::Retry(format!(
+            "the invoicing token endpoint answered HTTP {status} without a token"
+        ))),
+    }
 }
 
 /// Fen as yuan with two decimals (`12345` → `123.45`, the core's words).
@@ -138,14 +174,13 @@ impl Nuonuo {
         method: &str,
         content: &Value,
     ) -> Result<Value, Delivery> {
-        let (Some(key), Some(secret), Some(token)) =
-            (&self.app_key, &self.app_secret, &self.access_token)
-        else {
+        let (Some(key), Some(secret)) = (&self.app_key, &self.app_secret) else {
             return Err(Delivery::Refused(
-                "no invoicing provider configured: set DOORSTEP_INVOICE_APP_KEY, DOORSTEP_INVOICE_APP_SECRET and DOORSTEP_INVOICE_ACCESS_TOKEN"
+                "no invoicing provider configured: set DOORSTEP_INVOICE_APP_KEY and DOORSTEP_INVOICE_APP_SECRET"
                     .into(),
             ));
         };
+        let token = self.token(key, secret).await?;
         let mut url = reqwest::Url::parse(&self.endpoint).map_err(|e| {
             Delivery::Refused(format!("DOORSTEP_INVOICE_ENDPOINT is not a URL: {e}"))
         })?;
@@ -164,7 +199,7 @@ impl Nuonuo {
             .post(url)
             .header("Content-Type", "application/json")
             .header("X-Nuonuo-Sign", signature)
-            .header("accessToken", token)
+            .header("accessToken", token.as_str())
             .header("userTax", &self.seller_tax_number)
             .header("method", method)
             .header(IDEMPOTENCY_HEADER, &m.idempotency_key)
@@ -183,6 +218,43 @@ impl Nuonuo {
             .json()
             .await
             .map_err(|e| Delivery::Retry(format!("invoicing provider's answer unreadable: {e}")))
+    }
+
+    /// The accessToken: the setting, or the one fetched and kept (see the
+    /// module's text).
+    async fn token(&self, key: &str, secret: &str) -> Result<String, Delivery> {
+        if let Some(t) = self.access_token.as_deref().filter(|t| !t.is_empty()) {
+            return Ok(t.to_string());
+        }
+        let mut cache = self.token_cache.lock().await;
+        let now = chrono::Utc::now().timestamp();
+        if let Some((t, expires)) = cache.as_ref() {
+            if *expires - TOKEN_MARGIN_SECS > now {
+                return Ok(t.clone());
+            }
+        }
+        let answer = self
+            .http
+            .post(&self.token_endpoint)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(
+                serde_urlencoded::to_string([
+                    ("client_id", key),
+                    ("client_secret", secret),
+                    ("grant_type", "client_credentials"),
+                ])
+                .unwrap_or_default(),
+            )
+            .send()
+            .await
+            .map_err(|e| {
+                Delivery::Retry(format!("the invoicing token endpoint is unreachable: {e}"))
+            })?;
+        let status = answer.status();
+        let v: Value = answer.json().await.unwrap_or(Value::Null);
+        let (fetched, expires_in) = read_token_answer(status.as_u16(), &v)?;
+        *cache = Some((fetched.clone(), now + expires_in));
+        Ok(fetched)
     }
 
     async fn send(&self, m: &OutboxMessage) -> Delivery {
@@ -316,5 +388,27 @@ mod tests {
         );
         let refused = json!({"code": "E9106", "describe": "参数错误"});
         assert!(matches!(read_issue_answer(&refused), Delivery::Refused(_)));
+    }
+
+    #[test]
+    fn a_token_answer_gives_the_token_a_bad_secret_is_refused_an_outage_retried() {
+        let ok = json!({"access_token": "tok", "expires_in": 86400});
+        assert!(matches!(read_token_answer(200, &ok), Ok((t, 86400)) if t == "tok"));
+        let bad = json!({"error": "invalid_client", "error_description": "wrong secret"});
+        assert!(
+            matches!(read_token_answer(400, &bad), Err(Delivery::Refused(e)) if e.contains("invalid_client"))
+        );
+        assert!(matches!(
+            read_token_answer(503, &Value::Null),
+            Err(Delivery::Retry(_))
+        ));
+        assert!(matches!(
+            read_token_answer(200, &json!({})),
+            Err(Delivery::Retry(_))
+        ));
+        assert!(matches!(
+            read_token_answer(200, &json!({"access_token": ""})),
+            Err(Delivery::Retry(_))
+        ));
     }
 }

@@ -4,6 +4,8 @@
 //! signature, answering in Tencent's response shape) and webhooks at
 //! `/webhooks/{name}` (checking their signature) and Nuonuo e-invoice calls
 //! at `/open/v1/services` (issue requests, deduplicated on their `orderNo`,
+//! the accessToken they carry granted at `/accessToken` for the account's
+//! app key and secret,
 //! answered with a serial number; result queries answered with the invoice
 //! number, or "being issued" / "failed" as told; X-Nuonuo-Sign checked),
 //! Alibaba Cloud privacy-number calls at `/dyplsapi` (BindAxb, allocating a
@@ -149,6 +151,10 @@ pub struct Received {
     pub invoices: Vec<InvoiceIssueRequest>,
     #[serde(default)]
     pub invoice_queries: Vec<InvoiceQuery>,
+    /// The invoicing token requests (client_credentials): whether each
+    /// named the account's app key and secret.
+    #[serde(default)]
+    pub invoice_tokens: Vec<bool>,
     /// QR payment orders (WeChat Pay native, Alipay precreate).
     #[serde(default)]
     pub qr_orders: Vec<payments::QrOrderRequest>,
@@ -303,6 +309,7 @@ impl Simulator {
             .route("/", post(send_sms))
             .route("/webhooks/{name}", post(receive_webhook))
             .route("/open/v1/services", post(nuonuo_call))
+            .route("/accessToken", post(nuonuo_token))
             .route("/dyplsapi", post(privacy_call))
             .route(
                 crate::outbox::wechat_pay::NATIVE_PATH,
@@ -640,6 +647,35 @@ fn nuonuo_answer(code: &str, describe: &str, result: Value) -> Json<Value> {
 }
 
 /// A Nuonuo open-platform call: the `method` header says which.
+/// Nuonuo's OAuth token endpoint (`grant_type=client_credentials`): the
+/// account's accessToken for its app key and secret, valid a day.
+async fn nuonuo_token(
+    State(sim): State<Shared>,
+    body: axum::body::Bytes,
+) -> (StatusCode, Json<Value>) {
+    let params: BTreeMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    let p = |k: &str| params.get(k).cloned().unwrap_or_default();
+    let mut s = lock(&sim.state);
+    let account = s.invoice_account.clone();
+    let valid = p("client_id") == account.app_key
+        && p("client_secret") == account.app_secret
+        && p("grant_type") == "client_credentials";
+    s.received.invoice_tokens.push(valid);
+    if valid {
+        (
+            StatusCode::OK,
+            Json(json!({"access_token": account.access_token, "expires_in": 86400})),
+        )
+    } else {
+        (
+            StatusCode::BAD_REQUEST,
+            Json(
+                json!({"error": "invalid_client", "error_description": "client_id or client_secret is wrong"}),
+            ),
+        )
+    }
+}
+
 async fn nuonuo_call(
     State(sim): State<Shared>,
     Query(query): Query<BTreeMap<String, String>>,

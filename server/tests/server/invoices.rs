@@ -27,6 +27,7 @@ both_backends!(
     a_personal_buyer_without_a_tax_number_is_invoiced_once_paid,
     a_refused_invoice_fails_with_the_providers_reason,
     an_invoice_asked_for_at_the_door_is_filed_from_the_phones_fact_and_issued,
+    without_a_token_set_the_access_token_is_fetched_once_and_kept,
 );
 
 const SELLER: &str = "91350100M000100Y43";
@@ -408,4 +409,50 @@ async fn an_invoice_asked_for_at_the_door_is_filed_from_the_phones_fact_and_issu
     let (st, _) = s.push(&token, &dev, &numbered(&w.events, 1)).await;
     assert_eq!(st, 200);
     assert_eq!(invoices_of(&s, id).await.len(), 1);
+}
+
+async fn without_a_token_set_the_access_token_is_fetched_once_and_kept(b: Backend) {
+    let sim = simulator().await;
+    let providers = ProviderSettings {
+        invoice_access_token: None,
+        invoice_token_endpoint: format!("{}/accessToken", sim.url()),
+        ..providers(&sim)
+    };
+    let s = Srv::start_with_providers(b, Config::default(), providers.clone()).await;
+    let worker = Arc::new(Worker::new(s.state.clone()));
+    // Two orders invoiced: one token for both, granted for the app's key and secret.
+    for who in ["T-1", "T-2"] {
+        let (dev, token) = s.technician(who, &["appliance_repair"]).await;
+        let a = s.assignment("appliance_repair", Some(who)).await;
+        paid_visit(&s, &a, &dev, &token).await;
+        let id = a["id"].as_str().unwrap();
+        let (st, r) = request(&s, id, company_request()).await;
+        assert_eq!(st, 201, "{r}");
+        rounds_until_state(&worker, &s, id, "issued").await;
+    }
+    assert_eq!(sim.received().invoice_tokens, vec![true]);
+
+    // A wrong secret: the token is refused, and so is the request, saying why.
+    let sim2 = simulator().await;
+    let wrong = ProviderSettings {
+        invoice_access_token: None,
+        invoice_app_secret: Some("not-the-secret".into()),
+        invoice_token_endpoint: format!("{}/accessToken", sim2.url()),
+        ..providers
+    };
+    let s2 = Srv::start_with_providers(b, Config::default(), wrong).await;
+    let worker2 = Arc::new(Worker::new(s2.state.clone()));
+    let (dev, token) = s2.technician("T-1", &["appliance_repair"]).await;
+    let a = s2.assignment("appliance_repair", Some("T-1")).await;
+    paid_visit(&s2, &a, &dev, &token).await;
+    let id = a["id"].as_str().unwrap();
+    let (st, r) = request(&s2, id, company_request()).await;
+    assert_eq!(st, 201, "{r}");
+    let failed = rounds_until_state(&worker2, &s2, id, "failed").await;
+    assert!(failed.to_string().contains("invalid_client"), "{failed}");
+    assert_eq!(sim2.received().invoice_tokens, vec![false]);
+    assert!(
+        sim2.received().invoices.is_empty(),
+        "nothing sent without a token"
+    );
 }
