@@ -52,6 +52,18 @@ pub struct ProviderSettings {
     /// Registered template ids per moment: appointment_confirmed=1001,on_the_way=1002,done=1003,callback=1004,acceptance_code=1005 (zh-CN); moment.en=… for English
     #[arg(long, env = "DOORSTEP_SMS_TEMPLATES", default_value = "", value_parser = parse_templates)]
     pub sms_templates: SmsTemplates,
+    /// The WeChat Official Account API (公众号, template messages) that notices with the customer's WeChat consent go through; a simulator's address in tests
+    #[arg(long, env = "DOORSTEP_WECHAT_ENDPOINT", default_value = "https://api.weixin.qq.com")]
+    pub wechat_endpoint: String,
+    /// The Official Account's AppID (unset: WeChat notices fail saying so)
+    #[arg(long, env = "DOORSTEP_WECHAT_APPID")]
+    pub wechat_appid: Option<String>,
+    /// The Official Account's AppSecret (its access_token is fetched with it and kept until shortly before it expires)
+    #[arg(long, env = "DOORSTEP_WECHAT_APPSECRET", hide_env_values = true)]
+    pub wechat_appsecret: Option<String>,
+    /// Template messages per moment: moment=template_id, or moment=template_id:key1|key2|… naming the template's keywords in the order of the notice's variables (default: the variables' own names); moment.en=… for English
+    #[arg(long, env = "DOORSTEP_WECHAT_TEMPLATES", default_value = "", value_parser = parse_wechat_templates)]
+    pub wechat_templates: WechatTemplates,
     /// The invoicing provider's endpoint (Nuonuo open platform, nuonuo.OpeMplatform.requestBillingNew); a simulator's address in tests
     #[arg(
         long,
@@ -209,6 +221,10 @@ impl Default for ProviderSettings {
             sms_sign_name: String::new(),
             sms_region: "ap-guangzhou".into(),
             sms_templates: SmsTemplates::default(),
+            wechat_endpoint: "https://api.weixin.qq.com".into(),
+            wechat_appid: None,
+            wechat_appsecret: None,
+            wechat_templates: WechatTemplates::default(),
             invoice_endpoint: "https://sdk.nuonuo.com/open/v1/services".into(),
             invoice_app_key: None,
             invoice_app_secret: None,
@@ -320,6 +336,69 @@ pub fn parse_templates(text: &str) -> Result<SmsTemplates, String> {
         );
     }
     Ok(SmsTemplates(map))
+}
+
+/// A WeChat template message of a moment: its id and its keywords, one
+/// per variable of the notice, in the variables' order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WechatTemplate {
+    pub id: String,
+    /// Empty: the variables' own names.
+    pub keys: Vec<String>,
+}
+
+/// The Official Account's template message of each moment and language.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WechatTemplates(pub BTreeMap<(String, String), WechatTemplate>);
+
+impl WechatTemplates {
+    /// The template of `moment` in the language tagged `lang`, if registered.
+    pub fn get(&self, moment: &str, lang: &str) -> Option<&WechatTemplate> {
+        self.0.get(&(moment.to_string(), lang.to_string()))
+    }
+}
+
+/// `moment=template_id[:key1|key2|…],moment.en=…`, refused naming what is
+/// accepted (en, zh-CN). A template id is letters, digits, `-` and `_`; a
+/// keyword letters, digits and `_`.
+pub fn parse_wechat_templates(text: &str) -> Result<WechatTemplates, String> {
+    let mut map = BTreeMap::new();
+    for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let refuse = || {
+            format!(
+                "{item:?}: expected moment=template_id or moment=template_id:keyword1|keyword2 with a moment among {} (add .en for English), such as on_the_way=Bt6Lx_3Kq:thing1|time2|phone_number3 / “{item}”：应为 时刻=模板ID 或 时刻=模板ID:关键词1|关键词2，时刻为 {} 之一（英文模板加 .en）",
+                moments(),
+                moments()
+            )
+        };
+        let (key, value) = item.split_once('=').ok_or_else(refuse)?;
+        let (moment, lang) = match key.trim().split_once('.') {
+            Some((m, "en")) => (m, "en"),
+            Some(_) => return Err(refuse()),
+            None => (key.trim(), "zh-CN"),
+        };
+        let (id, keys) = match value.trim().split_once(':') {
+            Some((id, keys)) => (id, keys.split('|').map(str::trim).map(String::from).collect()),
+            None => (value.trim(), Vec::new()),
+        };
+        let word = |w: &str, extra: &[char]| {
+            !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || extra.contains(&c))
+        };
+        if !NOTICE_MOMENTS.contains(&moment)
+            || !word(id, &['-', '_'])
+            || !keys.iter().all(|k: &String| word(k, &['_']))
+        {
+            return Err(refuse());
+        }
+        map.insert(
+            (moment.to_string(), lang.to_string()),
+            WechatTemplate {
+                id: id.to_string(),
+                keys,
+            },
+        );
+    }
+    Ok(WechatTemplates(map))
 }
 
 fn moments() -> String {
@@ -445,6 +524,23 @@ mod tests {
         for bad in ["13%", "0.1300", "1.3", "-0.1", ".13", "0.", "abc"] {
             let e = parse_tax_rate(bad).unwrap_err();
             assert!(e.contains("0.13") && e.contains("税率"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn wechat_templates_name_their_keywords_in_the_variables_order() {
+        let t = parse_wechat_templates(
+            "on_the_way=Bt6Lx_3Kq-9:thing1|time2|phone_number3, done.en=Dn2",
+        )
+        .unwrap();
+        let w = t.get("on_the_way", "zh-CN").unwrap();
+        assert_eq!(w.id, "Bt6Lx_3Kq-9");
+        assert_eq!(w.keys, ["thing1", "time2", "phone_number3"]);
+        assert!(t.get("done", "en").unwrap().keys.is_empty());
+        assert!(t.get("done", "zh-CN").is_none());
+        for bad in ["later=1", "done=", "done=a b", "done=T:k-1", "done.fr=T", "done"] {
+            let e = parse_wechat_templates(bad).unwrap_err();
+            assert!(e.contains("模板ID"), "{bad}: {e}");
         }
     }
 

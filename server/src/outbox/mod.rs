@@ -5,7 +5,7 @@
 //! whose amount is now known and (with a privacy-number provider) the
 //! binds and unbinds of the orders dispatched or released, then claims the messages that are
 //! due and delivers each through its provider adapter (a [`Provider`]:
-//! Tencent Cloud SMS, signed webhooks, the Nuonuo invoicing API, Alibaba
+//! Tencent Cloud SMS, WeChat Official Account template messages, signed webhooks, the Nuonuo invoicing API, Alibaba
 //! Cloud's privacy numbers, the QR payment providers' native orders:
 //! WeChat Pay, Alipay), recording
 //! the outcome — and an invoice's on its request (`domain::invoices`) — delivered,
@@ -23,6 +23,7 @@ pub mod rsa_keys;
 pub mod simulator;
 pub mod tencent_sms;
 pub mod webhook;
+pub mod wechat_mp;
 pub mod wechat_pay;
 
 use crate::app::AppState;
@@ -52,6 +53,7 @@ pub trait Provider: Send + Sync {
 pub struct Worker {
     state: AppState,
     sms: tencent_sms::TencentSms,
+    wechat: wechat_mp::WechatMp,
     webhooks: webhook::WebhookSender,
     invoicing: nuonuo::Nuonuo,
     privacy: aliyun_pls::AliyunPls,
@@ -78,6 +80,14 @@ impl Worker {
                 sign_name: p.sms_sign_name.clone(),
                 region: p.sms_region.clone(),
                 templates: p.sms_templates.clone(),
+                http: http.clone(),
+            },
+            wechat: wechat_mp::WechatMp {
+                endpoint: p.wechat_endpoint.clone(),
+                appid: p.wechat_appid.clone(),
+                appsecret: p.wechat_appsecret.clone(),
+                templates: p.wechat_templates.clone(),
+                token: Default::default(),
                 http: http.clone(),
             },
             webhooks: webhook::WebhookSender {
@@ -120,6 +130,7 @@ impl Worker {
     fn provider_of(&self, m: &OutboxMessage) -> Option<&dyn Provider> {
         match (m.kind.as_str(), m.target.as_str()) {
             ("notice", "sms") => Some(&self.sms as &dyn Provider),
+            ("notice", "wechat") => Some(&self.wechat as &dyn Provider),
             ("webhook", _) => Some(&self.webhooks as &dyn Provider),
             (ISSUE_KIND | QUERY_KIND, invoices::PROVIDER) => Some(&self.invoicing as &dyn Provider),
             (BIND_KIND | UNBIND_KIND | RENEW_KIND, privacy_numbers::PROVIDER) => {

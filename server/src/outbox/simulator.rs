@@ -1,24 +1,29 @@
 //! The providers' stand-in, a small HTTP server for tests and local runs
-//! (`cargo run -p doorstep-server --example provider-simulator`): it takes
-//! Tencent Cloud SMS `SendSms` requests at `/` (checking their TC3
-//! signature, answering in Tencent's response shape) and webhooks at
-//! `/webhooks/{name}` (checking their signature) and Nuonuo e-invoice calls
-//! at `/open/v1/services` (issue requests, deduplicated on their `orderNo`,
-//! the accessToken they carry granted at `/accessToken` for the account's
-//! app key and secret,
-//! answered with a serial number; result queries answered with the invoice
-//! number, or "being issued" / "failed" as told; X-Nuonuo-Sign checked),
-//! Alibaba Cloud privacy-number calls at `/dyplsapi` (BindAxb, allocating a
-//! virtual number from a pool of 170 numbers, deduplicated on the binding's
-//! `OutId`; UnbindSubscription releasing it; UpdateSubscription's
-//! `updateExpire` extending it; the RPC HMAC-SHA1 `Signature`
-//! checked), deduplicates on the
-//! idempotency key, records everything it received, and can fail (HTTP 503),
-//! be down, answer slowly or take a request and never answer. Its record is
-//! read at `GET /_sim/received`; its behaviour set at `POST /_sim/behaviour`.
-//! The QR payment providers (WeChat Pay's native orders, Alipay's
-//! precreate, and "the customer pays": their signed notifications) are
-//! [`payments`].
+//! (`cargo run -p doorstep-server --example provider-simulator`). It takes:
+//!
+//! - Tencent Cloud SMS `SendSms` requests at `/` (checking their TC3
+//!   signature, answering in Tencent's response shape);
+//! - WeChat Official Account template messages at
+//!   `/cgi-bin/message/template/send`, their access_token issued at
+//!   `/cgi-bin/token` for the account's AppID and AppSecret (a customer who
+//!   unfollowed the account refused, 43004);
+//! - webhooks at `/webhooks/{name}` (checking their signature);
+//! - Nuonuo e-invoice calls at `/open/v1/services` (issue requests,
+//!   deduplicated on their `orderNo`, answered with a serial number; result
+//!   queries answered with the invoice number, or "being issued" / "failed"
+//!   as told; X-Nuonuo-Sign checked), the accessToken they carry granted at
+//!   `/accessToken` for the account's app key and secret;
+//! - Alibaba Cloud privacy-number calls at `/dyplsapi` (BindAxb, allocating
+//!   a virtual number from a pool of 170 numbers, deduplicated on the
+//!   binding's `OutId`; UnbindSubscription releasing it; UpdateSubscription's
+//!   `updateExpire` extending it; the RPC HMAC-SHA1 `Signature` checked).
+//!
+//! It deduplicates on the idempotency key, records everything it received,
+//! and can fail (HTTP 503), be down, answer slowly or take a request and
+//! never answer. Its record is read at `GET /_sim/received`; its behaviour
+//! set at `POST /_sim/behaviour`. The QR payment providers (WeChat Pay's
+//! native orders, Alipay's precreate, and "the customer pays": their signed
+//! notifications) are [`payments`].
 
 pub mod payments;
 
@@ -155,6 +160,12 @@ pub struct Received {
     /// named the account's app key and secret.
     #[serde(default)]
     pub invoice_tokens: Vec<bool>,
+    /// WeChat template messages received, and each token request (whether
+    /// it named the account's AppID and AppSecret).
+    #[serde(default)]
+    pub wechat_messages: Vec<WechatMessage>,
+    #[serde(default)]
+    pub wechat_tokens: Vec<bool>,
     /// QR payment orders (WeChat Pay native, Alipay precreate).
     #[serde(default)]
     pub qr_orders: Vec<payments::QrOrderRequest>,
@@ -235,6 +246,32 @@ struct SimState {
     privacy_by_out_id: BTreeMap<String, String>,
     /// The QR payment providers' accounts and orders.
     payments: payments::PaymentState,
+    /// The WeChat Official Account and the access_tokens it issued.
+    wechat: WechatAccount,
+    wechat_tokens_issued: Vec<String>,
+}
+
+/// The simulated WeChat Official Account: its AppID and AppSecret, and the
+/// openids that unfollowed it (their template messages are refused, 43004).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct WechatAccount {
+    pub appid: String,
+    pub appsecret: String,
+    #[serde(default)]
+    pub unfollowed: Vec<String>,
+}
+
+/// One template message as received.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WechatMessage {
+    pub touser: String,
+    pub template_id: String,
+    /// `{keyword: {"value"}}`.
+    pub data: Value,
+    /// Whether its access_token was one the account issued.
+    pub token_valid: bool,
+    /// `sent`, `refused` (a bad token, an unfollowed customer) or `failed` (503).
+    pub outcome: String,
 }
 
 /// The AccessKey the simulated privacy-number account checks requests with.
@@ -310,6 +347,8 @@ impl Simulator {
             .route("/webhooks/{name}", post(receive_webhook))
             .route("/open/v1/services", post(nuonuo_call))
             .route("/accessToken", post(nuonuo_token))
+            .route(crate::outbox::wechat_mp::TOKEN_PATH, get(wechat_token))
+            .route(crate::outbox::wechat_mp::SEND_PATH, post(wechat_send))
             .route("/dyplsapi", post(privacy_call))
             .route(
                 crate::outbox::wechat_pay::NATIVE_PATH,
@@ -363,6 +402,12 @@ impl Simulator {
     /// [`InvoiceAccount::default`]).
     pub fn set_invoice_account(&self, account: InvoiceAccount) {
         self.lock().invoice_account = account;
+    }
+
+    /// The WeChat Official Account token requests and template messages
+    /// are checked against.
+    pub fn set_wechat_account(&self, account: WechatAccount) {
+        self.lock().wechat = account;
     }
 
     /// The privacy-number account requests are checked against (default:
@@ -647,6 +692,67 @@ fn nuonuo_answer(code: &str, describe: &str, result: Value) -> Json<Value> {
 }
 
 /// A Nuonuo open-platform call: the `method` header says which.
+/// WeChat's `GET /cgi-bin/token?grant_type=client_credential&appid&secret`:
+/// a new access_token (7 200 s) for the account's AppID and AppSecret.
+async fn wechat_token(
+    State(sim): State<Shared>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Json<Value> {
+    let p = |k: &str| q.get(k).cloned().unwrap_or_default();
+    let mut s = lock(&sim.state);
+    let valid = p("grant_type") == "client_credential"
+        && !s.wechat.appid.is_empty()
+        && p("appid") == s.wechat.appid
+        && p("secret") == s.wechat.appsecret;
+    s.received.wechat_tokens.push(valid);
+    if !valid {
+        return Json(json!({"errcode": 40125, "errmsg": "invalid appsecret"}));
+    }
+    let token = format!("sim-wechat-token-{}", s.wechat_tokens_issued.len() + 1);
+    s.wechat_tokens_issued.push(token.clone());
+    Json(json!({"access_token": token, "expires_in": 7200}))
+}
+
+/// WeChat's `POST /cgi-bin/message/template/send?access_token=…`.
+async fn wechat_send(
+    State(sim): State<Shared>,
+    Query(q): Query<BTreeMap<String, String>>,
+    Json(body): Json<Value>,
+) -> (StatusCode, Json<Value>) {
+    let fate = fate(&sim.state);
+    let mut s = lock(&sim.state);
+    let token_valid = q
+        .get("access_token")
+        .is_some_and(|t| s.wechat_tokens_issued.contains(t));
+    let touser = body["touser"].as_str().unwrap_or_default().to_string();
+    let mut record = WechatMessage {
+        touser: touser.clone(),
+        template_id: body["template_id"].as_str().unwrap_or_default().into(),
+        data: body["data"].clone(),
+        token_valid,
+        outcome: String::new(),
+    };
+    let answer = if let Fate::Fail = fate {
+        record.outcome = "failed".into();
+        s.received.wechat_messages.push(record);
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"errcode": -1, "errmsg": "system error"})));
+    } else if !token_valid {
+        record.outcome = "refused".into();
+        json!({"errcode": 40001, "errmsg": "invalid credential, access_token is invalid or not latest"})
+    } else if s.wechat.unfollowed.contains(&touser) {
+        record.outcome = "refused".into();
+        json!({"errcode": 43004, "errmsg": "require subscribe"})
+    } else if record.template_id.is_empty() || touser.is_empty() {
+        record.outcome = "refused".into();
+        json!({"errcode": 40037, "errmsg": "invalid template_id"})
+    } else {
+        record.outcome = "sent".into();
+        json!({"errcode": 0, "errmsg": "ok", "msgid": 200228332 + s.received.wechat_messages.len()})
+    };
+    s.received.wechat_messages.push(record);
+    (StatusCode::OK, Json(answer))
+}
+
 /// Nuonuo's OAuth token endpoint (`grant_type=client_credentials`): the
 /// account's accessToken for its app key and secret, valid a day.
 async fn nuonuo_token(

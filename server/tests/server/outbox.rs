@@ -12,10 +12,12 @@ use doorstep_core::signoff::Ratings;
 use doorstep_core::walkthrough::Walkthrough;
 use doorstep_core::Playbook;
 use doorstep_server::app::Config;
-use doorstep_server::outbox::simulator::{Behaviour, Received, SimulatedAccount, Simulator};
+use doorstep_server::outbox::simulator::{
+    Behaviour, Received, SimulatedAccount, Simulator, WechatAccount,
+};
 use doorstep_server::outbox::Worker;
 use doorstep_server::providers::{
-    parse_templates, ProviderSettings, QuietHours, QuietHoursSetting,
+    parse_templates, parse_wechat_templates, ProviderSettings, QuietHours, QuietHoursSetting,
 };
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -29,6 +31,7 @@ both_backends!(
     a_webhook_receiver_sees_every_milestone_once_with_a_valid_signature,
     a_revoked_api_key_is_refused,
     a_bad_notice_consent_names_the_field,
+    a_wechat_notice_is_a_template_message_to_the_customers_openid,
 );
 
 const SECRET_ID: &str = "AKIDsimulated";
@@ -86,6 +89,11 @@ fn providers(sim: &Simulator, quiet: &str) -> ProviderSettings {
 /// work phone); returns the core assignment, the device and its token.
 async fn order_with_consent(s: &Srv, consent: Option<Value>) -> (Value, String, String) {
     let (dev, token) = s.technician("T-1", &["appliance_repair"]).await;
+    (consented_order(s, consent).await, dev, token)
+}
+
+/// A work order taken at intake with `consent`, assigned to T-1 (who exists).
+async fn consented_order(s: &Srv, consent: Option<Value>) -> Value {
     let start = Utc::now() + Duration::hours(2);
     let mut body = json!({
         "classification": "general",
@@ -113,7 +121,7 @@ async fn order_with_consent(s: &Srv, consent: Option<Value>) -> (Value, String, 
         )
         .await;
     assert_eq!(st, 200, "{a}");
-    (a, dev, token)
+    a
 }
 
 /// The technician confirms the appointment and sets off (two milestones a
@@ -756,4 +764,80 @@ async fn a_bad_notice_consent_names_the_field(b: Backend) {
         .as_str()
         .unwrap()
         .contains("sms or wechat"));
+}
+
+async fn a_wechat_notice_is_a_template_message_to_the_customers_openid(b: Backend) {
+    let sim = simulator().await;
+    sim.set_wechat_account(WechatAccount {
+        appid: "wx0000000000sim01".into(),
+        appsecret: "sim-wechat-secret".into(),
+        unfollowed: vec!["oUnfollowed_0001".into()],
+    });
+    let settings = ProviderSettings {
+        wechat_endpoint: sim.url(),
+        wechat_appid: Some("wx0000000000sim01".into()),
+        wechat_appsecret: Some("sim-wechat-secret".into()),
+        wechat_templates: parse_wechat_templates(
+            "appointment_confirmed=TplConfirm_1:time1|thing2|phone_number3,on_the_way=TplWay-2",
+        )
+        .unwrap(),
+        ..providers(&sim, &quiet_hours_elsewhere())
+    };
+    let s = Srv::start_with_providers(b, Config::default(), settings).await;
+    let worker = Arc::new(Worker::new(s.state.clone()));
+    let wechat = |openid: &str| json!({"consented": true, "channel": "wechat", "address": openid});
+    let (a, dev, token) = order_with_consent(&s, Some(wechat("oCustomer_0001"))).await;
+    confirm_and_set_off(&s, &a, &dev, &token).await;
+    rounds_until(&worker, &sim, |r| {
+        r.wechat_messages.iter().filter(|m| m.outcome == "sent").count() == 2
+    })
+    .await;
+    let got = sim.received();
+    assert_eq!(got.wechat_tokens, vec![true], "one access_token for both");
+    assert!(got.sms.is_empty(), "nothing by SMS");
+    let by = |id: &str| got.wechat_messages.iter().find(|m| m.template_id == id).unwrap();
+    let confirmed = by("TplConfirm_1");
+    assert!(confirmed.token_valid);
+    assert_eq!(confirmed.touser, "oCustomer_0001");
+    let data = confirmed.data.as_object().unwrap();
+    assert_eq!(
+        data.keys().collect::<Vec<_>>(),
+        ["phone_number3", "thing2", "time1"]
+    );
+    assert_eq!(data["thing2"]["value"], "Tech T-1", "the technician");
+    assert_eq!(data["phone_number3"]["value"], "400 820 1234", "the work phone");
+    assert!(!data["time1"]["value"].as_str().unwrap().is_empty(), "the window");
+    // Without keywords registered, the variables' own names.
+    let way = by("TplWay-2");
+    assert!(way.data.get("eta").is_some() && way.data.get("technician").is_some(), "{}", way.data);
+    let out = outbound(&s, a["id"].as_str().unwrap()).await;
+    assert!(
+        out["notices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["state"] == "delivered" && n["target"] == "wechat"),
+        "{out}"
+    );
+
+    // A customer who unfollowed the account: a dead letter saying so, not retried.
+    let a2 = consented_order(&s, Some(wechat("oUnfollowed_0001"))).await;
+    let id2 = a2["id"].as_str().unwrap().to_string();
+    confirm_and_set_off(&s, &a2, &dev, &token).await;
+    for _ in 0..100 {
+        worker.run_once().await.unwrap();
+        let out = outbound(&s, &id2).await;
+        if out["notices"].as_array().is_some_and(|n| !n.is_empty() && n.iter().all(|m| m["state"] == "dead")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let out = outbound(&s, &id2).await;
+    let notices = out["notices"].as_array().unwrap();
+    assert!(!notices.is_empty(), "{out}");
+    for n in notices {
+        assert_eq!(n["state"], "dead", "{out}");
+        assert_eq!(n["attempts"], 1, "a refusal is not retried: {out}");
+        assert!(n["last_error"].as_str().unwrap().contains("43004"), "{out}");
+    }
 }
