@@ -53,7 +53,11 @@ pub struct ProviderSettings {
     #[arg(long, env = "DOORSTEP_SMS_TEMPLATES", default_value = "", value_parser = parse_templates)]
     pub sms_templates: SmsTemplates,
     /// The WeChat Official Account API (公众号, template messages) that notices with the customer's WeChat consent go through; a simulator's address in tests
-    #[arg(long, env = "DOORSTEP_WECHAT_ENDPOINT", default_value = "https://api.weixin.qq.com")]
+    #[arg(
+        long,
+        env = "DOORSTEP_WECHAT_ENDPOINT",
+        default_value = "https://api.weixin.qq.com"
+    )]
     pub wechat_endpoint: String,
     /// The Official Account's AppID (unset: WeChat notices fail saying so)
     #[arg(long, env = "DOORSTEP_WECHAT_APPID")]
@@ -378,11 +382,16 @@ pub fn parse_wechat_templates(text: &str) -> Result<WechatTemplates, String> {
             None => (key.trim(), "zh-CN"),
         };
         let (id, keys) = match value.trim().split_once(':') {
-            Some((id, keys)) => (id, keys.split('|').map(str::trim).map(String::from).collect()),
+            Some((id, keys)) => (
+                id,
+                keys.split('|').map(str::trim).map(String::from).collect(),
+            ),
             None => (value.trim(), Vec::new()),
         };
         let word = |w: &str, extra: &[char]| {
-            !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || extra.contains(&c))
+            !w.is_empty()
+                && w.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || extra.contains(&c))
         };
         if !NOTICE_MOMENTS.contains(&moment)
             || !word(id, &['-', '_'])
@@ -538,7 +547,14 @@ mod tests {
         assert_eq!(w.keys, ["thing1", "time2", "phone_number3"]);
         assert!(t.get("done", "en").unwrap().keys.is_empty());
         assert!(t.get("done", "zh-CN").is_none());
-        for bad in ["later=1", "done=", "done=a b", "done=T:k-1", "done.fr=T", "done"] {
+        for bad in [
+            "later=1",
+            "done=",
+            "done=a b",
+            "done=T:k-1",
+            "done.fr=T",
+            "done",
+        ] {
             let e = parse_wechat_templates(bad).unwrap_err();
             assert!(e.contains("模板ID"), "{bad}: {e}");
         }

@@ -735,7 +735,10 @@ async fn wechat_send(
     let answer = if let Fate::Fail = fate {
         record.outcome = "failed".into();
         s.received.wechat_messages.push(record);
-        return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"errcode": -1, "errmsg": "system error"})));
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"errcode": -1, "errmsg": "system error"})),
+        );
     } else if !token_valid {
         record.outcome = "refused".into();
         json!({"errcode": 40001, "errmsg": "invalid credential, access_token is invalid or not latest"})

@@ -75,7 +75,11 @@ pub fn read_send_answer(v: &Value) -> Delivery {
 }
 
 /// The template's `data`: each variable's value under its keyword.
-pub fn template_data(moment: NoticeMoment, keys: &[String], params: &[Value]) -> Map<String, Value> {
+pub fn template_data(
+    moment: NoticeMoment,
+    keys: &[String],
+    params: &[Value],
+) -> Map<String, Value> {
     moment
         .variables()
         .iter()
@@ -187,10 +191,7 @@ impl WechatMp {
             Err(e) => return Delivery::Retry(format!("WeChat unreachable: {e}")),
         };
         if !answer.status().is_success() {
-            return Delivery::Retry(format!(
-                "WeChat answered HTTP {}",
-                answer.status().as_u16()
-            ));
+            return Delivery::Retry(format!("WeChat answered HTTP {}", answer.status().as_u16()));
         }
         let v: Value = answer.json().await.unwrap_or(Value::Null);
         if v["errcode"].as_i64().is_some_and(token_code) {
@@ -223,13 +224,19 @@ mod tests {
         ));
         for busy in [-1, 45009, 40001, 42001] {
             assert!(
-                matches!(read_send_answer(&json!({"errcode": busy, "errmsg": "x"})), Delivery::Retry(_)),
+                matches!(
+                    read_send_answer(&json!({"errcode": busy, "errmsg": "x"})),
+                    Delivery::Retry(_)
+                ),
                 "{busy}"
             );
         }
         for last in [43004, 40003, 40037] {
             assert!(
-                matches!(read_send_answer(&json!({"errcode": last, "errmsg": "x"})), Delivery::Refused(_)),
+                matches!(
+                    read_send_answer(&json!({"errcode": last, "errmsg": "x"})),
+                    Delivery::Refused(_)
+                ),
                 "{last}"
             );
         }
@@ -239,7 +246,9 @@ mod tests {
     #[test]
     fn the_variables_go_under_the_templates_keywords_in_order() {
         let params = [json!("王磊"), json!("10:30"), json!("400 820 1234")];
-        let keys: Vec<String> = ["thing1", "time2", "phone_number3"].map(String::from).to_vec();
+        let keys: Vec<String> = ["thing1", "time2", "phone_number3"]
+            .map(String::from)
+            .to_vec();
         let data = template_data(NoticeMoment::OnTheWay, &keys, &params);
         assert_eq!(data["thing1"]["value"], "王磊");
         assert_eq!(data["time2"]["value"], "10:30");

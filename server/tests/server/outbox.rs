@@ -787,15 +787,24 @@ async fn a_wechat_notice_is_a_template_message_to_the_customers_openid(b: Backen
     let worker = Arc::new(Worker::new(s.state.clone()));
     let wechat = |openid: &str| json!({"consented": true, "channel": "wechat", "address": openid});
     let (a, dev, token) = order_with_consent(&s, Some(wechat("oCustomer_0001"))).await;
-    confirm_and_set_off(&s, &a, &dev, &token).await;
+    let first = confirm_and_set_off(&s, &a, &dev, &token).await;
     rounds_until(&worker, &sim, |r| {
-        r.wechat_messages.iter().filter(|m| m.outcome == "sent").count() == 2
+        r.wechat_messages
+            .iter()
+            .filter(|m| m.outcome == "sent")
+            .count()
+            == 2
     })
     .await;
     let got = sim.received();
     assert_eq!(got.wechat_tokens, vec![true], "one access_token for both");
     assert!(got.sms.is_empty(), "nothing by SMS");
-    let by = |id: &str| got.wechat_messages.iter().find(|m| m.template_id == id).unwrap();
+    let by = |id: &str| {
+        got.wechat_messages
+            .iter()
+            .find(|m| m.template_id == id)
+            .unwrap()
+    };
     let confirmed = by("TplConfirm_1");
     assert!(confirmed.token_valid);
     assert_eq!(confirmed.touser, "oCustomer_0001");
@@ -805,11 +814,21 @@ async fn a_wechat_notice_is_a_template_message_to_the_customers_openid(b: Backen
         ["phone_number3", "thing2", "time1"]
     );
     assert_eq!(data["thing2"]["value"], "Tech T-1", "the technician");
-    assert_eq!(data["phone_number3"]["value"], "400 820 1234", "the work phone");
-    assert!(!data["time1"]["value"].as_str().unwrap().is_empty(), "the window");
+    assert_eq!(
+        data["phone_number3"]["value"], "400 820 1234",
+        "the work phone"
+    );
+    assert!(
+        !data["time1"]["value"].as_str().unwrap().is_empty(),
+        "the window"
+    );
     // Without keywords registered, the variables' own names.
     let way = by("TplWay-2");
-    assert!(way.data.get("eta").is_some() && way.data.get("technician").is_some(), "{}", way.data);
+    assert!(
+        way.data.get("eta").is_some() && way.data.get("technician").is_some(),
+        "{}",
+        way.data
+    );
     let out = outbound(&s, a["id"].as_str().unwrap()).await;
     assert!(
         out["notices"]
@@ -823,11 +842,19 @@ async fn a_wechat_notice_is_a_template_message_to_the_customers_openid(b: Backen
     // A customer who unfollowed the account: a dead letter saying so, not retried.
     let a2 = consented_order(&s, Some(wechat("oUnfollowed_0001"))).await;
     let id2 = a2["id"].as_str().unwrap().to_string();
-    confirm_and_set_off(&s, &a2, &dev, &token).await;
+    let pb = Playbook::shipped_by_id("appliance_repair").unwrap();
+    let mut w = Walkthrough::new(&pb, &assignment(&a2), &device(&dev), Utc::now());
+    w.set_off(None);
+    let next = first.events.len() as u64 + 1;
+    let (st, r) = s.push(&token, &dev, &numbered(&w.events, next)).await;
+    assert_eq!(st, 200, "{r}");
     for _ in 0..100 {
         worker.run_once().await.unwrap();
         let out = outbound(&s, &id2).await;
-        if out["notices"].as_array().is_some_and(|n| !n.is_empty() && n.iter().all(|m| m["state"] == "dead")) {
+        if out["notices"]
+            .as_array()
+            .is_some_and(|n| !n.is_empty() && n.iter().all(|m| m["state"] == "dead"))
+        {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
