@@ -435,6 +435,11 @@ pub(super) async fn alipay_gateway(
         json!({"code": "10000", "msg": "Success", "out_trade_no": no, "qr_code": qr})
     };
     wait(&fate).await;
+    signed_alipay_answer(&account, RESPONSE_MEMBER, member)
+}
+
+/// An Alipay gateway answer: `member` under its name, signed with Alipay's key.
+fn signed_alipay_answer(account: &AlipayAccount, name: &str, member: Value) -> Response {
     let member = member.to_string();
     let sign = rsa_keys::private_key(&account.alipay_private_key)
         .map(|k| rsa_keys::sign(&k, member.as_bytes()))
@@ -442,7 +447,7 @@ pub(super) async fn alipay_gateway(
     (
         StatusCode::OK,
         [("Content-Type", "application/json;charset=utf-8")],
-        format!(r#"{{"{RESPONSE_MEMBER}":{member},"sign":"{sign}"}}"#),
+        format!(r#"{{"{name}":{member},"sign":"{sign}"}}"#),
     )
         .into_response()
 }
@@ -489,19 +494,7 @@ fn alipay_query(
         signature_valid,
         answered: answered.into(),
     });
-    let member = member.to_string();
-    let sign = rsa_keys::private_key(&account.alipay_private_key)
-        .map(|k| rsa_keys::sign(&k, member.as_bytes()))
-        .unwrap_or_default();
-    (
-        StatusCode::OK,
-        [("Content-Type", "application/json;charset=utf-8")],
-        format!(
-            r#"{{"{}":{member},"sign":"{sign}"}}"#,
-            alipay::QUERY_RESPONSE_MEMBER
-        ),
-    )
-        .into_response()
+    signed_alipay_answer(account, alipay::QUERY_RESPONSE_MEMBER, member)
 }
 
 /// WeChat Pay's order query, `GET /v3/pay/transactions/out-trade-no/{no}?mchid=…`.
