@@ -205,6 +205,16 @@ impl Worker {
         Ok(n)
     }
 
+    /// Whether a QR payment's order query is moot now (paid, failed, long expired).
+    async fn query_moot(&self, m: &OutboxMessage) -> Fallible<bool> {
+        let m = m.clone();
+        let now = now_ms();
+        self.state
+            .db
+            .read(move |tx| Box::pin(async move { qr_payments::query_moot(tx, &m, now).await }))
+            .await
+    }
+
     /// Delivers one claimed message and records the outcome.
     async fn deliver(&self, m: OutboxMessage) -> Fallible<()> {
         let outcome = match self.provider_of(&m) {
@@ -281,17 +291,6 @@ impl Worker {
                     Ok(())
                 })
             })
-            .await
-    }
-}
-
-impl Worker {
-    async fn query_moot(&self, m: &OutboxMessage) -> Fallible<bool> {
-        let m = m.clone();
-        let now = now_ms();
-        self.state
-            .db
-            .read(move |tx| Box::pin(async move { qr_payments::query_moot(tx, &m, now).await }))
             .await
     }
 }
