@@ -61,7 +61,8 @@ class ServerSyncTest {
                 if (this::base.isInitialized) break
             }
             // Keep draining its output so the server never blocks on a full pipe.
-            thread(isDaemon = true) { lines.forEachLine { output.add(it) } }
+            // The stream closes when the server is stopped: the end of its output.
+            thread(isDaemon = true) { runCatching { lines.forEachLine { output.add(it) } } }
             admin = field(call("POST", "/api/login", """{"username": "admin", "password": "$ADMIN_PASSWORD"}""", null), "token")
         }
 

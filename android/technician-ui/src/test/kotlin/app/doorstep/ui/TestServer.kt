@@ -6,14 +6,26 @@ import java.net.http.HttpClient
 import java.net.http.HttpRequest
 import java.net.http.HttpResponse
 import java.nio.file.Files
+import java.time.Instant
+import java.time.ZoneOffset
 import java.util.concurrent.CopyOnWriteArrayList
 import kotlin.concurrent.thread
+import kotlin.math.abs
 
 /**
  * A real doorstep-server on an ephemeral port with its own data directory,
  * and a dispatcher's HTTP calls to it (the binary from -Ddoorstep.server.bin).
+ * Its business time zone is one where it is mid-morning now ([morningZone]),
+ * so a visit booked for the next hours is on the phone's "today" whatever
+ * hour the tests run at (in Beijing time, one booked at 23:30 is tomorrow's).
  */
-class TestServer private constructor(private val process: Process, val base: String, private val output: List<String>) : AutoCloseable {
+class TestServer private constructor(
+    private val process: Process,
+    val base: String,
+    /** The server's business time zone: the days orders, reports and reconciliation are counted in. */
+    val zone: String,
+    private val output: List<String>,
+) : AutoCloseable {
     private val http = HttpClient.newHttpClient()
     val admin: String = field(call("POST", "/api/login", """{"username": "admin", "password": "$ADMIN_PASSWORD"}""", null), "token")
 
@@ -34,13 +46,26 @@ class TestServer private constructor(private val process: Process, val base: Str
         fun field(json: String, name: String): String =
             Regex("\"$name\"\\s*:\\s*\"([^\"]*)\"").find(json)?.groupValues?.get(1) ?: error("no $name in $json")
 
+        /**
+         * A business time zone (`Etc/GMT±N`) in which it is now between 09:00
+         * and 10:00, so the next twelve hours are all today.
+         */
+        fun morningZone(now: Instant): String {
+            var offset = 9 - now.atOffset(ZoneOffset.UTC).hour
+            if (offset < -12) offset += 24
+            // POSIX sign: Etc/GMT-8 is eight hours east of Greenwich.
+            return if (offset == 0) "Etc/UTC" else "Etc/GMT${if (offset > 0) "-" else "+"}${abs(offset)}"
+        }
+
         fun start(): TestServer {
             val bin = System.getProperty("doorstep.server.bin") ?: error("set -Ddoorstep.server.bin (scripts/test-all does)")
             check(File(bin).canExecute()) { "$bin is not an executable doorstep-server: build it with cargo build -p doorstep-server" }
             val data = Files.createTempDirectory("doorstep-ui-server")
+            val zone = morningZone(Instant.now())
             val process = ProcessBuilder(
                 bin, "--listen", "127.0.0.1:0", "--data-dir", data.toString(),
                 "--admin-user", "admin", "--admin-password", ADMIN_PASSWORD,
+                "--business-time-zone", zone,
             ).redirectErrorStream(true).start()
             val output = CopyOnWriteArrayList<String>()
             val lines = process.inputStream.bufferedReader()
@@ -51,8 +76,9 @@ class TestServer private constructor(private val process: Process, val base: Str
                 output.add(line)
                 base = listening.find(line)?.groupValues?.get(1)
             }
-            thread(isDaemon = true) { lines.forEachLine { output.add(it) } }
-            return TestServer(process, base, output)
+            // The stream closes when the server is stopped: the end of its output.
+            thread(isDaemon = true) { runCatching { lines.forEachLine { output.add(it) } } }
+            return TestServer(process, base, zone, output)
         }
     }
 }

@@ -228,7 +228,7 @@ class VisitJourneyTest {
         filler.submit(signed)
         check(offered("sign_off") == null) { "sign_off refused: ${signed.errors.mapValues { it.value.zh }} ${signed.formError?.zh}" }
         step("leave", mapOf("service_card_given" to "yes", "shoe_covers_off_at_door" to "yes"))
-        val closedOn = java.time.LocalDate.now(java.time.ZoneId.of("Asia/Shanghai"))
+        val closedOn = java.time.LocalDate.now(java.time.ZoneId.of(server.zone))
         assertEquals(VisitStage.CLOSED, visit().stage)
         assertTrue(visit().closed?.signed == true)
 
