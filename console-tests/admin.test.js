@@ -43,13 +43,13 @@ test("an admin adds a technician and enrols a phone with a one-time code the pho
   await tech.getByLabel("Technician id").fill("T-qian");
   await tech.getByLabel("Name").fill("钱多多");
   await tech.getByLabel("Work phone").fill("400 820 1099");
-  await tech.getByLabel("heating_service").check();
+  await tech.getByLabel("heating service").check();
   await tech.getByRole("button", { name: "Add technician" }).click();
   await page.locator("#flash").getByText("钱多多 added").waitFor();
 
   // Enrol the new technician's phone: picked by name, a code and its QR code.
   const enrol = page.locator("#enrol-form");
-  await enrol.getByLabel("Technician").selectOption({ label: "钱多多 · heating_service" });
+  await enrol.getByLabel("Technician").selectOption({ label: "钱多多 · heating service" });
   await enrol.getByLabel("Phone name").fill("phone-qian");
   await enrol.getByRole("button", { name: "Make enrolment code" }).click();
   const shown = page.locator("#enrol-code-text");

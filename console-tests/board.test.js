@@ -92,7 +92,7 @@ test("the day board shows each technician's work with its window and visit progr
   // 宋英's carer arrived early and the customer cancelled: a conflict.
   const conflict = lane(page, "陈静").locator(".block").filter({ hasText: "宋英" });
   await conflict.waitFor();
-  assert.match(await conflict.getAttribute("aria-label"), /^宋英 · home_care, \d\d:\d\d–\d\d:\d\d, conflict$/);
+  assert.match(await conflict.getAttribute("aria-label"), /^宋英 · home care, \d\d:\d\d–\d\d:\d\d, conflict$/);
   // 林涛's water waits for 赵敏, its time not yet confirmed.
   assert.match(await lane(page, "赵敏").locator(".block").filter({ hasText: "林涛" }).getAttribute("aria-label"), /not confirmed$/);
   // 徐刚's request waits unassigned in the side list.

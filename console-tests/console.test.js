@@ -174,7 +174,7 @@ test("a dispatcher sees the roster and the assignment board", async () => {
   const wang = await rowValues(roster.filter({ hasText: "王磊" }));
   assert.equal(wang.Id, "T-wang");
   assert.equal(wang.Name, "王磊");
-  assert.equal(wang.Trades, "appliance_repair, computer_repair");
+  assert.equal(wang.Trades, "appliance repair, computer repair");
   assert.equal(wang.Devices, "1");
   assert.equal(await page.locator("[data-view=board]").isVisible(), false);
 });
@@ -195,7 +195,7 @@ test("a dispatcher takes in a new request and dispatches it to a technician", as
   let v = await rowValues(row);
   assert.equal(v.Status, "open");
   assert.equal(v.Technician, "—");
-  assert.equal(v.Trade, "heating_service");
+  assert.equal(v.Trade, "heating service");
   assert.match(v.Customer, /Wu Ping/);
 
   // Assign offers the technicians qualified for the trade, by name.
@@ -285,7 +285,7 @@ test("a dispatcher follows up after service: conflicts, callbacks, reconciliatio
 
   // The visit that was under way when the customer cancelled is a conflict.
   await openTab(page, "Conflicts");
-  const conflict = page.locator("#conflicts tbody tr").filter({ hasText: "cancelled_after_start" });
+  const conflict = page.locator("#conflicts tbody tr").filter({ hasText: "cancelled after setting off" });
   await conflict.waitFor();
   const c = await rowValues(conflict);
   assert.equal(c.Technician, "陈静");
@@ -379,7 +379,7 @@ test("a dispatcher switches the console between English and Simplified Chinese",
   await page.locator("#roster tbody tr").first().waitFor();
   await page.getByRole("button", { name: "English" }).click();
   await page.locator("#who").getByText("zhang.wei (dispatcher)").waitFor();
-  await page.locator("#roster").getByRole("cell", { name: "appliance_repair, computer_repair" }).waitFor();
+  await page.locator("#roster").getByRole("cell", { name: "appliance repair, computer repair" }).waitFor();
   assert.equal(await page.locator("html").getAttribute("lang"), "en");
   assert.deepEqual(await page.locator("#roster thead th").allTextContents(),
     ["Id", "Name", "Trades", "Devices", "Open", "Closed today"]);
@@ -423,7 +423,7 @@ test("a dispatcher looks through the visits and filters them by assignment", asy
   // test run in those trades) as completed.
   for (const v of closed) {
     assert.equal(v["Sign-off"], "verified");
-    assert.equal(v.Outcome, ["water_delivery", "home_care"].includes(v.Trade) ? "completed" : "fixed");
+    assert.equal(v.Outcome, ["water delivery", "home care"].includes(v.Trade) ? "completed" : "fixed");
     assert.notEqual(v.Closed, "");
   }
   const underWay = all.find((v) => v.Customer === "宋英");
@@ -444,7 +444,7 @@ test("a dispatcher looks through the visits and filters them by assignment", asy
   const only = await rowValues(rows.first());
   assert.equal(only.Assignment, fridge.Assignment);
   assert.equal(only.Customer, "黄梅");
-  assert.equal(only.Trade, "appliance_repair");
+  assert.equal(only.Trade, "appliance repair");
   assert.equal(only["Sign-off"], "verified");
 
   // An assignment without a visit shows nothing; clearing shows them all.
@@ -499,7 +499,7 @@ test("a dispatcher opens a visit: customer, timeline, quote, payment, ratings, s
   const lines = page.locator("#visit-quote tbody tr");
   assert.equal(await lines.count(), 2);
   assert.deepEqual(await rowValues(lines.nth(0)),
-    { Item: "visit_fee", Kind: "visit", Qty: "1", "Unit price": "¥30.00", Amount: "¥30.00", "Who pays": "customer" });
+    { Item: "Visit fee", Kind: "visit", Qty: "1", "Unit price": "¥30.00", Amount: "¥30.00", "Who pays": "customer" });
   assert.equal((await rowValues(lines.nth(1)))["Amount"], "¥50.00");
   assert.equal(await detailValue(page, "Customer total").textContent(), "¥80.00");
   assert.equal(await detailValue(page, "Covered by warranty").textContent(), "¥0.00");
@@ -533,7 +533,7 @@ test("a dispatcher opens a visit: customer, timeline, quote, payment, ratings, s
   await openVisit(page, "罗秀");
   assert.match(await detailValue(page, "Arrived").textContent(), / — late 20 min$/);
   await openVisit(page, "宋英");
-  assert.match(await detailValue(page, "Conflict").textContent(), /^cancelled_after_start/);
+  assert.match(await detailValue(page, "Conflict").textContent(), /^cancelled after setting off/);
   assert.equal(await detailValue(page, "Result").textContent(), "none");
   assert.equal(await detailValue(page, "Quote").textContent(), "no quote");
 

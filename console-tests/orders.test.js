@@ -54,9 +54,9 @@ test("a dispatcher edits a work order and its history says who changed what", as
   await latest.getByText("li.na").waitFor();
   const text = await latest.textContent();
   assert.match(text, /version \d+: edited/);
-  assert.match(text, /customer_phone: 136 3333 4444 → 136 3333 0000/);
-  assert.match(text, /fault_description: .* → 运行很慢，开机要五分钟/);
-  assert.match(text, /requested_window: .* → .*2030/);
+  assert.match(text, /customer phone: 136 3333 4444 → 136 3333 0000/);
+  assert.match(text, /fault description: .* → 运行很慢，开机要五分钟/);
+  assert.match(text, /requested window: .* → .*2030/);
   assert.match(text, /priority: normal → escalated/);
   assert.equal(await page.locator("#order-history li").last().textContent().then((t) => /created/.test(t)), true);
   await screenshot(page, "order-edit-en");

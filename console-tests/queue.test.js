@@ -72,19 +72,19 @@ test("a technician's verify-with-center request is answered from the queue and r
   await openTab(page, "Requests");
   const row = page.locator("#queue tbody tr").filter({ hasText: "钱芳" });
   await row.waitFor();
-  assert.match(await row.textContent(), /center_verification_requested/);
-  assert.match(await row.textContent(), /customer_phone; 号码不全/);
+  assert.match(await row.textContent(), /verify with center/);
+  assert.match(await row.textContent(), /customer phone; 号码不全/);
   // The technician by name, not by id.
   assert.match(await row.textContent(), /孙浩/);
   assert.doesNotMatch(await row.textContent(), /T-sun/);
-  assert.match(await page.locator("#queue-summary").textContent(), /center_verification_requested 1/);
+  assert.match(await page.locator("#queue-summary").textContent(), /verify with center 1/);
   await assertAccessible(page, "the requests queue");
   await screenshot(page, "queue-en");
   const before = Number(/\d+/.exec(await page.locator("#queue-count").textContent())[0]);
 
   await row.getByRole("button", { name: "Answer" }).click();
   const form = page.locator("#order-form");
-  await page.locator("#order-request").getByText("孙浩 asks to verify: customer_phone (“号码不全”)").waitFor();
+  await page.locator("#order-request").getByText("孙浩 asks to verify: customer phone (“号码不全”)").waitFor();
   await form.getByLabel("Phone").fill("139 0000 5678");
   await form.getByRole("button", { name: "Save changes" }).click();
   await page.locator("#flash").getByText(/the technician's phone gets it at its next sync/).waitFor();
@@ -109,6 +109,62 @@ test("a technician's verify-with-center request is answered from the queue and r
   await page.locator("#queue-summary").waitFor();
   await assertAccessible(page, "the requests queue in Chinese");
   await screenshot(page, "queue-zh");
+  const errors = session.errors();
+  await session.context.close();
+  assert.deepEqual(errors, [], "no page errors or console errors");
+});
+
+test("a field the customer cannot give is waived from the queue, and the phone confirms without it", async () => {
+  // 孙浩's third phone; the customer does not know when the fridge was bought.
+  const third = (...args) => runPhone(path.join(dir, "waiver.db"), ...args);
+  third("enrol", "--device-id", "phone-sun-3", "--technician-id", "T-sun", "--name", "孙浩",
+    "--server", server.url.replace(/\/$/, ""), "--dispatcher", "zhang.wei", "--password", PASSWORD);
+  const session = await openPage(browser, server.url);
+  const { page } = session;
+  await signIn(page);
+  const id = await page.evaluate(async () => {
+    const headers = { authorization: "Bearer " + sessionStorage.getItem("doorstep.token"), "content-type": "application/json" };
+    const start = new Date(Date.now() + 3 * 3600e3);
+    const a = await (await fetch("/api/assignments", { method: "POST", headers, body: JSON.stringify({
+      trade: "appliance_repair", fault_description: "冰箱不制冷",
+      customer: { name: "周红", phone: "139 0000 1234", address: "静安区南京西路 100 号" },
+      product: { model: "BCD-470", warranty: "out_of_warranty" },
+      requested_window: { start: start.toISOString(), end: new Date(start.getTime() + 7200e3).toISOString() },
+    }) })).json();
+    await fetch(`/api/assignments/${a.id}/assign`, { method: "POST", headers, body: JSON.stringify({ technician: "T-sun" }) });
+    return a.id;
+  });
+  const confirm = JSON.stringify({ type: "confirm_appointment", address_confirmed: true, product_confirmed: true });
+  third("sync");
+  third("apply", "--assignment", id, JSON.stringify({ type: "log_call", outcome: "reached" }));
+  assert.throws(() => third("apply", "--assignment", id, confirm), (e) => /Purchase date/.test(e.stderr),
+    "the phone will not confirm without the purchase date");
+  third("apply", "--assignment", id, JSON.stringify({ type: "verify_with_center", fields: ["purchase_date"], note: "客户记不清购买日期" }));
+  third("sync");
+
+  // The desk waives it from the request, in Chinese.
+  await page.reload();
+  await page.getByRole("button", { name: "中文" }).click();
+  await openTab(page, "待办请求");
+  const row = page.locator("#queue tbody tr").filter({ hasText: "周红" });
+  await row.getByRole("button", { name: "答复" }).click();
+  await page.locator("#order-request").getByText("孙浩 请求核实：购买日期（“客户记不清购买日期”）").waitFor();
+  await page.getByRole("button", { name: "免填这些项" }).click();
+  await page.locator("#flash").getByText(/的购买日期已确认免填；技师手机下次同步时收到/).waitFor();
+  await page.locator("#order-history").getByText(/中心免填确认——中心免填：— → 购买日期/).waitFor();
+  assert.ok(await page.locator("#order-request").isHidden(), "the request is answered");
+  await assertAccessible(page, "the order after a waiver");
+  await screenshot(page, "order-waived-zh");
+  await page.getByRole("button", { name: "返回", exact: true }).click();
+  await page.locator("#queue tbody tr").filter({ hasText: "周红" }).waitFor({ state: "detached" });
+
+  // The phone's next sync brings the waiver: it says who waived what, and confirms.
+  third("sync");
+  const view = third("view", "--assignment", id);
+  assert.ok(view.prompts.some((p) => p.code === "center_waived" && /Purchase date \(approved by li\.na/.test(p.text.en)),
+    JSON.stringify(view.prompts));
+  third("apply", "--assignment", id, confirm);
+  third("sync");
   const errors = session.errors();
   await session.context.close();
   assert.deepEqual(errors, [], "no page errors or console errors");
@@ -146,7 +202,7 @@ test("a customer notice that could not be delivered waits in the queue, to be se
   second("sync");
 
   await openTab(page, "Requests");
-  const row = page.locator("#queue tbody tr").filter({ hasText: "孔丽" }).filter({ hasText: "notice_undelivered" });
+  const row = page.locator("#queue tbody tr").filter({ hasText: "孔丽" }).filter({ hasText: "customer notice undelivered" });
   // The outbox worker gives up on it within a round or two; the queue is read again until then.
   for (let i = 0; i < 30 && !(await row.count()); i++) {
     await page.waitForTimeout(1000);
@@ -154,7 +210,7 @@ test("a customer notice that could not be delivered waits in the queue, to be se
     await openTab(page, "Requests");
   }
   await row.waitFor();
-  assert.match(await row.textContent(), /appointment_confirmed; by wechat, 1 attempts/);
+  assert.match(await row.textContent(), /appointment confirmed; by wechat, 1 attempts/);
   assert.match(await row.textContent(), /孙浩/);
   await row.getByRole("button", { name: "Send again" }).click();
   await page.locator("#flash").getByText("notice queued to send again").waitFor();

@@ -105,6 +105,33 @@ pub struct Assignment {
     /// reaches the phone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acceptance: Option<Box<AcceptanceCheck>>,
+    /// Required fields the center waived for this order, oldest first: the
+    /// desk's answer to a technician's verification request, carried to the
+    /// phone with the order (STANDARDS §2.1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub center_waivers: Vec<CenterWaiver>,
+}
+
+/// STANDARDS §2.1 (接活): missing or inconsistent fields "resolved or
+/// explicitly waived by the center" — a waiver the desk gave in the console,
+/// as the order carries it. Unlike a waiver the technician records after a
+/// call (`waive_fields`), it needs no approval code typed on the phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CenterWaiver {
+    pub fields: Vec<AssignmentField>,
+    /// The dispatcher who waived them.
+    pub approved_by: String,
+    /// The center's reference for the waiver: the order and the version that
+    /// first carried it (`A-1001-v3`).
+    pub approval_code: String,
+    pub at: DateTime<Utc>,
+}
+
+impl CenterWaiver {
+    /// The reference a waiver carried by `assignment`'s `version` has.
+    pub fn approval_code_of(assignment: &AssignmentId, version: u64) -> String {
+        format!("{assignment}-v{version}")
+    }
 }
 
 /// An item from the fee schedule with a quantity.
@@ -164,6 +191,22 @@ impl AssignmentField {
         }
     }
 
+    /// The field's name in English, as the screens show it.
+    pub fn en(self) -> &'static str {
+        match self {
+            Self::CustomerName => "Customer name",
+            Self::CustomerAddress => "Address",
+            Self::CustomerPhone => "Phone",
+            Self::CustomerLocation => "Customer location",
+            Self::ProductModel => "Product model",
+            Self::PurchaseDate => "Purchase date",
+            Self::FaultDescription => "Fault description",
+            Self::RequestedWindow => "Requested time",
+            Self::Order => "Order",
+            Self::ServiceItems => "Service items",
+        }
+    }
+
     pub fn zh(self) -> &'static str {
         match self {
             Self::CustomerName => "客户姓名",
@@ -213,6 +256,13 @@ fn phone_ok(p: &str) -> bool {
 }
 
 impl Assignment {
+    /// Every field the center has waived for this order.
+    pub fn center_waived_fields(&self) -> impl Iterator<Item = AssignmentField> + '_ {
+        self.center_waivers
+            .iter()
+            .flat_map(|w| w.fields.iter().copied())
+    }
+
     /// Checks the required fields: each is present and consistent
     /// (a purchase date in the future, a window that ends before it starts or
     /// a phone number that is not a phone number are inconsistent). Dates

@@ -199,9 +199,7 @@ fn quote_request(quote: &Quote) -> QuoteRequest {
 /// none.
 pub(crate) fn command_for(fact: &E, consent_texts: &[&str]) -> Result<C, NoCommand> {
     Ok(match fact.clone() {
-        E::AssignmentReceived { assignment, .. } => C::ReceiveAssignment {
-            assignment: Box::new(assignment),
-        },
+        E::AssignmentReceived { assignment, .. } => C::ReceiveAssignment { assignment },
         E::AssignmentCancelled { version, reason } => C::CancelAssignment { version, reason },
         E::AssignmentReassigned { version, to } => C::ReassignAssignment { version, to },
         E::CenterVerificationRequested { fields, note } => C::VerifyWithCenter { fields, note },

@@ -162,7 +162,7 @@ pub fn receipt_event(
         location: None,
         assignment_version: assignment.version,
         kind: EventKind::AssignmentReceived {
-            assignment,
+            assignment: Box::new(assignment),
             field_issues,
         },
     }

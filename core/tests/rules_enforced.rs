@@ -59,6 +59,80 @@ fn a_phone_number_the_center_masked_is_still_a_phone_number() {
     }
 }
 
+/// STANDARDS §2.1: "explicitly waived by the center" — the desk's waiver
+/// arrives with the order itself (no approval code typed on the phone), lets
+/// the appointment be confirmed, and the screen says who waived what.
+#[test]
+fn a_waiver_the_center_sends_with_the_order_lets_the_appointment_be_confirmed() {
+    use doorstep_core::assignment::{AssignmentField, CenterWaiver};
+    let mut incomplete = support::assignment("appliance_repair");
+    incomplete.product.model = None;
+    incomplete.product.purchase_date = None;
+    let mut run = Run::with_assignment(incomplete.clone());
+    run.at("08:10");
+    run.ok(json!({"type": "log_call", "outcome": "reached"}));
+    refused_with(&run.refused(confirm()), "missing_assignment_info");
+
+    let waiver = |fields: Vec<AssignmentField>, version: u64| CenterWaiver {
+        approval_code: CenterWaiver::approval_code_of(&incomplete.id, version),
+        fields,
+        approved_by: "li.na".into(),
+        at: support::at("08:20"),
+    };
+    let mut waived = incomplete.clone();
+    waived.version = 2;
+    waived.center_waivers = vec![waiver(vec![AssignmentField::ProductModel], 2)];
+    run.ok(json!({"type": "receive_assignment", "assignment": waived.clone()}));
+    // One field waived, one still open: refused, naming only what is left.
+    match run.refused(confirm()) {
+        WorkflowError::MissingAssignmentInfo { fields } => {
+            assert_eq!(fields, vec![AssignmentField::PurchaseDate])
+        }
+        other => panic!("expected missing_assignment_info, got {other:?}"),
+    }
+    waived.version = 3;
+    waived
+        .center_waivers
+        .push(waiver(vec![AssignmentField::PurchaseDate], 3));
+    run.ok(json!({"type": "receive_assignment", "assignment": waived.clone()}));
+    let shown = doorstep_core::workflow::view::view(
+        run.state(),
+        run.playbook(),
+        support::at("08:25"),
+        "T-1",
+    );
+    let prompt = shown
+        .prompts
+        .iter()
+        .find(|p| p.code == "center_waived")
+        .expect("the screen says what the center waived");
+    let code = CenterWaiver::approval_code_of(&incomplete.id, 3);
+    assert_eq!(
+        prompt.text.zh,
+        format!(
+            "服务中心已确认免填：产品型号、购买日期（li.na批准，编号{code}），可直接确认预约。"
+        )
+    );
+    assert!(
+        shown
+            .prompts
+            .iter()
+            .all(|p| p.code != "missing_information"),
+        "nothing is left to verify"
+    );
+    assert!(matches!(
+        run.ok(confirm())[0],
+        EventKind::AppointmentConfirmed { .. }
+    ));
+
+    // A later version of the order keeps the waiver: a new window does not
+    // reopen the waived fields.
+    waived.version = 4;
+    waived.requested_window = Some(support::window("14:00", "16:00"));
+    run.ok(json!({"type": "receive_assignment", "assignment": waived}));
+    assert!(run.state().open_field_issues().is_empty());
+}
+
 #[test]
 fn appointment_is_not_confirmed_while_information_is_missing_until_an_updated_assignment_or_a_center_waiver(
 ) {

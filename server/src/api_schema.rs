@@ -356,6 +356,35 @@ pub struct Assignment {
     /// How the phone checks the customer's acceptance code offline (trades
     /// that ask for one); the code itself is never sent.
     pub acceptance: Option<AcceptanceCheck>,
+    /// Required fields the center waived, oldest first (absent: none).
+    pub center_waivers: Option<Vec<CenterWaiver>>,
+}
+
+/// A required field of a work order (core `AssignmentField`).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum AssignmentField {
+    CustomerName,
+    CustomerAddress,
+    CustomerPhone,
+    CustomerLocation,
+    ProductModel,
+    PurchaseDate,
+    FaultDescription,
+    RequestedWindow,
+    Order,
+    ServiceItems,
+}
+
+/// Fields the desk waived for an order (core `CenterWaiver`, STANDARDS §2.1).
+#[derive(ToSchema)]
+pub struct CenterWaiver {
+    pub fields: Vec<AssignmentField>,
+    /// The dispatcher's username.
+    pub approved_by: String,
+    /// `{work order}-v{version}`: the version that first carried it.
+    pub approval_code: String,
+    pub at: DateTime<Utc>,
 }
 
 /// The acceptance code's check (core `AcceptanceCheck`): argon2id of

@@ -131,7 +131,8 @@ impl Center {
         self.server.addr
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
+    /// A dispatcher's request whatever its answer: (status, body).
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.base))

@@ -251,7 +251,7 @@ fn clean_up_item(id: &str) -> Text {
 
 fn fields(fs: &[AssignmentField]) -> (String, String) {
     (
-        fs.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", "),
+        fs.iter().map(|f| f.en()).collect::<Vec<_>>().join(", "),
         fs.iter().map(|f| f.zh()).collect::<Vec<_>>().join("、"),
     )
 }

@@ -105,7 +105,8 @@ pub enum ConflictKind {
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum EventKind {
     AssignmentReceived {
-        assignment: Assignment,
+        /// Boxed: the order is the largest thing a fact carries.
+        assignment: Box<Assignment>,
         field_issues: Vec<FieldIssue>,
     },
     AssignmentCancelled {

@@ -310,27 +310,12 @@ fn kit_options(s: &VisitState, pb: &Playbook) -> Vec<ChoiceOption> {
         .collect()
 }
 
-fn field_label_en(f: AssignmentField) -> &'static str {
-    match f {
-        AssignmentField::CustomerName => "Customer name",
-        AssignmentField::CustomerAddress => "Address",
-        AssignmentField::CustomerPhone => "Phone",
-        AssignmentField::CustomerLocation => "Customer location",
-        AssignmentField::ProductModel => "Product model",
-        AssignmentField::PurchaseDate => "Purchase date",
-        AssignmentField::FaultDescription => "Fault description",
-        AssignmentField::RequestedWindow => "Requested time",
-        AssignmentField::Order => "Order",
-        AssignmentField::ServiceItems => "Service items",
-    }
-}
-
 fn assignment_fields(s: &VisitState) -> (Vec<ChoiceOption>, Vec<String>) {
     let options = AssignmentField::ALL
         .iter()
         .map(|f| ChoiceOption {
             id: f.as_str().into(),
-            label: Text::new(field_label_en(*f), f.zh()),
+            label: Text::new(f.en(), f.zh()),
         })
         .collect();
     let open = s

@@ -389,6 +389,14 @@ impl VisitState {
         self.assignment.as_ref().map_or(0, |a| a.version)
     }
 
+    /// Records `field` as waived by the center (by the technician after a
+    /// call, or carried by the order).
+    fn waive(&mut self, field: AssignmentField) {
+        if !self.waived_fields.contains(&field) {
+            self.waived_fields.push(field);
+        }
+    }
+
     /// Fields still missing or inconsistent and not waived by the center.
     pub fn open_field_issues(&self) -> Vec<&FieldIssue> {
         self.field_issues
@@ -441,8 +449,11 @@ impl VisitState {
                 if self.window.is_none() || previous != assignment.requested_window {
                     self.window = assignment.requested_window;
                 }
-                self.assignment = Some(assignment.clone());
+                self.assignment = Some(assignment.as_ref().clone());
                 self.field_issues = field_issues.clone();
+                for f in assignment.center_waived_fields() {
+                    self.waive(f);
+                }
             }
             EventKind::AssignmentCancelled { version, .. } => {
                 self.cancelled = true;
@@ -470,9 +481,7 @@ impl VisitState {
             EventKind::CenterVerificationRequested { .. } => self.verification_requested = true,
             EventKind::FieldsWaived { fields, .. } => {
                 for f in fields {
-                    if !self.waived_fields.contains(f) {
-                        self.waived_fields.push(*f);
-                    }
+                    self.waive(*f);
                 }
             }
             EventKind::TriageRecorded { remote_fixable, .. } => {

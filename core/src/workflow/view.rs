@@ -9,7 +9,7 @@ use super::event::{Outcome, Punctuality};
 use super::state::{Conflict, KitStatus, Stage, VisitState};
 use super::travel::{expected_travel, TravelEstimate};
 use super::VisitCommand;
-use crate::assignment::{FieldIssue, TimeWindow};
+use crate::assignment::{AssignmentField, FieldIssue, TimeWindow};
 use crate::business_time::BusinessZone;
 use crate::callbacks::{self, CallbackDue};
 use crate::clock;
@@ -581,6 +581,33 @@ fn departure_prompts(
     }
 }
 
+/// STANDARDS §2.1: the fields the center waived, as the order carried
+/// them, so the technician confirms without them and knows who said so.
+fn center_waiver_prompt(s: &VisitState) -> Option<Prompt> {
+    let waivers = &s.assignment.as_ref()?.center_waivers;
+    let last = waivers.last()?;
+    let mut fields: Vec<AssignmentField> = vec![];
+    for f in waivers.iter().flat_map(|w| &w.fields) {
+        if !fields.contains(f) {
+            fields.push(*f);
+        }
+    }
+    let en: Vec<&str> = fields.iter().map(|f| f.en()).collect();
+    let zh: Vec<&str> = fields.iter().map(|f| f.zh()).collect();
+    let (who, code) = (&last.approved_by, &last.approval_code);
+    Some(prompt(
+        "center_waived",
+        format!(
+            "The center waived: {} (approved by {who}, reference {code}). Confirm the appointment without them.",
+            en.join(", ")
+        ),
+        format!(
+            "服务中心已确认免填：{}（{who}批准，编号{code}），可直接确认预约。",
+            zh.join("、")
+        ),
+    ))
+}
+
 fn prompts(
     s: &VisitState,
     pb: &Playbook,
@@ -598,6 +625,7 @@ fn prompts(
                     "工单信息不全或不一致：确认预约前请与服务中心核实。",
                 ));
             }
+            out.extend(center_waiver_prompt(s));
             if s.assignment
                 .as_ref()
                 .is_some_and(|a| a.product.warranty != crate::assignment::Warranty::InWarranty)

@@ -102,6 +102,7 @@ pub fn assignment(id: &str, start: DateTime<Utc>) -> Assignment {
         service_items: vec![],
         notes: None,
         acceptance: None,
+        center_waivers: vec![],
     }
 }
 

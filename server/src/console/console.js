@@ -17,6 +17,8 @@ let current = "board";
 // both languages; English values are written in lower case like the
 // console's other values.
 const label = (text) => text == null ? "—" : lang === "zh" ? text.zh : text.en.toLowerCase();
+/** A name the server gives as `{en, zh}` (a fee-schedule item's), or the code when it has none. */
+const nameOr = (text, code) => text ? (lang === "zh" ? text.zh : text.en) : code;
 /** A sign-off status, flagged when the signature does not hold or was refused. */
 function signoffCell(tr, v) {
   const bad = v.signoff === "broken" || v.signoff === "declined";
@@ -373,8 +375,9 @@ function grid(id, headers, rows) {
   return table;
 }
 
-/** Diagnosis, work, parts, test run and photos of a visit's state. */
-async function recordSections(box, s) {
+/** Diagnosis, work, parts, test run and photos of a visit's state; `d` its display (the parts' names). */
+async function recordSections(box, s, d) {
+  const part = (item) => nameOr((d.part_names || {})[item], item);
   box.appendChild(heading(t("Diagnosis and work")));
   const dg = s.diagnosis, run = s.test_run;
   const test = run ? t(run.passed ? (run.uncertain ? "passed, to be confirmed" : "passed") : "failed") + " · " + time(run.at)
@@ -391,7 +394,7 @@ async function recordSections(box, s) {
   const parts = work.flatMap((w) => w.parts_used || []);
   if (parts.length) {
     box.appendChild(heading(t("Parts")));
-    box.appendChild(grid("visit-parts", ["Part", "Old serial", "New serial"], parts.map((p) => [p.item, p.old_serial, p.new_serial])));
+    box.appendChild(grid("visit-parts", ["Part", "Old serial", "New serial"], parts.map((p) => [part(p.item), p.old_serial, p.new_serial])));
   }
   // Photos join with report format 2; the section shows only when a visit
   // has some whose bytes have reached the server.
@@ -519,7 +522,7 @@ async function showVisit(id) {
     ["Closed", time(v.closed_at)], ["Events", v.event_count],
   ]));
 
-  await recordSections(box, s);
+  await recordSections(box, s, d);
 
   box.appendChild(heading(t("Quote")));
   if (q) {
@@ -532,8 +535,8 @@ async function showVisit(id) {
     const body = table.createTBody();
     q.lines.forEach((l, i) => {
       const tr = body.insertRow(), shown = d.quote_lines[i] || {};
-      // In Chinese the item's name from the fee schedule, not its code.
-      cell(tr, lang === "zh" && shown.item_name ? shown.item_name.zh : l.item); cell(tr, t(l.kind)); cell(tr, l.qty).className = "num";
+      // The item's name from the fee schedule, not its code.
+      cell(tr, nameOr(shown.item_name, l.item)); cell(tr, t(l.kind)); cell(tr, l.qty).className = "num";
       cell(tr, shown.unit_price).className = "num";
       cell(tr, shown.amount).className = "num"; cell(tr, t(l.payer));
     });

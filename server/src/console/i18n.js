@@ -1,8 +1,9 @@
 // The console's one language catalogue: every label, every enum value
 // (keyed by the code the server and the core use: statuses, trades,
 // priorities, callback reasons, finding and field codes …) and every fixed
-// text, in Simplified Chinese; English is the key itself (codes stay codes in
-// English, as the API spells them). Server errors arrive already in the chosen
+// text, in Simplified Chinese. English is the key itself, except for the
+// codes spelt with underscores, which read as words from `EN` (a dispatcher
+// sees "Verify with center", never `center_verification_requested`). Server errors arrive already in the chosen
 // language (the console sends Accept-Language; the server translates them by
 // their code).
 
@@ -109,6 +110,9 @@ export const ZH = {
   "created": "新建", "edited": "修改", "cancel_reason": "取消原因",
   "nothing changed": "没有修改", "{id} saved": "{id} 已保存",
   "{id} saved; the technician's phone gets it at its next sync": "{id} 已保存；技师手机下次同步时收到",
+  "Waive these fields": "免填这些项",
+  "{fields} waived for {id}; the technician's phone gets it at its next sync": "{id} 的{fields}已确认免填；技师手机下次同步时收到",
+  "center_waived": "中心免填",
   "Answer": "答复", "Open work order": "打开工单", "Mark handled": "标记已处理", "request handled": "请求已处理",
   "({n})": "（{n}）", "nothing waits for the desk": "没有待处理的请求",
   "approved by {who}": "由 {who} 批准",
@@ -218,8 +222,33 @@ export const ZH = {
   "Loading…": "正在加载…",
 };
 
+/** The codes spelt with underscores, in English words (the other keys are English already). */
+export const EN = {
+  "handed_back": "handed back", "appliance_repair": "appliance repair", "computer_repair": "computer repair",
+  "water_delivery": "water delivery", "home_care": "home care", "property_maintenance": "property maintenance",
+  "heating_service": "heating service", "same_day": "same day", "bank_transfer": "bank transfer",
+  "invoice_to_be_delivered": "invoice to be delivered", "cancelled_after_start": "cancelled after setting off",
+  "reassigned_after_start": "reassigned after setting off", "fix_on_site": "fix on site", "take_back": "take back to the workshop",
+  "missing_part": "waiting for a part", "disk_or_os": "disk or operating system", "confirmed_window": "confirmed window",
+  "technician_phone": "technician's phone", "remote_guidance": "remote guidance", "untested_repair": "repair not tested",
+  "uncertain_fix": "fix uncertain", "second_level": "second-level callback", "declined_signature": "signature declined",
+  "monthly_sample": "monthly sample", "customer_name": "customer name", "customer_address": "customer address",
+  "customer_phone": "customer phone", "customer_location": "customer location", "product_model": "product model",
+  "purchase_date": "purchase date", "fault_description": "fault description", "requested_window": "requested window",
+  "service_items": "service items", "window_confirmed": "window confirmed", "cancel_reason": "cancel reason",
+  "center_waived": "waived by the center", "center_verification_requested": "verify with center",
+  "fields_waived": "fields waived by the center", "quote_refused": "quote refused", "escalated_to_center": "escalated to the center",
+  "payment_refused": "payment refused", "payment_deferred": "payment deferred (pays the center later)",
+  "manager_visit_requested": "manager visit requested", "center_notified_absent": "customer absent",
+  "acceptance_code_withheld": "acceptance code withheld", "acceptance_code_wrong": "acceptance code found wrong",
+  "acceptance_code": "acceptance code", "acceptance_code_reissued": "acceptance code reissued",
+  "incident_recorded": "incident", "fact_refused": "phone record refused", "notice_undelivered": "customer notice undelivered",
+  "appointment_confirmed": "appointment confirmed", "on_the_way": "on the way", "gift_declined": "gift declined",
+  "hospitality_declined": "hospitality declined",
+};
+
 /** `text` in `lang` ("zh" or "en"), with {placeholders} filled from `vars`. */
 export function translate(lang, text, vars) {
-  const s = (lang === "zh" && ZH[text]) || text;
+  const s = (lang === "zh" ? ZH[text] : EN[text]) || text;
   return vars ? s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m)) : s;
 }

@@ -53,8 +53,11 @@ async function openOrder(id, request, back) {
   c.$("#order-title").textContent = c.t("Work order {id}", { id: a.id }) + " · " + (cust.name || "");
   const req = c.$("#order-request");
   req.hidden = !request;
+  // A verification request's fields may be waived rather than corrected (STANDARDS §2.1).
+  c.$("#order-waive-line").hidden = !(request && request.kind === "center_verification_requested"
+    && (request.detail.fields || []).length);
   if (request) {
-    req.textContent = c.t("{tech} asks to verify: {fields}", { tech: request.technician_name || request.technician_id, fields: fieldsOf(request.detail) }) +
+    c.$("#order-request-text").textContent = c.t("{tech} asks to verify: {fields}", { tech: request.technician_name || request.technician_id, fields: fieldsOf(request.detail) }) +
       (request.detail.note ? c.t(" (“{note}”)", { note: request.detail.note }) : "");
   }
   clearInvoiceErrors(c.$("#invoice-form"));
@@ -340,6 +343,22 @@ async function saveOrder(ev) {
   } catch (e) { c.flash(e.message, true); }
 }
 
+/** The desk waives the fields a technician asked to verify; the phone gets the waiver at its next sync. */
+async function waiveFields() {
+  const { assignment: a, request } = editing;
+  if (!request) return;
+  try {
+    const saved = await c.api("POST", `/api/assignments/${encodeURIComponent(a.id)}/waive-fields`,
+      { fields: request.detail.fields, request_id: request.id, expected_version: a.version });
+    editing = Object.assign(editing, { assignment: saved, request: null });
+    c.$("#order-request").hidden = true;
+    c.flash(c.t("{fields} waived for {id}; the technician's phone gets it at its next sync",
+      { fields: fieldsOf(request.detail), id: a.id }));
+    await orderHistory(a.id);
+    refreshCount();
+  } catch (e) { c.flash(e.message, true); }
+}
+
 // ---- requests queue
 
 const ACTION_OF = {
@@ -526,6 +545,7 @@ export function install(helpers) {
   // Live: the count follows every change; the queue itself when shown.
   c.onLive(async (tab) => { if (tab === "queue") await loadQueue(); else await refreshCount(); });
   c.$("#order-form").addEventListener("submit", saveOrder);
+  c.$("#order-waive").addEventListener("click", waiveFields);
   c.$("#invoice-form").addEventListener("submit", requestInvoice);
   c.$("#order-close").addEventListener("click", () => c.show((editing && editing.back) || "board"));
   c.$("#search-form").addEventListener("submit", search);

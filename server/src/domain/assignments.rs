@@ -7,14 +7,14 @@
 
 use crate::app::AppState;
 use crate::domain::roster::known_trade;
-use crate::domain::{acceptance_codes, projection};
+use crate::domain::{acceptance_codes, desk_requests, projection};
 use crate::failure::{Failure, Fallible};
 use crate::model::{AssignmentStatus, AssignmentView, Classification, Priority};
 use crate::store::assignments::{self, store_assignment, Change};
 use crate::store::integrations::{record_event, NewIntegrationEvent, ACCEPTANCE_CODE_REISSUED};
 use crate::store::{technicians, LockKey, Tx};
 use chrono::{DateTime, Utc};
-use doorstep_core::assignment::{Customer, OrderLine, Product};
+use doorstep_core::assignment::{AssignmentField, CenterWaiver, Customer, OrderLine, Product};
 use doorstep_core::protocol::ChangeKind;
 use doorstep_core::{Assignment, AssignmentId, TechnicianId, TimeWindow, TradeId};
 use serde::{Deserialize, Serialize};
@@ -114,6 +114,7 @@ pub async fn insert_assignment(
             service_items: new.service_items,
             notes: new.notes,
             acceptance: acceptance.map(|issued| Box::new(issued.check)),
+            center_waivers: vec![],
         },
         status: AssignmentStatus::Open,
         priority: classification.priority(),
@@ -322,6 +323,93 @@ pub async fn reissue_acceptance_code_tx(
         version,
         issued_at: now,
     })
+}
+
+/// The desk waives required fields of an order (STANDARDS §2.1: the
+/// appointment may be confirmed once missing fields are "explicitly waived
+/// by the center").
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct WaiveFieldsRequest {
+    /// The fields waived (at least one).
+    #[schema(value_type = Vec<crate::api_schema::AssignmentField>)]
+    pub fields: Vec<AssignmentField>,
+    /// The technician's verification request this answers: marked handled
+    /// with the waiver.
+    #[serde(default)]
+    pub request_id: Option<String>,
+    /// Refuse the change (409) unless the assignment is at this version.
+    #[serde(default)]
+    pub expected_version: Option<u64>,
+}
+
+/// The waiver rides on the order's next version, which reaches the
+/// technician's phone at its next sync; a request it answers is marked
+/// handled. Refused for a done order, with no field named, or when every
+/// field named is waived already.
+pub async fn waive_fields_tx(
+    tx: &mut dyn Tx,
+    id: &str,
+    req: WaiveFieldsRequest,
+    username: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Fallible<AssignmentView> {
+    if req.fields.is_empty() {
+        return Err(Failure::field(
+            "fields",
+            "name at least one field to waive (customer_name, customer_phone, purchase_date, …)",
+        ));
+    }
+    let mut v = editable(tx, id, req.expected_version).await?;
+    if v.status == AssignmentStatus::Done {
+        return Err(Failure::conflict(
+            "order_done",
+            format!("work order {id} is done: there is nothing left to waive"),
+        ));
+    }
+    let a = &mut v.assignment;
+    let mut fields: Vec<AssignmentField> = vec![];
+    for f in req.fields {
+        if !fields.contains(&f) && !a.center_waived_fields().any(|w| w == f) {
+            fields.push(f);
+        }
+    }
+    if fields.is_empty() {
+        return Err(Failure::conflict(
+            "already_waived",
+            format!("the center has waived every field named for {id} already"),
+        ));
+    }
+    if let Some(request) = &req.request_id {
+        answered_request(tx, request, id).await?;
+    }
+    a.version += 1;
+    let named: Vec<&str> = fields.iter().map(|f| f.as_str()).collect();
+    let answer = format!("waived: {}", named.join(", "));
+    a.center_waivers.push(CenterWaiver {
+        approval_code: CenterWaiver::approval_code_of(&a.id, a.version),
+        fields,
+        approved_by: username.to_string(),
+        at: now,
+    });
+    store_assignment(tx, &v, &[upsert_change(&v.assignment)], actor, false).await?;
+    if let Some(request) = &req.request_id {
+        desk_requests::handle(tx, request, actor, now.timestamp_millis(), Some(&answer)).await?;
+    }
+    Ok(v)
+}
+
+/// A technician's verification request of work order `id`, the only kind a
+/// waiver answers.
+async fn answered_request(tx: &mut dyn Tx, request: &str, id: &str) -> Fallible<()> {
+    use crate::store::desk_requests::{request_event, VERIFICATION_REQUESTED};
+    match request_event(tx, request).await? {
+        Some((kind, of)) if kind == VERIFICATION_REQUESTED && of == id => Ok(()),
+        _ => Err(Failure::field(
+            "request_id",
+            format!("{request} is not a verification request of work order {id}"),
+        )),
+    }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -259,7 +259,7 @@ pub async fn handle(
     now: i64,
     answer: Option<&str>,
 ) -> Fallible<()> {
-    let kind = desk_requests::event_kind(tx, event_id)
+    let (kind, _) = desk_requests::request_event(tx, event_id)
         .await?
         .ok_or_else(|| Failure::not_found("request", event_id))?;
     if !(REQUEST_KINDS.contains(&kind.as_str())

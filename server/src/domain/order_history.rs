@@ -39,7 +39,8 @@ pub struct HistoryEntry {
     /// `user:li.na`, as the change log keeps it.
     pub actor: String,
     /// `created`, `edited`, `assigned`, `reassigned`, `cancelled`, `erased`
-    /// or `acceptance_code_reissued` (a new code issued at the desk);
+    /// `acceptance_code_reissued` (a new code issued at the desk) or
+    /// `fields_waived` (required fields waived at the desk);
     /// a change of the center's own `priority` or `window_confirmed` is `edited`.
     #[schema(value_type = String)]
     pub action: &'static str,
@@ -61,6 +62,10 @@ fn fields(a: &Assignment) -> Vec<(&'static str, Value)> {
         ("technician", json!(a.technician)),
         ("order", json!(a.order)),
         ("service_items", json!(a.service_items)),
+        (
+            "center_waived",
+            json!(a.center_waived_fields().collect::<Vec<_>>()),
+        ),
     ]
 }
 
@@ -101,6 +106,9 @@ pub async fn history(tx: &mut dyn Tx, id: &str) -> Fallible<Vec<HistoryEntry>> {
                     } else {
                         "assigned"
                     }
+                } else if !changes.is_empty() && changes.iter().all(|c| c.field == "center_waived")
+                {
+                    "fields_waived"
                 } else if changes.is_empty()
                     && last
                         .as_ref()

@@ -154,6 +154,10 @@ pub fn router(state: AppState) -> Router {
             post(center::assignments::reissue_acceptance_code),
         )
         .route(
+            "/api/assignments/{id}/waive-fields",
+            post(center::assignments::waive_fields),
+        )
+        .route(
             "/api/assignments/{id}/cancel",
             post(center::assignments::cancel),
         )

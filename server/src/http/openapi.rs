@@ -63,6 +63,7 @@ pub async fn openapi_json() -> Json<Document> {
         center::assignments::assign,
         center::assignments::reassign,
         center::assignments::reissue_acceptance_code,
+        center::assignments::waive_fields,
         center::assignments::cancel,
         center::reminders::reminders,
         after::conflicts::conflicts,

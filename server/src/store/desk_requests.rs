@@ -7,9 +7,12 @@ use crate::failure::Fallible;
 use crate::time::from_ms;
 use chrono::{DateTime, Utc};
 
+/// A technician's request that the center verify fields of the order.
+pub const VERIFICATION_REQUESTED: &str = "center_verification_requested";
+
 /// The event kinds that ask something of the center, in the queue's order.
 pub const REQUEST_KINDS: [&str; 9] = [
-    "center_verification_requested",
+    VERIFICATION_REQUESTED,
     "fields_waived",
     "quote_refused",
     "escalated_to_center",
@@ -105,15 +108,15 @@ pub async fn acceptance_codes_found_wrong(
         .collect())
 }
 
-/// The kind of a synced event, if it exists.
-pub async fn event_kind(tx: &mut dyn Tx, event_id: &str) -> Fallible<Option<String>> {
+/// A synced event's kind and the work order it belongs to, if it exists.
+pub async fn request_event(tx: &mut dyn Tx, event_id: &str) -> Fallible<Option<(String, String)>> {
     Ok(tx
         .query_opt(
-            "SELECT kind FROM events WHERE event_id = $1",
+            "SELECT kind, assignment_id FROM events WHERE event_id = $1",
             &[event_id.into()],
         )
         .await?
-        .map(|r| r.text("kind")))
+        .map(|r| (r.text("kind"), r.text("assignment_id"))))
 }
 
 /// Marks a request handled; false when it already was.

@@ -21,7 +21,7 @@ pub(in crate::workflow) fn receive_first(
 ) -> Result<Vec<EventKind>> {
     require_trade_matches(a, pb)?;
     Ok(vec![EventKind::AssignmentReceived {
-        assignment: a.clone(),
+        assignment: Box::new(a.clone()),
         field_issues: a.field_issues(&pb.required_fields, zone),
     }])
 }
@@ -66,7 +66,7 @@ pub(in crate::workflow) fn receive_update(
     }
     require_newer_version(current, a)?;
     Ok(vec![EventKind::AssignmentReceived {
-        assignment: a.clone(),
+        assignment: Box::new(a.clone()),
         field_issues: a.field_issues(&pb.required_fields, zone),
     }])
 }

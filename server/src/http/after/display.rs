@@ -85,6 +85,9 @@ pub struct VisitDisplay {
     pub amount_due: Option<String>,
     /// The same in fen, so a screen can flag a debt without doing arithmetic.
     pub amount_due_fen: Option<i64>,
+    /// The fee schedule's name of each part the diagnosis named or the work
+    /// used, by its item id (a screen shows names, never ids).
+    pub part_names: BTreeMap<String, Text>,
 }
 
 impl VisitDisplay {
@@ -125,6 +128,18 @@ impl VisitDisplay {
             paid_total: shown(state.paid_total),
             amount_due: due.map(shown),
             amount_due_fen: due,
+            part_names: state
+                .diagnosis
+                .iter()
+                .flat_map(|d| d.parts.iter())
+                .chain(
+                    state
+                        .work
+                        .iter()
+                        .flat_map(|w| w.parts_used.iter().map(|p| &p.item)),
+                )
+                .filter_map(|item| Some((item.clone(), item_name(item)?)))
+                .collect(),
         }
     }
 }

@@ -1,10 +1,12 @@
 //! Assignments: `/api/assignments` and its assign, reassign and cancel
-//! actions, and a new acceptance code issued at the desk. A technician device may read only its own assignments.
+//! actions, a new acceptance code issued at the desk, and required fields
+//! the desk waives. A technician device may read only its own assignments.
 
 use crate::app::AppState;
 use crate::domain::assignments::{
     assign_tx, cancel_tx, insert_assignment, reassign_tx, reissue_acceptance_code_tx, update_tx,
-    AssignRequest, AssignmentPatch, CancelRequest, NewAssignment, ReissuedCode,
+    waive_fields_tx, AssignRequest, AssignmentPatch, CancelRequest, NewAssignment, ReissuedCode,
+    WaiveFieldsRequest,
 };
 use crate::domain::bounds;
 use crate::failure::Fallible;
@@ -205,6 +207,31 @@ pub async fn reissue_acceptance_code(
         })
         .await?;
     Ok(Json(r))
+}
+
+#[utoipa::path(
+    post, path = "/api/assignments/{id}/waive-fields", tag = "center", security(("session" = [])),
+    params(("id" = String, Path, description = "The assignment's id")),
+    request_body = WaiveFieldsRequest,
+    responses((status = 200, description = "The fields are waived (STANDARDS §2.1): the order's next version carries the waiver (`center_waivers`: the fields, the dispatcher, the reference `{id}-v{version}`) to the technician's phone, which may then confirm the appointment without them; the verification request named is marked handled. Refused 400 `invalid_field` (`fields` empty, `request_id` not a verification request of this order), 409 `already_waived`, `order_done`, `cancelled`, `version_mismatch`", body = AssignmentView))
+)]
+pub async fn waive_fields(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<WaiveFieldsRequest>,
+) -> ApiResult<Json<AssignmentView>> {
+    let actor = who.actor();
+    let username = who.dispatcher()?.to_string();
+    let v = state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                waive_fields_tx(tx, &id, req, &username, &actor, chrono::Utc::now()).await
+            })
+        })
+        .await?;
+    Ok(Json(v))
 }
 
 #[utoipa::path(
