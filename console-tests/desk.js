@@ -58,4 +58,28 @@ function chineseProblems(text) {
   return problems;
 }
 
-module.exports = { PASSWORD, signIn, openTab, assertAccessible, screenshot, assertFitsPhone, chineseProblems };
+/** A two-hour window starting at `start` (a Date), as the API takes it. */
+const windowFrom = (start) => ({ start: start.toISOString(), end: new Date(start.getTime() + 7200e3).toISOString() });
+
+/**
+ * A work order set up through the API by the signed-in page (what a test
+ * needs in place, not what it tests: picking and intake have tests of their
+ * own), with `order`'s fields and a window starting `start` (default: in
+ * three hours), given to `technician` when named; its id.
+ */
+async function orderFor(page, order, { technician, start = new Date(Date.now() + 3 * 3600e3) } = {}) {
+  const body = Object.assign({ requested_window: windowFrom(start) }, order);
+  return page.evaluate(async ([body, technician]) => {
+    const headers = { authorization: "Bearer " + sessionStorage.getItem("doorstep.token"), "content-type": "application/json" };
+    const res = await fetch("/api/assignments", { method: "POST", headers, body: JSON.stringify(body) });
+    if (!res.ok) throw new Error(await res.text());
+    const a = await res.json();
+    if (technician) {
+      const assigned = await fetch(`/api/assignments/${a.id}/assign`, { method: "POST", headers, body: JSON.stringify({ technician }) });
+      if (!assigned.ok) throw new Error(await assigned.text());
+    }
+    return a.id;
+  }, [body, technician]);
+}
+
+module.exports = { PASSWORD, signIn, orderFor, openTab, assertAccessible, screenshot, assertFitsPhone, chineseProblems };

@@ -12,7 +12,7 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const { startServer, launchBrowser, openPage } = require("./harness");
-const { PASSWORD, signIn, openTab, assertAccessible, screenshot, chineseProblems } = require("./desk");
+const { PASSWORD, signIn, openTab, assertAccessible, screenshot, chineseProblems, orderFor } = require("./desk");
 
 const { assertPhoneCli, runPhone } = require("./phone");
 // What a browser logs when a request cannot go out (the tests cut the network on purpose).
@@ -56,18 +56,11 @@ test("a phone's request reaches the open visits list and the requests count with
   const session = await openPage(browser, server.url);
   const { page } = session;
   await signIn(page);
-  const id = await page.evaluate(async () => {
-    const headers = { authorization: "Bearer " + sessionStorage.getItem("doorstep.token"), "content-type": "application/json" };
-    const start = new Date(Date.now() + 3 * 3600e3);
-    const a = await (await fetch("/api/assignments", { method: "POST", headers, body: JSON.stringify({
-      trade: "heating_service", fault_description: "暖气不热",
-      customer: { name: "周云", phone: "1391111", address: "徐汇区天平路 8 号" },
-      product: { model: "壁挂炉 WB-20", purchase_date: "2025-01-01" },
-      requested_window: { start: start.toISOString(), end: new Date(start.getTime() + 7200e3).toISOString() },
-    }) })).json();
-    await fetch(`/api/assignments/${a.id}/assign`, { method: "POST", headers, body: JSON.stringify({ technician: "T-sun" }) });
-    return a.id;
-  });
+  const id = await orderFor(page, {
+    trade: "heating_service", fault_description: "暖气不热",
+    customer: { name: "周云", phone: "1391111", address: "徐汇区天平路 8 号" },
+    product: { model: "壁挂炉 WB-20", purchase_date: "2025-01-01" },
+  }, { technician: "T-sun" });
 
   // The dispatcher watches the visits of that one order (none yet).
   await openTab(page, "Visits");

@@ -18,7 +18,7 @@ const path = require("node:path");
 const { spawn } = require("node:child_process");
 const readline = require("node:readline");
 const { startServer, launchBrowser, openPage } = require("./harness");
-const { PASSWORD, signIn, openTab, assertAccessible, screenshot, chineseProblems } = require("./desk");
+const { PASSWORD, signIn, openTab, assertAccessible, screenshot, chineseProblems, orderFor } = require("./desk");
 const { assertPhoneCli, runPhone } = require("./phone");
 
 // The simulator is the server crate's example, built beside the server:
@@ -133,21 +133,11 @@ test("the phone's WeChat Pay order is created through the outbox, paid by the cu
   await signIn(page, { zh: true });
   // A fridge repair for 孙浩 whose window started a moment ago.
   const start = new Date(Date.now() - 15 * 60e3);
-  const id = await page.evaluate(async (startIso) => {
-    const headers = { authorization: "Bearer " + sessionStorage.getItem("doorstep.token"), "content-type": "application/json" };
-    const start = new Date(startIso);
-    const res = await fetch("/api/assignments", { method: "POST", headers, body: JSON.stringify({
-      trade: "appliance_repair", fault_description: "冰箱不制冷",
-      customer: { name: "严冬", phone: "139 0000 5678", address: "徐汇区漕溪北路 88 号", location: { lat: 31.19, lon: 121.43 } },
-      product: { model: "BCD-470", purchase_date: "2023-05-01", warranty: "out_of_warranty" },
-      requested_window: { start: start.toISOString(), end: new Date(start.getTime() + 7200e3).toISOString() },
-    }) });
-    if (!res.ok) throw new Error(await res.text());
-    const a = await res.json();
-    const assigned = await fetch(`/api/assignments/${a.id}/assign`, { method: "POST", headers, body: JSON.stringify({ technician: "T-sun" }) });
-    if (!assigned.ok) throw new Error(await assigned.text());
-    return a.id;
-  }, start.toISOString());
+  const id = await orderFor(page, {
+    trade: "appliance_repair", fault_description: "冰箱不制冷",
+    customer: { name: "严冬", phone: "139 0000 5678", address: "徐汇区漕溪北路 88 号", location: { lat: 31.19, lon: 121.43 } },
+    product: { model: "BCD-470", purchase_date: "2023-05-01", warranty: "out_of_warranty" },
+  }, { technician: "T-sun", start });
 
   // On the phone: the order arrives, the visit reaches the accepted quote.
   phone("sync");

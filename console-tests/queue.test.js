@@ -11,7 +11,7 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const { startServer, launchBrowser, openPage } = require("./harness");
-const { PASSWORD, signIn, openTab, assertAccessible, screenshot } = require("./desk");
+const { PASSWORD, signIn, openTab, assertAccessible, screenshot, orderFor } = require("./desk");
 
 const { assertPhoneCli, runPhone } = require("./phone");
 
@@ -47,18 +47,11 @@ test("a technician's verify-with-center request is answered from the queue and r
   const { page } = session;
   await signIn(page);
   // The day's new order for 孙浩 (set up through the API: picking is the board's test).
-  const id = await page.evaluate(async () => {
-    const headers = { authorization: "Bearer " + sessionStorage.getItem("doorstep.token"), "content-type": "application/json" };
-    const start = new Date(Date.now() + 3 * 3600e3);
-    const a = await (await fetch("/api/assignments", { method: "POST", headers, body: JSON.stringify({
-      trade: "heating_service", fault_description: "暖气片漏水",
-      customer: { name: "钱芳", phone: "1390000", address: "长宁区定西路 5 号" },
-      product: { model: "壁挂炉 WB-24", purchase_date: "2025-03-01" },
-      requested_window: { start: start.toISOString(), end: new Date(start.getTime() + 7200e3).toISOString() },
-    }) })).json();
-    await fetch(`/api/assignments/${a.id}/assign`, { method: "POST", headers, body: JSON.stringify({ technician: "T-sun" }) });
-    return a.id;
-  });
+  const id = await orderFor(page, {
+    trade: "heating_service", fault_description: "暖气片漏水",
+    customer: { name: "钱芳", phone: "1390000", address: "长宁区定西路 5 号" },
+    product: { model: "壁挂炉 WB-24", purchase_date: "2025-03-01" },
+  }, { technician: "T-sun" });
 
   // On the phone: the order arrives; the number is wrong, so the technician asks the center.
   phone("sync");
@@ -122,18 +115,11 @@ test("a field the customer cannot give is waived from the queue, and the phone c
   const session = await openPage(browser, server.url);
   const { page } = session;
   await signIn(page);
-  const id = await page.evaluate(async () => {
-    const headers = { authorization: "Bearer " + sessionStorage.getItem("doorstep.token"), "content-type": "application/json" };
-    const start = new Date(Date.now() + 3 * 3600e3);
-    const a = await (await fetch("/api/assignments", { method: "POST", headers, body: JSON.stringify({
-      trade: "appliance_repair", fault_description: "冰箱不制冷",
-      customer: { name: "周红", phone: "139 0000 1234", address: "静安区南京西路 100 号" },
-      product: { model: "BCD-470", warranty: "out_of_warranty" },
-      requested_window: { start: start.toISOString(), end: new Date(start.getTime() + 7200e3).toISOString() },
-    }) })).json();
-    await fetch(`/api/assignments/${a.id}/assign`, { method: "POST", headers, body: JSON.stringify({ technician: "T-sun" }) });
-    return a.id;
-  });
+  const id = await orderFor(page, {
+    trade: "appliance_repair", fault_description: "冰箱不制冷",
+    customer: { name: "周红", phone: "139 0000 1234", address: "静安区南京西路 100 号" },
+    product: { model: "BCD-470", warranty: "out_of_warranty" },
+  }, { technician: "T-sun" });
   const confirm = JSON.stringify({ type: "confirm_appointment", address_confirmed: true, product_confirmed: true });
   third("sync");
   third("apply", "--assignment", id, JSON.stringify({ type: "log_call", outcome: "reached" }));

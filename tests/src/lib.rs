@@ -180,20 +180,24 @@ impl Center {
 
     /// An appliance-repair assignment for `technician` with its window at `start`.
     pub async fn assignment(&self, technician: &str, start: DateTime<Utc>) -> AssignmentId {
-        let a = self
-            .post(
-                "/api/assignments",
-                json!({
-                    "trade": "appliance_repair",
-                    "customer": {"name": "王芳", "phone": "138 0013 8000", "address": "上海市浦东新区世纪大道88号1201室",
-                                 "location": {"lat": 31.2304, "lon": 121.4737}},
-                    "product": {"model": "BCD-470", "purchase_date": "2023-05-01", "warranty": "out_of_warranty"},
-                    "fault_description": "冰箱不制冷",
-                    "requested_window": {"start": start, "end": start + Duration::hours(2)},
-                    "received_at": start - Duration::days(1),
-                }),
-            )
-            .await;
+        self.order(
+            json!({
+                "trade": "appliance_repair",
+                "customer": {"name": "王芳", "phone": "138 0013 8000", "address": "上海市浦东新区世纪大道88号1201室",
+                             "location": {"lat": 31.2304, "lon": 121.4737}},
+                "product": {"model": "BCD-470", "purchase_date": "2023-05-01", "warranty": "out_of_warranty"},
+                "fault_description": "冰箱不制冷",
+                "requested_window": {"start": start, "end": start + Duration::hours(2)},
+                "received_at": start - Duration::days(1),
+            }),
+            technician,
+        )
+        .await
+    }
+
+    /// The work order `body` (as `POST /api/assignments` takes it), given to `technician`.
+    pub async fn order(&self, body: Value, technician: &str) -> AssignmentId {
+        let a = self.post("/api/assignments", body).await;
         let id = a["id"].as_str().unwrap().to_string();
         self.post(
             &format!("/api/assignments/{id}/assign"),

@@ -7,7 +7,6 @@
 //! same waiver in the order the phone received).
 
 use chrono::{Duration, Utc};
-use doorstep_core::AssignmentId;
 use doorstep_e2e::{Center, Phone};
 use serde_json::json;
 
@@ -20,9 +19,8 @@ async fn a_field_the_desk_waives_reaches_the_phone_which_then_confirms_the_appoi
     let (device, token) = center.technician("T-8").await;
     let start = Utc::now() + Duration::hours(3);
     // The customer does not know when the fridge was bought.
-    let a = center
-        .post(
-            "/api/assignments",
+    let assignment = center
+        .order(
             json!({
                 "trade": "appliance_repair",
                 "customer": {"name": "王芳", "phone": "138 0013 8000", "address": "上海市浦东新区世纪大道88号1201室",
@@ -31,16 +29,10 @@ async fn a_field_the_desk_waives_reaches_the_phone_which_then_confirms_the_appoi
                 "fault_description": "冰箱不制冷",
                 "requested_window": {"start": start, "end": start + Duration::hours(2)},
             }),
+            "T-8",
         )
         .await;
-    let id = a["id"].as_str().unwrap().to_string();
-    center
-        .post(
-            &format!("/api/assignments/{id}/assign"),
-            json!({"technician": "T-8"}),
-        )
-        .await;
-    let assignment = AssignmentId::new(id.clone()).unwrap();
+    let id = assignment.to_string();
     let now = Utc::now();
     let phone = Phone::new("T-8", &device, &token, &center.base, now);
     phone.sync().await.expect("the first sync");
