@@ -37,8 +37,16 @@
 //!     [--iterations 5] [--events 10000] [--assignments 5000] [--export FILE] [--pouchdb]
 //!     [--only upload|download] [--weak] [--week-days 5] [--check]
 //! ```
+//!
+//! `--capture DIR` writes, instead of timing anything, the bodies a sync of
+//! the same upload and download sends and receives, uncompressed: the
+//! upload's push batches as the client cuts them (`push-NNN.json`, at most
+//! `push_batch` events and `push_batch_bytes` of event JSON each) and the
+//! download's pull pages as the server answers them (`pull-NNN.json`), for
+//! `bench/codec` to compress with gzip and zstd (issue 16, item 2).
 
 use chrono::{DateTime, Duration, Utc};
+use doorstep_core::protocol::{OutboxEvent, PullResponse, PushRequest, PROTOCOL_VERSION};
 use doorstep_core::store::CapturedPhoto;
 use doorstep_core::sync::{SyncClient, SyncConfig, SyncReport};
 use doorstep_core::AssignmentId;
@@ -67,6 +75,8 @@ struct Args {
     week_days: usize,
     /// Exit non-zero when a measured budget is missed.
     check: bool,
+    /// Write the sync's bodies to this directory and time nothing.
+    capture: Option<PathBuf>,
 }
 
 fn args() -> Result<Args, String> {
@@ -81,6 +91,7 @@ fn args() -> Result<Args, String> {
         weak: false,
         week_days: 5,
         check: false,
+        capture: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(f) = it.next() {
@@ -96,6 +107,7 @@ fn args() -> Result<Args, String> {
             "--weak" => a.weak = true,
             "--week-days" => a.week_days = num(v()?)?,
             "--check" => a.check = true,
+            "--capture" => a.capture = Some(PathBuf::from(v()?)),
             "--only" => match v()?.as_str() {
                 s @ ("upload" | "download") => a.only = Some(s.to_string()),
                 s => return Err(format!("--only {s}: upload or download")),
@@ -604,7 +616,91 @@ fn pouchdb(
     serde_json::from_str(last).map_err(|e| format!("the summary line {last:?}: {e}"))
 }
 
+/// `--capture`: the bodies of the upload (push batches, cut as the client
+/// cuts them) and of the download (pull pages, as the server answers them),
+/// uncompressed, one file each.
+async fn capture(dir: &std::path::Path, events: usize, assignments: usize) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let write = |name: String, body: &[u8]| {
+        std::fs::write(dir.join(&name), body).map_err(|e| format!("{name}: {e}"))
+    };
+    let limits = SyncConfig::new("http://capture", "capture");
+
+    let center = Center::start().await;
+    let (phone, _) = worked_phone(&center, events).await;
+    let entries = phone
+        .store
+        .pending_outbox(events)
+        .map_err(|e| e.to_string())?;
+    let mut batches: Vec<Vec<OutboxEvent>> = vec![vec![]];
+    let mut bytes = 0;
+    for e in entries {
+        let size = serde_json::to_vec(&e.event)
+            .map_err(|e| e.to_string())?
+            .len();
+        let last = batches.last().map_or(0, Vec::len);
+        if last == limits.push_batch || (last > 0 && bytes + size > limits.push_batch_bytes) {
+            batches.push(vec![]);
+            bytes = 0;
+        }
+        bytes += size;
+        if let Some(b) = batches.last_mut() {
+            b.push(OutboxEvent {
+                seq: e.seq as u64,
+                event: e.event,
+            });
+        }
+    }
+    for (i, events) in batches.into_iter().enumerate() {
+        let request = PushRequest {
+            protocol_version: PROTOCOL_VERSION,
+            device_id: phone.store.device_id().clone(),
+            sent_at: Some(Utc::now()),
+            events,
+        };
+        write(
+            format!("push-{i:03}.json"),
+            &serde_json::to_vec(&request).map_err(|e| e.to_string())?,
+        )?;
+    }
+
+    let center = Center::start().await;
+    let (device, token) = center.technician("T-1").await;
+    center.assignments_bulk("T-1", &windows(assignments)).await;
+    let (mut cursor, mut page) = (0u64, 0);
+    loop {
+        let body = center
+            .http
+            .post(format!("{}/api/sync/pull", center.base))
+            .bearer_auth(&token)
+            .json(
+                &serde_json::json!({"protocol_version": PROTOCOL_VERSION, "device_id": device,
+                                     "cursor": cursor, "limit": limits.pull_page}),
+            )
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .bytes()
+            .await
+            .map_err(|e| e.to_string())?;
+        write(format!("pull-{page:03}.json"), &body)?;
+        let r: PullResponse = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+        if !r.more {
+            break;
+        }
+        (cursor, page) = (r.next_cursor, page + 1);
+    }
+    println!(
+        "sync-bench: the bodies of a sync written to {}",
+        dir.display()
+    );
+    Ok(())
+}
+
 async fn run(a: Args) -> Result<(), String> {
+    if let Some(dir) = &a.capture {
+        return capture(dir, a.events, a.assignments).await;
+    }
     let export = match (&a.export, a.pouchdb) {
         (Some(p), _) => Some(p.clone()),
         (None, true) => {
