@@ -2,7 +2,9 @@
 // real device client with its own store) asks the center to verify the
 // customer's phone; the request shows on the Requests tab with its count,
 // the dispatcher answers it by correcting the order, and the phone's next
-// sync brings the correction into its visit.
+// sync brings the correction into its visit. A field the customer cannot
+// give is waived from the queue instead; a fact the server refused waits
+// there until a dispatcher has looked at it.
 "use strict";
 
 const { test, before, after } = require("node:test");
@@ -11,7 +13,7 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const { startServer, launchBrowser, openPage } = require("./harness");
-const { PASSWORD, signIn, openTab, assertAccessible, screenshot, orderFor } = require("./desk");
+const { PASSWORD, signIn, openTab, assertAccessible, screenshot, orderFor, chineseProblems } = require("./desk");
 
 const { assertPhoneCli, runPhone } = require("./phone");
 
@@ -151,6 +153,58 @@ test("a field the customer cannot give is waived from the queue, and the phone c
     JSON.stringify(view.prompts));
   third("apply", "--assignment", id, confirm);
   third("sync");
+  const errors = session.errors();
+  await session.context.close();
+  assert.deepEqual(errors, [], "no page errors or console errors");
+});
+
+/** A version 7 UUID for a fact stamped `ms` (as the phone's event ids are). */
+function uuidv7(ms) {
+  const t = ms.toString(16).padStart(12, "0"), r = require("node:crypto").randomBytes(10).toString("hex");
+  return `${t.slice(0, 8)}-${t.slice(8)}-7${r.slice(0, 3)}-${(8 | (parseInt(r[3], 16) & 3)).toString(16)}${r.slice(4, 7)}-${r.slice(7, 19)}`;
+}
+
+test("a fact the server refused waits in the queue, named in Chinese, until a dispatcher has looked at it", async () => {
+  // A phone that sends what its app never would: the door answered before
+  // anyone knocked, at a visit not yet confirmed (a tampered or broken app).
+  const db = path.join(dir, "forged.db");
+  const forger = (...args) => runPhone(db, ...args);
+  forger("enrol", "--device-id", "phone-sun-x", "--technician-id", "T-sun", "--name", "孙浩",
+    "--server", server.url.replace(/\/$/, ""), "--dispatcher", "zhang.wei", "--password", PASSWORD);
+  const session = await openPage(browser, server.url);
+  const { page } = session;
+  await signIn(page, { zh: true });
+  const id = await orderFor(page, {
+    trade: "heating_service", fault_description: "暖气片不热",
+    customer: { name: "冯刚", phone: "139 5555 6666", address: "虹口区四川北路 200 号" },
+    product: { model: "壁挂炉 WB-26", purchase_date: "2024-10-01" },
+  }, { technician: "T-sun" });
+  forger("sync");
+  const visit = forger("today").find((v) => v.assignment === id);
+  const { token } = JSON.parse(fs.readFileSync(db + ".device.json", "utf8"));
+  const now = Date.now();
+  const res = await fetch(server.url + "api/sync/push", {
+    method: "POST", headers: { authorization: "Bearer " + token, "content-type": "application/json" },
+    body: JSON.stringify({ protocol_version: 1, device_id: "phone-sun-x", events: [{ seq: 1, event: {
+      id: uuidv7(now), visit_id: visit.visit, assignment_id: id, device_id: "phone-sun-x",
+      hlc: { millis: now, counter: 0 }, recorded_at: new Date(now).toISOString(), location: null,
+      assignment_version: 2, type: "door_answered" } }] }),
+  });
+  const pushed = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(pushed));
+  assert.deepEqual(pushed.refused.map((r) => r.code), ["workflow_refused"], "acknowledged, refused, kept for review");
+
+  await page.reload();
+  await openTab(page, "待办请求");
+  const row = page.locator("#queue tbody tr").filter({ hasText: "冯刚" });
+  await row.waitFor();
+  assert.match(await row.textContent(), /手机记录被拒收/);
+  assert.deepEqual(chineseProblems(await row.innerText()), []);
+  await assertAccessible(page, "a refused fact in the queue");
+  await screenshot(page, "queue-refused-fact-zh");
+  await row.getByRole("button", { name: "标记已查看" }).click();
+  await page.locator("#flash").getByText("已标记为已查看").waitFor();
+  await row.waitFor({ state: "detached" });
   const errors = session.errors();
   await session.context.close();
   assert.deepEqual(errors, [], "no page errors or console errors");
