@@ -199,6 +199,7 @@ test("a fact the server refused waits in the queue, named in Chinese, until a di
   const row = page.locator("#queue tbody tr").filter({ hasText: "冯刚" });
   await row.waitFor();
   assert.match(await row.textContent(), /手机记录被拒收/);
+  assert.match(await row.textContent(), /客户已开门；服务规范不允许/, "which fact, and why it was refused");
   assert.deepEqual(chineseProblems(await row.innerText()), []);
   await assertAccessible(page, "a refused fact in the queue");
   await screenshot(page, "queue-refused-fact-zh");

@@ -386,6 +386,7 @@ async function loadQueue() {
     c.cell(tr, [fieldsOf(d), d.conflict && c.t(d.conflict), d.note, d.reason, d.description,
       d.kind && c.t(d.kind), d.approved_by && c.t("approved by {who}", { who: d.approved_by }),
       d.moment && c.t(d.moment), d.channel && c.t("by {channel}, {n} attempts", { channel: c.t(d.channel), n: d.attempts }),
+      d.fact_label && (c.lang() === "zh" ? d.fact_label.zh : d.fact_label.en),
       d.code_label && (c.lang() === "zh" ? d.code_label.zh : d.code_label.en),
       d.amount_shown && c.t("owes {amount}", { amount: d.amount_shown })]
       .filter(Boolean).join(c.t("; ")) || "—");

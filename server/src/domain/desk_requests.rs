@@ -16,7 +16,9 @@ use crate::store::desk_requests::{self, ACCEPTANCE_CODE_ENTERED, INCIDENT_KIND, 
 use crate::store::outbox::{self, OutboxState};
 use crate::store::{assignments, events, technicians, visits, Tx};
 use chrono::{DateTime, Utc};
+use doorstep_core::history_check::fact_label;
 use doorstep_core::protocol::RefusalCode;
+use doorstep_core::workflow::VisitEvent;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -178,11 +180,19 @@ pub async fn queue(tx: &mut dyn Tx) -> Fallible<Queue> {
     // A fact a phone recorded that the server refused (the technician's
     // record of it did not reach the center): the desk looks, then marks it
     // reviewed (`POST /api/refused-events/{device}/{seq}/review`).
-    for r in events::unreviewed_refusals(tx, QUEUE_LIMIT).await? {
+    for (r, body) in events::unreviewed_refusals(tx, QUEUE_LIMIT).await? {
         let Some(assignment_id) = r.assignment_id.clone() else {
             continue;
         };
         let mut detail = Map::new();
+        // Which fact it was, as the technician's screen named it (a body
+        // that is no fact at all has no name).
+        if let Ok(fact) = serde_json::from_str::<VisitEvent>(&body) {
+            detail.insert(
+                "fact_label".into(),
+                serde_json::to_value(fact_label(&fact.kind)).unwrap_or(Value::Null),
+            );
+        }
         detail.insert("code".into(), r.code.clone().into());
         let code: RefusalCode = serde_json::from_value(Value::String(r.code.clone()))
             .unwrap_or(RefusalCode::Unrecognised);

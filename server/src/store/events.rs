@@ -224,19 +224,26 @@ pub async fn refused_facts(
 }
 
 /// The refused facts no dispatcher has reviewed yet, of an assignment
-/// (those without one cannot be opened from the desk), oldest first.
-pub async fn unreviewed_refusals(tx: &mut dyn Tx, limit: i64) -> Fallible<Vec<RefusedFact>> {
+/// (those without one cannot be opened from the desk), oldest first, each
+/// with its body as the phone sent it.
+pub async fn unreviewed_refusals(
+    tx: &mut dyn Tx,
+    limit: i64,
+) -> Fallible<Vec<(RefusedFact, String)>> {
     let rows = tx
         .query(
             "SELECT r.device_id, d.technician_id, r.seq, r.event_id, r.visit_id,
-                    r.assignment_id, r.kind, r.code, r.reason, r.received_at
+                    r.assignment_id, r.kind, r.code, r.reason, r.received_at, r.body
              FROM refused_events r JOIN devices d ON d.id = r.device_id
              WHERE r.reviewed_at IS NULL AND r.assignment_id IS NOT NULL
              ORDER BY r.received_at, r.device_id, r.seq LIMIT $1",
             &[limit.into()],
         )
         .await?;
-    Ok(rows.iter().map(refused_fact_of).collect())
+    Ok(rows
+        .iter()
+        .map(|r| (refused_fact_of(r), r.text("body")))
+        .collect())
 }
 
 /// Marks a refused fact reviewed by `actor`: Some(true) when it was

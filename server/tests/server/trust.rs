@@ -186,6 +186,12 @@ async fn each_forged_fact_class_is_refused_acknowledged_and_listed(b: Backend) {
         (&json!("invalid_clock"), &json!(a.id.as_str())),
         "{item}"
     );
+    // Which fact it was, as the technician's screen named it.
+    assert_eq!(
+        item["detail"]["fact_label"],
+        json!({"en": "Log a call", "zh": "记录通话"}),
+        "{item}"
+    );
     let review = format!("/api/refused-events/{dev}/6/review");
     let (st, r) = s.post(&review, &s.dispatcher, json!({})).await;
     assert_eq!(st, 204, "{r}");
