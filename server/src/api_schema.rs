@@ -89,24 +89,6 @@ pub struct Text {
     pub zh: String,
 }
 
-/// `GET /api/visits/{id}`: the visit's row, its state as the core keeps it,
-/// its display labels and its history.
-#[derive(ToSchema)]
-pub struct VisitDetail {
-    /// The visit's row and labels, as one item of `GET /api/visits`.
-    pub visit: Value,
-    /// The core's `VisitState` (see core/src/workflow).
-    pub state: Value,
-    /// The stage and outcome labels, the checklist, the quote (null when the
-    /// state could not be read).
-    pub display: Option<Value>,
-    /// The visit's events, oldest first, with their labels.
-    pub history: Vec<Value>,
-    /// The visit's QR payment orders (as `GET /api/assignments/{id}/qr-payments`
-    /// lists them), with who confirmed each paid one.
-    pub qr_payments: Vec<Value>,
-}
-
 /// `GET /api/visits/{id}/report-link`.
 #[derive(ToSchema)]
 pub struct ReportLinkState {

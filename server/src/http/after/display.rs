@@ -59,18 +59,21 @@ impl LabelledVisit {
 
 /// One quote line's amounts as shown, and the item's name from the trade's
 /// fee schedule (absent for an item the shipped schedule does not list).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct QuoteLineDisplay {
     pub unit_price: String,
     pub amount: String,
+    #[schema(value_type = Option<crate::api_schema::Text>)]
     pub item_name: Option<Text>,
 }
 
 /// `/api/visits/{id}`'s `display`: the visit's labels and every amount the
 /// detail shows, formatted in the quote's currency.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct VisitDisplay {
+    #[schema(value_type = crate::api_schema::Text)]
     pub stage_label: Text,
+    #[schema(value_type = Option<crate::api_schema::Text>)]
     pub outcome_label: Option<Text>,
     /// One entry per quote line, in the quote's order; empty without a quote.
     pub quote_lines: Vec<QuoteLineDisplay>,
@@ -87,6 +90,7 @@ pub struct VisitDisplay {
     pub amount_due_fen: Option<i64>,
     /// The fee schedule's name of each part the diagnosis named or the work
     /// used, by its item id (a screen shows names, never ids).
+    #[schema(value_type = BTreeMap<String, crate::api_schema::Text>)]
     pub part_names: BTreeMap<String, Text>,
 }
 
@@ -147,9 +151,10 @@ impl VisitDisplay {
 /// One fact of `/api/visits/{id}`'s `history`: when the phone recorded it
 /// and its label, the command table's name for the action that recorded it
 /// (what the technician's screen called it).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     pub at: DateTime<Utc>,
+    #[schema(value_type = crate::api_schema::Text)]
     pub label: Text,
     pub device_id: String,
 }

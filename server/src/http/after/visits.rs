@@ -4,16 +4,17 @@
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::domain::projection;
+use crate::domain::qr_payments::QrPaymentView;
 use crate::failure::Fallible;
-use crate::http::after::display::{history, LabelledVisit, VisitDisplay};
+use crate::http::after::display::{history, HistoryEntry, LabelledVisit, VisitDisplay};
 use crate::http::auth::Auth;
 use crate::http::contact_views::{purpose, record_contact_view};
 use crate::http::error::{ApiError, ApiQuery, ApiResult};
 use crate::store::{technicians, visits};
 use axum::extract::{Path, State};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 #[derive(Deserialize)]
 pub struct VisitQuery {
@@ -53,13 +54,13 @@ pub async fn list_visits(
 #[utoipa::path(
     get, path = "/api/visits/{id}", tag = "after", security(("session" = []), ("device" = [])),
     params(("id" = String, Path, description = "The visit's id")),
-    responses((status = 200, description = "The visit with its state and history", body = crate::api_schema::VisitDetail))
+    responses((status = 200, description = "The visit with its state and history", body = VisitDetail))
 )]
 pub async fn get_visit(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<VisitDetail>> {
     let key = id.clone();
     let (row, state_text, events, name, qr) = state
         .db
@@ -86,10 +87,35 @@ pub async fn get_visit(
     let display = serde_json::from_value(state_json.clone())
         .ok()
         .map(|s| VisitDisplay::of(&s));
-    Ok(Json(
-        json!({ "visit": LabelledVisit { technician_name: name, ..LabelledVisit::from(row) }, "state": state_json, "display": display,
-                "history": history(&events), "qr_payments": qr }),
-    ))
+    Ok(Json(VisitDetail {
+        visit: LabelledVisit {
+            technician_name: name,
+            ..LabelledVisit::from(row)
+        },
+        state: state_json,
+        display,
+        history: history(&events),
+        qr_payments: qr,
+    }))
+}
+
+/// `GET /api/visits/{id}`: the visit's row, its state as the core keeps it,
+/// its display labels and its history.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct VisitDetail {
+    /// The visit's row and labels, as one item of `GET /api/visits`.
+    pub visit: LabelledVisit,
+    /// The core's `VisitState` (see core/src/workflow).
+    #[schema(value_type = Object)]
+    pub state: Value,
+    /// The labels and amounts as the core formats them (null when the state
+    /// could not be read).
+    pub display: Option<VisitDisplay>,
+    /// The visit's facts, oldest first, each with its label.
+    pub history: Vec<HistoryEntry>,
+    /// The visit's QR payment orders (as `GET /api/assignments/{id}/qr-payments`
+    /// lists them), with who confirmed each paid one.
+    pub qr_payments: Vec<QrPaymentView>,
 }
 
 /// A technician's device reads only its own visits; the center reads all.
