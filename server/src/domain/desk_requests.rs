@@ -190,7 +190,7 @@ pub async fn queue(tx: &mut dyn Tx) -> Fallible<Queue> {
         if let Ok(fact) = serde_json::from_str::<VisitEvent>(&body) {
             detail.insert(
                 "fact_label".into(),
-                serde_json::to_value(fact_label(&fact.kind)).unwrap_or(Value::Null),
+                serde_json::json!(fact_label(&fact.kind)),
             );
         }
         detail.insert("code".into(), r.code.clone().into());
