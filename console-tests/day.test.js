@@ -14,8 +14,8 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const { startServer, launchBrowser, openPage, morningZone } = require("./harness");
-const { PASSWORD, signIn, openTab, assertAccessible, screenshot, chineseProblems } = require("./desk");
-const { assertPhoneCli, runPhone } = require("./phone");
+const { signIn, openTab, assertAccessible, screenshot, chineseProblems } = require("./desk");
+const { assertPhoneCli, runPhone, enrolSunsPhone } = require("./phone");
 
 let server;
 let browser;
@@ -72,8 +72,7 @@ function applianceVisit(start) {
 }
 
 test("一天的调度：受理、按姓名派单、拖动改时间、答复技师的核实请求、查看完工报告、导出当天记录（不输入任何编号）", async () => {
-  phone("enrol", "--device-id", "phone-sun-day", "--technician-id", "T-sun", "--name", "孙浩",
-    "--server", server.url.replace(/\/$/, ""), "--dispatcher", "zhang.wei", "--password", PASSWORD);
+  enrolSunsPhone(phone, "phone-sun-day", server);
   const session = await openPage(browser, server.url);
   const { page } = session;
   await signIn(page, { zh: true });

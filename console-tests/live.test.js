@@ -12,9 +12,9 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const { startServer, launchBrowser, openPage } = require("./harness");
-const { PASSWORD, signIn, openTab, assertAccessible, screenshot, chineseProblems, orderFor } = require("./desk");
+const { signIn, openTab, assertAccessible, screenshot, chineseProblems, orderFor } = require("./desk");
 
-const { assertPhoneCli, runPhone } = require("./phone");
+const { assertPhoneCli, runPhone, enrolSunsPhone } = require("./phone");
 // What a browser logs when a request cannot go out (the tests cut the network on purpose).
 const NETWORK_ERRORS = /ERR_INTERNET_DISCONNECTED|ERR_CONNECTION_REFUSED|ERR_FAILED|ERR_NETWORK_CHANGED|Failed to fetch|Failed to load resource/;
 
@@ -51,8 +51,7 @@ async function closeClean(session, allowed = []) {
 }
 
 test("a phone's request reaches the open visits list and the requests count without a reload", async () => {
-  phone("enrol", "--device-id", "phone-sun-3", "--technician-id", "T-sun", "--name", "孙浩的测试手机",
-    "--server", server.url.replace(/\/$/, ""), "--dispatcher", "zhang.wei", "--password", PASSWORD);
+  enrolSunsPhone(phone, "phone-sun-3", server, "孙浩的测试手机");
   const session = await openPage(browser, server.url);
   const { page } = session;
   await signIn(page);

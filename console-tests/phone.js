@@ -22,4 +22,15 @@ function runPhone(db, ...args) {
   try { return JSON.parse(out); } catch (e) { return out; }
 }
 
-module.exports = { CLI_BIN, assertPhoneCli, runPhone };
+/**
+ * Enrols the phone `run` drives (a `runPhone` of its store) as 孙浩's
+ * device `device` on `server`, with the dispatcher zhang.wei's login;
+ * `name` is the technician's name the phone keeps.
+ */
+function enrolSunsPhone(run, device, server, name = "孙浩") {
+  const { PASSWORD } = require("./desk");
+  return run("enrol", "--device-id", device, "--technician-id", "T-sun", "--name", name,
+    "--server", server.url.replace(/\/$/, ""), "--dispatcher", "zhang.wei", "--password", PASSWORD);
+}
+
+module.exports = { CLI_BIN, assertPhoneCli, runPhone, enrolSunsPhone };

@@ -18,8 +18,8 @@ const path = require("node:path");
 const { spawn } = require("node:child_process");
 const readline = require("node:readline");
 const { startServer, launchBrowser, openPage } = require("./harness");
-const { PASSWORD, signIn, openTab, assertAccessible, screenshot, chineseProblems, orderFor } = require("./desk");
-const { assertPhoneCli, runPhone } = require("./phone");
+const { signIn, openTab, assertAccessible, screenshot, chineseProblems, orderFor } = require("./desk");
+const { assertPhoneCli, runPhone, enrolSunsPhone } = require("./phone");
 
 // The simulator is the server crate's example, built beside the server:
 // cargo build -p doorstep-server --example provider-simulator
@@ -126,8 +126,7 @@ function visitUpToTheQuote(start) {
 }
 
 test("the phone's WeChat Pay order is created through the outbox, paid by the customer, and shown paid on the order page", async () => {
-  phone("enrol", "--device-id", "phone-sun-qr", "--technician-id", "T-sun", "--name", "孙浩",
-    "--server", server.url.replace(/\/$/, ""), "--dispatcher", "zhang.wei", "--password", PASSWORD);
+  enrolSunsPhone(phone, "phone-sun-qr", server);
   const session = await openPage(browser, server.url);
   const { page } = session;
   await signIn(page, { zh: true });

@@ -13,9 +13,9 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const { startServer, launchBrowser, openPage } = require("./harness");
-const { PASSWORD, signIn, openTab, assertAccessible, screenshot, orderFor, chineseProblems } = require("./desk");
+const { signIn, openTab, assertAccessible, screenshot, orderFor, chineseProblems } = require("./desk");
 
-const { assertPhoneCli, runPhone } = require("./phone");
+const { assertPhoneCli, runPhone, enrolSunsPhone } = require("./phone");
 
 let server;
 let browser;
@@ -42,8 +42,7 @@ after(async () => {
 const phone = (...args) => runPhone(path.join(dir, "phone.db"), ...args);
 
 test("a technician's verify-with-center request is answered from the queue and reaches the phone", async () => {
-  phone("enrol", "--device-id", "phone-sun-2", "--technician-id", "T-sun", "--name", "孙浩的备用手机",
-    "--server", server.url.replace(/\/$/, ""), "--dispatcher", "zhang.wei", "--password", PASSWORD);
+  enrolSunsPhone(phone, "phone-sun-2", server, "孙浩的备用手机");
 
   const session = await openPage(browser, server.url);
   const { page } = session;
@@ -112,8 +111,7 @@ test("a technician's verify-with-center request is answered from the queue and r
 test("a field the customer cannot give is waived from the queue, and the phone confirms without it", async () => {
   // 孙浩's third phone; the customer does not know when the fridge was bought.
   const third = (...args) => runPhone(path.join(dir, "waiver.db"), ...args);
-  third("enrol", "--device-id", "phone-sun-3", "--technician-id", "T-sun", "--name", "孙浩",
-    "--server", server.url.replace(/\/$/, ""), "--dispatcher", "zhang.wei", "--password", PASSWORD);
+  enrolSunsPhone(third, "phone-sun-3", server);
   const session = await openPage(browser, server.url);
   const { page } = session;
   await signIn(page);
@@ -169,8 +167,7 @@ test("a fact the server refused waits in the queue, named in Chinese, until a di
   // anyone knocked, at a visit not yet confirmed (a tampered or broken app).
   const db = path.join(dir, "forged.db");
   const forger = (...args) => runPhone(db, ...args);
-  forger("enrol", "--device-id", "phone-sun-x", "--technician-id", "T-sun", "--name", "孙浩",
-    "--server", server.url.replace(/\/$/, ""), "--dispatcher", "zhang.wei", "--password", PASSWORD);
+  enrolSunsPhone(forger, "phone-sun-x", server);
   const session = await openPage(browser, server.url);
   const { page } = session;
   await signIn(page, { zh: true });
@@ -235,8 +232,7 @@ test("a customer notice that could not be delivered waits in the queue, to be se
   });
   // 孙浩's second phone takes the order and confirms the appointment with the customer.
   const second = (...args) => runPhone(path.join(dir, "notice.db"), ...args);
-  second("enrol", "--device-id", "phone-sun-notice", "--technician-id", "T-sun", "--name", "孙浩",
-    "--server", server.url.replace(/\/$/, ""), "--dispatcher", "zhang.wei", "--password", PASSWORD);
+  enrolSunsPhone(second, "phone-sun-notice", server);
   second("sync");
   second("apply", "--assignment", id, JSON.stringify({ type: "log_call", outcome: "reached" }));
   second("apply", "--assignment", id, JSON.stringify({ type: "confirm_appointment", address_confirmed: true, product_confirmed: true }));
