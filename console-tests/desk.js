@@ -58,6 +58,19 @@ function chineseProblems(text) {
   return problems;
 }
 
+/**
+ * Times the console did not take from the server's reading of them
+ * (`…_text`, the core's words): a raw RFC 3339 time, raw Unix milliseconds,
+ * or a browser's locale format ("2026/12/3 09:00:00", "12/3/2026, 9:00 AM").
+ */
+function timeProblems(text) {
+  const problems = [];
+  for (const m of text.matchAll(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/g)) problems.push("raw RFC 3339 time " + m[0]);
+  for (const m of text.matchAll(/(?<!\d)1\d{12}(?!\d)/g)) problems.push("raw Unix ms " + m[0]);
+  for (const m of text.matchAll(/\d{1,4}\/\d{1,2}\/\d{1,4},? \d{1,2}:\d{2}/g)) problems.push("browser-formatted time " + m[0]);
+  return problems;
+}
+
 /** A two-hour window starting at `start` (a Date), as the API takes it. */
 const windowFrom = (start) => ({ start: start.toISOString(), end: new Date(start.getTime() + 7200e3).toISOString() });
 
@@ -82,4 +95,4 @@ async function orderFor(page, order, { technician, start = new Date(Date.now() +
   }, [body, technician]);
 }
 
-module.exports = { PASSWORD, signIn, orderFor, openTab, assertAccessible, screenshot, assertFitsPhone, chineseProblems };
+module.exports = { PASSWORD, signIn, orderFor, openTab, assertAccessible, screenshot, assertFitsPhone, chineseProblems, timeProblems };

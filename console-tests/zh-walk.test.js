@@ -8,7 +8,7 @@
 const { test, before, after } = require("node:test");
 const assert = require("node:assert/strict");
 const { startServer, launchBrowser, openPage } = require("./harness");
-const { signIn, openTab, assertAccessible, screenshot, assertFitsPhone, chineseProblems } = require("./desk");
+const { signIn, openTab, assertAccessible, screenshot, assertFitsPhone, chineseProblems, timeProblems } = require("./desk");
 
 let server;
 let browser;
@@ -68,7 +68,7 @@ async function walk(page, zh, check) {
   }
 }
 
-test("every screen in Chinese shows no raw code, no English server text and no ASCII punctuation beside Chinese", async () => {
+test("every screen in Chinese shows no raw code or time, no English server text and no ASCII punctuation beside Chinese", async () => {
   const session = await openPage(browser, server.url);
   const { page } = session;
   await signIn(page, { zh: true });
@@ -76,6 +76,11 @@ test("every screen in Chinese shows no raw code, no English server text and no A
   await walk(page, true, async (screen) => {
     const text = await visibleText(page);
     for (const p of chineseProblems(text)) problems.push(`${screen}: ${p}`);
+    for (const p of timeProblems(text)) problems.push(`${screen}: ${p}`);
+    if (screen === "visit" || screen === "order") {
+      // Times read as the core reads them in Chinese: "12月3日 09:00".
+      if (!/\d{1,2}月\d{1,2}日 \d{2}:\d{2}/.test(text)) problems.push(`${screen}: no time as 12月3日 09:00`);
+    }
     await assertAccessible(page, screen + " in Chinese");
     await screenshot(page, `walk-${screen}-zh`);
   });
@@ -92,7 +97,7 @@ test("every screen in Chinese shows no raw code, no English server text and no A
   assert.deepEqual(errors, [], "no page errors or console errors");
 });
 
-test("every screen in English shows no raw code, is axe-clean and saved", async () => {
+test("every screen in English shows no raw code or time, is axe-clean and saved", async () => {
   const session = await openPage(browser, server.url);
   const { page } = session;
   await signIn(page);
@@ -100,6 +105,10 @@ test("every screen in English shows no raw code, is axe-clean and saved", async 
   await walk(page, false, async (screen) => {
     const text = await visibleText(page);
     for (const m of text.matchAll(/[a-z]+_[a-z_]+/g)) codes.push(`${screen}: raw code ${m[0]}`);
+    for (const p of timeProblems(text)) codes.push(`${screen}: ${p}`);
+    if ((screen === "visit" || screen === "order") && !/\d{4}-\d{2}-\d{2} \d{2}:\d{2}/.test(text)) {
+      codes.push(`${screen}: no time as 2026-12-03 09:00`);
+    }
     await assertAccessible(page, screen);
     await screenshot(page, `walk-${screen}-en`);
   });

@@ -240,6 +240,55 @@ impl BusinessZone {
         }
     }
 
+    /// Every time inside `value` (a JSON answer about to be shown to a
+    /// person, e.g. by the console) read in `lang` beside the time itself,
+    /// which stays for machines: each time field `k` of an object (an RFC
+    /// 3339 text, or Unix milliseconds in a field named `…_at`, the API's
+    /// two encodings) gains `k_text` (`12月1日 10:25`), and a window, an
+    /// object whose `start` and
+    /// `end` are both times, gains `text` (`12月1日 10:00–12:00`) and
+    /// `clock_text` (`10:00–12:00`, for a list of one day). A name already
+    /// taken is left as it is.
+    pub fn annotate_times(&self, value: &mut serde_json::Value, lang: Lang) {
+        match value {
+            serde_json::Value::Array(items) => {
+                for v in items {
+                    self.annotate_times(v, lang);
+                }
+            }
+            serde_json::Value::Object(map) => {
+                let mut texts = Vec::new();
+                for (key, v) in map.iter_mut() {
+                    let at = match v {
+                        serde_json::Value::String(text) => rfc3339(text),
+                        serde_json::Value::Number(n) if key.ends_with("_at") => {
+                            n.as_i64().and_then(DateTime::from_timestamp_millis)
+                        }
+                        _ => None,
+                    };
+                    match at {
+                        Some(at) => {
+                            texts.push((format!("{key}_text"), self.format_date_time(at, lang)))
+                        }
+                        None => self.annotate_times(v, lang),
+                    }
+                }
+                let bound = |k: &str| map.get(k).and_then(|v| v.as_str()).and_then(rfc3339);
+                if let (Some(start), Some(end)) = (bound("start"), bound("end")) {
+                    texts.push(("text".into(), self.format_window(start, end, lang)));
+                    texts.push((
+                        "clock_text".into(),
+                        self.format_clock_window(start, end, lang),
+                    ));
+                }
+                for (key, text) in texts {
+                    map.entry(key).or_insert(serde_json::Value::String(text));
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// `at`'s local clock time, `10:25`.
     pub fn format_time(&self, at: DateTime<Utc>) -> String {
         clock_time(&self.local(at))
@@ -264,6 +313,13 @@ impl BusinessZone {
             )
         }
     }
+}
+
+/// `text` as an instant, when it is an RFC 3339 time.
+fn rfc3339(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// A local date as people read it in `lang`: `2026年12月1日` or `2026-12-01`.
@@ -389,6 +445,51 @@ mod tests {
             doc,
             serde_json::json!({"at": "2026-12-01 10:25", "n": 1, "s": "x"})
         );
+    }
+
+    #[test]
+    fn times_in_an_answer_gain_their_reading_beside_them() {
+        let z = BusinessZone::shanghai();
+        let mut doc = serde_json::json!([{
+            "id": "A-1",
+            "received_at": "2026-12-01T02:25:30.037Z",
+            "note": "2026-12-01",
+            "window": {"start": "2026-12-01T02:00:00Z", "end": "2026-12-01T04:00:00Z"},
+            "late": {"at": "2026-12-01T15:59:00Z", "at_text": "kept"},
+            "visits": [{"closed_at": "2026-12-01T17:00:00+01:00"}],
+            "paid_at": 1796092200000_i64,
+            "count": 1796092200000_i64,
+            "expires_at": null
+        }]);
+        z.annotate_times(&mut doc, Lang::ZhCn);
+        assert_eq!(
+            doc,
+            serde_json::json!([{
+                "id": "A-1",
+                "received_at": "2026-12-01T02:25:30.037Z",
+                "received_at_text": "12月1日 10:25",
+                "note": "2026-12-01",
+                "window": {
+                    "start": "2026-12-01T02:00:00Z", "end": "2026-12-01T04:00:00Z",
+                    "start_text": "12月1日 10:00", "end_text": "12月1日 12:00",
+                    "text": "12月1日 10:00–12:00", "clock_text": "10:00–12:00"
+                },
+                "late": {"at": "2026-12-01T15:59:00Z", "at_text": "kept"},
+                "visits": [{"closed_at": "2026-12-01T17:00:00+01:00", "closed_at_text": "12月2日 00:00"}],
+                "paid_at": 1796092200000_i64,
+                "paid_at_text": "12月1日 10:30",
+                "count": 1796092200000_i64,
+                "expires_at": null
+            }])
+        );
+        let mut en = serde_json::json!({"window": {"start": "2026-12-01T14:00:00Z", "end": "2026-12-01T17:00:00Z"}});
+        z.annotate_times(&mut en, Lang::En);
+        assert_eq!(en["window"]["text"], "2026-12-01 22:00–2026-12-02 01:00");
+        assert_eq!(en["window"]["clock_text"], "22:00–2026-12-02 01:00");
+        let mut half = serde_json::json!({"start": "2026-12-01T14:00:00Z", "end": "soon"});
+        z.annotate_times(&mut half, Lang::En);
+        assert_eq!(half.get("text"), None);
+        assert_eq!(half["start_text"], "2026-12-01 22:00");
     }
 
     #[test]

@@ -561,6 +561,23 @@ mod one_home {
         )
     }
 
+    /// A time formatted by the browser: `toLocale…String` or
+    /// `Intl.DateTimeFormat` (the console reads the server's `…_text`,
+    /// formatted by the core).
+    fn browser_time_formatting(text: &str) -> Vec<usize> {
+        pattern_at(
+            text,
+            &[
+                "toLocaleString(",
+                "toLocaleDateString(",
+                "toLocaleTimeString(",
+                "Intl.DateTimeFormat",
+            ],
+            &[""],
+            0,
+        )
+    }
+
     fn copies(extensions: &[&str], home: &str, find: fn(&str) -> Vec<usize>) -> Vec<String> {
         sources(extensions)
             .into_iter()
@@ -625,6 +642,27 @@ mod one_home {
     }
 
     #[test]
+    fn the_console_shows_times_only_as_the_core_formats_them() {
+        // day.js is the board's calendar arithmetic in the business zone (a
+        // day's bounds, the axis's hours, a typed window), not a display of
+        // the server's times.
+        let found = copies(
+            &["js"],
+            "server/src/console/day.js",
+            browser_time_formatting,
+        )
+        .into_iter()
+        .filter(|at| at.starts_with("server/src/console/") && !at.contains("/vendor/"))
+        .collect::<Vec<_>>();
+        assert!(
+            found.is_empty(),
+            "the console shows the times the server reads for it (Doorstep-Display-Times: \
+             the core's BusinessZone::annotate_times); the browser formats none:\n{}",
+            found.join("\n")
+        );
+    }
+
+    #[test]
     fn the_scanners_recognise_the_copies() {
         assert_eq!(
             time_formatting(
@@ -637,6 +675,13 @@ mod one_home {
             vec![1]
         );
         assert!(time_formatting("Text(model.times.clockWindow(window: w).pick(lang))").is_empty());
+        assert_eq!(
+            browser_time_formatting(
+                "const t = (when) => new Date(when).toLocaleString(\"zh-CN\");\nconst u = c.time(v, \"at\");"
+            ),
+            vec![1]
+        );
+        assert!(browser_time_formatting("cell(tr, time(v, \"closed_at\"));").is_empty());
         let rust = "fn yuan(minor: i64) -> String {\n    format!(\n        \"{}.{:02}\",\n        minor / 100,\n        minor % 100\n    )\n}\n";
         assert_eq!(yuan_formatting(rust), vec![3, 4]);
         let js =

@@ -12,7 +12,7 @@ async function loadDevices() {
   const name = Object.fromEntries(techs.map((x) => [x.id, x.name]));
   c.fill("devices", devices, (tr, d) => {
     c.cell(tr, d.device_id); c.cell(tr, name[d.technician_id] || d.technician_id);
-    c.cell(tr, c.time(d.enrolled_at)); c.cell(tr, d.last_sync_at ? c.time(d.last_sync_at) : "—");
+    c.cell(tr, c.time(d, "enrolled_at")); c.cell(tr, d.last_sync_at ? c.time(d, "last_sync_at") : "—");
     c.cell(tr, c.t(d.revoked_at ? "revoked" : "active"));
     const actions = document.createElement("span");
     if (!d.revoked_at) actions.appendChild(c.button("Revoke", async () => {
@@ -41,7 +41,7 @@ async function loadUsers() {
   }));
   if (chosen) accounts.value = chosen;
   c.fill("users", users, (tr, u) => {
-    c.cell(tr, u.username); c.cell(tr, c.t(u.role)); c.cell(tr, c.time(u.created_at));
+    c.cell(tr, u.username); c.cell(tr, c.t(u.role)); c.cell(tr, c.time(u, "created_at"));
     c.cell(tr, c.t(u.disabled ? "disabled" : "active"));
     const actions = document.createElement("span");
     const act = (label, path, done) => actions.appendChild(c.button(label, async () => {
@@ -68,7 +68,7 @@ function describeCode() {
   if (!shownCode) return;
   const r = shownCode;
   c.$("#enrol-code-text").textContent = c.t("Enrolment code {code} for {device}: scan the QR code with the phone, or type the code in it, before {expires}. It works once.",
-    { code: r.code, device: r.device_id, expires: c.time(r.expires_at) });
+    { code: r.code, device: r.device_id, expires: c.time(r, "expires_at") });
   c.$("#enrol-qr").alt = c.t("QR code of enrolment code {code}", { code: r.code });
 }
 

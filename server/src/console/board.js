@@ -36,8 +36,8 @@ const windowOf = (a) => a.requested_window
 const customerOf = (a) => (a.customer && (a.customer.name || a.customer.address)) || a.id;
 
 function describe(a) {
-  const w = windowOf(a);
-  const when = w ? clock(zone(), w[0]) + "–" + clock(zone(), w[1]) : C.t("no window");
+  const w = a.requested_window;
+  const when = w ? a.requested_window.clock_text : C.t("no window");
   return { title: customerOf(a) + " · " + C.t(a.trade), when, progress: C.t(progressOf(a, data.visits)) };
 }
 
@@ -308,11 +308,11 @@ export async function move(a, technician, startMs) {
     const w = windowOf(a);
     if (startMs != null && (!w || w[0] !== startMs)) {
       const length = w ? w[1] - w[0] : 2 * 3600000;
-      await C.api("PATCH", `/api/assignments/${encodeURIComponent(a.id)}`, {
+      const moved = await C.api("PATCH", `/api/assignments/${encodeURIComponent(a.id)}`, {
         expected_version: version,
         requested_window: { start: new Date(startMs).toISOString(), end: new Date(startMs + length).toISOString() },
       });
-      done.push(C.t("{customer} moved to {time}", { customer: customerOf(a), time: clock(zone(), startMs) }));
+      done.push(C.t("{customer} moved to {time}", { customer: customerOf(a), time: moved.requested_window.clock_text }));
     }
     if (done.length) C.flash(done.join(C.t("; ")));
   } catch (e) {

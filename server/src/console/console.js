@@ -1,7 +1,7 @@
 // Doorstep dispatch console: a thin client of the server's JSON API.
 import { ZH, translate } from "/i18n.js";
 import * as screens from "/screens.js";
-import { parseWallTime } from "/console/day.js";
+import { dateOf, parseWallTime } from "/console/day.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const TRADES = ["appliance_repair", "computer_repair", "water_delivery", "home_care",
@@ -92,7 +92,8 @@ async function api(method, path, body) {
   try {
     res = await fetch(path, {
       method,
-      headers: Object.assign({ "content-type": "application/json", "accept-language": lang === "zh" ? "zh-CN" : "en" },
+      headers: Object.assign({ "content-type": "application/json", "accept-language": lang === "zh" ? "zh-CN" : "en",
+        "doorstep-display-times": lang === "zh" ? "zh-CN" : "en" },
         token ? { authorization: "Bearer " + token } : {}),
       body: body === undefined ? undefined : JSON.stringify(body),
     });
@@ -167,9 +168,21 @@ function labelCells(table) {
   }
 }
 
-// Times are shown in the business time zone (from /api/me), not the browser's.
+// The business time zone (from /api/me): the board's days and the typed windows (day.js).
 let businessZone;
-const time = (when) => when ? new Date(when).toLocaleString(lang === "zh" ? "zh-CN" : undefined, businessZone ? { timeZone: businessZone } : {}) : "";
+/**
+ * A time of a server answer as people read it: `time(v, "closed_at")` is the
+ * `closed_at_text` the server put beside it (every request asks for it with
+ * Doorstep-Display-Times), the core's reading in the business time zone —
+ * the same words as the phone and the report. The browser formats no time.
+ */
+const time = (obj, key) => {
+  if (!obj || obj[key] == null) return "";
+  const text = obj[key + "_text"];
+  return text == null ? String(obj[key]) : text;
+};
+/** A window `{start, end}` as people read it (`12月3日 09:00–11:00`). */
+const windowText = (w) => w ? (w.text || time(w, "start") + "–" + time(w, "end")) : "";
 const pct = (r) => r.rate == null ? "—" : `${Math.round(r.rate * 100)} % (${r.numerator}/${r.denominator})`;
 
 /** The technician picker (picker.js): resolves to { id, name }, or null. */
@@ -189,7 +202,7 @@ const loaders = {
       cell(tr, t(a.trade)); cell(tr, t(a.priority));
       cell(tr, t(a.status) + (a.status === "cancelled" && a.cancel_reason ? t(": ") + a.cancel_reason : ""));
       techCell(tr, a.technician, a.technician_name);
-      cell(tr, a.requested_window ? time(a.requested_window.start) : "—");
+      cell(tr, a.requested_window ? windowText(a.requested_window) : "—");
       cell(tr, a.window_confirmed ? t("yes") : t("no")); cell(tr, a.version);
       const actions = document.createElement("span");
       if (a.status === "open") actions.appendChild(button("Assign", async () => {
@@ -231,10 +244,10 @@ const loaders = {
       cell(tr, "…" + v.visit_id.slice(-8)).title = v.visit_id; // UUIDv7: the tail tells them apart
       cell(tr, v.assignment_id); cell(tr, customers[v.assignment_id] || "—"); techCell(tr, v.technician_id, v.technician_name);
       cell(tr, t(v.trade)); cell(tr, label(v.stage_label)); cell(tr, label(v.outcome_label));
-      cell(tr, v.trip); cell(tr, time(v.started_at));
-      const arrived = cell(tr, time(v.arrived_at) + (v.late ? t(" ({note})", { note: t("late") }) : ""));
+      cell(tr, v.trip); cell(tr, time(v, "started_at"));
+      const arrived = cell(tr, time(v, "arrived_at") + (v.late ? t(" ({note})", { note: t("late") }) : ""));
       if (v.late) arrived.className = "late";
-      cell(tr, time(v.closed_at)); signoffCell(tr, v);
+      cell(tr, time(v, "closed_at")); signoffCell(tr, v);
       tr.addEventListener("click", () => showVisit(v.visit_id).catch((e) => flash(e.message, true)));
     });
     // A live re-read redraws an open visit's detail only when the visit moved
@@ -247,7 +260,7 @@ const loaders = {
   async reminders() {
     const rows = await api("GET", "/api/reminders");
     fill("reminders", rows, (tr, r) => {
-      cell(tr, r.assignment_id); cell(tr, t(r.priority)); cell(tr, time(r.received_at));
+      cell(tr, r.assignment_id); cell(tr, t(r.priority)); cell(tr, time(r, "received_at"));
       cell(tr, r.overdue_minutes); cell(tr, t(r.level)).className = r.level; cell(tr, r.missing.map((m) => t(m)).join(t(", ")));
     });
   },
@@ -272,7 +285,7 @@ const loaders = {
     const until = new Date(Date.now() + 24 * 3600 * 1000).toISOString();
     const rows = await api("GET", "/api/callbacks?until=" + encodeURIComponent(until));
     fill("callbacks", rows, (tr, c) => {
-      cell(tr, time(c.due_at)); cell(tr, t(c.reason)); cell(tr, c.customer_name); cell(tr, c.customer_phone);
+      cell(tr, time(c, "due_at")); cell(tr, t(c.reason)); cell(tr, c.customer_name); cell(tr, c.customer_phone);
       cell(tr, c.assignment_id);
       const d = document.createElement("span");
       const record = (reached, satisfied) => async () => {
@@ -380,7 +393,7 @@ async function recordSections(box, s, d) {
   const part = (item) => nameOr((d.part_names || {})[item], item);
   box.appendChild(heading(t("Diagnosis and work")));
   const dg = s.diagnosis, run = s.test_run;
-  const test = run ? t(run.passed ? (run.uncertain ? "passed, to be confirmed" : "passed") : "failed") + " · " + time(run.at)
+  const test = run ? t(run.passed ? (run.uncertain ? "passed, to be confirmed" : "passed") : "failed") + " · " + time(run, "at")
     : t("no test run");
   box.appendChild(kv(dg ? [
     ["Cause", dg.cause], ["Fault reproduced", t(dg.fault_reproduced ? "yes" : "no")],
@@ -389,7 +402,7 @@ async function recordSections(box, s, d) {
   const work = s.work || [];
   if (work.length) {
     box.appendChild(heading(t("Work done")));
-    box.appendChild(grid("visit-work", ["Time", "Kind", "Work"], work.map((w) => [time(w.at), t(w.kind), w.description])));
+    box.appendChild(grid("visit-work", ["Time", "Kind", "Work"], work.map((w) => [time(w, "at"), t(w.kind), w.description])));
   }
   const parts = work.flatMap((w) => w.parts_used || []);
   if (parts.length) {
@@ -452,8 +465,8 @@ async function reportSection(box, v) {
   linkBox.id = "visit-report-link";
   const status = document.createElement("span");
   const showStatus = (l) => {
-    status.textContent = !l ? t("no customer link yet") : l.expired ? t("link expired {expires}", { expires: time(l.expires_at) })
-      : t("link created {created}, expires {expires}", { created: time(l.created_at), expires: time(l.expires_at) });
+    status.textContent = !l ? t("no customer link yet") : l.expired ? t("link expired {expires}", { expires: time(l, "expires_at") })
+      : t("link created {created}, expires {expires}", { created: time(l, "created_at"), expires: time(l, "expires_at") });
   };
   const showCreated = (link) => {
     const field = document.createElement("input");
@@ -510,16 +523,16 @@ async function showVisit(id) {
   box.appendChild(heading(t("Timeline")));
   const arrival = s.arrival;
   const arrived = document.createElement("span");
-  arrived.textContent = time(v.arrived_at || (arrival && arrival.at)) +
+  arrived.textContent = (v.arrived_at ? time(v, "arrived_at") : time(arrival, "at")) +
     (arrival ? " — " + punctuality(arrival.punctuality) : v.late ? " — " + t("late") : "");
   if (v.late) arrived.className = "late";
   const w = s.window;
   box.appendChild(kv([
-    ["Request received", time(a.received_at)],
-    ["Window agreed", w ? time(w.start) + " – " + time(w.end) + t(" ({note})", { note: t(s.window_confirmed ? "yes" : "no") }) : ""],
-    ["Set off", time(v.started_at)], ["Arrived", v.arrived_at || arrival ? arrived : ""],
-    ["Signed", so ? time(so.evidence.signed_at) : s.declined ? time(s.declined.at) : ""],
-    ["Closed", time(v.closed_at)], ["Events", v.event_count],
+    ["Request received", time(a, "received_at")],
+    ["Window agreed", w ? windowText(w) + t(" ({note})", { note: t(s.window_confirmed ? "yes" : "no") }) : ""],
+    ["Set off", time(v, "started_at")], ["Arrived", v.arrived_at || arrival ? arrived : ""],
+    ["Signed", so ? time(so.evidence, "signed_at") : s.declined ? time(s.declined, "at") : ""],
+    ["Closed", time(v, "closed_at")], ["Events", v.event_count],
   ]));
 
   await recordSections(box, s, d);
@@ -584,7 +597,7 @@ async function showVisit(id) {
     ...(so ? [["Signature", await signatureImage(v.visit_id)],
       ["Evidence chain", t(v.chain_ok ? "intact" : "broken chain")],
       ["Signature strokes", so.stroke_count + t(" ({note})", { note: t(so.strokes_match ? "match" : "do not match") })]] : []),
-    ...(s.declined ? [["Declined at", time(s.declined.at)], ["Reason", s.declined.reason]] : []),
+    ...(s.declined ? [["Declined at", time(s.declined, "at")], ["Reason", s.declined.reason]] : []),
   ]));
 
   if (v.conflict) {
@@ -594,7 +607,7 @@ async function showVisit(id) {
     if (v.conflict_open) state.className = "flagged";
     box.appendChild(kv([
       ["Conflict", t(v.conflict) + " (v" + v.conflict_version + ")"], ["Decision", state],
-      ["Decided by", v.resolved_by ? v.resolved_by + ", " + time(v.resolved_at) : ""],
+      ["Decided by", v.resolved_by ? v.resolved_by + ", " + time(v, "resolved_at") : ""],
     ]));
   }
 
@@ -605,7 +618,7 @@ async function showVisit(id) {
   list.id = "visit-history";
   for (const h of history || []) {
     const li = document.createElement("li");
-    li.textContent = time(h.at) + " " + (lang === "zh" ? h.label.zh : h.label.en);
+    li.textContent = time(h, "at") + " " + (lang === "zh" ? h.label.zh : h.label.en);
     list.appendChild(li);
   }
   box.appendChild(list);
@@ -750,7 +763,7 @@ $("#intake-form").addEventListener("submit", async (ev) => {
 
 for (const k of TRADES) { const o = document.createElement("option"); o.value = o.textContent = k; $("#trade-select").appendChild(o); }
 // The desk's screens (screens.js) get the console's helpers and add their tabs.
-screens.install({ $, api, t, flash, time, cell, fill, button, heading, kv, loaders, show, lang: () => lang, technicians: () => technicians, techName, windowOf, current: () => current,
+screens.install({ $, api, t, flash, time, windowText, cell, fill, button, heading, kv, loaders, show, lang: () => lang, technicians: () => technicians, techName, windowOf, current: () => current,
   onLive: (read) => liveReaders.push(read), typing });
 translatePage();
 document.querySelectorAll("nav button").forEach((b) => b.addEventListener("click", () => show(b.dataset.tab)));
@@ -770,14 +783,14 @@ $("#lang").addEventListener("click", () => {
 });
 $("#sample").addEventListener("click", async () => {
   try {
-    const r = await api("POST", "/api/callbacks/monthly-sample", { month: new Date().toISOString().slice(0, 7) });
+    const r = await api("POST", "/api/callbacks/monthly-sample", { month: dateOf(window.doorstepConsole.zone(), Date.now()).slice(0, 7) });
     flash(t("sample drawn: {sampled} of {served} served customers", { sampled: r.sampled, served: r.served_customers })); loaders.callbacks();
   } catch (e) { flash(e.message, true); }
 });
 // What the dispatch screens' ES modules (board.js, picker.js, map.js,
 // live.js) use of this page: they add their loaders and the picker here.
 window.doorstepConsole = {
-  api, t, flash, loaders, lang: () => lang, zone: () => businessZone || "Asia/Shanghai",
+  api, t, flash, loaders, time, windowText, lang: () => lang, zone: () => businessZone || "Asia/Shanghai",
   signedIn: () => Boolean(token) && !$("#app").hidden, current: () => current,
   token: () => token, pick: null, onLanguage: [], connectionLost, connectionBack,
 };

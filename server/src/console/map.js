@@ -5,7 +5,7 @@
 // is the server's (`--map-tiles`, GET /api/map); with none the markers
 // stand on a blank background.
 import { forDisplay } from "./coords.js";
-import { clock, dateOf, dayBounds } from "./day.js";
+import { dateOf, dayBounds } from "./day.js";
 
 const C = window.doorstepConsole;
 const L = window.L;
@@ -66,7 +66,7 @@ async function showMap() {
     layer.addLayer(m); points.push(m.getLatLng());
   }
   for (const p of positions) {
-    const label = C.t("{name}, last seen {time}", { name: p.name, time: clock(zone, p.recorded_at) });
+    const label = C.t("{name}, last seen {time}", { name: p.name, time: C.time(p, "recorded_at") });
     const m = marker("technician", p.lat, p.lon, label);
     layer.addLayer(m); points.push(m.getLatLng());
     item("technician", label);

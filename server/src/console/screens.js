@@ -4,7 +4,7 @@
 // repeat-caller warning. console.js hands over its helpers through install().
 
 import * as admin from "/admin.js";
-import { wallTime } from "/console/day.js";
+import { dateOf, wallTime } from "/console/day.js";
 
 let c; // the console's helpers: { $, api, t, flash, time, cell, fill, button, loaders, show, lang, … }
 let editing = null; // { assignment, request, back } while the order form is open
@@ -14,7 +14,7 @@ const fieldsOf = (detail) => (detail.fields || []).map((f) => c.t(f)).join(c.t("
 /** The text of a value in a history entry (a window, a place, a list …). */
 function shown(field, v) {
   if (v == null || v === "" || (Array.isArray(v) && !v.length)) return "—";
-  if (field === "requested_window") return c.time(v.start) + " – " + c.time(v.end);
+  if (field === "requested_window") return c.windowText(v);
   if (field === "customer_location") return v.lat.toFixed(5) + ", " + v.lon.toFixed(5);
   if (field === "order") return v.map((l) => l.item + " × " + l.qty).join(c.t(", "));
   if (field === "priority") return c.t(String(v));
@@ -75,7 +75,7 @@ async function orderHistory(id) {
     const who = e.actor.replace(/^(user|device):/, "");
     const what = e.changes.map((ch) => c.t("{field}: {before} → {after}",
       { field: fieldName(ch.field), before: shown(ch.field, ch.before), after: shown(ch.field, ch.after) }));
-    li.textContent = c.t("{when}, {who}, version {v}: {action}", { when: c.time(e.at), who, v: e.version, action: c.t(e.action) }) +
+    li.textContent = c.t("{when}, {who}, version {v}: {action}", { when: c.time(e, "at"), who, v: e.version, action: c.t(e.action) }) +
       (what.length ? c.t(" — ") + what.join(c.t("; ")) : "");
     list.appendChild(li);
   }
@@ -155,7 +155,7 @@ async function orderOutbound(id) {
   list.replaceChildren();
   const code = out.acceptance_code;
   if (code) {
-    outboundLine(list, c.t("Acceptance code issued {when}", { when: c.time(code.issued_at) }) +
+    outboundLine(list, c.t("Acceptance code issued {when}", { when: c.time(code, "issued_at") }) +
       (code.center_result ? c.t(" — ") + word(CHECKED, code.center_result) : ""));
     if (code.center_result !== "accepted") list.lastChild.append(" ", reissueButton(id));
   }
@@ -200,7 +200,7 @@ async function orderPayments(id) {
     state.className = r.state;
     let text = label(r.state_label);
     if (r.state === "paid") {
-      text += c.t(" ({note})", { note: c.t("at {when}, transaction {number}", { when: c.time(r.paid_at), number: r.provider_transaction_id }) });
+      text += c.t(" ({note})", { note: c.t("at {when}, transaction {number}", { when: c.time(r, "paid_at"), number: r.provider_transaction_id }) });
     } else if (r.failure) {
       text += c.t(" ({note})", { note: label(r.failure) });
     }
@@ -248,7 +248,7 @@ async function orderInvoices(id) {
   for (const r of rows) {
     const li = document.createElement("li");
     li.dataset.state = r.state;
-    const parts = [c.time(r.requested_at), c.t(r.buyer_type), r.title, r.tax_number,
+    const parts = [c.time(r, "requested_at"), c.t(r.buyer_type), r.title, r.tax_number,
       r.amount != null && "¥" + (r.amount / 100).toFixed(2)].filter(Boolean);
     li.appendChild(document.createTextNode(parts.join(" · ") + c.t(" — ")));
     const state = document.createElement("span");
@@ -381,7 +381,7 @@ async function loadQueue() {
   c.$("#queue-summary").textContent = q.total ? parts.join(c.t(", ")) : c.t("nothing waits for the desk");
   c.fill("queue", q.items, (tr, r) => {
     c.cell(tr, c.t(r.kind)); c.cell(tr, r.customer_name || "—"); c.cell(tr, r.technician_name || r.technician_id);
-    c.cell(tr, c.time(r.at));
+    c.cell(tr, c.time(r, "at"));
     const d = r.detail || {};
     c.cell(tr, [fieldsOf(d), d.conflict && c.t(d.conflict), d.note, d.reason, d.description,
       d.kind && c.t(d.kind), d.approved_by && c.t("approved by {who}", { who: d.approved_by }),
@@ -426,7 +426,7 @@ function showFound(rows, summary) {
     c.cell(tr, a.id); c.cell(tr, cust.name || "—"); c.cell(tr, cust.phone || "—"); c.cell(tr, cust.address || "—");
     c.cell(tr, c.t(a.trade)); c.cell(tr, c.t(a.status));
     const stage = (v) => v.stage_label ? (c.lang() === "zh" ? v.stage_label.zh : v.stage_label.en.toLowerCase()) : c.t(v.stage);
-    c.cell(tr, a.visits.map((v) => stage(v) + (v.closed_at ? " " + c.time(v.closed_at) : "")).join(c.t("; ")) || "—");
+    c.cell(tr, a.visits.map((v) => stage(v) + (v.closed_at ? " " + c.time(v, "closed_at") : "")).join(c.t("; ")) || "—");
     const actions = document.createElement("span");
     actions.appendChild(c.button("Edit", () => openOrder(a.id, null, "search")));
     if (cust.phone) actions.appendChild(c.button("Customer history", () => customerHistory(cust.phone, cust.name)));
@@ -494,7 +494,7 @@ function tableData(table) {
 async function exportTable(table, format) {
   const section = table.closest("[data-view]");
   const heading = section.querySelector("h2");
-  const title = (heading.firstChild && heading.firstChild.textContent.trim() || table.id) + " " + new Date().toISOString().slice(0, 10);
+  const title = (heading.firstChild && heading.firstChild.textContent.trim() || table.id) + " " + dateOf(window.doorstepConsole.zone(), Date.now());
   const res = await fetch("/api/export?format=" + format, {
     method: "POST",
     headers: { "content-type": "application/json", "accept-language": c.lang() === "zh" ? "zh-CN" : "en",

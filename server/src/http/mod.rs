@@ -17,6 +17,7 @@ pub mod auth;
 pub mod center;
 pub mod contact_views;
 pub mod device_tokens;
+pub mod display_times;
 pub mod edge;
 pub mod error;
 pub mod error_zh;
@@ -342,6 +343,11 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestDecompressionLayer::new())
+        // A console's answers carry each time as people read it too.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            display_times::annotate,
+        ))
         // Inside the edge (and the compression): a device's JSON answers
         // carry only virtual or masked customer numbers.
         .layer(middleware::from_fn_with_state(

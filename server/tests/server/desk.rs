@@ -20,7 +20,8 @@ both_backends!(
     intake_warns_of_a_repeat_repair_within_30_days,
     a_verify_request_is_queued_and_its_answer_reaches_the_phone,
     a_request_is_handled_once,
-    refusals_speak_chinese_by_code_when_asked
+    refusals_speak_chinese_by_code_when_asked,
+    the_console_reads_each_time_as_the_core_formats_it_in_the_business_zone
 );
 
 async fn patch(s: &Srv, id: &str, body: Value) -> (u16, Value) {
@@ -455,4 +456,64 @@ async fn refusals_speak_chinese_by_code_when_asked(b: Backend) {
         .await
         .unwrap();
     assert_eq!(res["error"]["message"], "没有编号为 A-404 的工单。");
+}
+
+/// Issue 10, item 7: the console shows no time it formatted itself; asked
+/// with `Doorstep-Display-Times`, every time of an answer comes with its
+/// reading in the business zone (Asia/Shanghai here), in that language.
+async fn the_console_reads_each_time_as_the_core_formats_it_in_the_business_zone(b: Backend) {
+    let s = Srv::start(b).await;
+    let start = "2030-05-06T01:00:00Z"
+        .parse::<chrono::DateTime<Utc>>()
+        .unwrap();
+    let a = s.assignment_at("appliance_repair", None, start).await;
+    let id = a["id"].as_str().unwrap();
+    let http = reqwest::Client::new();
+    let read = |path: String, lang: Option<&'static str>| {
+        let mut req = http
+            .get(format!("{}{path}", s.base))
+            .bearer_auth(&s.dispatcher);
+        if let Some(lang) = lang {
+            req = req.header("doorstep-display-times", lang);
+        }
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let zh = read(format!("/api/assignments/{id}"), Some("zh-CN")).await;
+    let w = &zh["requested_window"];
+    assert_eq!(w["start"], "2030-05-06T01:00:00Z", "the time itself stays");
+    assert_eq!(w["start_text"], "5月6日 09:00");
+    assert_eq!(w["text"], "5月6日 09:00–11:00");
+    assert_eq!(w["clock_text"], "09:00–11:00");
+    let received = zh["received_at_text"].as_str().unwrap();
+    assert!(
+        received.contains('月') && received.contains('日'),
+        "{received}"
+    );
+    let en = read(format!("/api/assignments/{id}"), Some("en")).await;
+    assert_eq!(en["requested_window"]["text"], "2030-05-06 09:00–11:00");
+    let list = read("/api/assignments".into(), Some("zh-CN")).await;
+    assert_eq!(list[0]["requested_window"]["clock_text"], "09:00–11:00");
+    // A window moved: the history's before and after read the same way.
+    let later = json!({"start": "2030-05-06T06:30:00Z", "end": "2030-05-06T08:30:00Z"});
+    let (st, body) = patch(
+        &s,
+        id,
+        json!({"requested_window": later, "expected_version": a["version"]}),
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
+    let history = read(format!("/api/assignments/{id}/history"), Some("zh-CN")).await;
+    let moved = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["changes"].as_array().cloned().unwrap_or_default())
+        .find(|c| c["field"] == "requested_window")
+        .expect("the move is in the history");
+    assert_eq!(moved["before"]["text"], "5月6日 09:00–11:00");
+    assert_eq!(moved["after"]["text"], "5月6日 14:30–16:30");
+    // Without the header an answer is what it always was.
+    let plain = read(format!("/api/assignments/{id}"), None).await;
+    assert_eq!(plain["requested_window"], later);
+    assert!(plain.get("received_at_text").is_none(), "{plain}");
 }
