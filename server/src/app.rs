@@ -8,6 +8,7 @@ use crate::ops::metrics::Metrics;
 use crate::passwords::PasswordPool;
 use crate::providers::ProviderSettings;
 use crate::store::blobs::BlobFiles;
+use crate::store::object_storage::{BlobStore, BlobStoreSettings};
 use crate::store::Database;
 use crate::throttle::LoginThrottle;
 use crate::zone::{business_zone, parse_business_time_zone};
@@ -203,7 +204,7 @@ pub struct AppState {
 impl AppState {
     /// With the blobs in a fresh directory under the system's temporary
     /// directory (tests, benchmarks); the server binary gives its own with
-    /// [`AppState::with_blob_dir`].
+    /// [`AppState::with_blob_store`].
     pub fn new(db: Database, config: Config) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "doorstep-blobs-{}-{}",
@@ -215,15 +216,26 @@ impl AppState {
         Self::with_blobs(db, config, blobs)
     }
 
-    /// With the blobs in `dir` (created if missing). A business time zone
-    /// the tz database does not know (only possible when `config` was not
-    /// parsed from flags) falls back to Asia/Shanghai, with a warning.
-    pub fn with_blob_dir(
+    /// With the uploads in progress in `dir` and the whole photos in the
+    /// blob store `settings` name (files in `dir` without one); a setting
+    /// missing or malformed is refused, naming its flag. A business time
+    /// zone the tz database does not know (only possible when `config` was
+    /// not parsed from flags) falls back to Asia/Shanghai, with a warning.
+    pub fn with_blob_store(
         db: Database,
         config: Config,
         dir: impl Into<std::path::PathBuf>,
-    ) -> std::io::Result<Self> {
-        Ok(Self::with_blobs(db, config, BlobFiles::open(dir)?))
+        settings: &BlobStoreSettings,
+    ) -> Result<Self, String> {
+        let dir = dir.into();
+        std::fs::create_dir_all(dir.join("partial"))
+            .map_err(|e| format!("cannot create the blob directory {}: {e}", dir.display()))?;
+        let store = BlobStore::configured(settings, &dir)?;
+        Ok(Self::with_blobs(
+            db,
+            config,
+            BlobFiles::with_store(dir, store),
+        ))
     }
 
     fn with_blobs(db: Database, config: Config, blobs: BlobFiles) -> Self {
@@ -248,6 +260,12 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             providers: Arc::new(ProviderSettings::default()),
         }
+    }
+
+    /// With the photos kept by `blobs` (tests: an S3 simulator's bucket).
+    pub fn with_blob_files(mut self, blobs: BlobFiles) -> Self {
+        self.blobs = Arc::new(blobs);
+        self
     }
 
     /// With these provider settings (the server binary's flags; tests point

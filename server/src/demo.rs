@@ -88,8 +88,11 @@ async fn store_demo_photos(
         }
         let size = bytes.len() as u64;
         if !matches!(
-            state.blobs.append(&photo.digest, 0, &bytes, size)?,
-            Appended::Whole
+            state
+                .blobs
+                .append(&photo.digest, 0, bytes.clone().into(), size)
+                .await?,
+            Appended::Whole { .. }
         ) {
             return Err(ApiError::internal("storing a demo photo"));
         }

@@ -24,6 +24,7 @@ use doorstep_server::ops::config_file;
 use doorstep_server::ops::logging::{self, LogFormat};
 use doorstep_server::outbox::spawn_worker;
 use doorstep_server::providers::ProviderSettings;
+use doorstep_server::store::object_storage::BlobStoreSettings;
 use doorstep_server::store::{sqlite, users, Database};
 use std::ffi::OsString;
 use std::net::SocketAddr;
@@ -82,6 +83,8 @@ struct Args {
     config: Config,
     #[command(flatten)]
     providers: ProviderSettings,
+    #[command(flatten)]
+    blob_store: BlobStoreSettings,
     #[command(subcommand)]
     command: Option<Operation>,
 }
@@ -286,10 +289,15 @@ async fn run_retention_now(args: &Args) -> i32 {
             return 1;
         }
     };
-    let state = match AppState::with_blob_dir(db, args.config.clone(), blob_dir(args)) {
+    let state = match AppState::with_blob_store(
+        db,
+        args.config.clone(),
+        blob_dir(args),
+        &args.blob_store,
+    ) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("doorstep-server retention: cannot open the blob directory: {e}");
+            eprintln!("doorstep-server retention: {e}");
             return 1;
         }
     };
@@ -324,13 +332,15 @@ async fn run_server(args: Args) {
     };
     tracing::info!(backend = db.backend(), database = %where_, "database ready");
     let blob_dir = blob_dir(&args);
-    let state = match AppState::with_blob_dir(db, args.config.clone(), &blob_dir) {
-        Ok(s) => s.with_providers(args.providers.clone()),
-        Err(e) => {
-            eprintln!("doorstep-server: cannot create the blob directory {blob_dir}: {e}");
-            std::process::exit(1);
-        }
-    };
+    let state =
+        match AppState::with_blob_store(db, args.config.clone(), &blob_dir, &args.blob_store) {
+            Ok(s) => s.with_providers(args.providers.clone()),
+            Err(e) => {
+                eprintln!("doorstep-server: {e}");
+                std::process::exit(1);
+            }
+        };
+    tracing::info!(blobs = %state.blobs.store().place(), uploads = %blob_dir, "blob store ready");
     match ensure_admin(&state, &args.admin_user, args.admin_password.clone()).await {
         Ok(Some(pw)) => println!(
             "First run: created admin {:?} with password {pw:?} (shown once; set DOORSTEP_ADMIN_PASSWORD to choose it).",

@@ -169,11 +169,7 @@ pub async fn put_blob(
             format!("the total must be the photo's size, {size} bytes, as its photo_taken event gives it / 总长应为照片大小 {size} 字节"),
         ));
     }
-    let files = state.blobs.clone();
-    let digest_w = digest.clone();
-    let appended = tokio::task::spawn_blocking(move || files.append(&digest_w, first, &body, size))
-        .await
-        .map_err(|_| ApiError::internal("storing a photo"))??;
+    let appended = state.blobs.append(&digest, first, body, size).await?;
     match appended {
         Appended::Partial { stored_bytes } => Ok((
             StatusCode::OK,
@@ -192,8 +188,8 @@ pub async fn put_blob(
             format!("the bytes uploaded hash to {actual}, not {digest}: they were dropped; upload the photo again"),
         )
         .with("actual_sha256", actual)),
-        Appended::Whole => {
-            let content_type = content_type_of(&state.blobs.head(&digest, 16)?).to_string();
+        Appended::Whole { bytes } => {
+            let content_type = content_type_of(&bytes).to_string();
             let row = BlobRow {
                 digest: digest.clone(),
                 size_bytes: size,
@@ -214,9 +210,7 @@ pub async fn put_blob(
             // first report with it does not wait for a 12 MP decode.
             let (blobs, kept) = (state.blobs.clone(), digest.clone());
             tokio::task::spawn_blocking(move || {
-                if let Ok(original) = std::fs::read(blobs.path_of(&kept)) {
-                    crate::report::renditions::report_copy(&blobs, &kept, original);
-                }
+                crate::report::renditions::report_copy(&blobs, &kept, bytes.to_vec());
             });
             Ok((
                 StatusCode::CREATED,

@@ -1,21 +1,23 @@
-//! Photo blobs: the files and the `blobs` table. Devices upload a photo's
-//! bytes content-addressed and resumably; the bytes go to a partial file
-//! (`<blob dir>/partial/<sha256>`) appended at the offset the device names,
-//! and when the last byte arrives the file is hashed: bytes that hash to
-//! their name are renamed to `<blob dir>/<sha256>` and get a row here (a row
-//! means whole and verified); any others are deleted. The same digest is
-//! stored once, whoever uploads it again.
+//! Photo blobs: the bytes and the `blobs` table. Devices upload a photo's
+//! bytes content-addressed and resumably; the bytes go to a partial file on
+//! the server's own disk (`<blob dir>/partial/<sha256>`) appended at the
+//! offset the device names, and when the last byte arrives the file is
+//! hashed: bytes that hash to their name are put whole into the blob store
+//! under their SHA-256 and get a row here (a row means whole and verified);
+//! any others are deleted. The same digest is stored once, whoever uploads
+//! it again.
 //!
-//! Plain files rather than the `object_store` crate: its S3 client brings
-//! reqwest and rustls into the server's build, which
-//! `cli/tests/dependency_boundaries.rs` forbids, and the crate is not in
-//! this build's offline registry. [`BlobFiles`] is the seam an object store
-//! would take (put a part, read a whole blob by digest).
+//! The blob store is an `object_store` (`store::object_storage`): files in
+//! the blob directory by default (`<blob dir>/<sha256>`, fsynced), or an
+//! S3-compatible bucket by configuration (`--blob-store-url s3://…`).
 
+use super::object_storage::BlobStore;
 use super::sql::Tx;
 use crate::failure::{Failure, Fallible};
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// A whole, verified blob.
@@ -33,21 +35,26 @@ pub struct BlobRow {
 pub enum Appended {
     /// Stored; `stored_bytes` of the blob are on disk so far.
     Partial { stored_bytes: u64 },
-    /// The last byte arrived and the bytes hash to their name.
-    Whole,
+    /// The last byte arrived, the bytes hash to their name and are in the
+    /// blob store: here they are (to sniff their type, make a rendition).
+    Whole { bytes: Bytes },
     /// The part does not start where the stored bytes end.
     OffsetMismatch { stored_bytes: u64 },
     /// All bytes arrived but they hash to `actual`: deleted, start again.
     DigestMismatch { actual: String },
 }
 
-/// The blob directory.
+/// The photos' bytes: the uploads in progress on the server's disk, the
+/// whole blobs in the blob store.
 #[derive(Debug)]
 pub struct BlobFiles {
+    /// The partial uploads (`partial/`) and the report renditions
+    /// (`renditions/`, a cache made again when missing).
     dir: PathBuf,
+    store: BlobStore,
     /// One writer at a time (uploads of one device come one after another;
     /// this keeps two devices uploading the same digest from interleaving).
-    write_lock: std::sync::Mutex<()>,
+    write_lock: tokio::sync::Mutex<()>,
     /// A scratch directory of its own (tests, benchmarks): removed with the
     /// last handle, so test runs leave no blob directories behind.
     scratch: bool,
@@ -68,15 +75,32 @@ fn internal(context: &str, e: impl std::fmt::Display) -> Failure {
 }
 
 impl BlobFiles {
-    /// The blob directory at `dir` (created with its `partial/` directory).
+    /// The blob directory at `dir` (created with its `partial/` directory),
+    /// whole blobs as files in it.
     pub fn open(dir: impl Into<PathBuf>) -> std::io::Result<BlobFiles> {
         let dir = dir.into();
         fs::create_dir_all(dir.join("partial"))?;
-        Ok(BlobFiles {
+        let store = BlobStore::files(&dir)?;
+        Ok(Self::with_store(dir, store))
+    }
+
+    /// Uploads in progress in `dir`, whole blobs in `store`.
+    pub fn with_store(dir: PathBuf, store: BlobStore) -> BlobFiles {
+        BlobFiles {
             dir,
-            write_lock: std::sync::Mutex::new(()),
+            store,
+            write_lock: tokio::sync::Mutex::new(()),
             scratch: false,
-        })
+        }
+    }
+
+    /// Uploads in progress in a fresh directory `dir`, removed when the last
+    /// handle goes; whole blobs in `store` (tests: a simulated bucket).
+    pub fn scratch_with_store(dir: PathBuf, store: BlobStore) -> std::io::Result<BlobFiles> {
+        fs::create_dir_all(dir.join("partial"))?;
+        let mut blobs = Self::with_store(dir, store);
+        blobs.scratch = true;
+        Ok(blobs)
     }
 
     /// A fresh directory at `dir` that is removed, with every blob in it,
@@ -91,9 +115,9 @@ impl BlobFiles {
         &self.dir
     }
 
-    /// Where a whole blob lives.
-    pub fn path_of(&self, digest: &str) -> PathBuf {
-        self.dir.join(digest)
+    /// Where the whole blobs are kept, for the log.
+    pub fn store(&self) -> &BlobStore {
+        &self.store
     }
 
     fn partial_of(&self, digest: &str) -> PathBuf {
@@ -106,76 +130,86 @@ impl BlobFiles {
     }
 
     /// Appends `bytes` at `offset` to the partial blob of `digest`, whose
-    /// whole is `total` bytes; fsynced before it answers. Blocking: call it
-    /// from a blocking thread.
-    pub fn append(
+    /// whole is `total` bytes (fsynced before it answers); once whole and
+    /// verified, puts it into the blob store. A partial blob already whole
+    /// (the server stopped between its last part and the store) is finished
+    /// first, whatever part comes.
+    pub async fn append(
         &self,
         digest: &str,
         offset: u64,
-        bytes: &[u8],
+        bytes: Bytes,
         total: u64,
     ) -> Fallible<Appended> {
-        let _guard = self
-            .write_lock
-            .lock()
-            .map_err(|_| internal("locking the blob directory", "poisoned"))?;
+        let _guard = self.write_lock.lock().await;
         let partial = self.partial_of(digest);
-        let stored = self.partial_len(digest);
-        if offset != stored {
-            return Ok(Appended::OffsetMismatch {
-                stored_bytes: stored,
-            });
-        }
-        let mut f = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&partial)
-            .map_err(|e| internal("opening a partial blob", e))?;
-        f.write_all(bytes)
-            .and_then(|()| f.sync_all())
-            .map_err(|e| internal("writing a partial blob", e))?;
-        let stored = stored + bytes.len() as u64;
+        let mut stored = self.partial_len(digest);
         if stored < total {
-            return Ok(Appended::Partial {
-                stored_bytes: stored,
-            });
+            if offset != stored {
+                return Ok(Appended::OffsetMismatch {
+                    stored_bytes: stored,
+                });
+            }
+            let (path, part) = (partial.clone(), bytes.clone());
+            blocking(move || {
+                let mut f = OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .map_err(|e| internal("opening a partial blob", e))?;
+                f.write_all(&part)
+                    .and_then(|()| f.sync_all())
+                    .map_err(|e| internal("writing a partial blob", e))
+            })
+            .await?;
+            stored += bytes.len() as u64;
+            if stored < total {
+                return Ok(Appended::Partial {
+                    stored_bytes: stored,
+                });
+            }
         }
-        let actual = hash_file(&partial).map_err(|e| internal("hashing a blob", e))?;
+        let path = partial.clone();
+        let whole =
+            blocking(move || fs::read(&path).map_err(|e| internal("reading a blob", e))).await?;
+        let actual = sha256_hex(&whole);
         if actual != digest {
             fs::remove_file(&partial).map_err(|e| internal("removing a bad blob", e))?;
             return Ok(Appended::DigestMismatch { actual });
         }
-        fs::rename(&partial, self.path_of(digest))
-            .and_then(|()| File::open(&self.dir)?.sync_all())
-            .map_err(|e| internal("storing a whole blob", e))?;
-        Ok(Appended::Whole)
+        let whole = Bytes::from(whole);
+        self.store.put(digest, whole.clone()).await?;
+        fs::remove_file(&partial).map_err(|e| internal("removing a stored partial blob", e))?;
+        Ok(Appended::Whole { bytes: whole })
     }
 
-    /// The first bytes of a whole blob (to sniff its content type).
-    pub fn head(&self, digest: &str, n: usize) -> Fallible<Vec<u8>> {
-        let mut f = File::open(self.path_of(digest)).map_err(|e| internal("reading a blob", e))?;
-        let mut buf = vec![0; n];
-        let read = f
-            .read(&mut buf)
-            .map_err(|e| internal("reading a blob", e))?;
-        buf.truncate(read);
-        Ok(buf)
+    /// The whole blob `digest` from the blob store, None if it is not there.
+    pub async fn read(&self, digest: &str) -> Fallible<Option<Bytes>> {
+        self.store.read(digest).await
+    }
+
+    /// The whole blob `digest` as a stream, with its size; None if it is
+    /// not there.
+    pub async fn stream(
+        &self,
+        digest: &str,
+    ) -> Fallible<Option<(u64, BoxStream<'static, object_store::Result<Bytes>>)>> {
+        self.store.stream(digest).await
     }
 }
 
-fn hash_file(path: &Path) -> std::io::Result<String> {
+/// Runs blocking file work off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Fallible<T> + Send + 'static,
+) -> Fallible<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| internal("a blob file task", e))?
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    let mut f = File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex::encode(hasher.finalize()))
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// The whole blob `digest`, if stored.
@@ -261,7 +295,7 @@ mod tests {
     fn a_scratch_blob_directory_goes_with_its_last_handle_and_a_server_one_stays() {
         let base = std::env::temp_dir().join(format!("doorstep-blobs-test-{}", std::process::id()));
         let scratch = std::sync::Arc::new(BlobFiles::scratch(base.join("scratch")).unwrap());
-        std::fs::write(scratch.path_of("ab"), b"x").unwrap();
+        std::fs::write(scratch.dir().join("ab"), b"x").unwrap();
         let second = scratch.clone();
         drop(scratch);
         assert!(base.join("scratch").exists(), "still held");

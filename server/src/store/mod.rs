@@ -48,6 +48,7 @@ pub mod intakes;
 pub mod integrations;
 pub mod invoices;
 pub mod notices;
+pub mod object_storage;
 pub mod outbox;
 pub mod personal_data;
 pub mod positions;

@@ -9,6 +9,8 @@ use doorstep_server::auth::{hash_password, Role};
 use doorstep_server::http::error::ApiError;
 use doorstep_server::http::{spawn, RunningServer};
 use doorstep_server::providers::ProviderSettings;
+use doorstep_server::store::blobs::BlobFiles;
+use doorstep_server::store::object_storage::{BlobStore, BlobStoreSettings};
 use doorstep_server::store::users::insert_user;
 use doorstep_server::store::Database;
 use reqwest::Method;
@@ -97,6 +99,29 @@ impl Srv {
         config: Config,
         providers: ProviderSettings,
     ) -> Srv {
+        Self::start_with_state(b, config, |state| state.with_providers(providers)).await
+    }
+
+    /// With the whole photos in the blob store `settings` name (an S3
+    /// simulator's bucket), the uploads in progress in a scratch directory.
+    pub async fn start_with_blob_store(b: Backend, settings: &BlobStoreSettings) -> Srv {
+        let dir = std::env::temp_dir().join(format!(
+            "doorstep-test-uploads-{}",
+            uuid::Uuid::now_v7().simple()
+        ));
+        let store = BlobStore::configured(settings, &dir).expect("the blob store settings");
+        let blobs = BlobFiles::scratch_with_store(dir, store).unwrap();
+        Self::start_with_state(b, Config::default(), move |state| {
+            state.with_blob_files(blobs)
+        })
+        .await
+    }
+
+    async fn start_with_state(
+        b: Backend,
+        config: Config,
+        adjust: impl FnOnce(AppState) -> AppState,
+    ) -> Srv {
         let (url, dir) = database_url(b).await;
         let db = Database::open(&url).await.expect("open the test database");
         let url_kept = url.clone();
@@ -108,7 +133,7 @@ impl Srv {
                 "postgres"
             }
         );
-        let state = AppState::new(db, config).with_providers(providers);
+        let state = adjust(AppState::new(db, config));
         let phc = hash_password(PASSWORD);
         state
             .db

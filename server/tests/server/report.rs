@@ -12,6 +12,8 @@ use doorstep_core::walkthrough::{Camera, Walkthrough};
 use doorstep_core::Playbook;
 use doorstep_server::app::Config;
 use doorstep_server::http::error::ApiError;
+use doorstep_server::store::object_storage::simulator::{S3Account, S3Simulator};
+use doorstep_server::store::object_storage::{BlobStore, BlobStoreSettings};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,6 +26,7 @@ both_backends!(
     without_a_cjk_font_the_pdf_is_refused_with_report_font_missing,
     only_a_closed_visit_has_a_report,
     the_report_shows_the_photos_the_customer_signed_for,
+    photos_kept_in_an_s3_bucket_are_served_and_reported,
 );
 
 const GOOD: Ratings = Ratings {
@@ -691,7 +694,8 @@ async fn the_report_shows_the_photos_the_customer_signed_for(b: Backend) {
 
     // A stored photo whose bytes no longer match the signed digest is not
     // printed as the signed photo.
-    std::fs::write(s.state.blobs.path_of(&nameplate), camera("swapped").0).unwrap();
+    // (The default blob store: files named by digest in the blob directory.)
+    std::fs::write(s.state.blobs.dir().join(&nameplate), camera("swapped").0).unwrap();
     let pdf = save_pdf(&s, &visit, "zh-CN", &format!("photos-swapped-{tag}.pdf")).await;
     assert_eq!(
         pdf_images(&pdf)
@@ -712,4 +716,121 @@ async fn the_report_shows_the_photos_the_customer_signed_for(b: Backend) {
     .await;
     let (st, _, _) = get_bytes(&s, &format!("{here}/photos/{nameplate}"), None, None).await;
     assert_eq!(st, 410);
+}
+
+/// The settings that put the whole photos into the simulated bucket under
+/// `prefix`, signed with `secret`.
+fn bucket_settings(sim: &S3Simulator, account: &S3Account, secret: &str) -> BlobStoreSettings {
+    BlobStoreSettings {
+        blob_store_url: Some(format!("s3://{}/prod/photos", account.bucket)),
+        s3_endpoint: Some(sim.url()),
+        s3_region: account.region.clone(),
+        s3_access_key_id: Some(account.access_key_id.clone()),
+        s3_secret_access_key: Some(secret.to_string()),
+        s3_virtual_hosted_style: false,
+    }
+}
+
+/// Issue 12, item 2: at scale the photos go to an S3-compatible bucket
+/// (`--blob-store-url s3://…`, the `object_store` crate): an upload lands
+/// there under its SHA-256 once whole and verified, the console's copy and
+/// the report's PDF read it back from there; while the bucket is down the
+/// upload fails and the verified bytes wait on the server's disk, so the
+/// device's next attempt finishes it; and a server with the wrong secret is
+/// refused by the bucket (its signatures are checked).
+async fn photos_kept_in_an_s3_bucket_are_served_and_reported(b: Backend) {
+    let account = S3Account::default();
+    let sim = S3Simulator::start(account.clone()).await.unwrap();
+    let s = Srv::start_with_blob_store(
+        b,
+        &bucket_settings(&sim, &account, &account.secret_access_key),
+    )
+    .await;
+    let phone = visit_on_phone(&s, "T-1", Some(camera), signed).await;
+    let visit = phone.walk.visit.to_string();
+    let nameplate = upload_photo(&s, &phone, "nameplate").await;
+    assert_eq!(sim.keys(), [format!("prod/photos/{nameplate}")]);
+    assert_eq!(
+        sim.object(&format!("prod/photos/{nameplate}"))
+            .unwrap()
+            .to_vec(),
+        phone.walk.picture("nameplate").unwrap(),
+        "the bucket holds the bytes the phone took"
+    );
+    let (st, kind, bytes) = get_bytes(
+        &s,
+        &format!("/api/blobs/{nameplate}"),
+        Some(&s.dispatcher),
+        None,
+    )
+    .await;
+    assert_eq!((st, kind.as_str()), (200, "image/jpeg"));
+    assert_eq!(bytes, phone.walk.picture("nameplate").unwrap());
+
+    // The bucket is down: the upload fails, nothing is recorded as stored…
+    sim.set_unavailable(true);
+    let fault = phone.walk.picture("fault_before").unwrap();
+    let digest = doorstep_core::canonical::sha256_hex(&fault);
+    let put = |bytes: Vec<u8>| {
+        s.http
+            .put(format!("{}/api/sync/blobs/{digest}", s.base))
+            .bearer_auth(&phone.token)
+            .body(bytes)
+            .send()
+    };
+    let refused = put(fault.clone()).await.unwrap();
+    assert_eq!(refused.status().as_u16(), 500);
+    assert!(sim
+        .asked()
+        .iter()
+        .any(|a| a.starts_with("PUT") && a.ends_with("→ 503")));
+    let (st, _, _) = get_bytes(
+        &s,
+        &format!("/api/blobs/{digest}"),
+        Some(&s.dispatcher),
+        None,
+    )
+    .await;
+    assert_eq!(
+        st, 404,
+        "not a stored photo while the bucket has not got it"
+    );
+    // …and once it is back, the device's next attempt finishes the upload.
+    sim.set_unavailable(false);
+    let again = put(fault.clone()).await.unwrap();
+    assert_eq!(
+        again.status().as_u16(),
+        201,
+        "{}",
+        again.text().await.unwrap()
+    );
+    assert_eq!(
+        sim.object(&format!("prod/photos/{digest}"))
+            .unwrap()
+            .to_vec(),
+        fault
+    );
+
+    // The report embeds the photos read back from the bucket.
+    let tag = format!("{b:?}").to_lowercase();
+    let pdf = save_pdf(&s, &visit, "zh-CN", &format!("photos-s3-{tag}.pdf")).await;
+    let embedded = pdf_images(&pdf)
+        .into_iter()
+        .filter(|i| (i.0, i.1) == (320, 240))
+        .count();
+    assert_eq!(embedded, 2, "both photos, from the bucket");
+
+    // A wrong secret: the bucket refuses the server's signature.
+    let dir = std::env::temp_dir();
+    let wrong =
+        BlobStore::configured(&bucket_settings(&sim, &account, "not-the-secret"), &dir).unwrap();
+    let e = wrong
+        .put(&"0".repeat(64), bytes::Bytes::from_static(b"x"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("SignatureDoesNotMatch"), "{e}");
+    assert!(sim
+        .object(&format!("prod/photos/{}", "0".repeat(64)))
+        .is_none());
 }

@@ -130,10 +130,11 @@ pub async fn blob_response(
         .read(move |tx| Box::pin(async move { blobs::stored_blob(tx, &key).await }))
         .await?
         .ok_or_else(|| ApiError::not_found("photo", digest))?;
-    let file = tokio::fs::File::open(state.blobs.path_of(digest))
-        .await
-        .map_err(|_| ApiError::internal("opening a stored photo"))?;
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let Some((_, bytes)) = state.blobs.stream(digest).await? else {
+        tracing::error!(%digest, "a photo recorded as stored is not in the blob store");
+        return Err(ApiError::internal("opening a stored photo"));
+    };
+    let body = Body::from_stream(bytes);
     Ok((
         StatusCode::OK,
         [

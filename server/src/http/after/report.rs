@@ -135,8 +135,11 @@ async fn photo_bytes(state: &AppState, doc: &ReportDocument) -> Vec<Option<Vec<u
             out.push(Some(copy));
             continue;
         }
-        let bytes = tokio::fs::read(state.blobs.path_of(&p.digest)).await.ok();
-        let Some(whole) = bytes.filter(|b| sha256_hex(b) == p.digest) else {
+        let bytes = state.blobs.read(&p.digest).await.ok().flatten();
+        let Some(whole) = bytes
+            .filter(|b| sha256_hex(b) == p.digest)
+            .map(|b| b.to_vec())
+        else {
             tracing::error!(digest = %p.digest, visit = %doc.visit_id, "a stored photo is missing or does not match its digest");
             out.push(None);
             continue;
