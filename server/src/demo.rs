@@ -33,8 +33,8 @@ use doorstep_core::protocol::{OutboxEvent, PushRequest, PROTOCOL_VERSION};
 use doorstep_core::signoff::Ratings;
 use doorstep_core::walkthrough::Walkthrough;
 use doorstep_core::workflow::command::{PaymentMethod, ReceiptRecord};
-use doorstep_core::VisitCommand;
 use doorstep_core::{DeviceId, TechnicianId, TimeWindow, TradeId};
+use doorstep_core::{Playbook, VisitCommand};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
@@ -72,13 +72,31 @@ fn demo_camera(moment: &str) -> (Vec<u8>, u32, u32) {
     (bytes.clone(), w, h)
 }
 
-/// Stores the demo photos' bytes as the upload would (blob file and row).
-async fn store_demo_photos(
-    tx: &mut dyn Tx,
-    state: &AppState,
-    walk: &Walkthrough,
-    device: &str,
-) -> ApiResult<()> {
+/// Puts the demo camera's picture of every photo moment of the shipped
+/// playbooks into the blob store as an upload would, before the demo's
+/// transaction (the blob store is not reached from inside one).
+async fn store_demo_pictures(state: &AppState) -> ApiResult<()> {
+    let moments: std::collections::BTreeSet<String> = Playbook::shipped()
+        .iter()
+        .flat_map(|p| p.photos.iter().map(|m| m.id.clone()))
+        .collect();
+    for moment in moments {
+        let bytes = demo_camera(&moment).0;
+        let digest = doorstep_core::canonical::sha256_hex(&bytes);
+        let size = bytes.len() as u64;
+        if !matches!(
+            state.blobs.append(&digest, 0, bytes.into(), size).await?,
+            Appended::Whole { .. }
+        ) {
+            return Err(ApiError::internal("storing a demo photo"));
+        }
+    }
+    Ok(())
+}
+
+/// Records the demo photos as the upload would once whole (their bytes
+/// were put by [`store_demo_pictures`]).
+async fn store_demo_photos(tx: &mut dyn Tx, walk: &Walkthrough, device: &str) -> ApiResult<()> {
     for photo in &walk.state.photos {
         let Some(bytes) = walk.picture(&photo.moment) else {
             continue;
@@ -87,15 +105,6 @@ async fn store_demo_photos(
             continue;
         }
         let size = bytes.len() as u64;
-        if !matches!(
-            state
-                .blobs
-                .append(&photo.digest, 0, bytes.clone().into(), size)
-                .await?,
-            Appended::Whole { .. }
-        ) {
-            return Err(ApiError::internal("storing a demo photo"));
-        }
         let row = BlobRow {
             digest: photo.digest.clone(),
             size_bytes: size,
@@ -289,6 +298,7 @@ pub async fn load(state: &AppState) -> ApiResult<DemoSummary> {
             .await
             .map_err(|_| ApiError::internal("hashing the demo password"))?
     };
+    store_demo_pictures(state).await?;
     let st = state.clone();
     state
         .db
@@ -504,7 +514,7 @@ async fn load_tx(tx: &mut dyn Tx, state: &AppState, hash: &str) -> ApiResult<Dem
             now_ms(),
         )
         .await?;
-        store_demo_photos(tx, state, &b, &device).await?;
+        store_demo_photos(tx, &b, &device).await?;
         summary.visits += 1;
         if i == 7 {
             cancel_tx(

@@ -1,7 +1,8 @@
 //! The access log's writer (PIPL): which staff user was shown an order's
 //! full contact, when and why. Called by the detail endpoints of both the
 //! desk (`http::center`) and the after-the-visit screens (`http::after`), and
-//! by the search and the customer history for each order they show.
+//! by the search, the customer history and the callbacks due for each order
+//! they show.
 
 use crate::app::AppState;
 use crate::auth::Principal;
@@ -17,6 +18,8 @@ pub mod purpose {
     pub const SEARCH: &str = "search";
     /// A customer's history by phone (`/api/customers/history`).
     pub const CUSTOMER_HISTORY: &str = "customer_history";
+    /// The callbacks due (`/api/callbacks`): who to call, each order listed.
+    pub const CALLBACK: &str = "callback";
 }
 
 /// Records that a staff user was shown the order's full contact details

@@ -24,6 +24,7 @@ both_backends!(
     an_erasure_refuses_an_open_order_a_missing_reason_and_a_second_time,
     an_access_request_exports_one_customers_orders_and_is_itself_logged,
     the_access_log_records_who_viewed_full_contact_details,
+    the_lists_show_no_full_contact_and_the_callbacks_due_are_logged,
 );
 
 /// A Chinese customer no other test uses.
@@ -738,4 +739,76 @@ async fn the_access_log_records_who_viewed_full_contact_details(b: Backend) {
     );
     let (_, all) = s.get("/api/personal-data/access-log", &s.admin).await;
     assert_eq!(all.as_array().map(Vec::len), Some(4), "{all}");
+}
+
+/// PIPL: the list of orders the board re-reads shows staff no full contact
+/// (each phone masked, so nothing to log), the order's page shows it in
+/// full and is logged; the callbacks due give who to call in full, and each
+/// order they list is logged as `callback`.
+async fn the_lists_show_no_full_contact_and_the_callbacks_due_are_logged(b: Backend) {
+    let s = Srv::start(b).await;
+    let (order, _visit) = signed_visit(&s, "T-list").await;
+    let log_of = |purpose: &'static str| {
+        let s = &s;
+        let order = order.clone();
+        async move {
+            let (_, log) = s
+                .get(
+                    &format!("/api/personal-data/access-log?assignment_id={order}"),
+                    &s.admin,
+                )
+                .await;
+            log.as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["purpose"] == purpose)
+                .count()
+        }
+    };
+    let (st, listed) = s.get("/api/assignments?limit=2000", &s.dispatcher).await;
+    assert_eq!(st, 200, "{listed}");
+    let row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == order.as_str())
+        .unwrap();
+    assert_eq!(row["customer"]["phone"], "139****5678");
+    assert_eq!(
+        row["customer"]["name"], NAME,
+        "the board names the customer"
+    );
+    let digits: String = PHONE.chars().filter(char::is_ascii_digit).collect();
+    assert!(!listed.to_string().contains(&digits) && !listed.to_string().contains(PHONE));
+    assert_eq!(
+        log_of("assignment_detail").await,
+        0,
+        "a list is no contact view"
+    );
+    let (_, page) = s
+        .get(&format!("/api/assignments/{order}"), &s.dispatcher)
+        .await;
+    assert_eq!(page["customer"]["phone"], PHONE);
+    assert_eq!(log_of("assignment_detail").await, 1);
+
+    let until = (Utc::now() + Duration::days(400)).to_rfc3339();
+    let (st, due) = s
+        .get(
+            &format!("/api/callbacks?until={}", until.replace('+', "%2B")),
+            &s.dispatcher,
+        )
+        .await;
+    assert_eq!(st, 200, "{due}");
+    let ours: Vec<&Value> = due
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["assignment_id"] == order.as_str())
+        .collect();
+    assert!(
+        !ours.is_empty(),
+        "the signed visit's callback is due by then: {due}"
+    );
+    assert_eq!(ours[0]["customer_phone"], PHONE, "who to call, in full");
+    assert_eq!(log_of("callback").await, 1, "one row per order listed");
 }

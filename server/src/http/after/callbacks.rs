@@ -8,6 +8,7 @@ use crate::domain::callbacks::{
     CallbackResult, SampleRequest,
 };
 use crate::http::auth::Auth;
+use crate::http::contact_views::{purpose, record_contact_views};
 use crate::http::error::{ApiJson, ApiQuery, ApiResult};
 use crate::model::CallbackView;
 use crate::store::callbacks;
@@ -40,6 +41,13 @@ pub async fn callbacks_due(
         .db
         .read(move |tx| Box::pin(async move { callbacks::due_by(tx, until).await }))
         .await?;
+    // The list gives who to call, in full: each order shown is logged.
+    let shown = rows
+        .iter()
+        .filter(|r| r.customer_phone.is_some())
+        .map(|r| r.assignment_id.clone())
+        .collect::<std::collections::BTreeSet<_>>();
+    record_contact_views(&state, &who, shown.into_iter().collect(), purpose::CALLBACK).await?;
     Ok(Json(rows))
 }
 

@@ -1,14 +1,19 @@
 //! Assignments: `/api/assignments` and its assign, reassign and cancel
 //! actions, a new acceptance code issued at the desk, and required fields
 //! the desk waives. A technician device may read only its own assignments.
+//! The list shows staff each customer's phone masked (`138****5678`): the
+//! full contact is on the order's own page, whose every reading is in the
+//! access log (PIPL).
 
 use crate::app::AppState;
+use crate::auth::Principal;
 use crate::domain::assignments::{
     assign_tx, cancel_tx, insert_assignment, reassign_tx, reissue_acceptance_code_tx, update_tx,
     waive_fields_tx, AssignRequest, AssignmentPatch, CancelRequest, NewAssignment, ReissuedCode,
     WaiveFieldsRequest,
 };
 use crate::domain::bounds;
+use crate::domain::personal_data::mask_phone;
 use crate::failure::Fallible;
 use crate::http::auth::Auth;
 use crate::http::center::personal_data::{purpose, record_contact_view};
@@ -77,7 +82,7 @@ impl ListedAssignment {
     get, path = "/api/assignments", tag = "center", security(("session" = []), ("device" = [])),
     params(("status" = Option<String>, Query, description = "open, assigned, done, handed_back or cancelled"),
            ("limit" = Option<i64>, Query, description = "At most this many (1-2000, default 500)")),
-    responses((status = 200, description = "Assignments (a device: only its technician's)", body = Vec<ListedAssignment>))
+    responses((status = 200, description = "Assignments, each customer phone masked for staff (the order's own page has it in full, in the access log); a device: only its technician's", body = Vec<ListedAssignment>))
 )]
 pub async fn list_assignments(
     State(state): State<AppState>,
@@ -95,11 +100,25 @@ pub async fn list_assignments(
             })
         })
         .await?;
+    let staff = matches!(who, Principal::User { .. });
     Ok(Json(
         rows.into_iter()
-            .map(|a| ListedAssignment::named(a, &names))
+            .map(|mut a| {
+                if staff {
+                    mask_listed_phone(&mut a);
+                }
+                ListedAssignment::named(a, &names)
+            })
             .collect(),
     ))
+}
+
+/// A listed order's customer phone as lists show it (`138****5678`): the
+/// number in full is read on the order's page, and logged there.
+fn mask_listed_phone(a: &mut AssignmentView) {
+    if let Some(phone) = a.assignment.customer.phone.as_mut() {
+        *phone = mask_phone(phone);
+    }
 }
 
 #[utoipa::path(
