@@ -43,6 +43,20 @@ dependencies {
     implementation("androidx.compose.ui:ui")
     implementation("androidx.compose.material3:material3")
     implementation("androidx.activity:activity-compose:1.9.3")
+    // The activity-result API used directly: TakePicture for evidence photos and
+    // RequestPermission for the camera (SystemCameraApp, CameraPermission).
+    implementation("androidx.activity:activity-ktx:1.9.3")
+    // EXIF orientation of the camera app's JPEG, which BitmapFactory ignores (CameraPhotoDecoder).
+    implementation("androidx.exifinterface:exifinterface:1.3.7")
+    // The enrolment QR scanner (EnrolmentQrScanner): zxing-android-embedded's capture
+    // activity and its ScanContract, rather than CameraX + ML Kit, because
+    //  - it needs no Google Play services (ML Kit's small unbundled model does, and many
+    //    phones sold in China have none) and ships no ML model (the bundled one adds MBs);
+    //  - it decodes with the zxing core already here for the payment QR code;
+    //  - it is a ready activity with its own preview, behind an ActivityResultContract:
+    //    one launcher, no camera pipeline of ours for a code scanned once per phone.
+    // From Maven Central; Gradle resolves its zxing core to the 3.5.3 below.
+    implementation("com.journeyapps:zxing-android-embedded:4.3.0")
     // The payment QR code's matrix (QrPaymentPanel.kt, shared with the desktop build).
     implementation("com.google.zxing:core:3.5.3")
     // ContextCompat and LocationManagerCompat.getCurrentLocation (AndroidServices.kt).

@@ -1,9 +1,11 @@
 // The SwiftUI app: enrolment at handover, then today's list, the visit flow
-// (knock timer, checklists, quote), the signature pad, each under the sync
-// badge. All decisions come from DoorstepCore; this owns the screen state,
-// the store, the core's sync loop, and the BGTaskScheduler wake-ups.
-// Info.plist needs `BGTaskSchedulerPermittedIdentifiers` = [app.doorstep.sync]
-// and `UIBackgroundModes` = [fetch] (see Info.plist beside this file).
+// (knock timer, checklists, quote, watermarked photos), the signature pad,
+// each under the sync badge. All decisions come from DoorstepCore; this owns
+// the screen state, the store, the core's sync loop, and the BGTaskScheduler
+// wake-ups.
+// Info.plist needs `BGTaskSchedulerPermittedIdentifiers` = [app.doorstep.sync],
+// `UIBackgroundModes` = [fetch] and `NSCameraUsageDescription` (see Info.plist
+// beside this file).
 // Not compiled on this project's machines (no Swift toolchain): see ios/README.md.
 import BackgroundTasks
 import DoorstepCore
@@ -64,6 +66,8 @@ final class AppModel: ObservableObject {
     @Published var screen: VisitScreen?
     @Published var refusal: String?
     @Published var pending: UInt64 = 0
+    /// A photo is being watermarked and stored (the moment buttons wait).
+    @Published private(set) var savingPhoto = false
     /// The phone's last fix (set by the location provider), or nil with the reason.
     @Published var location: Location?
     var locationUnavailable: LocationUnavailable = .noFix
@@ -224,6 +228,53 @@ final class AppModel: ObservableObject {
             refusal = "\(error)"
             return [:]
         }
+    }
+
+    /// Records the photo of `moment`, as the Kotlin shell's
+    /// `StoreActionForms.takePhoto` does: off the main thread the core lays
+    /// the watermark out for the stored size (`photoWatermark`: the time in
+    /// the business zone, the place, the technician, the work order), it is
+    /// burned in and encoded (PhotoWatermarkRenderer), and the core keeps the
+    /// JPEG (uploaded by the next sync) and records the photo (`storePhoto`).
+    func takePhoto(_ assignmentId: String, moment: String, image: UIImage) {
+        guard let store, !savingPhoto else { return }
+        savingPhoto = true
+        let location = self.location
+        Task {
+            let outcome = await Task.detached(priority: .userInitiated) { () -> Result<VisitScreen, DoorstepError> in
+                do {
+                    let now = Date()
+                    let photo = CapturedPhoto(image)
+                    let mark = try store.photoWatermark(assignmentId: assignmentId, now: now, location: location,
+                                                        width: photo.width, height: photo.height,
+                                                        utcOffsetMinutes: AppModel.businessOffsetMinutes(store, at: now))
+                    let stored = ShellPhoto(moment: moment, bytes: PhotoWatermarkRenderer.jpeg(photo, mark: mark),
+                                            width: photo.width, height: photo.height)
+                    return .success(try store.storePhoto(assignmentId: assignmentId, photo: stored, now: now,
+                                                         location: location).result.screen)
+                } catch let e as DoorstepError {
+                    return .failure(e)
+                } catch {
+                    return .failure(.Internal(code: "internal", en: "\(error)", zh: "\(error)"))
+                }
+            }.value
+            savingPhoto = false
+            switch outcome {
+            case .success(let screen):
+                self.screen = screen
+                refusal = nil
+                recorded()
+            case .failure(let e):
+                refusal = e.text(lang)
+            }
+        }
+    }
+
+    /// The business time zone's offset from UTC at `now`, in minutes; China's
+    /// 480 when the store names no zone the phone knows (as the Kotlin shell).
+    nonisolated private static func businessOffsetMinutes(_ store: DeviceStore, at now: Date) -> Int32 {
+        guard let name = try? store.businessZoneName(), let zone = TimeZone(identifier: name) else { return 480 }
+        return Int32(zone.secondsFromGMT(for: now) / 60)
     }
 
     func preview(_ assignmentId: String, _ signOff: CustomerSignOff) -> ReportDigest? {

@@ -3,8 +3,9 @@ import SwiftUI
 
 /// The enrolment screen, shown until the phone is enrolled: at handover a
 /// dispatcher signs in on the phone and names its technician, or the phone
-/// takes the center's one-time code (the console's QR link, pasted or typed). Only collects
-/// the fields and shows the outcome; `AppModel.enrol` runs it off the main thread.
+/// takes the center's one-time code (the console's QR link, scanned with
+/// "扫码 / Scan QR code", pasted or typed). Only collects the fields and
+/// shows the outcome; `AppModel.enrol` runs it off the main thread.
 struct EnrolmentView: View {
     @EnvironmentObject var model: AppModel
     @State private var server = ""
@@ -14,6 +15,9 @@ struct EnrolmentView: View {
     /// With the center's one-time code instead of a dispatcher's sign-in.
     @State private var byCode = false
     @State private var code = ""
+    /// The QR scanner is up.
+    @State private var scanning = false
+    @State private var cameraRefused = false
 
     private var complete: Bool {
         if byCode {
@@ -30,6 +34,14 @@ struct EnrolmentView: View {
             Form {
                 Section {
                     Toggle("enrol_by_code", isOn: $byCode)
+                    if QrScannerView.isAvailable {
+                        Button {
+                            Task { await openScanner() }
+                        } label: {
+                            Label("enrol_scan", systemImage: "qrcode.viewfinder")
+                        }
+                    }
+                    if cameraRefused { CameraRefusedNote() }
                 }
                 if byCode {
                     Section {
@@ -87,6 +99,39 @@ struct EnrolmentView: View {
             }
             .disabled(model.enrolling)
             .navigationTitle("enrol_title")
+            .sheet(isPresented: $scanning) { scanner }
         }
+    }
+
+    /// The camera over the whole sheet, what to point it at, and a way out.
+    private var scanner: some View {
+        NavigationStack {
+            QrScannerView { text in
+                // Into the code form; the technician still presses "登记 / Enrol" and sees what was scanned.
+                code = text
+                byCode = true
+                scanning = false
+            }
+            .ignoresSafeArea(edges: .bottom)
+            .safeAreaInset(edge: .bottom) {
+                Text("enrol_scan_prompt")
+                    .frame(maxWidth: .infinity)
+                    .padding()
+                    .background(.ultraThinMaterial)
+            }
+            .navigationTitle("enrol_scan")
+            .navigationBarTitleDisplayMode(.inline)
+            .toolbar {
+                ToolbarItem(placement: .cancellationAction) {
+                    Button("cancel") { scanning = false }
+                }
+            }
+        }
+    }
+
+    private func openScanner() async {
+        let allowed = await CameraAccess.request()
+        cameraRefused = !allowed
+        scanning = allowed
     }
 }

@@ -4,7 +4,8 @@ import SwiftUI
 /// The visit flow: prompts, the knock timer at the door, the quote, and one
 /// form per action the core offers (`actionForms`), rendered generically
 /// from the core's description: no command JSON, no hard-coded choices.
-/// Every refusal shows next to the field it concerns.
+/// Every refusal shows next to the field it concerns. A photo that is due
+/// is taken with the camera (PhotoMomentsView) when the phone has one.
 struct VisitFlowView: View {
     @EnvironmentObject var model: AppModel
     let assignmentId: String
@@ -43,7 +44,12 @@ struct VisitFlowView: View {
                         QrPaymentView(qr: qr, assignmentId: assignmentId)
                     }
                     ForEach(model.forms(assignmentId), id: \.action) { form in
-                        ActionFormView(form: form, assignmentId: assignmentId)
+                        if form.action == "take_photo", CameraPicker.isAvailable {
+                            // With a camera, a button per photo moment instead of the form (as on Android and the desktop).
+                            PhotoMomentsView(form: form, assignmentId: assignmentId)
+                        } else {
+                            ActionFormView(form: form, assignmentId: assignmentId)
+                        }
                     }
                 }
             }.padding()

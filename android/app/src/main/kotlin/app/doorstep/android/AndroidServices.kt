@@ -16,6 +16,7 @@ import androidx.activity.ComponentActivity
 import androidx.activity.result.contract.ActivityResultContracts
 import androidx.core.content.ContextCompat
 import androidx.core.location.LocationManagerCompat
+import app.doorstep.ui.Camera
 import app.doorstep.ui.Dialer
 import app.doorstep.ui.LocationProvider
 import app.doorstep.ui.LocationReading
@@ -32,14 +33,18 @@ import java.util.concurrent.TimeoutException
 /**
  * The phone's own services behind the shared screens' interfaces
  * (technician-ui's `Platform.kt`): the location with its runtime permission,
- * the dialer and the map apps' hand-off. Everything else the screens need
- * comes from the core through the bindings.
+ * the dialer, the map apps' hand-off, and the camera app with the
+ * watermark burned in by `Bitmap` and `Canvas` (so the visit shows a
+ * "拍照：…" button per photo moment instead of the `take_photo` form).
+ * Everything else the screens need comes from the core through the bindings.
  */
 object AndroidServices {
-    fun of(activity: ComponentActivity, permission: LocationPermission): PlatformServices = PlatformServices(
+    fun of(activity: ComponentActivity, permission: LocationPermission, camera: Camera): PlatformServices = PlatformServices(
         location = AndroidLocation(activity.applicationContext, permission),
         dialer = AndroidDialer(activity),
         maps = AndroidMaps(activity),
+        camera = camera,
+        watermarker = BitmapWatermarker(),
     )
 }
 

@@ -5,6 +5,10 @@ import android.os.Bundle
 import android.provider.Settings
 import androidx.activity.ComponentActivity
 import androidx.activity.compose.setContent
+import androidx.compose.foundation.layout.Box
+import androidx.compose.foundation.layout.fillMaxSize
+import androidx.compose.ui.Alignment
+import androidx.compose.ui.Modifier
 import app.doorstep.core.DeviceStore
 import app.doorstep.shell.CoreResult
 import app.doorstep.shell.Language
@@ -23,8 +27,10 @@ import java.util.Locale
  * One activity hosting the shared technician screens (technician-ui's
  * `TechnicianApp`, compiled into this app as a source set) with the phone's
  * services: the Keystore enrolment vault, the process's sync loop, the
- * location permission, the dialer and the map apps. The same composables
- * are tested headless on the JVM; only this wiring is Android's.
+ * location permission, the dialer, the map apps, the camera app for
+ * evidence photos, and "扫码 / Scan QR code" on the enrolment screen. The
+ * same composables are tested headless on the JVM; only this wiring is
+ * Android's.
  */
 class MainActivity : ComponentActivity() {
     private val app get() = application as DoorstepApplication
@@ -37,14 +43,31 @@ class MainActivity : ComponentActivity() {
         super.onCreate(savedInstanceState)
         // Registered before the activity starts, as the result API requires.
         val permission = LocationPermission(this)
+        val cameraPermission = CameraPermission(this)
+        val camera = SystemCameraApp(this, cameraPermission)
+        val enrolment = EnrolmentStateHolder(enroller(), mapOf(EnrolmentField.DEVICE_ID to deviceId()), codeEnroller())
+        val scanner = EnrolmentQrScanner(this, cameraPermission, onScanned = enrolment::fillScannedCode)
         val state = TechnicianAppState(
-            EnrolmentStateHolder(enroller(), mapOf(EnrolmentField.DEVICE_ID to deviceId()), codeEnroller()),
+            enrolment,
             backend = if (app.setup.enrolled) backend() else null,
-            services = AndroidServices.of(this, permission),
+            services = AndroidServices.of(this, permission, camera),
             clock = clock,
             language = Language.fromTag(Locale.getDefault().toLanguageTag()),
         )
-        setContent { TechnicianApp(state) }
+        setContent {
+            Box(Modifier.fillMaxSize()) {
+                TechnicianApp(state)
+                // Before enrolment: scan the console's QR code into the code form (the shared screen has no scanner).
+                if (state.backend == null && state.enrolment.state.codeOffered) {
+                    EnrolmentScanButton(
+                        language = state.language,
+                        enabled = !state.enrolment.state.busy,
+                        onScan = scanner::scan,
+                        modifier = Modifier.align(Alignment.TopStart),
+                    )
+                }
+            }
+        }
     }
 
     /** Enrolment through the server (a dispatcher signs in at handover), kept in the Keystore vault. */
