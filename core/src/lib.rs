@@ -30,6 +30,7 @@ pub mod assignment;
 pub mod business_time;
 pub mod canonical;
 pub mod clock;
+pub mod contact_text;
 pub mod device_key;
 pub mod history_check;
 pub mod ids;

@@ -1,8 +1,9 @@
 //! Erasure on request (PIPL): the center erased a customer's personal data
 //! and the download says so (`ChangeKind::Erased`). The phone blanks the
-//! customer's name, phone, address and map location in its copy of the
-//! assignment and in every acknowledged event of the visit that embeds the
-//! assignment, then re-derives the projection from the events (so it still
+//! customer's name, phone, address and map location, and removes the mobile
+//! numbers typed into the order's free text (`contact_text`), in its copy of
+//! the assignment and in every acknowledged event of the visit that embeds
+//! the assignment, then re-derives the projection from the events (so it still
 //! equals a replay). Everything else stays: amounts, payments, receipts,
 //! signatures and every digest (the signed report holds no contact data, so
 //! it still verifies).
@@ -13,6 +14,7 @@
 
 use super::error::{Result, StoreError};
 use super::{parse_id, save_visit};
+use crate::contact_text::{replace_mobile_numbers, ORDER_FREE_TEXT};
 use crate::ids::{AssignmentId, VisitId};
 use crate::workflow::{VisitEvent, VisitState};
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -22,11 +24,22 @@ use serde_json::Value;
 const ERASED_FIELDS: [&str; 4] = ["name", "phone", "address", "location"];
 
 /// Blanks the customer's contact in every `customer` object inside an
-/// embedded assignment, at any depth. Returns whether anything changed.
+/// embedded assignment, at any depth, and the mobile numbers in that
+/// assignment's free text. Returns whether anything changed.
 fn blank_customer(v: &mut Value) -> bool {
     let mut changed = false;
     match v {
         Value::Object(obj) => {
+            if obj.contains_key("customer") {
+                for field in ORDER_FREE_TEXT {
+                    if let Some(Value::String(text)) = obj.get_mut(field) {
+                        if let Some(blanked) = replace_mobile_numbers(text, |_| "***".into()) {
+                            *text = blanked;
+                            changed = true;
+                        }
+                    }
+                }
+            }
             for (key, child) in obj.iter_mut() {
                 if key == "customer" {
                     if let Some(c) = child.as_object_mut() {
@@ -113,7 +126,8 @@ mod tests {
             "type": "assignment_received",
             "assignment": {"id": "A-1", "customer": {"name": "王伟", "phone": "13812345678",
                 "address": "上海市浦东新区世纪大道 100 号", "location": {"lat": 31.2, "lon": 121.5},
-                "time_zone": "Asia/Shanghai"}, "product": {"model": "M-1"}},
+                "time_zone": "Asia/Shanghai"}, "product": {"model": "M-1"},
+                "notes": "白天打儿子电话 138 0013 9999", "fault_description": "不制冷"},
             "location": {"lat": 31.2, "lon": 121.5}
         });
         assert!(blank_customer(&mut e));
@@ -123,6 +137,8 @@ mod tests {
         }
         assert_eq!(c["time_zone"], "Asia/Shanghai");
         assert_eq!(e["assignment"]["product"]["model"], "M-1");
+        assert_eq!(e["assignment"]["notes"], "白天打儿子电话 ***");
+        assert_eq!(e["assignment"]["fault_description"], "不制冷");
         assert!(!blank_customer(&mut e), "a second erasure changes nothing");
     }
 }

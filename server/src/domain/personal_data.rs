@@ -20,6 +20,7 @@ use crate::model::BuyerType;
 use crate::store::personal_data::{self as store, ContactState, Holder, StoredDoc};
 use crate::store::{assignments, invoices, visits, LockKey, Tx};
 use crate::time::{from_ms, now_ms};
+use doorstep_core::contact_text::{replace_mobile_numbers, ORDER_FREE_TEXT};
 use doorstep_core::ids::AssignmentId;
 use doorstep_core::protocol::ChangeKind;
 use serde::{Deserialize, Serialize};
@@ -166,13 +167,49 @@ pub fn rewrite_sent(message: &mut Map<String, Value>, how: Rewrite) -> bool {
     *message != before
 }
 
+/// `text` with every mainland mobile number in it masked (`139****5678`) or
+/// removed (`***`): a number a dispatcher typed into an order's notes is
+/// the customer's contact too. None when it has none.
+pub fn scrub_numbers(text: &str, how: Rewrite) -> Option<String> {
+    replace_mobile_numbers(text, |digits| match how {
+        Rewrite::Mask => mask_phone(digits),
+        Rewrite::Erase => "***".into(),
+    })
+}
+
+/// Scrubs the numbers in `obj`'s string fields named `fields`.
+fn scrub_fields(obj: &mut Map<String, Value>, fields: &[&str], how: Rewrite) -> bool {
+    let mut changed = false;
+    for field in fields {
+        if let Some(Value::String(text)) = obj.get_mut(*field) {
+            if let Some(scrubbed) = scrub_numbers(text, how) {
+                *text = scrubbed;
+                changed = true;
+            }
+        }
+    }
+    changed
+}
+
 /// Rewrites every `customer` object at any depth of a stored document (an
-/// assignment, a change, an event, a visit state), and every personal
-/// e-fapiao buyer (`buyer`, `invoice_request`). Returns whether it changed.
+/// assignment, a change, an event, a visit state), the numbers typed into
+/// an order's free text (beside its `customer`, or in a change of that
+/// text), and every personal e-fapiao buyer (`buyer`, `invoice_request`).
+/// Returns whether it changed.
 pub fn rewrite_customers(v: &mut Value, how: Rewrite) -> bool {
     let mut changed = false;
     match v {
         Value::Object(obj) => {
+            if obj.contains_key("customer") {
+                changed |= scrub_fields(obj, &ORDER_FREE_TEXT, how);
+            }
+            let free_text_change = obj
+                .get("field")
+                .and_then(Value::as_str)
+                .is_some_and(|f| ORDER_FREE_TEXT.contains(&f));
+            if free_text_change {
+                changed |= scrub_fields(obj, &["before", "after"], how);
+            }
             for (key, child) in obj.iter_mut() {
                 match (key.as_str(), child) {
                     ("customer", Value::Object(c)) => changed |= rewrite_contact(c, how),
@@ -201,6 +238,7 @@ fn rewrite_document(doc: &mut StoredDoc, how: Rewrite) -> Fallible<bool> {
         // An intake's caller is the customer object itself.
         (Holder::Intake, Value::Object(c)) => rewrite_contact(c, how),
         (Holder::Outbox, Value::Object(m)) => rewrite_sent(m, how),
+        (Holder::IntakeNote, Value::Object(n)) => scrub_fields(n, &["content", "answer"], how),
         _ => rewrite_customers(&mut v, how),
     };
     if changed {
@@ -559,7 +597,7 @@ pub async fn erase(
         }
     }
     for id in &intakes {
-        if let Some(mut doc) = store::intake_caller(tx, id).await? {
+        for mut doc in store::intake_documents(tx, id).await? {
             if rewrite_document(&mut doc, Rewrite::Erase)? {
                 store::write_document(tx, &doc).await?;
             }
@@ -675,6 +713,58 @@ mod tests {
         let mut company = json!({"buyer": buyer("company")});
         assert!(!rewrite_customers(&mut company, Rewrite::Erase));
         assert_eq!(company["buyer"]["email"], "xiuying.li@example.com");
+    }
+
+    #[test]
+    fn a_mobile_number_in_free_text_is_masked_or_removed_in_any_usual_form() {
+        for (text, masked) in [
+            (
+                "备用电话13800139999，下午在家",
+                "备用电话138****9999，下午在家",
+            ),
+            ("call 138 0013 9999 after 6", "call 138****9999 after 6"),
+            ("儿子：+86 186-0021-3344。", "儿子：186****3344。"),
+            (
+                "two: 13800139999/15987654321",
+                "two: 138****9999/159****4321",
+            ),
+        ] {
+            assert_eq!(
+                scrub_numbers(text, Rewrite::Mask).as_deref(),
+                Some(masked),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            scrub_numbers("备用电话 138-0013-9999", Rewrite::Erase).as_deref(),
+            Some("备用电话 ***")
+        );
+        // What is no mobile number is left (core::contact_text's tests).
+        assert_eq!(scrub_numbers("A-20261203-0004", Rewrite::Erase), None);
+    }
+
+    #[test]
+    fn an_orders_notes_are_scrubbed_with_its_contact_and_a_change_of_them_too() {
+        let mut order = json!({
+            "customer": {"name": "李秀英", "phone": "13912345678"},
+            "notes": "备用电话 138 0013 9999",
+            "fault_description": "冰箱不制冷，联系13700001111",
+            "work": {"description": "换压缩机 13800139999"}
+        });
+        assert!(rewrite_customers(&mut order, Rewrite::Mask));
+        assert_eq!(order["notes"], "备用电话 138****9999");
+        assert_eq!(order["fault_description"], "冰箱不制冷，联系137****1111");
+        assert_eq!(
+            order["work"]["description"], "换压缩机 13800139999",
+            "a fact of the visit (part of what the customer signed) is not the order's free text"
+        );
+        let mut change = json!({"changes": [
+            {"field": "notes", "before": null, "after": "打 13800139999"},
+            {"field": "priority", "before": "normal", "after": "13800139999"}
+        ]});
+        assert!(rewrite_customers(&mut change, Rewrite::Erase));
+        assert_eq!(change["changes"][0]["after"], "打 ***");
+        assert_eq!(change["changes"][1]["after"], "13800139999");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! (`contact_access_log`).
 
 use super::sql::Tx;
-use crate::failure::Fallible;
+use crate::failure::{Failure, Fallible};
 use crate::model::AssignmentStatus;
 
 /// Which table holds a stored JSON document that may carry contact data.
@@ -20,6 +20,9 @@ pub enum Holder {
     RefusedEvent,
     Visit,
     Intake,
+    /// What the desk wrote of an intake call (`content`, `answer`), as the
+    /// document `{"content", "answer"}`: free text a number may be typed in.
+    IntakeNote,
     /// A message the outbox delivered or gave up on (a notice's address, an
     /// e-fapiao request's buyer, a privacy-number bind's customer).
     Outbox,
@@ -73,6 +76,20 @@ pub async fn documents_of(tx: &mut dyn Tx, assignment: &str) -> Fallible<Vec<Sto
                 json: r.text("j"),
             });
         }
+    }
+    for r in tx
+        .query(
+            "SELECT id AS k, content AS c, answer AS a FROM intakes WHERE assignment_id = $1",
+            &id(),
+        )
+        .await?
+    {
+        let note = serde_json::json!({"content": r.opt_text("c"), "answer": r.opt_text("a")});
+        docs.push(StoredDoc {
+            holder: Holder::IntakeNote,
+            key: r.text("k"),
+            json: note.to_string(),
+        });
     }
     // What was sent about the order, once sent (a message still to be sent
     // keeps what it needs to reach the customer).
@@ -161,6 +178,20 @@ pub async fn write_document(tx: &mut dyn Tx, doc: &StoredDoc) -> Fallible<()> {
             tx.execute(
                 "UPDATE intakes SET caller = $2 WHERE id = $1",
                 &[doc.key.as_str().into(), json.into()],
+            )
+            .await?
+        }
+        Holder::IntakeNote => {
+            let note: serde_json::Value =
+                serde_json::from_str(&json).map_err(|e| Failure::corrupt("an intake's note", e))?;
+            let text = |field: &str| note[field].as_str().map(str::to_string);
+            tx.execute(
+                "UPDATE intakes SET content = $2, answer = $3 WHERE id = $1",
+                &[
+                    doc.key.as_str().into(),
+                    text("content").into(),
+                    text("answer").into(),
+                ],
             )
             .await?
         }
@@ -479,14 +510,29 @@ fn intake_json(r: &super::sql::Row) -> serde_json::Value {
     })
 }
 
-/// One intake's caller, as a document to rewrite.
-pub async fn intake_caller(tx: &mut dyn Tx, id: &str) -> Fallible<Option<StoredDoc>> {
+/// One intake's caller and note (`content`, `answer`), as documents to
+/// rewrite.
+pub async fn intake_documents(tx: &mut dyn Tx, id: &str) -> Fallible<Vec<StoredDoc>> {
     Ok(tx
-        .query_opt("SELECT caller FROM intakes WHERE id = $1", &[id.into()])
+        .query_opt(
+            "SELECT caller, content, answer FROM intakes WHERE id = $1",
+            &[id.into()],
+        )
         .await?
-        .map(|r| StoredDoc {
-            holder: Holder::Intake,
-            key: id.to_string(),
-            json: r.text("caller"),
-        }))
+        .map(|r| {
+            let note = serde_json::json!({"content": r.opt_text("content"), "answer": r.opt_text("answer")});
+            vec![
+                StoredDoc {
+                    holder: Holder::Intake,
+                    key: id.to_string(),
+                    json: r.text("caller"),
+                },
+                StoredDoc {
+                    holder: Holder::IntakeNote,
+                    key: id.to_string(),
+                    json: note.to_string(),
+                },
+            ]
+        })
+        .unwrap_or_default())
 }

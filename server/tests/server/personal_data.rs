@@ -31,6 +31,7 @@ both_backends!(
 const NAME: &str = "李秀英";
 const PHONE: &str = "139 1234 5678";
 const ADDRESS: &str = "上海市徐汇区漕溪北路 88 号 3 楼";
+const SPARE_NOTE: &str = "白天打儿子电话 138 0013 9999";
 
 async fn order_for(
     s: &Srv,
@@ -44,6 +45,9 @@ async fn order_for(
                      "location": {"lat": 31.19, "lon": 121.43}},
         "product": {"model": "Haier BCD-216", "purchase_date": "2025-01-02", "warranty": "out_of_warranty"},
         "fault_description": "冰箱不制冷",
+        // A second number the desk typed into the notes: the customer's
+        // contact too (masked and erased with it).
+        "notes": SPARE_NOTE,
         "requested_window": {"start": start, "end": start + Duration::hours(2)},
         "received_at": start.min(Utc::now()) - Duration::hours(3),
     });
@@ -90,6 +94,8 @@ async fn stored_text(s: &Srv) -> String {
                     "SELECT body AS t FROM events",
                     "SELECT state AS t FROM visits",
                     "SELECT caller AS t FROM intakes",
+                    "SELECT content AS t FROM intakes",
+                    "SELECT COALESCE(answer, '') AS t FROM intakes",
                     "SELECT payload AS t FROM outbox WHERE state IN ('delivered', 'dead')",
                 ] {
                     for r in tx.query(sql, &[]).await? {
@@ -167,6 +173,7 @@ async fn retention_masks_the_contact_of_long_finished_orders_and_the_report_stil
     assert_eq!(c["phone"], "139****5678");
     assert_eq!(c["address"], "上海市徐汇区***");
     assert!(c["location"].is_null());
+    assert_eq!(a["notes"], "白天打儿子电话 138****9999");
     for id in [&recent, open["id"].as_str().unwrap()] {
         let (_, a) = s
             .get(&format!("/api/assignments/{id}"), &s.dispatcher)
@@ -185,6 +192,10 @@ async fn retention_masks_the_contact_of_long_finished_orders_and_the_report_stil
     assert_eq!(
         after["state"]["assignment"]["customer"]["phone"],
         "139****5678"
+    );
+    assert_eq!(
+        after["state"]["assignment"]["notes"], "白天打儿子电话 138****9999",
+        "the phone's copy of the order, notes included"
     );
     let report = s
         .get_text(
@@ -415,6 +426,19 @@ async fn an_erasure_is_audited_and_reaches_the_phone_on_its_next_sync(b: Backend
         Some("139****5678")
     );
 
+    // An earlier call of the same customer, answered at the desk, whose
+    // note has the spare number.
+    let (st, consulted) = s
+        .post(
+            "/api/intakes",
+            &s.dispatcher,
+            json!({"classification": "consultation",
+                   "caller": {"name": NAME, "phone": PHONE},
+                   "content": SPARE_NOTE, "answer": "已告知保修政策，可回拨 138-0013-9999"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{consulted}");
+
     // The customer cancels and asks for their data to be deleted.
     for order in [&id, &other_id] {
         let (st, r) = s
@@ -444,7 +468,7 @@ async fn an_erasure_is_audited_and_reaches_the_phone_on_its_next_sync(b: Backend
 
     // The server keeps no copy of the name, phone or address.
     let stored = stored_text(&s).await;
-    for secret in [NAME, "1234 5678", "13912345678", "漕溪北路"] {
+    for secret in [NAME, "1234 5678", "13912345678", "漕溪北路", "0013 9999"] {
         assert!(!stored.contains(secret), "{secret} is still stored");
     }
     let (_, a) = s
@@ -463,7 +487,16 @@ async fn an_erasure_is_audited_and_reaches_the_phone_on_its_next_sync(b: Backend
         audit[0]["reason"],
         "客户来电要求删除个人信息（工单回访 2026-12-01）"
     );
-    assert_eq!(audit[0]["assignments"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        audit[0]["assignments"].as_array().unwrap().len(),
+        3,
+        "both orders and the consultation: {audit}"
+    );
+    let consultation = format!("intake:{}", consulted["intake"]["id"].as_str().unwrap());
+    assert!(audit[0]["assignments"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(consultation)));
     assert!(audit[0]["requested_at"].is_string());
 
     // The phone's next sync blanks its copy.
@@ -472,7 +505,9 @@ async fn an_erasure_is_audited_and_reaches_the_phone_on_its_next_sync(b: Backend
         .store
         .state(doorstep_core::AssignmentId::new(&id).unwrap())
         .unwrap();
-    let customer = state.assignment.unwrap().customer;
+    let held = state.assignment.unwrap();
+    assert_eq!(held.notes.as_deref(), Some("白天打儿子电话 ***"));
+    let customer = held.customer;
     assert_eq!(
         (
             customer.name,
@@ -489,7 +524,7 @@ async fn an_erasure_is_audited_and_reaches_the_phone_on_its_next_sync(b: Backend
             .unwrap(),
     )
     .unwrap();
-    for secret in [NAME, PHONE, "漕溪北路"] {
+    for secret in [NAME, PHONE, "漕溪北路", "0013 9999"] {
         assert!(
             !history.contains(secret),
             "{secret} is still in the phone's events"
