@@ -127,8 +127,16 @@ fn a_photo_that_cannot_be_taken_is_recorded_with_a_reason_instead() {
         json!({"type": "record_photo_not_taken", "moment": "fault_before", "reason": "  "}),
     );
     assert_eq!(e.code(), "invalid_input");
-    run.ok(json!({"type": "record_photo_not_taken", "moment": "fault_before", "reason": "客户不同意拍摄室内"}));
-    run.ok(json!({"type": "show_fee_schedule"}));
+    run.ok_as_is(json!({"type": "record_photo_not_taken", "moment": "fault_before", "reason": "客户不同意拍摄室内"}));
+    // The reason stands in for the photo: the quote, the next step, goes on
+    // with no photo of the fault.
+    run.ok_as_is(json!({"type": "show_fee_schedule"}));
+    run.ok_as_is(json!({"type": "present_quote", "quote": {"lines": [{"item": "visit_fee"}]}}));
+    assert!(run
+        .state()
+        .photos
+        .iter()
+        .all(|p| p.moment != "fault_before"));
     assert_eq!(run.state().photos_not_taken[0].reason, "客户不同意拍摄室内");
 }
 
