@@ -187,7 +187,8 @@ impl IntoResponse for ApiError {
 }
 
 /// Parses a JSON body with `serde_path_to_error`, so a malformed body is
-/// answered with the path of the offending field (`events[3].event.visit_id`).
+/// answered with the path of the offending field (`events[3].event.visit_id`,
+/// finished by `field_path` inside what serde does not follow).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     // Fast path: a plain parse (the same deserializer, so it accepts exactly
     // what the tracked parse accepts). Tracking field paths costs about a
@@ -201,11 +202,16 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
         };
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    serde_path_to_error::deserialize::<_, T>(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let field = if path == "." {
             "body".to_string()
+        } else if inner.is_data() && bytes.len() <= super::field_path::MAX_BODY_BYTES {
+            // Into what serde could not follow (an event's kind).
+            serde_json::from_slice::<Value>(bytes)
+                .map(|root| super::field_path::finish::<T>(&root, &path))
+                .unwrap_or(path)
         } else {
             path
         };

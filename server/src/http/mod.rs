@@ -20,6 +20,7 @@ pub mod device_tokens;
 pub mod display_times;
 pub mod edge;
 pub mod error;
+pub mod field_path;
 pub mod error_zh;
 pub mod observe;
 pub mod openapi;
