@@ -192,17 +192,8 @@ impl Run {
     /// Runs a command that must be accepted (after the photos due before
     /// it); returns the new events' kinds.
     pub fn ok(&mut self, v: Value) -> Vec<EventKind> {
-        let c = cmd(v.clone());
-        self.take_due_photos(&c);
-        let ctx = self.ctx();
-        match self.visit.handle(&c, &ctx, &mut self.stamper) {
-            Ok(events) => events.iter().map(|e| e.kind.clone()).collect(),
-            Err(e) => panic!(
-                "{v} was refused: [{}] {}",
-                e.code(),
-                e.message(doorstep_core::Lang::En)
-            ),
-        }
+        self.take_due_photos(&cmd(v.clone()));
+        self.ok_as_is(v)
     }
 
     /// [`ok`](Self::ok) without taking the photos due first: the visit
