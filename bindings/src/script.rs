@@ -6,16 +6,16 @@ use crate::error::{guard, DoorstepError};
 use crate::playbooks::parse_custom;
 use doorstep_core::script_runner::run_script;
 
-/// Runs a visit script; `playbook_toml` overrides the header's trade with a
-/// custom playbook. Returns the final visit view as JSON (the same shape the
-/// CLI prints).
+/// Runs a visit script; `playbook_json` overrides the header's trade with a
+/// custom playbook (JSON, as `validate_playbook` takes it). Returns the final
+/// visit view as JSON (the same shape the CLI prints).
 #[uniffi::export]
 pub fn run_visit_script(
     script: String,
-    playbook_toml: Option<String>,
+    playbook_json: Option<String>,
 ) -> Result<String, DoorstepError> {
     guard(|| {
-        let playbook = playbook_toml.as_deref().map(parse_custom).transpose()?;
+        let playbook = playbook_json.as_deref().map(parse_custom).transpose()?;
         let outcome = run_script(&script, playbook)?;
         serde_json::to_string(&outcome.view).map_err(|e| {
             DoorstepError::internal(
@@ -66,7 +66,15 @@ mod tests {
 
     #[test]
     fn a_custom_playbook_is_validated_first() {
-        let e = run_visit_script(HEADER.into(), Some("x = 1".into())).unwrap_err();
+        let e = run_visit_script(HEADER.into(), Some("{\"x\": 1}".into())).unwrap_err();
         assert_eq!(e.code(), "invalid_playbook");
+    }
+
+    #[test]
+    fn a_custom_playbook_replaces_the_headers_trade() {
+        let custom = crate::playbooks::shipped_playbook_json("water_delivery".into()).unwrap();
+        let json = run_visit_script(HEADER.into(), Some(custom)).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["trade"], "water_delivery");
     }
 }

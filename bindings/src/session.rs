@@ -121,14 +121,15 @@ impl VisitSession {
         guard(|| Self::build(shipped(&trade_id)?, &device_id, technician_name))
     }
 
-    /// A new visit under a custom playbook (TOML), validated first.
+    /// A new visit under a custom playbook (JSON, as `validate_playbook`
+    /// takes it), validated first.
     #[uniffi::constructor]
     pub fn with_playbook(
-        playbook_toml: String,
+        playbook_json: String,
         device_id: String,
         technician_name: String,
     ) -> Result<Self, DoorstepError> {
-        guard(|| Self::build(parse_custom(&playbook_toml)?, &device_id, technician_name))
+        guard(|| Self::build(parse_custom(&playbook_json)?, &device_id, technician_name))
     }
 
     /// Applies one command, given as JSON like `{"type": "depart",
@@ -399,8 +400,8 @@ mod tests {
 
     #[test]
     fn a_custom_playbook_session_works_like_a_shipped_one() {
-        let text = doorstep_core::playbook::SHIPPED[0].1;
-        let s = VisitSession::with_playbook(text.into(), "dev-1".into(), "Wang".into()).unwrap();
+        let text = crate::playbooks::shipped_playbook_json("appliance_repair".into()).unwrap();
+        let s = VisitSession::with_playbook(text, "dev-1".into(), "Wang".into()).unwrap();
         assert_eq!(s.screen(t(0)).unwrap().trade, "appliance_repair");
     }
 }

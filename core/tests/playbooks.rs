@@ -1,7 +1,7 @@
 //! Playbooks: the shipped ones validate; a company's own load from TOML and
 //! JSON; invalid ones are refused naming the file, the field and the problem.
 
-use doorstep_core::playbook::{Playbook, PlaybookError, SHIPPED};
+use doorstep_core::playbook::{Playbook, PlaybookError, SHIPPED, SHIPPED_JSON};
 use serde_json::Value;
 
 const APPLIANCE: &str = SHIPPED[0].1;
@@ -105,6 +105,37 @@ fn every_shipped_playbook_validates() {
             .rules
             .data_risk_consent
     );
+}
+
+/// The shipped playbooks are written in TOML and compiled in as JSON made
+/// from it at build time (build.rs): both forms say the same, trade by trade
+/// and in the same order, and the JSON is what `Playbook::shipped` serves.
+#[test]
+fn the_shipped_json_playbooks_are_their_toml_sources() {
+    assert_eq!(SHIPPED_JSON.len(), SHIPPED.len());
+    for ((json_name, json), (toml_name, toml)) in SHIPPED_JSON.iter().zip(SHIPPED) {
+        assert_eq!(
+            json_name.strip_suffix(".json"),
+            toml_name.strip_suffix(".toml")
+        );
+        let from_toml = Playbook::from_toml(toml_name, toml).unwrap_or_else(|e| panic!("{e}"));
+        let from_json = Playbook::from_json(json_name, json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(from_json, from_toml, "{json_name} differs from {toml_name}");
+        // Value for value, not just the same playbook once defaults are in.
+        let toml_value =
+            serde_json::to_value(toml::from_str::<toml::Table>(toml).unwrap()).unwrap();
+        let json_value: Value = serde_json::from_str(json).unwrap();
+        assert_eq!(
+            json_value, toml_value,
+            "{json_name} differs from {toml_name}"
+        );
+    }
+    let served: Vec<&Playbook> = Playbook::shipped().iter().collect();
+    let written: Vec<Playbook> = SHIPPED
+        .iter()
+        .map(|(name, text)| Playbook::from_toml(name, text).unwrap())
+        .collect();
+    assert_eq!(served, written.iter().collect::<Vec<_>>());
 }
 
 #[test]

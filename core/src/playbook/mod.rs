@@ -1,8 +1,11 @@
 //! Trade playbooks: the data that tells the workflow which steps a trade
 //! walks, what the kit is, its timings, fee schedule, scripts and which rules
-//! apply. Six trades ship as TOML compiled into the crate (`trades/`); a
-//! company may load its own from TOML or JSON. Loading validates everything
-//! and names the file, field and problem when it refuses.
+//! apply. Six trades ship, written in TOML (`trades/`) and compiled into the
+//! crate as JSON made from it at build time (`build.rs`), so that reading
+//! them takes serde_json only; a company may load its own from JSON, or from
+//! TOML with the `toml` feature (the server and the CLI: the phone library
+//! carries no TOML parser). Loading validates everything and names the
+//! file, field and problem when it refuses.
 
 mod validate;
 
@@ -418,7 +421,43 @@ pub struct Playbook {
     pub photos: Vec<PhotoMoment>,
 }
 
-/// The shipped trades, as (file name, TOML source).
+/// The shipped trades, as (file name, JSON text): the TOML files of
+/// `trades/` as JSON, made by the build script (`build.rs`). What
+/// [`Playbook::shipped`] reads; a test checks each parses to the same
+/// playbook as its TOML source (`SHIPPED`, with the `toml` feature).
+pub const SHIPPED_JSON: [(&str, &str); 6] = [
+    (
+        "appliance_repair.json",
+        include_str!(concat!(env!("OUT_DIR"), "/playbooks/appliance_repair.json")),
+    ),
+    (
+        "computer_repair.json",
+        include_str!(concat!(env!("OUT_DIR"), "/playbooks/computer_repair.json")),
+    ),
+    (
+        "water_delivery.json",
+        include_str!(concat!(env!("OUT_DIR"), "/playbooks/water_delivery.json")),
+    ),
+    (
+        "home_care.json",
+        include_str!(concat!(env!("OUT_DIR"), "/playbooks/home_care.json")),
+    ),
+    (
+        "property_maintenance.json",
+        include_str!(concat!(
+            env!("OUT_DIR"),
+            "/playbooks/property_maintenance.json"
+        )),
+    ),
+    (
+        "heating_service.json",
+        include_str!(concat!(env!("OUT_DIR"), "/playbooks/heating_service.json")),
+    ),
+];
+
+/// The shipped trades as written, (file name, TOML source), in the order of
+/// [`SHIPPED_JSON`]; with the `toml` feature.
+#[cfg(feature = "toml")]
 pub const SHIPPED: [(&str, &str); 6] = [
     (
         "appliance_repair.toml",
@@ -445,6 +484,8 @@ pub const SHIPPED: [(&str, &str); 6] = [
 
 impl Playbook {
     /// Parses and validates a TOML playbook; `source` names it in errors.
+    /// With the `toml` feature (the server, the CLI; not the phone).
+    #[cfg(feature = "toml")]
     pub fn from_toml(source: &str, text: &str) -> Result<Playbook, PlaybookError> {
         let pb: Playbook =
             toml::from_str(text).map_err(|e| PlaybookError::parse(source, text, &e))?;
@@ -460,7 +501,8 @@ impl Playbook {
         Ok(pb)
     }
 
-    /// Loads a playbook file, choosing the format by its extension (.toml or .json).
+    /// Loads a playbook file, choosing the format by its extension (.toml,
+    /// with the `toml` feature, or .json).
     pub fn from_path(path: &std::path::Path) -> Result<Playbook, PlaybookError> {
         let source = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| PlaybookError {
@@ -468,14 +510,23 @@ impl Playbook {
             field: String::new(),
             problem: format!("cannot read the file: {e}"),
         })?;
+        let refused = |problem: &str| PlaybookError {
+            source_name: source.clone(),
+            field: String::new(),
+            problem: problem.into(),
+        };
         match path.extension().and_then(|e| e.to_str()) {
+            #[cfg(feature = "toml")]
             Some("toml") => Self::from_toml(&source, &text),
+            #[cfg(not(feature = "toml"))]
+            Some("toml") => Err(refused(
+                "TOML playbooks are not read by this build (no `toml` feature): give it as JSON",
+            )),
             Some("json") => Self::from_json(&source, &text),
-            _ => Err(PlaybookError {
-                source_name: source,
-                field: String::new(),
-                problem: "unknown format: expected a .toml or .json file".into(),
-            }),
+            _ if cfg!(feature = "toml") => {
+                Err(refused("unknown format: expected a .toml or .json file"))
+            }
+            _ => Err(refused("unknown format: expected a .json file")),
         }
     }
 
@@ -487,18 +538,18 @@ impl Playbook {
     pub fn shipped() -> &'static [Playbook] {
         static SHIPPED_PLAYBOOKS: std::sync::OnceLock<Vec<Playbook>> = std::sync::OnceLock::new();
         SHIPPED_PLAYBOOKS.get_or_init(|| {
-            SHIPPED
+            SHIPPED_JSON
                 .iter()
-                .filter_map(|(name, text)| Self::from_toml(name, text).ok())
+                .filter_map(|(name, text)| Self::from_json(name, text).ok())
                 .collect()
         })
     }
 
     /// Checks every shipped playbook, reporting the first that does not validate.
     pub fn check_shipped() -> Result<(), PlaybookError> {
-        SHIPPED
+        SHIPPED_JSON
             .iter()
-            .try_for_each(|(name, text)| Self::from_toml(name, text).map(|_| ()))
+            .try_for_each(|(name, text)| Self::from_json(name, text).map(|_| ()))
     }
 
     /// A shipped playbook by trade id.
@@ -547,6 +598,6 @@ mod tests {
     #[test]
     fn every_shipped_playbook_validates() {
         Playbook::check_shipped().unwrap();
-        assert_eq!(Playbook::shipped().len(), SHIPPED.len());
+        assert_eq!(Playbook::shipped().len(), SHIPPED_JSON.len());
     }
 }

@@ -24,7 +24,8 @@ impl PlaybookError {
     }
 
     /// A TOML syntax or shape error, located: the field's dotted path is
-    /// worked out from where the parser stopped.
+    /// worked out from where the parser stopped. With the `toml` feature.
+    #[cfg(feature = "toml")]
     pub(super) fn parse(source: &str, text: &str, e: &toml::de::Error) -> Self {
         let msg = e.message().trim().to_string();
         let Some(span) = e.span() else {
@@ -166,6 +167,8 @@ mod locate {
     /// table header above it, the key of its line (or of the multi-line
     /// array it continues) and the array index, e.g. `steps[3]`, `kit[2].id`;
     /// with `table_only`, just the table (a missing field is reported on it).
+    /// With the `toml` feature.
+    #[cfg(feature = "toml")]
     pub fn toml_path(text: &str, offset: usize, table_only: bool) -> String {
         let mut table = String::new();
         let mut counts: std::collections::HashMap<String, usize> = Default::default();

@@ -3481,13 +3481,14 @@ public convenience init(tradeId: String, deviceId: String, technicianName: Strin
 
     
     /**
-     * A new visit under a custom playbook (TOML), validated first.
+     * A new visit under a custom playbook (JSON, as `validate_playbook`
+     * takes it), validated first.
      */
-public static func withPlaybook(playbookToml: String, deviceId: String, technicianName: String)throws  -> VisitSession  {
+public static func withPlaybook(playbookJson: String, deviceId: String, technicianName: String)throws  -> VisitSession  {
     return try  FfiConverterTypeVisitSession_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_constructor_visitsession_with_playbook(
-        FfiConverterString.lower(playbookToml),
+        FfiConverterString.lower(playbookJson),
         FfiConverterString.lower(deviceId),
         FfiConverterString.lower(technicianName),uniffiCallStatus
     )
@@ -9809,6 +9810,18 @@ public func setLogger(logger: Logger?, maxLevel: LogLevel)throws   {try rustCall
 }
 }
 /**
+ * The shipped playbook of trade `trade_id` as JSON, the form
+ * `validate_playbook` takes: the starting point of a company's own.
+ */
+public func shippedPlaybookJson(tradeId: String)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_func_shipped_playbook_json(
+        FfiConverterString.lower(tradeId),uniffiCallStatus
+    )
+})
+}
+/**
  * The six shipped trade playbooks (id, zh/en names, steps).
  */
 public func shippedPlaybooks() -> [PlaybookInfo]  {
@@ -9819,13 +9832,15 @@ public func shippedPlaybooks() -> [PlaybookInfo]  {
 })
 }
 /**
- * Parses and validates a custom playbook written in TOML.
+ * Parses and validates a custom playbook written in JSON (the shape of
+ * `shipped_playbook_json`); a refusal names the field's path
+ * (`timing.geofence_radius_m`, `kit[2].id`) and the problem.
  */
-public func validatePlaybook(tomlText: String)throws  -> PlaybookInfo  {
+public func validatePlaybook(playbookJson: String)throws  -> PlaybookInfo  {
     return try  FfiConverterTypePlaybookInfo_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_func_validate_playbook(
-        FfiConverterString.lower(tomlText),uniffiCallStatus
+        FfiConverterString.lower(playbookJson),uniffiCallStatus
     )
 })
 }
@@ -9840,16 +9855,16 @@ public func qrProviders() -> [QrProviderItem]  {
 })
 }
 /**
- * Runs a visit script; `playbook_toml` overrides the header's trade with a
- * custom playbook. Returns the final visit view as JSON (the same shape the
- * CLI prints).
+ * Runs a visit script; `playbook_json` overrides the header's trade with a
+ * custom playbook (JSON, as `validate_playbook` takes it). Returns the final
+ * visit view as JSON (the same shape the CLI prints).
  */
-public func runVisitScript(script: String, playbookToml: String?)throws  -> String  {
+public func runVisitScript(script: String, playbookJson: String?)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_func_run_visit_script(
         FfiConverterString.lower(script),
-        FfiConverterOptionString.lower(playbookToml),uniffiCallStatus
+        FfiConverterOptionString.lower(playbookJson),uniffiCallStatus
     )
 })
 }
@@ -9957,16 +9972,19 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_func_set_logger() != 51333) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_doorstep_ffi_checksum_func_shipped_playbook_json() != 6247) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_doorstep_ffi_checksum_func_shipped_playbooks() != 63987) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_func_validate_playbook() != 61925) {
+    if (uniffi_doorstep_ffi_checksum_func_validate_playbook() != 8648) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_func_qr_providers() != 7254) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_func_run_visit_script() != 2903) {
+    if (uniffi_doorstep_ffi_checksum_func_run_visit_script() != 19159) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_func_enrol_device() != 45000) {
@@ -10173,7 +10191,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_constructor_visitsession_new() != 21852) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_constructor_visitsession_with_playbook() != 44742) {
+    if (uniffi_doorstep_ffi_checksum_constructor_visitsession_with_playbook() != 6253) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_constructor_syncer_new() != 24083) {

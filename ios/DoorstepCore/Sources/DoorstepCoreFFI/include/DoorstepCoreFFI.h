@@ -531,7 +531,7 @@ uint64_t uniffi_doorstep_ffi_fn_constructor_visitsession_new(RustBuffer trade_id
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CONSTRUCTOR_VISITSESSION_WITH_PLAYBOOK
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CONSTRUCTOR_VISITSESSION_WITH_PLAYBOOK
-uint64_t uniffi_doorstep_ffi_fn_constructor_visitsession_with_playbook(RustBuffer playbook_toml, RustBuffer device_id, RustBuffer technician_name, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_doorstep_ffi_fn_constructor_visitsession_with_playbook(RustBuffer playbook_json, RustBuffer device_id, RustBuffer technician_name, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_VISITSESSION_ACTION_FORMS
@@ -815,6 +815,11 @@ RustBuffer uniffi_doorstep_ffi_fn_method_localtimes_zone_name(uint64_t ptr, Rust
 void uniffi_doorstep_ffi_fn_func_set_logger(RustBuffer logger, RustBuffer max_level, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_SHIPPED_PLAYBOOK_JSON
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_SHIPPED_PLAYBOOK_JSON
+RustBuffer uniffi_doorstep_ffi_fn_func_shipped_playbook_json(RustBuffer trade_id, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_SHIPPED_PLAYBOOKS
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_SHIPPED_PLAYBOOKS
 RustBuffer uniffi_doorstep_ffi_fn_func_shipped_playbooks(RustCallStatus *_Nonnull out_status
@@ -823,7 +828,7 @@ RustBuffer uniffi_doorstep_ffi_fn_func_shipped_playbooks(RustCallStatus *_Nonnul
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_VALIDATE_PLAYBOOK
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_VALIDATE_PLAYBOOK
-RustBuffer uniffi_doorstep_ffi_fn_func_validate_playbook(RustBuffer toml_text, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_doorstep_ffi_fn_func_validate_playbook(RustBuffer playbook_json, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_QR_PROVIDERS
@@ -834,7 +839,7 @@ RustBuffer uniffi_doorstep_ffi_fn_func_qr_providers(RustCallStatus *_Nonnull out
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_RUN_VISIT_SCRIPT
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_RUN_VISIT_SCRIPT
-RustBuffer uniffi_doorstep_ffi_fn_func_run_visit_script(RustBuffer script, RustBuffer playbook_toml, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_doorstep_ffi_fn_func_run_visit_script(RustBuffer script, RustBuffer playbook_json, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_ENROL_DEVICE
@@ -1130,6 +1135,12 @@ void ffi_doorstep_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus 
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_SET_LOGGER
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_SET_LOGGER
 uint16_t uniffi_doorstep_ffi_checksum_func_set_logger(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_SHIPPED_PLAYBOOK_JSON
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_SHIPPED_PLAYBOOK_JSON
+uint16_t uniffi_doorstep_ffi_checksum_func_shipped_playbook_json(void
     
 );
 #endif

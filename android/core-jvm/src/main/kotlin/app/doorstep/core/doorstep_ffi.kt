@@ -799,6 +799,8 @@ internal object IntegrityCheckingUniffiLib {
     internal fun ensureInitialized() = Unit
     external fun uniffi_doorstep_ffi_checksum_func_set_logger(
     ): Int
+    external fun uniffi_doorstep_ffi_checksum_func_shipped_playbook_json(
+    ): Int
     external fun uniffi_doorstep_ffi_checksum_func_shipped_playbooks(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_func_validate_playbook(
@@ -1054,7 +1056,7 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_doorstep_ffi_fn_constructor_visitsession_new(`tradeId`: RustBuffer.ByValue,`deviceId`: RustBuffer.ByValue,`technicianName`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_doorstep_ffi_fn_constructor_visitsession_with_playbook(`playbookToml`: RustBuffer.ByValue,`deviceId`: RustBuffer.ByValue,`technicianName`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_doorstep_ffi_fn_constructor_visitsession_with_playbook(`playbookJson`: RustBuffer.ByValue,`deviceId`: RustBuffer.ByValue,`technicianName`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_doorstep_ffi_fn_method_visitsession_action_forms(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1168,13 +1170,15 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_func_set_logger(`logger`: RustBuffer.ByValue,`maxLevel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_doorstep_ffi_fn_func_shipped_playbook_json(`tradeId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_func_shipped_playbooks(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_doorstep_ffi_fn_func_validate_playbook(`tomlText`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_doorstep_ffi_fn_func_validate_playbook(`playbookJson`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_func_qr_providers(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_doorstep_ffi_fn_func_run_visit_script(`script`: RustBuffer.ByValue,`playbookToml`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_doorstep_ffi_fn_func_run_visit_script(`script`: RustBuffer.ByValue,`playbookJson`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_func_enrol_device(`transport`: Long,`serverUrl`: RustBuffer.ByValue,`dispatcher`: RustBuffer.ByValue,`password`: RustBuffer.ByValue,`technicianId`: RustBuffer.ByValue,`deviceId`: RustBuffer.ByValue,`deviceKey`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1310,16 +1314,19 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_func_set_logger() and 0xFFFF) != 51333) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_doorstep_ffi_checksum_func_shipped_playbook_json() and 0xFFFF) != 6247) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_doorstep_ffi_checksum_func_shipped_playbooks() and 0xFFFF) != 63987) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_func_validate_playbook() and 0xFFFF) != 61925) {
+    if ((lib.uniffi_doorstep_ffi_checksum_func_validate_playbook() and 0xFFFF) != 8648) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_func_qr_providers() and 0xFFFF) != 7254) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_func_run_visit_script() and 0xFFFF) != 2903) {
+    if ((lib.uniffi_doorstep_ffi_checksum_func_run_visit_script() and 0xFFFF) != 19159) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_func_enrol_device() and 0xFFFF) != 45000) {
@@ -1526,7 +1533,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_constructor_visitsession_new() and 0xFFFF) != 21852) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_constructor_visitsession_with_playbook() and 0xFFFF) != 44742) {
+    if ((lib.uniffi_doorstep_ffi_checksum_constructor_visitsession_with_playbook() and 0xFFFF) != 6253) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_constructor_syncer_new() and 0xFFFF) != 24083) {
@@ -6616,15 +6623,16 @@ open class VisitSession: Disposable, AutoCloseable, VisitSessionInterface
     companion object {
         
     /**
-     * A new visit under a custom playbook (TOML), validated first.
+     * A new visit under a custom playbook (JSON, as `validate_playbook`
+     * takes it), validated first.
      */
-    @Throws(DoorstepException::class) fun `withPlaybook`(`playbookToml`: kotlin.String, `deviceId`: kotlin.String, `technicianName`: kotlin.String): VisitSession {
+    @Throws(DoorstepException::class) fun `withPlaybook`(`playbookJson`: kotlin.String, `deviceId`: kotlin.String, `technicianName`: kotlin.String): VisitSession {
             return FfiConverterTypeVisitSession.lift(
     uniffiRustCallWithError(DoorstepException) { _status ->
     UniffiLib.uniffi_doorstep_ffi_fn_constructor_visitsession_with_playbook(
     
         
-        FfiConverterString.lower(`playbookToml`),
+        FfiConverterString.lower(`playbookJson`),
         FfiConverterString.lower(`deviceId`),
         FfiConverterString.lower(`technicianName`),_status)
 }
@@ -11862,6 +11870,22 @@ public typealias FfiConverterTypeTimestamp = FfiConverterTimestamp
     
 
         /**
+         * The shipped playbook of trade `trade_id` as JSON, the form
+         * `validate_playbook` takes: the starting point of a company's own.
+         */
+    @Throws(DoorstepException::class) fun `shippedPlaybookJson`(`tradeId`: kotlin.String): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_func_shipped_playbook_json(
+    
+        
+        FfiConverterString.lower(`tradeId`),_status)
+}
+    )
+    }
+    
+
+        /**
          * The six shipped trade playbooks (id, zh/en names, steps).
          */ fun `shippedPlaybooks`(): List<PlaybookInfo> {
             return FfiConverterSequenceTypePlaybookInfo.lift(
@@ -11875,15 +11899,17 @@ public typealias FfiConverterTypeTimestamp = FfiConverterTimestamp
     
 
         /**
-         * Parses and validates a custom playbook written in TOML.
+         * Parses and validates a custom playbook written in JSON (the shape of
+         * `shipped_playbook_json`); a refusal names the field's path
+         * (`timing.geofence_radius_m`, `kit[2].id`) and the problem.
          */
-    @Throws(DoorstepException::class) fun `validatePlaybook`(`tomlText`: kotlin.String): PlaybookInfo {
+    @Throws(DoorstepException::class) fun `validatePlaybook`(`playbookJson`: kotlin.String): PlaybookInfo {
             return FfiConverterTypePlaybookInfo.lift(
     uniffiRustCallWithError(DoorstepException) { _status ->
     UniffiLib.uniffi_doorstep_ffi_fn_func_validate_playbook(
     
         
-        FfiConverterString.lower(`tomlText`),_status)
+        FfiConverterString.lower(`playbookJson`),_status)
 }
     )
     }
@@ -11903,18 +11929,18 @@ public typealias FfiConverterTypeTimestamp = FfiConverterTimestamp
     
 
         /**
-         * Runs a visit script; `playbook_toml` overrides the header's trade with a
-         * custom playbook. Returns the final visit view as JSON (the same shape the
-         * CLI prints).
+         * Runs a visit script; `playbook_json` overrides the header's trade with a
+         * custom playbook (JSON, as `validate_playbook` takes it). Returns the final
+         * visit view as JSON (the same shape the CLI prints).
          */
-    @Throws(DoorstepException::class) fun `runVisitScript`(`script`: kotlin.String, `playbookToml`: kotlin.String?): kotlin.String {
+    @Throws(DoorstepException::class) fun `runVisitScript`(`script`: kotlin.String, `playbookJson`: kotlin.String?): kotlin.String {
             return FfiConverterString.lift(
     uniffiRustCallWithError(DoorstepException) { _status ->
     UniffiLib.uniffi_doorstep_ffi_fn_func_run_visit_script(
     
         
         FfiConverterString.lower(`script`),
-        FfiConverterOptionalString.lower(`playbookToml`),_status)
+        FfiConverterOptionalString.lower(`playbookJson`),_status)
 }
     )
     }

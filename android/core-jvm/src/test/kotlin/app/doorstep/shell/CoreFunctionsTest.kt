@@ -3,6 +3,7 @@ package app.doorstep.shell
 import app.doorstep.core.DoorstepException
 import app.doorstep.core.VisitSession
 import app.doorstep.core.runVisitScript
+import app.doorstep.core.shippedPlaybookJson
 import app.doorstep.core.shippedPlaybooks
 import app.doorstep.core.validatePlaybook
 import org.junit.jupiter.api.Assertions.assertEquals
@@ -24,9 +25,9 @@ class CoreFunctionsTest {
 
     @Test
     fun `a custom playbook is validated and a broken one names the field`() {
-        val shipped = javaClass.getResource("/appliance_repair.toml")!!.readText()
+        val shipped = shippedPlaybookJson("appliance_repair")
         assertEquals("appliance_repair", validatePlaybook(shipped).id)
-        val broken = shipped.replaceFirst("version = 1", "version = 0")
+        val broken = shipped.replaceFirst("\"version\":1", "\"version\":0")
         val e = assertThrows<DoorstepException.InvalidPlaybook> { validatePlaybook(broken) }
         assertEquals("invalid_playbook", e.code)
         assertEquals("version", e.field)
@@ -60,9 +61,9 @@ class CoreFunctionsTest {
 
     @Test
     fun `a session can run a custom playbook`() {
-        val toml = javaClass.getResource("/appliance_repair.toml")!!.readText()
-        assertEquals("appliance_repair", validatePlaybook(toml).id)
-        VisitSession.withPlaybook(toml, "dev-1", "Wang Wei").use { s ->
+        val json = shippedPlaybookJson("appliance_repair")
+        assertEquals("appliance_repair", validatePlaybook(json).id)
+        VisitSession.withPlaybook(json, "dev-1", "Wang Wei").use { s ->
             assertEquals("appliance_repair", s.screen(java.time.Instant.EPOCH).trade)
         }
     }
