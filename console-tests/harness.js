@@ -1,5 +1,6 @@
 // Starts a real doorstep-server with the demo data on an ephemeral port and a
 // headless Chromium (Debian's, never a downloaded one) for the console tests.
+// Stopping a server scans its output for phones and addresses (logscan.js).
 "use strict";
 
 const { spawn } = require("node:child_process");
@@ -8,6 +9,8 @@ const os = require("node:os");
 const path = require("node:path");
 const readline = require("node:readline");
 const { chromium } = require("playwright-core");
+const { SCAN_FILTER, customersOf, demoCustomers, leaks } = require("./logscan");
+const { PASSWORD } = require("./desk");
 
 const SERVER_BIN = path.resolve(__dirname,
   process.env.DOORSTEP_SERVER_BIN || "../target/debug/doorstep-server");
@@ -16,6 +19,11 @@ const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 /**
  * Starts the server (with `env` added to its environment, listening on
  * `listen`, by default any free port); resolves to { url, stop(), output() } once it listens.
+ * It logs at the production level and more (`SCAN_FILTER`, unless RUST_LOG
+ * says otherwise). `stop()` first reads every customer the server holds,
+ * then kills it and scans its stdout and stderr: it rejects, naming each
+ * line, when one holds a mobile number or a customer's phone or address
+ * (PIPL; docs/PIPL.md), which fails the test file.
  */
 function startServer(env = {}, { listen = "127.0.0.1:0" } = {}) {
   if (!fs.existsSync(SERVER_BIN)) {
@@ -24,20 +32,44 @@ function startServer(env = {}, { listen = "127.0.0.1:0" } = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "doorstep-console-"));
   const child = spawn(SERVER_BIN, ["--listen", listen, "--data-dir", dataDir, "--demo"], {
     stdio: ["ignore", "pipe", "pipe"],
-    env: Object.assign({}, process.env, { RUST_LOG: process.env.RUST_LOG || "warn" }, env),
+    env: Object.assign({}, process.env, { RUST_LOG: process.env.RUST_LOG || SCAN_FILTER }, env),
   });
   const lines = [];
+  // Each stream on its own too, for the scan: a chunk of stderr may end
+  // inside a line.
+  const streams = { out: [], err: [] };
   // Keep draining both streams for the server's whole life, so it never
-  // blocks on a full pipe; the lines help explain a failure.
-  child.stderr.on("data", (d) => lines.push(String(d)));
+  // blocks on a full pipe; the lines help explain a failure and are scanned.
+  child.stderr.on("data", (d) => { lines.push(String(d)); streams.err.push(String(d)); });
   const out = readline.createInterface({ input: child.stdout });
   let exited = false;
-  const stop = () => new Promise((resolve) => {
-    const done = () => { fs.rmSync(dataDir, { recursive: true, force: true }); resolve(); };
-    if (exited) return done();
-    child.once("exit", done);
-    child.kill("SIGKILL");
-  });
+  let url = null;
+  // Closed: exited and both streams read to their end.
+  const closed = new Promise((resolve) => child.once("close", resolve));
+  const kill = async () => {
+    if (!exited) child.kill("SIGKILL");
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 10000).unref())]);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+  let stopped = null;
+  const stop = () => stopped || (stopped = (async () => {
+    let customers;
+    let unread = null;
+    try {
+      customers = url && !exited ? await customersOf(url, PASSWORD) : demoCustomers();
+    } catch (e) {
+      unread = e;
+      customers = demoCustomers();
+    }
+    await kill();
+    const found = leaks(streams.out.join("") + "\n" + streams.err.join(""), customers);
+    if (found.length) {
+      throw new Error(`the server's output leaks personal data (PIPL, docs/PIPL.md):\n${
+        found.slice(0, 20).map((l) => `  ${l.what}: ${l.line}`).join("\n")}${
+        found.length > 20 ? `\n  ... and ${found.length - 20} more` : ""}`);
+    }
+    if (unread) throw unread;
+  })());
   const ready = new Promise((resolve, reject) => {
     child.once("error", reject);
     child.once("exit", (code, signal) => {
@@ -46,11 +78,12 @@ function startServer(env = {}, { listen = "127.0.0.1:0" } = {}) {
     });
     out.on("line", (line) => {
       lines.push(line + "\n");
+      streams.out.push(line + "\n");
       const m = /^Doorstep server listening on (http:\/\/\S+\/)$/.exec(line);
-      if (m) resolve({ url: m[1], stop, output: () => lines.join("") });
+      if (m) { url = m[1]; resolve({ url, stop, output: () => lines.join("") }); }
     });
   });
-  return ready.catch(async (e) => { await stop(); throw e; });
+  return ready.catch(async (e) => { await kill(); throw e; });
 }
 
 async function launchBrowser() {

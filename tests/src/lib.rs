@@ -3,9 +3,12 @@
 //! real device stores with the real sync client. The scenarios live in
 //! `tests/`; `proxy` injects network faults between phone and server; `link`
 //! emulates a weak mobile link (latency, shared bandwidth, loss) for the
-//! sync benchmark.
+//! sync benchmark. A center's server logs are scanned for phones and
+//! addresses when it ends (`log_scan`, shared with the server's tests).
 
 pub mod link;
+#[path = "../../server/tests/server/log_scan.rs"]
+pub mod log_scan;
 pub mod proxy;
 
 use chrono::{DateTime, Duration, Utc};
@@ -49,7 +52,8 @@ impl Drop for TempDir {
     }
 }
 
-/// The center: server + dispatcher session.
+/// The center: server + dispatcher session. When it is dropped, the logs
+/// written since the last scan are scanned ([`log_scan::check`]).
 pub struct Center {
     pub server: RunningServer,
     pub base: String,
@@ -72,6 +76,11 @@ impl Center {
     /// On the database at `url` (a fresh one: see [`fresh_database`]), or
     /// on SQLite in a temporary directory when `None`.
     pub async fn start_on(url: Option<String>, config: Config) -> Center {
+        // The tests' builds only: the benchmarks (`--profile server-bench`)
+        // time the server without a test subscriber formatting its lines.
+        if cfg!(debug_assertions) {
+            log_scan::install();
+        }
         let dir = TempDir::new("server");
         let db_path = url.unwrap_or_else(|| dir.0.join("doorstep.db").display().to_string());
         let db = Database::open(&db_path)
@@ -133,6 +142,7 @@ impl Center {
 
     /// A dispatcher's request whatever its answer: (status, body).
     pub async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
+        log_scan::note_request(&body);
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.base))
@@ -228,6 +238,10 @@ impl Center {
                 "received_at": *start - Duration::days(1),
             }))
             .expect("a new assignment");
+            log_scan::note_customer(
+                new.customer.phone.as_deref(),
+                new.customer.address.as_deref(),
+            );
             news.push(new);
         }
         let technician = TechnicianId::new(technician).expect("a technician id");
@@ -300,6 +314,12 @@ impl Center {
             })
             .await
             .expect("read the server's events")
+    }
+}
+
+impl Drop for Center {
+    fn drop(&mut self) {
+        log_scan::check(&format!("the center at {}", self.base));
     }
 }
 

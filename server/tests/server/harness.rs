@@ -1,4 +1,8 @@
-//! The test server and an HTTP client for it.
+//! The test server and an HTTP client for it. Every server it starts has
+//! its logs scanned for phones and addresses when it ends ([`log_scan`]).
+
+#[path = "log_scan.rs"]
+pub mod log_scan;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use doorstep_core::business_time::BusinessZone;
@@ -79,6 +83,7 @@ impl Drop for Srv {
         if let Some(d) = &self.dir {
             let _ = std::fs::remove_dir_all(d);
         }
+        log_scan::check(&format!("the test server at {}", self.base));
     }
 }
 
@@ -122,6 +127,7 @@ impl Srv {
         config: Config,
         adjust: impl FnOnce(AppState) -> AppState,
     ) -> Srv {
+        log_scan::install();
         let (url, dir) = database_url(b).await;
         let db = Database::open(&url).await.expect("open the test database");
         let url_kept = url.clone();
@@ -196,6 +202,7 @@ impl Srv {
             req = req.bearer_auth(t);
         }
         if let Some(b) = body {
+            log_scan::note_request(&b);
             req = req.json(&b);
         }
         let res = req.send().await.expect("request");
@@ -234,6 +241,8 @@ impl Srv {
             .header("content-type", "application/json");
         if gzip {
             req = req.header("content-encoding", "gzip");
+        } else if let Ok(v) = serde_json::from_slice::<Value>(&body) {
+            log_scan::note_request(&v);
         }
         let res = req.body(body).send().await.expect("request");
         let status = res.status().as_u16();
@@ -475,7 +484,7 @@ fn fresh_data_dir() -> PathBuf {
 }
 
 /// A `doorstep-server` process (the real binary) on a fresh database; killed
-/// when dropped.
+/// when dropped, its output (stdout and its log on stderr) then scanned.
 pub struct ServerProcess {
     pub child: std::process::Child,
     pub base: String,
@@ -484,6 +493,8 @@ pub struct ServerProcess {
     dir: Option<PathBuf>,
     /// The process's `--data-dir` (its photos).
     data: PathBuf,
+    /// The threads draining its stdout and stderr into the log scan.
+    readers: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl ServerProcess {
@@ -530,21 +541,36 @@ impl ServerProcess {
             .arg(&data)
             .args(["--admin-password", PASSWORD])
             .args(args)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", log_scan::SCAN_FILTER)
             .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("start doorstep-server");
         // Keep draining the server's output for its whole life: a full
-        // pipe would stall it.
+        // pipe would stall it. Every line goes to the log scan; warnings
+        // and errors also to the test's stderr.
         let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
+        let out = std::thread::spawn(move || {
             for line in std::io::BufReader::new(stdout)
                 .lines()
                 .map_while(Result::ok)
             {
+                log_scan::append(&line);
                 if let Some(rest) = line.split("listening on ").nth(1) {
                     let _ = tx.send(rest.trim().trim_end_matches('/').to_string());
+                }
+            }
+        });
+        let err = std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                log_scan::append(&line);
+                if line.contains(" WARN ") || line.contains(" ERROR ") {
+                    eprintln!("{line}");
                 }
             }
         });
@@ -560,6 +586,7 @@ impl ServerProcess {
             url,
             dir,
             data,
+            readers: vec![out, err],
         }
     }
 
@@ -579,9 +606,13 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        for r in self.readers.drain(..) {
+            let _ = r.join();
+        }
         if let Some(d) = &self.dir {
             let _ = std::fs::remove_dir_all(d);
         }
         let _ = std::fs::remove_dir_all(&self.data);
+        log_scan::check(&format!("the server process at {}", self.base));
     }
 }

@@ -4,9 +4,11 @@
 //! with Chinese customers: orders and intakes, refusals of bad input that
 //! carry a phone number where it does not belong, a sync, an export and
 //! an erasure. Its stdout and stderr, and every refusal's body, are then
-//! scanned for mainland mobile numbers (`1[3-9]` and 9 more digits) and
-//! for every customer's phone and address.
+//! scanned for mainland mobile numbers (`1[3-9]` and 9 more digits, also
+//! spaced or dashed; the scanner every test server's logs go through,
+//! `log_scan`) and for every customer's phone and address.
 
+use crate::harness::log_scan::mobile_numbers;
 use crate::harness::{database_url, Backend, PASSWORD};
 use serde_json::{json, Value};
 use std::io::Read;
@@ -31,44 +33,8 @@ const CUSTOMERS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// The mainland mobile numbers in `text`: 11-digit runs starting 13-19.
-fn mobile_numbers(text: &str) -> Vec<String> {
-    // A number stands alone: digits inside a word (a hex token, an id)
-    // are not a phone number.
-    let mut found = Vec::new();
-    let mut run = String::new();
-    let mut in_word = false;
-    for c in text.chars().chain(std::iter::once(' ')) {
-        if c.is_ascii_digit() {
-            run.push(c);
-            continue;
-        }
-        let b = run.as_bytes();
-        let word_goes_on = c.is_ascii_alphabetic() || c == '_';
-        if !in_word
-            && !word_goes_on
-            && b.len() == 11
-            && b[0] == b'1'
-            && (b'3'..=b'9').contains(&b[1])
-        {
-            found.push(run.clone());
-        }
-        in_word = c.is_ascii_alphanumeric() || c == '_';
-        run.clear();
-    }
-    found
-}
-
 fn digits(s: &str) -> String {
     s.chars().filter(char::is_ascii_digit).collect()
-}
-
-#[test]
-fn the_mobile_number_pattern_finds_numbers_and_not_timestamps() {
-    assert_eq!(mobile_numbers("call 13812345678."), ["13812345678"]);
-    assert!(mobile_numbers("at 1764601234567 ms and 12345678901").is_empty());
-    assert!(mobile_numbers("token d_3fa15355672129bc and a15355672129").is_empty());
-    assert_eq!(mobile_numbers("(+86 13912345678)"), ["13912345678"]);
 }
 
 /// Reads a pipe to its end into `into`.
