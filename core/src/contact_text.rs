@@ -45,6 +45,26 @@ fn mobile_at(cs: &[char], i: usize) -> Option<(usize, String)> {
     (alone && b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1])).then_some((j, digits))
 }
 
+/// In the text `fields` of `obj` (e.g. an order's [`ORDER_FREE_TEXT`]),
+/// each mobile number replaced by `with(its 11 digits)`. Returns whether
+/// anything changed.
+pub fn replace_in_fields(
+    obj: &mut serde_json::Map<String, serde_json::Value>,
+    fields: &[&str],
+    with: impl Fn(&str) -> String,
+) -> bool {
+    let mut changed = false;
+    for field in fields {
+        if let Some(serde_json::Value::String(text)) = obj.get_mut(*field) {
+            if let Some(replaced) = replace_mobile_numbers(text, &with) {
+                *text = replaced;
+                changed = true;
+            }
+        }
+    }
+    changed
+}
+
 /// `text` with each mainland mobile number in it replaced by `with(its 11
 /// digits)`; None when it has none.
 pub fn replace_mobile_numbers(text: &str, with: impl Fn(&str) -> String) -> Option<String> {

@@ -14,7 +14,7 @@
 
 use super::error::{Result, StoreError};
 use super::{parse_id, save_visit};
-use crate::contact_text::{replace_mobile_numbers, ORDER_FREE_TEXT};
+use crate::contact_text::{replace_in_fields, ORDER_FREE_TEXT};
 use crate::ids::{AssignmentId, VisitId};
 use crate::workflow::{VisitEvent, VisitState};
 use rusqlite::{params, OptionalExtension, Transaction};
@@ -31,14 +31,7 @@ fn blank_customer(v: &mut Value) -> bool {
     match v {
         Value::Object(obj) => {
             if obj.contains_key("customer") {
-                for field in ORDER_FREE_TEXT {
-                    if let Some(Value::String(text)) = obj.get_mut(field) {
-                        if let Some(blanked) = replace_mobile_numbers(text, |_| "***".into()) {
-                            *text = blanked;
-                            changed = true;
-                        }
-                    }
-                }
+                changed |= replace_in_fields(obj, &ORDER_FREE_TEXT, |_| "***".into());
             }
             for (key, child) in obj.iter_mut() {
                 if key == "customer" {

@@ -20,7 +20,7 @@ use crate::model::BuyerType;
 use crate::store::personal_data::{self as store, ContactState, Holder, StoredDoc};
 use crate::store::{assignments, invoices, visits, LockKey, Tx};
 use crate::time::{from_ms, now_ms};
-use doorstep_core::contact_text::{replace_mobile_numbers, ORDER_FREE_TEXT};
+use doorstep_core::contact_text::{replace_in_fields, replace_mobile_numbers, ORDER_FREE_TEXT};
 use doorstep_core::ids::AssignmentId;
 use doorstep_core::protocol::ChangeKind;
 use serde::{Deserialize, Serialize};
@@ -171,24 +171,20 @@ pub fn rewrite_sent(message: &mut Map<String, Value>, how: Rewrite) -> bool {
 /// removed (`***`): a number a dispatcher typed into an order's notes is
 /// the customer's contact too. None when it has none.
 pub fn scrub_numbers(text: &str, how: Rewrite) -> Option<String> {
-    replace_mobile_numbers(text, |digits| match how {
+    replace_mobile_numbers(text, |digits| scrubbed(digits, how))
+}
+
+/// What a mobile number found in free text becomes.
+fn scrubbed(digits: &str, how: Rewrite) -> String {
+    match how {
         Rewrite::Mask => mask_phone(digits),
         Rewrite::Erase => "***".into(),
-    })
+    }
 }
 
 /// Scrubs the numbers in `obj`'s string fields named `fields`.
 fn scrub_fields(obj: &mut Map<String, Value>, fields: &[&str], how: Rewrite) -> bool {
-    let mut changed = false;
-    for field in fields {
-        if let Some(Value::String(text)) = obj.get_mut(*field) {
-            if let Some(scrubbed) = scrub_numbers(text, how) {
-                *text = scrubbed;
-                changed = true;
-            }
-        }
-    }
-    changed
+    replace_in_fields(obj, fields, |digits| scrubbed(digits, how))
 }
 
 /// Rewrites every `customer` object at any depth of a stored document (an

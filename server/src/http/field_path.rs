@@ -58,6 +58,13 @@ fn render(steps: &[Step]) -> String {
     out
 }
 
+fn at<'a>(v: &'a Value, steps: &[Step]) -> Option<&'a Value> {
+    steps.iter().try_fold(v, |v, s| match s {
+        Step::Key(k) => v.get(k.as_str()),
+        Step::Index(i) => v.get(*i),
+    })
+}
+
 fn at_mut<'a>(v: &'a mut Value, steps: &[Step]) -> Option<&'a mut Value> {
     steps.iter().try_fold(v, |v, s| match s {
         Step::Key(k) => v.get_mut(k.as_str()),
@@ -100,9 +107,8 @@ fn containers(root: &Value, at: &[Step]) -> Vec<Vec<Step>> {
         }
         out.push(here);
     }
-    let mut root = root.clone();
     let mut out = Vec::new();
-    if let Some(v) = at_mut(&mut root, at) {
+    if let Some(v) = self::at(root, at) {
         walk(v, at.to_vec(), &mut out);
     }
     out
@@ -163,9 +169,8 @@ fn leaves(root: &Value, at: &[Step]) -> Vec<Vec<Step>> {
             _ => out.push(here),
         }
     }
-    let mut root = root.clone();
     let mut out = Vec::new();
-    if let Some(v) = at_mut(&mut root, at) {
+    if let Some(v) = self::at(root, at) {
         walk(v, at.to_vec(), &mut out);
     }
     out
@@ -216,8 +221,7 @@ pub fn finish<T: DeserializeOwned>(root: &Value, path: &str) -> String {
     if let Some((name, is_key)) = named {
         // The member with that name, or holding that variant.
         for path in containers(root, &at) {
-            let mut here = root.clone();
-            if let Some(Value::Object(m)) = at_mut(&mut here, &path) {
+            if let Some(Value::Object(m)) = self::at(root, &path) {
                 let found = m.iter().find(|(k, v)| {
                     if is_key {
                         k.as_str() == name

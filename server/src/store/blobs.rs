@@ -15,7 +15,6 @@ use super::object_storage::BlobStore;
 use super::sql::Tx;
 use crate::failure::{Failure, Fallible};
 use bytes::Bytes;
-use futures_util::stream::BoxStream;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -115,7 +114,7 @@ impl BlobFiles {
         &self.dir
     }
 
-    /// Where the whole blobs are kept, for the log.
+    /// Where the whole blobs are kept (read them there).
     pub fn store(&self) -> &BlobStore {
         &self.store
     }
@@ -181,20 +180,6 @@ impl BlobFiles {
         self.store.put(digest, whole.clone()).await?;
         fs::remove_file(&partial).map_err(|e| internal("removing a stored partial blob", e))?;
         Ok(Appended::Whole { bytes: whole })
-    }
-
-    /// The whole blob `digest` from the blob store, None if it is not there.
-    pub async fn read(&self, digest: &str) -> Fallible<Option<Bytes>> {
-        self.store.read(digest).await
-    }
-
-    /// The whole blob `digest` as a stream, with its size; None if it is
-    /// not there.
-    pub async fn stream(
-        &self,
-        digest: &str,
-    ) -> Fallible<Option<(u64, BoxStream<'static, object_store::Result<Bytes>>)>> {
-        self.store.stream(digest).await
     }
 }
 

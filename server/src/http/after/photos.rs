@@ -130,7 +130,7 @@ pub async fn blob_response(
         .read(move |tx| Box::pin(async move { blobs::stored_blob(tx, &key).await }))
         .await?
         .ok_or_else(|| ApiError::not_found("photo", digest))?;
-    let Some((_, bytes)) = state.blobs.stream(digest).await? else {
+    let Some((_, bytes)) = state.blobs.store().stream(digest).await? else {
         tracing::error!(%digest, "a photo recorded as stored is not in the blob store");
         return Err(ApiError::internal("opening a stored photo"));
     };

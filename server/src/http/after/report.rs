@@ -135,7 +135,7 @@ async fn photo_bytes(state: &AppState, doc: &ReportDocument) -> Vec<Option<Vec<u
             out.push(Some(copy));
             continue;
         }
-        let bytes = state.blobs.read(&p.digest).await.ok().flatten();
+        let bytes = state.blobs.store().read(&p.digest).await.ok().flatten();
         let Some(whole) = bytes
             .filter(|b| sha256_hex(b) == p.digest)
             .map(|b| b.to_vec())
