@@ -11,6 +11,7 @@
 //! Syncing with the server is `crate::sync::Syncer`, over this store.
 
 use crate::device_key::{DeviceKeyHolder, ForeignDeviceKey};
+use crate::discount_key::{DiscountKeyHolder, ForeignDiscountKey};
 use crate::error::{guard, DoorstepError};
 use crate::forms::{core_values, ActionForm, FormValue};
 use crate::sync::SyncStatus;
@@ -273,6 +274,19 @@ impl DeviceStore {
         guard(|| {
             self.store()?
                 .set_device_key(Arc::new(ForeignDeviceKey(key)));
+            Ok(())
+        })
+    }
+
+    /// The key the center's offline discount codes are checked with from
+    /// now on (STANDARDS §2.12): the discount secret enrolment issued, in
+    /// the platform keystore. Set it each time the store is opened; without
+    /// one, a discount is approved only online (the approval the work order
+    /// carries), and a short code is refused as unknown.
+    pub fn use_discount_key(&self, key: Arc<dyn DiscountKeyHolder>) -> Result<(), DoorstepError> {
+        guard(|| {
+            self.store()?
+                .set_discount_key(Arc::new(ForeignDiscountKey(key)));
             Ok(())
         })
     }

@@ -12,6 +12,9 @@
 //!   command, sign-off or decline;
 //! - [`device_key`]: `DeviceKeyHolder`, the platform keystore's signing
 //!   key (registered at enrolment, signing every sign-off);
+//! - [`discount_key`]: `DiscountKeyHolder`, the platform keystore's
+//!   discount secret (issued at enrolment, checking the center's offline
+//!   discount codes);
 //! - [`forms`]: the form of every action the visit offers, and the values
 //!   a shell submits for one (`action_forms`, `submit_action`);
 //! - [`sync`]: `Syncer` (one sync now over an owned runtime, progress to a
@@ -31,6 +34,7 @@ uniffi::setup_scaffolding!();
 
 pub mod device_key;
 pub mod device_store;
+pub mod discount_key;
 pub mod error;
 pub mod forms;
 pub mod logger;

@@ -11,7 +11,8 @@
 //!
 //! [`enrol_device`] enrols the phone through the server at handover (a
 //! dispatcher signs in on it) and returns the sync token for the shell to
-//! keep in the platform's secure storage.
+//! keep in the platform's secure storage, and the discount secret for it to
+//! import into the platform's key store (`crate::discount_key`).
 //!
 //! HTTP is the shell's: it implements [`HttpTransport`] over the platform's
 //! stack (OkHttp / `HttpURLConnection`, `URLSession`), so proxies, user
@@ -47,14 +48,40 @@ pub struct SyncSettings {
 }
 
 /// What enrolment gives the phone: keep `device_token` in secure storage,
-/// open the store with the ids and name.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+/// open the store with the ids and name, import `discount_secret` into the
+/// platform key store.
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Enrolment {
     pub server_url: String,
     pub device_id: String,
     pub technician_id: String,
     pub technician_name: String,
     pub device_token: String,
+    /// The per-device secret (64 hex digits) the center's offline discount
+    /// codes are checked under (STANDARDS §2.12; `crate::discount_key`).
+    /// Import it into the platform key store (Android Keystore, the iOS
+    /// Keychain) at once, give the store a `DiscountKeyHolder` over it, and
+    /// forget it: never keep it beside the enrolment, never log or show it.
+    /// `None` from a server that issues none (online approvals only).
+    #[uniffi(default = None)]
+    pub discount_secret: Option<String>,
+}
+
+/// Never prints the token or the discount secret.
+impl std::fmt::Debug for Enrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Enrolment")
+            .field("server_url", &self.server_url)
+            .field("device_id", &self.device_id)
+            .field("technician_id", &self.technician_id)
+            .field("technician_name", &self.technician_name)
+            .field("device_token", &"<secret>")
+            .field(
+                "discount_secret",
+                &self.discount_secret.as_ref().map(|_| "<secret>"),
+            )
+            .finish()
+    }
 }
 
 /// What the center's "new phone" QR code holds: the server and the
@@ -73,6 +100,7 @@ impl From<core_sync::Enrolled> for Enrolment {
             technician_id: enrolled.technician_id.to_string(),
             technician_name: enrolled.technician_name,
             device_token: enrolled.device_token,
+            discount_secret: enrolled.discount_secret,
         }
     }
 }

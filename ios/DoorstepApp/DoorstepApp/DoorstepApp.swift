@@ -83,7 +83,7 @@ final class AppModel: ObservableObject {
         let url = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         setup = DeviceSetup(vault: KeychainEnrolmentVault(), storePath: url.appendingPathComponent("doorstep.db").path,
-                            deviceKey: KeychainDeviceKey())
+                            deviceKey: KeychainDeviceKey(), discountKey: KeychainDiscountKey())
         deviceId = "ios-" + (UIDevice.current.identifierForVendor ?? UUID()).uuidString.lowercased()
         enrolled = setup.enrolled
         if enrolled { openSession() }
@@ -359,7 +359,7 @@ final class BackgroundSync: @unchecked Sendable {
         if let loop = lock.withLock({ loop }) { return try loop.backgroundWake() }
         let support = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
         let setup = DeviceSetup(vault: KeychainEnrolmentVault(), storePath: support.appendingPathComponent("doorstep.db").path,
-                                deviceKey: KeychainDeviceKey())
+                                deviceKey: KeychainDeviceKey(), discountKey: KeychainDiscountKey())
         // Not enrolled yet: nothing to sync.
         guard let store = try setup.openStore(), let service = try setup.syncService(for: store) else {
             return SyncSummary(pushed: 0, duplicates: 0, refused: 0, changes: 0, pending: 0, clockOffsetMs: 0,

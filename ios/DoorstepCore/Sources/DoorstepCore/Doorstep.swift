@@ -1,7 +1,9 @@
 // The thin Swift API over the generated bindings: the same small helpers the
 // Kotlin shell has (error code and text, screen models, signature capture,
-// enrolment vault and device setup, the sync scheduler and its badge, the
-// core's log into os.Logger). Every rule stays in Rust.
+// enrolment vault, device and discount keys and device setup, the sync
+// scheduler and its badge, the core's log into os.Logger). Every rule stays
+// in Rust.
+import CryptoKit
 import Foundation
 import Network
 import os
@@ -381,24 +383,126 @@ public final class KeychainDeviceKey: DeviceKeyHolder, @unchecked Sendable {
     }
 }
 
+/// Where the shell keeps the phone's discount secret (STANDARDS §2.12, 报价:
+/// offline, the center reads out a short code the core checks under it),
+/// like the Kotlin shell's `DiscountKeyVault`. Enrolment issues it
+/// (`Enrolment.discountSecret`, 64 hex digits); `DeviceSetup` imports it at
+/// once and forgets it, and gives every store it opens this holder. Nothing
+/// here logs, shows or returns the secret: only its MAC leaves.
+public protocol DiscountKeyVault: DiscountKeyHolder {
+    /// Keeps `secretHex` (as enrolment issued it), replacing any secret kept before.
+    func keep(secretHex: String) throws
+    /// Whether a secret is kept (a phone enrolled before discount secrets has none).
+    func held() -> Bool
+    /// Forgets the secret (a new enrolment that issued none).
+    func forget()
+}
+
+/// The 32 bytes of a discount secret issued as 64 hex digits; the error never repeats the secret.
+func discountSecretBytes(_ secretHex: String) throws -> Data {
+    let text = Array(secretHex.trimmingCharacters(in: .whitespacesAndNewlines).utf8)
+    func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+    var bytes = Data(capacity: 32)
+    guard text.count == 64 else { throw DiscountKeyFailure.Keystore(reason: "the discount secret is not 64 hex digits") }
+    for i in stride(from: 0, to: 64, by: 2) {
+        guard let high = nibble(text[i]), let low = nibble(text[i + 1]) else {
+            throw DiscountKeyFailure.Keystore(reason: "the discount secret is not 64 hex digits")
+        }
+        bytes.append(high << 4 | low)
+    }
+    return bytes
+}
+
+/// The phone's discount secret as one generic-password Keychain item under
+/// `service`, readable after the first unlock (a check needs no unlock
+/// prompt) and never leaving this device (no iCloud Keychain, no backup
+/// restored elsewhere). The core's checks get CryptoKit's `HMAC<SHA256>`
+/// over it, as the center computes its short codes
+/// (`core/src/discount_approval.rs`). The Kotlin shell's
+/// `AndroidKeystoreDiscountKey` is its twin.
+public final class KeychainDiscountKey: DiscountKeyVault, @unchecked Sendable {
+    private let service: String
+    private let account = "discount-secret"
+
+    public init(service: String = "app.doorstep.discount-key") {
+        self.service = service
+    }
+
+    private var query: [String: Any] {
+        [
+            kSecClass as String: kSecClassGenericPassword,
+            kSecAttrService as String: service,
+            kSecAttrAccount as String: account,
+        ]
+    }
+
+    private func secret() throws -> Data {
+        var q = query
+        q[kSecReturnData as String] = true
+        q[kSecMatchLimit as String] = kSecMatchLimitOne
+        var item: CFTypeRef?
+        let status = SecItemCopyMatching(q as CFDictionary, &item)
+        guard status == errSecSuccess, let data = item as? Data else {
+            throw DiscountKeyFailure.Keystore(reason: status == errSecItemNotFound
+                ? "no discount secret kept" : "Keychain read failed (OSStatus \(status))")
+        }
+        return data
+    }
+
+    public func keep(secretHex: String) throws {
+        let secret = try discountSecretBytes(secretHex)
+        SecItemDelete(query as CFDictionary)
+        var q = query
+        q[kSecValueData as String] = secret
+        q[kSecAttrAccessible as String] = kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly
+        let status = SecItemAdd(q as CFDictionary, nil)
+        guard status == errSecSuccess else {
+            throw DiscountKeyFailure.Keystore(reason: "Keychain write failed (OSStatus \(status))")
+        }
+    }
+
+    public func held() -> Bool { (try? secret()) != nil }
+
+    public func forget() {
+        SecItemDelete(query as CFDictionary)
+    }
+
+    public func mac(message: Data) throws -> Data {
+        let key = SymmetricKey(data: try secret())
+        return Data(HMAC<SHA256>.authenticationCode(for: message, using: key))
+    }
+}
+
 /// First run and every run after, like the Kotlin shell's DeviceSetup:
 /// enrol through the server (a dispatcher signs in at handover, or the
 /// center's one-time code), then open the store and its syncer from what
 /// the vault holds. With a `deviceKey` (the Secure Enclave's) enrolment
 /// registers its public half (version 2) and every store opened signs the
-/// customers' sign-offs with it.
+/// customers' sign-offs with it. With a `discountKey` (the Keychain's) the
+/// discount secret enrolment issues is imported into it at once and dropped
+/// from the enrolment (neither the vault nor the caller holds it), and every
+/// store opened checks the center's offline discount codes with it.
 public final class DeviceSetup {
     public let vault: EnrolmentVault
     public let storePath: String
     public let transport: HttpTransport
     public let deviceKey: DeviceKeyHolder?
+    public let discountKey: DiscountKeyVault?
 
     public init(vault: EnrolmentVault, storePath: String, transport: HttpTransport = URLSessionTransport(),
-                deviceKey: DeviceKeyHolder? = nil) {
+                deviceKey: DeviceKeyHolder? = nil, discountKey: DiscountKeyVault? = nil) {
         self.vault = vault
         self.storePath = storePath
         self.transport = transport
         self.deviceKey = deviceKey
+        self.discountKey = discountKey
     }
 
     /// Whether this phone has been enrolled.
@@ -409,8 +513,9 @@ public final class DeviceSetup {
     @discardableResult
     public func enrol(serverUrl: String, dispatcher: String, password: String,
                       technicianId: String, deviceId: String) throws -> Enrolment {
-        let enrolment = try enrolDevice(transport: transport, serverUrl: serverUrl, dispatcher: dispatcher, password: password,
-                                        technicianId: technicianId, deviceId: deviceId, deviceKey: deviceKey)
+        let enrolment = try keepDiscountSecret(
+            enrolDevice(transport: transport, serverUrl: serverUrl, dispatcher: dispatcher, password: password,
+                        technicianId: technicianId, deviceId: deviceId, deviceKey: deviceKey))
         // Create the store now so a wrong path fails here, not on first use.
         try openStore(for: enrolment).closeStore()
         try vault.save(enrolment)
@@ -424,13 +529,14 @@ public final class DeviceSetup {
     @discardableResult
     public func enrolWithCode(_ codeOrLink: String, serverUrl: String) throws -> Enrolment {
         let text = codeOrLink.trimmingCharacters(in: .whitespaces)
-        let enrolment: Enrolment
+        let issued: Enrolment
         if text.hasPrefix("doorstep://") {
             let link = try readEnrolmentLink(link: text)
-            enrolment = try enrolDeviceWithCode(transport: transport, serverUrl: link.serverUrl, code: link.code, deviceKey: deviceKey)
+            issued = try enrolDeviceWithCode(transport: transport, serverUrl: link.serverUrl, code: link.code, deviceKey: deviceKey)
         } else {
-            enrolment = try enrolDeviceWithCode(transport: transport, serverUrl: serverUrl, code: text, deviceKey: deviceKey)
+            issued = try enrolDeviceWithCode(transport: transport, serverUrl: serverUrl, code: text, deviceKey: deviceKey)
         }
+        let enrolment = try keepDiscountSecret(issued)
         try openStore(for: enrolment).closeStore()
         try vault.save(enrolment)
         return enrolment
@@ -458,10 +564,36 @@ public final class DeviceSetup {
                           transport: transport)
     }
 
+    /// Imports `e`'s discount secret into `discountKey` (or forgets the one an
+    /// earlier enrolment left, when this one issued none) and returns the
+    /// enrolment without it. A Keychain that refuses the import fails the
+    /// enrolment: enrol again once it works.
+    private func keepDiscountSecret(_ e: Enrolment) throws -> Enrolment {
+        var kept = e
+        kept.discountSecret = nil
+        guard let discountKey else { return kept }
+        do {
+            if let secret = e.discountSecret { try discountKey.keep(secretHex: secret) } else { discountKey.forget() }
+        } catch {
+            let reason: String
+            if let failure = error as? DiscountKeyFailure, case let .Keystore(r) = failure {
+                reason = r
+            } else {
+                reason = String(describing: error)
+            }
+            throw DoorstepError.InvalidInput(
+                code: "discount_key_unavailable",
+                en: "The phone's key store would not keep the discount secret (\(reason)); enrol again.",
+                zh: "本机的密钥库无法保存折扣密钥（\(reason)）：请重新登记。")
+        }
+        return kept
+    }
+
     private func openStore(for e: Enrolment) throws -> DeviceStore {
         let store = try DeviceStore.open(path: storePath, deviceId: e.deviceId, technicianId: e.technicianId,
                                          technicianName: e.technicianName)
         if let deviceKey { try store.useDeviceKey(key: deviceKey) }
+        if let discountKey, discountKey.held() { try store.useDiscountKey(key: discountKey) }
         return store
     }
 }

@@ -1089,6 +1089,15 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
     func useDeviceKey(key: DeviceKeyHolder) throws 
     
     /**
+     * The key the center's offline discount codes are checked with from
+     * now on (STANDARDS §2.12): the discount secret enrolment issued, in
+     * the platform keystore. Set it each time the store is opened; without
+     * one, a discount is approved only online (the approval the work order
+     * carries), and a short code is refused as unknown.
+     */
+    func useDiscountKey(key: DiscountKeyHolder) throws 
+    
+    /**
      * The visit's screen at `now`.
      */
     func visitScreen(assignmentId: String, now: Timestamp) throws  -> VisitScreen
@@ -1455,6 +1464,22 @@ open func useDeviceKey(key: DeviceKeyHolder)throws   {try rustCallWithError(FfiC
 }
     
     /**
+     * The key the center's offline discount codes are checked with from
+     * now on (STANDARDS §2.12): the discount secret enrolment issued, in
+     * the platform keystore. Set it each time the store is opened; without
+     * one, a discount is approved only online (the approval the work order
+     * carries), and a short code is refused as unknown.
+     */
+open func useDiscountKey(key: DiscountKeyHolder)throws   {try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_use_discount_key(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeDiscountKeyHolder_lower(key),uniffiCallStatus
+    )
+}
+}
+    
+    /**
      * The visit's screen at `now`.
      */
 open func visitScreen(assignmentId: String, now: Timestamp)throws  -> VisitScreen  {
@@ -1592,6 +1617,222 @@ public func FfiConverterTypeDeviceStore_lift(_ handle: UInt64) throws -> DeviceS
 #endif
 public func FfiConverterTypeDeviceStore_lower(_ value: DeviceStore) -> UInt64 {
     return FfiConverterTypeDeviceStore.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The device's discount secret in the platform keystore (implemented in
+ * Kotlin/Swift), imported once from the enrolment that issued it.
+ */
+public protocol DiscountKeyHolder: AnyObject, Sendable {
+    
+    /**
+     * HMAC-SHA256 of `message` under the secret: 32 bytes (Java's
+     * `Mac.getInstance("HmacSHA256")`, CryptoKit's `HMAC<SHA256>`).
+     */
+    func mac(message: Data) throws  -> Data
+    
+}
+/**
+ * The device's discount secret in the platform keystore (implemented in
+ * Kotlin/Swift), imported once from the enrolment that issued it.
+ */
+open class DiscountKeyHolderImpl: DiscountKeyHolder, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_doorstep_ffi_fn_clone_discountkeyholder(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_doorstep_ffi_fn_free_discountkeyholder(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * HMAC-SHA256 of `message` under the secret: 32 bytes (Java's
+     * `Mac.getInstance("HmacSHA256")`, CryptoKit's `HMAC<SHA256>`).
+     */
+open func mac(message: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeDiscountKeyFailure_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_discountkeyholder_mac(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(message),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceDiscountKeyHolder {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceDiscountKeyHolder = UniffiVTableCallbackInterfaceDiscountKeyHolder(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeDiscountKeyHolder.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface DiscountKeyHolder: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeDiscountKeyHolder.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface DiscountKeyHolder: handle missing in uniffiClone")
+            }
+        },
+        mac: { (
+            uniffiHandle: UInt64,
+            message: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Data in
+                guard let uniffiObj = try? FfiConverterTypeDiscountKeyHolder.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.mac(
+                     message: try FfiConverterData.lift(message)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterData.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeDiscountKeyFailure_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceDiscountKeyHolder> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceDiscountKeyHolder>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitDiscountKeyHolder() {
+    uniffi_doorstep_ffi_fn_init_callback_vtable_discountkeyholder(UniffiCallbackInterfaceDiscountKeyHolder.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDiscountKeyHolder: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<DiscountKeyHolder>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = DiscountKeyHolder
+
+    public static func lift(_ handle: UInt64) throws -> DiscountKeyHolder {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return DiscountKeyHolderImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: DiscountKeyHolder) -> UInt64 {
+         if let rustImpl = value as? DiscountKeyHolderImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DiscountKeyHolder {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: DiscountKeyHolder, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDiscountKeyHolder_lift(_ handle: UInt64) throws -> DiscountKeyHolder {
+    return try FfiConverterTypeDiscountKeyHolder.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDiscountKeyHolder_lower(_ value: DiscountKeyHolder) -> UInt64 {
+    return FfiConverterTypeDiscountKeyHolder.lower(value)
 }
 
 
@@ -4362,7 +4603,8 @@ public func FfiConverterTypeDeviceInfo_lower(_ value: DeviceInfo) -> RustBuffer 
 
 /**
  * What enrolment gives the phone: keep `device_token` in secure storage,
- * open the store with the ids and name.
+ * open the store with the ids and name, import `discount_secret` into the
+ * platform key store.
  */
 public struct Enrolment: Equatable, Hashable {
     public var serverUrl: String
@@ -4370,15 +4612,33 @@ public struct Enrolment: Equatable, Hashable {
     public var technicianId: String
     public var technicianName: String
     public var deviceToken: String
+    /**
+     * The per-device secret (64 hex digits) the center's offline discount
+     * codes are checked under (STANDARDS §2.12; `crate::discount_key`).
+     * Import it into the platform key store (Android Keystore, the iOS
+     * Keychain) at once, give the store a `DiscountKeyHolder` over it, and
+     * forget it: never keep it beside the enrolment, never log or show it.
+     * `None` from a server that issues none (online approvals only).
+     */
+    public var discountSecret: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(serverUrl: String, deviceId: String, technicianId: String, technicianName: String, deviceToken: String) {
+    public init(serverUrl: String, deviceId: String, technicianId: String, technicianName: String, deviceToken: String, 
+        /**
+         * The per-device secret (64 hex digits) the center's offline discount
+         * codes are checked under (STANDARDS §2.12; `crate::discount_key`).
+         * Import it into the platform key store (Android Keystore, the iOS
+         * Keychain) at once, give the store a `DiscountKeyHolder` over it, and
+         * forget it: never keep it beside the enrolment, never log or show it.
+         * `None` from a server that issues none (online approvals only).
+         */discountSecret: String? = nil) {
         self.serverUrl = serverUrl
         self.deviceId = deviceId
         self.technicianId = technicianId
         self.technicianName = technicianName
         self.deviceToken = deviceToken
+        self.discountSecret = discountSecret
     }
 
     
@@ -4401,7 +4661,8 @@ public struct FfiConverterTypeEnrolment: FfiConverterRustBuffer {
                 deviceId: FfiConverterString.read(from: &buf), 
                 technicianId: FfiConverterString.read(from: &buf), 
                 technicianName: FfiConverterString.read(from: &buf), 
-                deviceToken: FfiConverterString.read(from: &buf)
+                deviceToken: FfiConverterString.read(from: &buf), 
+                discountSecret: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -4411,6 +4672,7 @@ public struct FfiConverterTypeEnrolment: FfiConverterRustBuffer {
         FfiConverterString.write(value.technicianId, into: &buf)
         FfiConverterString.write(value.technicianName, into: &buf)
         FfiConverterString.write(value.deviceToken, into: &buf)
+        FfiConverterOptionString.write(value.discountSecret, into: &buf)
     }
 }
 
@@ -7530,6 +7792,84 @@ public func FfiConverterTypeDeviceKeyFailure_lower(_ value: DeviceKeyFailure) ->
 
 
 /**
+ * Why the platform keystore could not give the discount key or its MAC.
+ */
+public 
+enum DiscountKeyFailure: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+
+    
+    
+    case Keystore(reason: String
+    )
+
+    
+
+    
+
+    
+    public var errorDescription: String? {
+        String(reflecting: self)
+    }
+    
+}
+
+#if compiler(>=6)
+extension DiscountKeyFailure: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDiscountKeyFailure: FfiConverterRustBuffer {
+    typealias SwiftType = DiscountKeyFailure
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DiscountKeyFailure {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+
+        
+
+        
+        case 1: return .Keystore(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+
+         default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: DiscountKeyFailure, into buf: inout [UInt8]) {
+        switch value {
+
+        
+
+        
+        
+        case let .Keystore(reason):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDiscountKeyFailure_lift(_ buf: RustBuffer) throws -> DiscountKeyFailure {
+    return try FfiConverterTypeDiscountKeyFailure.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDiscountKeyFailure_lower(_ value: DiscountKeyFailure) -> RustBuffer {
+    return FfiConverterTypeDiscountKeyFailure.lower(value)
+}
+
+
+/**
  * What went wrong, for the technician's screen and for code that branches on it.
  */
 public 
@@ -10062,6 +10402,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_devicestore_use_device_key() != 43059) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_use_discount_key() != 26829) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_visit_screen() != 8429) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -10078,6 +10421,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_collect_qr_payment() != 11494) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_discountkeyholder_mac() != 46106) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_logger_log() != 34344) {
@@ -10208,6 +10554,7 @@ private let initializationResult: InitializationResult = {
     }
 
     uniffiCallbackInitDeviceKeyHolder()
+    uniffiCallbackInitDiscountKeyHolder()
     uniffiCallbackInitHttpTransport()
     uniffiCallbackInitLogger()
     uniffiCallbackInitSyncListener()

@@ -149,6 +149,12 @@ final class SyncLoopTests: XCTestCase {
         XCTAssertEqual(syncing.text, "Syncing · sending, 4 left")
     }
 
+    func testADiscountSecretIsImportedOnlyAs64HexDigits() throws {
+        XCTAssertEqual(try discountSecretBytes(String(repeating: "aB", count: 32)), Data(repeating: 0xab, count: 32))
+        XCTAssertThrowsError(try discountSecretBytes(String(repeating: "ab", count: 31)))
+        XCTAssertThrowsError(try discountSecretBytes(String(repeating: "zz", count: 32)))
+    }
+
     func testTheInMemoryVaultHoldsOneEnrolment() throws {
         let vault = InMemoryEnrolmentVault()
         let setup = DeviceSetup(vault: vault, storePath: NSTemporaryDirectory() + "/doorstep-test.db")

@@ -257,6 +257,13 @@ typedef void (*UniffiCallbackInterfaceDeviceKeyHolderMethod1)(uint64_t, RustBuff
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_DISCOUNT_KEY_HOLDER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_DISCOUNT_KEY_HOLDER_METHOD0
+typedef void (*UniffiCallbackInterfaceDiscountKeyHolderMethod0)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOGGER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOGGER_METHOD0
 typedef void (*UniffiCallbackInterfaceLoggerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
@@ -300,6 +307,15 @@ typedef struct UniffiVTableCallbackInterfaceDeviceKeyHolder {
     UniffiCallbackInterfaceDeviceKeyHolderMethod0 _Nonnull publicKey;
     UniffiCallbackInterfaceDeviceKeyHolderMethod1 _Nonnull sign;
 } UniffiVTableCallbackInterfaceDeviceKeyHolder;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_DISCOUNT_KEY_HOLDER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_DISCOUNT_KEY_HOLDER
+typedef struct UniffiVTableCallbackInterfaceDiscountKeyHolder {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceDiscountKeyHolderMethod0 _Nonnull mac;
+} UniffiVTableCallbackInterfaceDiscountKeyHolder;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LOGGER
@@ -464,6 +480,11 @@ RustBuffer uniffi_doorstep_ffi_fn_method_devicestore_todays_visits(uint64_t ptr,
 void uniffi_doorstep_ffi_fn_method_devicestore_use_device_key(uint64_t ptr, uint64_t key, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_USE_DISCOUNT_KEY
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_USE_DISCOUNT_KEY
+void uniffi_doorstep_ffi_fn_method_devicestore_use_discount_key(uint64_t ptr, uint64_t key, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_VISIT_SCREEN
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_VISIT_SCREEN
 RustBuffer uniffi_doorstep_ffi_fn_method_devicestore_visit_screen(uint64_t ptr, RustBuffer assignment_id, RustBuffer now, RustCallStatus *_Nonnull out_status
@@ -492,6 +513,26 @@ RustBuffer uniffi_doorstep_ffi_fn_method_devicestore_store_photo(uint64_t ptr, R
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_COLLECT_QR_PAYMENT
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_COLLECT_QR_PAYMENT
 RustBuffer uniffi_doorstep_ffi_fn_method_devicestore_collect_qr_payment(uint64_t ptr, RustBuffer payment, RustBuffer now, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_DISCOUNTKEYHOLDER
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_DISCOUNTKEYHOLDER
+uint64_t uniffi_doorstep_ffi_fn_clone_discountkeyholder(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FREE_DISCOUNTKEYHOLDER
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FREE_DISCOUNTKEYHOLDER
+void uniffi_doorstep_ffi_fn_free_discountkeyholder(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_INIT_CALLBACK_VTABLE_DISCOUNTKEYHOLDER
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_INIT_CALLBACK_VTABLE_DISCOUNTKEYHOLDER
+void uniffi_doorstep_ffi_fn_init_callback_vtable_discountkeyholder(const UniffiVTableCallbackInterfaceDiscountKeyHolder* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DISCOUNTKEYHOLDER_MAC
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DISCOUNTKEYHOLDER_MAC
+RustBuffer uniffi_doorstep_ffi_fn_method_discountkeyholder_mac(uint64_t ptr, RustBuffer message, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_CLONE_LOGGER
@@ -1318,6 +1359,12 @@ uint16_t uniffi_doorstep_ffi_checksum_method_devicestore_use_device_key(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_USE_DISCOUNT_KEY
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_USE_DISCOUNT_KEY
+uint16_t uniffi_doorstep_ffi_checksum_method_devicestore_use_discount_key(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_VISIT_SCREEN
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_VISIT_SCREEN
 uint16_t uniffi_doorstep_ffi_checksum_method_devicestore_visit_screen(void
@@ -1351,6 +1398,12 @@ uint16_t uniffi_doorstep_ffi_checksum_method_devicestore_store_photo(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_COLLECT_QR_PAYMENT
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_COLLECT_QR_PAYMENT
 uint16_t uniffi_doorstep_ffi_checksum_method_devicestore_collect_qr_payment(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DISCOUNTKEYHOLDER_MAC
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DISCOUNTKEYHOLDER_MAC
+uint16_t uniffi_doorstep_ffi_checksum_method_discountkeyholder_mac(void
     
 );
 #endif

@@ -11,7 +11,7 @@ import app.doorstep.shell.DeviceSetup
 
 /**
  * Owns what lives as long as the process: the core's log forwarded to
- * Logcat, the Keystore enrolment vault and device key, the shell's
+ * Logcat, the Keystore enrolment vault, device key and discount secret, the shell's
  * [DeviceSetup] over them and the store file, the one [SyncService] (the screens' loop and
  * WorkManager's wake-ups share it, so their syncs never overlap) and the
  * periodic background sync. The screens' store is opened per screen session
@@ -34,6 +34,7 @@ class DoorstepApplication : Application() {
             KeystoreEnrolmentVault(this),
             filesDir.resolve("doorstep.db").path,
             deviceKey = AndroidKeystoreDeviceKey(),
+            discountKey = AndroidKeystoreDiscountKey(),
         )
         // Kept if already scheduled; before enrolment the worker has nothing to do.
         SyncWork.schedulePeriodic(this)

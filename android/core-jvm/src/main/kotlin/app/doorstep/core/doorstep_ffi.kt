@@ -656,6 +656,9 @@ internal interface UniffiCallbackInterfaceDeviceKeyHolderMethod0 : com.sun.jna.C
 internal interface UniffiCallbackInterfaceDeviceKeyHolderMethod1 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`message`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
 }
+internal interface UniffiCallbackInterfaceDiscountKeyHolderMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`message`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 internal interface UniffiCallbackInterfaceLoggerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`record`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
@@ -690,6 +693,25 @@ internal open class UniffiVTableCallbackInterfaceDeviceKeyHolder(
         `uniffiClone` = other.`uniffiClone`
         `publicKey` = other.`publicKey`
         `sign` = other.`sign`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "mac")
+internal open class UniffiVTableCallbackInterfaceDiscountKeyHolder(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `mac`: UniffiCallbackInterfaceDiscountKeyHolderMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `mac`: UniffiCallbackInterfaceDiscountKeyHolderMethod0? = null,
+    ): UniffiVTableCallbackInterfaceDiscountKeyHolder(`uniffiFree`,`uniffiClone`,`mac`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceDiscountKeyHolder) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `mac` = other.`mac`
     }
 
 }
@@ -859,6 +881,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_use_device_key(
     ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_use_discount_key(
+    ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_visit_screen(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_pending_photo_count(
@@ -870,6 +894,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_store_photo(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_collect_qr_payment(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_discountkeyholder_mac(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_logger_log(
     ): Int
@@ -972,6 +998,7 @@ internal object UniffiLib {
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "doorstep_ffi"))
         uniffiCallbackInterfaceDeviceKeyHolder.register(this)
+        uniffiCallbackInterfaceDiscountKeyHolder.register(this)
         uniffiCallbackInterfaceHttpTransport.register(this)
         uniffiCallbackInterfaceLogger.register(this)
         uniffiCallbackInterfaceSyncListener.register(this)
@@ -1030,6 +1057,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_devicestore_use_device_key(`ptr`: Long,`key`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_use_discount_key(`ptr`: Long,`key`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_doorstep_ffi_fn_method_devicestore_visit_screen(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_devicestore_pending_photo_count(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1041,6 +1070,14 @@ internal object UniffiLib {
     external fun uniffi_doorstep_ffi_fn_method_devicestore_store_photo(`ptr`: Long,`assignmentId`: RustBuffer.ByValue,`photo`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,`location`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_devicestore_collect_qr_payment(`ptr`: Long,`payment`: RustBuffer.ByValue,`now`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_clone_discountkeyholder(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_doorstep_ffi_fn_free_discountkeyholder(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_doorstep_ffi_fn_init_callback_vtable_discountkeyholder(`vtable`: UniffiVTableCallbackInterfaceDiscountKeyHolder,
+    ): Unit
+    external fun uniffi_doorstep_ffi_fn_method_discountkeyholder_mac(`ptr`: Long,`message`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_clone_logger(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1404,6 +1441,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_use_device_key() and 0xFFFF) != 43059) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_use_discount_key() and 0xFFFF) != 26829) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_visit_screen() and 0xFFFF) != 8429) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1420,6 +1460,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_collect_qr_payment() and 0xFFFF) != 11494) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_discountkeyholder_mac() and 0xFFFF) != 46106) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_logger_log() and 0xFFFF) != 34344) {
@@ -2635,6 +2678,15 @@ public interface DeviceStoreInterface {
     fun `useDeviceKey`(`key`: DeviceKeyHolder)
     
     /**
+     * The key the center's offline discount codes are checked with from
+     * now on (STANDARDS §2.12): the discount secret enrolment issued, in
+     * the platform keystore. Set it each time the store is opened; without
+     * one, a discount is approved only online (the approval the work order
+     * carries), and a short code is refused as unknown.
+     */
+    fun `useDiscountKey`(`key`: DiscountKeyHolder)
+    
+    /**
      * The visit's screen at `now`.
      */
     fun `visitScreen`(`assignmentId`: kotlin.String, `now`: Timestamp): VisitScreen
@@ -3119,6 +3171,27 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
 
     
     /**
+     * The key the center's offline discount codes are checked with from
+     * now on (STANDARDS §2.12): the discount secret enrolment issued, in
+     * the platform keystore. Set it each time the store is opened; without
+     * one, a discount is approved only online (the approval the work order
+     * carries), and a short code is refused as unknown.
+     */
+    @Throws(DoorstepException::class)override fun `useDiscountKey`(`key`: DiscountKeyHolder)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_use_discount_key(
+        it,
+        
+        FfiConverterTypeDiscountKeyHolder.lower(`key`),_status)
+}
+    }
+    
+    
+
+    
+    /**
      * The visit's screen at `now`.
      */
     @Throws(DoorstepException::class)override fun `visitScreen`(`assignmentId`: kotlin.String, `now`: Timestamp): VisitScreen {
@@ -3295,6 +3368,340 @@ public object FfiConverterTypeDeviceStore: FfiConverter<DeviceStore, Long> {
     override fun allocationSize(value: DeviceStore) = 8UL
 
     override fun write(value: DeviceStore, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The device's discount secret in the platform keystore (implemented in
+ * Kotlin/Swift), imported once from the enrolment that issued it.
+ */
+public interface DiscountKeyHolder {
+    
+    /**
+     * HMAC-SHA256 of `message` under the secret: 32 bytes (Java's
+     * `Mac.getInstance("HmacSHA256")`, CryptoKit's `HMAC<SHA256>`).
+     */
+    fun `mac`(`message`: kotlin.ByteArray): kotlin.ByteArray
+    
+    companion object
+}
+
+/**
+ * The device's discount secret in the platform keystore (implemented in
+ * Kotlin/Swift), imported once from the enrolment that issued it.
+ */
+open class DiscountKeyHolderImpl: Disposable, AutoCloseable, DiscountKeyHolder
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_doorstep_ffi_fn_free_discountkeyholder(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_doorstep_ffi_fn_clone_discountkeyholder(handle, status)
+        }
+    }
+
+    
+    /**
+     * HMAC-SHA256 of `message` under the secret: 32 bytes (Java's
+     * `Mac.getInstance("HmacSHA256")`, CryptoKit's `HMAC<SHA256>`).
+     */
+    @Throws(DiscountKeyFailure::class)override fun `mac`(`message`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DiscountKeyFailure) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_discountkeyholder_mac(
+        it,
+        
+        FfiConverterByteArray.lower(`message`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceDiscountKeyHolder {
+    internal object `mac`: UniffiCallbackInterfaceDiscountKeyHolderMethod0 {
+        override fun callback(`uniffiHandle`: Long,`message`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeDiscountKeyHolder.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`mac`(
+                    FfiConverterByteArray.lift(`message`),
+                )
+            }
+            val writeReturn = { value: kotlin.ByteArray -> uniffiOutReturn.setValue(FfiConverterByteArray.lower(value)) }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: DiscountKeyFailure -> FfiConverterTypeDiscountKeyFailure.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeDiscountKeyHolder.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeDiscountKeyHolder.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceDiscountKeyHolder.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `mac`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_doorstep_ffi_fn_init_callback_vtable_discountkeyholder(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDiscountKeyHolder: FfiConverter<DiscountKeyHolder, Long> {
+    internal val handleMap = UniffiHandleMap<DiscountKeyHolder>()
+
+    override fun lower(value: DiscountKeyHolder): Long {
+        if (value is DiscountKeyHolderImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): DiscountKeyHolder {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return DiscountKeyHolderImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): DiscountKeyHolder {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: DiscountKeyHolder) = 8UL
+
+    override fun write(value: DiscountKeyHolder, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -7169,7 +7576,8 @@ public object FfiConverterTypeDeviceInfo: FfiConverterRustBuffer<DeviceInfo> {
 
 /**
  * What enrolment gives the phone: keep `device_token` in secure storage,
- * open the store with the ids and name.
+ * open the store with the ids and name, import `discount_secret` into the
+ * platform key store.
  */
 data class Enrolment (
     var `serverUrl`: kotlin.String
@@ -7181,6 +7589,16 @@ data class Enrolment (
     var `technicianName`: kotlin.String
     , 
     var `deviceToken`: kotlin.String
+    , 
+    /**
+     * The per-device secret (64 hex digits) the center's offline discount
+     * codes are checked under (STANDARDS §2.12; `crate::discount_key`).
+     * Import it into the platform key store (Android Keystore, the iOS
+     * Keychain) at once, give the store a `DiscountKeyHolder` over it, and
+     * forget it: never keep it beside the enrolment, never log or show it.
+     * `None` from a server that issues none (online approvals only).
+     */
+    var `discountSecret`: kotlin.String? = null 
     
 ){
     
@@ -7202,6 +7620,7 @@ public object FfiConverterTypeEnrolment: FfiConverterRustBuffer<Enrolment> {
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
         )
     }
 
@@ -7210,7 +7629,8 @@ public object FfiConverterTypeEnrolment: FfiConverterRustBuffer<Enrolment> {
             FfiConverterString.allocationSize(value.`deviceId`) +
             FfiConverterString.allocationSize(value.`technicianId`) +
             FfiConverterString.allocationSize(value.`technicianName`) +
-            FfiConverterString.allocationSize(value.`deviceToken`)
+            FfiConverterString.allocationSize(value.`deviceToken`) +
+            FfiConverterOptionalString.allocationSize(value.`discountSecret`)
     )
 
     override fun write(value: Enrolment, buf: ByteBuffer) {
@@ -7219,6 +7639,7 @@ public object FfiConverterTypeEnrolment: FfiConverterRustBuffer<Enrolment> {
             FfiConverterString.write(value.`technicianId`, buf)
             FfiConverterString.write(value.`technicianName`, buf)
             FfiConverterString.write(value.`deviceToken`, buf)
+            FfiConverterOptionalString.write(value.`discountSecret`, buf)
     }
 }
 
@@ -9598,6 +10019,71 @@ public object FfiConverterTypeDeviceKeyFailure : FfiConverterRustBuffer<DeviceKe
     override fun write(value: DeviceKeyFailure, buf: ByteBuffer) {
         when(value) {
             is DeviceKeyFailure.Keystore -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+
+}
+
+
+
+
+
+/**
+ * Why the platform keystore could not give the discount key or its MAC.
+ */
+sealed class DiscountKeyFailure: kotlin.Exception() {
+    
+    class Keystore(
+        
+        val `reason`: kotlin.String
+        ) : DiscountKeyFailure() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+
+    
+
+
+    companion object ErrorHandler : UniffiRustCallStatusErrorHandler<DiscountKeyFailure> {
+        override fun lift(error_buf: RustBuffer.ByValue): DiscountKeyFailure = FfiConverterTypeDiscountKeyFailure.lift(error_buf)
+    }
+
+    
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDiscountKeyFailure : FfiConverterRustBuffer<DiscountKeyFailure> {
+    override fun read(buf: ByteBuffer): DiscountKeyFailure {
+        
+
+        return when(buf.getInt()) {
+            1 -> DiscountKeyFailure.Keystore(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: DiscountKeyFailure): ULong {
+        return when(value) {
+            is DiscountKeyFailure.Keystore -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+    }
+
+    override fun write(value: DiscountKeyFailure, buf: ByteBuffer) {
+        when(value) {
+            is DiscountKeyFailure.Keystore -> {
                 buf.putInt(1)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit

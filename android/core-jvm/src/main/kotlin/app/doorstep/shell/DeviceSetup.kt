@@ -2,6 +2,8 @@ package app.doorstep.shell
 
 import app.doorstep.core.DeviceKeyHolder
 import app.doorstep.core.DeviceStore
+import app.doorstep.core.DiscountKeyFailure
+import app.doorstep.core.DoorstepException
 import app.doorstep.core.Enrolment
 import app.doorstep.core.HttpTransport
 import app.doorstep.core.SyncService
@@ -45,12 +47,20 @@ class InMemoryEnrolmentVault(private var held: Enrolment? = null) : EnrolmentVau
  * 2) and every store opened signs the customers' sign-offs with it, which
  * the center verifies; without one the phone enrols as version 1 and its
  * sign-offs are marked unsigned.
+ *
+ * With a [discountKey] (Android Keystore, a file on the desktop) the
+ * discount secret enrolment issues is imported into it at once and dropped
+ * from the enrolment (neither the vault nor the caller ever holds it), and
+ * every store opened checks the center's offline discount codes with it
+ * (STANDARDS §2.12); without one, or from a server that issues no secret,
+ * a discount is approved online only.
  */
 class DeviceSetup(
     private val vault: EnrolmentVault,
     private val storePath: String,
     private val transport: HttpTransport = UrlConnectionTransport(),
     private val deviceKey: DeviceKeyHolder? = null,
+    private val discountKey: DiscountKeyVault? = null,
 ) {
     /** Whether this phone has been enrolled. */
     val enrolled: Boolean get() = vault.load() != null
@@ -66,7 +76,7 @@ class DeviceSetup(
         technicianId: String,
         deviceId: String,
     ): CoreResult<Enrolment> = CoreResult.of {
-        val enrolment = enrolDevice(transport, serverUrl, dispatcher, password, technicianId, deviceId, deviceKey)
+        val enrolment = keepDiscountSecret(enrolDevice(transport, serverUrl, dispatcher, password, technicianId, deviceId, deviceKey))
         // Create the store now so a wrong path fails here, not on first use.
         openStoreFor(enrolment).use { it.closeStore() }
         vault.save(enrolment)
@@ -80,12 +90,14 @@ class DeviceSetup(
      * the vault and the store exists. Blocking: call it off the UI thread.
      */
     fun enrolWithCode(codeOrLink: String, serverUrl: String): CoreResult<Enrolment> = CoreResult.of {
-        val enrolment = if (codeOrLink.trim().startsWith("doorstep://")) {
-            val link = readEnrolmentLink(codeOrLink.trim())
-            enrolDeviceWithCode(transport, link.serverUrl, link.code, deviceKey)
-        } else {
-            enrolDeviceWithCode(transport, serverUrl, codeOrLink, deviceKey)
-        }
+        val enrolment = keepDiscountSecret(
+            if (codeOrLink.trim().startsWith("doorstep://")) {
+                val link = readEnrolmentLink(codeOrLink.trim())
+                enrolDeviceWithCode(transport, link.serverUrl, link.code, deviceKey)
+            } else {
+                enrolDeviceWithCode(transport, serverUrl, codeOrLink, deviceKey)
+            },
+        )
         openStoreFor(enrolment).use { it.closeStore() }
         vault.save(enrolment)
         enrolment
@@ -109,8 +121,33 @@ class DeviceSetup(
             if (timing == null) SyncService(store, settings, transport) else SyncService.withTiming(store, settings, transport, timing)
         }
 
+    /**
+     * Imports [e]'s discount secret into [discountKey] (or forgets the one
+     * an earlier enrolment left, when this one issued none) and returns the
+     * enrolment without it. A keystore that refuses the import fails the
+     * enrolment: enrol again once the keystore works.
+     */
+    private fun keepDiscountSecret(e: Enrolment): Enrolment {
+        val key = discountKey ?: return e.copy(discountSecret = null)
+        try {
+            val secret = e.discountSecret
+            if (secret != null) key.keep(secret) else key.forget()
+        } catch (failure: DiscountKeyFailure) {
+            val reason = when (failure) {
+                is DiscountKeyFailure.Keystore -> failure.reason
+            }
+            throw DoorstepException.InvalidInput(
+                "discount_key_unavailable",
+                "The phone's key store would not keep the discount secret ($reason); enrol again.",
+                "本机的密钥库无法保存折扣密钥（$reason）：请重新登记。",
+            )
+        }
+        return e.copy(discountSecret = null)
+    }
+
     private fun openStoreFor(e: Enrolment) =
         DeviceStore.open(storePath, e.deviceId, e.technicianId, e.technicianName).also { store ->
             deviceKey?.let(store::useDeviceKey)
+            discountKey?.takeIf { it.held() }?.let(store::useDiscountKey)
         }
 }

@@ -1,6 +1,7 @@
 package app.doorstep.shell
 
 import app.doorstep.core.DeviceStore
+import app.doorstep.core.DiscountKeyHolder
 import app.doorstep.core.DoorstepException
 import app.doorstep.core.LogLevel
 import app.doorstep.core.LogRecord
@@ -31,7 +32,9 @@ import kotlin.concurrent.thread
  * The shell against a real `doorstep-server` started by the test on an
  * ephemeral port (its own SQLite in a temp dir): enrolment at handover, the
  * core's sync loop bringing the day in and sending the technician's records
- * back, a revoked phone, and cancelling a sync stuck on a silent server.
+ * back, a revoked phone, cancelling a sync stuck on a silent server, and
+ * the center's offline discount code checked under the secret enrolment
+ * issued.
  */
 class ServerSyncTest {
     companion object {
@@ -168,6 +171,98 @@ class ServerSyncTest {
         } finally {
             CoreLog.uninstall()
         }
+    }
+
+    /** The core's short code (`core/src/discount_approval.rs`): RFC 4226 truncation of the MAC to eight digits. */
+    private fun shortCode(key: DiscountKeyHolder, assignmentId: String, amount: Long): String {
+        val mac = key.mac("doorstep-discount-v1\n$assignmentId\n$amount".toByteArray())
+        assertEquals(32, mac.size)
+        val offset = mac[31].toInt() and 0x0f
+        val word = ((mac[offset].toInt() and 0x7f) shl 24) or ((mac[offset + 1].toInt() and 0xff) shl 16) or
+            ((mac[offset + 2].toInt() and 0xff) shl 8) or (mac[offset + 3].toInt() and 0xff)
+        return "%08d".format(word % 100_000_000)
+    }
+
+    /** A photo fact (the phone keeps only its digest here). */
+    private fun photo(moment: String): String {
+        val digest = java.security.MessageDigest.getInstance("SHA-256").digest("discount $moment".toByteArray())
+            .joinToString("") { "%02x".format(it) }
+        return """{"type": "take_photo", "moment": "$moment", "digest": "$digest", "size_bytes": 8192, "width": 1280, "height": 960}"""
+    }
+
+    /** An appliance repair by the book up to the fee schedule shown, as (minutes from the window start, command). */
+    private val repairToTheFeeSchedule = listOf(
+        -120 to """{"type": "log_call", "outcome": "reached"}""",
+        -119 to """{"type": "confirm_appointment", "address_confirmed": true, "product_confirmed": true}""",
+    ) + listOf("tools", "parts", "drop_cloth", "shoe_covers", "warranty_sheet", "receipts", "fee_schedule", "work_permit")
+        .map { -60 to """{"type": "check_kit_item", "item": "$it"}""" } + listOf(
+        -30 to """{"type": "depart", "travel_minutes": 20}""",
+        -8 to """{"type": "arrive"}""",
+        -7 to """{"type": "check_appearance", "items": ["uniform", "clean", "permit_visible"]}""",
+        -7 to """{"type": "knock", "method": "bell"}""",
+        -6 to """{"type": "door_answered"}""",
+        -6 to """{"type": "enter", "greeted": true, "permit_shown": true}""",
+        -5 to """{"type": "put_on_shoe_covers"}""",
+        -5 to """{"type": "lay_drop_cloth"}""",
+        5 to """{"type": "record_diagnosis", "fault_reproduced": true, "cause": "启动继电器烧坏", "parts": ["part_compressor_relay"], "decision": "fix_on_site"}""",
+        6 to photo("nameplate"),
+        6 to photo("fault_before"),
+        8 to """{"type": "show_fee_schedule"}""",
+    )
+
+    @Test
+    fun `the center's short code approves a discount offline under the secret enrolment issued, and no other code does`(@TempDir dir: Path) {
+        technician("T-82", "钱进")
+        val start = Instant.now().truncatedTo(ChronoUnit.MINUTES)
+        val id = assignment("T-82", start)
+        val vault = InMemoryEnrolmentVault()
+        val key = FileDiscountKey(dir.resolve("phone.discount-key").toFile())
+        val setup = DeviceSetup(vault, dir.resolve("phone.db").toString(), discountKey = key)
+        val enrolment = when (val r = setup.enrol(base, "admin", ADMIN_PASSWORD, "T-82", "phone-82")) {
+            is CoreResult.Ok -> r.value
+            is CoreResult.Failed -> throw AssertionError("enrol: [${r.code}] ${r.en}")
+        }
+        // The secret went into the key file, and nowhere else.
+        assertTrue(key.held())
+        assertEquals(null, enrolment.discountSecret)
+        assertEquals(null, vault.load()!!.discountSecret)
+        val keyFile = dir.resolve("phone.discount-key")
+        assertEquals(32L, java.nio.file.Files.size(keyFile))
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(java.nio.file.Files.getPosixFilePermissions(keyFile)))
+
+        // The desk reads out the code for ¥10 off this order: the phone's key gives the same.
+        val issued = call("POST", "/api/assignments/$id/discount-codes", """{"amount": 1000}""")
+        assertEquals("phone-82", field(issued, "device_id"), issued)
+        val code = field(issued, "code")
+        assertEquals(shortCode(key, id, 1000), code)
+
+        val store = setup.openStore()!!
+        val syncer = setup.syncer(store)!!
+        syncer.syncNow(null)
+        for ((minutes, command) in repairToTheFeeSchedule) {
+            store.applyCommand(id, command, start.plus(minutes.toLong(), ChronoUnit.MINUTES), null)
+        }
+        fun quote(amount: Long, approval: String) =
+            """{"type": "present_quote", "quote": {"lines": [{"item": "visit_fee"}, {"item": "labour_basic"}, {"item": "part_compressor_relay"}],
+                "discount": {"amount": $amount, "approval_code": "$approval", "approved_by": "中心 王"}}}"""
+        val at = start.plus(9, ChronoUnit.MINUTES)
+        val before = store.pendingUploadCount()
+        // The code approves exactly its amount, and a code the center did not issue approves nothing.
+        for ((amount, approval) in listOf(1200L to code, 1000L to if (code == "00000000") "00000001" else "00000000")) {
+            val refused = assertThrows<DoorstepException.Refused> { store.applyCommand(id, quote(amount, approval), at, null) }
+            assertEquals("discount_approval_unknown", refused.code, refused.en)
+        }
+        assertEquals(before, store.pendingUploadCount())
+        val presented = store.applyCommand(id, quote(1000, code), at, null)
+        assertEquals(listOf("quote_presented"), presented.events)
+
+        // The server re-checks the quote under its copy of the secret and takes it.
+        val sent = syncer.syncNow(null)
+        assertEquals(0uL, sent.refused)
+        assertEquals(0uL, sent.pending)
+        store.closeStore()
+        store.close()
+        syncer.close()
     }
 
     @Test

@@ -14,6 +14,7 @@ import androidx.compose.ui.window.rememberWindowState
 import app.doorstep.shell.CoreResult
 import app.doorstep.shell.DeviceSetup
 import app.doorstep.shell.FileDeviceKey
+import app.doorstep.shell.FileDiscountKey
 import app.doorstep.shell.InMemoryEnrolmentVault
 import app.doorstep.shell.Language
 import app.doorstep.ui.CodeEnroller
@@ -44,8 +45,13 @@ fun desktopServices(): PlatformServices = PlatformServices(
 /** Enrolment through the server, then the store and syncer of the enrolled phone. */
 fun desktopEnroller(dataDir: File, clock: Clock): Enroller = Enroller { url, dispatcher, password, technician, device ->
     dataDir.mkdirs()
-    // The desktop's device key is a file beside the store (a phone's is in its keystore).
-    val setup = DeviceSetup(InMemoryEnrolmentVault(), File(dataDir, "$device.db").path, deviceKey = FileDeviceKey(File(dataDir, "$device.device-key")))
+    // The desktop's device key and discount secret are files beside the store (a phone's are in its keystore).
+    val setup = DeviceSetup(
+        InMemoryEnrolmentVault(),
+        File(dataDir, "$device.db").path,
+        deviceKey = FileDeviceKey(File(dataDir, "$device.device-key")),
+        discountKey = FileDiscountKey(File(dataDir, "$device.discount-key")),
+    )
     when (val r = setup.enrol(url, dispatcher, password, technician, device)) {
         is CoreResult.Failed -> r
         is CoreResult.Ok -> {
@@ -61,7 +67,12 @@ fun desktopCodeEnroller(dataDir: File, clock: Clock): CodeEnroller = CodeEnrolle
     // The device id comes with the server's answer, after the store's path is
     // chosen: a data directory holds one phone enrolled by code.
     val vault = InMemoryEnrolmentVault()
-    val setup = DeviceSetup(vault, File(dataDir, "code-enrolled.db").path, deviceKey = FileDeviceKey(File(dataDir, "code-enrolled.device-key")))
+    val setup = DeviceSetup(
+        vault,
+        File(dataDir, "code-enrolled.db").path,
+        deviceKey = FileDeviceKey(File(dataDir, "code-enrolled.device-key")),
+        discountKey = FileDiscountKey(File(dataDir, "code-enrolled.discount-key")),
+    )
     when (val r = setup.enrolWithCode(codeOrLink, serverUrl)) {
         is CoreResult.Failed -> r
         is CoreResult.Ok -> {
