@@ -11,6 +11,7 @@ use clap::Subcommand;
 use doorstep_core::business_time::BusinessZone;
 use doorstep_core::clock::{Clock, SystemClock};
 use doorstep_core::device_key::{DeviceKey, SoftwareDeviceKey};
+use doorstep_core::discount_approval::SoftwareDiscountKey;
 use doorstep_core::location::GeoFix;
 use doorstep_core::messages::Lang;
 use doorstep_core::protocol::ChangeKind;
@@ -158,6 +159,40 @@ fn key_file(db: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
+/// Where the discount secret the center issued at enrolment is kept, next
+/// to the store (what a phone keeps in its Keystore/Keychain).
+fn discount_key_file(db: &Path) -> PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push(".discount-key");
+    PathBuf::from(p)
+}
+
+/// Keeps the enrolment's discount secret (readable by the owner only),
+/// replacing an earlier enrolment's; with none issued, removes the old one
+/// so a stale secret never checks a code.
+fn save_discount_secret(db: &Path, secret: Option<&str>) -> Result<(), String> {
+    let path = discount_key_file(db);
+    let io = |e: std::io::Error| format!("{}: {e}", path.display());
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+        _ => {}
+    }
+    let Some(secret) = secret else {
+        return Ok(());
+    };
+    SoftwareDiscountKey::from_hex(secret).map_err(|e| e.to_string())?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(&path).map_err(io)?;
+    f.write_all(secret.as_bytes()).map_err(io)?;
+    f.sync_all().map_err(io)
+}
+
 fn fail(lang: Lang, what: &str, e: impl std::fmt::Display) -> ExitCode {
     let _ = lang;
     eprintln!("{what}: {e}");
@@ -185,6 +220,14 @@ fn open(db: &Path) -> Result<(Store, DeviceFile), String> {
         let key = SoftwareDeviceKey::load_or_create(&key).map_err(|e| e.to_string())?;
         store.set_device_key(std::sync::Arc::new(key));
     }
+    let discount = discount_key_file(db);
+    if discount.exists() {
+        let text = std::fs::read_to_string(&discount)
+            .map_err(|e| format!("{}: {e}", discount.display()))?;
+        let key = SoftwareDiscountKey::from_hex(text.trim())
+            .map_err(|e| format!("{}: {e}", discount.display()))?;
+        store.set_discount_key(std::sync::Arc::new(key));
+    }
     Ok((store, file))
 }
 
@@ -199,7 +242,7 @@ fn enrol_via_server(
     technician: &str,
     device: &str,
     key_path: &Path,
-) -> Result<String, String> {
+) -> Result<Enrolled, String> {
     let public_key = device_public_key(key_path)?;
     let technician = TechnicianId::new(technician).map_err(|e| e.to_string())?;
     let device = DeviceId::new(device).map_err(|e| e.to_string())?;
@@ -214,7 +257,6 @@ fn enrol_via_server(
             Some(&public_key),
             std::time::Duration::from_secs(30),
         ))
-        .map(|e| e.device_token)
         .map_err(|e| format!("[{}] {e}", e.code()))
 }
 
@@ -233,8 +275,14 @@ fn blocking_runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Creates the device's store and its side file from an enrolment.
-fn save_enrolment(db: &Path, file: &DeviceFile, lang: Lang) -> ExitCode {
+/// Creates the device's store, its side file and its discount secret from
+/// an enrolment.
+fn save_enrolment(
+    db: &Path,
+    file: &DeviceFile,
+    discount_secret: Option<&str>,
+    lang: Lang,
+) -> ExitCode {
     let enrollment = Enrollment {
         device_id: file.device_id.clone(),
         technician_id: file.technician_id.clone(),
@@ -245,6 +293,9 @@ fn save_enrolment(db: &Path, file: &DeviceFile, lang: Lang) -> ExitCode {
     }
     let json = serde_json::to_string_pretty(file).unwrap_or_default();
     if let Err(e) = std::fs::write(side_file(db), json) {
+        return fail(lang, "enrol", e);
+    }
+    if let Err(e) = save_discount_secret(db, discount_secret) {
         return fail(lang, "enrol", e);
     }
     println!(
@@ -329,13 +380,13 @@ pub fn run(db: &Path, command: DeviceCommand, lang: Lang) -> ExitCode {
         password,
     } = command
     {
-        let token = match (token, dispatcher, password) {
-            (Some(t), _, _) => t,
+        let (token, discount_secret) = match (token, dispatcher, password) {
+            (Some(t), _, _) => (t, None),
             (None, Some(user), Some(password)) => {
                 let key = key_file(db);
                 match enrol_via_server(&server, &user, &password, &technician_id, &device_id, &key)
                 {
-                    Ok(t) => t,
+                    Ok(e) => (e.device_token, e.discount_secret),
                     Err(e) => return fail(lang, "enrol", e),
                 }
             }
@@ -357,7 +408,7 @@ pub fn run(db: &Path, command: DeviceCommand, lang: Lang) -> ExitCode {
             },
             (Err(e), _) | (_, Err(e)) => return fail(lang, "enrol", e),
         };
-        return save_enrolment(db, &file, lang);
+        return save_enrolment(db, &file, discount_secret.as_deref(), lang);
     }
     if let DeviceCommand::EnrolByCode { link, server, code } = command {
         let code = match (link, server, code) {
@@ -376,7 +427,7 @@ pub fn run(db: &Path, command: DeviceCommand, lang: Lang) -> ExitCode {
             server: enrolled.server_url,
             token: enrolled.device_token,
         };
-        return save_enrolment(db, &file, lang);
+        return save_enrolment(db, &file, enrolled.discount_secret.as_deref(), lang);
     }
     let (store, file) = match open(db) {
         Ok(x) => x,

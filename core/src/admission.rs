@@ -23,8 +23,9 @@
 
 use crate::business_time::BusinessZone;
 use crate::clock::HlcStamp;
+use crate::discount_approval::SharedDiscountKey;
 use crate::history_check::{command_for, NoCommand};
-use crate::ids::{EventId, VisitId};
+use crate::ids::{DeviceId, EventId, VisitId};
 use crate::messages::Lang;
 use crate::playbook::Playbook;
 use crate::protocol::RefusalCode;
@@ -32,7 +33,7 @@ use crate::workflow::command::VisitCommand;
 use crate::workflow::report::Report;
 use crate::workflow::{execute, Context, EventKind, Stamper, VisitEvent, VisitState};
 use chrono::{DateTime, Utc};
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 /// Why a pushed fact is not admitted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -86,6 +87,9 @@ pub struct VisitAdmission {
     /// The ids of the facts stored and admitted: a fact sent again is the
     /// store's duplicate to name, not a new fact to judge.
     ids: HashSet<EventId>,
+    /// Each device's discount key, which re-checks the center's offline
+    /// short codes its quotes recorded (`crate::discount_approval`).
+    discount_keys: HashMap<DeviceId, SharedDiscountKey>,
 }
 
 impl VisitAdmission {
@@ -100,6 +104,7 @@ impl VisitAdmission {
             pending: VecDeque::new(),
             last_hlc: stored.iter().map(|e| e.hlc).max(),
             ids: stored.iter().map(|e| e.id).collect(),
+            discount_keys: HashMap::new(),
         };
         // Only the last command's group can still be open: re-decide it.
         let start = stored
@@ -123,6 +128,18 @@ impl VisitAdmission {
             me.state.apply(e);
         }
         me
+    }
+
+    /// Checks `device`'s facts with its discount key: the secret the server
+    /// issued it at enrolment. Without one, a quote under a short code from
+    /// that device is refused as the phone would have refused it.
+    pub fn use_discount_key(&mut self, device: DeviceId, key: SharedDiscountKey) {
+        self.discount_keys.insert(device, key);
+    }
+
+    /// Whether `device`'s discount key is known here.
+    pub fn has_discount_key(&self, device: &DeviceId) -> bool {
+        self.discount_keys.contains_key(device)
     }
 
     /// Whether a fact with this id is already stored or admitted (a fact
@@ -222,6 +239,7 @@ impl VisitAdmission {
         let mut ctx = Context::new(event.recorded_at, event.device_id.clone());
         ctx.location = event.location;
         ctx.zone = self.zone.clone();
+        ctx.discount_key = self.discount_keys.get(&event.device_id).cloned();
         if let Some((_, _, _, evidence)) = signed {
             ctx.previous_evidence_digest = evidence.previous_evidence_digest.clone();
         }

@@ -110,6 +110,10 @@ pub struct Assignment {
     /// phone with the order (STANDARDS §2.1).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub center_waivers: Vec<CenterWaiver>,
+    /// Discounts the center approved for this order, oldest first
+    /// (STANDARDS §2.12; `crate::discount_approval`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub discount_approvals: Vec<crate::discount_approval::DiscountApproval>,
 }
 
 /// STANDARDS §2.1 (接活): missing or inconsistent fields "resolved or

@@ -21,6 +21,8 @@
 //!   history is one the workflow produces; [`admission`]: whether one
 //!   pushed fact is (the server's check at push), and [`device_key`]: the
 //!   phone's ECDSA P-256 key signing sign-off evidence.
+//! - [`discount_approval`]: the center's discount approvals, online on the
+//!   work order and offline as a short code under the device's secret.
 //!
 //! No IO inside the rules: time, ids and locations come from the caller.
 
@@ -32,6 +34,7 @@ pub mod canonical;
 pub mod clock;
 pub mod contact_text;
 pub mod device_key;
+pub mod discount_approval;
 pub mod history_check;
 pub mod ids;
 pub mod invoice_request;

@@ -2,8 +2,10 @@
 //! labour and parts in integer fen; warranty decides who pays; the lower of
 //! the company's schedule and the customer's warranty card applies; software
 //! adjustment is free within a month of installation (before the same day of
-//! the next calendar month, in the business time zone); a discount needs the
-//! center's approval code. Pure arithmetic, every sum checked.
+//! the next calendar month, in the business time zone); a discount is at most
+//! the customer's subtotal (the center's approval of it is
+//! `crate::discount_approval`, checked by the quote's rule). Pure arithmetic,
+//! every sum checked.
 
 use crate::assignment::{Assignment, Warranty};
 use crate::business_time::last_day_within_a_month;
@@ -136,8 +138,6 @@ pub enum QuoteError {
     CardPriceWithoutPhoto(String),
     #[error("a quote needs at least one line")]
     Empty,
-    #[error("a discount needs a center approval code")]
-    DiscountWithoutApproval,
     #[error("discount {discount} must be positive and at most the customer's subtotal {subtotal}")]
     DiscountOutOfRange { discount: i64, subtotal: i64 },
     #[error(transparent)]
@@ -223,7 +223,6 @@ pub fn price(
         });
     }
     if let Some(d) = &request.discount {
-        require_discount_approval(d)?;
         let discountable = customer - deposit;
         if d.amount <= 0 || d.amount > discountable {
             return Err(QuoteError::DiscountOutOfRange {
@@ -257,15 +256,4 @@ fn within_a_month_of_installation(installed: NaiveDate, today: NaiveDate) -> boo
 /// warranty card differ, the lower price applies".
 fn lower_price_applies(schedule_price: i64, warranty_card_price: Option<i64>) -> i64 {
     warranty_card_price.map_or(schedule_price, |card| card.min(schedule_price))
-}
-
-/// STANDARDS §2.12 (报价): "discounts only with a center approval" — the
-/// discount carries the center's approval code.
-fn require_discount_approval(d: &Discount) -> Result<(), QuoteError> {
-    let code = d.approval_code.as_deref().map(str::trim).unwrap_or("");
-    if code.is_empty() {
-        Err(QuoteError::DiscountWithoutApproval)
-    } else {
-        Ok(())
-    }
 }

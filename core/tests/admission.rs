@@ -10,7 +10,9 @@ use chrono::{Duration, Utc};
 use common::assignment;
 use doorstep_core::admission::{unknown_field, AdmissionRefusal, VisitAdmission};
 use doorstep_core::assignment::OrderLine;
+use doorstep_core::discount_approval::{short_code, SharedDiscountKey, SoftwareDiscountKey};
 use doorstep_core::protocol::RefusalCode;
+use doorstep_core::quote::{price, Discount, QuoteLineRequest, QuoteRequest};
 use doorstep_core::signoff::{self, Ratings, Report, SignOffEvidence};
 use doorstep_core::walkthrough::{signature, Walkthrough, CONSENT_TEXT};
 use doorstep_core::workflow::command::{PaymentMethod, ReceiptRecord};
@@ -18,6 +20,7 @@ use doorstep_core::VisitCommand;
 use doorstep_core::{
     BusinessZone, DeviceId, EventId, EventKind, Playbook, TradeId, VisitEvent, VisitState,
 };
+use std::sync::Arc;
 
 const GOOD: Ratings = Ratings {
     quality: 5,
@@ -338,4 +341,70 @@ fn an_unknown_field_inside_a_list_is_named_and_an_absent_null_is_not() {
     let (at, object) = first_object_in_array(&mut raw, "event".into()).expect("a list of objects");
     object.insert("pressure".into(), serde_json::json!(0.7));
     assert_eq!(unknown_field(&raw, &signed), Some(format!("{at}.pressure")));
+}
+
+/// STANDARDS §2.12: the server re-checks a quote recorded under the center's
+/// offline short code with the secret it issued the device; without that
+/// key, under another key or for another amount the quote is refused.
+#[test]
+fn a_quote_under_the_centers_short_code_is_admitted_only_under_the_devices_key() {
+    let mut w = walk("appliance_repair");
+    w.go(None).repair();
+    let at = w
+        .events
+        .iter()
+        .position(|e| matches!(e.kind, EventKind::QuotePresented { .. }))
+        .expect("a quote");
+    let stored = &w.events[..at];
+    let state = VisitState::replay(stored);
+    let assignment = state.assignment.clone().unwrap();
+    let pb = Playbook::shipped_by_id("appliance_repair").unwrap();
+    let EventKind::QuotePresented { quote: by_the_book } = &w.events[at].kind else {
+        unreachable!()
+    };
+    let key = SoftwareDiscountKey::new(&[0x42; 32]);
+    let device = w.events[at].device_id.clone();
+    let with_discount = |amount: i64, code: &str| {
+        let request = QuoteRequest {
+            lines: by_the_book
+                .lines
+                .iter()
+                .map(|l| QuoteLineRequest {
+                    item: l.item.clone(),
+                    qty: l.qty,
+                    warranty_card_price: None,
+                    warranty_card_photo: None,
+                })
+                .collect(),
+            discount: Some(Discount {
+                amount,
+                approval_code: Some(code.to_string()),
+                approved_by: Some("desk".into()),
+            }),
+        };
+        let today = w.events[at].recorded_at.date_naive();
+        let quote = price(&pb, &assignment, &request, today, 1).unwrap();
+        let mut fact = w.events[at].clone();
+        fact.kind = EventKind::QuotePresented { quote };
+        fact
+    };
+    let code = short_code(&key, assignment.id.as_str(), 500).unwrap();
+    let fact = with_discount(500, &code);
+    let judged = |key: Option<&SoftwareDiscountKey>, fact: &VisitEvent| {
+        let mut adm = admission(stored);
+        if let Some(k) = key {
+            adm.use_discount_key(device.clone(), SharedDiscountKey(Arc::new(k.clone())));
+        }
+        adm.admit(fact)
+    };
+    let refused = judged(None, &fact).expect_err("no key: refused");
+    assert_eq!(refused.code(), RefusalCode::WorkflowRefused, "{refused}");
+    assert!(
+        refused.to_string().contains("discount_approval_unknown"),
+        "{refused}"
+    );
+    let other_key = SoftwareDiscountKey::new(&[0x43; 32]);
+    assert!(judged(Some(&other_key), &fact).is_err());
+    assert!(judged(Some(&key), &with_discount(600, &code)).is_err());
+    judged(Some(&key), &fact).expect("the device's key admits its code");
 }

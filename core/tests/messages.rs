@@ -104,6 +104,13 @@ fn one_of_each() -> Vec<WorkflowError> {
         },
         FeeScheduleNotShown,
         DiscountNeedsApproval,
+        DiscountOverApproval {
+            approved: 1500,
+            asked: 2000,
+        },
+        DiscountApprovalUnknown {
+            approval_code: "12345678".into(),
+        },
         WarrantyCardUnevidenced {
             item: "part_compressor_relay".into(),
             name: Some(Text::new("Compressor start relay", "压缩机启动继电器")),
@@ -191,6 +198,8 @@ fn variant(e: &WorkflowError) -> &'static str {
         TakeBackIncomplete { .. } => "TakeBackIncomplete",
         FeeScheduleNotShown => "FeeScheduleNotShown",
         DiscountNeedsApproval => "DiscountNeedsApproval",
+        DiscountOverApproval { .. } => "DiscountOverApproval",
+        DiscountApprovalUnknown { .. } => "DiscountApprovalUnknown",
         WarrantyCardUnevidenced { .. } => "WarrantyCardUnevidenced",
         QuoteInvalid { .. } => "QuoteInvalid",
         QuoteNotAccepted { .. } => "QuoteNotAccepted",
@@ -217,7 +226,7 @@ fn variant(e: &WorkflowError) -> &'static str {
 }
 
 /// The number of arms in `variant`.
-const VARIANTS: usize = 43;
+const VARIANTS: usize = 45;
 
 fn is_snake_case(s: &str) -> bool {
     !s.is_empty()

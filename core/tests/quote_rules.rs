@@ -220,22 +220,6 @@ fn a_discount_must_be_positive() {
     }
 }
 
-#[test]
-fn a_discount_needs_a_center_approval_code() {
-    for code in [None, Some(String::new()), Some("   ".to_string())] {
-        let d = Discount {
-            amount: 100,
-            approval_code: code.clone(),
-            approved_by: Some("Center Zhang".into()),
-        };
-        assert_eq!(
-            water_quote(Some(d)).unwrap_err(),
-            QuoteError::DiscountWithoutApproval,
-            "approval code {code:?}"
-        );
-    }
-}
-
 // ---- the warranty card price ----
 
 fn card_line(price: i64, photo: Option<&str>) -> QuoteLineRequest {

@@ -5,11 +5,15 @@
 mod support;
 
 use doorstep_core::assignment::Warranty;
+use doorstep_core::discount_approval::{
+    short_code, DiscountApproval, SharedDiscountKey, SoftwareDiscountKey,
+};
 use doorstep_core::signoff::{self, SignOffProblem};
 use doorstep_core::workflow::{EventKind, Outcome, VisitCommand, VisitState, WorkflowError};
 use doorstep_core::Lang;
 use serde_json::json;
-use support::{strokes, Run};
+use std::sync::Arc;
+use support::{assignment, at, strokes, Run};
 
 /// Asserts the refusal's code and that it says something in both languages.
 fn refused_with(e: &WorkflowError, code: &str) {
@@ -699,15 +703,90 @@ fn a_discount_needs_a_center_approval_code() {
     refused_with(&e, "discount_needs_approval");
     let e = run.refused(json!({"type": "present_quote", "quote": {"lines": lines, "discount": {"amount": 1000, "approval_code": "   ", "approved_by": "me"}}}));
     refused_with(&e, "discount_needs_approval");
+    // Any non-blank string is no approval: the center gave none.
+    match run.refused(json!({"type": "present_quote", "quote": {"lines": lines, "discount": {"amount": 1000, "approval_code": "C-2026-118", "approved_by": "Center desk"}}})) {
+        e @ WorkflowError::DiscountApprovalUnknown { .. } => {
+            refused_with(&e, "discount_approval_unknown");
+            assert!(e.message(Lang::ZhCn).contains("C-2026-118"), "{e:?}");
+        }
+        other => panic!("expected discount_approval_unknown, got {other:?}"),
+    }
     assert!(run.state().quote.is_none());
+}
 
-    run.ok(json!({"type": "present_quote", "quote": {"lines": lines, "discount": {"amount": 1000, "approval_code": "C-2026-118", "approved_by": "Center desk"}}}));
+/// A work order carrying the center's approval of at most ¥15 off.
+fn approved_order(max_amount: i64) -> Run {
+    let mut a = assignment("appliance_repair");
+    a.discount_approvals.push(DiscountApproval {
+        reference: DiscountApproval::reference_of("A-1001", 2),
+        max_amount,
+        approver: "王调度".into(),
+        at: at("09:00"),
+    });
+    let mut run = Run::with_assignment(a);
+    run.diagnosed("fix_on_site").at("10:10");
+    run.ok(json!({"type": "show_fee_schedule"}));
+    run
+}
+
+#[test]
+fn a_discount_approved_online_is_quoted_up_to_its_maximum_in_the_approvers_name() {
+    let mut run = approved_order(1500);
+    let lines = json!([{"item": "visit_fee"}, {"item": "labour_basic"}]);
+    let quote = |amount: i64| json!({"type": "present_quote", "quote": {"lines": lines, "discount": {"amount": amount, "approval_code": "A-1001-d2", "approved_by": "typed by the technician"}}});
+    match run.refused(quote(1501)) {
+        e @ WorkflowError::DiscountOverApproval {
+            approved: 1500,
+            asked: 1501,
+        } => {
+            refused_with(&e, "discount_over_approval");
+            assert!(
+                e.message(Lang::ZhCn).contains("最多15.00元"),
+                "{}",
+                e.message(Lang::ZhCn)
+            );
+        }
+        other => panic!("expected discount_over_approval, got {other:?}"),
+    }
+    assert!(run.state().quote.is_none());
+    run.ok(quote(1500));
     let q = run.state().quote.clone().unwrap();
-    assert_eq!(q.customer_total, 3000 + 5000 - 1000);
-    assert_eq!(
-        q.discount.unwrap().approval_code.as_deref(),
-        Some("C-2026-118")
+    assert_eq!(q.customer_total, 3000 + 5000 - 1500);
+    let d = q.discount.unwrap();
+    assert_eq!(d.approval_code.as_deref(), Some("A-1001-d2"));
+    assert_eq!(d.approved_by.as_deref(), Some("王调度"));
+}
+
+#[test]
+fn the_centers_short_code_approves_exactly_its_order_and_amount_offline() {
+    let key = SoftwareDiscountKey::new(&[0x5a; 32]);
+    let code = short_code(&key, "A-1001", 1000).unwrap();
+    let other_order = short_code(&key, "A-1002", 1000).unwrap();
+    let lines = json!([{"item": "visit_fee"}, {"item": "labour_basic"}]);
+    let quote = |amount: i64, code: &str| json!({"type": "present_quote", "quote": {"lines": lines, "discount": {"amount": amount, "approval_code": code, "approved_by": "中心 李"}}});
+
+    // A phone enrolled without a discount secret cannot check a code.
+    let mut run = approved_order(0);
+    refused_with(
+        &run.refused(quote(1000, &code)),
+        "discount_approval_unknown",
     );
+
+    run.discount_key = Some(SharedDiscountKey(Arc::new(key)));
+    refused_with(
+        &run.refused(quote(1200, &code)),
+        "discount_approval_unknown",
+    );
+    refused_with(
+        &run.refused(quote(1000, &other_order)),
+        "discount_approval_unknown",
+    );
+    assert!(run.state().quote.is_none());
+    run.ok(quote(1000, &format!(" {code} ")));
+    let d = run.state().quote.clone().unwrap().discount.unwrap();
+    assert_eq!(d.amount, 1000);
+    assert_eq!(d.approval_code.as_deref(), Some(code.as_str()));
+    assert_eq!(d.approved_by.as_deref(), Some("中心 李"));
 }
 
 #[test]

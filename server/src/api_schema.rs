@@ -340,6 +340,22 @@ pub struct Assignment {
     pub acceptance: Option<AcceptanceCheck>,
     /// Required fields the center waived, oldest first (absent: none).
     pub center_waivers: Option<Vec<CenterWaiver>>,
+    /// Discounts the center approved online, oldest first (absent: none).
+    pub discount_approvals: Option<Vec<DiscountApproval>>,
+}
+
+/// A discount the center approved online (core `DiscountApproval`,
+/// STANDARDS §2.12).
+#[derive(ToSchema)]
+pub struct DiscountApproval {
+    /// `{work order}-d{version}`: the version that first carried it; what
+    /// the technician quotes with.
+    pub reference: String,
+    /// The most the discount may take off, in fen.
+    pub max_amount: i64,
+    /// The dispatcher's username.
+    pub approver: String,
+    pub at: DateTime<Utc>,
 }
 
 /// A required field of a work order (core `AssignmentField`).

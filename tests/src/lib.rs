@@ -173,6 +173,12 @@ impl Center {
 
     /// A technician with one enrolled device: (device id, token).
     pub async fn technician(&self, id: &str) -> (String, String) {
+        let (device, token, _) = self.technician_with_discount_secret(id).await;
+        (device, token)
+    }
+
+    /// The same, with the device's discount secret (hex) enrolment issued.
+    pub async fn technician_with_discount_secret(&self, id: &str) -> (String, String, String) {
         self.post(
             "/api/technicians",
             json!({"id": id, "name": format!("Tech {id}"), "trades": ["appliance_repair", "water_delivery"]}),
@@ -185,7 +191,8 @@ impl Center {
                 json!({"device_id": device}),
             )
             .await;
-        (device, v["token"].as_str().unwrap().to_string())
+        let text = |k: &str| v[k].as_str().unwrap().to_string();
+        (device, text("token"), text("discount_secret"))
     }
 
     /// An appliance-repair assignment for `technician` with its window at `start`.

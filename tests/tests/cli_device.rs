@@ -368,6 +368,42 @@ async fn a_phone_enrols_with_the_centers_one_time_code_and_registers_its_key() {
         serde_json::from_str(&std::fs::read_to_string(dir.0.join("phone.db.device.json")).unwrap())
             .unwrap();
     assert_eq!(side["name"], "Tech T-1", "the roster's name: {side}");
+    // The discount secret issued at enrolment is kept beside the store,
+    // readable by the owner only, and is the one the center's short codes
+    // are made under (STANDARDS §2.12).
+    let secret_path = dir.0.join("phone.db.discount-key");
+    let secret = std::fs::read_to_string(&secret_path).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&secret_path)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    assert!(
+        !side.to_string().contains(secret.trim()),
+        "never in the side file"
+    );
+    let order = center.assignment("T-1", chrono::Utc::now()).await;
+    let order = order.as_str();
+    let codes = center
+        .post(
+            &format!("/api/assignments/{order}/discount-codes"),
+            serde_json::json!({"amount": 1250}),
+        )
+        .await;
+    let key =
+        doorstep_core::discount_approval::SoftwareDiscountKey::from_hex(secret.trim()).unwrap();
+    let expected = doorstep_core::discount_approval::short_code(&key, order, 1250).unwrap();
+    let this_phone = codes["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["device_id"] == "phone-T-1-new")
+        .unwrap_or_else(|| panic!("one code per phone of the technician: {codes}"));
+    assert_eq!(this_phone["code"], expected.as_str(), "{codes}");
     // Used once: a second phone with the same code is refused, and says why.
     let (code, _, err) = run(
         &dir.0.join("second.db"),

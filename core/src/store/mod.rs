@@ -149,6 +149,10 @@ pub struct Store {
     /// software key for the CLI and tests); none on a phone enrolled
     /// without one (its sign-offs are "unsigned").
     device_key: std::sync::RwLock<Option<std::sync::Arc<dyn crate::device_key::DeviceKey>>>,
+    /// Checks the center's offline discount codes (the shell's keystore
+    /// secret, or a software key); none on a phone enrolled without a
+    /// discount secret (online approvals only).
+    discount_key: std::sync::RwLock<Option<crate::discount_approval::SharedDiscountKey>>,
 }
 
 /// The shipped playbook of a trade (parsed once per process by `Playbook`).
@@ -429,6 +433,7 @@ impl Store {
             technician_id: device.technician_id,
             technician_name: device.technician_name,
             device_key: std::sync::RwLock::new(None),
+            discount_key: std::sync::RwLock::new(None),
         };
         store.purge_orphan_blobs(blobs::ORPHAN_AGE)?;
         Ok(store)
@@ -450,6 +455,27 @@ impl Store {
             Err(poisoned) => poisoned.into_inner(),
         };
         *slot = Some(key);
+    }
+
+    /// The key the center's offline discount codes are checked with from
+    /// now on (`crate::discount_approval`): the secret issued at enrolment,
+    /// in the shell's keystore or a software key.
+    pub fn set_discount_key(
+        &self,
+        key: std::sync::Arc<dyn crate::discount_approval::DiscountCodeKey>,
+    ) {
+        let mut slot = match self.discount_key.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *slot = Some(crate::discount_approval::SharedDiscountKey(key));
+    }
+
+    fn discount_key(&self) -> Option<crate::discount_approval::SharedDiscountKey> {
+        match self.discount_key.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     /// The device row: identity, last HLC stamp, evidence chain head.
@@ -696,6 +722,7 @@ impl Store {
             location,
             previous_evidence_digest: clock.evidence_head.clone(),
             zone: settings::load_business_zone(tx)?,
+            discount_key: self.discount_key(),
         };
         let (mut events, hlc) = match page {
             None => {

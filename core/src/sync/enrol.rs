@@ -31,6 +31,12 @@ pub struct Enrolled {
     pub device_token: String,
     /// 2 when the device key's public half was registered, 1 otherwise.
     pub enrolment_version: u32,
+    /// The per-device secret (64 hex digits) under which the center's short
+    /// discount codes are checked offline (STANDARDS §2.12,
+    /// `crate::discount_approval`): the shell keeps it in the platform's key
+    /// store (Keystore/Keychain) and never shows it. `None` from a server
+    /// that issues none.
+    pub discount_secret: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -41,6 +47,8 @@ struct Login {
 #[derive(Deserialize)]
 struct Enrolment {
     token: String,
+    #[serde(default)]
+    discount_secret: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -166,6 +174,8 @@ struct CodeEnrolment {
     token: String,
     #[serde(default)]
     enrolment_version: u32,
+    #[serde(default)]
+    discount_secret: Option<String>,
 }
 
 /// Exchanges the center's one-time code for this phone's token (no staff
@@ -229,6 +239,7 @@ pub async fn enrol_with_code(
         technician_id,
         device_token: enrolled.token,
         enrolment_version: enrolled.enrolment_version.max(1),
+        discount_secret: enrolled.discount_secret,
     })
 }
 
@@ -296,6 +307,7 @@ async fn enrol(
         technician_name: name,
         device_token: enrolment.token,
         enrolment_version: if public_key.is_some() { 2 } else { 1 },
+        discount_secret: enrolment.discount_secret,
     })
 }
 

@@ -1,8 +1,9 @@
 //! What the rules are given besides the visit state and the command: the
 //! time, the business time zone local dates are counted in, the device, its
-//! location fix and its evidence chain.
+//! location fix, its evidence chain and its discount key.
 
 use crate::business_time::BusinessZone;
+use crate::discount_approval::SharedDiscountKey;
 use crate::ids::DeviceId;
 use crate::location::GeoFix;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -20,6 +21,9 @@ pub struct Context {
     /// free-adjustment month, return and receipt dates) is counted in it,
     /// never in the host's or the device's own zone.
     pub zone: BusinessZone,
+    /// The device's discount key, which checks the center's offline short
+    /// codes (`crate::discount_approval`); none: online approvals only.
+    pub discount_key: Option<SharedDiscountKey>,
 }
 
 impl Context {
@@ -41,6 +45,7 @@ impl Context {
             location: None,
             previous_evidence_digest: None,
             zone: BusinessZone::default(),
+            discount_key: None,
         }
     }
 }

@@ -91,6 +91,11 @@ pub enum WorkflowError {
     FeeScheduleNotShown,
     /// §2.12 enforce: discounts only with a center approval.
     DiscountNeedsApproval,
+    /// §2.12: the center's approval allows less off than the discount asks.
+    DiscountOverApproval { approved: i64, asked: i64 },
+    /// §2.12: the code is neither an approval the center sent with this
+    /// order nor the center's short code for this order and amount.
+    DiscountApprovalUnknown { approval_code: String },
     /// §2.12: the warranty card's lower price applies only with the card
     /// photographed (the center reconciles the charge against it).
     WarrantyCardUnevidenced {
@@ -193,7 +198,6 @@ fn money_problem(e: &MoneyError) -> Text {
 impl From<QuoteError> for WorkflowError {
     fn from(e: QuoteError) -> Self {
         let zh = match &e {
-            QuoteError::DiscountWithoutApproval => return WorkflowError::DiscountNeedsApproval,
             QuoteError::CardPriceWithoutPhoto(item) => {
                 return WorkflowError::WarrantyCardUnevidenced {
                     item: item.clone(),
@@ -304,6 +308,8 @@ impl WorkflowError {
             TakeBackIncomplete { .. } => "take_back_incomplete",
             FeeScheduleNotShown => "fee_schedule_not_shown",
             DiscountNeedsApproval => "discount_needs_approval",
+            DiscountOverApproval { .. } => "discount_over_approval",
+            DiscountApprovalUnknown { .. } => "discount_approval_unknown",
             WarrantyCardUnevidenced { .. } => "warranty_card_unevidenced",
             QuoteInvalid { .. } => "quote_invalid",
             QuoteNotAccepted { .. } => "quote_not_accepted",
@@ -371,7 +377,9 @@ impl WorkflowError {
             | QuoteInvalid { .. }
             | QuoteRevisionMismatch { .. }
             | PartNotQuoted { .. } => "§2.12 quote from the fee schedule",
-            DiscountNeedsApproval => "§2.12 discounts only with a center approval",
+            DiscountNeedsApproval
+            | DiscountOverApproval { .. }
+            | DiscountApprovalUnknown { .. } => "§2.12 discounts only with a center approval",
             WarrantyCardUnevidenced { .. } => {
                 "§2.12 the lower warranty-card price, evidenced by the card"
             }
@@ -574,6 +582,14 @@ impl WorkflowError {
             DiscountNeedsApproval => Text::new(
                 "A discount needs an approval code from the center. Call the center, or quote without the discount.",
                 "优惠须经服务中心批准。请联系服务中心获取批准码，或按原价报价。",
+            ),
+            DiscountOverApproval { approved, asked } => Text::new(
+                format!("The center approved at most ¥{} off this order; the discount asks ¥{}. Quote within the approval, or ask the center for a new one.", yuan(*approved), yuan(*asked)),
+                format!("服务中心为本工单批准的优惠最多{}元，本次优惠{}元超出批准额度。请在额度内报价，或请服务中心重新批准。", yuan(*approved), yuan(*asked)),
+            ),
+            DiscountApprovalUnknown { approval_code: code } => Text::new(
+                format!("The approval code {code} is not an approval the center gave for this work order and this discount amount. Check the code and the amount with the center."),
+                format!("批准码“{code}”不是服务中心为本工单及该优惠金额给出的批准码，请与服务中心核对批准码和优惠金额。"),
             ),
             WarrantyCardUnevidenced { item, name } => {
                 let name = name.clone().unwrap_or_else(|| Text::new(item, item));

@@ -103,6 +103,7 @@ pub fn assignment(id: &str, start: DateTime<Utc>) -> Assignment {
         notes: None,
         acceptance: None,
         center_waivers: vec![],
+        discount_approvals: vec![],
     }
 }
 

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use doorstep_core::assignment::{Assignment, TimeWindow};
+use doorstep_core::discount_approval::SharedDiscountKey;
 use doorstep_core::ids::DeviceId;
 use doorstep_core::location::{GeoFix, GeoPoint};
 use doorstep_core::playbook::Playbook;
@@ -117,6 +118,8 @@ pub struct Run {
     pub device: DeviceId,
     pub now: DateTime<Utc>,
     pub location: Option<GeoFix>,
+    /// The device's discount key (`doorstep_core::discount_approval`).
+    pub discount_key: Option<SharedDiscountKey>,
 }
 
 impl Run {
@@ -137,6 +140,7 @@ impl Run {
             device: DeviceId::new("dev-1").unwrap(),
             now: at("08:00"),
             location: None,
+            discount_key: None,
         };
         run.ok(json!({"type": "receive_assignment", "assignment": a}));
         run
@@ -158,6 +162,7 @@ impl Run {
     fn ctx(&self) -> Context {
         let mut c = Context::new(self.now, self.device.clone());
         c.location = self.location;
+        c.discount_key = self.discount_key.clone();
         c
     }
 

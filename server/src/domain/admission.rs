@@ -1,7 +1,8 @@
 //! Admission of pushed facts at the server: the core's event admission
 //! (`doorstep_core::admission`, the workflow's own rules re-run on the
 //! visit's stored facts) and the checks on a fact as sent (its size, a field
-//! its type does not have). A fact that fails is refused with a stable code
+//! its type does not have), with each device's discount key for the
+//! center's offline codes its quotes carry. A fact that fails is refused with a stable code
 //! and still acknowledged, so the phone's queue never blocks; it is kept in
 //! `refused_events` for audit and listed for dispatchers
 //! (`GET /api/refused-events`).
@@ -9,11 +10,13 @@
 use crate::app::AppState;
 use crate::domain::bounds::{check_event_json, EventLimits};
 use crate::failure::{Failure, Fallible};
-use crate::store::{events, Tx};
+use crate::store::{devices, events, Tx};
 use doorstep_core::admission::{unknown_field, VisitAdmission};
+use doorstep_core::discount_approval::{SharedDiscountKey, SoftwareDiscountKey};
 use doorstep_core::protocol::{PushRequest, RefusalCode};
 use doorstep_core::{Playbook, VisitEvent};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The facts of a push refused before admission, by sequence number, from
 /// the body as sent.
@@ -76,6 +79,9 @@ impl Screening {
 #[derive(Default)]
 pub struct Admissions {
     visits: HashMap<String, VisitAdmission>,
+    /// Each pushing device's discount key, read once per push (`None`: a
+    /// device enrolled before discount secrets).
+    discount_keys: HashMap<String, Option<SharedDiscountKey>>,
 }
 
 impl Admissions {
@@ -96,7 +102,17 @@ impl Admissions {
                 VisitAdmission::resume(&stored, zone, Playbook::shipped_ref),
             );
         }
+        let device = event.device_id.to_string();
+        if !self.discount_keys.contains_key(&device) {
+            let key = discount_key(tx, &device).await?;
+            self.discount_keys.insert(device.clone(), key);
+        }
         let admission = self.visits.get_mut(&visit).expect("inserted above");
+        if let Some(Some(key)) = self.discount_keys.get(&device) {
+            if !admission.has_discount_key(&event.device_id) {
+                admission.use_discount_key(event.device_id.clone(), key.clone());
+            }
+        }
         if admission.knows(event.id) {
             // Sent again under another sequence number: the store names it
             // a duplicate.
@@ -107,6 +123,17 @@ impl Admissions {
             .err()
             .map(|refusal| (refusal.code(), refusal.to_string())))
     }
+}
+
+/// The key the center's offline discount codes for `device` are re-checked
+/// with: the secret issued it at enrolment (STANDARDS §2.12).
+async fn discount_key(tx: &mut dyn Tx, device: &str) -> Fallible<Option<SharedDiscountKey>> {
+    let Some(secret) = devices::discount_secret(tx, device).await? else {
+        return Ok(None);
+    };
+    let key = SoftwareDiscountKey::from_hex(&secret)
+        .map_err(|_| Failure::internal("reading a device's discount secret"))?;
+    Ok(Some(SharedDiscountKey(Arc::new(key))))
 }
 
 /// A visit's stored facts in timeline order.

@@ -115,6 +115,7 @@ pub async fn insert_assignment(
             notes: new.notes,
             acceptance: acceptance.map(|issued| Box::new(issued.check)),
             center_waivers: vec![],
+            discount_approvals: vec![],
         },
         status: AssignmentStatus::Open,
         priority: classification.priority(),
@@ -153,7 +154,11 @@ pub struct AssignmentPatch {
 
 /// Loads an assignment to change it, under the assignments lock: it must
 /// exist, be at the expected version (when one is given) and not be cancelled.
-async fn editable(tx: &mut dyn Tx, id: &str, expected: Option<u64>) -> Fallible<AssignmentView> {
+pub(crate) async fn editable(
+    tx: &mut dyn Tx,
+    id: &str,
+    expected: Option<u64>,
+) -> Fallible<AssignmentView> {
     tx.lock(LockKey::Assignments).await?;
     let v = assignments::load_assignment(tx, id)
         .await?

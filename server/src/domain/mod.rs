@@ -14,6 +14,7 @@ pub mod candidates;
 pub mod cash_ledger;
 pub mod conflicts;
 pub mod desk_requests;
+pub mod discount_approvals;
 pub mod enrolment;
 pub mod export;
 pub mod ingest;

@@ -40,7 +40,9 @@ pub struct HistoryEntry {
     pub actor: String,
     /// `created`, `edited`, `assigned`, `reassigned`, `cancelled`, `erased`
     /// `acceptance_code_reissued` (a new code issued at the desk) or
-    /// `fields_waived` (required fields waived at the desk);
+    /// `fields_waived` (required fields waived at the desk) or
+    /// `discount_approved` (a discount approved at the desk: the maxima of
+    /// the order's approvals, before and after);
     /// a change of the center's own `priority` or `window_confirmed` is `edited`.
     #[schema(value_type = String)]
     pub action: &'static str,
@@ -65,6 +67,14 @@ fn fields(a: &Assignment) -> Vec<(&'static str, Value)> {
         (
             "center_waived",
             json!(a.center_waived_fields().collect::<Vec<_>>()),
+        ),
+        (
+            "discount_approved",
+            json!(a
+                .discount_approvals
+                .iter()
+                .map(|d| d.max_amount)
+                .collect::<Vec<_>>()),
         ),
     ]
 }
@@ -109,6 +119,10 @@ pub async fn history(tx: &mut dyn Tx, id: &str) -> Fallible<Vec<HistoryEntry>> {
                 } else if !changes.is_empty() && changes.iter().all(|c| c.field == "center_waived")
                 {
                     "fields_waived"
+                } else if !changes.is_empty()
+                    && changes.iter().all(|c| c.field == "discount_approved")
+                {
+                    "discount_approved"
                 } else if changes.is_empty()
                     && last
                         .as_ref()

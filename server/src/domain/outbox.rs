@@ -9,7 +9,7 @@
 use crate::failure::Fallible;
 use crate::store::integrations::{record_event, NewIntegrationEvent};
 pub use crate::store::integrations::{
-    ACCEPTANCE_CODE_REISSUED, ORDER_STATUS_CHANGED, VISIT_MILESTONE,
+    ACCEPTANCE_CODE_REISSUED, DISCOUNT_CODE_ISSUED, ORDER_STATUS_CHANGED, VISIT_MILESTONE,
 };
 use crate::store::Tx;
 use doorstep_core::workflow::event::{EventKind, Outcome};
@@ -17,10 +17,11 @@ use doorstep_core::VisitEvent;
 use serde_json::{json, Value};
 
 /// Every event type a webhook endpoint may subscribe to.
-pub const EVENT_TYPES: [&str; 3] = [
+pub const EVENT_TYPES: [&str; 4] = [
     ORDER_STATUS_CHANGED,
     VISIT_MILESTONE,
     ACCEPTANCE_CODE_REISSUED,
+    DISCOUNT_CODE_ISSUED,
 ];
 
 /// The milestone a visit fact is, with what it carries; `None` for facts

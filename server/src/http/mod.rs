@@ -160,6 +160,14 @@ pub fn router(state: AppState) -> Router {
             post(center::assignments::waive_fields),
         )
         .route(
+            "/api/assignments/{id}/discount-approvals",
+            post(center::discounts::approve_discount),
+        )
+        .route(
+            "/api/assignments/{id}/discount-codes",
+            post(center::discounts::discount_codes),
+        )
+        .route(
             "/api/assignments/{id}/cancel",
             post(center::assignments::cancel),
         )

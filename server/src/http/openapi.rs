@@ -64,6 +64,8 @@ pub async fn openapi_json() -> Json<Document> {
         center::assignments::reassign,
         center::assignments::reissue_acceptance_code,
         center::assignments::waive_fields,
+        center::discounts::approve_discount,
+        center::discounts::discount_codes,
         center::assignments::cancel,
         center::reminders::reminders,
         after::conflicts::conflicts,

@@ -45,6 +45,51 @@ pub async fn register_key(tx: &mut dyn Tx, device: &str, public_key: Option<&str
     Ok(())
 }
 
+/// Issues a device just enrolled (or re-enrolled) a new discount secret,
+/// replacing any earlier one, and returns it as hex: the phone keeps it in
+/// its keystore and the center's offline discount short codes are the HMAC
+/// under it (core `discount_approval`).
+pub async fn issue_discount_secret(tx: &mut dyn Tx, device: &str) -> Fallible<String> {
+    let mut secret = [0u8; doorstep_core::discount_approval::SECRET_BYTES];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut secret);
+    let secret = hex::encode(secret);
+    tx.execute(
+        "UPDATE devices SET discount_secret = $1 WHERE id = $2",
+        &[secret.as_str().into(), device.into()],
+    )
+    .await?;
+    Ok(secret)
+}
+
+/// A device's discount secret (hex); `None` for a device enrolled before
+/// discount secrets, or not enrolled at all.
+pub async fn discount_secret(tx: &mut dyn Tx, device: &str) -> Fallible<Option<String>> {
+    Ok(tx
+        .query_opt(
+            "SELECT discount_secret FROM devices WHERE id = $1",
+            &[device.into()],
+        )
+        .await?
+        .and_then(|r| r.opt_text("discount_secret")))
+}
+
+/// The devices of `technician` that can check an offline discount code:
+/// enrolled, not revoked, with a discount secret; `(device, secret)`.
+pub async fn discount_secrets_of(
+    tx: &mut dyn Tx,
+    technician: &str,
+) -> Fallible<Vec<(String, String)>> {
+    Ok(tx
+        .query(
+            "SELECT id, discount_secret FROM devices WHERE technician_id = $1 AND revoked_at IS NULL AND discount_secret IS NOT NULL ORDER BY id",
+            &[technician.into()],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.text("id"), r.text("discount_secret")))
+        .collect())
+}
+
 /// The public key a device registered at enrolment (version 2); `None`
 /// for a device enrolled without one or not enrolled at all.
 pub async fn public_key(tx: &mut dyn Tx, device: &str) -> Fallible<Option<String>> {

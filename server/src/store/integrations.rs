@@ -14,6 +14,9 @@ pub const VISIT_MILESTONE: &str = "visit.milestone";
 /// The type of a new acceptance code issued for an order at the desk (the
 /// code itself is never in an event).
 pub const ACCEPTANCE_CODE_REISSUED: &str = "order.acceptance_code_reissued";
+/// The type of an offline discount short code issued at the desk: the
+/// amount, the phone, the dispatcher (the code itself is never in an event).
+pub const DISCOUNT_CODE_ISSUED: &str = "order.discount_code_issued";
 
 /// Records an order's status change (`from` is `None` for a new order).
 pub async fn record_status_change(

@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0022_remittance_voids.sql"),
     include_str!("../../migrations/postgres/0023_qr_payment_queries.sql"),
     include_str!("../../migrations/postgres/0024_privacy_binding_expiry.sql"),
+    include_str!("../../migrations/postgres/0025_discount_secrets.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`).

@@ -49,6 +49,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0022_remittance_voids.sql"),
     include_str!("../../migrations/sqlite/0023_qr_payment_queries.sql"),
     include_str!("../../migrations/sqlite/0024_privacy_binding_expiry.sql"),
+    include_str!("../../migrations/sqlite/0025_discount_secrets.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`, restore).

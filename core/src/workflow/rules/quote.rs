@@ -1,12 +1,15 @@
 //! Step 12, Quote (报价), STANDARDS §2.12: the fee schedule shown before any
 //! charge, the quote priced from it (`crate::quote::price`: the lower of
-//! schedule and warranty card, discounts only with a center approval), its
-//! acceptance by revision, a refusal escalated to the center.
+//! schedule and warranty card), a discount only with the center's approval
+//! (`crate::discount_approval`), its acceptance by revision, a refusal
+//! escalated to the center.
 
 use super::shared::{non_empty, out_of_order};
 use super::{Given, Result};
+use crate::assignment::Assignment;
+use crate::discount_approval::{approve, Unapproved};
 use crate::playbook::Step;
-use crate::quote::{price, QuoteRequest};
+use crate::quote::{price, Discount, QuoteRequest};
 use crate::workflow::error::WorkflowError;
 use crate::workflow::event::EventKind;
 use crate::workflow::state::VisitState;
@@ -24,7 +27,11 @@ pub(super) fn present_quote(g: Given, request: &QuoteRequest) -> Result<Vec<Even
         .as_ref()
         .ok_or(WorkflowError::VisitNotStarted)?;
     let revision = s.quote.as_ref().map_or(1, |q| q.revision + 1);
-    let quote = price(g.playbook, assignment, request, g.ctx.today(), revision)?;
+    let approved = QuoteRequest {
+        lines: request.lines.clone(),
+        discount: discount_approved_by_center(g, assignment, request.discount.as_ref())?,
+    };
+    let quote = price(g.playbook, assignment, &approved, g.ctx.today(), revision)?;
     Ok(vec![EventKind::QuotePresented { quote }])
 }
 
@@ -39,6 +46,29 @@ fn require_findings_before_quote(g: Given) -> Result<()> {
         return Err(out_of_order(g.command, s, "inspect the goods"));
     }
     Ok(())
+}
+
+/// STANDARDS §2.12 (报价): "discounts only with a center approval" — an
+/// approval the center sent with this work order, up to its maximum, or the
+/// short code the center read out for this order and exact amount, checked
+/// with the device's discount key. The discount is recorded as approved
+/// (`crate::discount_approval::approve`).
+fn discount_approved_by_center(
+    g: Given,
+    assignment: &Assignment,
+    discount: Option<&Discount>,
+) -> Result<Option<Discount>> {
+    let Some(d) = discount else { return Ok(None) };
+    let key = g.ctx.discount_key.as_ref().map(|k| k.0.as_ref());
+    approve(d, assignment, key).map(Some).map_err(|e| match e {
+        Unapproved::Missing => WorkflowError::DiscountNeedsApproval,
+        Unapproved::OverApproval { approved, asked } => {
+            WorkflowError::DiscountOverApproval { approved, asked }
+        }
+        Unapproved::Unknown { code } => WorkflowError::DiscountApprovalUnknown {
+            approval_code: code,
+        },
+    })
 }
 
 /// STANDARDS §2.12 (报价): "show the schedule before any charge".

@@ -157,17 +157,18 @@ pub async fn redeem_enrolment_code(
         })?;
     let key = registered_key(req.enrolment_version, &req.public_key)?;
     let version = if key.is_some() { 2 } else { 1 };
-    let (technician_id, device_id, token, technician_name) = state
+    let (technician_id, device_id, token, technician_name, discount_secret) = state
         .db
         .tx(move |tx| {
             Box::pin(async move {
                 let (technician, device, token) =
                     enrolment::redeem(tx, &req.code, now_ms()).await?;
                 devices::register_key(tx, &device, key.as_deref()).await?;
+                let secret = devices::issue_discount_secret(tx, &device).await?;
                 let name = technicians::name(tx, &technician)
                     .await?
                     .unwrap_or_default();
-                Ok::<_, crate::failure::Failure>((technician, device, token, name))
+                Ok::<_, crate::failure::Failure>((technician, device, token, name, secret))
             })
         })
         .await
@@ -185,6 +186,7 @@ pub async fn redeem_enrolment_code(
             token,
             enrolment_version: version,
             technician_name,
+            discount_secret,
         }),
     ))
 }

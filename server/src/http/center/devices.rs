@@ -79,6 +79,12 @@ pub struct EnrolResponse {
     /// The technician's name as the roster spells it (the phone shows it).
     #[serde(default)]
     pub technician_name: String,
+    /// Shown once: the device's discount secret (32 bytes, hex), which the
+    /// phone keeps in its keystore; the center's offline discount short
+    /// codes are the HMAC of work order and amount under it (STANDARDS
+    /// §2.12; `POST /api/assignments/{id}/discount-codes`).
+    #[serde(default)]
+    pub discount_secret: String,
 }
 
 #[utoipa::path(
@@ -97,14 +103,15 @@ pub async fn enrol_device(
     let key = registered_key(req.enrolment_version, &req.public_key)?;
     let version = if key.is_some() { 2 } else { 1 };
     let (t, d) = (technician.clone(), req.device_id.to_string());
-    let (token, name) = state
+    let (token, name, discount_secret) = state
         .db
         .tx(move |tx| {
             Box::pin(async move {
                 let token = enrol(tx, &t, &d, req.rotate, &actor).await?;
                 devices::register_key(tx, &d, key.as_deref()).await?;
+                let secret = devices::issue_discount_secret(tx, &d).await?;
                 let name = technicians::name(tx, &t).await?.unwrap_or_default();
-                Ok::<_, crate::failure::Failure>((token, name))
+                Ok::<_, crate::failure::Failure>((token, name, secret))
             })
         })
         .await?;
@@ -117,6 +124,7 @@ pub async fn enrol_device(
             token,
             enrolment_version: version,
             technician_name: name,
+            discount_secret,
         }),
     ))
 }

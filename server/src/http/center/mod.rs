@@ -1,5 +1,6 @@
 //! The dispatch desk's endpoints (服务中心/调度): staff sessions and
-//! accounts, the roster and devices, assignments, intake and the 1-hour
+//! accounts, the roster and devices, assignments and their discount
+//! approvals (`discounts`), intake and the 1-hour
 //! rule's reminders; personal data requests (PIPL); customer notices and
 //! the outbox (`notices`); e-fapiao requests (`invoices`); the engineers'
 //! cash ledger and remittances (`cash_ledger`); API keys, webhooks and the event feed
@@ -10,6 +11,7 @@ pub mod assignments;
 pub mod board;
 pub mod cash_ledger;
 pub mod devices;
+pub mod discounts;
 pub mod export;
 pub mod intake;
 pub mod integrations;
