@@ -241,6 +241,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_software_key_never_shows_its_secret() {
+        let key = SoftwareDiscountKey::new(&[0xab; 32]);
+        let shown = format!("{key:?}");
+        assert_eq!(shown, "SoftwareDiscountKey(<secret>)");
+        assert!(!shown.contains("ab"), "{shown}");
+        let shared = SharedDiscountKey(Arc::new(key));
+        assert_eq!(format!("{shared:?}"), "SharedDiscountKey(<keystore>)");
+    }
+
+    #[test]
     fn the_short_code_is_the_truncated_hmac_of_order_and_amount() {
         // RFC 4226's own test vector of the truncation: the HMAC-SHA-1 of
         // count 0 under "12345678901234567890" truncates to 1284755224,

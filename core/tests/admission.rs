@@ -392,8 +392,10 @@ fn a_quote_under_the_centers_short_code_is_admitted_only_under_the_devices_key()
     let fact = with_discount(500, &code);
     let judged = |key: Option<&SoftwareDiscountKey>, fact: &VisitEvent| {
         let mut adm = admission(stored);
+        assert!(!adm.has_discount_key(&device), "no key until one is given");
         if let Some(k) = key {
             adm.use_discount_key(device.clone(), SharedDiscountKey(Arc::new(k.clone())));
+            assert!(adm.has_discount_key(&device), "the device's key is known");
         }
         adm.admit(fact)
     };
