@@ -37,3 +37,30 @@ fun assignmentJson(id: String = "A-1001", start: String = "10:00", end: String =
      "requested_window": {"start": "2026-11-25T$start:00Z", "end": "2026-11-25T$end:00Z"},
      "received_at": "2026-11-25T07:30:00Z"}
 """.trimIndent()
+
+/** A photo fact as the command table takes it (the phone keeps only its digest here); [salt] keeps digests apart between tests. */
+fun photoCommand(moment: String, salt: String): String {
+    val digest = java.security.MessageDigest.getInstance("SHA-256").digest("$salt $moment".toByteArray())
+        .joinToString("") { "%02x".format(it) }
+    return """{"type": "take_photo", "moment": "$moment", "digest": "$digest", "size_bytes": 8192, "width": 1280, "height": 960}"""
+}
+
+/** An appliance repair by the book up to the fee schedule shown, as (minutes from the window start, command). */
+fun repairToTheFeeSchedule(salt: String): List<Pair<Int, String>> = listOf(
+    -120 to """{"type": "log_call", "outcome": "reached"}""",
+    -119 to """{"type": "confirm_appointment", "address_confirmed": true, "product_confirmed": true}""",
+) + listOf("tools", "parts", "drop_cloth", "shoe_covers", "warranty_sheet", "receipts", "fee_schedule", "work_permit")
+    .map { -60 to """{"type": "check_kit_item", "item": "$it"}""" } + listOf(
+    -30 to """{"type": "depart", "travel_minutes": 20}""",
+    -8 to """{"type": "arrive"}""",
+    -7 to """{"type": "check_appearance", "items": ["uniform", "clean", "permit_visible"]}""",
+    -7 to """{"type": "knock", "method": "bell"}""",
+    -6 to """{"type": "door_answered"}""",
+    -6 to """{"type": "enter", "greeted": true, "permit_shown": true}""",
+    -5 to """{"type": "put_on_shoe_covers"}""",
+    -5 to """{"type": "lay_drop_cloth"}""",
+    5 to """{"type": "record_diagnosis", "fault_reproduced": true, "cause": "启动继电器烧坏", "parts": ["part_compressor_relay"], "decision": "fix_on_site"}""",
+    6 to photoCommand("nameplate", salt),
+    6 to photoCommand("fault_before", salt),
+    8 to """{"type": "show_fee_schedule"}""",
+)

@@ -118,35 +118,12 @@ class QrPaymentServerTest {
             Regex("\"$name\"\\s*:\\s*\"([^\"]*)\"").find(json)?.groupValues?.get(1) ?: error("no $name in $json")
     }
 
-    /** A photo fact (the phone keeps only its digest here). */
-    private fun photo(moment: String): String {
-        val digest = java.security.MessageDigest.getInstance("SHA-256").digest("qr $moment".toByteArray())
-            .joinToString("") { "%02x".format(it) }
-        return """{"type": "take_photo", "moment": "$moment", "digest": "$digest", "size_bytes": 8192, "width": 1280, "height": 960}"""
-    }
-
     /** The repair up to the clean-up, as (minutes from the window start, command). */
-    private val repairToTheCleanUp = listOf(
-        -120 to """{"type": "log_call", "outcome": "reached"}""",
-        -119 to """{"type": "confirm_appointment", "address_confirmed": true, "product_confirmed": true}""",
-    ) + listOf("tools", "parts", "drop_cloth", "shoe_covers", "warranty_sheet", "receipts", "fee_schedule", "work_permit")
-        .map { -60 to """{"type": "check_kit_item", "item": "$it"}""" } + listOf(
-        -30 to """{"type": "depart", "travel_minutes": 20}""",
-        -8 to """{"type": "arrive"}""",
-        -7 to """{"type": "check_appearance", "items": ["uniform", "clean", "permit_visible"]}""",
-        -7 to """{"type": "knock", "method": "bell"}""",
-        -6 to """{"type": "door_answered"}""",
-        -6 to """{"type": "enter", "greeted": true, "permit_shown": true}""",
-        -5 to """{"type": "put_on_shoe_covers"}""",
-        -5 to """{"type": "lay_drop_cloth"}""",
-        5 to """{"type": "record_diagnosis", "fault_reproduced": true, "cause": "启动继电器烧坏", "parts": ["part_compressor_relay"], "decision": "fix_on_site"}""",
-        6 to photo("nameplate"),
-        6 to photo("fault_before"),
-        8 to """{"type": "show_fee_schedule"}""",
+    private val repairToTheCleanUp = repairToTheFeeSchedule("qr") + listOf(
         9 to """{"type": "present_quote", "quote": {"lines": [{"item": "visit_fee"}, {"item": "labour_basic"}, {"item": "part_compressor_relay"}]}}""",
         10 to """{"type": "accept_quote", "revision": 1}""",
         30 to """{"type": "record_work", "description": "更换压缩机启动继电器", "parts_used": [{"item": "part_compressor_relay", "old_serial": "R-1", "new_serial": "R-2"}]}""",
-        31 to photo("after_repair"),
+        31 to photoCommand("after_repair", "qr"),
         40 to """{"type": "record_test_run", "passed": true}""",
         42 to """{"type": "brief_customer"}""",
         45 to """{"type": "clean_up", "product_restored": true, "wiped": true, "floor_cleaned": true, "no_tool_left": true}""",

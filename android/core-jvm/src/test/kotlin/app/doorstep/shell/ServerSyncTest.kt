@@ -183,32 +183,7 @@ class ServerSyncTest {
         return "%08d".format(word % 100_000_000)
     }
 
-    /** A photo fact (the phone keeps only its digest here). */
-    private fun photo(moment: String): String {
-        val digest = java.security.MessageDigest.getInstance("SHA-256").digest("discount $moment".toByteArray())
-            .joinToString("") { "%02x".format(it) }
-        return """{"type": "take_photo", "moment": "$moment", "digest": "$digest", "size_bytes": 8192, "width": 1280, "height": 960}"""
-    }
-
-    /** An appliance repair by the book up to the fee schedule shown, as (minutes from the window start, command). */
-    private val repairToTheFeeSchedule = listOf(
-        -120 to """{"type": "log_call", "outcome": "reached"}""",
-        -119 to """{"type": "confirm_appointment", "address_confirmed": true, "product_confirmed": true}""",
-    ) + listOf("tools", "parts", "drop_cloth", "shoe_covers", "warranty_sheet", "receipts", "fee_schedule", "work_permit")
-        .map { -60 to """{"type": "check_kit_item", "item": "$it"}""" } + listOf(
-        -30 to """{"type": "depart", "travel_minutes": 20}""",
-        -8 to """{"type": "arrive"}""",
-        -7 to """{"type": "check_appearance", "items": ["uniform", "clean", "permit_visible"]}""",
-        -7 to """{"type": "knock", "method": "bell"}""",
-        -6 to """{"type": "door_answered"}""",
-        -6 to """{"type": "enter", "greeted": true, "permit_shown": true}""",
-        -5 to """{"type": "put_on_shoe_covers"}""",
-        -5 to """{"type": "lay_drop_cloth"}""",
-        5 to """{"type": "record_diagnosis", "fault_reproduced": true, "cause": "启动继电器烧坏", "parts": ["part_compressor_relay"], "decision": "fix_on_site"}""",
-        6 to photo("nameplate"),
-        6 to photo("fault_before"),
-        8 to """{"type": "show_fee_schedule"}""",
-    )
+    private val walkToTheFeeSchedule = repairToTheFeeSchedule("discount")
 
     @Test
     fun `the center's short code approves a discount offline under the secret enrolment issued, and no other code does`(@TempDir dir: Path) {
@@ -239,7 +214,7 @@ class ServerSyncTest {
         val store = setup.openStore()!!
         val syncer = setup.syncer(store)!!
         syncer.syncNow(null)
-        for ((minutes, command) in repairToTheFeeSchedule) {
+        for ((minutes, command) in walkToTheFeeSchedule) {
             store.applyCommand(id, command, start.plus(minutes.toLong(), ChronoUnit.MINUTES), null)
         }
         fun quote(amount: Long, approval: String) =
