@@ -128,6 +128,29 @@ export const ZH = {
   "issued, invoice number {number}": "已开票，发票号码 {number}",
   "not issued: {reason}": "开票失败：{reason}",
   "not issued: retry it from the outbox's dead letters": "开票失败：请在发件箱的失败消息中重试",
+  // The work order's discount approvals (screens.js, 优惠审批; STANDARDS §2.12).
+  "Discount approval": "优惠审批", "Approve online": "在线批准", "Discount limit (yuan)": "优惠上限（元）",
+  "The technician's phone gets the approval at its next sync; any discount up to the limit is then allowed.":
+    "技师手机下次同步时收到批准，之后可给不超过上限的任意优惠。",
+  "Approve discount": "批准优惠", "Short code for a phone that cannot sync": "获取短码（技师手机无法同步时）",
+  "The code approves exactly this amount off this work order, on the technician's phone without a connection.":
+    "短码只批准该工单的这一笔优惠金额，技师手机没有网络也能核验。",
+  "Discount (yuan)": "优惠金额（元）", "Get short code": "获取短码",
+  "Discount limit: give it in yuan, from 0.01 to 1,000,000, e.g. 30 or 30.50":
+    "优惠上限：请以元为单位填写 0.01 至 1,000,000 之间的金额，如 30 或 30.50。",
+  "Discount: give the exact discount in yuan, from 0.01 to 1,000,000, e.g. 12.50":
+    "优惠金额：请以元为单位填写准确的优惠金额（0.01 至 1,000,000），如 12.50。",
+  "{reference}: at most {amount} off, approved by {who}, {when}": "{reference}：最多优惠 {amount}，{who} 批准，{when}",
+  "no discount approved for this order": "此工单尚无优惠审批",
+  "This work order is done: no discount can be approved any more": "工单已完成，不能再批准优惠。",
+  "This work order is cancelled: no discount can be approved": "工单已取消，不能再批准优惠。",
+  "Short codes are made for the technician's phones: assign the work order first": "短码按技师的手机生成：请先派单。",
+  "{id}: a discount of at most {amount} is approved; the technician's phone gets it at its next sync":
+    "已为 {id} 批准最多优惠 {amount}；技师手机下次同步时收到",
+  "Short codes for {tech}: work order {id}, {amount} off": "{tech} 的短码：工单 {id}，优惠 {amount}",
+  "Phone {device}": "手机 {device}",
+  "Read it out to the technician by phone; it is valid only for this work order and this amount": "请电话告知技师；仅对该工单该金额有效",
+  "discount_approved": "批准优惠", "at most {amount} off": "最多优惠 {amount}",
   // The Admin tab (admin.js).
   "Date": "日期", "Admin": "管理", "Phones": "手机", "Enrolled": "登记时间", "Last sync": "最近同步", "active": "在用",
   "revoked": "已停用", "Revoke": "停用", "Enrol a phone": "登记新手机", "Phone name": "手机名称",
@@ -244,7 +267,7 @@ export const EN = {
   "acceptance_code": "acceptance code", "acceptance_code_reissued": "acceptance code reissued",
   "incident_recorded": "incident", "fact_refused": "phone record refused", "notice_undelivered": "customer notice undelivered",
   "appointment_confirmed": "appointment confirmed", "on_the_way": "on the way", "gift_declined": "gift declined",
-  "hospitality_declined": "hospitality declined",
+  "hospitality_declined": "hospitality declined", "discount_approved": "discount approved",
 };
 
 /** `text` in `lang` ("zh" or "en"), with {placeholders} filled from `vars`. */

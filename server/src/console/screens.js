@@ -1,5 +1,6 @@
 // The dispatch desk's screens beside the board: editing a work order (with
-// its change history and its e-fapiao requests, 发票), the requests queue (counts on its tab) with each
+// its change history, its discount approvals, 优惠审批, and its e-fapiao
+// requests, 发票), the requests queue (counts on its tab) with each
 // request's action, search and a customer's history, and the intake's
 // repeat-caller warning. console.js hands over its helpers through install().
 
@@ -20,8 +21,20 @@ function shown(field, v) {
   if (field === "priority") return c.t(String(v));
   if (field === "window_confirmed") return c.t(v ? "yes" : "no");
   if (field === "technician") return c.techName(v);
+  if (field === "discount_approved") return v.map(yuan).join(c.t(", "));
   if (Array.isArray(v)) return v.map((x) => c.t(String(x))).join(c.t(", "));
   return String(v);
+}
+
+/** A discount approved at the desk, as its history entry reads: the limit of
+ * each approval the version added ("at most ¥30.00 off"). */
+function approvedText(ch) {
+  const before = ch.before || [], after = ch.after || [];
+  const added = after.slice(before.length);
+  if (!added.length || before.some((x, i) => after[i] !== x)) {
+    return c.t("{field}: {before} → {after}", { field: fieldName(ch.field), before: shown(ch.field, before), after: shown(ch.field, after) });
+  }
+  return added.map((fen) => c.t("at most {amount} off", { amount: yuan(fen) })).join(c.t(", "));
 }
 
 /** A history field's name ("technician" alone is the KPI table's "by technician"). */
@@ -50,7 +63,7 @@ async function openOrder(id, request, back) {
   f.elements.end.value = w ? localInput(w.end) : "";
   f.elements.fault.value = a.fault_description || "";
   f.elements.notes.value = a.notes || "";
-  c.$("#order-title").textContent = c.t("Work order {id}", { id: a.id }) + " · " + (cust.name || "");
+  orderTitle();
   const req = c.$("#order-request");
   req.hidden = !request;
   // A verification request's fields may be waived rather than corrected (STANDARDS §2.1).
@@ -61,9 +74,15 @@ async function openOrder(id, request, back) {
       (request.detail.note ? c.t(" (“{note}”)", { note: request.detail.note }) : "");
   }
   clearInvoiceErrors(c.$("#invoice-form"));
-  c.show("order");
-  await orderHistory(a.id);
+  resetDiscounts();
+  c.show("order"); // its loader reads the history and the rest
   f.elements.name.focus();
+}
+
+/** The page's heading: the work order and its customer, in the chosen language. */
+function orderTitle() {
+  const a = editing.assignment;
+  c.$("#order-title").textContent = c.t("Work order {id}", { id: a.id }) + " · " + ((a.customer || {}).name || "");
 }
 
 async function orderHistory(id) {
@@ -73,12 +92,201 @@ async function orderHistory(id) {
   for (const e of entries.slice().reverse()) {
     const li = document.createElement("li");
     const who = e.actor.replace(/^(user|device):/, "");
-    const what = e.changes.map((ch) => c.t("{field}: {before} → {after}",
+    const what = e.changes.map((ch) => ch.field === "discount_approved" ? approvedText(ch) : c.t("{field}: {before} → {after}",
       { field: fieldName(ch.field), before: shown(ch.field, ch.before), after: shown(ch.field, ch.after) }));
     li.textContent = c.t("{when}, {who}, version {v}: {action}", { when: c.time(e, "at"), who, v: e.version, action: c.t(e.action) }) +
       (what.length ? c.t(" — ") + what.join(c.t("; ")) : "");
     list.appendChild(li);
   }
+}
+
+// ---- the work order's discount approvals (优惠审批; STANDARDS §2.12:
+// "discounts only with a center approval"): the approvals the order
+// carries, the form approving one online (the order's next version takes it
+// to the technician's phone), and the short codes the desk reads out by
+// phone to a technician whose phone cannot sync, one per phone. Closed, and
+// saying why, on a done or cancelled order. A refusal stands beside the
+// field or the form it concerns; what was typed stays.
+
+const DISCOUNT_MAX_FEN = 100000000; // ¥1,000,000: the server's bound on an amount
+/** What each amount field accepts, naming the field (the typed text refused here, or by the server). */
+const DISCOUNT_REFUSAL = {
+  max_amount: "Discount limit: give it in yuan, from 0.01 to 1,000,000, e.g. 30 or 30.50",
+  amount: "Discount: give the exact discount in yuan, from 0.01 to 1,000,000, e.g. 12.50",
+};
+/** Each form and the amount field it sends (a refusal naming no field goes to the form's `…-error` line). */
+const DISCOUNT_FORMS = { "discount-approve-form": "max_amount", "discount-code-form": "amount" };
+let codesShown = null; // the last short codes asked for (the server's answer), shown with their order
+let discountLang = null; // the language the panel's refusals were written in
+
+/** Fen as yuan: 3000 → ¥30.00 (as the invoices show amounts). */
+function yuan(fen) {
+  return "¥" + (Number(fen) / 100).toFixed(2);
+}
+
+/** Typed yuan ("30", "30.5", "1,234.50", as the cash tab reads them) as fen, or null. */
+function fenOfYuan(text) {
+  const m = /^(\d+)(?:\.(\d{1,2}))?$/.exec(String(text).trim().replace(/[,，]/g, ""));
+  if (!m) return null;
+  return Number(m[1]) * 100 + Number((m[2] || "").padEnd(2, "0"));
+}
+
+function clearDiscountErrors(form) {
+  const field = DISCOUNT_FORMS[form.id];
+  c.$("#discount-error-" + field).textContent = "";
+  form.elements[field].removeAttribute("aria-invalid");
+  c.$("#" + form.id.replace(/-form$/, "-error")).textContent = "";
+}
+
+/** A new order on the page: empty forms, no refusal, no code of another order. */
+function resetDiscounts() {
+  codesShown = null;
+  for (const id of Object.keys(DISCOUNT_FORMS)) {
+    const form = c.$("#" + id);
+    form.reset();
+    clearDiscountErrors(form);
+  }
+}
+
+/** The typed amount refused, beside its field, in the console's words. */
+function refuseAmount(form) {
+  const field = DISCOUNT_FORMS[form.id];
+  c.$("#discount-error-" + field).textContent = c.t(DISCOUNT_REFUSAL[field]);
+  form.elements[field].setAttribute("aria-invalid", "true");
+  form.elements[field].focus();
+  c.flash("");
+}
+
+/** The amount typed in a form, in fen, or null once refused. */
+function typedAmount(form) {
+  const fen = fenOfYuan(form.elements[DISCOUNT_FORMS[form.id]].value);
+  if (fen == null || fen < 1 || fen > DISCOUNT_MAX_FEN) { refuseAmount(form); return null; }
+  return fen;
+}
+
+/** The server's refusal: a refused amount beside its field, any other under the form (in the dispatcher's language). */
+function discountRefused(form, e) {
+  if (e.code === "invalid_field" && e.field === DISCOUNT_FORMS[form.id]) { refuseAmount(form); return; }
+  c.$("#" + form.id.replace(/-form$/, "-error")).textContent = e.message;
+  c.flash("");
+}
+
+/** Sends a form's request once: its button waits for the answer (no approval or code twice by a double click). */
+async function sending(form, request) {
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  try { return await request(); } finally { button.disabled = false; }
+}
+
+/** The short codes on screen: each big, in two groups of four digits, with its phone. */
+function showCodes() {
+  const box = c.$("#discount-codes");
+  const codes = codesShown && editing && codesShown.assignment_id === editing.assignment.id ? codesShown : null;
+  box.replaceChildren();
+  box.hidden = !codes;
+  if (!codes) return;
+  const title = document.createElement("p");
+  title.id = "discount-codes-title";
+  // A code depends on the order and the amount only: it has no time to show.
+  title.textContent = c.t("Short codes for {tech}: work order {id}, {amount} off", {
+    tech: c.techName(codes.technician_id), id: codes.assignment_id, amount: yuan(codes.amount),
+  });
+  const list = document.createElement("ul");
+  for (const x of codes.codes) {
+    const li = document.createElement("li");
+    li.dataset.device = x.device_id;
+    const phone = document.createElement("span");
+    phone.className = "device";
+    phone.textContent = c.t("Phone {device}", { device: x.device_id });
+    const code = document.createElement("strong");
+    code.className = "code";
+    code.dataset.code = x.code;
+    code.textContent = x.code.slice(0, 4) + " " + x.code.slice(4);
+    li.append(phone, " ", code);
+    list.appendChild(li);
+  }
+  const hint = document.createElement("p");
+  hint.className = "hint";
+  hint.textContent = c.t("Read it out to the technician by phone; it is valid only for this work order and this amount");
+  box.append(title, list, hint);
+}
+
+/**
+ * The panel as the order stands now (read again, its times in the chosen
+ * language): its approvals, and the forms or why they are closed. The form
+ * above keeps the version it shows, which an approval is sent against.
+ */
+async function discountPanel() {
+  const id = editing.assignment.id;
+  const a = await c.api("GET", "/api/assignments/" + encodeURIComponent(id));
+  if (!editing || editing.assignment.id !== id) return; // another order was opened meanwhile
+  if (discountLang !== c.lang()) {
+    // A refusal reads in the language chosen since (what was typed stays).
+    discountLang = c.lang();
+    for (const form of Object.keys(DISCOUNT_FORMS)) clearDiscountErrors(c.$("#" + form));
+  }
+  const list = c.$("#order-discounts");
+  list.replaceChildren();
+  for (const d of a.discount_approvals || []) {
+    const li = document.createElement("li");
+    li.dataset.reference = d.reference;
+    li.textContent = c.t("{reference}: at most {amount} off, approved by {who}, {when}",
+      { reference: d.reference, amount: yuan(d.max_amount), who: d.approver, when: c.time(d, "at") });
+    list.appendChild(li);
+  }
+  if (!list.children.length) {
+    const li = document.createElement("li");
+    li.textContent = c.t("no discount approved for this order");
+    list.appendChild(li);
+  }
+  const closed = a.status === "done" ? "This work order is done: no discount can be approved any more"
+    : a.status === "cancelled" ? "This work order is cancelled: no discount can be approved" : null;
+  const why = c.$("#discount-closed");
+  why.textContent = closed ? c.t(closed) : "";
+  why.hidden = !closed;
+  c.$("#discount-forms").hidden = Boolean(closed);
+  // Short codes are made with the technician's phones' secrets: none before the order has a technician.
+  const unassigned = !a.technician;
+  const note = c.$("#discount-code-note");
+  note.textContent = unassigned ? c.t("Short codes are made for the technician's phones: assign the work order first") : "";
+  note.hidden = !unassigned;
+  for (const el of c.$("#discount-code-form").elements) el.disabled = unassigned;
+  showCodes();
+}
+
+async function approveDiscount(ev) {
+  ev.preventDefault();
+  const form = ev.target, a = editing && editing.assignment;
+  if (!a) return;
+  clearDiscountErrors(form);
+  const max = typedAmount(form);
+  if (max == null) return;
+  let saved;
+  try {
+    saved = await sending(form, () => c.api("POST", `/api/assignments/${encodeURIComponent(a.id)}/discount-approvals`,
+      { max_amount: max, expected_version: a.version }));
+  } catch (e) { discountRefused(form, e); return; }
+  // The order's next version: the form's unsaved edits stay and save against it.
+  if (editing && editing.assignment.id === a.id) editing.assignment = saved;
+  form.reset();
+  c.flash(c.t("{id}: a discount of at most {amount} is approved; the technician's phone gets it at its next sync",
+    { id: a.id, amount: yuan(max) }));
+  await Promise.all([discountPanel(), orderHistory(a.id)]);
+}
+
+async function askDiscountCodes(ev) {
+  ev.preventDefault();
+  const form = ev.target, a = editing && editing.assignment;
+  if (!a) return;
+  clearDiscountErrors(form);
+  const amount = typedAmount(form);
+  if (amount == null) return;
+  try {
+    codesShown = await sending(form, () => c.api("POST", `/api/assignments/${encodeURIComponent(a.id)}/discount-codes`, { amount }));
+  } catch (e) { discountRefused(form, e); return; }
+  form.reset();
+  c.flash("");
+  showCodes();
 }
 
 // ---- what was sent about the work order: its acceptance code (never the
@@ -535,10 +743,12 @@ export function install(helpers) {
   c = helpers;
   c.loaders.queue = loadQueue;
   c.loaders.search = async () => {};
-  // The order's invoices, payments and what was sent about it follow the language and every live change.
+  // The order's history, discount approvals, invoices, payments and what was sent about it follow the language and every live change.
   c.loaders.order = async () => {
-    if (editing) await Promise.all([orderInvoices(editing.assignment.id), orderOutbound(editing.assignment.id),
-      orderPayments(editing.assignment.id)]);
+    if (!editing) return;
+    orderTitle();
+    await Promise.all([discountPanel(), orderHistory(editing.assignment.id), orderInvoices(editing.assignment.id),
+      orderOutbound(editing.assignment.id), orderPayments(editing.assignment.id)]);
   };
   // The queue's count follows the board (shown first, refreshed with it).
   const board = c.loaders.board;
@@ -548,6 +758,8 @@ export function install(helpers) {
   c.$("#order-form").addEventListener("submit", saveOrder);
   c.$("#order-waive").addEventListener("click", waiveFields);
   c.$("#invoice-form").addEventListener("submit", requestInvoice);
+  c.$("#discount-approve-form").addEventListener("submit", approveDiscount);
+  c.$("#discount-code-form").addEventListener("submit", askDiscountCodes);
   c.$("#order-close").addEventListener("click", () => c.show((editing && editing.back) || "board"));
   c.$("#search-form").addEventListener("submit", search);
   c.$("#intake-phone").addEventListener("change", repeatCheck);
