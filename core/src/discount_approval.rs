@@ -241,6 +241,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_code_with_two_digits_swapped_is_not_the_code() {
+        assert!(same_code("12345678", "12345678"));
+        assert!(!same_code("12345678", "21345678"));
+        assert!(!same_code("12345678", "1234567"));
+    }
+
+    #[test]
     fn a_software_key_never_shows_its_secret() {
         let key = SoftwareDiscountKey::new(&[0xab; 32]);
         let shown = format!("{key:?}");
