@@ -172,25 +172,15 @@ fn discount_key_file(db: &Path) -> PathBuf {
 /// so a stale secret never checks a code.
 fn save_discount_secret(db: &Path, secret: Option<&str>) -> Result<(), String> {
     let path = discount_key_file(db);
-    let io = |e: std::io::Error| format!("{}: {e}", path.display());
-    match std::fs::remove_file(&path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
-        _ => {}
+    match secret {
+        Some(secret) => SoftwareDiscountKey::save_hex(&path, secret).map_err(|e| e.to_string()),
+        None => match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(format!("{}: {e}", path.display()))
+            }
+            _ => Ok(()),
+        },
     }
-    let Some(secret) = secret else {
-        return Ok(());
-    };
-    SoftwareDiscountKey::from_hex(secret).map_err(|e| e.to_string())?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut f = options.open(&path).map_err(io)?;
-    f.write_all(secret.as_bytes()).map_err(io)?;
-    f.sync_all().map_err(io)
 }
 
 fn fail(lang: Lang, what: &str, e: impl std::fmt::Display) -> ExitCode {
@@ -222,10 +212,7 @@ fn open(db: &Path) -> Result<(Store, DeviceFile), String> {
     }
     let discount = discount_key_file(db);
     if discount.exists() {
-        let text = std::fs::read_to_string(&discount)
-            .map_err(|e| format!("{}: {e}", discount.display()))?;
-        let key = SoftwareDiscountKey::from_hex(text.trim())
-            .map_err(|e| format!("{}: {e}", discount.display()))?;
+        let key = SoftwareDiscountKey::load(&discount).map_err(|e| e.to_string())?;
         store.set_discount_key(std::sync::Arc::new(key));
     }
     Ok((store, file))

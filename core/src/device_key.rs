@@ -167,7 +167,7 @@ impl DeviceKey for SoftwareDeviceKey {
 
 /// Writes a new key file readable by its owner only (on Unix; elsewhere as
 /// the platform's default permissions allow); never over an existing file.
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

@@ -96,6 +96,25 @@ impl SoftwareDiscountKey {
         }
         Ok(Self::new(&bytes))
     }
+
+    /// Keeps the secret `hex` as issued in a file readable by its owner only
+    /// (the CLI's keystore, next to its store), replacing an earlier one.
+    pub fn save_hex(path: &std::path::Path, hex: &str) -> Result<(), DiscountKeyError> {
+        Self::from_hex(hex)?;
+        let io = |e: std::io::Error| DiscountKeyError(format!("{}: {e}", path.display()));
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+            _ => {}
+        }
+        crate::device_key::write_private(path, hex.trim()).map_err(io)
+    }
+
+    /// The secret kept by [`Self::save_hex`].
+    pub fn load(path: &std::path::Path) -> Result<Self, DiscountKeyError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| DiscountKeyError(format!("{}: {e}", path.display())))?;
+        Self::from_hex(&text).map_err(|e| DiscountKeyError(format!("{}: {}", path.display(), e.0)))
+    }
 }
 
 impl fmt::Debug for SoftwareDiscountKey {

@@ -12,7 +12,7 @@ use crate::domain::bounds::{check_event_json, EventLimits};
 use crate::failure::{Failure, Fallible};
 use crate::store::{devices, events, Tx};
 use doorstep_core::admission::{unknown_field, VisitAdmission};
-use doorstep_core::discount_approval::{SharedDiscountKey, SoftwareDiscountKey};
+use doorstep_core::discount_approval::SharedDiscountKey;
 use doorstep_core::protocol::{PushRequest, RefusalCode};
 use doorstep_core::{Playbook, VisitEvent};
 use std::collections::HashMap;
@@ -104,8 +104,9 @@ impl Admissions {
         }
         let device = event.device_id.to_string();
         if !self.discount_keys.contains_key(&device) {
-            let key = discount_key(tx, &device).await?;
-            self.discount_keys.insert(device.clone(), key);
+            let key = devices::discount_key(tx, &device).await?;
+            self.discount_keys
+                .insert(device.clone(), key.map(|k| SharedDiscountKey(Arc::new(k))));
         }
         let admission = self.visits.get_mut(&visit).expect("inserted above");
         if let Some(Some(key)) = self.discount_keys.get(&device) {
@@ -123,17 +124,6 @@ impl Admissions {
             .err()
             .map(|refusal| (refusal.code(), refusal.to_string())))
     }
-}
-
-/// The key the center's offline discount codes for `device` are re-checked
-/// with: the secret issued it at enrolment (STANDARDS §2.12).
-async fn discount_key(tx: &mut dyn Tx, device: &str) -> Fallible<Option<SharedDiscountKey>> {
-    let Some(secret) = devices::discount_secret(tx, device).await? else {
-        return Ok(None);
-    };
-    let key = SoftwareDiscountKey::from_hex(&secret)
-        .map_err(|_| Failure::internal("reading a device's discount secret"))?;
-    Ok(Some(SharedDiscountKey(Arc::new(key))))
 }
 
 /// A visit's stored facts in timeline order.

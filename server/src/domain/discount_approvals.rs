@@ -21,7 +21,7 @@ use crate::store::assignments::store_assignment;
 use crate::store::integrations::{record_event, NewIntegrationEvent, DISCOUNT_CODE_ISSUED};
 use crate::store::{assignments, devices, Tx};
 use chrono::{DateTime, Utc};
-use doorstep_core::discount_approval::{short_code, DiscountApproval, SoftwareDiscountKey};
+use doorstep_core::discount_approval::{short_code, DiscountApproval};
 use doorstep_core::workflow::bounds::AMOUNT_MAX;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -140,9 +140,7 @@ pub async fn short_codes_tx(
         ));
     };
     let mut codes = vec![];
-    for (device, secret) in devices::discount_secrets_of(tx, &technician).await? {
-        let key = SoftwareDiscountKey::from_hex(&secret)
-            .map_err(|_| Failure::internal("reading a device's discount secret"))?;
+    for (device, key) in devices::discount_keys_of(tx, &technician).await? {
         let code = short_code(&key, id, req.amount)
             .map_err(|_| Failure::internal("computing a discount code"))?;
         codes.push(DeviceCode {

@@ -2,8 +2,9 @@
 //! their upload position and evidence chain, and every sync they made.
 
 use super::sql::Tx;
-use crate::failure::Fallible;
+use crate::failure::{Failure, Fallible};
 use crate::model::SyncKind;
+use doorstep_core::discount_approval::SoftwareDiscountKey;
 
 /// The technician a device is enrolled to, if it is enrolled at all.
 pub async fn owner(tx: &mut dyn Tx, device: &str) -> Fallible<Option<String>> {
@@ -61,33 +62,39 @@ pub async fn issue_discount_secret(tx: &mut dyn Tx, device: &str) -> Fallible<St
     Ok(secret)
 }
 
-/// A device's discount secret (hex); `None` for a device enrolled before
-/// discount secrets, or not enrolled at all.
-pub async fn discount_secret(tx: &mut dyn Tx, device: &str) -> Fallible<Option<String>> {
-    Ok(tx
-        .query_opt(
-            "SELECT discount_secret FROM devices WHERE id = $1",
-            &[device.into()],
-        )
-        .await?
-        .and_then(|r| r.opt_text("discount_secret")))
+/// A device's discount key; `None` for a device enrolled before discount
+/// secrets, or not enrolled at all.
+pub async fn discount_key(tx: &mut dyn Tx, device: &str) -> Fallible<Option<SoftwareDiscountKey>> {
+    tx.query_opt(
+        "SELECT discount_secret FROM devices WHERE id = $1",
+        &[device.into()],
+    )
+    .await?
+    .and_then(|r| r.opt_text("discount_secret"))
+    .map(|secret| stored_key(&secret))
+    .transpose()
 }
 
 /// The devices of `technician` that can check an offline discount code:
-/// enrolled, not revoked, with a discount secret; `(device, secret)`.
-pub async fn discount_secrets_of(
+/// enrolled, not revoked, with a discount secret; `(device, key)`.
+pub async fn discount_keys_of(
     tx: &mut dyn Tx,
     technician: &str,
-) -> Fallible<Vec<(String, String)>> {
-    Ok(tx
-        .query(
-            "SELECT id, discount_secret FROM devices WHERE technician_id = $1 AND revoked_at IS NULL AND discount_secret IS NOT NULL ORDER BY id",
-            &[technician.into()],
-        )
-        .await?
-        .iter()
-        .map(|r| (r.text("id"), r.text("discount_secret")))
-        .collect())
+) -> Fallible<Vec<(String, SoftwareDiscountKey)>> {
+    tx.query(
+        "SELECT id, discount_secret FROM devices WHERE technician_id = $1 AND revoked_at IS NULL AND discount_secret IS NOT NULL ORDER BY id",
+        &[technician.into()],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((r.text("id"), stored_key(&r.text("discount_secret"))?)))
+    .collect()
+}
+
+/// A discount secret as stored (hex, written by [`issue_discount_secret`]).
+fn stored_key(secret: &str) -> Fallible<SoftwareDiscountKey> {
+    SoftwareDiscountKey::from_hex(secret)
+        .map_err(|_| Failure::internal("reading a device's discount secret"))
 }
 
 /// The public key a device registered at enrolment (version 2); `None`
