@@ -113,7 +113,32 @@ pub struct Assignment {
     /// Discounts the center approved for this order, oldest first
     /// (STANDARDS §2.12; `crate::discount_approval`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub discount_approvals: Vec<crate::discount_approval::DiscountApproval>,
+    pub discount_approvals: Vec<DiscountApproval>,
+}
+
+/// STANDARDS §2.12 (报价): "discounts only with a center approval" — the
+/// online kind (`crate::discount_approval` owns the offline short code and
+/// the check).
+/// A discount the center approved online for one work order, carried on the
+/// order's version that first held it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscountApproval {
+    /// The center's reference: the order and the version that first
+    /// carried it (`A-1001-d4`), what the technician quotes with.
+    pub reference: String,
+    /// The most the discount may take off, in minor units.
+    pub max_amount: i64,
+    /// Who at the center approved it.
+    pub approver: String,
+    pub at: DateTime<Utc>,
+}
+
+impl DiscountApproval {
+    /// The reference of an approval carried by `assignment`'s `version`.
+    pub fn reference_of(assignment: &str, version: u64) -> String {
+        format!("{assignment}-d{version}")
+    }
 }
 
 /// STANDARDS §2.1 (接活): missing or inconsistent fields "resolved or

@@ -136,7 +136,7 @@ impl SoftwareDeviceKey {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = Self::generate();
                 let secret = hex::encode(key.key.to_bytes());
-                write_private(path, &secret).map_err(io)?;
+                crate::key_file::write_private(path, &secret).map_err(io)?;
                 Ok(key)
             }
             Err(e) => Err(io(e)),
@@ -163,20 +163,4 @@ impl DeviceKey for SoftwareDeviceKey {
         let sig: DerSignature = self.key.sign(message);
         Ok(sig.as_bytes().to_vec())
     }
-}
-
-/// Writes a new key file readable by its owner only (on Unix; elsewhere as
-/// the platform's default permissions allow); never over an existing file.
-pub(crate) fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut f = options.open(path)?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()
 }

@@ -21,11 +21,9 @@
 //! and `approved_by`), which the report and the center's reconciliation
 //! show.
 
-use crate::assignment::Assignment;
+pub use crate::assignment::DiscountApproval;
 use crate::quote::Discount;
-use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use std::fmt;
 use std::sync::Arc;
@@ -35,28 +33,6 @@ pub const SHORT_CODE_DIGITS: usize = 8;
 
 /// The bytes of a device's discount secret.
 pub const SECRET_BYTES: usize = 32;
-
-/// A discount the center approved online for one work order, carried on the
-/// order's version that first held it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DiscountApproval {
-    /// The center's reference: the order and the version that first
-    /// carried it (`A-1001-d4`), what the technician quotes with.
-    pub reference: String,
-    /// The most the discount may take off, in minor units.
-    pub max_amount: i64,
-    /// Who at the center approved it.
-    pub approver: String,
-    pub at: DateTime<Utc>,
-}
-
-impl DiscountApproval {
-    /// The reference of an approval carried by `assignment`'s `version`.
-    pub fn reference_of(assignment: &str, version: u64) -> String {
-        format!("{assignment}-d{version}")
-    }
-}
 
 /// Why the discount key could not answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -106,7 +82,7 @@ impl SoftwareDiscountKey {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
             _ => {}
         }
-        crate::device_key::write_private(path, hex.trim()).map_err(io)
+        crate::key_file::write_private(path, hex.trim()).map_err(io)
     }
 
     /// The secret kept by [`Self::save_hex`].
@@ -200,7 +176,8 @@ pub enum Unapproved {
 /// discount secrets: online approvals only).
 pub fn approve(
     discount: &Discount,
-    assignment: &Assignment,
+    order: &str,
+    approvals: &[DiscountApproval],
     key: Option<&dyn DiscountCodeKey>,
 ) -> Result<Discount, Unapproved> {
     let code = discount
@@ -211,11 +188,7 @@ pub fn approve(
     if code.is_empty() {
         return Err(Unapproved::Missing);
     }
-    if let Some(approval) = assignment
-        .discount_approvals
-        .iter()
-        .find(|a| a.reference == code)
-    {
+    if let Some(approval) = approvals.iter().find(|a| a.reference == code) {
         if discount.amount > approval.max_amount {
             return Err(Unapproved::OverApproval {
                 approved: approval.max_amount,
@@ -229,7 +202,7 @@ pub fn approve(
         });
     }
     let matches = key
-        .and_then(|k| short_code(k, assignment.id.as_str(), discount.amount).ok())
+        .and_then(|k| short_code(k, order, discount.amount).ok())
         .is_some_and(|expected| same_code(&expected, code));
     if matches {
         Ok(Discount {

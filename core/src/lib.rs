@@ -38,6 +38,7 @@ pub mod discount_approval;
 pub mod history_check;
 pub mod ids;
 pub mod invoice_request;
+mod key_file;
 pub mod location;
 pub mod messages;
 pub mod money;

@@ -60,7 +60,14 @@ fn discount_approved_by_center(
 ) -> Result<Option<Discount>> {
     let Some(d) = discount else { return Ok(None) };
     let key = g.ctx.discount_key.as_ref().map(|k| k.0.as_ref());
-    approve(d, assignment, key).map(Some).map_err(|e| match e {
+    approve(
+        d,
+        assignment.id.as_str(),
+        &assignment.discount_approvals,
+        key,
+    )
+    .map(Some)
+    .map_err(|e| match e {
         Unapproved::Missing => WorkflowError::DiscountNeedsApproval,
         Unapproved::OverApproval { approved, asked } => {
             WorkflowError::DiscountOverApproval { approved, asked }
