@@ -291,6 +291,14 @@ impl DeviceStore {
         })
     }
 
+    /// Pins the server's playbook key (`Enrolment::playbook_key`): from now
+    /// on the store keeps only the company playbooks it signed, and every
+    /// visit walks the version it started with. Call it once, when the
+    /// store is created at enrolment.
+    pub fn trust_playbook_key(&self, key: String) -> Result<(), DoorstepError> {
+        guard(|| Ok(self.store()?.trust_playbook_key(&key, chrono::Utc::now())?))
+    }
+
     /// Every time and window the screens show, in the business time zone
     /// (as kept now: read it again after a sync), never the phone's own.
     /// The shells format no time themselves.

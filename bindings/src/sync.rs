@@ -65,6 +65,12 @@ pub struct Enrolment {
     /// `None` from a server that issues none (online approvals only).
     #[uniffi(default = None)]
     pub discount_secret: Option<String>,
+    /// The public half of the server's playbook key: give it to the store
+    /// (`DeviceStore::trust_playbook_key`) when the store is created, so it
+    /// keeps only the company playbooks the server signed. Not a secret.
+    /// `None` from a server that has none.
+    #[uniffi(default = None)]
+    pub playbook_key: Option<String>,
 }
 
 /// Never prints the token or the discount secret.
@@ -80,6 +86,7 @@ impl std::fmt::Debug for Enrolment {
                 "discount_secret",
                 &self.discount_secret.as_ref().map(|_| "<secret>"),
             )
+            .field("playbook_key", &self.playbook_key)
             .finish()
     }
 }
@@ -101,6 +108,7 @@ impl From<core_sync::Enrolled> for Enrolment {
             technician_name: enrolled.technician_name,
             device_token: enrolled.device_token,
             discount_secret: enrolled.discount_secret,
+            playbook_key: enrolled.playbook_key,
         }
     }
 }

@@ -262,27 +262,46 @@ fn blocking_runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Creates the device's store, its side file and its discount secret from
-/// an enrolment.
-fn save_enrolment(
-    db: &Path,
-    file: &DeviceFile,
-    discount_secret: Option<&str>,
-    lang: Lang,
-) -> ExitCode {
+/// What enrolment gave beside the token: the discount secret and the
+/// server's playbook key (none for a token given by hand).
+#[derive(Default)]
+struct ServerKeys {
+    discount_secret: Option<String>,
+    playbook_key: Option<String>,
+}
+
+impl ServerKeys {
+    fn of(enrolled: &Enrolled) -> Self {
+        Self {
+            discount_secret: enrolled.discount_secret.clone(),
+            playbook_key: enrolled.playbook_key.clone(),
+        }
+    }
+}
+
+/// Creates the device's store (pinning the server's playbook key), its
+/// side file and its discount secret from an enrolment.
+fn save_enrolment(db: &Path, file: &DeviceFile, keys: &ServerKeys, lang: Lang) -> ExitCode {
     let enrollment = Enrollment {
         device_id: file.device_id.clone(),
         technician_id: file.technician_id.clone(),
         technician_name: file.name.clone(),
     };
-    if let Err(e) = Store::open(db, &enrollment) {
-        return fail(lang, "enrol", e);
+    let store = match Store::open(db, &enrollment) {
+        Ok(store) => store,
+        Err(e) => return fail(lang, "enrol", e),
+    };
+    if let Some(key) = &keys.playbook_key {
+        if let Err(e) = store.trust_playbook_key(key, chrono::Utc::now()) {
+            return fail(lang, "enrol", e);
+        }
     }
+    drop(store);
     let json = serde_json::to_string_pretty(file).unwrap_or_default();
     if let Err(e) = std::fs::write(side_file(db), json) {
         return fail(lang, "enrol", e);
     }
-    if let Err(e) = save_discount_secret(db, discount_secret) {
+    if let Err(e) = save_discount_secret(db, keys.discount_secret.as_deref()) {
         return fail(lang, "enrol", e);
     }
     println!(
@@ -367,13 +386,13 @@ pub fn run(db: &Path, command: DeviceCommand, lang: Lang) -> ExitCode {
         password,
     } = command
     {
-        let (token, discount_secret) = match (token, dispatcher, password) {
-            (Some(t), _, _) => (t, None),
+        let (token, secrets) = match (token, dispatcher, password) {
+            (Some(t), _, _) => (t, ServerKeys::default()),
             (None, Some(user), Some(password)) => {
                 let key = key_file(db);
                 match enrol_via_server(&server, &user, &password, &technician_id, &device_id, &key)
                 {
-                    Ok(e) => (e.device_token, e.discount_secret),
+                    Ok(e) => (e.device_token.clone(), ServerKeys::of(&e)),
                     Err(e) => return fail(lang, "enrol", e),
                 }
             }
@@ -395,7 +414,7 @@ pub fn run(db: &Path, command: DeviceCommand, lang: Lang) -> ExitCode {
             },
             (Err(e), _) | (_, Err(e)) => return fail(lang, "enrol", e),
         };
-        return save_enrolment(db, &file, discount_secret.as_deref(), lang);
+        return save_enrolment(db, &file, &secrets, lang);
     }
     if let DeviceCommand::EnrolByCode { link, server, code } = command {
         let code = match (link, server, code) {
@@ -407,6 +426,7 @@ pub fn run(db: &Path, command: DeviceCommand, lang: Lang) -> ExitCode {
             Ok(e) => e,
             Err(e) => return fail(lang, "enrol-by-code", e),
         };
+        let secrets = ServerKeys::of(&enrolled);
         let file = DeviceFile {
             device_id: enrolled.device_id,
             technician_id: enrolled.technician_id,
@@ -414,7 +434,7 @@ pub fn run(db: &Path, command: DeviceCommand, lang: Lang) -> ExitCode {
             server: enrolled.server_url,
             token: enrolled.device_token,
         };
-        return save_enrolment(db, &file, enrolled.discount_secret.as_deref(), lang);
+        return save_enrolment(db, &file, &secrets, lang);
     }
     let (store, file) = match open(db) {
         Ok(x) => x,

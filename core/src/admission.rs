@@ -27,7 +27,7 @@ use crate::discount_approval::SharedDiscountKey;
 use crate::history_check::{command_for, NoCommand};
 use crate::ids::{DeviceId, EventId, VisitId};
 use crate::messages::Lang;
-use crate::playbook::Playbook;
+use crate::playbook::PlaybookCatalog;
 use crate::protocol::RefusalCode;
 use crate::workflow::command::VisitCommand;
 use crate::workflow::report::Report;
@@ -54,9 +54,9 @@ pub enum AdmissionRefusal {
     /// The fact carries a field its type does not have.
     #[error("field {0} is not part of this fact")]
     UnknownField(String),
-    /// The visit's trade has no playbook in this build.
-    #[error("no playbook for trade {0}")]
-    UnknownTrade(String),
+    /// The visit's trade has no playbook in the version it walks here.
+    #[error("no playbook for trade {trade} in version {}", version.map_or("shipped".to_string(), |v| v.to_string()))]
+    UnknownPlaybook { trade: String, version: Option<i64> },
 }
 
 impl AdmissionRefusal {
@@ -65,14 +65,15 @@ impl AdmissionRefusal {
         match self {
             Self::InvalidClock { .. } => RefusalCode::InvalidClock,
             Self::WorkflowRefused { .. } => RefusalCode::WorkflowRefused,
-            Self::NotWorkflowFact(_) | Self::UnknownTrade(_) => RefusalCode::NotWorkflowFact,
+            Self::NotWorkflowFact(_) | Self::UnknownPlaybook { .. } => RefusalCode::NotWorkflowFact,
             Self::UnknownField(_) => RefusalCode::UnknownField,
         }
     }
 }
 
-/// Where to find a trade's playbook (the shipped one, on device and server).
-pub type PlaybookLookup = fn(&str) -> Option<&'static Playbook>;
+/// The playbooks a visit may walk, by trade and version: the shipped ones
+/// and the company's published ones (`crate::playbook::PlaybookCatalog`).
+pub type PlaybookLookup = std::sync::Arc<PlaybookCatalog>;
 
 /// One visit's admission: the state of the facts admitted so far, the
 /// facts the last command went on to record and not seen yet, and the last
@@ -196,11 +197,16 @@ impl VisitAdmission {
     /// The facts the workflow records for the command that records `event`,
     /// decided on the current state with the event's own envelope.
     fn decide(&self, event: &VisitEvent) -> Result<Vec<VisitEvent>, AdmissionRefusal> {
-        let trade = match (&self.state.assignment, &event.kind) {
-            (Some(a), _) => a.trade.as_str().to_string(),
-            (None, EventKind::AssignmentReceived { assignment, .. }) => {
-                assignment.trade.as_str().to_string()
-            }
+        let (trade, version) = match (&self.state.assignment, &event.kind) {
+            (Some(a), _) => (a.trade.as_str().to_string(), self.state.playbook_version),
+            (
+                None,
+                EventKind::AssignmentReceived {
+                    assignment,
+                    playbook_version,
+                    ..
+                },
+            ) => (assignment.trade.as_str().to_string(), *playbook_version),
             (None, kind) => {
                 return Err(AdmissionRefusal::NotWorkflowFact(format!(
                     "a visit starts with the assignment received, not with {}",
@@ -208,7 +214,10 @@ impl VisitAdmission {
                 )))
             }
         };
-        let playbook = (self.playbook_for)(&trade).ok_or(AdmissionRefusal::UnknownTrade(trade))?;
+        let playbook = self
+            .playbook_for
+            .get(&trade, version)
+            .ok_or(AdmissionRefusal::UnknownPlaybook { trade, version })?;
         let signed = match &event.kind {
             EventKind::CustomerSignedOff {
                 ratings,

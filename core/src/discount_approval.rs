@@ -232,6 +232,50 @@ fn same_code(expected: &str, typed: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn scratch_dir(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "doorstep-discount-{name}-{}",
+            uuid::Uuid::now_v7().simple()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_new_enrolments_secret_replaces_the_kept_one() {
+        let dir = scratch_dir("replace");
+        let path = dir.join("store.discount-key");
+        let first = "11".repeat(SECRET_BYTES);
+        let second = "22".repeat(SECRET_BYTES);
+        SoftwareDiscountKey::save_hex(&path, &first).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), first);
+        SoftwareDiscountKey::save_hex(&path, &second).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), second);
+        let kept = SoftwareDiscountKey::load(&path).unwrap();
+        let expected = SoftwareDiscountKey::from_hex(&second).unwrap();
+        assert_eq!(
+            short_code(&kept, "A-1", 100).unwrap(),
+            short_code(&expected, "A-1", 100).unwrap()
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_secret_that_cannot_replace_the_old_one_says_why() {
+        // The old one cannot be removed (here: a directory stands there).
+        let dir = scratch_dir("blocked");
+        let path = dir.join("store.discount-key");
+        std::fs::create_dir(&path).unwrap();
+        let err = SoftwareDiscountKey::save_hex(&path, &"33".repeat(SECRET_BYTES)).unwrap_err();
+        let said = err.to_string();
+        assert!(said.contains("store.discount-key"), "{said}");
+        assert!(
+            said.contains("Is a directory") || said.contains("os error 21"),
+            "the removal's own error, not the write's: {said}"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     #[test]
     fn a_code_with_two_digits_swapped_is_not_the_code() {
         assert!(same_code("12345678", "12345678"));

@@ -21,9 +21,11 @@ use crate::assignment::Assignment;
 use crate::business_time::BusinessZone;
 use crate::clock::HlcStamp;
 use crate::ids::{AssignmentId, DeviceId, EventId, TechnicianId};
+use crate::playbook::PublishedPlaybook;
 use crate::workflow::{VisitCommand, VisitEvent};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -157,6 +159,10 @@ pub struct PullRequest {
     /// The pages applied and not yet acknowledged, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub received: Vec<PageReceipt>,
+    /// The newest published playbook version the phone holds, by trade:
+    /// the server sends the newer ones (`PullResponse::playbooks`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub playbooks: BTreeMap<String, i64>,
 }
 
 /// The acknowledgement of one applied download page: the phone holds every
@@ -172,6 +178,10 @@ pub struct PageReceipt {
     pub hlc: HlcStamp,
     #[serde(default)]
     pub receipts: Vec<[u64; 2]>,
+    /// The playbook version each trade's receipts in this page were
+    /// recorded with (`EventKind::AssignmentReceived::playbook_version`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub playbooks: BTreeMap<String, i64>,
 }
 
 impl PageReceipt {
@@ -233,6 +243,9 @@ pub struct ExchangeRequest {
     pub limit: Option<u32>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub received: Vec<PageReceipt>,
+    /// As a pull's: the published playbook versions the phone holds.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub playbooks: BTreeMap<String, i64>,
 }
 
 impl ExchangeRequest {
@@ -251,6 +264,7 @@ impl ExchangeRequest {
             limit: self.limit,
             sent_at: self.sent_at,
             received: self.received,
+            playbooks: self.playbooks,
         };
         (push, pull)
     }
@@ -374,6 +388,16 @@ pub struct PullResponse {
     /// in the same sync, new events or not. Absent from older servers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acked_seq: Option<u64>,
+    /// The company's published playbooks newer than the phone holds, the
+    /// newest of each trade, signed (`crate::playbook::PublishedPlaybook`):
+    /// the phone verifies and keeps them before it applies this page.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub playbooks: Vec<PublishedPlaybook>,
+    /// The public half of the server's playbook key (hex of the SEC1
+    /// point). A phone enrolled before keys were issued pins it at its
+    /// first sync; one that holds a key keeps its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub playbook_key: Option<String>,
 }
 
 #[cfg(test)]

@@ -151,6 +151,7 @@ pub fn receipt_event(
     visit_id: VisitId,
     assignment: Assignment,
     field_issues: Vec<FieldIssue>,
+    playbook_version: Option<i64>,
 ) -> VisitEvent {
     VisitEvent {
         id: base.event_id(device, seq, 0),
@@ -164,6 +165,7 @@ pub fn receipt_event(
         kind: EventKind::AssignmentReceived {
             assignment: Box::new(assignment),
             field_issues,
+            playbook_version,
         },
     }
 }

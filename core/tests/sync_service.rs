@@ -95,6 +95,8 @@ fn empty_page() -> PullResponse {
         server_time: server_time(),
         business_zone: None,
         acked_seq: None,
+        playbooks: vec![],
+        playbook_key: None,
     }
 }
 

@@ -461,6 +461,10 @@ fn store_and_sync_errors_read_in_chinese_with_full_width_punctuation() {
         StoreError::UnknownVisit(VisitId::new_v7()),
         StoreError::UnknownAssignment(AssignmentId::new("A-1").unwrap()),
         StoreError::UnknownTrade("tailoring".into()),
+        StoreError::UnknownPlaybookVersion {
+            trade: "appliance_repair".into(),
+            version: 3,
+        },
         StoreError::UnknownOutboxEntry(7),
         StoreError::StoredDataInvalid {
             what: "event",

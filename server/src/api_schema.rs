@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 /// Every refusal: `{"error": {"code", "message", …details}}`.
@@ -204,6 +205,9 @@ pub struct PullRequest {
     pub sent_at: Option<DateTime<Utc>>,
     /// The pages applied and not yet acknowledged, oldest first.
     pub received: Option<Vec<PageReceipt>>,
+    /// The newest published playbook version the phone holds, by trade:
+    /// the answer brings the newer ones.
+    pub playbooks: Option<BTreeMap<String, i64>>,
 }
 
 /// The acknowledgement of one applied download page (core
@@ -219,6 +223,8 @@ pub struct PageReceipt {
     pub hlc: HlcStamp,
     /// Inclusive ranges `[first, last]` of change sequences.
     pub receipts: Option<Vec<Vec<u64>>>,
+    /// The playbook version, by trade, the visits this page started walk.
+    pub playbooks: Option<BTreeMap<String, i64>>,
 }
 
 /// A hybrid logical clock reading (core `clock::HlcStamp`).
@@ -244,6 +250,7 @@ pub struct ExchangeRequest {
     pub cursor: Option<u64>,
     pub limit: Option<u32>,
     pub received: Option<Vec<PageReceipt>>,
+    pub playbooks: Option<BTreeMap<String, i64>>,
 }
 
 /// The answer to an exchange (core `protocol::ExchangeResponse`).
@@ -264,6 +271,26 @@ pub struct PullResponse {
     pub server_time: DateTime<Utc>,
     /// The business time zone (name and UTC offsets).
     pub business_zone: Option<Value>,
+    /// The newest of this device's events the server holds.
+    pub acked_seq: Option<u64>,
+    /// The company's published playbooks newer than the phone holds, signed.
+    pub playbooks: Option<Vec<PublishedPlaybook>>,
+    /// The public playbook key (with `playbooks`): pinned by a phone that
+    /// holds none.
+    pub playbook_key: Option<String>,
+}
+
+/// A company playbook version as signed (core
+/// `playbook::PublishedPlaybook`).
+#[derive(ToSchema)]
+pub struct PublishedPlaybook {
+    pub trade: String,
+    pub version: i64,
+    /// The playbook's canonical JSON, the bytes signed.
+    pub body: String,
+    /// Hex of the DER ECDSA P-256 (SHA-256) signature over
+    /// `doorstep-playbook-v1\n` followed by `body`.
+    pub signature: String,
 }
 
 /// A point in WGS-84 degrees (core `location::GeoPoint`).

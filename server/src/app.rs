@@ -199,6 +199,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The outbound providers (SMS, webhooks) and the outbox worker's timing.
     pub providers: Arc<ProviderSettings>,
+    /// The shipped and the published playbooks (`domain::playbooks`).
+    pub playbooks: Arc<crate::playbook_shelf::PlaybookShelf>,
 }
 
 impl AppState {
@@ -259,6 +261,7 @@ impl AppState {
             blobs: Arc::new(blobs),
             metrics: Arc::new(Metrics::new()),
             providers: Arc::new(ProviderSettings::default()),
+            playbooks: Arc::default(),
         }
     }
 

@@ -18,7 +18,9 @@
 //!   states), [`failure`] (the internal error), [`auth`] (roles, passwords,
 //!   tokens), [`passwords`] (the capped hashing pool), [`throttle`] (login
 //!   rate limits), [`time`], [`zone`] (the business time zone every local
-//!   date is counted in), [`map_tiles`] (the console map's tile source).
+//!   date is counted in), [`map_tiles`] (the console map's tile source),
+//!   [`playbook_shelf`] (the shipped and published playbooks visits are
+//!   judged by).
 //! - [`report`]: the service report of a closed visit (HTML, PDF via typst,
 //!   QR code, customer links); it reads through [`store`] and [`domain`].
 //! - [`outbox`]: what leaves the server — the worker that fans integration
@@ -43,6 +45,7 @@ pub mod model;
 pub mod ops;
 pub mod outbox;
 pub mod passwords;
+pub mod playbook_shelf;
 pub mod providers;
 pub mod report;
 pub mod store;

@@ -93,6 +93,7 @@ impl Center {
             .tx(move |tx| {
                 Box::pin(async move {
                     insert_user(tx, "desk", &phc, Role::Dispatcher).await?;
+                    insert_user(tx, "admin", &phc, Role::Admin).await?;
                     Ok::<_, ApiError>(())
                 })
             })
@@ -142,13 +143,39 @@ impl Center {
 
     /// A dispatcher's request whatever its answer: (status, body).
     pub async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
+        self.call_as(&self.dispatcher, method, path, body).await
+    }
+
+    /// The session token of the staff account `username` (`desk`, the
+    /// dispatcher, or `admin`).
+    pub async fn login(&self, username: &str) -> String {
+        let (st, body) = self
+            .call_as(
+                "",
+                reqwest::Method::POST,
+                "/api/login",
+                json!({"username": username, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(st, 200, "{body}");
+        body["token"].as_str().unwrap().to_string()
+    }
+
+    /// A request under the session `token` whatever its answer: (status, body).
+    pub async fn call_as(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> (u16, Value) {
         log_scan::note_request(&body);
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.base))
             .json(&body);
-        if !self.dispatcher.is_empty() {
-            req = req.bearer_auth(&self.dispatcher);
+        if !token.is_empty() {
+            req = req.bearer_auth(token);
         }
         let res = req.send().await.expect("request to the server");
         let status = res.status().as_u16();

@@ -5,10 +5,16 @@
 //! them takes serde_json only; a company may load its own from JSON, or from
 //! TOML with the `toml` feature (the server and the CLI: the phone library
 //! carries no TOML parser). Loading validates everything and names the
-//! file, field and problem when it refuses.
+//! file, field and problem when it refuses. A company publishes its own
+//! versions from the server, signed (`published`); the phone and the
+//! server walk each visit with the version it started with (`catalog`).
 
+mod catalog;
+mod published;
 mod validate;
 
+pub use catalog::PlaybookCatalog;
+pub use published::{PlaybookSigningKey, PublishedPlaybook, PublishedPlaybookError};
 pub use validate::PlaybookError;
 
 use crate::assignment::AssignmentField;

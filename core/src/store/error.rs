@@ -85,6 +85,11 @@ pub enum StoreError {
     #[error("no playbook for trade {0:?} in this app: update the app")]
     UnknownTrade(String),
 
+    /// The visit started with a version of its trade's playbook this phone
+    /// no longer holds (or never verified).
+    #[error("the visit walks playbook {trade} version {version}, which this phone does not hold")]
+    UnknownPlaybookVersion { trade: String, version: i64 },
+
     /// An outbox sequence number that is not in the outbox.
     #[error("outbox entry {0} does not exist")]
     UnknownOutboxEntry(i64),
@@ -126,6 +131,7 @@ impl StoreError {
             Self::UnknownVisit(_) => "store_unknown_visit",
             Self::UnknownAssignment(_) => "store_unknown_assignment",
             Self::UnknownTrade(_) => "store_unknown_trade",
+            Self::UnknownPlaybookVersion { .. } => "store_unknown_playbook_version",
             Self::UnknownOutboxEntry(_) => "store_unknown_outbox_entry",
             Self::StoredDataInvalid { .. } => "store_data_invalid",
             Self::Sqlite(_) => "store_sqlite",
@@ -156,6 +162,9 @@ impl StoreError {
             Self::DeviceMismatch { .. } => "该数据文件属于另一台已登记的设备；请打开本机的数据文件或在新路径重新登记".to_string(),
             Self::UnknownVisit(_) | Self::UnknownAssignment(_) => "本地没有这次上门服务的记录".to_string(),
             Self::UnknownTrade(_) => "本应用没有该服务类别的规范；请升级应用".to_string(),
+            Self::UnknownPlaybookVersion { version, .. } => format!(
+                "本次服务按第 {version} 版服务规范进行，本机没有该版本；请同步后重试或联系服务中心"
+            ),
             Self::UnknownOutboxEntry(_) => "待上传队列中没有该条目".to_string(),
             Self::StoredDataInvalid { .. } => "本地保存的一条数据无法读取；请联系技术支持".to_string(),
             Self::Sqlite(_) | Self::Io(_) => "本地数据读写出错；请重试或联系技术支持".to_string(),

@@ -26,6 +26,7 @@ mod blobs;
 mod db;
 mod erasure;
 mod error;
+mod playbooks;
 mod retention;
 pub mod schema;
 mod settings;
@@ -34,6 +35,7 @@ mod sync_state;
 pub use blobs::{CapturedPhoto, StoredBlob, DEFAULT_BLOB_LIMIT_BYTES};
 pub use db::Durability;
 pub use error::StoreError;
+pub use playbooks::RefusedPlaybook;
 pub use retention::PurgeReport;
 pub use sync_state::{Refusal, SyncStatus};
 
@@ -153,11 +155,8 @@ pub struct Store {
     /// secret, or a software key); none on a phone enrolled without a
     /// discount secret (online approvals only).
     discount_key: std::sync::RwLock<Option<crate::discount_approval::SharedDiscountKey>>,
-}
-
-/// The shipped playbook of a trade (parsed once per process by `Playbook`).
-fn playbook(trade: &str) -> Result<&'static Playbook> {
-    Playbook::shipped_ref(trade).ok_or_else(|| StoreError::UnknownTrade(trade.to_string()))
+    /// The published playbook versions parsed so far (`playbooks`).
+    playbooks: std::sync::RwLock<crate::playbook::PlaybookCatalog>,
 }
 
 /// Commands whose facts the customer saw happen (sign-off, payment, a
@@ -434,6 +433,7 @@ impl Store {
             technician_name: device.technician_name,
             device_key: std::sync::RwLock::new(None),
             discount_key: std::sync::RwLock::new(None),
+            playbooks: std::sync::RwLock::default(),
         };
         store.purge_orphan_blobs(blobs::ORPHAN_AGE)?;
         Ok(store)
@@ -550,7 +550,7 @@ impl Store {
     ) -> Result<Vec<VisitEvent>> {
         self.db.write(Durability::Normal, |tx| {
             let mut clock = DeviceClock::load(tx)?;
-            let events = self.receive_in(tx, &mut clock, change, now, None)?;
+            let (events, _) = self.receive_in(tx, &mut clock, change, now, None)?;
             clock.save(tx)?;
             Ok(events)
         })
@@ -586,16 +586,26 @@ impl Store {
             };
             let mut events = vec![];
             let mut receipts: Vec<[u64; 2]> = vec![];
+            let mut playbooks = std::collections::BTreeMap::new();
             for c in changes {
                 let page = Some((&base, c.seq));
-                let made = self.receive_in(tx, &mut clock, &c.change, now, page)?;
-                if made
-                    .iter()
-                    .any(|e| matches!(e.kind, EventKind::AssignmentReceived { .. }))
-                {
+                let (made, started) = self.receive_in(tx, &mut clock, &c.change, now, page)?;
+                let received = made.iter().find_map(|e| match &e.kind {
+                    EventKind::AssignmentReceived {
+                        assignment,
+                        playbook_version,
+                        ..
+                    } => Some((assignment.trade.as_str(), *playbook_version)),
+                    _ => None,
+                });
+                if let Some((trade, version)) = received {
                     match receipts.last_mut() {
                         Some(range) if range[1] + 1 == c.seq => range[1] = c.seq,
                         _ => receipts.push([c.seq, c.seq]),
+                    }
+                    // A new visit's version (an update keeps its visit's).
+                    if let (Some(v), true) = (version, started) {
+                        playbooks.insert(trade.to_string(), v);
                     }
                 }
                 events.extend(made);
@@ -609,6 +619,7 @@ impl Store {
                     applied_at: now,
                     hlc: base.hlc,
                     receipts,
+                    playbooks,
                 };
                 tx.prepare_cached("INSERT INTO download_acks (ack_json) VALUES (?1)")?
                     .execute([to_json("page acknowledgement", &ack)?])?;
@@ -651,12 +662,12 @@ impl Store {
         change: &ChangeKind,
         now: DateTime<Utc>,
         page: Option<(&PageBase, u64)>,
-    ) -> Result<Vec<VisitEvent>> {
+    ) -> Result<(Vec<VisitEvent>, bool)> {
         let id = change.assignment_id();
         let Some(command) = change.to_command() else {
             // An erasure (PIPL) rewrites what is stored; no visit fact.
             erasure::erase_customer(tx, id)?;
-            return Ok(vec![]);
+            return Ok((vec![], false));
         };
         match change {
             ChangeKind::Assignment { assignment } => save_assignment(tx, assignment, now)?,
@@ -675,20 +686,22 @@ impl Store {
                     .as_ref()
                     .is_none_or(|t| *t == self.technician_id);
                 if !ours {
-                    return Ok(vec![]); // someone else's work: kept, no visit
+                    return Ok((vec![], false)); // someone else's work: kept, no visit
                 }
             }
-            (None, _) => return Ok(vec![]), // never had it: nothing to cancel
+            (None, _) => return Ok((vec![], false)), // never had it: nothing to cancel
             (Some(r), ChangeKind::Assignment { assignment: a }) => {
                 let have = r.state.assignment_version();
                 if a.version <= have {
-                    return Ok(vec![]); // re-delivered or stale
+                    return Ok((vec![], false)); // re-delivered or stale
                 }
             }
             _ => {}
         }
         let page = page.map(|(base, seq)| (base, seq, id));
-        self.apply_in(tx, clock, row, &command, now, None, page)
+        let started = row.is_none();
+        let events = self.apply_in(tx, clock, row, &command, now, None, page)?;
+        Ok((events, started))
     }
 
     /// The write path proper, inside the caller's transaction; the device
@@ -706,6 +719,7 @@ impl Store {
         location: Option<GeoFix>,
         page: Option<(&PageBase, u64, &AssignmentId)>,
     ) -> Result<Vec<VisitEvent>> {
+        let new_visit = row.is_none();
         let (mut state, trade) = match row {
             Some(r) => (r.state, r.trade),
             None => match command {
@@ -715,7 +729,8 @@ impl Store {
                 _ => return Err(crate::WorkflowError::VisitNotStarted.into()),
             },
         };
-        let pb = playbook(&trade)?;
+        let pb = self.visit_playbook(tx, &trade, state.playbook_version, new_visit)?;
+        let pb: &Playbook = &pb;
         let ctx = Context {
             now,
             device_id: self.device_id.clone(),
@@ -845,13 +860,12 @@ impl Store {
     /// checklist, quote, timers, report digest.
     pub fn view(&self, target: impl Into<VisitRef>, now: DateTime<Utc>) -> Result<VisitView> {
         let target = target.into();
-        let row = self
-            .db
-            .read(|tx| load_visit(tx, &target))?
-            .ok_or_else(|| unknown(&target))?;
-        let pb = playbook(&row.trade)?;
-        let zone = self.business_zone()?;
-        Ok(view_in(&row.state, pb, now, &self.technician_name, &zone))
+        self.db.read(|tx| {
+            let row = load_visit(tx, &target)?.ok_or_else(|| unknown(&target))?;
+            let pb = self.visit_playbook(tx, &row.trade, row.state.playbook_version, false)?;
+            let zone = settings::load_business_zone(tx)?;
+            Ok(view_in(&row.state, &pb, now, &self.technician_name, &zone))
+        })
     }
 
     /// Every event of the visit, in the order recorded.

@@ -22,12 +22,15 @@
 //!   not yet delivered (`protocol::PageReceipt` as JSON, oldest first); the
 //!   receipts they cover are in `visit_events` but never in the outbox
 //!   (the server derives them from the acknowledgement).
+//! - v6: `playbooks`: the company's published playbook versions, each kept
+//!   as the server signed it (verified before it is stored) so a visit
+//!   walks the version it started with for as long as it lives.
 
 use super::error::{Result, StoreError};
 use rusqlite::{Connection, Transaction};
 
 /// The schema version this code reads and writes.
-pub const VERSION: i64 = 5;
+pub const VERSION: i64 = 6;
 
 /// `PRAGMA application_id` of a Doorstep store: "DSTP".
 pub const APPLICATION_ID: i64 = 0x4453_5450;
@@ -222,12 +225,24 @@ CREATE TABLE download_acks (
 );
 "#;
 
+/// v5 -> v6: the published playbooks (`crate::playbook::PublishedPlaybook`).
+const V5_TO_V6: &str = r#"
+CREATE TABLE playbooks (
+    trade TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    PRIMARY KEY (trade, version)
+);
+"#;
+
 /// The current schema for a new database: the newest frozen version plus
 /// the upgrades after it.
-pub const CURRENT: [&str; 4] = [V2, V2_TO_V3, V3_TO_V4, V4_TO_V5];
+pub const CURRENT: [&str; 5] = [V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6];
 
 /// Upgrade steps: `UPGRADES[i]` takes a database from version `i + 1` to `i + 2`.
-const UPGRADES: [&str; (VERSION - 1) as usize] = [V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5];
+const UPGRADES: [&str; (VERSION - 1) as usize] = [V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6];
 
 /// What `PRAGMA user_version` and `application_id` say about a database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -414,6 +429,7 @@ mod tests {
             (2, V2.to_string()),
             (3, format!("{V2}{V2_TO_V3}")),
             (4, format!("{V2}{V2_TO_V3}{V3_TO_V4}")),
+            (5, format!("{V2}{V2_TO_V3}{V3_TO_V4}{V4_TO_V5}")),
         ]
     }
 

@@ -37,6 +37,10 @@ pub struct Enrolled {
     /// store (Keystore/Keychain) and never shows it. `None` from a server
     /// that issues none.
     pub discount_secret: Option<String>,
+    /// The public half of the server's playbook key: give it to the store
+    /// (`Store::trust_playbook_key`), which keeps only the published
+    /// playbooks it signed. `None` from a server that has none.
+    pub playbook_key: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -49,6 +53,8 @@ struct Enrolment {
     token: String,
     #[serde(default)]
     discount_secret: Option<String>,
+    #[serde(default)]
+    playbook_key: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -176,6 +182,8 @@ struct CodeEnrolment {
     enrolment_version: u32,
     #[serde(default)]
     discount_secret: Option<String>,
+    #[serde(default)]
+    playbook_key: Option<String>,
 }
 
 /// Exchanges the center's one-time code for this phone's token (no staff
@@ -240,6 +248,7 @@ pub async fn enrol_with_code(
         device_token: enrolled.token,
         enrolment_version: enrolled.enrolment_version.max(1),
         discount_secret: enrolled.discount_secret,
+        playbook_key: enrolled.playbook_key.filter(|k| !k.is_empty()),
     })
 }
 
@@ -308,6 +317,7 @@ async fn enrol(
         device_token: enrolment.token,
         enrolment_version: if public_key.is_some() { 2 } else { 1 },
         discount_secret: enrolment.discount_secret,
+        playbook_key: enrolment.playbook_key.filter(|k| !k.is_empty()),
     })
 }
 

@@ -134,6 +134,11 @@ pub struct SyncReport {
     pub blob_bytes_sent: u64,
     /// Photos whose events the server does not know yet (sent next time).
     pub blobs_waiting: u64,
+    /// Published playbook versions verified and kept.
+    pub playbooks_kept: u64,
+    /// Published playbooks refused (a signature that does not check under
+    /// the pinned key, or a body that does not validate), each named.
+    pub playbooks_refused: Vec<String>,
 }
 
 /// Which half of a sync is running.
@@ -429,6 +434,7 @@ impl SyncClient {
                     cursor,
                     limit: Some(self.config.pull_page),
                     received: pending.into_iter().map(|(_, ack)| ack).collect(),
+                    playbooks: store.published_playbook_versions()?,
                 };
                 let (sent, next) = tokio::join!(
                     self.post::<_, ExchangeResponse>("/api/sync/exchange", &request, clock),
@@ -591,6 +597,7 @@ impl SyncClient {
             if let Some(zone) = &page.business_zone {
                 keep_business_zone(store, zone, clock.now())?;
             }
+            keep_published_playbooks(store, &page, clock.now(), report)?;
             if let Some(held) = page.acked_seq {
                 requeue_what_the_server_lost(store, held, report)?;
             }
@@ -669,6 +676,7 @@ impl SyncClient {
             limit: Some(self.config.pull_page),
             sent_at: Some(clock.now()),
             received: pending.into_iter().map(|(_, ack)| ack).collect(),
+            playbooks: store.published_playbook_versions()?,
         };
         match self
             .post::<_, PullResponse>("/api/sync/pull", &request, clock)
@@ -861,6 +869,34 @@ fn keep_business_zone(
     }
     if store.business_zone()? != *zone {
         store.set_business_zone(zone, now)?;
+    }
+    Ok(())
+}
+
+/// Keeps the company's published playbooks the page brought, before its
+/// changes start visits with them. One that does not verify under the
+/// pinned key is not kept (the visits go on with what the phone holds) and
+/// is named in the report and the log.
+fn keep_published_playbooks(
+    store: &Store,
+    page: &PullResponse,
+    now: DateTime<Utc>,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    let refused =
+        store.keep_published_playbooks(&page.playbooks, page.playbook_key.as_deref(), now)?;
+    report.playbooks_kept += (page.playbooks.len() - refused.len()) as u64;
+    for r in refused {
+        log::error!(
+            target: "doorstep::sync",
+            "playbook {} version {} refused: {}",
+            r.trade,
+            r.version,
+            r.problem
+        );
+        report
+            .playbooks_refused
+            .push(format!("{} v{}: {}", r.trade, r.version, r.problem));
     }
     Ok(())
 }

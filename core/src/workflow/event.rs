@@ -108,6 +108,13 @@ pub enum EventKind {
         /// Boxed: the order is the largest thing a fact carries.
         assignment: Box<Assignment>,
         field_issues: Vec<FieldIssue>,
+        /// The version of the trade's playbook the visit is walked with:
+        /// the newest known when the visit started, kept by every later
+        /// version of the order (`crate::playbook::PlaybookCatalog`).
+        /// Absent on facts recorded before versions were kept: the shipped
+        /// playbook.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        playbook_version: Option<i64>,
     },
     AssignmentCancelled {
         version: u64,

@@ -270,6 +270,10 @@ pub struct Conflict {
 pub struct VisitState {
     pub visit_id: Option<VisitId>,
     pub assignment: Option<Assignment>,
+    /// The playbook version the visit started with and keeps (`None`: a
+    /// visit from before versions were kept, walked with the shipped one).
+    #[serde(default)]
+    pub playbook_version: Option<i64>,
     pub stage: Stage,
     pub outcome: Option<Outcome>,
     /// 1 for the first trip; a reschedule starts the next.
@@ -438,10 +442,12 @@ impl VisitState {
             EventKind::AssignmentReceived {
                 assignment,
                 field_issues,
+                playbook_version,
             } => {
                 if self.stage == Stage::New {
                     self.stage = Stage::Intake;
                     self.trip = 1;
+                    self.playbook_version = *playbook_version;
                 }
                 // The center owns the window: a window it changes replaces the
                 // one in force; an unchanged one leaves an agreed window alone.

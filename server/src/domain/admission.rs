@@ -14,7 +14,7 @@ use crate::store::{devices, events, Tx};
 use doorstep_core::admission::{unknown_field, VisitAdmission};
 use doorstep_core::discount_approval::SharedDiscountKey;
 use doorstep_core::protocol::{PushRequest, RefusalCode};
-use doorstep_core::{Playbook, VisitEvent};
+use doorstep_core::{EventKind, VisitEvent};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -97,9 +97,12 @@ impl Admissions {
         if !self.visits.contains_key(&visit) {
             let stored = stored_events(tx, &visit).await?;
             let zone = (*app.zone).clone();
+            // Judged by the playbook version the visit started with.
+            let (trade, version) = walked(stored.iter().chain([event]));
+            let playbooks = app.playbooks.holding(tx, &trade, version).await?;
             self.visits.insert(
                 visit.clone(),
-                VisitAdmission::resume(&stored, zone, Playbook::shipped_ref),
+                VisitAdmission::resume(&stored, zone, playbooks),
             );
         }
         let device = event.device_id.to_string();
@@ -124,6 +127,21 @@ impl Admissions {
             .err()
             .map(|refusal| (refusal.code(), refusal.to_string())))
     }
+}
+
+/// The trade and playbook version of the visit whose facts are `events`
+/// (its first "assignment received"); none yet: the admission refuses.
+fn walked<'a>(mut events: impl Iterator<Item = &'a VisitEvent>) -> (String, Option<i64>) {
+    events
+        .find_map(|e| match &e.kind {
+            EventKind::AssignmentReceived {
+                assignment,
+                playbook_version,
+                ..
+            } => Some((assignment.trade.as_str().to_string(), *playbook_version)),
+            _ => None,
+        })
+        .unwrap_or_default()
 }
 
 /// A visit's stored facts in timeline order.

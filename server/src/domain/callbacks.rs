@@ -218,12 +218,12 @@ pub async fn monthly_sample(
     let (mut customers, mut sampled, mut created) = (0usize, 0usize, 0u64);
     let now = now_ms();
     for (trade, by_customer) in &served {
-        let Some(pb) = app.playbook(trade) else {
+        let Some(pb) = app.playbooks.current(tx, trade).await? else {
             continue;
         };
         let keys: Vec<String> = by_customer.keys().cloned().collect();
         customers += keys.len();
-        let chosen = core_monthly_sample(&keys, &seed, percent, pb).map_err(|e| {
+        let chosen = core_monthly_sample(&keys, &seed, percent, &pb).map_err(|e| {
             let t = e.text();
             Failure::field(SampleRateError::FIELD, format!("{} / {}", t.en, t.zh))
         })?;

@@ -352,6 +352,14 @@ pub async fn pull_changes(
         },
     )
     .await?;
+    // The company's playbooks newer than the phone holds, with the key
+    // they verify under (pinned by a phone enrolled before keys).
+    let playbooks = crate::store::playbooks::newer_than(tx, &pull.playbooks).await?;
+    let playbook_key = if playbooks.is_empty() {
+        None
+    } else {
+        Some(crate::domain::playbooks::public_key_tx(tx).await?)
+    };
     Ok(PullResponse {
         protocol_version: PROTOCOL_VERSION,
         changes,
@@ -360,5 +368,7 @@ pub async fn pull_changes(
         server_time: from_ms(now),
         business_zone: Some(crate::zone::for_phones(zone, from_ms(now))),
         acked_seq: held,
+        playbooks,
+        playbook_key,
     })
 }

@@ -25,6 +25,7 @@ pub mod notices;
 pub mod order_history;
 pub mod outbox;
 pub mod personal_data;
+pub mod playbooks;
 pub mod privacy_numbers;
 pub mod projection;
 pub mod qr_payments;

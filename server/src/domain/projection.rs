@@ -188,7 +188,12 @@ pub async fn store_projection(
 
     // Callbacks the facts call for; done ones stay as recorded.
     callback_store::clear_scheduled(tx, visit_id).await?;
-    if let Some(pb) = app.playbook(center.assignment.trade.as_str()) {
+    let trade = center.assignment.trade.as_str();
+    let walked = app
+        .playbooks
+        .holding(tx, trade, state.playbook_version)
+        .await?;
+    if let Some(pb) = walked.get(trade, state.playbook_version) {
         for due in callbacks::schedule(state, pb) {
             callback_store::schedule(tx, visit_id, due.reason, due.due_at.timestamp_millis())
                 .await?;

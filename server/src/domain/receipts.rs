@@ -14,13 +14,13 @@
 use crate::app::AppState;
 use crate::domain::projection::{project_visit, store_projection};
 use crate::failure::{Failure, Fallible};
-use crate::store::events::VisitOwner;
+use crate::store::events::{self, VisitOwner};
 use crate::store::receipts::{self, NewReceipt};
 use crate::store::Tx;
 use crate::time::from_ms;
 use doorstep_core::protocol::PageReceipt;
 use doorstep_core::receipt::receipt_event;
-use doorstep_core::{DeviceId, VisitEvent, VisitId, VisitState};
+use doorstep_core::{DeviceId, EventKind, VisitEvent, VisitId, VisitState};
 use std::collections::BTreeMap;
 
 /// What deriving an acknowledgement did.
@@ -67,18 +67,29 @@ pub async fn acknowledge(
                 if stored.contains(&seq) {
                     continue;
                 }
-                let Some(pb) = app.playbook(assignment.trade.as_str()) else {
+                let trade = assignment.trade.as_str().to_string();
+                let known = receipts::visit_of(tx, device, assignment.id.as_str()).await?;
+                // A new visit walks the version the page names for its
+                // trade; an update keeps its visit's.
+                let (visit_id, version) = match &known {
+                    Some(v) => (
+                        v.parse::<VisitId>()
+                            .map_err(|e| Failure::corrupt("reading a visit id", e))?,
+                        version_walked(tx, &touched, v).await?,
+                    ),
+                    None => (
+                        base.visit_id(&device_id, &assignment.id),
+                        page.playbooks.get(&trade).copied(),
+                    ),
+                };
+                let walked = app.playbooks.holding(tx, &trade, version).await?;
+                let Some(pb) = walked.get(&trade, version) else {
                     continue; // the device could not have walked it either
                 };
-                let known = receipts::visit_of(tx, device, assignment.id.as_str()).await?;
-                let visit_id = match &known {
-                    Some(v) => v
-                        .parse::<VisitId>()
-                        .map_err(|e| Failure::corrupt("reading a visit id", e))?,
-                    None => base.visit_id(&device_id, &assignment.id),
-                };
                 let issues = assignment.field_issues(&pb.required_fields, &zone);
-                let event = receipt_event(&base, &device_id, seq, visit_id, assignment, issues);
+                let event = receipt_event(
+                    &base, &device_id, seq, visit_id, assignment, issues, version,
+                );
                 let body =
                     serde_json::to_string(&event).map_err(|_| Failure::internal("encoding"))?;
                 let (event_id, visit) = (event.id.to_string(), visit_id.to_string());
@@ -137,4 +148,30 @@ pub async fn acknowledge(
         }
     }
     Ok(derived)
+}
+
+/// The playbook version a visit walks: its first "assignment received"
+/// fact's (from this acknowledgement when it opened the visit).
+async fn version_walked(
+    tx: &mut dyn Tx,
+    touched: &BTreeMap<String, Touched>,
+    visit: &str,
+) -> Fallible<Option<i64>> {
+    let first = |e: &VisitEvent| match &e.kind {
+        EventKind::AssignmentReceived {
+            playbook_version, ..
+        } => Some(*playbook_version),
+        _ => None,
+    };
+    if let Some(Touched::Opened(_, events)) = touched.get(visit) {
+        return Ok(events.iter().find_map(first).flatten());
+    }
+    for body in events::visit_event_bodies(tx, visit).await? {
+        let event: VisitEvent = serde_json::from_str(&body)
+            .map_err(|e| Failure::corrupt("reading a stored event", e))?;
+        if let Some(version) = first(&event) {
+            return Ok(version);
+        }
+    }
+    Ok(None)
 }

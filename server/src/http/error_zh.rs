@@ -40,6 +40,13 @@ pub fn message(code: &str, details: &Map<String, Value>) -> String {
         "already_assigned" => "工单已派出：请用“改派”换技师。".into(),
         "same_technician" => "工单已在这位技师名下：请选择另一位技师。".into(),
         "not_assigned" => "工单尚未派出：请先派单。".into(),
+        "version_not_newer" => match details.get("newest_version") {
+            Some(v) => format!(
+                "该服务规范已有第 {} 版生效：请把版本号改为更大的数字后再发布。",
+                plain(v)
+            ),
+            None => "该服务规范已有同样或更新的版本：请把版本号改为更大的数字后再发布。".into(),
+        },
         "no_discount_secret" => "这位技师的手机注册于启用优惠验证码之前，无法核验离线验证码：请改为在线批准优惠，或重新注册手机。".into(),
         "not_qualified" => "这位技师不做该业务：请选择有该业务资质的技师。".into(),
         "inactive" => "这位技师已停用：请选择在岗技师。".into(),
@@ -175,6 +182,7 @@ mod tests {
             "acceptance_code_accepted",
             "already_waived",
             "no_discount_secret",
+            "version_not_newer",
             "not_qualified",
             "forbidden",
             "unauthorized",

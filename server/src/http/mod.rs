@@ -168,6 +168,14 @@ pub fn router(state: AppState) -> Router {
             post(center::discounts::discount_codes),
         )
         .route(
+            "/api/playbooks",
+            get(center::playbooks::list_playbooks).post(center::playbooks::publish_playbook),
+        )
+        .route(
+            "/api/playbooks/{trade}/{version}",
+            get(center::playbooks::get_playbook),
+        )
+        .route(
             "/api/assignments/{id}/cancel",
             post(center::assignments::cancel),
         )

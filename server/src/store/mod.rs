@@ -51,6 +51,7 @@ pub mod notices;
 pub mod object_storage;
 pub mod outbox;
 pub mod personal_data;
+pub mod playbooks;
 pub mod positions;
 pub mod privacy_numbers;
 pub mod qr_payments;

@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0023_qr_payment_queries.sql"),
     include_str!("../../migrations/postgres/0024_privacy_binding_expiry.sql"),
     include_str!("../../migrations/postgres/0025_discount_secrets.sql"),
+    include_str!("../../migrations/postgres/0026_published_playbooks.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`).

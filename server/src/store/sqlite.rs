@@ -50,6 +50,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0023_qr_payment_queries.sql"),
     include_str!("../../migrations/sqlite/0024_privacy_binding_expiry.sql"),
     include_str!("../../migrations/sqlite/0025_discount_secrets.sql"),
+    include_str!("../../migrations/sqlite/0026_published_playbooks.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`, restore).

@@ -23,6 +23,7 @@ pub(in crate::workflow) fn receive_first(
     Ok(vec![EventKind::AssignmentReceived {
         assignment: Box::new(a.clone()),
         field_issues: a.field_issues(&pb.required_fields, zone),
+        playbook_version: Some(pb.version),
     }])
 }
 
@@ -68,6 +69,7 @@ pub(in crate::workflow) fn receive_update(
     Ok(vec![EventKind::AssignmentReceived {
         assignment: Box::new(a.clone()),
         field_issues: a.field_issues(&pb.required_fields, zone),
+        playbook_version: s.playbook_version,
     }])
 }
 

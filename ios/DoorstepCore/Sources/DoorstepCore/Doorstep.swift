@@ -517,7 +517,7 @@ public final class DeviceSetup {
             enrolDevice(transport: transport, serverUrl: serverUrl, dispatcher: dispatcher, password: password,
                         technicianId: technicianId, deviceId: deviceId, deviceKey: deviceKey))
         // Create the store now so a wrong path fails here, not on first use.
-        try openStore(for: enrolment).closeStore()
+        try createStore(for: enrolment)
         try vault.save(enrolment)
         return enrolment
     }
@@ -537,7 +537,7 @@ public final class DeviceSetup {
             issued = try enrolDeviceWithCode(transport: transport, serverUrl: serverUrl, code: text, deviceKey: deviceKey)
         }
         let enrolment = try keepDiscountSecret(issued)
-        try openStore(for: enrolment).closeStore()
+        try createStore(for: enrolment)
         try vault.save(enrolment)
         return enrolment
     }
@@ -587,6 +587,14 @@ public final class DeviceSetup {
                 zh: "本机的密钥库无法保存折扣密钥（\(reason)）：请重新登记。")
         }
         return kept
+    }
+
+    /// Creates `e`'s store and pins the server's playbook key in it, so the
+    /// store keeps only the company playbooks the server signed.
+    private func createStore(for e: Enrolment) throws {
+        let store = try openStore(for: e)
+        if let key = e.playbookKey { try store.trustPlaybookKey(key: key) }
+        try store.closeStore()
     }
 
     private func openStore(for e: Enrolment) throws -> DeviceStore {

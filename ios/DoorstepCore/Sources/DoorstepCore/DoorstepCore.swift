@@ -1081,6 +1081,14 @@ public protocol DeviceStoreProtocol: AnyObject, Sendable {
     func todaysVisits(now: Timestamp, utcOffsetMinutes: Int32) throws  -> [VisitListItem]
     
     /**
+     * Pins the server's playbook key (`Enrolment::playbook_key`): from now
+     * on the store keeps only the company playbooks it signed, and every
+     * visit walks the version it started with. Call it once, when the
+     * store is created at enrolment.
+     */
+    func trustPlaybookKey(key: String) throws 
+    
+    /**
      * The key that signs every sign-off's evidence from now on: the
      * platform keystore's, the one registered at enrolment. Set it each
      * time the store is opened; without one, sign-offs go unsigned and the
@@ -1446,6 +1454,21 @@ open func todaysVisits(now: Timestamp, utcOffsetMinutes: Int32)throws  -> [Visit
         FfiConverterInt32.lower(utcOffsetMinutes),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Pins the server's playbook key (`Enrolment::playbook_key`): from now
+     * on the store keeps only the company playbooks it signed, and every
+     * visit walks the version it started with. Call it once, when the
+     * store is created at enrolment.
+     */
+open func trustPlaybookKey(key: String)throws   {try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_devicestore_trust_playbook_key(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(key),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -4621,6 +4644,13 @@ public struct Enrolment: Equatable, Hashable {
      * `None` from a server that issues none (online approvals only).
      */
     public var discountSecret: String?
+    /**
+     * The public half of the server's playbook key: give it to the store
+     * (`DeviceStore::trust_playbook_key`) when the store is created, so it
+     * keeps only the company playbooks the server signed. Not a secret.
+     * `None` from a server that has none.
+     */
+    public var playbookKey: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -4632,13 +4662,20 @@ public struct Enrolment: Equatable, Hashable {
          * Keychain) at once, give the store a `DiscountKeyHolder` over it, and
          * forget it: never keep it beside the enrolment, never log or show it.
          * `None` from a server that issues none (online approvals only).
-         */discountSecret: String? = nil) {
+         */discountSecret: String? = nil, 
+        /**
+         * The public half of the server's playbook key: give it to the store
+         * (`DeviceStore::trust_playbook_key`) when the store is created, so it
+         * keeps only the company playbooks the server signed. Not a secret.
+         * `None` from a server that has none.
+         */playbookKey: String? = nil) {
         self.serverUrl = serverUrl
         self.deviceId = deviceId
         self.technicianId = technicianId
         self.technicianName = technicianName
         self.deviceToken = deviceToken
         self.discountSecret = discountSecret
+        self.playbookKey = playbookKey
     }
 
     
@@ -4662,7 +4699,8 @@ public struct FfiConverterTypeEnrolment: FfiConverterRustBuffer {
                 technicianId: FfiConverterString.read(from: &buf), 
                 technicianName: FfiConverterString.read(from: &buf), 
                 deviceToken: FfiConverterString.read(from: &buf), 
-                discountSecret: FfiConverterOptionString.read(from: &buf)
+                discountSecret: FfiConverterOptionString.read(from: &buf), 
+                playbookKey: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -4673,6 +4711,7 @@ public struct FfiConverterTypeEnrolment: FfiConverterRustBuffer {
         FfiConverterString.write(value.technicianName, into: &buf)
         FfiConverterString.write(value.deviceToken, into: &buf)
         FfiConverterOptionString.write(value.discountSecret, into: &buf)
+        FfiConverterOptionString.write(value.playbookKey, into: &buf)
     }
 }
 
@@ -10397,6 +10436,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_todays_visits() != 38223) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_devicestore_trust_playbook_key() != 61979) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_devicestore_use_device_key() != 43059) {

@@ -157,7 +157,7 @@ pub async fn redeem_enrolment_code(
         })?;
     let key = registered_key(req.enrolment_version, &req.public_key)?;
     let version = if key.is_some() { 2 } else { 1 };
-    let (technician_id, device_id, token, technician_name, discount_secret) = state
+    let (technician_id, device_id, token, technician_name, discount_secret, playbook_key) = state
         .db
         .tx(move |tx| {
             Box::pin(async move {
@@ -168,7 +168,15 @@ pub async fn redeem_enrolment_code(
                 let name = technicians::name(tx, &technician)
                     .await?
                     .unwrap_or_default();
-                Ok::<_, crate::failure::Failure>((technician, device, token, name, secret))
+                let playbook_key = crate::domain::playbooks::public_key_tx(tx).await?;
+                Ok::<_, crate::failure::Failure>((
+                    technician,
+                    device,
+                    token,
+                    name,
+                    secret,
+                    playbook_key,
+                ))
             })
         })
         .await
@@ -187,6 +195,7 @@ pub async fn redeem_enrolment_code(
             enrolment_version: version,
             technician_name,
             discount_secret,
+            playbook_key,
         }),
     ))
 }

@@ -85,6 +85,11 @@ pub struct EnrolResponse {
     /// §2.12; `POST /api/assignments/{id}/discount-codes`).
     #[serde(default)]
     pub discount_secret: String,
+    /// The public half of the server's playbook key (hex of the P-256
+    /// SEC1 point): the phone pins it and keeps only playbooks it signed
+    /// (`POST /api/playbooks`).
+    #[serde(default)]
+    pub playbook_key: String,
 }
 
 #[utoipa::path(
@@ -103,7 +108,7 @@ pub async fn enrol_device(
     let key = registered_key(req.enrolment_version, &req.public_key)?;
     let version = if key.is_some() { 2 } else { 1 };
     let (t, d) = (technician.clone(), req.device_id.to_string());
-    let (token, name, discount_secret) = state
+    let (token, name, discount_secret, playbook_key) = state
         .db
         .tx(move |tx| {
             Box::pin(async move {
@@ -111,7 +116,8 @@ pub async fn enrol_device(
                 devices::register_key(tx, &d, key.as_deref()).await?;
                 let secret = devices::issue_discount_secret(tx, &d).await?;
                 let name = technicians::name(tx, &t).await?.unwrap_or_default();
-                Ok::<_, crate::failure::Failure>((token, name, secret))
+                let playbook_key = crate::domain::playbooks::public_key_tx(tx).await?;
+                Ok::<_, crate::failure::Failure>((token, name, secret, playbook_key))
             })
         })
         .await?;
@@ -125,6 +131,7 @@ pub async fn enrol_device(
             enrolment_version: version,
             technician_name: name,
             discount_secret,
+            playbook_key,
         }),
     ))
 }

@@ -20,6 +20,7 @@ pub mod live;
 pub mod notices;
 pub mod orders;
 pub mod personal_data;
+pub mod playbooks;
 pub mod reminders;
 pub mod requests;
 pub mod roster;

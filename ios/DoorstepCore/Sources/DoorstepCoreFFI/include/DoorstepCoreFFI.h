@@ -475,6 +475,11 @@ RustBuffer uniffi_doorstep_ffi_fn_method_devicestore_sync_status(uint64_t ptr, R
 RustBuffer uniffi_doorstep_ffi_fn_method_devicestore_todays_visits(uint64_t ptr, RustBuffer now, int32_t utc_offset_minutes, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_TRUST_PLAYBOOK_KEY
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_TRUST_PLAYBOOK_KEY
+void uniffi_doorstep_ffi_fn_method_devicestore_trust_playbook_key(uint64_t ptr, RustBuffer key, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_USE_DEVICE_KEY
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DEVICESTORE_USE_DEVICE_KEY
 void uniffi_doorstep_ffi_fn_method_devicestore_use_device_key(uint64_t ptr, uint64_t key, RustCallStatus *_Nonnull out_status
@@ -1350,6 +1355,12 @@ uint16_t uniffi_doorstep_ffi_checksum_method_devicestore_sync_status(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_TODAYS_VISITS
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_TODAYS_VISITS
 uint16_t uniffi_doorstep_ffi_checksum_method_devicestore_todays_visits(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_TRUST_PLAYBOOK_KEY
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DEVICESTORE_TRUST_PLAYBOOK_KEY
+uint16_t uniffi_doorstep_ffi_checksum_method_devicestore_trust_playbook_key(void
     
 );
 #endif

@@ -879,6 +879,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_todays_visits(
     ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_devicestore_trust_playbook_key(
+    ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_use_device_key(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_devicestore_use_discount_key(
@@ -1055,6 +1057,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_devicestore_todays_visits(`ptr`: Long,`now`: RustBuffer.ByValue,`utcOffsetMinutes`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_devicestore_trust_playbook_key(`ptr`: Long,`key`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_doorstep_ffi_fn_method_devicestore_use_device_key(`ptr`: Long,`key`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_doorstep_ffi_fn_method_devicestore_use_discount_key(`ptr`: Long,`key`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1436,6 +1440,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_todays_visits() and 0xFFFF) != 38223) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_trust_playbook_key() and 0xFFFF) != 61979) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_devicestore_use_device_key() and 0xFFFF) != 43059) {
@@ -2670,6 +2677,14 @@ public interface DeviceStoreInterface {
     fun `todaysVisits`(`now`: Timestamp, `utcOffsetMinutes`: kotlin.Int): List<VisitListItem>
     
     /**
+     * Pins the server's playbook key (`Enrolment::playbook_key`): from now
+     * on the store keeps only the company playbooks it signed, and every
+     * visit walks the version it started with. Call it once, when the
+     * store is created at enrolment.
+     */
+    fun `trustPlaybookKey`(`key`: kotlin.String)
+    
+    /**
      * The key that signs every sign-off's evidence from now on: the
      * platform keystore's, the one registered at enrolment. Set it each
      * time the store is opened; without one, sign-offs go unsigned and the
@@ -3147,6 +3162,26 @@ open class DeviceStore: Disposable, AutoCloseable, DeviceStoreInterface
     }
     )
     }
+    
+
+    
+    /**
+     * Pins the server's playbook key (`Enrolment::playbook_key`): from now
+     * on the store keeps only the company playbooks it signed, and every
+     * visit walks the version it started with. Call it once, when the
+     * store is created at enrolment.
+     */
+    @Throws(DoorstepException::class)override fun `trustPlaybookKey`(`key`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_devicestore_trust_playbook_key(
+        it,
+        
+        FfiConverterString.lower(`key`),_status)
+}
+    }
+    
     
 
     
@@ -7599,6 +7634,14 @@ data class Enrolment (
      * `None` from a server that issues none (online approvals only).
      */
     var `discountSecret`: kotlin.String? = null 
+    , 
+    /**
+     * The public half of the server's playbook key: give it to the store
+     * (`DeviceStore::trust_playbook_key`) when the store is created, so it
+     * keeps only the company playbooks the server signed. Not a secret.
+     * `None` from a server that has none.
+     */
+    var `playbookKey`: kotlin.String? = null 
     
 ){
     
@@ -7621,6 +7664,7 @@ public object FfiConverterTypeEnrolment: FfiConverterRustBuffer<Enrolment> {
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
         )
     }
 
@@ -7630,7 +7674,8 @@ public object FfiConverterTypeEnrolment: FfiConverterRustBuffer<Enrolment> {
             FfiConverterString.allocationSize(value.`technicianId`) +
             FfiConverterString.allocationSize(value.`technicianName`) +
             FfiConverterString.allocationSize(value.`deviceToken`) +
-            FfiConverterOptionalString.allocationSize(value.`discountSecret`)
+            FfiConverterOptionalString.allocationSize(value.`discountSecret`) +
+            FfiConverterOptionalString.allocationSize(value.`playbookKey`)
     )
 
     override fun write(value: Enrolment, buf: ByteBuffer) {
@@ -7640,6 +7685,7 @@ public object FfiConverterTypeEnrolment: FfiConverterRustBuffer<Enrolment> {
             FfiConverterString.write(value.`technicianName`, buf)
             FfiConverterString.write(value.`deviceToken`, buf)
             FfiConverterOptionalString.write(value.`discountSecret`, buf)
+            FfiConverterOptionalString.write(value.`playbookKey`, buf)
     }
 }
 

@@ -78,7 +78,7 @@ class DeviceSetup(
     ): CoreResult<Enrolment> = CoreResult.of {
         val enrolment = keepDiscountSecret(enrolDevice(transport, serverUrl, dispatcher, password, technicianId, deviceId, deviceKey))
         // Create the store now so a wrong path fails here, not on first use.
-        openStoreFor(enrolment).use { it.closeStore() }
+        createStore(enrolment)
         vault.save(enrolment)
         enrolment
     }
@@ -98,7 +98,7 @@ class DeviceSetup(
                 enrolDeviceWithCode(transport, serverUrl, codeOrLink, deviceKey)
             },
         )
-        openStoreFor(enrolment).use { it.closeStore() }
+        createStore(enrolment)
         vault.save(enrolment)
         enrolment
     }
@@ -144,6 +144,16 @@ class DeviceSetup(
         }
         return e.copy(discountSecret = null)
     }
+
+    /**
+     * Creates [e]'s store and pins the server's playbook key in it, so the
+     * store keeps only the company playbooks the server signed.
+     */
+    private fun createStore(e: Enrolment) =
+        openStoreFor(e).use { store ->
+            e.playbookKey?.let(store::trustPlaybookKey)
+            store.closeStore()
+        }
 
     private fun openStoreFor(e: Enrolment) =
         DeviceStore.open(storePath, e.deviceId, e.technicianId, e.technicianName).also { store ->

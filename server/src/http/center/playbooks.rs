@@ -1,0 +1,136 @@
+//! A company's own playbooks (`domain::playbooks`): `POST /api/playbooks`
+//! publishes a version (admins), `GET /api/playbooks` lists what was
+//! published with the key phones verify it under, `GET
+//! /api/playbooks/{trade}/{version}` gives one version as signed.
+
+use crate::app::AppState;
+use crate::domain::playbooks::{list_tx, public_key_tx, publish_tx};
+use crate::failure::Failure;
+use crate::http::auth::Auth;
+use crate::http::error::{ApiJson, ApiResult};
+use crate::store::playbooks;
+use crate::time::{from_ms, now_ms};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// One published version.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PublishedPlaybookView {
+    /// The trade (`appliance_repair`, …).
+    pub trade: String,
+    pub version: i64,
+    pub published_by: String,
+    pub published_at: DateTime<Utc>,
+}
+
+/// What was published, and the key the phones verify it under.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PublishedPlaybooks {
+    /// The public half of the server's playbook key (hex of the P-256 SEC1
+    /// point), as enrolment gives it to the phones.
+    pub playbook_key: String,
+    /// Newest first within each trade.
+    pub playbooks: Vec<PublishedPlaybookView>,
+}
+
+/// One version as the phones receive it.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SignedPlaybook {
+    pub trade: String,
+    pub version: i64,
+    /// The playbook's canonical JSON, the bytes signed.
+    pub body: String,
+    /// Hex of the DER ECDSA P-256 (SHA-256) signature over
+    /// `doorstep-playbook-v1\n` followed by `body`.
+    pub signature: String,
+}
+
+#[utoipa::path(
+    post, path = "/api/playbooks", tag = "admin", security(("session" = [])),
+    request_body(content = Object, description = "A playbook as the shipped ones are written (core/src/playbook/trades, as JSON): `id` names the trade, `version` must be newer than every version of that trade in force"),
+    responses((status = 201, description = "Published: signed with the server's playbook key and sent to every phone at its next sync. A visit already started keeps the version it started with; visits that start after the phone has it walk this one. Refused 400 `invalid_field` naming the playbook's field (`playbook.fees[2].price`, `playbook.id` for a trade this server does not walk), 403 for a non-admin, 409 `version_not_newer` (with `newest_version`)", body = PublishedPlaybookView))
+)]
+pub async fn publish_playbook(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    ApiJson(body): ApiJson<serde_json::Value>,
+) -> ApiResult<(StatusCode, Json<PublishedPlaybookView>)> {
+    let by = who.admin()?.to_string();
+    let shelf = state.playbooks.clone();
+    let now = now_ms();
+    let published_by = by.clone();
+    let signed = state
+        .db
+        .tx(move |tx| Box::pin(async move { publish_tx(tx, &shelf, &body, &by, now).await }))
+        .await?;
+    tracing::info!(trade = %signed.trade, version = signed.version, by = %published_by, "playbook published");
+    Ok((
+        StatusCode::CREATED,
+        Json(PublishedPlaybookView {
+            trade: signed.trade,
+            version: signed.version,
+            published_by,
+            published_at: from_ms(now),
+        }),
+    ))
+}
+
+#[utoipa::path(
+    get, path = "/api/playbooks", tag = "center", security(("session" = [])),
+    responses((status = 200, description = "Every published version, newest first within each trade, and the public playbook key", body = PublishedPlaybooks))
+)]
+pub async fn list_playbooks(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+) -> ApiResult<Json<PublishedPlaybooks>> {
+    who.dispatcher()?;
+    let (key, rows) = state
+        .db
+        .tx(|tx| {
+            Box::pin(async move {
+                let key = public_key_tx(tx).await?;
+                Ok::<_, Failure>((key, list_tx(tx).await?))
+            })
+        })
+        .await?;
+    Ok(Json(PublishedPlaybooks {
+        playbook_key: key,
+        playbooks: rows
+            .into_iter()
+            .map(|r| PublishedPlaybookView {
+                trade: r.trade,
+                version: r.version,
+                published_by: r.published_by,
+                published_at: from_ms(r.published_at),
+            })
+            .collect(),
+    }))
+}
+
+#[utoipa::path(
+    get, path = "/api/playbooks/{trade}/{version}", tag = "center", security(("session" = [])),
+    params(("trade" = String, Path, description = "The trade"), ("version" = i64, Path, description = "The published version")),
+    responses((status = 200, description = "The version as the phones receive it: the body and the signature they verify", body = SignedPlaybook))
+)]
+pub async fn get_playbook(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path((trade, version)): Path<(String, i64)>,
+) -> ApiResult<Json<SignedPlaybook>> {
+    who.dispatcher()?;
+    let label = format!("{trade} v{version}");
+    let found = state
+        .db
+        .read(move |tx| Box::pin(async move { playbooks::get(tx, &trade, version).await }))
+        .await?
+        .ok_or_else(|| Failure::not_found("published playbook", &label))?;
+    Ok(Json(SignedPlaybook {
+        trade: found.trade,
+        version: found.version,
+        body: found.body,
+        signature: found.signature,
+    }))
+}
