@@ -115,6 +115,7 @@ fn main() {
         "T-1",
         &visit.events,
         visit.state.clone(),
+        doorstep_core::Playbook::shipped_by_id("appliance_repair"),
         None,
         "https://service.example",
     );

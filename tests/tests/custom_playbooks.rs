@@ -120,6 +120,11 @@ async fn a_visit_walks_the_version_it_started_with(center: Center) {
         .await;
     assert_eq!(visit["state"]["playbook_version"], 2, "{visit}");
     assert_eq!(
+        visit["display"]["quote_lines"][2]["item_name"],
+        json!({"en": "Inlet water valve", "zh": "进水阀"}),
+        "the console names the valve from version 2: {visit}"
+    );
+    assert_eq!(
         visit["state"]["quote"]["customer_total"],
         3000 + 5000 + 4200,
         "{visit}"
@@ -138,6 +143,37 @@ async fn a_visit_walks_the_version_it_started_with(center: Center) {
     let published: doorstep_core::playbook::PublishedPlaybook =
         serde_json::from_value(signed).unwrap();
     assert_eq!(published.verify(&key).unwrap().version, 2);
+}
+
+/// A work order naming the valve on its order lines.
+fn valve_order() -> Value {
+    let start = Utc::now() + Duration::days(1);
+    json!({
+        "trade": "appliance_repair",
+        "customer": {"name": "王芳", "phone": "138 0013 8000", "address": "上海市浦东新区世纪大道88号1201室"},
+        "product": {"model": "BCD-470", "warranty": "out_of_warranty"},
+        "fault_description": "冰箱漏水",
+        "requested_window": {"start": start, "end": start + Duration::hours(2)},
+        "order": [{"item": "part_water_valve"}],
+    })
+}
+
+async fn an_order_is_checked_against_the_version_in_force(center: Center) {
+    let admin = center.login("admin").await;
+    let (st, b) = center
+        .call(reqwest::Method::POST, "/api/assignments", valve_order())
+        .await;
+    assert_eq!(
+        (st, b["error"]["field"].as_str()),
+        (400, Some("order[0].item")),
+        "{b}"
+    );
+    let (st, b) = publish(&center, &admin, company_playbook(2, true)).await;
+    assert_eq!(st, 201, "{b}");
+    let (st, b) = center
+        .call(reqwest::Method::POST, "/api/assignments", valve_order())
+        .await;
+    assert_eq!(st, 201, "version 2 lists the valve: {b}");
 }
 
 async fn a_version_that_cannot_be_published_is_refused_naming_why(center: Center) {
@@ -221,4 +257,16 @@ async fn a_version_that_cannot_be_published_is_refused_naming_why_on_sqlite() {
 async fn a_version_that_cannot_be_published_is_refused_naming_why_on_postgresql() {
     let center = on_postgresql().await.expect("DOORSTEP_TEST_PG_URL");
     a_version_that_cannot_be_published_is_refused_naming_why(center).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_is_checked_against_the_version_in_force_on_sqlite() {
+    an_order_is_checked_against_the_version_in_force(Center::start().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "PostgreSQL: DOORSTEP_TEST_PG_URL and --ignored (scripts/test-all)"]
+async fn an_order_is_checked_against_the_version_in_force_on_postgresql() {
+    let center = on_postgresql().await.expect("DOORSTEP_TEST_PG_URL");
+    an_order_is_checked_against_the_version_in_force(center).await;
 }

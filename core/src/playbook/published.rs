@@ -212,7 +212,9 @@ mod tests {
         let key = PlaybookSigningKey::generate();
         let again = PlaybookSigningKey::from_hex(&key.secret_hex()).unwrap();
         assert_eq!(again.public_key_hex(), key.public_key_hex());
-        assert!(!format!("{key:?}").contains(&key.secret_hex()));
+        let shown = format!("{key:?}");
+        assert!(!shown.contains(&key.secret_hex()), "{shown}");
+        assert!(shown.contains(&key.public_key_hex()), "{shown}");
         assert!(PlaybookSigningKey::from_hex("zz").is_err());
     }
 

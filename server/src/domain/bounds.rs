@@ -173,7 +173,9 @@ pub fn service_items(items: &[String]) -> Fallible<()> {
 
 /// A new assignment (`POST /api/assignments`): every text, the lists, and
 /// the order against its trade's fee schedule.
-pub fn new_assignment(a: &NewAssignment) -> Fallible<()> {
+/// `playbook`: the trade's version in force (`None`: a trade this server
+/// does not walk).
+pub fn new_assignment(a: &NewAssignment, playbook: Option<&Playbook>) -> Fallible<()> {
     customer("customer", &a.customer)?;
     product(&a.product)?;
     opt_text(
@@ -182,13 +184,13 @@ pub fn new_assignment(a: &NewAssignment) -> Fallible<()> {
         TEXT_CHARS,
     )?;
     opt_text("notes", a.notes.as_deref(), TEXT_CHARS)?;
-    order(&a.order, Playbook::shipped_ref(a.trade.as_str()))?;
+    order(&a.order, playbook)?;
     service_items(&a.service_items)
 }
 
 /// An edit (`PATCH /api/assignments/{id}`); the order is checked against
-/// the assignment's trade.
-pub fn patch(p: &AssignmentPatch, trade: &str) -> Fallible<()> {
+/// the fee schedule of the assignment's trade in force (`playbook`).
+pub fn patch(p: &AssignmentPatch, playbook: Option<&Playbook>) -> Fallible<()> {
     if let Some(c) = &p.customer {
         customer("customer", c)?;
     }
@@ -202,7 +204,7 @@ pub fn patch(p: &AssignmentPatch, trade: &str) -> Fallible<()> {
     )?;
     opt_text("notes", p.notes.as_deref(), TEXT_CHARS)?;
     if let Some(o) = &p.order {
-        order(o, Playbook::shipped_ref(trade))?;
+        order(o, playbook)?;
     }
     if let Some(items) = &p.service_items {
         service_items(items)?;

@@ -6,6 +6,7 @@
 
 use crate::domain::projection::replay;
 use crate::failure::{Failure, Fallible};
+use crate::playbook_shelf::walked_by;
 use crate::store::{blobs, technicians, visits, Tx};
 use doorstep_core::messages::Text;
 use doorstep_core::signoff::Stroke;
@@ -53,6 +54,8 @@ pub struct ReportDocument {
     pub verification: Verification,
     /// The page the QR code opens: `{base}/v/{visit}/{digest}`.
     pub verify_url: Option<String>,
+    /// The playbook the visit was walked with (`playbook`).
+    playbook: Option<Playbook>,
 }
 
 /// The address of a report's public verification page.
@@ -92,13 +95,12 @@ impl ReportDocument {
         technician_id: &str,
         events: &[VisitEvent],
         state: VisitState,
+        playbook: Option<Playbook>,
         company_name: Option<&str>,
         base_url: &str,
     ) -> ReportDocument {
-        let playbook = state
-            .assignment
-            .as_ref()
-            .and_then(|a| Playbook::shipped_ref(a.trade.as_str()));
+        let walked = playbook;
+        let playbook = walked.as_ref();
         let company = match (company_name, playbook) {
             (Some(name), _) => Text::new(name, name),
             (None, Some(pb)) => pb.company.name.clone(),
@@ -132,15 +134,14 @@ impl ReportDocument {
             verification,
             verify_url,
             state,
+            playbook: walked,
         }
     }
 
-    /// The trade's playbook (labels of fees and faults).
-    pub fn playbook(&self) -> Option<&'static Playbook> {
-        self.state
-            .assignment
-            .as_ref()
-            .and_then(|a| Playbook::shipped_ref(a.trade.as_str()))
+    /// The playbook the visit was walked with (labels of fees, faults and
+    /// photo moments): its own version, the company's or the shipped one.
+    pub fn playbook(&self) -> Option<&Playbook> {
+        self.playbook.as_ref()
     }
 }
 
@@ -162,11 +163,16 @@ pub async fn gather(
     if state.closed_at.is_none() {
         return Err(not_closed(visit_id));
     }
+    let playbook = match &state.assignment {
+        Some(a) => walked_by(tx, a.trade.as_str(), state.playbook_version).await?,
+        None => None,
+    };
     let mut doc = ReportDocument::build(
         visit_id,
         &row.technician_id,
         &events,
         state,
+        playbook,
         company_name,
         base_url,
     );

@@ -578,11 +578,16 @@ mod tests {
     }
 
     fn document(state: VisitState) -> ReportDocument {
+        let playbook = state
+            .assignment
+            .as_ref()
+            .and_then(|a| doorstep_core::Playbook::shipped_by_id(a.trade.as_str()));
         ReportDocument::build(
             "v-1",
             "T-1",
             &[],
             state,
+            playbook,
             Some("安心家电"),
             "https://service.example",
         )

@@ -95,7 +95,9 @@ pub struct VisitDisplay {
 }
 
 impl VisitDisplay {
-    pub fn of(state: &VisitState) -> Self {
+    /// The labels of `state`, its fee items named from `playbook` (the
+    /// version the visit walks).
+    pub fn of(state: &VisitState, playbook: Option<&doorstep_core::Playbook>) -> Self {
         let currency = state
             .quote
             .as_ref()
@@ -104,10 +106,6 @@ impl VisitDisplay {
         let shown = |minor: i64| format_money(minor, &currency);
         let quote = state.quote.as_ref();
         let due = state.amount_due();
-        let playbook = state
-            .assignment
-            .as_ref()
-            .and_then(|a| doorstep_core::Playbook::shipped_ref(a.trade.as_str()));
         let item_name = |item: &str| playbook.and_then(|p| p.fee(item)).map(|f| f.name.clone());
         Self {
             stage_label: state.stage.label(),
@@ -188,7 +186,7 @@ mod tests {
 
     #[test]
     fn a_visit_without_a_quote_shows_no_amounts_but_what_was_paid() {
-        let d = VisitDisplay::of(&VisitState::default());
+        let d = VisitDisplay::of(&VisitState::default(), None);
         assert!(d.quote_lines.is_empty() && d.customer_total.is_none());
         assert_eq!(d.paid_total, "¥0.00");
         assert_eq!(d.amount_due, None);

@@ -40,7 +40,12 @@ pub async fn visit_photos(
     let visit: VisitState = serde_json::from_str(&state_text)
         .map_err(|_| ApiError::internal("reading a visit's state"))?;
     let digests: Vec<String> = visit.photos.iter().map(|p| p.digest.clone()).collect();
-    let stored = state
+    let shelf = state.playbooks.clone();
+    let walked = visit
+        .assignment
+        .as_ref()
+        .map(|a| (a.trade.as_str().to_string(), visit.playbook_version));
+    let (stored, playbook) = state
         .db
         .read(move |tx| {
             Box::pin(async move {
@@ -48,14 +53,16 @@ pub async fn visit_photos(
                 for d in &digests {
                     out.push(blobs::stored_blob(tx, d).await?.is_some());
                 }
-                Ok::<_, ApiError>(out)
+                // The photo moments' names of the version the visit walks.
+                let playbook = match walked {
+                    Some((trade, version)) => shelf.playbook(tx, &trade, version).await?,
+                    None => None,
+                };
+                Ok::<_, ApiError>((out, playbook))
             })
         })
         .await?;
-    let playbook = visit
-        .assignment
-        .as_ref()
-        .and_then(|a| state.playbook(a.trade.as_str()));
+    let playbook = playbook.as_ref();
     let photos: Vec<Value> = visit
         .photos
         .iter()

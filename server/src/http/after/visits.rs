@@ -13,6 +13,7 @@ use crate::http::error::{ApiError, ApiQuery, ApiResult};
 use crate::store::{technicians, visits};
 use axum::extract::{Path, State};
 use axum::Json;
+use doorstep_core::VisitState;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -62,12 +63,26 @@ pub async fn get_visit(
     Path(id): Path<String>,
 ) -> ApiResult<Json<VisitDetail>> {
     let key = id.clone();
-    let (row, state_text, events, name, qr) = state
+    let shelf = state.playbooks.clone();
+    let (row, state_text, events, name, qr, walked) = state
         .db
         .read(move |tx| {
             Box::pin(async move {
                 let Some((row, state_text)) = visits::load_visit_with_state(tx, &key).await? else {
                     return Ok(None);
+                };
+                // The playbook the visit walks (its fee names), by its version.
+                let walked = match serde_json::from_str::<VisitState>(&state_text) {
+                    Ok(VisitState {
+                        assignment: Some(a),
+                        playbook_version,
+                        ..
+                    }) => {
+                        shelf
+                            .playbook(tx, a.trade.as_str(), playbook_version)
+                            .await?
+                    }
+                    _ => None,
                 };
                 let events = projection::events_of(tx, &key).await?;
                 let name = technicians::name(tx, &row.technician_id).await?;
@@ -76,7 +91,7 @@ pub async fn get_visit(
                     .iter()
                     .map(crate::domain::qr_payments::view_of)
                     .collect();
-                Fallible::Ok(Some((row, state_text, events, name, qr)))
+                Fallible::Ok(Some((row, state_text, events, name, qr, walked)))
             })
         })
         .await?
@@ -86,7 +101,7 @@ pub async fn get_visit(
     let state_json: Value = serde_json::from_str(&state_text).unwrap_or(Value::Null);
     let display = serde_json::from_value(state_json.clone())
         .ok()
-        .map(|s| VisitDisplay::of(&s));
+        .map(|s| VisitDisplay::of(&s, walked.as_ref()));
     Ok(Json(VisitDetail {
         visit: LabelledVisit {
             technician_name: name,

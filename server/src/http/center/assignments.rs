@@ -38,7 +38,8 @@ pub async fn create_assignment(
 ) -> ApiResult<(StatusCode, Json<AssignmentView>)> {
     let actor = who.actor();
     who.dispatcher()?;
-    bounds::new_assignment(&req)?;
+    let in_force = current_playbook(&state, req.trade.as_str()).await?;
+    bounds::new_assignment(&req, in_force.as_ref())?;
     let st = state.clone();
     let v = state
         .db
@@ -173,7 +174,12 @@ pub async fn update_assignment(
     } else {
         String::new()
     };
-    bounds::patch(&patch, &trade)?;
+    let in_force = if trade.is_empty() {
+        None
+    } else {
+        current_playbook(&state, &trade).await?
+    };
+    bounds::patch(&patch, in_force.as_ref())?;
     let v = state
         .db
         .tx(move |tx| Box::pin(async move { update_tx(tx, &id, patch, &actor).await }))
@@ -296,4 +302,18 @@ pub async fn cancel(
         .tx(move |tx| Box::pin(async move { cancel_tx(tx, &st, &id, &req, &actor).await }))
         .await?;
     Ok(Json(v))
+}
+
+/// The version of `trade`'s playbook in force (the company's newest, or the
+/// shipped one): what an order's lines are checked against.
+async fn current_playbook(
+    state: &AppState,
+    trade: &str,
+) -> ApiResult<Option<doorstep_core::Playbook>> {
+    let shelf = state.playbooks.clone();
+    let trade = trade.to_string();
+    Ok(state
+        .db
+        .read(move |tx| Box::pin(async move { shelf.current(tx, &trade).await }))
+        .await?)
 }
