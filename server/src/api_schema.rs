@@ -155,8 +155,73 @@ pub struct VisitPhotos {
 pub struct OutboxEvent {
     /// Strictly increasing per device, from 1, without gaps.
     pub seq: u64,
-    /// The core's `VisitEvent` (id, visit_id, device_id, hlc, at, kind…).
-    pub event: Value,
+    pub event: VisitEvent,
+}
+
+/// A fact as the phone recorded it (core `workflow::VisitEvent`): the
+/// envelope, its `type`, and that type's own fields beside them (core
+/// `workflow::EventKind`; a field the type does not have is refused,
+/// `unknown_field`).
+#[derive(ToSchema)]
+pub struct VisitEvent {
+    /// A UUIDv7 the phone made.
+    pub id: String,
+    /// A UUIDv7: the phone's visit of the work order.
+    pub visit_id: String,
+    pub assignment_id: String,
+    pub device_id: String,
+    /// The device's hybrid logical clock: orders its facts even when its
+    /// wall clock jumps.
+    pub hlc: HlcStamp,
+    /// The device's wall time when the fact was recorded.
+    pub recorded_at: DateTime<Utc>,
+    pub location: Option<GeoFix>,
+    /// The version of the work order the device had seen.
+    pub assignment_version: u64,
+    /// The fact's type (`assignment_received`, `arrived`, `customer_signed_off`, …;
+    /// the full list in the enum).
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// Where the phone was, and how sure (core `location::GeoFix`).
+#[derive(ToSchema)]
+pub struct GeoFix {
+    pub lat: f64,
+    pub lon: f64,
+    /// Horizontal accuracy radius in metres.
+    pub accuracy_m: f64,
+}
+
+/// One change of a pull page (core `protocol::AssignmentChange`).
+#[derive(ToSchema)]
+pub struct AssignmentChange {
+    /// The technician's change sequence: the next pull's `cursor`.
+    pub seq: u64,
+    #[serde(flatten)]
+    pub change: ChangeKind,
+}
+
+/// What the center changed (core `protocol::ChangeKind`).
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum ChangeKind {
+    /// The work order as it now stands (new to this technician, or changed).
+    Assignment { assignment: Assignment },
+    /// The center cancelled it.
+    Cancelled {
+        assignment_id: String,
+        version: u64,
+        reason: String,
+    },
+    /// The center gave it to another technician.
+    Reassigned {
+        assignment_id: String,
+        version: u64,
+        to: String,
+    },
+    /// The customer's personal data was erased on request (PIPL).
+    Erased { assignment_id: String, version: u64 },
 }
 
 /// `POST /api/sync/push` (core `protocol::PushRequest`).
@@ -264,8 +329,7 @@ pub struct ExchangeResponse {
 #[derive(ToSchema)]
 pub struct PullResponse {
     pub protocol_version: u32,
-    /// `{seq, type: assignment|cancelled|reassigned, …}`.
-    pub changes: Vec<Value>,
+    pub changes: Vec<AssignmentChange>,
     pub next_cursor: u64,
     pub more: bool,
     pub server_time: DateTime<Utc>,

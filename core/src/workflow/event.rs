@@ -417,92 +417,108 @@ pub enum EventKind {
     },
 }
 
-impl EventKind {
-    /// The event's `type` tag.
-    pub fn name(&self) -> &'static str {
-        macro_rules! names {
-            ($($v:ident => $n:literal),* $(,)?) => {
+/// Each fact's `type` tag, written once: `EventKind::name` and
+/// `EventKind::NAMES` (the API description lists them) come from it.
+macro_rules! event_names {
+    ($($v:ident => $n:literal),* $(,)?) => {
+        impl EventKind {
+            /// Every fact's `type` tag, in declaration order.
+            pub const NAMES: &'static [&'static str] = &[$($n),*];
+
+            /// The event's `type` tag.
+            pub fn name(&self) -> &'static str {
                 match self { $(EventKind::$v { .. } => $n,)* }
-            };
+            }
         }
-        names!(
-            AssignmentReceived => "assignment_received",
-            AssignmentCancelled => "assignment_cancelled",
-            AssignmentReassigned => "assignment_reassigned",
-            ConflictRaised => "conflict_raised",
-            CenterVerificationRequested => "center_verification_requested",
-            FieldsWaived => "fields_waived",
-            TriageRecorded => "triage_recorded",
-            ResolvedRemotely => "resolved_remotely",
-            CallLogged => "call_logged",
-            AppointmentConfirmed => "appointment_confirmed",
-            ProceedingUnconfirmed => "proceeding_unconfirmed",
-            WindowConflictReported => "window_conflict_reported",
-            NewWindowAgreed => "new_window_agreed",
-            HandedBackToCenter => "handed_back_to_center",
-            KitItemChecked => "kit_item_checked",
-            KitItemSkipped => "kit_item_skipped",
-            TravelPlanned => "travel_planned",
-            Departed => "departed",
-            RunningLateNotified => "running_late_notified",
-            Arrived => "arrived",
-            LatenessApologised => "lateness_apologised",
-            ManagerVisitRequested => "manager_visit_requested",
-            AppearanceChecked => "appearance_checked",
-            Knocked => "knocked",
-            DoorAnswered => "door_answered",
-            NeighbourAsked => "neighbour_asked",
-            DoorNoteLeft => "door_note_left",
-            CenterNotifiedAbsent => "center_notified_absent",
-            CustomerAbsent => "customer_absent",
-            Entered => "entered",
-            EntryExceptionRecorded => "entry_exception_recorded",
-            ShoeCoversOn => "shoe_covers_on",
-            ShoeCoversWaived => "shoe_covers_waived",
-            DropClothLaid => "drop_cloth_laid",
-            DropClothWaived => "drop_cloth_waived",
-            DiagnosisRecorded => "diagnosis_recorded",
-            DataRiskWarned => "data_risk_warned",
-            BackupConsentSigned => "backup_consent_signed",
-            LoanerOffered => "loaner_offered",
-            UnitAppearanceRecorded => "unit_appearance_recorded",
-            CustodyReceiptSigned => "custody_receipt_signed",
-            TakenBack => "taken_back",
-            PartMissing => "part_missing",
-            ItemInspected => "item_inspected",
-            FeeScheduleShown => "fee_schedule_shown",
-            QuotePresented => "quote_presented",
-            QuoteAccepted => "quote_accepted",
-            QuoteRefused => "quote_refused",
-            EscalatedToCenter => "escalated_to_center",
-            GuardianRecorded => "guardian_recorded",
-            WorkRecorded => "work_recorded",
-            HiddenFaultFound => "hidden_fault_found",
-            TestRunRecorded => "test_run_recorded",
-            UntestedCallbackScheduled => "untested_callback_scheduled",
-            CustomerBriefed => "customer_briefed",
-            CleanedUp => "cleaned_up",
-            PaymentCollected => "payment_collected",
-            PaymentRefused => "payment_refused",
-            PaymentDeferred => "payment_deferred",
-            InvoiceRequested => "invoice_requested",
-            CustomerSignedOff => "customer_signed_off",
-            SignatureDeclined => "signature_declined",
-            ReportReopened => "report_reopened",
-            BelongingsChecked => "belongings_checked",
-            AcceptanceCodeEntered => "acceptance_code_entered",
-            AcceptanceCodeWithheld => "acceptance_code_withheld",
-            Left => "left",
-            IncidentRecorded => "incident_recorded",
-            PhotoTaken => "photo_taken",
-            PhotoNotTaken => "photo_not_taken",
-        )
-    }
+    };
 }
+
+event_names!(
+    AssignmentReceived => "assignment_received",
+    AssignmentCancelled => "assignment_cancelled",
+    AssignmentReassigned => "assignment_reassigned",
+    ConflictRaised => "conflict_raised",
+    CenterVerificationRequested => "center_verification_requested",
+    FieldsWaived => "fields_waived",
+    TriageRecorded => "triage_recorded",
+    ResolvedRemotely => "resolved_remotely",
+    CallLogged => "call_logged",
+    AppointmentConfirmed => "appointment_confirmed",
+    ProceedingUnconfirmed => "proceeding_unconfirmed",
+    WindowConflictReported => "window_conflict_reported",
+    NewWindowAgreed => "new_window_agreed",
+    HandedBackToCenter => "handed_back_to_center",
+    KitItemChecked => "kit_item_checked",
+    KitItemSkipped => "kit_item_skipped",
+    TravelPlanned => "travel_planned",
+    Departed => "departed",
+    RunningLateNotified => "running_late_notified",
+    Arrived => "arrived",
+    LatenessApologised => "lateness_apologised",
+    ManagerVisitRequested => "manager_visit_requested",
+    AppearanceChecked => "appearance_checked",
+    Knocked => "knocked",
+    DoorAnswered => "door_answered",
+    NeighbourAsked => "neighbour_asked",
+    DoorNoteLeft => "door_note_left",
+    CenterNotifiedAbsent => "center_notified_absent",
+    CustomerAbsent => "customer_absent",
+    Entered => "entered",
+    EntryExceptionRecorded => "entry_exception_recorded",
+    ShoeCoversOn => "shoe_covers_on",
+    ShoeCoversWaived => "shoe_covers_waived",
+    DropClothLaid => "drop_cloth_laid",
+    DropClothWaived => "drop_cloth_waived",
+    DiagnosisRecorded => "diagnosis_recorded",
+    DataRiskWarned => "data_risk_warned",
+    BackupConsentSigned => "backup_consent_signed",
+    LoanerOffered => "loaner_offered",
+    UnitAppearanceRecorded => "unit_appearance_recorded",
+    CustodyReceiptSigned => "custody_receipt_signed",
+    TakenBack => "taken_back",
+    PartMissing => "part_missing",
+    ItemInspected => "item_inspected",
+    FeeScheduleShown => "fee_schedule_shown",
+    QuotePresented => "quote_presented",
+    QuoteAccepted => "quote_accepted",
+    QuoteRefused => "quote_refused",
+    EscalatedToCenter => "escalated_to_center",
+    GuardianRecorded => "guardian_recorded",
+    WorkRecorded => "work_recorded",
+    HiddenFaultFound => "hidden_fault_found",
+    TestRunRecorded => "test_run_recorded",
+    UntestedCallbackScheduled => "untested_callback_scheduled",
+    CustomerBriefed => "customer_briefed",
+    CleanedUp => "cleaned_up",
+    PaymentCollected => "payment_collected",
+    PaymentRefused => "payment_refused",
+    PaymentDeferred => "payment_deferred",
+    InvoiceRequested => "invoice_requested",
+    CustomerSignedOff => "customer_signed_off",
+    SignatureDeclined => "signature_declined",
+    ReportReopened => "report_reopened",
+    BelongingsChecked => "belongings_checked",
+    AcceptanceCodeEntered => "acceptance_code_entered",
+    AcceptanceCodeWithheld => "acceptance_code_withheld",
+    Left => "left",
+    IncidentRecorded => "incident_recorded",
+    PhotoTaken => "photo_taken",
+    PhotoNotTaken => "photo_not_taken",
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_fact_type_is_named_once() {
+        let mut names = EventKind::NAMES.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), EventKind::NAMES.len());
+        assert!(EventKind::NAMES.contains(&"assignment_received"));
+        assert!(EventKind::NAMES.contains(&"photo_not_taken"));
+    }
     use crate::location::GeoPoint;
 
     #[test]

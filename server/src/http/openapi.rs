@@ -158,7 +158,7 @@ pub async fn openapi_json() -> Json<Document> {
         center::live::ChangeMark,
         crate::domain::export::ExportFormat
     )),
-    modifiers(&SecuritySchemes, &ErrorResponses),
+    modifiers(&SecuritySchemes, &ErrorResponses, &FactTypes),
     tags(
         (name = "session", description = "Staff sessions"),
         (name = "center", description = "The dispatch desk (dispatchers and admins)"),
@@ -221,6 +221,31 @@ impl Modify for SecuritySchemes {
 }
 
 /// Adds the one error shape as every operation's `default` response.
+/// The `type` of a pushed fact lists every fact type the core knows
+/// (`EventKind::NAMES`), so the document cannot drift from the workflow.
+struct FactTypes;
+
+impl Modify for FactTypes {
+    fn modify(&self, doc: &mut Document) {
+        use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+        let Some(components) = doc.components.as_mut() else {
+            return;
+        };
+        if let Some(RefOr::T(Schema::Object(event))) = components.schemas.get_mut("VisitEvent") {
+            let kinds = ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(
+                    "The fact's type; its own fields (core `workflow::EventKind`) sit beside the envelope's",
+                ))
+                .enum_values(Some(doorstep_core::EventKind::NAMES.iter().copied()))
+                .build();
+            event
+                .properties
+                .insert("type".to_string(), RefOr::T(Schema::Object(kinds)));
+        }
+    }
+}
+
 struct ErrorResponses;
 
 impl Modify for ErrorResponses {
