@@ -207,7 +207,7 @@ pub struct AssignmentChange {
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum ChangeKind {
     /// The work order as it now stands (new to this technician, or changed).
-    Assignment { assignment: Assignment },
+    Assignment { assignment: Box<Assignment> },
     /// The center cancelled it.
     Cancelled {
         assignment_id: String,
