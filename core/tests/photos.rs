@@ -262,7 +262,7 @@ fn the_signed_report_includes_each_photo_digest() {
     run.signed();
     let state = run.state();
     let report = Report::of(state, None, None, "");
-    assert_eq!(report.format, 2);
+    assert!(report.format >= 2, "format {} has photos", report.format);
     let photos = report.photos.unwrap();
     let moments: Vec<&str> = photos.iter().map(|p| p.moment.as_str()).collect();
     assert_eq!(moments, ["nameplate", "fault_before", "after_repair"]);

@@ -157,3 +157,33 @@ fn a_phone_enrolled_before_playbook_keys_pins_the_first_key_offered() {
     assert_eq!(refused.len(), 1);
     assert!(refused[0].problem.contains("playbook_key"), "{refused:?}");
 }
+
+#[test]
+fn the_signed_report_names_the_playbook_version_the_visit_was_walked_with() {
+    let dir = TempDir::new("playbook-report");
+    let key = PlaybookSigningKey::generate();
+    let store = open(&dir.db());
+    store
+        .trust_playbook_key(&key.public_key_hex(), day())
+        .unwrap();
+    store
+        .keep_published_playbooks(&[key.sign(&appliance(2))], None, day())
+        .unwrap();
+    run_visit(&store, "A-1", day(), 1000);
+    let state = store.state(aid("A-1")).unwrap();
+    assert!(state.sign_off.is_some(), "walked to the signature");
+    let signed = state.sign_off.as_ref().unwrap();
+    let report = doorstep_core::signoff::Report::of(
+        &state,
+        Some(signed.ratings),
+        signed.comment.clone(),
+        "",
+    );
+    assert_eq!((report.format, report.playbook_version), (3, Some(2)));
+    doorstep_core::signoff::verify(&state).expect("the signature binds the version");
+
+    // Claiming another version afterwards breaks the signature.
+    let mut claimed = state.clone();
+    claimed.playbook_version = Some(3);
+    assert!(doorstep_core::signoff::verify(&claimed).is_err());
+}

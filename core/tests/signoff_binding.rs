@@ -148,3 +148,30 @@ fn water_bottles_stay_only_with_their_deposit_paid() {
     run.ok(json!({"type": "decline_signature", "reason": "refused to pay"}));
     run.ok(leave);
 }
+
+/// Format 3 binds the playbook version the visit was walked with; the
+/// formats before it (rebuilt to verify older signatures) do not name it.
+#[test]
+fn the_signature_binds_the_playbook_version_from_format_3() {
+    let state = doorstep_core::VisitState {
+        playbook_version: Some(2),
+        ..Default::default()
+    };
+    let now = Report::of(&state, None, None, "");
+    assert_eq!((now.format, now.playbook_version), (3, Some(2)));
+    let three = Report::of_format(3, &state, None, None, "");
+    assert_eq!(three.playbook_version, Some(2));
+    for older in [1, 2] {
+        let report = Report::of_format(older, &state, None, None, "");
+        assert_eq!(report.playbook_version, None, "format {older}");
+    }
+    let other = doorstep_core::VisitState {
+        playbook_version: Some(3),
+        ..Default::default()
+    };
+    assert_ne!(
+        Report::of(&other, None, None, "").digest(),
+        now.digest(),
+        "another version is another report"
+    );
+}

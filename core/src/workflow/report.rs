@@ -12,12 +12,15 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Version of the report format; bumped with any change to `Report`.
-/// Format 2 adds the photos by digest; format 1 (no `photos` key) is still
-/// rebuilt to verify reports signed in it (`Report::of_format`).
-pub const REPORT_FORMAT: u32 = 2;
+/// Format 3 adds the version of the trade's playbook the visit was walked
+/// with (a company's own version, or the shipped one); format 2 added the
+/// photos by digest; formats 1 (no `photos` key) and 2 (no
+/// `playbook_version`) are still rebuilt to verify reports signed in them
+/// (`Report::of_format`).
+pub const REPORT_FORMAT: u32 = 3;
 
 /// The report formats this build can rebuild, newest first.
-pub const REPORT_FORMATS: [u32; 2] = [2, 1];
+pub const REPORT_FORMATS: [u32; 3] = [3, 2, 1];
 
 /// A photo in the signed report (format 2): the moment and the SHA-256 of
 /// the bytes, so a photo replaced after signing breaks the signature. A
@@ -72,6 +75,12 @@ pub struct Report {
     /// the order recorded. Absent in format 1, so its digests are unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photos: Option<Vec<ReportPhoto>>,
+    /// Format 3: the version of the trade's playbook the visit was walked
+    /// with (`VisitState::playbook_version`): the standard the customer was
+    /// served under. Absent in formats 1 and 2, and for a visit recorded
+    /// before versions were kept (the shipped playbook).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub playbook_version: Option<i64>,
 }
 
 impl Report {
@@ -131,6 +140,7 @@ impl Report {
             comment,
             consent_digest: canonical::sha256_hex(consent_text.as_bytes()),
             photos: (format >= 2).then(|| report_photos(state)),
+            playbook_version: state.playbook_version.filter(|_| format >= 3),
         }
     }
 

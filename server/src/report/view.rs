@@ -212,6 +212,13 @@ impl ReportDocument {
                 (l("Visit", "上门编号"), Some(self.visit_id.clone())),
                 (l("Service", "服务类型"), playbook.map(|p| text(&p.name))),
                 (
+                    l("Service standard", "服务规范"),
+                    s.playbook_version.map(|v| match lang {
+                        Lang::En => format!("version {v}"),
+                        Lang::ZhCn => format!("第 {v} 版"),
+                    }),
+                ),
+                (
                     l("Technician", "技师"),
                     Some(
                         self.technician_name
@@ -615,6 +622,7 @@ mod tests {
                 passed: true,
                 uncertain: false,
             }),
+            playbook_version: Some(2),
             ..VisitState::default()
         };
         let mut doc = document(state);
@@ -624,8 +632,10 @@ mod tests {
         let zh = doc.view(Lang::ZhCn, cst());
         assert_eq!(row(&zh, section, "技师"), "王师傅");
         assert_eq!(row(&zh, "test_run", "结果"), "通过（2026-12-01 10:30）");
+        assert_eq!(row(&zh, section, "服务规范"), "第 2 版");
         let en = doc.view(Lang::En, cst());
         assert_eq!(row(&en, "test_run", "Result"), "passed (2026-12-01 10:30)");
+        assert_eq!(row(&en, section, "Service standard"), "version 2");
     }
 
     #[test]
