@@ -25,7 +25,7 @@ use doorstep_core::assignment::Assignment;
 use doorstep_core::protocol::ChangeKind;
 use doorstep_core::store::{Enrollment, Store};
 use doorstep_core::workflow::{action_forms, fill};
-use doorstep_core::{AssignmentId, DeviceId, Playbook, TechnicianId, VisitCommand};
+use doorstep_core::{AssignmentId, DeviceId, TechnicianId, VisitCommand};
 use std::sync::{Arc, RwLock};
 
 /// One line of today's list.
@@ -108,8 +108,8 @@ impl DeviceStore {
     ) -> Result<VisitScreen, DoorstepError> {
         let state = store.state(id)?;
         let v = store.view(id, now)?;
-        let pb = playbook_of(&v.trade)?;
-        Ok(VisitScreen::of(v, pb, state.appearance_checked))
+        let pb = store.playbook_of(id)?;
+        Ok(VisitScreen::of(v, &pb, state.appearance_checked))
     }
 
     pub(crate) fn run(
@@ -132,18 +132,6 @@ impl DeviceStore {
             })
         })
     }
-}
-
-fn trade_of(state: &doorstep_core::VisitState) -> Result<String, DoorstepError> {
-    state
-        .assignment
-        .as_ref()
-        .map(|a| a.trade.to_string())
-        .ok_or_else(|| DoorstepError::unknown_trade(""))
-}
-
-fn playbook_of(trade: &str) -> Result<&'static Playbook, DoorstepError> {
-    Playbook::shipped_ref(trade).ok_or_else(|| DoorstepError::unknown_trade(trade))
 }
 
 #[uniffi::export]
@@ -336,9 +324,11 @@ impl DeviceStore {
     /// `next_actions`: fields, kinds, bounds, defaults, choices, zh/en labels.
     pub fn action_forms(&self, assignment_id: String) -> Result<Vec<ActionForm>, DoorstepError> {
         guard(|| {
-            let state = self.store()?.state(&AssignmentId::new(assignment_id)?)?;
-            let pb = playbook_of(&trade_of(&state)?)?;
-            Ok(action_forms(&state, pb)
+            let store = self.store()?;
+            let id = AssignmentId::new(assignment_id)?;
+            let state = store.state(&id)?;
+            let pb = store.playbook_of(&id)?;
+            Ok(action_forms(&state, &pb)
                 .into_iter()
                 .map(Into::into)
                 .collect())
@@ -359,10 +349,11 @@ impl DeviceStore {
     ) -> Result<CommandResult, DoorstepError> {
         let command = guard(|| {
             let store = self.store()?;
-            let state = store.state(&AssignmentId::new(assignment_id.clone())?)?;
-            let pb = playbook_of(&trade_of(&state)?)?;
+            let id = AssignmentId::new(assignment_id.clone())?;
+            let state = store.state(&id)?;
+            let pb = store.playbook_of(&id)?;
             let zone = store.business_zone()?;
-            Ok(fill(&action, &core_values(values), &state, pb, &zone)?)
+            Ok(fill(&action, &core_values(values), &state, &pb, &zone)?)
         })?;
         self.run(&assignment_id, command, now, location)
     }
@@ -387,12 +378,13 @@ impl DeviceStore {
     pub fn report_lines(&self, assignment_id: String) -> Result<Vec<ReportLine>, DoorstepError> {
         guard(|| {
             let store = self.store()?;
-            let state = store.state(&AssignmentId::new(assignment_id)?)?;
-            let pb = playbook_of(&trade_of(&state)?)?;
+            let id = AssignmentId::new(assignment_id)?;
+            let state = store.state(&id)?;
+            let pb = store.playbook_of(&id)?;
             let zone = store.business_zone()?;
             let report = doorstep_core::workflow::report::Report::of(&state, None, None, "");
             Ok(
-                doorstep_core::workflow::report_summary::summary(&report, pb, &zone)
+                doorstep_core::workflow::report_summary::summary(&report, &pb, &zone)
                     .into_iter()
                     .map(Into::into)
                     .collect(),
@@ -563,6 +555,33 @@ mod tests {
         assert_eq!(s.pending_upload_count().unwrap(), before);
         let d = s.preview_sign_off("A-1001".into(), so).unwrap();
         assert_eq!(&d.full[..8], d.short);
+    }
+
+    /// A company's version of the trade's playbook reaches the screens: a
+    /// visit started under it shows its checklists, one started before
+    /// keeps the shipped one.
+    #[test]
+    fn the_screens_follow_the_playbook_version_the_visit_walks() {
+        use doorstep_core::playbook::PlaybookSigningKey;
+        let p = TempPath::new("company-playbook");
+        let s = open(&p);
+        s.receive_assignment(ASSIGNMENT.into(), t(0)).unwrap();
+        let key = PlaybookSigningKey::generate();
+        s.trust_playbook_key(key.public_key_hex()).unwrap();
+        let mut pb = doorstep_core::Playbook::shipped_by_id("appliance_repair").unwrap();
+        pb.version = 2;
+        pb.appearance[0].name.zh = "公司工装（第 2 版）".into();
+        let refused = s
+            .store()
+            .unwrap()
+            .keep_published_playbooks(&[key.sign(&pb)], None, chrono::Utc::now())
+            .unwrap();
+        assert!(refused.is_empty(), "{refused:?}");
+        let later = ASSIGNMENT.replace("A-1001", "A-1002");
+        let company = s.receive_assignment(later, t(1)).unwrap();
+        let shipped = s.visit_screen("A-1001".into(), t(2)).unwrap();
+        assert_eq!(company.appearance[0].name.zh, "公司工装（第 2 版）");
+        assert_ne!(shipped.appearance[0].name.zh, "公司工装（第 2 版）");
     }
 
     fn typed(name: &str, text: &str) -> FormValue {

@@ -739,12 +739,10 @@ fn do_action(store: &Store, action: &str, args: &[String], lang: Lang) -> ExitCo
         Ok(z) => z,
         Err(e) => return refused(&e, lang),
     };
-    let Some(pb) = state
-        .assignment
-        .as_ref()
-        .and_then(|a| doorstep_core::Playbook::shipped_by_id(a.trade.as_str()))
-    else {
-        return fail(lang, "do", "the visit's trade has no shipped playbook");
+    // The form of the playbook version the visit walks.
+    let pb = match store.playbook_of(target.clone()) {
+        Ok(pb) => pb,
+        Err(e) => return refused(&e, lang),
     };
     let Some(fields) = fields_of(action, &state, &pb) else {
         return fail(

@@ -83,6 +83,16 @@ fn a_visit_keeps_the_playbook_version_it_started_with() {
         .unwrap();
     assert_eq!(store.state(aid("A-4")).unwrap().playbook_version, Some(3));
     assert_eq!(version_received(&store, "A-2"), Some(2));
+
+    // The screens and forms are built from the visit's own version.
+    let forms_of = |id: &str| store.playbook_of(aid(id)).unwrap();
+    assert_eq!(forms_of("A-2").conduct_reminder.en, "company version 2");
+    assert_eq!(forms_of("A-4").conduct_reminder.en, "company version 3");
+    assert!(matches!(forms_of("A-1"), std::borrow::Cow::Borrowed(_)));
+    assert_eq!(
+        *forms_of("A-1"),
+        *Playbook::shipped_ref("appliance_repair").unwrap()
+    );
 }
 
 #[test]

@@ -7,10 +7,11 @@
 
 use super::db::Durability;
 use super::error::{Result, StoreError};
-use super::{from_json, millis, to_json, Store};
+use super::{from_json, load_visit, millis, to_json, unknown, Store, VisitRef};
 use crate::playbook::{Playbook, PlaybookCatalog, PublishedPlaybook};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Transaction};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 const PLAYBOOK_KEY: &str = "playbook_key";
@@ -146,6 +147,21 @@ impl Store {
             catalog.add(pb);
         }
         Ok(refused)
+    }
+
+    /// The playbook the visit `target` walks (the version it started
+    /// with): what its screens, forms and signing summary are built from.
+    /// The shipped one is borrowed; a company's version is a copy.
+    pub fn playbook_of(&self, target: impl Into<VisitRef>) -> Result<Cow<'static, Playbook>> {
+        let target = target.into();
+        self.db.read(|tx| {
+            let row = load_visit(tx, &target)?.ok_or_else(|| unknown(&target))?;
+            let walked = self.visit_playbook(tx, &row.trade, row.state.playbook_version, false)?;
+            Ok(match Playbook::shipped_ref(&row.trade) {
+                Some(shipped) if std::ptr::eq(shipped, &*walked) => Cow::Borrowed(shipped),
+                _ => Cow::Owned(Playbook::clone(&walked)),
+            })
+        })
     }
 
     /// The newest published version this phone holds, by trade (what the
