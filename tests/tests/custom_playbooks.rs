@@ -158,6 +158,64 @@ fn valve_order() -> Value {
     })
 }
 
+/// Publishes TOML as a company writes it (the shipped files' form).
+async fn publish_toml(center: &Center, admin: &str, toml: String) -> (u16, Value) {
+    let res = center
+        .http
+        .post(format!("{}/api/playbooks", center.base))
+        .bearer_auth(admin)
+        .header("Content-Type", "application/toml")
+        .body(toml)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn a_company_publishes_its_playbook_as_toml(center: Center) {
+    let admin = center.login("admin").await;
+    let shipped = include_str!("../../core/src/playbook/trades/water_delivery.toml");
+    assert!(shipped.contains("\nversion = 1\n"));
+    let (st, b) = publish_toml(
+        &center,
+        &admin,
+        shipped.replace("\nversion = 1\n", "\nversion = 4\n"),
+    )
+    .await;
+    assert_eq!(st, 201, "{b}");
+    assert_eq!(
+        (b["trade"].as_str(), b["version"].as_i64()),
+        (Some("water_delivery"), Some(4))
+    );
+    let (st, b) = publish_toml(
+        &center,
+        &admin,
+        shipped.replace("\nversion = 1\n", "\nversion = 5\nversion = 6\n"),
+    )
+    .await;
+    assert_eq!(
+        (st, b["error"]["code"].as_str()),
+        (400, Some("invalid_field")),
+        "{b}"
+    );
+    assert!(
+        b["error"]["field"]
+            .as_str()
+            .unwrap()
+            .starts_with("playbook"),
+        "{b}"
+    );
+    let signed = center.get("/api/playbooks/water_delivery/4").await;
+    let published: doorstep_core::playbook::PublishedPlaybook =
+        serde_json::from_value(signed).unwrap();
+    let key = center.get("/api/playbooks").await["playbook_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(published.verify(&key).unwrap().version, 4);
+}
+
 async fn an_order_is_checked_against_the_version_in_force(center: Center) {
     let admin = center.login("admin").await;
     let (st, b) = center
@@ -269,4 +327,16 @@ async fn an_order_is_checked_against_the_version_in_force_on_sqlite() {
 async fn an_order_is_checked_against_the_version_in_force_on_postgresql() {
     let center = on_postgresql().await.expect("DOORSTEP_TEST_PG_URL");
     an_order_is_checked_against_the_version_in_force(center).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_company_publishes_its_playbook_as_toml_on_sqlite() {
+    a_company_publishes_its_playbook_as_toml(Center::start().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "PostgreSQL: DOORSTEP_TEST_PG_URL and --ignored (scripts/test-all)"]
+async fn a_company_publishes_its_playbook_as_toml_on_postgresql() {
+    let center = on_postgresql().await.expect("DOORSTEP_TEST_PG_URL");
+    a_company_publishes_its_playbook_as_toml(center).await;
 }

@@ -12,27 +12,17 @@ use crate::store::playbooks::{self, PublishedRow};
 use crate::store::Tx;
 use doorstep_core::playbook::{Playbook, PublishedPlaybook};
 
-/// Publishes `playbook` (JSON, as the playbook files are written) as its
-/// trade's next version, signed; refused naming the field when it does not
-/// validate, when its trade is not one this server walks, or when its
-/// version is not newer than every version of that trade (shipped or
-/// published).
+/// Publishes `playbook` (parsed and validated by the caller) as its
+/// trade's next version, signed; refused naming the field when its trade is
+/// not one this server walks, or when its version is not newer than every
+/// version of that trade (shipped or published).
 pub async fn publish_tx(
     tx: &mut dyn Tx,
     shelf: &PlaybookShelf,
-    body: &serde_json::Value,
+    playbook: Playbook,
     by: &str,
     now: i64,
 ) -> Fallible<PublishedPlaybook> {
-    let text = body.to_string();
-    let playbook = Playbook::from_json("playbook", &text).map_err(|e| {
-        let field = if e.field.is_empty() {
-            "playbook".to_string()
-        } else {
-            format!("playbook.{}", e.field)
-        };
-        Failure::field(&field, e.problem)
-    })?;
     let trade = playbook.id.as_str().to_string();
     let Some(shipped) = Playbook::shipped_ref(&trade) else {
         let known: Vec<&str> = Playbook::shipped().iter().map(|p| p.id.as_str()).collect();

@@ -7,13 +7,14 @@ use crate::app::AppState;
 use crate::domain::playbooks::{list_tx, public_key_tx, publish_tx};
 use crate::failure::Failure;
 use crate::http::auth::Auth;
-use crate::http::error::{ApiJson, ApiResult};
+use crate::http::error::{parse_json, read_body, require_json_media_type, ApiResult};
 use crate::store::playbooks;
 use crate::time::{from_ms, now_ms};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
+use doorstep_core::Playbook;
 use serde::{Deserialize, Serialize};
 
 /// One published version.
@@ -50,21 +51,33 @@ pub struct SignedPlaybook {
 
 #[utoipa::path(
     post, path = "/api/playbooks", tag = "admin", security(("session" = [])),
-    request_body(content = Object, description = "A playbook as the shipped ones are written (core/src/playbook/trades, as JSON): `id` names the trade, `version` must be newer than every version of that trade in force"),
+    request_body(content((Object = "application/json"), (String = "application/toml")), description = "A playbook as the shipped ones are written (core/src/playbook/trades): TOML with `Content-Type: application/toml`, or the same as JSON. `id` names the trade, `version` must be newer than every version of that trade in force"),
     responses((status = 201, description = "Published: signed with the server's playbook key and sent to every phone at its next sync. A visit already started keeps the version it started with; visits that start after the phone has it walk this one. Refused 400 `invalid_field` naming the playbook's field (`playbook.fees[2].price`, `playbook.id` for a trade this server does not walk), 403 for a non-admin, 409 `version_not_newer` (with `newest_version`)", body = PublishedPlaybookView))
 )]
 pub async fn publish_playbook(
     State(state): State<AppState>,
     Auth(who): Auth,
-    ApiJson(body): ApiJson<serde_json::Value>,
+    req: Request,
 ) -> ApiResult<(StatusCode, Json<PublishedPlaybookView>)> {
     let by = who.admin()?.to_string();
+    let headers = req.headers().clone();
+    let bytes = read_body(req, &state).await?;
+    let playbook = if is_toml(&headers) {
+        let text = std::str::from_utf8(&bytes).map_err(|_| {
+            Failure::field("playbook", "is not UTF-8 text; send the TOML file as UTF-8")
+        })?;
+        Playbook::from_toml("playbook", text).map_err(refused)?
+    } else {
+        require_json_media_type(&headers)?;
+        let body: serde_json::Value = parse_json(&bytes)?;
+        Playbook::from_json("playbook", &body.to_string()).map_err(refused)?
+    };
     let shelf = state.playbooks.clone();
     let now = now_ms();
     let published_by = by.clone();
     let signed = state
         .db
-        .tx(move |tx| Box::pin(async move { publish_tx(tx, &shelf, &body, &by, now).await }))
+        .tx(move |tx| Box::pin(async move { publish_tx(tx, &shelf, playbook, &by, now).await }))
         .await?;
     tracing::info!(trade = %signed.trade, version = signed.version, by = %published_by, "playbook published");
     Ok((
@@ -76,6 +89,27 @@ pub async fn publish_playbook(
             published_at: from_ms(now),
         }),
     ))
+}
+
+/// `Content-Type: application/toml` (or `text/toml`, `text/x-toml`).
+fn is_toml(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .is_some_and(|v| matches!(v.as_str(), "application/toml" | "text/toml" | "text/x-toml"))
+}
+
+/// A playbook that does not validate, refused naming its field
+/// (`playbook.fees[0].price`).
+fn refused(e: doorstep_core::playbook::PlaybookError) -> Failure {
+    let field = if e.field.is_empty() {
+        "playbook".to_string()
+    } else {
+        format!("playbook.{}", e.field)
+    };
+    Failure::field(&field, e.problem)
 }
 
 #[utoipa::path(
