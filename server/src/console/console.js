@@ -37,7 +37,7 @@ function translatePage() {
   $("#lang").textContent = lang === "zh" ? "English" : "中文";
   $("#lang").lang = lang === "zh" ? "en" : "zh-CN";
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
-    acceptNode: (n) => n.parentElement.closest("tbody, script, #flash, #who, #lang, #recon-summary, #cash-summary, #remit-form select, #visit-detail, #lanes, #unassigned-list, #unassigned-count, #board-axis, #live-status, #offline, #loading, #map, #map-legend, #map-note, #order-invoices, #order-outbound, #order-discounts, #discount-codes, #discount-closed, #discount-code-note, .field-error, dialog")
+    acceptNode: (n) => n.parentElement.closest("tbody, script, #flash, #who, #lang, #recon-summary, #cash-summary, #remit-form select, #visit-detail, #lanes, #unassigned-list, #unassigned-count, #board-axis, #live-status, #offline, #loading, #map, #map-legend, #map-note, #order-invoices, #order-outbound, #order-discounts, #discount-codes, #discount-closed, #discount-code-note, #playbook-detail, #playbook-file-name, .field-error, dialog")
       ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
   });
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {

@@ -168,6 +168,33 @@ export const ZH = {
   "Enrolment code {code} for {device}: scan the QR code with the phone, or type the code in it, before {expires}. It works once.":
     "{device} 的注册码：{code}。请在 {expires} 前用手机扫描二维码或输入注册码，只能使用一次。",
   "QR code of enrolment code {code}": "注册码 {code} 的二维码",
+  // The company playbooks on the Admin tab (admin.js, 服务规范版本).
+  "Company playbooks": "服务规范版本",
+  "A company version of a trade's playbook (fee schedule, kit, steps, timings) reaches every phone at its next sync; a visit already started keeps the version it started with.":
+    "公司发布的服务规范版本（收费标准、随身物品、服务步骤、时限）会在技师手机下次同步时下发；已开始的上门仍按开始时的版本执行。",
+  "Version": "版本", "Published by": "发布人", "Published at": "发布时间", "View": "查看", "Price": "价格",
+  "version {version}": "第 {version} 版", "View {trade} version {version}": "查看{trade}第 {version} 版",
+  "No company version yet: every trade walks the shipped playbook": "尚未发布公司版本：各业务均按系统自带的服务规范执行",
+  "Publish a company version": "发布公司版本",
+  "The playbook as JSON, written like the shipped ones: “id” names the trade, “version” must be newer than the version in force.":
+    "服务规范以 JSON 格式提交，写法与系统自带的规范相同：“id”为业务，“version”须大于现行版本号。",
+  "Choose a JSON file": "选择 JSON 文件", "no file chosen": "未选择文件", "Or paste the JSON here": "或在此粘贴 JSON 内容", "Publish": "发布",
+  "Fee schedule of {trade} version {version}": "{trade}第 {version} 版的收费标准",
+  "Signature {signature}…: {status}": "签名 {signature}…：{status}",
+  "verified under the server's playbook key": "已通过服务器规范密钥的验证",
+  "⚠ does not verify under the server's playbook key": "⚠ 未通过服务器规范密钥的验证",
+  "not checked: this browser checks signatures only over HTTPS": "未验证：浏览器只在 HTTPS 连接下验证签名",
+  "Choose a JSON file or paste the playbook's JSON first": "请先选择 JSON 文件或粘贴服务规范的 JSON 内容。",
+  "The text is not valid JSON: look at line {line}, column {column}; nothing was sent":
+    "内容不是有效的 JSON：第 {line} 行第 {column} 列有误，未发布。",
+  "The text is not valid JSON: it ends too soon (a closing bracket or quote is missing); nothing was sent":
+    "内容不是有效的 JSON：内容不完整（缺少右括号或引号），未发布。",
+  "The text is not valid JSON: check its brackets, commas and quotes; nothing was sent":
+    "内容不是有效的 JSON：请检查括号、逗号和引号，未发布。",
+  "The playbook must be one JSON object, in braces { … }; nothing was sent": "服务规范须是一个用 { } 括起的 JSON 对象，未发布。",
+  "Field {field}: {message}": "字段 {field}：{message}",
+  "Published {trade} version {version}: phones get it at their next sync; visits already started keep their version":
+    "已发布{trade}第 {version} 版：技师手机下次同步时收到；已开始的上门仍按原版本执行",
   "{n} work orders match “{q}”": "找到 {n} 个与“{q}”相符的工单",
   "History of {name}: {n} work orders": "{name} 的服务历史：共 {n} 个工单",
   "Repeat repair: {model} was repaired for this caller within 30 days ({ids})":
