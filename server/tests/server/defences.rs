@@ -638,11 +638,12 @@ async fn requests_beyond_the_in_flight_cap_are_shed_with_503_and_retry_after(b: 
     assert_eq!(st, 200, "served again once the slow one is gone");
 }
 
-/// The bound the login storm must stay under (resident memory of the whole
-/// server process, debug build): the idle server (~40 MiB) plus two hashing
-/// threads of 19 MiB each, with room for the connections. docs/API.md
-/// states it.
-const STORM_RSS_BOUND_KIB: u64 = 128 * 1024;
+/// What the login storm may add to the idle server's resident memory
+/// (debug build): two hashing threads of 19 MiB each, with room for 64
+/// connections at once and the allocator's per-thread arenas (measured
+/// 33-59 MiB in all). docs/API.md states it. (Before the hashing cap the
+/// same storm added 3.6 GB.)
+const STORM_RSS_GROWTH_BOUND_KIB: u64 = 96 * 1024;
 
 async fn a_login_storm_keeps_the_server_memory_bounded_and_healthz_answering(b: Backend) {
     // Limits raised so that every attempt reaches the password check: the
@@ -679,7 +680,8 @@ async fn a_login_storm_keeps_the_server_memory_bounded_and_healthz_answering(b: 
             (answered, worst)
         })
     };
-    let mut peak = server.rss_kib();
+    let idle = server.rss_kib();
+    let mut peak = idle;
     let mut statuses = std::collections::BTreeMap::new();
     for round in 0..4 {
         let attempts: Vec<_> = (0..64)
@@ -708,16 +710,17 @@ async fn a_login_storm_keeps_the_server_memory_bounded_and_healthz_answering(b: 
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let (answered, worst) = health.await.unwrap();
-    eprintln!("login storm: peak RSS {peak} KiB, statuses {statuses:?}, healthz {answered} answers, worst {worst:?}");
+    eprintln!("login storm: idle RSS {idle} KiB, peak {peak} KiB, statuses {statuses:?}, healthz {answered} answers, worst {worst:?}");
     assert!(
         statuses.keys().all(|s| *s == 401 || *s == 503),
         "only refusals: {statuses:?}"
     );
     assert!(statuses.get(&401).copied().unwrap_or(0) > 0, "{statuses:?}");
     assert!(answered > 0);
+    assert!(idle > 0, "the server's resident memory is readable");
     assert!(
-        peak < STORM_RSS_BOUND_KIB,
-        "peak RSS {peak} KiB over {STORM_RSS_BOUND_KIB} KiB"
+        peak - idle < STORM_RSS_GROWTH_BOUND_KIB,
+        "the storm took RSS from {idle} KiB to {peak} KiB: more than {STORM_RSS_GROWTH_BOUND_KIB} KiB"
     );
     // The right password still works afterwards.
     let r = http
