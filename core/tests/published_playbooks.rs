@@ -7,6 +7,7 @@ mod common;
 
 use common::*;
 use doorstep_core::playbook::{Playbook, PlaybookSigningKey, PublishedPlaybook};
+use doorstep_core::store::Store;
 use doorstep_core::workflow::EventKind;
 use doorstep_core::AssignmentId;
 
@@ -36,14 +37,21 @@ fn version_received(store: &doorstep_core::store::Store, id: &str) -> Option<i64
         .flatten()
 }
 
-#[test]
-fn a_visit_keeps_the_playbook_version_it_started_with() {
-    let dir = TempDir::new("playbook-versions");
+/// A store in a fresh directory that pinned a new server key: (its
+/// directory, the store, the key).
+fn pinned_store(name: &str) -> (TempDir, Store, PlaybookSigningKey) {
+    let dir = TempDir::new(name);
     let key = PlaybookSigningKey::generate();
     let store = open(&dir.db());
     store
         .trust_playbook_key(&key.public_key_hex(), day())
         .unwrap();
+    (dir, store, key)
+}
+
+#[test]
+fn a_visit_keeps_the_playbook_version_it_started_with() {
+    let (dir, store, key) = pinned_store("playbook-versions");
 
     store
         .receive_assignment(&issued("A-1", day()), day())
@@ -97,13 +105,8 @@ fn a_visit_keeps_the_playbook_version_it_started_with() {
 
 #[test]
 fn a_playbook_the_pinned_key_did_not_sign_is_not_kept() {
-    let dir = TempDir::new("playbook-forged");
-    let server = PlaybookSigningKey::generate();
+    let (_dir, store, server) = pinned_store("playbook-forged");
     let other = PlaybookSigningKey::generate();
-    let store = open(&dir.db());
-    store
-        .trust_playbook_key(&server.public_key_hex(), day())
-        .unwrap();
     let mut tampered = server.sign(&appliance(4));
     tampered.body = tampered.body.replace("company version 4", "anything goes");
     let refused = store
@@ -170,12 +173,7 @@ fn a_phone_enrolled_before_playbook_keys_pins_the_first_key_offered() {
 
 #[test]
 fn the_signed_report_names_the_playbook_version_the_visit_was_walked_with() {
-    let dir = TempDir::new("playbook-report");
-    let key = PlaybookSigningKey::generate();
-    let store = open(&dir.db());
-    store
-        .trust_playbook_key(&key.public_key_hex(), day())
-        .unwrap();
+    let (_dir, store, key) = pinned_store("playbook-report");
     store
         .keep_published_playbooks(&[key.sign(&appliance(2))], None, day())
         .unwrap();

@@ -54,16 +54,6 @@ impl PlaybookCatalog {
             (None, s) => s,
         }
     }
-
-    /// The newest published version of each trade that has one: what a
-    /// phone tells the server it holds.
-    pub fn newest_published(&self) -> BTreeMap<String, i64> {
-        let mut out = BTreeMap::new();
-        for (trade, version) in self.published.keys() {
-            out.insert(trade.clone(), *version);
-        }
-        out
-    }
 }
 
 #[cfg(test)]
@@ -140,20 +130,5 @@ mod tests {
         let tie = c.latest("home_care").unwrap();
         assert_eq!(tie.conduct_reminder.en, format!("version {shipped}"));
         assert_eq!(c.get("home_care", Some(shipped)), Some(tie));
-    }
-
-    #[test]
-    fn the_phone_reports_the_newest_published_version_of_each_trade() {
-        let mut c = PlaybookCatalog::default();
-        c.add(version("appliance_repair", 5));
-        c.add(version("appliance_repair", 3));
-        c.add(version("water_delivery", 2));
-        assert_eq!(
-            c.newest_published(),
-            BTreeMap::from([
-                ("appliance_repair".to_string(), 5),
-                ("water_delivery".to_string(), 2)
-            ])
-        );
     }
 }

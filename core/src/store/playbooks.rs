@@ -187,26 +187,21 @@ impl Store {
         new_visit: bool,
     ) -> Result<VisitPlaybook<'_>> {
         let version = if new_visit {
+            // The trade's newest, by the catalog's rule (a published
+            // version wins a tie with the shipped one).
             let newest: Option<i64> = tx
                 .prepare_cached("SELECT max(version) FROM playbooks WHERE trade = ?1")?
                 .query_row([trade], |r| r.get(0))?;
-            let shipped = Playbook::shipped_ref(trade).map(|s| s.version);
-            match (newest, shipped) {
-                (Some(p), Some(s)) if s > p => None,
-                (Some(p), _) => Some(p),
-                (None, _) => None,
+            if let Some(v) = newest {
+                self.hold(tx, trade, v)?;
             }
+            self.read_catalog().latest(trade).map(|p| p.version)
         } else {
+            if let Some(v) = version {
+                self.hold(tx, trade, v)?;
+            }
             version
         };
-        if let Some(v) = version {
-            let held = self.read_catalog().has_published(trade, v);
-            if !held {
-                if let Some(pb) = load_published(tx, trade, v)? {
-                    self.write_catalog().add(pb);
-                }
-            }
-        }
         let catalog = self.read_catalog();
         if catalog.get(trade, version).is_none() {
             return Err(match version {
@@ -224,6 +219,17 @@ impl Store {
             trade: trade.to_string(),
             version,
         })
+    }
+
+    /// Puts `trade`'s published `version` in the catalog, if it is stored
+    /// and not there yet.
+    fn hold(&self, tx: &Transaction<'_>, trade: &str, version: i64) -> Result<()> {
+        if !self.read_catalog().has_published(trade, version) {
+            if let Some(pb) = load_published(tx, trade, version)? {
+                self.write_catalog().add(pb);
+            }
+        }
+        Ok(())
     }
 
     fn read_catalog(&self) -> std::sync::RwLockReadGuard<'_, PlaybookCatalog> {
