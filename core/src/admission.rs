@@ -197,20 +197,13 @@ impl VisitAdmission {
     /// The facts the workflow records for the command that records `event`,
     /// decided on the current state with the event's own envelope.
     fn decide(&self, event: &VisitEvent) -> Result<Vec<VisitEvent>, AdmissionRefusal> {
-        let (trade, version) = match (&self.state.assignment, &event.kind) {
+        let (trade, version) = match (&self.state.assignment, event.kind.playbook_walked()) {
             (Some(a), _) => (a.trade.as_str().to_string(), self.state.playbook_version),
-            (
-                None,
-                EventKind::AssignmentReceived {
-                    assignment,
-                    playbook_version,
-                    ..
-                },
-            ) => (assignment.trade.as_str().to_string(), *playbook_version),
-            (None, kind) => {
+            (None, Some((trade, version))) => (trade.to_string(), version),
+            (None, None) => {
                 return Err(AdmissionRefusal::NotWorkflowFact(format!(
                     "a visit starts with the assignment received, not with {}",
-                    kind.name()
+                    event.kind.name()
                 )))
             }
         };

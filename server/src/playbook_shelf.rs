@@ -91,21 +91,3 @@ fn parse(p: &PublishedPlaybook) -> Fallible<Playbook> {
     Playbook::from_json(&format!("{} v{}", p.trade, p.version), &p.body)
         .map_err(|e| Failure::corrupt("reading a published playbook", e))
 }
-
-/// The playbook of `trade` a visit walked in `version` (`None`: the shipped
-/// one), read from the database without the shelf (the report, which runs
-/// outside the application state); `None` for a trade or version unknown.
-pub async fn walked_by(
-    tx: &mut dyn Tx,
-    trade: &str,
-    version: Option<i64>,
-) -> Fallible<Option<Playbook>> {
-    let shipped = Playbook::shipped_ref(trade);
-    match version {
-        None => Ok(shipped.cloned()),
-        Some(v) => match playbooks::get(tx, trade, v).await? {
-            Some(p) => parse(&p).map(Some),
-            None => Ok(shipped.filter(|s| s.version == v).cloned()),
-        },
-    }
-}

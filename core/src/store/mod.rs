@@ -590,14 +590,7 @@ impl Store {
             for c in changes {
                 let page = Some((&base, c.seq));
                 let (made, started) = self.receive_in(tx, &mut clock, &c.change, now, page)?;
-                let received = made.iter().find_map(|e| match &e.kind {
-                    EventKind::AssignmentReceived {
-                        assignment,
-                        playbook_version,
-                        ..
-                    } => Some((assignment.trade.as_str(), *playbook_version)),
-                    _ => None,
-                });
+                let received = made.iter().find_map(|e| e.kind.playbook_walked());
                 if let Some((trade, version)) = received {
                     match receipts.last_mut() {
                         Some(range) if range[1] + 1 == c.seq => range[1] = c.seq,

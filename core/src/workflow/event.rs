@@ -417,6 +417,21 @@ pub enum EventKind {
     },
 }
 
+impl EventKind {
+    /// For an "assignment received" fact: the trade and the playbook
+    /// version it was recorded with (a visit walks its first one's).
+    pub fn playbook_walked(&self) -> Option<(&str, Option<i64>)> {
+        match self {
+            EventKind::AssignmentReceived {
+                assignment,
+                playbook_version,
+                ..
+            } => Some((assignment.trade.as_str(), *playbook_version)),
+            _ => None,
+        }
+    }
+}
+
 /// Each fact's `type` tag, written once: `EventKind::name` and
 /// `EventKind::NAMES` (the API description lists them) come from it.
 macro_rules! event_names {

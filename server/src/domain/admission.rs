@@ -14,7 +14,7 @@ use crate::store::{devices, events, Tx};
 use doorstep_core::admission::{unknown_field, VisitAdmission};
 use doorstep_core::discount_approval::SharedDiscountKey;
 use doorstep_core::protocol::{PushRequest, RefusalCode};
-use doorstep_core::{EventKind, VisitEvent};
+use doorstep_core::VisitEvent;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -133,14 +133,8 @@ impl Admissions {
 /// (its first "assignment received"); none yet: the admission refuses.
 fn walked<'a>(mut events: impl Iterator<Item = &'a VisitEvent>) -> (String, Option<i64>) {
     events
-        .find_map(|e| match &e.kind {
-            EventKind::AssignmentReceived {
-                assignment,
-                playbook_version,
-                ..
-            } => Some((assignment.trade.as_str().to_string(), *playbook_version)),
-            _ => None,
-        })
+        .find_map(|e| e.kind.playbook_walked())
+        .map(|(trade, version)| (trade.to_string(), version))
         .unwrap_or_default()
 }
 

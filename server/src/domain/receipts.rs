@@ -16,11 +16,12 @@ use crate::domain::projection::{project_visit, store_projection};
 use crate::failure::{Failure, Fallible};
 use crate::store::events::{self, VisitOwner};
 use crate::store::receipts::{self, NewReceipt};
+use crate::store::visits;
 use crate::store::Tx;
 use crate::time::from_ms;
 use doorstep_core::protocol::PageReceipt;
 use doorstep_core::receipt::receipt_event;
-use doorstep_core::{DeviceId, EventKind, VisitEvent, VisitId, VisitState};
+use doorstep_core::{DeviceId, VisitEvent, VisitId, VisitState};
 use std::collections::BTreeMap;
 
 /// What deriving an acknowledgement did.
@@ -157,14 +158,20 @@ async fn version_walked(
     touched: &BTreeMap<String, Touched>,
     visit: &str,
 ) -> Fallible<Option<i64>> {
-    let first = |e: &VisitEvent| match &e.kind {
-        EventKind::AssignmentReceived {
-            playbook_version, ..
-        } => Some(*playbook_version),
-        _ => None,
-    };
+    let first = |e: &VisitEvent| e.kind.playbook_walked().map(|(_, version)| version);
     if let Some(Touched::Opened(_, events)) = touched.get(visit) {
         return Ok(events.iter().find_map(first).flatten());
+    }
+    // A visit known before: its projection keeps the version (one row).
+    #[derive(serde::Deserialize)]
+    struct Walked {
+        #[serde(default)]
+        playbook_version: Option<i64>,
+    }
+    if let Some((_, state)) = visits::load_visit_with_state(tx, visit).await? {
+        let walked: Walked = serde_json::from_str(&state)
+            .map_err(|e| Failure::corrupt("reading a visit's state", e))?;
+        return Ok(walked.playbook_version);
     }
     for body in events::visit_event_bodies(tx, visit).await? {
         let event: VisitEvent = serde_json::from_str(&body)

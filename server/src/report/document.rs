@@ -6,7 +6,7 @@
 
 use crate::domain::projection::replay;
 use crate::failure::{Failure, Fallible};
-use crate::playbook_shelf::walked_by;
+use crate::playbook_shelf::PlaybookShelf;
 use crate::store::{blobs, technicians, visits, Tx};
 use doorstep_core::messages::Text;
 use doorstep_core::signoff::Stroke;
@@ -149,6 +149,7 @@ impl ReportDocument {
 /// visit, 409 `report_not_ready` before it closes).
 pub async fn gather(
     tx: &mut dyn Tx,
+    playbooks: &PlaybookShelf,
     visit_id: &str,
     company_name: Option<&str>,
     base_url: &str,
@@ -164,7 +165,11 @@ pub async fn gather(
         return Err(not_closed(visit_id));
     }
     let playbook = match &state.assignment {
-        Some(a) => walked_by(tx, a.trade.as_str(), state.playbook_version).await?,
+        Some(a) => {
+            playbooks
+                .playbook(tx, a.trade.as_str(), state.playbook_version)
+                .await?
+        }
         None => None,
     };
     let mut doc = ReportDocument::build(

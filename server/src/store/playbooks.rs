@@ -112,23 +112,26 @@ pub async fn list(tx: &mut dyn Tx) -> Fallible<Vec<PublishedRow>> {
 }
 
 /// The newest published version of each trade newer than what a phone
-/// holds (`held`, by trade), as signed.
+/// holds (`held`, by trade), as signed: the bodies are read only for the
+/// trades the phone lacks (most pulls read none).
 pub async fn newer_than(
     tx: &mut dyn Tx,
     held: &BTreeMap<String, i64>,
 ) -> Fallible<Vec<PublishedPlaybook>> {
-    Ok(tx
+    let newest = tx
         .query(
-            "SELECT p.trade, p.version, p.body, p.signature FROM published_playbooks p
-             WHERE p.version = (SELECT max(q.version) FROM published_playbooks q WHERE q.trade = p.trade)
-             ORDER BY p.trade",
+            "SELECT trade, max(version) AS version FROM published_playbooks GROUP BY trade ORDER BY trade",
             &[],
         )
-        .await?
-        .iter()
-        .map(published_of)
-        .filter(|p| held.get(&p.trade).is_none_or(|&v| p.version > v))
-        .collect())
+        .await?;
+    let mut out = vec![];
+    for row in &newest {
+        let (trade, version) = (row.text("trade"), row.int("version"));
+        if held.get(&trade).is_none_or(|&v| version > v) {
+            out.extend(get(tx, &trade, version).await?);
+        }
+    }
+    Ok(out)
 }
 
 /// Every published version as signed, oldest first (the server's catalog

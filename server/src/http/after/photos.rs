@@ -45,6 +45,7 @@ pub async fn visit_photos(
         .assignment
         .as_ref()
         .map(|a| (a.trade.as_str().to_string(), visit.playbook_version));
+    let needed = walked.clone();
     let (stored, playbook) = state
         .db
         .read(move |tx| {
@@ -53,16 +54,20 @@ pub async fn visit_photos(
                 for d in &digests {
                     out.push(blobs::stored_blob(tx, d).await?.is_some());
                 }
-                // The photo moments' names of the version the visit walks.
-                let playbook = match walked {
-                    Some((trade, version)) => shelf.playbook(tx, &trade, version).await?,
+                // The playbooks, holding the version the visit walks (its
+                // photo moments' names).
+                let catalog = match &needed {
+                    Some((trade, version)) => Some(shelf.holding(tx, trade, *version).await?),
                     None => None,
                 };
-                Ok::<_, ApiError>((out, playbook))
+                Ok::<_, ApiError>((out, catalog))
             })
         })
         .await?;
-    let playbook = playbook.as_ref();
+    let playbook = playbook
+        .as_ref()
+        .zip(walked.as_ref())
+        .and_then(|(catalog, (trade, version))| catalog.get(trade, *version));
     let photos: Vec<Value> = visit
         .photos
         .iter()

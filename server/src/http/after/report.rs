@@ -82,10 +82,11 @@ fn offset(state: &AppState) -> FixedOffset {
 
 async fn load(state: &AppState, visit_id: String, base: String) -> ApiResult<ReportDocument> {
     let company = state.config.company_name.clone();
+    let shelf = state.playbooks.clone();
     Ok(state
         .db
         .tx(move |tx| {
-            Box::pin(async move { gather(tx, &visit_id, company.as_deref(), &base).await })
+            Box::pin(async move { gather(tx, &shelf, &visit_id, company.as_deref(), &base).await })
         })
         .await?)
 }

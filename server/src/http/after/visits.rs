@@ -71,17 +71,19 @@ pub async fn get_visit(
                 let Some((row, state_text)) = visits::load_visit_with_state(tx, &key).await? else {
                     return Ok(None);
                 };
-                // The playbook the visit walks (its fee names), by its version.
+                // The playbooks, holding the version the visit walks (its fee names).
                 let walked = match serde_json::from_str::<VisitState>(&state_text) {
                     Ok(VisitState {
                         assignment: Some(a),
                         playbook_version,
                         ..
-                    }) => {
+                    }) => Some((
                         shelf
-                            .playbook(tx, a.trade.as_str(), playbook_version)
-                            .await?
-                    }
+                            .holding(tx, a.trade.as_str(), playbook_version)
+                            .await?,
+                        a.trade.as_str().to_string(),
+                        playbook_version,
+                    )),
                     _ => None,
                 };
                 let events = projection::events_of(tx, &key).await?;
@@ -99,9 +101,12 @@ pub async fn get_visit(
     require_own_visit(&who, &id, &row.technician_id)?;
     record_contact_view(&state, &who, &row.assignment_id, purpose::VISIT_DETAIL).await?;
     let state_json: Value = serde_json::from_str(&state_text).unwrap_or(Value::Null);
-    let display = serde_json::from_value(state_json.clone())
-        .ok()
-        .map(|s| VisitDisplay::of(&s, walked.as_ref()));
+    let display = serde_json::from_value(state_json.clone()).ok().map(|s| {
+        let playbook = walked
+            .as_ref()
+            .and_then(|(catalog, trade, version)| catalog.get(trade, *version));
+        VisitDisplay::of(&s, playbook)
+    });
     Ok(Json(VisitDetail {
         visit: LabelledVisit {
             technician_name: name,

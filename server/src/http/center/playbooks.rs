@@ -14,6 +14,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
+use doorstep_core::playbook::PublishedPlaybook;
 use doorstep_core::Playbook;
 use serde::{Deserialize, Serialize};
 
@@ -35,18 +36,6 @@ pub struct PublishedPlaybooks {
     pub playbook_key: String,
     /// Newest first within each trade.
     pub playbooks: Vec<PublishedPlaybookView>,
-}
-
-/// One version as the phones receive it.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct SignedPlaybook {
-    pub trade: String,
-    pub version: i64,
-    /// The playbook's canonical JSON, the bytes signed.
-    pub body: String,
-    /// Hex of the DER ECDSA P-256 (SHA-256) signature over
-    /// `doorstep-playbook-v1\n` followed by `body`.
-    pub signature: String,
 }
 
 #[utoipa::path(
@@ -147,13 +136,13 @@ pub async fn list_playbooks(
 #[utoipa::path(
     get, path = "/api/playbooks/{trade}/{version}", tag = "center", security(("session" = [])),
     params(("trade" = String, Path, description = "The trade"), ("version" = i64, Path, description = "The published version")),
-    responses((status = 200, description = "The version as the phones receive it: the body and the signature they verify", body = SignedPlaybook))
+    responses((status = 200, description = "The version as the phones receive it: the body and the signature they verify", body = crate::api_schema::PublishedPlaybook))
 )]
 pub async fn get_playbook(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path((trade, version)): Path<(String, i64)>,
-) -> ApiResult<Json<SignedPlaybook>> {
+) -> ApiResult<Json<PublishedPlaybook>> {
     who.dispatcher()?;
     let label = format!("{trade} v{version}");
     let found = state
@@ -161,10 +150,5 @@ pub async fn get_playbook(
         .read(move |tx| Box::pin(async move { playbooks::get(tx, &trade, version).await }))
         .await?
         .ok_or_else(|| Failure::not_found("published playbook", &label))?;
-    Ok(Json(SignedPlaybook {
-        trade: found.trade,
-        version: found.version,
-        body: found.body,
-        signature: found.signature,
-    }))
+    Ok(Json(found))
 }
