@@ -10,35 +10,10 @@
 const { test, before, after, beforeEach, afterEach } = require("node:test");
 const assert = require("node:assert/strict");
 const crypto = require("node:crypto");
-const { startServer, launchBrowser, openPage } = require("./harness");
+const { browserSuite } = require("./harness");
 const { signIn, orderFor, openTab, assertAccessible, screenshot, assertFitsPhone, chineseProblems, timeProblems } = require("./desk");
 
-let server;
-let browser;
-let session;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  if (server) await server.stop();
-});
-
-beforeEach(async () => { session = await openPage(browser, server.url); });
-
-afterEach(async () => {
-  const errors = session.errors();
-  await session.context.close();
-  assert.deepEqual(errors, [], "no page errors or console errors");
-});
-
-/** The browser logs each refusal the test provokes (a 409) as a failed load: those are expected. */
-function expectRefusals() {
-  session.errors = ((all) => () => all().filter((e) => !/status of 409/.test(e)))(session.errors);
-}
+const suite = browserSuite({ before, after, beforeEach, afterEach });
 
 /**
  * The short code approving `amount` fen off `assignment` under a phone's
@@ -98,7 +73,7 @@ async function assertReadsChinese(page, what) {
 }
 
 test("a dispatcher approves a discount online: the panel lists it and the history says so, in Chinese and English", async () => {
-  const { page } = session;
+  const { page } = suite.session;
   await signIn(page, { zh: true });
   const id = await newOrder(page, "严华", "appliance_repair", "T-sun");
   await openFromBoard(page, "严华");
@@ -119,7 +94,7 @@ test("a dispatcher approves a discount online: the panel lists it and the histor
   await screenshot(page, "discount-refused-zh");
 
   // Someone else changes the order meanwhile: the approval is refused for the version shown, and the 30 typed stays.
-  expectRefusals();
+  suite.expectRefusals(409);
   await call(page, "PATCH", "/api/assignments/" + id, { notes: "另一位调度员的备注" });
   await limit.fill("30");
   await panel.getByRole("button", { name: "批准优惠" }).click();
@@ -164,9 +139,9 @@ test("a dispatcher approves a discount online: the panel lists it and the histor
 });
 
 test("a short code per phone for a technician who cannot sync, right for the order and the amount; refusals in Chinese", async () => {
-  const { page } = session;
+  const { page } = suite.session;
   await signIn(page, { zh: true });
-  expectRefusals();
+  suite.expectRefusals(409);
 
   // 王磊's only phone was enrolled before discount codes: no code can be made, and the desk is told what to do.
   await newOrder(page, "钟立", "appliance_repair", "T-wang");
@@ -243,7 +218,7 @@ test("a short code per phone for a technician who cannot sync, right for the ord
 });
 
 test("the panel is closed, saying why, on a done or a cancelled order; short codes wait for a technician", async () => {
-  const { page } = session;
+  const { page } = suite.session;
   await signIn(page, { zh: true });
 
   // An order nobody has yet: approving online is open, short codes are not.

@@ -120,4 +120,40 @@ function morningZone(now = new Date()) {
   return `Etc/GMT${offset > 0 ? "-" : "+"}${Math.abs(offset)}`;
 }
 
-module.exports = { startServer, launchBrowser, openPage, morningZone };
+/**
+ * One server and one browser for a test file and a fresh page for each
+ * test, which fails on the page's errors and console errors. Give it the
+ * file's `node:test` hooks; `suite.server` and `suite.session` are the
+ * current ones. `suite.expectRefusals(400, 409)` lets the current test
+ * provoke those statuses (the browser logs each as a failed load).
+ */
+function browserSuite({ before, after, beforeEach, afterEach }) {
+  const assert = require("node:assert/strict");
+  const suite = {
+    server: null,
+    browser: null,
+    session: null,
+    expectRefusals(...statuses) {
+      const refused = new RegExp(`status of (${statuses.join("|")})`);
+      const all = suite.session.errors;
+      suite.session.errors = () => all().filter((e) => !refused.test(e));
+    },
+  };
+  before(async () => {
+    suite.server = await startServer();
+    suite.browser = await launchBrowser();
+  });
+  after(async () => {
+    if (suite.browser) await suite.browser.close();
+    if (suite.server) await suite.server.stop();
+  });
+  beforeEach(async () => { suite.session = await openPage(suite.browser, suite.server.url); });
+  afterEach(async () => {
+    const errors = suite.session.errors();
+    await suite.session.context.close();
+    assert.deepEqual(errors, [], "no page errors or console errors");
+  });
+  return suite;
+}
+
+module.exports = { startServer, launchBrowser, openPage, morningZone, browserSuite };

@@ -15,46 +15,21 @@ const { test, before, after, beforeEach, afterEach } = require("node:test");
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const path = require("node:path");
-const { startServer, launchBrowser, openPage } = require("./harness");
+const { browserSuite } = require("./harness");
 const { PASSWORD, openTab, assertAccessible, screenshot, assertFitsPhone, chineseProblems, timeProblems } = require("./desk");
 
 const FIXTURE = path.join(__dirname, "fixtures", "appliance_repair_v2.json");
 const PLAYBOOK = JSON.parse(fs.readFileSync(FIXTURE, "utf8"));
 
-let server;
-let browser;
-let session;
-let adminPassword;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-  adminPassword = /created admin "admin" with password "([^"]+)"/.exec(server.output())[1];
-});
-
-after(async () => {
-  if (browser) await browser.close();
-  if (server) await server.stop();
-});
-
-beforeEach(async () => { session = await openPage(browser, server.url); });
-
-afterEach(async () => {
-  const errors = session.errors();
-  await session.context.close();
-  assert.deepEqual(errors, [], "no page errors or console errors");
-});
-
-/** The browser logs each refusal the test provokes (a 400, a 409) as a failed load: those are expected. */
-function expectRefusals() {
-  session.errors = ((all) => () => all().filter((e) => !/status of (400|409)/.test(e)))(session.errors);
-}
+const suite = browserSuite({ before, after, beforeEach, afterEach });
+/** The admin's password, as the server printed it when it started. */
+const adminPassword = () => /created admin "admin" with password "([^"]+)"/.exec(suite.server.output())[1];
 
 /** Signs in (as the admin by default, in Chinese when `zh`) and opens the Admin tab at its playbooks. */
 async function openPlaybooks(page, { username = "admin", zh = false } = {}) {
   if (zh) await page.getByRole("button", { name: "中文" }).click();
   await page.getByLabel(zh ? "用户名" : "Username").fill(username);
-  await page.getByLabel(zh ? "密码" : "Password").fill(username === "admin" ? adminPassword : PASSWORD);
+  await page.getByLabel(zh ? "密码" : "Password").fill(username === "admin" ? adminPassword() : PASSWORD);
   await page.getByRole("button", { name: zh ? "登录" : "Log in" }).click();
   await page.locator("#who").filter({ hasText: username }).waitFor();
   await openTab(page, zh ? "管理" : "Admin");
@@ -84,7 +59,7 @@ async function assertReadsChinese(page, what) {
 }
 
 test("an admin publishes a company version from a JSON file and sees it listed with the translated trade name, its fees and its signature", async () => {
-  const { page } = session;
+  const { page } = suite.session;
   await openPlaybooks(page, { zh: true });
   // None yet: every trade walks the shipped playbook, and the list says so.
   assert.deepEqual(await listed(page), [["尚未发布公司版本：各业务均按系统自带的服务规范执行"]]);
@@ -152,8 +127,8 @@ test("an admin publishes a company version from a JSON file and sees it listed w
 });
 
 test("a refused version names the field and the server's message in Chinese, and what was pasted stays", async () => {
-  const { page } = session;
-  expectRefusals();
+  const { page } = suite.session;
+  suite.expectRefusals(400, 409);
   await openPlaybooks(page, { zh: true });
   const form = page.locator("#playbook-form");
   await form.getByLabel("或在此粘贴 JSON 内容").waitFor();
@@ -228,7 +203,7 @@ test("a refused version names the field and the server's message in Chinese, and
 });
 
 test("a dispatcher sees the published versions but no publish form", async () => {
-  const { page } = session;
+  const { page } = suite.session;
   await openPlaybooks(page, { username: "zhang.wei", zh: true });
   // The first test published version 2; this one stands on its own when run alone.
   const rows = await listed(page);
@@ -244,7 +219,7 @@ test("a dispatcher sees the published versions but no publish form", async () =>
   // The server refuses a dispatcher too (the console only follows it).
   const refused = await call(page, "POST", "/api/playbooks", Object.assign(structuredClone(PLAYBOOK), { version: 9 }));
   assert.equal(refused.status, 403);
-  session.errors = ((all) => () => all().filter((e) => !/status of 403/.test(e)))(session.errors);
+  suite.expectRefusals(403);
   await assertReadsChinese(page, "a dispatcher's company playbooks");
   await assertAccessible(page, "a dispatcher's company playbooks");
   await screenshot(page, "playbooks-dispatcher-zh");
