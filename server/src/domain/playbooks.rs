@@ -4,11 +4,11 @@
 //! key and keeps it; each phone's next download brings the newest version
 //! of every trade it does not hold yet. A visit keeps the version it
 //! started with, and the server judges what a phone uploads by that
-//! version (`crate::playbook_shelf`, used by admission and the receipts).
+//! version (`crate::playbook_shelf`, which the handler tells of a version
+//! once its transaction committed).
 
 use crate::failure::{Failure, Fallible};
-use crate::playbook_shelf::PlaybookShelf;
-use crate::store::playbooks::{self, PublishedRow};
+use crate::store::playbooks;
 use crate::store::Tx;
 use doorstep_core::playbook::{Playbook, PublishedPlaybook};
 
@@ -18,8 +18,7 @@ use doorstep_core::playbook::{Playbook, PublishedPlaybook};
 /// version of that trade (shipped or published).
 pub async fn publish_tx(
     tx: &mut dyn Tx,
-    shelf: &PlaybookShelf,
-    playbook: Playbook,
+    playbook: &Playbook,
     by: &str,
     now: i64,
 ) -> Fallible<PublishedPlaybook> {
@@ -50,7 +49,7 @@ pub async fn publish_tx(
         .with("newest_version", newest));
     }
     let key = playbooks::signing_key(tx).await?;
-    let signed = key.sign(&playbook);
+    let signed = key.sign(playbook);
     if !playbooks::insert(tx, &signed, by, now).await? {
         return Err(Failure::conflict(
             "version_not_newer",
@@ -61,13 +60,7 @@ pub async fn publish_tx(
         )
         .with("newest_version", playbook.version));
     }
-    shelf.add(vec![playbook]);
     Ok(signed)
-}
-
-/// Every published version, newest first within each trade.
-pub async fn list_tx(tx: &mut dyn Tx) -> Fallible<Vec<PublishedRow>> {
-    playbooks::list(tx).await
 }
 
 /// The public half of the playbook key, for phones to pin.

@@ -4,7 +4,7 @@
 //! /api/playbooks/{trade}/{version}` gives one version as signed.
 
 use crate::app::AppState;
-use crate::domain::playbooks::{list_tx, public_key_tx, publish_tx};
+use crate::domain::playbooks::{public_key_tx, publish_tx};
 use crate::failure::Failure;
 use crate::http::auth::Auth;
 use crate::http::error::{parse_json, read_body, require_json_media_type, ApiResult};
@@ -61,13 +61,15 @@ pub async fn publish_playbook(
         let body: serde_json::Value = parse_json(&bytes)?;
         Playbook::from_json("playbook", &body.to_string()).map_err(refused)?
     };
-    let shelf = state.playbooks.clone();
     let now = now_ms();
     let published_by = by.clone();
+    let kept = playbook.clone();
     let signed = state
         .db
-        .tx(move |tx| Box::pin(async move { publish_tx(tx, &shelf, playbook, &by, now).await }))
+        .tx(move |tx| Box::pin(async move { publish_tx(tx, &playbook, &by, now).await }))
         .await?;
+    // Committed: the server judges visits by it from now on.
+    state.playbooks.add(vec![kept]);
     tracing::info!(trade = %signed.trade, version = signed.version, by = %published_by, "playbook published");
     Ok((
         StatusCode::CREATED,
@@ -115,7 +117,7 @@ pub async fn list_playbooks(
         .tx(|tx| {
             Box::pin(async move {
                 let key = public_key_tx(tx).await?;
-                Ok::<_, Failure>((key, list_tx(tx).await?))
+                Ok::<_, Failure>((key, playbooks::list(tx).await?))
             })
         })
         .await?;
