@@ -21,6 +21,7 @@ pub const OFFLINE_ATTEMPTS: u32 = 5;
 
 /// How slow the hash is: argon2id's memory (KiB) and passes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HashCost {
     pub memory_kib: u32,
     pub passes: u32,
@@ -37,6 +38,7 @@ impl HashCost {
 
 /// What the phone holds to check a code offline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AcceptanceCheck {
     /// 16 random bytes, hex.

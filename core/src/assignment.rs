@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// A time window agreed with the customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TimeWindow {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
@@ -26,6 +27,7 @@ impl TimeWindow {
 
 /// Warranty status as the center knows it (保修 / 保外).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Warranty {
     InWarranty,
@@ -35,6 +37,7 @@ pub enum Warranty {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Customer {
     pub name: Option<String>,
     pub phone: Option<String>,
@@ -60,6 +63,7 @@ pub fn district_of(address: &str) -> String {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Product {
     pub model: Option<String>,
     #[serde(default)]
@@ -74,6 +78,7 @@ pub struct Product {
 
 /// A work order pushed by the center.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Assignment {
     pub id: AssignmentId,
     /// Increases with every change the center makes.
@@ -122,6 +127,7 @@ pub struct Assignment {
 /// A discount the center approved online for one work order, carried on the
 /// order's version that first held it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DiscountApproval {
     /// The center's reference: the order and the version that first
@@ -146,6 +152,7 @@ impl DiscountApproval {
 /// as the order carries it. Unlike a waiver the technician records after a
 /// call (`waive_fields`), it needs no approval code typed on the phone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CenterWaiver {
     pub fields: Vec<AssignmentField>,
     /// The dispatcher who waived them.
@@ -165,6 +172,7 @@ impl CenterWaiver {
 
 /// An item from the fee schedule with a quantity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderLine {
     pub item: String,
     #[serde(default = "one")]
@@ -177,6 +185,7 @@ fn one() -> u32 {
 
 /// The assignment fields a playbook may require.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AssignmentField {
     CustomerName,
@@ -254,6 +263,7 @@ impl AssignmentField {
 
 /// What is wrong with one field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "problem")]
 pub enum FieldProblem {
     Missing,
@@ -261,6 +271,7 @@ pub enum FieldProblem {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldIssue {
     pub field: AssignmentField,
     #[serde(flatten)]

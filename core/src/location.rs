@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// A point on earth in WGS-84 degrees.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GeoPoint {
     pub lat: f64,
     pub lon: f64,
@@ -30,6 +31,7 @@ impl GeoPoint {
 
 /// A location fix from the phone: where, and how sure.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GeoFix {
     #[serde(flatten)]
     pub point: GeoPoint,
@@ -57,6 +59,7 @@ pub enum LocationUnavailable {
 
 /// The outcome of a geofence check.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GeofenceCheck {
     /// Whole metres between the fix and the customer's location.
     pub distance_m: u32,

@@ -11,6 +11,7 @@ use std::fmt;
 
 /// An ISO 4217 code: three upper-case ASCII letters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct Currency(String);
 

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 /// A payment provider the customer can pay by scanning a QR code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum QrProvider {
     /// 微信支付 (WeChat Pay API v3, native order).
@@ -56,6 +57,7 @@ impl QrProvider {
 /// The order a QR payment was made against, kept with the collected payment
 /// so the center can match it with the provider's confirmation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct QrPaymentRef {
     pub provider: QrProvider,

@@ -38,6 +38,7 @@ fn one() -> u32 {
 
 /// A discount, which exists only with a center approval.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Discount {
     /// Minor units off the customer's total.
@@ -59,6 +60,7 @@ pub struct QuoteRequest {
 
 /// Who pays a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Payer {
     Customer,
@@ -82,6 +84,7 @@ impl Payer {
 
 /// A priced line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QuoteLine {
     pub item: String,
     pub kind: FeeKind,
@@ -103,6 +106,7 @@ pub struct QuoteLine {
 
 /// A quote as shown to the customer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Quote {
     /// Increases with every change; acceptance names the revision it accepts.
     pub revision: u32,

@@ -6,6 +6,8 @@
 //! attributes without an import cycle; `http::openapi` assembles them.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use doorstep_core::location::GeoFix;
+use doorstep_core::{Assignment, Text};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
@@ -81,13 +83,6 @@ pub struct SessionsEnded {
 #[derive(ToSchema)]
 pub struct TechnicianCreated {
     pub id: String,
-}
-
-/// A text in both languages (core `messages::Text`).
-#[derive(ToSchema)]
-pub struct Text {
-    pub en: String,
-    pub zh: String,
 }
 
 /// `GET /api/visits/{id}/report-link`.
@@ -182,15 +177,6 @@ pub struct VisitEvent {
     /// the full list in the enum).
     #[serde(rename = "type")]
     pub kind: String,
-}
-
-/// Where the phone was, and how sure (core `location::GeoFix`).
-#[derive(ToSchema)]
-pub struct GeoFix {
-    pub lat: f64,
-    pub lon: f64,
-    /// Horizontal accuracy radius in metres.
-    pub accuracy_m: f64,
 }
 
 /// One change of a pull page (core `protocol::AssignmentChange`).
@@ -355,143 +341,6 @@ pub struct PublishedPlaybook {
     /// Hex of the DER ECDSA P-256 (SHA-256) signature over
     /// `doorstep-playbook-v1\n` followed by `body`.
     pub signature: String,
-}
-
-/// A point in WGS-84 degrees (core `location::GeoPoint`).
-#[derive(ToSchema)]
-pub struct GeoPoint {
-    pub lat: f64,
-    pub lon: f64,
-}
-
-/// A time window agreed with the customer (core `TimeWindow`); `start` before `end`.
-#[derive(ToSchema)]
-pub struct TimeWindow {
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-}
-
-/// The customer (core `Customer`).
-#[derive(ToSchema)]
-pub struct Customer {
-    pub name: Option<String>,
-    pub phone: Option<String>,
-    pub address: Option<String>,
-    pub location: Option<GeoPoint>,
-    /// IANA zone for display, e.g. `Asia/Shanghai`.
-    pub time_zone: Option<String>,
-}
-
-/// Warranty status as the center knows it (core `Warranty`).
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-pub enum Warranty {
-    InWarranty,
-    OutOfWarranty,
-    Unknown,
-}
-
-/// The product (core `Product`).
-#[derive(ToSchema)]
-pub struct Product {
-    pub model: Option<String>,
-    pub serial: Option<String>,
-    pub purchase_date: Option<NaiveDate>,
-    pub installed_on: Option<NaiveDate>,
-    pub warranty: Option<Warranty>,
-}
-
-/// A fee-schedule item and its quantity (core `OrderLine`).
-#[derive(ToSchema)]
-pub struct OrderLine {
-    pub item: String,
-    /// Default 1.
-    pub qty: Option<u32>,
-}
-
-/// A work order as the center pushes it (core `Assignment`).
-#[derive(ToSchema)]
-pub struct Assignment {
-    /// `A-YYYYMMDD-NNNN`.
-    pub id: String,
-    /// Increases with every change the center makes.
-    pub version: u64,
-    pub trade: String,
-    pub technician: Option<String>,
-    pub customer: Customer,
-    pub product: Product,
-    pub fault_description: Option<String>,
-    pub requested_window: Option<TimeWindow>,
-    pub received_at: Option<DateTime<Utc>>,
-    pub order: Vec<OrderLine>,
-    pub service_items: Vec<String>,
-    pub notes: Option<String>,
-    /// How the phone checks the customer's acceptance code offline (trades
-    /// that ask for one); the code itself is never sent.
-    pub acceptance: Option<AcceptanceCheck>,
-    /// Required fields the center waived, oldest first (absent: none).
-    pub center_waivers: Option<Vec<CenterWaiver>>,
-    /// Discounts the center approved online, oldest first (absent: none).
-    pub discount_approvals: Option<Vec<DiscountApproval>>,
-}
-
-/// A discount the center approved online (core `DiscountApproval`,
-/// STANDARDS §2.12).
-#[derive(ToSchema)]
-pub struct DiscountApproval {
-    /// `{work order}-d{version}`: the version that first carried it; what
-    /// the technician quotes with.
-    pub reference: String,
-    /// The most the discount may take off, in fen.
-    pub max_amount: i64,
-    /// The dispatcher's username.
-    pub approver: String,
-    pub at: DateTime<Utc>,
-}
-
-/// A required field of a work order (core `AssignmentField`).
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-pub enum AssignmentField {
-    CustomerName,
-    CustomerAddress,
-    CustomerPhone,
-    CustomerLocation,
-    ProductModel,
-    PurchaseDate,
-    FaultDescription,
-    RequestedWindow,
-    Order,
-    ServiceItems,
-}
-
-/// Fields the desk waived for an order (core `CenterWaiver`, STANDARDS §2.1).
-#[derive(ToSchema)]
-pub struct CenterWaiver {
-    pub fields: Vec<AssignmentField>,
-    /// The dispatcher's username.
-    pub approved_by: String,
-    /// `{work order}-v{version}`: the version that first carried it.
-    pub approval_code: String,
-    pub at: DateTime<Utc>,
-}
-
-/// The acceptance code's check (core `AcceptanceCheck`): argon2id of
-/// `"{work order id}:{code}"` with this salt and cost.
-#[derive(ToSchema)]
-pub struct AcceptanceCheck {
-    /// 16 bytes, hex.
-    pub salt: String,
-    /// 32 bytes, hex.
-    pub hash: String,
-    pub cost: AcceptanceHashCost,
-}
-
-/// argon2id's memory (KiB) and passes.
-#[derive(ToSchema)]
-pub struct AcceptanceHashCost {
-    pub memory_kib: u32,
-    pub passes: u32,
 }
 
 /// `GET /readyz`.

@@ -217,7 +217,6 @@ text_enum! {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AssignmentView {
     #[serde(flatten)]
-    #[schema(value_type = crate::api_schema::Assignment)]
     pub assignment: Assignment,
     pub status: AssignmentStatus,
     pub priority: Priority,

@@ -27,6 +27,7 @@ use std::collections::BTreeMap;
 /// The steps of a visit, in the order of STANDARDS.md §2. A playbook lists
 /// the ones its trade walks, in this order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
     /// 接活: required fields present, or verified with / waived by the center.
@@ -135,6 +136,7 @@ impl Step {
 
 /// Timings in minutes or seconds, as the standards give them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Timing {
     /// Arrive at least this many minutes before the window starts (5).
@@ -162,6 +164,7 @@ fn default_travel_speed_kmh() -> i64 {
 
 /// The door-knock protocol (敲门).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct KnockProtocol {
     /// Light knocks per round (3).
@@ -182,6 +185,7 @@ pub struct KnockProtocol {
 
 /// Callback delays and the monthly sample (回访).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CallbackPolicy {
     /// After phone guidance / remote resolution (2 h).
@@ -201,6 +205,7 @@ pub struct CallbackPolicy {
 
 /// Which of the enforceable rules apply to this trade.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Rules {
     /// Triage may close a visit as resolved remotely (phone guidance).
@@ -235,6 +240,7 @@ pub struct Rules {
 
 /// The kind of work a step records; disk/OS work is guarded by consent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum WorkKind {
     #[default]
@@ -268,6 +274,7 @@ fn all_work_kinds() -> Vec<WorkKind> {
 
 /// The moments at which the standards give a spoken line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ScriptMoment {
     AppointmentCall,
@@ -305,6 +312,7 @@ pub const DROP_CLOTH_KIT_ITEM: &str = "drop_cloth";
 
 /// One kit item for the departure self-check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct KitItem {
     pub id: String,
@@ -317,6 +325,7 @@ pub struct KitItem {
 /// A required moment must be taken, or recorded as not taken with a reason,
 /// before the visit moves past its step (`workflow::rules::photos`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PhotoMoment {
     pub id: String,
@@ -329,6 +338,7 @@ pub struct PhotoMoment {
 
 /// What a fee-schedule line is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FeeKind {
     /// 上门费.
@@ -345,6 +355,7 @@ pub enum FeeKind {
 
 /// One line of the official fee schedule (收费标准).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FeeItem {
     pub id: String,
@@ -376,6 +387,7 @@ fn yes() -> bool {
 /// A fault the trade's technicians diagnose (the diagnosis form offers these
 /// as the cause, plus "other" with free text).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FaultCode {
     pub id: String,
@@ -384,6 +396,7 @@ pub struct FaultCode {
 
 /// The company as the customer sees it: scripts and the service card use it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Company {
     pub name: Text,
@@ -393,6 +406,7 @@ pub struct Company {
 
 /// A trade's playbook.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Playbook {
     pub id: TradeId,

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 /// Who was called and what happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CallOutcome {
     Reached,
@@ -28,6 +29,7 @@ pub enum CallOutcome {
 
 /// Why a call was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CallPurpose {
     #[default]
@@ -69,6 +71,7 @@ pub enum EntryException {
 
 /// The decision after diagnosis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RepairDecision {
     FixOnSite,
@@ -102,6 +105,7 @@ pub enum MissingPartResolution {
 
 /// A part fitted, with old and new serial numbers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartUsed {
     pub item: String,
     #[serde(default)]
@@ -112,6 +116,7 @@ pub struct PartUsed {
 
 /// How the customer paid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentMethod {
     Cash,
@@ -146,6 +151,7 @@ impl PaymentMethod {
 
 /// The receipt or invoice given for a payment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum ReceiptRecord {
     Receipt {
@@ -181,6 +187,7 @@ impl ReceiptRecord {
 
 /// Incidents recorded under the conduct rules (§4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum IncidentKind {
     Damage,

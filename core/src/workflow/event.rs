@@ -38,6 +38,7 @@ pub struct VisitEvent {
 
 /// How an arrival relates to the agreed window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "tier")]
 pub enum Punctuality {
     /// At least the minimum early margin before the window starts.
@@ -58,6 +59,7 @@ impl Punctuality {
 
 /// How a visit ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Work done and passed its test run (or a 2 h callback is scheduled).
@@ -94,6 +96,7 @@ impl Outcome {
 
 /// Why the center and the device collided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConflictKind {
     CancelledAfterStart,

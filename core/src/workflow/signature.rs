@@ -42,6 +42,7 @@ pub fn strokes_digest(strokes: &[Stroke]) -> String {
 /// The customer's ratings, 1 (poor) to 5 (excellent). They exist only inside
 /// a customer sign-off: no other command or event carries them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Ratings {
     /// Repair (or service) quality.
     pub quality: u8,
@@ -66,6 +67,7 @@ pub fn short_digest(digest: &str) -> &str {
 
 /// The sign-off evidence record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignOffEvidence {
     pub report_digest: String,
     pub strokes_digest: String,

@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 
 /// Where the visit stands, coarsely. The detailed facts live in the state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     /// No assignment yet.
@@ -56,6 +57,7 @@ impl Stage {
 
 /// A logged call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallRecord {
     pub at: DateTime<Utc>,
     pub outcome: CallOutcome,
@@ -64,6 +66,7 @@ pub struct CallRecord {
 
 /// Status of one kit item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "status")]
 pub enum KitStatus {
     Checked,
@@ -71,6 +74,7 @@ pub enum KitStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Departure {
     pub at: DateTime<Utc>,
     pub travel_minutes: u32,
@@ -79,6 +83,7 @@ pub struct Departure {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Arrival {
     pub at: DateTime<Utc>,
     pub geofence: Option<GeofenceCheck>,
@@ -88,6 +93,7 @@ pub struct Arrival {
 
 /// A position in whole micro-degrees (about 0.1 m): exact across storage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MicroDegrees {
     pub lat_e6: i64,
     pub lon_e6: i64,
@@ -112,6 +118,7 @@ impl MicroDegrees {
 
 /// The trip as the technician planned it before departing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TravelPlan {
     pub estimated_travel_minutes: Option<u32>,
     /// Where the trip starts (the previous job).
@@ -119,6 +126,7 @@ pub struct TravelPlan {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Diagnosis {
     pub fault_reproduced: bool,
     pub cause: String,
@@ -131,6 +139,7 @@ pub struct Diagnosis {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkRecord {
     pub at: DateTime<Utc>,
     pub description: String,
@@ -139,6 +148,7 @@ pub struct WorkRecord {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TestRun {
     pub at: DateTime<Utc>,
     pub passed: bool,
@@ -146,6 +156,7 @@ pub struct TestRun {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Payment {
     pub at: DateTime<Utc>,
     pub amount: i64,
@@ -158,6 +169,7 @@ pub struct Payment {
 
 /// A payment left owed at the door, for the center to follow up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeferredPayment {
     pub at: DateTime<Utc>,
     /// Fen: the amount due when it was deferred.
@@ -167,6 +179,7 @@ pub struct DeferredPayment {
 
 /// The customer's sign-off of one report version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignOffRecord {
     pub report_version: u32,
     pub ratings: Ratings,
@@ -185,6 +198,7 @@ pub struct SignOffRecord {
 
 /// The customer declined to sign: a valid outcome that triggers follow-up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Declined {
     pub at: DateTime<Utc>,
     pub report_version: u32,
@@ -194,6 +208,7 @@ pub struct Declined {
 
 /// The customer's acceptance code on this visit (issue 19).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AcceptanceRecord {
     /// The phone's offline check found the code issued.
     pub matched: bool,
@@ -219,6 +234,7 @@ impl AcceptanceRecord {
 
 /// A photo taken of one of the trade's moments (its bytes are in the blob area).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PhotoRecord {
     pub moment: String,
     /// SHA-256 of the photo's bytes: the blob's name, and what the report binds.
@@ -233,6 +249,7 @@ pub struct PhotoRecord {
 
 /// A moment whose photo could not be taken, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PhotoNotTakenRecord {
     pub moment: String,
     pub reason: String,
@@ -241,6 +258,7 @@ pub struct PhotoNotTakenRecord {
 
 /// Take-back (拉修) preconditions as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TakeBackRecord {
     pub loaner_offered: Option<bool>,
     pub appearance: Option<String>,
@@ -250,6 +268,7 @@ pub struct TakeBackRecord {
 
 /// The door-knock log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DoorLog {
     pub knocks: Vec<DateTime<Utc>>,
     pub answered: bool,
@@ -260,6 +279,7 @@ pub struct DoorLog {
 
 /// A conflict between the center's change and the device's facts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conflict {
     pub kind: ConflictKind,
     pub version: u64,
@@ -267,6 +287,7 @@ pub struct Conflict {
 
 /// Everything known about one visit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VisitState {
     pub visit_id: Option<VisitId>,
     pub assignment: Option<Assignment>,

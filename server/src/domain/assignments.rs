@@ -36,21 +36,17 @@ pub struct NewAssignment {
     #[schema(value_type = String)]
     pub trade: TradeId,
     #[serde(default)]
-    #[schema(value_type = crate::api_schema::Customer)]
     pub customer: Customer,
     #[serde(default)]
-    #[schema(value_type = crate::api_schema::Product)]
     pub product: Product,
     #[serde(default)]
     pub fault_description: Option<String>,
     #[serde(default)]
-    #[schema(value_type = Option<crate::api_schema::TimeWindow>)]
     pub requested_window: Option<TimeWindow>,
     /// When the center received the request (default: now).
     #[serde(default)]
     pub received_at: Option<DateTime<Utc>>,
     #[serde(default)]
-    #[schema(value_type = Vec<crate::api_schema::OrderLine>)]
     pub order: Vec<OrderLine>,
     #[serde(default)]
     pub service_items: Vec<String>,
@@ -134,14 +130,10 @@ pub async fn insert_assignment(
 pub struct AssignmentPatch {
     /// Refuse the change (409) unless the assignment is at this version.
     pub expected_version: Option<u64>,
-    #[schema(value_type = Option<crate::api_schema::Customer>)]
     pub customer: Option<Customer>,
-    #[schema(value_type = Option<crate::api_schema::Product>)]
     pub product: Option<Product>,
     pub fault_description: Option<String>,
-    #[schema(value_type = Option<crate::api_schema::TimeWindow>)]
     pub requested_window: Option<TimeWindow>,
-    #[schema(value_type = Option<Vec<crate::api_schema::OrderLine>>)]
     pub order: Option<Vec<OrderLine>>,
     pub service_items: Option<Vec<String>>,
     pub notes: Option<String>,
@@ -336,7 +328,6 @@ pub async fn reissue_acceptance_code_tx(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct WaiveFieldsRequest {
     /// The fields waived (at least one).
-    #[schema(value_type = Vec<crate::api_schema::AssignmentField>)]
     pub fields: Vec<AssignmentField>,
     /// The technician's verification request this answers: marked handled
     /// with the waiver.

@@ -55,7 +55,7 @@ pub struct QueueItem {
     /// What the technician sent with it: `fields`, `note`, `reason`,
     /// `description`, `approved_by`, … (the event's own fields), or the
     /// conflict's code.
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, serde_json::Value>)]
     pub detail: Map<String, Value>,
 }
 

@@ -20,7 +20,6 @@ use serde::{Deserialize, Serialize};
 pub struct IntakeRequest {
     pub classification: Classification,
     /// Caller name, phone, address (and location if known).
-    #[schema(value_type = crate::api_schema::Customer)]
     pub caller: Customer,
     /// What the caller asked or reported.
     pub content: String,
@@ -29,10 +28,8 @@ pub struct IntakeRequest {
     #[schema(value_type = Option<String>)]
     pub trade: Option<TradeId>,
     #[serde(default)]
-    #[schema(value_type = crate::api_schema::Product)]
     pub product: Product,
     #[serde(default)]
-    #[schema(value_type = Option<crate::api_schema::TimeWindow>)]
     pub requested_window: Option<TimeWindow>,
     /// When the call came in (default: now).
     #[serde(default)]

@@ -33,7 +33,7 @@ pub struct FieldChange {
 
 /// One version of an assignment: what the center did and changed.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct HistoryEntry {
+pub struct OrderHistoryEntry {
     pub version: u64,
     pub at: DateTime<Utc>,
     /// `user:li.na`, as the change log keeps it.
@@ -94,9 +94,9 @@ pub fn diff(before: &Assignment, after: &Assignment) -> Vec<FieldChange> {
 }
 
 /// An assignment's history, oldest first: one entry per version.
-pub async fn history(tx: &mut dyn Tx, id: &str) -> Fallible<Vec<HistoryEntry>> {
+pub async fn history(tx: &mut dyn Tx, id: &str) -> Fallible<Vec<OrderHistoryEntry>> {
     let log = assignments::change_log(tx, id).await?;
-    let mut out: Vec<HistoryEntry> = Vec::new();
+    let mut out: Vec<OrderHistoryEntry> = Vec::new();
     let mut last: Option<Assignment> = None;
     for row in log {
         // A reassignment logs two rows of one version (the old holder's
@@ -141,7 +141,7 @@ pub async fn history(tx: &mut dyn Tx, id: &str) -> Fallible<Vec<HistoryEntry>> {
                     }
                     continue;
                 }
-                out.push(HistoryEntry {
+                out.push(OrderHistoryEntry {
                     version: row.version,
                     at: from_ms(row.at),
                     actor: row.actor,
@@ -149,7 +149,7 @@ pub async fn history(tx: &mut dyn Tx, id: &str) -> Fallible<Vec<HistoryEntry>> {
                     changes,
                 });
             }
-            ChangeKind::Cancelled { reason, .. } => out.push(HistoryEntry {
+            ChangeKind::Cancelled { reason, .. } => out.push(OrderHistoryEntry {
                 version: row.version,
                 at: from_ms(row.at),
                 actor: row.actor,
@@ -160,7 +160,7 @@ pub async fn history(tx: &mut dyn Tx, id: &str) -> Fallible<Vec<HistoryEntry>> {
                     after: json!(reason),
                 }],
             }),
-            ChangeKind::Reassigned { .. } if !same_version => out.push(HistoryEntry {
+            ChangeKind::Reassigned { .. } if !same_version => out.push(OrderHistoryEntry {
                 version: row.version,
                 at: from_ms(row.at),
                 actor: row.actor,
@@ -170,7 +170,7 @@ pub async fn history(tx: &mut dyn Tx, id: &str) -> Fallible<Vec<HistoryEntry>> {
             ChangeKind::Reassigned { .. } => {}
             // The customer's contact erased on request (PIPL): said, never
             // shown (the values are gone).
-            ChangeKind::Erased { .. } if !same_version => out.push(HistoryEntry {
+            ChangeKind::Erased { .. } if !same_version => out.push(OrderHistoryEntry {
                 version: row.version,
                 at: from_ms(row.at),
                 actor: row.actor,
@@ -198,7 +198,7 @@ pub async fn history(tx: &mut dyn Tx, id: &str) -> Fallible<Vec<HistoryEntry>> {
             .find(|e| c.in_edit && e.version == c.version && e.action != "cancelled");
         match same_save {
             Some(e) => e.changes.push(change),
-            None => out.push(HistoryEntry {
+            None => out.push(OrderHistoryEntry {
                 version: c.version,
                 at,
                 actor: c.actor,

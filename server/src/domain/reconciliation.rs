@@ -31,7 +31,6 @@ use serde::{Deserialize, Serialize};
 pub struct Finding {
     pub code: String,
     /// The finding's name in both languages (the console shows it).
-    #[schema(value_type = crate::api_schema::Text)]
     pub label: Text,
     pub message: String,
 }
@@ -379,7 +378,6 @@ pub struct ReconciledVisit {
     pub outcome: Option<String>,
     /// The outcome's label in both languages, from the core.
     #[serde(default)]
-    #[schema(value_type = Option<crate::api_schema::Text>)]
     pub outcome_label: Option<Text>,
     pub signoff: SignOffStatus,
     /// The sign-off's device signature, when the visit has a sign-off.

@@ -6,7 +6,12 @@
 //! Regenerate the committed document after an API change with
 //! `DOORSTEP_WRITE_OPENAPI=1 cargo test -p doorstep-server --test server openapi`.
 
-use crate::harness::{Backend, Srv};
+use crate::harness::{assignment, device, numbered, past_window_start, Backend, Srv};
+use chrono::Duration;
+use doorstep_core::business_time::BusinessZone;
+use doorstep_core::signoff::Ratings;
+use doorstep_core::walkthrough::Walkthrough;
+use doorstep_core::Playbook;
 use doorstep_server::app::{AppState, Config};
 use doorstep_server::http::router;
 use doorstep_server::store::Database;
@@ -217,4 +222,177 @@ async fn the_committed_docs_openapi_json_is_what_the_server_serves() {
         "docs/openapi.json differs from GET /api/openapi.json: regenerate it with \
          DOORSTEP_WRITE_OPENAPI=1 cargo test -p doorstep-server --test server openapi"
     );
+}
+
+/// A validator of `schema` (a part of the document) with the document's
+/// components beside it, so its `#/components/schemas/…` references resolve;
+/// formats (`date-time`, `uuid`, …) are checked too.
+fn validator(doc: &Value, schema: &Value) -> jsonschema::Validator {
+    let mut root = schema.clone();
+    root["components"] = doc["components"].clone();
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .should_validate_formats(true)
+        .build(&root)
+        .unwrap_or_else(|e| panic!("the document's schema {schema} does not compile: {e}"))
+}
+
+/// Every way `value` breaks `schema`, one line each.
+fn violations(doc: &Value, schema: &Value, value: &Value) -> Vec<String> {
+    validator(doc, schema)
+        .iter_errors(value)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
+}
+
+/// Every schema in `value` that is an object with nothing said of its
+/// members, with the JSON path it sits at.
+fn untyped_objects(value: &Value, at: &str, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            let is_object = map.get("type") == Some(&Value::from("object"));
+            let described = [
+                "properties",
+                "additionalProperties",
+                "$ref",
+                "oneOf",
+                "allOf",
+            ]
+            .iter()
+            .any(|k| map.contains_key(*k));
+            if is_object && !described {
+                out.push(at.to_string());
+            }
+            for (k, v) in map {
+                untyped_objects(v, &format!("{at}/{k}"), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                untyped_objects(v, &format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn no_body_of_the_document_is_an_object_it_does_not_describe() {
+    let doc = serde_json::to_value(doorstep_server::http::openapi::document()).unwrap();
+    let mut found = Vec::new();
+    untyped_objects(&doc, "#", &mut found);
+    // The document itself is the one body described elsewhere (OpenAPI 3.1).
+    found.retain(|at| !at.starts_with("#/paths//api/openapi.json/"));
+    assert!(
+        found.is_empty(),
+        "objects whose members the document does not describe (schemathesis and \
+         client generators accept anything there): {found:?}"
+    );
+}
+
+#[test]
+fn every_shipped_playbook_is_a_body_post_api_playbooks_takes_by_the_document() {
+    let doc = serde_json::to_value(doorstep_server::http::openapi::document()).unwrap();
+    let body = &doc["paths"]["/api/playbooks"]["post"]["requestBody"]["content"]
+        ["application/json"]["schema"];
+    assert_eq!(body["$ref"], "#/components/schemas/Playbook", "{body}");
+    for (file, json) in doorstep_core::playbook::SHIPPED_JSON {
+        let playbook: Value = serde_json::from_str(json).unwrap();
+        let broken = violations(&doc, body, &playbook);
+        assert!(broken.is_empty(), "{file}: {broken:#?}");
+    }
+    // And the schema says no to what the server refuses: a playbook without steps.
+    let (_, json) = doorstep_core::playbook::SHIPPED_JSON[0];
+    let mut stepless: Value = serde_json::from_str(json).unwrap();
+    stepless.as_object_mut().unwrap().remove("steps");
+    assert!(!violations(&doc, body, &stepless).is_empty());
+}
+
+#[tokio::test]
+async fn a_closed_visits_detail_is_what_the_document_describes() {
+    let doc = serde_json::to_value(doorstep_server::http::openapi::document()).unwrap();
+    let s = Srv::start(Backend::Sqlite).await;
+    let (dev, token) = s.technician("T-DOC", &["appliance_repair"]).await;
+    let start = past_window_start(&BusinessZone::shanghai());
+    let a = assignment(
+        &s.assignment_at("appliance_repair", Some("T-DOC"), start)
+            .await,
+    );
+    let pb = Playbook::shipped_by_id("appliance_repair").unwrap();
+    let mut v = Walkthrough::new(&pb, &a, &device(&dev), start - Duration::hours(2));
+    let good = Ratings {
+        quality: 5,
+        attitude: 4,
+    };
+    v.completed(Some(12), good, &mut None);
+    let (st, r) = s.push(&token, &dev, &numbered(&v.events, 1)).await;
+    assert_eq!(
+        (st, r["refused"].as_array().map(Vec::len)),
+        (200, Some(0)),
+        "{r}"
+    );
+
+    let (st, detail) = s
+        .get(&format!("/api/visits/{}", v.visit), &s.dispatcher)
+        .await;
+    assert_eq!(st, 200, "{detail}");
+    assert_eq!(detail["state"]["stage"], "closed", "{detail}");
+    let schema = &doc["paths"]["/api/visits/{id}"]["get"]["responses"]["200"]["content"]
+        ["application/json"]["schema"];
+    let broken = violations(&doc, schema, &detail);
+    assert!(
+        broken.is_empty(),
+        "GET /api/visits/{{id}} against the document: {broken:#?}"
+    );
+    // The state is described member by member: a state the core never makes is refused.
+    let mut forged = detail.clone();
+    forged["state"]["stage"] = Value::from("teleported");
+    forged["state"]["paid_total"] = Value::from("a lot");
+    assert_eq!(violations(&doc, schema, &forged).len(), 2);
+}
+
+/// Two Rust types of one name become one component: the second silently
+/// describes the first's responses (it happened: two `HistoryEntry`). The
+/// server's types and the core's share the document.
+#[test]
+fn no_two_types_share_a_component_name() {
+    let crate_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    let mut clashes = Vec::new();
+    let mut files = vec![crate_dir.join("src"), crate_dir.join("../core/src")];
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if !(line.contains("derive(") && line.contains("ToSchema")) {
+                continue;
+            }
+            let Some(name) = lines[i..].iter().take(8).find_map(|l| {
+                let l = l.trim_start().strip_prefix("pub ")?;
+                let rest = l
+                    .strip_prefix("struct ")
+                    .or_else(|| l.strip_prefix("enum "))?;
+                Some(
+                    rest.split(|c: char| !c.is_alphanumeric() && c != '_')
+                        .next()?
+                        .to_string(),
+                )
+            }) else {
+                continue;
+            };
+            let at = format!("{}:{}", path.display(), i + 1);
+            if let Some(first) = seen.insert(name.clone(), at.clone()) {
+                clashes.push(format!("{name}: {first} and {at}"));
+            }
+        }
+    }
+    assert!(seen.len() > 100, "read only {} schema types", seen.len());
+    assert!(clashes.is_empty(), "{clashes:#?}");
 }

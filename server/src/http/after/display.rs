@@ -29,9 +29,7 @@ pub fn outcome_label(outcome: Option<&str>) -> Option<Text> {
 pub struct LabelledVisit {
     #[serde(flatten)]
     pub row: VisitRow,
-    #[schema(value_type = Option<crate::api_schema::Text>)]
     pub stage_label: Option<Text>,
-    #[schema(value_type = Option<crate::api_schema::Text>)]
     pub outcome_label: Option<Text>,
     /// The technician's name, as the desk knows them (absent: not on the roster).
     pub technician_name: Option<String>,
@@ -63,7 +61,6 @@ impl LabelledVisit {
 pub struct QuoteLineDisplay {
     pub unit_price: String,
     pub amount: String,
-    #[schema(value_type = Option<crate::api_schema::Text>)]
     pub item_name: Option<Text>,
 }
 
@@ -71,9 +68,7 @@ pub struct QuoteLineDisplay {
 /// detail shows, formatted in the quote's currency.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct VisitDisplay {
-    #[schema(value_type = crate::api_schema::Text)]
     pub stage_label: Text,
-    #[schema(value_type = Option<crate::api_schema::Text>)]
     pub outcome_label: Option<Text>,
     /// One entry per quote line, in the quote's order; empty without a quote.
     pub quote_lines: Vec<QuoteLineDisplay>,
@@ -90,7 +85,7 @@ pub struct VisitDisplay {
     pub amount_due_fen: Option<i64>,
     /// The fee schedule's name of each part the diagnosis named or the work
     /// used, by its item id (a screen shows names, never ids).
-    #[schema(value_type = BTreeMap<String, crate::api_schema::Text>)]
+    #[schema(value_type = BTreeMap<String, doorstep_core::Text>)]
     pub part_names: BTreeMap<String, Text>,
 }
 
@@ -150,18 +145,17 @@ impl VisitDisplay {
 /// and its label, the command table's name for the action that recorded it
 /// (what the technician's screen called it).
 #[derive(Serialize, utoipa::ToSchema)]
-pub struct HistoryEntry {
+pub struct VisitHistoryEntry {
     pub at: DateTime<Utc>,
-    #[schema(value_type = crate::api_schema::Text)]
     pub label: Text,
     pub device_id: String,
 }
 
 /// The visit's facts in timeline order, labelled.
-pub fn history(events: &[VisitEvent]) -> Vec<HistoryEntry> {
+pub fn history(events: &[VisitEvent]) -> Vec<VisitHistoryEntry> {
     events
         .iter()
-        .map(|e| HistoryEntry {
+        .map(|e| VisitHistoryEntry {
             at: e.recorded_at,
             label: fact_label(&e.kind),
             device_id: e.device_id.to_string(),

@@ -32,7 +32,6 @@ pub struct RefusedQuery {
 pub struct LabelledRefusal {
     #[serde(flatten)]
     pub fact: RefusedFact,
-    #[schema(value_type = crate::api_schema::Text)]
     pub label: Text,
 }
 

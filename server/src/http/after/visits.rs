@@ -6,7 +6,7 @@ use crate::auth::Principal;
 use crate::domain::projection;
 use crate::domain::qr_payments::QrPaymentView;
 use crate::failure::Fallible;
-use crate::http::after::display::{history, HistoryEntry, LabelledVisit, VisitDisplay};
+use crate::http::after::display::{history, LabelledVisit, VisitDisplay, VisitHistoryEntry};
 use crate::http::auth::Auth;
 use crate::http::contact_views::{purpose, record_contact_view};
 use crate::http::error::{ApiError, ApiQuery, ApiResult};
@@ -125,14 +125,15 @@ pub async fn get_visit(
 pub struct VisitDetail {
     /// The visit's row and labels, as one item of `GET /api/visits`.
     pub visit: LabelledVisit,
-    /// The core's `VisitState` (see core/src/workflow).
-    #[schema(value_type = Object)]
+    /// The core's `VisitState` (core/src/workflow/state.rs): the visit as
+    /// its facts replay.
+    #[schema(value_type = doorstep_core::VisitState)]
     pub state: Value,
     /// The labels and amounts as the core formats them (null when the state
     /// could not be read).
     pub display: Option<VisitDisplay>,
     /// The visit's facts, oldest first, each with its label.
-    pub history: Vec<HistoryEntry>,
+    pub history: Vec<VisitHistoryEntry>,
     /// The visit's QR payment orders (as `GET /api/assignments/{id}/qr-payments`
     /// lists them), with who confirmed each paid one.
     pub qr_payments: Vec<QrPaymentView>,

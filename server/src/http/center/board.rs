@@ -31,7 +31,6 @@ const BOOKING_SCAN_ASSIGNMENTS: i64 = 2_000;
 pub struct CandidatesView {
     pub assignment_id: String,
     pub trade: String,
-    #[schema(value_type = Option<crate::api_schema::TimeWindow>)]
     pub requested_window: Option<TimeWindow>,
     pub candidates: Vec<Candidate>,
 }

@@ -3,7 +3,7 @@
 //! and `/api/intakes/repeat-check` (the intake's repeat warning).
 
 use crate::app::AppState;
-use crate::domain::order_history::{self, Found, HistoryEntry, RepeatWarning};
+use crate::domain::order_history::{self, Found, OrderHistoryEntry, RepeatWarning};
 use crate::failure::{Failure, Fallible};
 use crate::http::after::display::LabelledVisit;
 use crate::http::auth::Auth;
@@ -52,13 +52,13 @@ fn labelled(found: Vec<Found>, names: &BTreeMap<String, String>) -> Vec<FoundVie
 #[utoipa::path(
     get, path = "/api/assignments/{id}/history", tag = "center", security(("session" = [])),
     params(("id" = String, Path, description = "The assignment's id")),
-    responses((status = 200, description = "Who changed what and when, one entry per version, oldest first", body = Vec<HistoryEntry>))
+    responses((status = 200, description = "Who changed what and when, one entry per version, oldest first", body = Vec<OrderHistoryEntry>))
 )]
 pub async fn assignment_history(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<String>,
-) -> ApiResult<Json<Vec<HistoryEntry>>> {
+) -> ApiResult<Json<Vec<OrderHistoryEntry>>> {
     who.dispatcher()?;
     let out = state
         .db

@@ -40,7 +40,7 @@ pub struct PublishedPlaybooks {
 
 #[utoipa::path(
     post, path = "/api/playbooks", tag = "admin", security(("session" = [])),
-    request_body(content((Object = "application/json"), (String = "application/toml")), description = "A playbook as the shipped ones are written (core/src/playbook/trades): TOML with `Content-Type: application/toml`, or the same as JSON. `id` names the trade, `version` must be newer than every version of that trade in force"),
+    request_body(content((doorstep_core::Playbook = "application/json"), (String = "application/toml")), description = "A playbook as the shipped ones are written (core/src/playbook/trades): TOML with `Content-Type: application/toml`, or the same as JSON. `id` names the trade, `version` must be newer than every version of that trade in force"),
     responses((status = 201, description = "Published: signed with the server's playbook key and sent to every phone at its next sync. A visit already started keeps the version it started with; visits that start after the phone has it walk this one. Refused 400 `invalid_field` naming the playbook's field (`playbook.fees[2].price`, `playbook.id` for a trade this server does not walk), 403 for a non-admin, 409 `version_not_newer` (with `newest_version`)", body = PublishedPlaybookView))
 )]
 pub async fn publish_playbook(
