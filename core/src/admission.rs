@@ -30,7 +30,6 @@ use crate::messages::Lang;
 use crate::playbook::PlaybookCatalog;
 use crate::protocol::RefusalCode;
 use crate::workflow::command::VisitCommand;
-use crate::workflow::report::Report;
 use crate::workflow::{execute, Context, EventKind, Stamper, VisitEvent, VisitState};
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -244,9 +243,11 @@ impl VisitAdmission {
         ctx.discount_key = self.discount_keys.get(&event.device_id).cloned();
         if let Some((_, _, _, evidence)) = signed {
             ctx.previous_evidence_digest = evidence.previous_evidence_digest.clone();
+            // The report as signed with the recorded consent digest.
+            ctx.recorded_consent_digest = Some(evidence.consent_digest.clone());
         }
         let mut stamper = AsRecorded(event);
-        let mut produced =
+        let produced =
             execute(&self.state, &command, playbook, &ctx, &mut stamper).map_err(|e| {
                 AdmissionRefusal::WorkflowRefused {
                     command: command.name(),
@@ -254,20 +255,13 @@ impl VisitAdmission {
                     message: e.message(Lang::En),
                 }
             })?;
-        if let Some((ratings, comment, _, recorded)) = signed {
-            // The report as signed with the recorded consent digest.
-            let mut report = Report::of(&self.state, Some(*ratings), comment.clone(), "");
-            report.consent_digest = recorded.consent_digest.clone();
-            if report.digest() != recorded.report_digest {
+        if let (Some((_, _, _, recorded)), Some(EventKind::CustomerSignedOff { evidence, .. })) =
+            (signed, produced.first().map(|e| &e.kind))
+        {
+            if evidence.report_digest != recorded.report_digest {
                 return Err(AdmissionRefusal::NotWorkflowFact(
                     "the sign-off's report digest is not the digest of this visit's report".into(),
                 ));
-            }
-            if let Some(EventKind::CustomerSignedOff { evidence, .. }) =
-                produced.first_mut().map(|e| &mut e.kind)
-            {
-                evidence.consent_digest = recorded.consent_digest.clone();
-                evidence.report_digest = recorded.report_digest.clone();
             }
         }
         Ok(produced)

@@ -12,39 +12,47 @@ use sha2::{Digest, Sha256};
 
 /// Serialises `value` canonically.
 pub fn to_canonical_json<T: Serialize>(value: &T) -> Result<String, serde_json::Error> {
+    let bytes = canonical_bytes(value)?;
+    Ok(String::from_utf8(bytes).expect("serde_json writes UTF-8"))
+}
+
+/// The canonical JSON of `value`, as bytes (what a digest is taken over).
+fn canonical_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>, serde_json::Error> {
     let v = serde_json::to_value(value)?;
-    let mut out = String::new();
+    let mut out = Vec::with_capacity(1024);
     write(&v, &mut out)?;
     Ok(out)
 }
 
-fn write(v: &Value, out: &mut String) -> Result<(), serde_json::Error> {
+/// Writes `v` into `out` with no allocation per key or scalar (a report's
+/// digest is taken several times per pushed sign-off).
+fn write(v: &Value, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
     match v {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.iter().enumerate() {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            out.push(b'{');
+            for (i, (key, item)) in entries.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                out.push_str(&serde_json::to_string(k)?);
-                out.push(':');
-                write(&map[k.as_str()], out)?;
+                serde_json::to_writer(&mut *out, key)?;
+                out.push(b':');
+                write(item, out)?;
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write(item, out)?;
             }
-            out.push(']');
+            out.push(b']');
         }
-        other => out.push_str(&serde_json::to_string(other)?),
+        scalar => serde_json::to_writer(&mut *out, scalar)?,
     }
     Ok(())
 }
@@ -56,7 +64,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// SHA-256 of the canonical JSON of `value`.
 pub fn digest<T: Serialize>(value: &T) -> Result<String, serde_json::Error> {
-    Ok(sha256_hex(to_canonical_json(value)?.as_bytes()))
+    Ok(sha256_hex(&canonical_bytes(value)?))
 }
 
 #[cfg(test)]

@@ -180,6 +180,7 @@ fn open_writer(path: &Path) -> Result<Connection> {
         return Err(StoreError::ReadOnly);
     }
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    keep_plans(&conn)?;
     // Read-only look first: refuse what we must not touch before any write.
     let header = schema::header(&conn)?;
     schema::check_compatible(&header)?;
@@ -207,7 +208,22 @@ fn open_reader(path: &Path) -> Result<Connection> {
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "foreign_keys", true)?;
+    keep_plans(&conn)?;
     Ok(conn)
+}
+
+/// Cached statements keep their plan whatever values are bound: without the
+/// query planner stability guarantee, SQLite as bundled (STAT4 compiled in)
+/// compiles a statement again whenever a parameter compared with an indexed
+/// column changes value — every read of a visit, an assignment or a page
+/// re-parsed and re-planned despite the statement cache. The store runs no
+/// `ANALYZE`, so no plan ever depended on the values.
+fn keep_plans(conn: &Connection) -> Result<()> {
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
+    Ok(())
 }
 
 impl Db {
@@ -348,6 +364,37 @@ mod tests {
             1,
             "a failed Full write also returns to NORMAL"
         );
+        drop(db);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A statement run with a new value each time (one visit's events, then
+    /// the next visit's) is compiled once, by the writer and by readers.
+    #[test]
+    fn a_cached_statement_is_not_compiled_again_for_each_new_value() {
+        use rusqlite::StatementStatus;
+        let dir = std::env::temp_dir().join(format!(
+            "doorstep-db-plans-{}-{}",
+            std::process::id(),
+            uuid::Uuid::now_v7().simple()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = Db::open(&dir.join("store.db")).unwrap();
+        let sql = "SELECT json FROM visit_events WHERE visit_id = ?1 ORDER BY seq";
+        let reprepared = |c: &Connection| -> Result<i32> {
+            for visit in 0..10 {
+                let mut stmt = c.prepare_cached(sql)?;
+                assert_eq!(
+                    stmt.query_map([format!("visit-{visit}")], |_| Ok(()))?
+                        .count(),
+                    0
+                );
+            }
+            Ok(c.prepare_cached(sql)?
+                .get_status(StatementStatus::RePrepare))
+        };
+        assert_eq!(db.with_writer(reprepared).unwrap(), 0);
+        assert_eq!(db.read(|tx| reprepared(tx)).unwrap(), 0);
         drop(db);
         let _ = std::fs::remove_dir_all(&dir);
     }

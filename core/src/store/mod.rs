@@ -731,6 +731,7 @@ impl Store {
             previous_evidence_digest: clock.evidence_head.clone(),
             zone: settings::load_business_zone(tx)?,
             discount_key: self.discount_key(),
+            recorded_consent_digest: None,
         };
         let (mut events, hlc) = match page {
             None => {

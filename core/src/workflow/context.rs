@@ -24,6 +24,10 @@ pub struct Context {
     /// The device's discount key, which checks the center's offline short
     /// codes (`crate::discount_approval`); none: online approvals only.
     pub discount_key: Option<SharedDiscountKey>,
+    /// Re-deciding a recorded sign-off (event admission): the consent digest
+    /// it recorded, standing in for the consent text the signing screen
+    /// showed, which the fact does not carry. `None` on the phone.
+    pub recorded_consent_digest: Option<String>,
 }
 
 impl Context {
@@ -46,6 +50,7 @@ impl Context {
             previous_evidence_digest: None,
             zone: BusinessZone::default(),
             discount_key: None,
+            recorded_consent_digest: None,
         }
     }
 }

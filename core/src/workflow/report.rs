@@ -150,7 +150,7 @@ impl Report {
 
     /// SHA-256 of the canonical report.
     pub fn digest(&self) -> String {
-        canonical::sha256_hex(self.canonical_json().as_bytes())
+        canonical::digest(self).unwrap_or_default()
     }
 }
 

@@ -26,7 +26,10 @@ pub(super) fn sign_off(
     require_valid_ratings(ratings)?;
     require_signature(strokes)?;
     non_empty("consent_text", consent_text)?;
-    let report = Report::of(s, Some(*ratings), comment.clone(), consent_text);
+    let mut report = Report::of(s, Some(*ratings), comment.clone(), consent_text);
+    if let Some(recorded) = &ctx.recorded_consent_digest {
+        report.consent_digest = recorded.clone();
+    }
     let digest = report.digest();
     require_shown_digest_matches(shown_digest.as_deref(), &digest)?;
     let evidence = SignOffEvidence {
