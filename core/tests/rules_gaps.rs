@@ -326,6 +326,41 @@ fn every_command_field_is_bounded_and_the_refusal_names_the_field_and_the_range(
     assert_eq!(e.field(), Some("amount"));
 }
 
+#[test]
+fn a_signature_is_bounded_in_strokes_and_in_points_per_stroke() {
+    let mut run = Run::new("appliance_repair");
+    run.quote_accepted();
+    let stroke = |points: usize| json!({"points": (0..points).map(|i| json!({"x": i, "y": 0, "t_ms": i})).collect::<Vec<_>>()});
+    let sign = |strokes: Vec<Value>| json!({"type": "sign_off", "ratings": {"quality": 5, "attitude": 5}, "strokes": strokes, "consent_text": "ok"});
+    let e = run.refused(sign(vec![stroke(2); bounds::STROKES_MAX + 1]));
+    assert_eq!(e.field(), Some("strokes"));
+    assert!(
+        e.message(Lang::ZhCn).contains("最多500项（实际501项）"),
+        "{}",
+        e.message(Lang::ZhCn)
+    );
+    let e = run.refused(sign(vec![stroke(2), stroke(bounds::STROKE_POINTS_MAX + 1)]));
+    assert_eq!(e.field(), Some("strokes[1].points"));
+    assert!(
+        e.message(Lang::En)
+            .contains("at most 5000 entries (5001 given)"),
+        "{}",
+        e.message(Lang::En)
+    );
+    // The other signatures (backup consent, custody receipt) by the same bound.
+    let e = run.refused(json!({"type": "sign_custody_receipt", "strokes": vec![stroke(1); bounds::STROKES_MAX + 1]}));
+    assert_eq!(e.field(), Some("strokes"));
+    let e = run.refused(
+        json!({"type": "sign_backup_consent", "strokes": [stroke(bounds::STROKE_POINTS_MAX + 1)]}),
+    );
+    assert_eq!(e.field(), Some("strokes[0].points"));
+    // At the bounds, the signature is no field's problem (the rules decide).
+    let mut at_bounds = vec![stroke(1); bounds::STROKES_MAX];
+    at_bounds[0] = stroke(bounds::STROKE_POINTS_MAX);
+    let e = run.refused(sign(at_bounds));
+    assert_ne!(e.code(), "invalid_input", "{}", e.message(Lang::En));
+}
+
 // ---- §2.11 the fault catalogue, reproduction, §2.13 serial numbers -----------------
 
 #[test]

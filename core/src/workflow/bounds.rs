@@ -12,6 +12,7 @@
 //! through sync and are checked by the server, not here.
 
 use super::command::VisitCommand;
+use super::signature::Stroke;
 use crate::messages::Text;
 use serde_json::Value;
 
@@ -104,15 +105,6 @@ pub fn text_max(field: &str) -> i64 {
     }
 }
 
-/// The most rows a list field takes.
-pub fn list_max(field: &str) -> usize {
-    match field {
-        "strokes" => STROKES_MAX,
-        "points" => STROKE_POINTS_MAX,
-        _ => LIST_MAX,
-    }
-}
-
 /// The words for a field in refusals, by the last segment of its path.
 pub fn field_label(path: &str) -> Text {
     let name = last_segment(path);
@@ -201,6 +193,20 @@ pub fn check(cmd: &VisitCommand) -> Result<(), OutOfBounds> {
     ) {
         return Ok(());
     }
+    // A signature is bounded by its counts alone (its points are numbers on
+    // the drawing surface): checked as typed, then left out of the JSON
+    // walk, so its thousands of points are not copied to be walked.
+    let without_strokes;
+    let cmd = match cmd {
+        VisitCommand::SignOff { strokes, .. }
+        | VisitCommand::SignBackupConsent { strokes }
+        | VisitCommand::SignCustodyReceipt { strokes } => {
+            check_strokes(strokes)?;
+            without_strokes = strokes_left_out(cmd);
+            &without_strokes
+        }
+        _ => cmd,
+    };
     let Value::Object(fields) = serde_json::to_value(cmd).unwrap_or(Value::Null) else {
         return Ok(());
     };
@@ -208,10 +214,67 @@ pub fn check(cmd: &VisitCommand) -> Result<(), OutOfBounds> {
     fields
         .iter()
         .filter(|(name, _)| *name != "type")
-        .try_for_each(|(name, v)| check_value(name, name, v))
+        .try_for_each(|(name, v)| check_value(&At::Field(name), name, v))
 }
 
-fn check_value(path: &str, name: &str, v: &Value) -> Result<(), OutOfBounds> {
+/// The strokes of a signature, and the points of each, within their counts.
+fn check_strokes(strokes: &[Stroke]) -> Result<(), OutOfBounds> {
+    let field = At::Field("strokes");
+    check_count(&field, STROKES_MAX, strokes.len())?;
+    strokes.iter().enumerate().try_for_each(|(i, stroke)| {
+        let stroke_at = At::Index(&field, i);
+        let points = At::Key(&stroke_at, "points");
+        check_count(&points, STROKE_POINTS_MAX, stroke.points.len())
+    })
+}
+
+/// `cmd` with its signature's strokes emptied (they are checked as typed).
+fn strokes_left_out(cmd: &VisitCommand) -> VisitCommand {
+    let mut copy = cmd.clone();
+    if let VisitCommand::SignOff { strokes, .. }
+    | VisitCommand::SignBackupConsent { strokes }
+    | VisitCommand::SignCustodyReceipt { strokes } = &mut copy
+    {
+        strokes.clear();
+    }
+    copy
+}
+
+/// A list of `given` entries where at most `max` are accepted.
+fn check_count(path: &At, max: usize, given: usize) -> Result<(), OutOfBounds> {
+    if given > max {
+        return Err(refusal(
+            path,
+            Text::new(
+                format!("at most {max} entries ({given} given)"),
+                format!("最多{max}项（实际{given}项）"),
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Where a value sits in the command (`quote.lines[2].qty`), spelt out only
+/// when it is refused: a signature's thousands of points are walked without
+/// writing a path for each.
+#[derive(Debug, Clone, Copy)]
+enum At<'a> {
+    Field(&'a str),
+    Key(&'a At<'a>, &'a str),
+    Index(&'a At<'a>, usize),
+}
+
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            At::Field(name) => f.write_str(name),
+            At::Key(parent, key) => write!(f, "{parent}.{key}"),
+            At::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
+    }
+}
+
+fn check_value(path: &At, name: &str, v: &Value) -> Result<(), OutOfBounds> {
     match v {
         Value::String(s) => check_text(path, name, s),
         Value::Number(n) => match number(name) {
@@ -219,29 +282,20 @@ fn check_value(path: &str, name: &str, v: &Value) -> Result<(), OutOfBounds> {
             None => Ok(()),
         },
         Value::Array(items) => {
-            let max = list_max(name);
-            if items.len() > max {
-                return Err(refusal(
-                    path,
-                    Text::new(
-                        format!("at most {max} entries ({} given)", items.len()),
-                        format!("最多{max}项（实际{}项）", items.len()),
-                    ),
-                ));
-            }
+            check_count(path, LIST_MAX, items.len())?;
             items
                 .iter()
                 .enumerate()
-                .try_for_each(|(i, item)| check_value(&format!("{path}[{i}]"), name, item))
+                .try_for_each(|(i, item)| check_value(&At::Index(path, i), name, item))
         }
         Value::Object(map) => map
             .iter()
-            .try_for_each(|(k, v)| check_value(&format!("{path}.{k}"), k, v)),
+            .try_for_each(|(k, v)| check_value(&At::Key(path, k), k, v)),
         Value::Bool(_) | Value::Null => Ok(()),
     }
 }
 
-fn check_text(path: &str, name: &str, s: &str) -> Result<(), OutOfBounds> {
+fn check_text(path: &At, name: &str, s: &str) -> Result<(), OutOfBounds> {
     let max = text_max(name);
     let chars = s.chars().count() as i64;
     if chars > max {
@@ -257,7 +311,7 @@ fn check_text(path: &str, name: &str, s: &str) -> Result<(), OutOfBounds> {
     }
 }
 
-fn check_number(path: &str, b: &NumberBound, n: &serde_json::Number) -> Result<(), OutOfBounds> {
+fn check_number(path: &At, b: &NumberBound, n: &serde_json::Number) -> Result<(), OutOfBounds> {
     let inside = n.as_i64().is_some_and(|x| (b.min..=b.max).contains(&x));
     if inside {
         return Ok(());
@@ -291,7 +345,7 @@ pub fn range_text(b: &NumberBound, given: &str) -> Text {
     )
 }
 
-fn refusal(path: &str, problem: Text) -> OutOfBounds {
+fn refusal(path: &At, problem: Text) -> OutOfBounds {
     OutOfBounds {
         field: path.to_string(),
         problem,
@@ -307,5 +361,12 @@ mod tests {
         assert_eq!(last_segment("quote.lines[2].qty"), "qty");
         assert_eq!(last_segment("strokes[0]"), "strokes");
         assert_eq!(last_segment("travel_minutes"), "travel_minutes");
+    }
+
+    #[test]
+    fn a_refused_field_is_named_by_its_dotted_path() {
+        let lines = At::Field("lines");
+        let line = At::Index(&lines, 2);
+        assert_eq!(At::Key(&line, "qty").to_string(), "lines[2].qty");
     }
 }

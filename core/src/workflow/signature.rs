@@ -36,7 +36,34 @@ pub fn strokes_are_signature(strokes: &[Stroke]) -> bool {
 
 /// SHA-256 over the canonical JSON of the strokes.
 pub fn strokes_digest(strokes: &[Stroke]) -> String {
-    canonical::digest(&strokes).unwrap_or_default()
+    canonical::sha256_hex(&strokes_canonical_json(strokes))
+}
+
+/// The strokes' canonical JSON (`crate::canonical`: keys sorted, no spaces),
+/// written straight from the points: a signature of thousands of points is
+/// hashed on every replay of its visit, and a JSON tree of it would cost an
+/// allocation per point.
+fn strokes_canonical_json(strokes: &[Stroke]) -> Vec<u8> {
+    use std::io::Write;
+    let points: usize = strokes.iter().map(|s| s.points.len()).sum();
+    let mut out = Vec::with_capacity(16 + strokes.len() * 16 + points * 32);
+    out.push(b'[');
+    for (i, stroke) in strokes.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"points\":[");
+        for (j, p) in stroke.points.iter().enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            // Writing into a Vec cannot fail.
+            let _ = write!(out, "{{\"t_ms\":{},\"x\":{},\"y\":{}}}", p.t_ms, p.x, p.y);
+        }
+        out.extend_from_slice(b"]}");
+    }
+    out.push(b']');
+    out
 }
 
 /// The customer's ratings, 1 (poor) to 5 (excellent). They exist only inside
@@ -89,5 +116,37 @@ impl SignOffEvidence {
         let mut unsigned = self.clone();
         unsigned.device_signature = None;
         canonical::digest(&unsigned).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_strokes_digest_is_over_their_canonical_json() {
+        let p = |x, y, t_ms| StrokePoint { x, y, t_ms };
+        let cases = [
+            vec![],
+            vec![Stroke { points: vec![] }],
+            vec![
+                Stroke {
+                    points: vec![p(10, -40, 0), p(i32::MIN, i32::MAX, u32::MAX)],
+                },
+                Stroke {
+                    points: vec![p(0, 0, 7)],
+                },
+            ],
+        ];
+        for strokes in cases {
+            assert_eq!(
+                String::from_utf8(strokes_canonical_json(&strokes)).unwrap(),
+                canonical::to_canonical_json(&strokes).unwrap()
+            );
+            assert_eq!(
+                strokes_digest(&strokes),
+                canonical::digest(&strokes).unwrap()
+            );
+        }
     }
 }
