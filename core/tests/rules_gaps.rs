@@ -359,6 +359,27 @@ fn a_signature_is_bounded_in_strokes_and_in_points_per_stroke() {
     at_bounds[0] = stroke(bounds::STROKE_POINTS_MAX);
     let e = run.refused(sign(at_bounds));
     assert_ne!(e.code(), "invalid_input", "{}", e.message(Lang::En));
+    for signature in ["sign_backup_consent", "sign_custody_receipt"] {
+        let mut at_bounds = vec![stroke(1); bounds::STROKES_MAX];
+        at_bounds[0] = stroke(bounds::STROKE_POINTS_MAX);
+        let e = run.refused(json!({"type": signature, "strokes": at_bounds}));
+        assert_ne!(
+            e.code(),
+            "invalid_input",
+            "{signature}: {}",
+            e.message(Lang::En)
+        );
+    }
+    // The sign-off's other fields keep their own bounds.
+    let mut long = sign(vec![stroke(2)]);
+    long["consent_text"] = json!("字".repeat(bounds::LONG_TEXT_MAX as usize + 1));
+    assert_eq!(run.refused(long).field(), Some("consent_text"));
+    let mut long = sign(vec![stroke(2)]);
+    long["comment"] = json!("字".repeat(bounds::LONG_TEXT_MAX as usize + 1));
+    assert_eq!(run.refused(long).field(), Some("comment"));
+    let mut long = sign(vec![stroke(2)]);
+    long["shown_digest"] = json!("f".repeat(bounds::TEXT_MAX as usize + 1));
+    assert_eq!(run.refused(long).field(), Some("shown_digest"));
 }
 
 // ---- §2.11 the fault catalogue, reproduction, §2.13 serial numbers -----------------

@@ -8,7 +8,8 @@
 //!
 //! The walk is over the command's JSON, so a field added to a command later
 //! is bounded too: its text by the one-line limit, its lists by the list
-//! limit. Center facts (the assignment, cancellation, reassignment) arrive
+//! limit. A signature's strokes are the one exception: bounded by their
+//! counts (strokes, points per stroke), checked as typed. Center facts (the assignment, cancellation, reassignment) arrive
 //! through sync and are checked by the server, not here.
 
 use super::command::VisitCommand;
@@ -228,16 +229,31 @@ fn check_strokes(strokes: &[Stroke]) -> Result<(), OutOfBounds> {
     })
 }
 
-/// `cmd` with its signature's strokes emptied (they are checked as typed).
+/// `cmd` with its signature's strokes emptied (they are checked as typed),
+/// built without copying them.
 fn strokes_left_out(cmd: &VisitCommand) -> VisitCommand {
-    let mut copy = cmd.clone();
-    if let VisitCommand::SignOff { strokes, .. }
-    | VisitCommand::SignBackupConsent { strokes }
-    | VisitCommand::SignCustodyReceipt { strokes } = &mut copy
-    {
-        strokes.clear();
+    match cmd {
+        VisitCommand::SignOff {
+            ratings,
+            comment,
+            consent_text,
+            shown_digest,
+            ..
+        } => VisitCommand::SignOff {
+            ratings: *ratings,
+            comment: comment.clone(),
+            strokes: Vec::new(),
+            consent_text: consent_text.clone(),
+            shown_digest: shown_digest.clone(),
+        },
+        VisitCommand::SignBackupConsent { .. } => VisitCommand::SignBackupConsent {
+            strokes: Vec::new(),
+        },
+        VisitCommand::SignCustodyReceipt { .. } => VisitCommand::SignCustodyReceipt {
+            strokes: Vec::new(),
+        },
+        other => other.clone(),
     }
-    copy
 }
 
 /// A list of `given` entries where at most `max` are accepted.
