@@ -178,12 +178,22 @@ test("a customer who lost the code gets a new one from the order, in Chinese; th
   await page.locator("#flash").getByText(/^已重新发放验收码：新验收码将发送给客户/).waitFor();
   await page.locator("#order-history li").first().getByText(/重新发放验收码/).waitFor();
   await until(async () => (await sent()).length === 2, "the new code's SMS was delivered");
+  // The simulator answers before the server records the delivery: wait for
+  // the order's own record of both, then read the page.
+  await until(
+    async () => (await notices(id)).filter((n) => n.state === "delivered").length >= 2,
+    "the order records both codes' SMS as delivered",
+  );
   const [, second] = await sent();
   assert.match(second, /^\d{6}$/);
   assert.ok(!(await page.content()).includes(second) && !(await page.content()).includes(first), "the desk never sees a code");
   await page.getByRole("button", { name: "返回", exact: true }).click();
   await openOrder(page, "吴芳", { zh: true });
-  assert.equal(await list.locator("li").filter({ hasText: "“验收码”通知（短信）：已送达" }).count(), 2, "both codes' SMS delivered");
+  // The order's list may still be the one shown before: wait for the
+  // second delivered line to render, then count.
+  const delivered = list.locator("li").filter({ hasText: "“验收码”通知（短信）：已送达" });
+  await delivered.nth(1).waitFor();
+  assert.equal(await delivered.count(), 2, "both codes' SMS delivered");
   const text = await page.locator("[data-view=order]").innerText();
   assert.deepEqual(chineseProblems(text), [], text);
   await assertAccessible(page, "the order after a new acceptance code");

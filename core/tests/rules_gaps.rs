@@ -354,19 +354,20 @@ fn a_signature_is_bounded_in_strokes_and_in_points_per_stroke() {
         json!({"type": "sign_backup_consent", "strokes": [stroke(bounds::STROKE_POINTS_MAX + 1)]}),
     );
     assert_eq!(e.field(), Some("strokes[0].points"));
-    // At the bounds, the signature is no field's problem (the rules decide).
+    // At the bounds, no signature is a field's problem (the rules decide).
     let mut at_bounds = vec![stroke(1); bounds::STROKES_MAX];
     at_bounds[0] = stroke(bounds::STROKE_POINTS_MAX);
-    let e = run.refused(sign(at_bounds));
-    assert_ne!(e.code(), "invalid_input", "{}", e.message(Lang::En));
-    for signature in ["sign_backup_consent", "sign_custody_receipt"] {
-        let mut at_bounds = vec![stroke(1); bounds::STROKES_MAX];
-        at_bounds[0] = stroke(bounds::STROKE_POINTS_MAX);
-        let e = run.refused(json!({"type": signature, "strokes": at_bounds}));
+    for command in [
+        sign(at_bounds.clone()),
+        json!({"type": "sign_backup_consent", "strokes": at_bounds}),
+        json!({"type": "sign_custody_receipt", "strokes": at_bounds}),
+    ] {
+        let e = run.refused(command.clone());
         assert_ne!(
             e.code(),
             "invalid_input",
-            "{signature}: {}",
+            "{}: {}",
+            command["type"],
             e.message(Lang::En)
         );
     }

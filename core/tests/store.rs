@@ -14,6 +14,15 @@ fn aid(s: &str) -> AssignmentId {
     AssignmentId::new(s).unwrap()
 }
 
+/// The center gives `id` to another technician, tech-9, at `version`.
+fn reassigned_to_tech_9(id: &str, version: u64) -> ChangeKind {
+    ChangeKind::Reassigned {
+        assignment_id: aid(id),
+        version,
+        to: TechnicianId::new("tech-9").unwrap(),
+    }
+}
+
 #[test]
 fn a_whole_visit_is_stored_as_events_projection_and_outbox() {
     let dir = TempDir::new("whole");
@@ -255,14 +264,7 @@ fn cancel_before_departure_closes_and_after_departure_raises_conflict() {
     run_visit(&store, "A-2", day(), 14); // departed
     assert!(store.state(aid("A-2")).unwrap().started());
     let ev = store
-        .receive_assignment(
-            &ChangeKind::Reassigned {
-                assignment_id: aid("A-2"),
-                version: 2,
-                to: TechnicianId::new("tech-9").unwrap(),
-            },
-            day(),
-        )
+        .receive_assignment(&reassigned_to_tech_9("A-2", 2), day())
         .unwrap();
     assert_eq!(ev.len(), 2);
     let s = store.state(aid("A-2")).unwrap();
@@ -340,6 +342,93 @@ fn a_download_page_records_its_receipts_locally_and_acknowledges_them_instead_of
     let later = store.history(aid("A-1")).unwrap();
     assert!(later[1].hlc > later[0].hlc);
     assert_eq!(store.pending_count().unwrap(), 1);
+}
+
+/// How many times `needle` is written in the store's tables, as stored.
+fn copies_in_file(store: &Store, needle: &str) -> usize {
+    let c = rusqlite::Connection::open(store.path()).unwrap();
+    let mut n = 0;
+    for (table, column) in [("visit_events", "json"), ("visits", "state_json")] {
+        let mut st = c.prepare(&format!("SELECT {column} FROM {table}")).unwrap();
+        let rows = st.query_map([], |r| r.get::<_, String>(0)).unwrap();
+        n += rows
+            .map(|r| r.unwrap().matches(needle).count())
+            .sum::<usize>();
+    }
+    let columns: Vec<String> = c
+        .prepare("SELECT name FROM pragma_table_info('assignments')")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            "assignment_id",
+            "version",
+            "trade",
+            "received_at",
+            "purged_at"
+        ],
+        "the assignments table keeps what sync needs, not the order"
+    );
+    n
+}
+
+#[test]
+fn an_order_is_stored_once_in_the_fact_that_brought_it() {
+    let dir = TempDir::new("once");
+    let store = open(&dir.db());
+    let page = vec![AssignmentChange {
+        seq: 1,
+        change: issued("A-1", day()),
+    }];
+    store.apply_download_page(&page, "1", day()).unwrap();
+    assert_eq!(copies_in_file(&store, ADDRESS), 1, "in the receipt only");
+    let state = store.state(aid("A-1")).unwrap();
+    assert_eq!(state.assignment.as_ref(), Some(&assignment("A-1", day())));
+    // A changed order is a new fact: its copy is the one the visit reads.
+    let mut changed = assignment("A-1", day());
+    changed.version = 2;
+    changed.customer.address = Some("9 Huaihai Road".into());
+    store
+        .receive_assignment(
+            &ChangeKind::Assignment {
+                assignment: Box::new(changed.clone()),
+            },
+            day(),
+        )
+        .unwrap();
+    assert_eq!(copies_in_file(&store, "9 Huaihai Road"), 1);
+    assert_eq!(store.state(aid("A-1")).unwrap().assignment, Some(changed));
+    assert!(store.verify_projections().unwrap().is_empty());
+}
+
+#[test]
+fn a_reassign_or_cancel_after_start_moves_the_orders_technician_and_version_as_a_replay_does() {
+    let dir = TempDir::new("moved");
+    let store = open(&dir.db());
+    run_visit(&store, "A-2", day(), 14); // departed
+    store
+        .receive_assignment(&reassigned_to_tech_9("A-2", 2), day())
+        .unwrap();
+    store
+        .receive_assignment(
+            &ChangeKind::Cancelled {
+                assignment_id: aid("A-2"),
+                version: 3,
+                reason: "customer cancelled".into(),
+            },
+            day(),
+        )
+        .unwrap();
+    let order = store.state(aid("A-2")).unwrap().assignment.unwrap();
+    assert_eq!(order.technician.unwrap().as_str(), "tech-9");
+    assert_eq!(order.version, 3);
+    assert!(store.verify_projections().unwrap().is_empty());
+    assert_eq!(store.rebuild().unwrap().changed, 0);
+    assert_eq!(copies_in_file(&store, ADDRESS), 1);
 }
 
 #[test]

@@ -1,5 +1,7 @@
 //! A store written by schema v1 (frozen DDL) with unsynced work opens with
-//! today's code: upgraded in place, nothing lost, same schema as a new store.
+//! today's code: upgraded in place, nothing lost, same schema as a new store;
+//! its projection, which carried a copy of the order, is read as it is and
+//! rebuilt lean (schema v7: the order is stored once, in its receipt).
 
 mod common;
 
@@ -132,6 +134,22 @@ fn a_v1_store_with_unsynced_events_upgrades_without_loss() {
     assert_eq!(store.state(&aid).unwrap(), state);
     assert_eq!(store.pending_count().unwrap(), visit.events.len() as u64);
     assert!(store.verify_projections().unwrap().is_empty());
+    // The old projection carried a copy of the order (v7 keeps it once, in
+    // the receipt): a rebuild writes it lean, and the state reads the same.
+    let copies = |path: &std::path::Path| -> usize {
+        let c = Connection::open(path).unwrap();
+        let mut st = c
+            .prepare("SELECT json FROM visit_events UNION ALL SELECT state_json FROM visits")
+            .unwrap();
+        let rows = st.query_map([], |r| r.get::<_, String>(0)).unwrap();
+        rows.map(|r| r.unwrap().matches(ADDRESS).count()).sum()
+    };
+    assert_eq!(copies(&dir.db()), 2, "the receipt and the old projection");
+    let rebuilt = store.rebuild().unwrap();
+    assert_eq!((rebuilt.visits, rebuilt.changed), (1, 1));
+    assert_eq!(copies(&dir.db()), 1, "the receipt only");
+    assert_eq!(store.state(&aid).unwrap(), state);
+    assert_eq!(store.rebuild().unwrap().changed, 0);
     // v2 features work on the upgraded file.
     let first = store.pending_outbox(1).unwrap()[0].seq;
     store.record_refused(first, "test", day()).unwrap();

@@ -1,10 +1,11 @@
 //! Erasure on request (PIPL): the center erased a customer's personal data
 //! and the download says so (`ChangeKind::Erased`). The phone blanks the
 //! customer's name, phone, address and map location, and removes the mobile
-//! numbers typed into the order's free text (`contact_text`), in its copy of
-//! the assignment and in every acknowledged event of the visit that embeds
-//! the assignment, then re-derives the projection from the events (so it still
-//! equals a replay). Everything else stays: amounts, payments, receipts,
+//! numbers typed into the order's free text (`contact_text`), in every
+//! acknowledged event of the visit that embeds the assignment (the phone
+//! keeps the order only there: `projection`), then re-derives the
+//! projection from the events (so it still equals a replay). Everything
+//! else stays: amounts, payments, receipts,
 //! signatures and every digest (the signed report holds no contact data, so
 //! it still verifies).
 //!
@@ -58,23 +59,9 @@ fn blank_customer(v: &mut Value) -> bool {
     changed
 }
 
-/// Applies an erasure to the assignment's stored copy, its visit's
-/// acknowledged events and its projection, in the caller's transaction.
+/// Applies an erasure to the order's visit: its acknowledged events and its
+/// projection, in the caller's transaction.
 pub(super) fn erase_customer(tx: &Transaction<'_>, assignment: &AssignmentId) -> Result<()> {
-    let stored: Option<String> = tx
-        .prepare_cached("SELECT json FROM assignments WHERE assignment_id = ?1")?
-        .query_row([assignment.as_str()], |r| r.get(0))
-        .optional()?;
-    if let Some(json) = stored {
-        let mut a: Value =
-            serde_json::from_str(&json).map_err(|e| StoreError::decode("assignment", e))?;
-        if blank_customer(&mut a) {
-            let text =
-                serde_json::to_string(&a).map_err(|e| StoreError::encode("assignment", e))?;
-            tx.prepare_cached("UPDATE assignments SET json = ?2 WHERE assignment_id = ?1")?
-                .execute(params![assignment.as_str(), text])?;
-        }
-    }
     let visit: Option<String> = tx
         .prepare_cached("SELECT visit_id FROM visits WHERE assignment_id = ?1")?
         .query_row([assignment.as_str()], |r| r.get(0))
@@ -104,7 +91,7 @@ pub(super) fn erase_customer(tx: &Transaction<'_>, assignment: &AssignmentId) ->
         events.push(serde_json::from_value(v).map_err(|e| StoreError::decode("visit event", e))?);
     }
     let visit_id: VisitId = parse_id("visit id", &visit)?;
-    save_visit(tx, visit_id, &VisitState::replay(&events))?;
+    save_visit(tx, visit_id, &mut VisitState::replay(&events))?;
     Ok(())
 }
 

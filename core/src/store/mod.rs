@@ -4,9 +4,10 @@
 //! It owns the visit event log (append-only), the visit projection (current
 //! state per visit, always equal to a replay of its events), the outbox (the
 //! events waiting for the server, with a per-device increasing sequence),
-//! the assignments as last received, the sync cursor and the device identity
-//! (device id, technician, last HLC stamp, head of the sign-off evidence
-//! chain).
+//! the version of each order last received (the order itself is kept once,
+//! in the fact that brought it: `projection.rs`), the sync cursor and the
+//! device identity (device id, technician, last HLC stamp, head of the
+//! sign-off evidence chain).
 //!
 //! There is one write path: [`Store::apply_command`] (and
 //! [`Store::receive_assignment`], which goes through it) loads the visit's
@@ -16,8 +17,9 @@
 //! any point leaves either all of it or none of it.
 //!
 //! Files: `db.rs` (connections, transactions, durability), `schema.rs`
-//! (migrations), `error.rs` (`StoreError`), `retention.rs` (purging personal
-//! data after sync), `erasure.rs` (the center's erasure on request, from the
+//! (migrations), `error.rs` (`StoreError`), `projection.rs` (a visit's
+//! projection row, written without its order), `retention.rs` (purging
+//! personal data after sync), `erasure.rs` (the center's erasure on request, from the
 //! download), `settings.rs` (what the server sends every phone: the
 //! business time zone, which every command's context and the day's list
 //! use).
@@ -27,6 +29,7 @@ mod db;
 mod erasure;
 mod error;
 mod playbooks;
+mod projection;
 mod retention;
 pub mod schema;
 mod settings;
@@ -38,6 +41,8 @@ pub use error::StoreError;
 pub use playbooks::RefusedPlaybook;
 pub use retention::PurgeReport;
 pub use sync_state::{Refusal, SyncStatus};
+
+pub(crate) use projection::{load_visit, save_visit, VisitRow};
 
 use crate::assignment::{Assignment, TimeWindow};
 use crate::clock::{Hlc, HlcStamp};
@@ -197,91 +202,6 @@ fn parse_id<T: std::str::FromStr>(what: &'static str, s: &str) -> Result<T> {
 
 // ---- rows -------------------------------------------------------------------
 
-/// A visit's projection row.
-pub(crate) struct VisitRow {
-    pub visit_id: VisitId,
-    pub trade: String,
-    pub state: VisitState,
-}
-
-pub(crate) fn load_visit(tx: &Transaction<'_>, target: &VisitRef) -> Result<Option<VisitRow>> {
-    let (sql, key) = match target {
-        VisitRef::Visit(id) => (
-            "SELECT visit_id, trade, state_json FROM visits WHERE visit_id = ?1",
-            id.to_string(),
-        ),
-        VisitRef::Assignment(id) => (
-            "SELECT visit_id, trade, state_json FROM visits WHERE assignment_id = ?1",
-            id.to_string(),
-        ),
-    };
-    let row: Option<(String, String, String)> = tx
-        .prepare_cached(sql)?
-        .query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
-    row.map(|(id, trade, json)| {
-        Ok(VisitRow {
-            visit_id: parse_id("visit id", &id)?,
-            trade,
-            state: from_json("visit state", &json)?,
-        })
-    })
-    .transpose()
-}
-
-/// The listing columns of a projection row, derived from its state.
-#[derive(Debug, PartialEq, Eq)]
-struct Columns {
-    stage: String,
-    window_start: Option<i64>,
-    closed: bool,
-    closed_at: Option<i64>,
-    event_count: i64,
-}
-
-fn columns(state: &VisitState) -> Columns {
-    Columns {
-        stage: crate::wire::wire_name(&state.stage),
-        window_start: state.window.map(|w| millis(w.start)),
-        closed: state.stage == Stage::Closed,
-        closed_at: state.closed_at.map(millis),
-        event_count: state.event_count as i64,
-    }
-}
-
-/// Writes a visit's projection (insert or replace).
-pub(crate) fn save_visit(
-    tx: &Transaction<'_>,
-    visit_id: VisitId,
-    state: &VisitState,
-) -> Result<()> {
-    let assignment = state
-        .assignment
-        .as_ref()
-        .ok_or(StoreError::Workflow(crate::WorkflowError::VisitNotStarted))?;
-    let c = columns(state);
-    tx.prepare_cached(
-        "INSERT INTO visits (visit_id, assignment_id, trade, stage, window_start, closed, closed_at, event_count, state_json)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-         ON CONFLICT(visit_id) DO UPDATE SET
-           assignment_id = excluded.assignment_id, trade = excluded.trade, stage = excluded.stage,
-           window_start = excluded.window_start, closed = excluded.closed, closed_at = excluded.closed_at,
-           event_count = excluded.event_count, state_json = excluded.state_json",
-    )?
-    .execute(params![
-        visit_id.to_string(),
-        assignment.id.as_str(),
-        assignment.trade.as_str(),
-        c.stage,
-        c.window_start,
-        c.closed,
-        c.closed_at,
-        c.event_count,
-        to_json("visit state", state)?,
-    ])?;
-    Ok(())
-}
-
 /// Appends an event to the log; `upload` also queues it for the server (a
 /// download's receipt is not: the server derives it, `crate::receipt`).
 fn insert_event(tx: &Transaction<'_>, e: &VisitEvent, upload: bool) -> Result<()> {
@@ -377,20 +297,21 @@ impl DeviceClock {
     }
 }
 
+/// Records which version of an order the phone last received (the order
+/// itself is kept once, in the visit's "assignment received" fact:
+/// `projection`).
 fn save_assignment(tx: &Transaction<'_>, a: &Assignment, now: DateTime<Utc>) -> Result<()> {
     tx.prepare_cached(
-        "INSERT INTO assignments (assignment_id, version, trade, json, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO assignments (assignment_id, version, trade, received_at)
+         VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT(assignment_id) DO UPDATE SET
-           version = excluded.version, trade = excluded.trade, json = excluded.json,
-           received_at = excluded.received_at
+           version = excluded.version, trade = excluded.trade, received_at = excluded.received_at
          WHERE excluded.version >= assignments.version",
     )?
     .execute(params![
         a.id.as_str(),
         a.version as i64,
         a.trade.as_str(),
-        to_json("assignment", a)?,
         millis(now),
     ])?;
     Ok(())
@@ -758,7 +679,7 @@ impl Store {
             }
         }
         let visit_id = events[0].visit_id;
-        save_visit(tx, visit_id, &state)?;
+        save_visit(tx, visit_id, &mut state)?;
         for e in &events {
             let receipt = page.is_some() && matches!(e.kind, EventKind::AssignmentReceived { .. });
             insert_event(tx, e, !receipt)?;
@@ -808,23 +729,13 @@ impl Store {
         end: DateTime<Utc>,
     ) -> Result<Vec<VisitSummary>> {
         self.db.read(|tx| {
-            let mut stmt = tx.prepare_cached(
-                "SELECT visit_id, state_json FROM visits
-                 WHERE window_start >= ?1 AND window_start < ?2
-                 ORDER BY window_start, visit_id",
-            )?;
-            let rows = stmt.query_map([millis(start), millis(end)], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })?;
             let mut out = vec![];
-            for row in rows {
-                let (id, json) = row?;
-                let s: VisitState = from_json("visit state", &json)?;
+            for (visit_id, s) in projection::visits_in_window(tx, millis(start), millis(end))? {
                 let Some(a) = s.assignment.as_ref() else {
                     continue;
                 };
                 out.push(VisitSummary {
-                    visit_id: parse_id("visit id", &id)?,
+                    visit_id,
                     assignment_id: a.id.clone(),
                     trade: a.trade.as_str().to_string(),
                     stage: s.stage,
@@ -1044,10 +955,10 @@ impl Store {
     pub fn verify_projections(&self) -> Result<Vec<VisitId>> {
         self.db.read(|tx| {
             let mut bad = vec![];
-            for (id, stored, consistent) in all_visits(tx)? {
-                let replayed = VisitState::replay(&load_events(tx, id)?);
-                if replayed != stored || !consistent {
-                    bad.push(id);
+            for v in projection::all_visits(tx)? {
+                let replayed = VisitState::replay(&load_events(tx, v.visit_id)?);
+                if replayed != v.state || !v.consistent {
+                    bad.push(v.visit_id);
                 }
             }
             Ok(bad)
@@ -1058,12 +969,14 @@ impl Store {
     pub fn rebuild(&self) -> Result<RebuildReport> {
         self.db.write(Durability::Normal, |tx| {
             let mut report = RebuildReport::default();
-            for (id, stored, consistent) in all_visits(tx)? {
-                let replayed = VisitState::replay(&load_events(tx, id)?);
+            for v in projection::all_visits(tx)? {
+                let mut replayed = VisitState::replay(&load_events(tx, v.visit_id)?);
                 report.visits += 1;
-                if replayed != stored || !consistent {
+                // A row from before schema v7 (the order copied in) is
+                // written lean as well.
+                if replayed != v.state || !v.consistent || !v.lean {
                     report.changed += 1;
-                    save_visit(tx, id, &replayed)?;
+                    save_visit(tx, v.visit_id, &mut replayed)?;
                 }
             }
             Ok(report)
@@ -1114,34 +1027,4 @@ fn set_cursor(tx: &Transaction<'_>, stream: &str, cursor: &str, now: DateTime<Ut
     )?
     .execute(params![stream, cursor, millis(now)])?;
     Ok(())
-}
-
-/// Every projection row: id, stored state, and whether its listing columns
-/// agree with that state.
-fn all_visits(tx: &Transaction<'_>) -> Result<Vec<(VisitId, VisitState, bool)>> {
-    let mut stmt = tx.prepare(
-        "SELECT visit_id, state_json, stage, window_start, closed, closed_at, event_count
-         FROM visits ORDER BY visit_id",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            Columns {
-                stage: r.get(2)?,
-                window_start: r.get(3)?,
-                closed: r.get(4)?,
-                closed_at: r.get(5)?,
-                event_count: r.get(6)?,
-            },
-        ))
-    })?;
-    let mut out = vec![];
-    for row in rows {
-        let (id, json, stored_columns) = row?;
-        let state: VisitState = from_json("visit state", &json)?;
-        let consistent = columns(&state) == stored_columns;
-        out.push((parse_id("visit id", &id)?, state, consistent));
-    }
-    Ok(out)
 }

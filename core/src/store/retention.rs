@@ -4,8 +4,9 @@
 //! acknowledged by the server (acked, or refused with a reason, which the
 //! server also acknowledges), and the retention period since it closed has
 //! passed. Purging removes the customer's phone, address and map location
-//! from the stored assignment and from the visit's events, every location
-//! fix (the technician's fixes are the customer's doorstep, including the
+//! from the visit's events (the order is kept only in its "assignment
+//! received" fact, which the projection reads), every location fix (the
+//! technician's fixes are the customer's doorstep, including the
 //! one in the sign-off evidence), and the signature strokes (sign-off,
 //! backup consent, custody receipt). It keeps everything history needs:
 //! ids, times, outcome, work, quote, payment, ratings, the customer's name,
@@ -41,7 +42,6 @@ use serde_json::Value;
 pub struct PurgeReport {
     pub visits: Vec<VisitId>,
     pub events_rewritten: usize,
-    pub assignments_rewritten: usize,
 }
 
 /// Removes the customer's contact and map location from an assignment value.
@@ -129,25 +129,13 @@ impl Store {
                     );
                 }
                 // The projection follows the purged events.
-                save_visit(tx, visit_id, &VisitState::replay(&events))?;
+                save_visit(tx, visit_id, &mut VisitState::replay(&events))?;
                 tx.prepare_cached("UPDATE visits SET purged_at = ?2 WHERE visit_id = ?1")?
                     .execute(params![visit, millis(now)])?;
-                let stored: Option<String> = tx
-                    .prepare_cached("SELECT json FROM assignments WHERE assignment_id = ?1")?
-                    .query_row([&assignment], |r| r.get(0))
-                    .ok();
-                if let Some(json) = stored {
-                    let mut a: Value = serde_json::from_str(&json)
-                        .map_err(|e| StoreError::decode("assignment", e))?;
-                    scrub_assignment(&mut a);
-                    let text = serde_json::to_string(&a)
-                        .map_err(|e| StoreError::encode("assignment", e))?;
-                    tx.prepare_cached(
-                        "UPDATE assignments SET json = ?2, purged_at = ?3 WHERE assignment_id = ?1",
-                    )?
-                    .execute(params![assignment, text, millis(now)])?;
-                    report.assignments_rewritten += 1;
-                }
+                tx.prepare_cached(
+                    "UPDATE assignments SET purged_at = ?2 WHERE assignment_id = ?1",
+                )?
+                .execute(params![assignment, millis(now)])?;
                 report.visits.push(visit_id);
             }
             Ok(report)

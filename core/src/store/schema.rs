@@ -25,12 +25,19 @@
 //! - v6: `playbooks`: the company's published playbook versions, each kept
 //!   as the server signed it (verified before it is stored) so a visit
 //!   walks the version it started with for as long as it lives.
+//! - v7: an order is stored once (`projection`): `visits.order_version` and
+//!   `visits.order_technician` (the projection's state is kept without its
+//!   order, read from the visit's last "assignment received" fact, found
+//!   by the partial index `visit_events_receipts`), and `assignments.json`
+//!   dropped (the order's copy there; the row keeps id, version, trade).
+//!   Dropping a column is not additive: `ALTER TABLE ... DROP COLUMN`
+//!   rewrites the table, and a test upgrades a v6 store holding orders.
 
 use super::error::{Result, StoreError};
 use rusqlite::{Connection, Transaction};
 
 /// The schema version this code reads and writes.
-pub const VERSION: i64 = 6;
+pub const VERSION: i64 = 7;
 
 /// `PRAGMA application_id` of a Doorstep store: "DSTP".
 pub const APPLICATION_ID: i64 = 0x4453_5450;
@@ -237,12 +244,21 @@ CREATE TABLE playbooks (
 );
 "#;
 
+/// v6 -> v7: an order stored once (`super::projection`).
+const V6_TO_V7: &str = r#"
+ALTER TABLE visits ADD COLUMN order_version INTEGER;
+ALTER TABLE visits ADD COLUMN order_technician TEXT;
+ALTER TABLE assignments DROP COLUMN json;
+CREATE INDEX visit_events_receipts ON visit_events(visit_id, seq)
+    WHERE kind = 'assignment_received';
+"#;
 /// The current schema for a new database: the newest frozen version plus
 /// the upgrades after it.
-pub const CURRENT: [&str; 5] = [V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6];
+pub const CURRENT: [&str; 6] = [V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6, V6_TO_V7];
 
 /// Upgrade steps: `UPGRADES[i]` takes a database from version `i + 1` to `i + 2`.
-const UPGRADES: [&str; (VERSION - 1) as usize] = [V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6];
+const UPGRADES: [&str; (VERSION - 1) as usize] =
+    [V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6, V6_TO_V7];
 
 /// What `PRAGMA user_version` and `application_id` say about a database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -430,6 +446,7 @@ mod tests {
             (3, format!("{V2}{V2_TO_V3}")),
             (4, format!("{V2}{V2_TO_V3}{V3_TO_V4}")),
             (5, format!("{V2}{V2_TO_V3}{V3_TO_V4}{V4_TO_V5}")),
+            (6, format!("{V2}{V2_TO_V3}{V3_TO_V4}{V4_TO_V5}{V5_TO_V6}")),
         ]
     }
 

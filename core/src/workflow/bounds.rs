@@ -9,8 +9,9 @@
 //! The walk is over the command's JSON, so a field added to a command later
 //! is bounded too: its text by the one-line limit, its lists by the list
 //! limit. A signature's strokes are the one exception: bounded by their
-//! counts (strokes, points per stroke), checked as typed. Center facts (the assignment, cancellation, reassignment) arrive
-//! through sync and are checked by the server, not here.
+//! counts (strokes, points per stroke), checked as typed. Center facts (the
+//! assignment, cancellation, reassignment) arrive through sync and are
+//! checked by the server, not here.
 
 use super::command::VisitCommand;
 use super::signature::Stroke;
@@ -197,17 +198,14 @@ pub fn check(cmd: &VisitCommand) -> Result<(), OutOfBounds> {
     // A signature is bounded by its counts alone (its points are numbers on
     // the drawing surface): checked as typed, then left out of the JSON
     // walk, so its thousands of points are not copied to be walked.
-    let without_strokes;
-    let cmd = match cmd {
-        VisitCommand::SignOff { strokes, .. }
-        | VisitCommand::SignBackupConsent { strokes }
-        | VisitCommand::SignCustodyReceipt { strokes } => {
+    let without_strokes = match split_signature(cmd) {
+        Some((strokes, rest)) => {
             check_strokes(strokes)?;
-            without_strokes = strokes_left_out(cmd);
-            &without_strokes
+            Some(rest)
         }
-        _ => cmd,
+        None => None,
     };
+    let cmd = without_strokes.as_ref().unwrap_or(cmd);
     let Value::Object(fields) = serde_json::to_value(cmd).unwrap_or(Value::Null) else {
         return Ok(());
     };
@@ -229,30 +227,39 @@ fn check_strokes(strokes: &[Stroke]) -> Result<(), OutOfBounds> {
     })
 }
 
-/// `cmd` with its signature's strokes emptied (they are checked as typed),
-/// built without copying them.
-fn strokes_left_out(cmd: &VisitCommand) -> VisitCommand {
+/// A command that carries a signature: its strokes, and the command with
+/// them emptied (built without copying them).
+fn split_signature(cmd: &VisitCommand) -> Option<(&[Stroke], VisitCommand)> {
     match cmd {
         VisitCommand::SignOff {
             ratings,
             comment,
+            strokes,
             consent_text,
             shown_digest,
-            ..
-        } => VisitCommand::SignOff {
-            ratings: *ratings,
-            comment: comment.clone(),
-            strokes: Vec::new(),
-            consent_text: consent_text.clone(),
-            shown_digest: shown_digest.clone(),
-        },
-        VisitCommand::SignBackupConsent { .. } => VisitCommand::SignBackupConsent {
-            strokes: Vec::new(),
-        },
-        VisitCommand::SignCustodyReceipt { .. } => VisitCommand::SignCustodyReceipt {
-            strokes: Vec::new(),
-        },
-        other => other.clone(),
+        } => Some((
+            strokes,
+            VisitCommand::SignOff {
+                ratings: *ratings,
+                comment: comment.clone(),
+                strokes: Vec::new(),
+                consent_text: consent_text.clone(),
+                shown_digest: shown_digest.clone(),
+            },
+        )),
+        VisitCommand::SignBackupConsent { strokes } => Some((
+            strokes,
+            VisitCommand::SignBackupConsent {
+                strokes: Vec::new(),
+            },
+        )),
+        VisitCommand::SignCustodyReceipt { strokes } => Some((
+            strokes,
+            VisitCommand::SignCustodyReceipt {
+                strokes: Vec::new(),
+            },
+        )),
+        _ => None,
     }
 }
 

@@ -406,23 +406,33 @@ fn work_visit_with_photos(phone: &Phone, a: &AssignmentId, start: DateTime<Utc>)
     photo_bytes_total
 }
 
-/// The assignments the phone holds as JSON documents (its `assignments`
-/// table), those of `only` when given.
+/// The assignments the phone holds as JSON documents (each visit's order,
+/// which the store keeps once, in the fact that brought it), those of
+/// `only` when given.
 fn phone_assignments(phone: &Phone, only: Option<&[AssignmentId]>) -> Vec<Value> {
-    let conn = rusqlite::Connection::open_with_flags(
-        phone.store.path(),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .expect("read the phone's database");
-    let mut stmt = conn
-        .prepare("SELECT assignment_id, json FROM assignments ORDER BY assignment_id")
-        .expect("the assignments");
-    let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-        .expect("the assignments");
-    rows.map(|r| r.expect("a row"))
-        .filter(|(id, _)| only.is_none_or(|ids| ids.iter().any(|a| a.as_str() == id)))
-        .map(|(_, json)| serde_json::from_str(&json).expect("an assignment"))
+    let ids: Vec<AssignmentId> = match only {
+        Some(ids) => ids.to_vec(),
+        None => {
+            let conn = rusqlite::Connection::open_with_flags(
+                phone.store.path(),
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            )
+            .expect("read the phone's database");
+            let mut stmt = conn
+                .prepare("SELECT assignment_id FROM assignments ORDER BY assignment_id")
+                .expect("the assignments");
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .expect("the assignments");
+            rows.map(|r| AssignmentId::new(r.expect("a row")).expect("an assignment id"))
+                .collect()
+        }
+    };
+    ids.into_iter()
+        .map(|id| {
+            let state = phone.store.state(id).expect("the visit of an assignment");
+            serde_json::to_value(state.assignment.expect("the visit's order")).expect("JSON")
+        })
         .collect()
 }
 
