@@ -3,8 +3,9 @@
 //! reqwest) work their day's visits against one real `doorstep-server`
 //! started in-process on loopback — on SQLite, and on PostgreSQL when
 //! `DOORSTEP_BENCH_PG_URL` (or `DOORSTEP_TEST_PG_URL`) names a server —
-//! while `--dispatchers` dispatchers read the board and the visits list
-//! without pause.
+//! while `--dispatchers` dispatchers read the board and the visits list,
+//! each starting a read every `--read-every` milliseconds (default 400: the
+//! console's live refresh at its fastest; 0: without pause).
 //!
 //! Each phone receives its `--visits` appliance-repair assignments in a
 //! morning sync (untimed), then, all phones at once, works them
@@ -22,10 +23,19 @@
 //! the phones' own work (rules, SQLite) competes with the server for the
 //! same cores, as it would not on real phones.
 //!
+//! Each party runs on threads of its own, as it would on its own machine:
+//! the server on its own Tokio runtime (the default multi-threaded one, as
+//! `doorstep-server` starts), the dispatchers' browsers on another, the
+//! phones on the bench's. A phone's store is synchronous SQLite called from
+//! its sync task; on a shared runtime those calls held the worker threads
+//! that the server's handlers and the dispatchers' clients waited for, a
+//! delay no real server or browser sees. The cores stay shared: the
+//! operating system divides them among all three.
+//!
 //! ```sh
 //! cargo run --profile server-bench -p doorstep-e2e --bin fleet-bench -- \
 //!     [--phones 50] [--visits 4] [--sync-every 8] [--dispatchers 2] \
-//!     [--backend sqlite|postgres|both] [--check]
+//!     [--read-every 400] [--backend sqlite|postgres|both] [--check]
 //! ```
 
 use chrono::{DateTime, Duration, Utc};
@@ -39,11 +49,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+/// How often the console re-reads its lists at most while changes stream
+/// in: its live refresh waits this long after a change before reading
+/// (`LIVE_DELAY_MS` in `server/src/console/console.js`).
+const CONSOLE_LIVE_REFRESH: std::time::Duration = std::time::Duration::from_millis(400);
+
 struct Args {
     phones: usize,
     visits: usize,
     sync_every: usize,
     dispatchers: usize,
+    /// Each dispatcher starts a read at most this often (0: without pause).
+    read_every: std::time::Duration,
     backends: Vec<&'static str>,
     check: bool,
 }
@@ -54,6 +71,7 @@ fn args() -> Result<Args, String> {
         visits: 4,
         sync_every: 8,
         dispatchers: 2,
+        read_every: CONSOLE_LIVE_REFRESH,
         backends: vec!["sqlite", "postgres"],
         check: false,
     };
@@ -81,6 +99,13 @@ fn args() -> Result<Args, String> {
                         ))
                     }
                 }
+            }
+            "--read-every" => {
+                let ms: u64 = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .ok_or("--read-every: expected milliseconds (0: without pause)")?;
+                a.read_every = std::time::Duration::from_millis(ms);
             }
             "--check" => a.check = true,
             other => return Err(format!("unknown flag {other}")),
@@ -202,8 +227,16 @@ async fn work(w: Worker, every: usize) -> (Phone, Vec<AssignmentId>, usize) {
     (w.phone, w.assignments, failures)
 }
 
-/// A dispatcher reading the board and the visits list in turn until `stop`.
-async fn dispatcher(base: String, token: String, samples: Samples, stop: Arc<AtomicBool>) {
+/// A dispatcher reading the board and the visits list in turn until `stop`,
+/// starting a read every `every` (or the moment the last one answered, if
+/// it took longer).
+async fn dispatcher(
+    base: String,
+    token: String,
+    every: std::time::Duration,
+    samples: Samples,
+    stop: Arc<AtomicBool>,
+) {
     let http = reqwest::Client::new();
     let paths = ["/api/assignments", "/api/visits"];
     let mut i = 0;
@@ -225,6 +258,42 @@ async fn dispatcher(base: String, token: String, samples: Samples, stop: Arc<Ato
             ok,
         });
         i += 1;
+        tokio::time::sleep_until((started + every).into()).await;
+    }
+}
+
+/// A Tokio runtime of its own for one party of the bench, shut down without
+/// waiting when dropped (dropping a runtime inside another one's task would
+/// block it).
+struct Runtime(Option<tokio::runtime::Runtime>);
+
+impl Runtime {
+    /// Threads named `name`; `workers` of them, or one per core.
+    fn start(name: &str, workers: Option<usize>) -> Result<Runtime, String> {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.thread_name(name).enable_all();
+        if let Some(n) = workers {
+            b.worker_threads(n);
+        }
+        let rt = b
+            .build()
+            .map_err(|e| format!("cannot start the {name} runtime: {e}"))?;
+        Ok(Runtime(Some(rt)))
+    }
+}
+
+impl std::ops::Deref for Runtime {
+    type Target = tokio::runtime::Runtime;
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref().expect("running until dropped")
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
     }
 }
 
@@ -248,7 +317,14 @@ async fn run(backend: &str, a: &Args) -> Result<Option<Outcome>, String> {
         println!("{backend}: skipped (set DOORSTEP_BENCH_PG_URL to a PostgreSQL server)");
         return Ok(None);
     };
-    let center = Center::start_on(Some(url), Config::default()).await;
+    // The server on a runtime of its own, as its own process would have.
+    let server_runtime = Runtime::start("server", None)?;
+    let center = server_runtime
+        .spawn(Center::start_on(Some(url), Config::default()))
+        .await
+        .map_err(|e| format!("the server did not start: {e}"))?;
+    // The dispatchers' browsers on another.
+    let browsers = Runtime::start("browser", Some(1))?;
     let samples: Samples = Arc::default();
     // Setup, untimed: technicians, their phones, the day's work downloaded.
     let starts = windows(a.visits);
@@ -285,9 +361,10 @@ async fn run(backend: &str, a: &Args) -> Result<Option<Outcome>, String> {
     let stop = Arc::new(AtomicBool::new(false));
     let readers: Vec<_> = (0..a.dispatchers)
         .map(|_| {
-            tokio::spawn(dispatcher(
+            browsers.spawn(dispatcher(
                 center.base.clone(),
                 center.dispatcher.clone(),
+                a.read_every,
                 samples.clone(),
                 stop.clone(),
             ))
@@ -333,11 +410,16 @@ async fn run(backend: &str, a: &Args) -> Result<Option<Outcome>, String> {
 
     let all = samples.lock().unwrap().clone();
     println!(
-        "{backend}: {} phones × {} visits ({events} events, a sync every {} commands), {} dispatchers reading; {secs:.1} s, {:.0} events/s",
+        "{backend}: {} phones × {} visits ({events} events, a sync every {} commands), {} dispatchers reading {}; {secs:.1} s, {:.0} events/s",
         a.phones,
         a.visits,
         a.sync_every,
         a.dispatchers,
+        if a.read_every.is_zero() {
+            "without pause".to_string()
+        } else {
+            format!("every {} ms", a.read_every.as_millis())
+        },
         events as f64 / secs
     );
     let p99 = |kind: Kind| {
