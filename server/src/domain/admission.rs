@@ -23,12 +23,17 @@ use std::sync::Arc;
 #[derive(Debug, Default)]
 pub struct Screening {
     by_seq: HashMap<u64, (RefusalCode, String)>,
+    /// Each event sent exactly as the server writes it, by sequence number:
+    /// the body it is stored with, written once.
+    written: HashMap<u64, String>,
 }
 
 impl Screening {
     /// Checks each event of a parsed push against its raw JSON (`bytes`):
     /// every string, list and the whole event within `limits`, and no field
-    /// the event's type does not have.
+    /// the event's type does not have. An event sent exactly as the server
+    /// writes it (as phones send) passes the second check at once, and its
+    /// body is kept for ingest to store ([`Screening::written`]).
     pub fn of(bytes: &[u8], push: &PushRequest, limits: EventLimits) -> Screening {
         #[derive(serde::Deserialize)]
         struct Shape<'a> {
@@ -40,15 +45,21 @@ impl Screening {
             #[serde(borrow)]
             event: Option<&'a serde_json::value::RawValue>,
         }
-        let mut by_seq = HashMap::new();
+        let mut screening = Screening::default();
         let Ok(shape) = serde_json::from_slice::<Shape>(bytes) else {
-            return Screening { by_seq };
+            return screening;
         };
         for (i, (raw, typed)) in shape.events.iter().zip(&push.events).enumerate() {
             let Some(raw) = raw.event else { continue };
+            // Sent exactly as written here (the phone's own serialiser
+            // sends it so): no field its type lacks, no trees to compare.
+            let written = serde_json::to_string(&typed.event)
+                .ok()
+                .filter(|w| w == raw.get());
             let problem = match check_event_json(raw.get(), &format!("events[{i}].event"), limits)
             {
                 Err(o) => Some((RefusalCode::OutOfBounds, format!("{}: {}", o.field, o.message))),
+                Ok(()) if written.is_some() => None,
                 Ok(()) => serde_json::from_str::<serde_json::Value>(raw.get())
                     .ok()
                     .and_then(|v| unknown_field(&v, &typed.event))
@@ -63,15 +74,22 @@ impl Screening {
                     }),
             };
             if let Some(p) = problem {
-                by_seq.insert(typed.seq, p);
+                screening.by_seq.insert(typed.seq, p);
+            } else if let Some(w) = written {
+                screening.written.insert(typed.seq, w);
             }
         }
-        Screening { by_seq }
+        screening
     }
 
     /// Why the event under `seq` was refused as sent, if it was.
     pub fn refusal(&self, seq: u64) -> Option<(RefusalCode, String)> {
         self.by_seq.get(&seq).cloned()
+    }
+
+    /// The event under `seq` as the server writes it, when it was sent so.
+    pub fn written(&self, seq: u64) -> Option<&str> {
+        self.written.get(&seq).map(String::as_str)
     }
 }
 

@@ -184,7 +184,11 @@ pub async fn ingest_screened(
     for oe in &fresh {
         let e = &oe.event;
         let (event_id, visit_id) = (e.id.to_string(), e.visit_id.to_string());
-        let body = serde_json::to_string(e).map_err(|_| Failure::internal("encoding"))?;
+        // Written once: the screening wrote it when it was sent so.
+        let body = match screening.written(oe.seq) {
+            Some(written) => written.to_string(),
+            None => serde_json::to_string(e).map_err(|_| Failure::internal("encoding"))?,
+        };
         // An order whose customer contact was masked or erased stays so.
         let body =
             personal_data::as_stored(tx, e.assignment_id.as_str(), body, &mut contact).await?;
