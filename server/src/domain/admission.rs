@@ -14,7 +14,7 @@ use crate::store::{devices, events, Tx};
 use doorstep_core::admission::{unknown_field, VisitAdmission};
 use doorstep_core::discount_approval::SharedDiscountKey;
 use doorstep_core::protocol::{PushRequest, RefusalCode};
-use doorstep_core::VisitEvent;
+use doorstep_core::{VisitEvent, VisitState};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -144,6 +144,16 @@ impl Admissions {
             .admit(event)
             .err()
             .map(|refusal| (refusal.code(), refusal.to_string())))
+    }
+
+    /// The state of `visit`'s stored facts and the facts admitted after
+    /// them in this push: what replaying the visit from the store gives once
+    /// those facts are stored as sent. An admitted fact's clock is after
+    /// every earlier fact of its visit (`check_clock`), so the store's
+    /// timeline order (HLC, then device and sequence) is the stored facts
+    /// followed by the admitted ones in the order they were admitted.
+    pub fn state_of(&self, visit: &str) -> Option<&VisitState> {
+        self.visits.get(visit).map(VisitAdmission::state)
     }
 }
 

@@ -26,7 +26,7 @@ use doorstep_core::protocol::{
     RefusedEvent, PROTOCOL_VERSION,
 };
 use doorstep_core::wire::wire_name;
-use doorstep_core::{EventKind, VisitEvent, VisitState};
+use doorstep_core::{EventKind, VisitEvent};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Why an event can never be applied, if it cannot.
@@ -181,6 +181,7 @@ pub async fn ingest_screened(
     let mut admissions = Admissions::default();
     let mut applied = 0u64;
     let mut contact = HashMap::new();
+    let mut unstored = HashSet::new();
     for oe in &fresh {
         let e = &oe.event;
         let (event_id, visit_id) = (e.id.to_string(), e.visit_id.to_string());
@@ -228,6 +229,9 @@ pub async fn ingest_screened(
             )
             .await?;
             if !inserted {
+                // Admitted but not stored: the admission's state of this
+                // visit is no longer the store's.
+                unstored.insert(visit_id.clone());
                 problem = Some((
                     RefusalCode::DuplicateEventId,
                     format!("event {event_id} is already stored under another sequence number"),
@@ -289,25 +293,41 @@ pub async fn ingest_screened(
         },
     )
     .await?;
-    for (visit, (chain_ok, mut events)) in touched {
+    for (visit, (chain_ok, events)) in touched {
         // A masked or erased order's events were stored rewritten: replay those.
         let rewritten = contact
             .get(events[0].1.assignment_id.as_str())
             .is_some_and(Option::is_some);
-        if new_visits.contains(&visit) && !rewritten {
-            // Every event of the visit is in this push: replay from memory,
-            // in the order the store uses (HLC, then sequence).
-            events.sort_by_key(|(seq, e)| (e.hlc, *seq));
-            let state = VisitState::replay(events.iter().map(|(_, e)| *e));
-            let owner = VisitOwner {
+        let admitted = admissions
+            .state_of(&visit)
+            .filter(|_| !rewritten && !unstored.contains(&visit));
+        let Some(state) = admitted else {
+            project_visit(tx, app, &visit, chain_ok).await?;
+            continue;
+        };
+        // The admission holds the visit as its stored and admitted facts
+        // make it: projected from there, not read back and replayed.
+        let owner = if new_visits.contains(&visit) {
+            // Every event of the visit is in this push, the first from here.
+            VisitOwner {
                 assignment_id: events[0].1.assignment_id.to_string(),
                 technician: technician.to_string(),
                 device: device.to_string(),
-            };
-            store_projection(tx, app, &visit, &owner, &state, chain_ok).await?;
+            }
         } else {
-            project_visit(tx, app, &visit, chain_ok).await?;
+            events::visit_owner(tx, &visit)
+                .await?
+                .ok_or_else(|| Failure::internal("projecting a visit without facts"))?
+        };
+        #[cfg(debug_assertions)]
+        {
+            let (_, replayed) = crate::domain::projection::replay(tx, &visit).await?;
+            assert_eq!(
+                state, &replayed,
+                "visit {visit}: the admission's state is the store's replay"
+            );
         }
+        store_projection(tx, app, &visit, &owner, state, chain_ok).await?;
     }
     Ok(PushResponse {
         protocol_version: PROTOCOL_VERSION,
