@@ -51,13 +51,16 @@ impl Screening {
         };
         for (i, (raw, typed)) in shape.events.iter().zip(&push.events).enumerate() {
             let Some(raw) = raw.event else { continue };
+            let bounds = check_event_json(raw.get(), &format!("events[{i}].event"), limits);
             // Sent exactly as written here (the phone's own serialiser
             // sends it so): no field its type lacks, no trees to compare.
-            let written = serde_json::to_string(&typed.event)
-                .ok()
+            // Not written for a fact its bounds refuse.
+            let written = bounds
+                .is_ok()
+                .then(|| serde_json::to_string(&typed.event).ok())
+                .flatten()
                 .filter(|w| w == raw.get());
-            let problem = match check_event_json(raw.get(), &format!("events[{i}].event"), limits)
-            {
+            let problem = match bounds {
                 Err(o) => Some((RefusalCode::OutOfBounds, format!("{}: {}", o.field, o.message))),
                 Ok(()) if written.is_some() => None,
                 Ok(()) => serde_json::from_str::<serde_json::Value>(raw.get())
