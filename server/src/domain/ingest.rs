@@ -26,7 +26,7 @@ use doorstep_core::protocol::{
     RefusedEvent, PROTOCOL_VERSION,
 };
 use doorstep_core::wire::wire_name;
-use doorstep_core::{EventKind, VisitEvent};
+use doorstep_core::EventKind;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Why an event can never be applied, if it cannot.
@@ -84,9 +84,8 @@ async fn refusal(
     }
 }
 
-/// A visit touched by a push: its sign-off chain check and the events
-/// applied now, with their sequence numbers.
-type Touched<'a> = (Option<bool>, Vec<(u64, &'a VisitEvent)>);
+/// A visit touched by a push: its sign-off chain check and its assignment.
+type Touched<'a> = (Option<bool>, &'a str);
 
 /// A retried sequence must carry the event the server stored under it. A
 /// different event means this device id is being reused by a fresh install
@@ -268,8 +267,9 @@ pub async fn ingest_screened(
         crate::domain::acceptance_codes::check_fact(tx, e).await?;
         crate::domain::cash_ledger::record_fact(tx, &app.zone, technician, e, now).await?;
         crate::domain::invoices::record_fact(tx, technician, e, now).await?;
-        let entry = touched.entry(visit_id).or_insert((None, vec![]));
-        entry.1.push((oe.seq, e));
+        let entry = touched
+            .entry(visit_id)
+            .or_insert((None, e.assignment_id.as_str()));
         if let EventKind::CustomerSignedOff { evidence, .. } = &e.kind {
             // The per-device evidence chain (sign-off binding).
             let linked = evidence.previous_evidence_digest == chain;
@@ -293,11 +293,9 @@ pub async fn ingest_screened(
         },
     )
     .await?;
-    for (visit, (chain_ok, events)) in touched {
+    for (visit, (chain_ok, assignment)) in touched {
         // A masked or erased order's events were stored rewritten: replay those.
-        let rewritten = contact
-            .get(events[0].1.assignment_id.as_str())
-            .is_some_and(Option::is_some);
+        let rewritten = contact.get(assignment).is_some_and(Option::is_some);
         let admitted = admissions
             .state_of(&visit)
             .filter(|_| !rewritten && !unstored.contains(&visit));
@@ -310,7 +308,7 @@ pub async fn ingest_screened(
         let owner = if new_visits.contains(&visit) {
             // Every event of the visit is in this push, the first from here.
             VisitOwner {
-                assignment_id: events[0].1.assignment_id.to_string(),
+                assignment_id: assignment.to_string(),
                 technician: technician.to_string(),
                 device: device.to_string(),
             }
