@@ -40,23 +40,29 @@ pub struct VersionProbe {
     pub protocol_version: Option<u32>,
 }
 
-/// One outbox entry: the device's sequence number and the event.
+/// One outbox entry: the device's sequence number and the event. `E` is
+/// the event as read (`VisitEvent`); the device sends its stored text as
+/// it stands ([`SentEvent`]), the same JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OutboxEvent {
+pub struct OutboxEvent<E = VisitEvent> {
     /// Strictly increasing per device, starting at 1, without gaps.
     pub seq: u64,
-    pub event: VisitEvent,
+    pub event: E,
 }
+
+/// A fact as the device sends it: the JSON text its store keeps
+/// (`Store::pending_outbox_texts_after`), not parsed and written again.
+pub type SentEvent = Box<serde_json::value::RawValue>;
 
 /// An upload of outbox events.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PushRequest {
+pub struct PushRequest<E = VisitEvent> {
     pub protocol_version: u32,
     pub device_id: DeviceId,
     /// The device's wall clock when it sent the request (for the clock offset).
     #[serde(default)]
     pub sent_at: Option<DateTime<Utc>>,
-    pub events: Vec<OutboxEvent>,
+    pub events: Vec<OutboxEvent<E>>,
 }
 
 /// Why the server refused one event for good. The event is still acknowledged.
@@ -227,14 +233,14 @@ impl PageReceipt {
 /// outbox's last batch and the pull that follows it, answered together —
 /// what a phone with work both ways sends instead of a push and a pull.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExchangeRequest {
+pub struct ExchangeRequest<E = VisitEvent> {
     pub protocol_version: u32,
     pub device_id: DeviceId,
     #[serde(default)]
     pub sent_at: Option<DateTime<Utc>>,
     /// As a push's.
-    #[serde(default)]
-    pub events: Vec<OutboxEvent>,
+    #[serde(default = "Vec::new")]
+    pub events: Vec<OutboxEvent<E>>,
     /// As a pull's: the page after `cursor`, at most `limit`, acknowledging
     /// the pages in `received`.
     #[serde(default)]

@@ -4,14 +4,13 @@
 
 mod common;
 
-use chrono::{Duration, Utc};
-use common::assignment;
-use doorstep_core::assignment::OrderLine;
+use chrono::Duration;
+use common::job;
 use doorstep_core::history_check::{check_history, HistoryMismatch};
 use doorstep_core::signoff::Ratings;
 use doorstep_core::walkthrough::{Walkthrough, CONSENT_TEXT};
 use doorstep_core::workflow::command::WorkKind;
-use doorstep_core::{Assignment, DeviceId, EventKind, Outcome, Playbook, TradeId};
+use doorstep_core::{DeviceId, EventKind, Outcome, Playbook};
 
 const GOOD: Ratings = Ratings {
     quality: 5,
@@ -20,25 +19,6 @@ const GOOD: Ratings = Ratings {
 
 fn device() -> DeviceId {
     DeviceId::new("phone-1").unwrap()
-}
-
-/// An assignment in `trade` whose window starts 3 hours after `received`.
-fn job(trade: &str, n: u32) -> (Playbook, Assignment) {
-    let pb = Playbook::shipped_by_id(trade).unwrap();
-    let start = Utc::now() - Duration::hours(5);
-    let mut a = assignment(&format!("A-{n}"), start);
-    a.trade = TradeId::new(trade).unwrap();
-    a.received_at = Some(start - Duration::hours(3));
-    if trade == "water_delivery" {
-        a.order = vec![OrderLine {
-            item: "bottle_18_9l".into(),
-            qty: 1,
-        }];
-    }
-    if trade == "home_care" {
-        a.service_items = vec!["personal_care".into()];
-    }
-    (pb, a)
 }
 
 fn walk(trade: &str, n: u32) -> Walkthrough {

@@ -438,9 +438,21 @@ impl Phone {
 
     /// Syncs through `server` (a base URL: the server itself or a proxy).
     pub async fn sync_via(&self, server: &str) -> Result<SyncReport, SyncError> {
+        self.sync_client(server)?
+            .sync(&self.store, &self.clock)
+            .await
+    }
+
+    /// The phone's sync client for `server` (an app keeps one for its life).
+    pub fn sync_client(&self, server: &str) -> Result<SyncClient, SyncError> {
         let mut cfg = SyncConfig::new(server, &self.token);
         cfg.timeout = std::time::Duration::from_secs(5);
-        SyncClient::new(cfg)?.sync(&self.store, &self.clock).await
+        SyncClient::new(cfg)
+    }
+
+    /// One sync with `client` (from [`Phone::sync_client`]).
+    pub async fn sync_with(&self, client: &SyncClient) -> Result<SyncReport, SyncError> {
+        client.sync(&self.store, &self.clock).await
     }
 
     pub async fn sync(&self) -> Result<SyncReport, SyncError> {

@@ -197,6 +197,12 @@ fn open_writer(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "secure_delete", "FAST")?;
     // Checkpoints run on the checkpointer thread, not inside commits.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    // A statement that changes many rows inside a transaction keeps the
+    // pages it overwrote in a statement journal (to undo just itself); past
+    // 64 KiB SQLite spills it to a temporary file, written through the
+    // file system on every acknowledged upload batch. It stays in memory:
+    // at most the pages one statement touches.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     schema::migrate(&tx)?;
     tx.commit()?;

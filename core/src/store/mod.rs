@@ -22,12 +22,14 @@
 //! personal data after sync), `erasure.rs` (the center's erasure on request, from the
 //! download), `settings.rs` (what the server sends every phone: the
 //! business time zone, which every command's context and the day's list
-//! use).
+//! use), `outbox_text.rs` (the waiting facts as the sync sends them: their
+//! stored text, rewritten first only when an older app version stored it).
 
 mod blobs;
 mod db;
 mod erasure;
 mod error;
+mod outbox_text;
 mod playbooks;
 mod projection;
 mod retention;
@@ -357,6 +359,7 @@ impl Store {
             playbooks: std::sync::RwLock::default(),
         };
         store.purge_orphan_blobs(blobs::ORPHAN_AGE)?;
+        outbox_text::settle_event_text_format(&store.db)?;
         Ok(store)
     }
 
@@ -800,44 +803,26 @@ impl Store {
 
     // ---- outbox ----------------------------------------------------------
 
-    /// The oldest `limit` events waiting for the server, by sequence.
+    /// The oldest `limit` events waiting for the server, by sequence. (The
+    /// sync client sends their stored text instead:
+    /// [`Store::pending_outbox_texts_after`].)
     pub fn pending_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
-        self.pending_outbox_after(0, limit, usize::MAX)
-    }
-
-    /// The oldest events waiting for the server with a sequence after
-    /// `after_seq` (the sync client reads the next batch while the server
-    /// stores the one before it): at most `limit`, and no more once their
-    /// JSON reaches `max_bytes` (always at least one), so a batch is sized
-    /// by what it costs on the wire rather than by its count.
-    pub(crate) fn pending_outbox_after(
-        &self,
-        after_seq: i64,
-        limit: usize,
-        max_bytes: usize,
-    ) -> Result<Vec<OutboxEntry>> {
         self.db.read(|tx| {
             let mut stmt = tx.prepare_cached(
                 "SELECT o.seq, e.json FROM outbox o JOIN visit_events e ON e.event_id = o.event_id
-                 WHERE o.status = 'pending' AND o.seq > ?1 ORDER BY o.seq LIMIT ?2",
+                 WHERE o.status = 'pending' ORDER BY o.seq LIMIT ?1",
             )?;
-            let rows = stmt.query_map(params![after_seq, limit as i64], |r| {
+            let rows = stmt.query_map(params![limit as i64], |r| {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
             })?;
-            let mut out = vec![];
-            let mut bytes = 0usize;
-            for row in rows {
-                if bytes >= max_bytes {
-                    break;
-                }
+            rows.map(|row| {
                 let (seq, json) = row?;
-                bytes += json.len();
-                out.push(OutboxEntry {
+                Ok(OutboxEntry {
                     seq,
                     event: from_json("visit event", &json)?,
-                });
-            }
-            Ok(out)
+                })
+            })
+            .collect()
         })
     }
 

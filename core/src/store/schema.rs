@@ -32,12 +32,17 @@
 //!   dropped (the order's copy there; the row keeps id, version, trade).
 //!   Dropping a column is not additive: `ALTER TABLE ... DROP COLUMN`
 //!   rewrites the table, and a test upgrades a v6 store holding orders.
+//! - v8: the outbox sent as stored (`outbox_text`): `device.event_text_format`
+//!   (the `workflow::EVENT_TEXT_FORMAT` of the app that last opened the
+//!   store) and `device.outbox_rewritten_through` (waiting facts up to this
+//!   sequence were stored under another number and are written again
+//!   before they are sent).
 
 use super::error::{Result, StoreError};
 use rusqlite::{Connection, Transaction};
 
 /// The schema version this code reads and writes.
-pub const VERSION: i64 = 7;
+pub const VERSION: i64 = 8;
 
 /// `PRAGMA application_id` of a Doorstep store: "DSTP".
 pub const APPLICATION_ID: i64 = 0x4453_5450;
@@ -252,13 +257,24 @@ ALTER TABLE assignments DROP COLUMN json;
 CREATE INDEX visit_events_receipts ON visit_events(visit_id, seq)
     WHERE kind = 'assignment_received';
 "#;
+/// v7 -> v8: the outbox sent as stored (`super::outbox_text`). A store
+/// upgraded from an older version has `event_text_format` NULL: its
+/// waiting facts are written again before they are sent.
+const V7_TO_V8: &str = r#"
+ALTER TABLE device ADD COLUMN event_text_format INTEGER;
+ALTER TABLE device ADD COLUMN outbox_rewritten_through INTEGER NOT NULL DEFAULT 0;
+"#;
+
 /// The current schema for a new database: the newest frozen version plus
 /// the upgrades after it.
-pub const CURRENT: [&str; 6] = [V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6, V6_TO_V7];
+pub const CURRENT: [&str; 7] = [
+    V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6, V6_TO_V7, V7_TO_V8,
+];
 
 /// Upgrade steps: `UPGRADES[i]` takes a database from version `i + 1` to `i + 2`.
-const UPGRADES: [&str; (VERSION - 1) as usize] =
-    [V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6, V6_TO_V7];
+const UPGRADES: [&str; (VERSION - 1) as usize] = [
+    V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6, V6_TO_V7, V7_TO_V8,
+];
 
 /// What `PRAGMA user_version` and `application_id` say about a database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -447,6 +463,10 @@ mod tests {
             (4, format!("{V2}{V2_TO_V3}{V3_TO_V4}")),
             (5, format!("{V2}{V2_TO_V3}{V3_TO_V4}{V4_TO_V5}")),
             (6, format!("{V2}{V2_TO_V3}{V3_TO_V4}{V4_TO_V5}{V5_TO_V6}")),
+            (
+                7,
+                format!("{V2}{V2_TO_V3}{V3_TO_V4}{V4_TO_V5}{V5_TO_V6}{V6_TO_V7}"),
+            ),
         ]
     }
 

@@ -44,7 +44,7 @@ pub use transport::{HttpRequest, HttpResponse, Transport, TransportFuture};
 use crate::clock::Clock;
 use crate::protocol::{
     ExchangeRequest, ExchangeResponse, OutboxEvent, PullRequest, PullResponse, PushRequest,
-    PushResponse, ACCEPTED_VERSIONS, PROTOCOL_VERSION,
+    PushResponse, SentEvent, ACCEPTED_VERSIONS, PROTOCOL_VERSION,
 };
 use crate::store::{Refusal, Store};
 use chrono::{DateTime, Utc};
@@ -373,9 +373,11 @@ impl SyncClient {
 
     /// Uploads the outbox until it is empty (or every entry is acknowledged).
     /// Batches go one at a time, each after the previous one's
-    /// acknowledgement; while the server stores a batch, the next one is
-    /// read from the store (and used only if the server acknowledged
-    /// exactly the batch sent). With `pull_after`, the last batch goes as an
+    /// acknowledgement; while the server stores a batch, the previous
+    /// batch's acknowledgement is recorded (when it took the whole batch and
+    /// refused nothing; any other is recorded at once) and the next batch is
+    /// read from the store (used only if the server acknowledged exactly the
+    /// batch sent). With `pull_after`, the last batch goes as an
     /// exchange (`/api/sync/exchange`) carrying the pull, whose first page
     /// is returned (a server without the endpoint gets a plain push).
     async fn push_all(
@@ -394,33 +396,46 @@ impl SyncClient {
         let tell =
             |report: &SyncReport| tell_progress(progress, SyncStage::Uploading, store, report);
         tell(report)?;
-        let mut prepared: Option<Vec<crate::store::OutboxEntry>> = None;
+        let mut prepared: Option<Vec<OutboxEvent<SentEvent>>> = None;
+        // A clean acknowledgement (the whole batch, nothing refused) not yet
+        // recorded: it is recorded while the next batch is out, or before
+        // the outbox is read again.
+        let mut deferred: Option<(i64, DateTime<Utc>)> = None;
+        let settle = |deferred: &mut Option<(i64, DateTime<Utc>)>, report: &SyncReport| {
+            if let Some((acked_seq, at)) = deferred.take() {
+                store.apply_push_ack(acked_seq, &[], at, clock.now())?;
+                tell(report)?;
+            }
+            Ok::<_, SyncError>(())
+        };
         loop {
-            let batch = match prepared.take() {
+            // Each fact goes as its stored text (`store::outbox_text`).
+            let events = match prepared.take() {
                 Some(batch) => batch,
-                None => store.pending_outbox_after(0, batch_size, batch_bytes)?,
+                None => {
+                    settle(&mut deferred, report)?;
+                    store.pending_outbox_texts_after(0, batch_size, batch_bytes)?
+                }
             };
-            let (Some(first), Some(last)) =
-                (batch.first().map(|e| e.seq), batch.last().map(|e| e.seq))
-            else {
+            let (Some(first), Some(last)) = (
+                events.first().map(|e| e.seq as i64),
+                events.last().map(|e| e.seq as i64),
+            ) else {
                 return Ok((server_time, page));
             };
             let with_pull = pull_after
                 && page.is_none()
                 && !self.exchange_unsupported.load(Ordering::Relaxed)
                 && !store.has_pending_after(last)?;
-            let events: Vec<OutboxEvent> = batch
-                .into_iter()
-                .map(|e| OutboxEvent {
-                    seq: e.seq as u64,
-                    event: e.event,
-                })
-                .collect();
             report.push_requests += 1;
+            let shared: &SyncReport = report;
             let read_next = async {
-                // Let the request go out before the read blocks this task.
+                // Let the request go out before the store work blocks this
+                // task: the last acknowledgement recorded, the next batch read.
                 tokio::task::yield_now().await;
-                store.pending_outbox_after(last, batch_size, batch_bytes)
+                let settled = settle(&mut deferred, shared);
+                let next = store.pending_outbox_texts_after(last, batch_size, batch_bytes);
+                (settled, next)
             };
             let (sent, next) = if with_pull {
                 let pending = store.pending_download_acks()?;
@@ -436,10 +451,11 @@ impl SyncClient {
                     received: pending.into_iter().map(|(_, ack)| ack).collect(),
                     playbooks: store.published_playbook_versions()?,
                 };
-                let (sent, next) = tokio::join!(
+                let (sent, (settled, next)) = tokio::join!(
                     self.post::<_, ExchangeResponse>("/api/sync/exchange", &request, clock),
                     read_next
                 );
+                settled?;
                 let sent = match sent {
                     Ok(x) => {
                         let (push, pull) = split_exchange(x);
@@ -467,10 +483,12 @@ impl SyncClient {
                     sent_at: Some(clock.now()),
                     events,
                 };
-                tokio::join!(
+                let (sent, (settled, next)) = tokio::join!(
                     self.post::<_, PushResponse>("/api/sync/push", &request, clock),
                     read_next
-                )
+                );
+                settled?;
+                (sent, next)
             };
             match sent {
                 Ok(x) => {
@@ -492,12 +510,17 @@ impl SyncClient {
                             reason: format!("{:?}: {}", f.code, f.reason),
                         })
                         .collect();
-                    store.apply_push_ack(
-                        r.acked_seq as i64,
-                        &refusals,
-                        r.server_time,
-                        clock.now(),
-                    )?;
+                    let clean = untouched && refusals.is_empty();
+                    if clean {
+                        deferred = Some((r.acked_seq as i64, r.server_time));
+                    } else {
+                        store.apply_push_ack(
+                            r.acked_seq as i64,
+                            &refusals,
+                            r.server_time,
+                            clock.now(),
+                        )?;
+                    }
                     report.pushed += r.applied;
                     report.duplicates += r.duplicates;
                     report
@@ -510,7 +533,9 @@ impl SyncClient {
                         r.applied,
                         r.duplicates
                     );
-                    tell(report)?;
+                    if !clean {
+                        tell(report)?;
+                    }
                     if (r.acked_seq as i64) < last {
                         // The server stored less than we sent without saying why:
                         // stop rather than loop; the next sync resumes from its ack.

@@ -26,7 +26,7 @@ pub mod view;
 pub use command::VisitCommand;
 pub use decide::{decide, departure_plan, punctuality, step_of, Context, DeparturePlan};
 pub use error::WorkflowError;
-pub use event::{EventKind, Outcome, Punctuality, VisitEvent};
+pub use event::{EventKind, Outcome, Punctuality, VisitEvent, EVENT_TEXT_FORMAT};
 pub use form::{action_forms, ActionForm, FieldKind, FieldValue, FormField, FormValue};
 pub use form_fill::{fill, FormError};
 pub use rules::acceptance::acceptance_due;

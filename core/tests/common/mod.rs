@@ -362,3 +362,23 @@ pub fn run_visit(store: &Store, id: &str, start: DateTime<Utc>, max_commands: us
     }
     n
 }
+
+/// A shipped trade's playbook and an assignment in it whose window starts
+/// 3 hours after it was received, 5 hours ago (what a `Walkthrough` walks).
+pub fn job(trade: &str, n: u32) -> (doorstep_core::Playbook, Assignment) {
+    let pb = doorstep_core::Playbook::shipped_by_id(trade).unwrap();
+    let start = Utc::now() - Duration::hours(5);
+    let mut a = assignment(&format!("A-{n}"), start);
+    a.trade = TradeId::new(trade).unwrap();
+    a.received_at = Some(start - Duration::hours(3));
+    if trade == "water_delivery" {
+        a.order = vec![doorstep_core::assignment::OrderLine {
+            item: "bottle_18_9l".into(),
+            qty: 1,
+        }];
+    }
+    if trade == "home_care" {
+        a.service_items = vec!["personal_care".into()];
+    }
+    (pb, a)
+}

@@ -1,11 +1,17 @@
-//! Server ingest benchmark: events/s through the real push path
-//! (`sync::ingest`: dedup, ownership checks, event rows, visit replay with
-//! `doorstep-core`, sign-off verification, callbacks) on SQLite and on
-//! PostgreSQL, against a bare batched insert of the same rows into a copy of
-//! the `events` table (same columns and unique indexes) on the same backend.
-//! The two alternate batch by batch, so both see the same load on a shared
-//! machine (the DESIGN.md budget is a ratio: ≥ 50 % of the bare insert on
-//! SQLite).
+//! Server ingest benchmark: events/s through the push handler's
+//! transaction (`domain::ingest::ingest_screened`: dedup, ownership checks,
+//! admission, event rows, visit projection with `doorstep-core`, sign-off
+//! verification, callbacks) on SQLite and on PostgreSQL, against a bare
+//! batched insert of the same rows into a copy of the `events` table (same
+//! columns and unique indexes) on the same backend. The two alternate batch
+//! by batch, so both see the same load on a shared machine (the DESIGN.md
+//! budget is a ratio: ≥ 70 % of the bare insert on SQLite).
+//!
+//! Each batch is screened as the push handler screens it before its
+//! transaction (`domain::admission::Screening::of` on the request's JSON as
+//! a phone sends it: bounds, no unknown field, each fact's stored text
+//! written once), outside the timed transaction as there, and timed on its
+//! own: the table gives the ratio both without and with it.
 //!
 //! Usage: `ingest-bench [--events N] [--batch B] [--backend sqlite|postgres|both]`.
 //! PostgreSQL comes from `DOORSTEP_BENCH_PG_URL` or `DOORSTEP_TEST_PG_URL`
@@ -18,15 +24,20 @@ use doorstep_core::signoff::Ratings;
 use doorstep_core::walkthrough::Walkthrough;
 use doorstep_core::{Assignment, DeviceId, Playbook};
 use doorstep_server::app::{AppState, Config};
+use doorstep_server::domain::admission::Screening;
 use doorstep_server::domain::assignments::{
     assign_tx, insert_assignment, AssignRequest, NewAssignment,
 };
+use doorstep_server::domain::bounds::EventLimits;
+use doorstep_server::domain::ingest::ingest_screened;
 use doorstep_server::domain::roster::{enrol, insert_technician, NewTechnician};
 use doorstep_server::http::error::ApiError;
-use doorstep_server::http::sync::ingest;
 use doorstep_server::store::{Database, Value};
 use doorstep_server::time::now_ms;
 use std::time::Instant;
+
+/// DESIGN.md: server ingest on SQLite ≥ 70 % of the bare batched insert.
+const BUDGET_PERCENT: f64 = 70.0;
 
 struct Args {
     events: usize,
@@ -210,7 +221,8 @@ async fn bench(backend: &str, a: &Args) -> Result<(), String> {
     // Batches as phones upload them (each one transaction), and after each
     // the bare insert of the same rows, interleaved so that both see the
     // same load on a shared machine.
-    let (mut server, mut bare) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+    let zero = std::time::Duration::ZERO;
+    let (mut server, mut bare, mut screen) = (zero, zero, zero);
     for (device, events) in &devices {
         let tech = format!("T-{}", device.trim_start_matches("phone-"));
         for chunk in events.chunks(a.batch) {
@@ -221,12 +233,21 @@ async fn bench(backend: &str, a: &Args) -> Result<(), String> {
                 events: chunk.to_vec(),
             };
             let rows = bare_rows(device, chunk);
+            // The body as the phone sends it, screened as the handler does.
+            let sent = serde_json::to_vec(&req).map_err(|e| e.to_string())?;
+            let started = Instant::now();
+            let screening = Screening::of(&sent, &req, EventLimits::default());
+            screen += started.elapsed();
             let (st, d, t) = (state.clone(), device.clone(), tech.clone());
             let started = Instant::now();
             state
                 .db
                 .tx(move |tx| {
-                    Box::pin(async move { ingest(tx, &st, &d, &t, &req, now_ms()).await })
+                    Box::pin(async move {
+                        ingest_screened(tx, &st, &d, &t, &req, &screening, now_ms())
+                            .await
+                            .map_err(ApiError::from)
+                    })
                 })
                 .await
                 .map_err(|e| e.message)?;
@@ -254,12 +275,20 @@ async fn bench(backend: &str, a: &Args) -> Result<(), String> {
         }
     }
     let eps = |d: std::time::Duration| total as f64 / d.as_secs_f64();
+    let ratio = 100.0 * eps(server) / eps(bare);
+    let verdict = if backend != "sqlite" {
+        "(budget on SQLite)"
+    } else if ratio >= BUDGET_PERCENT {
+        "met"
+    } else {
+        "missed"
+    };
     println!(
-        "| {backend} | {total} | {} | {:.0} | {:.0} | {:.0} % |",
+        "| {backend} | {total} | {} | {:.0} | {:.0} | {ratio:.0} % | {:.0} % | {verdict} |",
         a.batch,
         eps(server),
         eps(bare),
-        100.0 * eps(server) / eps(bare)
+        100.0 * eps(server + screen) / eps(bare),
     );
     Ok(())
 }
@@ -297,8 +326,8 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    println!("| backend | events | batch | server ingest (events/s) | bare batched insert (events/s) | ratio |");
-    println!("|---|---|---|---|---|---|");
+    println!("| backend | events | batch | server ingest (events/s) | bare batched insert (events/s) | ratio | ratio with the screening | ≥ {BUDGET_PERCENT:.0} % |");
+    println!("|---|---|---|---|---|---|---|---|");
     for backend in &a.backends {
         if let Err(e) = bench(backend, &a).await {
             eprintln!("ingest-bench: {backend}: {e}");

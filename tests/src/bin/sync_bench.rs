@@ -255,8 +255,10 @@ async fn upload(events: usize, via_proxy: bool, export: Option<&PathBuf>) -> Run
         Some(p) => format!("http://{}", p.addr),
         None => center.base.clone(),
     };
+    // Built before the clock starts, as the app holds one for its life.
+    let client = phone.sync_client(&base).expect("a sync client");
     let started = Instant::now();
-    let report = phone.sync_via(&base).await.expect("the upload sync");
+    let report = phone.sync_with(&client).await.expect("the upload sync");
     let secs = started.elapsed().as_secs_f64();
     assert_eq!(report.pushed as usize, waiting, "{report:?}");
     assert_eq!(report.pending, 0);
@@ -322,9 +324,10 @@ async fn download(assignments: usize, via_proxy: bool, export: Option<&PathBuf>)
         None => center.base.clone(),
     };
     let stop = Arc::new(AtomicBool::new(false));
+    let client = phone.sync_client(&base).expect("a sync client");
     let started = Instant::now();
     let watcher = watch_cursor(phone.store.path().to_path_buf(), started, stop.clone());
-    let report = phone.sync_via(&base).await.expect("the download sync");
+    let report = phone.sync_with(&client).await.expect("the download sync");
     let secs = started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     let final_cursor = report.cursor.to_string();
@@ -361,16 +364,12 @@ async fn download(assignments: usize, via_proxy: bool, export: Option<&PathBuf>)
 /// so 10 visits × 3 × 267 KiB ≈ the 40 photos of ~200 KB.
 const PHOTO_KIB: usize = 267;
 
-/// The sync client with a timeout fit for a slow link (a 1 MiB photo part
+/// A sync client with a timeout fit for a slow link (a 1 MiB photo part
 /// takes 8 s at 1 Mbit/s, three at once).
-async fn sync_slowly(phone: &Phone, base: &str) -> SyncReport {
+fn slow_link_client(phone: &Phone, base: &str) -> SyncClient {
     let mut cfg = SyncConfig::new(base, &phone.token);
     cfg.timeout = std::time::Duration::from_secs(120);
-    SyncClient::new(cfg)
-        .expect("a sync client")
-        .sync(&phone.store, &phone.clock)
-        .await
-        .expect("the sync over the weak link")
+    SyncClient::new(cfg).expect("a sync client")
 }
 
 /// A visit worked offline, each photo's bytes stored as the shell hands
@@ -483,8 +482,12 @@ async fn weak_sync(shape: LinkShape, days: usize) -> WeakRun {
         .map(|e| serde_json::to_value(&e.event).expect("an event as JSON"))
         .collect();
     let link = WeakLink::start(center.addr(), shape, 16).await;
+    let client = slow_link_client(&phone, &link.base());
     let started = Instant::now();
-    let report = sync_slowly(&phone, &link.base()).await;
+    let report = phone
+        .sync_with(&client)
+        .await
+        .expect("the sync over the weak link");
     let secs = started.elapsed().as_secs_f64();
     assert_eq!(report.pending, 0, "{report:?}");
     assert_eq!(report.blobs_uploaded as usize, photos, "{report:?}");
