@@ -1,7 +1,8 @@
 //! The outbox sent as stored (`store::outbox_text`): a waiting fact goes to
 //! the server as the JSON text its store keeps, byte for byte; a fact an
 //! app version of another event text format stored is parsed and written
-//! again first, so the server never sees a field this version dropped.
+//! again first, so the server never sees a field this version dropped. The
+//! outbox goes in batches, and only the last carries the pull.
 #![cfg(feature = "sync")]
 
 mod common;
@@ -9,7 +10,7 @@ mod common;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::{open, run_visit, TempDir};
 use doorstep_core::clock::FixedClock;
-use doorstep_core::protocol::{PullResponse, PushResponse};
+use doorstep_core::protocol::{PullResponse, PushResponse, RefusalCode, RefusedEvent};
 use doorstep_core::sync::{
     HttpRequest, HttpResponse, SyncClient, SyncConfig, Transport, TransportFuture,
 };
@@ -21,11 +22,16 @@ fn server_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap()
 }
 
-/// A server that acknowledges every push (an older one: no exchange) and
-/// keeps each pushed fact's JSON exactly as it arrived, by sequence.
+/// A server that acknowledges every push and keeps each pushed fact's JSON
+/// exactly as it arrived, by sequence, and the path of every request. An
+/// older one (`exchange: false`) answers an exchange 404.
 #[derive(Default)]
 struct Recording {
+    exchange: bool,
+    /// A sequence refused for good (and acknowledged) when it arrives.
+    refuse: Option<u64>,
     facts: Mutex<Vec<(u64, String)>>,
+    paths: Mutex<Vec<String>>,
 }
 
 fn ok(body: impl serde::Serialize) -> HttpResponse {
@@ -43,13 +49,15 @@ impl Transport for Recording {
             flate2::read::GzDecoder::new(&request.body[..])
                 .read_to_end(&mut bytes)
                 .map_err(|e| e.to_string())?;
-            if request.url.ends_with("/exchange") {
+            let path = request.url.rsplit('/').next().unwrap_or("").to_string();
+            self.paths.lock().unwrap().push(path.clone());
+            if path == "exchange" && !self.exchange {
                 return Ok(HttpResponse {
                     status: 404,
                     ..HttpResponse::default()
                 });
             }
-            if request.url.ends_with("/push") {
+            if path == "push" || path == "exchange" {
                 #[derive(serde::Deserialize)]
                 struct Sent<'a> {
                     #[serde(borrow)]
@@ -68,38 +76,72 @@ impl Transport for Recording {
                         .iter()
                         .map(|e| (e.seq, e.event.get().to_string())),
                 );
-                return Ok(ok(PushResponse {
+                let refused: Vec<RefusedEvent> = sent
+                    .events
+                    .iter()
+                    .filter(|e| Some(e.seq) == self.refuse)
+                    .map(|e| {
+                        let fact: serde_json::Value = serde_json::from_str(e.event.get()).unwrap();
+                        RefusedEvent {
+                            seq: e.seq,
+                            event_id: fact["id"].as_str().unwrap().parse().unwrap(),
+                            code: RefusalCode::WorkflowRefused,
+                            reason: "refused by the scripted server".into(),
+                        }
+                    })
+                    .collect();
+                let push = PushResponse {
                     protocol_version: 1,
                     acked_seq: last,
-                    applied: sent.events.len() as u64,
+                    applied: (sent.events.len() - refused.len()) as u64,
                     duplicates: 0,
-                    refused: vec![],
+                    refused,
                     server_time: server_time(),
-                }));
+                };
+                if path == "exchange" {
+                    return Ok(ok(serde_json::json!({ "push": push, "pull": last_page() })));
+                }
+                return Ok(ok(push));
             }
-            Ok(ok(PullResponse {
-                protocol_version: 1,
-                changes: vec![],
-                next_cursor: 0,
-                more: false,
-                server_time: server_time(),
-                business_zone: None,
-                acked_seq: None,
-                playbooks: vec![],
-                playbook_key: None,
-            }))
+            Ok(ok(last_page()))
         })
+    }
+}
+
+/// A pull page with no changes, the last.
+fn last_page() -> PullResponse {
+    PullResponse {
+        protocol_version: 1,
+        changes: vec![],
+        next_cursor: 0,
+        more: false,
+        server_time: server_time(),
+        business_zone: None,
+        acked_seq: None,
+        playbooks: vec![],
+        playbook_key: None,
     }
 }
 
 /// Syncs the store at `db` and returns the facts as the server received them.
 fn sync(db: &std::path::Path) -> Vec<(u64, String)> {
+    sync_with(db, Recording::default(), |_| {})
+        .facts
+        .into_inner()
+        .unwrap()
+}
+
+/// Syncs the store at `db` with `server`, the client configured by `tune`.
+fn sync_with(
+    db: &std::path::Path,
+    server: Recording,
+    tune: impl FnOnce(&mut SyncConfig),
+) -> Recording {
     let store = open(db);
-    let server = Arc::new(Recording::default());
-    let client = SyncClient::with_transport(
-        SyncConfig::new("http://doorstep.test", "token"),
-        server.clone(),
-    );
+    let server = Arc::new(server);
+    let mut config = SyncConfig::new("http://doorstep.test", "token");
+    tune(&mut config);
+    let client = SyncClient::with_transport(config, server.clone());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -108,8 +150,8 @@ fn sync(db: &std::path::Path) -> Vec<(u64, String)> {
         .block_on(client.sync(&store, &FixedClock::new(server_time())))
         .unwrap();
     assert_eq!(report.pending, 0, "{report:?}");
-    let facts = server.facts.lock().unwrap().clone();
-    facts
+    drop(client);
+    Arc::into_inner(server).expect("the sync is over")
 }
 
 /// Each waiting fact's stored text, by outbox sequence.
@@ -209,4 +251,70 @@ fn a_fact_an_app_of_another_text_format_stored_is_sent_as_this_version_writes_it
         sent.last().unwrap().0 > last_seq,
         "a fact this version recorded goes too"
     );
+}
+
+#[test]
+fn the_outbox_goes_in_batches_and_only_the_last_carries_the_pull() {
+    let dir = TempDir::new("outbox-batches");
+    {
+        let store = open(&dir.db());
+        run_visit(&store, "A-1", server_time() + Duration::hours(2), 6);
+    }
+    let waiting = stored_texts(&dir.db());
+    assert!(waiting.len() >= 5, "{} facts waiting", waiting.len());
+    let server = Recording {
+        exchange: true,
+        ..Recording::default()
+    };
+    let server = sync_with(&dir.db(), server, |c| c.push_batch = 2);
+    let paths = server.paths.into_inner().unwrap();
+    let batches = waiting.len().div_ceil(2);
+    let mut expected = vec!["push"; batches - 1];
+    expected.push("exchange");
+    assert_eq!(paths, expected, "the exchange brought the last page");
+    assert_eq!(server.facts.into_inner().unwrap(), waiting);
+}
+
+#[test]
+fn a_fact_refused_in_a_batch_is_kept_refused_with_its_reason_before_the_next_batch_goes() {
+    let dir = TempDir::new("outbox-refused");
+    {
+        let store = open(&dir.db());
+        run_visit(&store, "A-1", server_time() + Duration::hours(2), 6);
+    }
+    let waiting = stored_texts(&dir.db());
+    let server = Recording {
+        refuse: Some(waiting[0].0),
+        ..Recording::default()
+    };
+    let server = sync_with(&dir.db(), server, |c| c.push_batch = 2);
+    assert_eq!(server.facts.into_inner().unwrap(), waiting);
+    let refused = open(&dir.db()).refused().unwrap();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].seq as u64, waiting[0].0);
+    assert!(
+        refused[0].reason.contains("refused by the scripted server"),
+        "{}",
+        refused[0].reason
+    );
+}
+
+#[test]
+fn a_batch_stops_taking_facts_once_their_text_reaches_its_byte_size() {
+    let dir = TempDir::new("outbox-bytes");
+    {
+        let store = open(&dir.db());
+        run_visit(&store, "A-1", server_time() + Duration::hours(2), 5);
+    }
+    let waiting = stored_texts(&dir.db());
+    assert!(waiting.len() >= 3, "{} facts waiting", waiting.len());
+    let server = Recording {
+        exchange: true,
+        ..Recording::default()
+    };
+    // Each fact's text reaches one byte: one fact a batch.
+    let server = sync_with(&dir.db(), server, |c| c.push_batch_bytes = 1);
+    let mut expected = vec!["push"; waiting.len() - 1];
+    expected.push("exchange");
+    assert_eq!(server.paths.into_inner().unwrap(), expected);
 }
