@@ -110,17 +110,7 @@ impl Transport for Recording {
 
 /// A pull page with no changes, the last.
 fn last_page() -> PullResponse {
-    PullResponse {
-        protocol_version: 1,
-        changes: vec![],
-        next_cursor: 0,
-        more: false,
-        server_time: server_time(),
-        business_zone: None,
-        acked_seq: None,
-        playbooks: vec![],
-        playbook_key: None,
-    }
+    common::empty_last_page(server_time())
 }
 
 /// Syncs the store at `db` and returns the facts as the server received them.

@@ -87,17 +87,7 @@ fn json(status: u16, body: serde_json::Value) -> HttpResponse {
 
 /// A pull page with no changes.
 fn empty_page() -> PullResponse {
-    PullResponse {
-        protocol_version: 1,
-        changes: vec![],
-        next_cursor: 0,
-        more: false,
-        server_time: server_time(),
-        business_zone: None,
-        acked_seq: None,
-        playbooks: vec![],
-        playbook_key: None,
-    }
+    common::empty_last_page(server_time())
 }
 
 /// The last sequence of a gzipped push (or exchange) request.

@@ -382,3 +382,18 @@ pub fn job(trade: &str, n: u32) -> (doorstep_core::Playbook, Assignment) {
     }
     (pb, a)
 }
+
+/// A pull page with no changes, the last, answered at `server_time`.
+pub fn empty_last_page(server_time: DateTime<Utc>) -> doorstep_core::protocol::PullResponse {
+    doorstep_core::protocol::PullResponse {
+        protocol_version: 1,
+        changes: vec![],
+        next_cursor: 0,
+        more: false,
+        server_time,
+        business_zone: None,
+        acked_seq: None,
+        playbooks: vec![],
+        playbook_key: None,
+    }
+}
