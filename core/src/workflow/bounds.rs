@@ -6,7 +6,8 @@
 //! refusal names the field (by its dotted path, `quote.lines[2].qty`, and by
 //! its label in zh-CN and en) and the accepted range.
 //!
-//! The walk is over the command's JSON, so a field added to a command later
+//! The walk is over the command's fields as serde writes them to JSON
+//! (`field_walk`, in place, no tree built), so a field added to a command later
 //! is bounded too: its text by the one-line limit, its lists by the list
 //! limit. A signature's strokes are the one exception: bounded by their
 //! counts (strokes, points per stroke), checked as typed. Center facts (the
@@ -14,9 +15,9 @@
 //! checked by the server, not here.
 
 use super::command::VisitCommand;
+use super::field_walk::{walk, At, Leaf};
 use super::signature::Stroke;
 use crate::messages::Text;
-use serde_json::Value;
 
 /// Longest one-line text (names, codes, serial numbers), in characters.
 pub const TEXT_MAX: i64 = 200;
@@ -196,8 +197,8 @@ pub fn check(cmd: &VisitCommand) -> Result<(), OutOfBounds> {
         return Ok(());
     }
     // A signature is bounded by its counts alone (its points are numbers on
-    // the drawing surface): checked as typed, then left out of the JSON
-    // walk, so its thousands of points are not copied to be walked.
+    // the drawing surface): checked as typed, then left out of the walk,
+    // so its thousands of points are not walked one by one.
     let without_strokes = match split_signature(cmd) {
         Some((strokes, rest)) => {
             check_strokes(strokes)?;
@@ -206,14 +207,8 @@ pub fn check(cmd: &VisitCommand) -> Result<(), OutOfBounds> {
         None => None,
     };
     let cmd = without_strokes.as_ref().unwrap_or(cmd);
-    let Value::Object(fields) = serde_json::to_value(cmd).unwrap_or(Value::Null) else {
-        return Ok(());
-    };
     // Every field but the command's tag.
-    fields
-        .iter()
-        .filter(|(name, _)| *name != "type")
-        .try_for_each(|(name, v)| check_value(&At::Field(name), name, v))
+    walk(cmd, "type", &mut check_field)
 }
 
 /// The strokes of a signature, and the points of each, within their counts.
@@ -277,44 +272,16 @@ fn check_count(path: &At, max: usize, given: usize) -> Result<(), OutOfBounds> {
     Ok(())
 }
 
-/// Where a value sits in the command (`quote.lines[2].qty`), spelt out only
-/// when it is refused: a signature's thousands of points are walked without
-/// writing a path for each.
-#[derive(Debug, Clone, Copy)]
-enum At<'a> {
-    Field(&'a str),
-    Key(&'a At<'a>, &'a str),
-    Index(&'a At<'a>, usize),
-}
-
-impl std::fmt::Display for At<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            At::Field(name) => f.write_str(name),
-            At::Key(parent, key) => write!(f, "{parent}.{key}"),
-            At::Index(parent, i) => write!(f, "{parent}[{i}]"),
-        }
-    }
-}
-
-fn check_value(path: &At, name: &str, v: &Value) -> Result<(), OutOfBounds> {
-    match v {
-        Value::String(s) => check_text(path, name, s),
-        Value::Number(n) => match number(name) {
+/// The check on each field the walk meets: a text by its field's length,
+/// a number by its field's range, a list by the list limit.
+fn check_field(path: &At, name: &str, leaf: Leaf) -> Result<(), OutOfBounds> {
+    match leaf {
+        Leaf::Text(s) => check_text(path, name, s),
+        Leaf::Number(n) => match number(name) {
             Some(b) => check_number(path, b, n),
             None => Ok(()),
         },
-        Value::Array(items) => {
-            check_count(path, LIST_MAX, items.len())?;
-            items
-                .iter()
-                .enumerate()
-                .try_for_each(|(i, item)| check_value(&At::Index(path, i), name, item))
-        }
-        Value::Object(map) => map
-            .iter()
-            .try_for_each(|(k, v)| check_value(&At::Key(path, k), k, v)),
-        Value::Bool(_) | Value::Null => Ok(()),
+        Leaf::List(items) => check_count(path, LIST_MAX, items),
     }
 }
 

@@ -12,6 +12,7 @@ mod context;
 pub mod decide;
 pub mod error;
 pub mod event;
+pub mod field_walk;
 pub mod form;
 pub mod form_fill;
 pub mod needs;

@@ -55,11 +55,8 @@ impl Screening {
             // Sent exactly as written here (the phone's own serialiser
             // sends it so): no field its type lacks, no trees to compare.
             // Not written for a fact its bounds refuse.
-            let written = bounds
-                .is_ok()
-                .then(|| serde_json::to_string(&typed.event).ok())
-                .flatten()
-                .filter(|w| w == raw.get());
+            let written = (bounds.is_ok() && writes_as(&typed.event, raw.get()))
+                .then(|| raw.get().to_string());
             let problem = match bounds {
                 Err(o) => Some((RefusalCode::OutOfBounds, format!("{}: {}", o.field, o.message))),
                 Ok(()) if written.is_some() => None,
@@ -94,6 +91,33 @@ impl Screening {
     pub fn written(&self, seq: u64) -> Option<&str> {
         self.written.get(&seq).map(String::as_str)
     }
+}
+
+/// Whether `event` serialises to exactly `sent`: compared byte by byte as it
+/// is written, stopping at the first difference, with nothing allocated.
+fn writes_as(event: &VisitEvent, sent: &str) -> bool {
+    /// A writer that accepts only the next bytes of `rest`.
+    struct Same<'a> {
+        rest: &'a [u8],
+    }
+    impl std::io::Write for Same<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            match self.rest.strip_prefix(buf) {
+                Some(rest) => {
+                    self.rest = rest;
+                    Ok(buf.len())
+                }
+                None => Err(std::io::ErrorKind::InvalidData.into()),
+            }
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut same = Same {
+        rest: sent.as_bytes(),
+    };
+    serde_json::to_writer(&mut same, event).is_ok() && same.rest.is_empty()
 }
 
 /// The visits of one push under admission, each resumed from its stored facts.
@@ -176,4 +200,53 @@ async fn stored_events(tx: &mut dyn Tx, visit: &str) -> Fallible<Vec<VisitEvent>
         .iter()
         .map(|b| serde_json::from_str(b).map_err(|_| Failure::internal("reading a stored event")))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use doorstep_core::clock::HlcStamp;
+    use doorstep_core::{DeviceId, EventId, EventKind, VisitId};
+
+    fn cancelled() -> VisitEvent {
+        VisitEvent {
+            id: EventId::new_v7(),
+            visit_id: VisitId::new_v7(),
+            assignment_id: "A-1".parse().unwrap(),
+            device_id: DeviceId::new("phone-1").unwrap(),
+            hlc: HlcStamp {
+                millis: 1_700_000_000_000,
+                counter: 0,
+            },
+            recorded_at: chrono::Utc::now(),
+            location: None,
+            assignment_version: 2,
+            kind: EventKind::AssignmentCancelled {
+                version: 2,
+                reason: "客户改期 / rescheduled".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_fact_sent_as_the_server_writes_it_is_recognised_byte_for_byte() {
+        let e = cancelled();
+        let text = serde_json::to_string(&e).unwrap();
+        assert!(writes_as(&e, &text));
+        // Longer, shorter, one byte changed, another key order: not the same.
+        assert!(!writes_as(&e, &format!("{text} ")));
+        assert!(!writes_as(&e, &text[..text.len() - 1]));
+        assert!(!writes_as(&e, &text.replacen("改期", "改日", 1)));
+        let reordered: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let mut keys: Vec<_> = reordered.as_object().unwrap().iter().collect();
+        keys.reverse();
+        let reordered = format!(
+            "{{{}}}",
+            keys.iter()
+                .map(|(k, v)| format!("{}:{v}", serde_json::to_string(k).unwrap()))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        assert!(!writes_as(&e, &reordered));
+    }
 }

@@ -264,18 +264,20 @@ pub struct OutOfBounds {
 /// (`events[3].event`) in the refusal. A string or list over its bound is
 /// named first (the most precise answer), then the event's size.
 pub fn check_event_json(json: &str, path: &str, limits: EventLimits) -> Result<(), OutOfBounds> {
-    let walk = Walk {
-        limits,
-        path: RefCell::new(vec![path.to_string()]),
-        found: RefCell::new(None),
-    };
-    let mut de = serde_json::Deserializer::from_str(json);
-    let outcome = Node(&walk).deserialize(&mut de);
-    if let Some(found) = walk.found.into_inner() {
-        return Err(found);
+    // Nearly every event is within bounds: walked first without writing a
+    // path, and again, naming the path, only when something is not (or the
+    // JSON is malformed, which the typed parse reports).
+    if !within(json, limits) {
+        let walk = Walk {
+            limits,
+            path: RefCell::new(vec![path.to_string()]),
+            found: RefCell::new(None),
+        };
+        let _ = Node(&walk).deserialize(&mut serde_json::Deserializer::from_str(json));
+        if let Some(found) = walk.found.into_inner() {
+            return Err(found);
+        }
     }
-    // Malformed JSON is the typed parse's to report.
-    let _ = outcome;
     if json.len() > limits.event_bytes {
         return Err(OutOfBounds {
             field: path.to_string(),
@@ -289,6 +291,80 @@ pub fn check_event_json(json: &str, path: &str, limits: EventLimits) -> Result<(
         });
     }
     Ok(())
+}
+
+/// Whether every string, key and list of `json` is within `limits` (and
+/// the JSON well formed), found without naming anything.
+fn within(json: &str, limits: EventLimits) -> bool {
+    Within(limits)
+        .deserialize(&mut serde_json::Deserializer::from_str(json))
+        .is_ok()
+}
+
+/// The walk without a path: fails at the first string, key or list over
+/// its bound (or at malformed JSON), allocating nothing.
+#[derive(Clone, Copy)]
+struct Within(EventLimits);
+
+impl<'de> DeserializeSeed<'de> for Within {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Within {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value within bounds")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_none<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+        if v.len() > self.0.string_bytes {
+            return Err(E::custom("a text over its bound"));
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut items = 0usize;
+        while seq.next_element_seed(self)?.is_some() {
+            items += 1;
+            if items > self.0.list_items {
+                return Err(serde::de::Error::custom("a list over its bound"));
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        // A key is a string like any other (the same bound).
+        while map.next_key_seed(self)?.is_some() {
+            map.next_value_seed(self)?;
+        }
+        Ok(())
+    }
 }
 
 /// The walk's state: the limits, the path to the current value, and the
@@ -433,6 +509,21 @@ mod tests {
         let big = format!("{{{}}}", fields.join(", "));
         let e = check_event_json(&big, "events[1].event", SMALL).unwrap_err();
         assert_eq!(e.field, "events[1].event");
+    }
+
+    #[test]
+    fn the_quick_walk_stops_exactly_at_each_bound() {
+        let at = r#"{"12345678": ["12345678", 2, {"k": [true, null, 1.5]}]}"#;
+        assert!(within(at, SMALL));
+        for over in [
+            r#"{"a": "123456789"}"#,
+            r#"{"123456789": 1}"#,
+            r#"{"a": [1, 2, 3, 4]}"#,
+            r#"[{"a": ["123456789"]}]"#,
+            r#"{"a": "#,
+        ] {
+            assert!(!within(over, SMALL), "{over}");
+        }
     }
 
     #[test]

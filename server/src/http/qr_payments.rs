@@ -14,8 +14,8 @@ use crate::domain::qr_payments::{
 };
 use crate::failure::Failure;
 use crate::http::auth::Auth;
-use crate::http::error::{parse_json, read_body, require_json_media_type, ApiError, ApiResult};
-use crate::http::sync::check_version;
+use crate::http::error::{read_body, require_json_media_type, ApiError, ApiResult};
+use crate::http::sync::parse_versioned;
 use crate::outbox::alipay::{self, AlipayNotice};
 use crate::outbox::wechat_pay::NotifyHeaders;
 use crate::store::assignments;
@@ -66,8 +66,7 @@ pub async fn create_qr_payment(
     let headers = req.headers().clone();
     let bytes = read_body(req, &state).await?;
     require_json_media_type(&headers)?;
-    check_version(&bytes)?;
-    let ask: QrPaymentRequest = parse_json(&bytes)?;
+    let ask = parse_versioned(&bytes, |a: &QrPaymentRequest| a.protocol_version)?;
     let p = &state.providers;
     let settings = OrderSettings {
         expiry_ms: p.qr_payment_expiry_minutes.saturating_mul(60_000),

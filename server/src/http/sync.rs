@@ -30,16 +30,38 @@ use doorstep_core::protocol::{
     ExchangeRequest, ExchangeResponse, PullRequest, PullResponse, PushRequest, PushResponse,
     VersionProbe, ACCEPTED_VERSIONS,
 };
+use serde::de::DeserializeOwned;
 
 /// Refuses a request whose `protocol_version` this server does not speak,
-/// before the body is parsed as that version.
-pub fn check_version(bytes: &[u8]) -> ApiResult<()> {
-    let probe: VersionProbe = match serde_json::from_slice(bytes) {
-        Ok(p) => p,
+/// by that field alone (a body that does not parse as its type).
+fn check_version(bytes: &[u8]) -> ApiResult<()> {
+    match serde_json::from_slice::<VersionProbe>(bytes) {
+        Ok(probe) => accepted(probe.protocol_version),
         // Malformed: let the full parse name the problem.
-        Err(_) => return Ok(()),
-    };
-    match probe.protocol_version {
+        Err(_) => Ok(()),
+    }
+}
+
+/// Parses a sync body of a protocol version this server speaks, in one
+/// pass: the version is checked on the parsed body, and probed on its own
+/// only when the parse fails, so an unsupported version is still named as
+/// such rather than as a malformed body.
+pub fn parse_versioned<T: DeserializeOwned>(bytes: &[u8], version: fn(&T) -> u32) -> ApiResult<T> {
+    match parse_json::<T>(bytes) {
+        Ok(body) => {
+            accepted(Some(version(&body)))?;
+            Ok(body)
+        }
+        Err(refusal) => {
+            check_version(bytes)?;
+            Err(refusal)
+        }
+    }
+}
+
+/// Whether this server speaks `version` (`None`: the body names none).
+fn accepted(version: Option<u32>) -> ApiResult<()> {
+    match version {
         Some(v) if ACCEPTED_VERSIONS.contains(&v) => Ok(()),
         Some(v) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -129,8 +151,7 @@ pub async fn push(
     let headers = req.headers().clone();
     let bytes = read_body(req, &state).await?;
     require_json_media_type(&headers)?;
-    check_version(&bytes)?;
-    let push: PushRequest = parse_json(&bytes)?;
+    let push = parse_versioned(&bytes, |p: &PushRequest| p.protocol_version)?;
     same_device(push.device_id.as_str(), &device)?;
     validate_push(&push, &device, state.config.max_batch_events)?;
     // An event over its bounds or with a field its type does not have is
@@ -167,8 +188,7 @@ pub async fn pull(
     let headers = req.headers().clone();
     let bytes = read_body(req, &state).await?;
     require_json_media_type(&headers)?;
-    check_version(&bytes)?;
-    let pull: PullRequest = parse_json(&bytes)?;
+    let pull = parse_versioned(&bytes, |p: &PullRequest| p.protocol_version)?;
     same_device(pull.device_id.as_str(), &device)?;
     let max = state.config.max_page;
     let limit = pull.limit.unwrap_or(max).clamp(1, max);
@@ -210,8 +230,7 @@ pub async fn exchange(
     let headers = req.headers().clone();
     let bytes = read_body(req, &state).await?;
     require_json_media_type(&headers)?;
-    check_version(&bytes)?;
-    let both: ExchangeRequest = parse_json(&bytes)?;
+    let both = parse_versioned(&bytes, |b: &ExchangeRequest| b.protocol_version)?;
     same_device(both.device_id.as_str(), &device)?;
     let (push, pull) = both.into_parts();
     validate_push(&push, &device, state.config.max_batch_events)?;
