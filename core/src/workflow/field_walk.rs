@@ -248,6 +248,20 @@ impl<'a, 'c, 'k, E> ser::Serializer for Walker<'a, 'c, 'k, E> {
     fn serialize_i64(self, v: i64) -> Result<(), Stop<E>> {
         self.number(v.into())
     }
+    fn serialize_i128(self, v: i128) -> Result<(), Stop<E>> {
+        // A tree holds what fits 64 bits.
+        match (i64::try_from(v), u64::try_from(v)) {
+            (Ok(small), _) => self.number(small.into()),
+            (_, Ok(big)) => self.number(big.into()),
+            _ => Err(Stop::Unwritable),
+        }
+    }
+    fn serialize_u128(self, v: u128) -> Result<(), Stop<E>> {
+        match u64::try_from(v) {
+            Ok(small) => self.number(small.into()),
+            Err(_) => Err(Stop::Unwritable),
+        }
+    }
     fn serialize_u8(self, v: u8) -> Result<(), Stop<E>> {
         self.number(v.into())
     }
@@ -450,6 +464,7 @@ impl<E> ser::SerializeMap for MapWalk<'_, '_, '_, E> {
         let text = match serde_json::to_value(key) {
             Ok(serde_json::Value::String(s)) => s,
             Ok(serde_json::Value::Number(n)) => n.to_string(),
+            Ok(serde_json::Value::Bool(b)) => b.to_string(),
             _ => return Err(Stop::Unwritable),
         };
         self.key = Some(text);
@@ -495,8 +510,23 @@ mod tests {
             numbered: BTreeMap<u32, String>,
             bytes: Bytes,
             nothing: (),
+            small: (i8, i16, u16),
+            meters: Meters,
+            marker: Marker,
+            point: Point,
+            flags: BTreeMap<bool, u8>,
+            third: f32,
+            infinite: f32,
+            wide: i128,
         },
     }
+
+    #[derive(Serialize)]
+    struct Meters(u16);
+    #[derive(Serialize)]
+    struct Marker;
+    #[derive(Serialize)]
+    struct Point(i8, i16);
 
     #[derive(Serialize)]
     #[serde(rename_all = "snake_case")]
@@ -550,6 +580,14 @@ mod tests {
             numbered: BTreeMap::from([(12, "twelve".to_string())]),
             bytes: Bytes(vec![9, 8]),
             nothing: (),
+            small: (-8, -16, 16),
+            meters: Meters(12),
+            marker: Marker,
+            point: Point(-1, 2),
+            flags: BTreeMap::from([(true, 1)]),
+            third: 0.5,
+            infinite: f32::INFINITY,
+            wide: -3,
         }
     }
 
@@ -613,6 +651,14 @@ mod tests {
             "numbered.12 12 Text(\"twelve\")",
             "bytes[1] bytes Number(Number(8))",
             "big big Number(Number(18446744073709551615))",
+            "small[0] small Number(Number(-8))",
+            "small[1] small Number(Number(-16))",
+            "small[2] small Number(Number(16))",
+            "meters meters Number(Number(12))",
+            "point[1] point Number(Number(2))",
+            "flags.true true Number(Number(1))",
+            "third third Number(Number(0.5))",
+            "wide wide Number(Number(-3))",
         ] {
             assert!(
                 walked.iter().any(|w| w == expected),
@@ -641,6 +687,42 @@ mod tests {
         assert_eq!(refused, Err("lines[1].qty".to_string()));
         let all = met(&everything()).len();
         assert!(seen < all, "stopped early: {seen} of {all}");
+    }
+
+    #[test]
+    fn what_json_cannot_hold_is_not_walked_further() {
+        #[derive(Serialize)]
+        struct Wide {
+            fits: u128,
+            wider: i128,
+            after: String,
+        }
+        let wide = Wide {
+            fits: 7,
+            wider: 1 << 70,
+            after: "never met".into(),
+        };
+        assert_eq!(met(&wide), ["fits fits Number(Number(7))"]);
+        assert!(serde_json::to_value(&wide).is_err());
+        let wider = Wide {
+            fits: u128::MAX,
+            wider: 0,
+            after: "never met".into(),
+        };
+        assert!(met(&wider).is_empty());
+        let unsigned = Wide {
+            fits: 1,
+            wider: i128::from(u64::MAX),
+            after: "a".into(),
+        };
+        assert_eq!(
+            met(&unsigned),
+            [
+                r#"after after Text("a")"#,
+                "fits fits Number(Number(1))",
+                "wider wider Number(Number(18446744073709551615))",
+            ]
+        );
     }
 
     #[test]
