@@ -563,7 +563,10 @@ mod tests {
         assert_eq!(walked, from_tree(&everything));
         // Spot checks, so the comparison cannot pass on two empty texts.
         assert!(walked.starts_with(r#"{"alpha":["plain",{"wrapped":0.10000000149011612},{"pair":[7,"p"]},{"shaped":{"alpha":null,"zeta":-1}}],"between":"#), "{walked}");
-        assert!(walked.contains(r#","bytes":[0,255],"ecrit":false,"#), "{walked}");
+        assert!(
+            walked.contains(r#","bytes":[0,255],"ecrit":false,"#),
+            "{walked}"
+        );
         assert!(
             walked.ends_with(r#""zulu":"签字 \"quoted\"\n","écrit":"张"}"#),
             "{walked}"

@@ -808,21 +808,16 @@ impl Store {
     /// [`Store::pending_outbox_texts_after`].)
     pub fn pending_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
         self.db.read(|tx| {
-            let mut stmt = tx.prepare_cached(
-                "SELECT o.seq, e.json FROM outbox o JOIN visit_events e ON e.event_id = o.event_id
-                 WHERE o.status = 'pending' ORDER BY o.seq LIMIT ?1",
-            )?;
-            let rows = stmt.query_map(params![limit as i64], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-            })?;
-            rows.map(|row| {
-                let (seq, json) = row?;
-                Ok(OutboxEntry {
+            let mut out = vec![];
+            // Sequences start at 1.
+            outbox_text::each_pending(tx, 0, limit, |seq, json| {
+                out.push(OutboxEntry {
                     seq,
                     event: from_json("visit event", &json)?,
-                })
-            })
-            .collect()
+                });
+                Ok(true)
+            })?;
+            Ok(out)
         })
     }
 

@@ -43,6 +43,28 @@ pub(super) fn settle_event_text_format(db: &Db) -> Result<()> {
     })
 }
 
+/// The facts waiting for the server with a sequence after `after_seq`,
+/// oldest first, at most `limit`: each sequence and stored text to `take`,
+/// which says whether to go on.
+pub(super) fn each_pending(
+    tx: &rusqlite::Transaction<'_>,
+    after_seq: i64,
+    limit: usize,
+    mut take: impl FnMut(i64, String) -> Result<bool>,
+) -> Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT o.seq, e.json FROM outbox o JOIN visit_events e ON e.event_id = o.event_id
+         WHERE o.status = 'pending' AND o.seq > ?1 ORDER BY o.seq LIMIT ?2",
+    )?;
+    let mut rows = stmt.query(params![after_seq, limit as i64])?;
+    while let Some(row) = rows.next()? {
+        if !take(row.get(0)?, row.get(1)?)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// Reading the waiting facts for the sync client.
 #[cfg(feature = "sync")]
 mod sending {
@@ -50,7 +72,7 @@ mod sending {
     use super::super::{from_json, Store};
     use crate::protocol::{OutboxEvent, SentEvent};
     use crate::workflow::VisitEvent;
-    use rusqlite::{params, OptionalExtension};
+    use rusqlite::OptionalExtension;
     use serde_json::value::RawValue;
 
     impl Store {
@@ -71,20 +93,12 @@ mod sending {
                     .query_row([], |r| r.get(0))
                     .optional()?
                     .unwrap_or(0);
-                let mut stmt = tx.prepare_cached(
-                    "SELECT o.seq, e.json FROM outbox o JOIN visit_events e ON e.event_id = o.event_id
-                     WHERE o.status = 'pending' AND o.seq > ?1 ORDER BY o.seq LIMIT ?2",
-                )?;
-                let rows = stmt.query_map(params![after_seq, limit as i64], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-                })?;
                 let mut out = vec![];
                 let mut bytes = 0usize;
-                for row in rows {
+                super::each_pending(tx, after_seq, limit, |seq, json| {
                     if bytes >= max_bytes {
-                        break;
+                        return Ok(false);
                     }
-                    let (seq, json) = row?;
                     bytes += json.len();
                     let text = if seq <= rewritten_through {
                         rewritten(&json)?
@@ -96,7 +110,8 @@ mod sending {
                         event: RawValue::from_string(text)
                             .map_err(|e| StoreError::decode("visit event", e))?,
                     });
-                }
+                    Ok(true)
+                })?;
                 Ok(out)
             })
         }
