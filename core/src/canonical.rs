@@ -370,12 +370,10 @@ impl ser::SerializeMap for Object<'_> {
     type Error = serde_json::Error;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Self::Error> {
         // A tree's keys are text: a number or a truth value becomes its word.
-        self.key = Some(match serde_json::to_value(key)? {
-            serde_json::Value::String(s) => s,
-            serde_json::Value::Number(n) => n.to_string(),
-            serde_json::Value::Bool(b) => b.to_string(),
-            _ => return Err(Self::Error::custom("key must be a string")),
-        });
+        self.key = Some(
+            crate::wire::json_key_text(key)
+                .ok_or_else(|| Self::Error::custom("key must be a string"))?,
+        );
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Self::Error> {

@@ -25,9 +25,21 @@ pub fn from_wire_name<T: DeserializeOwned>(name: &str) -> Option<T> {
     serde_json::from_value(serde_json::Value::String(name.to_string())).ok()
 }
 
+/// A map key as a JSON object holds it: a text as itself, a number or a
+/// truth value as its word (`12` → `"12"`); `None` for a key JSON cannot
+/// name (a list, a struct).
+pub fn json_key_text<T: Serialize + ?Sized>(key: &T) -> Option<String> {
+    match serde_json::to_value(key) {
+        Ok(serde_json::Value::String(text)) => Some(text),
+        Ok(serde_json::Value::Number(n)) => Some(n.to_string()),
+        Ok(serde_json::Value::Bool(b)) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{from_wire_name, wire_name};
+    use super::{from_wire_name, json_key_text, wire_name};
     use serde::{Deserialize, Serialize};
 
     #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -58,5 +70,13 @@ mod tests {
     fn wire_names_read_back() {
         assert_eq!(from_wire_name::<Stage>("en_route"), Some(Stage::EnRoute));
         assert_eq!(from_wire_name::<Stage>("EnRoute"), None);
+    }
+
+    #[test]
+    fn a_map_key_is_named_as_json_names_it() {
+        assert_eq!(json_key_text("k").as_deref(), Some("k"));
+        assert_eq!(json_key_text(&12u32).as_deref(), Some("12"));
+        assert_eq!(json_key_text(&true).as_deref(), Some("true"));
+        assert_eq!(json_key_text(&[1, 2]), None);
     }
 }

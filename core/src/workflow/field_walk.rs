@@ -461,12 +461,7 @@ impl<E> ser::SerializeMap for MapWalk<'_, '_, '_, E> {
     type Ok = ();
     type Error = Stop<E>;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Stop<E>> {
-        let text = match serde_json::to_value(key) {
-            Ok(serde_json::Value::String(s)) => s,
-            Ok(serde_json::Value::Number(n)) => n.to_string(),
-            Ok(serde_json::Value::Bool(b)) => b.to_string(),
-            _ => return Err(Stop::Unwritable),
-        };
+        let text = crate::wire::json_key_text(key).ok_or(Stop::Unwritable)?;
         self.key = Some(text);
         Ok(())
     }
