@@ -171,13 +171,18 @@ test("a fact the server refused waits in the queue, named in Chinese, until a di
   const session = await openPage(browser, server.url);
   const { page } = session;
   await signIn(page, { zh: true });
+  // Three hours from now: after 21:00 in Shanghai that is tomorrow there,
+  // so the phone is asked for the window's own business day.
+  const start = new Date(Date.now() + 3 * 3600e3);
   const id = await orderFor(page, {
     trade: "heating_service", fault_description: "暖气片不热",
     customer: { name: "冯刚", phone: "139 5555 6666", address: "虹口区四川北路 200 号" },
     product: { model: "壁挂炉 WB-26", purchase_date: "2024-10-01" },
-  }, { technician: "T-sun" });
+  }, { technician: "T-sun", start });
   forger("sync");
-  const visit = forger("today").find((v) => v.assignment === id);
+  const shanghaiDay = new Date(start.getTime() + 8 * 3600e3).toISOString().slice(0, 10);
+  const visit = forger("today", "--date", shanghaiDay).find((v) => v.assignment === id);
+  assert.ok(visit, `order ${id} on the phone's list for ${shanghaiDay}`);
   const { token } = JSON.parse(fs.readFileSync(db + ".device.json", "utf8"));
   const now = Date.now();
   const res = await fetch(server.url + "api/sync/push", {

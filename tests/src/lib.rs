@@ -488,16 +488,25 @@ impl Phone {
     }
 }
 
+/// A fresh, empty database for one run: its URL, and for SQLite the
+/// temporary directory holding it, removed when this is dropped.
+pub struct FreshDatabase {
+    pub url: String,
+    _dir: Option<TempDir>,
+}
+
 /// A fresh, empty database for one benchmark run: a SQLite file in a new
-/// temporary directory, or a new database on the PostgreSQL server of
-/// `DOORSTEP_BENCH_PG_URL` (else `DOORSTEP_TEST_PG_URL`); `None` when
-/// PostgreSQL is asked for and neither is set (the run says skipped).
-pub async fn fresh_database(backend: &str) -> Result<Option<String>, String> {
-    let name = format!("bench_{}", uuid::Uuid::now_v7().simple());
+/// temporary directory (removed with the [`FreshDatabase`]), or a new
+/// database on the PostgreSQL server of `DOORSTEP_BENCH_PG_URL` (else
+/// `DOORSTEP_TEST_PG_URL`, a throwaway cluster); `None` when PostgreSQL is
+/// asked for and neither is set (the run says skipped).
+pub async fn fresh_database(backend: &str) -> Result<Option<FreshDatabase>, String> {
     if backend == "sqlite" {
-        let dir = std::env::temp_dir().join(&name);
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        return Ok(Some(dir.join("doorstep.db").display().to_string()));
+        let dir = TempDir::new("bench");
+        return Ok(Some(FreshDatabase {
+            url: dir.0.join("doorstep.db").display().to_string(),
+            _dir: Some(dir),
+        }));
     }
     let Some(base) = std::env::var("DOORSTEP_BENCH_PG_URL")
         .ok()
@@ -509,12 +518,16 @@ pub async fn fresh_database(backend: &str) -> Result<Option<String>, String> {
         .await
         .map_err(|e| e.to_string())?;
     tokio::spawn(conn);
+    let name = format!("bench_{}", uuid::Uuid::now_v7().simple());
     client
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .await
         .map_err(|e| e.to_string())?;
     let (prefix, _) = base.rsplit_once('/').ok_or("a URL with a database name")?;
-    Ok(Some(format!("{prefix}/{name}")))
+    Ok(Some(FreshDatabase {
+        url: format!("{prefix}/{name}"),
+        _dir: None,
+    }))
 }
 
 /// Commands with the times they are given.

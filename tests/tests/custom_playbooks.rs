@@ -289,8 +289,8 @@ async fn a_version_that_cannot_be_published_is_refused_naming_why(center: Center
 }
 
 async fn on_postgresql() -> Option<Center> {
-    let url = fresh_database("postgres").await.expect("a database")?;
-    Some(Center::start_on(Some(url), Default::default()).await)
+    let db = fresh_database("postgres").await.expect("a database")?;
+    Some(Center::start_on(Some(db.url), Default::default()).await)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -250,8 +250,8 @@ async fn the_desk_is_told_what_it_cannot_approve(center: Center) {
 }
 
 async fn on_postgresql() -> Option<Center> {
-    let url = fresh_database("postgres").await.expect("a database")?;
-    Some(Center::start_on(Some(url), Default::default()).await)
+    let db = fresh_database("postgres").await.expect("a database")?;
+    Some(Center::start_on(Some(db.url), Default::default()).await)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -91,23 +91,34 @@ fn documented_operations(doc: &Value) -> BTreeSet<(String, String)> {
     out
 }
 
-async fn state() -> AppState {
-    let dir = std::env::temp_dir().join(format!(
+/// A scratch directory removed when the test ends (passed or not).
+struct ScratchDir(PathBuf);
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A server state over a fresh SQLite database in a scratch directory.
+async fn state() -> (AppState, ScratchDir) {
+    let dir = ScratchDir(std::env::temp_dir().join(format!(
         "doorstep-openapi-{}",
         uuid::Uuid::now_v7().simple()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = Database::open(&dir.join("doorstep.db").display().to_string())
+    )));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let db = Database::open(&dir.0.join("doorstep.db").display().to_string())
         .await
         .unwrap();
-    AppState::new(db, Config::default())
+    (AppState::new(db, Config::default()), dir)
 }
 
 #[tokio::test]
 async fn every_route_of_the_router_is_in_the_openapi_document() {
     let doc = serde_json::to_value(doorstep_server::http::openapi::document()).unwrap();
     let documented = documented_operations(&doc);
-    let missing: Vec<_> = routed_operations(state().await)
+    let (state, _dir) = state().await;
+    let missing: Vec<_> = routed_operations(state)
         .into_iter()
         .filter(|op| !documented.contains(op))
         .collect();
@@ -120,7 +131,8 @@ async fn every_route_of_the_router_is_in_the_openapi_document() {
 #[tokio::test]
 async fn every_operation_of_the_openapi_document_is_routed() {
     let doc = serde_json::to_value(doorstep_server::http::openapi::document()).unwrap();
-    let routed = routed_operations(state().await);
+    let (state, _dir) = state().await;
+    let routed = routed_operations(state);
     let extra: Vec<_> = documented_operations(&doc)
         .into_iter()
         .filter(|op| !routed.contains(op))

@@ -313,14 +313,17 @@ struct Outcome {
 }
 
 async fn run(backend: &str, a: &Args) -> Result<Option<Outcome>, String> {
-    let Some(url) = fresh_database(backend).await? else {
+    let Some(fresh_db) = fresh_database(backend).await? else {
         println!("{backend}: skipped (set DOORSTEP_BENCH_PG_URL to a PostgreSQL server)");
         return Ok(None);
     };
     // The server on a runtime of its own, as its own process would have.
     let server_runtime = Runtime::start("server", None)?;
     let center = server_runtime
-        .spawn(Center::start_on(Some(url), Config::default()))
+        .spawn(Center::start_on(
+            Some(fresh_db.url.clone()),
+            Config::default(),
+        ))
         .await
         .map_err(|e| format!("the server did not start: {e}"))?;
     // The dispatchers' browsers on another.

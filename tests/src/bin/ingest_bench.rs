@@ -75,8 +75,8 @@ fn args() -> Result<Args, String> {
     Ok(a)
 }
 
-/// A fresh database URL for one run.
-async fn fresh(backend: &str) -> Result<Option<String>, String> {
+/// A fresh database for one run.
+async fn fresh(backend: &str) -> Result<Option<doorstep_e2e::FreshDatabase>, String> {
     let url = doorstep_e2e::fresh_database(backend).await?;
     if url.is_none() {
         eprintln!("postgres: skipped (set DOORSTEP_BENCH_PG_URL)");
@@ -194,10 +194,12 @@ async fn prepare(state: &AppState, n: usize) -> Result<Vec<(String, Vec<OutboxEv
 }
 
 async fn bench(backend: &str, a: &Args) -> Result<(), String> {
-    let Some(url) = fresh(backend).await? else {
+    let Some(fresh_db) = fresh(backend).await? else {
         return Ok(());
     };
-    let db = Database::open(&url).await.map_err(|e| e.to_string())?;
+    let db = Database::open(&fresh_db.url)
+        .await
+        .map_err(|e| e.to_string())?;
     let state = AppState::new(db, Config::default());
     let devices = prepare(&state, a.events).await.map_err(|e| e.message)?;
     let total: usize = devices.iter().map(|(_, e)| e.len()).sum();

@@ -21,6 +21,7 @@ import kotlin.math.abs
  */
 class TestServer private constructor(
     private val process: Process,
+    private val data: java.nio.file.Path,
     val base: String,
     /** The server's business time zone: the days orders, reports and reconciliation are counted in. */
     val zone: String,
@@ -38,7 +39,12 @@ class TestServer private constructor(
         return res.body()
     }
 
-    override fun close() = process.destroy()
+    /** Stops the server and removes its data directory. */
+    override fun close() {
+        process.destroy()
+        process.waitFor()
+        data.toFile().deleteRecursively()
+    }
 
     companion object {
         const val ADMIN_PASSWORD = "handover-secret-9"
@@ -78,7 +84,7 @@ class TestServer private constructor(
             }
             // The stream closes when the server is stopped: the end of its output.
             thread(isDaemon = true) { runCatching { lines.forEachLine { output.add(it) } } }
-            return TestServer(process, base, zone, output)
+            return TestServer(process, data, base, zone, output)
         }
     }
 }
