@@ -394,7 +394,8 @@ impl<E> ser::SerializeTuple for Compound<'_, '_, '_, E> {
         self.item(value)
     }
     fn end(self) -> Result<(), Stop<E>> {
-        self.end_list()
+        // A tuple's length is given when it begins: counted then.
+        Ok(())
     }
 }
 
@@ -405,7 +406,8 @@ impl<E> ser::SerializeTupleStruct for Compound<'_, '_, '_, E> {
         self.item(value)
     }
     fn end(self) -> Result<(), Stop<E>> {
-        self.end_list()
+        // A tuple's length is given when it begins: counted then.
+        Ok(())
     }
 }
 
@@ -416,7 +418,8 @@ impl<E> ser::SerializeTupleVariant for Compound<'_, '_, '_, E> {
         self.item(value)
     }
     fn end(self) -> Result<(), Stop<E>> {
-        self.end_list()
+        // A tuple's length is given when it begins: counted then.
+        Ok(())
     }
 }
 
@@ -480,6 +483,16 @@ mod tests {
     use serde::Serialize;
     use serde_json::Value;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn a_stop_names_why_the_walk_stopped() {
+        // serde's error trait asks for both forms; a panic message shows them.
+        assert_eq!(format!("{:?}", Stop::Refused(())), "refused");
+        assert_eq!(
+            format!("{}", Stop::<()>::Unwritable),
+            "not writable as JSON"
+        );
+    }
 
     /// Every shape serde writes, as a command might hold it.
     #[derive(Serialize)]
