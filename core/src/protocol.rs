@@ -27,6 +27,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod change_reading;
+
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -53,6 +55,29 @@ pub struct OutboxEvent<E = VisitEvent> {
 /// A fact as the device sends it: the JSON text its store keeps
 /// (`Store::pending_outbox_texts_after`), not parsed and written again.
 pub type SentEvent = Box<serde_json::value::RawValue>;
+
+/// A center change as the server sends it: an [`AssignmentChange`]'s JSON
+/// made from the change log's stored text, not parsed and written again.
+pub type SentChange = Box<serde_json::value::RawValue>;
+
+/// Change `seq` as sent, from `stored`: a [`ChangeKind`]'s JSON object as
+/// the change log keeps it. The same text as the [`AssignmentChange`]
+/// written by serde (`seq` first, then the kind's fields); checked to be
+/// JSON, not parsed into a change.
+pub fn sent_change(seq: u64, stored: &str) -> Result<SentChange, serde_json::Error> {
+    let Some(fields) = stored.trim_start().strip_prefix('{') else {
+        return Err(serde::de::Error::custom(
+            "a stored change that is not a JSON object",
+        ));
+    };
+    let fields = fields.trim_start();
+    let text = if fields.starts_with('}') {
+        format!("{{\"seq\":{seq}{fields}")
+    } else {
+        format!("{{\"seq\":{seq},{fields}")
+    };
+    serde_json::value::RawValue::from_string(text)
+}
 
 /// An upload of outbox events.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -276,15 +301,17 @@ impl ExchangeRequest {
     }
 }
 
-/// The answer to an exchange: the push's acknowledgement, then the page.
+/// The answer to an exchange: the push's acknowledgement, then the page
+/// (its changes typed as [`PullResponse`]'s).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExchangeResponse {
+pub struct ExchangeResponse<C = AssignmentChange> {
     pub push: PushResponse,
-    pub pull: PullResponse,
+    pub pull: PullResponse<C>,
 }
 
-/// What the center changed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What the center changed. Read by `change_reading` (one pass, the
+/// derived reader's rules); written by serde's derive.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum ChangeKind {
     /// The assignment as it now stands (new to this technician, or changed).
@@ -311,8 +338,8 @@ pub enum ChangeKind {
     },
 }
 
-/// One change, in the server's change sequence.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One change, in the server's change sequence (read by `change_reading`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AssignmentChange {
     pub seq: u64,
     #[serde(flatten)]
@@ -373,11 +400,13 @@ impl AssignmentChange {
     }
 }
 
-/// A page of changes.
+/// A page of changes: [`AssignmentChange`]s as the phone reads them; the
+/// server sends each as its change log stores it ([`SentChange`]), the
+/// same JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PullResponse {
+pub struct PullResponse<C = AssignmentChange> {
     pub protocol_version: u32,
-    pub changes: Vec<AssignmentChange>,
+    pub changes: Vec<C>,
     /// Store this as the cursor once the page is applied.
     pub next_cursor: u64,
     /// More changes wait after this page.
@@ -430,6 +459,40 @@ mod tests {
             c.to_command(),
             Some(VisitCommand::CancelAssignment { version: 4, .. })
         ));
+    }
+
+    #[test]
+    fn a_change_is_sent_as_serde_writes_it() {
+        let kinds = [
+            ChangeKind::Cancelled {
+                assignment_id: AssignmentId::new("A-1").unwrap(),
+                version: 4,
+                reason: "客户改期".into(),
+            },
+            ChangeKind::Erased {
+                assignment_id: AssignmentId::new("A-2").unwrap(),
+                version: 7,
+            },
+        ];
+        for (seq, change) in kinds.into_iter().enumerate() {
+            let seq = seq as u64 + 10;
+            let stored = serde_json::to_string(&change).unwrap();
+            let written = serde_json::to_string(&AssignmentChange { seq, change }).unwrap();
+            assert_eq!(sent_change(seq, &stored).unwrap().get(), written);
+            // Spaces where a stored text might have them change nothing read.
+            let spaced = format!("  {{ {}", &stored[1..]);
+            let read: AssignmentChange =
+                serde_json::from_str(sent_change(seq, &spaced).unwrap().get()).unwrap();
+            assert_eq!(serde_json::to_string(&read).unwrap(), written);
+        }
+    }
+
+    #[test]
+    fn a_stored_change_that_is_no_object_is_not_sent() {
+        for stored in ["[1]", "", "\"x\"", "{\"type\":", "{}}"] {
+            assert!(sent_change(1, stored).is_err(), "{stored:?}");
+        }
+        assert_eq!(sent_change(3, "{}").unwrap().get(), "{\"seq\":3}");
     }
 
     #[test]

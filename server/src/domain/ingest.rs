@@ -22,8 +22,8 @@ use crate::store::{assignments, LockKey, Tx};
 use crate::time::from_ms;
 use doorstep_core::business_time::BusinessZone;
 use doorstep_core::protocol::{
-    AssignmentChange, PullRequest, PullResponse, PushRequest, PushResponse, RefusalCode,
-    RefusedEvent, PROTOCOL_VERSION,
+    PullRequest, PullResponse, PushRequest, PushResponse, RefusalCode, RefusedEvent, SentChange,
+    PROTOCOL_VERSION,
 };
 use doorstep_core::wire::wire_name;
 use doorstep_core::EventKind;
@@ -347,16 +347,13 @@ pub async fn pull_changes(
     limit: u32,
     now: i64,
     zone: &BusinessZone,
-) -> Fallible<PullResponse> {
-    let rows =
+) -> Fallible<PullResponse<SentChange>> {
+    let mut rows =
         assignments::changes_since(tx, technician, pull.cursor, i64::from(limit) + 1).await?;
     let more = rows.len() > limit as usize;
-    let changes: Vec<AssignmentChange> = rows
-        .into_iter()
-        .take(limit as usize)
-        .map(|(seq, change)| AssignmentChange { seq, change })
-        .collect();
-    let next_cursor = changes.last().map_or(pull.cursor, |c| c.seq);
+    rows.truncate(limit as usize);
+    let next_cursor = rows.last().map_or(pull.cursor, |(seq, _)| *seq);
+    let changes: Vec<SentChange> = rows.into_iter().map(|(_, change)| change).collect();
     let held = devices::upload_position(tx, device)
         .await?
         .map(|p| p.last_seq);

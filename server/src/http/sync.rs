@@ -28,7 +28,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use doorstep_core::protocol::{
     ExchangeRequest, ExchangeResponse, PullRequest, PullResponse, PushRequest, PushResponse,
-    VersionProbe, ACCEPTED_VERSIONS,
+    SentChange, VersionProbe, ACCEPTED_VERSIONS,
 };
 use serde::de::DeserializeOwned;
 
@@ -183,7 +183,7 @@ pub async fn pull(
     State(state): State<AppState>,
     Auth(who): Auth,
     req: Request,
-) -> ApiResult<Json<PullResponse>> {
+) -> ApiResult<Json<PullResponse<SentChange>>> {
     let (device, technician) = device_of(&who)?;
     let headers = req.headers().clone();
     let bytes = read_body(req, &state).await?;
@@ -225,7 +225,7 @@ pub async fn exchange(
     State(state): State<AppState>,
     Auth(who): Auth,
     req: Request,
-) -> ApiResult<Json<ExchangeResponse>> {
+) -> ApiResult<Json<ExchangeResponse<SentChange>>> {
     let (device, technician) = device_of(&who)?;
     let headers = req.headers().clone();
     let bytes = read_body(req, &state).await?;

@@ -6,7 +6,7 @@ use super::sql::{Row, Tx, Value};
 use crate::failure::{Failure, Fallible};
 use crate::model::{AssignmentStatus, AssignmentView, ChangeLogKind};
 use crate::time::{from_ms, now_ms};
-use doorstep_core::protocol::ChangeKind;
+use doorstep_core::protocol::{sent_change, ChangeKind, SentChange};
 use doorstep_core::Assignment;
 
 const COLUMNS: &str =
@@ -270,13 +270,13 @@ pub async fn unsettled_since(tx: &mut dyn Tx, cutoff: i64) -> Fallible<Vec<Unset
 /// leaving out the assignment
 /// versions of finished work (done or cancelled, or whose visit has closed):
 /// a phone, new or not, receives only open work; history is never a visit
-/// to start.
+/// to start. Each as sent: its stored text with its `seq`, not parsed.
 pub async fn changes_since(
     tx: &mut dyn Tx,
     technician: &str,
     cursor: u64,
     limit: i64,
-) -> Fallible<Vec<(u64, ChangeKind)>> {
+) -> Fallible<Vec<(u64, SentChange)>> {
     let rows = tx
         .query(
             "SELECT c.seq AS seq, c.payload AS payload FROM assignment_changes c
@@ -299,9 +299,10 @@ pub async fn changes_since(
         .await?;
     rows.iter()
         .map(|r| {
-            let change: ChangeKind = serde_json::from_str(&r.text("payload"))
-                .map_err(|_| Failure::internal("reading the change log"))?;
-            Ok((r.int("seq") as u64, change))
+            let seq = r.int("seq") as u64;
+            let change = sent_change(seq, &r.text("payload"))
+                .map_err(|e| Failure::corrupt("reading the change log", e))?;
+            Ok((seq, change))
         })
         .collect()
 }
