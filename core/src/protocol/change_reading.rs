@@ -376,6 +376,17 @@ mod tests {
     }
 
     #[test]
+    fn what_is_no_object_is_refused_saying_what_a_change_is() {
+        let refusal = serde_json::from_str::<AssignmentChange>(r#"[4,"erased"]"#)
+            .expect_err("a list is no change")
+            .to_string();
+        assert!(
+            refusal.contains(r#"expected a center change: an object with its "type""#),
+            "{refusal}"
+        );
+    }
+
+    #[test]
     fn a_bare_kind_ignores_a_seq() {
         let kind: ChangeKind = serde_json::from_value(
             json!({"seq": "not even a number", "type": "erased", "assignment_id": "A-1", "version": 5}),
