@@ -144,15 +144,29 @@ pub async fn store_projection(
     state: &VisitState,
     chain_ok: Option<bool>,
 ) -> Fallible<()> {
+    let center = load_assignment(tx, &owner.assignment_id)
+        .await?
+        .ok_or_else(|| Failure::internal("projecting a visit of an unknown assignment"))?;
+    store_projection_of(tx, app, visit_id, owner, state, chain_ok, &center).await
+}
+
+/// [`store_projection`] with the center's assignment as this transaction
+/// reads it (`center`, read together with what the visit's facts came from).
+pub async fn store_projection_of(
+    tx: &mut dyn Tx,
+    app: &AppState,
+    visit_id: &str,
+    owner: &VisitOwner,
+    state: &VisitState,
+    chain_ok: Option<bool>,
+    center: &AssignmentView,
+) -> Fallible<()> {
     let VisitOwner {
         assignment_id,
         technician,
         device,
     } = owner;
-    let center = load_assignment(tx, assignment_id)
-        .await?
-        .ok_or_else(|| Failure::internal("projecting a visit of an unknown assignment"))?;
-    let s = summarize(state, &center, technician);
+    let s = summarize(state, center, technician);
     let state_json = serde_json::to_string(state).map_err(|_| Failure::internal("encoding"))?;
     let (conflict, conflict_version) = match s.conflict {
         Some((k, v)) => (Some(wire_name(&k)), Some(v)),

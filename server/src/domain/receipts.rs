@@ -12,8 +12,9 @@
 //! derives nothing new.
 
 use crate::app::AppState;
-use crate::domain::projection::{project_visit, store_projection};
+use crate::domain::projection::{project_visit, store_projection_of};
 use crate::failure::{Failure, Fallible};
+use crate::model::AssignmentView;
 use crate::store::events::{self, VisitOwner};
 use crate::store::receipts::{self, NewReceipt};
 use crate::store::visits;
@@ -31,10 +32,11 @@ pub struct Derived {
     pub receipts: u64,
 }
 
-/// A visit the receipts touched: opened by them (replayed from memory),
-/// or known before (replayed from the store).
+/// A visit the receipts touched: opened by them (replayed from memory,
+/// with the center's assignment as read with the receipts), or known
+/// before (replayed from the store).
 enum Touched {
-    Opened(VisitOwner, Vec<VisitEvent>),
+    Opened(VisitOwner, Vec<VisitEvent>, Box<Option<AssignmentView>>),
     Known,
 }
 
@@ -64,7 +66,8 @@ pub async fn acknowledge(
         let base = page.base();
         for &[first, last] in &page.receipts {
             let stored = receipts::stored_seqs(tx, device, first, last).await?;
-            for (seq, assignment) in receipts::assignments_in(tx, technician, first, last).await? {
+            let changes = receipts::assignments_in(tx, technician, first, last).await?;
+            for (seq, assignment, center) in changes {
                 if stored.contains(&seq) {
                     continue;
                 }
@@ -118,7 +121,7 @@ pub async fn acknowledge(
                 derived.receipts += 1;
                 match touched.entry(visit) {
                     std::collections::btree_map::Entry::Occupied(mut e) => {
-                        if let Touched::Opened(_, events) = e.get_mut() {
+                        if let Touched::Opened(_, events, _) = e.get_mut() {
                             events.push(event);
                         }
                     }
@@ -131,7 +134,7 @@ pub async fn acknowledge(
                                 technician: technician.to_string(),
                                 device: device.to_string(),
                             };
-                            Touched::Opened(owner, vec![event])
+                            Touched::Opened(owner, vec![event], Box::new(center))
                         });
                     }
                 }
@@ -141,9 +144,12 @@ pub async fn acknowledge(
     for (visit, t) in touched {
         match t {
             // Its only facts are these receipts, in stamp order already.
-            Touched::Opened(owner, events) => {
+            Touched::Opened(owner, events, center) => {
                 let state = VisitState::replay(&events);
-                store_projection(tx, app, &visit, &owner, &state, None).await?;
+                let center = center.ok_or_else(|| {
+                    Failure::internal("projecting a visit of an unknown assignment")
+                })?;
+                store_projection_of(tx, app, &visit, &owner, &state, None, &center).await?;
             }
             Touched::Known => project_visit(tx, app, &visit, None).await?,
         }
@@ -159,7 +165,7 @@ async fn version_walked(
     visit: &str,
 ) -> Fallible<Option<i64>> {
     let first = |e: &VisitEvent| e.kind.playbook_walked().map(|(_, version)| version);
-    if let Some(Touched::Opened(_, events)) = touched.get(visit) {
+    if let Some(Touched::Opened(_, events, _)) = touched.get(visit) {
         return Ok(events.iter().find_map(first).flatten());
     }
     // A visit known before: its projection keeps the version (one row).

@@ -12,7 +12,18 @@ use doorstep_core::Assignment;
 const COLUMNS: &str =
     "body, status, priority, classification, window_confirmed, cancel_reason, updated_at";
 
-fn assignment_from_row(r: &Row) -> Fallible<AssignmentView> {
+/// [`COLUMNS`] of the table `alias` names in a join, under their own names
+/// (read back by [`assignment_from_row`]).
+pub fn columns_of(alias: &str) -> String {
+    COLUMNS
+        .split(", ")
+        .map(|c| format!("{alias}.{c} AS {c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// An assignment as the center holds it, from a row of [`COLUMNS`].
+pub fn assignment_from_row(r: &Row) -> Fallible<AssignmentView> {
     let assignment: Assignment = serde_json::from_str(&r.text("body"))
         .map_err(|e| Failure::corrupt("reading an assignment", e))?;
     let parse_err = |e| Failure::corrupt("reading an assignment", e);

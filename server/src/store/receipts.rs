@@ -5,22 +5,30 @@
 
 use super::sql::Tx;
 use crate::failure::{Failure, Fallible};
-use crate::model::ChangeLogKind;
+use crate::model::{AssignmentView, ChangeLogKind};
+use crate::store::assignments;
 use doorstep_core::protocol::ChangeKind;
 use doorstep_core::Assignment;
 
 /// The assignments a technician's change log gave in `first..=last`
-/// (changes of other kinds, or another technician's, are not receipts).
+/// (changes of other kinds, or another technician's, are not receipts),
+/// each with the assignment as the center holds it now, read in the same
+/// statement (none if the center has no such assignment).
 pub async fn assignments_in(
     tx: &mut dyn Tx,
     technician: &str,
     first: u64,
     last: u64,
-) -> Fallible<Vec<(u64, Assignment)>> {
+) -> Fallible<Vec<(u64, Assignment, Option<AssignmentView>)>> {
+    let sql = format!(
+        "SELECT c.seq AS seq, c.payload AS payload, a.id AS current_id, {}
+         FROM assignment_changes c LEFT JOIN assignments a ON a.id = c.assignment_id
+         WHERE c.technician_id = $1 AND c.seq BETWEEN $2 AND $3 AND c.kind = $4 ORDER BY c.seq",
+        assignments::columns_of("a")
+    );
     let rows = tx
         .query(
-            "SELECT seq, payload FROM assignment_changes
-             WHERE technician_id = $1 AND seq BETWEEN $2 AND $3 AND kind = $4 ORDER BY seq",
+            &sql,
             &[
                 technician.into(),
                 first.into(),
@@ -31,9 +39,13 @@ pub async fn assignments_in(
         .await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
+        let current = match r.opt_text("current_id") {
+            Some(_) => Some(assignments::assignment_from_row(r)?),
+            None => None,
+        };
         match serde_json::from_str::<ChangeKind>(&r.text("payload")) {
             Ok(ChangeKind::Assignment { assignment }) => {
-                out.push((r.int("seq") as u64, *assignment))
+                out.push((r.int("seq") as u64, *assignment, current))
             }
             Ok(_) => {}
             Err(e) => return Err(Failure::corrupt("reading the change log", e)),
