@@ -9,7 +9,7 @@
 //!
 //! Only the technician's own assignment changes become receipts (a range
 //! naming others derives nothing); an acknowledgement delivered twice
-//! derives nothing new.
+//! derives nothing new. A page's span is read once, whatever its ranges.
 
 use crate::app::AppState;
 use crate::domain::projection::{project_visit, store_projection_of};
@@ -64,79 +64,85 @@ pub async fn acknowledge(
     let mut derived = Derived::default();
     for page in pages {
         let base = page.base();
-        for &[first, last] in &page.receipts {
-            let stored = receipts::stored_seqs(tx, device, first, last).await?;
-            let changes = receipts::assignments_in(tx, technician, first, last).await?;
-            for (seq, assignment, center) in changes {
-                if stored.contains(&seq) {
-                    continue;
-                }
-                let trade = assignment.trade.as_str().to_string();
-                let known = receipts::visit_of(tx, device, assignment.id.as_str()).await?;
-                // A new visit walks the version the page names for its
-                // trade; an update keeps its visit's.
-                let (visit_id, version) = match &known {
-                    Some(v) => (
-                        v.parse::<VisitId>()
-                            .map_err(|e| Failure::corrupt("reading a visit id", e))?,
-                        version_walked(tx, &touched, v).await?,
-                    ),
-                    None => (
-                        base.visit_id(&device_id, &assignment.id),
-                        page.playbooks.get(&trade).copied(),
-                    ),
-                };
-                let walked = app.playbooks.holding(tx, &trade, version).await?;
-                let Some(pb) = walked.get(&trade, version) else {
-                    continue; // the device could not have walked it either
-                };
-                let issues = assignment.field_issues(&pb.required_fields, &zone);
-                let event = receipt_event(
-                    &base, &device_id, seq, visit_id, assignment, issues, version,
-                );
-                let body =
-                    serde_json::to_string(&event).map_err(|_| Failure::internal("encoding"))?;
-                let (event_id, visit) = (event.id.to_string(), visit_id.to_string());
-                let inserted = receipts::insert(
-                    tx,
-                    &NewReceipt {
-                        event_id: &event_id,
-                        device,
-                        change_seq: seq,
-                        visit_id: &visit,
-                        assignment_id: event.assignment_id.as_str(),
-                        version: event.assignment_version,
-                        technician,
-                        hlc_millis: event.hlc.millis,
-                        hlc_counter: event.hlc.counter,
-                        recorded_at: event.recorded_at.timestamp_millis(),
-                        received_at: now,
-                        body: &body,
-                    },
-                )
-                .await?;
-                if !inserted {
-                    continue;
-                }
-                derived.receipts += 1;
-                match touched.entry(visit) {
-                    std::collections::btree_map::Entry::Occupied(mut e) => {
-                        if let Touched::Opened(_, events, _) = e.get_mut() {
-                            events.push(event);
-                        }
+        // The page's ranges are increasing and apart (checked above): one
+        // read of its span, each change kept if a range holds it. A
+        // technician's changes are rarely adjacent in the center's log (an
+        // order is created, then given to them), so a range is mostly one
+        // change, and a read a range was a read a receipt.
+        let (Some(&[first, _]), Some(&[_, last])) = (page.receipts.first(), page.receipts.last())
+        else {
+            continue;
+        };
+        let stored = receipts::stored_seqs(tx, device, first, last).await?;
+        let changes = receipts::assignments_in(tx, technician, first, last).await?;
+        for (seq, assignment, center) in changes {
+            if !in_ranges(&page.receipts, seq) || stored.contains(&seq) {
+                continue;
+            }
+            let trade = assignment.trade.as_str().to_string();
+            let known = receipts::visit_of(tx, device, assignment.id.as_str()).await?;
+            // A new visit walks the version the page names for its
+            // trade; an update keeps its visit's.
+            let (visit_id, version) = match &known {
+                Some(v) => (
+                    v.parse::<VisitId>()
+                        .map_err(|e| Failure::corrupt("reading a visit id", e))?,
+                    version_walked(tx, &touched, v).await?,
+                ),
+                None => (
+                    base.visit_id(&device_id, &assignment.id),
+                    page.playbooks.get(&trade).copied(),
+                ),
+            };
+            let walked = app.playbooks.holding(tx, &trade, version).await?;
+            let Some(pb) = walked.get(&trade, version) else {
+                continue; // the device could not have walked it either
+            };
+            let issues = assignment.field_issues(&pb.required_fields, &zone);
+            let event = receipt_event(
+                &base, &device_id, seq, visit_id, assignment, issues, version,
+            );
+            let body = serde_json::to_string(&event).map_err(|_| Failure::internal("encoding"))?;
+            let (event_id, visit) = (event.id.to_string(), visit_id.to_string());
+            let inserted = receipts::insert(
+                tx,
+                &NewReceipt {
+                    event_id: &event_id,
+                    device,
+                    change_seq: seq,
+                    visit_id: &visit,
+                    assignment_id: event.assignment_id.as_str(),
+                    version: event.assignment_version,
+                    technician,
+                    hlc_millis: event.hlc.millis,
+                    hlc_counter: event.hlc.counter,
+                    recorded_at: event.recorded_at.timestamp_millis(),
+                    received_at: now,
+                    body: &body,
+                },
+            )
+            .await?;
+            if !inserted {
+                continue;
+            }
+            derived.receipts += 1;
+            match touched.entry(visit) {
+                std::collections::btree_map::Entry::Occupied(mut e) => {
+                    if let Touched::Opened(_, events, _) = e.get_mut() {
+                        events.push(event);
                     }
-                    std::collections::btree_map::Entry::Vacant(e) => {
-                        e.insert(if known.is_some() {
-                            Touched::Known
-                        } else {
-                            let owner = VisitOwner {
-                                assignment_id: event.assignment_id.to_string(),
-                                technician: technician.to_string(),
-                                device: device.to_string(),
-                            };
-                            Touched::Opened(owner, vec![event], Box::new(center))
-                        });
-                    }
+                }
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(if known.is_some() {
+                        Touched::Known
+                    } else {
+                        let owner = VisitOwner {
+                            assignment_id: event.assignment_id.to_string(),
+                            technician: technician.to_string(),
+                            device: device.to_string(),
+                        };
+                        Touched::Opened(owner, vec![event], Box::new(center))
+                    });
                 }
             }
         }
@@ -155,6 +161,12 @@ pub async fn acknowledge(
         }
     }
     Ok(derived)
+}
+
+/// Whether one of `ranges` (increasing inclusive ranges, apart) holds `seq`.
+fn in_ranges(ranges: &[[u64; 2]], seq: u64) -> bool {
+    let i = ranges.partition_point(|&[_, last]| last < seq);
+    ranges.get(i).is_some_and(|&[first, _]| first <= seq)
 }
 
 /// The playbook version a visit walks: its first "assignment received"
@@ -187,4 +199,17 @@ async fn version_walked(
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_ranges;
+
+    #[test]
+    fn a_change_between_a_pages_ranges_is_no_receipt() {
+        let ranges = [[2, 2], [4, 6], [9, 9]];
+        let held: Vec<u64> = (0..=11).filter(|&seq| in_ranges(&ranges, seq)).collect();
+        assert_eq!(held, [2, 4, 5, 6, 9]);
+        assert!(!in_ranges(&[], 1));
+    }
 }
