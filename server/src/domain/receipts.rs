@@ -36,7 +36,7 @@ pub struct Derived {
 /// with the center's assignment as read with the receipts), or known
 /// before (replayed from the store).
 enum Touched {
-    Opened(VisitOwner, Vec<VisitEvent>, Box<Option<AssignmentView>>),
+    Opened(VisitOwner, Vec<VisitEvent>, Box<AssignmentView>),
     Known,
 }
 
@@ -152,9 +152,6 @@ pub async fn acknowledge(
             // Its only facts are these receipts, in stamp order already.
             Touched::Opened(owner, events, center) => {
                 let state = VisitState::replay(&events);
-                let center = center.ok_or_else(|| {
-                    Failure::internal("projecting a visit of an unknown assignment")
-                })?;
                 store_projection_of(tx, app, &visit, &owner, &state, None, &center).await?;
             }
             Touched::Known => project_visit(tx, app, &visit, None).await?,

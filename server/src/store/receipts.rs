@@ -13,16 +13,16 @@ use doorstep_core::Assignment;
 /// The assignments a technician's change log gave in `first..=last`
 /// (changes of other kinds, or another technician's, are not receipts),
 /// each with the assignment as the center holds it now, read in the same
-/// statement (none if the center has no such assignment).
+/// statement (the change log's foreign key: every change has its row).
 pub async fn assignments_in(
     tx: &mut dyn Tx,
     technician: &str,
     first: u64,
     last: u64,
-) -> Fallible<Vec<(u64, Assignment, Option<AssignmentView>)>> {
+) -> Fallible<Vec<(u64, Assignment, AssignmentView)>> {
     let sql = format!(
-        "SELECT c.seq AS seq, c.payload AS payload, a.id AS current_id, {}
-         FROM assignment_changes c LEFT JOIN assignments a ON a.id = c.assignment_id
+        "SELECT c.seq AS seq, c.payload AS payload, {}
+         FROM assignment_changes c JOIN assignments a ON a.id = c.assignment_id
          WHERE c.technician_id = $1 AND c.seq BETWEEN $2 AND $3 AND c.kind = $4 ORDER BY c.seq",
         assignments::columns_of("a")
     );
@@ -39,14 +39,12 @@ pub async fn assignments_in(
         .await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
-        let current = match r.opt_text("current_id") {
-            Some(_) => Some(assignments::assignment_from_row(r)?),
-            None => None,
-        };
         match serde_json::from_str::<ChangeKind>(&r.text("payload")) {
-            Ok(ChangeKind::Assignment { assignment }) => {
-                out.push((r.int("seq") as u64, *assignment, current))
-            }
+            Ok(ChangeKind::Assignment { assignment }) => out.push((
+                r.int("seq") as u64,
+                *assignment,
+                assignments::assignment_from_row(r)?,
+            )),
             Ok(_) => {}
             Err(e) => return Err(Failure::corrupt("reading the change log", e)),
         }
