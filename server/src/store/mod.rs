@@ -34,6 +34,7 @@ pub mod database;
 pub mod postgres;
 pub mod sql;
 pub mod sqlite;
+pub mod sqlite_checkpoints;
 
 pub mod acceptance_codes;
 pub mod assignments;

@@ -5,7 +5,8 @@
 //! `BEGIN IMMEDIATE`, drives the transaction body (whose queries complete
 //! synchronously, so its future is ready on the first poll) and commits or
 //! rolls back. WAL journal, `synchronous=FULL` (an acknowledged push
-//! survives a power cut), foreign keys on. Migrations follow
+//! survives a power cut), checkpoints on a thread of their own
+//! (`sqlite_checkpoints`), foreign keys on. Migrations follow
 //! `PRAGMA user_version`.
 //!
 //! Reads ([`SqliteDb::read`]) run on [`READERS`] threads of their own, each
@@ -15,6 +16,7 @@
 //! tries to write fails (`attempt to write a readonly database`).
 
 use super::sql::{newer_schema, BoxFuture, DbError, LockKey, Row, Tx, TxFn, Value};
+use super::sqlite_checkpoints;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::Connection;
 use std::future::Future;
@@ -91,7 +93,13 @@ impl SqliteDb {
         std::thread::Builder::new()
             .name("sqlite".into())
             .spawn(move || {
-                let mut conn = match open_connection(&writer_path) {
+                let opened = open_connection(&writer_path).and_then(|mut c| {
+                    if !in_memory(&writer_path) {
+                        sqlite_checkpoints::start(&mut c, &writer_path)?;
+                    }
+                    Ok(c)
+                });
+                let mut conn = match opened {
                     Ok(c) => {
                         let _ = ready_tx.send(Ok(()));
                         c
@@ -109,7 +117,7 @@ impl SqliteDb {
         ready_rx
             .await
             .map_err(|_| DbError::Unavailable("the database thread stopped".into()))??;
-        let reads = if path.is_empty() || path == ":memory:" || path.starts_with("file::memory:") {
+        let reads = if in_memory(&path) {
             None
         } else {
             Some(start_readers(&path)?)
@@ -187,6 +195,11 @@ impl SqliteDb {
             .await
             .map_err(|_| DbError::Unavailable("the database thread stopped".into()))?
     }
+}
+
+/// An in-memory database: no file, so no readers of its own and no WAL.
+fn in_memory(path: &str) -> bool {
+    path.is_empty() || path == ":memory:" || path.starts_with("file::memory:")
 }
 
 /// Opens [`READERS`] read-only connections on the (already migrated)
