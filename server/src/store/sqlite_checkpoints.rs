@@ -122,6 +122,7 @@ mod tests {
         assert_eq!(after_commit(WAKE_AT_PAGES - 1, 0), AfterCommit::Nothing);
         // Pages the checkpointer copied do not count again.
         assert_eq!(after_commit(2500, 1501), AfterCommit::Nothing);
+        assert_eq!(after_commit(1500, 1500), AfterCommit::Nothing);
     }
 
     #[test]
