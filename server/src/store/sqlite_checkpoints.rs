@@ -151,6 +151,27 @@ mod tests {
         assert_eq!(WAKE_AT_PAGES, 1000);
     }
 
+    /// SQLite reports the automatic checkpoint's threshold as 0 once a WAL
+    /// hook of another replaced it: commits no longer copy pages themselves.
+    #[test]
+    fn the_writers_commits_no_longer_checkpoint_by_themselves() {
+        let dir = std::env::temp_dir().join(format!("doorstep-ckpt-own-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("own.db");
+        let path = path.to_str().unwrap().to_string();
+        let mut writer = Connection::open(&path).unwrap();
+        writer.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
+        let threshold = |c: &Connection| {
+            c.query_row("PRAGMA wal_autocheckpoint", [], |r| r.get::<_, i64>(0))
+                .unwrap()
+        };
+        assert_eq!(threshold(&writer), 1000, "SQLite's own, before");
+        start(&mut writer, &path).unwrap();
+        assert_eq!(threshold(&writer), 0);
+        drop(writer);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// Commits filling the WAL past the threshold are copied into the
     /// database file by the checkpointer (the writer's hook replaced
     /// SQLite's automatic checkpoint, so without the wake-up the file would
