@@ -60,6 +60,10 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
+/// How long any connection waits for a lock another holds (the writer's,
+/// a reader's, the checkpointer's) before failing with `SQLITE_BUSY`.
+pub(super) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// How many read-only connections (and threads) serve reads.
 pub const READERS: usize = 4;
 
@@ -234,10 +238,8 @@ fn open_reader(path: &str) -> Result<Connection, DbError> {
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    conn.execute_batch(
-        "PRAGMA query_only = ON;
-         PRAGMA busy_timeout = 5000;",
-    )?;
+    conn.execute_batch("PRAGMA query_only = ON;")?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     keep_plans(&conn)?;
     Ok(conn)
 }
@@ -279,9 +281,9 @@ fn open_connection(path: &str) -> Result<Connection, DbError> {
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
-         PRAGMA foreign_keys = ON;
-         PRAGMA busy_timeout = 5000;",
+         PRAGMA foreign_keys = ON;",
     )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     keep_plans(&conn)?;
     migrate(&mut conn)?;
     Ok(conn)

@@ -19,7 +19,6 @@ use super::sql::DbError;
 use rusqlite::{Connection, OpenFlags};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{mpsc, Arc};
-use std::time::Duration;
 
 /// WAL pages (4 KiB each) not yet copied that wake the checkpointer:
 /// SQLite's own automatic threshold.
@@ -71,7 +70,7 @@ pub fn start(writer: &mut Connection, path: &str) -> Result<(), DbError> {
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.busy_timeout(super::sqlite::BUSY_TIMEOUT)?;
     // The WAL pages the last pass copied, for the writer's next decision.
     let copied = Arc::new(AtomicI32::new(0));
     let told = copied.clone();
@@ -115,6 +114,7 @@ pub fn start(writer: &mut Connection, path: &str) -> Result<(), DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn a_wal_with_few_pages_to_copy_is_left_alone() {
