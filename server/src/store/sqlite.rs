@@ -62,7 +62,7 @@ type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
 /// How long any connection waits for a lock another holds (the writer's,
 /// a reader's, the checkpointer's) before failing with `SQLITE_BUSY`.
-pub(super) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How many read-only connections (and threads) serve reads.
 pub const READERS: usize = 4;
@@ -99,7 +99,7 @@ impl SqliteDb {
             .spawn(move || {
                 let opened = open_connection(&writer_path).and_then(|mut c| {
                     if !in_memory(&writer_path) {
-                        sqlite_checkpoints::start(&mut c, &writer_path)?;
+                        sqlite_checkpoints::start(&mut c, &writer_path, BUSY_TIMEOUT)?;
                     }
                     Ok(c)
                 });

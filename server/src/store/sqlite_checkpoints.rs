@@ -64,13 +64,18 @@ pub fn after_commit(pages: i32, copied: i32) -> AfterCommit {
 /// Starts the checkpointer thread for the database at `path` and installs
 /// the writer's WAL hook (which replaces SQLite's automatic checkpoint).
 /// The thread ends when the writer connection, which holds its wake-up
-/// sender, is closed.
-pub fn start(writer: &mut Connection, path: &str) -> Result<(), DbError> {
+/// sender, is closed. `busy_timeout` is the store's, so the checkpointer
+/// waits for a lock as long as the writer and readers do.
+pub fn start(
+    writer: &mut Connection,
+    path: &str,
+    busy_timeout: std::time::Duration,
+) -> Result<(), DbError> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    conn.busy_timeout(super::sqlite::BUSY_TIMEOUT)?;
+    conn.busy_timeout(busy_timeout)?;
     // The WAL pages the last pass copied, for the writer's next decision.
     let copied = Arc::new(AtomicI32::new(0));
     let told = copied.clone();
@@ -166,7 +171,7 @@ mod tests {
                 .unwrap()
         };
         assert_eq!(threshold(&writer), 1000, "SQLite's own, before");
-        start(&mut writer, &path).unwrap();
+        start(&mut writer, &path, std::time::Duration::from_secs(5)).unwrap();
         assert_eq!(threshold(&writer), 0);
         drop(writer);
         let _ = std::fs::remove_dir_all(&dir);
@@ -187,7 +192,7 @@ mod tests {
         writer
             .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE pages (body TEXT);")
             .unwrap();
-        start(&mut writer, &path).unwrap();
+        start(&mut writer, &path, std::time::Duration::from_secs(5)).unwrap();
         let before = std::fs::metadata(&path).unwrap().len();
         let page = "x".repeat(4000);
         for _ in 0..(WAKE_AT_PAGES + 200) {
