@@ -266,7 +266,7 @@ fn the_outbox_goes_in_batches_and_only_the_last_carries_the_pull() {
 }
 
 #[test]
-fn a_fact_refused_in_a_batch_is_kept_refused_with_its_reason_before_the_next_batch_goes() {
+fn a_fact_refused_in_a_batch_is_kept_refused_with_its_reason() {
     let dir = TempDir::new("outbox-refused");
     {
         let store = open(&dir.db());

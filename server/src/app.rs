@@ -201,6 +201,9 @@ pub struct AppState {
     pub providers: Arc<ProviderSettings>,
     /// The shipped and the published playbooks (`domain::playbooks`).
     pub playbooks: Arc<crate::playbook_shelf::PlaybookShelf>,
+    /// Each device's pushes being handled, stored in the order sent
+    /// (`upload_order`).
+    pub uploads: Arc<crate::upload_order::UploadOrder>,
 }
 
 impl AppState {
@@ -262,6 +265,7 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             providers: Arc::new(ProviderSettings::default()),
             playbooks: Arc::default(),
+            uploads: Arc::default(),
         }
     }
 

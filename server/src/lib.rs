@@ -20,7 +20,8 @@
 //!   rate limits), [`time`], [`zone`] (the business time zone every local
 //!   date is counted in), [`map_tiles`] (the console map's tile source),
 //!   [`playbook_shelf`] (the shipped and published playbooks visits are
-//!   judged by).
+//!   judged by), [`upload_order`] (a device's pushes stored in the order
+//!   sent, two on their way at once).
 //! - [`report`]: the service report of a closed visit (HTML, PDF via typst,
 //!   QR code, customer links); it reads through [`store`] and [`domain`].
 //! - [`outbox`]: what leaves the server — the worker that fans integration
@@ -51,4 +52,5 @@ pub mod report;
 pub mod store;
 pub mod throttle;
 pub mod time;
+pub mod upload_order;
 pub mod zone;

@@ -1,8 +1,9 @@
 //! The device's sync client: upload the outbox until acknowledged, then
 //! download the center's assignment changes since the cursor.
 //!
-//! Stages, in the shape of Mozilla's sync engines: **push** (outbox batches
-//! sized by bytes → `POST /api/sync/push`, each acknowledgement applied with
+//! Stages, in the shape of Mozilla's sync engines: **push** (`upload`:
+//! outbox batches sized by bytes, two on their way at once →
+//! `POST /api/sync/push`, each acknowledgement applied in order with
 //! its refusals in one local transaction; an entry leaves the queue only
 //! when acknowledged; the last batch goes as an exchange,
 //! `/api/sync/exchange`, that brings the first pull page back in the same
@@ -27,6 +28,7 @@ mod qr_payments;
 mod service;
 mod token;
 mod transport;
+mod upload;
 
 pub use backoff::Backoff;
 pub use blobs::BLOB_PART_BYTES;
@@ -43,17 +45,16 @@ pub use transport::{HttpRequest, HttpResponse, Transport, TransportFuture};
 
 use crate::clock::Clock;
 use crate::protocol::{
-    ExchangeRequest, ExchangeResponse, OutboxEvent, PullRequest, PullResponse, PushRequest,
-    PushResponse, SentEvent, ACCEPTED_VERSIONS, PROTOCOL_VERSION,
+    ExchangeResponse, PullRequest, PullResponse, PushResponse, ACCEPTED_VERSIONS, PROTOCOL_VERSION,
 };
-use crate::store::{Refusal, Store};
+use crate::store::Store;
 use chrono::{DateTime, Utc};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -369,217 +370,6 @@ impl SyncClient {
             .or(pulled)
             .or(pushed)
             .unwrap_or_else(|| clock.now()))
-    }
-
-    /// Uploads the outbox until it is empty (or every entry is acknowledged).
-    /// Batches go one at a time, each after the previous one's
-    /// acknowledgement; while the server stores a batch, the previous
-    /// batch's acknowledgement is recorded (when it took the whole batch and
-    /// refused nothing; any other is recorded at once) and the next batch is
-    /// read from the store (used only if the server acknowledged exactly the
-    /// batch sent). With `pull_after`, the last batch goes as an
-    /// exchange (`/api/sync/exchange`) carrying the pull, whose first page
-    /// is returned (a server without the endpoint gets a plain push).
-    async fn push_all(
-        &self,
-        store: &Store,
-        clock: &dyn Clock,
-        report: &mut SyncReport,
-        progress: Option<ProgressFn<'_>>,
-        pull_after: bool,
-    ) -> Result<(Option<DateTime<Utc>>, Option<PulledPage>), SyncError> {
-        let mut page: Option<PulledPage> = None;
-        let mut batch_size = self.config.push_batch.max(1);
-        let mut batch_bytes = self.config.push_batch_bytes.max(1);
-        let mut server_time = None;
-        let device_id = store.device_id().clone();
-        let tell =
-            |report: &SyncReport| tell_progress(progress, SyncStage::Uploading, store, report);
-        tell(report)?;
-        let mut prepared: Option<Vec<OutboxEvent<SentEvent>>> = None;
-        // A clean acknowledgement (the whole batch, nothing refused) not yet
-        // recorded: it is recorded while the next batch is out, or before
-        // the outbox is read again.
-        let mut deferred: Option<(i64, DateTime<Utc>)> = None;
-        let settle = |deferred: &mut Option<(i64, DateTime<Utc>)>, report: &SyncReport| {
-            if let Some((acked_seq, at)) = deferred.take() {
-                store.apply_push_ack(acked_seq, &[], at, clock.now())?;
-                tell(report)?;
-            }
-            Ok::<_, SyncError>(())
-        };
-        loop {
-            // Each fact goes as its stored text (`store::outbox_text`).
-            let events = match prepared.take() {
-                Some(batch) => batch,
-                None => {
-                    settle(&mut deferred, report)?;
-                    store.pending_outbox_texts_after(0, batch_size, batch_bytes)?
-                }
-            };
-            let (Some(first), Some(last)) = (
-                events.first().map(|e| e.seq as i64),
-                events.last().map(|e| e.seq as i64),
-            ) else {
-                return Ok((server_time, page));
-            };
-            let with_pull = pull_after
-                && page.is_none()
-                && !self.exchange_unsupported.load(Ordering::Relaxed)
-                && !store.has_pending_after(last)?;
-            report.push_requests += 1;
-            let shared: &SyncReport = report;
-            let read_next = async {
-                // Let the request go out before the store work blocks this
-                // task: the last acknowledgement recorded, the next batch read.
-                tokio::task::yield_now().await;
-                let settled = settle(&mut deferred, shared);
-                let next = store.pending_outbox_texts_after(last, batch_size, batch_bytes);
-                (settled, next)
-            };
-            let (sent, next) = if with_pull {
-                let pending = store.pending_download_acks()?;
-                let acked_pages = pending.last().map(|(row, _)| *row);
-                let cursor = stored_cursor(store)?;
-                let request = ExchangeRequest {
-                    protocol_version: PROTOCOL_VERSION,
-                    device_id: device_id.clone(),
-                    sent_at: Some(clock.now()),
-                    events,
-                    cursor,
-                    limit: Some(self.config.pull_page),
-                    received: pending.into_iter().map(|(_, ack)| ack).collect(),
-                    playbooks: store.published_playbook_versions()?,
-                };
-                let (sent, (settled, next)) = tokio::join!(
-                    self.post::<_, ExchangeResponse>("/api/sync/exchange", &request, clock),
-                    read_next
-                );
-                settled?;
-                let sent = match sent {
-                    Ok(x) => {
-                        let (push, pull) = split_exchange(x);
-                        page = Some(PulledPage {
-                            x: pull,
-                            acked_pages,
-                        });
-                        Ok(push)
-                    }
-                    Err(Failure::Sync(SyncError::Refused {
-                        status: 404 | 405, ..
-                    })) => {
-                        // An older server: push and pull apart from now on.
-                        self.exchange_unsupported.store(true, Ordering::Relaxed);
-                        report.push_requests -= 1;
-                        continue;
-                    }
-                    Err(e) => Err(e),
-                };
-                (sent, next)
-            } else {
-                let request = PushRequest {
-                    protocol_version: PROTOCOL_VERSION,
-                    device_id: device_id.clone(),
-                    sent_at: Some(clock.now()),
-                    events,
-                };
-                let (sent, (settled, next)) = tokio::join!(
-                    self.post::<_, PushResponse>("/api/sync/push", &request, clock),
-                    read_next
-                );
-                settled?;
-                (sent, next)
-            };
-            match sent {
-                Ok(x) => {
-                    report.bytes_sent += x.bytes_sent;
-                    report.bytes_received += x.bytes_received;
-                    report.clock_offset_ms = offset_ms(&x, x.body.server_time);
-                    server_time = Some(x.body.server_time);
-                    let r = x.body;
-                    // Nothing after the batch is touched by this ack: the
-                    // entries read meanwhile are still the next ones waiting
-                    // (an empty read is re-done: entries may have arrived).
-                    let untouched = r.acked_seq as i64 == last
-                        && r.refused.iter().all(|f| f.seq as i64 <= last);
-                    let refusals: Vec<Refusal> = r
-                        .refused
-                        .iter()
-                        .map(|f| Refusal {
-                            seq: f.seq as i64,
-                            reason: format!("{:?}: {}", f.code, f.reason),
-                        })
-                        .collect();
-                    let clean = untouched && refusals.is_empty();
-                    if clean {
-                        deferred = Some((r.acked_seq as i64, r.server_time));
-                    } else {
-                        store.apply_push_ack(
-                            r.acked_seq as i64,
-                            &refusals,
-                            r.server_time,
-                            clock.now(),
-                        )?;
-                    }
-                    report.pushed += r.applied;
-                    report.duplicates += r.duplicates;
-                    report
-                        .refused
-                        .extend(refusals.into_iter().map(|f| (f.seq, f.reason)));
-                    log::debug!(
-                        target: "doorstep::sync",
-                        "push acknowledged up to {} ({} new, {} duplicates)",
-                        r.acked_seq,
-                        r.applied,
-                        r.duplicates
-                    );
-                    if !clean {
-                        tell(report)?;
-                    }
-                    if (r.acked_seq as i64) < last {
-                        // The server stored less than we sent without saying why:
-                        // stop rather than loop; the next sync resumes from its ack.
-                        return Err(SyncError::Decode(format!(
-                            "the server acknowledged up to {} of a batch ending at {last}",
-                            r.acked_seq
-                        )));
-                    }
-                    if untouched {
-                        prepared = next.ok().filter(|b| !b.is_empty());
-                    }
-                }
-                Err(Failure::Gap { acked, expected }) => {
-                    // The server lacks entries before our first pending one. They were
-                    // acknowledged once (so they exist locally): send them again.
-                    let requeued = store.requeue_after(acked as i64)?;
-                    log::warn!(
-                        target: "doorstep::sync",
-                        "the server expects seq {expected} (acked {acked}): {requeued} entries queued again"
-                    );
-                    if requeued == 0 {
-                        return Err(SyncError::LostEvents {
-                            expected,
-                            first_pending: first as u64,
-                        });
-                    }
-                    report.requeued += requeued as u64;
-                }
-                Err(Failure::TooLarge) if batch_size > 1 => {
-                    batch_size = (batch_size / 2).max(1);
-                    batch_bytes = (batch_bytes / 2).max(1);
-                    log::debug!(target: "doorstep::sync", "batch too large, now {batch_size}");
-                }
-                Err(Failure::TooLarge) => {
-                    return Err(SyncError::Refused {
-                        status: 413,
-                        code: "payload_too_large".into(),
-                        message: "a single event exceeds the server's body limit".into(),
-                        message_zh: None,
-                    })
-                }
-                Err(Failure::Sync(e)) => return Err(e),
-            }
-        }
     }
 
     /// Downloads assignment changes page by page (the first may have come

@@ -31,6 +31,7 @@ use doorstep_core::protocol::{
     SentChange, VersionProbe, ACCEPTED_VERSIONS,
 };
 use serde::de::DeserializeOwned;
+use std::sync::Arc;
 
 /// Refuses a request whose `protocol_version` this server does not speak,
 /// by that field alone (a body that does not parse as its type).
@@ -148,28 +149,49 @@ pub async fn push(
     req: Request,
 ) -> ApiResult<Json<PushResponse>> {
     let (device, technician) = device_of(&who)?;
+    let mut upload = state.uploads.begin(&device);
     let headers = req.headers().clone();
     let bytes = read_body(req, &state).await?;
     require_json_media_type(&headers)?;
     let push = parse_versioned(&bytes, |p: &PushRequest| p.protocol_version)?;
     same_device(push.device_id.as_str(), &device)?;
     validate_push(&push, &device, state.config.max_batch_events)?;
+    upload.starts_at(push.events.first().map(|e| e.seq));
     // An event over its bounds or with a field its type does not have is
     // refused alone and acknowledged (the queue never blocks).
-    let screening = Screening::of(&bytes, &push, EventLimits::default());
-    let st = state.clone();
-    let resp = state
-        .db
-        .tx(move |tx| {
-            Box::pin(async move {
-                ingest::ingest_screened(tx, &st, &device, &technician, &push, &screening, now_ms())
-                    .await
-                    .map_err(ApiError::from)
-            })
-        })
+    let screening = Arc::new(Screening::of(&bytes, &push, EventLimits::default()));
+    let push = Arc::new(push);
+    let resp = upload
+        .in_turn(
+            || {
+                let (st, device, technician) = (state.clone(), device.clone(), technician.clone());
+                let (push, screening) = (push.clone(), screening.clone());
+                state.db.tx(move |tx| {
+                    Box::pin(async move {
+                        ingest::ingest_screened(
+                            tx,
+                            &st,
+                            &device,
+                            &technician,
+                            &push,
+                            &screening,
+                            now_ms(),
+                        )
+                        .await
+                        .map_err(ApiError::from)
+                    })
+                })
+            },
+            is_sequence_gap,
+        )
         .await?;
     state.metrics.ingested(resp.applied, resp.duplicates);
     Ok(Json(resp))
+}
+
+/// A push refused because the sequences before it are not stored (yet).
+fn is_sequence_gap(e: &ApiError) -> bool {
+    e.code == "sequence_gap"
 }
 
 #[utoipa::path(
@@ -227,6 +249,7 @@ pub async fn exchange(
     req: Request,
 ) -> ApiResult<Json<ExchangeResponse<SentChange>>> {
     let (device, technician) = device_of(&who)?;
+    let mut upload = state.uploads.begin(&device);
     let headers = req.headers().clone();
     let bytes = read_body(req, &state).await?;
     require_json_media_type(&headers)?;
@@ -234,29 +257,45 @@ pub async fn exchange(
     same_device(both.device_id.as_str(), &device)?;
     let (push, pull) = both.into_parts();
     validate_push(&push, &device, state.config.max_batch_events)?;
+    upload.starts_at(push.events.first().map(|e| e.seq));
     // The push's events are screened as a push's are (its `events` array
     // has the same place in the body).
-    let screening = Screening::of(&bytes, &push, EventLimits::default());
+    let screening = Arc::new(Screening::of(&bytes, &push, EventLimits::default()));
     let max = state.config.max_page;
     let limit = pull.limit.unwrap_or(max).clamp(1, max);
-    let st = state.clone();
-    let resp = state
-        .db
-        .tx(move |tx| {
-            Box::pin(async move {
-                let now = now_ms();
-                receipts::acknowledge(tx, &st, &device, &technician, &pull.received, now).await?;
-                let push =
-                    ingest::ingest_screened(tx, &st, &device, &technician, &push, &screening, now)
+    let (push, pull) = (Arc::new(push), Arc::new(pull));
+    let resp = upload
+        .in_turn(
+            || {
+                let (st, device, technician) = (state.clone(), device.clone(), technician.clone());
+                let (push, pull, screening) = (push.clone(), pull.clone(), screening.clone());
+                state.db.tx(move |tx| {
+                    Box::pin(async move {
+                        let now = now_ms();
+                        receipts::acknowledge(tx, &st, &device, &technician, &pull.received, now)
+                            .await?;
+                        let push = ingest::ingest_screened(
+                            tx,
+                            &st,
+                            &device,
+                            &technician,
+                            &push,
+                            &screening,
+                            now,
+                        )
                         .await
                         .map_err(ApiError::from)?;
-                devices::record_download_cursor(tx, &device, pull.cursor).await?;
-                let pull = pull_changes(tx, &device, &technician, &pull, limit, now, &st.zone)
-                    .await
-                    .map_err(ApiError::from)?;
-                Ok::<_, ApiError>(ExchangeResponse { push, pull })
-            })
-        })
+                        devices::record_download_cursor(tx, &device, pull.cursor).await?;
+                        let pull =
+                            pull_changes(tx, &device, &technician, &pull, limit, now, &st.zone)
+                                .await
+                                .map_err(ApiError::from)?;
+                        Ok::<_, ApiError>(ExchangeResponse { push, pull })
+                    })
+                })
+            },
+            is_sequence_gap,
+        )
         .await?;
     state
         .metrics

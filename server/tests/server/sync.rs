@@ -18,7 +18,8 @@ both_backends!(
     reassign_after_start_keeps_both,
     clock_offset_is_recorded,
     an_acknowledged_page_derives_each_receipt_once_and_only_of_the_technicians_own_work,
-    an_exchange_pushes_then_pulls_in_one_round_trip
+    an_exchange_pushes_then_pulls_in_one_round_trip,
+    a_batch_that_overtakes_the_one_ahead_of_it_waits_for_it
 );
 
 fn pb(trade: &str) -> Playbook {
@@ -605,4 +606,65 @@ async fn an_exchange_pushes_then_pulls_in_one_round_trip(b: Backend) {
     assert_eq!(r["push"]["acked_seq"], 0);
     assert_eq!(r["pull"]["changes"].as_array().unwrap().len(), 1, "{r}");
     assert_eq!(r["pull"]["more"], false);
+}
+
+/// A phone sends its next batch before the answer to the one before it: a
+/// batch that reaches the server while the one ahead of it is still being
+/// read waits for it and is stored after it, instead of being refused as a
+/// gap (`upload_order`).
+async fn a_batch_that_overtakes_the_one_ahead_of_it_waits_for_it(b: Backend) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = Srv::start(b).await;
+    let (dev, token) = s.technician("T-1", &["appliance_repair"]).await;
+    let a = assignment(&s.assignment("appliance_repair", Some("T-1")).await);
+    let mut chain = None;
+    let mut v = Walkthrough::new(&pb("appliance_repair"), &a, &device(&dev), Utc::now());
+    v.completed(
+        None,
+        Ratings {
+            quality: 5,
+            attitude: 5,
+        },
+        &mut chain,
+    );
+    let all = numbered(&v.events, 1);
+    let n = all.len() as u64;
+    let (ahead, behind) = all.split_at(5);
+    let body = serde_json::to_vec(&json!({
+        "protocol_version": 1,
+        "device_id": dev,
+        "events": ahead.iter().map(|(seq, e)| json!({"seq": seq, "event": e})).collect::<Vec<_>>(),
+    }))
+    .unwrap();
+    // The batch ahead: its headers and half its body sent, the rest held.
+    let address = s.base.trim_start_matches("http://").to_string();
+    let mut ahead_conn = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /api/sync/push HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let (half, rest) = body.split_at(body.len() / 2);
+    ahead_conn.write_all(head.as_bytes()).await.unwrap();
+    ahead_conn.write_all(half).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // The batch behind it arrives and is answered only after it.
+    let (behind_answer, ahead_answer) = tokio::join!(s.push(&token, &dev, behind), async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        ahead_conn.write_all(rest).await.unwrap();
+        let mut answer = String::new();
+        ahead_conn.read_to_string(&mut answer).await.unwrap();
+        answer
+    });
+    assert!(ahead_answer.starts_with("HTTP/1.1 200"), "{ahead_answer}");
+    let (st, r) = behind_answer;
+    assert_eq!(
+        st, 200,
+        "the batch behind was stored after the one ahead: {r}"
+    );
+    assert_eq!(
+        (r["acked_seq"].as_u64(), r["applied"].as_u64()),
+        (Some(n), Some(n - 5))
+    );
+    assert_eq!(s.stored_events(&dev).await, n as i64);
 }
