@@ -23,6 +23,7 @@ use crate::http::error::{parse_json, read_body, require_json_media_type, ApiErro
 use crate::store::devices;
 use crate::store::Tx;
 use crate::time::now_ms;
+use crate::upload_order::Upload;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -136,6 +137,20 @@ pub fn validate_push(req: &PushRequest, device: &str, max_events: usize) -> ApiR
     Ok(())
 }
 
+/// An upload's JSON body, the upload registered before it is read
+/// (`upload_order`: a push behind it may wait for it meanwhile).
+async fn upload_body<'a>(
+    state: &'a AppState,
+    device: &str,
+    req: Request,
+) -> ApiResult<(Upload<'a>, axum::body::Bytes)> {
+    let upload = state.uploads.begin(device);
+    let headers = req.headers().clone();
+    let bytes = read_body(req, state).await?;
+    require_json_media_type(&headers)?;
+    Ok((upload, bytes))
+}
+
 #[utoipa::path(
     post, path = "/api/sync/push", tag = "sync", security(("device" = [])),
     request_body = crate::api_schema::PushRequest,
@@ -149,10 +164,7 @@ pub async fn push(
     req: Request,
 ) -> ApiResult<Json<PushResponse>> {
     let (device, technician) = device_of(&who)?;
-    let mut upload = state.uploads.begin(&device);
-    let headers = req.headers().clone();
-    let bytes = read_body(req, &state).await?;
-    require_json_media_type(&headers)?;
+    let (mut upload, bytes) = upload_body(&state, &device, req).await?;
     let push = parse_versioned(&bytes, |p: &PushRequest| p.protocol_version)?;
     same_device(push.device_id.as_str(), &device)?;
     validate_push(&push, &device, state.config.max_batch_events)?;
@@ -249,10 +261,7 @@ pub async fn exchange(
     req: Request,
 ) -> ApiResult<Json<ExchangeResponse<SentChange>>> {
     let (device, technician) = device_of(&who)?;
-    let mut upload = state.uploads.begin(&device);
-    let headers = req.headers().clone();
-    let bytes = read_body(req, &state).await?;
-    require_json_media_type(&headers)?;
+    let (mut upload, bytes) = upload_body(&state, &device, req).await?;
     let both = parse_versioned(&bytes, |b: &ExchangeRequest| b.protocol_version)?;
     same_device(both.device_id.as_str(), &device)?;
     let (push, pull) = both.into_parts();

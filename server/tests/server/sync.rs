@@ -160,8 +160,9 @@ async fn a_reused_device_sequence_is_refused_not_taken_for_a_retry(b: Backend) {
     assert_eq!((st, r["duplicates"].as_u64()), (200, Some(4)), "{r}");
 }
 
-async fn same_batch_twice_and_out_of_order(b: Backend) {
-    let s = Srv::start(b).await;
+/// Technician T-1 with an enrolled device (its id and token) and a visit
+/// it completed on that device.
+async fn a_completed_visit(s: &Srv) -> (String, String, Walkthrough) {
     let (dev, token) = s.technician("T-1", &["appliance_repair"]).await;
     let a = assignment(&s.assignment("appliance_repair", Some("T-1")).await);
     let mut chain = None;
@@ -174,6 +175,12 @@ async fn same_batch_twice_and_out_of_order(b: Backend) {
         },
         &mut chain,
     );
+    (dev, token, v)
+}
+
+async fn same_batch_twice_and_out_of_order(b: Backend) {
+    let s = Srv::start(b).await;
+    let (dev, token, v) = a_completed_visit(&s).await;
     let all = numbered(&v.events, 1);
     let n = all.len() as u64;
     assert!(n >= 12, "a full visit has many events ({n})");
@@ -615,18 +622,7 @@ async fn an_exchange_pushes_then_pulls_in_one_round_trip(b: Backend) {
 async fn a_batch_that_overtakes_the_one_ahead_of_it_waits_for_it(b: Backend) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let s = Srv::start(b).await;
-    let (dev, token) = s.technician("T-1", &["appliance_repair"]).await;
-    let a = assignment(&s.assignment("appliance_repair", Some("T-1")).await);
-    let mut chain = None;
-    let mut v = Walkthrough::new(&pb("appliance_repair"), &a, &device(&dev), Utc::now());
-    v.completed(
-        None,
-        Ratings {
-            quality: 5,
-            attitude: 5,
-        },
-        &mut chain,
-    );
+    let (dev, token, v) = a_completed_visit(&s).await;
     let all = numbered(&v.events, 1);
     let n = all.len() as u64;
     let (ahead, behind) = all.split_at(5);
