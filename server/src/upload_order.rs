@@ -33,8 +33,9 @@ enum Start {
 struct DeviceUploads {
     next_id: u64,
     handling: HashMap<u64, Start>,
-    /// Bumped whenever one of them is read or ends.
-    changes: watch::Sender<u64>,
+    /// Told whenever one of them is read or ends (the signal alone
+    /// matters: a receiver sees every send after it subscribed).
+    changes: watch::Sender<()>,
 }
 
 /// Every device's uploads being handled, in this process.
@@ -68,7 +69,7 @@ impl UploadOrder {
             .or_insert_with(|| DeviceUploads {
                 next_id: 0,
                 handling: HashMap::new(),
-                changes: watch::Sender::new(0),
+                changes: watch::Sender::new(()),
             });
         f(uploads)
     }
@@ -90,7 +91,7 @@ impl Upload<'_> {
         let (id, start) = (self.id, self.start);
         self.order.with_device(&self.device, |d| {
             d.handling.insert(id, start);
-            d.changes.send_modify(|n| *n += 1);
+            d.changes.send_replace(());
         });
     }
 
@@ -123,7 +124,7 @@ impl Upload<'_> {
         }
     }
 
-    fn changes(&self) -> watch::Receiver<u64> {
+    fn changes(&self) -> watch::Receiver<()> {
         self.order
             .with_device(&self.device, |d| d.changes.subscribe())
     }
@@ -153,7 +154,7 @@ impl Drop for Upload<'_> {
         let mut devices = self.order.devices.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(d) = devices.get_mut(&self.device) {
             d.handling.remove(&self.id);
-            d.changes.send_modify(|n| *n += 1);
+            d.changes.send_replace(());
             if d.handling.is_empty() {
                 devices.remove(&self.device);
             }
