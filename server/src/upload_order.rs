@@ -282,6 +282,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_push_waits_at_most_eight_times_for_a_predecessor_that_never_fills_its_gap() {
+        let order = Arc::new(UploadOrder::default());
+        let stored = Arc::new(Stored::default());
+        // An upload ahead of it that is read again and again and never
+        // stored.
+        let mut ahead = order.begin("phone");
+        let push = {
+            let (order, stored) = (order.clone(), stored.clone());
+            tokio::spawn(async move {
+                let mut upload = order.begin("phone");
+                upload.starts_at(Some(11));
+                upload.in_turn(|| stored.push(11, 20), is_gap).await
+            })
+        };
+        let mut tried = 0;
+        while !push.is_finished() && tried < 3 * MOST_WAITS {
+            // Once the push has tried (and waits), the upload ahead changes.
+            while stored.attempts.load(Ordering::SeqCst) <= tried && !push.is_finished() {
+                tokio::task::yield_now().await;
+            }
+            tried = stored.attempts.load(Ordering::SeqCst);
+            ahead.starts_at(Some(1));
+        }
+        drop(ahead);
+        assert!(push.await.unwrap().is_err(), "its gap is answered");
+        assert_eq!(
+            stored.attempts.load(Ordering::SeqCst),
+            1 + MOST_WAITS,
+            "tried once, then once after each wait"
+        );
+    }
+
+    #[tokio::test]
     async fn a_device_leaves_the_registry_when_its_last_upload_ends() {
         let order = UploadOrder::default();
         let a = order.begin("phone");

@@ -65,7 +65,6 @@ async function loadUsers() {
 
 let playbookKey = null; // the server's public playbook key (hex of the SEC1 point)
 let shownPlaybook = null; // { trade, version } of the version whose details are open
-let playbookLang = null; // the language the form's refusal was written in
 
 /** Fen as yuan: 3500 → ¥35.00 (as the work orders show amounts). */
 const yuan = (fen) => "¥" + (Number(fen) / 100).toFixed(2);
@@ -85,11 +84,6 @@ async function loadPlaybooks() {
   });
   if (!r.playbooks.length) {
     c.$("#playbooks tbody td").textContent = c.t("No company version yet: every trade walks the shipped playbook");
-  }
-  if (playbookLang !== c.lang()) {
-    // A refusal reads in the language chosen since (what was typed stays).
-    playbookLang = c.lang();
-    clearPlaybookError();
   }
   showChosenFile();
   if (shownPlaybook) await showPlaybook(shownPlaybook.trade, shownPlaybook.version);
@@ -361,6 +355,9 @@ export function install(helpers) {
   c.$("#password-form").addEventListener("submit", setPassword);
   c.$("#playbook-form").addEventListener("submit", publishPlaybook);
   c.$("#playbook-form").elements.file.addEventListener("change", (ev) => choosePlaybookFile(ev).catch((e) => c.flash(e.message, true)));
-  // After the console has switched its language (its own listener runs later in this click).
-  c.$("#lang").addEventListener("click", () => setTimeout(describeCode));
+  // A refusal goes in the same click that switches the language, before the
+  // screen shows the new language's labels (what was typed stays); the
+  // enrolment code is described after the console has switched (its own
+  // listener runs later in this click).
+  c.$("#lang").addEventListener("click", () => { clearPlaybookError(); setTimeout(describeCode); });
 }
