@@ -34,7 +34,7 @@ use std::task::{Context, Poll};
 /// Push batches on their way at once. Two keep the server and the link busy
 /// (one stored while the next is parsed or carried); more would only hold
 /// more of the outbox in requests that a failure sends again.
-pub(super) const BATCHES_IN_FLIGHT: usize = 2;
+const BATCHES_IN_FLIGHT: usize = 2;
 
 /// A batch's request: a plain push, or the last batch's exchange.
 enum BatchRequest {
@@ -180,7 +180,9 @@ impl SyncClient {
                 return Ok((server_time, page));
             };
             let Batch { first, last, .. } = batch;
-            match answer {
+            // Whether the batches on their way are dropped and the upload
+            // starts again from the outbox's first waiting entry.
+            let start_again = match answer {
                 Ok((x, pulled)) => {
                     if let Some(pull) = pulled {
                         page = Some(PulledPage {
@@ -228,6 +230,7 @@ impl SyncClient {
                             r.acked_seq
                         )));
                     }
+                    false
                 }
                 Err(Failure::Gap { acked, expected }) if batch.behind => {
                     // It overtook the batch ahead of it, whose acknowledgement
@@ -237,8 +240,7 @@ impl SyncClient {
                         target: "doorstep::sync",
                         "the batch from seq {first} reached the server before the one ahead of it (expected {expected}, acked {acked}): sent again"
                     );
-                    in_flight.clear();
-                    read_after = 0;
+                    true
                 }
                 Err(Failure::Gap { acked, expected }) => {
                     // The server lacks entries before our first pending one. They were
@@ -255,15 +257,13 @@ impl SyncClient {
                         });
                     }
                     report.requeued += requeued as u64;
-                    in_flight.clear();
-                    read_after = 0;
+                    true
                 }
                 Err(Failure::TooLarge) if batch_size > 1 => {
                     batch_size = (batch_size / 2).max(1);
                     batch_bytes = (batch_bytes / 2).max(1);
                     log::debug!(target: "doorstep::sync", "batch too large, now {batch_size}");
-                    in_flight.clear();
-                    read_after = 0;
+                    true
                 }
                 Err(Failure::TooLarge) => {
                     return Err(SyncError::Refused {
@@ -279,10 +279,13 @@ impl SyncClient {
                     // An older server: push and pull apart from now on.
                     self.exchange_unsupported.store(true, Ordering::Relaxed);
                     report.push_requests -= 1;
-                    in_flight.clear();
-                    read_after = 0;
+                    true
                 }
                 Err(Failure::Sync(e)) => return Err(e),
+            };
+            if start_again {
+                in_flight.clear();
+                read_after = 0;
             }
         }
     }
