@@ -204,6 +204,9 @@ pub struct AppState {
     /// Each device's pushes being handled, stored in the order sent
     /// (`upload_order`).
     pub uploads: Arc<crate::upload_order::UploadOrder>,
+    /// Work left until after a request's answer (`after_answer`): the
+    /// receipts a pull acknowledged.
+    pub after_answer: Arc<crate::after_answer::AfterAnswer>,
 }
 
 impl AppState {
@@ -266,6 +269,7 @@ impl AppState {
             providers: Arc::new(ProviderSettings::default()),
             playbooks: Arc::default(),
             uploads: Arc::default(),
+            after_answer: Arc::default(),
         }
     }
 

@@ -21,7 +21,8 @@
 //!   date is counted in), [`map_tiles`] (the console map's tile source),
 //!   [`playbook_shelf`] (the shipped and published playbooks visits are
 //!   judged by), [`upload_order`] (a device's pushes stored in the order
-//!   sent, two on their way at once).
+//!   sent, two on their way at once), [`after_answer`] (work a request
+//!   leaves until after its answer, counted).
 //! - [`report`]: the service report of a closed visit (HTML, PDF via typst,
 //!   QR code, customer links); it reads through [`store`] and [`domain`].
 //! - [`outbox`]: what leaves the server — the worker that fans integration
@@ -33,6 +34,7 @@
 //! - [`ops`]: running it in production — the configuration file, the log
 //!   format, the metrics registry, SQLite backup and restore.
 
+pub mod after_answer;
 pub mod api_schema;
 pub mod app;
 pub mod auth;

@@ -16,7 +16,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use doorstep_server::app::{at_least_one, AppState, Config};
 use doorstep_server::auth::{new_token, Role};
 use doorstep_server::demo;
-use doorstep_server::domain::personal_data;
+use doorstep_server::domain::{personal_data, receipts};
 use doorstep_server::failure::{Failure, Fallible};
 use doorstep_server::http::spawn;
 use doorstep_server::ops::backup::{self, DATABASE_FILE};
@@ -373,6 +373,17 @@ async fn run_server(args: Args) {
             }
         }
     }
+    // Receipts of pulls acknowledged before a stop, not derived yet.
+    match receipts::settle_left_over(&state).await {
+        Ok(d) if d.receipts > 0 => {
+            tracing::info!(receipts = d.receipts, "left-over receipts derived")
+        }
+        Ok(_) => {}
+        Err(e) => {
+            eprintln!("doorstep-server: cannot derive the receipts left held: {e}");
+            std::process::exit(1);
+        }
+    }
     // Notices and webhooks go out from here (the outbox worker).
     let _outbox = spawn_worker(state.clone());
     // PIPL retention: finished orders' customer contact masked after
@@ -396,6 +407,8 @@ async fn run_server(args: Args) {
     }
     let grace = Duration::from_secs(args.shutdown_grace_secs);
     let cut = server.shut_down(grace).await;
+    // The receipts of the last answers' pulls, derived before closing.
+    state.after_answer.idle().await;
     if let Err(e) = state.db.close().await {
         tracing::warn!(error = %e, "closing the database");
     }

@@ -21,6 +21,7 @@ use doorstep_server::auth::{hash_password, Role};
 use doorstep_server::domain::assignments::{
     assign_tx, insert_assignment, AssignRequest, NewAssignment,
 };
+use doorstep_server::domain::receipts;
 use doorstep_server::http::error::ApiError;
 use doorstep_server::http::{spawn, RunningServer};
 use doorstep_server::store::receipts::ReceiptRow;
@@ -131,10 +132,20 @@ impl Center {
             .await
             .expect("reopen the server database");
         let state = AppState::new(db, Config::default());
+        // As the binary starts: the receipts a stop left held, derived.
+        receipts::settle_left_over(&state)
+            .await
+            .expect("derive the receipts left held");
         self.server = spawn("127.0.0.1:0".parse().unwrap(), state)
             .await
             .expect("restart the server");
         self.base = format!("http://{}", self.server.addr);
+    }
+
+    /// Waits until the work the server left after its answers (the pulls'
+    /// receipts, derived after the answer) is done.
+    pub async fn settled(&self) {
+        self.server.state.after_answer.idle().await;
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -170,6 +181,9 @@ impl Center {
         body: Value,
     ) -> (u16, Value) {
         log_scan::note_request(&body);
+        // The center as it stands once the work left after the phones'
+        // last answers (their pulls' receipts) is done.
+        self.settled().await;
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.base))
@@ -362,6 +376,8 @@ impl Center {
     /// download acknowledgements), oldest first.
     pub async fn receipts(&self, assignment: &AssignmentId) -> Vec<ReceiptRow> {
         let assignment = assignment.to_string();
+        // Derived after the pulls' answers: wait for them.
+        self.settled().await;
         self.server
             .state
             .db

@@ -2,7 +2,8 @@
 //! protocol's rules, `doorstep_core::protocol`, docs/API.md), in the
 //! caller's transaction.
 //!
-//! Push, under the device's lock: skip sequences already applied, refuse a
+//! Push, under the device's lock: derive the receipts its pulls left held
+//! (`domain::receipts::settle`), skip sequences already applied, refuse a
 //! gap (naming the expected sequence), store the rest, refuse-and-acknowledge
 //! events that can never be valid (an assignment that is not the
 //! technician's, a fact the workflow would not have produced:
@@ -14,6 +15,7 @@ use crate::app::AppState;
 use crate::domain::admission::{Admissions, Screening};
 use crate::domain::personal_data;
 use crate::domain::projection::{project_visit, store_projection};
+use crate::domain::receipts;
 use crate::failure::{Failure, Fallible};
 use crate::model::SyncKind;
 use crate::store::devices::{self, SyncRecord};
@@ -149,6 +151,8 @@ pub async fn ingest_screened(
     now: i64,
 ) -> Fallible<PushResponse> {
     tx.lock(LockKey::device(device)).await?;
+    // The receipts of the device's pulls first: its events may follow them.
+    receipts::settle(tx, app, device).await?;
     let position = devices::upload_position(tx, device)
         .await?
         .ok_or_else(|| Failure::Unauthorized("the device is no longer enrolled".into()))?;

@@ -7,6 +7,16 @@
 //! receipt events, and the device's log and the server's timeline still
 //! hold the same facts: both replays give the same visit.
 //!
+//! When: the pull's transaction checks the acknowledgement and holds it
+//! ([`acknowledge`]: stored with the cursor, durable before the answer);
+//! the receipts are derived after the answer, in a transaction of their
+//! own ([`settle_soon`]), so the phone does not wait for them. Whatever
+//! reads them first settles them: a push of the same device derives its
+//! held acknowledgements before admitting its events (`domain::ingest`),
+//! and the server derives any a crash left when it starts
+//! ([`settle_left_over`]). A receipt's times are the acknowledgement's,
+//! whenever it is derived.
+//!
 //! Only the technician's own assignment changes become receipts (a range
 //! naming others derives nothing); an acknowledgement delivered twice
 //! derives nothing new. A page's span is read once, whatever its ranges.
@@ -16,9 +26,9 @@ use crate::domain::projection::{project_visit, store_projection_of};
 use crate::failure::{Failure, Fallible};
 use crate::model::AssignmentView;
 use crate::store::events::{self, VisitOwner};
-use crate::store::receipts::{self, NewReceipt};
+use crate::store::receipts::{self, HeldAcknowledgement, NewReceipt};
 use crate::store::visits;
-use crate::store::Tx;
+use crate::store::{LockKey, Tx};
 use crate::time::from_ms;
 use doorstep_core::protocol::PageReceipt;
 use doorstep_core::receipt::receipt_event;
@@ -40,10 +50,93 @@ enum Touched {
     Known,
 }
 
-/// Derives and stores the receipts of `pages` (a pull's `received`), then
-/// projects the visits they touched. A malformed acknowledgement is
-/// refused whole, naming its field.
+/// Takes a pull's acknowledgement (its `received`): a malformed one is
+/// refused whole, naming its field; pages that name receipts are held
+/// until [`settle`] derives them. True when something was held.
 pub async fn acknowledge(
+    tx: &mut dyn Tx,
+    device: &str,
+    technician: &str,
+    pages: &[PageReceipt],
+    now: i64,
+) -> Fallible<bool> {
+    for (i, page) in pages.iter().enumerate() {
+        if let Some((field, problem)) = page.problem(&format!("received[{i}]")) {
+            return Err(Failure::field(&field, problem));
+        }
+    }
+    let naming: Vec<&PageReceipt> = pages.iter().filter(|p| !p.receipts.is_empty()).collect();
+    if naming.is_empty() {
+        return Ok(false);
+    }
+    let received = serde_json::to_string(&naming).map_err(|_| Failure::internal("encoding"))?;
+    let held = HeldAcknowledgement {
+        device: device.to_string(),
+        technician: technician.to_string(),
+        received,
+        acknowledged_at: now,
+    };
+    receipts::hold(tx, &held).await?;
+    Ok(true)
+}
+
+/// Derives the receipts of every acknowledgement `device` holds, oldest
+/// first (before its pushes are admitted, and after a pull's answer).
+pub async fn settle(tx: &mut dyn Tx, app: &AppState, device: &str) -> Fallible<Derived> {
+    tx.lock(LockKey::device(device)).await?;
+    let held = receipts::take_held(tx, Some(device)).await?;
+    derive_held(tx, app, held).await
+}
+
+/// After a pull's answer: its device's held acknowledgements derived in a
+/// transaction of their own. One that fails stays held (the device's next
+/// push or pull, or the server's next start, settles it).
+pub fn settle_soon(app: &AppState, device: String) {
+    let st = app.clone();
+    app.after_answer.spawn(async move {
+        let app = st.clone();
+        let settled = st
+            .db
+            .tx(move |tx| Box::pin(async move { settle(tx, &app, &device).await }))
+            .await;
+        if let Err(e) = settled {
+            tracing::warn!(error = %e, "deriving a pull's receipts failed; they stay held");
+        }
+    });
+}
+
+/// At the server's start: the acknowledgements a stop left held, every
+/// device's, derived.
+pub async fn settle_left_over(app: &AppState) -> Fallible<Derived> {
+    let st = app.clone();
+    app.db
+        .tx(move |tx| {
+            Box::pin(async move {
+                let held = receipts::take_held(tx, None).await?;
+                derive_held(tx, &st, held).await
+            })
+        })
+        .await
+}
+
+async fn derive_held(
+    tx: &mut dyn Tx,
+    app: &AppState,
+    held: Vec<HeldAcknowledgement>,
+) -> Fallible<Derived> {
+    let mut derived = Derived::default();
+    for h in held {
+        let pages: Vec<PageReceipt> = serde_json::from_str(&h.received)
+            .map_err(|e| Failure::corrupt("reading a held acknowledgement", e))?;
+        let more = derive(tx, app, &h.device, &h.technician, &pages, h.acknowledged_at).await?;
+        derived.receipts += more.receipts;
+    }
+    Ok(derived)
+}
+
+/// Derives and stores the receipts of `pages` (checked when they were
+/// acknowledged, at `now`), then projects the visits they touched.
+async fn derive(
     tx: &mut dyn Tx,
     app: &AppState,
     device: &str,
@@ -51,11 +144,6 @@ pub async fn acknowledge(
     pages: &[PageReceipt],
     now: i64,
 ) -> Fallible<Derived> {
-    for (i, page) in pages.iter().enumerate() {
-        if let Some((field, problem)) = page.problem(&format!("received[{i}]")) {
-            return Err(Failure::field(&field, problem));
-        }
-    }
     let device_id: DeviceId = device
         .parse()
         .map_err(|_| Failure::internal("a device id that is not one"))?;

@@ -7,8 +7,9 @@
 //! order, an event claiming another device) is refused whole with 400 and
 //! stores nothing; a batch over the configured limit is refused with 413.
 //! A pull first takes the acknowledgement it carries (`domain::receipts`:
-//! the receipts of the pages the device applied, its cursor), then serves
-//! the next page, in one transaction.
+//! the pages the device applied, held with its cursor), then serves the
+//! next page, in one transaction; the receipts are derived after the
+//! answer.
 //! An event over its bounds is refused alone, with the stable code
 //! `out_of_bounds`, and acknowledged (`domain::admission::Screening`).
 
@@ -227,21 +228,26 @@ pub async fn pull(
     let max = state.config.max_page;
     let limit = pull.limit.unwrap_or(max).clamp(1, max);
     let zone = state.zone.clone();
-    let st = state.clone();
-    let resp = state
+    let (resp, held) = state
         .db
         .tx(move |tx| {
             Box::pin(async move {
                 let now = now_ms();
-                // What the device now holds: the receipts its pages made.
-                receipts::acknowledge(tx, &st, &device, &technician, &pull.received, now).await?;
+                // What the device now holds: the pages it applied, whose
+                // receipts are derived after the answer.
+                let held =
+                    receipts::acknowledge(tx, &device, &technician, &pull.received, now).await?;
                 devices::record_download_cursor(tx, &device, pull.cursor).await?;
-                pull_changes(tx, &device, &technician, &pull, limit, now, &zone)
+                let page = pull_changes(tx, &device, &technician, &pull, limit, now, &zone)
                     .await
-                    .map_err(ApiError::from)
+                    .map_err(ApiError::from)?;
+                Ok::<_, ApiError>((page, held.then_some(device)))
             })
         })
         .await?;
+    if let Some(device) = held {
+        receipts::settle_soon(&state, device);
+    }
     Ok(Json(resp))
 }
 
@@ -281,7 +287,8 @@ pub async fn exchange(
                 state.db.tx(move |tx| {
                     Box::pin(async move {
                         let now = now_ms();
-                        receipts::acknowledge(tx, &st, &device, &technician, &pull.received, now)
+                        // Held, and derived by the push's admission below.
+                        receipts::acknowledge(tx, &device, &technician, &pull.received, now)
                             .await?;
                         let push = ingest::ingest_screened(
                             tx,

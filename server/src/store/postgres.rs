@@ -38,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0024_privacy_binding_expiry.sql"),
     include_str!("../../migrations/postgres/0025_discount_secrets.sql"),
     include_str!("../../migrations/postgres/0026_published_playbooks.sql"),
+    include_str!("../../migrations/postgres/0027_held_acknowledgements.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`).

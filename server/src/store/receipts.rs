@@ -1,7 +1,8 @@
 //! The `receipts` table: the "assignment received" facts the server derives
 //! from a device's download acknowledgements (`domain::receipts`), stored
 //! with the envelope the device gave them; with `events` they make a
-//! visit's timeline (`store::events`).
+//! visit's timeline (`store::events`). And `held_acknowledgements`: the
+//! acknowledgements a pull stored and whose receipts are not derived yet.
 
 use super::sql::Tx;
 use crate::failure::{Failure, Fallible};
@@ -155,6 +156,66 @@ pub async fn of_assignment(tx: &mut dyn Tx, assignment: &str) -> Fallible<Vec<Re
             version: r.int("version") as u64,
             received_at: r.int("recorded_at"),
             acknowledged_at: r.int("received_at"),
+        })
+        .collect())
+}
+
+/// An acknowledgement a pull stored, its receipts not derived yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldAcknowledgement {
+    pub device: String,
+    pub technician: String,
+    /// The pull's `received`, as JSON.
+    pub received: String,
+    /// When the server took it (the receipts' `received_at`).
+    pub acknowledged_at: i64,
+}
+
+/// Holds an acknowledgement until its receipts are derived.
+pub async fn hold(tx: &mut dyn Tx, held: &HeldAcknowledgement) -> Fallible<()> {
+    tx.execute(
+        "INSERT INTO held_acknowledgements (device_id, technician_id, received, acknowledged_at)
+         VALUES ($1, $2, $3, $4)",
+        &[
+            held.device.as_str().into(),
+            held.technician.as_str().into(),
+            held.received.as_str().into(),
+            held.acknowledged_at.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Takes (deletes and returns) the held acknowledgements of `device`, or
+/// of every device, in the order they were held. A transaction that takes
+/// them derives them: two cannot take the same row.
+pub async fn take_held(
+    tx: &mut dyn Tx,
+    device: Option<&str>,
+) -> Fallible<Vec<HeldAcknowledgement>> {
+    const TAKEN: &str = "RETURNING id, device_id, technician_id, received, acknowledged_at";
+    let mut rows = match device {
+        Some(device) => {
+            tx.query(
+                &format!("DELETE FROM held_acknowledgements WHERE device_id = $1 {TAKEN}"),
+                &[device.into()],
+            )
+            .await?
+        }
+        None => {
+            tx.query(&format!("DELETE FROM held_acknowledgements {TAKEN}"), &[])
+                .await?
+        }
+    };
+    rows.sort_by_key(|r| r.int("id"));
+    Ok(rows
+        .iter()
+        .map(|r| HeldAcknowledgement {
+            device: r.text("device_id"),
+            technician: r.text("technician_id"),
+            received: r.text("received"),
+            acknowledged_at: r.int("acknowledged_at"),
         })
         .collect())
 }

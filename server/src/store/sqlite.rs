@@ -53,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0024_privacy_binding_expiry.sql"),
     include_str!("../../migrations/sqlite/0025_discount_secrets.sql"),
     include_str!("../../migrations/sqlite/0026_published_playbooks.sql"),
+    include_str!("../../migrations/sqlite/0027_held_acknowledgements.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`, restore).

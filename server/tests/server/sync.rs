@@ -3,9 +3,11 @@
 use crate::both_backends;
 use crate::harness::{assignment, device, numbered, Backend, Srv};
 use chrono::Utc;
+use doorstep_core::protocol::PageReceipt;
 use doorstep_core::signoff::Ratings;
 use doorstep_core::walkthrough::Walkthrough;
 use doorstep_core::{Playbook, VisitState};
+use doorstep_server::domain::receipts;
 use doorstep_server::http::error::ApiError;
 use serde_json::json;
 
@@ -18,6 +20,9 @@ both_backends!(
     reassign_after_start_keeps_both,
     clock_offset_is_recorded,
     an_acknowledged_page_derives_each_receipt_once_and_only_of_the_technicians_own_work,
+    a_pulls_receipts_are_derived_after_its_answer,
+    a_push_derives_the_receipts_its_devices_pulls_left_held_first,
+    receipts_left_held_at_a_stop_are_derived_when_the_server_starts,
     an_exchange_pushes_then_pulls_in_one_round_trip,
     a_batch_that_overtakes_the_one_ahead_of_it_waits_for_it
 );
@@ -563,6 +568,8 @@ async fn an_acknowledged_page_derives_each_receipt_once_and_only_of_the_technici
         let (st, r) = s.post("/api/sync/pull", &t1, body.clone()).await;
         assert_eq!(st, 200, "{r}");
     }
+    // Derived after the answers.
+    s.state.after_answer.idle().await;
     let (st, visits) = s.get("/api/visits", &s.dispatcher).await;
     assert_eq!(st, 200);
     let visits = visits.as_array().unwrap();
@@ -595,6 +602,122 @@ async fn an_acknowledged_page_derives_each_receipt_once_and_only_of_the_technici
     let (st, r) = s.post("/api/sync/pull", &t1, bad).await;
     assert_eq!(st, 400, "{r}");
     assert_eq!(r["error"]["field"], "received[0].receipts[0]", "{r}");
+}
+
+/// The acknowledgement of a pulled page whose changes all became receipts
+/// (the pull's `received`).
+fn every_change_received(page: &serde_json::Value) -> Vec<PageReceipt> {
+    let applied_at = Utc::now();
+    let ranges: Vec<[u64; 2]> = page["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["seq"].as_u64().unwrap())
+        .map(|seq| [seq, seq])
+        .collect();
+    serde_json::from_value(json!([{
+        "after": 0, "cursor": page["next_cursor"], "applied_at": applied_at,
+        "hlc": {"millis": applied_at.timestamp_millis(), "counter": 0},
+        "receipts": ranges,
+    }]))
+    .unwrap()
+}
+
+/// (receipts stored, acknowledgements held) on the server.
+async fn receipts_and_held(s: &Srv) -> (i64, i64) {
+    s.state
+        .db
+        .tx(|tx| {
+            Box::pin(async move {
+                let n = "SELECT (SELECT COUNT(*) FROM receipts) AS r, (SELECT COUNT(*) FROM held_acknowledgements) AS h";
+                let r = tx.query_opt(n, &[]).await?.unwrap();
+                Ok::<_, ApiError>((r.int("r"), r.int("h")))
+            })
+        })
+        .await
+        .unwrap()
+}
+
+/// Holds an acknowledgement as a pull's transaction does, deriving nothing.
+async fn hold(s: &Srv, dev: &str, technician: &str, received: Vec<PageReceipt>) {
+    let (dev, technician) = (dev.to_string(), technician.to_string());
+    let held = s
+        .state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                receipts::acknowledge(
+                    tx,
+                    &dev,
+                    &technician,
+                    &received,
+                    Utc::now().timestamp_millis(),
+                )
+                .await
+                .map_err(ApiError::from)
+            })
+        })
+        .await
+        .unwrap();
+    assert!(held);
+}
+
+/// Issue 16: the pull answers once its acknowledgement is held with its
+/// cursor; the receipts are derived after the answer, and nothing stays
+/// held.
+async fn a_pulls_receipts_are_derived_after_its_answer(b: Backend) {
+    let s = Srv::start(b).await;
+    let (d1, t1) = s.technician("T-1", &["appliance_repair"]).await;
+    futures_lite(&s, 2).await;
+    let page = pull(&s, &t1, &d1, 0, 10).await;
+    let body = json!({"protocol_version": 1, "device_id": d1,
+                      "cursor": page["next_cursor"], "received": every_change_received(&page)});
+    let (st, r) = s.post("/api/sync/pull", &t1, body).await;
+    assert_eq!(st, 200, "{r}");
+    s.state.after_answer.idle().await;
+    assert_eq!(receipts_and_held(&s).await, (2, 0));
+}
+
+/// Issue 16: a push of a device derives the receipts its pulls left held
+/// before it admits anything (its events may follow them).
+async fn a_push_derives_the_receipts_its_devices_pulls_left_held_first(b: Backend) {
+    let s = Srv::start(b).await;
+    let (d1, t1) = s.technician("T-1", &["appliance_repair"]).await;
+    futures_lite(&s, 2).await;
+    let page = pull(&s, &t1, &d1, 0, 10).await;
+    hold(&s, &d1, "T-1", every_change_received(&page)).await;
+    assert_eq!(receipts_and_held(&s).await, (0, 1));
+    let empty = json!({"protocol_version": 1, "device_id": d1, "events": []});
+    let (st, r) = s.post("/api/sync/push", &t1, empty).await;
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(receipts_and_held(&s).await, (2, 0));
+}
+
+/// Issue 16: acknowledgements a stop left held (the server stopped between
+/// a pull's answer and its receipts) are derived when it starts again.
+async fn receipts_left_held_at_a_stop_are_derived_when_the_server_starts(b: Backend) {
+    let s = Srv::start(b).await;
+    let (d1, t1) = s.technician("T-1", &["appliance_repair"]).await;
+    let (d2, t2) = s.technician("T-2", &["appliance_repair"]).await;
+    futures_lite(&s, 2).await;
+    s.assignment("appliance_repair", Some("T-2")).await;
+    hold(
+        &s,
+        &d1,
+        "T-1",
+        every_change_received(&pull(&s, &t1, &d1, 0, 10).await),
+    )
+    .await;
+    hold(
+        &s,
+        &d2,
+        "T-2",
+        every_change_received(&pull(&s, &t2, &d2, 0, 10).await),
+    )
+    .await;
+    let derived = receipts::settle_left_over(&s.state).await.unwrap();
+    assert_eq!(derived.receipts, 3);
+    assert_eq!(receipts_and_held(&s).await, (3, 0));
 }
 
 /// Issue 16: push and pull in one round trip.

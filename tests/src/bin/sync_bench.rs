@@ -190,6 +190,9 @@ struct Run {
     /// page (and the cursor committed with it) was visible to another
     /// reader of the phone's database — the day's assignments applied.
     pulled: Option<f64>,
+    /// Download only: seconds from the start of the sync until the center
+    /// had derived every receipt the pulls acknowledged (after the answers).
+    settled: Option<f64>,
     report: SyncReport,
     /// TCP payload bytes (request, response) when run through the proxy.
     wire: Option<(u64, u64)>,
@@ -270,6 +273,7 @@ async fn upload(events: usize, via_proxy: bool, export: Option<&PathBuf>) -> Run
     Run {
         secs,
         pulled: None,
+        settled: None,
         report,
         wire,
     }
@@ -329,6 +333,8 @@ async fn download(assignments: usize, via_proxy: bool, export: Option<&PathBuf>)
     let watcher = watch_cursor(phone.store.path().to_path_buf(), started, stop.clone());
     let report = phone.sync_with(&client).await.expect("the download sync");
     let secs = started.elapsed().as_secs_f64();
+    center.settled().await;
+    let settled = started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     let final_cursor = report.cursor.to_string();
     let pulled = watcher
@@ -355,6 +361,7 @@ async fn download(assignments: usize, via_proxy: bool, export: Option<&PathBuf>)
     Run {
         secs,
         pulled,
+        settled: Some(settled),
         report,
         wire,
     }
@@ -769,10 +776,11 @@ async fn run(a: Args) -> Result<(), String> {
         for i in 0..a.iterations {
             let r = download(a.assignments, false, None).await;
             println!(
-                "download #{i}: {} ({:.0} assignments/s; all applied and visible after {}), {} events pushed in {} requests, body bytes sent {} received {} (load {})",
+                "download #{i}: {} ({:.0} assignments/s; all applied and visible after {}; every receipt derived by the center after {}), {} events pushed in {} requests, body bytes sent {} received {} (load {})",
                 ms(r.secs),
                 r.report.changes as f64 / r.secs,
                 r.pulled.map_or("?".into(), ms),
+                r.settled.map_or("?".into(), ms),
                 r.report.pushed,
                 r.report.push_requests,
                 r.report.bytes_sent,
@@ -819,17 +827,24 @@ async fn run(a: Args) -> Result<(), String> {
             ms(dmin),
             ms(dmax),
         );
-        let pulled: Vec<f64> = down.iter().filter_map(|r| r.pulled).collect();
-        if pulled.len() == down.len() {
-            let (pm, pmin, pmax) = spread(&pulled);
-            println!(
-                "| — of which: until all {} are applied and visible | {} | {} – {} |",
-                a.assignments,
-                ms(pm),
-                ms(pmin),
-                ms(pmax),
-            );
-        }
+        // A line of its own for each time every run measured.
+        let line = |what: String, times: Vec<f64>| {
+            if times.len() == down.len() {
+                let (m, min, max) = spread(&times);
+                println!("| {what} | {} | {} – {} |", ms(m), ms(min), ms(max));
+            }
+        };
+        let n = a.assignments;
+        line(
+            format!("— of which: until all {n} are applied and visible"),
+            down.iter().filter_map(|r| r.pulled).collect(),
+        );
+        line(
+            format!(
+                "— beside it: until the center has derived all {n} receipts (after the answers)"
+            ),
+            down.iter().filter_map(|r| r.settled).collect(),
+        );
     }
 
     // The budgets, PouchDB measured in this run.
