@@ -6,7 +6,7 @@
 -- (deleted) by the transaction that derives it; rows left by a crash are
 -- derived when the server starts.
 CREATE TABLE held_acknowledgements (
-    id              BIGSERIAL PRIMARY KEY,
+    id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     device_id       TEXT NOT NULL REFERENCES devices (id),
     technician_id   TEXT NOT NULL,
     received        TEXT NOT NULL,
