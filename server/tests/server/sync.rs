@@ -638,11 +638,11 @@ async fn receipts_and_held(s: &Srv) -> (i64, i64) {
         .unwrap()
 }
 
-/// Holds an acknowledgement as a pull's transaction does, deriving nothing.
-async fn hold(s: &Srv, dev: &str, technician: &str, received: Vec<PageReceipt>) {
+/// Takes an acknowledgement as a pull's transaction does, deriving
+/// nothing: whether it held something.
+async fn acknowledge(s: &Srv, dev: &str, technician: &str, received: Vec<PageReceipt>) -> bool {
     let (dev, technician) = (dev.to_string(), technician.to_string());
-    let held = s
-        .state
+    s.state
         .db
         .tx(move |tx| {
             Box::pin(async move {
@@ -658,8 +658,12 @@ async fn hold(s: &Srv, dev: &str, technician: &str, received: Vec<PageReceipt>) 
             })
         })
         .await
-        .unwrap();
-    assert!(held);
+        .unwrap()
+}
+
+/// Holds an acknowledgement that names receipts.
+async fn hold(s: &Srv, dev: &str, technician: &str, received: Vec<PageReceipt>) {
+    assert!(acknowledge(s, dev, technician, received).await);
 }
 
 /// Issue 16: the pull answers once its acknowledgement is held with its
@@ -685,6 +689,12 @@ async fn a_push_derives_the_receipts_its_devices_pulls_left_held_first(b: Backen
     let (d1, t1) = s.technician("T-1", &["appliance_repair"]).await;
     futures_lite(&s, 2).await;
     let page = pull(&s, &t1, &d1, 0, 10).await;
+    // A page that made no receipt (its changes were not new orders) holds
+    // nothing.
+    let mut none = every_change_received(&page);
+    none[0].receipts.clear();
+    assert!(!acknowledge(&s, &d1, "T-1", none).await);
+    assert_eq!(receipts_and_held(&s).await, (0, 0));
     hold(&s, &d1, "T-1", every_change_received(&page)).await;
     assert_eq!(receipts_and_held(&s).await, (0, 1));
     let empty = json!({"protocol_version": 1, "device_id": d1, "events": []});
