@@ -405,6 +405,34 @@ fn an_order_is_stored_once_in_the_fact_that_brought_it() {
     assert!(store.verify_projections().unwrap().is_empty());
 }
 
+/// A visit just received is stored lean: its projection holds no field at
+/// its default (the default is what a missing field reads back as), and
+/// reads back as its events replay.
+#[test]
+fn a_visit_just_received_is_stored_without_its_defaults() {
+    let dir = TempDir::new("lean");
+    let store = open(&dir.db());
+    let page = vec![AssignmentChange {
+        seq: 1,
+        change: issued("A-1", day()),
+    }];
+    store.apply_download_page(&page, "1", day()).unwrap();
+    let c = rusqlite::Connection::open(store.path()).unwrap();
+    let stored: String = c
+        .query_row("SELECT state_json FROM visits", [], |r| r.get(0))
+        .unwrap();
+    let fields: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&stored).unwrap();
+    for (name, value) in &fields {
+        assert!(
+            !is_default_json(value),
+            "{name} stored at its default: {stored}"
+        );
+    }
+    assert!(fields.contains_key("stage"), "{stored}");
+    assert!(store.verify_projections().unwrap().is_empty());
+    assert_eq!(store.state(aid("A-1")).unwrap().stage, Stage::Intake);
+}
+
 #[test]
 fn a_reassign_or_cancel_after_start_moves_the_orders_technician_and_version_as_a_replay_does() {
     let dir = TempDir::new("moved");

@@ -163,3 +163,25 @@ fn a_v1_store_with_unsynced_events_upgrades_without_loss() {
     drop(open(&fresh.db()));
     assert_eq!(schema_of(&dir.db()), schema_of(&fresh.db()));
 }
+
+/// A state written whole, every field present (as phones and the server
+/// wrote it before the lean form; the fixture is a closed visit written
+/// then): it reads back, and written again it leaves out exactly the
+/// fields at their default and reads back equal.
+#[test]
+fn a_state_written_whole_reads_back_the_same_and_is_rewritten_lean() {
+    let whole: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/visit_state_whole.json")).unwrap();
+    let state: VisitState = serde_json::from_value(whole.clone()).unwrap();
+    assert_eq!(state.stage, doorstep_core::Stage::Closed);
+    let lean = serde_json::to_value(&state).unwrap();
+    let (whole_fields, lean_fields) = (whole.as_object().unwrap(), lean.as_object().unwrap());
+    for (name, value) in whole_fields {
+        match lean_fields.get(name) {
+            Some(kept) => assert_eq!(kept, value, "{name} kept as written"),
+            None => assert!(is_default_json(value), "{name} left out at {value}"),
+        }
+    }
+    assert!(lean_fields.len() < whole_fields.len(), "{lean}");
+    assert_eq!(serde_json::from_value::<VisitState>(lean).unwrap(), state);
+}

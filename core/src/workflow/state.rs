@@ -286,113 +286,185 @@ pub struct Conflict {
 }
 
 /// Everything known about one visit.
+///
+/// Written lean: a field at its default (false, none, zero, empty) is left
+/// out of the JSON and read back as that default, so a visit just received
+/// is stored (on the phone and on the server) and sent in about 250 bytes
+/// rather than every field's default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
 pub struct VisitState {
+    #[serde(skip_serializing_if = "is_default")]
     pub visit_id: Option<VisitId>,
+    #[serde(skip_serializing_if = "is_default")]
     pub assignment: Option<Assignment>,
     /// The playbook version the visit started with and keeps (`None`: a
     /// visit from before versions were kept, walked with the shipped one).
-    #[serde(default)]
+    #[serde(skip_serializing_if = "is_default")]
     pub playbook_version: Option<i64>,
+    #[serde(skip_serializing_if = "is_default")]
     pub stage: Stage,
+    #[serde(skip_serializing_if = "is_default")]
     pub outcome: Option<Outcome>,
     /// 1 for the first trip; a reschedule starts the next.
+    #[serde(skip_serializing_if = "is_default")]
     pub trip: u32,
     /// The window in force: requested, then agreed.
+    #[serde(skip_serializing_if = "is_default")]
     pub window: Option<TimeWindow>,
+    #[serde(skip_serializing_if = "is_default")]
     pub window_confirmed: bool,
+    #[serde(skip_serializing_if = "is_default")]
     pub field_issues: Vec<FieldIssue>,
+    #[serde(skip_serializing_if = "is_default")]
     pub waived_fields: Vec<AssignmentField>,
+    #[serde(skip_serializing_if = "is_default")]
     pub verification_requested: bool,
+    #[serde(skip_serializing_if = "is_default")]
     pub triaged: bool,
+    #[serde(skip_serializing_if = "is_default")]
     pub remote_fixable: bool,
+    #[serde(skip_serializing_if = "is_default")]
     pub window_conflict: bool,
+    #[serde(skip_serializing_if = "is_default")]
     pub calls: Vec<CallRecord>,
     /// How many calls were logged when the window in force was last agreed:
     /// a new window needs a reached call after that one.
-    #[serde(default)]
+    #[serde(skip_serializing_if = "is_default")]
     pub window_agreed_at_call: usize,
+    #[serde(skip_serializing_if = "is_default")]
     pub kit: BTreeMap<String, KitStatus>,
+    #[serde(skip_serializing_if = "is_default")]
     pub departure: Option<Departure>,
     /// The trip as planned before departing (§2.5): an estimate or the origin.
-    #[serde(default)]
+    #[serde(skip_serializing_if = "is_default")]
     pub travel_plan: Option<TravelPlan>,
     /// The technician's last recorded position (the location of the latest
     /// event that carried one), in whole micro-degrees so that a history read
     /// back from JSON replays to the same state.
-    #[serde(default)]
+    #[serde(skip_serializing_if = "is_default")]
     pub last_position: Option<MicroDegrees>,
+    #[serde(skip_serializing_if = "is_default")]
     pub running_late_notified: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "is_default")]
     pub arrival: Option<Arrival>,
+    #[serde(skip_serializing_if = "is_default")]
     pub lateness_apologised: bool,
+    #[serde(skip_serializing_if = "is_default")]
     pub manager_visit_requested: bool,
+    #[serde(skip_serializing_if = "is_default")]
     pub appearance_checked: bool,
+    #[serde(skip_serializing_if = "is_default")]
     pub door: DoorLog,
+    #[serde(skip_serializing_if = "is_default")]
     pub entered: bool,
+    #[serde(skip_serializing_if = "is_default")]
     pub shoe_covers: Option<bool>,
+    #[serde(skip_serializing_if = "is_default")]
     pub shoe_covers_waiver: Option<String>,
+    #[serde(skip_serializing_if = "is_default")]
     pub drop_cloth_laid: bool,
     /// Why no drop cloth was laid (STANDARDS §2.10, like the shoe-cover waiver).
-    #[serde(default)]
+    #[serde(skip_serializing_if = "is_default")]
     pub drop_cloth_waiver: Option<String>,
+    #[serde(skip_serializing_if = "is_default")]
     pub diagnosis: Option<Diagnosis>,
+    #[serde(skip_serializing_if = "is_default")]
     pub data_risk_warned: bool,
+    #[serde(skip_serializing_if = "is_default")]
     pub backup_consent_digest: Option<String>,
+    #[serde(skip_serializing_if = "is_default")]
     pub take_back: TakeBackRecord,
+    #[serde(skip_serializing_if = "is_default")]
     pub missing_parts: Vec<String>,
+    #[serde(skip_serializing_if = "is_default")]
     pub inspected: BTreeMap<String, bool>,
+    #[serde(skip_serializing_if = "is_default")]
     pub fee_schedule_shown: bool,
+    #[serde(skip_serializing_if = "is_default")]
     pub quote: Option<Quote>,
+    #[serde(skip_serializing_if = "is_default")]
     pub accepted_revision: Option<u32>,
+    #[serde(skip_serializing_if = "is_default")]
     pub quote_refused: bool,
+    #[serde(skip_serializing_if = "is_default")]
     pub escalations: Vec<String>,
+    #[serde(skip_serializing_if = "is_default")]
     pub guardian: Option<String>,
+    #[serde(skip_serializing_if = "is_default")]
     pub work: Vec<WorkRecord>,
     /// Hidden faults found after the quote was accepted (re-quote if chargeable).
+    #[serde(skip_serializing_if = "is_default")]
     pub hidden_faults: Vec<String>,
     /// A hidden fault was found on a chargeable visit after acceptance: re-quote.
+    #[serde(skip_serializing_if = "is_default")]
     pub requote_pending: bool,
+    #[serde(skip_serializing_if = "is_default")]
     pub test_run: Option<TestRun>,
     /// When a 2-hour callback was scheduled instead of a test run.
+    #[serde(skip_serializing_if = "is_default")]
     pub untested_callback: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "is_default")]
     pub briefed: bool,
+    #[serde(skip_serializing_if = "is_default")]
     pub cleaned_up: bool,
     /// The latest payment.
+    #[serde(skip_serializing_if = "is_default")]
     pub payment: Option<Payment>,
     /// Sum of every payment collected on this visit.
+    #[serde(skip_serializing_if = "is_default")]
     pub paid_total: i64,
+    #[serde(skip_serializing_if = "is_default")]
     pub payment_refused: bool,
     /// The customer will pay the center later (§2.15 still holds: the
     /// whole amount due is owed, never part of it).
-    #[serde(default)]
+    #[serde(skip_serializing_if = "is_default")]
     pub payment_deferred: Option<DeferredPayment>,
     /// The e-fapiao the customer asked for at the door.
-    #[serde(default)]
+    #[serde(skip_serializing_if = "is_default")]
     pub invoice_request: Option<InvoiceBuyer>,
     /// The report version being prepared or signed; starts at 1.
+    #[serde(skip_serializing_if = "is_default")]
     pub report_version: u32,
+    #[serde(skip_serializing_if = "is_default")]
     pub sign_off: Option<SignOffRecord>,
+    #[serde(skip_serializing_if = "is_default")]
     pub declined: Option<Declined>,
+    #[serde(skip_serializing_if = "is_default")]
     pub belongings_checked: bool,
-    #[serde(default)]
+    #[serde(skip_serializing_if = "is_default")]
     pub acceptance: AcceptanceRecord,
+    #[serde(skip_serializing_if = "is_default")]
     pub incidents: Vec<(IncidentKind, String)>,
     /// Photos taken, in the order taken.
-    #[serde(default)]
+    #[serde(skip_serializing_if = "is_default")]
     pub photos: Vec<PhotoRecord>,
     /// Moments whose photo could not be taken, with the reason.
-    #[serde(default)]
+    #[serde(skip_serializing_if = "is_default")]
     pub photos_not_taken: Vec<PhotoNotTakenRecord>,
+    #[serde(skip_serializing_if = "is_default")]
     pub conflict: Option<Conflict>,
     /// Set by the center; the device keeps its facts regardless.
+    #[serde(skip_serializing_if = "is_default")]
     pub cancelled: bool,
+    #[serde(skip_serializing_if = "is_default")]
     pub reassigned: bool,
+    #[serde(skip_serializing_if = "is_default")]
     pub resolved_remotely_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "is_default")]
     pub closed_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "is_default")]
     pub started_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "is_default")]
     pub event_count: u64,
+    #[serde(skip_serializing_if = "is_default")]
     pub last_event_at: Option<DateTime<Utc>>,
+}
+
+/// Whether a state's field is at its default (left out of the JSON).
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 impl VisitState {

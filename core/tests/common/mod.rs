@@ -397,3 +397,17 @@ pub fn empty_last_page(server_time: DateTime<Utc>) -> doorstep_core::protocol::P
         playbook_key: None,
     }
 }
+
+/// Whether a JSON value is a default as a lean state leaves it out: null,
+/// false, zero, an empty text, list or map, or a map of such values.
+pub fn is_default_json(v: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(m) => m.values().all(is_default_json),
+    }
+}
