@@ -376,15 +376,21 @@ fn copies_in_file(store: &Store, needle: &str) -> usize {
     n
 }
 
-#[test]
-fn an_order_is_stored_once_in_the_fact_that_brought_it() {
-    let dir = TempDir::new("once");
+/// A store whose first download page brought order A-1.
+fn a_store_that_received_a_1(tag: &str) -> (TempDir, Store) {
+    let dir = TempDir::new(tag);
     let store = open(&dir.db());
     let page = vec![AssignmentChange {
         seq: 1,
         change: issued("A-1", day()),
     }];
     store.apply_download_page(&page, "1", day()).unwrap();
+    (dir, store)
+}
+
+#[test]
+fn an_order_is_stored_once_in_the_fact_that_brought_it() {
+    let (_dir, store) = a_store_that_received_a_1("once");
     assert_eq!(copies_in_file(&store, ADDRESS), 1, "in the receipt only");
     let state = store.state(aid("A-1")).unwrap();
     assert_eq!(state.assignment.as_ref(), Some(&assignment("A-1", day())));
@@ -410,13 +416,7 @@ fn an_order_is_stored_once_in_the_fact_that_brought_it() {
 /// reads back as its events replay.
 #[test]
 fn a_visit_just_received_is_stored_without_its_defaults() {
-    let dir = TempDir::new("lean");
-    let store = open(&dir.db());
-    let page = vec![AssignmentChange {
-        seq: 1,
-        change: issued("A-1", day()),
-    }];
-    store.apply_download_page(&page, "1", day()).unwrap();
+    let (_dir, store) = a_store_that_received_a_1("lean");
     let c = rusqlite::Connection::open(store.path()).unwrap();
     let stored: String = c
         .query_row("SELECT state_json FROM visits", [], |r| r.get(0))
