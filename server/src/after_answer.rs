@@ -50,7 +50,8 @@ impl AfterAnswer {
     }
 
     /// The jobs not ended yet.
-    pub fn running(&self) -> usize {
+    #[cfg(test)]
+    fn running(&self) -> usize {
         *self.running.borrow()
     }
 }

@@ -14,8 +14,9 @@
 //! reads them first settles them: a push of the same device derives its
 //! held acknowledgements before admitting its events (`domain::ingest`),
 //! and the server derives any a crash left when it starts
-//! ([`settle_left_over`]). A receipt's times are the acknowledgement's,
-//! whenever it is derived.
+//! ([`settle_left_over`]). An exchange, whose push answers anyway, derives
+//! its acknowledgement at once, after those held ([`acknowledge_with_push`]).
+//! A receipt's times are the acknowledgement's, whenever it is derived.
 //!
 //! Only the technician's own assignment changes become receipts (a range
 //! naming others derives nothing); an acknowledgement delivered twice
@@ -50,6 +51,18 @@ enum Touched {
     Known,
 }
 
+/// The pages of an acknowledgement (a pull's `received`) that name
+/// receipts; a malformed acknowledgement is refused whole, naming its
+/// field.
+fn naming_receipts(pages: &[PageReceipt]) -> Fallible<Vec<&PageReceipt>> {
+    for (i, page) in pages.iter().enumerate() {
+        if let Some((field, problem)) = page.problem(&format!("received[{i}]")) {
+            return Err(Failure::field(&field, problem));
+        }
+    }
+    Ok(pages.iter().filter(|p| !p.receipts.is_empty()).collect())
+}
+
 /// Takes a pull's acknowledgement (its `received`): a malformed one is
 /// refused whole, naming its field; pages that name receipts are held
 /// until [`settle`] derives them. True when something was held.
@@ -60,12 +73,7 @@ pub async fn acknowledge(
     pages: &[PageReceipt],
     now: i64,
 ) -> Fallible<bool> {
-    for (i, page) in pages.iter().enumerate() {
-        if let Some((field, problem)) = page.problem(&format!("received[{i}]")) {
-            return Err(Failure::field(&field, problem));
-        }
-    }
-    let naming: Vec<&PageReceipt> = pages.iter().filter(|p| !p.receipts.is_empty()).collect();
+    let naming = naming_receipts(pages)?;
     if naming.is_empty() {
         return Ok(false);
     }
@@ -78,6 +86,26 @@ pub async fn acknowledge(
     };
     receipts::hold(tx, &held).await?;
     Ok(true)
+}
+
+/// Takes an acknowledgement that comes with a push (an exchange) and
+/// derives its receipts at once, in the push's transaction, after those
+/// the device's earlier pulls left held: nothing is held only to be taken
+/// back a moment later. Refused as [`acknowledge`] refuses.
+pub async fn acknowledge_with_push(
+    tx: &mut dyn Tx,
+    app: &AppState,
+    device: &str,
+    technician: &str,
+    pages: &[PageReceipt],
+    now: i64,
+) -> Fallible<Derived> {
+    let naming = naming_receipts(pages)?;
+    let mut derived = settle(tx, app, device).await?;
+    derived.receipts += derive(tx, app, device, technician, naming, now)
+        .await?
+        .receipts;
+    Ok(derived)
 }
 
 /// Derives the receipts of every acknowledgement `device` holds, oldest
@@ -136,12 +164,12 @@ async fn derive_held(
 
 /// Derives and stores the receipts of `pages` (checked when they were
 /// acknowledged, at `now`), then projects the visits they touched.
-async fn derive(
+async fn derive<'a>(
     tx: &mut dyn Tx,
     app: &AppState,
     device: &str,
     technician: &str,
-    pages: &[PageReceipt],
+    pages: impl IntoIterator<Item = &'a PageReceipt>,
     now: i64,
 ) -> Fallible<Derived> {
     let device_id: DeviceId = device

@@ -287,9 +287,16 @@ pub async fn exchange(
                 state.db.tx(move |tx| {
                     Box::pin(async move {
                         let now = now_ms();
-                        // Held, and derived by the push's admission below.
-                        receipts::acknowledge(tx, &device, &technician, &pull.received, now)
-                            .await?;
+                        // Derived at once, in the push's transaction.
+                        receipts::acknowledge_with_push(
+                            tx,
+                            &st,
+                            &device,
+                            &technician,
+                            &pull.received,
+                            now,
+                        )
+                        .await?;
                         let push = ingest::ingest_screened(
                             tx,
                             &st,

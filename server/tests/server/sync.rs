@@ -24,6 +24,7 @@ both_backends!(
     a_push_derives_the_receipts_its_devices_pulls_left_held_first,
     receipts_left_held_at_a_stop_are_derived_when_the_server_starts,
     an_exchange_pushes_then_pulls_in_one_round_trip,
+    an_exchanges_acknowledgement_is_derived_in_its_answer_after_those_held,
     a_batch_that_overtakes_the_one_ahead_of_it_waits_for_it
 );
 
@@ -711,20 +712,10 @@ async fn receipts_left_held_at_a_stop_are_derived_when_the_server_starts(b: Back
     let (d2, t2) = s.technician("T-2", &["appliance_repair"]).await;
     futures_lite(&s, 2).await;
     s.assignment("appliance_repair", Some("T-2")).await;
-    hold(
-        &s,
-        &d1,
-        "T-1",
-        every_change_received(&pull(&s, &t1, &d1, 0, 10).await),
-    )
-    .await;
-    hold(
-        &s,
-        &d2,
-        "T-2",
-        every_change_received(&pull(&s, &t2, &d2, 0, 10).await),
-    )
-    .await;
+    for (device, token, technician) in [(&d1, &t1, "T-1"), (&d2, &t2, "T-2")] {
+        let page = pull(&s, token, device, 0, 10).await;
+        hold(&s, device, technician, every_change_received(&page)).await;
+    }
     let derived = receipts::settle_left_over(&s.state).await.unwrap();
     assert_eq!(derived.receipts, 3);
     assert_eq!(receipts_and_held(&s).await, (3, 0));
@@ -746,6 +737,29 @@ async fn an_exchange_pushes_then_pulls_in_one_round_trip(b: Backend) {
     assert_eq!(r["push"]["acked_seq"], 0);
     assert_eq!(r["pull"]["changes"].as_array().unwrap().len(), 1, "{r}");
     assert_eq!(r["pull"]["more"], false);
+}
+
+/// Issue 16: an exchange's acknowledgement comes with a push, which answers
+/// anyway: its receipts are derived in the exchange's own transaction,
+/// after those an earlier pull left held, and nothing stays held.
+async fn an_exchanges_acknowledgement_is_derived_in_its_answer_after_those_held(b: Backend) {
+    let s = Srv::start(b).await;
+    let (dev, token) = s.technician("T-1", &["appliance_repair"]).await;
+    futures_lite(&s, 2).await;
+    let first = pull(&s, &token, &dev, 0, 1).await;
+    hold(&s, &dev, "T-1", every_change_received(&first)).await;
+    let second = pull(&s, &token, &dev, first["next_cursor"].as_u64().unwrap(), 1).await;
+    let (st, r) = s
+        .post(
+            "/api/sync/exchange",
+            &token,
+            json!({"protocol_version": 1, "device_id": dev, "events": [],
+                   "cursor": second["next_cursor"], "limit": 10,
+                   "received": every_change_received(&second)}),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(receipts_and_held(&s).await, (2, 0));
 }
 
 /// A phone sends its next batch before the answer to the one before it: a
