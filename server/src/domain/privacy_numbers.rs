@@ -37,6 +37,7 @@ use crate::store::privacy_numbers::{self as store, BindingState};
 use crate::store::{LockKey, Tx};
 use doorstep_core::Assignment;
 use serde_json::{json, Value};
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 
 /// The outbox kind of a bind request (BindAxb).
@@ -112,40 +113,52 @@ impl CustomerPhones {
 }
 
 /// Masks, inside `text`, every run of digits (with spaces, dashes,
-/// brackets or a leading +) whose digits carry one of `phones`.
-pub fn scrub_text(text: &str, phones: &CustomerPhones) -> String {
-    if phones.numbers.is_empty() || !text.chars().any(|c| c.is_ascii_digit()) {
-        return text.to_string();
+/// brackets or a leading +) whose digits carry one of `phones`; the text
+/// itself (borrowed, nothing copied) when none does. Digits and separators
+/// are ASCII, so the runs are found byte by byte: a UTF-8 byte of any other
+/// character is never one of them.
+pub fn scrub_text<'t>(text: &'t str, phones: &CustomerPhones) -> Cow<'t, str> {
+    if phones.numbers.is_empty() {
+        return Cow::Borrowed(text);
     }
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
+    let bytes = text.as_bytes();
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut digits = String::new();
     let mut i = 0;
-    while i < chars.len() {
-        let starts = chars[i].is_ascii_digit()
-            || (chars[i] == '+' && chars.get(i + 1).is_some_and(char::is_ascii_digit));
+    while i < bytes.len() {
+        let starts = bytes[i].is_ascii_digit()
+            || (bytes[i] == b'+' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit));
         if !starts {
-            out.push(chars[i]);
             i += 1;
             continue;
         }
         // The run: digits and separators, ending on its last digit.
         let mut end = i;
         let mut j = i;
-        while j < chars.len() && (chars[j].is_ascii_digit() || " -()+".contains(chars[j])) {
-            if chars[j].is_ascii_digit() {
+        digits.clear();
+        while j < bytes.len() && (bytes[j].is_ascii_digit() || b" -()+".contains(&bytes[j])) {
+            if bytes[j].is_ascii_digit() {
                 end = j;
+                digits.push(char::from(bytes[j]));
             }
             j += 1;
         }
-        let run: String = chars[i..=end].iter().collect();
-        let digits: String = run.chars().filter(char::is_ascii_digit).collect();
-        match phones.within(&digits) {
-            Some(p) => out.push_str(&mask_phone(p)),
-            None => out.push_str(&run),
+        if let Some(p) = phones.within(&digits) {
+            let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            o.push_str(&text[copied..i]);
+            o.push_str(&mask_phone(p));
+            copied = end + 1;
         }
         i = end + 1;
     }
-    out
+    match out {
+        None => Cow::Borrowed(text),
+        Some(mut o) => {
+            o.push_str(&text[copied..]);
+            Cow::Owned(o)
+        }
+    }
 }
 
 /// The customer numbers a document carries (national digits, 7 or more):
@@ -205,23 +218,20 @@ fn rewrite(
                 .and_then(Value::as_str)
                 .map(str::to_string);
             let here = own.as_deref().or(assignment);
-            let here = here.map(str::to_string);
             for (key, child) in obj.iter_mut() {
                 match (key.as_str(), child) {
                     ("customer", Value::Object(c)) => {
                         for (field, value) in c.iter_mut() {
                             match (field.as_str(), value) {
                                 ("phone", Value::String(p)) => {
-                                    *p = device_number(p, here.as_deref(), virtuals)
+                                    *p = device_number(p, here, virtuals)
                                 }
-                                (_, value) => rewrite(value, here.as_deref(), virtuals, phones),
+                                (_, value) => rewrite(value, here, virtuals, phones),
                             }
                         }
                     }
-                    ("customer_phone", Value::String(p)) => {
-                        *p = device_number(p, here.as_deref(), virtuals)
-                    }
-                    (_, child) => rewrite(child, here.as_deref(), virtuals, phones),
+                    ("customer_phone", Value::String(p)) => *p = device_number(p, here, virtuals),
+                    (_, child) => rewrite(child, here, virtuals, phones),
                 }
             }
         }
@@ -229,8 +239,7 @@ fn rewrite(
             .iter_mut()
             .for_each(|i| rewrite(i, assignment, virtuals, phones)),
         Value::String(s) => {
-            let scrubbed = scrub_text(s, phones);
-            if scrubbed != *s {
+            if let Cow::Owned(scrubbed) = scrub_text(s, phones) {
                 *s = scrubbed;
             }
         }
@@ -577,6 +586,18 @@ mod tests {
             scrub_text("13800138000", &phones),
             "13800138000",
             "not a customer's"
+        );
+        assert!(
+            matches!(
+                scrub_text("上门 2026-12-04 09:30", &phones),
+                Cow::Borrowed(_)
+            ),
+            "a text carrying no customer's number is the text itself, not a copy"
+        );
+        assert_eq!(
+            scrub_text("电话+86 139-0000-1234。", &phones),
+            "电话139****1234。",
+            "a number with its country code, between other characters"
         );
         let two = CustomerPhones::new(["8001380", "13800138000"].map(String::from).into());
         assert_eq!(scrub_text("13800138000", &two), mask_phone("13800138000"));
