@@ -509,7 +509,11 @@ enum Fate {
 }
 
 fn fate(state: &Mutex<SimState>) -> Fate {
-    let mut s = lock(state);
+    fate_of(&mut lock(state))
+}
+
+/// [`fate`] under a lock the caller already holds.
+fn fate_of(s: &mut SimState) -> Fate {
     let b = &mut s.behaviour;
     if b.outage {
         return Fate::Fail;
@@ -581,39 +585,54 @@ async fn send_sms(
         signature_valid,
         outcome: String::new(),
     };
-    let fate = fate(&sim.state);
-    if let Fate::Fail = fate {
-        record.outcome = "failed".into();
-        lock(&sim.state).received.sms.push(record);
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            tencent_error("InternalError.Timeout", "simulated outage"),
-        );
-    }
-    if !signature_valid {
-        record.outcome = "refused".into();
-        lock(&sim.state).received.sms.push(record);
-        return (
-            StatusCode::OK,
-            tencent_error(
-                "AuthFailure.SignatureFailure",
-                "The provided credentials could not be validated.",
-            ),
-        );
-    }
-    let serial = {
+    // The fate is drawn and the request recorded under one lock, so the
+    // requests are recorded in the order of their fates (the first recorded
+    // is the one a `stall_next: 1` stalls, however requests interleave).
+    let (fate, serial) = {
         let mut s = lock(&sim.state);
-        let n = s.sent.len() + 1;
-        let (serial, fresh) = match s.sent.get(&key) {
-            Some(serial) => (serial.clone(), false),
-            None => (format!("2640:{n:012}"), true),
+        let fate = fate_of(&mut s);
+        let serial = match fate {
+            Fate::Fail => {
+                record.outcome = "failed".into();
+                None
+            }
+            _ if !signature_valid => {
+                record.outcome = "refused".into();
+                None
+            }
+            _ => {
+                let n = s.sent.len() + 1;
+                let (serial, fresh) = match s.sent.get(&key) {
+                    Some(serial) => (serial.clone(), false),
+                    None => (format!("2640:{n:012}"), true),
+                };
+                if fresh {
+                    s.sent.insert(key.clone(), serial.clone());
+                }
+                record.outcome = if fresh { "sent" } else { "duplicate" }.into();
+                Some(serial)
+            }
         };
-        if fresh {
-            s.sent.insert(key.clone(), serial.clone());
-        }
-        record.outcome = if fresh { "sent" } else { "duplicate" }.into();
         s.received.sms.push(record.clone());
-        serial
+        (fate, serial)
+    };
+    let serial = match (&fate, serial) {
+        (Fate::Fail, _) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                tencent_error("InternalError.Timeout", "simulated outage"),
+            )
+        }
+        (_, None) => {
+            return (
+                StatusCode::OK,
+                tencent_error(
+                    "AuthFailure.SignatureFailure",
+                    "The provided credentials could not be validated.",
+                ),
+            )
+        }
+        (_, Some(serial)) => serial,
     };
     match fate {
         Fate::Stall => tokio::time::sleep(Duration::from_secs(600)).await,
