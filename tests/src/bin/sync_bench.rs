@@ -144,22 +144,74 @@ struct Counter {
     down: Arc<AtomicU64>,
 }
 
+/// A client's connection that counts the bytes read from it (up) and
+/// written to it (down) as they pass, not when it closes: a client keeps
+/// its connections open after a sync.
+struct Counted {
+    stream: TcpStream,
+    up: Arc<AtomicU64>,
+    down: Arc<AtomicU64>,
+}
+
+impl tokio::io::AsyncRead for Counted {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.stream).poll_read(cx, buf);
+        let read = (buf.filled().len() - before) as u64;
+        self.up.fetch_add(read, Ordering::Relaxed);
+        polled
+    }
+}
+
+impl tokio::io::AsyncWrite for Counted {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let polled = std::pin::Pin::new(&mut self.stream).poll_write(cx, buf);
+        if let std::task::Poll::Ready(Ok(n)) = &polled {
+            self.down.fetch_add(*n as u64, Ordering::Relaxed);
+        }
+        polled
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
 async fn counting_proxy(target: SocketAddr) -> Counter {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (up, down) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let (u, d) = (up.clone(), down.clone());
     tokio::spawn(async move {
-        while let Ok((mut client, _)) = listener.accept().await {
-            let (u, d) = (u.clone(), d.clone());
+        while let Ok((stream, _)) = listener.accept().await {
+            let mut client = Counted {
+                stream,
+                up: u.clone(),
+                down: d.clone(),
+            };
             tokio::spawn(async move {
                 let Ok(mut server) = TcpStream::connect(target).await else {
                     return;
                 };
-                if let Ok((a, b)) = tokio::io::copy_bidirectional(&mut client, &mut server).await {
-                    u.fetch_add(a, Ordering::Relaxed);
-                    d.fetch_add(b, Ordering::Relaxed);
-                }
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
             });
         }
     });
@@ -167,7 +219,8 @@ async fn counting_proxy(target: SocketAddr) -> Counter {
 }
 
 impl Counter {
-    /// Waits until the proxied connections are closed and their counts are in.
+    /// The bytes counted each way once they have stopped changing (the
+    /// counts grow as bytes pass; a client's idle connections stay open).
     async fn totals(&self) -> (u64, u64) {
         let mut last = (u64::MAX, u64::MAX);
         loop {
