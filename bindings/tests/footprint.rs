@@ -5,13 +5,15 @@
 //! workspace's lock file, over normal edges without proc macros (a proc macro
 //! runs at build time and links nothing: uniffi's read their TOML there).
 
-use std::path::Path;
 use std::process::Command;
 
 /// The packages of `doorstep-ffi`'s linked dependency graph, one name each.
 fn linked_packages() -> Vec<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let crate_dir = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    );
+    let root = crate_dir.parent().unwrap();
     let out = Command::new(cargo)
         .args(["tree", "--offline", "-p", "doorstep-ffi"])
         .args(["-e", "normal,no-proc-macro", "--prefix", "none"])

@@ -4,17 +4,19 @@
 //! through `doorstep-core` (a client the server needs for itself is its own
 //! business). Checked with `cargo tree`, offline, on the workspace's lock file.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 /// Crates only the CLI (and the phone's own HTTP stack) may bring.
 const CLIENT_CRATES: &[&str] = &["reqwest", "rustls", "clap"];
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .parent()
+    .unwrap()
+    .to_path_buf()
 }
 
 /// `cargo tree <args>` over normal (non-dev, non-build) edges; its stdout.

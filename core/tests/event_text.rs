@@ -17,10 +17,14 @@ use doorstep_core::{DeviceId, Playbook};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-const FIXTURE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/event_text.json"
-);
+/// The pinned spelling of every fact (read where the tests run: a test
+/// binary built in another checkout reads this one's).
+fn fixture() -> std::path::PathBuf {
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("tests/fixtures/event_text.json")
+}
 
 /// Every path of `v` (object keys dotted, array elements as `[]`).
 fn paths(v: &Value, at: &str, out: &mut BTreeSet<String>) {
@@ -82,9 +86,13 @@ fn a_facts_spelling_changes_only_with_its_text_format_number() {
     let now = spelling();
     if std::env::var_os("DOORSTEP_UPDATE_FIXTURES").is_some() {
         let file = serde_json::json!({ "format": EVENT_TEXT_FORMAT, "kinds": now });
-        std::fs::write(FIXTURE, serde_json::to_string_pretty(&file).unwrap() + "\n").unwrap();
+        std::fs::write(
+            fixture(),
+            serde_json::to_string_pretty(&file).unwrap() + "\n",
+        )
+        .unwrap();
     }
-    let pinned: Value = serde_json::from_str(&std::fs::read_to_string(FIXTURE).unwrap()).unwrap();
+    let pinned: Value = serde_json::from_str(&std::fs::read_to_string(fixture()).unwrap()).unwrap();
     let format = pinned["format"].as_i64().unwrap();
     let before: BTreeMap<String, BTreeSet<String>> =
         serde_json::from_value(pinned["kinds"].clone()).unwrap();
@@ -99,14 +107,18 @@ fn a_facts_spelling_changes_only_with_its_text_format_number() {
         .collect();
     assert!(
         gone.is_empty() || format != EVENT_TEXT_FORMAT,
-        "fields removed or renamed ({gone:?}): bump workflow::EVENT_TEXT_FORMAT, then refresh {FIXTURE}"
+        "fields removed or renamed ({gone:?}): bump workflow::EVENT_TEXT_FORMAT, then refresh {}",
+        fixture().display()
     );
     assert_eq!(
-        format, EVENT_TEXT_FORMAT,
-        "EVENT_TEXT_FORMAT moved: refresh {FIXTURE} (DOORSTEP_UPDATE_FIXTURES=1)"
+        format,
+        EVENT_TEXT_FORMAT,
+        "EVENT_TEXT_FORMAT moved: refresh {} (DOORSTEP_UPDATE_FIXTURES=1)",
+        fixture().display()
     );
     assert_eq!(
         now, before,
-        "a fact's spelling changed: refresh {FIXTURE} (DOORSTEP_UPDATE_FIXTURES=1); if a field was removed or renamed, bump EVENT_TEXT_FORMAT first"
+        "a fact's spelling changed: refresh {} (DOORSTEP_UPDATE_FIXTURES=1); if a field was removed or renamed, bump EVENT_TEXT_FORMAT first",
+        fixture().display()
     );
 }

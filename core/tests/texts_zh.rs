@@ -331,7 +331,10 @@ fn the_scan_catches_ascii_punctuation_code_names_and_debug_names() {
 /// first has its words, so no refusal shows the English key in Chinese.
 #[test]
 fn every_out_of_order_need_has_its_words_in_both_languages() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/workflow");
+    let dir = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("src/workflow");
     let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir.join("rules"))
         .unwrap()
         .map(|e| e.unwrap().path())

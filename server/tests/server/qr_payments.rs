@@ -40,7 +40,10 @@ both_backends!(
 );
 
 fn keys() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/test-keys"))
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("test-keys")
 }
 
 async fn simulator() -> Simulator {

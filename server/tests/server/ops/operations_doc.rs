@@ -31,10 +31,12 @@ fn blocks(doc: &str, tag: &str) -> Vec<String> {
 }
 
 fn doc() -> String {
-    std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../docs/OPERATIONS.md"
-    ))
+    std::fs::read_to_string(
+        std::path::PathBuf::from(
+            std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+        )
+        .join("../docs/OPERATIONS.md"),
+    )
     .expect("docs/OPERATIONS.md")
 }
 
