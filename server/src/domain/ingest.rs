@@ -153,6 +153,22 @@ pub async fn ingest_screened(
     tx.lock(LockKey::device(device)).await?;
     // The receipts of the device's pulls first: its events may follow them.
     receipts::settle(tx, app, device).await?;
+    ingest_settled(tx, app, device, technician, req, screening, now).await
+}
+
+/// [`ingest_screened`] for a caller that has derived the device's held
+/// acknowledgements in this transaction already (an exchange:
+/// `receipts::acknowledge_with_push`), so they are not looked for twice.
+pub async fn ingest_settled(
+    tx: &mut dyn Tx,
+    app: &AppState,
+    device: &str,
+    technician: &str,
+    req: &PushRequest,
+    screening: &Screening,
+    now: i64,
+) -> Fallible<PushResponse> {
+    tx.lock(LockKey::device(device)).await?;
     let position = devices::upload_position(tx, device)
         .await?
         .ok_or_else(|| Failure::Unauthorized("the device is no longer enrolled".into()))?;

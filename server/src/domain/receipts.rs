@@ -99,13 +99,11 @@ pub async fn acknowledge_with_push(
     technician: &str,
     pages: &[PageReceipt],
     now: i64,
-) -> Fallible<Derived> {
+) -> Fallible<()> {
     let naming = naming_receipts(pages)?;
-    let mut derived = settle(tx, app, device).await?;
-    derived.receipts += derive(tx, app, device, technician, naming, now)
-        .await?
-        .receipts;
-    Ok(derived)
+    settle(tx, app, device).await?;
+    derive(tx, app, device, technician, naming, now).await?;
+    Ok(())
 }
 
 /// Derives the receipts of every acknowledgement `device` holds, oldest

@@ -287,7 +287,8 @@ pub async fn exchange(
                 state.db.tx(move |tx| {
                     Box::pin(async move {
                         let now = now_ms();
-                        // Derived at once, in the push's transaction.
+                        // Derived at once, in the push's transaction,
+                        // after those the device's pulls left held.
                         receipts::acknowledge_with_push(
                             tx,
                             &st,
@@ -297,7 +298,7 @@ pub async fn exchange(
                             now,
                         )
                         .await?;
-                        let push = ingest::ingest_screened(
+                        let push = ingest::ingest_settled(
                             tx,
                             &st,
                             &device,
