@@ -676,14 +676,7 @@ async fn reopening_migrates_once_and_keeps_data(b: Backend) {
         .await
         .unwrap();
     // Every migration applied once: one per migration file.
-    let files = std::fs::read_dir(
-        std::path::PathBuf::from(
-            std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-        )
-        .join("migrations/sqlite"),
-    )
-    .unwrap()
-    .count() as i64;
+    let files = crate::harness::sqlite_migration_count();
     assert_eq!((techs, migrations), (1, files));
     // And it serves the same data.
     let (_, list) = s.get("/api/assignments", &s.dispatcher).await;

@@ -22,6 +22,19 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+/// The server crate's directory, read where the tests run (a test binary
+/// reused from another checkout reads this one's files).
+pub fn crate_dir() -> PathBuf {
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
+}
+
+/// How many SQLite migrations the server has: one per migration file.
+pub fn sqlite_migration_count() -> i64 {
+    std::fs::read_dir(crate_dir().join("migrations/sqlite"))
+        .expect("the SQLite migrations")
+        .count() as i64
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,

@@ -169,10 +169,7 @@ async fn every_operation_answers_refusals_in_the_one_error_shape_and_names_its_s
 }
 
 fn committed_path() -> PathBuf {
-    std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    )
-    .join("../docs/openapi.json")
+    crate::harness::crate_dir().join("../docs/openapi.json")
 }
 
 /// Every `$ref` anywhere in `value`, with the JSON path it sits at.
@@ -371,9 +368,7 @@ async fn a_closed_visits_detail_is_what_the_document_describes() {
 /// server's types and the core's share the document.
 #[test]
 fn no_two_types_share_a_component_name() {
-    let crate_dir = std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    );
+    let crate_dir = crate::harness::crate_dir();
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     let mut clashes = Vec::new();
     let mut files = vec![crate_dir.join("src"), crate_dir.join("../core/src")];

@@ -40,10 +40,7 @@ both_backends!(
 );
 
 fn keys() -> PathBuf {
-    std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    )
-    .join("test-keys")
+    crate::harness::crate_dir().join("test-keys")
 }
 
 async fn simulator() -> Simulator {

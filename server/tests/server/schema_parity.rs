@@ -267,11 +267,7 @@ fn drift(sqlite: &Schema, postgres: &Schema) -> Vec<String> {
 }
 
 fn migration_files(backend: &str) -> Vec<String> {
-    let dir = std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    )
-    .join("migrations")
-    .join(backend);
+    let dir = crate::harness::crate_dir().join("migrations").join(backend);
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

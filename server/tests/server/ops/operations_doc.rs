@@ -31,13 +31,8 @@ fn blocks(doc: &str, tag: &str) -> Vec<String> {
 }
 
 fn doc() -> String {
-    std::fs::read_to_string(
-        std::path::PathBuf::from(
-            std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-        )
-        .join("../docs/OPERATIONS.md"),
-    )
-    .expect("docs/OPERATIONS.md")
+    std::fs::read_to_string(crate::harness::crate_dir().join("../docs/OPERATIONS.md"))
+        .expect("docs/OPERATIONS.md")
 }
 
 fn free_port() -> u16 {

@@ -10,11 +10,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 fn repo_file(rel: &str) -> String {
-    let path = std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    )
-    .join("..")
-    .join(rel);
+    let path = crate::harness::crate_dir().join("..").join(rel);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
