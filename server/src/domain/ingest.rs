@@ -126,6 +126,17 @@ async fn verify_duplicates(
     Ok(())
 }
 
+/// A push to apply: whose it is, what was sent and how its events were
+/// screened as sent ([`Screening`]: size, unknown fields), and when.
+#[derive(Debug, Clone, Copy)]
+pub struct PushToApply<'a> {
+    pub device: &'a str,
+    pub technician: &'a str,
+    pub push: &'a PushRequest,
+    pub screening: &'a Screening,
+    pub now: i64,
+}
+
 /// Applies a structurally valid push in the caller's transaction.
 pub async fn ingest(
     tx: &mut dyn Tx,
@@ -135,25 +146,28 @@ pub async fn ingest(
     req: &PushRequest,
     now: i64,
 ) -> Fallible<PushResponse> {
-    ingest_screened(tx, app, device, technician, req, &Screening::default(), now).await
+    let screening = Screening::default();
+    let push = PushToApply {
+        device,
+        technician,
+        push: req,
+        screening: &screening,
+        now,
+    };
+    ingest_screened(tx, app, push).await
 }
 
-/// Applies a structurally valid push whose events were screened as sent
-/// ([`Screening`]: size, unknown fields); every event is also admitted by
-/// the workflow's rules ([`Admissions`]) before it is stored.
+/// Applies a structurally valid, screened push; every event is also
+/// admitted by the workflow's rules ([`Admissions`]) before it is stored.
 pub async fn ingest_screened(
     tx: &mut dyn Tx,
     app: &AppState,
-    device: &str,
-    technician: &str,
-    req: &PushRequest,
-    screening: &Screening,
-    now: i64,
+    push: PushToApply<'_>,
 ) -> Fallible<PushResponse> {
-    tx.lock(LockKey::device(device)).await?;
+    tx.lock(LockKey::device(push.device)).await?;
     // The receipts of the device's pulls first: its events may follow them.
-    receipts::settle(tx, app, device).await?;
-    ingest_settled(tx, app, device, technician, req, screening, now).await
+    receipts::settle(tx, app, push.device).await?;
+    ingest_settled(tx, app, push).await
 }
 
 /// [`ingest_screened`] for a caller that has derived the device's held
@@ -162,12 +176,15 @@ pub async fn ingest_screened(
 pub async fn ingest_settled(
     tx: &mut dyn Tx,
     app: &AppState,
-    device: &str,
-    technician: &str,
-    req: &PushRequest,
-    screening: &Screening,
-    now: i64,
+    push: PushToApply<'_>,
 ) -> Fallible<PushResponse> {
+    let PushToApply {
+        device,
+        technician,
+        push: req,
+        screening,
+        now,
+    } = push;
     tx.lock(LockKey::device(device)).await?;
     let position = devices::upload_position(tx, device)
         .await?

@@ -17,7 +17,7 @@ use crate::app::AppState;
 use crate::auth::Principal;
 use crate::domain::admission::Screening;
 use crate::domain::bounds::EventLimits;
-use crate::domain::ingest::{self, pull_changes};
+use crate::domain::ingest::{self, pull_changes, PushToApply};
 use crate::domain::receipts;
 use crate::http::auth::Auth;
 use crate::http::error::{parse_json, read_body, require_json_media_type, ApiError, ApiResult};
@@ -181,17 +181,16 @@ pub async fn push(
                 let (push, screening) = (push.clone(), screening.clone());
                 state.db.tx(move |tx| {
                     Box::pin(async move {
-                        ingest::ingest_screened(
-                            tx,
-                            &st,
-                            &device,
-                            &technician,
-                            &push,
-                            &screening,
-                            now_ms(),
-                        )
-                        .await
-                        .map_err(ApiError::from)
+                        let push = PushToApply {
+                            device: &device,
+                            technician: &technician,
+                            push: &push,
+                            screening: &screening,
+                            now: now_ms(),
+                        };
+                        ingest::ingest_screened(tx, &st, push)
+                            .await
+                            .map_err(ApiError::from)
                     })
                 })
             },
@@ -298,17 +297,16 @@ pub async fn exchange(
                             now,
                         )
                         .await?;
-                        let push = ingest::ingest_settled(
-                            tx,
-                            &st,
-                            &device,
-                            &technician,
-                            &push,
-                            &screening,
+                        let to_apply = PushToApply {
+                            device: &device,
+                            technician: &technician,
+                            push: &push,
+                            screening: &screening,
                             now,
-                        )
-                        .await
-                        .map_err(ApiError::from)?;
+                        };
+                        let push = ingest::ingest_settled(tx, &st, to_apply)
+                            .await
+                            .map_err(ApiError::from)?;
                         devices::record_download_cursor(tx, &device, pull.cursor).await?;
                         let pull =
                             pull_changes(tx, &device, &technician, &pull, limit, now, &st.zone)

@@ -31,7 +31,7 @@ use doorstep_server::domain::assignments::{
     assign_tx, insert_assignment, AssignRequest, NewAssignment,
 };
 use doorstep_server::domain::bounds::EventLimits;
-use doorstep_server::domain::ingest::ingest_screened;
+use doorstep_server::domain::ingest::{ingest_screened, PushToApply};
 use doorstep_server::domain::roster::{enrol, insert_technician, NewTechnician};
 use doorstep_server::http::error::ApiError;
 use doorstep_server::store::{Database, Value};
@@ -255,9 +255,19 @@ async fn bench(backend: &str, a: &Args) -> Result<(), String> {
                 .db
                 .tx(move |tx| {
                     Box::pin(async move {
-                        ingest_screened(tx, &st, &d, &t, &req, &screening, now_ms())
-                            .await
-                            .map_err(ApiError::from)
+                        ingest_screened(
+                            tx,
+                            &st,
+                            PushToApply {
+                                device: &d,
+                                technician: &t,
+                                push: &req,
+                                screening: &screening,
+                                now: now_ms(),
+                            },
+                        )
+                        .await
+                        .map_err(ApiError::from)
                     })
                 })
                 .await
