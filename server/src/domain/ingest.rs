@@ -164,8 +164,8 @@ pub async fn ingest_screened(
     app: &AppState,
     push: PushToApply<'_>,
 ) -> Fallible<PushResponse> {
-    tx.lock(LockKey::device(push.device)).await?;
-    // The receipts of the device's pulls first: its events may follow them.
+    // The receipts of the device's pulls first (under the device's lock,
+    // which settling takes): its events may follow them.
     receipts::settle(tx, app, push.device).await?;
     ingest_settled(tx, app, push).await
 }

@@ -128,7 +128,7 @@ impl PgDb {
     {
         let mut client = self.pool.get().await.map_err(pool_err)?;
         let t = client.transaction().await.map_err(DbError::from)?;
-        let mut tx = PgTx { t };
+        let mut tx = PgTx { t, held: vec![] };
         let outcome = f(&mut tx).await;
         match outcome {
             Ok(v) => {
@@ -152,6 +152,9 @@ fn pool_err(e: deadpool_postgres::PoolError) -> DbError {
 
 struct PgTx<'c> {
     t: deadpool_postgres::Transaction<'c>,
+    /// The advisory locks this transaction took: held until it ends, so
+    /// taking one again asks the server nothing.
+    held: Vec<i64>,
 }
 
 impl ToSql for Value {
@@ -234,9 +237,13 @@ impl Tx for PgTx<'_> {
     fn lock(&mut self, key: LockKey) -> BoxFuture<'_, Result<(), DbError>> {
         Box::pin(async move {
             let id = key.id();
+            if self.held.contains(&id) {
+                return Ok(());
+            }
             self.t
                 .execute("SELECT pg_advisory_xact_lock($1)", &[&id])
                 .await?;
+            self.held.push(id);
             Ok(())
         })
     }

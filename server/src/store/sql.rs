@@ -234,7 +234,8 @@ pub trait Tx: Send {
         params: &'a [Value],
     ) -> BoxFuture<'a, Result<u64, DbError>>;
     /// Takes a lock held until the transaction ends (no-op on SQLite, whose
-    /// single writer already serialises transactions).
+    /// single writer already serialises transactions); taking one the
+    /// transaction holds already costs nothing.
     fn lock(&mut self, key: LockKey) -> BoxFuture<'_, Result<(), DbError>>;
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
