@@ -31,6 +31,15 @@ use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// The repository's root, read where the tests run (a test binary reused
+/// from another checkout reads this one's files).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
 pub const PASSWORD: &str = "correct horse battery";
 
 /// A fresh temporary directory, removed on drop.

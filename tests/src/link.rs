@@ -50,6 +50,12 @@ impl LinkShape {
         Self::new(Duration::from_millis(80), 10_000_000, 0.01)
     }
 
+    /// A link that only counts: no delay, no bandwidth limit, no loss (the
+    /// TCP bytes of a run whose time is taken without it).
+    pub fn unshaped() -> Self {
+        Self::new(Duration::ZERO, u64::MAX, 0.0)
+    }
+
     /// A link with Linux's RTO for a steady RTT: RTT + 200 ms (at least).
     pub fn new(rtt: Duration, bandwidth_bps: u64, loss: f64) -> Self {
         Self {

@@ -7,18 +7,9 @@
 #[path = "architecture/module_graph.rs"]
 mod module_graph;
 
+use doorstep_e2e::repo_root;
 use module_graph::ModuleGraph;
-use std::path::{Path, PathBuf};
-
-/// The repository root (this crate lives in `tests/`).
-fn repo_root() -> PathBuf {
-    std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    )
-    .parent()
-    .expect("tests/ has a parent")
-    .to_path_buf()
-}
+use std::path::Path;
 
 fn assert_acyclic(crate_dir: &str) {
     let graph = ModuleGraph::of_dir(&repo_root().join(crate_dir).join("src"));

@@ -37,13 +37,8 @@ fn doorstep() -> PathBuf {
 /// The README's shell lines that drive the phone (`doorstep device …`) or
 /// set `A`, continuation lines joined, comments dropped.
 fn readme_walk() -> Vec<String> {
-    let readme = std::fs::read_to_string(
-        std::path::PathBuf::from(
-            std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-        )
-        .join("../README.md"),
-    )
-    .expect("README.md");
+    let readme =
+        std::fs::read_to_string(doorstep_e2e::repo_root().join("README.md")).expect("README.md");
     let mut lines = vec![];
     let mut pending = String::new();
     for raw in readme.lines() {

@@ -7,6 +7,7 @@
 //! sources cannot all be compiled here (no Android SDK, no Swift), so this
 //! reads them as text.
 
+use doorstep_e2e::repo_root;
 use std::path::{Path, PathBuf};
 
 /// The files whose strings a technician reads.
@@ -19,15 +20,6 @@ const SOURCES: &[&str] = &[
     // The FFI's own refusals, which the shells show as they are.
     "bindings/src",
 ];
-
-fn repo_root() -> PathBuf {
-    std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    )
-    .parent()
-    .expect("tests/ has a parent")
-    .to_path_buf()
-}
 
 fn files_under(path: &Path, out: &mut Vec<PathBuf>) {
     if path.is_dir() {

@@ -22,9 +22,9 @@
 //!
 //! Every iteration gets a fresh server and phone (setup is not timed). Wire
 //! bytes are counted twice: the request/response bodies as the client sends
-//! them (gzip, `SyncReport`), and the TCP payload in each direction at a
-//! counting proxy (bodies + HTTP headers) on one extra, untimed run, which
-//! is what the PouchDB comparison counts too.
+//! them (gzip, `SyncReport`), and the TCP payload in each direction through
+//! an unshaped `WeakLink` (bodies + HTTP headers, counted as they pass) on
+//! one extra, untimed run, which is what the PouchDB comparison counts too.
 //!
 //! `--pouchdb` runs `bench/pouchdb/bench.js` (PouchDB → express-pouchdb,
 //! `batch_size` 1000) on the same events and assignments in the same run,
@@ -55,10 +55,9 @@ use doorstep_e2e::{appliance_visit, photo_bytes, Center, Phone};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::net::{TcpListener, TcpStream};
 
 struct Args {
     iterations: usize,
@@ -137,106 +136,6 @@ fn windows(n: usize) -> Vec<DateTime<Utc>> {
         .collect()
 }
 
-/// A loopback TCP proxy counting the bytes each way (request, response).
-struct Counter {
-    addr: SocketAddr,
-    up: Arc<AtomicU64>,
-    down: Arc<AtomicU64>,
-}
-
-/// A client's connection that counts the bytes read from it (up) and
-/// written to it (down) as they pass, not when it closes: a client keeps
-/// its connections open after a sync.
-struct Counted {
-    stream: TcpStream,
-    up: Arc<AtomicU64>,
-    down: Arc<AtomicU64>,
-}
-
-impl tokio::io::AsyncRead for Counted {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = std::pin::Pin::new(&mut self.stream).poll_read(cx, buf);
-        let read = (buf.filled().len() - before) as u64;
-        self.up.fetch_add(read, Ordering::Relaxed);
-        polled
-    }
-}
-
-impl tokio::io::AsyncWrite for Counted {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        let polled = std::pin::Pin::new(&mut self.stream).poll_write(cx, buf);
-        if let std::task::Poll::Ready(Ok(n)) = &polled {
-            self.down.fetch_add(*n as u64, Ordering::Relaxed);
-        }
-        polled
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.stream).poll_shutdown(cx)
-    }
-}
-
-async fn counting_proxy(target: SocketAddr) -> Counter {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (up, down) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    let (u, d) = (up.clone(), down.clone());
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let mut client = Counted {
-                stream,
-                up: u.clone(),
-                down: d.clone(),
-            };
-            tokio::spawn(async move {
-                let Ok(mut server) = TcpStream::connect(target).await else {
-                    return;
-                };
-                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-            });
-        }
-    });
-    Counter { addr, up, down }
-}
-
-impl Counter {
-    /// The bytes counted each way once they have stopped changing (the
-    /// counts grow as bytes pass; a client's idle connections stay open).
-    async fn totals(&self) -> (u64, u64) {
-        let mut last = (u64::MAX, u64::MAX);
-        loop {
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            let now = (
-                self.up.load(Ordering::Relaxed),
-                self.down.load(Ordering::Relaxed),
-            );
-            if now == last && now.0 > 0 {
-                return now;
-            }
-            last = now;
-        }
-    }
-}
-
 struct Run {
     secs: f64,
     /// Download only: seconds from the start of the sync until the last
@@ -303,12 +202,12 @@ async fn upload(events: usize, via_proxy: bool, export: Option<&PathBuf>) -> Run
         std::fs::write(path, serde_json::to_vec(&docs).expect("JSON")).expect("write the export");
     }
     let proxy = if via_proxy {
-        Some(counting_proxy(center.addr()).await)
+        Some(WeakLink::start(center.addr(), LinkShape::unshaped(), 0).await)
     } else {
         None
     };
     let base = match &proxy {
-        Some(p) => format!("http://{}", p.addr),
+        Some(p) => p.base(),
         None => center.base.clone(),
     };
     // Built before the clock starts, as the app holds one for its life.
@@ -319,10 +218,8 @@ async fn upload(events: usize, via_proxy: bool, export: Option<&PathBuf>) -> Run
     assert_eq!(report.pushed as usize, waiting, "{report:?}");
     assert_eq!(report.pending, 0);
     assert!(report.refused.is_empty(), "{:?}", report.refused);
-    let wire = match &proxy {
-        Some(p) => Some(p.totals().await),
-        None => None,
-    };
+    // Counted as the link reads them: every byte of the sync is in.
+    let wire = proxy.as_ref().map(WeakLink::bytes);
     Run {
         secs,
         pulled: None,
@@ -372,12 +269,12 @@ async fn download(assignments: usize, via_proxy: bool, export: Option<&PathBuf>)
     center.assignments_bulk("T-1", &windows(assignments)).await;
     let phone = Phone::new("T-1", &device, &token, &center.base, Utc::now());
     let proxy = if via_proxy {
-        Some(counting_proxy(center.addr()).await)
+        Some(WeakLink::start(center.addr(), LinkShape::unshaped(), 0).await)
     } else {
         None
     };
     let base = match &proxy {
-        Some(p) => format!("http://{}", p.addr),
+        Some(p) => p.base(),
         None => center.base.clone(),
     };
     let stop = Arc::new(AtomicBool::new(false));
@@ -407,10 +304,8 @@ async fn download(assignments: usize, via_proxy: bool, export: Option<&PathBuf>)
         std::fs::write(path, serde_json::to_vec(&docs).expect("JSON"))
             .expect("write the assignments");
     }
-    let wire = match &proxy {
-        Some(p) => Some(p.totals().await),
-        None => None,
-    };
+    // Counted as the link reads them: every byte of the sync is in.
+    let wire = proxy.as_ref().map(WeakLink::bytes);
     Run {
         secs,
         pulled,
