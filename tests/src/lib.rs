@@ -352,6 +352,8 @@ impl Center {
     /// — in the device's order (HLC; uploads are numbered in that order).
     pub async fn stored_event_ids(&self, device: &str) -> Vec<String> {
         let device = device.to_string();
+        // Receipts are derived after the pulls' answers: wait for them.
+        self.settled().await;
         self.server
             .state
             .db
