@@ -47,6 +47,7 @@ pub use sync_state::{Refusal, SyncStatus};
 pub(crate) use projection::{load_visit, save_visit, VisitRow};
 
 use crate::assignment::{Assignment, TimeWindow};
+use crate::business_time::BusinessZone;
 use crate::clock::{Hlc, HlcStamp};
 use crate::ids::{AssignmentId, DeviceId, EventId, TechnicianId, VisitId};
 use crate::location::GeoFix;
@@ -206,6 +207,14 @@ fn parse_id<T: std::str::FromStr>(what: &'static str, s: &str) -> Result<T> {
 
 /// Appends an event to the log; `upload` also queues it for the server (a
 /// download's receipt is not: the server derives it, `crate::receipt`).
+/// What every change of a downloaded page shares: the base its facts are
+/// stamped from (`crate::receipt`) and the business time zone, read once
+/// for the page rather than once a change.
+struct PageApply {
+    base: PageBase,
+    zone: BusinessZone,
+}
+
 fn insert_event(tx: &Transaction<'_>, e: &VisitEvent, upload: bool) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO visit_events (event_id, visit_id, kind, hlc_millis, hlc_counter, recorded_at, json)
@@ -503,10 +512,13 @@ impl Store {
                 .and_then(|c| c.parse::<u64>().ok())
                 .unwrap_or(0);
             let mut ticked = clock.hlc;
-            let base = PageBase {
-                after,
-                applied_at: now,
-                hlc: ticked.tick(now),
+            let base = PageApply {
+                base: PageBase {
+                    after,
+                    applied_at: now,
+                    hlc: ticked.tick(now),
+                },
+                zone: settings::load_business_zone(tx)?,
             };
             let mut events = vec![];
             let mut receipts: Vec<[u64; 2]> = vec![];
@@ -534,7 +546,7 @@ impl Store {
                     after,
                     cursor: cursor.parse().unwrap_or(after),
                     applied_at: now,
-                    hlc: base.hlc,
+                    hlc: base.base.hlc,
                     receipts,
                     playbooks,
                 };
@@ -578,7 +590,7 @@ impl Store {
         clock: &mut DeviceClock,
         change: &ChangeKind,
         now: DateTime<Utc>,
-        page: Option<(&PageBase, u64)>,
+        page: Option<(&PageApply, u64)>,
     ) -> Result<(Vec<VisitEvent>, bool)> {
         let id = change.assignment_id();
         let Some(command) = change.to_command() else {
@@ -634,7 +646,7 @@ impl Store {
         command: &VisitCommand,
         now: DateTime<Utc>,
         location: Option<GeoFix>,
-        page: Option<(&PageBase, u64, &AssignmentId)>,
+        page: Option<(&PageApply, u64, &AssignmentId)>,
     ) -> Result<Vec<VisitEvent>> {
         let new_visit = row.is_none();
         let (mut state, trade) = match row {
@@ -653,7 +665,10 @@ impl Store {
             device_id: self.device_id.clone(),
             location,
             previous_evidence_digest: clock.evidence_head.clone(),
-            zone: settings::load_business_zone(tx)?,
+            zone: match page {
+                Some((p, ..)) => p.zone.clone(),
+                None => settings::load_business_zone(tx)?,
+            },
             discount_key: self.discount_key(),
             recorded_consent_digest: None,
         };
@@ -663,8 +678,8 @@ impl Store {
                 let events = execute(&state, command, pb, &ctx, &mut stamper)?;
                 (events, stamper.hlc)
             }
-            Some((base, seq, assignment)) => {
-                let mut stamper = PageStamper::new(base, &self.device_id, assignment, seq);
+            Some((p, seq, assignment)) => {
+                let mut stamper = PageStamper::new(&p.base, &self.device_id, assignment, seq);
                 let events = execute(&state, command, pb, &ctx, &mut stamper)?;
                 let last = stamper.last.map_or(clock.hlc, Hlc::resume);
                 (events, last)

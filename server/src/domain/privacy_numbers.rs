@@ -30,6 +30,7 @@ use crate::domain::assignments::upsert_change;
 use crate::domain::outbox::Delivery;
 use crate::domain::personal_data::mask_phone;
 use crate::failure::Fallible;
+use crate::json_tree::Json;
 use crate::model::AssignmentStatus;
 use crate::store::assignments::{self, store_assignment};
 use crate::store::outbox::{enqueue, NewOutboxMessage, OutboxMessage};
@@ -163,25 +164,25 @@ pub fn scrub_text<'t>(text: &'t str, phones: &CustomerPhones) -> Cow<'t, str> {
 
 /// The customer numbers a document carries (national digits, 7 or more):
 /// every `customer.phone` and `customer_phone`.
-fn customer_phones(v: &Value, found: &mut BTreeSet<String>) {
+fn customer_phones(v: &Json<'_>, found: &mut BTreeSet<String>) {
     match v {
-        Value::Object(obj) => {
-            for (key, child) in obj {
-                match (key.as_str(), child) {
-                    ("customer", Value::Object(c)) => {
-                        if let Some(p) = c.get("phone").and_then(Value::as_str) {
+        Json::Object(members) => {
+            for (key, child) in members {
+                match (key.as_ref(), child) {
+                    ("customer", Json::Object(_)) => {
+                        if let Some(p) = child.get("phone").and_then(Json::as_text) {
                             found.insert(national_digits(p));
                         }
                         customer_phones(child, found);
                     }
-                    ("customer_phone", Value::String(p)) => {
+                    ("customer_phone", Json::Text(p)) => {
                         found.insert(national_digits(p));
                     }
                     _ => customer_phones(child, found),
                 }
             }
         }
-        Value::Array(items) => items.iter().for_each(|i| customer_phones(i, found)),
+        Json::List(items) => items.iter().for_each(|i| customer_phones(i, found)),
         _ => {}
     }
 }
@@ -202,102 +203,105 @@ fn device_number(
     }
 }
 
+/// The order an object speaks of: an assignment's own id, or the id it
+/// names (copied: the object's members are rewritten under it).
+fn order_of(members: &[(Cow<'_, str>, Json<'_>)]) -> Option<String> {
+    let named = |key: &str| members.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+    named("assignment_id")
+        .or_else(|| named("customer").and(named("id")))
+        .and_then(Json::as_text)
+        .map(str::to_string)
+}
+
 fn rewrite(
-    v: &mut Value,
+    v: &mut Json<'_>,
     assignment: Option<&str>,
     virtuals: &HashMap<String, String>,
     phones: &CustomerPhones,
 ) {
     match v {
-        Value::Object(obj) => {
-            // The order this object speaks of: an assignment's own id, or
-            // the id it names.
-            let own = obj
-                .get("assignment_id")
-                .or_else(|| obj.get("customer").and(obj.get("id")))
-                .and_then(Value::as_str)
-                .map(str::to_string);
+        Json::Object(members) => {
+            let own = order_of(members);
             let here = own.as_deref().or(assignment);
-            for (key, child) in obj.iter_mut() {
-                match (key.as_str(), child) {
-                    ("customer", Value::Object(c)) => {
+            for (key, child) in members.iter_mut() {
+                match (key.as_ref(), child) {
+                    ("customer", Json::Object(c)) => {
                         for (field, value) in c.iter_mut() {
-                            match (field.as_str(), value) {
-                                ("phone", Value::String(p)) => {
-                                    *p = device_number(p, here, virtuals)
+                            match (field.as_ref(), value) {
+                                ("phone", Json::Text(p)) => {
+                                    *p = Cow::Owned(device_number(p, here, virtuals))
                                 }
                                 (_, value) => rewrite(value, here, virtuals, phones),
                             }
                         }
                     }
-                    ("customer_phone", Value::String(p)) => *p = device_number(p, here, virtuals),
+                    ("customer_phone", Json::Text(p)) => {
+                        *p = Cow::Owned(device_number(p, here, virtuals))
+                    }
                     (_, child) => rewrite(child, here, virtuals, phones),
                 }
             }
         }
-        Value::Array(items) => items
+        Json::List(items) => items
             .iter_mut()
             .for_each(|i| rewrite(i, assignment, virtuals, phones)),
-        Value::String(s) => {
+        Json::Text(s) => {
             if let Cow::Owned(scrubbed) = scrub_text(s, phones) {
-                *s = scrubbed;
+                *s = Cow::Owned(scrubbed);
             }
         }
         _ => {}
     }
 }
 
-/// Rewrites an answer for a technician's device: every customer phone
-/// becomes the order's virtual number (`virtuals`: the technician's bound
-/// numbers by order) or the masked number, and no other text keeps one of
-/// those customers' numbers.
-pub fn mask_for_device(v: &mut Value, virtuals: &HashMap<String, String>) {
-    mask_for_device_as(v, virtuals, true)
-}
-
-/// [`mask_for_device`], with `mask_unbound` false: only the bound orders'
-/// numbers are replaced (by their virtual numbers), the others left whole
-/// (`--privacy-mask-unbound false`).
-pub fn mask_for_device_as(v: &mut Value, virtuals: &HashMap<String, String>, mask_unbound: bool) {
+/// Rewrites an answer (JSON) for a technician's device: every customer
+/// phone becomes the order's virtual number (`virtuals`: the technician's
+/// bound numbers by order) or, with `mask_unbound`, the masked number, and
+/// no other text keeps one of those customers' numbers; without
+/// `mask_unbound` (`--privacy-mask-unbound false`) only the bound orders'
+/// numbers are replaced, the others left whole. The answer is read with
+/// its texts borrowed ([`Json`]): only the texts that change are copied.
+pub fn mask_for_device(
+    answer: &[u8],
+    virtuals: &HashMap<String, String>,
+    mask_unbound: bool,
+) -> serde_json::Result<Vec<u8>> {
+    let mut doc = Json::read(answer)?;
     if !mask_unbound {
-        replace_bound(v, None, virtuals);
-        return;
+        replace_bound(&mut doc, None, virtuals);
+        return doc.write();
     }
     let mut phones = BTreeSet::new();
-    customer_phones(v, &mut phones);
+    customer_phones(&doc, &mut phones);
     // Numbers too short to be a phone (or masked already) are not searched.
     phones.retain(|p| p.len() >= 7);
     // A virtual number is what the device may hold: never scrubbed.
     for x in virtuals.values() {
         phones.remove(&national_digits(x));
     }
-    rewrite(v, None, virtuals, &CustomerPhones::new(phones));
+    rewrite(&mut doc, None, virtuals, &CustomerPhones::new(phones));
+    doc.write()
 }
 
-fn replace_bound(v: &mut Value, assignment: Option<&str>, virtuals: &HashMap<String, String>) {
+fn replace_bound(v: &mut Json<'_>, assignment: Option<&str>, virtuals: &HashMap<String, String>) {
     match v {
-        Value::Object(obj) => {
-            let own = obj
-                .get("assignment_id")
-                .or_else(|| obj.get("customer").and(obj.get("id")))
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            let here = own.or(assignment.map(str::to_string));
-            for (key, child) in obj.iter_mut() {
-                match (key.as_str(), child) {
-                    ("customer", Value::Object(c)) => {
-                        if let (Some(x), Some(Value::String(p))) = (
-                            here.as_deref().and_then(|a| virtuals.get(a)),
-                            c.get_mut("phone"),
-                        ) {
-                            *p = x.clone();
+        Json::Object(members) => {
+            let own = order_of(members);
+            let here = own.as_deref().or(assignment);
+            for (key, child) in members.iter_mut() {
+                match (key.as_ref(), child) {
+                    ("customer", Json::Object(c)) => {
+                        let virtual_number = here.and_then(|a| virtuals.get(a));
+                        let phone = c.iter_mut().find(|(f, _)| f == "phone");
+                        if let (Some(x), Some((_, Json::Text(p)))) = (virtual_number, phone) {
+                            *p = Cow::Owned(x.clone());
                         }
                     }
-                    (_, child) => replace_bound(child, here.as_deref(), virtuals),
+                    (_, child) => replace_bound(child, here, virtuals),
                 }
             }
         }
-        Value::Array(items) => items
+        Json::List(items) => items
             .iter_mut()
             .for_each(|i| replace_bound(i, assignment, virtuals)),
         _ => {}
@@ -518,6 +522,13 @@ pub async fn record_delivery(
 mod tests {
     use super::*;
 
+    /// The answer `v` as a device reads it.
+    fn mask(v: &mut Value, virtuals: &HashMap<String, String>) {
+        let bytes = serde_json::to_vec(v).unwrap();
+        let masked = mask_for_device(&bytes, virtuals, true).unwrap();
+        *v = serde_json::from_slice(&masked).unwrap();
+    }
+
     fn leaks(body: &str) -> bool {
         [
             "13800138000",
@@ -540,17 +551,36 @@ mod tests {
         let mut virtuals = HashMap::new();
         virtuals.insert("A-1".to_string(), "17000000001".to_string());
         let mut bound = doc("A-1");
-        mask_for_device(&mut bound, &virtuals);
+        mask(&mut bound, &virtuals);
         let a = &bound["changes"][0]["change"]["assignment"];
         assert_eq!(a["customer"]["phone"], "17000000001");
         assert_eq!(a["customer"]["name"], "王伟", "only the number is hidden");
         assert!(!leaks(&bound.to_string()), "{bound}");
         let mut other = doc("A-2");
-        mask_for_device(&mut other, &virtuals);
+        mask(&mut other, &virtuals);
         let a = &other["changes"][0]["change"]["assignment"];
         assert_eq!(a["customer"]["phone"], "138****8000");
         assert_eq!(a["notes"], "call 138****8000 before, or 138****8000");
         assert!(!leaks(&other.to_string()), "{other}");
+    }
+
+    /// `--privacy-mask-unbound false`: a bound order's number is its
+    /// virtual one, an unbound order's left whole, and no text rewritten.
+    #[test]
+    fn with_unbound_numbers_unmasked_only_a_bound_orders_number_is_replaced() {
+        let doc = json!({"changes": [
+            {"assignment_id": "A-1", "assignment": {"id": "A-1",
+                "customer": {"phone": "13800138000", "name": "王伟"}, "notes": "13800138000"}},
+            {"assignment_id": "A-2", "assignment": {"id": "A-2",
+                "customer": {"phone": "13900139000"}}}]});
+        let mut virtuals = HashMap::new();
+        virtuals.insert("A-1".to_string(), "17000000001".to_string());
+        let bytes = serde_json::to_vec(&doc).unwrap();
+        let out: Value =
+            serde_json::from_slice(&mask_for_device(&bytes, &virtuals, false).unwrap()).unwrap();
+        let mut want = doc.clone();
+        want["changes"][0]["assignment"]["customer"]["phone"] = json!("17000000001");
+        assert_eq!(out, want);
     }
 
     #[test]
@@ -558,7 +588,7 @@ mod tests {
         let mut v = json!({"history": [{"assignment_id": "A-9", "kind": {"type": "assignment_received",
             "assignment": {"id": "A-9", "customer": {"phone": "+86 13800138000"}}}}],
             "amount": "paid 12000 fen", "work_phone": "400 820 1234"});
-        mask_for_device(&mut v, &HashMap::new());
+        mask(&mut v, &HashMap::new());
         assert_eq!(
             v["history"][0]["kind"]["assignment"]["customer"]["phone"],
             "138****8000"

@@ -7,7 +7,7 @@
 
 use crate::app::AppState;
 use crate::auth::Principal;
-use crate::domain::privacy_numbers::mask_for_device_as;
+use crate::domain::privacy_numbers::mask_for_device;
 use crate::http::auth::{Auth, CallerSlot};
 use crate::http::error::{ApiError, ApiResult};
 use crate::store::assignments;
@@ -49,9 +49,6 @@ pub async fn mask_device_answers(
     if !contains(&bytes, b"\"customer") {
         return Response::from_parts(parts, Body::from(bytes));
     }
-    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
-        return withheld();
-    };
     let technician = technician_id.clone();
     let virtuals = state
         .db
@@ -66,8 +63,7 @@ pub async fn mask_device_answers(
     if !mask_unbound && virtuals.is_empty() {
         return Response::from_parts(parts, Body::from(bytes));
     }
-    mask_for_device_as(&mut value, &virtuals, mask_unbound);
-    let Ok(out) = serde_json::to_vec(&value) else {
+    let Ok(out) = mask_for_device(&bytes, &virtuals, mask_unbound) else {
         return withheld();
     };
     parts.headers.remove(CONTENT_LENGTH);

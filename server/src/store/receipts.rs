@@ -219,3 +219,51 @@ pub async fn take_held(
         })
         .collect())
 }
+
+/// The oldest acknowledgement `device` holds, with its row id (for
+/// [`rewrite_held`] and [`drop_held`]), left in place: a settler that
+/// derives it a part at a time keeps the rest where it is, ahead of any
+/// held later.
+pub async fn oldest_held(
+    tx: &mut dyn Tx,
+    device: &str,
+) -> Fallible<Option<(i64, HeldAcknowledgement)>> {
+    let row = tx
+        .query_opt(
+            "SELECT id, device_id, technician_id, received, acknowledged_at
+               FROM held_acknowledgements WHERE device_id = $1 ORDER BY id LIMIT 1",
+            &[device.into()],
+        )
+        .await?;
+    Ok(row.map(|r| {
+        (
+            r.int("id"),
+            HeldAcknowledgement {
+                device: r.text("device_id"),
+                technician: r.text("technician_id"),
+                received: r.text("received"),
+                acknowledged_at: r.int("acknowledged_at"),
+            },
+        )
+    }))
+}
+
+/// What is left of held acknowledgement `id` once a part of it is derived.
+pub async fn rewrite_held(tx: &mut dyn Tx, id: i64, received: &str) -> Fallible<()> {
+    tx.execute(
+        "UPDATE held_acknowledgements SET received = $2 WHERE id = $1",
+        &[id.into(), received.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Held acknowledgement `id`, derived whole.
+pub async fn drop_held(tx: &mut dyn Tx, id: i64) -> Fallible<()> {
+    tx.execute(
+        "DELETE FROM held_acknowledgements WHERE id = $1",
+        &[id.into()],
+    )
+    .await?;
+    Ok(())
+}

@@ -21,6 +21,7 @@ both_backends!(
     clock_offset_is_recorded,
     an_acknowledged_page_derives_each_receipt_once_and_only_of_the_technicians_own_work,
     a_pulls_receipts_are_derived_after_its_answer,
+    a_pulls_receipts_are_derived_in_short_steps_oldest_acknowledgement_first,
     a_push_derives_the_receipts_its_devices_pulls_left_held_first,
     receipts_left_held_at_a_stop_are_derived_when_the_server_starts,
     an_exchange_pushes_then_pulls_in_one_round_trip,
@@ -681,6 +682,43 @@ async fn a_pulls_receipts_are_derived_after_its_answer(b: Backend) {
     assert_eq!(st, 200, "{r}");
     s.state.after_answer.idle().await;
     assert_eq!(receipts_and_held(&s).await, (2, 0));
+}
+
+/// Issue 16: after a pull's answer its receipts are derived a few at a
+/// time (so the phone's next request does not wait behind a page of them),
+/// the oldest acknowledgement first, its rest held in its place: every
+/// receipt once.
+async fn a_pulls_receipts_are_derived_in_short_steps_oldest_acknowledgement_first(b: Backend) {
+    let s = Srv::start(b).await;
+    let (d1, t1) = s.technician("T-1", &["appliance_repair"]).await;
+    futures_lite(&s, 3).await;
+    let first = pull(&s, &t1, &d1, 0, 2).await;
+    let second = pull(&s, &t1, &d1, first["next_cursor"].as_u64().unwrap(), 10).await;
+    hold(&s, &d1, "T-1", every_change_received(&first)).await;
+    hold(&s, &d1, "T-1", every_change_received(&second)).await;
+    let step = |d: String| {
+        let app = s.state.clone();
+        s.state.db.tx(move |tx| {
+            Box::pin(async move {
+                receipts::settle_step(tx, &app, &d, 1)
+                    .await
+                    .map_err(ApiError::from)
+            })
+        })
+    };
+    let mut seen = vec![];
+    for _ in 0..3 {
+        assert!(
+            step(d1.clone()).await.unwrap(),
+            "an acknowledgement was held"
+        );
+        seen.push(receipts_and_held(&s).await);
+    }
+    // The first acknowledgement's two receipts, one a step, then the
+    // second's: the first stays held until its last receipt is derived.
+    assert_eq!(seen, [(1, 2), (2, 1), (3, 0)]);
+    assert!(!step(d1.clone()).await.unwrap(), "nothing left held");
+    assert_eq!(receipts_and_held(&s).await, (3, 0));
 }
 
 /// Issue 16: a push of a device derives the receipts its pulls left held
