@@ -508,11 +508,10 @@ enum Fate {
     Answer(u64),
 }
 
-fn fate(state: &Mutex<SimState>) -> Fate {
-    fate_of(&mut lock(state))
-}
-
-/// [`fate`] under a lock the caller already holds.
+/// The next request's [`Fate`], drawn under the lock the caller holds and
+/// records the request under: every handler records its requests in the
+/// order of their fates, however concurrent requests interleave (a test
+/// that stalls "the next" request follows the first recorded).
 fn fate_of(s: &mut SimState) -> Fate {
     let b = &mut s.behaviour;
     if b.outage {
@@ -680,9 +679,10 @@ async fn receive_webhook(
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
         outcome: String::new(),
     };
-    let fate = fate(&sim.state);
-    let status = {
+    // Drawn and recorded under one lock: recorded in the order of fates.
+    let (fate, status) = {
         let mut s = lock(&sim.state);
+        let fate = fate_of(&mut s);
         let seen = s
             .received
             .webhooks
@@ -696,7 +696,7 @@ async fn receive_webhook(
         };
         record.outcome = outcome.into();
         s.received.webhooks.push(record);
-        status
+        (fate, status)
     };
     match fate {
         Fate::Stall => tokio::time::sleep(Duration::from_secs(600)).await,
@@ -738,8 +738,8 @@ async fn wechat_send(
     Query(q): Query<BTreeMap<String, String>>,
     Json(body): Json<Value>,
 ) -> (StatusCode, Json<Value>) {
-    let fate = fate(&sim.state);
     let mut s = lock(&sim.state);
+    let fate = fate_of(&mut s);
     let token_valid = q
         .get("access_token")
         .is_some_and(|t| s.wechat_tokens_issued.contains(t));
@@ -829,16 +829,21 @@ async fn nuonuo_call(
         && header(&headers, "accessToken") == account.access_token
         && q("senid").len() == 32;
     let method = header(&headers, "method").to_string();
-    let fate = fate(&sim.state);
-    let answer = if method == ISSUE_METHOD {
-        issue_invoice(&sim, &headers, &content, signature_valid, &fate)
-    } else if method == QUERY_METHOD {
-        query_invoice(&sim, &content, signature_valid, &fate)
-    } else {
-        (
-            StatusCode::OK,
-            nuonuo_answer("E9999", "unknown method", Value::Null),
-        )
+    // Drawn and recorded under one lock: recorded in the order of fates.
+    let (fate, answer) = {
+        let mut s = lock(&sim.state);
+        let fate = fate_of(&mut s);
+        let answer = if method == ISSUE_METHOD {
+            issue_invoice(&mut s, &headers, &content, signature_valid, &fate)
+        } else if method == QUERY_METHOD {
+            query_invoice(&mut s, &content, signature_valid, &fate)
+        } else {
+            (
+                StatusCode::OK,
+                nuonuo_answer("E9999", "unknown method", Value::Null),
+            )
+        };
+        (fate, answer)
     };
     match fate {
         Fate::Stall => tokio::time::sleep(Duration::from_secs(600)).await,
@@ -849,7 +854,7 @@ async fn nuonuo_call(
 }
 
 fn issue_invoice(
-    sim: &Shared,
+    s: &mut SimState,
     headers: &HeaderMap,
     content: &Value,
     signature_valid: bool,
@@ -873,7 +878,6 @@ fn issue_invoice(
         outcome: String::new(),
         serial: None,
     };
-    let mut s = lock(&sim.state);
     if let Fate::Fail = fate {
         record.outcome = "failed".into();
         s.received.invoices.push(record);
@@ -913,7 +917,7 @@ fn issue_invoice(
 }
 
 fn query_invoice(
-    sim: &Shared,
+    s: &mut SimState,
     content: &Value,
     signature_valid: bool,
     fate: &Fate,
@@ -928,7 +932,6 @@ fn query_invoice(
         outcome: String::new(),
         invoice_number: None,
     };
-    let mut s = lock(&sim.state);
     if let Fate::Fail = fate {
         record.outcome = "failed".into();
         s.received.invoice_queries.push(record);
@@ -1024,116 +1027,120 @@ async fn privacy_call(
         signature_valid,
         outcome: String::new(),
     };
-    let fate = fate(&sim.state);
-    if let Fate::Fail = fate {
-        record.outcome = "failed".into();
-        lock(&sim.state).received.privacy.push(record);
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            privacy_answer("ServiceUnavailable", "simulated outage"),
-        );
-    }
-    if !signature_valid {
-        record.outcome = "refused".into();
-        lock(&sim.state).received.privacy.push(record);
-        return (
-            StatusCode::BAD_REQUEST,
-            privacy_answer(
-                "SignatureDoesNotMatch",
-                "Specified signature is not matched with our calculation.",
-            ),
-        );
-    }
-    let answer = {
+    // Drawn and recorded under one lock: recorded in the order of fates.
+    let (fate, answer) = {
         let mut s = lock(&sim.state);
-        match record.action.as_str() {
-            "BindAxb" => {
-                let known = s.privacy_by_out_id.get(&record.out_id).cloned();
-                let live = known
-                    .as_ref()
-                    .and_then(|k| s.privacy_bindings.get(k).cloned());
-                let bound = match (known, live) {
-                    (Some(subs), Some((x, _))) => Some((subs, x, "duplicate")),
-                    _ => {
-                        let used: std::collections::BTreeSet<String> = s
-                            .privacy_bindings
-                            .values()
-                            .map(|(x, _)| x.clone())
-                            .collect();
-                        (0..PRIVACY_POOL_SIZE)
-                            .map(|i| format!("170{i:08}"))
-                            .find(|x| !used.contains(x))
-                            .map(|x| {
-                                let subs = format!("1000{:012}", s.privacy_by_out_id.len() + 1);
-                                (subs, x, "bound")
-                            })
-                    }
-                };
-                match bound {
-                    Some((subs, x, outcome)) => {
-                        s.privacy_bindings
-                            .insert(subs.clone(), (x.clone(), record.out_id.clone()));
-                        s.privacy_by_out_id
-                            .insert(record.out_id.clone(), subs.clone());
-                        record.subs_id = Some(subs.clone());
-                        record.secret_no = Some(x.clone());
-                        record.outcome = outcome.into();
-                        Json(
-                            json!({"Code": "OK", "Message": "OK", "RequestId": uuid::Uuid::now_v7().to_string(),
-                                    "SecretBindDTO": {"SubsId": subs, "SecretNo": x, "Extension": ""}}),
-                        )
-                    }
-                    None => {
-                        record.outcome = "refused".into();
-                        privacy_answer("isv.NO_AVAILABLE_NUMBER", "no number left in the pool")
-                    }
-                }
-            }
-            "UnbindSubscription" => {
-                let subs = p("SubsId");
-                let matches = s
-                    .privacy_bindings
-                    .get(&subs)
-                    .is_some_and(|(x, _)| *x == p("SecretNo"));
-                if matches {
-                    s.privacy_bindings.remove(&subs);
-                    record.outcome = "unbound".into();
-                } else {
-                    // Already released: the provider answers OK again.
-                    record.outcome = "unknown".into();
-                }
-                Json(json!({"Code": "OK", "Message": "OK", "ChargeId": "true",
-                            "RequestId": uuid::Uuid::now_v7().to_string()}))
-            }
-            "UpdateSubscription" => {
-                let subs = p("SubsId");
-                let live = s
-                    .privacy_bindings
-                    .get(&subs)
-                    .is_some_and(|(x, _)| *x == p("PhoneNoX"));
-                record.secret_no = params.get("PhoneNoX").cloned();
-                if !live {
-                    record.outcome = "refused".into();
-                    privacy_answer("isv.NO_SUBS_EXIST", "no such binding")
-                } else if p("OperateType") != "updateExpire" || p("Expiration").is_empty() {
-                    record.outcome = "refused".into();
-                    privacy_answer("isv.INVALID_PARAMETERS", "OperateType or Expiration")
-                } else {
-                    record.outcome = "renewed".into();
-                    Json(json!({"Code": "OK", "Message": "OK", "Chargeld": "false",
-                                "RequestId": uuid::Uuid::now_v7().to_string()}))
-                }
-            }
-            other => {
-                record.outcome = "refused".into();
-                privacy_answer(
-                    "InvalidAction.NotFound",
-                    &format!("no such action: {other}"),
-                )
-            }
+        let fate = fate_of(&mut s);
+        if let Fate::Fail = fate {
+            record.outcome = "failed".into();
+            s.received.privacy.push(record);
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                privacy_answer("ServiceUnavailable", "simulated outage"),
+            );
         }
+        if !signature_valid {
+            record.outcome = "refused".into();
+            s.received.privacy.push(record);
+            return (
+                StatusCode::BAD_REQUEST,
+                privacy_answer(
+                    "SignatureDoesNotMatch",
+                    "Specified signature is not matched with our calculation.",
+                ),
+            );
+        }
+        let answer = {
+            match record.action.as_str() {
+                "BindAxb" => {
+                    let known = s.privacy_by_out_id.get(&record.out_id).cloned();
+                    let live = known
+                        .as_ref()
+                        .and_then(|k| s.privacy_bindings.get(k).cloned());
+                    let bound = match (known, live) {
+                        (Some(subs), Some((x, _))) => Some((subs, x, "duplicate")),
+                        _ => {
+                            let used: std::collections::BTreeSet<String> = s
+                                .privacy_bindings
+                                .values()
+                                .map(|(x, _)| x.clone())
+                                .collect();
+                            (0..PRIVACY_POOL_SIZE)
+                                .map(|i| format!("170{i:08}"))
+                                .find(|x| !used.contains(x))
+                                .map(|x| {
+                                    let subs = format!("1000{:012}", s.privacy_by_out_id.len() + 1);
+                                    (subs, x, "bound")
+                                })
+                        }
+                    };
+                    match bound {
+                        Some((subs, x, outcome)) => {
+                            s.privacy_bindings
+                                .insert(subs.clone(), (x.clone(), record.out_id.clone()));
+                            s.privacy_by_out_id
+                                .insert(record.out_id.clone(), subs.clone());
+                            record.subs_id = Some(subs.clone());
+                            record.secret_no = Some(x.clone());
+                            record.outcome = outcome.into();
+                            Json(
+                                json!({"Code": "OK", "Message": "OK", "RequestId": uuid::Uuid::now_v7().to_string(),
+                                    "SecretBindDTO": {"SubsId": subs, "SecretNo": x, "Extension": ""}}),
+                            )
+                        }
+                        None => {
+                            record.outcome = "refused".into();
+                            privacy_answer("isv.NO_AVAILABLE_NUMBER", "no number left in the pool")
+                        }
+                    }
+                }
+                "UnbindSubscription" => {
+                    let subs = p("SubsId");
+                    let matches = s
+                        .privacy_bindings
+                        .get(&subs)
+                        .is_some_and(|(x, _)| *x == p("SecretNo"));
+                    if matches {
+                        s.privacy_bindings.remove(&subs);
+                        record.outcome = "unbound".into();
+                    } else {
+                        // Already released: the provider answers OK again.
+                        record.outcome = "unknown".into();
+                    }
+                    Json(json!({"Code": "OK", "Message": "OK", "ChargeId": "true",
+                            "RequestId": uuid::Uuid::now_v7().to_string()}))
+                }
+                "UpdateSubscription" => {
+                    let subs = p("SubsId");
+                    let live = s
+                        .privacy_bindings
+                        .get(&subs)
+                        .is_some_and(|(x, _)| *x == p("PhoneNoX"));
+                    record.secret_no = params.get("PhoneNoX").cloned();
+                    if !live {
+                        record.outcome = "refused".into();
+                        privacy_answer("isv.NO_SUBS_EXIST", "no such binding")
+                    } else if p("OperateType") != "updateExpire" || p("Expiration").is_empty() {
+                        record.outcome = "refused".into();
+                        privacy_answer("isv.INVALID_PARAMETERS", "OperateType or Expiration")
+                    } else {
+                        record.outcome = "renewed".into();
+                        Json(json!({"Code": "OK", "Message": "OK", "Chargeld": "false",
+                                "RequestId": uuid::Uuid::now_v7().to_string()}))
+                    }
+                }
+                other => {
+                    record.outcome = "refused".into();
+                    privacy_answer(
+                        "InvalidAction.NotFound",
+                        &format!("no such action: {other}"),
+                    )
+                }
+            }
+        };
+        s.received.privacy.push(record);
+        (fate, answer)
     };
-    lock(&sim.state).received.privacy.push(record);
     match fate {
         Fate::Stall => tokio::time::sleep(Duration::from_secs(600)).await,
         Fate::Answer(ms) if ms > 0 => tokio::time::sleep(Duration::from_millis(ms)).await,

@@ -20,7 +20,7 @@
 //! precreated trade nobody scanned). The keys are test-only PEM texts
 //! (`server/test-keys`, [`WechatPayAccount::from_key_dir`]).
 
-use super::{fate, header, lock, Fate, Shared};
+use super::{fate_of, header, lock, Fate, Shared, SimState};
 use crate::outbox::alipay::{self, RESPONSE_MEMBER};
 use crate::outbox::rsa_keys;
 use crate::outbox::wechat_pay::{self, NATIVE_PATH};
@@ -200,8 +200,7 @@ fn code_url_for(provider: &str) -> String {
 }
 
 /// Records an order; returns its QR link (the same for a known out_trade_no).
-fn take_order(sim: &Shared, mut record: QrOrderRequest) -> String {
-    let mut s = lock(&sim.state);
+fn take_order(s: &mut SimState, mut record: QrOrderRequest) -> String {
     let known = s
         .payments
         .orders
@@ -258,27 +257,31 @@ pub(super) async fn wechat_native(
         outcome: String::new(),
         code_url: None,
     };
-    let fate = fate(&sim.state);
-    if let Fate::Fail = fate {
-        record.outcome = "failed".into();
-        lock(&sim.state).received.qr_orders.push(record);
-        return wechat_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "SYSTEM_ERROR",
-            "simulated outage",
-        );
-    }
-    if !signature_valid {
-        record.outcome = "refused".into();
-        lock(&sim.state).received.qr_orders.push(record);
-        return wechat_error(StatusCode::UNAUTHORIZED, "SIGN_ERROR", "签名错误");
-    }
-    if record.amount <= 0 || record.out_trade_no.is_empty() || record.notify_url.is_empty() {
-        record.outcome = "refused".into();
-        lock(&sim.state).received.qr_orders.push(record);
-        return wechat_error(StatusCode::BAD_REQUEST, "PARAM_ERROR", "参数错误");
-    }
-    let code_url = take_order(&sim, record);
+    // Drawn and recorded under one lock: recorded in the order of fates.
+    let (fate, code_url) = {
+        let mut state = lock(&sim.state);
+        let fate = fate_of(&mut state);
+        if let Fate::Fail = fate {
+            record.outcome = "failed".into();
+            state.received.qr_orders.push(record);
+            return wechat_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SYSTEM_ERROR",
+                "simulated outage",
+            );
+        }
+        if !signature_valid {
+            record.outcome = "refused".into();
+            state.received.qr_orders.push(record);
+            return wechat_error(StatusCode::UNAUTHORIZED, "SIGN_ERROR", "签名错误");
+        }
+        if record.amount <= 0 || record.out_trade_no.is_empty() || record.notify_url.is_empty() {
+            record.outcome = "refused".into();
+            state.received.qr_orders.push(record);
+            return wechat_error(StatusCode::BAD_REQUEST, "PARAM_ERROR", "参数错误");
+        }
+        (fate, take_order(&mut state, record))
+    };
     wait(&fate).await;
     signed_answer(&account, json!({ "code_url": code_url }))
 }
@@ -415,24 +418,29 @@ pub(super) async fn alipay_gateway(
         outcome: String::new(),
         code_url: None,
     };
-    let fate = fate(&sim.state);
-    if let Fate::Fail = fate {
-        record.outcome = "failed".into();
-        lock(&sim.state).received.qr_orders.push(record);
-        return (StatusCode::SERVICE_UNAVAILABLE, "simulated outage").into_response();
-    }
-    let member = if !signature_valid {
-        record.outcome = "refused".into();
-        lock(&sim.state).received.qr_orders.push(record);
-        json!({"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature", "sub_msg": "验签出错"})
-    } else if get("method") != alipay::PRECREATE || record.amount <= 0 {
-        record.outcome = "refused".into();
-        lock(&sim.state).received.qr_orders.push(record);
-        json!({"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.INVALID_PARAMETER", "sub_msg": "参数无效"})
-    } else {
-        let no = record.out_trade_no.clone();
-        let qr = take_order(&sim, record);
-        json!({"code": "10000", "msg": "Success", "out_trade_no": no, "qr_code": qr})
+    // Drawn and recorded under one lock: recorded in the order of fates.
+    let (fate, member) = {
+        let mut state = lock(&sim.state);
+        let fate = fate_of(&mut state);
+        if let Fate::Fail = fate {
+            record.outcome = "failed".into();
+            state.received.qr_orders.push(record);
+            return (StatusCode::SERVICE_UNAVAILABLE, "simulated outage").into_response();
+        }
+        let member = if !signature_valid {
+            record.outcome = "refused".into();
+            state.received.qr_orders.push(record);
+            json!({"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature", "sub_msg": "验签出错"})
+        } else if get("method") != alipay::PRECREATE || record.amount <= 0 {
+            record.outcome = "refused".into();
+            state.received.qr_orders.push(record);
+            json!({"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.INVALID_PARAMETER", "sub_msg": "参数无效"})
+        } else {
+            let no = record.out_trade_no.clone();
+            let qr = take_order(&mut state, record);
+            json!({"code": "10000", "msg": "Success", "out_trade_no": no, "qr_code": qr})
+        };
+        (fate, member)
     };
     wait(&fate).await;
     signed_alipay_answer(&account, RESPONSE_MEMBER, member)
