@@ -205,8 +205,6 @@ fn parse_id<T: std::str::FromStr>(what: &'static str, s: &str) -> Result<T> {
 
 // ---- rows -------------------------------------------------------------------
 
-/// Appends an event to the log; `upload` also queues it for the server (a
-/// download's receipt is not: the server derives it, `crate::receipt`).
 /// What every change of a downloaded page shares: the base its facts are
 /// stamped from (`crate::receipt`) and the business time zone, read once
 /// for the page rather than once a change.
@@ -215,6 +213,8 @@ struct PageApply {
     zone: BusinessZone,
 }
 
+/// Appends an event to the log; `upload` also queues it for the server (a
+/// download's receipt is not: the server derives it, `crate::receipt`).
 fn insert_event(tx: &Transaction<'_>, e: &VisitEvent, upload: bool) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO visit_events (event_id, visit_id, kind, hlc_millis, hlc_counter, recorded_at, json)

@@ -187,22 +187,6 @@ fn customer_phones(v: &Json<'_>, found: &mut BTreeSet<String>) {
     }
 }
 
-/// What a technician's device may read of a phone number of order
-/// `assignment` (if known): the order's virtual number when bound to him,
-/// else the number masked.
-fn device_number(
-    phone: &str,
-    assignment: Option<&str>,
-    virtuals: &HashMap<String, String>,
-) -> String {
-    match assignment.and_then(|a| virtuals.get(a)) {
-        Some(x) => x.clone(),
-        None if phone.trim().is_empty() => phone.to_string(),
-        None if phone.contains('*') => phone.to_string(),
-        None => mask_phone(&national_digits(phone)),
-    }
-}
-
 /// The order an object speaks of: an assignment's own id, or the id it
 /// names (copied: the object's members are rewritten under it).
 fn order_of(members: &[(Cow<'_, str>, Json<'_>)]) -> Option<String> {
@@ -213,44 +197,67 @@ fn order_of(members: &[(Cow<'_, str>, Json<'_>)]) -> Option<String> {
         .map(str::to_string)
 }
 
-fn rewrite(
-    v: &mut Json<'_>,
-    assignment: Option<&str>,
-    virtuals: &HashMap<String, String>,
-    phones: &CustomerPhones,
-) {
-    match v {
-        Json::Object(members) => {
-            let own = order_of(members);
-            let here = own.as_deref().or(assignment);
-            for (key, child) in members.iter_mut() {
-                match (key.as_ref(), child) {
-                    ("customer", Json::Object(c)) => {
-                        for (field, value) in c.iter_mut() {
-                            match (field.as_ref(), value) {
-                                ("phone", Json::Text(p)) => {
-                                    *p = Cow::Owned(device_number(p, here, virtuals))
+/// What a technician's device may read of the numbers in an answer.
+struct DeviceView<'v> {
+    /// The technician's bound virtual numbers, by order.
+    virtuals: &'v HashMap<String, String>,
+    /// Whether an unbound order's number is masked (else left whole, and
+    /// so are the customer phone fields and texts).
+    mask_unbound: bool,
+    /// The customers' numbers no other text may keep (none without
+    /// `mask_unbound`).
+    phones: CustomerPhones,
+}
+
+impl DeviceView<'_> {
+    /// What the device reads for `phone` of order `assignment` (if known):
+    /// the order's virtual number when bound to him, else the number
+    /// masked; `None` when it reads the number as it is.
+    fn number(&self, phone: &str, assignment: Option<&str>) -> Option<String> {
+        match assignment.and_then(|a| self.virtuals.get(a)) {
+            Some(x) => Some(x.clone()),
+            None if !self.mask_unbound => None,
+            None if phone.trim().is_empty() || phone.contains('*') => None,
+            None => Some(mask_phone(&national_digits(phone))),
+        }
+    }
+
+    fn replace(&self, phone: &mut Cow<'_, str>, assignment: Option<&str>) {
+        if let Some(n) = self.number(phone, assignment) {
+            *phone = Cow::Owned(n);
+        }
+    }
+
+    fn rewrite(&self, v: &mut Json<'_>, assignment: Option<&str>) {
+        match v {
+            Json::Object(members) => {
+                let own = order_of(members);
+                let here = own.as_deref().or(assignment);
+                for (key, child) in members.iter_mut() {
+                    match (key.as_ref(), child) {
+                        ("customer", Json::Object(c)) => {
+                            for (field, value) in c.iter_mut() {
+                                match (field.as_ref(), value) {
+                                    ("phone", Json::Text(p)) => self.replace(p, here),
+                                    (_, value) => self.rewrite(value, here),
                                 }
-                                (_, value) => rewrite(value, here, virtuals, phones),
                             }
                         }
+                        ("customer_phone", Json::Text(p)) if self.mask_unbound => {
+                            self.replace(p, here)
+                        }
+                        (_, child) => self.rewrite(child, here),
                     }
-                    ("customer_phone", Json::Text(p)) => {
-                        *p = Cow::Owned(device_number(p, here, virtuals))
-                    }
-                    (_, child) => rewrite(child, here, virtuals, phones),
                 }
             }
-        }
-        Json::List(items) => items
-            .iter_mut()
-            .for_each(|i| rewrite(i, assignment, virtuals, phones)),
-        Json::Text(s) => {
-            if let Cow::Owned(scrubbed) = scrub_text(s, phones) {
-                *s = Cow::Owned(scrubbed);
+            Json::List(items) => items.iter_mut().for_each(|i| self.rewrite(i, assignment)),
+            Json::Text(s) => {
+                if let Cow::Owned(scrubbed) = scrub_text(s, &self.phones) {
+                    *s = Cow::Owned(scrubbed);
+                }
             }
+            _ => {}
         }
-        _ => {}
     }
 }
 
@@ -267,45 +274,23 @@ pub fn mask_for_device(
     mask_unbound: bool,
 ) -> serde_json::Result<Vec<u8>> {
     let mut doc = Json::read(answer)?;
-    if !mask_unbound {
-        replace_bound(&mut doc, None, virtuals);
-        return doc.write();
-    }
     let mut phones = BTreeSet::new();
-    customer_phones(&doc, &mut phones);
-    // Numbers too short to be a phone (or masked already) are not searched.
-    phones.retain(|p| p.len() >= 7);
-    // A virtual number is what the device may hold: never scrubbed.
-    for x in virtuals.values() {
-        phones.remove(&national_digits(x));
-    }
-    rewrite(&mut doc, None, virtuals, &CustomerPhones::new(phones));
-    doc.write()
-}
-
-fn replace_bound(v: &mut Json<'_>, assignment: Option<&str>, virtuals: &HashMap<String, String>) {
-    match v {
-        Json::Object(members) => {
-            let own = order_of(members);
-            let here = own.as_deref().or(assignment);
-            for (key, child) in members.iter_mut() {
-                match (key.as_ref(), child) {
-                    ("customer", Json::Object(c)) => {
-                        let virtual_number = here.and_then(|a| virtuals.get(a));
-                        let phone = c.iter_mut().find(|(f, _)| f == "phone");
-                        if let (Some(x), Some((_, Json::Text(p)))) = (virtual_number, phone) {
-                            *p = Cow::Owned(x.clone());
-                        }
-                    }
-                    (_, child) => replace_bound(child, here, virtuals),
-                }
-            }
+    if mask_unbound {
+        customer_phones(&doc, &mut phones);
+        // Numbers too short to be a phone (or masked already) are not searched.
+        phones.retain(|p| p.len() >= 7);
+        // A virtual number is what the device may hold: never scrubbed.
+        for x in virtuals.values() {
+            phones.remove(&national_digits(x));
         }
-        Json::List(items) => items
-            .iter_mut()
-            .for_each(|i| replace_bound(i, assignment, virtuals)),
-        _ => {}
     }
+    let view = DeviceView {
+        virtuals,
+        mask_unbound,
+        phones: CustomerPhones::new(phones),
+    };
+    view.rewrite(&mut doc, None);
+    doc.write()
 }
 
 /// The number to bind for a phone as stored (11 national digits for a

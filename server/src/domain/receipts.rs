@@ -164,9 +164,7 @@ pub async fn settle_step(
     let Some((id, held)) = receipts::oldest_held(tx, device).await? else {
         return Ok(false);
     };
-    let pages: Vec<PageReceipt> = serde_json::from_str(&held.received)
-        .map_err(|e| Failure::corrupt("reading a held acknowledgement", e))?;
-    let (now, rest) = split_after(pages, at_most);
+    let (now, rest) = split_after(held.pages()?, at_most);
     derive(
         tx,
         app,
@@ -238,8 +236,7 @@ async fn derive_held(
 ) -> Fallible<Derived> {
     let mut derived = Derived::default();
     for h in held {
-        let pages: Vec<PageReceipt> = serde_json::from_str(&h.received)
-            .map_err(|e| Failure::corrupt("reading a held acknowledgement", e))?;
+        let pages = h.pages()?;
         let more = derive(tx, app, &h.device, &h.technician, &pages, h.acknowledged_at).await?;
         derived.receipts += more.receipts;
     }

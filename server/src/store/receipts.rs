@@ -4,11 +4,11 @@
 //! visit's timeline (`store::events`). And `held_acknowledgements`: the
 //! acknowledgements a pull stored and whose receipts are not derived yet.
 
-use super::sql::Tx;
+use super::sql::{Row, Tx};
 use crate::failure::{Failure, Fallible};
 use crate::model::{AssignmentView, ChangeLogKind};
 use crate::store::assignments;
-use doorstep_core::protocol::ChangeKind;
+use doorstep_core::protocol::{ChangeKind, PageReceipt};
 use doorstep_core::Assignment;
 
 /// The assignments a technician's change log gave in `first..=last`
@@ -171,6 +171,14 @@ pub struct HeldAcknowledgement {
     pub acknowledged_at: i64,
 }
 
+impl HeldAcknowledgement {
+    /// The pages it holds, read back.
+    pub fn pages(&self) -> Fallible<Vec<PageReceipt>> {
+        serde_json::from_str(&self.received)
+            .map_err(|e| Failure::corrupt("reading a held acknowledgement", e))
+    }
+}
+
 /// Holds an acknowledgement until its receipts are derived.
 pub async fn hold(tx: &mut dyn Tx, held: &HeldAcknowledgement) -> Fallible<()> {
     tx.execute(
@@ -209,15 +217,16 @@ pub async fn take_held(
         }
     };
     rows.sort_by_key(|r| r.int("id"));
-    Ok(rows
-        .iter()
-        .map(|r| HeldAcknowledgement {
-            device: r.text("device_id"),
-            technician: r.text("technician_id"),
-            received: r.text("received"),
-            acknowledged_at: r.int("acknowledged_at"),
-        })
-        .collect())
+    Ok(rows.iter().map(held_from_row).collect())
+}
+
+fn held_from_row(r: &Row) -> HeldAcknowledgement {
+    HeldAcknowledgement {
+        device: r.text("device_id"),
+        technician: r.text("technician_id"),
+        received: r.text("received"),
+        acknowledged_at: r.int("acknowledged_at"),
+    }
 }
 
 /// The oldest acknowledgement `device` holds, with its row id (for
@@ -235,17 +244,7 @@ pub async fn oldest_held(
             &[device.into()],
         )
         .await?;
-    Ok(row.map(|r| {
-        (
-            r.int("id"),
-            HeldAcknowledgement {
-                device: r.text("device_id"),
-                technician: r.text("technician_id"),
-                received: r.text("received"),
-                acknowledged_at: r.int("acknowledged_at"),
-            },
-        )
-    }))
+    Ok(row.map(|r| (r.int("id"), held_from_row(&r))))
 }
 
 /// What is left of held acknowledgement `id` once a part of it is derived.
