@@ -532,3 +532,73 @@ fn store_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<Store>();
 }
+
+/// A page of many changes is written together, its JSON made on a second
+/// thread beside the writing (`visit_writes`); a change of an order the
+/// page already changed (a newer version, a cancel, an erasure) still sees
+/// what the earlier one wrote, and the facts keep the page's order.
+#[test]
+fn a_large_download_page_stores_each_change_as_if_applied_in_turn() {
+    let dir = TempDir::new("large-page");
+    let store = open(&dir.db());
+    let new = |i: i64| issued(&format!("L-{i}"), day() + Duration::minutes(i));
+    let mut newer = assignment("L-3", day() + Duration::minutes(3));
+    newer.version = 2;
+    newer.fault_description = Some("Fridge leaking".into());
+    let mut changes: Vec<ChangeKind> = (0..150).map(new).collect();
+    changes.push(ChangeKind::Assignment {
+        assignment: Box::new(newer),
+    });
+    changes.push(ChangeKind::Cancelled {
+        assignment_id: aid("L-5"),
+        version: 2,
+        reason: "customer cancelled".into(),
+    });
+    changes.push(ChangeKind::Erased {
+        assignment_id: aid("L-7"),
+        version: 2,
+    });
+    changes.extend((150..220).map(new));
+    let page: Vec<AssignmentChange> = changes
+        .into_iter()
+        .enumerate()
+        .map(|(i, change)| AssignmentChange {
+            seq: i as u64 + 1,
+            change,
+        })
+        .collect();
+    let events = store
+        .apply_download_page(&page, &page.len().to_string(), day())
+        .unwrap();
+
+    assert_eq!(store.visit_count().unwrap(), 220);
+    assert_eq!(
+        events.len(),
+        220 + 2,
+        "a receipt each, the newer version's, the cancel"
+    );
+    assert!(
+        events.windows(2).all(|w| w[0].hlc < w[1].hlc),
+        "in the page's order"
+    );
+    assert!(store.verify_projections().unwrap().is_empty());
+    let updated = store.state(aid("L-3")).unwrap().assignment.unwrap();
+    assert_eq!(updated.version, 2);
+    assert_eq!(updated.fault_description.as_deref(), Some("Fridge leaking"));
+    assert_eq!(store.history(aid("L-3")).unwrap().len(), 2);
+    let cancelled = store.history(aid("L-5")).unwrap();
+    assert_eq!(cancelled.len(), 2);
+    assert!(matches!(
+        cancelled[1].kind,
+        EventKind::AssignmentCancelled { .. }
+    ));
+    assert_eq!(
+        store.pending_count().unwrap(),
+        1,
+        "only the cancel is uploaded"
+    );
+    let erased = store.state(aid("L-7")).unwrap().assignment.unwrap();
+    assert_eq!(erased.customer.phone, None);
+    assert_eq!(copies_in_file(&store, "Fridge leaking"), 1);
+    assert_eq!(store.rebuild().unwrap().changed, 0);
+}

@@ -202,7 +202,7 @@ impl Store {
         now: DateTime<Utc>,
         location: Option<GeoFix>,
     ) -> Result<(String, Vec<VisitEvent>)> {
-        let (digest, new) = self.blobs.put(photo.bytes)?;
+        let (digest, new) = self.shared.blobs.put(photo.bytes)?;
         let command = VisitCommand::TakePhoto {
             moment: photo.moment.to_string(),
             digest: digest.clone(),
@@ -214,7 +214,7 @@ impl Store {
             Ok(events) => Ok((digest, events)),
             Err(e) => {
                 if new {
-                    self.blobs.remove(&digest)?;
+                    self.shared.blobs.remove(&digest)?;
                 }
                 Err(e)
             }
@@ -224,27 +224,27 @@ impl Store {
     /// Writes bytes to the blob area without recording anything (what
     /// `store_photo` does first); the digest.
     pub fn put_blob(&self, bytes: &[u8]) -> Result<String> {
-        self.blobs.put(bytes).map(|(digest, _)| digest)
+        self.shared.blobs.put(bytes).map(|(digest, _)| digest)
     }
 
     /// The bytes of a blob, if the device still holds it.
     pub fn blob(&self, digest: &str) -> Result<Option<Vec<u8>>> {
-        self.blobs.read(digest)
+        self.shared.blobs.read(digest)
     }
 
     /// Every blob the device holds: what is still to upload.
     pub fn blobs(&self) -> Result<Vec<StoredBlob>> {
-        self.blobs.list()
+        self.shared.blobs.list()
     }
 
     /// The blob area's directory (beside the database file).
     pub fn blob_dir(&self) -> &Path {
-        self.blobs.dir()
+        self.shared.blobs.dir()
     }
 
     /// Bounds the blob area to `bytes` (default [`DEFAULT_BLOB_LIMIT_BYTES`]).
     pub fn set_blob_limit(&self, bytes: u64) {
-        self.blobs.set_limit(bytes);
+        self.shared.blobs.set_limit(bytes);
     }
 
     /// Deletes the blobs no `photo_taken` event names that were written
@@ -252,16 +252,16 @@ impl Store {
     /// number deleted. `Store::open` runs it with ten minutes.
     pub fn purge_orphan_blobs(&self, age: std::time::Duration) -> Result<usize> {
         let mut purged = 0;
-        for digest in self.blobs.older_than(age)? {
+        for digest in self.shared.blobs.older_than(age)? {
             let pattern = format!("%\"digest\":\"{digest}\"%");
-            let named: i64 = self.db.read(|tx| {
+            let named: i64 = self.shared.db.read(|tx| {
                 Ok(tx.query_row(
                     "SELECT COUNT(*) FROM visit_events WHERE kind = 'photo_taken' AND json LIKE ?1",
                     [pattern],
                     |r| r.get(0),
                 )?)
             })?;
-            if named == 0 && self.blobs.remove(&digest)? {
+            if named == 0 && self.shared.blobs.remove(&digest)? {
                 purged += 1;
             }
         }
@@ -271,6 +271,6 @@ impl Store {
     /// The server holds the blob whole: the device deletes its copy.
     /// Returns whether a copy was deleted.
     pub fn blob_acknowledged(&self, digest: &str) -> Result<bool> {
-        self.blobs.remove(digest)
+        self.shared.blobs.remove(digest)
     }
 }

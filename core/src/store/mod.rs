@@ -23,7 +23,9 @@
 //! download), `settings.rs` (what the server sends every phone: the
 //! business time zone, which every command's context and the day's list
 //! use), `outbox_text.rs` (the waiting facts as the sync sends them: their
-//! stored text, rewritten first only when an older app version stored it).
+//! stored text, rewritten first only when an older app version stored it),
+//! `visit_writes.rs` (a command's rows worked out, then written: at once,
+//! or a download page's together with their JSON made on a second thread).
 
 mod blobs;
 mod db;
@@ -36,6 +38,7 @@ mod retention;
 pub mod schema;
 mod settings;
 mod sync_state;
+mod visit_writes;
 
 pub use blobs::{CapturedPhoto, StoredBlob, DEFAULT_BLOB_LIMIT_BYTES};
 pub use db::Durability;
@@ -45,6 +48,7 @@ pub use retention::PurgeReport;
 pub use sync_state::{Refusal, SyncStatus};
 
 pub(crate) use projection::{load_visit, save_visit, VisitRow};
+use visit_writes::{PageWrites, VisitWrite};
 
 use crate::assignment::{Assignment, TimeWindow};
 use crate::business_time::BusinessZone;
@@ -147,9 +151,17 @@ pub struct RebuildReport {
     pub changed: usize,
 }
 
-/// The phone's local database. `Send + Sync`: share it in an `Arc` between
-/// the UI and the sync client.
+/// The phone's local database. `Send + Sync` and cheap to clone (clones
+/// share one database): the UI and the sync client hold the same store,
+/// and the sync applies a downloaded page on a thread of its own
+/// (`crate::sync`) while the next page arrives.
+#[derive(Clone)]
 pub struct Store {
+    shared: std::sync::Arc<Shared>,
+}
+
+/// What every clone of a [`Store`] shares.
+struct Shared {
     db: Db,
     blobs: blobs::BlobArea,
     device_id: DeviceId,
@@ -211,29 +223,6 @@ fn parse_id<T: std::str::FromStr>(what: &'static str, s: &str) -> Result<T> {
 struct PageApply {
     base: PageBase,
     zone: BusinessZone,
-}
-
-/// Appends an event to the log; `upload` also queues it for the server (a
-/// download's receipt is not: the server derives it, `crate::receipt`).
-fn insert_event(tx: &Transaction<'_>, e: &VisitEvent, upload: bool) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO visit_events (event_id, visit_id, kind, hlc_millis, hlc_counter, recorded_at, json)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![
-        e.id.to_string(),
-        e.visit_id.to_string(),
-        e.kind.name(),
-        e.hlc.millis,
-        e.hlc.counter,
-        millis(e.recorded_at),
-        to_json("visit event", e)?,
-    ])?;
-    if upload {
-        tx.prepare_cached("INSERT INTO outbox (event_id, visit_id) VALUES (?1, ?2)")?
-            .execute(params![e.id.to_string(), e.visit_id.to_string()])?;
-    }
-    Ok(())
 }
 
 pub(crate) fn load_events(tx: &Transaction<'_>, visit_id: VisitId) -> Result<Vec<VisitEvent>> {
@@ -358,32 +347,34 @@ impl Store {
         }
         let blobs = blobs::BlobArea::open(path.as_ref())?;
         let store = Store {
-            db,
-            blobs,
-            device_id: device.device_id,
-            technician_id: device.technician_id,
-            technician_name: device.technician_name,
-            device_key: std::sync::RwLock::new(None),
-            discount_key: std::sync::RwLock::new(None),
-            playbooks: std::sync::RwLock::default(),
+            shared: std::sync::Arc::new(Shared {
+                db,
+                blobs,
+                device_id: device.device_id,
+                technician_id: device.technician_id,
+                technician_name: device.technician_name,
+                device_key: std::sync::RwLock::new(None),
+                discount_key: std::sync::RwLock::new(None),
+                playbooks: std::sync::RwLock::default(),
+            }),
         };
         store.purge_orphan_blobs(blobs::ORPHAN_AGE)?;
-        outbox_text::settle_event_text_format(&store.db)?;
+        outbox_text::settle_event_text_format(&store.shared.db)?;
         Ok(store)
     }
 
     pub fn path(&self) -> &Path {
-        self.db.path()
+        self.shared.db.path()
     }
 
     pub fn device_id(&self) -> &DeviceId {
-        &self.device_id
+        &self.shared.device_id
     }
 
     /// The key that signs every sign-off's evidence from now on
     /// (`crate::device_key`): the shell's keystore key or a software key.
     pub fn set_device_key(&self, key: std::sync::Arc<dyn crate::device_key::DeviceKey>) {
-        let mut slot = match self.device_key.write() {
+        let mut slot = match self.shared.device_key.write() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
@@ -397,7 +388,7 @@ impl Store {
         &self,
         key: std::sync::Arc<dyn crate::discount_approval::DiscountCodeKey>,
     ) {
-        let mut slot = match self.discount_key.write() {
+        let mut slot = match self.shared.discount_key.write() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
@@ -405,7 +396,7 @@ impl Store {
     }
 
     fn discount_key(&self) -> Option<crate::discount_approval::SharedDiscountKey> {
-        match self.discount_key.read() {
+        match self.shared.discount_key.read() {
             Ok(g) => g.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
@@ -413,7 +404,8 @@ impl Store {
 
     /// The device row: identity, last HLC stamp, evidence chain head.
     pub fn device(&self) -> Result<DeviceIdentity> {
-        self.db
+        self.shared
+            .db
             .read(|tx| load_device(tx)?.ok_or(StoreError::Sqlite("device row missing".into())))
     }
 
@@ -421,12 +413,12 @@ impl Store {
     /// app goes to the background). Checkpoints otherwise run on a
     /// background thread every 500 writes.
     pub fn checkpoint(&self) -> Result<()> {
-        self.db.checkpoint()
+        self.shared.db.checkpoint()
     }
 
     /// Stops the query running on another thread (it fails; its transaction rolls back).
     pub fn interrupt(&self) {
-        self.db.interrupt();
+        self.shared.db.interrupt();
     }
 
     // ---- the write path --------------------------------------------------
@@ -459,16 +451,29 @@ impl Store {
         at_least: Durability,
     ) -> Result<Vec<VisitEvent>> {
         let target = target.into();
-        self.db.write(durability_of(command).max(at_least), |tx| {
-            let row = load_visit(tx, &target)?.ok_or_else(|| match &target {
-                VisitRef::Visit(id) => StoreError::UnknownVisit(*id),
-                VisitRef::Assignment(id) => StoreError::UnknownAssignment(id.clone()),
-            })?;
-            let mut clock = DeviceClock::load(tx)?;
-            let events = self.apply_in(tx, &mut clock, Some(row), command, now, location, None)?;
-            clock.save(tx)?;
-            Ok(events)
-        })
+        self.shared
+            .db
+            .write(durability_of(command).max(at_least), |tx| {
+                let row = load_visit(tx, &target)?.ok_or_else(|| match &target {
+                    VisitRef::Visit(id) => StoreError::UnknownVisit(*id),
+                    VisitRef::Assignment(id) => StoreError::UnknownAssignment(id.clone()),
+                })?;
+                let mut clock = DeviceClock::load(tx)?;
+                let events = match self.decide_in(
+                    tx,
+                    &mut clock,
+                    Some(row),
+                    command,
+                    now,
+                    location,
+                    None,
+                )? {
+                    Some(write) => write.write(tx)?,
+                    None => vec![],
+                };
+                clock.save(tx)?;
+                Ok(events)
+            })
     }
 
     /// Records a change from the center: a new assignment creates its visit
@@ -481,9 +486,12 @@ impl Store {
         change: &ChangeKind,
         now: DateTime<Utc>,
     ) -> Result<Vec<VisitEvent>> {
-        self.db.write(Durability::Normal, |tx| {
+        self.shared.db.write(Durability::Normal, |tx| {
             let mut clock = DeviceClock::load(tx)?;
-            let (events, _) = self.receive_in(tx, &mut clock, change, now, None)?;
+            let events = match self.receive_in(tx, &mut clock, change, now, None)?.0 {
+                Some(write) => write.write(tx)?,
+                None => vec![],
+            };
             clock.save(tx)?;
             Ok(events)
         })
@@ -506,7 +514,7 @@ impl Store {
         cursor: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<VisitEvent>> {
-        self.db.write(Durability::Normal, |tx| {
+        self.shared.db.write(Durability::Normal, |tx| {
             let mut clock = DeviceClock::load(tx)?;
             let after = load_cursor(tx, "assignments")?
                 .and_then(|c| c.parse::<u64>().ok())
@@ -520,13 +528,17 @@ impl Store {
                 },
                 zone: settings::load_business_zone(tx)?,
             };
-            let mut events = vec![];
+            let mut writes = PageWrites::default();
             let mut receipts: Vec<[u64; 2]> = vec![];
             let mut playbooks = std::collections::BTreeMap::new();
             for c in changes {
+                if writes.must_write_before(c.change.assignment_id()) {
+                    writes.write(tx)?;
+                }
                 let page = Some((&base, c.seq));
                 let (made, started) = self.receive_in(tx, &mut clock, &c.change, now, page)?;
-                let received = made.iter().find_map(|e| e.kind.playbook_walked());
+                let Some(made) = made else { continue };
+                let received = made.events().iter().find_map(|e| e.kind.playbook_walked());
                 if let Some((trade, version)) = received {
                     match receipts.last_mut() {
                         Some(range) if range[1] + 1 == c.seq => range[1] = c.seq,
@@ -537,8 +549,10 @@ impl Store {
                         playbooks.insert(trade.to_string(), v);
                     }
                 }
-                events.extend(made);
+                writes.hold(made);
             }
+            writes.write(tx)?;
+            let events = writes.into_events();
             clock.save(tx)?;
             set_cursor(tx, "assignments", cursor, now)?;
             if !receipts.is_empty() {
@@ -561,7 +575,7 @@ impl Store {
     /// oldest first, each with its row id (for
     /// [`Store::clear_download_acks`]).
     pub fn pending_download_acks(&self) -> Result<Vec<(i64, PageReceipt)>> {
-        self.db.read(|tx| {
+        self.shared.db.read(|tx| {
             let mut stmt =
                 tx.prepare_cached("SELECT page, ack_json FROM download_acks ORDER BY page")?;
             let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
@@ -577,7 +591,7 @@ impl Store {
     /// The server answered a request carrying the acknowledgements up to
     /// row `up_to_page`: they are delivered.
     pub fn clear_download_acks(&self, up_to_page: i64) -> Result<usize> {
-        self.db.write(Durability::Normal, |tx| {
+        self.shared.db.write(Durability::Normal, |tx| {
             Ok(tx
                 .prepare_cached("DELETE FROM download_acks WHERE page <= ?1")?
                 .execute([up_to_page])?)
@@ -591,12 +605,12 @@ impl Store {
         change: &ChangeKind,
         now: DateTime<Utc>,
         page: Option<(&PageApply, u64)>,
-    ) -> Result<(Vec<VisitEvent>, bool)> {
+    ) -> Result<(Option<VisitWrite>, bool)> {
         let id = change.assignment_id();
         let Some(command) = change.to_command() else {
             // An erasure (PIPL) rewrites what is stored; no visit fact.
             erasure::erase_customer(tx, id)?;
-            return Ok((vec![], false));
+            return Ok((None, false));
         };
         match change {
             ChangeKind::Assignment { assignment } => save_assignment(tx, assignment, now)?,
@@ -613,32 +627,34 @@ impl Store {
                 let ours = a
                     .technician
                     .as_ref()
-                    .is_none_or(|t| *t == self.technician_id);
+                    .is_none_or(|t| *t == self.shared.technician_id);
                 if !ours {
-                    return Ok((vec![], false)); // someone else's work: kept, no visit
+                    return Ok((None, false)); // someone else's work: kept, no visit
                 }
             }
-            (None, _) => return Ok((vec![], false)), // never had it: nothing to cancel
+            (None, _) => return Ok((None, false)), // never had it: nothing to cancel
             (Some(r), ChangeKind::Assignment { assignment: a }) => {
                 let have = r.state.assignment_version();
                 if a.version <= have {
-                    return Ok((vec![], false)); // re-delivered or stale
+                    return Ok((None, false)); // re-delivered or stale
                 }
             }
             _ => {}
         }
         let page = page.map(|(base, seq)| (base, seq, id));
         let started = row.is_none();
-        let events = self.apply_in(tx, clock, row, &command, now, None, page)?;
-        Ok((events, started))
+        let write = self.decide_in(tx, clock, row, &command, now, None, page)?;
+        Ok((write, started))
     }
 
-    /// The write path proper, inside the caller's transaction; the device
-    /// row's HLC and chain head advance in `clock` (the caller saves it).
-    /// `page`: the command records the change at this seq of a downloaded
-    /// page: stamped from the page's base, its receipt kept off the outbox.
+    /// The write path proper, inside the caller's transaction: the visit's
+    /// rows after `command`, for the caller to write (none when it records
+    /// nothing); the device row's HLC and chain head advance in `clock`
+    /// (the caller saves it). `page`: the command records the change at
+    /// this seq of a downloaded page: stamped from the page's base, its
+    /// receipt kept off the outbox.
     #[allow(clippy::too_many_arguments)]
-    fn apply_in(
+    fn decide_in(
         &self,
         tx: &Transaction<'_>,
         clock: &mut DeviceClock,
@@ -647,7 +663,7 @@ impl Store {
         now: DateTime<Utc>,
         location: Option<GeoFix>,
         page: Option<(&PageApply, u64, &AssignmentId)>,
-    ) -> Result<Vec<VisitEvent>> {
+    ) -> Result<Option<VisitWrite>> {
         let new_visit = row.is_none();
         let (mut state, trade) = match row {
             Some(r) => (r.state, r.trade),
@@ -662,7 +678,7 @@ impl Store {
         let pb: &Playbook = &pb;
         let ctx = Context {
             now,
-            device_id: self.device_id.clone(),
+            device_id: self.shared.device_id.clone(),
             location,
             previous_evidence_digest: clock.evidence_head.clone(),
             zone: match page {
@@ -679,7 +695,8 @@ impl Store {
                 (events, stamper.hlc)
             }
             Some((p, seq, assignment)) => {
-                let mut stamper = PageStamper::new(&p.base, &self.device_id, assignment, seq);
+                let mut stamper =
+                    PageStamper::new(&p.base, &self.shared.device_id, assignment, seq);
                 let events = execute(&state, command, pb, &ctx, &mut stamper)?;
                 let last = stamper.last.map_or(clock.hlc, Hlc::resume);
                 (events, last)
@@ -687,7 +704,7 @@ impl Store {
         };
         self.sign_evidence(&mut events);
         if events.is_empty() {
-            return Ok(events);
+            return Ok(None);
         }
         let mut evidence_head = clock.evidence_head.clone();
         for e in &events {
@@ -697,22 +714,18 @@ impl Store {
             }
         }
         let visit_id = events[0].visit_id;
-        save_visit(tx, visit_id, &mut state)?;
-        for e in &events {
-            let receipt = page.is_some() && matches!(e.kind, EventKind::AssignmentReceived { .. });
-            insert_event(tx, e, !receipt)?;
-        }
+        let write = VisitWrite::new(visit_id, state, events, page.is_some())?;
         clock.hlc = hlc;
         clock.evidence_head = evidence_head;
         clock.changed = true;
-        Ok(events)
+        Ok(Some(write))
     }
 
     /// Signs each sign-off's evidence with the device key, if there is one.
     /// A key that fails (a locked keystore) leaves the evidence unsigned
     /// rather than refusing the customer's signature: the server flags it.
     fn sign_evidence(&self, events: &mut [VisitEvent]) {
-        let key = match self.device_key.read() {
+        let key = match self.shared.device_key.read() {
             Ok(g) => g.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         };
@@ -746,7 +759,7 @@ impl Store {
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> Result<Vec<VisitSummary>> {
-        self.db.read(|tx| {
+        self.shared.db.read(|tx| {
             let mut out = vec![];
             for (visit_id, s) in projection::visits_in_window(tx, millis(start), millis(end))? {
                 let Some(a) = s.assignment.as_ref() else {
@@ -772,7 +785,7 @@ impl Store {
     /// The visit's current state (its projection).
     pub fn state(&self, target: impl Into<VisitRef>) -> Result<VisitState> {
         let target = target.into();
-        self.db.read(|tx| {
+        self.shared.db.read(|tx| {
             load_visit(tx, &target)?
                 .map(|r| r.state)
                 .ok_or_else(|| unknown(&target))
@@ -783,18 +796,24 @@ impl Store {
     /// checklist, quote, timers, report digest.
     pub fn view(&self, target: impl Into<VisitRef>, now: DateTime<Utc>) -> Result<VisitView> {
         let target = target.into();
-        self.db.read(|tx| {
+        self.shared.db.read(|tx| {
             let row = load_visit(tx, &target)?.ok_or_else(|| unknown(&target))?;
             let pb = self.visit_playbook(tx, &row.trade, row.state.playbook_version, false)?;
             let zone = settings::load_business_zone(tx)?;
-            Ok(view_in(&row.state, &pb, now, &self.technician_name, &zone))
+            Ok(view_in(
+                &row.state,
+                &pb,
+                now,
+                &self.shared.technician_name,
+                &zone,
+            ))
         })
     }
 
     /// Every event of the visit, in the order recorded.
     pub fn history(&self, target: impl Into<VisitRef>) -> Result<Vec<VisitEvent>> {
         let target = target.into();
-        self.db.read(|tx| {
+        self.shared.db.read(|tx| {
             let row = load_visit(tx, &target)?.ok_or_else(|| unknown(&target))?;
             load_events(tx, row.visit_id)
         })
@@ -802,7 +821,7 @@ impl Store {
 
     /// Whether an event is in the log.
     pub fn has_event(&self, id: EventId) -> Result<bool> {
-        self.db.read(|tx| {
+        self.shared.db.read(|tx| {
             Ok(tx
                 .prepare_cached("SELECT 1 FROM visit_events WHERE event_id = ?1")?
                 .exists([id.to_string()])?)
@@ -811,7 +830,7 @@ impl Store {
 
     /// Number of visits in the store.
     pub fn visit_count(&self) -> Result<u64> {
-        self.db.read(|tx| {
+        self.shared.db.read(|tx| {
             Ok(tx.query_row("SELECT count(*) FROM visits", [], |r| r.get::<_, i64>(0))? as u64)
         })
     }
@@ -822,7 +841,7 @@ impl Store {
     /// sync client sends their stored text instead:
     /// [`Store::pending_outbox_texts_after`].)
     pub fn pending_outbox(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
-        self.db.read(|tx| {
+        self.shared.db.read(|tx| {
             let mut out = vec![];
             // Sequences start at 1.
             outbox_text::each_pending(tx, 0, limit, |seq, json| {
@@ -839,7 +858,7 @@ impl Store {
     /// Whether an event after `seq` waits for the server.
     #[cfg(feature = "sync")]
     pub(crate) fn has_pending_after(&self, seq: i64) -> Result<bool> {
-        self.db.read(|tx| {
+        self.shared.db.read(|tx| {
             Ok(tx
                 .prepare_cached(
                     "SELECT 1 FROM outbox WHERE status = 'pending' AND seq > ?1 LIMIT 1",
@@ -852,7 +871,7 @@ impl Store {
 
     /// Number of events waiting for the server.
     pub fn pending_count(&self) -> Result<u64> {
-        self.db.read(|tx| {
+        self.shared.db.read(|tx| {
             Ok(tx.query_row(
                 "SELECT count(*) FROM outbox WHERE status = 'pending'",
                 [],
@@ -864,7 +883,7 @@ impl Store {
     /// The server acknowledged every sequence up to `up_to_seq`: those
     /// events leave the pending queue. Returns how many did.
     pub fn ack_outbox(&self, up_to_seq: i64, now: DateTime<Utc>) -> Result<usize> {
-        self.db.write(Durability::Normal, |tx| {
+        self.shared.db.write(Durability::Normal, |tx| {
             Ok(tx
                 .prepare_cached(
                     "UPDATE outbox SET status = 'acked', acked_at = ?2
@@ -878,7 +897,7 @@ impl Store {
     /// pending queue and is kept with the reason, so one bad event never
     /// blocks the queue.
     pub fn record_refused(&self, seq: i64, reason: &str, now: DateTime<Utc>) -> Result<()> {
-        self.db.write(Durability::Normal, |tx| {
+        self.shared.db.write(Durability::Normal, |tx| {
             let n = tx
                 .prepare_cached(
                     "UPDATE outbox SET status = 'refused', refused_reason = ?2, refused_at = ?3
@@ -898,7 +917,7 @@ impl Store {
 
     /// Events the server refused, with the reasons.
     pub fn refused(&self) -> Result<Vec<RefusedEntry>> {
-        self.db.read(|tx| {
+        self.shared.db.read(|tx| {
             let mut stmt = tx.prepare_cached(
                 "SELECT seq, event_id, visit_id, coalesce(refused_reason, '') FROM outbox
                  WHERE status = 'refused' ORDER BY seq",
@@ -929,7 +948,7 @@ impl Store {
 
     /// The download cursor of a stream (`"assignments"`), if any.
     pub fn sync_cursor(&self, stream: &str) -> Result<Option<String>> {
-        self.db.read(|tx| {
+        self.shared.db.read(|tx| {
             Ok(tx
                 .prepare_cached("SELECT cursor FROM sync_cursor WHERE stream = ?1")?
                 .query_row([stream], |r| r.get(0))
@@ -938,7 +957,8 @@ impl Store {
     }
 
     pub fn set_sync_cursor(&self, stream: &str, cursor: &str, now: DateTime<Utc>) -> Result<()> {
-        self.db
+        self.shared
+            .db
             .write(Durability::Normal, |tx| set_cursor(tx, stream, cursor, now))
     }
 
@@ -948,7 +968,7 @@ impl Store {
     /// (the state and the listing columns); returns the visits that differ
     /// (empty when all is well). Writes nothing.
     pub fn verify_projections(&self) -> Result<Vec<VisitId>> {
-        self.db.read(|tx| {
+        self.shared.db.read(|tx| {
             let mut bad = vec![];
             for v in projection::all_visits(tx)? {
                 let replayed = VisitState::replay(&load_events(tx, v.visit_id)?);
@@ -962,7 +982,7 @@ impl Store {
 
     /// Re-derives every projection from its events and writes it back.
     pub fn rebuild(&self) -> Result<RebuildReport> {
-        self.db.write(Durability::Normal, |tx| {
+        self.shared.db.write(Durability::Normal, |tx| {
             let mut report = RebuildReport::default();
             for v in projection::all_visits(tx)? {
                 let mut replayed = VisitState::replay(&load_events(tx, v.visit_id)?);
@@ -980,7 +1000,7 @@ impl Store {
 
     /// `PRAGMA integrity_check`: `["ok"]` when the file is sound.
     pub fn integrity_check(&self) -> Result<Vec<String>> {
-        self.db.read(|tx| {
+        self.shared.db.read(|tx| {
             let mut stmt = tx.prepare("PRAGMA integrity_check")?;
             let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -991,7 +1011,7 @@ impl Store {
     /// writer connection (`PRAGMA max_page_count`), to simulate a full disk.
     #[doc(hidden)]
     pub fn set_max_page_count(&self, pages: u64) -> Result<u64> {
-        self.db.with_writer(|c| {
+        self.shared.db.with_writer(|c| {
             Ok(
                 c.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
                     r.get::<_, i64>(0)

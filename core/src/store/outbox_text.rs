@@ -87,7 +87,7 @@ mod sending {
             limit: usize,
             max_bytes: usize,
         ) -> Result<Vec<OutboxEvent<SentEvent>>> {
-            self.db.read(|tx| {
+            self.shared.db.read(|tx| {
                 let rewritten_through: i64 = tx
                     .prepare_cached("SELECT outbox_rewritten_through FROM device WHERE id = 1")?
                     .query_row([], |r| r.get(0))

@@ -84,13 +84,14 @@ impl Store {
     /// Pins the server's playbook key (hex of its P-256 public key) that
     /// enrolment gave: only playbooks it signed are kept from now on.
     pub fn trust_playbook_key(&self, key: &str, now: DateTime<Utc>) -> Result<()> {
-        self.db
+        self.shared
+            .db
             .write(Durability::Normal, |tx| pin_key(tx, key.trim(), now))
     }
 
     /// The playbook key this phone pinned, if any.
     pub fn playbook_key(&self) -> Result<Option<String>> {
-        self.db.read(pinned_key)
+        self.shared.db.read(pinned_key)
     }
 
     /// Keeps the published playbooks a sync brought, each only if it
@@ -109,7 +110,7 @@ impl Store {
         }
         let mut verified = vec![];
         let refused =
-            self.db.write(Durability::Normal, |tx| {
+            self.shared.db.write(Durability::Normal, |tx| {
                 let key = match (pinned_key(tx)?, offered_key) {
                     (Some(k), _) => Some(k),
                     (None, Some(offered)) => {
@@ -154,7 +155,7 @@ impl Store {
     /// The shipped one is borrowed; a company's version is a copy.
     pub fn playbook_of(&self, target: impl Into<VisitRef>) -> Result<Cow<'static, Playbook>> {
         let target = target.into();
-        self.db.read(|tx| {
+        self.shared.db.read(|tx| {
             let row = load_visit(tx, &target)?.ok_or_else(|| unknown(&target))?;
             let walked = self.visit_playbook(tx, &row.trade, row.state.playbook_version, false)?;
             Ok(match Playbook::shipped_ref(&row.trade) {
@@ -167,7 +168,7 @@ impl Store {
     /// The newest published version this phone holds, by trade (what the
     /// download asks the server to better).
     pub fn published_playbook_versions(&self) -> Result<BTreeMap<String, i64>> {
-        self.db.read(|tx| {
+        self.shared.db.read(|tx| {
             let mut stmt = tx.prepare_cached(
                 "SELECT trade, max(version) FROM playbooks GROUP BY trade ORDER BY trade",
             )?;
@@ -233,13 +234,15 @@ impl Store {
     }
 
     fn read_catalog(&self) -> std::sync::RwLockReadGuard<'_, PlaybookCatalog> {
-        self.playbooks
+        self.shared
+            .playbooks
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn write_catalog(&self) -> std::sync::RwLockWriteGuard<'_, PlaybookCatalog> {
-        self.playbooks
+        self.shared
+            .playbooks
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }

@@ -178,6 +178,66 @@ fn columns(state: &VisitState) -> Columns {
     }
 }
 
+/// A projection row ready to store: the state's JSON without its order,
+/// and the columns beside it. Made apart from the transaction
+/// (`super::visit_writes` makes a page's rows on a second thread).
+pub(crate) struct VisitRowText {
+    visit_id: String,
+    assignment_id: String,
+    trade: String,
+    order_version: i64,
+    order_technician: Option<String>,
+    columns: Columns,
+    state_json: String,
+}
+
+/// The row of a visit whose state `lean` had its order `order` taken out.
+pub(crate) fn lean_row(
+    visit_id: VisitId,
+    lean: &VisitState,
+    order: &Assignment,
+) -> Result<VisitRowText> {
+    debug_assert!(lean.assignment.is_none(), "a lean state has no order");
+    Ok(VisitRowText {
+        visit_id: visit_id.to_string(),
+        assignment_id: order.id.as_str().to_string(),
+        trade: order.trade.as_str().to_string(),
+        order_version: order.version as i64,
+        order_technician: order.technician.as_ref().map(|t| t.as_str().to_string()),
+        columns: columns(lean),
+        state_json: to_json("visit state", lean)?,
+    })
+}
+
+/// Stores a projection row (insert or replace).
+pub(crate) fn store_row(tx: &Transaction<'_>, row: &VisitRowText) -> Result<()> {
+    let c = &row.columns;
+    tx.prepare_cached(
+        "INSERT INTO visits (visit_id, assignment_id, trade, stage, window_start, closed, closed_at,
+                             event_count, state_json, order_version, order_technician)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT(visit_id) DO UPDATE SET
+           assignment_id = excluded.assignment_id, trade = excluded.trade, stage = excluded.stage,
+           window_start = excluded.window_start, closed = excluded.closed, closed_at = excluded.closed_at,
+           event_count = excluded.event_count, state_json = excluded.state_json,
+           order_version = excluded.order_version, order_technician = excluded.order_technician",
+    )?
+    .execute(params![
+        row.visit_id,
+        row.assignment_id,
+        row.trade,
+        c.stage,
+        c.window_start,
+        c.closed,
+        c.closed_at,
+        c.event_count,
+        row.state_json,
+        row.order_version,
+        row.order_technician,
+    ])?;
+    Ok(())
+}
+
 /// Writes a visit's projection (insert or replace), without its order
 /// (`state` is given back as it came).
 pub(crate) fn save_visit(
@@ -189,34 +249,7 @@ pub(crate) fn save_visit(
         .assignment
         .take()
         .ok_or(StoreError::Workflow(crate::WorkflowError::VisitNotStarted))?;
-    let json = to_json("visit state", &*state);
-    let c = columns(state);
-    let written = json.and_then(|json| {
-        tx.prepare_cached(
-            "INSERT INTO visits (visit_id, assignment_id, trade, stage, window_start, closed, closed_at,
-                                 event_count, state_json, order_version, order_technician)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-             ON CONFLICT(visit_id) DO UPDATE SET
-               assignment_id = excluded.assignment_id, trade = excluded.trade, stage = excluded.stage,
-               window_start = excluded.window_start, closed = excluded.closed, closed_at = excluded.closed_at,
-               event_count = excluded.event_count, state_json = excluded.state_json,
-               order_version = excluded.order_version, order_technician = excluded.order_technician",
-        )?
-        .execute(params![
-            visit_id.to_string(),
-            order.id.as_str(),
-            order.trade.as_str(),
-            c.stage,
-            c.window_start,
-            c.closed,
-            c.closed_at,
-            c.event_count,
-            json,
-            order.version as i64,
-            order.technician.as_ref().map(|t| t.as_str()),
-        ])?;
-        Ok(())
-    });
+    let row = lean_row(visit_id, state, &order);
     state.assignment = Some(order);
-    written
+    store_row(tx, &row?)
 }

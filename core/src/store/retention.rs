@@ -93,11 +93,11 @@ impl Store {
         retention: Duration,
     ) -> Result<PurgeReport> {
         let cutoff = millis(now - retention);
-        self.db.with_writer(|c| {
+        self.shared.db.with_writer(|c| {
             c.pragma_update(None, "secure_delete", true)?;
             Ok(())
         })?;
-        let result = self.db.write(Durability::Normal, |tx| {
+        let result = self.shared.db.write(Durability::Normal, |tx| {
             let mut report = PurgeReport::default();
             let candidates: Vec<(String, String)> = {
                 let mut stmt = tx.prepare(
@@ -141,7 +141,7 @@ impl Store {
             Ok(report)
         });
         // Back to normal writes, and flush the old bytes out of the WAL.
-        let restored = self.db.with_writer(|c| {
+        let restored = self.shared.db.with_writer(|c| {
             c.pragma_update(None, "secure_delete", "FAST")?;
             if result.as_ref().is_ok_and(|r| !r.visits.is_empty()) {
                 c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;

@@ -36,7 +36,7 @@ pub(super) fn load_business_zone(tx: &Transaction<'_>) -> Result<BusinessZone> {
 impl Store {
     /// The business time zone this phone counts local dates in.
     pub fn business_zone(&self) -> Result<BusinessZone> {
-        self.db.read(load_business_zone)
+        self.shared.db.read(load_business_zone)
     }
 
     /// Keeps the zone the server sent (after checking it). Every later
@@ -50,7 +50,7 @@ impl Store {
             ),
         })?;
         let json = to_json("business time zone", zone)?;
-        self.db.write(Durability::Normal, |tx| {
+        self.shared.db.write(Durability::Normal, |tx| {
             tx.prepare_cached(
                 "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
@@ -64,7 +64,7 @@ impl Store {
     /// enrolment token) or its successors; `None` when it never rotated, or
     /// when the stored one descends from another enrolment.
     pub fn rotated_device_token(&self, enrolled: &str) -> Result<Option<String>> {
-        let json: Option<String> = self.db.read(|tx| {
+        let json: Option<String> = self.shared.db.read(|tx| {
             Ok(tx
                 .prepare_cached("SELECT value FROM settings WHERE key = ?1")?
                 .query_row([ROTATED_DEVICE_TOKEN], |r| r.get(0))
@@ -93,7 +93,7 @@ impl Store {
                 token: token.to_string(),
             },
         )?;
-        self.db.write(Durability::Full, |tx| {
+        self.shared.db.write(Durability::Full, |tx| {
             tx.prepare_cached(
                 "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",

@@ -51,7 +51,7 @@ impl Store {
         server_time: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<usize> {
-        self.db.write(Durability::Normal, |tx| {
+        self.shared.db.write(Durability::Normal, |tx| {
             for r in refusals {
                 tx.prepare_cached(
                     "UPDATE outbox SET status = 'refused', refused_reason = ?2, refused_at = ?3
@@ -93,7 +93,7 @@ impl Store {
         clock_offset_ms: i64,
         server_time: DateTime<Utc>,
     ) -> Result<()> {
-        self.db.write(Durability::Normal, |tx| {
+        self.shared.db.write(Durability::Normal, |tx| {
             tx.prepare_cached(
                 "INSERT INTO sync_status (id, last_attempt_at, last_success_at, last_error_code, last_error,
                                           consecutive_failures, clock_offset_ms, server_time)
@@ -109,7 +109,7 @@ impl Store {
 
     /// Records a failed sync in words the shell can show.
     pub fn record_sync_failure(&self, now: DateTime<Utc>, code: &str, error: &str) -> Result<()> {
-        self.db.write(Durability::Normal, |tx| {
+        self.shared.db.write(Durability::Normal, |tx| {
             tx.prepare_cached(
                 "INSERT INTO sync_status (id, last_attempt_at, last_error_code, last_error, consecutive_failures)
                  VALUES (1, ?1, ?2, ?3, 1)
@@ -123,7 +123,7 @@ impl Store {
 
     /// The sync status for the shells.
     pub fn sync_status(&self) -> Result<SyncStatus> {
-        self.db.read(|tx| {
+        self.shared.db.read(|tx| {
             let counts: (i64, i64) = tx.query_row(
                 "SELECT coalesce(sum(status = 'pending'), 0), coalesce(sum(status = 'refused'), 0) FROM outbox",
                 [],
@@ -165,7 +165,7 @@ impl Store {
     /// Whether this device marked an entry after `server_acked` as
     /// acknowledged: the server says it holds less (it lost them).
     pub fn acked_after(&self, server_acked: i64) -> Result<bool> {
-        self.db.read(|tx| {
+        self.shared.db.read(|tx| {
             Ok(tx
                 .prepare_cached(
                     "SELECT EXISTS(SELECT 1 FROM outbox WHERE seq > ?1 AND status = 'acked')",
@@ -180,7 +180,7 @@ impl Store {
     /// acknowledged entry after `server_acked` back in the queue — the events
     /// themselves are never deleted — and returns how many were requeued.
     pub fn requeue_after(&self, server_acked: i64) -> Result<usize> {
-        self.db.write(Durability::Normal, |tx| {
+        self.shared.db.write(Durability::Normal, |tx| {
             Ok(tx
                 .prepare_cached(
                     "UPDATE outbox SET status = 'pending', acked_at = NULL

@@ -45,9 +45,11 @@ pub use transport::{HttpRequest, HttpResponse, Transport, TransportFuture};
 
 use crate::clock::Clock;
 use crate::protocol::{
-    ExchangeResponse, PullRequest, PullResponse, PushResponse, ACCEPTED_VERSIONS, PROTOCOL_VERSION,
+    AssignmentChange, ExchangeResponse, PullRequest, PullResponse, PushResponse, ACCEPTED_VERSIONS,
+    PROTOCOL_VERSION,
 };
 use crate::store::Store;
+use crate::VisitEvent;
 use chrono::{DateTime, Utc};
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -428,14 +430,12 @@ impl SyncClient {
                 store.clear_download_acks(page_row)?;
             }
             let last = !page.more || page.changes.is_empty();
-            let apply = async {
-                if !last {
-                    // Let the next page's request go out before the
-                    // store work blocks this task.
-                    tokio::task::yield_now().await;
-                }
-                store.apply_download_page(&page.changes, &next_cursor, clock.now())
-            };
+            let changes = page.changes.len() as u64;
+            // The page is applied on a thread of its own, so the next
+            // page's answer is received and read meanwhile (on a phone's
+            // one-thread runtime as well). A sync dropped meanwhile leaves
+            // the page's transaction to finish or roll back on that thread.
+            let apply = apply_page(store.clone(), page.changes, next_cursor, clock.now());
             let (events, next) = if last {
                 (apply.await?, None)
             } else {
@@ -445,13 +445,12 @@ impl SyncClient {
                 );
                 (applied?, Some(next))
             };
-            report.changes += page.changes.len() as u64;
+            report.changes += changes;
             report.change_events += events.len() as u64;
             report.cursor = page.next_cursor;
             log::debug!(
                 target: "doorstep::sync",
-                "pulled {} changes, cursor {}",
-                page.changes.len(),
+                "pulled {changes} changes, cursor {}",
                 page.next_cursor
             );
             tell(report)?;
@@ -780,4 +779,23 @@ fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut enc = GzEncoder::new(Vec::with_capacity(bytes.len() / 4), Compression::new(6));
     enc.write_all(bytes)?;
     enc.finish()
+}
+
+/// Applies one downloaded page and its cursor (`Store::apply_download_page`)
+/// on the runtime's blocking pool, off the task that receives the next one.
+async fn apply_page(
+    store: Store,
+    changes: Vec<AssignmentChange>,
+    cursor: String,
+    now: DateTime<Utc>,
+) -> Result<Vec<VisitEvent>, SyncError> {
+    match tokio::task::spawn_blocking(move || store.apply_download_page(&changes, &cursor, now))
+        .await
+    {
+        Ok(applied) => Ok(applied?),
+        // A panic there is one here, as if the page were applied in line.
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // The runtime is shutting down.
+        Err(_) => Err(SyncError::Cancelled),
+    }
 }

@@ -1,0 +1,79 @@
+//! The phone's side of a download: applying 5 000 new assignments in pages
+//! of 2 000, 2 000 and 1 000 (`Store::apply_download_page`), as the sync
+//! bench's download does after the pages arrived. Prints the median wall
+//! and CPU time of the whole apply over fresh stores, and per assignment.
+//! Run: `cargo bench -p doorstep-core --bench download_apply`.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use chrono::Duration;
+use common::*;
+use doorstep_core::protocol::AssignmentChange;
+use std::path::Path;
+use std::time::Instant;
+
+const ASSIGNMENTS: usize = 5_000;
+const PAGES: [usize; 3] = [2_000, 2_000, 1_000];
+const RUNS: usize = 9;
+
+fn thread_cpu() -> std::time::Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    // The target directory: the same disk as the project, never a tmpfs.
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("download-apply-bench");
+    let changes: Vec<AssignmentChange> = (0..ASSIGNMENTS)
+        .map(|n| AssignmentChange {
+            seq: n as u64 + 1,
+            change: issued(&format!("D-{n}"), day() + Duration::hours(3 * n as i64)),
+        })
+        .collect();
+    let (mut wall, mut cpu) = (vec![], vec![]);
+    for run in 0..RUNS {
+        let dir = root.join(run.to_string());
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = open(&dir.join("store.db"));
+        if let Ok(sql) = std::env::var("HACK_SQL") {
+            rusqlite::Connection::open(dir.join("store.db"))
+                .unwrap()
+                .execute_batch(&sql)
+                .unwrap();
+        }
+        let (t, c) = (Instant::now(), thread_cpu());
+        let mut at = 0;
+        for size in PAGES {
+            let page = &changes[at..at + size];
+            at += size;
+            store
+                .apply_download_page(page, &at.to_string(), day())
+                .unwrap();
+        }
+        wall.push(t.elapsed().as_secs_f64() * 1e3);
+        cpu.push((thread_cpu() - c).as_secs_f64() * 1e3);
+        assert_eq!(store.visit_count().unwrap() as usize, ASSIGNMENTS);
+        drop(store);
+        if std::env::var("KEEP").is_err() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+    let (w, c) = (median(wall), median(cpu));
+    println!(
+        "apply {ASSIGNMENTS} new assignments in pages of {PAGES:?}: median of {RUNS} fresh stores \
+         {w:.1} ms wall, {c:.1} ms CPU ({:.1} µs CPU an assignment)",
+        c * 1e3 / ASSIGNMENTS as f64
+    );
+}
