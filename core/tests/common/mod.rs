@@ -411,3 +411,15 @@ pub fn is_default_json(v: &serde_json::Value) -> bool {
         Value::Object(m) => m.values().all(is_default_json),
     }
 }
+
+/// The CPU time this thread has used (the benchmarks' measure beside the
+/// wall clock).
+pub fn thread_cpu() -> std::time::Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
