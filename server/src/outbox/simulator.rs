@@ -508,6 +508,17 @@ enum Fate {
     Answer(u64),
 }
 
+impl Fate {
+    /// Holds the answer as the fate says: a stall, or the delay set.
+    async fn wait(&self) {
+        match self {
+            Fate::Stall => tokio::time::sleep(Duration::from_secs(600)).await,
+            Fate::Answer(ms) if *ms > 0 => tokio::time::sleep(Duration::from_millis(*ms)).await,
+            _ => {}
+        }
+    }
+}
+
 /// The next request's [`Fate`], drawn under the lock the caller holds and
 /// records the request under: every handler records its requests in the
 /// order of their fates, however concurrent requests interleave (a test
@@ -633,11 +644,7 @@ async fn send_sms(
         }
         (_, Some(serial)) => serial,
     };
-    match fate {
-        Fate::Stall => tokio::time::sleep(Duration::from_secs(600)).await,
-        Fate::Answer(ms) if ms > 0 => tokio::time::sleep(Duration::from_millis(ms)).await,
-        _ => {}
-    }
+    fate.wait().await;
     let statuses: Vec<Value> = record
         .phone_numbers
         .iter()
@@ -698,11 +705,7 @@ async fn receive_webhook(
         s.received.webhooks.push(record);
         (fate, status)
     };
-    match fate {
-        Fate::Stall => tokio::time::sleep(Duration::from_secs(600)).await,
-        Fate::Answer(ms) if ms > 0 => tokio::time::sleep(Duration::from_millis(ms)).await,
-        _ => {}
-    }
+    fate.wait().await;
     status
 }
 
@@ -845,11 +848,7 @@ async fn nuonuo_call(
         };
         (fate, answer)
     };
-    match fate {
-        Fate::Stall => tokio::time::sleep(Duration::from_secs(600)).await,
-        Fate::Answer(ms) if ms > 0 => tokio::time::sleep(Duration::from_millis(ms)).await,
-        _ => {}
-    }
+    fate.wait().await;
     answer
 }
 
@@ -1050,102 +1049,96 @@ async fn privacy_call(
                 ),
             );
         }
-        let answer = {
-            match record.action.as_str() {
-                "BindAxb" => {
-                    let known = s.privacy_by_out_id.get(&record.out_id).cloned();
-                    let live = known
-                        .as_ref()
-                        .and_then(|k| s.privacy_bindings.get(k).cloned());
-                    let bound = match (known, live) {
-                        (Some(subs), Some((x, _))) => Some((subs, x, "duplicate")),
-                        _ => {
-                            let used: std::collections::BTreeSet<String> = s
-                                .privacy_bindings
-                                .values()
-                                .map(|(x, _)| x.clone())
-                                .collect();
-                            (0..PRIVACY_POOL_SIZE)
-                                .map(|i| format!("170{i:08}"))
-                                .find(|x| !used.contains(x))
-                                .map(|x| {
-                                    let subs = format!("1000{:012}", s.privacy_by_out_id.len() + 1);
-                                    (subs, x, "bound")
-                                })
-                        }
-                    };
-                    match bound {
-                        Some((subs, x, outcome)) => {
-                            s.privacy_bindings
-                                .insert(subs.clone(), (x.clone(), record.out_id.clone()));
-                            s.privacy_by_out_id
-                                .insert(record.out_id.clone(), subs.clone());
-                            record.subs_id = Some(subs.clone());
-                            record.secret_no = Some(x.clone());
-                            record.outcome = outcome.into();
-                            Json(
-                                json!({"Code": "OK", "Message": "OK", "RequestId": uuid::Uuid::now_v7().to_string(),
-                                    "SecretBindDTO": {"SubsId": subs, "SecretNo": x, "Extension": ""}}),
-                            )
-                        }
-                        None => {
-                            record.outcome = "refused".into();
-                            privacy_answer("isv.NO_AVAILABLE_NUMBER", "no number left in the pool")
-                        }
+        let answer = match record.action.as_str() {
+            "BindAxb" => {
+                let known = s.privacy_by_out_id.get(&record.out_id).cloned();
+                let live = known
+                    .as_ref()
+                    .and_then(|k| s.privacy_bindings.get(k).cloned());
+                let bound = match (known, live) {
+                    (Some(subs), Some((x, _))) => Some((subs, x, "duplicate")),
+                    _ => {
+                        let used: std::collections::BTreeSet<String> = s
+                            .privacy_bindings
+                            .values()
+                            .map(|(x, _)| x.clone())
+                            .collect();
+                        (0..PRIVACY_POOL_SIZE)
+                            .map(|i| format!("170{i:08}"))
+                            .find(|x| !used.contains(x))
+                            .map(|x| {
+                                let subs = format!("1000{:012}", s.privacy_by_out_id.len() + 1);
+                                (subs, x, "bound")
+                            })
+                    }
+                };
+                match bound {
+                    Some((subs, x, outcome)) => {
+                        s.privacy_bindings
+                            .insert(subs.clone(), (x.clone(), record.out_id.clone()));
+                        s.privacy_by_out_id
+                            .insert(record.out_id.clone(), subs.clone());
+                        record.subs_id = Some(subs.clone());
+                        record.secret_no = Some(x.clone());
+                        record.outcome = outcome.into();
+                        Json(
+                            json!({"Code": "OK", "Message": "OK", "RequestId": uuid::Uuid::now_v7().to_string(),
+                                "SecretBindDTO": {"SubsId": subs, "SecretNo": x, "Extension": ""}}),
+                        )
+                    }
+                    None => {
+                        record.outcome = "refused".into();
+                        privacy_answer("isv.NO_AVAILABLE_NUMBER", "no number left in the pool")
                     }
                 }
-                "UnbindSubscription" => {
-                    let subs = p("SubsId");
-                    let matches = s
-                        .privacy_bindings
-                        .get(&subs)
-                        .is_some_and(|(x, _)| *x == p("SecretNo"));
-                    if matches {
-                        s.privacy_bindings.remove(&subs);
-                        record.outcome = "unbound".into();
-                    } else {
-                        // Already released: the provider answers OK again.
-                        record.outcome = "unknown".into();
-                    }
-                    Json(json!({"Code": "OK", "Message": "OK", "ChargeId": "true",
+            }
+            "UnbindSubscription" => {
+                let subs = p("SubsId");
+                let matches = s
+                    .privacy_bindings
+                    .get(&subs)
+                    .is_some_and(|(x, _)| *x == p("SecretNo"));
+                if matches {
+                    s.privacy_bindings.remove(&subs);
+                    record.outcome = "unbound".into();
+                } else {
+                    // Already released: the provider answers OK again.
+                    record.outcome = "unknown".into();
+                }
+                Json(json!({"Code": "OK", "Message": "OK", "ChargeId": "true",
+                        "RequestId": uuid::Uuid::now_v7().to_string()}))
+            }
+            "UpdateSubscription" => {
+                let subs = p("SubsId");
+                let live = s
+                    .privacy_bindings
+                    .get(&subs)
+                    .is_some_and(|(x, _)| *x == p("PhoneNoX"));
+                record.secret_no = params.get("PhoneNoX").cloned();
+                if !live {
+                    record.outcome = "refused".into();
+                    privacy_answer("isv.NO_SUBS_EXIST", "no such binding")
+                } else if p("OperateType") != "updateExpire" || p("Expiration").is_empty() {
+                    record.outcome = "refused".into();
+                    privacy_answer("isv.INVALID_PARAMETERS", "OperateType or Expiration")
+                } else {
+                    record.outcome = "renewed".into();
+                    Json(json!({"Code": "OK", "Message": "OK", "Chargeld": "false",
                             "RequestId": uuid::Uuid::now_v7().to_string()}))
                 }
-                "UpdateSubscription" => {
-                    let subs = p("SubsId");
-                    let live = s
-                        .privacy_bindings
-                        .get(&subs)
-                        .is_some_and(|(x, _)| *x == p("PhoneNoX"));
-                    record.secret_no = params.get("PhoneNoX").cloned();
-                    if !live {
-                        record.outcome = "refused".into();
-                        privacy_answer("isv.NO_SUBS_EXIST", "no such binding")
-                    } else if p("OperateType") != "updateExpire" || p("Expiration").is_empty() {
-                        record.outcome = "refused".into();
-                        privacy_answer("isv.INVALID_PARAMETERS", "OperateType or Expiration")
-                    } else {
-                        record.outcome = "renewed".into();
-                        Json(json!({"Code": "OK", "Message": "OK", "Chargeld": "false",
-                                "RequestId": uuid::Uuid::now_v7().to_string()}))
-                    }
-                }
-                other => {
-                    record.outcome = "refused".into();
-                    privacy_answer(
-                        "InvalidAction.NotFound",
-                        &format!("no such action: {other}"),
-                    )
-                }
+            }
+            other => {
+                record.outcome = "refused".into();
+                privacy_answer(
+                    "InvalidAction.NotFound",
+                    &format!("no such action: {other}"),
+                )
             }
         };
         s.received.privacy.push(record);
         (fate, answer)
     };
-    match fate {
-        Fate::Stall => tokio::time::sleep(Duration::from_secs(600)).await,
-        Fate::Answer(ms) if ms > 0 => tokio::time::sleep(Duration::from_millis(ms)).await,
-        _ => {}
-    }
+    fate.wait().await;
     (StatusCode::OK, answer)
 }
 

@@ -183,14 +183,6 @@ fn wechat_error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(json!({ "code": code, "message": message }))).into_response()
 }
 
-async fn wait(fate: &Fate) {
-    match fate {
-        Fate::Stall => tokio::time::sleep(Duration::from_secs(600)).await,
-        Fate::Answer(ms) if *ms > 0 => tokio::time::sleep(Duration::from_millis(*ms)).await,
-        _ => {}
-    }
-}
-
 fn code_url_for(provider: &str) -> String {
     let token = hex::encode(rand::random::<[u8; 8]>());
     match provider {
@@ -282,7 +274,7 @@ pub(super) async fn wechat_native(
         }
         (fate, take_order(&mut state, record))
     };
-    wait(&fate).await;
+    fate.wait().await;
     signed_answer(&account, json!({ "code_url": code_url }))
 }
 
@@ -442,7 +434,7 @@ pub(super) async fn alipay_gateway(
         };
         (fate, member)
     };
-    wait(&fate).await;
+    fate.wait().await;
     signed_alipay_answer(&account, RESPONSE_MEMBER, member)
 }
 
