@@ -36,6 +36,9 @@ pub struct Config {
     /// Largest page of assignment changes in one sync pull
     #[arg(long, env = "DOORSTEP_MAX_PAGE", default_value_t = 2000, value_parser = at_least_one::<u32>)]
     pub max_page: u32,
+    /// Milliseconds a device's download acknowledgements wait, while its download goes on, before the center derives their receipts (the download's end derives them at once)
+    #[arg(long, env = "DOORSTEP_RECEIPTS_WAIT_MS", default_value_t = 3000)]
+    pub receipts_wait_ms: u64,
     /// Lifetime of a dispatcher's login session, in hours
     #[arg(long, env = "DOORSTEP_SESSION_HOURS", default_value_t = 12, value_parser = at_least_one::<i64>)]
     pub session_hours: i64,
@@ -150,6 +153,7 @@ impl Default for Config {
             max_body_bytes: 8 * 1024 * 1024,
             max_batch_events: 2000,
             max_page: 2000,
+            receipts_wait_ms: 3000,
             session_hours: 12,
             signoff_far_m: 500.0,
             header_timeout_secs: 10,

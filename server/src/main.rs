@@ -426,7 +426,7 @@ mod tests {
         let fields = serde_json::to_value(Config::default()).expect("Config serializes");
         let fields = fields.as_object().expect("Config is a struct");
 
-        assert_eq!(fields.len(), 26, "a Config field was added: check it here");
+        assert_eq!(fields.len(), 27, "a Config field was added: check it here");
         for field in fields.keys() {
             let flag = format!("--{}", field.replace('_', "-"));
             let env = format!("DOORSTEP_{}", field.to_uppercase());
@@ -455,6 +455,7 @@ mod tests {
             "--max-batch-events",
             "7",
             "--max-page=9",
+            "--receipts-wait-ms=250",
             "--session-hours=3",
             "--signoff-far-m=250.5",
             "--business-time-zone=Europe/Berlin",
@@ -487,6 +488,7 @@ mod tests {
                 max_body_bytes: 1024,
                 max_batch_events: 7,
                 max_page: 9,
+                receipts_wait_ms: 250,
                 session_hours: 3,
                 signoff_far_m: 250.5,
                 header_timeout_secs: 4,

@@ -10,7 +10,9 @@
 //! When: the pull's transaction checks the acknowledgement and holds it
 //! ([`acknowledge`]: stored with the cursor, durable before the answer);
 //! the receipts are derived after the answer ([`settle_soon`]), so the
-//! phone does not wait for them, in short steps of their own
+//! phone does not wait for them, once its download ends (or pauses), so
+//! they do not take the server's cores from the pages it still serves, in
+//! short steps of their own
 //! ([`settle_step`]: the oldest held first, its rest kept in its place),
 //! so the phone's next acknowledgement does not wait behind a whole page
 //! of them on the writer either. Whatever
@@ -125,11 +127,17 @@ pub const SETTLE_STEP: u64 = 100;
 
 /// After a pull's answer: its device's held acknowledgements derived,
 /// oldest first, in steps of [`SETTLE_STEP`] receipts, each in a
-/// transaction of its own. One that fails stays held (the device's next
-/// push or pull, or the server's next start, settles it).
-pub fn settle_soon(app: &AppState, device: String) {
+/// transaction of its own; at once when the answer ended the device's
+/// download (its answer empty), after `receipts_wait_ms` (the settings)
+/// while it goes on: a phone with a page to apply comes back to
+/// acknowledge it, and the pull that finds nothing more derives it all,
+/// so a server with few cores spends them on the pages the phone waits
+/// for; the wait covers a device that stops between pages. One that
+/// fails stays held (the device's next push or pull, or the server's next
+/// start, settles it).
+pub fn settle_soon(app: &AppState, device: String, downloading: bool) {
     let st = app.clone();
-    app.after_answer.spawn(async move {
+    let job = async move {
         loop {
             let (app, device) = (st.clone(), device.clone());
             let step = st
@@ -147,7 +155,13 @@ pub fn settle_soon(app: &AppState, device: String) {
                 }
             }
         }
-    });
+    };
+    if downloading {
+        let wait = std::time::Duration::from_millis(app.config.receipts_wait_ms);
+        app.after_answer.spawn_after(wait, job);
+    } else {
+        app.after_answer.spawn(job);
+    }
 }
 
 /// One step of [`settle_soon`]: derives at most `at_most` receipts of the

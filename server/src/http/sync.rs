@@ -245,7 +245,8 @@ pub async fn pull(
         })
         .await?;
     if let Some(device) = held {
-        receipts::settle_soon(&state, device);
+        let downloading = resp.more || !resp.changes.is_empty();
+        receipts::settle_soon(&state, device, downloading);
     }
     Ok(Json(resp))
 }

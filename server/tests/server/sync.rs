@@ -7,6 +7,7 @@ use doorstep_core::protocol::PageReceipt;
 use doorstep_core::signoff::Ratings;
 use doorstep_core::walkthrough::Walkthrough;
 use doorstep_core::{Playbook, VisitState};
+use doorstep_server::app::Config;
 use doorstep_server::domain::receipts;
 use doorstep_server::http::error::ApiError;
 use serde_json::json;
@@ -21,6 +22,7 @@ both_backends!(
     clock_offset_is_recorded,
     an_acknowledged_page_derives_each_receipt_once_and_only_of_the_technicians_own_work,
     a_pulls_receipts_are_derived_after_its_answer,
+    a_downloads_receipts_wait_for_its_end_or_for_it_to_pause,
     a_pulls_receipts_are_derived_in_short_steps_oldest_acknowledgement_first,
     a_push_derives_the_receipts_its_devices_pulls_left_held_first,
     receipts_left_held_at_a_stop_are_derived_when_the_server_starts,
@@ -682,6 +684,75 @@ async fn a_pulls_receipts_are_derived_after_its_answer(b: Backend) {
     assert_eq!(st, 200, "{r}");
     s.state.after_answer.idle().await;
     assert_eq!(receipts_and_held(&s).await, (2, 0));
+}
+
+/// The acknowledgement of `page`, pulled from `after`, as the next pull
+/// sends it.
+fn acknowledging(dev: &str, after: u64, page: &serde_json::Value) -> serde_json::Value {
+    let mut received = every_change_received(page);
+    received[0].after = after;
+    json!({"protocol_version": 1, "device_id": dev, "cursor": page["next_cursor"],
+           "limit": 2, "received": received})
+}
+
+/// Polls the server until `want` (receipts, held) or a minute has passed.
+async fn until_receipts_and_held(s: &Srv, want: (i64, i64)) -> (i64, i64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let now = receipts_and_held(s).await;
+        if now == want || std::time::Instant::now() > deadline {
+            return now;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Issue 16: while a phone's download goes on (the answer carries a page
+/// it will apply and acknowledge), the pages it acknowledged stay held, so
+/// the server's cores serve the pages; the pull that ends the download
+/// derives them all at once, and a phone that stops between pages has
+/// them derived after `receipts_wait_ms`.
+async fn a_downloads_receipts_wait_for_its_end_or_for_it_to_pause(b: Backend) {
+    let an_hour = Config {
+        receipts_wait_ms: 3_600_000,
+        ..Config::default()
+    };
+    let s = Srv::start_with(b, an_hour).await;
+    let (d1, t1) = s.technician("T-1", &["appliance_repair"]).await;
+    futures_lite(&s, 3).await;
+    let first = pull(&s, &t1, &d1, 0, 2).await;
+    let (st, second) = s
+        .post("/api/sync/pull", &t1, acknowledging(&d1, 0, &first))
+        .await;
+    assert_eq!((st, second["changes"].as_array().unwrap().len()), (200, 1));
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(
+        receipts_and_held(&s).await,
+        (0, 1),
+        "held while the phone applies a page"
+    );
+    let after = first["next_cursor"].as_u64().unwrap();
+    let (st, last) = s
+        .post("/api/sync/pull", &t1, acknowledging(&d1, after, &second))
+        .await;
+    assert_eq!((st, last["changes"].as_array().unwrap().len()), (200, 0));
+    // Not waiting out the hour: the empty answer ended the download.
+    assert_eq!(until_receipts_and_held(&s, (3, 0)).await, (3, 0));
+
+    let a_moment = Config {
+        receipts_wait_ms: 200,
+        ..Config::default()
+    };
+    let s = Srv::start_with(b, a_moment).await;
+    let (d1, t1) = s.technician("T-1", &["appliance_repair"]).await;
+    futures_lite(&s, 3).await;
+    let first = pull(&s, &t1, &d1, 0, 2).await;
+    let (st, _) = s
+        .post("/api/sync/pull", &t1, acknowledging(&d1, 0, &first))
+        .await;
+    assert_eq!(st, 200);
+    // The phone never comes back for the last page: derived all the same.
+    assert_eq!(until_receipts_and_held(&s, (2, 0)).await, (2, 0));
 }
 
 /// Issue 16: after a pull's answer its receipts are derived a few at a
