@@ -22,8 +22,8 @@
 //!   [`playbook_shelf`] (the shipped and published playbooks visits are
 //!   judged by), [`upload_order`] (a device's pushes stored in the order
 //!   sent, two on their way at once), [`after_answer`] (work a request
-//!   leaves until after its answer, counted), [`json_tree`] (a JSON answer
-//!   read with its texts borrowed, for rewriting it whole).
+//!   leaves until after its answer, counted), [`json_spans`] (a JSON answer
+//!   scanned for its texts' places, to rewrite a few and copy the rest).
 //! - [`report`]: the service report of a closed visit (HTML, PDF via typst,
 //!   QR code, customer links); it reads through [`store`] and [`domain`].
 //! - [`outbox`]: what leaves the server — the worker that fans integration
@@ -44,7 +44,7 @@ pub mod demo;
 pub mod domain;
 pub mod failure;
 pub mod http;
-pub mod json_tree;
+pub mod json_spans;
 pub mod map_tiles;
 pub mod model;
 pub mod ops;

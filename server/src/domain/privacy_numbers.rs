@@ -30,7 +30,7 @@ use crate::domain::assignments::upsert_change;
 use crate::domain::outbox::Delivery;
 use crate::domain::personal_data::mask_phone;
 use crate::failure::Fallible;
-use crate::json_tree::Json;
+use crate::json_spans::{rewrite, Document, Kind, Malformed};
 use crate::model::AssignmentStatus;
 use crate::store::assignments::{self, store_assignment};
 use crate::store::outbox::{enqueue, NewOutboxMessage, OutboxMessage};
@@ -162,42 +162,70 @@ pub fn scrub_text<'t>(text: &'t str, phones: &CustomerPhones) -> Cow<'t, str> {
     }
 }
 
-/// The customer numbers a document carries (national digits, 7 or more):
-/// every `customer.phone` and `customer_phone`.
-fn customer_phones(v: &Json<'_>, found: &mut BTreeSet<String>) {
-    match v {
-        Json::Object(members) => {
-            for (key, child) in members {
-                match (key.as_ref(), child) {
-                    ("customer", Json::Object(_)) => {
-                        if let Some(p) = child.get("phone").and_then(Json::as_text) {
-                            found.insert(national_digits(p));
-                        }
-                        customer_phones(child, found);
-                    }
-                    ("customer_phone", Json::Text(p)) => {
-                        found.insert(national_digits(p));
-                    }
-                    _ => customer_phones(child, found),
+/// Where each object of an answer stands for the masking.
+struct Places {
+    /// Whether the object is a `customer` member of an ordinary object:
+    /// its `phone` is the customer's number of the order it speaks of.
+    customer: Vec<bool>,
+    /// The order its members speak of: its own (an `assignment_id`, or the
+    /// `id` beside a `customer`), else the one its enclosing object speaks
+    /// of; a `customer` object speaks of its holder's.
+    order: Vec<Option<usize>>,
+}
+
+impl Places {
+    /// Objects open in document order, an enclosing one first: one pass.
+    fn of(doc: &Document<'_>) -> Self {
+        let n = doc.objects.len();
+        let mut customer: Vec<bool> = Vec::with_capacity(n);
+        let mut order: Vec<Option<usize>> = Vec::with_capacity(n);
+        for o in &doc.objects {
+            let inherited = o.parent.and_then(|p| order[p]);
+            let is_customer =
+                o.key.as_deref() == Some("customer") && o.parent.is_some_and(|p| !customer[p]);
+            let own = || {
+                let named = o
+                    .get("assignment_id")
+                    .or_else(|| o.get("customer").and(o.get("id")))?;
+                match named {
+                    Kind::Text(t) => Some(t),
+                    _ => None,
                 }
-            }
+            };
+            customer.push(is_customer);
+            order.push(if is_customer {
+                inherited
+            } else {
+                own().or(inherited)
+            });
         }
-        Json::List(items) => items.iter().for_each(|i| customer_phones(i, found)),
-        _ => {}
+        Self { customer, order }
     }
 }
 
-/// The order an object speaks of: an assignment's own id, or the id it
-/// names (copied: the object's members are rewritten under it).
-fn order_of(members: &[(Cow<'_, str>, Json<'_>)]) -> Option<String> {
-    let named = |key: &str| members.iter().find(|(k, _)| k == key).map(|(_, v)| v);
-    named("assignment_id")
-        .or_else(|| named("customer").and(named("id")))
-        .and_then(Json::as_text)
-        .map(str::to_string)
+/// The customer numbers an answer carries (national digits, 7 or more):
+/// the first `phone` of every `customer` object and every
+/// `customer_phone`.
+fn customer_phones(doc: &Document<'_>) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for o in doc
+        .objects
+        .iter()
+        .filter(|o| o.key.as_deref() == Some("customer"))
+    {
+        if let Some(p) = o.get("phone").and_then(|k| doc.text(k)) {
+            found.insert(national_digits(p));
+        }
+    }
+    for t in &doc.texts {
+        if matches!(&t.member_of, Some((_, key)) if key == "customer_phone") {
+            found.insert(national_digits(&t.value));
+        }
+    }
+    found
 }
 
-/// What a technician's device may read of the numbers in an answer.
+/// What a technician's device may read of an answer's numbers.
 struct DeviceView<'v> {
     /// The technician's bound virtual numbers, by order.
     virtuals: &'v HashMap<String, String>,
@@ -222,42 +250,35 @@ impl DeviceView<'_> {
         }
     }
 
-    fn replace(&self, phone: &mut Cow<'_, str>, assignment: Option<&str>) {
-        if let Some(n) = self.number(phone, assignment) {
-            *phone = Cow::Owned(n);
-        }
-    }
-
-    fn rewrite(&self, v: &mut Json<'_>, assignment: Option<&str>) {
-        match v {
-            Json::Object(members) => {
-                let own = order_of(members);
-                let here = own.as_deref().or(assignment);
-                for (key, child) in members.iter_mut() {
-                    match (key.as_ref(), child) {
-                        ("customer", Json::Object(c)) => {
-                            for (field, value) in c.iter_mut() {
-                                match (field.as_ref(), value) {
-                                    ("phone", Json::Text(p)) => self.replace(p, here),
-                                    (_, value) => self.rewrite(value, here),
-                                }
-                            }
-                        }
-                        ("customer_phone", Json::Text(p)) if self.mask_unbound => {
-                            self.replace(p, here)
-                        }
-                        (_, child) => self.rewrite(child, here),
-                    }
+    /// The texts of `doc` the device reads otherwise, in document order:
+    /// a customer's phone replaced by the number it may read, any other
+    /// text with the customers' numbers masked inside it.
+    fn changes<'d>(
+        &'d self,
+        doc: &'d Document<'_>,
+        places: &'d Places,
+    ) -> impl Iterator<Item = (usize, Cow<'d, str>)> + 'd {
+        let order_text = move |o: usize| places.order[o].map(|t| doc.texts[t].value.as_ref());
+        doc.texts.iter().enumerate().filter_map(move |(i, t)| {
+            let phone_of = match &t.member_of {
+                Some((o, key)) if places.customer[*o] && key == "phone" => Some(*o),
+                Some((o, key))
+                    if self.mask_unbound && !places.customer[*o] && key == "customer_phone" =>
+                {
+                    Some(*o)
                 }
+                _ => None,
+            };
+            match phone_of {
+                Some(o) => self
+                    .number(&t.value, order_text(o))
+                    .map(|n| (i, Cow::Owned(n))),
+                None => match scrub_text(&t.value, &self.phones) {
+                    Cow::Owned(scrubbed) => Some((i, Cow::Owned(scrubbed))),
+                    Cow::Borrowed(_) => None,
+                },
             }
-            Json::List(items) => items.iter_mut().for_each(|i| self.rewrite(i, assignment)),
-            Json::Text(s) => {
-                if let Cow::Owned(scrubbed) = scrub_text(s, &self.phones) {
-                    *s = Cow::Owned(scrubbed);
-                }
-            }
-            _ => {}
-        }
+        })
     }
 }
 
@@ -266,17 +287,19 @@ impl DeviceView<'_> {
 /// bound numbers by order) or, with `mask_unbound`, the masked number, and
 /// no other text keeps one of those customers' numbers; without
 /// `mask_unbound` (`--privacy-mask-unbound false`) only the bound orders'
-/// numbers are replaced, the others left whole. The answer is read with
-/// its texts borrowed ([`Json`]): only the texts that change are copied.
+/// numbers are replaced, the others left whole. The answer is scanned, not
+/// read into a tree ([`Document`]): the texts that change are written
+/// again, every other byte copied as it was. An answer that is not JSON
+/// is refused.
 pub fn mask_for_device(
     answer: &[u8],
     virtuals: &HashMap<String, String>,
     mask_unbound: bool,
-) -> serde_json::Result<Vec<u8>> {
-    let mut doc = Json::read(answer)?;
+) -> Result<Vec<u8>, Malformed> {
+    let doc = Document::scan(answer)?;
     let mut phones = BTreeSet::new();
     if mask_unbound {
-        customer_phones(&doc, &mut phones);
+        phones = customer_phones(&doc);
         // Numbers too short to be a phone (or masked already) are not searched.
         phones.retain(|p| p.len() >= 7);
         // A virtual number is what the device may hold: never scrubbed.
@@ -289,8 +312,8 @@ pub fn mask_for_device(
         mask_unbound,
         phones: CustomerPhones::new(phones),
     };
-    view.rewrite(&mut doc, None);
-    doc.write()
+    let places = Places::of(&doc);
+    Ok(rewrite(answer, &doc, view.changes(&doc, &places)))
 }
 
 /// The number to bind for a phone as stored (11 national digits for a
@@ -619,6 +642,177 @@ mod tests {
         assert_eq!(
             scrub_text("x 8001380 y", &two),
             format!("x {} y", mask_phone("8001380"))
+        );
+    }
+
+    /// The masking as a walk over a `serde_json::Value` (how it was first
+    /// written, a tree read and written whole): what the scan of the
+    /// answer's bytes must give for any answer.
+    fn masked_by_walk(
+        doc: &Value,
+        virtuals: &HashMap<String, String>,
+        mask_unbound: bool,
+    ) -> Value {
+        fn phones_in(v: &Value, found: &mut BTreeSet<String>) {
+            match v {
+                Value::Object(m) => {
+                    for (k, c) in m {
+                        match (k.as_str(), c) {
+                            ("customer", Value::Object(co)) => {
+                                if let Some(p) = co.get("phone").and_then(Value::as_str) {
+                                    found.insert(national_digits(p));
+                                }
+                                phones_in(c, found);
+                            }
+                            ("customer_phone", Value::String(p)) => {
+                                found.insert(national_digits(p));
+                            }
+                            _ => phones_in(c, found),
+                        }
+                    }
+                }
+                Value::Array(items) => items.iter().for_each(|i| phones_in(i, found)),
+                _ => {}
+            }
+        }
+        fn walk(view: &DeviceView<'_>, v: &mut Value, assignment: Option<&str>) {
+            let phone = |p: &mut String, here: Option<&str>| {
+                if let Some(n) = view.number(p, here) {
+                    *p = n;
+                }
+            };
+            match v {
+                Value::Object(m) => {
+                    let own = m
+                        .get("assignment_id")
+                        .or_else(|| m.get("customer").and(m.get("id")))
+                        .and_then(Value::as_str)
+                        .map(String::from);
+                    let here = own.as_deref().or(assignment);
+                    for (k, c) in m.iter_mut() {
+                        match (k.as_str(), c) {
+                            ("customer", Value::Object(co)) => {
+                                for (f, value) in co.iter_mut() {
+                                    match (f.as_str(), value) {
+                                        ("phone", Value::String(p)) => phone(p, here),
+                                        (_, value) => walk(view, value, here),
+                                    }
+                                }
+                            }
+                            ("customer_phone", Value::String(p)) if view.mask_unbound => {
+                                phone(p, here)
+                            }
+                            (_, c) => walk(view, c, here),
+                        }
+                    }
+                }
+                Value::Array(items) => items.iter_mut().for_each(|i| walk(view, i, assignment)),
+                Value::String(s) => {
+                    if let Cow::Owned(x) = scrub_text(s, &view.phones) {
+                        *s = x;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut phones = BTreeSet::new();
+        if mask_unbound {
+            phones_in(doc, &mut phones);
+            phones.retain(|p| p.len() >= 7);
+            for x in virtuals.values() {
+                phones.remove(&national_digits(x));
+            }
+        }
+        let view = DeviceView {
+            virtuals,
+            mask_unbound,
+            phones: CustomerPhones::new(phones),
+        };
+        let mut out = doc.clone();
+        walk(&view, &mut out, None);
+        out
+    }
+
+    /// A document of customers, orders, phones and notes nested every
+    /// way, drawn from `seed` (xorshift: the same documents every run).
+    fn drawn(seed: &mut u64, depth: u32) -> Value {
+        fn below(seed: &mut u64, n: u64) -> u64 {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            *seed % n
+        }
+        const KEYS: [&str; 9] = [
+            "customer",
+            "phone",
+            "customer_phone",
+            "assignment_id",
+            "id",
+            "notes",
+            "name",
+            "changes",
+            "x",
+        ];
+        const TEXTS: [&str; 14] = [
+            "13800138000",
+            "138 0013 8000",
+            "+86 139-0000-1234",
+            "13900001234",
+            "A-1",
+            "A-2",
+            "A-3",
+            "call 13800138000 first",
+            "",
+            "12345",
+            "17000000001",
+            "回电 139 0000 1234。",
+            "a\"q\\\n13800138000",
+            "138****8000",
+        ];
+        let pick = below(seed, if depth == 0 { 4 } else { 9 });
+        match pick {
+            0 => Value::String(TEXTS[below(seed, TEXTS.len() as u64) as usize].into()),
+            1 => json!(below(seed, 20_000_000_000)),
+            2 => Value::Null,
+            3 => Value::String(TEXTS[below(seed, TEXTS.len() as u64) as usize].into()),
+            4 => Value::Array(
+                (0..below(seed, 4))
+                    .map(|_| drawn(seed, depth - 1))
+                    .collect(),
+            ),
+            _ => {
+                let n = below(seed, 6);
+                let mut m = serde_json::Map::new();
+                for _ in 0..n {
+                    let key = KEYS[below(seed, KEYS.len() as u64) as usize];
+                    m.insert(key.to_string(), drawn(seed, depth - 1));
+                }
+                Value::Object(m)
+            }
+        }
+    }
+
+    #[test]
+    fn the_scanned_masking_reads_as_the_masking_of_the_whole_tree_for_any_answer() {
+        let mut virtuals = HashMap::new();
+        virtuals.insert("A-1".to_string(), "17000000001".to_string());
+        virtuals.insert("A-3".to_string(), "17000000003".to_string());
+        let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut changed = 0;
+        for _ in 0..3000 {
+            let doc = json!({"changes": (0..4).map(|_| drawn(&mut seed, 5)).collect::<Vec<_>>()});
+            let bytes = serde_json::to_vec(&doc).unwrap();
+            for mask_unbound in [true, false] {
+                let out = mask_for_device(&bytes, &virtuals, mask_unbound).unwrap();
+                let read: Value = serde_json::from_slice(&out).unwrap();
+                let want = masked_by_walk(&doc, &virtuals, mask_unbound);
+                assert_eq!(read, want, "{doc}");
+                changed += usize::from(read != doc);
+            }
+        }
+        assert!(
+            changed > 1000,
+            "the documents drawn carry numbers to mask: {changed}"
         );
     }
 
