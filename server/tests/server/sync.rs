@@ -339,6 +339,17 @@ async fn refused_events_are_acknowledged(b: Backend) {
         (200, Some(5), Some(1))
     );
     assert_eq!(s.stored_events(&dev).await, 2);
+    // An event a push before stored, sent again under a new sequence
+    // number: refused, acknowledged.
+    let again = [(6, ok.events[0].clone())];
+    let (st, r) = s.push(&token, &dev, &again).await;
+    assert_eq!(
+        (st, r["acked_seq"].as_u64(), r["applied"].as_u64()),
+        (200, Some(6), Some(0)),
+        "{r}"
+    );
+    assert_eq!(r["refused"][0]["code"], "duplicate_event_id");
+    assert_eq!(s.stored_events(&dev).await, 2);
     // A technician cannot read another's visit.
     let (_, t2) = (0, s.login("desk").await);
     let (st, _) = s.get(&format!("/api/visits/{}", ok.visit), &t2).await;
