@@ -591,6 +591,19 @@ mod tests {
         assert_eq!(out, want);
     }
 
+    /// A number masked already (an erased or older order) or an empty one
+    /// is what the device reads as it is: not masked a second time.
+    #[test]
+    fn a_phone_masked_already_or_empty_is_left_as_it_is() {
+        let mut v = json!({"changes": [
+            {"assignment": {"id": "A-5", "customer": {"phone": "138****8000"}}},
+            {"assignment": {"id": "A-6", "customer": {"phone": "  "}}},
+            {"assignment_id": "A-7", "customer_phone": "139****1234"}]});
+        let before = v.clone();
+        mask(&mut v, &HashMap::new());
+        assert_eq!(v, before);
+    }
+
     #[test]
     fn events_naming_their_order_are_masked_and_unrelated_numbers_kept() {
         let mut v = json!({"history": [{"assignment_id": "A-9", "kind": {"type": "assignment_received",
