@@ -237,7 +237,27 @@ struct DeviceView<'v> {
     phones: CustomerPhones,
 }
 
-impl DeviceView<'_> {
+impl<'v> DeviceView<'v> {
+    /// The view of an answer carrying the customer numbers `found`
+    /// (national digits; none without `mask_unbound`).
+    fn of(
+        mut found: BTreeSet<String>,
+        virtuals: &'v HashMap<String, String>,
+        mask_unbound: bool,
+    ) -> Self {
+        // Numbers too short to be a phone (or masked already) are not searched.
+        found.retain(|p| p.len() >= 7);
+        // A virtual number is what the device may hold: never scrubbed.
+        for x in virtuals.values() {
+            found.remove(&national_digits(x));
+        }
+        DeviceView {
+            virtuals,
+            mask_unbound,
+            phones: CustomerPhones::new(found),
+        }
+    }
+
     /// What the device reads for `phone` of order `assignment` (if known):
     /// the order's virtual number when bound to him, else the number
     /// masked; `None` when it reads the number as it is.
@@ -297,21 +317,12 @@ pub fn mask_for_device(
     mask_unbound: bool,
 ) -> Result<Vec<u8>, Malformed> {
     let doc = Document::scan(answer)?;
-    let mut phones = BTreeSet::new();
-    if mask_unbound {
-        phones = customer_phones(&doc);
-        // Numbers too short to be a phone (or masked already) are not searched.
-        phones.retain(|p| p.len() >= 7);
-        // A virtual number is what the device may hold: never scrubbed.
-        for x in virtuals.values() {
-            phones.remove(&national_digits(x));
-        }
-    }
-    let view = DeviceView {
-        virtuals,
-        mask_unbound,
-        phones: CustomerPhones::new(phones),
+    let found = if mask_unbound {
+        customer_phones(&doc)
+    } else {
+        BTreeSet::new()
     };
+    let view = DeviceView::of(found, virtuals, mask_unbound);
     let places = Places::of(&doc);
     Ok(rewrite(answer, &doc, view.changes(&doc, &places)))
 }
@@ -731,16 +742,8 @@ mod tests {
         let mut phones = BTreeSet::new();
         if mask_unbound {
             phones_in(doc, &mut phones);
-            phones.retain(|p| p.len() >= 7);
-            for x in virtuals.values() {
-                phones.remove(&national_digits(x));
-            }
         }
-        let view = DeviceView {
-            virtuals,
-            mask_unbound,
-            phones: CustomerPhones::new(phones),
-        };
+        let view = DeviceView::of(phones, virtuals, mask_unbound);
         let mut out = doc.clone();
         walk(&view, &mut out, None);
         out
