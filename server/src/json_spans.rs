@@ -278,70 +278,66 @@ impl<'a> Scanner<'a> {
         Ok((span, value))
     }
 
-    fn object(
+    /// The items of an object or a list, `self.at` on its opening
+    /// bracket: `item` reads each, then a comma or `close` follows.
+    fn items(
         &mut self,
-        parent: Option<usize>,
-        key: Option<Cow<'a, str>>,
+        close: u8,
         depth: usize,
-    ) -> Result<Kind, Malformed> {
+        mut item: impl FnMut(&mut Self) -> Result<(), Malformed>,
+    ) -> Result<(), Malformed> {
         if depth > MAX_DEPTH {
             return Err(self.malformed());
         }
-        self.at += 1; // {
-        let me = self.doc.objects.len();
-        self.doc.objects.push(Object {
-            parent,
-            key,
-            members: Vec::new(),
-        });
+        self.at += 1; // { or [
         self.space();
-        if self.peek() == Some(b'}') {
+        if self.peek() == Some(close) {
             self.at += 1;
-            return Ok(Kind::Object(me));
+            return Ok(());
         }
         loop {
-            self.space();
-            if self.peek() != Some(b'"') {
-                return Err(self.malformed());
-            }
-            let (_, name) = self.string()?;
-            self.expect(b':')?;
-            let kind = self.value(Some(me), Some(name.clone()), depth)?;
-            self.doc.objects[me].members.push((name, kind));
+            item(self)?;
             self.space();
             match self.peek() {
                 Some(b',') => self.at += 1,
-                Some(b'}') => {
+                Some(b) if b == close => {
                     self.at += 1;
-                    return Ok(Kind::Object(me));
+                    return Ok(());
                 }
                 _ => return Err(self.malformed()),
             }
         }
     }
 
-    fn list(&mut self, parent: Option<usize>, depth: usize) -> Result<Kind, Malformed> {
-        if depth > MAX_DEPTH {
-            return Err(self.malformed());
-        }
-        self.at += 1; // [
-        self.space();
-        if self.peek() == Some(b']') {
-            self.at += 1;
-            return Ok(Kind::List);
-        }
-        loop {
-            self.value(parent, None, depth)?;
-            self.space();
-            match self.peek() {
-                Some(b',') => self.at += 1,
-                Some(b']') => {
-                    self.at += 1;
-                    return Ok(Kind::List);
-                }
-                _ => return Err(self.malformed()),
+    fn object(
+        &mut self,
+        parent: Option<usize>,
+        key: Option<Cow<'a, str>>,
+        depth: usize,
+    ) -> Result<Kind, Malformed> {
+        let me = self.doc.objects.len();
+        self.doc.objects.push(Object {
+            parent,
+            key,
+            members: Vec::new(),
+        });
+        self.items(b'}', depth, |s| {
+            s.space();
+            if s.peek() != Some(b'"') {
+                return Err(s.malformed());
             }
-        }
+            let (_, name) = s.string()?;
+            s.expect(b':')?;
+            let kind = s.value(Some(me), Some(name.clone()), depth)?;
+            s.doc.objects[me].members.push((name, kind));
+            Ok(())
+        })?;
+        Ok(Kind::Object(me))
+    }
+
+    fn list(&mut self, parent: Option<usize>, depth: usize) -> Result<Kind, Malformed> {
+        self.items(b']', depth, |s| s.value(parent, None, depth).map(drop))?;
+        Ok(Kind::List)
     }
 }
 
