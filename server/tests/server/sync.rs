@@ -718,24 +718,37 @@ async fn until_receipts_and_held(s: &Srv, want: (i64, i64)) -> (i64, i64) {
     }
 }
 
-/// Issue 16: while a phone's download goes on (the answer carries a page
-/// it will apply and acknowledge), the pages it acknowledged stay held, so
-/// the server's cores serve the pages; the pull that ends the download
-/// derives them all at once, and a phone that stops between pages has
-/// them derived after `receipts_wait_ms`.
-async fn a_downloads_receipts_wait_for_its_end_or_for_it_to_pause(b: Backend) {
-    let an_hour = Config {
-        receipts_wait_ms: 3_600_000,
+/// A phone halfway through a download of three orders in pages of two,
+/// on a server whose receipts wait `wait_ms` while a download goes on:
+/// the server, the phone's token and device, the first page, and the
+/// answer to the pull acknowledging it (the second page).
+async fn halfway_through_a_download(
+    b: Backend,
+    wait_ms: u64,
+) -> (Srv, String, String, serde_json::Value, serde_json::Value) {
+    let config = Config {
+        receipts_wait_ms: wait_ms,
         ..Config::default()
     };
-    let s = Srv::start_with(b, an_hour).await;
+    let s = Srv::start_with(b, config).await;
     let (d1, t1) = s.technician("T-1", &["appliance_repair"]).await;
     futures_lite(&s, 3).await;
     let first = pull(&s, &t1, &d1, 0, 2).await;
     let (st, second) = s
         .post("/api/sync/pull", &t1, acknowledging(&d1, 0, &first))
         .await;
-    assert_eq!((st, second["changes"].as_array().unwrap().len()), (200, 1));
+    assert_eq!(st, 200, "{second}");
+    (s, t1, d1, first, second)
+}
+
+/// Issue 16: while a phone's download goes on (the answer carries a page
+/// it will apply and acknowledge), the pages it acknowledged stay held, so
+/// the server's cores serve the pages; the pull that ends the download
+/// derives them all at once, and a phone that stops between pages has
+/// them derived after `receipts_wait_ms`.
+async fn a_downloads_receipts_wait_for_its_end_or_for_it_to_pause(b: Backend) {
+    let (s, t1, d1, first, second) = halfway_through_a_download(b, 3_600_000).await;
+    assert_eq!(second["changes"].as_array().unwrap().len(), 1);
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert_eq!(
         receipts_and_held(&s).await,
@@ -750,18 +763,7 @@ async fn a_downloads_receipts_wait_for_its_end_or_for_it_to_pause(b: Backend) {
     // Not waiting out the hour: the empty answer ended the download.
     assert_eq!(until_receipts_and_held(&s, (3, 0)).await, (3, 0));
 
-    let a_moment = Config {
-        receipts_wait_ms: 200,
-        ..Config::default()
-    };
-    let s = Srv::start_with(b, a_moment).await;
-    let (d1, t1) = s.technician("T-1", &["appliance_repair"]).await;
-    futures_lite(&s, 3).await;
-    let first = pull(&s, &t1, &d1, 0, 2).await;
-    let (st, _) = s
-        .post("/api/sync/pull", &t1, acknowledging(&d1, 0, &first))
-        .await;
-    assert_eq!(st, 200);
+    let (s, ..) = halfway_through_a_download(b, 200).await;
     // The phone never comes back for the last page: derived all the same.
     assert_eq!(until_receipts_and_held(&s, (2, 0)).await, (2, 0));
 }
