@@ -3,6 +3,9 @@
 //! bench's download does after the pages arrived. Prints the median wall
 //! and CPU time of the whole apply over fresh stores, and per assignment.
 //! Run: `cargo bench -p doorstep-core --bench download_apply`.
+//! `HACK_SQL`, if set, is run on each fresh store before the apply (a
+//! schema experiment, e.g. an index dropped, measured without a rebuild);
+//! `KEEP` keeps the stores for inspection.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
