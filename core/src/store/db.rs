@@ -353,6 +353,17 @@ mod tests {
     //! relies on for sign-offs and payments).
     use super::*;
 
+    /// A new, empty directory for one test's database.
+    fn fresh_dir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "doorstep-db-{tag}-{}-{}",
+            std::process::id(),
+            uuid::Uuid::now_v7().simple()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
     /// `PRAGMA synchronous`: 1 is NORMAL, 2 is FULL.
     fn synchronous(c: &Connection) -> i64 {
         c.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap()
@@ -360,12 +371,7 @@ mod tests {
 
     #[test]
     fn a_full_write_commits_with_synchronous_full_and_then_returns_to_normal() {
-        let dir = std::env::temp_dir().join(format!(
-            "doorstep-db-durability-{}-{}",
-            std::process::id(),
-            uuid::Uuid::now_v7().simple()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = fresh_dir("durability");
         let db = Db::open(&dir.join("store.db")).unwrap();
         assert_eq!(db.with_writer(|c| Ok(synchronous(c))).unwrap(), 1);
         let during_full = db
@@ -413,12 +419,7 @@ mod tests {
     #[test]
     fn a_download_page_sized_write_stays_in_the_writers_cache_until_it_commits() {
         use rusqlite::ffi::{SQLITE_DBSTATUS_CACHE_SPILL, SQLITE_DBSTATUS_CACHE_USED};
-        let dir = std::env::temp_dir().join(format!(
-            "doorstep-db-cache-{}-{}",
-            std::process::id(),
-            uuid::Uuid::now_v7().simple()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = fresh_dir("cache");
         let db = Db::open(&dir.join("store.db")).unwrap();
         db.with_writer(|c| Ok(writer_status(c, SQLITE_DBSTATUS_CACHE_SPILL, true)))
             .unwrap();
@@ -453,12 +454,7 @@ mod tests {
     #[test]
     fn a_cached_statement_is_not_compiled_again_for_each_new_value() {
         use rusqlite::StatementStatus;
-        let dir = std::env::temp_dir().join(format!(
-            "doorstep-db-plans-{}-{}",
-            std::process::id(),
-            uuid::Uuid::now_v7().simple()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = fresh_dir("plans");
         let db = Db::open(&dir.join("store.db")).unwrap();
         let sql = "SELECT json FROM visit_events WHERE visit_id = ?1 ORDER BY seq";
         let reprepared = |c: &Connection| -> Result<i32> {
