@@ -409,9 +409,9 @@ impl Store {
             .read(|tx| load_device(tx)?.ok_or(StoreError::Sqlite("device row missing".into())))
     }
 
-    /// Copies the WAL into the database file and empties it (e.g. when the
-    /// app goes to the background). Checkpoints otherwise run on a
-    /// background thread every 500 writes.
+    /// Copies the WAL into the database file and empties it, and frees the
+    /// writer's cached pages (e.g. when the app goes to the background).
+    /// Checkpoints otherwise run on a background thread every 500 writes.
     pub fn checkpoint(&self) -> Result<()> {
         self.shared.db.checkpoint()
     }
