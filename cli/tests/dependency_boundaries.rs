@@ -51,7 +51,7 @@ fn core_with_default_features_carries_no_client() {
         names.iter().any(|n| n == "rusqlite"),
         "the tree was read: {names:?}"
     );
-    for client in CLIENT_CRATES.iter().chain(&["tokio", "flate2"]) {
+    for client in CLIENT_CRATES.iter().chain(&["tokio", "flate2", "zstd"]) {
         assert!(
             !names.iter().any(|n| n == client),
             "doorstep-core's default build brings {client}; default features must stay empty"

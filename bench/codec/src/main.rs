@@ -23,6 +23,9 @@ use std::time::Instant;
 enum Codec {
     Gzip(u32),
     Zstd(i32),
+    /// Compressed by the C library at the level, decompressed by `ruzstd`
+    /// (pure Rust, decoder only): what a phone that only reads zstd would run.
+    ZstdRust(i32),
 }
 
 impl Codec {
@@ -30,6 +33,7 @@ impl Codec {
         match self {
             Codec::Gzip(l) => format!("gzip -{l}"),
             Codec::Zstd(l) => format!("zstd -{l}"),
+            Codec::ZstdRust(l) => format!("zstd -{l}, ruzstd decoding"),
         }
     }
 
@@ -44,9 +48,11 @@ impl Codec {
                 enc.finish().expect("gzip in memory")
             }
             #[cfg(feature = "zstd")]
-            Codec::Zstd(level) => zstd::bulk::compress(body, level).expect("zstd in memory"),
+            Codec::Zstd(level) | Codec::ZstdRust(level) => {
+                zstd::bulk::compress(body, level).expect("zstd in memory")
+            }
             #[cfg(not(feature = "zstd"))]
-            Codec::Zstd(_) => unreachable!("built without zstd"),
+            Codec::Zstd(_) | Codec::ZstdRust(_) => unreachable!("built without zstd"),
         }
     }
 
@@ -61,20 +67,31 @@ impl Codec {
             }
             #[cfg(feature = "zstd")]
             Codec::Zstd(_) => zstd::bulk::decompress(packed, size).expect("unzstd"),
+            #[cfg(feature = "zstd")]
+            Codec::ZstdRust(_) => {
+                let mut out = Vec::with_capacity(size);
+                ruzstd::decoding::StreamingDecoder::new(packed)
+                    .expect("a zstd frame")
+                    .read_to_end(&mut out)
+                    .expect("ruzstd");
+                out
+            }
             #[cfg(not(feature = "zstd"))]
-            Codec::Zstd(_) => unreachable!("built without zstd"),
+            Codec::Zstd(_) | Codec::ZstdRust(_) => unreachable!("built without zstd"),
         }
     }
 }
 
 /// The codecs measured: the sync's own choices (the phone's upload at gzip
 /// level 1, the server's responses at level 6) and zstd's usual levels.
-const CODECS: [Codec; 7] = [
+const CODECS: [Codec; 9] = [
     Codec::Gzip(1),
     Codec::Gzip(6),
     Codec::Gzip(9),
     Codec::Zstd(1),
+    Codec::ZstdRust(1),
     Codec::Zstd(3),
+    Codec::ZstdRust(3),
     Codec::Zstd(9),
     Codec::Zstd(19),
 ];
@@ -168,7 +185,7 @@ fn main() {
         println!("| codec | bytes | of the JSON | compress ms | decompress ms |");
         println!("|---|---:|---:|---:|---:|");
         for codec in CODECS {
-            if matches!(codec, Codec::Zstd(_)) && cfg!(not(feature = "zstd")) {
+            if matches!(codec, Codec::Zstd(_) | Codec::ZstdRust(_)) && cfg!(not(feature = "zstd")) {
                 continue;
             }
             let (bytes, pack, unpack) = measure(codec, &bodies, iterations);

@@ -13,7 +13,8 @@
 //! the technician started becomes a conflict and no fact is dropped; each
 //! request acknowledges the pages applied before it, from which the server
 //! derives the receipts the phone recorded, `crate::receipt`),
-//! **finish** (status and clock offset recorded). Bodies are gzipped JSON.
+//! **finish** (status and clock offset recorded). Bodies are JSON, gzip up
+//! and zstd down (`encoding`).
 //! When to sync is the [`SyncService`]'s (`service`): the device's one sync
 //! loop, with its own retry timer, driven by the platform's signals.
 //!
@@ -22,6 +23,7 @@
 
 mod backoff;
 mod blobs;
+mod encoding;
 mod enrol;
 mod error;
 mod qr_payments;
@@ -51,11 +53,8 @@ use crate::protocol::{
 use crate::store::Store;
 use crate::VisitEvent;
 use chrono::{DateTime, Utc};
-use flate2::write::GzEncoder;
-use flate2::Compression;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::io::Write;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -525,7 +524,7 @@ impl SyncClient {
         let auth = format!("Bearer {}", self.token.current());
         let mut headers = vec![
             ("authorization".into(), auth),
-            ("accept-encoding".into(), "gzip".into()),
+            ("accept-encoding".into(), encoding::ACCEPTED.into()),
         ];
         let body = match request {
             Some(request) => {
@@ -533,7 +532,7 @@ impl SyncClient {
                     serde_json::to_vec(request).map_err(|e| SyncError::Decode(e.to_string()))?;
                 headers.push(("content-type".into(), "application/json".into()));
                 headers.push(("content-encoding".into(), "gzip".into()));
-                gzip(&json).map_err(|e| SyncError::Decode(e.to_string()))?
+                encoding::gzip(&json).map_err(|e| SyncError::Decode(e.to_string()))?
             }
             None => Vec::new(),
         };
@@ -558,18 +557,9 @@ impl SyncClient {
                 self.token.received(new_token);
             }
         }
-        // Some platform stacks (URLSession) decode gzip themselves and keep
-        // the header: only a body that is gzip is decoded here.
-        let gzipped = response
-            .header("content-encoding")
-            .is_some_and(|v| v.eq_ignore_ascii_case("gzip"))
-            && response.body.starts_with(&[0x1f, 0x8b]);
-        let bytes = if gzipped {
-            gunzip(&response.body)
-                .map_err(|e| SyncError::Decode(format!("{path}: gzip body: {e}")))?
-        } else {
-            response.body
-        };
+        let encoding = response.header("content-encoding").map(str::to_owned);
+        let bytes = encoding::decode_answer(encoding.as_deref(), response.body)
+            .map_err(|e| SyncError::Decode(format!("{path}: {e}")))?;
         let status = response.status;
         let success = (200..300).contains(&status);
         if success {
@@ -750,35 +740,6 @@ fn split_exchange(
 fn offset_ms<T>(x: &Exchange<T>, server_time: DateTime<Utc>) -> i64 {
     let half = (x.received_at - x.sent_at) / 2;
     (server_time - (x.sent_at + half)).num_milliseconds()
-}
-
-/// The largest decoded response accepted (a pull page of 2 000 assignments
-/// is ~1.3 MB): a corrupt or hostile body cannot exhaust the phone's memory.
-const MAX_DECODED_RESPONSE: u64 = 64 * 1024 * 1024;
-
-fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut out = Vec::with_capacity(bytes.len() * 8);
-    flate2::read::GzDecoder::new(bytes)
-        .take(MAX_DECODED_RESPONSE + 1)
-        .read_to_end(&mut out)?;
-    if out.len() as u64 > MAX_DECODED_RESPONSE {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("decodes to more than {MAX_DECODED_RESPONSE} bytes"),
-        ));
-    }
-    Ok(out)
-}
-
-/// A request body as it goes on the wire. Level 6, not 1: on the push
-/// batches of 10 000 events it sends 309 KB instead of 518 KB for 24 ms more
-/// of the phone's CPU (docs/PERFORMANCE.md, "gzip against zstd"), seconds
-/// saved on a 1 Mbit/s link.
-fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut enc = GzEncoder::new(Vec::with_capacity(bytes.len() / 4), Compression::new(6));
-    enc.write_all(bytes)?;
-    enc.finish()
 }
 
 /// Applies one downloaded page and its cursor (`Store::apply_download_page`)

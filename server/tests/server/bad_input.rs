@@ -1,5 +1,6 @@
 //! Bad input: malformed JSON, unknown versions, oversized bodies and
-//! batches, a structurally invalid event (nothing stored), gzip.
+//! batches, a structurally invalid event (nothing stored), gzip; answers
+//! encoded as the client reads them.
 
 use crate::both_backends;
 use crate::harness::{assignment, device, numbered, Backend, Srv};
@@ -15,7 +16,8 @@ both_backends!(
     unknown_protocol_version_is_refused,
     oversized_body_and_batch,
     one_invalid_event_stores_nothing,
-    gzip_and_unknown_fields
+    gzip_and_unknown_fields,
+    answers_are_encoded_as_the_client_reads_them
 );
 
 async fn setup(
@@ -260,6 +262,52 @@ async fn gzip_and_unknown_fields(b: Backend) {
         .await;
     assert_eq!(st, 200);
     assert_eq!(page["changes"].as_array().unwrap().len(), 1);
+}
+
+/// A phone reads zstd (first in its `Accept-Encoding`) and gets it; a
+/// client that reads only gzip gets gzip; one that names neither gets the
+/// JSON as it is. Each decodes to the same page.
+async fn answers_are_encoded_as_the_client_reads_them(b: Backend) {
+    let (s, dev, token, _) = setup(b, Config::default()).await;
+    let plain = reqwest::Client::builder().no_gzip().build().unwrap();
+    let mut pages = vec![];
+    for (accept, encoding) in [
+        ("zstd, gzip;q=0.5", Some("zstd")),
+        ("gzip", Some("gzip")),
+        ("br", None),
+    ] {
+        let res = plain
+            .post(format!("{}/api/sync/pull", s.base))
+            .bearer_auth(&token)
+            .header("accept-encoding", accept)
+            .json(&json!({"protocol_version": 1, "device_id": dev, "limit": 10}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200, "{accept}");
+        let got = res
+            .headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(got.as_deref(), encoding, "{accept}");
+        let vary = res.headers().get_all("vary").iter().count();
+        assert_eq!(vary, 1, "{accept}: one Vary header");
+        let body = res.bytes().await.unwrap().to_vec();
+        let json = match encoding {
+            Some("zstd") => zstd::decode_all(&body[..]).unwrap(),
+            Some("gzip") => {
+                let mut out = vec![];
+                std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut out)
+                    .unwrap();
+                out
+            }
+            _ => body,
+        };
+        let page: Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(page["changes"].as_array().unwrap().len(), 1, "{accept}");
+        pages.push(page["changes"].clone());
+    }
+    assert!(pages.windows(2).all(|w| w[0] == w[1]), "{pages:?}");
 }
 
 /// gzip-encodes bytes with the stored (uncompressed) deflate mode: a valid

@@ -249,7 +249,8 @@ public final class KeychainEnrolmentVault: EnrolmentVault {
 /// The core's HTTP over `URLSession`, so sync follows the phone's proxy, VPN
 /// and trusted certificates (the Kotlin shell's UrlConnectionTransport). It
 /// only moves bytes: any status is an answer for the core; only a failure to
-/// get one is thrown. URLSession decodes gzip itself; the core sees the body
+/// get one is thrown. The core asks for zstd or gzip; URLSession decodes
+/// gzip itself (zstd it leaves to the core), and the core sees a body that
 /// is no longer gzip and reads it as is. Blocking: the core calls it on a
 /// worker thread, never the main thread.
 public final class URLSessionTransport: HttpTransport, @unchecked Sendable {

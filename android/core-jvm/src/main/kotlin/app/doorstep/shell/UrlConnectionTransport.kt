@@ -16,7 +16,7 @@ import java.net.URI
  * for the core to read; only a failure to get an answer (no route, refused,
  * timed out, TLS rejected) is thrown, as [TransportException.Network].
  *
- * The body is passed on as received: the core asks for gzip itself
+ * The body is passed on as received: the core asks for zstd or gzip itself
  * (`Accept-Encoding`), which also keeps Android's stack from decoding it.
  * [cancel] drops the connections in flight when the technician cancels a
  * sync or the phone goes offline.
