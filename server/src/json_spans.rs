@@ -39,18 +39,10 @@ pub struct Object<'a> {
     /// The key it is the value of, when it is a member of `parent` (not an
     /// item of a list).
     pub key: Option<Cow<'a, str>>,
-    /// Its members, in the order read (a repeated key kept each time).
-    pub members: Vec<(Cow<'a, str>, Kind)>,
-}
-
-impl<'a> Object<'a> {
-    /// The first member named `key`.
-    pub fn get(&self, key: &str) -> Option<Kind> {
-        self.members
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, kind)| *kind)
-    }
+    /// Its members in [`Document::members`], in the order read (a repeated
+    /// key kept each time): one list for the whole document, not one
+    /// allocation an object.
+    pub members: Range<usize>,
 }
 
 /// A text (string value) of the document, in document order.
@@ -70,6 +62,9 @@ pub struct Text<'a> {
 pub struct Document<'a> {
     pub objects: Vec<Object<'a>>,
     pub texts: Vec<Text<'a>>,
+    /// Every object's members (key, kind), each object's together
+    /// ([`Object::members`]).
+    pub members: Vec<(Cow<'a, str>, Kind)>,
 }
 
 /// A document that is not JSON: the byte offset where reading stopped.
@@ -95,7 +90,15 @@ impl<'a> Document<'a> {
         let mut s = Scanner {
             text,
             at: 0,
-            doc: Document::default(),
+            doc: Document {
+                // A download page has a member about every 22 bytes and a
+                // text about every 45: one allocation each for most answers
+                // (reserving more, or the objects too, measured no faster).
+                members: Vec::with_capacity(bytes.len() / 24),
+                texts: Vec::with_capacity(bytes.len() / 36),
+                objects: Vec::new(),
+            },
+            open_members: Vec::new(),
         };
         s.value(None, None, 0)?;
         s.space();
@@ -103,6 +106,14 @@ impl<'a> Document<'a> {
             return Err(s.malformed());
         }
         Ok(s.doc)
+    }
+
+    /// The first member of object `object` named `key`.
+    pub fn get(&self, object: usize, key: &str) -> Option<Kind> {
+        self.members[self.objects[object].members.clone()]
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, kind)| *kind)
     }
 
     /// The text of `kind`, if it is one.
@@ -139,6 +150,9 @@ struct Scanner<'a> {
     text: &'a str,
     at: usize,
     doc: Document<'a>,
+    /// The members read so far of the objects still open, innermost last;
+    /// an object's go to the document's list when it closes.
+    open_members: Vec<(Cow<'a, str>, Kind)>,
 }
 
 impl<'a> Scanner<'a> {
@@ -248,22 +262,22 @@ impl<'a> Scanner<'a> {
         let mut i = start + 1;
         let mut escaped = false;
         loop {
-            match bytes.get(i) {
-                Some(b'"') => break,
-                Some(b'\\') => {
-                    escaped = true;
-                    i += 2;
-                }
-                Some(&b) if b < 0x20 => {
-                    self.at = i;
-                    return Err(self.malformed());
-                }
-                Some(_) => i += 1,
-                None => {
-                    self.at = bytes.len();
-                    return Err(self.malformed());
-                }
+            // To the next quote or backslash in one search; what lies
+            // before it must hold no control character.
+            let Some(next) = memchr::memchr2(b'"', b'\\', &bytes[i.min(bytes.len())..]) else {
+                self.at = bytes.len();
+                return Err(self.malformed());
+            };
+            if let Some(c) = bytes[i..i + next].iter().position(|&b| b < 0x20) {
+                self.at = i + c;
+                return Err(self.malformed());
             }
+            i += next;
+            if bytes[i] == b'"' {
+                break;
+            }
+            escaped = true;
+            i += 2;
         }
         let span = start..i + 1;
         self.at = i + 1;
@@ -319,8 +333,9 @@ impl<'a> Scanner<'a> {
         self.doc.objects.push(Object {
             parent,
             key,
-            members: Vec::new(),
+            members: 0..0,
         });
+        let open_from = self.open_members.len();
         self.items(b'}', depth, |s| {
             s.space();
             if s.peek() != Some(b'"') {
@@ -329,9 +344,14 @@ impl<'a> Scanner<'a> {
             let (_, name) = s.string()?;
             s.expect(b':')?;
             let kind = s.value(Some(me), Some(name.clone()), depth)?;
-            s.doc.objects[me].members.push((name, kind));
+            s.open_members.push((name, kind));
             Ok(())
         })?;
+        let from = self.doc.members.len();
+        self.doc
+            .members
+            .extend(self.open_members.drain(open_from..));
+        self.doc.objects[me].members = from..self.doc.members.len();
         Ok(Kind::Object(me))
     }
 
@@ -366,8 +386,24 @@ mod tests {
             (doc.objects[2].parent, doc.objects[2].key.clone()),
             (Some(0), Some("c".into()))
         );
-        assert_eq!(doc.objects[0].get("l"), Some(Kind::List));
-        assert_eq!(doc.text(doc.objects[0].get("a").unwrap()), Some("x"));
+        assert_eq!(doc.get(0, "l"), Some(Kind::List));
+        assert_eq!(doc.text(doc.get(0, "a").unwrap()), Some("x"));
+        assert_eq!(doc.get(1, "b"), Some(Kind::Null));
+        assert_eq!(doc.get(2, "d"), Some(Kind::Text(2)));
+        assert_eq!(
+            doc.get(0, "d"),
+            None,
+            "a member of an inner object is not the outer's"
+        );
+        let keys = |o: usize| -> Vec<&str> {
+            doc.members[doc.objects[o].members.clone()]
+                .iter()
+                .map(|(k, _)| k.as_ref())
+                .collect()
+        };
+        assert_eq!(keys(0), ["a", "l", "c"]);
+        assert_eq!(keys(1), ["b"]);
+        assert_eq!(keys(2), ["d"]);
     }
 
     #[test]
@@ -392,6 +428,9 @@ mod tests {
             b"[1,]",
             b"\"open",
             b"\"tab\tinside\"",
+            b"\"a longer text, then a control character \x01 in it\"",
+            b"\"ends on its escape\\",
+            b"\"ends on an escaped quote\\\"",
             b"\"\\x\"",
             b"01",
             b"1.",
@@ -419,8 +458,13 @@ mod tests {
             b"[]",
             b"{}",
             b"[true,false]",
+            b"\"\\\"\"",
         ] {
             assert!(Document::scan(good).is_ok());
         }
+        let quoted = br#"{"q": "say \"hi\" \\ bye", "after": "x"}"#;
+        let doc = Document::scan(quoted).unwrap();
+        assert_eq!(doc.texts[0].value, "say \"hi\" \\ bye");
+        assert_eq!(doc.texts[1].value, "x");
     }
 }

@@ -179,14 +179,14 @@ impl Places {
         let n = doc.objects.len();
         let mut customer: Vec<bool> = Vec::with_capacity(n);
         let mut order: Vec<Option<usize>> = Vec::with_capacity(n);
-        for o in &doc.objects {
+        for (i, o) in doc.objects.iter().enumerate() {
             let inherited = o.parent.and_then(|p| order[p]);
             let is_customer =
                 o.key.as_deref() == Some("customer") && o.parent.is_some_and(|p| !customer[p]);
             let own = || {
-                let named = o
-                    .get("assignment_id")
-                    .or_else(|| o.get("customer").and(o.get("id")))?;
+                let named = doc
+                    .get(i, "assignment_id")
+                    .or_else(|| doc.get(i, "customer").and(doc.get(i, "id")))?;
                 match named {
                     Kind::Text(t) => Some(t),
                     _ => None,
@@ -208,12 +208,13 @@ impl Places {
 /// `customer_phone`.
 fn customer_phones(doc: &Document<'_>) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
-    for o in doc
+    for (i, _) in doc
         .objects
         .iter()
-        .filter(|o| o.key.as_deref() == Some("customer"))
+        .enumerate()
+        .filter(|(_, o)| o.key.as_deref() == Some("customer"))
     {
-        if let Some(p) = o.get("phone").and_then(|k| doc.text(k)) {
+        if let Some(p) = doc.get(i, "phone").and_then(|k| doc.text(k)) {
             found.insert(national_digits(p));
         }
     }
