@@ -449,6 +449,9 @@ mod tests {
             );
             assert!(serde_json::from_slice::<serde_json::Value>(bad).is_err());
         }
+        // Where: the control character itself.
+        assert_eq!(Document::scan(b"\"tab\tinside\"").unwrap_err().at, 4);
+        assert_eq!(Document::scan(b"{\"k\": \"ab\x01\"}").unwrap_err().at, 9);
         let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
         assert!(Document::scan(deep.as_bytes()).is_err());
         for good in [
