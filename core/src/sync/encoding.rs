@@ -28,22 +28,21 @@ const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 pub(super) fn decode_answer(encoding: Option<&str>, body: Vec<u8>) -> Result<Vec<u8>, String> {
     let is = |name: &str| encoding.is_some_and(|v| v.trim().eq_ignore_ascii_case(name));
     if is("zstd") && body.starts_with(&ZSTD_MAGIC) {
-        let decoder = zstd::stream::read::Decoder::with_buffer(&body[..]);
-        decoded(decoder, body.len()).map_err(|e| format!("zstd body: {e}"))
+        zstd::stream::read::Decoder::with_buffer(&body[..])
+            .and_then(|decoder| decoded(decoder, body.len()))
+            .map_err(|e| format!("zstd body: {e}"))
     } else if is("gzip") && body.starts_with(&GZIP_MAGIC) {
-        let decoder = flate2::read::GzDecoder::new(&body[..]);
-        decoded(Ok(decoder), body.len()).map_err(|e| format!("gzip body: {e}"))
+        decoded(flate2::read::GzDecoder::new(&body[..]), body.len())
+            .map_err(|e| format!("gzip body: {e}"))
     } else {
         Ok(body)
     }
 }
 
 /// Everything `decoder` of `packed` bytes gives, up to [`MAX_DECODED_ANSWER`].
-fn decoded(decoder: std::io::Result<impl Read>, packed: usize) -> std::io::Result<Vec<u8>> {
+fn decoded(decoder: impl Read, packed: usize) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(packed * 8);
-    decoder?
-        .take(MAX_DECODED_ANSWER + 1)
-        .read_to_end(&mut out)?;
+    decoder.take(MAX_DECODED_ANSWER + 1).read_to_end(&mut out)?;
     if out.len() as u64 > MAX_DECODED_ANSWER {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,

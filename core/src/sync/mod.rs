@@ -538,7 +538,7 @@ impl SyncClient {
         };
         let bytes_sent = body.len() as u64;
         let sent_at = clock.now();
-        let response = self
+        let mut response = self
             .transport
             .send(HttpRequest {
                 method,
@@ -557,8 +557,8 @@ impl SyncClient {
                 self.token.received(new_token);
             }
         }
-        let encoding = response.header("content-encoding").map(str::to_owned);
-        let bytes = encoding::decode_answer(encoding.as_deref(), response.body)
+        let body = std::mem::take(&mut response.body);
+        let bytes = encoding::decode_answer(response.header("content-encoding"), body)
             .map_err(|e| SyncError::Decode(format!("{path}: {e}")))?;
         let status = response.status;
         let success = (200..300).contains(&status);
