@@ -157,6 +157,18 @@ impl Center {
         self.server.state.after_answer.idle().await;
     }
 
+    /// The center's writes so far folded into its database file (SQLite's
+    /// WAL checkpointed): a bench's setup left behind it, as the hours
+    /// between a dispatch and a technician's sync would leave it.
+    pub async fn checkpoint(&self) {
+        self.server
+            .state
+            .db
+            .checkpoint()
+            .await
+            .expect("the center's checkpoint");
+    }
+
     pub fn addr(&self) -> SocketAddr {
         self.server.addr
     }

@@ -184,8 +184,9 @@ impl SqliteDb {
     }
 
     /// Waits for the transactions sent before it, then folds the WAL back
-    /// into the database file (a clean close: the next start replays nothing).
-    pub(super) async fn close(&self) -> Result<(), DbError> {
+    /// into the database file (a clean close: the next start replays
+    /// nothing; or a quiet moment, [`super::database::Database::checkpoint`]).
+    pub(super) async fn checkpoint(&self) -> Result<(), DbError> {
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |conn: &mut Connection| {
             let _ = done_tx.send(

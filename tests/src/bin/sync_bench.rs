@@ -187,6 +187,10 @@ async fn worked_phone(center: &Center, events: usize) -> (Phone, Vec<AssignmentI
 async fn upload(events: usize, via_proxy: bool, export: Option<&PathBuf>) -> Run {
     let center = Center::start().await;
     let (phone, _) = worked_phone(&center, events).await;
+    // The morning sync's receipts derived and the center's writes in its
+    // file before the clock starts (see `download`).
+    center.settled().await;
+    center.checkpoint().await;
     let waiting = phone.store.pending_count().expect("pending") as usize;
     if let Some(path) = export {
         let docs: Vec<Value> = phone
@@ -267,6 +271,9 @@ async fn download(assignments: usize, via_proxy: bool, export: Option<&PathBuf>)
     let center = Center::start().await;
     let (device, token) = center.technician("T-1").await;
     center.assignments_bulk("T-1", &windows(assignments)).await;
+    // The center has had its day: the setup's writes are in its file, not
+    // being copied there beside the measured sync.
+    center.checkpoint().await;
     let phone = Phone::new("T-1", &device, &token, &center.base, Utc::now());
     let proxy = if via_proxy {
         Some(WeakLink::start(center.addr(), LinkShape::unshaped(), 0).await)
