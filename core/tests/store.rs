@@ -411,6 +411,54 @@ fn an_order_is_stored_once_in_the_fact_that_brought_it() {
     assert!(store.verify_projections().unwrap().is_empty());
 }
 
+/// The orders `assignments` holds, with their versions.
+fn assignment_rows(store: &Store) -> Vec<(String, i64)> {
+    rusqlite::Connection::open(store.path())
+        .unwrap()
+        .prepare("SELECT assignment_id, version FROM assignments ORDER BY assignment_id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
+/// Order `id` at `version`, issued to another technician, tech-9.
+fn issued_to_tech_9(id: &str, version: u64) -> ChangeKind {
+    let mut a = assignment(id, day());
+    a.version = version;
+    a.technician = Some(TechnicianId::new("tech-9").unwrap());
+    ChangeKind::Assignment {
+        assignment: Box::new(a),
+    }
+}
+
+#[test]
+fn an_order_with_a_visit_is_recorded_by_its_visit_and_another_technicians_is_kept_as_sent() {
+    let (_dir, store) = a_store_that_received_a_1("orders-kept");
+    assert!(
+        assignment_rows(&store).is_empty(),
+        "no row beside the visit"
+    );
+    store
+        .receive_assignment(&issued_to_tech_9("B-7", 1), day())
+        .unwrap();
+    assert_eq!(assignment_rows(&store), [("B-7".to_string(), 1)]);
+    assert!(store.state(aid("B-7")).is_err(), "no visit for it");
+    // Its later versions are kept as they come; an order with a visit
+    // still gets no row.
+    store
+        .receive_assignment(&issued_to_tech_9("B-7", 2), day())
+        .unwrap();
+    store
+        .receive_assignment(&reassigned_to_tech_9("B-7", 3), day())
+        .unwrap();
+    store
+        .receive_assignment(&reassigned_to_tech_9("A-1", 2), day())
+        .unwrap();
+    assert_eq!(assignment_rows(&store), [("B-7".to_string(), 3)]);
+}
+
 /// A visit just received is stored lean: its projection holds no field at
 /// its default (the default is what a missing field reads back as), and
 /// reads back as its events replay.

@@ -480,7 +480,8 @@ impl Store {
     /// (through the workflow's `receive_assignment`), a changed one updates
     /// it, a cancel or reassign is applied to the visit (a conflict if the
     /// technician already set off). A re-delivered or older version changes
-    /// nothing. The assignment row is kept as last received.
+    /// nothing. An order that opens no visit here (another technician's)
+    /// is kept in `assignments` as last received.
     pub fn receive_assignment(
         &self,
         change: &ChangeKind,
@@ -612,14 +613,14 @@ impl Store {
             erasure::erase_customer(tx, id)?;
             return Ok((None, false));
         };
-        match change {
-            ChangeKind::Assignment { assignment } => save_assignment(tx, assignment, now)?,
-            _ => {
-                tx.prepare_cached(
-                    "UPDATE assignments SET version = max(version, ?2) WHERE assignment_id = ?1",
-                )?
-                .execute(params![id.as_str(), change.version() as i64])?;
-            }
+        // An order with a visit is recorded by it (the fact that brought
+        // it, the row's `order_version`); the `assignments` table keeps the
+        // orders sent without one (another technician's), as last sent.
+        if !matches!(change, ChangeKind::Assignment { .. }) {
+            tx.prepare_cached(
+                "UPDATE assignments SET version = max(version, ?2) WHERE assignment_id = ?1",
+            )?
+            .execute(params![id.as_str(), change.version() as i64])?;
         }
         let row = load_visit(tx, &VisitRef::Assignment(id.clone()))?;
         match (&row, change) {
@@ -629,7 +630,9 @@ impl Store {
                     .as_ref()
                     .is_none_or(|t| *t == self.shared.technician_id);
                 if !ours {
-                    return Ok((None, false)); // someone else's work: kept, no visit
+                    // Someone else's work: kept, no visit.
+                    save_assignment(tx, a, now)?;
+                    return Ok((None, false));
                 }
             }
             (None, _) => return Ok((None, false)), // never had it: nothing to cancel

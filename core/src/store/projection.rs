@@ -7,7 +7,8 @@
 //! the center's later facts (a cancel, a reassign) moved it to, kept in the
 //! row's `order_version` and `order_technician`. So the phone holds an order
 //! once: in the fact that brought it (the `assignments` table keeps only
-//! what sync needs: id, version, trade).
+//! the orders sent to it without a visit, another technician's: id,
+//! version, trade).
 //!
 //! A row written before schema v7 carries the whole state, order included,
 //! with `order_version` NULL: it is read as it is, written lean at its next
