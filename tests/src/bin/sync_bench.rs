@@ -380,7 +380,7 @@ fn phone_assignments(phone: &Phone, only: Option<&[AssignmentId]>) -> Vec<Value>
             )
             .expect("read the phone's database");
             let mut stmt = conn
-                .prepare("SELECT assignment_id FROM assignments ORDER BY assignment_id")
+                .prepare("SELECT assignment_id FROM visits ORDER BY assignment_id")
                 .expect("the assignments");
             let rows = stmt
                 .query_map([], |r| r.get::<_, String>(0))
