@@ -6,6 +6,8 @@
 mod common;
 
 use common::*;
+use doorstep_core::ids::AssignmentId;
+use doorstep_core::protocol::ChangeKind;
 use doorstep_core::store::schema;
 use doorstep_core::workflow::{Context, SequentialStamper, Visit};
 use doorstep_core::{Playbook, VisitCommand, VisitState};
@@ -184,4 +186,47 @@ fn a_state_written_whole_reads_back_the_same_and_is_rewritten_lean() {
     }
     assert!(lean_fields.len() < whole_fields.len(), "{lean}");
     assert_eq!(serde_json::from_value::<VisitState>(lean).unwrap(), state);
+}
+
+/// Schema v9: a visit's row names its order's fact (`order_seq`). A v8
+/// store, whose rows found it through the partial index
+/// `visit_events_receipts`, upgrades with each row pointed at its visit's
+/// last receipt: a changed order reads back as changed.
+#[test]
+fn a_v8_store_upgrades_with_each_visit_reading_its_last_receipt() {
+    let dir = TempDir::new("v8");
+    let mut changed = assignment("A-1", day());
+    changed.version = 2;
+    changed.customer.address = Some("9 Huaihai Road".into());
+    {
+        let store = open(&dir.db());
+        for change in [
+            issued("A-1", day()),
+            issued("A-2", day()),
+            ChangeKind::Assignment {
+                assignment: Box::new(changed.clone()),
+            },
+        ] {
+            store.receive_assignment(&change, day()).unwrap();
+        }
+    }
+    let fresh = schema_of(&dir.db());
+    {
+        // The same store as v8 kept it.
+        let c = Connection::open(dir.db()).unwrap();
+        c.execute_batch(
+            "ALTER TABLE visits DROP COLUMN order_seq;
+             CREATE INDEX visit_events_receipts ON visit_events(visit_id, seq)
+                 WHERE kind = 'assignment_received';
+             PRAGMA user_version = 8;",
+        )
+        .unwrap();
+    }
+    let store = open(&dir.db());
+    assert_eq!(schema_of(&dir.db()), fresh, "the v9 schema");
+    let a1 = store.state(AssignmentId::new("A-1").unwrap()).unwrap();
+    assert_eq!(a1.assignment, Some(changed));
+    let a2 = store.state(AssignmentId::new("A-2").unwrap()).unwrap();
+    assert_eq!(a2.assignment, Some(assignment("A-2", day())));
+    assert!(store.verify_projections().unwrap().is_empty());
 }

@@ -31,16 +31,14 @@ pub(crate) struct VisitRow {
 }
 
 /// The columns every read selects: the row, its listing columns, and for a
-/// lean row the JSON of the visit's last receipt (the partial index
-/// `visit_events_receipts` finds it without reading the visit's other
-/// events). A macro, so each query is one literal (`concat!`).
+/// lean row the JSON of the visit's last receipt (the row names it,
+/// `order_seq`: one row id lookup). A macro, so each query is one literal
+/// (`concat!`).
 macro_rules! select {
     () => {
         "SELECT v.visit_id, v.trade, v.state_json, v.order_version, v.order_technician,
             CASE WHEN v.order_version IS NULL THEN NULL ELSE
-              (SELECT e.json FROM visit_events e
-               WHERE e.visit_id = v.visit_id AND e.kind = 'assignment_received'
-               ORDER BY e.seq DESC LIMIT 1)
+              (SELECT e.json FROM visit_events e WHERE e.seq = v.order_seq)
             END,
             v.stage, v.window_start, v.closed, v.closed_at, v.event_count
          FROM visits v"
@@ -210,18 +208,25 @@ pub(crate) fn lean_row(
     })
 }
 
-/// Stores a projection row (insert or replace).
-pub(crate) fn store_row(tx: &Transaction<'_>, row: &VisitRowText) -> Result<()> {
+/// Stores a projection row (insert or replace). `order_seq`: the seq of
+/// the visit's last "assignment received" fact, when this write recorded
+/// one; `None` keeps the row's.
+pub(crate) fn store_row(
+    tx: &Transaction<'_>,
+    row: &VisitRowText,
+    order_seq: Option<i64>,
+) -> Result<()> {
     let c = &row.columns;
     tx.prepare_cached(
         "INSERT INTO visits (visit_id, assignment_id, trade, stage, window_start, closed, closed_at,
-                             event_count, state_json, order_version, order_technician)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                             event_count, state_json, order_version, order_technician, order_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
          ON CONFLICT(visit_id) DO UPDATE SET
            assignment_id = excluded.assignment_id, trade = excluded.trade, stage = excluded.stage,
            window_start = excluded.window_start, closed = excluded.closed, closed_at = excluded.closed_at,
            event_count = excluded.event_count, state_json = excluded.state_json,
-           order_version = excluded.order_version, order_technician = excluded.order_technician",
+           order_version = excluded.order_version, order_technician = excluded.order_technician,
+           order_seq = coalesce(excluded.order_seq, visits.order_seq)",
     )?
     .execute(params![
         row.visit_id,
@@ -235,6 +240,7 @@ pub(crate) fn store_row(tx: &Transaction<'_>, row: &VisitRowText) -> Result<()> 
         row.state_json,
         row.order_version,
         row.order_technician,
+        order_seq,
     ])?;
     Ok(())
 }
@@ -252,5 +258,12 @@ pub(crate) fn save_visit(
         .ok_or(StoreError::Workflow(crate::WorkflowError::VisitNotStarted))?;
     let row = lean_row(visit_id, state, &order);
     state.assignment = Some(order);
-    store_row(tx, &row?)
+    // Written from the log (a rebuild, a purge): its last receipt, read
+    // through the visit's facts.
+    let order_seq: Option<i64> = tx
+        .prepare_cached(
+            "SELECT max(seq) FROM visit_events WHERE visit_id = ?1 AND kind = 'assignment_received'",
+        )?
+        .query_row([visit_id.to_string()], |r| r.get(0))?;
+    store_row(tx, &row?, order_seq)
 }

@@ -37,12 +37,16 @@
 //!   store) and `device.outbox_rewritten_through` (waiting facts up to this
 //!   sequence were stored under another number and are written again
 //!   before they are sent).
+//! - v9: a visit's row names the fact its order is read from
+//!   (`visits.order_seq`, the seq of its last "assignment received"), found
+//!   by its row id; the partial index `visit_events_receipts` that searched
+//!   for it is dropped (one index fewer for every order a download writes).
 
 use super::error::{Result, StoreError};
 use rusqlite::{Connection, Transaction};
 
 /// The schema version this code reads and writes.
-pub const VERSION: i64 = 8;
+pub const VERSION: i64 = 9;
 
 /// `PRAGMA application_id` of a Doorstep store: "DSTP".
 pub const APPLICATION_ID: i64 = 0x4453_5450;
@@ -265,15 +269,24 @@ ALTER TABLE device ADD COLUMN event_text_format INTEGER;
 ALTER TABLE device ADD COLUMN outbox_rewritten_through INTEGER NOT NULL DEFAULT 0;
 "#;
 
+/// v8 -> v9: a visit's order found by its row (`super::projection`).
+const V8_TO_V9: &str = r#"
+ALTER TABLE visits ADD COLUMN order_seq INTEGER;
+UPDATE visits SET order_seq = (SELECT max(e.seq) FROM visit_events e
+                               WHERE e.visit_id = visits.visit_id AND e.kind = 'assignment_received')
+ WHERE order_version IS NOT NULL;
+DROP INDEX visit_events_receipts;
+"#;
+
 /// The current schema for a new database: the newest frozen version plus
 /// the upgrades after it.
-pub const CURRENT: [&str; 7] = [
-    V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6, V6_TO_V7, V7_TO_V8,
+pub const CURRENT: [&str; 8] = [
+    V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6, V6_TO_V7, V7_TO_V8, V8_TO_V9,
 ];
 
 /// Upgrade steps: `UPGRADES[i]` takes a database from version `i + 1` to `i + 2`.
 const UPGRADES: [&str; (VERSION - 1) as usize] = [
-    V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6, V6_TO_V7, V7_TO_V8,
+    V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6, V6_TO_V7, V7_TO_V8, V8_TO_V9,
 ];
 
 /// What `PRAGMA user_version` and `application_id` say about a database.
@@ -466,6 +479,10 @@ mod tests {
             (
                 7,
                 format!("{V2}{V2_TO_V3}{V3_TO_V4}{V4_TO_V5}{V5_TO_V6}{V6_TO_V7}"),
+            ),
+            (
+                8,
+                format!("{V2}{V2_TO_V3}{V3_TO_V4}{V4_TO_V5}{V5_TO_V6}{V6_TO_V7}{V7_TO_V8}"),
             ),
         ]
     }

@@ -68,7 +68,7 @@ impl VisitWrite {
     /// Writes it now; gives back its facts.
     pub fn write(self, tx: &Transaction<'_>) -> Result<Vec<VisitEvent>> {
         let text = self.text()?;
-        self.store(tx, text)?;
+        self.store(tx, text, &mut NextSeq::default())?;
         Ok(self.events)
     }
 
@@ -83,23 +83,63 @@ impl VisitWrite {
         })
     }
 
-    fn store(&self, tx: &Transaction<'_>, text: WriteText) -> Result<()> {
-        projection::store_row(tx, &text.row)?;
-        for (e, json) in self.events.iter().zip(&text.events) {
-            let receipt = self.from_page && matches!(e.kind, EventKind::AssignmentReceived { .. });
-            insert_event(tx, e, json, !receipt)?;
+    /// The row first (the facts refer to it), naming its order's fact when
+    /// this write records one: the facts take their seqs from `next`, so
+    /// the row knows the receipt's before it is written.
+    fn store(&self, tx: &Transaction<'_>, text: WriteText, next: &mut NextSeq) -> Result<()> {
+        let receipt = |e: &VisitEvent| matches!(e.kind, EventKind::AssignmentReceived { .. });
+        let first = next.take(tx, self.events.len())?;
+        let order_seq = self.events.iter().rposition(receipt);
+        let order_seq = order_seq.map(|at| first + at as i64);
+        projection::store_row(tx, &text.row, order_seq)?;
+        for (k, (e, json)) in self.events.iter().zip(&text.events).enumerate() {
+            insert_event(
+                tx,
+                first + k as i64,
+                e,
+                json,
+                !(self.from_page && receipt(e)),
+            )?;
         }
         Ok(())
     }
 }
 
-/// Appends an event to the log; `upload` also queues it for the server.
-fn insert_event(tx: &Transaction<'_>, e: &VisitEvent, json: &str, upload: bool) -> Result<()> {
+/// The seqs the log's next facts take: read from the log (its last, plus
+/// one: the row id SQLite would give) at a batch's first write, then
+/// counted on, every fact of the batch being inserted at the seq given.
+#[derive(Default)]
+struct NextSeq(Option<i64>);
+
+impl NextSeq {
+    /// The first of `n` seqs for one write's facts.
+    fn take(&mut self, tx: &Transaction<'_>, n: usize) -> Result<i64> {
+        let first = match self.0 {
+            Some(seq) => seq,
+            None => tx
+                .prepare_cached("SELECT coalesce(max(seq), 0) + 1 FROM visit_events")?
+                .query_row([], |r| r.get(0))?,
+        };
+        self.0 = Some(first + n as i64);
+        Ok(first)
+    }
+}
+
+/// Appends an event to the log at `seq`; `upload` also queues it for the
+/// server.
+fn insert_event(
+    tx: &Transaction<'_>,
+    seq: i64,
+    e: &VisitEvent,
+    json: &str,
+    upload: bool,
+) -> Result<()> {
     tx.prepare_cached(
-        "INSERT INTO visit_events (event_id, visit_id, kind, hlc_millis, hlc_counter, recorded_at, json)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO visit_events (seq, event_id, visit_id, kind, hlc_millis, hlc_counter, recorded_at, json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
+        seq,
         e.id.to_string(),
         e.visit_id.to_string(),
         e.kind.name(),
@@ -175,9 +215,10 @@ fn write_beside_their_text(tx: &Transaction<'_>, writes: &[VisitWrite]) -> Resul
                 }
             }
         });
+        let mut next = NextSeq::default();
         for w in writes {
             match receive.recv() {
-                Ok(text) => w.store(tx, text?)?,
+                Ok(text) => w.store(tx, text?, &mut next)?,
                 // The maker ended early: only a panic does that.
                 Err(_) => break,
             }
