@@ -230,3 +230,95 @@ fn write_beside_their_text(tx: &Transaction<'_>, writes: &[VisitWrite]) -> Resul
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::HlcStamp;
+    use crate::ids::{DeviceId, EventId};
+    use rusqlite::Connection;
+    use serde_json::json;
+
+    fn order(id: &str) -> Assignment {
+        serde_json::from_value(json!({
+            "id": id, "version": 1, "trade": "appliance_repair", "technician": "tech-42",
+            "customer": {"name": "王芳", "phone": null, "address": "世纪大道1号", "location": null,
+                         "time_zone": null},
+            "product": {"model": null, "serial": null, "purchase_date": null, "installed_on": null,
+                        "warranty": "out_of_warranty"},
+            "fault_description": null, "requested_window": null, "received_at": null,
+            "order": [], "service_items": [], "notes": null
+        }))
+        .unwrap()
+    }
+
+    fn fact(n: u128, visit: VisitId, order: &Assignment, kind: EventKind) -> VisitEvent {
+        VisitEvent {
+            id: EventId(uuid::Uuid::from_u128(n)),
+            visit_id: visit,
+            assignment_id: order.id.clone(),
+            device_id: DeviceId::new("phone-7").unwrap(),
+            hlc: HlcStamp::default(),
+            recorded_at: chrono::DateTime::<chrono::Utc>::default(),
+            location: None,
+            assignment_version: 1,
+            kind,
+        }
+    }
+
+    /// A write whose facts are the given kinds, the receipts carrying its order.
+    fn write(visit: u128, id: &str, receipt_at: &[bool]) -> VisitWrite {
+        let (visit, order) = (VisitId(uuid::Uuid::from_u128(visit)), order(id));
+        let events = receipt_at
+            .iter()
+            .enumerate()
+            .map(|(k, receipt)| {
+                let kind = match receipt {
+                    true => EventKind::AssignmentReceived {
+                        assignment: Box::new(order.clone()),
+                        field_issues: vec![],
+                        playbook_version: None,
+                    },
+                    false => EventKind::DoorAnswered,
+                };
+                fact(visit.0.as_u128() * 10 + k as u128, visit, &order, kind)
+            })
+            .collect();
+        let state = VisitState {
+            assignment: Some(order),
+            ..VisitState::default()
+        };
+        VisitWrite::new(visit, state, events, true).unwrap()
+    }
+
+    /// Each row names the seq of its write's last receipt, wherever the
+    /// write puts it, the seqs counted on across a batch's writes.
+    #[test]
+    fn a_visits_row_names_the_seq_of_its_writes_last_receipt() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let tx = conn.transaction().unwrap();
+        super::super::schema::init(&tx).unwrap();
+        let batch = [
+            write(1, "A-1", &[true]),
+            write(2, "A-2", &[false, true, false]),
+            write(3, "A-3", &[true, false, true]),
+        ];
+        let mut next = NextSeq::default();
+        for w in &batch {
+            w.store(&tx, w.text().unwrap(), &mut next).unwrap();
+        }
+        let named = |id: &str| -> (i64, String) {
+            tx.query_row(
+                "SELECT e.seq, e.event_id FROM visits v JOIN visit_events e ON e.seq = v.order_seq
+                 WHERE v.assignment_id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+        };
+        let id = |n: u128| uuid::Uuid::from_u128(n).to_string();
+        assert_eq!(named("A-1"), (1, id(10)));
+        assert_eq!(named("A-2"), (3, id(21)));
+        assert_eq!(named("A-3"), (7, id(32)), "the last of two receipts");
+    }
+}
