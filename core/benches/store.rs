@@ -31,14 +31,23 @@ fn bench_dir(tag: &str) -> PathBuf {
     dir
 }
 
-/// A store with `n` visits walked to the technician being on site.
+/// A store with `n` visits walked on site until the fee schedule has been
+/// shown (the diagnosis and its photos recorded), where [`repeatable`] is
+/// accepted again and again.
 fn store_with_visits_on_site(dir: &Path, n: usize) -> (Store, Vec<AssignmentId>) {
     let store = open(&dir.join("store.db"));
     let mut ids = vec![];
     for i in 0..n {
-        let id = format!("B-{i}");
-        run_visit(&store, &id, day() + Duration::minutes(i as i64), 22);
-        ids.push(AssignmentId::new(id).unwrap());
+        let start = day() + Duration::minutes(i as i64);
+        let id = AssignmentId::new(format!("B-{i}")).unwrap();
+        store
+            .receive_assignment(&issued(id.as_str(), start), start - Duration::hours(20))
+            .unwrap();
+        while !store.state(&id).unwrap().fee_schedule_shown {
+            let (cmd, at, fix) = next_command(&store.state(&id).unwrap()).unwrap();
+            store.apply_command(&id, &cmd, at, fix).unwrap();
+        }
+        ids.push(id);
     }
     (store, ids)
 }
