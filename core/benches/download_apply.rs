@@ -5,7 +5,8 @@
 //! Run: `cargo bench -p doorstep-core --bench download_apply`.
 //! `HACK_SQL`, if set, is run on each fresh store before the apply (a
 //! schema experiment, e.g. an index dropped, measured without a rebuild);
-//! `KEEP` keeps the stores for inspection.
+//! `KEEP` keeps the stores for inspection; `DOORSTEP_BENCH_ROUNDS` sets
+//! the number of fresh stores (default 9).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -18,7 +19,6 @@ use std::time::Instant;
 
 const ASSIGNMENTS: usize = 5_000;
 const PAGES: [usize; 3] = [2_000, 2_000, 1_000];
-const RUNS: usize = 9;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -34,8 +34,12 @@ fn main() {
             change: issued(&format!("D-{n}"), day() + Duration::hours(3 * n as i64)),
         })
         .collect();
+    let runs: usize = std::env::var("DOORSTEP_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(9);
     let (mut wall, mut cpu) = (vec![], vec![]);
-    for run in 0..RUNS {
+    for run in 0..runs {
         let dir = root.join(run.to_string());
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -65,7 +69,7 @@ fn main() {
     }
     let (w, c) = (median(wall), median(cpu));
     println!(
-        "apply {ASSIGNMENTS} new assignments in pages of {PAGES:?}: median of {RUNS} fresh stores \
+        "apply {ASSIGNMENTS} new assignments in pages of {PAGES:?}: median of {runs} fresh stores \
          {w:.1} ms wall, {c:.1} ms CPU ({:.1} µs CPU an assignment)",
         c * 1e3 / ASSIGNMENTS as f64
     );
