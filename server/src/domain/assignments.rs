@@ -12,7 +12,7 @@ use crate::failure::{Failure, Fallible};
 use crate::model::{AssignmentStatus, AssignmentView, Classification, Priority};
 use crate::store::assignments::{self, store_assignment, Change};
 use crate::store::integrations::{record_event, NewIntegrationEvent, ACCEPTANCE_CODE_REISSUED};
-use crate::store::{technicians, LockKey, Tx};
+use crate::store::{order_numbers, technicians, LockKey, Tx};
 use chrono::{DateTime, Utc};
 use doorstep_core::assignment::{AssignmentField, CenterWaiver, Customer, OrderLine, Product};
 use doorstep_core::protocol::ChangeKind;
@@ -67,6 +67,25 @@ pub fn check_window(w: Option<&TimeWindow>) -> Fallible<()> {
     }
 }
 
+/// The next id of `day` (`YYYYMMDD`): `A-YYYYMMDD-NNNN`, numbered on from
+/// the day's last (counted once from the ids when the day has no record,
+/// i.e. was numbered before schema 28), skipping any id already taken (an
+/// import's); the number given is recorded. Called under the assignments
+/// lock.
+async fn next_order_id(tx: &mut dyn Tx, day: &str) -> Fallible<AssignmentId> {
+    let prefix = format!("A-{day}-");
+    let last = match order_numbers::last(tx, day).await? {
+        Some(last) => last,
+        None => assignments::count_with_prefix(tx, &prefix).await?,
+    };
+    let mut number = last + 1;
+    while assignments::exists(tx, &format!("{prefix}{number:04}")).await? {
+        number += 1;
+    }
+    order_numbers::record(tx, day, number).await?;
+    AssignmentId::new(format!("{prefix}{number:04}")).map_err(|_| Failure::internal("numbering"))
+}
+
 /// Creates an assignment with the next id of its day (`A-YYYYMMDD-NNNN`).
 pub async fn insert_assignment(
     tx: &mut dyn Tx,
@@ -78,18 +97,7 @@ pub async fn insert_assignment(
     check_window(new.requested_window.as_ref())?;
     tx.lock(LockKey::Assignments).await?;
     let received = new.received_at.unwrap_or_else(Utc::now);
-    let prefix = format!("A-{}-", received.format("%Y%m%d"));
-    let n = assignments::count_with_prefix(tx, &prefix).await?;
-    let mut id = None;
-    for k in n + 1.. {
-        let candidate = format!("{prefix}{k:04}");
-        if !assignments::exists(tx, &candidate).await? {
-            id = Some(candidate);
-            break;
-        }
-    }
-    let id =
-        AssignmentId::new(id.unwrap_or_default()).map_err(|_| Failure::internal("numbering"))?;
+    let id = next_order_id(tx, &received.format("%Y%m%d").to_string()).await?;
     let classification = new.classification.unwrap_or(Classification::General);
     let acceptance = acceptance_codes::issue(&new.trade, &id);
     if let Some(issued) = &acceptance {

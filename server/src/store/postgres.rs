@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0025_discount_secrets.sql"),
     include_str!("../../migrations/postgres/0026_published_playbooks.sql"),
     include_str!("../../migrations/postgres/0027_held_acknowledgements.sql"),
+    include_str!("../../migrations/postgres/0028_order_numbers.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`).

@@ -13,7 +13,8 @@ both_backends!(
     one_hour_rule,
     roster_and_workload,
     console_and_health,
-    reopening_migrates_once_and_keeps_data
+    reopening_migrates_once_and_keeps_data,
+    orders_are_numbered_on_from_their_days_last
 );
 
 async fn auth_and_roles(b: Backend) {
@@ -681,4 +682,61 @@ async fn reopening_migrates_once_and_keeps_data(b: Backend) {
     // And it serves the same data.
     let (_, list) = s.get("/api/assignments", &s.dispatcher).await;
     assert_eq!(list.as_array().unwrap().len(), 1);
+}
+
+/// Every order takes the next number of the day it was received
+/// (`A-YYYYMMDD-NNNN`), each day counted on its own; a day numbered before
+/// the day's last was recorded (schema 28) is counted from its ids once;
+/// an id already taken is skipped.
+async fn orders_are_numbered_on_from_their_days_last(b: Backend) {
+    let s = Srv::start(b).await;
+    let take = |day: &'static str| {
+        let s = &s;
+        async move {
+            let caller = json!({"name": "Caller", "phone": "139 0000 1111", "address": "2 Road"});
+            let (st, body) = s
+                .post(
+                    "/api/intakes",
+                    &s.dispatcher,
+                    json!({"classification": "complex", "caller": caller,
+                    "content": "radiator cold", "trade": "heating_service",
+                    "received_at": format!("{day}T09:00:00Z")}),
+                )
+                .await;
+            assert_eq!(st, 201, "{body}");
+            body["assignment"]["id"].as_str().unwrap().to_string()
+        }
+    };
+    let sql = |statement: &'static str| {
+        let url = s.url.clone();
+        async move {
+            let db = doorstep_server::store::Database::open(&url).await.unwrap();
+            db.tx(move |tx| {
+                Box::pin(async move {
+                    let row = tx.query_opt(statement, &[]).await?;
+                    Ok::<_, doorstep_server::http::error::ApiError>(row.map(|r| r.int(0)))
+                })
+            })
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(take("2026-11-20").await, "A-20261120-0001");
+    assert_eq!(take("2026-11-20").await, "A-20261120-0002");
+    assert_eq!(take("2026-11-21").await, "A-20261121-0001");
+    assert_eq!(take("2026-11-20").await, "A-20261120-0003");
+    // Each day's last is kept: the next intake reads it rather than counting.
+    let last = "SELECT last FROM order_numbers WHERE day = '20261120'";
+    assert_eq!(sql(last).await, Some(3));
+    // A database whose days were numbered before their last was kept.
+    sql("DELETE FROM order_numbers").await;
+    assert_eq!(take("2026-11-20").await, "A-20261120-0004");
+    assert_eq!(take("2026-11-21").await, "A-20261121-0002");
+    // A day whose next ids are taken already (by an import, say).
+    sql("UPDATE order_numbers SET last = 2 WHERE day = '20261120'").await;
+    assert_eq!(take("2026-11-20").await, "A-20261120-0005");
+    assert_eq!(take("2026-11-20").await, "A-20261120-0006");
+    // The kept last is what numbers on, not a count of the day's ids.
+    sql("UPDATE order_numbers SET last = 9 WHERE day = '20261120'").await;
+    assert_eq!(take("2026-11-20").await, "A-20261120-0010");
 }
