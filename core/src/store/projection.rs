@@ -20,7 +20,7 @@ use super::{from_json, millis, parse_id, to_json, VisitRef};
 use crate::assignment::Assignment;
 use crate::ids::{TechnicianId, VisitId};
 use crate::workflow::{Stage, VisitState};
-use rusqlite::{params, Row, Transaction};
+use rusqlite::{params, Row, Statement, Transaction};
 use serde::Deserialize;
 
 /// A visit's projection row.
@@ -208,27 +208,39 @@ pub(crate) fn lean_row(
     })
 }
 
-/// Stores a projection row (insert or replace). `order_seq`: the seq of
-/// the visit's last "assignment received" fact, when this write recorded
-/// one; `None` keeps the row's.
+/// Stores a projection row (insert or replace): [`store_row_with`] with
+/// the statement from the transaction's cache.
 pub(crate) fn store_row(
     tx: &Transaction<'_>,
     row: &VisitRowText,
     order_seq: Option<i64>,
 ) -> Result<()> {
+    store_row_with(&mut *tx.prepare_cached(STORE_ROW)?, row, order_seq)
+}
+
+/// The statement [`store_row_with`] runs.
+pub(crate) const STORE_ROW: &str =
+    "INSERT INTO visits (visit_id, assignment_id, trade, stage, window_start, closed, closed_at,
+                         event_count, state_json, order_version, order_technician, order_seq)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+     ON CONFLICT(visit_id) DO UPDATE SET
+       assignment_id = excluded.assignment_id, trade = excluded.trade, stage = excluded.stage,
+       window_start = excluded.window_start, closed = excluded.closed, closed_at = excluded.closed_at,
+       event_count = excluded.event_count, state_json = excluded.state_json,
+       order_version = excluded.order_version, order_technician = excluded.order_technician,
+       order_seq = coalesce(excluded.order_seq, visits.order_seq)";
+
+/// Stores a projection row (insert or replace) with `statement`, a
+/// prepared [`STORE_ROW`]. `order_seq`: the seq of the visit's last
+/// "assignment received" fact, when this write recorded one; `None` keeps
+/// the row's.
+pub(crate) fn store_row_with(
+    statement: &mut Statement<'_>,
+    row: &VisitRowText,
+    order_seq: Option<i64>,
+) -> Result<()> {
     let c = &row.columns;
-    tx.prepare_cached(
-        "INSERT INTO visits (visit_id, assignment_id, trade, stage, window_start, closed, closed_at,
-                             event_count, state_json, order_version, order_technician, order_seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-         ON CONFLICT(visit_id) DO UPDATE SET
-           assignment_id = excluded.assignment_id, trade = excluded.trade, stage = excluded.stage,
-           window_start = excluded.window_start, closed = excluded.closed, closed_at = excluded.closed_at,
-           event_count = excluded.event_count, state_json = excluded.state_json,
-           order_version = excluded.order_version, order_technician = excluded.order_technician,
-           order_seq = coalesce(excluded.order_seq, visits.order_seq)",
-    )?
-    .execute(params![
+    statement.execute(params![
         row.visit_id,
         row.assignment_id,
         row.trade,

@@ -14,7 +14,7 @@ use super::{millis, to_json};
 use crate::assignment::Assignment;
 use crate::ids::{AssignmentId, VisitId};
 use crate::workflow::{EventKind, VisitEvent, VisitState};
-use rusqlite::{params, Transaction};
+use rusqlite::{params, CachedStatement, Transaction};
 use std::collections::HashSet;
 
 /// A visit's rows after a command, not yet written.
@@ -68,7 +68,7 @@ impl VisitWrite {
     /// Writes it now; gives back its facts.
     pub fn write(self, tx: &Transaction<'_>) -> Result<Vec<VisitEvent>> {
         let text = self.text()?;
-        self.store(tx, text, &mut NextSeq::default())?;
+        self.store(&mut Batch::new(tx)?, text)?;
         Ok(self.events)
     }
 
@@ -84,75 +84,75 @@ impl VisitWrite {
     }
 
     /// The row first (the facts refer to it), naming its order's fact when
-    /// this write records one: the facts take their seqs from `next`, so
-    /// the row knows the receipt's before it is written.
-    fn store(&self, tx: &Transaction<'_>, text: WriteText, next: &mut NextSeq) -> Result<()> {
+    /// this write records one: the facts take their seqs from the batch's
+    /// count, so the row knows the receipt's before it is written.
+    fn store(&self, batch: &mut Batch<'_>, text: WriteText) -> Result<()> {
         let receipt = |e: &VisitEvent| matches!(e.kind, EventKind::AssignmentReceived { .. });
-        let first = next.take(tx, self.events.len())?;
+        let first = batch.take_seqs(self.events.len());
         let order_seq = self.events.iter().rposition(receipt);
         let order_seq = order_seq.map(|at| first + at as i64);
-        projection::store_row(tx, &text.row, order_seq)?;
+        projection::store_row_with(&mut batch.row, &text.row, order_seq)?;
         for (k, (e, json)) in self.events.iter().zip(&text.events).enumerate() {
-            insert_event(
-                tx,
-                first + k as i64,
-                e,
-                json,
-                !(self.from_page && receipt(e)),
-            )?;
+            batch.insert_event(first + k as i64, e, json, !(self.from_page && receipt(e)))?;
         }
         Ok(())
     }
 }
 
-/// The seqs the log's next facts take: read from the log (its last, plus
-/// one: the row id SQLite would give) at a batch's first write, then
-/// counted on, every fact of the batch being inserted at the seq given.
-#[derive(Default)]
-struct NextSeq(Option<i64>);
-
-impl NextSeq {
-    /// The first of `n` seqs for one write's facts.
-    fn take(&mut self, tx: &Transaction<'_>, n: usize) -> Result<i64> {
-        let first = match self.0 {
-            Some(seq) => seq,
-            None => tx
-                .prepare_cached("SELECT coalesce(max(seq), 0) + 1 FROM visit_events")?
-                .query_row([], |r| r.get(0))?,
-        };
-        self.0 = Some(first + n as i64);
-        Ok(first)
-    }
+/// What writes stored one after another in a transaction share: their
+/// statements, prepared once (a page of thousands of orders otherwise
+/// looks each up in the statement cache, by its text, three times an
+/// order), and the seq the log's next fact takes: read from the log (its
+/// last, plus one: the row id SQLite would give) when the batch starts,
+/// then counted on, every fact being inserted at the seq given.
+struct Batch<'tx> {
+    row: CachedStatement<'tx>,
+    event: CachedStatement<'tx>,
+    outbox: CachedStatement<'tx>,
+    next_seq: i64,
 }
 
-/// Appends an event to the log at `seq`; `upload` also queues it for the
-/// server.
-fn insert_event(
-    tx: &Transaction<'_>,
-    seq: i64,
-    e: &VisitEvent,
-    json: &str,
-    upload: bool,
-) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO visit_events (seq, event_id, visit_id, kind, hlc_millis, hlc_counter, recorded_at, json)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(params![
-        seq,
-        e.id.to_string(),
-        e.visit_id.to_string(),
-        e.kind.name(),
-        e.hlc.millis,
-        e.hlc.counter,
-        millis(e.recorded_at),
-        json,
-    ])?;
-    if upload {
-        tx.prepare_cached("INSERT INTO outbox (event_id, visit_id) VALUES (?1, ?2)")?
-            .execute(params![e.id.to_string(), e.visit_id.to_string()])?;
+impl<'tx> Batch<'tx> {
+    fn new(tx: &'tx Transaction<'_>) -> Result<Batch<'tx>> {
+        Ok(Batch {
+            row: tx.prepare_cached(projection::STORE_ROW)?,
+            event: tx.prepare_cached(
+                "INSERT INTO visit_events (seq, event_id, visit_id, kind, hlc_millis, hlc_counter, recorded_at, json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?,
+            outbox: tx.prepare_cached("INSERT INTO outbox (event_id, visit_id) VALUES (?1, ?2)")?,
+            next_seq: tx
+                .prepare_cached("SELECT coalesce(max(seq), 0) + 1 FROM visit_events")?
+                .query_row([], |r| r.get(0))?,
+        })
     }
-    Ok(())
+
+    /// The first of `n` seqs for one write's facts.
+    fn take_seqs(&mut self, n: usize) -> i64 {
+        let first = self.next_seq;
+        self.next_seq += n as i64;
+        first
+    }
+
+    /// Appends an event to the log at `seq`; `upload` also queues it for
+    /// the server.
+    fn insert_event(&mut self, seq: i64, e: &VisitEvent, json: &str, upload: bool) -> Result<()> {
+        self.event.execute(params![
+            seq,
+            e.id.to_string(),
+            e.visit_id.to_string(),
+            e.kind.name(),
+            e.hlc.millis,
+            e.hlc.counter,
+            millis(e.recorded_at),
+            json,
+        ])?;
+        if upload {
+            self.outbox
+                .execute(params![e.id.to_string(), e.visit_id.to_string()])?;
+        }
+        Ok(())
+    }
 }
 
 /// From this many writes on, a page's JSON is made on a second thread.
@@ -185,8 +185,10 @@ impl PageWrites {
         let held = std::mem::take(&mut self.held);
         self.orders.clear();
         if held.len() < SECOND_THREAD_FROM {
+            let mut batch = Batch::new(tx)?;
             for w in held {
-                self.written.extend(w.write(tx)?);
+                w.store(&mut batch, w.text()?)?;
+                self.written.extend(w.events);
             }
             return Ok(());
         }
@@ -215,10 +217,10 @@ fn write_beside_their_text(tx: &Transaction<'_>, writes: &[VisitWrite]) -> Resul
                 }
             }
         });
-        let mut next = NextSeq::default();
+        let mut batch = Batch::new(tx)?;
         for w in writes {
             match receive.recv() {
-                Ok(text) => w.store(tx, text?, &mut next)?,
+                Ok(text) => w.store(&mut batch, text?)?,
                 // The maker ended early: only a panic does that.
                 Err(_) => break,
             }
@@ -303,10 +305,11 @@ mod tests {
             write(2, "A-2", &[false, true, false]),
             write(3, "A-3", &[true, false, true]),
         ];
-        let mut next = NextSeq::default();
+        let mut statements = Batch::new(&tx).unwrap();
         for w in &batch {
-            w.store(&tx, w.text().unwrap(), &mut next).unwrap();
+            w.store(&mut statements, w.text().unwrap()).unwrap();
         }
+        drop(statements);
         let named = |id: &str| -> (i64, String) {
             tx.query_row(
                 "SELECT e.seq, e.event_id FROM visits v JOIN visit_events e ON e.seq = v.order_seq
