@@ -14,6 +14,7 @@ mod common;
 use chrono::Duration;
 use common::*;
 use doorstep_core::protocol::AssignmentChange;
+use doorstep_core::receipt::ReceiptIds;
 use std::path::Path;
 use std::time::Instant;
 
@@ -56,7 +57,7 @@ fn main() {
             let page = &changes[at..at + size];
             at += size;
             store
-                .apply_download_page(page, &at.to_string(), day())
+                .apply_download_page(page, &at.to_string(), day(), ReceiptIds::InChangeOrder)
                 .unwrap();
         }
         wall.push(t.elapsed().as_secs_f64() * 1e3);

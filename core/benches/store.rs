@@ -17,6 +17,7 @@ use chrono::Duration;
 use common::*;
 use criterion::{criterion_group, criterion_main, Criterion};
 use doorstep_core::protocol::AssignmentChange;
+use doorstep_core::receipt::ReceiptIds;
 use doorstep_core::store::{Durability, Store};
 use doorstep_core::workflow::command::{CallOutcome, CallPurpose};
 use doorstep_core::{AssignmentId, VisitCommand};
@@ -182,7 +183,12 @@ fn store_with_10k_visits(dir: &Path) -> PathBuf {
             })
             .collect();
         store
-            .apply_download_page(&changes, &page.to_string(), day())
+            .apply_download_page(
+                &changes,
+                &page.to_string(),
+                day(),
+                ReceiptIds::InChangeOrder,
+            )
             .unwrap();
     }
     for n in (0..10_000).step_by(10) {

@@ -22,6 +22,7 @@ use crate::business_time::BusinessZone;
 use crate::clock::HlcStamp;
 use crate::ids::{AssignmentId, DeviceId, EventId, TechnicianId};
 use crate::playbook::PublishedPlaybook;
+use crate::receipt::ReceiptIds;
 use crate::workflow::{VisitCommand, VisitEvent};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -213,6 +214,10 @@ pub struct PageReceipt {
     /// recorded with (`EventKind::AssignmentReceived::playbook_version`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub playbooks: BTreeMap<String, i64>,
+    /// How the page's receipt and visit ids were drawn: the scheme the
+    /// server's answer named (absent: [`ReceiptIds::Hashed`]).
+    #[serde(default, skip_serializing_if = "ReceiptIds::is_hashed")]
+    pub ids: ReceiptIds,
 }
 
 impl PageReceipt {
@@ -222,6 +227,7 @@ impl PageReceipt {
             after: self.after,
             applied_at: self.applied_at,
             hlc: self.hlc,
+            ids: self.ids,
         }
     }
 
@@ -433,6 +439,12 @@ pub struct PullResponse<C = AssignmentChange> {
     /// first sync; one that holds a key keeps its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub playbook_key: Option<String>,
+    /// How the server derives the receipt and visit ids of the pages this
+    /// answer brings (`crate::receipt`): the phone applies them so and
+    /// names it in their acknowledgements. Absent from older servers, which
+    /// derive [`ReceiptIds::Hashed`].
+    #[serde(default, skip_serializing_if = "ReceiptIds::is_hashed")]
+    pub receipt_ids: ReceiptIds,
 }
 
 #[cfg(test)]
@@ -446,6 +458,29 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.cursor, 7);
+    }
+
+    /// A server or phone from before the ids' schemes names none: that
+    /// reads as the first scheme, and the first scheme is written as
+    /// nothing, so an older peer reads the same message it always did.
+    #[test]
+    fn receipt_ids_named_by_no_one_are_the_first_scheme() {
+        let answer: PullResponse = serde_json::from_str(
+            r#"{"protocol_version":1,"changes":[],"next_cursor":0,"more":false,
+                "server_time":"2026-12-07T08:00:00Z"}"#,
+        )
+        .unwrap();
+        assert_eq!(answer.receipt_ids, ReceiptIds::Hashed);
+        let ack = r#"{"after":0,"cursor":4,"applied_at":"2026-12-07T08:00:00Z",
+                      "hlc":{"millis":1,"counter":0},"receipts":[[1,4]]}"#;
+        let mut ack: PageReceipt = serde_json::from_str(ack).unwrap();
+        assert_eq!(ack.base().ids, ReceiptIds::Hashed);
+        assert!(!serde_json::to_string(&ack).unwrap().contains("ids"));
+        ack.ids = ReceiptIds::InChangeOrder;
+        let written = serde_json::to_string(&ack).unwrap();
+        assert!(written.contains(r#""ids":"in_change_order""#), "{written}");
+        let read: PageReceipt = serde_json::from_str(&written).unwrap();
+        assert_eq!(read.base().ids, ReceiptIds::InChangeOrder);
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod common;
 use chrono::{Duration, FixedOffset, NaiveDate};
 use common::*;
 use doorstep_core::protocol::{AssignmentChange, ChangeKind};
+use doorstep_core::receipt::ReceiptIds;
 use doorstep_core::signoff;
 use doorstep_core::store::{durability_of, Durability, Store, StoreError};
 use doorstep_core::workflow::EventKind;
@@ -295,7 +296,9 @@ fn download_page_and_cursor_commit_together() {
             change,
         })
         .collect::<Vec<_>>();
-    store.apply_download_page(&page, "42", day()).unwrap();
+    store
+        .apply_download_page(&page, "42", day(), ReceiptIds::InChangeOrder)
+        .unwrap();
     assert_eq!(
         store.sync_cursor("assignments").unwrap().as_deref(),
         Some("42")
@@ -305,6 +308,14 @@ fn download_page_and_cursor_commit_together() {
 
 #[test]
 fn a_download_page_records_its_receipts_locally_and_acknowledges_them_instead_of_uploading() {
+    // Either way a server may derive the ids: a current one's, and the
+    // first scheme, which older servers (naming none) derive.
+    for ids in [ReceiptIds::Hashed, ReceiptIds::InChangeOrder] {
+        a_page_with_its_receipt_ids_drawn(ids);
+    }
+}
+
+fn a_page_with_its_receipt_ids_drawn(ids: ReceiptIds) {
     let dir = TempDir::new("receipts");
     let store = open(&dir.db());
     let page: Vec<AssignmentChange> = [(41, issued("A-1", day())), (43, issued("A-2", day()))]
@@ -312,7 +323,7 @@ fn a_download_page_records_its_receipts_locally_and_acknowledges_them_instead_of
         .map(|(seq, change)| AssignmentChange { seq, change })
         .collect();
     store.set_sync_cursor("assignments", "40", day()).unwrap();
-    let events = store.apply_download_page(&page, "43", day()).unwrap();
+    let events = store.apply_download_page(&page, "43", day(), ids).unwrap();
     assert_eq!(events.len(), 2, "one receipt per assignment, in the log");
     assert_eq!(store.history(aid("A-1")).unwrap().len(), 1);
     assert_eq!(store.pending_count().unwrap(), 0, "no receipt is uploaded");
@@ -322,6 +333,7 @@ fn a_download_page_records_its_receipts_locally_and_acknowledges_them_instead_of
     assert_eq!((ack.after, ack.cursor), (40, 43));
     assert_eq!(ack.receipts, vec![[41, 41], [43, 43]]);
     assert_eq!(ack.applied_at, day());
+    assert_eq!(ack.ids, ids);
     // The acknowledgement names what the server needs to derive each
     // receipt exactly as the phone recorded it.
     let base = ack.base();
@@ -330,7 +342,7 @@ fn a_download_page_records_its_receipts_locally_and_acknowledges_them_instead_of
         assert_eq!(e.hlc, base.stamp(seq, 0));
         assert_eq!(
             e.visit_id,
-            base.visit_id(store.device_id(), &e.assignment_id)
+            base.visit_id(store.device_id(), &e.assignment_id, seq)
         );
     }
     assert_eq!(store.clear_download_acks(*row).unwrap(), 1);
@@ -384,7 +396,9 @@ fn a_store_that_received_a_1(tag: &str) -> (TempDir, Store) {
         seq: 1,
         change: issued("A-1", day()),
     }];
-    store.apply_download_page(&page, "1", day()).unwrap();
+    store
+        .apply_download_page(&page, "1", day(), ReceiptIds::InChangeOrder)
+        .unwrap();
     (dir, store)
 }
 
@@ -616,7 +630,12 @@ fn a_large_download_page_stores_each_change_as_if_applied_in_turn() {
         })
         .collect();
     let events = store
-        .apply_download_page(&page, &page.len().to_string(), day())
+        .apply_download_page(
+            &page,
+            &page.len().to_string(),
+            day(),
+            ReceiptIds::InChangeOrder,
+        )
         .unwrap();
 
     assert_eq!(store.visit_count().unwrap(), 220);

@@ -276,6 +276,9 @@ pub struct PageReceipt {
     pub receipts: Option<Vec<Vec<u64>>>,
     /// The playbook version, by trade, the visits this page started walk.
     pub playbooks: Option<BTreeMap<String, i64>>,
+    /// How the page's ids were drawn: the scheme the pull's answer named
+    /// (absent: `hashed`).
+    pub ids: Option<ReceiptIds>,
 }
 
 /// A hybrid logical clock reading (core `clock::HlcStamp`).
@@ -328,6 +331,21 @@ pub struct PullResponse {
     /// The public playbook key (with `playbooks`): pinned by a phone that
     /// holds none.
     pub playbook_key: Option<String>,
+    /// How the server derives the receipt and visit ids of the pages it
+    /// sends: the phone applies them so and names it back in each page's
+    /// acknowledgement. This server: `in_change_order`.
+    pub receipt_ids: Option<ReceiptIds>,
+}
+
+/// How a page's receipt and visit ids are drawn (core
+/// `receipt::ReceiptIds`): absent means `hashed`, the first scheme.
+#[derive(ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptIds {
+    /// Every random bit of a UUIDv7 from a digest of the device and the change.
+    Hashed,
+    /// The bits after the time count the page's changes, then the digest.
+    InChangeOrder,
 }
 
 /// A company playbook version as signed (core

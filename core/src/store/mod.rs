@@ -57,7 +57,7 @@ use crate::ids::{AssignmentId, DeviceId, EventId, TechnicianId, VisitId};
 use crate::location::GeoFix;
 use crate::playbook::Playbook;
 use crate::protocol::{AssignmentChange, ChangeKind, PageReceipt};
-use crate::receipt::{PageBase, PageStamper};
+use crate::receipt::{PageBase, PageStamper, ReceiptIds};
 use crate::workflow::view::{view_in, VisitView};
 use crate::workflow::{
     execute, Context, EventKind, LiveStamper, Outcome, Stage, VisitCommand, VisitEvent, VisitState,
@@ -503,7 +503,8 @@ impl Store {
     /// and written once at its end (the HLC advances in memory from change
     /// to change: the same stamps as one transaction per change would give).
     ///
-    /// The page's facts are stamped from one HLC tick in change order
+    /// The page's facts are stamped from one HLC tick in change order and
+    /// their ids drawn as `ids` says, the scheme the server's answer named
     /// (`crate::receipt`); its receipts ("assignment received") go to the
     /// event log but not the outbox, and the page's acknowledgement
     /// ([`PageReceipt`], naming them) waits in `download_acks` for the next
@@ -514,6 +515,7 @@ impl Store {
         changes: &[AssignmentChange],
         cursor: &str,
         now: DateTime<Utc>,
+        ids: ReceiptIds,
     ) -> Result<Vec<VisitEvent>> {
         self.shared.db.write(Durability::Normal, |tx| {
             let mut clock = DeviceClock::load(tx)?;
@@ -526,6 +528,7 @@ impl Store {
                     after,
                     applied_at: now,
                     hlc: ticked.tick(now),
+                    ids,
                 },
                 zone: settings::load_business_zone(tx)?,
             };
@@ -564,6 +567,7 @@ impl Store {
                     hlc: base.base.hlc,
                     receipts,
                     playbooks,
+                    ids,
                 };
                 tx.prepare_cached("INSERT INTO download_acks (ack_json) VALUES (?1)")?
                     .execute([to_json("page acknowledgement", &ack)?])?;

@@ -50,6 +50,7 @@ use crate::protocol::{
     AssignmentChange, ExchangeResponse, PullRequest, PullResponse, PushResponse, ACCEPTED_VERSIONS,
     PROTOCOL_VERSION,
 };
+use crate::receipt::ReceiptIds;
 use crate::store::Store;
 use crate::VisitEvent;
 use chrono::{DateTime, Utc};
@@ -434,7 +435,13 @@ impl SyncClient {
             // page's answer is received and read meanwhile (on a phone's
             // one-thread runtime as well). A sync dropped meanwhile leaves
             // the page's transaction to finish or roll back on that thread.
-            let apply = apply_page(store.clone(), page.changes, next_cursor, clock.now());
+            let apply = apply_page(
+                store.clone(),
+                page.changes,
+                next_cursor,
+                clock.now(),
+                page.receipt_ids,
+            );
             let (events, next) = if last {
                 (apply.await?, None)
             } else {
@@ -749,9 +756,12 @@ async fn apply_page(
     changes: Vec<AssignmentChange>,
     cursor: String,
     now: DateTime<Utc>,
+    ids: ReceiptIds,
 ) -> Result<Vec<VisitEvent>, SyncError> {
-    match tokio::task::spawn_blocking(move || store.apply_download_page(&changes, &cursor, now))
-        .await
+    match tokio::task::spawn_blocking(move || {
+        store.apply_download_page(&changes, &cursor, now, ids)
+    })
+    .await
     {
         Ok(applied) => Ok(applied?),
         // A panic there is one here, as if the page were applied in line.

@@ -395,6 +395,7 @@ pub fn empty_last_page(server_time: DateTime<Utc>) -> doorstep_core::protocol::P
         acked_seq: None,
         playbooks: vec![],
         playbook_key: None,
+        receipt_ids: Default::default(),
     }
 }
 

@@ -27,6 +27,7 @@ use doorstep_core::protocol::{
     PullRequest, PullResponse, PushRequest, PushResponse, RefusalCode, RefusedEvent, SentChange,
     PROTOCOL_VERSION,
 };
+use doorstep_core::receipt::ReceiptIds;
 use doorstep_core::wire::wire_name;
 use doorstep_core::EventKind;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -426,5 +427,8 @@ pub async fn pull_changes(
         acked_seq: held,
         playbooks,
         playbook_key,
+        // The pages' ids in change order: the phone's indexes take each at
+        // their end (`doorstep_core::receipt`).
+        receipt_ids: ReceiptIds::InChangeOrder,
     })
 }

@@ -301,7 +301,7 @@ async fn derive<'a>(
                     version_walked(tx, &touched, v).await?,
                 ),
                 None => (
-                    base.visit_id(&device_id, &assignment.id),
+                    base.visit_id(&device_id, &assignment.id, seq),
                     page.playbooks.get(&trade).copied(),
                 ),
             };

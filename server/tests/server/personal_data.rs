@@ -380,8 +380,9 @@ impl Phone {
             assert_eq!(st, 200, "{page}");
             let changes: Vec<doorstep_core::protocol::AssignmentChange> =
                 serde_json::from_value(page["changes"].clone()).unwrap();
+            let ids = serde_json::from_value(page["receipt_ids"].clone()).unwrap();
             self.store
-                .apply_download_page(&changes, &page["next_cursor"].to_string(), Utc::now())
+                .apply_download_page(&changes, &page["next_cursor"].to_string(), Utc::now(), ids)
                 .unwrap();
             if page["more"] != true {
                 break;

@@ -230,7 +230,12 @@ async fn a_new_phone_pulls_only_open_work(b: Backend) {
     )
     .unwrap();
     store
-        .apply_download_page(&page.changes, &page.next_cursor.to_string(), Utc::now())
+        .apply_download_page(
+            &page.changes,
+            &page.next_cursor.to_string(),
+            Utc::now(),
+            page.receipt_ids,
+        )
         .unwrap();
     let day = store
         .business_today(Utc::now() + Duration::hours(2))
