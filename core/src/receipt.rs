@@ -283,6 +283,22 @@ mod tests {
         }
     }
 
+    /// A change's facts (a cancel and its conflict) take the change's
+    /// successive ids and stamps, in the order the workflow asks for them.
+    #[test]
+    fn a_changes_facts_take_its_successive_ids_and_stamps() {
+        let b = base();
+        let phone: DeviceId = "phone-1".parse().unwrap();
+        let a: AssignmentId = "A-1".parse().unwrap();
+        let mut stamper = PageStamper::new(&b, &phone, &a, 12);
+        assert_eq!(stamper.visit_id(), b.visit_id(&phone, &a, 12));
+        let first = (stamper.event_id(), stamper.hlc(b.applied_at));
+        let second = (stamper.event_id(), stamper.hlc(b.applied_at));
+        assert_eq!(first, (b.event_id(&phone, 12, 0), b.stamp(12, 0)));
+        assert_eq!(second, (b.event_id(&phone, 12, 1), b.stamp(12, 1)));
+        assert_eq!(stamper.last, Some(b.stamp(12, 1)));
+    }
+
     /// The first scheme's ids stay what phones of that scheme recorded: a
     /// server derives them for every acknowledgement that names no scheme.
     #[test]
