@@ -208,16 +208,6 @@ pub(crate) fn lean_row(
     })
 }
 
-/// Stores a projection row (insert or replace): [`store_row_with`] with
-/// the statement from the transaction's cache.
-pub(crate) fn store_row(
-    tx: &Transaction<'_>,
-    row: &VisitRowText,
-    order_seq: Option<i64>,
-) -> Result<()> {
-    store_row_with(&mut *tx.prepare_cached(STORE_ROW)?, row, order_seq)
-}
-
 /// The statement [`store_row_with`] runs.
 pub(crate) const STORE_ROW: &str =
     "INSERT INTO visits (visit_id, assignment_id, trade, stage, window_start, closed, closed_at,
@@ -277,5 +267,5 @@ pub(crate) fn save_visit(
             "SELECT max(seq) FROM visit_events WHERE visit_id = ?1 AND kind = 'assignment_received'",
         )?
         .query_row([visit_id.to_string()], |r| r.get(0))?;
-    store_row(tx, &row?, order_seq)
+    store_row_with(&mut *tx.prepare_cached(STORE_ROW)?, &row?, order_seq)
 }

@@ -67,8 +67,12 @@ impl VisitWrite {
 
     /// Writes it now; gives back its facts.
     pub fn write(self, tx: &Transaction<'_>) -> Result<Vec<VisitEvent>> {
-        let text = self.text()?;
-        self.store(&mut Batch::new(tx)?, &text)?;
+        self.write_in(&mut Batch::new(tx)?)
+    }
+
+    /// Writes it, its JSON made here, as one of `batch`; gives back its facts.
+    fn write_in(self, batch: &mut Batch<'_>) -> Result<Vec<VisitEvent>> {
+        self.store(batch, &self.text()?)?;
         Ok(self.events)
     }
 
@@ -187,8 +191,7 @@ impl PageWrites {
         if held.len() < SECOND_THREAD_FROM {
             let mut batch = Batch::new(tx)?;
             for w in held {
-                w.store(&mut batch, &w.text()?)?;
-                self.written.extend(w.events);
+                self.written.extend(w.write_in(&mut batch)?);
             }
             return Ok(());
         }

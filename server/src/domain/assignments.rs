@@ -68,22 +68,18 @@ pub fn check_window(w: Option<&TimeWindow>) -> Fallible<()> {
 }
 
 /// The next id of `day` (`YYYYMMDD`): `A-YYYYMMDD-NNNN`, numbered on from
-/// the day's last (counted once from the ids when the day has no record,
-/// i.e. was numbered before schema 28), skipping any id already taken (an
-/// import's); the number given is recorded. Called under the assignments
-/// lock.
+/// the day's last (none recorded: from the start), past any id already
+/// taken (an import's, or the ids of a day numbered before schema 28, each
+/// one primary-key lookup); the number given is recorded. Called under the
+/// assignments lock.
 async fn next_order_id(tx: &mut dyn Tx, day: &str) -> Fallible<AssignmentId> {
-    let prefix = format!("A-{day}-");
-    let last = match order_numbers::last(tx, day).await? {
-        Some(last) => last,
-        None => assignments::count_with_prefix(tx, &prefix).await?,
-    };
-    let mut number = last + 1;
-    while assignments::exists(tx, &format!("{prefix}{number:04}")).await? {
+    let id_of = |number: i64| format!("A-{day}-{number:04}");
+    let mut number = order_numbers::last(tx, day).await?.unwrap_or(0) + 1;
+    while assignments::exists(tx, &id_of(number)).await? {
         number += 1;
     }
     order_numbers::record(tx, day, number).await?;
-    AssignmentId::new(format!("{prefix}{number:04}")).map_err(|_| Failure::internal("numbering"))
+    AssignmentId::new(id_of(number)).map_err(|_| Failure::internal("numbering"))
 }
 
 /// Creates an assignment with the next id of its day (`A-YYYYMMDD-NNNN`).

@@ -66,17 +66,6 @@ pub async fn list_assignments(
         .collect()
 }
 
-/// How many assignment ids start with `prefix` (the day's numbering).
-pub async fn count_with_prefix(tx: &mut dyn Tx, prefix: &str) -> Fallible<i64> {
-    Ok(tx
-        .query_opt(
-            "SELECT COUNT(*) AS n FROM assignments WHERE id LIKE $1",
-            &[format!("{prefix}%").into()],
-        )
-        .await?
-        .map_or(0, |r| r.int("n")))
-}
-
 /// Whether an assignment exists.
 pub async fn exists(tx: &mut dyn Tx, id: &str) -> Fallible<bool> {
     Ok(tx

@@ -60,7 +60,7 @@ impl Database {
     /// SQLite checkpoints its WAL, PostgreSQL's pool closes its connections.
     pub async fn close(&self) -> Result<(), DbError> {
         match self {
-            Database::Sqlite(db) => db.checkpoint().await,
+            Database::Sqlite(_) => self.checkpoint().await,
             Database::Postgres(db) => {
                 db.close();
                 Ok(())

@@ -686,8 +686,8 @@ async fn reopening_migrates_once_and_keeps_data(b: Backend) {
 
 /// Every order takes the next number of the day it was received
 /// (`A-YYYYMMDD-NNNN`), each day counted on its own; a day numbered before
-/// the day's last was recorded (schema 28) is counted from its ids once;
-/// an id already taken is skipped.
+/// the day's last was recorded (schema 28) steps past its ids once; an id
+/// already taken is skipped.
 async fn orders_are_numbered_on_from_their_days_last(b: Backend) {
     let s = Srv::start(b).await;
     let take = |day: &'static str| {
