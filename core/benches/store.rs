@@ -1,6 +1,7 @@
 //! Local store benchmarks (DESIGN "Performance budgets"):
 //!
-//! - apply one workflow command with a normal commit (budget p99 < 1 ms),
+//! - apply one workflow command with a normal commit (budget p99 < 0.3 ms
+//!   on a quiet machine),
 //! - the same command with a durable `synchronous=FULL` commit, against a
 //!   bare single-row SQLite FULL commit measured in the same run (budget
 //!   ≤ 1.5×),
@@ -159,7 +160,7 @@ fn latency_percentiles() {
     let (d50, d99) = report("apply_command durable, interleaved", durable);
     let (b50, b99) = report("bare 1-row FULL, interleaved", floor);
     println!(
-        "durable / bare: p50 {:.2}x  p99 {:.2}x (budget ≤ 1.5x); normal p99 {:.3} ms alone, {:.3} ms interleaved (budget < 1 ms)\n",
+        "durable / bare: p50 {:.2}x  p99 {:.2}x (budget ≤ 1.5x); normal p99 {:.3} ms alone, {:.3} ms interleaved (budget < 0.3 ms, quiet machine)\n",
         d50 / b50,
         d99 / b99,
         a99 / 1000.0,

@@ -15,13 +15,17 @@
 //! written once), outside the timed transaction as there, and timed on its
 //! own: the table gives the ratio both without and with it.
 //!
-//! Usage: `ingest-bench [--events N] [--batch B] [--backend sqlite|postgres|both]`.
+//! On PostgreSQL it also measures DESIGN.md's parallel line: the same load
+//! pushed by `--parallel` phones (8) at once against one phone at a time,
+//! each on a fresh database (≥ 2 × the single-connection rate).
+//!
+//! Usage: `ingest-bench [--events N] [--batch B] [--backend sqlite|postgres|both] [--parallel P]`.
 //! PostgreSQL comes from `DOORSTEP_BENCH_PG_URL` or `DOORSTEP_TEST_PG_URL`
 //! (a database per run is created there). Results go to stdout as a
 //! Markdown table row per backend; copy them into docs/PERFORMANCE.md.
 
 use chrono::{Duration, Utc};
-use doorstep_core::protocol::{OutboxEvent, PushRequest, PROTOCOL_VERSION};
+use doorstep_core::protocol::{OutboxEvent, PushRequest, PushResponse, PROTOCOL_VERSION};
 use doorstep_core::signoff::Ratings;
 use doorstep_core::walkthrough::Walkthrough;
 use doorstep_core::{Assignment, DeviceId, Playbook};
@@ -41,10 +45,17 @@ use std::time::Instant;
 /// DESIGN.md: server ingest on SQLite ≥ 70 % of the bare batched insert.
 const BUDGET_PERCENT: f64 = 70.0;
 
+/// DESIGN.md: server ingest on PostgreSQL with 8 phones pushing in parallel
+/// ≥ 2 × the single-connection ingest rate in the same run.
+const PARALLEL_PHONES: usize = 8;
+const PARALLEL_BUDGET: f64 = 2.0;
+
 struct Args {
     events: usize,
     batch: usize,
     backends: Vec<&'static str>,
+    /// Phones pushing at once in the PostgreSQL parallel scenario (0: not run).
+    parallel: usize,
 }
 
 fn args() -> Result<Args, String> {
@@ -52,6 +63,7 @@ fn args() -> Result<Args, String> {
         events: 10_000,
         batch: 500,
         backends: vec!["sqlite", "postgres"],
+        parallel: PARALLEL_PHONES,
     };
     let mut it = std::env::args().skip(1);
     while let Some(f) = it.next() {
@@ -59,6 +71,7 @@ fn args() -> Result<Args, String> {
         match f.as_str() {
             "--events" => a.events = v()?.parse().map_err(|_| "--events: a number")?,
             "--batch" => a.batch = v()?.parse().map_err(|_| "--batch: a number")?,
+            "--parallel" => a.parallel = v()?.parse().map_err(|_| "--parallel: a number")?,
             "--backend" => {
                 a.backends = match v()?.as_str() {
                     "sqlite" => vec!["sqlite"],
@@ -87,8 +100,13 @@ async fn fresh(backend: &str) -> Result<Option<doorstep_e2e::FreshDatabase>, Str
 }
 
 /// Technicians, devices and assigned assignments, and the events their
-/// phones would upload: completed visits, in outbox order, `n` in total.
-async fn prepare(state: &AppState, n: usize) -> Result<Vec<(String, Vec<OutboxEvent>)>, ApiError> {
+/// `phones` phones would upload: completed visits, in outbox order, `n` in
+/// total.
+async fn prepare(
+    state: &AppState,
+    n: usize,
+    phones: usize,
+) -> Result<Vec<(String, Vec<OutboxEvent>)>, ApiError> {
     let trade = "appliance_repair";
     let pb = Playbook::shipped_by_id(trade).ok_or_else(|| ApiError::internal("playbook"))?;
     let st = state.clone();
@@ -97,7 +115,7 @@ async fn prepare(state: &AppState, n: usize) -> Result<Vec<(String, Vec<OutboxEv
         .tx(move |tx| {
             Box::pin(async move {
                 let mut out = vec![];
-                for t in 0..4 {
+                for t in 0..phones {
                     let id = format!("T-{t}");
                     insert_technician(
                         tx,
@@ -113,8 +131,8 @@ async fn prepare(state: &AppState, n: usize) -> Result<Vec<(String, Vec<OutboxEv
                     enrol(tx, &id, &format!("phone-{t}"), false, "bench").await?;
                 }
                 // ~40 events per visit walked by the book; plenty spare.
-                for i in 0..(n / 12 + 4) {
-                    let tech = format!("T-{}", i % 4);
+                for i in 0..(n / 12 + phones) {
+                    let tech = format!("T-{}", i % phones);
                     let start = Utc::now() - Duration::hours(6);
                     let a = insert_assignment(
                         tx,
@@ -164,7 +182,7 @@ async fn prepare(state: &AppState, n: usize) -> Result<Vec<(String, Vec<OutboxEv
             })
         })
         .await?;
-    let mut per_device: Vec<(String, Vec<OutboxEvent>, Option<String>)> = (0..4)
+    let mut per_device: Vec<(String, Vec<OutboxEvent>, Option<String>)> = (0..phones)
         .map(|t| (format!("phone-{t}"), vec![], None))
         .collect();
     let mut total = 0;
@@ -172,7 +190,7 @@ async fn prepare(state: &AppState, n: usize) -> Result<Vec<(String, Vec<OutboxEv
         if total >= n {
             break;
         }
-        let slot = &mut per_device[i % 4];
+        let slot = &mut per_device[i % phones];
         let device = DeviceId::new(slot.0.clone()).map_err(|_| ApiError::internal("id"))?;
         let mut v = Walkthrough::new(&pb, a, &device, Utc::now() - Duration::hours(8));
         v.completed(
@@ -203,7 +221,7 @@ async fn bench(backend: &str, a: &Args) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let state = AppState::new(db, Config::default());
-    let devices = prepare(&state, a.events).await.map_err(|e| e.message)?;
+    let devices = prepare(&state, a.events, 4).await.map_err(|e| e.message)?;
     let total: usize = devices.iter().map(|(_, e)| e.len()).sum();
     // The bare baseline: the same rows into a copy of the events table, in
     // a database of its own opened as the server opens its own, so that
@@ -237,41 +255,13 @@ async fn bench(backend: &str, a: &Args) -> Result<(), String> {
     for (device, events) in &devices {
         let tech = format!("T-{}", device.trim_start_matches("phone-"));
         for chunk in events.chunks(a.batch) {
-            let req = PushRequest {
-                protocol_version: PROTOCOL_VERSION,
-                device_id: DeviceId::new(device.clone()).map_err(|e| e.to_string())?,
-                sent_at: Some(Utc::now()),
-                events: chunk.to_vec(),
-            };
+            let (req, sent) = push_request(device, chunk)?;
             let rows = bare_rows(device, chunk);
-            // The body as the phone sends it, screened as the handler does.
-            let sent = serde_json::to_vec(&req).map_err(|e| e.to_string())?;
             let started = Instant::now();
             let screening = Screening::of(&sent, &req, EventLimits::default());
             screen += started.elapsed();
-            let (st, d, t) = (state.clone(), device.clone(), tech.clone());
             let started = Instant::now();
-            state
-                .db
-                .tx(move |tx| {
-                    Box::pin(async move {
-                        ingest_screened(
-                            tx,
-                            &st,
-                            PushToApply {
-                                device: &d,
-                                technician: &t,
-                                push: &req,
-                                screening: &screening,
-                                now: now_ms(),
-                            },
-                        )
-                        .await
-                        .map_err(ApiError::from)
-                    })
-                })
-                .await
-                .map_err(|e| e.message)?;
+            apply(&state, device, &tech, req, screening).await?;
             server += started.elapsed();
             let started = Instant::now();
             bare_db
@@ -313,6 +303,118 @@ async fn bench(backend: &str, a: &Args) -> Result<(), String> {
     Ok(())
 }
 
+/// One phone's push of `chunk`, and its body as the phone sends it.
+fn push_request(device: &str, chunk: &[OutboxEvent]) -> Result<(PushRequest, Vec<u8>), String> {
+    let req = PushRequest {
+        protocol_version: PROTOCOL_VERSION,
+        device_id: DeviceId::new(device.to_string()).map_err(|e| e.to_string())?,
+        sent_at: Some(Utc::now()),
+        events: chunk.to_vec(),
+    };
+    let sent = serde_json::to_vec(&req).map_err(|e| e.to_string())?;
+    Ok((req, sent))
+}
+
+/// The push handler's transaction for a screened push.
+async fn apply(
+    state: &AppState,
+    device: &str,
+    technician: &str,
+    req: PushRequest,
+    screening: Screening,
+) -> Result<PushResponse, String> {
+    let (st, d, t) = (state.clone(), device.to_string(), technician.to_string());
+    state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                ingest_screened(
+                    tx,
+                    &st,
+                    PushToApply {
+                        device: &d,
+                        technician: &t,
+                        push: &req,
+                        screening: &screening,
+                        now: now_ms(),
+                    },
+                )
+                .await
+                .map_err(ApiError::from)
+            })
+        })
+        .await
+        .map_err(|e| e.message)
+}
+
+/// Pushes one phone's events in batches of `batch`, one after another, as
+/// its push handler would: each batch screened, then applied in a
+/// transaction of its own. Returns the events applied.
+async fn push_phone(
+    state: AppState,
+    device: String,
+    events: Vec<OutboxEvent>,
+    batch: usize,
+) -> Result<u64, String> {
+    let tech = format!("T-{}", device.trim_start_matches("phone-"));
+    let mut applied = 0;
+    for chunk in events.chunks(batch) {
+        let (req, sent) = push_request(&device, chunk)?;
+        let screening = Screening::of(&sent, &req, EventLimits::default());
+        let response = apply(&state, &device, &tech, req, screening).await?;
+        if !response.refused.is_empty() {
+            return Err(format!(
+                "{device}: {} facts refused, the first: {}",
+                response.refused.len(),
+                response.refused[0].reason
+            ));
+        }
+        applied += response.applied;
+    }
+    Ok(applied)
+}
+
+/// DESIGN.md's PostgreSQL line: the same load (`phones` phones, `events`
+/// in all) pushed once by one phone at a time (a single connection busy at
+/// once) and once by every phone at the same moment (the pool's
+/// connections, per-device locks), each on a fresh database; screening
+/// included on both sides, as the handler screens before its transaction.
+/// Returns the two rates in events/s.
+async fn parallel(backend: &str, a: &Args) -> Result<Option<(usize, f64, f64)>, String> {
+    let mut rates = vec![];
+    for together in [false, true] {
+        let Some(fresh_db) = fresh(backend).await? else {
+            return Ok(None);
+        };
+        let db = Database::open(&fresh_db.url)
+            .await
+            .map_err(|e| e.to_string())?;
+        let state = AppState::new(db, Config::default());
+        let devices = prepare(&state, a.events, a.parallel)
+            .await
+            .map_err(|e| e.message)?;
+        let started = Instant::now();
+        let mut applied = 0;
+        if together {
+            let tasks: Vec<_> = devices
+                .into_iter()
+                .map(|(d, e)| tokio::spawn(push_phone(state.clone(), d, e, a.batch)))
+                .collect();
+            for t in tasks {
+                applied += t.await.map_err(|e| e.to_string())??;
+            }
+        } else {
+            for (d, e) in devices {
+                applied += push_phone(state.clone(), d, e, a.batch).await?;
+            }
+        }
+        let took = started.elapsed();
+        rates.push(applied as f64 / took.as_secs_f64());
+        state.db.close().await.map_err(|e| e.to_string())?;
+    }
+    Ok(Some((a.events, rates[0], rates[1])))
+}
+
 /// The event rows as the server stores them (body already serialised).
 fn bare_rows(device: &str, chunk: &[OutboxEvent]) -> Vec<Vec<Value>> {
     chunk
@@ -351,6 +453,34 @@ async fn main() {
     for backend in &a.backends {
         if let Err(e) = bench(backend, &a).await {
             eprintln!("ingest-bench: {backend}: {e}");
+            std::process::exit(1);
+        }
+    }
+    if a.parallel == 0 || !a.backends.contains(&"postgres") {
+        return;
+    }
+    println!();
+    println!(
+        "| backend | events | batch | phones | one phone at a time (events/s) | {} phones at once (events/s) | ratio | ≥ {PARALLEL_BUDGET:.0} × |",
+        a.parallel
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    match parallel("postgres", &a).await {
+        Ok(Some((events, one, all))) => {
+            let ratio = all / one;
+            let verdict = if ratio >= PARALLEL_BUDGET {
+                "met"
+            } else {
+                "missed"
+            };
+            println!(
+                "| postgres | {events} | {} | {} | {one:.0} | {all:.0} | {ratio:.2} × | {verdict} |",
+                a.batch, a.parallel
+            );
+        }
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("ingest-bench: postgres, {} phones at once: {e}", a.parallel);
             std::process::exit(1);
         }
     }
