@@ -30,6 +30,7 @@ use crate::messages::Lang;
 use crate::playbook::PlaybookCatalog;
 use crate::protocol::RefusalCode;
 use crate::workflow::command::VisitCommand;
+use crate::workflow::signature::SignOffEvidence;
 use crate::workflow::{execute, Context, EventKind, Stamper, VisitEvent, VisitState};
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -290,19 +291,91 @@ impl Stamper for AsRecorded<'_> {
 
 /// Whether `produced` is the recorded fact: everything but the id and clock
 /// stamp the device handed out (checked on their own) and the device key's
-/// signature over the evidence (checked against the enrolled key).
+/// signature over the evidence (checked against the enrolled key). Compared
+/// field by field, nothing copied (a sign-off carries its every stroke).
 fn same_fact(produced: &VisitEvent, recorded: &VisitEvent) -> bool {
-    let mut p = produced.clone();
-    p.id = recorded.id;
-    p.hlc = recorded.hlc;
-    if let (
-        EventKind::CustomerSignedOff { evidence: pe, .. },
-        EventKind::CustomerSignedOff { evidence: re, .. },
-    ) = (&mut p.kind, &recorded.kind)
-    {
-        pe.device_signature = re.device_signature.clone();
+    let VisitEvent {
+        id: _,
+        hlc: _,
+        visit_id,
+        assignment_id,
+        device_id,
+        recorded_at,
+        location,
+        assignment_version,
+        kind,
+    } = produced;
+    let recorded_envelope = (
+        &recorded.visit_id,
+        &recorded.assignment_id,
+        &recorded.device_id,
+        &recorded.recorded_at,
+        &recorded.location,
+        &recorded.assignment_version,
+    );
+    (
+        visit_id,
+        assignment_id,
+        device_id,
+        recorded_at,
+        location,
+        assignment_version,
+    ) == recorded_envelope
+        && same_kind(kind, &recorded.kind)
+}
+
+/// [`same_fact`] for the facts' kinds: a sign-off's evidence compared but
+/// for the device key's signature.
+fn same_kind(produced: &EventKind, recorded: &EventKind) -> bool {
+    match (produced, recorded) {
+        (
+            EventKind::CustomerSignedOff {
+                report_version,
+                ratings,
+                comment,
+                strokes,
+                evidence,
+            },
+            EventKind::CustomerSignedOff {
+                report_version: rv,
+                ratings: rr,
+                comment: rc,
+                strokes: rs,
+                evidence: re,
+            },
+        ) => {
+            let SignOffEvidence {
+                report_digest,
+                strokes_digest,
+                consent_digest,
+                device_id,
+                signed_at,
+                location,
+                previous_evidence_digest,
+                device_signature: _,
+            } = evidence;
+            let recorded_evidence = (
+                &re.report_digest,
+                &re.strokes_digest,
+                &re.consent_digest,
+                &re.device_id,
+                &re.signed_at,
+                &re.location,
+                &re.previous_evidence_digest,
+            );
+            (report_version, ratings, comment, strokes) == (rv, rr, rc, rs)
+                && (
+                    report_digest,
+                    strokes_digest,
+                    consent_digest,
+                    device_id,
+                    signed_at,
+                    location,
+                    previous_evidence_digest,
+                ) == recorded_evidence
+        }
+        _ => produced == recorded,
     }
-    p == *recorded
 }
 
 fn describe(kind: &EventKind) -> String {

@@ -247,9 +247,20 @@ pub const COMMANDS: &[CommandRow] = &[
     row("record_photo_not_taken", None, AT_DOOR_OR_INSIDE, Issuer::Technician, "Photo cannot be taken (reason)", "无法拍照（注明原因）").changing_report(),
 ];
 
-/// The row of a command by its wire name.
+/// The row of a command by its wire name (looked up in an index built once:
+/// every decision asks for its command's row several times).
 pub fn row_named(name: &str) -> Option<&'static CommandRow> {
-    COMMANDS.iter().find(|r| r.name == name)
+    static BY_NAME: std::sync::OnceLock<std::collections::HashMap<&'static str, usize>> =
+        std::sync::OnceLock::new();
+    let by_name = BY_NAME.get_or_init(|| {
+        COMMANDS
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, r)| (r.name, i))
+            .collect()
+    });
+    by_name.get(name).map(|&i| &COMMANDS[i])
 }
 
 /// The row of a command.
