@@ -199,6 +199,43 @@ fn a_sign_off_with_any_consent_text_is_admitted_as_recorded() {
     admission(&w.events).admit(&signed).expect("admitted");
 }
 
+/// The device key's signature over the evidence is checked against the
+/// enrolled key (the server's reconciliation), not re-decided: a sign-off
+/// the device signed is admitted as one it did not.
+#[test]
+fn a_sign_off_signed_by_the_device_key_is_admitted_its_signature_aside() {
+    let mut w = walk("appliance_repair");
+    w.go(None).repair().pay().sign(GOOD, None, &mut None);
+    let mut signed = w.events.pop().unwrap();
+    if let EventKind::CustomerSignedOff { evidence, .. } = &mut signed.kind {
+        evidence.device_signature = Some("MEUCIQDsignedbythedevicekey".into());
+    }
+    admission(&w.events).admit(&signed).expect("admitted");
+}
+
+/// Every line of the sign-off's evidence is what the workflow records: one
+/// that misstates its strokes' digest, its signing time or its device is
+/// refused, whatever the rest says. (The previous evidence it chains to is
+/// the device's to state: the server checks the chain per device.)
+#[test]
+fn a_sign_off_whose_evidence_misstates_any_line_is_refused() {
+    let mut w = walk("appliance_repair");
+    w.go(None).repair().pay().sign(GOOD, None, &mut None);
+    let signed = w.events.pop().unwrap();
+    let forgeries: [fn(&mut SignOffEvidence); 3] = [
+        |e| e.strokes_digest = "0".repeat(64),
+        |e| e.signed_at += Duration::minutes(30),
+        |e| e.device_id = DeviceId::new("phone-2").unwrap(),
+    ];
+    for forge in forgeries {
+        let mut forged = signed.clone();
+        if let EventKind::CustomerSignedOff { evidence, .. } = &mut forged.kind {
+            forge(evidence);
+        }
+        assert_refused(&w.events, &forged, RefusalCode::NotWorkflowFact);
+    }
+}
+
 #[test]
 fn a_rating_outside_a_sign_off_is_an_unknown_field() {
     let mut w = walk("appliance_repair");
