@@ -24,9 +24,9 @@ use super::schema;
 use rusqlite::{Connection, InterruptHandle, OpenFlags, Transaction, TransactionBehavior};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Sender};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -76,9 +76,27 @@ const WRITER_CACHE_KIB: i64 = 16 * 1024;
 /// would put a few milliseconds into the p99 of ordinary commands. This
 /// thread has its own connection and runs `PASSIVE` checkpoints, which never
 /// block the writer or the readers.
+///
+/// SQLite starts the WAL file over (writing from its start again, over
+/// pages the OS still caches) only when a write begins with every frame
+/// copied. While commits follow each other without a pause (a download, a
+/// burst of commands) that never happens: the writer has begun its next
+/// transaction before the thread's checkpoint ends, and appends new frames
+/// that it has not copied, checkpoint after checkpoint, so the WAL grew by
+/// every commit's pages until a pause (seen: 476 MB after 9 000
+/// back-to-back commands, every frame appended to new file pages, and a
+/// durable commit's sync paying for the file's growth). So when the thread
+/// finds the WAL longer than [`WAL_RESTART_FRAMES`], the writer copies what
+/// was committed meanwhile itself, after its next commit and before it
+/// begins another (`ran`): the write after that starts the WAL over. Only
+/// then: a finish after every run cost a burst's commands more at p99 than
+/// it saved (two syncs in the writer every 500 commits, measured in
+/// docs/PERFORMANCE.md).
 struct Checkpointer {
     wake: Sender<()>,
     thread: Option<JoinHandle<()>>,
+    /// Set when the thread's checkpoint found the WAL long, taken by the writer.
+    ran: Arc<AtomicBool>,
 }
 
 impl Checkpointer {
@@ -87,6 +105,8 @@ impl Checkpointer {
         let conn = Connection::open_with_flags(path, flags)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         let (wake, rx) = channel::<()>();
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = ran.clone();
         let thread = std::thread::Builder::new()
             .name("doorstep-store-checkpoint".into())
             .spawn(move || {
@@ -94,15 +114,28 @@ impl Checkpointer {
                 while rx.recv().is_ok() {
                     // Best effort: a failed checkpoint is retried next time,
                     // and the WAL keeps every commit meanwhile.
-                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                    if let Ok(frames) = passive_checkpoint(&conn) {
+                        flag.store(frames > WAL_RESTART_FRAMES, Ordering::Relaxed);
+                    }
                 }
             })?;
         Ok(Checkpointer {
             wake,
             thread: Some(thread),
+            ran,
         })
     }
 }
+
+/// A `PASSIVE` checkpoint on `conn`: copies the frames no reader still
+/// needs, waiting for nobody. Returns the WAL's length in frames.
+fn passive_checkpoint(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))?)
+}
+
+/// A WAL longer than this (in 4 KiB frames: about 40 MB, twice what 500
+/// commands write) after a checkpoint is started over by the writer.
+const WAL_RESTART_FRAMES: i64 = 10_000;
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
 fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -290,14 +323,18 @@ impl Db {
             tx.commit()?;
             Ok(out)
         })();
-        if result.is_ok()
-            && self
+        if let (Ok(_), Some(c)) = (&result, &self.checkpointer) {
+            if self
                 .commits
                 .fetch_add(1, Ordering::Relaxed)
                 .is_multiple_of(CHECKPOINT_EVERY)
-        {
-            if let Some(c) = &self.checkpointer {
+            {
                 let _ = c.wake.send(());
+            } else if c.ran.swap(false, Ordering::Relaxed) {
+                // What was committed while the thread copied, here between
+                // two commits (best effort, as the thread's): the next
+                // write starts the WAL over.
+                let _ = passive_checkpoint(&conn);
             }
         }
         if durability == Durability::Full {
@@ -367,6 +404,62 @@ mod tests {
     /// `PRAGMA synchronous`: 1 is NORMAL, 2 is FULL.
     fn synchronous(c: &Connection) -> i64 {
         c.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap()
+    }
+
+    /// Frames in the WAL now (after a `PASSIVE` checkpoint that copies
+    /// them, so the count is the WAL's length, not what is left).
+    fn wal_frames(db: &Db) -> i64 {
+        db.with_writer(passive_checkpoint).unwrap()
+    }
+
+    /// A burst of commits that outruns the checkpoint thread (here: a
+    /// reader holding an old snapshot while it runs, so it cannot copy the
+    /// last frames) must not leave the WAL growing: once the thread has
+    /// found it long, the writer finishes the copy after its next commit
+    /// and the write after that starts the WAL over.
+    #[test]
+    fn a_wal_that_a_burst_made_long_starts_over_after_the_burst() {
+        let dir = fresh_dir("wal-restart");
+        let db = Db::open(&dir.join("store.db")).unwrap();
+        db.write(Durability::Normal, |tx| {
+            tx.execute_batch("CREATE TABLE burst (id INTEGER PRIMARY KEY, body BLOB)")?;
+            Ok(())
+        })
+        .unwrap();
+        let write = |db: &Db| {
+            db.write(Durability::Normal, |tx| {
+                tx.execute("INSERT INTO burst (body) VALUES (zeroblob(40000))", [])?;
+                Ok(())
+            })
+            .unwrap()
+        };
+        let reader = open_reader(&dir.join("store.db")).unwrap();
+        reader
+            .execute_batch("BEGIN; SELECT count(*) FROM burst;")
+            .unwrap();
+        // 1 000 commits of ~11 pages: past WAL_RESTART_FRAMES, and the
+        // thread woken at the 500th and the 1 000th.
+        for _ in 0..1_000 {
+            write(&db);
+        }
+        let checkpointer = db.checkpointer.as_ref().unwrap();
+        let waited = std::time::Instant::now();
+        while !checkpointer.ran.load(Ordering::Relaxed) {
+            assert!(waited.elapsed() < Duration::from_secs(30), "the thread ran");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(wal_frames(&db) > WAL_RESTART_FRAMES);
+        reader.execute_batch("COMMIT").unwrap();
+        // The writer finishes the copy after this commit; the next starts over.
+        write(&db);
+        write(&db);
+        assert!(
+            wal_frames(&db) < 100,
+            "the WAL started over: {} frames",
+            wal_frames(&db)
+        );
+        drop((reader, db));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
