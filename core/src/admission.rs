@@ -344,38 +344,44 @@ fn same_kind(produced: &EventKind, recorded: &EventKind) -> bool {
                 evidence: re,
             },
         ) => {
-            let SignOffEvidence {
-                report_digest,
-                strokes_digest,
-                consent_digest,
-                device_id,
-                signed_at,
-                location,
-                previous_evidence_digest,
-                device_signature: _,
-            } = evidence;
-            let recorded_evidence = (
-                &re.report_digest,
-                &re.strokes_digest,
-                &re.consent_digest,
-                &re.device_id,
-                &re.signed_at,
-                &re.location,
-                &re.previous_evidence_digest,
-            );
             (report_version, ratings, comment, strokes) == (rv, rr, rc, rs)
-                && (
-                    report_digest,
-                    strokes_digest,
-                    consent_digest,
-                    device_id,
-                    signed_at,
-                    location,
-                    previous_evidence_digest,
-                ) == recorded_evidence
+                && evidence_lines(evidence) == evidence_lines(re)
         }
         _ => produced == recorded,
     }
+}
+
+/// A sign-off's evidence but for the device key's signature.
+type EvidenceLines<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a DeviceId,
+    &'a DateTime<Utc>,
+    &'a Option<crate::location::GeoFix>,
+    &'a Option<String>,
+);
+
+fn evidence_lines(evidence: &SignOffEvidence) -> EvidenceLines<'_> {
+    let SignOffEvidence {
+        report_digest,
+        strokes_digest,
+        consent_digest,
+        device_id,
+        signed_at,
+        location,
+        previous_evidence_digest,
+        device_signature: _,
+    } = evidence;
+    (
+        report_digest,
+        strokes_digest,
+        consent_digest,
+        device_id,
+        signed_at,
+        location,
+        previous_evidence_digest,
+    )
 }
 
 fn describe(kind: &EventKind) -> String {
