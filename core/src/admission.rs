@@ -294,34 +294,29 @@ impl Stamper for AsRecorded<'_> {
 /// signature over the evidence (checked against the enrolled key). Compared
 /// field by field, nothing copied (a sign-off carries its every stroke).
 fn same_fact(produced: &VisitEvent, recorded: &VisitEvent) -> bool {
-    let VisitEvent {
-        id: _,
-        hlc: _,
-        visit_id,
-        assignment_id,
-        device_id,
-        recorded_at,
-        location,
-        assignment_version,
-        kind,
-    } = produced;
-    let recorded_envelope = (
-        &recorded.visit_id,
-        &recorded.assignment_id,
-        &recorded.device_id,
-        &recorded.recorded_at,
-        &recorded.location,
-        &recorded.assignment_version,
-    );
+    envelope(produced) == envelope(recorded) && same_kind(&produced.kind, &recorded.kind)
+}
+
+/// A fact's envelope but for its id and clock stamp (a field added to
+/// `VisitEvent` belongs here too).
+fn envelope(
+    e: &VisitEvent,
+) -> (
+    &VisitId,
+    &crate::ids::AssignmentId,
+    &DeviceId,
+    &DateTime<Utc>,
+    &Option<crate::location::GeoFix>,
+    u64,
+) {
     (
-        visit_id,
-        assignment_id,
-        device_id,
-        recorded_at,
-        location,
-        assignment_version,
-    ) == recorded_envelope
-        && same_kind(kind, &recorded.kind)
+        &e.visit_id,
+        &e.assignment_id,
+        &e.device_id,
+        &e.recorded_at,
+        &e.location,
+        e.assignment_version,
+    )
 }
 
 /// [`same_fact`] for the facts' kinds: a sign-off's evidence compared but
@@ -345,43 +340,19 @@ fn same_kind(produced: &EventKind, recorded: &EventKind) -> bool {
             },
         ) => {
             (report_version, ratings, comment, strokes) == (rv, rr, rc, rs)
-                && evidence_lines(evidence) == evidence_lines(re)
+                && unsigned(evidence) == unsigned(re)
         }
         _ => produced == recorded,
     }
 }
 
-/// A sign-off's evidence but for the device key's signature.
-type EvidenceLines<'a> = (
-    &'a str,
-    &'a str,
-    &'a str,
-    &'a DeviceId,
-    &'a DateTime<Utc>,
-    &'a Option<crate::location::GeoFix>,
-    &'a Option<String>,
-);
-
-fn evidence_lines(evidence: &SignOffEvidence) -> EvidenceLines<'_> {
-    let SignOffEvidence {
-        report_digest,
-        strokes_digest,
-        consent_digest,
-        device_id,
-        signed_at,
-        location,
-        previous_evidence_digest,
-        device_signature: _,
-    } = evidence;
-    (
-        report_digest,
-        strokes_digest,
-        consent_digest,
-        device_id,
-        signed_at,
-        location,
-        previous_evidence_digest,
-    )
+/// A sign-off's evidence but for the device key's signature (a few short
+/// lines: copied, unlike the strokes).
+fn unsigned(evidence: &SignOffEvidence) -> SignOffEvidence {
+    SignOffEvidence {
+        device_signature: None,
+        ..evidence.clone()
+    }
 }
 
 fn describe(kind: &EventKind) -> String {
