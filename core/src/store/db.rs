@@ -88,7 +88,7 @@ const WRITER_CACHE_KIB: i64 = 16 * 1024;
 /// durable commit's sync paying for the file's growth). So when the thread
 /// finds the WAL longer than [`WAL_RESTART_FRAMES`], the writer copies what
 /// was committed meanwhile itself, after its next commit and before it
-/// begins another (`ran`): the write after that starts the WAL over. Only
+/// begins another (`wal_long`): the write after that starts the WAL over. Only
 /// then: a finish after every run cost a burst's commands more at p99 than
 /// it saved (two syncs in the writer every 500 commits, measured in
 /// docs/PERFORMANCE.md).
@@ -96,7 +96,7 @@ struct Checkpointer {
     wake: Sender<()>,
     thread: Option<JoinHandle<()>>,
     /// Set when the thread's checkpoint found the WAL long, taken by the writer.
-    ran: Arc<AtomicBool>,
+    wal_long: Arc<AtomicBool>,
 }
 
 impl Checkpointer {
@@ -105,8 +105,8 @@ impl Checkpointer {
         let conn = Connection::open_with_flags(path, flags)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         let (wake, rx) = channel::<()>();
-        let ran = Arc::new(AtomicBool::new(false));
-        let flag = ran.clone();
+        let wal_long = Arc::new(AtomicBool::new(false));
+        let flag = wal_long.clone();
         let thread = std::thread::Builder::new()
             .name("doorstep-store-checkpoint".into())
             .spawn(move || {
@@ -122,7 +122,7 @@ impl Checkpointer {
         Ok(Checkpointer {
             wake,
             thread: Some(thread),
-            ran,
+            wal_long,
         })
     }
 }
@@ -330,7 +330,7 @@ impl Db {
                 .is_multiple_of(CHECKPOINT_EVERY)
             {
                 let _ = c.wake.send(());
-            } else if c.ran.swap(false, Ordering::Relaxed) {
+            } else if c.wal_long.swap(false, Ordering::Relaxed) {
                 // What was committed while the thread copied, here between
                 // two commits (best effort, as the thread's): the next
                 // write starts the WAL over.
@@ -444,7 +444,7 @@ mod tests {
         }
         let checkpointer = db.checkpointer.as_ref().unwrap();
         let waited = std::time::Instant::now();
-        while !checkpointer.ran.load(Ordering::Relaxed) {
+        while !checkpointer.wal_long.load(Ordering::Relaxed) {
             assert!(waited.elapsed() < Duration::from_secs(30), "the thread ran");
             std::thread::sleep(Duration::from_millis(5));
         }

@@ -250,17 +250,10 @@ pub const COMMANDS: &[CommandRow] = &[
 /// The row of a command by its wire name (looked up in an index built once:
 /// every decision asks for its command's row several times).
 pub fn row_named(name: &str) -> Option<&'static CommandRow> {
-    static BY_NAME: std::sync::OnceLock<std::collections::HashMap<&'static str, usize>> =
-        std::sync::OnceLock::new();
-    let by_name = BY_NAME.get_or_init(|| {
-        COMMANDS
-            .iter()
-            .enumerate()
-            .rev()
-            .map(|(i, r)| (r.name, i))
-            .collect()
-    });
-    by_name.get(name).map(|&i| &COMMANDS[i])
+    type ByName = std::collections::HashMap<&'static str, &'static CommandRow>;
+    static BY_NAME: std::sync::OnceLock<ByName> = std::sync::OnceLock::new();
+    let by_name = BY_NAME.get_or_init(|| COMMANDS.iter().map(|r| (r.name, r)).collect());
+    by_name.get(name).copied()
 }
 
 /// The row of a command.

@@ -708,18 +708,12 @@ async fn orders_are_numbered_on_from_their_days_last(b: Backend) {
         }
     };
     let sql = |statement: &'static str| {
-        let url = s.url.clone();
-        async move {
-            let db = doorstep_server::store::Database::open(&url).await.unwrap();
-            db.tx(move |tx| {
-                Box::pin(async move {
-                    let row = tx.query_opt(statement, &[]).await?;
-                    Ok::<_, doorstep_server::http::error::ApiError>(row.map(|r| r.int(0)))
-                })
+        s.state.db.tx(move |tx| {
+            Box::pin(async move {
+                let row = tx.query_opt(statement, &[]).await?;
+                Ok::<_, doorstep_server::http::error::ApiError>(row.map(|r| r.int(0)))
             })
-            .await
-            .unwrap()
-        }
+        })
     };
     assert_eq!(take("2026-11-20").await, "A-20261120-0001");
     assert_eq!(take("2026-11-20").await, "A-20261120-0002");
@@ -727,16 +721,20 @@ async fn orders_are_numbered_on_from_their_days_last(b: Backend) {
     assert_eq!(take("2026-11-20").await, "A-20261120-0003");
     // Each day's last is kept: the next intake reads it rather than counting.
     let last = "SELECT last FROM order_numbers WHERE day = '20261120'";
-    assert_eq!(sql(last).await, Some(3));
+    assert_eq!(sql(last).await.unwrap(), Some(3));
     // A database whose days were numbered before their last was kept.
-    sql("DELETE FROM order_numbers").await;
+    sql("DELETE FROM order_numbers").await.unwrap();
     assert_eq!(take("2026-11-20").await, "A-20261120-0004");
     assert_eq!(take("2026-11-21").await, "A-20261121-0002");
     // A day whose next ids are taken already (by an import, say).
-    sql("UPDATE order_numbers SET last = 2 WHERE day = '20261120'").await;
+    sql("UPDATE order_numbers SET last = 2 WHERE day = '20261120'")
+        .await
+        .unwrap();
     assert_eq!(take("2026-11-20").await, "A-20261120-0005");
     assert_eq!(take("2026-11-20").await, "A-20261120-0006");
     // The kept last is what numbers on, not a count of the day's ids.
-    sql("UPDATE order_numbers SET last = 9 WHERE day = '20261120'").await;
+    sql("UPDATE order_numbers SET last = 9 WHERE day = '20261120'")
+        .await
+        .unwrap();
     assert_eq!(take("2026-11-20").await, "A-20261120-0010");
 }

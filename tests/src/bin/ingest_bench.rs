@@ -253,7 +253,7 @@ async fn bench(backend: &str, a: &Args) -> Result<(), String> {
     let zero = std::time::Duration::ZERO;
     let (mut server, mut bare, mut screen) = (zero, zero, zero);
     for (device, events) in &devices {
-        let tech = format!("T-{}", device.trim_start_matches("phone-"));
+        let tech = technician_of(device);
         for chunk in events.chunks(a.batch) {
             let (req, sent) = push_request(device, chunk)?;
             let rows = bare_rows(device, chunk);
@@ -301,6 +301,11 @@ async fn bench(backend: &str, a: &Args) -> Result<(), String> {
         100.0 * eps(server + screen) / eps(bare),
     );
     Ok(())
+}
+
+/// The technician `prepare` enrolled `device` ("phone-N") for: "T-N".
+fn technician_of(device: &str) -> String {
+    format!("T-{}", device.trim_start_matches("phone-"))
 }
 
 /// One phone's push of `chunk`, and its body as the phone sends it.
@@ -356,7 +361,7 @@ async fn push_phone(
     events: Vec<OutboxEvent>,
     batch: usize,
 ) -> Result<u64, String> {
-    let tech = format!("T-{}", device.trim_start_matches("phone-"));
+    let tech = technician_of(&device);
     let mut applied = 0;
     for chunk in events.chunks(batch) {
         let (req, sent) = push_request(&device, chunk)?;
