@@ -218,12 +218,13 @@ fn a_v8_store_upgrades_with_each_visit_reading_its_last_receipt() {
             "ALTER TABLE visits DROP COLUMN order_seq;
              CREATE INDEX visit_events_receipts ON visit_events(visit_id, seq)
                  WHERE kind = 'assignment_received';
+             CREATE INDEX outbox_by_visit ON outbox(visit_id, status);
              PRAGMA user_version = 8;",
         )
         .unwrap();
     }
     let store = open(&dir.db());
-    assert_eq!(schema_of(&dir.db()), fresh, "the v9 schema");
+    assert_eq!(schema_of(&dir.db()), fresh, "the current schema");
     let a1 = store.state(AssignmentId::new("A-1").unwrap()).unwrap();
     assert_eq!(a1.assignment, Some(changed));
     let a2 = store.state(AssignmentId::new("A-2").unwrap()).unwrap();

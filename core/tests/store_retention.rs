@@ -130,6 +130,24 @@ fn unacknowledged_visits_are_never_purged() {
 }
 
 #[test]
+fn only_the_visit_whose_facts_all_reached_the_server_is_purged() {
+    let dir = TempDir::new("two");
+    let store = open(&dir.db());
+    run_visit(&store, "A-1", day(), 1000);
+    let first_done = store.pending_outbox(10_000).unwrap().last().unwrap().seq;
+    run_visit(&store, "A-2", day(), 1000);
+    let closed_at = store.state(aid("A-2")).unwrap().closed_at.unwrap();
+    // The server has every fact of A-1 and none of A-2's.
+    store.ack_outbox(first_done, closed_at).unwrap();
+    let report = store
+        .purge_personal_data(closed_at + Duration::days(365), Duration::days(1))
+        .unwrap();
+    assert_eq!(report.visits.len(), 1);
+    assert!(!text_of_visit(&store, "A-1").contains(PHONE));
+    assert!(text_of_visit(&store, "A-2").contains(PHONE));
+}
+
+#[test]
 fn open_visits_are_never_purged_even_when_acknowledged() {
     let dir = TempDir::new("open");
     let store = open(&dir.db());

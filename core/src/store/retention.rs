@@ -103,8 +103,8 @@ impl Store {
                 let mut stmt = tx.prepare(
                     "SELECT v.visit_id, v.assignment_id FROM visits v
                      WHERE v.closed = 1 AND v.purged_at IS NULL AND v.closed_at <= ?1
-                       AND NOT EXISTS (SELECT 1 FROM outbox o
-                                       WHERE o.visit_id = v.visit_id AND o.status = 'pending')
+                       AND v.visit_id NOT IN (SELECT o.visit_id FROM outbox o
+                                              WHERE o.status = 'pending')
                      ORDER BY v.visit_id",
                 )?;
                 let rows = stmt.query_map([cutoff], |r| Ok((r.get(0)?, r.get(1)?)))?;

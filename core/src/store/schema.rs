@@ -41,12 +41,16 @@
 //!   (`visits.order_seq`, the seq of its last "assignment received"), found
 //!   by its row id; the partial index `visit_events_receipts` that searched
 //!   for it is dropped (one index fewer for every order a download writes).
+//! - v10: the index `outbox_by_visit` is dropped: every command paid for
+//!   a write at a random place in it (and every acknowledgement for moving
+//!   an entry) to serve only the retention purge, which now takes the
+//!   visits with waiting facts from the waiting rows (`outbox_by_status`).
 
 use super::error::{Result, StoreError};
 use rusqlite::{Connection, Transaction};
 
 /// The schema version this code reads and writes.
-pub const VERSION: i64 = 9;
+pub const VERSION: i64 = 10;
 
 /// `PRAGMA application_id` of a Doorstep store: "DSTP".
 pub const APPLICATION_ID: i64 = 0x4453_5450;
@@ -278,15 +282,20 @@ UPDATE visits SET order_seq = (SELECT max(e.seq) FROM visit_events e
 DROP INDEX visit_events_receipts;
 "#;
 
+/// v9 -> v10: no index of the outbox by visit (`super::retention`).
+const V9_TO_V10: &str = r#"
+DROP INDEX outbox_by_visit;
+"#;
+
 /// The current schema for a new database: the newest frozen version plus
 /// the upgrades after it.
-pub const CURRENT: [&str; 8] = [
-    V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6, V6_TO_V7, V7_TO_V8, V8_TO_V9,
+pub const CURRENT: [&str; 9] = [
+    V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6, V6_TO_V7, V7_TO_V8, V8_TO_V9, V9_TO_V10,
 ];
 
 /// Upgrade steps: `UPGRADES[i]` takes a database from version `i + 1` to `i + 2`.
 const UPGRADES: [&str; (VERSION - 1) as usize] = [
-    V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6, V6_TO_V7, V7_TO_V8, V8_TO_V9,
+    V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6, V6_TO_V7, V7_TO_V8, V8_TO_V9, V9_TO_V10,
 ];
 
 /// What `PRAGMA user_version` and `application_id` say about a database.
@@ -483,6 +492,12 @@ mod tests {
             (
                 8,
                 format!("{V2}{V2_TO_V3}{V3_TO_V4}{V4_TO_V5}{V5_TO_V6}{V6_TO_V7}{V7_TO_V8}"),
+            ),
+            (
+                9,
+                format!(
+                    "{V2}{V2_TO_V3}{V3_TO_V4}{V4_TO_V5}{V5_TO_V6}{V6_TO_V7}{V7_TO_V8}{V8_TO_V9}"
+                ),
             ),
         ]
     }
