@@ -537,6 +537,25 @@ fn ack_removes_events_from_the_pending_queue_in_order() {
 }
 
 #[test]
+fn the_outbox_never_gives_a_sequence_twice() {
+    let dir = TempDir::new("seq");
+    let store = open(&dir.db());
+    run_visit(&store, "A-1", day(), 6);
+    let last = store.pending_outbox(100).unwrap().last().unwrap().seq;
+    store.ack_outbox(last, day()).unwrap();
+    // Not even an acknowledged row goes: the next fact would take its
+    // sequence, which the server holds for another.
+    let c = rusqlite::Connection::open(store.path()).unwrap();
+    let err = c
+        .execute(&format!("DELETE FROM outbox WHERE seq = {last}"), [])
+        .unwrap_err();
+    assert!(err.to_string().contains("never given twice"), "{err}");
+    run_visit(&store, "A-2", day(), 2);
+    let next = store.pending_outbox(100).unwrap();
+    assert_eq!(next.first().unwrap().seq, last + 1);
+}
+
+#[test]
 fn refused_event_is_kept_with_reason_and_leaves_the_queue() {
     let dir = TempDir::new("refuse");
     let store = open(&dir.db());

@@ -219,6 +219,7 @@ fn a_v8_store_upgrades_with_each_visit_reading_its_last_receipt() {
              CREATE INDEX visit_events_receipts ON visit_events(visit_id, seq)
                  WHERE kind = 'assignment_received';
              CREATE INDEX outbox_by_visit ON outbox(visit_id, status);
+             DROP TRIGGER outbox_keeps_every_seq;
              PRAGMA user_version = 8;",
         )
         .unwrap();
@@ -230,4 +231,90 @@ fn a_v8_store_upgrades_with_each_visit_reading_its_last_receipt() {
     let a2 = store.state(AssignmentId::new("A-2").unwrap()).unwrap();
     assert_eq!(a2.assignment, Some(assignment("A-2", day())));
     assert!(store.verify_projections().unwrap().is_empty());
+}
+
+/// The outbox's rows as stored, in sequence order.
+fn outbox_rows(path: &std::path::Path) -> Vec<(i64, String, String, Option<i64>)> {
+    let c = Connection::open(path).unwrap();
+    let mut st = c
+        .prepare("SELECT seq, event_id, status, acked_at FROM outbox ORDER BY seq")
+        .unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
+fn outbox_sql(path: &std::path::Path) -> String {
+    Connection::open(path)
+        .unwrap()
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'outbox'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+#[test]
+fn a_v10_store_keeps_its_outbox_and_counts_on_from_its_last_sequence() {
+    let dir = TempDir::new("v10");
+    let aid = AssignmentId::new("A-1").unwrap();
+    {
+        let store = open(&dir.db());
+        run_visit(&store, "A-1", day(), 12);
+        let pending = store.pending_outbox(100).unwrap();
+        store.ack_outbox(pending[4].seq, day()).unwrap();
+    }
+    let fresh = schema_of(&dir.db());
+    let rows = outbox_rows(&dir.db());
+    {
+        // The same store as v10 kept it: the outbox counting on through
+        // `sqlite_sequence`, and no guard against deleting its rows.
+        let c = Connection::open(dir.db()).unwrap();
+        c.execute_batch(
+            "DROP TRIGGER visit_events_edit_after_ack;
+             DROP TRIGGER outbox_keeps_every_seq;
+             CREATE TABLE outbox_v10 (
+                 seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                 event_id TEXT NOT NULL UNIQUE REFERENCES visit_events(event_id),
+                 visit_id TEXT NOT NULL,
+                 status TEXT NOT NULL DEFAULT 'pending',
+                 acked_at INTEGER,
+                 refused_reason TEXT,
+                 refused_at INTEGER
+             );
+             INSERT INTO outbox_v10 SELECT * FROM outbox;
+             DROP TABLE outbox;
+             ALTER TABLE outbox_v10 RENAME TO outbox;
+             CREATE INDEX outbox_by_status ON outbox(status, seq);
+             CREATE TRIGGER visit_events_edit_after_ack
+             BEFORE UPDATE OF json ON visit_events
+             WHEN EXISTS (SELECT 1 FROM outbox WHERE event_id = OLD.event_id AND status = 'pending')
+             BEGIN
+                 SELECT RAISE(ABORT, 'an event is edited (purged) only after the server acknowledged it');
+             END;
+             PRAGMA user_version = 10;",
+        )
+        .unwrap();
+        assert!(outbox_sql(&dir.db()).contains("AUTOINCREMENT"));
+    }
+    let store = open(&dir.db());
+    assert_eq!(schema_of(&dir.db()), fresh, "the current schema");
+    assert!(!outbox_sql(&dir.db()).contains("AUTOINCREMENT"));
+    assert_eq!(outbox_rows(&dir.db()), rows, "every row, as it was");
+    // A waiting fact is still guarded, and the next fact counts on.
+    let c = Connection::open(dir.db()).unwrap();
+    let err = c
+        .execute(
+            "UPDATE visit_events SET json = '{}' WHERE seq = (SELECT max(seq) FROM visit_events)",
+            [],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("acknowledged"), "{err}");
+    let s = store.state(&aid).unwrap();
+    let (cmd, at, fix) = next_command(&s).expect("the visit goes on");
+    store.apply_command(&aid, &cmd, at, fix).unwrap();
+    let last = rows.last().unwrap().0;
+    assert_eq!(outbox_rows(&dir.db()).last().unwrap().0, last + 1);
 }

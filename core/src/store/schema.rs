@@ -45,12 +45,18 @@
 //!   a write at a random place in it (and every acknowledgement for moving
 //!   an entry) to serve only the retention purge, which now takes the
 //!   visits with waiting facts from the waiting rows (`outbox_by_status`).
+//! - v11: the outbox's `seq` without `AUTOINCREMENT` (the table rebuilt):
+//!   every command's insert also rewrote the outbox's row of
+//!   `sqlite_sequence`, one more page per command, to guard against reusing
+//!   the sequence of a deleted row; the trigger `outbox_keeps_every_seq`
+//!   now forbids deleting one, so the next sequence, the last plus one, was
+//!   never given before.
 
 use super::error::{Result, StoreError};
 use rusqlite::{Connection, Transaction};
 
 /// The schema version this code reads and writes.
-pub const VERSION: i64 = 10;
+pub const VERSION: i64 = 11;
 
 /// `PRAGMA application_id` of a Doorstep store: "DSTP".
 pub const APPLICATION_ID: i64 = 0x4453_5450;
@@ -287,15 +293,47 @@ const V9_TO_V10: &str = r#"
 DROP INDEX outbox_by_visit;
 "#;
 
+/// v10 -> v11: the outbox rebuilt without `AUTOINCREMENT`, its rows never
+/// deleted instead. The trigger that reads the outbox is dropped while the
+/// table is replaced and created again as it was.
+const V10_TO_V11: &str = r#"
+DROP TRIGGER visit_events_edit_after_ack;
+CREATE TABLE outbox_v11 (
+    seq INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE REFERENCES visit_events(event_id),
+    visit_id TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    acked_at INTEGER,
+    refused_reason TEXT,
+    refused_at INTEGER
+);
+INSERT INTO outbox_v11 (seq, event_id, visit_id, status, acked_at, refused_reason, refused_at)
+    SELECT seq, event_id, visit_id, status, acked_at, refused_reason, refused_at FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_v11 RENAME TO outbox;
+CREATE INDEX outbox_by_status ON outbox(status, seq);
+CREATE TRIGGER outbox_keeps_every_seq BEFORE DELETE ON outbox
+BEGIN
+    SELECT RAISE(ABORT, 'the outbox keeps every row: a sequence is never given twice');
+END;
+CREATE TRIGGER visit_events_edit_after_ack
+BEFORE UPDATE OF json ON visit_events
+WHEN EXISTS (SELECT 1 FROM outbox WHERE event_id = OLD.event_id AND status = 'pending')
+BEGIN
+    SELECT RAISE(ABORT, 'an event is edited (purged) only after the server acknowledged it');
+END;
+"#;
+
 /// The current schema for a new database: the newest frozen version plus
 /// the upgrades after it.
-pub const CURRENT: [&str; 9] = [
-    V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6, V6_TO_V7, V7_TO_V8, V8_TO_V9, V9_TO_V10,
+pub const CURRENT: [&str; 10] = [
+    V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6, V6_TO_V7, V7_TO_V8, V8_TO_V9, V9_TO_V10, V10_TO_V11,
 ];
 
 /// Upgrade steps: `UPGRADES[i]` takes a database from version `i + 1` to `i + 2`.
 const UPGRADES: [&str; (VERSION - 1) as usize] = [
     V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6, V6_TO_V7, V7_TO_V8, V8_TO_V9, V9_TO_V10,
+    V10_TO_V11,
 ];
 
 /// What `PRAGMA user_version` and `application_id` say about a database.
@@ -401,7 +439,10 @@ mod tests {
             .collect();
         for (kind, name, table, sql) in objects {
             if kind == "table" {
-                out.push(format!("table {name}"));
+                // A table's SQL is compared for what `ALTER TABLE` keeps
+                // as written: whether its key counts on (`AUTOINCREMENT`).
+                let counts_on = sql.to_uppercase().contains("AUTOINCREMENT");
+                out.push(format!("table {name} autoincrement {counts_on}"));
                 let mut s = conn
                     .prepare(&format!("PRAGMA table_xinfo({name})"))
                     .unwrap();
@@ -497,6 +538,12 @@ mod tests {
                 9,
                 format!(
                     "{V2}{V2_TO_V3}{V3_TO_V4}{V4_TO_V5}{V5_TO_V6}{V6_TO_V7}{V7_TO_V8}{V8_TO_V9}"
+                ),
+            ),
+            (
+                10,
+                format!(
+                    "{V2}{V2_TO_V3}{V3_TO_V4}{V4_TO_V5}{V5_TO_V6}{V6_TO_V7}{V7_TO_V8}{V8_TO_V9}{V9_TO_V10}"
                 ),
             ),
         ]
