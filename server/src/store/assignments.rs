@@ -2,7 +2,7 @@
 //! the center's assignments, every technician each was ever given to, and
 //! the change log whose sequence is the devices' download cursor.
 
-use super::sql::{Row, Tx, Value};
+use super::sql::{Filters, Row, Tx, Value};
 use crate::failure::{Failure, Fallible};
 use crate::model::{AssignmentStatus, AssignmentView, ChangeLogKind};
 use crate::time::{from_ms, now_ms};
@@ -54,16 +54,29 @@ pub async fn list_assignments(
     status: Option<String>,
     limit: i64,
 ) -> Fallible<Vec<AssignmentView>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM assignments
-         WHERE (CAST($1 AS TEXT) IS NULL OR technician_id = $1) AND (CAST($2 AS TEXT) IS NULL OR status = $2)
-         ORDER BY received_at DESC, id DESC LIMIT $3"
-    );
-    tx.query(&sql, &[technician.into(), status.into(), limit.into()])
+    let (sql, params) = list_query(technician, status, limit);
+    tx.query(&sql, &params)
         .await?
         .iter()
         .map(assignment_from_row)
         .collect()
+}
+
+/// [`list_assignments`]'s query: a status's orders are searched through
+/// `assignments_status`.
+pub fn list_query(
+    technician: Option<String>,
+    status: Option<String>,
+    limit: i64,
+) -> (String, Vec<Value>) {
+    Filters::default()
+        .equal("technician_id", technician)
+        .equal("status", status)
+        .query(
+            &format!("SELECT {COLUMNS} FROM assignments"),
+            "ORDER BY received_at DESC, id DESC",
+            limit,
+        )
 }
 
 /// Whether an assignment exists.

@@ -5,7 +5,7 @@
 //! `sending` only until its lease ends, after which any worker claims it
 //! again and delivers it with the same idempotency key.
 
-use super::sql::{Row, Tx, Value};
+use super::sql::{Filters, Row, Tx, Value};
 use crate::failure::{Failure, Fallible};
 use serde::{Deserialize, Serialize};
 
@@ -266,24 +266,29 @@ pub async fn list(
     assignment_id: Option<&str>,
     limit: i64,
 ) -> Fallible<Vec<OutboxMessage>> {
-    let rows = tx
-        .query(
-            &format!(
-                "SELECT {COLUMNS} FROM outbox
-                 WHERE (CAST($1 AS TEXT) IS NULL OR state = $1)
-                   AND (CAST($2 AS TEXT) IS NULL OR kind = $2)
-                   AND (CAST($3 AS TEXT) IS NULL OR assignment_id = $3)
-                 ORDER BY created_at DESC, id DESC LIMIT $4"
-            ),
-            &[
-                Value::from(state.map(OutboxState::as_str)),
-                kind.into(),
-                assignment_id.into(),
-                limit.into(),
-            ],
-        )
-        .await?;
+    let (sql, params) = list_query(state, kind, assignment_id, limit);
+    let rows = tx.query(&sql, &params).await?;
     rows.iter().map(message_from_row).collect()
+}
+
+/// [`list`]'s query: an order's messages are searched through
+/// `outbox_assignment`, a state's through `outbox_due`, and the newest
+/// page of all is read backwards through `outbox_newest` (schema 29).
+pub fn list_query(
+    state: Option<OutboxState>,
+    kind: Option<&str>,
+    assignment_id: Option<&str>,
+    limit: i64,
+) -> (String, Vec<Value>) {
+    Filters::default()
+        .equal("state", state.map(OutboxState::as_str))
+        .equal("kind", kind)
+        .equal("assignment_id", assignment_id)
+        .query(
+            &format!("SELECT {COLUMNS} FROM outbox"),
+            "ORDER BY created_at DESC, id DESC",
+            limit,
+        )
 }
 
 /// How many messages are in each state (the outbox depth: pending and

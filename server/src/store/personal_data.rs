@@ -5,7 +5,7 @@
 //! (`personal_data_erasures`) and the contact access log
 //! (`contact_access_log`).
 
-use super::sql::Tx;
+use super::sql::{Filters, Tx, Value};
 use crate::failure::{Failure, Fallible};
 use crate::model::AssignmentStatus;
 
@@ -399,15 +399,8 @@ pub async fn access_log(
     username: Option<String>,
     limit: i64,
 ) -> Fallible<Vec<AccessRecord>> {
-    let rows = tx
-        .query(
-            "SELECT username, accessed_at, assignment_id, purpose FROM contact_access_log
-             WHERE (CAST($1 AS TEXT) IS NULL OR assignment_id = $1)
-               AND (CAST($2 AS TEXT) IS NULL OR username = $2)
-             ORDER BY accessed_at DESC, id DESC LIMIT $3",
-            &[assignment.into(), username.into(), limit.into()],
-        )
-        .await?;
+    let (sql, params) = access_log_query(assignment, username, limit);
+    let rows = tx.query(&sql, &params).await?;
     Ok(rows
         .iter()
         .map(|r| AccessRecord {
@@ -417,6 +410,23 @@ pub async fn access_log(
             purpose: r.text("purpose"),
         })
         .collect())
+}
+
+/// [`access_log`]'s query: an order's accesses are searched through
+/// `contact_access_log_assignment`.
+pub fn access_log_query(
+    assignment: Option<String>,
+    username: Option<String>,
+    limit: i64,
+) -> (String, Vec<Value>) {
+    Filters::default()
+        .equal("assignment_id", assignment)
+        .equal("username", username)
+        .query(
+            "SELECT username, accessed_at, assignment_id, purpose FROM contact_access_log",
+            "ORDER BY accessed_at DESC, id DESC",
+            limit,
+        )
 }
 
 /// Appends an erasure to the change log for one technician's phones. Call

@@ -1,5 +1,6 @@
 //! The SQL seam both backends implement: values, rows read by column
-//! name, the storage error (re-exported from `failure`), transaction locks and the [`Tx`] trait.
+//! name, the storage error (re-exported from `failure`), transaction locks and the [`Tx`] trait,
+//! and the lists' [`Filters`].
 
 pub use crate::failure::DbError;
 use std::future::Future;
@@ -52,6 +53,46 @@ impl From<&String> for Value {
         Value::Text(v.clone())
     }
 }
+/// A list's filters, each in the query only when it was given. A
+/// condition written for every call, "`$1` is null or `column = $1`", is
+/// served by no index on either backend: a list of one order's rows read
+/// the whole table. A filter left out lets the planner search the index of
+/// the one given.
+#[derive(Debug, Default)]
+pub struct Filters {
+    conditions: Vec<String>,
+    params: Vec<Value>,
+}
+
+impl Filters {
+    /// Adds `column = value` when `value` is given.
+    pub fn equal(mut self, column: &str, value: Option<impl Into<Value>>) -> Filters {
+        if let Some(v) = value {
+            self.params.push(v.into());
+            self.conditions
+                .push(format!("{column} = ${}", self.params.len()));
+        }
+        self
+    }
+
+    /// `select`, the filters given, `order` and at most `limit` rows: the
+    /// query and its parameters.
+    pub fn query(self, select: &str, order: &str, limit: i64) -> (String, Vec<Value>) {
+        let Filters {
+            conditions,
+            mut params,
+        } = self;
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conditions.join(" AND "))
+        };
+        params.push(limit.into());
+        let sql = format!("{select}{filter} {order} LIMIT ${}", params.len());
+        (sql, params)
+    }
+}
+
 impl<T: Into<Value>> From<Option<T>> for Value {
     fn from(v: Option<T>) -> Self {
         v.map_or(Value::Null, Into::into)

@@ -1,7 +1,7 @@
 //! The `visits` table: each visit's projection (rebuilt from its events),
 //! its conflict and the dispatcher's resolution.
 
-use super::sql::{Row, Tx, Value};
+use super::sql::{Filters, Row, Tx, Value};
 use crate::failure::{Failure, Fallible};
 use crate::model::{SignOffStatus, VisitRow};
 use crate::time::from_ms;
@@ -52,17 +52,30 @@ pub async fn list_visits(
     assignment: Option<String>,
     limit: i64,
 ) -> Fallible<Vec<VisitRow>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM visits
-         WHERE (CAST($1 AS TEXT) IS NULL OR technician_id = $1)
-           AND (CAST($2 AS TEXT) IS NULL OR assignment_id = $2)
-         ORDER BY updated_at DESC LIMIT $3"
-    );
-    tx.query(&sql, &[technician.into(), assignment.into(), limit.into()])
+    let (sql, params) = list_query(technician, assignment, limit);
+    tx.query(&sql, &params)
         .await?
         .iter()
         .map(visit_from_row)
         .collect()
+}
+
+/// [`list_visits`]'s query: an order's visits are searched through
+/// `visits_assignment` (an order's history reads them for each earlier
+/// order of its customer).
+pub fn list_query(
+    technician: Option<String>,
+    assignment: Option<String>,
+    limit: i64,
+) -> (String, Vec<Value>) {
+    Filters::default()
+        .equal("technician_id", technician)
+        .equal("assignment_id", assignment)
+        .query(
+            &format!("SELECT {COLUMNS} FROM visits"),
+            "ORDER BY updated_at DESC",
+            limit,
+        )
 }
 
 /// One visit.
