@@ -1,6 +1,6 @@
 //! The `intakes` table: every request the desk took (受理).
 
-use super::sql::Tx;
+use super::sql::{Filters, Tx, Value};
 use crate::failure::{Failure, Fallible};
 use crate::model::{Classification, IntakeRecord};
 use crate::time::from_ms;
@@ -40,13 +40,8 @@ pub async fn insert_intake(tx: &mut dyn Tx, i: NewIntake<'_>) -> Fallible<()> {
 
 /// The latest 500 intakes, newest first, optionally only (not) escalated ones.
 pub async fn list_intakes(tx: &mut dyn Tx, escalated: Option<bool>) -> Fallible<Vec<IntakeRecord>> {
-    let rows = tx
-        .query(
-            "SELECT id, classification, received_at, content, answer, assignment_id, escalated
-             FROM intakes WHERE (CAST($1 AS BIGINT) IS NULL OR escalated = $1) ORDER BY received_at DESC LIMIT 500",
-            &[escalated.into()],
-        )
-        .await?;
+    let (sql, params) = list_query(escalated);
+    let rows = tx.query(&sql, &params).await?;
     rows.iter()
         .map(|r| {
             Ok(IntakeRecord {
@@ -63,4 +58,15 @@ pub async fn list_intakes(tx: &mut dyn Tx, escalated: Option<bool>) -> Fallible<
             })
         })
         .collect()
+}
+
+/// [`list_intakes`]'s query: the newest read backwards through
+/// `intakes_newest` (schema 29) until the page is full.
+pub fn list_query(escalated: Option<bool>) -> (String, Vec<Value>) {
+    Filters::default().equal("escalated", escalated).query(
+        "SELECT id, classification, received_at, content, answer, assignment_id, escalated
+         FROM intakes",
+        "ORDER BY received_at DESC",
+        500,
+    )
 }

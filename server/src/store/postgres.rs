@@ -40,7 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0026_published_playbooks.sql"),
     include_str!("../../migrations/postgres/0027_held_acknowledgements.sql"),
     include_str!("../../migrations/postgres/0028_order_numbers.sql"),
-    include_str!("../../migrations/postgres/0029_feed_by_order.sql"),
+    include_str!("../../migrations/postgres/0029_lists_by_index.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`).

@@ -55,7 +55,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0026_published_playbooks.sql"),
     include_str!("../../migrations/sqlite/0027_held_acknowledgements.sql"),
     include_str!("../../migrations/sqlite/0028_order_numbers.sql"),
-    include_str!("../../migrations/sqlite/0029_feed_by_order.sql"),
+    include_str!("../../migrations/sqlite/0029_lists_by_index.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`, restore).

@@ -942,13 +942,18 @@ async fn an_orders_messages_visits_and_events_are_searched_by_index_not_read_who
 }
 
 #[tokio::test]
-async fn the_outbound_list_reads_its_newest_page_from_an_index() {
+async fn the_newest_pages_of_messages_and_intakes_are_read_from_an_index() {
     let s = Srv::start(Backend::Sqlite).await;
+    // Read backwards through an index until the page is full: no sort of
+    // every message or every intake first.
     let (sql, params) = store::outbox::list_query(None, None, None, 50);
-    // Read backwards through `outbox_newest` until the page is full: no
-    // sort of every message first.
     assert_eq!(
         plan_of(&s, sql, params).await,
         vec!["SCAN outbox USING INDEX outbox_newest"]
+    );
+    let (sql, params) = store::intakes::list_query(None);
+    assert_eq!(
+        plan_of(&s, sql, params).await,
+        vec!["SCAN intakes USING INDEX intakes_newest"]
     );
 }
