@@ -53,6 +53,13 @@ impl From<&String> for Value {
         Value::Text(v.clone())
     }
 }
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
 /// A list's filters, each in the query only when it was given. A
 /// condition written for every call, "`$1` is null or `column = $1`", is
 /// served by no index on either backend: a list of one order's rows read
@@ -65,8 +72,9 @@ pub struct Filters {
 }
 
 impl Filters {
-    /// Adds `column = value` when `value` is given.
-    pub fn equal(mut self, column: &str, value: Option<impl Into<Value>>) -> Filters {
+    /// Adds `column = value` when `value` is given. The column is a name
+    /// written in the code (`'static`), never a caller's text.
+    pub fn equal(mut self, column: &'static str, value: Option<impl Into<Value>>) -> Filters {
         if let Some(v) = value {
             self.params.push(v.into());
             self.conditions
@@ -90,12 +98,6 @@ impl Filters {
         params.push(limit.into());
         let sql = format!("{select}{filter} {order} LIMIT ${}", params.len());
         (sql, params)
-    }
-}
-
-impl<T: Into<Value>> From<Option<T>> for Value {
-    fn from(v: Option<T>) -> Self {
-        v.map_or(Value::Null, Into::into)
     }
 }
 
@@ -314,6 +316,30 @@ mod tests {
             vec!["status".to_string(), "n".to_string(), "note".to_string()].into(),
             vec![Value::Text("open".into()), Value::Int(3), Value::Null],
         )
+    }
+
+    #[test]
+    fn a_list_query_holds_only_the_filters_given_numbered_in_order() {
+        let (sql, params) = Filters::default()
+            .equal("state", Some("dead"))
+            .equal("kind", None::<&str>)
+            .equal("assignment_id", Some("A-1"))
+            .query("SELECT id FROM outbox", "ORDER BY id DESC", 50);
+        assert_eq!(
+            sql,
+            "SELECT id FROM outbox WHERE state = $1 AND assignment_id = $2 ORDER BY id DESC LIMIT $3"
+        );
+        assert_eq!(
+            params,
+            vec![Value::from("dead"), Value::from("A-1"), Value::Int(50)]
+        );
+        let (sql, params) = Filters::default().equal("kind", None::<&str>).query(
+            "SELECT id FROM outbox",
+            "ORDER BY id DESC",
+            50,
+        );
+        assert_eq!(sql, "SELECT id FROM outbox ORDER BY id DESC LIMIT $1");
+        assert_eq!(params, vec![Value::Int(50)]);
     }
 
     #[test]
