@@ -9,7 +9,6 @@ use doorstep_server::app::Config;
 use doorstep_server::demo;
 use doorstep_server::http::center::live::CHANGE_MARK_SQL;
 use doorstep_server::http::streams::STREAMS_PER_USER;
-use doorstep_server::store::DbError;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -319,18 +318,7 @@ async fn the_live_change_mark_is_read_from_indexes_not_whole_tables() {
     // SQLite's plan is deterministic; PostgreSQL's depends on table sizes
     // (and the same indexes exist there: schema_parity.rs).
     let s = Srv::start(Backend::Sqlite).await;
-    let sql = format!("EXPLAIN QUERY PLAN {CHANGE_MARK_SQL}");
-    let plan: Vec<String> = s
-        .state
-        .db
-        .tx(move |tx| {
-            Box::pin(async move {
-                let rows = tx.query(&sql, &["open".into()]).await?;
-                Ok::<_, DbError>(rows.iter().map(|r| r.text("detail")).collect())
-            })
-        })
-        .await
-        .unwrap();
+    let plan = s.sqlite_plan(CHANGE_MARK_SQL, vec!["open".into()]).await;
     assert!(plan.len() >= 4, "{plan:?}");
     // Every read of a table goes through an index ("SCAN CONSTANT ROW" is
     // the outer SELECT, which reads no table).

@@ -190,6 +190,28 @@ impl Srv {
         server.shut_down(grace).await
     }
 
+    /// The database's plan of `sql` with `params`, a step a line
+    /// (`EXPLAIN QUERY PLAN`: on SQLite, whose plans are deterministic).
+    pub async fn sqlite_plan(
+        &self,
+        sql: &str,
+        params: Vec<doorstep_server::store::Value>,
+    ) -> Vec<String> {
+        let explain = format!("EXPLAIN QUERY PLAN {sql}");
+        self.state
+            .db
+            .tx(move |tx| {
+                Box::pin(async move {
+                    let rows = tx.query(&explain, &params).await?;
+                    Ok::<_, doorstep_server::store::DbError>(
+                        rows.iter().map(|r| r.text("detail")).collect(),
+                    )
+                })
+            })
+            .await
+            .unwrap()
+    }
+
     pub async fn login(&self, user: &str) -> String {
         let (st, body) = self
             .call(

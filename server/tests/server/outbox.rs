@@ -19,7 +19,7 @@ use doorstep_server::outbox::Worker;
 use doorstep_server::providers::{
     parse_templates, parse_wechat_templates, ProviderSettings, QuietHours, QuietHoursSetting,
 };
-use doorstep_server::store::{self, DbError, Value as SqlValue};
+use doorstep_server::store;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -870,24 +870,10 @@ async fn a_wechat_notice_is_a_template_message_to_the_customers_openid(b: Backen
     }
 }
 
-/// SQLite's plan of `sql` with `params` (deterministic; PostgreSQL has the
-/// same indexes: schema_parity.rs).
-async fn plan_of(s: &Srv, sql: String, params: Vec<SqlValue>) -> Vec<String> {
-    let explain = format!("EXPLAIN QUERY PLAN {sql}");
-    s.state
-        .db
-        .tx(move |tx| {
-            Box::pin(async move {
-                let rows = tx.query(&explain, &params).await?;
-                Ok::<_, DbError>(rows.iter().map(|r| r.text("detail")).collect())
-            })
-        })
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn an_orders_messages_visits_and_events_are_searched_by_index_not_read_whole() {
+    // SQLite's plans are deterministic; PostgreSQL has the same indexes
+    // (schema_parity.rs).
     let s = Srv::start(Backend::Sqlite).await;
     let order = Some("A-20261207-0001");
     let queries = [
@@ -931,7 +917,7 @@ async fn an_orders_messages_visits_and_events_are_searched_by_index_not_read_who
         ),
     ];
     for (table, (sql, params)) in queries {
-        let plan = plan_of(&s, sql.clone(), params).await;
+        let plan = s.sqlite_plan(&sql, params).await;
         // A SCAN reads the whole table, even in an index's order.
         let reads: Vec<_> = plan.iter().filter(|step| step.contains(table)).collect();
         assert!(
@@ -948,12 +934,12 @@ async fn the_newest_pages_of_messages_and_intakes_are_read_from_an_index() {
     // every message or every intake first.
     let (sql, params) = store::outbox::list_query(None, None, None, 50);
     assert_eq!(
-        plan_of(&s, sql, params).await,
+        s.sqlite_plan(&sql, params).await,
         vec!["SCAN outbox USING INDEX outbox_newest"]
     );
     let (sql, params) = store::intakes::list_query(None);
     assert_eq!(
-        plan_of(&s, sql, params).await,
+        s.sqlite_plan(&sql, params).await,
         vec!["SCAN intakes USING INDEX intakes_newest"]
     );
 }
