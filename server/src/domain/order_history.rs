@@ -1,13 +1,14 @@
 //! A work order's history and the desk's look-ups: who changed which field
 //! of an assignment and when (read from the change log every center change
 //! already writes, one entry per version), search by phone, name, address or
-//! id across assignments and their visits, a customer's history, and the
+//! id across every assignment and their visits (through
+//! [`crate::store::order_lookup`]), a customer's history, and the
 //! intake's repeat warning (来电弹屏: the same caller, or the same product
 //! repaired again, within 30 days).
 
 use crate::failure::Fallible;
 use crate::model::{AssignmentView, VisitRow};
-use crate::store::{assignments, visits, Tx};
+use crate::store::{assignments, order_lookup, visits, Tx};
 use crate::time::from_ms;
 use chrono::{DateTime, Duration, Utc};
 use doorstep_core::protocol::ChangeKind;
@@ -18,8 +19,8 @@ use serde_json::{json, Value};
 /// How far back the intake's repeat warning looks.
 pub const REPEAT_WINDOW_DAYS: i64 = 30;
 
-/// How many assignments a search reads (newest first).
-const SEARCH_SCAN: i64 = 5000;
+/// How many of a customer's orders their history shows (newest first).
+pub const CUSTOMER_HISTORY_LIMIT: i64 = 500;
 
 /// One field's change.
 #[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
@@ -222,34 +223,6 @@ pub struct Found {
     pub visits: Vec<VisitRow>,
 }
 
-/// Digits only: phones are typed with spaces, dashes or a +86.
-pub fn phone_digits(phone: &str) -> String {
-    let d: String = phone.chars().filter(char::is_ascii_digit).collect();
-    d.strip_prefix("86")
-        .filter(|rest| rest.len() == 11)
-        .map_or(d.clone(), str::to_string)
-}
-
-/// Whether an assignment matches the search text: its id, the customer's
-/// name or address containing it (case-blind), or the customer's phone
-/// containing its digits (at least four of them).
-pub fn matches(a: &Assignment, query: &str) -> bool {
-    let q = query.trim().to_lowercase();
-    if q.is_empty() {
-        return false;
-    }
-    let contains = |s: &Option<String>| s.as_ref().is_some_and(|s| s.to_lowercase().contains(&q));
-    let digits = phone_digits(&q);
-    a.id.as_str().to_lowercase().contains(&q)
-        || contains(&a.customer.name)
-        || contains(&a.customer.address)
-        || (digits.len() >= 4
-            && a.customer
-                .phone
-                .as_deref()
-                .is_some_and(|p| phone_digits(p).contains(&digits)))
-}
-
 async fn with_visits(tx: &mut dyn Tx, found: Vec<AssignmentView>) -> Fallible<Vec<Found>> {
     let mut out = Vec::with_capacity(found.len());
     for a in found {
@@ -262,32 +235,19 @@ async fn with_visits(tx: &mut dyn Tx, found: Vec<AssignmentView>) -> Fallible<Ve
     Ok(out)
 }
 
-/// Assignments (newest first, at most `limit`) matching `query`, each with
-/// its visits.
+/// Assignments (newest first, at most `limit`) whose id, customer name or
+/// address contains `query` (case-blind), or whose customer phone contains
+/// its digits (at least four), each with its visits: every order ever
+/// taken is searched ([`order_lookup::search`]).
 pub async fn search(tx: &mut dyn Tx, query: &str, limit: usize) -> Fallible<Vec<Found>> {
-    let all = assignments::list_assignments(tx, None, None, SEARCH_SCAN).await?;
-    let found = all
-        .into_iter()
-        .filter(|v| matches(&v.assignment, query))
-        .take(limit)
-        .collect();
+    let found = order_lookup::search(tx, query, limit as i64).await?;
     with_visits(tx, found).await
 }
 
-/// Every assignment of the customer with this phone, newest first.
+/// The assignments of the customer with this phone, newest first, at most
+/// [`CUSTOMER_HISTORY_LIMIT`], each with its visits.
 pub async fn customer_history(tx: &mut dyn Tx, phone: &str) -> Fallible<Vec<Found>> {
-    let digits = phone_digits(phone);
-    let all = assignments::list_assignments(tx, None, None, SEARCH_SCAN).await?;
-    let found = all
-        .into_iter()
-        .filter(|v| {
-            v.assignment
-                .customer
-                .phone
-                .as_deref()
-                .is_some_and(|p| !digits.is_empty() && phone_digits(p) == digits)
-        })
-        .collect();
+    let found = order_lookup::of_phone(tx, phone, CUSTOMER_HISTORY_LIMIT).await?;
     with_visits(tx, found).await
 }
 
@@ -308,10 +268,9 @@ pub async fn repeat_warning(
     now: DateTime<Utc>,
 ) -> Fallible<RepeatWarning> {
     let since = now - Duration::days(REPEAT_WINDOW_DAYS);
-    let recent: Vec<AssignmentView> = customer_history(tx, phone)
+    let recent: Vec<AssignmentView> = order_lookup::of_phone(tx, phone, CUSTOMER_HISTORY_LIMIT)
         .await?
         .into_iter()
-        .map(|f| f.assignment)
         .filter(|v| v.assignment.received_at.is_none_or(|t| t >= since))
         .collect();
     let model = model
@@ -346,25 +305,6 @@ mod tests {
             "customer": {"name": name, "phone": phone, "address": address},
         }))
         .unwrap()
-    }
-
-    #[test]
-    fn a_phone_matches_whatever_its_spacing() {
-        let a = assignment("黄梅", "138 0013 8001", "静安区武定路 12 号");
-        assert!(matches(&a, "13800138001"));
-        assert!(matches(&a, "+86 138-0013-8001"));
-        assert!(matches(&a, "8001"));
-        assert!(!matches(&a, "139"));
-    }
-
-    #[test]
-    fn name_address_and_id_match_by_containing() {
-        let a = assignment("黄梅", "138 0013 8001", "静安区武定路 12 号");
-        assert!(matches(&a, "黄"));
-        assert!(matches(&a, "武定路"));
-        assert!(matches(&a, "a-20261201"));
-        assert!(!matches(&a, "徐汇"));
-        assert!(!matches(&a, "  "));
     }
 
     #[test]

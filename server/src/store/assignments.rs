@@ -1,6 +1,7 @@
 //! The `assignments`, `assignment_holders` and `assignment_changes` tables:
 //! the center's assignments, every technician each was ever given to, and
-//! the change log whose sequence is the devices' download cursor.
+//! the change log whose sequence is the devices' download cursor (each
+//! assignment's look-up row is written beside it: [`super::order_lookup`]).
 
 use super::sql::{Filters, Row, Tx, Value};
 use crate::failure::{Failure, Fallible};
@@ -161,6 +162,7 @@ pub async fn store_assignment(
         )
         .await?;
     }
+    super::order_lookup::write_keys(tx, a, received).await?;
     if let Some(t) = &a.technician {
         tx.execute(
             "INSERT INTO assignment_holders (assignment_id, technician_id, since_version) VALUES ($1, $2, $3)

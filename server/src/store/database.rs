@@ -1,10 +1,12 @@
 //! The database the server runs on: either backend behind one handle that
 //! opens, migrates and runs transactions.
 
+use super::order_lookup;
 use super::postgres;
 pub use super::sql::PoolUse;
 use super::sql::{BoxFuture, DbError, Tx};
 use super::sqlite;
+use crate::failure::Failure;
 
 /// The schema version applied to the database and the newest this binary knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,12 +31,36 @@ pub enum Database {
 
 impl Database {
     /// Opens (and migrates) the database named by `url`: `postgres://…`
-    /// for PostgreSQL, otherwise a SQLite file path.
+    /// for PostgreSQL, otherwise a SQLite file path. Orders taken before
+    /// migration 0030 get their look-up rows here ([`order_lookup`]).
     pub async fn open(url: &str) -> Result<Database, DbError> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Database::Postgres(postgres::PgDb::open(url).await?))
+        let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Database::Postgres(postgres::PgDb::open(url).await?)
         } else {
-            Ok(Database::Sqlite(sqlite::SqliteDb::open(url).await?))
+            Database::Sqlite(sqlite::SqliteDb::open(url).await?)
+        };
+        db.fill_order_lookup().await?;
+        Ok(db)
+    }
+
+    /// Writes the look-up row of every order that has none, a batch a
+    /// transaction; how many it wrote.
+    async fn fill_order_lookup(&self) -> Result<usize, DbError> {
+        let mut filled = 0;
+        loop {
+            let batch = self
+                .tx(|tx| Box::pin(order_lookup::fill_batch(tx)))
+                .await
+                .map_err(|e: Failure| match e {
+                    Failure::Storage(e) => e,
+                    other => DbError::Schema(format!(
+                        "filling in the orders' look-up rows (migration 0030): {other}"
+                    )),
+                })?;
+            if batch == 0 {
+                return Ok(filled);
+            }
+            filled += batch;
         }
     }
 

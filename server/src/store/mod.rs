@@ -50,6 +50,7 @@ pub mod integrations;
 pub mod invoices;
 pub mod notices;
 pub mod object_storage;
+pub mod order_lookup;
 pub mod order_numbers;
 pub mod outbox;
 pub mod personal_data;

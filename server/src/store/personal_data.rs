@@ -130,11 +130,14 @@ pub async fn write_document(tx: &mut dyn Tx, doc: &StoredDoc) -> Fallible<()> {
     let json = doc.json.clone();
     match doc.holder {
         Holder::Assignment => {
-            tx.execute(
-                "UPDATE assignments SET body = $2 WHERE id = $1",
-                &[doc.key.as_str().into(), json.into()],
-            )
-            .await?
+            let written = tx
+                .execute(
+                    "UPDATE assignments SET body = $2 WHERE id = $1",
+                    &[doc.key.as_str().into(), json.as_str().into()],
+                )
+                .await?;
+            super::order_lookup::rewrite_keys_from_body(tx, &doc.key, &json).await?;
+            written
         }
         Holder::Change => {
             let seq: i64 = doc.key.parse().unwrap_or(-1);

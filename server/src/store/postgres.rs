@@ -41,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0027_held_acknowledgements.sql"),
     include_str!("../../migrations/postgres/0028_order_numbers.sql"),
     include_str!("../../migrations/postgres/0029_lists_by_index.sql"),
+    include_str!("../../migrations/postgres/0030_order_lookup.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`).

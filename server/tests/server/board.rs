@@ -15,6 +15,7 @@ use std::time::Duration;
 
 both_backends!(
     the_picker_offers_only_qualified_technicians_free_ones_first,
+    the_picker_sees_a_booking_made_weeks_before_the_newer_orders,
     technicians_last_positions_are_their_phones_newest_fixes,
     the_map_is_told_the_configured_tile_source,
     live_streams_are_counted_per_user_and_not_against_the_connection_cap,
@@ -59,6 +60,62 @@ async fn the_picker_offers_only_qualified_technicians_free_ones_first(b: Backend
         .get("/api/assignments/A-none/candidates", &s.dispatcher)
         .await;
     assert_eq!(st, 404, "{missing}");
+}
+
+async fn the_picker_sees_a_booking_made_weeks_before_the_newer_orders(b: Backend) {
+    let s = Srv::start(b).await;
+    s.technician("T-1", &["appliance_repair"]).await;
+    s.technician("T-2", &["appliance_repair"]).await;
+    // An installation booked three weeks ahead for tomorrow 09:00-11:00
+    // with T-1; the desk took 3 000 orders since.
+    let start = chrono::Utc::now() + chrono::Duration::days(1);
+    let window = json!({"start": start, "end": start + chrono::Duration::hours(2)});
+    let order = |received: chrono::DateTime<chrono::Utc>| {
+        json!({"trade": "appliance_repair", "received_at": received,
+               "requested_window": window, "customer": {"name": "黄梅", "phone": "138 0013 8001"}})
+    };
+    let weeks_ago = chrono::Utc::now() - chrono::Duration::days(21);
+    let (st, booked) = s
+        .post("/api/assignments", &s.dispatcher, order(weeks_ago))
+        .await;
+    assert_eq!(st, 201, "{booked}");
+    let booked = booked["id"].as_str().unwrap().to_string();
+    let (st, r) = s
+        .post(
+            &format!("/api/assignments/{booked}/assign"),
+            &s.dispatcher,
+            json!({"technician": "T-1"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    s.add_newer_orders(3_000).await;
+
+    // A new order at the same time: T-1 is busy then, T-2 is free.
+    let (st, new) = s
+        .post("/api/assignments", &s.dispatcher, order(chrono::Utc::now()))
+        .await;
+    assert_eq!(st, 201, "{new}");
+    let (st, ranked) = s
+        .get(
+            &format!(
+                "/api/assignments/{}/candidates",
+                new["id"].as_str().unwrap()
+            ),
+            &s.dispatcher,
+        )
+        .await;
+    assert_eq!(st, 200, "{ranked}");
+    let by_id = |id: &str| {
+        ranked["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["technician_id"] == id)
+            .unwrap_or_else(|| panic!("{id} not offered: {ranked}"))
+            .clone()
+    };
+    assert_eq!(by_id("T-1")["overlapping"], json!([booked]), "{ranked}");
+    assert_eq!(by_id("T-2")["overlapping"], json!([]), "{ranked}");
 }
 
 async fn technicians_last_positions_are_their_phones_newest_fixes(b: Backend) {

@@ -17,6 +17,7 @@ both_backends!(
     an_edit_is_in_the_orders_history_with_who_and_what,
     search_finds_by_phone_name_address_and_id_with_visits,
     customer_history_lists_every_order_of_that_phone,
+    an_order_behind_weeks_of_newer_ones_is_still_found_and_still_warns,
     intake_warns_of_a_repeat_repair_within_30_days,
     a_verify_request_is_queued_and_its_answer_reaches_the_phone,
     a_request_is_handled_once,
@@ -201,6 +202,11 @@ async fn search_finds_by_phone_name_address_and_id_with_visits(b: Backend) {
     assert_eq!(ids(&search("武定路").await.1), vec![huang.clone()]);
     assert_eq!(ids(&search(&xu.to_lowercase()).await.1), vec![xu.clone()]);
     assert!(ids(&search("朝阳区").await.1).is_empty());
+    // Four digits of a phone find it; three match no phone.
+    assert_eq!(ids(&search("8001").await.1), vec![huang.clone()]);
+    assert!(ids(&search("139").await.1).is_empty());
+    // A wildcard is a character like any other.
+    assert!(ids(&search("%").await.1).is_empty());
 
     let (st, body) = search("  ").await;
     assert_eq!(st, 400, "{body}");
@@ -228,6 +234,108 @@ async fn customer_history_lists_every_order_of_that_phone(b: Backend) {
         .await;
     assert_eq!(st, 400, "{body}");
     assert_eq!(body["error"]["field"], "phone");
+}
+
+async fn an_order_behind_weeks_of_newer_ones_is_still_found_and_still_warns(b: Backend) {
+    let s = Srv::start(b).await;
+    // 黄梅's fridge, repaired 29 days ago; since then the desk took 6 000
+    // orders (a month at 200 a day).
+    let then = Utc::now() - chrono::Duration::days(29);
+    let (st, old) = s
+        .post(
+            "/api/assignments",
+            &s.dispatcher,
+            json!({"trade": "appliance_repair", "received_at": then,
+                   "customer": {"name": "黄梅", "phone": "138 0013 8001", "address": "武定路 12 号"},
+                   "product": {"model": "海尔 BCD-216"}}),
+        )
+        .await;
+    assert_eq!(st, 201, "{old}");
+    let old = old["id"].as_str().unwrap().to_string();
+    s.add_newer_orders(6_000).await;
+
+    let (_, found) = s.get("/api/search?q=13800138001", &s.dispatcher).await;
+    assert_eq!(ids(&found), vec![old.clone()], "by phone");
+    let (_, found) = s
+        .get(
+            &format!("/api/search?q={}", urlencode("武定路")),
+            &s.dispatcher,
+        )
+        .await;
+    assert_eq!(ids(&found), vec![old.clone()], "by address");
+    let (_, history) = s
+        .get("/api/customers/history?phone=13800138001", &s.dispatcher)
+        .await;
+    assert_eq!(ids(&history), vec![old.clone()]);
+    let (_, w) = s
+        .get(
+            &format!(
+                "/api/intakes/repeat-check?phone=13800138001&model={}",
+                urlencode("海尔 BCD-216")
+            ),
+            &s.dispatcher,
+        )
+        .await;
+    assert_eq!(ids(&w["repeat_repair"]), vec![old]);
+    // The newest of all are still first.
+    let (_, page) = s
+        .get(
+            &format!("/api/search?q={}&limit=3", urlencode("填充")),
+            &s.dispatcher,
+        )
+        .await;
+    assert_eq!(page.as_array().unwrap().len(), 3, "{page}");
+}
+
+#[tokio::test]
+async fn the_desk_reads_orders_through_indexes_not_every_order() {
+    // SQLite's plans are deterministic; PostgreSQL has the same indexes
+    // (schema_parity.rs).
+    use doorstep_server::store::{assignments, order_lookup};
+    let s = Srv::start(Backend::Sqlite).await;
+    let found_by_id = "SEARCH a USING INDEX sqlite_autoindex_assignments_1 (id=?)";
+
+    // A caller's orders: through the phone's index.
+    let plan = {
+        let (sql, params) = order_lookup::phone_query("13800138001", 500);
+        s.sqlite_plan(&sql, params).await
+    };
+    assert_eq!(
+        plan,
+        [
+            "SEARCH l USING COVERING INDEX assignment_lookup_phone (customer_phone_digits=?)",
+            found_by_id
+        ]
+    );
+    // A day's bookings: the windows that end after the day begins.
+    let plan = {
+        let (sql, params) = order_lookup::booked_query(0, 1);
+        s.sqlite_plan(&sql, params).await
+    };
+    assert_eq!(
+        plan[..2],
+        [
+            "SEARCH l USING INDEX assignment_lookup_window_end (window_end>?)",
+            found_by_id
+        ],
+        "{plan:?}"
+    );
+    // A search: the narrow look-up rows newest first, read only until the
+    // page is full; never a sort of every order.
+    let plan = {
+        let (sql, params) = order_lookup::search_query("13800138001", 50).unwrap();
+        s.sqlite_plan(&sql, params).await
+    };
+    assert_eq!(
+        plan,
+        ["SCAN l USING INDEX assignment_lookup_newest", found_by_id]
+    );
+    // The console's newest page of orders.
+    let plan = {
+        let (sql, params) = assignments::list_query(None, None, 500);
+        s.sqlite_plan(&sql, params).await
+    };
+    assert_eq!(plan, ["SCAN assignments USING INDEX assignments_newest"]);
 }
 
 async fn intake_warns_of_a_repeat_repair_within_30_days(b: Backend) {

@@ -190,6 +190,37 @@ impl Srv {
         server.shut_down(grace).await
     }
 
+    /// Adds `n` open orders received now (later than every order made
+    /// before): the weeks of orders a desk takes, in the time a test has.
+    /// Their rows are written by one statement, their look-up rows as the
+    /// server fills in those of orders taken before migration 0030. Their ids
+    /// are `F-1`…, their customers `填充`.
+    pub async fn add_newer_orders(&self, n: i64) {
+        let now = chrono::Utc::now().timestamp_millis() + 1;
+        self.state
+            .db
+            .tx(move |tx| {
+                Box::pin(async move {
+                    tx.execute(
+                        &format!(
+                            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n})
+                             INSERT INTO assignments (id, version, trade, status, priority,
+                                classification, received_at, window_confirmed, body, updated_at)
+                             SELECT 'F-' || i, 1, 'appliance_repair', 'open', 'normal', 'general', $1, 0,
+                                '{{\"id\":\"F-' || i || '\",\"version\":1,\"trade\":\"appliance_repair\",\"customer\":{{\"name\":\"填充\"}}}}', $1
+                             FROM n"
+                        ),
+                        &[now.into()],
+                    )
+                    .await?;
+                    while doorstep_server::store::order_lookup::fill_batch(tx).await? > 0 {}
+                    Ok::<_, doorstep_server::failure::Failure>(())
+                })
+            })
+            .await
+            .unwrap();
+    }
+
     /// The database's plan of `sql` with `params`, a step a line
     /// (`EXPLAIN QUERY PLAN`: on SQLite, whose plans are deterministic).
     pub async fn sqlite_plan(

@@ -97,6 +97,8 @@ async fn stored_text(s: &Srv) -> String {
                     "SELECT content AS t FROM intakes",
                     "SELECT COALESCE(answer, '') AS t FROM intakes",
                     "SELECT payload AS t FROM outbox WHERE state IN ('delivered', 'dead')",
+                    "SELECT search_text AS t FROM assignment_lookup",
+                    "SELECT COALESCE(customer_phone_digits, '') AS t FROM assignment_lookup",
                 ] {
                     for r in tx.query(sql, &[]).await? {
                         all.push_str(&r.text("t"));
@@ -179,6 +181,21 @@ async fn retention_masks_the_contact_of_long_finished_orders_and_the_report_stil
             .get(&format!("/api/assignments/{id}"), &s.dispatcher)
             .await;
         assert_eq!(a["customer"]["phone"], PHONE, "{id} is not due");
+    }
+    // The desk no longer finds the masked order by the full number or name;
+    // the orders not due still are.
+    for q in ["13912345678", "%E6%9D%8E%E7%A7%80%E8%8B%B1"] {
+        let (_, found) = s.get(&format!("/api/search?q={q}"), &s.dispatcher).await;
+        let mut found: Vec<&str> = found
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap())
+            .collect();
+        found.sort();
+        let mut want = vec![recent.as_str(), open["id"].as_str().unwrap()];
+        want.sort();
+        assert_eq!(found, want, "{q}");
     }
 
     // The visit keeps its money and signature; its stored copies are masked.

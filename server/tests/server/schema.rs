@@ -66,6 +66,81 @@ async fn a_version_1_database_with_data_upgrades_in_place_and_keeps_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_taken_before_the_look_up_rows_are_found_after_the_upgrade() {
+    let dir = Dir::new("lookup");
+    {
+        // A database as the server before migration 0030 left it, with
+        // 1 201 orders (more than one batch of the filling).
+        let conn = rusqlite::Connection::open(dir.db()).unwrap();
+        let mut files: Vec<_> = std::fs::read_dir(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite"),
+        )
+        .unwrap()
+        .map(|f| f.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_str().unwrap() < "0030")
+        .collect();
+        files.sort();
+        for f in &files {
+            conn.execute_batch(&std::fs::read_to_string(f).unwrap())
+                .unwrap();
+        }
+        conn.execute_batch(&format!("PRAGMA user_version = {}", files.len()))
+            .unwrap();
+        let insert = |id: &str, body: serde_json::Value, received_at: i64| {
+            conn.execute(
+                "INSERT INTO assignments (id, version, trade, status, priority, classification,
+                    received_at, window_confirmed, body, updated_at)
+                 VALUES (?1, 1, 'appliance_repair', 'open', 'normal', 'general', ?2, 0, ?3, ?2)",
+                rusqlite::params![id, received_at, body.to_string()],
+            )
+            .unwrap();
+        };
+        insert(
+            "A-20260101-0001",
+            serde_json::json!({"id": "A-20260101-0001", "version": 1, "trade": "appliance_repair",
+                "customer": {"name": "黄梅", "phone": "+86 138 0013 8001", "address": "武定路 12 号"}}),
+            1_767_225_600_000,
+        );
+        for i in 0..1200 {
+            let id = format!("F-{i}");
+            insert(
+                &id,
+                serde_json::json!({"id": id, "version": 1, "trade": "appliance_repair", "customer": {}}),
+                1_767_225_600_001 + i,
+            );
+        }
+    }
+    let db = Database::open(&dir.db())
+        .await
+        .expect("upgrade to the current schema");
+    let (by_phone, by_address, filled) = db
+        .read(|tx| {
+            Box::pin(async move {
+                use doorstep_server::store::order_lookup;
+                let by_phone = order_lookup::of_phone(tx, "13800138001", 10).await?;
+                let by_address = order_lookup::search(tx, "武定路", 10).await?;
+                let filled = tx
+                    .query_opt("SELECT COUNT(*) AS n FROM assignment_lookup", &[])
+                    .await?
+                    .unwrap()
+                    .int("n");
+                Ok::<_, doorstep_server::failure::Failure>((by_phone, by_address, filled))
+            })
+        })
+        .await
+        .unwrap();
+    let ids = |found: Vec<doorstep_server::model::AssignmentView>| {
+        found
+            .into_iter()
+            .map(|v| v.assignment.id.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(by_phone), ["A-20260101-0001"]);
+    assert_eq!(ids(by_address), ["A-20260101-0001"]);
+    assert_eq!(filled, 1201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_from_a_newer_server_is_refused_and_left_untouched() {
     let dir = Dir::new("newer");
     {

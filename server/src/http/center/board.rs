@@ -10,9 +10,8 @@ use crate::failure::Failure;
 use crate::http::auth::Auth;
 use crate::http::error::{ApiError, ApiResult};
 use crate::map_tiles::MapSettings;
-use crate::model::AssignmentStatus;
 use crate::store::positions::{last_positions, LastPosition};
-use crate::store::{assignments, technicians};
+use crate::store::{assignments, order_lookup, technicians};
 use axum::extract::{Path, State};
 use axum::Json;
 use chrono::{Duration, Utc};
@@ -24,8 +23,6 @@ use serde::Serialize;
 const POSITION_MAX_AGE_DAYS: i64 = 2;
 /// At most this many newest events are read for positions.
 const POSITION_SCAN_EVENTS: i64 = 20_000;
-/// At most this many newest assignments are read for the day's bookings.
-const BOOKING_SCAN_ASSIGNMENTS: i64 = 2_000;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct CandidatesView {
@@ -49,39 +46,42 @@ pub async fn candidates(
     let zone = state.zone.clone();
     let key = id.clone();
     let since = (Utc::now() - Duration::days(POSITION_MAX_AGE_DAYS)).timestamp_millis();
-    let (job, roster, all, positions) = state
+    let read = state
         .db
         .read(move |tx| {
             Box::pin(async move {
-                let job = assignments::load_assignment(tx, &key).await?;
+                let Some(job) = assignments::load_assignment(tx, &key).await? else {
+                    return Ok::<_, Failure>(None);
+                };
+                // The job's business day: its window's, else today.
+                let window = job.assignment.requested_window.map(|w| w.start);
+                let (day_start, day_end) =
+                    zone.day_bounds(zone.date_of(window.unwrap_or_else(Utc::now)));
                 let roster = technicians::roster(tx, 0).await?;
-                let all =
-                    assignments::list_assignments(tx, None, None, BOOKING_SCAN_ASSIGNMENTS).await?;
+                let booked = order_lookup::booked_between(
+                    tx,
+                    day_start.timestamp_millis(),
+                    day_end.timestamp_millis(),
+                )
+                .await?;
                 let positions = last_positions(tx, since, POSITION_SCAN_EVENTS).await?;
-                Ok::<_, Failure>((job, roster, all, positions))
+                Ok(Some((job, roster, booked, positions)))
             })
         })
         .await?;
-    let job = job.ok_or_else(|| ApiError::not_found("assignment", &id))?;
+    let (job, roster, booked, positions) =
+        read.ok_or_else(|| ApiError::not_found("assignment", &id))?;
     let a = &job.assignment;
     let window = a.requested_window.as_ref().map(|w| (w.start, w.end));
-    // The job's business day: its window's, else today.
-    let day = zone.date_of(window.map_or_else(Utc::now, |w| w.0));
-    let (day_start, day_end) = zone.day_bounds(day);
     let technicians: Vec<TechnicianDay> = roster
         .into_iter()
         .map(|t| {
-            let bookings = all
+            let bookings = booked
                 .iter()
-                .filter(|o| {
-                    matches!(
-                        o.status,
-                        AssignmentStatus::Assigned | AssignmentStatus::Done
-                    ) && o.assignment.technician.as_ref().map(|x| x.as_str()) == Some(&t.id)
-                })
+                .filter(|o| o.assignment.technician.as_ref().map(|x| x.as_str()) == Some(&t.id))
                 .filter_map(|o| {
                     let w = o.assignment.requested_window.as_ref()?;
-                    (w.start < day_end && day_start < w.end).then(|| Booking {
+                    Some(Booking {
                         assignment_id: o.assignment.id.to_string(),
                         start: w.start,
                         end: w.end,

@@ -10,7 +10,7 @@ use crate::http::auth::Auth;
 use crate::http::center::assignments::ListedAssignment;
 use crate::http::contact_views::{purpose, record_contact_views};
 use crate::http::error::{ApiError, ApiQuery, ApiResult};
-use crate::store::{assignments, technicians};
+use crate::store::{assignments, order_lookup, technicians};
 use axum::extract::{Path, State};
 use axum::Json;
 use chrono::Utc;
@@ -122,7 +122,7 @@ pub struct PhoneQuery {
 }
 
 fn require_phone(phone: &str) -> ApiResult<()> {
-    if order_history::phone_digits(phone).len() < 4 {
+    if order_lookup::phone_digits(phone).len() < order_lookup::PHONE_SEARCH_MIN_DIGITS {
         return Err(ApiError::field(
             "phone",
             "give the customer's phone number (at least four digits)",
@@ -132,12 +132,13 @@ fn require_phone(phone: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// Every assignment of the customer with this phone, with its visits.
+/// The assignments of the customer with this phone (newest first, at most
+/// 500), with their visits.
 #[utoipa::path(
     get, path = "/api/customers/history", tag = "center", security(("session" = [])),
     params(("phone" = String, Query, description = "The customer's phone number (at least four digits)"),
            ("model" = Option<String>, Query, description = "Not used here (the repeat check's product model)")),
-    responses((status = 200, description = "Every assignment of the customer with this phone, with its visits", body = Vec<FoundView>))
+    responses((status = 200, description = "The assignments of the customer with this phone, newest first (at most 500), with their visits", body = Vec<FoundView>))
 )]
 pub async fn customer_history(
     State(state): State<AppState>,
