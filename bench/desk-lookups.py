@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""The desk's look-ups over a year of orders (docs/PERFORMANCE.md, "The
+desk's look-ups"): builds a SQLite file with the server's migrations and
+73 000 orders (200 a day) with their look-up rows, then times each read the
+desk makes, as the server writes it, against the read it replaced. Python's
+sqlite3 runs the same SQL the server sends; warm cache, medians.
+
+    python3 bench/desk-lookups.py [--orders 73000] [--keep FILE]
+"""
+import argparse, glob, json, os, random, shutil, sqlite3, statistics, tempfile, time
+
+here = os.path.dirname(os.path.abspath(__file__))
+ap = argparse.ArgumentParser()
+ap.add_argument("--orders", type=int, default=73000)
+ap.add_argument("--keep", help="build the file here and keep it")
+args = ap.parse_args()
+db = args.keep or os.path.join(tempfile.mkdtemp(prefix="doorstep-desk-"), "year.db")
+if os.path.exists(db):
+    os.remove(db)
+c = sqlite3.connect(db)
+c.execute("PRAGMA journal_mode=WAL")
+for f in sorted(glob.glob(os.path.join(here, "../server/migrations/sqlite/*.sql"))):
+    c.executescript(open(f).read())
+random.seed(7)
+t0 = 1733011200000
+surnames = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+iso = lambda ms: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))
+rows, look = [], []
+for i in range(args.orders):
+    rec = t0 + i * 432000  # 200 a day
+    aid = f"A-{time.strftime('%Y%m%d', time.gmtime(rec / 1000))}-{i % 200 + 1:04d}"
+    phone = f"13{random.randint(0, 9)}{random.randint(10000000, 99999999)}"
+    name = random.choice(surnames) + random.choice(surnames) + "梅"
+    addr = f"上海市徐汇区长乐路 {random.randint(1, 999)} 弄 {random.randint(1, 30)} 号 {random.randint(101, 2505)} 室"
+    ws = rec + 86400000 * random.randint(0, 14)
+    we = ws + 7200000
+    body = json.dumps({
+        "id": aid, "version": 3, "trade": "appliance_repair",
+        "customer": {"name": name, "phone": phone, "address": addr, "location": {"lat": 31.2, "lon": 121.4}},
+        "product": {"brand": "海尔", "model": "BCD-216", "serial": "SN%08d" % i},
+        "fault_description": "冰箱不制冷，冷藏室温度高，压缩机不停机" * 3,
+        "requested_window": {"start": iso(ws), "end": iso(we)}, "received_at": iso(rec),
+        "technician": "T-%d" % (i % 40), "notes": "请提前电话联系" * 5}, ensure_ascii=False)
+    rows.append((aid, rec, body, "T-%d" % (i % 40)))
+    look.append((aid, rec, phone, f"{aid.lower()}\x1f{name}\x1f{addr}", ws, we))
+c.executemany("INSERT INTO technicians (id, name, trades, active, created_at) VALUES (?, ?, '[]', 1, 0)",
+              [("T-%d" % k, "T%d" % k) for k in range(40)])
+c.executemany("INSERT INTO assignments (id, version, trade, status, priority, classification, received_at,"
+              " window_confirmed, body, updated_at, technician_id)"
+              " VALUES (?, 3, 'appliance_repair', 'done', 'normal', 'general', ?, 1, ?, 0, ?)", rows)
+c.executemany("INSERT INTO assignment_lookup VALUES (?, ?, ?, ?, ?, ?)", look)
+c.commit()
+print(f"{args.orders} orders, {os.path.getsize(db) / 1e6:.0f} MB")
+
+cols = "a.body, a.status, a.priority, a.classification, a.window_confirmed, a.cancel_reason, a.updated_at"
+def timed(label, sql, params=(), n=15):
+    ts = []
+    for _ in range(n):
+        s = time.perf_counter()
+        found = c.execute(sql, params).fetchall()
+        ts.append((time.perf_counter() - s) * 1000)
+    print(f"| {label} | {statistics.median(ts):.2f} ms | {len(found)} |")
+
+old_phone = c.execute("SELECT customer_phone_digits FROM assignment_lookup"
+                      " ORDER BY received_at DESC LIMIT 1 OFFSET 6000").fetchone()[0]
+newest = lambda n: ("SELECT body, status, priority, classification, window_confirmed, cancel_reason, updated_at"
+                    f" FROM assignments NOT INDEXED ORDER BY received_at DESC, id DESC LIMIT {n}")
+search = (f"SELECT {cols} FROM assignment_lookup l JOIN assignments a ON a.id = l.assignment_id"
+          " WHERE (l.search_text LIKE ? ESCAPE '\\' OR l.customer_phone_digits LIKE ?)"
+          " ORDER BY l.received_at DESC, l.assignment_id DESC LIMIT 50")
+search_text = search.replace(" OR l.customer_phone_digits LIKE ?", "")
+last = c.execute("SELECT max(window_start) FROM assignment_lookup").fetchone()[0] - 86400000 * 10
+print("| read | median | rows |\n|---|---:|---:|")
+timed("before: the newest 5 000 orders, each search and history (then parsed and filtered)", newest(5000))
+timed("before: the newest 2 000 orders, the picker's bookings", newest(2000))
+timed("before: the console's newest 500, sorted from every order", newest(500))
+timed("after: the console's newest 500, through `assignments_newest`",
+      newest(500).replace(" NOT INDEXED", ""))
+timed("after: search, the full phone of an order 6 000 back", search, (f"%{old_phone}%",) * 2)
+timed("after: search, a name many orders have (王李)", search_text, ("%王李%",))
+timed("after: search that finds nothing (every look-up row read)", search, ("%99999999999%",) * 2)
+timed("after: a caller's history by phone", f"SELECT {cols} FROM assignment_lookup l JOIN assignments a"
+      " ON a.id = l.assignment_id WHERE l.customer_phone_digits = ?"
+      " ORDER BY l.received_at DESC, l.assignment_id DESC LIMIT 500", (old_phone,))
+timed("after: the picker's day of bookings", f"SELECT {cols} FROM assignment_lookup l CROSS JOIN assignments a"
+      " WHERE a.id = l.assignment_id AND l.window_end > ? AND l.window_start < ?"
+      " AND a.technician_id IS NOT NULL AND a.status IN ('assigned', 'done')"
+      " ORDER BY l.window_start, l.assignment_id", (last, last + 86400000))
+if not args.keep:
+    c.close()
+    shutil.rmtree(os.path.dirname(db))
