@@ -62,7 +62,7 @@ def timed(label, sql, params=(), n=15):
     print(f"| {label} | {statistics.median(ts):.2f} ms | {len(found)} |")
 
 old_phone = c.execute("SELECT customer_phone_digits FROM assignment_lookup"
-                      " ORDER BY received_at DESC LIMIT 1 OFFSET 6000").fetchone()[0]
+                      f" ORDER BY received_at DESC LIMIT 1 OFFSET {min(6000, args.orders - 1)}").fetchone()[0]
 newest = lambda n: ("SELECT body, status, priority, classification, window_confirmed, cancel_reason, updated_at"
                     f" FROM assignments NOT INDEXED ORDER BY received_at DESC, id DESC LIMIT {n}")
 search = (f"SELECT {cols} FROM assignment_lookup l JOIN assignments a ON a.id = l.assignment_id"
