@@ -111,6 +111,42 @@ test("the day board shows each technician's work with its window and visit progr
   await checkScreen(page, "day-board", "zh-CN");
 });
 
+test("another day's board shows the work booked for it weeks before, and not today's", async () => {
+  const { page } = session;
+  await signIn(page);
+  // Three weeks ago the desk booked 温岚's boiler service with 刘洋 for the
+  // day after tomorrow, 09:00-11:00 business time.
+  const later = await page.evaluate(async (zone) => {
+    const token = sessionStorage.getItem("doorstep.token");
+    const headers = { authorization: "Bearer " + token, "content-type": "application/json" };
+    const fmt = (d) => new Intl.DateTimeFormat("en-CA", { timeZone: zone }).format(d);
+    const day = fmt(new Date(Date.now() + 2 * 86400000));
+    // 09:00 of that day in the zone: the UTC instant whose local time is 09:00.
+    const guess = Date.parse(day + "T09:00:00Z");
+    const local = new Date(new Date(guess).toLocaleString("en-US", { timeZone: zone }) + " UTC");
+    const start = new Date(guess - (local.getTime() - guess));
+    const techs = await (await fetch("/api/technicians", { headers })).json();
+    const liu = techs.find((t) => t.name === "刘洋");
+    const r = await fetch("/api/assignments", { method: "POST", headers, body: JSON.stringify({
+      trade: "heating_service", received_at: new Date(Date.now() - 21 * 86400000).toISOString(),
+      customer: { name: "温岚", phone: "138 0013 7777", address: "长宁区安顺路 9 号" },
+      requested_window: { start: start.toISOString(), end: new Date(start.getTime() + 2 * 3600000).toISOString() } }) });
+    if (!r.ok) throw new Error("booking: " + r.status);
+    const a = await r.json();
+    const given = await fetch(`/api/assignments/${a.id}/assign`, { method: "POST", headers, body: JSON.stringify({ technician: liu.id }) });
+    if (!given.ok) throw new Error("assigning: " + given.status);
+    return day;
+  }, zone);
+  await openTab(page, "Day board");
+  await lane(page, "刘洋").locator(".block").filter({ hasText: "彭波" }).waitFor();
+  assert.equal(await block(page, "温岚").count(), 0, "not on today's board");
+  await showDay(page, later);
+  const booked = lane(page, "刘洋").locator(".block").filter({ hasText: "温岚" });
+  await booked.waitFor();
+  assert.match(await booked.getAttribute("aria-label"), /^温岚 · heating service, 09:00–11:00, not confirmed$/);
+  assert.equal(await block(page, "彭波").count(), 0, "today's work is not on that day's board");
+});
+
 test("dragging a block to another qualified technician's lane reassigns it and moves its time", async () => {
   const { page } = session;
   await signIn(page);

@@ -41,13 +41,14 @@ function describe(a) {
   return { title: customerOf(a) + " · " + C.t(a.trade), when, progress: C.t(progressOf(a, data.visits)) };
 }
 
+/** The day's orders, those waiting for a technician and their visits, from
+ * the server's board (every order of that day, however long ago taken). */
 async function load() {
-  const [assignments, technicians, visits] = await Promise.all([
-    C.api("GET", "/api/assignments?limit=2000"),
+  const [board, technicians] = await Promise.all([
+    C.api("GET", "/api/board?day=" + encodeURIComponent(day)),
     C.api("GET", "/api/technicians"),
-    C.api("GET", "/api/visits").catch(() => []),
   ]);
-  data = { assignments, technicians: technicians.filter((x) => x.active), visits };
+  data = { assignments: board.assignments, technicians: technicians.filter((x) => x.active), visits: board.visits };
 }
 
 /** Loads and draws the board (the tab's loader). */
@@ -325,9 +326,6 @@ export async function move(a, technician, startMs) {
   await load();
   draw();
 }
-
-/** The data the board drew last (the map reads the same). */
-export const boardData = () => data;
 
 C.loaders.dayboard = showBoard;
 $("#board-day").addEventListener("change", () => {

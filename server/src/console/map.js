@@ -43,12 +43,13 @@ async function showMap() {
     const b = box.querySelector(".leaflet-control-zoom-" + cls);
     if (b) { b.title = C.t(name); b.setAttribute("aria-label", C.t(name)); }
   }
-  const [assignments, positions] = await Promise.all([
-    C.api("GET", "/api/assignments?limit=2000"), C.api("GET", "/api/positions"),
-  ]);
   const zone = C.zone();
-  const [dayStart, dayEnd] = dayBounds(zone, dateOf(zone, Date.now()));
-  const customers = assignments.filter((a) => a.customer && a.customer.location && a.status !== "cancelled"
+  const today = dateOf(zone, Date.now());
+  const [board, positions] = await Promise.all([
+    C.api("GET", "/api/board?day=" + today), C.api("GET", "/api/positions"),
+  ]);
+  const [dayStart, dayEnd] = dayBounds(zone, today);
+  const customers = board.assignments.filter((a) => a.customer && a.customer.location && a.status !== "cancelled"
     && (!a.requested_window || (Date.parse(a.requested_window.start) < dayEnd && Date.parse(a.requested_window.end) > dayStart)));
   layer.clearLayers();
   const legend = document.getElementById("map-legend");

@@ -1,14 +1,14 @@
 //! A work order's history and the desk's look-ups: who changed which field
 //! of an assignment and when (read from the change log every center change
 //! already writes, one entry per version), search by phone, name, address or
-//! id across every assignment and their visits (through
+//! id across every assignment ever taken, with its visits (through
 //! [`crate::store::order_lookup`]), a customer's history, and the
 //! intake's repeat warning (来电弹屏: the same caller, or the same product
 //! repaired again, within 30 days).
 
 use crate::failure::Fallible;
 use crate::model::{AssignmentView, VisitRow};
-use crate::store::{assignments, order_lookup, visits, Tx};
+use crate::store::{assignments, visits, Tx};
 use crate::time::from_ms;
 use chrono::{DateTime, Duration, Utc};
 use doorstep_core::protocol::ChangeKind;
@@ -238,16 +238,16 @@ async fn with_visits(tx: &mut dyn Tx, found: Vec<AssignmentView>) -> Fallible<Ve
 /// Assignments (newest first, at most `limit`) whose id, customer name or
 /// address contains `query` (case-blind), or whose customer phone contains
 /// its digits (at least four), each with its visits: every order ever
-/// taken is searched ([`order_lookup::search`]).
+/// taken is searched ([`assignments::search`]).
 pub async fn search(tx: &mut dyn Tx, query: &str, limit: usize) -> Fallible<Vec<Found>> {
-    let found = order_lookup::search(tx, query, limit as i64).await?;
+    let found = assignments::search(tx, query, limit as i64).await?;
     with_visits(tx, found).await
 }
 
 /// The assignments of the customer with this phone, newest first, at most
 /// [`CUSTOMER_HISTORY_LIMIT`], each with its visits.
 pub async fn customer_history(tx: &mut dyn Tx, phone: &str) -> Fallible<Vec<Found>> {
-    let found = order_lookup::of_phone(tx, phone, CUSTOMER_HISTORY_LIMIT).await?;
+    let found = assignments::of_phone(tx, phone, CUSTOMER_HISTORY_LIMIT).await?;
     with_visits(tx, found).await
 }
 
@@ -268,7 +268,7 @@ pub async fn repeat_warning(
     now: DateTime<Utc>,
 ) -> Fallible<RepeatWarning> {
     let since = now - Duration::days(REPEAT_WINDOW_DAYS);
-    let recent: Vec<AssignmentView> = order_lookup::of_phone(tx, phone, CUSTOMER_HISTORY_LIMIT)
+    let recent: Vec<AssignmentView> = assignments::of_phone(tx, phone, CUSTOMER_HISTORY_LIMIT)
         .await?
         .into_iter()
         .filter(|v| v.assignment.received_at.is_none_or(|t| t >= since))

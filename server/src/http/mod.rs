@@ -183,6 +183,7 @@ pub fn router(state: AppState) -> Router {
             "/api/assignments/{id}/candidates",
             get(center::board::candidates),
         )
+        .route("/api/board", get(center::board::board))
         .route("/api/positions", get(center::board::positions))
         .route("/api/map", get(center::board::map_settings))
         .route("/api/live", get(center::live::live))

@@ -110,6 +110,7 @@ pub async fn openapi_json() -> Json<Document> {
         center::admin::list_devices,
         center::admin::create_enrolment_code,
         center::admin::redeem_enrolment_code,
+        center::board::board,
         center::board::candidates,
         center::board::positions,
         center::board::map_settings,

@@ -1,8 +1,10 @@
 //! The `assignments`, `assignment_holders` and `assignment_changes` tables:
 //! the center's assignments, every technician each was ever given to, and
 //! the change log whose sequence is the devices' download cursor (each
-//! assignment's look-up row is written beside it: [`super::order_lookup`]).
+//! assignment's look-up row is written beside it, [`super::order_lookup`],
+//! and the search, a phone's orders and a day's orders read through it).
 
+use super::order_lookup;
 use super::sql::{Filters, Row, Tx, Value};
 use crate::failure::{Failure, Fallible};
 use crate::model::{AssignmentStatus, AssignmentView, ChangeLogKind};
@@ -78,6 +80,86 @@ pub fn list_query(
             "ORDER BY received_at DESC, id DESC",
             limit,
         )
+}
+
+/// The newest-first query of a search (see
+/// [`order_lookup::search_condition`]), or `None` for blank text.
+pub fn search_query(query: &str, limit: i64) -> Option<(String, Vec<Value>)> {
+    let (condition, mut params) = order_lookup::search_condition(query)?;
+    params.push(limit.into());
+    Some((
+        format!(
+            "SELECT {} FROM assignment_lookup l JOIN assignments a ON a.id = l.assignment_id
+             WHERE {condition} ORDER BY l.received_at DESC, l.assignment_id DESC LIMIT ${}",
+            columns_of("a"),
+            params.len()
+        ),
+        params,
+    ))
+}
+
+/// Assignments matching a search, newest first, over every order: the
+/// narrow look-up rows are read newest first until the page is full.
+pub async fn search(tx: &mut dyn Tx, query: &str, limit: i64) -> Fallible<Vec<AssignmentView>> {
+    match search_query(query, limit) {
+        Some((sql, params)) => read_views(tx, &sql, &params).await,
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The query of the orders of one phone (as
+/// [`order_lookup::phone_digits`]), newest first.
+pub fn phone_query(digits: &str, limit: i64) -> (String, Vec<Value>) {
+    (
+        format!(
+            "SELECT {} FROM assignment_lookup l JOIN assignments a ON a.id = l.assignment_id
+             WHERE l.customer_phone_digits = $1
+             ORDER BY l.received_at DESC, l.assignment_id DESC LIMIT $2",
+            columns_of("a")
+        ),
+        vec![digits.into(), limit.into()],
+    )
+}
+
+/// The orders of the customer with this phone, newest first, at most `limit`.
+pub async fn of_phone(tx: &mut dyn Tx, phone: &str, limit: i64) -> Fallible<Vec<AssignmentView>> {
+    let digits = order_lookup::phone_digits(phone);
+    if digits.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (sql, params) = phone_query(&digits, limit);
+    read_views(tx, &sql, &params).await
+}
+
+/// The query of the orders whose requested window overlaps `[start, end)`
+/// (Unix ms), in any status, earliest first: the windows ending after
+/// `start` are read first. (`CROSS JOIN` keeps SQLite from starting at the
+/// assignments' side; PostgreSQL reads it as the inner join it is.)
+pub fn on_day_query(start: i64, end: i64) -> (String, Vec<Value>) {
+    (
+        format!(
+            "SELECT {} FROM assignment_lookup l CROSS JOIN assignments a
+             WHERE a.id = l.assignment_id AND l.window_end > $1 AND l.window_start < $2
+             ORDER BY l.window_start, l.assignment_id",
+            columns_of("a")
+        ),
+        vec![start.into(), end.into()],
+    )
+}
+
+/// The orders whose requested window overlaps `[start, end)` (a business
+/// day's board, a technician's bookings that day).
+pub async fn on_day(tx: &mut dyn Tx, start: i64, end: i64) -> Fallible<Vec<AssignmentView>> {
+    let (sql, params) = on_day_query(start, end);
+    read_views(tx, &sql, &params).await
+}
+
+async fn read_views(tx: &mut dyn Tx, sql: &str, params: &[Value]) -> Fallible<Vec<AssignmentView>> {
+    tx.query(sql, params)
+        .await?
+        .iter()
+        .map(assignment_from_row)
+        .collect()
 }
 
 /// Whether an assignment exists.
@@ -162,7 +244,7 @@ pub async fn store_assignment(
         )
         .await?;
     }
-    super::order_lookup::write_keys(tx, a, received).await?;
+    order_lookup::write_keys(tx, a, received).await?;
     if let Some(t) = &a.technician {
         tx.execute(
             "INSERT INTO assignment_holders (assignment_id, technician_id, since_version) VALUES ($1, $2, $3)

@@ -4,12 +4,10 @@
 //! the assignment's body wherever the body is written (the upsert, a
 //! contact masking or erasure) and filled in for orders taken before schema
 //! 30 when the database opens; and the reads that go through it: a search,
-//! a phone's orders and the bookings of a day, over every order ever taken.
+//! a phone's orders and the orders of a day, over every order ever taken.
 
-use super::assignments::{assignment_from_row, columns_of};
 use super::sql::{Tx, Value};
 use crate::failure::{Failure, Fallible};
-use crate::model::{AssignmentStatus, AssignmentView};
 use doorstep_core::Assignment;
 
 /// What an assignment is found by.
@@ -138,104 +136,27 @@ fn like_escaped(s: &str) -> String {
         .replace('_', "\\_")
 }
 
-/// The newest-first ids query of a search, or `None` for text that can
-/// match nothing (blank): its text in the order id, the customer's name or
-/// address (case-blind), or its digits (at least
-/// [`PHONE_SEARCH_MIN_DIGITS`]) in the customer's phone.
-pub fn search_query(query: &str, limit: i64) -> Option<(String, Vec<Value>)> {
+/// A search's condition on the look-up row `l` and its parameters
+/// (numbered from `$1`), or `None` for text that can match nothing
+/// (blank): its text in the order id, the customer's name or address
+/// (case-blind), or its digits (at least [`PHONE_SEARCH_MIN_DIGITS`]) in
+/// the customer's phone.
+pub fn search_condition(query: &str) -> Option<(String, Vec<Value>)> {
     let q = query.trim().to_lowercase();
     if q.is_empty() {
         return None;
     }
     let digits = phone_digits(&q);
-    let mut params: Vec<Value> = vec![format!("%{}%", like_escaped(&q)).into()];
-    let mut matched = "l.search_text LIKE $1 ESCAPE '\\'".to_string();
-    if digits.len() >= PHONE_SEARCH_MIN_DIGITS {
-        params.push(format!("%{digits}%").into());
-        matched = format!("({matched} OR l.customer_phone_digits LIKE $2)");
-    }
-    params.push(limit.into());
-    Some((
-        format!(
-            "SELECT {} FROM assignment_lookup l JOIN assignments a ON a.id = l.assignment_id
-             WHERE {matched} ORDER BY l.received_at DESC, l.assignment_id DESC LIMIT ${}",
-            columns_of("a"),
-            params.len()
-        ),
-        params,
-    ))
-}
-
-/// Assignments matching a search (see [`search_query`]), newest first.
-pub async fn search(tx: &mut dyn Tx, query: &str, limit: i64) -> Fallible<Vec<AssignmentView>> {
-    match search_query(query, limit) {
-        Some((sql, params)) => read_views(tx, &sql, &params).await,
-        None => Ok(Vec::new()),
-    }
-}
-
-/// The query of the orders of one phone (as [`phone_digits`]), newest first.
-pub fn phone_query(digits: &str, limit: i64) -> (String, Vec<Value>) {
-    (
-        format!(
-            "SELECT {} FROM assignment_lookup l JOIN assignments a ON a.id = l.assignment_id
-             WHERE l.customer_phone_digits = $1
-             ORDER BY l.received_at DESC, l.assignment_id DESC LIMIT $2",
-            columns_of("a")
-        ),
-        vec![digits.into(), limit.into()],
-    )
-}
-
-/// The orders of the customer with this phone, newest first, at most `limit`.
-pub async fn of_phone(tx: &mut dyn Tx, phone: &str, limit: i64) -> Fallible<Vec<AssignmentView>> {
-    let digits = phone_digits(phone);
-    if digits.is_empty() {
-        return Ok(Vec::new());
-    }
-    let (sql, params) = phone_query(&digits, limit);
-    read_views(tx, &sql, &params).await
-}
-
-/// The query of the orders given to a technician (assigned, or done) whose
-/// requested window overlaps `[start, end)` (Unix ms): the windows ending
-/// after `start` are read first. (`CROSS JOIN` keeps SQLite from starting
-/// at the index of a status, where every order ever done sits; PostgreSQL
-/// reads it as the inner join it is.)
-pub fn booked_query(start: i64, end: i64) -> (String, Vec<Value>) {
-    (
-        format!(
-            "SELECT {} FROM assignment_lookup l CROSS JOIN assignments a
-             WHERE a.id = l.assignment_id AND l.window_end > $1 AND l.window_start < $2
-               AND a.technician_id IS NOT NULL AND a.status IN ($3, $4)
-             ORDER BY l.window_start, l.assignment_id",
-            columns_of("a")
-        ),
-        vec![
-            start.into(),
-            end.into(),
-            AssignmentStatus::Assigned.as_str().into(),
-            AssignmentStatus::Done.as_str().into(),
-        ],
-    )
-}
-
-/// The orders booked with a technician whose window overlaps `[start, end)`.
-pub async fn booked_between(
-    tx: &mut dyn Tx,
-    start: i64,
-    end: i64,
-) -> Fallible<Vec<AssignmentView>> {
-    let (sql, params) = booked_query(start, end);
-    read_views(tx, &sql, &params).await
-}
-
-async fn read_views(tx: &mut dyn Tx, sql: &str, params: &[Value]) -> Fallible<Vec<AssignmentView>> {
-    tx.query(sql, params)
-        .await?
-        .iter()
-        .map(assignment_from_row)
-        .collect()
+    let text = "l.search_text LIKE $1 ESCAPE '\\'";
+    let pattern = format!("%{}%", like_escaped(&q));
+    Some(if digits.len() >= PHONE_SEARCH_MIN_DIGITS {
+        (
+            format!("({text} OR l.customer_phone_digits LIKE $2)"),
+            vec![pattern.into(), format!("%{digits}%").into()],
+        )
+    } else {
+        (text.to_string(), vec![pattern.into()])
+    })
 }
 
 #[cfg(test)]
@@ -274,18 +195,18 @@ mod tests {
 
     #[test]
     fn a_search_matches_a_phone_only_by_four_digits_or_more() {
-        let (sql, params) = search_query("138", 10).unwrap();
-        assert!(!sql.contains("customer_phone_digits"), "{sql}");
-        assert_eq!(params.len(), 2);
-        let (sql, params) = search_query(" 138-0013 ", 10).unwrap();
-        assert!(sql.contains("customer_phone_digits LIKE $2"), "{sql}");
+        let (cond, params) = search_condition("138").unwrap();
+        assert!(!cond.contains("customer_phone_digits"), "{cond}");
+        assert_eq!(params.len(), 1);
+        let (cond, params) = search_condition(" 138-0013 ").unwrap();
+        assert!(cond.contains("customer_phone_digits LIKE $2"), "{cond}");
         assert_eq!(params[1], Value::from("%1380013%"));
-        assert!(search_query("   ", 10).is_none());
+        assert!(search_condition("   ").is_none());
     }
 
     #[test]
     fn a_search_for_a_wildcard_matches_it_literally() {
-        let (_, params) = search_query("100%_a\\b", 10).unwrap();
+        let (_, params) = search_condition("100%_a\\b").unwrap();
         assert_eq!(params[0], Value::from("%100\\%\\_a\\\\b%"));
     }
 }

@@ -78,6 +78,33 @@ pub fn list_query(
         )
 }
 
+/// How many orders one query of [`of_assignments`] names.
+const ASSIGNMENTS_PER_QUERY: usize = 500;
+
+/// The visits of these orders (a day's board), through `visits_assignment`.
+pub async fn of_assignments(tx: &mut dyn Tx, ids: &[String]) -> Fallible<Vec<VisitRow>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(ASSIGNMENTS_PER_QUERY) {
+        let (sql, params) = of_assignments_query(chunk);
+        for r in tx.query(&sql, &params).await? {
+            out.push(visit_from_row(&r)?);
+        }
+    }
+    Ok(out)
+}
+
+/// [`of_assignments`]'s query for one chunk of ids.
+pub fn of_assignments_query(ids: &[String]) -> (String, Vec<Value>) {
+    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    (
+        format!(
+            "SELECT {COLUMNS} FROM visits WHERE assignment_id IN ({})",
+            marks.join(", ")
+        ),
+        ids.iter().map(Value::from).collect(),
+    )
+}
+
 /// One visit.
 pub async fn load_visit(tx: &mut dyn Tx, visit: &str) -> Fallible<Option<VisitRow>> {
     let sql = format!("SELECT {COLUMNS} FROM visits WHERE visit_id = $1");

@@ -16,6 +16,7 @@ use std::time::Duration;
 both_backends!(
     the_picker_offers_only_qualified_technicians_free_ones_first,
     the_picker_sees_a_booking_made_weeks_before_the_newer_orders,
+    the_board_shows_a_days_orders_however_long_ago_taken_and_every_waiting_one,
     technicians_last_positions_are_their_phones_newest_fixes,
     the_map_is_told_the_configured_tile_source,
     live_streams_are_counted_per_user_and_not_against_the_connection_cap,
@@ -116,6 +117,80 @@ async fn the_picker_sees_a_booking_made_weeks_before_the_newer_orders(b: Backend
     };
     assert_eq!(by_id("T-1")["overlapping"], json!([booked]), "{ranked}");
     assert_eq!(by_id("T-2")["overlapping"], json!([]), "{ranked}");
+}
+
+async fn the_board_shows_a_days_orders_however_long_ago_taken_and_every_waiting_one(b: Backend) {
+    let s = Srv::start(b).await;
+    s.technician("T-1", &["appliance_repair"]).await;
+    let zone = doorstep_core::business_time::BusinessZone::shanghai();
+    let tomorrow = zone.date_of(chrono::Utc::now()) + chrono::Duration::days(1);
+    let at =
+        |day: chrono::NaiveDate, hour: i64| zone.day_bounds(day).0 + chrono::Duration::hours(hour);
+    let weeks_ago = chrono::Utc::now() - chrono::Duration::days(21);
+    let order = |window: Option<(chrono::DateTime<chrono::Utc>, i64)>, name: &str| {
+        let mut o = json!({"trade": "appliance_repair", "received_at": weeks_ago,
+                           "customer": {"name": name, "phone": "138 0013 8001"}});
+        if let Some((start, hours)) = window {
+            o["requested_window"] =
+                json!({"start": start, "end": start + chrono::Duration::hours(hours)});
+        }
+        o
+    };
+    let create = |body: Value| {
+        let s = &s;
+        async move {
+            let (st, a) = s.post("/api/assignments", &s.dispatcher, body).await;
+            assert_eq!(st, 201, "{a}");
+            a["id"].as_str().unwrap().to_string()
+        }
+    };
+    // Booked three weeks ago for tomorrow 09:00-11:00, with T-1.
+    let booked = create(order(Some((at(tomorrow, 9), 2)), "黄梅")).await;
+    let (st, r) = s
+        .post(
+            &format!("/api/assignments/{booked}/assign"),
+            &s.dispatcher,
+            json!({"technician": "T-1"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    // Running from the evening before into tomorrow morning.
+    let overnight = create(order(Some((at(tomorrow, -2), 10)), "徐刚")).await;
+    // Waiting for a technician, with no time yet; and one for the day after.
+    let waiting = create(order(None, "马丽")).await;
+    let later = create(order(
+        Some((at(tomorrow + chrono::Duration::days(1), 9), 2)),
+        "彭波",
+    ))
+    .await;
+    s.add_newer_orders(3_000).await;
+
+    let (st, board) = s
+        .get(&format!("/api/board?day={tomorrow}"), &s.dispatcher)
+        .await;
+    assert_eq!(st, 200, "{board}");
+    assert_eq!(board["day"], tomorrow.to_string());
+    let ids: Vec<&str> = board["assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    // The day's orders by their windows, then those waiting: the order of
+    // the day after waits too (open), and is listed once.
+    assert_eq!(ids[..2], [overnight.as_str(), booked.as_str()], "{board}");
+    let mut waiting_ids = ids[2..].to_vec();
+    waiting_ids.sort();
+    let mut want = vec![waiting.as_str(), later.as_str()];
+    want.sort();
+    assert_eq!(waiting_ids, want, "{board}");
+    assert_eq!(board["assignments"][1]["technician_name"], "Tech T-1");
+    assert_eq!(board["assignments"][1]["customer"]["phone"], "138****8001");
+    assert_eq!(board["visits"], json!([]));
+
+    let (st, refused) = s.get("/api/board?day=2026-13-01", &s.dispatcher).await;
+    assert_eq!(st, 400, "{refused}");
+    assert_eq!(refused["error"]["field"], "day", "{refused}");
 }
 
 async fn technicians_last_positions_are_their_phones_newest_fixes(b: Backend) {

@@ -291,13 +291,13 @@ async fn an_order_behind_weeks_of_newer_ones_is_still_found_and_still_warns(b: B
 async fn the_desk_reads_orders_through_indexes_not_every_order() {
     // SQLite's plans are deterministic; PostgreSQL has the same indexes
     // (schema_parity.rs).
-    use doorstep_server::store::{assignments, order_lookup};
+    use doorstep_server::store::assignments;
     let s = Srv::start(Backend::Sqlite).await;
     let found_by_id = "SEARCH a USING INDEX sqlite_autoindex_assignments_1 (id=?)";
 
     // A caller's orders: through the phone's index.
     let plan = {
-        let (sql, params) = order_lookup::phone_query("13800138001", 500);
+        let (sql, params) = assignments::phone_query("13800138001", 500);
         s.sqlite_plan(&sql, params).await
     };
     assert_eq!(
@@ -307,9 +307,9 @@ async fn the_desk_reads_orders_through_indexes_not_every_order() {
             found_by_id
         ]
     );
-    // A day's bookings: the windows that end after the day begins.
+    // A day's orders: the windows that end after the day begins.
     let plan = {
-        let (sql, params) = order_lookup::booked_query(0, 1);
+        let (sql, params) = assignments::on_day_query(0, 1);
         s.sqlite_plan(&sql, params).await
     };
     assert_eq!(
@@ -323,7 +323,7 @@ async fn the_desk_reads_orders_through_indexes_not_every_order() {
     // A search: the narrow look-up rows newest first, read only until the
     // page is full; never a sort of every order.
     let plan = {
-        let (sql, params) = order_lookup::search_query("13800138001", 50).unwrap();
+        let (sql, params) = assignments::search_query("13800138001", 50).unwrap();
         s.sqlite_plan(&sql, params).await
     };
     assert_eq!(

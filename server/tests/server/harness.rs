@@ -190,8 +190,9 @@ impl Srv {
         server.shut_down(grace).await
     }
 
-    /// Adds `n` open orders received now (later than every order made
-    /// before): the weeks of orders a desk takes, in the time a test has.
+    /// Adds `n` done orders received now (later than every order made
+    /// before), without a window: the weeks of orders a desk takes and
+    /// finishes, in the time a test has.
     /// Their rows are written by one statement, their look-up rows as the
     /// server fills in those of orders taken before migration 0030. Their ids
     /// are `F-1`…, their customers `填充`.
@@ -206,7 +207,7 @@ impl Srv {
                             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n})
                              INSERT INTO assignments (id, version, trade, status, priority,
                                 classification, received_at, window_confirmed, body, updated_at)
-                             SELECT 'F-' || i, 1, 'appliance_repair', 'open', 'normal', 'general', $1, 0,
+                             SELECT 'F-' || i, 1, 'appliance_repair', 'done', 'normal', 'general', $1, 0,
                                 '{{\"id\":\"F-' || i || '\",\"version\":1,\"trade\":\"appliance_repair\",\"customer\":{{\"name\":\"填充\"}}}}', $1
                              FROM n"
                         ),

@@ -116,9 +116,9 @@ async fn orders_taken_before_the_look_up_rows_are_found_after_the_upgrade() {
     let (by_phone, by_address, filled) = db
         .read(|tx| {
             Box::pin(async move {
-                use doorstep_server::store::order_lookup;
-                let by_phone = order_lookup::of_phone(tx, "13800138001", 10).await?;
-                let by_address = order_lookup::search(tx, "武定路", 10).await?;
+                use doorstep_server::store::assignments;
+                let by_phone = assignments::of_phone(tx, "13800138001", 10).await?;
+                let by_address = assignments::search(tx, "武定路", 10).await?;
                 let filled = tx
                     .query_opt("SELECT COUNT(*) AS n FROM assignment_lookup", &[])
                     .await?

@@ -65,6 +65,13 @@ pub struct ListedAssignment {
 }
 
 impl ListedAssignment {
+    /// The assignment as a list shows it to staff: named, and its customer
+    /// phone masked (the order's own page shows it in full, and logs it).
+    pub fn for_staff(mut assignment: AssignmentView, names: &BTreeMap<String, String>) -> Self {
+        mask_listed_phone(&mut assignment);
+        Self::named(assignment, names)
+    }
+
     /// The assignment with its technician's name from `names` (id → name).
     pub fn named(assignment: AssignmentView, names: &BTreeMap<String, String>) -> Self {
         let technician_name = assignment
@@ -104,11 +111,12 @@ pub async fn list_assignments(
     let staff = matches!(who, Principal::User { .. });
     Ok(Json(
         rows.into_iter()
-            .map(|mut a| {
+            .map(|a| {
                 if staff {
-                    mask_listed_phone(&mut a);
+                    ListedAssignment::for_staff(a, &names)
+                } else {
+                    ListedAssignment::named(a, &names)
                 }
-                ListedAssignment::named(a, &names)
             })
             .collect(),
     ))

@@ -1,23 +1,27 @@
-//! What the dispatch board, the technician picker and the map read beyond
-//! the assignment list: `GET /api/assignments/{id}/candidates` (ranked by
-//! [`crate::domain::candidates`]) and `GET /api/positions` (technicians'
-//! last known WGS-84 positions from their phones' location facts) and
-//! `GET /api/map` (the map's tile source, [`crate::map_tiles`]).
+//! What the dispatch board, the technician picker and the map read:
+//! `GET /api/board` (one business day's orders, the orders waiting for a
+//! technician, and their visits), `GET /api/assignments/{id}/candidates`
+//! (ranked by [`crate::domain::candidates`]), `GET /api/positions`
+//! (technicians' last known WGS-84 positions from their phones' location
+//! facts) and `GET /api/map` (the map's tile source, [`crate::map_tiles`]).
 
 use crate::app::AppState;
 use crate::domain::candidates::{rank, Booking, Candidate, Job, TechnicianDay};
 use crate::failure::Failure;
+use crate::http::after::display::LabelledVisit;
 use crate::http::auth::Auth;
-use crate::http::error::{ApiError, ApiResult};
+use crate::http::center::assignments::ListedAssignment;
+use crate::http::error::{ApiError, ApiQuery, ApiResult};
 use crate::map_tiles::MapSettings;
+use crate::model::AssignmentStatus;
 use crate::store::positions::{last_positions, LastPosition};
-use crate::store::{assignments, order_lookup, technicians};
+use crate::store::{assignments, technicians, visits};
 use axum::extract::{Path, State};
 use axum::Json;
-use chrono::{Duration, Utc};
+use chrono::{Duration, NaiveDate, Utc};
 use doorstep_core::assignment::TimeWindow;
 use doorstep_core::location::GeoPoint;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Positions older than this are not "last known" any more.
 const POSITION_MAX_AGE_DAYS: i64 = 2;
@@ -30,6 +34,82 @@ pub struct CandidatesView {
     pub trade: String,
     pub requested_window: Option<TimeWindow>,
     pub candidates: Vec<Candidate>,
+}
+
+/// At most this many orders of each waiting status are on the board's side list.
+const WAITING_LIMIT: i64 = 2_000;
+
+#[derive(Deserialize)]
+pub struct BoardQuery {
+    /// The business day (default: today in the business time zone).
+    pub day: Option<NaiveDate>,
+}
+
+/// One business day of the dispatch board.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct BoardView {
+    /// The business day shown, `YYYY-MM-DD`.
+    #[schema(value_type = String)]
+    pub day: NaiveDate,
+    /// The orders whose requested window overlaps the day (any status),
+    /// then those waiting for a technician (open or handed back) whatever
+    /// their window, each once; customer phones masked.
+    pub assignments: Vec<ListedAssignment>,
+    /// The visits of those orders.
+    pub visits: Vec<LabelledVisit>,
+}
+
+#[utoipa::path(
+    get, path = "/api/board", tag = "center", security(("session" = [])),
+    params(("day" = Option<String>, Query, description = "The business day, YYYY-MM-DD (default: today in the business time zone)")),
+    responses((status = 200, description = "The day's orders (window overlapping the day, any status), the orders waiting for a technician, and their visits", body = BoardView))
+)]
+pub async fn board(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    ApiQuery(q): ApiQuery<BoardQuery>,
+) -> ApiResult<Json<BoardView>> {
+    who.dispatcher()?;
+    let day = q.day.unwrap_or_else(|| state.zone.date_of(Utc::now()));
+    let (start, end) = state.zone.day_bounds(day);
+    let (orders, visits, names) = state
+        .db
+        .read(move |tx| {
+            Box::pin(async move {
+                let mut orders =
+                    assignments::on_day(tx, start.timestamp_millis(), end.timestamp_millis())
+                        .await?;
+                for waiting in [AssignmentStatus::Open, AssignmentStatus::HandedBack] {
+                    let more = assignments::list_assignments(
+                        tx,
+                        None,
+                        Some(waiting.as_str().into()),
+                        WAITING_LIMIT,
+                    )
+                    .await?;
+                    orders.extend(more.into_iter().filter(|m| {
+                        m.assignment
+                            .requested_window
+                            .is_none_or(|w| w.end <= start || w.start >= end)
+                    }));
+                }
+                let ids: Vec<String> = orders.iter().map(|o| o.assignment.id.to_string()).collect();
+                let visits = visits::of_assignments(tx, &ids).await?;
+                Ok::<_, Failure>((orders, visits, technicians::names(tx).await?))
+            })
+        })
+        .await?;
+    Ok(Json(BoardView {
+        day,
+        assignments: orders
+            .into_iter()
+            .map(|a| ListedAssignment::for_staff(a, &names))
+            .collect(),
+        visits: visits
+            .into_iter()
+            .map(|v| LabelledVisit::named(v, &names))
+            .collect(),
+    }))
 }
 
 #[utoipa::path(
@@ -58,7 +138,7 @@ pub async fn candidates(
                 let (day_start, day_end) =
                     zone.day_bounds(zone.date_of(window.unwrap_or_else(Utc::now)));
                 let roster = technicians::roster(tx, 0).await?;
-                let booked = order_lookup::booked_between(
+                let booked = assignments::on_day(
                     tx,
                     day_start.timestamp_millis(),
                     day_end.timestamp_millis(),
@@ -78,7 +158,12 @@ pub async fn candidates(
         .map(|t| {
             let bookings = booked
                 .iter()
-                .filter(|o| o.assignment.technician.as_ref().map(|x| x.as_str()) == Some(&t.id))
+                .filter(|o| {
+                    matches!(
+                        o.status,
+                        AssignmentStatus::Assigned | AssignmentStatus::Done
+                    ) && o.assignment.technician.as_ref().map(|x| x.as_str()) == Some(&t.id)
+                })
                 .filter_map(|o| {
                     let w = o.assignment.requested_window.as_ref()?;
                     Some(Booking {
