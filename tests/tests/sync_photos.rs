@@ -347,6 +347,52 @@ async fn bytes_that_do_not_hash_to_their_digest_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_is_uploaded_only_by_the_phone_that_took_it_and_fetched_only_by_its_technician() {
+    let (center, phone) = center_with_phone("T-1").await;
+    let (other_device, other_token) = center.technician("T-2").await;
+    let other = Phone::new("T-2", &other_device, &other_token, &center.base, Utc::now());
+    let start = monday();
+    let a = center.assignment("T-1", start).await;
+    phone.sync().await.unwrap();
+    for (at, cmd) in appliance_visit(start) {
+        phone.apply(&a, at, cmd).unwrap();
+    }
+    phone.sync().await.unwrap();
+    let bytes = photo_bytes(start, "nameplate", 8);
+    let digest = sha256_hex(&bytes);
+    let whole = Some(format!("bytes 0-{}/{}", bytes.len() - 1, bytes.len()));
+    // Another technician's phone cannot upload it: no fact of its own names it.
+    let (status, _, body) = blob_request(
+        &center,
+        &other,
+        reqwest::Method::PUT,
+        &digest,
+        whole.clone(),
+        bytes.clone(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("unknown_blob")),
+        "{body}"
+    );
+    let (status, _, body) =
+        blob_request(&center, &phone, reqwest::Method::PUT, &digest, whole, bytes).await;
+    assert_eq!(status, 201, "{body}");
+    // Its technician's phone may fetch it again; the other's may not.
+    let fetch = |token: String| {
+        let url = format!("{}/api/blobs/{digest}", center.base);
+        let http = center.http.clone();
+        async move {
+            let r = http.get(url).bearer_auth(token).send().await.unwrap();
+            r.status().as_u16()
+        }
+    };
+    assert_eq!(fetch(phone.token.clone()).await, 200);
+    assert_eq!(fetch(other.token.clone()).await, 403);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_photos_of_a_week_offline_all_arrive() {
     let (center, phone) = center_with_phone("T-1").await;
     let mut assignments = vec![];

@@ -18,6 +18,7 @@ use crate::domain::projection::{project_visit, store_projection};
 use crate::domain::receipts;
 use crate::failure::{Failure, Fallible};
 use crate::model::SyncKind;
+use crate::store::blobs::{self, PhotoEvent};
 use crate::store::devices::{self, SyncRecord};
 use crate::store::events::{self, NewEvent, RefusedRow, VisitOwner};
 use crate::store::{assignments, LockKey, Tx};
@@ -301,6 +302,22 @@ pub async fn ingest_settled(
             continue;
         }
         applied += 1;
+        if let EventKind::PhotoTaken {
+            digest, size_bytes, ..
+        } = &e.kind
+        {
+            blobs::record_photo_event(
+                tx,
+                &PhotoEvent {
+                    event_id: &event_id,
+                    digest,
+                    device,
+                    technician,
+                    size_bytes: *size_bytes,
+                },
+            )
+            .await?;
+        }
         crate::domain::outbox::record_milestone(tx, technician, e).await?;
         crate::domain::acceptance_codes::check_fact(tx, e).await?;
         crate::domain::cash_ledger::record_fact(tx, &app.zone, technician, e, now).await?;

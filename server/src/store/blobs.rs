@@ -10,6 +10,10 @@
 //! The blob store is an `object_store` (`store::object_storage`): files in
 //! the blob directory by default (`<blob dir>/<sha256>`, fsynced), or an
 //! S3-compatible bucket by configuration (`--blob-store-url s3://…`).
+//!
+//! The `photo_events` table (migration 0031) finds the stored `photo_taken`
+//! facts naming a photo by its digest: which device may upload it and at
+//! what size, and which technician's phone may fetch it.
 
 use super::object_storage::BlobStore;
 use super::sql::Tx;
@@ -231,11 +235,78 @@ pub async fn insert_blob(tx: &mut dyn Tx, row: &BlobRow) -> Fallible<()> {
     Ok(())
 }
 
-/// The `"digest":"…"` fragment of a `photo_taken` event body naming
-/// `digest` (a checked hex string: no LIKE wildcard in it).
-fn digest_pattern(digest: &str) -> String {
-    format!("%\"digest\":\"{digest}\"%")
+/// A stored `photo_taken` fact, as `photo_events` finds it by its digest.
+pub struct PhotoEvent<'a> {
+    pub event_id: &'a str,
+    pub digest: &'a str,
+    pub device: &'a str,
+    pub technician: &'a str,
+    pub size_bytes: u64,
 }
+
+/// Records a stored `photo_taken` fact under its photo's digest (the push
+/// writes it beside the fact).
+pub async fn record_photo_event(tx: &mut dyn Tx, p: &PhotoEvent<'_>) -> Fallible<()> {
+    tx.execute(
+        "INSERT INTO photo_events (event_id, digest, device_id, technician_id, size_bytes)
+         VALUES ($1, $2, $3, $4, $5)",
+        &[
+            p.event_id.into(),
+            p.digest.into(),
+            p.device.into(),
+            p.technician.into(),
+            p.size_bytes.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// How many stored facts one transaction of [`fill_photo_events`] copies.
+const FILL_BATCH: i64 = 500;
+
+/// Copies the `photo_taken` facts stored before migration 0031 that come
+/// after `after` (in event-id order), at most [`FILL_BATCH`], into
+/// `photo_events`; the last event id read, or `None` when none is left.
+/// A fact whose body names no digest or size is no photo an upload can
+/// match, as before (it is left out).
+pub async fn fill_photo_events(tx: &mut dyn Tx, after: &str) -> Fallible<Option<String>> {
+    let rows = tx
+        .query(
+            "SELECT event_id, device_id, technician_id, body FROM events
+             WHERE kind = 'photo_taken' AND event_id > $1 ORDER BY event_id LIMIT $2",
+            &[after.into(), FILL_BATCH.into()],
+        )
+        .await?;
+    let mut last = None;
+    for r in &rows {
+        let event_id = r.text("event_id");
+        let body: serde_json::Value = serde_json::from_str(&r.text("body"))
+            .map_err(|e| Failure::corrupt(&format!("reading fact {event_id}"), e))?;
+        if let (Some(digest), Some(size_bytes)) =
+            (body["digest"].as_str(), body["size_bytes"].as_u64())
+        {
+            tx.execute(
+                "INSERT INTO photo_events (event_id, digest, device_id, technician_id, size_bytes)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING",
+                &[
+                    event_id.as_str().into(),
+                    digest.into(),
+                    r.text("device_id").into(),
+                    r.text("technician_id").into(),
+                    size_bytes.into(),
+                ],
+            )
+            .await?;
+        }
+        last = Some(event_id);
+    }
+    Ok(last)
+}
+
+/// The query of [`photo_size_recorded_by`].
+pub const PHOTO_SIZE_SQL: &str =
+    "SELECT size_bytes FROM photo_events WHERE digest = $1 AND device_id = $2 LIMIT 1";
 
 /// The size a `photo_taken` event of `device` gives the photo `digest`:
 /// a device uploads only the photos it recorded, after their events.
@@ -244,18 +315,15 @@ pub async fn photo_size_recorded_by(
     device: &str,
     digest: &str,
 ) -> Fallible<Option<u64>> {
-    let row = tx
-        .query_opt(
-            "SELECT body FROM events WHERE device_id = $1 AND kind = 'photo_taken' AND body LIKE $2 LIMIT 1",
-            &[device.into(), digest_pattern(digest).into()],
-        )
-        .await?;
-    Ok(row.and_then(|r| {
-        serde_json::from_str::<serde_json::Value>(&r.text("body"))
-            .ok()
-            .and_then(|v| v["size_bytes"].as_u64())
-    }))
+    Ok(tx
+        .query_opt(PHOTO_SIZE_SQL, &[digest.into(), device.into()])
+        .await?
+        .map(|r| r.int("size_bytes").max(0) as u64))
 }
+
+/// The query of [`photo_of_technician`].
+pub const PHOTO_OF_TECHNICIAN_SQL: &str =
+    "SELECT event_id FROM photo_events WHERE digest = $1 AND technician_id = $2 LIMIT 1";
 
 /// Whether a visit of `technician` names the photo `digest`.
 pub async fn photo_of_technician(
@@ -264,10 +332,7 @@ pub async fn photo_of_technician(
     digest: &str,
 ) -> Fallible<bool> {
     Ok(tx
-        .query_opt(
-            "SELECT event_id FROM events WHERE technician_id = $1 AND kind = 'photo_taken' AND body LIKE $2 LIMIT 1",
-            &[technician.into(), digest_pattern(digest).into()],
-        )
+        .query_opt(PHOTO_OF_TECHNICIAN_SQL, &[digest.into(), technician.into()])
         .await?
         .is_some())
 }

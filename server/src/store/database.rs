@@ -1,11 +1,11 @@
 //! The database the server runs on: either backend behind one handle that
 //! opens, migrates and runs transactions.
 
-use super::order_lookup;
 use super::postgres;
 pub use super::sql::PoolUse;
 use super::sql::{BoxFuture, DbError, Tx};
 use super::sqlite;
+use super::{blobs, order_lookup};
 use crate::failure::Failure;
 
 /// The schema version applied to the database and the newest this binary knows.
@@ -40,7 +40,49 @@ impl Database {
             Database::Sqlite(sqlite::SqliteDb::open(url).await?)
         };
         db.fill_order_lookup().await?;
+        db.fill_photo_events().await?;
         Ok(db)
+    }
+
+    /// Copies the photo facts stored before migration 0031 into
+    /// `photo_events`, once: while `pending_fills` names the work.
+    async fn fill_photo_events(&self) -> Result<(), DbError> {
+        const FILL: &str = "photo_events";
+        let pending = self
+            .read(|tx| {
+                Box::pin(async move {
+                    tx.query_opt(
+                        "SELECT name FROM pending_fills WHERE name = $1",
+                        &[FILL.into()],
+                    )
+                    .await
+                })
+            })
+            .await?
+            .is_some();
+        if !pending {
+            return Ok(());
+        }
+        let mut after = String::new();
+        loop {
+            let from = after.clone();
+            let last = self
+                .tx(move |tx| Box::pin(async move { blobs::fill_photo_events(tx, &from).await }))
+                .await
+                .map_err(|e| fill_failed("photo_events", e))?;
+            match last {
+                Some(last) => after = last,
+                None => break,
+            }
+        }
+        self.tx(|tx| {
+            Box::pin(async move {
+                tx.execute("DELETE FROM pending_fills WHERE name = $1", &[FILL.into()])
+                    .await
+            })
+        })
+        .await?;
+        Ok(())
     }
 
     /// Writes the look-up row of every order that has none, a batch a
@@ -51,12 +93,7 @@ impl Database {
             let batch = self
                 .tx(|tx| Box::pin(order_lookup::fill_batch(tx)))
                 .await
-                .map_err(|e: Failure| match e {
-                    Failure::Storage(e) => e,
-                    other => DbError::Schema(format!(
-                        "filling in the orders' look-up rows (migration 0030): {other}"
-                    )),
-                })?;
+                .map_err(|e| fill_failed("assignment_lookup", e))?;
             if batch == 0 {
                 return Ok(filled);
             }
@@ -154,5 +191,13 @@ impl Database {
             Database::Sqlite(db) => db.tx(Box::new(f)).await,
             Database::Postgres(db) => db.tx(Box::new(f)).await,
         }
+    }
+}
+
+/// A failure to fill in the rows of `table` a migration added.
+fn fill_failed(table: &str, e: Failure) -> DbError {
+    match e {
+        Failure::Storage(e) => e,
+        other => DbError::Schema(format!("filling in {table} after its migration: {other}")),
     }
 }

@@ -834,3 +834,22 @@ async fn photos_kept_in_an_s3_bucket_are_served_and_reported(b: Backend) {
         .object(&format!("prod/photos/{}", "0".repeat(64)))
         .is_none());
 }
+
+#[tokio::test]
+async fn a_photos_facts_are_found_by_its_digest_not_by_reading_every_fact() {
+    // SQLite's plans are deterministic; PostgreSQL has the same index
+    // (schema_parity.rs). Each upload request and each phone's fetch of a
+    // photo asks these.
+    use doorstep_server::store::blobs::{PHOTO_OF_TECHNICIAN_SQL, PHOTO_SIZE_SQL};
+    let s = Srv::start(Backend::Sqlite).await;
+    for sql in [PHOTO_SIZE_SQL, PHOTO_OF_TECHNICIAN_SQL] {
+        let plan = s
+            .sqlite_plan(sql, vec!["ab".repeat(32).into(), "D-1".into()])
+            .await;
+        assert_eq!(
+            plan,
+            ["SEARCH photo_events USING INDEX photo_events_digest (digest=?)"],
+            "{sql}"
+        );
+    }
+}

@@ -65,27 +65,113 @@ async fn a_version_1_database_with_data_upgrades_in_place_and_keeps_it() {
     assert_eq!((name.as_str(), phone, version), ("王伟", None, migrations));
 }
 
+/// A SQLite database as a server left it whose migrations ended before the
+/// file named `first_missing` (e.g. `"0030"`).
+fn database_before(dir: &Dir, first_missing: &str) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(dir.db()).unwrap();
+    let mut files: Vec<_> = std::fs::read_dir(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite"),
+    )
+    .unwrap()
+    .map(|f| f.unwrap().path())
+    .filter(|p| p.file_name().unwrap().to_str().unwrap() < first_missing)
+    .collect();
+    files.sort();
+    for f in &files {
+        conn.execute_batch(&std::fs::read_to_string(f).unwrap())
+            .unwrap();
+    }
+    conn.execute_batch(&format!("PRAGMA user_version = {}", files.len()))
+        .unwrap();
+    conn
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn photos_pushed_before_their_index_can_still_be_uploaded_and_fetched() {
+    let dir = Dir::new("photos");
+    let digest = "ab".repeat(32);
+    {
+        let conn = database_before(&dir, "0031");
+        conn.execute_batch(
+            "INSERT INTO technicians (id, name, trades, active, created_at)
+                VALUES ('T-1', '王伟', '[]', 1, 0), ('T-2', '李娜', '[]', 1, 0);
+             INSERT INTO devices (id, technician_id, token_hash, enrolled_by, enrolled_at)
+                VALUES ('D-1', 'T-1', 'h1', 'li.na', 0);",
+        )
+        .unwrap();
+        let event = |id: &str, seq: i64, kind: &str, body: serde_json::Value| {
+            conn.execute(
+                "INSERT INTO events (event_id, device_id, seq, visit_id, assignment_id, technician_id,
+                    kind, hlc_millis, hlc_counter, recorded_at, received_at, body)
+                 VALUES (?1, 'D-1', ?2, 'V-1', 'A-1', 'T-1', ?3, 0, 0, 0, 0, ?4)",
+                rusqlite::params![id, seq, kind, body.to_string()],
+            )
+            .unwrap();
+        };
+        event(
+            "E-1",
+            1,
+            "photo_taken",
+            serde_json::json!({"type": "photo_taken", "moment": "before", "digest": digest,
+                               "size_bytes": 183_204, "width": 1600, "height": 1200}),
+        );
+        // More than one batch of the copying.
+        for i in 0..600 {
+            event(
+                &format!("E-P{i:03}"),
+                10 + i,
+                "photo_taken",
+                serde_json::json!({"type": "photo_taken", "moment": "after", "digest": format!("{i:064x}"),
+                                   "size_bytes": 1000 + i, "width": 800, "height": 600}),
+            );
+        }
+        event(
+            "E-2",
+            2,
+            "note_added",
+            serde_json::json!({"type": "note_added", "text": format!("\"digest\":\"{}\"", "cd".repeat(32))}),
+        );
+    }
+    let db = Database::open(&dir.db())
+        .await
+        .expect("upgrade to the current schema");
+    let other = "cd".repeat(32);
+    let found = db
+        .read(move |tx| {
+            Box::pin(async move {
+                use doorstep_server::store::blobs;
+                Ok::<_, doorstep_server::failure::Failure>((
+                    blobs::photo_size_recorded_by(tx, "D-1", &digest).await?,
+                    blobs::photo_size_recorded_by(tx, "D-2", &digest).await?,
+                    blobs::photo_of_technician(tx, "T-1", &digest).await?,
+                    blobs::photo_of_technician(tx, "T-2", &digest).await?,
+                    blobs::photo_size_recorded_by(tx, "D-1", &other).await?,
+                    tx.query_opt("SELECT COUNT(*) AS n FROM photo_events", &[])
+                        .await?
+                        .unwrap()
+                        .int("n"),
+                    tx.query_opt("SELECT COUNT(*) AS n FROM pending_fills", &[])
+                        .await?
+                        .unwrap()
+                        .int("n"),
+                ))
+            })
+        })
+        .await
+        .unwrap();
+    // The photo's fact is found for its own device and technician only; a
+    // digest quoted in a note is no photo.
+    // Every photo fact is copied, once, and the work is done.
+    assert_eq!(found, (Some(183_204), None, true, false, None, 601, 0));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_taken_before_the_look_up_rows_are_found_after_the_upgrade() {
     let dir = Dir::new("lookup");
     {
         // A database as the server before migration 0030 left it, with
         // 1 201 orders (more than one batch of the filling).
-        let conn = rusqlite::Connection::open(dir.db()).unwrap();
-        let mut files: Vec<_> = std::fs::read_dir(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite"),
-        )
-        .unwrap()
-        .map(|f| f.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_str().unwrap() < "0030")
-        .collect();
-        files.sort();
-        for f in &files {
-            conn.execute_batch(&std::fs::read_to_string(f).unwrap())
-                .unwrap();
-        }
-        conn.execute_batch(&format!("PRAGMA user_version = {}", files.len()))
-            .unwrap();
+        let conn = database_before(&dir, "0030");
         let insert = |id: &str, body: serde_json::Value, received_at: i64| {
             conn.execute(
                 "INSERT INTO assignments (id, version, trade, status, priority, classification,
