@@ -50,25 +50,39 @@ fn request_of(r: &Row) -> RequestRow {
     }
 }
 
-/// Requests not yet handled, oldest first (at most `limit`).
-pub async fn pending(tx: &mut dyn Tx, limit: i64) -> Fallible<Vec<RequestRow>> {
-    let mut params: Vec<Value> = REQUEST_KINDS
+/// The kinds the queue lists as SQL literals, in [`REQUEST_KINDS`]' order
+/// then [`INCIDENT_KIND`]: the list the partial index `events_desk_requests`
+/// (migration 0032) holds, which only a query naming the same list uses
+/// (a parameter is no literal the planner can match).
+fn queued_kinds_sql() -> String {
+    REQUEST_KINDS
         .iter()
         .chain([&INCIDENT_KIND])
-        .map(|k| (*k).into())
-        .collect();
-    let marks: Vec<String> = (1..=params.len()).map(|i| format!("${i}")).collect();
-    params.push(limit.into());
-    let sql = format!(
-        "SELECT e.event_id AS event_id, e.kind AS kind, e.visit_id AS visit_id,
-            e.assignment_id AS assignment_id, e.technician_id AS technician_id,
-            e.recorded_at AS recorded_at, e.body AS body
-         FROM events e LEFT JOIN handled_requests h ON h.event_id = e.event_id
-         WHERE h.event_id IS NULL AND e.kind IN ({})
-         ORDER BY e.recorded_at, e.event_id LIMIT ${}",
-        marks.join(", "),
-        params.len()
-    );
+        .map(|k| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// [`pending`]'s query: the requests through `events_desk_requests`, oldest
+/// first, skipping the handled ones.
+pub fn pending_query(limit: i64) -> (String, Vec<Value>) {
+    (
+        format!(
+            "SELECT e.event_id AS event_id, e.kind AS kind, e.visit_id AS visit_id,
+                e.assignment_id AS assignment_id, e.technician_id AS technician_id,
+                e.recorded_at AS recorded_at, e.body AS body
+             FROM events e LEFT JOIN handled_requests h ON h.event_id = e.event_id
+             WHERE e.kind IN ({}) AND h.event_id IS NULL
+             ORDER BY e.recorded_at, e.event_id LIMIT $1",
+            queued_kinds_sql()
+        ),
+        vec![limit.into()],
+    )
+}
+
+/// Requests not yet handled, oldest first (at most `limit`).
+pub async fn pending(tx: &mut dyn Tx, limit: i64) -> Fallible<Vec<RequestRow>> {
+    let (sql, params) = pending_query(limit);
     Ok(tx
         .query(&sql, &params)
         .await?
@@ -80,6 +94,31 @@ pub async fn pending(tx: &mut dyn Tx, limit: i64) -> Fallible<Vec<RequestRow>> {
 /// The event kind of a code a phone sent unchecked (after five wrong ones).
 pub const ACCEPTANCE_CODE_ENTERED: &str = "acceptance_code_entered";
 
+/// [`acceptance_codes_found_wrong`]'s query: the orders whose code was
+/// wrong (`acceptance_codes_wrong`), each one's latest code sent unchecked
+/// (`events_acceptance_codes`), skipping the handled ones. (`CROSS JOIN`
+/// keeps SQLite starting from the wrong codes; PostgreSQL reads it as the
+/// inner join it is.)
+pub fn acceptance_codes_found_wrong_query(limit: i64) -> (String, Vec<Value>) {
+    (
+        format!(
+            "SELECT e.event_id AS event_id, e.kind AS kind, e.visit_id AS visit_id,
+                e.assignment_id AS assignment_id, e.technician_id AS technician_id,
+                e.recorded_at AS recorded_at, e.body AS body
+             FROM acceptance_codes c CROSS JOIN events e
+             LEFT JOIN handled_requests h ON h.event_id = e.event_id
+             WHERE c.center_result = 'wrong' AND e.kind = '{ACCEPTANCE_CODE_ENTERED}'
+               AND e.event_id = (SELECT e2.event_id FROM events e2
+                                 WHERE e2.assignment_id = c.assignment_id
+                                   AND e2.kind = '{ACCEPTANCE_CODE_ENTERED}'
+                                 ORDER BY e2.recorded_at DESC, e2.event_id DESC LIMIT 1)
+               AND h.event_id IS NULL
+             ORDER BY e.recorded_at, e.event_id LIMIT $1"
+        ),
+        vec![limit.into()],
+    )
+}
+
 /// The latest code a phone sent unchecked for each work order whose code
 /// the center found wrong (`acceptance_codes.center_result`), not yet
 /// handled, oldest first (at most `limit`): the desk follows them up.
@@ -87,21 +126,9 @@ pub async fn acceptance_codes_found_wrong(
     tx: &mut dyn Tx,
     limit: i64,
 ) -> Fallible<Vec<RequestRow>> {
+    let (sql, params) = acceptance_codes_found_wrong_query(limit);
     Ok(tx
-        .query(
-            "SELECT e.event_id AS event_id, e.kind AS kind, e.visit_id AS visit_id,
-                e.assignment_id AS assignment_id, e.technician_id AS technician_id,
-                e.recorded_at AS recorded_at, e.body AS body
-             FROM acceptance_codes c
-             JOIN events e ON e.assignment_id = c.assignment_id AND e.kind = $1
-             LEFT JOIN handled_requests h ON h.event_id = e.event_id
-             WHERE c.center_result = 'wrong' AND h.event_id IS NULL
-               AND e.event_id = (SELECT e2.event_id FROM events e2
-                                 WHERE e2.assignment_id = c.assignment_id AND e2.kind = $1
-                                 ORDER BY e2.recorded_at DESC, e2.event_id DESC LIMIT 1)
-             ORDER BY e.recorded_at, e.event_id LIMIT $2",
-            &[ACCEPTANCE_CODE_ENTERED.into(), limit.into()],
-        )
+        .query(&sql, &params)
         .await?
         .iter()
         .map(request_of)

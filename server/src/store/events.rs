@@ -223,6 +223,15 @@ pub async fn refused_facts(
     Ok(rows.iter().map(refused_fact_of).collect())
 }
 
+/// [`unreviewed_refusals`]' query, through the partial index
+/// `refused_events_unreviewed` (migration 0032).
+pub const UNREVIEWED_REFUSALS_SQL: &str =
+    "SELECT r.device_id, d.technician_id, r.seq, r.event_id, r.visit_id,
+            r.assignment_id, r.kind, r.code, r.reason, r.received_at, r.body
+     FROM refused_events r JOIN devices d ON d.id = r.device_id
+     WHERE r.reviewed_at IS NULL AND r.assignment_id IS NOT NULL
+     ORDER BY r.received_at, r.device_id, r.seq LIMIT $1";
+
 /// The refused facts no dispatcher has reviewed yet, of an assignment
 /// (those without one cannot be opened from the desk), oldest first, each
 /// with its body as the phone sent it.
@@ -230,16 +239,7 @@ pub async fn unreviewed_refusals(
     tx: &mut dyn Tx,
     limit: i64,
 ) -> Fallible<Vec<(RefusedFact, String)>> {
-    let rows = tx
-        .query(
-            "SELECT r.device_id, d.technician_id, r.seq, r.event_id, r.visit_id,
-                    r.assignment_id, r.kind, r.code, r.reason, r.received_at, r.body
-             FROM refused_events r JOIN devices d ON d.id = r.device_id
-             WHERE r.reviewed_at IS NULL AND r.assignment_id IS NOT NULL
-             ORDER BY r.received_at, r.device_id, r.seq LIMIT $1",
-            &[limit.into()],
-        )
-        .await?;
+    let rows = tx.query(UNREVIEWED_REFUSALS_SQL, &[limit.into()]).await?;
     Ok(rows
         .iter()
         .map(|r| (refused_fact_of(r), r.text("body")))

@@ -43,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0029_lists_by_index.sql"),
     include_str!("../../migrations/postgres/0030_order_lookup.sql"),
     include_str!("../../migrations/postgres/0031_photo_events.sql"),
+    include_str!("../../migrations/postgres/0032_desk_queue_indexes.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`).

@@ -338,6 +338,46 @@ async fn the_desk_reads_orders_through_indexes_not_every_order() {
     assert_eq!(plan, ["SCAN assignments USING INDEX assignments_newest"]);
 }
 
+#[tokio::test]
+async fn the_desks_queue_reads_what_waits_through_indexes_not_every_fact() {
+    // Every console asks for the queue's count at each live update. SQLite's
+    // plans are deterministic; PostgreSQL has the same indexes
+    // (schema_parity.rs).
+    use doorstep_server::store::{desk_requests, events};
+    let s = Srv::start(Backend::Sqlite).await;
+    let (sql, params) = desk_requests::pending_query(500);
+    assert_eq!(
+        s.sqlite_plan(&sql, params).await,
+        [
+            "SCAN e USING INDEX events_desk_requests",
+            "SEARCH h USING COVERING INDEX sqlite_autoindex_handled_requests_1 (event_id=?) LEFT-JOIN"
+        ]
+    );
+    let (sql, params) = desk_requests::acceptance_codes_found_wrong_query(500);
+    let plan = s.sqlite_plan(&sql, params).await;
+    assert!(
+        plan.iter()
+            .all(|step| !step.starts_with("SCAN") || step.contains("USING")),
+        "{plan:?}"
+    );
+    assert_eq!(
+        plan[0], "SCAN c USING COVERING INDEX acceptance_codes_wrong",
+        "{plan:?}"
+    );
+    assert!(
+        plan.iter()
+            .any(|step| step.contains("INDEX events_acceptance_codes")),
+        "{plan:?}"
+    );
+    let plan = s
+        .sqlite_plan(events::UNREVIEWED_REFUSALS_SQL, vec![500_i64.into()])
+        .await;
+    assert_eq!(
+        plan[0], "SCAN r USING INDEX refused_events_unreviewed",
+        "{plan:?}"
+    );
+}
+
 async fn intake_warns_of_a_repeat_repair_within_30_days(b: Backend) {
     let s = Srv::start(b).await;
     let fridge = new_order(&s, "黄梅", "138 0013 8001", "武定路 12 号", "海尔 BCD-216").await;

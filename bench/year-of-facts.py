@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""A photo's facts over a year of pushes (docs/PERFORMANCE.md, "A photo's
-facts found by its digest"): builds a SQLite file with the server's
-migrations and a year of one center's facts (40 phones, 200 visits a day of
-40 facts, 4 of them photos), then times the two reads a photo costs, as the
-server sent them before migration 0031 (a `LIKE` over the facts' bodies)
-and as it sends them now (`photo_events`), warm cache, medians.
+"""The reads that look among a year of pushed facts (docs/PERFORMANCE.md,
+"A photo's facts found by its digest" and "The desk's queue through
+indexes"): builds a SQLite file with the server's migrations and a year of
+one center's facts (40 phones, 200 visits a day of 40 facts: 4 photos, and
+in one visit of fifty a request to the center, nine in ten of them handled),
+then times the reads a photo costs and the desk queue's read of requests,
+as the server sent them before migrations 0031 and 0032 and as it sends
+them now, warm cache, medians.
 
-    python3 bench/photo-lookups.py [--days 365] [--keep FILE]
+    python3 bench/year-of-facts.py [--days 365] [--keep FILE]
 """
 import argparse, glob, json, os, shutil, sqlite3, statistics, tempfile, time
 
@@ -15,7 +17,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--days", type=int, default=365)
 ap.add_argument("--keep", help="build the file here and keep it")
 args = ap.parse_args()
-db = args.keep or os.path.join(tempfile.mkdtemp(prefix="doorstep-photos-"), "year.db")
+db = args.keep or os.path.join(tempfile.mkdtemp(prefix="doorstep-facts-"), "year.db")
 if os.path.exists(db):
     os.remove(db)
 c = sqlite3.connect(db)
@@ -30,14 +32,19 @@ c.executemany("INSERT INTO devices (id, technician_id, token_hash, enrolled_by, 
 seqs = [0] * PHONES
 digest_of = lambda v, p: f"{v:032x}{p:032x}"
 for day in range(args.days):
-    events, photos = [], []
+    events, photos, handled = [], [], []
     for v in range(VISITS_A_DAY):
         visit = day * VISITS_A_DAY + v
         k = visit % PHONES
         for f in range(FACTS):
             seqs[k] += 1
             eid = f"E-{visit}-{f}"
-            if f < PHOTOS:
+            if f == PHOTOS and visit % 50 == 0:
+                kind = "escalated_to_center"
+                body = {"type": kind, "reason": "客户对报价有异议"}
+                if visit % 500:
+                    handled.append((eid, "li.na", 0))
+            elif f < PHOTOS:
                 kind = "photo_taken"
                 body = {"type": kind, "moment": "before", "digest": digest_of(visit, f), "size_bytes": 200_000 + f,
                         "width": 1600, "height": 1200}
@@ -53,6 +60,7 @@ for day in range(args.days):
     c.executemany("INSERT INTO events (event_id, device_id, seq, visit_id, assignment_id, technician_id, kind,"
                   " hlc_millis, hlc_counter, recorded_at, received_at, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", events)
     c.executemany("INSERT INTO photo_events VALUES (?, ?, ?, ?, ?)", photos)
+    c.executemany("INSERT INTO handled_requests (event_id, handled_by, handled_at) VALUES (?, ?, ?)", handled)
 c.commit()
 total = c.execute("SELECT COUNT(*) FROM events").fetchone()[0]
 print(f"{total} facts of {PHONES} phones over {args.days} days, {os.path.getsize(db) / 1e6:.0f} MB")
@@ -76,6 +84,23 @@ timed("after: each upload request, `photo_events` by digest",
       "SELECT size_bytes FROM photo_events WHERE digest = ? AND device_id = ? LIMIT 1", (digest, device))
 timed("after: a phone's fetch, `photo_events` by digest",
       "SELECT event_id FROM photo_events WHERE digest = ? AND technician_id = ? LIMIT 1", (digest, tech))
+kinds = ["center_verification_requested", "fields_waived", "quote_refused", "escalated_to_center",
+         "payment_refused", "payment_deferred", "manager_visit_requested", "center_notified_absent",
+         "acceptance_code_withheld", "incident_recorded"]
+queue = ("SELECT e.event_id, e.kind, e.visit_id, e.assignment_id, e.technician_id, e.recorded_at, e.body"
+         " FROM events e LEFT JOIN handled_requests h ON h.event_id = e.event_id"
+         " WHERE e.kind IN ({}) AND h.event_id IS NULL ORDER BY e.recorded_at, e.event_id LIMIT 500")
+def timed_all(label, sql, params, n=5):
+    ts = []
+    for _ in range(n):
+        s = time.perf_counter()
+        rows = c.execute(sql, params).fetchall()
+        ts.append((time.perf_counter() - s) * 1000)
+    print(f"| {label} | {statistics.median(ts):.3f} ms | {len(rows)} |")
+print("\n| the desk queue's requests (each console, each live update) | median | rows |\n|---|---:|---:|")
+timed_all("before: the kinds as parameters, no index (every fact read)", queue.format(", ".join("?" * len(kinds))), kinds)
+timed_all("after: the kinds as the partial index `events_desk_requests` lists them",
+          queue.format(", ".join(f"'{k}'" for k in kinds)), ())
 if not args.keep:
     c.close()
     shutil.rmtree(os.path.dirname(db))
