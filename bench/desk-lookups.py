@@ -7,20 +7,12 @@ sqlite3 runs the same SQL the server sends; warm cache, medians.
 
     python3 bench/desk-lookups.py [--orders 73000] [--keep FILE]
 """
-import argparse, glob, json, os, random, shutil, sqlite3, statistics, tempfile, time
+import json, random, time
+from server_sqlite_file import ServerFile, arguments
 
-here = os.path.dirname(os.path.abspath(__file__))
-ap = argparse.ArgumentParser()
-ap.add_argument("--orders", type=int, default=73000)
-ap.add_argument("--keep", help="build the file here and keep it")
-args = ap.parse_args()
-db = args.keep or os.path.join(tempfile.mkdtemp(prefix="doorstep-desk-"), "year.db")
-if os.path.exists(db):
-    os.remove(db)
-c = sqlite3.connect(db)
-c.execute("PRAGMA journal_mode=WAL")
-for f in sorted(glob.glob(os.path.join(here, "../server/migrations/sqlite/*.sql"))):
-    c.executescript(open(f).read())
+args = arguments(__doc__, orders=(int, 73000))
+sf = ServerFile(args.keep, "doorstep-desk-")
+c = sf.db
 random.seed(7)
 t0 = 1733011200000
 surnames = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
@@ -50,16 +42,10 @@ c.executemany("INSERT INTO assignments (id, version, trade, status, priority, cl
               " VALUES (?, 3, 'appliance_repair', 'done', 'normal', 'general', ?, 1, ?, 0, ?)", rows)
 c.executemany("INSERT INTO assignment_lookup VALUES (?, ?, ?, ?, ?, ?)", look)
 c.commit()
-print(f"{args.orders} orders, {os.path.getsize(db) / 1e6:.0f} MB")
+print(f"{args.orders} orders, {sf.megabytes():.0f} MB")
 
 cols = "a.body, a.status, a.priority, a.classification, a.window_confirmed, a.cancel_reason, a.updated_at"
-def timed(label, sql, params=(), n=15):
-    ts = []
-    for _ in range(n):
-        s = time.perf_counter()
-        found = c.execute(sql, params).fetchall()
-        ts.append((time.perf_counter() - s) * 1000)
-    print(f"| {label} | {statistics.median(ts):.2f} ms | {len(found)} |")
+timed = lambda label, sql, params=(): sf.timed(label, sql, params, runs=15)
 
 old_phone = c.execute("SELECT customer_phone_digits FROM assignment_lookup"
                       f" ORDER BY received_at DESC LIMIT 1 OFFSET {min(6000, args.orders - 1)}").fetchone()[0]
@@ -85,6 +71,4 @@ timed("after: a caller's history by phone", f"SELECT {cols} FROM assignment_look
 timed("after: a day's orders, the day board's and the picker's", f"SELECT {cols} FROM assignment_lookup l"
       " CROSS JOIN assignments a WHERE a.id = l.assignment_id AND l.window_end > ? AND l.window_start < ?"
       " ORDER BY l.window_start, l.assignment_id", (last, last + 86400000))
-if not args.keep:
-    c.close()
-    shutil.rmtree(os.path.dirname(db))
+sf.close()

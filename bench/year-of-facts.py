@@ -10,20 +10,12 @@ them now, warm cache, medians.
 
     python3 bench/year-of-facts.py [--days 365] [--keep FILE]
 """
-import argparse, glob, json, os, shutil, sqlite3, statistics, tempfile, time
+import json
+from server_sqlite_file import ServerFile, arguments
 
-here = os.path.dirname(os.path.abspath(__file__))
-ap = argparse.ArgumentParser()
-ap.add_argument("--days", type=int, default=365)
-ap.add_argument("--keep", help="build the file here and keep it")
-args = ap.parse_args()
-db = args.keep or os.path.join(tempfile.mkdtemp(prefix="doorstep-facts-"), "year.db")
-if os.path.exists(db):
-    os.remove(db)
-c = sqlite3.connect(db)
-c.execute("PRAGMA journal_mode=WAL")
-for f in sorted(glob.glob(os.path.join(here, "../server/migrations/sqlite/*.sql"))):
-    c.executescript(open(f).read())
+args = arguments(__doc__, days=(int, 365))
+sf = ServerFile(args.keep, "doorstep-facts-")
+c = sf.db
 PHONES, VISITS_A_DAY, FACTS, PHOTOS = 40, 200, 40, 4
 c.executemany("INSERT INTO technicians (id, name, trades, active, created_at) VALUES (?, ?, '[]', 1, 0)",
               [(f"T-{k}", f"T{k}") for k in range(PHONES)])
@@ -63,19 +55,13 @@ for day in range(args.days):
     c.executemany("INSERT INTO handled_requests (event_id, handled_by, handled_at) VALUES (?, ?, ?)", handled)
 c.commit()
 total = c.execute("SELECT COUNT(*) FROM events").fetchone()[0]
-print(f"{total} facts of {PHONES} phones over {args.days} days, {os.path.getsize(db) / 1e6:.0f} MB")
+print(f"{total} facts of {PHONES} phones over {args.days} days, {sf.megabytes():.0f} MB")
 
 newest = (args.days * VISITS_A_DAY - 1)
 digest, device, tech = digest_of(newest, 0), f"D-{newest % PHONES}", f"T-{newest % PHONES}"
 like = f'%"digest":"{digest}"%'
-def timed(label, sql, params, n=7):
-    ts = []
-    for _ in range(n):
-        s = time.perf_counter()
-        row = c.execute(sql, params).fetchone()
-        ts.append((time.perf_counter() - s) * 1000)
-    print(f"| {label} | {statistics.median(ts):.3f} ms | {'found' if row else 'none'} |")
-print("| read (the newest photo) | median | |\n|---|---:|---|")
+timed = lambda label, sql, params: sf.timed(label, sql, params, decimals=3)
+print("| read (the newest photo) | median | rows |\n|---|---:|---:|")
 timed("before: each upload request, its device's `photo_taken` facts searched with LIKE",
       "SELECT body FROM events WHERE device_id = ? AND kind = 'photo_taken' AND body LIKE ? LIMIT 1", (device, like))
 timed("before: a phone's fetch, every fact searched with LIKE",
@@ -90,17 +76,8 @@ kinds = ["center_verification_requested", "fields_waived", "quote_refused", "esc
 queue = ("SELECT e.event_id, e.kind, e.visit_id, e.assignment_id, e.technician_id, e.recorded_at, e.body"
          " FROM events e LEFT JOIN handled_requests h ON h.event_id = e.event_id"
          " WHERE e.kind IN ({}) AND h.event_id IS NULL ORDER BY e.recorded_at, e.event_id LIMIT 500")
-def timed_all(label, sql, params, n=5):
-    ts = []
-    for _ in range(n):
-        s = time.perf_counter()
-        rows = c.execute(sql, params).fetchall()
-        ts.append((time.perf_counter() - s) * 1000)
-    print(f"| {label} | {statistics.median(ts):.3f} ms | {len(rows)} |")
 print("\n| the desk queue's requests (each console, each live update) | median | rows |\n|---|---:|---:|")
-timed_all("before: the kinds as parameters, no index (every fact read)", queue.format(", ".join("?" * len(kinds))), kinds)
-timed_all("after: the kinds as the partial index `events_desk_requests` lists them",
+timed("before: the kinds as parameters, no index (every fact read)", queue.format(", ".join("?" * len(kinds))), kinds)
+timed("after: the kinds as the partial index `events_desk_requests` lists them",
           queue.format(", ".join(f"'{k}'" for k in kinds)), ())
-if not args.keep:
-    c.close()
-    shutil.rmtree(os.path.dirname(db))
+sf.close()

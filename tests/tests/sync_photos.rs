@@ -61,6 +61,18 @@ fn work_visit_with_photos(phone: &Phone, a: &AssignmentId, start: DateTime<Utc>,
     }
 }
 
+/// A visit of T-1 worked and synced on `phone`, its facts naming the
+/// photos whose bytes stay off the phone's blob area, for a test to upload
+/// by hand.
+async fn visit_whose_photos_wait_for_upload(center: &Center, phone: &Phone, start: DateTime<Utc>) {
+    let a = center.assignment("T-1", start).await;
+    phone.sync().await.unwrap();
+    for (at, cmd) in appliance_visit(start) {
+        phone.apply(&a, at, cmd).unwrap();
+    }
+    phone.sync().await.unwrap();
+}
+
 /// The server's visit id of an assignment, and its photo list.
 async fn photos_of(center: &Center, a: &AssignmentId) -> Value {
     let v = center.get(&format!("/api/visits?assignment_id={a}")).await;
@@ -277,14 +289,7 @@ async fn the_same_photo_uploaded_twice_is_stored_once() {
 async fn bytes_that_do_not_hash_to_their_digest_are_refused() {
     let (center, phone) = center_with_phone("T-1").await;
     let start = monday();
-    let a = center.assignment("T-1", start).await;
-    phone.sync().await.unwrap();
-    // The events name the photos; the bytes stay off the phone's blob area
-    // so the test uploads them by hand.
-    for (at, cmd) in appliance_visit(start) {
-        phone.apply(&a, at, cmd).unwrap();
-    }
-    phone.sync().await.unwrap();
+    visit_whose_photos_wait_for_upload(&center, &phone, start).await;
     let good = photo_bytes(start, "nameplate", 8);
     let digest = sha256_hex(&good);
     let mut bad = good.clone();
@@ -352,12 +357,7 @@ async fn a_photo_is_uploaded_only_by_the_phone_that_took_it_and_fetched_only_by_
     let (other_device, other_token) = center.technician("T-2").await;
     let other = Phone::new("T-2", &other_device, &other_token, &center.base, Utc::now());
     let start = monday();
-    let a = center.assignment("T-1", start).await;
-    phone.sync().await.unwrap();
-    for (at, cmd) in appliance_visit(start) {
-        phone.apply(&a, at, cmd).unwrap();
-    }
-    phone.sync().await.unwrap();
+    visit_whose_photos_wait_for_upload(&center, &phone, start).await;
     let bytes = photo_bytes(start, "nameplate", 8);
     let digest = sha256_hex(&bytes);
     let whole = Some(format!("bytes 0-{}/{}", bytes.len() - 1, bytes.len()));

@@ -298,14 +298,7 @@ pub async fn repeat_warning(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn assignment(name: &str, phone: &str, address: &str) -> Assignment {
-        serde_json::from_value(json!({
-            "id": "A-20261201-0001", "version": 1, "trade": "appliance_repair",
-            "customer": {"name": name, "phone": phone, "address": address},
-        }))
-        .unwrap()
-    }
+    use crate::store::order_lookup::tests::assignment;
 
     #[test]
     fn diff_names_each_changed_field_by_code() {

@@ -160,11 +160,12 @@ pub fn search_condition(query: &str) -> Option<(String, Vec<Value>)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
-    fn assignment(name: &str, phone: &str, address: &str) -> Assignment {
+    /// An order of this customer (the server's unit tests share it).
+    pub(crate) fn assignment(name: &str, phone: &str, address: &str) -> Assignment {
         serde_json::from_value(json!({
             "id": "A-20261201-0001", "version": 1, "trade": "appliance_repair",
             "customer": {"name": name, "phone": phone, "address": address},

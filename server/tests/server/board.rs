@@ -81,14 +81,7 @@ async fn the_picker_sees_a_booking_made_weeks_before_the_newer_orders(b: Backend
         .await;
     assert_eq!(st, 201, "{booked}");
     let booked = booked["id"].as_str().unwrap().to_string();
-    let (st, r) = s
-        .post(
-            &format!("/api/assignments/{booked}/assign"),
-            &s.dispatcher,
-            json!({"technician": "T-1"}),
-        )
-        .await;
-    assert_eq!(st, 200, "{r}");
+    s.assign(&booked, "T-1").await;
     s.add_newer_orders(3_000).await;
 
     // A new order at the same time: T-1 is busy then, T-2 is free.
@@ -146,14 +139,7 @@ async fn the_board_shows_a_days_orders_however_long_ago_taken_and_every_waiting_
     };
     // Booked three weeks ago for tomorrow 09:00-11:00, with T-1.
     let booked = create(order(Some((at(tomorrow, 9), 2)), "黄梅")).await;
-    let (st, r) = s
-        .post(
-            &format!("/api/assignments/{booked}/assign"),
-            &s.dispatcher,
-            json!({"technician": "T-1"}),
-        )
-        .await;
-    assert_eq!(st, 200, "{r}");
+    s.assign(&booked, "T-1").await;
     // Running from the evening before into tomorrow morning.
     let overnight = create(order(Some((at(tomorrow, -2), 10)), "徐刚")).await;
     // Waiting for a technician, with no time yet; and one for the day after.

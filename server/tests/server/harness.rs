@@ -379,19 +379,21 @@ impl Srv {
         assert_eq!(st, 201, "{a}");
         match technician {
             None => a,
-            Some(t) => {
-                let id = a["id"].as_str().unwrap();
-                let (st, a) = self
-                    .post(
-                        &format!("/api/assignments/{id}/assign"),
-                        &self.dispatcher,
-                        json!({"technician": t}),
-                    )
-                    .await;
-                assert_eq!(st, 200, "{a}");
-                a
-            }
+            Some(t) => self.assign(a["id"].as_str().unwrap(), t).await,
         }
+    }
+
+    /// Gives the assignment `id` to `technician`; the assignment as it is then.
+    pub async fn assign(&self, id: &str, technician: &str) -> Value {
+        let (st, a) = self
+            .post(
+                &format!("/api/assignments/{id}/assign"),
+                &self.dispatcher,
+                json!({"technician": technician}),
+            )
+            .await;
+        assert_eq!(st, 200, "{a}");
+        a
     }
 
     pub async fn push(
