@@ -21,9 +21,11 @@ use crate::model::SyncKind;
 use crate::store::blobs::{self, PhotoEvent};
 use crate::store::devices::{self, SyncRecord};
 use crate::store::events::{self, NewEvent, RefusedRow, VisitOwner};
+use crate::store::positions;
 use crate::store::{assignments, LockKey, Tx};
 use crate::time::from_ms;
 use doorstep_core::business_time::BusinessZone;
+use doorstep_core::location::GeoFix;
 use doorstep_core::protocol::{
     PullRequest, PullResponse, PushRequest, PushResponse, RefusalCode, RefusedEvent, SentChange,
     PROTOCOL_VERSION,
@@ -220,6 +222,7 @@ pub async fn ingest_settled(
     let mut applied = 0u64;
     let mut contact = HashMap::new();
     let mut unstored = HashSet::new();
+    let mut newest_fix: Option<(i64, GeoFix)> = None;
     for oe in &fresh {
         let e = &oe.event;
         let (event_id, visit_id) = (e.id.to_string(), e.visit_id.to_string());
@@ -302,6 +305,12 @@ pub async fn ingest_settled(
             continue;
         }
         applied += 1;
+        if let Some(fix) = e.location.as_ref().filter(|f| f.is_valid()) {
+            let at = e.recorded_at.timestamp_millis();
+            if newest_fix.as_ref().is_none_or(|(newest, _)| at > *newest) {
+                newest_fix = Some((at, *fix));
+            }
+        }
         if let EventKind::PhotoTaken {
             digest, size_bytes, ..
         } = &e.kind
@@ -333,6 +342,10 @@ pub async fn ingest_settled(
         }
     }
 
+    // The technician's last known position: the newest fix of the push.
+    if let Some((at, fix)) = &newest_fix {
+        positions::record_fix(tx, technician, *at, fix).await?;
+    }
     let acked = last + fresh.len() as u64;
     let offset = req.sent_at.map(|t| now - t.timestamp_millis());
     devices::record_push(tx, device, acked, now, offset, chain).await?;

@@ -5,7 +5,7 @@ use super::postgres;
 pub use super::sql::PoolUse;
 use super::sql::{BoxFuture, DbError, Tx};
 use super::sqlite;
-use super::{blobs, order_lookup};
+use super::{blobs, order_lookup, positions};
 use crate::failure::Failure;
 
 /// The schema version applied to the database and the newest this binary knows.
@@ -41,26 +41,15 @@ impl Database {
         };
         db.fill_order_lookup().await?;
         db.fill_photo_events().await?;
+        db.fill_technician_positions().await?;
         Ok(db)
     }
 
     /// Copies the photo facts stored before migration 0031 into
-    /// `photo_events`, once: while `pending_fills` names the work.
+    /// `photo_events`, once.
     async fn fill_photo_events(&self) -> Result<(), DbError> {
         const FILL: &str = "photo_events";
-        let pending = self
-            .read(|tx| {
-                Box::pin(async move {
-                    tx.query_opt(
-                        "SELECT name FROM pending_fills WHERE name = $1",
-                        &[FILL.into()],
-                    )
-                    .await
-                })
-            })
-            .await?
-            .is_some();
-        if !pending {
+        if !self.fill_pending(FILL).await? {
             return Ok(());
         }
         let mut after = String::new();
@@ -69,15 +58,52 @@ impl Database {
             let last = self
                 .tx(move |tx| Box::pin(async move { blobs::fill_photo_events(tx, &from).await }))
                 .await
-                .map_err(|e| fill_failed("photo_events", e))?;
+                .map_err(|e| fill_failed(FILL, e))?;
             match last {
                 Some(last) => after = last,
                 None => break,
             }
         }
-        self.tx(|tx| {
+        self.fill_done(FILL).await
+    }
+
+    /// Keeps each technician's newest fix of the facts stored before
+    /// migration 0033 that are recent enough to be shown, once.
+    async fn fill_technician_positions(&self) -> Result<(), DbError> {
+        const FILL: &str = "technician_positions";
+        if !self.fill_pending(FILL).await? {
+            return Ok(());
+        }
+        let since = (chrono::Utc::now() - chrono::Duration::days(positions::LAST_KNOWN_DAYS))
+            .timestamp_millis();
+        self.tx(move |tx| Box::pin(async move { positions::fill_from_facts(tx, since).await }))
+            .await
+            .map_err(|e| fill_failed(FILL, e))?;
+        self.fill_done(FILL).await
+    }
+
+    /// Whether a migration left the copying named `name` to the server
+    /// (`pending_fills`).
+    async fn fill_pending(&self, name: &'static str) -> Result<bool, DbError> {
+        Ok(self
+            .read(move |tx| {
+                Box::pin(async move {
+                    tx.query_opt(
+                        "SELECT name FROM pending_fills WHERE name = $1",
+                        &[name.into()],
+                    )
+                    .await
+                })
+            })
+            .await?
+            .is_some())
+    }
+
+    /// The copying named `name` is done.
+    async fn fill_done(&self, name: &'static str) -> Result<(), DbError> {
+        self.tx(move |tx| {
             Box::pin(async move {
-                tx.execute("DELETE FROM pending_fills WHERE name = $1", &[FILL.into()])
+                tx.execute("DELETE FROM pending_fills WHERE name = $1", &[name.into()])
                     .await
             })
         })

@@ -44,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0030_order_lookup.sql"),
     include_str!("../../migrations/postgres/0031_photo_events.sql"),
     include_str!("../../migrations/postgres/0032_desk_queue_indexes.sql"),
+    include_str!("../../migrations/postgres/0033_technician_positions.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`).

@@ -18,6 +18,7 @@ both_backends!(
     the_picker_sees_a_booking_made_weeks_before_the_newer_orders,
     the_board_shows_a_days_orders_however_long_ago_taken_and_every_waiting_one,
     technicians_last_positions_are_their_phones_newest_fixes,
+    a_technicians_position_moves_only_to_a_newer_fix_and_ages_out,
     the_map_is_told_the_configured_tile_source,
     live_streams_are_counted_per_user_and_not_against_the_connection_cap,
     a_change_reaches_an_open_live_stream,
@@ -202,6 +203,51 @@ async fn technicians_last_positions_are_their_phones_newest_fixes(b: Backend) {
     );
     // 孙浩's phone has recorded nothing.
     assert!(by_id("T-sun").is_none(), "{positions}");
+}
+
+async fn a_technicians_position_moves_only_to_a_newer_fix_and_ages_out(b: Backend) {
+    use doorstep_core::location::{GeoFix, GeoPoint};
+    use doorstep_server::store::positions;
+    let s = Srv::start(b).await;
+    s.technician("T-1", &["appliance_repair"]).await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let fix = |lat: f64| GeoFix {
+        point: GeoPoint { lat, lon: 121.47 },
+        accuracy_m: 12.0,
+    };
+    let day = 86_400_000;
+    // Facts arrive out of order (a second phone, a late sync): the newest
+    // recorded fix stands; one that is no fix at all is never kept.
+    let steps = [
+        (now - 3 * day, fix(31.10), 31.10),
+        (now - 60_000, fix(31.20), 31.20),
+        (now - 120_000, fix(31.30), 31.20),
+        (now, fix(f64::INFINITY), 31.20),
+        (now - 1_000, fix(31.25), 31.25),
+    ];
+    for (i, (at, f, want)) in steps.into_iter().enumerate() {
+        let kept = s
+            .state
+            .db
+            .tx(move |tx| {
+                Box::pin(async move {
+                    positions::record_fix(tx, "T-1", at, &f).await?;
+                    positions::last_positions(tx, now - 2 * day).await
+                })
+            })
+            .await
+            .unwrap();
+        if i == 0 {
+            // Three days old: no last known position.
+            assert!(kept.is_empty(), "{kept:?}");
+        } else {
+            assert_eq!(kept["T-1"].lat, want, "step {i}");
+        }
+    }
+    let (st, shown) = s.get("/api/positions", &s.dispatcher).await;
+    assert_eq!(st, 200, "{shown}");
+    assert_eq!(shown[0]["lat"], 31.25, "{shown}");
+    assert_eq!(shown[0]["name"], "Tech T-1", "{shown}");
 }
 
 async fn the_map_is_told_the_configured_tile_source(b: Backend) {

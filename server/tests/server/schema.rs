@@ -166,6 +166,64 @@ async fn photos_pushed_before_their_index_can_still_be_uploaded_and_fetched() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn positions_recorded_before_they_were_kept_are_on_the_map_after_the_upgrade() {
+    let dir = Dir::new("positions");
+    let now = chrono::Utc::now().timestamp_millis();
+    {
+        let conn = database_before(&dir, "0033");
+        conn.execute_batch(
+            "INSERT INTO technicians (id, name, trades, active, created_at)
+                VALUES ('T-1', '王伟', '[]', 1, 0), ('T-2', '李娜', '[]', 1, 0), ('T-3', '赵敏', '[]', 1, 0);
+             INSERT INTO devices (id, technician_id, token_hash, enrolled_by, enrolled_at)
+                VALUES ('D-1', 'T-1', 'h1', 'li.na', 0), ('D-2', 'T-2', 'h2', 'li.na', 0),
+                       ('D-3', 'T-3', 'h3', 'li.na', 0);",
+        )
+        .unwrap();
+        let mut seq = 0;
+        let mut fact = |device: &str, technician: &str, at: i64, location: serde_json::Value| {
+            seq += 1;
+            conn.execute(
+                "INSERT INTO events (event_id, device_id, seq, visit_id, assignment_id, technician_id,
+                    kind, hlc_millis, hlc_counter, recorded_at, received_at, body)
+                 VALUES (?1, ?2, ?3, 'V-1', 'A-1', ?4, 'note_added', 0, 0, ?5, 0, ?6)",
+                rusqlite::params![
+                    format!("E-{seq}"),
+                    device,
+                    seq,
+                    technician,
+                    at,
+                    serde_json::json!({"type": "note_added", "text": "到达", "location": location})
+                        .to_string()
+                ],
+            )
+            .unwrap();
+        };
+        let at = |lat: f64| serde_json::json!({"lat": lat, "lon": 121.47, "accuracy_m": 10.0});
+        // T-1: an hour ago, then ten minutes ago, then a fact with no fix.
+        fact("D-1", "T-1", now - 3_600_000, at(31.20));
+        fact("D-1", "T-1", now - 600_000, at(31.22));
+        fact("D-1", "T-1", now - 60_000, serde_json::Value::Null);
+        // T-2: only three days ago. T-3: only a fix out of range.
+        fact("D-2", "T-2", now - 3 * 86_400_000, at(31.30));
+        fact("D-3", "T-3", now - 60_000, at(95.0));
+    }
+    let db = Database::open(&dir.db())
+        .await
+        .expect("upgrade to the current schema");
+    let kept = db
+        .read(move |tx| {
+            Box::pin(async move {
+                doorstep_server::store::positions::last_positions(tx, now - 2 * 86_400_000).await
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(kept.keys().collect::<Vec<_>>(), ["T-1"], "{kept:?}");
+    assert_eq!(kept["T-1"].lat, 31.22);
+    assert_eq!(kept["T-1"].recorded_at, now - 600_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_taken_before_the_look_up_rows_are_found_after_the_upgrade() {
     let dir = Dir::new("lookup");
     {

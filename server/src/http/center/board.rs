@@ -14,7 +14,7 @@ use crate::http::center::assignments::ListedAssignment;
 use crate::http::error::{ApiError, ApiQuery, ApiResult};
 use crate::map_tiles::MapSettings;
 use crate::model::AssignmentStatus;
-use crate::store::positions::{last_positions, LastPosition};
+use crate::store::positions::{last_positions, LastPosition, LAST_KNOWN_DAYS};
 use crate::store::{assignments, technicians, visits};
 use axum::extract::{Path, State};
 use axum::Json;
@@ -22,11 +22,6 @@ use chrono::{Duration, NaiveDate, Utc};
 use doorstep_core::assignment::TimeWindow;
 use doorstep_core::location::GeoPoint;
 use serde::{Deserialize, Serialize};
-
-/// Positions older than this are not "last known" any more.
-const POSITION_MAX_AGE_DAYS: i64 = 2;
-/// At most this many newest events are read for positions.
-const POSITION_SCAN_EVENTS: i64 = 20_000;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct CandidatesView {
@@ -125,7 +120,7 @@ pub async fn candidates(
     who.dispatcher()?;
     let zone = state.zone.clone();
     let key = id.clone();
-    let since = (Utc::now() - Duration::days(POSITION_MAX_AGE_DAYS)).timestamp_millis();
+    let since = (Utc::now() - Duration::days(LAST_KNOWN_DAYS)).timestamp_millis();
     let read = state
         .db
         .read(move |tx| {
@@ -144,7 +139,7 @@ pub async fn candidates(
                     day_end.timestamp_millis(),
                 )
                 .await?;
-                let positions = last_positions(tx, since, POSITION_SCAN_EVENTS).await?;
+                let positions = last_positions(tx, since).await?;
                 Ok(Some((job, roster, booked, positions)))
             })
         })
@@ -221,14 +216,14 @@ pub async fn positions(
     Auth(who): Auth,
 ) -> ApiResult<Json<Vec<PositionView>>> {
     who.dispatcher()?;
-    let since = (Utc::now() - Duration::days(POSITION_MAX_AGE_DAYS)).timestamp_millis();
+    let since = (Utc::now() - Duration::days(LAST_KNOWN_DAYS)).timestamp_millis();
     let (roster, positions) = state
         .db
         .read(move |tx| {
             Box::pin(async move {
                 Ok::<_, Failure>((
                     technicians::roster(tx, 0).await?,
-                    last_positions(tx, since, POSITION_SCAN_EVENTS).await?,
+                    last_positions(tx, since).await?,
                 ))
             })
         })
