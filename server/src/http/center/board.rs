@@ -22,6 +22,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use doorstep_core::assignment::TimeWindow;
 use doorstep_core::location::GeoPoint;
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct CandidatesView {
@@ -74,6 +75,8 @@ pub async fn board(
                 let mut orders =
                     assignments::on_day(tx, start.timestamp_millis(), end.timestamp_millis())
                         .await?;
+                let mut listed: HashSet<String> =
+                    orders.iter().map(|o| o.assignment.id.to_string()).collect();
                 for waiting in [AssignmentStatus::Open, AssignmentStatus::HandedBack] {
                     let more = assignments::list_assignments(
                         tx,
@@ -82,11 +85,10 @@ pub async fn board(
                         WAITING_LIMIT,
                     )
                     .await?;
-                    orders.extend(more.into_iter().filter(|m| {
-                        m.assignment
-                            .requested_window
-                            .is_none_or(|w| w.end <= start || w.start >= end)
-                    }));
+                    orders.extend(
+                        more.into_iter()
+                            .filter(|m| listed.insert(m.assignment.id.to_string())),
+                    );
                 }
                 let ids: Vec<String> = orders.iter().map(|o| o.assignment.id.to_string()).collect();
                 let visits = visits::of_assignments(tx, &ids).await?;
