@@ -50,17 +50,20 @@ fn request_of(r: &Row) -> RequestRow {
     }
 }
 
-/// The kinds the queue lists as SQL literals, in [`REQUEST_KINDS`]' order
-/// then [`INCIDENT_KIND`]: the list the partial index `events_desk_requests`
-/// (migration 0032) holds, which only a query naming the same list uses
-/// (a parameter is no literal the planner can match).
-fn queued_kinds_sql() -> String {
-    REQUEST_KINDS
+/// The condition "a kind the queue lists" on `e.kind`, as literals in
+/// [`REQUEST_KINDS`]' order then [`INCIDENT_KIND`]: the chain the partial
+/// index `events_desk_requests` holds (migration 0034), which only a query
+/// naming the same chain uses (a parameter is no literal the planner can
+/// match). A chain of equalities, not `IN`: SQLite evaluates the index's
+/// condition at every insert of a fact, and an `IN` list there cost each
+/// about 2.5 µs.
+fn queued_kinds_condition() -> String {
+    let each: Vec<String> = REQUEST_KINDS
         .iter()
         .chain([&INCIDENT_KIND])
-        .map(|k| format!("'{k}'"))
-        .collect::<Vec<_>>()
-        .join(", ")
+        .map(|k| format!("e.kind = '{k}'"))
+        .collect();
+    format!("({})", each.join(" OR "))
 }
 
 /// [`pending`]'s query: the requests through `events_desk_requests`, oldest
@@ -72,9 +75,9 @@ pub fn pending_query(limit: i64) -> (String, Vec<Value>) {
                 e.assignment_id AS assignment_id, e.technician_id AS technician_id,
                 e.recorded_at AS recorded_at, e.body AS body
              FROM events e LEFT JOIN handled_requests h ON h.event_id = e.event_id
-             WHERE e.kind IN ({}) AND h.event_id IS NULL
+             WHERE {} AND h.event_id IS NULL
              ORDER BY e.recorded_at, e.event_id LIMIT $1",
-            queued_kinds_sql()
+            queued_kinds_condition()
         ),
         vec![limit.into()],
     )
