@@ -58,11 +58,7 @@ pub async fn list_assignments(
     limit: i64,
 ) -> Fallible<Vec<AssignmentView>> {
     let (sql, params) = list_query(technician, status, limit);
-    tx.query(&sql, &params)
-        .await?
-        .iter()
-        .map(assignment_from_row)
-        .collect()
+    read_views(tx, &sql, &params).await
 }
 
 /// [`list_assignments`]'s query: a status's orders are searched through

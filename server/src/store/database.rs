@@ -31,100 +31,82 @@ pub enum Database {
 
 impl Database {
     /// Opens (and migrates) the database named by `url`: `postgres://…`
-    /// for PostgreSQL, otherwise a SQLite file path. Orders taken before
-    /// migration 0030 get their look-up rows here ([`order_lookup`]).
+    /// for PostgreSQL, otherwise a SQLite file path; then fills in what
+    /// the migrations left to it ([`Database::fill_pending`]).
     pub async fn open(url: &str) -> Result<Database, DbError> {
         let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Database::Postgres(postgres::PgDb::open(url).await?)
         } else {
             Database::Sqlite(sqlite::SqliteDb::open(url).await?)
         };
-        db.fill_order_lookup().await?;
-        db.fill_photo_events().await?;
-        db.fill_technician_positions().await?;
+        db.fill_pending().await?;
         Ok(db)
     }
 
-    /// Copies the photo facts stored before migration 0031 into
-    /// `photo_events`, once.
-    async fn fill_photo_events(&self) -> Result<(), DbError> {
-        const FILL: &str = "photo_events";
-        if !self.fill_pending(FILL).await? {
-            return Ok(());
-        }
-        let mut after = String::new();
-        loop {
-            let from = after.clone();
-            let last = self
-                .tx(move |tx| Box::pin(async move { blobs::fill_photo_events(tx, &from).await }))
-                .await
-                .map_err(|e| fill_failed(FILL, e))?;
-            match last {
-                Some(last) => after = last,
-                None => break,
-            }
-        }
-        self.fill_done(FILL).await
-    }
-
-    /// Keeps each technician's newest fix of the facts stored before
-    /// migration 0033 that are recent enough to be shown, once.
-    async fn fill_technician_positions(&self) -> Result<(), DbError> {
-        const FILL: &str = "technician_positions";
-        if !self.fill_pending(FILL).await? {
-            return Ok(());
-        }
-        let since = (chrono::Utc::now() - chrono::Duration::days(positions::LAST_KNOWN_DAYS))
-            .timestamp_millis();
-        self.tx(move |tx| Box::pin(async move { positions::fill_from_facts(tx, since).await }))
-            .await
-            .map_err(|e| fill_failed(FILL, e))?;
-        self.fill_done(FILL).await
-    }
-
-    /// Whether a migration left the copying named `name` to the server
-    /// (`pending_fills`).
-    async fn fill_pending(&self, name: &'static str) -> Result<bool, DbError> {
-        Ok(self
-            .read(move |tx| {
-                Box::pin(async move {
-                    tx.query_opt(
-                        "SELECT name FROM pending_fills WHERE name = $1",
-                        &[name.into()],
-                    )
-                    .await
-                })
+    /// Runs each fill a migration named in `pending_fills` (rows its SQL
+    /// cannot make: the server's SQLite has no JSON functions), then
+    /// deletes its name, so a large table is read once, not at every start.
+    async fn fill_pending(&self) -> Result<(), DbError> {
+        let pending: Vec<String> = self
+            .read(|tx| {
+                Box::pin(async move { tx.query("SELECT name FROM pending_fills", &[]).await })
             })
             .await?
-            .is_some())
-    }
-
-    /// The copying named `name` is done.
-    async fn fill_done(&self, name: &'static str) -> Result<(), DbError> {
-        self.tx(move |tx| {
-            Box::pin(async move {
-                tx.execute("DELETE FROM pending_fills WHERE name = $1", &[name.into()])
-                    .await
+            .iter()
+            .map(|r| r.text("name"))
+            .collect();
+        for name in pending {
+            match name.as_str() {
+                "assignment_lookup" => self.fill_order_lookup().await,
+                "photo_events" => self.fill_photo_events().await,
+                "technician_positions" => self.fill_technician_positions().await,
+                other => Err(Failure::Storage(DbError::Schema(format!(
+                    "the database asks for a fill this server does not know: {other}"
+                )))),
+            }
+            .map_err(|e| match e {
+                Failure::Storage(e) => e,
+                other => DbError::Schema(format!("filling in {name} after its migration: {other}")),
+            })?;
+            self.tx(move |tx| {
+                Box::pin(async move {
+                    tx.execute("DELETE FROM pending_fills WHERE name = $1", &[name.into()])
+                        .await
+                })
             })
-        })
-        .await?;
+            .await?;
+        }
         Ok(())
     }
 
-    /// Writes the look-up row of every order that has none, a batch a
-    /// transaction; how many it wrote.
-    async fn fill_order_lookup(&self) -> Result<usize, DbError> {
-        let mut filled = 0;
-        loop {
-            let batch = self
-                .tx(|tx| Box::pin(order_lookup::fill_batch(tx)))
-                .await
-                .map_err(|e| fill_failed("assignment_lookup", e))?;
-            if batch == 0 {
-                return Ok(filled);
-            }
-            filled += batch;
+    /// Writes the look-up row of every order that has none (migration
+    /// 0030), a batch a transaction.
+    async fn fill_order_lookup(&self) -> Result<(), Failure> {
+        while self.tx(|tx| Box::pin(order_lookup::fill_batch(tx))).await? > 0 {}
+        Ok(())
+    }
+
+    /// Copies the photo facts stored before migration 0031 into
+    /// `photo_events`, in pages of event ids.
+    async fn fill_photo_events(&self) -> Result<(), Failure> {
+        let mut after = String::new();
+        while let Some(last) = self
+            .tx(move |tx| Box::pin(async move { blobs::fill_photo_events(tx, &after).await }))
+            .await?
+        {
+            after = last;
         }
+        Ok(())
+    }
+
+    /// Keeps each technician's newest fix of the facts stored before
+    /// migration 0033 that are recent enough to be shown.
+    async fn fill_technician_positions(&self) -> Result<(), Failure> {
+        let since = (chrono::Utc::now() - chrono::Duration::days(positions::LAST_KNOWN_DAYS))
+            .timestamp_millis();
+        self.tx(move |tx| Box::pin(async move { positions::fill_from_facts(tx, since).await }))
+            .await?;
+        Ok(())
     }
 
     pub fn backend(&self) -> &'static str {
@@ -217,13 +199,5 @@ impl Database {
             Database::Sqlite(db) => db.tx(Box::new(f)).await,
             Database::Postgres(db) => db.tx(Box::new(f)).await,
         }
-    }
-}
-
-/// A failure to fill in the rows of `table` a migration added.
-fn fill_failed(table: &str, e: Failure) -> DbError {
-    match e {
-        Failure::Storage(e) => e,
-        other => DbError::Schema(format!("filling in {table} after its migration: {other}")),
     }
 }

@@ -1,10 +1,11 @@
-//! The `assignment_lookup` table (migration 0030): for every assignment, a narrow
-//! row of what the desk finds orders by (the customer's phone as digits, the
-//! lower-cased text a search matches, the requested window), derived from
-//! the assignment's body wherever the body is written (the upsert, a
-//! contact masking or erasure) and filled in for orders taken before schema
-//! 30 when the database opens; and the reads that go through it: a search,
-//! a phone's orders and the orders of a day, over every order ever taken.
+//! The `assignment_lookup` table (migration 0030): for every assignment, a
+//! narrow row of what the desk finds orders by (the customer's phone as
+//! digits, the lower-cased text a search matches, the requested window),
+//! derived from the assignment's body wherever the body is written (the
+//! upsert, a contact masking or erasure) and filled in once for orders
+//! taken before the migration; and a search's condition on it. The reads
+//! that go through it, over every order ever taken (a search, a phone's
+//! orders, a day's orders), are lists of [`super::assignments`].
 
 use super::sql::{Tx, Value};
 use crate::failure::{Failure, Fallible};

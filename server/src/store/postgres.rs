@@ -46,6 +46,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0032_desk_queue_indexes.sql"),
     include_str!("../../migrations/postgres/0033_technician_positions.sql"),
     include_str!("../../migrations/postgres/0034_desk_requests_index_without_in.sql"),
+    include_str!("../../migrations/postgres/0035_order_lookup_fill_once.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`).

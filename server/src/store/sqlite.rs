@@ -61,6 +61,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0032_desk_queue_indexes.sql"),
     include_str!("../../migrations/sqlite/0033_technician_positions.sql"),
     include_str!("../../migrations/sqlite/0034_desk_requests_index_without_in.sql"),
+    include_str!("../../migrations/sqlite/0035_order_lookup_fill_once.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`, restore).
