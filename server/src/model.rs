@@ -269,7 +269,7 @@ pub struct TechnicianView {
     pub devices: i64,
     /// Assignments given to the technician and not yet finished.
     pub open_assignments: i64,
-    /// Visits the technician closed today (UTC).
+    /// Visits the technician closed today (the business day).
     pub closed_today: i64,
 }
 

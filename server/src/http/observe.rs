@@ -164,6 +164,9 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
         Ok(depth) => state.metrics.outbox_depth(&depth),
         Err(e) => tracing::warn!(error = %e, "/metrics: the outbox depth could not be read"),
     }
+    if let Some(work) = state.db.statement_work() {
+        state.metrics.sqlite_long_statement_runs(work.long_runs());
+    }
     let text = state.metrics.render(state.db.pool_use());
     ([(CONTENT_TYPE_HEADER, CONTENT_TYPE)], text).into_response()
 }

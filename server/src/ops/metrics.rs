@@ -70,6 +70,7 @@ pub struct Metrics {
     db_connections: Family<ConnectionLabels, Gauge>,
     outbox_messages: Family<OutboxLabels, Gauge>,
     payment_notifications: Family<PaymentNotificationLabels, Counter>,
+    sqlite_long_statement_runs: Counter,
 }
 
 /// Latency buckets, in seconds: 5 ms to 30 s.
@@ -146,8 +147,15 @@ impl Metrics {
             "Payment providers' notifications received, by provider and outcome: paid, repeated (already paid, nothing changed) or refused (signature, amount, unknown order)",
             payment_notifications.clone(),
         );
+        let sqlite_long_statement_runs = Counter::default();
+        registry.register(
+            "sqlite_long_statement_runs",
+            "SQLite statement runs of more than a million virtual-machine steps (each statement is logged the first time): a read walking rows no index narrows",
+            sqlite_long_statement_runs.clone(),
+        );
         Metrics {
             payment_notifications,
+            sqlite_long_statement_runs,
             registry,
             requests,
             push_seconds,
@@ -211,6 +219,14 @@ impl Metrics {
                 })
                 .set(*n);
         }
+    }
+
+    /// Sets the count of SQLite's long statement runs to `total`, the
+    /// database's own count since it opened (a count never goes down).
+    pub fn sqlite_long_statement_runs(&self, total: u64) {
+        let counted = self.sqlite_long_statement_runs.get();
+        self.sqlite_long_statement_runs
+            .inc_by(total.saturating_sub(counted));
     }
 
     /// The metrics as Prometheus text, with the database's connections as
@@ -295,6 +311,19 @@ mod tests {
         );
         assert!(
             text.contains(r#"doorstep_outbox_messages{state="dead"} 1"#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_long_statement_runs_follow_the_databases_count() {
+        let m = Metrics::new();
+        m.sqlite_long_statement_runs(2);
+        m.sqlite_long_statement_runs(5);
+        m.sqlite_long_statement_runs(5);
+        let text = m.render(PoolUse { in_use: 0, max: 1 });
+        assert!(
+            text.contains("doorstep_sqlite_long_statement_runs_total 5"),
             "{text}"
         );
     }

@@ -5,6 +5,7 @@ use super::postgres;
 pub use super::sql::PoolUse;
 use super::sql::{BoxFuture, DbError, Tx};
 use super::sqlite;
+use super::sqlite_statement_work::StatementWork;
 use super::{blobs, order_lookup, positions};
 use crate::failure::Failure;
 
@@ -124,6 +125,15 @@ impl Database {
                 max: 1,
             },
             Database::Postgres(db) => db.pool_use(),
+        }
+    }
+
+    /// What SQLite counted for the statements that ran long (`/metrics`,
+    /// the tests of what reads walk); PostgreSQL keeps its own statistics.
+    pub fn statement_work(&self) -> Option<&StatementWork> {
+        match self {
+            Database::Sqlite(db) => Some(db.statement_work()),
+            Database::Postgres(_) => None,
         }
     }
 

@@ -35,6 +35,7 @@ pub mod postgres;
 pub mod sql;
 pub mod sqlite;
 pub mod sqlite_checkpoints;
+pub mod sqlite_statement_work;
 
 pub mod acceptance_codes;
 pub mod assignments;

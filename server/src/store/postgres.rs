@@ -47,6 +47,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0033_technician_positions.sql"),
     include_str!("../../migrations/postgres/0034_desk_requests_index_without_in.sql"),
     include_str!("../../migrations/postgres/0035_order_lookup_fill_once.sql"),
+    include_str!("../../migrations/postgres/0036_open_conflicts_by_update.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`).

@@ -17,8 +17,9 @@
 
 use super::sql::{newer_schema, BoxFuture, DbError, LockKey, Row, Tx, TxFn, Value};
 use super::sqlite_checkpoints;
+use super::sqlite_statement_work::StatementWork;
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::Connection;
+use rusqlite::{CachedStatement, Connection, StatementStatus};
 use std::future::Future;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -62,6 +63,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0033_technician_positions.sql"),
     include_str!("../../migrations/sqlite/0034_desk_requests_index_without_in.sql"),
     include_str!("../../migrations/sqlite/0035_order_lookup_fill_once.sql"),
+    include_str!("../../migrations/sqlite/0036_open_conflicts_by_update.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`, restore).
@@ -86,6 +88,8 @@ pub struct SqliteDb {
     /// in-memory database (its readers would see another database), whose
     /// reads then run on the writer.
     reads: Option<mpsc::Sender<Job>>,
+    /// The statements that ran long, on every connection.
+    work: Arc<StatementWork>,
 }
 
 impl SqliteDb {
@@ -139,6 +143,7 @@ impl SqliteDb {
             jobs,
             in_flight: Arc::default(),
             reads,
+            work: Arc::default(),
         })
     }
 
@@ -153,8 +158,9 @@ impl SqliteDb {
             return self.tx(f).await;
         };
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let work = self.work.clone();
         let job: Job = Box::new(move |conn: &mut Connection| {
-            let _ = done_tx.send(run_in(conn, "BEGIN DEFERRED", f));
+            let _ = done_tx.send(run_in(conn, &work, "BEGIN DEFERRED", f));
         });
         reads
             .send(job)
@@ -172,8 +178,9 @@ impl SqliteDb {
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         let in_flight = self.in_flight.clone();
+        let work = self.work.clone();
         let job: Job = Box::new(move |conn: &mut Connection| {
-            let _ = done_tx.send(run_tx(conn, f));
+            let _ = done_tx.send(run_in(conn, &work, "BEGIN IMMEDIATE", f));
             in_flight.fetch_sub(1, Ordering::Relaxed);
         });
         self.jobs.send(job).map_err(|_| {
@@ -189,6 +196,11 @@ impl SqliteDb {
 impl SqliteDb {
     pub(super) fn transactions_in_flight(&self) -> u64 {
         self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// What SQLite counted for the statements that ran long.
+    pub(super) fn statement_work(&self) -> &StatementWork {
+        &self.work
     }
 
     /// Waits for the transactions sent before it, then folds the WAL back
@@ -321,14 +333,16 @@ fn drive<T>(fut: impl Future<Output = T>) -> Option<T> {
     }
 }
 
-fn run_tx<R, E: From<DbError>>(conn: &mut Connection, f: TxFn<R, E>) -> Result<R, E> {
-    run_in(conn, "BEGIN IMMEDIATE", f)
-}
-
-/// Runs `f` between `begin` and `COMMIT` (`ROLLBACK` on error).
-fn run_in<R, E: From<DbError>>(conn: &mut Connection, begin: &str, f: TxFn<R, E>) -> Result<R, E> {
+/// Runs `f` between `begin` and `COMMIT` (`ROLLBACK` on error), its
+/// statements' work recorded in `work`.
+fn run_in<R, E: From<DbError>>(
+    conn: &mut Connection,
+    work: &StatementWork,
+    begin: &str,
+    f: TxFn<R, E>,
+) -> Result<R, E> {
     conn.execute_batch(begin).map_err(DbError::from)?;
-    let mut tx = SqliteTx { conn };
+    let mut tx = SqliteTx { conn, work };
     let outcome = drive(f(&mut tx)).unwrap_or_else(|| {
         Err(E::from(DbError::Unavailable(
             "a SQLite transaction waited on something other than the database".into(),
@@ -352,6 +366,7 @@ fn run_in<R, E: From<DbError>>(conn: &mut Connection, begin: &str, f: TxFn<R, E>
 
 struct SqliteTx<'c> {
     conn: &'c mut Connection,
+    work: &'c StatementWork,
 }
 
 impl rusqlite::ToSql for Value {
@@ -372,31 +387,51 @@ fn dialect(sql: &str) -> String {
 impl SqliteTx<'_> {
     fn query_now(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
         let mut stmt = self.conn.prepare_cached(&dialect(sql))?;
-        let n = stmt.column_count();
-        let columns: Arc<[String]> = stmt.column_names().map(String::from).collect();
-        let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            let mut row = Vec::with_capacity(n);
-            for i in 0..n {
-                row.push(match r.get_ref(i)? {
-                    ValueRef::Null => Value::Null,
-                    ValueRef::Integer(v) => Value::Int(v),
-                    ValueRef::Real(v) => Value::Int(v as i64),
-                    ValueRef::Text(t) | ValueRef::Blob(t) => {
-                        Value::Text(String::from_utf8_lossy(t).into_owned())
-                    }
-                });
-            }
-            out.push(Row::new(columns.clone(), row));
-        }
-        Ok(out)
+        let rows = read_rows(&mut stmt, params);
+        record_work(self.work, sql, &stmt);
+        rows
     }
 
     fn execute_now(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         let mut stmt = self.conn.prepare_cached(&dialect(sql))?;
-        Ok(stmt.execute(rusqlite::params_from_iter(params.iter()))? as u64)
+        let changed = stmt.execute(rusqlite::params_from_iter(params.iter()));
+        record_work(self.work, sql, &stmt);
+        Ok(changed? as u64)
     }
+}
+
+/// Hands one run's step counts to `work`, setting them back to zero for the
+/// statement's next run (a cached statement keeps its counters).
+fn record_work(work: &StatementWork, sql: &str, stmt: &CachedStatement<'_>) {
+    let steps = |status| u64::try_from(stmt.reset_status(status)).unwrap_or(0);
+    work.record(
+        sql,
+        steps(StatementStatus::VmStep),
+        steps(StatementStatus::FullscanStep),
+    );
+}
+
+/// Runs the statement and reads every row it answers.
+fn read_rows(stmt: &mut CachedStatement<'_>, params: &[Value]) -> Result<Vec<Row>, DbError> {
+    let n = stmt.column_count();
+    let columns: Arc<[String]> = stmt.column_names().map(String::from).collect();
+    let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let mut row = Vec::with_capacity(n);
+        for i in 0..n {
+            row.push(match r.get_ref(i)? {
+                ValueRef::Null => Value::Null,
+                ValueRef::Integer(v) => Value::Int(v),
+                ValueRef::Real(v) => Value::Int(v as i64),
+                ValueRef::Text(t) | ValueRef::Blob(t) => {
+                    Value::Text(String::from_utf8_lossy(t).into_owned())
+                }
+            });
+        }
+        out.push(Row::new(columns.clone(), row));
+    }
+    Ok(out)
 }
 
 impl Tx for SqliteTx<'_> {

@@ -19,6 +19,7 @@ mod demo;
 mod desk;
 mod device_tokens;
 mod forged;
+mod history_reads;
 mod invoices;
 mod log_privacy;
 mod openapi;

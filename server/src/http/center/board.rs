@@ -123,6 +123,7 @@ pub async fn candidates(
     let zone = state.zone.clone();
     let key = id.clone();
     let since = (Utc::now() - Duration::days(LAST_KNOWN_DAYS)).timestamp_millis();
+    let today = super::roster::start_of_today(&state.zone);
     let read = state
         .db
         .read(move |tx| {
@@ -134,7 +135,7 @@ pub async fn candidates(
                 let window = job.assignment.requested_window.map(|w| w.start);
                 let (day_start, day_end) =
                     zone.day_bounds(zone.date_of(window.unwrap_or_else(Utc::now)));
-                let roster = technicians::roster(tx, 0).await?;
+                let roster = technicians::roster(tx, today).await?;
                 let booked = assignments::on_day(
                     tx,
                     day_start.timestamp_millis(),
@@ -219,12 +220,13 @@ pub async fn positions(
 ) -> ApiResult<Json<Vec<PositionView>>> {
     who.dispatcher()?;
     let since = (Utc::now() - Duration::days(LAST_KNOWN_DAYS)).timestamp_millis();
+    let today = super::roster::start_of_today(&state.zone);
     let (roster, positions) = state
         .db
         .read(move |tx| {
             Box::pin(async move {
                 Ok::<_, Failure>((
-                    technicians::roster(tx, 0).await?,
+                    technicians::roster(tx, today).await?,
                     last_positions(tx, since).await?,
                 ))
             })

@@ -11,6 +11,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::Utc;
+use doorstep_core::business_time::BusinessZone;
 use serde_json::{json, Value};
 
 #[utoipa::path(
@@ -34,6 +35,14 @@ pub async fn create_technician(
     Ok((StatusCode::CREATED, Json(json!({ "id": id }))))
 }
 
+/// When today began in the business time zone (Unix ms): the roster's
+/// "closed today" counts from here, whichever page reads the roster (counting
+/// from any earlier instant walks every visit ever closed).
+pub(super) fn start_of_today(zone: &BusinessZone) -> i64 {
+    zone.start_of_day(zone.date_of(Utc::now()))
+        .timestamp_millis()
+}
+
 #[utoipa::path(
     get, path = "/api/technicians", tag = "center", security(("session" = [])),
     responses((status = 200, description = "The roster with today's load", body = Vec<TechnicianView>))
@@ -43,11 +52,7 @@ pub async fn roster(
     Auth(who): Auth,
 ) -> ApiResult<Json<Vec<TechnicianView>>> {
     who.dispatcher()?;
-    // Today in the business time zone.
-    let day_start = state
-        .zone
-        .start_of_day(state.zone.date_of(Utc::now()))
-        .timestamp_millis();
+    let day_start = start_of_today(&state.zone);
     let rows = state
         .db
         .read(move |tx| Box::pin(async move { technicians::roster(tx, day_start).await }))
