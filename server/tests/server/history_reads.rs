@@ -10,13 +10,11 @@
 //! counts on any machine and under any load. SQLite only (PostgreSQL's
 //! plans differ and keep their own statistics).
 
-use crate::harness::{assignment, device, numbered, Srv};
+use crate::harness::{assignment, completed_visit, device, numbered, Srv};
 use chrono::{DateTime, Duration, Utc};
 use doorstep_core::business_time::BusinessZone;
 use doorstep_core::protocol::{PullRequest, PullResponse, PROTOCOL_VERSION};
-use doorstep_core::signoff::Ratings;
-use doorstep_core::walkthrough::Walkthrough;
-use doorstep_core::{Playbook, VisitEvent};
+use doorstep_core::VisitEvent;
 use doorstep_server::store::assignments;
 use doorstep_server::store::sqlite_statement_work::{one_line, StatementRuns};
 use serde_json::{json, Value};
@@ -126,7 +124,6 @@ impl Past {
     }
 
     async fn add(&mut self, s: &Srv, n: i64) {
-        let pb = Playbook::shipped_by_id("appliance_repair").unwrap();
         let mut batch: Vec<VisitEvent> = vec![];
         for _ in 0..n {
             self.visits += 1;
@@ -135,17 +132,7 @@ impl Past {
                 &s.assignment_at("appliance_repair", Some("T-past"), start)
                     .await,
             );
-            let mut v =
-                Walkthrough::new(&pb, &a, &device(&self.device), start - Duration::hours(2));
-            let mut chain = None;
-            v.completed(
-                None,
-                Ratings {
-                    quality: 5,
-                    attitude: 5,
-                },
-                &mut chain,
-            );
+            let v = completed_visit(&a, &self.device, start - Duration::hours(2));
             batch.extend(v.events);
             if (self.visits as usize).is_multiple_of(PAST_VISITS_A_PUSH) {
                 self.push(s, std::mem::take(&mut batch)).await;
@@ -254,22 +241,7 @@ impl Today {
     }
 
     async fn walk_and_push(&mut self, s: &Srv, a: &Value, start: DateTime<Utc>) -> String {
-        let pb = Playbook::shipped_by_id("appliance_repair").unwrap();
-        let mut v = Walkthrough::new(
-            &pb,
-            &assignment(a),
-            &device(&self.device),
-            start - Duration::hours(2),
-        );
-        let mut chain = None;
-        v.completed(
-            None,
-            Ratings {
-                quality: 5,
-                attitude: 5,
-            },
-            &mut chain,
-        );
+        let v = completed_visit(&assignment(a), &self.device, start - Duration::hours(2));
         // Pushed as a phone does over a day: a few facts at a time.
         for part in v.events.chunks(8) {
             let (st, r) = s

@@ -119,17 +119,7 @@ async fn signed_visit(s: &Srv, tech: &str) -> (String, String) {
     let start =
         crate::harness::past_window_start(&doorstep_core::business_time::BusinessZone::shanghai());
     let a = assignment(&order_for(s, Some(tech), PHONE, start).await);
-    let pb = Playbook::shipped_by_id("appliance_repair").unwrap();
-    let mut v = Walkthrough::new(&pb, &a, &device(&dev), start - Duration::hours(2));
-    let mut chain = None;
-    v.completed(
-        None,
-        Ratings {
-            quality: 5,
-            attitude: 5,
-        },
-        &mut chain,
-    );
+    let v = crate::harness::completed_visit(&a, &dev, start - Duration::hours(2));
     let (st, r) = s.push(&token, &dev, &numbered(&v.events, 1)).await;
     assert_eq!(st, 200, "{r}");
     assert_eq!(r["refused"].as_array().unwrap().len(), 0, "{r}");
