@@ -6,9 +6,30 @@ desk makes, as the server writes it, against the read it replaced. Python's
 sqlite3 runs the same SQL the server sends; warm cache, medians.
 
     python3 bench/desk-lookups.py [--orders 73000] [--keep FILE]
+
+A search is timed both ways: walking the look-up rows newest first (as
+migrations 0030-0036 had it) and from the orders holding the rarest piece
+of what was typed (migration 0037, `store::order_search_pieces`: every
+piece counted up to 100, then the rarest's orders newest first).
 """
-import json, random, time
+import json, random, statistics, time
 from server_sqlite_file import ServerFile, arguments
+
+
+def windows(text, n):
+    return [text[i:i + n] for i in range(len(text) - n + 1)]
+
+
+def pieces_of(search_text, phone):
+    """`order_search_pieces::pieces_of`: 2- and 3-character pieces of each
+    field, 4-digit pieces of the phone marked with '#'."""
+    out = set()
+    for field in search_text.split("\x1f"):
+        out.update(windows(field, 2))
+        out.update(windows(field, 3))
+    if phone:
+        out.update("#" + w for w in windows(phone, 4))
+    return out
 
 args = arguments(__doc__, orders=(int, 73000))
 sf = ServerFile(args.keep, "doorstep-desk-")
@@ -41,7 +62,11 @@ c.executemany("INSERT INTO assignments (id, version, trade, status, priority, cl
               " window_confirmed, body, updated_at, technician_id)"
               " VALUES (?, 3, 'appliance_repair', 'done', 'normal', 'general', ?, 1, ?, 0, ?)", rows)
 c.executemany("INSERT INTO assignment_lookup VALUES (?, ?, ?, ?, ?, ?)", look)
+c.executemany("INSERT INTO assignment_search_grams VALUES (?, ?, ?)",
+              ((p, rec, aid) for aid, rec, phone, text, _, _ in look for p in pieces_of(text, phone)))
 c.commit()
+pieces_rows = c.execute("SELECT COUNT(*) FROM assignment_search_grams").fetchone()[0]
+print(f"{pieces_rows} search pieces ({pieces_rows / args.orders:.0f} an order)")
 print(f"{args.orders} orders, {sf.megabytes():.0f} MB")
 
 cols = "a.body, a.status, a.priority, a.classification, a.window_confirmed, a.cancel_reason, a.updated_at"
@@ -56,15 +81,62 @@ search = (f"SELECT {cols} FROM assignment_lookup l JOIN assignments a ON a.id = 
           " ORDER BY l.received_at DESC, l.assignment_id DESC LIMIT 50")
 search_text = search.replace(" OR l.customer_phone_digits LIKE ?", "")
 last = c.execute("SELECT max(window_start) FROM assignment_lookup").fetchone()[0] - 86400000 * 10
+
+
+def by_pieces(text, digits):
+    """The server's search (`assignments::search`): for the text and, with
+    four digits or more, the phone, count each piece's orders up to 100,
+    read the rarest's orders newest first, merge."""
+    found = {}
+    parts = [("l.search_text LIKE ? ESCAPE '\\'", f"%{text}%",
+              sorted(set(windows(text, 3))) if len(text) > 2 else [text])]
+    if len(digits) >= 4:
+        parts.append(("l.customer_phone_digits LIKE ?", f"%{digits}%",
+                      sorted({"#" + w for w in windows(digits, 4)})))
+    for condition, pattern, pieces in parts:
+        counts = []
+        for p in pieces:
+            n = c.execute("SELECT COUNT(*) FROM (SELECT 1 FROM assignment_search_grams WHERE gram = ?"
+                          " LIMIT 100)", (p,)).fetchone()[0]
+            counts.append((n, p))
+            if n == 0:
+                break
+        n, rarest = min(counts)
+        if n == 0:
+            continue
+        for r in c.execute(f"SELECT {cols}, l.received_at, l.assignment_id FROM assignment_search_grams g"
+                           " CROSS JOIN assignment_lookup l CROSS JOIN assignments a"
+                           " WHERE g.gram = ? AND l.assignment_id = g.assignment_id AND a.id = g.assignment_id"
+                           f" AND {condition} ORDER BY g.received_at DESC, g.assignment_id DESC LIMIT 50",
+                           (rarest, pattern)):
+            found[(r[-2], r[-1])] = r
+    return sorted(found, reverse=True)[:50]
+
+
+def timed_pieces(label, text, digits=""):
+    times = []
+    for _ in range(15):
+        start = time.perf_counter()
+        rows = by_pieces(text, digits)
+        times.append((time.perf_counter() - start) * 1000)
+    print(f"| {label} | {statistics.median(times):.2f} ms | {len(rows)} |")
+
+
 print("| read | median | rows |\n|---|---:|---:|")
 timed("before: the newest 5 000 orders, each search and history (then parsed and filtered)", newest(5000))
 timed("before: the newest 2 000 orders, the day board's and the picker's day", newest(2000))
 timed("before: the console's newest 500, sorted from every order", newest(500))
 timed("after: the console's newest 500, through `assignments_newest`",
       newest(500).replace(" NOT INDEXED", ""))
-timed("after: search, the full phone of an order 6 000 back", search, (f"%{old_phone}%",) * 2)
-timed("after: search, a name many orders have (王李)", search_text, ("%王李%",))
-timed("after: search that finds nothing (every look-up row read)", search, ("%99999999999%",) * 2)
+timed("0030: search walking the look-up rows, the full phone of an order 6 000 back", search,
+      (f"%{old_phone}%",) * 2)
+timed("0030: search walking the look-up rows, a name many orders have (王李)", search_text, ("%王李%",))
+timed("0030: search walking the look-up rows, finding nothing", search, ("%99999999999%",) * 2)
+timed_pieces("0037: search by pieces, the full phone of an order 6 000 back", old_phone, old_phone)
+timed_pieces("0037: search by pieces, the last four digits of that phone", old_phone[-4:], old_phone[-4:])
+timed_pieces("0037: search by pieces, a name many orders have (王李)", "王李")
+timed_pieces("0037: search by pieces, a street and number (长乐路 12 弄)", "长乐路 12 弄")
+timed_pieces("0037: search by pieces, finding nothing", "99999999999", "99999999999")
 timed("after: a caller's history by phone", f"SELECT {cols} FROM assignment_lookup l JOIN assignments a"
       " ON a.id = l.assignment_id WHERE l.customer_phone_digits = ?"
       " ORDER BY l.received_at DESC, l.assignment_id DESC LIMIT 500", (old_phone,))

@@ -483,7 +483,14 @@ async fn find(tx: &mut dyn Tx, key: &CustomerKey) -> Fallible<(Vec<Match>, Vec<S
     let wanted = key.phone.as_deref().and_then(normalize_phone);
     let phone_of = |v: &Value| v["phone"].as_str().and_then(normalize_phone);
     let mut orders = Vec::new();
-    for (id, status, state, body) in store::all_orders(tx).await? {
+    // The look-up rows keep a phone's digits with "86" before eleven taken
+    // off (`order_lookup::phone_digits`), where this request's phone also
+    // drops a "0086": the orders found under either, each checked below.
+    let digits = wanted.clone().unwrap_or_default();
+    let international = format!("0086{digits}");
+    for (id, status, state, body) in
+        store::orders_of_phone_digits(tx, [digits.as_str(), international.as_str()]).await?
+    {
         let body: Value = serde_json::from_str(&body).unwrap_or_default();
         if phone_of(&body["customer"]).is_some() && phone_of(&body["customer"]) == wanted {
             orders.push(Match { id, status, state });

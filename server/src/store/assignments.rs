@@ -4,7 +4,8 @@
 //! assignment's look-up row is written beside it, [`super::order_lookup`],
 //! and the search, a phone's orders and a day's orders read through it).
 
-use super::order_lookup;
+use super::order_lookup::{self, SearchPart};
+use super::order_search_pieces;
 use super::sql::{Filters, Row, Tx, Value};
 use crate::failure::{Failure, Fallible};
 use crate::model::{AssignmentStatus, AssignmentView, ChangeLogKind};
@@ -78,29 +79,65 @@ pub fn list_query(
         )
 }
 
-/// The newest-first query of a search (see
-/// [`order_lookup::search_condition`]), or `None` for blank text.
-pub fn search_query(query: &str, limit: i64) -> Option<(String, Vec<Value>)> {
-    let (condition, mut params) = order_lookup::search_condition(query)?;
-    params.push(limit.into());
-    Some((
+/// The orders a search part matches among those holding `piece`, newest
+/// first, at most `limit` (`order_search_pieces`: from the piece's rows,
+/// never every order's).
+pub fn search_by_piece_query(part: &SearchPart, piece: &str, limit: i64) -> (String, Vec<Value>) {
+    (
         format!(
-            "SELECT {} FROM assignment_lookup l JOIN assignments a ON a.id = l.assignment_id
-             WHERE {condition} ORDER BY l.received_at DESC, l.assignment_id DESC LIMIT ${}",
+            "SELECT {}, l.received_at AS found_at, l.assignment_id AS found_id
+             FROM assignment_search_grams g CROSS JOIN assignment_lookup l CROSS JOIN assignments a
+             WHERE g.gram = $1 AND l.assignment_id = g.assignment_id AND a.id = g.assignment_id
+               AND {}
+             ORDER BY g.received_at DESC, g.assignment_id DESC LIMIT $3",
             columns_of("a"),
-            params.len()
+            part.condition(2)
         ),
-        params,
-    ))
+        vec![piece.into(), part.pattern.as_str().into(), limit.into()],
+    )
 }
 
-/// Assignments matching a search, newest first, over every order: the
-/// narrow look-up rows are read newest first until the page is full.
+/// The orders a search part without pieces (one character) matches: the
+/// narrow look-up rows newest first, read until the page is full.
+pub fn search_walk_query(part: &SearchPart, limit: i64) -> (String, Vec<Value>) {
+    (
+        format!(
+            "SELECT {}, l.received_at AS found_at, l.assignment_id AS found_id
+             FROM assignment_lookup l JOIN assignments a ON a.id = l.assignment_id
+             WHERE {} ORDER BY l.received_at DESC, l.assignment_id DESC LIMIT $2",
+            columns_of("a"),
+            part.condition(1)
+        ),
+        vec![part.pattern.as_str().into(), limit.into()],
+    )
+}
+
+/// Assignments matching a search, newest first, over every order: each
+/// way the search matches ([`order_lookup::search_parts`]) starts from the
+/// orders holding its rarest piece, and one that no order holds reads
+/// nothing.
 pub async fn search(tx: &mut dyn Tx, query: &str, limit: i64) -> Fallible<Vec<AssignmentView>> {
-    match search_query(query, limit) {
-        Some((sql, params)) => read_views(tx, &sql, &params).await,
-        None => Ok(Vec::new()),
+    let mut found: Vec<Row> = Vec::new();
+    for part in order_lookup::search_parts(query) {
+        let (sql, params) = if part.pieces.is_empty() {
+            search_walk_query(&part, limit)
+        } else {
+            match order_search_pieces::rarest(tx, &part.pieces).await? {
+                Some(piece) => search_by_piece_query(&part, &piece, limit),
+                None => continue,
+            }
+        };
+        found.extend(tx.query(&sql, &params).await?);
     }
+    // Newest first, each order once (found by its text and its phone).
+    let key = |r: &Row| (r.int("found_at"), r.text("found_id"));
+    found.sort_by_key(|r| std::cmp::Reverse(key(r)));
+    found.dedup_by_key(|r| key(r));
+    found
+        .iter()
+        .take(usize::try_from(limit).unwrap_or(0))
+        .map(assignment_from_row)
+        .collect()
 }
 
 /// The query of the orders of one phone (as

@@ -6,7 +6,7 @@ pub use super::sql::PoolUse;
 use super::sql::{BoxFuture, DbError, Tx};
 use super::sqlite;
 use super::sqlite_statement_work::StatementWork;
-use super::{blobs, order_lookup, positions};
+use super::{blobs, order_lookup, order_search_pieces, positions};
 use crate::failure::Failure;
 
 /// The schema version applied to the database and the newest this binary knows.
@@ -22,6 +22,14 @@ impl SchemaState {
         self.applied == self.known
     }
 }
+
+/// The fills `pending_fills` may name, in the order they run.
+const FILL_ORDER: [&str; 4] = [
+    "assignment_lookup",
+    "assignment_search_grams",
+    "photo_events",
+    "technician_positions",
+];
 
 /// The database the server runs on.
 #[derive(Clone)]
@@ -48,17 +56,21 @@ impl Database {
     /// cannot make: the server's SQLite has no JSON functions), then
     /// deletes its name, so a large table is read once, not at every start.
     async fn fill_pending(&self) -> Result<(), DbError> {
-        let pending: Vec<String> = self
+        let mut pending = self
             .read(|tx| {
                 Box::pin(async move { tx.query("SELECT name FROM pending_fills", &[]).await })
             })
             .await?
             .iter()
             .map(|r| r.text("name"))
-            .collect();
+            .collect::<Vec<_>>();
+        // A fill may read what an earlier one writes (an order's search
+        // pieces are cut from its look-up row).
+        pending.sort_by_key(|name| FILL_ORDER.iter().position(|f| f == name));
         for name in pending {
             match name.as_str() {
                 "assignment_lookup" => self.fill_order_lookup().await,
+                "assignment_search_grams" => self.fill_order_search_pieces().await,
                 "photo_events" => self.fill_photo_events().await,
                 "technician_positions" => self.fill_technician_positions().await,
                 other => Err(Failure::Storage(DbError::Schema(format!(
@@ -84,6 +96,21 @@ impl Database {
     /// 0030), a batch a transaction.
     async fn fill_order_lookup(&self) -> Result<(), Failure> {
         while self.tx(|tx| Box::pin(order_lookup::fill_batch(tx))).await? > 0 {}
+        Ok(())
+    }
+
+    /// Writes the search pieces of every order taken before migration 0037
+    /// (after its look-up row: the fills run in the order the migrations
+    /// named them), a batch a transaction; a fill cut short starts over and
+    /// skips what it wrote.
+    async fn fill_order_search_pieces(&self) -> Result<(), Failure> {
+        let mut after = None;
+        while let Some(last) = self
+            .tx(move |tx| Box::pin(order_search_pieces::fill_batch(tx, after)))
+            .await?
+        {
+            after = Some(last);
+        }
         Ok(())
     }
 

@@ -53,6 +53,7 @@ pub mod notices;
 pub mod object_storage;
 pub mod order_lookup;
 pub mod order_numbers;
+pub mod order_search_pieces;
 pub mod outbox;
 pub mod personal_data;
 pub mod playbooks;

@@ -7,7 +7,9 @@
 //! that go through it, over every order ever taken (a search, a phone's
 //! orders, a day's orders), are lists of [`super::assignments`].
 
-use super::sql::{Tx, Value};
+pub use super::order_search_pieces::PHONE_SEARCH_MIN_DIGITS;
+use super::order_search_pieces::{self as pieces, FIELD_SEPARATOR};
+use super::sql::Tx;
 use crate::failure::{Failure, Fallible};
 use doorstep_core::Assignment;
 
@@ -19,12 +21,6 @@ pub struct LookupKeys {
     pub search_text: String,
     pub window: Option<(i64, i64)>,
 }
-
-/// Keeps a search from matching across two fields of the text.
-const FIELD_SEPARATOR: char = '\u{1f}';
-
-/// The fewest digits a search matches a phone by (fewer match too much).
-pub const PHONE_SEARCH_MIN_DIGITS: usize = 4;
 
 /// Digits only: phones are typed with spaces, dashes or a +86.
 pub fn phone_digits(phone: &str) -> String {
@@ -59,9 +55,23 @@ impl LookupKeys {
 }
 
 /// Writes (or rewrites) the look-up row of assignment `a`, received at
-/// `received_at` (Unix ms, as its row holds it).
+/// `received_at` (Unix ms, as its row holds it), and its search pieces.
 pub async fn write_keys(tx: &mut dyn Tx, a: &Assignment, received_at: i64) -> Fallible<()> {
     let k = LookupKeys::of(a);
+    let before = tx
+        .query_opt(
+            "SELECT received_at, search_text, customer_phone_digits FROM assignment_lookup
+             WHERE assignment_id = $1",
+            &[a.id.as_str().into()],
+        )
+        .await?
+        .map(|r| pieces::Written {
+            received_at: r.int("received_at"),
+            pieces: pieces::pieces_of(
+                &r.text("search_text"),
+                r.opt_text("customer_phone_digits").as_deref(),
+            ),
+        });
     tx.execute(
         "INSERT INTO assignment_lookup
             (assignment_id, received_at, customer_phone_digits, search_text, window_start, window_end)
@@ -73,14 +83,15 @@ pub async fn write_keys(tx: &mut dyn Tx, a: &Assignment, received_at: i64) -> Fa
         &[
             a.id.as_str().into(),
             received_at.into(),
-            k.customer_phone_digits.into(),
-            k.search_text.into(),
+            k.customer_phone_digits.clone().into(),
+            k.search_text.as_str().into(),
             k.window.map(|w| w.0).into(),
             k.window.map(|w| w.1).into(),
         ],
     )
     .await?;
-    Ok(())
+    let after = pieces::pieces_of(&k.search_text, k.customer_phone_digits.as_deref());
+    pieces::rewrite(tx, a.id.as_str(), before, &after, received_at).await
 }
 
 /// Rewrites the look-up row from an assignment body stored as JSON text
@@ -137,27 +148,56 @@ fn like_escaped(s: &str) -> String {
         .replace('_', "\\_")
 }
 
-/// A search's condition on the look-up row `l` and its parameters
-/// (numbered from `$1`), or `None` for text that can match nothing
-/// (blank): its text in the order id, the customer's name or address
-/// (case-blind), or its digits (at least [`PHONE_SEARCH_MIN_DIGITS`]) in
-/// the customer's phone.
-pub fn search_condition(query: &str) -> Option<(String, Vec<Value>)> {
+/// What a search matches an order by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Matched {
+    /// Its text, case-blind, in the order id, the customer's name or address.
+    Text,
+    /// Its digits (at least [`PHONE_SEARCH_MIN_DIGITS`]) in the customer's phone.
+    Phone,
+}
+
+/// One way a search matches an order: by what, the `LIKE` pattern that
+/// checks it on the look-up row, and the pieces every order it matches
+/// holds (`order_search_pieces`; none for one character).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchPart {
+    pub matched: Matched,
+    pub pattern: String,
+    pub pieces: Vec<String>,
+}
+
+impl SearchPart {
+    /// The condition on the look-up row `l`, the pattern as `$param`.
+    pub fn condition(&self, param: usize) -> String {
+        match self.matched {
+            Matched::Text => format!("l.search_text LIKE ${param} ESCAPE '\\'"),
+            Matched::Phone => format!("l.customer_phone_digits LIKE ${param}"),
+        }
+    }
+}
+
+/// The ways a search for `query` matches an order (an order matching any
+/// of them is found); none for blank text.
+pub fn search_parts(query: &str) -> Vec<SearchPart> {
     let q = query.trim().to_lowercase();
     if q.is_empty() {
-        return None;
+        return Vec::new();
     }
+    let mut parts = vec![SearchPart {
+        matched: Matched::Text,
+        pattern: format!("%{}%", like_escaped(&q)),
+        pieces: pieces::pieces_of_text_search(&q),
+    }];
     let digits = phone_digits(&q);
-    let text = "l.search_text LIKE $1 ESCAPE '\\'";
-    let pattern = format!("%{}%", like_escaped(&q));
-    Some(if digits.len() >= PHONE_SEARCH_MIN_DIGITS {
-        (
-            format!("({text} OR l.customer_phone_digits LIKE $2)"),
-            vec![pattern.into(), format!("%{digits}%").into()],
-        )
-    } else {
-        (text.to_string(), vec![pattern.into()])
-    })
+    if digits.len() >= PHONE_SEARCH_MIN_DIGITS {
+        parts.push(SearchPart {
+            matched: Matched::Phone,
+            pattern: format!("%{digits}%"),
+            pieces: pieces::pieces_of_phone_search(&digits),
+        });
+    }
+    parts
 }
 
 #[cfg(test)]
@@ -197,18 +237,21 @@ pub(crate) mod tests {
 
     #[test]
     fn a_search_matches_a_phone_only_by_four_digits_or_more() {
-        let (cond, params) = search_condition("138").unwrap();
-        assert!(!cond.contains("customer_phone_digits"), "{cond}");
-        assert_eq!(params.len(), 1);
-        let (cond, params) = search_condition(" 138-0013 ").unwrap();
-        assert!(cond.contains("customer_phone_digits LIKE $2"), "{cond}");
-        assert_eq!(params[1], Value::from("%1380013%"));
-        assert!(search_condition("   ").is_none());
+        let parts = search_parts("138");
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].matched, Matched::Text);
+        let parts = search_parts(" 138-0013 ");
+        assert_eq!(parts[1].matched, Matched::Phone);
+        assert_eq!(parts[1].pattern, "%1380013%");
+        assert_eq!(parts[1].pieces, ["#0013", "#1380", "#3800", "#8001"]);
+        assert_eq!(parts[1].condition(2), "l.customer_phone_digits LIKE $2");
+        assert!(search_parts("   ").is_empty());
     }
 
     #[test]
     fn a_search_for_a_wildcard_matches_it_literally() {
-        let (_, params) = search_condition("100%_a\\b").unwrap();
-        assert_eq!(params[0], Value::from("%100\\%\\_a\\\\b%"));
+        let parts = search_parts("100%_a\\b");
+        assert_eq!(parts[0].pattern, "%100\\%\\_a\\\\b%");
+        assert_eq!(parts[0].condition(2), "l.search_text LIKE $2 ESCAPE '\\'");
     }
 }

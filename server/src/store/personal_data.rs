@@ -53,7 +53,11 @@ pub async fn documents_of(tx: &mut dyn Tx, assignment: &str) -> Fallible<Vec<Sto
         ),
         (
             Holder::Event,
-            "SELECT event_id AS k, body AS j FROM events WHERE assignment_id = $1",
+            // Through the order's visits: no index holds the facts by order
+            // (each would cost every push), and every stored fact's visit
+            // has its row, written in the same transaction.
+            "SELECT e.event_id AS k, e.body AS j FROM visits v CROSS JOIN events e
+             WHERE v.assignment_id = $1 AND e.visit_id = v.visit_id AND e.assignment_id = $1",
         ),
         (
             Holder::Receipt,
@@ -251,17 +255,23 @@ pub async fn mark_erased(tx: &mut dyn Tx, assignment: &str, at: i64) -> Fallible
     Ok(())
 }
 
+/// [`due_for_retention`]'s query.
+pub const DUE_FOR_RETENTION_SQL: &str = "SELECT a.id AS id FROM assignments a
+     WHERE a.status IN ($2, $3) AND a.contact_masked_at IS NULL AND a.contact_erased_at IS NULL
+       AND COALESCE((SELECT MAX(v.closed_at) FROM visits v WHERE v.assignment_id = a.id),
+                    a.updated_at) <= $1
+     ORDER BY a.id LIMIT $4";
+
 /// Orders finished (done or cancelled) before `cutoff` whose contact is
 /// neither masked nor erased: when the last visit closed, or, for an order
 /// without a closed visit, when the order last changed.
+/// Reads every finished order still holding its contact, once a run: when
+/// an order finished is not stored, so no index finds the due ones
+/// (`tests/server/history_reads.rs` names this walk).
 pub async fn due_for_retention(tx: &mut dyn Tx, cutoff: i64, limit: i64) -> Fallible<Vec<String>> {
     let rows = tx
         .query(
-            "SELECT a.id AS id FROM assignments a
-             WHERE a.status IN ($2, $3) AND a.contact_masked_at IS NULL AND a.contact_erased_at IS NULL
-               AND COALESCE((SELECT MAX(v.closed_at) FROM visits v WHERE v.assignment_id = a.id),
-                            a.updated_at) <= $1
-             ORDER BY a.id LIMIT $4",
+            DUE_FOR_RETENTION_SQL,
             &[
                 cutoff.into(),
                 AssignmentStatus::Done.as_str().into(),
@@ -273,13 +283,21 @@ pub async fn due_for_retention(tx: &mut dyn Tx, cutoff: i64, limit: i64) -> Fall
     Ok(rows.iter().map(|r| r.text("id")).collect())
 }
 
-/// Every order's id, status, contact state and stored body, oldest first
-/// (finding one customer's orders by phone number).
-pub async fn all_orders(tx: &mut dyn Tx) -> Fallible<Vec<(String, String, ContactState, String)>> {
+/// The orders whose look-up row holds one of `digits` as the customer's
+/// phone (through `assignment_lookup_phone`): id, status, contact state and
+/// stored body, oldest first. The caller checks each body's phone itself.
+pub async fn orders_of_phone_digits(
+    tx: &mut dyn Tx,
+    digits: [&str; 2],
+) -> Fallible<Vec<(String, String, ContactState, String)>> {
     let rows = tx
         .query(
-            "SELECT id, status, contact_masked_at, contact_erased_at, body FROM assignments ORDER BY received_at, id",
-            &[],
+            "SELECT a.id AS id, a.status AS status, a.contact_masked_at AS contact_masked_at,
+                a.contact_erased_at AS contact_erased_at, a.body AS body
+             FROM assignment_lookup l CROSS JOIN assignments a
+             WHERE l.customer_phone_digits IN ($1, $2) AND a.id = l.assignment_id
+             ORDER BY a.received_at, a.id",
+            &[digits[0].into(), digits[1].into()],
         )
         .await?;
     Ok(rows

@@ -48,6 +48,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0034_desk_requests_index_without_in.sql"),
     include_str!("../../migrations/postgres/0035_order_lookup_fill_once.sql"),
     include_str!("../../migrations/postgres/0036_open_conflicts_by_update.sql"),
+    include_str!("../../migrations/postgres/0037_order_search_pieces.sql"),
+    include_str!("../../migrations/postgres/0038_intakes_by_order.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`).

@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 both_backends!(
     an_edit_is_in_the_orders_history_with_who_and_what,
     search_finds_by_phone_name_address_and_id_with_visits,
+    an_edited_order_is_found_by_its_new_name_and_phone_and_no_longer_by_the_old,
     customer_history_lists_every_order_of_that_phone,
     an_order_behind_weeks_of_newer_ones_is_still_found_and_still_warns,
     intake_warns_of_a_repeat_repair_within_30_days,
@@ -213,6 +214,50 @@ async fn search_finds_by_phone_name_address_and_id_with_visits(b: Backend) {
     assert_eq!(body["error"]["field"], "q");
 }
 
+async fn an_edited_order_is_found_by_its_new_name_and_phone_and_no_longer_by_the_old(b: Backend) {
+    let s = Srv::start(b).await;
+    let id = new_order(
+        &s,
+        "黄梅",
+        "138 0013 8001",
+        "静安区武定路 12 号",
+        "海尔 BCD-216",
+    )
+    .await;
+    let (_, a) = s
+        .get(&format!("/api/assignments/{id}"), &s.dispatcher)
+        .await;
+    let mut customer = a["customer"].clone();
+    customer["name"] = json!("徐刚");
+    customer["phone"] = json!("139 1111 2222");
+    let (st, body) = patch(
+        &s,
+        &id,
+        json!({"customer": customer, "expected_version": a["version"]}),
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
+
+    let search = |q: &str| {
+        let path = format!("/api/search?q={}", urlencode(q));
+        let s = &s;
+        async move {
+            let (st, found) = s.get(&path, &s.dispatcher).await;
+            assert_eq!(st, 200, "{found}");
+            ids(&found)
+        }
+    };
+    assert_eq!(search("徐刚").await, vec![id.clone()]);
+    assert_eq!(search("1111 2222").await, vec![id.clone()]);
+    assert_eq!(
+        search("武定路").await,
+        vec![id.clone()],
+        "the address was kept"
+    );
+    assert!(search("黄梅").await.is_empty(), "the old name");
+    assert!(search("8001").await.is_empty(), "the old phone");
+}
+
 fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
@@ -291,7 +336,7 @@ async fn an_order_behind_weeks_of_newer_ones_is_still_found_and_still_warns(b: B
 async fn the_desk_reads_orders_through_indexes_not_every_order() {
     // SQLite's plans are deterministic; PostgreSQL has the same indexes
     // (schema_parity.rs).
-    use doorstep_server::store::assignments;
+    use doorstep_server::store::{assignments, order_lookup};
     let s = Srv::start(Backend::Sqlite).await;
     let found_by_id = "SEARCH a USING INDEX sqlite_autoindex_assignments_1 (id=?)";
 
@@ -320,10 +365,26 @@ async fn the_desk_reads_orders_through_indexes_not_every_order() {
         ],
         "{plan:?}"
     );
-    // A search: the narrow look-up rows newest first, read only until the
-    // page is full; never a sort of every order.
+    // A search: from the orders holding its rarest piece, newest first,
+    // each checked on its look-up row; one character (no piece) reads the
+    // narrow look-up rows newest first until the page is full. Never a sort
+    // of every order.
+    let parts = order_lookup::search_parts("13800138001");
     let plan = {
-        let (sql, params) = assignments::search_query("13800138001", 50).unwrap();
+        let (sql, params) = assignments::search_by_piece_query(&parts[1], "#8001", 50);
+        s.sqlite_plan(&sql, params).await
+    };
+    assert_eq!(
+        plan,
+        [
+            "SEARCH g USING PRIMARY KEY (gram=?)",
+            "SEARCH l USING INDEX sqlite_autoindex_assignment_lookup_1 (assignment_id=?)",
+            "SEARCH a USING INDEX sqlite_autoindex_assignments_1 (id=?)"
+        ]
+    );
+    let plan = {
+        let (sql, params) =
+            assignments::search_walk_query(&order_lookup::search_parts("黄")[0], 50);
         s.sqlite_plan(&sql, params).await
     };
     assert_eq!(

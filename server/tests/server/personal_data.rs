@@ -15,7 +15,9 @@ use doorstep_core::walkthrough::Walkthrough;
 use doorstep_core::workflow::command::VisitCommand;
 use doorstep_core::{DeviceId, Playbook, TechnicianId};
 use doorstep_server::http::error::ApiError;
+use doorstep_server::store::order_search_pieces;
 use serde_json::{json, Value};
+use std::collections::BTreeSet;
 
 both_backends!(
     retention_masks_the_contact_of_long_finished_orders_and_the_report_still_verifies,
@@ -79,6 +81,26 @@ async fn execute(s: &Srv, sql: &'static str, params: Vec<String>) {
         })
         .await
         .unwrap();
+}
+
+/// The search pieces stored for order `id`.
+async fn search_pieces(s: &Srv, id: &str) -> BTreeSet<String> {
+    let id = id.to_string();
+    s.state
+        .db
+        .tx(move |tx| {
+            Box::pin(async move {
+                let rows = tx
+                    .query(
+                        "SELECT gram FROM assignment_search_grams WHERE assignment_id = $1",
+                        &[id.into()],
+                    )
+                    .await?;
+                Ok::<_, ApiError>(rows.iter().map(|r| r.text("gram")).collect())
+            })
+        })
+        .await
+        .unwrap()
 }
 
 /// Every stored text column that can hold a customer's contact, joined.
@@ -478,6 +500,12 @@ async fn an_erasure_is_audited_and_reaches_the_phone_on_its_next_sync(b: Backend
     let stored = stored_text(&s).await;
     for secret in [NAME, "1234 5678", "13912345678", "漕溪北路", "0013 9999"] {
         assert!(!stored.contains(secret), "{secret} is still stored");
+    }
+    // Nor a piece of them for the search: only the order ids' pieces remain.
+    for order in [&id, &other_id] {
+        let only_the_id =
+            order_search_pieces::pieces_of(&format!("{}\u{1f}\u{1f}", order.to_lowercase()), None);
+        assert_eq!(search_pieces(&s, order).await, only_the_id, "{order}");
     }
     let (_, a) = s
         .get(&format!("/api/assignments/{id}"), &s.dispatcher)

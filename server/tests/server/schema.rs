@@ -285,6 +285,89 @@ async fn orders_taken_before_the_look_up_rows_are_found_after_the_upgrade() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_taken_before_the_search_pieces_are_found_after_the_upgrade() {
+    let dir = Dir::new("pieces");
+    {
+        // A database as the server before migration 0037 left it: 1 201
+        // orders with their look-up rows (more than two batches of the
+        // filling), the one to find the oldest.
+        let conn = database_before(&dir, "0037");
+        let insert = |id: &str, text: &str, phone: Option<&str>, received_at: i64| {
+            conn.execute(
+                "INSERT INTO assignments (id, version, trade, status, priority, classification,
+                    received_at, window_confirmed, body, updated_at)
+                 VALUES (?1, 1, 'appliance_repair', 'done', 'normal', 'general', ?2, 0, ?3, ?2)",
+                rusqlite::params![
+                    id,
+                    received_at,
+                    serde_json::json!({"id": id, "version": 1, "trade": "appliance_repair", "customer": {}})
+                        .to_string()
+                ],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO assignment_lookup (assignment_id, received_at, customer_phone_digits, search_text)
+                 VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![id, received_at, phone, text],
+            )
+            .unwrap();
+        };
+        insert(
+            "A-20260101-0001",
+            "a-20260101-0001\u{1f}黄梅\u{1f}武定路 12 号",
+            Some("13800138001"),
+            1_767_225_600_000,
+        );
+        for i in 0..1200 {
+            let id = format!("F-{i}");
+            insert(
+                &id,
+                &format!("{}\u{1f}\u{1f}", id.to_lowercase()),
+                Some("13900000000"),
+                1_767_225_600_001 + i,
+            );
+        }
+    }
+    let db = Database::open(&dir.db())
+        .await
+        .expect("upgrade to the current schema");
+    let (by_name, by_phone, pieces, pending) = db
+        .read(|tx| {
+            Box::pin(async move {
+                use doorstep_server::store::assignments;
+                let by_name = assignments::search(tx, "黄梅", 10).await?;
+                let by_phone = assignments::search(tx, "8001", 10).await?;
+                let pieces = tx
+                    .query_opt(
+                        "SELECT COUNT(DISTINCT assignment_id) AS n FROM assignment_search_grams",
+                        &[],
+                    )
+                    .await?
+                    .unwrap()
+                    .int("n");
+                let pending = tx
+                    .query_opt("SELECT COUNT(*) AS n FROM pending_fills", &[])
+                    .await?
+                    .unwrap()
+                    .int("n");
+                Ok::<_, doorstep_server::failure::Failure>((by_name, by_phone, pieces, pending))
+            })
+        })
+        .await
+        .unwrap();
+    let ids = |found: Vec<doorstep_server::model::AssignmentView>| {
+        found
+            .into_iter()
+            .map(|v| v.assignment.id.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(by_name), ["A-20260101-0001"]);
+    assert_eq!(ids(by_phone), ["A-20260101-0001"]);
+    assert_eq!(pieces, 1201, "every order has its pieces");
+    assert_eq!(pending, 0, "the fill ran once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_from_a_newer_server_is_refused_and_left_untouched() {
     let dir = Dir::new("newer");
     {

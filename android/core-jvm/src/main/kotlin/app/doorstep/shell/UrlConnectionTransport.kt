@@ -25,12 +25,21 @@ class UrlConnectionTransport(private val maxConnectMillis: Int = 10_000) : HttpT
     /** Connections in flight, so a cancelled sync can drop them. */
     private val inFlight = java.util.concurrent.ConcurrentHashMap.newKeySet<HttpURLConnection>()
 
+    /**
+     * How many times [cancel] was called. Dropping a connection that is
+     * still connecting does nothing (`HttpURLConnection` has no socket to
+     * close yet), so a request compares this count once connected: a cancel
+     * that came before is seen there, one that comes after finds the socket.
+     */
+    private val cancels = java.util.concurrent.atomic.AtomicLong()
+
     override fun send(request: HttpRequest): HttpResponse {
         val conn = try {
             URI(request.url).toURL().openConnection() as HttpURLConnection
         } catch (e: Exception) {
             throw TransportException.Network("cannot open ${request.url}: ${e.message}")
         }
+        val cancelsBefore = cancels.get()
         inFlight.add(conn)
         try {
             val timeout = request.timeoutMs.coerceAtMost(Int.MAX_VALUE.toULong()).toInt()
@@ -40,9 +49,16 @@ class UrlConnectionTransport(private val maxConnectMillis: Int = 10_000) : HttpT
             conn.instanceFollowRedirects = false
             conn.useCaches = false
             request.headers.forEach { conn.setRequestProperty(it.name, it.value) }
-            if (request.method == "POST" || request.method == "PUT") {
+            val sendsBody = request.method == "POST" || request.method == "PUT"
+            if (sendsBody) {
                 conn.doOutput = true
                 conn.setFixedLengthStreamingMode(request.body.size)
+            }
+            conn.connect()
+            if (cancels.get() != cancelsBefore) {
+                throw IOException("the sync was cancelled while connecting")
+            }
+            if (sendsBody) {
                 conn.outputStream.use { it.write(request.body) }
             }
             val status = conn.responseCode
@@ -62,6 +78,7 @@ class UrlConnectionTransport(private val maxConnectMillis: Int = 10_000) : HttpT
 
     /** The sync was cancelled: drop every connection in flight (their reads fail at once). */
     override fun cancel() {
+        cancels.incrementAndGet()
         inFlight.toList().forEach { runCatching { it.disconnect() } }
     }
 }
