@@ -223,6 +223,14 @@ async fn positions_recorded_before_they_were_kept_are_on_the_map_after_the_upgra
     assert_eq!(kept["T-1"].recorded_at, now - 600_000);
 }
 
+/// The ids of the orders found.
+fn ids(found: Vec<doorstep_server::model::AssignmentView>) -> Vec<String> {
+    found
+        .into_iter()
+        .map(|v| v.assignment.id.to_string())
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_taken_before_the_look_up_rows_are_found_after_the_upgrade() {
     let dir = Dir::new("lookup");
@@ -273,12 +281,6 @@ async fn orders_taken_before_the_look_up_rows_are_found_after_the_upgrade() {
         })
         .await
         .unwrap();
-    let ids = |found: Vec<doorstep_server::model::AssignmentView>| {
-        found
-            .into_iter()
-            .map(|v| v.assignment.id.to_string())
-            .collect::<Vec<_>>()
-    };
     assert_eq!(ids(by_phone), ["A-20260101-0001"]);
     assert_eq!(ids(by_address), ["A-20260101-0001"]);
     assert_eq!(filled, 1201);
@@ -355,12 +357,6 @@ async fn orders_taken_before_the_search_pieces_are_found_after_the_upgrade() {
         })
         .await
         .unwrap();
-    let ids = |found: Vec<doorstep_server::model::AssignmentView>| {
-        found
-            .into_iter()
-            .map(|v| v.assignment.id.to_string())
-            .collect::<Vec<_>>()
-    };
     assert_eq!(ids(by_name), ["A-20260101-0001"]);
     assert_eq!(ids(by_phone), ["A-20260101-0001"]);
     assert_eq!(pieces, 1201, "every order has its pieces");
