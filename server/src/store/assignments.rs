@@ -277,6 +277,7 @@ pub async fn store_assignment(
         )
         .await?;
     }
+    super::personal_data::refresh_finished_at(tx, a.id.as_str()).await?;
     order_lookup::write_keys(tx, a, received).await?;
     if let Some(t) = &a.technician {
         tx.execute(
@@ -351,6 +352,7 @@ pub async fn set_status(tx: &mut dyn Tx, id: &str, status: AssignmentStatus) -> 
         &[status.as_str().into(), id.into()],
     )
     .await?;
+    super::personal_data::refresh_finished_at(tx, id).await?;
     Ok(())
 }
 

@@ -255,32 +255,41 @@ pub async fn mark_erased(tx: &mut dyn Tx, assignment: &str, at: i64) -> Fallible
     Ok(())
 }
 
-/// [`due_for_retention`]'s query.
-pub const DUE_FOR_RETENTION_SQL: &str = "SELECT a.id AS id FROM assignments a
-     WHERE a.status IN ($2, $3) AND a.contact_masked_at IS NULL AND a.contact_erased_at IS NULL
-       AND COALESCE((SELECT MAX(v.closed_at) FROM visits v WHERE v.assignment_id = a.id),
-                    a.updated_at) <= $1
-     ORDER BY a.id LIMIT $4";
+/// [`due_for_retention`]'s query, answered from the partial index of
+/// migration 0039 (`assignments_due_for_retention`).
+pub const DUE_FOR_RETENTION_SQL: &str = "SELECT id FROM assignments
+     WHERE finished_at <= $1 AND contact_masked_at IS NULL AND contact_erased_at IS NULL
+     ORDER BY finished_at, id LIMIT $2";
 
 /// Orders finished (done or cancelled) before `cutoff` whose contact is
-/// neither masked nor erased: when the last visit closed, or, for an order
-/// without a closed visit, when the order last changed.
-/// Reads every finished order still holding its contact, once a run: when
-/// an order finished is not stored, so no index finds the due ones
-/// (`tests/server/history_reads.rs` names this walk).
+/// neither masked nor erased, the longest finished first: when the last
+/// visit closed, or, for an order without a closed visit, when the order
+/// last changed (`finished_at`, kept by [`refresh_finished_at`]).
 pub async fn due_for_retention(tx: &mut dyn Tx, cutoff: i64, limit: i64) -> Fallible<Vec<String>> {
     let rows = tx
-        .query(
-            DUE_FOR_RETENTION_SQL,
-            &[
-                cutoff.into(),
-                AssignmentStatus::Done.as_str().into(),
-                AssignmentStatus::Cancelled.as_str().into(),
-                limit.into(),
-            ],
-        )
+        .query(DUE_FOR_RETENTION_SQL, &[cutoff.into(), limit.into()])
         .await?;
     Ok(rows.iter().map(|r| r.text("id")).collect())
+}
+
+/// Stores when the order finished, for the retention run: while it is done
+/// or cancelled, when its last visit closed or, without a closed visit,
+/// when the order last changed; NULL while it is open. Called whenever an
+/// order is written, its status set or one of its visits closes.
+pub async fn refresh_finished_at(tx: &mut dyn Tx, assignment: &str) -> Fallible<()> {
+    tx.execute(
+        "UPDATE assignments SET finished_at = CASE WHEN status IN ($2, $3)
+             THEN COALESCE((SELECT MAX(v.closed_at) FROM visits v WHERE v.assignment_id = $1), updated_at)
+             END
+         WHERE id = $1",
+        &[
+            assignment.into(),
+            AssignmentStatus::Done.as_str().into(),
+            AssignmentStatus::Cancelled.as_str().into(),
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 /// The orders whose look-up row holds one of `digits` as the customer's

@@ -66,6 +66,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0036_open_conflicts_by_update.sql"),
     include_str!("../../migrations/sqlite/0037_order_search_pieces.sql"),
     include_str!("../../migrations/sqlite/0038_intakes_by_order.sql"),
+    include_str!("../../migrations/sqlite/0039_finished_orders_by_time.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`, restore).

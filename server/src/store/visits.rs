@@ -238,6 +238,10 @@ pub async fn upsert_projection(tx: &mut dyn Tx, p: Projection<'_>) -> Fallible<(
         &params,
     )
     .await?;
+    if p.closed_at.is_some() {
+        // Only a closed visit moves when its order finished.
+        super::personal_data::refresh_finished_at(tx, p.assignment_id).await?;
+    }
     Ok(())
 }
 

@@ -148,6 +148,24 @@ async fn signed_visit(s: &Srv, tech: &str) -> (String, String) {
     (a.id.to_string(), v.visit.to_string())
 }
 
+/// Moves a visit's close, and with it when its order finished, 200 days
+/// back.
+async fn closed_200_days_earlier(s: &Srv, visit: &str) {
+    execute(
+        s,
+        "UPDATE visits SET closed_at = closed_at - 17280000000 WHERE visit_id = $1",
+        vec![visit.to_string()],
+    )
+    .await;
+    execute(
+        s,
+        "UPDATE assignments SET finished_at = finished_at - 17280000000
+         WHERE id = (SELECT assignment_id FROM visits WHERE visit_id = $1)",
+        vec![visit.to_string()],
+    )
+    .await;
+}
+
 async fn retention_masks_the_contact_of_long_finished_orders_and_the_report_still_verifies(
     b: Backend,
 ) {
@@ -162,12 +180,7 @@ async fn retention_masks_the_contact_of_long_finished_orders_and_the_report_stil
         .unwrap()
         .to_string();
     // The first order's visit closed 200 days ago (default retention: 180).
-    execute(
-        &s,
-        "UPDATE visits SET closed_at = closed_at - 17280000000 WHERE visit_id = $1",
-        vec![visit.clone()],
-    )
-    .await;
+    closed_200_days_earlier(&s, &visit).await;
 
     let (st, _) = s
         .post("/api/personal-data/retention/run", &s.dispatcher, json!({}))
@@ -311,12 +324,7 @@ async fn retention_masks_where_a_personal_buyers_invoice_went_and_keeps_its_titl
 
     // Finished 200 days ago, the request long sent to the invoicing
     // provider: retention masks where the invoice went.
-    execute(
-        &s,
-        "UPDATE visits SET closed_at = closed_at - 17280000000 WHERE visit_id = $1",
-        vec![v.visit.to_string()],
-    )
-    .await;
+    closed_200_days_earlier(&s, &v.visit.to_string()).await;
     execute(
         &s,
         "UPDATE outbox SET state = 'delivered' WHERE assignment_id = $1",

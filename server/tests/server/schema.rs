@@ -364,6 +364,62 @@ async fn orders_taken_before_the_search_pieces_are_found_after_the_upgrade() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_finished_before_the_upgrade_are_due_for_retention_after_it() {
+    let dir = Dir::new("finished");
+    let day = 86_400_000_i64;
+    let now = doorstep_server::time::now_ms();
+    {
+        // A database as the server before migration 0039 left it: when an
+        // order finished was worked out on each retention run.
+        let conn = database_before(&dir, "0039");
+        let order = |id: &str, status: &str, updated_at: i64| {
+            conn.execute(
+                "INSERT INTO assignments (id, version, trade, status, priority, classification,
+                    received_at, window_confirmed, body, updated_at)
+                 VALUES (?1, 1, 'appliance_repair', ?2, 'normal', 'general', ?3, 0, ?4, ?3)",
+                rusqlite::params![
+                    id,
+                    status,
+                    updated_at,
+                    serde_json::json!({"id": id, "version": 1, "trade": "appliance_repair", "customer": {}})
+                        .to_string()
+                ],
+            )
+            .unwrap();
+        };
+        // Its visit closed 300 days ago; the order changed yesterday.
+        order("A-VISIT-CLOSED-LONG-AGO", "done", now - day);
+        conn.execute(
+            "INSERT INTO visits (visit_id, assignment_id, technician_id, device_id, trade, stage,
+                trip, closed_at, signoff, state, event_count, updated_at)
+             VALUES ('V-1', 'A-VISIT-CLOSED-LONG-AGO', 'T-1', 'D-1', 'appliance_repair', 'closed',
+                1, ?1, 'verified', '{}', 30, ?2)",
+            rusqlite::params![now - 300 * day, now - day],
+        )
+        .unwrap();
+        // Cancelled 200 days ago, never visited.
+        order("A-CANCELLED-LONG-AGO", "cancelled", now - 200 * day);
+        // Still open, untouched for 400 days: not finished.
+        order("A-OPEN", "open", now - 400 * day);
+        // Cancelled ten days ago.
+        order("A-CANCELLED-LATELY", "cancelled", now - 10 * day);
+    }
+    let db = Database::open(&dir.db())
+        .await
+        .expect("upgrade to the current schema");
+    let due = db
+        .read(move |tx| {
+            Box::pin(async move {
+                doorstep_server::store::personal_data::due_for_retention(tx, now - 180 * day, 10)
+                    .await
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(due, ["A-VISIT-CLOSED-LONG-AGO", "A-CANCELLED-LONG-AGO"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_from_a_newer_server_is_refused_and_left_untouched() {
     let dir = Dir::new("newer");
     {
