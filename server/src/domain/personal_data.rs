@@ -497,7 +497,10 @@ async fn find(tx: &mut dyn Tx, key: &CustomerKey) -> Fallible<(Vec<Match>, Vec<S
         }
     }
     let mut intakes = Vec::new();
-    for (id, caller) in store::unlinked_intakes(tx).await? {
+    for (id, caller) in
+        store::unlinked_intakes_of_phone_digits(tx, [digits.as_str(), international.as_str()])
+            .await?
+    {
         let caller: Value = serde_json::from_str(&caller).unwrap_or_default();
         if phone_of(&caller).is_some() && phone_of(&caller) == wanted {
             intakes.push(id);

@@ -6,7 +6,7 @@ pub use super::sql::PoolUse;
 use super::sql::{BoxFuture, DbError, Tx};
 use super::sqlite;
 use super::sqlite_statement_work::StatementWork;
-use super::{blobs, order_lookup, order_search_pieces, positions};
+use super::{blobs, intakes, order_lookup, order_search_pieces, positions};
 use crate::failure::Failure;
 
 /// The schema version applied to the database and the newest this binary knows.
@@ -24,9 +24,10 @@ impl SchemaState {
 }
 
 /// The fills `pending_fills` may name, in the order they run.
-const FILL_ORDER: [&str; 4] = [
+const FILL_ORDER: [&str; 5] = [
     "assignment_lookup",
     "assignment_search_grams",
+    "intakes_caller_phone",
     "photo_events",
     "technician_positions",
 ];
@@ -71,6 +72,7 @@ impl Database {
             match name.as_str() {
                 "assignment_lookup" => self.fill_order_lookup().await,
                 "assignment_search_grams" => self.fill_order_search_pieces().await,
+                "intakes_caller_phone" => self.fill_intakes_caller_phone().await,
                 "photo_events" => self.fill_photo_events().await,
                 "technician_positions" => self.fill_technician_positions().await,
                 other => Err(Failure::Storage(DbError::Schema(format!(
@@ -110,6 +112,21 @@ impl Database {
             .await?
         {
             after = Some(last);
+        }
+        Ok(())
+    }
+
+    /// Writes the caller's phone digits of every intake recorded before
+    /// migration 0040, in pages of intake ids.
+    async fn fill_intakes_caller_phone(&self) -> Result<(), Failure> {
+        let mut after = String::new();
+        while let Some(last) = self
+            .tx(move |tx| {
+                Box::pin(async move { intakes::fill_caller_phone_batch(tx, &after).await })
+            })
+            .await?
+        {
+            after = last;
         }
         Ok(())
     }

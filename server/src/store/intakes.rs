@@ -1,5 +1,8 @@
-//! The `intakes` table: every request the desk took (受理).
+//! The `intakes` table: every request the desk took (受理), with its
+//! caller's phone digits kept beside it for a customer's requests about
+//! their data (migration 0040).
 
+use super::order_lookup::phone_digits;
 use super::sql::{Filters, Tx, Value};
 use crate::failure::{Failure, Fallible};
 use crate::model::{Classification, IntakeRecord};
@@ -20,22 +23,55 @@ pub struct NewIntake<'a> {
 
 pub async fn insert_intake(tx: &mut dyn Tx, i: NewIntake<'_>) -> Fallible<()> {
     tx.execute(
-        "INSERT INTO intakes (id, classification, received_at, caller, content, answer, assignment_id, escalated, recorded_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO intakes (id, classification, received_at, caller, content, answer, assignment_id, escalated,
+            recorded_by, caller_phone_digits)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         &[
             i.id.into(),
             i.classification.as_str().into(),
             i.received_at.into(),
-            i.caller_json.into(),
+            i.caller_json.as_str().into(),
             i.content.into(),
             i.answer.into(),
             i.assignment_id.into(),
             i.escalated.into(),
             i.recorded_by.into(),
+            caller_phone_digits(&i.caller_json).into(),
         ],
     )
     .await?;
     Ok(())
+}
+
+/// The digits of a caller's phone (`{"phone": …}` in the caller's JSON) as
+/// the orders' look-up rows keep them; none for a caller without a phone
+/// or a caller the JSON does not describe.
+pub fn caller_phone_digits(caller_json: &str) -> Option<String> {
+    let caller: serde_json::Value = serde_json::from_str(caller_json).ok()?;
+    Some(phone_digits(caller["phone"].as_str()?)).filter(|d| !d.is_empty())
+}
+
+/// Writes the caller's phone digits of up to 500 intakes after `after`
+/// (by id) recorded before migration 0040; the last id written, or `None`
+/// when none were left.
+pub async fn fill_caller_phone_batch(tx: &mut dyn Tx, after: &str) -> Fallible<Option<String>> {
+    let rows = tx
+        .query(
+            "SELECT id, caller FROM intakes WHERE id > $1 ORDER BY id LIMIT 500",
+            &[after.into()],
+        )
+        .await?;
+    for r in &rows {
+        tx.execute(
+            "UPDATE intakes SET caller_phone_digits = $2 WHERE id = $1",
+            &[
+                r.text("id").into(),
+                caller_phone_digits(&r.text("caller")).into(),
+            ],
+        )
+        .await?;
+    }
+    Ok(rows.last().map(|r| r.text("id")))
 }
 
 /// The latest 500 intakes, newest first, optionally only (not) escalated ones.

@@ -183,8 +183,12 @@ pub async fn write_document(tx: &mut dyn Tx, doc: &StoredDoc) -> Fallible<()> {
         }
         Holder::Intake => {
             tx.execute(
-                "UPDATE intakes SET caller = $2 WHERE id = $1",
-                &[doc.key.as_str().into(), json.into()],
+                "UPDATE intakes SET caller = $2, caller_phone_digits = $3 WHERE id = $1",
+                &[
+                    doc.key.as_str().into(),
+                    json.as_str().into(),
+                    super::intakes::caller_phone_digits(&json).into(),
+                ],
             )
             .await?
         }
@@ -498,13 +502,23 @@ pub async fn version_of(tx: &mut dyn Tx, assignment: &str) -> Fallible<i64> {
         .map_or(0, |r| r.int("version")))
 }
 
-/// Intakes not linked to an order (a consultation answered at the desk):
-/// id and caller JSON.
-pub async fn unlinked_intakes(tx: &mut dyn Tx) -> Fallible<Vec<(String, String)>> {
+/// [`unlinked_intakes_of_phone_digits`]'s query.
+pub const UNLINKED_INTAKES_OF_PHONE_DIGITS_SQL: &str = "SELECT id, caller FROM intakes
+     WHERE assignment_id IS NULL AND caller_phone_digits IN ($1, $2)
+     ORDER BY received_at, id";
+
+/// Intakes not linked to an order (a consultation answered at the desk)
+/// whose caller's phone digits are one of `digits` (through
+/// `intakes_by_order_and_caller_phone`): id and caller JSON, oldest first.
+/// The caller checks each caller's phone itself.
+pub async fn unlinked_intakes_of_phone_digits(
+    tx: &mut dyn Tx,
+    digits: [&str; 2],
+) -> Fallible<Vec<(String, String)>> {
     let rows = tx
         .query(
-            "SELECT id, caller FROM intakes WHERE assignment_id IS NULL ORDER BY received_at, id",
-            &[],
+            UNLINKED_INTAKES_OF_PHONE_DIGITS_SQL,
+            &[digits[0].into(), digits[1].into()],
         )
         .await?;
     Ok(rows

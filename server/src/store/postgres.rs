@@ -51,6 +51,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0037_order_search_pieces.sql"),
     include_str!("../../migrations/postgres/0038_intakes_by_order.sql"),
     include_str!("../../migrations/postgres/0039_finished_orders_by_time.sql"),
+    include_str!("../../migrations/postgres/0040_unlinked_intakes_by_phone.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`).

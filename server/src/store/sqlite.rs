@@ -67,6 +67,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0037_order_search_pieces.sql"),
     include_str!("../../migrations/sqlite/0038_intakes_by_order.sql"),
     include_str!("../../migrations/sqlite/0039_finished_orders_by_time.sql"),
+    include_str!("../../migrations/sqlite/0040_unlinked_intakes_by_phone.sql"),
 ];
 
 /// The newest schema version this binary knows (`/readyz`, restore).

@@ -118,6 +118,7 @@ async fn stored_text(s: &Srv) -> String {
                     "SELECT caller AS t FROM intakes",
                     "SELECT content AS t FROM intakes",
                     "SELECT COALESCE(answer, '') AS t FROM intakes",
+                    "SELECT COALESCE(caller_phone_digits, '') AS t FROM intakes",
                     "SELECT payload AS t FROM outbox WHERE state IN ('delivered', 'dead')",
                     "SELECT search_text AS t FROM assignment_lookup",
                     "SELECT COALESCE(customer_phone_digits, '') AS t FROM assignment_lookup",
@@ -890,4 +891,36 @@ async fn the_lists_show_no_full_contact_and_the_callbacks_due_are_logged(b: Back
     );
     assert_eq!(ours[0]["customer_phone"], PHONE, "who to call, in full");
     assert_eq!(log_of("callback").await, 1, "one row per order listed");
+}
+
+/// A customer's consultations and the orders due for retention are read
+/// through their partial indexes (migrations 0039 and 0040), not by
+/// reading every intake or every finished order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customers_consultations_and_the_orders_due_are_found_through_indexes() {
+    use doorstep_server::store::personal_data as store;
+    let s = Srv::start(Backend::Sqlite).await;
+    let due = s
+        .sqlite_plan(
+            store::DUE_FOR_RETENTION_SQL,
+            vec![0_i64.into(), 101_i64.into()],
+        )
+        .await;
+    assert_eq!(
+        due,
+        ["SEARCH assignments USING INDEX assignments_due_for_retention (finished_at<?)"],
+        "{due:?}"
+    );
+    let consultations = s
+        .sqlite_plan(
+            store::UNLINKED_INTAKES_OF_PHONE_DIGITS_SQL,
+            vec!["13912345678".into(), "008613912345678".into()],
+        )
+        .await;
+    assert!(
+        consultations[0].starts_with(
+            "SEARCH intakes USING INDEX intakes_by_order_and_caller_phone (assignment_id=? AND caller_phone_digits=?)"
+        ),
+        "{consultations:?}"
+    );
 }

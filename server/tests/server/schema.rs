@@ -420,6 +420,59 @@ async fn orders_finished_before_the_upgrade_are_due_for_retention_after_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consultations_taken_before_the_upgrade_are_found_by_the_callers_phone_after_it() {
+    let dir = Dir::new("intakes");
+    {
+        // A database as the server before migration 0040 left it: 501
+        // consultations (more than a batch of the filling), the customer's
+        // the last by id, and one intake that became an order.
+        let conn = database_before(&dir, "0040");
+        let intake = |id: &str, phone: &str, order: Option<&str>| {
+            conn.execute(
+                "INSERT INTO intakes (id, classification, received_at, caller, content, assignment_id, recorded_by)
+                 VALUES (?1, 'consultation', 1767225600000, ?2, '保修政策', ?3, 'desk')",
+                rusqlite::params![
+                    id,
+                    serde_json::json!({"name": "黄梅", "phone": phone}).to_string(),
+                    order
+                ],
+            )
+            .unwrap();
+        };
+        for i in 0..500 {
+            intake(&format!("I-{i:04}"), "139 0000 0000", None);
+        }
+        intake("I-9999", "+86 138 0013 8001", None);
+        intake("I-ORDER", "138 0013 8001", Some("A-20260101-0001"));
+    }
+    let db = Database::open(&dir.db())
+        .await
+        .expect("upgrade to the current schema");
+    let (found, pending) = db
+        .read(|tx| {
+            Box::pin(async move {
+                let found =
+                    doorstep_server::store::personal_data::unlinked_intakes_of_phone_digits(
+                        tx,
+                        ["13800138001", "008613800138001"],
+                    )
+                    .await?;
+                let pending = tx
+                    .query_opt("SELECT COUNT(*) AS n FROM pending_fills", &[])
+                    .await?
+                    .unwrap()
+                    .int("n");
+                Ok::<_, doorstep_server::failure::Failure>((found, pending))
+            })
+        })
+        .await
+        .unwrap();
+    let ids: Vec<&str> = found.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["I-9999"], "the consultation, not the order's intake");
+    assert_eq!(pending, 0, "the fill ran once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_from_a_newer_server_is_refused_and_left_untouched() {
     let dir = Dir::new("newer");
     {
