@@ -137,6 +137,10 @@ timed_pieces("0037: search by pieces, the last four digits of that phone", old_p
 timed_pieces("0037: search by pieces, a name many orders have (王李)", "王李")
 timed_pieces("0037: search by pieces, a street and number (长乐路 12 弄)", "长乐路 12 弄")
 timed_pieces("0037: search by pieces, finding nothing", "99999999999", "99999999999")
+old_id = c.execute("SELECT assignment_id FROM assignment_lookup"
+                   f" ORDER BY received_at DESC LIMIT 1 OFFSET {min(6000, args.orders - 1)}").fetchone()[0]
+timed_pieces("0037: search by pieces, the id of an order 6 000 back", old_id.lower(),
+             "".join(ch for ch in old_id if ch.isdigit()))
 timed("after: a caller's history by phone", f"SELECT {cols} FROM assignment_lookup l JOIN assignments a"
       " ON a.id = l.assignment_id WHERE l.customer_phone_digits = ?"
       " ORDER BY l.received_at DESC, l.assignment_id DESC LIMIT 500", (old_phone,))
