@@ -15,6 +15,8 @@ use chrono::{DateTime, Duration, Utc};
 use doorstep_core::business_time::BusinessZone;
 use doorstep_core::protocol::{PullRequest, PullResponse, PROTOCOL_VERSION};
 use doorstep_core::VisitEvent;
+use doorstep_server::model::Classification;
+use doorstep_server::store::intakes;
 use doorstep_server::store::sqlite_statement_work::{one_line, StatementRuns};
 use serde_json::{json, Value};
 
@@ -23,6 +25,11 @@ use serde_json::{json, Value};
 /// walking the visits costs some 1 000 steps more the second time, walking
 /// their facts some 30 000.
 const PAST_VISITS: i64 = 300;
+
+/// Consultations (intakes without an order) the desk answered for other
+/// callers a past visit: enough that the desk's list of the newest 500
+/// intakes is full both days.
+const CONSULTATIONS_A_VISIT: i64 = 2;
 
 /// Visits pushed together in one push while the past is written.
 const PAST_VISITS_A_PUSH: usize = 10;
@@ -81,12 +88,14 @@ async fn no_statement_of_a_days_work_grows_with_the_history_it_does_not_show() {
 }
 
 /// The history: one technician's finished visits, a day apart, going back
-/// from 30 days ago, each called back as the center does.
+/// from 30 days ago, each called back as the center does, and as many
+/// consultations the desk answered for other callers.
 struct Past {
     device: String,
     token: String,
     seq: u64,
     visits: i64,
+    consultations: i64,
 }
 
 impl Past {
@@ -97,6 +106,7 @@ impl Past {
             token,
             seq: 1,
             visits: 0,
+            consultations: 0,
         }
     }
 
@@ -111,11 +121,13 @@ impl Past {
             );
             let v = completed_visit(&a, &self.device, start - Duration::hours(2));
             batch.extend(v.events);
+
             if (self.visits as usize).is_multiple_of(PAST_VISITS_A_PUSH) {
                 self.push(s, std::mem::take(&mut batch)).await;
             }
         }
         self.push(s, batch).await;
+        self.consultations(s, n * CONSULTATIONS_A_VISIT).await;
         // The center called every past customer back.
         s.state
             .db
@@ -127,6 +139,43 @@ impl Past {
                         &[],
                     )
                     .await
+                })
+            })
+            .await
+            .unwrap();
+    }
+
+    /// Calls the desk answered for other callers, without an order,
+    /// recorded as the intake endpoint records them.
+    async fn consultations(&mut self, s: &Srv, n: i64) {
+        let first = self.consultations;
+        self.consultations += n;
+        let received_at = (Utc::now() - Duration::days(30)).timestamp_millis();
+        s.state
+            .db
+            .tx(move |tx| {
+                Box::pin(async move {
+                    for i in first..first + n {
+                        let id = format!("I-PAST-{i:06}");
+                        intakes::insert_intake(
+                            tx,
+                            intakes::NewIntake {
+                                id: &id,
+                                classification: Classification::Consultation,
+                                received_at: received_at - i * 60_000,
+                                caller_json:
+                                    json!({"name": "咨询客户", "phone": format!("137 {i:08}")})
+                                        .to_string(),
+                                content: "保修期多久？",
+                                answer: Some("整机一年"),
+                                assignment_id: None,
+                                escalated: false,
+                                recorded_by: "desk",
+                            },
+                        )
+                        .await?;
+                    }
+                    Ok::<_, doorstep_server::failure::Failure>(())
                 })
             })
             .await
