@@ -67,8 +67,8 @@ pub fn pieces_of(search_text: &str, phone_digits: Option<&str>) -> BTreeSet<Stri
 /// one character.
 pub fn pieces_of_text_search(text: &str) -> Vec<String> {
     let pieces: BTreeSet<String> = match text.chars().count() {
-        0 | 1 => BTreeSet::new(),
         2 => [text.to_string()].into(),
+        // One character has no window of three.
         _ => windows(text, 3).collect(),
     };
     pieces.into_iter().collect()
