@@ -220,6 +220,7 @@ fn a_v8_store_upgrades_with_each_visit_reading_its_last_receipt() {
                  WHERE kind = 'assignment_received';
              CREATE INDEX outbox_by_visit ON outbox(visit_id, status);
              DROP TRIGGER outbox_keeps_every_seq;
+             DROP INDEX visits_due_for_purge;
              PRAGMA user_version = 8;",
         )
         .unwrap();
@@ -294,6 +295,7 @@ fn a_v10_store_keeps_its_outbox_and_counts_on_from_its_last_sequence() {
              BEGIN
                  SELECT RAISE(ABORT, 'an event is edited (purged) only after the server acknowledged it');
              END;
+             DROP INDEX visits_due_for_purge;
              PRAGMA user_version = 10;",
         )
         .unwrap();

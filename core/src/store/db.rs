@@ -346,6 +346,17 @@ impl Db {
         result
     }
 
+    /// Counts the work of every statement either connection runs from now
+    /// on into `work`.
+    pub fn count_statement_work(
+        &self,
+        work: std::sync::Arc<super::statement_work::StatementWork>,
+    ) -> Result<()> {
+        super::statement_work::count_on(&mut lock(&self.reader), work.clone())?;
+        super::statement_work::count_on(&mut lock(&self.writer), work)?;
+        Ok(())
+    }
+
     /// Runs `f` with the writer connection outside any transaction (pragmas,
     /// checkpoints).
     pub fn with_writer<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {

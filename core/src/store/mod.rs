@@ -25,7 +25,9 @@
 //! use), `outbox_text.rs` (the waiting facts as the sync sends them: their
 //! stored text, rewritten first only when an older app version stored it),
 //! `visit_writes.rs` (a command's rows worked out, then written: at once,
-//! or a download page's together with their JSON made on a second thread).
+//! or a download page's together with their JSON made on a second thread),
+//! `statement_work.rs` (SQLite's steps for each statement run, counted on
+//! request: a read's work must not grow with the stored history).
 
 mod blobs;
 mod db;
@@ -37,6 +39,7 @@ mod projection;
 mod retention;
 pub mod schema;
 mod settings;
+pub mod statement_work;
 mod sync_state;
 mod visit_writes;
 
@@ -407,6 +410,16 @@ impl Store {
         self.shared
             .db
             .read(|tx| load_device(tx)?.ok_or(StoreError::Sqlite("device row missing".into())))
+    }
+
+    /// Counts SQLite's work for every statement the store runs from now on
+    /// (virtual-machine steps per run, by SQL text), for the tests and
+    /// diagnostics that check a read of today's work does not grow with the
+    /// history the phone holds.
+    pub fn count_statement_work(&self) -> Result<std::sync::Arc<statement_work::StatementWork>> {
+        let work = std::sync::Arc::new(statement_work::StatementWork::default());
+        self.shared.db.count_statement_work(work.clone())?;
+        Ok(work)
     }
 
     /// Copies the WAL into the database file and empties it, and frees the

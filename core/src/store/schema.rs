@@ -51,12 +51,16 @@
 //!   the sequence of a deleted row; the trigger `outbox_keeps_every_seq`
 //!   now forbids deleting one, so the next sequence, the last plus one, was
 //!   never given before.
+//! - v12: the partial index `visits_due_for_purge` (closed visits whose
+//!   personal data is still held, by closing time): the retention run read
+//!   every visit the phone ever made (`tests/store_history_reads.rs` saw
+//!   its steps double with the history).
 
 use super::error::{Result, StoreError};
 use rusqlite::{Connection, Transaction};
 
 /// The schema version this code reads and writes.
-pub const VERSION: i64 = 11;
+pub const VERSION: i64 = 12;
 
 /// `PRAGMA application_id` of a Doorstep store: "DSTP".
 pub const APPLICATION_ID: i64 = 0x4453_5450;
@@ -324,16 +328,23 @@ BEGIN
 END;
 "#;
 
+/// v11 -> v12: the closed visits still holding personal data found by
+/// their closing time (`super::retention`), not by reading every visit.
+const V11_TO_V12: &str = r#"
+CREATE INDEX visits_due_for_purge ON visits(closed_at) WHERE closed = 1 AND purged_at IS NULL;
+"#;
+
 /// The current schema for a new database: the newest frozen version plus
 /// the upgrades after it.
-pub const CURRENT: [&str; 10] = [
-    V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6, V6_TO_V7, V7_TO_V8, V8_TO_V9, V9_TO_V10, V10_TO_V11,
+pub const CURRENT: [&str; 11] = [
+    V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6, V6_TO_V7, V7_TO_V8, V8_TO_V9, V9_TO_V10,
+    V10_TO_V11, V11_TO_V12,
 ];
 
 /// Upgrade steps: `UPGRADES[i]` takes a database from version `i + 1` to `i + 2`.
 const UPGRADES: [&str; (VERSION - 1) as usize] = [
     V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6, V6_TO_V7, V7_TO_V8, V8_TO_V9, V9_TO_V10,
-    V10_TO_V11,
+    V10_TO_V11, V11_TO_V12,
 ];
 
 /// What `PRAGMA user_version` and `application_id` say about a database.
@@ -546,6 +557,7 @@ mod tests {
                     "{V2}{V2_TO_V3}{V3_TO_V4}{V4_TO_V5}{V5_TO_V6}{V6_TO_V7}{V7_TO_V8}{V8_TO_V9}{V9_TO_V10}"
                 ),
             ),
+            (11, CURRENT[..10].concat()),
         ]
     }
 

@@ -1,0 +1,91 @@
+//! How much work SQLite did for each statement the store ran, read from its
+//! own counters (`sqlite3_stmt_status`: virtual-machine steps and full-scan
+//! steps) as each run finishes (`sqlite3_trace_v2`'s profile event), kept
+//! by SQL text: the largest run of each.
+//!
+//! A phone in use for months holds every visit it made. A read of today's
+//! work (the day's list, a visit's screen, the facts waiting for the
+//! server) should cost the same after a year as after a week; a statement
+//! whose steps grow with the stored history walks rows it does not show.
+//! Counted, not timed: the same workload gives the same numbers on any
+//! machine (`core/tests/store_history_reads.rs` runs a day over a short and
+//! a longer history and compares). Off unless [`crate::store::Store::count_statement_work`]
+//! turns it on.
+
+use rusqlite::trace::{TraceEvent, TraceEventCodes};
+use rusqlite::{Connection, StatementStatus};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+/// The largest run of one statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StatementRuns {
+    /// Runs seen.
+    pub runs: u64,
+    /// The most virtual-machine steps one run took.
+    pub most_steps: u64,
+    /// The most steps one run took forward through a whole table (a scan
+    /// without an index).
+    pub most_full_scan_steps: u64,
+}
+
+/// The statements run since the counting began (or since the last
+/// [`StatementWork::take`]), by SQL text.
+#[derive(Debug, Default)]
+pub struct StatementWork {
+    kept: Mutex<BTreeMap<String, StatementRuns>>,
+}
+
+impl StatementWork {
+    /// Records one run of `sql`.
+    fn record(&self, sql: &str, steps: u64, full_scan_steps: u64) {
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        let runs = kept.entry(sql.to_string()).or_default();
+        runs.runs += 1;
+        runs.most_steps = runs.most_steps.max(steps);
+        runs.most_full_scan_steps = runs.most_full_scan_steps.max(full_scan_steps);
+    }
+
+    /// The statements kept so far, by SQL text, and forgets them.
+    pub fn take(&self) -> BTreeMap<String, StatementRuns> {
+        std::mem::take(&mut *self.kept.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// Records every run of a statement on `conn` into `work`: the counters
+/// as the run begins (they add up over a cached statement's runs) are
+/// taken from those as it finishes.
+pub(crate) fn count_on(conn: &mut Connection, work: Arc<StatementWork>) -> rusqlite::Result<()> {
+    let mut at_start: HashMap<String, (u64, u64)> = HashMap::new();
+    conn.trace_v2(
+        TraceEventCodes::SQLITE_TRACE_STMT | TraceEventCodes::SQLITE_TRACE_PROFILE,
+        Some(move |event: TraceEvent<'_>| {
+            let counters = |stmt: &rusqlite::trace::StmtRef<'_>| {
+                let count = |status| u64::try_from(stmt.get_status(status)).unwrap_or(0);
+                (
+                    count(StatementStatus::VmStep),
+                    count(StatementStatus::FullscanStep),
+                )
+            };
+            match event {
+                // A trigger's subprogram starting within a run is announced
+                // as an SQL comment: the run goes on.
+                TraceEvent::Stmt(stmt, text) if !text.starts_with("--") => {
+                    at_start.insert(stmt.sql().to_string(), counters(&stmt));
+                }
+                TraceEvent::Profile(stmt, _) => {
+                    let sql = stmt.sql();
+                    let (steps, full_scan_steps) = counters(&stmt);
+                    let (steps_before, full_scan_before) =
+                        at_start.remove(sql.as_ref()).unwrap_or_default();
+                    work.record(
+                        &sql,
+                        steps.saturating_sub(steps_before),
+                        full_scan_steps.saturating_sub(full_scan_before),
+                    );
+                }
+                _ => {}
+            }
+        }),
+    )
+}
