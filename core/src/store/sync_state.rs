@@ -124,8 +124,11 @@ impl Store {
     /// The sync status for the shells.
     pub fn sync_status(&self) -> Result<SyncStatus> {
         self.shared.db.read(|tx| {
+            // Each count through `outbox_by_status`: the outbox keeps every
+            // fact ever sent, the waiting and refused ones are few.
             let counts: (i64, i64) = tx.query_row(
-                "SELECT coalesce(sum(status = 'pending'), 0), coalesce(sum(status = 'refused'), 0) FROM outbox",
+                "SELECT (SELECT count(*) FROM outbox WHERE status = 'pending'),
+                        (SELECT count(*) FROM outbox WHERE status = 'refused')",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
@@ -147,7 +150,11 @@ impl Store {
                     },
                 )
                 .optional()?;
-            let mut status = SyncStatus { pending: counts.0 as u64, refused: counts.1 as u64, ..SyncStatus::default() };
+            let mut status = SyncStatus {
+                pending: counts.0 as u64,
+                refused: counts.1 as u64,
+                ..SyncStatus::default()
+            };
             if let Some((attempt, success, code, error, failures, offset)) = row {
                 status.last_attempt_at = from_millis(attempt);
                 status.last_success_at = from_millis(success);
