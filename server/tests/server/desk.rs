@@ -17,6 +17,8 @@ both_backends!(
     an_edit_is_in_the_orders_history_with_who_and_what,
     search_finds_by_phone_name_address_and_id_with_visits,
     an_edited_order_is_found_by_its_new_name_and_phone_and_no_longer_by_the_old,
+    a_search_starts_from_the_piece_fewest_orders_hold,
+    pieces_of_an_order_received_at_another_time_are_kept_under_that_time_only,
     customer_history_lists_every_order_of_that_phone,
     an_order_behind_weeks_of_newer_ones_is_still_found_and_still_warns,
     intake_warns_of_a_repeat_repair_within_30_days,
@@ -722,4 +724,121 @@ async fn the_console_reads_each_time_as_the_core_formats_it_in_the_business_zone
     let plain = read(format!("/api/assignments/{id}"), None).await;
     assert_eq!(plain["requested_window"], later);
     assert!(plain.get("received_at_text").is_none(), "{plain}");
+}
+
+/// The piece of `pieces` a search starts from.
+async fn rarest(s: &Srv, pieces: &[&str]) -> Option<String> {
+    let pieces: Vec<String> = pieces.iter().map(|p| p.to_string()).collect();
+    s.state
+        .db
+        .read(move |tx| {
+            Box::pin(async move {
+                doorstep_server::store::order_search_pieces::rarest(tx, &pieces).await
+            })
+        })
+        .await
+        .unwrap()
+}
+
+async fn a_search_starts_from_the_piece_fewest_orders_hold(b: Backend) {
+    let s = Srv::start(b).await;
+    for _ in 0..3 {
+        new_order(&s, "王李梅", "138 0013 8001", "静安区", "海尔 BCD-216").await;
+    }
+    new_order(&s, "王李华", "139 1111 2222", "徐汇区", "美的 MG70").await;
+    // 王李: four orders; 李华: one.
+    assert_eq!(rarest(&s, &["王李", "李华"]).await.as_deref(), Some("李华"));
+    assert_eq!(rarest(&s, &["李华", "王李"]).await.as_deref(), Some("李华"));
+    // Of pieces as rare, the first.
+    assert_eq!(
+        rarest(&s, &["李华", "王李华"]).await.as_deref(),
+        Some("李华")
+    );
+    assert_eq!(
+        rarest(&s, &["王李华", "李华"]).await.as_deref(),
+        Some("王李华")
+    );
+    // A piece no order holds: no order can match.
+    assert_eq!(rarest(&s, &["王李", "赵钱"]).await, None);
+}
+
+async fn pieces_of_an_order_received_at_another_time_are_kept_under_that_time_only(b: Backend) {
+    use doorstep_server::store::order_search_pieces::{pieces_of, rewrite, Written};
+    let s = Srv::start(b).await;
+    let id = new_order(&s, "黄梅", "138 0013 8001", "武定路", "海尔 BCD-216").await;
+    let text = format!("{}\u{1f}黄梅\u{1f}武定路", id.to_lowercase());
+    let pieces = pieces_of(&text, Some("13800138001"));
+    let rows = {
+        let (id, pieces) = (id.clone(), pieces.clone());
+        s.state
+            .db
+            .tx(move |tx| {
+                Box::pin(async move {
+                    let before = Written {
+                        received_at: 1_000,
+                        pieces: pieces.clone(),
+                    };
+                    // The order as if written at 1 000, then received at 2 000.
+                    tx.execute(
+                        "DELETE FROM assignment_search_grams WHERE assignment_id = $1",
+                        &[id.as_str().into()],
+                    )
+                    .await?;
+                    rewrite(tx, &id, None, &pieces, 1_000).await?;
+                    rewrite(tx, &id, Some(before), &pieces, 2_000).await?;
+                    let rows = tx
+                        .query(
+                            "SELECT gram, received_at FROM assignment_search_grams
+                             WHERE assignment_id = $1",
+                            &[id.as_str().into()],
+                        )
+                        .await?;
+                    Ok::<_, doorstep_server::failure::Failure>(
+                        rows.iter()
+                            .map(|r| (r.text("gram"), r.int("received_at")))
+                            .collect::<Vec<_>>(),
+                    )
+                })
+            })
+            .await
+            .unwrap()
+    };
+    assert_eq!(rows.len(), pieces.len(), "each piece once: {rows:?}");
+    assert!(rows.iter().all(|(_, at)| *at == 2_000), "{rows:?}");
+}
+
+/// An edit of what no search reads (the product) writes no search piece.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_that_leaves_the_searched_text_alone_writes_no_piece() {
+    let s = Srv::start(Backend::Sqlite).await;
+    let id = new_order(&s, "黄梅", "138 0013 8001", "武定路", "海尔 BCD-216").await;
+    let (_, a) = s
+        .get(&format!("/api/assignments/{id}"), &s.dispatcher)
+        .await;
+    let mut product = a["product"].clone();
+    product["model"] = json!("海尔 BCD-470");
+    let work = s
+        .state
+        .db
+        .statement_work()
+        .expect("SQLite counts its steps");
+    work.keep_runs_over(0);
+    work.take();
+    let (st, body) = patch(
+        &s,
+        &id,
+        json!({"product": product, "expected_version": a["version"]}),
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
+    let ran = work.take();
+    assert!(
+        ran.keys().any(|sql| sql.contains("assignment_lookup")),
+        "the edit rewrote the order's look-up row"
+    );
+    let written: Vec<&String> = ran
+        .keys()
+        .filter(|sql| sql.contains("assignment_search_grams"))
+        .collect();
+    assert!(written.is_empty(), "{written:?}");
 }
