@@ -89,3 +89,73 @@ pub(crate) fn count_on(conn: &mut Connection, work: Arc<StatementWork>) -> rusql
         }),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counted() -> (Connection, Arc<StatementWork>) {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (n INTEGER PRIMARY KEY);
+             WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 1000)
+             INSERT INTO t SELECT n FROM c;",
+        )
+        .unwrap();
+        let work = Arc::new(StatementWork::default());
+        count_on(&mut conn, work.clone()).unwrap();
+        (conn, work)
+    }
+
+    fn run(conn: &Connection, sql: &str, param: i64) -> i64 {
+        conn.prepare_cached(sql)
+            .unwrap()
+            .query_row([param], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn each_run_of_a_cached_statement_counts_its_own_steps_only() {
+        let (conn, work) = counted();
+        let sum = "SELECT sum(n) FROM t WHERE n <= ?1";
+        assert_eq!(run(&conn, sum, 1000), 500_500);
+        let walk = work.take()[sum];
+        assert_eq!(walk.runs, 1);
+        assert!(walk.most_steps > 1000, "{walk:?}");
+        // The same statement, reset and run again over ten rows: its
+        // counters go on adding up, the run is counted alone.
+        assert_eq!(run(&conn, sum, 10), 55);
+        let few = work.take()[sum];
+        assert_eq!(few.runs, 1);
+        assert!(few.most_steps < 100, "{few:?}");
+    }
+
+    #[test]
+    fn a_run_walking_a_whole_table_is_told_from_one_reading_through_an_index() {
+        let (conn, work) = counted();
+        let scan = "SELECT count(*) FROM t WHERE n + 0 = ?1";
+        let seek = "SELECT count(*) FROM t WHERE n = ?1";
+        assert_eq!(run(&conn, scan, 7), 1);
+        assert_eq!(run(&conn, seek, 7), 1);
+        let kept = work.take();
+        assert!(kept[scan].most_full_scan_steps >= 999, "{kept:?}");
+        assert_eq!(kept[seek].most_full_scan_steps, 0, "{kept:?}");
+        assert!(work.take().is_empty(), "taking forgets");
+    }
+
+    #[test]
+    fn the_largest_run_of_each_statement_is_kept() {
+        let work = StatementWork::default();
+        work.record("SELECT a", 10, 0);
+        work.record("SELECT a", 30, 5);
+        work.record("SELECT a", 20, 9);
+        assert_eq!(
+            work.take()["SELECT a"],
+            StatementRuns {
+                runs: 3,
+                most_steps: 30,
+                most_full_scan_steps: 9,
+            }
+        );
+    }
+}
