@@ -17,7 +17,7 @@ use chrono::{DateTime, Duration, FixedOffset, Utc};
 use common::*;
 use doorstep_core::clock::FixedClock;
 use doorstep_core::protocol::{AssignmentChange, PushRequest, PushResponse};
-use doorstep_core::store::statement_work::StatementRuns;
+use doorstep_core::store::statement_work::{self, StatementRuns};
 use doorstep_core::store::Store;
 use doorstep_core::sync::{
     HttpRequest, HttpResponse, SyncClient, SyncConfig, Transport, TransportFuture,
@@ -67,20 +67,7 @@ async fn no_statement_of_a_phones_day_grows_with_the_history_it_does_not_show() 
     work_a_day(&store, &client, &center, day() + Duration::days(1), 2).await;
     let second = work.take();
 
-    let grown: Vec<String> = second
-        .iter()
-        .filter_map(|(sql, runs)| {
-            let before = first.get(sql).map_or(0, |r: &StatementRuns| r.most_steps);
-            (runs.most_steps > before + STEPS_MAY_GROW).then(|| {
-                format!(
-                    "{before} → {} steps ({} full-scan): {}",
-                    runs.most_steps,
-                    runs.most_full_scan_steps,
-                    sql.split_whitespace().collect::<Vec<_>>().join(" ")
-                )
-            })
-        })
-        .collect();
+    let grown = statement_work::grown(&first, &second, STEPS_MAY_GROW);
     assert!(
         grown.is_empty(),
         "{} statements of the phone's day did more work over a longer history:\n{}",

@@ -52,6 +52,36 @@ impl StatementWork {
     }
 }
 
+/// The statement on one line, its runs of spaces folded (for logs and
+/// test failures).
+pub fn one_line(sql: &str) -> String {
+    sql.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The statements of `later` whose largest run took more than `may_grow`
+/// steps beyond their largest run in `earlier` (none there: zero), one line
+/// each: `before → after steps (full-scan steps): SQL`.
+pub fn grown(
+    earlier: &BTreeMap<String, StatementRuns>,
+    later: &BTreeMap<String, StatementRuns>,
+    may_grow: u64,
+) -> Vec<String> {
+    later
+        .iter()
+        .filter_map(|(sql, runs)| {
+            let before = earlier.get(sql).map_or(0, |r| r.most_steps);
+            (runs.most_steps > before + may_grow).then(|| {
+                format!(
+                    "{before} → {} steps ({} full-scan): {}",
+                    runs.most_steps,
+                    runs.most_full_scan_steps,
+                    one_line(sql)
+                )
+            })
+        })
+        .collect()
+}
+
 /// Records every run of a statement on `conn` into `work`: the counters
 /// as the run begins (they add up over a cached statement's runs) are
 /// taken from those as it finishes.
@@ -141,6 +171,32 @@ mod tests {
         assert!(kept[scan].most_full_scan_steps >= 999, "{kept:?}");
         assert_eq!(kept[seek].most_full_scan_steps, 0, "{kept:?}");
         assert!(work.take().is_empty(), "taking forgets");
+    }
+
+    #[test]
+    fn a_statement_grown_beyond_the_bound_is_named_on_one_line() {
+        let runs = |most_steps| StatementRuns {
+            runs: 1,
+            most_steps,
+            most_full_scan_steps: 4,
+        };
+        let earlier = BTreeMap::from([
+            ("SELECT a".to_string(), runs(100)),
+            ("SELECT b\n   FROM t".to_string(), runs(100)),
+        ]);
+        let later = BTreeMap::from([
+            ("SELECT a".to_string(), runs(150)),
+            ("SELECT b\n   FROM t".to_string(), runs(151)),
+            ("SELECT c".to_string(), runs(51)),
+            ("SELECT d".to_string(), runs(50)),
+        ]);
+        assert_eq!(
+            grown(&earlier, &later, 50),
+            [
+                "100 → 151 steps (4 full-scan): SELECT b FROM t",
+                "0 → 51 steps (4 full-scan): SELECT c"
+            ]
+        );
     }
 
     #[test]

@@ -25,17 +25,9 @@ use std::sync::Mutex;
 /// on a server core, a full walk of some 200 000 rows.
 pub const LONG_RUN_STEPS: u64 = 1_000_000;
 
-/// What SQLite counted for the runs of one statement over the bound.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct StatementRuns {
-    /// Runs over the bound.
-    pub runs: u64,
-    /// The most virtual-machine steps one run took.
-    pub most_steps: u64,
-    /// The most steps one run took forward through a whole table (a scan
-    /// without an index).
-    pub most_full_scan_steps: u64,
-}
+/// What SQLite counted for the runs of one statement over the bound, and
+/// the statement on one line: the phone's store counts the same.
+pub use doorstep_core::store::statement_work::{one_line, StatementRuns};
 
 /// The statements of one database whose runs went over the bound.
 #[derive(Debug)]
@@ -98,11 +90,6 @@ impl StatementWork {
     pub fn long_runs(&self) -> u64 {
         self.long_runs.load(Ordering::Relaxed)
     }
-}
-
-/// The statement on one line, its runs of spaces folded (for the log).
-pub fn one_line(sql: &str) -> String {
-    sql.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

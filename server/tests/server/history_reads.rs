@@ -14,10 +14,10 @@ use crate::harness::{assignment, completed_visit, device, numbered, Srv};
 use chrono::{DateTime, Duration, Utc};
 use doorstep_core::business_time::BusinessZone;
 use doorstep_core::protocol::{PullRequest, PullResponse, PROTOCOL_VERSION};
+use doorstep_core::store::statement_work;
 use doorstep_core::VisitEvent;
 use doorstep_server::model::Classification;
 use doorstep_server::store::intakes;
-use doorstep_server::store::sqlite_statement_work::{one_line, StatementRuns};
 use serde_json::{json, Value};
 
 /// Past visits added before each measured day: as many again the second
@@ -60,20 +60,7 @@ async fn no_statement_of_a_days_work_grows_with_the_history_it_does_not_show() {
     today.work_a_day(&s, 2).await;
     let second = work.take();
 
-    let grown: Vec<String> = second
-        .iter()
-        .filter_map(|(sql, runs)| {
-            let before = first.get(sql).map_or(0, |r: &StatementRuns| r.most_steps);
-            (runs.most_steps > before + STEPS_MAY_GROW).then(|| {
-                format!(
-                    "{before} → {} steps ({} full-scan): {}",
-                    runs.most_steps,
-                    runs.most_full_scan_steps,
-                    one_line(sql)
-                )
-            })
-        })
-        .collect();
+    let grown = statement_work::grown(&first, &second, STEPS_MAY_GROW);
     assert!(
         grown.is_empty(),
         "{} statements of the day's work did more work over a longer history:\n{}",
