@@ -2,8 +2,9 @@
 //! every statement the store runs for a day of work (the sync client
 //! downloading the day's order from a center answering over a scripted
 //! transport, the day's list, the visit's screen and the sync status after
-//! each step, the sync sending the visit's facts, the visit's history, the
-//! retention run) is counted in SQLite's own steps
+//! each step, the app's start looking for photos no fact names, the sync
+//! sending the visit's facts, the visit's history, the retention run) is
+//! counted in SQLite's own steps
 //! (`store::statement_work`), once after some weeks of past visits and once
 //! again after as many more. A statement that does more work the second
 //! time walks history it does not show. Steps, not times: the same
@@ -176,8 +177,9 @@ impl Transport for Center {
 }
 
 /// One day: the order downloaded by the sync client, the visit walked with
-/// the day's list, its screen and the sync status read after each step, its
-/// facts sent by the sync client, its history read, the retention run.
+/// the day's list, its screen and the sync status read after each step, the
+/// app's start looking for photos no fact names, the visit's facts sent by
+/// the sync client, its history read, the retention run.
 async fn work_a_day(
     store: &Store,
     client: &SyncClient,
@@ -207,6 +209,20 @@ async fn work_a_day(
         store.view(&aid, at).unwrap();
         store.sync_status().unwrap();
     }
+    // The app starts again: a photo written but never recorded (its
+    // command refused after the bytes were kept) is found and removed.
+    let orphan = store
+        .put_blob(format!("never recorded {n}").as_bytes())
+        .unwrap();
+    let written_long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(store.blob_dir().join(&orphan))
+        .unwrap()
+        .set_modified(written_long_ago)
+        .unwrap();
+    let ten_minutes = std::time::Duration::from_secs(600);
+    assert_eq!(store.purge_orphan_blobs(ten_minutes).unwrap(), 1);
     let closed = store.state(&aid).unwrap().closed_at.unwrap();
     client.sync(store, &FixedClock::new(closed)).await.unwrap();
     let status = store.sync_status().unwrap();

@@ -221,6 +221,7 @@ fn a_v8_store_upgrades_with_each_visit_reading_its_last_receipt() {
              CREATE INDEX outbox_by_visit ON outbox(visit_id, status);
              DROP TRIGGER outbox_keeps_every_seq;
              DROP INDEX visits_due_for_purge;
+             DROP INDEX visit_events_photo_digest;
              PRAGMA user_version = 8;",
         )
         .unwrap();
@@ -296,6 +297,7 @@ fn a_v10_store_keeps_its_outbox_and_counts_on_from_its_last_sequence() {
                  SELECT RAISE(ABORT, 'an event is edited (purged) only after the server acknowledged it');
              END;
              DROP INDEX visits_due_for_purge;
+             DROP INDEX visit_events_photo_digest;
              PRAGMA user_version = 10;",
         )
         .unwrap();

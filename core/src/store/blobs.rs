@@ -189,6 +189,12 @@ impl BlobArea {
     }
 }
 
+/// Whether a photo fact names the digest `?1`, through the index on the
+/// digest its text names (schema v13, `visit_events_photo_digest`: the same
+/// expression).
+pub(super) const PHOTO_FACT_NAMING: &str = "SELECT EXISTS (SELECT 1 FROM visit_events
+     WHERE kind = 'photo_taken' AND substr(json, instr(json, '\"digest\":\"') + 10, 64) = ?1)";
+
 impl Store {
     /// Stores a captured photo and records it: the bytes go to the blob
     /// area under their SHA-256 (durably, before anything refers to them),
@@ -253,15 +259,12 @@ impl Store {
     pub fn purge_orphan_blobs(&self, age: std::time::Duration) -> Result<usize> {
         let mut purged = 0;
         for digest in self.shared.blobs.older_than(age)? {
-            let pattern = format!("%\"digest\":\"{digest}\"%");
-            let named: i64 = self.shared.db.read(|tx| {
-                Ok(tx.query_row(
-                    "SELECT COUNT(*) FROM visit_events WHERE kind = 'photo_taken' AND json LIKE ?1",
-                    [pattern],
-                    |r| r.get(0),
-                )?)
+            let named: bool = self.shared.db.read(|tx| {
+                Ok(tx
+                    .prepare_cached(PHOTO_FACT_NAMING)?
+                    .query_row([&digest], |r| r.get(0))?)
             })?;
-            if named == 0 && self.shared.blobs.remove(&digest)? {
+            if !named && self.shared.blobs.remove(&digest)? {
                 purged += 1;
             }
         }

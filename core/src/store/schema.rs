@@ -55,12 +55,17 @@
 //!   personal data is still held, by closing time): the retention run read
 //!   every visit the phone ever made (`tests/store_history_reads.rs` saw
 //!   its steps double with the history).
+//! - v13: the partial index `visit_events_photo_digest`: each photo fact by
+//!   the digest its text names (an index on an expression: the JSON
+//!   functions are compiled out). The app's start asked of every photo not
+//!   yet uploaded whether a fact names it by reading every fact the phone
+//!   ever stored.
 
 use super::error::{Result, StoreError};
 use rusqlite::{Connection, Transaction};
 
 /// The schema version this code reads and writes.
-pub const VERSION: i64 = 12;
+pub const VERSION: i64 = 13;
 
 /// `PRAGMA application_id` of a Doorstep store: "DSTP".
 pub const APPLICATION_ID: i64 = 0x4453_5450;
@@ -334,17 +339,26 @@ const V11_TO_V12: &str = r#"
 CREATE INDEX visits_due_for_purge ON visits(closed_at) WHERE closed = 1 AND purged_at IS NULL;
 "#;
 
+/// v12 -> v13: a photo fact found by the digest it names
+/// (`super::blobs`): the text after the first `"digest":"` of a
+/// `photo_taken` fact's JSON, which holds only the photo's.
+const V12_TO_V13: &str = r#"
+CREATE INDEX visit_events_photo_digest
+    ON visit_events(substr(json, instr(json, '"digest":"') + 10, 64))
+    WHERE kind = 'photo_taken';
+"#;
+
 /// The current schema for a new database: the newest frozen version plus
 /// the upgrades after it.
-pub const CURRENT: [&str; 11] = [
+pub const CURRENT: [&str; 12] = [
     V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6, V6_TO_V7, V7_TO_V8, V8_TO_V9, V9_TO_V10,
-    V10_TO_V11, V11_TO_V12,
+    V10_TO_V11, V11_TO_V12, V12_TO_V13,
 ];
 
 /// Upgrade steps: `UPGRADES[i]` takes a database from version `i + 1` to `i + 2`.
 const UPGRADES: [&str; (VERSION - 1) as usize] = [
     V1_TO_V2, V2_TO_V3, V3_TO_V4, V4_TO_V5, V5_TO_V6, V6_TO_V7, V7_TO_V8, V8_TO_V9, V9_TO_V10,
-    V10_TO_V11, V11_TO_V12,
+    V10_TO_V11, V11_TO_V12, V12_TO_V13,
 ];
 
 /// What `PRAGMA user_version` and `application_id` say about a database.
@@ -558,6 +572,7 @@ mod tests {
                 ),
             ),
             (11, CURRENT[..10].concat()),
+            (12, CURRENT[..11].concat()),
         ]
     }
 
