@@ -161,6 +161,28 @@ mod tests {
     }
 
     #[test]
+    fn a_run_firing_a_trigger_counts_its_steps_from_its_own_start() {
+        let (conn, work) = counted();
+        conn.execute_batch(
+            "CREATE TABLE totals (n INTEGER);
+             CREATE TABLE log (n INTEGER);
+             CREATE TRIGGER logged AFTER INSERT ON totals
+             BEGIN INSERT INTO log VALUES (new.n); END;",
+        )
+        .unwrap();
+        work.take();
+        // The sum walks 1 000 rows before the one insert fires the trigger,
+        // whose start is announced within the run: by then SQLite has
+        // counted the walk's full-scan steps (its virtual-machine steps it
+        // adds only as the run ends).
+        let total = "INSERT INTO totals SELECT sum(n) FROM t";
+        assert_eq!(conn.execute(total, []).unwrap(), 1);
+        let run = work.take()[total];
+        assert!(run.most_steps > 1000, "{run:?}");
+        assert!(run.most_full_scan_steps >= 999, "{run:?}");
+    }
+
+    #[test]
     fn a_run_walking_a_whole_table_is_told_from_one_reading_through_an_index() {
         let (conn, work) = counted();
         let scan = "SELECT count(*) FROM t WHERE n + 0 = ?1";
