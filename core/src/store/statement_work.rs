@@ -37,13 +37,17 @@ pub struct StatementWork {
 }
 
 impl StatementWork {
-    /// Records one run of `sql`.
-    fn record(&self, sql: &str, steps: u64, full_scan_steps: u64) {
+    /// Records one run of `sql`: `steps` virtual-machine steps, of which
+    /// `full_scan_steps` forward through a whole table. Whether it is the
+    /// statement's first run kept.
+    pub fn record(&self, sql: &str, steps: u64, full_scan_steps: u64) -> bool {
         let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        let first = !kept.contains_key(sql);
         let runs = kept.entry(sql.to_string()).or_default();
         runs.runs += 1;
         runs.most_steps = runs.most_steps.max(steps);
         runs.most_full_scan_steps = runs.most_full_scan_steps.max(full_scan_steps);
+        first
     }
 
     /// The statements kept so far, by SQL text, and forgets them.

@@ -18,13 +18,13 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 
 /// A run of one statement taking more virtual-machine steps than this is
 /// logged (once per statement) and counted: about 10-50 ms of SQLite's time
 /// on a server core, a full walk of some 200 000 rows.
 pub const LONG_RUN_STEPS: u64 = 1_000_000;
 
+use doorstep_core::store::statement_work::StatementWork as Ledger;
 /// What SQLite counted for the runs of one statement over the bound, and
 /// the statement on one line: the phone's store counts the same.
 pub use doorstep_core::store::statement_work::{one_line, StatementRuns};
@@ -36,7 +36,8 @@ pub struct StatementWork {
     kept_over: AtomicU64,
     /// Runs over [`LONG_RUN_STEPS`], ever.
     long_runs: AtomicU64,
-    kept: Mutex<BTreeMap<String, StatementRuns>>,
+    /// The runs kept, by statement (the phone's store keeps its own alike).
+    kept: Ledger,
 }
 
 impl Default for StatementWork {
@@ -44,7 +45,7 @@ impl Default for StatementWork {
         StatementWork {
             kept_over: AtomicU64::new(LONG_RUN_STEPS),
             long_runs: AtomicU64::new(0),
-            kept: Mutex::new(BTreeMap::new()),
+            kept: Ledger::default(),
         }
     }
 }
@@ -59,12 +60,7 @@ impl StatementWork {
         if steps <= self.kept_over.load(Ordering::Relaxed) {
             return;
         }
-        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-        let first = !kept.contains_key(sql);
-        let runs = kept.entry(sql.to_string()).or_default();
-        runs.runs += 1;
-        runs.most_steps = runs.most_steps.max(steps);
-        runs.most_full_scan_steps = runs.most_full_scan_steps.max(full_scan_steps);
+        let first = self.kept.record(sql, steps, full_scan_steps);
         if first && steps > LONG_RUN_STEPS {
             tracing::warn!(
                 steps,
@@ -83,7 +79,7 @@ impl StatementWork {
 
     /// The statements kept so far, by SQL text, and forgets them.
     pub fn take(&self) -> BTreeMap<String, StatementRuns> {
-        std::mem::take(&mut *self.kept.lock().unwrap_or_else(|e| e.into_inner()))
+        self.kept.take()
     }
 
     /// Runs over [`LONG_RUN_STEPS`] since the database was opened.
