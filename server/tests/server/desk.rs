@@ -208,27 +208,28 @@ async fn search_finds_by_phone_name_address_and_id_with_visits(b: Backend) {
         .await;
     assert_eq!(st, 200, "{r}");
 
-    let search = |q: &str| {
-        let path = format!("/api/search?q={}", urlencode(q));
-        let s = &s;
-        async move { s.get(&path, &s.dispatcher).await }
-    };
-    let (st, found) = search("13800138001").await;
+    let (st, found) = search(&s, "13800138001").await;
     assert_eq!(st, 200, "{found}");
     assert_eq!(ids(&found), vec![huang.clone()]);
     assert_eq!(found[0]["visits"].as_array().unwrap().len(), 1, "{found}");
-    assert_eq!(ids(&search("+86 139 1111 2222").await.1), vec![xu.clone()]);
-    assert_eq!(ids(&search("徐刚").await.1), vec![xu.clone()]);
-    assert_eq!(ids(&search("武定路").await.1), vec![huang.clone()]);
-    assert_eq!(ids(&search(&xu.to_lowercase()).await.1), vec![xu.clone()]);
-    assert!(ids(&search("朝阳区").await.1).is_empty());
+    assert_eq!(
+        ids(&search(&s, "+86 139 1111 2222").await.1),
+        vec![xu.clone()]
+    );
+    assert_eq!(ids(&search(&s, "徐刚").await.1), vec![xu.clone()]);
+    assert_eq!(ids(&search(&s, "武定路").await.1), vec![huang.clone()]);
+    assert_eq!(
+        ids(&search(&s, &xu.to_lowercase()).await.1),
+        vec![xu.clone()]
+    );
+    assert!(ids(&search(&s, "朝阳区").await.1).is_empty());
     // Four digits of a phone find it; three match no phone.
-    assert_eq!(ids(&search("8001").await.1), vec![huang.clone()]);
-    assert!(ids(&search("139").await.1).is_empty());
+    assert_eq!(ids(&search(&s, "8001").await.1), vec![huang.clone()]);
+    assert!(ids(&search(&s, "139").await.1).is_empty());
     // A wildcard is a character like any other.
-    assert!(ids(&search("%").await.1).is_empty());
+    assert!(ids(&search(&s, "%").await.1).is_empty());
 
-    let (st, body) = search("  ").await;
+    let (st, body) = search(&s, "  ").await;
     assert_eq!(st, 400, "{body}");
     assert_eq!(body["error"]["field"], "q");
 }
@@ -247,24 +248,29 @@ async fn an_edited_order_is_found_by_its_new_name_and_phone_and_no_longer_by_the
         patch_customer(&s, &id, json!({"name": "徐刚", "phone": "139 1111 2222"})).await;
     assert_eq!(st, 200, "{body}");
 
-    let search = |q: &str| {
-        let path = format!("/api/search?q={}", urlencode(q));
+    let found = |q: &'static str| {
         let s = &s;
         async move {
-            let (st, found) = s.get(&path, &s.dispatcher).await;
+            let (st, found) = search(s, q).await;
             assert_eq!(st, 200, "{found}");
             ids(&found)
         }
     };
-    assert_eq!(search("徐刚").await, vec![id.clone()]);
-    assert_eq!(search("1111 2222").await, vec![id.clone()]);
+    assert_eq!(found("徐刚").await, vec![id.clone()]);
+    assert_eq!(found("1111 2222").await, vec![id.clone()]);
     assert_eq!(
-        search("武定路").await,
+        found("武定路").await,
         vec![id.clone()],
         "the address was kept"
     );
-    assert!(search("黄梅").await.is_empty(), "the old name");
-    assert!(search("8001").await.is_empty(), "the old phone");
+    assert!(found("黄梅").await.is_empty(), "the old name");
+    assert!(found("8001").await.is_empty(), "the old phone");
+}
+
+/// The desk's search for `q`, as the dispatcher.
+async fn search(s: &Srv, q: &str) -> (u16, Value) {
+    s.get(&format!("/api/search?q={}", urlencode(q)), &s.dispatcher)
+        .await
 }
 
 fn urlencode(s: &str) -> String {
@@ -308,14 +314,9 @@ async fn an_order_behind_weeks_of_newer_ones_is_still_found_and_still_warns(b: B
     let old = old["id"].as_str().unwrap().to_string();
     s.add_newer_orders(6_000).await;
 
-    let (_, found) = s.get("/api/search?q=13800138001", &s.dispatcher).await;
+    let (_, found) = search(&s, "13800138001").await;
     assert_eq!(ids(&found), vec![old.clone()], "by phone");
-    let (_, found) = s
-        .get(
-            &format!("/api/search?q={}", urlencode("武定路")),
-            &s.dispatcher,
-        )
-        .await;
+    let (_, found) = search(&s, "武定路").await;
     assert_eq!(ids(&found), vec![old.clone()], "by address");
     let (_, history) = s
         .get("/api/customers/history?phone=13800138001", &s.dispatcher)
