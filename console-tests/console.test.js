@@ -464,8 +464,15 @@ test("a broken or declined sign-off stands out in the visits list", async () => 
     const response = await route.fetch();
     const visits = await response.json();
     const closed = visits.filter((v) => v.stage === "closed");
-    Object.assign(closed[0], { signoff: "broken", signoff_problem: "the signed report digest does not match" });
-    Object.assign(closed[1], { signoff: "declined", signoff_problem: null });
+    Object.assign(closed[0], {
+      signoff: "broken",
+      signoff_problem: "the report changed after signing: signed 1a2b3c4d, now 5e6f7a8b",
+      signoff_problem_text: {
+        en: "the report changed after signing: signed 1a2b3c4d, now 5e6f7a8b",
+        zh: "签字后报告被改动：签署时摘要 1a2b3c4d，现为 5e6f7a8b",
+      },
+    });
+    Object.assign(closed[1], { signoff: "declined", signoff_problem: null, signoff_problem_text: null });
     await route.fulfill({ response, json: visits });
   });
   await signedIn(page);
@@ -474,7 +481,7 @@ test("a broken or declined sign-off stands out in the visits list", async () => 
   const flagged = page.locator("#visits tbody td.flagged");
   assert.equal(await flagged.count(), 2);
   assert.deepEqual((await flagged.allTextContents()).sort(),
-    ["⚠ broken: the signed report digest does not match", "⚠ declined"]);
+    ["⚠ broken: the report changed after signing: signed 1a2b3c4d, now 5e6f7a8b", "⚠ declined"]);
   const verified = page.locator("#visits tbody td").filter({ hasText: /^verified$/ });
   assert.equal(await verified.count(), 4);
   assert.equal(await page.locator("#visits tbody td.flagged").filter({ hasText: "verified" }).count(), 0);

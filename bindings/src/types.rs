@@ -199,7 +199,10 @@ pub struct FieldIssueItem {
     pub field_zh: String,
     /// `missing` or `inconsistent`.
     pub problem: String,
+    /// The stored reason of an inconsistent field (English).
     pub reason: Option<String>,
+    /// The issue as the screen shows it, the field named: "联系电话：缺失".
+    pub text: LocalizedText,
 }
 
 /// One priced quote line. Money in minor units.
@@ -389,6 +392,7 @@ impl From<VisitView> for VisitScreen {
                 .field_issues
                 .into_iter()
                 .map(|f| {
+                    let text = f.text().into();
                     let (problem, reason) = match f.problem {
                         doorstep_core::assignment::FieldProblem::Missing => {
                             ("missing".to_string(), None)
@@ -402,6 +406,7 @@ impl From<VisitView> for VisitScreen {
                         field_zh: f.field.zh().to_string(),
                         problem,
                         reason,
+                        text,
                     }
                 })
                 .collect(),

@@ -278,6 +278,67 @@ pub struct FieldIssue {
     pub problem: FieldProblem,
 }
 
+/// Why a field is inconsistent: the English sentence the issue stores (in
+/// the receipt event, so it never changes) and its Chinese.
+struct Inconsistency {
+    en: &'static str,
+    zh: &'static str,
+}
+
+const PHONE_NOT_A_NUMBER: Inconsistency = Inconsistency {
+    en: "not a phone number (5-15 digits)",
+    zh: "不是电话号码（应为5-15位数字）",
+};
+const LOCATION_OUT_OF_RANGE: Inconsistency = Inconsistency {
+    en: "latitude/longitude out of range",
+    zh: "经纬度超出范围",
+};
+const PURCHASED_AFTER_RECEIVED: Inconsistency = Inconsistency {
+    en: "purchase date is after the request was received",
+    zh: "购买日期晚于报修受理日期",
+};
+const WINDOW_ENDS_BEFORE_START: Inconsistency = Inconsistency {
+    en: "window ends before it starts",
+    zh: "结束时间早于开始时间",
+};
+const INCONSISTENCIES: [Inconsistency; 4] = [
+    PHONE_NOT_A_NUMBER,
+    LOCATION_OUT_OF_RANGE,
+    PURCHASED_AFTER_RECEIVED,
+    WINDOW_ENDS_BEFORE_START,
+];
+
+impl Inconsistency {
+    fn problem(&self) -> FieldProblem {
+        FieldProblem::Inconsistent {
+            reason: self.en.into(),
+        }
+    }
+}
+
+impl FieldIssue {
+    /// The issue as the screens show it, field named in each language:
+    /// "Phone: not a phone number (5-15 digits)" / "联系电话：不是电话号码（应为5-15位数字）".
+    /// A reason this build does not know (stored by a later one) reads
+    /// "inconsistent" / "不一致" in Chinese rather than English.
+    pub fn text(&self) -> crate::messages::Text {
+        let (en, zh) = match &self.problem {
+            FieldProblem::Missing => ("missing".to_string(), "缺失"),
+            FieldProblem::Inconsistent { reason } => (
+                reason.clone(),
+                INCONSISTENCIES
+                    .iter()
+                    .find(|i| i.en == reason)
+                    .map_or("不一致", |i| i.zh),
+            ),
+        };
+        crate::messages::Text::new(
+            format!("{}: {en}", self.field.en()),
+            format!("{}：{zh}", self.field.zh()),
+        )
+    }
+}
+
 fn blank(s: &Option<String>) -> bool {
     s.as_deref().map(str::trim).unwrap_or("").is_empty()
 }
@@ -324,16 +385,12 @@ impl Assignment {
                 AssignmentField::CustomerPhone => match self.customer.phone.as_deref() {
                     None => Some(FieldProblem::Missing),
                     Some(p) if p.trim().is_empty() => Some(FieldProblem::Missing),
-                    Some(p) if !phone_ok(p) => Some(FieldProblem::Inconsistent {
-                        reason: "not a phone number (5-15 digits)".into(),
-                    }),
+                    Some(p) if !phone_ok(p) => Some(PHONE_NOT_A_NUMBER.problem()),
                     Some(_) => None,
                 },
                 AssignmentField::CustomerLocation => match self.customer.location {
                     None => Some(FieldProblem::Missing),
-                    Some(p) if !p.is_valid() => Some(FieldProblem::Inconsistent {
-                        reason: "latitude/longitude out of range".into(),
-                    }),
+                    Some(p) if !p.is_valid() => Some(LOCATION_OUT_OF_RANGE.problem()),
                     Some(_) => None,
                 },
                 AssignmentField::ProductModel => {
@@ -343,9 +400,7 @@ impl Assignment {
                     match (self.product.purchase_date, self.received_at) {
                         (None, _) => Some(FieldProblem::Missing),
                         (Some(d), Some(received)) if d > zone.date_of(received) => {
-                            Some(FieldProblem::Inconsistent {
-                                reason: "purchase date is after the request was received".into(),
-                            })
+                            Some(PURCHASED_AFTER_RECEIVED.problem())
                         }
                         _ => None,
                     }
@@ -355,9 +410,7 @@ impl Assignment {
                 }
                 AssignmentField::RequestedWindow => match self.requested_window {
                     None => Some(FieldProblem::Missing),
-                    Some(w) if !w.is_valid() => Some(FieldProblem::Inconsistent {
-                        reason: "window ends before it starts".into(),
-                    }),
+                    Some(w) if !w.is_valid() => Some(WINDOW_ENDS_BEFORE_START.problem()),
                     Some(_) => None,
                 },
                 AssignmentField::Order => self.order.is_empty().then_some(FieldProblem::Missing),

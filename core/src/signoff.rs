@@ -14,6 +14,7 @@
 //! (`workflow::report`, `workflow::signature`) and are re-exported here; this
 //! module owns the verification.
 
+use crate::messages::Text;
 pub use crate::workflow::report::{
     Report, ReportPayment, ReportPhoto, ReportWork, REPORT_FORMAT, REPORT_FORMATS,
 };
@@ -39,6 +40,78 @@ pub enum SignOffProblem {
         expected: Option<String>,
         found: Option<String>,
     },
+}
+
+impl SignOffProblem {
+    /// The problem as the console shows it, in both languages; a digest
+    /// shortened to the 8 characters the signing screen showed.
+    pub fn text(&self) -> Text {
+        let or_none = |d: &Option<String>, none: &str| {
+            d.as_deref()
+                .map_or(none.to_string(), |d| short_digest(d).to_string())
+        };
+        match self {
+            Self::NotSigned => Text::new(self.to_string(), "该次上门没有客户签字"),
+            Self::ReportChanged { signed, now } => Text::new(
+                format!(
+                    "the report changed after signing: signed {}, now {}",
+                    short_digest(signed),
+                    short_digest(now)
+                ),
+                format!(
+                    "签字后报告被改动：签署时摘要 {}，现为 {}",
+                    short_digest(signed),
+                    short_digest(now)
+                ),
+            ),
+            Self::StrokesChanged => Text::new(self.to_string(), "签名笔迹与其摘要不符"),
+            Self::ChainBroken { expected, found } => Text::new(
+                format!(
+                    "the evidence chain is broken: expected previous {}, found {}",
+                    or_none(expected, "none"),
+                    or_none(found, "none")
+                ),
+                format!(
+                    "证据链断裂：{}，{}",
+                    expected
+                        .as_deref()
+                        .map_or("应为该设备的第一条记录".to_string(), |e| {
+                            format!("应接在 {} 之后", short_digest(e))
+                        }),
+                    found
+                        .as_deref()
+                        .map_or("实际未接任何记录".to_string(), |f| {
+                            format!("实际接在 {} 之后", short_digest(f))
+                        }),
+                ),
+            ),
+        }
+    }
+
+    /// The problem as a store keeps it (its JSON), for [`text_of_stored`](Self::text_of_stored).
+    pub fn to_stored(&self) -> String {
+        serde_json::to_string(self).expect("a sign-off problem always encodes")
+    }
+
+    /// A stored problem in both languages: the JSON [`to_stored`](Self::to_stored)
+    /// writes, or the English sentence builds before it stored (its Chinese
+    /// then names the kind of problem, without the digests).
+    pub fn text_of_stored(stored: &str) -> Text {
+        if let Ok(problem) = serde_json::from_str::<SignOffProblem>(stored) {
+            return problem.text();
+        }
+        let kinds = [
+            ("the visit has no customer sign-off", "该次上门没有客户签字"),
+            ("the report changed after signing", "签字后报告被改动"),
+            ("the strokes do not match", "签名笔迹与其摘要不符"),
+            ("the evidence chain is broken", "证据链断裂"),
+        ];
+        let zh = kinds
+            .iter()
+            .find(|(en, _)| stored.starts_with(en))
+            .map_or("签字核验未通过", |(_, zh)| zh);
+        Text::new(stored, zh)
+    }
 }
 
 /// Recomputes the report from the state and checks it against the signed

@@ -539,3 +539,146 @@ fn store_and_sync_errors_read_in_chinese_with_full_width_punctuation() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// STANDARDS §2.1 (接活): the technician checks the order's fields before
+/// calling; each field the center left out or got wrong is named on the
+/// screen, in Chinese with its reason in Chinese, and in English by name,
+/// never by code.
+#[test]
+fn each_missing_or_inconsistent_field_is_named_with_its_reason_in_both_languages() {
+    use doorstep_core::assignment::{AssignmentField, FieldProblem};
+    let mut wrong = support::assignment("water_delivery");
+    wrong.customer.name = None;
+    wrong.customer.address = Some("  ".into());
+    wrong.customer.phone = Some("call me".into());
+    wrong.customer.location = Some(doorstep_core::location::GeoPoint {
+        lat: 91.0,
+        lon: 0.0,
+    });
+    wrong.product.model = None;
+    wrong.product.purchase_date = Some(chrono::NaiveDate::from_ymd_opt(2099, 1, 1).unwrap());
+    wrong.fault_description = None;
+    wrong.requested_window = Some(support::window("12:00", "10:00"));
+    wrong.order.clear();
+    wrong.service_items.clear();
+    let issues = wrong.field_issues(
+        &AssignmentField::ALL,
+        &doorstep_core::BusinessZone::default(),
+    );
+    assert_eq!(issues.len(), AssignmentField::ALL.len(), "{issues:?}");
+    let debug = debug_names();
+    for issue in &issues {
+        let text = issue.text();
+        let (en_name, zh_name) = (issue.field.en(), issue.field.zh());
+        assert!(text.zh.starts_with(&format!("{zh_name}：")), "{}", text.zh);
+        assert!(text.en.starts_with(&format!("{en_name}: ")), "{}", text.en);
+        assert!(
+            !text.zh.chars().any(|c| c.is_ascii_alphabetic()),
+            "English in the Chinese: {}",
+            text.zh
+        );
+        assert_eq!(zh_problems(&text.zh, &debug), Vec::<String>::new());
+        match &issue.problem {
+            FieldProblem::Missing => {
+                assert_eq!(text.zh, format!("{zh_name}：缺失"));
+                assert_eq!(text.en, format!("{en_name}: missing"));
+            }
+            FieldProblem::Inconsistent { reason } => {
+                // Each reason the core gives has Chinese of its own, not the
+                // catch-all a later build's reason falls back to.
+                assert_ne!(text.zh, format!("{zh_name}：不一致"), "{reason}");
+                assert_eq!(text.en, format!("{en_name}: {reason}"));
+            }
+        }
+    }
+    let inconsistent = issues
+        .iter()
+        .filter(|i| matches!(i.problem, FieldProblem::Inconsistent { .. }))
+        .count();
+    assert_eq!(inconsistent, 4, "{issues:?}");
+    // A reason stored by a later build reads as "inconsistent" in Chinese.
+    let later = doorstep_core::assignment::FieldIssue {
+        field: AssignmentField::CustomerPhone,
+        problem: FieldProblem::Inconsistent {
+            reason: "a reason from a later build".into(),
+        },
+    };
+    assert_eq!(later.text().zh, "联系电话：不一致");
+    assert_eq!(later.text().en, "Phone: a reason from a later build");
+}
+
+/// SIGNOFF.md: a sign-off that no longer verifies is flagged to the
+/// dispatcher with its reason — in Chinese too, the digests shortened to
+/// what the signing screen showed; a reason an earlier build stored as an
+/// English sentence still reads in Chinese by its kind.
+#[test]
+fn a_broken_sign_offs_reason_reads_in_chinese_as_stored_and_as_earlier_builds_stored_it() {
+    use doorstep_core::signoff::SignOffProblem;
+    let (signed, now) = ("a".repeat(64), "b".repeat(64));
+    let problems = [
+        SignOffProblem::NotSigned,
+        SignOffProblem::ReportChanged {
+            signed: signed.clone(),
+            now: now.clone(),
+        },
+        SignOffProblem::StrokesChanged,
+        SignOffProblem::ChainBroken {
+            expected: Some(signed.clone()),
+            found: None,
+        },
+    ];
+    let debug = debug_names();
+    let mut zh_seen = std::collections::BTreeSet::new();
+    for p in &problems {
+        let text = SignOffProblem::text_of_stored(&p.to_stored());
+        assert_eq!(text, p.text());
+        assert!(
+            !text
+                .zh
+                .chars()
+                .any(|c| c.is_ascii_alphabetic() && !c.is_ascii_hexdigit()),
+            "{}",
+            text.zh
+        );
+        assert_eq!(zh_problems(&text.zh, &debug), Vec::<String>::new());
+        // What an earlier build stored: the English sentence.
+        let earlier = SignOffProblem::text_of_stored(&p.to_string());
+        assert_eq!(earlier.en, p.to_string());
+        assert!(
+            text.zh.starts_with(&earlier.zh),
+            "{} / {}",
+            text.zh,
+            earlier.zh
+        );
+        zh_seen.insert(earlier.zh);
+    }
+    assert_eq!(
+        zh_seen.len(),
+        problems.len(),
+        "each kind its own words: {zh_seen:?}"
+    );
+    assert_eq!(
+        problems[1].text().zh,
+        "签字后报告被改动：签署时摘要 aaaaaaaa，现为 bbbbbbbb"
+    );
+    assert_eq!(
+        problems[3].text().en,
+        "the evidence chain is broken: expected previous aaaaaaaa, found none"
+    );
+    assert_eq!(
+        problems[3].text().zh,
+        "证据链断裂：应接在 aaaaaaaa 之后，实际未接任何记录"
+    );
+    let first = SignOffProblem::ChainBroken {
+        expected: None,
+        found: Some(now),
+    };
+    assert_eq!(
+        first.text().zh,
+        "证据链断裂：应为该设备的第一条记录，实际接在 bbbbbbbb 之后"
+    );
+    assert_eq!(
+        SignOffProblem::text_of_stored("something else").zh,
+        "签字核验未通过"
+    );
+}

@@ -243,7 +243,10 @@ pub struct VisitRow {
     pub late: Option<bool>,
     pub closed_at: Option<DateTime<Utc>>,
     pub signoff: SignOffStatus,
+    /// Why a broken sign-off does not verify, in English.
     pub signoff_problem: Option<String>,
+    /// The same, in both languages (the console shows it).
+    pub signoff_problem_text: Option<doorstep_core::messages::Text>,
     /// The sign-off evidence links to the device's previous record.
     pub chain_ok: bool,
     pub satisfied: Option<bool>,

@@ -22,7 +22,8 @@ const nameOr = (text, code) => text ? (lang === "zh" ? text.zh : text.en) : code
 /** A sign-off status, flagged when the signature does not hold or was refused. */
 function signoffCell(tr, v) {
   const bad = v.signoff === "broken" || v.signoff === "declined";
-  const td = cell(tr, (bad ? "⚠ " : "") + t(v.signoff) + (v.signoff_problem ? ": " + v.signoff_problem : ""));
+  const problem = v.signoff_problem_text ? t(": ") + nameOr(v.signoff_problem_text) : "";
+  const td = cell(tr, (bad ? "⚠ " : "") + t(v.signoff) + problem);
   if (bad) td.className = "flagged";
   return td;
 }
@@ -591,7 +592,7 @@ async function showVisit(id) {
   const short = document.createElement("code");
   if (digest) { short.textContent = digest.slice(0, 8); short.title = digest; }
   box.appendChild(kv([
-    ["Result", result], ["Problem", v.signoff_problem],
+    ["Result", result], ["Problem", nameOr(v.signoff_problem_text, "")],
     ["Report digest", digest ? short : ""],
     ["Report version", so ? so.report_version : s.declined ? s.declined.report_version : ""],
     ...(so ? [["Signature", await signatureImage(v.visit_id)],

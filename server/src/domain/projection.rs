@@ -34,6 +34,8 @@ pub struct VisitSummary {
     pub late: Option<bool>,
     pub closed_at: Option<i64>,
     pub signoff: SignOffStatus,
+    /// Why a broken sign-off does not verify, as stored
+    /// ([`SignOffProblem::to_stored`](doorstep_core::signoff::SignOffProblem::to_stored)).
     pub signoff_problem: Option<String>,
     pub satisfied: Option<bool>,
     pub conflict: Option<(ConflictKind, u64)>,
@@ -70,7 +72,7 @@ pub fn summarize(state: &VisitState, center: &AssignmentView, technician: &str) 
     let (signoff_status, problem) = if state.sign_off.is_some() {
         match signoff::verify(state) {
             Ok(()) => (SignOffStatus::Verified, None),
-            Err(p) => (SignOffStatus::Broken, Some(p.to_string())),
+            Err(p) => (SignOffStatus::Broken, Some(p.to_stored())),
         }
     } else if state.declined.is_some() {
         (SignOffStatus::Declined, None)

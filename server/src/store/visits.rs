@@ -5,6 +5,7 @@ use super::sql::{Filters, Row, Tx, Value};
 use crate::failure::{Failure, Fallible};
 use crate::model::{SignOffStatus, VisitRow};
 use crate::time::from_ms;
+use doorstep_core::signoff::SignOffProblem;
 
 const COLUMNS: &str = "visit_id, assignment_id, technician_id, device_id, trade, stage, outcome, trip,
     started_at, arrived_at, late, closed_at, signoff, signoff_problem, chain_ok, satisfied, conflict,
@@ -14,6 +15,9 @@ fn visit_from_row(r: &Row) -> Fallible<VisitRow> {
     let conflict_version = r.opt_int("conflict_version");
     let resolved_version = r.opt_int("resolved_version");
     let conflict = r.opt_text("conflict");
+    let problem = r
+        .opt_text("signoff_problem")
+        .map(|p| SignOffProblem::text_of_stored(&p));
     Ok(VisitRow {
         visit_id: r.text("visit_id"),
         assignment_id: r.text("assignment_id"),
@@ -31,7 +35,8 @@ fn visit_from_row(r: &Row) -> Fallible<VisitRow> {
             .text("signoff")
             .parse()
             .map_err(|e| Failure::corrupt("reading a visit", e))?,
-        signoff_problem: r.opt_text("signoff_problem"),
+        signoff_problem: problem.as_ref().map(|t| t.en.clone()),
+        signoff_problem_text: problem,
         chain_ok: r.flag("chain_ok"),
         satisfied: r.opt_flag("satisfied"),
         conflict_open: conflict.is_some()
@@ -185,6 +190,7 @@ pub struct Projection<'a> {
     pub late: Option<bool>,
     pub closed_at: Option<i64>,
     pub signoff: SignOffStatus,
+    /// As stored: [`SignOffProblem::to_stored`].
     pub signoff_problem: Option<String>,
     /// This push's sign-off chain check; `None` keeps the stored one.
     pub chain_ok: Option<bool>,
@@ -253,6 +259,7 @@ pub struct ClosedVisit {
     pub trade: String,
     pub outcome: Option<String>,
     pub signoff: SignOffStatus,
+    /// Why a broken sign-off does not verify, in English.
     pub signoff_problem: Option<String>,
     pub chain_ok: bool,
     pub state_json: String,
@@ -279,7 +286,9 @@ pub async fn closed_between(tx: &mut dyn Tx, from: i64, to: i64) -> Fallible<Vec
                     .text("signoff")
                     .parse()
                     .map_err(|e| Failure::corrupt("reading a visit", e))?,
-                signoff_problem: r.opt_text("signoff_problem"),
+                signoff_problem: r
+                    .opt_text("signoff_problem")
+                    .map(|p| SignOffProblem::text_of_stored(&p).en),
                 chain_ok: r.flag("chain_ok"),
                 state_json: r.text("state"),
             })

@@ -212,7 +212,14 @@ async fn reconciliation_flags(b: Backend) {
     assert!(v["visit"]["signoff_problem"]
         .as_str()
         .unwrap()
-        .contains("report changed"));
+        .starts_with("the report changed after signing: signed "));
+    // The console's Chinese names the problem in Chinese.
+    let zh = v["visit"]["signoff_problem_text"]["zh"].as_str().unwrap();
+    assert!(zh.starts_with("签字后报告被改动：签署时摘要 "), "{zh}");
+    assert_eq!(
+        v["visit"]["signoff_problem_text"]["en"],
+        v["visit"]["signoff_problem"]
+    );
     let (_, v) = s.get(&format!("/api/visits/{clean}"), &s.dispatcher).await;
     assert_eq!(
         (

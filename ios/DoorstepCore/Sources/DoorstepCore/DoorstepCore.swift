@@ -4805,7 +4805,14 @@ public struct FieldIssueItem: Equatable, Hashable {
      * `missing` or `inconsistent`.
      */
     public var problem: String
+    /**
+     * The stored reason of an inconsistent field (English).
+     */
     public var reason: String?
+    /**
+     * The issue as the screen shows it, the field named: "联系电话：缺失".
+     */
+    public var text: LocalizedText
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -4818,11 +4825,18 @@ public struct FieldIssueItem: Equatable, Hashable {
          */fieldZh: String, 
         /**
          * `missing` or `inconsistent`.
-         */problem: String, reason: String?) {
+         */problem: String, 
+        /**
+         * The stored reason of an inconsistent field (English).
+         */reason: String?, 
+        /**
+         * The issue as the screen shows it, the field named: "联系电话：缺失".
+         */text: LocalizedText) {
         self.field = field
         self.fieldZh = fieldZh
         self.problem = problem
         self.reason = reason
+        self.text = text
     }
 
     
@@ -4844,7 +4858,8 @@ public struct FfiConverterTypeFieldIssueItem: FfiConverterRustBuffer {
                 field: FfiConverterString.read(from: &buf), 
                 fieldZh: FfiConverterString.read(from: &buf), 
                 problem: FfiConverterString.read(from: &buf), 
-                reason: FfiConverterOptionString.read(from: &buf)
+                reason: FfiConverterOptionString.read(from: &buf), 
+                text: FfiConverterTypeLocalizedText.read(from: &buf)
         )
     }
 
@@ -4853,6 +4868,7 @@ public struct FfiConverterTypeFieldIssueItem: FfiConverterRustBuffer {
         FfiConverterString.write(value.fieldZh, into: &buf)
         FfiConverterString.write(value.problem, into: &buf)
         FfiConverterOptionString.write(value.reason, into: &buf)
+        FfiConverterTypeLocalizedText.write(value.text, into: &buf)
     }
 }
 

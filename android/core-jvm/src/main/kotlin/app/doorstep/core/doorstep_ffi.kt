@@ -7752,7 +7752,15 @@ data class FieldIssueItem (
      */
     var `problem`: kotlin.String
     , 
+    /**
+     * The stored reason of an inconsistent field (English).
+     */
     var `reason`: kotlin.String?
+    , 
+    /**
+     * The issue as the screen shows it, the field named: "联系电话：缺失".
+     */
+    var `text`: LocalizedText
     
 ){
     
@@ -7773,6 +7781,7 @@ public object FfiConverterTypeFieldIssueItem: FfiConverterRustBuffer<FieldIssueI
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterOptionalString.read(buf),
+            FfiConverterTypeLocalizedText.read(buf),
         )
     }
 
@@ -7780,7 +7789,8 @@ public object FfiConverterTypeFieldIssueItem: FfiConverterRustBuffer<FieldIssueI
             FfiConverterString.allocationSize(value.`field`) +
             FfiConverterString.allocationSize(value.`fieldZh`) +
             FfiConverterString.allocationSize(value.`problem`) +
-            FfiConverterOptionalString.allocationSize(value.`reason`)
+            FfiConverterOptionalString.allocationSize(value.`reason`) +
+            FfiConverterTypeLocalizedText.allocationSize(value.`text`)
     )
 
     override fun write(value: FieldIssueItem, buf: ByteBuffer) {
@@ -7788,6 +7798,7 @@ public object FfiConverterTypeFieldIssueItem: FfiConverterRustBuffer<FieldIssueI
             FfiConverterString.write(value.`fieldZh`, buf)
             FfiConverterString.write(value.`problem`, buf)
             FfiConverterOptionalString.write(value.`reason`, buf)
+            FfiConverterTypeLocalizedText.write(value.`text`, buf)
     }
 }
 

@@ -92,8 +92,6 @@ class VisitStateHolder(
     private var forms: List<FormState> = emptyList()
     private var refusal: app.doorstep.core.LocalizedText? = null
 
-    /** The fee items' names, as the visit's forms offered them so far: they name the quote's lines. */
-
     /** The phone's last fix on this visit (from a form's location field), sent with every later action. */
     private var lastFix: LocationReading.Fix? = null
 
@@ -231,7 +229,7 @@ class VisitStateHolder(
                 window = (c?.window ?: sc.window)?.let { times.window(it).pick(lang) },
                 site = c?.location?.let { it.lat to it.lon },
             ),
-            fieldIssues = sc.fieldIssues.map { if (lang == Language.EN) "${it.field}: ${it.reason ?: it.problem}" else "${it.fieldZh}:${it.reason ?: if (it.problem == "missing") "缺失" else "不一致"}" },
+            fieldIssues = sc.fieldIssues.map { it.text.pick(lang) },
             timers = if (sc.stage == VisitStage.CLOSED) emptyList() else listOfNotNull(
                 timer(s.leaveBy, t.departBy).takeIf { sc.stage == VisitStage.SCHEDULED || sc.stage == VisitStage.INTAKE },
                 timer(s.nextKnock, t.nextKnockAt),
