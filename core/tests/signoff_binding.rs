@@ -175,3 +175,78 @@ fn the_signature_binds_the_playbook_version_from_format_3() {
         "another version is another report"
     );
 }
+
+/// SIGNOFF.md: a sign-off that no longer verifies is flagged to the
+/// dispatcher with its reason — in Chinese too, the digests shortened to
+/// what the signing screen showed; a reason an earlier build stored as an
+/// English sentence still reads in Chinese by its kind.
+#[test]
+fn a_broken_sign_offs_reason_reads_in_chinese_as_stored_and_as_earlier_builds_stored_it() {
+    use doorstep_core::signoff::SignOffProblem;
+    let (signed, now) = ("a".repeat(64), "b".repeat(64));
+    let problems = [
+        SignOffProblem::NotSigned,
+        SignOffProblem::ReportChanged {
+            signed: signed.clone(),
+            now: now.clone(),
+        },
+        SignOffProblem::StrokesChanged,
+        SignOffProblem::ChainBroken {
+            expected: Some(signed.clone()),
+            found: None,
+        },
+    ];
+    let mut zh_seen = std::collections::BTreeSet::new();
+    for p in &problems {
+        let text = SignOffProblem::text_of_stored(&p.to_stored());
+        assert_eq!(text, p.text());
+        assert!(
+            !text
+                .zh
+                .chars()
+                .any(|c| c.is_ascii_alphabetic() && !c.is_ascii_hexdigit()),
+            "{}",
+            text.zh
+        );
+        assert!(!text.zh.contains([',', ':', '(', ')']), "{}", text.zh);
+        // What an earlier build stored: the English sentence.
+        let earlier = SignOffProblem::text_of_stored(&p.to_string());
+        assert_eq!(earlier.en, p.to_string());
+        assert!(
+            text.zh.starts_with(&earlier.zh),
+            "{} / {}",
+            text.zh,
+            earlier.zh
+        );
+        zh_seen.insert(earlier.zh);
+    }
+    assert_eq!(
+        zh_seen.len(),
+        problems.len(),
+        "each kind its own words: {zh_seen:?}"
+    );
+    assert_eq!(
+        problems[1].text().zh,
+        "签字后报告被改动：签署时摘要 aaaaaaaa，现为 bbbbbbbb"
+    );
+    assert_eq!(
+        problems[3].text().en,
+        "the evidence chain is broken: expected previous aaaaaaaa, found none"
+    );
+    assert_eq!(
+        problems[3].text().zh,
+        "证据链断裂：应接在 aaaaaaaa 之后，实际未接任何记录"
+    );
+    let first = SignOffProblem::ChainBroken {
+        expected: None,
+        found: Some(now),
+    };
+    assert_eq!(
+        first.text().zh,
+        "证据链断裂：应为该设备的第一条记录，实际接在 bbbbbbbb 之后"
+    );
+    assert_eq!(
+        SignOffProblem::text_of_stored("something else").zh,
+        "签字核验未通过"
+    );
+}
