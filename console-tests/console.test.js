@@ -485,6 +485,15 @@ test("a broken or declined sign-off stands out in the visits list", async () => 
   const verified = page.locator("#visits tbody td").filter({ hasText: /^verified$/ });
   assert.equal(await verified.count(), 4);
   assert.equal(await page.locator("#visits tbody td.flagged").filter({ hasText: "verified" }).count(), 0);
+  // In Chinese the problem reads in Chinese, never the server's English.
+  await page.getByRole("button", { name: "中文" }).click();
+  await flagged.filter({ hasText: "客户拒签" }).waitFor();
+  assert.deepEqual((await flagged.allTextContents()).sort(),
+    ["⚠ 客户拒签", "⚠ 验证失败：签字后报告被改动：签署时摘要 1a2b3c4d，现为 5e6f7a8b"]);
+  await screenshot(page, "visits-broken-signoff-zh");
+  await page.getByRole("button", { name: "English" }).click();
+  await flagged.filter({ hasText: "declined" }).waitFor();
+  await page.unrouteAll({ behavior: "ignoreErrors" });
 });
 
 test("a dispatcher opens a visit: customer, timeline, quote, payment, ratings, sign-off", async () => {

@@ -295,7 +295,7 @@ const LOCATION_OUT_OF_RANGE: Inconsistency = Inconsistency {
 };
 const PURCHASED_AFTER_RECEIVED: Inconsistency = Inconsistency {
     en: "purchase date is after the request was received",
-    zh: "购买日期晚于报修受理日期",
+    zh: "晚于报修受理日期",
 };
 const WINDOW_ENDS_BEFORE_START: Inconsistency = Inconsistency {
     en: "window ends before it starts",

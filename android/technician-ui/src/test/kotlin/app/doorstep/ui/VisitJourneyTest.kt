@@ -167,6 +167,31 @@ class VisitJourneyTest {
         holder.relabel(app.language)
     }
 
+    /**
+     * STANDARDS §2.1 (接活): the technician checks the order before calling.
+     * Each field the center left out or got wrong is named on the visit
+     * screen with the core's reason, in Chinese in 中文 (the screen once showed
+     * the stored English reason there) and by name, not code, in English.
+     */
+    @Test
+    fun an_order_the_center_got_wrong_names_each_field_and_its_reason_in_each_language() {
+        val id = assignment(
+            "T-92", "appliance_repair",
+            """"customer": {"name": "李明", "phone": "138 1762 5530", "address": "上海市浦东新区张杨路1588弄12号1502室",
+                            "location": {"lat": 31.2216, "lon": 121.5441}, "time_zone": "Asia/Shanghai"},
+               "product": {"purchase_date": "2099-04-18", "warranty": "out_of_warranty"},
+               "fault_description": "冰箱冷藏室不制冷"""",
+        )
+        openVisit("T-92", id, LocationReading.Fix(31.2216, 121.5441, 8.0))
+        val holder = app.visit ?: error("no visit open")
+        holder.relabel(Language.ZH)
+        assertEquals(listOf("产品型号：缺失", "购买日期：晚于报修受理日期"), visit().fieldIssues)
+        holder.relabel(Language.EN)
+        assertEquals(listOf("Product model: missing", "Purchase date: purchase date is after the request was received"), visit().fieldIssues)
+        holder.relabel(app.language)
+        screenshots("field-issues")
+    }
+
     @Test
     fun appliance_repair_visit_from_enrolment_to_the_servers_verified_sign_off() {
         val site = LocationReading.Fix(31.2216, 121.5441, 0.0)
