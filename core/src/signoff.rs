@@ -43,48 +43,66 @@ pub enum SignOffProblem {
 }
 
 impl SignOffProblem {
+    /// Each kind of problem, details empty: what [`text_of_stored`](Self::text_of_stored)
+    /// recognises an earlier build's sentence by.
+    const KINDS: [SignOffProblem; 4] = [
+        Self::NotSigned,
+        Self::ReportChanged {
+            signed: String::new(),
+            now: String::new(),
+        },
+        Self::StrokesChanged,
+        Self::ChainBroken {
+            expected: None,
+            found: None,
+        },
+    ];
+
+    /// The kind of problem in Chinese (the start of [`text`](Self::text)'s).
+    fn kind_zh(&self) -> &'static str {
+        match self {
+            Self::NotSigned => "该次上门没有客户签字",
+            Self::ReportChanged { .. } => "签字后报告被改动",
+            Self::StrokesChanged => "签名笔迹与其摘要不符",
+            Self::ChainBroken { .. } => "证据链断裂",
+        }
+    }
+
     /// The problem as the console shows it, in both languages; a digest
     /// shortened to the 8 characters the signing screen showed.
     pub fn text(&self) -> Text {
-        let or_none = |d: &Option<String>, none: &str| {
-            d.as_deref()
-                .map_or(none.to_string(), |d| short_digest(d).to_string())
-        };
+        let kind = self.kind_zh();
         match self {
-            Self::NotSigned => Text::new(self.to_string(), "该次上门没有客户签字"),
-            Self::ReportChanged { signed, now } => Text::new(
-                format!(
-                    "the report changed after signing: signed {}, now {}",
-                    short_digest(signed),
-                    short_digest(now)
-                ),
-                format!(
-                    "签字后报告被改动：签署时摘要 {}，现为 {}",
-                    short_digest(signed),
-                    short_digest(now)
-                ),
-            ),
-            Self::StrokesChanged => Text::new(self.to_string(), "签名笔迹与其摘要不符"),
-            Self::ChainBroken { expected, found } => Text::new(
-                format!(
-                    "the evidence chain is broken: expected previous {}, found {}",
-                    or_none(expected, "none"),
-                    or_none(found, "none")
-                ),
-                format!(
-                    "证据链断裂：{}，{}",
-                    expected
-                        .as_deref()
-                        .map_or("应为该设备的第一条记录".to_string(), |e| {
-                            format!("应接在 {} 之后", short_digest(e))
+            Self::NotSigned | Self::StrokesChanged => Text::new(self.to_string(), kind),
+            Self::ReportChanged { signed, now } => {
+                let (signed, now) = (short_digest(signed), short_digest(now));
+                Text::new(
+                    format!("the report changed after signing: signed {signed}, now {now}"),
+                    format!("{kind}：签署时摘要 {signed}，现为 {now}"),
+                )
+            }
+            Self::ChainBroken { expected, found } => {
+                let (expected, found) = (
+                    expected.as_deref().map(short_digest),
+                    found.as_deref().map(short_digest),
+                );
+                Text::new(
+                    format!(
+                        "the evidence chain is broken: expected previous {}, found {}",
+                        expected.unwrap_or("none"),
+                        found.unwrap_or("none")
+                    ),
+                    format!(
+                        "{kind}：{}，{}",
+                        expected.map_or("应为该设备的第一条记录".to_string(), |e| {
+                            format!("应接在 {e} 之后")
                         }),
-                    found
-                        .as_deref()
-                        .map_or("实际未接任何记录".to_string(), |f| {
-                            format!("实际接在 {} 之后", short_digest(f))
+                        found.map_or("实际未接任何记录".to_string(), |f| {
+                            format!("实际接在 {f} 之后")
                         }),
-                ),
-            ),
+                    ),
+                )
+            }
         }
     }
 
@@ -100,16 +118,14 @@ impl SignOffProblem {
         if let Ok(problem) = serde_json::from_str::<SignOffProblem>(stored) {
             return problem.text();
         }
-        let kinds = [
-            ("the visit has no customer sign-off", "该次上门没有客户签字"),
-            ("the report changed after signing", "签字后报告被改动"),
-            ("the strokes do not match", "签名笔迹与其摘要不符"),
-            ("the evidence chain is broken", "证据链断裂"),
-        ];
-        let zh = kinds
+        let zh = Self::KINDS
             .iter()
-            .find(|(en, _)| stored.starts_with(en))
-            .map_or("签字核验未通过", |(_, zh)| zh);
+            .find(|kind| {
+                let sentence = kind.to_string();
+                let start = sentence.split(':').next().unwrap_or_default();
+                stored.starts_with(start)
+            })
+            .map_or("签字核验未通过", Self::kind_zh);
         Text::new(stored, zh)
     }
 }
