@@ -176,13 +176,13 @@ class VisitJourneyTest {
     @Test
     fun an_order_the_center_got_wrong_names_each_field_and_its_reason_in_each_language() {
         val id = assignment(
-            "T-92", "appliance_repair",
+            "T-93", "appliance_repair",
             """"customer": {"name": "李明", "phone": "138 1762 5530", "address": "上海市浦东新区张杨路1588弄12号1502室",
                             "location": {"lat": 31.2216, "lon": 121.5441}, "time_zone": "Asia/Shanghai"},
                "product": {"purchase_date": "2099-04-18", "warranty": "out_of_warranty"},
                "fault_description": "冰箱冷藏室不制冷"""",
         )
-        openVisit("T-92", id, LocationReading.Fix(31.2216, 121.5441, 8.0))
+        openVisit("T-93", id, LocationReading.Fix(31.2216, 121.5441, 8.0))
         val holder = app.visit ?: error("no visit open")
         holder.relabel(Language.ZH)
         assertEquals(listOf("产品型号：缺失", "购买日期：晚于报修受理日期"), visit().fieldIssues)
